@@ -1,0 +1,25 @@
+# The README's two commands are `make run` and `make test`; .ci/run calls `make test`.
+.PHONY: install run lint typecheck test unit
+
+VENV := .venv
+BIN := $(VENV)/bin
+DAGS ?= examples/dags
+
+install:
+	bash scripts/setup.sh
+
+run: install
+	$(BIN)/airlane dags test simple_airflow_dag --dags-folder $(DAGS)
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest tests/unit -q
+
+test: lint typecheck
+	$(BIN)/pytest -q

@@ -1,0 +1,72 @@
+"""What DAG files import: DAG, operators, TaskFlow decorators, task groups, wiring helpers."""
+
+from airlane.sdk.baseoperator import BaseOperator, chain, chain_linear, cross_downstream
+from airlane.sdk.context import Context, get_current_context
+from airlane.sdk.dag import DAG
+from airlane.sdk.decorators import dag, task, task_group
+from airlane.sdk.edges import EdgeModifier, Label
+from airlane.sdk.exceptions import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+)
+from airlane.sdk.mapped import MappedOperator
+from airlane.sdk.operators.bash import BashOperator
+from airlane.sdk.operators.empty import DummyOperator, EmptyOperator
+from airlane.sdk.operators.python import (
+    BaseBranchOperator,
+    BranchPythonOperator,
+    PythonOperator,
+    ShortCircuitOperator,
+)
+from airlane.sdk.operators.trigger_dagrun import TriggerDagRunOperator
+from airlane.sdk.params import Param
+from airlane.sdk.sensors.base import BaseSensorOperator, PokeReturnValue
+from airlane.sdk.sensors.filesystem import FileSensor
+from airlane.sdk.sensors.time_delta import DateTimeSensor, TimeDeltaSensor
+from airlane.sdk.state import DagRunState, TaskInstanceState
+from airlane.sdk.taskgroup import TaskGroup
+from airlane.sdk.trigger_rule import TriggerRule
+from airlane.sdk.variable import Variable
+from airlane.sdk.xcom_arg import XComArg
+
+__all__ = [
+    "DAG",
+    "AirflowException",
+    "AirflowFailException",
+    "AirflowSensorTimeout",
+    "AirflowSkipException",
+    "BaseBranchOperator",
+    "BaseOperator",
+    "BaseSensorOperator",
+    "BashOperator",
+    "BranchPythonOperator",
+    "Context",
+    "DagRunState",
+    "DateTimeSensor",
+    "DummyOperator",
+    "EdgeModifier",
+    "EmptyOperator",
+    "FileSensor",
+    "Label",
+    "MappedOperator",
+    "Param",
+    "PokeReturnValue",
+    "PythonOperator",
+    "ShortCircuitOperator",
+    "TaskGroup",
+    "TaskInstanceState",
+    "TimeDeltaSensor",
+    "TriggerDagRunOperator",
+    "TriggerRule",
+    "Variable",
+    "XComArg",
+    "chain",
+    "chain_linear",
+    "cross_downstream",
+    "dag",
+    "get_current_context",
+    "task",
+    "task_group",
+]

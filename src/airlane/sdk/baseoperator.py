@@ -1,0 +1,318 @@
+"""BaseOperator: what every task is made from, with Airflow's arguments and defaults."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airlane.sdk import _stack
+from airlane.sdk.dag import validate_key
+from airlane.sdk.exceptions import AirflowException
+from airlane.sdk.node import DAGNode, chain, chain_linear, cross_downstream
+from airlane.sdk.params import ParamsDict
+from airlane.sdk.timezone import coerce_datetime
+from airlane.sdk.trigger_rule import TriggerRule, normalize_trigger_rule
+from airlane.sdk.xcom_arg import XComArg, wire_xcom_args
+
+if TYPE_CHECKING:
+    from airlane.sdk.context import Context
+    from airlane.sdk.dag import DAG
+    from airlane.sdk.mapped import OperatorPartial
+    from airlane.sdk.taskgroup import TaskGroup
+
+__all__ = ["BaseOperator", "chain", "chain_linear", "cross_downstream"]
+
+DEFAULT_RETRY_DELAY = timedelta(seconds=300)
+DEFAULT_QUEUE = "default"
+DEFAULT_POOL = "default_pool"
+WEIGHT_RULES = ("downstream", "upstream", "absolute")
+#: Arguments of Airflow 1.x that later versions dropped; accepted and ignored.
+_LEGACY_IGNORED = frozenset({"provide_context", "xcom_push", "retry_exponential_backoff_max"})
+
+Callback = Callable[..., Any] | list[Callable[..., Any]] | None
+
+
+def _init_param_names(cls: type) -> frozenset[str]:
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        for name, param in inspect.signature(init).parameters.items():
+            if param.kind in (param.KEYWORD_ONLY, param.POSITIONAL_OR_KEYWORD) and name != "self":
+                names.add(name)
+    return frozenset(names)
+
+
+def _apply_defaults(init: Callable[..., None]) -> Callable[..., None]:
+    """Fill arguments that the caller left out from the DAG's and task group's ``default_args``."""
+
+    @functools.wraps(init)
+    def wrapper(self: BaseOperator, *args: Any, **kwargs: Any) -> None:
+        if getattr(self, "_defaults_applied", False):
+            init(self, *args, **kwargs)
+            return
+        self._defaults_applied = True
+        dag = kwargs.get("dag") or _stack.current_dag()
+        group = kwargs.get("task_group") or _stack.current_group(dag)
+        default_args = {
+            **(dag.default_args if dag else {}),
+            **(group.default_args if group else {}),
+            **(kwargs.pop("default_args", None) or {}),
+        }
+        for name in _init_param_names(type(self)):
+            if name not in kwargs and name in default_args and name != "params":
+                kwargs[name] = default_args[name]
+        kwargs["_dag_params"] = {**default_args.get("params", {})}
+        init(self, *args, **kwargs)
+        self._defaults_applied = False
+        self._on_init_done()
+
+    return wrapper
+
+
+class BaseOperator(DAGNode):
+    """Base of every operator: identity, retry policy, trigger rule, queue and callbacks."""
+
+    template_fields: ClassVar[Sequence[str]] = ()
+    template_ext: ClassVar[Sequence[str]] = ()
+    template_fields_renderers: ClassVar[dict[str, str]] = {}
+    ui_color: str = "#fff"
+    ui_fgcolor: str = "#000"
+    #: The coordinator completes these itself; they are never sent to a worker.
+    is_empty: ClassVar[bool] = False
+    #: ``normal``, ``branch``, ``short_circuit``, ``sensor`` or ``trigger_dagrun``.
+    task_kind: ClassVar[str] = "normal"
+    custom_operator_name: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" in cls.__dict__:
+            cls.__init__ = _apply_defaults(cls.__dict__["__init__"])  # type: ignore[method-assign]
+
+    def __init__(
+        self,
+        *,
+        task_id: str,
+        owner: str = "airflow",
+        email: str | list[str] | None = None,
+        email_on_retry: bool = True,
+        email_on_failure: bool = True,
+        retries: int | None = 0,
+        retry_delay: timedelta | float = DEFAULT_RETRY_DELAY,
+        retry_exponential_backoff: bool = False,
+        max_retry_delay: timedelta | float | None = None,
+        start_date: datetime | None = None,
+        end_date: datetime | None = None,
+        depends_on_past: bool = False,
+        ignore_first_depends_on_past: bool = True,
+        wait_for_past_depends_before_skipping: bool = False,
+        wait_for_downstream: bool = False,
+        dag: DAG | None = None,
+        params: dict[str, Any] | None = None,
+        priority_weight: int = 1,
+        weight_rule: str = "downstream",
+        queue: str = DEFAULT_QUEUE,
+        pool: str | None = None,
+        pool_slots: int = 1,
+        execution_timeout: timedelta | float | None = None,
+        on_execute_callback: Callback = None,
+        on_failure_callback: Callback = None,
+        on_success_callback: Callback = None,
+        on_retry_callback: Callback = None,
+        on_skipped_callback: Callback = None,
+        trigger_rule: str = TriggerRule.ALL_SUCCESS,
+        max_active_tis_per_dag: int | None = None,
+        max_active_tis_per_dagrun: int | None = None,
+        task_concurrency: int | None = None,
+        do_xcom_push: bool = True,
+        multiple_outputs: bool = False,
+        task_group: TaskGroup | None = None,
+        doc: str | None = None,
+        doc_md: str | None = None,
+        task_display_name: str | None = None,
+        # Accepted for compatibility; Airlane does not use them.
+        sla: Any = None,
+        resources: Any = None,
+        run_as_user: str | None = None,
+        executor: str | None = None,
+        executor_config: dict[str, Any] | None = None,
+        inlets: Any = None,
+        outlets: Any = None,
+        pre_execute: Any = None,
+        post_execute: Any = None,
+        map_index_template: str | None = None,
+        allow_nested_operators: bool = True,
+        logger_name: str | None = None,
+        doc_json: str | None = None,
+        doc_yaml: str | None = None,
+        doc_rst: str | None = None,
+        _dag_params: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        unknown = {k: v for k, v in kwargs.items() if k not in _LEGACY_IGNORED}
+        if unknown:
+            raise AirflowException(
+                f"Invalid arguments were passed to {type(self).__name__} (task_id: {task_id}). "
+                f"Invalid arguments were:\n**kwargs: {unknown}"
+            )
+        if kwargs.get("xcom_push") is not None:
+            do_xcom_push = bool(kwargs["xcom_push"])
+        validate_key(task_id, "task_id")
+        self.owner = owner
+        self.email = email
+        self.email_on_retry = email_on_retry
+        self.email_on_failure = email_on_failure
+        self.retries = int(retries or 0)
+        self.retry_delay = _as_timedelta(retry_delay, "retry_delay") or DEFAULT_RETRY_DELAY
+        self.retry_exponential_backoff = retry_exponential_backoff
+        self.max_retry_delay = _as_timedelta(max_retry_delay, "max_retry_delay")
+        self.start_date = coerce_datetime(start_date)
+        self.end_date = coerce_datetime(end_date)
+        self.depends_on_past = depends_on_past or wait_for_downstream
+        self.ignore_first_depends_on_past = ignore_first_depends_on_past
+        self.wait_for_past_depends_before_skipping = wait_for_past_depends_before_skipping
+        self.wait_for_downstream = wait_for_downstream
+        self.priority_weight = int(priority_weight)
+        if weight_rule not in WEIGHT_RULES:
+            raise AirflowException(f"weight_rule must be one of {WEIGHT_RULES}; got {weight_rule!r}")
+        self.weight_rule = weight_rule
+        self.queue = queue or DEFAULT_QUEUE
+        self.pool = pool or DEFAULT_POOL
+        if pool_slots < 1:
+            raise ValueError(f"pool slots for {task_id} cannot be less than 1")
+        self.pool_slots = pool_slots
+        self.execution_timeout = _as_timedelta(execution_timeout, "execution_timeout")
+        self.on_execute_callback = on_execute_callback
+        self.on_failure_callback = on_failure_callback
+        self.on_success_callback = on_success_callback
+        self.on_retry_callback = on_retry_callback
+        self.on_skipped_callback = on_skipped_callback
+        try:
+            self.trigger_rule = normalize_trigger_rule(trigger_rule)
+        except ValueError as err:
+            raise AirflowException(f"Task {task_id}: {err}") from None
+        self.max_active_tis_per_dag = max_active_tis_per_dag or task_concurrency
+        self.max_active_tis_per_dagrun = max_active_tis_per_dagrun
+        self.do_xcom_push = do_xcom_push
+        self.multiple_outputs = multiple_outputs
+        self.doc_md = doc_md or doc
+        self.executor_config = executor_config or {}
+        self.upstream_task_ids: set[str] = set()
+        self.downstream_task_ids: set[str] = set()
+        self.params = ParamsDict(_dag_params or {})
+        for key, value in (params or {}).items():
+            self.params[key] = value
+        self._dag: DAG | None = None
+        self.task_group: TaskGroup | None = None
+        self._register(task_id, dag, task_group)
+        self.task_display_name = task_display_name or self.task_id
+
+    def _register(self, task_id: str, dag: DAG | None, task_group: TaskGroup | None) -> None:
+        dag = dag or _stack.current_dag()
+        group = task_group or _stack.current_group(dag)
+        if group is None and dag is not None:
+            group = dag.task_group
+        self.task_id = group.child_id(task_id) if group else task_id
+        if dag is not None:
+            self._attach_to_dag(dag, group)
+        elif group is not None:
+            self.task_group = group
+
+    def _attach_to_dag(self, dag: DAG, group: TaskGroup | None = None) -> None:
+        if self._dag is dag:
+            return
+        if self._dag is not None:
+            raise AirflowException(f"Task {self.task_id} already belongs to DAG {self._dag.dag_id}")
+        dag.add_task(self)
+        self._dag = dag
+        self.task_group = group or self.task_group or dag.task_group
+        self.task_group.add(self)
+        if self.start_date is None:
+            self.start_date = dag.start_date
+        if self.end_date is None:
+            self.end_date = dag.end_date
+        dag_params = dag.params.merged({})
+        for key in self.params:
+            dag_params[key] = self.params.get_param(key)
+        self.params = dag_params
+
+    def _on_init_done(self) -> None:
+        """Called once the whole ``__init__`` chain ran: wire tasks referenced by XComArgs."""
+        wire_xcom_args(self, *(getattr(self, name, None) for name in self.template_fields))
+
+    @property
+    def dag(self) -> DAG | None:  # type: ignore[override]
+        return self._dag
+
+    @dag.setter
+    def dag(self, dag: DAG | None) -> None:
+        if dag is not None:
+            self._attach_to_dag(dag)
+
+    @property
+    def has_dag(self) -> bool:
+        return self._dag is not None
+
+    @property
+    def dag_id(self) -> str:
+        return self._dag.dag_id if self._dag else f"adhoc_{self.owner}"
+
+    @property
+    def output(self) -> XComArg:
+        """This task's return value, as an input for other tasks."""
+        return XComArg(self)
+
+    @property
+    def operator_name(self) -> str:
+        return self.custom_operator_name or type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<Task({type(self).__name__}): {self.task_id}>"
+
+    @classmethod
+    def partial(cls, **kwargs: Any) -> OperatorPartial:
+        """Fix the arguments shared by every mapped task instance; call ``.expand()`` next."""
+        from airlane.sdk.mapped import OperatorPartial
+
+        return OperatorPartial(cls, kwargs)
+
+    def execute(self, context: Context) -> Any:
+        """Run the task. Subclasses override this (or ``aexecute`` for work done on the loop)."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement execute()")
+
+    def pre_execute(self, context: Context) -> None:
+        """Hook run before ``execute``."""
+
+    def post_execute(self, context: Context, result: Any = None) -> None:
+        """Hook run after ``execute``."""
+
+    def on_kill(self) -> None:
+        """Hook run when the task is stopped from outside."""
+
+    def xcom_push(self, context: Context, key: str, value: Any) -> None:
+        context["ti"].xcom_push(key=key, value=value)
+
+    def xcom_pull(self, context: Context, task_ids: Any = None, key: str = "return_value") -> Any:
+        return context["ti"].xcom_pull(task_ids=task_ids, key=key)
+
+    def render_template(self, content: Any, context: Context) -> Any:
+        from airlane.sdk.templating import render_value
+
+        assert self._dag is not None
+        return render_value(content, context, self._dag, self.template_ext)
+
+
+def _as_timedelta(value: timedelta | float | None, name: str) -> timedelta | None:
+    if value is None or isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    raise AirflowException(f"{name} must be a timedelta or a number of seconds, got {value!r}")
+
+
+# BaseOperator's own __init__ applies default_args too when it is instantiated directly.
+BaseOperator.__init__ = _apply_defaults(BaseOperator.__init__)  # type: ignore[method-assign]

@@ -1,0 +1,234 @@
+"""The DAG: a named graph of tasks with a schedule."""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from airlane.sdk import _stack
+from airlane.sdk.exceptions import AirflowException, DuplicateTaskIdFound
+from airlane.sdk.params import NOTSET, ParamsDict
+from airlane.sdk.schedules import validate_schedule
+from airlane.sdk.timezone import coerce_datetime, timezone_name
+
+if TYPE_CHECKING:
+    from airlane.sdk.node import DAGNode
+    from airlane.sdk.taskgroup import TaskGroup
+
+_SDK_DIR = os.path.dirname(os.path.abspath(__file__))
+_collector: list[DAG] | None = None
+
+
+def _caller_location() -> tuple[str, int]:
+    """File and line of the first frame outside the SDK: where the DAG author wrote the call."""
+    frame = inspect.currentframe()
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not os.path.abspath(filename).startswith(_SDK_DIR):
+            return filename, frame.f_lineno
+        frame = frame.f_back
+    return "<unknown>", 0
+
+
+def start_collecting() -> list[DAG]:
+    """Record every DAG created from now on (the loader uses it to find auto-registered DAGs)."""
+    global _collector
+    _collector = []
+    return _collector
+
+
+def stop_collecting() -> None:
+    global _collector
+    _collector = None
+
+
+class DAG:
+    """A DAG as in Airflow: use it as a context manager, or pass ``dag=`` to operators."""
+
+    def __init__(
+        self,
+        dag_id: str,
+        description: str | None = None,
+        schedule: Any = NOTSET,
+        schedule_interval: Any = NOTSET,
+        start_date: datetime | None = None,
+        end_date: datetime | None = None,
+        template_searchpath: str | Iterable[str] | None = None,
+        user_defined_macros: dict[str, Any] | None = None,
+        user_defined_filters: dict[str, Callable[..., Any]] | None = None,
+        default_args: dict[str, Any] | None = None,
+        concurrency: int | None = None,
+        max_active_tasks: int = 16,
+        max_active_runs: int = 16,
+        max_consecutive_failed_dag_runs: int = 0,
+        dagrun_timeout: timedelta | None = None,
+        catchup: bool = False,
+        on_success_callback: Callable[..., Any] | list[Callable[..., Any]] | None = None,
+        on_failure_callback: Callable[..., Any] | list[Callable[..., Any]] | None = None,
+        doc_md: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        is_paused_upon_creation: bool | None = None,
+        render_template_as_native_obj: bool = False,
+        tags: Iterable[str] | None = None,
+        owner_links: dict[str, str] | None = None,
+        dag_display_name: str | None = None,
+        fail_stop: bool = False,
+        auto_register: bool = True,
+        # Accepted for compatibility and not used by Airlane.
+        timetable: Any = None,
+        template_undefined: Any = None,
+        jinja_environment_kwargs: dict[str, Any] | None = None,
+        sla_miss_callback: Any = None,
+        default_view: str | None = None,
+        orientation: str = "LR",
+        access_control: Any = None,
+        full_filepath: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if kwargs:
+            raise TypeError(f"DAG got unexpected keyword arguments: {sorted(kwargs)}")
+        _validate_id(dag_id, "dag_id")
+        self.dag_id = dag_id
+        self.fileloc, self.lineno = _caller_location()
+        self.description = description
+        self.default_args = dict(default_args or {})
+        self.schedule = _pick_schedule(schedule, schedule_interval, timetable)
+        validate_schedule(self.schedule)
+        self.start_date = coerce_datetime(start_date or self.default_args.get("start_date"))
+        self.end_date = coerce_datetime(end_date or self.default_args.get("end_date"))
+        self.template_searchpath = _as_list(template_searchpath)
+        self.user_defined_macros = user_defined_macros or {}
+        self.user_defined_filters = user_defined_filters or {}
+        self.max_active_tasks = concurrency if concurrency is not None else max_active_tasks
+        self.max_active_runs = max_active_runs
+        self.max_consecutive_failed_dag_runs = max_consecutive_failed_dag_runs
+        self.dagrun_timeout = dagrun_timeout
+        self.catchup = catchup
+        self.on_success_callback = on_success_callback
+        self.on_failure_callback = on_failure_callback
+        self.doc_md = doc_md
+        self.params = ParamsDict(self.default_args.get("params", {}))
+        for key, value in (params or {}).items():
+            self.params[key] = value
+        self.is_paused_upon_creation = is_paused_upon_creation
+        self.render_template_as_native_obj = render_template_as_native_obj
+        self.tags = list(tags or [])
+        self.owner_links = owner_links or {}
+        self.dag_display_name = dag_display_name or dag_id
+        self.fail_stop = fail_stop
+        self.auto_register = auto_register
+        self.jinja_environment_kwargs = jinja_environment_kwargs or {}
+        self.task_dict: dict[str, DAGNode] = {}
+        self.edge_info: dict[str, dict[str, dict[str, str]]] = {}
+        self.entered = False
+        from airlane.sdk.taskgroup import TaskGroup
+
+        self.task_group: TaskGroup = TaskGroup.create_root(self)
+        if _collector is not None:
+            _collector.append(self)
+
+    def __repr__(self) -> str:
+        return f"<DAG: {self.dag_id}>"
+
+    def __enter__(self) -> DAG:
+        self.entered = True
+        _stack.push_dag(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _stack.pop_dag()
+
+    @property
+    def timezone(self) -> str:
+        return timezone_name(self.start_date)
+
+    @property
+    def tasks(self) -> list[DAGNode]:
+        return list(self.task_dict.values())
+
+    @property
+    def task_ids(self) -> list[str]:
+        return list(self.task_dict)
+
+    @property
+    def owner(self) -> str:
+        owners = {getattr(t, "owner", "airflow") for t in self.task_dict.values()}
+        return ", ".join(sorted(owners)) if owners else str(self.default_args.get("owner", "airflow"))
+
+    @property
+    def roots(self) -> list[DAGNode]:
+        return [t for t in self.task_dict.values() if not t.upstream_task_ids]
+
+    @property
+    def leaves(self) -> list[DAGNode]:
+        return [t for t in self.task_dict.values() if not t.downstream_task_ids]
+
+    def has_task(self, task_id: str) -> bool:
+        return task_id in self.task_dict
+
+    def get_task(self, task_id: str) -> DAGNode:
+        try:
+            return self.task_dict[task_id]
+        except KeyError:
+            raise AirflowException(f"Task {task_id} not found in DAG {self.dag_id}") from None
+
+    def add_task(self, task: DAGNode) -> None:
+        if task.task_id in self.task_dict and self.task_dict[task.task_id] is not task:
+            raise DuplicateTaskIdFound(
+                f"Task id '{task.task_id}' has already been added to the DAG {self.dag_id}"
+            )
+        self.task_dict[task.task_id] = task
+
+    def add_tasks(self, tasks: Iterable[DAGNode]) -> None:
+        for task in tasks:
+            task._attach_to_dag(self)
+
+    def cli(self) -> None:
+        """``dag.cli()`` in ``__main__`` blocks: run the Airlane CLI."""
+        from airlane.cli import main
+
+        main()
+
+    def test(
+        self,
+        logical_date: datetime | None = None,
+        run_conf: dict[str, Any] | None = None,
+        **_: Any,
+    ) -> Any:
+        """Run this DAG once in this process (Airflow's ``dag.test()``) and return the result."""
+        from airlane.service.local_runner import run_dag_object
+
+        return run_dag_object(self, logical_date=logical_date, conf=run_conf or {})
+
+
+def _pick_schedule(schedule: Any, schedule_interval: Any, timetable: Any) -> Any:
+    given = [v for v in (schedule, schedule_interval) if v is not NOTSET]
+    if len(given) > 1:
+        raise AirflowException("Pass only one of schedule and schedule_interval")
+    if timetable is not None:
+        raise AirflowException("Custom timetables are not supported; use a cron string or timedelta")
+    return given[0] if given else None
+
+
+def _as_list(value: str | Iterable[str] | None) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return list(value)
+
+
+def _validate_id(value: str, what: str) -> None:
+    import re
+
+    if not isinstance(value, str) or not re.fullmatch(r"[\w.\-]{1,250}", value):
+        raise AirflowException(
+            f"The {what} {value!r} has to be made of alphanumeric characters, dashes, "
+            f"dots and underscores exclusively (at most 250)"
+        )
+
+
+validate_key = _validate_id

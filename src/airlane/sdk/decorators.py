@@ -1,0 +1,334 @@
+"""TaskFlow: ``@dag``, ``@task`` (and ``.branch``, ``.short_circuit``, ``.bash``, ``.sensor``),
+``@task_group``."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from airlane.sdk import _stack
+from airlane.sdk.baseoperator import BaseOperator
+from airlane.sdk.context import Context
+from airlane.sdk.dag import DAG
+from airlane.sdk.exceptions import AirflowException, UnsupportedFeature
+from airlane.sdk.mapped import MappedOperator, OperatorPartial
+from airlane.sdk.operators.bash import BashOperator
+from airlane.sdk.operators.python import (
+    BranchPythonOperator,
+    PythonOperator,
+    ShortCircuitOperator,
+    determine_kwargs,
+)
+from airlane.sdk.params import NOTSET, Param
+from airlane.sdk.sensors.base import BaseSensorOperator, PokeReturnValue
+from airlane.sdk.taskgroup import TaskGroup
+from airlane.sdk.xcom_arg import XComArg
+
+
+class _DecoratedPythonOperator(PythonOperator):
+    custom_operator_name: ClassVar[str | None] = "@task"
+
+    def __init__(self, *, multiple_outputs: bool = False, **kwargs: Any) -> None:
+        super().__init__(multiple_outputs=multiple_outputs, **kwargs)
+        self.multiple_outputs = multiple_outputs
+
+
+class _DecoratedBranchOperator(BranchPythonOperator):
+    custom_operator_name: ClassVar[str | None] = "@task.branch"
+
+
+class _DecoratedShortCircuitOperator(ShortCircuitOperator):
+    custom_operator_name: ClassVar[str | None] = "@task.short_circuit"
+
+
+class _DecoratedBashOperator(BashOperator):
+    """The function returns the command. Its result is used as is: it is not a template."""
+
+    custom_operator_name: ClassVar[str | None] = "@task.bash"
+    template_fields: ClassVar[tuple[str, ...]] = ("op_args", "op_kwargs", "env", "cwd")
+
+    def __init__(
+        self,
+        *,
+        python_callable: Callable[..., Any],
+        op_args: list[Any] | None = None,
+        op_kwargs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(bash_command="(set by the decorated function)", **kwargs)
+        self.python_callable = python_callable
+        self.op_args = list(op_args or [])
+        self.op_kwargs = dict(op_kwargs or {})
+
+    async def aexecute(self, context: Context) -> Any:
+        kwargs = determine_kwargs(self.python_callable, self.op_args, {**context, **self.op_kwargs})
+        command = self.python_callable(*self.op_args, **kwargs)
+        if not isinstance(command, str) or not command.strip():
+            raise TypeError("The returned value from the TaskFlow callable must be a non-empty string.")
+        self.bash_command = command
+        return await super().aexecute(context)
+
+
+class _DecoratedSensorOperator(BaseSensorOperator):
+    custom_operator_name: ClassVar[str | None] = "@task.sensor"
+    template_fields: ClassVar[tuple[str, ...]] = ("op_args", "op_kwargs")
+
+    def __init__(
+        self,
+        *,
+        python_callable: Callable[..., Any],
+        op_args: list[Any] | None = None,
+        op_kwargs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.pop("multiple_outputs", None)
+        super().__init__(**kwargs)
+        self.python_callable = python_callable
+        self.op_args = list(op_args or [])
+        self.op_kwargs = dict(op_kwargs or {})
+
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        kwargs = determine_kwargs(self.python_callable, self.op_args, {**context, **self.op_kwargs})
+        result: bool | PokeReturnValue = self.python_callable(*self.op_args, **kwargs)
+        return result
+
+
+def _infer_multiple_outputs(function: Callable[..., Any]) -> bool:
+    try:
+        hints = typing.get_type_hints(function)
+    except Exception:
+        return False
+    ret = hints.get("return")
+    return ret is dict or typing.get_origin(ret) in (dict, Mapping)
+
+
+def _unique_task_id(task_id: str, dag: DAG | None, group: TaskGroup | None) -> str:
+    """``task_id``, or ``task_id__N`` when the DAG has it already (a function called twice)."""
+    if dag is None:
+        return task_id
+    full = group.child_id(task_id) if group else task_id
+    if full not in dag.task_dict:
+        return task_id
+    n = 1
+    while (group.child_id(f"{task_id}__{n}") if group else f"{task_id}__{n}") in dag.task_dict:
+        n += 1
+    return f"{task_id}__{n}"
+
+
+class TaskDecorator:
+    """A function turned into a task factory; calling it inside a DAG adds a task."""
+
+    def __init__(
+        self,
+        function: Callable[..., Any],
+        operator_class: type[BaseOperator],
+        kwargs: dict[str, Any],
+    ) -> None:
+        functools.update_wrapper(self, function)
+        self.function = function
+        self.operator_class = operator_class
+        self.kwargs = kwargs
+
+    def _operator_kwargs(self, extra: dict[str, Any]) -> dict[str, Any]:
+        kwargs = {**self.kwargs, **extra}
+        if self.operator_class is _DecoratedPythonOperator and kwargs.get("multiple_outputs") is None:
+            kwargs["multiple_outputs"] = _infer_multiple_outputs(self.function)
+        if kwargs.get("multiple_outputs") is None:
+            kwargs.pop("multiple_outputs", None)
+        dag = kwargs.get("dag") or _stack.current_dag()
+        group = kwargs.get("task_group") or _stack.current_group(dag)
+        kwargs["task_id"] = _unique_task_id(kwargs.get("task_id") or self.function.__name__, dag, group)
+        if "doc_md" not in kwargs and self.function.__doc__:
+            kwargs["doc_md"] = inspect.cleandoc(self.function.__doc__)
+        return kwargs
+
+    def __call__(self, *args: Any, **kwargs: Any) -> XComArg:
+        _check_call(self.function, args, kwargs)
+        op = self.operator_class(
+            python_callable=self.function,
+            op_args=list(args),
+            op_kwargs=kwargs,
+            **self._operator_kwargs({}),
+        )
+        return XComArg(op)
+
+    def override(self, **kwargs: Any) -> TaskDecorator:
+        return TaskDecorator(self.function, self.operator_class, {**self.kwargs, **kwargs})
+
+    def partial(self, **kwargs: Any) -> _TaskPartial:
+        return _TaskPartial(self, kwargs)
+
+    def expand(self, **kwargs: Any) -> XComArg:
+        return _TaskPartial(self, {}).expand(**kwargs)
+
+    def expand_kwargs(self, kwargs_list: Any) -> XComArg:
+        return _TaskPartial(self, {}).expand_kwargs(kwargs_list)
+
+
+class _TaskPartial:
+    def __init__(self, decorator: TaskDecorator, kwargs: dict[str, Any]) -> None:
+        self.decorator = decorator
+        self.op_kwargs = kwargs
+
+    def _partial(self) -> OperatorPartial:
+        kwargs = self.decorator._operator_kwargs({})
+        kwargs.update(python_callable=self.decorator.function, op_kwargs=dict(self.op_kwargs))
+        return OperatorPartial(self.decorator.operator_class, kwargs, expand_into="op_kwargs")
+
+    def expand(self, **kwargs: Any) -> XComArg:
+        mapped: MappedOperator = self._partial().expand(**kwargs)
+        return XComArg(mapped)
+
+    def expand_kwargs(self, kwargs_list: Any) -> XComArg:
+        return XComArg(self._partial().expand_kwargs(kwargs_list))
+
+
+def _check_call(function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+    """Fail at DAG definition when the call does not fit the function's signature.
+
+    Parameters named like context values (``ti``, ``ds``...) may be left out: the task fills them.
+    """
+    signature = inspect.signature(function)
+    params = [
+        p.replace(default=None) if p.name in _CONTEXT_KEYS and p.default is p.empty else p
+        for p in signature.parameters.values()
+    ]
+    try:
+        relaxed = signature.replace(parameters=params)
+    except ValueError:  # a context parameter before plain ones: only check what was passed
+        relaxed = None
+    try:
+        if relaxed is None:
+            signature.bind_partial(*args, **kwargs)
+        else:
+            relaxed.bind(*args, **kwargs)
+    except TypeError as err:
+        raise TypeError(f"{function.__name__}(): {err}") from None
+
+
+_CONTEXT_KEYS = frozenset(
+    {
+        "ti", "task_instance", "dag", "dag_run", "task", "params", "ds", "ds_nodash", "ts",
+        "ts_nodash", "logical_date", "execution_date", "data_interval_start",
+        "data_interval_end", "run_id", "macros", "var", "conf", "templates_dict",
+    }
+)
+
+
+def _make(operator_class: type[BaseOperator]) -> Callable[..., Any]:
+    def decorator(python_callable: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
+        if python_callable is not None:
+            return TaskDecorator(python_callable, operator_class, kwargs)
+        return lambda function: TaskDecorator(function, operator_class, kwargs)
+
+    return decorator
+
+
+def _unsupported(name: str) -> Callable[..., Any]:
+    def decorator(*_: Any, **__: Any) -> Any:
+        raise UnsupportedFeature(f"@task.{name} is not supported by Airlane; use @task or @task.bash")
+
+    return decorator
+
+
+class _TaskNamespace:
+    """``@task`` and its variants."""
+
+    python = staticmethod(_make(_DecoratedPythonOperator))
+    branch = staticmethod(_make(_DecoratedBranchOperator))
+    short_circuit = staticmethod(_make(_DecoratedShortCircuitOperator))
+    bash = staticmethod(_make(_DecoratedBashOperator))
+    sensor = staticmethod(_make(_DecoratedSensorOperator))
+    virtualenv = staticmethod(_unsupported("virtualenv"))
+    external_python = staticmethod(_unsupported("external_python"))
+    branch_virtualenv = staticmethod(_unsupported("branch_virtualenv"))
+    docker = staticmethod(_unsupported("docker"))
+    kubernetes = staticmethod(_unsupported("kubernetes"))
+
+    def __call__(self, python_callable: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
+        return self.python(python_callable, **kwargs)
+
+
+task = _TaskNamespace()
+
+
+class DagParam:
+    """A ``@dag`` function's argument: resolved from the run's params when a task runs."""
+
+    def __init__(self, name: str, default: Any) -> None:
+        self.name = name
+        self.default = default
+
+    def resolve(self, context: Context) -> Any:
+        params = context.get("params") or {}
+        return params.get(self.name, self.default)
+
+
+def dag(dag_id: Any = None, **dag_kwargs: Any) -> Any:
+    """``@dag(...)`` (or bare ``@dag``): calling the function builds and returns the DAG."""
+
+    def wrapper(function: Callable[..., Any], name: str | None = None) -> Callable[..., DAG]:
+        signature = inspect.signature(function)
+
+        @functools.wraps(function)
+        def factory(*args: Any, **kwargs: Any) -> DAG:
+            bound = signature.bind_partial(*args, **kwargs)
+            bound.apply_defaults()
+            params = dict(dag_kwargs.get("params") or {})
+            for key, value in bound.arguments.items():
+                if key not in params:
+                    params[key] = value if isinstance(value, Param) else Param(value)
+            doc = dag_kwargs.get("doc_md") or (inspect.cleandoc(function.__doc__) if function.__doc__ else None)
+            options = {**dag_kwargs, "params": params, "doc_md": doc}
+            with DAG(name or function.__name__, **options) as new_dag:
+                refs = {k: DagParam(k, v.value if isinstance(v, Param) else v) for k, v in bound.arguments.items()}
+                function(**refs)
+            return new_dag
+
+        return factory
+
+    if callable(dag_id) and not isinstance(dag_id, str):
+        return wrapper(dag_id)
+    if isinstance(dag_id, str):
+        return lambda function: wrapper(function, dag_id)
+    return wrapper
+
+
+def task_group(group_id: Any = None, **group_kwargs: Any) -> Any:
+    """``@task_group``: calling the function opens a task group around what it creates."""
+
+    def wrapper(function: Callable[..., Any], name: str | None = None) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def factory(*args: Any, **kwargs: Any) -> Any:
+            options = {"add_suffix_on_collision": True, **group_kwargs}
+            if "tooltip" not in options and function.__doc__:
+                options["tooltip"] = inspect.cleandoc(function.__doc__)
+            with TaskGroup(name or function.__name__, **options) as group:
+                result = function(*args, **kwargs)
+            if isinstance(result, XComArg | BaseOperator | MappedOperator | TaskGroup):
+                return result
+            return group
+
+        factory.expand = _task_group_expand_unsupported  # type: ignore[attr-defined]
+        return factory
+
+    if callable(group_id) and not isinstance(group_id, str):
+        return wrapper(group_id)
+    if isinstance(group_id, str):
+        return lambda function: wrapper(function, group_id)
+    return wrapper
+
+
+def _task_group_expand_unsupported(**_: Any) -> Any:
+    raise UnsupportedFeature("Mapped task groups (@task_group.expand) are not supported yet")
+
+
+def setup(function: Any) -> Any:
+    raise AirflowException("setup/teardown tasks are not supported by Airlane")
+
+
+teardown = setup
+_ = NOTSET

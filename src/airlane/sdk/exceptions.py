@@ -1,0 +1,78 @@
+"""Exceptions a DAG file or a task may raise, with Airflow's names."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+
+class AirflowException(Exception):
+    """Base of every Airlane error a DAG author sees (Airflow's name, kept for compatibility)."""
+
+    status_code = 500
+
+
+AirlaneException = AirflowException
+
+
+class AirflowSkipException(AirflowException):
+    """Raised by a task to mark itself skipped."""
+
+
+class AirflowFailException(AirflowException):
+    """Raised by a task to fail at once, without retries."""
+
+
+class AirflowSensorTimeout(AirflowException):
+    """A sensor ran past its timeout: failed without retries (skipped with ``soft_fail``)."""
+
+
+class AirflowTaskTimeout(AirflowException):
+    """A task ran past its ``execution_timeout``."""
+
+
+class AirflowRescheduleException(AirflowException):
+    """Raised by a sensor in reschedule mode: give the slot back and try again at ``reschedule_date``."""
+
+    def __init__(self, reschedule_date: datetime) -> None:
+        super().__init__(f"reschedule at {reschedule_date.isoformat()}")
+        self.reschedule_date = reschedule_date
+
+
+class AirflowNotFoundException(AirflowException):
+    """A named object (variable, DAG, task) does not exist."""
+
+
+class AirflowConfigException(AirflowException):
+    """A configuration value is missing or wrong."""
+
+
+class DuplicateTaskIdFound(AirflowException):
+    """Two tasks of one DAG have the same id."""
+
+
+class TaskAlreadyInTaskGroup(AirflowException):
+    """A task was added to a second task group."""
+
+
+class AirflowDagCycleException(AirflowException):
+    """The DAG's dependencies form a cycle."""
+
+
+class AirflowDagInconsistent(AirflowException):
+    """The DAG's definition contradicts itself (for example a dependency across two DAGs)."""
+
+
+class ParamValidationError(AirflowException):
+    """A DAG param's value does not match its schema."""
+
+
+class DagRunAlreadyExists(AirflowException):
+    """A run with this id exists already."""
+
+
+class TaskDeferred(AirflowException):
+    """Deferrable operators are not supported; kept so that imports resolve."""
+
+
+class UnsupportedFeature(AirflowException):
+    """An Airflow feature that Airlane does not provide; the message names it."""

@@ -1,0 +1,175 @@
+"""PythonOperator and friends: call a Python callable with the context it asks for."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from typing import Any, ClassVar
+
+from airlane.sdk.baseoperator import BaseOperator
+from airlane.sdk.context import Context, current_log
+from airlane.sdk.exceptions import AirflowException
+
+
+def determine_kwargs(
+    func: Callable[..., Any], args: Collection[Any], kwargs: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The keyword arguments for ``func``: all of ``kwargs`` when it takes ``**kwargs``,
+    else only the names in its signature that are not filled by positional ``args``."""
+    signature = inspect.signature(func)
+    params = list(signature.parameters.values())
+    if any(p.kind == p.VAR_KEYWORD for p in params):
+        return dict(kwargs)
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    taken = {p.name for p in positional[: len(args)]}
+    names = {p.name for p in params if p.kind != p.VAR_POSITIONAL} - taken
+    return {k: v for k, v in kwargs.items() if k in names}
+
+
+class PythonOperator(BaseOperator):
+    """Call ``python_callable(*op_args, **op_kwargs)``, adding context values it names.
+
+    A blocking callable runs in a thread (or a process pool on workers configured so); an
+    ``async def`` callable runs on the event loop.
+    """
+
+    template_fields: ClassVar[tuple[str, ...]] = ("templates_dict", "op_args", "op_kwargs")
+    template_fields_renderers: ClassVar[dict[str, str]] = {
+        "templates_dict": "json",
+        "op_args": "py",
+        "op_kwargs": "py",
+    }
+    ui_color = "#ffefeb"
+
+    def __init__(
+        self,
+        *,
+        python_callable: Callable[..., Any],
+        op_args: Collection[Any] | None = None,
+        op_kwargs: Mapping[str, Any] | None = None,
+        templates_dict: dict[str, Any] | None = None,
+        templates_exts: Sequence[str] | None = None,
+        show_return_value_in_logs: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        if not callable(python_callable):
+            raise AirflowException("`python_callable` param must be callable")
+        super().__init__(**kwargs)
+        self.python_callable = python_callable
+        self.op_args = list(op_args or [])
+        self.op_kwargs = dict(op_kwargs or {})
+        self.templates_dict = templates_dict
+        self.templates_exts = templates_exts
+        self.show_return_value_in_logs = show_return_value_in_logs
+
+    def call_arguments(self, context: Context) -> tuple[list[Any], dict[str, Any]]:
+        """Positional and keyword arguments for the callable, context values included."""
+        context["templates_dict"] = self.templates_dict
+        available = {**context, **self.op_kwargs}
+        kwargs = determine_kwargs(self.python_callable, self.op_args, available)
+        return list(self.op_args), kwargs
+
+    @property
+    def is_async(self) -> bool:
+        return inspect.iscoroutinefunction(self.python_callable)
+
+    def execute(self, context: Context) -> Any:
+        args, kwargs = self.call_arguments(context)
+        result = self.python_callable(*args, **kwargs)
+        self.log_result(result)
+        return result
+
+    async def aexecute_async_callable(self, context: Context) -> Any:
+        args, kwargs = self.call_arguments(context)
+        result = await self.python_callable(*args, **kwargs)
+        self.log_result(result)
+        return result
+
+    def log_result(self, result: Any) -> None:
+        if self.show_return_value_in_logs:
+            current_log()(f"Done. Returned value was: {result!r}")
+        else:
+            current_log()("Done. Returned value not shown")
+
+
+class SkipMixin:
+    """Airflow's SkipMixin API: the running task records which downstream tasks to follow."""
+
+    def skip_all_except(self, ti: Any, branch_task_ids: str | Iterable[str] | None) -> None:
+        ti.follow_branches(branch_task_ids)
+
+
+class BaseBranchOperator(BaseOperator, SkipMixin):
+    """Subclass and implement ``choose_branch(context)`` returning task id(s) to follow."""
+
+    task_kind: ClassVar[str] = "branch"
+
+    def choose_branch(self, context: Context) -> str | Iterable[str] | None:
+        raise NotImplementedError
+
+    def execute(self, context: Context) -> Any:
+        branches = self.choose_branch(context)
+        self.skip_all_except(context["ti"], branches)
+        return branches
+
+
+class BranchPythonOperator(PythonOperator, SkipMixin):
+    """The callable returns the task id (or ids) to follow; other direct downstream are skipped."""
+
+    task_kind: ClassVar[str] = "branch"
+
+    def execute(self, context: Context) -> Any:
+        branches = super().execute(context)
+        self.skip_all_except(context["ti"], branches)
+        return branches
+
+    async def aexecute_async_callable(self, context: Context) -> Any:
+        branches = await super().aexecute_async_callable(context)
+        self.skip_all_except(context["ti"], branches)
+        return branches
+
+
+class ShortCircuitOperator(PythonOperator, SkipMixin):
+    """When the callable returns a falsy value, skip downstream tasks.
+
+    With ``ignore_downstream_trigger_rules`` (the default) every downstream task is skipped;
+    without it only the direct downstream tasks, and trigger rules decide for the rest.
+    """
+
+    task_kind: ClassVar[str] = "short_circuit"
+
+    def __init__(self, *, ignore_downstream_trigger_rules: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ignore_downstream_trigger_rules = ignore_downstream_trigger_rules
+
+    def execute(self, context: Context) -> Any:
+        condition = super().execute(context)
+        self._decide(context, condition)
+        return condition
+
+    async def aexecute_async_callable(self, context: Context) -> Any:
+        condition = await super().aexecute_async_callable(context)
+        self._decide(context, condition)
+        return condition
+
+    def _decide(self, context: Context, condition: Any) -> None:
+        log = current_log()
+        if condition:
+            log("Condition result is True, proceeding with downstream tasks")
+            return
+        scope = "all" if self.ignore_downstream_trigger_rules else "direct"
+        log(f"Condition result is {condition!r}: skipping {scope} downstream tasks")
+        context["ti"].short_circuit(scope)
+
+
+class PythonVirtualenvOperator(PythonOperator):
+    """Not supported: virtualenv creation needs network and time we do not spend per task."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        raise AirflowException(
+            "PythonVirtualenvOperator is not supported by Airlane; install the packages in the "
+            "worker image and use PythonOperator"
+        )
+
+
+ExternalPythonOperator = PythonVirtualenvOperator

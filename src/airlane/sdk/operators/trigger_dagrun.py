@@ -1,0 +1,78 @@
+"""TriggerDagRunOperator: start a run of another DAG, optionally waiting for it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from airlane.sdk.baseoperator import BaseOperator
+from airlane.sdk.context import Context
+from airlane.sdk.exceptions import AirflowException
+from airlane.sdk.state import DagRunState
+
+
+class TriggerDagRunOperator(BaseOperator):
+    """Trigger ``trigger_dag_id`` with ``conf``; with ``wait_for_completion`` wait for its end."""
+
+    template_fields: ClassVar[tuple[str, ...]] = (
+        "trigger_dag_id",
+        "trigger_run_id",
+        "logical_date",
+        "conf",
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {"conf": "py"}
+    ui_color = "#ffefeb"
+    task_kind: ClassVar[str] = "trigger_dagrun"
+
+    def __init__(
+        self,
+        *,
+        trigger_dag_id: str,
+        trigger_run_id: str | None = None,
+        conf: dict[str, Any] | None = None,
+        logical_date: str | datetime | None = None,
+        execution_date: str | datetime | None = None,
+        reset_dag_run: bool = False,
+        wait_for_completion: bool = False,
+        poke_interval: float = 60,
+        allowed_states: list[str] | None = None,
+        failed_states: list[str] | None = None,
+        skip_when_already_exists: bool = False,
+        deferrable: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.trigger_dag_id = trigger_dag_id
+        self.trigger_run_id = trigger_run_id
+        self.conf = conf or {}
+        self.logical_date = logical_date or execution_date
+        self.reset_dag_run = reset_dag_run
+        self.wait_for_completion = wait_for_completion
+        self.poke_interval = poke_interval
+        self.allowed_states = [DagRunState(s) for s in (allowed_states or [DagRunState.SUCCESS])]
+        self.failed_states = [DagRunState(s) for s in (failed_states or [DagRunState.FAILED])]
+        self.skip_when_already_exists = skip_when_already_exists
+
+    async def aexecute(self, context: Context) -> Any:
+        launcher = context.get("run_launcher")
+        if launcher is None:
+            raise AirflowException("TriggerDagRunOperator needs a run launcher in this process")
+        run_id = await launcher.trigger(
+            dag_id=self.trigger_dag_id,
+            run_id=self.trigger_run_id,
+            conf=self.conf,
+            logical_date=self.logical_date,
+            wait=self.wait_for_completion,
+            poke_interval_s=self.poke_interval,
+        )
+        context["ti"].xcom_push(key="trigger_run_id", value=run_id)
+        if self.wait_for_completion:
+            state = await launcher.wait(self.trigger_dag_id, run_id, self.poke_interval)
+            if state in self.failed_states:
+                raise AirflowException(f"{self.trigger_dag_id} failed with failed states {state}")
+            if state not in self.allowed_states:
+                raise AirflowException(f"{self.trigger_dag_id} ended in state {state}")
+        return run_id
+
+    def execute(self, context: Context) -> Any:
+        raise AirflowException("TriggerDagRunOperator runs on the event loop (aexecute)")

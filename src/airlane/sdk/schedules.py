@@ -1,0 +1,50 @@
+"""What a DAG's ``schedule`` may be, checked when the DAG is defined."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from croniter import croniter
+
+from airlane.sdk.exceptions import AirflowException
+
+PRESETS: dict[str, str | None] = {
+    "@once": None,
+    "@continuous": None,
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@quarterly": "0 0 1 */3 *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+}
+
+
+def validate_schedule(schedule: Any) -> None:
+    """Raise naming the value when ``schedule`` is neither None, a preset, a cron nor a timedelta."""
+    if schedule is None or isinstance(schedule, timedelta):
+        if isinstance(schedule, timedelta) and schedule.total_seconds() <= 0:
+            raise AirflowException(f"schedule must be a positive interval, got {schedule!r}")
+        return
+    if isinstance(schedule, str):
+        if schedule in PRESETS or croniter.is_valid(schedule):
+            return
+        raise AirflowException(f"Invalid schedule {schedule!r}: not a preset nor a cron expression")
+    if hasattr(schedule, "months") and hasattr(schedule, "days"):  # dateutil relativedelta
+        return
+    raise AirflowException(f"Unsupported schedule {schedule!r} ({type(schedule).__name__})")
+
+
+def describe_schedule(schedule: Any) -> dict[str, Any]:
+    """The schedule as JSON: ``{"kind": none|preset|cron|timedelta|relativedelta, ...}``."""
+    if schedule is None:
+        return {"kind": "none", "expression": None}
+    if isinstance(schedule, timedelta):
+        return {"kind": "timedelta", "seconds": schedule.total_seconds(), "expression": str(schedule)}
+    if isinstance(schedule, str):
+        if schedule in PRESETS:
+            return {"kind": "preset", "expression": schedule, "cron": PRESETS[schedule]}
+        return {"kind": "cron", "expression": schedule}
+    return {"kind": "relativedelta", "expression": repr(schedule)}

@@ -1,0 +1,5 @@
+"""Sensors: tasks that wait for a condition."""
+
+from airlane.sdk.sensors.base import BaseSensorOperator, PokeReturnValue
+
+__all__ = ["BaseSensorOperator", "PokeReturnValue"]

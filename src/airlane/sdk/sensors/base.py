@@ -1,0 +1,139 @@
+"""BaseSensorOperator: poke until true, in poke or reschedule mode, with a timeout."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from airlane.sdk.baseoperator import BaseOperator
+from airlane.sdk.context import Context, current_log
+from airlane.sdk.exceptions import (
+    AirflowException,
+    AirflowRescheduleException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+)
+from airlane.sdk.timezone import utcnow
+
+SENSOR_MODES = ("poke", "reschedule")
+
+
+class PokeReturnValue:
+    """What ``poke`` may return to finish with an XCom value."""
+
+    def __init__(self, is_done: bool, xcom_value: Any = None) -> None:
+        self.is_done = is_done
+        self.xcom_value = xcom_value
+
+    def __bool__(self) -> bool:
+        return self.is_done
+
+
+class BaseSensorOperator(BaseOperator):
+    """Subclasses implement ``poke(context)`` (plain or ``async def``) returning truthy when done.
+
+    ``mode="poke"`` waits between pokes on the event loop, holding the task's slot;
+    ``mode="reschedule"`` gives the slot back and is scheduled again after ``poke_interval``.
+    Past ``timeout`` seconds from the first poke the sensor fails without retry, or is skipped
+    with ``soft_fail``.
+    """
+
+    ui_color = "#e6f1f2"
+    task_kind: ClassVar[str] = "sensor"
+
+    def __init__(
+        self,
+        *,
+        poke_interval: timedelta | float = 60,
+        timeout: timedelta | float = 60 * 60 * 24 * 7,
+        soft_fail: bool = False,
+        mode: str = "poke",
+        exponential_backoff: bool = False,
+        max_wait: timedelta | float | None = None,
+        silent_fail: bool = False,
+        never_fail: bool = False,
+        deferrable: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.poke_interval_s = _seconds(poke_interval)
+        self.timeout_s = _seconds(timeout)
+        if self.poke_interval_s < 0 or self.timeout_s < 0:
+            raise AirflowException("poke_interval and timeout must be non-negative")
+        if mode not in SENSOR_MODES:
+            raise AirflowException(f"mode must be one of {SENSOR_MODES}; got {mode!r}")
+        self.soft_fail = soft_fail
+        self.mode = mode
+        self.exponential_backoff = exponential_backoff
+        self.max_wait_s = _seconds(max_wait) if max_wait is not None else None
+        self.silent_fail = silent_fail
+        self.never_fail = never_fail
+
+    @property
+    def poke_interval(self) -> float:
+        return self.poke_interval_s
+
+    @property
+    def timeout(self) -> float:
+        return self.timeout_s
+
+    @property
+    def reschedule(self) -> bool:
+        return self.mode == "reschedule"
+
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        raise NotImplementedError(f"{type(self).__name__} must implement poke()")
+
+    async def _poke_once(self, context: Context) -> bool | PokeReturnValue:
+        if inspect.iscoroutinefunction(self.poke):
+            result: bool | PokeReturnValue = await self.poke(context)
+            return result
+        return await asyncio.to_thread(self.poke, context)
+
+    def next_interval_s(self, poke_count: int) -> float:
+        if not self.exponential_backoff:
+            return self.poke_interval_s
+        interval = self.poke_interval_s * (2 ** max(poke_count - 1, 0))
+        return min(interval, self.max_wait_s) if self.max_wait_s else interval
+
+    async def aexecute(self, context: Context) -> Any:
+        ti = context["ti"]
+        started: datetime = ti.sensor_started_at or utcnow()
+        log = current_log()
+        poke_count = ti.poke_count
+        while True:
+            poke_count += 1
+            try:
+                result = await self._poke_once(context)
+            except (AirflowSensorTimeout, AirflowSkipException, AirflowRescheduleException):
+                raise
+            except Exception as err:
+                if self.never_fail or self.silent_fail:
+                    log(f"poke failed ({err!r}); counted as not done")
+                    result = False
+                else:
+                    raise
+            if result:
+                return result.xcom_value if isinstance(result, PokeReturnValue) else None
+            elapsed_s = (utcnow() - started).total_seconds()
+            if elapsed_s > self.timeout_s:
+                message = f"Sensor has timed out; run duration of {elapsed_s:.1f} seconds exceeds the specified timeout of {self.timeout_s}."
+                if self.soft_fail or self.never_fail:
+                    raise AirflowSkipException(message)
+                raise AirflowSensorTimeout(message)
+            interval_s = self.next_interval_s(poke_count)
+            if self.reschedule:
+                raise AirflowRescheduleException(utcnow() + timedelta(seconds=interval_s))
+            log(f"Poking again in {interval_s} seconds")
+            await asyncio.sleep(interval_s)
+
+    def execute(self, context: Context) -> Any:
+        return asyncio.run(self.aexecute(context))
+
+
+def _seconds(value: timedelta | float) -> float:
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    return float(value)

@@ -1,0 +1,96 @@
+"""Jinja2 rendering of templated fields, with Airflow's environment and filters."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+import jinja2.nativetypes
+import jinja2.sandbox
+
+from airlane.sdk.context import Context
+from airlane.sdk.xcom_arg import XComArg
+
+if TYPE_CHECKING:
+    from airlane.sdk.dag import DAG
+
+_ENV_ATTR = "_airlane_jinja_env"
+
+
+def _filters() -> dict[str, Any]:
+    return {
+        "ds": lambda value: value.strftime("%Y-%m-%d"),
+        "ds_nodash": lambda value: value.strftime("%Y%m%d"),
+        "ts": lambda value: value.isoformat(),
+        "ts_nodash": lambda value: value.strftime("%Y%m%dT%H%M%S"),
+        "ts_nodash_with_tz": lambda value: value.isoformat().replace("-", "").replace(":", ""),
+    }
+
+
+def get_environment(dag: DAG) -> jinja2.Environment:
+    """The DAG's Jinja environment: strict undefined, templates looked up beside the DAG file."""
+    env = getattr(dag, _ENV_ATTR, None)
+    if env is not None:
+        return env  # type: ignore[no-any-return]
+    searchpath = [os.path.dirname(os.path.abspath(dag.fileloc)), *dag.template_searchpath]
+    options: dict[str, Any] = {
+        "loader": jinja2.FileSystemLoader(searchpath),
+        "undefined": jinja2.StrictUndefined,
+        "extensions": ["jinja2.ext.do"],
+        **dag.jinja_environment_kwargs,
+    }
+    if dag.render_template_as_native_obj:
+        env = jinja2.nativetypes.NativeEnvironment(**options)
+    else:
+        env = jinja2.sandbox.SandboxedEnvironment(**options)
+    env.filters.update(_filters())
+    env.filters.update(dag.user_defined_filters)
+    env.globals.update(dag.user_defined_macros)
+    setattr(dag, _ENV_ATTR, env)
+    return env
+
+
+def render_value(value: Any, context: Context, dag: DAG, template_ext: Sequence[str]) -> Any:
+    """Render strings inside ``value``; XComArgs become their values, which are never rendered."""
+    from airlane.sdk.decorators import DagParam
+
+    if isinstance(value, str):
+        env = get_environment(dag)
+        if template_ext and value.endswith(tuple(template_ext)):
+            return env.get_template(value).render(context)
+        if "{{" not in value and "{%" not in value and "{#" not in value:
+            return value
+        return env.from_string(value).render(context)
+    if isinstance(value, XComArg):
+        return context["ti"].xcom_pull(task_ids=value.operator.task_id, key=value.key)
+    if isinstance(value, DagParam):
+        return value.resolve(context)
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # namedtuple
+        return type(value)(*(render_value(v, context, dag, template_ext) for v in value))
+    if isinstance(value, list | tuple | set):
+        return type(value)(render_value(v, context, dag, template_ext) for v in value)
+    if isinstance(value, dict):
+        return {k: render_value(v, context, dag, template_ext) for k, v in value.items()}
+    return value
+
+
+class TemplateFieldError(Exception):
+    """Rendering a templated field failed; the message names the field."""
+
+
+def render_template_fields(task: Any, context: Context, dag: DAG) -> None:
+    """Render every field named in ``task.template_fields`` in place (``task`` is a copy)."""
+    template_ext = getattr(task, "template_ext", ())
+    for name in task.template_fields:
+        value = getattr(task, name, None)
+        if value is None:
+            continue
+        try:
+            rendered = render_value(value, context, dag, template_ext)
+        except jinja2.TemplateNotFound as err:
+            raise TemplateFieldError(f"Template file of {name} not found: {err.name}") from err
+        except jinja2.TemplateError as err:
+            raise TemplateFieldError(f"Error rendering template field {name}: {err}") from err
+        setattr(task, name, rendered)

@@ -1,0 +1,112 @@
+"""Variables: ``Variable.get`` in DAG files and ``var.value.x`` in templates.
+
+Where the values live depends on the process: a worker reads them from Redis, ``dags test``
+and the DAG loader from the environment (``AIRFLOW_VAR_<KEY>`` or ``AIRLANE_VAR_<KEY>``). The
+running code installs its store with :func:`use_variable_store`.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+import orjson
+
+from airlane.sdk.exceptions import AirflowNotFoundException
+from airlane.sdk.params import NOTSET
+
+
+class VariableStore(Protocol):
+    """Synchronous access to variables (called from DAG code, possibly in a thread)."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def set(self, key: str, value: str) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class EnvVariableStore:
+    """Variables from ``AIRLANE_VAR_<KEY>`` / ``AIRFLOW_VAR_<KEY>``, and an in-memory overlay."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        if key in self._values:
+            return self._values[key]
+        upper = key.upper()
+        return os.environ.get(f"AIRLANE_VAR_{upper}", os.environ.get(f"AIRFLOW_VAR_{upper}"))
+
+    def set(self, key: str, value: str) -> None:
+        self._values[key] = value
+
+    def delete(self, key: str) -> None:
+        self._values.pop(key, None)
+
+
+_store: contextvars.ContextVar[VariableStore] = contextvars.ContextVar(
+    "airlane_variable_store", default=EnvVariableStore()
+)
+
+
+@contextmanager
+def use_variable_store(store: VariableStore) -> Iterator[None]:
+    token = _store.set(store)
+    try:
+        yield
+    finally:
+        _store.reset(token)
+
+
+class Variable:
+    """Airflow's ``Variable`` API."""
+
+    @staticmethod
+    def get(key: str, default_var: Any = NOTSET, deserialize_json: bool = False) -> Any:
+        raw = _store.get().get(key)
+        if raw is None:
+            if default_var is NOTSET:
+                raise KeyError(f"Variable {key} does not exist")
+            return default_var
+        return orjson.loads(raw) if deserialize_json else raw
+
+    @staticmethod
+    def set(key: str, value: Any, serialize_json: bool = False, **_: Any) -> None:
+        text = orjson.dumps(value).decode() if serialize_json else str(value)
+        _store.get().set(key, text)
+
+    @staticmethod
+    def delete(key: str) -> None:
+        _store.get().delete(key)
+
+    @staticmethod
+    def setdefault(key: str, default: Any, deserialize_json: bool = False) -> Any:
+        value = Variable.get(key, default_var=None, deserialize_json=deserialize_json)
+        if value is None:
+            Variable.set(key, default, serialize_json=deserialize_json)
+            return default
+        return value
+
+
+class _VarAccessor:
+    """``var.value.name`` / ``var.json.name`` in templates."""
+
+    def __init__(self, deserialize_json: bool) -> None:
+        self._json = deserialize_json
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return Variable.get(key, deserialize_json=self._json)
+        except KeyError:
+            raise AirflowNotFoundException(f"Variable {key} does not exist") from None
+
+    def get(self, key: str, default_var: Any = NOTSET) -> Any:
+        return Variable.get(key, default_var=default_var, deserialize_json=self._json)
+
+
+def template_var() -> dict[str, _VarAccessor]:
+    return {"value": _VarAccessor(False), "json": _VarAccessor(True)}

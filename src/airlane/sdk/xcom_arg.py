@@ -1,0 +1,96 @@
+"""XComArg: a reference to another task's XCom, resolved when the consuming task runs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from airlane.sdk.node import relate, resolve_nodes
+
+if TYPE_CHECKING:
+    from airlane.sdk.node import DAGNode
+
+RETURN_VALUE_KEY = "return_value"
+
+
+class XComArg:
+    """The XCom ``key`` pushed by ``operator``; ``task.output`` and TaskFlow calls return one."""
+
+    def __init__(self, operator: DAGNode, key: str = RETURN_VALUE_KEY) -> None:
+        self.operator = operator
+        self.key = key
+
+    def __getitem__(self, key: str) -> XComArg:
+        return XComArg(self.operator, key)
+
+    def __iter__(self) -> Iterator[Any]:
+        raise TypeError("'XComArg' object is not iterable; its value exists only when the task runs")
+
+    def __repr__(self) -> str:
+        return f"XComArg({self.operator.task_id!r}, {self.key!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, XComArg)
+            and other.operator is self.operator
+            and other.key == self.key
+        )
+
+    def __hash__(self) -> int:
+        return hash((id(self.operator), self.key))
+
+    def __rshift__(self, other: Any) -> Any:
+        relate([self.operator], other, upstream=False)
+        return other
+
+    def __lshift__(self, other: Any) -> Any:
+        relate([self.operator], other, upstream=True)
+        return other
+
+    def __rrshift__(self, other: Any) -> XComArg:
+        relate([self.operator], other, upstream=True)
+        return self
+
+    def __rlshift__(self, other: Any) -> XComArg:
+        relate([self.operator], other, upstream=False)
+        return self
+
+    def set_downstream(self, other: Any, edge_modifier: Any = None) -> None:
+        relate([self.operator], other, upstream=False)
+
+    def set_upstream(self, other: Any, edge_modifier: Any = None) -> None:
+        relate([self.operator], other, upstream=True)
+
+    @property
+    def roots(self) -> list[DAGNode]:
+        return [self.operator]
+
+    @property
+    def leaves(self) -> list[DAGNode]:
+        return [self.operator]
+
+    def as_setup(self) -> XComArg:
+        return self
+
+    def as_teardown(self, **_: Any) -> XComArg:
+        return self
+
+
+def iter_xcom_args(value: Any) -> Iterator[XComArg]:
+    """Every XComArg inside ``value``, looking into lists, tuples, sets and dict values."""
+    if isinstance(value, XComArg):
+        yield value
+    elif isinstance(value, list | tuple | set | frozenset):
+        for item in value:
+            yield from iter_xcom_args(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from iter_xcom_args(item)
+
+
+def wire_xcom_args(node: DAGNode, *values: Any) -> None:
+    """Make every task referenced by an XComArg in ``values`` upstream of ``node``."""
+    for value in values:
+        for arg in iter_xcom_args(value):
+            if arg.operator is not node:
+                relate([node], resolve_nodes(arg.operator, as_upstream=True), upstream=True)
