@@ -52,3 +52,23 @@ IN_FLIGHT_STATES: frozenset[TaskInstanceState] = frozenset(
 WAITING_STATES: frozenset[TaskInstanceState] = frozenset({TI.UP_FOR_RETRY, TI.UP_FOR_RESCHEDULE})
 FAILED_STATES: frozenset[TaskInstanceState] = frozenset({TI.FAILED, TI.UPSTREAM_FAILED})
 SUCCESS_STATES: frozenset[TaskInstanceState] = frozenset({TI.SUCCESS, TI.SKIPPED})
+
+
+class State:
+    """Airflow's ``airflow.utils.state.State`` constants."""
+
+    NONE = None
+    SCHEDULED = TI.SCHEDULED
+    QUEUED = TI.QUEUED
+    RUNNING = TI.RUNNING
+    SUCCESS = TI.SUCCESS
+    FAILED = TI.FAILED
+    UP_FOR_RETRY = TI.UP_FOR_RETRY
+    UP_FOR_RESCHEDULE = TI.UP_FOR_RESCHEDULE
+    UPSTREAM_FAILED = TI.UPSTREAM_FAILED
+    SKIPPED = TI.SKIPPED
+    DEFERRED = TI.DEFERRED
+    REMOVED = TI.REMOVED
+    finished = FINISHED_STATES
+    failed_states = FAILED_STATES
+    success_states = SUCCESS_STATES

@@ -1,0 +1,134 @@
+"""Airflow's import paths, resolved to Airlane's objects when the real Airflow is not installed.
+
+A DAG file written for Airflow 1.x, 2.x or 3.x imports ``airflow.operators.bash_operator``,
+``airflow.providers.standard.operators.python``, ``airflow.sdk`` and so on. The finder below
+builds those modules from Airlane's own; an Airflow module we do not provide (a provider
+package, say) fails with a ModuleNotFoundError that names it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import sys
+from types import ModuleType
+
+_SDK = "airlane.sdk"
+_BASH = "airlane.sdk.operators.bash"
+_PYTHON = ("airlane.sdk.operators.python", "airlane.sdk.context")
+_EMPTY = "airlane.sdk.operators.empty"
+_TRIGGER = "airlane.sdk.operators.trigger_dagrun"
+_SENSOR_BASE = "airlane.sdk.sensors.base"
+_TIME = "airlane.sdk.sensors.time_delta"
+_FILE = "airlane.sdk.sensors.filesystem"
+
+#: Airflow module -> the Airlane modules whose public names it exports.
+MODULES: dict[str, tuple[str, ...]] = {
+    "airflow": (_SDK,),
+    "airflow.models": (_SDK, "airlane.sdk.variable", "airlane.sdk.params"),
+    "airflow.models.dag": ("airlane.sdk.dag",),
+    "airflow.models.baseoperator": ("airlane.sdk.baseoperator",),
+    "airflow.models.param": ("airlane.sdk.params",),
+    "airflow.models.variable": ("airlane.sdk.variable",),
+    "airflow.models.xcom_arg": ("airlane.sdk.xcom_arg",),
+    "airflow.models.mappedoperator": ("airlane.sdk.mapped",),
+    "airflow.operators": (),
+    "airflow.operators.bash": (_BASH,),
+    "airflow.operators.bash_operator": (_BASH,),
+    "airflow.operators.python": _PYTHON,
+    "airflow.operators.python_operator": _PYTHON,
+    "airflow.operators.branch": _PYTHON,
+    "airflow.operators.empty": (_EMPTY,),
+    "airflow.operators.dummy": (_EMPTY,),
+    "airflow.operators.dummy_operator": (_EMPTY,),
+    "airflow.operators.trigger_dagrun": (_TRIGGER,),
+    "airflow.operators.dagrun_operator": (_TRIGGER,),
+    "airflow.sensors": (),
+    "airflow.sensors.base": (_SENSOR_BASE,),
+    "airflow.sensors.base_sensor_operator": (_SENSOR_BASE,),
+    "airflow.sensors.time_delta": (_TIME,),
+    "airflow.sensors.time_delta_sensor": (_TIME,),
+    "airflow.sensors.date_time": (_TIME,),
+    "airflow.sensors.filesystem": (_FILE,),
+    "airflow.decorators": ("airlane.sdk.decorators",),
+    "airflow.sdk": (_SDK, "airlane.sdk.params", "airlane.sdk.variable"),
+    "airflow.sdk.bases": (),
+    "airflow.sdk.bases.operator": ("airlane.sdk.baseoperator",),
+    "airflow.sdk.bases.sensor": (_SENSOR_BASE,),
+    "airflow.providers": (),
+    "airflow.providers.standard": (),
+    "airflow.providers.standard.operators": (),
+    "airflow.providers.standard.operators.bash": (_BASH,),
+    "airflow.providers.standard.operators.python": _PYTHON,
+    "airflow.providers.standard.operators.branch": _PYTHON,
+    "airflow.providers.standard.operators.empty": (_EMPTY,),
+    "airflow.providers.standard.operators.trigger_dagrun": (_TRIGGER,),
+    "airflow.providers.standard.sensors": (),
+    "airflow.providers.standard.sensors.time_delta": (_TIME,),
+    "airflow.providers.standard.sensors.date_time": (_TIME,),
+    "airflow.providers.standard.sensors.filesystem": (_FILE,),
+    "airflow.utils": (),
+    "airflow.utils.trigger_rule": ("airlane.sdk.trigger_rule",),
+    "airflow.utils.task_group": ("airlane.sdk.taskgroup",),
+    "airflow.utils.dates": ("airlane.sdk.timezone",),
+    "airflow.utils.timezone": ("airlane.sdk.timezone",),
+    "airflow.utils.helpers": ("airlane.sdk.node",),
+    "airflow.utils.edgemodifier": ("airlane.sdk.edges",),
+    "airflow.utils.state": ("airlane.sdk.state",),
+    "airflow.utils.context": ("airlane.sdk.context",),
+    "airflow.exceptions": ("airlane.sdk.exceptions",),
+}
+
+
+def _is_package(name: str) -> bool:
+    prefix = name + "."
+    return any(other.startswith(prefix) for other in MODULES)
+
+
+class _AliasLoader(importlib.abc.Loader):
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return None
+
+    def exec_module(self, module: ModuleType) -> None:
+        for source_name in MODULES[module.__name__]:
+            source = importlib.import_module(source_name)
+            names = getattr(source, "__all__", None) or [n for n in vars(source) if not n.startswith("_")]
+            for name in names:
+                setattr(module, name, getattr(source, name))
+        module.__dict__.setdefault("__all__", [n for n in vars(module) if not n.startswith("_")])
+
+
+class AirflowCompatFinder(importlib.abc.MetaPathFinder):
+    """Resolves ``airflow`` and ``airflow.*`` imports to alias modules."""
+
+    def find_spec(
+        self, fullname: str, path: object = None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
+        if fullname != "airflow" and not fullname.startswith("airflow."):
+            return None
+        if fullname not in MODULES:
+            raise ModuleNotFoundError(
+                f"No module named '{fullname}': Airlane provides Airflow's core operators, "
+                "not this module (it needs the real Airflow or a provider package)",
+                name=fullname,
+            )
+        is_package = _is_package(fullname)
+        spec = importlib.machinery.ModuleSpec(fullname, _AliasLoader(), is_package=is_package)
+        if is_package:
+            spec.submodule_search_locations = []
+        return spec
+
+
+def real_airflow_installed() -> bool:
+    if any(isinstance(f, AirflowCompatFinder) for f in sys.meta_path):
+        return False
+    return importlib.util.find_spec("airflow") is not None
+
+
+def install() -> None:
+    """Make ``import airflow...`` resolve to Airlane, unless the real Airflow is installed."""
+    if any(isinstance(f, AirflowCompatFinder) for f in sys.meta_path) or real_airflow_installed():
+        return
+    sys.meta_path.append(AirflowCompatFinder())

@@ -1,0 +1,95 @@
+"""Importing one DAG file in this process and collecting its DAGs and errors.
+
+The DAG processor runs this in a child process (see :mod:`isolated`); workers and
+``dags test`` run it in-process to get the real operator objects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+import traceback
+from types import ModuleType, TracebackType
+
+from airlane.dag_loader import airflow_compat
+from airlane.dag_loader.models import ImportErrorInfo
+from airlane.dag_loader.validate import validate_dag
+from airlane.sdk.dag import start_collecting, stop_collecting
+from airlane.sdk.dag import DAG
+
+
+def module_name_for(path: str) -> str:
+    digest = hashlib.sha1(os.path.abspath(path).encode()).hexdigest()[:12]
+    stem = os.path.splitext(os.path.basename(path))[0]
+    return f"airlane_dag_{digest}_{stem}"
+
+
+def _error_line(path: str, tb: TracebackType | None) -> int | None:
+    """The line of the deepest traceback frame inside ``path``."""
+    line = None
+    for frame, lineno in traceback.walk_tb(tb):
+        if os.path.abspath(frame.f_code.co_filename) == path:
+            line = lineno
+    return line
+
+
+def error_from_exception(path: str, err: BaseException) -> ImportErrorInfo:
+    path = os.path.abspath(path)
+    text = "".join(traceback.format_exception(type(err), err, err.__traceback__))
+    if isinstance(err, SyntaxError) and err.filename and os.path.abspath(err.filename) == path:
+        message = f"SyntaxError: {err.msg}"
+        return ImportErrorInfo(path, err.lineno, message, text)
+    message = f"{type(err).__name__}: {err}"
+    return ImportErrorInfo(path, _error_line(path, err.__traceback__), message, text)
+
+
+def _add_to_path(folder: str | None) -> None:
+    if folder and folder not in sys.path:
+        sys.path.append(folder)
+
+
+def import_module(path: str, dags_folder: str | None = None) -> ModuleType:
+    """Execute the DAG file as a fresh module (replacing an earlier import of it)."""
+    airflow_compat.install()
+    path = os.path.abspath(path)
+    _add_to_path(os.path.abspath(dags_folder) if dags_folder else os.path.dirname(path))
+    name = module_name_for(path)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def load_dags(path: str, dags_folder: str | None = None) -> tuple[list[DAG], list[ImportErrorInfo]]:
+    """The valid DAGs defined by ``path``, and an error for the file or each invalid DAG."""
+    path = os.path.abspath(path)
+    collected = start_collecting()
+    try:
+        module = import_module(path, dags_folder)
+    except (Exception, SystemExit) as err:
+        return [], [error_from_exception(path, err)]
+    finally:
+        stop_collecting()
+    found: dict[str, DAG] = {}
+    candidates = [v for v in vars(module).values() if isinstance(v, DAG)]
+    candidates += [d for d in collected if d.entered and d.auto_register]
+    for candidate in candidates:
+        found.setdefault(candidate.dag_id, candidate)
+    dags, errors = [], []
+    for dag in found.values():
+        try:
+            validate_dag(dag)
+        except Exception as err:
+            errors.append(ImportErrorInfo(path, dag.lineno, f"{type(err).__name__}: {err}", ""))
+        else:
+            dags.append(dag)
+    return dags, errors

@@ -1,0 +1,242 @@
+"""The serialized form of a DAG: JSON that the coordinator and the API use instead of user code.
+
+Format 1, one object per DAG::
+
+    {"format": 1, "hash": sha256 of the rest, "dag_id", "fileloc", "lineno", "schedule": {...},
+     "start_date", "timezone", "catchup", ..., "params": {name: {"value", "schema", ...}},
+     "tasks": [{"task_id", "operator", "kind", "upstream", "downstream", "trigger_rule",
+                "retries", "retry_delay_s", ..., "mapped": null | {"kind", "inputs"}}],
+     "task_groups": [{"group_id", "parent", "tooltip", "children"}]}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+
+from airlane.sdk.baseoperator import BaseOperator
+from airlane.sdk.dag import DAG
+from airlane.sdk.mapped import MappedOperator
+from airlane.sdk.node import DAGNode
+from airlane.sdk.schedules import describe_schedule
+from airlane.sdk.sensors.base import BaseSensorOperator
+from airlane.sdk.taskgroup import TaskGroup
+from airlane.sdk.xcom_arg import XComArg
+
+FORMAT_VERSION = 1
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _seconds(value: timedelta | None) -> float | None:
+    return value.total_seconds() if value is not None else None
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` if orjson can store it, else its repr (params and args may hold anything)."""
+    try:
+        orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+        return value
+    except TypeError:
+        return repr(value)
+
+
+def effective_priority(dag: DAG) -> dict[str, int]:
+    """Airflow's ``weight_rule``: downstream (own + all downstream), upstream, or absolute."""
+    tasks = dag.task_dict
+    result: dict[str, int] = {}
+    for task_id, task in tasks.items():
+        rule = getattr(task, "weight_rule", "downstream")
+        own = int(getattr(task, "priority_weight", 1))
+        if rule == "absolute":
+            result[task_id] = own
+            continue
+        related = _relatives(tasks, task_id, downstream=(rule == "downstream"))
+        result[task_id] = own + sum(int(getattr(tasks[t], "priority_weight", 1)) for t in related)
+    return result
+
+
+def _relatives(tasks: dict[str, DAGNode], task_id: str, *, downstream: bool) -> set[str]:
+    seen: set[str] = set()
+    stack = [task_id]
+    while stack:
+        node = tasks[stack.pop()]
+        for other in node.downstream_task_ids if downstream else node.upstream_task_ids:
+            if other not in seen:
+                seen.add(other)
+                stack.append(other)
+    return seen
+
+
+def _mapped_json(task: MappedOperator) -> dict[str, Any]:
+    if task.expand_kwargs_input is not None:
+        source = task.expand_kwargs_input
+        return {"kind": "kwargs", "inputs": [_input_json("*", source)]}
+    return {"kind": "product", "inputs": [_input_json(n, v) for n, v in task.expand_input.items()]}
+
+
+def _input_json(name: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, XComArg):
+        return {"name": name, "length": None, "xcom": {"task_id": value.operator.task_id, "key": value.key}}
+    return {"name": name, "length": len(value), "xcom": None}
+
+
+def _source_line(task: DAGNode) -> int | None:
+    return getattr(task, "_lineno", None)
+
+
+def serialize_task(task: DAGNode, priority: int) -> dict[str, Any]:
+    op: BaseOperator = task.prototype if isinstance(task, MappedOperator) else task  # type: ignore[assignment]
+    operator_class = type(op)
+    sensor = None
+    if isinstance(op, BaseSensorOperator):
+        sensor = {
+            "mode": op.mode,
+            "poke_interval_s": op.poke_interval_s,
+            "timeout_s": op.timeout_s,
+            "soft_fail": op.soft_fail,
+        }
+    return {
+        "task_id": task.task_id,
+        "operator": op.operator_name,
+        "operator_module": operator_class.__module__,
+        "kind": op.task_kind,
+        "is_empty": bool(op.is_empty) and not (op.on_execute_callback or op.on_success_callback),
+        "upstream": sorted(task.upstream_task_ids),
+        "downstream": sorted(task.downstream_task_ids),
+        "trigger_rule": op.trigger_rule.value,
+        "retries": op.retries,
+        "retry_delay_s": op.retry_delay.total_seconds(),
+        "retry_exponential_backoff": op.retry_exponential_backoff,
+        "max_retry_delay_s": _seconds(op.max_retry_delay),
+        "execution_timeout_s": _seconds(op.execution_timeout),
+        "priority_weight": priority,
+        "weight_rule": op.weight_rule,
+        "queue": op.queue,
+        "pool": op.pool,
+        "pool_slots": op.pool_slots,
+        "depends_on_past": op.depends_on_past,
+        "wait_for_downstream": op.wait_for_downstream,
+        "owner": op.owner,
+        "start_date": _iso(op.start_date),
+        "end_date": _iso(op.end_date),
+        "task_group": task.task_group.group_id if task.task_group else None,
+        "template_fields": list(op.template_fields),
+        "template_fields_renderers": dict(op.template_fields_renderers),
+        "doc_md": op.doc_md,
+        "ui_color": op.ui_color,
+        "ui_fgcolor": op.ui_fgcolor,
+        "do_xcom_push": op.do_xcom_push,
+        "multiple_outputs": op.multiple_outputs,
+        "max_active_tis_per_dag": op.max_active_tis_per_dag,
+        "max_active_tis_per_dagrun": op.max_active_tis_per_dagrun,
+        "has_callbacks": sorted(
+            name
+            for name in ("on_execute_callback", "on_success_callback", "on_failure_callback",
+                         "on_retry_callback", "on_skipped_callback")
+            if getattr(op, name, None)
+        ),
+        "sensor": sensor,
+        "mapped": _mapped_json(task) if isinstance(task, MappedOperator) else None,
+        "params": {k: _jsonable(v) for k, v in op.params.dump().items()},
+    }
+
+
+def _groups_json(root: TaskGroup) -> list[dict[str, Any]]:
+    groups = []
+    for group in root.iter_groups():
+        parent = group.parent_group
+        groups.append(
+            {
+                "group_id": group.group_id,
+                "label": group.label,
+                "parent": parent.group_id if parent and not parent.is_root else None,
+                "tooltip": group.tooltip,
+                "ui_color": group.ui_color,
+                "children": list(group.children),
+            }
+        )
+    return groups
+
+
+def _topological(dag: DAG) -> list[DAGNode]:
+    """Tasks upstream first, ties in definition order (the cycle check ran before)."""
+    order = {t: i for i, t in enumerate(dag.task_dict)}
+    indegree = {t: len(n.upstream_task_ids) for t, n in dag.task_dict.items()}
+    ready = [t for t, d in indegree.items() if d == 0]
+    result: list[DAGNode] = []
+    import heapq
+
+    heap = [(order[t], t) for t in ready]
+    heapq.heapify(heap)
+    while heap:
+        _, task_id = heapq.heappop(heap)
+        node = dag.task_dict[task_id]
+        result.append(node)
+        for down in node.downstream_task_ids:
+            indegree[down] -= 1
+            if indegree[down] == 0:
+                heapq.heappush(heap, (order[down], down))
+    return result
+
+
+def serialize_dag(dag: DAG, *, relative_fileloc: str | None = None) -> dict[str, Any]:
+    """The JSON form of ``dag``, with ``hash`` over everything else."""
+    priority = effective_priority(dag)
+    data: dict[str, Any] = {
+        "format": FORMAT_VERSION,
+        "dag_id": dag.dag_id,
+        "dag_display_name": dag.dag_display_name,
+        "fileloc": dag.fileloc,
+        "relative_fileloc": relative_fileloc,
+        "lineno": dag.lineno,
+        "description": dag.description,
+        "doc_md": dag.doc_md,
+        "schedule": describe_schedule(dag.schedule),
+        "timezone": dag.timezone,
+        "start_date": _iso(dag.start_date or _earliest_task_start(dag.task_dict.values())),
+        "end_date": _iso(dag.end_date),
+        "catchup": dag.catchup,
+        "max_active_runs": dag.max_active_runs,
+        "max_active_tasks": dag.max_active_tasks,
+        "max_consecutive_failed_dag_runs": dag.max_consecutive_failed_dag_runs,
+        "dagrun_timeout_s": _seconds(dag.dagrun_timeout),
+        "is_paused_upon_creation": dag.is_paused_upon_creation,
+        "render_template_as_native_obj": dag.render_template_as_native_obj,
+        "tags": sorted(dag.tags),
+        "owner": dag.owner,
+        "owner_links": dag.owner_links,
+        "params": {k: _jsonable(v) for k, v in dag.params.dump().items()},
+        "has_on_success_callback": bool(dag.on_success_callback),
+        "has_on_failure_callback": bool(dag.on_failure_callback),
+        "fail_stop": dag.fail_stop,
+        "edge_info": dag.edge_info,
+        "tasks": [serialize_task(t, priority[t.task_id]) for t in _topological(dag)],
+        "task_groups": _groups_json(dag.task_group),
+    }
+    data["hash"] = content_hash(data)
+    return data
+
+
+def content_hash(data: dict[str, Any]) -> str:
+    body = {k: v for k, v in data.items() if k != "hash"}
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)).hexdigest()
+
+
+def _earliest_task_start(tasks: Iterable[DAGNode]) -> datetime | None:
+    starts = [s for s in (getattr(t, "start_date", None) for t in tasks) if s is not None]
+    return min(starts) if starts else None
+
+
+def callable_source(func: Any) -> str | None:
+    try:
+        return inspect.getsource(func)
+    except (OSError, TypeError):
+        return None

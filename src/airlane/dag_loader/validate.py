@@ -1,0 +1,55 @@
+"""Checks a DAG must pass before it is stored: no cycle, known references, a usable schedule."""
+
+from __future__ import annotations
+
+from airlane.sdk.dag import DAG
+from airlane.sdk.exceptions import AirflowDagCycleException, AirflowException
+
+
+def find_cycle(dag: DAG) -> list[str] | None:
+    """A cycle as a list of task ids (first repeated at the end), or None."""
+    white, grey, black = 0, 1, 2
+    color = dict.fromkeys(dag.task_dict, white)
+    parent: dict[str, str] = {}
+    for root in dag.task_dict:
+        if color[root] != white:
+            continue
+        stack: list[tuple[str, list[str]]] = [(root, sorted(dag.task_dict[root].downstream_task_ids))]
+        color[root] = grey
+        while stack:
+            node, children = stack[-1]
+            if not children:
+                color[node] = black
+                stack.pop()
+                continue
+            child = children.pop()
+            if color[child] == grey:
+                cycle = [child, node]
+                while cycle[-1] != child:
+                    cycle.append(parent[cycle[-1]])
+                return list(reversed(cycle))
+            if color[child] == white:
+                parent[child] = node
+                color[child] = grey
+                stack.append((child, sorted(dag.task_dict[child].downstream_task_ids)))
+    return None
+
+
+def validate_dag(dag: DAG) -> None:
+    """Raise an AirflowException naming the problem when ``dag`` cannot be scheduled."""
+    cycle = find_cycle(dag)
+    if cycle:
+        raise AirflowDagCycleException(f"Cycle detected in DAG {dag.dag_id}: {' -> '.join(cycle)}")
+    for task in dag.task_dict.values():
+        for other in task.upstream_task_ids | task.downstream_task_ids:
+            if other not in dag.task_dict:
+                raise AirflowException(f"Task {task.task_id} depends on unknown task {other}")
+    if dag.schedule is not None and dag.start_date is None:
+        starts = [getattr(t, "start_date", None) for t in dag.task_dict.values()]
+        if not any(starts):
+            raise AirflowException(
+                f"DAG {dag.dag_id} has a schedule ({dag.schedule!r}) but no start_date; "
+                "set start_date on the DAG or in default_args"
+            )
+    if dag.max_active_runs < 1 or dag.max_active_tasks < 1:
+        raise AirflowException(f"DAG {dag.dag_id}: max_active_runs and max_active_tasks must be >= 1")

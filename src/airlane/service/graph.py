@@ -1,0 +1,156 @@
+"""The compiled graph of a serialized DAG: what the state machine reads (pure, no user code)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from airlane.sdk.trigger_rule import TriggerRule, normalize_trigger_rule
+
+
+@dataclass(frozen=True, slots=True)
+class MappedInput:
+    """One expanded input: its length when literal, or the XCom it comes from."""
+
+    name: str
+    length: int | None
+    xcom_task_id: str | None
+    xcom_key: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class MappedSpec:
+    kind: str  # "product" (expand) or "kwargs" (expand_kwargs)
+    inputs: tuple[MappedInput, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """The scheduling-relevant part of one task."""
+
+    task_id: str
+    order: int
+    trigger_rule: TriggerRule
+    upstream: tuple[str, ...]
+    downstream: tuple[str, ...]
+    retries: int
+    retry_delay_s: float
+    retry_exponential_backoff: bool
+    max_retry_delay_s: float | None
+    execution_timeout_s: float | None
+    priority_weight: int
+    queue: str
+    pool: str
+    pool_slots: int
+    is_empty: bool
+    kind: str
+    depends_on_past: bool
+    mapped: MappedSpec | None
+    task_group: str | None
+
+
+def _mapped_spec(raw: Mapping[str, Any] | None) -> MappedSpec | None:
+    if not raw:
+        return None
+    inputs = tuple(
+        MappedInput(
+            name=item["name"],
+            length=item.get("length"),
+            xcom_task_id=(item.get("xcom") or {}).get("task_id"),
+            xcom_key=(item.get("xcom") or {}).get("key"),
+        )
+        for item in raw["inputs"]
+    )
+    return MappedSpec(kind=raw["kind"], inputs=inputs)
+
+
+def task_spec_from_json(raw: Mapping[str, Any], order: int) -> TaskSpec:
+    return TaskSpec(
+        task_id=raw["task_id"],
+        order=order,
+        trigger_rule=normalize_trigger_rule(raw.get("trigger_rule", "all_success")),
+        upstream=tuple(raw.get("upstream", ())),
+        downstream=tuple(raw.get("downstream", ())),
+        retries=int(raw.get("retries", 0)),
+        retry_delay_s=float(raw.get("retry_delay_s", 300.0)),
+        retry_exponential_backoff=bool(raw.get("retry_exponential_backoff", False)),
+        max_retry_delay_s=raw.get("max_retry_delay_s"),
+        execution_timeout_s=raw.get("execution_timeout_s"),
+        priority_weight=int(raw.get("priority_weight", 1)),
+        queue=raw.get("queue", "default"),
+        pool=raw.get("pool", "default_pool"),
+        pool_slots=int(raw.get("pool_slots", 1)),
+        is_empty=bool(raw.get("is_empty", False)),
+        kind=raw.get("kind", "normal"),
+        depends_on_past=bool(raw.get("depends_on_past", False)),
+        mapped=_mapped_spec(raw.get("mapped")),
+        task_group=raw.get("task_group"),
+    )
+
+
+class DagGraph:
+    """Tasks by id with their edges, group membership and derived lookups."""
+
+    def __init__(self, dag_id: str, tasks: Iterable[TaskSpec], groups: Mapping[str, frozenset[str]]):
+        self.dag_id = dag_id
+        self.tasks: dict[str, TaskSpec] = {t.task_id: t for t in tasks}
+        #: group id -> every task id inside it, nested groups included
+        self.groups = dict(groups)
+
+    @classmethod
+    def from_serialized(cls, data: Mapping[str, Any]) -> DagGraph:
+        specs = [task_spec_from_json(raw, i) for i, raw in enumerate(data["tasks"])]
+        groups: dict[str, set[str]] = {}
+        for spec in specs:
+            group = spec.task_group
+            while group:
+                groups.setdefault(group, set()).add(spec.task_id)
+                group = group.rpartition(".")[0] if "." in group else None
+        parents = {g["group_id"]: g.get("parent") for g in data.get("task_groups", [])}
+        for group_id in list(groups):
+            parent = parents.get(group_id)
+            while parent:
+                groups.setdefault(parent, set()).update(groups[group_id])
+                parent = parents.get(parent)
+        return cls(data["dag_id"], specs, {k: frozenset(v) for k, v in groups.items()})
+
+    @cached_property
+    def leaves(self) -> frozenset[str]:
+        return frozenset(t.task_id for t in self.tasks.values() if not t.downstream)
+
+    @cached_property
+    def roots(self) -> tuple[str, ...]:
+        return tuple(t.task_id for t in self.tasks.values() if not t.upstream)
+
+    def descendants(self, task_id: str) -> set[str]:
+        """Every task downstream of ``task_id``, transitively."""
+        seen: set[str] = set()
+        stack = list(self.tasks[task_id].downstream)
+        while stack:
+            current = stack.pop()
+            if current not in seen:
+                seen.add(current)
+                stack.extend(self.tasks[current].downstream)
+        return seen
+
+    def ancestors(self, task_id: str) -> set[str]:
+        seen: set[str] = set()
+        stack = list(self.tasks[task_id].upstream)
+        while stack:
+            current = stack.pop()
+            if current not in seen:
+                seen.add(current)
+                stack.extend(self.tasks[current].upstream)
+        return seen
+
+    def expand_ids(self, ids: Iterable[str]) -> set[str]:
+        """Task ids, with group ids replaced by the tasks inside them."""
+        result: set[str] = set()
+        for item in ids:
+            if item in self.tasks:
+                result.add(item)
+            elif item in self.groups:
+                result.update(self.groups[item])
+        return result

@@ -1,0 +1,84 @@
+"""The data the run state machine works on: task-instance keys, records, outcomes, steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from airlane.sdk.state import DagRunState, TaskInstanceState
+
+TIState = TaskInstanceState
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class TIKey:
+    """One task instance of a run: ``map_index`` is -1 unless the task is mapped."""
+
+    task_id: str
+    map_index: int = -1
+
+    def label(self) -> str:
+        return self.task_id if self.map_index < 0 else f"{self.task_id}[{self.map_index}]"
+
+
+@dataclass(frozen=True, slots=True)
+class TIRecord:
+    """What the state machine knows of one task instance; enough to rebuild it after a restart."""
+
+    state: TIState = TIState.NONE
+    #: the current (or last) try, 1-based; 0 before the first
+    try_number: int = 0
+    #: the last try that may still be retried (retries, raised when the instance is cleared)
+    max_tries: int = 0
+    #: when an up_for_retry / up_for_reschedule instance is due (epoch seconds)
+    next_at_s: float | None = None
+    #: first poke of a sensor in reschedule mode, for its timeout
+    reschedule_started_at_s: float | None = None
+    #: a branch's decision: the task (or group) ids it follows
+    follow: tuple[str, ...] | None = None
+    #: a short circuit's decision: "direct" or "all" downstream tasks skipped
+    short_circuit: str | None = None
+    #: skipped because an upstream short circuit skipped everything downstream of it
+    cascade_skip: bool = False
+    #: lengths of list/dict XCom values this instance pushed, by key (for mapping)
+    xcom_lengths: tuple[tuple[str, int], ...] = ()
+    #: why the machine put the instance in its state, when it decided it
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOutcome:
+    """What a worker reports when a try ends."""
+
+    state: TIState  # success, failed, skipped or up_for_reschedule
+    try_number: int
+    retryable: bool = True
+    error: str | None = None
+    follow: tuple[str, ...] | None = None
+    short_circuit: str | None = None
+    reschedule_at_s: float | None = None
+    started_at_s: float | None = None
+    xcom_lengths: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """A task instance changed: ``record`` None means the key was removed (mapping expanded)."""
+
+    key: TIKey
+    old: TIState | None
+    record: TIRecord | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """The result of feeding one event to the machine."""
+
+    transitions: tuple[Transition, ...] = ()
+    #: instances that became scheduled, highest priority first: send them to workers
+    ready: tuple[TIKey, ...] = ()
+    run_state: DagRunState = DagRunState.RUNNING
+    #: earliest time an up_for_retry / up_for_reschedule instance becomes due
+    next_due_s: float | None = None
+    #: instances that were running and were cleared: stop them
+    to_stop: tuple[TIKey, ...] = field(default_factory=tuple)

@@ -1,0 +1,341 @@
+"""The run state machine (pure, no I/O): what runs next in one DAG run.
+
+Feed it events (start, a try finished, time passed, clear, mark) and it returns a :class:`Step`:
+the task-instance transitions to record, the instances that became ready, and the run's state.
+It keeps per-task counts of upstream states, updated on every change, so an event costs time
+proportional to the edges it touches, not to the size of the run.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+
+from airlane.sdk.state import (
+    FAILED_STATES,
+    FINISHED_STATES,
+    DagRunState,
+    TaskInstanceState,
+)
+from airlane.service.graph import DagGraph, TaskSpec
+from airlane.service.retry_policy import is_eligible_to_retry, retry_delay_s
+from airlane.service.run_state import Step, TaskOutcome, TIKey, TIRecord, Transition
+from airlane.service.trigger_rules import RuleDecision, UpstreamCounts, evaluate_trigger_rule
+
+S = TaskInstanceState
+# Index of each finished state in the per-task upstream counters; slot 5 counts all instances.
+_SLOT = {S.SUCCESS: 0, S.SKIPPED: 1, S.FAILED: 2, S.UPSTREAM_FAILED: 3, S.REMOVED: 4}
+_TOTAL = 5
+_ACTIVE = frozenset(
+    {S.SCHEDULED, S.QUEUED, S.RUNNING, S.UP_FOR_RETRY, S.UP_FOR_RESCHEDULE, S.DEFERRED, S.RESTARTING}
+)
+_RUNNABLE_FROM = frozenset({S.SCHEDULED, S.QUEUED, S.RUNNING})
+
+
+def initial_records(graph: DagGraph) -> dict[TIKey, TIRecord]:
+    """One instance in state none per task (a mapped task starts as one unexpanded instance)."""
+    return {TIKey(t): TIRecord(max_tries=spec.retries) for t, spec in graph.tasks.items()}
+
+
+class RunMachine:
+    """The state of one DAG run's task instances and the rules that move them."""
+
+    def __init__(
+        self,
+        graph: DagGraph,
+        records: Mapping[TIKey, TIRecord] | None = None,
+        *,
+        ti_identity: str = "",
+    ) -> None:
+        self.graph = graph
+        self.ti_identity = ti_identity
+        self.tis: dict[TIKey, TIRecord] = {}
+        self.keys_by_task: dict[str, list[TIKey]] = {t: [] for t in graph.tasks}
+        self._up: dict[str, list[int]] = {t: [0] * 6 for t in graph.tasks}
+        self._states: Counter[TaskInstanceState] = Counter()
+        self._due: list[tuple[float, TIKey]] = []
+        self._changes: list[Transition] = []
+        self._ready: list[TIKey] = []
+        self._work: dict[str, None] = {}
+        for key, record in (records if records is not None else initial_records(graph)).items():
+            self._insert(key, record)
+
+    # ---- events -------------------------------------------------------------------------
+
+    def start(self, now_s: float) -> Step:
+        """Evaluate every task (a new run, or a run rebuilt from its records)."""
+        self._work.update(dict.fromkeys(self.graph.tasks))
+        return self._step(now_s)
+
+    def task_queued(self, key: TIKey) -> None:
+        record = self.tis[key]
+        if record.state is S.SCHEDULED:
+            self._set(key, replace(record, state=S.QUEUED), "queued")
+            self._changes.clear()
+
+    def task_started(self, key: TIKey, try_number: int) -> bool:
+        """A worker starts ``key``; False when that try is stale (fencing)."""
+        record = self.tis.get(key)
+        if record is None or record.try_number != try_number or record.state not in _RUNNABLE_FROM:
+            return False
+        if record.state is not S.RUNNING:
+            self._set(key, replace(record, state=S.RUNNING), "running")
+            self._changes.clear()
+        return True
+
+    def task_finished(self, key: TIKey, outcome: TaskOutcome, now_s: float) -> Step:
+        """A try ended; an outcome for a stale try (cleared, retried, duplicated) changes nothing."""
+        record = self.tis.get(key)
+        if (
+            record is None
+            or record.try_number != outcome.try_number
+            or record.state not in _RUNNABLE_FROM
+        ):
+            return self._step(now_s)
+        self._set(key, self._after_try(key, record, outcome, now_s), outcome.error or "finished")
+        return self._step(now_s)
+
+    def tick(self, now_s: float) -> Step:
+        """Schedule the up_for_retry / up_for_reschedule instances that are due."""
+        while self._due and self._due[0][0] <= now_s:
+            due_s, key = heapq.heappop(self._due)
+            record = self.tis.get(key)
+            if record and record.state in (S.UP_FOR_RETRY, S.UP_FOR_RESCHEDULE) and record.next_at_s == due_s:
+                self._schedule(key, record)
+        return self._step(now_s)
+
+    def clear(self, task_ids: Iterable[str], now_s: float) -> Step:
+        """Reset every instance of ``task_ids`` so that they (and only they) run again."""
+        to_stop: list[TIKey] = []
+        for task_id in task_ids:
+            spec = self.graph.tasks[task_id]
+            keys = list(self.keys_by_task[task_id])
+            to_stop.extend(k for k in keys if self.tis[k].state in _RUNNABLE_FROM)
+            last_try = max((self.tis[k].try_number for k in keys), default=0)
+            if spec.mapped is not None:
+                for key in keys:
+                    self._remove(key, "cleared")
+                fresh = TIRecord(try_number=last_try, max_tries=last_try + spec.retries)
+                self._insert(TIKey(task_id), fresh, reason="cleared")
+            else:
+                for key in keys:
+                    record = self.tis[key]
+                    fresh = TIRecord(try_number=record.try_number, max_tries=record.try_number + spec.retries)
+                    self._set(key, fresh, "cleared")
+            self._work[task_id] = None
+        step = self._step(now_s)
+        return replace(step, to_stop=tuple(to_stop))
+
+    def mark(self, key: TIKey, state: TaskInstanceState, now_s: float) -> Step:
+        """Set an instance's state by hand (mark success / failed / skipped)."""
+        record = self.tis[key]
+        self._set(key, replace(record, state=state, next_at_s=None, note=f"marked {state}"), "marked")
+        return self._step(now_s)
+
+    # ---- queries ------------------------------------------------------------------------
+
+    def run_state(self) -> DagRunState:
+        unfinished = len(self.tis) - sum(self._states[s] for s in FINISHED_STATES)
+        if unfinished == 0:
+            for task_id in self.graph.leaves:
+                if any(self.tis[k].state in FAILED_STATES for k in self.keys_by_task[task_id]):
+                    return DagRunState.FAILED
+            return DagRunState.SUCCESS
+        if not any(self._states[s] for s in _ACTIVE):
+            return DagRunState.FAILED  # nothing can make progress: fail rather than hang
+        return DagRunState.RUNNING
+
+    def scheduled_keys(self) -> list[TIKey]:
+        return self._by_priority(k for k, r in self.tis.items() if r.state is S.SCHEDULED)
+
+    def next_due_s(self) -> float | None:
+        while self._due:
+            due_s, key = self._due[0]
+            record = self.tis.get(key)
+            if record and record.next_at_s == due_s and record.state in (S.UP_FOR_RETRY, S.UP_FOR_RESCHEDULE):
+                return due_s
+            heapq.heappop(self._due)
+        return None
+
+    def upstream_counts(self, task_id: str) -> UpstreamCounts:
+        c = self._up[task_id]
+        return UpstreamCounts(c[_TOTAL], c[0], c[1], c[2], c[3], c[4])
+
+    # ---- internals ----------------------------------------------------------------------
+
+    def _step(self, now_s: float) -> Step:
+        while self._work:
+            task_id = next(iter(self._work))
+            del self._work[task_id]
+            self._evaluate(self.graph.tasks[task_id])
+        step = Step(
+            transitions=tuple(self._changes),
+            ready=tuple(self._by_priority(self._ready)),
+            run_state=self.run_state(),
+            next_due_s=self.next_due_s(),
+        )
+        self._changes = []
+        self._ready = []
+        return step
+
+    def _by_priority(self, keys: Iterable[TIKey]) -> list[TIKey]:
+        tasks = self.graph.tasks
+        return sorted(
+            keys,
+            key=lambda k: (-tasks[k.task_id].priority_weight, tasks[k.task_id].order, k.map_index),
+        )
+
+    def _after_try(self, key: TIKey, record: TIRecord, outcome: TaskOutcome, now_s: float) -> TIRecord:
+        spec = self.graph.tasks[key.task_id]
+        base = replace(record, next_at_s=None, note=outcome.error, xcom_lengths=outcome.xcom_lengths)
+        if outcome.state is S.SUCCESS:
+            return replace(
+                base,
+                state=S.SUCCESS,
+                follow=outcome.follow,
+                short_circuit=outcome.short_circuit,
+                reschedule_started_at_s=None,
+            )
+        if outcome.state is S.UP_FOR_RESCHEDULE:
+            first = record.reschedule_started_at_s or outcome.started_at_s or now_s
+            due = outcome.reschedule_at_s if outcome.reschedule_at_s is not None else now_s
+            return replace(base, state=S.UP_FOR_RESCHEDULE, next_at_s=due, reschedule_started_at_s=first)
+        if outcome.state is S.FAILED and is_eligible_to_retry(
+            spec.retries, record.try_number, record.max_tries, outcome.retryable
+        ):
+            delay = retry_delay_s(
+                retry_delay_s=spec.retry_delay_s,
+                exponential_backoff=spec.retry_exponential_backoff,
+                max_retry_delay_s=spec.max_retry_delay_s,
+                try_number=record.try_number,
+                ti_identity=f"{self.ti_identity}#{key.task_id}#{key.map_index}",
+            )
+            return replace(base, state=S.UP_FOR_RETRY, next_at_s=now_s + delay, reschedule_started_at_s=None)
+        state = outcome.state if outcome.state in (S.FAILED, S.SKIPPED) else S.FAILED
+        return replace(base, state=state, reschedule_started_at_s=None)
+
+    def _evaluate(self, spec: TaskSpec) -> None:
+        keys = [k for k in self.keys_by_task[spec.task_id] if self.tis[k].state is S.NONE]
+        if not keys:
+            return
+        forced, cascade = self._forced_skip(spec)
+        if forced is not None:
+            for key in keys:
+                self._set(key, replace(self.tis[key], state=S.SKIPPED, note=forced, cascade_skip=cascade), forced)
+            return
+        decision = evaluate_trigger_rule(spec.trigger_rule, self.upstream_counts(spec.task_id))
+        if decision is RuleDecision.WAIT:
+            return
+        if decision is not RuleDecision.RUN:
+            state = S.SKIPPED if decision is RuleDecision.SKIP else S.UPSTREAM_FAILED
+            note = f"trigger rule {spec.trigger_rule.value}"
+            for key in keys:
+                self._set(key, replace(self.tis[key], state=state, note=note), note)
+            return
+        for key in keys:
+            if spec.mapped is not None and key.map_index < 0:
+                self._expand(spec, key)
+            else:
+                self._schedule(key, self.tis[key])
+
+    def _forced_skip(self, spec: TaskSpec) -> tuple[str | None, bool]:
+        """Skips that trigger rules do not decide: branches not followed and short circuits."""
+        for up in spec.upstream:
+            record = self.tis.get(TIKey(up))
+            if record is None:
+                continue
+            if record.state is S.SKIPPED and record.cascade_skip:
+                return f"short-circuited upstream of {up}", True
+            if record.state is not S.SUCCESS:
+                continue
+            if record.short_circuit is not None:
+                return f"short-circuited by {up}", record.short_circuit == "all"
+            if record.follow is not None and spec.task_id not in self.graph.expand_ids(record.follow):
+                return f"branch {up} did not follow this task", False
+        return None, False
+
+    def _expand(self, spec: TaskSpec, key: TIKey) -> None:
+        count, problem = self._mapped_length(spec)
+        record = self.tis[key]
+        if problem is not None:
+            self._set(key, replace(record, state=S.FAILED, note=problem), problem)
+            return
+        if count == 0:
+            note = "mapped over an empty input"
+            self._set(key, replace(record, state=S.SKIPPED, note=note), note)
+            return
+        self._remove(key, "expanded")
+        for index in range(count):
+            child = TIKey(spec.task_id, index)
+            self._insert(child, TIRecord(try_number=record.try_number, max_tries=record.max_tries))
+            self._schedule(child, self.tis[child])
+
+    def _mapped_length(self, spec: TaskSpec) -> tuple[int, str | None]:
+        assert spec.mapped is not None
+        lengths: list[int] = []
+        for item in spec.mapped.inputs:
+            if item.length is not None:
+                lengths.append(item.length)
+                continue
+            assert item.xcom_task_id is not None
+            up_spec = self.graph.tasks[item.xcom_task_id]
+            keys = self.keys_by_task[item.xcom_task_id]
+            if up_spec.mapped is not None:
+                lengths.append(sum(1 for k in keys if k.map_index >= 0 and self.tis[k].state is S.SUCCESS))
+                continue
+            record = self.tis[keys[0]]
+            found = dict(record.xcom_lengths).get(item.xcom_key or "return_value")
+            if found is None:
+                if record.state is not S.SUCCESS:
+                    lengths.append(0)
+                    continue
+                return 0, (
+                    f"expand() input {item.name!r} from task {item.xcom_task_id!r} "
+                    "is not a list or dict"
+                )
+            lengths.append(found)
+        return (math.prod(lengths) if spec.mapped.kind == "product" else lengths[0]), None
+
+    def _schedule(self, key: TIKey, record: TIRecord) -> None:
+        bump = 0 if record.state is S.UP_FOR_RESCHEDULE else 1
+        scheduled = replace(record, state=S.SCHEDULED, try_number=record.try_number + bump, next_at_s=None)
+        self._set(key, scheduled, "scheduled")
+        self._ready.append(key)
+
+    def _count(self, key: TIKey, record: TIRecord, sign: int) -> None:
+        self._states[record.state] += sign
+        slot = _SLOT.get(record.state)
+        for down in self.graph.tasks[key.task_id].downstream:
+            counts = self._up[down]
+            counts[_TOTAL] += sign
+            if slot is not None:
+                counts[slot] += sign
+
+    def _insert(self, key: TIKey, record: TIRecord, reason: str | None = None) -> None:
+        self.tis[key] = record
+        self.keys_by_task[key.task_id].append(key)
+        self._count(key, record, +1)
+        if record.next_at_s is not None:
+            heapq.heappush(self._due, (record.next_at_s, key))
+        if reason is not None:
+            self._changes.append(Transition(key, None, record, reason))
+
+    def _remove(self, key: TIKey, reason: str) -> None:
+        record = self.tis.pop(key)
+        self.keys_by_task[key.task_id].remove(key)
+        self._count(key, record, -1)
+        self._changes.append(Transition(key, record.state, None, reason))
+
+    def _set(self, key: TIKey, record: TIRecord, reason: str) -> None:
+        old = self.tis[key]
+        self._count(key, old, -1)
+        self.tis[key] = record
+        self._count(key, record, +1)
+        self._changes.append(Transition(key, old.state, record, reason))
+        if record.next_at_s is not None:
+            heapq.heappush(self._due, (record.next_at_s, key))
+        if record.state in FINISHED_STATES or old.state in FINISHED_STATES:
+            self._work.update(dict.fromkeys(self.graph.tasks[key.task_id].downstream))
