@@ -35,12 +35,20 @@ def _error_line(path: str, tb: TracebackType | None) -> int | None:
     return line
 
 
+def _user_traceback(path: str, err: BaseException) -> str:
+    """The traceback from the DAG file's first frame on (the loader's own frames left out)."""
+    tb = err.__traceback__
+    while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) != path:
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(err), err, tb or err.__traceback__))
+
+
 def error_from_exception(path: str, err: BaseException) -> ImportErrorInfo:
     path = os.path.abspath(path)
-    text = "".join(traceback.format_exception(type(err), err, err.__traceback__))
     if isinstance(err, SyntaxError) and err.filename and os.path.abspath(err.filename) == path:
-        message = f"SyntaxError: {err.msg}"
-        return ImportErrorInfo(path, err.lineno, message, text)
+        text = "".join(traceback.format_exception_only(type(err), err))
+        return ImportErrorInfo(path, err.lineno, f"SyntaxError: {err.msg}", text)
+    text = _user_traceback(path, err)
     message = f"{type(err).__name__}: {err}"
     return ImportErrorInfo(path, _error_line(path, err.__traceback__), message, text)
 

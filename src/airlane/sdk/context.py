@@ -1,11 +1,18 @@
-"""The task context: what ``execute(context)``, templates and callables receive."""
+"""The task context: what ``execute(context)``, templates and callables receive.
+
+While a task runs, its context, its log function and a line buffer for what it prints are
+held in context variables: asyncio copies them into the threads that run blocking callables,
+so concurrent tasks in one worker each write to their own log.
+"""
 
 from __future__ import annotations
 
 import contextvars
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TextIO
 
 from airlane.sdk.exceptions import AirflowException
 
@@ -14,22 +21,76 @@ class Context(dict[str, Any]):
     """A dict of ``ti``, ``dag_run``, ``logical_date``, ``ds``, ``params``... (Airflow's keys)."""
 
 
+class LineBuffer:
+    """Turns writes into whole lines for a task's log."""
+
+    def __init__(self, log: Callable[[str], None]) -> None:
+        self.log = log
+        self.partial = ""
+
+    def write(self, text: str) -> None:
+        *lines, self.partial = (self.partial + text).split("\n")
+        for line in lines:
+            self.log(line)
+
+    def close(self) -> None:
+        if self.partial:
+            self.log(self.partial)
+            self.partial = ""
+
+
 _current: contextvars.ContextVar[Context] = contextvars.ContextVar("airlane_context")
 _log: contextvars.ContextVar[Callable[[str], None]] = contextvars.ContextVar(
     "airlane_task_log", default=print
 )
+_capture: contextvars.ContextVar[LineBuffer | None] = contextvars.ContextVar("airlane_capture", default=None)
+_reentry = threading.local()
+
+
+class _TaskAwareStream:
+    """``sys.stdout``/``sys.stderr`` replacement: inside a task, writes go to the task's log."""
+
+    def __init__(self, original: TextIO) -> None:
+        self._original = original
+
+    def write(self, text: str) -> int:
+        buffer = _capture.get()
+        if buffer is None or getattr(_reentry, "active", False):
+            return self._original.write(text)
+        _reentry.active = True
+        try:
+            buffer.write(text)
+        finally:
+            _reentry.active = False
+        return len(text)
+
+    def flush(self) -> None:
+        self._original.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._original, name)
+
+
+def capture_task_output() -> None:
+    """Install the task-aware streams (idempotent; re-wraps a stream someone replaced)."""
+    if not isinstance(sys.stdout, _TaskAwareStream):
+        sys.stdout = _TaskAwareStream(sys.stdout)  # type: ignore[assignment]
+    if not isinstance(sys.stderr, _TaskAwareStream):
+        sys.stderr = _TaskAwareStream(sys.stderr)  # type: ignore[assignment]
 
 
 @contextmanager
 def use_context(context: Context, log: Callable[[str], None]) -> Iterator[None]:
     """Make ``context`` current for the running task (copied into threads it starts via asyncio)."""
-    token = _current.set(context)
-    log_token = _log.set(log)
+    buffer = LineBuffer(log)
+    tokens = (_current.set(context), _log.set(log), _capture.set(buffer))
     try:
         yield
     finally:
-        _current.reset(token)
-        _log.reset(log_token)
+        buffer.close()
+        _current.reset(tokens[0])
+        _log.reset(tokens[1])
+        _capture.reset(tokens[2])
 
 
 def get_current_context() -> Context:

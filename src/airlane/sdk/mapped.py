@@ -7,6 +7,7 @@ its own slice of the expanded ones (the cross product of the expanded lists).
 
 from __future__ import annotations
 
+import inspect
 import itertools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -124,11 +125,17 @@ class MappedOperator(DAGNode):
         self.task_group.add(self)
 
     def _placeholder_kwargs(self) -> dict[str, Any]:
-        names = list(self.expand_input)
-        if self.expand_kwargs_input is not None and isinstance(self.expand_kwargs_input, list | tuple):
+        """Stand-ins for the expanded arguments: only required ones need one in the prototype."""
+        if self.expand_into:
+            return {name: MAPPED for name in self.expand_input}
+        names = set(self.expand_input)
+        if isinstance(self.expand_kwargs_input, list | tuple):
             for item in self.expand_kwargs_input:
-                names.extend(item)
-        return {name: MAPPED for name in names}
+                names.update(item)
+        required = _required_params(self.operator_class)
+        if self.expand_kwargs_input is not None and not isinstance(self.expand_kwargs_input, list | tuple):
+            names = required - set(self.partial_kwargs)
+        return {name: MAPPED for name in names if name in required}
 
     def _build(self, mapped: dict[str, Any], *, dag: DAG | None, task_group: Any) -> BaseOperator:
         kwargs = dict(self.partial_kwargs)
@@ -171,6 +178,18 @@ class MappedOperator(DAGNode):
         op.downstream_task_ids = self.downstream_task_ids
         op.params = self.prototype.params
         return op
+
+
+def _required_params(cls: type) -> set[str]:
+    required: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass is object:
+            continue
+        for name, param in inspect.signature(init).parameters.items():
+            if name != "self" and param.default is param.empty and param.kind is param.KEYWORD_ONLY:
+                required.add(name)
+    return required
 
 
 def mapped_length(values: Mapping[str, Sequence[Any]] | Sequence[Any]) -> int:

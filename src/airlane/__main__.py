@@ -1,0 +1,5 @@
+"""``python -m airlane``."""
+
+from airlane.cli import main
+
+main()

@@ -1,0 +1,54 @@
+"""``airlane tasks test``: run one task alone, without its dependencies."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from airlane.cli.common import CliError, add_folder_arg, load_dag, parse_conf, parse_logical_date, print_json, settings_for
+from airlane.sdk.mapped import MappedOperator
+from airlane.sdk.state import TaskInstanceState
+from airlane.service.local_runner import make_run_info
+from airlane.service.run_state import TIKey
+from airlane.service.runtime_ti import InMemoryXComs
+from airlane.service.task_runner import ExecutionEnv, TaskRequest, execute_task
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = sub.add_parser("test", help="run one task in this process, ignoring dependencies")
+    p.add_argument("dag_id")
+    p.add_argument("task_id")
+    p.add_argument("logical_date_pos", nargs="?", help="logical date (Airflow's positional form)")
+    add_folder_arg(p)
+    p.add_argument("--logical-date", "-e", dest="logical_date")
+    p.add_argument("--map-index", type=int, default=-1)
+    p.add_argument("--conf", "-c", help="JSON object used as the run's conf")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_test)
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    settings, folder = settings_for(args)
+    dag = load_dag(settings, folder, args.dag_id)
+    if args.task_id not in dag.task_dict:
+        raise CliError(f"task {args.task_id!r} not found in DAG {args.dag_id!r}")
+    node = dag.task_dict[args.task_id]
+    if isinstance(node, MappedOperator) and args.map_index < 0:
+        raise CliError(f"task {args.task_id!r} is mapped: pass --map-index")
+    logical_date = parse_logical_date(args.logical_date or args.logical_date_pos)
+    run = make_run_info(dag, logical_date, parse_conf(args.conf), None)
+    stream = sys.stderr if args.json else sys.stdout
+    env = ExecutionEnv(
+        xcoms=InMemoryXComs(),
+        log=lambda line: print(f"[{args.task_id}] {line}", file=stream, flush=True),
+        xcom_max_bytes=settings.xcom_max_bytes,
+    )
+    request = TaskRequest(run=run, key=TIKey(args.task_id, args.map_index), try_number=1, max_tries=0)
+    outcome = asyncio.run(execute_task(node, dag, request, env))
+    if args.json:
+        print_json({"dag_id": dag.dag_id, "task_id": args.task_id, "state": outcome.state.value, "error": outcome.error})
+    else:
+        print(f"{args.task_id}: {outcome.state.value}" + (f" ({outcome.error})" if outcome.error else ""))
+    return 1 if outcome.state is TaskInstanceState.FAILED else 0

@@ -1,0 +1,34 @@
+"""Settings from the environment (``AIRLANE_*``), in one frozen object passed explicitly."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from collections.abc import Mapping
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    dags_folder: str = "dags"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    dag_import_timeout_s: float = 30.0
+    dag_ignore_file_syntax: str = "glob"
+    dag_discovery_safe_mode: bool = True
+    xcom_max_bytes: int = 1024 * 1024
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        defaults = cls()
+        return cls(
+            dags_folder=env.get("AIRLANE_DAGS_FOLDER", defaults.dags_folder),
+            redis_url=env.get("AIRLANE_REDIS_URL", defaults.redis_url),
+            dag_import_timeout_s=float(env.get("AIRLANE_DAG_IMPORT_TIMEOUT_S", defaults.dag_import_timeout_s)),
+            dag_ignore_file_syntax=env.get("AIRLANE_DAG_IGNORE_FILE_SYNTAX", defaults.dag_ignore_file_syntax),
+            dag_discovery_safe_mode=_bool(env.get("AIRLANE_DAG_DISCOVERY_SAFE_MODE", "true")),
+            xcom_max_bytes=int(env.get("AIRLANE_XCOM_MAX_BYTES", defaults.xcom_max_bytes)),
+        )

@@ -1,0 +1,120 @@
+"""The template/execute context of one task try, with Airflow's keys."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import ModuleType
+from typing import Any
+
+from pendulum import DateTime
+
+from airlane.sdk import macros
+from airlane.sdk.context import Context
+from airlane.sdk.dag import DAG
+from airlane.sdk.exceptions import ParamValidationError
+from airlane.sdk.params import ParamsDict
+from airlane.sdk.variable import template_var
+from airlane.service.runtime_ti import RuntimeTaskInstance
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """The DAG run a task belongs to."""
+
+    dag_id: str
+    run_id: str
+    logical_date: DateTime
+    data_interval_start: DateTime
+    data_interval_end: DateTime
+    conf: dict[str, Any] = field(default_factory=dict)
+    run_type: str = "manual"
+    start_date: DateTime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DagRunView:
+    """``dag_run`` in the context."""
+
+    dag_id: str
+    run_id: str
+    logical_date: DateTime
+    data_interval_start: DateTime
+    data_interval_end: DateTime
+    conf: dict[str, Any]
+    run_type: str
+    start_date: DateTime | None
+
+    @property
+    def execution_date(self) -> DateTime:
+        return self.logical_date
+
+    @property
+    def external_trigger(self) -> bool:
+        return self.run_type == "manual"
+
+
+def resolve_params(task_params: ParamsDict, conf: dict[str, Any]) -> dict[str, Any]:
+    """The task's params with the run's ``conf`` on top (Airflow's ``dag_run_conf_overrides_params``)."""
+    merged = task_params.merged({k: v for k, v in conf.items() if k in task_params})
+    try:
+        values = merged.validate()
+    except ParamValidationError:
+        raise
+    for key, value in conf.items():
+        values.setdefault(key, value)
+    return values
+
+
+def _macros_module() -> ModuleType:
+    return macros
+
+
+def build_context(task: Any, dag: DAG, run: RunInfo, ti: RuntimeTaskInstance, **extra: Any) -> Context:
+    ld = run.logical_date
+    ds = ld.strftime("%Y-%m-%d")
+    ds_nodash = ld.strftime("%Y%m%d")
+    dag_run = DagRunView(
+        run.dag_id,
+        run.run_id,
+        ld,
+        run.data_interval_start,
+        run.data_interval_end,
+        run.conf,
+        run.run_type,
+        run.start_date,
+    )
+    context = Context(
+        dag=dag,
+        task=task,
+        ti=ti,
+        task_instance=ti,
+        run_id=run.run_id,
+        dag_run=dag_run,
+        logical_date=ld,
+        execution_date=ld,
+        ds=ds,
+        ds_nodash=ds_nodash,
+        ts=ld.isoformat(),
+        ts_nodash=ld.strftime("%Y%m%dT%H%M%S"),
+        ts_nodash_with_tz=ld.isoformat().replace("-", "").replace(":", ""),
+        yesterday_ds=(ld - timedelta(days=1)).strftime("%Y-%m-%d"),
+        tomorrow_ds=(ld + timedelta(days=1)).strftime("%Y-%m-%d"),
+        data_interval_start=run.data_interval_start,
+        data_interval_end=run.data_interval_end,
+        params=resolve_params(task.params, run.conf),
+        macros=_macros_module(),
+        var=template_var(),
+        task_instance_key_str=f"{dag.dag_id}__{task.task_id}__{ds_nodash}",
+        map_index=ti.map_index,
+        test_mode=False,
+        inlets=[],
+        outlets=[],
+        triggering_asset_events={},
+        **extra,
+    )
+    return context
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

@@ -1,0 +1,169 @@
+"""Running one DAG run inside this process, without Redis: ``airlane dags test`` and ``dag.test()``.
+
+It drives the same state machine and the same task runner as the distributed service, so a
+DAG that passes ``dags test`` behaves the same on workers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from airlane.dag_loader.serialize import serialize_dag
+from airlane.sdk.dag import DAG
+from airlane.sdk.state import DagRunState, TaskInstanceState
+from airlane.sdk.timezone import coerce_datetime, utcnow
+from airlane.service.context_builder import RunInfo
+from airlane.service.graph import DagGraph
+from airlane.service.run_state import Step, TaskOutcome, TIKey
+from airlane.service.runtime_ti import InMemoryXComs
+from airlane.service.state_machine import RunMachine
+from airlane.service.task_runner import ExecutionEnv, TaskRequest, execute_task
+
+#: (task label, line) -> None
+LogSink = Callable[[str, str], None]
+
+
+@dataclass
+class LocalRunResult:
+    dag_id: str
+    run_id: str
+    state: DagRunState
+    tasks: dict[str, dict[str, Any]]
+    logs: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dag_id": self.dag_id, "run_id": self.run_id, "state": self.state.value, "tasks": self.tasks}
+
+
+def make_run_info(dag: DAG, logical_date: datetime | None, conf: dict[str, Any], run_id: str | None) -> RunInfo:
+    when = coerce_datetime(logical_date) or utcnow()
+    return RunInfo(
+        dag_id=dag.dag_id,
+        run_id=run_id or f"manual__{when.isoformat()}",
+        logical_date=when,
+        data_interval_start=when,
+        data_interval_end=when,
+        conf=dict(conf),
+        run_type="manual",
+        start_date=utcnow(),
+    )
+
+
+class LocalLauncher:
+    """TriggerDagRunOperator in ``dags test``: runs the target DAG here, to completion."""
+
+    def __init__(self, lookup: Callable[[str], DAG | None], sink: LogSink) -> None:
+        self.lookup = lookup
+        self.sink = sink
+        self.states: dict[tuple[str, str], DagRunState] = {}
+
+    async def trigger(self, *, dag_id: str, run_id: str | None, conf: dict[str, Any], logical_date: Any, **_: Any) -> str:
+        dag = self.lookup(dag_id)
+        if dag is None:
+            raise LookupError(f"DAG {dag_id!r} not found for TriggerDagRunOperator")
+        run = make_run_info(dag, coerce_datetime(logical_date) if logical_date else None, conf, run_id)
+        result = await LocalRun(dag, run, self.sink, self).run()
+        self.states[(dag_id, run.run_id)] = result.state
+        return run.run_id
+
+    async def wait(self, dag_id: str, run_id: str, poke_interval_s: float) -> DagRunState:
+        return self.states[(dag_id, run_id)]
+
+
+class LocalRun:
+    """One run of ``dag`` driven to its end in this event loop."""
+
+    def __init__(self, dag: DAG, run: RunInfo, sink: LogSink, launcher: Any = None) -> None:
+        self.dag = dag
+        self.run_info = run
+        self.sink = sink
+        self.launcher = launcher
+        self.graph = DagGraph.from_serialized(serialize_dag(dag))
+        self.machine = RunMachine(self.graph, ti_identity=f"{dag.dag_id}#{run.logical_date.isoformat()}")
+        self.xcoms = InMemoryXComs()
+        self.pending: deque[TIKey] = deque()
+        self.running: dict[asyncio.Task[TaskOutcome], TIKey] = {}
+
+    def _absorb(self, step: Step) -> None:
+        self.pending.extend(step.ready)
+
+    def _launch(self, key: TIKey) -> None:
+        record = self.machine.tis[key]
+        self.machine.task_started(key, record.try_number)
+        spec = self.graph.tasks[key.task_id]
+        label = key.label()
+        if spec.is_empty:
+            outcome = TaskOutcome(TaskInstanceState.SUCCESS, record.try_number)
+            self._absorb(self.machine.task_finished(key, outcome, time.time()))
+            return
+        self.sink(label, f"--- try {record.try_number} of {label} ---")
+        request = TaskRequest(
+            run=self.run_info,
+            key=key,
+            try_number=record.try_number,
+            max_tries=record.max_tries,
+            reschedule_started_at_s=record.reschedule_started_at_s,
+        )
+        env = ExecutionEnv(
+            xcoms=self.xcoms,
+            log=lambda line, _label=label: self.sink(_label, line),
+            run_launcher=self.launcher,
+        )
+        node = self.dag.task_dict[key.task_id]
+        self.running[asyncio.ensure_future(execute_task(node, self.dag, request, env))] = key
+
+    async def run(self) -> LocalRunResult:
+        step = self.machine.start(time.time())
+        self._absorb(step)
+        while True:
+            while self.pending and len(self.running) < self.dag.max_active_tasks:
+                self._launch(self.pending.popleft())
+            if self.pending:
+                pass
+            elif not self.running:
+                due = self.machine.next_due_s()
+                if due is None or self.machine.run_state() is not DagRunState.RUNNING:
+                    break
+                await asyncio.sleep(max(0.0, due - time.time()))
+                self._absorb(self.machine.tick(time.time()))
+                continue
+            due = self.machine.next_due_s()
+            timeout = None if due is None else max(0.0, due - time.time())
+            done, _ = await asyncio.wait(self.running, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            for future in done:
+                key = self.running.pop(future)
+                self._absorb(self.machine.task_finished(key, future.result(), time.time()))
+            self._absorb(self.machine.tick(time.time()))
+        return self._result()
+
+    def _result(self) -> LocalRunResult:
+        tasks = {
+            key.label(): {"state": record.state.value, "try_number": record.try_number}
+            for key, record in sorted(self.machine.tis.items(), key=lambda kv: (self.graph.tasks[kv[0].task_id].order, kv[0].map_index))
+        }
+        return LocalRunResult(self.dag.dag_id, self.run_info.run_id, self.machine.run_state(), tasks)
+
+
+def _print_sink(label: str, line: str) -> None:
+    print(f"[{label}] {line}", flush=True)
+
+
+def run_dag_object(
+    dag: DAG,
+    *,
+    logical_date: datetime | None = None,
+    conf: dict[str, Any] | None = None,
+    run_id: str | None = None,
+    sink: LogSink = _print_sink,
+    lookup: Callable[[str], DAG | None] | None = None,
+) -> LocalRunResult:
+    """Run ``dag`` once in a new event loop and return the result (blocking)."""
+    run = make_run_info(dag, logical_date, conf or {}, run_id)
+    launcher = LocalLauncher(lookup or (lambda dag_id: dag if dag_id == dag.dag_id else None), sink)
+    return asyncio.run(LocalRun(dag, run, sink, launcher).run())

@@ -1,0 +1,152 @@
+"""The ``ti`` object a running task sees: identity, XCom access, branch decisions."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import orjson
+
+from airlane.sdk.dag import DAG
+from airlane.sdk.exceptions import AirflowException
+from airlane.sdk.mapped import MappedOperator
+from airlane.sdk.xcom_arg import RETURN_VALUE_KEY
+
+MISSING: Any = object()
+_XCOM_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+class XComAccess(Protocol):
+    """XCom values of one run, read and written synchronously (values are JSON data)."""
+
+    def get(self, task_id: str, map_index: int, key: str) -> Any: ...
+
+    def get_mapped(self, task_id: str, key: str) -> list[Any]: ...
+
+    def set(self, task_id: str, map_index: int, key: str, value: Any) -> None: ...
+
+
+class InMemoryXComs:
+    """XComs kept in a dict: ``dags test`` and unit tests."""
+
+    def __init__(self) -> None:
+        self.values: dict[tuple[str, int, str], Any] = {}
+
+    def get(self, task_id: str, map_index: int, key: str) -> Any:
+        return self.values.get((task_id, map_index, key), MISSING)
+
+    def get_mapped(self, task_id: str, key: str) -> list[Any]:
+        found = sorted((m, v) for (t, m, k), v in self.values.items() if t == task_id and k == key and m >= 0)
+        return [v for _, v in found]
+
+    def set(self, task_id: str, map_index: int, key: str, value: Any) -> None:
+        self.values[(task_id, map_index, key)] = value
+
+
+def encode_xcom(value: Any, max_bytes: int, where: str) -> Any:
+    """Check that ``value`` is JSON data within the size limit; return it as stored (round-tripped)."""
+    try:
+        raw = orjson.dumps(value, option=_XCOM_OPTIONS)
+    except TypeError as err:
+        raise AirflowException(f"XCom value of {where} is not JSON-serializable: {err}") from None
+    if len(raw) > max_bytes:
+        raise AirflowException(
+            f"XCom value of {where} is {len(raw)} bytes, over the limit of {max_bytes} bytes "
+            "(AIRLANE_XCOM_MAX_BYTES); store large data elsewhere and pass a reference"
+        )
+    return orjson.loads(raw)
+
+
+@dataclass
+class RuntimeTaskInstance:
+    """Airflow's TaskInstance as seen from inside a running task."""
+
+    dag: DAG
+    task: Any
+    run_id: str
+    map_index: int
+    try_number: int
+    max_tries: int
+    logical_date: datetime
+    xcoms: XComAccess
+    xcom_max_bytes: int
+    sensor_started_at: datetime | None = None
+    poke_count: int = 0
+    start_date: datetime | None = None
+    hostname: str = field(default_factory=socket.gethostname)
+    state: str = "running"
+    follow: tuple[str, ...] | None = None
+    short_circuit_scope: str | None = None
+    pushed_lengths: dict[str, int] = field(default_factory=dict)
+    on_log: Callable[[str], None] | None = None
+
+    @property
+    def dag_id(self) -> str:
+        return self.dag.dag_id
+
+    @property
+    def task_id(self) -> str:
+        return str(self.task.task_id)
+
+    @property
+    def execution_date(self) -> datetime:
+        return self.logical_date
+
+    def __repr__(self) -> str:
+        return f"<TaskInstance: {self.dag_id}.{self.task_id} {self.run_id} [{self.state}]>"
+
+    def xcom_push(self, key: str, value: Any, **_: Any) -> None:
+        stored = encode_xcom(value, self.xcom_max_bytes, f"{self.task_id} (key {key!r})")
+        self.xcoms.set(self.task_id, self.map_index, key, stored)
+        if isinstance(stored, list | dict):
+            self.pushed_lengths[key] = len(stored)
+
+    def xcom_pull(
+        self,
+        task_ids: str | Iterable[str] | None = None,
+        dag_id: str | None = None,
+        key: str = RETURN_VALUE_KEY,
+        include_prior_dates: bool = False,
+        map_indexes: int | Iterable[int] | None = None,
+        default: Any = None,
+        **_: Any,
+    ) -> Any:
+        """One value for a task id; a list for a list of task ids (or a mapped task's values)."""
+        if task_ids is None:
+            return self._pull_one(self.task_id, key, map_indexes, default)
+        if isinstance(task_ids, str):
+            return self._pull_one(task_ids, key, map_indexes, default)
+        return [self._pull_one(t, key, map_indexes, default) for t in task_ids]
+
+    def _pull_one(self, task_id: str, key: str, map_indexes: int | Iterable[int] | None, default: Any) -> Any:
+        node = self.dag.task_dict.get(task_id)
+        if isinstance(node, MappedOperator):
+            if isinstance(map_indexes, int):
+                value = self.xcoms.get(task_id, map_indexes, key)
+                return default if value is MISSING else value
+            values = self.xcoms.get_mapped(task_id, key)
+            if map_indexes is not None:
+                wanted = set(map_indexes)
+                return [v for i, v in enumerate(values) if i in wanted]
+            return values
+        value = self.xcoms.get(task_id, -1, key)
+        return default if value is MISSING else value
+
+    def follow_branches(self, branch_task_ids: str | Iterable[str] | None) -> None:
+        if branch_task_ids is None:
+            self.follow = ()
+        elif isinstance(branch_task_ids, str):
+            self.follow = (branch_task_ids,)
+        else:
+            self.follow = tuple(branch_task_ids)
+
+    def short_circuit(self, scope: str) -> None:
+        self.short_circuit_scope = scope
+
+    def get_template_context(self) -> Any:
+        from airlane.sdk.context import get_current_context
+
+        return get_current_context()

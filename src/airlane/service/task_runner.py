@@ -1,0 +1,250 @@
+"""Running one task try: unmap, render templates, execute, push XComs, classify the outcome.
+
+Workers and ``dags test`` share this code, so a task behaves the same in both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pendulum
+
+from airlane.sdk.baseoperator import BaseOperator
+from airlane.sdk.context import Context, capture_task_output, use_context
+from airlane.sdk.dag import DAG
+from airlane.sdk.exceptions import (
+    AirflowException,
+    AirflowFailException,
+    AirflowRescheduleException,
+    AirflowSensorTimeout,
+    AirflowSkipException,
+)
+from airlane.sdk.mapped import MappedOperator
+from airlane.sdk.node import DAGNode
+from airlane.sdk.operators.python import PythonOperator
+from airlane.sdk.state import TaskInstanceState
+from airlane.sdk.templating import render_template_fields
+from airlane.sdk.xcom_arg import RETURN_VALUE_KEY, XComArg
+from airlane.service.context_builder import RunInfo, build_context
+from airlane.service.retry_policy import is_eligible_to_retry
+from airlane.service.run_state import TaskOutcome, TIKey
+from airlane.service.runtime_ti import RuntimeTaskInstance, XComAccess
+
+LogFn = Callable[[str], None]
+DEFAULT_XCOM_MAX_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class TaskRequest:
+    """One try of one task instance to run."""
+
+    run: RunInfo
+    key: TIKey
+    try_number: int
+    max_tries: int
+    reschedule_started_at_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionEnv:
+    """What a try needs from the process running it."""
+
+    xcoms: XComAccess
+    log: LogFn
+    xcom_max_bytes: int = DEFAULT_XCOM_MAX_BYTES
+    run_launcher: Any = None
+
+
+def _resolve_expand_value(value: Any, ti: RuntimeTaskInstance) -> Any:
+    if isinstance(value, XComArg):
+        value = ti.xcom_pull(task_ids=value.operator.task_id, key=value.key)
+    if isinstance(value, dict):
+        return list(value.items())
+    if not isinstance(value, list | tuple):
+        raise AirflowException(f"expand() input must be a list or dict, got {type(value).__name__}")
+    return list(value)
+
+
+def materialize(node: DAGNode, ti: RuntimeTaskInstance) -> BaseOperator:
+    """The operator to execute: a copy (rendering changes it), unmapped for a mapped task."""
+    if not isinstance(node, MappedOperator):
+        return copy.copy(node)  # type: ignore[return-value]
+    if node.expand_kwargs_input is not None:
+        rows = _resolve_expand_value(node.expand_kwargs_input, ti)
+        return node.unmap(rows, ti.map_index)
+    resolved = {name: _resolve_expand_value(v, ti) for name, v in node.expand_input.items()}
+    return node.unmap(resolved, ti.map_index)
+
+
+def _defining_index(cls: type, name: str) -> int | None:
+    for index, klass in enumerate(cls.__mro__):
+        if name in klass.__dict__:
+            return index
+    return None
+
+
+def _uses_aexecute(task: BaseOperator) -> bool:
+    """True when the class's most specific ``aexecute`` is at least as specific as its ``execute``."""
+    a_index = _defining_index(type(task), "aexecute")
+    e_index = _defining_index(type(task), "execute")
+    return a_index is not None and (e_index is None or a_index <= e_index)
+
+
+def _sync_execute(task: BaseOperator, context: Context) -> Any:
+    task.pre_execute(context)
+    result = task.execute(context)
+    task.post_execute(context, result)
+    return result
+
+
+async def _execute(task: BaseOperator, context: Context) -> Any:
+    if _uses_aexecute(task):
+        return await task.aexecute(context)  # type: ignore[attr-defined]
+    if isinstance(task, PythonOperator) and task.is_async:
+        return await task.aexecute_async_callable(context)
+    return await asyncio.to_thread(_sync_execute, task, context)
+
+
+def _push_result(task: BaseOperator, ti: RuntimeTaskInstance, result: Any) -> None:
+    if not task.do_xcom_push or result is None:
+        return
+    if task.multiple_outputs:
+        if not isinstance(result, dict) or not all(isinstance(k, str) for k in result):
+            raise AirflowException(
+                f"Returned output was type {type(result).__name__} expected dictionary with string "
+                "keys for multiple_outputs"
+            )
+        for key, value in result.items():
+            ti.xcom_push(key, value)
+    ti.xcom_push(RETURN_VALUE_KEY, result)
+
+
+def _validate_branches(dag: DAG, follow: Sequence[str]) -> None:
+    groups = {g.group_id for g in dag.task_group.iter_groups()}
+    invalid = sorted(set(follow) - set(dag.task_dict) - groups)
+    if invalid:
+        raise AirflowException(
+            f"'branch_task_ids' must contain only valid task_ids. Invalid tasks found: {invalid}"
+        )
+
+
+async def _run_callbacks(callbacks: Any, context: Context, log: LogFn) -> None:
+    if not callbacks:
+        return
+    for callback in callbacks if isinstance(callbacks, list) else [callbacks]:
+        try:
+            if asyncio.iscoroutinefunction(callback):
+                await callback(context)
+            else:
+                await asyncio.to_thread(callback, context)
+        except Exception as err:
+            log(f"callback {getattr(callback, '__name__', callback)!r} failed: {err!r}")
+
+
+def _classify(
+    err: BaseException, task: BaseOperator | None, elapsed_s: float
+) -> tuple[TaskInstanceState, bool, str]:
+    """(state, retryable, message) for an exception raised by a try."""
+    if isinstance(err, AirflowSkipException):
+        return TaskInstanceState.SKIPPED, False, str(err) or "skipped"
+    if isinstance(err, AirflowSensorTimeout | AirflowFailException):
+        return TaskInstanceState.FAILED, False, f"{type(err).__name__}: {err}"
+    timeout = getattr(task, "execution_timeout", None)
+    if isinstance(err, TimeoutError) and timeout and elapsed_s >= timeout.total_seconds():
+        message = f"AirflowTaskTimeout: execution_timeout of {timeout.total_seconds():g}s exceeded"
+        return TaskInstanceState.FAILED, True, message
+    return TaskInstanceState.FAILED, True, f"{type(err).__name__}: {err}"
+
+
+async def execute_task(node: DAGNode, dag: DAG, request: TaskRequest, env: ExecutionEnv) -> TaskOutcome:
+    """Run one try and report how it ended. Never raises for errors of the task itself."""
+    started_s = time.time()
+    log = env.log
+    capture_task_output()
+    ti = RuntimeTaskInstance(
+        dag=dag,
+        task=node,
+        run_id=request.run.run_id,
+        map_index=request.key.map_index,
+        try_number=request.try_number,
+        max_tries=request.max_tries,
+        logical_date=request.run.logical_date,
+        xcoms=env.xcoms,
+        xcom_max_bytes=env.xcom_max_bytes,
+        sensor_started_at=(
+            pendulum.from_timestamp(request.reschedule_started_at_s)
+            if request.reschedule_started_at_s
+            else None
+        ),
+        start_date=pendulum.from_timestamp(started_s),
+    )
+    task: BaseOperator | None = None
+    context: Context | None = None
+    try:
+        task = materialize(node, ti)
+        ti.task = task
+        context = build_context(task, dag, request.run, ti, run_launcher=env.run_launcher)
+        with use_context(context, log):
+            render_template_fields(task, context, dag)
+            await _run_callbacks(task.on_execute_callback, context, log)
+            timeout = task.execution_timeout.total_seconds() if task.execution_timeout else None
+            result = await asyncio.wait_for(_execute(task, context), timeout)
+            _push_result(task, ti, result)
+            if ti.follow is not None:
+                _validate_branches(dag, ti.follow)
+            await _run_callbacks(task.on_success_callback, context, log)
+        return TaskOutcome(
+            state=TaskInstanceState.SUCCESS,
+            try_number=request.try_number,
+            follow=ti.follow,
+            short_circuit=ti.short_circuit_scope,
+            started_at_s=started_s,
+            xcom_lengths=tuple(sorted(ti.pushed_lengths.items())),
+        )
+    except AirflowRescheduleException as err:
+        log(f"Rescheduling: next poke at {err.reschedule_date.isoformat()}")
+        return TaskOutcome(
+            state=TaskInstanceState.UP_FOR_RESCHEDULE,
+            try_number=request.try_number,
+            reschedule_at_s=err.reschedule_date.timestamp(),
+            started_at_s=started_s,
+        )
+    except Exception as err:
+        state, retryable, message = _classify(err, task, time.time() - started_s)
+        if state is TaskInstanceState.FAILED:
+            log("".join(traceback.format_exception(type(err), err, err.__traceback__)).rstrip())
+        else:
+            log(message)
+        if task is not None and context is not None:
+            with use_context(context, log):
+                await _after_failure(task, context, state, retryable, request, log)
+        return TaskOutcome(
+            state=state,
+            try_number=request.try_number,
+            retryable=retryable,
+            error=message,
+            started_at_s=started_s,
+        )
+
+
+async def _after_failure(
+    task: BaseOperator,
+    context: Context,
+    state: TaskInstanceState,
+    retryable: bool,
+    request: TaskRequest,
+    log: LogFn,
+) -> None:
+    if state is TaskInstanceState.SKIPPED:
+        await _run_callbacks(task.on_skipped_callback, context, log)
+        return
+    will_retry = is_eligible_to_retry(task.retries, request.try_number, request.max_tries, retryable)
+    callbacks = task.on_retry_callback if will_retry else task.on_failure_callback
+    await _run_callbacks(callbacks, context, log)
+

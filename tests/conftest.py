@@ -1,0 +1,72 @@
+"""Shared test helpers: paths, and running the real ``airlane`` CLI in a subprocess."""
+
+from __future__ import annotations
+
+import ast
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_DAGS = ROOT / "tests" / "dags"
+BEHAVIOUR_DAGS = TEST_DAGS / "behaviour"
+EXAMPLE_DAGS = ROOT / "examples" / "dags"
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        return orjson.loads(self.stdout)
+
+
+def run_cli(*args: str, timeout_s: float = 120, env: dict[str, str] | None = None) -> CliResult:
+    """Run ``python -m airlane ARGS`` and capture its output."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "airlane", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr)
+
+
+def read_expected(path: Path) -> dict[str, Any] | None:
+    """The literal ``EXPECTED = {...}`` of a behaviour DAG file, read without importing it."""
+    tree = ast.parse(path.read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "EXPECTED":
+            value: dict[str, Any] = ast.literal_eval(node.value)
+            return value
+    return None
+
+
+def behaviour_cases() -> list[Any]:
+    cases = []
+    for path in sorted(BEHAVIOUR_DAGS.glob("*.py")):
+        expected = read_expected(path)
+        if expected is not None:
+            cases.append(pytest.param(path, expected, id=expected["dag_id"]))
+    return cases
+
+
+def normalise_states(expected_tasks: dict[str, Any]) -> tuple[dict[str, str], dict[str, int]]:
+    """Split ``{"task": "state" | ["state", try_number]}`` into states and try numbers."""
+    states, tries = {}, {}
+    for label, value in expected_tasks.items():
+        if isinstance(value, list):
+            states[label], tries[label] = value
+        else:
+            states[label] = value
+    return states, tries

@@ -1,0 +1,3 @@
+#!/bin/bash
+echo "script sees {{ ds }}"
+test "$DS" = "{{ ds }}"
