@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 
 def _bool(value: str) -> bool:
@@ -27,8 +27,12 @@ class Settings:
         return cls(
             dags_folder=env.get("AIRLANE_DAGS_FOLDER", defaults.dags_folder),
             redis_url=env.get("AIRLANE_REDIS_URL", defaults.redis_url),
-            dag_import_timeout_s=float(env.get("AIRLANE_DAG_IMPORT_TIMEOUT_S", defaults.dag_import_timeout_s)),
-            dag_ignore_file_syntax=env.get("AIRLANE_DAG_IGNORE_FILE_SYNTAX", defaults.dag_ignore_file_syntax),
+            dag_import_timeout_s=float(
+                env.get("AIRLANE_DAG_IMPORT_TIMEOUT_S", defaults.dag_import_timeout_s)
+            ),
+            dag_ignore_file_syntax=env.get(
+                "AIRLANE_DAG_IGNORE_FILE_SYNTAX", defaults.dag_ignore_file_syntax
+            ),
             dag_discovery_safe_mode=_bool(env.get("AIRLANE_DAG_DISCOVERY_SAFE_MODE", "true")),
             xcom_max_bytes=int(env.get("AIRLANE_XCOM_MAX_BYTES", defaults.xcom_max_bytes)),
         )

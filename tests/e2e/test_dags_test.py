@@ -38,7 +38,9 @@ def test_behaviour_dag(path: Path, expected: dict[str, Any]) -> None:
 
 
 def test_seed_example_runs_with_both_tasks_and_their_output() -> None:
-    result = run_cli("dags", "test", "simple_airflow_dag", "--dags-folder", str(EXAMPLE_DAGS), "--json")
+    result = run_cli(
+        "dags", "test", "simple_airflow_dag", "--dags-folder", str(EXAMPLE_DAGS), "--json"
+    )
     assert result.code == 0, result.stderr
     data = result.json()
     assert data["dag_id"] == "simple_airflow_dag"
@@ -67,20 +69,35 @@ def test_text_output_lists_every_task() -> None:
 
 def test_usage_and_load_errors_exit_2(tmp_path: Path) -> None:
     assert run_cli("dags", "test", "no_such_dag", "--dags-folder", str(EXAMPLE_DAGS)).code == 2
-    assert run_cli("dags", "test", "simple_airflow_dag", "--dags-folder", str(tmp_path / "missing")).code == 2
-    bad_conf = run_cli("dags", "test", "simple_airflow_dag", "--dags-folder", str(EXAMPLE_DAGS), "--conf", "[1]")
+    assert (
+        run_cli(
+            "dags", "test", "simple_airflow_dag", "--dags-folder", str(tmp_path / "missing")
+        ).code
+        == 2
+    )
+    bad_conf = run_cli(
+        "dags", "test", "simple_airflow_dag", "--dags-folder", str(EXAMPLE_DAGS), "--conf", "[1]"
+    )
     assert bad_conf.code == 2
     assert "--conf" in bad_conf.stderr
     assert run_cli("dags", "bogus").code == 2
 
 
 def test_tasks_test_runs_one_task_alone() -> None:
-    ok = run_cli("tasks", "test", "simple_airflow_dag", "print_world", "--dags-folder", str(EXAMPLE_DAGS))
+    ok = run_cli(
+        "tasks", "test", "simple_airflow_dag", "print_world", "--dags-folder", str(EXAMPLE_DAGS)
+    )
     assert ok.code == 0, ok.stderr
     assert "World!" in ok.stdout
     assert "print_hello" not in ok.stdout
     failing = run_cli(
-        "tasks", "test", "retries_behaviour", "fail_fast", "--dags-folder", str(BEHAVIOUR_DAGS), "--json"
+        "tasks",
+        "test",
+        "retries_behaviour",
+        "fail_fast",
+        "--dags-folder",
+        str(BEHAVIOUR_DAGS),
+        "--json",
     )
     assert failing.code == 1
     assert failing.json()["state"] == "failed"

@@ -12,7 +12,9 @@ from airlane.cli.common import CliError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="airlane", description="Airflow-style DAGs on asyncio and Redis")
+    parser = argparse.ArgumentParser(
+        prog="airlane", description="Airflow-style DAGs on asyncio and Redis"
+    )
     parser.add_argument("--version", action="version", version=f"airlane {__version__}")
     groups = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
     dags_cmd.register(groups.add_parser("dags", help="list, show and test DAGs"))

@@ -42,17 +42,23 @@ def settings_for(args: argparse.Namespace) -> tuple[Settings, str]:
     return settings, os.path.abspath(folder)
 
 
-def parse_folder(settings: Settings, folder: str, files: list[str] | None = None) -> list[FileResult]:
+def parse_folder(
+    settings: Settings, folder: str, files: list[str] | None = None
+) -> list[FileResult]:
     if files is None:
         files = list_dag_files(
-            folder, syntax=settings.dag_ignore_file_syntax, safe_mode=settings.dag_discovery_safe_mode
+            folder,
+            syntax=settings.dag_ignore_file_syntax,
+            safe_mode=settings.dag_discovery_safe_mode,
         )
     return parse_files(files, folder, timeout_s=settings.dag_import_timeout_s)
 
 
 def find_dag_file(settings: Settings, folder: str, dag_id: str) -> str:
     """The file defining ``dag_id``: files naming it are parsed first, then the rest."""
-    files = list_dag_files(folder, syntax=settings.dag_ignore_file_syntax, safe_mode=settings.dag_discovery_safe_mode)
+    files = list_dag_files(
+        folder, syntax=settings.dag_ignore_file_syntax, safe_mode=settings.dag_discovery_safe_mode
+    )
     needle = dag_id.encode()
     likely = [f for f in files if _contains(f, needle)]
     for batch in (likely, [f for f in files if f not in likely]):
@@ -103,5 +109,7 @@ def parse_conf(value: str | None) -> dict[str, Any]:
 
 
 def print_json(data: Any) -> None:
-    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n")
+    sys.stdout.write(
+        orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode() + "\n"
+    )
     sys.stdout.flush()

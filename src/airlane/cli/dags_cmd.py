@@ -40,10 +40,14 @@ def register(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser("test", help="run one DAG run in this process, without Redis")
     p.add_argument("dag_id")
     add_folder_arg(p)
-    p.add_argument("--logical-date", "-e", dest="logical_date", help="ISO date or date-time (default: now)")
+    p.add_argument(
+        "--logical-date", "-e", dest="logical_date", help="ISO date or date-time (default: now)"
+    )
     p.add_argument("--conf", "-c", help="JSON object passed as the run's conf")
     p.add_argument("--run-id", help="run id (default manual__<logical date>)")
-    p.add_argument("--json", action="store_true", help="print the result as JSON (logs go to stderr)")
+    p.add_argument(
+        "--json", action="store_true", help="print the result as JSON (logs go to stderr)"
+    )
     p.set_defaults(handler=cmd_test)
 
 
@@ -103,7 +107,10 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def render_graph(dag: dict[str, Any]) -> str:
     """The DAG as text: each task (upstream first) with its operator and downstream tasks."""
-    lines = [f"DAG {dag['dag_id']}  schedule={_schedule_text(dag['schedule'])}  tasks={len(dag['tasks'])}"]
+    lines = [
+        f"DAG {dag['dag_id']}  schedule={_schedule_text(dag['schedule'])}  "
+        f"tasks={len(dag['tasks'])}"
+    ]
     for task in dag["tasks"]:
         mapped = " [mapped]" if task["mapped"] else ""
         rule = "" if task["trigger_rule"] == "all_success" else f" ({task['trigger_rule']})"
@@ -135,7 +142,9 @@ def cmd_test(args: argparse.Namespace) -> int:
     def lookup(dag_id: str) -> Any:
         return dag if dag_id == dag.dag_id else load_dag(settings, folder, dag_id)
 
-    result = run_dag_object(dag, logical_date=logical_date, conf=conf, run_id=args.run_id, sink=sink, lookup=lookup)
+    result = run_dag_object(
+        dag, logical_date=logical_date, conf=conf, run_id=args.run_id, sink=sink, lookup=lookup
+    )
     if args.json:
         print_json(result.to_json())
     else:

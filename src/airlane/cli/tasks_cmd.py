@@ -6,7 +6,15 @@ import argparse
 import asyncio
 import sys
 
-from airlane.cli.common import CliError, add_folder_arg, load_dag, parse_conf, parse_logical_date, print_json, settings_for
+from airlane.cli.common import (
+    CliError,
+    add_folder_arg,
+    load_dag,
+    parse_conf,
+    parse_logical_date,
+    print_json,
+    settings_for,
+)
 from airlane.sdk.mapped import MappedOperator
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.local_runner import make_run_info
@@ -45,10 +53,22 @@ def cmd_test(args: argparse.Namespace) -> int:
         log=lambda line: print(f"[{args.task_id}] {line}", file=stream, flush=True),
         xcom_max_bytes=settings.xcom_max_bytes,
     )
-    request = TaskRequest(run=run, key=TIKey(args.task_id, args.map_index), try_number=1, max_tries=0)
+    request = TaskRequest(
+        run=run, key=TIKey(args.task_id, args.map_index), try_number=1, max_tries=0
+    )
     outcome = asyncio.run(execute_task(node, dag, request, env))
     if args.json:
-        print_json({"dag_id": dag.dag_id, "task_id": args.task_id, "state": outcome.state.value, "error": outcome.error})
+        print_json(
+            {
+                "dag_id": dag.dag_id,
+                "task_id": args.task_id,
+                "state": outcome.state.value,
+                "error": outcome.error,
+            }
+        )
     else:
-        print(f"{args.task_id}: {outcome.state.value}" + (f" ({outcome.error})" if outcome.error else ""))
+        print(
+            f"{args.task_id}: {outcome.state.value}"
+            + (f" ({outcome.error})" if outcome.error else "")
+        )
     return 1 if outcome.state is TaskInstanceState.FAILED else 0

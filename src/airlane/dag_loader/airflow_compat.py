@@ -94,7 +94,9 @@ class _AliasLoader(importlib.abc.Loader):
     def exec_module(self, module: ModuleType) -> None:
         for source_name in MODULES[module.__name__]:
             source = importlib.import_module(source_name)
-            names = getattr(source, "__all__", None) or [n for n in vars(source) if not n.startswith("_")]
+            names = getattr(source, "__all__", None) or [
+                n for n in vars(source) if not n.startswith("_")
+            ]
             for name in names:
                 setattr(module, name, getattr(source, name))
         module.__dict__.setdefault("__all__", [n for n in vars(module) if not n.startswith("_")])

@@ -52,7 +52,9 @@ def read_ignore_file(folder: str, syntax: str) -> list[IgnoreRule]:
                 except re.error:
                     continue
             rules.append(
-                IgnoreRule(folder, pattern.rstrip("/") or pattern, syntax, negated, pattern.endswith("/"))
+                IgnoreRule(
+                    folder, pattern.rstrip("/") or pattern, syntax, negated, pattern.endswith("/")
+                )
             )
     return rules
 

@@ -16,8 +16,7 @@ from types import ModuleType, TracebackType
 from airlane.dag_loader import airflow_compat
 from airlane.dag_loader.models import ImportErrorInfo
 from airlane.dag_loader.validate import validate_dag
-from airlane.sdk.dag import start_collecting, stop_collecting
-from airlane.sdk.dag import DAG
+from airlane.sdk.dag import DAG, start_collecting, stop_collecting
 
 
 def module_name_for(path: str) -> str:

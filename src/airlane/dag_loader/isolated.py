@@ -38,7 +38,9 @@ def parse_in_this_process(path: str, dags_folder: str | None) -> dict[str, Any]:
         try:
             serialized.append(serialize_dag(dag, relative_fileloc=relative))
         except Exception as err:
-            errors.append(ImportErrorInfo(path, dag.lineno, f"cannot serialize DAG {dag.dag_id}: {err}"))
+            errors.append(
+                ImportErrorInfo(path, dag.lineno, f"cannot serialize DAG {dag.dag_id}: {err}")
+            )
     return {"dags": serialized, "errors": [e.to_json() for e in errors]}
 
 
@@ -54,7 +56,9 @@ def _child_main(path: str, dags_folder: str | None, conn: Connection) -> None:
         except BaseException as err:  # the file may raise anything, even KeyboardInterrupt
             payload = {
                 "dags": [],
-                "errors": [{"filename": path, "lineno": None, "message": f"{type(err).__name__}: {err}"}],
+                "errors": [
+                    {"filename": path, "lineno": None, "message": f"{type(err).__name__}: {err}"}
+                ],
             }
     payload["output"] = captured.getvalue()[-10000:]
     conn.send_bytes(orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS))
@@ -91,7 +95,9 @@ def _finish(job: _Job, timed_out: bool, timeout_s: float) -> FileResult:
         job.process.kill()
         job.process.join()
         job.conn.close()
-        message = f"Timeout: importing the file took longer than {timeout_s:g} seconds; it was stopped"
+        message = (
+            f"Timeout: importing the file took longer than {timeout_s:g} seconds; it was stopped"
+        )
         return FileResult(job.path, (), (ImportErrorInfo(job.path, None, message),), duration)
     try:
         payload = orjson.loads(job.conn.recv_bytes())

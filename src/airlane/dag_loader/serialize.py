@@ -12,7 +12,6 @@ Format 1, one object per DAG::
 from __future__ import annotations
 
 import hashlib
-import inspect
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
@@ -84,12 +83,12 @@ def _mapped_json(task: MappedOperator) -> dict[str, Any]:
 
 def _input_json(name: str, value: Any) -> dict[str, Any]:
     if isinstance(value, XComArg):
-        return {"name": name, "length": None, "xcom": {"task_id": value.operator.task_id, "key": value.key}}
+        return {
+            "name": name,
+            "length": None,
+            "xcom": {"task_id": value.operator.task_id, "key": value.key},
+        }
     return {"name": name, "length": len(value), "xcom": None}
-
-
-def _source_line(task: DAGNode) -> int | None:
-    return getattr(task, "_lineno", None)
 
 
 def serialize_task(task: DAGNode, priority: int) -> dict[str, Any]:
@@ -139,8 +138,13 @@ def serialize_task(task: DAGNode, priority: int) -> dict[str, Any]:
         "max_active_tis_per_dagrun": op.max_active_tis_per_dagrun,
         "has_callbacks": sorted(
             name
-            for name in ("on_execute_callback", "on_success_callback", "on_failure_callback",
-                         "on_retry_callback", "on_skipped_callback")
+            for name in (
+                "on_execute_callback",
+                "on_success_callback",
+                "on_failure_callback",
+                "on_retry_callback",
+                "on_skipped_callback",
+            )
             if getattr(op, name, None)
         ),
         "sensor": sensor,
@@ -227,16 +231,11 @@ def serialize_dag(dag: DAG, *, relative_fileloc: str | None = None) -> dict[str,
 
 def content_hash(data: dict[str, Any]) -> str:
     body = {k: v for k, v in data.items() if k != "hash"}
-    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)).hexdigest()
+    return hashlib.sha256(
+        orjson.dumps(body, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    ).hexdigest()
 
 
 def _earliest_task_start(tasks: Iterable[DAGNode]) -> datetime | None:
     starts = [s for s in (getattr(t, "start_date", None) for t in tasks) if s is not None]
     return min(starts) if starts else None
-
-
-def callable_source(func: Any) -> str | None:
-    try:
-        return inspect.getsource(func)
-    except (OSError, TypeError):
-        return None

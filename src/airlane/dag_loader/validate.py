@@ -14,7 +14,9 @@ def find_cycle(dag: DAG) -> list[str] | None:
     for root in dag.task_dict:
         if color[root] != white:
             continue
-        stack: list[tuple[str, list[str]]] = [(root, sorted(dag.task_dict[root].downstream_task_ids))]
+        stack: list[tuple[str, list[str]]] = [
+            (root, sorted(dag.task_dict[root].downstream_task_ids))
+        ]
         color[root] = grey
         while stack:
             node, children = stack[-1]
@@ -52,4 +54,6 @@ def validate_dag(dag: DAG) -> None:
                 "set start_date on the DAG or in default_args"
             )
     if dag.max_active_runs < 1 or dag.max_active_tasks < 1:
-        raise AirflowException(f"DAG {dag.dag_id}: max_active_runs and max_active_tasks must be >= 1")
+        raise AirflowException(
+            f"DAG {dag.dag_id}: max_active_runs and max_active_tasks must be >= 1"
+        )

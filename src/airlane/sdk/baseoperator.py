@@ -87,6 +87,7 @@ class BaseOperator(DAGNode):
     #: ``normal``, ``branch``, ``short_circuit``, ``sensor`` or ``trigger_dagrun``.
     task_kind: ClassVar[str] = "normal"
     custom_operator_name: ClassVar[str | None] = None
+    _defaults_applied: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -178,7 +179,9 @@ class BaseOperator(DAGNode):
         self.wait_for_downstream = wait_for_downstream
         self.priority_weight = int(priority_weight)
         if weight_rule not in WEIGHT_RULES:
-            raise AirflowException(f"weight_rule must be one of {WEIGHT_RULES}; got {weight_rule!r}")
+            raise AirflowException(
+                f"weight_rule must be one of {WEIGHT_RULES}; got {weight_rule!r}"
+            )
         self.weight_rule = weight_rule
         self.queue = queue or DEFAULT_QUEUE
         self.pool = pool or DEFAULT_POOL
@@ -245,7 +248,7 @@ class BaseOperator(DAGNode):
         wire_xcom_args(self, *(getattr(self, name, None) for name in self.template_fields))
 
     @property
-    def dag(self) -> DAG | None:  # type: ignore[override]
+    def dag(self) -> DAG | None:
         return self._dag
 
     @dag.setter

@@ -8,6 +8,7 @@ so concurrent tasks in one worker each write to their own log.
 from __future__ import annotations
 
 import contextvars
+import io
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -43,11 +44,13 @@ _current: contextvars.ContextVar[Context] = contextvars.ContextVar("airlane_cont
 _log: contextvars.ContextVar[Callable[[str], None]] = contextvars.ContextVar(
     "airlane_task_log", default=print
 )
-_capture: contextvars.ContextVar[LineBuffer | None] = contextvars.ContextVar("airlane_capture", default=None)
+_capture: contextvars.ContextVar[LineBuffer | None] = contextvars.ContextVar(
+    "airlane_capture", default=None
+)
 _reentry = threading.local()
 
 
-class _TaskAwareStream:
+class _TaskAwareStream(io.TextIOBase):
     """``sys.stdout``/``sys.stderr`` replacement: inside a task, writes go to the task's log."""
 
     def __init__(self, original: TextIO) -> None:
@@ -74,9 +77,9 @@ class _TaskAwareStream:
 def capture_task_output() -> None:
     """Install the task-aware streams (idempotent; re-wraps a stream someone replaced)."""
     if not isinstance(sys.stdout, _TaskAwareStream):
-        sys.stdout = _TaskAwareStream(sys.stdout)  # type: ignore[assignment]
+        sys.stdout = _TaskAwareStream(sys.stdout)
     if not isinstance(sys.stderr, _TaskAwareStream):
-        sys.stderr = _TaskAwareStream(sys.stderr)  # type: ignore[assignment]
+        sys.stderr = _TaskAwareStream(sys.stderr)
 
 
 @contextmanager

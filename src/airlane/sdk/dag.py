@@ -156,7 +156,9 @@ class DAG:
     @property
     def owner(self) -> str:
         owners = {getattr(t, "owner", "airflow") for t in self.task_dict.values()}
-        return ", ".join(sorted(owners)) if owners else str(self.default_args.get("owner", "airflow"))
+        return (
+            ", ".join(sorted(owners)) if owners else str(self.default_args.get("owner", "airflow"))
+        )
 
     @property
     def roots(self) -> list[DAGNode]:
@@ -209,7 +211,9 @@ def _pick_schedule(schedule: Any, schedule_interval: Any, timetable: Any) -> Any
     if len(given) > 1:
         raise AirflowException("Pass only one of schedule and schedule_interval")
     if timetable is not None:
-        raise AirflowException("Custom timetables are not supported; use a cron string or timedelta")
+        raise AirflowException(
+            "Custom timetables are not supported; use a cron string or timedelta"
+        )
     return given[0] if given else None
 
 

@@ -67,7 +67,9 @@ class _DecoratedBashOperator(BashOperator):
         kwargs = determine_kwargs(self.python_callable, self.op_args, {**context, **self.op_kwargs})
         command = self.python_callable(*self.op_args, **kwargs)
         if not isinstance(command, str) or not command.strip():
-            raise TypeError("The returned value from the TaskFlow callable must be a non-empty string.")
+            raise TypeError(
+                "The returned value from the TaskFlow callable must be a non-empty string."
+            )
         self.bash_command = command
         return await super().aexecute(context)
 
@@ -134,13 +136,18 @@ class TaskDecorator:
 
     def _operator_kwargs(self, extra: dict[str, Any]) -> dict[str, Any]:
         kwargs = {**self.kwargs, **extra}
-        if self.operator_class is _DecoratedPythonOperator and kwargs.get("multiple_outputs") is None:
+        if (
+            self.operator_class is _DecoratedPythonOperator
+            and kwargs.get("multiple_outputs") is None
+        ):
             kwargs["multiple_outputs"] = _infer_multiple_outputs(self.function)
         if kwargs.get("multiple_outputs") is None:
             kwargs.pop("multiple_outputs", None)
         dag = kwargs.get("dag") or _stack.current_dag()
         group = kwargs.get("task_group") or _stack.current_group(dag)
-        kwargs["task_id"] = _unique_task_id(kwargs.get("task_id") or self.function.__name__, dag, group)
+        kwargs["task_id"] = _unique_task_id(
+            kwargs.get("task_id") or self.function.__name__, dag, group
+        )
         if "doc_md" not in kwargs and self.function.__doc__:
             kwargs["doc_md"] = inspect.cleandoc(self.function.__doc__)
         return kwargs
@@ -186,7 +193,9 @@ class _TaskPartial:
         return XComArg(self._partial().expand_kwargs(kwargs_list))
 
 
-def _check_call(function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+def _check_call(
+    function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> None:
     """Fail at DAG definition when the call does not fit the function's signature.
 
     Parameters named like context values (``ti``, ``ds``...) may be left out: the task fills them.
@@ -211,9 +220,25 @@ def _check_call(function: Callable[..., Any], args: tuple[Any, ...], kwargs: dic
 
 _CONTEXT_KEYS = frozenset(
     {
-        "ti", "task_instance", "dag", "dag_run", "task", "params", "ds", "ds_nodash", "ts",
-        "ts_nodash", "logical_date", "execution_date", "data_interval_start",
-        "data_interval_end", "run_id", "macros", "var", "conf", "templates_dict",
+        "ti",
+        "task_instance",
+        "dag",
+        "dag_run",
+        "task",
+        "params",
+        "ds",
+        "ds_nodash",
+        "ts",
+        "ts_nodash",
+        "logical_date",
+        "execution_date",
+        "data_interval_start",
+        "data_interval_end",
+        "run_id",
+        "macros",
+        "var",
+        "conf",
+        "templates_dict",
     }
 )
 
@@ -229,7 +254,9 @@ def _make(operator_class: type[BaseOperator]) -> Callable[..., Any]:
 
 def _unsupported(name: str) -> Callable[..., Any]:
     def decorator(*_: Any, **__: Any) -> Any:
-        raise UnsupportedFeature(f"@task.{name} is not supported by Airlane; use @task or @task.bash")
+        raise UnsupportedFeature(
+            f"@task.{name} is not supported by Airlane; use @task or @task.bash"
+        )
 
     return decorator
 
@@ -281,10 +308,15 @@ def dag(dag_id: Any = None, **dag_kwargs: Any) -> Any:
             for key, value in bound.arguments.items():
                 if key not in params:
                     params[key] = value if isinstance(value, Param) else Param(value)
-            doc = dag_kwargs.get("doc_md") or (inspect.cleandoc(function.__doc__) if function.__doc__ else None)
+            doc = dag_kwargs.get("doc_md") or (
+                inspect.cleandoc(function.__doc__) if function.__doc__ else None
+            )
             options = {**dag_kwargs, "params": params, "doc_md": doc}
             with DAG(name or function.__name__, **options) as new_dag:
-                refs = {k: DagParam(k, v.value if isinstance(v, Param) else v) for k, v in bound.arguments.items()}
+                refs = {
+                    k: DagParam(k, v.value if isinstance(v, Param) else v)
+                    for k, v in bound.arguments.items()
+                }
                 function(**refs)
             return new_dag
 

@@ -36,6 +36,6 @@ class EdgeModifier:
         return self
 
 
-def Label(label: str) -> EdgeModifier:  # noqa: N802 - Airflow's spelling
+def Label(label: str) -> EdgeModifier:
     """A labelled edge, shown in the graph view."""
     return EdgeModifier(label)

@@ -31,7 +31,7 @@ class AirflowTaskTimeout(AirflowException):
 
 
 class AirflowRescheduleException(AirflowException):
-    """Raised by a sensor in reschedule mode: give the slot back and try again at ``reschedule_date``."""
+    """A sensor in reschedule mode gives its slot back and runs again at ``reschedule_date``."""
 
     def __init__(self, reschedule_date: datetime) -> None:
         super().__init__(f"reschedule at {reschedule_date.isoformat()}")

@@ -41,7 +41,9 @@ class OperatorPartial:
         expand_into: str | None = None,
     ) -> None:
         if "task_id" not in kwargs:
-            raise TypeError(f"{operator_class.__name__}.partial() missing required argument 'task_id'")
+            raise TypeError(
+                f"{operator_class.__name__}.partial() missing required argument 'task_id'"
+            )
         self.operator_class = operator_class
         self.kwargs = kwargs
         self.expand_into = expand_into
@@ -55,13 +57,17 @@ class OperatorPartial:
 
     def expand_kwargs(self, kwargs_list: Sequence[Mapping[str, Any]] | XComArg) -> MappedOperator:
         if not isinstance(kwargs_list, XComArg | list | tuple):
-            raise TypeError(f"expand_kwargs() takes a list of dicts or an XComArg, not {kwargs_list!r}")
+            raise TypeError(
+                f"expand_kwargs() takes a list of dicts or an XComArg, not {kwargs_list!r}"
+            )
         return MappedOperator(self, {}, expand_kwargs_input=kwargs_list)
 
 
 def _check_expandable(name: str, value: Any) -> None:
     if not isinstance(value, XComArg | list | tuple | dict):
-        raise ValueError(f"expand() argument {name!r} must be a list, dict or XComArg, not {value!r}")
+        raise ValueError(
+            f"expand() argument {name!r} must be a list, dict or XComArg, not {value!r}"
+        )
 
 
 class MappedOperator(DAGNode):
@@ -127,13 +133,15 @@ class MappedOperator(DAGNode):
     def _placeholder_kwargs(self) -> dict[str, Any]:
         """Stand-ins for the expanded arguments: only required ones need one in the prototype."""
         if self.expand_into:
-            return {name: MAPPED for name in self.expand_input}
+            return dict.fromkeys(self.expand_input, MAPPED)
         names = set(self.expand_input)
         if isinstance(self.expand_kwargs_input, list | tuple):
             for item in self.expand_kwargs_input:
                 names.update(item)
         required = _required_params(self.operator_class)
-        if self.expand_kwargs_input is not None and not isinstance(self.expand_kwargs_input, list | tuple):
+        if self.expand_kwargs_input is not None and not isinstance(
+            self.expand_kwargs_input, list | tuple
+        ):
             names = required - set(self.partial_kwargs)
         return {name: MAPPED for name in names if name in required}
 
@@ -161,7 +169,9 @@ class MappedOperator(DAGNode):
             for name, value in self.expand_input.items()
         }
 
-    def unmap(self, resolved: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]], index: int) -> BaseOperator:
+    def unmap(
+        self, resolved: Mapping[str, Sequence[Any]] | Sequence[Mapping[str, Any]], index: int
+    ) -> BaseOperator:
         """The real operator of map index ``index``, from the resolved expanded inputs."""
         if isinstance(resolved, Mapping):
             combos = list(itertools.product(*resolved.values()))

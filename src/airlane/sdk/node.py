@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -86,7 +87,9 @@ def resolve_nodes(obj: Any, *, as_upstream: bool) -> list[DAGNode]:
         for item in obj:
             nodes.extend(resolve_nodes(item, as_upstream=as_upstream))
         return nodes
-    raise TypeError(f"Relationships can only be set between operators; received {type(obj).__name__}")
+    raise TypeError(
+        f"Relationships can only be set between operators; received {type(obj).__name__}"
+    )
 
 
 def relate(nodes: Sequence[DAGNode], other: Any, *, upstream: bool) -> None:
@@ -132,7 +135,7 @@ def _common_dag(up: DAGNode, down: DAGNode) -> DAG | None:
 
 def chain(*elements: Any) -> None:
     """Wire ``elements`` in sequence; two adjacent lists must have the same length (pairwise)."""
-    for left, right in zip(elements, elements[1:]):
+    for left, right in itertools.pairwise(elements):
         left_is_list = isinstance(left, list | tuple)
         right_is_list = isinstance(right, list | tuple)
         if left_is_list and right_is_list:
@@ -142,9 +145,11 @@ def chain(*elements: Any) -> None:
                     f"Got {len(left)} and {len(right)}."
                 )
             for up, down in zip(left, right):
-                relate(resolve_nodes(up, as_upstream=True), down, upstream=False)
+                up >> down
         else:
-            relate(resolve_nodes(left, as_upstream=True), right, upstream=False)
+            # `>>` is defined by tasks, XComArgs, task groups and edge labels alike.
+            for up in left if left_is_list else [left]:
+                up >> right
 
 
 def cross_downstream(from_tasks: Sequence[Any], to_tasks: Any) -> None:
@@ -155,5 +160,5 @@ def cross_downstream(from_tasks: Sequence[Any], to_tasks: Any) -> None:
 
 def chain_linear(*elements: Any) -> None:
     """Wire each element to the next, every task of one to every task of the next."""
-    for left, right in zip(elements, elements[1:]):
+    for left, right in itertools.pairwise(elements):
         relate(resolve_nodes(left, as_upstream=True), right, upstream=False)

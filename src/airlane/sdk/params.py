@@ -22,7 +22,9 @@ NOTSET: Any = _NotSet()
 class Param:
     """A DAG or task param: a default value and a JSON Schema that values must match."""
 
-    def __init__(self, default: Any = NOTSET, description: str | None = None, **schema: Any) -> None:
+    def __init__(
+        self, default: Any = NOTSET, description: str | None = None, **schema: Any
+    ) -> None:
         self.value = default
         self.description = description
         self.schema = schema
@@ -66,7 +68,9 @@ class ParamsDict(MutableMapping[str, Any]):
         if isinstance(value, Param):
             self._params[key] = value
         elif key in self._params:
-            self._params[key] = Param(value, self._params[key].description, **self._params[key].schema)
+            self._params[key] = Param(
+                value, self._params[key].description, **self._params[key].schema
+            )
         else:
             self._params[key] = Param(value)
 

@@ -23,7 +23,7 @@ PRESETS: dict[str, str | None] = {
 
 
 def validate_schedule(schedule: Any) -> None:
-    """Raise naming the value when ``schedule`` is neither None, a preset, a cron nor a timedelta."""
+    """Raise, naming the value, unless ``schedule`` is None, a preset, a cron or a timedelta."""
     if schedule is None or isinstance(schedule, timedelta):
         if isinstance(schedule, timedelta) and schedule.total_seconds() <= 0:
             raise AirflowException(f"schedule must be a positive interval, got {schedule!r}")
@@ -42,7 +42,11 @@ def describe_schedule(schedule: Any) -> dict[str, Any]:
     if schedule is None:
         return {"kind": "none", "expression": None}
     if isinstance(schedule, timedelta):
-        return {"kind": "timedelta", "seconds": schedule.total_seconds(), "expression": str(schedule)}
+        return {
+            "kind": "timedelta",
+            "seconds": schedule.total_seconds(),
+            "expression": str(schedule),
+        }
     if isinstance(schedule, str):
         if schedule in PRESETS:
             return {"kind": "preset", "expression": schedule, "cron": PRESETS[schedule]}

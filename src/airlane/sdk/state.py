@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class TaskInstanceState(str, Enum):
+class TaskInstanceState(StrEnum):
     """The state of one task instance. ``NONE`` is Airflow's null state (not yet scheduled)."""
 
     NONE = "none"
@@ -22,20 +22,14 @@ class TaskInstanceState(str, Enum):
     REMOVED = "removed"
     RESTARTING = "restarting"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class DagRunState(str, Enum):
+class DagRunState(StrEnum):
     """The state of one DAG run."""
 
     QUEUED = "queued"
     RUNNING = "running"
     SUCCESS = "success"
     FAILED = "failed"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 TI = TaskInstanceState

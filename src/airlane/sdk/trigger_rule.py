@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 
-class TriggerRule(str, Enum):
+class TriggerRule(StrEnum):
     """Airflow's trigger rules, with the legacy spellings of 1.x and 2.x."""
 
     ALL_SUCCESS = "all_success"
@@ -22,9 +22,6 @@ class TriggerRule(str, Enum):
     # Legacy names, normalised by :func:`normalize_trigger_rule`.
     DUMMY = "dummy"
     NONE_FAILED_OR_SKIPPED = "none_failed_or_skipped"
-
-    def __str__(self) -> str:
-        return self.value
 
     @classmethod
     def is_valid(cls, value: str) -> bool:

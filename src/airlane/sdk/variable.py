@@ -48,9 +48,14 @@ class EnvVariableStore:
         self._values.pop(key, None)
 
 
-_store: contextvars.ContextVar[VariableStore] = contextvars.ContextVar(
-    "airlane_variable_store", default=EnvVariableStore()
+_env_store = EnvVariableStore()
+_store: contextvars.ContextVar[VariableStore | None] = contextvars.ContextVar(
+    "airlane_variable_store", default=None
 )
+
+
+def _current_store() -> VariableStore:
+    return _store.get() or _env_store
 
 
 @contextmanager
@@ -67,7 +72,7 @@ class Variable:
 
     @staticmethod
     def get(key: str, default_var: Any = NOTSET, deserialize_json: bool = False) -> Any:
-        raw = _store.get().get(key)
+        raw = _current_store().get(key)
         if raw is None:
             if default_var is NOTSET:
                 raise KeyError(f"Variable {key} does not exist")
@@ -77,11 +82,11 @@ class Variable:
     @staticmethod
     def set(key: str, value: Any, serialize_json: bool = False, **_: Any) -> None:
         text = orjson.dumps(value).decode() if serialize_json else str(value)
-        _store.get().set(key, text)
+        _current_store().set(key, text)
 
     @staticmethod
     def delete(key: str) -> None:
-        _store.get().delete(key)
+        _current_store().delete(key)
 
     @staticmethod
     def setdefault(key: str, default: Any, deserialize_json: bool = False) -> Any:

@@ -24,16 +24,16 @@ class XComArg:
         return XComArg(self.operator, key)
 
     def __iter__(self) -> Iterator[Any]:
-        raise TypeError("'XComArg' object is not iterable; its value exists only when the task runs")
+        raise TypeError(
+            "'XComArg' object is not iterable; its value exists only when the task runs"
+        )
 
     def __repr__(self) -> str:
         return f"XComArg({self.operator.task_id!r}, {self.key!r})"
 
     def __eq__(self, other: object) -> bool:
         return (
-            isinstance(other, XComArg)
-            and other.operator is self.operator
-            and other.key == self.key
+            isinstance(other, XComArg) and other.operator is self.operator and other.key == self.key
         )
 
     def __hash__(self) -> int:

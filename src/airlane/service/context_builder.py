@@ -55,7 +55,7 @@ class DagRunView:
 
 
 def resolve_params(task_params: ParamsDict, conf: dict[str, Any]) -> dict[str, Any]:
-    """The task's params with the run's ``conf`` on top (Airflow's ``dag_run_conf_overrides_params``)."""
+    """The task's params with the run's ``conf`` on top (``dag_run_conf_overrides_params``)."""
     merged = task_params.merged({k: v for k, v in conf.items() if k in task_params})
     try:
         values = merged.validate()
@@ -70,7 +70,9 @@ def _macros_module() -> ModuleType:
     return macros
 
 
-def build_context(task: Any, dag: DAG, run: RunInfo, ti: RuntimeTaskInstance, **extra: Any) -> Context:
+def build_context(
+    task: Any, dag: DAG, run: RunInfo, ti: RuntimeTaskInstance, **extra: Any
+) -> Context:
     ld = run.logical_date
     ds = ld.strftime("%Y-%m-%d")
     ds_nodash = ld.strftime("%Y%m%d")

@@ -93,7 +93,9 @@ def task_spec_from_json(raw: Mapping[str, Any], order: int) -> TaskSpec:
 class DagGraph:
     """Tasks by id with their edges, group membership and derived lookups."""
 
-    def __init__(self, dag_id: str, tasks: Iterable[TaskSpec], groups: Mapping[str, frozenset[str]]):
+    def __init__(
+        self, dag_id: str, tasks: Iterable[TaskSpec], groups: Mapping[str, frozenset[str]]
+    ):
         self.dag_id = dag_id
         self.tasks: dict[str, TaskSpec] = {t.task_id: t for t in tasks}
         #: group id -> every task id inside it, nested groups included

@@ -38,10 +38,17 @@ class LocalRunResult:
     logs: dict[str, list[str]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"dag_id": self.dag_id, "run_id": self.run_id, "state": self.state.value, "tasks": self.tasks}
+        return {
+            "dag_id": self.dag_id,
+            "run_id": self.run_id,
+            "state": self.state.value,
+            "tasks": self.tasks,
+        }
 
 
-def make_run_info(dag: DAG, logical_date: datetime | None, conf: dict[str, Any], run_id: str | None) -> RunInfo:
+def make_run_info(
+    dag: DAG, logical_date: datetime | None, conf: dict[str, Any], run_id: str | None
+) -> RunInfo:
     when = coerce_datetime(logical_date) or utcnow()
     return RunInfo(
         dag_id=dag.dag_id,
@@ -63,11 +70,15 @@ class LocalLauncher:
         self.sink = sink
         self.states: dict[tuple[str, str], DagRunState] = {}
 
-    async def trigger(self, *, dag_id: str, run_id: str | None, conf: dict[str, Any], logical_date: Any, **_: Any) -> str:
+    async def trigger(
+        self, *, dag_id: str, run_id: str | None, conf: dict[str, Any], logical_date: Any, **_: Any
+    ) -> str:
         dag = self.lookup(dag_id)
         if dag is None:
             raise LookupError(f"DAG {dag_id!r} not found for TriggerDagRunOperator")
-        run = make_run_info(dag, coerce_datetime(logical_date) if logical_date else None, conf, run_id)
+        run = make_run_info(
+            dag, coerce_datetime(logical_date) if logical_date else None, conf, run_id
+        )
         result = await LocalRun(dag, run, self.sink, self).run()
         self.states[(dag_id, run.run_id)] = result.state
         return run.run_id
@@ -85,7 +96,9 @@ class LocalRun:
         self.sink = sink
         self.launcher = launcher
         self.graph = DagGraph.from_serialized(serialize_dag(dag))
-        self.machine = RunMachine(self.graph, ti_identity=f"{dag.dag_id}#{run.logical_date.isoformat()}")
+        self.machine = RunMachine(
+            self.graph, ti_identity=f"{dag.dag_id}#{run.logical_date.isoformat()}"
+        )
         self.xcoms = InMemoryXComs()
         self.pending: deque[TIKey] = deque()
         self.running: dict[asyncio.Task[TaskOutcome], TIKey] = {}
@@ -110,13 +123,15 @@ class LocalRun:
             max_tries=record.max_tries,
             reschedule_started_at_s=record.reschedule_started_at_s,
         )
-        env = ExecutionEnv(
-            xcoms=self.xcoms,
-            log=lambda line, _label=label: self.sink(_label, line),
-            run_launcher=self.launcher,
-        )
+        env = ExecutionEnv(xcoms=self.xcoms, log=self._log_for(label), run_launcher=self.launcher)
         node = self.dag.task_dict[key.task_id]
         self.running[asyncio.ensure_future(execute_task(node, self.dag, request, env))] = key
+
+    def _log_for(self, label: str) -> Callable[[str], None]:
+        def log(line: str) -> None:
+            self.sink(label, line)
+
+        return log
 
     async def run(self) -> LocalRunResult:
         step = self.machine.start(time.time())
@@ -135,7 +150,9 @@ class LocalRun:
                 continue
             due = self.machine.next_due_s()
             timeout = None if due is None else max(0.0, due - time.time())
-            done, _ = await asyncio.wait(self.running, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                self.running, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+            )
             for future in done:
                 key = self.running.pop(future)
                 self._absorb(self.machine.task_finished(key, future.result(), time.time()))
@@ -145,9 +162,14 @@ class LocalRun:
     def _result(self) -> LocalRunResult:
         tasks = {
             key.label(): {"state": record.state.value, "try_number": record.try_number}
-            for key, record in sorted(self.machine.tis.items(), key=lambda kv: (self.graph.tasks[kv[0].task_id].order, kv[0].map_index))
+            for key, record in sorted(
+                self.machine.tis.items(),
+                key=lambda kv: (self.graph.tasks[kv[0].task_id].order, kv[0].map_index),
+            )
         }
-        return LocalRunResult(self.dag.dag_id, self.run_info.run_id, self.machine.run_state(), tasks)
+        return LocalRunResult(
+            self.dag.dag_id, self.run_info.run_id, self.machine.run_state(), tasks
+        )
 
 
 def _print_sink(label: str, line: str) -> None:

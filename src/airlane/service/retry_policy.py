@@ -34,5 +34,9 @@ def retry_delay_s(
         min_backoff = max(math.ceil(retry_delay_s * (2 ** (try_number - 1))), 1)
         digest = hashlib.sha1(f"{ti_identity}#{try_number}".encode()).hexdigest()
         delay = float(min_backoff + int(digest, 16) % min_backoff)
-    cap = MAX_RETRY_DELAY_S if max_retry_delay_s is None else min(max_retry_delay_s, MAX_RETRY_DELAY_S)
+    cap = (
+        MAX_RETRY_DELAY_S
+        if max_retry_delay_s is None
+        else min(max_retry_delay_s, MAX_RETRY_DELAY_S)
+    )
     return min(delay, cap) if exponential_backoff else delay

@@ -39,7 +39,9 @@ class InMemoryXComs:
         return self.values.get((task_id, map_index, key), MISSING)
 
     def get_mapped(self, task_id: str, key: str) -> list[Any]:
-        found = sorted((m, v) for (t, m, k), v in self.values.items() if t == task_id and k == key and m >= 0)
+        found = sorted(
+            (m, v) for (t, m, k), v in self.values.items() if t == task_id and k == key and m >= 0
+        )
         return [v for _, v in found]
 
     def set(self, task_id: str, map_index: int, key: str, value: Any) -> None:
@@ -47,7 +49,7 @@ class InMemoryXComs:
 
 
 def encode_xcom(value: Any, max_bytes: int, where: str) -> Any:
-    """Check that ``value`` is JSON data within the size limit; return it as stored (round-tripped)."""
+    """Check that ``value`` is JSON data within the size limit; return it as it will be read."""
     try:
         raw = orjson.dumps(value, option=_XCOM_OPTIONS)
     except TypeError as err:
@@ -121,7 +123,9 @@ class RuntimeTaskInstance:
             return self._pull_one(task_ids, key, map_indexes, default)
         return [self._pull_one(t, key, map_indexes, default) for t in task_ids]
 
-    def _pull_one(self, task_id: str, key: str, map_indexes: int | Iterable[int] | None, default: Any) -> Any:
+    def _pull_one(
+        self, task_id: str, key: str, map_indexes: int | Iterable[int] | None, default: Any
+    ) -> Any:
         node = self.dag.task_dict.get(task_id)
         if isinstance(node, MappedOperator):
             if isinstance(map_indexes, int):

@@ -30,7 +30,15 @@ S = TaskInstanceState
 _SLOT = {S.SUCCESS: 0, S.SKIPPED: 1, S.FAILED: 2, S.UPSTREAM_FAILED: 3, S.REMOVED: 4}
 _TOTAL = 5
 _ACTIVE = frozenset(
-    {S.SCHEDULED, S.QUEUED, S.RUNNING, S.UP_FOR_RETRY, S.UP_FOR_RESCHEDULE, S.DEFERRED, S.RESTARTING}
+    {
+        S.SCHEDULED,
+        S.QUEUED,
+        S.RUNNING,
+        S.UP_FOR_RETRY,
+        S.UP_FOR_RESCHEDULE,
+        S.DEFERRED,
+        S.RESTARTING,
+    }
 )
 _RUNNABLE_FROM = frozenset({S.SCHEDULED, S.QUEUED, S.RUNNING})
 
@@ -87,7 +95,7 @@ class RunMachine:
         return True
 
     def task_finished(self, key: TIKey, outcome: TaskOutcome, now_s: float) -> Step:
-        """A try ended; an outcome for a stale try (cleared, retried, duplicated) changes nothing."""
+        """A try ended; the outcome of a stale try (cleared, retried, duplicated) is ignored."""
         record = self.tis.get(key)
         if (
             record is None
@@ -103,7 +111,11 @@ class RunMachine:
         while self._due and self._due[0][0] <= now_s:
             due_s, key = heapq.heappop(self._due)
             record = self.tis.get(key)
-            if record and record.state in (S.UP_FOR_RETRY, S.UP_FOR_RESCHEDULE) and record.next_at_s == due_s:
+            if (
+                record
+                and record.state in (S.UP_FOR_RETRY, S.UP_FOR_RESCHEDULE)
+                and record.next_at_s == due_s
+            ):
                 self._schedule(key, record)
         return self._step(now_s)
 
@@ -123,7 +135,9 @@ class RunMachine:
             else:
                 for key in keys:
                     record = self.tis[key]
-                    fresh = TIRecord(try_number=record.try_number, max_tries=record.try_number + spec.retries)
+                    fresh = TIRecord(
+                        try_number=record.try_number, max_tries=record.try_number + spec.retries
+                    )
                     self._set(key, fresh, "cleared")
             self._work[task_id] = None
         step = self._step(now_s)
@@ -132,7 +146,9 @@ class RunMachine:
     def mark(self, key: TIKey, state: TaskInstanceState, now_s: float) -> Step:
         """Set an instance's state by hand (mark success / failed / skipped)."""
         record = self.tis[key]
-        self._set(key, replace(record, state=state, next_at_s=None, note=f"marked {state}"), "marked")
+        self._set(
+            key, replace(record, state=state, next_at_s=None, note=f"marked {state}"), "marked"
+        )
         return self._step(now_s)
 
     # ---- queries ------------------------------------------------------------------------
@@ -155,7 +171,11 @@ class RunMachine:
         while self._due:
             due_s, key = self._due[0]
             record = self.tis.get(key)
-            if record and record.next_at_s == due_s and record.state in (S.UP_FOR_RETRY, S.UP_FOR_RESCHEDULE):
+            if (
+                record
+                and record.next_at_s == due_s
+                and record.state in (S.UP_FOR_RETRY, S.UP_FOR_RESCHEDULE)
+            ):
                 return due_s
             heapq.heappop(self._due)
         return None
@@ -188,9 +208,13 @@ class RunMachine:
             key=lambda k: (-tasks[k.task_id].priority_weight, tasks[k.task_id].order, k.map_index),
         )
 
-    def _after_try(self, key: TIKey, record: TIRecord, outcome: TaskOutcome, now_s: float) -> TIRecord:
+    def _after_try(
+        self, key: TIKey, record: TIRecord, outcome: TaskOutcome, now_s: float
+    ) -> TIRecord:
         spec = self.graph.tasks[key.task_id]
-        base = replace(record, next_at_s=None, note=outcome.error, xcom_lengths=outcome.xcom_lengths)
+        base = replace(
+            record, next_at_s=None, note=outcome.error, xcom_lengths=outcome.xcom_lengths
+        )
         if outcome.state is S.SUCCESS:
             return replace(
                 base,
@@ -202,7 +226,9 @@ class RunMachine:
         if outcome.state is S.UP_FOR_RESCHEDULE:
             first = record.reschedule_started_at_s or outcome.started_at_s or now_s
             due = outcome.reschedule_at_s if outcome.reschedule_at_s is not None else now_s
-            return replace(base, state=S.UP_FOR_RESCHEDULE, next_at_s=due, reschedule_started_at_s=first)
+            return replace(
+                base, state=S.UP_FOR_RESCHEDULE, next_at_s=due, reschedule_started_at_s=first
+            )
         if outcome.state is S.FAILED and is_eligible_to_retry(
             spec.retries, record.try_number, record.max_tries, outcome.retryable
         ):
@@ -213,7 +239,9 @@ class RunMachine:
                 try_number=record.try_number,
                 ti_identity=f"{self.ti_identity}#{key.task_id}#{key.map_index}",
             )
-            return replace(base, state=S.UP_FOR_RETRY, next_at_s=now_s + delay, reschedule_started_at_s=None)
+            return replace(
+                base, state=S.UP_FOR_RETRY, next_at_s=now_s + delay, reschedule_started_at_s=None
+            )
         state = outcome.state if outcome.state in (S.FAILED, S.SKIPPED) else S.FAILED
         return replace(base, state=state, reschedule_started_at_s=None)
 
@@ -224,7 +252,11 @@ class RunMachine:
         forced, cascade = self._forced_skip(spec)
         if forced is not None:
             for key in keys:
-                self._set(key, replace(self.tis[key], state=S.SKIPPED, note=forced, cascade_skip=cascade), forced)
+                self._set(
+                    key,
+                    replace(self.tis[key], state=S.SKIPPED, note=forced, cascade_skip=cascade),
+                    forced,
+                )
             return
         decision = evaluate_trigger_rule(spec.trigger_rule, self.upstream_counts(spec.task_id))
         if decision is RuleDecision.WAIT:
@@ -253,7 +285,9 @@ class RunMachine:
                 continue
             if record.short_circuit is not None:
                 return f"short-circuited by {up}", record.short_circuit == "all"
-            if record.follow is not None and spec.task_id not in self.graph.expand_ids(record.follow):
+            if record.follow is not None and spec.task_id not in self.graph.expand_ids(
+                record.follow
+            ):
                 return f"branch {up} did not follow this task", False
         return None, False
 
@@ -284,7 +318,9 @@ class RunMachine:
             up_spec = self.graph.tasks[item.xcom_task_id]
             keys = self.keys_by_task[item.xcom_task_id]
             if up_spec.mapped is not None:
-                lengths.append(sum(1 for k in keys if k.map_index >= 0 and self.tis[k].state is S.SUCCESS))
+                lengths.append(
+                    sum(1 for k in keys if k.map_index >= 0 and self.tis[k].state is S.SUCCESS)
+                )
                 continue
             record = self.tis[keys[0]]
             found = dict(record.xcom_lengths).get(item.xcom_key or "return_value")
@@ -301,7 +337,9 @@ class RunMachine:
 
     def _schedule(self, key: TIKey, record: TIRecord) -> None:
         bump = 0 if record.state is S.UP_FOR_RESCHEDULE else 1
-        scheduled = replace(record, state=S.SCHEDULED, try_number=record.try_number + bump, next_at_s=None)
+        scheduled = replace(
+            record, state=S.SCHEDULED, try_number=record.try_number + bump, next_at_s=None
+        )
         self._set(key, scheduled, "scheduled")
         self._ready.append(key)
 

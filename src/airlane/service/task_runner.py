@@ -90,7 +90,7 @@ def _defining_index(cls: type, name: str) -> int | None:
 
 
 def _uses_aexecute(task: BaseOperator) -> bool:
-    """True when the class's most specific ``aexecute`` is at least as specific as its ``execute``."""
+    """True when the class's ``aexecute`` is at least as specific as its ``execute``."""
     a_index = _defining_index(type(task), "aexecute")
     e_index = _defining_index(type(task), "execute")
     return a_index is not None and (e_index is None or a_index <= e_index)
@@ -162,7 +162,9 @@ def _classify(
     return TaskInstanceState.FAILED, True, f"{type(err).__name__}: {err}"
 
 
-async def execute_task(node: DAGNode, dag: DAG, request: TaskRequest, env: ExecutionEnv) -> TaskOutcome:
+async def execute_task(
+    node: DAGNode, dag: DAG, request: TaskRequest, env: ExecutionEnv
+) -> TaskOutcome:
     """Run one try and report how it ended. Never raises for errors of the task itself."""
     started_s = time.time()
     log = env.log
@@ -244,7 +246,8 @@ async def _after_failure(
     if state is TaskInstanceState.SKIPPED:
         await _run_callbacks(task.on_skipped_callback, context, log)
         return
-    will_retry = is_eligible_to_retry(task.retries, request.try_number, request.max_tries, retryable)
+    will_retry = is_eligible_to_retry(
+        task.retries, request.try_number, request.max_tries, retryable
+    )
     callbacks = task.on_retry_callback if will_retry else task.on_failure_callback
     await _run_callbacks(callbacks, context, log)
-

@@ -8,12 +8,12 @@ runs when the rule is met, else it waits.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from airlane.sdk.trigger_rule import TriggerRule
 
 
-class RuleDecision(str, Enum):
+class RuleDecision(StrEnum):
     WAIT = "wait"
     RUN = "run"
     SKIP = "skip"

@@ -17,7 +17,7 @@ DEFAULT_SKIP_EXIT_CODE = 99
 # worker dies (PR_SET_PDEATHSIG) and then kills the whole process group, grandchildren too;
 # `wait` is interruptible by traps where a foreground command is not.
 _GUARD_SCRIPT = (
-    'cmd=$AIRLANE_BASH_COMMAND; unset AIRLANE_BASH_COMMAND; '
+    "cmd=$AIRLANE_BASH_COMMAND; unset AIRLANE_BASH_COMMAND; "
     "trap 'kill -KILL 0' TERM HUP; "
     'bash -c "$cmd" <&0 & wait $!'
 )

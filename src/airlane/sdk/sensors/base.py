@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, ClassVar
+
+from pendulum import DateTime
 
 from airlane.sdk.baseoperator import BaseOperator
 from airlane.sdk.context import Context, current_log
@@ -95,12 +97,12 @@ class BaseSensorOperator(BaseOperator):
     def next_interval_s(self, poke_count: int) -> float:
         if not self.exponential_backoff:
             return self.poke_interval_s
-        interval = self.poke_interval_s * (2 ** max(poke_count - 1, 0))
+        interval = self.poke_interval_s * float(2 ** max(poke_count - 1, 0))
         return min(interval, self.max_wait_s) if self.max_wait_s else interval
 
     async def aexecute(self, context: Context) -> Any:
         ti = context["ti"]
-        started: datetime = ti.sensor_started_at or utcnow()
+        started: DateTime = ti.sensor_started_at or utcnow()
         log = current_log()
         poke_count = ti.poke_count
         while True:
@@ -119,7 +121,10 @@ class BaseSensorOperator(BaseOperator):
                 return result.xcom_value if isinstance(result, PokeReturnValue) else None
             elapsed_s = (utcnow() - started).total_seconds()
             if elapsed_s > self.timeout_s:
-                message = f"Sensor has timed out; run duration of {elapsed_s:.1f} seconds exceeds the specified timeout of {self.timeout_s}."
+                message = (
+                    f"Sensor has timed out; run duration of {elapsed_s:.1f} seconds exceeds "
+                    f"the specified timeout of {self.timeout_s}."
+                )
                 if self.soft_fail or self.never_fail:
                     raise AirflowSkipException(message)
                 raise AirflowSensorTimeout(message)

@@ -17,7 +17,12 @@ class FileSensor(BaseSensorOperator):
     ui_color = "#91818a"
 
     def __init__(
-        self, *, filepath: str, fs_conn_id: str = "fs_default", recursive: bool = False, **kwargs: Any
+        self,
+        *,
+        filepath: str,
+        fs_conn_id: str = "fs_default",
+        recursive: bool = False,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.filepath = filepath
