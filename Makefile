@@ -12,8 +12,8 @@ run: install
 	$(BIN)/airlane dags test simple_airflow_dag --dags-folder $(DAGS)
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
 
 typecheck: install
 	$(BIN)/mypy
