@@ -187,3 +187,32 @@ def test_bash_exit_codes(code: int, state: TaskInstanceState) -> None:
     with DAG("d", schedule=None):
         op = BashOperator(task_id="x", bash_command=f"exit {code}")
     assert run(op)[0].state is state
+
+
+def test_variables_and_macros_in_templates(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIRFLOW_VAR_TARGET", "warehouse")
+    monkeypatch.setenv("AIRLANE_VAR_CFG", '{"n": 3}')
+    command = (
+        "echo {{ var.value.target }} {{ var.json.cfg.n }} "
+        "{{ macros.ds_format(ds, '%Y-%m-%d', '%d/%m/%Y') }} {{ ts_nodash }}"
+    )
+    with DAG("d", schedule=None):
+        op = BashOperator(task_id="v", bash_command=command)
+    outcome, lines, _ = run(op)
+    assert outcome.state is S.SUCCESS, lines
+    assert lines == ["warehouse 3 05/03/2024 20240305T060000"]
+
+
+def test_time_delta_sensor_waits_past_the_interval_end() -> None:
+    from airlane import TimeDeltaSensor
+
+    with DAG("d", schedule=None):
+        past = TimeDeltaSensor(task_id="past", delta=timedelta(seconds=1), poke_interval=0.01)
+        future = TimeDeltaSensor(
+            task_id="future", delta=timedelta(days=3650), poke_interval=0.05, timeout=0.2
+        )
+    assert run(past)[0].state is S.SUCCESS
+    outcome = run(future)[0]
+    assert outcome.state is S.FAILED
+    assert not outcome.retryable
+    assert "timed out" in (outcome.error or "")
