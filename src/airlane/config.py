@@ -19,6 +19,9 @@ class Settings:
     dag_ignore_file_syntax: str = "glob"
     dag_discovery_safe_mode: bool = True
     xcom_max_bytes: int = 1024 * 1024
+    dags_are_paused_at_creation: bool = True
+    worker_timeout_s: float = 10.0
+    worker_heartbeat_s: float = 1.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -35,4 +38,11 @@ class Settings:
             ),
             dag_discovery_safe_mode=_bool(env.get("AIRLANE_DAG_DISCOVERY_SAFE_MODE", "true")),
             xcom_max_bytes=int(env.get("AIRLANE_XCOM_MAX_BYTES", defaults.xcom_max_bytes)),
+            worker_timeout_s=float(env.get("AIRLANE_WORKER_TIMEOUT_S", defaults.worker_timeout_s)),
+            worker_heartbeat_s=float(
+                env.get("AIRLANE_WORKER_HEARTBEAT_S", defaults.worker_heartbeat_s)
+            ),
+            dags_are_paused_at_creation=_bool(
+                env.get("AIRLANE_DAGS_ARE_PAUSED_AT_CREATION", "true")
+            ),
         )

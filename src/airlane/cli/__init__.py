@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from airlane import __version__
-from airlane.cli import dags_cmd, tasks_cmd
+from airlane.cli import client, dags_cmd, services, tasks_cmd
 from airlane.cli.common import CliError
 
 
@@ -18,7 +18,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"airlane {__version__}")
     groups = parser.add_subparsers(dest="group", required=True, metavar="COMMAND")
     dags_cmd.register(groups.add_parser("dags", help="list, show and test DAGs"))
-    tasks_cmd.register(groups.add_parser("tasks", help="run a single task"))
+    tasks_cmd.register(groups.add_parser("tasks", help="run a single task, read task logs"))
+    client.register_runs(groups.add_parser("runs", help="inspect DAG runs"))
+    services.register(groups)
     return parser
 
 

@@ -50,6 +50,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     p.set_defaults(handler=cmd_test)
 
+    from airlane.cli.client import register_dags
+
+    register_dags(sub)
+
 
 def _schedule_text(schedule: dict[str, Any]) -> str:
     return str(schedule.get("expression")) if schedule.get("kind") != "none" else "None"

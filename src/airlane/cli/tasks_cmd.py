@@ -36,6 +36,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_test)
 
+    from airlane.cli.client import register_tasks
+
+    register_tasks(sub)
+
 
 def cmd_test(args: argparse.Namespace) -> int:
     settings, folder = settings_for(args)

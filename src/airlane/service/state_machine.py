@@ -106,6 +106,15 @@ class RunMachine:
         self._set(key, self._after_try(key, record, outcome, now_s), outcome.error or "finished")
         return self._step(now_s)
 
+    def task_released(self, key: TIKey, try_number: int, now_s: float) -> Step:
+        """A worker handed the try back unfinished (shutdown): run the same try again."""
+        record = self.tis.get(key)
+        if record is None or record.try_number != try_number or record.state not in _RUNNABLE_FROM:
+            return self._step(now_s)
+        self._set(key, replace(record, state=S.SCHEDULED), "handed back by its worker")
+        self._ready.append(key)
+        return self._step(now_s)
+
     def tick(self, now_s: float) -> Step:
         """Schedule the up_for_retry / up_for_reschedule instances that are due."""
         while self._due and self._due[0][0] <= now_s:

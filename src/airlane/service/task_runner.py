@@ -162,6 +162,18 @@ def _classify(
     return TaskInstanceState.FAILED, True, f"{type(err).__name__}: {err}"
 
 
+def _prepare(
+    node: DAGNode, dag: DAG, request: TaskRequest, env: ExecutionEnv, ti: RuntimeTaskInstance
+) -> tuple[BaseOperator, Context]:
+    """The operator to run and its context, with templated fields rendered."""
+    task = materialize(node, ti)
+    ti.task = task
+    context = build_context(task, dag, request.run, ti, run_launcher=env.run_launcher)
+    with use_context(context, env.log):
+        render_template_fields(task, context, dag)
+    return task, context
+
+
 async def execute_task(
     node: DAGNode, dag: DAG, request: TaskRequest, env: ExecutionEnv
 ) -> TaskOutcome:
@@ -189,18 +201,23 @@ async def execute_task(
     task: BaseOperator | None = None
     context: Context | None = None
     try:
-        task = materialize(node, ti)
-        ti.task = task
-        context = build_context(task, dag, request.run, ti, run_launcher=env.run_launcher)
-        with use_context(context, log):
-            render_template_fields(task, context, dag)
-            await _run_callbacks(task.on_execute_callback, context, log)
-            timeout = task.execution_timeout.total_seconds() if task.execution_timeout else None
-            result = await asyncio.wait_for(_execute(task, context), timeout)
-            _push_result(task, ti, result)
+        if getattr(env.xcoms, "blocking", False):
+            # Reading XComs waits on the network: prepare in a thread, not on the event loop.
+            ready_task, ready_context = await asyncio.to_thread(
+                _prepare, node, dag, request, env, ti
+            )
+        else:
+            ready_task, ready_context = _prepare(node, dag, request, env, ti)
+        task, context = ready_task, ready_context
+        with use_context(ready_context, log):
+            await _run_callbacks(ready_task.on_execute_callback, ready_context, log)
+            timeout = ready_task.execution_timeout
+            timeout_s = timeout.total_seconds() if timeout else None
+            result = await asyncio.wait_for(_execute(ready_task, ready_context), timeout_s)
+            _push_result(ready_task, ti, result)
             if ti.follow is not None:
                 _validate_branches(dag, ti.follow)
-            await _run_callbacks(task.on_success_callback, context, log)
+            await _run_callbacks(ready_task.on_success_callback, ready_context, log)
         return TaskOutcome(
             state=TaskInstanceState.SUCCESS,
             try_number=request.try_number,

@@ -1,0 +1,181 @@
+"""CLI commands that talk to a running Airlane through Redis (``AIRLANE_REDIS_URL``)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import sys
+import time
+from typing import Any
+
+from airlane.cli.common import CliError, parse_conf, parse_logical_date, print_json
+from airlane.config import Settings
+from airlane.queue.connection import connect
+from airlane.queue.store import DagNotFound, RunExists, RunRequest, Store
+from airlane.sdk.timezone import utcnow
+
+RUN_ID_PATTERN = re.compile(r"[\w.:+~\-]{1,250}")
+
+
+def register_dags(sub: Any) -> None:
+    p = sub.add_parser("trigger", help="create a run of a DAG on the running service")
+    p.add_argument("dag_id")
+    p.add_argument("--conf", "-c", help="JSON object passed as the run's conf")
+    p.add_argument("--run-id", "-r")
+    p.add_argument("--logical-date", "-e", dest="logical_date")
+    p.add_argument(
+        "--wait", action="store_true", help="wait for the run to end; exit 1 if it failed"
+    )
+    p.add_argument(
+        "--timeout", type=float, default=None, help="with --wait: give up after N seconds"
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=lambda args: _run(cmd_trigger(args)))
+    for name, paused in (("pause", True), ("unpause", False)):
+        p = sub.add_parser(name, help=f"{name} a DAG")
+        p.add_argument("dag_id")
+        p.set_defaults(handler=lambda args, paused=paused: _run(cmd_pause(args, paused)))
+
+
+def register_runs(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = sub.add_parser("show", help="a run's state and its task instances")
+    p.add_argument("dag_id")
+    p.add_argument("run_id")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=lambda args: _run(cmd_show(args)))
+    p = sub.add_parser("list", help="recent runs of a DAG")
+    p.add_argument("dag_id")
+    p.add_argument("--limit", type=int, default=20)
+    p.set_defaults(handler=lambda args: _run(cmd_list(args)))
+
+
+def register_tasks(sub: Any) -> None:
+    p = sub.add_parser("logs", help="print the log of a task try")
+    p.add_argument("dag_id")
+    p.add_argument("run_id")
+    p.add_argument("task_id")
+    p.add_argument(
+        "--try", dest="try_number", type=int, default=None, help="default: the latest try"
+    )
+    p.add_argument("--map-index", type=int, default=-1)
+    p.set_defaults(handler=lambda args: _run(cmd_logs(args)))
+
+
+def _run(coro: Any) -> int:
+    result: int = asyncio.run(coro)
+    return result
+
+
+async def _store() -> Store:
+    return Store(connect(Settings.from_env().redis_url, client_name="airlane-cli"))
+
+
+async def run_summary(store: Store, dag_id: str, run_id: str) -> dict[str, Any]:
+    """``{"dag_id", "run_id", "state", "tasks": {label: {"state", "try_number"}}}``."""
+    run = await store.run(dag_id, run_id)
+    if run is None:
+        raise CliError(f"run {run_id!r} of DAG {dag_id!r} not found")
+    dag = await store.snapshot(run["dag_hash"]) if run.get("dag_hash") else await store.dag(dag_id)
+    order = {t["task_id"]: i for i, t in enumerate((dag or {}).get("tasks", []))}
+    tis = await store.task_instances(dag_id, run_id)
+    tasks = {}
+    for (task_id, map_index), (record, _meta) in sorted(
+        tis.items(), key=lambda kv: (order.get(kv[0][0], 1 << 30), kv[0][1])
+    ):
+        label = task_id if map_index < 0 else f"{task_id}[{map_index}]"
+        tasks[label] = {"state": record.state.value, "try_number": record.try_number}
+    return {"dag_id": dag_id, "run_id": run_id, "state": run.get("state", "queued"), "tasks": tasks}
+
+
+async def cmd_trigger(args: argparse.Namespace) -> int:
+    store = await _store()
+    conf = parse_conf(args.conf)
+    logical_date = parse_logical_date(args.logical_date) or utcnow()
+    run_id = args.run_id or f"manual__{logical_date.isoformat()}"
+    if not RUN_ID_PATTERN.fullmatch(run_id):
+        raise CliError(f"--run-id: {run_id!r} may use letters, digits and _ . : + ~ - only")
+    request = RunRequest(args.dag_id, run_id, logical_date, logical_date, logical_date, conf)
+    try:
+        await store.create_run(request)
+    except DagNotFound:
+        raise CliError(f"DAG {args.dag_id!r} not found (is the DAG processor running?)") from None
+    except RunExists:
+        raise CliError(f"run {run_id!r} of DAG {args.dag_id!r} exists already") from None
+    if await store.is_paused(args.dag_id):
+        print(
+            f"DAG {args.dag_id} is paused: "
+            f"the run waits until `airlane dags unpause {args.dag_id}`",
+            file=sys.stderr,
+        )
+    if not args.wait:
+        if args.json:
+            print_json({"dag_id": args.dag_id, "run_id": run_id, "state": "queued"})
+        else:
+            print(f"Created run {run_id} of DAG {args.dag_id}")
+        return 0
+    deadline = None if args.timeout is None else time.monotonic() + args.timeout
+    while True:
+        run = await store.run(args.dag_id, run_id)
+        if run and run.get("state") in ("success", "failed"):
+            break
+        if deadline is not None and time.monotonic() > deadline:
+            raise CliError(f"run {run_id} did not finish within {args.timeout} s")
+        await asyncio.sleep(0.05)
+    summary = await run_summary(store, args.dag_id, run_id)
+    if args.json:
+        print_json(summary)
+    else:
+        _print_summary(summary)
+    return 0 if summary["state"] == "success" else 1
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    print(f"DAG run {summary['run_id']} of {summary['dag_id']}: {summary['state']}")
+    for label, info in summary["tasks"].items():
+        print(f"  {label}: {info['state']} (try {info['try_number']})")
+
+
+async def cmd_pause(args: argparse.Namespace, paused: bool) -> int:
+    store = await _store()
+    try:
+        await store.set_paused(args.dag_id, paused)
+    except DagNotFound:
+        raise CliError(f"DAG {args.dag_id!r} not found") from None
+    print(f"DAG {args.dag_id} {'paused' if paused else 'unpaused'}")
+    return 0
+
+
+async def cmd_show(args: argparse.Namespace) -> int:
+    summary = await run_summary(await _store(), args.dag_id, args.run_id)
+    if args.json:
+        print_json(summary)
+    else:
+        _print_summary(summary)
+    return 0
+
+
+async def cmd_list(args: argparse.Namespace) -> int:
+    store = await _store()
+    for run_id in await store.run_ids(args.dag_id, args.limit):
+        run = await store.run(args.dag_id, run_id) or {}
+        print(f"{run_id}  {run.get('state', '?')}")
+    return 0
+
+
+async def cmd_logs(args: argparse.Namespace) -> int:
+    store = await _store()
+    tis = await store.task_instances(args.dag_id, args.run_id)
+    found = tis.get((args.task_id, args.map_index))
+    if found is None:
+        raise CliError(f"no task instance {args.task_id} in run {args.run_id} of {args.dag_id}")
+    try_number = args.try_number or max(found[0].try_number, 1)
+    lines = await store.log_lines(
+        args.dag_id, args.run_id, args.task_id, args.map_index, try_number
+    )
+    for line in lines:
+        print(line)
+    if not lines:
+        print(f"(no log lines for try {try_number})", file=sys.stderr)
+    return 0

@@ -1,0 +1,120 @@
+"""CLI commands that run Airlane's services."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from airlane.config import Settings
+from airlane.queue.connection import connect
+from airlane.queue.keys import Keys
+from airlane.service.process import run_service, setup_logging
+
+
+def register(groups: Any) -> None:
+    p = groups.add_parser("coordinator", help="run the coordinator (one active, others stand by)")
+    p.add_argument("--log-level", default="INFO")
+    p.set_defaults(handler=cmd_coordinator)
+
+    p = groups.add_parser("worker", help="run a worker")
+    p.add_argument("--queues", "-q", default="default", help="comma-separated queue names")
+    p.add_argument("--concurrency", "-c", type=int, default=16, help="task slots")
+    p.add_argument("--dags-folder", default=None)
+    p.add_argument("--grace", type=float, default=30.0, help="seconds running tasks get on SIGTERM")
+    p.add_argument("--log-level", default="INFO")
+    p.set_defaults(handler=cmd_worker)
+
+    p = groups.add_parser("dag-processor", help="keep serialized DAGs in step with a folder")
+    p.add_argument("--dags-folder", default=None)
+    p.add_argument("--log-level", default="INFO")
+    p.set_defaults(handler=cmd_dag_processor)
+
+    p = groups.add_parser("standalone", help="embedded Redis plus every service, in one command")
+    p.add_argument("--dags-folder", default=None)
+    p.add_argument("--port", type=int, default=8080, help="API and UI port")
+    p.add_argument("--data-dir", default="airlane-data")
+    p.add_argument("--redis-port", type=int, default=0, help="0: pick a free port")
+    p.add_argument("--log-level", default="INFO")
+    p.set_defaults(handler=cmd_standalone)
+
+
+def _folder(args: argparse.Namespace, settings: Settings) -> str:
+    return os.path.abspath(args.dags_folder or settings.dags_folder)
+
+
+def cmd_coordinator(args: argparse.Namespace) -> int:
+    from airlane.service.coordinator import Coordinator, CoordinatorSettings
+
+    setup_logging(args.log_level)
+    settings = Settings.from_env()
+
+    async def main(stop: Any) -> None:
+        client = connect(settings.redis_url, client_name="airlane-coordinator")
+        coordinator_settings = CoordinatorSettings(
+            settings.redis_url, worker_timeout_s=settings.worker_timeout_s
+        )
+        await Coordinator(coordinator_settings, client, Keys.from_env()).run(stop)
+
+    run_service(main)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from airlane.service.worker import Worker, WorkerSettings
+
+    setup_logging(args.log_level)
+    settings = Settings.from_env()
+    worker_settings = WorkerSettings(
+        redis_url=settings.redis_url,
+        queues=tuple(q.strip() for q in args.queues.split(",") if q.strip()),
+        concurrency=args.concurrency,
+        grace_s=args.grace,
+        heartbeat_s=settings.worker_heartbeat_s,
+        dags_folder=_folder(args, settings),
+        xcom_max_bytes=settings.xcom_max_bytes,
+    )
+
+    async def main(stop: Any) -> None:
+        client = connect(settings.redis_url, client_name="airlane-worker")
+        await Worker(worker_settings, client, Keys.from_env()).run(stop)
+
+    run_service(main)
+    return 0
+
+
+def cmd_dag_processor(args: argparse.Namespace) -> int:
+    from airlane.service.dag_processor import DagProcessor, DagProcessorSettings
+
+    setup_logging(args.log_level)
+    settings = Settings.from_env()
+    processor_settings = DagProcessorSettings(
+        dags_folder=_folder(args, settings),
+        import_timeout_s=settings.dag_import_timeout_s,
+        ignore_syntax=settings.dag_ignore_file_syntax,
+        safe_mode=settings.dag_discovery_safe_mode,
+        paused_at_creation=settings.dags_are_paused_at_creation,
+    )
+
+    async def main(stop: Any) -> None:
+        client = connect(settings.redis_url, client_name="airlane-dag-processor")
+        await DagProcessor(processor_settings, client, Keys.from_env()).run(stop)
+
+    run_service(main)
+    return 0
+
+
+def cmd_standalone(args: argparse.Namespace) -> int:
+    from airlane.service.standalone import StandaloneSettings, run_standalone
+
+    setup_logging(args.log_level)
+    settings = Settings.from_env()
+    return run_standalone(
+        StandaloneSettings(
+            dags_folder=_folder(args, settings),
+            data_dir=os.path.abspath(args.data_dir),
+            api_port=args.port,
+            redis_port=args.redis_port,
+            log_level=args.log_level,
+        )
+    )

@@ -1,0 +1,113 @@
+"""JSON forms of what travels through Redis: task-instance records, outcomes, messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from airlane.sdk.state import TaskInstanceState
+from airlane.service.run_state import TaskOutcome, TIRecord
+
+
+def _tuple(value: Any) -> tuple[str, ...] | None:
+    # Lua's cjson turns an empty JSON array into {}: read both as empty.
+    if value is None:
+        return None
+    return tuple(value) if isinstance(value, list) else ()
+
+
+def _lengths(value: Any) -> tuple[tuple[str, int], ...]:
+    if not value:
+        return ()
+    return tuple(sorted((str(k), int(v)) for k, v in value.items()))
+
+
+@dataclass(frozen=True, slots=True)
+class TIMeta:
+    """What the coordinator records beside the state machine's record, for people and the API."""
+
+    queued_at: float | None = None
+    start_date: float | None = None
+    end_date: float | None = None
+    worker: str | None = None
+
+
+def encode_ti(record: TIRecord, meta: TIMeta) -> str:
+    data = {
+        "state": record.state.value,
+        "try_number": record.try_number,
+        "max_tries": record.max_tries,
+        "next_at_s": record.next_at_s,
+        "reschedule_started_at_s": record.reschedule_started_at_s,
+        "follow": list(record.follow) if record.follow is not None else None,
+        "short_circuit": record.short_circuit,
+        "cascade_skip": record.cascade_skip,
+        "xcom_lengths": dict(record.xcom_lengths),
+        "note": record.note,
+        "queued_at": meta.queued_at,
+        "start_date": meta.start_date,
+        "end_date": meta.end_date,
+        "worker": meta.worker,
+    }
+    return orjson.dumps(data).decode()
+
+
+def decode_ti(raw: str | bytes) -> tuple[TIRecord, TIMeta]:
+    data = orjson.loads(raw)
+    record = TIRecord(
+        state=TaskInstanceState(data["state"]),
+        try_number=int(data["try_number"]),
+        max_tries=int(data["max_tries"]),
+        next_at_s=data.get("next_at_s"),
+        reschedule_started_at_s=data.get("reschedule_started_at_s"),
+        follow=_tuple(data.get("follow")),
+        short_circuit=data.get("short_circuit"),
+        cascade_skip=bool(data.get("cascade_skip")),
+        xcom_lengths=_lengths(data.get("xcom_lengths")),
+        note=data.get("note"),
+    )
+    meta = TIMeta(
+        data.get("queued_at"), data.get("start_date"), data.get("end_date"), data.get("worker")
+    )
+    return record, meta
+
+
+def encode_outcome(outcome: TaskOutcome) -> str:
+    return orjson.dumps(
+        {
+            "state": outcome.state.value,
+            "try_number": outcome.try_number,
+            "retryable": outcome.retryable,
+            "error": outcome.error,
+            "follow": list(outcome.follow) if outcome.follow is not None else None,
+            "short_circuit": outcome.short_circuit,
+            "reschedule_at_s": outcome.reschedule_at_s,
+            "started_at_s": outcome.started_at_s,
+            "xcom_lengths": dict(outcome.xcom_lengths),
+        }
+    ).decode()
+
+
+def decode_outcome(raw: str | bytes) -> TaskOutcome:
+    data = orjson.loads(raw)
+    return TaskOutcome(
+        state=TaskInstanceState(data["state"]),
+        try_number=int(data["try_number"]),
+        retryable=bool(data.get("retryable", True)),
+        error=data.get("error"),
+        follow=_tuple(data.get("follow")),
+        short_circuit=data.get("short_circuit"),
+        reschedule_at_s=data.get("reschedule_at_s"),
+        started_at_s=data.get("started_at_s"),
+        xcom_lengths=_lengths(data.get("xcom_lengths")),
+    )
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY).decode()
+
+
+def loads(raw: str | bytes) -> Any:
+    return orjson.loads(raw)

@@ -1,0 +1,167 @@
+"""Every Redis key Airlane uses, and the schema of each. Nothing else builds key names.
+
+All keys start with ``airlane:`` (``AIRLANE_REDIS_PREFIX`` changes it). Keys of one DAG run
+share the hash tag ``{<dag_id>|<run_id>}``.
+
+Global keys
+    dags                 HASH dag_id -> content hash of its current serialized form
+    dag:<hash>           STRING serialized DAG JSON (content-addressed, never changes)
+    dag_files            HASH dag_id -> DAG file path (for workers to import)
+    paused               SET dag_ids that are paused
+    inactive             SET dag_ids whose file no longer defines them (history stays)
+    import_errors        HASH file path -> import error JSON
+    runs:<dag_id>        ZSET run_id scored by logical date (epoch seconds)
+    active_runs          SET "<dag_id>|<run_id>" of runs not finished
+    q:<queue>            STREAM task messages of one Airflow queue; consumer group "workers"
+    completions          STREAM worker -> coordinator: started / finished; group "coordinator"
+    commands             STREAM API/CLI -> coordinator: run created, clear, mark...; same group
+    events               STREAM run events for subscribers (capped; IDs are resume cursors)
+    workers              HASH worker_id -> worker JSON (host, pid, queues, slots)
+    worker_beats         ZSET worker_id scored by last heartbeat (epoch seconds)
+    worker_tasks:<id>    SET "<stream>|<message id>" a worker has claimed and not finished
+    coordinator:lease    STRING coordinator id holding the lease (PX expiry)
+    coordinator:beat     STRING epoch seconds of the active coordinator's last loop
+    dag_processor:beat   STRING epoch seconds of the DAG processor's last scan
+
+Per run ({run} = {<dag_id>|<run_id>})
+    run:{run}            HASH dag_id, run_id, state, dag_hash, logical_date, data_interval_*,
+                         conf (JSON), run_type, queued_at, start_date, end_date, note
+    tis:{run}            HASH "<task_id>|<map_index>" -> task instance JSON (state, try...);
+                         written by the coordinator only
+    claims:{run}         HASH "<task_id>|<map_index>" -> highest try a worker has claimed
+    xcom:{run}:<task>    HASH "<map_index>|<key>" -> XCom value JSON
+    log:{run}:<task>:<map_index>:<try>
+                         STREAM of log lines of one try (capped; expires after the run ends)
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+WORKER_GROUP = "workers"
+COORDINATOR_GROUP = "coordinator"
+
+
+def run_tag(dag_id: str, run_id: str) -> str:
+    return f"{{{dag_id}|{run_id}}}"
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Key names under one prefix."""
+
+    prefix: str = "airlane:"
+
+    @classmethod
+    def from_env(cls) -> Keys:
+        return cls(os.environ.get("AIRLANE_REDIS_PREFIX", "airlane:"))
+
+    # global
+    @property
+    def dags(self) -> str:
+        return f"{self.prefix}dags"
+
+    def dag_snapshot(self, content_hash: str) -> str:
+        return f"{self.prefix}dag:{content_hash}"
+
+    @property
+    def dag_files(self) -> str:
+        return f"{self.prefix}dag_files"
+
+    @property
+    def paused(self) -> str:
+        return f"{self.prefix}paused"
+
+    @property
+    def inactive(self) -> str:
+        return f"{self.prefix}inactive"
+
+    @property
+    def import_errors(self) -> str:
+        return f"{self.prefix}import_errors"
+
+    def runs_of(self, dag_id: str) -> str:
+        return f"{self.prefix}runs:{dag_id}"
+
+    @property
+    def active_runs(self) -> str:
+        return f"{self.prefix}active_runs"
+
+    def queue(self, name: str) -> str:
+        return f"{self.prefix}q:{name}"
+
+    @property
+    def completions(self) -> str:
+        return f"{self.prefix}completions"
+
+    @property
+    def commands(self) -> str:
+        return f"{self.prefix}commands"
+
+    @property
+    def events(self) -> str:
+        return f"{self.prefix}events"
+
+    @property
+    def workers(self) -> str:
+        return f"{self.prefix}workers"
+
+    @property
+    def worker_beats(self) -> str:
+        return f"{self.prefix}worker_beats"
+
+    def worker_tasks(self, worker_id: str) -> str:
+        return f"{self.prefix}worker_tasks:{worker_id}"
+
+    @property
+    def lease(self) -> str:
+        return f"{self.prefix}coordinator:lease"
+
+    @property
+    def coordinator_beat(self) -> str:
+        return f"{self.prefix}coordinator:beat"
+
+    @property
+    def dag_processor_beat(self) -> str:
+        return f"{self.prefix}dag_processor:beat"
+
+    # per run
+    def run(self, dag_id: str, run_id: str) -> str:
+        return f"{self.prefix}run:{run_tag(dag_id, run_id)}"
+
+    def tis(self, dag_id: str, run_id: str) -> str:
+        return f"{self.prefix}tis:{run_tag(dag_id, run_id)}"
+
+    def claims(self, dag_id: str, run_id: str) -> str:
+        return f"{self.prefix}claims:{run_tag(dag_id, run_id)}"
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str) -> str:
+        return f"{self.prefix}xcom:{run_tag(dag_id, run_id)}:{task_id}"
+
+    def log(self, dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int) -> str:
+        return f"{self.prefix}log:{run_tag(dag_id, run_id)}:{task_id}:{map_index}:{try_number}"
+
+    def log_pattern(self, dag_id: str, run_id: str) -> str:
+        return f"{self.prefix}log:{run_tag(dag_id, run_id)}:*"
+
+    def xcom_pattern(self, dag_id: str, run_id: str) -> str:
+        return f"{self.prefix}xcom:{run_tag(dag_id, run_id)}:*"
+
+
+def ti_field(task_id: str, map_index: int) -> str:
+    return f"{task_id}|{map_index}"
+
+
+def parse_ti_field(field: str) -> tuple[str, int]:
+    task_id, _, index = field.rpartition("|")
+    return task_id, int(index)
+
+
+def run_ref(dag_id: str, run_id: str) -> str:
+    return f"{dag_id}|{run_id}"
+
+
+def parse_run_ref(ref: str) -> tuple[str, str]:
+    dag_id, _, run_id = ref.partition("|")
+    return dag_id, run_id

@@ -1,0 +1,166 @@
+"""Reads and client-side writes of Airlane's state in Redis (API, CLI, services).
+
+Run progress is written by the coordinator alone; this module creates runs atomically, sends
+commands to the coordinator, stores serialized DAGs and reads everything.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from airlane.queue import typed
+from airlane.queue.codec import TIMeta, decode_ti, dumps, loads
+from airlane.queue.keys import Keys, parse_ti_field, run_ref
+from airlane.queue.messages import STREAM_MAXLEN
+from airlane.queue.scripts import Scripts
+from airlane.service.run_state import TIRecord
+
+
+class DagNotFound(LookupError):
+    pass
+
+
+class RunExists(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class RunRequest:
+    dag_id: str
+    run_id: str
+    logical_date: datetime
+    data_interval_start: datetime
+    data_interval_end: datetime
+    conf: dict[str, Any]
+    run_type: str = "manual"
+    note: str | None = None
+
+
+class Store:
+    """Typed access to the keys of :mod:`airlane.queue.keys`."""
+
+    def __init__(self, client: aioredis.Redis, keys: Keys | None = None) -> None:
+        self.client = client
+        self.keys = keys or Keys.from_env()
+        self.scripts = Scripts.register(client)
+
+    # ---- DAGs ---------------------------------------------------------------------------
+
+    async def dag_hashes(self) -> dict[str, str]:
+        result = await typed.hgetall(self.client, self.keys.dags)
+        return result
+
+    async def snapshot(self, content_hash: str) -> dict[str, Any] | None:
+        raw = await typed.get(self.client, self.keys.dag_snapshot(content_hash))
+        return loads(raw) if raw else None
+
+    async def dag(self, dag_id: str) -> dict[str, Any] | None:
+        content_hash = await typed.hget(self.client, self.keys.dags, dag_id)
+        return await self.snapshot(content_hash) if content_hash else None
+
+    async def is_paused(self, dag_id: str) -> bool:
+        return bool(await self.client.sismember(self.keys.paused, dag_id))
+
+    async def set_paused(self, dag_id: str, paused: bool) -> None:
+        if not await self.client.hexists(self.keys.dags, dag_id):
+            raise DagNotFound(dag_id)
+        async with self.client.pipeline(transaction=True) as pipe:
+            if paused:
+                pipe.sadd(self.keys.paused, dag_id)
+            else:
+                pipe.srem(self.keys.paused, dag_id)
+            pipe.xadd(
+                self.keys.commands,
+                {"type": "paused" if paused else "unpaused", "dag_id": dag_id},
+                maxlen=STREAM_MAXLEN,
+                approximate=True,
+            )
+            await pipe.execute()
+
+    async def import_errors(self) -> dict[str, dict[str, Any]]:
+        raw = await typed.hgetall(self.client, self.keys.import_errors)
+        return {path: loads(value) for path, value in raw.items()}
+
+    # ---- runs ---------------------------------------------------------------------------
+
+    async def create_run(self, request: RunRequest) -> None:
+        """Create a queued run and tell the coordinator; raises DagNotFound or RunExists."""
+        k = self.keys
+        fields = {
+            "dag_id": request.dag_id,
+            "run_id": request.run_id,
+            "state": "queued",
+            "logical_date": request.logical_date.isoformat(),
+            "data_interval_start": request.data_interval_start.isoformat(),
+            "data_interval_end": request.data_interval_end.isoformat(),
+            "conf": dumps(request.conf),
+            "run_type": request.run_type,
+            "queued_at": repr(time.time()),
+            "note": request.note or "",
+        }
+        args: list[Any] = [
+            request.dag_id,
+            request.run_id,
+            request.logical_date.timestamp(),
+            run_ref(request.dag_id, request.run_id),
+            STREAM_MAXLEN,
+        ]
+        for name, value in fields.items():
+            args += [name, value]
+        keys = [
+            k.dags,
+            k.run(request.dag_id, request.run_id),
+            k.runs_of(request.dag_id),
+            k.active_runs,
+            k.commands,
+        ]
+        try:
+            await self.scripts.create_run(keys=keys, args=args)
+        except ResponseError as err:
+            if "NODAG" in str(err):
+                raise DagNotFound(request.dag_id) from None
+            if "EXISTS" in str(err):
+                raise RunExists(request.run_id) from None
+            raise
+
+    async def run(self, dag_id: str, run_id: str) -> dict[str, str] | None:
+        data = await typed.hgetall(self.client, self.keys.run(dag_id, run_id))
+        return data or None
+
+    async def run_ids(self, dag_id: str, limit: int = 100) -> list[str]:
+        ids = await self.client.zrevrange(self.keys.runs_of(dag_id), 0, limit - 1)
+        return cast(list[str], ids)
+
+    async def task_instances(
+        self, dag_id: str, run_id: str
+    ) -> dict[tuple[str, int], tuple[TIRecord, TIMeta]]:
+        raw = await typed.hgetall(self.client, self.keys.tis(dag_id, run_id))
+        return {parse_ti_field(field): decode_ti(value) for field, value in raw.items()}
+
+    async def send_command(self, command: str, **fields: str) -> str:
+        entry: dict[Any, Any] = {"type": command, **fields}
+        entry_id = await self.client.xadd(
+            self.keys.commands, entry, maxlen=STREAM_MAXLEN, approximate=True
+        )
+        return str(entry_id)
+
+    # ---- logs and XComs -----------------------------------------------------------------
+
+    async def log_lines(
+        self, dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int
+    ) -> list[str]:
+        key = self.keys.log(dag_id, run_id, task_id, map_index, try_number)
+        entries = await typed.xrange(self.client, key)
+        return [fields.get("line", "") for _, fields in entries]
+
+    async def xcom(self, dag_id: str, run_id: str, task_id: str, map_index: int, key: str) -> Any:
+        raw = await typed.hget(
+            self.client, self.keys.xcom(dag_id, run_id, task_id), f"{map_index}|{key}"
+        )
+        return loads(raw) if raw is not None else None

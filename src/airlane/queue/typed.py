@@ -1,0 +1,61 @@
+"""Typed forms of the redis-py calls Airlane uses (its clients decode responses to ``str``)."""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import redis.asyncio as aioredis
+
+StreamEntries = list[tuple[str, dict[str, str]]]
+StreamResponse = list[tuple[str, StreamEntries]]
+
+
+async def xreadgroup(
+    client: aioredis.Redis,
+    group: str,
+    consumer: str,
+    streams: dict[str, str],
+    *,
+    count: int,
+    block: int | None,
+) -> StreamResponse:
+    response = await client.xreadgroup(
+        group, consumer, cast(Any, streams), count=count, block=block
+    )
+    return cast(StreamResponse, response or [])
+
+
+async def xrange(
+    client: aioredis.Redis, key: str, start: str = "-", end: str = "+"
+) -> StreamEntries:
+    return cast(StreamEntries, await client.xrange(key, start, end))
+
+
+async def hgetall(client: aioredis.Redis, key: str) -> dict[str, str]:
+    return cast(dict[str, str], await client.hgetall(key))
+
+
+async def hget(client: aioredis.Redis, key: str, field: str) -> str | None:
+    return cast("str | None", await client.hget(key, field))
+
+
+async def get(client: aioredis.Redis, key: str) -> str | None:
+    return cast("str | None", await client.get(key))
+
+
+async def smembers(client: aioredis.Redis, key: str) -> set[str]:
+    return cast(set[str], await client.smembers(key))
+
+
+async def zrangebyscore(
+    client: aioredis.Redis, key: str, low: float | str, high: float | str
+) -> list[str]:
+    return cast(list[str], await client.zrangebyscore(key, low, high))
+
+
+async def xpending_consumer(
+    client: aioredis.Redis, stream: str, group: str, consumer: str
+) -> list[str]:
+    """IDs of the messages of ``stream`` delivered to ``consumer`` and not acknowledged."""
+    pending = await client.xpending_range(stream, group, "-", "+", 10_000, consumername=consumer)
+    return [str(item["message_id"]) for item in cast(list[dict[str, Any]], pending)]

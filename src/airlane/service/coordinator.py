@@ -1,0 +1,498 @@
+"""The coordinator: the only writer of run progress.
+
+One loop, one consumer: it blocks on the completion and command streams, feeds events to the
+state machines of active runs, dispatches ready task instances within ``max_active_tasks``, and
+writes everything an event caused, with the event's acknowledgement, in one ``apply`` call that
+Redis refuses unless this coordinator holds the lease. A restarted coordinator rebuilds every
+active run from Redis and carries on; a second one stands by until the lease is free.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import logging
+import os
+import socket
+import time
+import uuid
+from collections import Counter, deque
+from dataclasses import dataclass, replace
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from airlane.queue import typed
+from airlane.queue.codec import TIMeta, decode_outcome, decode_ti, loads
+from airlane.queue.keys import COORDINATOR_GROUP, WORKER_GROUP, Keys, parse_run_ref, parse_ti_field
+from airlane.queue.scripts import Batch, Scripts
+from airlane.sdk.state import DagRunState, TaskInstanceState
+from airlane.service.graph import DagGraph
+from airlane.service.run_context import Persister, RunContext
+from airlane.service.run_state import Step, TaskOutcome, TIKey, TIRecord
+from airlane.service.state_machine import RunMachine
+from airlane.service.worker import ensure_group
+
+log = logging.getLogger("airlane.coordinator")
+S = TaskInstanceState
+_HELD = frozenset({S.QUEUED, S.RUNNING})
+CONSUMER = "active"
+MAX_BATCH_ARGS = 200_000
+
+
+@dataclass(frozen=True, slots=True)
+class CoordinatorSettings:
+    redis_url: str
+    lease_ttl_s: float = 10.0
+    worker_timeout_s: float = 10.0
+    check_interval_s: float = 1.0
+    read_count: int = 1000
+
+
+class LeaseLost(Exception):
+    """Another coordinator holds the lease: stop acting at once."""
+
+
+class Coordinator:
+    def __init__(self, settings: CoordinatorSettings, client: aioredis.Redis, keys: Keys) -> None:
+        self.settings = settings
+        self.client = client
+        self.keys = keys
+        self.scripts = Scripts.register(client)
+        self.coordinator_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.persister = Persister(keys)
+        self._reset()
+
+    def _reset(self) -> None:
+        self.runs: dict[str, RunContext] = {}
+        self.graphs: dict[str, tuple[dict[str, Any], DagGraph]] = {}
+        self.waiting: dict[str, deque[tuple[str, TIKey]]] = {}
+        self.held: Counter[str] = Counter()
+        self.due: list[tuple[float, str]] = []
+        self.ready: deque[tuple[str, TIKey]] = deque()
+        self.batch = Batch()
+        self.touched_dags: set[str] = set()
+        #: DAGs with a run that ended: their queued runs may start now
+        self.pending_starts: set[str] = set()
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        for stream in (self.keys.completions, self.keys.commands):
+            await ensure_group(self.client, stream, COORDINATOR_GROUP)
+        try:
+            while not stop.is_set():
+                try:
+                    if not await self._acquire():
+                        await _wait(stop, 1.0)
+                        continue
+                    log.info("coordinator %s holds the lease", self.coordinator_id)
+                    await self._serve(stop)
+                except LeaseLost:
+                    log.warning("lease lost; standing by")
+                except (
+                    ConnectionError,
+                    OSError,
+                    aioredis.ConnectionError,
+                    aioredis.TimeoutError,
+                ) as err:
+                    log.warning("redis unavailable (%s); retrying", err)
+                    await _wait(stop, 0.5)
+                self._reset()
+        finally:
+            await self._release()
+
+    async def _acquire(self) -> bool:
+        ttl_ms = int(self.settings.lease_ttl_s * 1000)
+        if await self.client.set(self.keys.lease, self.coordinator_id, nx=True, px=ttl_ms):
+            return True
+        return await typed.get(self.client, self.keys.lease) == self.coordinator_id
+
+    async def _release(self) -> None:
+        try:
+            if await typed.get(self.client, self.keys.lease) == self.coordinator_id:
+                await self.client.delete(self.keys.lease)
+        except (ConnectionError, OSError, aioredis.ConnectionError):
+            pass
+
+    async def _serve(self, stop: asyncio.Event) -> None:
+        await self._load_active_runs()
+        await self._flush()
+        await self._consume({self.keys.completions: "0", self.keys.commands: "0"})
+        last_check = 0.0
+        while not stop.is_set():
+            now = time.time()
+            if now - last_check >= self.settings.check_interval_s:
+                await self._periodic(now)
+                last_check = now
+            await self._consume(
+                {self.keys.completions: ">", self.keys.commands: ">"}, self._block_ms(last_check)
+            )
+            self._tick_due(time.time())
+            self._drain_ready()
+            await self._flush()
+
+    def _block_ms(self, last_check: float) -> int:
+        wake = last_check + self.settings.check_interval_s
+        if self.due:
+            wake = min(wake, self.due[0][0])
+        return max(1, min(1000, int((wake - time.time()) * 1000)))
+
+    async def _consume(self, streams: dict[str, str], block_ms: int | None = None) -> None:
+        response = await typed.xreadgroup(
+            self.client,
+            COORDINATOR_GROUP,
+            CONSUMER,
+            streams,
+            count=self.settings.read_count,
+            block=block_ms,
+        )
+        for stream, entries in response or []:
+            for entry_id, fields in entries:
+                if stream == self.keys.completions:
+                    self._on_completion(fields)
+                else:
+                    await self._on_command(fields)
+                self.batch.xack(stream, COORDINATOR_GROUP, entry_id)
+                self._drain_ready()
+
+    async def _flush(self) -> None:
+        self._dispatch_touched()
+        while self.batch:
+            args = self.batch.args
+            if len(args) > MAX_BATCH_ARGS:
+                cut = _cut_point(args, MAX_BATCH_ARGS)
+                chunk, self.batch.args = args[:cut], args[cut:]
+            else:
+                chunk, self.batch = args, Batch()
+            try:
+                await self.scripts.apply(keys=[self.keys.lease], args=[self.coordinator_id, *chunk])
+            except ResponseError as err:
+                if "NOLEASE" in str(err):
+                    raise LeaseLost from None
+                raise
+
+    # ---- loading runs ---------------------------------------------------------------------
+
+    async def _graph(self, content_hash: str) -> tuple[dict[str, Any], DagGraph] | None:
+        if content_hash not in self.graphs:
+            raw = await typed.get(self.client, self.keys.dag_snapshot(content_hash))
+            if raw is None:
+                return None
+            dag = loads(raw)
+            self.graphs[content_hash] = (dag, DagGraph.from_serialized(dag))
+        return self.graphs[content_hash]
+
+    async def _load_active_runs(self) -> None:
+        refs = sorted(await typed.smembers(self.client, self.keys.active_runs))
+        for ref in refs:
+            await self._activate(ref)
+
+    async def _activate(self, ref: str) -> RunContext | None:
+        """Drive run ``ref``: start it if it is queued and may start, or rebuild it."""
+        if ref in self.runs:
+            return self.runs[ref]
+        dag_id, run_id = parse_run_ref(ref)
+        fields = await typed.hgetall(self.client, self.keys.run(dag_id, run_id))
+        if not fields:
+            self.batch.srem(self.keys.active_runs, ref)
+            return None
+        content_hash = fields.get("dag_hash") or await typed.hget(
+            self.client, self.keys.dags, dag_id
+        )
+        loaded = await self._graph(content_hash) if content_hash else None
+        if loaded is None:
+            return None
+        dag, graph = loaded
+        state = fields.get("state", "queued")
+        if state == "queued" and not await self._may_start(dag_id, dag):
+            return None
+        raw_tis = await typed.hgetall(self.client, self.keys.tis(dag_id, run_id))
+        records: dict[TIKey, TIRecord] = {}
+        metas: dict[TIKey, TIMeta] = {}
+        for field_name, raw in raw_tis.items():
+            key = TIKey(*parse_ti_field(field_name))
+            records[key], metas[key] = decode_ti(raw)
+        machine = RunMachine(
+            graph, records or None, ti_identity=f"{dag_id}#{fields.get('logical_date')}"
+        )
+        ctx = RunContext(dag_id, run_id, dag, graph, machine, fields, metas)
+        self.runs[ref] = ctx
+        now = time.time()
+        if state != "running":
+            self.batch.hset(self.keys.run(dag_id, run_id), "dag_hash", str(content_hash))
+            self.persister.write_run_state(self.batch, ctx, DagRunState.RUNNING, now)
+        timeout_s = dag.get("dagrun_timeout_s")
+        if timeout_s:
+            started = float(fields.get("start_date") or now) if state == "running" else now
+            ctx.deadline_s = started + timeout_s
+        self.held[dag_id] += sum(1 for r in machine.tis.values() if r.state in _HELD)
+        if not records:
+            for key in machine.tis:
+                self.persister.write_ti(self.batch, ctx, key)
+        self.ready.extend((ref, key) for key in machine.scheduled_keys())
+        self._after_step(ctx, machine.start(now), now)
+        return ctx
+
+    async def _may_start(self, dag_id: str, dag: dict[str, Any]) -> bool:
+        if await self.client.sismember(self.keys.paused, dag_id):
+            return False
+        running = sum(1 for ctx in self.runs.values() if ctx.dag_id == dag_id)
+        return running < int(dag.get("max_active_runs", 16))
+
+    async def _start_queued_runs(self, dag_id: str) -> None:
+        refs = await typed.smembers(self.client, self.keys.active_runs)
+        for ref in sorted(r for r in refs if parse_run_ref(r)[0] == dag_id and r not in self.runs):
+            if await self._activate(ref) is None:
+                break
+
+    # ---- events ---------------------------------------------------------------------------
+
+    def _on_completion(self, fields: dict[str, str]) -> None:
+        ctx = self.runs.get(fields.get("run", ""))
+        if ctx is None:
+            return
+        key = TIKey(*parse_ti_field(fields["ti"]))
+        try_number = int(fields["try"])
+        now = time.time()
+        kind = fields.get("kind")
+        if kind == "started":
+            if ctx.machine.task_started(key, try_number):
+                at = float(fields.get("at", now))
+                ctx.meta[key] = replace(
+                    ctx.meta.get(key, TIMeta()), start_date=at, worker=fields.get("worker")
+                )
+                self.persister.write_ti(self.batch, ctx, key)
+                self.persister.event(
+                    self.batch,
+                    "ti",
+                    run=ctx.ref,
+                    ti=fields["ti"],
+                    state="running",
+                    try_number=str(try_number),
+                )
+        elif kind == "finished":
+            outcome = decode_outcome(fields["outcome"])
+            self._after_step(ctx, ctx.machine.task_finished(key, outcome, now), now)
+        elif kind == "released":
+            self.batch.hdel(self.keys.claims(ctx.dag_id, ctx.run_id), fields["ti"])
+            self._after_step(ctx, ctx.machine.task_released(key, try_number, now), now)
+
+    async def _on_command(self, fields: dict[str, str]) -> None:
+        kind = fields.get("type")
+        if kind == "run_created":
+            await self._activate(fields["run"])
+        elif kind == "unpaused":
+            await self._start_queued_runs(fields["dag_id"])
+        elif kind in ("clear", "mark"):
+            ref = fields["run"]
+            ctx = self.runs.get(ref) or await self._reopen(ref)
+            if ctx is None:
+                return
+            now = time.time()
+            if kind == "clear":
+                task_ids = [t for t in loads(fields["task_ids"]) if t in ctx.graph.tasks]
+                step = ctx.machine.clear(task_ids, now)
+            else:
+                step = ctx.machine.mark(
+                    TIKey(*parse_ti_field(fields["ti"])), S(fields["state"]), now
+                )
+            if ctx.state is not DagRunState.RUNNING:
+                self.persister.write_run_state(self.batch, ctx, DagRunState.RUNNING, now)
+            self._after_step(ctx, step, now)
+
+    async def _reopen(self, ref: str) -> RunContext | None:
+        """A finished run that a clear or mark brings back."""
+        dag_id, run_id = parse_run_ref(ref)
+        if not await self.client.exists(self.keys.run(dag_id, run_id)):
+            return None
+        await self.client.hset(self.keys.run(dag_id, run_id), "state", "running")
+        return await self._activate(ref)
+
+    # ---- applying steps -------------------------------------------------------------------
+
+    def _after_step(self, ctx: RunContext, step: Step, now: float) -> None:
+        self.persister.write_step(self.batch, ctx, step, now)
+        for transition in step.transitions:
+            if transition.record is not None and transition.record.state is S.UP_FOR_RESCHEDULE:
+                # The next poke is the same try: let a worker claim it again.
+                key = transition.key
+                self.batch.hdel(
+                    self.keys.claims(ctx.dag_id, ctx.run_id), f"{key.task_id}|{key.map_index}"
+                )
+            if transition.old in _HELD and (
+                transition.record is None or transition.record.state not in _HELD
+            ):
+                self.held[ctx.dag_id] -= 1
+                self.touched_dags.add(ctx.dag_id)
+        self.ready.extend((ctx.ref, key) for key in step.ready)
+        if step.next_due_s is not None:
+            heapq.heappush(self.due, (step.next_due_s, ctx.ref))
+        state = ctx.machine.run_state()
+        if state is not DagRunState.RUNNING and ctx.state is DagRunState.RUNNING:
+            self._end_run(ctx, state, now)
+
+    def _end_run(self, ctx: RunContext, state: DagRunState, now: float) -> None:
+        self.persister.write_run_state(self.batch, ctx, state, now)
+        self.runs.pop(ctx.ref, None)
+        self.touched_dags.add(ctx.dag_id)
+        self.pending_starts.add(ctx.dag_id)
+
+    def _drain_ready(self) -> None:
+        """EmptyOperator instances finish here; the rest wait for a slot of their DAG."""
+        now = time.time()
+        while self.ready:
+            ref, key = self.ready.popleft()
+            ctx = self.runs.get(ref)
+            if ctx is None or ctx.machine.tis.get(key, TIRecord()).state is not S.SCHEDULED:
+                continue
+            if ctx.graph.tasks[key.task_id].is_empty:
+                record = ctx.machine.tis[key]
+                ctx.machine.task_started(key, record.try_number)
+                outcome = TaskOutcome(S.SUCCESS, record.try_number)
+                self._after_step(ctx, ctx.machine.task_finished(key, outcome, now), now)
+                continue
+            self.waiting.setdefault(ctx.dag_id, deque()).append((ref, key))
+            self.touched_dags.add(ctx.dag_id)
+
+    def _dispatch_touched(self) -> None:
+        now = time.time()
+        for dag_id in self.touched_dags:
+            queue = self.waiting.get(dag_id)
+            while queue:
+                ref, key = queue[0]
+                ctx = self.runs.get(ref)
+                if ctx is None or ctx.machine.tis.get(key, TIRecord()).state is not S.SCHEDULED:
+                    queue.popleft()
+                    continue
+                if self.held[dag_id] >= int(ctx.dag.get("max_active_tasks", 16)):
+                    break
+                queue.popleft()
+                ctx.machine.task_queued(key)
+                self.persister.enqueue(
+                    self.batch, ctx, key, ctx.graph.tasks[key.task_id].queue, now
+                )
+                self.held[dag_id] += 1
+        self.touched_dags.clear()
+
+    def _tick_due(self, now: float) -> None:
+        while self.due and self.due[0][0] <= now:
+            _, ref = heapq.heappop(self.due)
+            ctx = self.runs.get(ref)
+            if ctx is not None:
+                self._after_step(ctx, ctx.machine.tick(now), now)
+
+    # ---- periodic duties ------------------------------------------------------------------
+
+    async def _periodic(self, now: float) -> None:
+        ttl_ms = int(self.settings.lease_ttl_s * 1000)
+        if not await self.scripts.renew(keys=[self.keys.lease], args=[self.coordinator_id, ttl_ms]):
+            raise LeaseLost
+        await self.client.set(self.keys.coordinator_beat, repr(now))
+        for dag_id in list(self.pending_starts):
+            self.pending_starts.discard(dag_id)
+            await self._start_queued_runs(dag_id)
+        await self._reap_dead_workers(now)
+        self._time_out_runs(now)
+
+    def _time_out_runs(self, now: float) -> None:
+        for ctx in list(self.runs.values()):
+            if ctx.deadline_s is None or now < ctx.deadline_s:
+                continue
+            for key, record in list(ctx.machine.tis.items()):
+                if record.state not in (
+                    S.SUCCESS,
+                    S.FAILED,
+                    S.SKIPPED,
+                    S.UPSTREAM_FAILED,
+                    S.REMOVED,
+                ):
+                    self.persister.write_step(
+                        self.batch, ctx, ctx.machine.mark(key, S.SKIPPED, now), now
+                    )
+            self.persister.event(self.batch, "run_timeout", run=ctx.ref)
+            self._end_run(ctx, DagRunState.FAILED, now)
+
+    async def _reap_dead_workers(self, now: float) -> None:
+        cutoff = now - self.settings.worker_timeout_s
+        dead = await typed.zrangebyscore(self.client, self.keys.worker_beats, "-inf", cutoff)
+        for worker_id in dead:
+            log.warning("worker %s stopped heartbeating; failing its tries", worker_id)
+            refs = await typed.smembers(self.client, self.keys.worker_tasks(worker_id))
+            for ref in refs:
+                self._fail_lost_try(ref, worker_id, now)
+            await self._requeue_undelivered(worker_id, now)
+            self.batch.delete(self.keys.worker_tasks(worker_id))
+            self.batch.hdel(self.keys.workers, worker_id)
+            self.batch.zrem(self.keys.worker_beats, worker_id)
+
+    def _fail_lost_try(self, ref: str, worker_id: str, now: float) -> None:
+        stream, message_id, dag_id, run_id, task_id, map_index, try_number = ref.split("|")
+        self.batch.xack(stream, WORKER_GROUP, message_id)
+        ctx = self.runs.get(f"{dag_id}|{run_id}")
+        if ctx is None:
+            return
+        outcome = TaskOutcome(
+            S.FAILED,
+            int(try_number),
+            retryable=True,
+            error=f"worker {worker_id} stopped heartbeating",
+        )
+        self._after_step(
+            ctx, ctx.machine.task_finished(TIKey(task_id, int(map_index)), outcome, now), now
+        )
+
+    async def _requeue_undelivered(self, worker_id: str, now: float) -> None:
+        """Messages the dead worker read but never claimed go back to the queue."""
+        streams = {
+            self.keys.queue(spec.queue)
+            for ctx in self.runs.values()
+            for spec in ctx.graph.tasks.values()
+        }
+        for stream in streams:
+            try:
+                pending = await typed.xpending_consumer(
+                    self.client, stream, WORKER_GROUP, worker_id
+                )
+            except ResponseError:
+                continue
+            for message_id in pending:
+                entries = await typed.xrange(self.client, stream, message_id, message_id)
+                self.batch.xack(stream, WORKER_GROUP, message_id)
+                if not entries:
+                    continue
+                fields = entries[0][1]
+                ctx = self.runs.get(f"{fields['dag_id']}|{fields['run_id']}")
+                key = TIKey(fields["task_id"], int(fields["map_index"]))
+                if ctx is None:
+                    continue
+                record = ctx.machine.tis.get(key)
+                if record and record.state is S.QUEUED and record.try_number == int(fields["try"]):
+                    self.persister.enqueue(
+                        self.batch, ctx, key, ctx.graph.tasks[key.task_id].queue, now
+                    )
+            try:
+                await self.client.xgroup_delconsumer(stream, WORKER_GROUP, worker_id)
+            except ResponseError:
+                pass
+
+
+def _cut_point(args: list[Any], limit: int) -> int:
+    """An index <= limit where an operation starts, so a batch splits between operations."""
+    sizes = {"H": 4, "D": 3, "A": 4, "S": 3, "R": 3, "Z": 4, "Y": 3, "K": 2, "E": 3}
+    i = 0
+    while i < len(args):
+        op = args[i]
+        step = 4 + 2 * int(args[i + 3]) if op == "X" else sizes[str(op)]
+        if i + step > limit and i > 0:
+            return i
+        i += step
+    return i
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass

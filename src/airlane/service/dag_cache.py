@@ -1,0 +1,61 @@
+"""Workers' DAG objects, imported once per version of each DAG file."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from dataclasses import dataclass, field
+
+from airlane.dag_loader.importer import load_dags
+from airlane.sdk.dag import DAG
+
+RECHECK_S = 1.0
+
+
+@dataclass
+class _Entry:
+    signature: tuple[int, int]
+    dags: dict[str, DAG]
+    errors: list[str]
+    checked_at: float = field(default_factory=time.monotonic)
+
+
+class DagNotLoadable(LookupError):
+    """The DAG could not be imported from its file; the message says why."""
+
+
+class DagCache:
+    """Imports DAG files in a thread (user code at import may block) and keeps the DAGs."""
+
+    def __init__(self, dags_folder: str | None) -> None:
+        self.dags_folder = dags_folder
+        self._entries: dict[str, _Entry] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def get(self, fileloc: str, dag_id: str) -> DAG:
+        entry = self._entries.get(fileloc)
+        if entry is None or time.monotonic() - entry.checked_at > RECHECK_S:
+            entry = await self._refresh(fileloc)
+        dag = entry.dags.get(dag_id)
+        if dag is None:
+            detail = "; ".join(entry.errors) or f"{fileloc} does not define it"
+            raise DagNotLoadable(f"DAG {dag_id} could not be loaded: {detail}")
+        return dag
+
+    async def _refresh(self, fileloc: str) -> _Entry:
+        lock = self._locks.setdefault(fileloc, asyncio.Lock())
+        async with lock:
+            try:
+                stat = os.stat(fileloc)
+            except OSError as err:
+                raise DagNotLoadable(f"DAG file {fileloc} is not readable: {err}") from None
+            signature = (stat.st_mtime_ns, stat.st_size)
+            entry = self._entries.get(fileloc)
+            if entry is not None and entry.signature == signature:
+                entry.checked_at = time.monotonic()
+                return entry
+            dags, errors = await asyncio.to_thread(load_dags, fileloc, self.dags_folder)
+            entry = _Entry(signature, {d.dag_id: d for d in dags}, [e.describe() for e in errors])
+            self._entries[fileloc] = entry
+            return entry

@@ -1,0 +1,58 @@
+"""Streaming a try's log lines into Redis in small batches, from any thread."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import time
+
+import redis.asyncio as aioredis
+
+LOG_MAXLEN = 100_000
+FLUSH_INTERVAL_S = 0.1
+
+
+class TaskLogWriter:
+    """``write(line)`` is thread-safe; lines reach the stream within ``FLUSH_INTERVAL_S``."""
+
+    def __init__(self, client: aioredis.Redis, key: str, retention_s: int) -> None:
+        self.client = client
+        self.key = key
+        self.retention_s = retention_s
+        self._lines: collections.deque[str] = collections.deque()
+        self._flusher: asyncio.Task[None] | None = None
+        self._expiry_set = False
+
+    def write(self, line: str) -> None:
+        self._lines.append(f"[{time.strftime('%H:%M:%S')}] {line}")
+
+    def start(self) -> None:
+        self._flusher = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL_S)
+            await self.flush()
+
+    async def flush(self) -> None:
+        if not self._lines:
+            return
+        batch = []
+        while self._lines:
+            batch.append(self._lines.popleft())
+        async with self.client.pipeline(transaction=False) as pipe:
+            for line in batch:
+                pipe.xadd(self.key, {"line": line}, maxlen=LOG_MAXLEN, approximate=True)
+            if not self._expiry_set:
+                pipe.expire(self.key, self.retention_s)
+            await pipe.execute()
+        self._expiry_set = True
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            try:
+                await self._flusher
+            except asyncio.CancelledError:
+                pass
+        await self.flush()

