@@ -22,6 +22,8 @@ class Settings:
     dags_are_paused_at_creation: bool = True
     worker_timeout_s: float = 10.0
     worker_heartbeat_s: float = 1.0
+    worker_grace_s: float = 30.0
+    coordinator_lease_s: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -41,6 +43,10 @@ class Settings:
             worker_timeout_s=float(env.get("AIRLANE_WORKER_TIMEOUT_S", defaults.worker_timeout_s)),
             worker_heartbeat_s=float(
                 env.get("AIRLANE_WORKER_HEARTBEAT_S", defaults.worker_heartbeat_s)
+            ),
+            worker_grace_s=float(env.get("AIRLANE_WORKER_GRACE_S", defaults.worker_grace_s)),
+            coordinator_lease_s=float(
+                env.get("AIRLANE_COORDINATOR_LEASE_S", defaults.coordinator_lease_s)
             ),
             dags_are_paused_at_creation=_bool(
                 env.get("AIRLANE_DAGS_ARE_PAUSED_AT_CREATION", "true")

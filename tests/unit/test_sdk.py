@@ -56,6 +56,16 @@ def test_default_args_fill_what_the_task_does_not_set() -> None:
     assert c.retries == 3
 
 
+def test_zero_retry_delay_is_kept() -> None:
+    with DAG("d", schedule=None):
+        now = EmptyOperator(task_id="now", retries=1, retry_delay=timedelta(0))
+        seconds = EmptyOperator(task_id="seconds", retry_delay=2.5)
+        default = EmptyOperator(task_id="default")
+    assert now.retry_delay == timedelta(0)
+    assert seconds.retry_delay == timedelta(seconds=2.5)
+    assert default.retry_delay == timedelta(seconds=300)
+
+
 def test_schedule_interval_and_validation() -> None:
     assert DAG(
         "d", schedule_interval=timedelta(seconds=10), start_date=datetime(2024, 1, 1)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
+
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from airlane import __version__
 from airlane.cli import client, dags_cmd, services, tasks_cmd
@@ -34,6 +37,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         code = 2
     except KeyboardInterrupt:
         code = 130
+    except RedisConnectionError as err:
+        url = os.environ.get("AIRLANE_REDIS_URL", "redis://127.0.0.1:6379/0")
+        print(
+            f"airlane: error: cannot reach Redis at {url} ({err}); is Airlane running? "
+            "Set AIRLANE_REDIS_URL (standalone writes it to <data-dir>/airlane.env)",
+            file=sys.stderr,
+        )
+        code = 2
     except BrokenPipeError:  # e.g. piped into `head`
         sys.stderr.close()
         code = 0

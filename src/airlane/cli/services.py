@@ -21,7 +21,7 @@ def register(groups: Any) -> None:
     p.add_argument("--queues", "-q", default="default", help="comma-separated queue names")
     p.add_argument("--concurrency", "-c", type=int, default=16, help="task slots")
     p.add_argument("--dags-folder", default=None)
-    p.add_argument("--grace", type=float, default=30.0, help="seconds running tasks get on SIGTERM")
+    p.add_argument("--grace", type=float, default=None, help="seconds running tasks get on SIGTERM")
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(handler=cmd_worker)
 
@@ -52,7 +52,9 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
     async def main(stop: Any) -> None:
         client = connect(settings.redis_url, client_name="airlane-coordinator")
         coordinator_settings = CoordinatorSettings(
-            settings.redis_url, worker_timeout_s=settings.worker_timeout_s
+            settings.redis_url,
+            worker_timeout_s=settings.worker_timeout_s,
+            lease_ttl_s=settings.coordinator_lease_s,
         )
         await Coordinator(coordinator_settings, client, Keys.from_env()).run(stop)
 
@@ -69,7 +71,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         redis_url=settings.redis_url,
         queues=tuple(q.strip() for q in args.queues.split(",") if q.strip()),
         concurrency=args.concurrency,
-        grace_s=args.grace,
+        grace_s=args.grace if args.grace is not None else settings.worker_grace_s,
         heartbeat_s=settings.worker_heartbeat_s,
         dags_folder=_folder(args, settings),
         xcom_max_bytes=settings.xcom_max_bytes,
@@ -116,5 +118,6 @@ def cmd_standalone(args: argparse.Namespace) -> int:
             api_port=args.port,
             redis_port=args.redis_port,
             log_level=args.log_level,
+            worker_grace_s=settings.worker_grace_s,
         )
     )

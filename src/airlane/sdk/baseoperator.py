@@ -168,7 +168,8 @@ class BaseOperator(DAGNode):
         self.email_on_retry = email_on_retry
         self.email_on_failure = email_on_failure
         self.retries = int(retries or 0)
-        self.retry_delay = _as_timedelta(retry_delay, "retry_delay") or DEFAULT_RETRY_DELAY
+        delay = _as_timedelta(retry_delay, "retry_delay")
+        self.retry_delay = DEFAULT_RETRY_DELAY if delay is None else delay
         self.retry_exponential_backoff = retry_exponential_backoff
         self.max_retry_delay = _as_timedelta(max_retry_delay, "max_retry_delay")
         self.start_date = coerce_datetime(start_date)

@@ -8,6 +8,8 @@ import time
 
 import redis.asyncio as aioredis
 
+from airlane.queue.connection import TRANSIENT_ERRORS
+
 LOG_MAXLEN = 100_000
 FLUSH_INTERVAL_S = 0.1
 
@@ -34,25 +36,35 @@ class TaskLogWriter:
             await asyncio.sleep(FLUSH_INTERVAL_S)
             await self.flush()
 
-    async def flush(self) -> None:
+    async def flush(self) -> bool:
+        """Send the waiting lines; on a connection error keep them for the next flush."""
         if not self._lines:
-            return
+            return True
         batch = []
         while self._lines:
             batch.append(self._lines.popleft())
-        async with self.client.pipeline(transaction=False) as pipe:
-            for line in batch:
-                pipe.xadd(self.key, {"line": line}, maxlen=LOG_MAXLEN, approximate=True)
-            if not self._expiry_set:
-                pipe.expire(self.key, self.retention_s)
-            await pipe.execute()
+        try:
+            async with self.client.pipeline(transaction=False) as pipe:
+                for line in batch:
+                    pipe.xadd(self.key, {"line": line}, maxlen=LOG_MAXLEN, approximate=True)
+                if not self._expiry_set:
+                    pipe.expire(self.key, self.retention_s)
+                await pipe.execute()
+        except TRANSIENT_ERRORS:
+            self._lines.extendleft(reversed(batch))
+            return False
         self._expiry_set = True
+        return True
 
-    async def close(self) -> None:
+    async def close(self, attempts: int = 60) -> None:
+        """Stop the background flusher and send the rest, waiting out a short Redis outage."""
         if self._flusher is not None:
             self._flusher.cancel()
             try:
                 await self._flusher
             except asyncio.CancelledError:
                 pass
-        await self.flush()
+        for _ in range(attempts):
+            if await self.flush():
+                return
+            await asyncio.sleep(0.5)

@@ -49,17 +49,32 @@ def find_redis_server() -> str:
         ) from None
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+def free_port(preferred: int = 0) -> int:
+    """``preferred`` when it is free, else any free port."""
+    for candidate in (preferred, 0) if preferred else (0,):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", candidate))
+            except OSError:
+                continue
+            port: int = sock.getsockname()[1]
+            return port
+    raise OSError("no free port")
+
+
+def _remembered_port(data_dir: str) -> int:
+    try:
+        with open(os.path.join(data_dir, "redis.port")) as handle:
+            return int(handle.read().strip())
+    except (OSError, ValueError):
+        return 0
 
 
 class Standalone:
     def __init__(self, settings: StandaloneSettings) -> None:
         self.settings = settings
-        self.redis_port = settings.redis_port or free_port()
+        # The same port as last time when it is free, so that airlane.env stays valid.
+        self.redis_port = settings.redis_port or free_port(_remembered_port(settings.data_dir))
         self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
         self.redis: asyncio.subprocess.Process | None = None
         self.children: dict[str, asyncio.subprocess.Process] = {}
@@ -104,6 +119,8 @@ class Standalone:
         await client.aclose()
 
     def write_env_file(self) -> str:
+        with open(os.path.join(self.settings.data_dir, "redis.port"), "w") as handle:
+            handle.write(str(self.redis_port))
         path = os.path.join(self.settings.data_dir, "airlane.env")
         with open(path, "w") as handle:
             handle.write(f"AIRLANE_REDIS_URL={self.redis_url}\n")
@@ -175,6 +192,8 @@ class Standalone:
         if self.redis is not None and self.redis.returncode is None:
             self.redis.send_signal(signal.SIGTERM)  # redis writes its AOF and exits
             await self.redis.wait()
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(os.path.join(self.settings.data_dir, "airlane.env"))
 
 
 async def _main(settings: StandaloneSettings) -> None:

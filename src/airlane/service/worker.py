@@ -9,6 +9,7 @@ rest are stopped and handed back to be run again without using up a retry.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import time
@@ -36,6 +37,8 @@ from airlane.service.redis_xcom import RedisXComs
 from airlane.service.run_launcher import RedisRunLauncher
 from airlane.service.run_state import TaskOutcome, TIKey
 from airlane.service.task_runner import ExecutionEnv, TaskRequest, execute_task
+
+log = logging.getLogger("airlane.worker")
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +134,7 @@ class Worker:
             [stream, message_id, message.dag_id, message.run_id, field, str(message.try_number)]
         )
         item = _Running(stream, message_id, message, ref)
-        task = asyncio.create_task(self._handle(item))
+        task = asyncio.create_task(self._handle_logged(item))
         self.running[task] = item
         task.add_done_callback(self.running.pop)
 
@@ -146,6 +149,16 @@ class Worker:
         await asyncio.gather(*pending, return_exceptions=True)
 
     # ---- one try --------------------------------------------------------------------------
+
+    async def _handle_logged(self, item: _Running) -> None:
+        try:
+            await self._handle(item)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception(
+                "message %s could not be handled; the coordinator will recover it", item.ref
+            )
 
     async def _handle(self, item: _Running) -> None:
         msg = item.message
@@ -179,9 +192,14 @@ class Worker:
         try:
             outcome = await self._execute(msg, xcoms, logs)
         except asyncio.CancelledError:
-            await logs.close()
+            await logs.close(attempts=4)
             await self._hand_back(item)
             raise
+        except Exception as err:  # a bug of ours must not lose the try: report it as failed
+            log.exception("try %s failed inside the worker", item.ref)
+            outcome = TaskOutcome(
+                TaskInstanceState.FAILED, msg.try_number, error=f"worker error: {err!r}"
+            )
         await logs.close()
         await self._finish(item, outcome, xcoms)
 

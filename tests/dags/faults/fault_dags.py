@@ -1,0 +1,62 @@
+"""DAGs for fault tests. Marker files go to $AIRLANE_TEST_MARKERS (set by the tests)."""
+
+import os
+import time
+from datetime import timedelta
+
+from airflow import DAG
+from airflow.operators.bash import BashOperator
+from airflow.operators.python import PythonOperator
+
+MARKERS = os.environ.get("AIRLANE_TEST_MARKERS", "/tmp")
+
+
+def record(run_id, ti):
+    with open(os.path.join(MARKERS, f"{run_id}.executions"), "a") as handle:
+        handle.write(f"{ti.task_id} try {ti.try_number}\n")
+    time.sleep(1.5)
+
+
+def step(run_id, ti):
+    time.sleep(0.15)
+    with open(os.path.join(MARKERS, f"{run_id}.steps"), "a") as handle:
+        handle.write(f"{ti.task_id}\n")
+
+
+with DAG("slow_task", schedule=None, default_args={"retries": 1, "retry_delay": timedelta(0)}) as slow:
+    BashOperator(
+        task_id="slow",
+        bash_command=(
+            'sleep 6 & echo $! > "$AIRLANE_TEST_MARKERS/{{ run_id }}-{{ ti.try_number }}.pid"; '
+            "wait; echo finished"
+        ),
+    ) >> BashOperator(task_id="after", bash_command="echo after")
+
+with DAG("chain_slow", schedule=None) as chain_slow:
+    previous = None
+    for i in range(25):
+        current = PythonOperator(task_id=f"s{i:02d}", python_callable=step)
+        if previous is not None:
+            previous >> current
+        previous = current
+
+with DAG("counted", schedule=None) as counted:
+    PythonOperator(task_id="once", python_callable=record)
+
+with DAG("retry_delay", schedule=None) as retry_delay_dag:
+    BashOperator(
+        task_id="flaky",
+        bash_command='[ "{{ ti.try_number }}" -ge 2 ] || exit 1',
+        retries=1,
+        retry_delay=timedelta(seconds=1.5),
+    )
+
+with DAG("timeout_group", schedule=None) as timeout_group:
+    BashOperator(
+        task_id="too_slow",
+        bash_command='sleep 60 & echo $! > "$AIRLANE_TEST_MARKERS/{{ run_id }}.pid"; wait',
+        execution_timeout=timedelta(seconds=1),
+    )
+
+with DAG("hand_back", schedule=None) as hand_back:
+    BashOperator(task_id="long", bash_command="sleep 3; echo done")

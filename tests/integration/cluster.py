@@ -1,0 +1,244 @@
+"""Real redis-server and real Airlane processes for integration tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import redis
+
+from airlane.cli.client import run_summary
+from airlane.queue.connection import connect
+from airlane.queue.keys import Keys
+from airlane.queue.store import RunRequest, Store
+from airlane.sdk.timezone import coerce_datetime, utcnow
+
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until(
+    predicate: Callable[[], T], timeout_s: float, what: str, interval_s: float = 0.05
+) -> T:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(interval_s)
+
+
+class RedisServer:
+    """A redis-server with AOF (``appendfsync always``: a SIGKILL loses no acknowledged write)."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server")
+        assert binary, "redis-server is not installed (scripts/setup.sh installs it)"
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.proc = subprocess.Popen(
+            [
+                binary,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(self.directory),
+                "--appendonly",
+                "yes",
+                "--appendfsync",
+                "always",
+                "--save",
+                "",
+                "--logfile",
+                "redis.log",
+            ],
+            start_new_session=True,
+        )
+        client = redis.Redis.from_url(self.url)
+        wait_until(lambda: _pings(client), 10, "redis-server to accept connections")
+        client.close()
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait()
+            self.proc = None
+
+    def flush(self) -> None:
+        client = redis.Redis.from_url(self.url)
+        client.flushall()
+        client.close()
+
+
+def _pings(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except (redis.ConnectionError, redis.BusyLoadingError):
+        return False
+
+
+class Cluster:
+    """Airlane service processes against one Redis, and a client to drive them."""
+
+    def __init__(self, redis_url: str, dags_folder: Path, work_dir: Path, **env: str) -> None:
+        self.redis_url = redis_url
+        self.dags_folder = dags_folder
+        self.work_dir = work_dir
+        self.markers = work_dir / "markers"
+        self.markers.mkdir(parents=True, exist_ok=True)
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.env = {
+            **os.environ,
+            "AIRLANE_REDIS_URL": redis_url,
+            "AIRLANE_DAGS_FOLDER": str(dags_folder),
+            "AIRLANE_DAGS_ARE_PAUSED_AT_CREATION": "false",
+            "AIRLANE_WORKER_HEARTBEAT_S": "0.5",
+            "AIRLANE_WORKER_TIMEOUT_S": "3",
+            "AIRLANE_COORDINATOR_LEASE_S": "3",
+            "AIRLANE_TEST_MARKERS": str(self.markers),
+            **env,
+        }
+        self.keys = Keys()
+
+    # ---- processes ----------------------------------------------------------------------
+
+    def start(self, name: str, *args: str) -> subprocess.Popen[bytes]:
+        log = open(self.work_dir / f"{name}.log", "ab")  # noqa: SIM115
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "airlane", *args],
+            env=self.env,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        log.close()
+        self.procs[name] = proc
+        return proc
+
+    def start_all(self, workers: int = 2, concurrency: int = 16) -> None:
+        self.start("dag-processor", "dag-processor")
+        self.start("coordinator", "coordinator")
+        for i in range(workers):
+            self.start(f"worker{i}", "worker", "--concurrency", str(concurrency), "--grace", "1")
+
+    def signal(self, name: str, sig: int) -> None:
+        proc = self.procs[name]
+        if proc.poll() is None:
+            os.kill(proc.pid, sig)
+            if sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT):
+                proc.wait(timeout=30)
+
+    def stop_all(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def logs(self, name: str) -> str:
+        return (self.work_dir / f"{name}.log").read_text(errors="replace")
+
+    # ---- client -------------------------------------------------------------------------
+
+    def call(self, func: Callable[[Store], Any]) -> Any:
+        async def go() -> Any:
+            client = connect(self.redis_url)
+            try:
+                return await func(Store(client, self.keys))
+            finally:
+                await client.aclose()
+
+        return asyncio.run(go())
+
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.redis_url, decode_responses=True)
+
+    def wait_for_dags(self, *dag_ids: str, timeout_s: float = 30) -> None:
+        client = self.redis()
+        wait_until(
+            lambda: all(client.hexists(self.keys.dags, d) for d in dag_ids),
+            timeout_s,
+            f"DAGs {dag_ids}",
+        )
+        client.close()
+
+    def trigger(
+        self,
+        dag_id: str,
+        run_id: str | None = None,
+        conf: dict[str, Any] | None = None,
+        logical_date: str | None = None,
+    ) -> str:
+        when = coerce_datetime(logical_date) if logical_date else utcnow()
+        assert when is not None
+        run_id = run_id or f"test__{dag_id}__{time.time_ns()}"
+        request = RunRequest(dag_id, run_id, when, when, when, conf or {})
+        self.call(lambda store: store.create_run(request))
+        return run_id
+
+    def run_state(self, dag_id: str, run_id: str) -> str | None:
+        client = self.redis()
+        state = client.hget(self.keys.run(dag_id, run_id), "state")
+        client.close()
+        return state  # type: ignore[return-value]
+
+    def wait_run(self, dag_id: str, run_id: str, timeout_s: float = 60) -> dict[str, Any]:
+        wait_until(
+            lambda: self.run_state(dag_id, run_id) in ("success", "failed"),
+            timeout_s,
+            f"run {run_id} of {dag_id} to end",
+            interval_s=0.05,
+        )
+        summary: dict[str, Any] = self.call(lambda store: run_summary(store, dag_id, run_id))
+        return summary
+
+    def task_instances(self, dag_id: str, run_id: str) -> dict[tuple[str, int], Any]:
+        result: dict[tuple[str, int], Any] = self.call(
+            lambda store: store.task_instances(dag_id, run_id)
+        )
+        return result
+
+    def log_lines(
+        self, dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1
+    ) -> list[str]:
+        lines: list[str] = self.call(
+            lambda store: store.log_lines(dag_id, run_id, task_id, map_index, try_number)
+        )
+        return lines

@@ -1,0 +1,173 @@
+"""DAG runs through a coordinator and two worker processes on a real Redis."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import behaviour_cases, normalise_states, run_cli
+from tests.integration.cluster import Cluster, RedisServer
+from tests.integration.conftest import build_dags_folder
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module")
+def shared(
+    redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    """One running Airlane for the tests that only trigger runs."""
+    if redis_server.proc is None:
+        redis_server.start()
+    redis_server.flush()
+    work = tmp_path_factory.mktemp("shared")
+    nodes = Cluster(redis_server.url, build_dags_folder(work / "dags"), work)
+    nodes.start_all(workers=2)
+    nodes.wait_for_dags(
+        "simple_airflow_dag", "chain_200", "fan_out_1000", "trigger_rules", "retry_delay"
+    )
+    yield nodes
+    nodes.stop_all()
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "count"), [("simple_airflow_dag", 2), ("chain_200", 200), ("fan_out_1000", 1001)]
+)
+def test_runs_to_success(shared: Cluster, dag_id: str, count: int) -> None:
+    run_id = shared.trigger(dag_id)
+    summary = shared.wait_run(dag_id, run_id, timeout_s=120)
+    assert summary["state"] == "success"
+    assert len(summary["tasks"]) == count
+    assert all(t == {"state": "success", "try_number": 1} for t in summary["tasks"].values())
+
+
+def test_seed_dag_logs(shared: Cluster) -> None:
+    run_id = shared.trigger("simple_airflow_dag")
+    shared.wait_run("simple_airflow_dag", run_id)
+    assert any(
+        line.endswith("Hello Airflow")
+        for line in shared.log_lines("simple_airflow_dag", run_id, "print_hello", 1)
+    )
+    assert any(
+        line.endswith("World!")
+        for line in shared.log_lines("simple_airflow_dag", run_id, "print_world", 1)
+    )
+
+
+@pytest.mark.parametrize(("path", "expected"), behaviour_cases())
+def test_behaviour_dags_reach_the_same_end_states(
+    shared: Cluster, path: Path, expected: dict[str, Any]
+) -> None:
+    shared.wait_for_dags(expected["dag_id"])
+    run_id = shared.trigger(
+        expected["dag_id"], conf=expected.get("conf"), logical_date=expected.get("logical_date")
+    )
+    summary = shared.wait_run(expected["dag_id"], run_id, timeout_s=90)
+    states, tries = normalise_states(expected["tasks"])
+    assert {label: info["state"] for label, info in summary["tasks"].items()} == states
+    for label, try_number in tries.items():
+        assert summary["tasks"][label]["try_number"] == try_number, label
+    assert summary["state"] == expected["state"]
+    if expected.get("logs"):
+        text = "\n".join(
+            line
+            for label, info in summary["tasks"].items()
+            if "[" not in label
+            for line in shared.log_lines(
+                expected["dag_id"], run_id, label, max(info["try_number"], 1)
+            )
+        )
+        for line in expected["logs"]:
+            assert line in text
+
+
+def _event_times(cluster: Cluster, run_ref: str) -> list[tuple[float, dict[str, str]]]:
+    client = cluster.redis()
+    entries = client.xrange(cluster.keys.events)
+    client.close()
+    return [
+        (int(entry_id.split("-")[0]) / 1000, fields)
+        for entry_id, fields in entries
+        if fields.get("run") == run_ref
+    ]
+
+
+def test_retries_wait_their_delay(shared: Cluster) -> None:
+    run_id = shared.trigger("retry_delay")
+    summary = shared.wait_run("retry_delay", run_id)
+    assert summary["tasks"]["flaky"] == {"state": "success", "try_number": 2}
+    events = _event_times(shared, f"retry_delay|{run_id}")
+    failed_at = next(t for t, e in events if e.get("state") == "up_for_retry")
+    requeued_at = next(
+        t for t, e in events if e.get("state") == "queued" and e.get("try_number") == "2"
+    )
+    assert requeued_at - failed_at >= 1.45
+
+
+def _alive(pid: int) -> bool:
+    status = Path(f"/proc/{pid}/status")
+    try:
+        return "State:\tZ" not in status.read_text()
+    except FileNotFoundError:
+        return False
+
+
+def test_execution_timeout_kills_the_process_group(shared: Cluster) -> None:
+    run_id = shared.trigger("timeout_group")
+    summary = shared.wait_run("timeout_group", run_id)
+    assert summary["tasks"]["too_slow"]["state"] == "failed"
+    pid = int((shared.markers / f"{run_id}.pid").read_text())
+    deadline = time.monotonic() + 5
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid), "the background sleep outlived its task"
+
+
+def test_failed_run_logs_are_readable_with_the_cli(shared: Cluster) -> None:
+    run_id = shared.trigger("retries_behaviour")
+    assert shared.wait_run("retries_behaviour", run_id)["state"] == "failed"
+    env = {"AIRLANE_REDIS_URL": shared.redis_url}
+    last = run_cli("tasks", "logs", "retries_behaviour", run_id, "exhausted", env=env)
+    assert last.code == 0
+    assert "RuntimeError: broken for good" in last.stdout
+    assert "try 2 of exhausted" in last.stdout
+    first = run_cli(
+        "tasks", "logs", "retries_behaviour", run_id, "exhausted", "--try", "1", env=env
+    )
+    assert "try 1 of exhausted" in first.stdout
+    shown = run_cli("runs", "show", "retries_behaviour", run_id, "--json", env=env).json()
+    assert shown["state"] == "failed"
+    assert shown["tasks"]["exhausted"] == {"state": "failed", "try_number": 2}
+
+
+def test_cli_trigger_wait_json_and_errors(shared: Cluster) -> None:
+    env = {"AIRLANE_REDIS_URL": shared.redis_url}
+    ok = run_cli(
+        "dags", "trigger", "simple_airflow_dag", "--wait", "--json", "--run-id", "cli_run", env=env
+    )
+    assert ok.code == 0, ok.stderr
+    assert ok.json()["tasks"]["print_world"] == {"state": "success", "try_number": 1}
+    again = run_cli("dags", "trigger", "simple_airflow_dag", "--run-id", "cli_run", env=env)
+    assert again.code == 2
+    assert "exists already" in again.stderr
+    missing = run_cli("dags", "trigger", "no_such_dag", env=env)
+    assert missing.code == 2
+    assert "not found" in missing.stderr
+    failed = run_cli("dags", "trigger", "template_error", "--wait", "--json", env=env)
+    assert failed.code == 1
+    assert re.search(r'"state": "failed"', failed.stdout)
+
+
+def test_paused_dag_holds_its_runs_until_unpaused(shared: Cluster) -> None:
+    env = {"AIRLANE_REDIS_URL": shared.redis_url}
+    assert run_cli("dags", "pause", "simple_airflow_dag", env=env).code == 0
+    run_id = shared.trigger("simple_airflow_dag")
+    time.sleep(1.0)
+    assert shared.run_state("simple_airflow_dag", run_id) == "queued"
+    assert run_cli("dags", "unpause", "simple_airflow_dag", env=env).code == 0
+    assert shared.wait_run("simple_airflow_dag", run_id)["state"] == "success"

@@ -1,0 +1,157 @@
+"""Faults, each with SIGKILL on a real process: nothing is lost, nothing runs twice."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.cluster import Cluster, RedisServer, wait_until
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def _state(cluster: Cluster, dag_id: str, run_id: str, task_id: str) -> tuple[str, str | None]:
+    found = cluster.task_instances(dag_id, run_id).get((task_id, -1))
+    if found is None:
+        return "none", None
+    record, meta = found
+    return record.state.value, meta.worker
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+
+
+def test_killed_worker_task_is_retried_on_the_other_worker(cluster: Cluster) -> None:
+    cluster.start_all(workers=2)
+    cluster.wait_for_dags("slow_task")
+    run_id = cluster.trigger("slow_task")
+    _, worker_id = wait_until(
+        lambda: (s := _state(cluster, "slow_task", run_id, "slow"))[0] == "running" and s,
+        30,
+        "the slow task to run",
+    )
+    assert worker_id is not None
+    victim_pid = int(worker_id.split("-")[-2])
+    victim = next(name for name, proc in cluster.procs.items() if proc.pid == victim_pid)
+    pidfile = cluster.markers / f"{run_id}-1.pid"
+    wait_until(pidfile.exists, 10, "the task's child to start")
+    cluster.signal(victim, signal.SIGKILL)
+
+    summary = cluster.wait_run("slow_task", run_id, timeout_s=60)
+    assert summary["state"] == "success"
+    assert summary["tasks"]["slow"] == {"state": "success", "try_number": 2}
+    assert summary["tasks"]["after"] == {"state": "success", "try_number": 1}
+    _, retry_worker = _state(cluster, "slow_task", run_id, "slow")
+    assert retry_worker != worker_id
+    orphan = int(pidfile.read_text())
+    wait_until(lambda: not _alive(orphan), 10, "the killed worker's bash child to die")
+    assert not (cluster.markers / f"{run_id}-3.pid").exists()
+
+
+def test_killed_coordinator_is_replaced_and_the_run_finishes(cluster: Cluster) -> None:
+    cluster.start_all(workers=2)
+    cluster.wait_for_dags("chain_slow")
+    run_id = cluster.trigger("chain_slow")
+    steps = cluster.markers / f"{run_id}.steps"
+    wait_until(
+        lambda: steps.exists() and len(steps.read_text().split()) >= 5, 30, "the chain to progress"
+    )
+    cluster.signal("coordinator", signal.SIGKILL)
+    time.sleep(0.5)
+    cluster.start("coordinator2", "coordinator")
+    summary = cluster.wait_run("chain_slow", run_id, timeout_s=60)
+    assert summary["state"] == "success"
+    assert all(t == {"state": "success", "try_number": 1} for t in summary["tasks"].values())
+    assert len(summary["tasks"]) == 25
+    assert sorted(steps.read_text().split()) == sorted(summary["tasks"])  # each step ran once
+
+
+def test_redis_killed_and_restarted_from_its_aof(
+    cluster: Cluster, clean_redis: RedisServer
+) -> None:
+    cluster.start_all(workers=2)
+    cluster.wait_for_dags("chain_slow")
+    run_id = cluster.trigger("chain_slow")
+    steps = cluster.markers / f"{run_id}.steps"
+    wait_until(
+        lambda: steps.exists() and len(steps.read_text().split()) >= 5, 30, "the chain to progress"
+    )
+    clean_redis.kill()
+    time.sleep(1.0)
+    clean_redis.start()
+    summary = cluster.wait_run("chain_slow", run_id, timeout_s=90)
+    assert summary["state"] == "success"
+    assert len(summary["tasks"]) == 25
+    assert all(t["state"] == "success" for t in summary["tasks"].values())
+    assert sorted(steps.read_text().split()) == sorted(summary["tasks"])
+
+
+def test_a_message_delivered_twice_runs_once(cluster: Cluster) -> None:
+    cluster.start_all(workers=2)
+    cluster.wait_for_dags("counted")
+    run_id = cluster.trigger("counted")
+    wait_until(
+        lambda: _state(cluster, "counted", run_id, "once")[0] == "running", 30, "the task to start"
+    )
+    client = cluster.redis()
+    stream = cluster.keys.queue("default")
+    original = next(
+        fields
+        for _, fields in client.xrange(stream)
+        if fields["run_id"] == run_id and fields["task_id"] == "once"
+    )
+    client.xadd(stream, original)  # a duplicate while the first delivery runs
+    summary = cluster.wait_run("counted", run_id)
+    client.xadd(stream, original)  # and one after the try finished
+    time.sleep(1.0)
+    client.close()
+    assert summary["tasks"]["once"] == {"state": "success", "try_number": 1}
+    executions = (cluster.markers / f"{run_id}.executions").read_text().splitlines()
+    assert executions == ["once try 1"]
+
+
+def test_second_coordinator_stands_by_then_takes_over(cluster: Cluster) -> None:
+    cluster.start("dag-processor", "dag-processor")
+    first = cluster.start("coordinator", "coordinator")
+    wait_until(
+        lambda: "holds the lease" in cluster.logs("coordinator"), 20, "the first coordinator"
+    )
+    cluster.start("standby", "coordinator")
+    cluster.start("worker0", "worker")
+    cluster.wait_for_dags("chain_slow")
+    run_id = cluster.trigger("chain_slow")
+    steps = cluster.markers / f"{run_id}.steps"
+    wait_until(
+        lambda: steps.exists() and len(steps.read_text().split()) >= 3, 30, "the chain to progress"
+    )
+    assert "holds the lease" not in cluster.logs("standby")
+    assert first.poll() is None
+    cluster.signal("coordinator", signal.SIGKILL)
+    summary = cluster.wait_run("chain_slow", run_id, timeout_s=60)
+    assert summary["state"] == "success"
+    assert "holds the lease" in cluster.logs("standby")
+    assert sorted(steps.read_text().split()) == sorted(summary["tasks"])
+
+
+def test_worker_sigterm_hands_back_its_task(cluster: Cluster) -> None:
+    cluster.start("dag-processor", "dag-processor")
+    cluster.start("coordinator", "coordinator")
+    cluster.start("worker0", "worker", "--grace", "0.2")
+    cluster.wait_for_dags("hand_back")
+    run_id = cluster.trigger("hand_back")
+    wait_until(
+        lambda: _state(cluster, "hand_back", run_id, "long")[0] == "running",
+        30,
+        "the task to start",
+    )
+    cluster.signal("worker0", signal.SIGTERM)
+    cluster.start("worker1", "worker")
+    summary = cluster.wait_run("hand_back", run_id, timeout_s=60)
+    assert summary["tasks"]["long"] == {"state": "success", "try_number": 1}

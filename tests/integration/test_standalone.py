@@ -1,0 +1,110 @@
+"""``airlane standalone``: embedded Redis plus every service; Ctrl-C then a restart resumes runs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE_DAGS, TEST_DAGS, run_cli
+from tests.integration.cluster import wait_until
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def _start(dags: Path, data: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "AIRLANE_WORKER_GRACE_S": "0.5"}
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "airlane",
+                "standalone",
+                "--dags-folder",
+                str(dags),
+                "--data-dir",
+                str(data),
+            ],
+            stdout=out,
+            stderr=out,
+            env=env,
+        )
+
+
+def _env_file(data: Path) -> dict[str, str]:
+    pairs = (
+        line.split("=", 1)
+        for line in (data / "airlane.env").read_text().splitlines()
+        if "=" in line
+    )
+    return dict(pairs)
+
+
+def test_standalone_runs_the_seed_and_resumes_after_ctrl_c(tmp_path: Path) -> None:
+    dags = tmp_path / "dags"
+    shutil.copytree(EXAMPLE_DAGS, dags)
+    shutil.copy(TEST_DAGS / "faults" / "fault_dags.py", dags / "fault_dags.py")
+    data = tmp_path / "data"
+    log = tmp_path / "standalone.log"
+    proc = _start(dags, data, log)
+    try:
+        wait_until(lambda: (data / "airlane.env").exists(), 30, "airlane.env")
+        env = _env_file(data)
+        wait_until(
+            lambda: run_cli("dags", "unpause", "simple_airflow_dag", env=env).code == 0,
+            30,
+            "the DAGs",
+        )
+        seed = run_cli(
+            "dags", "trigger", "simple_airflow_dag", "--wait", "--json", "--timeout", "60", env=env
+        )
+        assert seed.code == 0, seed.stderr + log.read_text()
+        assert seed.json()["state"] == "success"
+        logs = run_cli(
+            "tasks", "logs", "simple_airflow_dag", seed.json()["run_id"], "print_hello", env=env
+        )
+        assert "Hello Airflow" in logs.stdout
+
+        assert run_cli("dags", "unpause", "hand_back", env=env).code == 0
+        assert run_cli("dags", "trigger", "hand_back", "--run-id", "unfinished", env=env).code == 0
+        wait_until(
+            lambda: (
+                '"running"'
+                in run_cli("runs", "show", "hand_back", "unfinished", "--json", env=env).stdout
+            ),
+            30,
+            "the long task to run",
+        )
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+    proc = _start(dags, data, log)
+    try:
+        wait_until(lambda: (data / "airlane.env").exists(), 30, "airlane.env")
+        env = _env_file(data)
+        result = run_cli(
+            "dags", "trigger", "simple_airflow_dag", "--run-id", "after_restart", "--wait", env=env
+        )
+        assert result.code == 0, result.stderr
+        wait_until(
+            lambda: (
+                '"state": "success"'
+                in run_cli("runs", "show", "hand_back", "unfinished", "--json", env=env).stdout
+            ),
+            60,
+            "the unfinished run to finish after the restart",
+        )
+        shown = run_cli("runs", "show", "hand_back", "unfinished", "--json", env=env).json()
+        assert shown["tasks"]["long"] == {"state": "success", "try_number": 1}
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=60)
