@@ -24,6 +24,7 @@ class Settings:
     worker_heartbeat_s: float = 1.0
     worker_grace_s: float = 30.0
     coordinator_lease_s: float = 10.0
+    log_retention_s: int = 30 * 24 * 3600
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -48,6 +49,7 @@ class Settings:
             coordinator_lease_s=float(
                 env.get("AIRLANE_COORDINATOR_LEASE_S", defaults.coordinator_lease_s)
             ),
+            log_retention_s=int(env.get("AIRLANE_LOG_RETENTION_S", defaults.log_retention_s)),
             dags_are_paused_at_creation=_bool(
                 env.get("AIRLANE_DAGS_ARE_PAUSED_AT_CREATION", "true")
             ),

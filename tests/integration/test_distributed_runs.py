@@ -171,3 +171,23 @@ def test_paused_dag_holds_its_runs_until_unpaused(shared: Cluster) -> None:
     assert shared.run_state("simple_airflow_dag", run_id) == "queued"
     assert run_cli("dags", "unpause", "simple_airflow_dag", env=env).code == 0
     assert shared.wait_run("simple_airflow_dag", run_id)["state"] == "success"
+
+
+def test_pool_slots_limit_concurrency_across_tasks(shared: Cluster) -> None:
+    env = {"AIRLANE_REDIS_URL": shared.redis_url}
+    assert run_cli("pools", "set", "single", "1", env=env).code == 0
+    run_id = shared.trigger("pooled")
+    assert shared.wait_run("pooled", run_id)["state"] == "success"
+    events = (shared.markers / f"{run_id}.pool").read_text().split()
+    kinds = events[0::2]
+    assert kinds == ["start", "end"] * 3  # never two at once
+    assert "single  1" in run_cli("pools", "list", env=env).stdout
+
+
+def test_dagrun_timeout_fails_the_run(shared: Cluster) -> None:
+    run_id = shared.trigger("run_timeout")
+    started = time.monotonic()
+    summary = shared.wait_run("run_timeout", run_id, timeout_s=30)
+    assert summary["state"] == "failed"
+    assert time.monotonic() - started < 10
+    assert summary["tasks"]["never"]["state"] == "skipped"

@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     dags_cmd.register(groups.add_parser("dags", help="list, show and test DAGs"))
     tasks_cmd.register(groups.add_parser("tasks", help="run a single task, read task logs"))
     client.register_runs(groups.add_parser("runs", help="inspect DAG runs"))
+    client.register_pools(groups.add_parser("pools", help="limit concurrency across DAGs"))
     services.register(groups)
     return parser
 

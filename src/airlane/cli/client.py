@@ -51,6 +51,31 @@ def register_runs(parser: argparse.ArgumentParser) -> None:
     p.set_defaults(handler=lambda args: _run(cmd_list(args)))
 
 
+def register_pools(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = sub.add_parser("set", help="create or resize a pool")
+    p.add_argument("name")
+    p.add_argument("slots", type=int)
+    p.add_argument("--description", default="")
+    p.set_defaults(handler=lambda args: _run(cmd_pool_set(args)))
+    p = sub.add_parser("list", help="list pools")
+    p.set_defaults(handler=lambda args: _run(cmd_pool_list(args)))
+
+
+async def cmd_pool_set(args: argparse.Namespace) -> int:
+    if args.slots < 0:
+        raise CliError("slots: must be >= 0")
+    await (await _store()).set_pool(args.name, args.slots, args.description)
+    print(f"pool {args.name}: {args.slots} slots")
+    return 0
+
+
+async def cmd_pool_list(args: argparse.Namespace) -> int:
+    for name, pool in sorted((await (await _store()).pools()).items()):
+        print(f"{name}  {pool.get('slots')}  {pool.get('description', '')}")
+    return 0
+
+
 def register_tasks(sub: Any) -> None:
     p = sub.add_parser("logs", help="print the log of a task try")
     p.add_argument("dag_id")

@@ -75,6 +75,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         heartbeat_s=settings.worker_heartbeat_s,
         dags_folder=_folder(args, settings),
         xcom_max_bytes=settings.xcom_max_bytes,
+        log_retention_s=settings.log_retention_s,
     )
 
     async def main(stop: Any) -> None:

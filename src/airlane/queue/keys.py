@@ -16,6 +16,7 @@ Global keys
     completions          STREAM worker -> coordinator: started / finished; group "coordinator"
     commands             STREAM API/CLI -> coordinator: run created, clear, mark...; same group
     events               STREAM run events for subscribers (capped; IDs are resume cursors)
+    pools                HASH pool name -> {"slots": N, "description": ...} (default_pool: 128)
     workers              HASH worker_id -> worker JSON (host, pid, queues, slots)
     worker_beats         ZSET worker_id scored by last heartbeat (epoch seconds)
     worker_tasks:<id>    SET "<stream>|<message id>" a worker has claimed and not finished
@@ -102,6 +103,10 @@ class Keys:
     @property
     def events(self) -> str:
         return f"{self.prefix}events"
+
+    @property
+    def pools(self) -> str:
+        return f"{self.prefix}pools"
 
     @property
     def workers(self) -> str:

@@ -83,6 +83,18 @@ class Store:
             )
             await pipe.execute()
 
+    async def set_pool(self, name: str, slots: int, description: str = "") -> None:
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(self.keys.pools, name, dumps({"slots": slots, "description": description}))
+            pipe.xadd(self.keys.commands, {"type": "pools"}, maxlen=STREAM_MAXLEN, approximate=True)
+            await pipe.execute()
+
+    async def pools(self) -> dict[str, dict[str, Any]]:
+        raw = await typed.hgetall(self.client, self.keys.pools)
+        found = {name: loads(value) for name, value in raw.items()}
+        found.setdefault("default_pool", {"slots": 128, "description": "Default pool"})
+        return found
+
     async def import_errors(self) -> dict[str, dict[str, Any]]:
         raw = await typed.hgetall(self.client, self.keys.import_errors)
         return {path: loads(value) for path, value in raw.items()}

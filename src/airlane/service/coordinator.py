@@ -38,6 +38,7 @@ log = logging.getLogger("airlane.coordinator")
 S = TaskInstanceState
 _HELD = frozenset({S.QUEUED, S.RUNNING})
 CONSUMER = "active"
+DEFAULT_POOL_SLOTS = 128
 MAX_BATCH_ARGS = 200_000
 
 
@@ -69,6 +70,9 @@ class Coordinator:
         self.graphs: dict[str, tuple[dict[str, Any], DagGraph]] = {}
         self.waiting: dict[str, deque[tuple[str, TIKey]]] = {}
         self.held: Counter[str] = Counter()
+        #: pool slots taken by queued and running instances, and each pool's size
+        self.pool_held: Counter[str] = Counter()
+        self.pool_slots: dict[str, int] = {}
         self.due: list[tuple[float, str]] = []
         self.ready: deque[tuple[str, TIKey]] = deque()
         self.batch = Batch()
@@ -117,6 +121,7 @@ class Coordinator:
             pass
 
     async def _serve(self, stop: asyncio.Event) -> None:
+        await self._load_pools()
         await self._load_active_runs()
         await self._flush()
         await self._consume({self.keys.completions: "0", self.keys.commands: "0"})
@@ -184,6 +189,15 @@ class Coordinator:
             self.graphs[content_hash] = (dag, DagGraph.from_serialized(dag))
         return self.graphs[content_hash]
 
+    async def _load_pools(self) -> None:
+        raw = await typed.hgetall(self.client, self.keys.pools)
+        self.pool_slots = {name: int(loads(value).get("slots", 0)) for name, value in raw.items()}
+
+    def _pool_limit(self, pool: str) -> int:
+        if pool in self.pool_slots:
+            return self.pool_slots[pool]
+        return DEFAULT_POOL_SLOTS if pool == "default_pool" else 0
+
     async def _load_active_runs(self) -> None:
         refs = sorted(await typed.smembers(self.client, self.keys.active_runs))
         for ref in refs:
@@ -227,7 +241,11 @@ class Coordinator:
         if timeout_s:
             started = float(fields.get("start_date") or now) if state == "running" else now
             ctx.deadline_s = started + timeout_s
-        self.held[dag_id] += sum(1 for r in machine.tis.values() if r.state in _HELD)
+        for key, record in machine.tis.items():
+            if record.state in _HELD:
+                self.held[dag_id] += 1
+                spec = graph.tasks[key.task_id]
+                self.pool_held[spec.pool] += spec.pool_slots
         if not records:
             for key in machine.tis:
                 self.persister.write_ti(self.batch, ctx, key)
@@ -285,6 +303,9 @@ class Coordinator:
             await self._activate(fields["run"])
         elif kind == "unpaused":
             await self._start_queued_runs(fields["dag_id"])
+        elif kind == "pools":
+            await self._load_pools()
+            self.touched_dags.update(self.waiting)
         elif kind in ("clear", "mark"):
             ref = fields["run"]
             ctx = self.runs.get(ref) or await self._reopen(ref)
@@ -325,7 +346,9 @@ class Coordinator:
                 transition.record is None or transition.record.state not in _HELD
             ):
                 self.held[ctx.dag_id] -= 1
-                self.touched_dags.add(ctx.dag_id)
+                spec = ctx.graph.tasks[transition.key.task_id]
+                self.pool_held[spec.pool] -= spec.pool_slots
+                self.touched_dags.update(self.waiting)
         self.ready.extend((ctx.ref, key) for key in step.ready)
         if step.next_due_s is not None:
             heapq.heappush(self.due, (step.next_due_s, ctx.ref))
@@ -368,12 +391,14 @@ class Coordinator:
                     continue
                 if self.held[dag_id] >= int(ctx.dag.get("max_active_tasks", 16)):
                     break
+                spec = ctx.graph.tasks[key.task_id]
+                if self.pool_held[spec.pool] + spec.pool_slots > self._pool_limit(spec.pool):
+                    break  # waits for a slot of its pool, in the DAG's order
                 queue.popleft()
                 ctx.machine.task_queued(key)
-                self.persister.enqueue(
-                    self.batch, ctx, key, ctx.graph.tasks[key.task_id].queue, now
-                )
+                self.persister.enqueue(self.batch, ctx, key, spec.queue, now)
                 self.held[dag_id] += 1
+                self.pool_held[spec.pool] += spec.pool_slots
         self.touched_dags.clear()
 
     def _tick_due(self, now: float) -> None:
@@ -390,6 +415,8 @@ class Coordinator:
         if not await self.scripts.renew(keys=[self.keys.lease], args=[self.coordinator_id, ttl_ms]):
             raise LeaseLost
         await self.client.set(self.keys.coordinator_beat, repr(now))
+        await self._load_pools()
+        self.touched_dags.update(self.waiting)
         for dag_id in list(self.pending_starts):
             self.pending_starts.discard(dag_id)
             await self._start_queued_runs(dag_id)

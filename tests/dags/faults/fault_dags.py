@@ -60,3 +60,21 @@ with DAG("timeout_group", schedule=None) as timeout_group:
 
 with DAG("hand_back", schedule=None) as hand_back:
     BashOperator(task_id="long", bash_command="sleep 3; echo done")
+
+
+def pooled(run_id, ti):
+    with open(os.path.join(MARKERS, f"{run_id}.pool"), "a") as handle:
+        handle.write(f"start {time.time()}\n")
+    time.sleep(0.3)
+    with open(os.path.join(MARKERS, f"{run_id}.pool"), "a") as handle:
+        handle.write(f"end {time.time()}\n")
+
+
+with DAG("pooled", schedule=None) as pooled_dag:
+    for i in range(3):
+        PythonOperator(task_id=f"p{i}", python_callable=pooled, pool="single")
+
+with DAG("run_timeout", schedule=None, dagrun_timeout=timedelta(seconds=1)) as run_timeout:
+    BashOperator(task_id="forever", bash_command="sleep 20") >> BashOperator(
+        task_id="never", bash_command="true"
+    )
