@@ -9,7 +9,7 @@ install:
 	bash scripts/setup.sh
 
 run: install
-	$(BIN)/airlane dags test simple_airflow_dag --dags-folder $(DAGS)
+	$(BIN)/airlane standalone --dags-folder $(DAGS) --data-dir airlane-data
 
 lint: install
 	$(BIN)/ruff check src tests
