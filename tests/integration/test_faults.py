@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from pathlib import Path
@@ -155,3 +156,58 @@ def test_worker_sigterm_hands_back_its_task(cluster: Cluster) -> None:
     cluster.start("worker1", "worker")
     summary = cluster.wait_run("hand_back", run_id, timeout_s=60)
     assert summary["tasks"]["long"] == {"state": "success", "try_number": 1}
+
+
+def test_a_completion_lost_by_redis_is_recovered(cluster: Cluster) -> None:
+    """A live worker that stops reporting a try (its completion vanished) gets that try failed."""
+    from airlane.queue.keys import WORKER_GROUP
+    from airlane.queue.scripts import CLAIM
+
+    cluster.start("dag-processor", "dag-processor")
+    cluster.start("coordinator", "coordinator")
+    cluster.wait_for_dags("lost")
+    run_id = cluster.trigger("lost")
+    client = cluster.redis()
+    keys = cluster.keys
+    stream = keys.queue("default")
+    client.xgroup_create(stream, WORKER_GROUP, id="0", mkstream=True) if not client.exists(
+        stream
+    ) else None
+    message = wait_until(
+        lambda: client.xreadgroup(WORKER_GROUP, "ghost", {stream: ">"}, count=1),
+        20,
+        "the task message",
+    )
+    message_id, _ = message[0][1][0]
+    ref = "|".join([stream, message_id, "lost", run_id, "quick|-1", "1"])
+    claimed = client.eval(
+        CLAIM,
+        4,
+        keys.tis("lost", run_id),
+        keys.claims("lost", run_id),
+        keys.completions,
+        keys.worker_tasks("ghost"),
+        "quick|-1",
+        1,
+        "ghost",
+        time.time(),
+        ref,
+        f"lost|{run_id}",
+        1000,
+    )
+    assert claimed == 1
+    deadline = time.monotonic() + 20
+    started = False
+    while time.monotonic() < deadline:  # a live "worker" whose heartbeats do not list the try
+        client.hset(keys.workers, "ghost", json.dumps({"running": [], "heartbeat_at": time.time()}))
+        client.zadd(keys.worker_beats, {"ghost": time.time()})
+        if not started and _state(cluster, "lost", run_id, "quick")[0] != "running":
+            cluster.start("worker0", "worker")
+            started = True
+        if cluster.run_state("lost", run_id) == "success":
+            break
+        time.sleep(0.3)
+    summary = cluster.wait_run("lost", run_id, timeout_s=20)
+    client.close()
+    assert summary["tasks"]["quick"] == {"state": "success", "try_number": 2}
+    assert "lost this try" in cluster.logs("coordinator")

@@ -73,6 +73,11 @@ class Coordinator:
         #: pool slots taken by queued and running instances, and each pool's size
         self.pool_held: Counter[str] = Counter()
         self.pool_slots: dict[str, int] = {}
+        #: (run ref, instance) -> (worker id, try) for running instances, and how many fresh
+        #: heartbeats of that worker in a row did not list it
+        self.running_on: dict[tuple[str, TIKey], tuple[str, int]] = {}
+        self.unreported: Counter[tuple[str, TIKey]] = Counter()
+        self.last_beat: dict[str, float] = {}
         self.due: list[tuple[float, str]] = []
         self.ready: deque[tuple[str, TIKey]] = deque()
         self.batch = Batch()
@@ -242,6 +247,8 @@ class Coordinator:
             started = float(fields.get("start_date") or now) if state == "running" else now
             ctx.deadline_s = started + timeout_s
         for key, record in machine.tis.items():
+            if record.state is S.RUNNING and key in metas and metas[key].worker:
+                self.running_on[(ref, key)] = (str(metas[key].worker), record.try_number)
             if record.state in _HELD:
                 self.held[dag_id] += 1
                 spec = graph.tasks[key.task_id]
@@ -278,6 +285,7 @@ class Coordinator:
         if kind == "started":
             if ctx.machine.task_started(key, try_number):
                 at = float(fields.get("at", now))
+                self.running_on[(ctx.ref, key)] = (fields.get("worker", ""), try_number)
                 ctx.meta[key] = replace(
                     ctx.meta.get(key, TIMeta()), start_date=at, worker=fields.get("worker")
                 )
@@ -345,6 +353,7 @@ class Coordinator:
             if transition.old in _HELD and (
                 transition.record is None or transition.record.state not in _HELD
             ):
+                self.running_on.pop((ctx.ref, transition.key), None)
                 self.held[ctx.dag_id] -= 1
                 spec = ctx.graph.tasks[transition.key.task_id]
                 self.pool_held[spec.pool] -= spec.pool_slots
@@ -421,6 +430,7 @@ class Coordinator:
             self.pending_starts.discard(dag_id)
             await self._start_queued_runs(dag_id)
         await self._reap_dead_workers(now)
+        await self._reconcile_running(now)
         self._time_out_runs(now)
 
     def _time_out_runs(self, now: float) -> None:
@@ -440,6 +450,58 @@ class Coordinator:
                     )
             self.persister.event(self.batch, "run_timeout", run=ctx.ref)
             self._end_run(ctx, DagRunState.FAILED, now)
+
+    async def _reconcile_running(self, now: float) -> None:
+        """Fail tries that a live worker no longer reports (a completion Redis lost).
+
+        A try counts as lost once two fresh heartbeats in a row of its worker leave it out.
+        """
+        workers = {
+            worker_id: loads(raw)
+            for worker_id, raw in (await typed.hgetall(self.client, self.keys.workers)).items()
+        }
+        fresh = {
+            worker_id
+            for worker_id, info in workers.items()
+            if float(info.get("heartbeat_at", 0)) > self.last_beat.get(worker_id, 0.0)
+        }
+        self.last_beat = {w: float(info.get("heartbeat_at", 0)) for w, info in workers.items()}
+        reported: set[tuple[str, str, int]] = set()
+        for worker_id in fresh:
+            for ref in workers[worker_id].get("running", []):
+                _, _, dag_id, run_id, task_id, map_index, try_number = ref.split("|")
+                reported.add((f"{dag_id}|{run_id}", f"{task_id}|{map_index}", int(try_number)))
+        for (run, key), (worker_id, try_number) in list(self.running_on.items()):
+            if worker_id not in fresh:
+                continue
+            if (run, f"{key.task_id}|{key.map_index}", try_number) in reported:
+                self.unreported.pop((run, key), None)
+                continue
+            self.unreported[(run, key)] += 1
+            if self.unreported[(run, key)] >= 2:
+                del self.unreported[(run, key)]
+                await self._fail_unreported(run, key, worker_id, try_number, now)
+
+    async def _fail_unreported(
+        self, run: str, key: TIKey, worker_id: str, try_number: int, now: float
+    ) -> None:
+        log.warning(
+            "worker %s no longer runs %s %s try %s; failing that try",
+            worker_id,
+            run,
+            key,
+            try_number,
+        )
+        suffix = f"|{run}|{key.task_id}|{key.map_index}|{try_number}"
+        for ref in await typed.smembers(self.client, self.keys.worker_tasks(worker_id)):
+            if ref.endswith(suffix):
+                stream, message_id = ref.split("|")[:2]
+                self.batch.xack(stream, WORKER_GROUP, message_id)
+                self.batch.srem(self.keys.worker_tasks(worker_id), ref)
+        ctx = self.runs.get(run)
+        if ctx is not None:
+            outcome = TaskOutcome(S.FAILED, try_number, error=f"worker {worker_id} lost this try")
+            self._after_step(ctx, ctx.machine.task_finished(key, outcome, now), now)
 
     async def _reap_dead_workers(self, now: float) -> None:
         cutoff = now - self.settings.worker_timeout_s

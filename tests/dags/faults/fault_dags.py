@@ -78,3 +78,6 @@ with DAG("run_timeout", schedule=None, dagrun_timeout=timedelta(seconds=1)) as r
     BashOperator(task_id="forever", bash_command="sleep 20") >> BashOperator(
         task_id="never", bash_command="true"
     )
+
+with DAG("lost", schedule=None, default_args={"retries": 1, "retry_delay": timedelta(0)}) as lost:
+    BashOperator(task_id="quick", bash_command="echo quick")
