@@ -210,4 +210,4 @@ def test_a_completion_lost_by_redis_is_recovered(cluster: Cluster) -> None:
     summary = cluster.wait_run("lost", run_id, timeout_s=20)
     client.close()
     assert summary["tasks"]["quick"] == {"state": "success", "try_number": 2}
-    assert "lost this try" in cluster.logs("coordinator")
+    assert "ghost no longer runs" in cluster.logs("coordinator")
