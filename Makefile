@@ -12,8 +12,8 @@ run: install
 	$(BIN)/airlane standalone --dags-folder $(DAGS) --data-dir airlane-data
 
 lint: install
-	$(BIN)/ruff check src tests
-	$(BIN)/ruff format --check src tests
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 typecheck: install
 	$(BIN)/mypy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import os
 import shutil
 import signal
@@ -30,6 +31,17 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def die_with_test() -> None:
+    """In a child: own session, and SIGKILL when the test process dies.
+
+    Without it a service left by an aborted run keeps retrying its Redis port, and a later
+    redis-server given the same free port would receive it as a stray worker.
+    """
+    os.setsid()
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
 def wait_until(
@@ -79,7 +91,7 @@ class RedisServer:
                 "--logfile",
                 "redis.log",
             ],
-            start_new_session=True,
+            preexec_fn=die_with_test,
         )
         client = redis.Redis.from_url(self.url)
         wait_until(lambda: _pings(client), 10, "redis-server to accept connections")
@@ -142,7 +154,7 @@ class Cluster:
             env=self.env,
             stdout=log,
             stderr=log,
-            start_new_session=True,
+            preexec_fn=die_with_test,
         )
         log.close()
         self.procs[name] = proc

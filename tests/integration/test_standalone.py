@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import EXAMPLE_DAGS, TEST_DAGS, run_cli
-from tests.integration.cluster import wait_until
+from tests.integration.cluster import die_with_test, wait_until
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -34,6 +34,7 @@ def _start(dags: Path, data: Path, log: Path) -> subprocess.Popen[bytes]:
             stdout=out,
             stderr=out,
             env=env,
+            preexec_fn=die_with_test,
         )
 
 

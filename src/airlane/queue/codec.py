@@ -86,6 +86,7 @@ def encode_outcome(outcome: TaskOutcome) -> str:
             "reschedule_at_s": outcome.reschedule_at_s,
             "started_at_s": outcome.started_at_s,
             "xcom_lengths": dict(outcome.xcom_lengths),
+            "ended_at_s": outcome.ended_at_s,
         }
     ).decode()
 
@@ -102,6 +103,7 @@ def decode_outcome(raw: str | bytes) -> TaskOutcome:
         reschedule_at_s=data.get("reschedule_at_s"),
         started_at_s=data.get("started_at_s"),
         xcom_lengths=_lengths(data.get("xcom_lengths")),
+        ended_at_s=data.get("ended_at_s"),
     )
 
 

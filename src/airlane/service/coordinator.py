@@ -300,6 +300,8 @@ class Coordinator:
                 )
         elif kind == "finished":
             outcome = decode_outcome(fields["outcome"])
+            if outcome.ended_at_s is not None:
+                ctx.ended_at[key] = outcome.ended_at_s
             self._after_step(ctx, ctx.machine.task_finished(key, outcome, now), now)
         elif kind == "released":
             self.batch.hdel(self.keys.claims(ctx.dag_id, ctx.run_id), fields["ti"])

@@ -32,6 +32,8 @@ class RunContext:
     meta: dict[TIKey, TIMeta] = field(default_factory=dict)
     state: DagRunState = DagRunState.RUNNING
     deadline_s: float | None = None
+    #: when tries ended on their workers, waiting to be written with their transition
+    ended_at: dict[TIKey, float] = field(default_factory=dict)
 
     @property
     def ref(self) -> str:
@@ -97,7 +99,7 @@ class Persister:
                 S.UP_FOR_RETRY,
                 S.UP_FOR_RESCHEDULE,
             ):
-                meta = replace(meta, end_date=now_s)
+                meta = replace(meta, end_date=ctx.ended_at.pop(key, now_s))
             elif state is S.NONE:
                 meta = TIMeta()
             ctx.meta[key] = meta

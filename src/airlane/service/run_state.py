@@ -58,6 +58,8 @@ class TaskOutcome:
     reschedule_at_s: float | None = None
     started_at_s: float | None = None
     xcom_lengths: tuple[tuple[str, int], ...] = ()
+    #: when the try ended on its worker (epoch seconds)
+    ended_at_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

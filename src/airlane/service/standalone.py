@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import logging
 import os
 import shutil
@@ -31,6 +32,17 @@ class StandaloneSettings:
     log_level: str = "INFO"
     worker_concurrency: int = 8
     worker_grace_s: float = 10.0
+
+
+def _child_setup() -> None:
+    """In each child: its own session (Ctrl-C reaches only the supervisor), and SIGTERM if the
+    supervisor dies, so that nothing outlives it."""
+    os.setsid()
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
 
 
 def find_redis_server() -> str:
@@ -107,7 +119,7 @@ class Standalone:
             "noeviction",
             "--logfile",
             os.path.join(self.settings.data_dir, "redis.log"),
-            start_new_session=True,
+            preexec_fn=_child_setup,
         )
         client = aioredis.Redis.from_url(self.redis_url)
         for _ in range(200):
@@ -140,7 +152,7 @@ class Standalone:
             env=self._env(),
             stdout=logfile,
             stderr=logfile,
-            start_new_session=True,
+            preexec_fn=_child_setup,
         )
         logfile.close()
 

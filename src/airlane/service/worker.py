@@ -15,7 +15,7 @@ import socket
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pendulum
 import redis
@@ -241,6 +241,7 @@ class Worker:
 
     async def _finish(self, item: _Running, outcome: TaskOutcome, xcoms: RedisXComs) -> None:
         msg = item.message
+        outcome = replace(outcome, ended_at_s=time.time())
         await self._retrying(
             self.scripts.finish,
             keys=[

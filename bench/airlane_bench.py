@@ -1,0 +1,210 @@
+"""Airlane's own figures, measured on real processes (coordinator, two workers, redis-server)."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from tests.integration.cluster import Cluster, RedisServer, wait_until
+
+from bench import dags
+
+
+@contextmanager
+def running(
+    work: Path, redis: RedisServer, folder: Path, workers: int, **env: str
+) -> Iterator[Cluster]:
+    redis.flush()
+    cluster = Cluster(redis.url, folder, work, **env)
+    cluster.start("dag-processor", "dag-processor")
+    cluster.start("coordinator", "coordinator")
+    for i in range(workers):
+        cluster.start(f"worker{i}", "worker", "--concurrency", "64")
+    try:
+        yield cluster
+    finally:
+        cluster.stop_all()
+
+
+def _times(cluster: Cluster, dag_id: str, run_id: str) -> dict[str, tuple[float, float]]:
+    return {
+        task_id: (float(meta.start_date or 0), float(meta.end_date or 0))
+        for (task_id, _), (_, meta) in cluster.task_instances(dag_id, run_id).items()
+    }
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def hop(cluster: Cluster, dag_id: str) -> dict[str, float]:
+    """Successor start minus predecessor end along a chain, from the recorded timestamps."""
+    cluster.wait_run(dag_id, cluster.trigger(dag_id), timeout_s=600)  # warm the workers' DAG cache
+    run_id = cluster.trigger(dag_id)
+    assert cluster.wait_run(dag_id, run_id, timeout_s=600)["state"] == "success"
+    times = _times(cluster, dag_id, run_id)
+    order = sorted(times)
+    hops = [(times[b][0] - times[a][1]) * 1000 for a, b in itertools.pairwise(order)]
+    return {
+        "p50_ms": statistics.median(hops),
+        "p90_ms": _percentile(hops, 0.9),
+        "p99_ms": _percentile(hops, 0.99),
+        "hops": len(hops),
+    }
+
+
+def throughput(cluster: Cluster, dag_id: str, n: int) -> dict[str, float]:
+    run_id = cluster.trigger(dag_id)
+    assert cluster.wait_run(dag_id, run_id, timeout_s=900)["state"] == "success"
+    times = _times(cluster, dag_id, run_id)
+    root_end = times.pop("root")[1]
+    last_end = max(end for _, end in times.values())
+    return {"tasks_per_s": n / (last_end - root_end), "tasks": n, "seconds": last_end - root_end}
+
+
+def expansion(cluster: Cluster, dag_id: str, n: int) -> dict[str, float]:
+    """From run creation to the last of its ``n`` task messages enqueued (no worker running)."""
+    client = cluster.redis()
+    created = time.time()
+    run_id = cluster.trigger(dag_id)
+    ref = f"{dag_id}|{run_id}"
+
+    def last_queued() -> float | None:
+        entries = client.xrevrange(cluster.keys.events, count=50)
+        queued = [e for e in entries if e[1].get("run") == ref and e[1].get("state") == "queued"]
+        if client.xlen(cluster.keys.queue("default")) >= n and queued:
+            return int(queued[0][0].split("-")[0]) / 1000
+        return None
+
+    done = wait_until(last_queued, 300, "the run's tasks to be enqueued", interval_s=0.02)
+    client.close()
+    return {"seconds": done - created, "tasks": n}
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def memory(cluster: Cluster, dag_id: str, runs: int, per_run: int) -> dict[str, float]:
+    """Coordinator RSS with ``runs * per_run`` live task instances (no worker: nothing ends)."""
+    run_ids = [cluster.trigger(dag_id) for _ in range(runs)]
+    wait_until(
+        lambda: all(cluster.run_state(dag_id, r) == "running" for r in run_ids),
+        600,
+        "runs to start",
+        0.2,
+    )
+    time.sleep(1.0)
+    return {
+        "coordinator_rss_mb": _rss_mb(cluster.procs["coordinator"].pid),
+        "live_task_instances": runs * per_run,
+    }
+
+
+def airflow_scenario(cluster: Cluster, dag_ids: list[str]) -> dict[str, float]:
+    started = time.time()
+    runs = [(dag_id, cluster.trigger(dag_id)) for dag_id in dag_ids]
+    for dag_id, run_id in runs:
+        assert cluster.wait_run(dag_id, run_id, timeout_s=600)["state"] == "success"
+    lag, last_end = 0.0, 0.0
+    for dag_id, run_id in runs:
+        times = _times(cluster, dag_id, run_id)
+        order = sorted(times, key=lambda t: int(t[1:]))
+        lag += sum(times[b][0] - times[a][1] for a, b in itertools.pairwise(order))
+        last_end = max(last_end, *(end for _, end in times.values()))
+    return {"total_lag_s": lag, "wall_s": last_end - started, "dags": len(dag_ids)}
+
+
+def startup(work: Path, folder: Path) -> dict[str, float]:
+    """``airlane standalone`` to the first task running; ``dags list`` on the folder."""
+    data = work / "standalone"
+    env = {**os.environ, "AIRLANE_DAGS_ARE_PAUSED_AT_CREATION": "false"}
+    began = time.time()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "airlane",
+            "standalone",
+            "--dags-folder",
+            str(folder),
+            "--data-dir",
+            str(data),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: (data / "airlane.env").exists(), 60, "standalone")
+        url = (data / "airlane.env").read_text().split("AIRLANE_REDIS_URL=")[1].split()[0]
+        cluster = Cluster(url, folder, work)
+        cluster.wait_for_dags("listed_000", timeout_s=60)
+        run_id = cluster.trigger("listed_000")
+        cluster.wait_run("listed_000", run_id)
+        first_start = min(start for start, _ in _times(cluster, "listed_000", run_id).values())
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+    listed = time.time()
+    subprocess.run(
+        [sys.executable, "-m", "airlane", "dags", "list", "--dags-folder", str(folder)],
+        check=True,
+        capture_output=True,
+    )
+    return {
+        "standalone_to_first_task_s": first_start - began,
+        "dags_list_s": time.time() - listed,
+        "dag_files": len(list(folder.glob("*.py"))),
+    }
+
+
+def measure(work: Path, redis: RedisServer, smoke: bool) -> dict[str, Any]:
+    sizes = (
+        {"chain": 10, "fan_out": 50, "wide": 100, "memory_runs": 2, "scenario": (5, 3), "files": 5}
+        if smoke
+        else {
+            "chain": 200,
+            "fan_out": 10_000,
+            "wide": 10_000,
+            "memory_runs": 10,
+            "scenario": (100, 10),
+            "files": 100,
+        }
+    )
+    folder = work / "dags"
+    folder.mkdir(parents=True, exist_ok=True)
+    chain_id = dags.chain(folder, sizes["chain"])
+    fan_id = dags.fan_out(folder, sizes["fan_out"])
+    wide_id = dags.wide(folder, sizes["wide"], sizes["wide"])
+    held_id = dags.wide(folder, sizes["wide"], 16)
+    scenario_ids = dags.scenario(folder, *sizes["scenario"])
+    results: dict[str, Any] = {}
+    with running(work / "run", redis, folder, workers=2) as cluster:
+        cluster.wait_for_dags(chain_id, fan_id, *scenario_ids, timeout_s=300)
+        results["hop"] = hop(cluster, chain_id)
+        results["throughput"] = throughput(cluster, fan_id, sizes["fan_out"])
+        results["airflow_scenario"] = airflow_scenario(cluster, scenario_ids)
+    with running(work / "idle", redis, folder, workers=0) as cluster:
+        cluster.wait_for_dags(wide_id, held_id, timeout_s=300)
+        results["expansion"] = expansion(cluster, wide_id, sizes["wide"])
+    with running(work / "memory", redis, folder, workers=0) as cluster:
+        cluster.wait_for_dags(held_id, timeout_s=300)
+        results["memory"] = memory(cluster, held_id, sizes["memory_runs"], sizes["wide"])
+    listing = work / "listing"
+    listing.mkdir(exist_ok=True)
+    dags.many_files(listing, sizes["files"])
+    results["startup"] = startup(work / "startup", listing)
+    return results

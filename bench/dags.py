@@ -1,0 +1,73 @@
+"""DAG files the benchmarks generate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HEADER = "from airlane import DAG, PythonOperator\n\n\ndef noop():\n    return None\n\n\n"
+
+
+def chain(folder: Path, n: int) -> str:
+    dag_id = f"bench_chain_{n}"
+    (folder / f"{dag_id}.py").write_text(
+        HEADER
+        + f"with DAG({dag_id!r}, schedule=None) as dag:\n"
+        + "    previous = None\n"
+        + f"    for i in range({n}):\n"
+        + "        current = PythonOperator(task_id=f't{i:05d}', python_callable=noop)\n"
+        + "        if previous is not None:\n"
+        + "            previous >> current\n"
+        + "        previous = current\n"
+    )
+    return dag_id
+
+
+def fan_out(folder: Path, n: int) -> str:
+    dag_id = f"bench_fan_out_{n}"
+    (folder / f"{dag_id}.py").write_text(
+        HEADER
+        + f"with DAG({dag_id!r}, schedule=None, max_active_tasks={n}) as dag:\n"
+        + "    root = PythonOperator(task_id='root', python_callable=noop)\n"
+        + f"    for i in range({n}):\n"
+        + "        root >> PythonOperator(task_id=f'leaf_{i:05d}', python_callable=noop)\n"
+    )
+    return dag_id
+
+
+def wide(folder: Path, n: int, max_active: int) -> str:
+    dag_id = f"bench_wide_{n}_{max_active}"
+    (folder / f"{dag_id}.py").write_text(
+        HEADER
+        + f"with DAG({dag_id!r}, schedule=None, max_active_tasks={max_active}) as dag:\n"
+        + f"    for i in range({n}):\n"
+        + "        PythonOperator(task_id=f't{i:05d}', python_callable=noop)\n"
+    )
+    return dag_id
+
+
+def scenario(folder: Path, dags: int, tasks: int) -> list[str]:
+    """Airflow's scheduler benchmark: ``dags`` DAGs of ``tasks`` linear tasks, in one file."""
+    ids = [f"bench_linear_{i:03d}" for i in range(dags)]
+    (folder / "bench_scenario.py").write_text(
+        HEADER
+        + f"for dag_id in {ids!r}:\n"
+        + "    with DAG(dag_id, schedule=None) as dag:\n"
+        + "        previous = None\n"
+        + f"        for i in range({tasks}):\n"
+        + "            current = PythonOperator(task_id=f't{i}', python_callable=noop)\n"
+        + "            if previous is not None:\n"
+        + "                previous >> current\n"
+        + "            previous = current\n"
+        + "    globals()[dag_id] = dag\n"
+    )
+    return ids
+
+
+def many_files(folder: Path, n: int) -> None:
+    for i in range(n):
+        (folder / f"listed_{i:03d}.py").write_text(
+            HEADER
+            + f"with DAG('listed_{i:03d}', schedule=None) as dag:\n"
+            + "    PythonOperator(task_id='a', python_callable=noop) >> "
+            + "PythonOperator(task_id='b', python_callable=noop)\n"
+        )

@@ -1,0 +1,107 @@
+"""The Redis floor: a minimal Python Streams loop, worker -> completion stream -> coordinator ->
+task stream -> worker, with nothing of Airlane in it. Two processes, asyncio + hiredis."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import statistics
+import time
+from typing import Any
+
+import redis.asyncio as aioredis
+
+TASKS, DONE, GROUP = "floor:tasks", "floor:done", "g"
+
+
+async def _setup(url: str) -> None:
+    client = aioredis.Redis.from_url(url)
+    await client.delete(TASKS, DONE)
+    for stream in (TASKS, DONE):
+        await client.xgroup_create(stream, GROUP, id="0", mkstream=True)
+    await client.aclose()
+
+
+async def _worker(url: str, total: int, batch: int) -> None:
+    """Read tasks, acknowledge each and emit its completion."""
+    client = aioredis.Redis.from_url(url)
+    seen = 0
+    while seen < total:
+        response = await client.xreadgroup(GROUP, "w", {TASKS: ">"}, count=batch, block=0)
+        entries = response[0][1]
+        if batch == 1:  # one round trip per command, as an unbatched worker does
+            for entry_id, _ in entries:
+                await client.xack(TASKS, GROUP, entry_id)
+                await client.xadd(DONE, {"t": "1"})
+        else:
+            async with client.pipeline(transaction=False) as pipe:
+                for entry_id, _ in entries:
+                    pipe.xack(TASKS, GROUP, entry_id)
+                    pipe.xadd(DONE, {"t": "1"})
+                await pipe.execute()
+        seen += len(entries)
+    await client.aclose()
+
+
+def _worker_process(url: str, total: int, batch: int) -> None:
+    asyncio.run(_worker(url, total, batch))
+
+
+async def _coordinate(url: str, total: int, in_flight: int, batch: int) -> dict[str, float]:
+    """Keep ``in_flight`` tasks queued; each completion queues the next task."""
+    client = aioredis.Redis.from_url(url)
+    sent, done = 0, 0
+    rtts: list[float] = []
+    sent_at: list[float] = []
+    first = min(in_flight, total)
+    for _ in range(first):
+        sent_at.append(time.perf_counter())
+        await client.xadd(TASKS, {"t": "1"})
+    sent = first
+    started = time.perf_counter()
+    while done < total:
+        response = await client.xreadgroup(GROUP, "c", {DONE: ">"}, count=batch, block=0)
+        entries = response[0][1]
+        now = time.perf_counter()
+        async with client.pipeline(transaction=False) as pipe:
+            for entry_id, _ in entries:
+                pipe.xack(DONE, GROUP, entry_id)
+                if in_flight == 1:
+                    rtts.append(now - sent_at[-1])
+                if sent < total:
+                    pipe.xadd(TASKS, {"t": "1"})
+                    sent += 1
+            sent_at.append(time.perf_counter())
+            await pipe.execute()
+        done += len(entries)
+    elapsed = time.perf_counter() - started
+    await client.aclose()
+    result = {"tasks_per_s": total / elapsed}
+    if rtts:
+        result["hop_p50_ms"] = statistics.median(rtts) / 2 * 1000
+    return result
+
+
+def _run(url: str, total: int, in_flight: int, batch: int) -> dict[str, float]:
+    asyncio.run(_setup(url))
+    ctx = multiprocessing.get_context("spawn")
+    worker = ctx.Process(target=_worker_process, args=(url, total, batch))
+    worker.start()
+    try:
+        return asyncio.run(_coordinate(url, total, in_flight, batch))
+    finally:
+        worker.join(timeout=60)
+        if worker.is_alive():
+            worker.kill()
+
+
+def measure(url: str, smoke: bool) -> dict[str, Any]:
+    n = 200 if smoke else 3000
+    ping = _run(url, n, in_flight=1, batch=1)
+    unbatched = _run(url, n * 4, in_flight=64, batch=1)
+    batched = _run(url, n * 20, in_flight=5000, batch=1000)
+    return {
+        "hop_p50_ms": ping["hop_p50_ms"],
+        "tasks_per_s_unbatched": unbatched["tasks_per_s"],
+        "tasks_per_s_batched": batched["tasks_per_s"],
+    }
