@@ -1,5 +1,5 @@
 # The README's two commands are `make run` and `make test`; .ci/run calls `make test`.
-.PHONY: install run lint typecheck test unit
+.PHONY: install run lint typecheck test unit bench bench-smoke
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -23,3 +23,9 @@ unit: install
 
 test: lint typecheck
 	$(BIN)/pytest -q
+
+bench: install
+	$(BIN)/python -m bench.run
+
+bench-smoke: install
+	$(BIN)/python -m bench.run --smoke --output /tmp/airlane-bench-smoke.json --no-report

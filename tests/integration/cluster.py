@@ -60,8 +60,9 @@ def wait_until(
 class RedisServer:
     """A redis-server with AOF (``appendfsync always``: a SIGKILL loses no acknowledged write)."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, appendfsync: str = "always") -> None:
         self.directory = directory
+        self.appendfsync = appendfsync
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -85,7 +86,7 @@ class RedisServer:
                 "--appendonly",
                 "yes",
                 "--appendfsync",
-                "always",
+                self.appendfsync,
                 "--save",
                 "",
                 "--logfile",

@@ -2,9 +2,10 @@
 
 claim    (worker) a task message becomes this worker's try, at most once per try
 finish   (worker) record XComs, acknowledge the message, emit the completion event
-apply    (coordinator) a batch of writes, refused unless the caller holds the lease
+apply    (coordinator) a batch of writes, refused unless the caller holds the lease (which
+         each call extends; a lapsed lease that nobody took is taken back)
 create_run (API, CLI) a queued run of an existing DAG, unless the run id is taken
-renew    (coordinator) extend the lease if still held
+renew    (coordinator) extend the lease if still held, or take it back if nobody holds it
 """
 
 from __future__ import annotations
@@ -45,12 +46,19 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[8], '*', 'kind', 'finished', 'ru
 return 1
 """
 
-# KEYS: lease. ARGV: owner, then operations, each an opcode followed by its arguments:
+# KEYS: lease. ARGV: owner, lease ttl ms, then operations, each an opcode and its arguments:
 #   H key field value | D key field | X key maxlen n f1 v1 .. fn vn | A key group id
 #   S key member | R key member | Z key score member | Y key member | K key | E key seconds
 APPLY = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return redis.error_reply('NOLEASE') end
-local i = 2
+local holder = redis.call('GET', KEYS[1])
+if holder == false then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+elseif holder ~= ARGV[1] then
+  return redis.error_reply('NOLEASE')
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+local i = 3
 local n = #ARGV
 while i <= n do
   local op = ARGV[i]
@@ -87,8 +95,13 @@ return 1
 
 # KEYS: lease. ARGV: owner, ttl ms
 RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+if holder == false then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
   return 1
 end
 return 0

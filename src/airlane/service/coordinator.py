@@ -166,6 +166,9 @@ class Coordinator:
                     await self._on_command(fields)
                 self.batch.xack(stream, COORDINATOR_GROUP, entry_id)
                 self._drain_ready()
+                if len(self.batch) > MAX_BATCH_ARGS:
+                    # Long batches write as they go, which also keeps the lease renewed.
+                    await self._flush()
 
     async def _flush(self) -> None:
         self._dispatch_touched()
@@ -177,7 +180,10 @@ class Coordinator:
             else:
                 chunk, self.batch = args, Batch()
             try:
-                await self.scripts.apply(keys=[self.keys.lease], args=[self.coordinator_id, *chunk])
+                ttl_ms = int(self.settings.lease_ttl_s * 1000)
+                await self.scripts.apply(
+                    keys=[self.keys.lease], args=[self.coordinator_id, ttl_ms, *chunk]
+                )
             except ResponseError as err:
                 if "NOLEASE" in str(err):
                     raise LeaseLost from None
@@ -207,6 +213,8 @@ class Coordinator:
         refs = sorted(await typed.smembers(self.client, self.keys.active_runs))
         for ref in refs:
             await self._activate(ref)
+            if len(self.batch) > MAX_BATCH_ARGS:
+                await self._flush()
 
     async def _activate(self, ref: str) -> RunContext | None:
         """Drive run ``ref``: start it if it is queued and may start, or rebuild it."""

@@ -23,17 +23,24 @@ class TaskLogWriter:
         self.retention_s = retention_s
         self._lines: collections.deque[str] = collections.deque()
         self._flusher: asyncio.Task[None] | None = None
+        self._closing = asyncio.Event()
         self._expiry_set = False
 
     def write(self, line: str) -> None:
         self._lines.append(f"[{time.strftime('%H:%M:%S')}] {line}")
 
     def start(self) -> None:
+        self._closing = asyncio.Event()
         self._flusher = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(FLUSH_INTERVAL_S)
+        # Stopped by an event, never cancelled: cancelling redis-py in the middle of a
+        # pipeline can leave its connection unusable (redis/redis-py#2665).
+        while not self._closing.is_set():
+            try:
+                await asyncio.wait_for(self._closing.wait(), FLUSH_INTERVAL_S)
+            except TimeoutError:
+                pass
             await self.flush()
 
     async def flush(self) -> bool:
@@ -59,11 +66,8 @@ class TaskLogWriter:
     async def close(self, attempts: int = 60) -> None:
         """Stop the background flusher and send the rest, waiting out a short Redis outage."""
         if self._flusher is not None:
-            self._flusher.cancel()
-            try:
-                await self._flusher
-            except asyncio.CancelledError:
-                pass
+            self._closing.set()
+            await self._flusher
         for _ in range(attempts):
             if await self.flush():
                 return

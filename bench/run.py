@@ -1,0 +1,82 @@
+"""Run the benchmarks, write ``bench/results/latest.json`` and regenerate ``docs/benchmarks.md``.
+
+python -m bench.run            # full sizes (several minutes)
+python -m bench.run --smoke    # every benchmark at a tiny size (CI)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.integration.cluster import RedisServer
+
+from bench import airlane_bench, floor, report
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def machine() -> dict[str, Any]:
+    redis_version = subprocess.run(
+        ["redis-server", "--version"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    ).stdout.strip()
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "redis": redis_version,
+        "platform": platform.platform(),
+        "commit": commit or "unknown",
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, for CI")
+    parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "latest.json"))
+    parser.add_argument("--report", default=str(ROOT / "docs" / "benchmarks.md"))
+    parser.add_argument("--no-report", action="store_true")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="airlane-bench-"))
+    redis = RedisServer(work / "redis", appendfsync="everysec")
+    redis.start()
+    try:
+        results: dict[str, Any] = {"machine": machine(), "smoke": args.smoke}
+        started = time.time()
+        results["floor"] = floor.measure(redis.url, args.smoke)
+        print("floor", results["floor"], flush=True)
+        results.update(airlane_bench.measure(work, redis, args.smoke))
+        results["queue_choice"] = airlane_bench.queue_choice(results)
+        results["duration_s"] = time.time() - started
+    finally:
+        redis.stop()
+        shutil.rmtree(work, ignore_errors=True)
+    out = Path(args.output)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    if not args.no_report:
+        Path(args.report).write_text(
+            report.render(results, " ".join(["python -m bench.run", *sys.argv[1:]]))
+        )
+
+
+if __name__ == "__main__":
+    main()
