@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import redis.asyncio as aioredis
 
 from airlane.config import Settings
 from airlane.queue.connection import connect
@@ -43,23 +47,32 @@ def _folder(args: argparse.Namespace, settings: Settings) -> str:
     return os.path.abspath(args.dags_folder or settings.dags_folder)
 
 
+class _Service(Protocol):
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+
+def _serve(settings: Settings, name: str, build: Callable[[aioredis.Redis, Keys], _Service]) -> int:
+    """Run one service until SIGTERM/SIGINT, on its own Redis client."""
+
+    async def main(stop: asyncio.Event) -> None:
+        client = connect(settings.redis_url, client_name=f"airlane-{name}")
+        await build(client, Keys.from_env()).run(stop)
+
+    run_service(main)
+    return 0
+
+
 def cmd_coordinator(args: argparse.Namespace) -> int:
     from airlane.service.coordinator import Coordinator, CoordinatorSettings
 
     setup_logging(args.log_level)
     settings = Settings.from_env()
-
-    async def main(stop: Any) -> None:
-        client = connect(settings.redis_url, client_name="airlane-coordinator")
-        coordinator_settings = CoordinatorSettings(
-            settings.redis_url,
-            worker_timeout_s=settings.worker_timeout_s,
-            lease_ttl_s=settings.coordinator_lease_s,
-        )
-        await Coordinator(coordinator_settings, client, Keys.from_env()).run(stop)
-
-    run_service(main)
-    return 0
+    coordinator_settings = CoordinatorSettings(
+        settings.redis_url,
+        worker_timeout_s=settings.worker_timeout_s,
+        lease_ttl_s=settings.coordinator_lease_s,
+    )
+    return _serve(settings, "coordinator", lambda c, k: Coordinator(coordinator_settings, c, k))
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -77,13 +90,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         xcom_max_bytes=settings.xcom_max_bytes,
         log_retention_s=settings.log_retention_s,
     )
-
-    async def main(stop: Any) -> None:
-        client = connect(settings.redis_url, client_name="airlane-worker")
-        await Worker(worker_settings, client, Keys.from_env()).run(stop)
-
-    run_service(main)
-    return 0
+    return _serve(settings, "worker", lambda c, k: Worker(worker_settings, c, k))
 
 
 def cmd_dag_processor(args: argparse.Namespace) -> int:
@@ -98,13 +105,7 @@ def cmd_dag_processor(args: argparse.Namespace) -> int:
         safe_mode=settings.dag_discovery_safe_mode,
         paused_at_creation=settings.dags_are_paused_at_creation,
     )
-
-    async def main(stop: Any) -> None:
-        client = connect(settings.redis_url, client_name="airlane-dag-processor")
-        await DagProcessor(processor_settings, client, Keys.from_env()).run(stop)
-
-    run_service(main)
-    return 0
+    return _serve(settings, "dag-processor", lambda c, k: DagProcessor(processor_settings, c, k))
 
 
 def cmd_standalone(args: argparse.Namespace) -> int:

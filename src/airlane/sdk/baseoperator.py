@@ -35,16 +35,21 @@ _LEGACY_IGNORED = frozenset({"provide_context", "xcom_push", "retry_exponential_
 Callback = Callable[..., Any] | list[Callable[..., Any]] | None
 
 
-def _init_param_names(cls: type) -> frozenset[str]:
-    names: set[str] = set()
+def init_parameters(cls: type) -> list[inspect.Parameter]:
+    """The keyword parameters of every ``__init__`` along ``cls``'s MRO."""
+    found: list[inspect.Parameter] = []
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
         if init is None or klass is object:
             continue
         for name, param in inspect.signature(init).parameters.items():
             if param.kind in (param.KEYWORD_ONLY, param.POSITIONAL_OR_KEYWORD) and name != "self":
-                names.add(name)
-    return frozenset(names)
+                found.append(param)
+    return found
+
+
+def _init_param_names(cls: type) -> frozenset[str]:
+    return frozenset(param.name for param in init_parameters(cls))
 
 
 def _apply_defaults(init: Callable[..., None]) -> Callable[..., None]:

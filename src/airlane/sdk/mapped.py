@@ -7,7 +7,6 @@ its own slice of the expanded ones (the cross product of the expanded lists).
 
 from __future__ import annotations
 
-import inspect
 import itertools
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -191,15 +190,11 @@ class MappedOperator(DAGNode):
 
 
 def _required_params(cls: type) -> set[str]:
-    required: set[str] = set()
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None or klass is object:
-            continue
-        for name, param in inspect.signature(init).parameters.items():
-            if name != "self" and param.default is param.empty and param.kind is param.KEYWORD_ONLY:
-                required.add(name)
-    return required
+    from airlane.sdk.baseoperator import init_parameters
+
+    return {
+        p.name for p in init_parameters(cls) if p.default is p.empty and p.kind is p.KEYWORD_ONLY
+    }
 
 
 def mapped_length(values: Mapping[str, Sequence[Any]] | Sequence[Any]) -> int:

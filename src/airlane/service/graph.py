@@ -128,23 +128,24 @@ class DagGraph:
 
     def descendants(self, task_id: str) -> set[str]:
         """Every task downstream of ``task_id``, transitively."""
-        seen: set[str] = set()
-        stack = list(self.tasks[task_id].downstream)
-        while stack:
-            current = stack.pop()
-            if current not in seen:
-                seen.add(current)
-                stack.extend(self.tasks[current].downstream)
-        return seen
+        return self._reachable(task_id, downstream=True)
 
     def ancestors(self, task_id: str) -> set[str]:
+        """Every task upstream of ``task_id``, transitively."""
+        return self._reachable(task_id, downstream=False)
+
+    def _reachable(self, task_id: str, *, downstream: bool) -> set[str]:
+        def neighbours(name: str) -> tuple[str, ...]:
+            spec = self.tasks[name]
+            return spec.downstream if downstream else spec.upstream
+
         seen: set[str] = set()
-        stack = list(self.tasks[task_id].upstream)
+        stack = list(neighbours(task_id))
         while stack:
             current = stack.pop()
             if current not in seen:
                 seen.add(current)
-                stack.extend(self.tasks[current].upstream)
+                stack.extend(neighbours(current))
         return seen
 
     def expand_ids(self, ids: Iterable[str]) -> set[str]:
