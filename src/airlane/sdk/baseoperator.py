@@ -35,21 +35,35 @@ _LEGACY_IGNORED = frozenset({"provide_context", "xcom_push", "retry_exponential_
 Callback = Callable[..., Any] | list[Callable[..., Any]] | None
 
 
-def init_parameters(cls: type) -> list[inspect.Parameter]:
-    """The keyword parameters of every ``__init__`` along ``cls``'s MRO."""
-    found: list[inspect.Parameter] = []
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None or klass is object:
-            continue
-        for name, param in inspect.signature(init).parameters.items():
-            if param.kind in (param.KEYWORD_ONLY, param.POSITIONAL_OR_KEYWORD) and name != "self":
-                found.append(param)
+_init_parameters: dict[type, tuple[inspect.Parameter, ...]] = {}
+_init_names: dict[type, frozenset[str]] = {}
+
+
+def init_parameters(cls: type) -> tuple[inspect.Parameter, ...]:
+    """The keyword parameters of every ``__init__`` along ``cls``'s MRO (cached per class:
+    a DAG file may build thousands of operators)."""
+    found = _init_parameters.get(cls)
+    if found is None:
+        params: list[inspect.Parameter] = []
+        for klass in cls.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is None or klass is object:
+                continue
+            for name, param in inspect.signature(init).parameters.items():
+                if (
+                    param.kind in (param.KEYWORD_ONLY, param.POSITIONAL_OR_KEYWORD)
+                    and name != "self"
+                ):
+                    params.append(param)
+        found = _init_parameters[cls] = tuple(params)
     return found
 
 
 def _init_param_names(cls: type) -> frozenset[str]:
-    return frozenset(param.name for param in init_parameters(cls))
+    names = _init_names.get(cls)
+    if names is None:
+        names = _init_names[cls] = frozenset(param.name for param in init_parameters(cls))
+    return names
 
 
 def _apply_defaults(init: Callable[..., None]) -> Callable[..., None]:

@@ -39,7 +39,8 @@ S = TaskInstanceState
 _HELD = frozenset({S.QUEUED, S.RUNNING})
 CONSUMER = "active"
 DEFAULT_POOL_SLOTS = 128
-MAX_BATCH_ARGS = 200_000
+#: operations per apply call: larger batches are written in several calls, in order
+MAX_BATCH_OPS = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,23 +167,18 @@ class Coordinator:
                     await self._on_command(fields)
                 self.batch.xack(stream, COORDINATOR_GROUP, entry_id)
                 self._drain_ready()
-                if len(self.batch) > MAX_BATCH_ARGS:
+                if len(self.batch) > MAX_BATCH_OPS:
                     # Long batches write as they go, which also keeps the lease renewed.
                     await self._flush()
 
     async def _flush(self) -> None:
         self._dispatch_touched()
+        ttl_ms = int(self.settings.lease_ttl_s * 1000)
         while self.batch:
-            args = self.batch.args
-            if len(args) > MAX_BATCH_ARGS:
-                cut = _cut_point(args, MAX_BATCH_ARGS)
-                chunk, self.batch.args = args[:cut], args[cut:]
-            else:
-                chunk, self.batch = args, Batch()
+            chunk, self.batch = self.batch, self.batch.split(MAX_BATCH_OPS)
             try:
-                ttl_ms = int(self.settings.lease_ttl_s * 1000)
                 await self.scripts.apply(
-                    keys=[self.keys.lease], args=[self.coordinator_id, ttl_ms, *chunk]
+                    keys=[self.keys.lease], args=[self.coordinator_id, ttl_ms, chunk.encode()]
                 )
             except ResponseError as err:
                 if "NOLEASE" in str(err):
@@ -213,7 +209,7 @@ class Coordinator:
         refs = sorted(await typed.smembers(self.client, self.keys.active_runs))
         for ref in refs:
             await self._activate(ref)
-            if len(self.batch) > MAX_BATCH_ARGS:
+            if len(self.batch) > MAX_BATCH_OPS:
                 await self._flush()
 
     async def _activate(self, ref: str) -> RunContext | None:
@@ -575,19 +571,6 @@ class Coordinator:
                 await self.client.xgroup_delconsumer(stream, WORKER_GROUP, worker_id)
             except ResponseError:
                 pass
-
-
-def _cut_point(args: list[Any], limit: int) -> int:
-    """An index <= limit where an operation starts, so a batch splits between operations."""
-    sizes = {"H": 4, "D": 3, "A": 4, "S": 3, "R": 3, "Z": 4, "Y": 3, "K": 2, "E": 3}
-    i = 0
-    while i < len(args):
-        op = args[i]
-        step = 4 + 2 * int(args[i + 3]) if op == "X" else sizes[str(op)]
-        if i + step > limit and i > 0:
-            return i
-        i += step
-    return i
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

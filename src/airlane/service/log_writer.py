@@ -24,13 +24,18 @@ class TaskLogWriter:
         self._lines: collections.deque[str] = collections.deque()
         self._flusher: asyncio.Task[None] | None = None
         self._closing = asyncio.Event()
+        self._timer: asyncio.TimerHandle | None = None
         self._expiry_set = False
 
     def write(self, line: str) -> None:
         self._lines.append(f"[{time.strftime('%H:%M:%S')}] {line}")
 
     def start(self) -> None:
-        self._closing = asyncio.Event()
+        """Flush in the background once the try has run for a flush interval; most no-op tries
+        end before that and send their lines once, at close."""
+        self._timer = asyncio.get_running_loop().call_later(FLUSH_INTERVAL_S, self._start_flusher)
+
+    def _start_flusher(self) -> None:
         self._flusher = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
@@ -65,6 +70,8 @@ class TaskLogWriter:
 
     async def close(self, attempts: int = 60) -> None:
         """Stop the background flusher and send the rest, waiting out a short Redis outage."""
+        if self._timer is not None:
+            self._timer.cancel()
         if self._flusher is not None:
             self._closing.set()
             await self._flusher

@@ -162,6 +162,24 @@ def _classify(
     return TaskInstanceState.FAILED, True, f"{type(err).__name__}: {err}"
 
 
+def _has_templates(value: Any) -> bool:
+    """Whether rendering ``value`` may run a template or read an XCom (and so may wait on I/O)."""
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value or value.endswith((".sh", ".bash", ".sql", ".json"))
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_has_templates(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_templates(v) for v in value.values())
+    return value is not None and not isinstance(value, int | float | bool)
+
+
+def needs_io_to_prepare(node: DAGNode) -> bool:
+    """False when preparing ``node`` renders nothing and resolves no XComArg: no thread needed."""
+    if isinstance(node, MappedOperator):
+        return True
+    return any(_has_templates(getattr(node, name, None)) for name in node.template_fields)  # type: ignore[attr-defined]
+
+
 def _prepare(
     node: DAGNode, dag: DAG, request: TaskRequest, env: ExecutionEnv, ti: RuntimeTaskInstance
 ) -> tuple[BaseOperator, Context]:
@@ -201,7 +219,7 @@ async def execute_task(
     task: BaseOperator | None = None
     context: Context | None = None
     try:
-        if getattr(env.xcoms, "blocking", False):
+        if getattr(env.xcoms, "blocking", False) and needs_io_to_prepare(node):
             # Reading XComs waits on the network: prepare in a thread, not on the event loop.
             ready_task, ready_context = await asyncio.to_thread(
                 _prepare, node, dag, request, env, ti
