@@ -58,7 +58,8 @@ def test_killed_worker_task_is_retried_on_the_other_worker(cluster: Cluster) -> 
     assert not (cluster.markers / f"{run_id}-3.pid").exists()
 
 
-def test_killed_coordinator_is_replaced_and_the_run_finishes(cluster: Cluster) -> None:
+def _chain_under_way(cluster: Cluster) -> tuple[str, Path]:
+    """Start everything and a 25-step chain; return once five steps ran."""
     cluster.start_all(workers=2)
     cluster.wait_for_dags("chain_slow")
     run_id = cluster.trigger("chain_slow")
@@ -66,6 +67,11 @@ def test_killed_coordinator_is_replaced_and_the_run_finishes(cluster: Cluster) -
     wait_until(
         lambda: steps.exists() and len(steps.read_text().split()) >= 5, 30, "the chain to progress"
     )
+    return run_id, steps
+
+
+def test_killed_coordinator_is_replaced_and_the_run_finishes(cluster: Cluster) -> None:
+    run_id, steps = _chain_under_way(cluster)
     cluster.signal("coordinator", signal.SIGKILL)
     time.sleep(0.5)
     cluster.start("coordinator2", "coordinator")
@@ -79,13 +85,7 @@ def test_killed_coordinator_is_replaced_and_the_run_finishes(cluster: Cluster) -
 def test_redis_killed_and_restarted_from_its_aof(
     cluster: Cluster, clean_redis: RedisServer
 ) -> None:
-    cluster.start_all(workers=2)
-    cluster.wait_for_dags("chain_slow")
-    run_id = cluster.trigger("chain_slow")
-    steps = cluster.markers / f"{run_id}.steps"
-    wait_until(
-        lambda: steps.exists() and len(steps.read_text().split()) >= 5, 30, "the chain to progress"
-    )
+    run_id, steps = _chain_under_way(cluster)
     clean_redis.kill()
     time.sleep(1.0)
     clean_redis.start()
