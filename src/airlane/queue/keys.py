@@ -147,12 +147,6 @@ class Keys:
     def log(self, dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int) -> str:
         return f"{self.prefix}log:{run_tag(dag_id, run_id)}:{task_id}:{map_index}:{try_number}"
 
-    def log_pattern(self, dag_id: str, run_id: str) -> str:
-        return f"{self.prefix}log:{run_tag(dag_id, run_id)}:*"
-
-    def xcom_pattern(self, dag_id: str, run_id: str) -> str:
-        return f"{self.prefix}xcom:{run_tag(dag_id, run_id)}:*"
-
 
 def ti_field(task_id: str, map_index: int) -> str:
     return f"{task_id}|{map_index}"

@@ -155,13 +155,6 @@ class Store:
         raw = await typed.hgetall(self.client, self.keys.tis(dag_id, run_id))
         return {parse_ti_field(field): decode_ti(value) for field, value in raw.items()}
 
-    async def send_command(self, command: str, **fields: str) -> str:
-        entry: dict[Any, Any] = {"type": command, **fields}
-        entry_id = await self.client.xadd(
-            self.keys.commands, entry, maxlen=STREAM_MAXLEN, approximate=True
-        )
-        return str(entry_id)
-
     # ---- logs and XComs -----------------------------------------------------------------
 
     async def log_lines(

@@ -22,7 +22,7 @@ from airlane.sdk.operators.python import (
     ShortCircuitOperator,
     determine_kwargs,
 )
-from airlane.sdk.params import NOTSET, Param
+from airlane.sdk.params import Param
 from airlane.sdk.sensors.base import BaseSensorOperator, PokeReturnValue
 from airlane.sdk.taskgroup import TaskGroup
 from airlane.sdk.xcom_arg import XComArg
@@ -363,4 +363,3 @@ def setup(function: Any) -> Any:
 
 
 teardown = setup
-_ = NOTSET

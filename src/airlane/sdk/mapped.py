@@ -195,13 +195,3 @@ def _required_params(cls: type) -> set[str]:
     return {
         p.name for p in init_parameters(cls) if p.default is p.empty and p.kind is p.KEYWORD_ONLY
     }
-
-
-def mapped_length(values: Mapping[str, Sequence[Any]] | Sequence[Any]) -> int:
-    """Number of task instances for resolved inputs: product of lengths, or the list's length."""
-    if isinstance(values, Mapping):
-        total = 1
-        for seq in values.values():
-            total *= len(seq)
-        return total
-    return len(values)

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from types import ModuleType
+from datetime import timedelta
 from typing import Any
 
 from pendulum import DateTime
@@ -12,7 +11,6 @@ from pendulum import DateTime
 from airlane.sdk import macros
 from airlane.sdk.context import Context
 from airlane.sdk.dag import DAG
-from airlane.sdk.exceptions import ParamValidationError
 from airlane.sdk.params import ParamsDict
 from airlane.sdk.variable import template_var
 from airlane.service.runtime_ti import RuntimeTaskInstance
@@ -57,17 +55,10 @@ class DagRunView:
 def resolve_params(task_params: ParamsDict, conf: dict[str, Any]) -> dict[str, Any]:
     """The task's params with the run's ``conf`` on top (``dag_run_conf_overrides_params``)."""
     merged = task_params.merged({k: v for k, v in conf.items() if k in task_params})
-    try:
-        values = merged.validate()
-    except ParamValidationError:
-        raise
+    values = merged.validate()
     for key, value in conf.items():
         values.setdefault(key, value)
     return values
-
-
-def _macros_module() -> ModuleType:
-    return macros
 
 
 def build_context(
@@ -105,7 +96,7 @@ def build_context(
         data_interval_start=run.data_interval_start,
         data_interval_end=run.data_interval_end,
         params=resolve_params(task.params, run.conf),
-        macros=_macros_module(),
+        macros=macros,
         var=template_var(),
         task_instance_key_str=f"{dag.dag_id}__{task.task_id}__{ds_nodash}",
         map_index=ti.map_index,
@@ -116,7 +107,3 @@ def build_context(
         **extra,
     )
     return context
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None

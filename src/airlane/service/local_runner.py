@@ -139,9 +139,7 @@ class LocalRun:
         while True:
             while self.pending and len(self.running) < self.dag.max_active_tasks:
                 self._launch(self.pending.popleft())
-            if self.pending:
-                pass
-            elif not self.running:
+            if not self.pending and not self.running:
                 due = self.machine.next_due_s()
                 if due is None or self.machine.run_state() is not DagRunState.RUNNING:
                     break

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -38,9 +37,6 @@ class RunContext:
     @property
     def ref(self) -> str:
         return run_ref(self.dag_id, self.run_id)
-
-    def held_count(self) -> int:
-        return sum(1 for r in self.machine.tis.values() if r.state in _HELD)
 
     def message(self, key: TIKey, now_s: float) -> TaskMessage:
         record = self.machine.tis[key]
@@ -141,7 +137,3 @@ class Persister:
             batch.hset(run_key, "end_date", repr(now_s))
             batch.srem(self.keys.active_runs, ctx.ref)
         self.event(batch, "run", run=ctx.ref, state=state.value)
-
-
-def now() -> float:
-    return time.time()
