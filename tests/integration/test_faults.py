@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from airlane.queue.messages import TaskMessage
 from tests.integration.cluster import Cluster, RedisServer, wait_until
 
 pytestmark = pytest.mark.timeout(300)
@@ -108,7 +109,7 @@ def test_a_message_delivered_twice_runs_once(cluster: Cluster) -> None:
     original = next(
         fields
         for _, fields in client.xrange(stream)
-        if fields["run_id"] == run_id and fields["task_id"] == "once"
+        if (m := TaskMessage.from_fields(fields)).run_id == run_id and m.task_id == "once"
     )
     client.xadd(stream, original)  # a duplicate while the first delivery runs
     summary = cluster.wait_run("counted", run_id)
@@ -163,7 +164,7 @@ def test_worker_sigterm_hands_back_its_task(cluster: Cluster) -> None:
 def test_a_completion_lost_by_redis_is_recovered(cluster: Cluster) -> None:
     """A live worker that stops reporting a try (its completion vanished) gets that try failed."""
     from airlane.queue.keys import WORKER_GROUP
-    from airlane.queue.scripts import CLAIM
+    from airlane.queue.scripts import CLAIM_MANY
 
     cluster.start("dag-processor", "dag-processor")
     cluster.start("coordinator", "coordinator")
@@ -181,22 +182,18 @@ def test_a_completion_lost_by_redis_is_recovered(cluster: Cluster) -> None:
     )
     message_id, _ = message[0][1][0]
     ref = "|".join([stream, message_id, "lost", run_id, "quick|-1", "1"])
+    claim = [keys.tis("lost", run_id), keys.claims("lost", run_id), "quick|-1", "1", ref]
     claimed = client.eval(
-        CLAIM,
-        4,
-        keys.tis("lost", run_id),
-        keys.claims("lost", run_id),
+        CLAIM_MANY,
+        2,
         keys.completions,
         keys.worker_tasks("ghost"),
-        "quick|-1",
-        1,
         "ghost",
         time.time(),
-        ref,
-        f"lost|{run_id}",
         1000,
+        json.dumps([[*claim, f"lost|{run_id}"]]),
     )
-    assert claimed == 1
+    assert claimed == [1]
     deadline = time.monotonic() + 20
     started = False
     while time.monotonic() < deadline:  # a live "worker" whose heartbeats do not list the try

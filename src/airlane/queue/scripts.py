@@ -1,7 +1,7 @@
 """Lua scripts for the multi-key transitions. Each runs atomically inside Redis.
 
-claim    (worker) a task message becomes this worker's try, at most once per try
-finish   (worker) record XComs, acknowledge the message, emit the completion event
+claim_many  (worker) task messages become this worker's tries, each at most once per try
+finish_many (worker) per try: last log lines, XComs, acknowledgement, completion event
 apply    (coordinator) a batch of writes, refused unless the caller holds the lease (which
          each call extends; a lapsed lease that nobody took is taken back)
 create_run (API, CLI) a queued run of an existing DAG, unless the run id is taken
@@ -16,34 +16,54 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
-# KEYS: tis, claims, completions, worker_tasks
-# ARGV: ti field, try, worker id, now, message ref, run ref, completions maxlen
-CLAIM = """
-local raw = redis.call('HGET', KEYS[1], ARGV[1])
-if not raw then return 0 end
-local ti = cjson.decode(raw)
-if ti['state'] ~= 'queued' or tonumber(ti['try_number']) ~= tonumber(ARGV[2]) then return 0 end
-local claimed = redis.call('HGET', KEYS[2], ARGV[1])
-if claimed and tonumber(claimed) >= tonumber(ARGV[2]) then return 0 end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('SADD', KEYS[4], ARGV[5])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[7], '*', 'kind', 'started', 'run', ARGV[6],
-  'ti', ARGV[1], 'try', ARGV[2], 'worker', ARGV[3], 'at', ARGV[4])
-return 1
+# KEYS: completions, worker_tasks
+# ARGV: worker id, now, completions maxlen, claims as one JSON array, each
+#   [tis key, claims key, ti field, try, message ref, run ref]
+# Returns one 1 (claimed: the try is this worker's) or 0 (stale or duplicate) per claim.
+CLAIM_MANY = """
+local results = {}
+for i, c in ipairs(cjson.decode(ARGV[4])) do
+  local ok = 0
+  local raw = redis.call('HGET', c[1], c[3])
+  if raw then
+    local ti = cjson.decode(raw)
+    local claimed = redis.call('HGET', c[2], c[3])
+    if ti['state'] == 'queued' and tonumber(ti['try_number']) == tonumber(c[4])
+        and not (claimed and tonumber(claimed) >= tonumber(c[4])) then
+      redis.call('HSET', c[2], c[3], c[4])
+      redis.call('SADD', KEYS[2], c[5])
+      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'kind', 'started', 'run', c[6],
+        'ti', c[3], 'try', c[4], 'worker', ARGV[1], 'at', ARGV[2])
+      ok = 1
+    end
+  end
+  results[i] = ok
+end
+return results
 """
 
-# KEYS: task stream, completions, worker_tasks, xcom hash, claims
-# ARGV: group, message id, run ref, ti field, try, outcome JSON, message ref, completions maxlen,
-#       then XCom field/value pairs
-FINISH = """
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('SREM', KEYS[3], ARGV[7])
-local claimed = redis.call('HGET', KEYS[5], ARGV[4])
-if claimed and tonumber(claimed) == tonumber(ARGV[5]) then
-  for i = 9, #ARGV, 2 do redis.call('HSET', KEYS[4], ARGV[i], ARGV[i + 1]) end
+# KEYS: completions, worker_tasks
+# ARGV: group, completions maxlen, log maxlen, log retention s, finishes as one JSON array, each
+#   [task stream, message id, run ref, ti field, try, outcome JSON, message ref, xcom key,
+#    claims key, [xcom field, value, ...], log key, [log line, ...], set the log's expiry (0/1)]
+# The try's last log lines, its XComs (only while its claim stands), the acknowledgement and
+# the completion event are written together.
+FINISH_MANY = """
+for _, f in ipairs(cjson.decode(ARGV[5])) do
+  redis.call('XACK', f[1], ARGV[1], f[2])
+  redis.call('SREM', KEYS[2], f[7])
+  for _, line in ipairs(f[12]) do
+    redis.call('XADD', f[11], 'MAXLEN', '~', ARGV[3], '*', 'line', line)
+  end
+  if f[13] == 1 and #f[12] > 0 then redis.call('EXPIRE', f[11], ARGV[4]) end
+  local claimed = redis.call('HGET', f[9], f[4])
+  if claimed and tonumber(claimed) == tonumber(f[5]) then
+    local xcoms = f[10]
+    for i = 1, #xcoms, 2 do redis.call('HSET', f[8], xcoms[i], xcoms[i + 1]) end
+  end
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'kind', 'finished', 'run', f[3],
+    'ti', f[4], 'try', f[5], 'outcome', f[6])
 end
-redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[8], '*', 'kind', 'finished', 'run', ARGV[3],
-  'ti', ARGV[4], 'try', ARGV[5], 'outcome', ARGV[6])
 return 1
 """
 
@@ -112,8 +132,8 @@ return 0
 class Scripts:
     """The scripts registered on one client (EVALSHA, loading them again after a restart)."""
 
-    claim: Any
-    finish: Any
+    claim_many: Any
+    finish_many: Any
     apply: Any
     renew: Any
     create_run: Any
@@ -121,8 +141,8 @@ class Scripts:
     @classmethod
     def register(cls, client: aioredis.Redis) -> Scripts:
         return cls(
-            claim=client.register_script(CLAIM),
-            finish=client.register_script(FINISH),
+            claim_many=client.register_script(CLAIM_MANY),
+            finish_many=client.register_script(FINISH_MANY),
             apply=client.register_script(APPLY),
             renew=client.register_script(RENEW),
             create_run=client.register_script(CREATE_RUN),

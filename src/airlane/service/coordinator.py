@@ -25,7 +25,15 @@ from redis.exceptions import ResponseError
 
 from airlane.queue import typed
 from airlane.queue.codec import TIMeta, decode_outcome, decode_ti, loads
-from airlane.queue.keys import COORDINATOR_GROUP, WORKER_GROUP, Keys, parse_run_ref, parse_ti_field
+from airlane.queue.keys import (
+    COORDINATOR_GROUP,
+    WORKER_GROUP,
+    Keys,
+    parse_run_ref,
+    parse_ti_field,
+    run_ref,
+)
+from airlane.queue.messages import TaskMessage
 from airlane.queue.scripts import Batch, Scripts
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.service.graph import DagGraph
@@ -82,6 +90,7 @@ class Coordinator:
         self.due: list[tuple[float, str]] = []
         self.ready: deque[tuple[str, TIKey]] = deque()
         self.batch = Batch()
+        self.persister.dirty.clear()
         self.touched_dags: set[str] = set()
         #: DAGs with a run that ended: their queued runs may start now
         self.pending_starts: set[str] = set()
@@ -167,12 +176,13 @@ class Coordinator:
                     await self._on_command(fields)
                 self.batch.xack(stream, COORDINATOR_GROUP, entry_id)
                 self._drain_ready()
-                if len(self.batch) > MAX_BATCH_OPS:
+                if len(self.batch) + len(self.persister.dirty) > MAX_BATCH_OPS:
                     # Long batches write as they go, which also keeps the lease renewed.
                     await self._flush()
 
     async def _flush(self) -> None:
         self._dispatch_touched()
+        self.batch = self.persister.write_records(self.batch)
         ttl_ms = int(self.settings.lease_ttl_s * 1000)
         while self.batch:
             chunk, self.batch = self.batch, self.batch.split(MAX_BATCH_OPS)
@@ -209,7 +219,7 @@ class Coordinator:
         refs = sorted(await typed.smembers(self.client, self.keys.active_runs))
         for ref in refs:
             await self._activate(ref)
-            if len(self.batch) > MAX_BATCH_OPS:
+            if len(self.batch) + len(self.persister.dirty) > MAX_BATCH_OPS:
                 await self._flush()
 
     async def _activate(self, ref: str) -> RunContext | None:
@@ -259,7 +269,7 @@ class Coordinator:
                 self.pool_held[spec.pool] += spec.pool_slots
         if not records:
             for key in machine.tis:
-                self.persister.write_ti(self.batch, ctx, key)
+                self.persister.write_ti(ctx, key)
         self.ready.extend((ref, key) for key in machine.scheduled_keys())
         self._after_step(ctx, machine.start(now), now)
         return ctx
@@ -293,7 +303,7 @@ class Coordinator:
                 ctx.meta[key] = replace(
                     ctx.meta.get(key, TIMeta()), start_date=at, worker=fields.get("worker")
                 )
-                self.persister.write_ti(self.batch, ctx, key)
+                self.persister.write_ti(ctx, key)
                 self.persister.event(
                     self.batch,
                     "ti",
@@ -557,13 +567,13 @@ class Coordinator:
                 self.batch.xack(stream, WORKER_GROUP, message_id)
                 if not entries:
                     continue
-                fields = entries[0][1]
-                ctx = self.runs.get(f"{fields['dag_id']}|{fields['run_id']}")
-                key = TIKey(fields["task_id"], int(fields["map_index"]))
+                message = TaskMessage.from_fields(entries[0][1])
+                ctx = self.runs.get(run_ref(message.dag_id, message.run_id))
+                key = TIKey(message.task_id, message.map_index)
                 if ctx is None:
                     continue
                 record = ctx.machine.tis.get(key)
-                if record and record.state is S.QUEUED and record.try_number == int(fields["try"]):
+                if record and record.state is S.QUEUED and record.try_number == message.try_number:
                     self.persister.enqueue(
                         self.batch, ctx, key, ctx.graph.tasks[key.task_id].queue, now
                     )

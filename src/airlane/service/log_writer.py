@@ -68,13 +68,25 @@ class TaskLogWriter:
         self._expiry_set = True
         return True
 
-    async def close(self, attempts: int = 60) -> None:
-        """Stop the background flusher and send the rest, waiting out a short Redis outage."""
+    async def stop(self) -> None:
+        """Stop flushing in the background (the lines not sent yet stay, for ``take``)."""
         if self._timer is not None:
             self._timer.cancel()
         if self._flusher is not None:
             self._closing.set()
             await self._flusher
+            self._flusher = None
+
+    def take(self) -> tuple[list[str], bool]:
+        """After ``stop``: the lines not sent yet, and whether the stream's expiry is still
+        to be set; whoever takes them writes them (the worker, with the try's completion)."""
+        lines = list(self._lines)
+        self._lines.clear()
+        return lines, not self._expiry_set
+
+    async def close(self, attempts: int = 60) -> None:
+        """Stop the background flusher and send the rest, waiting out a short Redis outage."""
+        await self.stop()
         for _ in range(attempts):
             if await self.flush():
                 return

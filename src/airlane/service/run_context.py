@@ -15,7 +15,10 @@ from airlane.service.run_state import Step, TIKey
 from airlane.service.state_machine import RunMachine
 
 S = TaskInstanceState
-_HELD = frozenset({S.QUEUED, S.RUNNING})
+#: states that end a try: the record gets the try's end date
+_ENDS_TRY = frozenset(
+    {S.SUCCESS, S.FAILED, S.SKIPPED, S.UPSTREAM_FAILED, S.UP_FOR_RETRY, S.UP_FOR_RESCHEDULE}
+)
 
 
 @dataclass
@@ -59,59 +62,66 @@ class RunContext:
 
 
 class Persister:
-    """Turns state machine steps into writes on a batch, plus run events."""
+    """Turns state machine steps into writes on a batch, plus run events.
+
+    A task instance's record is written once per batch, in its latest state: an instance that
+    is queued, started and finished between two flushes costs one write, not three. Those
+    writes go ahead of everything else in the batch (see ``write_records``), so a task
+    message never reaches Redis before the record that makes it claimable.
+    """
 
     def __init__(self, keys: Keys) -> None:
         self.keys = keys
+        self.dirty: dict[tuple[str, TIKey], RunContext] = {}
 
     def event(self, batch: Batch, kind: str, **fields: str) -> None:
         batch.xadd(self.keys.events, EVENTS_MAXLEN, {"kind": kind, **fields})
 
-    def write_ti(self, batch: Batch, ctx: RunContext, key: TIKey) -> None:
-        record = ctx.machine.tis[key]
-        meta = ctx.meta.get(key, TIMeta())
-        batch.hset(
-            self.keys.tis(ctx.dag_id, ctx.run_id),
-            ti_field(key.task_id, key.map_index),
-            encode_ti(record, meta),
-        )
+    def write_ti(self, ctx: RunContext, key: TIKey) -> None:
+        self.dirty[(ctx.ref, key)] = ctx
+
+    def write_records(self, batch: Batch) -> Batch:
+        """A batch of the pending record writes followed by ``batch``'s operations."""
+        if not self.dirty:
+            return batch
+        records = Batch()
+        for (_, key), ctx in self.dirty.items():
+            tis_key = self.keys.tis(ctx.dag_id, ctx.run_id)
+            field_name = ti_field(key.task_id, key.map_index)
+            record = ctx.machine.tis.get(key)
+            if record is None:
+                records.hdel(tis_key, field_name)
+            else:
+                records.hset(tis_key, field_name, encode_ti(record, ctx.meta.get(key, TIMeta())))
+        self.dirty.clear()
+        records.ops.extend(batch.ops)
+        return records
 
     def write_step(self, batch: Batch, ctx: RunContext, step: Step, now_s: float) -> None:
-        tis_key = self.keys.tis(ctx.dag_id, ctx.run_id)
         for transition in step.transitions:
             key = transition.key
-            field_name = ti_field(key.task_id, key.map_index)
+            self.dirty[(ctx.ref, key)] = ctx
             if transition.record is None:
-                batch.hdel(tis_key, field_name)
                 ctx.meta.pop(key, None)
                 continue
             state = transition.record.state
-            meta = ctx.meta.get(key, TIMeta())
-            if state in (
-                S.SUCCESS,
-                S.FAILED,
-                S.SKIPPED,
-                S.UPSTREAM_FAILED,
-                S.UP_FOR_RETRY,
-                S.UP_FOR_RESCHEDULE,
-            ):
-                meta = replace(meta, end_date=ctx.ended_at.pop(key, now_s))
+            if state in _ENDS_TRY:
+                meta = ctx.meta.get(key, TIMeta())
+                ctx.meta[key] = replace(meta, end_date=ctx.ended_at.pop(key, now_s))
             elif state is S.NONE:
-                meta = TIMeta()
-            ctx.meta[key] = meta
-            batch.hset(tis_key, field_name, encode_ti(transition.record, meta))
+                ctx.meta[key] = TIMeta()
             self.event(
                 batch,
                 "ti",
                 run=ctx.ref,
-                ti=field_name,
+                ti=ti_field(key.task_id, key.map_index),
                 state=state.value,
                 try_number=str(transition.record.try_number),
             )
 
     def enqueue(self, batch: Batch, ctx: RunContext, key: TIKey, queue: str, now_s: float) -> None:
         ctx.meta[key] = TIMeta(queued_at=now_s)
-        self.write_ti(batch, ctx, key)
+        self.dirty[(ctx.ref, key)] = ctx
         batch.xadd(self.keys.queue(queue), STREAM_MAXLEN, ctx.message(key, now_s).to_fields())
         self.event(
             batch,

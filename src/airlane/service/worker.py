@@ -9,6 +9,7 @@ rest are stopped and handed back to be run again without using up a retry.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import socket
@@ -23,6 +24,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from airlane.queue import typed
+from airlane.queue.coalesce import Coalescer
 from airlane.queue.codec import dumps, encode_outcome, loads
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.keys import WORKER_GROUP, Keys, run_ref, ti_field
@@ -32,7 +34,7 @@ from airlane.queue.store import Store
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.context_builder import RunInfo
 from airlane.service.dag_cache import DagCache, DagNotLoadable
-from airlane.service.log_writer import TaskLogWriter
+from airlane.service.log_writer import LOG_MAXLEN, TaskLogWriter
 from airlane.service.redis_xcom import RedisXComs
 from airlane.service.run_launcher import RedisRunLauncher
 from airlane.service.run_state import TaskOutcome, TIKey
@@ -62,12 +64,29 @@ async def ensure_group(client: aioredis.Redis, stream: str, group: str) -> None:
             raise
 
 
+@functools.lru_cache(maxsize=4096)
+def _parse_date(text: str) -> pendulum.DateTime:
+    """Runs' dates, parsed once per worker (pendulum's parser is slow; its values immutable)."""
+    return pendulum.parse(text)  # type: ignore[return-value]
+
+
 @dataclass
 class _Running:
     stream: str
     message_id: str
     message: TaskMessage
     ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Finished:
+    """A try that ended, waiting to be reported with others in one ``finish_many`` call."""
+
+    item: _Running
+    outcome: TaskOutcome
+    xcom_pairs: list[str]
+    log_lines: list[str]
+    set_log_expiry: bool
 
 
 class Worker:
@@ -82,6 +101,8 @@ class Worker:
         self.running: dict[asyncio.Task[None], _Running] = {}
         self.streams = {keys.queue(q): ">" for q in settings.queues}
         self.launcher = RedisRunLauncher(Store(client, keys))
+        self.claims: Coalescer[_Running, bool] = Coalescer(self._claim_many)
+        self.finishes: Coalescer[_Finished, None] = Coalescer(self._finish_many)
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -147,6 +168,7 @@ class Worker:
         for task in pending:
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
+        await self.finishes.wait_idle()
 
     # ---- one try --------------------------------------------------------------------------
 
@@ -162,26 +184,14 @@ class Worker:
 
     async def _handle(self, item: _Running) -> None:
         msg = item.message
-        field = ti_field(msg.task_id, msg.map_index)
-        ref = run_ref(msg.dag_id, msg.run_id)
-        claimed = await self._retrying(
-            self.scripts.claim,
-            keys=[
-                self.keys.tis(msg.dag_id, msg.run_id),
-                self.keys.claims(msg.dag_id, msg.run_id),
-                self.keys.completions,
-                self.keys.worker_tasks(self.worker_id),
-            ],
-            args=[
-                field,
-                msg.try_number,
-                self.worker_id,
-                repr(time.time()),
-                item.ref,
-                ref,
-                STREAM_MAXLEN,
-            ],
-        )
+        claim = self.claims.submit(item)
+        try:
+            claimed = await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            # Stopping: a try claimed meanwhile goes back, the rest stay in the queue's group.
+            if await claim:
+                await self._hand_back(item)
+            raise
         if not claimed:
             await self._retrying(self.client.xack, item.stream, WORKER_GROUP, item.message_id)
             return
@@ -200,8 +210,67 @@ class Worker:
             outcome = TaskOutcome(
                 TaskInstanceState.FAILED, msg.try_number, error=f"worker error: {err!r}"
             )
-        await logs.close()
-        await self._finish(item, outcome, xcoms)
+        await logs.stop()
+        lines, set_expiry = logs.take()
+        outcome = replace(outcome, ended_at_s=time.time())
+        await self.finishes.submit(
+            _Finished(item, outcome, xcoms.pending_pairs(), lines, set_expiry)
+        )
+
+    async def _claim_many(self, items: list[_Running]) -> list[bool]:
+        claims = [
+            [
+                self.keys.tis(item.message.dag_id, item.message.run_id),
+                self.keys.claims(item.message.dag_id, item.message.run_id),
+                ti_field(item.message.task_id, item.message.map_index),
+                str(item.message.try_number),
+                item.ref,
+                run_ref(item.message.dag_id, item.message.run_id),
+            ]
+            for item in items
+        ]
+        results = await self._retrying(
+            self.scripts.claim_many,
+            keys=[self.keys.completions, self.keys.worker_tasks(self.worker_id)],
+            args=[self.worker_id, repr(time.time()), STREAM_MAXLEN, dumps(claims)],
+        )
+        return [bool(result) for result in results]  # type: ignore[attr-defined]
+
+    async def _finish_many(self, finished: list[_Finished]) -> list[None]:
+        entries = []
+        for done in finished:
+            msg = done.item.message
+            entries.append(
+                [
+                    done.item.stream,
+                    done.item.message_id,
+                    run_ref(msg.dag_id, msg.run_id),
+                    ti_field(msg.task_id, msg.map_index),
+                    str(msg.try_number),
+                    encode_outcome(done.outcome),
+                    done.item.ref,
+                    self.keys.xcom(msg.dag_id, msg.run_id, msg.task_id),
+                    self.keys.claims(msg.dag_id, msg.run_id),
+                    done.xcom_pairs,
+                    self.keys.log(
+                        msg.dag_id, msg.run_id, msg.task_id, msg.map_index, msg.try_number
+                    ),
+                    done.log_lines,
+                    1 if done.set_log_expiry else 0,
+                ]
+            )
+        await self._retrying(
+            self.scripts.finish_many,
+            keys=[self.keys.completions, self.keys.worker_tasks(self.worker_id)],
+            args=[
+                WORKER_GROUP,
+                STREAM_MAXLEN,
+                LOG_MAXLEN,
+                self.settings.log_retention_s,
+                dumps(entries),
+            ],
+        )
+        return [None] * len(finished)
 
     async def _execute(
         self, msg: TaskMessage, xcoms: RedisXComs, logs: TaskLogWriter
@@ -218,9 +287,9 @@ class Worker:
         info = RunInfo(
             dag_id=msg.dag_id,
             run_id=msg.run_id,
-            logical_date=pendulum.parse(msg.logical_date),  # type: ignore[arg-type]
-            data_interval_start=pendulum.parse(msg.data_interval_start),  # type: ignore[arg-type]
-            data_interval_end=pendulum.parse(msg.data_interval_end),  # type: ignore[arg-type]
+            logical_date=_parse_date(msg.logical_date),
+            data_interval_start=_parse_date(msg.data_interval_start),
+            data_interval_end=_parse_date(msg.data_interval_end),
             conf=loads(msg.conf),
             run_type=msg.run_type,
         )
@@ -238,31 +307,6 @@ class Worker:
             run_launcher=self.launcher,
         )
         return await execute_task(node, dag, request, env)
-
-    async def _finish(self, item: _Running, outcome: TaskOutcome, xcoms: RedisXComs) -> None:
-        msg = item.message
-        outcome = replace(outcome, ended_at_s=time.time())
-        await self._retrying(
-            self.scripts.finish,
-            keys=[
-                item.stream,
-                self.keys.completions,
-                self.keys.worker_tasks(self.worker_id),
-                self.keys.xcom(msg.dag_id, msg.run_id, msg.task_id),
-                self.keys.claims(msg.dag_id, msg.run_id),
-            ],
-            args=[
-                WORKER_GROUP,
-                item.message_id,
-                run_ref(msg.dag_id, msg.run_id),
-                ti_field(msg.task_id, msg.map_index),
-                msg.try_number,
-                encode_outcome(outcome),
-                item.ref,
-                STREAM_MAXLEN,
-                *xcoms.pending_pairs(),
-            ],
-        )
 
     async def _hand_back(self, item: _Running) -> None:
         msg = item.message

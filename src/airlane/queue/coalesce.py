@@ -1,0 +1,73 @@
+"""Coalescing: many small requests to Redis sent as one call.
+
+Items submitted while no call is in flight go out on the next turn of the event loop, so an
+idle worker adds no delay; items submitted while a call is in flight wait for it and go out
+together after it. Under load a round trip then carries as many items as arrived meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Coalescer(Generic[T, R]):
+    """``submit(item)`` returns a future of the item's result from ``send(items)``.
+
+    ``send`` runs in a task of its own: a submitter cancelled while it waits never interrupts
+    a Redis call half way (which can leave a redis-py connection unusable, redis-py#2665).
+    """
+
+    def __init__(
+        self, send: Callable[[list[T]], Awaitable[Sequence[R]]], max_items: int = 256
+    ) -> None:
+        self._send = send
+        self.max_items = max_items
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._in_flight: asyncio.Task[None] | None = None
+        self._scheduled = False
+
+    def submit(self, item: T) -> asyncio.Future[R]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[R] = loop.create_future()
+        self._pending.append((item, future))
+        if not self._scheduled and self._in_flight is None:
+            self._scheduled = True
+            loop.call_soon(self._start)
+        return future
+
+    async def wait_idle(self) -> None:
+        """Until everything submitted so far has been sent."""
+        while self._in_flight is not None or self._pending:
+            if self._in_flight is not None:
+                await asyncio.shield(self._in_flight)
+            else:
+                await asyncio.sleep(0)
+
+    def _start(self) -> None:
+        self._scheduled = False
+        if self._in_flight is not None or not self._pending:
+            return
+        chunk = self._pending[: self.max_items]
+        self._pending = self._pending[self.max_items :]
+        self._in_flight = asyncio.create_task(self._deliver(chunk))
+
+    async def _deliver(self, chunk: list[tuple[T, asyncio.Future[R]]]) -> None:
+        try:
+            results = await self._send([item for item, _ in chunk])
+        except Exception as err:  # every waiter sees the error; none is left hanging
+            for _, future in chunk:
+                if not future.done():
+                    future.set_exception(err)
+        else:
+            for (_, future), result in zip(chunk, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+        finally:
+            self._in_flight = None
+            if self._pending:
+                self._start()
