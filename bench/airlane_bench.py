@@ -15,7 +15,7 @@ from typing import Any
 
 from tests.integration.cluster import Cluster, RedisServer, wait_until
 
-from bench import dags
+from bench import dags, profile
 
 
 @contextmanager
@@ -64,13 +64,34 @@ def hop(cluster: Cluster, dag_id: str) -> dict[str, float]:
     }
 
 
-def throughput(cluster: Cluster, dag_id: str, n: int) -> dict[str, float]:
+def _service_pids(cluster: Cluster, redis: RedisServer) -> dict[str, int]:
+    pids = {name: proc.pid for name, proc in cluster.procs.items() if name != "dag-processor"}
+    assert redis.proc is not None
+    return {**pids, "redis-server": redis.proc.pid}
+
+
+def throughput(cluster: Cluster, redis: RedisServer, dag_id: str, n: int) -> dict[str, Any]:
+    """Tasks per second of a fan-out, and the CPU each process spent per task meanwhile."""
+    meter = profile.CpuMeter(_service_pids(cluster, redis))
+    meter.start()
     run_id = cluster.trigger(dag_id)
     assert cluster.wait_run(dag_id, run_id, timeout_s=900)["state"] == "success"
+    cpu = meter.stop(n)
     times = _times(cluster, dag_id, run_id)
     root_end = times.pop("root")[1]
     last_end = max(end for _, end in times.values())
-    return {"tasks_per_s": n / (last_end - root_end), "tasks": n, "seconds": last_end - root_end}
+    seconds = last_end - root_end
+    return {"tasks_per_s": n / seconds, "tasks": n, "seconds": seconds, **cpu}
+
+
+def profiled(cluster: Cluster, redis: RedisServer, dag_id: str, out_dir: Path) -> dict[str, Any]:
+    """The fan-out once more with py-spy on the coordinator, a worker and nothing else."""
+    pids = _service_pids(cluster, redis)
+    targets = {name: pids[name] for name in ("coordinator", "worker0")}
+    with profile.sampled(targets, out_dir) as frames:
+        run_id = cluster.trigger(dag_id)
+        assert cluster.wait_run(dag_id, run_id, timeout_s=900)["state"] == "success"
+    return frames
 
 
 def expansion(cluster: Cluster, dag_id: str, n: int) -> dict[str, float]:
@@ -197,7 +218,8 @@ def measure(work: Path, redis: RedisServer, smoke: bool) -> dict[str, Any]:
     with running(work / "run", redis, folder, workers=2) as cluster:
         cluster.wait_for_dags(chain_id, fan_id, *scenario_ids, timeout_s=300)
         results["hop"] = hop(cluster, chain_id)
-        results["throughput"] = throughput(cluster, fan_id, sizes["fan_out"])
+        results["throughput"] = throughput(cluster, redis, fan_id, sizes["fan_out"])
+        results["profile"] = profiled(cluster, redis, fan_id, work / "profiles")
         results["airflow_scenario"] = airflow_scenario(cluster, scenario_ids)
     with running(work / "idle", redis, folder, workers=0) as cluster:
         cluster.wait_for_dags(wide_id, held_id, timeout_s=300)
@@ -210,20 +232,3 @@ def measure(work: Path, redis: RedisServer, smoke: bool) -> dict[str, Any]:
     dags.many_files(listing, sizes["files"])
     results["startup"] = startup(work / "startup", listing)
     return results
-
-
-def queue_choice(results: dict[str, Any]) -> dict[str, Any]:
-    """Streams (measured above) against arq; arq is not measured by this suite yet."""
-    return {
-        "streams": {
-            "hop_p50_ms": results["hop"]["p50_ms"],
-            "tasks_per_s": results["throughput"]["tasks_per_s"],
-        },
-        "arq": None,
-        "note": (
-            "The task path runs on Redis Streams with consumer groups (blocking reads, explicit "
-            "acknowledgement, reclaiming). arq's figures are not measured by this suite yet; "
-            "DESIGN.md section 4 reports arq at 1.7 ms p50 from enqueue to start with 1 ms "
-            "polling and about 830 jobs/s with two workers on this machine."
-        ),
-    }

@@ -16,7 +16,7 @@ TASKS, DONE, GROUP = "floor:tasks", "floor:done", "g"
 
 async def _setup(url: str) -> None:
     client = aioredis.Redis.from_url(url)
-    await client.delete(TASKS, DONE)
+    await client.delete(TASKS, DONE, LAG)
     for stream in (TASKS, DONE):
         await client.xgroup_create(stream, GROUP, id="0", mkstream=True)
     await client.aclose()
@@ -95,13 +95,81 @@ def _run(url: str, total: int, in_flight: int, batch: int) -> dict[str, float]:
             worker.kill()
 
 
+LAG = "floor:lag"
+
+
+async def _chain_worker(url: str, total: int) -> None:
+    """Batched worker of the chains scenario: sums successor start minus predecessor end."""
+    client = aioredis.Redis.from_url(url)
+    seen, lag_s = 0, 0.0
+    while seen < total:
+        response = await client.xreadgroup(GROUP, "w", {TASKS: ">"}, count=1000, block=0)
+        entries = response[0][1]
+        now = time.time()
+        async with client.pipeline(transaction=False) as pipe:
+            for entry_id, fields in entries:
+                if b"prev_end" in fields:
+                    lag_s += now - float(fields[b"prev_end"])
+                pipe.xack(TASKS, GROUP, entry_id)
+                pipe.xadd(DONE, {"c": fields[b"c"], "s": fields[b"s"], "end": repr(time.time())})
+            await pipe.execute()
+        seen += len(entries)
+    await client.rpush(LAG, repr(lag_s))
+    await client.aclose()
+
+
+def _chain_worker_process(url: str, total: int) -> None:
+    asyncio.run(_chain_worker(url, total))
+
+
+async def _chain_coordinator(url: str, chains: int, length: int) -> float:
+    """Start every chain, then queue each task's successor as its completion arrives."""
+    client = aioredis.Redis.from_url(url)
+    async with client.pipeline(transaction=False) as pipe:
+        for chain in range(chains):
+            pipe.xadd(TASKS, {"c": chain, "s": 0})
+        await pipe.execute()
+    done = 0
+    while done < chains * length:
+        response = await client.xreadgroup(GROUP, "c", {DONE: ">"}, count=1000, block=0)
+        entries = response[0][1]
+        async with client.pipeline(transaction=False) as pipe:
+            for entry_id, fields in entries:
+                pipe.xack(DONE, GROUP, entry_id)
+                step = int(fields[b"s"]) + 1
+                if step < length:
+                    pipe.xadd(TASKS, {"c": fields[b"c"], "s": step, "prev_end": fields[b"end"]})
+            await pipe.execute()
+        done += len(entries)
+    _, lag = await client.blpop([LAG], timeout=0)  # the worker's sum, once it has seen all
+    await client.aclose()
+    return float(lag)
+
+
+def chains_lag_s(url: str, chains: int, length: int) -> float:
+    """Airflow's scenario on the floor: ``chains`` linear chains of ``length`` tasks together;
+    the sum over every edge of successor start minus predecessor end."""
+    asyncio.run(_setup(url))
+    ctx = multiprocessing.get_context("spawn")
+    worker = ctx.Process(target=_chain_worker_process, args=(url, chains * length))
+    worker.start()
+    try:
+        return asyncio.run(_chain_coordinator(url, chains, length))
+    finally:
+        worker.join(timeout=60)
+        if worker.is_alive():
+            worker.kill()
+
+
 def measure(url: str, smoke: bool) -> dict[str, Any]:
     n = 200 if smoke else 3000
     ping = _run(url, n, in_flight=1, batch=1)
     unbatched = _run(url, n * 4, in_flight=64, batch=1)
     batched = _run(url, n * 20, in_flight=5000, batch=1000)
+    chains, length = (5, 3) if smoke else (100, 10)
     return {
         "hop_p50_ms": ping["hop_p50_ms"],
         "tasks_per_s_unbatched": unbatched["tasks_per_s"],
         "tasks_per_s_batched": batched["tasks_per_s"],
+        "scenario_total_lag_s": chains_lag_s(url, chains, length),
     }

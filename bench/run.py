@@ -20,7 +20,7 @@ from typing import Any
 
 from tests.integration.cluster import RedisServer
 
-from bench import airlane_bench, floor, report
+from bench import airlane_bench, arq_bench, floor, report
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,7 +63,15 @@ def main() -> None:
         results["floor"] = floor.measure(redis.url, args.smoke)
         print("floor", results["floor"], flush=True)
         results.update(airlane_bench.measure(work, redis, args.smoke))
-        results["queue_choice"] = airlane_bench.queue_choice(results)
+        results["queue_choice"] = {
+            "streams": {
+                "hop_p50_ms": results["hop"]["p50_ms"],
+                "hop_p99_ms": results["hop"]["p99_ms"],
+                "tasks_per_s": results["throughput"]["tasks_per_s"],
+            },
+            "arq": arq_bench.measure(redis.url, args.smoke),
+        }
+        print("arq", results["queue_choice"]["arq"], flush=True)
         results["duration_s"] = time.time() - started
     finally:
         redis.stop()

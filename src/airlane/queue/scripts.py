@@ -70,7 +70,7 @@ return 1
 # KEYS: lease. ARGV: owner, lease ttl ms, operations as one JSON array (decoded by cjson, in C,
 # which costs far less than packing each argument in the client). Each operation:
 #   ["H", key, field, value] | ["D", key, field] | ["X", key, maxlen, [f1, v1, ...]]
-#   ["A", key, group, id] | ["S"|"R", key, member] | ["Z", key, score, member]
+#   ["A", key, group, [id, ...]] | ["S"|"R", key, member] | ["Z", key, score, member]
 #   ["Y", key, member] | ["K", key] | ["E", key, seconds]
 APPLY = """
 local holder = redis.call('GET', KEYS[1])
@@ -89,7 +89,7 @@ for _, op in ipairs(cjson.decode(ARGV[3])) do
     local args = {op[2], 'MAXLEN', '~', op[3], '*'}
     for _, v in ipairs(op[4]) do args[#args + 1] = v end
     redis.call('XADD', unpack(args))
-  elseif code == 'A' then redis.call('XACK', op[2], op[3], op[4])
+  elseif code == 'A' then redis.call('XACK', op[2], op[3], unpack(op[4]))
   elseif code == 'S' then redis.call('SADD', op[2], op[3])
   elseif code == 'R' then redis.call('SREM', op[2], op[3])
   elseif code == 'Z' then redis.call('ZADD', op[2], op[3], op[4])
@@ -179,8 +179,10 @@ class Batch:
             flat += [name, value]
         self.ops.append(["X", key, str(maxlen), flat])
 
-    def xack(self, key: str, group: str, message_id: str) -> None:
-        self.ops.append(["A", key, group, message_id])
+    def xack(self, key: str, group: str, *message_ids: str) -> None:
+        ids = list(message_ids)
+        for start in range(0, len(ids), 1000):  # Lua's unpack() takes a few thousand at most
+            self.ops.append(["A", key, group, ids[start : start + 1000]])
 
     def sadd(self, key: str, member: str) -> None:
         self.ops.append(["S", key, member])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -61,12 +62,25 @@ def resolve_params(task_params: ParamsDict, conf: dict[str, Any]) -> dict[str, A
     return values
 
 
+@functools.lru_cache(maxsize=1024)
+def _date_strings(ld: DateTime) -> dict[str, str]:
+    """The context's strings made from the logical date (the same for every try of a run)."""
+    return {
+        "ds": ld.strftime("%Y-%m-%d"),
+        "ds_nodash": ld.strftime("%Y%m%d"),
+        "ts": ld.isoformat(),
+        "ts_nodash": ld.strftime("%Y%m%dT%H%M%S"),
+        "ts_nodash_with_tz": ld.isoformat().replace("-", "").replace(":", ""),
+        "yesterday_ds": (ld - timedelta(days=1)).strftime("%Y-%m-%d"),
+        "tomorrow_ds": (ld + timedelta(days=1)).strftime("%Y-%m-%d"),
+    }
+
+
 def build_context(
     task: Any, dag: DAG, run: RunInfo, ti: RuntimeTaskInstance, **extra: Any
 ) -> Context:
     ld = run.logical_date
-    ds = ld.strftime("%Y-%m-%d")
-    ds_nodash = ld.strftime("%Y%m%d")
+    dates = _date_strings(ld)
     dag_run = DagRunView(
         run.dag_id,
         run.run_id,
@@ -86,19 +100,13 @@ def build_context(
         dag_run=dag_run,
         logical_date=ld,
         execution_date=ld,
-        ds=ds,
-        ds_nodash=ds_nodash,
-        ts=ld.isoformat(),
-        ts_nodash=ld.strftime("%Y%m%dT%H%M%S"),
-        ts_nodash_with_tz=ld.isoformat().replace("-", "").replace(":", ""),
-        yesterday_ds=(ld - timedelta(days=1)).strftime("%Y-%m-%d"),
-        tomorrow_ds=(ld + timedelta(days=1)).strftime("%Y-%m-%d"),
+        **dates,
         data_interval_start=run.data_interval_start,
         data_interval_end=run.data_interval_end,
         params=resolve_params(task.params, run.conf),
         macros=macros,
         var=template_var(),
-        task_instance_key_str=f"{dag.dag_id}__{task.task_id}__{ds_nodash}",
+        task_instance_key_str=f"{dag.dag_id}__{task.task_id}__{dates['ds_nodash']}",
         map_index=ti.map_index,
         test_mode=False,
         inlets=[],

@@ -17,7 +17,7 @@ import socket
 import time
 import uuid
 from collections import Counter, deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -169,16 +169,17 @@ class Coordinator:
             block=block_ms,
         )
         for stream, entries in response or []:
-            for entry_id, fields in entries:
+            ending = _tries_ending(entries) if stream == self.keys.completions else set()
+            for _, fields in entries:
                 if stream == self.keys.completions:
-                    self._on_completion(fields)
+                    self._on_completion(fields, ending)
                 else:
                     await self._on_command(fields)
-                self.batch.xack(stream, COORDINATOR_GROUP, entry_id)
                 self._drain_ready()
                 if len(self.batch) + len(self.persister.dirty) > MAX_BATCH_OPS:
                     # Long batches write as they go, which also keeps the lease renewed.
                     await self._flush()
+            self.batch.xack(stream, COORDINATOR_GROUP, *(entry_id for entry_id, _ in entries))
 
     async def _flush(self) -> None:
         self._dispatch_touched()
@@ -288,7 +289,7 @@ class Coordinator:
 
     # ---- events ---------------------------------------------------------------------------
 
-    def _on_completion(self, fields: dict[str, str]) -> None:
+    def _on_completion(self, fields: dict[str, str], ending: set[tuple[str, str, str]]) -> None:
         ctx = self.runs.get(fields.get("run", ""))
         if ctx is None:
             return
@@ -297,12 +298,17 @@ class Coordinator:
         now = time.time()
         kind = fields.get("kind")
         if kind == "started":
-            if ctx.machine.task_started(key, try_number):
-                at = float(fields.get("at", now))
-                self.running_on[(ctx.ref, key)] = (fields.get("worker", ""), try_number)
-                ctx.meta[key] = replace(
-                    ctx.meta.get(key, TIMeta()), start_date=at, worker=fields.get("worker")
-                )
+            if (fields["run"], fields["ti"], fields["try"]) in ending:
+                # Its end is in this same read: keep when and where it ran, and let the end
+                # make the one transition (queued -> its end state).
+                record = ctx.machine.tis.get(key)
+                if record is not None and record.try_number == try_number:
+                    queued_at = ctx.meta[key].queued_at if key in ctx.meta else None
+                    ctx.meta[key] = TIMeta(queued_at, float(fields["at"]), None, fields["worker"])
+            elif ctx.machine.task_started(key, try_number):
+                self.running_on[(ctx.ref, key)] = (fields["worker"], try_number)
+                queued_at = ctx.meta[key].queued_at if key in ctx.meta else None
+                ctx.meta[key] = TIMeta(queued_at, float(fields["at"]), None, fields["worker"])
                 self.persister.write_ti(ctx, key)
                 self.persister.event(
                     self.batch,
@@ -310,7 +316,7 @@ class Coordinator:
                     run=ctx.ref,
                     ti=fields["ti"],
                     state="running",
-                    try_number=str(try_number),
+                    try_number=fields["try"],
                 )
         elif kind == "finished":
             outcome = decode_outcome(fields["outcome"])
@@ -581,6 +587,15 @@ class Coordinator:
                 await self.client.xgroup_delconsumer(stream, WORKER_GROUP, worker_id)
             except ResponseError:
                 pass
+
+
+def _tries_ending(entries: list[tuple[str, dict[str, str]]]) -> set[tuple[str, str, str]]:
+    """(run, instance, try) of every try whose end is among ``entries``."""
+    return {
+        (fields["run"], fields["ti"], fields["try"])
+        for _, fields in entries
+        if fields.get("kind") == "finished"
+    }
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

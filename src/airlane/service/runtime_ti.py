@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -62,6 +63,11 @@ def encode_xcom(value: Any, max_bytes: int, where: str) -> Any:
     return orjson.loads(raw)
 
 
+@functools.lru_cache(maxsize=1)
+def _hostname() -> str:
+    return socket.gethostname()  # a system call: once per process, not once per try
+
+
 @dataclass
 class RuntimeTaskInstance:
     """Airflow's TaskInstance as seen from inside a running task."""
@@ -78,7 +84,7 @@ class RuntimeTaskInstance:
     sensor_started_at: datetime | None = None
     poke_count: int = 0
     start_date: datetime | None = None
-    hostname: str = field(default_factory=socket.gethostname)
+    hostname: str = field(default_factory=_hostname)
     state: str = "running"
     follow: tuple[str, ...] | None = None
     short_circuit_scope: str | None = None

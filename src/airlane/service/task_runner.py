@@ -174,10 +174,18 @@ def _has_templates(value: Any) -> bool:
 
 
 def needs_io_to_prepare(node: DAGNode) -> bool:
-    """False when preparing ``node`` renders nothing and resolves no XComArg: no thread needed."""
-    if isinstance(node, MappedOperator):
-        return True
-    return any(_has_templates(getattr(node, name, None)) for name in node.template_fields)  # type: ignore[attr-defined]
+    """False when preparing ``node`` renders nothing and resolves no XComArg: no thread needed.
+
+    Worked out once per loaded node (a worker's DAG cache keeps the node; tries copy it).
+    """
+    cached = node.__dict__.get("_airlane_needs_io")
+    if cached is None:
+        cached = isinstance(node, MappedOperator) or any(
+            _has_templates(getattr(node, name, None))
+            for name in node.template_fields  # type: ignore[attr-defined]
+        )
+        node.__dict__["_airlane_needs_io"] = cached
+    return bool(cached)
 
 
 def _prepare(
