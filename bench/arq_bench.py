@@ -1,5 +1,8 @@
 """The same task path on arq, to keep the queue choice of DESIGN.md section 4 honest.
 
+arq pins redis-py below 6, so it runs in a virtualenv of its own (``.venv-arq``, made on first
+use by ``bench.run``): ``python -m bench.arq_bench <redis url> [--smoke]`` prints JSON.
+
 arq keeps jobs in a sorted set that its workers poll; we give it its best case: 1 ms polling,
 64 jobs per worker, two worker processes, and (for the hop) a chain in which each job enqueues
 its successor itself, so no coordinator sits between two jobs at all.
@@ -122,3 +125,10 @@ def measure(url: str, smoke: bool) -> dict[str, Any]:
             worker.join(timeout=30)
     result.update({"poll_delay_ms": POLL_DELAY_S * 1000, "max_jobs": MAX_JOBS, "workers": 2})
     return result
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    print(json.dumps(measure(sys.argv[1], "--smoke" in sys.argv[2:])))

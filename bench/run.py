@@ -20,7 +20,7 @@ from typing import Any
 
 from tests.integration.cluster import RedisServer
 
-from bench import airlane_bench, arq_bench, floor, report
+from bench import airlane_bench, floor, report
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,6 +46,28 @@ def machine() -> dict[str, Any]:
     }
 
 
+ARQ_VENV = ROOT / ".venv-arq"
+
+
+def arq_python() -> Path:
+    """The interpreter of arq's own virtualenv (arq pins redis-py < 6; Airlane uses newer)."""
+    python = ARQ_VENV / "bin" / "python"
+    if not (ARQ_VENV / ".installed").exists():
+        subprocess.run([sys.executable, "-m", "venv", str(ARQ_VENV)], check=True)
+        subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "arq>=0.26", "hiredis"], check=True
+        )
+        (ARQ_VENV / ".installed").touch()
+    return python
+
+
+def measure_arq(url: str, smoke: bool) -> dict[str, Any]:
+    command = [str(arq_python()), "-m", "bench.arq_bench", url, *(["--smoke"] if smoke else [])]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, for CI")
@@ -69,7 +91,7 @@ def main() -> None:
                 "hop_p99_ms": results["hop"]["p99_ms"],
                 "tasks_per_s": results["throughput"]["tasks_per_s"],
             },
-            "arq": arq_bench.measure(redis.url, args.smoke),
+            "arq": measure_arq(redis.url, args.smoke),
         }
         print("arq", results["queue_choice"]["arq"], flush=True)
         results["duration_s"] = time.time() - started

@@ -174,10 +174,13 @@ class Batch:
         self.ops.append(["D", key, field])
 
     def xadd(self, key: str, maxlen: int, fields: dict[str, str]) -> None:
-        flat: list[str] = []
-        for name, value in fields.items():
-            flat += [name, value]
-        self.ops.append(["X", key, str(maxlen), flat])
+        self.ops.append(_xadd(key, maxlen, fields))
+
+    def replace_xadd(self, index: int, key: str, maxlen: int, fields: dict[str, str]) -> None:
+        """Make operation ``index`` (an XADD of this batch) add ``fields`` instead."""
+        if self.ops[index][:2] != ["X", key]:
+            raise ValueError(f"operation {index} is not an XADD to {key}")
+        self.ops[index] = _xadd(key, maxlen, fields)
 
     def xack(self, key: str, group: str, *message_ids: str) -> None:
         ids = list(message_ids)
@@ -201,3 +204,10 @@ class Batch:
 
     def expire(self, key: str, seconds: int) -> None:
         self.ops.append(["E", key, str(seconds)])
+
+
+def _xadd(key: str, maxlen: int, fields: dict[str, str]) -> list[Any]:
+    flat: list[str] = []
+    for name, value in fields.items():
+        flat += [name, value]
+    return ["X", key, str(maxlen), flat]

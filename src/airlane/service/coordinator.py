@@ -90,7 +90,7 @@ class Coordinator:
         self.due: list[tuple[float, str]] = []
         self.ready: deque[tuple[str, TIKey]] = deque()
         self.batch = Batch()
-        self.persister.dirty.clear()
+        self.persister.reset()
         self.touched_dags: set[str] = set()
         #: DAGs with a run that ended: their queued runs may start now
         self.pending_starts: set[str] = set()
@@ -310,14 +310,7 @@ class Coordinator:
                 queued_at = ctx.meta[key].queued_at if key in ctx.meta else None
                 ctx.meta[key] = TIMeta(queued_at, float(fields["at"]), None, fields["worker"])
                 self.persister.write_ti(ctx, key)
-                self.persister.event(
-                    self.batch,
-                    "ti",
-                    run=ctx.ref,
-                    ti=fields["ti"],
-                    state="running",
-                    try_number=fields["try"],
-                )
+                self.persister.ti_event(self.batch, ctx, fields["ti"], "running", try_number)
         elif kind == "finished":
             outcome = decode_outcome(fields["outcome"])
             if outcome.ended_at_s is not None:
@@ -331,6 +324,8 @@ class Coordinator:
         kind = fields.get("type")
         if kind == "run_created":
             await self._activate(fields["run"])
+        elif kind == "dag_updated":
+            await self._graph(fields["hash"])
         elif kind == "unpaused":
             await self._start_queued_runs(fields["dag_id"])
         elif kind == "pools":

@@ -23,7 +23,7 @@ from airlane.dag_loader.models import FileResult
 from airlane.queue import typed
 from airlane.queue.codec import dumps
 from airlane.queue.keys import Keys
-from airlane.queue.messages import EVENTS_MAXLEN
+from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN
 
 log = logging.getLogger("airlane.dag_processor")
 
@@ -110,6 +110,13 @@ class DagProcessor:
                             k.events,
                             {"kind": "dag", "dag_id": dag_id, "hash": dag["hash"]},
                             maxlen=EVENTS_MAXLEN,
+                            approximate=True,
+                        )
+                        # The coordinator reads the new version now, not on the next trigger.
+                        pipe.xadd(
+                            k.commands,
+                            {"type": "dag_updated", "dag_id": dag_id, "hash": dag["hash"]},
+                            maxlen=STREAM_MAXLEN,
                             approximate=True,
                         )
                 for gone in self.file_dags.get(result.filename, set()) - defined:

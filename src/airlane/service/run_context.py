@@ -73,15 +73,40 @@ class Persister:
     def __init__(self, keys: Keys) -> None:
         self.keys = keys
         self.dirty: dict[tuple[str, TIKey], RunContext] = {}
+        #: where in the current batch each instance's state event is: an instance that changes
+        #: again before the batch is written gets its one event updated, in the same place
+        self._ti_events: dict[tuple[str, str], int] = {}
+
+    def reset(self) -> None:
+        self.dirty.clear()
+        self._ti_events.clear()
 
     def event(self, batch: Batch, kind: str, **fields: str) -> None:
         batch.xadd(self.keys.events, EVENTS_MAXLEN, {"kind": kind, **fields})
+
+    def ti_event(
+        self, batch: Batch, ctx: RunContext, field_name: str, state: str, try_number: int
+    ) -> None:
+        fields = {
+            "kind": "ti",
+            "run": ctx.ref,
+            "ti": field_name,
+            "state": state,
+            "try_number": str(try_number),
+        }
+        at = self._ti_events.get((ctx.ref, field_name))
+        if at is None:
+            self._ti_events[(ctx.ref, field_name)] = len(batch)
+            batch.xadd(self.keys.events, EVENTS_MAXLEN, fields)
+        else:
+            batch.replace_xadd(at, self.keys.events, EVENTS_MAXLEN, fields)
 
     def write_ti(self, ctx: RunContext, key: TIKey) -> None:
         self.dirty[(ctx.ref, key)] = ctx
 
     def write_records(self, batch: Batch) -> Batch:
         """A batch of the pending record writes followed by ``batch``'s operations."""
+        self._ti_events.clear()
         if not self.dirty:
             return batch
         records = Batch()
@@ -110,27 +135,15 @@ class Persister:
                 ctx.meta[key] = replace(meta, end_date=ctx.ended_at.pop(key, now_s))
             elif state is S.NONE:
                 ctx.meta[key] = TIMeta()
-            self.event(
-                batch,
-                "ti",
-                run=ctx.ref,
-                ti=ti_field(key.task_id, key.map_index),
-                state=state.value,
-                try_number=str(transition.record.try_number),
-            )
+            field_name = ti_field(key.task_id, key.map_index)
+            self.ti_event(batch, ctx, field_name, state.value, transition.record.try_number)
 
     def enqueue(self, batch: Batch, ctx: RunContext, key: TIKey, queue: str, now_s: float) -> None:
         ctx.meta[key] = TIMeta(queued_at=now_s)
         self.dirty[(ctx.ref, key)] = ctx
         batch.xadd(self.keys.queue(queue), STREAM_MAXLEN, ctx.message(key, now_s).to_fields())
-        self.event(
-            batch,
-            "ti",
-            run=ctx.ref,
-            ti=ti_field(key.task_id, key.map_index),
-            state="queued",
-            try_number=str(ctx.machine.tis[key].try_number),
-        )
+        field_name = ti_field(key.task_id, key.map_index)
+        self.ti_event(batch, ctx, field_name, "queued", ctx.machine.tis[key].try_number)
 
     def write_run_state(
         self, batch: Batch, ctx: RunContext, state: DagRunState, now_s: float

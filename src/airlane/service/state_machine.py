@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
@@ -67,7 +67,10 @@ class RunMachine:
         self._due: list[tuple[float, TIKey]] = []
         self._changes: list[Transition] = []
         self._ready: list[TIKey] = []
-        self._work: dict[str, None] = {}
+        #: tasks to evaluate, in order, each at most once (a deque: popping the front of a
+        #: dict is not O(1) once many entries have been deleted from it)
+        self._work: deque[str] = deque()
+        self._in_work: set[str] = set()
         for key, record in (records if records is not None else initial_records(graph)).items():
             self._insert(key, record)
 
@@ -75,7 +78,7 @@ class RunMachine:
 
     def start(self, now_s: float) -> Step:
         """Evaluate every task (a new run, or a run rebuilt from its records)."""
-        self._work.update(dict.fromkeys(self.graph.tasks))
+        self._add_work(self.graph.tasks)
         return self._step(now_s)
 
     def task_queued(self, key: TIKey) -> None:
@@ -148,7 +151,7 @@ class RunMachine:
                         try_number=record.try_number, max_tries=record.try_number + spec.retries
                     )
                     self._set(key, fresh, "cleared")
-            self._work[task_id] = None
+            self._add_work((task_id,))
         step = self._step(now_s)
         return replace(step, to_stop=tuple(to_stop))
 
@@ -197,8 +200,8 @@ class RunMachine:
 
     def _step(self, now_s: float) -> Step:
         while self._work:
-            task_id = next(iter(self._work))
-            del self._work[task_id]
+            task_id = self._work.popleft()
+            self._in_work.discard(task_id)
             self._evaluate(self.graph.tasks[task_id])
         step = Step(
             transitions=tuple(self._changes),
@@ -385,4 +388,10 @@ class RunMachine:
         if record.next_at_s is not None:
             heapq.heappush(self._due, (record.next_at_s, key))
         if record.state in FINISHED_STATES or old.state in FINISHED_STATES:
-            self._work.update(dict.fromkeys(self.graph.tasks[key.task_id].downstream))
+            self._add_work(self.graph.tasks[key.task_id].downstream)
+
+    def _add_work(self, task_ids: Iterable[str]) -> None:
+        for task_id in task_ids:
+            if task_id not in self._in_work:
+                self._in_work.add(task_id)
+                self._work.append(task_id)
