@@ -74,7 +74,14 @@ def main() -> None:
     parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "latest.json"))
     parser.add_argument("--report", default=str(ROOT / "docs" / "benchmarks.md"))
     parser.add_argument("--no-report", action="store_true")
+    parser.add_argument(
+        "--render-only", action="store_true", help="only regenerate the report from --output"
+    )
     args = parser.parse_args()
+    if args.render_only:
+        results = json.loads(Path(args.output).read_text())
+        Path(args.report).write_text(report.render(results, "python -m bench.run"))
+        return
 
     work = Path(tempfile.mkdtemp(prefix="airlane-bench-"))
     redis = RedisServer(work / "redis", appendfsync="everysec")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 from collections.abc import Awaitable, Callable
@@ -25,6 +26,13 @@ async def _serve(main: ServiceMain) -> None:
     await main(stop)
 
 
+#: Collect the young generation every 50,000 net allocations instead of 700: services that
+#: keep a hundred thousand task instances alive otherwise spend a quarter of a run's
+#: expansion in the cyclic collector (measured on bench's 10,000-task run).
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
 def run_service(main: ServiceMain) -> None:
     """Run ``main(stop)`` on a new event loop."""
+    gc.set_threshold(*GC_THRESHOLDS)
     asyncio.run(_serve(main))
