@@ -97,6 +97,14 @@ def profiled(cluster: Cluster, redis: RedisServer, dag_id: str, out_dir: Path) -
 def expansion(cluster: Cluster, dag_id: str, n: int) -> dict[str, float]:
     """From run creation to the last of its ``n`` task messages enqueued (no worker running)."""
     client = cluster.redis()
+
+    def coordinator_idle() -> bool:
+        # Every command read and handled: the DAG versions the DAG processor announced at
+        # startup are loaded, so the run is measured alone.
+        groups = client.xinfo_groups(cluster.keys.commands)
+        return all(g["pending"] == 0 and (g.get("lag") or 0) == 0 for g in groups)
+
+    wait_until(coordinator_idle, 120, "the coordinator to settle", interval_s=0.05)
     created = time.time()
     run_id = cluster.trigger(dag_id)
     ref = f"{dag_id}|{run_id}"
