@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 import redis.asyncio as aioredis
 
+from airlane.cli.common import CliError
 from airlane.config import Settings
 from airlane.queue.connection import connect
 from airlane.queue.keys import Keys
@@ -33,6 +34,12 @@ def register(groups: Any) -> None:
     p.add_argument("--dags-folder", default=None)
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(handler=cmd_dag_processor)
+
+    p = groups.add_parser("api", help="run the HTTP API (Airflow's /api/v2)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--log-level", default="INFO")
+    p.set_defaults(handler=cmd_api)
 
     p = groups.add_parser("standalone", help="embedded Redis plus every service, in one command")
     p.add_argument("--dags-folder", default=None)
@@ -73,6 +80,21 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
         lease_ttl_s=settings.coordinator_lease_s,
     )
     return _serve(settings, "coordinator", lambda c, k: Coordinator(coordinator_settings, c, k))
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    from airlane.api.app import ApiRefused, ApiSettings, check_exposure, serve
+    from airlane.api.auth import AuthConfig
+
+    setup_logging(args.log_level)
+    settings = ApiSettings(Settings.from_env().redis_url, host=args.host, port=args.port)
+    auth = AuthConfig.from_env()
+    try:
+        check_exposure(settings, auth)
+    except ApiRefused as err:
+        raise CliError(str(err)) from None
+    run_service(lambda stop: serve(settings, auth, stop))
+    return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

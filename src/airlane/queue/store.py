@@ -95,7 +95,7 @@ class Store:
         found.setdefault("default_pool", {"slots": 128, "description": "Default pool"})
         return found
 
-    async def import_errors(self) -> dict[str, dict[str, Any]]:
+    async def import_errors(self) -> dict[str, list[dict[str, Any]]]:
         raw = await typed.hgetall(self.client, self.keys.import_errors)
         return {path: loads(value) for path, value in raw.items()}
 
@@ -141,6 +141,62 @@ class Store:
                 raise RunExists(request.run_id) from None
             raise
 
+    async def command(self, fields: dict[str, str]) -> None:
+        """Send a command to the coordinator (see the commands stream in keys.py)."""
+        entry: dict[Any, Any] = dict(fields)
+        await self.client.xadd(self.keys.commands, entry, maxlen=STREAM_MAXLEN, approximate=True)
+
+    async def clear(self, dag_id: str, run_id: str, task_ids: list[str]) -> None:
+        """Have the coordinator reset those tasks' instances so that they run again."""
+        await self.command(
+            {"type": "clear", "run": run_ref(dag_id, run_id), "task_ids": dumps(task_ids)}
+        )
+
+    async def mark(self, dag_id: str, run_id: str, ti: str, state: str) -> None:
+        """Have the coordinator set one instance's state by hand."""
+        await self.command(
+            {"type": "mark", "run": run_ref(dag_id, run_id), "ti": ti, "state": state}
+        )
+
+    async def set_run_note(self, dag_id: str, run_id: str, note: str) -> None:
+        await self.client.hset(self.keys.run(dag_id, run_id), "note", note)
+
+    async def delete_run(self, dag_id: str, run_id: str) -> None:
+        """Remove a run that is not active, with its instances, claims, XComs and logs."""
+        k = self.keys
+        tis = await self.task_instances(dag_id, run_id)
+        doomed = [k.run(dag_id, run_id), k.tis(dag_id, run_id), k.claims(dag_id, run_id)]
+        doomed += [k.xcom(dag_id, run_id, task_id) for task_id in {t for t, _ in tis}]
+        for (task_id, map_index), (record, _) in tis.items():
+            doomed += [
+                k.log(dag_id, run_id, task_id, map_index, n)
+                for n in range(1, record.try_number + 1)
+            ]
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.delete(*doomed)
+            pipe.zrem(k.runs_of(dag_id), run_id)
+            pipe.srem(k.active_runs, run_ref(dag_id, run_id))
+            await pipe.execute()
+
+    async def run_count(self, dag_id: str) -> int:
+        return int(await self.client.zcard(self.keys.runs_of(dag_id)))
+
+    async def run_page(self, dag_id: str, offset: int, limit: int) -> list[str]:
+        """Run ids of a DAG, newest logical date first."""
+        if limit <= 0:
+            return []
+        ids = await self.client.zrevrange(self.keys.runs_of(dag_id), offset, offset + limit - 1)
+        return cast(list[str], ids)
+
+    async def paused_dags(self) -> set[str]:
+        return await typed.smembers(self.client, self.keys.paused)
+
+    async def inactive_dags(self) -> set[str]:
+        return await typed.smembers(self.client, self.keys.inactive)
+
+    async def dag_files(self) -> dict[str, str]:
+        return await typed.hgetall(self.client, self.keys.dag_files)
+
     async def run(self, dag_id: str, run_id: str) -> dict[str, str] | None:
         data = await typed.hgetall(self.client, self.keys.run(dag_id, run_id))
         return data or None
@@ -169,3 +225,13 @@ class Store:
             self.client, self.keys.xcom(dag_id, run_id, task_id), f"{map_index}|{key}"
         )
         return loads(raw) if raw is not None else None
+
+    async def xcoms(self, dag_id: str, run_id: str, task_id: str, map_index: int) -> dict[str, Any]:
+        """Every XCom of one task instance, by key."""
+        raw = await typed.hgetall(self.client, self.keys.xcom(dag_id, run_id, task_id))
+        found = {}
+        for field_name, value in raw.items():
+            index, _, name = field_name.partition("|")
+            if index == str(map_index):
+                found[name] = loads(value)
+        return found

@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -83,20 +84,31 @@ def _remembered_port(data_dir: str) -> int:
 
 
 class Standalone:
-    def __init__(self, settings: StandaloneSettings) -> None:
+    def __init__(self, settings: StandaloneSettings, admin_password: str, api_secret: str) -> None:
         self.settings = settings
         # The same port as last time when it is free, so that airlane.env stays valid.
         self.redis_port = settings.redis_port or free_port(_remembered_port(settings.data_dir))
         self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
         self.redis: asyncio.subprocess.Process | None = None
         self.children: dict[str, asyncio.subprocess.Process] = {}
+        self.api_port = free_port(settings.api_port)
+        self.admin_password = admin_password
+        self.api_secret = api_secret
 
     def _env(self) -> dict[str, str]:
+        admin = f"admin:{self.admin_password}:admin"
+        users = ",".join(u for u in (os.environ.get("AIRLANE_API_USERS"), admin) if u)
         return {
             **os.environ,
             "AIRLANE_REDIS_URL": self.redis_url,
             "AIRLANE_DAGS_FOLDER": self.settings.dags_folder,
+            "AIRLANE_API_USERS": users,
+            "AIRLANE_API_SECRET": os.environ.get("AIRLANE_API_SECRET") or self.api_secret,
         }
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
 
     async def start_redis(self) -> None:
         redis_dir = os.path.join(self.settings.data_dir, "redis")
@@ -137,6 +149,7 @@ class Standalone:
         with open(path, "w") as handle:
             handle.write(f"AIRLANE_REDIS_URL={self.redis_url}\n")
             handle.write(f"AIRLANE_DAGS_FOLDER={self.settings.dags_folder}\n")
+            handle.write(f"AIRLANE_API_URL={self.api_url}\n")
         return path
 
     async def spawn(self, name: str, *args: str) -> None:
@@ -156,8 +169,12 @@ class Standalone:
         )
         logfile.close()
 
+    def _api_args(self) -> tuple[str, ...]:
+        return ("api", "--host", "127.0.0.1", "--port", str(self.api_port))
+
     async def start_services(self) -> None:
         s = self.settings
+        await self.spawn("api", *self._api_args())
         await self.spawn("dag-processor", "dag-processor", "--dags-folder", s.dags_folder)
         await self.spawn("coordinator", "coordinator")
         await self.spawn(
@@ -187,11 +204,12 @@ class Standalone:
                         ),
                         "coordinator": ("coordinator",),
                         "worker": ("worker", "--dags-folder", self.settings.dags_folder),
+                        "api": self._api_args(),
                     }[name]
                     await self.spawn(name, *args)
 
     async def shutdown(self) -> None:
-        for name in ("worker", "coordinator", "dag-processor"):
+        for name in ("api", "worker", "coordinator", "dag-processor"):
             proc = self.children.get(name)
             if proc is None or proc.returncode is not None:
                 continue
@@ -208,9 +226,26 @@ class Standalone:
             os.remove(os.path.join(self.settings.data_dir, "airlane.env"))
 
 
-async def _main(settings: StandaloneSettings) -> None:
-    os.makedirs(settings.data_dir, exist_ok=True)
-    app = Standalone(settings)
+def _secret_file(data_dir: str, name: str, nbytes: int) -> str:
+    """A random secret kept in ``<data_dir>/<name>`` (mode 0600), made on first use."""
+    path = os.path.join(data_dir, name)
+    try:
+        with open(path) as handle:
+            value = handle.read().strip()
+        if value:
+            return value
+    except FileNotFoundError:
+        pass
+    os.makedirs(data_dir, exist_ok=True)
+    value = secrets.token_urlsafe(nbytes)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+async def _main(settings: StandaloneSettings, admin_password: str, api_secret: str) -> None:
+    app = Standalone(settings, admin_password, api_secret)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -220,6 +255,8 @@ async def _main(settings: StandaloneSettings) -> None:
     await app.start_services()
     print(
         f"Airlane standalone is running.\n"
+        f"  API          {app.api_url}/api/v2 (user admin, password {app.admin_password},\n"
+        f"               also in {settings.data_dir}/admin-password)\n"
         f"  Redis        {app.redis_url} (AOF in {settings.data_dir}/redis)\n"
         f"  DAGs folder  {settings.dags_folder}\n"
         f"  Logs         {settings.data_dir}/*.log\n"
@@ -237,5 +274,9 @@ async def _main(settings: StandaloneSettings) -> None:
 
 
 def run_standalone(settings: StandaloneSettings) -> int:
-    asyncio.run(_main(settings))
+    os.makedirs(settings.data_dir, exist_ok=True)
+    # Files before the event loop starts: nothing blocks it later.
+    password = _secret_file(settings.data_dir, "admin-password", 12)
+    secret = _secret_file(settings.data_dir, "api-secret", 32)
+    asyncio.run(_main(settings, password, secret))
     return 0

@@ -1,0 +1,83 @@
+"""The aiohttp application: ``create_app(settings, auth)`` and ``serve`` for the CLI.
+
+The API never imports DAG files: it reads serialized DAGs and state from Redis and writes
+commands for the coordinator (see :mod:`airlane.queue.store`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from airlane.api import dag_runs, dags, monitor, task_instances
+from airlane.api.appkeys import AUTH, STORE
+from airlane.api.auth import AuthConfig, auth_middleware, create_token, is_loopback
+from airlane.api.errors import error_middleware
+from airlane.queue.connection import connect
+from airlane.queue.keys import Keys
+from airlane.queue.store import Store
+
+log = logging.getLogger("airlane.api")
+
+
+@dataclass(frozen=True, slots=True)
+class ApiSettings:
+    redis_url: str
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: request bodies over this are refused with 413
+    max_body_bytes: int = 1024 * 1024
+
+
+class ApiRefused(RuntimeError):
+    """The API will not start as configured (for example open to the network, no users)."""
+
+
+def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware(auth)],
+        client_max_size=settings.max_body_bytes,
+    )
+    app[AUTH] = auth
+
+    async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
+        client = connect(settings.redis_url, client_name="airlane-api")
+        app[STORE] = Store(client, Keys.from_env())
+        yield
+        await client.aclose()
+
+    app.cleanup_ctx.append(redis_ctx)
+
+    async def token(request: web.Request) -> web.StreamResponse:
+        return await create_token(request, auth)
+
+    app.router.add_post("/auth/token", token)
+    for module in (monitor, dags, dag_runs, task_instances):
+        module.add_routes(app)
+    return app
+
+
+def check_exposure(settings: ApiSettings, auth: AuthConfig) -> None:
+    if not auth.users and not is_loopback(settings.host):
+        raise ApiRefused(
+            f"refusing to listen on {settings.host} with no API users configured: set "
+            "AIRLANE_API_USERS (name:password:role,...) or listen on 127.0.0.1"
+        )
+
+
+async def serve(settings: ApiSettings, auth: AuthConfig, stop: asyncio.Event) -> None:
+    """Serve until ``stop`` is set."""
+    check_exposure(settings, auth)
+    runner = web.AppRunner(create_app(settings, auth), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    log.info("API listening on http://%s:%s/api/v2", settings.host, settings.port)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()

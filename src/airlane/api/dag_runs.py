@@ -1,0 +1,187 @@
+"""``/api/v2/dags/{dag_id}/dagRuns``: trigger, list, read, mark, annotate, delete, clear."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp import web
+
+from airlane.api.appkeys import STORE
+from airlane.api.errors import conflict, invalid, json_response, not_found
+from airlane.api.inputs import json_body, opt_bool, opt_datetime, opt_dict, opt_str, page
+from airlane.api.shapes import dag_run_response, ti_collection
+from airlane.queue.keys import ti_field
+from airlane.queue.store import DagNotFound, RunExists, RunRequest, Store
+from airlane.sdk.timezone import utcnow
+
+RUN_ID_PATTERN = re.compile(r"[\w.:+~\-]{1,250}")
+_TRIGGER_FIELDS = {
+    "dag_run_id",
+    "logical_date",
+    "data_interval_start",
+    "data_interval_end",
+    "run_after",
+    "conf",
+    "note",
+    "partition_key",
+}
+_FINISHED = frozenset({"success", "failed", "skipped", "upstream_failed", "removed"})
+
+
+async def load_run(store: Store, dag_id: str, run_id: str) -> dict[str, str]:
+    run = await store.run(dag_id, run_id)
+    if run is None:
+        raise not_found(f"The DagRun with dag_id: `{dag_id}` and run_id: `{run_id}`")
+    return run
+
+
+async def trigger(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    dag_id = request.match_info["dag_id"]
+    body = await json_body(request, _TRIGGER_FIELDS)
+    dag = await store.dag(dag_id)
+    if dag is None:
+        raise not_found(f"Dag with dag_id: '{dag_id}'")
+    logical_date = opt_datetime(body, "logical_date")
+    run_after = opt_datetime(body, "run_after") or logical_date or utcnow()
+    start = opt_datetime(body, "data_interval_start")
+    end = opt_datetime(body, "data_interval_end")
+    if (start is None) != (end is None):
+        missing = "data_interval_end" if end is None else "data_interval_start"
+        raise invalid("body", missing, "Both data_interval_start and data_interval_end are needed")
+    if start is not None and end is not None and start > end:
+        raise invalid("body", "data_interval_end", "data_interval_end is before its start")
+    effective = logical_date or run_after
+    run_id = opt_str(body, "dag_run_id") or f"manual__{effective.isoformat()}"
+    if not RUN_ID_PATTERN.fullmatch(run_id):
+        raise invalid("body", "dag_run_id", "may use letters, digits and _ . : + ~ - only", run_id)
+    conf = opt_dict(body, "conf") or {}
+    request_ = RunRequest(
+        dag_id,
+        run_id,
+        effective,
+        start or effective,
+        end or effective,
+        conf,
+        note=opt_str(body, "note", 1000),
+    )
+    try:
+        await store.create_run(request_)
+    except DagNotFound:
+        raise not_found(f"Dag with dag_id: '{dag_id}'") from None
+    except RunExists:
+        raise conflict(
+            f"DAG Run with run_id: `{run_id}` already exists for dag: `{dag_id}`"
+        ) from None
+    run = await load_run(store, dag_id, run_id)
+    return json_response(dag_run_response(dag, run))
+
+
+async def _runs_of(store: Store, dag_id: str) -> list[str]:
+    return await store.run_page(dag_id, 0, await store.run_count(dag_id))
+
+
+async def list_runs(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    dag_id = request.match_info["dag_id"]
+    limit, offset = page(request)
+    states = set(request.query.getall("state", []))
+    if dag_id == "~":
+        dag_ids = sorted(await store.dag_hashes())
+    else:
+        if await store.dag(dag_id) is None:
+            raise not_found(f"Dag with id {dag_id}")
+        dag_ids = [dag_id]
+    found: list[dict[str, Any]] = []
+    for one in dag_ids:
+        dag = await store.dag(one)
+        for run_id in await _runs_of(store, one):
+            run = await store.run(one, run_id)
+            if run is not None and (not states or run.get("state") in states):
+                found.append(dag_run_response(dag, run))
+    order_by = request.query.get("order_by", "-run_after")
+    field = order_by.lstrip("-")
+    if field not in {"run_after", "logical_date", "start_date", "end_date", "dag_run_id", "id"}:
+        raise invalid("query", "order_by", f"Ordering with '{order_by}' is disallowed", order_by)
+    field = "run_after" if field == "id" else field
+    found.sort(key=lambda r: r[field] or "", reverse=order_by.startswith("-"))
+    return json_response({"dag_runs": found[offset : offset + limit], "total_entries": len(found)})
+
+
+async def get_run(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    dag_id, run_id = request.match_info["dag_id"], request.match_info["dag_run_id"]
+    run = await load_run(store, dag_id, run_id)
+    return json_response(dag_run_response(await store.dag(dag_id), run))
+
+
+async def patch_run(request: web.Request) -> web.Response:
+    """Mark a run success or failed (its unfinished instances with it), or queue it again."""
+    store = request.app[STORE]
+    dag_id, run_id = request.match_info["dag_id"], request.match_info["dag_run_id"]
+    body = await json_body(request, {"state", "note"})
+    await load_run(store, dag_id, run_id)
+    state = body.get("state")
+    if state is not None and state not in {"success", "failed", "queued"}:
+        raise invalid("body", "state", "Input should be 'queued', 'success' or 'failed'", state)
+    if "note" in body:
+        await store.set_run_note(dag_id, run_id, opt_str(body, "note", 1000) or "")
+    if state in {"success", "failed"}:
+        for (task_id, map_index), (record, _) in (
+            await store.task_instances(dag_id, run_id)
+        ).items():
+            if record.state.value not in _FINISHED:
+                # Airflow: success marks every unfinished instance success; failed marks the
+                # running ones failed and the rest skipped.
+                new = state if state == "success" or record.state.value == "running" else "skipped"
+                await store.mark(dag_id, run_id, ti_field(task_id, map_index), new)
+    elif state == "queued":
+        dag = await store.dag(dag_id) or {}
+        await store.clear(dag_id, run_id, [t["task_id"] for t in dag.get("tasks", [])])
+    run = await load_run(store, dag_id, run_id)
+    return json_response(dag_run_response(await store.dag(dag_id), run))
+
+
+async def delete_run(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    dag_id, run_id = request.match_info["dag_id"], request.match_info["dag_run_id"]
+    run = await load_run(store, dag_id, run_id)
+    if run.get("state") == "running":
+        raise conflict(f"DagRun {run_id} is running: mark it success or failed first")
+    await store.delete_run(dag_id, run_id)
+    return web.Response(status=204)
+
+
+async def clear_run(request: web.Request) -> web.Response:
+    """Clear a run's instances (only the failed ones with only_failed); dry_run lists them."""
+    store = request.app[STORE]
+    dag_id, run_id = request.match_info["dag_id"], request.match_info["dag_run_id"]
+    body = await json_body(
+        request, {"dry_run", "only_failed", "only_new", "note", "run_on_latest_version"}
+    )
+    run = await load_run(store, dag_id, run_id)
+    dag = await store.dag(dag_id)
+    dry_run = opt_bool(body, "dry_run", True)
+    only_failed = opt_bool(body, "only_failed", False)
+    tis = await store.task_instances(dag_id, run_id)
+    chosen = {
+        key: value
+        for key, value in tis.items()
+        if not only_failed or value[0].state.value in {"failed", "upstream_failed"}
+    }
+    if not dry_run:
+        await store.clear(dag_id, run_id, sorted({task_id for task_id, _ in chosen}))
+        run = await load_run(store, dag_id, run_id)
+        return json_response(dag_run_response(dag, run))
+    return json_response(ti_collection(dag, run, chosen))
+
+
+def add_routes(app: web.Application) -> None:
+    base = "/api/v2/dags/{dag_id}/dagRuns"
+    app.router.add_post(base, trigger)
+    app.router.add_get(base, list_runs)
+    app.router.add_get(base + "/{dag_run_id}", get_run)
+    app.router.add_patch(base + "/{dag_run_id}", patch_run)
+    app.router.add_delete(base + "/{dag_run_id}", delete_run)
+    app.router.add_post(base + "/{dag_run_id}/clear", clear_run)

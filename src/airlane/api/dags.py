@@ -1,0 +1,225 @@
+"""``/api/v2/dags``: list, read, pause and unpause DAGs; their tasks and source."""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from airlane.api.appkeys import STORE
+from airlane.api.errors import invalid, json_response, not_found
+from airlane.api.inputs import json_body, opt_bool, page, query_bool, query_list
+from airlane.api.shapes import dag_response, task_spec
+from airlane.queue.store import Store
+
+_ORDER_FIELDS = {"dag_id", "dag_display_name", "is_paused", "max_active_tasks"}
+
+
+async def _all_dags(store: Store) -> list[dict[str, Any]]:
+    hashes = await store.dag_hashes()
+    paused, stale = await store.paused_dags(), await store.inactive_dags()
+    errors = await store.import_errors()
+    files = await store.dag_files()
+    found = []
+    for dag_id in sorted(hashes):
+        dag = await store.snapshot(hashes[dag_id])
+        if dag is None:
+            continue
+        found.append(
+            dag_response(
+                dag,
+                paused=dag_id in paused,
+                stale=dag_id in stale,
+                has_import_errors=files.get(dag_id) in errors,
+            )
+        )
+    return found
+
+
+def _matches(pattern: str | None, value: str) -> bool:
+    """Airflow's ``*_pattern``: case-insensitive substring, SQL wildcards, ``|`` for or."""
+    if not pattern or pattern == "~":
+        return True
+    for alternative in pattern.split("|"):
+        glob = "*" + alternative.replace("%", "*").replace("_", "?") + "*"
+        if fnmatch.fnmatch(value.lower(), glob.lower()):
+            return True
+    return False
+
+
+async def list_dags(request: web.Request) -> web.Response:
+    limit, offset = page(request)
+    tags = query_list(request, "tags")
+    tags_mode = request.query.get("tags_match_mode", "any")
+    if tags_mode not in {"any", "all"}:
+        raise invalid("query", "tags_match_mode", "Input should be 'any' or 'all'", tags_mode)
+    paused = query_bool(request, "paused")
+    pattern = request.query.get("dag_id_pattern")
+    order_by = request.query.get("order_by", "dag_id")
+    if order_by.lstrip("-") not in _ORDER_FIELDS:
+        raise invalid("query", "order_by", f"Ordering with '{order_by}' is disallowed", order_by)
+    dags = [
+        d
+        for d in await _all_dags(request.app[STORE])
+        if (paused is None or d["is_paused"] == paused)
+        and _matches(pattern, d["dag_id"])
+        and _tags_match(d, tags, tags_mode)
+        and not d["is_stale"]
+    ]
+    dags.sort(key=lambda d: d[order_by.lstrip("-")], reverse=order_by.startswith("-"))
+    return json_response({"dags": dags[offset : offset + limit], "total_entries": len(dags)})
+
+
+def _tags_match(dag: dict[str, Any], wanted: list[str], mode: str) -> bool:
+    if not wanted:
+        return True
+    names = {t["name"] for t in dag["tags"]}
+    return all(w in names for w in wanted) if mode == "all" else any(w in names for w in wanted)
+
+
+async def _one(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]]:
+    store = request.app[STORE]
+    dag_id = request.match_info["dag_id"]
+    dag = await store.dag(dag_id)
+    if dag is None:
+        raise not_found(f"Dag with id {dag_id}")
+    errors = await store.import_errors()
+    files = await store.dag_files()
+    response = dag_response(
+        dag,
+        paused=await store.is_paused(dag_id),
+        stale=dag_id in await store.inactive_dags(),
+        has_import_errors=files.get(dag_id) in errors,
+    )
+    return dag, response
+
+
+async def get_dag(request: web.Request) -> web.Response:
+    _, response = await _one(request)
+    return json_response(response)
+
+
+async def get_dag_details(request: web.Request) -> web.Response:
+    dag, response = await _one(request)
+    response.update(
+        {
+            "catchup": bool(dag.get("catchup")),
+            "dag_run_timeout": dag.get("dagrun_timeout_s"),
+            "doc_md": dag.get("doc_md"),
+            "start_date": dag.get("start_date"),
+            "end_date": dag.get("end_date"),
+            "is_paused_upon_creation": dag.get("is_paused_upon_creation"),
+            "params": dag.get("params") or {},
+            "render_template_as_native_obj": bool(dag.get("render_template_as_native_obj")),
+            "timezone": dag.get("timezone"),
+            "owner_links": dag.get("owner_links") or {},
+            "template_search_path": None,
+            "concurrency": response["max_active_tasks"],
+            "latest_dag_version": None,
+            "last_parsed": response["last_parsed_time"],
+            "fail_fast": bool(dag.get("fail_stop")),
+            "default_args": None,
+            "active_runs_count": 0,
+            "is_favorite": False,
+        }
+    )
+    return json_response(response)
+
+
+async def patch_dag(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    dag_id = request.match_info["dag_id"]
+    body = await json_body(request, {"is_paused"})
+    if "is_paused" not in body:
+        raise invalid("body", "is_paused", "Field required")
+    paused = opt_bool(body, "is_paused", False)
+    if await store.dag(dag_id) is None:
+        raise not_found(f"Dag with id {dag_id}")
+    await store.set_paused(dag_id, paused)
+    _, response = await _one(request)
+    return json_response(response)
+
+
+def task_response(dag: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """TaskResponse."""
+    return {
+        "task_id": spec["task_id"],
+        "task_display_name": spec.get("task_display_name") or spec["task_id"],
+        "owner": spec.get("owner"),
+        "start_date": spec.get("start_date"),
+        "end_date": spec.get("end_date"),
+        "trigger_rule": spec.get("trigger_rule"),
+        "depends_on_past": bool(spec.get("depends_on_past")),
+        "wait_for_downstream": bool(spec.get("wait_for_downstream")),
+        "retries": spec.get("retries"),
+        "queue": spec.get("queue"),
+        "pool": spec.get("pool"),
+        "pool_slots": spec.get("pool_slots"),
+        "execution_timeout": None,
+        "retry_delay": None,
+        "retry_exponential_backoff": bool(spec.get("retry_exponential_backoff")),
+        "priority_weight": spec.get("priority_weight"),
+        "weight_rule": spec.get("weight_rule"),
+        "ui_color": spec.get("ui_color"),
+        "ui_fgcolor": spec.get("ui_fgcolor"),
+        "template_fields": spec.get("template_fields") or [],
+        "downstream_task_ids": spec.get("downstream") or [],
+        "doc_md": spec.get("doc_md"),
+        "operator_name": spec.get("operator"),
+        "params": spec.get("params") or {},
+        "class_ref": {
+            "module_path": spec.get("operator_module"),
+            "class_name": spec.get("operator"),
+        },
+        "is_mapped": spec.get("mapped") is not None,
+        "extra_links": [],
+    }
+
+
+async def list_tasks(request: web.Request) -> web.Response:
+    dag, _ = await _one(request)
+    tasks = [task_response(dag, spec) for spec in dag.get("tasks", [])]
+    order_by = request.query.get("order_by", "task_id")
+    if order_by.lstrip("-") not in {"task_id", "task_display_name", "priority_weight"}:
+        raise invalid("query", "order_by", f"Ordering with '{order_by}' is disallowed", order_by)
+    tasks.sort(key=lambda t: t[order_by.lstrip("-")] or 0, reverse=order_by.startswith("-"))
+    return json_response({"tasks": tasks, "total_entries": len(tasks)})
+
+
+async def get_task(request: web.Request) -> web.Response:
+    dag, _ = await _one(request)
+    task_id = request.match_info["task_id"]
+    spec = task_spec(dag, task_id)
+    if spec is None:
+        raise not_found(f"Task with id {task_id}")
+    return json_response(task_response(dag, spec))
+
+
+async def get_source(request: web.Request) -> web.Response:
+    dag, _ = await _one(request)
+    fileloc = str(dag.get("fileloc") or "")
+    try:
+        content = await asyncio.to_thread(Path(fileloc).read_text, encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        content = None
+    return json_response(
+        {
+            "dag_id": dag["dag_id"],
+            "dag_display_name": dag.get("dag_display_name") or dag["dag_id"],
+            "content": content,
+            "version_number": None,
+        }
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v2/dags", list_dags)
+    app.router.add_get("/api/v2/dags/{dag_id}", get_dag)
+    app.router.add_patch("/api/v2/dags/{dag_id}", patch_dag)
+    app.router.add_get("/api/v2/dags/{dag_id}/details", get_dag_details)
+    app.router.add_get("/api/v2/dags/{dag_id}/tasks", list_tasks)
+    app.router.add_get("/api/v2/dags/{dag_id}/tasks/{task_id}", get_task)
+    app.router.add_get("/api/v2/dagSources/{dag_id}", get_source)

@@ -1,0 +1,125 @@
+"""Reading request bodies, query strings and path values, with 422s that name the field."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from airlane.api.errors import invalid
+
+MAX_LIMIT = 1000
+
+
+async def json_body(request: web.Request, allowed: Iterable[str]) -> dict[str, Any]:
+    """The body as a JSON object whose keys are all in ``allowed``."""
+    raw = await request.read()  # aiohttp refuses bodies over client_max_size with a 413
+    if not raw.strip():
+        return {}
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as err:
+        raise invalid("body", "", f"JSON decode error: {err}") from None
+    if not isinstance(data, dict):
+        raise invalid("body", "", "Input should be a valid dictionary or object", data)
+    allowed = set(allowed)
+    for name in data:
+        if name not in allowed:
+            raise invalid("body", name, "Extra inputs are not permitted", data[name])
+    return data
+
+
+def opt_str(data: dict[str, Any], name: str, max_length: int | None = None) -> str | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise invalid("body", name, "Input should be a valid string", value)
+    if max_length is not None and len(value) > max_length:
+        raise invalid("body", name, f"String should have at most {max_length} characters", value)
+    return value
+
+
+def opt_bool(data: dict[str, Any], name: str, default: bool) -> bool:
+    value = data.get(name, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise invalid("body", name, "Input should be a valid boolean", value)
+    return value
+
+
+def opt_dict(data: dict[str, Any], name: str) -> dict[str, Any] | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise invalid("body", name, "Input should be a valid dictionary", value)
+    return value
+
+
+def parse_datetime(value: Any, where: str, name: str) -> datetime:
+    if not isinstance(value, str):
+        raise invalid(where, name, "Input should be a valid datetime", value)
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise invalid(where, name, "Input should be a valid datetime", value) from None
+    if parsed.tzinfo is None:
+        raise invalid(where, name, "Input should have timezone info", value)
+    return parsed.astimezone(UTC)
+
+
+def opt_datetime(data: dict[str, Any], name: str) -> datetime | None:
+    value = data.get(name)
+    return None if value is None else parse_datetime(value, "body", name)
+
+
+def query_int(request: web.Request, name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise invalid("query", name, "Input should be a valid integer", raw) from None
+    if not minimum <= value <= maximum:
+        raise invalid("query", name, f"Input should be between {minimum} and {maximum}", raw)
+    return value
+
+
+def query_bool(request: web.Request, name: str) -> bool | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    lowered = raw.strip().lower()
+    if lowered in {"true", "1", "yes", "on"}:
+        return True
+    if lowered in {"false", "0", "no", "off"}:
+        return False
+    raise invalid("query", name, "Input should be a valid boolean", raw)
+
+
+def query_list(request: web.Request, name: str) -> list[str]:
+    return [v for v in request.query.getall(name, []) if v]
+
+
+def page(request: web.Request, default_limit: int = 50) -> tuple[int, int]:
+    """(limit, offset) from the query, as Airflow pages lists."""
+    limit = query_int(request, "limit", default_limit, 0, MAX_LIMIT)
+    offset = query_int(request, "offset", 0, 0, 10**9)
+    return limit, offset
+
+
+def path_int(request: web.Request, name: str) -> int:
+    raw = request.match_info[name]
+    try:
+        return int(raw)
+    except ValueError:
+        raise invalid("path", name, "Input should be a valid integer", raw) from None

@@ -1,0 +1,95 @@
+"""Health, version and import errors."""
+
+from __future__ import annotations
+
+import time
+from importlib import metadata
+
+from aiohttp import web
+
+from airlane.api.appkeys import STORE
+from airlane.api.errors import json_response, not_found
+from airlane.api.inputs import page, path_int
+from airlane.api.shapes import import_error_response, iso
+from airlane.queue import typed
+
+#: a heartbeat older than this makes its component unhealthy
+STALE_AFTER_S = 30.0
+
+
+async def health(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    now = time.time()
+    try:
+        await store.client.ping()
+        coordinator = await typed.get(store.client, store.keys.coordinator_beat)
+        processor = await typed.get(store.client, store.keys.dag_processor_beat)
+        workers = await store.client.zcount(store.keys.worker_beats, now - STALE_AFTER_S, "+inf")
+    except Exception:  # Redis unreachable: say so, with the status code a probe expects
+        body = {
+            "metadatabase": {"status": "unhealthy"},
+            "scheduler": {"status": "unhealthy", "latest_scheduler_heartbeat": None},
+            "triggerer": {"status": None, "latest_triggerer_heartbeat": None},
+            "dag_processor": {"status": "unhealthy", "latest_dag_processor_heartbeat": None},
+        }
+        return json_response(body, status=503)
+
+    def component(beat: str | None) -> tuple[str, str | None]:
+        if beat is None:
+            return "unhealthy", None
+        return ("healthy" if now - float(beat) <= STALE_AFTER_S else "unhealthy"), iso(beat)
+
+    scheduler_status, scheduler_beat = component(coordinator)
+    processor_status, processor_beat = component(processor)
+    return json_response(
+        {
+            "metadatabase": {"status": "healthy"},
+            "scheduler": {"status": scheduler_status, "latest_scheduler_heartbeat": scheduler_beat},
+            "triggerer": {"status": None, "latest_triggerer_heartbeat": None},
+            "dag_processor": {
+                "status": processor_status,
+                "latest_dag_processor_heartbeat": processor_beat,
+            },
+            "workers": {"status": "healthy" if workers else "unhealthy", "alive": int(workers)},
+        }
+    )
+
+
+async def version(request: web.Request) -> web.Response:
+    try:
+        number = metadata.version("airlane")
+    except metadata.PackageNotFoundError:
+        number = "0.0.0"
+    return json_response({"version": number, "git_version": None})
+
+
+async def _errors(request: web.Request) -> list[dict[str, object]]:
+    errors = await request.app[STORE].import_errors()
+    now = time.time()
+    return [
+        import_error_response(index, path, entries, now)
+        for index, (path, entries) in enumerate(sorted(errors.items()), start=1)
+    ]
+
+
+async def list_import_errors(request: web.Request) -> web.Response:
+    limit, offset = page(request)
+    found = await _errors(request)
+    return json_response(
+        {"import_errors": found[offset : offset + limit], "total_entries": len(found)}
+    )
+
+
+async def get_import_error(request: web.Request) -> web.Response:
+    wanted = path_int(request, "import_error_id")
+    for entry in await _errors(request):
+        if entry["import_error_id"] == wanted:
+            return json_response(entry)
+    raise not_found(f"The ImportError with import_error_id: `{wanted}`")
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v2/monitor/health", health)
+    app.router.add_get("/api/v2/version", version)
+    app.router.add_get("/api/v2/importErrors", list_import_errors)
+    app.router.add_get("/api/v2/importErrors/{import_error_id}", get_import_error)

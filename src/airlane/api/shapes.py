@@ -1,0 +1,222 @@
+"""Airlane's records in the JSON shapes of Airflow 3's public API (pure functions).
+
+Field names and which of them are required follow Airflow's OpenAPI document (the models of
+``apache-airflow-client`` 3.x are generated from it); fields for features Airlane does not
+have (bundles, triggerers, executors) carry Airflow's empty values.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from airlane.queue.codec import TIMeta, loads
+from airlane.service.run_state import TIRecord
+
+BUNDLE_NAME = "dags-folder"
+_TI_NAMESPACE = uuid.UUID("6f1c3a52-5c0e-4b7e-9f57-3b8f0c2d9a10")
+_RUN_TYPES = frozenset({"backfill", "scheduled", "manual", "asset_triggered"})
+
+
+def iso(value: float | str | None) -> str | None:
+    """A stored time (epoch seconds as a number or string, or ISO text) as ISO 8601 UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            seconds = float(value)
+        except ValueError:
+            return value
+    else:
+        seconds = float(value)
+    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
+
+
+def _seconds(value: float | str | None) -> float | None:
+    if value is None or value == "":
+        return None
+    return float(value)
+
+
+def _timetable(dag: dict[str, Any]) -> tuple[str | None, str | None, bool]:
+    schedule = dag.get("schedule") or {}
+    kind = schedule.get("kind", "none")
+    if kind == "none":
+        return None, "Never, external triggers only", False
+    expression = schedule.get("expression")
+    return expression, f"{kind} {expression}", True
+
+
+def dag_response(
+    dag: dict[str, Any], *, paused: bool, stale: bool, has_import_errors: bool
+) -> dict[str, Any]:
+    """DAGResponse."""
+    summary, description, periodic = _timetable(dag)
+    tasks = dag.get("tasks", [])
+    display = dag.get("dag_display_name") or dag["dag_id"]
+    return {
+        "dag_id": dag["dag_id"],
+        "dag_display_name": display,
+        "description": dag.get("description"),
+        "fileloc": dag.get("fileloc") or "",
+        "relative_fileloc": dag.get("relative_fileloc"),
+        "file_token": dag.get("hash", ""),
+        "bundle_name": BUNDLE_NAME,
+        "bundle_version": None,
+        "is_paused": paused,
+        "is_stale": stale,
+        "has_import_errors": has_import_errors,
+        "has_task_concurrency_limits": any(
+            t.get("max_active_tis_per_dag") or t.get("max_active_tis_per_dagrun") for t in tasks
+        ),
+        "is_backfillable": periodic,
+        "last_expired": None,
+        "last_parsed_time": iso(dag.get("parsed_at")),
+        "last_parse_duration": None,
+        "max_active_runs": dag.get("max_active_runs"),
+        "max_active_tasks": int(dag.get("max_active_tasks") or 16),
+        "max_consecutive_failed_dag_runs": int(dag.get("max_consecutive_failed_dag_runs") or 0),
+        "next_dagrun_logical_date": None,
+        "next_dagrun_data_interval_start": None,
+        "next_dagrun_data_interval_end": None,
+        "next_dagrun_run_after": None,
+        "owners": sorted({t.get("owner") or "airflow" for t in tasks} or {"airflow"}),
+        "tags": [
+            {"name": tag, "dag_id": dag["dag_id"], "dag_display_name": display}
+            for tag in dag.get("tags", [])
+        ],
+        "timetable_summary": summary,
+        "timetable_description": description,
+        "timetable_partitioned": False,
+        "timetable_periodic": periodic,
+        "allowed_run_types": None,
+    }
+
+
+def run_type(value: str | None) -> str:
+    return value if value in _RUN_TYPES else "manual"
+
+
+def dag_run_response(dag: dict[str, Any] | None, run: dict[str, str]) -> dict[str, Any]:
+    """DAGRunResponse from a run's hash."""
+    start, end = _seconds(run.get("start_date")), _seconds(run.get("end_date"))
+    logical = run.get("logical_date") or None
+    note = run.get("note") or None
+    try:
+        conf = loads(run.get("conf") or "{}")
+    except ValueError:
+        conf = {}
+    return {
+        "dag_id": run["dag_id"],
+        "dag_run_id": run["run_id"],
+        "dag_display_name": (dag or {}).get("dag_display_name") or run["dag_id"],
+        "dag_versions": [],
+        "bundle_version": None,
+        "conf": conf if isinstance(conf, dict) else {},
+        "state": run.get("state", "queued"),
+        "run_type": run_type(run.get("run_type")),
+        "logical_date": logical,
+        "run_after": logical or iso(run.get("queued_at")),
+        "data_interval_start": run.get("data_interval_start") or None,
+        "data_interval_end": run.get("data_interval_end") or None,
+        "queued_at": iso(run.get("queued_at")),
+        "start_date": iso(start),
+        "end_date": iso(end) if end else None,
+        "duration": (end - start) if start and end else None,
+        "last_scheduling_decision": None,
+        "note": note,
+        "triggered_by": "rest_api" if run.get("run_type") == "manual" else None,
+        "triggering_user_name": run.get("triggered_by") or None,
+        "partition_date": None,
+        "partition_key": None,
+    }
+
+
+def ti_id(dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
+    return str(uuid.uuid5(_TI_NAMESPACE, f"{dag_id}|{run_id}|{task_id}|{map_index}"))
+
+
+def task_instance_response(
+    dag: dict[str, Any] | None,
+    run: dict[str, str],
+    key: tuple[str, int],
+    record: TIRecord,
+    meta: TIMeta,
+) -> dict[str, Any]:
+    """TaskInstanceResponse."""
+    task_id, map_index = key
+    spec = task_spec(dag, task_id) or {}
+    start, end = meta.start_date, meta.end_date
+    state = record.state.value
+    logical = run.get("logical_date") or None
+    return {
+        "id": ti_id(run["dag_id"], run["run_id"], task_id, map_index),
+        "task_id": task_id,
+        "task_display_name": spec.get("task_display_name") or task_id,
+        "dag_id": run["dag_id"],
+        "dag_display_name": (dag or {}).get("dag_display_name") or run["dag_id"],
+        "dag_run_id": run["run_id"],
+        "dag_version": None,
+        "map_index": map_index,
+        "rendered_map_index": None,
+        "logical_date": logical,
+        "run_after": logical or iso(run.get("queued_at")),
+        "start_date": iso(start),
+        "end_date": iso(end),
+        "duration": (end - start) if start and end and end >= start else None,
+        "state": None if state == "none" else state,
+        "try_number": record.try_number,
+        "max_tries": record.max_tries,
+        "hostname": meta.worker,
+        "unixname": None,
+        "pool": spec.get("pool", "default_pool"),
+        "pool_slots": int(spec.get("pool_slots", 1)),
+        "queue": spec.get("queue"),
+        "priority_weight": spec.get("priority_weight"),
+        "operator": spec.get("operator"),
+        "operator_name": spec.get("operator"),
+        "queued_when": iso(meta.queued_at),
+        "scheduled_when": None,
+        "pid": None,
+        "executor": None,
+        "executor_config": "{}",
+        "note": record.note,
+        "rendered_fields": {},
+        "trigger": None,
+        "triggerer_job": None,
+    }
+
+
+def task_spec(dag: dict[str, Any] | None, task_id: str) -> dict[str, Any] | None:
+    for task in (dag or {}).get("tasks", []):
+        if task.get("task_id") == task_id:
+            return dict(task)
+    return None
+
+
+def import_error_response(
+    index: int, filename: str, errors: list[dict[str, Any]], now_s: float
+) -> dict[str, Any]:
+    """ImportErrorResponse for one file (its errors, each with its line, joined)."""
+    parts = []
+    for error in errors:
+        where = f"{error.get('filename') or filename}, line {error.get('lineno')}"
+        parts.append(f"{where}: {error.get('traceback') or error.get('message') or ''}".rstrip())
+    return {
+        "import_error_id": index,
+        "filename": filename,
+        "bundle_name": BUNDLE_NAME,
+        "stack_trace": "\n\n".join(parts),
+        "timestamp": iso(now_s),
+    }
+
+
+def ti_collection(
+    dag: dict[str, Any] | None,
+    run: dict[str, str],
+    tis: dict[tuple[str, int], tuple[TIRecord, TIMeta]],
+) -> dict[str, Any]:
+    """TaskInstanceCollectionResponse of one run's instances, in task then map order."""
+    items = [task_instance_response(dag, run, key, *tis[key]) for key in sorted(tis)]
+    return {"task_instances": items, "total_entries": len(items)}

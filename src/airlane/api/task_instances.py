@@ -1,0 +1,307 @@
+"""Task instances: list, read, mark, clear, tries, logs and XCom entries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from airlane.api.appkeys import STORE
+from airlane.api.dag_runs import load_run
+from airlane.api.errors import invalid, json_response, not_found
+from airlane.api.inputs import json_body, opt_bool, opt_str, page, path_int, query_int
+from airlane.api.shapes import iso, task_instance_response, ti_collection
+from airlane.queue.codec import TIMeta
+from airlane.queue.keys import ti_field
+from airlane.queue.store import Store
+from airlane.service.run_state import TIRecord
+
+TIs = dict[tuple[str, int], tuple[TIRecord, TIMeta]]
+_MARKABLE = {"success", "failed", "skipped"}
+
+
+def _ids(request: web.Request) -> tuple[str, str]:
+    return request.match_info["dag_id"], request.match_info["dag_run_id"]
+
+
+async def list_tis(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    dag_id, run_id = _ids(request)
+    limit, offset = page(request, default_limit=100)
+    dag = await store.dag(dag_id)
+    if dag is None:
+        raise not_found(f"Dag with id {dag_id}")
+    run = await load_run(store, dag_id, run_id)
+    tis = await store.task_instances(dag_id, run_id)
+    states = set(request.query.getall("state", []))
+    task_ids = set(request.query.getall("task_id", []))
+    chosen = {
+        k: v
+        for k, v in tis.items()
+        if (not states or _state_name(v[0]) in states) and (not task_ids or k[0] in task_ids)
+    }
+    collection = ti_collection(dag, run, chosen)
+    collection["task_instances"] = collection["task_instances"][offset : offset + limit]
+    return json_response(collection)
+
+
+def _state_name(record: TIRecord) -> str:
+    return "no_status" if record.state.value == "none" else record.state.value
+
+
+async def _instance(
+    request: web.Request, map_index: int
+) -> tuple[dict[str, Any] | None, dict[str, str], TIs, tuple[str, int]]:
+    store = request.app[STORE]
+    dag_id, run_id = _ids(request)
+    task_id = request.match_info["task_id"]
+    run = await load_run(store, dag_id, run_id)
+    tis = await store.task_instances(dag_id, run_id)
+    key = (task_id, map_index)
+    if key not in tis:
+        raise not_found(
+            f"The Task Instance with dag_id: `{dag_id}`, run_id: `{run_id}`, "
+            f"task_id: `{task_id}` and map_index: `{map_index}`"
+        )
+    return await store.dag(dag_id), run, tis, key
+
+
+def _map_index(request: web.Request) -> int:
+    if "map_index" in request.match_info:
+        return path_int(request, "map_index")
+    return query_int(request, "map_index", -1, -1, 10**9)
+
+
+async def get_ti(request: web.Request) -> web.Response:
+    dag, run, tis, key = await _instance(request, _map_index(request))
+    return json_response(task_instance_response(dag, run, key, *tis[key]))
+
+
+def relatives(
+    dag: dict[str, Any], task_ids: set[str], *, upstream: bool, downstream: bool
+) -> set[str]:
+    """``task_ids`` with all their upstream and/or downstream tasks."""
+    edges = {t["task_id"]: t for t in dag.get("tasks", [])}
+    found = set(task_ids)
+    for direction, wanted in (("upstream", upstream), ("downstream", downstream)):
+        if not wanted:
+            continue
+        todo = list(task_ids)
+        while todo:
+            for other in edges.get(todo.pop(), {}).get(direction, []):
+                if other not in found:
+                    found.add(other)
+                    todo.append(other)
+    return found
+
+
+async def patch_ti(request: web.Request) -> web.Response:
+    """Mark an instance (and with include_upstream/downstream its relatives) by hand."""
+    store = request.app[STORE]
+    body = await json_body(
+        request,
+        {
+            "new_state",
+            "note",
+            "include_upstream",
+            "include_downstream",
+            "include_future",
+            "include_past",
+        },
+    )
+    dag, run, tis, key = await _instance(request, _map_index(request))
+    new_state = body.get("new_state")
+    if new_state is not None and new_state not in _MARKABLE:
+        raise invalid(
+            "body", "new_state", "Input should be 'success', 'failed' or 'skipped'", new_state
+        )
+    note = opt_str(body, "note", 1000)
+    task_ids = relatives(
+        dag or {},
+        {key[0]},
+        upstream=opt_bool(body, "include_upstream", False),
+        downstream=opt_bool(body, "include_downstream", False),
+    )
+    chosen = {k: v for k, v in tis.items() if k[0] in task_ids and (k[0] != key[0] or k == key)}
+    dag_id, run_id = _ids(request)
+    if new_state is not None:
+        for task_id, map_index in sorted(chosen):
+            await store.mark(dag_id, run_id, ti_field(task_id, map_index), new_state)
+    if note is not None and new_state is None:
+        raise invalid(
+            "body", "note", "A note is recorded with new_state; alone it is not supported"
+        )
+    return json_response(ti_collection(dag, run, chosen))
+
+
+async def clear_tis(request: web.Request) -> web.Response:
+    """POST /dags/{dag_id}/clearTaskInstances (dry_run lists what would be cleared)."""
+    store = request.app[STORE]
+    dag_id = request.match_info["dag_id"]
+    body = await json_body(
+        request,
+        {
+            "dag_run_id",
+            "dry_run",
+            "start_date",
+            "end_date",
+            "include_downstream",
+            "include_future",
+            "include_past",
+            "include_upstream",
+            "note",
+            "only_failed",
+            "only_running",
+            "prevent_running_task",
+            "reset_dag_runs",
+            "run_on_latest_version",
+            "task_ids",
+        },
+    )
+    dag = await store.dag(dag_id)
+    if dag is None:
+        raise not_found(f"Dag with id {dag_id}")
+    dry_run = opt_bool(body, "dry_run", True)
+    only_failed = opt_bool(body, "only_failed", True)
+    only_running = opt_bool(body, "only_running", False)
+    wanted = _task_ids(body.get("task_ids"), dag)
+    if wanted is not None:
+        wanted = relatives(
+            dag,
+            wanted,
+            upstream=opt_bool(body, "include_upstream", False),
+            downstream=opt_bool(body, "include_downstream", False),
+        )
+    run_id = opt_str(body, "dag_run_id")
+    run_ids = [run_id] if run_id else await _all_runs(store, dag_id)
+    items: list[dict[str, Any]] = []
+    for one in run_ids:
+        run = await load_run(store, dag_id, one)
+        tis = await store.task_instances(dag_id, one)
+        chosen = {
+            k: v
+            for k, v in tis.items()
+            if (wanted is None or k[0] in wanted)
+            and (not only_failed or v[0].state.value in {"failed", "upstream_failed"})
+            and (not only_running or v[0].state.value == "running")
+        }
+        if chosen and not dry_run:
+            await store.clear(dag_id, one, sorted({task_id for task_id, _ in chosen}))
+        items += ti_collection(dag, run, chosen)["task_instances"]
+    return json_response({"task_instances": items, "total_entries": len(items)})
+
+
+def _task_ids(value: Any, dag: dict[str, Any]) -> set[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise invalid("body", "task_ids", "Input should be a valid list", value)
+    known = {t["task_id"] for t in dag.get("tasks", [])}
+    found: set[str] = set()
+    for index, item in enumerate(value):
+        task_id = item[0] if isinstance(item, list) and item else item
+        if not isinstance(task_id, str) or task_id not in known:
+            raise invalid("body", f"task_ids.{index}", "Not a task of this DAG", item)
+        found.add(task_id)
+    return found
+
+
+async def _all_runs(store: Store, dag_id: str) -> list[str]:
+    return await store.run_page(dag_id, 0, await store.run_count(dag_id))
+
+
+async def get_tries(request: web.Request) -> web.Response:
+    """Every try of an instance: the current one in full, earlier ones from their logs."""
+    dag, run, tis, key = await _instance(request, _map_index(request))
+    record, meta = tis[key]
+    current = task_instance_response(dag, run, key, record, meta)
+    history = []
+    for number in range(1, record.try_number + 1):
+        entry = {
+            k: v
+            for k, v in current.items()
+            if k not in {"id", "rendered_map_index", "rendered_fields", "trigger", "triggerer_job"}
+        }
+        if number < record.try_number:
+            entry.update(
+                {
+                    "try_number": number,
+                    "state": "failed",
+                    "start_date": None,
+                    "end_date": None,
+                    "duration": None,
+                    "hostname": None,
+                }
+            )
+        history.append(entry)
+    return json_response({"task_instances": history, "total_entries": len(history)})
+
+
+async def get_log(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    dag_id, run_id = _ids(request)
+    try_number = path_int(request, "try_number")
+    _, _, tis, key = await _instance(request, _map_index(request))
+    if not 1 <= try_number <= max(1, tis[key][0].try_number):
+        raise not_found(f"Try {try_number} of {key[0]}")
+    lines = await store.log_lines(dag_id, run_id, key[0], key[1], try_number)
+    if "text/plain" in request.headers.get("Accept", ""):
+        return web.Response(
+            text="\n".join(lines) + ("\n" if lines else ""), content_type="text/plain"
+        )
+    return json_response(
+        {"content": [{"event": line} for line in lines], "continuation_token": None}
+    )
+
+
+async def list_xcoms(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    dag_id, run_id = _ids(request)
+    _dag, run, _tis, key = await _instance(request, _map_index(request))
+    entries = [
+        _xcom_entry(dag_id, run_id, run, key, name, value)
+        for name, value in sorted((await store.xcoms(dag_id, run_id, key[0], key[1])).items())
+    ]
+    return json_response({"xcom_entries": entries, "total_entries": len(entries)})
+
+
+async def get_xcom(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    dag_id, run_id = _ids(request)
+    _dag, run, _tis, key = await _instance(request, _map_index(request))
+    name = request.match_info["xcom_key"]
+    values = await store.xcoms(dag_id, run_id, key[0], key[1])
+    if name not in values:
+        raise not_found(f"XCom entry with key: `{name}`")
+    return json_response(_xcom_entry(dag_id, run_id, run, key, name, values[name]))
+
+
+def _xcom_entry(
+    dag_id: str, run_id: str, run: dict[str, str], key: tuple[str, int], name: str, value: Any
+) -> dict[str, Any]:
+    return {
+        "key": name,
+        "timestamp": iso(run.get("end_date") or run.get("start_date") or run.get("queued_at")),
+        "logical_date": run.get("logical_date") or None,
+        "map_index": key[1],
+        "task_id": key[0],
+        "dag_id": dag_id,
+        "run_id": run_id,
+        "dag_display_name": dag_id,
+        "task_display_name": key[0],
+        "run_after": run.get("logical_date") or iso(run.get("queued_at")),
+        "value": value,
+    }
+
+
+def add_routes(app: web.Application) -> None:
+    base = "/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances"
+    app.router.add_get(base, list_tis)
+    for one in (base + "/{task_id}", base + "/{task_id}/{map_index:-?\\d+}"):
+        app.router.add_get(one, get_ti)
+        app.router.add_patch(one, patch_ti)
+        app.router.add_get(one + "/tries", get_tries)
+    app.router.add_get(base + "/{task_id}/logs/{try_number}", get_log)
+    app.router.add_get(base + "/{task_id}/xcomEntries", list_xcoms)
+    app.router.add_get(base + "/{task_id}/xcomEntries/{xcom_key}", get_xcom)
+    app.router.add_post("/api/v2/dags/{dag_id}/clearTaskInstances", clear_tis)

@@ -1,0 +1,239 @@
+"""The HTTP API on real processes, driven by Airflow's own client (apache-airflow-client)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import airflow_client.client as af
+import jwt
+import pytest
+from airflow_client.client.api.dag_api import DAGApi
+from airflow_client.client.api.dag_run_api import DagRunApi
+from airflow_client.client.api.task_instance_api import TaskInstanceApi
+
+from airlane.service.standalone import free_port
+from tests.conftest import TEST_DAGS
+from tests.integration.cluster import Cluster, RedisServer, wait_until
+
+pytestmark = pytest.mark.timeout(300)
+
+SECRET = "a-test-secret-of-the-api-at-least-32-bytes"
+USERS = "alice:wonderland:admin,victor:viewer-pw:viewer"
+
+
+@dataclass
+class Api:
+    url: str
+    cluster: Cluster
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        raw: bytes | None = None,
+    ) -> tuple[int, Any]:
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                text = response.read()
+                return response.status, json.loads(text) if text else None
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"null")
+
+    def token(self, username: str = "alice", password: str = "wonderland") -> str:
+        status, body = self.call(
+            "POST", "/auth/token", {"username": username, "password": password}
+        )
+        assert status == 201, body
+        return str(body["access_token"])
+
+
+@pytest.fixture(scope="module")
+def api(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    if redis_server.proc is None:
+        redis_server.start()
+    redis_server.flush()
+    work = tmp_path_factory.mktemp("api")
+    folder = work / "dags"
+    shutil.copytree(TEST_DAGS / "api", folder)
+    nodes = Cluster(
+        redis_server.url,
+        folder,
+        work,
+        AIRLANE_API_USERS=USERS,
+        AIRLANE_API_SECRET=SECRET,
+    )
+    port = free_port()
+    nodes.start_all(workers=2)
+    nodes.start("api", "api", "--port", str(port))
+    api = Api(f"http://127.0.0.1:{port}", nodes)
+    wait_until(lambda: _up(api), 30, "the API to listen")
+    nodes.wait_for_dags("api_flaky")
+    yield api
+    nodes.stop_all()
+
+
+def _up(api: Api) -> bool:
+    try:
+        return api.call("GET", "/api/v2/version")[0] == 200
+    except OSError:
+        return False
+
+
+def test_airflow_client_triggers_waits_reads_logs_and_clears(api: Api) -> None:
+    config = af.Configuration(host=api.url, access_token=api.token())
+    with af.ApiClient(config) as client:
+        dags = DAGApi(client).get_dags(tags=["api"])
+        assert [d.dag_id for d in dags.dags] == ["api_flaky"]
+        assert dags.dags[0].is_paused is False
+
+        runs = DagRunApi(client)
+        created = runs.trigger_dag_run(
+            "api_flaky", af.TriggerDAGRunPostBody(dag_run_id="first", conf={"rows": 42})
+        )
+        assert created.dag_run_id == "first"
+        assert created.conf == {"rows": 42}
+        wait_until(
+            lambda: runs.get_dag_run("api_flaky", "first").state.value in ("success", "failed"),
+            60,
+            "the run to end",
+        )
+        assert runs.get_dag_run("api_flaky", "first").state.value == "failed"
+
+        tis = TaskInstanceApi(client)
+        states = {
+            ti.task_id: (ti.state.value, ti.try_number)
+            for ti in tis.get_task_instances("api_flaky", "first").task_instances
+        }
+        assert states == {"extract": ("success", 1), "load": ("failed", 1)}
+        log = tis.get_log("api_flaky", "first", "load", 1)
+        text = "\n".join(m.event for m in log.content.actual_instance)
+        assert "the warehouse is not ready yet" in text
+
+        (api.cluster.markers / "load-may-pass").touch()
+        cleared = tis.post_clear_task_instances(
+            "api_flaky",
+            af.ClearTaskInstancesBody(
+                dry_run=False,
+                dag_run_id="first",
+                task_ids=[af.ClearTaskInstancesBodyTaskIdsInner("load")],
+            ),
+        )
+        assert [ti.task_id for ti in cleared.task_instances] == ["load"]
+        wait_until(
+            lambda: runs.get_dag_run("api_flaky", "first").state.value == "success",
+            60,
+            "the cleared run to succeed",
+        )
+        load = tis.get_task_instance("api_flaky", "first", "load")
+        assert (load.state.value, load.try_number) == ("success", 2)
+        second = tis.get_log("api_flaky", "first", "load", 2)
+        assert any("loaded 42 rows" in m.event for m in second.content.actual_instance)
+
+
+def test_no_token_is_401_and_a_bad_one_too(api: Api) -> None:
+    status, body = api.call("GET", "/api/v2/dags")
+    assert status == 401
+    assert body == {"detail": "Not authenticated"}
+    status, body = api.call("GET", "/api/v2/dags", token="not-a-jwt")
+    assert status == 401
+    assert body == {"detail": "Invalid token"}
+    status, _ = api.call("POST", "/auth/token", {"username": "alice", "password": "wrong"})
+    assert status == 401
+    assert api.call("GET", "/api/v2/monitor/health")[0] == 200
+    assert api.call("GET", "/api/v2/version")[0] == 200
+
+
+def test_an_expired_token_is_refused(api: Api) -> None:
+    expired = jwt.encode(
+        {"sub": "alice", "role": "admin", "exp": int(time.time()) - 5}, SECRET, algorithm="HS256"
+    )
+    status, body = api.call("GET", "/api/v2/dags", token=expired)
+    assert status == 401
+    assert body == {"detail": "Token has expired"}
+
+
+def test_a_viewer_reads_but_changes_nothing(api: Api) -> None:
+    token = api.token("victor", "viewer-pw")
+    assert api.call("GET", "/api/v2/dags/api_flaky", token=token)[0] == 200
+    for method, path, body in (
+        ("PATCH", "/api/v2/dags/api_flaky", {"is_paused": True}),
+        ("POST", "/api/v2/dags/api_flaky/dagRuns", {}),
+        ("POST", "/api/v2/dags/api_flaky/clearTaskInstances", {"dry_run": False}),
+    ):
+        status, answer = api.call(method, path, body, token=token)
+        assert (status, answer) == (403, {"detail": "Forbidden"}), (method, path)
+    status, dag = api.call("GET", "/api/v2/dags/api_flaky", token=token)
+    assert dag["is_paused"] is False
+
+
+def test_bad_requests_name_the_field(api: Api) -> None:
+    token = api.token()
+    status, body = api.call("POST", "/api/v2/dags/api_flaky/dagRuns", {"conf": "x"}, token=token)
+    assert status == 422
+    assert body["detail"][0]["loc"] == ["body", "conf"]
+    status, body = api.call(
+        "POST", "/api/v2/dags/api_flaky/dagRuns", {"logical_date": "tuesday"}, token=token
+    )
+    assert status == 422
+    assert body["detail"][0]["loc"] == ["body", "logical_date"]
+    status, body = api.call("POST", "/api/v2/dags/api_flaky/dagRuns", {"colour": 1}, token=token)
+    assert status == 422
+    assert body["detail"][0]["loc"] == ["body", "colour"]
+    status, body = api.call("GET", "/api/v2/dags?limit=-1", token=token)
+    assert status == 422
+    assert body["detail"][0]["loc"] == ["query", "limit"]
+    status, body = api.call("POST", "/api/v2/dags/api_flaky/dagRuns", raw=b"{", token=token)
+    assert status == 422
+    assert body["detail"][0]["loc"] == ["body"]
+    status, body = api.call("GET", "/api/v2/dags/nope", token=token)
+    assert status == 404
+    assert "nope" in body["detail"]
+    status, _ = api.call(
+        "POST", "/api/v2/dags/api_flaky/dagRuns", {"dag_run_id": "dup"}, token=token
+    )
+    assert status == 200
+    status, body = api.call(
+        "POST", "/api/v2/dags/api_flaky/dagRuns", {"dag_run_id": "dup"}, token=token
+    )
+    assert status == 409
+    assert "dup" in body["detail"]
+    big = b'{"conf": {"x": "' + b"a" * (2 * 1024 * 1024) + b'"}}'
+    status, body = api.call("POST", "/api/v2/dags/api_flaky/dagRuns", raw=big, token=token)
+    assert status == 413
+    assert "detail" in body
+
+
+def test_pause_and_unpause_through_patch(api: Api) -> None:
+    token = api.token()
+    status, dag = api.call("PATCH", "/api/v2/dags/api_flaky", {"is_paused": True}, token=token)
+    assert status == 200
+    assert dag["is_paused"] is True
+    status, dag = api.call("PATCH", "/api/v2/dags/api_flaky", {"is_paused": False}, token=token)
+    assert status == 200
+    assert dag["is_paused"] is False
+
+
+def test_health_reports_each_component(api: Api) -> None:
+    status, body = api.call("GET", "/api/v2/monitor/health")
+    assert status == 200
+    assert body["metadatabase"]["status"] == "healthy"
+    wait_until(
+        lambda: api.call("GET", "/api/v2/monitor/health")[1]["scheduler"]["status"] == "healthy",
+        10,
+        "the coordinator's heartbeat",
+    )
+    assert body["workers"]["alive"] == 2
