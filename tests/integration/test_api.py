@@ -1,7 +1,9 @@
-"""The HTTP API on real processes, driven by Airflow's own client (apache-airflow-client)."""
+"""The HTTP API on real processes, driven by Airflow's own client (apache-airflow-client),
+and its run events over SSE."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import time
@@ -11,8 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import airflow_client.client as af
 import jwt
+import orjson
 import pytest
 from airflow_client.client.api.dag_api import DAGApi
 from airflow_client.client.api.dag_run_api import DagRunApi
@@ -96,7 +100,7 @@ def _up(api: Api) -> bool:
 def test_airflow_client_triggers_waits_reads_logs_and_clears(api: Api) -> None:
     config = af.Configuration(host=api.url, access_token=api.token())
     with af.ApiClient(config) as client:
-        dags = DAGApi(client).get_dags(tags=["api"])
+        dags = DAGApi(client).get_dags(tags=["example"])
         assert [d.dag_id for d in dags.dags] == ["api_flaky"]
         assert dags.dags[0].is_paused is False
 
@@ -237,3 +241,83 @@ def test_health_reports_each_component(api: Api) -> None:
         "the coordinator's heartbeat",
     )
     assert body["workers"]["alive"] == 2
+
+
+async def _read_events(
+    session: aiohttp.ClientSession,
+    url: str,
+    headers: dict[str, str],
+    stop: Any,
+    started: asyncio.Event | None = None,
+) -> list[tuple[str, dict[str, Any]]]:
+    """(id, data) of each event until ``stop(events)`` says enough."""
+    events: list[tuple[str, dict[str, Any]]] = []
+    async with session.get(url, headers=headers) as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("text/event-stream")
+        fields: dict[str, str] = {}
+        async for raw in response.content:
+            line = raw.decode().rstrip("\n")
+            if line.startswith(": connected") and started is not None:
+                started.set()
+            if line == "":
+                if "data" in fields:
+                    events.append((fields.get("id", ""), orjson.loads(fields["data"])))
+                    if stop(events):
+                        return events
+                fields = {}
+            elif not line.startswith(":"):
+                name, _, value = line.partition(": ")
+                fields[name] = value
+    return events
+
+
+def test_a_subscriber_that_reconnects_gets_every_event_once_in_order(api: Api) -> None:
+    token = api.token()
+    headers = {"Authorization": f"Bearer {token}"}
+    url = f"{api.url}/api/v2/events?dag_id=api_chain"
+    run_id = f"sse_{time.time_ns()}"
+
+    async def scenario() -> tuple[list[Any], list[Any]]:
+        async with aiohttp.ClientSession() as session:
+            started = asyncio.Event()
+            first_task = asyncio.create_task(
+                _read_events(session, url, headers, lambda evs: len(evs) >= 6, started)
+            )
+            await asyncio.wait_for(started.wait(), 10)
+            status, _ = await asyncio.to_thread(
+                api.call,
+                "POST",
+                "/api/v2/dags/api_chain/dagRuns",
+                {"dag_run_id": run_id},
+                token,
+            )
+            assert status == 200
+            first = await asyncio.wait_for(first_task, 30)
+            await asyncio.sleep(0.4)  # the run goes on while nobody listens
+            resume = {**headers, "Last-Event-ID": first[-1][0]}
+
+            def finished(evs: list[Any]) -> bool:
+                last = evs[-1][1]
+                return last["kind"] == "run" and last["state"] in ("success", "failed")
+
+            second = await asyncio.wait_for(_read_events(session, url, resume, finished), 60)
+            return first, second
+
+    first, second = asyncio.run(scenario())
+    received = [(i, e) for i, e in first + second if e.get("run_id") == run_id]
+    client = api.cluster.redis()
+    stored = [
+        entry_id
+        for entry_id, fields in client.xrange(api.cluster.keys.events)
+        if fields.get("run") == f"api_chain|{run_id}"
+    ]
+    client.close()
+    assert [i for i, _ in received] == stored  # each once, in the stream's order
+    assert len({i for i, _ in first} & {i for i, _ in second}) == 0
+    kinds = [(e["kind"], e.get("task_id"), e.get("state")) for _, e in received]
+    assert kinds[0] == ("run", None, "queued")
+    assert kinds[-1] == ("run", None, "success")
+    assert ("ti", "step_11", "success") in kinds
+    running = [e for _, e in received if e["kind"] == "ti" and e.get("state") == "running"]
+    assert all(e["worker"] and e["try_number"] == 1 for e in running)

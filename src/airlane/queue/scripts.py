@@ -101,15 +101,18 @@ end
 return 1
 """
 
-# KEYS: dags, run, runs index, active runs, commands
-# ARGV: dag_id, run_id, score, run ref, commands maxlen, then run hash field/value pairs
+# KEYS: dags, run, runs index, active runs, commands, events
+# ARGV: dag_id, run_id, score, run ref, commands maxlen, events maxlen, then run hash
+#       field/value pairs
 CREATE_RUN = """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return redis.error_reply('NODAG') end
 if redis.call('EXISTS', KEYS[2]) == 1 then return redis.error_reply('EXISTS') end
-for i = 6, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+for i = 7, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
 redis.call('SADD', KEYS[4], ARGV[4])
 redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*', 'type', 'run_created', 'run', ARGV[4])
+redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[6], '*', 'kind', 'run', 'run', ARGV[4],
+  'state', 'queued')
 return 1
 """
 

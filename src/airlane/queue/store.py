@@ -17,7 +17,7 @@ from redis.exceptions import ResponseError
 from airlane.queue import typed
 from airlane.queue.codec import TIMeta, decode_ti, dumps, loads
 from airlane.queue.keys import Keys, parse_ti_field, run_ref
-from airlane.queue.messages import STREAM_MAXLEN
+from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN
 from airlane.queue.scripts import Scripts
 from airlane.service.run_state import TIRecord
 
@@ -122,6 +122,7 @@ class Store:
             request.logical_date.timestamp(),
             run_ref(request.dag_id, request.run_id),
             STREAM_MAXLEN,
+            EVENTS_MAXLEN,
         ]
         for name, value in fields.items():
             args += [name, value]
@@ -131,6 +132,7 @@ class Store:
             k.runs_of(request.dag_id),
             k.active_runs,
             k.commands,
+            k.events,
         ]
         try:
             await self.scripts.create_run(keys=keys, args=args)

@@ -59,3 +59,10 @@ async def xpending_consumer(
     """IDs of the messages of ``stream`` delivered to ``consumer`` and not acknowledged."""
     pending = await client.xpending_range(stream, group, "-", "+", 10_000, consumername=consumer)
     return [str(item["message_id"]) for item in cast(list[dict[str, Any]], pending)]
+
+
+async def xread(
+    client: aioredis.Redis, streams: dict[str, str], count: int, block_ms: int
+) -> StreamResponse:
+    found = await client.xread(cast(Any, streams), count=count, block=block_ms)
+    return cast(StreamResponse, found or [])

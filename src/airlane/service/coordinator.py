@@ -310,7 +310,9 @@ class Coordinator:
                 queued_at = ctx.meta[key].queued_at if key in ctx.meta else None
                 ctx.meta[key] = TIMeta(queued_at, float(fields["at"]), None, fields["worker"])
                 self.persister.write_ti(ctx, key)
-                self.persister.ti_event(self.batch, ctx, fields["ti"], "running", try_number)
+                self.persister.ti_event(
+                    self.batch, ctx, fields["ti"], "running", try_number, fields["worker"]
+                )
         elif kind == "finished":
             outcome = decode_outcome(fields["outcome"])
             if outcome.ended_at_s is not None:

@@ -85,7 +85,13 @@ class Persister:
         batch.xadd(self.keys.events, EVENTS_MAXLEN, {"kind": kind, **fields})
 
     def ti_event(
-        self, batch: Batch, ctx: RunContext, field_name: str, state: str, try_number: int
+        self,
+        batch: Batch,
+        ctx: RunContext,
+        field_name: str,
+        state: str,
+        try_number: int,
+        worker: str | None = None,
     ) -> None:
         fields = {
             "kind": "ti",
@@ -94,6 +100,8 @@ class Persister:
             "state": state,
             "try_number": str(try_number),
         }
+        if worker:
+            fields["worker"] = worker
         at = self._ti_events.get((ctx.ref, field_name))
         if at is None:
             self._ti_events[(ctx.ref, field_name)] = len(batch)

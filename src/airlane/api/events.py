@@ -1,0 +1,144 @@
+"""``GET /api/v2/events``: run events as Server-Sent Events, resumable with Last-Event-ID.
+
+Each SSE event's ``id`` is its entry ID in the events stream, so a client that reconnects
+with ``Last-Event-ID`` (or ``?last_event_id=``) reads on from exactly there: every event it
+missed, once, in order (as long as the capped stream still holds it). Without one it gets
+only new events. Comments (``: keepalive``) keep idle connections open through proxies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from airlane.api.appkeys import STORE
+from airlane.api.errors import invalid
+from airlane.api.inputs import query_bool
+from airlane.queue import typed
+from airlane.queue.connection import TRANSIENT_ERRORS
+from airlane.queue.keys import parse_run_ref, parse_ti_field
+
+HEARTBEAT_S = 15.0
+SUBSCRIBERS = web.AppKey("sse_subscribers", set[asyncio.Task[Any]])
+_STREAM_ID = re.compile(r"\d+-\d+")
+READ_COUNT = 500
+
+
+def event_payload(entry_id: str, fields: dict[str, str]) -> dict[str, Any]:
+    """The JSON data of one SSE event (pure)."""
+    millis = int(entry_id.split("-", 1)[0])
+    data: dict[str, Any] = {
+        "kind": fields.get("kind", ""),
+        "at": datetime.fromtimestamp(millis / 1000, UTC).isoformat().replace("+00:00", "Z"),
+    }
+    if "run" in fields:
+        data["dag_id"], data["run_id"] = parse_run_ref(fields["run"])
+    if "ti" in fields:
+        data["task_id"], data["map_index"] = parse_ti_field(fields["ti"])
+    for name in ("state", "dag_id", "hash", "worker"):
+        if name in fields:
+            data[name] = fields[name]
+    if "try_number" in fields:
+        data["try_number"] = int(fields["try_number"])
+    return data
+
+
+def wanted(data: dict[str, Any], dag_id: str | None, run_id: str | None) -> bool:
+    if dag_id is not None and data.get("dag_id") not in (dag_id, None):
+        return False
+    if run_id is not None and data.get("run_id") != run_id:
+        return False
+    if dag_id is not None and "dag_id" not in data:
+        return bool(data["kind"] == "import_errors")
+    return True
+
+
+def sse(entry_id: str | None, kind: str, data: dict[str, Any]) -> bytes:
+    head = f"id: {entry_id}\n" if entry_id else ""
+    return f"{head}event: {kind}\ndata: ".encode() + orjson.dumps(data) + b"\n\n"
+
+
+async def stream_events(request: web.Request) -> web.StreamResponse:
+    store = request.app[STORE]
+    dag_id = request.query.get("dag_id") or None
+    run_id = request.query.get("run_id") or None
+    with_logs = bool(query_bool(request, "logs"))
+    last = request.headers.get("Last-Event-ID") or request.query.get("last_event_id") or "$"
+    if last != "$" and not _STREAM_ID.fullmatch(last):
+        raise invalid("header", "Last-Event-ID", "Expected a stream ID like 1700000000000-0", last)
+    if last == "$":
+        # Start from the newest entry now, so that nothing between this read and the next is
+        # lost (XREAD with "$" on every call would skip what arrived in between).
+        newest = await store.client.xrevrange(store.keys.events, count=1)
+        last = str(newest[0][0]) if newest else "0-0"
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+        }
+    )
+    await response.prepare(request)
+    tails: dict[str, str] = {}  # log stream -> last line read, for logs=true
+    subscribers = request.app[SUBSCRIBERS]
+    me = asyncio.current_task()
+    assert me is not None
+    subscribers.add(me)
+    try:
+        await response.write(b": connected\n\n")
+        while True:
+            streams = {store.keys.events: last, **tails}
+            try:
+                found = await typed.xread(
+                    store.client, streams, READ_COUNT, int(HEARTBEAT_S * 1000)
+                )
+            except TRANSIENT_ERRORS:
+                await response.write(b": redis unavailable, retrying\n\n")
+                continue
+            if not found:
+                await response.write(b": keepalive\n\n")
+                continue
+            for stream, entries in found:
+                for entry_id, fields in entries:
+                    if stream == store.keys.events:
+                        last = entry_id
+                        data = event_payload(entry_id, fields)
+                        if not wanted(data, dag_id, run_id):
+                            continue
+                        await response.write(sse(entry_id, data["kind"], data))
+                        if with_logs and data["kind"] == "ti" and data.get("state") == "running":
+                            key = store.keys.log(
+                                data["dag_id"],
+                                data["run_id"],
+                                data["task_id"],
+                                data["map_index"],
+                                data["try_number"],
+                            )
+                            tails.setdefault(key, "0-0")
+                    else:
+                        tails[stream] = entry_id
+                        line = {"kind": "log", "stream": stream, "line": fields.get("line", "")}
+                        await response.write(sse(None, "log", line))
+    except (ConnectionResetError, ConnectionError):
+        pass  # the client went away
+    finally:
+        subscribers.discard(me)
+    return response
+
+
+async def _close_subscribers(app: web.Application) -> None:
+    """On shutdown: end open streams now rather than at their next heartbeat."""
+    subscribers = app[SUBSCRIBERS]
+    for task in tuple(subscribers):
+        task.cancel()
+
+
+def add_routes(app: web.Application) -> None:
+    app[SUBSCRIBERS] = set()
+    app.on_shutdown.append(_close_subscribers)
+    app.router.add_get("/api/v2/events", stream_events)
