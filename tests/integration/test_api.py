@@ -321,3 +321,62 @@ def test_a_subscriber_that_reconnects_gets_every_event_once_in_order(api: Api) -
     assert ("ti", "step_11", "success") in kinds
     running = [e for _, e in received if e["kind"] == "ti" and e.get("state") == "running"]
     assert all(e["worker"] and e["try_number"] == 1 for e in running)
+
+
+def _wait_run(api: Api, token: str, dag_id: str, run_id: str) -> str:
+    def ended() -> str | None:
+        state = api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}", token=token)[1]["state"]
+        return state if state in ("success", "failed") else None
+
+    return str(wait_until(ended, 60, f"run {run_id} to end"))
+
+
+def _log_text(api: Api, token: str, dag_id: str, run_id: str, task_id: str) -> str:
+    path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/1"
+    status, body = api.call("GET", path, token=token)
+    assert status == 200
+    return "\n".join(m["event"] for m in body["content"])
+
+
+def test_variables_set_through_the_api_reach_tasks(api: Api) -> None:
+    token = api.token()
+    status, created = api.call(
+        "POST", "/api/v2/variables", {"key": "greeting", "value": "hello there"}, token=token
+    )
+    assert status == 201
+    assert created["value"] == "hello there"
+    status, _ = api.call(
+        "POST", "/api/v2/variables", {"key": "greeting", "value": "x"}, token=token
+    )
+    assert status == 409
+    api.cluster.wait_for_dags("api_variables")
+    status, _run = api.call(
+        "POST", "/api/v2/dags/api_variables/dagRuns", {"dag_run_id": "vars"}, token=token
+    )
+    assert status == 200
+    assert _wait_run(api, token, "api_variables", "vars") == "success"
+    assert "greeting is hello there" in _log_text(api, token, "api_variables", "vars", "python")
+    assert "templated hello there" in _log_text(api, token, "api_variables", "vars", "bash")
+    status, patched = api.call("PATCH", "/api/v2/variables/greeting", {"value": "bye"}, token=token)
+    assert (status, patched["value"]) == (200, "bye")
+    assert api.call("DELETE", "/api/v2/variables/greeting", token=token)[0] == 204
+    assert api.call("GET", "/api/v2/variables/greeting", token=token)[0] == 404
+
+
+def test_pools_are_created_resized_and_deleted(api: Api) -> None:
+    token = api.token()
+    status, pool = api.call(
+        "POST", "/api/v2/pools", {"name": "tiny", "slots": 1, "description": "one"}, token=token
+    )
+    assert status == 201
+    assert (pool["slots"], pool["open_slots"]) == (1, 1)
+    status, body = api.call("POST", "/api/v2/pools", {"name": "bad", "slots": "x"}, token=token)
+    assert status == 422
+    assert body["detail"][0]["loc"] == ["body", "slots"]
+    status, pool = api.call("PATCH", "/api/v2/pools/tiny", {"slots": 3}, token=token)
+    assert (status, pool["slots"], pool["description"]) == (200, 3, "one")
+    names = [p["name"] for p in api.call("GET", "/api/v2/pools", token=token)[1]["pools"]]
+    assert names == ["default_pool", "tiny"]
+    assert api.call("DELETE", "/api/v2/pools/default_pool", token=token)[0] == 400
+    assert api.call("DELETE", "/api/v2/pools/tiny", token=token)[0] == 204
+    assert api.call("GET", "/api/v2/pools/tiny", token=token)[0] == 404

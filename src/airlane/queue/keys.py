@@ -16,7 +16,9 @@ Global keys
     completions          STREAM worker -> coordinator: started / finished; group "coordinator"
     commands             STREAM API/CLI -> coordinator: run created, clear, mark...; same group
     events               STREAM run events for subscribers (capped; IDs are resume cursors)
-    pools                HASH pool name -> {"slots": N, "description": ...} (default_pool: 128)
+    pools                HASH pool name -> {"slots": N (-1: unlimited), "description": ...}
+                         (default_pool: 128 slots unless set)
+    variables            HASH key -> {"value": text, "description": text}
     workers              HASH worker_id -> worker JSON (host, pid, queues, slots)
     worker_beats         ZSET worker_id scored by last heartbeat (epoch seconds)
     worker_tasks:<id>    SET "<stream>|<message id>" a worker has claimed and not finished
@@ -107,6 +109,10 @@ class Keys:
     @property
     def pools(self) -> str:
         return f"{self.prefix}pools"
+
+    @property
+    def variables(self) -> str:
+        return f"{self.prefix}variables"
 
     @property
     def workers(self) -> str:

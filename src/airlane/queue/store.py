@@ -95,6 +95,31 @@ class Store:
         found.setdefault("default_pool", {"slots": 128, "description": "Default pool"})
         return found
 
+    async def delete_pool(self, name: str) -> bool:
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hdel(self.keys.pools, name)
+            pipe.xadd(self.keys.commands, {"type": "pools"}, maxlen=STREAM_MAXLEN, approximate=True)
+            removed, _ = await pipe.execute()
+        return bool(removed)
+
+    async def variables(self) -> dict[str, dict[str, Any]]:
+        raw = await typed.hgetall(self.client, self.keys.variables)
+        return {key: loads(value) for key, value in raw.items()}
+
+    async def variable(self, key: str) -> dict[str, Any] | None:
+        raw = await typed.hget(self.client, self.keys.variables, key)
+        return loads(raw) if raw is not None else None
+
+    async def set_variable(self, key: str, value: str, description: str | None) -> None:
+        entry = dumps({"value": value, "description": description})
+        await self.client.hset(self.keys.variables, key, entry)
+
+    async def delete_variable(self, key: str) -> bool:
+        return bool(await self.client.hdel(self.keys.variables, key))
+
+    async def active_run_refs(self) -> set[str]:
+        return await typed.smembers(self.client, self.keys.active_runs)
+
     async def import_errors(self) -> dict[str, list[dict[str, Any]]]:
         raw = await typed.hgetall(self.client, self.keys.import_errors)
         return {path: loads(value) for path, value in raw.items()}

@@ -211,9 +211,10 @@ class Coordinator:
         raw = await typed.hgetall(self.client, self.keys.pools)
         self.pool_slots = {name: int(loads(value).get("slots", 0)) for name, value in raw.items()}
 
-    def _pool_limit(self, pool: str) -> int:
+    def _pool_limit(self, pool: str) -> float:
         if pool in self.pool_slots:
-            return self.pool_slots[pool]
+            slots = self.pool_slots[pool]
+            return float("inf") if slots < 0 else slots  # -1: unlimited, as in Airflow
         return DEFAULT_POOL_SLOTS if pool == "default_pool" else 0
 
     async def _load_active_runs(self) -> None:

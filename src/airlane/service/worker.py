@@ -32,9 +32,11 @@ from airlane.queue.messages import STREAM_MAXLEN, TaskMessage
 from airlane.queue.scripts import Scripts
 from airlane.queue.store import Store
 from airlane.sdk.state import TaskInstanceState
+from airlane.sdk.variable import use_variable_store
 from airlane.service.context_builder import RunInfo
 from airlane.service.dag_cache import DagCache, DagNotLoadable
 from airlane.service.log_writer import LOG_MAXLEN, TaskLogWriter
+from airlane.service.redis_variables import RedisVariableStore
 from airlane.service.redis_xcom import RedisXComs
 from airlane.service.run_launcher import RedisRunLauncher
 from airlane.service.run_state import TaskOutcome, TIKey
@@ -101,6 +103,7 @@ class Worker:
         self.running: dict[asyncio.Task[None], _Running] = {}
         self.streams = {keys.queue(q): ">" for q in settings.queues}
         self.launcher = RedisRunLauncher(Store(client, keys))
+        self.variables = RedisVariableStore(self.sync_client, keys)
         self.claims: Coalescer[_Running, bool] = Coalescer(self._claim_many)
         self.finishes: Coalescer[_Finished, None] = Coalescer(self._finish_many)
 
@@ -306,7 +309,8 @@ class Worker:
             xcom_max_bytes=self.settings.xcom_max_bytes,
             run_launcher=self.launcher,
         )
-        return await execute_task(node, dag, request, env)
+        with use_variable_store(self.variables):
+            return await execute_task(node, dag, request, env)
 
     async def _hand_back(self, item: _Running) -> None:
         msg = item.message

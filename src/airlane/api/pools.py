@@ -1,0 +1,140 @@
+"""``/api/v2/pools``: create, read, resize and delete pools (the coordinator enforces them)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from aiohttp import web
+
+from airlane.api.appkeys import STORE
+from airlane.api.errors import ApiError, conflict, invalid, json_response, not_found
+from airlane.api.inputs import json_body, opt_str, page
+from airlane.api.shapes import task_spec
+from airlane.queue.keys import parse_run_ref
+from airlane.queue.store import Store
+
+DEFAULT_POOL = "default_pool"
+
+
+async def _usage(store: Store) -> dict[str, Counter[str]]:
+    """Per pool, the slots its queued and running instances hold (from active runs)."""
+    usage: dict[str, Counter[str]] = {}
+    for ref in await store.active_run_refs():
+        dag_id, run_id = parse_run_ref(ref)
+        dag = await store.dag(dag_id)
+        for (task_id, _), (record, _) in (await store.task_instances(dag_id, run_id)).items():
+            state = record.state.value
+            if state not in ("queued", "running", "scheduled"):
+                continue
+            spec = task_spec(dag, task_id) or {}
+            pool = str(spec.get("pool", DEFAULT_POOL))
+            usage.setdefault(pool, Counter())[state] += int(spec.get("pool_slots", 1))
+    return usage
+
+
+def pool_response(name: str, pool: dict[str, Any], used: Counter[str]) -> dict[str, Any]:
+    slots = int(pool.get("slots", 0))
+    occupied = used["queued"] + used["running"]
+    return {
+        "name": name,
+        "slots": slots,
+        "description": pool.get("description") or None,
+        "include_deferred": bool(pool.get("include_deferred", False)),
+        "occupied_slots": occupied,
+        "running_slots": used["running"],
+        "queued_slots": used["queued"],
+        "scheduled_slots": used["scheduled"],
+        "deferred_slots": 0,
+        "open_slots": -1 if slots < 0 else max(0, slots - occupied),
+        "team_name": None,
+    }
+
+
+async def list_pools(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    limit, offset = page(request)
+    pools, usage = await store.pools(), await _usage(store)
+    items = [pool_response(n, p, usage.get(n, Counter())) for n, p in sorted(pools.items())]
+    return json_response({"pools": items[offset : offset + limit], "total_entries": len(items)})
+
+
+async def get_pool(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    name = request.match_info["pool_name"]
+    pools = await store.pools()
+    if name not in pools:
+        raise not_found(f"The Pool with name: `{name}`")
+    usage = await _usage(store)
+    return json_response(pool_response(name, pools[name], usage.get(name, Counter())))
+
+
+def _slots(body: dict[str, Any], required: bool) -> int | None:
+    if "slots" not in body or body["slots"] is None:
+        if required:
+            raise invalid("body", "slots", "Field required")
+        return None
+    slots = body["slots"]
+    if isinstance(slots, bool) or not isinstance(slots, int) or slots < -1:
+        raise invalid("body", "slots", "Input should be an integer >= -1", slots)
+    return slots
+
+
+async def create_pool(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    body = await json_body(
+        request, {"name", "slots", "description", "include_deferred", "team_name"}
+    )
+    name = opt_str(body, "name", 256)
+    if not name:
+        raise invalid("body", "name", "Field required", body.get("name"))
+    slots = _slots(body, required=True)
+    assert slots is not None
+    if name in await store.pools() and name != DEFAULT_POOL:
+        raise conflict(f"Pool with name: `{name}` already exists")
+    await store.set_pool(name, slots, opt_str(body, "description") or "")
+    return json_response(pool_response(name, (await store.pools())[name], Counter()), status=201)
+
+
+async def patch_pool(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    name = request.match_info["pool_name"]
+    body = await json_body(
+        request, {"pool", "name", "slots", "description", "include_deferred", "team_name"}
+    )
+    pools = await store.pools()
+    if name not in pools:
+        raise not_found(f"The Pool with name: `{name}`")
+    renamed = opt_str(body, "pool") or opt_str(body, "name")
+    if renamed and renamed != name:
+        raise invalid("body", "pool", "Renaming a pool is not supported", renamed)
+    slots = _slots(body, required=False)
+    current = pools[name]
+    description = (
+        opt_str(body, "description") if "description" in body else current.get("description")
+    )
+    await store.set_pool(
+        name, int(current.get("slots", 0)) if slots is None else slots, description or ""
+    )
+    usage = await _usage(store)
+    return json_response(
+        pool_response(name, (await store.pools())[name], usage.get(name, Counter()))
+    )
+
+
+async def delete_pool(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    name = request.match_info["pool_name"]
+    if name == DEFAULT_POOL:
+        raise ApiError(400, "Default Pool can't be deleted")
+    if not await store.delete_pool(name):
+        raise not_found(f"The Pool with name: `{name}`")
+    return web.Response(status=204)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v2/pools", list_pools)
+    app.router.add_post("/api/v2/pools", create_pool)
+    app.router.add_get("/api/v2/pools/{pool_name}", get_pool)
+    app.router.add_patch("/api/v2/pools/{pool_name}", patch_pool)
+    app.router.add_delete("/api/v2/pools/{pool_name}", delete_pool)

@@ -1,0 +1,53 @@
+"""Variables for running tasks: the environment first (as Airflow), then Redis.
+
+``Variable.get`` runs in user code, in a worker thread: a synchronous client is right here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import cast
+
+import orjson
+import redis
+
+from airlane.queue.keys import Keys
+from airlane.sdk.variable import EnvVariableStore
+
+
+class RedisVariableStore:
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+        self.client = client
+        self.keys = keys
+        self.env = EnvVariableStore()
+
+    def get(self, key: str) -> str | None:
+        found = self.env.get(key)
+        if found is not None:
+            return found
+        _refuse_on_event_loop()
+        raw = cast(str | None, self.client.hget(self.keys.variables, key))
+        if raw is None:
+            return None
+        value = orjson.loads(raw).get("value")
+        return None if value is None else str(value)
+
+    def set(self, key: str, value: str) -> None:
+        _refuse_on_event_loop()
+        entry = orjson.dumps({"value": value, "description": None}).decode()
+        self.client.hset(self.keys.variables, key, entry)
+
+    def delete(self, key: str) -> None:
+        _refuse_on_event_loop()
+        self.client.hdel(self.keys.variables, key)
+
+
+def _refuse_on_event_loop() -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError(
+        "Variable access from an async callable would block the worker's event loop; "
+        "pass the value in through a template ({{ var.value.<key> }}) instead"
+    )
