@@ -13,7 +13,16 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from airlane.api import dag_runs, dags, events, monitor, pools, task_instances, variables
+from airlane.api import (
+    dag_runs,
+    dags,
+    events,
+    monitor,
+    openapi,
+    pools,
+    task_instances,
+    variables,
+)
 from airlane.api.appkeys import AUTH, STORE
 from airlane.api.auth import AuthConfig, auth_middleware, create_token, is_loopback
 from airlane.api.errors import error_middleware
@@ -56,7 +65,8 @@ def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
         return await create_token(request, auth)
 
     app.router.add_post("/auth/token", token)
-    for module in (monitor, dags, dag_runs, task_instances, events, pools, variables):
+    modules = (monitor, dags, dag_runs, task_instances, events, pools, variables, openapi)
+    for module in modules:
         module.add_routes(app)
     return app
 
