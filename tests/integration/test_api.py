@@ -380,3 +380,32 @@ def test_pools_are_created_resized_and_deleted(api: Api) -> None:
     assert api.call("DELETE", "/api/v2/pools/default_pool", token=token)[0] == 400
     assert api.call("DELETE", "/api/v2/pools/tiny", token=token)[0] == 204
     assert api.call("GET", "/api/v2/pools/tiny", token=token)[0] == 404
+
+
+def test_metrics_for_prometheus(api: Api) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    token = api.token()
+    request = urllib.request.Request(
+        api.url + "/metrics", headers={"Authorization": f"Bearer {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.headers["Content-Type"].startswith("text/plain")
+        text = response.read().decode()
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    assert samples[("airlane_task_instances_finished_total", (("state", "success"),))] >= 3
+    assert samples[("airlane_task_instances_finished_total", (("state", "failed"),))] >= 1
+    assert samples[("airlane_dag_runs_finished_total", (("state", "success"),))] >= 2
+    assert samples[("airlane_hop_latency_seconds_count", ())] >= 2
+    assert samples[("airlane_worker_slots_total", ())] == 32
+    assert samples[("airlane_workers", ())] == 2
+    assert ("airlane_queue_depth", (("queue", "default"),)) in samples
+    assert ("airlane_queue_oldest_message_age_seconds", (("queue", "default"),)) in samples
+    assert ("airlane_dag_runs", (("state", "running"),)) in samples
+    assert ("airlane_coordinator_event_lag_seconds", ()) in samples
+    status, _ = api.call("GET", "/metrics")
+    assert status == 401

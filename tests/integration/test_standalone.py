@@ -51,7 +51,7 @@ def test_standalone_runs_the_seed_and_resumes_after_ctrl_c(tmp_path: Path) -> No
     dags = tmp_path / "dags"
     shutil.copytree(EXAMPLE_DAGS, dags)
     shutil.copy(TEST_DAGS / "faults" / "fault_dags.py", dags / "fault_dags.py")
-    data = tmp_path / "data"
+    data = tmp_path / "airlane-data"
     log = tmp_path / "standalone.log"
     proc = _start(dags, data, log)
     try:
@@ -71,6 +71,7 @@ def test_standalone_runs_the_seed_and_resumes_after_ctrl_c(tmp_path: Path) -> No
             "tasks", "logs", "simple_airflow_dag", seed.json()["run_id"], "print_hello", env=env
         )
         assert "Hello Airflow" in logs.stdout
+        _readme_api_example_works(tmp_path, log)
 
         assert run_cli("dags", "unpause", "hand_back", env=env).code == 0
         assert run_cli("dags", "trigger", "hand_back", "--run-id", "unfinished", env=env).code == 0
@@ -109,3 +110,22 @@ def test_standalone_runs_the_seed_and_resumes_after_ctrl_c(tmp_path: Path) -> No
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
+
+
+def _readme_api_example_works(cwd: Path, log: Path) -> None:
+    """The README's curl example, run as written against this standalone."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    block = readme.split("<!-- api-example -->")[1].split("<!-- /api-example -->")[0]
+    script = block.split("```bash\n", 1)[1].rsplit("```", 1)[0]
+    password = (cwd / "airlane-data" / "admin-password").read_text().strip()
+    assert password in log.read_text()  # standalone printed it
+    done = subprocess.run(
+        ["timeout", "10", "bash", "-c", script], cwd=cwd, capture_output=True, text=True
+    )
+    out = done.stdout
+    assert out.startswith('false\n"queued"\n'), out + done.stderr
+    events = [line for line in out.splitlines() if line.startswith("data: ")]
+    assert '"state":"queued"' in events[0]  # the run's whole history, from its creation
+    assert any('"task_id":"print_hello"' in e and '"state":"success"' in e for e in events)
+    assert '"kind":"run"' in events[-1]
+    assert '"state":"success"' in events[-1]

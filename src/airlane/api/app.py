@@ -17,6 +17,7 @@ from airlane.api import (
     dag_runs,
     dags,
     events,
+    metrics,
     monitor,
     openapi,
     pools,
@@ -65,7 +66,7 @@ def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
         return await create_token(request, auth)
 
     app.router.add_post("/auth/token", token)
-    modules = (monitor, dags, dag_runs, task_instances, events, pools, variables, openapi)
+    modules = (monitor, dags, dag_runs, task_instances, events, pools, variables, openapi, metrics)
     for module in modules:
         module.add_routes(app)
     return app

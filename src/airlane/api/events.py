@@ -3,7 +3,9 @@
 Each SSE event's ``id`` is its entry ID in the events stream, so a client that reconnects
 with ``Last-Event-ID`` (or ``?last_event_id=``) reads on from exactly there: every event it
 missed, once, in order (as long as the capped stream still holds it). Without one it gets
-only new events. Comments (``: keepalive``) keep idle connections open through proxies.
+only new events, except that a subscriber to one run (``dag_id`` and ``run_id``) gets that
+run's events from its creation on. Comments (``: keepalive``) keep idle connections open
+through proxies.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.keys import parse_run_ref, parse_ti_field
 
 HEARTBEAT_S = 15.0
+#: how far before a run's queued_at its events are looked for (clocks of API and Redis hosts)
+CLOCK_MARGIN_MS = 5000
 SUBSCRIBERS = web.AppKey("sse_subscribers", set[asyncio.Task[Any]])
 _STREAM_ID = re.compile(r"\d+-\d+")
 READ_COUNT = 500
@@ -71,6 +75,12 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     last = request.headers.get("Last-Event-ID") or request.query.get("last_event_id") or "$"
     if last != "$" and not _STREAM_ID.fullmatch(last):
         raise invalid("header", "Last-Event-ID", "Expected a stream ID like 1700000000000-0", last)
+    if last == "$" and dag_id and run_id:
+        # Following one run: its events from its creation on, then live.
+        run = await store.run(dag_id, run_id)
+        if run and run.get("queued_at"):
+            since_ms = int(float(run["queued_at"]) * 1000) - CLOCK_MARGIN_MS
+            last = f"{max(0, since_ms)}-0"
     if last == "$":
         # Start from the newest entry now, so that nothing between this read and the next is
         # lost (XREAD with "$" on every call would skip what arrived in between).

@@ -706,6 +706,22 @@ PATHS: dict[str, dict[str, Any]] = {
             "delete_variable", "Variable", None, status=204, params=_path("variable_key")
         ),
     },
+    "/metrics": {
+        "get": {
+            "operationId": "get_metrics",
+            "tags": ["Monitor"],
+            "responses": {
+                "200": {
+                    "description": "Prometheus text format",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                },
+                "401": {
+                    "description": "Unauthorized",
+                    "content": {"application/json": {"schema": _type("HTTPExceptionResponse")}},
+                },
+            },
+        }
+    },
     "/api/v2/importErrors": {
         "get": _op(
             "get_import_errors",

@@ -19,6 +19,9 @@ Global keys
     pools                HASH pool name -> {"slots": N (-1: unlimited), "description": ...}
                          (default_pool: 128 slots unless set)
     variables            HASH key -> {"value": text, "description": text}
+    metrics              HASH counters the coordinator adds to (ti_finished:<state>,
+                         run_finished:<state>, hop_bucket:<le>, hop_sum_s, hop_count) and
+                         gauges it sets (event_lag_s)
     workers              HASH worker_id -> worker JSON (host, pid, queues, slots)
     worker_beats         ZSET worker_id scored by last heartbeat (epoch seconds)
     worker_tasks:<id>    SET "<stream>|<message id>" a worker has claimed and not finished
@@ -109,6 +112,10 @@ class Keys:
     @property
     def pools(self) -> str:
         return f"{self.prefix}pools"
+
+    @property
+    def metrics(self) -> str:
+        return f"{self.prefix}metrics"
 
     @property
     def variables(self) -> str:

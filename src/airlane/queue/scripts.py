@@ -71,7 +71,7 @@ return 1
 # which costs far less than packing each argument in the client). Each operation:
 #   ["H", key, field, value] | ["D", key, field] | ["X", key, maxlen, [f1, v1, ...]]
 #   ["A", key, group, [id, ...]] | ["S"|"R", key, member] | ["Z", key, score, member]
-#   ["Y", key, member] | ["K", key] | ["E", key, seconds]
+#   ["Y", key, member] | ["K", key] | ["E", key, seconds] | ["I", key, field, increment]
 APPLY = """
 local holder = redis.call('GET', KEYS[1])
 if holder == false then
@@ -96,6 +96,7 @@ for _, op in ipairs(cjson.decode(ARGV[3])) do
   elseif code == 'Y' then redis.call('ZREM', op[2], op[3])
   elseif code == 'K' then redis.call('DEL', op[2])
   elseif code == 'E' then redis.call('EXPIRE', op[2], op[3])
+  elseif code == 'I' then redis.call('HINCRBYFLOAT', op[2], op[3], op[4])
   else return redis.error_reply('bad op ' .. tostring(code)) end
 end
 return 1
@@ -204,6 +205,9 @@ class Batch:
 
     def delete(self, key: str) -> None:
         self.ops.append(["K", key])
+
+    def hincrbyfloat(self, key: str, field: str, increment: float) -> None:
+        self.ops.append(["I", key, field, repr(float(increment))])
 
     def expire(self, key: str, seconds: int) -> None:
         self.ops.append(["E", key, str(seconds)])

@@ -168,8 +168,12 @@ class Coordinator:
             count=self.settings.read_count,
             block=block_ms,
         )
+        now = time.time()
         for stream, entries in response or []:
             ending = _tries_ending(entries) if stream == self.keys.completions else set()
+            if entries:
+                oldest_ms = int(entries[0][0].split("-", 1)[0])
+                self.persister.metrics.event_lag(now - oldest_ms / 1000)
             for _, fields in entries:
                 if stream == self.keys.completions:
                     self._on_completion(fields, ending)
@@ -299,6 +303,7 @@ class Coordinator:
         now = time.time()
         kind = fields.get("kind")
         if kind == "started":
+            self._record_hop(ctx, key, float(fields["at"]))
             if (fields["run"], fields["ti"], fields["try"]) in ending:
                 # Its end is in this same read: keep when and where it ran, and let the end
                 # make the one transition (queued -> its end state).
@@ -322,6 +327,16 @@ class Coordinator:
         elif kind == "released":
             self.batch.hdel(self.keys.claims(ctx.dag_id, ctx.run_id), fields["ti"])
             self._after_step(ctx, ctx.machine.task_released(key, try_number, now), now)
+
+    def _record_hop(self, ctx: RunContext, key: TIKey, started_at_s: float) -> None:
+        """Successor start minus the latest end of its upstream instances, for /metrics."""
+        ends = [
+            ctx.meta[up].end_date
+            for up in (TIKey(task_id) for task_id in ctx.graph.tasks[key.task_id].upstream)
+            if up in ctx.meta and ctx.meta[up].end_date is not None
+        ]
+        if ends:
+            self.persister.metrics.hop(started_at_s - max(e for e in ends if e is not None))
 
     async def _on_command(self, fields: dict[str, str]) -> None:
         kind = fields.get("type")

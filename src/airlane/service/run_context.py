@@ -11,6 +11,7 @@ from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN, TaskMessage
 from airlane.queue.scripts import Batch
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.service.graph import DagGraph
+from airlane.service.metrics import MetricDeltas
 from airlane.service.run_state import Step, TIKey
 from airlane.service.state_machine import RunMachine
 
@@ -76,10 +77,12 @@ class Persister:
         #: where in the current batch each instance's state event is: an instance that changes
         #: again before the batch is written gets its one event updated, in the same place
         self._ti_events: dict[tuple[str, str], int] = {}
+        self.metrics = MetricDeltas()
 
     def reset(self) -> None:
         self.dirty.clear()
         self._ti_events.clear()
+        self.metrics.take()
 
     def event(self, batch: Batch, kind: str, **fields: str) -> None:
         batch.xadd(self.keys.events, EVENTS_MAXLEN, {"kind": kind, **fields})
@@ -113,8 +116,14 @@ class Persister:
         self.dirty[(ctx.ref, key)] = ctx
 
     def write_records(self, batch: Batch) -> Batch:
-        """A batch of the pending record writes followed by ``batch``'s operations."""
+        """A batch of the pending record writes followed by ``batch``'s operations (and the
+        metrics that changed, at the end)."""
         self._ti_events.clear()
+        values, gauges = self.metrics.take()
+        for name, increment in values.items():
+            batch.hincrbyfloat(self.keys.metrics, name, increment)
+        for name, value in gauges.items():
+            batch.hset(self.keys.metrics, name, repr(value))
         if not self.dirty:
             return batch
         records = Batch()
@@ -139,6 +148,7 @@ class Persister:
                 continue
             state = transition.record.state
             if state in _ENDS_TRY:
+                self.metrics.ti_finished(state.value)
                 meta = ctx.meta.get(key, TIMeta())
                 ctx.meta[key] = replace(meta, end_date=ctx.ended_at.pop(key, now_s))
             elif state is S.NONE:
@@ -165,6 +175,7 @@ class Persister:
             batch.hset(run_key, "end_date", "")
             batch.sadd(self.keys.active_runs, ctx.ref)
         elif state in (DagRunState.SUCCESS, DagRunState.FAILED):
+            self.metrics.run_finished(state.value)
             batch.hset(run_key, "end_date", repr(now_s))
             batch.srem(self.keys.active_runs, ctx.ref)
         self.event(batch, "run", run=ctx.ref, state=state.value)

@@ -1,0 +1,92 @@
+"""Pure parts of the API: users, tokens, exposure, SSE payloads and filters, the document."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from airlane.api.app import ApiRefused, ApiSettings, check_exposure
+from airlane.api.auth import AuthConfig, Role, User, is_loopback, parse_users
+from airlane.api.errors import ApiError
+from airlane.api.events import event_payload, sse, wanted
+from airlane.api.openapi import PATHS, SCHEMAS, document
+
+SECRET = "0123456789abcdef0123456789abcdef"
+
+
+def test_users_parse_from_the_short_form_and_json() -> None:
+    assert parse_users("ann:pw:admin, bob:p:w:s:viewer") == [
+        User("ann", "pw", Role.ADMIN),
+        User("bob", "p:w:s", Role.VIEWER),
+    ]
+    assert parse_users('[{"username": "c", "password": "x", "role": "op"}]') == [
+        User("c", "x", Role.OP)
+    ]
+    with pytest.raises(ValueError, match="name:password:role"):
+        parse_users("justaname")
+
+
+def test_tokens_round_trip_and_expire() -> None:
+    config = AuthConfig((User("ann", "pw", Role.OP),), SECRET, token_ttl_s=60)
+    assert config.authenticate("ann", "pw") == User("ann", "pw", Role.OP)
+    assert config.authenticate("ann", "nope") is None
+    assert config.verify(config.issue(User("ann", "pw", Role.OP))) == ("ann", Role.OP)
+    old = config.issue(User("ann", "pw", Role.OP), now_s=time.time() - 120)
+    with pytest.raises(ApiError) as err:
+        config.verify(old)
+    assert (err.value.status, err.value.detail) == (401, "Token has expired")
+    other = AuthConfig((), "another-secret-of-thirty-two-bytes!!")
+    with pytest.raises(ApiError, match="Invalid token"):
+        other.verify(config.issue(User("ann", "pw", Role.OP)))
+
+
+def test_no_users_means_loopback_only() -> None:
+    nobody = AuthConfig((), SECRET)
+    check_exposure(ApiSettings("redis://x", host="127.0.0.1"), nobody)
+    with pytest.raises(ApiRefused, match="AIRLANE_API_USERS"):
+        check_exposure(ApiSettings("redis://x", host="0.0.0.0"), nobody)
+    check_exposure(
+        ApiSettings("redis://x", host="0.0.0.0"), AuthConfig((User("a", "b", Role.ADMIN),), SECRET)
+    )
+    assert is_loopback("::1")
+    assert is_loopback("localhost")
+    assert not is_loopback("10.0.0.1")
+
+
+def test_event_payloads_and_filters() -> None:
+    data = event_payload(
+        "1700000000123-0",
+        {
+            "kind": "ti",
+            "run": "etl|r1",
+            "ti": "load|-1",
+            "state": "running",
+            "try_number": "2",
+            "worker": "w1",
+        },
+    )
+    assert data == {
+        "kind": "ti",
+        "at": "2023-11-14T22:13:20.123000Z",
+        "dag_id": "etl",
+        "run_id": "r1",
+        "task_id": "load",
+        "map_index": -1,
+        "state": "running",
+        "worker": "w1",
+        "try_number": 2,
+    }
+    assert wanted(data, "etl", None)
+    assert wanted(data, "etl", "r1")
+    assert not wanted(data, "other", None)
+    assert not wanted(data, None, "r2")
+    assert wanted({"kind": "import_errors"}, "etl", None)
+    assert sse("1-0", "ti", {"a": 1}) == b'id: 1-0\nevent: ti\ndata: {"a":1}\n\n'
+
+
+def test_the_document_refers_only_to_schemas_it_defines() -> None:
+    text = str(document("1"))
+    refs = {part.split("'")[0] for part in text.split("#/components/schemas/")[1:]}
+    assert refs <= set(SCHEMAS)
+    assert len(PATHS) >= 25
