@@ -146,6 +146,10 @@ def test_airflow_client_triggers_waits_reads_logs_and_clears(api: Api) -> None:
         assert (load.state.value, load.try_number) == ("success", 2)
         second = tis.get_log("api_flaky", "first", "load", 2)
         assert any("loaded 42 rows" in m.event for m in second.content.actual_instance)
+        tries = tis.get_task_instance_tries("api_flaky", "first", "load").task_instances
+        assert [(t.try_number, t.state.value) for t in tries] == [(1, "failed"), (2, "success")]
+        assert tries[0].end_date is not None
+        assert tries[0].hostname
 
 
 def test_no_token_is_401_and_a_bad_one_too(api: Api) -> None:
@@ -409,3 +413,31 @@ def test_metrics_for_prometheus(api: Api) -> None:
     assert ("airlane_coordinator_event_lag_seconds", ()) in samples
     status, _ = api.call("GET", "/metrics")
     assert status == 401
+
+
+def test_a_resume_point_older_than_the_stream_is_reported_as_a_gap(api: Api) -> None:
+    token = api.token()
+    client = api.cluster.redis()
+    oldest = client.xrange(api.cluster.keys.events, count=1)[0][0]
+    client.xtrim(api.cluster.keys.events, maxlen=1, approximate=False)  # as the cap does
+    client.close()
+
+    async def first_event() -> list[Any]:
+        async with aiohttp.ClientSession() as session:
+            return await asyncio.wait_for(
+                _read_events(
+                    session,
+                    f"{api.url}/api/v2/events",
+                    {"Authorization": f"Bearer {token}", "Last-Event-ID": oldest},
+                    lambda evs: len(evs) >= 1,
+                ),
+                30,
+            )
+
+    (entry_id, data), *_ = asyncio.run(first_event())
+    assert entry_id == ""
+    assert data["kind"] == "gap"
+    assert data["since"] == oldest
+    status, body = api.call("GET", "/api/v2/events?last_event_id=yesterday", token=token)
+    assert status == 422
+    assert body["detail"][0]["loc"] == ["header", "Last-Event-ID"]

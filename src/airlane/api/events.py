@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 from aiohttp import web
+from redis.exceptions import ResponseError
 
 from airlane.api.appkeys import STORE
 from airlane.api.errors import invalid
@@ -24,6 +25,7 @@ from airlane.api.inputs import query_bool
 from airlane.queue import typed
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.keys import parse_run_ref, parse_ti_field
+from airlane.queue.store import Store
 
 HEARTBEAT_S = 15.0
 #: how far before a run's queued_at its events are looked for (clocks of API and Redis hosts)
@@ -75,6 +77,7 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     last = request.headers.get("Last-Event-ID") or request.query.get("last_event_id") or "$"
     if last != "$" and not _STREAM_ID.fullmatch(last):
         raise invalid("header", "Last-Event-ID", "Expected a stream ID like 1700000000000-0", last)
+    gap = await _trimmed_since(store, last)  # only for a position the client gave
     if last == "$" and dag_id and run_id:
         # Following one run: its events from its creation on, then live.
         run = await store.run(dag_id, run_id)
@@ -101,6 +104,9 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     subscribers.add(me)
     try:
         await response.write(b": connected\n\n")
+        if gap is not None:
+            # The capped stream no longer holds everything after the client's last event.
+            await response.write(sse(None, "gap", {"kind": "gap", "since": last, "oldest": gap}))
         while True:
             streams = {store.keys.events: last, **tails}
             try:
@@ -139,6 +145,31 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     finally:
         subscribers.discard(me)
     return response
+
+
+def _id_tuple(entry_id: str) -> tuple[int, int]:
+    millis, _, seq = entry_id.partition("-")
+    return int(millis), int(seq or 0)
+
+
+async def _trimmed_since(store: Store, last: str) -> str | None:
+    """When the cap may have trimmed entries after ``last``: the oldest entry still held.
+
+    Trimming removes the oldest entries, so entries after ``last`` can be gone only when
+    some were trimmed and the oldest one left is newer than ``last`` (the notice is then
+    advisory: it cannot tell whether ``last`` was the very last entry trimmed).
+    """
+    if last in ("$", "0-0"):
+        return None
+    try:
+        info = await store.client.xinfo_stream(store.keys.events)
+    except ResponseError:  # no stream yet
+        return None
+    first = info.get("first-entry")
+    if not first or int(info.get("entries-added") or 0) <= int(info.get("length") or 0):
+        return None
+    oldest = str(first[0])
+    return oldest if _id_tuple(oldest) > _id_tuple(last) else None
 
 
 async def _close_subscribers(app: web.Application) -> None:

@@ -210,30 +210,40 @@ async def _all_runs(store: Store, dag_id: str) -> list[str]:
     return await store.run_page(dag_id, 0, await store.run_count(dag_id))
 
 
+_HISTORY_DROP = {"id", "rendered_map_index", "rendered_fields", "trigger", "triggerer_job", "note"}
+
+
 async def get_tries(request: web.Request) -> web.Response:
-    """Every try of an instance: the current one in full, earlier ones from their logs."""
+    """Every try of an instance: earlier ones from the run's try history, then the current."""
+    store = request.app[STORE]
+    dag_id, run_id = _ids(request)
     dag, run, tis, key = await _instance(request, _map_index(request))
     record, meta = tis[key]
-    current = task_instance_response(dag, run, key, record, meta)
+    current = {
+        k: v
+        for k, v in task_instance_response(dag, run, key, record, meta).items()
+        if k not in _HISTORY_DROP
+    }
     history = []
-    for number in range(1, record.try_number + 1):
-        entry = {
-            k: v
-            for k, v in current.items()
-            if k not in {"id", "rendered_map_index", "rendered_fields", "trigger", "triggerer_job"}
-        }
-        if number < record.try_number:
-            entry.update(
-                {
-                    "try_number": number,
-                    "state": "failed",
-                    "start_date": None,
-                    "end_date": None,
-                    "duration": None,
-                    "hostname": None,
-                }
-            )
-        history.append(entry)
+    earlier = await store.earlier_tries(dag_id, run_id, key[0], key[1])
+    for number in sorted(n for n in earlier if n < record.try_number):
+        entry = earlier[number]
+        start, end = entry.get("start_date"), entry.get("end_date")
+        history.append(
+            {
+                **current,
+                "try_number": number,
+                "max_tries": int(entry.get("max_tries") or record.max_tries),
+                "state": None if entry.get("state") == "none" else entry.get("state"),
+                "start_date": iso(start),
+                "end_date": iso(end),
+                "duration": (end - start) if start and end else None,
+                "queued_when": iso(entry.get("queued_at")),
+                "hostname": entry.get("worker"),
+            }
+        )
+    if record.try_number >= 1:
+        history.append(current)
     return json_response({"task_instances": history, "total_entries": len(history)})
 
 

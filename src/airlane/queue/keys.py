@@ -35,6 +35,8 @@ Per run ({run} = {<dag_id>|<run_id>})
     tis:{run}            HASH "<task_id>|<map_index>" -> task instance JSON (state, try...);
                          written by the coordinator only
     claims:{run}         HASH "<task_id>|<map_index>" -> highest try a worker has claimed
+    tries:{run}          HASH "<task_id>|<map_index>|<try>" -> how an earlier try ended (JSON:
+                         state, dates, worker), written when a retry or a clear replaces it
     xcom:{run}:<task>    HASH "<map_index>|<key>" -> XCom value JSON
     log:{run}:<task>:<map_index>:<try>
                          STREAM of log lines of one try (capped; expires after the run ends)
@@ -153,6 +155,9 @@ class Keys:
 
     def claims(self, dag_id: str, run_id: str) -> str:
         return f"{self.prefix}claims:{run_tag(dag_id, run_id)}"
+
+    def tries(self, dag_id: str, run_id: str) -> str:
+        return f"{self.prefix}tries:{run_tag(dag_id, run_id)}"
 
     def xcom(self, dag_id: str, run_id: str, task_id: str) -> str:
         return f"{self.prefix}xcom:{run_tag(dag_id, run_id)}:{task_id}"

@@ -193,6 +193,7 @@ class Store:
         k = self.keys
         tis = await self.task_instances(dag_id, run_id)
         doomed = [k.run(dag_id, run_id), k.tis(dag_id, run_id), k.claims(dag_id, run_id)]
+        doomed.append(k.tries(dag_id, run_id))
         doomed += [k.xcom(dag_id, run_id, task_id) for task_id in {t for t, _ in tis}]
         for (task_id, map_index), (record, _) in tis.items():
             doomed += [
@@ -262,3 +263,15 @@ class Store:
             if index == str(map_index):
                 found[name] = loads(value)
         return found
+
+    async def earlier_tries(
+        self, dag_id: str, run_id: str, task_id: str, map_index: int
+    ) -> dict[int, dict[str, Any]]:
+        """How each earlier try of one instance ended, by try number."""
+        raw = await typed.hgetall(self.client, self.keys.tries(dag_id, run_id))
+        prefix = f"{task_id}|{map_index}|"
+        return {
+            int(name[len(prefix) :]): loads(value)
+            for name, value in raw.items()
+            if name.startswith(prefix)
+        }

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import orjson
+
 from airlane.queue.codec import TIMeta, encode_ti
 from airlane.queue.keys import Keys, run_ref, ti_field
 from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN, TaskMessage
@@ -12,7 +14,7 @@ from airlane.queue.scripts import Batch
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.service.graph import DagGraph
 from airlane.service.metrics import MetricDeltas
-from airlane.service.run_state import Step, TIKey
+from airlane.service.run_state import Step, TIKey, TIRecord
 from airlane.service.state_machine import RunMachine
 
 S = TaskInstanceState
@@ -151,10 +153,39 @@ class Persister:
                 self.metrics.ti_finished(state.value)
                 meta = ctx.meta.get(key, TIMeta())
                 ctx.meta[key] = replace(meta, end_date=ctx.ended_at.pop(key, now_s))
+                if state is S.UP_FOR_RETRY:  # this try is over and another will follow
+                    self._remember_try(batch, ctx, key, state.value, transition.record)
             elif state is S.NONE:
+                if transition.old is not None and transition.old is not S.NONE and key in ctx.meta:
+                    # Cleared: keep how the try it replaces ended.
+                    self._remember_try(batch, ctx, key, transition.old.value, transition.record)
                 ctx.meta[key] = TIMeta()
             field_name = ti_field(key.task_id, key.map_index)
             self.ti_event(batch, ctx, field_name, state.value, transition.record.try_number)
+
+    def _remember_try(
+        self, batch: Batch, ctx: RunContext, key: TIKey, state: str, record: TIRecord
+    ) -> None:
+        """One ended try in the run's try history (what the API's ``tries`` lists)."""
+        if record.try_number < 1:
+            return
+        meta = ctx.meta.get(key, TIMeta())
+        batch.hset(
+            self.keys.tries(ctx.dag_id, ctx.run_id),
+            f"{key.task_id}|{key.map_index}|{record.try_number}",
+            orjson.dumps(
+                {
+                    "state": state,
+                    "try_number": record.try_number,
+                    "max_tries": record.max_tries,
+                    "queued_at": meta.queued_at,
+                    "start_date": meta.start_date,
+                    "end_date": meta.end_date,
+                    "worker": meta.worker,
+                    "note": record.note,
+                }
+            ).decode(),
+        )
 
     def enqueue(self, batch: Batch, ctx: RunContext, key: TIKey, queue: str, now_s: float) -> None:
         ctx.meta[key] = TIMeta(queued_at=now_s)
