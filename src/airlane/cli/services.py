@@ -87,7 +87,12 @@ def cmd_api(args: argparse.Namespace) -> int:
     from airlane.api.auth import AuthConfig
 
     setup_logging(args.log_level)
-    settings = ApiSettings(Settings.from_env().redis_url, host=args.host, port=args.port)
+    settings = ApiSettings(
+        Settings.from_env().redis_url,
+        host=args.host,
+        port=args.port,
+        max_body_bytes=int(os.environ.get("AIRLANE_API_MAX_BODY_BYTES", 1024 * 1024)),
+    )
     auth = AuthConfig.from_env()
     try:
         check_exposure(settings, auth)
