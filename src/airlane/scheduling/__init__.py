@@ -1,0 +1,1 @@
+"""Scheduling: timetables (pure) and the scheduler the coordinator runs."""

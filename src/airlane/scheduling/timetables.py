@@ -1,0 +1,234 @@
+"""When scheduled runs happen, with Airflow's semantics (pure: no I/O, ``now`` passed in).
+
+Airflow 3's default ("trigger" timetables): a run's logical date is the time it fires and its
+data interval is empty (start = end = logical date). Airflow 2's ("data interval" timetables,
+``data_intervals=True``): a run covers [start, end) and fires at the end; its logical date is
+the start. Cron expressions are evaluated in the DAG's time zone (its start_date's), so a daily
+run stays at the same wall-clock time across daylight-saving changes; crons that fire every
+hour are stepped in UTC so that no hour is skipped or doubled when clocks change.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from croniter import croniter
+
+PRESET_CRONS = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@quarterly": "0 0 1 */3 *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+}
+_TINY = timedelta(microseconds=1)
+
+
+class Kind(enum.StrEnum):
+    NONE = "none"
+    ONCE = "once"
+    CONTINUOUS = "continuous"
+    CRON = "cron"
+    DELTA = "delta"
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledRun:
+    logical_date: datetime
+    data_interval_start: datetime
+    data_interval_end: datetime
+    run_after: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Timetable:
+    kind: Kind
+    cron: str | None = None
+    delta: timedelta | None = None
+    timezone: str = "UTC"
+    data_intervals: bool = False
+
+    @property
+    def periodic(self) -> bool:
+        return self.kind in (Kind.CRON, Kind.DELTA)
+
+    # ---- the grid of fire times -----------------------------------------------------------
+
+    def _zone(self) -> ZoneInfo:
+        try:
+            return ZoneInfo(self.timezone)
+        except (KeyError, ValueError):
+            return ZoneInfo("UTC")
+
+    def _hourly(self) -> bool:
+        assert self.cron is not None
+        return self.cron.split()[1] == "*"
+
+    def next_after(self, moment: datetime) -> datetime:
+        """The first fire time strictly after ``moment``."""
+        if self.kind is Kind.DELTA:
+            assert self.delta is not None
+            return moment + self.delta
+        assert self.cron is not None
+        if self._hourly():
+            naive = moment.astimezone(UTC).replace(tzinfo=None)
+            found = croniter(self.cron, naive).get_next(datetime)
+            return found.replace(tzinfo=UTC)
+        zone = self._zone()
+        local = moment.astimezone(zone).replace(tzinfo=None)
+        cursor = croniter(self.cron, local)
+        while True:
+            candidate = cursor.get_next(datetime).replace(tzinfo=zone).astimezone(UTC)
+            if candidate > moment:
+                return candidate
+
+    def prev_at_or_before(self, moment: datetime) -> datetime:
+        """The last fire time at or before ``moment``."""
+        if self.kind is Kind.DELTA:
+            return moment
+        assert self.cron is not None
+        if self._hourly():
+            naive = (moment + _TINY).astimezone(UTC).replace(tzinfo=None)
+            return croniter(self.cron, naive).get_prev(datetime).replace(tzinfo=UTC)
+        zone = self._zone()
+        local = (moment + _TINY).astimezone(zone).replace(tzinfo=None)
+        cursor = croniter(self.cron, local)
+        while True:
+            candidate = cursor.get_prev(datetime).replace(tzinfo=zone).astimezone(UTC)
+            if candidate <= moment:
+                return candidate
+
+    def prev_before(self, moment: datetime) -> datetime:
+        if self.kind is Kind.DELTA:
+            assert self.delta is not None
+            return moment - self.delta
+        return self.prev_at_or_before(moment - _TINY)
+
+    def align_up(self, moment: datetime) -> datetime:
+        """``moment`` when it is a fire time, else the next one."""
+        if self.kind is Kind.DELTA:
+            return moment
+        return self.next_after(moment - _TINY)
+
+
+def from_serialized(
+    schedule: dict[str, Any], timezone: str, *, data_intervals_default: bool = False
+) -> Timetable:
+    """The timetable of a serialized DAG's ``schedule`` (see ``sdk.schedules``)."""
+    kind = schedule.get("kind", "none")
+    intervals = schedule.get("data_intervals")
+    data_intervals = data_intervals_default if intervals is None else bool(intervals)
+    tz = schedule.get("timezone") or timezone or "UTC"
+    expression = schedule.get("expression")
+    if kind == "preset" and expression == "@once":
+        return Timetable(Kind.ONCE, timezone=tz)
+    if kind == "preset" and expression == "@continuous":
+        return Timetable(Kind.CONTINUOUS, timezone=tz)
+    if kind == "preset":
+        return Timetable(
+            Kind.CRON,
+            cron=PRESET_CRONS[str(expression)],
+            timezone=tz,
+            data_intervals=data_intervals,
+        )
+    if kind == "cron":
+        return Timetable(
+            Kind.CRON, cron=str(expression), timezone=tz, data_intervals=data_intervals
+        )
+    if kind == "timedelta":
+        seconds = float(schedule["seconds"])
+        return Timetable(
+            Kind.DELTA, delta=timedelta(seconds=seconds), timezone=tz, data_intervals=data_intervals
+        )
+    return Timetable(Kind.NONE, timezone=tz)
+
+
+def _point(moment: datetime) -> ScheduledRun:
+    return ScheduledRun(moment, moment, moment, moment)
+
+
+def _first_without_start(tt: Timetable, now: datetime) -> datetime:
+    """Airflow's first trigger when a DAG has no start_date: the latest past fire time if it
+    was less than a tenth of the period (at least 5 minutes) ago, else the next one."""
+    past = tt.prev_at_or_before(now)
+    upcoming = tt.next_after(now)
+    buffer = max((upcoming - past) / 10, timedelta(minutes=5))
+    return past if now - past <= buffer else upcoming
+
+
+def next_run(
+    tt: Timetable,
+    *,
+    last: ScheduledRun | None,
+    start_date: datetime | None,
+    end_date: datetime | None,
+    catchup: bool,
+    now: datetime,
+) -> ScheduledRun | None:
+    """The next run to create after ``last`` (the latest scheduled run), or None for none."""
+    if tt.kind is Kind.NONE:
+        return None
+    if tt.kind is Kind.ONCE:
+        if last is not None:
+            return None
+        return _point(start_date or now)
+    if tt.kind is Kind.CONTINUOUS:
+        moment = max(now, start_date) if start_date else now
+        found = _point(moment)
+    elif tt.data_intervals:
+        found = _next_interval(tt, last, start_date, catchup, now)
+    else:
+        found = _point(_next_trigger(tt, last, start_date, catchup, now))
+    if end_date is not None and found.logical_date > end_date:
+        return None
+    return found
+
+
+def _next_trigger(
+    tt: Timetable,
+    last: ScheduledRun | None,
+    start_date: datetime | None,
+    catchup: bool,
+    now: datetime,
+) -> datetime:
+    if catchup:
+        if last is not None:
+            return tt.next_after(last.data_interval_end)
+        if start_date is None:
+            return _first_without_start(tt, now)
+        return tt.align_up(start_date)
+    candidates = [tt.prev_at_or_before(now)]
+    if last is not None:
+        candidates.append(tt.next_after(last.data_interval_end))
+    elif start_date is None:
+        candidates.append(_first_without_start(tt, now))
+    if start_date is not None:
+        candidates.append(tt.align_up(start_date))
+    return max(candidates)
+
+
+def _next_interval(
+    tt: Timetable,
+    last: ScheduledRun | None,
+    start_date: datetime | None,
+    catchup: bool,
+    now: datetime,
+) -> ScheduledRun:
+    if last is not None:
+        start = last.data_interval_end
+    elif start_date is not None:
+        start = tt.align_up(start_date)
+    else:
+        start = tt.prev_before(tt.prev_at_or_before(now))
+    if not catchup:
+        # Only the latest complete interval: the one that ends at the last fire time.
+        latest_end = tt.prev_at_or_before(now)
+        start = max(start, tt.prev_before(latest_end))
+    end = tt.next_after(start)
+    return ScheduledRun(start, start, end, end)

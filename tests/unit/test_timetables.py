@@ -1,0 +1,222 @@
+"""Timetable math: presets, cron, timedelta, both semantics, time zones across DST, catchup."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from airlane.scheduling.timetables import (
+    Kind,
+    ScheduledRun,
+    Timetable,
+    from_serialized,
+    next_run,
+)
+
+NY = ZoneInfo("America/New_York")
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+def runs(
+    tt: Timetable, start: datetime | None, now: datetime, count: int, **kw: object
+) -> list[ScheduledRun]:
+    found: list[ScheduledRun] = []
+    last = None
+    for _ in range(count):
+        nxt = next_run(
+            tt,
+            last=last,
+            start_date=start,
+            now=now,
+            catchup=kw.get("catchup", True),
+            end_date=kw.get("end_date"),
+        )  # type: ignore[arg-type]
+        if nxt is None:
+            break
+        found.append(nxt)
+        last = nxt
+    return found
+
+
+@pytest.mark.parametrize(
+    ("preset", "second"),
+    [
+        ("@hourly", utc(2024, 1, 1, 1)),
+        ("@daily", utc(2024, 1, 2)),
+        ("@weekly", utc(2024, 1, 7)),  # Sundays
+        ("@monthly", utc(2024, 2, 1)),
+        ("@quarterly", utc(2024, 4, 1)),
+        ("@yearly", utc(2025, 1, 1)),
+    ],
+)
+def test_each_preset_fires_on_its_grid(preset: str, second: datetime) -> None:
+    tt = from_serialized({"kind": "preset", "expression": preset}, "UTC")
+    first, nxt = runs(tt, utc(2024, 1, 1), utc(2030, 1, 1), 2)
+    expected_first = utc(2024, 1, 1) if preset != "@weekly" else utc(2024, 1, 7)
+    assert first.logical_date == expected_first
+    assert nxt.logical_date == (second if preset != "@weekly" else utc(2024, 1, 14))
+
+
+def test_trigger_semantics_logical_date_is_the_fire_time() -> None:
+    tt = from_serialized({"kind": "cron", "expression": "30 6 * * *"}, "UTC")
+    first, second = runs(tt, utc(2024, 3, 1), utc(2024, 4, 1), 2)
+    assert first == ScheduledRun(*(utc(2024, 3, 1, 6, 30),) * 4)
+    assert second.logical_date == utc(2024, 3, 2, 6, 30)
+    assert second.data_interval_start == second.data_interval_end == second.run_after
+
+
+def test_data_interval_semantics_cover_the_period_and_fire_at_its_end() -> None:
+    tt = from_serialized({"kind": "preset", "expression": "@daily", "data_intervals": True}, "UTC")
+    first, second = runs(tt, utc(2024, 3, 1), utc(2024, 4, 1), 2)
+    assert first == ScheduledRun(utc(2024, 3, 1), utc(2024, 3, 1), utc(2024, 3, 2), utc(2024, 3, 2))
+    assert second.data_interval_start == first.data_interval_end
+    configured = from_serialized(
+        {"kind": "preset", "expression": "@daily"}, "UTC", data_intervals_default=True
+    )
+    assert configured.data_intervals
+
+
+def test_timedelta_schedules_step_from_the_start() -> None:
+    tt = from_serialized({"kind": "timedelta", "seconds": 10}, "UTC")
+    start = utc(2024, 1, 1, 0, 0, 3)
+    got = [r.logical_date for r in runs(tt, start, utc(2024, 2, 1), 3)]
+    assert got == [start, start + timedelta(seconds=10), start + timedelta(seconds=20)]
+    intervals = from_serialized(
+        {"kind": "timedelta", "seconds": 3600, "data_intervals": True}, "UTC"
+    )
+    first = runs(intervals, start, utc(2024, 2, 1), 1)[0]
+    assert (first.data_interval_start, first.run_after) == (start, start + timedelta(hours=1))
+
+
+def test_daily_cron_keeps_wall_clock_time_across_spring_forward() -> None:
+    tt = from_serialized({"kind": "cron", "expression": "0 9 * * *"}, "America/New_York")
+    start = datetime(2024, 3, 9, 9, tzinfo=NY)
+    got = [r.logical_date.astimezone(NY) for r in runs(tt, start, utc(2024, 4, 1), 3)]
+    assert [d.hour for d in got] == [9, 9, 9]
+    assert [d.utcoffset() for d in got] == [
+        timedelta(hours=-5),
+        timedelta(hours=-4),
+        timedelta(hours=-4),
+    ]
+
+
+def test_daily_cron_keeps_wall_clock_time_across_fall_back() -> None:
+    tt = from_serialized({"kind": "cron", "expression": "0 9 * * *"}, "America/New_York")
+    start = datetime(2024, 11, 2, 9, tzinfo=NY)
+    got = [r.logical_date for r in runs(tt, start, utc(2024, 12, 1), 3)]
+    assert [d.astimezone(NY).hour for d in got] == [9, 9, 9]
+    assert got[1] - got[0] == timedelta(hours=25)  # the day the clocks go back is 25 hours
+
+
+def test_a_time_that_does_not_exist_runs_once_just_after_the_gap() -> None:
+    tt = from_serialized({"kind": "cron", "expression": "30 2 * * *"}, "America/New_York")
+    start = datetime(2024, 3, 9, 2, 30, tzinfo=NY)
+    got = [r.logical_date.astimezone(NY) for r in runs(tt, start, utc(2024, 4, 1), 3)]
+    assert [(d.day, d.hour, d.minute) for d in got] == [(9, 2, 30), (10, 3, 30), (11, 2, 30)]
+
+
+def test_hourly_cron_neither_skips_nor_doubles_an_hour_when_clocks_change() -> None:
+    tt = from_serialized({"kind": "preset", "expression": "@hourly"}, "America/New_York")
+    for start in (utc(2024, 3, 10, 5), utc(2024, 11, 3, 4)):
+        got = [r.logical_date for r in runs(tt, start, utc(2025, 1, 1), 5)]
+        assert [b - a for a, b in itertools.pairwise(got)] == [timedelta(hours=1)] * 4
+
+
+def test_without_catchup_only_the_latest_run_is_made() -> None:
+    now = utc(2024, 6, 15, 12, 34)
+    trigger = from_serialized({"kind": "preset", "expression": "@daily"}, "UTC")
+    made = next_run(
+        trigger, last=None, start_date=utc(2020, 1, 1), end_date=None, catchup=False, now=now
+    )
+    assert made is not None
+    assert made.logical_date == utc(2024, 6, 15)
+    intervals = from_serialized(
+        {"kind": "preset", "expression": "@daily", "data_intervals": True}, "UTC"
+    )
+    made = next_run(
+        intervals, last=None, start_date=utc(2020, 1, 1), end_date=None, catchup=False, now=now
+    )
+    assert made is not None
+    assert (made.data_interval_start, made.data_interval_end) == (
+        utc(2024, 6, 14),
+        utc(2024, 6, 15),
+    )
+
+
+def test_catchup_walks_forward_one_run_at_a_time_from_the_start() -> None:
+    tt = from_serialized({"kind": "timedelta", "seconds": 10}, "UTC")
+    first = next_run(
+        tt, last=None, start_date=utc(2015, 1, 1), end_date=None, catchup=True, now=utc(2025, 1, 1)
+    )
+    assert first is not None
+    assert first.logical_date == utc(2015, 1, 1)
+    second = next_run(
+        tt, last=first, start_date=utc(2015, 1, 1), end_date=None, catchup=True, now=utc(2025, 1, 1)
+    )
+    assert second is not None
+    assert second.logical_date == utc(2015, 1, 1, 0, 0, 10)
+
+
+def test_end_date_stops_the_schedule() -> None:
+    tt = from_serialized({"kind": "preset", "expression": "@daily"}, "UTC")
+    got = runs(tt, utc(2024, 1, 1), utc(2030, 1, 1), 10, end_date=utc(2024, 1, 3))
+    assert [r.logical_date for r in got] == [utc(2024, 1, 1), utc(2024, 1, 2), utc(2024, 1, 3)]
+
+
+def test_once_none_and_continuous() -> None:
+    once = from_serialized({"kind": "preset", "expression": "@once"}, "UTC")
+    first = next_run(
+        once,
+        last=None,
+        start_date=utc(2024, 1, 1),
+        end_date=None,
+        catchup=False,
+        now=utc(2025, 1, 1),
+    )
+    assert first is not None
+    assert first.logical_date == utc(2024, 1, 1)
+    assert (
+        next_run(
+            once,
+            last=first,
+            start_date=utc(2024, 1, 1),
+            end_date=None,
+            catchup=False,
+            now=utc(2025, 1, 1),
+        )
+        is None
+    )
+    none = from_serialized({"kind": "none"}, "UTC")
+    assert none.kind is Kind.NONE
+    assert (
+        next_run(
+            none, last=None, start_date=None, end_date=None, catchup=False, now=utc(2025, 1, 1)
+        )
+        is None
+    )
+    continuous = from_serialized({"kind": "preset", "expression": "@continuous"}, "UTC")
+    made = next_run(
+        continuous, last=first, start_date=None, end_date=None, catchup=False, now=utc(2025, 1, 1)
+    )
+    assert made is not None
+    assert made.logical_date == utc(2025, 1, 1)
+
+
+def test_a_dag_without_start_date_runs_the_recent_past_fire_or_waits() -> None:
+    tt = from_serialized({"kind": "preset", "expression": "@hourly"}, "UTC")
+    soon_after = next_run(
+        tt, last=None, start_date=None, end_date=None, catchup=True, now=utc(2024, 1, 1, 10, 3)
+    )
+    assert soon_after is not None
+    assert soon_after.logical_date == utc(2024, 1, 1, 10)
+    long_after = next_run(
+        tt, last=None, start_date=None, end_date=None, catchup=True, now=utc(2024, 1, 1, 10, 30)
+    )
+    assert long_after is not None
+    assert long_after.logical_date == utc(2024, 1, 1, 11)
