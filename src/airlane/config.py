@@ -25,6 +25,9 @@ class Settings:
     worker_grace_s: float = 30.0
     coordinator_lease_s: float = 10.0
     log_retention_s: int = 30 * 24 * 3600
+    #: Airflow 2's data-interval semantics for cron/timedelta schedules (Airflow's
+    #: [scheduler] create_cron_data_intervals, False by default since Airflow 3)
+    create_cron_data_intervals: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -52,5 +55,8 @@ class Settings:
             log_retention_s=int(env.get("AIRLANE_LOG_RETENTION_S", defaults.log_retention_s)),
             dags_are_paused_at_creation=_bool(
                 env.get("AIRLANE_DAGS_ARE_PAUSED_AT_CREATION", "true")
+            ),
+            create_cron_data_intervals=_bool(
+                env.get("AIRLANE_CREATE_CRON_DATA_INTERVALS", "false")
             ),
         )

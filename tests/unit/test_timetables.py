@@ -220,3 +220,20 @@ def test_a_dag_without_start_date_runs_the_recent_past_fire_or_waits() -> None:
     )
     assert long_after is not None
     assert long_after.logical_date == utc(2024, 1, 1, 11)
+
+
+def test_pendulum_datetimes_in_are_plain_utc_out() -> None:
+    import pendulum
+
+    tt = from_serialized({"kind": "timedelta", "seconds": 10}, "UTC")
+    start = pendulum.datetime(2015, 1, 1, tz="UTC")
+    first = next_run(
+        tt, last=None, start_date=start, end_date=None, catchup=True, now=utc(2025, 1, 1)
+    )
+    assert first is not None
+    second = next_run(
+        tt, last=first, start_date=start, end_date=None, catchup=True, now=utc(2025, 1, 1)
+    )
+    assert second is not None
+    assert second.logical_date == utc(2015, 1, 1, 0, 0, 10)
+    assert second.logical_date.tzinfo is UTC

@@ -78,6 +78,7 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
         settings.redis_url,
         worker_timeout_s=settings.worker_timeout_s,
         lease_ttl_s=settings.coordinator_lease_s,
+        data_intervals_default=settings.create_cron_data_intervals,
     )
     return _serve(settings, "coordinator", lambda c, k: Coordinator(coordinator_settings, c, k))
 

@@ -19,6 +19,8 @@ Global keys
     pools                HASH pool name -> {"slots": N (-1: unlimited), "description": ...}
                          (default_pool: 128 slots unless set)
     variables            HASH key -> {"value": text, "description": text}
+    schedules            HASH dag_id -> the latest scheduled run it made (JSON: logical_date,
+                         data_interval_start, data_interval_end, run_after; ISO 8601)
     metrics              HASH counters the coordinator adds to (ti_finished:<state>,
                          run_finished:<state>, hop_bucket:<le>, hop_sum_s, hop_count) and
                          gauges it sets (event_lag_s)
@@ -114,6 +116,10 @@ class Keys:
     @property
     def pools(self) -> str:
         return f"{self.prefix}pools"
+
+    @property
+    def schedules(self) -> str:
+        return f"{self.prefix}schedules"
 
     @property
     def metrics(self) -> str:

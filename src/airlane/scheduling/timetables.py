@@ -149,6 +149,24 @@ def from_serialized(
     return Timetable(Kind.NONE, timezone=tz)
 
 
+def plain_utc(moment: datetime) -> datetime:
+    """``moment`` as a standard-library datetime in UTC (pendulum's DateTime loses its zone
+    in some arithmetic with stdlib zones; the math here stays with stdlib objects)."""
+    d = moment.astimezone(UTC)
+    return datetime(d.year, d.month, d.day, d.hour, d.minute, d.second, d.microsecond, tzinfo=UTC)
+
+
+def _plain_run(run: ScheduledRun | None) -> ScheduledRun | None:
+    if run is None:
+        return None
+    return ScheduledRun(
+        plain_utc(run.logical_date),
+        plain_utc(run.data_interval_start),
+        plain_utc(run.data_interval_end),
+        plain_utc(run.run_after),
+    )
+
+
 def _point(moment: datetime) -> ScheduledRun:
     return ScheduledRun(moment, moment, moment, moment)
 
@@ -172,6 +190,10 @@ def next_run(
     now: datetime,
 ) -> ScheduledRun | None:
     """The next run to create after ``last`` (the latest scheduled run), or None for none."""
+    last = _plain_run(last)
+    start_date = plain_utc(start_date) if start_date is not None else None
+    end_date = plain_utc(end_date) if end_date is not None else None
+    now = plain_utc(now)
     if tt.kind is Kind.NONE:
         return None
     if tt.kind is Kind.ONCE:

@@ -211,9 +211,9 @@ def _pick_schedule(schedule: Any, schedule_interval: Any, timetable: Any) -> Any
     if len(given) > 1:
         raise AirflowException("Pass only one of schedule and schedule_interval")
     if timetable is not None:
-        raise AirflowException(
-            "Custom timetables are not supported; use a cron string or timedelta"
-        )
+        if given:
+            raise AirflowException("Pass only one of schedule and timetable")
+        return timetable
     return given[0] if given else None
 
 

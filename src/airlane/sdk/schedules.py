@@ -8,6 +8,7 @@ from typing import Any
 from croniter import croniter
 
 from airlane.sdk.exceptions import AirflowException
+from airlane.sdk.timetables import is_timetable
 
 PRESETS: dict[str, str | None] = {
     "@once": None,
@@ -23,7 +24,10 @@ PRESETS: dict[str, str | None] = {
 
 
 def validate_schedule(schedule: Any) -> None:
-    """Raise, naming the value, unless ``schedule`` is None, a preset, a cron or a timedelta."""
+    """Raise, naming the value, unless ``schedule`` is None, a preset, a cron, a timedelta or
+    one of Airflow's cron and delta timetables."""
+    if is_timetable(schedule):
+        return
     if schedule is None or isinstance(schedule, timedelta):
         if isinstance(schedule, timedelta) and schedule.total_seconds() <= 0:
             raise AirflowException(f"schedule must be a positive interval, got {schedule!r}")
@@ -34,13 +38,19 @@ def validate_schedule(schedule: Any) -> None:
         raise AirflowException(f"Invalid schedule {schedule!r}: not a preset nor a cron expression")
     if hasattr(schedule, "months") and hasattr(schedule, "days"):  # dateutil relativedelta
         return
-    raise AirflowException(f"Unsupported schedule {schedule!r} ({type(schedule).__name__})")
+    raise AirflowException(
+        f"Unsupported schedule {schedule!r} ({type(schedule).__name__}): custom timetables "
+        "are not supported; use a cron string, a timedelta or Airflow's cron/delta timetables"
+    )
 
 
 def describe_schedule(schedule: Any) -> dict[str, Any]:
     """The schedule as JSON: ``{"kind": none|preset|cron|timedelta|relativedelta, ...}``."""
     if schedule is None:
         return {"kind": "none", "expression": None}
+    if is_timetable(schedule):
+        described: dict[str, Any] = schedule.describe()
+        return described
     if isinstance(schedule, timedelta):
         return {
             "kind": "timedelta",

@@ -18,6 +18,7 @@ import time
 import uuid
 from collections import Counter, deque
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -35,6 +36,8 @@ from airlane.queue.keys import (
 )
 from airlane.queue.messages import TaskMessage
 from airlane.queue.scripts import Batch, Scripts
+from airlane.queue.store import Store
+from airlane.scheduling.scheduler import Scheduler
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.service.graph import DagGraph
 from airlane.service.run_context import Persister, RunContext
@@ -58,6 +61,9 @@ class CoordinatorSettings:
     worker_timeout_s: float = 10.0
     check_interval_s: float = 1.0
     read_count: int = 1000
+    #: Airflow 2's data-interval semantics for cron and timedelta schedules (Airflow's
+    #: [scheduler] create_cron_data_intervals); a DAG's explicit timetable overrides it
+    data_intervals_default: bool = False
 
 
 class LeaseLost(Exception):
@@ -72,6 +78,9 @@ class Coordinator:
         self.scripts = Scripts.register(client)
         self.coordinator_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.persister = Persister(keys)
+        self.scheduler = Scheduler(
+            Store(client, keys), data_intervals_default=settings.data_intervals_default
+        )
         self._reset()
 
     def _reset(self) -> None:
@@ -94,6 +103,8 @@ class Coordinator:
         self.touched_dags: set[str] = set()
         #: DAGs with a run that ended: their queued runs may start now
         self.pending_starts: set[str] = set()
+        #: runs not running yet, by DAG: waiting for room, or created and not yet seen
+        self.queued_refs: dict[str, set[str]] = {}
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -139,6 +150,7 @@ class Coordinator:
         await self._load_pools()
         await self._load_active_runs()
         await self._flush()
+        await self._load_schedules()
         await self._consume({self.keys.completions: "0", self.keys.commands: "0"})
         last_check = 0.0
         while not stop.is_set():
@@ -150,6 +162,7 @@ class Coordinator:
                 {self.keys.completions: ">", self.keys.commands: ">"}, self._block_ms(last_check)
             )
             self._tick_due(time.time())
+            await self._schedule_runs()
             self._drain_ready()
             await self._flush()
 
@@ -157,6 +170,9 @@ class Coordinator:
         wake = last_check + self.settings.check_interval_s
         if self.due:
             wake = min(wake, self.due[0][0])
+        scheduled = self.scheduler.next_due_s()
+        if scheduled is not None:
+            wake = min(wake, scheduled)
         return max(1, min(1000, int((wake - time.time()) * 1000)))
 
     async def _consume(self, streams: dict[str, str], block_ms: int | None = None) -> None:
@@ -246,7 +262,9 @@ class Coordinator:
         dag, graph = loaded
         state = fields.get("state", "queued")
         if state == "queued" and not await self._may_start(dag_id, dag):
+            self.queued_refs.setdefault(dag_id, set()).add(ref)
             return None
+        self.queued_refs.get(dag_id, set()).discard(ref)
         raw_tis = await typed.hgetall(self.client, self.keys.tis(dag_id, run_id))
         records: dict[TIKey, TIRecord] = {}
         metas: dict[TIKey, TIMeta] = {}
@@ -288,6 +306,9 @@ class Coordinator:
 
     async def _start_queued_runs(self, dag_id: str) -> None:
         refs = await typed.smembers(self.client, self.keys.active_runs)
+        self.queued_refs[dag_id] = {
+            r for r in refs if parse_run_ref(r)[0] == dag_id and r not in self.runs
+        }
         for ref in sorted(r for r in refs if parse_run_ref(r)[0] == dag_id and r not in self.runs):
             if await self._activate(ref) is None:
                 break
@@ -343,9 +364,13 @@ class Coordinator:
         if kind == "run_created":
             await self._activate(fields["run"])
         elif kind == "dag_updated":
-            await self._graph(fields["hash"])
+            loaded = await self._graph(fields["hash"])
+            await self.scheduler.update(fields["dag_id"], loaded[0] if loaded else None, _utcnow())
         elif kind == "unpaused":
+            await self._update_schedule(fields["dag_id"])
             await self._start_queued_runs(fields["dag_id"])
+        elif kind == "paused":
+            await self._update_schedule(fields["dag_id"])
         elif kind == "pools":
             await self._load_pools()
             self.touched_dags.update(self.waiting)
@@ -365,6 +390,34 @@ class Coordinator:
             if ctx.state is not DagRunState.RUNNING:
                 self.persister.write_run_state(self.batch, ctx, DagRunState.RUNNING, now)
             self._after_step(ctx, step, now)
+
+    # ---- scheduling -----------------------------------------------------------------------
+
+    async def _load_schedules(self) -> None:
+        dags: dict[str, dict[str, Any]] = {}
+        for dag_id, content_hash in (await typed.hgetall(self.client, self.keys.dags)).items():
+            if await self.client.sismember(self.keys.inactive, dag_id):
+                continue
+            loaded = await self._graph(content_hash)
+            if loaded is not None:
+                dags[dag_id] = loaded[0]
+        await self.scheduler.load(dags, _utcnow())
+
+    async def _update_schedule(self, dag_id: str) -> None:
+        content_hash = await typed.hget(self.client, self.keys.dags, dag_id)
+        loaded = await self._graph(content_hash) if content_hash else None
+        await self.scheduler.update(dag_id, loaded[0] if loaded else None, _utcnow())
+
+    async def _schedule_runs(self) -> None:
+        due = self.scheduler.next_due_s()
+        if due is None or due > time.time():
+            return
+        going: Counter[str] = Counter(ctx.dag_id for ctx in self.runs.values())
+        for dag_id, refs in self.queued_refs.items():
+            going[dag_id] += len(refs)
+        for ref in await self.scheduler.create_due(_utcnow(), dict(going)):
+            # Counted as queued until its run_created command activates it.
+            self.queued_refs.setdefault(parse_run_ref(ref)[0], set()).add(ref)
 
     async def _reopen(self, ref: str) -> RunContext | None:
         """A finished run that a clear or mark brings back."""
@@ -600,6 +653,10 @@ class Coordinator:
                 await self.client.xgroup_delconsumer(stream, WORKER_GROUP, worker_id)
             except ResponseError:
                 pass
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def _tries_ending(entries: list[tuple[str, dict[str, str]]]) -> set[tuple[str, str, str]]:

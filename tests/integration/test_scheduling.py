@@ -1,0 +1,98 @@
+"""The scheduler on real processes: periodic runs, both semantics, lazy catchup."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import TEST_DAGS
+from tests.integration.cluster import Cluster, RedisServer, wait_until
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module")
+def scheduled(
+    redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Cluster]:
+    if redis_server.proc is None:
+        redis_server.start()
+    redis_server.flush()
+    work = tmp_path_factory.mktemp("scheduling")
+    shutil.copytree(TEST_DAGS / "scheduling", work / "dags")
+    nodes = Cluster(redis_server.url, work / "dags", work)
+    nodes.start_all(workers=1)
+    nodes.wait_for_dags("every_two_seconds", "two_second_intervals", "catchup_decade")
+    yield nodes
+    nodes.stop_all()
+
+
+def _unpause(cluster: Cluster, dag_id: str) -> None:
+    cluster.call(lambda store: store.set_paused(dag_id, False))
+
+
+def _lines(path: Path, count: int) -> list[list[str]]:
+    wait_until(
+        lambda: path.exists() and len(path.read_text().splitlines()) >= count,
+        30,
+        f"{count} runs in {path.name}",
+    )
+    return [line.split() for line in path.read_text().splitlines()[:count]]
+
+
+def test_a_dag_every_two_seconds_runs_with_its_logical_dates(scheduled: Cluster) -> None:
+    _unpause(scheduled, "every_two_seconds")
+    rows = _lines(scheduled.markers / "every_two_seconds.txt", 3)
+    logical = [datetime.fromisoformat(row[1]) for row in rows]
+    assert [b - a for a, b in itertools.pairwise(logical)] == [timedelta(seconds=2)] * 2
+    for run_id, when, start, end in rows:
+        assert run_id == f"scheduled__{datetime.fromisoformat(when).isoformat()}"
+        assert start == when == end  # Airflow 3: a run is a point in time
+    client = scheduled.redis()
+    for when in logical:
+        run = client.hgetall(
+            scheduled.keys.run("every_two_seconds", f"scheduled__{when.isoformat()}")
+        )
+        assert run["run_type"] == "scheduled"
+        late_s = float(run["queued_at"]) - when.timestamp()
+        assert 0 <= late_s < 1.0, late_s  # created when due, not at a polling tick
+    client.close()
+    scheduled.call(lambda store: store.set_paused("every_two_seconds", True))
+
+
+def test_data_interval_semantics_chosen_by_the_dag(scheduled: Cluster) -> None:
+    _unpause(scheduled, "two_second_intervals")
+    rows = _lines(scheduled.markers / "two_second_intervals.txt", 2)
+    for when, start, end in rows:
+        assert when == start
+        assert datetime.fromisoformat(end) - datetime.fromisoformat(start) == timedelta(seconds=2)
+    assert rows[1][1] == rows[0][2]  # contiguous intervals
+    scheduled.call(lambda store: store.set_paused("two_second_intervals", True))
+
+
+def test_catchup_over_a_decade_creates_runs_lazily(scheduled: Cluster) -> None:
+    _unpause(scheduled, "catchup_decade")
+    client = scheduled.redis()
+    index = scheduled.keys.runs_of("catchup_decade")
+    wait_until(lambda: client.zcard(index) >= 20, 60, "catchup runs")
+    made = client.zcard(index)
+    active = [
+        r for r in client.smembers(scheduled.keys.active_runs) if r.startswith("catchup_decade|")
+    ]
+    assert len(active) <= 2  # max_active_runs
+    assert made < 100_000  # nothing like the 31 million intervals since 2015
+    first = client.zrange(index, 0, 2)
+    assert first == [
+        "scheduled__2015-01-01T00:00:00+00:00",
+        "scheduled__2015-01-01T00:00:10+00:00",
+        "scheduled__2015-01-01T00:00:20+00:00",
+    ]
+    states = {client.hget(scheduled.keys.run("catchup_decade", r), "state") for r in first}
+    assert states == {"success"}
+    client.close()
+    scheduled.call(lambda store: store.set_paused("catchup_decade", True))
