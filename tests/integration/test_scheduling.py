@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import shutil
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import TEST_DAGS
+from tests.conftest import TEST_DAGS, run_cli
 from tests.integration.cluster import Cluster, RedisServer, wait_until
 
 pytestmark = pytest.mark.timeout(300)
@@ -27,7 +28,13 @@ def scheduled(
     shutil.copytree(TEST_DAGS / "scheduling", work / "dags")
     nodes = Cluster(redis_server.url, work / "dags", work)
     nodes.start_all(workers=1)
-    nodes.wait_for_dags("every_two_seconds", "two_second_intervals", "catchup_decade")
+    nodes.wait_for_dags(
+        "every_two_seconds",
+        "two_second_intervals",
+        "catchup_decade",
+        "daily_flaky",
+        "chain_to_clear",
+    )
     yield nodes
     nodes.stop_all()
 
@@ -96,3 +103,92 @@ def test_catchup_over_a_decade_creates_runs_lazily(scheduled: Cluster) -> None:
     assert states == {"success"}
     client.close()
     scheduled.call(lambda store: store.set_paused("catchup_decade", True))
+
+
+def _summary(cluster: Cluster, dag_id: str, run_id: str) -> dict[str, tuple[str, int]]:
+    tis = cluster.task_instances(dag_id, run_id)
+    return {
+        task_id: (record.state.value, record.try_number)
+        for (task_id, _), (record, _) in tis.items()
+    }
+
+
+def _backfill_done(cluster: Cluster, backfill_id: str) -> bool:
+    client = cluster.redis()
+    raw = client.hget(cluster.keys.backfills, backfill_id)
+    client.close()
+    return bool(raw) and json.loads(raw)["completed_at"] is not None
+
+
+def test_a_backfill_then_a_rerun_of_only_the_failed_days(scheduled: Cluster) -> None:
+    env = {"AIRLANE_REDIS_URL": scheduled.redis_url}
+    args = [
+        "backfill",
+        "create",
+        "--dag-id",
+        "daily_flaky",
+        "--from-date",
+        "2024-03-01",
+        "--to-date",
+        "2024-03-30",
+        "--max-active-runs",
+        "10",
+    ]
+    dry = run_cli(*args, "--dry-run", env=env)
+    assert dry.code == 0, dry.stderr
+    assert dry.stdout.splitlines()[:2] == ["2024-03-01T00:00:00+00:00", "2024-03-02T00:00:00+00:00"]
+    assert len(dry.stdout.splitlines()) == 30
+    first = run_cli(*args, env=env)
+    assert first.code == 0, first.stderr
+    backfill_id = first.stdout.split()[1]
+    wait_until(lambda: _backfill_done(scheduled, backfill_id), 120, "the backfill")
+    runs = {f"backfill__2024-03-{day:02d}T00:00:00+00:00": day for day in range(1, 31)}
+    for run_id, day in runs.items():
+        expected = "failed" if day % 7 == 0 else "success"
+        assert scheduled.run_state("daily_flaky", run_id) == expected, run_id
+
+    (scheduled.markers / "daily-flaky-may-pass").touch()
+    again = run_cli(*args, "--reprocess-behavior", "failed", env=env)
+    assert again.code == 0, again.stderr
+    wait_until(lambda: _backfill_done(scheduled, again.stdout.split()[1]), 120, "the rerun")
+    for run_id, day in runs.items():
+        assert scheduled.run_state("daily_flaky", run_id) == "success", run_id
+        assert _summary(scheduled, "daily_flaky", run_id)["load"] == (
+            "success",
+            2 if day % 7 == 0 else 1,
+        ), run_id  # only the failed days ran again
+
+
+def test_clearing_a_failed_task_mid_chain_reruns_it_and_its_downstream_only(
+    scheduled: Cluster,
+) -> None:
+    env = {"AIRLANE_REDIS_URL": scheduled.redis_url}
+    run_id = scheduled.trigger("chain_to_clear")
+    assert scheduled.wait_run("chain_to_clear", run_id)["state"] == "failed"
+    assert _summary(scheduled, "chain_to_clear", run_id) == {
+        "a": ("success", 1),
+        "b": ("success", 1),
+        "c": ("failed", 1),
+        "d": ("upstream_failed", 0),
+    }
+    (scheduled.markers / "chain-c-may-pass").touch()
+    cleared = run_cli(
+        "tasks",
+        "clear",
+        "chain_to_clear",
+        "--run-id",
+        run_id,
+        "--task-regex",
+        "^c$",
+        "--downstream",
+        env=env,
+    )
+    assert cleared.code == 0, cleared.stderr
+    assert f"{run_id}: c d" in cleared.stdout
+    wait_until(lambda: scheduled.run_state("chain_to_clear", run_id) == "success", 60, "the rerun")
+    assert _summary(scheduled, "chain_to_clear", run_id) == {
+        "a": ("success", 1),
+        "b": ("success", 1),
+        "c": ("success", 2),
+        "d": ("success", 1),
+    }

@@ -14,6 +14,7 @@ from airlane.api.shapes import iso, task_instance_response, ti_collection
 from airlane.queue.codec import TIMeta
 from airlane.queue.keys import ti_field
 from airlane.queue.store import Store
+from airlane.service.graph import relatives
 from airlane.service.run_state import TIRecord
 
 TIs = dict[tuple[str, int], tuple[TIRecord, TIMeta]]
@@ -75,24 +76,6 @@ def _map_index(request: web.Request) -> int:
 async def get_ti(request: web.Request) -> web.Response:
     dag, run, tis, key = await _instance(request, _map_index(request))
     return json_response(task_instance_response(dag, run, key, *tis[key]))
-
-
-def relatives(
-    dag: dict[str, Any], task_ids: set[str], *, upstream: bool, downstream: bool
-) -> set[str]:
-    """``task_ids`` with all their upstream and/or downstream tasks."""
-    edges = {t["task_id"]: t for t in dag.get("tasks", [])}
-    found = set(task_ids)
-    for direction, wanted in (("upstream", upstream), ("downstream", downstream)):
-        if not wanted:
-            continue
-        todo = list(task_ids)
-        while todo:
-            for other in edges.get(todo.pop(), {}).get(direction, []):
-                if other not in found:
-                    found.add(other)
-                    todo.append(other)
-    return found
 
 
 async def patch_ti(request: web.Request) -> web.Response:

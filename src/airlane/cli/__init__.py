@@ -24,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     tasks_cmd.register(groups.add_parser("tasks", help="run a single task, read task logs"))
     client.register_runs(groups.add_parser("runs", help="inspect DAG runs"))
     client.register_pools(groups.add_parser("pools", help="limit concurrency across DAGs"))
+    client.register_backfill(groups.add_parser("backfill", help="run a DAG for past dates"))
     services.register(groups)
     return parser
 

@@ -7,13 +7,15 @@ import asyncio
 import re
 import sys
 import time
+from datetime import datetime
 from typing import Any
 
 from airlane.cli.common import CliError, parse_conf, parse_logical_date, print_json
 from airlane.config import Settings
 from airlane.queue.connection import connect
 from airlane.queue.store import DagNotFound, RunExists, RunRequest, Store
-from airlane.sdk.timezone import utcnow
+from airlane.sdk.timezone import coerce_datetime, utcnow
+from airlane.service.graph import relatives
 
 RUN_ID_PATTERN = re.compile(r"[\w.:+~\-]{1,250}")
 
@@ -86,6 +88,124 @@ def register_tasks(sub: Any) -> None:
     )
     p.add_argument("--map-index", type=int, default=-1)
     p.set_defaults(handler=lambda args: _run(cmd_logs(args)))
+    p = sub.add_parser("clear", help="clear task instances so that they run again")
+    p.add_argument("dag_id")
+    p.add_argument("--run-id", "-r", action="append", help="a run (repeatable); default: all")
+    p.add_argument("--task-regex", "-t", default=".*", help="tasks whose id matches (re.search)")
+    p.add_argument("--downstream", "-d", action="store_true", help="with their downstream")
+    p.add_argument("--upstream", "-u", action="store_true", help="with their upstream")
+    p.add_argument("--only-failed", "-f", action="store_true")
+    p.add_argument("--dry-run", action="store_true", help="list what would be cleared")
+    p.set_defaults(handler=lambda args: _run(cmd_clear(args)))
+
+
+def register_backfill(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = sub.add_parser("create", help="runs for past logical dates, made as room frees up")
+    p.add_argument("--dag-id", required=True)
+    p.add_argument("--from-date", required=True)
+    p.add_argument("--to-date", required=True)
+    p.add_argument("--reprocess-behavior", choices=["none", "failed", "completed"], default="none")
+    p.add_argument("--max-active-runs", type=int, default=10)
+    p.add_argument("--run-backwards", action="store_true")
+    p.add_argument("--conf", "-c", help="JSON object passed as each run's conf")
+    p.add_argument("--dry-run", action="store_true", help="list the logical dates only")
+    p.set_defaults(handler=lambda args: _run(cmd_backfill_create(args)))
+    p = sub.add_parser("list", help="backfills and their progress")
+    p.add_argument("--dag-id", default=None)
+    p.set_defaults(handler=lambda args: _run(cmd_backfill_list(args)))
+
+
+async def cmd_clear(args: argparse.Namespace) -> int:
+    store = await _store()
+    dag = await store.dag(args.dag_id)
+    if dag is None:
+        raise CliError(f"DAG {args.dag_id!r} not found")
+    try:
+        pattern = re.compile(args.task_regex)
+    except re.error as err:
+        raise CliError(f"--task-regex: {err}") from None
+    matched = {t["task_id"] for t in dag.get("tasks", []) if pattern.search(t["task_id"])}
+    wanted = relatives(dag, matched, upstream=args.upstream, downstream=args.downstream)
+    run_ids = args.run_id or await store.run_page(
+        args.dag_id, 0, await store.run_count(args.dag_id)
+    )
+    cleared = 0
+    for run_id in run_ids:
+        if await store.run(args.dag_id, run_id) is None:
+            raise CliError(f"run {run_id!r} of DAG {args.dag_id!r} not found")
+        tis = await store.task_instances(args.dag_id, run_id)
+        chosen = sorted(
+            {
+                task_id
+                for (task_id, _), (record, _) in tis.items()
+                if task_id in wanted
+                and (not args.only_failed or record.state.value in ("failed", "upstream_failed"))
+            }
+        )
+        if not chosen:
+            continue
+        print(f"{run_id}: {' '.join(chosen)}")
+        cleared += len(chosen)
+        if not args.dry_run:
+            await store.clear(args.dag_id, run_id, chosen)
+    print(f"{'would clear' if args.dry_run else 'cleared'} {cleared} task(s)")
+    return 0
+
+
+async def cmd_backfill_create(args: argparse.Namespace) -> int:
+    from airlane.scheduling.backfill import BackfillError, Reprocess, create_backfill
+
+    store = await _store()
+    dag = await store.dag(args.dag_id)
+    if dag is None:
+        raise CliError(f"--dag-id: DAG {args.dag_id!r} not found")
+    start, end = (
+        parse_date_arg("--from-date", args.from_date),
+        parse_date_arg("--to-date", args.to_date),
+    )
+    try:
+        backfill, dates = await create_backfill(
+            store,
+            dag,
+            start,
+            end,
+            reprocess=Reprocess(args.reprocess_behavior),
+            max_active_runs=args.max_active_runs,
+            run_backwards=args.run_backwards,
+            conf=parse_conf(args.conf),
+            dry_run=args.dry_run,
+        )
+    except BackfillError as err:
+        raise CliError(f"--{err.field.replace('_', '-')}: {err}") from None
+    for when in dates if args.dry_run else []:
+        print(when.isoformat())
+    if backfill is not None:
+        print(f"backfill {backfill.id} of {args.dag_id}: {len(dates)} logical dates")
+    return 0
+
+
+async def cmd_backfill_list(args: argparse.Namespace) -> int:
+    from airlane.scheduling.backfill import load_all
+
+    for backfill in await load_all(await _store()):
+        if args.dag_id and backfill.dag_id != args.dag_id:
+            continue
+        state = "done" if backfill.completed_at else ("paused" if backfill.is_paused else "going")
+        print(
+            f"{backfill.id}  {backfill.dag_id}  {backfill.from_date} .. {backfill.to_date}  "
+            f"{state}  {len(backfill.pending)} dates left, {len(backfill.runs)} runs"
+        )
+    return 0
+
+
+def parse_date_arg(flag: str, value: str) -> datetime:
+    try:
+        parsed = coerce_datetime(value)
+    except Exception as err:
+        raise CliError(f"{flag}: not a date or date-time: {value!r} ({err})") from None
+    assert parsed is not None
+    return parsed
 
 
 def _run(coro: Any) -> int:

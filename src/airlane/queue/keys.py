@@ -19,6 +19,8 @@ Global keys
     pools                HASH pool name -> {"slots": N (-1: unlimited), "description": ...}
                          (default_pool: 128 slots unless set)
     variables            HASH key -> {"value": text, "description": text}
+    backfills            HASH backfill id -> backfill JSON (dates still to handle, runs made)
+    backfill_seq         STRING the last backfill id given out (INCR)
     schedules            HASH dag_id -> the latest scheduled run it made (JSON: logical_date,
                          data_interval_start, data_interval_end, run_after; ISO 8601)
     metrics              HASH counters the coordinator adds to (ti_finished:<state>,
@@ -116,6 +118,14 @@ class Keys:
     @property
     def pools(self) -> str:
         return f"{self.prefix}pools"
+
+    @property
+    def backfills(self) -> str:
+        return f"{self.prefix}backfills"
+
+    @property
+    def backfill_seq(self) -> str:
+        return f"{self.prefix}backfill_seq"
 
     @property
     def schedules(self) -> str:

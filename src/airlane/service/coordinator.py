@@ -25,7 +25,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from airlane.queue import typed
-from airlane.queue.codec import TIMeta, decode_outcome, decode_ti, loads
+from airlane.queue.codec import TIMeta, decode_outcome, decode_ti, dumps, loads
 from airlane.queue.keys import (
     COORDINATOR_GROUP,
     WORKER_GROUP,
@@ -37,6 +37,7 @@ from airlane.queue.keys import (
 from airlane.queue.messages import TaskMessage
 from airlane.queue.scripts import Batch, Scripts
 from airlane.queue.store import Store
+from airlane.scheduling.backfill import BackfillRunner
 from airlane.scheduling.scheduler import Scheduler
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.service.graph import DagGraph
@@ -81,6 +82,7 @@ class Coordinator:
         self.scheduler = Scheduler(
             Store(client, keys), data_intervals_default=settings.data_intervals_default
         )
+        self.backfills = BackfillRunner(Store(client, keys))
         self._reset()
 
     def _reset(self) -> None:
@@ -105,6 +107,8 @@ class Coordinator:
         self.pending_starts: set[str] = set()
         #: runs not running yet, by DAG: waiting for room, or created and not yet seen
         self.queued_refs: dict[str, set[str]] = {}
+        #: a backfill changed or a second passed: let backfills take their next dates
+        self.advance_backfills = True
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -163,6 +167,9 @@ class Coordinator:
             )
             self._tick_due(time.time())
             await self._schedule_runs()
+            if self.advance_backfills:
+                self.advance_backfills = False
+                await self._advance_backfills()
             self._drain_ready()
             await self._flush()
 
@@ -261,7 +268,7 @@ class Coordinator:
             return None
         dag, graph = loaded
         state = fields.get("state", "queued")
-        if state == "queued" and not await self._may_start(dag_id, dag):
+        if state == "queued" and not await self._may_start(dag_id, dag, fields.get("run_type")):
             self.queued_refs.setdefault(dag_id, set()).add(ref)
             return None
         self.queued_refs.get(dag_id, set()).discard(ref)
@@ -298,10 +305,16 @@ class Coordinator:
         self._after_step(ctx, machine.start(now), now)
         return ctx
 
-    async def _may_start(self, dag_id: str, dag: dict[str, Any]) -> bool:
+    async def _may_start(self, dag_id: str, dag: dict[str, Any], run_type: str | None) -> bool:
+        if run_type == "backfill":
+            return True  # as in Airflow 3: the backfill's own max_active_runs and pause rule
         if await self.client.sismember(self.keys.paused, dag_id):
             return False
-        running = sum(1 for ctx in self.runs.values() if ctx.dag_id == dag_id)
+        running = sum(
+            1
+            for ctx in self.runs.values()
+            if ctx.dag_id == dag_id and ctx.fields.get("run_type") != "backfill"
+        )
         return running < int(dag.get("max_active_runs", 16))
 
     async def _start_queued_runs(self, dag_id: str) -> None:
@@ -371,6 +384,8 @@ class Coordinator:
             await self._start_queued_runs(fields["dag_id"])
         elif kind == "paused":
             await self._update_schedule(fields["dag_id"])
+        elif kind == "backfill":
+            self.advance_backfills = True
         elif kind == "pools":
             await self._load_pools()
             self.touched_dags.update(self.waiting)
@@ -418,6 +433,17 @@ class Coordinator:
         for ref in await self.scheduler.create_due(_utcnow(), dict(going)):
             # Counted as queued until its run_created command activates it.
             self.queued_refs.setdefault(parse_run_ref(ref)[0], set()).add(ref)
+
+    async def _advance_backfills(self) -> None:
+        unfinished = {ctx.ref for ctx in self.runs.values()}
+        for refs in self.queued_refs.values():
+            unfinished |= refs
+        for item in await self.backfills.advance(unfinished):
+            dag_id, run_id, tasks = item.split("|", 2)
+            task_ids = [t for t in tasks.split(",") if t]
+            await self._on_command(
+                {"type": "clear", "run": f"{dag_id}|{run_id}", "task_ids": dumps(task_ids)}
+            )
 
     async def _reopen(self, ref: str) -> RunContext | None:
         """A finished run that a clear or mark brings back."""
@@ -517,6 +543,7 @@ class Coordinator:
         for dag_id in list(self.pending_starts):
             self.pending_starts.discard(dag_id)
             await self._start_queued_runs(dag_id)
+        self.advance_backfills = True
         await self._reap_dead_workers(now)
         await self._reconcile_running(now)
         self._time_out_runs(now)

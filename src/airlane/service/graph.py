@@ -157,3 +157,21 @@ class DagGraph:
             elif item in self.groups:
                 result.update(self.groups[item])
         return result
+
+
+def relatives(
+    dag: dict[str, Any], task_ids: set[str], *, upstream: bool, downstream: bool
+) -> set[str]:
+    """``task_ids`` of a serialized DAG with all their upstream and/or downstream tasks."""
+    edges = {t["task_id"]: t for t in dag.get("tasks", [])}
+    found = set(task_ids)
+    for direction, wanted in (("upstream", upstream), ("downstream", downstream)):
+        if not wanted:
+            continue
+        todo = list(task_ids)
+        while todo:
+            for other in edges.get(todo.pop(), {}).get(direction, []):
+                if other not in found:
+                    found.add(other)
+                    todo.append(other)
+    return found

@@ -1,0 +1,228 @@
+"""Backfills: runs of a DAG for past logical dates, created as capacity frees up.
+
+A backfill is stored in Redis (``backfills``) with the logical dates it still has to handle;
+the coordinator (:class:`BackfillRunner`) takes them in order, at most ``max_active_runs``
+runs of the backfill going at once. For a date that already has a run, Airflow 3's
+``reprocess_behavior`` decides: ``none`` leaves it, ``failed`` reruns it when it failed (its
+failed tasks are cleared), ``completed`` reruns it when it ended at all; a run still going is
+never touched. Pausing stops it taking dates; cancelling ends it.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from airlane.queue import typed
+from airlane.queue.codec import dumps, loads
+from airlane.queue.store import RunExists, RunRequest, Store
+from airlane.scheduling.timetables import Kind, Timetable, from_serialized, next_run, plain_utc
+
+log = logging.getLogger("airlane.backfill")
+
+#: more logical dates than this in one backfill is refused (split it)
+MAX_DATES = 100_000
+
+
+class Reprocess(enum.StrEnum):
+    NONE = "none"
+    FAILED = "failed"
+    COMPLETED = "completed"
+
+
+class BackfillError(ValueError):
+    """A backfill that cannot be made, with the field to blame."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+
+
+@dataclass
+class Backfill:
+    id: int
+    dag_id: str
+    from_date: str
+    to_date: str
+    reprocess_behavior: str
+    max_active_runs: int
+    run_backwards: bool
+    dag_run_conf: dict[str, Any]
+    created_at: str
+    updated_at: str
+    is_paused: bool = False
+    completed_at: str | None = None
+    pending: list[str] = field(default_factory=list)
+    runs: list[str] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, raw: str) -> Backfill:
+        return cls(**loads(raw))
+
+
+def logical_dates(
+    tt: Timetable, from_date: datetime, to_date: datetime, *, run_backwards: bool = False
+) -> list[datetime]:
+    """The logical dates of the schedule's runs from ``from_date`` to ``to_date`` inclusive."""
+    if not tt.periodic:
+        raise BackfillError("dag_id", "only DAGs with a cron or timedelta schedule can backfill")
+    found: list[datetime] = []
+    last = None
+    while True:
+        run = next_run(
+            tt, last=last, start_date=from_date, end_date=to_date, catchup=True, now=to_date
+        )
+        if run is None or run.logical_date > plain_utc(to_date):
+            break
+        found.append(run.logical_date)
+        if len(found) > MAX_DATES:
+            raise BackfillError("to_date", f"more than {MAX_DATES} runs; split the backfill")
+        last = run
+    return list(reversed(found)) if run_backwards else found
+
+
+def dag_timetable(dag: dict[str, Any], data_intervals_default: bool = False) -> Timetable:
+    return from_serialized(
+        dag.get("schedule") or {},
+        str(dag.get("timezone") or "UTC"),
+        data_intervals_default=data_intervals_default,
+    )
+
+
+async def create_backfill(
+    store: Store,
+    dag: dict[str, Any],
+    from_date: datetime,
+    to_date: datetime,
+    *,
+    reprocess: Reprocess = Reprocess.NONE,
+    max_active_runs: int = 10,
+    run_backwards: bool = False,
+    conf: dict[str, Any] | None = None,
+    dry_run: bool = False,
+) -> tuple[Backfill | None, list[datetime]]:
+    """Plan (and unless ``dry_run`` store and announce) a backfill of ``dag``."""
+    if from_date > to_date:
+        raise BackfillError("from_date", "from_date is after to_date")
+    if max_active_runs < 1:
+        raise BackfillError("max_active_runs", "must be at least 1")
+    tt = dag_timetable(dag)
+    if tt.kind is Kind.NONE:
+        raise BackfillError("dag_id", "the DAG has no schedule to backfill")
+    dates = logical_dates(tt, from_date, to_date, run_backwards=run_backwards)
+    if dry_run:
+        return None, dates
+    now = datetime.now(UTC).isoformat()
+    backfill = Backfill(
+        id=int(await store.client.incr(store.keys.backfill_seq)),
+        dag_id=dag["dag_id"],
+        from_date=plain_utc(from_date).isoformat(),
+        to_date=plain_utc(to_date).isoformat(),
+        reprocess_behavior=reprocess.value,
+        max_active_runs=max_active_runs,
+        run_backwards=run_backwards,
+        dag_run_conf=conf or {},
+        created_at=now,
+        updated_at=now,
+        pending=[d.isoformat() for d in dates],
+    )
+    await save(store, backfill)
+    await store.command({"type": "backfill", "id": str(backfill.id)})
+    return backfill, dates
+
+
+async def save(store: Store, backfill: Backfill) -> None:
+    await store.client.hset(store.keys.backfills, str(backfill.id), backfill.to_json())
+
+
+async def load(store: Store, backfill_id: int) -> Backfill | None:
+    raw = await typed.hget(store.client, store.keys.backfills, str(backfill_id))
+    return Backfill.from_json(raw) if raw else None
+
+
+async def load_all(store: Store) -> list[Backfill]:
+    raw = await typed.hgetall(store.client, store.keys.backfills)
+    return sorted((Backfill.from_json(v) for v in raw.values()), key=lambda b: b.id)
+
+
+class BackfillRunner:
+    """Advances the active backfills (called by the coordinator about once a second)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def advance(self, unfinished: set[str]) -> list[str]:
+        """Start what each backfill has room for; ``unfinished``: refs of runs still going.
+        Returns runs to clear, as ``dag_id|run_id|task,task...`` (the coordinator clears)."""
+        to_clear: list[str] = []
+        for backfill in await load_all(self.store):
+            if backfill.completed_at is not None or backfill.is_paused:
+                continue
+            going = sum(1 for ref in backfill.runs if ref in unfinished)
+            changed = False
+            while backfill.pending and going < backfill.max_active_runs:
+                when = datetime.fromisoformat(backfill.pending.pop(0))
+                changed = True
+                started = await self._handle(backfill, when, to_clear)
+                if started is not None:
+                    backfill.runs.append(started)
+                    unfinished.add(started)
+                    going += 1
+            if not backfill.pending and going == 0:
+                backfill.completed_at = datetime.now(UTC).isoformat()
+                changed = True
+            if changed:
+                backfill.updated_at = datetime.now(UTC).isoformat()
+                await save(self.store, backfill)
+        return to_clear
+
+    async def _handle(self, backfill: Backfill, when: datetime, to_clear: list[str]) -> str | None:
+        store, dag_id = self.store, backfill.dag_id
+        score = when.timestamp()
+        existing = cast(
+            list[str], await store.client.zrangebyscore(store.keys.runs_of(dag_id), score, score)
+        )
+        if existing:
+            for run_id in existing:
+                run = await store.run(dag_id, str(run_id)) or {}
+                state = run.get("state")
+                if state in ("queued", "running"):
+                    return None  # still going: never touched
+                rerun = backfill.reprocess_behavior == Reprocess.COMPLETED or (
+                    backfill.reprocess_behavior == Reprocess.FAILED and state == "failed"
+                )
+                if not rerun:
+                    continue
+                tis = await store.task_instances(dag_id, str(run_id))
+                only_failed = backfill.reprocess_behavior == Reprocess.FAILED
+                tasks = sorted(
+                    {
+                        t
+                        for (t, _), (record, _) in tis.items()
+                        if not only_failed or record.state.value in ("failed", "upstream_failed")
+                    }
+                )
+                to_clear.append(f"{dag_id}|{run_id}|{','.join(tasks)}")
+                return f"{dag_id}|{run_id}"
+            return None
+        run_id = f"backfill__{when.isoformat()}"
+        dag = await store.dag(dag_id) or {}
+        tt = dag_timetable(dag)
+        planned = next_run(tt, last=None, start_date=when, end_date=None, catchup=True, now=when)
+        start = planned.data_interval_start if planned else when
+        end = planned.data_interval_end if planned else when
+        try:
+            await store.create_run(
+                RunRequest(
+                    dag_id, run_id, when, start, end, backfill.dag_run_conf, run_type="backfill"
+                )
+            )
+        except RunExists:
+            return None
+        return f"{dag_id}|{run_id}"
