@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from airlane.service.standalone import free_port
 from tests.conftest import TEST_DAGS, run_cli
 from tests.integration.cluster import Cluster, RedisServer, wait_until
+from tests.integration.test_api import SECRET, USERS, Api
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -26,8 +28,12 @@ def scheduled(
     redis_server.flush()
     work = tmp_path_factory.mktemp("scheduling")
     shutil.copytree(TEST_DAGS / "scheduling", work / "dags")
-    nodes = Cluster(redis_server.url, work / "dags", work)
+    nodes = Cluster(
+        redis_server.url, work / "dags", work, AIRLANE_API_USERS=USERS, AIRLANE_API_SECRET=SECRET
+    )
     nodes.start_all(workers=1)
+    nodes.port = free_port()  # type: ignore[attr-defined]
+    nodes.start("api", "api", "--port", str(nodes.port))  # type: ignore[attr-defined]
     nodes.wait_for_dags(
         "every_two_seconds",
         "two_second_intervals",
@@ -192,3 +198,49 @@ def test_clearing_a_failed_task_mid_chain_reruns_it_and_its_downstream_only(
         "c": ("success", 2),
         "d": ("success", 1),
     }
+
+
+def test_backfills_through_the_api(scheduled: Cluster) -> None:
+    api = Api(f"http://127.0.0.1:{scheduled.port}", scheduled)  # type: ignore[attr-defined]
+    wait_until(lambda: _listening(api), 30, "the API")
+    token = api.token()
+    body = {
+        "dag_id": "daily_flaky",
+        "from_date": "2024-05-01T00:00:00Z",
+        "to_date": "2024-05-03T00:00:00Z",
+    }
+    status, planned = api.call("POST", "/api/v2/backfills/dry_run", body, token=token)
+    assert status == 200
+    assert [b["logical_date"] for b in planned["backfills"]] == [
+        "2024-05-01T00:00:00+00:00",
+        "2024-05-02T00:00:00+00:00",
+        "2024-05-03T00:00:00+00:00",
+    ]
+    status, made = api.call(
+        "POST", "/api/v2/backfills", {**body, "max_active_runs": 1}, token=token
+    )
+    assert status == 200
+    assert (made["dag_id"], made["max_active_runs"], made["reprocess_behavior"]) == (
+        "daily_flaky",
+        1,
+        "none",
+    )
+    path = f"/api/v2/backfills/{made['id']}"
+    wait_until(lambda: api.call("GET", path, token=token)[1]["completed_at"], 60, "the backfill")
+    assert scheduled.run_state("daily_flaky", "backfill__2024-05-03T00:00:00+00:00") == "success"
+    status, _ = api.call("PUT", path + "/cancel", token=token)
+    assert status == 409  # already completed
+    listed = api.call("GET", "/api/v2/backfills?dag_id=daily_flaky", token=token)[1]
+    assert made["id"] in [b["id"] for b in listed["backfills"]]
+    status, body422 = api.call(
+        "POST", "/api/v2/backfills", {**body, "dag_id": "chain_to_clear"}, token=token
+    )
+    assert status == 422
+    assert body422["detail"][0]["loc"] == ["body", "dag_id"]
+
+
+def _listening(api: Api) -> bool:
+    try:
+        return api.call("GET", "/api/v2/version")[0] == 200
+    except OSError:
+        return False

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from airlane.api import (
+    backfills,
     dag_runs,
     dags,
     events,
@@ -66,7 +67,18 @@ def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
         return await create_token(request, auth)
 
     app.router.add_post("/auth/token", token)
-    modules = (monitor, dags, dag_runs, task_instances, events, pools, variables, openapi, metrics)
+    modules = (
+        monitor,
+        dags,
+        dag_runs,
+        task_instances,
+        events,
+        pools,
+        variables,
+        backfills,
+        openapi,
+        metrics,
+    )
     for module in modules:
         module.add_routes(app)
     return app

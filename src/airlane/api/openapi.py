@@ -381,6 +381,44 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         {"metadatabase": "obj", "scheduler": "obj", "triggerer": "obj", "dag_processor": "obj?"}
     ),
     "VersionInfo": model({"version": "str", "git_version": "str?"}),
+    "BackfillResponse": model(
+        {
+            "id": "int",
+            "dag_id": "str",
+            "dag_display_name": "str",
+            "from_date": "dt",
+            "to_date": "dt",
+            "dag_run_conf": "obj?",
+            "is_paused": "bool",
+            "reprocess_behavior": "str",
+            "max_active_runs": "int",
+            "created_at": "dt",
+            "completed_at": "dt?",
+            "updated_at": "dt",
+        }
+    ),
+    "BackfillCollectionResponse": model(
+        {"backfills": "[BackfillResponse]", "total_entries": "int"}
+    ),
+    "DryRunBackfillResponse": model(
+        {"logical_date": "dt?", "partition_date": "dt?", "partition_key": "str?"}
+    ),
+    "DryRunBackfillCollectionResponse": model(
+        {"backfills": "[DryRunBackfillResponse]", "total_entries": "int"}
+    ),
+    "BackfillPostBody": model(
+        {
+            "dag_id": "str",
+            "from_date": "dt",
+            "to_date": "dt",
+            "run_backwards": "bool?",
+            "dag_run_conf": "obj?",
+            "reprocess_behavior": "str?",
+            "max_active_runs": "int?",
+            "run_on_latest_version": "bool?",
+        },
+        closed=True,
+    ),
     "LoginBody": model({"username": "str", "password": "str", "grant_type": "str?"}, closed=True),
     "LoginResponse": model({"access_token": "str"}),
 }
@@ -705,6 +743,44 @@ PATHS: dict[str, dict[str, Any]] = {
         "delete": _op(
             "delete_variable", "Variable", None, status=204, params=_path("variable_key")
         ),
+    },
+    "/api/v2/backfills": {
+        "get": _op(
+            "list_backfills",
+            "Backfill",
+            "BackfillCollectionResponse",
+            params=[*_PAGE, _param("dag_id", "query", {"type": "string"})],
+            errors=(401, 403, 422),
+        ),
+        "post": _op("create_backfill", "Backfill", "BackfillResponse", body="BackfillPostBody"),
+    },
+    "/api/v2/backfills/dry_run": {
+        "post": _op(
+            "create_backfill_dry_run",
+            "Backfill",
+            "DryRunBackfillCollectionResponse",
+            body="BackfillPostBody",
+        ),
+    },
+    "/api/v2/backfills/{backfill_id}": {
+        "get": _op(
+            "get_backfill",
+            "Backfill",
+            "BackfillResponse",
+            params=[_param("backfill_id", "path", {"type": "integer", "minimum": 0})],
+        ),
+    },
+    **{
+        f"/api/v2/backfills/{{backfill_id}}/{action}": {
+            "put": _op(
+                f"{action}_backfill",
+                "Backfill",
+                "BackfillResponse",
+                params=[_param("backfill_id", "path", {"type": "integer", "minimum": 0})],
+                errors=(401, 403, 404, 409, 422),
+            ),
+        }
+        for action in ("pause", "unpause", "cancel")
     },
     "/metrics": {
         "get": {

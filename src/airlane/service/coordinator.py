@@ -427,6 +427,8 @@ class Coordinator:
         due = self.scheduler.next_due_s()
         if due is None or due > time.time():
             return
+        # Runs that ended in this batch leave Redis's active set before new ones join it.
+        await self._flush()
         going: Counter[str] = Counter(ctx.dag_id for ctx in self.runs.values())
         for dag_id, refs in self.queued_refs.items():
             going[dag_id] += len(refs)
