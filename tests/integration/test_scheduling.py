@@ -244,3 +244,28 @@ def _listening(api: Api) -> bool:
         return api.call("GET", "/api/v2/version")[0] == 200
     except OSError:
         return False
+
+
+def test_a_running_task_that_is_cleared_is_stopped_and_run_again(scheduled: Cluster) -> None:
+    scheduled.wait_for_dags("long_then_done")
+    run_id = scheduled.trigger("long_then_done")
+    marker = scheduled.markers / "long_then_done.txt"
+    wait_until(lambda: marker.exists(), 30, "the long task to start")
+    (scheduled.markers / "long-may-finish").touch()  # the second try ends at once
+    scheduled.call(lambda store: store.clear("long_then_done", run_id, ["long"]))
+    summary = scheduled.wait_run("long_then_done", run_id, timeout_s=30)  # well before 60 s
+    assert summary["state"] == "success"
+    assert _summary(scheduled, "long_then_done", run_id)["long"] == ("success", 2)
+    assert marker.read_text().splitlines() == ["started", "started"]
+
+
+def test_a_dag_whose_last_runs_all_failed_is_paused(scheduled: Cluster) -> None:
+    scheduled.wait_for_dags("fails_thrice")
+    for _ in range(3):
+        assert (
+            scheduled.wait_run("fails_thrice", scheduled.trigger("fails_thrice"))["state"]
+            == "failed"
+        )
+    wait_until(
+        lambda: scheduled.call(lambda store: store.is_paused("fails_thrice")), 10, "the pause"
+    )

@@ -29,6 +29,8 @@ Global keys
     workers              HASH worker_id -> worker JSON (host, pid, queues, slots)
     worker_beats         ZSET worker_id scored by last heartbeat (epoch seconds)
     worker_tasks:<id>    SET "<stream>|<message id>" a worker has claimed and not finished
+    worker_stop:<id>     SET "<dag_id>|<run_id>|<task_id>|<map_index>|<try>" tries the worker
+                         must stop (cleared while running); it removes each once stopped
     coordinator:lease    STRING coordinator id holding the lease (PX expiry)
     coordinator:beat     STRING epoch seconds of the active coordinator's last loop
     dag_processor:beat   STRING epoch seconds of the DAG processor's last scan
@@ -146,6 +148,9 @@ class Keys:
     @property
     def worker_beats(self) -> str:
         return f"{self.prefix}worker_beats"
+
+    def worker_stop(self, worker_id: str) -> str:
+        return f"{self.prefix}worker_stop:{worker_id}"
 
     def worker_tasks(self, worker_id: str) -> str:
         return f"{self.prefix}worker_tasks:{worker_id}"

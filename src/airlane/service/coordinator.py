@@ -109,6 +109,8 @@ class Coordinator:
         self.queued_refs: dict[str, set[str]] = {}
         #: a backfill changed or a second passed: let backfills take their next dates
         self.advance_backfills = True
+        #: DAGs whose run just failed: auto-paused when their last runs all failed
+        self.failure_checks: set[str] = set()
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -436,6 +438,26 @@ class Coordinator:
             # Counted as queued until its run_created command activates it.
             self.queued_refs.setdefault(parse_run_ref(ref)[0], set()).add(ref)
 
+    async def _pause_failing_dags(self) -> None:
+        """Airflow's max_consecutive_failed_dag_runs: pause a DAG whose last N runs failed."""
+        for dag_id in list(self.failure_checks):
+            self.failure_checks.discard(dag_id)
+            content_hash = await typed.hget(self.client, self.keys.dags, dag_id)
+            loaded = await self._graph(content_hash) if content_hash else None
+            limit = int((loaded[0] if loaded else {}).get("max_consecutive_failed_dag_runs") or 0)
+            if limit <= 0:
+                continue
+            latest = await self.client.zrevrange(self.keys.runs_of(dag_id), 0, limit - 1)
+            if len(latest) < limit:
+                continue
+            states = [
+                await typed.hget(self.client, self.keys.run(dag_id, str(run_id)), "state")
+                for run_id in latest
+            ]
+            if all(state == "failed" for state in states):
+                log.warning("DAG %s: its last %s runs failed; pausing it", dag_id, limit)
+                await self.scheduler.store.set_paused(dag_id, True)
+
     async def _advance_backfills(self) -> None:
         unfinished = {ctx.ref for ctx in self.runs.values()}
         for refs in self.queued_refs.values():
@@ -458,6 +480,15 @@ class Coordinator:
     # ---- applying steps -------------------------------------------------------------------
 
     def _after_step(self, ctx: RunContext, step: Step, now: float) -> None:
+        for key in step.to_stop:
+            # Cleared while running: its worker stops it (its end, if any, is then stale).
+            running = self.running_on.get((ctx.ref, key))
+            if running is not None:
+                worker_id, try_number = running
+                self.batch.sadd(
+                    self.keys.worker_stop(worker_id),
+                    f"{ctx.ref}|{key.task_id}|{key.map_index}|{try_number}",
+                )
         self.persister.write_step(self.batch, ctx, step, now)
         for transition in step.transitions:
             if transition.record is not None and transition.record.state is S.UP_FOR_RESCHEDULE:
@@ -482,6 +513,8 @@ class Coordinator:
             self._end_run(ctx, state, now)
 
     def _end_run(self, ctx: RunContext, state: DagRunState, now: float) -> None:
+        if state is DagRunState.FAILED and int(ctx.dag.get("max_consecutive_failed_dag_runs") or 0):
+            self.failure_checks.add(ctx.dag_id)
         self.persister.write_run_state(self.batch, ctx, state, now)
         self.runs.pop(ctx.ref, None)
         self.touched_dags.add(ctx.dag_id)
@@ -546,6 +579,7 @@ class Coordinator:
             self.pending_starts.discard(dag_id)
             await self._start_queued_runs(dag_id)
         self.advance_backfills = True
+        await self._pause_failing_dags()
         await self._reap_dead_workers(now)
         await self._reconcile_running(now)
         self._time_out_runs(now)
@@ -630,6 +664,7 @@ class Coordinator:
                 self._fail_lost_try(ref, worker_id, now)
             await self._requeue_undelivered(worker_id, now)
             self.batch.delete(self.keys.worker_tasks(worker_id))
+            self.batch.delete(self.keys.worker_stop(worker_id))
             self.batch.hdel(self.keys.workers, worker_id)
             self.batch.zrem(self.keys.worker_beats, worker_id)
 

@@ -367,8 +367,23 @@ class Worker:
             await asyncio.sleep(self.settings.heartbeat_s)
             try:
                 await self._heartbeat()
+                await self._stop_cleared()
             except TRANSIENT_ERRORS:
                 continue
+
+    async def _stop_cleared(self) -> None:
+        """Stop the tries the coordinator says were cleared while they ran."""
+        key = self.keys.worker_stop(self.worker_id)
+        wanted = await typed.smembers(self.client, key)
+        if not wanted:
+            return
+        for task, item in list(self.running.items()):
+            msg = item.message
+            ident = f"{msg.dag_id}|{msg.run_id}|{msg.task_id}|{msg.map_index}|{msg.try_number}"
+            if ident in wanted:
+                log.info("stopping %s: it was cleared while running", ident)
+                task.cancel()
+        await self.client.srem(key, *wanted)
 
     async def _deregister(self) -> None:
         try:
