@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -269,3 +270,16 @@ def test_a_dag_whose_last_runs_all_failed_is_paused(scheduled: Cluster) -> None:
     wait_until(
         lambda: scheduled.call(lambda store: store.is_paused("fails_thrice")), 10, "the pause"
     )
+
+
+def test_depends_on_past_waits_for_the_previous_run(scheduled: Cluster) -> None:
+    scheduled.wait_for_dags("depends_on_past")
+    first = scheduled.trigger("depends_on_past", logical_date="2024-01-01T00:00:00+00:00")
+    assert scheduled.wait_run("depends_on_past", first)["state"] == "failed"
+    second = scheduled.trigger("depends_on_past", logical_date="2024-01-02T00:00:00+00:00")
+    time.sleep(1.5)  # long enough for the coordinator to have looked twice
+    assert _summary(scheduled, "depends_on_past", second)["step"][0] == "scheduled"
+    (scheduled.markers / "past-may-pass").touch()
+    scheduled.call(lambda store: store.clear("depends_on_past", first, ["step"]))
+    assert scheduled.wait_run("depends_on_past", second)["state"] == "success"
+    assert scheduled.run_state("depends_on_past", first) == "success"

@@ -111,6 +111,12 @@ class Coordinator:
         self.advance_backfills = True
         #: DAGs whose run just failed: auto-paused when their last runs all failed
         self.failure_checks: set[str] = set()
+        #: ready instances of depends_on_past tasks waiting for the previous run's instance,
+        #: and those found free to go
+        self.past_waiting: dict[tuple[str, TIKey], None] = {}
+        self.past_ok: set[tuple[str, TIKey]] = set()
+        self.past_new = False
+        self.past_checked_s = 0.0
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -172,6 +178,8 @@ class Coordinator:
             if self.advance_backfills:
                 self.advance_backfills = False
                 await self._advance_backfills()
+            if self.past_waiting and (self.past_new or time.time() - self.past_checked_s > 0.25):
+                await self._check_past()
             self._drain_ready()
             await self._flush()
 
@@ -438,6 +446,54 @@ class Coordinator:
             # Counted as queued until its run_created command activates it.
             self.queued_refs.setdefault(parse_run_ref(ref)[0], set()).add(ref)
 
+    async def _check_past(self) -> None:
+        """depends_on_past: an instance runs once the same instance of the previous run (by
+        logical date) succeeded or was skipped; with wait_for_downstream, also the
+        instances right downstream of it there. The first run has nothing to wait for."""
+        self.past_new = False
+        self.past_checked_s = time.time()
+        for item in list(self.past_waiting):
+            ref, key = item
+            ctx = self.runs.get(ref)
+            if ctx is None:
+                del self.past_waiting[item]
+                continue
+            if await self._past_allows(ctx, key):
+                del self.past_waiting[item]
+                self.past_ok.add(item)
+                self.ready.append(item)
+        self._drain_ready()
+
+    async def _past_allows(self, ctx: RunContext, key: TIKey) -> bool:
+        logical = ctx.fields.get("logical_date")
+        if not logical:
+            return True
+        score = datetime.fromisoformat(logical).timestamp()
+        earlier = await self.client.zrevrangebyscore(
+            self.keys.runs_of(ctx.dag_id), f"({score}", "-inf", start=0, num=1
+        )
+        if not earlier:
+            return True
+        prev_id = str(earlier[0])
+        spec = ctx.graph.tasks[key.task_id]
+        needed = [key.task_id, *(spec.downstream if spec.wait_for_downstream else ())]
+        prev_ctx = self.runs.get(f"{ctx.dag_id}|{prev_id}")
+        for task_id in needed:
+            prev_key = TIKey(task_id, key.map_index if task_id == key.task_id else -1)
+            if prev_ctx is not None:
+                record = prev_ctx.machine.tis.get(prev_key)
+                state = record.state.value if record is not None else None
+            else:
+                raw = await typed.hget(
+                    self.client,
+                    self.keys.tis(ctx.dag_id, prev_id),
+                    f"{prev_key.task_id}|{prev_key.map_index}",
+                )
+                state = decode_ti(raw)[0].state.value if raw else None
+            if state is not None and state not in ("success", "skipped"):
+                return False
+        return True
+
     async def _pause_failing_dags(self) -> None:
         """Airflow's max_consecutive_failed_dag_runs: pause a DAG whose last N runs failed."""
         for dag_id in list(self.failure_checks):
@@ -528,7 +584,13 @@ class Coordinator:
             ctx = self.runs.get(ref)
             if ctx is None or ctx.machine.tis.get(key, TIRecord()).state is not S.SCHEDULED:
                 continue
-            if ctx.graph.tasks[key.task_id].is_empty:
+            spec = ctx.graph.tasks[key.task_id]
+            if spec.depends_on_past and (ref, key) not in self.past_ok:
+                self.past_waiting[(ref, key)] = None  # checked against the previous run
+                self.past_new = True
+                continue
+            self.past_ok.discard((ref, key))
+            if spec.is_empty:
                 record = ctx.machine.tis[key]
                 ctx.machine.task_started(key, record.try_number)
                 outcome = TaskOutcome(S.SUCCESS, record.try_number)

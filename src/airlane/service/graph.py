@@ -49,6 +49,8 @@ class TaskSpec:
     depends_on_past: bool
     mapped: MappedSpec | None
     task_group: str | None
+    #: Airflow's wait_for_downstream (implies depends_on_past)
+    wait_for_downstream: bool = False
 
 
 def _mapped_spec(raw: Mapping[str, Any] | None) -> MappedSpec | None:
@@ -84,9 +86,11 @@ def task_spec_from_json(raw: Mapping[str, Any], order: int) -> TaskSpec:
         pool_slots=int(raw.get("pool_slots", 1)),
         is_empty=bool(raw.get("is_empty", False)),
         kind=raw.get("kind", "normal"),
-        depends_on_past=bool(raw.get("depends_on_past", False)),
+        depends_on_past=bool(raw.get("depends_on_past", False))
+        or bool(raw.get("wait_for_downstream", False)),
         mapped=_mapped_spec(raw.get("mapped")),
         task_group=raw.get("task_group"),
+        wait_for_downstream=bool(raw.get("wait_for_downstream", False)),
     )
 
 
