@@ -237,3 +237,13 @@ def test_pendulum_datetimes_in_are_plain_utc_out() -> None:
     assert second is not None
     assert second.logical_date == utc(2015, 1, 1, 0, 0, 10)
     assert second.logical_date.tzinfo is UTC
+
+
+def test_relativedelta_schedules_step_by_calendar_months() -> None:
+    from dateutil.relativedelta import relativedelta
+
+    from airlane.sdk.schedules import describe_schedule
+
+    tt = from_serialized(describe_schedule(relativedelta(months=1)), "UTC")
+    got = [r.logical_date for r in runs(tt, utc(2024, 1, 31), utc(2030, 1, 1), 3)]
+    assert got == [utc(2024, 1, 31), utc(2024, 2, 29), utc(2024, 3, 29)]

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from croniter import croniter
+from dateutil.relativedelta import relativedelta
 
 PRESET_CRONS = {
     "@hourly": "0 * * * *",
@@ -50,7 +51,7 @@ class ScheduledRun:
 class Timetable:
     kind: Kind
     cron: str | None = None
-    delta: timedelta | None = None
+    delta: timedelta | relativedelta | None = None
     timezone: str = "UTC"
     data_intervals: bool = False
 
@@ -146,6 +147,17 @@ def from_serialized(
         return Timetable(
             Kind.DELTA, delta=timedelta(seconds=seconds), timezone=tz, data_intervals=data_intervals
         )
+    if kind == "relativedelta" and schedule.get("fields"):
+        f = {k: int(v) for k, v in schedule["fields"].items()}
+        step = relativedelta(
+            years=f.get("years", 0),
+            months=f.get("months", 0),
+            days=f.get("days", 0),
+            hours=f.get("hours", 0),
+            minutes=f.get("minutes", 0),
+            seconds=f.get("seconds", 0),
+        )
+        return Timetable(Kind.DELTA, delta=step, timezone=tz, data_intervals=data_intervals)
     return Timetable(Kind.NONE, timezone=tz)
 
 

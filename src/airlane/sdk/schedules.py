@@ -61,4 +61,10 @@ def describe_schedule(schedule: Any) -> dict[str, Any]:
         if schedule in PRESETS:
             return {"kind": "preset", "expression": schedule, "cron": PRESETS[schedule]}
         return {"kind": "cron", "expression": schedule}
-    return {"kind": "relativedelta", "expression": repr(schedule)}
+    fields = {
+        name: getattr(schedule, name)
+        for name in ("years", "months", "weeks", "days", "hours", "minutes", "seconds")
+        if getattr(schedule, name, 0)
+    }
+    fields.pop("weeks", None)  # relativedelta folds weeks into days
+    return {"kind": "relativedelta", "expression": repr(schedule), "fields": fields}
