@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +159,26 @@ def airflow_scenario(cluster: Cluster, dag_ids: list[str]) -> dict[str, float]:
     return {"total_lag_s": lag, "wall_s": last_end - started, "dags": len(dag_ids)}
 
 
+def schedule_precision(cluster: Cluster, dag_id: str, runs: int) -> dict[str, float]:
+    """How late scheduled runs are created: queued_at minus the logical date they are due at."""
+    cluster.call(lambda store: store.set_paused(dag_id, False))
+    client = cluster.redis()
+    index = cluster.keys.runs_of(dag_id)
+    wait_until(lambda: client.zcard(index) >= runs + 1, 60 + runs * 2, "scheduled runs", 0.1)
+    cluster.call(lambda store: store.set_paused(dag_id, True))
+    late_ms = []
+    for run_id in client.zrange(index, 1, runs):  # the first run is the catch-up to now
+        run = client.hgetall(cluster.keys.run(dag_id, run_id))
+        logical = datetime.fromisoformat(run["logical_date"]).timestamp()
+        late_ms.append((float(run["queued_at"]) - logical) * 1000)
+    client.close()
+    return {
+        "late_p50_ms": statistics.median(late_ms),
+        "late_max_ms": max(late_ms),
+        "runs": len(late_ms),
+    }
+
+
 def startup(work: Path, folder: Path) -> dict[str, float]:
     """``airlane standalone`` to the first task running; ``dags list`` on the folder."""
     data = work / "standalone"
@@ -204,7 +225,15 @@ def startup(work: Path, folder: Path) -> dict[str, float]:
 
 def measure(work: Path, redis: RedisServer, smoke: bool) -> dict[str, Any]:
     sizes = (
-        {"chain": 10, "fan_out": 50, "wide": 100, "memory_runs": 2, "scenario": (5, 3), "files": 5}
+        {
+            "chain": 10,
+            "fan_out": 50,
+            "wide": 100,
+            "memory_runs": 2,
+            "scenario": (5, 3),
+            "files": 5,
+            "scheduled": 2,
+        }
         if smoke
         else {
             "chain": 200,
@@ -213,6 +242,7 @@ def measure(work: Path, redis: RedisServer, smoke: bool) -> dict[str, Any]:
             "memory_runs": 10,
             "scenario": (100, 10),
             "files": 100,
+            "scheduled": 10,
         }
     )
     folder = work / "dags"
@@ -222,6 +252,7 @@ def measure(work: Path, redis: RedisServer, smoke: bool) -> dict[str, Any]:
     wide_id = dags.wide(folder, sizes["wide"], sizes["wide"])
     held_id = dags.wide(folder, sizes["wide"], 16)
     scenario_ids = dags.scenario(folder, *sizes["scenario"])
+    every_second = dags.every_second(folder)
     results: dict[str, Any] = {}
     with running(work / "run", redis, folder, workers=2) as cluster:
         cluster.wait_for_dags(chain_id, fan_id, *scenario_ids, timeout_s=300)
@@ -229,6 +260,8 @@ def measure(work: Path, redis: RedisServer, smoke: bool) -> dict[str, Any]:
         results["throughput"] = throughput(cluster, redis, fan_id, sizes["fan_out"])
         results["profile"] = profiled(cluster, redis, fan_id, work / "profiles")
         results["airflow_scenario"] = airflow_scenario(cluster, scenario_ids)
+        cluster.wait_for_dags(every_second, timeout_s=60)
+        results["scheduling"] = schedule_precision(cluster, every_second, sizes["scheduled"])
     with running(work / "idle", redis, folder, workers=0) as cluster:
         cluster.wait_for_dags(wide_id, held_id, timeout_s=300)
         results["expansion"] = expansion(cluster, wide_id, sizes["wide"])

@@ -71,3 +71,16 @@ def many_files(folder: Path, n: int) -> None:
             + "    PythonOperator(task_id='a', python_callable=noop) >> "
             + "PythonOperator(task_id='b', python_callable=noop)\n"
         )
+
+
+def every_second(folder: Path) -> str:
+    """Scheduled every second (paused until the benchmark unpauses it)."""
+    dag_id = "bench_every_second"
+    (folder / f"{dag_id}.py").write_text(
+        "from datetime import datetime, timedelta\n\n"
+        + HEADER
+        + f"with DAG({dag_id!r}, schedule=timedelta(seconds=1), start_date=datetime(2024, 1, 1),"
+        + " catchup=False, is_paused_upon_creation=True) as dag:\n"
+        + "    PythonOperator(task_id='a', python_callable=noop)\n"
+    )
+    return dag_id
