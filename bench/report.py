@@ -65,7 +65,7 @@ def render(results: dict[str, Any], command: str) -> str:
         f"- command: `{command}`",
         f"- machine: {m['cores']} cores, Python {m['python']}, {m['redis']}",
         f"- platform: {m['platform']}; commit {m['commit']}; {m['date']}",
-        "- Redis: a local redis-server with `appendonly yes`, `appendfsync everysec`, `hz 100`;"
+        "- Redis: a local redis-server with `appendonly yes`, `appendfsync everysec`;"
         " services are real processes: DAG processor, coordinator, two workers (64 slots each)",
         "",
         "| figure | value | vs floor | target | met |",

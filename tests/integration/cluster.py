@@ -89,8 +89,6 @@ class RedisServer:
                 self.appendfsync,
                 "--save",
                 "",
-                "--hz",
-                "100",  # as standalone: blocking reads time out within 10 ms (see there)
                 "--logfile",
                 "redis.log",
             ],

@@ -33,6 +33,8 @@ class DagSchedule:
     max_active_runs: int
     last: ScheduledRun | None
     upcoming: ScheduledRun | None = None
+    #: due but at max_active_runs: not looked at again until one of its runs ends
+    blocked: bool = False
 
 
 def _when(value: Any) -> datetime | None:
@@ -113,13 +115,25 @@ class Scheduler:
         )
 
     def next_due_s(self) -> float | None:
-        times = [e.upcoming.run_after.timestamp() for e in self.dags.values() if e.upcoming]
+        times = [
+            e.upcoming.run_after.timestamp()
+            for e in self.dags.values()
+            if e.upcoming and not e.blocked
+        ]
         return min(times) if times else None
+
+    def unblock(self, dag_id: str | None = None) -> None:
+        """A run of ``dag_id`` (None: of any DAG) ended: its next run may have room now."""
+        for entry in self.dags.values():
+            if dag_id is None or entry.dag_id == dag_id:
+                entry.blocked = False
 
     async def create_due(self, now: datetime, active_runs: dict[str, int]) -> list[str]:
         """Create every run that is due and has room; returns the refs created."""
         created: list[str] = []
         for entry in list(self.dags.values()):
+            if entry.blocked:
+                continue
             try:
                 await self._create_for(entry, now, active_runs, created)
             except (ValueError, TypeError, OverflowError):
@@ -135,7 +149,8 @@ class Scheduler:
             going = active_runs.get(entry.dag_id, 0)
             room = 1 if entry.timetable.kind is Kind.CONTINUOUS else entry.max_active_runs
             if going >= room:
-                break  # created when one of its runs ends
+                entry.blocked = True  # looked at again when one of its runs ends
+                break
             run = entry.upcoming
             run_id = f"scheduled__{run.logical_date.isoformat()}"
             try:

@@ -26,6 +26,7 @@ from redis.exceptions import ResponseError
 
 from airlane.queue import typed
 from airlane.queue.codec import TIMeta, decode_outcome, decode_ti, dumps, loads
+from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.keys import (
     COORDINATOR_GROUP,
     WORKER_GROUP,
@@ -34,7 +35,7 @@ from airlane.queue.keys import (
     parse_ti_field,
     run_ref,
 )
-from airlane.queue.messages import TaskMessage
+from airlane.queue.messages import STREAM_MAXLEN, TaskMessage
 from airlane.queue.scripts import Batch, Scripts
 from airlane.queue.store import Store
 from airlane.scheduling.backfill import BackfillRunner
@@ -79,6 +80,8 @@ class Coordinator:
         self.scripts = Scripts.register(client)
         self.coordinator_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.persister = Persister(keys)
+        #: the tasks sleeping until an alarm rings (see _set_alarm)
+        self._alarms: set[asyncio.Task[None]] = set()
         self.scheduler = Scheduler(
             Store(client, keys), data_intervals_default=settings.data_intervals_default
         )
@@ -117,6 +120,8 @@ class Coordinator:
         self.past_ok: set[tuple[str, TIKey]] = set()
         self.past_new = False
         self.past_checked_s = 0.0
+        #: when the pending alarm rings (see _set_alarm)
+        self._alarm_s: float | None = None
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -170,9 +175,9 @@ class Coordinator:
             if now - last_check >= self.settings.check_interval_s:
                 await self._periodic(now)
                 last_check = now
-            await self._consume(
-                {self.keys.completions: ">", self.keys.commands: ">"}, self._block_ms(last_check)
-            )
+            block_ms = self._block_ms(last_check)
+            self._set_alarm(time.time() + block_ms / 1000)
+            await self._consume({self.keys.completions: ">", self.keys.commands: ">"}, block_ms)
             self._tick_due(time.time())
             await self._schedule_runs()
             if self.advance_backfills:
@@ -182,6 +187,32 @@ class Coordinator:
                 await self._check_past()
             self._drain_ready()
             await self._flush()
+
+    def _set_alarm(self, wake_s: float) -> None:
+        """Wake the blocked read at ``wake_s`` by adding a tick to the commands stream.
+
+        Redis times out a blocked read on its own cron tick (every 1000/hz ms, 100 ms by
+        default), far too coarse for a run due at a given millisecond; a tick written on time
+        ends the read at once. An earlier alarm supersedes a later one; a stale one only costs
+        a harmless extra tick.
+        """
+        if wake_s - time.time() > 0.9 or (self._alarm_s is not None and self._alarm_s <= wake_s):
+            return  # the periodic check wakes the loop soon enough, or an alarm is set already
+        self._alarm_s = wake_s
+        task = asyncio.create_task(self._ring(wake_s))
+        self._alarms.add(task)
+        task.add_done_callback(self._alarms.discard)
+
+    async def _ring(self, wake_s: float) -> None:
+        await asyncio.sleep(max(0.0, wake_s - time.time()))
+        if self._alarm_s == wake_s:
+            self._alarm_s = None
+        try:
+            await self.client.xadd(
+                self.keys.commands, {"type": "tick"}, maxlen=STREAM_MAXLEN, approximate=True
+            )
+        except TRANSIENT_ERRORS:
+            pass  # the read times out by itself, later
 
     def _block_ms(self, last_check: float) -> int:
         wake = last_check + self.settings.check_interval_s
@@ -569,6 +600,7 @@ class Coordinator:
             self._end_run(ctx, state, now)
 
     def _end_run(self, ctx: RunContext, state: DagRunState, now: float) -> None:
+        self.scheduler.unblock(ctx.dag_id)
         if state is DagRunState.FAILED and int(ctx.dag.get("max_consecutive_failed_dag_runs") or 0):
             self.failure_checks.add(ctx.dag_id)
         self.persister.write_run_state(self.batch, ctx, state, now)
@@ -641,6 +673,7 @@ class Coordinator:
             self.pending_starts.discard(dag_id)
             await self._start_queued_runs(dag_id)
         self.advance_backfills = True
+        self.scheduler.unblock()
         await self._pause_failing_dags()
         await self._reap_dead_workers(now)
         await self._reconcile_running(now)

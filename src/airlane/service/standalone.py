@@ -123,11 +123,6 @@ class Standalone:
             redis_dir,
             "--appendonly",
             "yes",
-            # Blocked reads time out on Redis's cron tick (1000/hz ms). The coordinator sleeps
-            # in XREADGROUP until its next due time (a scheduled run, a retry): hz 100 makes
-            # that wake-up precise to 10 ms instead of 100.
-            "--hz",
-            "100",
             "--appendfsync",
             "everysec",
             "--save",
