@@ -57,6 +57,21 @@ class Api:
         except urllib.error.HTTPError as err:
             return err.code, json.loads(err.read() or b"null")
 
+    def listening(self) -> bool:
+        try:
+            return self.call("GET", "/api/v2/version")[0] == 200
+        except OSError:
+            return False
+
+    @classmethod
+    def start(cls, nodes: Cluster) -> Api:
+        """An ``airlane api`` process of ``nodes`` on a free port, once it listens."""
+        port = free_port()
+        nodes.start("api", "api", "--port", str(port))
+        api = cls(f"http://127.0.0.1:{port}", nodes)
+        wait_until(api.listening, 30, "the API to listen")
+        return api
+
     def token(self, username: str = "alice", password: str = "wonderland") -> str:
         status, body = self.call(
             "POST", "/auth/token", {"username": username, "password": password}
@@ -80,21 +95,11 @@ def api(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> 
         AIRLANE_API_USERS=USERS,
         AIRLANE_API_SECRET=SECRET,
     )
-    port = free_port()
     nodes.start_all(workers=2)
-    nodes.start("api", "api", "--port", str(port))
-    api = Api(f"http://127.0.0.1:{port}", nodes)
-    wait_until(lambda: _up(api), 30, "the API to listen")
+    api = Api.start(nodes)
     nodes.wait_for_dags("api_flaky")
     yield api
     nodes.stop_all()
-
-
-def _up(api: Api) -> bool:
-    try:
-        return api.call("GET", "/api/v2/version")[0] == 200
-    except OSError:
-        return False
 
 
 def test_airflow_client_triggers_waits_reads_logs_and_clears(api: Api) -> None:

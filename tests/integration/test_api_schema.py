@@ -16,9 +16,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from airlane.service.standalone import free_port
 from tests.conftest import TEST_DAGS
-from tests.integration.cluster import Cluster, RedisServer, wait_until
+from tests.integration.cluster import Cluster, RedisServer
 from tests.integration.test_api import SECRET, USERS, Api
 
 pytestmark = pytest.mark.timeout(300)
@@ -36,12 +35,9 @@ def schema_api(
     nodes = Cluster(
         redis_server.url, work / "dags", work, AIRLANE_API_USERS=USERS, AIRLANE_API_SECRET=SECRET
     )
-    port = free_port()
     nodes.start("dag-processor", "dag-processor")
     nodes.start("coordinator", "coordinator")
-    nodes.start("api", "api", "--port", str(port))
-    api = Api(f"http://127.0.0.1:{port}", nodes)
-    wait_until(lambda: _listening(api), 30, "the API to listen")
+    api = Api.start(nodes)
     nodes.wait_for_dags("api_flaky", "api_chain")
     token = api.token()
     # A run and a pool and a variable to find, so that not every generated request is a 404.
@@ -50,13 +46,6 @@ def schema_api(
     api.call("POST", "/api/v2/variables", {"key": "known", "value": "v"}, token=token)
     yield api, token
     nodes.stop_all()
-
-
-def _listening(api: Api) -> bool:
-    try:
-        return api.call("GET", "/api/v2/version")[0] == 200
-    except OSError:
-        return False
 
 
 CHECKS = [

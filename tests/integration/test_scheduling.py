@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from airlane.service.standalone import free_port
 from tests.conftest import TEST_DAGS, run_cli
 from tests.integration.cluster import Cluster, RedisServer, wait_until
 from tests.integration.test_api import SECRET, USERS, Api
@@ -33,8 +32,6 @@ def scheduled(
         redis_server.url, work / "dags", work, AIRLANE_API_USERS=USERS, AIRLANE_API_SECRET=SECRET
     )
     nodes.start_all(workers=1)
-    nodes.port = free_port()  # type: ignore[attr-defined]
-    nodes.start("api", "api", "--port", str(nodes.port))  # type: ignore[attr-defined]
     nodes.wait_for_dags(
         "every_two_seconds",
         "two_second_intervals",
@@ -202,8 +199,7 @@ def test_clearing_a_failed_task_mid_chain_reruns_it_and_its_downstream_only(
 
 
 def test_backfills_through_the_api(scheduled: Cluster) -> None:
-    api = Api(f"http://127.0.0.1:{scheduled.port}", scheduled)  # type: ignore[attr-defined]
-    wait_until(lambda: _listening(api), 30, "the API")
+    api = Api.start(scheduled)
     token = api.token()
     body = {
         "dag_id": "daily_flaky",
@@ -238,13 +234,6 @@ def test_backfills_through_the_api(scheduled: Cluster) -> None:
     )
     assert status == 422
     assert body422["detail"][0]["loc"] == ["body", "dag_id"]
-
-
-def _listening(api: Api) -> bool:
-    try:
-        return api.call("GET", "/api/v2/version")[0] == 200
-    except OSError:
-        return False
 
 
 def test_a_running_task_that_is_cleared_is_stopped_and_run_again(scheduled: Cluster) -> None:

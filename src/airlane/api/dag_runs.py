@@ -78,10 +78,6 @@ async def trigger(request: web.Request) -> web.Response:
     return json_response(dag_run_response(dag, run))
 
 
-async def _runs_of(store: Store, dag_id: str) -> list[str]:
-    return await store.run_page(dag_id, 0, await store.run_count(dag_id))
-
-
 async def list_runs(request: web.Request) -> web.Response:
     store = request.app[STORE]
     dag_id = request.match_info["dag_id"]
@@ -96,7 +92,7 @@ async def list_runs(request: web.Request) -> web.Response:
     found: list[dict[str, Any]] = []
     for one in dag_ids:
         dag = await store.dag(one)
-        for run_id in await _runs_of(store, one):
+        for run_id in await store.all_run_ids(one):
             run = await store.run(one, run_id)
             if run is not None and (not states or run.get("state") in states):
                 found.append(dag_run_response(dag, run))

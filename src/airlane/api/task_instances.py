@@ -13,7 +13,6 @@ from airlane.api.inputs import json_body, opt_bool, opt_str, page, path_int, que
 from airlane.api.shapes import iso, task_instance_response, ti_collection
 from airlane.queue.codec import TIMeta
 from airlane.queue.keys import ti_field
-from airlane.queue.store import Store
 from airlane.service.graph import relatives
 from airlane.service.run_state import TIRecord
 
@@ -156,7 +155,7 @@ async def clear_tis(request: web.Request) -> web.Response:
             downstream=opt_bool(body, "include_downstream", False),
         )
     run_id = opt_str(body, "dag_run_id")
-    run_ids = [run_id] if run_id else await _all_runs(store, dag_id)
+    run_ids = [run_id] if run_id else await store.all_run_ids(dag_id)
     items: list[dict[str, Any]] = []
     for one in run_ids:
         run = await load_run(store, dag_id, one)
@@ -187,10 +186,6 @@ def _task_ids(value: Any, dag: dict[str, Any]) -> set[str] | None:
             raise invalid("body", f"task_ids.{index}", "Not a task of this DAG", item)
         found.add(task_id)
     return found
-
-
-async def _all_runs(store: Store, dag_id: str) -> list[str]:
-    return await store.run_page(dag_id, 0, await store.run_count(dag_id))
 
 
 _HISTORY_DROP = {"id", "rendered_map_index", "rendered_fields", "trigger", "triggerer_job", "note"}

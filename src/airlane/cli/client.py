@@ -127,9 +127,7 @@ async def cmd_clear(args: argparse.Namespace) -> int:
         raise CliError(f"--task-regex: {err}") from None
     matched = {t["task_id"] for t in dag.get("tasks", []) if pattern.search(t["task_id"])}
     wanted = relatives(dag, matched, upstream=args.upstream, downstream=args.downstream)
-    run_ids = args.run_id or await store.run_page(
-        args.dag_id, 0, await store.run_count(args.dag_id)
-    )
+    run_ids = args.run_id or await store.all_run_ids(args.dag_id)
     cleared = 0
     for run_id in run_ids:
         if await store.run(args.dag_id, run_id) is None:

@@ -216,6 +216,10 @@ class Store:
         ids = await self.client.zrevrange(self.keys.runs_of(dag_id), offset, offset + limit - 1)
         return cast(list[str], ids)
 
+    async def all_run_ids(self, dag_id: str) -> list[str]:
+        """Every run id of a DAG, newest logical date first."""
+        return await self.run_page(dag_id, 0, await self.run_count(dag_id))
+
     async def paused_dags(self) -> set[str]:
         return await typed.smembers(self.client, self.keys.paused)
 

@@ -19,15 +19,10 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 from dateutil.relativedelta import relativedelta
 
-PRESET_CRONS = {
-    "@hourly": "0 * * * *",
-    "@daily": "0 0 * * *",
-    "@weekly": "0 0 * * 0",
-    "@monthly": "0 0 1 * *",
-    "@quarterly": "0 0 1 */3 *",
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-}
+from airlane.sdk.schedules import PRESETS
+
+#: the presets that stand for a cron expression (``@once`` and ``@continuous`` do not)
+PRESET_CRONS = {name: cron for name, cron in PRESETS.items() if cron is not None}
 _TINY = timedelta(microseconds=1)
 
 
