@@ -272,3 +272,31 @@ def test_depends_on_past_waits_for_the_previous_run(scheduled: Cluster) -> None:
     scheduled.call(lambda store: store.clear("depends_on_past", first, ["step"]))
     assert scheduled.wait_run("depends_on_past", second)["state"] == "success"
     assert scheduled.run_state("depends_on_past", first) == "success"
+
+
+def test_marking_instances_and_runs_through_the_api(scheduled: Cluster) -> None:
+    api = Api.start(scheduled)
+    token = api.token()
+    (scheduled.markers / "chain-c-may-pass").unlink(missing_ok=True)
+    run_id = scheduled.trigger("chain_to_clear")
+    assert scheduled.wait_run("chain_to_clear", run_id)["state"] == "failed"
+    base = f"/api/v2/dags/chain_to_clear/dagRuns/{run_id}"
+    status, marked = api.call(
+        "PATCH",
+        base + "/taskInstances/c",
+        {"new_state": "success", "include_downstream": True},
+        token=token,
+    )
+    assert status == 200
+    assert sorted(ti["task_id"] for ti in marked["task_instances"]) == ["c", "d"]
+    wait_until(lambda: scheduled.run_state("chain_to_clear", run_id) == "success", 30, "success")
+    assert _summary(scheduled, "chain_to_clear", run_id)["d"][0] == "success"
+
+    other = scheduled.trigger("chain_to_clear")
+    assert scheduled.wait_run("chain_to_clear", other)["state"] == "failed"
+    status, _ = api.call(
+        "PATCH", f"/api/v2/dags/chain_to_clear/dagRuns/{other}", {"state": "success"}, token=token
+    )
+    assert status == 200
+    wait_until(lambda: scheduled.run_state("chain_to_clear", other) == "success", 30, "marked")
+    assert {s for s, _ in _summary(scheduled, "chain_to_clear", other).values()} == {"success"}

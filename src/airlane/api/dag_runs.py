@@ -127,10 +127,15 @@ async def patch_run(request: web.Request) -> web.Response:
         for (task_id, map_index), (record, _) in (
             await store.task_instances(dag_id, run_id)
         ).items():
-            if record.state.value not in _FINISHED:
-                # Airflow: success marks every unfinished instance success; failed marks the
-                # running ones failed and the rest skipped.
-                new = state if state == "success" or record.state.value == "running" else "skipped"
+            current = record.state.value
+            # Airflow: success marks every instance not yet successful; failed marks the
+            # running ones failed and the ones not finished skipped.
+            if state == "success":
+                new = "success" if current not in ("success", "skipped") else None
+            else:
+                new = "failed" if current == "running" else None
+                new = new or ("skipped" if current not in _FINISHED else None)
+            if new is not None:
                 await store.mark(dag_id, run_id, ti_field(task_id, map_index), new)
     elif state == "queued":
         dag = await store.dag(dag_id) or {}
