@@ -67,7 +67,8 @@ class Api:
     def start(cls, nodes: Cluster) -> Api:
         """An ``airlane api`` process of ``nodes`` on a free port, once it listens."""
         port = free_port()
-        nodes.start("api", "api", "--port", str(port))
+        name = next(f"api{i}" for i in range(100) if f"api{i}" not in nodes.procs)
+        nodes.start(name, "api", "--port", str(port))
         api = cls(f"http://127.0.0.1:{port}", nodes)
         wait_until(api.listening, 30, "the API to listen")
         return api
