@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
+import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -34,6 +36,16 @@ def register(groups: Any) -> None:
     p.add_argument("--dags-folder", default=None)
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(handler=cmd_dag_processor)
+
+    p = groups.add_parser("health", help="exit 0 when Redis answers (and a component is alive)")
+    p.add_argument(
+        "--component",
+        choices=["coordinator", "dag-processor"],
+        default=None,
+        help="also require this component's heartbeat to be fresh",
+    )
+    p.add_argument("--max-age", type=float, default=30.0, help="seconds a heartbeat stays fresh")
+    p.set_defaults(handler=cmd_health)
 
     p = groups.add_parser("api", help="run the HTTP API (Airflow's /api/v2)")
     p.add_argument("--host", default="127.0.0.1")
@@ -81,6 +93,45 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
         data_intervals_default=settings.create_cron_data_intervals,
     )
     return _serve(settings, "coordinator", lambda c, k: Coordinator(coordinator_settings, c, k))
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    """For container health checks and probes: 0 healthy, 1 not."""
+    url = os.environ.get("AIRLANE_REDIS_URL") or _standalone_url() or Settings.from_env().redis_url
+
+    async def check() -> int:
+        client = connect(url, client_name="airlane-health")
+        try:
+            await client.ping()
+            if args.component is None:
+                return 0
+            keys = Keys.from_env()
+            key = (
+                keys.coordinator_beat
+                if args.component == "coordinator"
+                else keys.dag_processor_beat
+            )
+            beat = await client.get(key)
+            return 0 if beat and time.time() - float(beat) <= args.max_age else 1
+        except Exception as err:  # any failure is "unhealthy", said on stderr
+            print(f"airlane: unhealthy: {err}", file=sys.stderr)
+            return 1
+        finally:
+            await client.aclose()
+
+    return asyncio.run(check())
+
+
+def _standalone_url() -> str | None:
+    """Inside a standalone container: the embedded Redis that ./airlane.env names."""
+    try:
+        with open("airlane.env") as handle:
+            for line in handle:
+                if line.startswith("AIRLANE_REDIS_URL="):
+                    return line.split("=", 1)[1].strip()
+    except OSError:
+        return None
+    return None
 
 
 def cmd_api(args: argparse.Namespace) -> int:
