@@ -388,6 +388,7 @@ class Coordinator:
                     ctx.meta[key] = TIMeta(queued_at, float(fields["at"]), None, fields["worker"])
             elif ctx.machine.task_started(key, try_number):
                 self.running_on[(ctx.ref, key)] = (fields["worker"], try_number)
+                self.unreported.pop((ctx.ref, key), None)
                 queued_at = ctx.meta[key].queued_at if key in ctx.meta else None
                 ctx.meta[key] = TIMeta(queued_at, float(fields["at"]), None, fields["worker"])
                 self.persister.write_ti(ctx, key)
@@ -588,6 +589,7 @@ class Coordinator:
                 transition.record is None or transition.record.state not in _HELD
             ):
                 self.running_on.pop((ctx.ref, transition.key), None)
+                self.unreported.pop((ctx.ref, transition.key), None)
                 self.held[ctx.dag_id] -= 1
                 spec = ctx.graph.tasks[transition.key.task_id]
                 self.pool_held[spec.pool] -= spec.pool_slots
@@ -720,6 +722,10 @@ class Coordinator:
         for (run, key), (worker_id, try_number) in list(self.running_on.items()):
             if worker_id not in fresh:
                 continue
+            ctx = self.runs.get(run)
+            started = ctx.meta[key].start_date if ctx is not None and key in ctx.meta else None
+            if started is not None and self.last_beat[worker_id] <= started:
+                continue  # a heartbeat sent before the try started cannot list it
             if (run, f"{key.task_id}|{key.map_index}", try_number) in reported:
                 self.unreported.pop((run, key), None)
                 continue
