@@ -384,13 +384,11 @@ class Coordinator:
                 # make the one transition (queued -> its end state).
                 record = ctx.machine.tis.get(key)
                 if record is not None and record.try_number == try_number:
-                    queued_at = ctx.meta[key].queued_at if key in ctx.meta else None
-                    ctx.meta[key] = TIMeta(queued_at, float(fields["at"]), None, fields["worker"])
+                    _record_start(ctx, key, fields)
             elif ctx.machine.task_started(key, try_number):
                 self.running_on[(ctx.ref, key)] = (fields["worker"], try_number)
                 self.unreported.pop((ctx.ref, key), None)
-                queued_at = ctx.meta[key].queued_at if key in ctx.meta else None
-                ctx.meta[key] = TIMeta(queued_at, float(fields["at"]), None, fields["worker"])
+                _record_start(ctx, key, fields)
                 self.persister.write_ti(ctx, key)
                 self.persister.ti_event(
                     self.batch, ctx, fields["ti"], "running", try_number, fields["worker"]
@@ -818,6 +816,12 @@ class Coordinator:
                 await self.client.xgroup_delconsumer(stream, WORKER_GROUP, worker_id)
             except ResponseError:
                 pass
+
+
+def _record_start(ctx: RunContext, key: TIKey, fields: dict[str, str]) -> None:
+    """When and where a try started, kept beside its record (its queue time stays)."""
+    queued_at = ctx.meta[key].queued_at if key in ctx.meta else None
+    ctx.meta[key] = TIMeta(queued_at, float(fields["at"]), None, fields["worker"])
 
 
 def _utcnow() -> datetime:
