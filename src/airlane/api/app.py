@@ -24,8 +24,10 @@ from airlane.api import (
     pools,
     task_instances,
     variables,
+    webui,
+    workers,
 )
-from airlane.api.appkeys import AUTH, STORE
+from airlane.api.appkeys import AUTH, DATA_INTERVALS_DEFAULT, STORE
 from airlane.api.auth import AuthConfig, auth_middleware, create_token, is_loopback
 from airlane.api.errors import error_middleware
 from airlane.queue.connection import connect
@@ -42,6 +44,8 @@ class ApiSettings:
     port: int = 8080
     #: request bodies over this are refused with 413
     max_body_bytes: int = 1024 * 1024
+    #: AIRLANE_CREATE_CRON_DATA_INTERVALS (the scheduler's default semantics)
+    data_intervals_default: bool = False
 
 
 class ApiRefused(RuntimeError):
@@ -54,6 +58,7 @@ def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
         client_max_size=settings.max_body_bytes,
     )
     app[AUTH] = auth
+    app[DATA_INTERVALS_DEFAULT] = settings.data_intervals_default
 
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         client = connect(settings.redis_url, client_name="airlane-api")
@@ -78,6 +83,8 @@ def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
         backfills,
         openapi,
         metrics,
+        workers,
+        webui,
     )
     for module in modules:
         module.add_routes(app)

@@ -9,3 +9,5 @@ from airlane.queue.store import Store
 
 STORE = web.AppKey("store", Store)
 AUTH = web.AppKey("auth", AuthConfig)
+#: AIRLANE_CREATE_CRON_DATA_INTERVALS, so the API plans next runs as the scheduler does
+DATA_INTERVALS_DEFAULT = web.AppKey("data_intervals_default", bool)

@@ -23,6 +23,7 @@ from aiohttp.typedefs import Middleware
 
 from airlane.api.errors import ApiError, Handler, invalid, json_response
 from airlane.api.inputs import json_body
+from airlane.api.webui import is_ui_path
 
 PUBLIC_PATHS = frozenset({"/api/v2/monitor/health", "/api/v2/version", "/auth/token"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -128,7 +129,7 @@ def is_loopback(host: str) -> bool:
 def auth_middleware(config: AuthConfig) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path in PUBLIC_PATHS:
+        if request.path in PUBLIC_PATHS or is_ui_path(request.path):
             return await handler(request)
         header = request.headers.get("Authorization", "")
         scheme, _, token = header.partition(" ")

@@ -92,9 +92,8 @@ async def list_runs(request: web.Request) -> web.Response:
     found: list[dict[str, Any]] = []
     for one in dag_ids:
         dag = await store.dag(one)
-        for run_id in await store.all_run_ids(one):
-            run = await store.run(one, run_id)
-            if run is not None and (not states or run.get("state") in states):
+        for run in await store.runs(one, await store.all_run_ids(one)):
+            if not states or run.get("state") in states:
                 found.append(dag_run_response(dag, run))
     order_by = request.query.get("order_by", "-run_after")
     field = order_by.lstrip("-")

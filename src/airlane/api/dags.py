@@ -4,39 +4,67 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from airlane.api.appkeys import STORE
+from airlane.api.appkeys import DATA_INTERVALS_DEFAULT, STORE
 from airlane.api.errors import invalid, json_response, not_found
 from airlane.api.inputs import json_body, opt_bool, page, query_bool, query_list
 from airlane.api.shapes import dag_response, task_spec
-from airlane.queue.store import Store
+from airlane.queue import typed
+from airlane.scheduling.scheduler import dag_schedule
+from airlane.sdk.timezone import utcnow
 
 _ORDER_FIELDS = {"dag_id", "dag_display_name", "is_paused", "max_active_tasks"}
 
 
-async def _all_dags(store: Store) -> list[dict[str, Any]]:
+async def _all_dags(request: web.Request) -> list[dict[str, Any]]:
+    store = request.app[STORE]
     hashes = await store.dag_hashes()
     paused, stale = await store.paused_dags(), await store.inactive_dags()
     errors = await store.import_errors()
     files = await store.dag_files()
+    schedules = await typed.hgetall(store.client, store.keys.schedules)
+    now = utcnow()
     found = []
     for dag_id in sorted(hashes):
         dag = await store.snapshot(hashes[dag_id])
         if dag is None:
             continue
-        found.append(
-            dag_response(
-                dag,
-                paused=dag_id in paused,
-                stale=dag_id in stale,
-                has_import_errors=files.get(dag_id) in errors,
-            )
+        response = dag_response(
+            dag,
+            paused=dag_id in paused,
+            stale=dag_id in stale,
+            has_import_errors=files.get(dag_id) in errors,
         )
+        found.append(_with_next_run(request, response, dag, schedules.get(dag_id), now))
     return found
+
+
+def _with_next_run(
+    request: web.Request,
+    response: dict[str, Any],
+    dag: dict[str, Any],
+    last_raw: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """``next_dagrun_*``: the run the scheduler makes next (once unpaused, for a paused DAG)."""
+    try:
+        entry = dag_schedule(
+            dag, last_raw, now, data_intervals_default=request.app[DATA_INTERVALS_DEFAULT]
+        )
+    except (ValueError, TypeError, OverflowError):
+        entry = None
+    upcoming = entry.upcoming if entry is not None else None
+    if upcoming is not None:
+        response["next_dagrun_logical_date"] = upcoming.logical_date.isoformat()
+        response["next_dagrun_data_interval_start"] = upcoming.data_interval_start.isoformat()
+        response["next_dagrun_data_interval_end"] = upcoming.data_interval_end.isoformat()
+        response["next_dagrun_run_after"] = upcoming.run_after.isoformat()
+    return response
 
 
 def _matches(pattern: str | None, value: str) -> bool:
@@ -63,7 +91,7 @@ async def list_dags(request: web.Request) -> web.Response:
         raise invalid("query", "order_by", f"Ordering with '{order_by}' is disallowed", order_by)
     dags = [
         d
-        for d in await _all_dags(request.app[STORE])
+        for d in await _all_dags(request)
         if (paused is None or d["is_paused"] == paused)
         and _matches(pattern, d["dag_id"])
         and _tags_match(d, tags, tags_mode)
@@ -94,7 +122,8 @@ async def _one(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]]:
         stale=dag_id in await store.inactive_dags(),
         has_import_errors=files.get(dag_id) in errors,
     )
-    return dag, response
+    last_raw = await typed.hget(store.client, store.keys.schedules, dag_id)
+    return dag, _with_next_run(request, response, dag, last_raw, utcnow())
 
 
 async def get_dag(request: web.Request) -> web.Response:
@@ -124,6 +153,11 @@ async def get_dag_details(request: web.Request) -> web.Response:
             "default_args": None,
             "active_runs_count": 0,
             "is_favorite": False,
+            # Airlane: the task groups, for the graph view (Airflow's UI reads them privately)
+            "task_groups": [
+                {k: g.get(k) for k in ("group_id", "label", "parent", "tooltip", "children")}
+                for g in dag.get("task_groups") or []
+            ],
         }
     )
     return json_response(response)

@@ -4,7 +4,8 @@ Each SSE event's ``id`` is its entry ID in the events stream, so a client that r
 with ``Last-Event-ID`` (or ``?last_event_id=``) reads on from exactly there: every event it
 missed, once, in order (as long as the capped stream still holds it). Without one it gets
 only new events, except that a subscriber to one run (``dag_id`` and ``run_id``) gets that
-run's events from its creation on. Comments (``: keepalive``) keep idle connections open
+run's events from its creation on. ``task_id`` narrows a run's events to one task; with
+``logs=true`` its log lines follow too, from the first line of a try running already. Comments (``: keepalive``) keep idle connections open
 through proxies.
 """
 
@@ -54,10 +55,14 @@ def event_payload(entry_id: str, fields: dict[str, str]) -> dict[str, Any]:
     return data
 
 
-def wanted(data: dict[str, Any], dag_id: str | None, run_id: str | None) -> bool:
+def wanted(
+    data: dict[str, Any], dag_id: str | None, run_id: str | None, task_id: str | None = None
+) -> bool:
     if dag_id is not None and data.get("dag_id") not in (dag_id, None):
         return False
     if run_id is not None and data.get("run_id") != run_id:
+        return False
+    if task_id is not None and data.get("task_id") != task_id:
         return False
     if dag_id is not None and "dag_id" not in data:
         return bool(data["kind"] == "import_errors")
@@ -73,6 +78,9 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     store = request.app[STORE]
     dag_id = request.query.get("dag_id") or None
     run_id = request.query.get("run_id") or None
+    task_id = request.query.get("task_id") or None
+    if task_id and not (dag_id and run_id):
+        raise invalid("query", "task_id", "task_id needs dag_id and run_id", task_id)
     with_logs = bool(query_bool(request, "logs"))
     last = request.headers.get("Last-Event-ID") or request.query.get("last_event_id") or "$"
     if last != "$" and not _STREAM_ID.fullmatch(last):
@@ -98,6 +106,20 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     tails: dict[str, str] = {}  # log stream -> last line read, for logs=true
+    tailed: dict[str, dict[str, Any]] = {}  # log stream -> the try it belongs to
+    if with_logs and task_id and dag_id and run_id:
+        # Following one task: a try running now is tailed from its first line at once.
+        for (one, map_index), (record, _) in (await store.task_instances(dag_id, run_id)).items():
+            if one == task_id and record.state.value == "running":
+                following: dict[str, Any] = {
+                    "dag_id": dag_id,
+                    "run_id": run_id,
+                    "task_id": task_id,
+                    "map_index": map_index,
+                    "try_number": record.try_number,
+                }
+                key = store.keys.log(dag_id, run_id, task_id, map_index, record.try_number)
+                tails[key], tailed[key] = "0-0", following
     subscribers = request.app[SUBSCRIBERS]
     me = asyncio.current_task()
     assert me is not None
@@ -124,7 +146,7 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
                     if stream == store.keys.events:
                         last = entry_id
                         data = event_payload(entry_id, fields)
-                        if not wanted(data, dag_id, run_id):
+                        if not wanted(data, dag_id, run_id, task_id):
                             continue
                         await response.write(sse(entry_id, data["kind"], data))
                         if with_logs and data["kind"] == "ti" and data.get("state") == "running":
@@ -136,15 +158,27 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
                                 data["try_number"],
                             )
                             tails.setdefault(key, "0-0")
+                            tailed[key] = _try_of(data)
                     else:
                         tails[stream] = entry_id
-                        line = {"kind": "log", "stream": stream, "line": fields.get("line", "")}
+                        line = {
+                            "kind": "log",
+                            "stream": stream,
+                            **tailed.get(stream, {}),
+                            "line": fields.get("line", ""),
+                        }
                         await response.write(sse(None, "log", line))
     except (ConnectionResetError, ConnectionError):
         pass  # the client went away
     finally:
         subscribers.discard(me)
     return response
+
+
+def _try_of(data: dict[str, Any]) -> dict[str, Any]:
+    """Which try a log line belongs to, as its ``running`` event named it."""
+    names = ("dag_id", "run_id", "task_id", "map_index", "try_number")
+    return {name: data[name] for name in names}
 
 
 def _id_tuple(entry_id: str) -> tuple[int, int]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, generate_latest
@@ -22,14 +21,11 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from airlane.api.appkeys import STORE
-from airlane.queue import typed
-from airlane.queue.codec import loads
-from airlane.queue.keys import WORKER_GROUP, parse_run_ref
+from airlane.queue import monitoring, typed
+from airlane.queue.keys import parse_run_ref
+from airlane.queue.monitoring import QueueStats, WorkerInfo
 from airlane.queue.store import Store
 from airlane.service.metrics import HOP_BUCKETS_S, bucket_field
-
-#: a worker whose heartbeat is older than this does not count
-WORKER_STALE_S = 30.0
 
 
 class _Snapshot(Collector):
@@ -75,7 +71,7 @@ def _counters(raw: dict[str, str]) -> list[Metric]:
     return [finished, runs, hop, lag]
 
 
-async def _queues(store: Store, names: set[str], now: float) -> list[Metric]:
+def _queues(stats: list[QueueStats]) -> list[Metric]:
     depth = GaugeMetricFamily(
         "airlane_queue_depth", "Task messages not yet acknowledged", labels=["queue"]
     )
@@ -84,56 +80,21 @@ async def _queues(store: Store, names: set[str], now: float) -> list[Metric]:
         "Age of the oldest task message not yet acknowledged",
         labels=["queue"],
     )
-    for name in sorted(names):
-        key = store.keys.queue(name)
-        groups = [g for g in await _groups(store, key) if g.get("name") == WORKER_GROUP]
-        if not groups:
-            depth.add_metric([name], 0)
-            age.add_metric([name], 0)
-            continue
-        group = groups[0]
-        pending, lag = int(group.get("pending") or 0), int(group.get("lag") or 0)
-        depth.add_metric([name], pending + lag)
-        oldest: list[str] = []
-        if pending:
-            summary = await store.client.xpending(key, WORKER_GROUP)
-            if summary and summary.get("min"):
-                oldest.append(str(summary["min"]))
-        if lag:
-            after = await store.client.xrange(
-                key, f"({group.get('last-delivered-id')}", "+", count=1
-            )
-            if after:
-                oldest.append(str(after[0][0]))
-        millis = min((int(i.split("-")[0]) for i in oldest), default=None)
-        age.add_metric([name], 0 if millis is None else max(0.0, now - millis / 1000))
+    for one in stats:
+        depth.add_metric([one.name], one.depth)
+        age.add_metric([one.name], one.oldest_age_s)
     return [depth, age]
 
 
-async def _groups(store: Store, key: str) -> list[dict[str, Any]]:
-    try:
-        found = await store.client.xinfo_groups(key)
-    except Exception:  # no such stream yet
-        return []
-    return list(found)
-
-
-async def _workers(store: Store, now: float) -> tuple[list[Metric], set[str]]:
-    busy, total, alive = 0, 0, 0
-    queues = {"default"}
-    for raw in (await typed.hgetall(store.client, store.keys.workers)).values():
-        info = loads(raw)
-        queues.update(info.get("queues", []))
-        if now - float(info.get("heartbeat_at", 0)) > WORKER_STALE_S:
-            continue
-        alive += 1
-        busy += len(info.get("running", []))
-        total += int(info.get("concurrency", 0))
+def _workers(found: list[WorkerInfo]) -> list[Metric]:
+    alive = [w for w in found if w.alive]
+    busy = sum(len(w.running) for w in alive)
+    total = sum(w.concurrency for w in alive)
     return [
-        GaugeMetricFamily("airlane_workers", "Workers with a fresh heartbeat", value=alive),
+        GaugeMetricFamily("airlane_workers", "Workers with a fresh heartbeat", value=len(alive)),
         GaugeMetricFamily("airlane_worker_slots_busy", "Task slots running a try", value=busy),
         GaugeMetricFamily("airlane_worker_slots_total", "Task slots of live workers", value=total),
-    ], queues
+    ]
 
 
 async def _runs(store: Store) -> Metric:
@@ -154,9 +115,10 @@ async def metrics(request: web.Request) -> web.Response:
     store = request.app[STORE]
     now = time.time()
     families = _counters(await typed.hgetall(store.client, store.keys.metrics))
-    worker_families, queues = await _workers(store, now)
-    families += worker_families
-    families += await _queues(store, queues, now)
+    found = await monitoring.workers(store, now)
+    families += _workers(found)
+    names = sorted(monitoring.queue_names(found))
+    families += _queues([await monitoring.queue_stats(store, name, now) for name in names])
     families.append(await _runs(store))
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Snapshot(families))

@@ -157,6 +157,8 @@ SCHEMAS: dict[str, dict[str, Any]] = {
             "owner_links": "obj?",
             "concurrency": "int",
             "last_parsed": "dt?",
+            # Airlane: the DAG's task groups (group_id, label, parent, tooltip, children)
+            "task_groups": "[obj]?",
         }
     ),
     "DAGCollectionResponse": model({"dags": "[DAGResponse]", "total_entries": "int"}),
@@ -419,6 +421,65 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         },
         closed=True,
     ),
+    "TaskInstancesBatchBody": model(
+        {
+            "dag_ids": "[str]?",
+            "dag_run_ids": "[str]?",
+            "task_ids": "[str]?",
+            "state": "[any]?",
+            "pool": "[str]?",
+            "queue": "[str]?",
+            "executor": "[str]?",
+            "page_offset": "int?",
+            "page_limit": "int?",
+            "order_by": "str?",
+            "run_after_gte": "dt?",
+            "run_after_lte": "dt?",
+            "logical_date_gte": "dt?",
+            "logical_date_lte": "dt?",
+            "start_date_gte": "dt?",
+            "start_date_lte": "dt?",
+            "end_date_gte": "dt?",
+            "end_date_lte": "dt?",
+            "duration_gte": "num?",
+            "duration_lte": "num?",
+        },
+        closed=True,
+    ),
+    # Airlane's own resources: workers and task queues
+    "RunningTry": model(
+        {
+            "dag_id": "str",
+            "dag_run_id": "str",
+            "task_id": "str",
+            "map_index": "int",
+            "try_number": "int",
+        }
+    ),
+    "WorkerResponse": model(
+        {
+            "worker_id": "str",
+            "hostname": "str",
+            "pid": "int?",
+            "queues": "[str]",
+            "slots": "int",
+            "slots_busy": "int",
+            "alive": "bool",
+            "last_heartbeat": "dt?",
+            "running": "[RunningTry]",
+        }
+    ),
+    "WorkerCollectionResponse": model({"workers": "[WorkerResponse]", "total_entries": "int"}),
+    "QueueResponse": model(
+        {
+            "name": "str",
+            "depth": "int",
+            "pending": "int",
+            "waiting": "int",
+            "oldest_message_age": "num",
+        }
+    ),
+    "QueueCollectionResponse": model({"queues": "[QueueResponse]", "total_entries": "int"}),
     "LoginBody": model({"username": "str", "password": "str", "grant_type": "str?"}, closed=True),
     "LoginResponse": model({"access_token": "str"}),
 }
@@ -643,6 +704,33 @@ PATHS: dict[str, dict[str, Any]] = {
             body="PatchTaskInstanceBody",
         ),
     },
+    _TI + "/dry_run": {
+        "patch": _op(
+            "patch_task_instance_dry_run",
+            "TaskInstance",
+            "TaskInstanceCollectionResponse",
+            params=_path("dag_id", "dag_run_id", "task_id"),
+            body="PatchTaskInstanceBody",
+        )
+    },
+    _TI + "/{map_index}/dry_run": {
+        "patch": _op(
+            "patch_task_instance_dry_run_by_map_index",
+            "TaskInstance",
+            "TaskInstanceCollectionResponse",
+            params=_path("dag_id", "dag_run_id", "task_id", "map_index"),
+            body="PatchTaskInstanceBody",
+        )
+    },
+    _R + "/taskInstances/list": {
+        "post": _op(
+            "get_task_instances_batch",
+            "TaskInstance",
+            "TaskInstanceCollectionResponse",
+            params=_path("dag_id", "dag_run_id"),
+            body="TaskInstancesBatchBody",
+        )
+    },
     _TI + "/tries": {
         "get": _op(
             "get_task_instance_tries",
@@ -814,6 +902,12 @@ PATHS: dict[str, dict[str, Any]] = {
             "ImportErrorResponse",
             params=_path("import_error_id"),
         )
+    },
+    "/api/v2/workers": {
+        "get": _op("get_workers", "Worker", "WorkerCollectionResponse", errors=(401, 403))
+    },
+    "/api/v2/queues": {
+        "get": _op("get_queues", "Worker", "QueueCollectionResponse", errors=(401, 403))
     },
 }
 

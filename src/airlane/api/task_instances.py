@@ -9,7 +9,15 @@ from aiohttp import web
 from airlane.api.appkeys import STORE
 from airlane.api.dag_runs import load_run
 from airlane.api.errors import invalid, json_response, not_found
-from airlane.api.inputs import json_body, opt_bool, opt_str, page, path_int, query_int
+from airlane.api.inputs import (
+    MAX_LIMIT,
+    json_body,
+    opt_bool,
+    opt_str,
+    page,
+    path_int,
+    query_int,
+)
 from airlane.api.shapes import iso, task_instance_response, ti_collection
 from airlane.queue.codec import TIMeta
 from airlane.queue.keys import ti_field
@@ -74,12 +82,16 @@ def _map_index(request: web.Request) -> int:
 
 async def get_ti(request: web.Request) -> web.Response:
     dag, run, tis, key = await _instance(request, _map_index(request))
-    return json_response(task_instance_response(dag, run, key, *tis[key]))
+    response = task_instance_response(dag, run, key, *tis[key])
+    dag_id, run_id = _ids(request)
+    response["rendered_fields"] = await request.app[STORE].rendered_fields(dag_id, run_id, *key)
+    return json_response(response)
 
 
-async def patch_ti(request: web.Request) -> web.Response:
-    """Mark an instance (and with include_upstream/downstream its relatives) by hand."""
-    store = request.app[STORE]
+async def _mark_selection(
+    request: web.Request,
+) -> tuple[dict[str, Any] | None, dict[str, str], TIs, str | None]:
+    """What a mark request would change: the DAG, the run, the chosen instances, the state."""
     body = await json_body(
         request,
         {
@@ -105,15 +117,106 @@ async def patch_ti(request: web.Request) -> web.Response:
         downstream=opt_bool(body, "include_downstream", False),
     )
     chosen = {k: v for k, v in tis.items() if k[0] in task_ids and (k[0] != key[0] or k == key)}
-    dag_id, run_id = _ids(request)
-    if new_state is not None:
-        for task_id, map_index in sorted(chosen):
-            await store.mark(dag_id, run_id, ti_field(task_id, map_index), new_state)
     if note is not None and new_state is None:
         raise invalid(
             "body", "note", "A note is recorded with new_state; alone it is not supported"
         )
+    return dag, run, chosen, new_state
+
+
+async def patch_ti(request: web.Request) -> web.Response:
+    """Mark an instance (and with include_upstream/downstream its relatives) by hand."""
+    store = request.app[STORE]
+    dag, run, chosen, new_state = await _mark_selection(request)
+    dag_id, run_id = _ids(request)
+    if new_state is not None:
+        for task_id, map_index in sorted(chosen):
+            await store.mark(dag_id, run_id, ti_field(task_id, map_index), new_state)
     return json_response(ti_collection(dag, run, chosen))
+
+
+async def patch_ti_dry_run(request: web.Request) -> web.Response:
+    """The instances a PATCH with the same body would mark, unchanged."""
+    dag, run, chosen, _ = await _mark_selection(request)
+    return json_response(ti_collection(dag, run, chosen))
+
+
+_BATCH_FIELDS = {
+    "dag_ids",
+    "dag_run_ids",
+    "task_ids",
+    "state",
+    "pool",
+    "queue",
+    "executor",
+    "page_offset",
+    "page_limit",
+    "order_by",
+    "run_after_gte",
+    "run_after_lte",
+    "logical_date_gte",
+    "logical_date_lte",
+    "start_date_gte",
+    "start_date_lte",
+    "end_date_gte",
+    "end_date_lte",
+    "duration_gte",
+    "duration_lte",
+}
+
+
+def _str_list(body: dict[str, Any], name: str) -> list[str] | None:
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise invalid("body", name, "Input should be a valid list of strings", value)
+    return value
+
+
+def _body_int(body: dict[str, Any], name: str, default: int, top: int) -> int:
+    value = body.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
+        raise invalid("body", name, f"Input should be an integer from 0 to {top}", value)
+    return value
+
+
+async def list_tis_batch(request: web.Request) -> web.Response:
+    """POST .../taskInstances/list: instances across DAGs and runs (``~`` for any)."""
+    store = request.app[STORE]
+    body = await json_body(request, _BATCH_FIELDS)
+    path_dag, path_run = _ids(request)
+    dag_ids = [path_dag] if path_dag != "~" else _str_list(body, "dag_ids")
+    run_ids = [path_run] if path_run != "~" else _str_list(body, "dag_run_ids")
+    task_ids = set(_str_list(body, "task_ids") or [])
+    states = {s or "no_status" for s in _str_list_or_nulls(body, "state")}
+    offset = _body_int(body, "page_offset", 0, 10**9)
+    limit = _body_int(body, "page_limit", 100, MAX_LIMIT)
+    items: list[dict[str, Any]] = []
+    for dag_id in dag_ids if dag_ids is not None else sorted(await store.dag_hashes()):
+        dag = await store.dag(dag_id)
+        wanted_runs = run_ids if run_ids is not None else await store.all_run_ids(dag_id)
+        for run in await store.runs(dag_id, wanted_runs):
+            tis = await store.task_instances(dag_id, run["run_id"])
+            chosen = {
+                k: v
+                for k, v in tis.items()
+                if (not task_ids or k[0] in task_ids)
+                and (not states or _state_name(v[0]) in states)
+            }
+            items += ti_collection(dag, run, chosen)["task_instances"]
+    return json_response(
+        {"task_instances": items[offset : offset + limit], "total_entries": len(items)}
+    )
+
+
+def _str_list_or_nulls(body: dict[str, Any], name: str) -> list[str | None]:
+    value = body.get(name)
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(v is None or isinstance(v, str) for v in value):
+        raise invalid("body", name, "Input should be a valid list of states", value)
+    return value
 
 
 async def clear_tis(request: web.Request) -> web.Response:
@@ -288,7 +391,9 @@ def add_routes(app: web.Application) -> None:
     for one in (base + "/{task_id}", base + "/{task_id}/{map_index:-?\\d+}"):
         app.router.add_get(one, get_ti)
         app.router.add_patch(one, patch_ti)
+        app.router.add_patch(one + "/dry_run", patch_ti_dry_run)
         app.router.add_get(one + "/tries", get_tries)
+    app.router.add_post(base + "/list", list_tis_batch)
     app.router.add_get(base + "/{task_id}/logs/{try_number}", get_log)
     app.router.add_get(base + "/{task_id}/xcomEntries", list_xcoms)
     app.router.add_get(base + "/{task_id}/xcomEntries/{xcom_key}", get_xcom)

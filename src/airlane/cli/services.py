@@ -139,11 +139,13 @@ def cmd_api(args: argparse.Namespace) -> int:
     from airlane.api.auth import AuthConfig
 
     setup_logging(args.log_level)
+    config = Settings.from_env()
     settings = ApiSettings(
-        Settings.from_env().redis_url,
+        config.redis_url,
         host=args.host,
         port=args.port,
         max_body_bytes=int(os.environ.get("AIRLANE_API_MAX_BODY_BYTES", 1024 * 1024)),
+        data_intervals_default=config.create_cron_data_intervals,
     )
     auth = AuthConfig.from_env()
     try:

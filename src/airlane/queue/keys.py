@@ -43,6 +43,8 @@ Per run ({run} = {<dag_id>|<run_id>})
     claims:{run}         HASH "<task_id>|<map_index>" -> highest try a worker has claimed
     tries:{run}          HASH "<task_id>|<map_index>|<try>" -> how an earlier try ended (JSON:
                          state, dates, worker), written when a retry or a clear replaces it
+    rendered:{run}       HASH "<task_id>|<map_index>" -> rendered template fields JSON of the
+                         latest try that rendered them (written by its worker's finish)
     xcom:{run}:<task>    HASH "<map_index>|<key>" -> XCom value JSON
     log:{run}:<task>:<map_index>:<try>
                          STREAM of log lines of one try (capped; expires after the run ends)
@@ -179,6 +181,9 @@ class Keys:
 
     def tries(self, dag_id: str, run_id: str) -> str:
         return f"{self.prefix}tries:{run_tag(dag_id, run_id)}"
+
+    def rendered(self, dag_id: str, run_id: str) -> str:
+        return f"{self.prefix}rendered:{run_tag(dag_id, run_id)}"
 
     def xcom(self, dag_id: str, run_id: str, task_id: str) -> str:
         return f"{self.prefix}xcom:{run_tag(dag_id, run_id)}:{task_id}"

@@ -45,9 +45,10 @@ return results
 # KEYS: completions, worker_tasks
 # ARGV: group, completions maxlen, log maxlen, log retention s, finishes as one JSON array, each
 #   [task stream, message id, run ref, ti field, try, outcome JSON, message ref, xcom key,
-#    claims key, [xcom field, value, ...], log key, [log line, ...], set the log's expiry (0/1)]
-# The try's last log lines, its XComs (only while its claim stands), the acknowledgement and
-# the completion event are written together.
+#    claims key, [xcom field, value, ...], log key, [log line, ...], set the log's expiry (0/1),
+#    rendered key, rendered template fields JSON or ""]
+# The try's last log lines, its XComs and rendered fields (only while its claim stands), the
+# acknowledgement and the completion event are written together.
 FINISH_MANY = """
 for _, f in ipairs(cjson.decode(ARGV[5])) do
   redis.call('XACK', f[1], ARGV[1], f[2])
@@ -60,6 +61,7 @@ for _, f in ipairs(cjson.decode(ARGV[5])) do
   if claimed and tonumber(claimed) == tonumber(f[5]) then
     local xcoms = f[10]
     for i = 1, #xcoms, 2 do redis.call('HSET', f[8], xcoms[i], xcoms[i + 1]) end
+    if f[15] ~= '' then redis.call('HSET', f[14], f[4], f[15]) end
   end
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'kind', 'finished', 'run', f[3],
     'ti', f[4], 'try', f[5], 'outcome', f[6])

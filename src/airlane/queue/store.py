@@ -16,7 +16,7 @@ from redis.exceptions import ResponseError
 
 from airlane.queue import typed
 from airlane.queue.codec import TIMeta, decode_ti, dumps, loads
-from airlane.queue.keys import Keys, parse_ti_field, run_ref
+from airlane.queue.keys import Keys, parse_ti_field, run_ref, ti_field
 from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN
 from airlane.queue.scripts import Scripts
 from airlane.service.run_state import TIRecord
@@ -193,7 +193,7 @@ class Store:
         k = self.keys
         tis = await self.task_instances(dag_id, run_id)
         doomed = [k.run(dag_id, run_id), k.tis(dag_id, run_id), k.claims(dag_id, run_id)]
-        doomed.append(k.tries(dag_id, run_id))
+        doomed += [k.tries(dag_id, run_id), k.rendered(dag_id, run_id)]
         doomed += [k.xcom(dag_id, run_id, task_id) for task_id in {t for t, _ in tis}]
         for (task_id, map_index), (record, _) in tis.items():
             doomed += [
@@ -233,6 +233,14 @@ class Store:
         data = await typed.hgetall(self.client, self.keys.run(dag_id, run_id))
         return data or None
 
+    async def runs(self, dag_id: str, run_ids: list[str]) -> list[dict[str, str]]:
+        """The hashes of many runs in one round trip (runs that are gone are left out)."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for run_id in run_ids:
+                pipe.hgetall(self.keys.run(dag_id, run_id))
+            found = await pipe.execute()
+        return [cast(dict[str, str], run) for run in found if run]
+
     async def run_ids(self, dag_id: str, limit: int = 100) -> list[str]:
         ids = await self.client.zrevrange(self.keys.runs_of(dag_id), 0, limit - 1)
         return cast(list[str], ids)
@@ -242,6 +250,16 @@ class Store:
     ) -> dict[tuple[str, int], tuple[TIRecord, TIMeta]]:
         raw = await typed.hgetall(self.client, self.keys.tis(dag_id, run_id))
         return {parse_ti_field(field): decode_ti(value) for field, value in raw.items()}
+
+    async def rendered_fields(
+        self, dag_id: str, run_id: str, task_id: str, map_index: int
+    ) -> dict[str, Any]:
+        """The rendered template fields of an instance's latest try that rendered them."""
+        raw = await typed.hget(
+            self.client, self.keys.rendered(dag_id, run_id), ti_field(task_id, map_index)
+        )
+        found = loads(raw) if raw else {}
+        return found if isinstance(found, dict) else {}
 
     # ---- logs and XComs -----------------------------------------------------------------
 

@@ -63,6 +63,44 @@ def decode_run(raw: str) -> ScheduledRun:
     )
 
 
+def plan(entry: DagSchedule, now: datetime) -> None:
+    """Work out the next run to create of ``entry`` after its latest one (pure)."""
+    entry.upcoming = next_run(
+        entry.timetable,
+        last=entry.last,
+        start_date=entry.start_date,
+        end_date=entry.end_date,
+        catchup=entry.catchup,
+        now=now,
+    )
+
+
+def dag_schedule(
+    dag: dict[str, Any], last_raw: str | None, now: datetime, *, data_intervals_default: bool
+) -> DagSchedule | None:
+    """The schedule of a serialized DAG with its next run planned, None without a schedule
+    (pure: ``last_raw`` is its entry of the ``schedules`` hash). The API shows the same next
+    run as the scheduler will create."""
+    timetable = from_serialized(
+        dag.get("schedule") or {},
+        str(dag.get("timezone") or "UTC"),
+        data_intervals_default=data_intervals_default,
+    )
+    if timetable.kind is Kind.NONE:
+        return None
+    entry = DagSchedule(
+        dag["dag_id"],
+        timetable,
+        _when(dag.get("start_date")),
+        _when(dag.get("end_date")),
+        bool(dag.get("catchup")),
+        int(dag.get("max_active_runs") or 16),
+        decode_run(last_raw) if last_raw else None,
+    )
+    plan(entry, now)
+    return entry
+
+
 class Scheduler:
     def __init__(self, store: Store, *, data_intervals_default: bool = False) -> None:
         self.store = store
@@ -80,39 +118,14 @@ class Scheduler:
         self.dags.pop(dag_id, None)
         if dag is None or await self.store.is_paused(dag_id):
             return
-        timetable = from_serialized(
-            dag.get("schedule") or {},
-            str(dag.get("timezone") or "UTC"),
-            data_intervals_default=self.data_intervals_default,
-        )
-        if timetable.kind is Kind.NONE:
-            return
         raw = await typed.hget(self.store.client, self.store.keys.schedules, dag_id)
-        entry = DagSchedule(
-            dag_id,
-            timetable,
-            _when(dag.get("start_date")),
-            _when(dag.get("end_date")),
-            bool(dag.get("catchup")),
-            int(dag.get("max_active_runs") or 16),
-            decode_run(raw) if raw else None,
-        )
         try:
-            self._plan(entry, now)
+            entry = dag_schedule(dag, raw, now, data_intervals_default=self.data_intervals_default)
         except (ValueError, TypeError, OverflowError):
             log.exception("cannot schedule DAG %s; its schedule is off", dag_id)
             return
-        self.dags[dag_id] = entry
-
-    def _plan(self, entry: DagSchedule, now: datetime) -> None:
-        entry.upcoming = next_run(
-            entry.timetable,
-            last=entry.last,
-            start_date=entry.start_date,
-            end_date=entry.end_date,
-            catchup=entry.catchup,
-            now=now,
-        )
+        if entry is not None:
+            self.dags[dag_id] = entry
 
     def next_due_s(self) -> float | None:
         times = [
@@ -171,4 +184,4 @@ class Scheduler:
                 pass  # made before a restart: carry on after it
             await self.store.client.hset(self.store.keys.schedules, entry.dag_id, encode_run(run))
             entry.last = run
-            self._plan(entry, now)
+            plan(entry, now)

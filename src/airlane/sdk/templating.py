@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 import jinja2.nativetypes
 import jinja2.sandbox
+import orjson
 
 from airlane.sdk.context import Context
 from airlane.sdk.xcom_arg import XComArg
@@ -78,6 +79,26 @@ def render_value(value: Any, context: Context, dag: DAG, template_ext: Sequence[
 
 class TemplateFieldError(Exception):
     """Rendering a templated field failed; the message names the field."""
+
+
+#: Airflow's ``max_templated_field_length``: longer rendered values are cut for display
+MAX_RENDERED_CHARS = 4096
+
+
+def rendered_snapshot(task: Any) -> dict[str, Any]:
+    """The rendered template fields of ``task`` as JSON data, for people to read (Airflow's
+    rendered template fields): long text is cut, values JSON cannot hold become their repr."""
+    found: dict[str, Any] = {}
+    for name in task.template_fields:
+        value = getattr(task, name, None)
+        try:
+            text = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+        except TypeError:
+            value = text = repr(value)
+        if len(text) > MAX_RENDERED_CHARS:
+            value = (value if isinstance(value, str) else text)[:MAX_RENDERED_CHARS] + "..."
+        found[name] = value
+    return found
 
 
 def render_template_fields(task: Any, context: Context, dag: DAG) -> None:

@@ -29,7 +29,7 @@ from airlane.sdk.mapped import MappedOperator
 from airlane.sdk.node import DAGNode
 from airlane.sdk.operators.python import PythonOperator
 from airlane.sdk.state import TaskInstanceState
-from airlane.sdk.templating import render_template_fields
+from airlane.sdk.templating import render_template_fields, rendered_snapshot
 from airlane.sdk.xcom_arg import RETURN_VALUE_KEY, XComArg
 from airlane.service.context_builder import RunInfo, build_context
 from airlane.service.retry_policy import is_eligible_to_retry
@@ -59,6 +59,8 @@ class ExecutionEnv:
     log: LogFn
     xcom_max_bytes: int = DEFAULT_XCOM_MAX_BYTES
     run_launcher: Any = None
+    #: given the rendered template fields once they are rendered (to be shown to people)
+    on_rendered: Callable[[dict[str, Any]], None] | None = None
 
 
 def _resolve_expand_value(value: Any, ti: RuntimeTaskInstance) -> Any:
@@ -197,6 +199,8 @@ def _prepare(
     context = build_context(task, dag, request.run, ti, run_launcher=env.run_launcher)
     with use_context(context, env.log):
         render_template_fields(task, context, dag)
+    if env.on_rendered is not None and task.template_fields:
+        env.on_rendered(rendered_snapshot(task))
     return task, context
 
 

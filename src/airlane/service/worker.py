@@ -15,8 +15,10 @@ import os
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pendulum
 import redis
@@ -89,6 +91,8 @@ class _Finished:
     xcom_pairs: list[str]
     log_lines: list[str]
     set_log_expiry: bool
+    #: the try's rendered template fields as JSON ("" when it rendered none)
+    rendered: str
 
 
 class Worker:
@@ -202,8 +206,9 @@ class Worker:
         log_key = self.keys.log(msg.dag_id, msg.run_id, msg.task_id, msg.map_index, msg.try_number)
         logs = TaskLogWriter(self.client, log_key, self.settings.log_retention_s)
         logs.start()
+        rendered: dict[str, Any] = {}
         try:
-            outcome = await self._execute(msg, xcoms, logs)
+            outcome = await self._execute(msg, xcoms, logs, rendered.update)
         except asyncio.CancelledError:
             await logs.close(attempts=4)
             await self._hand_back(item)
@@ -217,7 +222,14 @@ class Worker:
         lines, set_expiry = logs.take()
         outcome = replace(outcome, ended_at_s=time.time())
         await self.finishes.submit(
-            _Finished(item, outcome, xcoms.pending_pairs(), lines, set_expiry)
+            _Finished(
+                item,
+                outcome,
+                xcoms.pending_pairs(),
+                lines,
+                set_expiry,
+                dumps(rendered) if rendered else "",
+            )
         )
 
     async def _claim_many(self, items: list[_Running]) -> list[bool]:
@@ -260,6 +272,8 @@ class Worker:
                     ),
                     done.log_lines,
                     1 if done.set_log_expiry else 0,
+                    self.keys.rendered(msg.dag_id, msg.run_id),
+                    done.rendered,
                 ]
             )
         await self._retrying(
@@ -276,7 +290,11 @@ class Worker:
         return [None] * len(finished)
 
     async def _execute(
-        self, msg: TaskMessage, xcoms: RedisXComs, logs: TaskLogWriter
+        self,
+        msg: TaskMessage,
+        xcoms: RedisXComs,
+        logs: TaskLogWriter,
+        on_rendered: Callable[[dict[str, Any]], None],
     ) -> TaskOutcome:
         logs.write(f"try {msg.try_number} of {msg.task_id} on worker {self.worker_id}")
         try:
@@ -308,6 +326,7 @@ class Worker:
             log=logs.write,
             xcom_max_bytes=self.settings.xcom_max_bytes,
             run_launcher=self.launcher,
+            on_rendered=on_rendered,
         )
         with use_variable_store(self.variables):
             return await execute_task(node, dag, request, env)
