@@ -1,5 +1,5 @@
 # The README's two commands are `make run` and `make test`; .ci/run calls `make test`.
-.PHONY: install run lint typecheck test unit bench bench-smoke
+.PHONY: install install-test run lint typecheck test unit bench bench-smoke
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,14 +8,18 @@ DAGS ?= examples/dags
 install:
 	bash scripts/setup.sh
 
+# The tests also need Debian's chromium for the browser tests of the web UI.
+install-test:
+	AIRLANE_SETUP_BROWSER=1 bash scripts/setup.sh
+
 run: install
 	$(BIN)/airlane standalone --dags-folder $(DAGS) --data-dir airlane-data
 
-lint: install
+lint: install-test
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-typecheck: install
+typecheck: install-test
 	$(BIN)/mypy
 
 unit: install

@@ -1,4 +1,5 @@
-"""Shared test helpers: paths, and running the real ``airlane`` CLI in a subprocess."""
+"""Shared test helpers: paths, running the real ``airlane`` CLI, and one real redis-server for
+the session (flushed for each test that asks for ``clean_redis``)."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ import ast
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+
+from tests.integration.cluster import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_DAGS = ROOT / "tests" / "dags"
@@ -70,3 +74,19 @@ def normalise_states(expected_tasks: dict[str, Any]) -> tuple[dict[str, str], di
         else:
             states[label] = value
     return states, tries
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def clean_redis(redis_server: RedisServer) -> RedisServer:
+    if redis_server.proc is None or redis_server.proc.poll() is not None:
+        redis_server.start()
+    redis_server.flush()
+    return redis_server

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import json
 import os
 import shutil
 import signal
@@ -11,7 +12,10 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -255,3 +259,56 @@ class Cluster:
             lambda store: store.log_lines(dag_id, run_id, task_id, map_index, try_number)
         )
         return lines
+
+
+SECRET = "a-test-secret-of-the-api-at-least-32-bytes"
+USERS = "alice:wonderland:admin,victor:viewer-pw:viewer"
+
+
+@dataclass
+class Api:
+    url: str
+    cluster: Cluster
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        raw: bytes | None = None,
+    ) -> tuple[int, Any]:
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        request = urllib.request.Request(self.url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                text = response.read()
+                return response.status, json.loads(text) if text else None
+        except urllib.error.HTTPError as err:
+            return err.code, json.loads(err.read() or b"null")
+
+    def listening(self) -> bool:
+        try:
+            return self.call("GET", "/api/v2/version")[0] == 200
+        except OSError:
+            return False
+
+    @classmethod
+    def start(cls, nodes: Cluster) -> Api:
+        """An ``airlane api`` process of ``nodes`` on a free port, once it listens."""
+        port = free_port()
+        name = next(f"api{i}" for i in range(100) if f"api{i}" not in nodes.procs)
+        nodes.start(name, "api", "--port", str(port))
+        api = cls(f"http://127.0.0.1:{port}", nodes)
+        wait_until(api.listening, 30, "the API to listen")
+        return api
+
+    def token(self, username: str = "alice", password: str = "wonderland") -> str:
+        status, body = self.call(
+            "POST", "/auth/token", {"username": username, "password": password}
+        )
+        assert status == 201, body
+        return str(body["access_token"])

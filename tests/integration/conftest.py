@@ -1,4 +1,4 @@
-"""A real redis-server for the session, flushed for each test that asks for it."""
+"""Service processes for integration tests (the session's redis-server is in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,22 +10,6 @@ import pytest
 
 from tests.conftest import BEHAVIOUR_DAGS, EXAMPLE_DAGS, TEST_DAGS
 from tests.integration.cluster import Cluster, RedisServer
-
-
-@pytest.fixture(scope="session")
-def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path_factory.mktemp("redis"))
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def clean_redis(redis_server: RedisServer) -> RedisServer:
-    if redis_server.proc is None or redis_server.proc.poll() is not None:
-        redis_server.start()
-    redis_server.flush()
-    return redis_server
 
 
 def build_dags_folder(target: Path) -> Path:

@@ -17,8 +17,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.conftest import TEST_DAGS
-from tests.integration.cluster import Cluster, RedisServer
-from tests.integration.test_api import SECRET, USERS, Api
+from tests.integration.cluster import SECRET, USERS, Api, Cluster, RedisServer
 
 pytestmark = pytest.mark.timeout(300)
 

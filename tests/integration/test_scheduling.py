@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import TEST_DAGS, run_cli
-from tests.integration.cluster import Cluster, RedisServer, wait_until
-from tests.integration.test_api import SECRET, USERS, Api
+from tests.integration.cluster import SECRET, USERS, Api, Cluster, RedisServer, wait_until
 
 pytestmark = pytest.mark.timeout(300)
 

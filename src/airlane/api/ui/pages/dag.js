@@ -1,0 +1,317 @@
+// One DAG: grid, graph, runs, source and details, the task instance panel, and the actions
+// (pause, trigger with conf, backfill). Live through the DAG's event stream.
+
+import { api } from "../api.js";
+import { clear, debounce, fmtDate, fmtDuration, h } from "../dom.js";
+import { graphView } from "../graph.js";
+import { gridView } from "../grid.js";
+import { gridRows } from "../gridrows.js";
+import { layout } from "../layout.js";
+import { route, setParams } from "../router.js";
+import { RunData } from "../rundata.js";
+import { isFinished, stateName } from "../states.js";
+import { backfillDialog, triggerDialog } from "./dag_actions.js";
+import { tiPanel } from "./ti_panel.js";
+
+const TABS = ["grid", "graph", "runs", "source", "details"];
+const RUNS_PAGE = 50;
+
+export function dagPage(main, { match }) {
+  const dagId = match[0];
+  const base = `/dags/${encodeURIComponent(dagId)}`;
+  const data = new RunData(dagId);
+  const state = {
+    details: null,
+    tasks: [],
+    order: [],
+    rows: [],
+    collapsed: new Set(),
+    view: null,
+    panel: null,
+    stop: [],
+  };
+  const title = h("h1", {}, dagId);
+  const pausedToggle = h("input", { type: "checkbox", class: "switch", "aria-label": "DAG active" });
+  const runLabel = h("span", { class: "run-label", "aria-live": "polite" });
+  const tabBar = h("div", { class: "tabs", role: "tablist" });
+  const content = h("section", { class: "tab-content", role: "tabpanel" });
+  const panelSlot = h("div", { class: "panel-slot" });
+  const status = h("p", { class: "error", role: "alert" });
+  const buttons = h(
+    "div",
+    { class: "toolbar" },
+    h("label", { class: "switch-label" }, pausedToggle, " Active"),
+    h("button", { type: "button", class: "primary", "data-action": "trigger", onclick: () => trigger() }, "Trigger"),
+    h("button", { type: "button", "data-action": "backfill", onclick: () => backfillDialog(state.details) }, "Backfill"),
+  );
+  main.append(
+    h("div", { class: "page-head" }, h("div", {}, h("a", { href: "#/dags", class: "muted" }, "DAGs"), title), buttons),
+    h("div", { class: "subhead" }, tabBar, runLabel),
+    status,
+    h("div", { class: "dag-body" }, content, panelSlot),
+  );
+
+  const params = () => route().params;
+  const rowsNow = () => gridRows(state.tasks, state.details.task_groups || [], state.order, state.collapsed);
+  const selectedRun = () => params().get("run");
+  const tab = () => (TABS.includes(params().get("tab")) ? params().get("tab") : "grid");
+
+  const showRunLabel = () => {
+    const run = data.byId.get(selectedRun());
+    clear(runLabel,
+      run
+        ? h(
+            "span",
+            {},
+            "Run ",
+            h("strong", {}, run.dag_run_id),
+            " ",
+            h("span", { class: `badge state-${stateName(run.state)}`, "data-run-state": run.state }, run.state),
+            run.duration ? ` ${fmtDuration(run.duration)}` : "",
+          )
+        : h("span", { class: "muted" }, "No run selected"),
+    );
+  };
+
+  const selectRun = async (runId) => {
+    setParams({ run: runId });
+    if (runId) await data.loadRun(runId).catch(() => {});
+    showRunLabel();
+    if (state.view?.select) state.view.select(runId);
+    if (state.view?.update) state.view.update(data.runStates(runId));
+  };
+
+  const openTask = (runId, taskId, mapIndex) => {
+    setParams({ run: runId, task: taskId, map_index: mapIndex ?? null });
+    if (state.view?.select && tab() === "graph") state.view.select(taskId);
+    showPanel();
+  };
+
+  const showPanel = () => {
+    if (state.panel) state.panel.destroy();
+    state.panel = null;
+    const p = params();
+    if (!p.get("task") || !p.get("run")) {
+      clear(panelSlot);
+      main.classList.remove("with-panel");
+      return;
+    }
+    main.classList.add("with-panel");
+    state.panel = tiPanel(panelSlot, {
+      dagId,
+      runId: p.get("run"),
+      taskId: p.get("task"),
+      mapIndex: Number(p.get("map_index") ?? -1),
+      instances: data.instances(p.get("run"), p.get("task")),
+      onClose: () => {
+        setParams({ task: null, map_index: null, try: null });
+        showPanel();
+      },
+    });
+  };
+
+  const renderTab = () => {
+    if (state.view?.destroy) state.view.destroy();
+    state.view = null;
+    clear(tabBar,
+      ...TABS.map((name) =>
+        h(
+          "button",
+          {
+            type: "button",
+            role: "tab",
+            "aria-selected": String(tab() === name),
+            "data-tab": name,
+            onclick: () => {
+              setParams({ tab: name });
+              renderTab();
+            },
+          },
+          name[0].toUpperCase() + name.slice(1),
+        ),
+      ),
+    );
+    const which = tab();
+    if (which === "grid") {
+      state.view = gridView(content, state.rows, data, {
+        selectedRun: selectedRun(),
+        onCell: (run, taskId) => openTask(run.dag_run_id, taskId),
+        onRun: (run) => selectRun(run.dag_run_id),
+        onToggleGroup: (groupId) => {
+          if (!state.collapsed.delete(groupId)) state.collapsed.add(groupId);
+          state.rows = rowsNow();
+          state.view.setRows(state.rows);
+        },
+      });
+    } else if (which === "graph") {
+      state.view = graphView(content, state.tasks, state.details.task_groups || [], (taskId) => {
+        if (selectedRun()) openTask(selectedRun(), taskId);
+      });
+      state.view.update(data.runStates(selectedRun()));
+      if (params().get("task")) state.view.select(params().get("task"));
+    } else if (which === "runs") {
+      state.view = runsTable(content, base, selectRun);
+    } else if (which === "source") {
+      sourceView(content, dagId);
+    } else {
+      detailsView(content, state.details);
+    }
+  };
+
+  const trigger = async () => {
+    const run = await triggerDialog(state.details);
+    if (!run) return;
+    await data.reload();
+    await selectRun(run.dag_run_id);
+    if (state.view?.redraw) state.view.redraw();
+  };
+
+  pausedToggle.addEventListener("change", async () => {
+    try {
+      await api.patch(base, { is_paused: !pausedToggle.checked });
+    } catch (err) {
+      pausedToggle.checked = !pausedToggle.checked;
+      status.textContent = err.message;
+    }
+  });
+
+  const refreshRun = debounce(async (runId) => {
+    try {
+      const run = await api.get(`${base}/dagRuns/${encodeURIComponent(runId)}`);
+      Object.assign(data.byId.get(runId) || {}, run);
+      showRunLabel();
+      if (state.view?.redraw) state.view.redraw();
+    } catch {
+      /* the run was deleted meanwhile */
+    }
+  }, 100);
+
+  const onEvent = async (event) => {
+    if (event.kind === "dag" && event.dag_id === dagId) return;
+    const changed = data.apply(event);
+    if (changed === "runs") {
+      await data.reload();
+      if (!selectedRun() && data.total) await selectRun(data.runAt(data.total - 1).dag_run_id);
+    } else if (changed === "run") {
+      if (isFinished(event.state) || event.state === "running") refreshRun(event.run_id);
+      if (event.run_id === selectedRun()) showRunLabel();
+    } else if (changed === "ti" && event.run_id === selectedRun()) {
+      if (state.view?.update) state.view.update(data.runStates(selectedRun()));
+      const p = params();
+      if (state.panel && p.get("task") === event.task_id) state.panel.changed(event);
+    }
+    if (changed && state.view?.redraw) state.view.redraw();
+  };
+
+  const start = async () => {
+    try {
+      const [details, tasks] = await Promise.all([api.get(`${base}/details`), api.get(`${base}/tasks`)]);
+      state.details = details;
+      state.tasks = tasks.tasks;
+      title.textContent = details.dag_display_name;
+      pausedToggle.checked = !details.is_paused;
+      state.order = layout(state.tasks, details.task_groups || []).order;
+      state.rows = rowsNow();
+      await data.reload();
+      if (!selectedRun() && data.total) setParams({ run: data.runAt(data.total - 1).dag_run_id });
+      if (selectedRun()) await data.loadRun(selectedRun()).catch(() => {});
+      showRunLabel();
+      renderTab();
+      showPanel();
+      state.stop.push(api.events({ dag_id: dagId }, onEvent));
+    } catch (err) {
+      status.textContent = err.status === 404 ? `No DAG ${dagId}.` : err.message;
+    }
+  };
+  const keys = (event) => {
+    if (event.key === "Escape" && state.panel && !document.querySelector("dialog[open]")) {
+      setParams({ task: null, map_index: null, try: null });
+      showPanel();
+    }
+  };
+  document.addEventListener("keydown", keys);
+  start();
+  return () => {
+    document.removeEventListener("keydown", keys);
+    for (const stop of state.stop) stop();
+    if (state.panel) state.panel.destroy();
+    if (state.view?.destroy) state.view.destroy();
+    main.classList.remove("with-panel");
+  };
+}
+
+function runsTable(root, base, onSelect) {
+  let offset = 0;
+  const body = h("tbody");
+  const pager = h("div", { class: "pager" });
+  const head = ["State", "Run id", "Type", "Logical date", "Started", "Ended", "Duration"];
+  clear(root,
+    h("table", { class: "runs-table" }, h("thead", {}, h("tr", {}, head.map((n) => h("th", { scope: "col" }, n)))), body),
+    pager,
+  );
+  const load = async () => {
+    const page = await api.get(`${base}/dagRuns`, { order_by: "-run_after", limit: RUNS_PAGE, offset });
+    clear(body,
+      ...page.dag_runs.map((run) =>
+        h(
+          "tr",
+          { "data-run-id": run.dag_run_id },
+          h("td", {}, h("span", { class: `badge state-${stateName(run.state)}` }, run.state)),
+          h("td", {}, h("button", { type: "button", class: "link", onclick: () => onSelect(run.dag_run_id) }, run.dag_run_id)),
+          h("td", {}, run.run_type),
+          h("td", {}, fmtDate(run.logical_date || run.run_after)),
+          h("td", {}, fmtDate(run.start_date)),
+          h("td", {}, fmtDate(run.end_date)),
+          h("td", {}, fmtDuration(run.duration)),
+        ),
+      ),
+    );
+    const last = Math.min(offset + RUNS_PAGE, page.total_entries);
+    clear(pager,
+      h("button", { type: "button", disabled: offset === 0, onclick: () => ((offset -= RUNS_PAGE), load()) }, "Newer"),
+      ` ${page.total_entries ? offset + 1 : 0}\u2013${last} of ${page.total_entries} `,
+      h("button", { type: "button", disabled: last >= page.total_entries, onclick: () => ((offset += RUNS_PAGE), load()) }, "Older"),
+    );
+  };
+  load();
+  return { redraw: debounce(load, 500) };
+}
+
+async function sourceView(root, dagId) {
+  const source = await api.get(`/dagSources/${encodeURIComponent(dagId)}`);
+  const lines = (source.content ?? "(the API cannot read this DAG's file)").split("\n");
+  clear(root,
+    h(
+      "pre",
+      { class: "source", "aria-label": "DAG source" },
+      h("code", {}, lines.map((line) => h("span", { class: "line" }, `${line}\n`))),
+    ),
+  );
+}
+
+function detailsView(root, d) {
+  const rows = [
+    ["Description", d.description],
+    ["Schedule", d.timetable_summary || "None"],
+    ["Timetable", d.timetable_description],
+    ["Next run", fmtDate(d.next_dagrun_run_after)],
+    ["Next logical date", fmtDate(d.next_dagrun_logical_date)],
+    ["Start date", fmtDate(d.start_date)],
+    ["End date", fmtDate(d.end_date)],
+    ["Catchup", String(d.catchup)],
+    ["Time zone", d.timezone],
+    ["Max active runs", d.max_active_runs],
+    ["Max active tasks", d.max_active_tasks],
+    ["Run timeout", d.dag_run_timeout ? fmtDuration(d.dag_run_timeout) : ""],
+    ["Owners", d.owners.join(", ")],
+    ["Tags", d.tags.map((t) => t.name).join(", ")],
+    ["File", d.fileloc],
+    ["Last parsed", fmtDate(d.last_parsed_time)],
+  ];
+  clear(root,
+    h("dl", { class: "details" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v === null || v === undefined ? "" : String(v))])),
+    h("h3", {}, "Params"),
+    h("pre", { class: "json" }, JSON.stringify(d.params || {}, null, 2)),
+    d.doc_md ? [h("h3", {}, "Documentation"), h("pre", { class: "doc" }, d.doc_md)] : "",
+  );
+}

@@ -1,0 +1,254 @@
+// The task instance panel: state, tries, timings, rendered template fields, XCom, the log of
+// each try (tailed live while it runs), and clear / mark with a confirmation of what changes.
+
+import { api } from "../api.js";
+import { affectedList, modal } from "../dialogs.js";
+import { clear, fmtDate, fmtDuration, h } from "../dom.js";
+import { setParams } from "../router.js";
+import { isFinished, stateName } from "../states.js";
+
+export function tiPanel(slot, { dagId, runId, taskId, mapIndex, instances, onClose }) {
+  const dagPath = `/dags/${encodeURIComponent(dagId)}`;
+  const runPath = `${dagPath}/dagRuns/${encodeURIComponent(runId)}`;
+  const tiBase = `${runPath}/taskInstances/${encodeURIComponent(taskId)}`;
+  const mapped = instances.some((ti) => ti.map_index >= 0);
+  if (mapped && mapIndex < 0) mapIndex = Math.min(...instances.map((ti) => ti.map_index));
+  const tiPath = () => `${tiBase}${mapIndex >= 0 ? `/${mapIndex}` : ""}`;
+  const summary = h("dl", { class: "details compact" });
+  const tries = h("div", { class: "tries", role: "tablist", "aria-label": "Tries" });
+  const log = h("pre", { class: "log", tabindex: 0, "aria-label": "Log", "aria-live": "off" });
+  const rendered = h("div", { class: "rendered" });
+  const xcoms = h("div", { class: "xcoms" });
+  const error = h("p", { class: "error", role: "alert" });
+  const maps = mapped
+    ? h(
+        "select",
+        { "aria-label": "Map index", onchange: (e) => ((mapIndex = Number(e.target.value)), refresh()) },
+        instances
+          .map((ti) => ti.map_index)
+          .sort((a, b) => a - b)
+          .map((i) => h("option", { value: i, selected: i === mapIndex }, `[${i}]`)),
+      )
+    : "";
+  const panel = h(
+    "aside",
+    { class: "ti-panel", "aria-label": `Task ${taskId}`, "data-task-id": taskId },
+    h(
+      "div",
+      { class: "panel-head" },
+      h("h2", {}, taskId),
+      maps,
+      h("button", { type: "button", class: "close", "aria-label": "Close", onclick: onClose }, "\u00d7"),
+    ),
+    h(
+      "div",
+      { class: "toolbar" },
+      h("button", { type: "button", "data-action": "clear", onclick: () => clearDialog() }, "Clear\u2026"),
+      h("button", { type: "button", "data-action": "mark-success", onclick: () => markDialog("success") }, "Mark success\u2026"),
+      h("button", { type: "button", "data-action": "mark-failed", onclick: () => markDialog("failed") }, "Mark failed\u2026"),
+    ),
+    error,
+    summary,
+    h("h3", {}, "Log"),
+    tries,
+    log,
+    h("h3", {}, "Rendered template fields"),
+    rendered,
+    h("h3", {}, "XCom"),
+    xcoms,
+  );
+  clear(slot, panel);
+  let current = null; // the TaskInstanceResponse shown
+  let shownTry = null;
+  let stopTail = null;
+
+  const showSummary = (ti) => {
+    const rows = [
+      ["State", h("span", { class: `badge state-${stateName(ti.state)}`, "data-ti-state": stateName(ti.state) }, stateName(ti.state))],
+      ["Try", `${ti.try_number} of ${ti.max_tries + 1}`],
+      ["Operator", ti.operator],
+      ["Run", ti.dag_run_id],
+      ["Started", fmtDate(ti.start_date)],
+      ["Ended", fmtDate(ti.end_date)],
+      ["Duration", fmtDuration(ti.duration)],
+      ["Queued", fmtDate(ti.queued_when)],
+      ["Worker", ti.hostname],
+      ["Pool", `${ti.pool} (${ti.pool_slots} slot${ti.pool_slots === 1 ? "" : "s"})`],
+      ["Queue", ti.queue],
+      ["Priority", ti.priority_weight],
+    ];
+    clear(summary, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v ?? "")]));
+  };
+
+  const showLog = async (tryNumber) => {
+    shownTry = tryNumber;
+    setParams({ try: tryNumber });
+    for (const b of tries.querySelectorAll("button")) {
+      b.setAttribute("aria-selected", String(Number(b.dataset.try) === tryNumber));
+    }
+    if (stopTail) stopTail();
+    stopTail = null;
+    if (!tryNumber) {
+      log.textContent = "This task has not run yet.";
+      return;
+    }
+    const live = current && current.try_number === tryNumber && !isFinished(current.state);
+    if (live && current.state === "running") {
+      // The stream sends the running try's log from its first line, then each new line.
+      log.textContent = "";
+      stopTail = api.events({ dag_id: dagId, run_id: runId, task_id: taskId, logs: true }, (event) => {
+        if (event.kind === "log" && event.try_number === tryNumber && event.map_index === mapIndex) {
+          const atEnd = log.scrollTop + log.clientHeight >= log.scrollHeight - 4;
+          log.append(`${event.line}\n`);
+          if (atEnd) log.scrollTop = log.scrollHeight;
+        }
+      });
+      log.dataset.live = "1";
+      return;
+    }
+    log.dataset.live = "0";
+    const body = await api.get(`${tiBase}/logs/${tryNumber}`, {
+      map_index: mapIndex,
+    });
+    log.textContent = body.content.map((c) => c.event).join("\n") || "(no log lines)";
+  };
+
+  const showTries = (ti, history) => {
+    const numbers = history.map((t) => t.try_number);
+    clear(tries,
+      ...numbers.map((n) => {
+        const entry = history.find((t) => t.try_number === n);
+        return h(
+          "button",
+          {
+            type: "button",
+            role: "tab",
+            class: `try state-${stateName(entry.state)}`,
+            "data-try": n,
+            title: `${stateName(entry.state)} ${fmtDuration(entry.duration)}`,
+            onclick: () => showLog(n),
+          },
+          `Try ${n}`,
+        );
+      }),
+    );
+    return numbers;
+  };
+
+  const showRendered = (ti) => {
+    const entries = Object.entries(ti.rendered_fields || {});
+    clear(rendered,
+      entries.length
+        ? h("dl", { class: "details" }, entries.map(([k, v]) => [h("dt", {}, k), h("dd", {}, h("pre", {}, typeof v === "string" ? v : JSON.stringify(v, null, 2)))]))
+        : h("p", { class: "muted" }, "None rendered yet."),
+    );
+  };
+
+  const showXcoms = async () => {
+    const body = await api.get(`${tiBase}/xcomEntries`, {
+      map_index: mapIndex,
+    });
+    clear(xcoms,
+      body.total_entries
+        ? h(
+            "dl",
+            { class: "details" },
+            body.xcom_entries.map((x) => [h("dt", {}, x.key), h("dd", {}, h("pre", {}, JSON.stringify(x.value, null, 2)))]),
+          )
+        : h("p", { class: "muted" }, "No XCom."),
+    );
+  };
+
+  const refresh = async (keepTry = false) => {
+    try {
+      error.textContent = "";
+      current = await api.get(tiPath());
+      showSummary(current);
+      showRendered(current);
+      const history = (await api.get(`${tiPath()}/tries`)).task_instances;
+      const numbers = showTries(current, history);
+      const wanted = keepTry && numbers.includes(shownTry) ? shownTry : current.try_number || null;
+      await showLog(wanted);
+      await showXcoms();
+    } catch (err) {
+      error.textContent = err.message;
+    }
+  };
+
+  const clearDialog = async () => {
+    const downstream = h("input", { type: "checkbox", checked: true, id: "clear-downstream" });
+    const upstream = h("input", { type: "checkbox", id: "clear-upstream" });
+    const onlyFailed = h("input", { type: "checkbox", id: "clear-only-failed" });
+    const list = h("div", { class: "preview", "aria-live": "polite" });
+    const request = (dryRun) => ({
+      dry_run: dryRun,
+      dag_run_id: runId,
+      task_ids: [taskId],
+      include_downstream: downstream.checked,
+      include_upstream: upstream.checked,
+      only_failed: onlyFailed.checked,
+    });
+    const preview = async () => {
+      const body = await api.post(`${dagPath}/clearTaskInstances`, request(true));
+      list.replaceChildren(affectedList(body.task_instances, "cleared"));
+    };
+    for (const box of [downstream, upstream, onlyFailed]) box.addEventListener("change", preview);
+    const body = h(
+      "div",
+      { class: "form" },
+      h("label", { class: "inline" }, downstream, " Downstream"),
+      h("label", { class: "inline" }, upstream, " Upstream"),
+      h("label", { class: "inline" }, onlyFailed, " Only failed"),
+      list,
+    );
+    preview().catch((err) => list.replaceChildren(h("p", { class: "error" }, err.message)));
+    const done = await modal(`Clear ${taskId}`, body, [
+      { label: "Clear", primary: true, action: "confirm-clear", run: () => api.post(`${dagPath}/clearTaskInstances`, request(false)) },
+    ]);
+    if (done) refresh();
+  };
+
+  const markDialog = async (newState) => {
+    const downstream = h("input", { type: "checkbox", id: "mark-downstream" });
+    const upstream = h("input", { type: "checkbox", id: "mark-upstream" });
+    const list = h("div", { class: "preview", "aria-live": "polite" });
+    const request = () => ({
+      new_state: newState,
+      include_downstream: downstream.checked,
+      include_upstream: upstream.checked,
+    });
+    const preview = async () => {
+      const body = await api.patch(`${tiPath()}/dry_run`, request());
+      list.replaceChildren(affectedList(body.task_instances, `marked ${newState}`));
+    };
+    for (const box of [downstream, upstream]) box.addEventListener("change", preview);
+    preview().catch((err) => list.replaceChildren(h("p", { class: "error" }, err.message)));
+    const body = h(
+      "div",
+      { class: "form" },
+      h("label", { class: "inline" }, downstream, " Downstream"),
+      h("label", { class: "inline" }, upstream, " Upstream"),
+      list,
+    );
+    const done = await modal(`Mark ${taskId} ${newState}`, body, [
+      { label: `Mark ${newState}`, primary: true, action: "confirm-mark", run: () => api.patch(tiPath(), request()) },
+    ]);
+    if (done) refresh();
+  };
+
+  refresh();
+  let pending = null;
+  return {
+    /** A ti event of this task: read it again (coalesced), keeping the try shown if it ended. */
+    changed(event) {
+      if (event.map_index !== mapIndex) return;
+      clearTimeout(pending);
+      pending = setTimeout(() => refresh(event.try_number === shownTry), 100);
+    },
+    destroy() {
+      clearTimeout(pending);
+      if (stopTail) stopTail();
+      panel.remove();
+    },
+  };
+}

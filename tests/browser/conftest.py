@@ -1,0 +1,98 @@
+"""Real headless Chromium (Debian's package) driven by Playwright, against real services.
+
+Browser downloads are impossible here, so Playwright launches the system binary
+(``AIRLANE_CHROMIUM`` or ``chromium`` on PATH, which ``make test`` installs when missing).
+Screenshots go to ``artifacts/screenshots`` (``AIRLANE_SCREENSHOTS`` changes it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from tests.conftest import EXAMPLE_DAGS, ROOT, TEST_DAGS
+from tests.integration.cluster import SECRET, USERS, Api, Cluster, RedisServer
+
+SCREENSHOTS = Path(os.environ.get("AIRLANE_SCREENSHOTS", ROOT / "artifacts" / "screenshots"))
+VIEWPORT = {"width": 1440, "height": 900}  # a laptop screen
+
+
+def chromium_path() -> str:
+    found = os.environ.get("AIRLANE_CHROMIUM") or shutil.which("chromium")
+    if not found:
+        raise RuntimeError(
+            "Chromium is not installed: `make test` installs Debian's chromium package, "
+            "or set AIRLANE_CHROMIUM to a Chromium binary"
+        )
+    return found
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    with sync_playwright() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    launched = playwright.chromium.launch(
+        executable_path=chromium_path(), headless=True, args=["--no-sandbox"]
+    )
+    yield launched
+    launched.close()
+
+
+@pytest.fixture(scope="module")
+def ui(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    """Every service and the API on the example DAGs, the UI test DAGs and a broken file."""
+    if redis_server.proc is None:
+        redis_server.start()
+    redis_server.flush()
+    work = tmp_path_factory.mktemp("ui")
+    folder = work / "dags"
+    shutil.copytree(EXAMPLE_DAGS, folder)
+    shutil.copytree(TEST_DAGS / "ui", folder / "ui")
+    nodes = Cluster(
+        redis_server.url,
+        folder,
+        work,
+        AIRLANE_API_USERS=USERS,
+        AIRLANE_API_SECRET=SECRET,
+        AIRLANE_DAGS_ARE_PAUSED_AT_CREATION="true",
+    )
+    nodes.start_all(workers=1, concurrency=8)
+    api = Api.start(nodes)
+    nodes.wait_for_dags("simple_airflow_dag", "ui_flaky", "ui_wide")
+    yield api
+    nodes.stop_all()
+
+
+@pytest.fixture
+def page(browser: Browser, ui: Api) -> Iterator[Page]:
+    """A fresh browser context per test, with page errors turned into test failures."""
+    context = browser.new_context(viewport=VIEWPORT, base_url=ui.url)
+    context.set_default_timeout(20_000)
+    one = context.new_page()
+    errors: list[str] = []
+    one.on("pageerror", lambda err: errors.append(str(err)))
+    yield one
+    context.close()
+    assert not errors, f"errors in the page: {errors}"
+
+
+def shot(page: Page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"))
+
+
+def login(page: Page, username: str = "alice", password: str = "wonderland") -> None:
+    page.goto("/")
+    page.fill("#username", username)
+    page.fill("#password", password)
+    page.click("form.login button[type=submit]")
+    page.wait_for_selector("table.dags tbody tr")

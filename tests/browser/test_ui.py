@@ -1,0 +1,235 @@
+"""The web UI in real headless Chromium against real services: every page, live updates,
+logs, clear and mark, trigger with conf, import errors, and the grid at size."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import login, shot
+from tests.integration.cluster import Api
+
+pytestmark = pytest.mark.timeout(300)
+
+EXAMPLES = ["branching", "etl_bash_python", "mapped_files", "simple_airflow_dag", "taskflow_etl"]
+
+
+def open_dag(page: Page, dag_id: str, tab: str = "grid") -> None:
+    page.goto(f"/ui/#/dags/{dag_id}?tab={tab}")
+    expect(page.locator("h1")).to_have_text(dag_id)
+
+
+def activate(page: Page) -> None:
+    toggle = page.get_by_label("DAG active")
+    if not toggle.is_checked():
+        toggle.check()
+
+
+def trigger(page: Page, conf: str | None = None) -> str:
+    """Trigger from the DAG page; returns the run id the page then selects."""
+    page.click("[data-action=trigger]")
+    dialog = page.locator("dialog.modal")
+    if conf is not None:
+        dialog.locator("textarea").fill(conf)
+    dialog.get_by_role("button", name="Trigger").click()
+    expect(dialog).to_have_count(0)
+    expect(page.locator(".run-label strong")).to_have_text(re.compile(r"^manual__"))
+    return page.locator(".run-label strong").inner_text()
+
+
+def node(page: Page, task_id: str):  # type: ignore[no-untyped-def]
+    return page.locator(f".graph-svg .node[data-task-id='{task_id}']")
+
+
+def test_login_list_trigger_seed_watch_graph_and_read_log(page: Page) -> None:
+    page.goto("/")
+    expect(page.locator("form.login")).to_be_visible()
+    shot(page, "01-login")
+    page.fill("#username", "alice")
+    page.fill("#password", "wrong")
+    page.click("form.login button[type=submit]")
+    expect(page.locator("form.login .error")).to_have_text("Wrong username or password.")
+    login(page)
+    for dag_id in EXAMPLES:
+        expect(page.locator(f"tr[data-dag-id='{dag_id}']")).to_be_visible()
+    expect(page.locator("tr[data-dag-id='simple_airflow_dag'] td").nth(3)).to_have_text("0:00:10")
+    shot(page, "02-dag-list")
+
+    open_dag(page, "simple_airflow_dag", "graph")
+    page.evaluate("window.__sameDocument = true")
+    activate(page)
+    run_id = trigger(page)
+    # Both tasks turn green in the graph, live: the page is never reloaded.
+    expect(node(page, "print_hello")).to_have_attribute("data-state", "success")
+    expect(node(page, "print_world")).to_have_attribute("data-state", "success")
+    expect(page.locator(".run-label [data-run-state]")).to_have_text("success")
+    assert page.evaluate("window.__sameDocument") is True
+    assert run_id.startswith("manual__")
+    shot(page, "03-graph-seed-success")
+
+    node(page, "print_hello").click()
+    panel = page.locator("aside.ti-panel")
+    expect(panel.locator("[data-ti-state]")).to_have_text("success")
+    expect(panel.locator("pre.log")).to_contain_text("Hello Airflow")
+    expect(panel.locator(".rendered")).to_contain_text('echo "Hello Airflow"')
+    shot(page, "04-task-log")
+    page.keyboard.press("Escape")
+    expect(panel).to_have_count(0)
+
+    page.get_by_role("tab", name="Grid").click()
+    cell = page.locator(f".cell[data-run-id='{run_id}'][data-task-id='print_world']")
+    expect(cell).to_have_attribute("data-state", "success")
+    shot(page, "05-grid")
+    page.get_by_role("tab", name="Source").click()
+    expect(page.locator("pre.source")).to_contain_text("task1 >> task2")
+    shot(page, "06-source")
+    page.get_by_role("tab", name="Details").click()
+    expect(page.locator("dl.details")).to_contain_text("A simple Airflow DAG")
+    shot(page, "07-details")
+    page.get_by_role("tab", name="Runs").click()
+    expect(page.locator(f"tr[data-run-id='{run_id}']")).to_contain_text("success")
+    shot(page, "08-runs")
+    page.get_by_label("DAG active").uncheck()  # no more runs every 10 s
+
+
+def test_failed_task_cleared_with_downstream_then_run_succeeds(page: Page, ui: Api) -> None:
+    login(page)
+    open_dag(page, "ui_flaky", "graph")
+    activate(page)
+    trigger(page, '{"why": "ui test"}')
+    expect(node(page, "flaky")).to_have_attribute("data-state", "failed")
+    expect(node(page, "after")).to_have_attribute("data-state", "upstream_failed")
+    expect(page.locator(".run-label [data-run-state]")).to_have_text("failed")
+    shot(page, "09-graph-failed")
+
+    node(page, "flaky").click()
+    panel = page.locator("aside.ti-panel")
+    expect(panel.locator("pre.log")).to_contain_text("not fixed yet")
+    (ui.cluster.markers / "ui_flaky_fixed").write_text("fixed")
+
+    panel.locator("[data-action=clear]").click()
+    dialog = page.locator("dialog.modal")
+    expect(dialog.get_by_label("Downstream")).to_be_checked()
+    # The confirmation lists what will change before anything does.
+    expect(dialog.locator(".affected li")).to_have_count(2)
+    expect(dialog.locator(".affected li[data-task-id='after']")).to_be_visible()
+    shot(page, "10-clear-confirmation")
+    dialog.locator("[data-action=confirm-clear]").click()
+    expect(dialog).to_have_count(0)
+
+    expect(node(page, "flaky")).to_have_attribute("data-state", "success")
+    expect(node(page, "after")).to_have_attribute("data-state", "success")
+    expect(page.locator(".run-label [data-run-state]")).to_have_text("success")
+    expect(panel.locator(".tries button")).to_have_count(2)
+    expect(panel.locator("pre.log")).to_contain_text("checking")
+    shot(page, "11-cleared-and-succeeded")
+
+
+def test_mark_failed_lists_downstream_then_marks(page: Page) -> None:
+    login(page)
+    open_dag(page, "ui_flaky", "graph")
+    node(page, "flaky").click()
+    panel = page.locator("aside.ti-panel")
+    expect(panel.locator("[data-ti-state]")).to_have_text("success")
+    panel.locator("[data-action=mark-failed]").click()
+    dialog = page.locator("dialog.modal")
+    expect(dialog.locator(".affected li")).to_have_count(1)
+    dialog.get_by_label("Downstream").check()
+    expect(dialog.locator(".affected li")).to_have_count(2)
+    dialog.locator("[data-action=confirm-mark]").click()
+    expect(node(page, "flaky")).to_have_attribute("data-state", "failed")
+    expect(node(page, "after")).to_have_attribute("data-state", "failed")
+
+
+def test_trigger_dialog_refuses_invalid_json_conf(page: Page) -> None:
+    login(page)
+    open_dag(page, "taskflow_etl")
+    page.click("[data-action=trigger]")
+    dialog = page.locator("dialog.modal")
+    dialog.locator("textarea").fill('{"unclosed": ')
+    expect(dialog.locator(".json-status")).to_contain_text("Invalid JSON")
+    dialog.get_by_role("button", name="Trigger").click()
+    expect(dialog.locator(".error")).to_have_text("Fix the JSON before triggering.")
+    dialog.locator("textarea").fill("[1, 2]")
+    expect(dialog.locator(".json-status")).to_contain_text("must be a JSON object")
+    shot(page, "12-trigger-invalid-conf")
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+
+
+def test_broken_dag_file_shows_as_import_error(page: Page) -> None:
+    login(page)
+    banner = page.locator(".error-banner")
+    expect(banner).to_contain_text("1 DAG file does not import")
+    banner.get_by_role("link").click()
+    error = page.locator(".import-error")
+    expect(error).to_contain_text("broken_dag.py")
+    expect(error.locator("pre.trace")).to_contain_text("line 4")
+    shot(page, "13-import-errors")
+
+
+def test_workers_and_queues_view(page: Page) -> None:
+    login(page)
+    page.click("nav >> text=Workers")
+    expect(page.locator("table.workers tbody tr[data-worker-id]")).to_have_count(1)
+    expect(page.locator("table.workers")).to_contain_text("0 / 8")
+    expect(page.locator("table.queues tr[data-queue='default']")).to_be_visible()
+    shot(page, "14-workers")
+
+
+def test_dag_list_search_tags_and_pause(page: Page) -> None:
+    login(page)
+    page.get_by_label("Search DAGs by id").fill("flaky")
+    expect(page.locator("table.dags tbody tr")).to_have_count(1)
+    page.get_by_label("Search DAGs by id").fill("")
+    page.locator("tr[data-dag-id='etl_bash_python'] button.tag", has_text="etl").click()
+    expect(page.locator("table.dags tbody tr")).to_have_count(1)
+    expect(page.locator("tr[data-dag-id='etl_bash_python']")).to_be_visible()
+    page.locator(".tag-filter button").click()
+    expect(page.locator("table.dags tbody tr")).to_have_count(len(EXAMPLES) + 2)
+    toggle = page.get_by_label("branching active")
+    toggle.check()
+    page.reload()
+    expect(page.get_by_label("branching active")).to_be_checked()
+    page.get_by_label("branching active").uncheck()
+
+
+def test_grid_of_1000_runs_and_500_tasks_renders_only_what_is_visible(page: Page, ui: Api) -> None:
+    """ui_wide stays paused, so its 1,000 runs stay queued (the coordinator does no work)."""
+    token = ui.token()
+    for i in range(1000):
+        body = {
+            "dag_run_id": f"bulk__{i:04d}",
+            "logical_date": f"2024-01-01T00:{i // 60:02d}:{i % 60:02d}Z",
+        }
+        status, _ = ui.call("POST", "/api/v2/dags/ui_wide/dagRuns", body, token)
+        assert status == 200
+    login(page)
+    open_dag(page, "ui_wide")
+    expect(page.locator(".grid-corner")).to_contain_text("1000 runs \u00b7 500 tasks")
+    expect(page.locator(".run-bar").first).to_be_visible()
+    cells = page.locator(".cell").count()
+    # A laptop viewport shows about 50 runs x 30 tasks; 500,000 cells must not exist.
+    assert 0 < cells < 5000, cells
+    shot(page, "15-grid-1000-runs")
+    # Scrolled to the oldest runs, the page of runs not loaded yet loads and shows.
+    page.locator(".grid-scroll").evaluate("el => { el.scrollLeft = 0; el.scrollTop = 4000; }")
+    expect(page.locator(".run-bar[data-run-id='bulk__0000']")).to_be_visible()
+    assert page.locator(".cell").count() < 5000
+    # Task groups are rows of their own that fold and unfold their members.
+    group = page.locator("button.group-label[data-group-id='group_0']")
+    page.locator(".grid-scroll").evaluate("el => { el.scrollTop = 0; }")
+    expect(group).to_have_attribute("aria-expanded", "true")
+    group.click()
+    expect(group).to_have_attribute("aria-expanded", "false")
+    expect(page.locator(".grid-corner")).to_contain_text("500 tasks")
+    # The keyboard moves the cursor through the grid.
+    page.locator(".grid-scroll").focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.locator(".cell.cursor")).to_have_count(1)
+    page.get_by_role("tab", name="Graph").click()
+    expect(page.locator(".graph-svg .node")).to_have_count(500)
+    expect(page.locator(".graph-svg .group")).to_have_count(7)
+    shot(page, "16-graph-500-tasks")
