@@ -32,13 +32,15 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync driver keeps an event loop running in this
+# thread while it is open, and the other suites' asyncio.run() refuses to start under it.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     launched = playwright.chromium.launch(
         executable_path=chromium_path(), headless=True, args=["--no-sandbox"]
@@ -67,7 +69,7 @@ def ui(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> I
     )
     nodes.start_all(workers=1, concurrency=8)
     api = Api.start(nodes)
-    nodes.wait_for_dags("simple_airflow_dag", "ui_flaky", "ui_wide")
+    nodes.wait_for_dags("simple_airflow_dag", "ui_flaky", "ui_wide", "ui_slow")
     yield api
     nodes.stop_all()
 

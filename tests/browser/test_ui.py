@@ -127,6 +127,43 @@ def test_failed_task_cleared_with_downstream_then_run_succeeds(page: Page, ui: A
     shot(page, "11-cleared-and-succeeded")
 
 
+def test_a_running_task_log_is_tailed_live(page: Page, ui: Api) -> None:
+    login(page)
+    open_dag(page, "ui_slow", "graph")
+    activate(page)
+    trigger(page)
+    expect(node(page, "slow")).to_have_attribute("data-state", "running")
+    node(page, "slow").focus()
+    page.keyboard.press("Enter")  # the graph works from the keyboard
+    panel = page.locator("aside.ti-panel")
+    log = panel.locator("pre.log")
+    expect(log).to_have_attribute("data-live", "1")
+    expect(log).to_contain_text("first line")
+    expect(log).not_to_contain_text("last line")
+    shot(page, "17-live-log")
+    (ui.cluster.markers / "ui_slow_go").write_text("go")
+    expect(log).to_contain_text("last line")
+    expect(panel.locator("[data-ti-state]")).to_have_text("success")
+    expect(log).to_have_attribute("data-live", "0")
+
+
+def test_backfill_form_previews_then_creates_runs(page: Page) -> None:
+    login(page)
+    open_dag(page, "etl_bash_python")
+    page.click("[data-action=backfill]")
+    dialog = page.locator("dialog.modal")
+    dialog.locator("#backfill-from").fill("2024-03-01T00:00:00")
+    dialog.locator("#backfill-to").fill("2024-03-03T00:00:00")
+    dialog.locator("[data-action=preview]").click()
+    expect(dialog.locator(".preview")).to_contain_text("3 runs would be created")
+    shot(page, "18-backfill")
+    dialog.locator("[data-action=create]").click()
+    expect(dialog).to_have_count(0)
+    # Backfill runs ignore the pause, as in Airflow 3; the grid shows them as they come.
+    expect(page.locator(".grid-corner")).to_contain_text("3 runs")
+    expect(page.locator(".run-bar.state-success")).to_have_count(3, timeout=60_000)
+
+
 def test_mark_failed_lists_downstream_then_marks(page: Page) -> None:
     login(page)
     open_dag(page, "ui_flaky", "graph")
@@ -188,7 +225,7 @@ def test_dag_list_search_tags_and_pause(page: Page) -> None:
     expect(page.locator("table.dags tbody tr")).to_have_count(1)
     expect(page.locator("tr[data-dag-id='etl_bash_python']")).to_be_visible()
     page.locator(".tag-filter button").click()
-    expect(page.locator("table.dags tbody tr")).to_have_count(len(EXAMPLES) + 2)
+    expect(page.locator("table.dags tbody tr")).to_have_count(len(EXAMPLES) + 3)
     toggle = page.get_by_label("branching active")
     toggle.check()
     page.reload()

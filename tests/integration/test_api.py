@@ -312,6 +312,11 @@ def test_variables_set_through_the_api_reach_tasks(api: Api) -> None:
     assert _wait_run(api, token, "api_variables", "vars") == "success"
     assert "greeting is hello there" in _log_text(api, token, "api_variables", "vars", "python")
     assert "templated hello there" in _log_text(api, token, "api_variables", "vars", "bash")
+    # The worker stored what the template rendered to (Airflow's rendered template fields).
+    status, ti = api.call(
+        "GET", "/api/v2/dags/api_variables/dagRuns/vars/taskInstances/bash", token=token
+    )
+    assert ti["rendered_fields"]["bash_command"] == "echo templated hello there"
     status, patched = api.call("PATCH", "/api/v2/variables/greeting", {"value": "bye"}, token=token)
     assert (status, patched["value"]) == (200, "bye")
     assert api.call("DELETE", "/api/v2/variables/greeting", token=token)[0] == 204
@@ -392,3 +397,87 @@ def test_a_resume_point_older_than_the_stream_is_reported_as_a_gap(api: Api) -> 
     status, body = api.call("GET", "/api/v2/events?last_event_id=yesterday", token=token)
     assert status == 422
     assert body["detail"][0]["loc"] == ["header", "Last-Event-ID"]
+
+
+def test_workers_and_queues_are_listed(api: Api) -> None:
+    token = api.token()
+    status, body = api.call("GET", "/api/v2/workers", token=token)
+    assert status == 200
+    assert body["total_entries"] == 2
+    assert all(
+        w["alive"] and w["slots"] == 16 and w["queues"] == ["default"] for w in body["workers"]
+    )
+    status, body = api.call("GET", "/api/v2/queues", token=token)
+    assert status == 200
+    assert [q["name"] for q in body["queues"]] == ["default"]
+    assert body["queues"][0]["depth"] >= 0
+
+
+def test_batch_list_dry_run_mark_and_dag_structure(api: Api) -> None:
+    token = api.token()
+    for run_id in ("batch_a", "batch_b"):
+        status, _ = api.call(
+            "POST", "/api/v2/dags/api_chain/dagRuns", {"dag_run_id": run_id}, token=token
+        )
+        assert status == 200
+        assert _wait_run(api, token, "api_chain", run_id) == "success"
+    status, body = api.call(
+        "POST",
+        "/api/v2/dags/~/dagRuns/~/taskInstances/list",
+        {
+            "dag_ids": ["api_chain"],
+            "dag_run_ids": ["batch_a", "batch_b"],
+            "task_ids": ["step_00", "step_11"],
+            "page_limit": 3,
+        },
+        token=token,
+    )
+    assert status == 200
+    assert body["total_entries"] == 4
+    assert len(body["task_instances"]) == 3
+    assert {t["state"] for t in body["task_instances"]} == {"success"}
+    status, body = api.call(
+        "POST", "/api/v2/dags/api_chain/dagRuns/~/taskInstances/list", {"page_limit": -1}, token
+    )
+    assert (status, body["detail"][0]["loc"]) == (422, ["body", "page_limit"])
+
+    path = "/api/v2/dags/api_chain/dagRuns/batch_a/taskInstances/step_10"
+    body_in = {"new_state": "failed", "include_downstream": True}
+    status, dry = api.call("PATCH", path + "/dry_run", body_in, token)
+    assert status == 200
+    assert sorted(t["task_id"] for t in dry["task_instances"]) == ["step_10", "step_11"]
+    status, ti = api.call("GET", path, token=token)
+    assert ti["state"] == "success"  # a dry run changes nothing
+
+    status, details = api.call("GET", "/api/v2/dags/api_chain/details", token=token)
+    assert status == 200
+    assert details["task_groups"] == []
+    assert details["next_dagrun_run_after"] is None  # no schedule, no next run
+
+
+def test_following_one_task_streams_its_log_lines_named_by_try(api: Api) -> None:
+    token = api.token()
+    status, _ = api.call(
+        "POST", "/api/v2/dags/api_flaky/dagRuns", {"dag_run_id": "follow"}, token=token
+    )
+    assert status == 200
+    url = f"{api.url}/api/v2/events?dag_id=api_flaky&run_id=follow&task_id=extract&logs=true"
+
+    async def follow() -> list[tuple[str, dict[str, Any]]]:
+        async with aiohttp.ClientSession() as session:
+            return await asyncio.wait_for(
+                _read_events(
+                    session,
+                    url,
+                    {"Authorization": f"Bearer {token}"},
+                    lambda evs: any("extracted 42 rows" in e.get("line", "") for _, e in evs),
+                ),
+                30,
+            )
+
+    events = [data for _, data in asyncio.run(follow())]
+    assert {e.get("task_id") for e in events if e["kind"] == "ti"} == {"extract"}
+    line = next(e for e in events if e["kind"] == "log" and "extracted" in e["line"])
+    assert (line["task_id"], line["try_number"], line["map_index"]) == ("extract", 1, -1)
+    status, body = api.call("GET", "/api/v2/events?task_id=extract", token=token)
+    assert (status, body["detail"][0]["loc"]) == (422, ["query", "task_id"])

@@ -5,8 +5,8 @@ with ``Last-Event-ID`` (or ``?last_event_id=``) reads on from exactly there: eve
 missed, once, in order (as long as the capped stream still holds it). Without one it gets
 only new events, except that a subscriber to one run (``dag_id`` and ``run_id``) gets that
 run's events from its creation on. ``task_id`` narrows a run's events to one task; with
-``logs=true`` its log lines follow too, from the first line of a try running already. Comments (``: keepalive``) keep idle connections open
-through proxies.
+``logs=true`` its log lines follow too, from the first line of a try running already.
+Comments (``: keepalive``) keep idle connections open through proxies.
 """
 
 from __future__ import annotations

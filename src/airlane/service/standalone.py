@@ -255,8 +255,9 @@ async def _main(settings: StandaloneSettings, admin_password: str, api_secret: s
     await app.start_services()
     print(
         f"Airlane standalone is running.\n"
-        f"  API          {app.api_url}/api/v2 (user admin, password {app.admin_password},\n"
+        f"  Web UI       {app.api_url}/ (user admin, password {app.admin_password},\n"
         f"               also in {settings.data_dir}/admin-password)\n"
+        f"  API          {app.api_url}/api/v2 (the same user)\n"
         f"  Redis        {app.redis_url} (AOF in {settings.data_dir}/redis)\n"
         f"  DAGs folder  {settings.dags_folder}\n"
         f"  Logs         {settings.data_dir}/*.log\n"
