@@ -84,3 +84,41 @@ def every_second(folder: Path) -> str:
         + "    PythonOperator(task_id='a', python_callable=noop)\n"
     )
     return dag_id
+
+
+def sleepy_fan_out(folder: Path, n: int, sleep_s: float) -> str:
+    """A root and ``n`` tasks after it that each sleep ``sleep_s`` (work a slot must wait on)."""
+    dag_id = f"bench_sleepy_fan_out_{n}"
+    (folder / f"{dag_id}.py").write_text(
+        "import time\n\nfrom airlane import DAG, PythonOperator\n\n\n"
+        + f"def nap():\n    time.sleep({sleep_s!r})\n\n\n"
+        + f"with DAG({dag_id!r}, schedule=None, max_active_tasks={n}) as dag:\n"
+        + "    root = PythonOperator(task_id='root', python_callable=nap)\n"
+        + f"    for i in range({n}):\n"
+        + "        root >> PythonOperator(task_id=f'leaf_{i:05d}', python_callable=nap)\n"
+    )
+    return dag_id
+
+
+def grouped(folder: Path, n: int) -> str:
+    """``n`` EmptyOperator tasks (completed by the coordinator, no worker needed): a start,
+    ten task groups of short chains, an end."""
+    dag_id = f"bench_grouped_{n}"
+    per_group = (n - 2) // 10
+    extra = n - 2 - per_group * 10
+    (folder / f"{dag_id}.py").write_text(
+        "from airlane import DAG, EmptyOperator, TaskGroup\n\n"
+        + f"with DAG({dag_id!r}, schedule=None, max_active_runs=64) as dag:\n"
+        + "    start = EmptyOperator(task_id='start')\n"
+        + "    end = EmptyOperator(task_id='end')\n"
+        + "    for g in range(10):\n"
+        + "        with TaskGroup(f'group_{g}') as group:\n"
+        + "            previous = None\n"
+        + f"            for i in range({per_group} + (1 if g < {extra} else 0)):\n"
+        + "                task = EmptyOperator(task_id=f'step_{i:03d}')\n"
+        + "                if previous is not None and i % 5:\n"
+        + "                    previous >> task\n"
+        + "                previous = task\n"
+        + "        start >> group >> end\n"
+    )
+    return dag_id

@@ -20,7 +20,7 @@ from typing import Any
 
 from tests.integration.cluster import RedisServer
 
-from bench import airlane_bench, floor, report
+from bench import airlane_bench, floor, report, scaling_bench, ui_bench
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,6 +92,10 @@ def main() -> None:
         results["floor"] = floor.measure(redis.url, args.smoke)
         print("floor", results["floor"], flush=True)
         results.update(airlane_bench.measure(work, redis, args.smoke))
+        results["scaling"] = scaling_bench.measure(work, redis, args.smoke)
+        print("scaling", results["scaling"], flush=True)
+        results["ui"] = ui_bench.measure(work, redis, args.smoke)
+        print("ui", results["ui"], flush=True)
         results["queue_choice"] = {
             "streams": {
                 "hop_p50_ms": results["hop"]["p50_ms"],

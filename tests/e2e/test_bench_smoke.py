@@ -48,6 +48,10 @@ def test_benchmarks_smoke(tmp_path: Path) -> None:
     ):
         section, name = key.split(".")
         assert results[section][name] > 0, key
+    for key in ("one_worker_s", "four_workers_s", "registered_to_first_task_s_max"):
+        assert results["scaling"][key] > 0, key
+    for key in ("grid_first_paint_s", "grid_cells_in_dom", "graph_render_s"):
+        assert results["ui"][key] > 0, key
     assert "streams" in results["queue_choice"]
     assert results["startup"]["standalone_to_first_task_s"] > 0
     assert {"cores", "python", "redis", "commit"} <= set(results["machine"])

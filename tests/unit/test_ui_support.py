@@ -89,6 +89,8 @@ def test_events_can_be_narrowed_to_one_task() -> None:
     assert wanted(event, "d", "r", "t")
     assert not wanted(event, "d", "r", "other")
     assert wanted({"kind": "run", "dag_id": "d", "run_id": "r"}, "d", "r", None)
+    assert not wanted(event, None, None, None, frozenset({"run", "dag"}))
+    assert wanted(event, None, None, None, frozenset({"ti"}))
 
 
 def test_ui_paths_are_public_and_the_files_are_there() -> None:

@@ -6,6 +6,7 @@ missed, once, in order (as long as the capped stream still holds it). Without on
 only new events, except that a subscriber to one run (``dag_id`` and ``run_id``) gets that
 run's events from its creation on. ``task_id`` narrows a run's events to one task; with
 ``logs=true`` its log lines follow too, from the first line of a try running already.
+``kind`` (repeatable) keeps only events of those kinds (``run``, ``ti``, ``dag``...).
 Comments (``: keepalive``) keep idle connections open through proxies.
 """
 
@@ -56,8 +57,14 @@ def event_payload(entry_id: str, fields: dict[str, str]) -> dict[str, Any]:
 
 
 def wanted(
-    data: dict[str, Any], dag_id: str | None, run_id: str | None, task_id: str | None = None
+    data: dict[str, Any],
+    dag_id: str | None,
+    run_id: str | None,
+    task_id: str | None = None,
+    kinds: frozenset[str] = frozenset(),
 ) -> bool:
+    if kinds and data.get("kind") not in kinds:
+        return False
     if dag_id is not None and data.get("dag_id") not in (dag_id, None):
         return False
     if run_id is not None and data.get("run_id") != run_id:
@@ -82,6 +89,7 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
     if task_id and not (dag_id and run_id):
         raise invalid("query", "task_id", "task_id needs dag_id and run_id", task_id)
     with_logs = bool(query_bool(request, "logs"))
+    kinds = frozenset(request.query.getall("kind", []))
     last = request.headers.get("Last-Event-ID") or request.query.get("last_event_id") or "$"
     if last != "$" and not _STREAM_ID.fullmatch(last):
         raise invalid("header", "Last-Event-ID", "Expected a stream ID like 1700000000000-0", last)
@@ -146,7 +154,7 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
                     if stream == store.keys.events:
                         last = entry_id
                         data = event_payload(entry_id, fields)
-                        if not wanted(data, dag_id, run_id, task_id):
+                        if not wanted(data, dag_id, run_id, task_id, kinds):
                             continue
                         await response.write(sse(entry_id, data["kind"], data))
                         if with_logs and data["kind"] == "ti" and data.get("state") == "running":

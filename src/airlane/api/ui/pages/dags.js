@@ -181,5 +181,5 @@ export function dagsPage(main) {
     load();
   });
   load();
-  return api.events({}, onEvent);
+  return api.events({ kind: ["run", "dag", "import_errors"] }, onEvent);
 }

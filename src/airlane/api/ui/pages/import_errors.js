@@ -21,7 +21,7 @@ export function importErrorsPage(main) {
     );
   };
   load().catch((err) => list.append(h("p", { class: "error" }, err.message)));
-  return api.events({}, (event) => {
+  return api.events({ kind: "import_errors" }, (event) => {
     if (event.kind === "import_errors") load().catch(() => {});
   });
 }
