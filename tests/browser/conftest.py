@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from tests.conftest import EXAMPLE_DAGS, ROOT, TEST_DAGS
-from tests.integration.cluster import SECRET, USERS, Api, Cluster, RedisServer
+from tests.integration.cluster import Api, RedisServer, api_cluster
 
 SCREENSHOTS = Path(os.environ.get("AIRLANE_SCREENSHOTS", ROOT / "artifacts" / "screenshots"))
 VIEWPORT = {"width": 1440, "height": 900}  # a laptop screen
@@ -52,26 +52,20 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 @pytest.fixture(scope="module")
 def ui(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     """Every service and the API on the example DAGs, the UI test DAGs and a broken file."""
-    if redis_server.proc is None:
-        redis_server.start()
-    redis_server.flush()
     work = tmp_path_factory.mktemp("ui")
     folder = work / "dags"
     shutil.copytree(EXAMPLE_DAGS, folder)
     shutil.copytree(TEST_DAGS / "ui", folder / "ui")
-    nodes = Cluster(
-        redis_server.url,
-        folder,
+    with api_cluster(
+        redis_server,
         work,
-        AIRLANE_API_USERS=USERS,
-        AIRLANE_API_SECRET=SECRET,
+        folder,
+        workers=1,
+        concurrency=8,
         AIRLANE_DAGS_ARE_PAUSED_AT_CREATION="true",
-    )
-    nodes.start_all(workers=1, concurrency=8)
-    api = Api.start(nodes)
-    nodes.wait_for_dags("simple_airflow_dag", "ui_flaky", "ui_wide", "ui_slow")
-    yield api
-    nodes.stop_all()
+    ) as api:
+        api.cluster.wait_for_dags("simple_airflow_dag", "ui_flaky", "ui_wide", "ui_slow")
+        yield api
 
 
 @pytest.fixture

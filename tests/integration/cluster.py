@@ -14,7 +14,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -312,3 +313,27 @@ class Api:
         )
         assert status == 201, body
         return str(body["access_token"])
+
+
+@contextmanager
+def api_cluster(
+    redis_server: RedisServer,
+    work: Path,
+    folder: Path,
+    workers: int = 2,
+    concurrency: int = 16,
+    **env: str,
+) -> Iterator[Api]:
+    """Redis flushed, then the DAG processor, the coordinator, ``workers`` workers and an API
+    with the test users on ``folder``; everything stopped afterwards."""
+    if redis_server.proc is None:
+        redis_server.start()
+    redis_server.flush()
+    nodes = Cluster(
+        redis_server.url, folder, work, AIRLANE_API_USERS=USERS, AIRLANE_API_SECRET=SECRET, **env
+    )
+    nodes.start_all(workers=workers, concurrency=concurrency)
+    try:
+        yield Api.start(nodes)
+    finally:
+        nodes.stop_all()

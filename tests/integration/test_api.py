@@ -21,31 +21,18 @@ from airflow_client.client.api.dag_run_api import DagRunApi
 from airflow_client.client.api.task_instance_api import TaskInstanceApi
 
 from tests.conftest import TEST_DAGS
-from tests.integration.cluster import SECRET, USERS, Api, Cluster, RedisServer, wait_until
+from tests.integration.cluster import SECRET, Api, RedisServer, api_cluster, wait_until
 
 pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture(scope="module")
 def api(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    if redis_server.proc is None:
-        redis_server.start()
-    redis_server.flush()
     work = tmp_path_factory.mktemp("api")
-    folder = work / "dags"
-    shutil.copytree(TEST_DAGS / "api", folder)
-    nodes = Cluster(
-        redis_server.url,
-        folder,
-        work,
-        AIRLANE_API_USERS=USERS,
-        AIRLANE_API_SECRET=SECRET,
-    )
-    nodes.start_all(workers=2)
-    api = Api.start(nodes)
-    nodes.wait_for_dags("api_flaky")
-    yield api
-    nodes.stop_all()
+    shutil.copytree(TEST_DAGS / "api", work / "dags")
+    with api_cluster(redis_server, work, work / "dags", workers=2) as api:
+        api.cluster.wait_for_dags("api_flaky")
+        yield api
 
 
 def test_airflow_client_triggers_waits_reads_logs_and_clears(api: Api) -> None:

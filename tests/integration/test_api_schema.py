@@ -17,7 +17,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.conftest import TEST_DAGS
-from tests.integration.cluster import SECRET, USERS, Api, Cluster, RedisServer
+from tests.integration.cluster import Api, RedisServer, api_cluster
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -26,25 +26,16 @@ pytestmark = pytest.mark.timeout(300)
 def schema_api(
     redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Api, str]]:
-    if redis_server.proc is None:
-        redis_server.start()
-    redis_server.flush()
     work = tmp_path_factory.mktemp("api-schema")
     shutil.copytree(TEST_DAGS / "api", work / "dags")
-    nodes = Cluster(
-        redis_server.url, work / "dags", work, AIRLANE_API_USERS=USERS, AIRLANE_API_SECRET=SECRET
-    )
-    nodes.start("dag-processor", "dag-processor")
-    nodes.start("coordinator", "coordinator")
-    api = Api.start(nodes)
-    nodes.wait_for_dags("api_flaky", "api_chain")
-    token = api.token()
-    # A run and a pool and a variable to find, so that not every generated request is a 404.
-    api.call("POST", "/api/v2/dags/api_flaky/dagRuns", {"dag_run_id": "known"}, token=token)
-    api.call("POST", "/api/v2/pools", {"name": "known", "slots": 2}, token=token)
-    api.call("POST", "/api/v2/variables", {"key": "known", "value": "v"}, token=token)
-    yield api, token
-    nodes.stop_all()
+    with api_cluster(redis_server, work, work / "dags", workers=0) as api:
+        api.cluster.wait_for_dags("api_flaky", "api_chain")
+        token = api.token()
+        # A run and a pool and a variable to find, so that not every generated request is a 404.
+        api.call("POST", "/api/v2/dags/api_flaky/dagRuns", {"dag_run_id": "known"}, token=token)
+        api.call("POST", "/api/v2/pools", {"name": "known", "slots": 2}, token=token)
+        api.call("POST", "/api/v2/variables", {"key": "known", "value": "v"}, token=token)
+        yield api, token
 
 
 CHECKS = [

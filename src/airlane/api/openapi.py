@@ -556,6 +556,29 @@ _D = "/api/v2/dags/{dag_id}"
 _R = _D + "/dagRuns/{dag_run_id}"
 _TI = _R + "/taskInstances/{task_id}"
 
+
+def _instance_paths() -> dict[str, dict[str, Any]]:
+    """One task instance, plain and mapped (``/{map_index}``): read, mark, and a mark's dry run,
+    under Airflow's operation ids."""
+
+    def mark(op_id: str, params: list[dict[str, Any]]) -> dict[str, Any]:
+        collection = "TaskInstanceCollectionResponse"
+        return _op(op_id, "TaskInstance", collection, params=params, body="PatchTaskInstanceBody")
+
+    paths: dict[str, dict[str, Any]] = {}
+    for mapped in (False, True):
+        params = _path("dag_id", "dag_run_id", "task_id", *(("map_index",) if mapped else ()))
+        base = _TI + ("/{map_index}" if mapped else "")
+        suffix = "_by_map_index" if mapped else ""
+        read = "get_mapped_task_instance" if mapped else "get_task_instance"
+        paths[base] = {
+            "get": _op(read, "TaskInstance", "TaskInstanceResponse", params=params),
+            "patch": mark(f"patch_task_instance{suffix}", params),
+        }
+        paths[base + "/dry_run"] = {"patch": mark(f"patch_task_instance_dry_run{suffix}", params)}
+    return paths
+
+
 PATHS: dict[str, dict[str, Any]] = {
     "/auth/token": {
         "post": _op(
@@ -674,54 +697,7 @@ PATHS: dict[str, dict[str, Any]] = {
             ],
         )
     },
-    _TI: {
-        "get": _op(
-            "get_task_instance",
-            "TaskInstance",
-            "TaskInstanceResponse",
-            params=_path("dag_id", "dag_run_id", "task_id"),
-        ),
-        "patch": _op(
-            "patch_task_instance",
-            "TaskInstance",
-            "TaskInstanceCollectionResponse",
-            params=_path("dag_id", "dag_run_id", "task_id"),
-            body="PatchTaskInstanceBody",
-        ),
-    },
-    _TI + "/{map_index}": {
-        "get": _op(
-            "get_mapped_task_instance",
-            "TaskInstance",
-            "TaskInstanceResponse",
-            params=_path("dag_id", "dag_run_id", "task_id", "map_index"),
-        ),
-        "patch": _op(
-            "patch_task_instance_by_map_index",
-            "TaskInstance",
-            "TaskInstanceCollectionResponse",
-            params=_path("dag_id", "dag_run_id", "task_id", "map_index"),
-            body="PatchTaskInstanceBody",
-        ),
-    },
-    _TI + "/dry_run": {
-        "patch": _op(
-            "patch_task_instance_dry_run",
-            "TaskInstance",
-            "TaskInstanceCollectionResponse",
-            params=_path("dag_id", "dag_run_id", "task_id"),
-            body="PatchTaskInstanceBody",
-        )
-    },
-    _TI + "/{map_index}/dry_run": {
-        "patch": _op(
-            "patch_task_instance_dry_run_by_map_index",
-            "TaskInstance",
-            "TaskInstanceCollectionResponse",
-            params=_path("dag_id", "dag_run_id", "task_id", "map_index"),
-            body="PatchTaskInstanceBody",
-        )
-    },
+    **_instance_paths(),
     _R + "/taskInstances/list": {
         "post": _op(
             "get_task_instances_batch",

@@ -143,10 +143,11 @@ def task_instance_response(
     key: tuple[str, int],
     record: TIRecord,
     meta: TIMeta,
+    spec: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """TaskInstanceResponse."""
+    """TaskInstanceResponse (``spec``: the task's serialized form, looked up when not given)."""
     task_id, map_index = key
-    spec = task_spec(dag, task_id) or {}
+    spec = spec if spec is not None else task_spec(dag, task_id) or {}
     start, end = meta.start_date, meta.end_date
     state = record.state.value
     logical = run.get("logical_date") or None
@@ -218,5 +219,9 @@ def ti_collection(
     tis: dict[tuple[str, int], tuple[TIRecord, TIMeta]],
 ) -> dict[str, Any]:
     """TaskInstanceCollectionResponse of one run's instances, in task then map order."""
-    items = [task_instance_response(dag, run, key, *tis[key]) for key in sorted(tis)]
+    specs = {t["task_id"]: t for t in (dag or {}).get("tasks", [])}
+    items = [
+        task_instance_response(dag, run, key, *tis[key], specs.get(key[0], {}))
+        for key in sorted(tis)
+    ]
     return {"task_instances": items, "total_entries": len(items)}

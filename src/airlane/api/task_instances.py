@@ -196,14 +196,16 @@ async def list_tis_batch(request: web.Request) -> web.Response:
     for dag_id in dag_ids if dag_ids is not None else sorted(await store.dag_hashes()):
         dag = await store.dag(dag_id)
         wanted_runs = run_ids if run_ids is not None else await store.all_run_ids(dag_id)
-        for run in await store.runs(dag_id, wanted_runs):
-            tis = await store.task_instances(dag_id, run["run_id"])
-            chosen = {
-                k: v
-                for k, v in tis.items()
-                if (not task_ids or k[0] in task_ids)
-                and (not states or _state_name(v[0]) in states)
-            }
+        runs = await store.runs(dag_id, wanted_runs)
+        mapped = {t["task_id"] for t in (dag or {}).get("tasks", []) if t.get("mapped")}
+        every = await store.task_instances_of_runs(
+            dag_id,
+            [run["run_id"] for run in runs],
+            task_ids or None,
+            unmapped=not (task_ids & mapped),
+        )
+        for run, tis in zip(runs, every, strict=True):
+            chosen = {k: v for k, v in tis.items() if not states or _state_name(v[0]) in states}
             items += ti_collection(dag, run, chosen)["task_instances"]
     return json_response(
         {"task_instances": items[offset : offset + limit], "total_entries": len(items)}

@@ -251,6 +251,39 @@ class Store:
         raw = await typed.hgetall(self.client, self.keys.tis(dag_id, run_id))
         return {parse_ti_field(field): decode_ti(value) for field, value in raw.items()}
 
+    async def task_instances_of_runs(
+        self,
+        dag_id: str,
+        run_ids: list[str],
+        task_ids: set[str] | None = None,
+        *,
+        unmapped: bool = False,
+    ) -> list[dict[tuple[str, int], tuple[TIRecord, TIMeta]]]:
+        """The instances of many runs in one round trip; with ``task_ids`` only those tasks'
+        (the others are not decoded). ``unmapped``: none of ``task_ids`` is a mapped task, so
+        each has one instance (map index -1) and only those are read from Redis."""
+        fields = [ti_field(t, -1) for t in sorted(task_ids)] if task_ids and unmapped else None
+        async with self.client.pipeline(transaction=False) as pipe:
+            for run_id in run_ids:
+                if fields is None:
+                    pipe.hgetall(self.keys.tis(dag_id, run_id))
+                else:
+                    pipe.hmget(self.keys.tis(dag_id, run_id), fields)
+            found = await pipe.execute()
+        result = []
+        for raw in found:
+            if fields is not None:
+                raw = {field: value for field, value in zip(fields, raw, strict=True) if value}
+            keys = ((parse_ti_field(field), value) for field, value in raw.items())
+            result.append(
+                {
+                    key: decode_ti(value)
+                    for key, value in keys
+                    if task_ids is None or key[0] in task_ids
+                }
+            )
+        return result
+
     async def rendered_fields(
         self, dag_id: str, run_id: str, task_id: str, map_index: int
     ) -> dict[str, Any]:

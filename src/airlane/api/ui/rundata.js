@@ -72,23 +72,24 @@ export class RunData {
     return true;
   }
 
-  /** Load the states of `taskIds` in `runIds` not loaded yet (one batch request per page). */
+  /**
+   * Load the states of `taskIds` in `runIds` not loaded yet: batch requests of whole runs, each
+   * small enough for one page (a second page would make the API read everything again).
+   */
   async ensureTis(runIds, taskIds) {
     const runs = runIds.filter((r) => taskIds.some((t) => !this.fetched.has(`${r}|${t}`)));
     if (!runs.length || !taskIds.length) return false;
     for (const r of runs) for (const t of taskIds) this.fetched.add(`${r}|${t}`);
-    let offset = 0;
-    for (;;) {
-      const body = await api.post(`/dags/${encodeURIComponent(this.dagId)}/dagRuns/~/taskInstances/list`, {
-        dag_run_ids: runs,
-        task_ids: taskIds,
-        page_offset: offset,
-        page_limit: TI_PAGE,
-      });
-      for (const ti of body.task_instances) this.put(ti);
-      offset += body.task_instances.length;
-      if (!body.task_instances.length || offset >= body.total_entries) break;
-    }
+    const perRequest = Math.max(1, Math.floor(TI_PAGE / taskIds.length));
+    const chunks = [];
+    for (let i = 0; i < runs.length; i += perRequest) chunks.push(runs.slice(i, i + perRequest));
+    const path = `/dags/${encodeURIComponent(this.dagId)}/dagRuns/~/taskInstances/list`;
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        const body = await api.post(path, { dag_run_ids: chunk, task_ids: taskIds, page_limit: TI_PAGE });
+        for (const ti of body.task_instances) this.put(ti);
+      }),
+    );
     return true;
   }
 
