@@ -18,7 +18,7 @@ TARGETS = {
     "scaling.speedup": ("> 1 (issue 8)", lambda v, r: v > 1),
     "scaling.registered_to_first_task_s_max": ("<= 1 s (issue 8)", lambda v, r: v <= 1.0),
     "ui.grid_first_paint_s": ("<= 1 s", lambda v, r: v <= 1.0),
-    "ui.scroll_frame_ms_p50": ("<= 33 ms (two frames)", lambda v, r: v <= 33.4),
+    "ui.draw_ms_p50": ("<= 16.7 ms (one frame)", lambda v, r: v <= 16.7),
 }
 
 
@@ -62,8 +62,10 @@ def render(results: dict[str, Any], command: str) -> str:
         ("scaling.registered_to_first_task_s_max", "joining worker: registered to first task (s)"),
         ("ui.grid_first_paint_s", "UI: grid of 1,000 runs x 500 tasks, first paint (s)"),
         ("ui.grid_cells_in_dom", "UI: grid cells in the DOM (of 500,000)"),
-        ("ui.scroll_frame_ms_p50", "UI: grid scroll step, p50 (ms)"),
-        ("ui.scroll_frame_ms_max", "UI: grid scroll step, max (ms)"),
+        ("ui.draw_ms_p50", "UI: grid frame built while scrolling, p50 (ms)"),
+        ("ui.draw_ms_max", "UI: grid frame built while scrolling, max (ms)"),
+        ("ui.scroll_frame_ms_p50", "UI: grid scroll step to 2nd frame after, p50 (ms)"),
+        ("ui.scroll_frame_ms_max", "UI: grid scroll step to 2nd frame after, max (ms)"),
         ("ui.jump_to_oldest_runs_s", "UI: jump to the oldest runs, loaded and shown (s)"),
         ("ui.graph_render_s", "UI: graph of 500 tasks, drawn and coloured (s)"),
     ]
@@ -147,9 +149,10 @@ def render(results: dict[str, Any], command: str) -> str:
         " (500,000 task instances), the API on real processes, Debian's headless Chromium at"
         " 1440 x 900 driven by Playwright, signed in. Grid first paint: from navigation to the"
         " first coloured cell; cells in the DOM then. Scroll step: 40 steps of 20 runs left (and"
-        " rows down), each from setting the scroll position to two animation frames later (one"
-        " frame is 16.7 ms; two frames are the floor of this measure, so it is compared with"
-        " 33 ms). Jump: scrolled to the oldest runs, until their states are loaded and shown."
+        " rows down), each from setting the scroll position to two animation frames later (two"
+        " frames, 33.3 ms, are the floor of this measure); frame built: the grid's own time to"
+        " build each of those frames (User Timing). Jump: scrolled to the oldest runs, until"
+        " their states are loaded and shown."
         " Graph: from the tab's click until all 500 nodes show their state.",
         "",
     ]
