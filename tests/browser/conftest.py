@@ -13,13 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from tests.conftest import EXAMPLE_DAGS, ROOT, TEST_DAGS
 from tests.integration.cluster import Api, RedisServer, api_cluster
 
 SCREENSHOTS = Path(os.environ.get("AIRLANE_SCREENSHOTS", ROOT / "artifacts" / "screenshots"))
 VIEWPORT = {"width": 1440, "height": 900}  # a laptop screen
+# Assertions wait as long as actions do: runs on a loaded 2-core machine take seconds.
+expect.set_options(timeout=20_000)
 
 
 def chromium_path() -> str:

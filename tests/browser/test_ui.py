@@ -81,6 +81,10 @@ def test_login_list_trigger_seed_watch_graph_and_read_log(page: Page) -> None:
     page.get_by_role("tab", name="Grid").click()
     cell = page.locator(f".cell[data-run-id='{run_id}'][data-task-id='print_world']")
     expect(cell).to_have_attribute("data-state", "success")
+    # Each run's bar is as tall as its duration against the longest run in view.
+    page.wait_for_function(
+        "Math.max(...[...document.querySelectorAll('.run-bar')].map((b) => b.offsetHeight)) >= 60"
+    )
     shot(page, "05-grid")
     page.get_by_role("tab", name="Source").click()
     expect(page.locator("pre.source")).to_contain_text("task1 >> task2")

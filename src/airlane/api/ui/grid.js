@@ -63,13 +63,14 @@ export function gridView(root, rows, data, { onCell, onRun, onToggleGroup, selec
     return { left, top, firstCol, lastCol, firstRow, lastRow };
   };
 
+  /** The longest duration among the runs in view: bars are scaled to it, as in Airflow. */
   const maxDuration = (v) => {
-    let most = 1;
+    let most = 0;
     for (let c = v.firstCol; c <= v.lastCol; c++) {
       const run = data.runAt(c);
       if (run && run.duration) most = Math.max(most, run.duration);
     }
-    return most;
+    return most || 1;
   };
 
   const draw = () => {

@@ -41,8 +41,8 @@ export function dagPage(main, { match }) {
     "div",
     { class: "toolbar" },
     h("label", { class: "switch-label" }, pausedToggle, " Active"),
-    h("button", { type: "button", class: "primary", "data-action": "trigger", onclick: () => trigger() }, "Trigger"),
-    h("button", { type: "button", "data-action": "backfill", onclick: () => backfillDialog(state.details) }, "Backfill"),
+    h("button", { type: "button", class: "primary", "data-action": "trigger", disabled: true, onclick: () => trigger() }, "Trigger"),
+    h("button", { type: "button", "data-action": "backfill", disabled: true, onclick: () => backfillDialog(state.details) }, "Backfill"),
   );
   main.append(
     h("div", { class: "page-head" }, h("div", {}, h("a", { href: "#/dags", class: "muted" }, "DAGs"), title), buttons),
@@ -175,7 +175,8 @@ export function dagPage(main, { match }) {
     }
   });
 
-  const refreshRun = debounce(async (runId) => {
+  /** A run started or ended: read its dates and duration again. */
+  const refreshRun = async (runId) => {
     try {
       const run = await api.get(`${base}/dagRuns/${encodeURIComponent(runId)}`);
       Object.assign(data.byId.get(runId) || {}, run);
@@ -184,7 +185,7 @@ export function dagPage(main, { match }) {
     } catch {
       /* the run was deleted meanwhile */
     }
-  }, 100);
+  };
 
   const onEvent = async (event) => {
     if (event.kind === "dag" && event.dag_id === dagId) return;
@@ -210,6 +211,8 @@ export function dagPage(main, { match }) {
       state.tasks = tasks.tasks;
       title.textContent = details.dag_display_name;
       pausedToggle.checked = !details.is_paused;
+      // The actions need the DAG's details (params, schedule): usable from now on.
+      for (const button of buttons.querySelectorAll("button")) button.disabled = false;
       state.order = layout(state.tasks, details.task_groups || []).order;
       state.rows = rowsNow();
       await data.reload();
