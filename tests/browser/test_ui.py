@@ -168,7 +168,7 @@ def test_backfill_form_previews_then_creates_runs(page: Page) -> None:
     expect(page.locator(".run-bar.state-success")).to_have_count(3, timeout=60_000)
 
 
-def test_mark_failed_lists_downstream_then_marks(page: Page) -> None:
+def test_mark_failed_lists_downstream_then_marks_then_clear_the_run(page: Page) -> None:
     login(page)
     open_dag(page, "ui_flaky", "graph")
     node(page, "flaky").click()
@@ -182,6 +182,17 @@ def test_mark_failed_lists_downstream_then_marks(page: Page) -> None:
     dialog.locator("[data-action=confirm-mark]").click()
     expect(node(page, "flaky")).to_have_attribute("data-state", "failed")
     expect(node(page, "after")).to_have_attribute("data-state", "failed")
+    expect(page.locator(".run-label [data-run-state]")).to_have_text("failed")
+    # The whole run cleared from its label: both instances listed, then rerun.
+    page.locator("[data-action=clear-run]").click()
+    dialog = page.locator("dialog.modal")
+    expect(dialog.locator(".affected li")).to_have_count(2)
+    dialog.get_by_label("Only failed").check()
+    expect(dialog.locator(".affected li")).to_have_count(2)
+    shot(page, "19-clear-run")
+    dialog.locator("[data-action=confirm-clear-run]").click()
+    expect(node(page, "after")).to_have_attribute("data-state", "success")
+    expect(page.locator(".run-label [data-run-state]")).to_have_text("success")
 
 
 def test_trigger_dialog_refuses_invalid_json_conf(page: Page) -> None:

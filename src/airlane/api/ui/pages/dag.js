@@ -10,7 +10,7 @@ import { layout } from "../layout.js";
 import { route, setParams } from "../router.js";
 import { RunData } from "../rundata.js";
 import { isFinished, stateName } from "../states.js";
-import { backfillDialog, triggerDialog } from "./dag_actions.js";
+import { backfillDialog, clearRunDialog, markRunDialog, triggerDialog } from "./dag_actions.js";
 import { tiPanel } from "./ti_panel.js";
 
 const TABS = ["grid", "graph", "runs", "source", "details"];
@@ -64,13 +64,29 @@ export function dagPage(main, { match }) {
             "span",
             {},
             "Run ",
-            h("strong", {}, run.dag_run_id),
+            h("strong", { title: run.dag_run_id }, run.dag_run_id),
             " ",
             h("span", { class: `badge state-${stateName(run.state)}`, "data-run-state": run.state }, run.state),
             run.duration ? ` ${fmtDuration(run.duration)}` : "",
+            " ",
+            h("button", { type: "button", class: "small", "data-action": "clear-run", onclick: () => runAction(clearRunDialog(dagId, run.dag_run_id)) }, "Clear run\u2026"),
+            h("button", { type: "button", class: "small", "data-action": "mark-run-success", onclick: () => runAction(markRunDialog(dagId, run.dag_run_id, "success")) }, "Mark success\u2026"),
+            h("button", { type: "button", class: "small", "data-action": "mark-run-failed", onclick: () => runAction(markRunDialog(dagId, run.dag_run_id, "failed")) }, "Mark failed\u2026"),
           )
         : h("span", { class: "muted" }, "No run selected"),
     );
+  };
+
+  /** After a run-level action: the instances and the run are read again. */
+  const runAction = async (done) => {
+    try {
+      if (!(await done)) return;
+      await data.loadRun(selectedRun());
+      await refreshRun(selectedRun());
+      if (state.view?.update) state.view.update(data.runStates(selectedRun()));
+    } catch (err) {
+      status.textContent = err.message;
+    }
   };
 
   const selectRun = async (runId) => {

@@ -1,7 +1,7 @@
 // Trigger (conf as validated JSON, defaults from the DAG's params) and backfill dialogs.
 
 import { api } from "../api.js";
-import { jsonEditor, modal } from "../dialogs.js";
+import { affectedList, jsonEditor, modal } from "../dialogs.js";
 import { h } from "../dom.js";
 
 function paramDefaults(params) {
@@ -97,5 +97,48 @@ export function backfillDialog(details) {
       },
     },
     { label: "Create backfill", primary: true, action: "create", run: () => api.post("/backfills", request()) },
+  ]);
+}
+
+/** Clear a whole run (or only its failed instances) after listing what the API would clear. */
+export function clearRunDialog(dagId, runId) {
+  const path = `/dags/${encodeURIComponent(dagId)}/dagRuns/${encodeURIComponent(runId)}/clear`;
+  const onlyFailed = h("input", { type: "checkbox", id: "clear-run-only-failed" });
+  const list = h("div", { class: "preview", "aria-live": "polite" });
+  const preview = async () => {
+    const body = await api.post(path, { dry_run: true, only_failed: onlyFailed.checked });
+    list.replaceChildren(affectedList(body.task_instances, "cleared"));
+  };
+  onlyFailed.addEventListener("change", preview);
+  preview().catch((err) => list.replaceChildren(h("p", { class: "error" }, err.message)));
+  const body = h("div", { class: "form" }, h("label", { class: "inline" }, onlyFailed, " Only failed"), list);
+  return modal(`Clear run ${runId}`, body, [
+    {
+      label: "Clear run",
+      primary: true,
+      action: "confirm-clear-run",
+      run: () => api.post(path, { dry_run: false, only_failed: onlyFailed.checked }),
+    },
+  ]);
+}
+
+const FINISHED = ["success", "failed", "skipped", "upstream_failed", "removed"];
+
+/** What marking a run changes, by Airflow's rule: success marks every instance not yet
+ * successful; failed fails the running ones and skips the ones not finished. */
+function markedBy(state, instances) {
+  return instances.filter((ti) =>
+    state === "success"
+      ? !["success", "skipped"].includes(ti.state)
+      : ti.state === "running" || !FINISHED.includes(ti.state),
+  );
+}
+
+export async function markRunDialog(dagId, runId, state) {
+  const base = `/dags/${encodeURIComponent(dagId)}/dagRuns/${encodeURIComponent(runId)}`;
+  const all = await api.get(`${base}/taskInstances`, { limit: 1000 });
+  const body = h("div", {}, affectedList(markedBy(state, all.task_instances), `marked (run ${state})`));
+  return modal(`Mark run ${runId} ${state}`, body, [
+    { label: `Mark ${state}`, primary: true, action: "confirm-mark-run", run: () => api.patch(base, { state }) },
   ]);
 }
