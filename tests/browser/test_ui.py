@@ -99,6 +99,7 @@ def test_login_list_trigger_seed_watch_graph_and_read_log(page: Page) -> None:
 
 
 def test_failed_task_cleared_with_downstream_then_run_succeeds(page: Page, ui: Api) -> None:
+    (ui.cluster.markers / "ui_flaky_fixed").unlink(missing_ok=True)
     login(page)
     open_dag(page, "ui_flaky", "graph")
     activate(page)
@@ -168,9 +169,13 @@ def test_backfill_form_previews_then_creates_runs(page: Page) -> None:
     expect(page.locator(".run-bar.state-success")).to_have_count(3, timeout=60_000)
 
 
-def test_mark_failed_lists_downstream_then_marks_then_clear_the_run(page: Page) -> None:
+def test_mark_failed_lists_downstream_then_marks_then_clear_the_run(page: Page, ui: Api) -> None:
+    (ui.cluster.markers / "ui_flaky_fixed").write_text("fixed")
     login(page)
     open_dag(page, "ui_flaky", "graph")
+    activate(page)
+    trigger(page)
+    expect(node(page, "after")).to_have_attribute("data-state", "success")
     node(page, "flaky").click()
     panel = page.locator("aside.ti-panel")
     expect(panel.locator("[data-ti-state]")).to_have_text("success")

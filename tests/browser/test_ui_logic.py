@@ -178,3 +178,22 @@ def test_api_errors_name_the_field(logic: Page) -> None:
         """,
     )
     assert text == ["conf: Input should be a valid dictionary", "Dag with id x was not found"]
+
+
+def test_a_fetched_snapshot_never_hides_a_newer_event(logic: Page) -> None:
+    states = run(
+        logic,
+        "rundata.js",
+        """
+        const data = new m.RunData("d");
+        const ti = (state) => ({dag_run_id: "r", task_id: "t", map_index: -1, state});
+        const since = data.seq;             // a fetch starts
+        data.apply({kind: "ti", dag_id: "d", run_id: "r", task_id: "t", map_index: -1,
+                    state: "success", try_number: 1});
+        data.putFetched(ti("running"), since);  // its older snapshot arrives after the event
+        const kept = data.state("r", "t");
+        data.putFetched(ti("failed"), data.seq);  // a fetch begun after the event wins
+        return [kept, data.state("r", "t")];
+        """,
+    )
+    assert states == ["success", "failed"]

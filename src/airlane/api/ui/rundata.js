@@ -17,6 +17,9 @@ export class RunData {
     this.tis = new Map(); // run id -> task id -> map index -> TI
     this.fetched = new Set(); // "run|task" pairs loaded at least once
     this.listeners = new Set();
+    // Events counted as they arrive: a fetched instance never replaces one that an event
+    // updated after the fetch began (the fetch's snapshot may be older than that event).
+    this.seq = 0;
   }
 
   onChange(fn) {
@@ -84,10 +87,11 @@ export class RunData {
     const chunks = [];
     for (let i = 0; i < runs.length; i += perRequest) chunks.push(runs.slice(i, i + perRequest));
     const path = `/dags/${encodeURIComponent(this.dagId)}/dagRuns/~/taskInstances/list`;
+    const since = this.seq;
     await Promise.all(
       chunks.map(async (chunk) => {
         const body = await api.post(path, { dag_run_ids: chunk, task_ids: taskIds, page_limit: TI_PAGE });
-        for (const ti of body.task_instances) this.put(ti);
+        for (const ti of body.task_instances) this.putFetched(ti, since);
       }),
     );
     return true;
@@ -97,12 +101,23 @@ export class RunData {
   async loadRun(runId) {
     const base = `/dags/${encodeURIComponent(this.dagId)}/dagRuns/${encodeURIComponent(runId)}`;
     let offset = 0;
+    const since = this.seq;
     for (;;) {
       const body = await api.get(`${base}/taskInstances`, { limit: TI_PAGE, offset });
-      for (const ti of body.task_instances) this.put(ti);
+      for (const ti of body.task_instances) this.putFetched(ti, since);
       offset += body.task_instances.length;
       if (!body.task_instances.length || offset >= body.total_entries) break;
     }
+  }
+
+  /** A fetched instance, unless an event after `since` (a seq) already said more. */
+  putFetched(ti, since) {
+    const known = this.tis.get(ti.dag_run_id)?.get(ti.task_id)?.get(ti.map_index);
+    if (known && known.eventSeq > since) {
+      this.fetched.add(`${ti.dag_run_id}|${ti.task_id}`);
+      return;
+    }
+    this.put(ti);
   }
 
   put(ti) {
@@ -135,6 +150,7 @@ export class RunData {
   apply(event) {
     if (event.dag_id !== this.dagId) return null;
     if (event.kind === "ti") {
+      this.seq += 1;
       const tasks = this.tis.get(event.run_id);
       const known = tasks?.get(event.task_id)?.get(event.map_index);
       const ti = known
@@ -143,6 +159,7 @@ export class RunData {
       ti.state = event.state === "none" ? null : event.state;
       ti.try_number = event.try_number ?? ti.try_number;
       if (event.worker) ti.hostname = event.worker;
+      ti.eventSeq = this.seq;
       this.put(ti);
       return "ti";
     }

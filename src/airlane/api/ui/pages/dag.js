@@ -191,10 +191,15 @@ export function dagPage(main, { match }) {
     }
   });
 
-  /** A run started or ended: read its dates and duration again. */
+  /** A run started or ended: read its dates and duration again (only the latest read of a
+   * run applies: an earlier one that answers late would bring back an older state). */
+  const reads = new Map();
   const refreshRun = async (runId) => {
+    const ticket = (reads.get(runId) || 0) + 1;
+    reads.set(runId, ticket);
     try {
       const run = await api.get(`${base}/dagRuns/${encodeURIComponent(runId)}`);
+      if (reads.get(runId) !== ticket) return;
       Object.assign(data.byId.get(runId) || {}, run);
       showRunLabel();
       if (state.view?.redraw) state.view.redraw();
