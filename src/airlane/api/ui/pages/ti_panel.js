@@ -159,13 +159,17 @@ export function tiPanel(slot, { dagId, runId, taskId, mapIndex, instances, onClo
     );
   };
 
+  let generation = 0; // only the latest refresh shows what it read
   const refresh = async (keepTry = false) => {
+    const mine = ++generation;
     try {
       error.textContent = "";
-      current = await api.get(tiPath());
+      const [ti, tried] = await Promise.all([api.get(tiPath()), api.get(`${tiPath()}/tries`)]);
+      if (mine !== generation) return;
+      current = ti;
       showSummary(current);
       showRendered(current);
-      const history = (await api.get(`${tiPath()}/tries`)).task_instances;
+      const history = tried.task_instances;
       const numbers = showTries(current, history);
       const wanted = keepTry && numbers.includes(shownTry) ? shownTry : current.try_number || null;
       await showLog(wanted);
