@@ -122,3 +122,21 @@ def grouped(folder: Path, n: int) -> str:
         + "        start >> group >> end\n"
     )
     return dag_id
+
+
+def gated_fan_out(folder: Path, n: int, gate: Path) -> str:
+    """A root and ``n`` tasks after it that each wait until the file ``gate`` exists (at most
+    two minutes): work stays queued for as long as a measurement needs."""
+    dag_id = f"bench_gated_fan_out_{n}"
+    (folder / f"{dag_id}.py").write_text(
+        "import os\nimport time\n\nfrom airlane import DAG, PythonOperator\n\n\n"
+        + "def wait():\n"
+        + "    deadline = time.time() + 120\n"
+        + f"    while not os.path.exists({str(gate)!r}) and time.time() < deadline:\n"
+        + "        time.sleep(0.01)\n\n\n"
+        + f"with DAG({dag_id!r}, schedule=None, max_active_tasks={n}) as dag:\n"
+        + "    root = PythonOperator(task_id='root', python_callable=lambda: None)\n"
+        + f"    for i in range({n}):\n"
+        + "        root >> PythonOperator(task_id=f'leaf_{i:05d}', python_callable=wait)\n"
+    )
+    return dag_id
