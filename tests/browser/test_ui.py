@@ -39,6 +39,14 @@ def trigger(page: Page, conf: str | None = None) -> str:
     return page.locator(".run-label strong").inner_text()
 
 
+def run_from_graph(page: Page, dag_id: str, conf: str | None = None) -> str:
+    """Sign in, open the DAG's graph, switch the DAG on and trigger it; the new run's id."""
+    login(page)
+    open_dag(page, dag_id, "graph")
+    activate(page)
+    return trigger(page, conf)
+
+
 def node(page: Page, task_id: str):  # type: ignore[no-untyped-def]
     return page.locator(f".graph-svg .node[data-task-id='{task_id}']")
 
@@ -100,10 +108,7 @@ def test_login_list_trigger_seed_watch_graph_and_read_log(page: Page) -> None:
 
 def test_failed_task_cleared_with_downstream_then_run_succeeds(page: Page, ui: Api) -> None:
     (ui.cluster.markers / "ui_flaky_fixed").unlink(missing_ok=True)
-    login(page)
-    open_dag(page, "ui_flaky", "graph")
-    activate(page)
-    trigger(page, '{"why": "ui test"}')
+    run_from_graph(page, "ui_flaky", '{"why": "ui test"}')
     expect(node(page, "flaky")).to_have_attribute("data-state", "failed")
     expect(node(page, "after")).to_have_attribute("data-state", "upstream_failed")
     expect(page.locator(".run-label [data-run-state]")).to_have_text("failed")
@@ -133,10 +138,7 @@ def test_failed_task_cleared_with_downstream_then_run_succeeds(page: Page, ui: A
 
 
 def test_a_running_task_log_is_tailed_live(page: Page, ui: Api) -> None:
-    login(page)
-    open_dag(page, "ui_slow", "graph")
-    activate(page)
-    trigger(page)
+    run_from_graph(page, "ui_slow")
     expect(node(page, "slow")).to_have_attribute("data-state", "running")
     node(page, "slow").focus()
     page.keyboard.press("Enter")  # the graph works from the keyboard
@@ -171,10 +173,7 @@ def test_backfill_form_previews_then_creates_runs(page: Page) -> None:
 
 def test_mark_failed_lists_downstream_then_marks_then_clear_the_run(page: Page, ui: Api) -> None:
     (ui.cluster.markers / "ui_flaky_fixed").write_text("fixed")
-    login(page)
-    open_dag(page, "ui_flaky", "graph")
-    activate(page)
-    trigger(page)
+    run_from_graph(page, "ui_flaky")
     expect(node(page, "after")).to_have_attribute("data-state", "success")
     node(page, "flaky").click()
     panel = page.locator("aside.ti-panel")
