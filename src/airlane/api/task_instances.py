@@ -192,7 +192,8 @@ async def list_tis_batch(request: web.Request) -> web.Response:
     states = {s or "no_status" for s in _str_list_or_nulls(body, "state")}
     offset = _body_int(body, "page_offset", 0, 10**9)
     limit = _body_int(body, "page_limit", 100, MAX_LIMIT)
-    items: list[dict[str, Any]] = []
+    # (dag, run, instances) of each run, then only the page's entries are formatted
+    found: list[tuple[dict[str, Any] | None, dict[str, str], TIs]] = []
     for dag_id in dag_ids if dag_ids is not None else sorted(await store.dag_hashes()):
         dag = await store.dag(dag_id)
         wanted_runs = run_ids if run_ids is not None else await store.all_run_ids(dag_id)
@@ -206,10 +207,20 @@ async def list_tis_batch(request: web.Request) -> web.Response:
         )
         for run, tis in zip(runs, every, strict=True):
             chosen = {k: v for k, v in tis.items() if not states or _state_name(v[0]) in states}
-            items += ti_collection(dag, run, chosen)["task_instances"]
-    return json_response(
-        {"task_instances": items[offset : offset + limit], "total_entries": len(items)}
-    )
+            found.append((dag, run, chosen))
+    total = sum(len(chosen) for _, _, chosen in found)
+    items: list[dict[str, Any]] = []
+    skip = offset
+    for dag, run, chosen in found:
+        if skip >= len(chosen):
+            skip -= len(chosen)
+            continue
+        keys = sorted(chosen)[skip : skip + limit - len(items)]
+        skip = 0
+        items += ti_collection(dag, run, {k: chosen[k] for k in keys})["task_instances"]
+        if len(items) >= limit:
+            break
+    return json_response({"task_instances": items, "total_entries": total})
 
 
 def _str_list_or_nulls(body: dict[str, Any], name: str) -> list[str | None]:
