@@ -121,6 +121,37 @@ def test_a_message_delivered_twice_runs_once(cluster: Cluster) -> None:
     assert executions == ["once try 1"]
 
 
+def _blocked_reads(cluster: Cluster, client_name: str) -> int:
+    client = cluster.redis()
+    clients = client.client_list()
+    client.close()
+    return sum(1 for c in clients if c.get("name") == client_name and "b" in c.get("flags", ""))
+
+
+def test_a_command_whose_delivery_reply_was_lost_is_still_handled(cluster: Cluster) -> None:
+    """Redis delivered a command to the coordinator, then the reply was lost (a dropped
+    connection): the entry sits in the coordinator's pending list, where ">" reads never look."""
+    cluster.start("dag-processor", "dag-processor")
+    cluster.start("coordinator", "coordinator")
+    cluster.start("worker0", "worker")
+    wait_until(lambda: "holds the lease" in cluster.logs("coordinator"), 20, "the coordinator")
+    cluster.wait_for_dags("counted")
+    cluster.signal("coordinator", signal.SIGSTOP)
+    # A stopped coordinator's blocked read ends by its own timeout (at most a second): only
+    # then is the next command delivered to the read below instead of to it.
+    wait_until(
+        lambda: _blocked_reads(cluster, "airlane-coordinator") == 0, 10, "the read to time out"
+    )
+    run_id = cluster.trigger("counted")
+    client = cluster.redis()
+    delivered = client.xreadgroup("coordinator", "active", {cluster.keys.commands: ">"})
+    client.close()
+    assert delivered, "the run's command was delivered to the coordinator's consumer"
+    cluster.signal("coordinator", signal.SIGCONT)
+    summary = cluster.wait_run("counted", run_id, timeout_s=30)
+    assert summary["tasks"]["once"] == {"state": "success", "try_number": 1}
+
+
 def test_second_coordinator_stands_by_then_takes_over(cluster: Cluster) -> None:
     cluster.start("dag-processor", "dag-processor")
     first = cluster.start("coordinator", "coordinator")

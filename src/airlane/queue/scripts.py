@@ -19,7 +19,9 @@ import redis.asyncio as aioredis
 # KEYS: completions, worker_tasks
 # ARGV: worker id, now, completions maxlen, claims as one JSON array, each
 #   [tis key, claims key, ti field, try, message ref, run ref]
-# Returns one 1 (claimed: the try is this worker's) or 0 (stale or duplicate) per claim.
+# Returns one 1 (claimed: the try is this worker's) or 0 (stale or duplicate) per claim. A claim
+# this worker already holds for the same message answers 1 again (no second start event): a
+# call whose reply was lost to a dropped connection is retried, and must not lose the try.
 CLAIM_MANY = """
 local results = {}
 for i, c in ipairs(cjson.decode(ARGV[4])) do
@@ -28,7 +30,10 @@ for i, c in ipairs(cjson.decode(ARGV[4])) do
   if raw then
     local ti = cjson.decode(raw)
     local claimed = redis.call('HGET', c[2], c[3])
-    if ti['state'] == 'queued' and tonumber(ti['try_number']) == tonumber(c[4])
+    if claimed and tonumber(claimed) == tonumber(c[4])
+        and redis.call('SISMEMBER', KEYS[2], c[5]) == 1 then
+      ok = 1  -- this worker's own claim, asked again after its reply was lost: still its try
+    elseif ti['state'] == 'queued' and tonumber(ti['try_number']) == tonumber(c[4])
         and not (claimed and tonumber(claimed) >= tonumber(c[4])) then
       redis.call('HSET', c[2], c[3], c[4])
       redis.call('SADD', KEYS[2], c[5])

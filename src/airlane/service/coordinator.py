@@ -667,6 +667,11 @@ class Coordinator:
         if not await self.scripts.renew(keys=[self.keys.lease], args=[self.coordinator_id, ttl_ms]):
             raise LeaseLost
         await self.client.set(self.keys.coordinator_beat, repr(now))
+        # Entries delivered to us whose reply a dropped connection lost sit in our pending list
+        # and a ">" read never returns them: every periodic pass reads them back (our own
+        # list is empty once the acknowledgements of the last read are flushed).
+        await self._flush()
+        await self._consume({self.keys.completions: "0", self.keys.commands: "0"})
         await self._load_pools()
         self.touched_dags.update(self.waiting)
         for dag_id in list(self.pending_starts):
