@@ -15,7 +15,7 @@ import orjson
 
 from airlane.queue.keys import parse_run_ref, parse_ti_field
 
-_STREAM_ID = re.compile(r"(\d{1,20})-(\d{1,20})")
+_STREAM_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")  # ASCII digits: Redis takes no others
 #: Redis stream ids are two unsigned 64-bit integers
 _MAX_ID_PART = 2**64 - 1
 

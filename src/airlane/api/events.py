@@ -65,7 +65,12 @@ RETRY_AFTER_S = 5
 #: how far before a run's queued_at its events are looked for (clocks of API and Redis hosts)
 CLOCK_MARGIN_MS = 5000
 
-SUBSCRIBERS = web.AppKey("sse_subscribers", set[asyncio.Task[Any]])
+#: how often streams whose client went away are looked for (aiohttp tells a handler only
+#: when it next writes, up to a heartbeat later, and the stream holds a slot until then)
+GONE_CHECK_S = 1.0
+
+#: each open stream's handler task and its request
+SUBSCRIBERS = web.AppKey("sse_subscribers", dict[asyncio.Task[Any], web.Request])
 HUB = web.AppKey("event_hub", EventHub)
 #: the Store over the event stream's own small pool (backlogs, starting positions)
 BACKLOG = web.AppKey("event_backlog_store", Store)
@@ -140,7 +145,7 @@ async def _admitted(request: web.Request, asked: StreamRequest) -> web.StreamRes
     subscribers = request.app[SUBSCRIBERS]
     me = asyncio.current_task()
     assert me is not None
-    subscribers.add(me)
+    subscribers[me] = request
     try:
         for data in running:
             hub.tail(sub, data)
@@ -159,7 +164,7 @@ async def _admitted(request: web.Request, asked: StreamRequest) -> web.StreamRes
     except (ConnectionError, TimeoutError):
         pass  # the client went away or stopped reading: it resumes with Last-Event-ID
     finally:
-        subscribers.discard(me)
+        subscribers.pop(me, None)
         hub.unsubscribe(sub)
     return response
 
@@ -315,12 +320,26 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
     app[HUB] = hub = EventHub(reader, logs, keys)
     app[BACKLOG] = Store(backlog, keys)
     app[ADMISSION] = Admission(settings.max_per_user, settings.max_clients)
-    task = asyncio.create_task(hub.run(), name="event-hub")
+    tasks = [
+        asyncio.create_task(hub.run(), name="event-hub"),
+        asyncio.create_task(_end_abandoned(app[SUBSCRIBERS]), name="event-streams-gone"),
+    ]
     yield
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
     for client in (reader, logs, backlog):
         await client.aclose()
+
+
+async def _end_abandoned(subscribers: dict[asyncio.Task[Any], web.Request]) -> None:
+    """End the streams whose client has gone, so that their slots and queues are freed."""
+    while True:
+        await asyncio.sleep(GONE_CHECK_S)
+        for task, request in tuple(subscribers.items()):
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                task.cancel()
 
 
 async def _close_subscribers(app: web.Application) -> None:
@@ -331,7 +350,7 @@ async def _close_subscribers(app: web.Application) -> None:
 
 
 def add_routes(app: web.Application) -> None:
-    app[SUBSCRIBERS] = set()
+    app[SUBSCRIBERS] = {}
     app.setdefault(EVENTS_SETTINGS, EventStreamSettings())
     app.cleanup_ctx.append(_hub_ctx)
     app.on_shutdown.append(_close_subscribers)
