@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
-from airlane.api.event_format import EventFilter, parse_stream_id
+from airlane.api.event_format import EventFilter, next_id, parse_stream_id
 from airlane.api.event_hub import Admission, Backfill, EventHub, EventStreamSettings, Subscription
 from airlane.queue.keys import Keys
 
@@ -17,6 +17,12 @@ def test_stream_ids_are_checked_as_redis_reads_them() -> None:
         assert parse_stream_id(bad) is None
     for bad in ("yesterday", "1", "-1-0", "1-", "$", "1-0 ", "\uff11-0"):
         assert parse_stream_id(bad) is None
+
+
+def test_the_next_id_is_the_exclusive_start_of_a_range() -> None:
+    assert next_id("5-3") == "5-4"
+    assert next_id(f"5-{2**64 - 1}") == "6-0"
+    assert next_id(f"{2**64 - 1}-{2**64 - 1}") is None
 
 
 def test_admission_counts_per_user_and_in_all() -> None:
@@ -91,7 +97,7 @@ def test_a_slow_subscription_is_dropped_and_forgotten() -> None:
         for n in range(6, 9):
             hub._publish(f"{n}-0", {"kind": "run", "run": "d|r", "state": "running"})
         assert slow.dropped
-        assert slow not in hub._subs
+        assert slow not in hub._subs.get(EventFilter(), set())
         assert len(await fast.take(0)) == 3
 
     asyncio.run(scenario())

@@ -44,6 +44,15 @@ def id_tuple(entry_id: str) -> tuple[int, int]:
     return int(millis), int(seq or 0)
 
 
+def next_id(entry_id: str) -> str | None:
+    """The smallest id after ``entry_id`` (an exclusive XRANGE start that Redis < 6.2 reads
+    too), or None when there is none."""
+    millis, seq = id_tuple(entry_id)
+    if seq < _MAX_ID_PART:
+        return f"{millis}-{seq + 1}"
+    return f"{millis + 1}-0" if millis < _MAX_ID_PART else None
+
+
 def event_payload(entry_id: str, fields: dict[str, str]) -> dict[str, Any]:
     """The JSON data of one SSE event."""
     millis = int(entry_id.split("-", 1)[0])

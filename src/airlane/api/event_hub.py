@@ -160,7 +160,8 @@ class EventHub:
         self._client = client
         self._logs_client = logs_client
         self._keys = keys
-        self._subs: set[Subscription] = set()
+        #: subscriptions grouped by filter, so that 200 viewers of one page cost one decision
+        self._subs: dict[EventFilter, set[Subscription]] = {}
         self._tails: dict[str, LogTail] = {}
         self._tails_changed = asyncio.Event()
         self._last: str | None = None
@@ -179,11 +180,14 @@ class EventHub:
         newest = self._last
         after = after if id_tuple(after) > id_tuple(newest) else newest
         sub = Subscription(wants, after, capacity)
-        self._subs.add(sub)
+        self._subs.setdefault(wants, set()).add(sub)
         return sub, newest
 
     def unsubscribe(self, sub: Subscription) -> None:
-        self._subs.discard(sub)
+        group = self._subs.get(sub.wants, set())
+        group.discard(sub)
+        if not group:
+            self._subs.pop(sub.wants, None)
         for stream, tail in tuple(self._tails.items()):
             tail.subscribers.discard(sub)
             if not tail.subscribers:
@@ -236,11 +240,13 @@ class EventHub:
             return
         frame = sse(entry_id, data["kind"], data)
         position = id_tuple(entry_id)
-        for sub in tuple(self._subs):
-            if position <= sub.after or not sub.wants.wants(data):
+        for wants, group in tuple(self._subs.items()):
+            if not wants.wants(data):
                 continue
-            if self._offer(sub, frame) and sub.wants.tails(data):
-                self.tail(sub, data)
+            tails = wants.tails(data)
+            for sub in tuple(group):
+                if position > sub.after and self._offer(sub, frame) and tails:
+                    self.tail(sub, data)
 
     def _offer(self, sub: Subscription, item: Item) -> bool:
         if sub.offer(item):

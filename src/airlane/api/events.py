@@ -36,6 +36,7 @@ from airlane.api.event_format import (
     event_payload,
     id_tuple,
     log_frame,
+    next_id,
     parse_stream_id,
     sse,
     wanted,
@@ -180,6 +181,8 @@ def _sse_response() -> web.StreamResponse:
 
 
 async def _send(response: web.StreamResponse, frames: list[bytes]) -> None:
+    if not frames:
+        return
     async with asyncio.timeout(WRITE_TIMEOUT_S):
         await response.write(b"".join(frames))
 
@@ -230,10 +233,10 @@ async def _send_backlog(
     """The entries after ``start`` up to ``newest`` (the live ones come after), page by page."""
     position = start
     while id_tuple(position) < id_tuple(newest):
+        after = next_id(position)
+        assert after is not None  # position is below newest
         try:
-            page = await typed.xrange(
-                store.client, store.keys.events, f"({position}", newest, READ_COUNT
-            )
+            page = await typed.xrange(store.client, store.keys.events, after, newest, READ_COUNT)
         except TRANSIENT_ERRORS:
             await _send(response, [UNAVAILABLE])
             raise ConnectionError("backlog unavailable") from None
@@ -284,9 +287,10 @@ async def _send_log_backfill(response: web.StreamResponse, store: Store, item: B
             await _send(response, [UNAVAILABLE])
             raise ConnectionError("log backlog unavailable") from None
         await _send(response, [log_frame(item.stream, item.about, f) for _, f in page])
-        if len(page) < READ_COUNT or str(page[-1][0]) == item.upto:
+        after = next_id(page[-1][0]) if len(page) == READ_COUNT else None
+        if after is None or str(page[-1][0]) == item.upto:
             return
-        position = f"({page[-1][0]}"
+        position = after
 
 
 async def _trimmed_since(store: Store, last: str | None) -> str | None:
