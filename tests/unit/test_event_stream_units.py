@@ -121,3 +121,14 @@ def test_log_tails_start_at_the_first_line_or_backfill_what_others_already_read(
         assert hub._tails == {}
 
     asyncio.run(scenario())
+
+
+def test_logs_without_a_task_tail_every_try_the_filter_wants() -> None:
+    hub = _hub()
+    sub, _ = hub.subscribe(EventFilter("d", "r", logs=True), "0-0", 10)
+    hub._publish("6-0", _ti("running", "a"))
+    hub._publish("7-0", _ti("running", "b"))
+    hub._publish("8-0", _ti("success", "c"))
+    assert set(hub._tails) == {Keys("").log("d", "r", task, -1, 1) for task in "ab"}
+    hub.unsubscribe(sub)
+    assert hub._tails == {}

@@ -97,7 +97,7 @@ def parse_request(request: web.Request) -> StreamRequest:
         run_id,
         task_id,
         frozenset(request.query.getall("kind", [])),
-        bool(query_bool(request, "logs")) and task_id is not None,
+        bool(query_bool(request, "logs")),
     )
     where, name = "header", "Last-Event-ID"
     last = request.headers.get(name)
@@ -147,10 +147,10 @@ async def _admitted(request: web.Request, asked: StreamRequest) -> web.StreamRes
     me = asyncio.current_task()
     assert me is not None
     subscribers[me] = request
+    response = _sse_response()
     try:
         for data in running:
             hub.tail(sub, data)
-        response = _sse_response()
         await response.prepare(request)
         await _send(response, [CONNECTED])
         if gap is not None:
