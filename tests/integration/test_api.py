@@ -383,7 +383,7 @@ def test_a_resume_point_older_than_the_stream_is_reported_as_a_gap(api: Api) -> 
     assert data["since"] == oldest
     status, body = api.call("GET", "/api/v2/events?last_event_id=yesterday", token=token)
     assert status == 422
-    assert body["detail"][0]["loc"] == ["header", "Last-Event-ID"]
+    assert body["detail"][0]["loc"] == ["query", "last_event_id"]
 
 
 def test_workers_and_queues_are_listed(api: Api) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -27,9 +27,16 @@ from airlane.api import (
     webui,
     workers,
 )
-from airlane.api.appkeys import AUTH, DATA_INTERVALS_DEFAULT, STORE
+from airlane.api.appkeys import (
+    AUTH,
+    DATA_INTERVALS_DEFAULT,
+    EVENTS_REDIS_URL,
+    EVENTS_SETTINGS,
+    STORE,
+)
 from airlane.api.auth import AuthConfig, auth_middleware, create_token, is_loopback
 from airlane.api.errors import error_middleware
+from airlane.api.event_hub import EventStreamSettings
 from airlane.queue.connection import connect
 from airlane.queue.keys import Keys
 from airlane.queue.store import Store
@@ -46,6 +53,11 @@ class ApiSettings:
     max_body_bytes: int = 1024 * 1024
     #: AIRLANE_CREATE_CRON_DATA_INTERVALS (the scheduler's default semantics)
     data_intervals_default: bool = False
+    #: AIRLANE_API_IDLE_TIMEOUT_S: a connection that has not sent a whole request's headers
+    #: this long after it opened or after its last response is closed (slow clients)
+    idle_timeout_s: float = 30.0
+    #: AIRLANE_API_SSE_*: limits of the event stream
+    events: EventStreamSettings = field(default_factory=EventStreamSettings)
 
 
 class ApiRefused(RuntimeError):
@@ -59,6 +71,8 @@ def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
     )
     app[AUTH] = auth
     app[DATA_INTERVALS_DEFAULT] = settings.data_intervals_default
+    app[EVENTS_SETTINGS] = settings.events
+    app[EVENTS_REDIS_URL] = settings.redis_url
 
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         client = connect(settings.redis_url, client_name="airlane-api")
@@ -102,7 +116,11 @@ def check_exposure(settings: ApiSettings, auth: AuthConfig) -> None:
 async def serve(settings: ApiSettings, auth: AuthConfig, stop: asyncio.Event) -> None:
     """Serve until ``stop`` is set."""
     check_exposure(settings, auth)
-    runner = web.AppRunner(create_app(settings, auth), access_log=None)
+    # aiohttp's keep-alive timer also runs from the moment a connection opens until its
+    # request's headers are parsed, so it bounds slow-loris clients as well as idle ones.
+    runner = web.AppRunner(
+        create_app(settings, auth), access_log=None, keepalive_timeout=settings.idle_timeout_s
+    )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()

@@ -8,200 +8,299 @@ run's events from its creation on. ``task_id`` narrows a run's events to one tas
 ``logs=true`` its log lines follow too, from the first line of a try running already.
 ``kind`` (repeatable) keeps only events of those kinds (``run``, ``ti``, ``dag``...).
 Comments (``: keepalive``) keep idle connections open through proxies.
+
+Live events come from the process's one reader (:mod:`airlane.api.event_hub`); what a client
+missed (its backlog) is read from a small pool of its own, so the event stream never takes a
+connection the other routes need. Everything that can refuse a request (a bad id, the
+per-user and per-process limits, Redis unavailable) answers before the stream starts.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from aiohttp import web
 from redis.exceptions import ResponseError
 
-from airlane.api.appkeys import STORE
-from airlane.api.errors import invalid
+from airlane.api.appkeys import EVENTS_REDIS_URL, EVENTS_SETTINGS
+from airlane.api.errors import invalid, json_response
+from airlane.api.event_format import (
+    CONNECTED,
+    KEEPALIVE,
+    TOO_SLOW,
+    UNAVAILABLE,
+    EventFilter,
+    event_payload,
+    id_tuple,
+    log_frame,
+    next_id,
+    parse_stream_id,
+    sse,
+    wanted,
+)
+from airlane.api.event_hub import (
+    READ_COUNT,
+    Admission,
+    Backfill,
+    EventHub,
+    EventStreamSettings,
+    Subscription,
+)
 from airlane.api.inputs import query_bool
 from airlane.queue import typed
-from airlane.queue.connection import TRANSIENT_ERRORS
-from airlane.queue.keys import parse_run_ref, parse_ti_field
+from airlane.queue.connection import TRANSIENT_ERRORS, connect
+from airlane.queue.keys import Keys
 from airlane.queue.store import Store
 
+__all__ = ["add_routes", "event_payload", "sse", "wanted"]
+
 HEARTBEAT_S = 15.0
+#: a client that takes longer than this to accept one write is dropped (it resumes later)
+WRITE_TIMEOUT_S = 30.0
+#: how long a new stream waits for the reader's first position before giving up with 503
+READY_TIMEOUT_S = 5.0
+RETRY_AFTER_S = 5
 #: how far before a run's queued_at its events are looked for (clocks of API and Redis hosts)
 CLOCK_MARGIN_MS = 5000
-SUBSCRIBERS = web.AppKey("sse_subscribers", set[asyncio.Task[Any]])
-_STREAM_ID = re.compile(r"\d+-\d+")
-READ_COUNT = 500
+
+#: how often streams whose client went away are looked for (aiohttp tells a handler only
+#: when it next writes, up to a heartbeat later, and the stream holds a slot until then)
+GONE_CHECK_S = 1.0
+
+#: each open stream's handler task and its request
+SUBSCRIBERS = web.AppKey("sse_subscribers", dict[asyncio.Task[Any], web.Request])
+HUB = web.AppKey("event_hub", EventHub)
+#: the Store over the event stream's own small pool (backlogs, starting positions)
+BACKLOG = web.AppKey("event_backlog_store", Store)
+ADMISSION = web.AppKey("event_admission", Admission)
 
 
-def event_payload(entry_id: str, fields: dict[str, str]) -> dict[str, Any]:
-    """The JSON data of one SSE event (pure)."""
-    millis = int(entry_id.split("-", 1)[0])
-    data: dict[str, Any] = {
-        "kind": fields.get("kind", ""),
-        "at": datetime.fromtimestamp(millis / 1000, UTC).isoformat().replace("+00:00", "Z"),
-    }
-    if "run" in fields:
-        data["dag_id"], data["run_id"] = parse_run_ref(fields["run"])
-    if "ti" in fields:
-        data["task_id"], data["map_index"] = parse_ti_field(fields["ti"])
-    for name in ("state", "dag_id", "hash", "worker"):
-        if name in fields:
-            data[name] = fields[name]
-    if "try_number" in fields:
-        data["try_number"] = int(fields["try_number"])
-    return data
+@dataclass(frozen=True, slots=True)
+class StreamRequest:
+    wants: EventFilter
+    #: the client's resume point, None for "from now" (or a followed run's creation)
+    last: str | None
 
 
-def wanted(
-    data: dict[str, Any],
-    dag_id: str | None,
-    run_id: str | None,
-    task_id: str | None = None,
-    kinds: frozenset[str] = frozenset(),
-) -> bool:
-    if kinds and data.get("kind") not in kinds:
-        return False
-    if dag_id is not None and data.get("dag_id") not in (dag_id, None):
-        return False
-    if run_id is not None and data.get("run_id") != run_id:
-        return False
-    if task_id is not None and data.get("task_id") != task_id:
-        return False
-    if dag_id is not None and "dag_id" not in data:
-        return bool(data["kind"] == "import_errors")
-    return True
-
-
-def sse(entry_id: str | None, kind: str, data: dict[str, Any]) -> bytes:
-    head = f"id: {entry_id}\n" if entry_id else ""
-    return f"{head}event: {kind}\ndata: ".encode() + orjson.dumps(data) + b"\n\n"
-
-
-async def stream_events(request: web.Request) -> web.StreamResponse:
-    store = request.app[STORE]
+def parse_request(request: web.Request) -> StreamRequest:
+    """The filters and resume point, validated (422 naming the bad field)."""
     dag_id = request.query.get("dag_id") or None
     run_id = request.query.get("run_id") or None
     task_id = request.query.get("task_id") or None
     if task_id and not (dag_id and run_id):
         raise invalid("query", "task_id", "task_id needs dag_id and run_id", task_id)
-    with_logs = bool(query_bool(request, "logs"))
-    kinds = frozenset(request.query.getall("kind", []))
-    last = request.headers.get("Last-Event-ID") or request.query.get("last_event_id") or "$"
-    if last != "$" and not _STREAM_ID.fullmatch(last):
-        raise invalid("header", "Last-Event-ID", "Expected a stream ID like 1700000000000-0", last)
-    gap = await _trimmed_since(store, last)  # only for a position the client gave
-    if last == "$" and dag_id and run_id:
-        # Following one run: its events from its creation on, then live.
-        run = await store.run(dag_id, run_id)
-        if run and run.get("queued_at"):
-            since_ms = int(float(run["queued_at"]) * 1000) - CLOCK_MARGIN_MS
-            last = f"{max(0, since_ms)}-0"
-    if last == "$":
-        # Start from the newest entry now, so that nothing between this read and the next is
-        # lost (XREAD with "$" on every call would skip what arrived in between).
-        newest = await store.client.xrevrange(store.keys.events, count=1)
-        last = str(newest[0][0]) if newest else "0-0"
-    response = web.StreamResponse(
+    wants = EventFilter(
+        dag_id,
+        run_id,
+        task_id,
+        frozenset(request.query.getall("kind", [])),
+        bool(query_bool(request, "logs")),
+    )
+    where, name = "header", "Last-Event-ID"
+    last = request.headers.get(name)
+    if not last:
+        where, name = "query", "last_event_id"
+        last = request.query.get(name)
+    if not last:
+        return StreamRequest(wants, None)
+    if parse_stream_id(last) is None:
+        message = "Expected a stream ID like 1700000000000-0 (two integers below 2**64)"
+        raise invalid(where, name, message, last)
+    return StreamRequest(wants, last)
+
+
+def unavailable(reason: str) -> web.Response:
+    response = json_response({"detail": reason}, 503)
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
+async def stream_events(request: web.Request) -> web.StreamResponse:
+    asked = parse_request(request)
+    admission = request.app[ADMISSION]
+    user = str(request.get("user", ""))
+    refusal = admission.admit(user)
+    if refusal is not None:
+        return unavailable(refusal)
+    try:
+        return await _admitted(request, asked)
+    finally:
+        admission.release(user)
+
+
+async def _admitted(request: web.Request, asked: StreamRequest) -> web.StreamResponse:
+    hub, store = request.app[HUB], request.app[BACKLOG]
+    if not await hub.wait_ready(READY_TIMEOUT_S):
+        return unavailable("The event stream is not available yet")
+    try:
+        start = await _start_position(store, asked)
+        gap = await _trimmed_since(store, asked.last)
+        running = await _running_tries(store, asked.wants)
+    except TRANSIENT_ERRORS:
+        return unavailable("Redis is unavailable")
+    settings = request.app[EVENTS_SETTINGS]
+    sub, newest = hub.subscribe(asked.wants, start or "0-0", settings.queue_frames)
+    subscribers = request.app[SUBSCRIBERS]
+    me = asyncio.current_task()
+    assert me is not None
+    subscribers[me] = request
+    response = _sse_response()
+    try:
+        for data in running:
+            hub.tail(sub, data)
+        await response.prepare(request)
+        await _send(response, [CONNECTED])
+        if gap is not None:
+            # The capped stream no longer holds everything after the client's last event.
+            assert asked.last is not None
+            await _send(
+                response, [sse(None, "gap", {"kind": "gap", "since": asked.last, "oldest": gap})]
+            )
+        if start is not None:
+            await _send_backlog(response, store, hub, sub, start, newest)
+        await _send_live(response, store, sub)
+    except (ConnectionError, TimeoutError):
+        pass  # the client went away or stopped reading: it resumes with Last-Event-ID
+    finally:
+        subscribers.pop(me, None)
+        hub.unsubscribe(sub)
+    return response
+
+
+def _sse_response() -> web.StreamResponse:
+    return web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
             "Cache-Control": "no-cache",
             "X-Accel-Buffering": "no",
         }
     )
-    await response.prepare(request)
-    tails: dict[str, str] = {}  # log stream -> last line read, for logs=true
-    tailed: dict[str, dict[str, Any]] = {}  # log stream -> the try it belongs to
-    if with_logs and task_id and dag_id and run_id:
-        # Following one task: a try running now is tailed from its first line at once.
-        for (one, map_index), (record, _) in (await store.task_instances(dag_id, run_id)).items():
-            if one == task_id and record.state.value == "running":
-                following: dict[str, Any] = {
-                    "dag_id": dag_id,
-                    "run_id": run_id,
+
+
+async def _send(response: web.StreamResponse, frames: list[bytes]) -> None:
+    if not frames:
+        return
+    async with asyncio.timeout(WRITE_TIMEOUT_S):
+        await response.write(b"".join(frames))
+
+
+async def _start_position(store: Store, asked: StreamRequest) -> str | None:
+    """Where the backlog starts (exclusive), or None for only what arrives from now on."""
+    if asked.last is not None:
+        return asked.last
+    wants = asked.wants
+    if wants.dag_id and wants.run_id:
+        # Following one run: its events from its creation on, then live.
+        run = await store.run(wants.dag_id, wants.run_id)
+        if run and run.get("queued_at"):
+            since_ms = int(float(run["queued_at"]) * 1000) - CLOCK_MARGIN_MS
+            return f"{max(0, since_ms)}-0"
+    return None
+
+
+async def _running_tries(store: Store, wants: EventFilter) -> list[dict[str, Any]]:
+    """Following one task's logs: its running try, tailed from its first line at once."""
+    if not (wants.logs and wants.dag_id and wants.run_id and wants.task_id):
+        return []
+    tries = []
+    for (task_id, map_index), (record, _) in (
+        await store.task_instances(wants.dag_id, wants.run_id)
+    ).items():
+        if task_id == wants.task_id and record.state.value == "running":
+            tries.append(
+                {
+                    "dag_id": wants.dag_id,
+                    "run_id": wants.run_id,
                     "task_id": task_id,
                     "map_index": map_index,
                     "try_number": record.try_number,
                 }
-                key = store.keys.log(dag_id, run_id, task_id, map_index, record.try_number)
-                tails[key], tailed[key] = "0-0", following
-    subscribers = request.app[SUBSCRIBERS]
-    me = asyncio.current_task()
-    assert me is not None
-    subscribers.add(me)
-    try:
-        await response.write(b": connected\n\n")
-        if gap is not None:
-            # The capped stream no longer holds everything after the client's last event.
-            await response.write(sse(None, "gap", {"kind": "gap", "since": last, "oldest": gap}))
-        while True:
-            streams = {store.keys.events: last, **tails}
+            )
+    return tries
+
+
+async def _send_backlog(
+    response: web.StreamResponse,
+    store: Store,
+    hub: EventHub,
+    sub: Subscription,
+    start: str,
+    newest: str,
+) -> None:
+    """The entries after ``start`` up to ``newest`` (the live ones come after), page by page."""
+    position = start
+    while id_tuple(position) < id_tuple(newest):
+        after = next_id(position)
+        assert after is not None  # position is below newest
+        try:
+            page = await typed.xrange(store.client, store.keys.events, after, newest, READ_COUNT)
+        except TRANSIENT_ERRORS:
+            await _send(response, [UNAVAILABLE])
+            raise ConnectionError("backlog unavailable") from None
+        if not page:
+            return
+        frames = []
+        for entry_id, fields in page:
+            position = str(entry_id)
             try:
-                found = await typed.xread(
-                    store.client, streams, READ_COUNT, int(HEARTBEAT_S * 1000)
-                )
-            except TRANSIENT_ERRORS:
-                await response.write(b": redis unavailable, retrying\n\n")
+                data = event_payload(position, fields)
+            except ValueError:
                 continue
-            if not found:
-                await response.write(b": keepalive\n\n")
-                continue
-            for stream, entries in found:
-                for entry_id, fields in entries:
-                    if stream == store.keys.events:
-                        last = entry_id
-                        data = event_payload(entry_id, fields)
-                        if not wanted(data, dag_id, run_id, task_id, kinds):
-                            continue
-                        await response.write(sse(entry_id, data["kind"], data))
-                        if with_logs and data["kind"] == "ti" and data.get("state") == "running":
-                            key = store.keys.log(
-                                data["dag_id"],
-                                data["run_id"],
-                                data["task_id"],
-                                data["map_index"],
-                                data["try_number"],
-                            )
-                            tails.setdefault(key, "0-0")
-                            tailed[key] = _try_of(data)
-                    else:
-                        tails[stream] = entry_id
-                        line = {
-                            "kind": "log",
-                            "stream": stream,
-                            **tailed.get(stream, {}),
-                            "line": fields.get("line", ""),
-                        }
-                        await response.write(sse(None, "log", line))
-    except (ConnectionResetError, ConnectionError):
-        pass  # the client went away
-    finally:
-        subscribers.discard(me)
-    return response
+            if sub.wants.wants(data):
+                frames.append(sse(position, data["kind"], data))
+                if sub.wants.tails(data):
+                    hub.tail(sub, data)
+        if frames:
+            await _send(response, frames)
 
 
-def _try_of(data: dict[str, Any]) -> dict[str, Any]:
-    """Which try a log line belongs to, as its ``running`` event named it."""
-    names = ("dag_id", "run_id", "task_id", "map_index", "try_number")
-    return {name: data[name] for name in names}
+async def _send_live(response: web.StreamResponse, store: Store, sub: Subscription) -> None:
+    while True:
+        items = await sub.take(HEARTBEAT_S)
+        if sub.dropped:
+            await _send(response, [TOO_SLOW])
+            return
+        if not items:
+            await _send(response, [KEEPALIVE])
+            continue
+        frames: list[bytes] = []
+        for item in items:
+            if isinstance(item, Backfill):
+                await _send(response, frames)
+                frames = []
+                await _send_log_backfill(response, store, item)
+            else:
+                frames.append(item)
+        await _send(response, frames)
 
 
-def _id_tuple(entry_id: str) -> tuple[int, int]:
-    millis, _, seq = entry_id.partition("-")
-    return int(millis), int(seq or 0)
+async def _send_log_backfill(response: web.StreamResponse, store: Store, item: Backfill) -> None:
+    """The lines a log stream already had when this client started following it."""
+    position = "-"
+    while True:
+        try:
+            page = await typed.xrange(store.client, item.stream, position, item.upto, READ_COUNT)
+        except TRANSIENT_ERRORS:
+            await _send(response, [UNAVAILABLE])
+            raise ConnectionError("log backlog unavailable") from None
+        await _send(response, [log_frame(item.stream, item.about, f) for _, f in page])
+        after = next_id(page[-1][0]) if len(page) == READ_COUNT else None
+        if after is None or str(page[-1][0]) == item.upto:
+            return
+        position = after
 
 
-async def _trimmed_since(store: Store, last: str) -> str | None:
+async def _trimmed_since(store: Store, last: str | None) -> str | None:
     """When the cap may have trimmed entries after ``last``: the oldest entry still held.
 
     Trimming removes the oldest entries, so entries after ``last`` can be gone only when
     some were trimmed and the oldest one left is newer than ``last`` (the notice is then
     advisory: it cannot tell whether ``last`` was the very last entry trimmed).
     """
-    if last in ("$", "0-0"):
+    if last is None or last == "0-0":
         return None
     try:
         info = await store.client.xinfo_stream(store.keys.events)
@@ -211,7 +310,40 @@ async def _trimmed_since(store: Store, last: str) -> str | None:
     if not first or int(info.get("entries-added") or 0) <= int(info.get("length") or 0):
         return None
     oldest = str(first[0])
-    return oldest if _id_tuple(oldest) > _id_tuple(last) else None
+    return oldest if id_tuple(oldest) > id_tuple(last) else None
+
+
+async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The reader, its two connections and the backlog pool, for the app's lifetime."""
+    settings, url, keys = app[EVENTS_SETTINGS], app[EVENTS_REDIS_URL], Keys.from_env()
+    reader = connect(url, client_name="airlane-api-events", max_connections=1)
+    logs = connect(url, client_name="airlane-api-events", max_connections=1)
+    backlog = connect(
+        url, client_name="airlane-api-events", max_connections=settings.backlog_connections
+    )
+    app[HUB] = hub = EventHub(reader, logs, keys)
+    app[BACKLOG] = Store(backlog, keys)
+    app[ADMISSION] = Admission(settings.max_per_user, settings.max_clients)
+    tasks = [
+        asyncio.create_task(hub.run(), name="event-hub"),
+        asyncio.create_task(_end_abandoned(app[SUBSCRIBERS]), name="event-streams-gone"),
+    ]
+    yield
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for client in (reader, logs, backlog):
+        await client.aclose()
+
+
+async def _end_abandoned(subscribers: dict[asyncio.Task[Any], web.Request]) -> None:
+    """End the streams whose client has gone, so that their slots and queues are freed."""
+    while True:
+        await asyncio.sleep(GONE_CHECK_S)
+        for task, request in tuple(subscribers.items()):
+            transport = request.transport
+            if transport is None or transport.is_closing():
+                task.cancel()
 
 
 async def _close_subscribers(app: web.Application) -> None:
@@ -222,6 +354,8 @@ async def _close_subscribers(app: web.Application) -> None:
 
 
 def add_routes(app: web.Application) -> None:
-    app[SUBSCRIBERS] = set()
+    app[SUBSCRIBERS] = {}
+    app.setdefault(EVENTS_SETTINGS, EventStreamSettings())
+    app.cleanup_ctx.append(_hub_ctx)
     app.on_shutdown.append(_close_subscribers)
     app.router.add_get("/api/v2/events", stream_events)

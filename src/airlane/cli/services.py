@@ -137,6 +137,7 @@ def _standalone_url() -> str | None:
 def cmd_api(args: argparse.Namespace) -> int:
     from airlane.api.app import ApiRefused, ApiSettings, check_exposure, serve
     from airlane.api.auth import AuthConfig
+    from airlane.api.event_hub import EventStreamSettings
 
     setup_logging(args.log_level)
     config = Settings.from_env()
@@ -146,6 +147,8 @@ def cmd_api(args: argparse.Namespace) -> int:
         port=args.port,
         max_body_bytes=int(os.environ.get("AIRLANE_API_MAX_BODY_BYTES", 1024 * 1024)),
         data_intervals_default=config.create_cron_data_intervals,
+        idle_timeout_s=float(os.environ.get("AIRLANE_API_IDLE_TIMEOUT_S", 30)),
+        events=EventStreamSettings.from_env(os.environ),
     )
     auth = AuthConfig.from_env()
     try:

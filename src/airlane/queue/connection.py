@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
@@ -12,13 +14,28 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 TRANSIENT_ERRORS = (RedisConnectionError, RedisTimeoutError, ConnectionError, OSError)
 
 
-def connect(url: str, *, client_name: str | None = None) -> aioredis.Redis:
-    """An asyncio client that decodes responses and retries briefly on connection errors."""
-    return aioredis.Redis.from_url(
-        url,
-        decode_responses=True,
-        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
-        retry_on_error=[RedisConnectionError, RedisTimeoutError],
-        health_check_interval=30,
-        client_name=client_name,
+def connect(
+    url: str,
+    *,
+    client_name: str | None = None,
+    max_connections: int | None = None,
+    pool_timeout_s: float = 10.0,
+) -> aioredis.Redis:
+    """An asyncio client that decodes responses and retries briefly on connection errors.
+
+    With ``max_connections`` its pool is bounded and a caller waits up to ``pool_timeout_s``
+    for a free connection (redis-py's default pool fails at once past 100 connections).
+    """
+    options: dict[str, Any] = {
+        "decode_responses": True,
+        "retry": Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
+        "retry_on_error": [RedisConnectionError, RedisTimeoutError],
+        "health_check_interval": 30,
+        "client_name": client_name,
+    }
+    if max_connections is None:
+        return aioredis.Redis.from_url(url, **options)
+    pool = aioredis.BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=pool_timeout_s, **options
     )
+    return aioredis.Redis.from_pool(pool)

@@ -26,9 +26,9 @@ async def xreadgroup(
 
 
 async def xrange(
-    client: aioredis.Redis, key: str, start: str = "-", end: str = "+"
+    client: aioredis.Redis, key: str, start: str = "-", end: str = "+", count: int | None = None
 ) -> StreamEntries:
-    return cast(StreamEntries, await client.xrange(key, start, end))
+    return cast(StreamEntries, await client.xrange(key, start, end, count=count))
 
 
 async def hgetall(client: aioredis.Redis, key: str) -> dict[str, str]:
