@@ -8,6 +8,7 @@ from typing import Any
 from airlane.queue import typed
 from airlane.queue.codec import loads
 from airlane.queue.keys import WORKER_GROUP
+from airlane.queue.protocol import ClaimRef, MalformedRecord
 from airlane.queue.store import Store
 
 #: a worker whose heartbeat is older than this is not counted as alive
@@ -50,15 +51,12 @@ class QueueStats:
 
 
 def parse_running(ref: str) -> RunningTry | None:
-    """A worker's claim reference ``stream|message|dag|run|task|map|try`` (see the worker)."""
-    parts = ref.split("|")
-    if len(parts) != 7:
-        return None
-    _, _, dag_id, run_id, task_id, map_index, try_number = parts
+    """A worker's claim reference (see :class:`ClaimRef`), or None when malformed."""
     try:
-        return RunningTry(dag_id, run_id, task_id, int(map_index), int(try_number))
-    except ValueError:
+        claim = ClaimRef.decode(ref)
+    except MalformedRecord:
         return None
+    return RunningTry(claim.dag_id, claim.run_id, claim.task_id, claim.map_index, claim.try_number)
 
 
 def worker_info(raw: str, now_s: float, stale_s: float = WORKER_STALE_S) -> WorkerInfo:
