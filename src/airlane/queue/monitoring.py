@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from airlane.queue import typed
 from airlane.queue.codec import loads
 from airlane.queue.keys import WORKER_GROUP
-from airlane.queue.protocol import ClaimRef, MalformedRecord
+from airlane.queue.protocol import ClaimRef, MalformedRecord, decoded_or_none
 from airlane.queue.store import Store
+
+log = logging.getLogger("airlane.monitoring")
 
 #: a worker whose heartbeat is older than this is not counted as alive
 WORKER_STALE_S = 30.0
@@ -78,7 +81,11 @@ def worker_info(raw: str, now_s: float, stale_s: float = WORKER_STALE_S) -> Work
 async def workers(store: Store, now_s: float) -> list[WorkerInfo]:
     """Every registered worker, alive or not, by id."""
     raw = await typed.hgetall(store.client, store.keys.workers)
-    return [worker_info(raw[worker_id], now_s) for worker_id in sorted(raw)]
+    found = (
+        decoded_or_none(lambda r: worker_info(r, now_s), raw[worker_id], "worker record", log)
+        for worker_id in sorted(raw)
+    )
+    return [info for info in found if info is not None]
 
 
 def queue_names(found: list[WorkerInfo]) -> set[str]:

@@ -252,10 +252,13 @@ class Coordinator:
             events: list[Completion | Command | None]
             if stream == self.keys.completions:
                 events = [
-                    decoded_or_none(Completion.from_fields, f, stream, log) for _, f in entries
+                    decoded_or_none(Completion.from_fields, f, "completion", log)
+                    for _, f in entries
                 ]
             else:
-                events = [decoded_or_none(Command.from_fields, f, stream, log) for _, f in entries]
+                events = [
+                    decoded_or_none(Command.from_fields, f, "command", log) for _, f in entries
+                ]
             ending = _tries_ending(events)
             for event in events:
                 if isinstance(event, Completion):
