@@ -16,7 +16,7 @@ from airlane.queue.keys import COORDINATOR_GROUP
 from airlane.queue.protocol import InvalidRunId
 from airlane.queue.store import RunRequest
 from airlane.sdk.timezone import utcnow
-from tests.conftest import TEST_DAGS
+from tests.conftest import TEST_DAGS, run_cli
 from tests.integration.cluster import Api, Cluster, RedisServer, api_cluster, wait_until
 
 pytestmark = pytest.mark.timeout(300)
@@ -192,3 +192,15 @@ def test_the_coordinator_logs_and_skips_malformed_records(api: Api) -> None:
         "skipping a mark of",
     ):
         assert what in logged, what
+
+
+def test_dags_test_and_trigger_refuse_the_run_id_before_anything_runs() -> None:
+    folder = str(TEST_DAGS / "run_ids")
+    result = run_cli("dags", "test", "quick", "--run-id", "a|b", "--dags-folder", folder)
+    assert result.code == 2, result
+    assert "--run-id: 'a|b' may use only ASCII letters" in result.stderr
+    # No Redis listens there: the id is refused before a connection is tried.
+    unreachable = {"AIRLANE_REDIS_URL": "redis://127.0.0.1:1/0"}
+    result = run_cli("dags", "trigger", "quick", "--run-id", "~", env=unreachable)
+    assert result.code == 2, result
+    assert "wildcard" in result.stderr

@@ -233,3 +233,20 @@ def test_decoded_or_none_logs_and_skips_only_decoding_errors(
 
     with pytest.raises(RuntimeError):
         decoded_or_none(broken, "x", "thing", logger)
+
+
+def test_the_loader_refuses_ids_with_a_bar_which_keys_split_on() -> None:
+    """keys.parse_ti_field / parse_run_ref split on "|": the loader must keep it out of ids."""
+    from airlane.dag_loader.validate import validate_dag
+    from airlane.sdk import DAG
+    from airlane.sdk.exceptions import AirflowException
+    from airlane.sdk.operators.empty import EmptyOperator
+    from airlane.sdk.taskgroup import TaskGroup
+
+    with DAG("grouped", schedule=None) as dag, TaskGroup("a|b"):
+        EmptyOperator(task_id="t")
+    with pytest.raises(AirflowException, match=r"task_id 'a\|b.t'"):
+        validate_dag(dag)
+    with DAG("fine", schedule=None) as dag, TaskGroup("group"):
+        EmptyOperator(task_id="t")
+    validate_dag(dag)
