@@ -135,6 +135,7 @@ def test_the_coordinator_logs_and_skips_malformed_records(api: Api) -> None:
     client.sadd(keys.worker_tasks("ghost-dead"), "garbage", f"q|1-0|{run}|wait|-1|1", "[]")
     client.zadd(keys.worker_beats, {"ghost-dead": now - 3600})
     client.hset(keys.pools, "ghost_pool", "not json")
+    client.hset(keys.backfills, "999999", json.dumps({"id": 999999, "unknown": "field"}))
     completions = [
         {"kind": "finished"},
         {"kind": "bogus", "run": run, "ti": "wait|-1", "try": "1"},
@@ -151,6 +152,7 @@ def test_the_coordinator_logs_and_skips_malformed_records(api: Api) -> None:
         {"type": "mark", "run": run, "ti": "nope|-1", "state": "success"},
         {"type": "mark", "run": run, "ti": "wait|-1", "state": "bogus"},
         {"type": "pools"},
+        {"type": "backfill", "id": "999999"},
     ]
     last_completion = [client.xadd(keys.completions, f) for f in completions][-1]  # type: ignore[arg-type]
     last_command = [client.xadd(keys.commands, f) for f in commands][-1]  # type: ignore[arg-type]
@@ -171,6 +173,7 @@ def test_the_coordinator_logs_and_skips_malformed_records(api: Api) -> None:
     wait_until(lambda: _beats_after(cluster, since), 15, "a coordinator heartbeat")
     client.hdel(keys.workers, "ghost-json", "ghost-shape", "ghost-refs")
     client.hdel(keys.pools, "ghost_pool")
+    client.hdel(keys.backfills, "999999")
     client.close()
 
     assert cluster.task_instances("gated", run_id)[("wait", -1)][0].state.value == "running"
@@ -188,6 +191,7 @@ def test_the_coordinator_logs_and_skips_malformed_records(api: Api) -> None:
         "skipping a malformed ref of worker ghost-refs",
         "skipping a malformed ref of worker ghost-dead",
         "skipping a malformed pool",
+        "skipping a malformed backfill",
         "skipping a completion for unknown task nope|-1",
         "skipping a mark of",
     ):

@@ -19,6 +19,7 @@ from typing import Any, cast
 from airlane.queue import typed
 from airlane.queue.codec import dumps, loads
 from airlane.queue.keys import run_ref
+from airlane.queue.protocol import decoded_or_none
 from airlane.queue.store import RunExists, RunRequest, Store
 from airlane.scheduling.timetables import Kind, Timetable, from_serialized, next_run, plain_utc
 
@@ -149,7 +150,8 @@ async def load(store: Store, backfill_id: int) -> Backfill | None:
 
 async def load_all(store: Store) -> list[Backfill]:
     raw = await typed.hgetall(store.client, store.keys.backfills)
-    return sorted((Backfill.from_json(v) for v in raw.values()), key=lambda b: b.id)
+    found = (decoded_or_none(Backfill.from_json, v, "backfill", log) for v in raw.values())
+    return sorted((b for b in found if b is not None), key=lambda b: b.id)
 
 
 @dataclass(frozen=True, slots=True)
