@@ -250,3 +250,27 @@ def test_the_loader_refuses_ids_with_a_bar_which_keys_split_on() -> None:
     with DAG("fine", schedule=None) as dag, TaskGroup("group"):
         EmptyOperator(task_id="t")
     validate_dag(dag)
+
+
+def test_a_run_with_unreadable_instance_records_is_rebuilt_without_them(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The coordinator rebuilding a run: a bad record is dropped (logged), and a task left with
+    no instance starts over from state none."""
+    from airlane.queue.codec import TIMeta, encode_ti
+    from airlane.service.run_state import TIKey, TIRecord
+    from airlane.service.stored_records import decode_tis
+    from tests.unit.graphs import graph
+
+    done = TIRecord(state=TaskInstanceState.SUCCESS, try_number=1)
+    raw = {
+        "a|-1": encode_ti(done, TIMeta(worker="w")),
+        "b|-1": "not json",
+        "c|x": encode_ti(done, TIMeta()),
+        "gone|-1": encode_ti(done, TIMeta()),  # a task the run's graph does not have
+    }
+    with caplog.at_level(logging.ERROR, logger="airlane.coordinator"):
+        records, metas = decode_tis(raw, graph({"a": ["b"], "b": ["c"], "c": []}), "d|r")
+    assert records == {TIKey("a"): done, TIKey("b"): TIRecord(), TIKey("c"): TIRecord()}
+    assert metas == {TIKey("a"): TIMeta(worker="w")}
+    assert len(caplog.records) == 3  # the bad record, the bad field, the unknown task

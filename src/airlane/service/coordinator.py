@@ -25,7 +25,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from airlane.queue import typed
-from airlane.queue.codec import TIMeta, decode_ti, loads
+from airlane.queue.codec import TIMeta, decode_ti
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.keys import (
     COORDINATOR_GROUP,
@@ -45,7 +45,6 @@ from airlane.queue.protocol import (
     StopIdent,
     WorkerBeat,
     decoded_or_none,
-    parse_ti_key,
 )
 from airlane.queue.scripts import Batch, Scripts
 from airlane.queue.store import Store
@@ -56,6 +55,7 @@ from airlane.service.graph import DagGraph
 from airlane.service.run_context import Persister, RunContext
 from airlane.service.run_state import Step, TaskOutcome, TIKey, TIRecord
 from airlane.service.state_machine import RunMachine
+from airlane.service.stored_records import decode_dag, decode_pool_slots, decode_tis, epoch_s
 from airlane.service.worker import ensure_group
 
 log = logging.getLogger("airlane.coordinator")
@@ -291,7 +291,7 @@ class Coordinator:
     async def _graph(self, content_hash: str) -> tuple[dict[str, Any], DagGraph] | None:
         if content_hash not in self.graphs:
             raw = await typed.get(self.client, self.keys.dag_snapshot(content_hash))
-            loaded = None if raw is None else decoded_or_none(_parse_dag, raw, "DAG", log)
+            loaded = None if raw is None else decoded_or_none(decode_dag, raw, "DAG", log)
             if loaded is None:
                 return None
             self.graphs[content_hash] = loaded
@@ -299,7 +299,9 @@ class Coordinator:
 
     async def _load_pools(self) -> None:
         raw = await typed.hgetall(self.client, self.keys.pools)
-        slots = {name: decoded_or_none(_pool_slots, v, "pool", log) for name, v in raw.items()}
+        slots = {
+            name: decoded_or_none(decode_pool_slots, v, "pool", log) for name, v in raw.items()
+        }
         self.pool_slots = {name: n for name, n in slots.items() if n is not None}
 
     def _pool_limit(self, pool: str) -> float:
@@ -337,7 +339,7 @@ class Coordinator:
             return None
         self.queued_refs.get(dag_id, set()).discard(ref)
         raw_tis = await typed.hgetall(self.client, self.keys.tis(dag_id, run_id))
-        records, metas = _decode_tis(raw_tis, graph, ref)
+        records, metas = decode_tis(raw_tis, graph, ref)
         machine = RunMachine(
             graph, records or None, ti_identity=f"{dag_id}#{fields.get('logical_date')}"
         )
@@ -349,7 +351,7 @@ class Coordinator:
             self.persister.write_run_state(self.batch, ctx, DagRunState.RUNNING, now)
         timeout_s = dag.get("dagrun_timeout_s")
         if timeout_s:
-            started = _epoch_s(fields.get("start_date"), now) if state == "running" else now
+            started = epoch_s(fields.get("start_date"), now) if state == "running" else now
             ctx.deadline_s = started + timeout_s
         for key, record in machine.tis.items():
             if record.state is S.RUNNING and key in metas and metas[key].worker:
@@ -876,42 +878,6 @@ def _tries_ending(events: list[Completion | Command | None]) -> set[tuple[str, s
         for event in events
         if isinstance(event, Completion) and event.kind is CompletionKind.FINISHED
     }
-
-
-def _parse_dag(raw: str) -> tuple[dict[str, Any], DagGraph]:
-    dag = loads(raw)
-    return dag, DagGraph.from_serialized(dag)
-
-
-def _pool_slots(raw: str) -> int:
-    return int(loads(raw).get("slots", 0))
-
-
-def _epoch_s(raw: str | None, default: float) -> float:
-    found = decoded_or_none(float, raw, "epoch seconds", log) if raw else None
-    return default if found is None else found
-
-
-def _decode_tis(
-    raw_tis: dict[str, str], graph: DagGraph, ref: str
-) -> tuple[dict[TIKey, TIRecord], dict[TIKey, TIMeta]]:
-    """A run's stored instances. One that cannot be read is logged and dropped; a task left
-    with no instance at all starts over from state none (the state machine needs one)."""
-    records: dict[TIKey, TIRecord] = {}
-    metas: dict[TIKey, TIMeta] = {}
-    for field_name, raw in raw_tis.items():
-        parts = decoded_or_none(parse_ti_key, field_name, f"instance field of {ref}", log)
-        decoded = decoded_or_none(decode_ti, raw, f"instance {field_name!r} of {ref}", log)
-        if parts is None or decoded is None or parts[0] not in graph.tasks:
-            continue
-        key = TIKey(*parts)
-        records[key], metas[key] = decoded
-    if records:
-        held = {key.task_id for key in records}
-        for task_id, spec in graph.tasks.items():
-            if task_id not in held:
-                records[TIKey(task_id)] = TIRecord(max_tries=spec.retries)
-    return records, metas
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:
