@@ -55,6 +55,8 @@ async def trigger(request: web.Request) -> web.Response:
     run_id = opt_str(body, "dag_run_id") or f"manual__{effective.isoformat()}"
     problem = run_id_problem(run_id)
     if problem is not None:
+        # Airflow answers 400 with the ValueError of create_dagrun; a 422 naming the field is
+        # how this API reports every bad body value.
         raise invalid("body", "dag_run_id", f"dag_run_id {problem}", run_id)
     conf = opt_dict(body, "conf") or {}
     request_ = RunRequest(
