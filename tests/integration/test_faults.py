@@ -195,6 +195,7 @@ def test_worker_sigterm_hands_back_its_task(cluster: Cluster) -> None:
 def test_a_completion_lost_by_redis_is_recovered(cluster: Cluster) -> None:
     """A live worker that stops reporting a try (its completion vanished) gets that try failed."""
     from airlane.queue.keys import WORKER_GROUP
+    from airlane.queue.protocol import ClaimRef
     from airlane.queue.scripts import CLAIM_MANY
 
     cluster.start("dag-processor", "dag-processor")
@@ -212,7 +213,7 @@ def test_a_completion_lost_by_redis_is_recovered(cluster: Cluster) -> None:
         "the task message",
     )
     message_id, _ = message[0][1][0]
-    ref = "|".join([stream, message_id, "lost", run_id, "quick|-1", "1"])
+    ref = ClaimRef(stream, message_id, "lost", run_id, "quick", -1, 1).encode()
     claim = [keys.tis("lost", run_id), keys.claims("lost", run_id), "quick|-1", "1", ref]
     claimed = client.eval(
         CLAIM_MANY,

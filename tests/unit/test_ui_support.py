@@ -10,6 +10,7 @@ import orjson
 from airlane.api.events import wanted
 from airlane.api.webui import UI_DIR, is_ui_path
 from airlane.queue.monitoring import QueueStats, parse_running, worker_info
+from airlane.queue.protocol import ClaimRef
 from airlane.scheduling.scheduler import dag_schedule, encode_run
 from airlane.scheduling.timetables import ScheduledRun
 from airlane.sdk.templating import MAX_RENDERED_CHARS, rendered_snapshot
@@ -36,7 +37,7 @@ def test_rendered_snapshot_keeps_json_cuts_long_text_and_reprs_the_rest() -> Non
 
 
 def test_worker_info_parses_running_tries_and_staleness() -> None:
-    ref = "airlane:q:default|1-0|etl|manual__1|load|-1|2"
+    ref = ClaimRef("airlane:q:default", "1-0", "etl", "manual__1", "load", -1, 2).encode()
     raw = orjson.dumps(
         {
             "worker_id": "w1",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from aiohttp import web
@@ -12,10 +11,10 @@ from airlane.api.errors import conflict, invalid, json_response, not_found
 from airlane.api.inputs import json_body, opt_bool, opt_datetime, opt_dict, opt_str, page
 from airlane.api.shapes import dag_run_response, ti_collection
 from airlane.queue.keys import ti_field
+from airlane.queue.protocol import run_id_problem
 from airlane.queue.store import DagNotFound, RunExists, RunRequest, Store
 from airlane.sdk.timezone import utcnow
 
-RUN_ID_PATTERN = re.compile(r"[\w.:+~\-]{1,250}")
 _TRIGGER_FIELDS = {
     "dag_run_id",
     "logical_date",
@@ -54,8 +53,11 @@ async def trigger(request: web.Request) -> web.Response:
         raise invalid("body", "data_interval_end", "data_interval_end is before its start")
     effective = logical_date or run_after
     run_id = opt_str(body, "dag_run_id") or f"manual__{effective.isoformat()}"
-    if not RUN_ID_PATTERN.fullmatch(run_id):
-        raise invalid("body", "dag_run_id", "may use letters, digits and _ . : + ~ - only", run_id)
+    problem = run_id_problem(run_id)
+    if problem is not None:
+        # Airflow answers 400 with the ValueError of create_dagrun; a 422 naming the field is
+        # how this API reports every bad body value.
+        raise invalid("body", "dag_run_id", f"dag_run_id {problem}", run_id)
     conf = opt_dict(body, "conf") or {}
     request_ = RunRequest(
         dag_id,

@@ -13,11 +13,10 @@ from typing import Any
 from airlane.cli.common import CliError, parse_conf, parse_logical_date, print_json
 from airlane.config import Settings
 from airlane.queue.connection import connect
+from airlane.queue.protocol import run_id_problem
 from airlane.queue.store import DagNotFound, RunExists, RunRequest, Store
 from airlane.sdk.timezone import coerce_datetime, utcnow
 from airlane.service.graph import relatives
-
-RUN_ID_PATTERN = re.compile(r"[\w.:+~\-]{1,250}")
 
 
 def register_dags(sub: Any) -> None:
@@ -237,8 +236,9 @@ async def cmd_trigger(args: argparse.Namespace) -> int:
     conf = parse_conf(args.conf)
     logical_date = parse_logical_date(args.logical_date) or utcnow()
     run_id = args.run_id or f"manual__{logical_date.isoformat()}"
-    if not RUN_ID_PATTERN.fullmatch(run_id):
-        raise CliError(f"--run-id: {run_id!r} may use letters, digits and _ . : + ~ - only")
+    problem = run_id_problem(run_id)
+    if problem is not None:
+        raise CliError(f"--run-id: {run_id!r} {problem}")
     request = RunRequest(args.dag_id, run_id, logical_date, logical_date, logical_date, conf)
     try:
         await store.create_run(request)

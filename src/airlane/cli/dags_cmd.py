@@ -16,6 +16,7 @@ from airlane.cli.common import (
     print_json,
     settings_for,
 )
+from airlane.queue.protocol import run_id_problem
 from airlane.sdk.state import DagRunState
 
 
@@ -137,6 +138,9 @@ def cmd_test(args: argparse.Namespace) -> int:
     settings, folder = settings_for(args)
     logical_date = parse_logical_date(args.logical_date)
     conf = parse_conf(args.conf)
+    problem = run_id_problem(args.run_id) if args.run_id is not None else None
+    if problem is not None:
+        raise CliError(f"--run-id: {args.run_id!r} {problem}")
     dag = load_dag(settings, folder, args.dag_id)
     stream = sys.stderr if args.json else sys.stdout
 

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 from airlane.sdk.dag import DAG
 from airlane.sdk.exceptions import AirflowDagCycleException, AirflowException
+
+#: Airflow's KEY_REGEX and 250-character limit for DAG and task ids. Besides Airflow's reason,
+#: Airlane relies on it: Redis fields and refs join a DAG id to a run id and a task id to a map
+#: index with "|" (queue/keys.py: run_ref, ti_field) and split them at the DAG id's end and
+#: the map index's start, which is unambiguous only because these ids cannot contain "|".
+_ID = re.compile(r"[\w.\-]{1,250}")
 
 
 def find_cycle(dag: DAG) -> list[str] | None:
@@ -39,6 +47,14 @@ def find_cycle(dag: DAG) -> list[str] | None:
 
 def validate_dag(dag: DAG) -> None:
     """Raise an AirflowException naming the problem when ``dag`` cannot be scheduled."""
+    # The SDK checks dag_id and each task_id as given; a task group's prefix is not checked
+    # there, so the final ids are checked here, before anything is stored.
+    for what, value in (("dag_id", dag.dag_id), *(("task_id", t) for t in dag.task_dict)):
+        if not isinstance(value, str) or not _ID.fullmatch(value):
+            raise AirflowException(
+                f"The {what} {value!r} has to be made of alphanumeric characters, dashes, "
+                "dots and underscores exclusively (at most 250)"
+            )
     cycle = find_cycle(dag)
     if cycle:
         raise AirflowDagCycleException(f"Cycle detected in DAG {dag.dag_id}: {' -> '.join(cycle)}")

@@ -28,9 +28,12 @@ Global keys
                          gauges it sets (event_lag_s)
     workers              HASH worker_id -> worker JSON (host, pid, queues, slots)
     worker_beats         ZSET worker_id scored by last heartbeat (epoch seconds)
-    worker_tasks:<id>    SET "<stream>|<message id>" a worker has claimed and not finished
-    worker_stop:<id>     SET "<dag_id>|<run_id>|<task_id>|<map_index>|<try>" tries the worker
-                         must stop (cleared while running); it removes each once stopped
+    worker_tasks:<id>    SET tries a worker has claimed and not finished, each a claim reference
+                         (JSON array [stream, message id, dag_id, run_id, task_id, map_index,
+                         try]: queue/protocol.py ClaimRef)
+    worker_stop:<id>     SET tries the worker must stop (cleared while running), each a JSON
+                         array [dag_id, run_id, task_id, map_index, try] (protocol.StopIdent);
+                         it removes each once stopped
     coordinator:lease    STRING coordinator id holding the lease (PX expiry)
     coordinator:beat     STRING epoch seconds of the active coordinator's last loop
     dag_processor:beat   STRING epoch seconds of the DAG processor's last scan
@@ -196,6 +199,11 @@ def ti_field(task_id: str, map_index: int) -> str:
     return f"{task_id}|{map_index}"
 
 
+# Splitting on "|" below is safe only because DAG ids and task ids cannot contain it (the DAG
+# loader's validate_dag checks every id before a DAG is stored); run ids cannot either (Airflow's
+# rule, protocol.validate_run_id, checked by Store.create_run), but a run id is always the part
+# after the DAG id's end, so it would not matter. Records whose parts are user data throughout
+# are JSON arrays instead (protocol.ClaimRef).
 def parse_ti_field(field: str) -> tuple[str, int]:
     task_id, _, index = field.rpartition("|")
     return task_id, int(index)

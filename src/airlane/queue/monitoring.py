@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
 from airlane.queue import typed
 from airlane.queue.codec import loads
 from airlane.queue.keys import WORKER_GROUP
+from airlane.queue.protocol import ClaimRef, MalformedRecord, decoded_or_none
 from airlane.queue.store import Store
+
+log = logging.getLogger("airlane.monitoring")
 
 #: a worker whose heartbeat is older than this is not counted as alive
 WORKER_STALE_S = 30.0
@@ -50,15 +54,12 @@ class QueueStats:
 
 
 def parse_running(ref: str) -> RunningTry | None:
-    """A worker's claim reference ``stream|message|dag|run|task|map|try`` (see the worker)."""
-    parts = ref.split("|")
-    if len(parts) != 7:
-        return None
-    _, _, dag_id, run_id, task_id, map_index, try_number = parts
+    """A worker's claim reference (see :class:`ClaimRef`), or None when malformed."""
     try:
-        return RunningTry(dag_id, run_id, task_id, int(map_index), int(try_number))
-    except ValueError:
+        claim = ClaimRef.decode(ref)
+    except MalformedRecord:
         return None
+    return RunningTry(claim.dag_id, claim.run_id, claim.task_id, claim.map_index, claim.try_number)
 
 
 def worker_info(raw: str, now_s: float, stale_s: float = WORKER_STALE_S) -> WorkerInfo:
@@ -80,7 +81,11 @@ def worker_info(raw: str, now_s: float, stale_s: float = WORKER_STALE_S) -> Work
 async def workers(store: Store, now_s: float) -> list[WorkerInfo]:
     """Every registered worker, alive or not, by id."""
     raw = await typed.hgetall(store.client, store.keys.workers)
-    return [worker_info(raw[worker_id], now_s) for worker_id in sorted(raw)]
+    found = (
+        decoded_or_none(lambda r: worker_info(r, now_s), raw[worker_id], "worker record", log)
+        for worker_id in sorted(raw)
+    )
+    return [info for info in found if info is not None]
 
 
 def queue_names(found: list[WorkerInfo]) -> set[str]:

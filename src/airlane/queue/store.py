@@ -18,6 +18,7 @@ from airlane.queue import typed
 from airlane.queue.codec import TIMeta, decode_ti, dumps, loads
 from airlane.queue.keys import Keys, parse_ti_field, run_ref, ti_field
 from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN
+from airlane.queue.protocol import validate_run_id
 from airlane.queue.scripts import Scripts
 from airlane.service.run_state import TIRecord
 
@@ -127,7 +128,12 @@ class Store:
     # ---- runs ---------------------------------------------------------------------------
 
     async def create_run(self, request: RunRequest) -> None:
-        """Create a queued run and tell the coordinator; raises DagNotFound or RunExists."""
+        """Create a queued run and tell the coordinator.
+
+        Raises InvalidRunId (every run, whoever creates it, gets Airflow's run id rule: the
+        services read run ids back from Redis and must be able to), DagNotFound or RunExists.
+        """
+        validate_run_id(request.run_id)
         k = self.keys
         fields = {
             "dag_id": request.dag_id,

@@ -18,6 +18,8 @@ from typing import Any, cast
 
 from airlane.queue import typed
 from airlane.queue.codec import dumps, loads
+from airlane.queue.keys import run_ref
+from airlane.queue.protocol import decoded_or_none
 from airlane.queue.store import RunExists, RunRequest, Store
 from airlane.scheduling.timetables import Kind, Timetable, from_serialized, next_run, plain_utc
 
@@ -148,7 +150,17 @@ async def load(store: Store, backfill_id: int) -> Backfill | None:
 
 async def load_all(store: Store) -> list[Backfill]:
     raw = await typed.hgetall(store.client, store.keys.backfills)
-    return sorted((Backfill.from_json(v) for v in raw.values()), key=lambda b: b.id)
+    found = (decoded_or_none(Backfill.from_json, v, "backfill", log) for v in raw.values())
+    return sorted((b for b in found if b is not None), key=lambda b: b.id)
+
+
+@dataclass(frozen=True, slots=True)
+class RunToClear:
+    """An existing run a backfill reprocesses: the coordinator clears these tasks of it."""
+
+    dag_id: str
+    run_id: str
+    task_ids: tuple[str, ...]
 
 
 class BackfillRunner:
@@ -157,10 +169,10 @@ class BackfillRunner:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    async def advance(self, unfinished: set[str]) -> list[str]:
+    async def advance(self, unfinished: set[str]) -> list[RunToClear]:
         """Start what each backfill has room for; ``unfinished``: refs of runs still going.
-        Returns runs to clear, as ``dag_id|run_id|task,task...`` (the coordinator clears)."""
-        to_clear: list[str] = []
+        Returns the runs whose tasks the coordinator is to clear."""
+        to_clear: list[RunToClear] = []
         for backfill in await load_all(self.store):
             if backfill.completed_at is not None or backfill.is_paused:
                 continue
@@ -182,7 +194,9 @@ class BackfillRunner:
                 await save(self.store, backfill)
         return to_clear
 
-    async def _handle(self, backfill: Backfill, when: datetime, to_clear: list[str]) -> str | None:
+    async def _handle(
+        self, backfill: Backfill, when: datetime, to_clear: list[RunToClear]
+    ) -> str | None:
         store, dag_id = self.store, backfill.dag_id
         score = when.timestamp()
         existing = cast(
@@ -208,8 +222,8 @@ class BackfillRunner:
                         if not only_failed or record.state.value in ("failed", "upstream_failed")
                     }
                 )
-                to_clear.append(f"{dag_id}|{run_id}|{','.join(tasks)}")
-                return f"{dag_id}|{run_id}"
+                to_clear.append(RunToClear(dag_id, str(run_id), tuple(tasks)))
+                return run_ref(dag_id, str(run_id))
             return None
         run_id = f"backfill__{when.isoformat()}"
         dag = await store.dag(dag_id) or {}
@@ -225,4 +239,4 @@ class BackfillRunner:
             )
         except RunExists:
             return None
-        return f"{dag_id}|{run_id}"
+        return run_ref(dag_id, run_id)

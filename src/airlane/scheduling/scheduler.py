@@ -121,7 +121,7 @@ class Scheduler:
         raw = await typed.hget(self.store.client, self.store.keys.schedules, dag_id)
         try:
             entry = dag_schedule(dag, raw, now, data_intervals_default=self.data_intervals_default)
-        except (ValueError, TypeError, OverflowError):
+        except (ValueError, KeyError, TypeError, OverflowError):  # KeyError: a bad schedules entry
             log.exception("cannot schedule DAG %s; its schedule is off", dag_id)
             return
         if entry is not None:

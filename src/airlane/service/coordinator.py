@@ -25,17 +25,27 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from airlane.queue import typed
-from airlane.queue.codec import TIMeta, decode_outcome, decode_ti, dumps, loads
+from airlane.queue.codec import TIMeta, decode_ti
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.keys import (
     COORDINATOR_GROUP,
     WORKER_GROUP,
     Keys,
     parse_run_ref,
-    parse_ti_field,
     run_ref,
+    ti_field,
 )
 from airlane.queue.messages import STREAM_MAXLEN, TaskMessage
+from airlane.queue.protocol import (
+    ClaimRef,
+    Command,
+    CommandKind,
+    Completion,
+    CompletionKind,
+    StopIdent,
+    WorkerBeat,
+    decoded_or_none,
+)
 from airlane.queue.scripts import Batch, Scripts
 from airlane.queue.store import Store
 from airlane.scheduling.backfill import BackfillRunner
@@ -45,6 +55,7 @@ from airlane.service.graph import DagGraph
 from airlane.service.run_context import Persister, RunContext
 from airlane.service.run_state import Step, TaskOutcome, TIKey, TIRecord
 from airlane.service.state_machine import RunMachine
+from airlane.service.stored_records import decode_dag, decode_pool_slots, decode_tis, epoch_s
 from airlane.service.worker import ensure_group
 
 log = logging.getLogger("airlane.coordinator")
@@ -234,15 +245,26 @@ class Coordinator:
         )
         now = time.time()
         for stream, entries in response or []:
-            ending = _tries_ending(entries) if stream == self.keys.completions else set()
             if entries:
                 oldest_ms = int(entries[0][0].split("-", 1)[0])
                 self.persister.metrics.event_lag(now - oldest_ms / 1000)
-            for _, fields in entries:
-                if stream == self.keys.completions:
-                    self._on_completion(fields, ending)
-                else:
-                    await self._on_command(fields)
+            # A malformed entry is logged and acknowledged with the rest, never applied.
+            events: list[Completion | Command | None]
+            if stream == self.keys.completions:
+                events = [
+                    decoded_or_none(Completion.from_fields, f, "completion", log)
+                    for _, f in entries
+                ]
+            else:
+                events = [
+                    decoded_or_none(Command.from_fields, f, "command", log) for _, f in entries
+                ]
+            ending = _tries_ending(events)
+            for event in events:
+                if isinstance(event, Completion):
+                    self._on_completion(event, ending)
+                elif isinstance(event, Command):
+                    await self._on_command(event)
                 self._drain_ready()
                 if len(self.batch) + len(self.persister.dirty) > MAX_BATCH_OPS:
                     # Long batches write as they go, which also keeps the lease renewed.
@@ -269,15 +291,18 @@ class Coordinator:
     async def _graph(self, content_hash: str) -> tuple[dict[str, Any], DagGraph] | None:
         if content_hash not in self.graphs:
             raw = await typed.get(self.client, self.keys.dag_snapshot(content_hash))
-            if raw is None:
+            loaded = None if raw is None else decoded_or_none(decode_dag, raw, "DAG", log)
+            if loaded is None:
                 return None
-            dag = loads(raw)
-            self.graphs[content_hash] = (dag, DagGraph.from_serialized(dag))
+            self.graphs[content_hash] = loaded
         return self.graphs[content_hash]
 
     async def _load_pools(self) -> None:
         raw = await typed.hgetall(self.client, self.keys.pools)
-        self.pool_slots = {name: int(loads(value).get("slots", 0)) for name, value in raw.items()}
+        slots = {
+            name: decoded_or_none(decode_pool_slots, v, "pool", log) for name, v in raw.items()
+        }
+        self.pool_slots = {name: n for name, n in slots.items() if n is not None}
 
     def _pool_limit(self, pool: str) -> float:
         if pool in self.pool_slots:
@@ -314,11 +339,7 @@ class Coordinator:
             return None
         self.queued_refs.get(dag_id, set()).discard(ref)
         raw_tis = await typed.hgetall(self.client, self.keys.tis(dag_id, run_id))
-        records: dict[TIKey, TIRecord] = {}
-        metas: dict[TIKey, TIMeta] = {}
-        for field_name, raw in raw_tis.items():
-            key = TIKey(*parse_ti_field(field_name))
-            records[key], metas[key] = decode_ti(raw)
+        records, metas = decode_tis(raw_tis, graph, ref)
         machine = RunMachine(
             graph, records or None, ti_identity=f"{dag_id}#{fields.get('logical_date')}"
         )
@@ -330,7 +351,7 @@ class Coordinator:
             self.persister.write_run_state(self.batch, ctx, DagRunState.RUNNING, now)
         timeout_s = dag.get("dagrun_timeout_s")
         if timeout_s:
-            started = float(fields.get("start_date") or now) if state == "running" else now
+            started = epoch_s(fields.get("start_date"), now) if state == "running" else now
             ctx.deadline_s = started + timeout_s
         for key, record in machine.tis.items():
             if record.state is S.RUNNING and key in metas and metas[key].worker:
@@ -369,37 +390,40 @@ class Coordinator:
 
     # ---- events ---------------------------------------------------------------------------
 
-    def _on_completion(self, fields: dict[str, str], ending: set[tuple[str, str, str]]) -> None:
-        ctx = self.runs.get(fields.get("run", ""))
+    def _on_completion(self, event: Completion, ending: set[tuple[str, str, int]]) -> None:
+        ctx = self.runs.get(event.run)
         if ctx is None:
             return
-        key = TIKey(*parse_ti_field(fields["ti"]))
-        try_number = int(fields["try"])
+        if event.task_id not in ctx.graph.tasks:
+            log.error("skipping a completion for unknown task %s of %s", event.ti, event.run)
+            return
+        key = TIKey(event.task_id, event.map_index)
+        try_number = event.try_number
         now = time.time()
-        kind = fields.get("kind")
-        if kind == "started":
-            self._record_hop(ctx, key, float(fields["at"]))
-            if (fields["run"], fields["ti"], fields["try"]) in ending:
+        if event.kind is CompletionKind.STARTED:
+            self._record_hop(ctx, key, event.at_s)
+            if (event.run, event.ti, try_number) in ending:
                 # Its end is in this same read: keep when and where it ran, and let the end
                 # make the one transition (queued -> its end state).
                 record = ctx.machine.tis.get(key)
                 if record is not None and record.try_number == try_number:
-                    _record_start(ctx, key, fields)
+                    _record_start(ctx, key, event)
             elif ctx.machine.task_started(key, try_number):
-                self.running_on[(ctx.ref, key)] = (fields["worker"], try_number)
+                self.running_on[(ctx.ref, key)] = (event.worker, try_number)
                 self.unreported.pop((ctx.ref, key), None)
-                _record_start(ctx, key, fields)
+                _record_start(ctx, key, event)
                 self.persister.write_ti(ctx, key)
                 self.persister.ti_event(
-                    self.batch, ctx, fields["ti"], "running", try_number, fields["worker"]
+                    self.batch, ctx, event.ti, "running", try_number, event.worker
                 )
-        elif kind == "finished":
-            outcome = decode_outcome(fields["outcome"])
+        elif event.kind is CompletionKind.FINISHED:
+            outcome = event.outcome
+            assert outcome is not None  # Completion.from_fields decodes it for this kind
             if outcome.ended_at_s is not None:
                 ctx.ended_at[key] = outcome.ended_at_s
             self._after_step(ctx, ctx.machine.task_finished(key, outcome, now), now)
-        elif kind == "released":
-            self.batch.hdel(self.keys.claims(ctx.dag_id, ctx.run_id), fields["ti"])
+        else:
+            self.batch.hdel(self.keys.claims(ctx.dag_id, ctx.run_id), event.ti)
             self._after_step(ctx, ctx.machine.task_released(key, try_number, now), now)
 
     def _record_hop(self, ctx: RunContext, key: TIKey, started_at_s: float) -> None:
@@ -412,39 +436,45 @@ class Coordinator:
         if ends:
             self.persister.metrics.hop(started_at_s - max(e for e in ends if e is not None))
 
-    async def _on_command(self, fields: dict[str, str]) -> None:
-        kind = fields.get("type")
-        if kind == "run_created":
-            await self._activate(fields["run"])
-        elif kind == "dag_updated":
-            loaded = await self._graph(fields["hash"])
-            await self.scheduler.update(fields["dag_id"], loaded[0] if loaded else None, _utcnow())
-        elif kind == "unpaused":
-            await self._update_schedule(fields["dag_id"])
-            await self._start_queued_runs(fields["dag_id"])
-        elif kind == "paused":
-            await self._update_schedule(fields["dag_id"])
-        elif kind == "backfill":
+    async def _on_command(self, command: Command) -> None:
+        kind = command.kind
+        if kind is CommandKind.RUN_CREATED:
+            await self._activate(command.run)
+        elif kind is CommandKind.DAG_UPDATED:
+            loaded = await self._graph(command.content_hash)
+            await self.scheduler.update(command.dag_id, loaded[0] if loaded else None, _utcnow())
+        elif kind is CommandKind.UNPAUSED:
+            await self._update_schedule(command.dag_id)
+            await self._start_queued_runs(command.dag_id)
+        elif kind is CommandKind.PAUSED:
+            await self._update_schedule(command.dag_id)
+        elif kind is CommandKind.BACKFILL:
             self.advance_backfills = True
-        elif kind == "pools":
+        elif kind is CommandKind.POOLS:
             await self._load_pools()
             self.touched_dags.update(self.waiting)
-        elif kind in ("clear", "mark"):
-            ref = fields["run"]
-            ctx = self.runs.get(ref) or await self._reopen(ref)
-            if ctx is None:
+        elif kind in (CommandKind.CLEAR, CommandKind.MARK):
+            await self._clear_or_mark(command)
+
+    async def _clear_or_mark(self, command: Command) -> None:
+        ctx = self.runs.get(command.run) or await self._reopen(command.run)
+        if ctx is None:
+            return
+        now = time.time()
+        if command.kind is CommandKind.CLEAR:
+            task_ids = [t for t in command.task_ids if t in ctx.graph.tasks]
+            step = ctx.machine.clear(task_ids, now)
+        else:
+            assert command.ti is not None  # Command.from_fields requires both for a mark
+            assert command.state is not None
+            key = TIKey(*command.ti)
+            if key not in ctx.machine.tis:
+                log.error("skipping a mark of %s: run %s has no such instance", key, ctx.ref)
                 return
-            now = time.time()
-            if kind == "clear":
-                task_ids = [t for t in loads(fields["task_ids"]) if t in ctx.graph.tasks]
-                step = ctx.machine.clear(task_ids, now)
-            else:
-                step = ctx.machine.mark(
-                    TIKey(*parse_ti_field(fields["ti"])), S(fields["state"]), now
-                )
-            if ctx.state is not DagRunState.RUNNING:
-                self.persister.write_run_state(self.batch, ctx, DagRunState.RUNNING, now)
-            self._after_step(ctx, step, now)
+            step = ctx.machine.mark(key, command.state, now)
+        if ctx.state is not DagRunState.RUNNING:
+            self.persister.write_run_state(self.batch, ctx, DagRunState.RUNNING, now)
+        self._after_step(ctx, step, now)
 
     # ---- scheduling -----------------------------------------------------------------------
 
@@ -498,7 +528,10 @@ class Coordinator:
         logical = ctx.fields.get("logical_date")
         if not logical:
             return True
-        score = datetime.fromisoformat(logical).timestamp()
+        when = decoded_or_none(datetime.fromisoformat, logical, "logical date", log)
+        if when is None:
+            return True
+        score = when.timestamp()
         earlier = await self.client.zrevrangebyscore(
             self.keys.runs_of(ctx.dag_id), f"({score}", "-inf", start=0, num=1
         )
@@ -519,7 +552,9 @@ class Coordinator:
                     self.keys.tis(ctx.dag_id, prev_id),
                     f"{prev_key.task_id}|{prev_key.map_index}",
                 )
-                state = decode_ti(raw)[0].state.value if raw else None
+                what = f"instance {prev_key} of {ctx.dag_id} {prev_id}"
+                found = decoded_or_none(decode_ti, raw, what, log) if raw else None
+                state = found[0].state.value if found else None
             if state is not None and state not in ("success", "skipped"):
                 return False
         return True
@@ -549,11 +584,8 @@ class Coordinator:
         for refs in self.queued_refs.values():
             unfinished |= refs
         for item in await self.backfills.advance(unfinished):
-            dag_id, run_id, tasks = item.split("|", 2)
-            task_ids = [t for t in tasks.split(",") if t]
-            await self._on_command(
-                {"type": "clear", "run": f"{dag_id}|{run_id}", "task_ids": dumps(task_ids)}
-            )
+            run = run_ref(item.dag_id, item.run_id)
+            await self._on_command(Command(CommandKind.CLEAR, run=run, task_ids=item.task_ids))
 
     async def _reopen(self, ref: str) -> RunContext | None:
         """A finished run that a clear or mark brings back."""
@@ -571,10 +603,8 @@ class Coordinator:
             running = self.running_on.get((ctx.ref, key))
             if running is not None:
                 worker_id, try_number = running
-                self.batch.sadd(
-                    self.keys.worker_stop(worker_id),
-                    f"{ctx.ref}|{key.task_id}|{key.map_index}|{try_number}",
-                )
+                ident = StopIdent(ctx.dag_id, ctx.run_id, key.task_id, key.map_index, try_number)
+                self.batch.sadd(self.keys.worker_stop(worker_id), ident.encode())
         self.persister.write_step(self.batch, ctx, step, now)
         for transition in step.transitions:
             if transition.record is not None and transition.record.state is S.UP_FOR_RESCHEDULE:
@@ -707,21 +737,24 @@ class Coordinator:
 
         A try counts as lost once two fresh heartbeats in a row of its worker leave it out.
         """
-        workers = {
-            worker_id: loads(raw)
-            for worker_id, raw in (await typed.hgetall(self.client, self.keys.workers)).items()
-        }
+        raw_workers = await typed.hgetall(self.client, self.keys.workers)
+        workers: dict[str, WorkerBeat] = {}
+        for worker_id, raw in raw_workers.items():
+            beat = decoded_or_none(WorkerBeat.decode, raw, f"worker {worker_id} record", log)
+            if beat is not None:
+                workers[worker_id] = beat
         fresh = {
             worker_id
-            for worker_id, info in workers.items()
-            if float(info.get("heartbeat_at", 0)) > self.last_beat.get(worker_id, 0.0)
+            for worker_id, beat in workers.items()
+            if beat.heartbeat_at_s > self.last_beat.get(worker_id, 0.0)
         }
-        self.last_beat = {w: float(info.get("heartbeat_at", 0)) for w, info in workers.items()}
+        self.last_beat = {w: beat.heartbeat_at_s for w, beat in workers.items()}
         reported: set[tuple[str, str, int]] = set()
         for worker_id in fresh:
-            for ref in workers[worker_id].get("running", []):
-                _, _, dag_id, run_id, task_id, map_index, try_number = ref.split("|")
-                reported.add((f"{dag_id}|{run_id}", f"{task_id}|{map_index}", int(try_number)))
+            for ref in workers[worker_id].running:
+                claim = decoded_or_none(ClaimRef.decode, ref, f"ref of worker {worker_id}", log)
+                if claim is not None:
+                    reported.add((claim.run, claim.ti, claim.try_number))
         for (run, key), (worker_id, try_number) in list(self.running_on.items()):
             if worker_id not in fresh:
                 continue
@@ -729,13 +762,19 @@ class Coordinator:
             started = ctx.meta[key].start_date if ctx is not None and key in ctx.meta else None
             if started is not None and self.last_beat[worker_id] <= started:
                 continue  # a heartbeat sent before the try started cannot list it
-            if (run, f"{key.task_id}|{key.map_index}", try_number) in reported:
+            if (run, ti_field(key.task_id, key.map_index), try_number) in reported:
                 self.unreported.pop((run, key), None)
                 continue
             self.unreported[(run, key)] += 1
             if self.unreported[(run, key)] >= 2:
                 del self.unreported[(run, key)]
                 await self._fail_unreported(run, key, worker_id, try_number, now)
+
+    async def _claims_of(self, worker_id: str) -> dict[str, ClaimRef | None]:
+        """The worker's claimed tries by their encoded ref (None: malformed, logged)."""
+        refs = await typed.smembers(self.client, self.keys.worker_tasks(worker_id))
+        what = f"ref of worker {worker_id}"
+        return {ref: decoded_or_none(ClaimRef.decode, ref, what, log) for ref in refs}
 
     async def _fail_unreported(
         self, run: str, key: TIKey, worker_id: str, try_number: int, now: float
@@ -747,11 +786,11 @@ class Coordinator:
             key,
             try_number,
         )
-        suffix = f"|{run}|{key.task_id}|{key.map_index}|{try_number}"
-        for ref in await typed.smembers(self.client, self.keys.worker_tasks(worker_id)):
-            if ref.endswith(suffix):
-                stream, message_id = ref.split("|")[:2]
-                self.batch.xack(stream, WORKER_GROUP, message_id)
+        for ref, claim in (await self._claims_of(worker_id)).items():
+            if claim is None or claim.run != run or claim.try_number != try_number:
+                continue
+            if (claim.task_id, claim.map_index) == (key.task_id, key.map_index):
+                self.batch.xack(claim.stream, WORKER_GROUP, claim.message_id)
                 self.batch.srem(self.keys.worker_tasks(worker_id), ref)
         ctx = self.runs.get(run)
         if ctx is not None:
@@ -763,30 +802,28 @@ class Coordinator:
         dead = await typed.zrangebyscore(self.client, self.keys.worker_beats, "-inf", cutoff)
         for worker_id in dead:
             log.warning("worker %s stopped heartbeating; failing its tries", worker_id)
-            refs = await typed.smembers(self.client, self.keys.worker_tasks(worker_id))
-            for ref in refs:
-                self._fail_lost_try(ref, worker_id, now)
+            for claim in (await self._claims_of(worker_id)).values():
+                if claim is not None:
+                    self._fail_lost_try(claim, worker_id, now)
             await self._requeue_undelivered(worker_id, now)
             self.batch.delete(self.keys.worker_tasks(worker_id))
             self.batch.delete(self.keys.worker_stop(worker_id))
             self.batch.hdel(self.keys.workers, worker_id)
             self.batch.zrem(self.keys.worker_beats, worker_id)
 
-    def _fail_lost_try(self, ref: str, worker_id: str, now: float) -> None:
-        stream, message_id, dag_id, run_id, task_id, map_index, try_number = ref.split("|")
-        self.batch.xack(stream, WORKER_GROUP, message_id)
-        ctx = self.runs.get(f"{dag_id}|{run_id}")
+    def _fail_lost_try(self, claim: ClaimRef, worker_id: str, now: float) -> None:
+        self.batch.xack(claim.stream, WORKER_GROUP, claim.message_id)
+        ctx = self.runs.get(claim.run)
         if ctx is None:
             return
         outcome = TaskOutcome(
             S.FAILED,
-            int(try_number),
+            claim.try_number,
             retryable=True,
             error=f"worker {worker_id} stopped heartbeating",
         )
-        self._after_step(
-            ctx, ctx.machine.task_finished(TIKey(task_id, int(map_index)), outcome, now), now
-        )
+        key = TIKey(claim.task_id, claim.map_index)
+        self._after_step(ctx, ctx.machine.task_finished(key, outcome, now), now)
 
     async def _requeue_undelivered(self, worker_id: str, now: float) -> None:
         """Messages the dead worker read but never claimed go back to the queue."""
@@ -807,12 +844,18 @@ class Coordinator:
                 self.batch.xack(stream, WORKER_GROUP, message_id)
                 if not entries:
                     continue
-                message = TaskMessage.from_fields(entries[0][1])
+                message = decoded_or_none(
+                    TaskMessage.from_fields, entries[0][1], "task message", log
+                )
+                if message is None:
+                    continue
                 ctx = self.runs.get(run_ref(message.dag_id, message.run_id))
                 key = TIKey(message.task_id, message.map_index)
                 if ctx is None:
                     continue
                 record = ctx.machine.tis.get(key)
+                if key.task_id not in ctx.graph.tasks:
+                    continue
                 if record and record.state is S.QUEUED and record.try_number == message.try_number:
                     self.persister.enqueue(
                         self.batch, ctx, key, ctx.graph.tasks[key.task_id].queue, now
@@ -823,22 +866,22 @@ class Coordinator:
                 pass
 
 
-def _record_start(ctx: RunContext, key: TIKey, fields: dict[str, str]) -> None:
+def _record_start(ctx: RunContext, key: TIKey, event: Completion) -> None:
     """When and where a try started, kept beside its record (its queue time stays)."""
     queued_at = ctx.meta[key].queued_at if key in ctx.meta else None
-    ctx.meta[key] = TIMeta(queued_at, float(fields["at"]), None, fields["worker"])
+    ctx.meta[key] = TIMeta(queued_at, event.at_s, None, event.worker)
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _tries_ending(entries: list[tuple[str, dict[str, str]]]) -> set[tuple[str, str, str]]:
-    """(run, instance, try) of every try whose end is among ``entries``."""
+def _tries_ending(events: list[Completion | Command | None]) -> set[tuple[str, str, int]]:
+    """(run, instance, try) of every try whose end is among ``events``."""
     return {
-        (fields["run"], fields["ti"], fields["try"])
-        for _, fields in entries
-        if fields.get("kind") == "finished"
+        (event.run, event.ti, event.try_number)
+        for event in events
+        if isinstance(event, Completion) and event.kind is CompletionKind.FINISHED
     }
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from airlane.dag_loader.serialize import serialize_dag
+from airlane.queue.protocol import validate_run_id
 from airlane.sdk.dag import DAG
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.sdk.timezone import coerce_datetime, utcnow
@@ -52,7 +53,7 @@ def make_run_info(
     when = coerce_datetime(logical_date) or utcnow()
     return RunInfo(
         dag_id=dag.dag_id,
-        run_id=run_id or f"manual__{when.isoformat()}",
+        run_id=validate_run_id(run_id or f"manual__{when.isoformat()}"),
         logical_date=when,
         data_interval_start=when,
         data_interval_end=when,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from airlane.queue.protocol import InvalidRunId
 from airlane.queue.store import DagNotFound, RunExists, RunRequest, Store
 from airlane.sdk.exceptions import AirflowException, AirflowSkipException
 from airlane.sdk.state import DagRunState
@@ -32,6 +33,8 @@ class RedisRunLauncher:
             await self.store.create_run(
                 RunRequest(dag_id, run_id, when, when, when, conf, run_type="manual")
             )
+        except InvalidRunId as err:
+            raise AirflowException(f"TriggerDagRunOperator: {err}") from None
         except DagNotFound:
             raise AirflowException(f"TriggerDagRunOperator: DAG {dag_id!r} not found") from None
         except RunExists:

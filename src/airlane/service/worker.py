@@ -31,6 +31,7 @@ from airlane.queue.codec import dumps, encode_outcome, loads
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.keys import WORKER_GROUP, Keys, run_ref, ti_field
 from airlane.queue.messages import STREAM_MAXLEN, TaskMessage
+from airlane.queue.protocol import ClaimRef, StopIdent
 from airlane.queue.scripts import Scripts
 from airlane.queue.store import Store
 from airlane.sdk.state import TaskInstanceState
@@ -157,10 +158,15 @@ class Worker:
 
     def _start(self, stream: str, message_id: str, fields: dict[str, str]) -> None:
         message = TaskMessage.from_fields(fields)
-        field = ti_field(message.task_id, message.map_index)
-        ref = "|".join(
-            [stream, message_id, message.dag_id, message.run_id, field, str(message.try_number)]
-        )
+        ref = ClaimRef(
+            stream,
+            message_id,
+            message.dag_id,
+            message.run_id,
+            message.task_id,
+            message.map_index,
+            message.try_number,
+        ).encode()
         item = _Running(stream, message_id, message, ref)
         task = asyncio.create_task(self._handle_logged(item))
         self.running[task] = item
@@ -398,7 +404,9 @@ class Worker:
             return
         for task, item in list(self.running.items()):
             msg = item.message
-            ident = f"{msg.dag_id}|{msg.run_id}|{msg.task_id}|{msg.map_index}|{msg.try_number}"
+            ident = StopIdent(
+                msg.dag_id, msg.run_id, msg.task_id, msg.map_index, msg.try_number
+            ).encode()
             if ident in wanted:
                 log.info("stopping %s: it was cleared while running", ident)
                 task.cancel()

@@ -1,0 +1,353 @@
+"""The wire forms services exchange through Redis, encoded and decoded in this one module.
+
+Whatever a service reads back from Redis was written by another process, possibly another
+version, possibly by hand: each ``decode`` here checks the shape and raises
+:class:`MalformedRecord` (a ``ValueError``) naming what is wrong, so a reader can log the record
+and skip it (:func:`decoded_or_none`) instead of dying on it. Identifiers that users choose (DAG,
+run and task ids) travel inside JSON arrays, never joined with a separator they might contain.
+
+Also here: Airflow's rule for run ids, checked wherever a run is created.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, TypeVar
+
+import orjson
+
+from airlane.queue.codec import decode_outcome
+from airlane.queue.keys import run_ref, ti_field
+from airlane.sdk.state import TaskInstanceState
+from airlane.service.run_state import TaskOutcome
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class MalformedRecord(ValueError):
+    """A record read from Redis that does not have the shape its writer gives it."""
+
+
+# ---- run ids --------------------------------------------------------------------------------
+
+#: Airflow's ``[scheduler] allowed_run_id_pattern`` default, ``^[A-Za-z0-9_.~:+-]+$``: ASCII
+#: only (Python's ``re`` without ``\w``), so ``é`` is refused as Airflow refuses it. Airflow
+#: also accepts ids matching its ``RUN_ID_REGEX`` (``manual__<date>``...), a subset of this.
+_RUN_ID_CHARS = re.compile(r"[A-Za-z0-9_.~:+\-]+")
+#: Airflow's ``ID_LEN``: the width of its ``run_id`` column.
+RUN_ID_MAX_CHARS = 250
+#: The API's "any" wildcard in paths (``/dags/~/dagRuns/~/taskInstances``).
+ANY_ID = "~"
+
+
+class InvalidRunId(ValueError):
+    """A run id that Airflow's rule refuses; the message says why."""
+
+
+def run_id_problem(run_id: object) -> str | None:
+    """Why ``run_id`` is not a valid run id, or None when it is.
+
+    Airflow 3.1 (``DagRun.validate_run_id`` and ``DAG.create_dagrun``) takes a run id that
+    matches ``allowed_run_id_pattern`` with ``re.match``, whose ``$`` also lets a trailing
+    newline through; we match the whole string. Airflow bounds the length only by its column
+    (250). It accepts ``~`` alone, which its API then reads as "every run" in paths, so such a
+    run cannot be listed; we refuse that one id.
+    """
+    if not isinstance(run_id, str) or not run_id:
+        return "must be a non-empty string"
+    if len(run_id) > RUN_ID_MAX_CHARS:
+        return f"must be at most {RUN_ID_MAX_CHARS} characters (it has {len(run_id)})"
+    if not _RUN_ID_CHARS.fullmatch(run_id):
+        return "may use only ASCII letters, digits and _ . ~ : + - (Airflow's run id pattern)"
+    if run_id == ANY_ID:
+        return f"{ANY_ID!r} alone is the API's wildcard for any run"
+    return None
+
+
+def validate_run_id(run_id: object) -> str:
+    """``run_id`` itself when valid; raises :class:`InvalidRunId` otherwise."""
+    problem = run_id_problem(run_id)
+    if problem is not None:
+        raise InvalidRunId(f"run id {run_id!r} {problem}")
+    assert isinstance(run_id, str)
+    return run_id
+
+
+# ---- claim references and stop idents -------------------------------------------------------
+
+
+def _array(raw: str | bytes, what: str, types: tuple[type, ...]) -> list[Any]:
+    """A JSON array of exactly ``types`` (no bool for int), or MalformedRecord."""
+    try:
+        items = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise MalformedRecord(f"{what} is not JSON: {raw!r:.200}") from None
+    if not isinstance(items, list) or len(items) != len(types):
+        raise MalformedRecord(f"{what} is not an array of {len(types)} items: {raw!r:.200}")
+    for item, kind in zip(items, types, strict=True):
+        if not isinstance(item, kind) or isinstance(item, bool):
+            raise MalformedRecord(f"{what} has {item!r:.50} where a {kind.__name__} belongs")
+    return items
+
+
+def _str_list(raw: str, what: str) -> tuple[str, ...]:
+    try:
+        items = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise MalformedRecord(f"{what} is not JSON: {raw!r:.200}") from None
+    if not isinstance(items, list) or not all(isinstance(item, str) for item in items):
+        raise MalformedRecord(f"{what} is not an array of strings: {raw!r:.200}")
+    return tuple(items)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRef:
+    """One try a worker claimed: its task message and its instance.
+
+    Workers list these in ``worker_tasks:<id>`` and in their heartbeat; the Lua scripts store
+    and remove them as opaque set members, so only this class reads them.
+    """
+
+    stream: str
+    message_id: str
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    try_number: int
+
+    def encode(self) -> str:
+        return orjson.dumps(
+            [
+                self.stream,
+                self.message_id,
+                self.dag_id,
+                self.run_id,
+                self.task_id,
+                self.map_index,
+                self.try_number,
+            ]
+        ).decode()
+
+    @classmethod
+    def decode(cls, raw: str | bytes) -> ClaimRef:
+        return cls(*_array(raw, "claim reference", (str, str, str, str, str, int, int)))
+
+    @property
+    def run(self) -> str:
+        return run_ref(self.dag_id, self.run_id)
+
+    @property
+    def ti(self) -> str:
+        return ti_field(self.task_id, self.map_index)
+
+    @property
+    def stop_ident(self) -> StopIdent:
+        return StopIdent(self.dag_id, self.run_id, self.task_id, self.map_index, self.try_number)
+
+
+@dataclass(frozen=True, slots=True)
+class StopIdent:
+    """A try the coordinator asks a worker to stop (in ``worker_stop:<id>``)."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    try_number: int
+
+    def encode(self) -> str:
+        return orjson.dumps(
+            [self.dag_id, self.run_id, self.task_id, self.map_index, self.try_number]
+        ).decode()
+
+    @classmethod
+    def decode(cls, raw: str | bytes) -> StopIdent:
+        return cls(*_array(raw, "stop ident", (str, str, str, int, int)))
+
+
+# ---- stream messages ------------------------------------------------------------------------
+
+
+def _text(fields: Mapping[str, str], name: str, what: str) -> str:
+    value = fields.get(name)
+    if not isinstance(value, str) or not value:
+        raise MalformedRecord(f"{what} lacks its {name!r} field: {dict(fields)!r:.300}")
+    return value
+
+
+def _number(fields: Mapping[str, str], name: str, what: str, kind: Callable[[str], T]) -> T:
+    raw = _text(fields, name, what)
+    try:
+        return kind(raw)
+    except ValueError:
+        raise MalformedRecord(f"{what} has {name}={raw!r:.50}, not a number") from None
+
+
+def _ti_key(field: str, what: str) -> tuple[str, int]:
+    # Task ids cannot contain "|" (the loader checks every DAG's ids), so the field's last
+    # "|" separates the map index, and a run ref's first "|" ends the DAG id.
+    task_id, bar, index = field.rpartition("|")
+    try:
+        if not bar or not task_id:
+            raise ValueError
+        return task_id, int(index)
+    except ValueError:
+        raise MalformedRecord(f"{what} has ti={field!r:.100}, not <task_id>|<map_index>") from None
+
+
+class CompletionKind(StrEnum):
+    STARTED = "started"
+    FINISHED = "finished"
+    RELEASED = "released"
+
+
+@dataclass(frozen=True, slots=True)
+class Completion:
+    """An entry of the ``completions`` stream, written by the worker scripts."""
+
+    kind: CompletionKind
+    run: str
+    ti: str
+    task_id: str
+    map_index: int
+    try_number: int
+    worker: str = ""
+    at_s: float = 0.0
+    outcome: TaskOutcome | None = None
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> Completion:
+        what = "completion"
+        try:
+            kind = CompletionKind(fields.get("kind", ""))
+        except ValueError:
+            raise MalformedRecord(f"completion of unknown kind: {dict(fields)!r:.300}") from None
+        ti = _text(fields, "ti", what)
+        task_id, map_index = _ti_key(ti, what)
+        run, try_number = _text(fields, "run", what), _number(fields, "try", what, int)
+        worker, at_s, outcome = "", 0.0, None
+        if kind is CompletionKind.STARTED:
+            worker, at_s = _text(fields, "worker", what), _number(fields, "at", what, float)
+        elif kind is CompletionKind.FINISHED:
+            raw = _text(fields, "outcome", what)
+            try:
+                outcome = decode_outcome(raw)
+            except (ValueError, KeyError, TypeError, AttributeError) as err:
+                raise MalformedRecord(f"completion outcome {raw!r:.200}: {err!r}") from None
+        return cls(kind, run, ti, task_id, map_index, try_number, worker, at_s, outcome)
+
+
+class CommandKind(StrEnum):
+    RUN_CREATED = "run_created"
+    DAG_UPDATED = "dag_updated"
+    PAUSED = "paused"
+    UNPAUSED = "unpaused"
+    BACKFILL = "backfill"
+    POOLS = "pools"
+    CLEAR = "clear"
+    MARK = "mark"
+    #: written by the coordinator itself to end a blocked read on time
+    TICK = "tick"
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """An entry of the ``commands`` stream (API, CLI, DAG processor, the create_run script)."""
+
+    kind: CommandKind
+    run: str = ""
+    dag_id: str = ""
+    content_hash: str = ""
+    task_ids: tuple[str, ...] = ()
+    ti: tuple[str, int] | None = None
+    state: TaskInstanceState | None = None
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> Command:
+        what = "command"
+        try:
+            kind = CommandKind(fields.get("type", ""))
+        except ValueError:
+            raise MalformedRecord(f"command of unknown type: {dict(fields)!r:.300}") from None
+        if kind is CommandKind.RUN_CREATED:
+            return cls(kind, run=_text(fields, "run", what))
+        if kind is CommandKind.DAG_UPDATED:
+            dag_id, content_hash = _text(fields, "dag_id", what), _text(fields, "hash", what)
+            return cls(kind, dag_id=dag_id, content_hash=content_hash)
+        if kind in (CommandKind.PAUSED, CommandKind.UNPAUSED):
+            return cls(kind, dag_id=_text(fields, "dag_id", what))
+        if kind is CommandKind.CLEAR:
+            task_ids = _str_list(_text(fields, "task_ids", what), "clear's task_ids")
+            return cls(kind, run=_text(fields, "run", what), task_ids=task_ids)
+        if kind is CommandKind.MARK:
+            raw_state = _text(fields, "state", what)
+            try:
+                state = TaskInstanceState(raw_state)
+            except ValueError:
+                raise MalformedRecord(f"mark to unknown state {raw_state!r:.50}") from None
+            ti = _ti_key(_text(fields, "ti", what), what)
+            return cls(kind, run=_text(fields, "run", what), ti=ti, state=state)
+        return cls(kind)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerBeat:
+    """What the coordinator reads of a worker's heartbeat record (``workers`` hash)."""
+
+    heartbeat_at_s: float
+    #: encoded :class:`ClaimRef` of the tries it runs (each decoded on its own)
+    running: tuple[str, ...]
+
+    @classmethod
+    def decode(cls, raw: str | bytes) -> WorkerBeat:
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            raise MalformedRecord(f"worker record is not JSON: {raw!r:.200}") from None
+        if not isinstance(data, dict):
+            raise MalformedRecord(f"worker record is not an object: {raw!r:.200}")
+        running = data.get("running", [])
+        if not isinstance(running, list) or not all(isinstance(r, str) for r in running):
+            raise MalformedRecord(f"worker record's running is not a list of strings: {raw!r:.200}")
+        beat = data.get("heartbeat_at", 0)
+        if not isinstance(beat, int | float) or isinstance(beat, bool):
+            raise MalformedRecord(f"worker record's heartbeat_at is not a number: {raw!r:.200}")
+        return cls(float(beat), tuple(running))
+
+
+def parse_ti_key(field: str) -> tuple[str, int]:
+    """``<task_id>|<map_index>`` (a ``tis:{run}`` field) as its two parts."""
+    return _ti_key(field, "task instance field")
+
+
+#: what a decoder raises on input it cannot read (codec's and the task message's decoders
+#: have no MalformedRecord of their own)
+_DECODE_ERRORS = (ValueError, KeyError, IndexError, TypeError, AttributeError)
+
+
+def decoded_or_none(
+    decode: Callable[[T], R], raw: T, what: str, logger: logging.Logger
+) -> R | None:
+    """``decode(raw)``, or None after logging when ``raw`` cannot be decoded.
+
+    The one place where a reader survives a bad record. Give it a pure decoder only: what it
+    raises is the record's fault. A :class:`MalformedRecord` is logged as one line; any other
+    error with its traceback, in case the decoder itself is wrong.
+    """
+    try:
+        return decode(raw)
+    except MalformedRecord as err:
+        logger.error("skipping a malformed %s: %s", what, err)
+    except _DECODE_ERRORS as err:
+        logger.error("skipping a malformed %s (%r): %r", what, err, _clip(raw), exc_info=True)
+    return None
+
+
+def _clip(raw: object) -> object:
+    return raw[:300] if isinstance(raw, str | bytes) else raw
