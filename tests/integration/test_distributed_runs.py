@@ -167,7 +167,7 @@ def test_paused_dag_holds_its_runs_until_unpaused(shared: Cluster) -> None:
     env = {"AIRLANE_REDIS_URL": shared.redis_url}
     assert run_cli("dags", "pause", "simple_airflow_dag", env=env).code == 0
     run_id = shared.trigger("simple_airflow_dag")
-    time.sleep(1.0)
+    shared.wait_for_beats()  # the coordinator has seen the run, and held it
     assert shared.run_state("simple_airflow_dag", run_id) == "queued"
     assert run_cli("dags", "unpause", "simple_airflow_dag", env=env).code == 0
     assert shared.wait_run("simple_airflow_dag", run_id)["state"] == "success"
