@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import login, shot
 from tests.integration.cluster import Api
@@ -23,6 +23,8 @@ def open_dag(page: Page, dag_id: str, tab: str = "grid") -> None:
 
 def activate(page: Page) -> None:
     toggle = page.get_by_label("DAG active")
+    # Enabled once the DAG's details have set its real state; is_checked() does not wait.
+    expect(toggle).to_be_enabled()
     if not toggle.is_checked():
         toggle.check()
 
@@ -233,6 +235,35 @@ def test_workers_and_queues_view(page: Page) -> None:
     expect(page.locator("table.workers")).to_contain_text("0 / 8")
     expect(page.locator("table.queues tr[data-queue='default']")).to_be_visible()
     shot(page, "14-workers")
+
+
+def test_active_toggle_waits_for_the_dags_state(page: Page, ui: Api) -> None:
+    """The DAG page's Active box is disabled until the details say whether the DAG is paused
+    (an early click on the unchecked box would flip an active DAG off)."""
+    token = ui.token()
+    assert ui.call("PATCH", "/api/v2/dags/ui_flaky", {"is_paused": False}, token)[0] == 200
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)
+
+    login(page)
+    page.route("**/api/v2/dags/ui_flaky/details", hold)
+    page.goto("/ui/#/dags/ui_flaky?tab=grid")
+    toggle = page.get_by_label("DAG active")
+    expect(toggle).to_be_disabled()
+    for _ in range(400):  # the page asks for the details (Playwright dispatches while waiting)
+        if held:
+            break
+        page.wait_for_timeout(50)
+    expect(toggle).to_be_disabled()
+    held[0].continue_()
+    expect(toggle).to_be_enabled()
+    expect(toggle).to_be_checked()
+    page.unroute("**/api/v2/dags/ui_flaky/details", hold)
+    toggle.uncheck()
+    expect(toggle).to_be_enabled()
+    assert ui.call("GET", "/api/v2/dags/ui_flaky", token=token)[1]["is_paused"] is True
 
 
 def test_dag_list_search_tags_and_pause(page: Page) -> None:

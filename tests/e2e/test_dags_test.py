@@ -83,6 +83,48 @@ def test_usage_and_load_errors_exit_2(tmp_path: Path) -> None:
     assert run_cli("dags", "bogus").code == 2
 
 
+def test_a_dag_whose_file_fails_to_import_shows_the_import_error(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text(
+        "from airflow import DAG\n"
+        "import pendulum\n\n"
+        "with DAG('broken_dag', start_date=pendulum.datetime(2024, 1, 1), schedule=None):\n"
+        "    undefined_name()\n"
+    )
+    result = run_cli("dags", "test", "broken_dag", "--dags-folder", str(tmp_path))
+    assert result.code == 2
+    assert f"{tmp_path / 'broken.py'}:5: NameError: name 'undefined_name' is not defined" in (
+        result.stderr
+    )
+    assert "not found in" not in result.stderr
+
+
+def test_a_failed_task_shows_its_own_frames_and_a_bash_exit_code_in_one_line(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "fails.py").write_text(
+        "from airflow import DAG\n"
+        "from airflow.operators.bash import BashOperator\n"
+        "from airflow.operators.python import PythonOperator\n"
+        "import pendulum\n\n"
+        "def boom():\n"
+        "    raise ValueError('user error')\n\n"
+        "with DAG('fails', start_date=pendulum.datetime(2024, 1, 1), schedule=None):\n"
+        "    PythonOperator(task_id='boom', python_callable=boom)\n"
+        "    BashOperator(task_id='exit3', bash_command='exit 3')\n"
+    )
+    result = run_cli("dags", "test", "fails", "--dags-folder", str(tmp_path))
+    assert result.code == 1
+    boom = result.stdout[result.stdout.index("[boom] Traceback") :]
+    assert boom.splitlines()[1].strip().startswith(f'File "{tmp_path / "fails.py"}", line 7')
+    assert "ValueError: user error" in boom
+    assert "task_runner.py" not in result.stdout
+    exit3 = [line for line in result.stdout.splitlines() if line.startswith("[exit3]")]
+    assert exit3[-1] == (
+        "[exit3] AirflowException: Bash command failed. "
+        "The command returned a non-zero exit code 3."
+    )
+
+
 def test_tasks_test_runs_one_task_alone() -> None:
     ok = run_cli(
         "tasks", "test", "simple_airflow_dag", "print_world", "--dags-folder", str(EXAMPLE_DAGS)

@@ -24,7 +24,7 @@ import redis
 
 from airlane.cli.client import run_summary
 from airlane.queue.connection import connect
-from airlane.queue.keys import Keys
+from airlane.queue.keys import WORKER_GROUP, Keys
 from airlane.queue.store import RunRequest, Store
 from airlane.sdk.timezone import coerce_datetime, utcnow
 
@@ -246,6 +246,47 @@ class Cluster:
         )
         summary: dict[str, Any] = self.call(lambda store: run_summary(store, dag_id, run_id))
         return summary
+
+    def wait_for_beats(self, key: str | None = None, count: int = 2, timeout_s: float = 30) -> None:
+        """Return once a service's beat key (the coordinator's by default) has changed ``count``
+        times from now.
+
+        The coordinator writes its beat at the start of each periodic check; two changes mean a
+        whole loop (commands read, runs scheduled, tasks queued, writes flushed) began after
+        everything written before this call: what it would have done, it has done. Tests wait on
+        this before asserting that something did not happen, never on a fixed sleep.
+        """
+        client = self.redis()
+        beat_key = key or self.keys.coordinator_beat
+        seen = [client.get(beat_key)]
+
+        def advanced() -> bool:
+            value = client.get(beat_key)
+            if value is not None and value != seen[-1]:
+                seen.append(value)
+            return len(seen) > count
+
+        try:
+            wait_until(advanced, timeout_s, f"{count} beats of {beat_key}")
+        finally:
+            client.close()
+
+    def wait_for_consumed(
+        self, stream: str, entry_id: str, group: str = WORKER_GROUP, timeout_s: float = 30
+    ) -> None:
+        """Return once ``group`` has read the stream past ``entry_id`` and acknowledged all it
+        read: whatever its consumers did with the entry is done."""
+        client = self.redis()
+
+        def consumed() -> bool:
+            info = next(g for g in client.xinfo_groups(stream) if g["name"] == group)
+            last = tuple(int(p) for p in info["last-delivered-id"].split("-"))
+            return last >= tuple(int(p) for p in entry_id.split("-")) and info["pending"] == 0
+
+        try:
+            wait_until(consumed, timeout_s, f"{group} to consume {stream} past {entry_id}")
+        finally:
+            client.close()
 
     def task_instances(self, dag_id: str, run_id: str) -> dict[tuple[str, int], Any]:
         result: dict[tuple[str, int], Any] = self.call(

@@ -136,6 +136,15 @@ def test_failed_run_logs_are_readable_with_the_cli(shared: Cluster) -> None:
     assert last.code == 0
     assert "RuntimeError: broken for good" in last.stdout
     assert "try 2 of exhausted" in last.stdout
+    assert "task_runner.py" not in last.stdout  # the user's frames only
+    never_ran = run_cli("tasks", "logs", "retries_behaviour", run_id, "after_exhausted", env=env)
+    assert never_ran.code == 0
+    assert "(no try to show: after_exhausted has not run; state upstream_failed, try 0)" in (
+        never_ran.stderr
+    )
+    no_run = run_cli("tasks", "logs", "retries_behaviour", "no_such_run", "exhausted", env=env)
+    assert no_run.code == 2
+    assert "no run no_such_run of DAG retries_behaviour" in no_run.stderr
     first = run_cli(
         "tasks", "logs", "retries_behaviour", run_id, "exhausted", "--try", "1", env=env
     )
@@ -167,7 +176,7 @@ def test_paused_dag_holds_its_runs_until_unpaused(shared: Cluster) -> None:
     env = {"AIRLANE_REDIS_URL": shared.redis_url}
     assert run_cli("dags", "pause", "simple_airflow_dag", env=env).code == 0
     run_id = shared.trigger("simple_airflow_dag")
-    time.sleep(1.0)
+    shared.wait_for_beats()  # the coordinator has seen the run, and held it
     assert shared.run_state("simple_airflow_dag", run_id) == "queued"
     assert run_cli("dags", "unpause", "simple_airflow_dag", env=env).code == 0
     assert shared.wait_run("simple_airflow_dag", run_id)["state"] == "success"

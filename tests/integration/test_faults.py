@@ -73,8 +73,7 @@ def _chain_under_way(cluster: Cluster) -> tuple[str, Path]:
 
 def test_killed_coordinator_is_replaced_and_the_run_finishes(cluster: Cluster) -> None:
     run_id, steps = _chain_under_way(cluster)
-    cluster.signal("coordinator", signal.SIGKILL)
-    time.sleep(0.5)
+    cluster.signal("coordinator", signal.SIGKILL)  # returns once the process is gone
     cluster.start("coordinator2", "coordinator")
     summary = cluster.wait_run("chain_slow", run_id, timeout_s=60)
     assert summary["state"] == "success"
@@ -87,8 +86,14 @@ def test_redis_killed_and_restarted_from_its_aof(
     cluster: Cluster, clean_redis: RedisServer
 ) -> None:
     run_id, steps = _chain_under_way(cluster)
+    outages = cluster.logs("coordinator").count("redis unavailable")
     clean_redis.kill()
-    time.sleep(1.0)
+    # The coordinator has found Redis gone before it comes back (an outage, not a blip).
+    wait_until(
+        lambda: cluster.logs("coordinator").count("redis unavailable") > outages,
+        30,
+        "the coordinator to find Redis gone",
+    )
     clean_redis.start()
     summary = cluster.wait_run("chain_slow", run_id, timeout_s=90)
     assert summary["state"] == "success"
@@ -113,9 +118,9 @@ def test_a_message_delivered_twice_runs_once(cluster: Cluster) -> None:
     )
     client.xadd(stream, original)  # a duplicate while the first delivery runs
     summary = cluster.wait_run("counted", run_id)
-    client.xadd(stream, original)  # and one after the try finished
-    time.sleep(1.0)
+    duplicate = client.xadd(stream, original)  # and one after the try finished
     client.close()
+    cluster.wait_for_consumed(stream, duplicate)
     assert summary["tasks"]["once"] == {"state": "success", "try_number": 1}
     executions = (cluster.markers / f"{run_id}.executions").read_text().splitlines()
     assert executions == ["once try 1"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -265,7 +264,7 @@ def test_depends_on_past_waits_for_the_previous_run(scheduled: Cluster) -> None:
     first = scheduled.trigger("depends_on_past", logical_date="2024-01-01T00:00:00+00:00")
     assert scheduled.wait_run("depends_on_past", first)["state"] == "failed"
     second = scheduled.trigger("depends_on_past", logical_date="2024-01-02T00:00:00+00:00")
-    time.sleep(1.5)  # long enough for the coordinator to have looked twice
+    scheduled.wait_for_beats()  # the coordinator has looked at the new run
     assert _summary(scheduled, "depends_on_past", second)["step"][0] == "scheduled"
     (scheduled.markers / "past-may-pass").touch()
     scheduled.call(lambda store: store.clear("depends_on_past", first, ["step"]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import signal
@@ -11,31 +12,45 @@ from pathlib import Path
 
 import pytest
 
+from airlane.queue.connection import connect
+from airlane.queue.keys import Keys
+from airlane.queue.store import Store
 from tests.conftest import EXAMPLE_DAGS, TEST_DAGS, run_cli
 from tests.integration.cluster import die_with_test, wait_until
 
 pytestmark = pytest.mark.timeout(300)
 
 
+VENV = Path(sys.executable).parent.parent  # not resolved: the venv's own bin/python
+SCRIPT = VENV / "bin" / "airlane"
+
+
 def _start(dags: Path, data: Path, log: Path) -> subprocess.Popen[bytes]:
+    """As `make run` starts it: the venv's ``airlane`` script (not on PATH), a relative data dir."""
     env = {**os.environ, "AIRLANE_WORKER_GRACE_S": "0.5"}
+    command = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "airlane"]
     with open(log, "ab") as out:
         return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "airlane",
-                "standalone",
-                "--dags-folder",
-                str(dags),
-                "--data-dir",
-                str(data),
-            ],
+            [*command, "standalone", "--dags-folder", str(dags), "--data-dir", data.name],
+            cwd=data.parent,
             stdout=out,
             stderr=out,
             env=env,
             preexec_fn=die_with_test,
         )
+
+
+def _ti_state(env: dict[str, str], dag_id: str, run_id: str, task_id: str) -> str | None:
+    async def read() -> str | None:
+        client = connect(env["AIRLANE_REDIS_URL"])
+        try:
+            tis = await Store(client, Keys()).task_instances(dag_id, run_id)
+        finally:
+            await client.aclose()
+        found = tis.get((task_id, -1))
+        return found[0].state.value if found else None
+
+    return asyncio.run(read())
 
 
 def _env_file(data: Path) -> dict[str, str]:
@@ -72,14 +87,13 @@ def test_standalone_runs_the_seed_and_resumes_after_ctrl_c(tmp_path: Path) -> No
         )
         assert "Hello Airflow" in logs.stdout
         _readme_api_example_works(tmp_path, log)
+        _printed_cli_commands_work(tmp_path, log)
 
         assert run_cli("dags", "unpause", "hand_back", env=env).code == 0
         assert run_cli("dags", "trigger", "hand_back", "--run-id", "unfinished", env=env).code == 0
+        # Read Redis directly: a CLI process per poll can take longer than the 3 s task runs.
         wait_until(
-            lambda: (
-                '"running"'
-                in run_cli("runs", "show", "hand_back", "unfinished", "--json", env=env).stdout
-            ),
+            lambda: _ti_state(env, "hand_back", "unfinished", "long") == "running",
             30,
             "the long task to run",
         )
@@ -131,3 +145,35 @@ def _readme_api_example_works(cwd: Path, log: Path) -> None:
     assert any('"task_id":"print_hello"' in e and '"state":"success"' in e for e in events)
     assert '"kind":"run"' in events[-1]
     assert '"state":"success"' in events[-1]
+
+
+def _bash(script: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    # PATH without the venv: `airlane` is not on it after `make run` either.
+    path = os.pathsep.join(p for p in os.environ["PATH"].split(os.pathsep) if str(VENV) not in p)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRLANE_")}
+    return subprocess.run(
+        ["timeout", "60", "bash", "-ec", script],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**env, "PATH": path},
+    )
+
+
+def _printed_cli_commands_work(cwd: Path, log: Path) -> None:
+    """The banner's CLI lines and the README's quick start, run as printed from where
+    standalone was started (the README's from a checkout: .venv is the venv)."""
+    banner = log.read_text().split("  CLI          ", 1)[1].split("Press Ctrl-C", 1)[0]
+    done = _bash(banner.replace("\n               ", "\n"), cwd)
+    assert done.returncode == 0, banner + done.stdout + done.stderr
+    assert "simple_airflow_dag" in done.stdout
+    assert "success" in done.stdout
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    block = readme.split("Or, in a second\nterminal:\n\n```bash\n", 1)[1].split("```", 1)[0]
+    lines = [line for line in block.splitlines() if "<" not in line]  # <run_id>: a placeholder
+    if not (cwd / ".venv").exists():
+        (cwd / ".venv").symlink_to(VENV)
+    done = _bash("\n".join(lines), cwd)
+    assert done.returncode == 0, block + done.stdout + done.stderr
+    assert "success" in done.stdout

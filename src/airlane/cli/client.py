@@ -309,11 +309,20 @@ async def cmd_list(args: argparse.Namespace) -> int:
 
 async def cmd_logs(args: argparse.Namespace) -> int:
     store = await _store()
+    if await store.run(args.dag_id, args.run_id) is None:
+        raise CliError(f"no run {args.run_id} of DAG {args.dag_id}")
     tis = await store.task_instances(args.dag_id, args.run_id)
     found = tis.get((args.task_id, args.map_index))
     if found is None:
         raise CliError(f"no task instance {args.task_id} in run {args.run_id} of {args.dag_id}")
-    try_number = args.try_number or max(found[0].try_number, 1)
+    if args.try_number is None and found[0].try_number == 0:
+        # Try 0, as the run's summary says: it never ran (upstream_failed, skipped, waiting).
+        state = found[0].state.value or "none"
+        print(
+            f"(no try to show: {args.task_id} has not run; state {state}, try 0)", file=sys.stderr
+        )
+        return 0
+    try_number = args.try_number or found[0].try_number
     lines = await store.log_lines(
         args.dag_id, args.run_id, args.task_id, args.map_index, try_number
     )

@@ -14,7 +14,7 @@ from airlane.config import Settings
 from airlane.dag_loader.discovery import list_dag_files
 from airlane.dag_loader.importer import load_dags
 from airlane.dag_loader.isolated import parse_files
-from airlane.dag_loader.models import FileResult
+from airlane.dag_loader.models import FileResult, ImportErrorInfo
 from airlane.sdk.dag import DAG
 from airlane.sdk.timezone import coerce_datetime
 
@@ -61,11 +61,27 @@ def find_dag_file(settings: Settings, folder: str, dag_id: str) -> str:
     )
     needle = dag_id.encode()
     likely = [f for f in files if _contains(f, needle)]
+    failed: list[ImportErrorInfo] = []
     for batch in (likely, [f for f in files if f not in likely]):
         for result in parse_folder(settings, folder, batch):
             if any(d["dag_id"] == dag_id for d in result.dags):
                 return result.filename
+            failed += result.errors
+    # The DAG may be in a file that failed to import: its error is the answer, not "not found".
+    mentioning = {os.path.abspath(f) for f in likely}
+    suspects = [e for e in failed if os.path.abspath(e.filename) in mentioning] or failed
+    if suspects:
+        raise CliError(_not_loaded(dag_id, suspects))
     raise CliError(f"DAG {dag_id!r} not found in {folder}")
+
+
+def _not_loaded(dag_id: str, errors: list[ImportErrorInfo]) -> str:
+    lines = [f"DAG {dag_id!r} not found: a DAG file that may define it failed to import"]
+    for error in errors:
+        lines.append(error.describe())
+        if error.traceback:
+            lines.append("    " + error.traceback.rstrip().replace("\n", "\n    "))
+    return "\n".join(lines)
 
 
 def _contains(path: str, needle: bytes) -> bool:

@@ -4,6 +4,12 @@ A DAG file written for Airflow 1.x, 2.x or 3.x imports ``airflow.operators.bash_
 ``airflow.providers.standard.operators.python``, ``airflow.sdk`` and so on. The finder below
 builds those modules from Airlane's own; an Airflow module we do not provide (a provider
 package, say) fails with a ModuleNotFoundError that names it.
+
+Provider wheels install ``site-packages/airflow/`` as a namespace package (no ``__init__.py``), so
+an importable ``airflow`` does not mean the real Airflow is there: only an ``airflow`` with a file
+of its own (``airflow/__init__.py``) does. The finder goes first on ``sys.meta_path`` so that it
+wins over such a namespace, and gives its packages the namespace's directories as their path: an
+installed ``airflow.providers.<name>`` stays importable under the shim.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import os
 import sys
+from importlib.machinery import ModuleSpec
 from types import ModuleType
 
 _SDK = "airlane.sdk"
@@ -114,26 +122,48 @@ class AirflowCompatFinder(importlib.abc.MetaPathFinder):
         if fullname != "airflow" and not fullname.startswith("airflow."):
             return None
         if fullname not in MODULES:
+            installed = importlib.machinery.PathFinder.find_spec(fullname, path)  # type: ignore[arg-type]
+            if installed is not None:
+                return installed
             raise ModuleNotFoundError(
                 f"No module named '{fullname}': Airlane provides Airflow's core operators, "
                 "not this module (it needs the real Airflow or a provider package)",
                 name=fullname,
             )
-        is_package = _is_package(fullname)
+        is_package = _is_package(fullname) or bool(_installed_locations(fullname))
         spec = importlib.machinery.ModuleSpec(fullname, _AliasLoader(), is_package=is_package)
         if is_package:
-            spec.submodule_search_locations = []
+            spec.submodule_search_locations = _installed_locations(fullname)
         return spec
 
 
+def _airflow_namespace() -> ModuleSpec | None:
+    """The ``airflow`` that ``sys.path`` holds (real or a namespace), ignoring the shim."""
+    return importlib.machinery.PathFinder.find_spec("airflow")
+
+
+def _installed_locations(fullname: str) -> list[str]:
+    """The directories of installed packages (providers) that belong to the package ``fullname``."""
+    spec = _airflow_namespace()
+    if spec is None or spec.submodule_search_locations is None:
+        return []
+    parts = fullname.split(".")[1:]
+    candidates = (os.path.join(root, *parts) for root in spec.submodule_search_locations)
+    return [folder for folder in candidates if os.path.isdir(folder)]
+
+
 def real_airflow_installed() -> bool:
+    """Whether the real Airflow is importable: an ``airflow`` package with its own
+    ``__init__.py``, not the namespace that provider wheels leave behind."""
     if any(isinstance(f, AirflowCompatFinder) for f in sys.meta_path):
         return False
-    return importlib.util.find_spec("airflow") is not None
+    spec = _airflow_namespace()
+    return spec is not None and spec.has_location
 
 
 def install() -> None:
     """Make ``import airflow...`` resolve to Airlane, unless the real Airflow is installed."""
     if any(isinstance(f, AirflowCompatFinder) for f in sys.meta_path) or real_airflow_installed():
         return
-    sys.meta_path.append(AirflowCompatFinder())
+    # First, ahead of the path finder: a namespace ``airflow`` on sys.path must not win.
+    sys.meta_path.insert(0, AirflowCompatFinder())

@@ -13,6 +13,7 @@ import ctypes
 import logging
 import os
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -244,6 +245,30 @@ def _secret_file(data_dir: str, name: str, nbytes: int) -> str:
     return value
 
 
+def cli_command(argv0: str, executable: str, cwd: str, on_path: str | None) -> str:
+    """The command that runs this CLI again, as the banner prints it for copying.
+
+    ``airlane`` alone only when the one on PATH is the script that started this process: after
+    ``make run`` it is ``.venv/bin/airlane``, which is not on PATH. Started as ``python -m
+    airlane``, the same interpreter's module form. Paths under ``cwd`` are printed relative.
+    """
+
+    def shown(path: str) -> str:
+        full = os.path.normpath(os.path.join(cwd, path))
+        inside = full.startswith(os.path.join(cwd, ""))
+        relative = os.path.relpath(full, cwd)
+        if not inside:
+            return shlex.quote(full)
+        return shlex.quote(relative if os.sep in relative else os.path.join(".", relative))
+
+    if os.path.basename(argv0) != "airlane":
+        return f"{shown(executable)} -m airlane"
+    script = os.path.normpath(os.path.join(cwd, argv0))
+    if on_path and os.path.normpath(os.path.join(cwd, on_path)) == script:
+        return "airlane"
+    return shown(script)
+
+
 async def _main(settings: StandaloneSettings, admin_password: str, api_secret: str) -> None:
     app = Standalone(settings, admin_password, api_secret)
     stop = asyncio.Event()
@@ -253,6 +278,7 @@ async def _main(settings: StandaloneSettings, admin_password: str, api_secret: s
     await app.start_redis()
     env_file = app.write_env_file()
     await app.start_services()
+    cli = cli_command(sys.argv[0], sys.executable, os.getcwd(), shutil.which("airlane"))
     print(
         f"Airlane standalone is running.\n"
         f"  Web UI       {app.api_url}/ (user admin, password {app.admin_password},\n"
@@ -261,9 +287,9 @@ async def _main(settings: StandaloneSettings, admin_password: str, api_secret: s
         f"  Redis        {app.redis_url} (AOF in {settings.data_dir}/redis)\n"
         f"  DAGs folder  {settings.dags_folder}\n"
         f"  Logs         {settings.data_dir}/*.log\n"
-        f"  CLI          set -a; . {env_file}; set +a\n"
-        f"               airlane dags list; airlane dags unpause simple_airflow_dag\n"
-        f"               airlane dags trigger simple_airflow_dag --wait\n"
+        f"  CLI          set -a; . {shlex.quote(env_file)}; set +a\n"
+        f"               {cli} dags list; {cli} dags unpause simple_airflow_dag\n"
+        f"               {cli} dags trigger simple_airflow_dag --wait\n"
         f"Press Ctrl-C to stop.",
         flush=True,
     )

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +34,7 @@ from airlane.service.context_builder import RunInfo, build_context
 from airlane.service.retry_policy import is_eligible_to_retry
 from airlane.service.run_state import TaskOutcome, TIKey
 from airlane.service.runtime_ti import RuntimeTaskInstance, XComAccess
+from airlane.service.tracebacks import task_failure_text
 
 LogFn = Callable[[str], None]
 DEFAULT_XCOM_MAX_BYTES = 1024 * 1024
@@ -267,7 +267,7 @@ async def execute_task(
     except Exception as err:
         state, retryable, message = _classify(err, task, time.time() - started_s)
         if state is TaskInstanceState.FAILED:
-            log("".join(traceback.format_exception(type(err), err, err.__traceback__)).rstrip())
+            log(task_failure_text(err, message))
         else:
             log(message)
         if task is not None and context is not None:

@@ -31,7 +31,9 @@ export function dagPage(main, { match }) {
     stop: [],
   };
   const title = h("h1", {}, dagId);
-  const pausedToggle = h("input", { type: "checkbox", class: "switch", "aria-label": "DAG active" });
+  // Disabled until the DAG's details say whether it is paused: an early click would flip it the
+  // wrong way (the unchecked box is not yet the DAG's state).
+  const pausedToggle = h("input", { type: "checkbox", class: "switch", "aria-label": "DAG active", disabled: true });
   const runLabel = h("span", { class: "run-label", "aria-live": "polite" });
   const tabBar = h("div", { class: "tabs", role: "tablist" });
   const content = h("section", { class: "tab-content", role: "tabpanel" });
@@ -183,11 +185,15 @@ export function dagPage(main, { match }) {
   };
 
   pausedToggle.addEventListener("change", async () => {
+    // Disabled while the change is in flight: its outcome decides the state shown.
+    pausedToggle.disabled = true;
     try {
       await api.patch(base, { is_paused: !pausedToggle.checked });
     } catch (err) {
       pausedToggle.checked = !pausedToggle.checked;
       status.textContent = err.message;
+    } finally {
+      pausedToggle.disabled = false;
     }
   });
 
@@ -232,6 +238,7 @@ export function dagPage(main, { match }) {
       state.tasks = tasks.tasks;
       title.textContent = details.dag_display_name;
       pausedToggle.checked = !details.is_paused;
+      pausedToggle.disabled = false;
       // The actions need the DAG's details (params, schedule): usable from now on.
       for (const button of buttons.querySelectorAll("button")) button.disabled = false;
       state.order = layout(state.tasks, details.task_groups || []).order;

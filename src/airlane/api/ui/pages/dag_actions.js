@@ -105,9 +105,11 @@ export function clearRunDialog(dagId, runId) {
   const path = `/dags/${encodeURIComponent(dagId)}/dagRuns/${encodeURIComponent(runId)}/clear`;
   const onlyFailed = h("input", { type: "checkbox", id: "clear-run-only-failed" });
   const list = h("div", { class: "preview", "aria-live": "polite" });
+  let asked = 0; // only the latest preview shows: an earlier answer arriving late is dropped
   const preview = async () => {
+    const mine = ++asked;
     const body = await api.post(path, { dry_run: true, only_failed: onlyFailed.checked });
-    list.replaceChildren(affectedList(body.task_instances, "cleared"));
+    if (mine === asked) list.replaceChildren(affectedList(body.task_instances, "cleared"));
   };
   onlyFailed.addEventListener("change", preview);
   preview().catch((err) => list.replaceChildren(h("p", { class: "error" }, err.message)));

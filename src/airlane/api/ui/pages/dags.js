@@ -85,11 +85,14 @@ export function dagsPage(main) {
       "data-dag-id": dag.dag_id,
     });
     toggle.addEventListener("change", async () => {
+      toggle.disabled = true; // until the change is stored: its outcome decides the state shown
       try {
         await api.patch(`/dags/${encodeURIComponent(dag.dag_id)}`, { is_paused: !toggle.checked });
       } catch (err) {
         toggle.checked = !toggle.checked;
         status.textContent = err.message;
+      } finally {
+        toggle.disabled = false;
       }
     });
     const runs = h("td", { class: "runs" });

@@ -192,9 +192,11 @@ export function tiPanel(slot, { dagId, runId, taskId, mapIndex, instances, onClo
       include_upstream: upstream.checked,
       only_failed: onlyFailed.checked,
     });
+    let asked = 0; // only the latest preview shows: an earlier answer arriving late is dropped
     const preview = async () => {
+      const mine = ++asked;
       const body = await api.post(`${dagPath}/clearTaskInstances`, request(true));
-      list.replaceChildren(affectedList(body.task_instances, "cleared"));
+      if (mine === asked) list.replaceChildren(affectedList(body.task_instances, "cleared"));
     };
     for (const box of [downstream, upstream, onlyFailed]) box.addEventListener("change", preview);
     const body = h(
@@ -221,9 +223,11 @@ export function tiPanel(slot, { dagId, runId, taskId, mapIndex, instances, onClo
       include_downstream: downstream.checked,
       include_upstream: upstream.checked,
     });
+    let asked = 0; // only the latest preview shows: an earlier answer arriving late is dropped
     const preview = async () => {
+      const mine = ++asked;
       const body = await api.patch(`${tiPath()}/dry_run`, request());
-      list.replaceChildren(affectedList(body.task_instances, `marked ${newState}`));
+      if (mine === asked) list.replaceChildren(affectedList(body.task_instances, `marked ${newState}`));
     };
     for (const box of [downstream, upstream]) box.addEventListener("change", preview);
     preview().catch((err) => list.replaceChildren(h("p", { class: "error" }, err.message)));
