@@ -49,6 +49,7 @@ def _used_memory(client: redis.Redis) -> int:
 
 
 def test_a_large_conf_on_a_2000_task_run_is_stored_once(growth: Cluster) -> None:
+    shutil.copy(TEST_DAGS / "growth_wide" / "wide_2000.py", growth.dags_folder)
     growth.start_all(workers=2, concurrency=16)
     growth.wait_for_dags("wide_2000")
     client = growth.redis()
@@ -141,11 +142,11 @@ def _finished_run(growth: Cluster, client: redis.Redis) -> str:
     run_id = growth.trigger("keys_of_a_run", logical_date=OLD)
     summary = growth.wait_run("keys_of_a_run", run_id)
     assert summary["tasks"]["flaky"] == {"state": "success", "try_number": 2}
-    long_ago = time.time() - 400 * 86400
-    client.hset(growth.keys.run("keys_of_a_run", run_id), "start_date", repr(long_ago))
     owned = _run_keys(client, "keys_of_a_run", run_id)
     kinds = {key.split("{")[0].removeprefix(growth.keys.prefix).rstrip(":") for key in owned}
     assert kinds == {"run", "tis", "claims", "tries", "rendered", "xcom", "log"}, owned
+    long_ago = time.time() - 400 * 86400
+    client.hset(growth.keys.run("keys_of_a_run", run_id), "start_date", repr(long_ago))
     return run_id
 
 

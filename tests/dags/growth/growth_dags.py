@@ -16,15 +16,6 @@ def wait_for_gate(run_id):
         time.sleep(0.05)
 
 
-def conf_size(dag_run):
-    return len(dag_run.conf.get("blob", ""))
-
-
-# 2,000 no-op tasks, all queued at once (the case, with a large conf)
-with DAG("wide_2000", schedule=None, max_active_tasks=2000) as wide:
-    for i in range(2000):
-        PythonOperator(task_id=f"t{i:04d}", python_callable=conf_size)
-
 # quick tasks first, then one that waits on a gate
 with DAG("gated", schedule=None, max_active_tasks=32) as gated:
     gate = PythonOperator(task_id="gate", python_callable=wait_for_gate)
