@@ -18,8 +18,10 @@ import redis
 from airlane.queue.conf_limit import ConfTooLarge
 from airlane.queue.connection import connect
 from airlane.queue.keys import WORKER_GROUP, Keys, run_tag
+from airlane.queue.messages import TaskMessage
 from airlane.queue.store import RunRequest, Store
 from airlane.sdk.timezone import coerce_datetime
+from airlane.service.run_conf import run_conf
 from tests.conftest import TEST_DAGS, run_cli
 from tests.integration.cluster import Api, Cluster, RedisServer, wait_until
 
@@ -212,3 +214,34 @@ def test_housekeeping_applies_the_retention(growth: Cluster) -> None:
     assert growth.run_state("keys_of_a_run", recent) == "success"
     assert "retention: removed 1 finished runs" in growth.logs("coordinator")
     client.close()
+
+
+def test_workers_read_a_runs_conf_once_and_see_a_recreated_run(clean_redis: RedisServer) -> None:
+    async def go() -> list[dict[str, object]]:
+        client = connect(clean_redis.url)
+        store = Store(client, Keys())
+        await client.hset(store.keys.dags, "d", "hash")
+        when = coerce_datetime(OLD)
+        assert when is not None
+
+        async def message() -> TaskMessage:
+            run = await store.run("d", "r")
+            assert run is not None
+            return TaskMessage(
+                "d", "r", "t", -1, 1, 1, "f.py", OLD, OLD, OLD, "manual", run["queued_at"], 0.0
+            )
+
+        try:
+            await store.create_run(RunRequest("d", "r", when, when, when, {"v": 1}))
+            first = await message()
+            seen = [await run_conf(client, store.keys, first)]
+            await client.hset(store.keys.run("d", "r"), "conf", '{"v": "changed behind"}')
+            seen.append(await run_conf(client, store.keys, first))  # cached: no second read
+            await store.delete_run("d", "r")
+            await store.create_run(RunRequest("d", "r", when, when, when, {"v": 2}))
+            seen.append(await run_conf(client, store.keys, await message()))
+            return seen
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(go()) == [{"v": 1}, {"v": 1}, {"v": 2}]
