@@ -16,6 +16,7 @@ here: it is the subscribers' resume log, capped by count.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,8 @@ from redis.exceptions import ResponseError
 
 from airlane.queue.codec import loads
 from airlane.queue.keys import Keys
+
+log = logging.getLogger("airlane.trimming")
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +114,14 @@ class StreamTrimmer:
                 self._seen_graphs.add(content_hash)
                 self.queues.update(str(t.get("queue", "default")) for t in dag.get("tasks", []))
         for raw in await self.client.hvals(self.keys.workers):
-            self.queues.update(loads(raw).get("queues", []))
+            try:
+                self.queues.update(str(q) for q in loads(raw).get("queues", []))
+            except (ValueError, AttributeError, TypeError):
+                continue  # a malformed worker record
         streams = [self.keys.completions, self.keys.commands]
         streams += [self.keys.queue(name) for name in self.queues]
-        return await trim_acknowledged(self.client, streams)
+        try:
+            return await trim_acknowledged(self.client, streams)
+        except ResponseError:  # e.g. a key of another type: housekeeping must not stop us
+            log.exception("trimming the work streams failed; trying again later")
+            return 0

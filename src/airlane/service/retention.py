@@ -23,6 +23,7 @@ from redis.exceptions import WatchError
 
 from airlane.queue import typed
 from airlane.queue.codec import decode_ti
+from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.keys import Keys, parse_ti_field, run_ref
 
 log = logging.getLogger("airlane.retention")
@@ -50,7 +51,10 @@ def started_s(fields: dict[str, str]) -> float | None:
     for name in ("start_date", "queued_at"):
         value = fields.get(name)
         if value:
-            return float(value)
+            try:
+                return float(value)
+            except ValueError:
+                return None  # a malformed record is kept, never guessed old
     return None
 
 
@@ -75,11 +79,17 @@ def run_keys(
     ]
     highest: dict[tuple[str, int], int] = {}
     for field_name, raw in tis.items():
-        highest[parse_ti_field(field_name)] = decode_ti(raw)[0].try_number
+        try:
+            highest[parse_ti_field(field_name)] = decode_ti(raw)[0].try_number
+        except (ValueError, KeyError, TypeError):
+            continue  # a malformed record: its tries may still be found below
     for field_name in tries:
         ti, _, number = field_name.rpartition("|")
-        key = parse_ti_field(ti)
-        highest[key] = max(highest.get(key, 0), int(number))
+        try:
+            key, last = parse_ti_field(ti), int(number)
+        except ValueError:
+            continue
+        highest[key] = max(highest.get(key, 0), last)
     doomed += [keys.xcom(dag_id, run_id, task_id) for task_id in sorted({t for t, _ in highest})]
     for (task_id, map_index), last in sorted(highest.items()):
         doomed += [keys.log(dag_id, run_id, task_id, map_index, n) for n in range(1, last + 1)]
@@ -184,7 +194,14 @@ class RetentionDuty:
         if self.retention_s <= 0 or now_s < self._next_s:
             return []
         request = CleanRequest(before_s=now_s - self.retention_s, max_runs=self.batch)
-        removed = await clean_runs(self.client, self.keys, request)
+        try:
+            removed = await clean_runs(self.client, self.keys, request)
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception:  # housekeeping must never take the coordinator down
+            log.exception("retention: this pass failed; trying again later")
+            self._next_s = now_s + self.interval_s
+            return []
         # A full batch: more may be waiting, come back at the next periodic check.
         self._next_s = now_s + (0.0 if len(removed) >= self.batch else self.interval_s)
         if removed:
