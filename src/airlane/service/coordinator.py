@@ -333,6 +333,7 @@ class Coordinator:
         machine = RunMachine(
             graph, records or None, ti_identity=f"{dag_id}#{fields.get('logical_date')}"
         )
+        fields.pop("conf", None)  # workers read it from the run: not held for every run here
         ctx = RunContext(dag_id, run_id, dag, graph, machine, fields, metas)
         self.runs[ref] = ctx
         now = time.time()
