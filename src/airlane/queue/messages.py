@@ -15,7 +15,8 @@ import orjson
 #: trimmed by the coordinator (see :mod:`airlane.queue.trimming`)
 STREAM_MAXLEN = 1_000_000
 #: the events stream is the subscribers' resume log, kept by count: an event is a few short
-#: fields (kind, run ref, instance, state, try; about 150-600 bytes), so about 15-60 MB at most
+#: fields (kind, run ref, instance, state, try: about 150 bytes, 1 KB with the longest DAG and
+#: run ids), so about 15 MB, 100 MB at worst
 EVENTS_MAXLEN = 100_000
 
 
