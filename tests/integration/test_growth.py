@@ -116,6 +116,10 @@ def test_a_conf_over_the_cap_is_refused(growth: Cluster) -> None:
     assert "AIRLANE_MAX_CONF_BYTES" in body["detail"][0]["msg"]
     status, _ = api.call("POST", path, {"conf": {"x": "a" * 100}}, token=token)
     assert status == 200
+    env = {"AIRLANE_REDIS_URL": growth.redis_url, "AIRLANE_MAX_CONF_BYTES": "1000"}
+    cli = run_cli("dags", "trigger", "gated", "--conf", '{"x": "' + "a" * 2000 + '"}', env=env)
+    assert cli.code == 2
+    assert "--conf: conf is 2008 bytes as JSON; the limit is 1000 bytes" in cli.stderr
 
     async def create(max_conf_bytes: int) -> None:
         client = connect(growth.redis_url)
