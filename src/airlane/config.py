@@ -28,6 +28,10 @@ class Settings:
     #: Airflow 2's data-interval semantics for cron/timedelta schedules (Airflow's
     #: [scheduler] create_cron_data_intervals, False by default since Airflow 3)
     create_cron_data_intervals: bool = False
+    #: finished runs that started longer ago are removed by the coordinator (0: kept forever)
+    run_retention_days: float = 90.0
+    #: how often the coordinator looks for runs past the retention
+    retention_interval_s: float = 600.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -58,5 +62,11 @@ class Settings:
             ),
             create_cron_data_intervals=_bool(
                 env.get("AIRLANE_CREATE_CRON_DATA_INTERVALS", "false")
+            ),
+            run_retention_days=float(
+                env.get("AIRLANE_RUN_RETENTION_DAYS", defaults.run_retention_days)
+            ),
+            retention_interval_s=float(
+                env.get("AIRLANE_RETENTION_INTERVAL_S", defaults.retention_interval_s)
             ),
         )

@@ -7,9 +7,10 @@ from typing import Any
 from aiohttp import web
 
 from airlane.api.appkeys import STORE
-from airlane.api.errors import conflict, invalid, json_response, not_found
+from airlane.api.errors import ApiError, conflict, invalid, json_response, not_found
 from airlane.api.inputs import json_body, opt_bool, opt_datetime, opt_dict, opt_str, page
 from airlane.api.shapes import dag_run_response, ti_collection
+from airlane.queue.conf_limit import ConfTooLarge
 from airlane.queue.keys import ti_field
 from airlane.queue.protocol import run_id_problem
 from airlane.queue.store import DagNotFound, RunExists, RunRequest, Store
@@ -76,8 +77,17 @@ async def trigger(request: web.Request) -> web.Response:
         raise conflict(
             f"DAG Run with run_id: `{run_id}` already exists for dag: `{dag_id}`"
         ) from None
+    except ConfTooLarge as err:
+        raise conf_too_large(err) from None
     run = await load_run(store, dag_id, run_id)
     return json_response(dag_run_response(dag, run))
+
+
+def conf_too_large(err: ConfTooLarge) -> ApiError:
+    """413, as for a body over the API's limit (clients see one status for "too large"), with
+    the entry in the list form of validation errors so that it names the field."""
+    entry = {"type": "too_large", "loc": ["body", "conf"], "msg": str(err), "input": None}
+    return ApiError(413, [entry])
 
 
 async def list_runs(request: web.Request) -> web.Response:

@@ -12,6 +12,7 @@ from typing import Any
 
 from airlane.cli.common import CliError, parse_conf, parse_logical_date, print_json
 from airlane.config import Settings
+from airlane.queue.conf_limit import ConfTooLarge
 from airlane.queue.connection import connect
 from airlane.queue.protocol import run_id_problem
 from airlane.queue.store import DagNotFound, RunExists, RunRequest, Store
@@ -246,6 +247,8 @@ async def cmd_trigger(args: argparse.Namespace) -> int:
         raise CliError(f"DAG {args.dag_id!r} not found (is the DAG processor running?)") from None
     except RunExists:
         raise CliError(f"run {run_id!r} of DAG {args.dag_id!r} exists already") from None
+    except ConfTooLarge as err:
+        raise CliError(f"--conf: {err}") from None
     if await store.is_paused(args.dag_id):
         print(
             f"DAG {args.dag_id} is paused: "

@@ -91,6 +91,8 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
         worker_timeout_s=settings.worker_timeout_s,
         lease_ttl_s=settings.coordinator_lease_s,
         data_intervals_default=settings.create_cron_data_intervals,
+        run_retention_s=settings.run_retention_days * 86400,
+        retention_interval_s=settings.retention_interval_s,
     )
     return _serve(settings, "coordinator", lambda c, k: Coordinator(coordinator_settings, c, k))
 

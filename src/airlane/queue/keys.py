@@ -1,5 +1,7 @@
 """Every Redis key Airlane uses, and the schema of each. Nothing else builds key names.
 
+Every per-run key below goes when the run is deleted or expires (service/retention.py).
+
 All keys start with ``airlane:`` (``AIRLANE_REDIS_PREFIX`` changes it). Keys of one DAG run
 share the hash tag ``{<dag_id>|<run_id>}``.
 
@@ -15,6 +17,8 @@ Global keys
     q:<queue>            STREAM task messages of one Airflow queue; consumer group "workers"
     completions          STREAM worker -> coordinator: started / finished; group "coordinator"
     commands             STREAM API/CLI -> coordinator: run created, clear, mark...; same group
+                         (these three are trimmed of what every group acknowledged: see
+                         queue/trimming.py)
     events               STREAM run events for subscribers (capped; IDs are resume cursors)
     pools                HASH pool name -> {"slots": N (-1: unlimited), "description": ...}
                          (default_pool: 128 slots unless set)
@@ -40,7 +44,8 @@ Global keys
 
 Per run ({run} = {<dag_id>|<run_id>})
     run:{run}            HASH dag_id, run_id, state, dag_hash, logical_date, data_interval_*,
-                         conf (JSON), run_type, queued_at, start_date, end_date, note
+                         conf (JSON; the only copy: never changed after creation),
+                         run_type, queued_at, start_date, end_date, note
     tis:{run}            HASH "<task_id>|<map_index>" -> task instance JSON (state, try...);
                          written by the coordinator only
     claims:{run}         HASH "<task_id>|<map_index>" -> highest try a worker has claimed

@@ -1,4 +1,9 @@
-"""The task message: everything a worker needs to run one try, so it reads nothing else first."""
+"""The task message: what a worker needs to run one try.
+
+The run's conf is not in it: a conf can be large and a run has many tries, so workers read it
+from the run's hash once per run (:mod:`airlane.service.run_conf`); ``run_queued_at`` (when the
+run was created) tells a run from an earlier one of the same id.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,12 @@ from dataclasses import dataclass
 
 import orjson
 
+#: a safety cap only: acknowledged entries of the task, completion and command streams are
+#: trimmed by the coordinator (see :mod:`airlane.queue.trimming`)
 STREAM_MAXLEN = 1_000_000
+#: the events stream is the subscribers' resume log, kept by count: an event is a few short
+#: fields (kind, run ref, instance, state, try: about 150 bytes, 1 KB with the longest DAG and
+#: run ids), so about 15 MB, 100 MB at worst
 EVENTS_MAXLEN = 100_000
 
 
@@ -23,7 +33,7 @@ class TaskMessage:
     data_interval_start: str
     data_interval_end: str
     run_type: str
-    conf: str
+    run_queued_at: str
     queued_at: float
     reschedule_started_at_s: float | None = None
 

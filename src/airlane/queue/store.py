@@ -16,6 +16,7 @@ from redis.exceptions import ResponseError
 
 from airlane.queue import typed
 from airlane.queue.codec import TIMeta, decode_ti, dumps, loads
+from airlane.queue.conf_limit import check_conf_size, max_conf_bytes_from_env
 from airlane.queue.keys import Keys, parse_ti_field, run_ref, ti_field
 from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN
 from airlane.queue.protocol import validate_run_id
@@ -46,9 +47,15 @@ class RunRequest:
 class Store:
     """Typed access to the keys of :mod:`airlane.queue.keys`."""
 
-    def __init__(self, client: aioredis.Redis, keys: Keys | None = None) -> None:
+    def __init__(
+        self, client: aioredis.Redis, keys: Keys | None = None, max_conf_bytes: int | None = None
+    ) -> None:
         self.client = client
         self.keys = keys or Keys.from_env()
+        #: runs with a larger conf (as JSON) are refused with ConfTooLarge
+        self.max_conf_bytes = (
+            max_conf_bytes if max_conf_bytes is not None else max_conf_bytes_from_env()
+        )
         self.scripts = Scripts.register(client)
 
     # ---- DAGs ---------------------------------------------------------------------------
@@ -131,10 +138,13 @@ class Store:
         """Create a queued run and tell the coordinator.
 
         Raises InvalidRunId (every run, whoever creates it, gets Airflow's run id rule: the
-        services read run ids back from Redis and must be able to), DagNotFound or RunExists.
+        services read run ids back from Redis and must be able to), ConfTooLarge, DagNotFound
+        or RunExists.
         """
         validate_run_id(request.run_id)
         k = self.keys
+        conf = dumps(request.conf)
+        check_conf_size(conf, self.max_conf_bytes)
         fields = {
             "dag_id": request.dag_id,
             "run_id": request.run_id,
@@ -142,7 +152,7 @@ class Store:
             "logical_date": request.logical_date.isoformat(),
             "data_interval_start": request.data_interval_start.isoformat(),
             "data_interval_end": request.data_interval_end.isoformat(),
-            "conf": dumps(request.conf),
+            "conf": conf,
             "run_type": request.run_type,
             "queued_at": repr(time.time()),
             "note": request.note or "",

@@ -18,6 +18,7 @@ from typing import Any, cast
 
 from airlane.queue import typed
 from airlane.queue.codec import dumps, loads
+from airlane.queue.conf_limit import ConfTooLarge, check_conf_size
 from airlane.queue.keys import run_ref
 from airlane.queue.protocol import decoded_or_none
 from airlane.queue.store import RunExists, RunRequest, Store
@@ -114,6 +115,10 @@ async def create_backfill(
         raise BackfillError("from_date", "from_date is after to_date")
     if max_active_runs < 1:
         raise BackfillError("max_active_runs", "must be at least 1")
+    try:
+        check_conf_size(dumps(conf or {}), store.max_conf_bytes)
+    except ConfTooLarge as err:
+        raise BackfillError("dag_run_conf", str(err)) from None
     tt = dag_timetable(dag)
     if tt.kind is Kind.NONE:
         raise BackfillError("dag_id", "the DAG has no schedule to backfill")
@@ -238,5 +243,8 @@ class BackfillRunner:
                 )
             )
         except RunExists:
+            return None
+        except ConfTooLarge as err:  # the limit was lowered since the backfill was made
+            log.warning("backfill %s: no run for %s: %s", backfill.id, when.isoformat(), err)
             return None
         return run_ref(dag_id, run_id)

@@ -48,10 +48,12 @@ from airlane.queue.protocol import (
 )
 from airlane.queue.scripts import Batch, Scripts
 from airlane.queue.store import Store
+from airlane.queue.trimming import StreamTrimmer
 from airlane.scheduling.backfill import BackfillRunner
 from airlane.scheduling.scheduler import Scheduler
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.service.graph import DagGraph
+from airlane.service.retention import RetentionDuty
 from airlane.service.run_context import Persister, RunContext
 from airlane.service.run_state import Step, TaskOutcome, TIKey, TIRecord
 from airlane.service.state_machine import RunMachine
@@ -77,6 +79,11 @@ class CoordinatorSettings:
     #: Airflow 2's data-interval semantics for cron and timedelta schedules (Airflow's
     #: [scheduler] create_cron_data_intervals); a DAG's explicit timetable overrides it
     data_intervals_default: bool = False
+    #: housekeeping: finished runs started longer ago go (0: never), looked for this often
+    run_retention_s: float = 0.0
+    retention_interval_s: float = 600.0
+    #: how often acknowledged entries are trimmed from the work streams
+    trim_interval_s: float = 2.0
 
 
 class LeaseLost(Exception):
@@ -97,6 +104,10 @@ class Coordinator:
             Store(client, keys), data_intervals_default=settings.data_intervals_default
         )
         self.backfills = BackfillRunner(Store(client, keys))
+        self.retention = RetentionDuty(
+            client, keys, settings.run_retention_s, settings.retention_interval_s
+        )
+        self.trimmer = StreamTrimmer(client, keys, settings.trim_interval_s)
         self._reset()
 
     def _reset(self) -> None:
@@ -343,6 +354,7 @@ class Coordinator:
         machine = RunMachine(
             graph, records or None, ti_identity=f"{dag_id}#{fields.get('logical_date')}"
         )
+        fields.pop("conf", None)  # workers read it from the run: not held for every run here
         ctx = RunContext(dag_id, run_id, dag, graph, machine, fields, metas)
         self.runs[ref] = ctx
         now = time.time()
@@ -713,6 +725,8 @@ class Coordinator:
         await self._reap_dead_workers(now)
         await self._reconcile_running(now)
         self._time_out_runs(now)
+        await self.trimmer.maybe_trim(now, self.graphs)
+        await self.retention.maybe_run(now)
 
     def _time_out_runs(self, now: float) -> None:
         for ctx in list(self.runs.values()):

@@ -58,7 +58,7 @@ class RunContext:
             data_interval_start=self.fields["data_interval_start"],
             data_interval_end=self.fields["data_interval_end"],
             run_type=self.fields.get("run_type", "manual"),
-            conf=self.fields.get("conf", "{}"),
+            run_queued_at=self.fields.get("queued_at", ""),
             queued_at=now_s,
             reschedule_started_at_s=record.reschedule_started_at_s,
         )

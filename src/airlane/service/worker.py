@@ -27,7 +27,7 @@ from redis.exceptions import ResponseError
 
 from airlane.queue import typed
 from airlane.queue.coalesce import Coalescer
-from airlane.queue.codec import dumps, encode_outcome, loads
+from airlane.queue.codec import dumps, encode_outcome
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.keys import WORKER_GROUP, Keys, run_ref, ti_field
 from airlane.queue.messages import STREAM_MAXLEN, TaskMessage
@@ -41,6 +41,7 @@ from airlane.service.dag_cache import DagCache, DagNotLoadable
 from airlane.service.log_writer import LOG_MAXLEN, TaskLogWriter
 from airlane.service.redis_variables import RedisVariableStore
 from airlane.service.redis_xcom import RedisXComs
+from airlane.service.run_conf import run_conf
 from airlane.service.run_launcher import RedisRunLauncher
 from airlane.service.run_state import TaskOutcome, TIKey
 from airlane.service.task_runner import ExecutionEnv, TaskRequest, execute_task
@@ -317,7 +318,7 @@ class Worker:
             logical_date=_parse_date(msg.logical_date),
             data_interval_start=_parse_date(msg.data_interval_start),
             data_interval_end=_parse_date(msg.data_interval_end),
-            conf=loads(msg.conf),
+            conf=await run_conf(self.client, self.keys, msg),
             run_type=msg.run_type,
         )
         request = TaskRequest(

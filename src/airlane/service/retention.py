@@ -1,0 +1,209 @@
+"""Run retention: finished runs older than a cutoff leave Redis with every key they own.
+
+Shared by ``airlane db clean --clean-before-timestamp`` (Airflow's command) and the
+coordinator's housekeeping (``AIRLANE_RUN_RETENTION_DAYS``). As in Airflow's ``db clean``, a
+run's age is its start date (its queue time when it never started), and the newest run of each
+DAG that was not triggered by hand is kept (Airflow keeps it for the scheduler; here it keeps
+``depends_on_past`` and the DAG's "last run" meaningful). Unlike Airflow, only finished runs
+(success, failed) are removed: a queued or running one never is, whatever its age.
+
+A run is removed in one transaction watched on its hash, so a clear or mark that reopens it
+meanwhile makes the removal give up rather than delete a run coming back to life.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import cast
+
+import redis.asyncio as aioredis
+from redis.exceptions import WatchError
+
+from airlane.queue import typed
+from airlane.queue.codec import decode_ti
+from airlane.queue.connection import TRANSIENT_ERRORS
+from airlane.queue.keys import Keys, parse_ti_field, run_ref
+
+log = logging.getLogger("airlane.retention")
+
+FINISHED = frozenset({"success", "failed"})
+#: runs read per round trip while looking for expired ones
+PAGE_SIZE = 200
+#: newest runs of a DAG looked at to find the one to keep (the newest not made by hand)
+KEEP_LAST_SCAN = 50
+
+
+@dataclass(frozen=True, slots=True)
+class CleanRequest:
+    before_s: float
+    #: None: every DAG (known or inactive)
+    dag_ids: frozenset[str] | None = None
+    exclude_dag_ids: frozenset[str] = frozenset()
+    dry_run: bool = False
+    #: stop after this many runs (housekeeping's bounded batch); None: no limit
+    max_runs: int | None = None
+
+
+def started_s(fields: dict[str, str]) -> float | None:
+    """When a run started (its queue time if it never did), as Airflow's recency column."""
+    for name in ("start_date", "queued_at"):
+        value = fields.get(name)
+        if value:
+            try:
+                return float(value)
+            except ValueError:
+                return None  # a malformed record is kept, never guessed old
+    return None
+
+
+def is_expired(fields: dict[str, str], before_s: float) -> bool:
+    """A finished run that started before ``before_s``."""
+    started = started_s(fields)
+    return fields.get("state") in FINISHED and started is not None and started < before_s
+
+
+def run_keys(
+    keys: Keys, dag_id: str, run_id: str, tis: dict[str, str], tries: Iterable[str]
+) -> list[str]:
+    """Every per-run key of a run: its hash, instances, claims, tries, rendered fields, each
+    task's XComs and each try's log. ``tis`` is the run's instance hash, ``tries`` the field
+    names of its try history ("<task>|<map_index>|<try>")."""
+    doomed = [
+        keys.run(dag_id, run_id),
+        keys.tis(dag_id, run_id),
+        keys.claims(dag_id, run_id),
+        keys.tries(dag_id, run_id),
+        keys.rendered(dag_id, run_id),
+    ]
+    highest: dict[tuple[str, int], int] = {}
+    for field_name, raw in tis.items():
+        try:
+            highest[parse_ti_field(field_name)] = decode_ti(raw)[0].try_number
+        except (ValueError, KeyError, TypeError):
+            continue  # a malformed record: its tries may still be found below
+    for field_name in tries:
+        ti, _, number = field_name.rpartition("|")
+        try:
+            key, last = parse_ti_field(ti), int(number)
+        except ValueError:
+            continue
+        highest[key] = max(highest.get(key, 0), last)
+    doomed += [keys.xcom(dag_id, run_id, task_id) for task_id in sorted({t for t, _ in highest})]
+    for (task_id, map_index), last in sorted(highest.items()):
+        doomed += [keys.log(dag_id, run_id, task_id, map_index, n) for n in range(1, last + 1)]
+    return doomed
+
+
+async def clean_runs(client: aioredis.Redis, keys: Keys, request: CleanRequest) -> list[str]:
+    """Remove (or with ``dry_run`` only list) the expired runs; their refs "<dag>|<run>"."""
+    if request.dag_ids is not None:
+        dag_ids = set(request.dag_ids)
+    else:
+        known = cast(list[str], await client.hkeys(keys.dags))
+        dag_ids = set(known) | await typed.smembers(client, keys.inactive)
+    found: list[str] = []
+    for dag_id in sorted(dag_ids - request.exclude_dag_ids):
+        limit = None if request.max_runs is None else request.max_runs - len(found)
+        if limit is not None and limit <= 0:
+            break
+        found += await _clean_dag(client, keys, dag_id, request, limit)
+    return found
+
+
+async def _clean_dag(
+    client: aioredis.Redis, keys: Keys, dag_id: str, request: CleanRequest, limit: int | None
+) -> list[str]:
+    keep = await _newest_not_manual(client, keys, dag_id)
+    found: list[str] = []
+    offset = 0
+    while limit is None or len(found) < limit:
+        # Runs are scored by logical date: one whose logical date is after the cutoff started
+        # after it too, unless it was triggered for a future date (then it waits a little).
+        page = cast(
+            list[str],
+            await client.zrangebyscore(
+                keys.runs_of(dag_id), "-inf", request.before_s, start=offset, num=PAGE_SIZE
+            ),
+        )
+        if not page:
+            break
+        async with client.pipeline(transaction=False) as pipe:
+            for run_id in page:
+                pipe.hgetall(keys.run(dag_id, run_id))
+            runs = await pipe.execute()
+        removed = 0
+        for run_id, fields in zip(page, runs, strict=True):
+            if run_id == keep or not is_expired(fields, request.before_s):
+                continue
+            if limit is not None and len(found) >= limit:
+                break
+            if request.dry_run or await _delete_run(client, keys, dag_id, run_id):
+                found.append(run_ref(dag_id, run_id))
+                removed += 0 if request.dry_run else 1
+        offset += len(page) - removed
+    return found
+
+
+async def _newest_not_manual(client: aioredis.Redis, keys: Keys, dag_id: str) -> str | None:
+    newest = cast(list[str], await client.zrevrange(keys.runs_of(dag_id), 0, KEEP_LAST_SCAN - 1))
+    async with client.pipeline(transaction=False) as pipe:
+        for run_id in newest:
+            pipe.hget(keys.run(dag_id, run_id), "run_type")
+        types = await pipe.execute()
+    return next(
+        (str(run_id) for run_id, kind in zip(newest, types, strict=True) if kind != "manual"),
+        None,
+    )
+
+
+async def _delete_run(client: aioredis.Redis, keys: Keys, dag_id: str, run_id: str) -> bool:
+    """Delete one finished run; False when it is no longer finished or changed meanwhile."""
+    run_key = keys.run(dag_id, run_id)
+    async with client.pipeline(transaction=True) as pipe:
+        try:
+            await pipe.watch(run_key, keys.tis(dag_id, run_id))
+            if await pipe.hget(run_key, "state") not in FINISHED:
+                return False
+            tis = cast(dict[str, str], await pipe.hgetall(keys.tis(dag_id, run_id)))
+            tries = cast(list[str], await pipe.hkeys(keys.tries(dag_id, run_id)))
+            pipe.multi()  # type: ignore[no-untyped-call]
+            pipe.delete(*run_keys(keys, dag_id, run_id, tis, tries))
+            pipe.zrem(keys.runs_of(dag_id), run_id)
+            pipe.srem(keys.active_runs, run_ref(dag_id, run_id))
+            await pipe.execute()
+        except WatchError:
+            log.info("run %s of %s changed while being removed; kept", run_id, dag_id)
+            return False
+    return True
+
+
+@dataclass
+class RetentionDuty:
+    """The coordinator's housekeeping: now and then, the runs past the retention go."""
+
+    client: aioredis.Redis
+    keys: Keys
+    retention_s: float
+    interval_s: float = 600.0
+    batch: int = 100
+    _next_s: float = 0.0
+
+    async def maybe_run(self, now_s: float) -> list[str]:
+        if self.retention_s <= 0 or now_s < self._next_s:
+            return []
+        request = CleanRequest(before_s=now_s - self.retention_s, max_runs=self.batch)
+        try:
+            removed = await clean_runs(self.client, self.keys, request)
+        except TRANSIENT_ERRORS:
+            raise
+        except Exception:  # housekeeping must never take the coordinator down
+            log.exception("retention: this pass failed; trying again later")
+            self._next_s = now_s + self.interval_s
+            return []
+        # A full batch: more may be waiting, come back at the next periodic check.
+        self._next_s = now_s + (0.0 if len(removed) >= self.batch else self.interval_s)
+        if removed:
+            log.info("retention: removed %s finished runs started before the cutoff", len(removed))
+        return removed

@@ -1,0 +1,55 @@
+"""A run's conf, read by workers from the run's hash once per run (task messages omit it).
+
+A run's conf is fixed when the run is created (``Store.create_run``; clearing, marking, notes
+and the coordinator only ever write other fields of the run hash), so a worker keeps it: one
+HGET per run per worker, not one per try. A run deleted and created again under the same id
+may carry another conf, so entries are keyed by the run's creation time as well, which every
+task message carries (``TaskMessage.run_queued_at``). The cache is bounded in runs and bytes,
+least recently used out first. Each try parses its own copy, as it parsed the conf of its
+message before: a task that changes ``dag_run.conf`` changes nothing for the next try.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from airlane.queue import typed
+from airlane.queue.codec import loads
+from airlane.queue.keys import Keys
+from airlane.queue.messages import TaskMessage
+
+MAX_CACHED_RUNS = 256
+#: confs kept by one worker, in bytes of JSON (one conf larger than this is kept alone)
+MAX_CACHED_BYTES = 32 * 1024 * 1024
+
+_cache: OrderedDict[tuple[str, str], str] = OrderedDict()
+
+
+async def run_conf(client: aioredis.Redis, keys: Keys, message: TaskMessage) -> dict[str, Any]:
+    """The conf of the run of ``message`` (``{}`` for a run that is gone or has none)."""
+    run_key = keys.run(message.dag_id, message.run_id)
+    entry = (run_key, message.run_queued_at)
+    raw = _cache.get(entry)
+    if raw is None:
+        raw = await typed.hget(client, run_key, "conf") or "{}"
+        _remember(entry, raw)
+    else:
+        _cache.move_to_end(entry)
+    found = loads(raw)
+    return found if isinstance(found, dict) else {}
+
+
+def _remember(entry: tuple[str, str], raw: str) -> None:
+    _cache[entry] = raw
+    total = sum(len(value) for value in _cache.values())
+    while len(_cache) > 1 and (len(_cache) > MAX_CACHED_RUNS or total > MAX_CACHED_BYTES):
+        _, dropped = _cache.popitem(last=False)
+        total -= len(dropped)
+
+
+def cached_runs() -> int:
+    """How many runs' confs are kept (tests)."""
+    return len(_cache)
