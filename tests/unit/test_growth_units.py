@@ -11,6 +11,7 @@ from airlane.queue.trimming import GroupPosition, trim_floor
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.retention import is_expired, run_keys
 from airlane.service.run_state import TIRecord
+from tests.conftest import run_cli
 
 
 def test_the_floor_is_the_oldest_entry_some_group_still_needs() -> None:
@@ -59,3 +60,12 @@ def test_the_conf_cap() -> None:
     assert "AIRLANE_MAX_CONF_BYTES" in str(caught.value)
     assert max_conf_bytes_from_env({}) == 1024 * 1024
     assert max_conf_bytes_from_env({"AIRLANE_MAX_CONF_BYTES": "5"}) == 5
+
+
+def test_db_clean_refuses_tables_and_a_batch_size_below_one() -> None:
+    """Airflow's options are honoured or refused, never silently ignored."""
+    base = ("db", "clean", "--clean-before-timestamp", "2020-01-01", "--yes")
+    refused = run_cli(*base, "--tables", "xcom")
+    assert refused.code == 2
+    assert "--tables" in refused.stderr
+    assert run_cli(*base, "--batch-size", "0").code == 2

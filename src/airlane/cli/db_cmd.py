@@ -32,10 +32,25 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--dry-run", action="store_true", help="list the runs, remove nothing")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     p.add_argument("--verbose", "-v", action="store_true", help="list every run removed")
-    # Airflow's options that have no meaning here (no archive tables): accepted, ignored.
-    p.add_argument("--skip-archive", action="store_true", help=argparse.SUPPRESS)
-    p.add_argument("--tables", "-t", default=None, help=argparse.SUPPRESS)
-    p.add_argument("--batch-size", type=int, default=None, help=argparse.SUPPRESS)
+    # Airflow's other options, each either true of Airlane as it is or refused: never ignored.
+    p.add_argument(
+        "--skip-archive",
+        action="store_true",
+        help="Airflow's: do not keep archive copies (Airlane never keeps any)",
+    )
+    p.add_argument(
+        "--tables",
+        "-t",
+        default=None,
+        help="refused: Airlane removes whole runs (dag_run with everything it owns)",
+    )
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="Airflow's: at most N records per transaction (Airlane removes one run per "
+        "transaction, within any N >= 1)",
+    )
     p.set_defaults(handler=cmd_clean)
 
 
@@ -54,6 +69,13 @@ def cmd_clean(args: argparse.Namespace) -> int:
             f"({err})"
         ) from None
     assert before is not None
+    if args.tables is not None:
+        raise CliError(
+            "--tables: Airlane removes whole runs (the run with its task instances, XComs, "
+            "rendered fields and logs), not single tables; leave --tables out"
+        )
+    if args.batch_size is not None and args.batch_size < 1:
+        raise CliError(f"--batch-size: must be at least 1, got {args.batch_size}")
     request = CleanRequest(
         before_s=before.timestamp(),
         dag_ids=_ids(args.dag_ids),
