@@ -11,6 +11,7 @@ from airlane.api.auth import AuthConfig, Role, User, is_loopback, parse_users
 from airlane.api.errors import ApiError
 from airlane.api.events import event_payload, sse, wanted
 from airlane.api.openapi import PATHS, SCHEMAS, document
+from airlane.api.revocation import Revocations
 
 SECRET = "0123456789abcdef0123456789abcdef"
 
@@ -39,6 +40,27 @@ def test_tokens_round_trip_and_expire() -> None:
     other = AuthConfig((), "another-secret-of-thirty-two-bytes!!")
     with pytest.raises(ApiError, match="Invalid token"):
         other.verify(config.issue(User("ann", "pw", Role.OP)))
+
+
+def test_a_token_acts_as_its_user_now_and_carries_an_id_and_a_generation() -> None:
+    before = AuthConfig((User("ann", "pw", Role.ADMIN), User("bo", "x", Role.OP)), SECRET)
+    token = before.issue(User("ann", "pw", Role.ADMIN), generation=3)
+    claims = before.decode(token)
+    assert (claims.username, claims.generation, len(claims.token_id)) == ("ann", 3, 32)
+    after = AuthConfig((User("ann", "pw", Role.VIEWER),), SECRET)
+    assert after.verify(token) == ("ann", Role.VIEWER)
+    with pytest.raises(ApiError, match="Invalid token"):
+        after.verify(before.issue(User("bo", "x", Role.OP)))
+
+
+def test_revocations_refuse_a_revoked_id_or_an_older_generation() -> None:
+    config = AuthConfig((User("ann", "pw", Role.ADMIN),), SECRET)
+    claims = config.decode(config.issue(User("ann", "pw", Role.ADMIN), generation=1))
+    assert not Revocations().refuses(claims)
+    assert Revocations(revoked_ids=frozenset({claims.token_id})).refuses(claims)
+    assert not Revocations(generations={"ann": 1}).refuses(claims)
+    assert Revocations(generations={"ann": 2}).refuses(claims)
+    assert not Revocations(generations={"other": 5}).refuses(claims)
 
 
 def test_no_users_means_loopback_only() -> None:

@@ -591,6 +591,27 @@ PATHS: dict[str, dict[str, Any]] = {
             public=True,
         )
     },
+    "/api/v2/auth/logout": {
+        # Airflow's: revokes the token it is sent with, then redirects to the sign-in page
+        "get": _op("logout", "Login", None, status=307, errors=(401,))
+    },
+    # Airlane: revoke one token by its id (the JWT's jti; admins only)
+    "/api/v2/auth/tokens/{token_id}": {
+        "delete": _op(
+            "revoke_token", "Login", None, status=204, params=_path("token_id"), errors=(401, 403)
+        )
+    },
+    # Airlane: revoke every token of a user issued so far (admins, or that user)
+    "/api/v2/auth/users/{username}/tokens": {
+        "delete": _op(
+            "revoke_user_tokens",
+            "Login",
+            None,
+            status=204,
+            params=_path("username"),
+            errors=(401, 403),
+        )
+    },
     "/api/v2/monitor/health": {
         "get": _op("get_health", "Monitor", "HealthInfoResponse", errors=(), public=True)
     },
