@@ -9,7 +9,15 @@ from aiohttp import web
 
 from airlane.api.appkeys import STORE
 from airlane.api.errors import ApiError, invalid, json_response, not_found
-from airlane.api.inputs import json_body, opt_bool, opt_dict, page, parse_datetime, path_int
+from airlane.api.inputs import (
+    json_body,
+    opt_bool,
+    opt_choice,
+    opt_dict,
+    page,
+    parse_datetime,
+    path_int,
+)
 from airlane.scheduling.backfill import (
     Backfill,
     BackfillError,
@@ -60,14 +68,12 @@ async def _plan(request: web.Request, dry_run: bool) -> tuple[Backfill | None, l
             raise invalid("body", name, "Field required")
     start = parse_datetime(body["from_date"], "body", "from_date")
     end = parse_datetime(body["to_date"], "body", "to_date")
-    reprocess = body.get("reprocess_behavior") or "none"
-    if reprocess not in {r.value for r in Reprocess}:
-        raise invalid(
-            "body",
-            "reprocess_behavior",
-            "Input should be 'none', 'failed' or 'completed'",
-            reprocess,
-        )
+    reprocess = opt_choice(
+        body,
+        "reprocess_behavior",
+        {r.value for r in Reprocess},
+        "Input should be 'none', 'failed' or 'completed'",
+    )
     max_runs = body.get("max_active_runs", 10)
     if isinstance(max_runs, bool) or not isinstance(max_runs, int):
         raise invalid("body", "max_active_runs", "Input should be a valid integer", max_runs)
@@ -80,7 +86,7 @@ async def _plan(request: web.Request, dry_run: bool) -> tuple[Backfill | None, l
             dag,
             start,
             end,
-            reprocess=Reprocess(reprocess),
+            reprocess=Reprocess(reprocess or "none"),
             max_active_runs=max_runs,
             run_backwards=opt_bool(body, "run_backwards", False),
             conf=opt_dict(body, "dag_run_conf"),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -58,6 +58,19 @@ def opt_dict(data: dict[str, Any], name: str) -> dict[str, Any] | None:
         return None
     if not isinstance(value, dict):
         raise invalid("body", name, "Input should be a valid dictionary", value)
+    return value
+
+
+def opt_choice(
+    data: dict[str, Any], name: str, choices: Collection[str], message: str
+) -> str | None:
+    """One of ``choices``, or None when absent. Checked as a string first: a JSON list or
+    object is unhashable, and testing it against a set would raise a TypeError (a 500)."""
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in choices:
+        raise invalid("body", name, message, value)
     return value
 
 
