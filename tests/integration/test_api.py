@@ -368,7 +368,9 @@ def test_variables_set_through_the_api_reach_tasks(api: Api) -> None:
         "GET", "/api/v2/dags/api_variables/dagRuns/vars/taskInstances/bash", token=token
     )
     assert ti["rendered_fields"]["bash_command"] == "echo templated hello there"
-    status, patched = api.call("PATCH", "/api/v2/variables/greeting", {"value": "bye"}, token=token)
+    status, patched = api.call(
+        "PATCH", "/api/v2/variables/greeting", {"key": "greeting", "value": "bye"}, token=token
+    )
     assert (status, patched["value"]) == (200, "bye")
     assert api.call("DELETE", "/api/v2/variables/greeting", token=token)[0] == 204
     assert api.call("GET", "/api/v2/variables/greeting", token=token)[0] == 404

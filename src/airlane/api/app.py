@@ -31,6 +31,7 @@ from airlane.api.appkeys import AUTH, DATA_INTERVALS_DEFAULT, STORE
 from airlane.api.auth import AuthConfig, auth_middleware, auth_routes, is_loopback
 from airlane.api.errors import error_middleware
 from airlane.api.revocation import RevocationCache
+from airlane.api.validation import validation_middleware
 from airlane.queue.connection import connect
 from airlane.queue.keys import Keys
 from airlane.queue.store import Store
@@ -57,7 +58,7 @@ def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
     keys = Keys.from_env()
     revocations = RevocationCache(keys)
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware(auth, revocations)],
+        middlewares=[error_middleware, auth_middleware(auth, revocations), validation_middleware()],
         client_max_size=settings.max_body_bytes,
     )
     app[AUTH] = auth

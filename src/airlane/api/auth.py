@@ -189,7 +189,7 @@ async def create_token(
 ) -> web.Response:
     body = await json_body(request, {"username", "password", "grant_type"})
     username, password = body.get("username"), body.get("password")
-    if not isinstance(username, str) or not username:
+    if not isinstance(username, str):  # an empty name is a valid body, and no user: a 401
         raise invalid("body", "username", "Field required", username)
     if not isinstance(password, str):
         raise invalid("body", "password", "Field required", password)

@@ -11,6 +11,7 @@ from airlane.api.dag_runs import load_run
 from airlane.api.errors import invalid, json_response, not_found
 from airlane.api.inputs import (
     MAX_LIMIT,
+    as_int,
     json_body,
     opt_bool,
     opt_choice,
@@ -81,7 +82,7 @@ async def _instance(
 def _map_index(request: web.Request) -> int:
     if "map_index" in request.match_info:
         return path_int(request, "map_index")
-    return query_int(request, "map_index", -1, -1, 10**9)
+    return query_int(request, "map_index", -1, -1, None)
 
 
 async def get_ti(request: web.Request) -> web.Response:
@@ -175,10 +176,11 @@ def _str_list(body: dict[str, Any], name: str) -> list[str] | None:
     return value
 
 
-def _body_int(body: dict[str, Any], name: str, default: int, top: int) -> int:
-    value = body.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
-        raise invalid("body", name, f"Input should be an integer from 0 to {top}", value)
+def _body_int(body: dict[str, Any], name: str, default: int, top: int | None) -> int:
+    value = as_int(body.get(name, default))
+    if value is None or value < 0 or (top is not None and value > top):
+        bounds = f"from 0 to {top}" if top is not None else ">= 0"
+        raise invalid("body", name, f"Input should be an integer {bounds}", body.get(name))
     return value
 
 
@@ -191,7 +193,7 @@ async def list_tis_batch(request: web.Request) -> web.Response:
     run_ids = [path_run] if path_run != "~" else _str_list(body, "dag_run_ids")
     task_ids = set(_str_list(body, "task_ids") or [])
     states = {s or "no_status" for s in _str_list_or_nulls(body, "state")}
-    offset = _body_int(body, "page_offset", 0, 10**9)
+    offset = _body_int(body, "page_offset", 0, None)
     limit = _body_int(body, "page_limit", 100, MAX_LIMIT)
     found = await _collect(store, dag_ids, run_ids, task_ids, states)
     return json_response(_page_of(found, offset, limit))
