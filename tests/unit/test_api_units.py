@@ -10,8 +10,9 @@ from airlane.api.app import ApiRefused, ApiSettings, check_exposure
 from airlane.api.auth import AuthConfig, Role, User, is_loopback, parse_users
 from airlane.api.errors import ApiError
 from airlane.api.events import event_payload, sse, wanted
-from airlane.api.openapi import PATHS, SCHEMAS, document
+from airlane.api.openapi import PATHS, SCHEMAS, document, documented_methods
 from airlane.api.revocation import Revocations
+from airlane.api.validation import body_error
 
 SECRET = "0123456789abcdef0123456789abcdef"
 
@@ -112,3 +113,30 @@ def test_the_document_refers_only_to_schemas_it_defines() -> None:
     refs = {part.split("'")[0] for part in text.split("#/components/schemas/")[1:]}
     assert refs <= set(SCHEMAS)
     assert len(PATHS) >= 25
+
+
+def test_bodies_are_checked_against_the_document() -> None:
+    assert body_error("PoolBody", {"name": "p", "slots": 2.0, "team_name": None}) is None
+    cases = [
+        ({"name": "p", "slots": 1, "include_deferred": {}}, ["body", "include_deferred"]),
+        ({"name": "p"}, ["body", "slots"]),
+        ({"name": "p", "slots": 1, "colour": "red"}, ["body", "colour"]),
+    ]
+    for body, loc in cases:
+        error = body_error("PoolBody", body)
+        assert error is not None
+        assert error.status == 422
+        assert error.detail[0]["loc"] == loc, body
+    dated = body_error("ClearTaskInstancesBody", {"end_date": "AAA"})
+    assert dated is not None
+    assert dated.detail[0]["loc"] == ["body", "end_date"]
+    assert body_error("ClearTaskInstancesBody", {"end_date": "2024-01-01T00:00Z"}) is None
+    assert body_error("ClearTaskInstancesBody", {"task_ids": ["a", ["b", 2]]}) is None
+
+
+def test_a_405_lists_the_methods_of_the_documented_resource() -> None:
+    runs = "/api/v2/dags/d/dagRuns/r/taskInstances"
+    assert documented_methods(runs + "/list") == {"POST"}
+    assert documented_methods(runs + "/a_task") == {"GET", "HEAD", "PATCH"}
+    assert documented_methods("/api/v2/backfills/dry_run") == {"POST"}
+    assert documented_methods("/nowhere") is None
