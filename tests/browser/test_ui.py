@@ -201,6 +201,18 @@ def test_mark_failed_lists_downstream_then_marks_then_clear_the_run(page: Page, 
     expect(page.locator(".run-label [data-run-state]")).to_have_text("success")
 
 
+def test_signing_out_revokes_the_token(page: Page, ui: Api) -> None:
+    login(page)
+    token = page.evaluate("sessionStorage.getItem('airlane.token')")
+    assert ui.call("GET", "/api/v2/dags", token=token)[0] == 200
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.locator("form.login")).to_be_visible()  # shown once the server has revoked it
+    assert ui.call("GET", "/api/v2/dags", token=token) == (
+        401,
+        {"detail": "Token has been revoked"},
+    )
+
+
 def test_trigger_dialog_refuses_invalid_json_conf(page: Page) -> None:
     login(page)
     open_dag(page, "taskflow_etl")

@@ -163,6 +163,70 @@ def test_bad_requests_name_the_field(api: Api) -> None:
     assert "detail" in body
 
 
+def test_values_of_the_wrong_kind_are_4xx_naming_the_field_not_500(api: Api) -> None:
+    token = api.token()
+    for path in ("/ui/%00", "/ui/" + "a" * 300, "/ui/x%00.js"):
+        assert api.call("GET", path) == (404, {"detail": "Not Found"}), path
+    for method, path, body, field in (
+        (
+            "POST",
+            "/api/v2/backfills/dry_run",
+            {
+                "dag_id": "api_chain",
+                "from_date": "2024-01-01T00:00:00Z",
+                "to_date": "2024-01-02T00:00:00Z",
+                "reprocess_behavior": ["x"],
+            },
+            "reprocess_behavior",
+        ),
+        ("PATCH", "/api/v2/dags/api_flaky/dagRuns/dup", {"state": ["x"]}, "state"),
+        (
+            "PATCH",
+            "/api/v2/dags/api_flaky/dagRuns/dup/taskInstances/extract/dry_run",
+            {"new_state": {"a": 1}},
+            "new_state",
+        ),
+    ):
+        api.call("POST", "/api/v2/dags/api_flaky/dagRuns", {"dag_run_id": "dup"}, token=token)
+        status, answer = api.call(method, path, body, token=token)
+        assert (status, answer["detail"][0]["loc"]) == (422, ["body", field]), (path, answer)
+
+
+def test_task_instances_are_listed_across_dags_and_runs(api: Api) -> None:
+    token = api.token()
+    for run_id in ("across_1", "across_2"):
+        status, _ = api.call(
+            "POST", "/api/v2/dags/api_chain/dagRuns", {"dag_run_id": run_id}, token=token
+        )
+        assert status == 200
+        assert _wait_run(api, token, "api_chain", run_id) == "success"
+    _, one_run = api.call(
+        "GET", "/api/v2/dags/api_chain/dagRuns/across_1/taskInstances", token=token
+    )
+    tasks = sorted(ti["task_id"] for ti in one_run["task_instances"])
+
+    status, body = api.call("GET", "/api/v2/dags/~/dagRuns/across_1/taskInstances", token=token)
+    assert status == 200
+    assert body["total_entries"] == len(tasks)
+    assert sorted(ti["task_id"] for ti in body["task_instances"]) == tasks
+    assert {(ti["dag_id"], ti["dag_run_id"]) for ti in body["task_instances"]} == {
+        ("api_chain", "across_1")
+    }
+    query = f"task_id={tasks[0]}&state=success&limit=1000"
+    status, body = api.call("GET", f"/api/v2/dags/~/dagRuns/~/taskInstances?{query}", token=token)
+    assert status == 200
+    runs = {(ti["dag_id"], ti["dag_run_id"]) for ti in body["task_instances"]}
+    assert {("api_chain", "across_1"), ("api_chain", "across_2")} <= runs
+    assert {ti["task_id"] for ti in body["task_instances"]} == {tasks[0]}
+    assert body["total_entries"] == len(body["task_instances"])
+    path = "/api/v2/dags/api_chain/dagRuns/~/taskInstances"
+    status, page = api.call("GET", f"{path}?{query}&limit=1&offset=1", token=token)
+    assert status == 200
+    assert (len(page["task_instances"]), page["total_entries"]) == (1, body["total_entries"])
+    assert api.call("GET", "/api/v2/dags/~/dagRuns/nope/taskInstances", token=token)[0] == 404
+    assert api.call("GET", "/api/v2/dags/nope/dagRuns/~/taskInstances", token=token)[0] == 404
+
+
 def test_pause_and_unpause_through_patch(api: Api) -> None:
     token = api.token()
     status, dag = api.call("PATCH", "/api/v2/dags/api_flaky", {"is_paused": True}, token=token)
@@ -304,7 +368,9 @@ def test_variables_set_through_the_api_reach_tasks(api: Api) -> None:
         "GET", "/api/v2/dags/api_variables/dagRuns/vars/taskInstances/bash", token=token
     )
     assert ti["rendered_fields"]["bash_command"] == "echo templated hello there"
-    status, patched = api.call("PATCH", "/api/v2/variables/greeting", {"value": "bye"}, token=token)
+    status, patched = api.call(
+        "PATCH", "/api/v2/variables/greeting", {"key": "greeting", "value": "bye"}, token=token
+    )
     assert (status, patched["value"]) == (200, "bye")
     assert api.call("DELETE", "/api/v2/variables/greeting", token=token)[0] == 204
     assert api.call("GET", "/api/v2/variables/greeting", token=token)[0] == 404

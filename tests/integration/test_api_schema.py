@@ -1,25 +1,52 @@
-"""schemathesis against /api/v2/openapi.json: no 5xx, and every response fits the document."""
+"""schemathesis with all of its checks against /api/v2/openapi.json, as its command line runs
+them (examples, coverage, fuzzing and stateful phases): no 5xx, every response fits the
+document, schema-valid requests are accepted, schema-violating ones refused, ``Allow`` lists
+exactly the documented methods."""
 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
 
 import pytest
-import schemathesis
-from hypothesis import HealthCheck, given, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from tests.conftest import TEST_DAGS
 from tests.integration.cluster import Api, RedisServer, api_cluster
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(600)
+
+_EXPECTED = '"2xx", "401", "403", "404", "409", "429", "5xx"'
+#: Operations that refuse some schema-valid requests for reasons a JSON schema cannot state,
+#: with Airflow's own status for each: the default pool cannot be deleted (400), a pool cannot
+#: be renamed here (400), a variable's key in the body must be the path's (400); a run's data
+#: interval needs both ends in order and its id Airflow's characters (422); a backfill needs a
+#: DAG with a schedule and dates in order (422); cleared task ids must be the DAG's (422); a
+#: task instance's note alone is not kept (Airlane keeps no task instance notes; 422).
+_ALSO_REFUSED = {
+    **{
+        f"patch_task_instance{dry}{mapped}": "422"
+        for dry in ("", "_dry_run")
+        for mapped in ("", "_by_map_index")
+    },
+    "delete_pool": "400",
+    "patch_pool": "400",
+    "patch_variable": "400",
+    "trigger_dag_run": "422",
+    "create_backfill": "422",
+    "create_backfill_dry_run": "422",
+    "post_clear_task_instances": "422",
+}
+CONFIG = "\n".join(
+    f'[[operations]]\ninclude-operation-id = "{operation}"\n'
+    f'checks.positive_data_acceptance.expected-statuses = [{_EXPECTED}, "{status}"]\n'
+    for operation, status in _ALSO_REFUSED.items()
+)
+#: Logging out (or revoking all of alice's tokens) would end the session the run uses; both
+#: have their own tests in test_api_tokens.py.
+EXCLUDED = ("logout", "revoke_user_tokens")
 
 
 @pytest.fixture(scope="module")
@@ -38,38 +65,19 @@ def schema_api(
         yield api, token
 
 
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
-
-
-def test_every_operation_answers_within_its_schema(schema_api: tuple[Api, str]) -> None:
+def test_every_operation_passes_every_check(schema_api: tuple[Api, str], tmp_path: Path) -> None:
     api, token = schema_api
-    headers = {"Authorization": f"Bearer {token}"}
-    schema = schemathesis.openapi.from_url(f"{api.url}/api/v2/openapi.json", headers=headers)
-    failures: list[str] = []
-    operations = 0
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        operations += 1
-
-        @given(case=operation.as_strategy())
-        @settings(
-            max_examples=12,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            derandomize=True,
-            database=None,
-        )
-        def check(case: Any) -> None:
-            case.call_and_validate(headers=headers, checks=CHECKS)
-
-        try:
-            check()
-        except Exception as err:  # collect every operation's failure, then report them all
-            failures.append(f"{operation.method.upper()} {operation.path}: {err}"[:2000])
-    assert operations >= 30
-    assert not failures, "\n\n".join(failures)
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(CONFIG)
+    command = [
+        *(sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "run"),
+        f"{api.url}/api/v2/openapi.json",
+        *("-H", f"Authorization: Bearer {token}"),
+        *("--checks", "all", "--max-examples", "12", "--seed", "1"),
+        *(arg for operation in EXCLUDED for arg in ("--exclude-operation-id", operation)),
+        *("--no-color", "--warnings", "off", "--generation-database", "none"),
+    ]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=540)
+    output = done.stdout + done.stderr
+    assert "Tested: " in output, output[-5000:]
+    assert done.returncode == 0, output[-20000:]

@@ -10,7 +10,9 @@ from airlane.api.app import ApiRefused, ApiSettings, check_exposure
 from airlane.api.auth import AuthConfig, Role, User, is_loopback, parse_users
 from airlane.api.errors import ApiError
 from airlane.api.events import event_payload, sse, wanted
-from airlane.api.openapi import PATHS, SCHEMAS, document
+from airlane.api.openapi import PATHS, SCHEMAS, document, documented_methods
+from airlane.api.revocation import Revocations
+from airlane.api.validation import body_error
 
 SECRET = "0123456789abcdef0123456789abcdef"
 
@@ -39,6 +41,27 @@ def test_tokens_round_trip_and_expire() -> None:
     other = AuthConfig((), "another-secret-of-thirty-two-bytes!!")
     with pytest.raises(ApiError, match="Invalid token"):
         other.verify(config.issue(User("ann", "pw", Role.OP)))
+
+
+def test_a_token_acts_as_its_user_now_and_carries_an_id_and_a_generation() -> None:
+    before = AuthConfig((User("ann", "pw", Role.ADMIN), User("bo", "x", Role.OP)), SECRET)
+    token = before.issue(User("ann", "pw", Role.ADMIN), generation=3)
+    claims = before.decode(token)
+    assert (claims.username, claims.generation, len(claims.token_id)) == ("ann", 3, 32)
+    after = AuthConfig((User("ann", "pw", Role.VIEWER),), SECRET)
+    assert after.verify(token) == ("ann", Role.VIEWER)
+    with pytest.raises(ApiError, match="Invalid token"):
+        after.verify(before.issue(User("bo", "x", Role.OP)))
+
+
+def test_revocations_refuse_a_revoked_id_or_an_older_generation() -> None:
+    config = AuthConfig((User("ann", "pw", Role.ADMIN),), SECRET)
+    claims = config.decode(config.issue(User("ann", "pw", Role.ADMIN), generation=1))
+    assert not Revocations().refuses(claims)
+    assert Revocations(revoked_ids=frozenset({claims.token_id})).refuses(claims)
+    assert not Revocations(generations={"ann": 1}).refuses(claims)
+    assert Revocations(generations={"ann": 2}).refuses(claims)
+    assert not Revocations(generations={"other": 5}).refuses(claims)
 
 
 def test_no_users_means_loopback_only() -> None:
@@ -90,3 +113,30 @@ def test_the_document_refers_only_to_schemas_it_defines() -> None:
     refs = {part.split("'")[0] for part in text.split("#/components/schemas/")[1:]}
     assert refs <= set(SCHEMAS)
     assert len(PATHS) >= 25
+
+
+def test_bodies_are_checked_against_the_document() -> None:
+    assert body_error("PoolBody", {"name": "p", "slots": 2.0, "team_name": None}) is None
+    cases = [
+        ({"name": "p", "slots": 1, "include_deferred": {}}, ["body", "include_deferred"]),
+        ({"name": "p"}, ["body", "slots"]),
+        ({"name": "p", "slots": 1, "colour": "red"}, ["body", "colour"]),
+    ]
+    for body, loc in cases:
+        error = body_error("PoolBody", body)
+        assert error is not None
+        assert error.status == 422
+        assert error.detail[0]["loc"] == loc, body
+    dated = body_error("ClearTaskInstancesBody", {"end_date": "AAA"})
+    assert dated is not None
+    assert dated.detail[0]["loc"] == ["body", "end_date"]
+    assert body_error("ClearTaskInstancesBody", {"end_date": "2024-01-01T00:00Z"}) is None
+    assert body_error("ClearTaskInstancesBody", {"task_ids": ["a", ["b", 2]]}) is None
+
+
+def test_a_405_lists_the_methods_of_the_documented_resource() -> None:
+    runs = "/api/v2/dags/d/dagRuns/r/taskInstances"
+    assert documented_methods(runs + "/list") == {"POST"}
+    assert documented_methods(runs + "/a_task") == {"GET", "HEAD", "PATCH"}
+    assert documented_methods("/api/v2/backfills/dry_run") == {"POST"}
+    assert documented_methods("/nowhere") is None

@@ -34,9 +34,11 @@ from airlane.api.appkeys import (
     EVENTS_SETTINGS,
     STORE,
 )
-from airlane.api.auth import AuthConfig, auth_middleware, create_token, is_loopback
+from airlane.api.auth import AuthConfig, auth_middleware, auth_routes, is_loopback
 from airlane.api.errors import error_middleware
 from airlane.api.event_hub import EventStreamSettings
+from airlane.api.revocation import RevocationCache
+from airlane.api.validation import validation_middleware
 from airlane.queue.connection import connect
 from airlane.queue.keys import Keys
 from airlane.queue.store import Store
@@ -65,8 +67,10 @@ class ApiRefused(RuntimeError):
 
 
 def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
+    keys = Keys.from_env()
+    revocations = RevocationCache(keys)
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware(auth)],
+        middlewares=[error_middleware, auth_middleware(auth, revocations), validation_middleware()],
         client_max_size=settings.max_body_bytes,
     )
     app[AUTH] = auth
@@ -76,16 +80,14 @@ def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
 
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         client = connect(settings.redis_url, client_name="airlane-api")
-        app[STORE] = Store(client, Keys.from_env())
+        app[STORE] = Store(client, keys)
+        revocations.bind(client)
         yield
         await client.aclose()
 
     app.cleanup_ctx.append(redis_ctx)
 
-    async def token(request: web.Request) -> web.StreamResponse:
-        return await create_token(request, auth)
-
-    app.router.add_post("/auth/token", token)
+    auth_routes(app, auth, revocations)
     modules = (
         monitor,
         dags,

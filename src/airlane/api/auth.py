@@ -3,6 +3,12 @@
 ``POST /auth/token`` with a username and password returns ``{"access_token": ...}``; every
 other route except health and version wants ``Authorization: Bearer <token>``. Viewers may
 read; ops and admins may also change things. Passwords are compared in constant time.
+
+A token is checked on every request against the users configured now: the token of a user who
+is no longer configured is refused (401), and a user acts with their current role, not the one
+written in the token (as Airflow's database-backed auth managers, which load the user behind a
+token on each request; a demoted admin needs no new token to lose their rights, nor to keep
+reading). Revoked tokens are refused too (:mod:`airlane.api.revocation`).
 """
 
 from __future__ import annotations
@@ -23,10 +29,12 @@ from aiohttp.typedefs import Middleware
 
 from airlane.api.errors import ApiError, Handler, invalid, json_response
 from airlane.api.inputs import json_body
-from airlane.api.webui import is_ui_path
+from airlane.api.revocation import RevocationCache, TokenClaims
+from airlane.api.webui import UI_PREFIX, is_ui_path
 
 PUBLIC_PATHS = frozenset({"/api/v2/monitor/health", "/api/v2/version", "/auth/token"})
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+AUTH_PREFIX = "/api/v2/auth/"
 ALGORITHM = "HS256"
 
 
@@ -77,27 +85,47 @@ class AuthConfig:
                 found = user
         return found
 
-    def issue(self, user: User, now_s: float | None = None) -> str:
+    def user_named(self, username: str) -> User | None:
+        return next((user for user in self.users if user.username == username), None)
+
+    def issue(self, user: User, now_s: float | None = None, generation: int = 0) -> str:
+        """A token for ``user``; ``generation`` is the user's current one (see revocation)."""
         now_s = time.time() if now_s is None else now_s
         claims = {
             "sub": user.username,
+            # informative only: the role a request acts with is the user's current one
             "role": user.role.value,
+            "jti": secrets.token_hex(16),
+            "gen": generation,
             "iat": int(now_s),
             "nbf": int(now_s),
             "exp": int(now_s + self.token_ttl_s),
         }
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
-    def verify(self, token: str) -> tuple[str, Role]:
+    def decode(self, token: str) -> TokenClaims:
+        """The claims of a token signed here and not expired; 401 otherwise."""
         try:
             claims = jwt.decode(
                 token, self.secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
             )
-            return str(claims["sub"]), Role(claims.get("role", Role.VIEWER))
+            generation = claims.get("gen", 0)
+            if not isinstance(generation, int) or isinstance(generation, bool):
+                raise ValueError("gen")
+            jti = claims.get("jti", "")
+            return TokenClaims(str(claims["sub"]), str(jti), generation, int(claims["exp"]))
         except jwt.ExpiredSignatureError:
             raise ApiError(401, "Token has expired") from None
-        except (jwt.InvalidTokenError, ValueError):
+        except (jwt.InvalidTokenError, ValueError, TypeError):
             raise ApiError(401, "Invalid token") from None
+
+    def verify(self, token: str) -> tuple[str, Role]:
+        """Who a token names, with that user's current role; 401 when no such user is left."""
+        claims = self.decode(token)
+        user = self.user_named(claims.username)
+        if user is None:
+            raise ApiError(401, "Invalid token")
+        return user.username, user.role
 
 
 def parse_users(text: str) -> list[User]:
@@ -126,33 +154,85 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def auth_middleware(config: AuthConfig) -> Middleware:
+def bearer_token(request: web.Request) -> str:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "Not authenticated")
+    return token.strip()
+
+
+def auth_middleware(config: AuthConfig, revocations: RevocationCache) -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path in PUBLIC_PATHS or is_ui_path(request.path):
             return await handler(request)
-        header = request.headers.get("Authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(401, "Not authenticated")
-        username, role = config.verify(token.strip())
-        if role is Role.VIEWER and request.method not in READ_METHODS:
+        claims = config.decode(bearer_token(request))
+        user = config.user_named(claims.username)
+        if user is None:  # removed from the users since the token was issued
+            raise ApiError(401, "Invalid token")
+        if (await revocations.current()).refuses(claims):
+            raise ApiError(401, "Token has been revoked")
+        # The /api/v2/auth/ routes decide for themselves: a viewer may revoke their own tokens.
+        writes = request.method not in READ_METHODS and not request.path.startswith(AUTH_PREFIX)
+        if user.role is Role.VIEWER and writes:
             raise ApiError(403, "Forbidden")
-        request["user"] = username
-        request["role"] = role
+        request["user"] = user.username
+        request["role"] = user.role
+        request["claims"] = claims
         return await handler(request)
 
     return middleware
 
 
-async def create_token(request: web.Request, config: AuthConfig) -> web.Response:
+async def create_token(
+    request: web.Request, config: AuthConfig, revocations: RevocationCache
+) -> web.Response:
     body = await json_body(request, {"username", "password", "grant_type"})
     username, password = body.get("username"), body.get("password")
-    if not isinstance(username, str) or not username:
+    if not isinstance(username, str):  # an empty name is a valid body, and no user: a 401
         raise invalid("body", "username", "Field required", username)
     if not isinstance(password, str):
         raise invalid("body", "password", "Field required", password)
     user = config.authenticate(username, password)
     if user is None:
         raise ApiError(401, "Invalid credentials")
-    return json_response({"access_token": config.issue(user)}, status=201)
+    generation = await revocations.generation_of(user.username)
+    return json_response({"access_token": config.issue(user, generation=generation)}, status=201)
+
+
+def auth_routes(app: web.Application, config: AuthConfig, revocations: RevocationCache) -> None:
+    """``/auth/token``; Airflow's ``GET /api/v2/auth/logout``, which revokes the token it is
+    sent with and redirects to the sign-in page; Airlane's revocation of any one token by its
+    id (admins) and of all tokens of a user (admins, or that user)."""
+
+    async def token(request: web.Request) -> web.StreamResponse:
+        return await create_token(request, config, revocations)
+
+    async def logout(request: web.Request) -> web.StreamResponse:
+        claims: TokenClaims = request["claims"]
+        if claims.token_id:
+            await revocations.revoke_token(claims.token_id, claims.expires_s)
+        else:  # a token issued before tokens had ids: only its user's generation can end it
+            await revocations.revoke_user(claims.username)
+        raise web.HTTPTemporaryRedirect(UI_PREFIX)
+
+    async def revoke_token(request: web.Request) -> web.StreamResponse:
+        if request["role"] is not Role.ADMIN:
+            raise ApiError(403, "Forbidden")
+        # The token itself is not at hand: keep its id as long as any token may live.
+        await revocations.revoke_token(
+            request.match_info["token_id"], time.time() + config.token_ttl_s
+        )
+        return web.Response(status=204)
+
+    async def revoke_user_tokens(request: web.Request) -> web.StreamResponse:
+        username = request.match_info["username"]
+        if request["role"] is not Role.ADMIN and request["user"] != username:
+            raise ApiError(403, "Forbidden")
+        await revocations.revoke_user(username)
+        return web.Response(status=204)
+
+    app.router.add_post("/auth/token", token)
+    app.router.add_get("/api/v2/auth/logout", logout)
+    app.router.add_delete("/api/v2/auth/tokens/{token_id}", revoke_token)
+    app.router.add_delete("/api/v2/auth/users/{username}/tokens", revoke_user_tokens)

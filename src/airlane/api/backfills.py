@@ -9,7 +9,16 @@ from aiohttp import web
 
 from airlane.api.appkeys import STORE
 from airlane.api.errors import ApiError, invalid, json_response, not_found
-from airlane.api.inputs import json_body, opt_bool, opt_dict, page, parse_datetime, path_int
+from airlane.api.inputs import (
+    as_int,
+    json_body,
+    opt_bool,
+    opt_choice,
+    opt_dict,
+    page,
+    parse_datetime,
+    path_int,
+)
 from airlane.scheduling.backfill import (
     Backfill,
     BackfillError,
@@ -53,24 +62,23 @@ async def _plan(request: web.Request, dry_run: bool) -> tuple[Backfill | None, l
     store = request.app[STORE]
     body = await json_body(request, _FIELDS)
     dag_id = body.get("dag_id")
-    if not isinstance(dag_id, str) or not dag_id:
+    if not isinstance(dag_id, str):  # "" is a string: no such DAG, a 404 below
         raise invalid("body", "dag_id", "Field required", dag_id)
     for name in ("from_date", "to_date"):
         if name not in body:
             raise invalid("body", name, "Field required")
     start = parse_datetime(body["from_date"], "body", "from_date")
     end = parse_datetime(body["to_date"], "body", "to_date")
-    reprocess = body.get("reprocess_behavior") or "none"
-    if reprocess not in {r.value for r in Reprocess}:
-        raise invalid(
-            "body",
-            "reprocess_behavior",
-            "Input should be 'none', 'failed' or 'completed'",
-            reprocess,
-        )
-    max_runs = body.get("max_active_runs", 10)
-    if isinstance(max_runs, bool) or not isinstance(max_runs, int):
-        raise invalid("body", "max_active_runs", "Input should be a valid integer", max_runs)
+    reprocess = opt_choice(
+        body,
+        "reprocess_behavior",
+        {r.value for r in Reprocess},
+        "Input should be 'none', 'failed' or 'completed'",
+    )
+    max_runs = as_int(body.get("max_active_runs", 10))
+    if max_runs is None:
+        message = "Input should be a valid integer"
+        raise invalid("body", "max_active_runs", message, body.get("max_active_runs"))
     dag = await store.dag(dag_id)
     if dag is None:
         raise not_found(f"Could not find Dag with id {dag_id}")
@@ -80,7 +88,7 @@ async def _plan(request: web.Request, dry_run: bool) -> tuple[Backfill | None, l
             dag,
             start,
             end,
-            reprocess=Reprocess(reprocess),
+            reprocess=Reprocess(reprocess or "none"),
             max_active_runs=max_runs,
             run_backwards=opt_bool(body, "run_backwards", False),
             conf=opt_dict(body, "dag_run_conf"),
@@ -159,7 +167,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/v2/backfills", create)
     app.router.add_get("/api/v2/backfills", list_backfills)
     app.router.add_post("/api/v2/backfills/dry_run", dry_run)
-    app.router.add_get("/api/v2/backfills/{backfill_id}", get_backfill)
+    # Not "dry_run": that path is POST only, and must not advertise this route's GET in Allow.
+    app.router.add_get("/api/v2/backfills/{backfill_id:(?!dry_run$)[^/]+}", get_backfill)
     app.router.add_put("/api/v2/backfills/{backfill_id}/pause", pause)
     app.router.add_put("/api/v2/backfills/{backfill_id}/unpause", unpause)
     app.router.add_put("/api/v2/backfills/{backfill_id}/cancel", cancel)

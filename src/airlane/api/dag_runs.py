@@ -8,7 +8,15 @@ from aiohttp import web
 
 from airlane.api.appkeys import STORE
 from airlane.api.errors import ApiError, conflict, invalid, json_response, not_found
-from airlane.api.inputs import json_body, opt_bool, opt_datetime, opt_dict, opt_str, page
+from airlane.api.inputs import (
+    json_body,
+    opt_bool,
+    opt_choice,
+    opt_datetime,
+    opt_dict,
+    opt_str,
+    page,
+)
 from airlane.api.shapes import dag_run_response, ti_collection
 from airlane.queue.conf_limit import ConfTooLarge
 from airlane.queue.keys import ti_field
@@ -141,9 +149,8 @@ async def patch_run(request: web.Request) -> web.Response:
     dag_id, run_id = request.match_info["dag_id"], request.match_info["dag_run_id"]
     body = await json_body(request, {"state", "note"})
     await load_run(store, dag_id, run_id)
-    state = body.get("state")
-    if state is not None and state not in {"success", "failed", "queued"}:
-        raise invalid("body", "state", "Input should be 'queued', 'success' or 'failed'", state)
+    message = "Input should be 'queued', 'success' or 'failed'"
+    state = opt_choice(body, "state", {"success", "failed", "queued"}, message)
     if "note" in body:
         await store.set_run_note(dag_id, run_id, opt_str(body, "note", 1000) or "")
     if state in {"success", "failed"}:

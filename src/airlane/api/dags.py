@@ -12,7 +12,7 @@ from aiohttp import web
 
 from airlane.api.appkeys import DATA_INTERVALS_DEFAULT, STORE
 from airlane.api.errors import invalid, json_response, not_found
-from airlane.api.inputs import json_body, opt_bool, page, query_bool, query_list
+from airlane.api.inputs import json_body, page, query_bool, query_list
 from airlane.api.shapes import dag_response, task_spec
 from airlane.queue import typed
 from airlane.scheduling.scheduler import dag_schedule
@@ -167,9 +167,9 @@ async def patch_dag(request: web.Request) -> web.Response:
     store = request.app[STORE]
     dag_id = request.match_info["dag_id"]
     body = await json_body(request, {"is_paused"})
-    if "is_paused" not in body:
-        raise invalid("body", "is_paused", "Field required")
-    paused = opt_bool(body, "is_paused", False)
+    paused = body.get("is_paused")
+    if not isinstance(paused, bool):
+        raise invalid("body", "is_paused", "Input should be a valid boolean", paused)
     if await store.dag(dag_id) is None:
         raise not_found(f"Dag with id {dag_id}")
     await store.set_paused(dag_id, paused)

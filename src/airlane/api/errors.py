@@ -60,6 +60,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         # aiohttp's own refusals (unknown route, wrong method, body too large) in Airflow's form
         headers = {k: v for k, v in err.headers.items() if k.lower() == "allow"}
+        if headers:
+            # aiohttp lists the methods of every route the path matches (a task named "list"
+            # and the batch ".../taskInstances/list"); the document says which resource it is.
+            from airlane.api.openapi import documented_methods  # here: openapi imports errors
+
+            methods = documented_methods(request.path)
+            if methods:
+                headers = {"Allow": ",".join(sorted(methods))}
         response = json_response({"detail": err.reason}, err.status)
         response.headers.update(headers)
         return response

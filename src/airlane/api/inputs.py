@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,8 +17,8 @@ MAX_LIMIT = 1000
 async def json_body(request: web.Request, allowed: Iterable[str]) -> dict[str, Any]:
     """The body as a JSON object whose keys are all in ``allowed``."""
     raw = await request.read()  # aiohttp refuses bodies over client_max_size with a 413
-    if not raw.strip():
-        return {}
+    if not raw.strip():  # every body the API takes is required, as in Airflow's
+        raise invalid("body", "", "Field required")
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
@@ -61,6 +61,19 @@ def opt_dict(data: dict[str, Any], name: str) -> dict[str, Any] | None:
     return value
 
 
+def opt_choice(
+    data: dict[str, Any], name: str, choices: Collection[str], message: str
+) -> str | None:
+    """One of ``choices``, or None when absent. Checked as a string first: a JSON list or
+    object is unhashable, and testing it against a set would raise a TypeError (a 500)."""
+    value = data.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in choices:
+        raise invalid("body", name, message, value)
+    return value
+
+
 def parse_datetime(value: Any, where: str, name: str) -> datetime:
     if not isinstance(value, str):
         raise invalid(where, name, "Input should be a valid datetime", value)
@@ -81,7 +94,10 @@ def opt_datetime(data: dict[str, Any], name: str) -> datetime | None:
     return None if value is None else parse_datetime(value, "body", name)
 
 
-def query_int(request: web.Request, name: str, default: int, minimum: int, maximum: int) -> int:
+def query_int(
+    request: web.Request, name: str, default: int, minimum: int, maximum: int | None
+) -> int:
+    """An integer from the query; ``maximum`` None: no upper bound (as Airflow's offsets)."""
     raw = request.query.get(name)
     if raw is None:
         return default
@@ -89,9 +105,22 @@ def query_int(request: web.Request, name: str, default: int, minimum: int, maxim
         value = int(raw)
     except ValueError:
         raise invalid("query", name, "Input should be a valid integer", raw) from None
-    if not minimum <= value <= maximum:
-        raise invalid("query", name, f"Input should be between {minimum} and {maximum}", raw)
+    if value < minimum or (maximum is not None and value > maximum):
+        bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
+        raise invalid("query", name, f"Input should be {bounds}", raw)
     return value
+
+
+def as_int(value: Any) -> int | None:
+    """A JSON integer, or a number with no fractional part (``3.0``: an integer in JSON Schema,
+    and accepted by Airflow's models); None for anything else."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
 
 
 def query_bool(request: web.Request, name: str) -> bool | None:
@@ -113,7 +142,7 @@ def query_list(request: web.Request, name: str) -> list[str]:
 def page(request: web.Request, default_limit: int = 50) -> tuple[int, int]:
     """(limit, offset) from the query, as Airflow pages lists."""
     limit = query_int(request, "limit", default_limit, 0, MAX_LIMIT)
-    offset = query_int(request, "offset", 0, 0, 10**9)
+    offset = query_int(request, "offset", 0, 0, None)
     return limit, offset
 
 

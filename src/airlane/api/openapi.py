@@ -8,6 +8,7 @@ nullable) for the resources Airlane shares with it. Fields are written in a smal
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aiohttp import web
@@ -487,6 +488,58 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 SCHEMAS["PoolBody"]["properties"]["slots"] = {"type": "integer", "minimum": -1}
 SCHEMAS["PoolBody"]["properties"]["name"] = {"type": "string", "minLength": 1, "maxLength": 256}
 SCHEMAS["VariableBody"]["properties"]["key"] = {"type": "string", "minLength": 1, "maxLength": 250}
+SCHEMAS["PoolPatchBody"]["properties"]["slots"] = {
+    "anyOf": [{"type": "integer", "minimum": -1}, {"type": "null"}]
+}
+for _name in ("PoolBody", "PoolPatchBody", "VariableBody"):  # Airflow's limit on team names
+    SCHEMAS[_name]["properties"]["team_name"] = {
+        "anyOf": [{"type": "string", "maxLength": 50}, {"type": "null"}]
+    }
+# Airflow's: optional, but never null (the handlers refuse null as Airflow's models do)
+SCHEMAS["BackfillPostBody"]["properties"]["max_active_runs"] = {"type": "integer", "default": 10}
+SCHEMAS["BackfillPostBody"]["properties"]["reprocess_behavior"] = {
+    "anyOf": [{"type": "string", "enum": ["none", "failed", "completed"]}, {"type": "null"}]
+}
+# Airflow's: task instance states, null for an instance with none
+SCHEMAS["TaskInstancesBatchBody"]["properties"]["state"] = {
+    "anyOf": [
+        {"type": "array", "items": {"anyOf": [_type("TaskInstanceState"), {"type": "null"}]}},
+        {"type": "null"},
+    ]
+}
+SCHEMAS["TaskInstancesBatchBody"]["properties"]["page_offset"] = {"type": "integer", "minimum": 0}
+SCHEMAS["TaskInstancesBatchBody"]["properties"]["page_limit"] = {
+    "type": "integer",
+    "minimum": 0,
+    "maximum": 1000,
+}
+# Airflow's DAGRunPatchStates: a run is set to one of these three only
+SCHEMAS["DAGRunPatchBody"]["properties"]["state"] = {
+    "anyOf": [{"type": "string", "enum": ["queued", "success", "failed"]}, {"type": "null"}]
+}
+# Airflow's: each a task id, or a (task id, map index) pair
+SCHEMAS["ClearTaskInstancesBody"]["properties"]["task_ids"] = {
+    "anyOf": [
+        {
+            "type": "array",
+            "items": {
+                "anyOf": [
+                    {"type": "string"},
+                    {
+                        "type": "array",
+                        "prefixItems": [{"type": "string"}, {"type": "integer"}],
+                        "minItems": 2,
+                        "maxItems": 2,
+                    },
+                ]
+            },
+        },
+        {"type": "null"},
+    ]
+}
+SCHEMAS["PatchTaskInstanceBody"]["properties"]["new_state"] = {
+    "anyOf": [{"type": "string", "enum": ["success", "failed", "skipped"]}, {"type": "null"}]
+}
 
 _ERRORS = {
     400: "Bad Request",
@@ -512,6 +565,14 @@ _PAGE = [
     _param("limit", "query", {"type": "integer", "minimum": 0, "maximum": 1000, "default": 50}),
     _param("offset", "query", {"type": "integer", "minimum": 0, "default": 0}),
 ]
+
+
+def _order_by(*fields: str, default: str | None = None) -> dict[str, Any]:
+    """``order_by``: the fields a list sorts by, each also descending (``-field``)."""
+    schema: dict[str, Any] = {"type": "string", "enum": [*fields, *(f"-{f}" for f in fields)]}
+    if default:
+        schema["default"] = default
+    return _param("order_by", "query", schema)
 
 
 def _op(
@@ -591,6 +652,27 @@ PATHS: dict[str, dict[str, Any]] = {
             public=True,
         )
     },
+    "/api/v2/auth/logout": {
+        # Airflow's: revokes the token it is sent with, then redirects to the sign-in page
+        "get": _op("logout", "Login", None, status=307, errors=(401,))
+    },
+    # Airlane: revoke one token by its id (the JWT's jti; admins only)
+    "/api/v2/auth/tokens/{token_id}": {
+        "delete": _op(
+            "revoke_token", "Login", None, status=204, params=_path("token_id"), errors=(401, 403)
+        )
+    },
+    # Airlane: revoke every token of a user issued so far (admins, or that user)
+    "/api/v2/auth/users/{username}/tokens": {
+        "delete": _op(
+            "revoke_user_tokens",
+            "Login",
+            None,
+            status=204,
+            params=_path("username"),
+            errors=(401, 403),
+        )
+    },
     "/api/v2/monitor/health": {
         "get": _op("get_health", "Monitor", "HealthInfoResponse", errors=(), public=True)
     },
@@ -608,7 +690,9 @@ PATHS: dict[str, dict[str, Any]] = {
                 _param("tags_match_mode", "query", {"type": "string", "enum": ["any", "all"]}),
                 _param("paused", "query", {"type": "boolean"}),
                 _param("dag_id_pattern", "query", {"type": "string"}),
-                _param("order_by", "query", {"type": "string", "default": "dag_id"}),
+                _order_by(
+                    "dag_id", "dag_display_name", "is_paused", "max_active_tasks", default="dag_id"
+                ),
             ],
             errors=(401, 403, 422),
         )
@@ -627,7 +711,10 @@ PATHS: dict[str, dict[str, Any]] = {
             "get_tasks",
             "Task",
             "TaskCollectionResponse",
-            params=[*_path("dag_id"), _param("order_by", "query", {"type": "string"})],
+            params=[
+                *_path("dag_id"),
+                _order_by("task_id", "task_display_name", "priority_weight"),
+            ],
         )
     },
     _D + "/tasks/{task_id}": {
@@ -645,7 +732,9 @@ PATHS: dict[str, dict[str, Any]] = {
                 *_path("dag_id"),
                 *_PAGE,
                 _param("state", "query", {"type": "array", "items": {"type": "string"}}),
-                _param("order_by", "query", {"type": "string"}),
+                _order_by(
+                    "run_after", "logical_date", "start_date", "end_date", "dag_run_id", "id"
+                ),
             ],
         ),
         "post": _op(
@@ -767,7 +856,12 @@ PATHS: dict[str, dict[str, Any]] = {
     "/api/v2/pools/{pool_name}": {
         "get": _op("get_pool", "Pool", "PoolResponse", params=_path("pool_name")),
         "patch": _op(
-            "patch_pool", "Pool", "PoolResponse", params=_path("pool_name"), body="PoolPatchBody"
+            "patch_pool",
+            "Pool",
+            "PoolResponse",
+            params=_path("pool_name"),
+            body="PoolPatchBody",
+            errors=(400, 401, 403, 404, 422),
         ),
         "delete": _op(
             "delete_pool",
@@ -803,6 +897,7 @@ PATHS: dict[str, dict[str, Any]] = {
             "VariableResponse",
             params=_path("variable_key"),
             body="VariableBody",
+            errors=(400, 401, 403, 404, 422),
         ),
         "delete": _op(
             "delete_variable", "Variable", None, status=204, params=_path("variable_key")
@@ -886,6 +981,22 @@ PATHS: dict[str, dict[str, Any]] = {
         "get": _op("get_queues", "Worker", "QueueCollectionResponse", errors=(401, 403))
     },
 }
+
+
+def documented_methods(path: str) -> set[str] | None:
+    """The methods the document lists for ``path`` (its most literal matching template, as
+    ``.../taskInstances/list`` over ``.../taskInstances/{task_id}``); None if undocumented."""
+    best: tuple[int, str] | None = None
+    for template in PATHS:
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            literal = len(re.sub(r"\{[^/]+?\}", "", template))
+            if best is None or literal > best[0]:
+                best = (literal, template)
+    if best is None:
+        return None
+    methods = {method.upper() for method in PATHS[best[1]]}
+    return methods | ({"HEAD"} if "GET" in methods else set())
 
 
 def document(version: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from airlane.api.appkeys import STORE
 from airlane.api.errors import ApiError, conflict, invalid, json_response, not_found
-from airlane.api.inputs import json_body, opt_str, page
+from airlane.api.inputs import as_int, json_body, opt_str, page
 from airlane.api.shapes import task_spec
 from airlane.queue.keys import parse_run_ref
 from airlane.queue.store import Store
@@ -74,9 +74,9 @@ def _slots(body: dict[str, Any], required: bool) -> int | None:
         if required:
             raise invalid("body", "slots", "Field required")
         return None
-    slots = body["slots"]
-    if isinstance(slots, bool) or not isinstance(slots, int) or slots < -1:
-        raise invalid("body", "slots", "Input should be an integer >= -1", slots)
+    slots = as_int(body["slots"])
+    if slots is None or slots < -1:
+        raise invalid("body", "slots", "Input should be an integer >= -1", body["slots"])
     return slots
 
 
@@ -90,6 +90,7 @@ async def create_pool(request: web.Request) -> web.Response:
         raise invalid("body", "name", "Field required", body.get("name"))
     slots = _slots(body, required=True)
     assert slots is not None
+    opt_str(body, "team_name", 50)  # Airlane has no teams: checked as Airflow does, then ignored
     if name in await store.pools() and name != DEFAULT_POOL:
         raise conflict(f"Pool with name: `{name}` already exists")
     await store.set_pool(name, slots, opt_str(body, "description") or "")
@@ -106,9 +107,10 @@ async def patch_pool(request: web.Request) -> web.Response:
     if name not in pools:
         raise not_found(f"The Pool with name: `{name}`")
     renamed = opt_str(body, "pool") or opt_str(body, "name")
-    if renamed and renamed != name:
-        raise invalid("body", "pool", "Renaming a pool is not supported", renamed)
+    if renamed and renamed != name:  # a request Airlane cannot carry out, not a bad body
+        raise ApiError(400, f"Renaming a pool is not supported (`{name}` to `{renamed}`)")
     slots = _slots(body, required=False)
+    opt_str(body, "team_name", 50)
     current = pools[name]
     description = (
         opt_str(body, "description") if "description" in body else current.get("description")

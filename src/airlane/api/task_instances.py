@@ -11,8 +11,10 @@ from airlane.api.dag_runs import load_run
 from airlane.api.errors import invalid, json_response, not_found
 from airlane.api.inputs import (
     MAX_LIMIT,
+    as_int,
     json_body,
     opt_bool,
+    opt_choice,
     opt_str,
     page,
     path_int,
@@ -21,6 +23,7 @@ from airlane.api.inputs import (
 from airlane.api.shapes import iso, task_instance_response, ti_collection
 from airlane.queue.codec import TIMeta
 from airlane.queue.keys import ti_field
+from airlane.queue.store import Store
 from airlane.service.graph import relatives
 from airlane.service.run_state import TIRecord
 
@@ -36,6 +39,8 @@ async def list_tis(request: web.Request) -> web.Response:
     store = request.app[STORE]
     dag_id, run_id = _ids(request)
     limit, offset = page(request, default_limit=100)
+    if "~" in (dag_id, run_id):
+        return await _list_across(request, limit, offset)
     dag = await store.dag(dag_id)
     if dag is None:
         raise not_found(f"Dag with id {dag_id}")
@@ -77,7 +82,7 @@ async def _instance(
 def _map_index(request: web.Request) -> int:
     if "map_index" in request.match_info:
         return path_int(request, "map_index")
-    return query_int(request, "map_index", -1, -1, 10**9)
+    return query_int(request, "map_index", -1, -1, None)
 
 
 async def get_ti(request: web.Request) -> web.Response:
@@ -104,11 +109,8 @@ async def _mark_selection(
         },
     )
     dag, run, tis, key = await _instance(request, _map_index(request))
-    new_state = body.get("new_state")
-    if new_state is not None and new_state not in _MARKABLE:
-        raise invalid(
-            "body", "new_state", "Input should be 'success', 'failed' or 'skipped'", new_state
-        )
+    message = "Input should be 'success', 'failed' or 'skipped'"
+    new_state = opt_choice(body, "new_state", _MARKABLE, message)
     note = opt_str(body, "note", 1000)
     task_ids = relatives(
         dag or {},
@@ -174,10 +176,11 @@ def _str_list(body: dict[str, Any], name: str) -> list[str] | None:
     return value
 
 
-def _body_int(body: dict[str, Any], name: str, default: int, top: int) -> int:
-    value = body.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= top:
-        raise invalid("body", name, f"Input should be an integer from 0 to {top}", value)
+def _body_int(body: dict[str, Any], name: str, default: int, top: int | None) -> int:
+    value = as_int(body.get(name, default))
+    if value is None or value < 0 or (top is not None and value > top):
+        bounds = f"from 0 to {top}" if top is not None else ">= 0"
+        raise invalid("body", name, f"Input should be an integer {bounds}", body.get(name))
     return value
 
 
@@ -190,10 +193,41 @@ async def list_tis_batch(request: web.Request) -> web.Response:
     run_ids = [path_run] if path_run != "~" else _str_list(body, "dag_run_ids")
     task_ids = set(_str_list(body, "task_ids") or [])
     states = {s or "no_status" for s in _str_list_or_nulls(body, "state")}
-    offset = _body_int(body, "page_offset", 0, 10**9)
+    offset = _body_int(body, "page_offset", 0, None)
     limit = _body_int(body, "page_limit", 100, MAX_LIMIT)
-    # (dag, run, instances) of each run, then only the page's entries are formatted
-    found: list[tuple[dict[str, Any] | None, dict[str, str], TIs]] = []
+    found = await _collect(store, dag_ids, run_ids, task_ids, states)
+    return json_response(_page_of(found, offset, limit))
+
+
+async def _list_across(request: web.Request, limit: int, offset: int) -> web.Response:
+    """GET .../taskInstances with ``~`` for the DAG, the run or both: Airflow's listing across
+    DAGs and runs, with the per-run list's filters and paging."""
+    store = request.app[STORE]
+    dag_id, run_id = _ids(request)
+    if dag_id != "~" and await store.dag(dag_id) is None:
+        raise not_found(f"Dag with id {dag_id}")
+    dag_ids = None if dag_id == "~" else [dag_id]
+    run_ids = None if run_id == "~" else [run_id]
+    task_ids = set(request.query.getall("task_id", []))
+    states = set(request.query.getall("state", []))
+    found = await _collect(store, dag_ids, run_ids, task_ids, states)
+    if run_ids is not None and not found:
+        raise not_found(f"DagRun with run_id: `{run_id}`")
+    return json_response(_page_of(found, offset, limit))
+
+
+Found = list[tuple[dict[str, Any] | None, dict[str, str], TIs]]
+
+
+async def _collect(
+    store: Store,
+    dag_ids: list[str] | None,
+    run_ids: list[str] | None,
+    task_ids: set[str],
+    states: set[str],
+) -> Found:
+    """(dag, run, chosen instances) of each run asked for (``None``: every one)."""
+    found: Found = []
     for dag_id in dag_ids if dag_ids is not None else sorted(await store.dag_hashes()):
         dag = await store.dag(dag_id)
         wanted_runs = run_ids if run_ids is not None else await store.all_run_ids(dag_id)
@@ -208,6 +242,11 @@ async def list_tis_batch(request: web.Request) -> web.Response:
         for run, tis in zip(runs, every, strict=True):
             chosen = {k: v for k, v in tis.items() if not states or _state_name(v[0]) in states}
             found.append((dag, run, chosen))
+    return found
+
+
+def _page_of(found: Found, offset: int, limit: int) -> dict[str, Any]:
+    """One page of the instances found; only the page's entries are formatted."""
     total = sum(len(chosen) for _, _, chosen in found)
     items: list[dict[str, Any]] = []
     skip = offset
@@ -220,7 +259,7 @@ async def list_tis_batch(request: web.Request) -> web.Response:
         items += ti_collection(dag, run, {k: chosen[k] for k in keys})["task_instances"]
         if len(items) >= limit:
             break
-    return json_response({"task_instances": items, "total_entries": total})
+    return {"task_instances": items, "total_entries": total}
 
 
 def _str_list_or_nulls(body: dict[str, Any], name: str) -> list[str | None]:

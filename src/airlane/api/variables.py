@@ -8,7 +8,7 @@ import orjson
 from aiohttp import web
 
 from airlane.api.appkeys import STORE
-from airlane.api.errors import conflict, invalid, json_response, not_found
+from airlane.api.errors import ApiError, conflict, invalid, json_response, not_found
 from airlane.api.inputs import json_body, opt_str, page
 
 _FIELDS = {"key", "value", "description", "team_name"}
@@ -27,6 +27,7 @@ def variable_response(key: str, entry: dict[str, Any]) -> dict[str, Any]:
 def _value(body: dict[str, Any]) -> str:
     if "value" not in body:
         raise invalid("body", "value", "Field required")
+    opt_str(body, "team_name", 50)  # no teams in Airlane: checked as Airflow does, then ignored
     value = body["value"]
     # Airflow stores text; other JSON values are stored as their JSON text.
     return value if isinstance(value, str) else orjson.dumps(value).decode()
@@ -67,13 +68,8 @@ async def patch_variable(request: web.Request) -> web.Response:
     current = await store.variable(key)
     if current is None:
         raise not_found(f"The Variable with key: `{key}`")
-    if body.get("key") not in (None, key):
-        raise invalid(
-            "body",
-            "key",
-            "Invalid body, key from request body doesn't match uri parameter",
-            body.get("key"),
-        )
+    if body.get("key") not in (None, key):  # Airflow's status and words for it
+        raise ApiError(400, "Invalid body, key from request body doesn't match uri parameter")
     value = _value(body) if "value" in body else str(current.get("value") or "")
     description = (
         opt_str(body, "description") if "description" in body else current.get("description")

@@ -37,8 +37,12 @@ async def root(request: web.Request) -> web.StreamResponse:
 async def static(request: web.Request) -> web.StreamResponse:
     """One file of the UI; the empty path is ``index.html`` (pages are routed in the client)."""
     name = request.match_info.get("name") or "index.html"
-    path = (UI_DIR / name).resolve()
-    if UI_DIR not in path.parents or not path.is_file():
+    try:
+        path = (UI_DIR / name).resolve()
+        found = UI_DIR in path.parents and path.is_file()
+    except (ValueError, OSError):  # a NUL byte in the name, a name too long for the system
+        found = False
+    if not found:
         raise web.HTTPNotFound()
     response = web.FileResponse(path)
     response.content_type = _TYPES.get(path.suffix, "application/octet-stream")

@@ -41,6 +41,12 @@ Global keys
     coordinator:lease    STRING coordinator id holding the lease (PX expiry)
     coordinator:beat     STRING epoch seconds of the active coordinator's last loop
     dag_processor:beat   STRING epoch seconds of the DAG processor's last scan
+    revoked_tokens       ZSET API token ids (JWT ``jti``) revoked, scored by the token's own
+                         expiry (epoch seconds); entries past it are pruned on each revocation
+    token_generations    HASH username -> generation; an API token carries its user's
+                         generation at issue and is refused once it is below the current one
+    auth_version         STRING bumped (INCR) by every revocation, so API processes reload the
+                         two keys above only when it moves
 
 Per run ({run} = {<dag_id>|<run_id>})
     run:{run}            HASH dag_id, run_id, state, dag_hash, logical_date, data_interval_*,
@@ -176,6 +182,18 @@ class Keys:
     @property
     def dag_processor_beat(self) -> str:
         return f"{self.prefix}dag_processor:beat"
+
+    @property
+    def revoked_tokens(self) -> str:
+        return f"{self.prefix}revoked_tokens"
+
+    @property
+    def token_generations(self) -> str:
+        return f"{self.prefix}token_generations"
+
+    @property
+    def auth_version(self) -> str:
+        return f"{self.prefix}auth_version"
 
     # per run
     def run(self, dag_id: str, run_id: str) -> str:

@@ -57,6 +57,16 @@ export const api = {
     sessionStorage.removeItem(USER_KEY);
   },
 
+  /** Sign out: the server revokes the token (Airflow's logout) before it is forgotten here,
+   * so a copy of it elsewhere stops working too. */
+  async signOut() {
+    const token = this.token;
+    this.logout();
+    if (!token) return;
+    const headers = { Authorization: `Bearer ${token}` };
+    await fetch("/api/v2/auth/logout", { headers, redirect: "manual" }).catch(() => null);
+  },
+
   async request(method, path, { params, body, signal } = {}) {
     const headers = { Accept: "application/json" };
     if (this.token) headers.Authorization = `Bearer ${this.token}`;

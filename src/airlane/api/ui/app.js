@@ -34,7 +34,7 @@ function render() {
           "span",
           {},
           `Signed in as ${api.user} `,
-          h("button", { type: "button", class: "link", onclick: () => (api.logout(), navigate("#/login")) }, "Sign out"),
+          h("button", { type: "button", class: "link", onclick: () => api.signOut().then(() => navigate("#/login")) }, "Sign out"),
         )
       : "",
   );
