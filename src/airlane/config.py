@@ -25,6 +25,13 @@ class Settings:
     worker_grace_s: float = 30.0
     coordinator_lease_s: float = 10.0
     log_retention_s: int = 30 * 24 * 3600
+    #: a try's log, in bytes (each line counted with its 32-byte stream entry), and one line
+    log_max_bytes_per_try: int = 16 * 1024 * 1024
+    log_max_line_bytes: int = 64 * 1024
+    #: what the DAG processor keeps of an import's output (and of each error's traceback),
+    #: and the address space an import child may use (0: no limit)
+    dag_import_output_max_bytes: int = 64 * 1024
+    dag_import_memory_mb: int = 4096
     #: Airflow 2's data-interval semantics for cron/timedelta schedules (Airflow's
     #: [scheduler] create_cron_data_intervals, False by default since Airflow 3)
     create_cron_data_intervals: bool = False
@@ -53,6 +60,18 @@ class Settings:
                 env.get("AIRLANE_COORDINATOR_LEASE_S", defaults.coordinator_lease_s)
             ),
             log_retention_s=int(env.get("AIRLANE_LOG_RETENTION_S", defaults.log_retention_s)),
+            log_max_bytes_per_try=int(
+                env.get("AIRLANE_LOG_MAX_BYTES_PER_TRY", defaults.log_max_bytes_per_try)
+            ),
+            log_max_line_bytes=int(
+                env.get("AIRLANE_LOG_MAX_LINE_BYTES", defaults.log_max_line_bytes)
+            ),
+            dag_import_output_max_bytes=int(
+                env.get("AIRLANE_DAG_IMPORT_OUTPUT_MAX_BYTES", defaults.dag_import_output_max_bytes)
+            ),
+            dag_import_memory_mb=int(
+                env.get("AIRLANE_DAG_IMPORT_MEMORY_MB", defaults.dag_import_memory_mb)
+            ),
             dags_are_paused_at_creation=_bool(
                 env.get("AIRLANE_DAGS_ARE_PAUSED_AT_CREATION", "true")
             ),

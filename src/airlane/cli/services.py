@@ -157,6 +157,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from airlane.service.log_limits import LogLimits
     from airlane.service.worker import Worker, WorkerSettings
 
     setup_logging(args.log_level)
@@ -170,6 +171,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         dags_folder=_folder(args, settings),
         xcom_max_bytes=settings.xcom_max_bytes,
         log_retention_s=settings.log_retention_s,
+        log_limits=LogLimits(settings.log_max_bytes_per_try, settings.log_max_line_bytes),
     )
     return _serve(settings, "worker", lambda c, k: Worker(worker_settings, c, k))
 
