@@ -187,6 +187,7 @@ def cmd_dag_processor(args: argparse.Namespace) -> int:
         ignore_syntax=settings.dag_ignore_file_syntax,
         safe_mode=settings.dag_discovery_safe_mode,
         paused_at_creation=settings.dags_are_paused_at_creation,
+        import_limits=settings.import_limits,
     )
     return _serve(settings, "dag-processor", lambda c, k: DagProcessor(processor_settings, c, k))
 
