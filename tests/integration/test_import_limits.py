@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 
+from airlane.dag_loader import isolated
 from airlane.dag_loader.isolated import ImportLimits, parse_files
 from airlane.queue.keys import Keys
 from airlane.queue.store import Store
@@ -48,6 +49,12 @@ MODEST = """
     from airflow import DAG
 
     with DAG("modest", schedule=None):
+        pass
+"""
+BIG_RESULT = """
+    from airflow import DAG
+
+    with DAG("big_result", schedule=None, doc_md="d" * 2_000_000):
         pass
 """
 FORKS = """
@@ -114,6 +121,16 @@ async def test_a_file_past_the_memory_limit_is_an_import_error_and_others_load(
     assert "512 MB" in error["message"]
     assert "AIRLANE_DAG_IMPORT_MEMORY_MB" in error["message"]
     await client.aclose()
+
+
+def test_a_result_over_its_limit_is_refused_unread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(isolated, "MAX_RESULT_BYTES", 1024 * 1024)
+    big = write(tmp_path, "big.py", BIG_RESULT)
+    (result,) = parse_files([big], str(tmp_path), timeout_s=30)
+    assert not result.dags
+    assert result.errors[0].message == "The import's result exceeds 1,048,576 bytes"
 
 
 def _gone(pid: int) -> bool:

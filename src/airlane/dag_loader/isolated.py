@@ -32,7 +32,7 @@ from airlane.dag_loader.models import FileResult, ImportErrorInfo
 
 DEFAULT_TIMEOUT_S = 30.0
 #: a child's result (its serialized DAGs) larger than this is refused, not read
-MAX_RESULT_BYTES = 256 * 1024 * 1024
+MAX_RESULT_BYTES = 128 * 1024 * 1024
 MEMORY_SETTING = "AIRLANE_DAG_IMPORT_MEMORY_MB"
 
 
@@ -158,7 +158,8 @@ def _finish(job: _Job, timed_out: bool, timeout_s: float, limits: ImportLimits) 
         raw = job.conn.recv_bytes(MAX_RESULT_BYTES)
     except (EOFError, OSError) as err:
         _kill_group(job)
-        if isinstance(err, OSError) and "too long" in str(err):
+        # multiprocessing's refusal of a message over maxlength, which it leaves unread
+        if isinstance(err, OSError) and "bad message length" in str(err):
             return _failed(job, f"The import's result exceeds {MAX_RESULT_BYTES:,} bytes")
         message = f"The import process exited with code {job.process.exitcode} without a result"
         if limits.memory_mb > 0:
