@@ -52,44 +52,53 @@ async def serve_log(request: web.Request, log_key: str, live: bool) -> web.Strea
     client = request.app[STORE].client
     after = _start(request)
     accept = request.headers.get("Accept", "")
-    full = bool(query_bool(request, "full_content"))
-    if NDJSON not in accept and "text/plain" not in accept and not full:
+    if NDJSON in accept:
+        content_type = NDJSON
+    elif "text/plain" in accept:
+        content_type = "text/plain"
+    elif query_bool(request, "full_content"):
+        content_type = "application/json"
+    else:
         page = await read_page(client, log_key, after)
         token = encode_token(page.position) if page.more or live else None
         return json_response(
             {"content": [{"event": line} for line in page.lines], "continuation_token": token}
         )
+    return await _stream_rest(request, log_key, after, live, content_type)
+
+
+def _encode(lines: list[str], content_type: str, first: bool) -> bytes:
+    if content_type == NDJSON:
+        return b"".join(orjson.dumps({"event": line}) + b"\n" for line in lines)
+    if content_type == "text/plain":
+        return "".join(line + "\n" for line in lines).encode()
+    chunk = b",".join(orjson.dumps({"event": line}) for line in lines)
+    return chunk if first else b"," + chunk
+
+
+async def _stream_rest(
+    request: web.Request, log_key: str, after: str | None, live: bool, content_type: str
+) -> web.StreamResponse:
+    client = request.app[STORE].client
     # A full read stops at the entry that was last when it began: a try that keeps writing
     # cannot make it endless, and the token (while the try runs) says where to go on.
     until = await last_position(client, log_key)
     token = encode_token(until or after) if live else None
-    if NDJSON in accept:
-        content_type = NDJSON
-    elif "text/plain" in accept:
-        content_type = "text/plain"
-    else:
-        content_type = "application/json"
     response = web.StreamResponse(
         headers={TOKEN_HEADER: token} if token and content_type == NDJSON else None
     )
     response.content_type = content_type
     response.charset = "utf-8"
     await response.prepare(request)
-    if content_type == "application/json":
+    as_json = content_type == "application/json"
+    if as_json:
         await response.write(b'{"content":[')
     first = True
     if until is not None:
         async for lines in iter_pages(client, log_key, after, until=until):
-            if content_type == NDJSON:
-                chunk = b"".join(orjson.dumps({"event": line}) + b"\n" for line in lines)
-            elif content_type == "text/plain":
-                chunk = "".join(line + "\n" for line in lines).encode()
-            else:
-                chunk = b",".join(orjson.dumps({"event": line}) for line in lines)
-                chunk = chunk if first else b"," + chunk
+            await response.write(_encode(lines, content_type, first))
             first = False
-            await response.write(chunk)
-    if content_type == "application/json":
+    if as_json:
         await response.write(b'],"continuation_token":' + orjson.dumps(token) + b"}")
     await response.write_eof()
     return response
