@@ -15,7 +15,7 @@ import pytest
 
 from airlane.queue.log_pages import PAGE_MAX_BYTES
 from tests.conftest import TEST_DAGS, run_cli
-from tests.integration.cluster import Api, RedisServer, api_cluster
+from tests.integration.cluster import Api, RedisServer, api_cluster, wait_until
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -36,7 +36,7 @@ def api(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> 
         AIRLANE_LOG_MAX_BYTES_PER_TRY=str(MAX_BYTES_PER_TRY),
         AIRLANE_LOG_MAX_LINE_BYTES=str(MAX_LINE_BYTES),
     ) as api:
-        api.cluster.wait_for_dags("log_heavy")
+        api.cluster.wait_for_dags("log_heavy", "log_live")
         api.cluster.trigger("log_heavy", RUN_ID)
         assert api.cluster.wait_run("log_heavy", RUN_ID)["state"] == "success"
         yield api
@@ -151,3 +151,29 @@ def test_a_log_of_many_mb_is_read_in_pages_streamed_and_printed(api: Api) -> Non
     )
     assert printed.code == 0, printed.stderr
     assert printed.stdout == "".join(line + "\n" for line in lines)
+
+
+def test_a_running_try_hands_out_a_token_to_poll_with_until_it_ends(api: Api) -> None:
+    token = api.token()
+    api.cluster.wait_for_dags("log_live")
+    api.cluster.trigger("log_live", "live")
+    path = "/api/v2/dags/log_live/dagRuns/live/taskInstances/waits/logs/1"
+
+    def first_page() -> dict[str, Any] | None:
+        status, body = api.call("GET", path, token=token)
+        events = [entry["event"] for entry in body.get("content", [])] if status == 200 else []
+        return body if any(e.endswith("first line") for e in events) else None
+
+    body = wait_until(first_page, 60, "the try's first line")
+    continuation = body["continuation_token"]
+    assert continuation is not None  # running: more may come
+    headers, _ = _get(api, path, token, "application/x-ndjson")
+    assert headers.get("Airflow-Continuation-Token")
+    (api.cluster.markers / "log_live_go").touch()
+    assert api.cluster.wait_run("log_live", "live")["state"] == "success"
+    status, rest = api.call("GET", f"{path}?token={continuation}", token=token)
+    assert status == 200
+    events = [entry["event"] for entry in rest["content"]]
+    assert any(e.endswith("last line") for e in events)  # what came after the token
+    assert not any(e.endswith("first line") for e in events)  # and only that
+    assert rest["continuation_token"] is None  # read to its end, and the try has ended
