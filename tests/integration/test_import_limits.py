@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -56,6 +58,14 @@ BIG_RESULT = """
 
     with DAG("big_result", schedule=None, doc_md="d" * 2_000_000):
         pass
+"""
+HANGS = """
+    import os
+    import time
+
+    with open({pid_file!r}, "w") as out:
+        out.write(str(os.getpid()))
+    time.sleep(3600)
 """
 FORKS = """
     import os
@@ -154,3 +164,32 @@ def test_a_process_forked_at_import_does_not_outlive_the_import(tmp_path: Path) 
     finally:
         if not _gone(child):
             os.kill(child, signal.SIGKILL)
+
+
+def test_an_import_does_not_outlive_a_parent_killed_outright(tmp_path: Path) -> None:
+    pid_file = tmp_path / "import.pid"
+    hangs = write(tmp_path, "hangs.py", HANGS.format(pid_file=str(pid_file)))
+    parent = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from airlane.dag_loader.isolated import parse_files;"
+            " parse_files([sys.argv[1]], sys.argv[2], timeout_s=3600)",
+            hangs,
+            str(tmp_path),
+        ]
+    )
+    try:
+        wait_until(lambda: pid_file.exists() and pid_file.read_text(), 30, "the import to start")
+        child = int(pid_file.read_text())
+        parent.kill()  # no chance to clean up: the import child is in a session of its own
+        parent.wait()
+        try:
+            wait_until(lambda: _gone(child), 10, f"the import process {child} to be killed")
+        finally:
+            if not _gone(child):
+                os.kill(child, signal.SIGKILL)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()

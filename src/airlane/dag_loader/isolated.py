@@ -19,6 +19,7 @@ import multiprocessing.connection
 import os
 import resource
 import signal
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,9 +67,12 @@ def parse_in_this_process(path: str, dags_folder: str | None) -> dict[str, Any]:
     return {"dags": serialized, "errors": [e.to_json() for e in errors]}
 
 
-def _child_main(path: str, dags_folder: str | None, conn: Connection, limits: ImportLimits) -> None:
+def _child_main(
+    path: str, dags_folder: str | None, conn: Connection, limits: ImportLimits, alive: Connection
+) -> None:
     """Runs in the child: a session of its own, bounded memory and output; parse, send, exit."""
     os.setsid()
+    _die_with_parent(alive)
     if limits.memory_mb > 0:
         size = limits.memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (size, size))
@@ -90,6 +94,19 @@ def _child_main(path: str, dags_folder: str | None, conn: Connection, limits: Im
     payload["output"] = captured.getvalue()
     conn.send_bytes(orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS))
     conn.close()
+
+
+def _die_with_parent(alive: Connection) -> None:
+    """In a session of its own, the child would outlive a parent stopped by Ctrl-C or SIGKILL
+    (the forkserver stays while any child lives): the parent holds the other end of ``alive``,
+    whose end of file means the parent is gone, and then the child's whole group goes."""
+
+    def watch() -> None:
+        with contextlib.suppress(EOFError, OSError):
+            alive.recv_bytes()
+        os.killpg(0, signal.SIGKILL)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _bounded_error(error: dict[str, Any], path: str, limits: ImportLimits) -> dict[str, Any]:
@@ -121,15 +138,29 @@ def _context() -> Any:
     return ctx
 
 
-def _start(
-    ctx: Any, path: str, dags_folder: str | None, timeout_s: float, limits: ImportLimits
-) -> _Job:
-    receiver, sender = ctx.Pipe(duplex=False)
-    process = ctx.Process(target=_child_main, args=(path, dags_folder, sender, limits), daemon=True)
+@dataclass(frozen=True)
+class _Batch:
+    """What every child of one ``parse_files`` call shares."""
+
+    ctx: Any
+    dags_folder: str | None
+    timeout_s: float
+    limits: ImportLimits
+    #: the read end of a pipe whose write end only the parent holds (see _die_with_parent)
+    alive: Connection
+
+
+def _start(batch: _Batch, path: str) -> _Job:
+    receiver, sender = batch.ctx.Pipe(duplex=False)
+    process = batch.ctx.Process(
+        target=_child_main,
+        args=(path, batch.dags_folder, sender, batch.limits, batch.alive),
+        daemon=True,
+    )
     process.start()
     sender.close()
     now = time.monotonic()
-    return _Job(path, process, receiver, now + timeout_s, now)
+    return _Job(path, process, receiver, now + batch.timeout_s, now)
 
 
 def _kill_group(job: _Job) -> None:
@@ -185,20 +216,29 @@ def parse_files(
     """Parse every file in its own child process, ``concurrency`` at a time (blocking)."""
     if not paths:
         return []
-    limits = limits or ImportLimits()
     ctx = _context()
-    limit = concurrency or max(2, (os.cpu_count() or 2))
+    alive, parent_end = ctx.Pipe(duplex=False)
+    batch = _Batch(ctx, dags_folder, timeout_s, limits or ImportLimits(), alive)
+    try:
+        return _run_all(batch, list(paths), concurrency or max(2, (os.cpu_count() or 2)))
+    finally:
+        parent_end.close()
+        alive.close()
+
+
+def _run_all(batch: _Batch, paths: list[str], concurrency: int) -> list[FileResult]:
     pending = list(paths)
     running: list[_Job] = []
     results: dict[str, FileResult] = {}
     while pending or running:
-        while pending and len(running) < limit:
-            running.append(_start(ctx, pending.pop(0), dags_folder, timeout_s, limits))
+        while pending and len(running) < concurrency:
+            running.append(_start(batch, pending.pop(0)))
         wait_s = max(0.0, min(job.deadline for job in running) - time.monotonic())
         ready = multiprocessing.connection.wait([job.conn for job in running], timeout=wait_s)
         now = time.monotonic()
         for job in list(running):
             if job.conn in ready or now >= job.deadline:
-                results[job.path] = _finish(job, job.conn not in ready, timeout_s, limits)
+                timed_out = job.conn not in ready
+                results[job.path] = _finish(job, timed_out, batch.timeout_s, batch.limits)
                 running.remove(job)
     return [results[p] for p in paths]
