@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from airlane.dag_loader.isolated import ImportLimits
+
 
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
@@ -25,6 +27,13 @@ class Settings:
     worker_grace_s: float = 30.0
     coordinator_lease_s: float = 10.0
     log_retention_s: int = 30 * 24 * 3600
+    #: a try's log, in bytes (each line counted with its 32-byte stream entry), and one line
+    log_max_bytes_per_try: int = 16 * 1024 * 1024
+    log_max_line_bytes: int = 64 * 1024
+    #: what is kept of a DAG file's output at import (and of each error's traceback), in
+    #: characters, and the address space an import child may use (0: no limit)
+    dag_import_output_max_chars: int = 64 * 1024
+    dag_import_memory_mb: int = 4096
     #: Airflow 2's data-interval semantics for cron/timedelta schedules (Airflow's
     #: [scheduler] create_cron_data_intervals, False by default since Airflow 3)
     create_cron_data_intervals: bool = False
@@ -32,6 +41,10 @@ class Settings:
     run_retention_days: float = 90.0
     #: how often the coordinator looks for runs past the retention
     retention_interval_s: float = 600.0
+
+    @property
+    def import_limits(self) -> ImportLimits:
+        return ImportLimits(self.dag_import_memory_mb, self.dag_import_output_max_chars)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -57,6 +70,18 @@ class Settings:
                 env.get("AIRLANE_COORDINATOR_LEASE_S", defaults.coordinator_lease_s)
             ),
             log_retention_s=int(env.get("AIRLANE_LOG_RETENTION_S", defaults.log_retention_s)),
+            log_max_bytes_per_try=int(
+                env.get("AIRLANE_LOG_MAX_BYTES_PER_TRY", defaults.log_max_bytes_per_try)
+            ),
+            log_max_line_bytes=int(
+                env.get("AIRLANE_LOG_MAX_LINE_BYTES", defaults.log_max_line_bytes)
+            ),
+            dag_import_output_max_chars=int(
+                env.get("AIRLANE_DAG_IMPORT_OUTPUT_MAX_CHARS", defaults.dag_import_output_max_chars)
+            ),
+            dag_import_memory_mb=int(
+                env.get("AIRLANE_DAG_IMPORT_MEMORY_MB", defaults.dag_import_memory_mb)
+            ),
             dags_are_paused_at_creation=_bool(
                 env.get("AIRLANE_DAGS_ARE_PAUSED_AT_CREATION", "true")
             ),

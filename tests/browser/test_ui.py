@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import Page, Route, expect
 
 from tests.browser.conftest import login, shot
-from tests.integration.cluster import Api
+from tests.integration.cluster import Api, wait_until
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -332,3 +332,32 @@ def test_grid_of_1000_runs_and_500_tasks_renders_only_what_is_visible(page: Page
     expect(page.locator(".graph-svg .node")).to_have_count(500)
     expect(page.locator(".graph-svg .group")).to_have_count(7)
     shot(page, "16-graph-500-tasks")
+
+
+def test_a_log_of_several_pages_is_shown_whole(page: Page, ui: Api) -> None:
+    """The panel reads a finished try's log page by page (the API sends about 1 MB a page)."""
+    # Driven with sync clients only: Playwright's sync API holds this thread's event loop.
+    token = ui.token()
+    dag = "/api/v2/dags/simple_airflow_dag"
+    ui.call("PATCH", dag, {"is_paused": False}, token=token)
+    run_id = "paged_log"
+    status, _ = ui.call("POST", dag + "/dagRuns", {"dag_run_id": run_id}, token=token)
+    assert status == 200
+    wait_until(
+        lambda: ui.cluster.run_state("simple_airflow_dag", run_id) == "success", 60, "the run"
+    )
+    key = ui.cluster.keys.log("simple_airflow_dag", run_id, "print_hello", -1, 1)
+    client = ui.cluster.redis()
+    client.delete(key)
+    pipe = client.pipeline(transaction=False)
+    for i in range(3000):  # about 3 MB: three pages
+        pipe.xadd(key, {"line": f"paged line {i:04d} " + "p" * 980})
+    pipe.execute()
+    client.close()
+    login(page)
+    page.goto(f"/ui/#/dags/simple_airflow_dag?run={run_id}&task=print_hello")
+    log = page.locator("aside.ti-panel pre.log")
+    expect(log).to_contain_text("paged line 2999 ")
+    text = log.inner_text()
+    assert text.count("paged line ") == 3000
+    assert text.index("paged line 0000 ") < text.index("paged line 2999 ")

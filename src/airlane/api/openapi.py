@@ -613,6 +613,16 @@ def _op(
     return op
 
 
+def _with_streamed_forms(op: dict[str, Any]) -> dict[str, Any]:
+    """The log's other forms, as Airflow documents the NDJSON one: a string of JSON lines."""
+    content = op["responses"]["200"]["content"]
+    content["application/x-ndjson"] = {
+        "schema": {"type": "string", "example": '{"event": "line"}\n{"event": "line"}\n'}
+    }
+    content["text/plain"] = {"schema": {"type": "string"}}
+    return op
+
+
 _D = "/api/v2/dags/{dag_id}"
 _R = _D + "/dagRuns/{dag_run_id}"
 _TI = _R + "/taskInstances/{task_id}"
@@ -805,14 +815,21 @@ PATHS: dict[str, dict[str, Any]] = {
         )
     },
     _TI + "/logs/{try_number}": {
-        "get": _op(
-            "get_log",
-            "TaskInstance",
-            "TaskInstancesLogResponse",
-            params=[
-                *_path("dag_id", "dag_run_id", "task_id", "try_number"),
-                _param("map_index", "query", {"type": "integer", "minimum": -1, "default": -1}),
-            ],
+        # One page and a continuation_token (token: the next page); the rest of the log
+        # streamed with full_content=true, or as NDJSON or text by the Accept header.
+        "get": _with_streamed_forms(
+            _op(
+                "get_log",
+                "TaskInstance",
+                "TaskInstancesLogResponse",
+                params=[
+                    *_path("dag_id", "dag_run_id", "task_id", "try_number"),
+                    _param("full_content", "query", {"type": "boolean", "default": False}),
+                    _param("map_index", "query", {"type": "integer", "minimum": -1, "default": -1}),
+                    _param("token", "query", {"type": "string"}),
+                ],
+                errors=(400, 401, 403, 404, 422),
+            )
         )
     },
     _TI + "/xcomEntries": {

@@ -21,6 +21,7 @@ from airlane.api.inputs import (
     query_int,
 )
 from airlane.api.shapes import iso, task_instance_response, ti_collection
+from airlane.api.task_logs import LIVE_STATES, serve_log
 from airlane.queue.codec import TIMeta
 from airlane.queue.keys import ti_field
 from airlane.queue.store import Store
@@ -380,21 +381,17 @@ async def get_tries(request: web.Request) -> web.Response:
     return json_response({"task_instances": history, "total_entries": len(history)})
 
 
-async def get_log(request: web.Request) -> web.Response:
+async def get_log(request: web.Request) -> web.StreamResponse:
     store = request.app[STORE]
     dag_id, run_id = _ids(request)
     try_number = path_int(request, "try_number")
     _, _, tis, key = await _instance(request, _map_index(request))
-    if not 1 <= try_number <= max(1, tis[key][0].try_number):
+    record = tis[key][0]
+    if not 1 <= try_number <= max(1, record.try_number):
         raise not_found(f"Try {try_number} of {key[0]}")
-    lines = await store.log_lines(dag_id, run_id, key[0], key[1], try_number)
-    if "text/plain" in request.headers.get("Accept", ""):
-        return web.Response(
-            text="\n".join(lines) + ("\n" if lines else ""), content_type="text/plain"
-        )
-    return json_response(
-        {"content": [{"event": line} for line in lines], "continuation_token": None}
-    )
+    live = try_number == record.try_number and record.state.value in LIVE_STATES
+    log_key = store.keys.log(dag_id, run_id, key[0], key[1], try_number)
+    return await serve_log(request, log_key, live)
 
 
 async def list_xcoms(request: web.Request) -> web.Response:

@@ -14,6 +14,7 @@ from airlane.cli.common import CliError, parse_conf, parse_logical_date, print_j
 from airlane.config import Settings
 from airlane.queue.conf_limit import ConfTooLarge
 from airlane.queue.connection import connect
+from airlane.queue.log_pages import iter_pages
 from airlane.queue.protocol import run_id_problem
 from airlane.queue.store import DagNotFound, RunExists, RunRequest, Store
 from airlane.sdk.timezone import coerce_datetime, utcnow
@@ -326,11 +327,13 @@ async def cmd_logs(args: argparse.Namespace) -> int:
         )
         return 0
     try_number = args.try_number or found[0].try_number
-    lines = await store.log_lines(
-        args.dag_id, args.run_id, args.task_id, args.map_index, try_number
-    )
-    for line in lines:
-        print(line)
-    if not lines:
+    key = store.keys.log(args.dag_id, args.run_id, args.task_id, args.map_index, try_number)
+    printed = False
+    # Page by page, printed as read: a log of many MB never sits whole in this process.
+    async for lines in iter_pages(store.client, key):
+        sys.stdout.write("".join(line + "\n" for line in lines))
+        sys.stdout.flush()
+        printed = True
+    if not printed:
         print(f"(no log lines for try {try_number})", file=sys.stderr)
     return 0

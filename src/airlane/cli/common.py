@@ -51,7 +51,9 @@ def parse_folder(
             syntax=settings.dag_ignore_file_syntax,
             safe_mode=settings.dag_discovery_safe_mode,
         )
-    return parse_files(files, folder, timeout_s=settings.dag_import_timeout_s)
+    return parse_files(
+        files, folder, timeout_s=settings.dag_import_timeout_s, limits=settings.import_limits
+    )
 
 
 def find_dag_file(settings: Settings, folder: str, dag_id: str) -> str:

@@ -162,6 +162,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from airlane.service.log_limits import LogLimits
     from airlane.service.worker import Worker, WorkerSettings
 
     setup_logging(args.log_level)
@@ -175,6 +176,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         dags_folder=_folder(args, settings),
         xcom_max_bytes=settings.xcom_max_bytes,
         log_retention_s=settings.log_retention_s,
+        log_limits=LogLimits(settings.log_max_bytes_per_try, settings.log_max_line_bytes),
     )
     return _serve(settings, "worker", lambda c, k: Worker(worker_settings, c, k))
 
@@ -190,6 +192,7 @@ def cmd_dag_processor(args: argparse.Namespace) -> int:
         ignore_syntax=settings.dag_ignore_file_syntax,
         safe_mode=settings.dag_discovery_safe_mode,
         paused_at_creation=settings.dags_are_paused_at_creation,
+        import_limits=settings.import_limits,
     )
     return _serve(settings, "dag-processor", lambda c, k: DagProcessor(processor_settings, c, k))
 

@@ -12,13 +12,13 @@ import asyncio
 import logging
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import orjson
 import redis.asyncio as aioredis
 
 from airlane.dag_loader.discovery import list_dag_files
-from airlane.dag_loader.isolated import parse_files
+from airlane.dag_loader.isolated import ImportLimits, parse_files
 from airlane.dag_loader.models import FileResult
 from airlane.queue import typed
 from airlane.queue.codec import dumps
@@ -36,6 +36,7 @@ class DagProcessorSettings:
     ignore_syntax: str = "glob"
     safe_mode: bool = True
     paused_at_creation: bool = True
+    import_limits: ImportLimits = field(default_factory=ImportLimits)
 
 
 def _signature(path: str) -> tuple[int, int] | None:
@@ -82,7 +83,11 @@ class DagProcessor:
         changed = [p for p, sig in current.items() if self.seen.get(p) != sig]
         removed = [p for p in set(self.seen) | set(self.file_dags) if p not in current]
         results = await asyncio.to_thread(
-            parse_files, changed, self.folder, timeout_s=s.import_timeout_s
+            parse_files,
+            changed,
+            self.folder,
+            timeout_s=s.import_timeout_s,
+            limits=s.import_limits,
         )
         await self._store(results, removed)
         self.seen = current

@@ -1,23 +1,36 @@
-"""Streaming a try's log lines into Redis in small batches, from any thread."""
+"""Streaming a try's log lines into Redis in small batches, from any thread.
+
+What is kept of a try's output is bounded in bytes (``log_limits``): per line, per try, and so
+in the writer's memory whatever the try prints, however long Redis is away.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import threading
 import time
 
 import redis.asyncio as aioredis
 
 from airlane.queue.connection import TRANSIENT_ERRORS
+from airlane.service.log_limits import LogBudget, LogLimits, cut_line
 
-LOG_MAXLEN = 100_000
+#: A backstop only: the byte cap (at least 43 bytes a line) ends a try's log long before this.
+LOG_MAXLEN = 10_000_000
 FLUSH_INTERVAL_S = 0.1
 
 
 class TaskLogWriter:
     """``write(line)`` is thread-safe; lines reach the stream within ``FLUSH_INTERVAL_S``."""
 
-    def __init__(self, client: aioredis.Redis, key: str, retention_s: int) -> None:
+    def __init__(
+        self,
+        client: aioredis.Redis,
+        key: str,
+        retention_s: int,
+        limits: LogLimits | None = None,
+    ) -> None:
         self.client = client
         self.key = key
         self.retention_s = retention_s
@@ -26,9 +39,23 @@ class TaskLogWriter:
         self._closing = asyncio.Event()
         self._timer: asyncio.TimerHandle | None = None
         self._expiry_set = False
+        self._budget = LogBudget(limits or LogLimits())
+        self._lock = threading.Lock()
 
     def write(self, line: str) -> None:
-        self._lines.append(f"[{time.strftime('%H:%M:%S')}] {line}")
+        stamp = f"[{time.strftime('%H:%M:%S')}] "
+        text = stamp + cut_line(line, self._budget.limits.max_line_bytes)
+        with self._lock:
+            for kept in self._budget.admit(text):
+                self._lines.append(kept if kept is text else stamp + kept)
+
+    def _seal(self) -> None:
+        """The try ended: the tail kept past the cap joins the lines to send."""
+        with self._lock:
+            marker, tail = self._budget.seal()
+            if marker is not None:
+                self._lines.append(f"[{time.strftime('%H:%M:%S')}] {marker}")
+            self._lines.extend(tail)
 
     def start(self) -> None:
         """Flush in the background once the try has run for a flush interval; most no-op tries
@@ -80,6 +107,7 @@ class TaskLogWriter:
     def take(self) -> tuple[list[str], bool]:
         """After ``stop``: the lines not sent yet, and whether the stream's expiry is still
         to be set; whoever takes them writes them (the worker, with the try's completion)."""
+        self._seal()
         lines = list(self._lines)
         self._lines.clear()
         return lines, not self._expiry_set
@@ -87,6 +115,7 @@ class TaskLogWriter:
     async def close(self, attempts: int = 60) -> None:
         """Stop the background flusher and send the rest, waiting out a short Redis outage."""
         await self.stop()
+        self._seal()
         for _ in range(attempts):
             if await self.flush():
                 return

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pendulum
@@ -38,6 +38,7 @@ from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.variable import use_variable_store
 from airlane.service.context_builder import RunInfo
 from airlane.service.dag_cache import DagCache, DagNotLoadable
+from airlane.service.log_limits import LogLimits
 from airlane.service.log_writer import LOG_MAXLEN, TaskLogWriter
 from airlane.service.redis_variables import RedisVariableStore
 from airlane.service.redis_xcom import RedisXComs
@@ -59,6 +60,7 @@ class WorkerSettings:
     dags_folder: str | None = None
     xcom_max_bytes: int = 1024 * 1024
     log_retention_s: int = 30 * 24 * 3600
+    log_limits: LogLimits = field(default_factory=LogLimits)
     read_block_ms: int = 1000
 
 
@@ -211,7 +213,9 @@ class Worker:
             return
         xcoms = RedisXComs(self.sync_client, self.keys, msg.dag_id, msg.run_id, msg.task_id)
         log_key = self.keys.log(msg.dag_id, msg.run_id, msg.task_id, msg.map_index, msg.try_number)
-        logs = TaskLogWriter(self.client, log_key, self.settings.log_retention_s)
+        logs = TaskLogWriter(
+            self.client, log_key, self.settings.log_retention_s, self.settings.log_limits
+        )
         logs.start()
         rendered: dict[str, Any] = {}
         try:

@@ -60,6 +60,7 @@ export function tiPanel(slot, { dagId, runId, taskId, mapIndex, instances, onClo
   clear(slot, panel);
   let current = null; // the TaskInstanceResponse shown
   let shownTry = null;
+  let logLoads = 0; // bumped by each showLog, so that an older paged read stops
   let stopTail = null;
 
   const showSummary = (ti) => {
@@ -82,6 +83,7 @@ export function tiPanel(slot, { dagId, runId, taskId, mapIndex, instances, onClo
 
   const showLog = async (tryNumber) => {
     shownTry = tryNumber;
+    logLoads += 1;
     setParams({ try: tryNumber });
     for (const b of tries.querySelectorAll("button")) {
       b.setAttribute("aria-selected", String(Number(b.dataset.try) === tryNumber));
@@ -107,10 +109,26 @@ export function tiPanel(slot, { dagId, runId, taskId, mapIndex, instances, onClo
       return;
     }
     log.dataset.live = "0";
-    const body = await api.get(`${tiBase}/logs/${tryNumber}`, {
-      map_index: mapIndex,
-    });
-    log.textContent = body.content.map((c) => c.event).join("\n") || "(no log lines)";
+    // Page by page (the API sends a log of many MB in pages of about 1 MB), appended as they
+    // come; a newer showLog call makes this one stop.
+    const load = ++logLoads;
+    log.textContent = "";
+    let token = null;
+    let shown = false;
+    for (;;) {
+      const params = token ? { map_index: mapIndex, token } : { map_index: mapIndex };
+      const body = await api.get(`${tiBase}/logs/${tryNumber}`, params);
+      if (load !== logLoads) return;
+      const lines = body.content.map((c) => c.event);
+      if (lines.length) {
+        log.append(`${shown ? "\n" : ""}${lines.join("\n")}`);
+        shown = true;
+      }
+      token = body.continuation_token;
+      // A try still running hands out a token at the end of what it wrote so far: stop there.
+      if (!token || !lines.length) break;
+    }
+    if (!shown) log.textContent = "(no log lines)";
   };
 
   const showTries = (ti, history) => {
