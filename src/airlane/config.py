@@ -25,6 +25,11 @@ class Settings:
     worker_grace_s: float = 30.0
     coordinator_lease_s: float = 10.0
     log_retention_s: int = 30 * 24 * 3600
+    #: where workers run tries: "process" (a task process the worker can kill) or "inline"
+    task_isolation: str = "process"
+    task_import_timeout_s: float = 30.0
+    task_memory_limit_mb: int = 8192
+    task_process_idle_s: float = 300.0
     #: Airflow 2's data-interval semantics for cron/timedelta schedules (Airflow's
     #: [scheduler] create_cron_data_intervals, False by default since Airflow 3)
     create_cron_data_intervals: bool = False
@@ -53,6 +58,16 @@ class Settings:
                 env.get("AIRLANE_COORDINATOR_LEASE_S", defaults.coordinator_lease_s)
             ),
             log_retention_s=int(env.get("AIRLANE_LOG_RETENTION_S", defaults.log_retention_s)),
+            task_isolation=env.get("AIRLANE_TASK_ISOLATION", defaults.task_isolation),
+            task_import_timeout_s=float(
+                env.get("AIRLANE_TASK_IMPORT_TIMEOUT_S", defaults.task_import_timeout_s)
+            ),
+            task_memory_limit_mb=int(
+                env.get("AIRLANE_TASK_MEMORY_LIMIT_MB", defaults.task_memory_limit_mb)
+            ),
+            task_process_idle_s=float(
+                env.get("AIRLANE_TASK_PROCESS_IDLE_S", defaults.task_process_idle_s)
+            ),
             dags_are_paused_at_creation=_bool(
                 env.get("AIRLANE_DAGS_ARE_PAUSED_AT_CREATION", "true")
             ),

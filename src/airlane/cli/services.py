@@ -157,7 +157,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from airlane.service.worker import Worker, WorkerSettings
+    from airlane.service.worker import TaskIsolation, Worker, WorkerSettings
 
     setup_logging(args.log_level)
     settings = Settings.from_env()
@@ -170,6 +170,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
         dags_folder=_folder(args, settings),
         xcom_max_bytes=settings.xcom_max_bytes,
         log_retention_s=settings.log_retention_s,
+        task_isolation=TaskIsolation(settings.task_isolation),
+        task_import_timeout_s=settings.task_import_timeout_s,
+        task_memory_limit_mb=settings.task_memory_limit_mb,
+        task_process_idle_s=settings.task_process_idle_s,
     )
     return _serve(settings, "worker", lambda c, k: Worker(worker_settings, c, k))
 

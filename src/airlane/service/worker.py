@@ -9,13 +9,14 @@ rest are stopped and handed back to be run again without using up a retry.
 from __future__ import annotations
 
 import asyncio
+import enum
 import functools
 import logging
 import os
 import socket
+import threading
 import time
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
@@ -37,14 +38,26 @@ from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.variable import use_variable_store
 from airlane.service.context_builder import RunInfo
 from airlane.service.dag_cache import DagCache, DagNotLoadable
+from airlane.service.isolated_try import IsolatedResult, TryLimits, TrySink, run_isolated
 from airlane.service.log_writer import LOG_MAXLEN, TaskLogWriter
 from airlane.service.redis_variables import RedisVariableStore
 from airlane.service.redis_xcom import RedisXComs
 from airlane.service.run_launcher import RedisRunLauncher
 from airlane.service.run_state import TaskOutcome, TIKey
+from airlane.service.task_pool import TaskPool
+from airlane.service.task_process import TaskProcessConfig, run_info_to_wire
 from airlane.service.task_runner import ExecutionEnv, TaskRequest, execute_task
 
 log = logging.getLogger("airlane.worker")
+
+
+class TaskIsolation(enum.StrEnum):
+    PROCESS = "process"
+    INLINE = "inline"
+
+
+#: Log lines a try may have waiting for Redis before its task process is made to wait.
+LOG_BACKLOG_LINES = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +71,23 @@ class WorkerSettings:
     xcom_max_bytes: int = 1024 * 1024
     log_retention_s: int = 30 * 24 * 3600
     read_block_ms: int = 1000
+    #: "process": each try runs in a warm task process the worker can kill; "inline": in the
+    #: worker's own process (trusted code only: a crash or hang there takes the worker down)
+    task_isolation: TaskIsolation = TaskIsolation.PROCESS
+    #: a DAG file imported to run a task must load within this (Airflow's dagbag_import_timeout)
+    task_import_timeout_s: float = 30.0
+    #: RLIMIT_AS of each task process (0: no limit)
+    task_memory_limit_mb: int = 8192
+    #: task processes idle this long are stopped
+    task_process_idle_s: float = 300.0
+
+
+async def _log_room(logs: TaskLogWriter) -> None:
+    """Backpressure: stop reading a task process's output while its log is behind on Redis
+    (the task process then blocks writing), so output never piles up in the worker."""
+    # Polled: the writer (another helper's module) has no event for "drained".
+    while len(logs._lines) >= LOG_BACKLOG_LINES:  # noqa: ASYNC110
+        await asyncio.sleep(0.01)
 
 
 async def ensure_group(client: aioredis.Redis, stream: str, group: str) -> None:
@@ -110,6 +140,27 @@ class Worker:
         self.variables = RedisVariableStore(self.sync_client, keys)
         self.claims: Coalescer[_Running, bool] = Coalescer(self._claim_many)
         self.finishes: Coalescer[_Finished, None] = Coalescer(self._finish_many)
+        self.pool = (
+            TaskPool(self._process_config(), settings.concurrency, settings.task_process_idle_s)
+            if settings.task_isolation is TaskIsolation.PROCESS
+            else None
+        )
+        self.limits = TryLimits(import_timeout_s=settings.task_import_timeout_s)
+        # Heartbeats come from their own thread and connection: a busy event loop (a flood
+        # of log lines, a slow Redis call) must never make a live worker look dead.
+        self.beat_client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
+        self._refs: tuple[str, ...] = ()  # what heartbeats report; replaced, never mutated
+        self._stop_beats = threading.Event()
+
+    def _process_config(self) -> TaskProcessConfig:
+        return TaskProcessConfig(
+            redis_url=self.settings.redis_url,
+            key_prefix=self.keys.prefix,
+            dags_folder=self.settings.dags_folder,
+            xcom_max_bytes=self.settings.xcom_max_bytes,
+            memory_limit_mb=self.settings.task_memory_limit_mb,
+            worker_pid=os.getpid(),
+        )
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -120,15 +171,22 @@ class Worker:
         )
         for stream in self.streams:
             await ensure_group(self.client, stream, WORKER_GROUP)
-        await self._heartbeat()
-        beat = asyncio.create_task(self._heartbeat_loop())
+        await asyncio.to_thread(self._beat)
+        beats = threading.Thread(target=self._beat_forever, name="heartbeat", daemon=True)
+        beats.start()
+        housekeeping = asyncio.create_task(self._housekeeping_loop())
         try:
             await self._consume(stop)
             await self._drain()
         finally:
-            beat.cancel()
+            housekeeping.cancel()
+            if self.pool is not None:
+                await self.pool.close()
+            self._stop_beats.set()
+            await asyncio.to_thread(beats.join)
             await self._deregister()
             self.sync_client.close()
+            self.beat_client.close()
 
     async def _consume(self, stop: asyncio.Event) -> None:
         slots = self.settings.concurrency
@@ -164,7 +222,12 @@ class Worker:
         item = _Running(stream, message_id, message, ref)
         task = asyncio.create_task(self._handle_logged(item))
         self.running[task] = item
-        task.add_done_callback(self.running.pop)
+        self._refs = (*self._refs, ref)
+        task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        item = self.running.pop(task)
+        self._refs = tuple(ref for ref in self._refs if ref != item.ref)
 
     async def _drain(self) -> None:
         """On shutdown: let running tries finish within the grace period, hand back the rest."""
@@ -202,13 +265,11 @@ class Worker:
         if not claimed:
             await self._retrying(self.client.xack, item.stream, WORKER_GROUP, item.message_id)
             return
-        xcoms = RedisXComs(self.sync_client, self.keys, msg.dag_id, msg.run_id, msg.task_id)
         log_key = self.keys.log(msg.dag_id, msg.run_id, msg.task_id, msg.map_index, msg.try_number)
         logs = TaskLogWriter(self.client, log_key, self.settings.log_retention_s)
         logs.start()
-        rendered: dict[str, Any] = {}
         try:
-            outcome = await self._execute(msg, xcoms, logs, rendered.update)
+            result = await self._run_try(msg, logs)
         except asyncio.CancelledError:
             await logs.close(attempts=4)
             await self._hand_back(item)
@@ -218,18 +279,12 @@ class Worker:
             outcome = TaskOutcome(
                 TaskInstanceState.FAILED, msg.try_number, error=f"worker error: {err!r}"
             )
+            result = IsolatedResult(outcome, [], "")
         await logs.stop()
         lines, set_expiry = logs.take()
-        outcome = replace(outcome, ended_at_s=time.time())
+        outcome = replace(result.outcome, ended_at_s=time.time())
         await self.finishes.submit(
-            _Finished(
-                item,
-                outcome,
-                xcoms.pending_pairs(),
-                lines,
-                set_expiry,
-                dumps(rendered) if rendered else "",
-            )
+            _Finished(item, outcome, result.xcom_pairs, lines, set_expiry, result.rendered)
         )
 
     async def _claim_many(self, items: list[_Running]) -> list[bool]:
@@ -289,23 +344,26 @@ class Worker:
         )
         return [None] * len(finished)
 
-    async def _execute(
-        self,
-        msg: TaskMessage,
-        xcoms: RedisXComs,
-        logs: TaskLogWriter,
-        on_rendered: Callable[[dict[str, Any]], None],
-    ) -> TaskOutcome:
+    async def _run_try(self, msg: TaskMessage, logs: TaskLogWriter) -> IsolatedResult:
         logs.write(f"try {msg.try_number} of {msg.task_id} on worker {self.worker_id}")
-        try:
-            dag = await self.dags.get(msg.fileloc, msg.dag_id)
-            node = dag.task_dict.get(msg.task_id)
-            if node is None:
-                raise DagNotLoadable(f"task {msg.task_id} is not in DAG {msg.dag_id} any more")
-        except DagNotLoadable as err:
-            logs.write(str(err))
-            return TaskOutcome(TaskInstanceState.FAILED, msg.try_number, error=str(err))
-        info = RunInfo(
+        info = await self._run_info(msg)
+        if self.pool is None:
+            return await self._run_inline(msg, info, logs)
+        request = {
+            "fileloc": msg.fileloc,
+            "task_id": msg.task_id,
+            "map_index": msg.map_index,
+            "try_number": msg.try_number,
+            "max_tries": msg.max_tries,
+            "reschedule_started_at_s": msg.reschedule_started_at_s,
+            "run": run_info_to_wire(info),
+        }
+        sink = TrySink(logs.write, functools.partial(_log_room, logs))
+        return await run_isolated(self.pool, request, sink, self.limits)
+
+    async def _run_info(self, msg: TaskMessage) -> RunInfo:
+        """The run a try belongs to, as the task sees it (its dates, conf and type)."""
+        return RunInfo(
             dag_id=msg.dag_id,
             run_id=msg.run_id,
             logical_date=_parse_date(msg.logical_date),
@@ -314,6 +372,22 @@ class Worker:
             conf=loads(msg.conf),
             run_type=msg.run_type,
         )
+
+    async def _run_inline(
+        self, msg: TaskMessage, info: RunInfo, logs: TaskLogWriter
+    ) -> IsolatedResult:
+        """The try in the worker's own process (``task_isolation=inline``: trusted code only)."""
+        try:
+            dag = await self.dags.get(msg.fileloc, msg.dag_id)
+            node = dag.task_dict.get(msg.task_id)
+            if node is None:
+                raise DagNotLoadable(f"task {msg.task_id} is not in DAG {msg.dag_id} any more")
+        except DagNotLoadable as err:
+            logs.write(str(err))
+            outcome = TaskOutcome(TaskInstanceState.FAILED, msg.try_number, error=str(err))
+            return IsolatedResult(outcome, [], "")
+        xcoms = RedisXComs(self.sync_client, self.keys, msg.dag_id, msg.run_id, msg.task_id)
+        rendered: dict[str, Any] = {}
         request = TaskRequest(
             info,
             TIKey(msg.task_id, msg.map_index),
@@ -326,10 +400,11 @@ class Worker:
             log=logs.write,
             xcom_max_bytes=self.settings.xcom_max_bytes,
             run_launcher=self.launcher,
-            on_rendered=on_rendered,
+            on_rendered=rendered.update,
         )
         with use_variable_store(self.variables):
-            return await execute_task(node, dag, request, env)
+            outcome = await execute_task(node, dag, request, env)
+        return IsolatedResult(outcome, xcoms.pending_pairs(), dumps(rendered) if rendered else "")
 
     async def _hand_back(self, item: _Running) -> None:
         msg = item.message
@@ -370,22 +445,31 @@ class Worker:
                 "pid": os.getpid(),
                 "queues": list(self.settings.queues),
                 "concurrency": self.settings.concurrency,
-                "running": [item.ref for item in self.running.values()],
+                "running": list(self._refs),
                 "heartbeat_at": time.time(),
             }
         )
 
-    async def _heartbeat(self) -> None:
-        async with self.client.pipeline(transaction=True) as pipe:
+    def _beat(self) -> None:
+        """One heartbeat (from the heartbeat thread, on its own connection)."""
+        with self.beat_client.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.workers, self.worker_id, self._describe())
             pipe.zadd(self.keys.worker_beats, {self.worker_id: time.time()})
-            await pipe.execute()
+            pipe.execute()
 
-    async def _heartbeat_loop(self) -> None:
+    def _beat_forever(self) -> None:
+        while not self._stop_beats.wait(self.settings.heartbeat_s):
+            try:
+                self._beat()
+            except redis.RedisError as err:  # Redis restarting: the next beat retries
+                log.debug("heartbeat failed: %r", err)
+
+    async def _housekeeping_loop(self) -> None:
         while True:
             await asyncio.sleep(self.settings.heartbeat_s)
+            if self.pool is not None:
+                self.pool.retire_idle()
             try:
-                await self._heartbeat()
                 await self._stop_cleared()
             except TRANSIENT_ERRORS:
                 continue

@@ -1,0 +1,163 @@
+"""The worker's warm task processes: spawned lazily up to its concurrency, one try at a time
+each, retired after a while idle, killed (whole process group) when a try must end early."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+from airlane.queue.codec import dumps
+from airlane.service.task_channel import ChannelClosed, read_frame
+from airlane.service.task_process import TaskProcessConfig
+
+log = logging.getLogger("airlane.worker")
+
+#: A new task process has this long to start (import Airlane) and say it is ready.
+SPAWN_TIMEOUT_S = 60.0
+
+
+@dataclass(eq=False)
+class TaskProcess:
+    proc: asyncio.subprocess.Process
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    idle_since: float = field(default_factory=time.monotonic)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def kill(self) -> None:
+        """SIGKILL the process and its group (what a try started there, Bash children too)."""
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.writer.close()
+
+    async def exit_code(self) -> int:
+        """Wait for the process to end (it has closed its channel or was killed)."""
+        self.writer.close()
+        code: int = await self.proc.wait()
+        return code
+
+
+class TaskPool:
+    """Hands out idle task processes; a caller waits for one when all ``max_size`` are busy."""
+
+    def __init__(self, config: TaskProcessConfig, max_size: int, idle_s: float) -> None:
+        self.config = config
+        self.max_size = max_size
+        self.idle_s = idle_s
+        self._idle: list[TaskProcess] = []
+        self._waiters: collections.deque[asyncio.Future[TaskProcess]] = collections.deque()
+        self._size = 0  # processes alive or being spawned
+        self._spawns: set[asyncio.Task[None]] = set()
+
+    async def acquire(self) -> TaskProcess:
+        if self._idle:
+            return self._idle.pop()  # the most recently used: the rest can go idle and retire
+        waiter: asyncio.Future[TaskProcess] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        if self._size < self.max_size:
+            # Short tries often free a process before a new one is ready: whichever comes first.
+            self._size += 1
+            spawn = asyncio.create_task(self._spawn_into_pool())
+            self._spawns.add(spawn)
+            spawn.add_done_callback(self._spawns.discard)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
+                self.release(waiter.result())
+            else:
+                with contextlib.suppress(ValueError):
+                    self._waiters.remove(waiter)
+            raise
+
+    def release(self, process: TaskProcess) -> None:
+        """Give back a process that finished its try cleanly."""
+        if process.proc.returncode is not None:
+            self.discard(process)
+            return
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(process)
+                return
+        process.idle_since = time.monotonic()
+        self._idle.append(process)
+
+    def discard(self, process: TaskProcess) -> None:
+        """Forget a process that was killed or died (a later ``acquire`` spawns another)."""
+        process.kill()
+        self._size -= 1
+        asyncio.get_running_loop().create_task(process.exit_code())
+
+    async def _spawn_into_pool(self) -> None:
+        try:
+            process = await asyncio.wait_for(self._spawn(), SPAWN_TIMEOUT_S)
+        except Exception as err:
+            self._size -= 1
+            log.exception("could not start a task process")
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                if not waiter.done():
+                    waiter.set_exception(RuntimeError(f"could not start a task process: {err}"))
+                    return
+            return
+        self.release(process)
+
+    async def _spawn(self) -> TaskProcess:
+        ours, theirs = socket.socketpair()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "airlane.service.task_process",
+                str(theirs.fileno()),
+                dumps(asdict(self.config)),
+                pass_fds=(theirs.fileno(),),
+                stdin=asyncio.subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        finally:
+            theirs.close()
+        reader, writer = await asyncio.open_unix_connection(sock=ours)
+        process = TaskProcess(proc, reader, writer)
+        try:
+            frame = await read_frame(reader)
+        except ChannelClosed:
+            code = await process.exit_code()
+            raise RuntimeError(f"the task process exited with code {code} at start") from None
+        if frame.get("t") != "ready":
+            process.kill()
+            raise RuntimeError(f"unexpected first frame from a task process: {frame}")
+        return process
+
+    def retire_idle(self) -> None:
+        """Stop processes idle for longer than ``idle_s``."""
+        cutoff = time.monotonic() - self.idle_s
+        keep = [p for p in self._idle if p.idle_since > cutoff]
+        for process in self._idle:
+            if process.idle_since <= cutoff:
+                self.discard(process)
+        self._idle = keep
+
+    async def close(self) -> None:
+        for spawn in list(self._spawns):
+            spawn.cancel()
+        await asyncio.gather(*self._spawns, return_exceptions=True)
+        idle, self._idle = self._idle, []
+        for process in idle:
+            process.kill()
+        await asyncio.gather(*(p.proc.wait() for p in idle), return_exceptions=True)
