@@ -127,7 +127,8 @@ class _Runner:
         self.config = config
         self.channel = channel
         self.keys = Keys(config.key_prefix)
-        self.dags = DagCache(config.dags_folder)
+        # A stat per try (a few microseconds): a file edited since the last try is re-imported.
+        self.dags = DagCache(config.dags_folder, recheck_s=0.0)
         self.sync_client = redis.Redis.from_url(config.redis_url, decode_responses=True)
         self.variables = RedisVariableStore(self.sync_client, self.keys)
         self.launcher: RedisRunLauncher | None = None
