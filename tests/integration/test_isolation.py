@@ -146,3 +146,37 @@ def test_heavy_output_keeps_the_worker_bounded_and_no_try_is_lost(iso: Cluster) 
     pieces = [line for line in lines if "xxxx" in line]
     assert sum(line.count("x") for line in pieces) == 100_000
     assert any(line.endswith("done") for line in lines)
+
+
+def _queued(cluster: Cluster, dag_id: str, run_id: str) -> bool:
+    return any(
+        r.state.value == "queued" for r, _ in cluster.task_instances(dag_id, run_id).values()
+    )
+
+
+@pytest.mark.parametrize("isolation", ["process", "inline"])
+def test_fresh_worker_imports_two_dag_files_at_once(
+    clean_redis: RedisServer, tmp_path: Path, isolation: str
+) -> None:
+    """Issue 13 item 10: a worker starting while two files' tasks wait imports both at once."""
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    for name in ("import_a.py", "import_b.py"):
+        shutil.copy(TEST_DAGS / "isolation" / name, folder / name)
+    cluster = Cluster(clean_redis.url, folder, tmp_path, AIRLANE_TASK_ISOLATION=isolation)
+    try:
+        cluster.start("dag-processor", "dag-processor")
+        cluster.start("coordinator", "coordinator")
+        cluster.wait_for_dags("import_a", "import_b")
+        for round_number in range(3):
+            runs = {dag_id: cluster.trigger(dag_id) for dag_id in ("import_a", "import_b")}
+            for dag_id, run_id in runs.items():
+                wait_until(lambda: _queued(cluster, dag_id, run_id), 30, f"{dag_id} queued")  # noqa: B023
+            name = f"worker{round_number}"
+            cluster.start(name, "worker", "--concurrency", "4", "--grace", "1")
+            for dag_id, run_id in runs.items():
+                summary = cluster.wait_run(dag_id, run_id, timeout_s=90)
+                assert summary["state"] == "success", summary
+            cluster.signal(name, signal.SIGTERM)
+    finally:
+        cluster.stop_all()
