@@ -22,6 +22,8 @@ log = logging.getLogger("airlane.worker")
 
 #: A new task process has this long to start (import Airlane) and say it is ready.
 SPAWN_TIMEOUT_S = 60.0
+#: New task processes started at once (each costs the import of Airlane: about 0.3 s of CPU).
+MAX_PARALLEL_SPAWNS = 2
 
 
 @dataclass(eq=False)
@@ -62,18 +64,14 @@ class TaskPool:
         self._waiters: collections.deque[asyncio.Future[TaskProcess]] = collections.deque()
         self._size = 0  # processes alive or being spawned
         self._spawns: set[asyncio.Task[None]] = set()
+        self._closed = False
 
     async def acquire(self) -> TaskProcess:
         if self._idle:
             return self._idle.pop()  # the most recently used: the rest can go idle and retire
         waiter: asyncio.Future[TaskProcess] = asyncio.get_running_loop().create_future()
         self._waiters.append(waiter)
-        if self._size < self.max_size:
-            # Short tries often free a process before a new one is ready: whichever comes first.
-            self._size += 1
-            spawn = asyncio.create_task(self._spawn_into_pool())
-            self._spawns.add(spawn)
-            spawn.add_done_callback(self._spawns.discard)
+        self._grow()
         try:
             return await waiter
         except asyncio.CancelledError:
@@ -83,6 +81,24 @@ class TaskPool:
                 with contextlib.suppress(ValueError):
                     self._waiters.remove(waiter)
             raise
+
+    def _grow(self) -> None:
+        """Start task processes for waiting tries, a few at a time: a burst of short tries is
+        mostly served by processes freed meanwhile, so the pool grows only as far as needed."""
+        while (
+            not self._closed
+            and self._size < self.max_size
+            and len(self._spawns) < MAX_PARALLEL_SPAWNS
+            and len(self._spawns) < len(self._waiters)
+        ):
+            self._size += 1
+            spawn = asyncio.create_task(self._spawn_into_pool())
+            self._spawns.add(spawn)
+            spawn.add_done_callback(self._spawned)
+
+    def _spawned(self, spawn: asyncio.Task[None]) -> None:
+        self._spawns.discard(spawn)
+        self._grow()
 
     def release(self, process: TaskProcess) -> None:
         """Give back a process that finished its try cleanly."""
@@ -154,6 +170,7 @@ class TaskPool:
         self._idle = keep
 
     async def close(self) -> None:
+        self._closed = True
         for spawn in list(self._spawns):
             spawn.cancel()
         await asyncio.gather(*self._spawns, return_exceptions=True)

@@ -15,10 +15,12 @@ import asyncio
 import functools
 import os
 import resource
+import select
 import signal
 import socket
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,8 +44,6 @@ from airlane.service.task_channel import ChannelClosed, SyncChannel
 from airlane.service.task_runner import ExecutionEnv, TaskRequest, execute_task
 
 TIMEOUT_PREFIX = "AirflowTaskTimeout"
-#: How long the end of a try waits for what it printed to fds 1 and 2 to be forwarded.
-OUTPUT_SYNC_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,39 +87,56 @@ def run_info_from_wire(data: dict[str, Any]) -> RunInfo:
 
 
 class _Output:
-    """Fds 1 and 2 go to a pipe; a thread forwards its lines to the running try's log."""
+    """Fds 1 and 2 go to a pipe; a thread forwards its lines to the running try's log.
 
-    def __init__(self, send_line: Any) -> None:
+    At the end of a try, ``drain`` forwards what is still in the pipe from the calling thread:
+    the lock makes sure the thread is not half-way through forwarding a chunk, so when the
+    pipe is empty everything written before has been forwarded (no round trip to the thread).
+    """
+
+    def __init__(self, send_line: Callable[[str], None]) -> None:
         self.send_line = send_line
-        self._synced = threading.Event()
-        self._mark = f"\0airlane-output-sync-{os.getpid()}\0"
+        self._lock = threading.Lock()
+        self._splitter = LineSplitter()
         read_fd, write_fd = os.pipe()
+        os.set_blocking(read_fd, False)
         os.dup2(write_fd, 1)
         os.dup2(write_fd, 2)
         os.close(write_fd)
         sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
         sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
-        threading.Thread(target=self._forward, args=(read_fd,), daemon=True).start()
+        self._fd = read_fd
+        threading.Thread(target=self._forward, daemon=True).start()
 
-    def _forward(self, read_fd: int) -> None:
-        splitter = LineSplitter()
-        while chunk := os.read(read_fd, 65536):
-            for line in splitter.feed(chunk):
-                if line == self._mark:
-                    self._synced.set()
-                else:
-                    self.send_line(line)
+    def _read_available(self) -> None:
+        """Under the lock: forward what the pipe holds now."""
+        while True:
+            try:
+                chunk = os.read(self._fd, 65536)
+            except BlockingIOError:
+                return
+            for line in self._splitter.feed(chunk):
+                self.send_line(line)
 
-    def sync(self) -> None:
-        """Wait until what was written to fds 1 and 2 so far has been forwarded."""
+    def _forward(self) -> None:
+        poller = select.poll()
+        poller.register(self._fd, select.POLLIN)
+        while True:
+            poller.poll()
+            with self._lock:
+                self._read_available()
+
+    def drain(self) -> None:
+        """Forward everything written to fds 1 and 2 so far (a last partial line too)."""
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
             except (OSError, ValueError):
                 pass
-        self._synced.clear()
-        os.write(1, f"{self._mark}\n".encode())
-        self._synced.wait(OUTPUT_SYNC_S)
+        with self._lock:
+            self._read_available()
+            for line in self._splitter.close():
+                self.send_line(line)
 
 
 class _Runner:
@@ -176,7 +193,7 @@ class _Runner:
         )
         with use_variable_store(self.variables):
             outcome = await execute_task(node, dag, task_request, env)
-        self.output.sync()
+        self.output.drain()
         # A timed-out callable may still run in its thread: this process is not reused.
         retire = (outcome.error or "").startswith(TIMEOUT_PREFIX)
         self.channel.send(
