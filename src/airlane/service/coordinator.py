@@ -735,6 +735,18 @@ class Coordinator:
     async def _fail_unreported(
         self, run: str, key: TIKey, worker_id: str, try_number: int, now: float
     ) -> None:
+        suffix = f"|{run}|{key.task_id}|{key.map_index}|{try_number}"
+        held = False
+        for ref in await typed.smembers(self.client, self.keys.worker_tasks(worker_id)):
+            if ref.endswith(suffix):
+                held = True
+                stream, message_id = ref.split("|")[:2]
+                self.batch.xack(stream, WORKER_GROUP, message_id)
+                self.batch.srem(self.keys.worker_tasks(worker_id), ref)
+        if not held:
+            # The worker's finish (or hand back) removed it in the same script that wrote the
+            # completion: that completion is on its way, the try is not lost.
+            return
         log.warning(
             "worker %s no longer runs %s %s try %s; failing that try",
             worker_id,
@@ -742,12 +754,6 @@ class Coordinator:
             key,
             try_number,
         )
-        suffix = f"|{run}|{key.task_id}|{key.map_index}|{try_number}"
-        for ref in await typed.smembers(self.client, self.keys.worker_tasks(worker_id)):
-            if ref.endswith(suffix):
-                stream, message_id = ref.split("|")[:2]
-                self.batch.xack(stream, WORKER_GROUP, message_id)
-                self.batch.srem(self.keys.worker_tasks(worker_id), ref)
         ctx = self.runs.get(run)
         if ctx is not None:
             outcome = TaskOutcome(S.FAILED, try_number, error=f"worker {worker_id} lost this try")

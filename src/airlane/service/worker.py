@@ -14,12 +14,10 @@ import functools
 import logging
 import os
 import socket
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
 
 import pendulum
 import redis
@@ -35,18 +33,17 @@ from airlane.queue.messages import STREAM_MAXLEN, TaskMessage
 from airlane.queue.scripts import Scripts
 from airlane.queue.store import Store
 from airlane.sdk.state import TaskInstanceState
-from airlane.sdk.variable import use_variable_store
 from airlane.service.context_builder import RunInfo
-from airlane.service.dag_cache import DagCache, DagNotLoadable
+from airlane.service.dag_cache import DagCache
+from airlane.service.heartbeat import Heartbeat, WorkerIdentity
+from airlane.service.inline_try import InlineRunner
 from airlane.service.isolated_try import IsolatedResult, TryLimits, TrySink, run_isolated
 from airlane.service.log_writer import LOG_MAXLEN, TaskLogWriter
 from airlane.service.redis_variables import RedisVariableStore
-from airlane.service.redis_xcom import RedisXComs
 from airlane.service.run_launcher import RedisRunLauncher
-from airlane.service.run_state import TaskOutcome, TIKey
+from airlane.service.run_state import TaskOutcome
 from airlane.service.task_pool import TaskPool
 from airlane.service.task_process import TaskProcessConfig, run_info_to_wire
-from airlane.service.task_runner import ExecutionEnv, TaskRequest, execute_task
 
 log = logging.getLogger("airlane.worker")
 
@@ -133,11 +130,8 @@ class Worker:
         self.scripts = Scripts.register(client)
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.sync_client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
-        self.dags = DagCache(settings.dags_folder)
         self.running: dict[asyncio.Task[None], _Running] = {}
         self.streams = {keys.queue(q): ">" for q in settings.queues}
-        self.launcher = RedisRunLauncher(Store(client, keys))
-        self.variables = RedisVariableStore(self.sync_client, keys)
         self.claims: Coalescer[_Running, bool] = Coalescer(self._claim_many)
         self.finishes: Coalescer[_Finished, None] = Coalescer(self._finish_many)
         self.pool = (
@@ -145,12 +139,17 @@ class Worker:
             if settings.task_isolation is TaskIsolation.PROCESS
             else None
         )
+        self.inline = InlineRunner(
+            DagCache(settings.dags_folder),
+            self.sync_client,
+            keys,
+            RedisVariableStore(self.sync_client, keys),
+            RedisRunLauncher(Store(client, keys)),
+            settings.xcom_max_bytes,
+        )
         self.limits = TryLimits(import_timeout_s=settings.task_import_timeout_s)
-        # Heartbeats come from their own thread and connection: a busy event loop (a flood
-        # of log lines, a slow Redis call) must never make a live worker look dead.
-        self.beat_client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
-        self._refs: tuple[str, ...] = ()  # what heartbeats report; replaced, never mutated
-        self._stop_beats = threading.Event()
+        who = WorkerIdentity(self.worker_id, settings.queues, settings.concurrency)
+        self.heartbeat = Heartbeat(settings.redis_url, keys, who, settings.heartbeat_s)
 
     def _process_config(self) -> TaskProcessConfig:
         return TaskProcessConfig(
@@ -171,9 +170,8 @@ class Worker:
         )
         for stream in self.streams:
             await ensure_group(self.client, stream, WORKER_GROUP)
-        await asyncio.to_thread(self._beat)
-        beats = threading.Thread(target=self._beat_forever, name="heartbeat", daemon=True)
-        beats.start()
+        await asyncio.to_thread(self.heartbeat.beat)
+        self.heartbeat.start()
         housekeeping = asyncio.create_task(self._housekeeping_loop())
         try:
             await self._consume(stop)
@@ -182,11 +180,9 @@ class Worker:
             housekeeping.cancel()
             if self.pool is not None:
                 await self.pool.close()
-            self._stop_beats.set()
-            await asyncio.to_thread(beats.join)
+            await asyncio.to_thread(self.heartbeat.stop)
             await self._deregister()
             self.sync_client.close()
-            self.beat_client.close()
 
     async def _consume(self, stop: asyncio.Event) -> None:
         slots = self.settings.concurrency
@@ -222,12 +218,12 @@ class Worker:
         item = _Running(stream, message_id, message, ref)
         task = asyncio.create_task(self._handle_logged(item))
         self.running[task] = item
-        self._refs = (*self._refs, ref)
+        self.heartbeat.refs = (*self.heartbeat.refs, ref)
         task.add_done_callback(self._ended)
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         item = self.running.pop(task)
-        self._refs = tuple(ref for ref in self._refs if ref != item.ref)
+        self.heartbeat.refs = tuple(ref for ref in self.heartbeat.refs if ref != item.ref)
 
     async def _drain(self) -> None:
         """On shutdown: let running tries finish within the grace period, hand back the rest."""
@@ -348,7 +344,7 @@ class Worker:
         logs.write(f"try {msg.try_number} of {msg.task_id} on worker {self.worker_id}")
         info = await self._run_info(msg)
         if self.pool is None:
-            return await self._run_inline(msg, info, logs)
+            return await self.inline.run(msg, info, logs)
         request = {
             "fileloc": msg.fileloc,
             "task_id": msg.task_id,
@@ -372,39 +368,6 @@ class Worker:
             conf=loads(msg.conf),
             run_type=msg.run_type,
         )
-
-    async def _run_inline(
-        self, msg: TaskMessage, info: RunInfo, logs: TaskLogWriter
-    ) -> IsolatedResult:
-        """The try in the worker's own process (``task_isolation=inline``: trusted code only)."""
-        try:
-            dag = await self.dags.get(msg.fileloc, msg.dag_id)
-            node = dag.task_dict.get(msg.task_id)
-            if node is None:
-                raise DagNotLoadable(f"task {msg.task_id} is not in DAG {msg.dag_id} any more")
-        except DagNotLoadable as err:
-            logs.write(str(err))
-            outcome = TaskOutcome(TaskInstanceState.FAILED, msg.try_number, error=str(err))
-            return IsolatedResult(outcome, [], "")
-        xcoms = RedisXComs(self.sync_client, self.keys, msg.dag_id, msg.run_id, msg.task_id)
-        rendered: dict[str, Any] = {}
-        request = TaskRequest(
-            info,
-            TIKey(msg.task_id, msg.map_index),
-            msg.try_number,
-            msg.max_tries,
-            msg.reschedule_started_at_s,
-        )
-        env = ExecutionEnv(
-            xcoms=xcoms,
-            log=logs.write,
-            xcom_max_bytes=self.settings.xcom_max_bytes,
-            run_launcher=self.launcher,
-            on_rendered=rendered.update,
-        )
-        with use_variable_store(self.variables):
-            outcome = await execute_task(node, dag, request, env)
-        return IsolatedResult(outcome, xcoms.pending_pairs(), dumps(rendered) if rendered else "")
 
     async def _hand_back(self, item: _Running) -> None:
         msg = item.message
@@ -436,33 +399,6 @@ class Worker:
         return await func(*args, **kwargs)  # type: ignore[operator]
 
     # ---- registry -------------------------------------------------------------------------
-
-    def _describe(self) -> str:
-        return dumps(
-            {
-                "worker_id": self.worker_id,
-                "hostname": socket.gethostname(),
-                "pid": os.getpid(),
-                "queues": list(self.settings.queues),
-                "concurrency": self.settings.concurrency,
-                "running": list(self._refs),
-                "heartbeat_at": time.time(),
-            }
-        )
-
-    def _beat(self) -> None:
-        """One heartbeat (from the heartbeat thread, on its own connection)."""
-        with self.beat_client.pipeline(transaction=True) as pipe:
-            pipe.hset(self.keys.workers, self.worker_id, self._describe())
-            pipe.zadd(self.keys.worker_beats, {self.worker_id: time.time()})
-            pipe.execute()
-
-    def _beat_forever(self) -> None:
-        while not self._stop_beats.wait(self.settings.heartbeat_s):
-            try:
-                self._beat()
-            except redis.RedisError as err:  # Redis restarting: the next beat retries
-                log.debug("heartbeat failed: %r", err)
 
     async def _housekeeping_loop(self) -> None:
         while True:
