@@ -5,14 +5,23 @@ Issue 13 item 5: every try runs in a task process of its worker; the worker stay
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import shutil
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 
+from airlane.queue.codec import encode_outcome
+from airlane.queue.keys import WORKER_GROUP
+from airlane.queue.scripts import CLAIM_MANY, FINISH_MANY
+from airlane.sdk.state import TaskInstanceState
+from airlane.service.run_state import TaskOutcome
 from tests.conftest import TEST_DAGS
 from tests.integration.cluster import Cluster, RedisServer, wait_until
 
@@ -180,3 +189,63 @@ def test_fresh_worker_imports_two_dag_files_at_once(
             cluster.signal(name, signal.SIGTERM)
     finally:
         cluster.stop_all()
+
+
+def test_a_try_whose_completion_is_not_consumed_yet_is_not_failed(iso: Cluster) -> None:
+    """Item 5's last point: a live worker that finished a try no longer reports it, and the
+    coordinator may read that heartbeat before the completion; the try is not lost then.
+
+    A ghost worker stands in for the worker: it claims the try, then gives it up as a finish
+    does (its claim reference removed) and reports nothing while the coordinator makes several
+    passes; only then does the completion arrive.
+    """
+    iso.start("dag-processor", "dag-processor")
+    iso.start("coordinator", "coordinator")
+    iso.wait_for_dags("quick")
+    run_id = iso.trigger("quick")
+    client = iso.redis()
+    keys = iso.keys
+    stream = keys.queue("default")
+    with contextlib.suppress(redis.ResponseError):  # BUSYGROUP
+        client.xgroup_create(stream, WORKER_GROUP, id="0", mkstream=True)
+    message = wait_until(
+        lambda: client.xreadgroup(WORKER_GROUP, "ghost", {stream: ">"}, count=1), 20, "the task"
+    )
+    message_id = message[0][1][0][0]
+    ref = "|".join([stream, message_id, "quick", run_id, "hello|-1", "1"])
+    claim = [keys.tis("quick", run_id), keys.claims("quick", run_id), "hello|-1", "1", ref]
+    claim.append(f"quick|{run_id}")
+    args = ["ghost", time.time(), 1000, json.dumps([claim])]
+    assert client.eval(CLAIM_MANY, 2, keys.completions, keys.worker_tasks("ghost"), *args) == [1]
+
+    def beat(running: list[str]) -> None:
+        info = {"running": running, "heartbeat_at": time.time()}
+        client.hset(keys.workers, "ghost", json.dumps(info))
+        client.zadd(keys.worker_beats, {"ghost": time.time()})
+
+    def running_on_ghost() -> bool:
+        beat([ref])
+        found = iso.task_instances("quick", run_id).get(("hello", -1))
+        return found is not None and found[0].state.value == "running"
+
+    wait_until(running_on_ghost, 20, "the coordinator to see the ghost's try")
+    client.srem(keys.worker_tasks("ghost"), ref)
+    passes, last = 0, client.get(keys.coordinator_beat)
+    while passes < 4:  # the coordinator's periodic passes, each with fresh heartbeats
+        beat([])
+        time.sleep(0.2)
+        now = client.get(keys.coordinator_beat)
+        passes, last = passes + (now != last), now
+    found = iso.task_instances("quick", run_id)[("hello", -1)]
+    assert found[0].state.value == "running"
+
+    outcome = encode_outcome(TaskOutcome(TaskInstanceState.SUCCESS, 1, ended_at_s=time.time()))
+    entry = [stream, message_id, f"quick|{run_id}", "hello|-1", "1", outcome, ref]
+    entry += [keys.xcom("quick", run_id, "hello"), keys.claims("quick", run_id), []]
+    entry += [keys.log("quick", run_id, "hello", -1, 1), [], 0, keys.rendered("quick", run_id), ""]
+    finish = [WORKER_GROUP, 1000, 1000, 3600, json.dumps([entry])]
+    client.eval(FINISH_MANY, 2, keys.completions, keys.worker_tasks("ghost"), *finish)
+    summary = iso.wait_run("quick", run_id, timeout_s=20)
+    client.close()
+    assert summary["tasks"]["hello"] == {"state": "success", "try_number": 1}
+    assert "no longer runs" not in iso.logs("coordinator")
