@@ -18,6 +18,7 @@ from tests.integration.cluster import RedisServer
 from bench import airlane_bench, dags
 
 MODES = ("process", "inline")
+RESULTS = Path(__file__).resolve().parent / "results" / "isolation.json"
 
 
 def _one(
@@ -68,7 +69,18 @@ def main() -> None:
         mode: {key: statistics.median(s[key] for s in runs) for key in runs[0]}
         for mode, runs in samples.items()
     }
-    print(json.dumps({"rounds": args.rounds, "medians": medians, "samples": samples}, indent=2))
+    command = f"python -m bench.isolation_bench --rounds {args.rounds} --chain {args.chain}"
+    command += f" --fan-out {args.fan_out}"
+    found = {
+        "command": command,
+        "chain": args.chain,
+        "fan_out": args.fan_out,
+        "rounds": args.rounds,
+        "medians": medians,
+        "samples": samples,
+    }
+    RESULTS.write_text(json.dumps(found, indent=2) + "\n")
+    print(json.dumps(found, indent=2))
 
 
 if __name__ == "__main__":
