@@ -28,6 +28,7 @@ from tests.integration.cluster import Cluster, RedisServer, wait_until
 pytestmark = pytest.mark.timeout(240)
 
 IMPORT_TIMEOUT_S = "2"
+MEMORY_LIMIT_MB = "1024"
 
 
 @pytest.fixture
@@ -35,7 +36,11 @@ def iso(clean_redis: RedisServer, tmp_path: Path) -> Iterator[Cluster]:
     folder = tmp_path / "dags"
     shutil.copytree(TEST_DAGS / "isolation", folder)
     nodes = Cluster(
-        clean_redis.url, folder, tmp_path, AIRLANE_TASK_IMPORT_TIMEOUT_S=IMPORT_TIMEOUT_S
+        clean_redis.url,
+        folder,
+        tmp_path,
+        AIRLANE_TASK_IMPORT_TIMEOUT_S=IMPORT_TIMEOUT_S,
+        AIRLANE_TASK_MEMORY_LIMIT_MB=MEMORY_LIMIT_MB,
     )
     yield nodes
     nodes.stop_all()
@@ -122,6 +127,16 @@ def test_task_process_killed_mid_try_fails_that_try_and_it_retries(iso: Cluster)
     assert summary["tasks"]["victim"] == {"state": "success", "try_number": 2}
     text = _log_text(iso, "killed_mid_try", run_id, "victim", 1)
     assert "task process was killed by SIGKILL" in text
+    assert _worker_alive(iso)
+
+
+def test_task_over_its_memory_limit_fails_and_the_worker_stays(iso: Cluster) -> None:
+    _start(iso)
+    iso.wait_for_dags("memory_hog", "quick")
+    run_id = iso.trigger("memory_hog")
+    assert iso.wait_run("memory_hog", run_id)["tasks"]["hog"]["state"] == "failed"
+    assert "MemoryError" in _log_text(iso, "memory_hog", run_id, "hog", 1)
+    assert iso.wait_run("quick", iso.trigger("quick"))["state"] == "success"
     assert _worker_alive(iso)
 
 

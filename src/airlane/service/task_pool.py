@@ -14,8 +14,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 
-from airlane.queue.codec import dumps
-from airlane.service.task_channel import ChannelClosed, read_frame
+from airlane.service.task_channel import ChannelClosed, encode, read_frame
 from airlane.service.task_process import TaskProcessConfig
 
 log = logging.getLogger("airlane.worker")
@@ -91,10 +90,18 @@ class TaskPool:
             and len(self._spawns) < MAX_PARALLEL_SPAWNS
             and len(self._spawns) < len(self._waiters)
         ):
-            self._size += 1
-            spawn = asyncio.create_task(self._spawn_into_pool())
-            self._spawns.add(spawn)
-            spawn.add_done_callback(self._spawned)
+            self._start_spawn()
+
+    def prestart(self) -> None:
+        """Start one process ahead of demand: a worker's first try does not wait for a spawn."""
+        if self._size == 0 and not self._closed:
+            self._start_spawn()
+
+    def _start_spawn(self) -> None:
+        self._size += 1
+        spawn = asyncio.create_task(self._spawn_into_pool())
+        self._spawns.add(spawn)
+        spawn.add_done_callback(self._spawned)
 
     def _spawned(self, spawn: asyncio.Task[None]) -> None:
         self._spawns.discard(spawn)
@@ -141,7 +148,6 @@ class TaskPool:
                 "-m",
                 "airlane.service.task_process",
                 str(theirs.fileno()),
-                dumps(asdict(self.config)),
                 pass_fds=(theirs.fileno(),),
                 stdin=asyncio.subprocess.DEVNULL,
                 start_new_session=True,
@@ -150,6 +156,9 @@ class TaskPool:
             theirs.close()
         reader, writer = await asyncio.open_unix_connection(sock=ours)
         process = TaskProcess(proc, reader, writer)
+        # The settings go over the channel, not the command line: anyone can read that (ps),
+        # and the Redis URL may hold a password.
+        writer.write(encode(asdict(self.config)))
         try:
             frame = await read_frame(reader)
         except ChannelClosed:

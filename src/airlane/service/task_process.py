@@ -1,10 +1,11 @@
 """A task process: runs its worker's tries one at a time, where the worker can kill them.
 
 Started by the worker's pool (``service/task_pool.py``) as
-``python -m airlane.service.task_process <channel fd> <config JSON>``. It imports DAG files
-(cached by file signature, one import at a time), renders and executes tries through
-``execute_task``, and sends back over the private channel (never its stdout, where user code
-and C extensions write) the try's log lines, rendered fields, XComs to push and outcome.
+``python -m airlane.service.task_process <channel fd>``, its settings the channel's first frame.
+It imports DAG files (cached by file signature, one import at a time), renders and executes
+tries through ``execute_task``, and sends back over the private channel (never its stdout,
+where user code and C extensions write) the try's log lines, rendered fields, XComs to push
+and outcome.
 Its own fds 1 and 2 are captured into the running try's log. The worker keeps everything that
 is fenced in Redis (claim, finish, heartbeat, hand back).
 """
@@ -27,7 +28,7 @@ from typing import Any
 import pendulum
 import redis
 
-from airlane.queue.codec import dumps, encode_outcome, loads
+from airlane.queue.codec import dumps, encode_outcome
 from airlane.queue.connection import connect
 from airlane.queue.keys import Keys
 from airlane.queue.store import Store
@@ -241,12 +242,15 @@ def serve(config: TaskProcessConfig, channel: SyncChannel) -> None:
 
 
 def main(argv: list[str]) -> int:
-    fd, raw = int(argv[1]), argv[2]
-    config = TaskProcessConfig(**loads(raw))
+    channel = SyncChannel(socket.socket(fileno=int(argv[1])))
+    try:
+        config = TaskProcessConfig(**channel.receive())
+    except ChannelClosed:
+        return 1
     _die_with_worker(config.worker_pid)
     _limit_memory(config.memory_limit_mb)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides when tries stop
-    serve(config, SyncChannel(socket.socket(fileno=fd)))
+    serve(config, channel)
     return 0
 
 

@@ -172,6 +172,8 @@ class Worker:
             await ensure_group(self.client, stream, WORKER_GROUP)
         await asyncio.to_thread(self.heartbeat.beat)
         self.heartbeat.start()
+        if self.pool is not None:
+            self.pool.prestart()
         housekeeping = asyncio.create_task(self._housekeeping_loop())
         try:
             await self._consume(stop)

@@ -63,3 +63,11 @@ with DAG("long_line", schedule=None) as long_line:
         task_id="wide",
         bash_command="head -c 100000 /dev/zero | tr '\\0' x; echo; echo done",
     )
+
+
+def hog():
+    return len(bytearray(3 * 1024 * 1024 * 1024))
+
+
+with DAG("memory_hog", schedule=None) as memory_hog:
+    PythonOperator(task_id="hog", python_callable=hog)
