@@ -160,6 +160,7 @@ def test_heavy_output_keeps_the_worker_bounded_and_no_try_is_lost(iso: Cluster) 
     for i in range(4):
         assert summary["tasks"][f"loud{i}"] == {"state": "success", "try_number": 1}
     peak_mb = _peak_rss_mb(iso.procs["worker0"].pid)
+    print(f"worker peak RSS: {peak_mb:.0f} MB")
     assert peak_mb < WORKER_RSS_BOUND_MB, f"worker peaked at {peak_mb:.0f} MB"
     coordinator = iso.logs("coordinator")
     assert "stopped heartbeating" not in coordinator

@@ -23,6 +23,8 @@ log = logging.getLogger("airlane.worker")
 SPAWN_TIMEOUT_S = 60.0
 #: New task processes started at once (each costs the import of Airlane: about 0.3 s of CPU).
 MAX_PARALLEL_SPAWNS = 2
+#: How long a task process that closed its channel has to exit before it is killed.
+EXIT_WAIT_S = 5.0
 
 
 @dataclass(eq=False)
@@ -46,9 +48,14 @@ class TaskProcess:
         self.writer.close()
 
     async def exit_code(self) -> int:
-        """Wait for the process to end (it has closed its channel or was killed)."""
+        """Wait for the process to end (it has closed its channel or was killed); one that
+        closed its channel (user code closing fds) but lives on is killed."""
         self.writer.close()
-        code: int = await self.proc.wait()
+        try:
+            code: int = await asyncio.wait_for(self.proc.wait(), EXIT_WAIT_S)
+        except TimeoutError:
+            self.kill()
+            code = await self.proc.wait()
         return code
 
 
