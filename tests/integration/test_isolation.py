@@ -148,7 +148,7 @@ def _peak_rss_mb(pid: int) -> float:
 
 
 #: The worker's peak RSS while four tasks print 104 MB each (it held all of it before).
-WORKER_RSS_BOUND_MB = 300
+WORKER_RSS_BOUND_MB = 200
 
 
 def test_heavy_output_keeps_the_worker_bounded_and_no_try_is_lost(iso: Cluster) -> None:

@@ -19,6 +19,9 @@ from airlane.service.task_pool import TaskPool, TaskProcess
 #: After ``execution_timeout`` the task process gets this long to stop the try itself (it
 #: cancels it and runs the failure callbacks) before the worker kills it.
 KILL_GRACE_S = 2.0
+#: What a try's log may hold waiting for Redis before its task process is made to wait.
+LOG_BACKLOG_LINES = 4096
+LOG_BACKLOG_CHARS = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,11 +60,27 @@ def timeout_message(timeout_s: float) -> str:
 
 
 class TrySink:
-    """Where a try's frames go in the worker (its log writer, with backpressure)."""
+    """Where a try's log lines go in the worker, with backpressure: while the log writer has
+    too much waiting for Redis, the worker stops reading the task process's channel (which then
+    blocks writing), so output never piles up in the worker's memory."""
 
-    def __init__(self, write: Callable[[str], None], room: Callable[[], Any]) -> None:
-        self.write = write
-        self.room = room
+    def __init__(self, write: Callable[[str], None], waiting: Callable[[], int]) -> None:
+        self._write = write
+        self._waiting = waiting  # lines the log writer holds, not yet sent to Redis
+        self._mean_chars = 0.0  # of recent lines: bytes held ~ lines held x this
+
+    def write(self, line: str) -> None:
+        self._mean_chars += (len(line) - self._mean_chars) / 16
+        self._write(line)
+
+    def _full(self) -> bool:
+        waiting = self._waiting()
+        return waiting >= LOG_BACKLOG_LINES or waiting * self._mean_chars >= LOG_BACKLOG_CHARS
+
+    async def room(self) -> None:
+        # Polled: the log writer (another module) has no event for "drained".
+        while self._full():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
 
 
 async def run_isolated(

@@ -53,10 +53,6 @@ class TaskIsolation(enum.StrEnum):
     INLINE = "inline"
 
 
-#: Log lines a try may have waiting for Redis before its task process is made to wait.
-LOG_BACKLOG_LINES = 256
-
-
 @dataclass(frozen=True, slots=True)
 class WorkerSettings:
     redis_url: str
@@ -77,14 +73,6 @@ class WorkerSettings:
     task_memory_limit_mb: int = 8192
     #: task processes idle this long are stopped
     task_process_idle_s: float = 300.0
-
-
-async def _log_room(logs: TaskLogWriter) -> None:
-    """Backpressure: stop reading a task process's output while its log is behind on Redis
-    (the task process then blocks writing), so output never piles up in the worker."""
-    # Polled: the writer (another helper's module) has no event for "drained".
-    while len(logs._lines) >= LOG_BACKLOG_LINES:  # noqa: ASYNC110
-        await asyncio.sleep(0.01)
 
 
 async def ensure_group(client: aioredis.Redis, stream: str, group: str) -> None:
@@ -356,7 +344,7 @@ class Worker:
             "reschedule_started_at_s": msg.reschedule_started_at_s,
             "run": run_info_to_wire(info),
         }
-        sink = TrySink(logs.write, functools.partial(_log_room, logs))
+        sink = TrySink(logs.write, lambda: len(logs._lines))
         return await run_isolated(self.pool, request, sink, self.limits)
 
     async def _run_info(self, msg: TaskMessage) -> RunInfo:
