@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
+
+ISOLATION = Path(__file__).resolve().parent / "results" / "isolation.json"
 
 TARGETS = {
     "hop.p50_ms": (
@@ -157,8 +161,35 @@ def render(results: dict[str, Any], command: str) -> str:
         " their states are loaded and shown."
         " Graph: from the tab's click until all 500 nodes show their state.",
         "",
+        *_isolation(),
     ]
     return "\n".join(lines)
+
+
+def _isolation() -> list[str]:
+    """Hop and throughput with tries in task processes and inline (``bench/isolation_bench``)."""
+    if not ISOLATION.exists():
+        return []
+    found = json.loads(ISOLATION.read_text())
+    process, inline = found["medians"]["process"], found["medians"]["inline"]
+    rows = [
+        ("hop_p50_ms", f"hop p50 (ms), {found['chain']}-task chain"),
+        ("hop_p99_ms", "hop p99 (ms)"),
+        ("first_fan_out_tasks_per_s", f"{found['fan_out']:,}-task fan-out, first (tasks/s)"),
+        ("second_fan_out_tasks_per_s", "the same fan-out again, processes warm (tasks/s)"),
+    ]
+    lines = [
+        "## Isolation of user code",
+        "",
+        f"`{found['command']}`: two workers of 64 slots, PythonOperator no-ops, task"
+        " processes (`AIRLANE_TASK_ISOLATION=process`, the default) and inline, alternating,"
+        f" {found['rounds']} rounds; medians.",
+        "",
+        "| figure | process | inline |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {label} | {_fmt(process[key])} | {_fmt(inline[key])} |" for key, label in rows]
+    return [*lines, "", *found.get("notes", []), ""]
 
 
 def _queue_choice(choice: dict[str, Any]) -> list[str]:

@@ -34,6 +34,11 @@ class Settings:
     #: characters, and the address space an import child may use (0: no limit)
     dag_import_output_max_chars: int = 64 * 1024
     dag_import_memory_mb: int = 4096
+    #: where workers run tries: "process" (a task process the worker can kill) or "inline"
+    task_isolation: str = "process"
+    task_import_timeout_s: float = 30.0
+    task_memory_limit_mb: int = 8192
+    task_process_idle_s: float = 300.0
     #: Airflow 2's data-interval semantics for cron/timedelta schedules (Airflow's
     #: [scheduler] create_cron_data_intervals, False by default since Airflow 3)
     create_cron_data_intervals: bool = False
@@ -81,6 +86,16 @@ class Settings:
             ),
             dag_import_memory_mb=int(
                 env.get("AIRLANE_DAG_IMPORT_MEMORY_MB", defaults.dag_import_memory_mb)
+            ),
+            task_isolation=env.get("AIRLANE_TASK_ISOLATION", defaults.task_isolation),
+            task_import_timeout_s=float(
+                env.get("AIRLANE_TASK_IMPORT_TIMEOUT_S", defaults.task_import_timeout_s)
+            ),
+            task_memory_limit_mb=int(
+                env.get("AIRLANE_TASK_MEMORY_LIMIT_MB", defaults.task_memory_limit_mb)
+            ),
+            task_process_idle_s=float(
+                env.get("AIRLANE_TASK_PROCESS_IDLE_S", defaults.task_process_idle_s)
             ),
             dags_are_paused_at_creation=_bool(
                 env.get("AIRLANE_DAGS_ARE_PAUSED_AT_CREATION", "true")

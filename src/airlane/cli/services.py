@@ -163,7 +163,7 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from airlane.service.log_limits import LogLimits
-    from airlane.service.worker import Worker, WorkerSettings
+    from airlane.service.worker import TaskIsolation, Worker, WorkerSettings
 
     setup_logging(args.log_level)
     settings = Settings.from_env()
@@ -177,6 +177,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
         xcom_max_bytes=settings.xcom_max_bytes,
         log_retention_s=settings.log_retention_s,
         log_limits=LogLimits(settings.log_max_bytes_per_try, settings.log_max_line_bytes),
+        task_isolation=TaskIsolation(settings.task_isolation),
+        task_import_timeout_s=settings.task_import_timeout_s,
+        task_memory_limit_mb=settings.task_memory_limit_mb,
+        task_process_idle_s=settings.task_process_idle_s,
     )
     return _serve(settings, "worker", lambda c, k: Worker(worker_settings, c, k))
 

@@ -10,6 +10,7 @@ import hashlib
 import importlib.util
 import os
 import sys
+import threading
 import traceback
 from types import ModuleType, TracebackType
 
@@ -17,6 +18,11 @@ from airlane.dag_loader import airflow_compat
 from airlane.dag_loader.models import ImportErrorInfo
 from airlane.dag_loader.validate import validate_dag
 from airlane.sdk.dag import DAG, start_collecting, stop_collecting
+
+#: One import at a time per process: the authoring context (``sdk/_stack.py``: open DAGs and
+#: task groups, the DAGs collected during an import) is process-wide, so two files imported
+#: at once from two threads would see each other's state and lose their DAGs.
+_IMPORT_LOCK = threading.RLock()
 
 
 def module_name_for(path: str) -> str:
@@ -78,7 +84,11 @@ def import_module(path: str, dags_folder: str | None = None) -> ModuleType:
 
 def load_dags(path: str, dags_folder: str | None = None) -> tuple[list[DAG], list[ImportErrorInfo]]:
     """The valid DAGs defined by ``path``, and an error for the file or each invalid DAG."""
-    path = os.path.abspath(path)
+    with _IMPORT_LOCK:
+        return _load_dags(os.path.abspath(path), dags_folder)
+
+
+def _load_dags(path: str, dags_folder: str | None) -> tuple[list[DAG], list[ImportErrorInfo]]:
     collected = start_collecting()
     try:
         module = import_module(path, dags_folder)

@@ -6,8 +6,6 @@ import copy
 from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
-import jsonschema
-
 from airlane.sdk.exceptions import ParamValidationError
 
 
@@ -36,6 +34,10 @@ class Param:
             if suppress_exception:
                 return None
             raise ParamValidationError("No value passed and Param has no default value")
+        # Imported on first use: jsonschema takes about a third of importing the SDK, which
+        # every worker's task process and CLI command pays, DAGs with params or not.
+        import jsonschema
+
         try:
             jsonschema.validate(final, self.schema, format_checker=jsonschema.FormatChecker())
         except jsonschema.ValidationError as err:

@@ -793,6 +793,18 @@ class Coordinator:
     async def _fail_unreported(
         self, run: str, key: TIKey, worker_id: str, try_number: int, now: float
     ) -> None:
+        held = False
+        for ref, claim in (await self._claims_of(worker_id)).items():
+            if claim is None or claim.run != run or claim.try_number != try_number:
+                continue
+            if (claim.task_id, claim.map_index) == (key.task_id, key.map_index):
+                held = True
+                self.batch.xack(claim.stream, WORKER_GROUP, claim.message_id)
+                self.batch.srem(self.keys.worker_tasks(worker_id), ref)
+        if not held:
+            # The worker's finish (or hand back) removed it in the same script that wrote the
+            # completion: that completion is on its way, the try is not lost.
+            return
         log.warning(
             "worker %s no longer runs %s %s try %s; failing that try",
             worker_id,
@@ -800,12 +812,6 @@ class Coordinator:
             key,
             try_number,
         )
-        for ref, claim in (await self._claims_of(worker_id)).items():
-            if claim is None or claim.run != run or claim.try_number != try_number:
-                continue
-            if (claim.task_id, claim.map_index) == (key.task_id, key.map_index):
-                self.batch.xack(claim.stream, WORKER_GROUP, claim.message_id)
-                self.batch.srem(self.keys.worker_tasks(worker_id), ref)
         ctx = self.runs.get(run)
         if ctx is not None:
             outcome = TaskOutcome(S.FAILED, try_number, error=f"worker {worker_id} lost this try")

@@ -28,14 +28,15 @@ class DagNotLoadable(LookupError):
 class DagCache:
     """Imports DAG files in a thread (user code at import may block) and keeps the DAGs."""
 
-    def __init__(self, dags_folder: str | None) -> None:
+    def __init__(self, dags_folder: str | None, recheck_s: float = RECHECK_S) -> None:
         self.dags_folder = dags_folder
+        self.recheck_s = recheck_s
         self._entries: dict[str, _Entry] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
     async def get(self, fileloc: str, dag_id: str) -> DAG:
         entry = self._entries.get(fileloc)
-        if entry is None or time.monotonic() - entry.checked_at > RECHECK_S:
+        if entry is None or time.monotonic() - entry.checked_at >= self.recheck_s:
             entry = await self._refresh(fileloc)
         dag = entry.dags.get(dag_id)
         if dag is None:

@@ -57,6 +57,10 @@ class TaskLogWriter:
                 self._lines.append(f"[{time.strftime('%H:%M:%S')}] {marker}")
             self._lines.extend(tail)
 
+    def waiting(self) -> int:
+        """Lines written and not sent yet (what a producer's backpressure watches)."""
+        return len(self._lines)
+
     def start(self) -> None:
         """Flush in the background once the try has run for a flush interval; most no-op tries
         end before that and send their lines once, at close."""

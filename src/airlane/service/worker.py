@@ -9,16 +9,15 @@ rest are stopped and handed back to be run again without using up a retry.
 from __future__ import annotations
 
 import asyncio
+import enum
 import functools
 import logging
 import os
 import socket
 import time
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import pendulum
 import redis
@@ -35,19 +34,26 @@ from airlane.queue.protocol import ClaimRef, StopIdent
 from airlane.queue.scripts import Scripts
 from airlane.queue.store import Store
 from airlane.sdk.state import TaskInstanceState
-from airlane.sdk.variable import use_variable_store
 from airlane.service.context_builder import RunInfo
-from airlane.service.dag_cache import DagCache, DagNotLoadable
+from airlane.service.dag_cache import DagCache
+from airlane.service.heartbeat import Heartbeat, WorkerIdentity
+from airlane.service.inline_try import InlineRunner
+from airlane.service.isolated_try import IsolatedResult, TryLimits, TrySink, run_isolated
 from airlane.service.log_limits import LogLimits
 from airlane.service.log_writer import LOG_MAXLEN, TaskLogWriter
 from airlane.service.redis_variables import RedisVariableStore
-from airlane.service.redis_xcom import RedisXComs
 from airlane.service.run_conf import run_conf
 from airlane.service.run_launcher import RedisRunLauncher
-from airlane.service.run_state import TaskOutcome, TIKey
-from airlane.service.task_runner import ExecutionEnv, TaskRequest, execute_task
+from airlane.service.run_state import TaskOutcome
+from airlane.service.task_pool import TaskPool
+from airlane.service.task_process import TaskProcessConfig, run_info_to_wire
 
 log = logging.getLogger("airlane.worker")
+
+
+class TaskIsolation(enum.StrEnum):
+    PROCESS = "process"
+    INLINE = "inline"
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +68,15 @@ class WorkerSettings:
     log_retention_s: int = 30 * 24 * 3600
     log_limits: LogLimits = field(default_factory=LogLimits)
     read_block_ms: int = 1000
+    #: "process": each try runs in a warm task process the worker can kill; "inline": in the
+    #: worker's own process (trusted code only: a crash or hang there takes the worker down)
+    task_isolation: TaskIsolation = TaskIsolation.PROCESS
+    #: a DAG file imported to run a task must load within this (Airflow's dagbag_import_timeout)
+    task_import_timeout_s: float = 30.0
+    #: RLIMIT_AS of each task process (0: no limit)
+    task_memory_limit_mb: int = 8192
+    #: task processes idle this long are stopped
+    task_process_idle_s: float = 300.0
 
 
 async def ensure_group(client: aioredis.Redis, stream: str, group: str) -> None:
@@ -107,13 +122,36 @@ class Worker:
         self.scripts = Scripts.register(client)
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.sync_client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
-        self.dags = DagCache(settings.dags_folder)
         self.running: dict[asyncio.Task[None], _Running] = {}
         self.streams = {keys.queue(q): ">" for q in settings.queues}
-        self.launcher = RedisRunLauncher(Store(client, keys))
-        self.variables = RedisVariableStore(self.sync_client, keys)
         self.claims: Coalescer[_Running, bool] = Coalescer(self._claim_many)
         self.finishes: Coalescer[_Finished, None] = Coalescer(self._finish_many)
+        self.pool = (
+            TaskPool(self._process_config(), settings.concurrency, settings.task_process_idle_s)
+            if settings.task_isolation is TaskIsolation.PROCESS
+            else None
+        )
+        self.inline = InlineRunner(
+            DagCache(settings.dags_folder),
+            self.sync_client,
+            keys,
+            RedisVariableStore(self.sync_client, keys),
+            RedisRunLauncher(Store(client, keys)),
+            settings.xcom_max_bytes,
+        )
+        self.limits = TryLimits(import_timeout_s=settings.task_import_timeout_s)
+        who = WorkerIdentity(self.worker_id, settings.queues, settings.concurrency)
+        self.heartbeat = Heartbeat(settings.redis_url, keys, who, settings.heartbeat_s)
+
+    def _process_config(self) -> TaskProcessConfig:
+        return TaskProcessConfig(
+            redis_url=self.settings.redis_url,
+            key_prefix=self.keys.prefix,
+            dags_folder=self.settings.dags_folder,
+            xcom_max_bytes=self.settings.xcom_max_bytes,
+            memory_limit_mb=self.settings.task_memory_limit_mb,
+            worker_pid=os.getpid(),
+        )
 
     # ---- lifecycle ------------------------------------------------------------------------
 
@@ -124,13 +162,19 @@ class Worker:
         )
         for stream in self.streams:
             await ensure_group(self.client, stream, WORKER_GROUP)
-        await self._heartbeat()
-        beat = asyncio.create_task(self._heartbeat_loop())
+        await asyncio.to_thread(self.heartbeat.beat)
+        self.heartbeat.start()
+        if self.pool is not None:
+            self.pool.prestart()
+        housekeeping = asyncio.create_task(self._housekeeping_loop())
         try:
             await self._consume(stop)
             await self._drain()
         finally:
-            beat.cancel()
+            housekeeping.cancel()
+            if self.pool is not None:
+                await self.pool.close()
+            await asyncio.to_thread(self.heartbeat.stop)
             await self._deregister()
             self.sync_client.close()
 
@@ -173,7 +217,12 @@ class Worker:
         item = _Running(stream, message_id, message, ref)
         task = asyncio.create_task(self._handle_logged(item))
         self.running[task] = item
-        task.add_done_callback(self.running.pop)
+        self.heartbeat.refs = (*self.heartbeat.refs, ref)
+        task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        item = self.running.pop(task)
+        self.heartbeat.refs = tuple(ref for ref in self.heartbeat.refs if ref != item.ref)
 
     async def _drain(self) -> None:
         """On shutdown: let running tries finish within the grace period, hand back the rest."""
@@ -211,15 +260,13 @@ class Worker:
         if not claimed:
             await self._retrying(self.client.xack, item.stream, WORKER_GROUP, item.message_id)
             return
-        xcoms = RedisXComs(self.sync_client, self.keys, msg.dag_id, msg.run_id, msg.task_id)
         log_key = self.keys.log(msg.dag_id, msg.run_id, msg.task_id, msg.map_index, msg.try_number)
         logs = TaskLogWriter(
             self.client, log_key, self.settings.log_retention_s, self.settings.log_limits
         )
         logs.start()
-        rendered: dict[str, Any] = {}
         try:
-            outcome = await self._execute(msg, xcoms, logs, rendered.update)
+            result = await self._run_try(msg, logs)
         except asyncio.CancelledError:
             await logs.close(attempts=4)
             await self._hand_back(item)
@@ -229,18 +276,12 @@ class Worker:
             outcome = TaskOutcome(
                 TaskInstanceState.FAILED, msg.try_number, error=f"worker error: {err!r}"
             )
+            result = IsolatedResult(outcome, [], "")
         await logs.stop()
         lines, set_expiry = logs.take()
-        outcome = replace(outcome, ended_at_s=time.time())
+        outcome = replace(result.outcome, ended_at_s=time.time())
         await self.finishes.submit(
-            _Finished(
-                item,
-                outcome,
-                xcoms.pending_pairs(),
-                lines,
-                set_expiry,
-                dumps(rendered) if rendered else "",
-            )
+            _Finished(item, outcome, result.xcom_pairs, lines, set_expiry, result.rendered)
         )
 
     async def _claim_many(self, items: list[_Running]) -> list[bool]:
@@ -300,23 +341,26 @@ class Worker:
         )
         return [None] * len(finished)
 
-    async def _execute(
-        self,
-        msg: TaskMessage,
-        xcoms: RedisXComs,
-        logs: TaskLogWriter,
-        on_rendered: Callable[[dict[str, Any]], None],
-    ) -> TaskOutcome:
+    async def _run_try(self, msg: TaskMessage, logs: TaskLogWriter) -> IsolatedResult:
         logs.write(f"try {msg.try_number} of {msg.task_id} on worker {self.worker_id}")
-        try:
-            dag = await self.dags.get(msg.fileloc, msg.dag_id)
-            node = dag.task_dict.get(msg.task_id)
-            if node is None:
-                raise DagNotLoadable(f"task {msg.task_id} is not in DAG {msg.dag_id} any more")
-        except DagNotLoadable as err:
-            logs.write(str(err))
-            return TaskOutcome(TaskInstanceState.FAILED, msg.try_number, error=str(err))
-        info = RunInfo(
+        info = await self._run_info(msg)
+        if self.pool is None:
+            return await self.inline.run(msg, info, logs)
+        request = {
+            "fileloc": msg.fileloc,
+            "task_id": msg.task_id,
+            "map_index": msg.map_index,
+            "try_number": msg.try_number,
+            "max_tries": msg.max_tries,
+            "reschedule_started_at_s": msg.reschedule_started_at_s,
+            "run": run_info_to_wire(info),
+        }
+        sink = TrySink(logs.write, logs.waiting)
+        return await run_isolated(self.pool, request, sink, self.limits)
+
+    async def _run_info(self, msg: TaskMessage) -> RunInfo:
+        """The run a try belongs to, as the task sees it (its dates, conf and type)."""
+        return RunInfo(
             dag_id=msg.dag_id,
             run_id=msg.run_id,
             logical_date=_parse_date(msg.logical_date),
@@ -325,22 +369,6 @@ class Worker:
             conf=await run_conf(self.client, self.keys, msg),
             run_type=msg.run_type,
         )
-        request = TaskRequest(
-            info,
-            TIKey(msg.task_id, msg.map_index),
-            msg.try_number,
-            msg.max_tries,
-            msg.reschedule_started_at_s,
-        )
-        env = ExecutionEnv(
-            xcoms=xcoms,
-            log=logs.write,
-            xcom_max_bytes=self.settings.xcom_max_bytes,
-            run_launcher=self.launcher,
-            on_rendered=on_rendered,
-        )
-        with use_variable_store(self.variables):
-            return await execute_task(node, dag, request, env)
 
     async def _hand_back(self, item: _Running) -> None:
         msg = item.message
@@ -373,30 +401,12 @@ class Worker:
 
     # ---- registry -------------------------------------------------------------------------
 
-    def _describe(self) -> str:
-        return dumps(
-            {
-                "worker_id": self.worker_id,
-                "hostname": socket.gethostname(),
-                "pid": os.getpid(),
-                "queues": list(self.settings.queues),
-                "concurrency": self.settings.concurrency,
-                "running": [item.ref for item in self.running.values()],
-                "heartbeat_at": time.time(),
-            }
-        )
-
-    async def _heartbeat(self) -> None:
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.hset(self.keys.workers, self.worker_id, self._describe())
-            pipe.zadd(self.keys.worker_beats, {self.worker_id: time.time()})
-            await pipe.execute()
-
-    async def _heartbeat_loop(self) -> None:
+    async def _housekeeping_loop(self) -> None:
         while True:
             await asyncio.sleep(self.settings.heartbeat_s)
+            if self.pool is not None:
+                self.pool.retire_idle()
             try:
-                await self._heartbeat()
                 await self._stop_cleared()
             except TRANSIENT_ERRORS:
                 continue

@@ -11,8 +11,10 @@ from typing import Any, ClassVar
 from airlane.sdk.baseoperator import BaseOperator
 from airlane.sdk.context import Context, current_log
 from airlane.sdk.exceptions import AirflowException, AirflowSkipException
+from airlane.sdk.lines import LineSplitter
 
 DEFAULT_SKIP_EXIT_CODE = 99
+READ_CHUNK_BYTES = 64 * 1024
 # The command runs as a background job of a guard shell. The guard gets SIGTERM when the
 # worker dies (PR_SET_PDEATHSIG) and then kills the whole process group, grandchildren too;
 # `wait` is interruptible by traps where a foreground command is not.
@@ -104,8 +106,14 @@ class BashOperator(BaseOperator):
         last_line = ""
         try:
             assert proc.stdout is not None
-            async for raw in proc.stdout:
-                line = raw.decode(self.output_encoding, errors="backslashreplace").rstrip("\n")
+            # Read in chunks, not lines: StreamReader's readline fails on a line over 64 KiB;
+            # a long line goes to the log in pieces.
+            splitter = LineSplitter(self.output_encoding)
+            while chunk := await proc.stdout.read(READ_CHUNK_BYTES):
+                for line in splitter.feed(chunk):
+                    last_line = line
+                    log(line)
+            for line in splitter.close():
                 last_line = line
                 log(line)
             code = await proc.wait()

@@ -1,0 +1,149 @@
+"""Driving one try in a task process: send the request, relay its frames, enforce the import
+timeout and ``execution_timeout`` by killing the process, and turn its death into a failed try.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from airlane.queue.codec import decode_outcome
+from airlane.sdk.state import TaskInstanceState
+from airlane.service.run_state import TaskOutcome
+from airlane.service.task_channel import ChannelClosed, encode, read_frame
+from airlane.service.task_pool import TaskPool, TaskProcess
+
+#: After ``execution_timeout`` the task process gets this long to stop the try itself (it
+#: cancels it and runs the failure callbacks) before the worker kills it.
+KILL_GRACE_S = 2.0
+#: What a try's log may hold waiting for Redis before its task process is made to wait.
+LOG_BACKLOG_LINES = 4096
+LOG_BACKLOG_CHARS = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class TryLimits:
+    import_timeout_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class IsolatedResult:
+    outcome: TaskOutcome
+    xcom_pairs: list[str]
+    #: the rendered template fields as JSON ("" when none)
+    rendered: str
+
+
+def exit_message(code: int) -> str:
+    """Why a try failed when its task process ended under it."""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"task process was killed by {name} during the try (out of memory, or killed)"
+    return f"task process exited with code {code} during the try"
+
+
+def import_timeout_message(fileloc: str, timeout_s: float) -> str:
+    return (
+        f"DagBag import timeout for {fileloc} after {timeout_s:g}s "
+        "(importing the DAG file to run this task); the task process was killed"
+    )
+
+
+def timeout_message(timeout_s: float) -> str:
+    return f"AirflowTaskTimeout: execution_timeout of {timeout_s:g}s exceeded"
+
+
+class TrySink:
+    """Where a try's log lines go in the worker, with backpressure: while the log writer has
+    too much waiting for Redis, the worker stops reading the task process's channel (which then
+    blocks writing), so output never piles up in the worker's memory."""
+
+    def __init__(self, write: Callable[[str], None], waiting: Callable[[], int]) -> None:
+        self._write = write
+        self._waiting = waiting  # lines the log writer holds, not yet sent to Redis
+        self._mean_chars = 0.0  # of recent lines: bytes held ~ lines held x this
+
+    def write(self, line: str) -> None:
+        self._mean_chars += (len(line) - self._mean_chars) / 16
+        self._write(line)
+
+    def _full(self) -> bool:
+        waiting = self._waiting()
+        return waiting >= LOG_BACKLOG_LINES or waiting * self._mean_chars >= LOG_BACKLOG_CHARS
+
+    async def room(self) -> None:
+        # Polled: the log writer (another module) has no event for "drained".
+        while self._full():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+
+
+async def run_isolated(
+    pool: TaskPool,
+    request: dict[str, Any],
+    sink: TrySink,
+    limits: TryLimits,
+) -> IsolatedResult:
+    """Run one try in a task process; the process goes back to the pool only after a clean end."""
+    process = await pool.acquire()
+    clean = False
+    try:
+        result, clean = await _drive(process, request, sink, limits)
+        return result
+    finally:
+        if clean:
+            pool.release(process)
+        else:
+            pool.discard(process)
+
+
+def _failed(request: dict[str, Any], message: str) -> IsolatedResult:
+    outcome = TaskOutcome(
+        TaskInstanceState.FAILED, request["try_number"], retryable=True, error=message
+    )
+    return IsolatedResult(outcome, [], "")
+
+
+async def _drive(
+    process: TaskProcess, request: dict[str, Any], sink: TrySink, limits: TryLimits
+) -> tuple[IsolatedResult, bool]:
+    loop = asyncio.get_running_loop()
+    process.writer.write(encode(request))
+    timeout_s: float | None = None
+    importing = True
+    try:
+        async with asyncio.timeout(limits.import_timeout_s) as deadline:
+            await process.writer.drain()
+            while True:
+                frame = await read_frame(process.reader)
+                kind = frame["t"]
+                if kind == "log":
+                    sink.write(frame["l"])
+                    await sink.room()
+                elif kind == "imported":
+                    importing = False
+                    timeout_s = frame.get("timeout_s")
+                    deadline.reschedule(
+                        loop.time() + timeout_s + KILL_GRACE_S if timeout_s else None
+                    )
+                elif kind == "done":
+                    result = IsolatedResult(decode_outcome(frame["o"]), frame["x"], frame["r"])
+                    return result, not frame.get("retire")
+    except TimeoutError:
+        process.kill()
+        if importing:
+            message = import_timeout_message(request["fileloc"], limits.import_timeout_s)
+        else:
+            message = timeout_message(timeout_s or 0.0)
+        sink.write(message)
+        return _failed(request, message), False
+    except (ChannelClosed, ConnectionError):
+        code = await process.exit_code()
+        message = exit_message(code)
+        sink.write(message)
+        return _failed(request, message), False

@@ -1,0 +1,258 @@
+"""A task process: runs its worker's tries one at a time, where the worker can kill them.
+
+Started by the worker's pool (``service/task_pool.py``) as
+``python -m airlane.service.task_process <channel fd>``, its settings the channel's first frame.
+It imports DAG files (cached by file signature, one import at a time), renders and executes
+tries through ``execute_task``, and sends back over the private channel (never its stdout,
+where user code and C extensions write) the try's log lines, rendered fields, XComs to push
+and outcome.
+Its own fds 1 and 2 are captured into the running try's log. The worker keeps everything that
+is fenced in Redis (claim, finish, heartbeat, hand back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import os
+import resource
+import select
+import signal
+import socket
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pendulum
+import redis
+
+from airlane.queue.codec import dumps, encode_outcome
+from airlane.queue.connection import connect
+from airlane.queue.keys import Keys
+from airlane.queue.store import Store
+from airlane.sdk.lines import LineSplitter, pieces
+from airlane.sdk.state import TaskInstanceState
+from airlane.sdk.variable import use_variable_store
+from airlane.service.context_builder import RunInfo
+from airlane.service.dag_cache import DagCache, DagNotLoadable
+from airlane.service.redis_variables import RedisVariableStore
+from airlane.service.redis_xcom import RedisXComs
+from airlane.service.run_launcher import RedisRunLauncher
+from airlane.service.run_state import TaskOutcome, TIKey
+from airlane.service.task_channel import ChannelClosed, SyncChannel
+from airlane.service.task_runner import ExecutionEnv, TaskRequest, execute_task
+
+TIMEOUT_PREFIX = "AirflowTaskTimeout"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskProcessConfig:
+    redis_url: str
+    key_prefix: str
+    dags_folder: str | None
+    xcom_max_bytes: int
+    memory_limit_mb: int
+    worker_pid: int
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_date(text: str) -> pendulum.DateTime:
+    return pendulum.parse(text)  # type: ignore[return-value]
+
+
+def run_info_to_wire(info: RunInfo) -> dict[str, Any]:
+    """What the worker sends of a run (dates as ISO 8601)."""
+    return {
+        "dag_id": info.dag_id,
+        "run_id": info.run_id,
+        "logical_date": info.logical_date.isoformat(),
+        "data_interval_start": info.data_interval_start.isoformat(),
+        "data_interval_end": info.data_interval_end.isoformat(),
+        "conf": info.conf,
+        "run_type": info.run_type,
+    }
+
+
+def run_info_from_wire(data: dict[str, Any]) -> RunInfo:
+    return RunInfo(
+        dag_id=data["dag_id"],
+        run_id=data["run_id"],
+        logical_date=_parse_date(data["logical_date"]),
+        data_interval_start=_parse_date(data["data_interval_start"]),
+        data_interval_end=_parse_date(data["data_interval_end"]),
+        conf=data["conf"],
+        run_type=data["run_type"],
+    )
+
+
+class _Output:
+    """Fds 1 and 2 go to a pipe; a thread forwards its lines to the running try's log.
+
+    At the end of a try, ``drain`` forwards what is still in the pipe from the calling thread:
+    the lock makes sure the thread is not half-way through forwarding a chunk, so when the
+    pipe is empty everything written before has been forwarded (no round trip to the thread).
+    """
+
+    def __init__(self, send_line: Callable[[str], None]) -> None:
+        self.send_line = send_line
+        self._lock = threading.Lock()
+        self._splitter = LineSplitter()
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(read_fd, False)
+        os.dup2(write_fd, 1)
+        os.dup2(write_fd, 2)
+        os.close(write_fd)
+        sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+        sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
+        self._fd = read_fd
+        threading.Thread(target=self._forward, daemon=True).start()
+
+    def _read_available(self) -> None:
+        """Under the lock: forward what the pipe holds now."""
+        while True:
+            try:
+                chunk = os.read(self._fd, 65536)
+            except BlockingIOError:
+                return
+            for line in self._splitter.feed(chunk):
+                self.send_line(line)
+
+    def _forward(self) -> None:
+        poller = select.poll()
+        poller.register(self._fd, select.POLLIN)
+        while True:
+            poller.poll()
+            with self._lock:
+                self._read_available()
+
+    def drain(self) -> None:
+        """Forward everything written to fds 1 and 2 so far (a last partial line too)."""
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        with self._lock:
+            self._read_available()
+            for line in self._splitter.close():
+                self.send_line(line)
+
+
+class _Runner:
+    def __init__(self, config: TaskProcessConfig, channel: SyncChannel) -> None:
+        self.config = config
+        self.channel = channel
+        self.keys = Keys(config.key_prefix)
+        # A stat per try (a few microseconds): a file edited since the last try is re-imported.
+        self.dags = DagCache(config.dags_folder, recheck_s=0.0)
+        self.sync_client = redis.Redis.from_url(config.redis_url, decode_responses=True)
+        self.variables = RedisVariableStore(self.sync_client, self.keys)
+        self.launcher: RedisRunLauncher | None = None
+        self.output = _Output(self.log)
+
+    def log(self, line: str) -> None:
+        for piece in pieces(line):
+            self.channel.send({"t": "log", "l": piece})
+
+    async def run(self, request: dict[str, Any]) -> None:
+        info = run_info_from_wire(request["run"])
+        task_id, map_index = request["task_id"], request["map_index"]
+        try_number = request["try_number"]
+        try:
+            dag = await self.dags.get(request["fileloc"], info.dag_id)
+            node = dag.task_dict.get(task_id)
+            if node is None:
+                raise DagNotLoadable(f"task {task_id} is not in DAG {info.dag_id} any more")
+        except DagNotLoadable as err:
+            self.log(str(err))
+            failed = TaskOutcome(TaskInstanceState.FAILED, try_number, error=str(err))
+            self.channel.send({"t": "done", "o": encode_outcome(failed), "x": [], "r": ""})
+            return
+        timeout = getattr(node, "execution_timeout", None)
+        self.channel.send(
+            {"t": "imported", "timeout_s": timeout.total_seconds() if timeout else None}
+        )
+        if self.launcher is None:
+            self.launcher = RedisRunLauncher(Store(connect(self.config.redis_url), self.keys))
+        xcoms = RedisXComs(self.sync_client, self.keys, info.dag_id, info.run_id, task_id)
+        rendered: dict[str, Any] = {}
+        env = ExecutionEnv(
+            xcoms=xcoms,
+            log=self.log,
+            xcom_max_bytes=self.config.xcom_max_bytes,
+            run_launcher=self.launcher,
+            on_rendered=rendered.update,
+        )
+        task_request = TaskRequest(
+            info,
+            TIKey(task_id, map_index),
+            try_number,
+            request["max_tries"],
+            request["reschedule_started_at_s"],
+        )
+        with use_variable_store(self.variables):
+            outcome = await execute_task(node, dag, task_request, env)
+        self.output.drain()
+        # A timed-out callable may still run in its thread: this process is not reused.
+        retire = (outcome.error or "").startswith(TIMEOUT_PREFIX)
+        self.channel.send(
+            {
+                "t": "done",
+                "o": encode_outcome(outcome),
+                "x": xcoms.pending_pairs(),
+                "r": dumps(rendered) if rendered else "",
+                "retire": retire,
+            }
+        )
+
+
+def _die_with_worker(worker_pid: int) -> None:
+    """SIGKILL this process when the worker dies (Linux), so no try outlives its worker."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != worker_pid:  # the worker died before the line above
+        os._exit(1)
+
+
+def _limit_memory(limit_mb: int) -> None:
+    if limit_mb > 0:
+        limit = limit_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def serve(config: TaskProcessConfig, channel: SyncChannel) -> None:
+    """Run tries until the worker closes the channel."""
+    runner = _Runner(config, channel)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    channel.send({"t": "ready", "pid": os.getpid()})
+    while True:
+        try:
+            request = channel.receive()
+        except ChannelClosed:
+            return
+        loop.run_until_complete(runner.run(request))
+
+
+def main(argv: list[str]) -> int:
+    channel = SyncChannel(socket.socket(fileno=int(argv[1])))
+    try:
+        config = TaskProcessConfig(**channel.receive())
+    except ChannelClosed:
+        return 1
+    _die_with_worker(config.worker_pid)
+    _limit_memory(config.memory_limit_mb)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides when tries stop
+    serve(config, channel)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
