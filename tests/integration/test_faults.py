@@ -157,6 +157,29 @@ def test_a_command_whose_delivery_reply_was_lost_is_still_handled(cluster: Clust
     assert summary["tasks"]["once"] == {"state": "success", "try_number": 1}
 
 
+def test_a_task_whose_delivery_reply_was_lost_still_runs(cluster: Cluster) -> None:
+    """Redis delivered a task message to a live worker, then the reply was lost: the message
+    sits in that worker's pending list, and nobody reclaims a live worker's messages."""
+    cluster.start("dag-processor", "dag-processor")
+    cluster.start("coordinator", "coordinator")
+    cluster.start("worker0", "worker")
+    client = cluster.redis()
+    worker_id = wait_until(lambda: next(iter(client.hkeys(cluster.keys.workers)), None), 20, "w")
+    cluster.wait_for_dags("counted")
+    cluster.signal("worker0", signal.SIGSTOP)
+    wait_until(lambda: _blocked_reads(cluster, "airlane-worker") == 0, 10, "the read to time out")
+    run_id = cluster.trigger("counted")
+    stream = cluster.keys.queue("default")
+    delivered = wait_until(
+        lambda: client.xreadgroup("workers", worker_id, {stream: ">"}), 20, "the task message"
+    )
+    client.close()
+    assert delivered
+    cluster.signal("worker0", signal.SIGCONT)
+    summary = cluster.wait_run("counted", run_id, timeout_s=30)
+    assert summary["tasks"]["once"] == {"state": "success", "try_number": 1}
+
+
 def test_second_coordinator_stands_by_then_takes_over(cluster: Cluster) -> None:
     cluster.start("dag-processor", "dag-processor")
     first = cluster.start("coordinator", "coordinator")

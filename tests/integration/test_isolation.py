@@ -110,7 +110,9 @@ def test_python_task_past_its_timeout_is_killed_and_the_worker_runs_the_next(
     summary = iso.wait_run("spins_past_timeout", run_id, timeout_s=60)
     assert summary["tasks"]["spin"]["state"] == "failed"
     assert summary["tasks"]["next"] == {"state": "success", "try_number": 1}
-    assert "TimeoutError" in _log_text(iso, "spins_past_timeout", run_id, "spin", 1)
+    assert "execution_timeout of 1s exceeded" in _log_text(
+        iso, "spins_past_timeout", run_id, "spin", 1
+    )
     pid = int((iso.markers / f"{run_id}.spin.pid").read_text())
     wait_until(lambda: not _alive(pid), 10, "the spinning task process to be killed")
     assert _worker_alive(iso)

@@ -9,8 +9,12 @@ from __future__ import annotations
 MAX_LINE_BYTES = 64 * 1024
 
 
-def pieces(line: str, max_chars: int = MAX_LINE_BYTES) -> list[str]:
-    """``line`` cut into pieces of at most ``max_chars`` characters (one piece when short)."""
+def pieces(line: str, max_bytes: int = MAX_LINE_BYTES) -> list[str]:
+    """``line`` cut into pieces of at most ``max_bytes`` in UTF-8 (one piece when short)."""
+    if len(line) <= max_bytes // 4:
+        return [line]
+    # ASCII (the usual case; isascii() is O(1)): a character is a byte. Otherwise up to four.
+    max_chars = max_bytes if line.isascii() else max(1, max_bytes // 4)
     if len(line) <= max_chars:
         return [line]
     return [line[i : i + max_chars] for i in range(0, len(line), max_chars)]

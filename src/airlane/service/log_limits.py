@@ -1,7 +1,8 @@
 """How much of a try's output is kept: the pure decisions behind ``TaskLogWriter``.
 
 A try's log is capped in bytes, not lines: one line of 100 MB or a million short lines cost
-Redis, the worker and every reader the same as their size. A line longer than the line cap is
+Redis, the worker and every reader the same as their size. Task processes split a task's long
+output lines into pieces of the line cap; a longer line given to the writer in one piece is
 cut, with a marker saying how much was cut. Once a try's log reaches its cap, a marker line
 says so and the head written so far stays; the lines after it pass through a bounded window
 that keeps the last ones (the end of a log is where the error is), written when the try ends

@@ -32,7 +32,7 @@ from airlane.queue.codec import dumps, encode_outcome
 from airlane.queue.connection import connect
 from airlane.queue.keys import Keys
 from airlane.queue.store import Store
-from airlane.sdk.lines import LineSplitter, pieces
+from airlane.sdk.lines import MAX_LINE_BYTES, LineSplitter, pieces
 from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.variable import use_variable_store
 from airlane.service.context_builder import RunInfo
@@ -55,6 +55,9 @@ class TaskProcessConfig:
     xcom_max_bytes: int
     memory_limit_mb: int
     worker_pid: int
+    #: the worker's log line limit: output lines are split into pieces that fit it, so that a
+    #: long line is kept whole in pieces instead of cut by the log writer
+    max_line_bytes: int = MAX_LINE_BYTES
 
 
 @functools.lru_cache(maxsize=4096)
@@ -95,10 +98,10 @@ class _Output:
     pipe is empty everything written before has been forwarded (no round trip to the thread).
     """
 
-    def __init__(self, send_line: Callable[[str], None]) -> None:
+    def __init__(self, send_line: Callable[[str], None], max_line_bytes: int) -> None:
         self.send_line = send_line
         self._lock = threading.Lock()
-        self._splitter = LineSplitter()
+        self._splitter = LineSplitter(max_bytes=max_line_bytes)
         read_fd, write_fd = os.pipe()
         os.set_blocking(read_fd, False)
         os.dup2(write_fd, 1)
@@ -150,10 +153,10 @@ class _Runner:
         self.sync_client = redis.Redis.from_url(config.redis_url, decode_responses=True)
         self.variables = RedisVariableStore(self.sync_client, self.keys)
         self.launcher: RedisRunLauncher | None = None
-        self.output = _Output(self.log)
+        self.output = _Output(self.log, config.max_line_bytes)
 
     def log(self, line: str) -> None:
-        for piece in pieces(line):
+        for piece in pieces(line, self.config.max_line_bytes):
             self.channel.send({"t": "log", "l": piece})
 
     async def run(self, request: dict[str, Any]) -> None:

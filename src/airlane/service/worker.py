@@ -151,6 +151,7 @@ class Worker:
             xcom_max_bytes=self.settings.xcom_max_bytes,
             memory_limit_mb=self.settings.task_memory_limit_mb,
             worker_pid=os.getpid(),
+            max_line_bytes=self.settings.log_limits.max_line_bytes,
         )
 
     # ---- lifecycle ------------------------------------------------------------------------
