@@ -61,6 +61,21 @@ async def xpending_consumer(
     return [str(item["message_id"]) for item in cast(list[dict[str, Any]], pending)]
 
 
+async def xclaim_idle(
+    client: aioredis.Redis, stream: str, group: str, consumer: str, min_idle_ms: int
+) -> StreamEntries:
+    """Entries of ``stream`` delivered to ``consumer``, unacknowledged and idle at least
+    ``min_idle_ms``, claimed again by the same consumer (which resets their idle time)."""
+    pending = await client.xpending_range(
+        stream, group, "-", "+", 1000, consumername=consumer, idle=min_idle_ms
+    )
+    ids = [str(item["message_id"]) for item in cast(list[dict[str, Any]], pending)]
+    if not ids:
+        return []
+    claimed = await client.xclaim(stream, group, consumer, min_idle_ms, cast(Any, ids))
+    return [(entry_id, fields) for entry_id, fields in cast(StreamEntries, claimed) if fields]
+
+
 async def xread(
     client: aioredis.Redis, streams: dict[str, str], count: int, block_ms: int
 ) -> StreamResponse:

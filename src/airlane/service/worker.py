@@ -50,6 +50,10 @@ from airlane.service.task_process import TaskProcessConfig, run_info_to_wire
 
 log = logging.getLogger("airlane.worker")
 
+#: A message delivered to us and idle this long in our pending list without running is one
+#: whose delivery reply was lost (a delivery on its way is not idle).
+ORPHAN_IDLE_MS = 3000
+
 
 class TaskIsolation(enum.StrEnum):
     PROCESS = "process"
@@ -123,6 +127,8 @@ class Worker:
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.sync_client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
         self.running: dict[asyncio.Task[None], _Running] = {}
+        #: (stream, message id) of every message in ``running``
+        self._started: set[tuple[str, str]] = set()
         self.streams = {keys.queue(q): ">" for q in settings.queues}
         self.claims: Coalescer[_Running, bool] = Coalescer(self._claim_many)
         self.finishes: Coalescer[_Finished, None] = Coalescer(self._finish_many)
@@ -205,6 +211,8 @@ class Worker:
                     self._start(stream, message_id, fields)
 
     def _start(self, stream: str, message_id: str, fields: dict[str, str]) -> None:
+        if (stream, message_id) in self._started:
+            return  # read again from our pending list while its first delivery runs
         message = TaskMessage.from_fields(fields)
         ref = ClaimRef(
             stream,
@@ -218,11 +226,13 @@ class Worker:
         item = _Running(stream, message_id, message, ref)
         task = asyncio.create_task(self._handle_logged(item))
         self.running[task] = item
+        self._started.add((stream, message_id))
         self.heartbeat.refs = (*self.heartbeat.refs, ref)
         task.add_done_callback(self._ended)
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         item = self.running.pop(task)
+        self._started.discard((item.stream, item.message_id))
         self.heartbeat.refs = tuple(ref for ref in self.heartbeat.refs if ref != item.ref)
 
     async def _drain(self) -> None:
@@ -278,6 +288,14 @@ class Worker:
                 TaskInstanceState.FAILED, msg.try_number, error=f"worker error: {err!r}"
             )
             result = IsolatedResult(outcome, [], "")
+        report = asyncio.ensure_future(self._report(item, logs, result))
+        try:
+            await asyncio.shield(report)
+        except asyncio.CancelledError:
+            await report  # the try ended: its outcome is reported whatever stops us now
+            raise
+
+    async def _report(self, item: _Running, logs: TaskLogWriter, result: IsolatedResult) -> None:
         await logs.stop()
         lines, set_expiry = logs.take()
         outcome = replace(result.outcome, ended_at_s=time.time())
@@ -409,8 +427,23 @@ class Worker:
                 self.pool.retire_idle()
             try:
                 await self._stop_cleared()
+                await self._recover_undelivered()
             except TRANSIENT_ERRORS:
                 continue
+
+    async def _recover_undelivered(self) -> None:
+        """Start the messages Redis delivered to us whose reply a dropped connection lost.
+
+        They wait in our pending list, where ">" reads never look, and nobody reclaims a live
+        worker's messages. Only those idle for a while are taken (a delivery whose reply is on
+        its way is not idle), and the claim fences any that ran.
+        """
+        for stream in self.streams:
+            entries = await typed.xclaim_idle(
+                self.client, stream, WORKER_GROUP, self.worker_id, ORPHAN_IDLE_MS
+            )
+            for message_id, fields in entries:
+                self._start(stream, message_id, fields)
 
     async def _stop_cleared(self) -> None:
         """Stop the tries the coordinator says were cleared while they ran."""
@@ -430,9 +463,22 @@ class Worker:
 
     async def _deregister(self) -> None:
         try:
+            if await self._leaves_work_behind():
+                # Tries or messages still ours (a hand back that could not be written): age
+                # our heartbeat so that the coordinator's reaper recovers them at once.
+                await self.client.zadd(self.keys.worker_beats, {self.worker_id: 0})
+                return
             async with self.client.pipeline(transaction=True) as pipe:
                 pipe.hdel(self.keys.workers, self.worker_id)
                 pipe.zrem(self.keys.worker_beats, self.worker_id)
                 await pipe.execute()
         except TRANSIENT_ERRORS:
             pass
+
+    async def _leaves_work_behind(self) -> bool:
+        if await self.client.scard(self.keys.worker_tasks(self.worker_id)):
+            return True
+        for stream in self.streams:
+            if await typed.xpending_consumer(self.client, stream, WORKER_GROUP, self.worker_id):
+                return True
+        return False
