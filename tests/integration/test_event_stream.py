@@ -213,3 +213,34 @@ def test_a_client_that_never_finishes_its_headers_is_disconnected(api: Api, tric
             except OSError:
                 closed = True
         assert closed, "the server still holds a connection whose headers never ended"
+
+
+def test_a_live_stream_starts_with_a_resume_point(api: Api) -> None:
+    """A client whose stream ends before its first event still resumes from its connection
+    on: the first frame carries the stream's position, and nothing after it is missed."""
+    token = api.token()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    async def position() -> str:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{api.url}/api/v2/events", headers=headers) as response,
+        ):
+            assert await response.content.readline() == b": connected\n"
+            line = (await response.content.readline()).decode()
+            assert line.startswith("id: ")
+            return line[4:].strip()
+
+    async def resumed(since: str, run_id: str) -> None:
+        resume = {**headers, "Last-Event-ID": since}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(f"{api.url}/api/v2/events", headers=resume) as response,
+        ):
+            async with asyncio.timeout(60):
+                while run_id.encode() not in await response.content.readline():
+                    pass
+
+    since = asyncio.run(position())
+    run_id = api.cluster.trigger("api_chain")  # after the first stream ended
+    asyncio.run(resumed(since, run_id))

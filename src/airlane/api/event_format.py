@@ -21,6 +21,13 @@ _MAX_ID_PART = 2**64 - 1
 
 KEEPALIVE = b": keepalive\n\n"
 CONNECTED = b": connected\n\n"
+
+
+def connected_at(entry_id: str) -> bytes:
+    """The first frame of a live stream: a resume point (an id without data) at its start."""
+    return f": connected\nid: {entry_id}\n\n".encode()
+
+
 #: sent before a stream is ended because its client fell too far behind
 TOO_SLOW = b": too far behind, resume with Last-Event-ID\n\n"
 #: sent before a stream is ended because Redis could not be read

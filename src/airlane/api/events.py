@@ -33,6 +33,7 @@ from airlane.api.event_format import (
     TOO_SLOW,
     UNAVAILABLE,
     EventFilter,
+    connected_at,
     event_payload,
     id_tuple,
     log_frame,
@@ -152,7 +153,9 @@ async def _admitted(request: web.Request, asked: StreamRequest) -> web.StreamRes
         for data in running:
             hub.tail(sub, data)
         await response.prepare(request)
-        await _send(response, [CONNECTED])
+        # Live only: the position the stream starts at goes out first, so that a client whose
+        # stream ends before its first event still resumes from its connection on.
+        await _send(response, [CONNECTED if start is not None else connected_at(newest)])
         if gap is not None:
             # The capped stream no longer holds everything after the client's last event.
             assert asked.last is not None

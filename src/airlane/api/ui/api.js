@@ -122,8 +122,8 @@ export const api = {
           }
           if (!response.ok || !response.body) throw new Error(`events: HTTP ${response.status}`);
           await readStream(response.body, (id, data) => {
-            if (id) lastId = id;
-            onEvent(data);
+            if (id) lastId = id; // also from the id-only frame a live stream starts with
+            if (data !== null) onEvent(data);
           });
         } catch (err) {
           if (controller.signal.aborted) return;
@@ -154,6 +154,7 @@ async function readStream(body, onMessage) {
         else if (line.startsWith("data: ")) data.push(line.slice(6));
       }
       if (data.length) onMessage(id, JSON.parse(data.join("\n")));
+      else if (id) onMessage(id, null);
     }
   }
 }
