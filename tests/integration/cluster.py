@@ -49,6 +49,14 @@ def die_with_test() -> None:
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
+def process_alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, does not count)."""
+    try:
+        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+
+
 def wait_until(
     predicate: Callable[[], T], timeout_s: float, what: str, interval_s: float = 0.05
 ) -> T:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import behaviour_cases, normalise_states, run_cli
-from tests.integration.cluster import Cluster, RedisServer
+from tests.integration.cluster import Cluster, RedisServer, process_alive
 from tests.integration.conftest import build_dags_folder
 
 pytestmark = pytest.mark.timeout(300)
@@ -109,23 +109,15 @@ def test_retries_wait_their_delay(shared: Cluster) -> None:
     assert requeued_at - failed_at >= 1.45
 
 
-def _alive(pid: int) -> bool:
-    status = Path(f"/proc/{pid}/status")
-    try:
-        return "State:\tZ" not in status.read_text()
-    except FileNotFoundError:
-        return False
-
-
 def test_execution_timeout_kills_the_process_group(shared: Cluster) -> None:
     run_id = shared.trigger("timeout_group")
     summary = shared.wait_run("timeout_group", run_id)
     assert summary["tasks"]["too_slow"]["state"] == "failed"
     pid = int((shared.markers / f"{run_id}.pid").read_text())
     deadline = time.monotonic() + 5
-    while _alive(pid) and time.monotonic() < deadline:
+    while process_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not _alive(pid), "the background sleep outlived its task"
+    assert not process_alive(pid), "the background sleep outlived its task"
 
 
 def test_failed_run_logs_are_readable_with_the_cli(shared: Cluster) -> None:

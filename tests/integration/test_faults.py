@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from airlane.queue.messages import TaskMessage
-from tests.integration.cluster import Cluster, RedisServer, wait_until
+from tests.integration.cluster import Cluster, RedisServer, process_alive, wait_until
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -23,13 +23,6 @@ def _state(cluster: Cluster, dag_id: str, run_id: str, task_id: str) -> tuple[st
         return "none", None
     record, meta = found
     return record.state.value, meta.worker
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
 
 
 def test_killed_worker_task_is_retried_on_the_other_worker(cluster: Cluster) -> None:
@@ -55,7 +48,7 @@ def test_killed_worker_task_is_retried_on_the_other_worker(cluster: Cluster) -> 
     _, retry_worker = _state(cluster, "slow_task", run_id, "slow")
     assert retry_worker != worker_id
     orphan = int(pidfile.read_text())
-    wait_until(lambda: not _alive(orphan), 10, "the killed worker's bash child to die")
+    wait_until(lambda: not process_alive(orphan), 10, "the killed worker's bash child to die")
     assert not (cluster.markers / f"{run_id}-3.pid").exists()
 
 

@@ -23,7 +23,7 @@ from airlane.queue.scripts import CLAIM_MANY, FINISH_MANY
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.run_state import TaskOutcome
 from tests.conftest import TEST_DAGS
-from tests.integration.cluster import Cluster, RedisServer, wait_until
+from tests.integration.cluster import Cluster, RedisServer, process_alive, wait_until
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -50,13 +50,6 @@ def _start(cluster: Cluster, concurrency: int = 4) -> None:
     cluster.start("dag-processor", "dag-processor")
     cluster.start("coordinator", "coordinator")
     cluster.start("worker0", "worker", "--concurrency", str(concurrency), "--grace", "1")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return "State:\tZ" not in Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
-        return False
 
 
 def _worker_alive(cluster: Cluster) -> bool:
@@ -114,7 +107,7 @@ def test_python_task_past_its_timeout_is_killed_and_the_worker_runs_the_next(
         iso, "spins_past_timeout", run_id, "spin", 1
     )
     pid = int((iso.markers / f"{run_id}.spin.pid").read_text())
-    wait_until(lambda: not _alive(pid), 10, "the spinning task process to be killed")
+    wait_until(lambda: not process_alive(pid), 10, "the spinning task process to be killed")
     assert _worker_alive(iso)
 
 
