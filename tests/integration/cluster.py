@@ -216,6 +216,19 @@ class Cluster:
     def redis(self) -> redis.Redis:
         return redis.Redis.from_url(self.redis_url, decode_responses=True)
 
+    def blocked_reads(self, client_name: str) -> int:
+        """How many connections named ``client_name`` wait in a blocking read."""
+        client = self.redis()
+        clients = client.client_list()
+        client.close()
+        return sum(1 for c in clients if c.get("name") == client_name and "b" in c.get("flags", ""))
+
+    def pause(self, name: str, client_name: str) -> None:
+        """SIGSTOP ``name`` and wait until its blocked read has timed out, so that what is
+        written next waits in Redis for it instead of going to a stopped process."""
+        self.signal(name, signal.SIGSTOP)
+        wait_until(lambda: self.blocked_reads(client_name) == 0, 10, f"{name}'s read to end")
+
     def wait_for_dags(self, *dag_ids: str, timeout_s: float = 30) -> None:
         client = self.redis()
         wait_until(

@@ -119,13 +119,6 @@ def test_a_message_delivered_twice_runs_once(cluster: Cluster) -> None:
     assert executions == ["once try 1"]
 
 
-def _blocked_reads(cluster: Cluster, client_name: str) -> int:
-    client = cluster.redis()
-    clients = client.client_list()
-    client.close()
-    return sum(1 for c in clients if c.get("name") == client_name and "b" in c.get("flags", ""))
-
-
 def test_a_command_whose_delivery_reply_was_lost_is_still_handled(cluster: Cluster) -> None:
     """Redis delivered a command to the coordinator, then the reply was lost (a dropped
     connection): the entry sits in the coordinator's pending list, where ">" reads never look."""
@@ -134,12 +127,7 @@ def test_a_command_whose_delivery_reply_was_lost_is_still_handled(cluster: Clust
     cluster.start("worker0", "worker")
     wait_until(lambda: "holds the lease" in cluster.logs("coordinator"), 20, "the coordinator")
     cluster.wait_for_dags("counted")
-    cluster.signal("coordinator", signal.SIGSTOP)
-    # A stopped coordinator's blocked read ends by its own timeout (at most a second): only
-    # then is the next command delivered to the read below instead of to it.
-    wait_until(
-        lambda: _blocked_reads(cluster, "airlane-coordinator") == 0, 10, "the read to time out"
-    )
+    cluster.pause("coordinator", "airlane-coordinator")
     run_id = cluster.trigger("counted")
     client = cluster.redis()
     delivered = client.xreadgroup("coordinator", "active", {cluster.keys.commands: ">"})
@@ -159,8 +147,7 @@ def test_a_task_whose_delivery_reply_was_lost_still_runs(cluster: Cluster) -> No
     client = cluster.redis()
     worker_id = wait_until(lambda: next(iter(client.hkeys(cluster.keys.workers)), None), 20, "w")
     cluster.wait_for_dags("counted")
-    cluster.signal("worker0", signal.SIGSTOP)
-    wait_until(lambda: _blocked_reads(cluster, "airlane-worker") == 0, 10, "the read to time out")
+    cluster.pause("worker0", "airlane-worker")
     run_id = cluster.trigger("counted")
     stream = cluster.keys.queue("default")
     delivered = wait_until(

@@ -114,7 +114,7 @@ def test_the_coordinator_logs_and_skips_malformed_records(api: Api) -> None:
     keys = cluster.keys
     run_id = cluster.trigger("gated")
     wait_until(
-        lambda: cluster.task_instances("gated", run_id)[("wait", -1)][0].state.value == "running",
+        lambda: _state(cluster, "gated", run_id, "wait") == "running",
         30,
         "the gated task to run",
     )
@@ -208,3 +208,9 @@ def test_dags_test_and_trigger_refuse_the_run_id_before_anything_runs() -> None:
     result = run_cli("dags", "trigger", "quick", "--run-id", "~", env=unreachable)
     assert result.code == 2, result
     assert "wildcard" in result.stderr
+
+
+def _state(cluster: Cluster, dag_id: str, run_id: str, task_id: str) -> str | None:
+    """The instance's state, None until the coordinator has expanded the run."""
+    found = cluster.task_instances(dag_id, run_id).get((task_id, -1))
+    return found[0].state.value if found is not None else None

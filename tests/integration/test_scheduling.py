@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
+import signal
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -270,6 +271,22 @@ def test_depends_on_past_waits_for_the_previous_run(scheduled: Cluster) -> None:
     scheduled.call(lambda store: store.clear("depends_on_past", first, ["step"]))
     assert scheduled.wait_run("depends_on_past", second)["state"] == "success"
     assert scheduled.run_state("depends_on_past", first) == "success"
+
+
+def test_marks_read_together_of_a_finished_run_all_stand(scheduled: Cluster) -> None:
+    """Two marks of a finished run in one read: the first reopens and ends the run again, the
+    second reopens it from Redis, which must already hold the first (it was written over)."""
+    (scheduled.markers / "chain-c-may-pass").unlink(missing_ok=True)
+    run_id = scheduled.trigger("chain_to_clear")
+    assert scheduled.wait_run("chain_to_clear", run_id)["state"] == "failed"
+    scheduled.pause("coordinator", "airlane-coordinator")
+    for task_id in ("c", "d"):
+        scheduled.call(
+            lambda store, t=task_id: store.mark("chain_to_clear", run_id, f"{t}|-1", "success")
+        )
+    scheduled.signal("coordinator", signal.SIGCONT)
+    wait_until(lambda: scheduled.run_state("chain_to_clear", run_id) == "success", 30, "success")
+    assert {s for s, _ in _summary(scheduled, "chain_to_clear", run_id).values()} == {"success"}
 
 
 def test_marking_instances_and_runs_through_the_api(scheduled: Cluster) -> None:

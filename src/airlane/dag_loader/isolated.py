@@ -163,6 +163,10 @@ def _start(batch: _Batch, path: str) -> _Job:
     return _Job(path, process, receiver, now + batch.timeout_s, now)
 
 
+#: how soon a cancelled parse_files stops its imports
+CANCEL_CHECK_S = 0.2
+
+
 def _kill_group(job: _Job) -> None:
     """The child and whatever it forked: its session's process group goes, whole."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -212,28 +216,46 @@ def parse_files(
     timeout_s: float = DEFAULT_TIMEOUT_S,
     concurrency: int | None = None,
     limits: ImportLimits | None = None,
+    cancel: threading.Event | None = None,
 ) -> list[FileResult]:
-    """Parse every file in its own child process, ``concurrency`` at a time (blocking)."""
+    """Parse every file in its own child process, ``concurrency`` at a time (blocking).
+
+    Setting ``cancel`` stops the imports under way and raises ImportsCancelled within
+    ``CANCEL_CHECK_S`` (a service that is stopping does not wait out a hanging file).
+    """
     if not paths:
         return []
     ctx = _context()
     alive, parent_end = ctx.Pipe(duplex=False)
     batch = _Batch(ctx, dags_folder, timeout_s, limits or ImportLimits(), alive)
     try:
-        return _run_all(batch, list(paths), concurrency or max(2, (os.cpu_count() or 2)))
+        return _run_all(batch, list(paths), concurrency or max(2, (os.cpu_count() or 2)), cancel)
     finally:
         parent_end.close()
         alive.close()
 
 
-def _run_all(batch: _Batch, paths: list[str], concurrency: int) -> list[FileResult]:
+class ImportsCancelled(Exception):
+    """``parse_files`` was cancelled; the imports under way were stopped."""
+
+
+def _run_all(
+    batch: _Batch, paths: list[str], concurrency: int, cancel: threading.Event | None
+) -> list[FileResult]:
     pending = list(paths)
     running: list[_Job] = []
     results: dict[str, FileResult] = {}
     while pending or running:
+        if cancel is not None and cancel.is_set():
+            for job in running:
+                _kill_group(job)
+                job.conn.close()
+            raise ImportsCancelled
         while pending and len(running) < concurrency:
             running.append(_start(batch, pending.pop(0)))
         wait_s = max(0.0, min(job.deadline for job in running) - time.monotonic())
+        if cancel is not None:
+            wait_s = min(wait_s, CANCEL_CHECK_S)
         ready = multiprocessing.connection.wait([job.conn for job in running], timeout=wait_s)
         now = time.monotonic()
         for job in list(running):

@@ -601,6 +601,9 @@ class Coordinator:
 
     async def _reopen(self, ref: str) -> RunContext | None:
         """A finished run that a clear or mark brings back."""
+        # It is read back from Redis: what this pass wrote about it (its end, a mark of the
+        # same read) must be there first, or the stale records would be written over it.
+        await self._flush()
         dag_id, run_id = parse_run_ref(ref)
         if not await self.client.exists(self.keys.run(dag_id, run_id)):
             return None

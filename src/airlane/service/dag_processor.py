@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -18,7 +19,7 @@ import orjson
 import redis.asyncio as aioredis
 
 from airlane.dag_loader.discovery import list_dag_files
-from airlane.dag_loader.isolated import ImportLimits, parse_files
+from airlane.dag_loader.isolated import ImportLimits, ImportsCancelled, parse_files
 from airlane.dag_loader.models import FileResult
 from airlane.queue import typed
 from airlane.queue.codec import dumps
@@ -55,12 +56,26 @@ class DagProcessor:
         self.seen: dict[str, tuple[int, int] | None] = {}
         self.file_dags: dict[str, set[str]] = {}
         self.folder = os.path.abspath(settings.dags_folder)
+        self._cancel = threading.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         await self._load_known()
+        watch = asyncio.create_task(self._cancel_imports_on(stop))
+        try:
+            await self._scan_until(stop)
+        finally:
+            watch.cancel()
+
+    async def _cancel_imports_on(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self._cancel.set()  # imports under way stop at once (a file may hang at import)
+
+    async def _scan_until(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 await self.scan()
+            except ImportsCancelled:
+                return
             except (ConnectionError, OSError, aioredis.ConnectionError) as err:
                 log.warning("scan failed: %s", err)
             try:
@@ -88,6 +103,7 @@ class DagProcessor:
             self.folder,
             timeout_s=s.import_timeout_s,
             limits=s.import_limits,
+            cancel=self._cancel,
         )
         await self._store(results, removed)
         self.seen = current
