@@ -25,8 +25,11 @@ typecheck: install-test
 unit: install
 	$(BIN)/pytest tests/unit -q
 
+# The benchmark smoke test runs alone first: its Redis floor loop measures timing and failed
+# when it shared the two cores with the suite's other worker.
 test: lint typecheck
-	$(BIN)/pytest -q -n 2 --dist loadfile
+	$(BIN)/pytest -q tests/e2e/test_bench_smoke.py
+	$(BIN)/pytest -q -n 2 --dist loadfile --ignore=tests/e2e/test_bench_smoke.py
 
 bench: install
 	$(BIN)/python -m bench.run
