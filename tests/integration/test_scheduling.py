@@ -282,19 +282,13 @@ def test_marks_read_together_of_a_finished_run_all_stand(scheduled: Cluster) -> 
     scheduled.pause("coordinator", "airlane-coordinator")
     for task_id in ("c", "d"):
         scheduled.call(
-            lambda store, t=task_id: store.mark("chain_to_clear", run_id, f"{t}|-1", "success")
+            lambda store, t=task_id: store.mark("chain_to_clear", run_id, {f"{t}|-1": "success"})
         )
     scheduled.signal("coordinator", signal.SIGCONT)
     wait_until(lambda: scheduled.run_state("chain_to_clear", run_id) == "success", 30, "success")
     assert {s for s, _ in _summary(scheduled, "chain_to_clear", run_id).values()} == {"success"}
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known race, not yet found: in about one full run in three a run marked success "
-    "keeps one failed instance (issue 13's closing note); quarantined so that it cannot hide "
-    "other failures, to be fixed next",
-)
 def test_marking_instances_and_runs_through_the_api(scheduled: Cluster) -> None:
     api = Api.start(scheduled)
     token = api.token()
@@ -315,9 +309,28 @@ def test_marking_instances_and_runs_through_the_api(scheduled: Cluster) -> None:
 
     other = scheduled.trigger("chain_to_clear")
     assert scheduled.wait_run("chain_to_clear", other)["state"] == "failed"
+    since = _last_event_id(scheduled)
     status, _ = api.call(
         "PATCH", f"/api/v2/dags/chain_to_clear/dagRuns/{other}", {"state": "success"}, token=token
     )
     assert status == 200
     wait_until(lambda: scheduled.run_state("chain_to_clear", other) == "success", 30, "marked")
     assert {s for s, _ in _summary(scheduled, "chain_to_clear", other).values()} == {"success"}
+    # c and d are marked in one step: the run never ends in between (it used to, as failed
+    # or, when d's mark came first, as a success with c still failed)
+    states = _run_states_since(scheduled, f"chain_to_clear|{other}", since)
+    assert [s for s in states if s != "running"] == ["success"], states
+
+
+def _last_event_id(cluster: Cluster) -> str:
+    client = cluster.redis()
+    last = client.xrevrange(cluster.keys.events, count=1)
+    client.close()
+    return str(last[0][0]) if last else "0-0"
+
+
+def _run_states_since(cluster: Cluster, ref: str, since: str) -> list[str]:
+    client = cluster.redis()
+    entries = client.xrange(cluster.keys.events, f"({since}", "+")
+    client.close()
+    return [f["state"] for _, f in entries if f.get("kind") == "run" and f.get("run") == ref]

@@ -22,6 +22,7 @@ from airlane.queue.protocol import (
     StopIdent,
     WorkerBeat,
     decoded_or_none,
+    encode_marks,
     run_id_problem,
     validate_run_id,
 )
@@ -183,7 +184,12 @@ def test_commands_decode() -> None:
     clear = Command.from_fields({"type": "clear", "run": "d|r", "task_ids": '["a", "b"]'})
     assert (clear.kind, clear.run, clear.task_ids) == (CommandKind.CLEAR, "d|r", ("a", "b"))
     mark = Command.from_fields({"type": "mark", "run": "d|r", "ti": "t|-1", "state": "success"})
-    assert (mark.ti, mark.state) == (("t", -1), TaskInstanceState.SUCCESS)
+    assert mark.marks == ((("t", -1), TaskInstanceState.SUCCESS),)
+    fields = {"type": "mark", "run": "d|r", **encode_marks({"a|-1": "success", "b|2": "failed"})}
+    assert Command.from_fields(fields).marks == (
+        (("a", -1), TaskInstanceState.SUCCESS),
+        (("b", 2), TaskInstanceState.FAILED),
+    )
     assert Command.from_fields({"type": "tick"}).kind is CommandKind.TICK
     updated = Command.from_fields({"type": "dag_updated", "dag_id": "d", "hash": "h"})
     assert (updated.dag_id, updated.content_hash) == ("d", "h")
@@ -202,6 +208,10 @@ def test_commands_decode() -> None:
         {"type": "clear", "run": "d|r", "task_ids": '{"a": 1}'},
         {"type": "mark", "run": "d|r", "ti": "t|-1", "state": "bogus"},
         {"type": "mark", "run": "d|r", "ti": "t", "state": "success"},
+        {"type": "mark", "run": "d|r", "marks": "{}"},
+        {"type": "mark", "run": "d|r", "marks": "[]"},
+        {"type": "mark", "run": "d|r", "marks": '{"t|-1": "bogus"}'},
+        {"type": "mark", "run": "d|r", "marks": '{"t": "success"}'},
     ],
 )
 def test_malformed_commands_raise(fields: dict[str, str]) -> None:

@@ -307,3 +307,17 @@ def test_mark_sets_state_and_moves_downstream(state: TaskInstanceState) -> None:
         assert [k.task_id for k in step.ready] == ["b"]
     else:
         assert m.tis[TIKey("b")].state is S.UPSTREAM_FAILED
+
+
+def test_marks_of_one_command_are_one_step() -> None:
+    """A failed chain marked success as a whole (the leaf first) never looks finished in between."""
+    m = RunMachine(graph({"a": ["b"], "b": ["c"], "c": []}))
+    m.start(T0)
+    m.mark(TIKey("a"), S.SUCCESS, T0)
+    m.mark(TIKey("b"), S.FAILED, T0)
+    assert m.run_state() is DagRunState.FAILED
+    step = m.mark_many([(TIKey("c"), S.SUCCESS), (TIKey("b"), S.SUCCESS)], T0)
+    assert {t.key.task_id for t in step.transitions} == {"b", "c"}
+    assert not step.ready
+    assert {r.state for r in m.tis.values()} == {S.SUCCESS}
+    assert m.run_state() is DagRunState.SUCCESS

@@ -154,6 +154,7 @@ async def patch_run(request: web.Request) -> web.Response:
     if "note" in body:
         await store.set_run_note(dag_id, run_id, opt_str(body, "note", 1000) or "")
     if state in {"success", "failed"}:
+        marks: dict[str, str] = {}
         for (task_id, map_index), (record, _) in (
             await store.task_instances(dag_id, run_id)
         ).items():
@@ -166,7 +167,8 @@ async def patch_run(request: web.Request) -> web.Response:
                 new = "failed" if current == "running" else None
                 new = new or ("skipped" if current not in _FINISHED else None)
             if new is not None:
-                await store.mark(dag_id, run_id, ti_field(task_id, map_index), new)
+                marks[ti_field(task_id, map_index)] = new
+        await store.mark(dag_id, run_id, marks)
     elif state == "queued":
         dag = await store.dag(dag_id) or {}
         await store.clear(dag_id, run_id, [t["task_id"] for t in dag.get("tasks", [])])

@@ -133,8 +133,8 @@ async def patch_ti(request: web.Request) -> web.Response:
     dag, run, chosen, new_state = await _mark_selection(request)
     dag_id, run_id = _ids(request)
     if new_state is not None:
-        for task_id, map_index in sorted(chosen):
-            await store.mark(dag_id, run_id, ti_field(task_id, map_index), new_state)
+        marks = {ti_field(task_id, map_index): new_state for task_id, map_index in chosen}
+        await store.mark(dag_id, run_id, marks)
     return json_response(ti_collection(dag, run, chosen))
 
 

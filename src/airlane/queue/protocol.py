@@ -265,8 +265,10 @@ class Command:
     dag_id: str = ""
     content_hash: str = ""
     task_ids: tuple[str, ...] = ()
-    ti: tuple[str, int] | None = None
-    state: TaskInstanceState | None = None
+    #: a mark's instances and their new states, applied together as one step: observers
+    #: never see a run in between (a run marked success never passes through "success" with
+    #: an instance still failed)
+    marks: tuple[tuple[tuple[str, int], TaskInstanceState], ...] = ()
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> Command:
@@ -286,14 +288,38 @@ class Command:
             task_ids = _str_list(_text(fields, "task_ids", what), "clear's task_ids")
             return cls(kind, run=_text(fields, "run", what), task_ids=task_ids)
         if kind is CommandKind.MARK:
-            raw_state = _text(fields, "state", what)
-            try:
-                state = TaskInstanceState(raw_state)
-            except ValueError:
-                raise MalformedRecord(f"mark to unknown state {raw_state!r:.50}") from None
-            ti = _ti_key(_text(fields, "ti", what), what)
-            return cls(kind, run=_text(fields, "run", what), ti=ti, state=state)
+            return cls(kind, run=_text(fields, "run", what), marks=_marks(fields))
         return cls(kind)
+
+
+def encode_marks(marks: Mapping[str, str]) -> dict[str, str]:
+    """A mark command's fields for ``marks`` (``<task_id>|<map_index>`` -> new state)."""
+    return {"marks": orjson.dumps(dict(marks)).decode()}
+
+
+def _marks(fields: Mapping[str, str]) -> tuple[tuple[tuple[str, int], TaskInstanceState], ...]:
+    """A mark's ``marks`` object, or the single ``ti`` and ``state`` of older producers."""
+    what = "mark command"
+    if "marks" in fields:
+        try:
+            raw = orjson.loads(fields["marks"])
+        except orjson.JSONDecodeError:
+            raise MalformedRecord(f"{what}'s marks is not JSON: {fields['marks']!r:.200}") from None
+        if not isinstance(raw, dict) or not raw:
+            raise MalformedRecord(f"{what}'s marks is not a non-empty object: {raw!r:.200}")
+        pairs = list(raw.items())
+    else:
+        pairs = [(_text(fields, "ti", what), _text(fields, "state", what))]
+    return tuple((_ti_key(ti, what), _ti_state(state)) for ti, state in pairs)
+
+
+def _ti_state(raw: object) -> TaskInstanceState:
+    try:
+        if not isinstance(raw, str):
+            raise ValueError
+        return TaskInstanceState(raw)
+    except ValueError:
+        raise MalformedRecord(f"mark to unknown state {raw!r:.50}") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ commands to the coordinator, stores serialized DAGs and reads everything.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -19,7 +20,7 @@ from airlane.queue.codec import TIMeta, decode_ti, dumps, loads
 from airlane.queue.conf_limit import check_conf_size, max_conf_bytes_from_env
 from airlane.queue.keys import Keys, parse_ti_field, run_ref, ti_field
 from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN
-from airlane.queue.protocol import validate_run_id
+from airlane.queue.protocol import encode_marks, validate_run_id
 from airlane.queue.scripts import Scripts
 from airlane.service.run_state import TIRecord
 
@@ -195,11 +196,14 @@ class Store:
             {"type": "clear", "run": run_ref(dag_id, run_id), "task_ids": dumps(task_ids)}
         )
 
-    async def mark(self, dag_id: str, run_id: str, ti: str, state: str) -> None:
-        """Have the coordinator set one instance's state by hand."""
-        await self.command(
-            {"type": "mark", "run": run_ref(dag_id, run_id), "ti": ti, "state": state}
-        )
+    async def mark(self, dag_id: str, run_id: str, marks: Mapping[str, str]) -> None:
+        """Have the coordinator set instances' states by hand, all in one step.
+
+        ``marks`` maps ``<task_id>|<map_index>`` fields to their new states.
+        """
+        if marks:
+            run = run_ref(dag_id, run_id)
+            await self.command({"type": "mark", "run": run, **encode_marks(marks)})
 
     async def set_run_note(self, dag_id: str, run_id: str, note: str) -> None:
         await self.client.hset(self.keys.run(dag_id, run_id), "note", note)

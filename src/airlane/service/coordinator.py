@@ -328,8 +328,12 @@ class Coordinator:
             if len(self.batch) + len(self.persister.dirty) > MAX_BATCH_OPS:
                 await self._flush()
 
-    async def _activate(self, ref: str) -> RunContext | None:
-        """Drive run ``ref``: start it if it is queued and may start, or rebuild it."""
+    async def _activate(self, ref: str, reopening: bool = False) -> RunContext | None:
+        """Drive run ``ref``: start it if it is queued and may start, or rebuild it.
+
+        A finished run that a clear or mark reopens (``reopening``) is not ended again by this
+        first step: the command that reopens it decides its state.
+        """
         if ref in self.runs:
             return self.runs[ref]
         dag_id, run_id = parse_run_ref(ref)
@@ -376,7 +380,7 @@ class Coordinator:
             for key in machine.tis:
                 self.persister.write_ti(ctx, key)
         self.ready.extend((ref, key) for key in machine.scheduled_keys())
-        self._after_step(ctx, machine.start(now), now)
+        self._after_step(ctx, machine.start(now), now, may_end=not reopening)
         return ctx
 
     async def _may_start(self, dag_id: str, dag: dict[str, Any], run_type: str | None) -> bool:
@@ -477,13 +481,14 @@ class Coordinator:
             task_ids = [t for t in command.task_ids if t in ctx.graph.tasks]
             step = ctx.machine.clear(task_ids, now)
         else:
-            assert command.ti is not None  # Command.from_fields requires both for a mark
-            assert command.state is not None
-            key = TIKey(*command.ti)
-            if key not in ctx.machine.tis:
-                log.error("skipping a mark of %s: run %s has no such instance", key, ctx.ref)
+            marks = [(TIKey(*ti), state) for ti, state in command.marks]
+            for key, _ in marks:
+                if key not in ctx.machine.tis:
+                    log.error("skipping a mark of %s: run %s has no such instance", key, ctx.ref)
+            marks = [(key, state) for key, state in marks if key in ctx.machine.tis]
+            if not marks:
                 return
-            step = ctx.machine.mark(key, command.state, now)
+            step = ctx.machine.mark_many(marks, now)
         if ctx.state is not DagRunState.RUNNING:
             self.persister.write_run_state(self.batch, ctx, DagRunState.RUNNING, now)
         self._after_step(ctx, step, now)
@@ -608,11 +613,11 @@ class Coordinator:
         if not await self.client.exists(self.keys.run(dag_id, run_id)):
             return None
         await self.client.hset(self.keys.run(dag_id, run_id), "state", "running")
-        return await self._activate(ref)
+        return await self._activate(ref, reopening=True)
 
     # ---- applying steps -------------------------------------------------------------------
 
-    def _after_step(self, ctx: RunContext, step: Step, now: float) -> None:
+    def _after_step(self, ctx: RunContext, step: Step, now: float, may_end: bool = True) -> None:
         for key in step.to_stop:
             # Cleared while running: its worker stops it (its end, if any, is then stale).
             running = self.running_on.get((ctx.ref, key))
@@ -641,7 +646,7 @@ class Coordinator:
         if step.next_due_s is not None:
             heapq.heappush(self.due, (step.next_due_s, ctx.ref))
         state = ctx.machine.run_state()
-        if state is not DagRunState.RUNNING and ctx.state is DagRunState.RUNNING:
+        if may_end and state is not DagRunState.RUNNING and ctx.state is DagRunState.RUNNING:
             self._end_run(ctx, state, now)
 
     def _end_run(self, ctx: RunContext, state: DagRunState, now: float) -> None:

@@ -157,10 +157,16 @@ class RunMachine:
 
     def mark(self, key: TIKey, state: TaskInstanceState, now_s: float) -> Step:
         """Set an instance's state by hand (mark success / failed / skipped)."""
-        record = self.tis[key]
-        self._set(
-            key, replace(record, state=state, next_at_s=None, note=f"marked {state}"), "marked"
-        )
+        return self.mark_many(((key, state),), now_s)
+
+    def mark_many(self, marks: Iterable[tuple[TIKey, TaskInstanceState]], now_s: float) -> Step:
+        """Set several instances' states by hand in one step: what follows from them (the
+        run's end, downstream work) is decided once, after all of them."""
+        for key, state in marks:
+            record = self.tis[key]
+            self._set(
+                key, replace(record, state=state, next_at_s=None, note=f"marked {state}"), "marked"
+            )
         return self._step(now_s)
 
     # ---- queries ------------------------------------------------------------------------
