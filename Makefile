@@ -18,6 +18,7 @@ run: install
 lint: install-test
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	$(BIN)/lint-imports
 
 typecheck: install-test
 	$(BIN)/mypy

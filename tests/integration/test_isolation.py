@@ -17,11 +17,11 @@ from pathlib import Path
 import pytest
 import redis
 
+from airlane.engine.run_state import TaskOutcome
 from airlane.queue.codec import encode_outcome
 from airlane.queue.keys import WORKER_GROUP
 from airlane.queue.scripts import CLAIM_MANY, FINISH_MANY
 from airlane.sdk.state import TaskInstanceState
-from airlane.service.run_state import TaskOutcome
 from tests.conftest import TEST_DAGS
 from tests.integration.cluster import Cluster, RedisServer, process_alive, wait_until
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airlane.service.graph import DagGraph
+from airlane.engine.graph import DagGraph
 
 
 def graph(edges: dict[str, list[str]], **per_task: dict[str, Any]) -> DagGraph:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from airlane.engine.run_state import TIRecord
 from airlane.queue.codec import TIMeta, encode_ti
 from airlane.queue.conf_limit import ConfTooLarge, check_conf_size, max_conf_bytes_from_env
 from airlane.queue.keys import Keys
 from airlane.queue.trimming import GroupPosition, trim_floor
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.retention import is_expired, run_keys
-from airlane.service.run_state import TIRecord
 from tests.conftest import run_cli
 
 

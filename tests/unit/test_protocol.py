@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from airlane.engine.run_state import TaskOutcome
 from airlane.queue.codec import encode_outcome
 from airlane.queue.protocol import (
     RUN_ID_MAX_CHARS,
@@ -27,7 +28,6 @@ from airlane.queue.protocol import (
     validate_run_id,
 )
 from airlane.sdk.state import TaskInstanceState
-from airlane.service.run_state import TaskOutcome
 
 # Any text, weighted towards what broke "|"-joined references: separators, unicode, and ids
 # as long as Airflow allows (250 characters).
@@ -267,8 +267,8 @@ def test_a_run_with_unreadable_instance_records_is_rebuilt_without_them(
 ) -> None:
     """The coordinator rebuilding a run: a bad record is dropped (logged), and a task left with
     no instance starts over from state none."""
+    from airlane.engine.run_state import TIKey, TIRecord
     from airlane.queue.codec import TIMeta, encode_ti
-    from airlane.service.run_state import TIKey, TIRecord
     from airlane.service.stored_records import decode_tis
     from tests.unit.graphs import graph
 

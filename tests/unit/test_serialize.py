@@ -6,7 +6,7 @@ from datetime import datetime
 
 from airlane import DAG, BashOperator, EmptyOperator, TaskGroup, task
 from airlane.dag_loader.serialize import serialize_dag
-from airlane.service.graph import DagGraph
+from airlane.engine.graph import DagGraph
 
 
 def build(extra_task: bool = False) -> DAG:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from airlane.engine.run_state import TaskOutcome, TIKey, TIRecord
+from airlane.engine.state_machine import RunMachine
 from airlane.sdk.state import DagRunState, TaskInstanceState
-from airlane.service.run_state import TaskOutcome, TIKey, TIRecord
-from airlane.service.state_machine import RunMachine
 from tests.unit.graphs import graph
 
 S = TaskInstanceState

@@ -14,11 +14,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from airlane.engine.run_state import TaskOutcome, TIKey
+from airlane.engine.state_machine import RunMachine
+from airlane.engine.trigger_rules import RuleDecision, UpstreamCounts, evaluate_trigger_rule
 from airlane.sdk.state import FINISHED_STATES, DagRunState, TaskInstanceState
 from airlane.sdk.trigger_rule import CANONICAL_RULES
-from airlane.service.run_state import TaskOutcome, TIKey
-from airlane.service.state_machine import RunMachine
-from airlane.service.trigger_rules import RuleDecision, UpstreamCounts, evaluate_trigger_rule
 from tests.unit.graphs import graph
 
 S = TaskInstanceState

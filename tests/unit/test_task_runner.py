@@ -13,10 +13,10 @@ import pendulum
 import pytest
 
 from airlane import DAG, BashOperator, PythonOperator
+from airlane.engine.run_state import TaskOutcome, TIKey
 from airlane.sdk.node import DAGNode
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.context_builder import RunInfo
-from airlane.service.run_state import TaskOutcome, TIKey
 from airlane.service.runtime_ti import InMemoryXComs
 from airlane.service.task_runner import ExecutionEnv, TaskRequest, execute_task
 

@@ -7,10 +7,10 @@ import asyncio
 import pendulum
 
 from airlane import DAG, BashOperator, PythonOperator
+from airlane.engine.run_state import TIKey
 from airlane.sdk.exceptions import AirflowException
 from airlane.sdk.node import DAGNode
 from airlane.service.context_builder import RunInfo
-from airlane.service.run_state import TIKey
 from airlane.service.runtime_ti import InMemoryXComs
 from airlane.service.task_runner import ExecutionEnv, TaskRequest, execute_task
 from airlane.service.tracebacks import INTERNAL_PREFIXES, task_failure_text

@@ -28,8 +28,8 @@ from collections.abc import Sequence
 
 import pytest
 
+from airlane.engine.trigger_rules import RuleDecision, UpstreamCounts, evaluate_trigger_rule
 from airlane.sdk.trigger_rule import CANONICAL_RULES, TriggerRule, normalize_trigger_rule
-from airlane.service.trigger_rules import RuleDecision, UpstreamCounts, evaluate_trigger_rule
 
 R = RuleDecision
 UPSTREAM_STATES = ("success", "skipped", "failed", "upstream_failed", "running", "none")

@@ -11,8 +11,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from airlane.engine.run_state import TIRecord
 from airlane.queue.codec import TIMeta, loads
-from airlane.service.run_state import TIRecord
 
 BUNDLE_NAME = "dags-folder"
 _TI_NAMESPACE = uuid.UUID("6f1c3a52-5c0e-4b7e-9f57-3b8f0c2d9a10")

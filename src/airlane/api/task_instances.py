@@ -22,11 +22,11 @@ from airlane.api.inputs import (
 )
 from airlane.api.shapes import iso, task_instance_response, ti_collection
 from airlane.api.task_logs import LIVE_STATES, serve_log
+from airlane.engine.graph import relatives
+from airlane.engine.run_state import TIRecord
 from airlane.queue.codec import TIMeta
 from airlane.queue.keys import ti_field
 from airlane.queue.store import Store
-from airlane.service.graph import relatives
-from airlane.service.run_state import TIRecord
 
 TIs = dict[tuple[str, int], tuple[TIRecord, TIMeta]]
 _MARKABLE = {"success", "failed", "skipped"}

@@ -12,13 +12,13 @@ from typing import Any
 
 from airlane.cli.common import CliError, parse_conf, parse_logical_date, print_json
 from airlane.config import Settings
+from airlane.engine.graph import relatives
 from airlane.queue.conf_limit import ConfTooLarge
 from airlane.queue.connection import connect
 from airlane.queue.log_pages import iter_pages
 from airlane.queue.protocol import run_id_problem
 from airlane.queue.store import DagNotFound, RunExists, RunRequest, Store
 from airlane.sdk.timezone import coerce_datetime, utcnow
-from airlane.service.graph import relatives
 
 
 def register_dags(sub: Any) -> None:

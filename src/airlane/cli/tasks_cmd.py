@@ -15,10 +15,10 @@ from airlane.cli.common import (
     print_json,
     settings_for,
 )
+from airlane.engine.run_state import TIKey
 from airlane.sdk.mapped import MappedOperator
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.local_runner import make_run_info
-from airlane.service.run_state import TIKey
 from airlane.service.runtime_ti import InMemoryXComs
 from airlane.service.task_runner import ExecutionEnv, TaskRequest, execute_task
 

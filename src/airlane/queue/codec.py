@@ -7,8 +7,8 @@ from typing import Any
 
 import orjson
 
+from airlane.engine.run_state import TaskOutcome, TIRecord
 from airlane.sdk.state import TaskInstanceState
-from airlane.service.run_state import TaskOutcome, TIRecord
 
 
 def _tuple(value: Any) -> tuple[str, ...] | None:

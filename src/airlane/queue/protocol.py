@@ -20,10 +20,10 @@ from typing import Any, TypeVar
 
 import orjson
 
+from airlane.engine.run_state import TaskOutcome
 from airlane.queue.codec import decode_outcome
 from airlane.queue.keys import run_ref, ti_field
 from airlane.sdk.state import TaskInstanceState
-from airlane.service.run_state import TaskOutcome
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -15,6 +15,7 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from airlane.engine.run_state import TIRecord
 from airlane.queue import typed
 from airlane.queue.codec import TIMeta, decode_ti, dumps, loads
 from airlane.queue.conf_limit import check_conf_size, max_conf_bytes_from_env
@@ -22,7 +23,6 @@ from airlane.queue.keys import Keys, parse_ti_field, run_ref, ti_field
 from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN
 from airlane.queue.protocol import encode_marks, validate_run_id
 from airlane.queue.scripts import Scripts
-from airlane.service.run_state import TIRecord
 
 
 class DagNotFound(LookupError):

@@ -24,9 +24,13 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from airlane.engine.graph import DagGraph
+from airlane.engine.run_state import Step, TaskOutcome, TIKey, TIRecord
+from airlane.engine.state_machine import RunMachine
 from airlane.queue import typed
 from airlane.queue.codec import TIMeta, decode_ti
 from airlane.queue.connection import TRANSIENT_ERRORS
+from airlane.queue.groups import ensure_group
 from airlane.queue.keys import (
     COORDINATOR_GROUP,
     WORKER_GROUP,
@@ -52,13 +56,9 @@ from airlane.queue.trimming import StreamTrimmer
 from airlane.scheduling.backfill import BackfillRunner
 from airlane.scheduling.scheduler import Scheduler
 from airlane.sdk.state import DagRunState, TaskInstanceState
-from airlane.service.graph import DagGraph
 from airlane.service.retention import RetentionDuty
 from airlane.service.run_context import Persister, RunContext
-from airlane.service.run_state import Step, TaskOutcome, TIKey, TIRecord
-from airlane.service.state_machine import RunMachine
 from airlane.service.stored_records import decode_dag, decode_pool_slots, decode_tis, epoch_s
-from airlane.service.worker import ensure_group
 
 log = logging.getLogger("airlane.coordinator")
 S = TaskInstanceState

@@ -11,6 +11,7 @@ from typing import Any
 
 import redis
 
+from airlane.engine.run_state import TaskOutcome, TIKey
 from airlane.queue.codec import dumps
 from airlane.queue.keys import Keys
 from airlane.queue.messages import TaskMessage
@@ -23,7 +24,6 @@ from airlane.service.log_writer import TaskLogWriter
 from airlane.service.redis_variables import RedisVariableStore
 from airlane.service.redis_xcom import RedisXComs
 from airlane.service.run_launcher import RedisRunLauncher
-from airlane.service.run_state import TaskOutcome, TIKey
 from airlane.service.task_runner import ExecutionEnv, TaskRequest, execute_task
 
 

@@ -10,9 +10,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from airlane.engine.run_state import TaskOutcome
 from airlane.queue.codec import decode_outcome
 from airlane.sdk.state import TaskInstanceState
-from airlane.service.run_state import TaskOutcome
 from airlane.service.task_channel import ChannelClosed, encode, read_frame
 from airlane.service.task_pool import TaskPool, TaskProcess
 

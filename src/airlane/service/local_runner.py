@@ -15,15 +15,15 @@ from datetime import datetime
 from typing import Any
 
 from airlane.dag_loader.serialize import serialize_dag
+from airlane.engine.graph import DagGraph
+from airlane.engine.run_state import Step, TaskOutcome, TIKey
+from airlane.engine.state_machine import RunMachine
 from airlane.queue.protocol import validate_run_id
 from airlane.sdk.dag import DAG
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.sdk.timezone import coerce_datetime, utcnow
 from airlane.service.context_builder import RunInfo
-from airlane.service.graph import DagGraph
-from airlane.service.run_state import Step, TaskOutcome, TIKey
 from airlane.service.runtime_ti import InMemoryXComs
-from airlane.service.state_machine import RunMachine
 from airlane.service.task_runner import ExecutionEnv, TaskRequest, execute_task
 
 #: (task label, line) -> None

@@ -7,15 +7,15 @@ from typing import Any
 
 import orjson
 
+from airlane.engine.graph import DagGraph
+from airlane.engine.run_state import Step, TIKey, TIRecord
+from airlane.engine.state_machine import RunMachine
 from airlane.queue.codec import TIMeta, encode_ti
 from airlane.queue.keys import Keys, run_ref, ti_field
 from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN, TaskMessage
 from airlane.queue.scripts import Batch
 from airlane.sdk.state import DagRunState, TaskInstanceState
-from airlane.service.graph import DagGraph
 from airlane.service.metrics import MetricDeltas
-from airlane.service.run_state import Step, TIKey, TIRecord
-from airlane.service.state_machine import RunMachine
 
 S = TaskInstanceState
 #: states that end a try: the record gets the try's end date

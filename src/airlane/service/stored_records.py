@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from airlane.engine.graph import DagGraph
+from airlane.engine.run_state import TIKey, TIRecord
 from airlane.queue.codec import TIMeta, decode_ti, loads
 from airlane.queue.protocol import decoded_or_none, parse_ti_key
-from airlane.service.graph import DagGraph
-from airlane.service.run_state import TIKey, TIRecord
 
 log = logging.getLogger("airlane.coordinator")
 

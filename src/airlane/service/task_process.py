@@ -28,6 +28,7 @@ from typing import Any
 import pendulum
 import redis
 
+from airlane.engine.run_state import TaskOutcome, TIKey
 from airlane.queue.codec import dumps, encode_outcome
 from airlane.queue.connection import connect
 from airlane.queue.keys import Keys
@@ -40,7 +41,6 @@ from airlane.service.dag_cache import DagCache, DagNotLoadable
 from airlane.service.redis_variables import RedisVariableStore
 from airlane.service.redis_xcom import RedisXComs
 from airlane.service.run_launcher import RedisRunLauncher
-from airlane.service.run_state import TaskOutcome, TIKey
 from airlane.service.task_channel import ChannelClosed, SyncChannel
 from airlane.service.task_runner import ExecutionEnv, TaskRequest, execute_task
 

@@ -14,6 +14,8 @@ from typing import Any
 
 import pendulum
 
+from airlane.engine.retry_policy import is_eligible_to_retry
+from airlane.engine.run_state import TaskOutcome, TIKey
 from airlane.sdk.baseoperator import BaseOperator
 from airlane.sdk.context import Context, capture_task_output, use_context
 from airlane.sdk.dag import DAG
@@ -31,8 +33,6 @@ from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.templating import render_template_fields, rendered_snapshot
 from airlane.sdk.xcom_arg import RETURN_VALUE_KEY, XComArg
 from airlane.service.context_builder import RunInfo, build_context
-from airlane.service.retry_policy import is_eligible_to_retry
-from airlane.service.run_state import TaskOutcome, TIKey
 from airlane.service.runtime_ti import RuntimeTaskInstance, XComAccess
 from airlane.service.tracebacks import task_failure_text
 

@@ -22,12 +22,13 @@ from dataclasses import dataclass, field, replace
 import pendulum
 import redis
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
 
+from airlane.engine.run_state import TaskOutcome
 from airlane.queue import typed
 from airlane.queue.coalesce import Coalescer
 from airlane.queue.codec import dumps, encode_outcome
 from airlane.queue.connection import TRANSIENT_ERRORS
+from airlane.queue.groups import ensure_group
 from airlane.queue.keys import WORKER_GROUP, Keys, run_ref, ti_field
 from airlane.queue.messages import STREAM_MAXLEN, TaskMessage
 from airlane.queue.protocol import ClaimRef, StopIdent
@@ -44,7 +45,6 @@ from airlane.service.log_writer import LOG_MAXLEN, TaskLogWriter
 from airlane.service.redis_variables import RedisVariableStore
 from airlane.service.run_conf import run_conf
 from airlane.service.run_launcher import RedisRunLauncher
-from airlane.service.run_state import TaskOutcome
 from airlane.service.task_pool import TaskPool
 from airlane.service.task_process import TaskProcessConfig, run_info_to_wire
 
@@ -81,14 +81,6 @@ class WorkerSettings:
     task_memory_limit_mb: int = 8192
     #: task processes idle this long are stopped
     task_process_idle_s: float = 300.0
-
-
-async def ensure_group(client: aioredis.Redis, stream: str, group: str) -> None:
-    try:
-        await client.xgroup_create(stream, group, id="0", mkstream=True)
-    except ResponseError as err:
-        if "BUSYGROUP" not in str(err):
-            raise
 
 
 @functools.lru_cache(maxsize=4096)

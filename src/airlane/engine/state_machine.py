@@ -14,16 +14,16 @@ from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
+from airlane.engine.graph import DagGraph, TaskSpec
+from airlane.engine.retry_policy import is_eligible_to_retry, retry_delay_s
+from airlane.engine.run_state import Step, TaskOutcome, TIKey, TIRecord, Transition
+from airlane.engine.trigger_rules import RuleDecision, UpstreamCounts, evaluate_trigger_rule
 from airlane.sdk.state import (
     FAILED_STATES,
     FINISHED_STATES,
     DagRunState,
     TaskInstanceState,
 )
-from airlane.service.graph import DagGraph, TaskSpec
-from airlane.service.retry_policy import is_eligible_to_retry, retry_delay_s
-from airlane.service.run_state import Step, TaskOutcome, TIKey, TIRecord, Transition
-from airlane.service.trigger_rules import RuleDecision, UpstreamCounts, evaluate_trigger_rule
 
 S = TaskInstanceState
 # Index of each finished state in the per-task upstream counters; slot 5 counts all instances.
