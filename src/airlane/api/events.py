@@ -18,7 +18,8 @@ per-user and per-process limits, Redis unavailable) answers before the stream st
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,45 +133,81 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
         admission.release(user)
 
 
+@dataclass(frozen=True, slots=True)
+class _Opening:
+    """What a stream reads before it starts (so that Redis being down is a 503, not a stream
+    that ends at once)."""
+
+    #: where its backlog starts (exclusive), None for live only
+    start: str | None
+    #: the gap notice owed to a client whose events the cap may have trimmed
+    gap: dict[str, Any] | None
+    #: the running tries whose logs it tails from their first line
+    running: list[dict[str, Any]]
+
+
 async def _admitted(request: web.Request, asked: StreamRequest) -> web.StreamResponse:
     hub, store = request.app[HUB], request.app[BACKLOG]
     if not await hub.wait_ready(READY_TIMEOUT_S):
         return unavailable("The event stream is not available yet")
     try:
-        start = await _start_position(store, asked)
-        gap = await _trimmed_since(store, asked.last)
-        running = await _running_tries(store, asked.wants)
+        opening = await _open(store, asked)
     except TRANSIENT_ERRORS:
         return unavailable("Redis is unavailable")
     settings = request.app[EVENTS_SETTINGS]
-    sub, newest = hub.subscribe(asked.wants, start or "0-0", settings.queue_frames)
+    sub, newest = hub.subscribe(asked.wants, opening.start or "0-0", settings.queue_frames)
+    with _registered(request, hub, sub):
+        response = _sse_response()
+        try:
+            await _stream(request, response, sub, opening, newest)
+        except (ConnectionError, TimeoutError):
+            pass  # the client went away or stopped reading: it resumes with Last-Event-ID
+    return response
+
+
+async def _open(store: Store, asked: StreamRequest) -> _Opening:
+    start = await _start_position(store, asked)
+    oldest = await _trimmed_since(store, asked.last)
+    # The capped stream no longer holds everything after the client's last event.
+    gap = None if oldest is None else {"kind": "gap", "since": asked.last, "oldest": oldest}
+    return _Opening(start, gap, await _running_tries(store, asked.wants))
+
+
+@contextlib.contextmanager
+def _registered(request: web.Request, hub: EventHub, sub: Subscription) -> Iterator[None]:
+    """The stream listed among the open ones (ended when its client goes, or on shutdown)
+    while it runs; its subscription dropped when it ends."""
     subscribers = request.app[SUBSCRIBERS]
     me = asyncio.current_task()
     assert me is not None
     subscribers[me] = request
-    response = _sse_response()
     try:
-        for data in running:
-            hub.tail(sub, data)
-        await response.prepare(request)
-        # Live only: the position the stream starts at goes out first, so that a client whose
-        # stream ends before its first event still resumes from its connection on.
-        await _send(response, [CONNECTED if start is not None else connected_at(newest)])
-        if gap is not None:
-            # The capped stream no longer holds everything after the client's last event.
-            assert asked.last is not None
-            await _send(
-                response, [sse(None, "gap", {"kind": "gap", "since": asked.last, "oldest": gap})]
-            )
-        if start is not None:
-            await _send_backlog(response, store, hub, sub, start, newest)
-        await _send_live(response, store, sub)
-    except (ConnectionError, TimeoutError):
-        pass  # the client went away or stopped reading: it resumes with Last-Event-ID
+        yield
     finally:
         subscribers.pop(me, None)
         hub.unsubscribe(sub)
-    return response
+
+
+async def _stream(
+    request: web.Request,
+    response: web.StreamResponse,
+    sub: Subscription,
+    opening: _Opening,
+    newest: str,
+) -> None:
+    """The stream itself: its opening frames, the backlog, then live events until it ends."""
+    hub, store = request.app[HUB], request.app[BACKLOG]
+    for data in opening.running:
+        hub.tail(sub, data)
+    await response.prepare(request)
+    # Live only: the position the stream starts at goes out first, so that a client whose
+    # stream ends before its first event still resumes from its connection on.
+    await _send(response, [CONNECTED if opening.start is not None else connected_at(newest)])
+    if opening.gap is not None:
+        await _send(response, [sse(None, "gap", opening.gap)])
+    if opening.start is not None:
+        await _send_backlog(response, store, hub, sub, opening.start, newest)
+    await _send_live(response, store, sub)
 
 
 def _sse_response() -> web.StreamResponse:
