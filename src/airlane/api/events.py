@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from redis.exceptions import ResponseError
 
 from airlane.api.appkeys import EVENTS_REDIS_URL, EVENTS_SETTINGS
 from airlane.api.errors import invalid, json_response
@@ -52,7 +51,7 @@ from airlane.api.event_hub import (
     Subscription,
 )
 from airlane.api.inputs import query_bool
-from airlane.queue import typed
+from airlane.queue import api_reads
 from airlane.queue.connection import TRANSIENT_ERRORS, connect
 from airlane.queue.keys import Keys
 from airlane.queue.store import Store
@@ -276,7 +275,7 @@ async def _send_backlog(
         after = next_id(position)
         assert after is not None  # position is below newest
         try:
-            page = await typed.xrange(store.client, store.keys.events, after, newest, READ_COUNT)
+            page = await api_reads.stream_page(store, store.keys.events, after, newest, READ_COUNT)
         except TRANSIENT_ERRORS:
             await _send(response, [UNAVAILABLE])
             raise ConnectionError("backlog unavailable") from None
@@ -322,7 +321,7 @@ async def _send_log_backfill(response: web.StreamResponse, store: Store, item: B
     position = "-"
     while True:
         try:
-            page = await typed.xrange(store.client, item.stream, position, item.upto, READ_COUNT)
+            page = await api_reads.stream_page(store, item.stream, position, item.upto, READ_COUNT)
         except TRANSIENT_ERRORS:
             await _send(response, [UNAVAILABLE])
             raise ConnectionError("log backlog unavailable") from None
@@ -342,9 +341,8 @@ async def _trimmed_since(store: Store, last: str | None) -> str | None:
     """
     if last is None or last == "0-0":
         return None
-    try:
-        info = await store.client.xinfo_stream(store.keys.events)
-    except ResponseError:  # no stream yet
+    info = await api_reads.stream_info(store, store.keys.events)
+    if info is None:  # no stream yet
         return None
     first = info.get("first-entry")
     if not first or int(info.get("entries-added") or 0) <= int(info.get("length") or 0):
