@@ -8,7 +8,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from airlane.api import openapi
+from airlane.api import ApiSettings, create_app, openapi
+from airlane.api.auth import AuthConfig
 from airlane.api.openapi import PATHS, RESOURCES, SCHEMAS, document
 
 SNAPSHOT = Path(__file__).parent / "fixtures" / "openapi_document.json"
@@ -31,3 +32,31 @@ def test_a_name_two_resources_define_is_refused(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(openapi, "RESOURCES", (*RESOURCES, RESOURCES[1]))
     with pytest.raises(ValueError, match="redefines SCHEMAS"):
         openapi._merged("SCHEMAS")
+
+
+def _served_routes() -> set[tuple[str, str]]:
+    """(METHOD, template) of every API route the application registers."""
+    app = create_app(ApiSettings("redis://unused"), AuthConfig((), "s" * 32))
+    routes = set()
+    for route in app.router.routes():
+        resource = route.resource
+        if resource is not None and route.method != "HEAD":
+            routes.add((route.method, resource.canonical))
+    return routes
+
+
+def test_every_api_route_is_documented_and_every_documented_one_served() -> None:
+    documented = {(method.upper(), path) for path, ops in PATHS.items() for method in ops}
+    served = {
+        (method, path)
+        for method, path in _served_routes()
+        if path.startswith(("/api/", "/auth/", "/metrics"))
+    }
+    # the stream (Server-Sent Events) and the document itself are not operations in it
+    undocumented = {("GET", "/api/v2/events"), ("GET", "/api/v2/openapi.json")}
+    # served but not yet in the document (Airflow's get_mapped_task_instance_tries); kept out
+    # while the document is held equal to its snapshot
+    mapped_tries = "/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}"
+    undocumented.add(("GET", mapped_tries + "/tries"))
+    assert served - documented == undocumented
+    assert documented <= served
