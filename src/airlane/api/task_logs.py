@@ -18,8 +18,9 @@ import orjson
 from aiohttp import web
 
 from airlane.api.appkeys import STORE
-from airlane.api.errors import ApiError, json_response
-from airlane.api.inputs import query_bool
+from airlane.api.errors import ApiError, json_response, not_found
+from airlane.api.inputs import path_int, query_bool
+from airlane.api.instance_lookup import find_instance, map_index_of, path_ids
 from airlane.queue import api_reads
 from airlane.queue.log_pages import BadToken, decode_token, encode_token
 
@@ -96,3 +97,21 @@ async def _stream_rest(
         await response.write(b'],"continuation_token":' + orjson.dumps(token) + b"}")
     await response.write_eof()
     return response
+
+
+async def get_log(request: web.Request) -> web.StreamResponse:
+    store = request.app[STORE]
+    dag_id, run_id = path_ids(request)
+    try_number = path_int(request, "try_number")
+    _, _, tis, key = await find_instance(request, map_index_of(request))
+    record = tis[key][0]
+    if not 1 <= try_number <= max(1, record.try_number):
+        raise not_found(f"Try {try_number} of {key[0]}")
+    live = try_number == record.try_number and record.state.value in LIVE_STATES
+    log_key = store.keys.log(dag_id, run_id, key[0], key[1], try_number)
+    return await serve_log(request, log_key, live)
+
+
+def add_routes(app: web.Application) -> None:
+    base = "/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances"
+    app.router.add_get(base + "/{task_id}/logs/{try_number}", get_log)

@@ -1,4 +1,4 @@
-"""XCom entries of a task instance (handlers: :mod:`airlane.api.task_instances`)."""
+"""XCom entries of a task instance (handlers: :mod:`airlane.api.xcoms`)."""
 
 from __future__ import annotations
 
