@@ -23,9 +23,11 @@ from airlane.api import (
     openapi,
     pools,
     task_instances,
+    task_logs,
     variables,
     webui,
     workers,
+    xcoms,
 )
 from airlane.api.appkeys import (
     AUTH,
@@ -93,6 +95,8 @@ def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
         dags,
         dag_runs,
         task_instances,
+        task_logs,
+        xcoms,
         events,
         pools,
         variables,

@@ -14,7 +14,7 @@ from airlane.api.appkeys import DATA_INTERVALS_DEFAULT, STORE
 from airlane.api.errors import invalid, json_response, not_found
 from airlane.api.inputs import json_body, page, query_bool, query_list
 from airlane.api.shapes import dag_response, task_spec
-from airlane.queue import typed
+from airlane.queue import api_reads
 from airlane.scheduling.scheduler import dag_schedule
 from airlane.sdk.timezone import utcnow
 
@@ -27,7 +27,7 @@ async def _all_dags(request: web.Request) -> list[dict[str, Any]]:
     paused, stale = await store.paused_dags(), await store.inactive_dags()
     errors = await store.import_errors()
     files = await store.dag_files()
-    schedules = await typed.hgetall(store.client, store.keys.schedules)
+    schedules = await api_reads.schedule_entries(store)
     now = utcnow()
     found = []
     for dag_id in sorted(hashes):
@@ -122,7 +122,7 @@ async def _one(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]]:
         stale=dag_id in await store.inactive_dags(),
         has_import_errors=files.get(dag_id) in errors,
     )
-    last_raw = await typed.hget(store.client, store.keys.schedules, dag_id)
+    last_raw = await api_reads.schedule_entry(store, dag_id)
     return dag, _with_next_run(request, response, dag, last_raw, utcnow())
 
 

@@ -18,12 +18,12 @@ per-user and per-process limits, Redis unavailable) answers before the stream st
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from redis.exceptions import ResponseError
 
 from airlane.api.appkeys import EVENTS_REDIS_URL, EVENTS_SETTINGS
 from airlane.api.errors import invalid, json_response
@@ -51,7 +51,7 @@ from airlane.api.event_hub import (
     Subscription,
 )
 from airlane.api.inputs import query_bool
-from airlane.queue import typed
+from airlane.queue import api_reads
 from airlane.queue.connection import TRANSIENT_ERRORS, connect
 from airlane.queue.keys import Keys
 from airlane.queue.store import Store
@@ -132,45 +132,81 @@ async def stream_events(request: web.Request) -> web.StreamResponse:
         admission.release(user)
 
 
+@dataclass(frozen=True, slots=True)
+class _Opening:
+    """What a stream reads before it starts (so that Redis being down is a 503, not a stream
+    that ends at once)."""
+
+    #: where its backlog starts (exclusive), None for live only
+    start: str | None
+    #: the gap notice owed to a client whose events the cap may have trimmed
+    gap: dict[str, Any] | None
+    #: the running tries whose logs it tails from their first line
+    running: list[dict[str, Any]]
+
+
 async def _admitted(request: web.Request, asked: StreamRequest) -> web.StreamResponse:
     hub, store = request.app[HUB], request.app[BACKLOG]
     if not await hub.wait_ready(READY_TIMEOUT_S):
         return unavailable("The event stream is not available yet")
     try:
-        start = await _start_position(store, asked)
-        gap = await _trimmed_since(store, asked.last)
-        running = await _running_tries(store, asked.wants)
+        opening = await _open(store, asked)
     except TRANSIENT_ERRORS:
         return unavailable("Redis is unavailable")
     settings = request.app[EVENTS_SETTINGS]
-    sub, newest = hub.subscribe(asked.wants, start or "0-0", settings.queue_frames)
+    sub, newest = hub.subscribe(asked.wants, opening.start or "0-0", settings.queue_frames)
+    with _registered(request, hub, sub):
+        response = _sse_response()
+        try:
+            await _stream(request, response, sub, opening, newest)
+        except (ConnectionError, TimeoutError):
+            pass  # the client went away or stopped reading: it resumes with Last-Event-ID
+    return response
+
+
+async def _open(store: Store, asked: StreamRequest) -> _Opening:
+    start = await _start_position(store, asked)
+    oldest = await _trimmed_since(store, asked.last)
+    # The capped stream no longer holds everything after the client's last event.
+    gap = None if oldest is None else {"kind": "gap", "since": asked.last, "oldest": oldest}
+    return _Opening(start, gap, await _running_tries(store, asked.wants))
+
+
+@contextlib.contextmanager
+def _registered(request: web.Request, hub: EventHub, sub: Subscription) -> Iterator[None]:
+    """The stream listed among the open ones (ended when its client goes, or on shutdown)
+    while it runs; its subscription dropped when it ends."""
     subscribers = request.app[SUBSCRIBERS]
     me = asyncio.current_task()
     assert me is not None
     subscribers[me] = request
-    response = _sse_response()
     try:
-        for data in running:
-            hub.tail(sub, data)
-        await response.prepare(request)
-        # Live only: the position the stream starts at goes out first, so that a client whose
-        # stream ends before its first event still resumes from its connection on.
-        await _send(response, [CONNECTED if start is not None else connected_at(newest)])
-        if gap is not None:
-            # The capped stream no longer holds everything after the client's last event.
-            assert asked.last is not None
-            await _send(
-                response, [sse(None, "gap", {"kind": "gap", "since": asked.last, "oldest": gap})]
-            )
-        if start is not None:
-            await _send_backlog(response, store, hub, sub, start, newest)
-        await _send_live(response, store, sub)
-    except (ConnectionError, TimeoutError):
-        pass  # the client went away or stopped reading: it resumes with Last-Event-ID
+        yield
     finally:
         subscribers.pop(me, None)
         hub.unsubscribe(sub)
-    return response
+
+
+async def _stream(
+    request: web.Request,
+    response: web.StreamResponse,
+    sub: Subscription,
+    opening: _Opening,
+    newest: str,
+) -> None:
+    """The stream itself: its opening frames, the backlog, then live events until it ends."""
+    hub, store = request.app[HUB], request.app[BACKLOG]
+    for data in opening.running:
+        hub.tail(sub, data)
+    await response.prepare(request)
+    # Live only: the position the stream starts at goes out first, so that a client whose
+    # stream ends before its first event still resumes from its connection on.
+    await _send(response, [CONNECTED if opening.start is not None else connected_at(newest)])
+    if opening.gap is not None:
+        await _send(response, [sse(None, "gap", opening.gap)])
+    if opening.start is not None:
+        await _send_backlog(response, store, hub, sub, opening.start, newest)
+    await _send_live(response, store, sub)
 
 
 def _sse_response() -> web.StreamResponse:
@@ -239,7 +275,7 @@ async def _send_backlog(
         after = next_id(position)
         assert after is not None  # position is below newest
         try:
-            page = await typed.xrange(store.client, store.keys.events, after, newest, READ_COUNT)
+            page = await api_reads.stream_page(store, store.keys.events, after, newest, READ_COUNT)
         except TRANSIENT_ERRORS:
             await _send(response, [UNAVAILABLE])
             raise ConnectionError("backlog unavailable") from None
@@ -285,7 +321,7 @@ async def _send_log_backfill(response: web.StreamResponse, store: Store, item: B
     position = "-"
     while True:
         try:
-            page = await typed.xrange(store.client, item.stream, position, item.upto, READ_COUNT)
+            page = await api_reads.stream_page(store, item.stream, position, item.upto, READ_COUNT)
         except TRANSIENT_ERRORS:
             await _send(response, [UNAVAILABLE])
             raise ConnectionError("log backlog unavailable") from None
@@ -305,9 +341,8 @@ async def _trimmed_since(store: Store, last: str | None) -> str | None:
     """
     if last is None or last == "0-0":
         return None
-    try:
-        info = await store.client.xinfo_stream(store.keys.events)
-    except ResponseError:  # no stream yet
+    info = await api_reads.stream_info(store, store.keys.events)
+    if info is None:  # no stream yet
         return None
     first = info.get("first-entry")
     if not first or int(info.get("entries-added") or 0) <= int(info.get("length") or 0):

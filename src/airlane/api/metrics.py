@@ -21,7 +21,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from airlane.api.appkeys import STORE
-from airlane.queue import monitoring, typed
+from airlane.queue import api_reads, monitoring
 from airlane.queue.keys import parse_run_ref
 from airlane.queue.monitoring import QueueStats, WorkerInfo
 from airlane.queue.store import Store
@@ -114,7 +114,7 @@ async def _runs(store: Store) -> Metric:
 async def metrics(request: web.Request) -> web.Response:
     store = request.app[STORE]
     now = time.time()
-    families = _counters(await typed.hgetall(store.client, store.keys.metrics))
+    families = _counters(await api_reads.metric_counters(store))
     found = await monitoring.workers(store, now)
     families += _workers(found)
     names = sorted(monitoring.queue_names(found))

@@ -11,20 +11,16 @@ from airlane.api.appkeys import STORE
 from airlane.api.errors import json_response, not_found
 from airlane.api.inputs import page, path_int
 from airlane.api.shapes import import_error_response, iso
-from airlane.queue import typed
+from airlane.queue import api_reads
 
 #: a heartbeat older than this makes its component unhealthy
 STALE_AFTER_S = 30.0
 
 
 async def health(request: web.Request) -> web.Response:
-    store = request.app[STORE]
     now = time.time()
     try:
-        await store.client.ping()
-        coordinator = await typed.get(store.client, store.keys.coordinator_beat)
-        processor = await typed.get(store.client, store.keys.dag_processor_beat)
-        workers = await store.client.zcount(store.keys.worker_beats, now - STALE_AFTER_S, "+inf")
+        beats = await api_reads.heartbeats(request.app[STORE], now - STALE_AFTER_S)
     except Exception:  # Redis unreachable: say so, with the status code a probe expects
         body = {
             "metadatabase": {"status": "unhealthy"},
@@ -39,8 +35,8 @@ async def health(request: web.Request) -> web.Response:
             return "unhealthy", None
         return ("healthy" if now - float(beat) <= STALE_AFTER_S else "unhealthy"), iso(beat)
 
-    scheduler_status, scheduler_beat = component(coordinator)
-    processor_status, processor_beat = component(processor)
+    scheduler_status, scheduler_beat = component(beats.coordinator)
+    processor_status, processor_beat = component(beats.dag_processor)
     return json_response(
         {
             "metadatabase": {"status": "healthy"},
@@ -50,7 +46,10 @@ async def health(request: web.Request) -> web.Response:
                 "status": processor_status,
                 "latest_dag_processor_heartbeat": processor_beat,
             },
-            "workers": {"status": "healthy" if workers else "unhealthy", "alive": int(workers)},
+            "workers": {
+                "status": "healthy" if beats.live_workers else "unhealthy",
+                "alive": beats.live_workers,
+            },
         }
     )
 

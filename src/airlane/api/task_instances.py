@@ -1,4 +1,5 @@
-"""Task instances: list, read, mark, clear, tries, logs and XCom entries."""
+"""Task instances: list, read, mark, clear and tries (their logs: :mod:`.task_logs`, their
+XCom entries: :mod:`.xcoms`)."""
 
 from __future__ import annotations
 
@@ -17,28 +18,20 @@ from airlane.api.inputs import (
     opt_choice,
     opt_str,
     page,
-    path_int,
-    query_int,
 )
+from airlane.api.instance_lookup import TIs, find_instance, map_index_of, path_ids
 from airlane.api.shapes import iso, task_instance_response, ti_collection
-from airlane.api.task_logs import LIVE_STATES, serve_log
 from airlane.engine.graph import relatives
 from airlane.engine.run_state import TIRecord
-from airlane.queue.codec import TIMeta
 from airlane.queue.keys import ti_field
 from airlane.queue.store import Store
 
-TIs = dict[tuple[str, int], tuple[TIRecord, TIMeta]]
 _MARKABLE = {"success", "failed", "skipped"}
-
-
-def _ids(request: web.Request) -> tuple[str, str]:
-    return request.match_info["dag_id"], request.match_info["dag_run_id"]
 
 
 async def list_tis(request: web.Request) -> web.Response:
     store = request.app[STORE]
-    dag_id, run_id = _ids(request)
+    dag_id, run_id = path_ids(request)
     limit, offset = page(request, default_limit=100)
     if "~" in (dag_id, run_id):
         return await _list_across(request, limit, offset)
@@ -63,33 +56,10 @@ def _state_name(record: TIRecord) -> str:
     return "no_status" if record.state.value == "none" else record.state.value
 
 
-async def _instance(
-    request: web.Request, map_index: int
-) -> tuple[dict[str, Any] | None, dict[str, str], TIs, tuple[str, int]]:
-    store = request.app[STORE]
-    dag_id, run_id = _ids(request)
-    task_id = request.match_info["task_id"]
-    run = await load_run(store, dag_id, run_id)
-    tis = await store.task_instances(dag_id, run_id)
-    key = (task_id, map_index)
-    if key not in tis:
-        raise not_found(
-            f"The Task Instance with dag_id: `{dag_id}`, run_id: `{run_id}`, "
-            f"task_id: `{task_id}` and map_index: `{map_index}`"
-        )
-    return await store.dag(dag_id), run, tis, key
-
-
-def _map_index(request: web.Request) -> int:
-    if "map_index" in request.match_info:
-        return path_int(request, "map_index")
-    return query_int(request, "map_index", -1, -1, None)
-
-
 async def get_ti(request: web.Request) -> web.Response:
-    dag, run, tis, key = await _instance(request, _map_index(request))
+    dag, run, tis, key = await find_instance(request, map_index_of(request))
     response = task_instance_response(dag, run, key, *tis[key])
-    dag_id, run_id = _ids(request)
+    dag_id, run_id = path_ids(request)
     response["rendered_fields"] = await request.app[STORE].rendered_fields(dag_id, run_id, *key)
     return json_response(response)
 
@@ -109,7 +79,7 @@ async def _mark_selection(
             "include_past",
         },
     )
-    dag, run, tis, key = await _instance(request, _map_index(request))
+    dag, run, tis, key = await find_instance(request, map_index_of(request))
     message = "Input should be 'success', 'failed' or 'skipped'"
     new_state = opt_choice(body, "new_state", _MARKABLE, message)
     note = opt_str(body, "note", 1000)
@@ -131,7 +101,7 @@ async def patch_ti(request: web.Request) -> web.Response:
     """Mark an instance (and with include_upstream/downstream its relatives) by hand."""
     store = request.app[STORE]
     dag, run, chosen, new_state = await _mark_selection(request)
-    dag_id, run_id = _ids(request)
+    dag_id, run_id = path_ids(request)
     if new_state is not None:
         marks = {ti_field(task_id, map_index): new_state for task_id, map_index in chosen}
         await store.mark(dag_id, run_id, marks)
@@ -189,7 +159,7 @@ async def list_tis_batch(request: web.Request) -> web.Response:
     """POST .../taskInstances/list: instances across DAGs and runs (``~`` for any)."""
     store = request.app[STORE]
     body = await json_body(request, _BATCH_FIELDS)
-    path_dag, path_run = _ids(request)
+    path_dag, path_run = path_ids(request)
     dag_ids = [path_dag] if path_dag != "~" else _str_list(body, "dag_ids")
     run_ids = [path_run] if path_run != "~" else _str_list(body, "dag_run_ids")
     task_ids = set(_str_list(body, "task_ids") or [])
@@ -204,7 +174,7 @@ async def _list_across(request: web.Request, limit: int, offset: int) -> web.Res
     """GET .../taskInstances with ``~`` for the DAG, the run or both: Airflow's listing across
     DAGs and runs, with the per-run list's filters and paging."""
     store = request.app[STORE]
-    dag_id, run_id = _ids(request)
+    dag_id, run_id = path_ids(request)
     if dag_id != "~" and await store.dag(dag_id) is None:
         raise not_found(f"Dag with id {dag_id}")
     dag_ids = None if dag_id == "~" else [dag_id]
@@ -350,8 +320,8 @@ _HISTORY_DROP = {"id", "rendered_map_index", "rendered_fields", "trigger", "trig
 async def get_tries(request: web.Request) -> web.Response:
     """Every try of an instance: earlier ones from the run's try history, then the current."""
     store = request.app[STORE]
-    dag_id, run_id = _ids(request)
-    dag, run, tis, key = await _instance(request, _map_index(request))
+    dag_id, run_id = path_ids(request)
+    dag, run, tis, key = await find_instance(request, map_index_of(request))
     record, meta = tis[key]
     current = {
         k: v
@@ -381,59 +351,6 @@ async def get_tries(request: web.Request) -> web.Response:
     return json_response({"task_instances": history, "total_entries": len(history)})
 
 
-async def get_log(request: web.Request) -> web.StreamResponse:
-    store = request.app[STORE]
-    dag_id, run_id = _ids(request)
-    try_number = path_int(request, "try_number")
-    _, _, tis, key = await _instance(request, _map_index(request))
-    record = tis[key][0]
-    if not 1 <= try_number <= max(1, record.try_number):
-        raise not_found(f"Try {try_number} of {key[0]}")
-    live = try_number == record.try_number and record.state.value in LIVE_STATES
-    log_key = store.keys.log(dag_id, run_id, key[0], key[1], try_number)
-    return await serve_log(request, log_key, live)
-
-
-async def list_xcoms(request: web.Request) -> web.Response:
-    store = request.app[STORE]
-    dag_id, run_id = _ids(request)
-    _dag, run, _tis, key = await _instance(request, _map_index(request))
-    entries = [
-        _xcom_entry(dag_id, run_id, run, key, name, value)
-        for name, value in sorted((await store.xcoms(dag_id, run_id, key[0], key[1])).items())
-    ]
-    return json_response({"xcom_entries": entries, "total_entries": len(entries)})
-
-
-async def get_xcom(request: web.Request) -> web.Response:
-    store = request.app[STORE]
-    dag_id, run_id = _ids(request)
-    _dag, run, _tis, key = await _instance(request, _map_index(request))
-    name = request.match_info["xcom_key"]
-    values = await store.xcoms(dag_id, run_id, key[0], key[1])
-    if name not in values:
-        raise not_found(f"XCom entry with key: `{name}`")
-    return json_response(_xcom_entry(dag_id, run_id, run, key, name, values[name]))
-
-
-def _xcom_entry(
-    dag_id: str, run_id: str, run: dict[str, str], key: tuple[str, int], name: str, value: Any
-) -> dict[str, Any]:
-    return {
-        "key": name,
-        "timestamp": iso(run.get("end_date") or run.get("start_date") or run.get("queued_at")),
-        "logical_date": run.get("logical_date") or None,
-        "map_index": key[1],
-        "task_id": key[0],
-        "dag_id": dag_id,
-        "run_id": run_id,
-        "dag_display_name": dag_id,
-        "task_display_name": key[0],
-        "run_after": run.get("logical_date") or iso(run.get("queued_at")),
-        "value": value,
-    }
-
-
 def add_routes(app: web.Application) -> None:
     base = "/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances"
     app.router.add_get(base, list_tis)
@@ -443,7 +360,4 @@ def add_routes(app: web.Application) -> None:
         app.router.add_patch(one + "/dry_run", patch_ti_dry_run)
         app.router.add_get(one + "/tries", get_tries)
     app.router.add_post(base + "/list", list_tis_batch)
-    app.router.add_get(base + "/{task_id}/logs/{try_number}", get_log)
-    app.router.add_get(base + "/{task_id}/xcomEntries", list_xcoms)
-    app.router.add_get(base + "/{task_id}/xcomEntries/{xcom_key}", get_xcom)
     app.router.add_post("/api/v2/dags/{dag_id}/clearTaskInstances", clear_tis)

@@ -18,16 +18,11 @@ import orjson
 from aiohttp import web
 
 from airlane.api.appkeys import STORE
-from airlane.api.errors import ApiError, json_response
-from airlane.api.inputs import query_bool
-from airlane.queue.log_pages import (
-    BadToken,
-    decode_token,
-    encode_token,
-    iter_pages,
-    last_position,
-    read_page,
-)
+from airlane.api.errors import ApiError, json_response, not_found
+from airlane.api.inputs import path_int, query_bool
+from airlane.api.instance_lookup import find_instance, map_index_of, path_ids
+from airlane.queue import api_reads
+from airlane.queue.log_pages import BadToken, decode_token, encode_token
 
 #: The states in which a try may still add lines to its log.
 LIVE_STATES = frozenset({"queued", "running", "deferred", "up_for_reschedule", "restarting"})
@@ -49,7 +44,7 @@ def _start(request: web.Request) -> str | None:
 
 async def serve_log(request: web.Request, log_key: str, live: bool) -> web.StreamResponse:
     """Respond with the log stored at ``log_key``; ``live``: the try may still write to it."""
-    client = request.app[STORE].client
+    store = request.app[STORE]
     after = _start(request)
     accept = request.headers.get("Accept", "")
     if NDJSON in accept:
@@ -59,7 +54,7 @@ async def serve_log(request: web.Request, log_key: str, live: bool) -> web.Strea
     elif query_bool(request, "full_content"):
         content_type = "application/json"
     else:
-        page = await read_page(client, log_key, after)
+        page = await api_reads.log_page(store, log_key, after)
         token = encode_token(page.position) if page.more or live else None
         return json_response(
             {"content": [{"event": line} for line in page.lines], "continuation_token": token}
@@ -79,10 +74,10 @@ def _encode(lines: list[str], content_type: str, first: bool) -> bytes:
 async def _stream_rest(
     request: web.Request, log_key: str, after: str | None, live: bool, content_type: str
 ) -> web.StreamResponse:
-    client = request.app[STORE].client
+    store = request.app[STORE]
     # A full read stops at the entry that was last when it began: a try that keeps writing
     # cannot make it endless, and the token (while the try runs) says where to go on.
-    until = await last_position(client, log_key)
+    until = await api_reads.log_end(store, log_key)
     token = encode_token(until or after) if live else None
     response = web.StreamResponse(
         headers={TOKEN_HEADER: token} if token and content_type == NDJSON else None
@@ -95,10 +90,28 @@ async def _stream_rest(
         await response.write(b'{"content":[')
     first = True
     if until is not None:
-        async for lines in iter_pages(client, log_key, after, until=until):
+        async for lines in api_reads.log_rest(store, log_key, after, until):
             await response.write(_encode(lines, content_type, first))
             first = False
     if as_json:
         await response.write(b'],"continuation_token":' + orjson.dumps(token) + b"}")
     await response.write_eof()
     return response
+
+
+async def get_log(request: web.Request) -> web.StreamResponse:
+    store = request.app[STORE]
+    dag_id, run_id = path_ids(request)
+    try_number = path_int(request, "try_number")
+    _, _, tis, key = await find_instance(request, map_index_of(request))
+    record = tis[key][0]
+    if not 1 <= try_number <= max(1, record.try_number):
+        raise not_found(f"Try {try_number} of {key[0]}")
+    live = try_number == record.try_number and record.state.value in LIVE_STATES
+    log_key = store.keys.log(dag_id, run_id, key[0], key[1], try_number)
+    return await serve_log(request, log_key, live)
+
+
+def add_routes(app: web.Application) -> None:
+    base = "/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances"
+    app.router.add_get(base + "/{task_id}/logs/{try_number}", get_log)

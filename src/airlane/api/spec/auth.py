@@ -1,0 +1,50 @@
+"""Tokens: sign-in, sign-out and revocation (handlers: :mod:`airlane.api.auth`)."""
+
+from __future__ import annotations
+
+from airlane.api.spec.notation import Paths, Schema, model, op, path_params
+
+SCHEMAS: dict[str, Schema] = {
+    "LoginBody": model({"username": "str", "password": "str", "grant_type": "str?"}, closed=True),
+    "LoginResponse": model({"access_token": "str"}),
+}
+
+PATHS: Paths = {
+    "/auth/token": {
+        "post": op(
+            "create_token",
+            "Login",
+            "LoginResponse",
+            body="LoginBody",
+            status=201,
+            errors=(401, 422),
+            public=True,
+        )
+    },
+    "/api/v2/auth/logout": {
+        # Airflow's: revokes the token it is sent with, then redirects to the sign-in page
+        "get": op("logout", "Login", None, status=307, errors=(401,))
+    },
+    # Airlane: revoke one token by its id (the JWT's jti; admins only)
+    "/api/v2/auth/tokens/{token_id}": {
+        "delete": op(
+            "revoke_token",
+            "Login",
+            None,
+            status=204,
+            params=path_params("token_id"),
+            errors=(401, 403),
+        )
+    },
+    # Airlane: revoke every token of a user issued so far (admins, or that user)
+    "/api/v2/auth/users/{username}/tokens": {
+        "delete": op(
+            "revoke_user_tokens",
+            "Login",
+            None,
+            status=204,
+            params=path_params("username"),
+            errors=(401, 403),
+        )
+    },
+}

@@ -1,0 +1,126 @@
+"""DAG runs: list, trigger, read, mark, delete and clear (handlers: :mod:`airlane.api.dag_runs`)."""
+
+from __future__ import annotations
+
+from airlane.api.spec.common import PAGE, order_by
+from airlane.api.spec.notation import (
+    Paths,
+    Schema,
+    collection,
+    model,
+    nullable,
+    op,
+    path_params,
+    query_list,
+    refine,
+)
+
+_RUN = {
+    "dag_id": "str",
+    "dag_run_id": "str",
+    "dag_display_name": "str",
+    "dag_versions": "[obj]",
+    "bundle_version": "str?",
+    "conf": "obj?",
+    "state": "DagRunState",
+    "run_type": "DagRunType",
+    "logical_date": "dt?",
+    "run_after": "dt",
+    "data_interval_start": "dt?",
+    "data_interval_end": "dt?",
+    "queued_at": "dt?",
+    "start_date": "dt?",
+    "end_date": "dt?",
+    "duration": "num?",
+    "last_scheduling_decision": "dt?",
+    "note": "str?",
+    "triggered_by": "str?",
+    "triggering_user_name": "str?",
+    "partition_date": "dt?",
+    "partition_key": "str?",
+}
+_TRIGGER = {
+    "dag_run_id": "str?",
+    "logical_date": "dt?",
+    "data_interval_start": "dt?",
+    "data_interval_end": "dt?",
+    "run_after": "dt?",
+    "conf": "obj?",
+    "note": "str?",
+    "partition_key": "str?",
+}
+_CLEAR = {
+    "dry_run": "bool?",
+    "only_failed": "bool?",
+    "only_new": "bool?",
+    "note": "str?",
+    "run_on_latest_version": "bool?",
+}
+
+SCHEMAS: dict[str, Schema] = {
+    "DagRunState": {"type": "string", "enum": ["queued", "running", "success", "failed"]},
+    "DagRunType": {
+        "type": "string",
+        "enum": ["backfill", "scheduled", "manual", "asset_triggered"],
+    },
+    "DAGRunResponse": model(_RUN),
+    "DAGRunCollectionResponse": collection("dag_runs", "DAGRunResponse"),
+    "TriggerDAGRunPostBody": model(_TRIGGER, closed=True),
+    # Airflow's DAGRunPatchStates: a run is set to one of these three only
+    "DAGRunPatchBody": refine(
+        model({"state": "DagRunState?", "note": "str?"}, closed=True),
+        state=nullable({"type": "string", "enum": ["queued", "success", "failed"]}),
+    ),
+    "DAGRunClearBody": model(_CLEAR, closed=True),
+}
+
+_RUNS = "/api/v2/dags/{dag_id}/dagRuns"
+_RUN_PATH = _RUNS + "/{dag_run_id}"
+_IDS = ("dag_id", "dag_run_id")
+
+PATHS: Paths = {
+    _RUNS: {
+        "get": op(
+            "get_dag_runs",
+            "DagRun",
+            "DAGRunCollectionResponse",
+            params=[
+                *path_params("dag_id"),
+                *PAGE,
+                query_list("state"),
+                order_by("run_after", "logical_date", "start_date", "end_date", "dag_run_id", "id"),
+            ],
+        ),
+        "post": op(
+            "trigger_dag_run",
+            "DagRun",
+            "DAGRunResponse",
+            params=path_params("dag_id"),
+            body="TriggerDAGRunPostBody",
+            errors=(400, 401, 403, 404, 409, 422),
+        ),
+    },
+    _RUN_PATH: {
+        "get": op("get_dag_run", "DagRun", "DAGRunResponse", params=path_params(*_IDS)),
+        "patch": op(
+            "patch_dag_run",
+            "DagRun",
+            "DAGRunResponse",
+            params=path_params(*_IDS),
+            body="DAGRunPatchBody",
+        ),
+        "delete": op(
+            "delete_dag_run",
+            "DagRun",
+            None,
+            status=204,
+            params=path_params(*_IDS),
+            errors=(401, 403, 404, 409, 422),
+        ),
+    },
+    _RUN_PATH + "/clear": {
+        "post": op(
+            "clear_dag_run", "DagRun", "any", params=path_params(*_IDS), body="DAGRunClearBody"
+        )
+    },
+}

@@ -1,0 +1,151 @@
+"""DAGs, their tasks and their source (handlers: :mod:`airlane.api.dags`)."""
+
+from __future__ import annotations
+
+from airlane.api.spec.common import PAGE, order_by
+from airlane.api.spec.notation import (
+    Paths,
+    Schema,
+    collection,
+    model,
+    op,
+    param,
+    path_params,
+    query_list,
+)
+
+_DAG = {
+    "dag_id": "str",
+    "dag_display_name": "str",
+    "description": "str?",
+    "fileloc": "str",
+    "relative_fileloc": "str?",
+    "file_token": "str",
+    "bundle_name": "str?",
+    "bundle_version": "str?",
+    "is_paused": "bool",
+    "is_stale": "bool",
+    "has_import_errors": "bool",
+    "has_task_concurrency_limits": "bool",
+    "is_backfillable": "bool",
+    "last_expired": "dt?",
+    "last_parsed_time": "dt?",
+    "last_parse_duration": "num?",
+    "max_active_runs": "int?",
+    "max_active_tasks": "int",
+    "max_consecutive_failed_dag_runs": "int",
+    "next_dagrun_logical_date": "dt?",
+    "next_dagrun_data_interval_start": "dt?",
+    "next_dagrun_data_interval_end": "dt?",
+    "next_dagrun_run_after": "dt?",
+    "owners": "[str]",
+    "tags": "[DagTagResponse]",
+    "timetable_summary": "str?",
+    "timetable_description": "str?",
+    "timetable_partitioned": "bool",
+    "timetable_periodic": "bool",
+    "allowed_run_types": "[str]?",
+}
+_DAG_DETAILS = {
+    **_DAG,
+    "catchup": "bool",
+    "dag_run_timeout": "num?",
+    "doc_md": "str?",
+    "start_date": "dt?",
+    "end_date": "dt?",
+    "is_paused_upon_creation": "bool?",
+    "params": "obj?",
+    "render_template_as_native_obj": "bool",
+    "timezone": "str?",
+    "owner_links": "obj?",
+    "concurrency": "int",
+    "last_parsed": "dt?",
+    # Airlane: the DAG's task groups (group_id, label, parent, tooltip, children)
+    "task_groups": "[obj]?",
+}
+_TASK = {
+    "task_id": "str?",
+    "task_display_name": "str?",
+    "owner": "str?",
+    "trigger_rule": "str?",
+    "depends_on_past": "bool",
+    "wait_for_downstream": "bool",
+    "retries": "num?",
+    "queue": "str?",
+    "pool": "str?",
+    "pool_slots": "num?",
+    "priority_weight": "num?",
+    "weight_rule": "str?",
+    "ui_color": "str?",
+    "ui_fgcolor": "str?",
+    "template_fields": "[str]?",
+    "downstream_task_ids": "[str]?",
+    "doc_md": "str?",
+    "operator_name": "str?",
+    "params": "obj?",
+    "class_ref": "obj?",
+    "is_mapped": "bool?",
+    "extra_links": "[str]",
+}
+
+SCHEMAS: dict[str, Schema] = {
+    "DagTagResponse": model({"name": "str", "dag_id": "str", "dag_display_name": "str"}),
+    "DAGResponse": model(_DAG),
+    "DAGDetailsResponse": model(_DAG_DETAILS),
+    "DAGCollectionResponse": collection("dags", "DAGResponse"),
+    "DAGPatchBody": model({"is_paused": "bool"}, closed=True),
+    "TaskResponse": model(_TASK),
+    "TaskCollectionResponse": collection("tasks", "TaskResponse"),
+    "DAGSourceResponse": model(
+        {"dag_id": "str", "dag_display_name": "str", "content": "str?", "version_number": "int?"}
+    ),
+}
+
+_D = "/api/v2/dags/{dag_id}"
+
+PATHS: Paths = {
+    "/api/v2/dags": {
+        "get": op(
+            "get_dags",
+            "DAG",
+            "DAGCollectionResponse",
+            params=[
+                *PAGE,
+                query_list("tags"),
+                param("tags_match_mode", "query", {"type": "string", "enum": ["any", "all"]}),
+                param("paused", "query", {"type": "boolean"}),
+                param("dag_id_pattern", "query", {"type": "string"}),
+                order_by(
+                    "dag_id", "dag_display_name", "is_paused", "max_active_tasks", default="dag_id"
+                ),
+            ],
+            errors=(401, 403, 422),
+        )
+    },
+    _D: {
+        "get": op("get_dag", "DAG", "DAGResponse", params=path_params("dag_id")),
+        "patch": op(
+            "patch_dag", "DAG", "DAGResponse", params=path_params("dag_id"), body="DAGPatchBody"
+        ),
+    },
+    _D + "/details": {
+        "get": op("get_dag_details", "DAG", "DAGDetailsResponse", params=path_params("dag_id"))
+    },
+    _D + "/tasks": {
+        "get": op(
+            "get_tasks",
+            "Task",
+            "TaskCollectionResponse",
+            params=[
+                *path_params("dag_id"),
+                order_by("task_id", "task_display_name", "priority_weight"),
+            ],
+        )
+    },
+    _D + "/tasks/{task_id}": {
+        "get": op("get_task", "Task", "TaskResponse", params=path_params("dag_id", "task_id"))
+    },
+    "/api/v2/dagSources/{dag_id}": {
+        "get": op("get_dag_source", "DagSource", "DAGSourceResponse", params=path_params("dag_id"))
+    },
+}

@@ -1,0 +1,236 @@
+"""Task instances: list, read, mark, clear and tries (handlers:
+:mod:`airlane.api.task_instances`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airlane.api.spec.common import PAGE
+from airlane.api.spec.notation import (
+    Paths,
+    Schema,
+    collection,
+    model,
+    nullable,
+    op,
+    path_params,
+    query_list,
+    refine,
+    type_schema,
+)
+
+_COMMON = {
+    "task_id": "str",
+    "task_display_name": "str",
+    "dag_id": "str",
+    "dag_display_name": "str",
+    "dag_run_id": "str",
+    "dag_version": "obj?",
+    "map_index": "int",
+    "logical_date": "dt?",
+    "start_date": "dt?",
+    "end_date": "dt?",
+    "duration": "num?",
+    "state": "TaskInstanceState?",
+    "try_number": "int",
+    "max_tries": "int",
+    "hostname": "str?",
+    "unixname": "str?",
+    "pool": "str",
+    "pool_slots": "int",
+    "queue": "str?",
+    "priority_weight": "int?",
+    "operator": "str?",
+    "operator_name": "str?",
+    "queued_when": "dt?",
+    "scheduled_when": "dt?",
+    "pid": "int?",
+    "executor": "str?",
+    "executor_config": "str",
+}
+_PATCH = {
+    "new_state": "str?",
+    "note": "str?",
+    "include_upstream": "bool?",
+    "include_downstream": "bool?",
+    "include_future": "bool?",
+    "include_past": "bool?",
+}
+_CLEAR = {
+    "dag_run_id": "str?",
+    "dry_run": "bool?",
+    "start_date": "dt?",
+    "end_date": "dt?",
+    "include_downstream": "bool?",
+    "include_future": "bool?",
+    "include_past": "bool?",
+    "include_upstream": "bool?",
+    "note": "str?",
+    "only_failed": "bool?",
+    "only_running": "bool?",
+    "prevent_running_task": "bool?",
+    "reset_dag_runs": "bool?",
+    "run_on_latest_version": "bool?",
+    "task_ids": "[any]?",
+}
+_BATCH = {
+    "dag_ids": "[str]?",
+    "dag_run_ids": "[str]?",
+    "task_ids": "[str]?",
+    "state": "[any]?",
+    "pool": "[str]?",
+    "queue": "[str]?",
+    "executor": "[str]?",
+    "page_offset": "int?",
+    "page_limit": "int?",
+    "order_by": "str?",
+    "run_after_gte": "dt?",
+    "run_after_lte": "dt?",
+    "logical_date_gte": "dt?",
+    "logical_date_lte": "dt?",
+    "start_date_gte": "dt?",
+    "start_date_lte": "dt?",
+    "end_date_gte": "dt?",
+    "end_date_lte": "dt?",
+    "duration_gte": "num?",
+    "duration_lte": "num?",
+}
+
+SCHEMAS: dict[str, Schema] = {
+    "TaskInstanceState": {
+        "type": "string",
+        "enum": [
+            "removed",
+            "scheduled",
+            "queued",
+            "running",
+            "success",
+            "restarting",
+            "failed",
+            "up_for_retry",
+            "up_for_reschedule",
+            "upstream_failed",
+            "skipped",
+            "deferred",
+        ],
+    },
+    "TaskInstanceResponse": model(
+        {
+            **_COMMON,
+            "id": "uuid",
+            "rendered_map_index": "str?",
+            "run_after": "dt",
+            "note": "str?",
+            "rendered_fields": "obj?",
+            "trigger": "obj?",
+            "triggerer_job": "obj?",
+        }
+    ),
+    "TaskInstanceCollectionResponse": collection("task_instances", "TaskInstanceResponse"),
+    "TaskInstanceHistoryResponse": model(_COMMON),
+    "TaskInstanceHistoryCollectionResponse": collection(
+        "task_instances", "TaskInstanceHistoryResponse"
+    ),
+    "PatchTaskInstanceBody": refine(
+        model(_PATCH, closed=True),
+        new_state=nullable({"type": "string", "enum": ["success", "failed", "skipped"]}),
+    ),
+    # Airflow's: each task id alone, or a (task id, map index) pair
+    "ClearTaskInstancesBody": refine(
+        model(_CLEAR, closed=True),
+        task_ids=nullable(
+            {
+                "type": "array",
+                "items": {
+                    "anyOf": [
+                        {"type": "string"},
+                        {
+                            "type": "array",
+                            "prefixItems": [{"type": "string"}, {"type": "integer"}],
+                            "minItems": 2,
+                            "maxItems": 2,
+                        },
+                    ]
+                },
+            }
+        ),
+    ),
+    "TaskInstancesBatchBody": refine(
+        model(_BATCH, closed=True),
+        # Airflow's: task instance states, null for an instance with none
+        state=nullable(
+            {"type": "array", "items": nullable(type_schema("TaskInstanceState"))},
+        ),
+        page_offset={"type": "integer", "minimum": 0},
+        page_limit={"type": "integer", "minimum": 0, "maximum": 1000},
+    ),
+}
+
+_RUN = "/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}"
+_TI = _RUN + "/taskInstances/{task_id}"
+
+
+def _instance_paths() -> Paths:
+    """One task instance, plain and mapped (``/{map_index}``): read, mark, and a mark's dry run,
+    under Airflow's operation ids."""
+
+    def mark(op_id: str, params: list[dict[str, Any]]) -> dict[str, Any]:
+        collection = "TaskInstanceCollectionResponse"
+        return op(op_id, "TaskInstance", collection, params=params, body="PatchTaskInstanceBody")
+
+    paths: Paths = {}
+    for mapped in (False, True):
+        params = path_params("dag_id", "dag_run_id", "task_id", *(("map_index",) if mapped else ()))
+        base = _TI + ("/{map_index}" if mapped else "")
+        suffix = "_by_map_index" if mapped else ""
+        read = "get_mapped_task_instance" if mapped else "get_task_instance"
+        paths[base] = {
+            "get": op(read, "TaskInstance", "TaskInstanceResponse", params=params),
+            "patch": mark(f"patch_task_instance{suffix}", params),
+        }
+        paths[base + "/dry_run"] = {"patch": mark(f"patch_task_instance_dry_run{suffix}", params)}
+    return paths
+
+
+PATHS: Paths = {
+    _RUN + "/taskInstances": {
+        "get": op(
+            "get_task_instances",
+            "TaskInstance",
+            "TaskInstanceCollectionResponse",
+            params=[
+                *path_params("dag_id", "dag_run_id"),
+                *PAGE,
+                query_list("state"),
+                query_list("task_id"),
+            ],
+        )
+    },
+    **_instance_paths(),
+    _RUN + "/taskInstances/list": {
+        "post": op(
+            "get_task_instances_batch",
+            "TaskInstance",
+            "TaskInstanceCollectionResponse",
+            params=path_params("dag_id", "dag_run_id"),
+            body="TaskInstancesBatchBody",
+        )
+    },
+    _TI + "/tries": {
+        "get": op(
+            "get_task_instance_tries",
+            "TaskInstance",
+            "TaskInstanceHistoryCollectionResponse",
+            params=path_params("dag_id", "dag_run_id", "task_id"),
+        )
+    },
+    "/api/v2/dags/{dag_id}/clearTaskInstances": {
+        "post": op(
+            "post_clear_task_instances",
+            "TaskInstance",
+            "TaskInstanceCollectionResponse",
+            params=path_params("dag_id"),
+            body="ClearTaskInstancesBody",
+        )
+    },
+}
