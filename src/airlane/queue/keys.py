@@ -12,13 +12,17 @@ Hash tags (Redis Cluster)
     (``myapp:`` becomes ``{myapp}:``, see :func:`tagged_prefix`). So every key of a deployment
     lives in one slot, and any script call may touch any of them together (the coordinator's
     ``apply`` writes many runs, the queue streams and the events stream in one atomic call; a
-    worker's ``finish_many`` writes several runs and the completions stream).
+    worker's ``finish_many`` writes several runs and the completions stream), as may a MULTI
+    transaction (which a cluster also keeps to one slot).
     The trade-off: on a cluster one primary holds all of Airlane and serves all of its load (a
     cluster brings failover and room for other tenants, not sharding). Spreading runs over slots
     (a tag per run) would need every script call split into one call per slot, giving up the
     atomicity of a coordinator batch across runs; the ``{<dag_id>|<run_id>}`` part of per-run
     keys below keeps a run's keys recognisable for that day, but is no hash tag today (only a
     key's first braces are).
+    No key name is built in Lua or passed in ARGV: each script call (queue/scripts) gives every
+    key it touches in KEYS, built here. Data written before this scheme (under ``airlane:``,
+    untagged) is not read by this version.
 
 Global keys
     dags                 HASH dag_id -> content hash of its current serialized form
@@ -50,7 +54,9 @@ Global keys
     worker_tasks:<id>    SET tries a worker has claimed and not finished, each the claim
                          reference of its message: the JSON array [stream, message id, dag_id,
                          run_id, task_id, map_index, try] (queue/protocol.py ClaimRef); added by
-                         the claim_many script, removed by finish_many (or the worker's hand-back)
+                         the claim_many script, removed by finish_many, by the worker's hand-back
+                         or by the coordinator failing a try its worker no longer reports;
+                         deleted with a dead worker
     worker_stop:<id>     SET tries the worker must stop (cleared while running), each a JSON
                          array [dag_id, run_id, task_id, map_index, try] (protocol.StopIdent);
                          it removes each once stopped
