@@ -204,7 +204,7 @@ def test_a_completion_lost_by_redis_is_recovered(cluster: Cluster) -> None:
     """A live worker that stops reporting a try (its completion vanished) gets that try failed."""
     from airlane.queue.keys import WORKER_GROUP
     from airlane.queue.protocol import ClaimRef
-    from airlane.queue.scripts import CLAIM_MANY
+    from airlane.queue.scripts import CLAIM_MANY, Claim, ClaimMany
 
     cluster.start("dag-processor", "dag-processor")
     cluster.start("coordinator", "coordinator")
@@ -222,17 +222,9 @@ def test_a_completion_lost_by_redis_is_recovered(cluster: Cluster) -> None:
     )
     message_id, _ = message[0][1][0]
     ref = ClaimRef(stream, message_id, "lost", run_id, "quick", -1, 1).encode()
-    claim = [keys.tis("lost", run_id), keys.claims("lost", run_id), "quick|-1", "1", ref]
-    claimed = client.eval(
-        CLAIM_MANY,
-        2,
-        keys.completions,
-        keys.worker_tasks("ghost"),
-        "ghost",
-        time.time(),
-        1000,
-        json.dumps([[*claim, f"lost|{run_id}"]]),
-    )
+    claim = Claim("lost", run_id, "quick", -1, 1, message_ref=ref)
+    wire = ClaimMany("ghost", time.time(), (claim,), completions_maxlen=1000).encode(keys)
+    claimed = client.eval(CLAIM_MANY, len(wire.keys), *wire.keys, *wire.args)
     assert claimed == [1]
     deadline = time.monotonic() + 20
     started = False

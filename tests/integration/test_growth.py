@@ -149,7 +149,7 @@ def _finished_run(growth: Cluster, client: redis.Redis) -> str:
     summary = growth.wait_run("keys_of_a_run", run_id)
     assert summary["tasks"]["flaky"] == {"state": "success", "try_number": 2}
     owned = _run_keys(client, "keys_of_a_run", run_id)
-    kinds = {key.split("{")[0].removeprefix(growth.keys.prefix).rstrip(":") for key in owned}
+    kinds = {key.removeprefix(growth.keys.prefix).split(":")[0] for key in owned}
     assert kinds == {"run", "tis", "claims", "tries", "rendered", "xcom", "log"}, owned
     long_ago = time.time() - 400 * 86400
     client.hset(growth.keys.run("keys_of_a_run", run_id), "start_date", repr(long_ago))

@@ -20,7 +20,7 @@ import redis
 from airlane.engine.run_state import TaskOutcome
 from airlane.queue.codec import encode_outcome
 from airlane.queue.keys import WORKER_GROUP
-from airlane.queue.scripts import CLAIM_MANY, FINISH_MANY
+from airlane.queue.scripts import CLAIM_MANY, FINISH_MANY, Claim, ClaimMany, Finish, FinishMany
 from airlane.sdk.state import TaskInstanceState
 from tests.conftest import TEST_DAGS
 from tests.integration.cluster import Cluster, RedisServer, process_alive, wait_until
@@ -224,10 +224,9 @@ def test_a_try_whose_completion_is_not_consumed_yet_is_not_failed(iso: Cluster) 
     )
     message_id = message[0][1][0][0]
     ref = "|".join([stream, message_id, "quick", run_id, "hello|-1", "1"])
-    claim = [keys.tis("quick", run_id), keys.claims("quick", run_id), "hello|-1", "1", ref]
-    claim.append(f"quick|{run_id}")
-    args = ["ghost", time.time(), 1000, json.dumps([claim])]
-    assert client.eval(CLAIM_MANY, 2, keys.completions, keys.worker_tasks("ghost"), *args) == [1]
+    claim = Claim("quick", run_id, "hello", -1, 1, message_ref=ref)
+    wire = ClaimMany("ghost", time.time(), (claim,), completions_maxlen=1000).encode(keys)
+    assert client.eval(CLAIM_MANY, len(wire.keys), *wire.keys, *wire.args) == [1]
 
     def beat(running: list[str]) -> None:
         info = {"running": running, "heartbeat_at": time.time()}
@@ -251,11 +250,10 @@ def test_a_try_whose_completion_is_not_consumed_yet_is_not_failed(iso: Cluster) 
     assert found[0].state.value == "running"
 
     outcome = encode_outcome(TaskOutcome(TaskInstanceState.SUCCESS, 1, ended_at_s=time.time()))
-    entry = [stream, message_id, f"quick|{run_id}", "hello|-1", "1", outcome, ref]
-    entry += [keys.xcom("quick", run_id, "hello"), keys.claims("quick", run_id), []]
-    entry += [keys.log("quick", run_id, "hello", -1, 1), [], 0, keys.rendered("quick", run_id), ""]
-    finish = [WORKER_GROUP, 1000, 1000, 3600, json.dumps([entry])]
-    client.eval(FINISH_MANY, 2, keys.completions, keys.worker_tasks("ghost"), *finish)
+    finish = Finish(stream, message_id, "quick", run_id, "hello", -1, 1, outcome, ref)
+    call = FinishMany("ghost", (finish,), 1000, 3600, completions_maxlen=1000)
+    wire = call.encode(keys)
+    client.eval(FINISH_MANY, len(wire.keys), *wire.keys, *wire.args)
     summary = iso.wait_run("quick", run_id, timeout_s=20)
     client.close()
     assert summary["tasks"]["hello"] == {"state": "success", "try_number": 1}

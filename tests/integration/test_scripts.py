@@ -1,49 +1,310 @@
-"""The Lua scripts on their own, against the real redis-server."""
+"""The Lua scripts on their own, against the real redis-server.
+
+Every call here goes through :class:`CheckedScripts`: a key touched outside KEYS, or KEYS in
+more than one cluster slot, fails the test.
+"""
 
 from __future__ import annotations
 
-import orjson
-import redis.asyncio as aioredis
+from collections.abc import AsyncIterator
 
-from airlane.queue.keys import Keys, run_ref, ti_field
-from airlane.queue.scripts import Scripts
+import orjson
+import pytest
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from airlane.queue.keys import WORKER_GROUP, Keys, run_ref, ti_field
+from airlane.queue.scripts import (
+    Apply,
+    Batch,
+    Claim,
+    ClaimMany,
+    CreateRun,
+    Finish,
+    FinishMany,
+    Renew,
+)
 from tests.integration.cluster import RedisServer
+from tests.integration.script_checks import CheckedScripts, checked, slots
 
 KEYS = Keys()
 DAG, RUN, TASK = "d", "r", "t"
+STREAM = KEYS.queue("default")
 
 
-async def _claim(client: aioredis.Redis, worker: str, ref: str, try_number: int) -> list[int]:
-    scripts = Scripts.register(client)
-    claims = [
-        [
-            KEYS.tis(DAG, RUN),
-            KEYS.claims(DAG, RUN),
-            ti_field(TASK, -1),
-            str(try_number),
-            ref,
-            run_ref(DAG, RUN),
-        ]
-    ]
-    result = await scripts.claim_many(
-        keys=[KEYS.completions, KEYS.worker_tasks(worker)],
-        args=[worker, "1.0", 1000, orjson.dumps(claims).decode()],
+@pytest.fixture
+async def client(clean_redis: RedisServer) -> AsyncIterator[aioredis.Redis]:
+    found = aioredis.Redis.from_url(clean_redis.url, decode_responses=True)
+    yield found
+    await found.aclose()
+
+
+@pytest.fixture
+def scripts(client: aioredis.Redis) -> CheckedScripts:
+    return CheckedScripts.on(client, KEYS)
+
+
+async def _queued(client: aioredis.Redis, try_number: int = 1, run_id: str = RUN) -> None:
+    record = {"state": "queued", "try_number": try_number}
+    await client.hset(KEYS.tis(DAG, run_id), ti_field(TASK, -1), orjson.dumps(record).decode())
+
+
+def _claim(worker: str, ref: str, try_number: int = 1, run_id: str = RUN) -> ClaimMany:
+    return ClaimMany(worker, 1.0, (Claim(DAG, run_id, TASK, -1, try_number, ref),))
+
+
+async def _events(client: aioredis.Redis, kind: str) -> list[dict[str, str]]:
+    return [f for _, f in await client.xrange(KEYS.completions) if f["kind"] == kind]
+
+
+# ---- the checks themselves ------------------------------------------------------------------
+
+
+async def test_the_check_refuses_a_key_outside_keys(client: aioredis.Redis) -> None:
+    sneaky = client.register_script(checked("return redis.call('GET', ARGV[1])"))
+    with pytest.raises(ResponseError, match="UNDECLARED"):
+        await sneaky(keys=[KEYS.lease], args=[KEYS.coordinator_beat])
+    assert (
+        await client.register_script(checked("return redis.call('GET', KEYS[1])"))(
+            keys=[KEYS.lease]
+        )
+        is None
     )
-    return list(result)
 
 
-async def test_a_claim_asked_again_by_its_worker_still_holds(clean_redis: RedisServer) -> None:
+def test_every_key_shares_the_prefix_slot() -> None:
+    keys = [KEYS.completions, KEYS.worker_tasks("w"), KEYS.tis("a", "b"), STREAM]
+    keys += [KEYS.log("x", "y", "t", 3, 2), KEYS.xcom("p", "q", "t"), KEYS.lease]
+    assert len(slots(keys)) == 1
+    assert len(slots([Keys("p:").tis("a", "b"), Keys("p:").lease])) == 2  # untagged: no
+
+
+# ---- claim_many -----------------------------------------------------------------------------
+
+
+async def test_a_claim_starts_the_try(client: aioredis.Redis, scripts: CheckedScripts) -> None:
+    await _queued(client)
+    assert await scripts.claim_many(_claim("w1", "ref-1")) == [True]
+    assert await client.hget(KEYS.claims(DAG, RUN), ti_field(TASK, -1)) == "1"
+    assert await client.smembers(KEYS.worker_tasks("w1")) == {"ref-1"}
+    [started] = await _events(client, "started")
+    assert started == {
+        "kind": "started",
+        "run": run_ref(DAG, RUN),
+        "ti": ti_field(TASK, -1),
+        "try": "1",
+        "worker": "w1",
+        "at": "1.0",
+    }
+
+
+async def test_a_claim_asked_again_by_its_worker_still_holds(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
     """A claim whose reply a dropped connection lost is retried: the worker keeps its try (it
     was lost to everybody before), and nobody else gets it."""
-    client = aioredis.Redis.from_url(clean_redis.url, decode_responses=True)
-    record = {"state": "queued", "try_number": 1}
-    await client.hset(KEYS.tis(DAG, RUN), ti_field(TASK, -1), orjson.dumps(record).decode())
-    try:
-        assert await _claim(client, "w1", "ref-1", 1) == [1]
-        assert await _claim(client, "w1", "ref-1", 1) == [1]  # the same call, retried
-        assert await _claim(client, "w2", "ref-2", 1) == [0]  # a duplicate message elsewhere
-        assert await _claim(client, "w1", "ref-other", 1) == [0]  # another message of the try
-        started = [f for _, f in await client.xrange(KEYS.completions) if f["kind"] == "started"]
-        assert len(started) == 1
-    finally:
-        await client.aclose()
+    await _queued(client)
+    assert await scripts.claim_many(_claim("w1", "ref-1")) == [True]
+    assert await scripts.claim_many(_claim("w1", "ref-1")) == [True]  # the same call, retried
+    assert await scripts.claim_many(_claim("w2", "ref-2")) == [False]  # a duplicate delivery
+    assert await scripts.claim_many(_claim("w1", "ref-other")) == [False]  # another message
+    assert len(await _events(client, "started")) == 1
+    assert await client.smembers(KEYS.worker_tasks("w2")) == set()
+
+
+async def test_a_stale_try_is_not_claimed(client: aioredis.Redis, scripts: CheckedScripts) -> None:
+    """The message of try 1 arrives after the instance moved on to try 2 (or is not queued)."""
+    await _queued(client, try_number=2)
+    assert await scripts.claim_many(_claim("w1", "old", try_number=1)) == [False]
+    assert await scripts.claim_many(_claim("w1", "ahead", try_number=3)) == [False]
+    running = {"state": "running", "try_number": 2}
+    await client.hset(KEYS.tis(DAG, RUN), ti_field(TASK, -1), orjson.dumps(running).decode())
+    assert await scripts.claim_many(_claim("w1", "late", try_number=2)) == [False]
+    assert await scripts.claim_many(_claim("w1", "gone", run_id="no-such-run")) == [False]
+    assert await _events(client, "started") == []
+
+
+async def test_one_call_claims_tries_of_several_runs(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    for run_id in ("r1", "r2"):
+        await _queued(client, run_id=run_id)
+    runs = enumerate(("r1", "r2", "r1"))  # the last: a second message of r1's try
+    claims = tuple(Claim(DAG, r, TASK, -1, 1, f"ref-{i}") for i, r in runs)
+    wire = ClaimMany("w1", 1.0, claims).encode(KEYS)
+    assert len(wire.keys) == 2 + 2 * 2  # each run's keys once
+    assert await scripts.claim_many(ClaimMany("w1", 1.0, claims)) == [True, True, False]
+
+
+# ---- finish_many ----------------------------------------------------------------------------
+
+
+async def _delivered(client: aioredis.Redis, worker: str) -> str:
+    """A task message of STREAM, read by ``worker`` and not acknowledged: its id."""
+    await client.xgroup_create(STREAM, WORKER_GROUP, id="0", mkstream=True)
+    message_id: str = await client.xadd(STREAM, {"task": "t"})
+    await client.xreadgroup(WORKER_GROUP, worker, {STREAM: ">"})
+    return message_id
+
+
+def _finish(message_id: str, try_number: int = 1, **extra: object) -> FinishMany:
+    finish = Finish(
+        STREAM,
+        message_id,
+        DAG,
+        RUN,
+        TASK,
+        -1,
+        try_number,
+        outcome_json='{"state": "success"}',
+        message_ref="ref-1",
+        xcom_pairs=("-1|return_value", "42"),
+        log_lines=("one", "two"),
+        set_log_expiry=True,
+        rendered_json='{"cmd": "echo"}',
+        **extra,  # type: ignore[arg-type]
+    )
+    return FinishMany("w1", (finish,), log_maxlen=100, log_retention_s=60)
+
+
+async def test_a_finish_reports_the_try(client: aioredis.Redis, scripts: CheckedScripts) -> None:
+    await _queued(client)
+    message_id = await _delivered(client, "w1")
+    assert await scripts.claim_many(_claim("w1", "ref-1")) == [True]
+    await scripts.finish_many(_finish(message_id))
+    assert (await client.xpending(STREAM, WORKER_GROUP))["pending"] == 0
+    assert await client.smembers(KEYS.worker_tasks("w1")) == set()
+    log = KEYS.log(DAG, RUN, TASK, -1, 1)
+    assert [f["line"] for _, f in await client.xrange(log)] == ["one", "two"]
+    assert 0 < await client.ttl(log) <= 60
+    assert await client.hgetall(KEYS.xcom(DAG, RUN, TASK)) == {"-1|return_value": "42"}
+    assert await client.hget(KEYS.rendered(DAG, RUN), ti_field(TASK, -1)) == '{"cmd": "echo"}'
+    [finished] = await _events(client, "finished")
+    assert finished["outcome"] == '{"state": "success"}'
+    assert (finished["run"], finished["ti"], finished["try"]) == ("d|r", "t|-1", "1")
+
+
+async def test_a_finish_delivered_twice_changes_nothing_more(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    """A finish retried after a dropped reply: the acknowledgement and XComs stand as they were;
+    its completion comes again, which the coordinator knows for the same try's."""
+    await _queued(client)
+    message_id = await _delivered(client, "w1")
+    await scripts.claim_many(_claim("w1", "ref-1"))
+    await scripts.finish_many(_finish(message_id))
+    await scripts.finish_many(_finish(message_id))
+    assert (await client.xpending(STREAM, WORKER_GROUP))["pending"] == 0
+    assert await client.hgetall(KEYS.xcom(DAG, RUN, TASK)) == {"-1|return_value": "42"}
+    assert {f["try"] for f in await _events(client, "finished")} == {"1"}
+
+
+async def test_a_finish_whose_claim_is_stale_leaves_no_xcoms(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    """Try 1 ends after try 2 was claimed (the coordinator gave up on it): its XComs and rendered
+    fields would overwrite try 2's, so only its acknowledgement, logs and completion go."""
+    await _queued(client)
+    message_id = await _delivered(client, "w1")
+    await scripts.claim_many(_claim("w1", "ref-1"))
+    await _queued(client, try_number=2)
+    assert await scripts.claim_many(_claim("w2", "ref-2", try_number=2)) == [True]
+    await scripts.finish_many(_finish(message_id))
+    assert await client.hgetall(KEYS.xcom(DAG, RUN, TASK)) == {}
+    assert await client.hgetall(KEYS.rendered(DAG, RUN)) == {}
+    assert (await client.xpending(STREAM, WORKER_GROUP))["pending"] == 0
+    assert len(await client.xrange(KEYS.log(DAG, RUN, TASK, -1, 1))) == 2
+    assert [f["try"] for f in await _events(client, "finished")] == ["1"]
+
+
+# ---- apply and renew: the coordinator's lease -----------------------------------------------
+
+
+def _batch() -> Batch:
+    batch = Batch()
+    batch.hset(KEYS.tis(DAG, RUN), "t|-1", "{}")
+    batch.hset(KEYS.tis(DAG, RUN), "u|-1", "{}")
+    batch.hdel(KEYS.tis(DAG, RUN), "u|-1")
+    batch.xadd(KEYS.events, 100, {"kind": "run", "run": "d|r"})
+    batch.sadd(KEYS.active_runs, "d|r")
+    batch.srem(KEYS.active_runs, "gone")
+    batch.zadd(KEYS.runs_of(DAG), 2.5, RUN)
+    batch.zrem(KEYS.runs_of(DAG), "gone")
+    batch.hincrbyfloat(KEYS.metrics, "hop_sum_s", 0.5)
+    batch.delete(KEYS.claims(DAG, "old"))
+    batch.expire(KEYS.log(DAG, RUN, TASK, -1, 1), 30)
+    return batch
+
+
+async def test_apply_writes_the_batch_under_the_lease(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    await client.set(KEYS.claims(DAG, "old"), "x")
+    await scripts.apply(Apply("c1", 5000, _batch()))  # nobody held it: c1 takes it
+    assert await client.get(KEYS.lease) == "c1"
+    assert await client.hgetall(KEYS.tis(DAG, RUN)) == {"t|-1": "{}"}
+    assert [f for _, f in await client.xrange(KEYS.events)] == [{"kind": "run", "run": "d|r"}]
+    assert await client.smembers(KEYS.active_runs) == {"d|r"}
+    assert await client.zrange(KEYS.runs_of(DAG), 0, -1, withscores=True) == [(RUN, 2.5)]
+    assert await client.hget(KEYS.metrics, "hop_sum_s") == "0.5"
+    assert not await client.exists(KEYS.claims(DAG, "old"))
+    await client.pexpire(KEYS.lease, 100)
+    await scripts.apply(Apply("c1", 5000, Batch()))  # each call extends the lease
+    assert await client.pttl(KEYS.lease) > 1000
+
+
+async def test_apply_acknowledges_entries(client: aioredis.Redis, scripts: CheckedScripts) -> None:
+    message_id = await _delivered(client, "c1")
+    batch = Batch()
+    batch.xack(STREAM, WORKER_GROUP, message_id)
+    await scripts.apply(Apply("c1", 5000, batch))
+    assert (await client.xpending(STREAM, WORKER_GROUP))["pending"] == 0
+
+
+async def test_apply_is_refused_without_the_lease(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    """Fencing: a coordinator whose lease another one took writes nothing."""
+    await client.set(KEYS.lease, "c2", px=5000)
+    with pytest.raises(ResponseError, match="NOLEASE"):
+        await scripts.apply(Apply("c1", 5000, _batch()))
+    assert await client.hgetall(KEYS.tis(DAG, RUN)) == {}
+    assert await client.get(KEYS.lease) == "c2"
+
+
+async def test_a_lapsed_lease_is_taken_back(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    """A coordinator that stalled past its lease while nobody took it carries on."""
+    await client.set(KEYS.lease, "c1", px=5000)
+    assert await scripts.renew(Renew("c1", 5000))
+    assert not await scripts.renew(Renew("c2", 5000))
+    await client.delete(KEYS.lease)  # it lapsed
+    assert await scripts.renew(Renew("c1", 5000))
+    assert await client.get(KEYS.lease) == "c1"
+    await client.delete(KEYS.lease)
+    await scripts.apply(Apply("c1", 5000, _batch()))
+    assert await client.get(KEYS.lease) == "c1"
+
+
+# ---- create_run -----------------------------------------------------------------------------
+
+
+def _create(run_id: str = RUN) -> CreateRun:
+    return CreateRun(DAG, run_id, 2.0, {"dag_id": DAG, "run_id": run_id, "state": "queued"})
+
+
+async def test_create_run_once(client: aioredis.Redis, scripts: CheckedScripts) -> None:
+    with pytest.raises(ResponseError, match="NODAG"):
+        await scripts.create_run(_create())
+    await client.hset(KEYS.dags, DAG, "hash")
+    await scripts.create_run(_create())
+    assert (await client.hgetall(KEYS.run(DAG, RUN)))["state"] == "queued"
+    assert await client.zrange(KEYS.runs_of(DAG), 0, -1, withscores=True) == [(RUN, 2.0)]
+    assert await client.smembers(KEYS.active_runs) == {"d|r"}
+    with pytest.raises(ResponseError, match="EXISTS"):  # the same request delivered twice
+        await scripts.create_run(_create())
+    assert [f for _, f in await client.xrange(KEYS.commands)] == [
+        {"type": "run_created", "run": "d|r"}
+    ]
+    assert len(await client.xrange(KEYS.events)) == 1

@@ -11,6 +11,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from airlane.queue.keys import Keys
+
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
 ROLES = {"coordinator", "worker", "dag-processor", "api"}
@@ -59,7 +61,7 @@ def test_kubernetes_has_every_role_probes_a_budget_and_autoscaling() -> None:
     keda = _docs(DEPLOY / "k8s" / "keda-scaledobject.yaml")[0]
     trigger = keda["spec"]["triggers"][0]
     assert (trigger["type"], trigger["metadata"]["consumerGroup"]) == ("redis-streams", "workers")
-    assert trigger["metadata"]["stream"] == "airlane:q:default"  # keys.py: prefix + q:<queue>
+    assert trigger["metadata"]["stream"] == Keys().queue("default")
 
 
 def test_the_dockerfile_passes_hadolint() -> None:

@@ -2,8 +2,27 @@
 
 Every per-run key below goes when the run is deleted or expires (service/retention.py).
 
-All keys start with ``airlane:`` (``AIRLANE_REDIS_PREFIX`` changes it). Keys of one DAG run
-share the hash tag ``{<dag_id>|<run_id>}``.
+All keys start with the prefix ``{airlane}:`` (``AIRLANE_REDIS_PREFIX`` changes it).
+
+Hash tags (Redis Cluster)
+    A Lua script may touch only keys it is given in KEYS, and on a Redis Cluster all of them
+    must hash to one slot. The slot of a key is that of its hash tag, the text between its first
+    ``{`` and the next ``}``. Airlane's tag is the prefix itself: the default prefix is
+    ``{airlane}:``, and a prefix from ``AIRLANE_REDIS_PREFIX`` without a tag gets one
+    (``myapp:`` becomes ``{myapp}:``, see :func:`tagged_prefix`). So every key of a deployment
+    lives in one slot, and any script call may touch any of them together (the coordinator's
+    ``apply`` writes many runs, the queue streams and the events stream in one atomic call; a
+    worker's ``finish_many`` writes several runs and the completions stream), as may a MULTI
+    transaction (which a cluster also keeps to one slot).
+    The trade-off: on a cluster one primary holds all of Airlane and serves all of its load (a
+    cluster brings failover and room for other tenants, not sharding). Spreading runs over slots
+    (a tag per run) would need every script call split into one call per slot, giving up the
+    atomicity of a coordinator batch across runs; the ``{<dag_id>|<run_id>}`` part of per-run
+    keys below keeps a run's keys recognisable for that day, but is no hash tag today (only a
+    key's first braces are).
+    No key name is built in Lua or passed in ARGV: each script call (queue/scripts) gives every
+    key it touches in KEYS, built here. Data written before this scheme (under ``airlane:``,
+    untagged) is not read by this version.
 
 Global keys
     dags                 HASH dag_id -> content hash of its current serialized form
@@ -32,9 +51,12 @@ Global keys
                          gauges it sets (event_lag_s)
     workers              HASH worker_id -> worker JSON (host, pid, queues, slots)
     worker_beats         ZSET worker_id scored by last heartbeat (epoch seconds)
-    worker_tasks:<id>    SET tries a worker has claimed and not finished, each a claim reference
-                         (JSON array [stream, message id, dag_id, run_id, task_id, map_index,
-                         try]: queue/protocol.py ClaimRef)
+    worker_tasks:<id>    SET tries a worker has claimed and not finished, each the claim
+                         reference of its message: the JSON array [stream, message id, dag_id,
+                         run_id, task_id, map_index, try] (queue/protocol.py ClaimRef); added by
+                         the claim_many script, removed by finish_many, by the worker's hand-back
+                         or by the coordinator failing a try its worker no longer reports;
+                         deleted with a dead worker
     worker_stop:<id>     SET tries the worker must stop (cleared while running), each a JSON
                          array [dag_id, run_id, task_id, map_index, try] (protocol.StopIdent);
                          it removes each once stopped
@@ -71,9 +93,22 @@ from dataclasses import dataclass
 
 WORKER_GROUP = "workers"
 COORDINATOR_GROUP = "coordinator"
+DEFAULT_PREFIX = "{airlane}:"
+
+
+def tagged_prefix(prefix: str) -> str:
+    """``prefix`` when it has a hash tag (a ``{...}`` with something inside), else ``prefix``
+    with its name part made one: ``myapp:`` becomes ``{myapp}:`` (see "Hash tags" above); an
+    empty prefix, which has no name to make a tag of, becomes the default."""
+    opening = prefix.find("{")
+    if opening >= 0 and prefix.find("}", opening + 2) > opening:
+        return prefix
+    name = prefix.rstrip(":")
+    return f"{{{name}}}{prefix[len(name) :]}" if name else DEFAULT_PREFIX
 
 
 def run_tag(dag_id: str, run_id: str) -> str:
+    """The part naming a run in its keys (not their hash tag: the prefix comes first)."""
     return f"{{{dag_id}|{run_id}}}"
 
 
@@ -81,11 +116,12 @@ def run_tag(dag_id: str, run_id: str) -> str:
 class Keys:
     """Key names under one prefix."""
 
-    prefix: str = "airlane:"
+    #: used as given (tests use untagged ones); services take theirs from :meth:`from_env`
+    prefix: str = DEFAULT_PREFIX
 
     @classmethod
     def from_env(cls) -> Keys:
-        return cls(os.environ.get("AIRLANE_REDIS_PREFIX", "airlane:"))
+        return cls(tagged_prefix(os.environ.get("AIRLANE_REDIS_PREFIX", DEFAULT_PREFIX)))
 
     # global
     @property

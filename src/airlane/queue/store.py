@@ -20,9 +20,9 @@ from airlane.queue import typed
 from airlane.queue.codec import TIMeta, decode_ti, dumps, loads
 from airlane.queue.conf_limit import check_conf_size, max_conf_bytes_from_env
 from airlane.queue.keys import Keys, parse_ti_field, run_ref, ti_field
-from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN
+from airlane.queue.messages import STREAM_MAXLEN
 from airlane.queue.protocol import encode_marks, validate_run_id
-from airlane.queue.scripts import Scripts
+from airlane.queue.scripts import CreateRun, Scripts
 
 
 class DagNotFound(LookupError):
@@ -57,7 +57,7 @@ class Store:
         self.max_conf_bytes = (
             max_conf_bytes if max_conf_bytes is not None else max_conf_bytes_from_env()
         )
-        self.scripts = Scripts.register(client)
+        self.scripts = Scripts.register(client, self.keys)
 
     # ---- DAGs ---------------------------------------------------------------------------
 
@@ -143,10 +143,9 @@ class Store:
         or RunExists.
         """
         validate_run_id(request.run_id)
-        k = self.keys
         conf = dumps(request.conf)
         check_conf_size(conf, self.max_conf_bytes)
-        fields = {
+        run_hash = {
             "dag_id": request.dag_id,
             "run_id": request.run_id,
             "state": "queued",
@@ -158,26 +157,9 @@ class Store:
             "queued_at": repr(time.time()),
             "note": request.note or "",
         }
-        args: list[Any] = [
-            request.dag_id,
-            request.run_id,
-            request.logical_date.timestamp(),
-            run_ref(request.dag_id, request.run_id),
-            STREAM_MAXLEN,
-            EVENTS_MAXLEN,
-        ]
-        for name, value in fields.items():
-            args += [name, value]
-        keys = [
-            k.dags,
-            k.run(request.dag_id, request.run_id),
-            k.runs_of(request.dag_id),
-            k.active_runs,
-            k.commands,
-            k.events,
-        ]
+        call = CreateRun(request.dag_id, request.run_id, request.logical_date.timestamp(), run_hash)
         try:
-            await self.scripts.create_run(keys=keys, args=args)
+            await self.scripts.create_run(call)
         except ResponseError as err:
             if "NODAG" in str(err):
                 raise DagNotFound(request.dag_id) from None

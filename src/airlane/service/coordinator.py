@@ -50,7 +50,7 @@ from airlane.queue.protocol import (
     WorkerBeat,
     decoded_or_none,
 )
-from airlane.queue.scripts import Batch, Scripts
+from airlane.queue.scripts import Apply, Batch, Renew, Scripts
 from airlane.queue.store import Store
 from airlane.queue.trimming import StreamTrimmer
 from airlane.scheduling.backfill import BackfillRunner
@@ -95,7 +95,7 @@ class Coordinator:
         self.settings = settings
         self.client = client
         self.keys = keys
-        self.scripts = Scripts.register(client)
+        self.scripts = Scripts.register(client, keys)
         self.coordinator_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.persister = Persister(keys)
         #: the tasks sleeping until an alarm rings (see _set_alarm)
@@ -289,9 +289,7 @@ class Coordinator:
         while self.batch:
             chunk, self.batch = self.batch, self.batch.split(MAX_BATCH_OPS)
             try:
-                await self.scripts.apply(
-                    keys=[self.keys.lease], args=[self.coordinator_id, ttl_ms, chunk.encode()]
-                )
+                await self.scripts.apply(Apply(self.coordinator_id, ttl_ms, chunk))
             except ResponseError as err:
                 if "NOLEASE" in str(err):
                     raise LeaseLost from None
@@ -714,7 +712,7 @@ class Coordinator:
 
     async def _periodic(self, now: float) -> None:
         ttl_ms = int(self.settings.lease_ttl_s * 1000)
-        if not await self.scripts.renew(keys=[self.keys.lease], args=[self.coordinator_id, ttl_ms]):
+        if not await self.scripts.renew(Renew(self.coordinator_id, ttl_ms)):
             raise LeaseLost
         await self.client.set(self.keys.coordinator_beat, repr(now))
         # Entries delivered to us whose reply a dropped connection lost sit in our pending list

@@ -18,6 +18,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from typing import cast
 
 import pendulum
 import redis
@@ -26,13 +27,13 @@ import redis.asyncio as aioredis
 from airlane.engine.run_state import TaskOutcome
 from airlane.queue import typed
 from airlane.queue.coalesce import Coalescer
-from airlane.queue.codec import dumps, encode_outcome
+from airlane.queue.codec import encode_outcome
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.groups import ensure_group
 from airlane.queue.keys import WORKER_GROUP, Keys, run_ref, ti_field
 from airlane.queue.messages import STREAM_MAXLEN, TaskMessage
 from airlane.queue.protocol import ClaimRef, StopIdent
-from airlane.queue.scripts import Scripts
+from airlane.queue.scripts import Claim, ClaimMany, Finish, FinishMany, Scripts
 from airlane.queue.store import Store
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.context_builder import RunInfo
@@ -115,7 +116,7 @@ class Worker:
         self.settings = settings
         self.client = client
         self.keys = keys
-        self.scripts = Scripts.register(client)
+        self.scripts = Scripts.register(client, keys)
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.sync_client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
         self.running: dict[asyncio.Task[None], _Running] = {}
@@ -296,60 +297,41 @@ class Worker:
         )
 
     async def _claim_many(self, items: list[_Running]) -> list[bool]:
-        claims = [
-            [
-                self.keys.tis(item.message.dag_id, item.message.run_id),
-                self.keys.claims(item.message.dag_id, item.message.run_id),
-                ti_field(item.message.task_id, item.message.map_index),
-                str(item.message.try_number),
-                item.ref,
-                run_ref(item.message.dag_id, item.message.run_id),
-            ]
+        claims = tuple(
+            Claim(
+                item.message.dag_id,
+                item.message.run_id,
+                item.message.task_id,
+                item.message.map_index,
+                item.message.try_number,
+                message_ref=item.ref,
+            )
             for item in items
-        ]
-        results = await self._retrying(
-            self.scripts.claim_many,
-            keys=[self.keys.completions, self.keys.worker_tasks(self.worker_id)],
-            args=[self.worker_id, repr(time.time()), STREAM_MAXLEN, dumps(claims)],
         )
-        return [bool(result) for result in results]  # type: ignore[attr-defined]
+        call = ClaimMany(self.worker_id, time.time(), claims)
+        return cast(list[bool], await self._retrying(self.scripts.claim_many, call))
 
     async def _finish_many(self, finished: list[_Finished]) -> list[None]:
-        entries = []
-        for done in finished:
-            msg = done.item.message
-            entries.append(
-                [
-                    done.item.stream,
-                    done.item.message_id,
-                    run_ref(msg.dag_id, msg.run_id),
-                    ti_field(msg.task_id, msg.map_index),
-                    str(msg.try_number),
-                    encode_outcome(done.outcome),
-                    done.item.ref,
-                    self.keys.xcom(msg.dag_id, msg.run_id, msg.task_id),
-                    self.keys.claims(msg.dag_id, msg.run_id),
-                    done.xcom_pairs,
-                    self.keys.log(
-                        msg.dag_id, msg.run_id, msg.task_id, msg.map_index, msg.try_number
-                    ),
-                    done.log_lines,
-                    1 if done.set_log_expiry else 0,
-                    self.keys.rendered(msg.dag_id, msg.run_id),
-                    done.rendered,
-                ]
+        finishes = tuple(
+            Finish(
+                stream=done.item.stream,
+                message_id=done.item.message_id,
+                dag_id=done.item.message.dag_id,
+                run_id=done.item.message.run_id,
+                task_id=done.item.message.task_id,
+                map_index=done.item.message.map_index,
+                try_number=done.item.message.try_number,
+                outcome_json=encode_outcome(done.outcome),
+                message_ref=done.item.ref,
+                xcom_pairs=tuple(done.xcom_pairs),
+                log_lines=tuple(done.log_lines),
+                set_log_expiry=done.set_log_expiry,
+                rendered_json=done.rendered,
             )
-        await self._retrying(
-            self.scripts.finish_many,
-            keys=[self.keys.completions, self.keys.worker_tasks(self.worker_id)],
-            args=[
-                WORKER_GROUP,
-                STREAM_MAXLEN,
-                LOG_MAXLEN,
-                self.settings.log_retention_s,
-                dumps(entries),
-            ],
+            for done in finished
         )
+        call = FinishMany(self.worker_id, finishes, LOG_MAXLEN, self.settings.log_retention_s)
+        await self._retrying(self.scripts.finish_many, call)
         return [None] * len(finished)
 
     async def _run_try(self, msg: TaskMessage, logs: TaskLogWriter) -> IsolatedResult:

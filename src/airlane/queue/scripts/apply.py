@@ -1,0 +1,137 @@
+"""``apply`` (coordinator): a batch of writes, refused unless the caller holds the lease (which
+each call extends; a lapsed lease that nobody took is taken back)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from airlane.queue.keys import Keys
+from airlane.queue.scripts.wire import KeyTable, ScriptArgs
+
+
+class Batch:
+    """Writes collected by the coordinator, sent as one ``apply`` call (see APPLY).
+
+    Operations name their key while collected; :meth:`wire` turns each name into its position
+    in the call's KEYS.
+    """
+
+    def __init__(self) -> None:
+        self.ops: list[list[Any]] = []
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def wire(self, table: KeyTable) -> str:
+        """The operations as APPLY's JSON, their keys added to ``table``."""
+        position = table.position
+        return orjson.dumps([[op[0], position(op[1]), *op[2:]] for op in self.ops]).decode()
+
+    def split(self, limit: int) -> Batch:
+        """Keep the first ``limit`` operations here; return the rest as a new batch."""
+        rest = Batch()
+        self.ops, rest.ops = self.ops[:limit], self.ops[limit:]
+        return rest
+
+    def hset(self, key: str, field: str, value: str) -> None:
+        self.ops.append(["H", key, field, value])
+
+    def hdel(self, key: str, field: str) -> None:
+        self.ops.append(["D", key, field])
+
+    def xadd(self, key: str, maxlen: int, fields: dict[str, str]) -> None:
+        self.ops.append(_xadd(key, maxlen, fields))
+
+    def replace_xadd(self, index: int, key: str, maxlen: int, fields: dict[str, str]) -> None:
+        """Make operation ``index`` (an XADD of this batch) add ``fields`` instead."""
+        if self.ops[index][:2] != ["X", key]:
+            raise ValueError(f"operation {index} is not an XADD to {key}")
+        self.ops[index] = _xadd(key, maxlen, fields)
+
+    def xack(self, key: str, group: str, *message_ids: str) -> None:
+        ids = list(message_ids)
+        for start in range(0, len(ids), 1000):  # Lua's unpack() takes a few thousand at most
+            self.ops.append(["A", key, group, ids[start : start + 1000]])
+
+    def sadd(self, key: str, member: str) -> None:
+        self.ops.append(["S", key, member])
+
+    def srem(self, key: str, member: str) -> None:
+        self.ops.append(["R", key, member])
+
+    def zadd(self, key: str, score: float, member: str) -> None:
+        self.ops.append(["Z", key, repr(score), member])
+
+    def zrem(self, key: str, member: str) -> None:
+        self.ops.append(["Y", key, member])
+
+    def delete(self, key: str) -> None:
+        self.ops.append(["K", key])
+
+    def hincrbyfloat(self, key: str, field: str, increment: float) -> None:
+        self.ops.append(["I", key, field, repr(float(increment))])
+
+    def expire(self, key: str, seconds: int) -> None:
+        self.ops.append(["E", key, str(seconds)])
+
+
+def _xadd(key: str, maxlen: int, fields: dict[str, str]) -> list[Any]:
+    flat: list[str] = []
+    for name, value in fields.items():
+        flat += [name, value]
+    return ["X", key, str(maxlen), flat]
+
+
+@dataclass(frozen=True, slots=True)
+class Apply:
+    """One batch written under the coordinator's lease (see APPLY for the Lua side)."""
+
+    owner: str
+    lease_ttl_ms: int
+    batch: Batch
+
+    def encode(self, keys: Keys) -> ScriptArgs:
+        table = KeyTable(keys.lease)
+        ops = self.batch.wire(table)
+        return ScriptArgs(table.keys, [self.owner, self.lease_ttl_ms, ops])
+
+
+# KEYS: lease, then every key the operations write. ARGV: owner, lease ttl ms, operations as one
+# JSON array (decoded by cjson, in C, which costs far less than packing each argument in the
+# client). Each operation names its key by its position k in KEYS (Batch.wire):
+#   ["H", k, field, value] | ["D", k, field] | ["X", k, maxlen, [f1, v1, ...]]
+#   ["A", k, group, [id, ...]] | ["S"|"R", k, member] | ["Z", k, score, member]
+#   ["Y", k, member] | ["K", k] | ["E", k, seconds] | ["I", k, field, increment]
+# Returns 1, or the error NOLEASE when another coordinator holds the lease.
+APPLY = """
+local holder = redis.call('GET', KEYS[1])
+if holder == false then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+elseif holder ~= ARGV[1] then
+  return redis.error_reply('NOLEASE')
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+for _, op in ipairs(cjson.decode(ARGV[3])) do
+  local code, key = op[1], KEYS[op[2]]
+  if code == 'H' then redis.call('HSET', key, op[3], op[4])
+  elseif code == 'D' then redis.call('HDEL', key, op[3])
+  elseif code == 'X' then
+    local args = {key, 'MAXLEN', '~', op[3], '*'}
+    for _, v in ipairs(op[4]) do args[#args + 1] = v end
+    redis.call('XADD', unpack(args))
+  elseif code == 'A' then redis.call('XACK', key, op[3], unpack(op[4]))
+  elseif code == 'S' then redis.call('SADD', key, op[3])
+  elseif code == 'R' then redis.call('SREM', key, op[3])
+  elseif code == 'Z' then redis.call('ZADD', key, op[3], op[4])
+  elseif code == 'Y' then redis.call('ZREM', key, op[3])
+  elseif code == 'K' then redis.call('DEL', key)
+  elseif code == 'E' then redis.call('EXPIRE', key, op[3])
+  elseif code == 'I' then redis.call('HINCRBYFLOAT', key, op[3], op[4])
+  else return redis.error_reply('bad op ' .. tostring(code)) end
+end
+return 1
+"""

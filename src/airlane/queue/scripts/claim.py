@@ -1,0 +1,88 @@
+"""``claim_many`` (worker): task messages become this worker's tries, each at most once per try."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import orjson
+
+from airlane.queue.keys import Keys, run_ref, ti_field
+from airlane.queue.messages import STREAM_MAXLEN
+from airlane.queue.scripts.wire import KeyTable, ScriptArgs
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """One try a worker asks to start, for the task message it read."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    try_number: int
+    #: the message's claim reference (protocol.ClaimRef), kept in ``worker_tasks`` while it runs
+    message_ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimMany:
+    """Claims of one worker, answered together (see CLAIM_MANY for the Lua side)."""
+
+    worker_id: str
+    now_s: float
+    claims: tuple[Claim, ...]
+    completions_maxlen: int = STREAM_MAXLEN
+
+    def encode(self, keys: Keys) -> ScriptArgs:
+        table = KeyTable(keys.completions, keys.worker_tasks(self.worker_id))
+        claims = [
+            {
+                "tis": table.position(keys.tis(c.dag_id, c.run_id)),
+                "claims": table.position(keys.claims(c.dag_id, c.run_id)),
+                "ti": ti_field(c.task_id, c.map_index),
+                "try": str(c.try_number),
+                "message_ref": c.message_ref,
+                "run": run_ref(c.dag_id, c.run_id),
+            }
+            for c in self.claims
+        ]
+        args: list[str | int | float] = [
+            self.worker_id,
+            repr(self.now_s),
+            self.completions_maxlen,
+            orjson.dumps(claims).decode(),
+        ]
+        return ScriptArgs(table.keys, args)
+
+
+# KEYS: completions, worker_tasks of the worker, then the tis and claims hashes of the runs
+# ARGV: worker id, now (epoch s), completions maxlen, the claims as one JSON array of objects
+#   {tis: KEYS index, claims: KEYS index, ti: ti field, try (text), message_ref, run: run ref}
+# Returns one 1 (claimed: the try is this worker's) or 0 (stale or duplicate) per claim. A claim
+# this worker already holds for the same message answers 1 again (no second start event): a
+# call whose reply was lost to a dropped connection is retried, and must not lose the try.
+CLAIM_MANY = """
+local results = {}
+for i, c in ipairs(cjson.decode(ARGV[4])) do
+  local ok = 0
+  local tis, claims = KEYS[c.tis], KEYS[c.claims]
+  local raw = redis.call('HGET', tis, c.ti)
+  if raw then
+    local ti = cjson.decode(raw)
+    local claimed = redis.call('HGET', claims, c.ti)
+    if claimed and tonumber(claimed) == tonumber(c.try)
+        and redis.call('SISMEMBER', KEYS[2], c.message_ref) == 1 then
+      ok = 1  -- this worker's own claim, asked again after its reply was lost: still its try
+    elseif ti['state'] == 'queued' and tonumber(ti['try_number']) == tonumber(c.try)
+        and not (claimed and tonumber(claimed) >= tonumber(c.try)) then
+      redis.call('HSET', claims, c.ti, c.try)
+      redis.call('SADD', KEYS[2], c.message_ref)
+      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'kind', 'started', 'run', c.run,
+        'ti', c.ti, 'try', c.try, 'worker', ARGV[1], 'at', ARGV[2])
+      ok = 1
+    end
+  end
+  results[i] = ok
+end
+return results
+"""
