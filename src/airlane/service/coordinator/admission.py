@@ -1,8 +1,9 @@
 """Admission: which ready instances go to a worker now, and which queued runs may start.
 
 An instance goes when its DAG is under ``max_active_tasks`` and its pool has room for its
-``pool_slots``; the instances of a DAG wait in one line, in the order they became ready, and
-the first one that does not fit holds the line (as Airflow keeps a pool's order). A run
+``pool_slots``; the instances of a DAG wait in one line, in the order they became ready (the
+state machine lists the instances each step makes ready highest ``priority_weight`` first),
+and the first one that does not fit holds the line. A run
 starts while its DAG is unpaused and under ``max_active_runs`` (backfill runs follow their
 backfill's own limit). The functions on plain data come first; :class:`Admission` applies
 them to the session.
@@ -75,6 +76,14 @@ def under_max_active_runs(dag: Mapping[str, Any], active: int) -> bool:
     return active < int(dag.get("max_active_runs", DEFAULT_MAX_ACTIVE))
 
 
+def runs_going(runs: Iterable[RunContext], queued_refs: Mapping[str, set[str]]) -> dict[str, int]:
+    """Runs per DAG, running or queued, as the scheduler counts them against max_active_runs."""
+    going: Counter[str] = Counter(ctx.dag_id for ctx in runs)
+    for dag_id, refs in queued_refs.items():
+        going[dag_id] += len(refs)
+    return dict(going)
+
+
 class Admission:
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -121,11 +130,3 @@ class Admission:
                 outbox.persister.enqueue(outbox.batch, ctx, key, spec.queue, now)
                 take_slots(self.state, dag_id, spec)
         self.state.touched_dags.clear()
-
-
-def runs_going(runs: Iterable[RunContext], queued_refs: Mapping[str, set[str]]) -> dict[str, int]:
-    """Runs per DAG, running or queued, as the scheduler counts them against max_active_runs."""
-    going: Counter[str] = Counter(ctx.dag_id for ctx in runs)
-    for dag_id, refs in queued_refs.items():
-        going[dag_id] += len(refs)
-    return dict(going)
