@@ -23,6 +23,7 @@ from airlane.dag_loader.isolated import ImportLimits, ImportsCancelled, parse_fi
 from airlane.dag_loader.models import FileResult
 from airlane.queue import typed
 from airlane.queue.codec import dumps
+from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.keys import Keys
 from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN
 
@@ -76,7 +77,7 @@ class DagProcessor:
                 await self.scan()
             except ImportsCancelled:
                 return
-            except (ConnectionError, OSError, aioredis.ConnectionError) as err:
+            except TRANSIENT_ERRORS as err:
                 log.warning("scan failed: %s", err)
             try:
                 await asyncio.wait_for(stop.wait(), self.settings.poll_interval_s)

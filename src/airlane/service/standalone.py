@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
+from airlane.queue.connection import TRANSIENT_ERRORS
+
 log = logging.getLogger("airlane.standalone")
 
 
@@ -139,7 +141,7 @@ class Standalone:
             try:
                 await client.ping()
                 break
-            except (ConnectionError, OSError, aioredis.ConnectionError):
+            except TRANSIENT_ERRORS:
                 await asyncio.sleep(0.05)
         await client.aclose()
 

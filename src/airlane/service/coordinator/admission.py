@@ -1,0 +1,132 @@
+"""Admission: which ready instances go to a worker now, and which queued runs may start.
+
+An instance goes when its DAG is under ``max_active_tasks`` and its pool has room for its
+``pool_slots``; the instances of a DAG wait in one line, in the order they became ready (the
+state machine lists the instances each step makes ready highest ``priority_weight`` first),
+and the first one that does not fit holds the line. A run
+starts while its DAG is unpaused and under ``max_active_runs`` (backfill runs follow their
+backfill's own limit). The functions on plain data come first; :class:`Admission` applies
+them to the session.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from airlane.engine.graph import TaskSpec
+from airlane.engine.run_state import TIRecord
+from airlane.queue import typed
+from airlane.queue.protocol import decoded_or_none
+from airlane.sdk.state import TaskInstanceState
+from airlane.service.coordinator.settings import DEFAULT_POOL_SLOTS
+from airlane.service.coordinator.state import AdmissionState
+from airlane.service.run_context import RunContext
+from airlane.service.stored_records import decode_pool_slots
+
+if TYPE_CHECKING:
+    from airlane.service.coordinator.session import Session
+
+log = logging.getLogger("airlane.coordinator")
+S = TaskInstanceState
+#: Airflow's default for a DAG's max_active_tasks and max_active_runs
+DEFAULT_MAX_ACTIVE = 16
+
+
+def pool_limit(pool_slots: Mapping[str, int], pool: str) -> float:
+    """How many slots ``pool`` has: -1 is unlimited (as in Airflow), an unknown pool none."""
+    if pool in pool_slots:
+        slots = pool_slots[pool]
+        return float("inf") if slots < 0 else slots
+    return DEFAULT_POOL_SLOTS if pool == "default_pool" else 0
+
+
+def max_active_tasks(dag: Mapping[str, Any]) -> int:
+    return int(dag.get("max_active_tasks", DEFAULT_MAX_ACTIVE))
+
+
+def has_room(state: AdmissionState, dag_id: str, max_tasks: int, spec: TaskSpec) -> bool:
+    """Whether one more instance of ``spec`` fits in its DAG's and its pool's slots."""
+    if state.held[dag_id] >= max_tasks:
+        return False
+    return state.pool_held[spec.pool] + spec.pool_slots <= pool_limit(state.pool_slots, spec.pool)
+
+
+def take_slots(state: AdmissionState, dag_id: str, spec: TaskSpec) -> None:
+    state.held[dag_id] += 1
+    state.pool_held[spec.pool] += spec.pool_slots
+
+
+def release_slots(state: AdmissionState, dag_id: str, spec: TaskSpec) -> None:
+    state.held[dag_id] -= 1
+    state.pool_held[spec.pool] -= spec.pool_slots
+
+
+def active_runs_of(runs: Iterable[RunContext], dag_id: str) -> int:
+    """Runs of ``dag_id`` that count against its max_active_runs (backfills do not)."""
+    return sum(
+        1 for ctx in runs if ctx.dag_id == dag_id and ctx.fields.get("run_type") != "backfill"
+    )
+
+
+def under_max_active_runs(dag: Mapping[str, Any], active: int) -> bool:
+    return active < int(dag.get("max_active_runs", DEFAULT_MAX_ACTIVE))
+
+
+def runs_going(runs: Iterable[RunContext], queued_refs: Mapping[str, set[str]]) -> dict[str, int]:
+    """Runs per DAG, running or queued, as the scheduler counts them against max_active_runs."""
+    going: Counter[str] = Counter(ctx.dag_id for ctx in runs)
+    for dag_id, refs in queued_refs.items():
+        going[dag_id] += len(refs)
+    return dict(going)
+
+
+class Admission:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.state = session.state.admission
+
+    async def load_pools(self) -> None:
+        s = self.session
+        raw = await typed.hgetall(s.client, s.keys.pools)
+        slots = {
+            name: decoded_or_none(decode_pool_slots, v, "pool", log) for name, v in raw.items()
+        }
+        self.state.pool_slots = {name: n for name, n in slots.items() if n is not None}
+
+    def recheck_all(self) -> None:
+        """Every DAG with a waiting line gets another look at the next flush."""
+        self.state.touched_dags.update(self.state.waiting)
+
+    async def may_start(self, dag_id: str, dag: dict[str, Any], run_type: str | None) -> bool:
+        if run_type == "backfill":
+            return True  # as in Airflow 3: the backfill's own max_active_runs and pause rule
+        s = self.session
+        if await s.client.sismember(s.keys.paused, dag_id):
+            return False
+        return under_max_active_runs(dag, active_runs_of(s.state.runs.runs.values(), dag_id))
+
+    def dispatch_touched(self) -> None:
+        """Queue the instances that fit, from the lines of the DAGs touched since last time."""
+        now = time.time()
+        runs = self.session.state.runs.runs
+        for dag_id in self.state.touched_dags:
+            line = self.state.waiting.get(dag_id)
+            while line:
+                ref, key = line[0]
+                ctx = runs.get(ref)
+                if ctx is None or ctx.machine.tis.get(key, TIRecord()).state is not S.SCHEDULED:
+                    line.popleft()  # gone, or no longer waiting to go
+                    continue
+                spec = ctx.graph.tasks[key.task_id]
+                if not has_room(self.state, dag_id, max_active_tasks(ctx.dag), spec):
+                    break  # waits for a slot of its DAG or its pool, in the DAG's order
+                line.popleft()
+                ctx.machine.task_queued(key)
+                outbox = self.session.outbox
+                outbox.persister.enqueue(outbox.batch, ctx, key, spec.queue, now)
+                take_slots(self.state, dag_id, spec)
+        self.state.touched_dags.clear()

@@ -1,0 +1,153 @@
+"""What the coordinator reads: completions from workers and commands from everyone else."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from airlane.engine.run_state import Step, TIKey
+from airlane.queue.codec import TIMeta
+from airlane.queue.protocol import Command, CommandKind, Completion, CompletionKind
+from airlane.sdk.state import DagRunState, TaskInstanceState
+from airlane.service.coordinator.state import TryRef
+from airlane.service.run_context import RunContext
+
+if TYPE_CHECKING:
+    from airlane.service.coordinator.session import Session
+
+log = logging.getLogger("airlane.coordinator")
+
+
+def tries_ending(events: Sequence[Completion | Command | None]) -> set[TryRef]:
+    """(run, instance, try) of every try whose end is among ``events``."""
+    return {
+        (event.run, event.ti, event.try_number)
+        for event in events
+        if isinstance(event, Completion) and event.kind is CompletionKind.FINISHED
+    }
+
+
+def record_start(ctx: RunContext, key: TIKey, event: Completion) -> None:
+    """When and where a try started, kept beside its record (its queue time stays)."""
+    queued_at = ctx.meta[key].queued_at if key in ctx.meta else None
+    ctx.meta[key] = TIMeta(queued_at, event.at_s, None, event.worker)
+
+
+class Events:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    # ---- completions ----------------------------------------------------------------------
+
+    def on_completion(self, event: Completion, ending: set[TryRef]) -> None:
+        s = self.session
+        ctx = s.state.runs.runs.get(event.run)
+        if ctx is None:
+            return
+        if event.task_id not in ctx.graph.tasks:
+            log.error("skipping a completion for unknown task %s of %s", event.ti, event.run)
+            return
+        key = TIKey(event.task_id, event.map_index)
+        now = time.time()
+        if event.kind is CompletionKind.STARTED:
+            self._on_started(ctx, key, event, ending)
+        elif event.kind is CompletionKind.FINISHED:
+            outcome = event.outcome
+            assert outcome is not None  # Completion.from_fields decodes it for this kind
+            if outcome.ended_at_s is not None:
+                ctx.ended_at[key] = outcome.ended_at_s
+            s.progress.after_step(ctx, ctx.machine.task_finished(key, outcome, now), now)
+        else:
+            s.outbox.batch.hdel(s.keys.claims(ctx.dag_id, ctx.run_id), event.ti)
+            step = ctx.machine.task_released(key, event.try_number, now)
+            s.progress.after_step(ctx, step, now)
+
+    def _on_started(
+        self, ctx: RunContext, key: TIKey, event: Completion, ending: set[TryRef]
+    ) -> None:
+        s = self.session
+        try_number = event.try_number
+        self._record_hop(ctx, key, event.at_s)
+        if (event.run, event.ti, try_number) in ending:
+            # Its end is in this same read: keep when and where it ran, and let the end
+            # make the one transition (queued -> its end state).
+            record = ctx.machine.tis.get(key)
+            if record is not None and record.try_number == try_number:
+                record_start(ctx, key, event)
+        elif ctx.machine.task_started(key, try_number):
+            s.recovery.running((ctx.ref, key), event.worker, try_number)
+            record_start(ctx, key, event)
+            persister = s.outbox.persister
+            persister.write_ti(ctx, key)
+            persister.ti_event(s.outbox.batch, ctx, event.ti, "running", try_number, event.worker)
+
+    def _record_hop(self, ctx: RunContext, key: TIKey, started_at_s: float) -> None:
+        """Successor start minus the latest end of its upstream instances, for /metrics."""
+        ends = [
+            ctx.meta[up].end_date
+            for up in (TIKey(task_id) for task_id in ctx.graph.tasks[key.task_id].upstream)
+            if up in ctx.meta and ctx.meta[up].end_date is not None
+        ]
+        if ends:
+            latest = max(e for e in ends if e is not None)
+            self.session.outbox.persister.metrics.hop(started_at_s - latest)
+
+    # ---- commands -------------------------------------------------------------------------
+
+    async def on_command(self, command: Command) -> None:
+        s = self.session
+        kind = command.kind
+        if kind is CommandKind.RUN_CREATED:
+            await s.runs.activate(command.run)
+        elif kind is CommandKind.DAG_UPDATED:
+            await s.scheduling.dag_updated(command.dag_id, command.content_hash)
+        elif kind is CommandKind.UNPAUSED:
+            await s.scheduling.update_schedule(command.dag_id)
+            await s.runs.start_queued(command.dag_id)
+        elif kind is CommandKind.PAUSED:
+            await s.scheduling.update_schedule(command.dag_id)
+        elif kind is CommandKind.BACKFILL:
+            s.backfills.wake()
+        elif kind is CommandKind.POOLS:
+            await s.admission.load_pools()
+            s.admission.recheck_all()
+        elif kind is CommandKind.CLEAR:
+            await self.clear(command.run, command.task_ids)
+        elif kind is CommandKind.MARK:
+            marks = [(TIKey(*ti), state) for ti, state in command.marks]
+            await self.mark(command.run, marks)
+
+    async def clear(self, run: str, task_ids: Sequence[str]) -> None:
+        """Reset those tasks' instances of ``run`` (and what the machine clears with them)."""
+        ctx = await self._open(run)
+        if ctx is None:
+            return
+        now = time.time()
+        known = [t for t in task_ids if t in ctx.graph.tasks]
+        self._apply_to_open_run(ctx, ctx.machine.clear(known, now), now)
+
+    async def mark(self, run: str, marks: Sequence[tuple[TIKey, TaskInstanceState]]) -> None:
+        """Set instances' states by hand, all in one step: observers never see the run end
+        between two of them (a run marked success never passes through "success" with an
+        instance still failed)."""
+        ctx = await self._open(run)
+        if ctx is None:
+            return
+        now = time.time()
+        for key, _ in marks:
+            if key not in ctx.machine.tis:
+                log.error("skipping a mark of %s: run %s has no such instance", key, ctx.ref)
+        known = [(key, state) for key, state in marks if key in ctx.machine.tis]
+        if known:
+            self._apply_to_open_run(ctx, ctx.machine.mark_many(known, now), now)
+
+    async def _open(self, run: str) -> RunContext | None:
+        return self.session.state.runs.runs.get(run) or await self.session.runs.reopen(run)
+
+    def _apply_to_open_run(self, ctx: RunContext, step: Step, now: float) -> None:
+        s = self.session
+        if ctx.state is not DagRunState.RUNNING:
+            s.outbox.persister.write_run_state(s.outbox.batch, ctx, DagRunState.RUNNING, now)
+        s.progress.after_step(ctx, step, now)

@@ -1,0 +1,31 @@
+"""The writes one pass collects, sent under the lease in calls of bounded size."""
+
+from __future__ import annotations
+
+from airlane.queue.keys import Keys
+from airlane.queue.scripts import Batch
+from airlane.service.coordinator.lease import Lease
+from airlane.service.coordinator.settings import MAX_BATCH_OPS
+from airlane.service.run_context import Persister
+
+
+class Outbox:
+    """The pending batch and the records and metrics the persister holds for it.
+
+    Always reach the batch through ``outbox.batch``: a flush replaces it.
+    """
+
+    def __init__(self, keys: Keys, lease: Lease) -> None:
+        self.lease = lease
+        self.persister = Persister(keys)
+        self.batch = Batch()
+
+    def full(self) -> bool:
+        """Long batches write as they go, which also keeps the lease renewed."""
+        return len(self.batch) + len(self.persister.dirty) > MAX_BATCH_OPS
+
+    async def flush(self) -> None:
+        self.batch = self.persister.write_records(self.batch)
+        while self.batch:
+            chunk, self.batch = self.batch, self.batch.split(MAX_BATCH_OPS)
+            await self.lease.apply(chunk)

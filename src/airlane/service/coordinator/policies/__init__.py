@@ -1,0 +1,1 @@
+"""The coordinator's policies, each behind the hooks of :mod:`..hooks`."""

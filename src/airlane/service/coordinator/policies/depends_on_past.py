@@ -1,0 +1,115 @@
+"""depends_on_past and wait_for_downstream: an instance runs once the same instance of the
+previous run (by logical date) succeeded or was skipped; with wait_for_downstream, also the
+instances right downstream of it there. The first run has nothing to wait for.
+
+Ready instances of such tasks are held back and checked against the previous run a few
+times a second while any wait.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from airlane.engine.graph import TaskSpec
+from airlane.engine.run_state import TIKey
+from airlane.queue import typed
+from airlane.queue.codec import decode_ti
+from airlane.queue.keys import run_ref, ti_field
+from airlane.queue.protocol import decoded_or_none
+from airlane.service.coordinator.hooks import Policy
+from airlane.service.coordinator.state import RunTI
+from airlane.service.run_context import RunContext
+
+if TYPE_CHECKING:
+    from airlane.service.coordinator.session import Session
+
+log = logging.getLogger("airlane.coordinator")
+#: how often waiting instances are checked again when none joined them
+RECHECK_S = 0.25
+#: states of the previous run's instances that let an instance go (None: it had none)
+_LETS_GO = frozenset({"success", "skipped"})
+
+
+def instances_waited_on(spec: TaskSpec, key: TIKey) -> list[TIKey]:
+    """The previous run's instances that ``key`` waits for."""
+    needed = [key.task_id, *(spec.downstream if spec.wait_for_downstream else ())]
+    return [TIKey(t, key.map_index if t == key.task_id else -1) for t in needed]
+
+
+def lets_go(state: str | None) -> bool:
+    return state is None or state in _LETS_GO
+
+
+class DependsOnPast(Policy):
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.state = session.state.past
+
+    def holds_back(self, item: RunTI, spec: TaskSpec) -> bool:
+        if not spec.depends_on_past:
+            return False
+        if item in self.state.allowed:
+            self.state.allowed.discard(item)
+            return False
+        self.state.waiting[item] = None  # checked against the previous run
+        self.state.new = True
+        return True
+
+    async def after_read(self) -> None:
+        past = self.state
+        if past.waiting and (past.new or time.time() - past.checked_s > RECHECK_S):
+            await self.check()
+
+    async def check(self) -> None:
+        past = self.state
+        past.new = False
+        past.checked_s = time.time()
+        runs = self.session.state.runs.runs
+        for item in list(past.waiting):
+            ref, key = item
+            ctx = runs.get(ref)
+            if ctx is None:
+                del past.waiting[item]
+                continue
+            if await self._past_allows(ctx, key):
+                del past.waiting[item]
+                past.allowed.add(item)
+                self.session.state.admission.ready.append(item)
+        self.session.progress.drain_ready()
+
+    async def _past_allows(self, ctx: RunContext, key: TIKey) -> bool:
+        s = self.session
+        logical = ctx.fields.get("logical_date")
+        if not logical:
+            return True
+        when = decoded_or_none(datetime.fromisoformat, logical, "logical date", log)
+        if when is None:
+            return True
+        score = when.timestamp()
+        earlier = await s.client.zrevrangebyscore(
+            s.keys.runs_of(ctx.dag_id), f"({score}", "-inf", start=0, num=1
+        )
+        if not earlier:
+            return True
+        prev_id = str(earlier[0])
+        prev_ctx = s.state.runs.runs.get(run_ref(ctx.dag_id, prev_id))
+        for prev_key in instances_waited_on(ctx.graph.tasks[key.task_id], key):
+            if prev_ctx is not None:
+                record = prev_ctx.machine.tis.get(prev_key)
+                state = record.state.value if record is not None else None
+            else:
+                state = await self._stored_state(ctx.dag_id, prev_id, prev_key)
+            if not lets_go(state):
+                return False
+        return True
+
+    async def _stored_state(self, dag_id: str, run_id: str, key: TIKey) -> str | None:
+        s = self.session
+        field_name = ti_field(key.task_id, key.map_index)
+        raw = await typed.hget(s.client, s.keys.tis(dag_id, run_id), field_name)
+        what = f"instance {key} of {dag_id} {run_id}"
+        found = decoded_or_none(decode_ti, raw, what, log) if raw else None
+        return found[0].state.value if found else None

@@ -1,0 +1,103 @@
+"""Applying the state machine's steps: their writes, the slots they free, what they make
+ready, and the end of a run."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import TYPE_CHECKING
+
+from airlane.engine.run_state import Step, TaskOutcome, TIKey, TIRecord, Transition
+from airlane.queue.keys import ti_field
+from airlane.queue.protocol import StopIdent
+from airlane.sdk.state import DagRunState, TaskInstanceState
+from airlane.service.coordinator.admission import release_slots
+from airlane.service.coordinator.settings import HELD_STATES
+from airlane.service.run_context import RunContext
+
+if TYPE_CHECKING:
+    from airlane.service.coordinator.session import Session
+
+S = TaskInstanceState
+
+
+def frees_slot(transition: Transition) -> bool:
+    """Whether an instance leaves the queued or running states (and gives back its slots)."""
+    record = transition.record
+    return transition.old in HELD_STATES and (record is None or record.state not in HELD_STATES)
+
+
+class Progress:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def after_step(self, ctx: RunContext, step: Step, now: float, may_end: bool = True) -> None:
+        """Write ``step`` and act on it; the run ends here when it is over, unless
+        ``may_end`` is False (a finished run rebuilt for the clear or mark that reopens it)."""
+        s = self.session
+        self._stop_cleared(ctx, step)
+        s.outbox.persister.write_step(s.outbox.batch, ctx, step, now)
+        for transition in step.transitions:
+            self._after_transition(ctx, transition)
+        s.state.admission.ready.extend((ctx.ref, key) for key in step.ready)
+        s.hooks.after_step(ctx, step)
+        state = ctx.machine.run_state()
+        if may_end and state is not DagRunState.RUNNING and ctx.state is DagRunState.RUNNING:
+            self.end_run(ctx, state, now)
+
+    def _stop_cleared(self, ctx: RunContext, step: Step) -> None:
+        """Cleared while running: its worker stops it (its end, if any, is then stale)."""
+        s = self.session
+        for key in step.to_stop:
+            running = s.state.recovery.running_on.get((ctx.ref, key))
+            if running is not None:
+                ident = StopIdent(
+                    ctx.dag_id, ctx.run_id, key.task_id, key.map_index, running.try_number
+                )
+                s.outbox.batch.sadd(s.keys.worker_stop(running.worker_id), ident.encode())
+
+    def _after_transition(self, ctx: RunContext, transition: Transition) -> None:
+        s = self.session
+        key = transition.key
+        if transition.record is not None and transition.record.state is S.UP_FOR_RESCHEDULE:
+            # The next poke is the same try: let a worker claim it again.
+            claims = s.keys.claims(ctx.dag_id, ctx.run_id)
+            s.outbox.batch.hdel(claims, ti_field(key.task_id, key.map_index))
+        if frees_slot(transition):
+            s.recovery.forget((ctx.ref, key))
+            release_slots(s.state.admission, ctx.dag_id, ctx.graph.tasks[key.task_id])
+            s.admission.recheck_all()
+
+    def end_run(self, ctx: RunContext, state: DagRunState, now: float) -> None:
+        s = self.session
+        s.hooks.run_ended(ctx, state)
+        s.outbox.persister.write_run_state(s.outbox.batch, ctx, state, now)
+        s.state.runs.runs.pop(ctx.ref, None)
+        s.state.admission.touched_dags.add(ctx.dag_id)
+        s.state.runs.pending_starts.add(ctx.dag_id)
+
+    def drain_ready(self) -> None:
+        """EmptyOperator instances finish here; the rest wait for a slot of their DAG."""
+        s = self.session
+        admission = s.state.admission
+        now = time.time()
+        while admission.ready:
+            item = admission.ready.popleft()
+            ref, key = item
+            ctx = s.state.runs.runs.get(ref)
+            if ctx is None or ctx.machine.tis.get(key, TIRecord()).state is not S.SCHEDULED:
+                continue
+            spec = ctx.graph.tasks[key.task_id]
+            if s.hooks.holds_back(item, spec):
+                continue
+            if spec.is_empty:
+                self._finish_empty(ctx, key, now)
+                continue
+            admission.waiting.setdefault(ctx.dag_id, deque()).append(item)
+            admission.touched_dags.add(ctx.dag_id)
+
+    def _finish_empty(self, ctx: RunContext, key: TIKey, now: float) -> None:
+        record = ctx.machine.tis[key]
+        ctx.machine.task_started(key, record.try_number)
+        outcome = TaskOutcome(S.SUCCESS, record.try_number)
+        self.after_step(ctx, ctx.machine.task_finished(key, outcome, now), now)

@@ -1,0 +1,146 @@
+"""Loading runs: a run starts (or a restarted coordinator resumes it) from its Redis records."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from airlane.engine.graph import DagGraph
+from airlane.engine.state_machine import RunMachine
+from airlane.queue import typed
+from airlane.queue.keys import parse_run_ref
+from airlane.queue.protocol import decoded_or_none
+from airlane.sdk.state import DagRunState, TaskInstanceState
+from airlane.service.coordinator.admission import take_slots
+from airlane.service.coordinator.settings import HELD_STATES
+from airlane.service.coordinator.state import RunningTry
+from airlane.service.run_context import RunContext
+from airlane.service.stored_records import decode_dag, decode_tis
+
+if TYPE_CHECKING:
+    from airlane.service.coordinator.session import Session
+
+log = logging.getLogger("airlane.coordinator")
+S = TaskInstanceState
+
+
+class RunLoader:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.registry = session.state.runs
+
+    async def graph(self, content_hash: str) -> tuple[dict[str, Any], DagGraph] | None:
+        """A DAG version by its content hash (None: missing or malformed, logged)."""
+        if content_hash not in self.registry.graphs:
+            raw = await typed.get(self.session.client, self.session.keys.dag_snapshot(content_hash))
+            loaded = None if raw is None else decoded_or_none(decode_dag, raw, "DAG", log)
+            if loaded is None:
+                return None
+            self.registry.graphs[content_hash] = loaded
+        return self.registry.graphs[content_hash]
+
+    async def current_graph(self, dag_id: str) -> tuple[dict[str, Any], DagGraph] | None:
+        """The DAG's latest version (None: none, or unreadable)."""
+        content_hash = await typed.hget(self.session.client, self.session.keys.dags, dag_id)
+        return await self.graph(content_hash) if content_hash else None
+
+    async def load_active(self) -> None:
+        refs = sorted(await typed.smembers(self.session.client, self.session.keys.active_runs))
+        for ref in refs:
+            await self.activate(ref)
+            await self.session.flush_if_full()
+
+    async def activate(self, ref: str, reopening: bool = False) -> RunContext | None:
+        """Drive run ``ref``: start it if it is queued and may start, or rebuild it.
+
+        A finished run that a clear or mark reopens (``reopening``) is not ended again by this
+        first step: the command that reopens it decides its state.
+        """
+        if ref in self.registry.runs:
+            return self.registry.runs[ref]
+        s = self.session
+        dag_id, run_id = parse_run_ref(ref)
+        fields = await typed.hgetall(s.client, s.keys.run(dag_id, run_id))
+        if not fields:
+            s.outbox.batch.srem(s.keys.active_runs, ref)
+            return None
+        content_hash = fields.get("dag_hash") or await typed.hget(s.client, s.keys.dags, dag_id)
+        loaded = await self.graph(content_hash) if content_hash else None
+        if loaded is None:
+            return None
+        dag, _ = loaded
+        state = fields.get("state", "queued")
+        if state == "queued" and not await s.admission.may_start(
+            dag_id, dag, fields.get("run_type")
+        ):
+            self.registry.queued_refs.setdefault(dag_id, set()).add(ref)
+            return None
+        self.registry.queued_refs.get(dag_id, set()).discard(ref)
+        return await self._resume(ref, fields, loaded, str(content_hash), reopening)
+
+    async def _resume(
+        self,
+        ref: str,
+        fields: dict[str, str],
+        loaded: tuple[dict[str, Any], DagGraph],
+        content_hash: str,
+        reopening: bool,
+    ) -> RunContext:
+        s = self.session
+        dag, graph = loaded
+        dag_id, run_id = parse_run_ref(ref)
+        state = fields.get("state", "queued")
+        raw_tis = await typed.hgetall(s.client, s.keys.tis(dag_id, run_id))
+        records, metas = decode_tis(raw_tis, graph, ref)
+        machine = RunMachine(
+            graph, records or None, ti_identity=f"{dag_id}#{fields.get('logical_date')}"
+        )
+        fields.pop("conf", None)  # workers read it from the run: not held for every run here
+        ctx = RunContext(dag_id, run_id, dag, graph, machine, fields, metas)
+        self.registry.runs[ref] = ctx
+        now = time.time()
+        if state != "running":
+            s.outbox.batch.hset(s.keys.run(dag_id, run_id), "dag_hash", content_hash)
+            s.outbox.persister.write_run_state(s.outbox.batch, ctx, DagRunState.RUNNING, now)
+        s.hooks.run_activated(ctx, state == "running", now)
+        self._count_held(ctx)
+        if not records:
+            for key in machine.tis:
+                s.outbox.persister.write_ti(ctx, key)
+        s.state.admission.ready.extend((ref, key) for key in machine.scheduled_keys())
+        s.progress.after_step(ctx, machine.start(now), now, may_end=not reopening)
+        return ctx
+
+    def _count_held(self, ctx: RunContext) -> None:
+        """The slots the run's queued and running instances hold, and where they run."""
+        s = self.session
+        for key, record in ctx.machine.tis.items():
+            worker = ctx.meta[key].worker if key in ctx.meta else None
+            if record.state is S.RUNNING and worker:
+                s.state.recovery.running_on[(ctx.ref, key)] = RunningTry(
+                    str(worker), record.try_number
+                )
+            if record.state in HELD_STATES:
+                take_slots(s.state.admission, ctx.dag_id, ctx.graph.tasks[key.task_id])
+
+    async def start_queued(self, dag_id: str) -> None:
+        """Start the DAG's queued runs in order while they may start."""
+        refs = await typed.smembers(self.session.client, self.session.keys.active_runs)
+        queued = {r for r in refs if parse_run_ref(r)[0] == dag_id and r not in self.registry.runs}
+        self.registry.queued_refs[dag_id] = queued
+        for ref in sorted(queued):
+            if await self.activate(ref) is None:
+                break
+
+    async def reopen(self, ref: str) -> RunContext | None:
+        """A finished run that a clear or mark brings back."""
+        # It is read back from Redis: what this pass wrote about it (its end, a mark of the
+        # same read) must be there first, or the stale records would be written over it.
+        s = self.session
+        await s.flush()
+        dag_id, run_id = parse_run_ref(ref)
+        if not await s.client.exists(s.keys.run(dag_id, run_id)):
+            return None
+        await s.client.hset(s.keys.run(dag_id, run_id), "state", "running")
+        return await self.activate(ref, reopening=True)
