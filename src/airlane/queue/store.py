@@ -20,7 +20,7 @@ from airlane.queue.codec import TIMeta, decode_ti, dumps, loads
 from airlane.queue.conf_limit import check_conf_size, max_conf_bytes_from_env
 from airlane.queue.keys import Keys, parse_ti_field, run_ref, ti_field
 from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN
-from airlane.queue.protocol import encode_marks, validate_run_id
+from airlane.queue.protocol import Command, CommandKind, validate_run_id
 from airlane.queue.scripts import Scripts
 from airlane.service.run_state import TIRecord
 
@@ -86,7 +86,9 @@ class Store:
                 pipe.srem(self.keys.paused, dag_id)
             pipe.xadd(
                 self.keys.commands,
-                {"type": "paused" if paused else "unpaused", "dag_id": dag_id},
+                Command(
+                    CommandKind.PAUSED if paused else CommandKind.UNPAUSED, dag_id=dag_id
+                ).to_fields(),
                 maxlen=STREAM_MAXLEN,
                 approximate=True,
             )
@@ -95,7 +97,12 @@ class Store:
     async def set_pool(self, name: str, slots: int, description: str = "") -> None:
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.pools, name, dumps({"slots": slots, "description": description}))
-            pipe.xadd(self.keys.commands, {"type": "pools"}, maxlen=STREAM_MAXLEN, approximate=True)
+            pipe.xadd(
+                self.keys.commands,
+                Command(CommandKind.POOLS).to_fields(),
+                maxlen=STREAM_MAXLEN,
+                approximate=True,
+            )
             await pipe.execute()
 
     async def pools(self) -> dict[str, dict[str, Any]]:
@@ -107,7 +114,12 @@ class Store:
     async def delete_pool(self, name: str) -> bool:
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.hdel(self.keys.pools, name)
-            pipe.xadd(self.keys.commands, {"type": "pools"}, maxlen=STREAM_MAXLEN, approximate=True)
+            pipe.xadd(
+                self.keys.commands,
+                Command(CommandKind.POOLS).to_fields(),
+                maxlen=STREAM_MAXLEN,
+                approximate=True,
+            )
             removed, _ = await pipe.execute()
         return bool(removed)
 
@@ -193,7 +205,9 @@ class Store:
     async def clear(self, dag_id: str, run_id: str, task_ids: list[str]) -> None:
         """Have the coordinator reset those tasks' instances so that they run again."""
         await self.command(
-            {"type": "clear", "run": run_ref(dag_id, run_id), "task_ids": dumps(task_ids)}
+            Command(
+                CommandKind.CLEAR, run=run_ref(dag_id, run_id), task_ids=tuple(task_ids)
+            ).to_fields()
         )
 
     async def mark(self, dag_id: str, run_id: str, marks: Mapping[str, str]) -> None:
@@ -203,7 +217,7 @@ class Store:
         """
         if marks:
             run = run_ref(dag_id, run_id)
-            await self.command({"type": "mark", "run": run, **encode_marks(marks)})
+            await self.command(Command.marking(run, marks).to_fields())
 
     async def set_run_note(self, dag_id: str, run_id: str, note: str) -> None:
         await self.client.hset(self.keys.run(dag_id, run_id), "note", note)

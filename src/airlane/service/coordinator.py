@@ -27,6 +27,7 @@ from redis.exceptions import ResponseError
 from airlane.queue import typed
 from airlane.queue.codec import TIMeta, decode_ti
 from airlane.queue.connection import TRANSIENT_ERRORS
+from airlane.queue.events_protocol import RunTimeoutEvent
 from airlane.queue.keys import (
     COORDINATOR_GROUP,
     WORKER_GROUP,
@@ -231,7 +232,10 @@ class Coordinator:
             self._alarm_s = None
         try:
             await self.client.xadd(
-                self.keys.commands, {"type": "tick"}, maxlen=STREAM_MAXLEN, approximate=True
+                self.keys.commands,
+                Command(CommandKind.TICK).to_fields(),
+                maxlen=STREAM_MAXLEN,
+                approximate=True,
             )
         except TRANSIENT_ERRORS:
             pass  # the read times out by itself, later
@@ -751,7 +755,7 @@ class Coordinator:
                     self.persister.write_step(
                         self.batch, ctx, ctx.machine.mark(key, S.SKIPPED, now), now
                     )
-            self.persister.event(self.batch, "run_timeout", run=ctx.ref)
+            self.persister.event(self.batch, RunTimeoutEvent(ctx.dag_id, ctx.run_id))
             self._end_run(ctx, DagRunState.FAILED, now)
 
     async def _reconcile_running(self, now: float) -> None:

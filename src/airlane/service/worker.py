@@ -30,7 +30,7 @@ from airlane.queue.codec import dumps, encode_outcome
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.keys import WORKER_GROUP, Keys, run_ref, ti_field
 from airlane.queue.messages import STREAM_MAXLEN, TaskMessage
-from airlane.queue.protocol import ClaimRef, StopIdent
+from airlane.queue.protocol import ClaimRef, Completion, StopIdent
 from airlane.queue.scripts import Scripts
 from airlane.queue.store import Store
 from airlane.sdk.state import TaskInstanceState
@@ -394,12 +394,9 @@ class Worker:
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.xadd(
                 self.keys.completions,
-                {
-                    "kind": "released",
-                    "run": run_ref(msg.dag_id, msg.run_id),
-                    "ti": ti_field(msg.task_id, msg.map_index),
-                    "try": str(msg.try_number),
-                },
+                Completion.released(
+                    msg.dag_id, msg.run_id, msg.task_id, msg.map_index, msg.try_number
+                ).to_fields(),
                 maxlen=STREAM_MAXLEN,
                 approximate=True,
             )
