@@ -26,7 +26,16 @@ from airlane.queue.events_protocol import (
     TIEvent,
     decode_event,
 )
-from airlane.queue.keys import parse_run_ref, parse_ti_field, run_ref, ti_field
+from airlane.queue.keys import (
+    parse_run_ref,
+    parse_ti_field,
+    parse_try_field,
+    parse_xcom_field,
+    run_ref,
+    ti_field,
+    try_field,
+    xcom_field,
+)
 from airlane.queue.protocol import (
     RUN_ID_MAX_CHARS,
     ClaimRef,
@@ -273,3 +282,14 @@ def test_claim_refs_and_stop_idents_round_trip(
     ref = ClaimRef(stream, message_id, dag_id, run_id, task_id, -1, 3)
     assert ClaimRef.decode(ref.encode()) == ref
     assert StopIdent.decode(ref.stop_ident.encode()) == ref.stop_ident
+
+
+# ---- "|"-joined fields of keys.py -----------------------------------------------------------
+
+
+@given(_loader_ids, _map_indexes, _tries, _any_text)
+def test_try_and_xcom_fields_round_trip(task_id: str, index: int, try_: int, key: str) -> None:
+    assert parse_try_field(try_field(task_id, index, try_)) == (task_id, index, try_)
+    assert try_field(task_id, index, try_) == f"{task_id}|{index}|{try_}"  # the stored form
+    assert parse_xcom_field(xcom_field(index, key)) == (index, key)
+    assert xcom_field(index, key) == f"{index}|{key}"

@@ -9,7 +9,7 @@ import orjson
 
 from airlane.queue.codec import TIMeta, encode_ti
 from airlane.queue.events_protocol import RunEvent, RunEventMessage, TIEvent
-from airlane.queue.keys import Keys, run_ref, ti_field
+from airlane.queue.keys import Keys, run_ref, ti_field, try_field
 from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN, TaskMessage
 from airlane.queue.protocol import parse_ti_key
 from airlane.queue.scripts import Batch
@@ -169,7 +169,7 @@ class Persister:
         meta = ctx.meta.get(key, TIMeta())
         batch.hset(
             self.keys.tries(ctx.dag_id, ctx.run_id),
-            f"{key.task_id}|{key.map_index}|{record.try_number}",
+            try_field(key.task_id, key.map_index, record.try_number),
             orjson.dumps(
                 {
                     "state": state,
