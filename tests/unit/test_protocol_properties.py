@@ -36,6 +36,7 @@ from airlane.queue.keys import (
     try_field,
     xcom_field,
 )
+from airlane.queue.messages import LogLine
 from airlane.queue.protocol import (
     RUN_ID_MAX_CHARS,
     ClaimRef,
@@ -293,3 +294,9 @@ def test_try_and_xcom_fields_round_trip(task_id: str, index: int, try_: int, key
     assert try_field(task_id, index, try_) == f"{task_id}|{index}|{try_}"  # the stored form
     assert parse_xcom_field(xcom_field(index, key)) == (index, key)
     assert xcom_field(index, key) == f"{index}|{key}"
+
+
+@given(_any_text)
+def test_log_lines_round_trip(line: str) -> None:
+    assert LogLine(line).to_fields() == {"line": line}  # as FINISH_MANY writes it
+    assert LogLine.from_fields(LogLine(line).to_fields()) == LogLine(line)

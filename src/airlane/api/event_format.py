@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from airlane.queue.events_protocol import decode_event
+from airlane.queue.messages import LogLine
 
 _STREAM_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")  # ASCII digits: Redis takes no others
 #: Redis stream ids are two unsigned 64-bit integers
@@ -121,5 +122,5 @@ def sse(entry_id: str | None, kind: str, data: dict[str, Any]) -> bytes:
 
 
 def log_frame(stream: str, about: dict[str, Any], fields: dict[str, str]) -> bytes:
-    line = {"kind": "log", "stream": stream, **about, "line": fields.get("line", "")}
+    line = {"kind": "log", "stream": stream, **about, "line": LogLine.from_fields(fields).line}
     return sse(None, "log", line)
