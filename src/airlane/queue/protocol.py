@@ -268,7 +268,7 @@ class Command:
     #: never see a run in between (a run marked success never passes through "success" with
     #: an instance still failed)
     marks: tuple[tuple[tuple[str, int], TaskInstanceState], ...] = ()
-    #: the backfill that changed (its commands always name it; the coordinator reads them all)
+    #: the backfill that changed (producers name it; the coordinator advances every backfill)
     backfill_id: int | None = None
 
     @classmethod
