@@ -13,7 +13,8 @@ from typing import Any
 
 import orjson
 
-from airlane.queue.keys import parse_run_ref, parse_ti_field
+from airlane.queue.events_protocol import decode_event
+from airlane.queue.messages import LogLine
 
 _STREAM_ID = re.compile(r"([0-9]{1,20})-([0-9]{1,20})")  # ASCII digits: Redis takes no others
 #: Redis stream ids are two unsigned 64-bit integers
@@ -61,21 +62,13 @@ def next_id(entry_id: str) -> str | None:
 
 
 def event_payload(entry_id: str, fields: dict[str, str]) -> dict[str, Any]:
-    """The JSON data of one SSE event."""
+    """The JSON data of one SSE event (raises ValueError when the entry is malformed)."""
     millis = int(entry_id.split("-", 1)[0])
     data: dict[str, Any] = {
         "kind": fields.get("kind", ""),
         "at": datetime.fromtimestamp(millis / 1000, UTC).isoformat().replace("+00:00", "Z"),
     }
-    if "run" in fields:
-        data["dag_id"], data["run_id"] = parse_run_ref(fields["run"])
-    if "ti" in fields:
-        data["task_id"], data["map_index"] = parse_ti_field(fields["ti"])
-    for name in ("state", "dag_id", "hash", "worker"):
-        if name in fields:
-            data[name] = fields[name]
-    if "try_number" in fields:
-        data["try_number"] = int(fields["try_number"])
+    data.update(decode_event(fields).payload())
     return data
 
 
@@ -129,5 +122,5 @@ def sse(entry_id: str | None, kind: str, data: dict[str, Any]) -> bytes:
 
 
 def log_frame(stream: str, about: dict[str, Any], fields: dict[str, str]) -> bytes:
-    line = {"kind": "log", "stream": stream, **about, "line": fields.get("line", "")}
+    line = {"kind": "log", "stream": stream, **about, "line": LogLine.from_fields(fields).line}
     return sse(None, "log", line)

@@ -275,3 +275,23 @@ def run_ref(dag_id: str, run_id: str) -> str:
 def parse_run_ref(ref: str) -> tuple[str, str]:
     dag_id, _, run_id = ref.partition("|")
     return dag_id, run_id
+
+
+def try_field(task_id: str, map_index: int, try_number: int) -> str:
+    """A ``tries:{run}`` field: ``<task_id>|<map_index>|<try>``."""
+    return f"{ti_field(task_id, map_index)}|{try_number}"
+
+
+def parse_try_field(field: str) -> tuple[str, int, int]:
+    ti, _, number = field.rpartition("|")
+    return (*parse_ti_field(ti), int(number))
+
+
+def xcom_field(map_index: int, key: str) -> str:
+    """An ``xcom:{run}:<task>`` field: ``<map_index>|<key>`` (the key may hold anything)."""
+    return f"{map_index}|{key}"
+
+
+def parse_xcom_field(field: str) -> tuple[int, str]:
+    index, _, key = field.partition("|")
+    return int(index), key

@@ -16,6 +16,8 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 
+from airlane.queue.messages import LogLine
+
 PAGE_MAX_BYTES = 1024 * 1024
 #: entries fetched per XRANGE; with lines capped at 64 KiB a fetch holds at most ~6 MiB
 READ_COUNT = 100
@@ -77,7 +79,7 @@ async def read_page(
             await client.xrange(key, start, until, count=READ_COUNT),
         )
         for entry_id, fields in entries:
-            line = fields.get("line", "")
+            line = LogLine.from_fields(fields).line
             cost = (len(line) if line.isascii() else len(line.encode("utf-8", "replace"))) + 1
             if lines and size + cost > max_bytes:
                 return LogPage(lines, position, True)

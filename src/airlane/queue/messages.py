@@ -1,4 +1,4 @@
-"""The task message: what a worker needs to run one try.
+"""The task message: what a worker needs to run one try; and the log line, what a try prints.
 
 The run's conf is not in it: a conf can be large and a run has many tries, so workers read it
 from the run's hash once per run (:mod:`airlane.service.run_conf`); ``run_queued_at`` (when the
@@ -7,9 +7,12 @@ run was created) tells a run from an earlier one of the same id.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import orjson
+
+from airlane.queue.protocol import Fields
 
 #: a safety cap only: acknowledged entries of the task, completion and command streams are
 #: trimmed by the coordinator (see :mod:`airlane.queue.trimming`)
@@ -47,3 +50,21 @@ class TaskMessage:
 
 
 _FIELDS = tuple(TaskMessage.__dataclass_fields__)
+
+
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """An entry of a try's ``log:`` stream: one line it printed.
+
+    The worker's log writer sends the lines as they come; Lua: ``FINISH_MANY`` writes the
+    try's last ones itself (``XADD log:... * line <text>``) in the step that finishes it.
+    """
+
+    line: str
+
+    def to_fields(self) -> Fields:
+        return {"line": self.line}
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> LogLine:
+        return cls(fields.get("line", ""))

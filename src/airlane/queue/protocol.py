@@ -6,13 +6,13 @@ version, possibly by hand: each ``decode`` here checks the shape and raises
 and skip it (:func:`decoded_or_none`) instead of dying on it. Identifiers that users choose (DAG,
 run and task ids) travel inside JSON arrays, never joined with a separator they might contain.
 
-Also here: Airflow's rule for run ids, checked wherever a run is created.
+Run events (the ``events`` stream) are in :mod:`events_protocol`; Airflow's rule for run ids,
+checked wherever a run is created, is in :mod:`run_ids` (and imported from here too).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -21,8 +21,13 @@ from typing import Any, TypeVar
 import orjson
 
 from airlane.engine.run_state import TaskOutcome
-from airlane.queue.codec import decode_outcome
+from airlane.queue.codec import decode_outcome, encode_outcome
 from airlane.queue.keys import run_ref, ti_field
+from airlane.queue.run_ids import ANY_ID as ANY_ID
+from airlane.queue.run_ids import RUN_ID_MAX_CHARS as RUN_ID_MAX_CHARS
+from airlane.queue.run_ids import InvalidRunId as InvalidRunId
+from airlane.queue.run_ids import run_id_problem as run_id_problem
+from airlane.queue.run_ids import validate_run_id as validate_run_id
 from airlane.sdk.state import TaskInstanceState
 
 T = TypeVar("T")
@@ -33,49 +38,9 @@ class MalformedRecord(ValueError):
     """A record read from Redis that does not have the shape its writer gives it."""
 
 
-# ---- run ids --------------------------------------------------------------------------------
-
-#: Airflow's ``[scheduler] allowed_run_id_pattern`` default, ``^[A-Za-z0-9_.~:+-]+$``: ASCII
-#: only (Python's ``re`` without ``\w``), so ``é`` is refused as Airflow refuses it. Airflow
-#: also accepts ids matching its ``RUN_ID_REGEX`` (``manual__<date>``...), a subset of this.
-_RUN_ID_CHARS = re.compile(r"[A-Za-z0-9_.~:+\-]+")
-#: Airflow's ``ID_LEN``: the width of its ``run_id`` column.
-RUN_ID_MAX_CHARS = 250
-#: The API's "any" wildcard in paths (``/dags/~/dagRuns/~/taskInstances``).
-ANY_ID = "~"
-
-
-class InvalidRunId(ValueError):
-    """A run id that Airflow's rule refuses; the message says why."""
-
-
-def run_id_problem(run_id: object) -> str | None:
-    """Why ``run_id`` is not a valid run id, or None when it is.
-
-    Airflow 3.1 (``DagRun.validate_run_id`` and ``DAG.create_dagrun``) takes a run id that
-    matches ``allowed_run_id_pattern`` with ``re.match``, whose ``$`` also lets a trailing
-    newline through; we match the whole string. Airflow bounds the length only by its column
-    (250). It accepts ``~`` alone, which its API then reads as "every run" in paths, so such a
-    run cannot be listed; we refuse that one id.
-    """
-    if not isinstance(run_id, str) or not run_id:
-        return "must be a non-empty string"
-    if len(run_id) > RUN_ID_MAX_CHARS:
-        return f"must be at most {RUN_ID_MAX_CHARS} characters (it has {len(run_id)})"
-    if not _RUN_ID_CHARS.fullmatch(run_id):
-        return "may use only ASCII letters, digits and _ . ~ : + - (Airflow's run id pattern)"
-    if run_id == ANY_ID:
-        return f"{ANY_ID!r} alone is the API's wildcard for any run"
-    return None
-
-
-def validate_run_id(run_id: object) -> str:
-    """``run_id`` itself when valid; raises :class:`InvalidRunId` otherwise."""
-    problem = run_id_problem(run_id)
-    if problem is not None:
-        raise InvalidRunId(f"run id {run_id!r} {problem}")
-    assert isinstance(run_id, str)
-    return run_id
+#: a stream entry's fields as the encoders give them (names and values are all ``str``), typed
+#: loosely because redis-py's ``xadd`` takes its own invariant dict type
+Fields = dict[Any, Any]
 
 
 # ---- claim references and stop idents -------------------------------------------------------
@@ -209,7 +174,13 @@ class CompletionKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Completion:
-    """An entry of the ``completions`` stream, written by the worker scripts."""
+    """An entry of the ``completions`` stream: ``kind``, ``run`` (ref), ``ti`` (field), ``try``.
+
+    Lua writes two of the kinds itself, with the fields :meth:`to_fields` gives them:
+    ``CLAIM_MANY`` the ``started`` one (``worker``, ``at`` in epoch seconds) in the step that
+    claims the try; ``FINISH_MANY`` the ``finished`` one (``outcome``: codec's outcome JSON)
+    in the step that acknowledges it. The worker writes ``released`` from Python.
+    """
 
     kind: CompletionKind
     run: str
@@ -242,6 +213,30 @@ class Completion:
                 raise MalformedRecord(f"completion outcome {raw!r:.200}: {err!r}") from None
         return cls(kind, run, ti, task_id, map_index, try_number, worker, at_s, outcome)
 
+    @classmethod
+    def released(
+        cls, dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int
+    ) -> Completion:
+        """A try the worker hands back unstarted (it is queued again)."""
+        ti = ti_field(task_id, map_index)
+        return cls(
+            CompletionKind.RELEASED, run_ref(dag_id, run_id), ti, task_id, map_index, try_number
+        )
+
+    def to_fields(self) -> Fields:
+        fields = {
+            "kind": self.kind.value,
+            "run": self.run,
+            "ti": self.ti,
+            "try": str(self.try_number),
+        }
+        if self.kind is CompletionKind.STARTED:
+            fields |= {"worker": self.worker, "at": repr(self.at_s)}
+        elif self.kind is CompletionKind.FINISHED:
+            assert self.outcome is not None, "a finished completion carries its outcome"
+            fields["outcome"] = encode_outcome(self.outcome)
+        return fields
+
 
 class CommandKind(StrEnum):
     RUN_CREATED = "run_created"
@@ -258,7 +253,11 @@ class CommandKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """An entry of the ``commands`` stream (API, CLI, DAG processor, the create_run script)."""
+    """An entry of the ``commands`` stream (API, CLI, DAG processor, the create_run script).
+
+    Lua: ``CREATE_RUN`` writes ``run_created`` itself (``type``, ``run``: the new run's ref) in
+    the step that stores the run. Every other producer sends :meth:`to_fields`.
+    """
 
     kind: CommandKind
     run: str = ""
@@ -269,6 +268,8 @@ class Command:
     #: never see a run in between (a run marked success never passes through "success" with
     #: an instance still failed)
     marks: tuple[tuple[tuple[str, int], TaskInstanceState], ...] = ()
+    #: the backfill that changed (producers name it; the coordinator advances every backfill)
+    backfill_id: int | None = None
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> Command:
@@ -289,7 +290,32 @@ class Command:
             return cls(kind, run=_text(fields, "run", what), task_ids=task_ids)
         if kind is CommandKind.MARK:
             return cls(kind, run=_text(fields, "run", what), marks=_marks(fields))
+        if kind is CommandKind.BACKFILL and "id" in fields:
+            return cls(kind, backfill_id=_number(fields, "id", what, int))
         return cls(kind)
+
+    @classmethod
+    def marking(cls, run: str, marks: Mapping[str, str]) -> Command:
+        """A mark of ``run``'s instances: ``<task_id>|<map_index>`` field -> new state."""
+        pairs = ((_ti_key(ti, "mark"), _ti_state(state)) for ti, state in marks.items())
+        return cls(CommandKind.MARK, run=run, marks=tuple(pairs))
+
+    def to_fields(self) -> Fields:
+        """The entry's fields, as :meth:`from_fields` reads them."""
+        kind, fields = self.kind, {"type": self.kind.value}
+        if kind in (CommandKind.RUN_CREATED, CommandKind.CLEAR, CommandKind.MARK):
+            fields["run"] = self.run
+        if kind in (CommandKind.DAG_UPDATED, CommandKind.PAUSED, CommandKind.UNPAUSED):
+            fields["dag_id"] = self.dag_id
+        if kind is CommandKind.DAG_UPDATED:
+            fields["hash"] = self.content_hash
+        elif kind is CommandKind.CLEAR:
+            fields["task_ids"] = orjson.dumps(list(self.task_ids)).decode()
+        elif kind is CommandKind.MARK:
+            fields |= encode_marks({ti_field(*key): state.value for key, state in self.marks})
+        elif kind is CommandKind.BACKFILL and self.backfill_id is not None:
+            fields["id"] = str(self.backfill_id)
+        return fields
 
 
 def encode_marks(marks: Mapping[str, str]) -> dict[str, str]:

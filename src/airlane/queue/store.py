@@ -19,9 +19,17 @@ from airlane.engine.run_state import TIRecord
 from airlane.queue import typed
 from airlane.queue.codec import TIMeta, decode_ti, dumps, loads
 from airlane.queue.conf_limit import check_conf_size, max_conf_bytes_from_env
-from airlane.queue.keys import Keys, parse_ti_field, run_ref, ti_field
-from airlane.queue.messages import STREAM_MAXLEN
-from airlane.queue.protocol import encode_marks, validate_run_id
+from airlane.queue.keys import (
+    Keys,
+    parse_ti_field,
+    parse_try_field,
+    parse_xcom_field,
+    run_ref,
+    ti_field,
+    xcom_field,
+)
+from airlane.queue.messages import STREAM_MAXLEN, LogLine
+from airlane.queue.protocol import Command, CommandKind, validate_run_id
 from airlane.queue.scripts import CreateRun, Scripts
 
 
@@ -86,7 +94,9 @@ class Store:
                 pipe.srem(self.keys.paused, dag_id)
             pipe.xadd(
                 self.keys.commands,
-                {"type": "paused" if paused else "unpaused", "dag_id": dag_id},
+                Command(
+                    CommandKind.PAUSED if paused else CommandKind.UNPAUSED, dag_id=dag_id
+                ).to_fields(),
                 maxlen=STREAM_MAXLEN,
                 approximate=True,
             )
@@ -95,7 +105,12 @@ class Store:
     async def set_pool(self, name: str, slots: int, description: str = "") -> None:
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.hset(self.keys.pools, name, dumps({"slots": slots, "description": description}))
-            pipe.xadd(self.keys.commands, {"type": "pools"}, maxlen=STREAM_MAXLEN, approximate=True)
+            pipe.xadd(
+                self.keys.commands,
+                Command(CommandKind.POOLS).to_fields(),
+                maxlen=STREAM_MAXLEN,
+                approximate=True,
+            )
             await pipe.execute()
 
     async def pools(self) -> dict[str, dict[str, Any]]:
@@ -107,7 +122,12 @@ class Store:
     async def delete_pool(self, name: str) -> bool:
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.hdel(self.keys.pools, name)
-            pipe.xadd(self.keys.commands, {"type": "pools"}, maxlen=STREAM_MAXLEN, approximate=True)
+            pipe.xadd(
+                self.keys.commands,
+                Command(CommandKind.POOLS).to_fields(),
+                maxlen=STREAM_MAXLEN,
+                approximate=True,
+            )
             removed, _ = await pipe.execute()
         return bool(removed)
 
@@ -175,7 +195,9 @@ class Store:
     async def clear(self, dag_id: str, run_id: str, task_ids: list[str]) -> None:
         """Have the coordinator reset those tasks' instances so that they run again."""
         await self.command(
-            {"type": "clear", "run": run_ref(dag_id, run_id), "task_ids": dumps(task_ids)}
+            Command(
+                CommandKind.CLEAR, run=run_ref(dag_id, run_id), task_ids=tuple(task_ids)
+            ).to_fields()
         )
 
     async def mark(self, dag_id: str, run_id: str, marks: Mapping[str, str]) -> None:
@@ -185,7 +207,7 @@ class Store:
         """
         if marks:
             run = run_ref(dag_id, run_id)
-            await self.command({"type": "mark", "run": run, **encode_marks(marks)})
+            await self.command(Command.marking(run, marks).to_fields())
 
     async def set_run_note(self, dag_id: str, run_id: str, note: str) -> None:
         await self.client.hset(self.keys.run(dag_id, run_id), "note", note)
@@ -303,11 +325,11 @@ class Store:
     ) -> list[str]:
         key = self.keys.log(dag_id, run_id, task_id, map_index, try_number)
         entries = await typed.xrange(self.client, key)
-        return [fields.get("line", "") for _, fields in entries]
+        return [LogLine.from_fields(fields).line for _, fields in entries]
 
     async def xcom(self, dag_id: str, run_id: str, task_id: str, map_index: int, key: str) -> Any:
         raw = await typed.hget(
-            self.client, self.keys.xcom(dag_id, run_id, task_id), f"{map_index}|{key}"
+            self.client, self.keys.xcom(dag_id, run_id, task_id), xcom_field(map_index, key)
         )
         return loads(raw) if raw is not None else None
 
@@ -316,8 +338,8 @@ class Store:
         raw = await typed.hgetall(self.client, self.keys.xcom(dag_id, run_id, task_id))
         found = {}
         for field_name, value in raw.items():
-            index, _, name = field_name.partition("|")
-            if index == str(map_index):
+            index, name = parse_xcom_field(field_name)
+            if index == map_index:
                 found[name] = loads(value)
         return found
 
@@ -326,9 +348,9 @@ class Store:
     ) -> dict[int, dict[str, Any]]:
         """How each earlier try of one instance ended, by try number."""
         raw = await typed.hgetall(self.client, self.keys.tries(dag_id, run_id))
-        prefix = f"{task_id}|{map_index}|"
-        return {
-            int(name[len(prefix) :]): loads(value)
-            for name, value in raw.items()
-            if name.startswith(prefix)
-        }
+        tries = {}
+        for name, value in raw.items():
+            tried_task, tried_index, try_number = parse_try_field(name)
+            if (tried_task, tried_index) == (task_id, map_index):
+                tries[try_number] = loads(value)
+        return tries

@@ -20,7 +20,7 @@ from airlane.queue import typed
 from airlane.queue.codec import dumps, loads
 from airlane.queue.conf_limit import ConfTooLarge, check_conf_size
 from airlane.queue.keys import run_ref
-from airlane.queue.protocol import decoded_or_none
+from airlane.queue.protocol import Command, CommandKind, decoded_or_none
 from airlane.queue.store import RunExists, RunRequest, Store
 from airlane.scheduling.timetables import Kind, Timetable, from_serialized, next_run, plain_utc
 
@@ -140,7 +140,7 @@ async def create_backfill(
         pending=[d.isoformat() for d in dates],
     )
     await save(store, backfill)
-    await store.command({"type": "backfill", "id": str(backfill.id)})
+    await store.command(Command(CommandKind.BACKFILL, backfill_id=backfill.id).to_fields())
     return backfill, dates
 
 

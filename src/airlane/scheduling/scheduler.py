@@ -16,6 +16,7 @@ from typing import Any
 
 from airlane.queue import typed
 from airlane.queue.codec import dumps, loads
+from airlane.queue.keys import run_ref
 from airlane.queue.store import RunExists, RunRequest, Store
 from airlane.scheduling.timetables import Kind, ScheduledRun, Timetable, from_serialized, next_run
 from airlane.sdk.timezone import coerce_datetime
@@ -178,7 +179,7 @@ class Scheduler:
                         run_type="scheduled",
                     )
                 )
-                created.append(f"{entry.dag_id}|{run_id}")
+                created.append(run_ref(entry.dag_id, run_id))
                 active_runs[entry.dag_id] = going + 1
             except RunExists:
                 pass  # made before a restart: carry on after it

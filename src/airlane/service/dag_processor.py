@@ -24,8 +24,10 @@ from airlane.dag_loader.models import FileResult
 from airlane.queue import typed
 from airlane.queue.codec import dumps
 from airlane.queue.connection import TRANSIENT_ERRORS
+from airlane.queue.events_protocol import DagEvent, ImportErrorsEvent
 from airlane.queue.keys import Keys
 from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN
+from airlane.queue.protocol import Command, CommandKind
 
 log = logging.getLogger("airlane.dag_processor")
 
@@ -130,14 +132,16 @@ class DagProcessor:
                     if known.get(dag_id) != dag["hash"]:
                         pipe.xadd(
                             k.events,
-                            {"kind": "dag", "dag_id": dag_id, "hash": dag["hash"]},
+                            DagEvent(dag_id, dag["hash"]).to_fields(),
                             maxlen=EVENTS_MAXLEN,
                             approximate=True,
                         )
                         # The coordinator reads the new version now, not on the next trigger.
                         pipe.xadd(
                             k.commands,
-                            {"type": "dag_updated", "dag_id": dag_id, "hash": dag["hash"]},
+                            Command(
+                                CommandKind.DAG_UPDATED, dag_id=dag_id, content_hash=dag["hash"]
+                            ).to_fields(),
                             maxlen=STREAM_MAXLEN,
                             approximate=True,
                         )
@@ -159,7 +163,10 @@ class DagProcessor:
                 pipe.hdel(k.import_errors, path)
             if errors_changed:
                 pipe.xadd(
-                    k.events, {"kind": "import_errors"}, maxlen=EVENTS_MAXLEN, approximate=True
+                    k.events,
+                    ImportErrorsEvent().to_fields(),
+                    maxlen=EVENTS_MAXLEN,
+                    approximate=True,
                 )
             await pipe.execute()
 

@@ -14,6 +14,7 @@ import time
 import redis.asyncio as aioredis
 
 from airlane.queue.connection import TRANSIENT_ERRORS
+from airlane.queue.messages import LogLine
 from airlane.service.log_limits import LogBudget, LogLimits, cut_line
 
 #: A backstop only: the byte cap (at least 43 bytes a line) ends a try's log long before this.
@@ -89,7 +90,9 @@ class TaskLogWriter:
         try:
             async with self.client.pipeline(transaction=False) as pipe:
                 for line in batch:
-                    pipe.xadd(self.key, {"line": line}, maxlen=LOG_MAXLEN, approximate=True)
+                    pipe.xadd(
+                        self.key, LogLine(line).to_fields(), maxlen=LOG_MAXLEN, approximate=True
+                    )
                 if not self._expiry_set:
                     pipe.expire(self.key, self.retention_s)
                 await pipe.execute()

@@ -13,7 +13,7 @@ from typing import Any, cast
 import redis
 
 from airlane.queue.codec import dumps, loads
-from airlane.queue.keys import Keys
+from airlane.queue.keys import Keys, parse_xcom_field, xcom_field
 from airlane.service.runtime_ti import MISSING
 
 
@@ -44,7 +44,7 @@ class RedisXComs:
         )
 
     def get(self, task_id: str, map_index: int, key: str) -> Any:
-        field = f"{map_index}|{key}"
+        field = xcom_field(map_index, key)
         if task_id == self.task_id:
             with self._lock:
                 if field in self.pending:
@@ -60,14 +60,14 @@ class RedisXComs:
         )
         found = []
         for field, value in raw.items():
-            index, _, name = field.partition("|")
-            if name == key and int(index) >= 0:
-                found.append((int(index), loads(value)))
+            index, name = parse_xcom_field(field)
+            if name == key and index >= 0:
+                found.append((index, loads(value)))
         return [value for _, value in sorted(found)]
 
     def set(self, task_id: str, map_index: int, key: str, value: Any) -> None:
         with self._lock:
-            self.pending[f"{map_index}|{key}"] = dumps(value)
+            self.pending[xcom_field(map_index, key)] = dumps(value)
 
     def pending_pairs(self) -> list[str]:
         with self._lock:

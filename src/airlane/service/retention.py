@@ -24,7 +24,7 @@ from redis.exceptions import WatchError
 from airlane.queue import typed
 from airlane.queue.codec import decode_ti
 from airlane.queue.connection import TRANSIENT_ERRORS
-from airlane.queue.keys import Keys, parse_ti_field, run_ref
+from airlane.queue.keys import Keys, parse_ti_field, parse_try_field, run_ref
 
 log = logging.getLogger("airlane.retention")
 
@@ -84,11 +84,11 @@ def run_keys(
         except (ValueError, KeyError, TypeError):
             continue  # a malformed record: its tries may still be found below
     for field_name in tries:
-        ti, _, number = field_name.rpartition("|")
         try:
-            key, last = parse_ti_field(ti), int(number)
+            task_id, map_index, last = parse_try_field(field_name)
         except ValueError:
             continue
+        key = (task_id, map_index)
         highest[key] = max(highest.get(key, 0), last)
     doomed += [keys.xcom(dag_id, run_id, task_id) for task_id in sorted({t for t, _ in highest})]
     for (task_id, map_index), last in sorted(highest.items()):

@@ -11,8 +11,10 @@ from airlane.engine.graph import DagGraph
 from airlane.engine.run_state import Step, TIKey, TIRecord
 from airlane.engine.state_machine import RunMachine
 from airlane.queue.codec import TIMeta, encode_ti
-from airlane.queue.keys import Keys, run_ref, ti_field
+from airlane.queue.events_protocol import RunEvent, RunEventMessage, TIEvent
+from airlane.queue.keys import Keys, run_ref, ti_field, try_field
 from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN, TaskMessage
+from airlane.queue.protocol import parse_ti_key
 from airlane.queue.scripts import Batch
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.service.metrics import MetricDeltas
@@ -86,8 +88,8 @@ class Persister:
         self._ti_events.clear()
         self.metrics.take()
 
-    def event(self, batch: Batch, kind: str, **fields: str) -> None:
-        batch.xadd(self.keys.events, EVENTS_MAXLEN, {"kind": kind, **fields})
+    def event(self, batch: Batch, event: RunEventMessage) -> None:
+        batch.xadd(self.keys.events, EVENTS_MAXLEN, event.to_fields())
 
     def ti_event(
         self,
@@ -98,15 +100,10 @@ class Persister:
         try_number: int,
         worker: str | None = None,
     ) -> None:
-        fields = {
-            "kind": "ti",
-            "run": ctx.ref,
-            "ti": field_name,
-            "state": state,
-            "try_number": str(try_number),
-        }
-        if worker:
-            fields["worker"] = worker
+        task_id, map_index = parse_ti_key(field_name)
+        fields = TIEvent(
+            ctx.dag_id, ctx.run_id, task_id, map_index, S(state), try_number, worker or ""
+        ).to_fields()
         at = self._ti_events.get((ctx.ref, field_name))
         if at is None:
             self._ti_events[(ctx.ref, field_name)] = len(batch)
@@ -172,7 +169,7 @@ class Persister:
         meta = ctx.meta.get(key, TIMeta())
         batch.hset(
             self.keys.tries(ctx.dag_id, ctx.run_id),
-            f"{key.task_id}|{key.map_index}|{record.try_number}",
+            try_field(key.task_id, key.map_index, record.try_number),
             orjson.dumps(
                 {
                     "state": state,
@@ -209,4 +206,4 @@ class Persister:
             self.metrics.run_finished(state.value)
             batch.hset(run_key, "end_date", repr(now_s))
             batch.srem(self.keys.active_runs, ctx.ref)
-        self.event(batch, "run", run=ctx.ref, state=state.value)
+        self.event(batch, RunEvent(ctx.dag_id, ctx.run_id, state))

@@ -30,9 +30,9 @@ from airlane.queue.coalesce import Coalescer
 from airlane.queue.codec import encode_outcome
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.groups import ensure_group
-from airlane.queue.keys import WORKER_GROUP, Keys, run_ref, ti_field
+from airlane.queue.keys import WORKER_GROUP, Keys
 from airlane.queue.messages import STREAM_MAXLEN, TaskMessage
-from airlane.queue.protocol import ClaimRef, StopIdent
+from airlane.queue.protocol import ClaimRef, Completion, StopIdent
 from airlane.queue.scripts import Claim, ClaimMany, Finish, FinishMany, Scripts
 from airlane.queue.store import Store
 from airlane.sdk.state import TaskInstanceState
@@ -368,12 +368,9 @@ class Worker:
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.xadd(
                 self.keys.completions,
-                {
-                    "kind": "released",
-                    "run": run_ref(msg.dag_id, msg.run_id),
-                    "ti": ti_field(msg.task_id, msg.map_index),
-                    "try": str(msg.try_number),
-                },
+                Completion.released(
+                    msg.dag_id, msg.run_id, msg.task_id, msg.map_index, msg.try_number
+                ).to_fields(),
                 maxlen=STREAM_MAXLEN,
                 approximate=True,
             )

@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.keys import Keys
 from airlane.queue.messages import STREAM_MAXLEN
+from airlane.queue.protocol import Command, CommandKind
 
 #: further off than this, the periodic check wakes the loop soon enough
 _HORIZON_S = 0.9
@@ -51,7 +52,10 @@ class Alarm:
             self._wake_s = None
         try:
             await self.client.xadd(
-                self.keys.commands, {"type": "tick"}, maxlen=STREAM_MAXLEN, approximate=True
+                self.keys.commands,
+                Command(CommandKind.TICK).to_fields(),
+                maxlen=STREAM_MAXLEN,
+                approximate=True,
             )
         except TRANSIENT_ERRORS:
             pass  # the read times out by itself, later

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from airlane.queue.events_protocol import RunTimeoutEvent
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.service.coordinator.hooks import Policy
 from airlane.service.run_context import RunContext
@@ -46,5 +47,5 @@ class Timeouts(Policy):
                 if record.state not in _FINISHED:
                     step = ctx.machine.mark(key, S.SKIPPED, now_s)
                     persister.write_step(batch, ctx, step, now_s)
-            persister.event(batch, "run_timeout", run=ctx.ref)
+            persister.event(batch, RunTimeoutEvent(ctx.dag_id, ctx.run_id))
             s.progress.end_run(ctx, DagRunState.FAILED, now_s)

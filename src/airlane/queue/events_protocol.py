@@ -1,0 +1,218 @@
+"""Run events, the entries of the ``events`` stream, encoded and decoded in this one module.
+
+Writers: the coordinator (through ``Persister``: ``run``, ``ti``, ``run_timeout``), the
+``CREATE_RUN`` script (the ``queued`` ``run`` event, see :class:`RunEvent`) and the DAG
+processor (``dag``, ``import_errors``). Reader: the API (``api/event_format.py``), which sends
+each entry to its clients as the JSON of one server-sent event, the event's :meth:`payload`
+after ``kind`` and ``at``; the UI reads that JSON, so the key order of each payload is part of
+the wire format too. A kind this module does not know (from a newer writer) passes through
+as :class:`OtherEvent`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, ClassVar
+
+from airlane.queue.keys import parse_run_ref, parse_ti_field, run_ref, ti_field
+from airlane.queue.protocol import Fields, MalformedRecord
+from airlane.sdk.state import DagRunState, TaskInstanceState
+
+
+class EventKind(StrEnum):
+    RUN = "run"
+    TI = "ti"
+    RUN_TIMEOUT = "run_timeout"
+    DAG = "dag"
+    IMPORT_ERRORS = "import_errors"
+
+
+def _field(fields: Mapping[str, str], name: str, kind: str) -> str:
+    value = fields.get(name)
+    if not isinstance(value, str):
+        raise MalformedRecord(f"{kind} event lacks its {name!r} field: {dict(fields)!r:.300}")
+    return value
+
+
+def _enum(enum: type[StrEnum], raw: str, kind: str) -> Any:
+    try:
+        return enum(raw)
+    except ValueError:
+        raise MalformedRecord(f"{kind} event with unknown state {raw!r:.50}") from None
+
+
+@dataclass(frozen=True, slots=True)
+class RunEvent:
+    """A run changed state.
+
+    Lua: ``CREATE_RUN`` writes the first one itself, in the same step as the run:
+    ``XADD events * kind run run <run ref> state queued``.
+    """
+
+    kind: ClassVar[EventKind] = EventKind.RUN
+    dag_id: str
+    run_id: str
+    state: DagRunState
+
+    def to_fields(self) -> Fields:
+        run = run_ref(self.dag_id, self.run_id)
+        return {"kind": self.kind.value, "run": run, "state": self.state.value}
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> RunEvent:
+        dag_id, run_id = parse_run_ref(_field(fields, "run", cls.kind))
+        return cls(dag_id, run_id, _enum(DagRunState, _field(fields, "state", cls.kind), cls.kind))
+
+    def payload(self) -> dict[str, Any]:
+        return {"dag_id": self.dag_id, "run_id": self.run_id, "state": self.state.value}
+
+
+@dataclass(frozen=True, slots=True)
+class TIEvent:
+    """A task instance changed state (``worker``: where it started running, on that event)."""
+
+    kind: ClassVar[EventKind] = EventKind.TI
+    dag_id: str
+    run_id: str
+    task_id: str
+    map_index: int
+    state: TaskInstanceState
+    try_number: int
+    worker: str = ""
+
+    def to_fields(self) -> Fields:
+        fields: Fields = {
+            "kind": self.kind.value,
+            "run": run_ref(self.dag_id, self.run_id),
+            "ti": ti_field(self.task_id, self.map_index),
+            "state": self.state.value,
+            "try_number": str(self.try_number),
+        }
+        if self.worker:
+            fields["worker"] = self.worker
+        return fields
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> TIEvent:
+        dag_id, run_id = parse_run_ref(_field(fields, "run", cls.kind))
+        task_id, map_index = parse_ti_field(_field(fields, "ti", cls.kind))
+        state = _enum(TaskInstanceState, _field(fields, "state", cls.kind), cls.kind)
+        try_number = int(_field(fields, "try_number", cls.kind))
+        worker = fields.get("worker", "")
+        return cls(dag_id, run_id, task_id, map_index, state, try_number, worker)
+
+    def payload(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "dag_id": self.dag_id,
+            "run_id": self.run_id,
+            "task_id": self.task_id,
+            "map_index": self.map_index,
+            "state": self.state.value,
+        }
+        if self.worker:
+            data["worker"] = self.worker
+        data["try_number"] = self.try_number
+        return data
+
+
+@dataclass(frozen=True, slots=True)
+class RunTimeoutEvent:
+    """A run passed its ``dagrun_timeout`` (its ``failed`` run event follows)."""
+
+    kind: ClassVar[EventKind] = EventKind.RUN_TIMEOUT
+    dag_id: str
+    run_id: str
+
+    def to_fields(self) -> Fields:
+        return {"kind": self.kind.value, "run": run_ref(self.dag_id, self.run_id)}
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> RunTimeoutEvent:
+        return cls(*parse_run_ref(_field(fields, "run", cls.kind)))
+
+    def payload(self) -> dict[str, Any]:
+        return {"dag_id": self.dag_id, "run_id": self.run_id}
+
+
+@dataclass(frozen=True, slots=True)
+class DagEvent:
+    """The DAG processor stored a new version of a DAG."""
+
+    kind: ClassVar[EventKind] = EventKind.DAG
+    dag_id: str
+    content_hash: str
+
+    def to_fields(self) -> Fields:
+        return {"kind": self.kind.value, "dag_id": self.dag_id, "hash": self.content_hash}
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> DagEvent:
+        return cls(_field(fields, "dag_id", cls.kind), _field(fields, "hash", cls.kind))
+
+    def payload(self) -> dict[str, Any]:
+        return {"dag_id": self.dag_id, "hash": self.content_hash}
+
+
+@dataclass(frozen=True, slots=True)
+class ImportErrorsEvent:
+    """The DAG processor's import errors changed (clients read them again)."""
+
+    kind: ClassVar[EventKind] = EventKind.IMPORT_ERRORS
+
+    def to_fields(self) -> Fields:
+        return {"kind": self.kind.value}
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> ImportErrorsEvent:
+        return cls()
+
+    def payload(self) -> dict[str, Any]:
+        return {}
+
+
+@dataclass(frozen=True, slots=True)
+class OtherEvent:
+    """An event of a kind not listed here, passed on with the fields every event may have."""
+
+    fields: tuple[tuple[str, str], ...]
+
+    @property
+    def kind(self) -> str:
+        return dict(self.fields).get("kind", "")
+
+    def to_fields(self) -> Fields:
+        return dict(self.fields)
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> OtherEvent:
+        return cls(tuple(fields.items()))
+
+    def payload(self) -> dict[str, Any]:
+        fields = dict(self.fields)
+        data: dict[str, Any] = {}
+        if "run" in fields:
+            data["dag_id"], data["run_id"] = parse_run_ref(fields["run"])
+        if "ti" in fields:
+            data["task_id"], data["map_index"] = parse_ti_field(fields["ti"])
+        for name in ("state", "dag_id", "hash", "worker"):
+            if name in fields:
+                data[name] = fields[name]
+        if "try_number" in fields:
+            data["try_number"] = int(fields["try_number"])
+        return data
+
+
+RunEventMessage = RunEvent | TIEvent | RunTimeoutEvent | DagEvent | ImportErrorsEvent | OtherEvent
+
+_BY_KIND: dict[str, type[RunEvent | TIEvent | RunTimeoutEvent | DagEvent | ImportErrorsEvent]] = {
+    cls.kind: cls for cls in (RunEvent, TIEvent, RunTimeoutEvent, DagEvent, ImportErrorsEvent)
+}
+
+
+def decode_event(fields: Mapping[str, str]) -> RunEventMessage:
+    """The event an ``events`` entry holds; raises ValueError (:class:`MalformedRecord` for
+    a missing field or unknown state) when it cannot be read."""
+    cls = _BY_KIND.get(fields.get("kind", ""))
+    return OtherEvent.from_fields(fields) if cls is None else cls.from_fields(fields)
