@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from airlane.engine.run_state import TaskOutcome, TIKey, TIRecord
 from airlane.sdk.state import TaskInstanceState as S
 from airlane.service.coordinator.admission import (
@@ -118,13 +116,6 @@ def test_empty_operators_finish_without_a_worker() -> None:
     assert [key.task_id for _, key in session.state.admission.waiting["d"]] == ["work"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known, kept as it is in this restructuring: an EmptyOperator instance goes "
-    "scheduled -> running -> success without taking a slot, and its end gives back a DAG slot "
-    "and pool slots it never held, so each one finished lets its DAG exceed max_active_tasks "
-    "(and its pool its size) by one more until the coordinator restarts",
-)
 def test_empty_operators_take_no_slot_and_give_none_back() -> None:
     session = offline_session()
     g = graph({"start": ["work"], "work": []}, start={"is_empty": True})

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from airlane.engine.graph import TaskSpec
 from airlane.engine.run_state import TaskOutcome, TIKey
 from airlane.scheduling.backfill import BackfillRunner, RunToClear
@@ -118,12 +116,6 @@ async def test_a_run_past_its_deadline_fails_and_skips_what_is_left() -> None:
     assert {r.state for r in ctx.machine.tis.values()} == {S.SKIPPED}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known, kept as it is in this restructuring: a run that times out skips its queued "
-    "and running instances without giving back their DAG and pool slots (nor telling their "
-    "workers to stop), until the coordinator restarts",
-)
 async def test_a_timed_out_run_gives_back_its_slots() -> None:
     session = offline_session()
     ctx = add_run(session, "d", "r", graph({"a": []}), dagrun_timeout_s=60)
@@ -133,6 +125,9 @@ async def test_a_timed_out_run_gives_back_its_slots() -> None:
     assert session.state.admission.held["d"] == 1
     await session.timeouts.periodic(60.0)
     assert session.state.admission.held["d"] == 0
+    assert session.state.admission.pool_held["default_pool"] == 0
+    assert {r.state for r in ctx.machine.tis.values()} == {S.SKIPPED}
+    assert ctx.state is DagRunState.FAILED
 
 
 def test_auto_pause_checks_dags_whose_run_failed() -> None:

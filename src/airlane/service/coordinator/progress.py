@@ -11,7 +11,7 @@ from airlane.engine.run_state import Step, TaskOutcome, TIKey, TIRecord, Transit
 from airlane.queue.keys import ti_field
 from airlane.queue.protocol import StopIdent
 from airlane.sdk.state import DagRunState, TaskInstanceState
-from airlane.service.coordinator.admission import release_slots
+from airlane.service.coordinator.admission import release_slots, take_slots
 from airlane.service.coordinator.settings import HELD_STATES
 from airlane.service.run_context import RunContext
 
@@ -97,7 +97,10 @@ class Progress:
             admission.touched_dags.add(ctx.dag_id)
 
     def _finish_empty(self, ctx: RunContext, key: TIKey, now: float) -> None:
+        """An EmptyOperator succeeds here, never queued: it holds its slots only for this
+        step (its end, from running, gives them back)."""
         record = ctx.machine.tis[key]
+        take_slots(self.session.state.admission, ctx.dag_id, ctx.graph.tasks[key.task_id])
         ctx.machine.task_started(key, record.try_number)
         outcome = TaskOutcome(S.SUCCESS, record.try_number)
         self.after_step(ctx, ctx.machine.task_finished(key, outcome, now), now)

@@ -3,11 +3,13 @@ its unfinished instances are skipped. Task execution timeouts are the worker's."
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from airlane.queue.events_protocol import RunTimeoutEvent
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.service.coordinator.hooks import Policy
+from airlane.service.coordinator.settings import HELD_STATES
 from airlane.service.run_context import RunContext
 from airlane.service.stored_records import epoch_s
 
@@ -42,10 +44,15 @@ class Timeouts(Policy):
         for ctx in list(s.state.runs.runs.values()):
             if ctx.deadline_s is None or now_s < ctx.deadline_s:
                 continue
-            persister, batch = s.outbox.persister, s.outbox.batch
-            for key, record in list(ctx.machine.tis.items()):
-                if record.state not in _FINISHED:
-                    step = ctx.machine.mark(key, S.SKIPPED, now_s)
-                    persister.write_step(batch, ctx, step, now_s)
-            persister.event(batch, RunTimeoutEvent(ctx.dag_id, ctx.run_id))
-            s.progress.end_run(ctx, DagRunState.FAILED, now_s)
+            self._time_out(ctx, now_s)
+
+    def _time_out(self, ctx: RunContext, now_s: float) -> None:
+        """As Airflow: the unfinished instances are skipped (their slots given back, their
+        workers told to stop) and the run fails."""
+        s = self.session
+        unfinished = [k for k, r in ctx.machine.tis.items() if r.state not in _FINISHED]
+        held = tuple(k for k in unfinished if ctx.machine.tis[k].state in HELD_STATES)
+        step = ctx.machine.mark_many([(key, S.SKIPPED) for key in unfinished], now_s)
+        s.progress.after_step(ctx, replace(step, to_stop=held), now_s, may_end=False)
+        s.outbox.persister.event(s.outbox.batch, RunTimeoutEvent(ctx.dag_id, ctx.run_id))
+        s.progress.end_run(ctx, DagRunState.FAILED, now_s)
