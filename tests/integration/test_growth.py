@@ -21,7 +21,7 @@ from airlane.queue.keys import WORKER_GROUP, Keys, run_tag
 from airlane.queue.messages import TaskMessage
 from airlane.queue.store import RunRequest, Store
 from airlane.sdk.timezone import coerce_datetime
-from airlane.service.run_conf import run_conf
+from airlane.service.worker.run_conf import run_conf
 from tests.conftest import TEST_DAGS, run_cli
 from tests.integration.cluster import Api, Cluster, RedisServer, wait_until
 

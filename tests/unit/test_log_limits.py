@@ -12,8 +12,8 @@ from airlane.config import Settings
 from airlane.dag_loader.bounded_text import BoundedText, clip_middle
 from airlane.dag_loader.isolated import ImportLimits
 from airlane.queue.log_pages import BadToken, decode_token, encode_token
-from airlane.service.log_limits import ENTRY_OVERHEAD_BYTES, LogBudget, LogLimits, cut_line
-from airlane.service.log_writer import TaskLogWriter
+from airlane.service.worker.log_limits import ENTRY_OVERHEAD_BYTES, LogBudget, LogLimits, cut_line
+from airlane.service.worker.log_writer import TaskLogWriter
 
 
 def test_a_line_within_the_cap_is_kept_whole() -> None:

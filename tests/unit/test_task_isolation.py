@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from airlane.sdk.lines import LineSplitter, pieces
-from airlane.service.isolated_try import exit_message, import_timeout_message
+from airlane.service.worker.isolated_try import exit_message, import_timeout_message
 
 
 def test_lines_are_split_at_newlines_and_long_lines_in_pieces() -> None:

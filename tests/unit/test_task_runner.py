@@ -16,9 +16,9 @@ from airlane import DAG, BashOperator, PythonOperator
 from airlane.engine.run_state import TaskOutcome, TIKey
 from airlane.sdk.node import DAGNode
 from airlane.sdk.state import TaskInstanceState
-from airlane.service.context_builder import RunInfo
-from airlane.service.runtime_ti import InMemoryXComs
-from airlane.service.task_runner import ExecutionEnv, TaskRequest, execute_task
+from airlane.service.execution.context_builder import RunInfo
+from airlane.service.execution.runtime_ti import InMemoryXComs
+from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, execute_task
 
 S = TaskInstanceState
 WHEN = pendulum.datetime(2024, 3, 5, 6, tz="UTC")

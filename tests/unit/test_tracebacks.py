@@ -10,10 +10,10 @@ from airlane import DAG, BashOperator, PythonOperator
 from airlane.engine.run_state import TIKey
 from airlane.sdk.exceptions import AirflowException
 from airlane.sdk.node import DAGNode
-from airlane.service.context_builder import RunInfo
-from airlane.service.runtime_ti import InMemoryXComs
-from airlane.service.task_runner import ExecutionEnv, TaskRequest, execute_task
-from airlane.service.tracebacks import INTERNAL_PREFIXES, task_failure_text
+from airlane.service.execution.context_builder import RunInfo
+from airlane.service.execution.runtime_ti import InMemoryXComs
+from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, execute_task
+from airlane.service.execution.tracebacks import INTERNAL_PREFIXES, task_failure_text
 
 WHEN = pendulum.datetime(2024, 3, 5, 6, tz="UTC")
 

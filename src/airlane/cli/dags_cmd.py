@@ -133,7 +133,7 @@ def _print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    from airlane.service.local_runner import run_dag_object
+    from airlane.service.execution.local_runner import run_dag_object
 
     settings, folder = settings_for(args)
     logical_date = parse_logical_date(args.logical_date)

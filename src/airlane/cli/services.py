@@ -162,8 +162,8 @@ def cmd_api(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from airlane.service.log_limits import LogLimits
     from airlane.service.worker import TaskIsolation, Worker, WorkerSettings
+    from airlane.service.worker.log_limits import LogLimits
 
     setup_logging(args.log_level)
     settings = Settings.from_env()

@@ -18,9 +18,9 @@ from airlane.cli.common import (
 from airlane.engine.run_state import TIKey
 from airlane.sdk.mapped import MappedOperator
 from airlane.sdk.state import TaskInstanceState
-from airlane.service.local_runner import make_run_info
-from airlane.service.runtime_ti import InMemoryXComs
-from airlane.service.task_runner import ExecutionEnv, TaskRequest, execute_task
+from airlane.service.execution.local_runner import make_run_info
+from airlane.service.execution.runtime_ti import InMemoryXComs
+from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, execute_task
 
 
 def register(parser: argparse.ArgumentParser) -> None:

@@ -1,8 +1,8 @@
 """The task message: what a worker needs to run one try; and the log line, what a try prints.
 
 The run's conf is not in it: a conf can be large and a run has many tries, so workers read it
-from the run's hash once per run (:mod:`airlane.service.run_conf`); ``run_queued_at`` (when the
-run was created) tells a run from an earlier one of the same id.
+from the run's hash once per run (:mod:`airlane.service.worker.run_conf`); ``run_queued_at``
+(when the run was created) tells a run from an earlier one of the same id.
 """
 
 from __future__ import annotations

@@ -201,7 +201,7 @@ class DAG:
         **_: Any,
     ) -> Any:
         """Run this DAG once in this process (Airflow's ``dag.test()``) and return the result."""
-        from airlane.service.local_runner import run_dag_object
+        from airlane.service.execution.local_runner import run_dag_object
 
         return run_dag_object(self, logical_date=logical_date, conf=run_conf or {})
 

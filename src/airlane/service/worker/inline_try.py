@@ -17,14 +17,14 @@ from airlane.queue.keys import Keys
 from airlane.queue.messages import TaskMessage
 from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.variable import use_variable_store
-from airlane.service.context_builder import RunInfo
-from airlane.service.dag_cache import DagCache, DagNotLoadable
-from airlane.service.isolated_try import IsolatedResult
-from airlane.service.log_writer import TaskLogWriter
-from airlane.service.redis_variables import RedisVariableStore
-from airlane.service.redis_xcom import RedisXComs
+from airlane.service.execution.context_builder import RunInfo
+from airlane.service.execution.redis_variables import RedisVariableStore
+from airlane.service.execution.redis_xcom import RedisXComs
+from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, execute_task
 from airlane.service.run_launcher import RedisRunLauncher
-from airlane.service.task_runner import ExecutionEnv, TaskRequest, execute_task
+from airlane.service.worker.dag_cache import DagCache, DagNotLoadable
+from airlane.service.worker.isolated_try import IsolatedResult
+from airlane.service.worker.log_writer import TaskLogWriter
 
 
 @dataclass(frozen=True, slots=True)

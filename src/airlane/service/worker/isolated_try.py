@@ -13,8 +13,8 @@ from typing import Any
 from airlane.engine.run_state import TaskOutcome
 from airlane.queue.codec import decode_outcome
 from airlane.sdk.state import TaskInstanceState
-from airlane.service.task_channel import ChannelClosed, encode, read_frame
-from airlane.service.task_pool import TaskPool, TaskProcess
+from airlane.service.worker.task_channel import ChannelClosed, encode, read_frame
+from airlane.service.worker.task_pool import TaskPool, TaskProcess
 
 #: After ``execution_timeout`` the task process gets this long to stop the try itself (it
 #: cancels it and runs the failure callbacks) before the worker kills it.

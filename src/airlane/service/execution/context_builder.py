@@ -14,7 +14,7 @@ from airlane.sdk.context import Context
 from airlane.sdk.dag import DAG
 from airlane.sdk.params import ParamsDict
 from airlane.sdk.variable import template_var
-from airlane.service.runtime_ti import RuntimeTaskInstance
+from airlane.service.execution.runtime_ti import RuntimeTaskInstance
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,106 +9,48 @@ rest are stopped and handed back to be run again without using up a retry.
 from __future__ import annotations
 
 import asyncio
-import enum
-import functools
 import logging
 import os
 import socket
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import cast
 
-import pendulum
 import redis
 import redis.asyncio as aioredis
 
 from airlane.engine.run_state import TaskOutcome
 from airlane.queue import typed
 from airlane.queue.coalesce import Coalescer
-from airlane.queue.codec import encode_outcome
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.groups import ensure_group
 from airlane.queue.keys import WORKER_GROUP, Keys
 from airlane.queue.messages import STREAM_MAXLEN, TaskMessage
 from airlane.queue.protocol import ClaimRef, Completion, StopIdent
-from airlane.queue.scripts import Claim, ClaimMany, Finish, FinishMany, Scripts
+from airlane.queue.scripts import Scripts
 from airlane.queue.store import Store
 from airlane.sdk.state import TaskInstanceState
-from airlane.service.context_builder import RunInfo
-from airlane.service.dag_cache import DagCache
-from airlane.service.heartbeat import Heartbeat, WorkerIdentity
-from airlane.service.inline_try import InlineRunner
-from airlane.service.isolated_try import IsolatedResult, TryLimits, TrySink, run_isolated
-from airlane.service.log_limits import LogLimits
-from airlane.service.log_writer import LOG_MAXLEN, TaskLogWriter
-from airlane.service.redis_variables import RedisVariableStore
-from airlane.service.run_conf import run_conf
+from airlane.service.execution.context_builder import RunInfo
+from airlane.service.execution.redis_variables import RedisVariableStore
 from airlane.service.run_launcher import RedisRunLauncher
-from airlane.service.task_pool import TaskPool
-from airlane.service.task_process import TaskProcessConfig, run_info_to_wire
+from airlane.service.worker.dag_cache import DagCache
+from airlane.service.worker.heartbeat import Heartbeat, WorkerIdentity
+from airlane.service.worker.inline_try import InlineRunner
+from airlane.service.worker.isolated_try import IsolatedResult, TryLimits, TrySink, run_isolated
+from airlane.service.worker.log_writer import TaskLogWriter
+from airlane.service.worker.run_conf import run_conf
+from airlane.service.worker.settings import TaskIsolation, WorkerSettings
+from airlane.service.worker.task_pool import TaskPool
+from airlane.service.worker.task_process import TaskProcessConfig, run_info_to_wire
+from airlane.service.worker.tries import FinishedTry, RunningTry, claim_call, finish_call, run_info
 
 log = logging.getLogger("airlane.worker")
 
 #: A message delivered to us and idle this long in our pending list without running is one
 #: whose delivery reply was lost (a delivery on its way is not idle).
 ORPHAN_IDLE_MS = 3000
-
-
-class TaskIsolation(enum.StrEnum):
-    PROCESS = "process"
-    INLINE = "inline"
-
-
-@dataclass(frozen=True, slots=True)
-class WorkerSettings:
-    redis_url: str
-    queues: tuple[str, ...] = ("default",)
-    concurrency: int = 16
-    heartbeat_s: float = 1.0
-    grace_s: float = 30.0
-    dags_folder: str | None = None
-    xcom_max_bytes: int = 1024 * 1024
-    log_retention_s: int = 30 * 24 * 3600
-    log_limits: LogLimits = field(default_factory=LogLimits)
-    read_block_ms: int = 1000
-    #: "process": each try runs in a warm task process the worker can kill; "inline": in the
-    #: worker's own process (trusted code only: a crash or hang there takes the worker down)
-    task_isolation: TaskIsolation = TaskIsolation.PROCESS
-    #: a DAG file imported to run a task must load within this (Airflow's dagbag_import_timeout)
-    task_import_timeout_s: float = 30.0
-    #: RLIMIT_AS of each task process (0: no limit)
-    task_memory_limit_mb: int = 8192
-    #: task processes idle this long are stopped
-    task_process_idle_s: float = 300.0
-
-
-@functools.lru_cache(maxsize=4096)
-def _parse_date(text: str) -> pendulum.DateTime:
-    """Runs' dates, parsed once per worker (pendulum's parser is slow; its values immutable)."""
-    return pendulum.parse(text)  # type: ignore[return-value]
-
-
-@dataclass
-class _Running:
-    stream: str
-    message_id: str
-    message: TaskMessage
-    ref: str
-
-
-@dataclass(frozen=True, slots=True)
-class _Finished:
-    """A try that ended, waiting to be reported with others in one ``finish_many`` call."""
-
-    item: _Running
-    outcome: TaskOutcome
-    xcom_pairs: list[str]
-    log_lines: list[str]
-    set_log_expiry: bool
-    #: the try's rendered template fields as JSON ("" when it rendered none)
-    rendered: str
 
 
 class Worker:
@@ -119,12 +61,12 @@ class Worker:
         self.scripts = Scripts.register(client, keys)
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.sync_client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
-        self.running: dict[asyncio.Task[None], _Running] = {}
+        self.running: dict[asyncio.Task[None], RunningTry] = {}
         #: (stream, message id) of every message in ``running``
         self._started: set[tuple[str, str]] = set()
         self.streams = {keys.queue(q): ">" for q in settings.queues}
-        self.claims: Coalescer[_Running, bool] = Coalescer(self._claim_many)
-        self.finishes: Coalescer[_Finished, None] = Coalescer(self._finish_many)
+        self.claims: Coalescer[RunningTry, bool] = Coalescer(self._claim_many)
+        self.finishes: Coalescer[FinishedTry, None] = Coalescer(self._finish_many)
         self.pool = (
             TaskPool(self._process_config(), settings.concurrency, settings.task_process_idle_s)
             if settings.task_isolation is TaskIsolation.PROCESS
@@ -216,7 +158,7 @@ class Worker:
             message.map_index,
             message.try_number,
         ).encode()
-        item = _Running(stream, message_id, message, ref)
+        item = RunningTry(stream, message_id, message, ref)
         task = asyncio.create_task(self._handle_logged(item))
         self.running[task] = item
         self._started.add((stream, message_id))
@@ -241,7 +183,7 @@ class Worker:
 
     # ---- one try --------------------------------------------------------------------------
 
-    async def _handle_logged(self, item: _Running) -> None:
+    async def _handle_logged(self, item: RunningTry) -> None:
         try:
             await self._handle(item)
         except asyncio.CancelledError:
@@ -251,7 +193,7 @@ class Worker:
                 "message %s could not be handled; the coordinator will recover it", item.ref
             )
 
-    async def _handle(self, item: _Running) -> None:
+    async def _handle(self, item: RunningTry) -> None:
         msg = item.message
         claim = self.claims.submit(item)
         try:
@@ -288,49 +230,20 @@ class Worker:
             await report  # the try ended: its outcome is reported whatever stops us now
             raise
 
-    async def _report(self, item: _Running, logs: TaskLogWriter, result: IsolatedResult) -> None:
+    async def _report(self, item: RunningTry, logs: TaskLogWriter, result: IsolatedResult) -> None:
         await logs.stop()
         lines, set_expiry = logs.take()
         outcome = replace(result.outcome, ended_at_s=time.time())
         await self.finishes.submit(
-            _Finished(item, outcome, result.xcom_pairs, lines, set_expiry, result.rendered)
+            FinishedTry(item, outcome, result.xcom_pairs, lines, set_expiry, result.rendered)
         )
 
-    async def _claim_many(self, items: list[_Running]) -> list[bool]:
-        claims = tuple(
-            Claim(
-                item.message.dag_id,
-                item.message.run_id,
-                item.message.task_id,
-                item.message.map_index,
-                item.message.try_number,
-                message_ref=item.ref,
-            )
-            for item in items
-        )
-        call = ClaimMany(self.worker_id, time.time(), claims)
+    async def _claim_many(self, items: list[RunningTry]) -> list[bool]:
+        call = claim_call(self.worker_id, items, time.time())
         return cast(list[bool], await self._retrying(self.scripts.claim_many, call))
 
-    async def _finish_many(self, finished: list[_Finished]) -> list[None]:
-        finishes = tuple(
-            Finish(
-                stream=done.item.stream,
-                message_id=done.item.message_id,
-                dag_id=done.item.message.dag_id,
-                run_id=done.item.message.run_id,
-                task_id=done.item.message.task_id,
-                map_index=done.item.message.map_index,
-                try_number=done.item.message.try_number,
-                outcome_json=encode_outcome(done.outcome),
-                message_ref=done.item.ref,
-                xcom_pairs=tuple(done.xcom_pairs),
-                log_lines=tuple(done.log_lines),
-                set_log_expiry=done.set_log_expiry,
-                rendered_json=done.rendered,
-            )
-            for done in finished
-        )
-        call = FinishMany(self.worker_id, finishes, LOG_MAXLEN, self.settings.log_retention_s)
+    async def _finish_many(self, finished: list[FinishedTry]) -> list[None]:
+        call = finish_call(self.worker_id, finished, self.settings.log_retention_s)
         await self._retrying(self.scripts.finish_many, call)
         return [None] * len(finished)
 
@@ -353,17 +266,9 @@ class Worker:
 
     async def _run_info(self, msg: TaskMessage) -> RunInfo:
         """The run a try belongs to, as the task sees it (its dates, conf and type)."""
-        return RunInfo(
-            dag_id=msg.dag_id,
-            run_id=msg.run_id,
-            logical_date=_parse_date(msg.logical_date),
-            data_interval_start=_parse_date(msg.data_interval_start),
-            data_interval_end=_parse_date(msg.data_interval_end),
-            conf=await run_conf(self.client, self.keys, msg),
-            run_type=msg.run_type,
-        )
+        return run_info(msg, await run_conf(self.client, self.keys, msg))
 
-    async def _hand_back(self, item: _Running) -> None:
+    async def _hand_back(self, item: RunningTry) -> None:
         msg = item.message
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.xadd(

@@ -32,9 +32,9 @@ from airlane.sdk.operators.python import PythonOperator
 from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.templating import render_template_fields, rendered_snapshot
 from airlane.sdk.xcom_arg import RETURN_VALUE_KEY, XComArg
-from airlane.service.context_builder import RunInfo, build_context
-from airlane.service.runtime_ti import RuntimeTaskInstance, XComAccess
-from airlane.service.tracebacks import task_failure_text
+from airlane.service.execution.context_builder import RunInfo, build_context
+from airlane.service.execution.runtime_ti import RuntimeTaskInstance, XComAccess
+from airlane.service.execution.tracebacks import task_failure_text
 
 LogFn = Callable[[str], None]
 DEFAULT_XCOM_MAX_BYTES = 1024 * 1024

@@ -1,7 +1,8 @@
 """A task process: runs its worker's tries one at a time, where the worker can kill them.
 
-Started by the worker's pool (``service/task_pool.py``) as
-``python -m airlane.service.task_process <channel fd>``, its settings the channel's first frame.
+Started by the worker's pool (``service/worker/task_pool.py``) as
+``python -m airlane.service.worker.task_process <channel fd>``, its settings the channel's first
+frame.
 It imports DAG files (cached by file signature, one import at a time), renders and executes
 tries through ``execute_task``, and sends back over the private channel (never its stdout,
 where user code and C extensions write) the try's log lines, rendered fields, XComs to push
@@ -36,13 +37,13 @@ from airlane.queue.store import Store
 from airlane.sdk.lines import MAX_LINE_BYTES, LineSplitter, pieces
 from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.variable import use_variable_store
-from airlane.service.context_builder import RunInfo
-from airlane.service.dag_cache import DagCache, DagNotLoadable
-from airlane.service.redis_variables import RedisVariableStore
-from airlane.service.redis_xcom import RedisXComs
+from airlane.service.execution.context_builder import RunInfo
+from airlane.service.execution.redis_variables import RedisVariableStore
+from airlane.service.execution.redis_xcom import RedisXComs
+from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, execute_task
 from airlane.service.run_launcher import RedisRunLauncher
-from airlane.service.task_channel import ChannelClosed, SyncChannel
-from airlane.service.task_runner import ExecutionEnv, TaskRequest, execute_task
+from airlane.service.worker.dag_cache import DagCache, DagNotLoadable
+from airlane.service.worker.task_channel import ChannelClosed, SyncChannel
 
 TIMEOUT_PREFIX = "AirflowTaskTimeout"
 

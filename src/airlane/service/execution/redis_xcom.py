@@ -14,7 +14,7 @@ import redis
 
 from airlane.queue.codec import dumps, loads
 from airlane.queue.keys import Keys, parse_xcom_field, xcom_field
-from airlane.service.runtime_ti import MISSING
+from airlane.service.execution.runtime_ti import MISSING
 
 
 class RedisXComs:

@@ -14,8 +14,8 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 
-from airlane.service.task_channel import ChannelClosed, encode, read_frame
-from airlane.service.task_process import TaskProcessConfig
+from airlane.service.worker.task_channel import ChannelClosed, encode, read_frame
+from airlane.service.worker.task_process import TaskProcessConfig
 
 log = logging.getLogger("airlane.worker")
 
@@ -153,7 +153,7 @@ class TaskPool:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "airlane.service.task_process",
+                "airlane.service.worker.task_process",
                 str(theirs.fileno()),
                 pass_fds=(theirs.fileno(),),
                 stdin=asyncio.subprocess.DEVNULL,

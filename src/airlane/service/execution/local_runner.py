@@ -22,9 +22,9 @@ from airlane.queue.protocol import validate_run_id
 from airlane.sdk.dag import DAG
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.sdk.timezone import coerce_datetime, utcnow
-from airlane.service.context_builder import RunInfo
-from airlane.service.runtime_ti import InMemoryXComs
-from airlane.service.task_runner import ExecutionEnv, TaskRequest, execute_task
+from airlane.service.execution.context_builder import RunInfo
+from airlane.service.execution.runtime_ti import InMemoryXComs
+from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, execute_task
 
 #: (task label, line) -> None
 LogSink = Callable[[str, str], None]

@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.messages import LogLine
-from airlane.service.log_limits import LogBudget, LogLimits, cut_line
+from airlane.service.worker.log_limits import LogBudget, LogLimits, cut_line
 
 #: A backstop only: the byte cap (at least 43 bytes a line) ends a try's log long before this.
 LOG_MAXLEN = 10_000_000

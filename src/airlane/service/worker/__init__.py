@@ -1,0 +1,16 @@
+"""The worker service: it claims task messages from its queues, runs each try in a warm task
+process (or inline, for trusted code), heartbeats, writes logs and reports each try's end.
+
+- ``loop``: the ``Worker`` (claim, start, finish, recovery of undelivered messages)
+- ``task_pool``, ``task_process``, ``task_channel``, ``isolated_try``: tries in task processes
+- ``inline_try``: tries in the worker's own process (AIRLANE_TASK_ISOLATION=inline)
+- ``heartbeat``: the beat on its own thread and Redis connection
+- ``dag_cache``: DAG files imported for execution, one at a time
+- ``run_conf``: a run's conf, read once per run
+- ``log_writer``, ``log_limits``: a try's log lines and their byte caps
+"""
+
+from airlane.service.worker.loop import Worker
+from airlane.service.worker.settings import TaskIsolation, WorkerSettings
+
+__all__ = ["TaskIsolation", "Worker", "WorkerSettings"]

@@ -1,0 +1,96 @@
+"""A worker's tries as data: one running, one ended, and the batched script calls that claim
+and finish them (see ``queue/scripts/claim.py`` and ``finish.py``)."""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import pendulum
+
+from airlane.engine.run_state import TaskOutcome
+from airlane.queue.codec import encode_outcome
+from airlane.queue.messages import TaskMessage
+from airlane.queue.scripts import Claim, ClaimMany, Finish, FinishMany
+from airlane.service.execution.context_builder import RunInfo
+from airlane.service.worker.log_writer import LOG_MAXLEN
+
+
+@dataclass
+class RunningTry:
+    """A task message this worker took off ``stream``; ``ref`` is its encoded ClaimRef."""
+
+    stream: str
+    message_id: str
+    message: TaskMessage
+    ref: str
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedTry:
+    """A try that ended, waiting to be reported with others in one ``finish_many`` call."""
+
+    item: RunningTry
+    outcome: TaskOutcome
+    xcom_pairs: list[str]
+    log_lines: list[str]
+    set_log_expiry: bool
+    #: the try's rendered template fields as JSON ("" when it rendered none)
+    rendered: str
+
+
+def claim_call(worker_id: str, items: list[RunningTry], now_s: float) -> ClaimMany:
+    claims = tuple(
+        Claim(
+            item.message.dag_id,
+            item.message.run_id,
+            item.message.task_id,
+            item.message.map_index,
+            item.message.try_number,
+            message_ref=item.ref,
+        )
+        for item in items
+    )
+    return ClaimMany(worker_id, now_s, claims)
+
+
+def finish_call(worker_id: str, finished: list[FinishedTry], log_retention_s: int) -> FinishMany:
+    finishes = tuple(
+        Finish(
+            stream=done.item.stream,
+            message_id=done.item.message_id,
+            dag_id=done.item.message.dag_id,
+            run_id=done.item.message.run_id,
+            task_id=done.item.message.task_id,
+            map_index=done.item.message.map_index,
+            try_number=done.item.message.try_number,
+            outcome_json=encode_outcome(done.outcome),
+            message_ref=done.item.ref,
+            xcom_pairs=tuple(done.xcom_pairs),
+            log_lines=tuple(done.log_lines),
+            set_log_expiry=done.set_log_expiry,
+            rendered_json=done.rendered,
+        )
+        for done in finished
+    )
+    return FinishMany(worker_id, finishes, LOG_MAXLEN, log_retention_s)
+
+
+def run_info(msg: TaskMessage, conf: dict[str, Any]) -> RunInfo:
+    """The run a try belongs to, as the task sees it (its dates, conf and type)."""
+    return RunInfo(
+        dag_id=msg.dag_id,
+        run_id=msg.run_id,
+        logical_date=_parse_date(msg.logical_date),
+        data_interval_start=_parse_date(msg.data_interval_start),
+        data_interval_end=_parse_date(msg.data_interval_end),
+        conf=conf,
+        run_type=msg.run_type,
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_date(text: str) -> pendulum.DateTime:
+    """Runs' dates, parsed once per worker (pendulum's parser is slow; its values immutable)."""
+    return pendulum.parse(text)  # type: ignore[return-value]
