@@ -98,13 +98,19 @@ def make_aware(value: dt.datetime, timezone: Any = None) -> dt.datetime:
     """A naive ``value`` read in ``timezone`` (UTC); an aware one is refused, like Airflow."""
     if is_localized(value):
         raise ValueError(f"make_aware expects a naive datetime, got {value}")
-    zone = timezone or utc
-    return pendulum.instance(value.replace(tzinfo=None), tz=zone)
+    # fold=1: a wall-clock time that occurs twice (clocks moved back) is its second instance
+    return value.replace(tzinfo=_zone(timezone), fold=1)
 
 
 def make_naive(value: dt.datetime, timezone: Any = None) -> dt.datetime:
     """The wall-clock time of an aware ``value`` in ``timezone`` (UTC), without a zone."""
     if is_naive(value):
         raise ValueError("make_naive() cannot be applied to a naive datetime")
-    zone = pendulum.timezone(timezone) if isinstance(timezone, str) else timezone or utc
-    return value.astimezone(zone).replace(tzinfo=None)
+    return value.astimezone(_zone(timezone)).replace(tzinfo=None)
+
+
+def _zone(timezone: Any) -> Any:
+    """A tzinfo from what Airflow's helpers accept: None (the default, UTC), a name or a tzinfo."""
+    if timezone is None:
+        return utc
+    return pendulum.timezone(timezone) if isinstance(timezone, str) else timezone
