@@ -32,6 +32,8 @@ _SENSOR_BASE = "airlane.sdk.sensors.base"
 _TIME = "airlane.sdk.sensors.time_delta"
 _FILE = "airlane.sdk.sensors.filesystem"
 _LATEST = "airlane.sdk.operators.latest_only"
+_WEEKDAY = "airlane.sdk.operators.weekday"
+_DATETIME = "airlane.sdk.operators.branch_datetime"
 
 #: Airflow module -> the Airlane modules whose public names it exports.
 MODULES: dict[str, tuple[str, ...]] = {
@@ -55,6 +57,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.operators.trigger_dagrun": (_TRIGGER,),
     "airflow.operators.latest_only": (_LATEST,),
     "airflow.operators.latest_only_operator": (_LATEST,),
+    "airflow.operators.weekday": (_WEEKDAY,),
+    "airflow.operators.datetime": (_DATETIME,),
     "airflow.operators.dagrun_operator": (_TRIGGER,),
     "airflow.sensors": (),
     "airflow.sensors.base": (_SENSOR_BASE,),
@@ -103,6 +107,10 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.providers.standard.operators.empty": (_EMPTY,),
     "airflow.providers.standard.operators.trigger_dagrun": (_TRIGGER,),
     "airflow.providers.standard.operators.latest_only": (_LATEST,),
+    "airflow.providers.standard.operators.weekday": (_WEEKDAY,),
+    "airflow.providers.standard.operators.datetime": (_DATETIME,),
+    "airflow.providers.standard.utils": (),
+    "airflow.providers.standard.utils.weekday": (_WEEKDAY,),
     "airflow.providers.standard.sensors": (),
     "airflow.providers.standard.sensors.time_delta": (_TIME,),
     "airflow.providers.standard.sensors.date_time": (_TIME,),
@@ -115,6 +123,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.utils.helpers": ("airlane.sdk.node",),
     "airflow.utils.edgemodifier": ("airlane.sdk.edges",),
     "airflow.utils.state": ("airlane.sdk.state",),
+    "airflow.utils.weekday": (_WEEKDAY,),
     "airflow.utils.context": ("airlane.sdk.context",),
     "airflow.exceptions": ("airlane.sdk.exceptions",),
 }
