@@ -145,7 +145,9 @@ def cmd_test(args: argparse.Namespace) -> int:
     stream = sys.stderr if args.json else sys.stdout
 
     def sink(label: str, line: str) -> None:
-        print(f"[{label}] {line}", file=stream, flush=True)
+        # One write per line: print() writes the newline apart, and tasks log from threads.
+        stream.write(f"[{label}] {line}\n")
+        stream.flush()
 
     def lookup(dag_id: str) -> Any:
         return dag if dag_id == dag.dag_id else load_dag(settings, folder, dag_id)

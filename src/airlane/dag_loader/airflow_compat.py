@@ -31,6 +31,9 @@ _TRIGGER = "airlane.sdk.operators.trigger_dagrun"
 _SENSOR_BASE = "airlane.sdk.sensors.base"
 _TIME = "airlane.sdk.sensors.time_delta"
 _FILE = "airlane.sdk.sensors.filesystem"
+_LATEST = "airlane.sdk.operators.latest_only"
+_WEEKDAY = "airlane.sdk.operators.weekday"
+_DATETIME = "airlane.sdk.operators.branch_datetime"
 
 #: Airflow module -> the Airlane modules whose public names it exports.
 MODULES: dict[str, tuple[str, ...]] = {
@@ -52,6 +55,10 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.operators.dummy": (_EMPTY,),
     "airflow.operators.dummy_operator": (_EMPTY,),
     "airflow.operators.trigger_dagrun": (_TRIGGER,),
+    "airflow.operators.latest_only": (_LATEST,),
+    "airflow.operators.latest_only_operator": (_LATEST,),
+    "airflow.operators.weekday": (_WEEKDAY,),
+    "airflow.operators.datetime": (_DATETIME,),
     "airflow.operators.dagrun_operator": (_TRIGGER,),
     "airflow.sensors": (),
     "airflow.sensors.base": (_SENSOR_BASE,),
@@ -68,7 +75,30 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.sdk.bases": (),
     "airflow.sdk.bases.operator": ("airlane.sdk.baseoperator",),
     "airflow.sdk.bases.sensor": (_SENSOR_BASE,),
+    "airflow.sdk.bases.branch": _PYTHON,
+    "airflow.sdk.bases.skipmixin": _PYTHON,
+    "airflow.sdk.exceptions": ("airlane.sdk.exceptions",),
+    "airflow.sdk.timezone": ("airlane.sdk.timezone",),
+    "airflow.sdk.definitions": (),
+    "airflow.sdk.definitions.context": ("airlane.sdk.context",),
+    "airflow.sdk.definitions.dag": ("airlane.sdk.dag",),
+    "airflow.sdk.definitions.edges": ("airlane.sdk.edges",),
+    "airflow.sdk.definitions.mappedoperator": ("airlane.sdk.mapped",),
+    "airflow.sdk.definitions.param": ("airlane.sdk.params",),
+    "airflow.sdk.definitions.taskgroup": ("airlane.sdk.taskgroup",),
+    "airflow.sdk.definitions.variable": ("airlane.sdk.variable",),
+    "airflow.sdk.definitions.xcom_arg": ("airlane.sdk.xcom_arg",),
     "airflow.providers": (),
+    "airflow.providers.common": (),
+    "airflow.providers.common.compat": (),
+    # The provider's lazy re-exports of Airflow 3's SDK names (TriggerRule, Context, timezone...)
+    "airflow.providers.common.compat.sdk": (
+        _SDK,
+        "airlane.sdk.exceptions",
+        "airlane.sdk.params",
+        "airlane.sdk.variable",
+        *_PYTHON,
+    ),
     "airflow.providers.standard": (),
     "airflow.providers.standard.operators": (),
     "airflow.providers.standard.operators.bash": (_BASH,),
@@ -76,6 +106,11 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.providers.standard.operators.branch": _PYTHON,
     "airflow.providers.standard.operators.empty": (_EMPTY,),
     "airflow.providers.standard.operators.trigger_dagrun": (_TRIGGER,),
+    "airflow.providers.standard.operators.latest_only": (_LATEST,),
+    "airflow.providers.standard.operators.weekday": (_WEEKDAY,),
+    "airflow.providers.standard.operators.datetime": (_DATETIME,),
+    "airflow.providers.standard.utils": (),
+    "airflow.providers.standard.utils.weekday": (_WEEKDAY,),
     "airflow.providers.standard.sensors": (),
     "airflow.providers.standard.sensors.time_delta": (_TIME,),
     "airflow.providers.standard.sensors.date_time": (_TIME,),
@@ -88,8 +123,14 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.utils.helpers": ("airlane.sdk.node",),
     "airflow.utils.edgemodifier": ("airlane.sdk.edges",),
     "airflow.utils.state": ("airlane.sdk.state",),
+    "airflow.utils.weekday": (_WEEKDAY,),
     "airflow.utils.context": ("airlane.sdk.context",),
     "airflow.exceptions": ("airlane.sdk.exceptions",),
+}
+
+#: Airflow module -> its attributes that are modules (``from ...compat.sdk import timezone``).
+MODULE_ATTRIBUTES: dict[str, dict[str, str]] = {
+    "airflow.providers.common.compat.sdk": {"timezone": "airflow.sdk.timezone"},
 }
 
 
@@ -110,6 +151,8 @@ class _AliasLoader(importlib.abc.Loader):
             ]
             for name in names:
                 setattr(module, name, getattr(source, name))
+        for name, target in MODULE_ATTRIBUTES.get(module.__name__, {}).items():
+            setattr(module, name, importlib.import_module(target))
         module.__dict__.setdefault("__all__", [n for n in vars(module) if not n.startswith("_")])
 
 

@@ -218,27 +218,23 @@ def _check_call(
         raise TypeError(f"{function.__name__}(): {err}") from None
 
 
+#: Airflow 3.1's KNOWN_CONTEXT_KEYS (its Context's keys) and the keys Airflow 2 also offered
 _CONTEXT_KEYS = frozenset(
     {
-        "ti",
-        "task_instance",
-        "dag",
-        "dag_run",
-        "task",
-        "params",
-        "ds",
-        "ds_nodash",
-        "ts",
-        "ts_nodash",
-        "logical_date",
-        "execution_date",
-        "data_interval_start",
-        "data_interval_end",
-        "run_id",
-        "macros",
-        "var",
-        "conf",
-        "templates_dict",
+        *("conn", "dag", "dag_run", "data_interval_end", "data_interval_start", "ds"),
+        *("ds_nodash", "exception", "expanded_ti_count", "inlet_events", "inlets"),
+        *("logical_date", "macros", "map_index_template", "outlet_events", "outlets"),
+        *("params", "prev_data_interval_end_success", "prev_data_interval_start_success"),
+        *("prev_end_date_success", "prev_start_date_success", "reason", "run_id"),
+        *("start_date", "task", "task_instance", "task_instance_key_str"),
+        *("task_reschedule_count", "templates_dict", "test_mode", "ti"),
+        *("triggering_asset_events", "try_number", "ts", "ts_nodash", "ts_nodash_with_tz"),
+        *("var",),
+        # Airflow 2
+        *("conf", "execution_date", "next_ds", "next_ds_nodash", "next_execution_date"),
+        *("prev_ds", "prev_ds_nodash", "prev_execution_date", "prev_execution_date_success"),
+        *("tomorrow_ds", "tomorrow_ds_nodash", "yesterday_ds", "yesterday_ds_nodash"),
+        *("triggering_dataset_events",),
     }
 )
 

@@ -190,8 +190,8 @@ class MappedOperator(DAGNode):
 
 
 def _required_params(cls: type) -> set[str]:
+    """The ``__init__`` parameters without a default, keyword-only or positional: as in Airflow,
+    ``partial()`` and ``expand()`` pass every argument by keyword, positional ones too."""
     from airlane.sdk.baseoperator import init_parameters
 
-    return {
-        p.name for p in init_parameters(cls) if p.default is p.empty and p.kind is p.KEYWORD_ONLY
-    }
+    return {p.name for p in init_parameters(cls) if p.default is p.empty}

@@ -31,6 +31,16 @@ class XComArg:
     def __repr__(self) -> str:
         return f"XComArg({self.operator.task_id!r}, {self.key!r})"
 
+    def __str__(self) -> str:
+        """The Jinja expression that pulls this XCom, as Airflow makes it: an XComArg put in
+        a templated string (``f"echo {xcom_arg}"``) renders as its value."""
+        pull = [f"task_ids='{self.operator.task_id}'"]
+        dag = getattr(self.operator, "dag", None)
+        if dag is not None:
+            pull.append(f"dag_id='{dag.dag_id}'")
+        pull.append(f"key='{self.key}'")
+        return "{{ task_instance.xcom_pull(" + ", ".join(pull) + ") }}"
+
     def __eq__(self, other: object) -> bool:
         return (
             isinstance(other, XComArg) and other.operator is self.operator and other.key == self.key

@@ -60,6 +60,9 @@ class PythonOperator(BaseOperator):
         self.op_kwargs = dict(op_kwargs or {})
         self.templates_dict = templates_dict
         self.templates_exts = templates_exts
+        if templates_exts:
+            # As Airflow: the extensions of templated values read from files (``.sql``...)
+            self.template_ext = tuple(templates_exts)  # type: ignore[misc]
         self.show_return_value_in_logs = show_return_value_in_logs
 
     def call_arguments(self, context: Context) -> tuple[list[Any], dict[str, Any]]:

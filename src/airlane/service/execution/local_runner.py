@@ -7,6 +7,7 @@ DAG that passes ``dags test`` behaves the same on workers.
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections import deque
 from collections.abc import Callable
@@ -172,7 +173,9 @@ class LocalRun:
 
 
 def _print_sink(label: str, line: str) -> None:
-    print(f"[{label}] {line}", flush=True)
+    # One write per line: print() writes the newline apart, and tasks log from threads.
+    sys.stdout.write(f"[{label}] {line}\n")
+    sys.stdout.flush()
 
 
 def run_dag_object(
