@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 
+from airlane.engine.dag_spec import DagSpec
 from airlane.engine.graph import DagGraph
 from airlane.engine.run_state import Step, TIKey, TIRecord
 from airlane.engine.state_machine import RunMachine
@@ -41,6 +42,11 @@ class RunContext:
     deadline_s: float | None = None
     #: when tries ended on their workers, waiting to be written with their transition
     ended_at: dict[TIKey, float] = field(default_factory=dict)
+    #: the typed DAG-level settings of ``dag``
+    spec: DagSpec = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.spec = DagSpec.from_serialized(self.dag)
 
     @property
     def ref(self) -> str:
@@ -55,7 +61,7 @@ class RunContext:
             map_index=key.map_index,
             try_number=record.try_number,
             max_tries=record.max_tries,
-            fileloc=self.dag["fileloc"],
+            fileloc=self.spec.fileloc,
             logical_date=self.fields["logical_date"],
             data_interval_start=self.fields["data_interval_start"],
             data_interval_end=self.fields["data_interval_end"],
