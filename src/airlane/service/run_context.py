@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import InitVar, dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -44,9 +44,11 @@ class RunContext:
     ended_at: dict[TIKey, float] = field(default_factory=dict)
     #: the typed DAG-level settings of ``dag``
     spec: DagSpec = field(init=False, repr=False)
+    #: ``dag``'s spec when the caller holds it already (shared by the runs of a DAG version)
+    shared_spec: InitVar[DagSpec | None] = None
 
-    def __post_init__(self) -> None:
-        self.spec = DagSpec.from_serialized(self.dag)
+    def __post_init__(self, shared_spec: DagSpec | None) -> None:
+        self.spec = shared_spec if shared_spec is not None else DagSpec.from_serialized(self.dag)
 
     @property
     def ref(self) -> str:

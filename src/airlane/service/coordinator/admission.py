@@ -103,13 +103,13 @@ class Admission:
         """Every DAG with a waiting line gets another look at the next flush."""
         self.state.touched_dags.update(self.state.waiting)
 
-    async def may_start(self, dag_id: str, dag: dict[str, Any], run_type: str | None) -> bool:
+    async def may_start(self, dag_id: str, spec: DagSpec, run_type: str | None) -> bool:
         if run_type == "backfill":
             return True  # as in Airflow 3: the backfill's own max_active_runs and pause rule
         s = self.session
         if await s.client.sismember(s.keys.paused, dag_id):
             return False
-        return under_max_active_runs(dag, active_runs_of(s.state.runs.runs.values(), dag_id))
+        return under_max_active_runs(spec, active_runs_of(s.state.runs.runs.values(), dag_id))
 
     def dispatch_touched(self) -> None:
         """Queue the instances that fit, from the lines of the DAGs touched since last time."""
