@@ -31,7 +31,6 @@ def test_a_minimal_dict_takes_the_defaults() -> None:
     assert spec.dag_id == "d"
     assert spec.dag_display_name == "d"
     assert not spec.has_schedule
-    assert spec.task_ids == ()
     assert spec.fileloc == ""
 
 
@@ -52,7 +51,6 @@ def test_the_sdk_dag_defaults_agree_with_the_spec() -> None:
     for name in ("max_active_runs", "max_active_tasks", "max_consecutive_failed_dag_runs"):
         assert getattr(spec, name) == AIRFLOW_DEFAULTS[name], name
     assert spec.dagrun_timeout_s is None
-    assert spec.task_ids == ("a",)
 
 
 def test_a_full_dict() -> None:
@@ -71,7 +69,7 @@ def test_a_full_dict() -> None:
         "fileloc": "/dags/full.py",
         "description": "all set",
         "tags": ["a", "b"],
-        "tasks": [{"task_id": "x"}, {"task_id": "y"}],
+        "tasks": [{"task_id": "x"}],
     }
     spec = DagSpec.from_serialized(raw)
     assert spec == DagSpec(
@@ -89,7 +87,6 @@ def test_a_full_dict() -> None:
         fileloc="/dags/full.py",
         description="all set",
         tags=("a", "b"),
-        task_ids=("x", "y"),
     )
     assert spec.has_schedule
 

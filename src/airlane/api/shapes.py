@@ -41,11 +41,10 @@ def _seconds(value: float | str | None) -> float | None:
 
 
 def _timetable(spec: DagSpec) -> tuple[str | None, str | None, bool]:
-    schedule = spec.schedule
-    kind = schedule.get("kind", "none")
-    if kind == "none":
+    if not spec.has_schedule:
         return None, "Never, external triggers only", False
-    expression = schedule.get("expression")
+    kind = spec.schedule.get("kind")
+    expression = spec.schedule.get("expression")
     return expression, f"{kind} {expression}", True
 
 

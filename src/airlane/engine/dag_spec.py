@@ -44,7 +44,6 @@ class DagSpec:
     fileloc: str = ""
     description: str | None = None
     tags: tuple[str, ...] = ()
-    task_ids: tuple[str, ...] = ()
 
     @property
     def has_schedule(self) -> bool:
@@ -72,7 +71,6 @@ class DagSpec:
             fileloc=str(dag.get("fileloc") or ""),
             description=_text_or_none(dag.get("description")),
             tags=tuple(str(tag) for tag in dag.get("tags") or ()),
-            task_ids=tuple(str(t["task_id"]) for t in dag.get("tasks") or ()),
         )
 
 
