@@ -111,3 +111,7 @@ def test_a_serialized_sdk_dag() -> None:
 def test_zero_limits_stay_zero() -> None:
     spec = DagSpec.from_serialized({"dag_id": "d", "max_active_runs": 0, "max_active_tasks": 0})
     assert (spec.max_active_runs, spec.max_active_tasks) == (0, 0)
+
+
+def test_an_empty_description_stays_as_serialized() -> None:
+    assert DagSpec.from_serialized({"dag_id": "d", "description": ""}).description == ""

@@ -59,7 +59,7 @@ def dag_response(
     return {
         "dag_id": dag["dag_id"],
         "dag_display_name": display,
-        "description": dag.get("description"),
+        "description": spec.description,
         "fileloc": dag.get("fileloc") or "",
         "relative_fileloc": dag.get("relative_fileloc"),
         "file_token": dag.get("hash", ""),

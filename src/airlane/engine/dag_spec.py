@@ -28,7 +28,7 @@ class DagSpec:
 
     dag_id: str
     dag_display_name: str
-    #: the serialized schedule (``sdk.schedules``): ``{"kind": "none"}`` when there is none
+    #: the serialized schedule (``sdk.schedules``): empty or of kind ``none`` when there is none
     schedule: Mapping[str, Any] = field(default_factory=dict)
     timezone: str = DEFAULT_TIMEZONE
     #: ISO dates as serialized, None when unset
@@ -69,7 +69,7 @@ class DagSpec:
             ),
             dagrun_timeout_s=_float_or_none(dag.get("dagrun_timeout_s")),
             fileloc=str(dag.get("fileloc") or ""),
-            description=_text_or_none(dag.get("description")),
+            description=None if dag.get("description") is None else str(dag["description"]),
             tags=tuple(str(tag) for tag in dag.get("tags") or ()),
         )
 
