@@ -11,6 +11,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from airlane.engine.dag_spec import DEFAULT_MAX_ACTIVE_TASKS, DagSpec
 from airlane.engine.run_state import TIRecord
 from airlane.queue.codec import TIMeta, loads
 
@@ -39,12 +40,11 @@ def _seconds(value: float | str | None) -> float | None:
     return float(value)
 
 
-def _timetable(dag: dict[str, Any]) -> tuple[str | None, str | None, bool]:
-    schedule = dag.get("schedule") or {}
-    kind = schedule.get("kind", "none")
-    if kind == "none":
+def _timetable(spec: DagSpec) -> tuple[str | None, str | None, bool]:
+    if not spec.has_schedule:
         return None, "Never, external triggers only", False
-    expression = schedule.get("expression")
+    kind = spec.schedule.get("kind")
+    expression = spec.schedule.get("expression")
     return expression, f"{kind} {expression}", True
 
 
@@ -52,13 +52,14 @@ def dag_response(
     dag: dict[str, Any], *, paused: bool, stale: bool, has_import_errors: bool
 ) -> dict[str, Any]:
     """DAGResponse."""
-    summary, description, periodic = _timetable(dag)
+    spec = DagSpec.from_serialized(dag)
+    summary, description, periodic = _timetable(spec)
     tasks = dag.get("tasks", [])
-    display = dag.get("dag_display_name") or dag["dag_id"]
+    display = spec.dag_display_name
     return {
         "dag_id": dag["dag_id"],
         "dag_display_name": display,
-        "description": dag.get("description"),
+        "description": spec.description,
         "fileloc": dag.get("fileloc") or "",
         "relative_fileloc": dag.get("relative_fileloc"),
         "file_token": dag.get("hash", ""),
@@ -75,16 +76,16 @@ def dag_response(
         "last_parsed_time": iso(dag.get("parsed_at")),
         "last_parse_duration": None,
         "max_active_runs": dag.get("max_active_runs"),
-        "max_active_tasks": int(dag.get("max_active_tasks") or 16),
-        "max_consecutive_failed_dag_runs": int(dag.get("max_consecutive_failed_dag_runs") or 0),
+        # as before DagSpec: a max_active_tasks of 0 is shown as the default
+        "max_active_tasks": spec.max_active_tasks or DEFAULT_MAX_ACTIVE_TASKS,
+        "max_consecutive_failed_dag_runs": spec.max_consecutive_failed_dag_runs,
         "next_dagrun_logical_date": None,
         "next_dagrun_data_interval_start": None,
         "next_dagrun_data_interval_end": None,
         "next_dagrun_run_after": None,
         "owners": sorted({t.get("owner") or "airflow" for t in tasks} or {"airflow"}),
         "tags": [
-            {"name": tag, "dag_id": dag["dag_id"], "dag_display_name": display}
-            for tag in dag.get("tags", [])
+            {"name": tag, "dag_id": dag["dag_id"], "dag_display_name": display} for tag in spec.tags
         ],
         "timetable_summary": summary,
         "timetable_description": description,

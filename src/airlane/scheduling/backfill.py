@@ -16,13 +16,14 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from airlane.engine.dag_spec import DagSpec
 from airlane.queue import typed
 from airlane.queue.codec import dumps, loads
 from airlane.queue.conf_limit import ConfTooLarge, check_conf_size
 from airlane.queue.keys import run_ref
 from airlane.queue.protocol import Command, CommandKind, decoded_or_none
 from airlane.queue.store import RunExists, RunRequest, Store
-from airlane.scheduling.timetables import Kind, Timetable, from_serialized, next_run, plain_utc
+from airlane.scheduling.timetables import Kind, Timetable, next_run, plain_utc, spec_timetable
 
 log = logging.getLogger("airlane.backfill")
 
@@ -91,11 +92,7 @@ def logical_dates(
 
 
 def dag_timetable(dag: dict[str, Any], data_intervals_default: bool = False) -> Timetable:
-    return from_serialized(
-        dag.get("schedule") or {},
-        str(dag.get("timezone") or "UTC"),
-        data_intervals_default=data_intervals_default,
-    )
+    return spec_timetable(DagSpec.from_serialized(dag), data_intervals_default)
 
 
 async def create_backfill(

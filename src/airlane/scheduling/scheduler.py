@@ -14,11 +14,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from airlane.engine.dag_spec import DEFAULT_MAX_ACTIVE_RUNS, DagSpec
 from airlane.queue import typed
 from airlane.queue.codec import dumps, loads
 from airlane.queue.keys import run_ref
 from airlane.queue.store import RunExists, RunRequest, Store
-from airlane.scheduling.timetables import Kind, ScheduledRun, Timetable, from_serialized, next_run
+from airlane.scheduling.timetables import (
+    Kind,
+    ScheduledRun,
+    Timetable,
+    next_run,
+    spec_timetable,
+)
 from airlane.sdk.timezone import coerce_datetime
 
 log = logging.getLogger("airlane.scheduler")
@@ -82,20 +89,18 @@ def dag_schedule(
     """The schedule of a serialized DAG with its next run planned, None without a schedule
     (pure: ``last_raw`` is its entry of the ``schedules`` hash). The API shows the same next
     run as the scheduler will create."""
-    timetable = from_serialized(
-        dag.get("schedule") or {},
-        str(dag.get("timezone") or "UTC"),
-        data_intervals_default=data_intervals_default,
-    )
+    spec = DagSpec.from_serialized(dag)
+    timetable = spec_timetable(spec, data_intervals_default)
     if timetable.kind is Kind.NONE:
         return None
     entry = DagSchedule(
-        dag["dag_id"],
+        spec.dag_id,
         timetable,
-        _when(dag.get("start_date")),
-        _when(dag.get("end_date")),
-        bool(dag.get("catchup")),
-        int(dag.get("max_active_runs") or 16),
+        _when(spec.start_date),
+        _when(spec.end_date),
+        spec.catchup,
+        # as before DagSpec: a max_active_runs of 0 counts as the default here (not in admission)
+        spec.max_active_runs or DEFAULT_MAX_ACTIVE_RUNS,
         decode_run(last_raw) if last_raw else None,
     )
     plan(entry, now)

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from croniter import croniter
 from dateutil.relativedelta import relativedelta
 
+from airlane.engine.dag_spec import DagSpec
 from airlane.sdk.schedules import PRESETS
 
 #: the presets that stand for a cron expression (``@once`` and ``@continuous`` do not)
@@ -261,3 +262,10 @@ def _next_interval(
         start = max(start, tt.prev_before(latest_end))
     end = tt.next_after(start)
     return ScheduledRun(start, start, end, end)
+
+
+def spec_timetable(spec: DagSpec, data_intervals_default: bool = False) -> Timetable:
+    """The timetable of a DAG (its ``schedule`` in its ``timezone``)."""
+    return from_serialized(
+        dict(spec.schedule), spec.timezone, data_intervals_default=data_intervals_default
+    )

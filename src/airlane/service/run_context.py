@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import InitVar, dataclass, field, replace
 from typing import Any
 
 import orjson
 
+from airlane.engine.dag_spec import DagSpec
 from airlane.engine.graph import DagGraph
 from airlane.engine.run_state import Step, TIKey, TIRecord
 from airlane.engine.state_machine import RunMachine
@@ -41,6 +42,13 @@ class RunContext:
     deadline_s: float | None = None
     #: when tries ended on their workers, waiting to be written with their transition
     ended_at: dict[TIKey, float] = field(default_factory=dict)
+    #: the typed DAG-level settings of ``dag``
+    spec: DagSpec = field(init=False, repr=False)
+    #: ``dag``'s spec when the caller holds it already (shared by the runs of a DAG version)
+    shared_spec: InitVar[DagSpec | None] = None
+
+    def __post_init__(self, shared_spec: DagSpec | None) -> None:
+        self.spec = shared_spec if shared_spec is not None else DagSpec.from_serialized(self.dag)
 
     @property
     def ref(self) -> str:
@@ -55,7 +63,7 @@ class RunContext:
             map_index=key.map_index,
             try_number=record.try_number,
             max_tries=record.max_tries,
-            fileloc=self.dag["fileloc"],
+            fileloc=self.spec.fileloc,
             logical_date=self.fields["logical_date"],
             data_interval_start=self.fields["data_interval_start"],
             data_interval_end=self.fields["data_interval_end"],

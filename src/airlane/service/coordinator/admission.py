@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from airlane.engine.dag_spec import DEFAULT_MAX_ACTIVE_TASKS, DagSpec
 from airlane.engine.graph import TaskSpec
 from airlane.engine.run_state import TIRecord
 from airlane.queue import typed
@@ -32,8 +33,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("airlane.coordinator")
 S = TaskInstanceState
-#: Airflow's default for a DAG's max_active_tasks and max_active_runs
-DEFAULT_MAX_ACTIVE = 16
+#: Airflow's default for a DAG's max_active_tasks and max_active_runs (see engine.dag_spec)
+DEFAULT_MAX_ACTIVE = DEFAULT_MAX_ACTIVE_TASKS
 
 
 def pool_limit(pool_slots: Mapping[str, int], pool: str) -> float:
@@ -45,7 +46,7 @@ def pool_limit(pool_slots: Mapping[str, int], pool: str) -> float:
 
 
 def max_active_tasks(dag: Mapping[str, Any]) -> int:
-    return int(dag.get("max_active_tasks", DEFAULT_MAX_ACTIVE))
+    return DagSpec.from_serialized(dag).max_active_tasks
 
 
 def has_room(state: AdmissionState, dag_id: str, max_tasks: int, spec: TaskSpec) -> bool:
@@ -72,8 +73,9 @@ def active_runs_of(runs: Iterable[RunContext], dag_id: str) -> int:
     )
 
 
-def under_max_active_runs(dag: Mapping[str, Any], active: int) -> bool:
-    return active < int(dag.get("max_active_runs", DEFAULT_MAX_ACTIVE))
+def under_max_active_runs(dag: Mapping[str, Any] | DagSpec, active: int) -> bool:
+    spec = dag if isinstance(dag, DagSpec) else DagSpec.from_serialized(dag)
+    return active < spec.max_active_runs
 
 
 def runs_going(runs: Iterable[RunContext], queued_refs: Mapping[str, set[str]]) -> dict[str, int]:
@@ -101,13 +103,13 @@ class Admission:
         """Every DAG with a waiting line gets another look at the next flush."""
         self.state.touched_dags.update(self.state.waiting)
 
-    async def may_start(self, dag_id: str, dag: dict[str, Any], run_type: str | None) -> bool:
+    async def may_start(self, dag_id: str, spec: DagSpec, run_type: str | None) -> bool:
         if run_type == "backfill":
             return True  # as in Airflow 3: the backfill's own max_active_runs and pause rule
         s = self.session
         if await s.client.sismember(s.keys.paused, dag_id):
             return False
-        return under_max_active_runs(dag, active_runs_of(s.state.runs.runs.values(), dag_id))
+        return under_max_active_runs(spec, active_runs_of(s.state.runs.runs.values(), dag_id))
 
     def dispatch_touched(self) -> None:
         """Queue the instances that fit, from the lines of the DAGs touched since last time."""
@@ -122,7 +124,7 @@ class Admission:
                     line.popleft()  # gone, or no longer waiting to go
                     continue
                 spec = ctx.graph.tasks[key.task_id]
-                if not has_room(self.state, dag_id, max_active_tasks(ctx.dag), spec):
+                if not has_room(self.state, dag_id, ctx.spec.max_active_tasks, spec):
                     break  # waits for a slot of its DAG or its pool, in the DAG's order
                 line.popleft()
                 ctx.machine.task_queued(key)

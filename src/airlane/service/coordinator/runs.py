@@ -6,6 +6,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
+from airlane.engine.dag_spec import DagSpec
 from airlane.engine.graph import DagGraph
 from airlane.engine.state_machine import RunMachine
 from airlane.queue import typed
@@ -38,6 +39,7 @@ class RunLoader:
             if loaded is None:
                 return None
             self.registry.graphs[content_hash] = loaded
+            self.registry.specs[content_hash] = DagSpec.from_serialized(loaded[0])
         return self.registry.graphs[content_hash]
 
     async def current_graph(self, dag_id: str) -> tuple[dict[str, Any], DagGraph] | None:
@@ -69,10 +71,10 @@ class RunLoader:
         loaded = await self.graph(content_hash) if content_hash else None
         if loaded is None:
             return None
-        dag, _ = loaded
+        spec = self.registry.specs[str(content_hash)]
         state = fields.get("state", "queued")
         if state == "queued" and not await s.admission.may_start(
-            dag_id, dag, fields.get("run_type")
+            dag_id, spec, fields.get("run_type")
         ):
             self.registry.queued_refs.setdefault(dag_id, set()).add(ref)
             return None
@@ -97,7 +99,8 @@ class RunLoader:
             graph, records or None, ti_identity=f"{dag_id}#{fields.get('logical_date')}"
         )
         fields.pop("conf", None)  # workers read it from the run: not held for every run here
-        ctx = RunContext(dag_id, run_id, dag, graph, machine, fields, metas)
+        spec = self.registry.specs[content_hash]
+        ctx = RunContext(dag_id, run_id, dag, graph, machine, fields, metas, shared_spec=spec)
         self.registry.runs[ref] = ctx
         now = time.time()
         if state != "running":

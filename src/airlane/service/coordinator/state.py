@@ -10,6 +10,7 @@ from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from airlane.engine.dag_spec import DagSpec
 from airlane.engine.graph import DagGraph
 from airlane.engine.run_state import TIKey
 from airlane.service.run_context import RunContext
@@ -35,6 +36,8 @@ class RunRegistry:
     runs: dict[str, RunContext] = field(default_factory=dict)
     #: serialized DAG and its graph, by content hash
     graphs: dict[str, tuple[dict[str, Any], DagGraph]] = field(default_factory=dict)
+    #: the typed DAG-level settings of those versions, by content hash (built once each)
+    specs: dict[str, DagSpec] = field(default_factory=dict)
     #: runs not running yet, by DAG: waiting for room, or created and not yet seen
     queued_refs: dict[str, set[str]] = field(default_factory=dict)
     #: DAGs with a run that ended: their queued runs may start now

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from airlane.engine.dag_spec import DagSpec
 from airlane.queue import typed
 from airlane.queue.store import Store
 from airlane.sdk.state import DagRunState
@@ -17,9 +19,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("airlane.coordinator")
 
 
-def failure_limit(dag: dict[str, Any]) -> int:
+def failure_limit(dag: Mapping[str, Any]) -> int:
     """How many failed runs in a row pause the DAG (0: never)."""
-    return int(dag.get("max_consecutive_failed_dag_runs") or 0)
+    return DagSpec.from_serialized(dag).max_consecutive_failed_dag_runs
 
 
 class AutoPause(Policy):
@@ -28,7 +30,7 @@ class AutoPause(Policy):
         self.store = store
 
     def run_ended(self, ctx: RunContext, state: DagRunState) -> None:
-        if state is DagRunState.FAILED and failure_limit(ctx.dag):
+        if state is DagRunState.FAILED and ctx.spec.max_consecutive_failed_dag_runs:
             self.session.state.failure_checks.add(ctx.dag_id)
 
     async def periodic(self, now_s: float) -> None:

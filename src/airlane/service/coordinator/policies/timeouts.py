@@ -23,7 +23,7 @@ _FINISHED = frozenset({S.SUCCESS, S.FAILED, S.SKIPPED, S.UPSTREAM_FAILED, S.REMO
 
 def deadline_s(ctx: RunContext, resumed: bool, now_s: float) -> float | None:
     """When the run times out: its start (now, unless it is resumed) plus dagrun_timeout."""
-    timeout_s = ctx.dag.get("dagrun_timeout_s")
+    timeout_s = ctx.spec.dagrun_timeout_s
     if not timeout_s:
         return None
     started_s = epoch_s(ctx.fields.get("start_date"), now_s) if resumed else now_s

@@ -1,0 +1,87 @@
+"""The DAG-level settings of a serialized DAG, typed, with Airflow's defaults in one place.
+
+The coordinator, the scheduler and the API read these through :class:`DagSpec` rather than
+``dag.get(key, default)`` on the serialized dict (whose format this does not change). A key
+missing from the dict, or present as ``null``, takes the default below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Airflow's default for a DAG's max_active_runs ([core] max_active_runs_per_dag)
+DEFAULT_MAX_ACTIVE_RUNS = 16
+#: Airflow's default for a DAG's max_active_tasks ([core] max_active_tasks_per_dag)
+DEFAULT_MAX_ACTIVE_TASKS = 16
+#: Airflow's default: a DAG is never paused for failed runs in a row
+DEFAULT_MAX_CONSECUTIVE_FAILED_DAG_RUNS = 0
+#: Airflow 3's default ([scheduler] catchup_by_default)
+DEFAULT_CATCHUP = False
+DEFAULT_TIMEZONE = "UTC"
+
+
+@dataclass(frozen=True, slots=True)
+class DagSpec:
+    """What the engine and the services act on from a serialized DAG."""
+
+    dag_id: str
+    dag_display_name: str
+    #: the serialized schedule (``sdk.schedules``): empty or of kind ``none`` when there is none
+    schedule: Mapping[str, Any] = field(default_factory=dict)
+    timezone: str = DEFAULT_TIMEZONE
+    #: ISO dates as serialized, None when unset
+    start_date: str | None = None
+    end_date: str | None = None
+    catchup: bool = DEFAULT_CATCHUP
+    max_active_runs: int = DEFAULT_MAX_ACTIVE_RUNS
+    max_active_tasks: int = DEFAULT_MAX_ACTIVE_TASKS
+    #: failed runs in a row that pause the DAG (0: never)
+    max_consecutive_failed_dag_runs: int = DEFAULT_MAX_CONSECUTIVE_FAILED_DAG_RUNS
+    #: Airflow's dagrun_timeout, None (or 0) for none
+    dagrun_timeout_s: float | None = None
+    fileloc: str = ""
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+
+    @property
+    def has_schedule(self) -> bool:
+        return str(self.schedule.get("kind", "none")) != "none"
+
+    @classmethod
+    def from_serialized(cls, dag: Mapping[str, Any]) -> DagSpec:
+        """The spec of a serialized DAG (``dag_loader.serialize``); tolerant of missing keys."""
+        dag_id = str(dag.get("dag_id") or "")
+        return cls(
+            dag_id=dag_id,
+            dag_display_name=str(dag.get("dag_display_name") or dag_id),
+            schedule=dict(dag.get("schedule") or {}),
+            timezone=str(dag.get("timezone") or DEFAULT_TIMEZONE),
+            start_date=_text_or_none(dag.get("start_date")),
+            end_date=_text_or_none(dag.get("end_date")),
+            catchup=bool(dag.get("catchup", DEFAULT_CATCHUP)),
+            max_active_runs=_int(dag.get("max_active_runs"), DEFAULT_MAX_ACTIVE_RUNS),
+            max_active_tasks=_int(dag.get("max_active_tasks"), DEFAULT_MAX_ACTIVE_TASKS),
+            max_consecutive_failed_dag_runs=int(
+                dag.get("max_consecutive_failed_dag_runs")
+                or DEFAULT_MAX_CONSECUTIVE_FAILED_DAG_RUNS
+            ),
+            dagrun_timeout_s=_float_or_none(dag.get("dagrun_timeout_s")),
+            fileloc=str(dag.get("fileloc") or ""),
+            description=None if dag.get("description") is None else str(dag["description"]),
+            tags=tuple(str(tag) for tag in dag.get("tags") or ()),
+        )
+
+
+def _int(value: Any, default: int) -> int:
+    """``value`` as an int, ``default`` when it is missing or null (0 stays 0)."""
+    return default if value is None else int(value)
+
+
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None or value == "" else float(value)
+
+
+def _text_or_none(value: Any) -> str | None:
+    return str(value) if value else None
