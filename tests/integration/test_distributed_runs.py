@@ -185,6 +185,20 @@ def test_pool_slots_limit_concurrency_across_tasks(shared: Cluster) -> None:
     assert "single  1" in run_cli("pools", "list", env=env).stdout
 
 
+def test_task_limits_hold_one_task_without_blocking_the_others(shared: Cluster) -> None:
+    """max_active_tis_per_dag across two runs, max_active_tis_per_dagrun within each; the
+    unlimited task's instances go meanwhile."""
+    runs = [shared.trigger("task_limits") for _ in range(2)]
+    for run_id in runs:
+        summary = shared.wait_run("task_limits", run_id)
+        assert summary["state"] == "success", summary
+    per_dag = (shared.markers / "task_limits.per_dag").read_text().split()[0::2]
+    assert per_dag == ["start", "end"] * 4  # two runs x two instances, never two at once
+    for run_id in runs:
+        per_run = (shared.markers / f"{run_id}.per_run").read_text().split()[0::2]
+        assert per_run == ["start", "end"] * 3
+
+
 def test_dagrun_timeout_fails_the_run(shared: Cluster) -> None:
     run_id = shared.trigger("run_timeout")
     started = time.monotonic()

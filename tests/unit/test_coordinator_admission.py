@@ -13,6 +13,7 @@ from airlane.service.coordinator.admission import (
     release_slots,
     runs_going,
     take_slots,
+    task_has_room,
     under_max_active_runs,
 )
 from airlane.service.coordinator.settings import DEFAULT_POOL_SLOTS
@@ -34,12 +35,12 @@ def test_room_is_the_dag_limit_and_the_pool_size() -> None:
     spec = graph({"a": []}, a={"pool": "p", "pool_slots": 2}).tasks["a"]
     state = AdmissionState(pool_slots={"p": 3})
     assert has_room(state, "d", 5, spec)
-    take_slots(state, "d", spec)
+    take_slots(state, "d|r", "d", spec)
     assert state.held["d"] == 1
     assert state.pool_held["p"] == 2
     assert not has_room(state, "d", 5, spec)  # 2 + 2 > 3 slots of the pool
     assert not has_room(state, "d", 1, spec)  # and the DAG is at max_active_tasks
-    release_slots(state, "d", spec)
+    release_slots(state, "d|r", "d", spec)
     assert has_room(state, "d", 1, spec)
     assert state.held["d"] == 0
     assert state.pool_held["p"] == 0
@@ -123,3 +124,42 @@ def test_empty_operators_take_no_slot_and_give_none_back() -> None:
     session.progress.drain_ready()
     assert session.state.admission.held["d"] == 0
     assert session.state.admission.pool_held["default_pool"] == 0
+
+
+def test_a_task_at_its_own_limit_steps_aside_without_holding_the_line() -> None:
+    session = offline_session()
+    g = graph(
+        {"a": [], "b": [], "c": []},
+        a={"max_active_tis_per_dag": 1},
+        b={"max_active_tis_per_dagrun": 1},
+    )
+    first = add_run(session, "d", "r1", g)
+    second = add_run(session, "d", "r2", g)
+    session.progress.drain_ready()
+    session.admission.dispatch_touched()
+    # a: one across the DAG's runs; b: one per run; c: no limit of its own
+    assert _queued(first.machine.tis) == {"a", "b", "c"}
+    assert _queued(second.machine.tis) == {"b", "c"}
+    assert [(ref, key.task_id) for ref, key in session.state.admission.waiting["d"]] == [
+        (second.ref, "a")
+    ]
+    first.machine.task_started(TIKey("a"), 1)
+    step = first.machine.task_finished(TIKey("a"), TaskOutcome(S.SUCCESS, 1), 1.0)
+    session.progress.after_step(first, step, 1.0)
+    session.admission.dispatch_touched()
+    assert _queued(second.machine.tis) == {"a", "b", "c"}
+    assert session.state.admission.task_held == {("d", "a"): 1, ("d", "b"): 2, ("d", "c"): 2}
+
+
+def test_task_limits_count_queued_and_running_instances() -> None:
+    spec = graph({"a": []}, a={"max_active_tis_per_dagrun": 2}).tasks["a"]
+    state = AdmissionState()
+    assert task_has_room(state, "d|r", "d", spec)
+    take_slots(state, "d|r", "d", spec)
+    take_slots(state, "d|r", "d", spec)
+    assert not task_has_room(state, "d|r", "d", spec)
+    assert task_has_room(state, "d|other", "d", spec)
+    release_slots(state, "d|r", "d", spec)
+    assert task_has_room(state, "d|r", "d", spec)
+    release_slots(state, "d|r", "d", spec)
+    assert not state.run_task_held  # a run's counts go with its last instance

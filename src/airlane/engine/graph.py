@@ -51,6 +51,10 @@ class TaskSpec:
     task_group: str | None
     #: Airflow's wait_for_downstream (implies depends_on_past)
     wait_for_downstream: bool = False
+    #: at most this many of the task's instances queued or running, across the DAG's runs
+    #: (Airflow's max_active_tis_per_dag, formerly task_concurrency) / within one run
+    max_active_tis_per_dag: int | None = None
+    max_active_tis_per_dagrun: int | None = None
 
 
 def _mapped_spec(raw: Mapping[str, Any] | None) -> MappedSpec | None:
@@ -91,7 +95,13 @@ def task_spec_from_json(raw: Mapping[str, Any], order: int) -> TaskSpec:
         mapped=_mapped_spec(raw.get("mapped")),
         task_group=raw.get("task_group"),
         wait_for_downstream=bool(raw.get("wait_for_downstream", False)),
+        max_active_tis_per_dag=_optional_int(raw.get("max_active_tis_per_dag")),
+        max_active_tis_per_dagrun=_optional_int(raw.get("max_active_tis_per_dagrun")),
     )
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 class DagGraph:

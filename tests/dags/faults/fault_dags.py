@@ -5,6 +5,7 @@ import time
 from datetime import timedelta
 
 from airflow import DAG
+from airflow.decorators import task
 from airflow.operators.bash import BashOperator
 from airflow.operators.python import PythonOperator
 
@@ -81,3 +82,30 @@ with DAG("run_timeout", schedule=None, dagrun_timeout=timedelta(seconds=1)) as r
 
 with DAG("lost", schedule=None, default_args={"retries": 1, "retry_delay": timedelta(0)}) as lost:
     BashOperator(task_id="quick", bash_command="echo quick")
+
+
+def _one_at_a_time(marker):
+    with open(os.path.join(MARKERS, marker), "a") as handle:
+        handle.write(f"start {time.time()}\n")
+    time.sleep(0.3)
+    with open(os.path.join(MARKERS, marker), "a") as handle:
+        handle.write(f"end {time.time()}\n")
+
+
+with DAG("task_limits", schedule=None, max_active_runs=2) as task_limits:
+
+    @task(max_active_tis_per_dag=1)
+    def per_dag(x, **context):
+        _one_at_a_time("task_limits.per_dag")
+
+    @task(max_active_tis_per_dagrun=1)
+    def per_run(x, **context):
+        _one_at_a_time(f"{context['run_id']}.per_run")
+
+    @task
+    def free(x):
+        return x
+
+    per_dag.expand(x=[1, 2])
+    per_run.expand(x=[1, 2, 3])
+    free.expand(x=[1, 2, 3, 4])

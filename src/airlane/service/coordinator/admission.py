@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +24,7 @@ from airlane.queue import typed
 from airlane.queue.protocol import decoded_or_none
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.coordinator.settings import DEFAULT_POOL_SLOTS
-from airlane.service.coordinator.state import AdmissionState
+from airlane.service.coordinator.state import AdmissionState, RunTI
 from airlane.service.run_context import RunContext
 from airlane.service.stored_records import decode_pool_slots
 
@@ -56,14 +56,33 @@ def has_room(state: AdmissionState, dag_id: str, max_tasks: int, spec: TaskSpec)
     return state.pool_held[spec.pool] + spec.pool_slots <= pool_limit(state.pool_slots, spec.pool)
 
 
-def take_slots(state: AdmissionState, dag_id: str, spec: TaskSpec) -> None:
+def task_has_room(state: AdmissionState, ref: str, dag_id: str, spec: TaskSpec) -> bool:
+    """Whether one more instance of ``spec`` fits in the task's own limits, across the DAG's
+    runs and within run ``ref`` (Airflow counts queued and running instances)."""
+    per_dag, per_run = spec.max_active_tis_per_dag, spec.max_active_tis_per_dagrun
+    if per_dag is not None and state.task_held[(dag_id, spec.task_id)] >= per_dag:
+        return False
+    return per_run is None or state.run_task_held[(ref, spec.task_id)] < per_run
+
+
+def take_slots(state: AdmissionState, ref: str, dag_id: str, spec: TaskSpec) -> None:
     state.held[dag_id] += 1
     state.pool_held[spec.pool] += spec.pool_slots
+    state.task_held[(dag_id, spec.task_id)] += 1
+    state.run_task_held[(ref, spec.task_id)] += 1
 
 
-def release_slots(state: AdmissionState, dag_id: str, spec: TaskSpec) -> None:
+def release_slots(state: AdmissionState, ref: str, dag_id: str, spec: TaskSpec) -> None:
     state.held[dag_id] -= 1
     state.pool_held[spec.pool] -= spec.pool_slots
+    _decrement(state.task_held, (dag_id, spec.task_id))
+    _decrement(state.run_task_held, (ref, spec.task_id))
+
+
+def _decrement(counter: Counter[tuple[str, str]], key: tuple[str, str]) -> None:
+    counter[key] -= 1
+    if counter[key] <= 0:
+        del counter[key]  # a run's entries go with its last instance
 
 
 def active_runs_of(runs: Iterable[RunContext], dag_id: str) -> int:
@@ -114,21 +133,33 @@ class Admission:
     def dispatch_touched(self) -> None:
         """Queue the instances that fit, from the lines of the DAGs touched since last time."""
         now = time.time()
-        runs = self.session.state.runs.runs
         for dag_id in self.state.touched_dags:
             line = self.state.waiting.get(dag_id)
-            while line:
-                ref, key = line[0]
-                ctx = runs.get(ref)
-                if ctx is None or ctx.machine.tis.get(key, TIRecord()).state is not S.SCHEDULED:
-                    line.popleft()  # gone, or no longer waiting to go
-                    continue
-                spec = ctx.graph.tasks[key.task_id]
-                if not has_room(self.state, dag_id, ctx.spec.max_active_tasks, spec):
-                    break  # waits for a slot of its DAG or its pool, in the DAG's order
-                line.popleft()
-                ctx.machine.task_queued(key)
-                outbox = self.session.outbox
-                outbox.persister.enqueue(outbox.batch, ctx, key, spec.queue, now)
-                take_slots(self.state, dag_id, spec)
+            if line:
+                self._dispatch_line(dag_id, line, now)
         self.state.touched_dags.clear()
+
+    def _dispatch_line(self, dag_id: str, line: deque[RunTI], now: float) -> None:
+        """The first instance that does not fit its DAG or pool holds the line; one over its
+        own task's limit steps aside and keeps its place (as Airflow's scheduler moves on to
+        the next instance)."""
+        runs = self.session.state.runs.runs
+        aside: list[RunTI] = []
+        while line:
+            ref, key = line[0]
+            ctx = runs.get(ref)
+            if ctx is None or ctx.machine.tis.get(key, TIRecord()).state is not S.SCHEDULED:
+                line.popleft()  # gone, or no longer waiting to go
+                continue
+            spec = ctx.graph.tasks[key.task_id]
+            if not has_room(self.state, dag_id, ctx.spec.max_active_tasks, spec):
+                break  # waits for a slot of its DAG or its pool, in the DAG's order
+            if not task_has_room(self.state, ref, dag_id, spec):
+                aside.append(line.popleft())
+                continue
+            line.popleft()
+            ctx.machine.task_queued(key)
+            outbox = self.session.outbox
+            outbox.persister.enqueue(outbox.batch, ctx, key, spec.queue, now)
+            take_slots(self.state, ref, dag_id, spec)
+        line.extendleft(reversed(aside))

@@ -65,7 +65,7 @@ class Progress:
             s.outbox.batch.hdel(claims, ti_field(key.task_id, key.map_index))
         if frees_slot(transition):
             s.recovery.forget((ctx.ref, key))
-            release_slots(s.state.admission, ctx.dag_id, ctx.graph.tasks[key.task_id])
+            release_slots(s.state.admission, ctx.ref, ctx.dag_id, ctx.graph.tasks[key.task_id])
             s.admission.recheck_all()
 
     def end_run(self, ctx: RunContext, state: DagRunState, now: float) -> None:
@@ -100,7 +100,8 @@ class Progress:
         """An EmptyOperator succeeds here, never queued: it holds its slots only for this
         step (its end, from running, gives them back)."""
         record = ctx.machine.tis[key]
-        take_slots(self.session.state.admission, ctx.dag_id, ctx.graph.tasks[key.task_id])
+        spec = ctx.graph.tasks[key.task_id]
+        take_slots(self.session.state.admission, ctx.ref, ctx.dag_id, spec)
         ctx.machine.task_started(key, record.try_number)
         outcome = TaskOutcome(S.SUCCESS, record.try_number)
         self.after_step(ctx, ctx.machine.task_finished(key, outcome, now), now)

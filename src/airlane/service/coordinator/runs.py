@@ -125,7 +125,7 @@ class RunLoader:
                     str(worker), record.try_number
                 )
             if record.state in HELD_STATES:
-                take_slots(s.state.admission, ctx.dag_id, ctx.graph.tasks[key.task_id])
+                take_slots(s.state.admission, ctx.ref, ctx.dag_id, ctx.graph.tasks[key.task_id])
 
     async def start_queued(self, dag_id: str) -> None:
         """Start the DAG's queued runs in order while they may start."""

@@ -57,6 +57,10 @@ class AdmissionState:
     #: pool slots taken by queued and running instances, and each pool's size
     pool_held: Counter[str] = field(default_factory=Counter)
     pool_slots: dict[str, int] = field(default_factory=dict)
+    #: queued and running instances per (DAG, task) and per (run ref, task), for the tasks'
+    #: max_active_tis_per_dag and max_active_tis_per_dagrun
+    task_held: Counter[tuple[str, str]] = field(default_factory=Counter)
+    run_task_held: Counter[tuple[str, str]] = field(default_factory=Counter)
     #: DAGs whose waiting instances may have room now
     touched_dags: set[str] = field(default_factory=set)
 
