@@ -280,3 +280,21 @@ def test_output_property_and_xcomarg_wiring() -> None:
     assert b.upstream_task_ids == {"a"}
     with pytest.raises(TypeError, match="not iterable"):
         list(a.output)
+
+
+def test_fail_fast_and_fail_stop_refuse_other_trigger_rules() -> None:
+    from airlane.dag_loader.serialize import serialize_dag
+    from airlane.sdk.exceptions import FailFastDagInvalidTriggerRule
+
+    with DAG("ff", schedule=None, fail_fast=True) as fast:
+        EmptyOperator(task_id="a")
+        with pytest.raises(FailFastDagInvalidTriggerRule, match="only have all_success"):
+            EmptyOperator(task_id="c", trigger_rule="all_done")
+    assert fast.fail_fast
+    assert fast.fail_stop
+    with (
+        DAG("fs", schedule=None, fail_stop=True) as stop,
+        pytest.raises(FailFastDagInvalidTriggerRule),
+    ):
+        EmptyOperator(task_id="c", trigger_rule="one_failed")
+    assert serialize_dag(stop)["fail_stop"] is True

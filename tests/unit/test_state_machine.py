@@ -321,3 +321,57 @@ def test_marks_of_one_command_are_one_step() -> None:
     assert not step.ready
     assert {r.state for r in m.tis.values()} == {S.SUCCESS}
     assert m.run_state() is DagRunState.SUCCESS
+
+
+def _fail_fast(edges: dict[str, list[str]], **per_task: dict[str, object]) -> RunMachine:
+    g = graph(edges, **per_task)  # type: ignore[arg-type]
+    g.fail_fast = True
+    m = RunMachine(g)
+    m.start(T0)
+    return m
+
+
+def test_fail_fast_stops_the_others_when_a_try_fails_for_good() -> None:
+    # start >> [bad, slow, later]; bad >> after; later waits for slow
+    edges = {
+        "start": ["bad", "slow"],
+        "bad": ["after"],
+        "slow": ["later"],
+        "after": [],
+        "later": [],
+    }
+    m = _fail_fast(edges)
+    finish(m, "start", ok())
+    m.task_started(TIKey("slow"), 1)
+    m.task_started(TIKey("bad"), 1)
+    step = m.task_finished(TIKey("bad"), fail(retryable=False), T0)
+    states = {k.task_id: r.state for k, r in m.tis.items()}
+    assert states == {
+        "start": S.SUCCESS,
+        "bad": S.FAILED,
+        "slow": S.FAILED,  # it was running: failed, and its worker told to stop
+        "after": S.SKIPPED,
+        "later": S.SKIPPED,
+    }
+    assert step.to_stop == (TIKey("slow"),)
+    # Airflow decides a run's state by its leaves: both were skipped, so the run succeeds
+    assert m.run_state() is DagRunState.SUCCESS
+
+
+def test_fail_fast_fails_the_run_when_a_leaf_was_running() -> None:
+    m = _fail_fast({"bad": [], "slow": []})
+    m.task_started(TIKey("slow"), 1)
+    m.task_started(TIKey("bad"), 1)
+    m.task_finished(TIKey("bad"), fail(retryable=False), T0)
+    assert m.tis[TIKey("slow")].state is S.FAILED
+    assert m.run_state() is DagRunState.FAILED
+
+
+def test_fail_fast_waits_for_the_last_retry_and_ignores_marks() -> None:
+    m = _fail_fast({"bad": [], "other": []}, bad={"retries": 1})
+    m.task_started(TIKey("bad"), 1)
+    m.task_finished(TIKey("bad"), fail(), T0)
+    assert m.tis[TIKey("bad")].state is S.UP_FOR_RETRY
+    assert m.tis[TIKey("other")].state is S.SCHEDULED
+    m.mark(TIKey("bad"), S.FAILED, T0)  # by hand: the others go on
+    assert m.tis[TIKey("other")].state is S.SCHEDULED

@@ -44,6 +44,8 @@ class DagSpec:
     fileloc: str = ""
     description: str | None = None
     tags: tuple[str, ...] = ()
+    #: Airflow's fail_fast (fail_stop): a task's failure stops the run's other instances
+    fail_fast: bool = False
 
     @property
     def has_schedule(self) -> bool:
@@ -71,6 +73,7 @@ class DagSpec:
             fileloc=str(dag.get("fileloc") or ""),
             description=None if dag.get("description") is None else str(dag["description"]),
             tags=tuple(str(tag) for tag in dag.get("tags") or ()),
+            fail_fast=bool(dag.get("fail_stop")),
         )
 
 

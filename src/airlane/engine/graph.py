@@ -108,12 +108,18 @@ class DagGraph:
     """Tasks by id with their edges, group membership and derived lookups."""
 
     def __init__(
-        self, dag_id: str, tasks: Iterable[TaskSpec], groups: Mapping[str, frozenset[str]]
+        self,
+        dag_id: str,
+        tasks: Iterable[TaskSpec],
+        groups: Mapping[str, frozenset[str]],
+        fail_fast: bool = False,
     ):
         self.dag_id = dag_id
         self.tasks: dict[str, TaskSpec] = {t.task_id: t for t in tasks}
         #: group id -> every task id inside it, nested groups included
         self.groups = dict(groups)
+        #: Airflow's fail_fast (fail_stop): a task's failure stops the run's other instances
+        self.fail_fast = fail_fast
 
     @classmethod
     def from_serialized(cls, data: Mapping[str, Any]) -> DagGraph:
@@ -130,7 +136,8 @@ class DagGraph:
             while parent:
                 groups.setdefault(parent, set()).update(groups[group_id])
                 parent = parents.get(parent)
-        return cls(data["dag_id"], specs, {k: frozenset(v) for k, v in groups.items()})
+        frozen = {k: frozenset(v) for k, v in groups.items()}
+        return cls(data["dag_id"], specs, frozen, fail_fast=bool(data.get("fail_stop")))
 
     @cached_property
     def leaves(self) -> frozenset[str]:

@@ -14,6 +14,7 @@ from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
+from airlane.engine import fail_fast
 from airlane.engine.graph import DagGraph, TaskSpec
 from airlane.engine.retry_policy import is_eligible_to_retry, retry_delay_s
 from airlane.engine.run_state import Step, TaskOutcome, TIKey, TIRecord, Transition
@@ -106,8 +107,19 @@ class RunMachine:
             or record.state not in _RUNNABLE_FROM
         ):
             return self._step(now_s)
-        self._set(key, self._after_try(key, record, outcome, now_s), outcome.error or "finished")
+        after = self._after_try(key, record, outcome, now_s)
+        self._set(key, after, outcome.error or "finished")
+        if after.state is S.FAILED and self.graph.fail_fast:
+            return self._stop_others(key, now_s)
         return self._step(now_s)
+
+    def _stop_others(self, failed: TIKey, now_s: float) -> Step:
+        """Fail-fast: the others stop (see engine.fail_fast), the running ones told to."""
+        marks, running = fail_fast.stop_marks(self.tis, failed)
+        for key, state in marks:
+            note = f"{state} by fail_fast: {failed.task_id} failed"
+            self._set(key, replace(self.tis[key], state=state, next_at_s=None, note=note), note)
+        return replace(self._step(now_s), to_stop=running)
 
     def task_released(self, key: TIKey, try_number: int, now_s: float) -> Step:
         """A worker handed the try back unfinished (shutdown): run the same try again."""

@@ -9,7 +9,11 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airlane.sdk import _stack
-from airlane.sdk.exceptions import AirflowException, DuplicateTaskIdFound
+from airlane.sdk.exceptions import (
+    AirflowException,
+    DuplicateTaskIdFound,
+    FailFastDagInvalidTriggerRule,
+)
 from airlane.sdk.params import NOTSET, ParamsDict
 from airlane.sdk.schedules import validate_schedule
 from airlane.sdk.timezone import coerce_datetime, timezone_name
@@ -76,6 +80,7 @@ class DAG:
         owner_links: dict[str, str] | None = None,
         dag_display_name: str | None = None,
         fail_stop: bool = False,
+        fail_fast: bool = False,
         auto_register: bool = True,
         # Accepted for compatibility and not used by Airlane.
         timetable: Any = None,
@@ -118,7 +123,8 @@ class DAG:
         self.tags = list(tags or [])
         self.owner_links = owner_links or {}
         self.dag_display_name = dag_display_name or dag_id
-        self.fail_stop = fail_stop
+        #: Airflow 3's fail_fast (Airflow 2's fail_stop): a failed task stops the run's others
+        self.fail_fast = bool(fail_fast or fail_stop)
         self.auto_register = auto_register
         self.jinja_environment_kwargs = jinja_environment_kwargs or {}
         self.task_dict: dict[str, DAGNode] = {}
@@ -140,6 +146,11 @@ class DAG:
 
     def __exit__(self, *exc: object) -> None:
         _stack.pop_dag()
+
+    @property
+    def fail_stop(self) -> bool:
+        """Airflow 2's name of ``fail_fast``."""
+        return self.fail_fast
 
     @property
     def timezone(self) -> str:
@@ -183,6 +194,8 @@ class DAG:
                 f"Task id '{task.task_id}' has already been added to the DAG {self.dag_id}"
             )
         self.task_dict[task.task_id] = task
+        rule = getattr(task, "trigger_rule", "all_success")
+        FailFastDagInvalidTriggerRule.check(fail_fast=self.fail_fast, trigger_rule=rule)
 
     def add_tasks(self, tasks: Iterable[DAGNode]) -> None:
         for task in tasks:

@@ -58,6 +58,25 @@ class AirflowDagCycleException(AirflowException):
     """The DAG's dependencies form a cycle."""
 
 
+class FailFastDagInvalidTriggerRule(AirflowException):
+    """A fail-fast DAG (``fail_fast``, Airflow 2's ``fail_stop``) with a task whose trigger rule
+    could run it after a failure, which fail-fast would have stopped."""
+
+    ALLOWED_RULES = frozenset({"all_success", "all_done_setup_success"})
+
+    @classmethod
+    def check(cls, *, fail_fast: bool, trigger_rule: str) -> None:
+        if fail_fast and str(trigger_rule) not in cls.ALLOWED_RULES:
+            raise cls()
+
+    def __str__(self) -> str:
+        return "A 'fail_fast' dag can only have all_success trigger rule"
+
+
+#: Airflow 2's name
+FailStopDagInvalidTriggerRule = FailFastDagInvalidTriggerRule
+
+
 class AirflowDagInconsistent(AirflowException):
     """The DAG's definition contradicts itself (for example a dependency across two DAGs)."""
 
