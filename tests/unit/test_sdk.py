@@ -298,3 +298,13 @@ def test_fail_fast_and_fail_stop_refuse_other_trigger_rules() -> None:
     ):
         EmptyOperator(task_id="c", trigger_rule="one_failed")
     assert serialize_dag(stop)["fail_stop"] is True
+
+
+def test_an_executor_is_refused_and_slas_warn_as_in_airflow_3() -> None:
+    with DAG("ex", schedule=None):
+        with pytest.raises(AirflowException, match="executor 'CeleryExecutor', which is not"):
+            EmptyOperator(task_id="a", executor="CeleryExecutor")
+        with pytest.warns(UserWarning, match="SLA feature is removed"):
+            EmptyOperator(task_id="b", sla=timedelta(hours=1))
+    with pytest.warns(UserWarning, match="SLA feature is removed"):
+        DAG("sla", schedule=None, sla_miss_callback=print)

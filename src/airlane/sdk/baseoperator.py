@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import warnings
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -29,6 +30,19 @@ DEFAULT_RETRY_DELAY = timedelta(seconds=300)
 DEFAULT_QUEUE = "default"
 DEFAULT_POOL = "default_pool"
 WEIGHT_RULES = ("downstream", "upstream", "absolute")
+#: Airflow 3's warning for the SLA arguments, which it accepts and no longer acts on
+SLA_REMOVED = "The SLA feature is removed in Airflow 3.0, replaced with Deadline Alerts in >=3.1"
+
+
+def _refuse_executor(task_id: str, executor: str | None) -> None:
+    """Airflow refuses an executor that is not configured; Airlane has only its workers."""
+    if executor:
+        raise AirflowException(
+            f"Task '{task_id}' specifies executor '{executor}', which is not available: "
+            "Airlane runs every task on its own workers (choose them with queue=)"
+        )
+
+
 #: Arguments of Airflow 1.x that later versions dropped; accepted and ignored.
 _LEGACY_IGNORED = frozenset({"provide_context", "xcom_push", "retry_exponential_backoff_max"})
 
@@ -179,6 +193,9 @@ class BaseOperator(DAGNode):
                 f"Invalid arguments were passed to {type(self).__name__} (task_id: {task_id}). "
                 f"Invalid arguments were:\n**kwargs: {unknown}"
             )
+        _refuse_executor(task_id, executor)
+        if sla is not None:
+            warnings.warn(SLA_REMOVED, stacklevel=2)
         if kwargs.get("xcom_push") is not None:
             do_xcom_push = bool(kwargs["xcom_push"])
         validate_key(task_id, "task_id")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -95,6 +96,12 @@ class DAG:
     ) -> None:
         if kwargs:
             raise TypeError(f"DAG got unexpected keyword arguments: {sorted(kwargs)}")
+        if sla_miss_callback is not None:
+            warnings.warn(
+                "The SLA feature is removed in Airflow 3.0, and replaced with a Deadline Alerts "
+                "in >=3.1",
+                stacklevel=2,
+            )
         _validate_id(dag_id, "dag_id")
         self.dag_id = dag_id
         self.fileloc, self.lineno = _caller_location()
