@@ -308,3 +308,32 @@ def test_an_executor_is_refused_and_slas_warn_as_in_airflow_3() -> None:
             EmptyOperator(task_id="b", sla=timedelta(hours=1))
     with pytest.warns(UserWarning, match="SLA feature is removed"):
         DAG("sla", schedule=None, sla_miss_callback=print)
+
+
+def test_pre_and_post_execute_callables_run_and_run_as_user_is_refused() -> None:
+    seen: list[object] = []
+    with DAG("hooks", schedule=None):
+        op = EmptyOperator(
+            task_id="a",
+            pre_execute=lambda context: seen.append(("pre", context["x"])),
+            post_execute=lambda context, result: seen.append(("post", result)),
+        )
+        with pytest.raises(AirflowException, match="run_as_user='etl'"):
+            EmptyOperator(task_id="b", run_as_user="etl")
+    op.pre_execute({"x": 1})  # type: ignore[typeddict-item]
+    op.post_execute({"x": 1}, 42)  # type: ignore[typeddict-item]
+    assert seen == [("pre", 1), ("post", 42)]
+
+
+def test_template_undefined_replaces_strict_undefined() -> None:
+    import jinja2
+
+    from airlane.sdk.templating import get_environment
+
+    with DAG("lenient", schedule=None, template_undefined=jinja2.Undefined) as lenient:
+        pass
+    assert get_environment(lenient).from_string("[{{ missing }}]").render() == "[]"
+    with DAG("strict", schedule=None) as strict:
+        pass
+    with pytest.raises(jinja2.UndefinedError):
+        get_environment(strict).from_string("{{ missing }}").render()

@@ -168,16 +168,20 @@ class BaseOperator(DAGNode):
         doc: str | None = None,
         doc_md: str | None = None,
         task_display_name: str | None = None,
-        # Accepted for compatibility; Airlane does not use them.
-        sla: Any = None,
-        resources: Any = None,
-        run_as_user: str | None = None,
-        executor: str | None = None,
-        executor_config: dict[str, Any] | None = None,
-        inlets: Any = None,
-        outlets: Any = None,
         pre_execute: Any = None,
         post_execute: Any = None,
+        # As in Airflow 3: sla warns that the feature is gone; an executor that is not
+        # available (here: any) is refused, and so is run_as_user (no impersonation here).
+        sla: Any = None,
+        executor: str | None = None,
+        run_as_user: str | None = None,
+        # Read only by executors Airlane does not have (Airflow's Kubernetes and Celery ones
+        # ignore each other's): accepted as Airflow's other executors accept them.
+        resources: Any = None,
+        executor_config: dict[str, Any] | None = None,
+        # Not used yet: assets (inlets/outlets) and the mapped instances' labels.
+        inlets: Any = None,
+        outlets: Any = None,
         map_index_template: str | None = None,
         allow_nested_operators: bool = True,
         logger_name: str | None = None,
@@ -194,6 +198,11 @@ class BaseOperator(DAGNode):
                 f"Invalid arguments were:\n**kwargs: {unknown}"
             )
         _refuse_executor(task_id, executor)
+        if run_as_user:
+            raise AirflowException(
+                f"Task '{task_id}' sets run_as_user={run_as_user!r}: Airlane does not run tasks "
+                "as another user (run the worker as that user instead)"
+            )
         if sla is not None:
             warnings.warn(SLA_REMOVED, stacklevel=2)
         if kwargs.get("xcom_push") is not None:
@@ -241,6 +250,8 @@ class BaseOperator(DAGNode):
         self.multiple_outputs = multiple_outputs
         self.doc_md = doc_md or doc
         self.executor_config = executor_config or {}
+        self._pre_execute_hook = pre_execute
+        self._post_execute_hook = post_execute
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
         self.params = ParamsDict(_dag_params or {})
@@ -325,10 +336,14 @@ class BaseOperator(DAGNode):
         raise NotImplementedError(f"{type(self).__name__} does not implement execute()")
 
     def pre_execute(self, context: Context) -> None:
-        """Hook run before ``execute``."""
+        """Hook run before ``execute``: the ``pre_execute`` callable given, if any."""
+        if self._pre_execute_hook is not None:
+            self._pre_execute_hook(context)
 
     def post_execute(self, context: Context, result: Any = None) -> None:
-        """Hook run after ``execute``."""
+        """Hook run after ``execute``: the ``post_execute`` callable given, if any."""
+        if self._post_execute_hook is not None:
+            self._post_execute_hook(context, result)
 
     def on_kill(self) -> None:
         """Hook run when the task is stopped from outside."""

@@ -134,6 +134,8 @@ class DAG:
         self.fail_fast = bool(fail_fast or fail_stop)
         self.auto_register = auto_register
         self.jinja_environment_kwargs = jinja_environment_kwargs or {}
+        #: the Jinja Undefined class of its templates (Airflow's default: StrictUndefined)
+        self.template_undefined = template_undefined
         self.task_dict: dict[str, DAGNode] = {}
         self.edge_info: dict[str, dict[str, dict[str, str]]] = {}
         self.entered = False

@@ -38,7 +38,7 @@ def get_environment(dag: DAG) -> jinja2.Environment:
     searchpath = [os.path.dirname(os.path.abspath(dag.fileloc)), *dag.template_searchpath]
     options: dict[str, Any] = {
         "loader": jinja2.FileSystemLoader(searchpath),
-        "undefined": jinja2.StrictUndefined,
+        "undefined": dag.template_undefined or jinja2.StrictUndefined,
         "extensions": ["jinja2.ext.do"],
         **dag.jinja_environment_kwargs,
     }
