@@ -202,10 +202,11 @@ class DAG:
             task._attach_to_dag(self)
 
     def cli(self) -> None:
-        """``dag.cli()`` in ``__main__`` blocks: run the Airlane CLI."""
-        from airlane.cli import main
+        """``dag.cli()`` in ``__main__`` blocks: Airflow's DAG-scoped commands on this file's DAGs
+        (``python my_dag.py dags test``, ``tasks list``, ``tasks test <task_id>``); exits."""
+        from airlane.cli import dag_cli
 
-        main()
+        dag_cli.run(self)
 
     def test(
         self,
