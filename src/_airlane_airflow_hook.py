@@ -14,13 +14,17 @@ answers ``None`` at once for every module but ``airflow``; nothing is imported. 
 * otherwise it installs Airlane's shim (``airflow_compat.install()``, what Airlane's DAG loader
   does) and lets the shim answer.
 
-A process that never imports ``airflow`` never loads Airlane.
+A process that never imports ``airflow`` never loads Airlane. This module imports nothing that
+``site`` has not loaded already (no ``typing``, no ``__future__``: they cost milliseconds).
 """
 
-from __future__ import annotations
-
 import sys
-from typing import Any
+
+TYPE_CHECKING = False  # mypy reads the block below; Python skips it (typing stays unloaded)
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
 
 
 def real_airflow_on_path() -> bool:
@@ -37,7 +41,12 @@ class AirflowImportHook:
     def __init__(self) -> None:
         self.decided = False
 
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+    def find_spec(
+        self,
+        fullname: str,
+        path: "Sequence[str] | None" = None,
+        target: "ModuleType | None" = None,
+    ) -> "ModuleSpec | None":
         if self.decided or (fullname != "airflow" and not fullname.startswith("airflow.")):
             return None
         # Decided once; the hook stays in sys.meta_path (the import system is iterating over
