@@ -64,6 +64,10 @@ def build_parser(prog: str) -> argparse.ArgumentParser:
     p.add_argument("words", nargs="*", metavar="[dag_id] [logical_date]")
     p.add_argument("--conf", "-c", help="JSON object passed as the run's conf")
     p.add_argument("--run-id", help="run id (default manual__<logical date>)")
+    p.add_argument(
+        "--mark-success-pattern",
+        help="tasks whose whole id matches this regular expression succeed without running",
+    )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(handler=cmd_dags_test)
 
@@ -111,6 +115,7 @@ def cmd_dags_test(args: argparse.Namespace, dags: FileDags) -> int:
         run_id=args.run_id,
         as_json=args.json,
         lookup=dags.get,
+        mark_success_pattern=args.mark_success_pattern,
     )
 
 

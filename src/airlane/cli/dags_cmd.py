@@ -178,6 +178,7 @@ def run_dag_test(
     run_id: str | None,
     as_json: bool,
     lookup: Callable[[str], DAG | None],
+    mark_success_pattern: str | None = None,
 ) -> int:
     """Run one run of ``dag`` in this process and print its task states (``dags test``)."""
     from airlane.service.execution.local_runner import run_dag_object
@@ -191,7 +192,13 @@ def run_dag_test(
         stream.flush()
 
     result = run_dag_object(
-        dag, logical_date=logical_date, conf=conf, run_id=run_id, sink=sink, lookup=lookup
+        dag,
+        logical_date=logical_date,
+        conf=conf,
+        run_id=run_id,
+        sink=sink,
+        lookup=lookup,
+        mark_success_pattern=mark_success_pattern,
     )
     if as_json:
         print_json(result.to_json())
