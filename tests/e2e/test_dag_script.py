@@ -169,3 +169,16 @@ def test_dag_test_runs_the_dag_in_this_process(tmp_path: Path) -> None:
     assert (
         done.stdout.splitlines()[-1] == "result pipeline manual__2025-01-02T00:00:00+00:00 success"
     )
+
+
+def test_the_readme_commands_run_as_written(tmp_path: Path) -> None:
+    readme = (EXAMPLE_DAGS.parents[1] / "README.md").read_text()
+    block = readme.split("The seed also runs as a script", 1)[1].split("```bash\n", 1)[1]
+    lines = block.split("```", 1)[0].splitlines()
+    assert len(lines) == 3
+    for line in lines:
+        program, script, *args = line.split()
+        assert program == ".venv/bin/python"
+        done = run_script(EXAMPLE_DAGS.parents[1] / script, *args, cwd=tmp_path)
+        assert done.code == 0, line + done.stderr
+        assert "print_hello" in done.stdout
