@@ -14,8 +14,11 @@ answers ``None`` at once for every module but ``airflow``; nothing is imported. 
 * otherwise it installs Airlane's shim (``airflow_compat.install()``, what Airlane's DAG loader
   does) and lets the shim answer.
 
-A process that never imports ``airflow`` never loads Airlane. This module imports nothing that
-``site`` has not loaded already (no ``typing``, no ``__future__``: they cost milliseconds).
+A process that never imports ``airflow`` never loads Airlane. ``AIRLANE_AIRFLOW_HOOK=0`` in the
+environment switches the hook off (``import airflow`` then fails as it would without it).
+
+This module imports nothing that ``site`` has not loaded already (no ``typing``, no
+``__future__``: they cost milliseconds at every interpreter start).
 """
 
 import sys
@@ -52,7 +55,9 @@ class AirflowImportHook:
         # Decided once; the hook stays in sys.meta_path (the import system is iterating over
         # it right now) but answers nothing from here on.
         self.decided = True
-        if real_airflow_on_path():
+        import os
+
+        if os.environ.get("AIRLANE_AIRFLOW_HOOK") == "0" or real_airflow_on_path():
             return None
         from airlane.dag_loader import airflow_compat
 

@@ -16,9 +16,14 @@ import pytest
 import _airlane_airflow_hook
 
 
-def _python(code: str, *flags: str, pythonpath: Path | None = None) -> list[str]:
+def _python(
+    code: str, *flags: str, pythonpath: Path | None = None, hook: str | None = None
+) -> list[str]:
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)
+    env.pop("AIRLANE_AIRFLOW_HOOK", None)
+    if hook is not None:
+        env["AIRLANE_AIRFLOW_HOOK"] = hook
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
     done = subprocess.run(
@@ -122,3 +127,15 @@ def test_the_hook_keeps_installed_providers_importable(tmp_path: Path) -> None:
 def test_the_first_airflow_import_may_be_a_submodule(module: str) -> None:
     code = f"import {module}\nimport airflow\nprint(airflow.DAG.__module__)\n"
     assert _python(code) == ["airlane.sdk.dag"]
+
+
+def test_the_hook_can_be_switched_off() -> None:
+    code = (
+        "import sys\n"
+        "try:\n"
+        "    import airflow\n"
+        "except ModuleNotFoundError as err:\n"
+        "    print(err)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('airlane')))\n"
+    )
+    assert _python(code, hook="0") == ["No module named 'airflow'", "[]"]
