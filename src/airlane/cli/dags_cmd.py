@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from airlane.cli.common import (
@@ -17,6 +19,7 @@ from airlane.cli.common import (
     settings_for,
 )
 from airlane.queue.protocol import run_id_problem
+from airlane.sdk.dag import DAG
 from airlane.sdk.state import DagRunState
 
 
@@ -63,26 +66,35 @@ def _schedule_text(schedule: dict[str, Any]) -> str:
 def cmd_list(args: argparse.Namespace) -> int:
     settings, folder = settings_for(args)
     results = parse_folder(settings, folder)
+    rows = list_rows((result.filename, dag) for result in results for dag in result.dags)
+    errors = sum(len(r.errors) for r in results)
+    print_rows(rows, as_json=args.json)
+    if errors:
+        print(f"{errors} import error(s): see `airlane dags list-import-errors`", file=sys.stderr)
+    return 0
+
+
+def list_rows(dags: Iterable[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """``dags list``'s rows, by DAG id, from (file, serialized DAG) pairs."""
     rows = [
         {
             "dag_id": dag["dag_id"],
-            "fileloc": result.filename,
+            "fileloc": filename,
             "tasks": len(dag["tasks"]),
             "schedule": _schedule_text(dag["schedule"]),
             "tags": dag["tags"],
         }
-        for result in results
-        for dag in result.dags
+        for filename, dag in dags
     ]
     rows.sort(key=lambda row: row["dag_id"])
-    errors = sum(len(r.errors) for r in results)
-    if args.json:
+    return rows
+
+
+def print_rows(rows: list[dict[str, Any]], *, as_json: bool) -> None:
+    if as_json:
         print_json(rows)
     else:
         _print_table(rows, ["dag_id", "fileloc", "tasks", "schedule"])
-    if errors:
-        print(f"{errors} import error(s): see `airlane dags list-import-errors`", file=sys.stderr)
-    return 0
 
 
 def cmd_import_errors(args: argparse.Namespace) -> int:
@@ -133,29 +145,62 @@ def _print_table(rows: list[dict[str, Any]], columns: list[str]) -> None:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    from airlane.service.execution.local_runner import run_dag_object
-
     settings, folder = settings_for(args)
     logical_date = parse_logical_date(args.logical_date)
     conf = parse_conf(args.conf)
-    problem = run_id_problem(args.run_id) if args.run_id is not None else None
-    if problem is not None:
-        raise CliError(f"--run-id: {args.run_id!r} {problem}")
+    _check_run_id(args.run_id)
     dag = load_dag(settings, folder, args.dag_id)
-    stream = sys.stderr if args.json else sys.stdout
+
+    def lookup(dag_id: str) -> Any:
+        return dag if dag_id == dag.dag_id else load_dag(settings, folder, dag_id)
+
+    return run_dag_test(
+        dag,
+        logical_date=logical_date,
+        conf=conf,
+        run_id=args.run_id,
+        as_json=args.json,
+        lookup=lookup,
+    )
+
+
+def _check_run_id(run_id: str | None) -> None:
+    problem = run_id_problem(run_id) if run_id is not None else None
+    if problem is not None:
+        raise CliError(f"--run-id: {run_id!r} {problem}")
+
+
+def run_dag_test(
+    dag: DAG,
+    *,
+    logical_date: datetime | None,
+    conf: dict[str, Any],
+    run_id: str | None,
+    as_json: bool,
+    lookup: Callable[[str], DAG | None],
+    mark_success_pattern: str | None = None,
+) -> int:
+    """Run one run of ``dag`` in this process and print its task states (``dags test``)."""
+    from airlane.service.execution.local_runner import run_dag_object
+
+    _check_run_id(run_id)
+    stream = sys.stderr if as_json else sys.stdout
 
     def sink(label: str, line: str) -> None:
         # One write per line: print() writes the newline apart, and tasks log from threads.
         stream.write(f"[{label}] {line}\n")
         stream.flush()
 
-    def lookup(dag_id: str) -> Any:
-        return dag if dag_id == dag.dag_id else load_dag(settings, folder, dag_id)
-
     result = run_dag_object(
-        dag, logical_date=logical_date, conf=conf, run_id=args.run_id, sink=sink, lookup=lookup
+        dag,
+        logical_date=logical_date,
+        conf=conf,
+        run_id=run_id,
+        sink=sink,
+        lookup=lookup,
+        mark_success_pattern=mark_success_pattern,
     )
-    if args.json:
+    if as_json:
         print_json(result.to_json())
     else:
         print(f"\nDAG run {result.run_id}: {result.state.value}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from datetime import datetime
+from typing import Any
 
 from airlane.cli.common import (
     CliError,
@@ -16,6 +18,7 @@ from airlane.cli.common import (
     settings_for,
 )
 from airlane.engine.run_state import TIKey
+from airlane.sdk.dag import DAG
 from airlane.sdk.mapped import MappedOperator
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.execution.local_runner import make_run_info
@@ -44,35 +47,53 @@ def register(parser: argparse.ArgumentParser) -> None:
 def cmd_test(args: argparse.Namespace) -> int:
     settings, folder = settings_for(args)
     dag = load_dag(settings, folder, args.dag_id)
-    if args.task_id not in dag.task_dict:
-        raise CliError(f"task {args.task_id!r} not found in DAG {args.dag_id!r}")
-    node = dag.task_dict[args.task_id]
-    if isinstance(node, MappedOperator) and args.map_index < 0:
-        raise CliError(f"task {args.task_id!r} is mapped: pass --map-index")
     logical_date = parse_logical_date(args.logical_date or args.logical_date_pos)
-    run = make_run_info(dag, logical_date, parse_conf(args.conf), None)
-    stream = sys.stderr if args.json else sys.stdout
-    env = ExecutionEnv(
-        xcoms=InMemoryXComs(),
-        log=lambda line: print(f"[{args.task_id}] {line}", file=stream, flush=True),
+    return run_task_test(
+        dag,
+        args.task_id,
+        map_index=args.map_index,
+        logical_date=logical_date,
+        conf=parse_conf(args.conf),
+        as_json=args.json,
         xcom_max_bytes=settings.xcom_max_bytes,
     )
-    request = TaskRequest(
-        run=run, key=TIKey(args.task_id, args.map_index), try_number=1, max_tries=0
+
+
+def run_task_test(
+    dag: DAG,
+    task_id: str,
+    *,
+    map_index: int,
+    logical_date: datetime | None,
+    conf: dict[str, Any],
+    as_json: bool,
+    xcom_max_bytes: int,
+) -> int:
+    """Run one task of ``dag`` alone in this process and print its end state (``tasks test``)."""
+    if task_id not in dag.task_dict:
+        raise CliError(f"task {task_id!r} not found in DAG {dag.dag_id!r}")
+    node = dag.task_dict[task_id]
+    if isinstance(node, MappedOperator) and map_index < 0:
+        raise CliError(f"task {task_id!r} is mapped: pass --map-index")
+    run = make_run_info(dag, logical_date, conf, None)
+    stream = sys.stderr if as_json else sys.stdout
+    env = ExecutionEnv(
+        xcoms=InMemoryXComs(),
+        log=lambda line: print(f"[{task_id}] {line}", file=stream, flush=True),
+        xcom_max_bytes=xcom_max_bytes,
     )
+    request = TaskRequest(run=run, key=TIKey(task_id, map_index), try_number=1, max_tries=0)
     outcome = asyncio.run(execute_task(node, dag, request, env))
-    if args.json:
+    if as_json:
         print_json(
             {
                 "dag_id": dag.dag_id,
-                "task_id": args.task_id,
+                "task_id": task_id,
                 "state": outcome.state.value,
                 "error": outcome.error,
             }
         )
     else:
-        print(
-            f"{args.task_id}: {outcome.state.value}"
-            + (f" ({outcome.error})" if outcome.error else "")
-        )
+        error = f" ({outcome.error})" if outcome.error else ""
+        print(f"{task_id}: {outcome.state.value}{error}")
     return 1 if outcome.state is TaskInstanceState.FAILED else 0

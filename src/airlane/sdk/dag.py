@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
@@ -211,21 +212,49 @@ class DAG:
             task._attach_to_dag(self)
 
     def cli(self) -> None:
-        """``dag.cli()`` in ``__main__`` blocks: run the Airlane CLI."""
-        from airlane.cli import main
+        """``dag.cli()`` in ``__main__`` blocks: Airflow's DAG-scoped commands on this file's DAGs
+        (``python my_dag.py dags test``, ``tasks list``, ``tasks test <task_id>``); exits."""
+        from airlane.cli import dag_cli
 
-        main()
+        dag_cli.run(self)
 
     def test(
         self,
         logical_date: datetime | None = None,
         run_conf: dict[str, Any] | None = None,
+        conn_file_path: str | None = None,
+        variable_file_path: str | None = None,
+        use_executor: bool = False,
+        mark_success_pattern: str | re.Pattern[str] | None = None,
+        *,
+        execution_date: datetime | None = None,
+        run_after: datetime | None = None,
         **_: Any,
     ) -> Any:
-        """Run this DAG once in this process (Airflow's ``dag.test()``) and return the result."""
+        """Run this DAG once in this process (Airflow's ``dag.test()``) and return the result.
+
+        Airflow 3's keywords (``logical_date``, ``run_after``, which only dates the request) and
+        Airflow 2's (``execution_date``, also the first positional argument there) are accepted.
+        Variables come from ``variable_file_path`` first, then the environment; tasks whose id
+        matches ``mark_success_pattern`` succeed without running. Airlane has no connections
+        and no executor here: ``conn_file_path`` and ``use_executor`` are refused.
+        """
+        from airlane.sdk.variables_file import variables_from_file
         from airlane.service.execution.local_runner import run_dag_object
 
-        return run_dag_object(self, logical_date=logical_date, conf=run_conf or {})
+        if conn_file_path is not None:
+            raise AirflowException("dag.test(conn_file_path=...): Airlane has no connections")
+        if use_executor:
+            raise AirflowException("dag.test(use_executor=True): Airlane runs dag.test in process")
+        if isinstance(mark_success_pattern, re.Pattern):  # Airflow takes both forms
+            mark_success_pattern = mark_success_pattern.pattern
+        with variables_from_file(variable_file_path):
+            return run_dag_object(
+                self,
+                logical_date=logical_date or execution_date,
+                conf=run_conf or {},
+                mark_success_pattern=mark_success_pattern,
+            )
 
 
 def _pick_schedule(schedule: Any, schedule_interval: Any, timetable: Any) -> Any:
@@ -248,8 +277,6 @@ def _as_list(value: str | Iterable[str] | None) -> list[str]:
 
 
 def _validate_id(value: str, what: str) -> None:
-    import re
-
     if not isinstance(value, str) or not re.fullmatch(r"[\w.\-]{1,250}", value):
         raise AirflowException(
             f"The {what} {value!r} has to be made of alphanumeric characters, dashes, "

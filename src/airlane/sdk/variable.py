@@ -58,6 +58,11 @@ def _current_store() -> VariableStore:
     return _store.get() or _env_store
 
 
+def current_variable_store() -> VariableStore:
+    """The store ``Variable`` reads in this context."""
+    return _current_store()
+
+
 @contextmanager
 def use_variable_store(store: VariableStore) -> Iterator[None]:
     token = _store.set(store)

@@ -7,6 +7,7 @@ DAG that passes ``dags test`` behaves the same on workers.
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 import time
 from collections import deque
@@ -92,8 +93,16 @@ class LocalLauncher:
 class LocalRun:
     """One run of ``dag`` driven to its end in this event loop."""
 
-    def __init__(self, dag: DAG, run: RunInfo, sink: LogSink, launcher: Any = None) -> None:
+    def __init__(
+        self,
+        dag: DAG,
+        run: RunInfo,
+        sink: LogSink,
+        launcher: Any = None,
+        mark_success: re.Pattern[str] | None = None,
+    ) -> None:
         self.dag = dag
+        self.mark_success = mark_success
         self.run_info = run
         self.sink = sink
         self.launcher = launcher
@@ -113,7 +122,11 @@ class LocalRun:
         self.machine.task_started(key, record.try_number)
         spec = self.graph.tasks[key.task_id]
         label = key.label()
-        if spec.is_empty:
+        marked = self.mark_success is not None and self.mark_success.fullmatch(key.task_id)
+        if marked:
+            # dag.test(mark_success_pattern=...): Airflow sets SUCCESS instead of running the try.
+            self.sink(label, f"[DAG TEST] Marking success for {label}")
+        if spec.is_empty or marked:
             outcome = TaskOutcome(TaskInstanceState.SUCCESS, record.try_number)
             self._absorb(self.machine.task_finished(key, outcome, time.time()))
             return
@@ -186,8 +199,11 @@ def run_dag_object(
     run_id: str | None = None,
     sink: LogSink = _print_sink,
     lookup: Callable[[str], DAG | None] | None = None,
+    mark_success_pattern: str | None = None,
 ) -> LocalRunResult:
-    """Run ``dag`` once in a new event loop and return the result (blocking)."""
+    """Run ``dag`` once in a new event loop and return the result (blocking). Tasks whose id
+    matches ``mark_success_pattern`` (whole id) succeed without running."""
     run = make_run_info(dag, logical_date, conf or {}, run_id)
     launcher = LocalLauncher(lookup or (lambda dag_id: dag if dag_id == dag.dag_id else None), sink)
-    return asyncio.run(LocalRun(dag, run, sink, launcher).run())
+    marked = re.compile(mark_success_pattern) if mark_success_pattern is not None else None
+    return asyncio.run(LocalRun(dag, run, sink, launcher, marked).run())
