@@ -9,6 +9,7 @@ trigger rule is not all_success (``FailFastDagInvalidTriggerRule``), as Airflow 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 
 from airlane.engine.run_state import TIKey, TIRecord
 from airlane.sdk.state import TaskInstanceState
@@ -18,13 +19,14 @@ _LEFT_ALONE = (S.SUCCESS, S.FAILED)
 
 
 def stop_marks(
-    tis: Mapping[TIKey, TIRecord], failed: TIKey
+    tis: Mapping[TIKey, TIRecord], failed: TIKey, teardowns: AbstractSet[str] = frozenset()
 ) -> tuple[list[tuple[TIKey, TaskInstanceState]], tuple[TIKey, ...]]:
-    """The others' new states after ``failed`` failed, and the running ones to stop."""
+    """The others' new states after ``failed`` failed, and the running ones to stop; the
+    teardowns are left alone (they run as their trigger rule says), as in Airflow."""
     marks: list[tuple[TIKey, TaskInstanceState]] = []
     running: list[TIKey] = []
     for key, record in tis.items():
-        if key == failed or record.state in _LEFT_ALONE:
+        if key == failed or record.state in _LEFT_ALONE or key.task_id in teardowns:
             continue
         if record.state is S.RUNNING:
             marks.append((key, S.FAILED))
