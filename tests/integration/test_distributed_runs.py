@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import behaviour_cases, normalise_states, run_cli
-from tests.integration.cluster import Cluster, RedisServer, process_alive
+from tests.integration.cluster import Cluster, RedisServer, process_alive, wait_until
 from tests.integration.conftest import build_dags_folder
 
 pytestmark = pytest.mark.timeout(300)
@@ -206,3 +206,33 @@ def test_dagrun_timeout_fails_the_run(shared: Cluster) -> None:
     assert summary["state"] == "failed"
     assert time.monotonic() - started < 10
     assert summary["tasks"]["never"]["state"] == "skipped"
+
+
+def test_clearing_work_clears_its_setup_and_teardown(shared: Cluster) -> None:
+    """``tasks clear`` of one work task (no upstream/downstream flag) takes its setup and its
+    teardown along, as Airflow's partial_subset does; they run again, setup first."""
+    dag_id = "setup_teardown_behaviour"
+    shared.wait_for_dags(dag_id)
+    run_id = shared.trigger(dag_id)
+    assert shared.wait_run(dag_id, run_id, timeout_s=90)["state"] == "failed"
+    env = {"AIRLANE_REDIS_URL": shared.redis_url}
+    args = ("tasks", "clear", dag_id, "--run-id", run_id, "--task-regex", "^uses_conn$")
+    cleared = run_cli(*args, env=env)
+    assert cleared.code == 0, cleared.stderr
+    assert f"{run_id}: close_conn open_conn uses_conn" in cleared.stdout
+
+    def tries() -> dict[str, tuple[str, int]]:
+        return {
+            task_id: (record.state.value, record.try_number)
+            for (task_id, _), (record, _) in shared.task_instances(dag_id, run_id).items()
+            if task_id in ("open_conn", "uses_conn", "close_conn", "create_resource")
+        }
+
+    wait_until(lambda: tries()["close_conn"] == ("success", 2), 60, "the cleared teardown")
+    assert tries() == {
+        "open_conn": ("success", 2),
+        "uses_conn": ("success", 2),
+        "close_conn": ("success", 2),
+        "create_resource": ("success", 1),
+    }
+    wait_until(lambda: shared.run_state(dag_id, run_id) == "failed", 30, "the run's end")
