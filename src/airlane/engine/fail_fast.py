@@ -1,7 +1,8 @@
 """Fail-fast DAGs (Airflow 3's ``fail_fast``, Airflow 2's ``fail_stop``): when a try fails for
 good (no retry left), the run's other instances stop, as Airflow's ``_stop_remaining_tasks``
 does: the running ones fail (their workers are told to stop), every other one not yet
-successful or failed is skipped; the run's state then follows from its leaves as always (in
+successful or failed is skipped, except the teardowns, which are left to their trigger rule
+(they still clean up after the setups); the run's state then follows from its leaves as always (in
 Airflow too: failed when a leaf failed). A failure marked by hand does not
 stop the others (in Airflow neither). The loader refuses a fail-fast DAG with a task whose
 trigger rule is not all_success (``FailFastDagInvalidTriggerRule``), as Airflow does."""
