@@ -12,6 +12,7 @@ from airlane import DAG, EmptyOperator, PythonOperator, setup, task, task_group,
 from airlane.dag_loader import airflow_compat
 from airlane.dag_loader.serialize import serialize_dag
 from airlane.dag_loader.validate import validate_dag
+from airlane.sdk import setup_teardown
 from airlane.sdk.exceptions import AirflowException
 from airlane.sdk.trigger_rule import TriggerRule
 
@@ -214,3 +215,14 @@ def test_airflow_import_paths() -> None:
 
     assert setup2 is setup3 is setup
     assert teardown2 is teardown3 is teardown
+
+
+def test_a_list_mixing_setups_and_teardowns_is_refused() -> None:
+    with DAG("d", schedule=None):
+        s = EmptyOperator(task_id="s").as_setup()
+        t = EmptyOperator(task_id="t").as_teardown()
+        plain = EmptyOperator(task_id="plain")
+    with pytest.raises(ValueError, match="either setup or teardown"):
+        setup_teardown.enter([s, t])
+    with pytest.raises(AirflowException, match="Only setup/teardown"), plain.output:
+        pass

@@ -60,11 +60,10 @@ def enter(nodes: Nodes) -> None:
     for node in nodes:
         if not node.is_setup and not node.is_teardown:
             raise AirflowException("Only setup/teardown tasks can be used as context managers.")
-    if any(node.is_setup != nodes[0].is_setup for node in nodes):
-        global _blocks
-        _blocks = _Blocks()
-        raise ValueError("All tasks in the list must be either setup or teardown tasks")
     b = _blocks
+    if any(node.is_setup != nodes[0].is_setup for node in nodes):
+        _forget_blocks()  # as Airflow does
+        raise ValueError("All tasks in the list must be either setup or teardown tasks")
     if nodes[0].is_teardown:
         _push(b.teardowns, b.outer_teardowns, nodes)
         b.teardowns = nodes
@@ -78,6 +77,12 @@ def enter(nodes: Nodes) -> None:
         _push(b.found_teardowns, b.outer_found_teardowns, found)
         b.found_teardowns = found
     b.active = True
+
+
+def _forget_blocks() -> None:
+    fresh = _Blocks()
+    for name, value in vars(fresh).items():
+        setattr(_blocks, name, value)
 
 
 def _push(current: Nodes, stack: list[Nodes], new: Nodes) -> None:
