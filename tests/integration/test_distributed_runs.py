@@ -11,7 +11,15 @@ from typing import Any
 import pytest
 
 from tests.conftest import behaviour_cases, normalise_states, run_cli
-from tests.integration.cluster import Cluster, RedisServer, process_alive
+from tests.integration.cluster import (
+    SECRET,
+    USERS,
+    Api,
+    Cluster,
+    RedisServer,
+    process_alive,
+    wait_until,
+)
 from tests.integration.conftest import build_dags_folder
 
 pytestmark = pytest.mark.timeout(300)
@@ -206,3 +214,89 @@ def test_dagrun_timeout_fails_the_run(shared: Cluster) -> None:
     assert summary["state"] == "failed"
     assert time.monotonic() - started < 10
     assert summary["tasks"]["never"]["state"] == "skipped"
+
+
+def test_clearing_work_clears_its_setup_and_teardown(shared: Cluster) -> None:
+    """``tasks clear`` of one work task (no upstream/downstream flag) takes its setup and its
+    teardown along, as Airflow's partial_subset does; they run again, setup first."""
+    dag_id = "setup_teardown_behaviour"
+    shared.wait_for_dags(dag_id)
+    run_id = shared.trigger(dag_id)
+    assert shared.wait_run(dag_id, run_id, timeout_s=90)["state"] == "failed"
+    env = {"AIRLANE_REDIS_URL": shared.redis_url}
+    args = ("tasks", "clear", dag_id, "--run-id", run_id, "--task-regex", "^uses_conn$")
+    cleared = run_cli(*args, env=env)
+    assert cleared.code == 0, cleared.stderr
+    assert f"{run_id}: close_conn open_conn uses_conn" in cleared.stdout
+
+    def tries() -> dict[str, tuple[str, int]]:
+        return {
+            task_id: (record.state.value, record.try_number)
+            for (task_id, _), (record, _) in shared.task_instances(dag_id, run_id).items()
+            if task_id in ("open_conn", "uses_conn", "close_conn", "create_resource")
+        }
+
+    wait_until(lambda: tries()["close_conn"] == ("success", 2), 60, "the cleared teardown")
+    assert tries() == {
+        "open_conn": ("success", 2),
+        "uses_conn": ("success", 2),
+        "close_conn": ("success", 2),
+        "create_resource": ("success", 1),
+    }
+    wait_until(lambda: shared.run_state(dag_id, run_id) == "failed", 30, "the run's end")
+
+
+def test_the_api_clear_adds_setups_and_teardowns_with_relatives(shared: Cluster) -> None:
+    """clearTaskInstances as Airflow 3.1.8's: with include_upstream/downstream the tasks come
+    from partial_subset (setups and teardowns included), without them only those asked."""
+    dag_id = "setup_teardown_behaviour"
+    shared.wait_for_dags(dag_id)
+    run_id = shared.trigger(dag_id)
+    assert shared.wait_run(dag_id, run_id, timeout_s=90)["state"] == "failed"
+    api, token = _api_of(shared)
+    path = f"/api/v2/dags/{dag_id}/clearTaskInstances"
+    body = {"dag_run_id": run_id, "task_ids": ["uses_conn"], "only_failed": False}
+
+    def cleared(**extra: Any) -> list[str]:
+        status, found = api.call("POST", path, {**body, **extra}, token=token)
+        assert status == 200, found
+        return sorted(ti["task_id"] for ti in found["task_instances"])
+
+    assert cleared() == ["uses_conn"]
+    assert cleared(include_downstream=True) == ["close_conn", "open_conn", "uses_conn"]
+    assert cleared(include_upstream=True) == ["close_conn", "open_conn", "uses_conn"]
+
+
+def _api_of(cluster: Cluster) -> tuple[Api, str]:
+    """An API process of ``cluster`` with users, and a token."""
+    saved = cluster.env
+    cluster.env = {**saved, "AIRLANE_API_USERS": USERS, "AIRLANE_API_SECRET": SECRET}
+    try:
+        api = Api.start(cluster)
+    finally:
+        cluster.env = saved
+    return api, api.token()
+
+
+def test_a_run_marked_failed_leaves_its_teardown_to_run(shared: Cluster) -> None:
+    dag_id = "teardown_after_mark"
+    shared.wait_for_dags(dag_id)
+    run_id = shared.trigger(dag_id)
+
+    def state_of(task_id: str) -> str:
+        record, _ = shared.task_instances(dag_id, run_id)[(task_id, -1)]
+        return str(record.state.value)
+
+    wait_until(lambda: state_of("work") == "running", 30, "the work to run")
+    api, token = _api_of(shared)
+    status, _ = api.call(
+        "PATCH", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}", {"state": "failed"}, token=token
+    )
+    assert status == 200
+    summary = shared.wait_run(dag_id, run_id, timeout_s=30)
+    assert {label: info["state"] for label, info in summary["tasks"].items()} == {
+        "make": "success",
+        "work": "failed",
+        "drop": "success",
+    }
+    assert summary["state"] == "failed"

@@ -155,12 +155,17 @@ async def patch_run(request: web.Request) -> web.Response:
         await store.set_run_note(dag_id, run_id, opt_str(body, "note", 1000) or "")
     if state in {"success", "failed"}:
         marks: dict[str, str] = {}
+        dag = await store.dag(dag_id) or {}
+        teardowns = {t["task_id"] for t in dag.get("tasks", []) if t.get("is_teardown")}
         for (task_id, map_index), (record, _) in (
             await store.task_instances(dag_id, run_id)
         ).items():
             current = record.state.value
             # Airflow: success marks every instance not yet successful; failed marks the
-            # running ones failed and the ones not finished skipped.
+            # running ones failed and the ones not finished skipped. Teardowns not finished
+            # are left to finish their work (they run as their trigger rule says).
+            if task_id in teardowns and current not in _FINISHED:
+                continue
             if state == "success":
                 new = "success" if current not in ("success", "skipped") else None
             else:

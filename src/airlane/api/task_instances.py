@@ -21,7 +21,7 @@ from airlane.api.inputs import (
 )
 from airlane.api.instance_lookup import TIs, find_instance, map_index_of, path_ids
 from airlane.api.shapes import iso, task_instance_response, ti_collection
-from airlane.engine.graph import relatives
+from airlane.engine.graph import clear_subset, relatives
 from airlane.engine.run_state import TIRecord
 from airlane.queue.keys import ti_field
 from airlane.queue.store import Store
@@ -273,13 +273,11 @@ async def clear_tis(request: web.Request) -> web.Response:
     only_failed = opt_bool(body, "only_failed", True)
     only_running = opt_bool(body, "only_running", False)
     wanted = _task_ids(body.get("task_ids"), dag)
-    if wanted is not None:
-        wanted = relatives(
-            dag,
-            wanted,
-            upstream=opt_bool(body, "include_upstream", False),
-            downstream=opt_bool(body, "include_downstream", False),
-        )
+    upstream = opt_bool(body, "include_upstream", False)
+    downstream = opt_bool(body, "include_downstream", False)
+    if wanted is not None and (upstream or downstream):
+        # Airflow's partial_subset: the relatives, with the setups and teardowns they need
+        wanted = clear_subset(dag, wanted, upstream=upstream, downstream=downstream)
     run_id = opt_str(body, "dag_run_id")
     run_ids = [run_id] if run_id else await store.all_run_ids(dag_id)
     items: list[dict[str, Any]] = []

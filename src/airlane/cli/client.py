@@ -12,7 +12,7 @@ from typing import Any
 
 from airlane.cli.common import CliError, parse_conf, parse_logical_date, print_json
 from airlane.config import Settings
-from airlane.engine.graph import relatives
+from airlane.engine.graph import clear_subset
 from airlane.queue.conf_limit import ConfTooLarge
 from airlane.queue.connection import connect
 from airlane.queue.log_pages import iter_pages
@@ -127,7 +127,8 @@ async def cmd_clear(args: argparse.Namespace) -> int:
     except re.error as err:
         raise CliError(f"--task-regex: {err}") from None
     matched = {t["task_id"] for t in dag.get("tasks", []) if pattern.search(t["task_id"])}
-    wanted = relatives(dag, matched, upstream=args.upstream, downstream=args.downstream)
+    # Airflow's partial_subset: the relatives asked for, and the setups and teardowns they need
+    wanted = clear_subset(dag, matched, upstream=args.upstream, downstream=args.downstream)
     run_ids = args.run_id or await store.all_run_ids(args.dag_id)
     cleared = 0
     for run_id in run_ids:

@@ -110,7 +110,11 @@ def serialize_task(task: DAGNode, priority: int) -> dict[str, Any]:
         "is_empty": bool(op.is_empty) and not (op.on_execute_callback or op.on_success_callback),
         "upstream": sorted(task.upstream_task_ids),
         "downstream": sorted(task.downstream_task_ids),
-        "trigger_rule": op.trigger_rule.value,
+        # the task's own: as_teardown() on a mapped task sets it there, not on the prototype
+        "trigger_rule": task.trigger_rule.value,
+        "is_setup": task.is_setup,
+        "is_teardown": task.is_teardown,
+        "on_failure_fail_dagrun": task.on_failure_fail_dagrun,
         "retries": op.retries,
         "retry_delay_s": op.retry_delay.total_seconds(),
         "retry_exponential_backoff": op.retry_exponential_backoff,

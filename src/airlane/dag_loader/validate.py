@@ -6,6 +6,7 @@ import re
 
 from airlane.sdk.dag import DAG
 from airlane.sdk.exceptions import AirflowDagCycleException, AirflowException
+from airlane.sdk.trigger_rule import TriggerRule
 
 #: Airflow's KEY_REGEX and 250-character limit for DAG and task ids. Besides Airflow's reason,
 #: Airlane relies on it: Redis fields and refs join a DAG id to a run id and a task id to a map
@@ -62,6 +63,7 @@ def validate_dag(dag: DAG) -> None:
         for other in task.upstream_task_ids | task.downstream_task_ids:
             if other not in dag.task_dict:
                 raise AirflowException(f"Task {task.task_id} depends on unknown task {other}")
+    _check_setups(dag)
     if dag.schedule is not None and dag.start_date is None:
         starts = [getattr(t, "start_date", None) for t in dag.task_dict.values()]
         if not any(starts):
@@ -73,3 +75,17 @@ def validate_dag(dag: DAG) -> None:
         raise AirflowException(
             f"DAG {dag.dag_id}: max_active_runs and max_active_tasks must be >= 1"
         )
+
+
+def _check_setups(dag: DAG) -> None:
+    """Airflow's ``validate_setup_teardown``: a setup's direct downstream work tasks keep the
+    all_success rule (clearing an indirect setup depends on it)."""
+    for task in dag.task_dict.values():
+        if not task.is_setup:
+            continue
+        for down in task.downstream_task_ids:
+            other = dag.task_dict[down]
+            if not other.is_teardown and other.trigger_rule != TriggerRule.ALL_SUCCESS:
+                raise AirflowException(
+                    "Setup tasks must be followed with trigger rule ALL_SUCCESS."
+                )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from airlane.engine import setup_teardown
 from airlane.sdk.trigger_rule import TriggerRule, normalize_trigger_rule
 
 
@@ -55,6 +56,11 @@ class TaskSpec:
     #: (Airflow's max_active_tis_per_dag, formerly task_concurrency) / within one run
     max_active_tis_per_dag: int | None = None
     max_active_tis_per_dagrun: int | None = None
+    #: Airflow's setup and teardown tasks; a teardown's failure fails the run only with
+    #: on_failure_fail_dagrun
+    is_setup: bool = False
+    is_teardown: bool = False
+    on_failure_fail_dagrun: bool = False
 
 
 def _mapped_spec(raw: Mapping[str, Any] | None) -> MappedSpec | None:
@@ -97,6 +103,9 @@ def task_spec_from_json(raw: Mapping[str, Any], order: int) -> TaskSpec:
         wait_for_downstream=bool(raw.get("wait_for_downstream", False)),
         max_active_tis_per_dag=_optional_int(raw.get("max_active_tis_per_dag")),
         max_active_tis_per_dagrun=_optional_int(raw.get("max_active_tis_per_dagrun")),
+        is_setup=bool(raw.get("is_setup", False)),
+        is_teardown=bool(raw.get("is_teardown", False)),
+        on_failure_fail_dagrun=bool(raw.get("on_failure_fail_dagrun", False)),
     )
 
 
@@ -142,6 +151,25 @@ class DagGraph:
     @cached_property
     def leaves(self) -> frozenset[str]:
         return frozenset(t.task_id for t in self.tasks.values() if not t.downstream)
+
+    @cached_property
+    def state_leaves(self) -> frozenset[str]:
+        """The leaves that decide the run's state: teardowns ignored (see setup_teardown)."""
+        return setup_teardown.effective_leaves(self)
+
+    @cached_property
+    def indirect_setups(self) -> dict[str, tuple[str, ...]]:
+        """Task id -> the setups it waits for without being their direct downstream."""
+        return setup_teardown.indirect_setups(self)
+
+    @cached_property
+    def setup_dependents(self) -> dict[str, tuple[str, ...]]:
+        """Setup task id -> the tasks of :attr:`indirect_setups` that wait for it."""
+        return setup_teardown.dependents(self.indirect_setups)
+
+    @cached_property
+    def teardowns(self) -> frozenset[str]:
+        return frozenset(t for t, spec in self.tasks.items() if spec.is_teardown)
 
     @cached_property
     def roots(self) -> tuple[str, ...]:
@@ -196,3 +224,12 @@ def relatives(
                     found.add(other)
                     todo.append(other)
     return found
+
+
+def clear_subset(
+    dag: dict[str, Any], task_ids: set[str], *, upstream: bool, downstream: bool
+) -> set[str]:
+    """The tasks to clear for ``task_ids`` of a serialized DAG, as Airflow's ``partial_subset``
+    picks them: with their upstream and/or downstream tasks, and their setups and teardowns."""
+    graph = DagGraph.from_serialized(dag)
+    return setup_teardown.subset_ids(graph, task_ids, upstream=upstream, downstream=downstream)

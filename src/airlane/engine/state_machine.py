@@ -9,15 +9,16 @@ proportional to the edges it touches, not to the size of the run.
 from __future__ import annotations
 
 import heapq
-import math
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from airlane.engine import fail_fast
 from airlane.engine.graph import DagGraph, TaskSpec
+from airlane.engine.mapping import mapped_length
 from airlane.engine.retry_policy import is_eligible_to_retry, retry_delay_s
 from airlane.engine.run_state import Step, TaskOutcome, TIKey, TIRecord, Transition
+from airlane.engine.setup_teardown import setup_constraint
 from airlane.engine.trigger_rules import RuleDecision, UpstreamCounts, evaluate_trigger_rule
 from airlane.sdk.state import (
     FAILED_STATES,
@@ -25,6 +26,7 @@ from airlane.sdk.state import (
     DagRunState,
     TaskInstanceState,
 )
+from airlane.sdk.trigger_rule import TEARDOWN_RULE
 
 S = TaskInstanceState
 # Index of each finished state in the per-task upstream counters; slot 5 counts all instances.
@@ -115,7 +117,7 @@ class RunMachine:
 
     def _stop_others(self, failed: TIKey, now_s: float) -> Step:
         """Fail-fast: the others stop (see engine.fail_fast), the running ones told to."""
-        marks, running = fail_fast.stop_marks(self.tis, failed)
+        marks, running = fail_fast.stop_marks(self.tis, failed, self.graph.teardowns)
         for key, state in marks:
             note = f"{state} by fail_fast: {failed.task_id} failed"
             self._set(key, replace(self.tis[key], state=state, next_at_s=None, note=note), note)
@@ -186,7 +188,7 @@ class RunMachine:
     def run_state(self) -> DagRunState:
         unfinished = len(self.tis) - sum(self._states[s] for s in FINISHED_STATES)
         if unfinished == 0:
-            for task_id in self.graph.leaves:
+            for task_id in self.graph.state_leaves:
                 if any(self.tis[k].state in FAILED_STATES for k in self.keys_by_task[task_id]):
                     return DagRunState.FAILED
             return DagRunState.SUCCESS
@@ -288,7 +290,7 @@ class RunMachine:
                     forced,
                 )
             return
-        decision = evaluate_trigger_rule(spec.trigger_rule, self.upstream_counts(spec.task_id))
+        decision = self._decide(spec)
         if decision is RuleDecision.WAIT:
             return
         if decision is not RuleDecision.RUN:
@@ -302,6 +304,27 @@ class RunMachine:
                 self._expand(spec, key)
             else:
                 self._schedule(key, self.tis[key])
+
+    def _decide(self, spec: TaskSpec) -> RuleDecision:
+        """The trigger rule's decision (a teardown's reads its setups), under the setup
+        constraint of the indirect setups (see engine.setup_teardown)."""
+        counts = self.upstream_counts(spec.task_id)
+        if spec.trigger_rule is TEARDOWN_RULE:
+            states = self._states_of(t for t in spec.upstream if self.graph.tasks[t].is_setup)
+            counts = replace(
+                counts,
+                setups=len(states),
+                success_setup=states.count(S.SUCCESS),
+                skipped_setup=states.count(S.SKIPPED),
+            )
+        decision = evaluate_trigger_rule(spec.trigger_rule, counts)
+        indirect = self.graph.indirect_setups.get(spec.task_id)
+        if indirect:
+            decision = setup_constraint(self._states_of(indirect), decision)
+        return decision
+
+    def _states_of(self, task_ids: Iterable[str]) -> list[TaskInstanceState]:
+        return [self.tis[k].state for t in task_ids for k in self.keys_by_task[t]]
 
     def _forced_skip(self, spec: TaskSpec) -> tuple[str | None, bool]:
         """Skips that trigger rules do not decide: branches not followed and short circuits."""
@@ -322,7 +345,7 @@ class RunMachine:
         return None, False
 
     def _expand(self, spec: TaskSpec, key: TIKey) -> None:
-        count, problem = self._mapped_length(spec)
+        count, problem = mapped_length(spec, self.graph, self.tis, self.keys_by_task)
         record = self.tis[key]
         if problem is not None:
             self._set(key, replace(record, state=S.FAILED, note=problem), problem)
@@ -336,34 +359,6 @@ class RunMachine:
             child = TIKey(spec.task_id, index)
             self._insert(child, TIRecord(try_number=record.try_number, max_tries=record.max_tries))
             self._schedule(child, self.tis[child])
-
-    def _mapped_length(self, spec: TaskSpec) -> tuple[int, str | None]:
-        assert spec.mapped is not None
-        lengths: list[int] = []
-        for item in spec.mapped.inputs:
-            if item.length is not None:
-                lengths.append(item.length)
-                continue
-            assert item.xcom_task_id is not None
-            up_spec = self.graph.tasks[item.xcom_task_id]
-            keys = self.keys_by_task[item.xcom_task_id]
-            if up_spec.mapped is not None:
-                lengths.append(
-                    sum(1 for k in keys if k.map_index >= 0 and self.tis[k].state is S.SUCCESS)
-                )
-                continue
-            record = self.tis[keys[0]]
-            found = dict(record.xcom_lengths).get(item.xcom_key or "return_value")
-            if found is None:
-                if record.state is not S.SUCCESS:
-                    lengths.append(0)
-                    continue
-                return 0, (
-                    f"expand() input {item.name!r} from task {item.xcom_task_id!r} "
-                    "is not a list or dict"
-                )
-            lengths.append(found)
-        return (math.prod(lengths) if spec.mapped.kind == "product" else lengths[0]), None
 
     def _schedule(self, key: TIKey, record: TIRecord) -> None:
         bump = 0 if record.state is S.UP_FOR_RESCHEDULE else 1
@@ -407,6 +402,7 @@ class RunMachine:
             heapq.heappush(self._due, (record.next_at_s, key))
         if record.state in FINISHED_STATES or old.state in FINISHED_STATES:
             self._add_work(self.graph.tasks[key.task_id].downstream)
+            self._add_work(self.graph.setup_dependents.get(key.task_id, ()))
 
     def _add_work(self, task_ids: Iterable[str]) -> None:
         for task_id in task_ids:

@@ -30,6 +30,11 @@ class UpstreamCounts:
     failed: int = 0
     upstream_failed: int = 0
     removed: int = 0
+    #: of these, the instances of setup tasks, and how many of them succeeded / were skipped
+    #: (read by all_done_setup_success only, as Airflow's success_setup / skipped_setup)
+    setups: int = 0
+    success_setup: int = 0
+    skipped_setup: int = 0
 
     @property
     def done(self) -> int:
@@ -73,6 +78,12 @@ def _settled(rule: TriggerRule, c: UpstreamCounts) -> RuleDecision | None:
             verdict = RuleDecision.SKIP
     elif rule is TriggerRule.ALL_SKIPPED and (c.success or failures):
         verdict = RuleDecision.SKIP
+    elif rule is TriggerRule.ALL_DONE_SETUP_SUCCESS and all_done and c.setups:
+        # the setups all skipped: skip; none succeeded: upstream_failed; one ran: run
+        if c.skipped_setup >= c.setups:
+            verdict = RuleDecision.SKIP
+        elif c.success_setup == 0:
+            verdict = RuleDecision.UPSTREAM_FAILED
     return verdict
 
 
@@ -83,7 +94,7 @@ def _met(rule: TriggerRule, c: UpstreamCounts) -> bool:
         return c.total - c.success <= 0
     if rule is TriggerRule.ALL_FAILED:
         return c.total - failures <= 0
-    if rule is TriggerRule.ALL_DONE:
+    if rule in (TriggerRule.ALL_DONE, TriggerRule.ALL_DONE_SETUP_SUCCESS):
         return all_done
     if rule is TriggerRule.ALL_SKIPPED:
         return c.total - c.skipped <= 0

@@ -25,6 +25,7 @@ from airlane.sdk.params import Param
 from airlane.sdk.sensors.base import BaseSensorOperator, PokeReturnValue
 from airlane.sdk.sensors.filesystem import FileSensor
 from airlane.sdk.sensors.time_delta import DateTimeSensor, TimeDeltaSensor
+from airlane.sdk.setup_teardown import setup, teardown
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.sdk.taskgroup import TaskGroup
 from airlane.sdk.trigger_rule import TriggerRule
@@ -67,6 +68,8 @@ __all__ = [
     "cross_downstream",
     "dag",
     "get_current_context",
+    "setup",
     "task",
     "task_group",
+    "teardown",
 ]

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airlane.sdk import _stack
+from airlane.sdk import _stack, setup_teardown
 from airlane.sdk.dag import validate_key
 from airlane.sdk.exceptions import AirflowException
 from airlane.sdk.node import DAGNode, chain, chain_linear, cross_downstream
@@ -261,6 +261,8 @@ class BaseOperator(DAGNode):
         self.task_group: TaskGroup | None = None
         self._register(task_id, dag, task_group)
         self.task_display_name = task_display_name or self.task_id
+        if self.has_dag:
+            setup_teardown.note_task(self)
 
     def _register(self, task_id: str, dag: DAG | None, task_group: TaskGroup | None) -> None:
         dag = dag or _stack.current_dag()

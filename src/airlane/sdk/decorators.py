@@ -13,7 +13,7 @@ from airlane.sdk import _stack
 from airlane.sdk.baseoperator import BaseOperator
 from airlane.sdk.context import Context
 from airlane.sdk.dag import DAG
-from airlane.sdk.exceptions import AirflowException, UnsupportedFeature
+from airlane.sdk.exceptions import UnsupportedFeature
 from airlane.sdk.mapped import MappedOperator, OperatorPartial
 from airlane.sdk.operators.bash import BashOperator
 from airlane.sdk.operators.python import (
@@ -24,7 +24,10 @@ from airlane.sdk.operators.python import (
 )
 from airlane.sdk.params import Param
 from airlane.sdk.sensors.base import BaseSensorOperator, PokeReturnValue
+from airlane.sdk.setup_teardown import setup as setup
+from airlane.sdk.setup_teardown import teardown as teardown
 from airlane.sdk.taskgroup import TaskGroup
+from airlane.sdk.trigger_rule import TriggerRule
 from airlane.sdk.xcom_arg import XComArg
 
 
@@ -133,9 +136,18 @@ class TaskDecorator:
         self.function = function
         self.operator_class = operator_class
         self.kwargs = kwargs
+        #: set by ``@setup`` / ``@teardown``
+        self.is_setup = False
+        self.is_teardown = False
+        self.on_failure_fail_dagrun = False
 
     def _operator_kwargs(self, extra: dict[str, Any]) -> dict[str, Any]:
         kwargs = {**self.kwargs, **extra}
+        kwargs.pop("on_failure_fail_dagrun", None)
+        if self.is_teardown:
+            if "trigger_rule" in kwargs:
+                raise ValueError("Trigger rule not configurable for teardown tasks.")
+            kwargs["trigger_rule"] = TriggerRule.ALL_DONE_SETUP_SUCCESS
         if (
             self.operator_class is _DecoratedPythonOperator
             and kwargs.get("multiple_outputs") is None
@@ -160,10 +172,22 @@ class TaskDecorator:
             op_kwargs=kwargs,
             **self._operator_kwargs({}),
         )
+        self._mark(op)
         return XComArg(op)
 
+    def _mark(self, op: BaseOperator | MappedOperator) -> None:
+        """Give the task this decorator's setup/teardown role."""
+        op.is_setup = self.is_setup
+        op.is_teardown = self.is_teardown
+        op.on_failure_fail_dagrun = self.kwargs.get(
+            "on_failure_fail_dagrun", self.on_failure_fail_dagrun
+        )
+
     def override(self, **kwargs: Any) -> TaskDecorator:
-        return TaskDecorator(self.function, self.operator_class, {**self.kwargs, **kwargs})
+        new = TaskDecorator(self.function, self.operator_class, {**self.kwargs, **kwargs})
+        new.is_setup, new.is_teardown = self.is_setup, self.is_teardown
+        new.on_failure_fail_dagrun = self.on_failure_fail_dagrun
+        return new
 
     def partial(self, **kwargs: Any) -> _TaskPartial:
         return _TaskPartial(self, kwargs)
@@ -187,10 +211,13 @@ class _TaskPartial:
 
     def expand(self, **kwargs: Any) -> XComArg:
         mapped: MappedOperator = self._partial().expand(**kwargs)
+        self.decorator._mark(mapped)
         return XComArg(mapped)
 
     def expand_kwargs(self, kwargs_list: Any) -> XComArg:
-        return XComArg(self._partial().expand_kwargs(kwargs_list))
+        mapped = self._partial().expand_kwargs(kwargs_list)
+        self.decorator._mark(mapped)
+        return XComArg(mapped)
 
 
 def _check_call(
@@ -352,10 +379,3 @@ def task_group(group_id: Any = None, **group_kwargs: Any) -> Any:
 
 def _task_group_expand_unsupported(**_: Any) -> Any:
     raise UnsupportedFeature("Mapped task groups (@task_group.expand) are not supported yet")
-
-
-def setup(function: Any) -> Any:
-    raise AirflowException("setup/teardown tasks are not supported by Airlane")
-
-
-teardown = setup

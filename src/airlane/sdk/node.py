@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airlane.sdk.exceptions import AirflowDagInconsistent
+from airlane.sdk.trigger_rule import TriggerRule
 
 if TYPE_CHECKING:
     from airlane.sdk.dag import DAG
@@ -21,6 +22,80 @@ class DAGNode:
     task_group: TaskGroup | None
     upstream_task_ids: set[str]
     downstream_task_ids: set[str]
+    trigger_rule: TriggerRule
+
+    _is_setup: bool = False
+    _is_teardown: bool = False
+    _on_failure_fail_dagrun: bool = False
+
+    @property
+    def is_setup(self) -> bool:
+        return self._is_setup
+
+    @is_setup.setter
+    def is_setup(self, value: bool) -> None:
+        if value and self._is_teardown:
+            raise ValueError(
+                f"Cannot mark task '{self.task_id}' as setup; task is already a teardown."
+            )
+        self._is_setup = bool(value)
+
+    @property
+    def is_teardown(self) -> bool:
+        return self._is_teardown
+
+    @is_teardown.setter
+    def is_teardown(self, value: bool) -> None:
+        if value and self._is_setup:
+            raise ValueError(
+                f"Cannot mark task '{self.task_id}' as teardown; task is already a setup."
+            )
+        self._is_teardown = bool(value)
+
+    @property
+    def on_failure_fail_dagrun(self) -> bool:
+        """A teardown whose failure fails the run (by default a teardown's does not)."""
+        return self._on_failure_fail_dagrun
+
+    @on_failure_fail_dagrun.setter
+    def on_failure_fail_dagrun(self, value: bool) -> None:
+        if value is True and not self._is_teardown:
+            raise ValueError(
+                f"Cannot set task on_failure_fail_dagrun for '{self.task_id}' "
+                "because it is not a teardown task."
+            )
+        self._on_failure_fail_dagrun = value
+
+    def as_setup(self) -> DAGNode:
+        self.is_setup = True
+        return self
+
+    def as_teardown(
+        self, *, setups: Any = None, on_failure_fail_dagrun: bool | None = None
+    ) -> DAGNode:
+        """Mark this task a teardown (trigger rule all_done_setup_success) of ``setups``."""
+        self.is_teardown = True
+        self.trigger_rule = TriggerRule.ALL_DONE_SETUP_SUCCESS
+        if on_failure_fail_dagrun is not None:
+            self.on_failure_fail_dagrun = on_failure_fail_dagrun
+        if setups is not None:
+            for setup in setups if isinstance(setups, list | tuple | set) else [setups]:
+                setup.is_setup = True
+                setup >> self
+        return self
+
+    def __enter__(self) -> Any:
+        from airlane.sdk import setup_teardown
+
+        if not self.is_setup and not self.is_teardown:
+            raise RuntimeError("Only setup/teardown tasks can be used as context managers.")
+        setup_teardown.enter([self])
+        return setup_teardown
+
+    def __exit__(self, *exc: object) -> None:
+        from airlane.sdk import setup_teardown
+
+        setup_teardown.leave()
 
     # ``self >> other`` returns ``other`` so that chains read left to right.
     def __rshift__(self, other: Any) -> Any:

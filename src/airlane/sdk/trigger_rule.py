@@ -19,6 +19,8 @@ class TriggerRule(StrEnum):
     NONE_FAILED_MIN_ONE_SUCCESS = "none_failed_min_one_success"
     NONE_SKIPPED = "none_skipped"
     ALWAYS = "always"
+    #: a teardown's rule: all upstream done and, if any upstream is a setup, one succeeded
+    ALL_DONE_SETUP_SUCCESS = "all_done_setup_success"
     # Legacy names, normalised by :func:`normalize_trigger_rule`.
     DUMMY = "dummy"
     NONE_FAILED_OR_SKIPPED = "none_failed_or_skipped"
@@ -29,7 +31,7 @@ class TriggerRule(StrEnum):
 
     @classmethod
     def all_triggers(cls) -> set[str]:
-        return {rule.value for rule in CANONICAL_RULES}
+        return {rule.value for rule in (*CANONICAL_RULES, TEARDOWN_RULE)}
 
 
 _LEGACY = {
@@ -38,8 +40,14 @@ _LEGACY = {
 }
 _BY_VALUE = {rule.value: rule for rule in TriggerRule}
 
-#: The eleven rules with distinct behaviour, in Airflow's documentation order.
-CANONICAL_RULES: tuple[TriggerRule, ...] = tuple(r for r in TriggerRule if r not in _LEGACY)
+#: The rule Airflow gives teardown tasks (it reads which upstream tasks are setups).
+TEARDOWN_RULE = TriggerRule.ALL_DONE_SETUP_SUCCESS
+
+#: The eleven rules with distinct behaviour that depend on upstream states alone, in
+#: Airflow's documentation order.
+CANONICAL_RULES: tuple[TriggerRule, ...] = tuple(
+    r for r in TriggerRule if r not in _LEGACY and r is not TEARDOWN_RULE
+)
 
 
 def normalize_trigger_rule(value: str | TriggerRule) -> TriggerRule:

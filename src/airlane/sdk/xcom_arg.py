@@ -79,11 +79,50 @@ class XComArg:
     def leaves(self) -> list[DAGNode]:
         return [self.operator]
 
+    @property
+    def is_setup(self) -> bool:
+        return self.operator.is_setup
+
+    @is_setup.setter
+    def is_setup(self, value: bool) -> None:
+        self.operator.is_setup = value
+
+    @property
+    def is_teardown(self) -> bool:
+        return self.operator.is_teardown
+
+    @is_teardown.setter
+    def is_teardown(self, value: bool) -> None:
+        self.operator.is_teardown = value
+
+    @property
+    def on_failure_fail_dagrun(self) -> bool:
+        return self.operator.on_failure_fail_dagrun
+
+    @on_failure_fail_dagrun.setter
+    def on_failure_fail_dagrun(self, value: bool) -> None:
+        self.operator.on_failure_fail_dagrun = value
+
     def as_setup(self) -> XComArg:
+        self.operator.as_setup()
         return self
 
-    def as_teardown(self, **_: Any) -> XComArg:
+    def as_teardown(
+        self, *, setups: Any = None, on_failure_fail_dagrun: bool | None = None
+    ) -> XComArg:
+        self.operator.as_teardown(setups=setups, on_failure_fail_dagrun=on_failure_fail_dagrun)
         return self
+
+    def __enter__(self) -> Any:
+        from airlane.sdk import setup_teardown
+
+        setup_teardown.enter([self.operator])
+        return setup_teardown
+
+    def __exit__(self, *exc: object) -> None:
+        from airlane.sdk import setup_teardown
+
+        setup_teardown.leave()
 
 
 def iter_xcom_args(value: Any) -> Iterator[XComArg]:
