@@ -5,9 +5,14 @@ pinned Airflow into a throwaway venv with uv (no constraints file: the machine r
 migrates a SQLite metadata DB once, lists each example file's DAGs with Airflow's DagBag, then
 runs ``airflow dags test <dag_id> <logical date>`` for every DAG with a fresh copy of that DB
 and reads each task instance's end state from it. Hand-written sections of an existing expected
-file (rules, left_to_other_issues, expected_failures) are kept.
+file (rules, left_to_other_issues, expected_failures) are kept. The file is rewritten after each
+example file, and ``--resume`` keeps the files already recorded (except timed-out ones).
 
-    python scripts/compat/record.py [--suite NAME ...] [--jobs 2] [--timeout-s 420]
+Airflow 3.1's ``dags test`` builds a new in-process Execution API app (several CPU seconds) for
+every task; the command is run through AIRFLOW_MAIN, which builds it once per process, as a real
+API server serves every task from one app. Nothing else about the command changes.
+
+    python scripts/compat/record.py [--suite NAME ...] [--jobs 2] [--timeout-s 900] [--resume]
 """
 
 from __future__ import annotations
@@ -76,6 +81,20 @@ for path in sys.argv[1:]:
     errors = {k: str(v).strip().splitlines()[-1] for k, v in bag.import_errors.items()}
     out[path] = {"dags": sorted(bag.dag_ids), "error": next(iter(errors.values()), None)}
 print("@@JSON@@" + json.dumps(out))
+"""
+
+
+# ``airflow`` with its arguments, building Airflow 3's in-process Execution API app once.
+AIRFLOW_MAIN = """
+import functools, sys
+try:
+    import airflow.sdk.execution_time.supervisor as supervisor
+    supervisor.in_process_api_server = functools.cache(supervisor.in_process_api_server)
+except (ImportError, AttributeError):
+    pass
+from airflow.__main__ import main
+sys.argv = ["airflow", *sys.argv[1:]]
+main()
 """
 
 
@@ -150,7 +169,9 @@ def run_one(
     try:
         shutil.copy(template / "airflow.db", home / "airflow.db")
         flag = "-f" if suite.airflow_version.startswith("3.") else "-S"
-        command = [str(airflow), "dags", "test", dag_id, LOGICAL_DATE, flag, str(folder / file)]
+        python = str(airflow.parent / "python")
+        command = [python, "-c", AIRFLOW_MAIN, "dags", "test", dag_id, LOGICAL_DATE]
+        command += [flag, str(folder / file)]
         started = time.monotonic()
         try:
             proc = subprocess.run(
@@ -175,14 +196,19 @@ def run_one(
         shutil.rmtree(home, ignore_errors=True)
 
 
-def record_suite(suite: Suite, jobs: int, timeout_s: float, only: list[str]) -> None:
+def _finished(entry: dict[str, Any]) -> bool:
+    return not any(d["outcome"].startswith("timeout") for d in entry["dags"].values())
+
+
+def record_suite(suite: Suite, jobs: int, timeout_s: float, only: list[str], resume: bool) -> None:
     airflow = ensure_venv(suite)
     folder = prepare(suite, dest=WORK_DIR / "airflow" / suite.name)
-    files = [f for f in example_files(folder) if not only or f in only]
+    old = json.loads(suite.expected_path.read_text()) if suite.expected_path.exists() else {}
+    kept = {f: e for f, e in old.get("files", {}).items() if resume and _finished(e)}
+    recorded: dict[str, Any] = dict(old.get("files", {})) if only else kept
+    files = [f for f in example_files(folder) if (not only or f in only) and f not in kept]
     template = migrated_home(suite, airflow, folder)
     listed = list_dags(suite, folder, template, files)
-    old = json.loads(suite.expected_path.read_text()) if suite.expected_path.exists() else {}
-    recorded: dict[str, Any] = dict(old.get("files", {})) if only else {}
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
         futures = {
             (f, d): pool.submit(run_one, suite, airflow, folder, template, f, d, timeout_s)
@@ -192,7 +218,13 @@ def record_suite(suite: Suite, jobs: int, timeout_s: float, only: list[str]) -> 
         for f in files:
             dags = {d: futures[(f, d)].result() for d in listed[f]["dags"]}
             recorded[f] = {"airflow_import_error": listed[f]["error"], "dags": dags}
+            write_expected(suite, old, recorded)
+    write_expected(suite, old, recorded)
     shutil.rmtree(template, ignore_errors=True)
+    print(f"wrote {suite.expected_path}", flush=True)
+
+
+def write_expected(suite: Suite, old: dict[str, Any], recorded: dict[str, Any]) -> None:
     data = {
         "suite": suite.name,
         "requirement": suite.requirement,
@@ -205,8 +237,7 @@ def record_suite(suite: Suite, jobs: int, timeout_s: float, only: list[str]) -> 
         "expected_failures": old.get("expected_failures", {}),
     }
     suite.expected_path.parent.mkdir(parents=True, exist_ok=True)
-    suite.expected_path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
-    print(f"wrote {suite.expected_path}", flush=True)
+    suite.expected_path.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def main() -> int:
@@ -214,12 +245,13 @@ def main() -> int:
     parser.add_argument("--suite", action="append", help="suite name (default: all)")
     parser.add_argument("--file", action="append", default=[], help="re-record only this file")
     parser.add_argument("--jobs", type=int, default=2)
-    parser.add_argument("--timeout-s", type=float, default=420)
+    parser.add_argument("--timeout-s", type=float, default=900)
+    parser.add_argument("--resume", action="store_true", help="keep files already recorded")
     args = parser.parse_args()
     for name in args.suite or [s.name for s in SUITES]:
         suite = suite_named(name)
         print(f"recording {suite.name} with Airflow {suite.airflow_version}", flush=True)
-        record_suite(suite, args.jobs, args.timeout_s, args.file)
+        record_suite(suite, args.jobs, args.timeout_s, args.file, args.resume)
     return 0
 
 

@@ -1,14 +1,17 @@
 """Comparing Airlane's end states of one DAG run with the states recorded from real Airflow.
 
 By default every task instance must end in the recorded state. A DAG that chooses at random (or
-by the wall clock) has a ``one_branch`` rule in the expected file's ``rules``: the tasks of its
-``groups`` are compared on what Airflow guarantees, exactly one group followed (every task in
-it ``success``) and every task of the other groups ``skipped``; the other tasks exactly.
+by the wall clock) has ``one_branch`` rules in the expected file's ``rules`` (a list per DAG id,
+one rule per choice the DAG makes): the tasks of a rule's ``groups`` are compared on what Airflow
+guarantees, exactly one group followed (every task in it ``success``) and every task of the
+other groups ``skipped``. A ``one_of`` rule lists ``alternatives``, each a ``{task: state}``
+for the same tasks, and the run must end its tasks as one of them (a choice with more than two
+levels, such as the weekday example). The tasks no rule names are compared exactly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 FOLLOWED = "success"
@@ -24,17 +27,22 @@ def airlane_states(result: Mapping[str, Any]) -> dict[str, str | None]:
 def differences(
     expected: Mapping[str, str | None],
     actual: Mapping[str, str | None],
-    rule: Mapping[str, Any] | None = None,
+    rules: Sequence[Mapping[str, Any]] = (),
 ) -> list[str]:
-    """What differs, one line per task instance or branch group; empty when they agree."""
+    """What differs, one line per task instance or branch choice; empty when they agree."""
     grouped: set[str] = set()
     problems: list[str] = []
-    if rule is not None:
-        if rule.get("kind") != "one_branch":
+    for rule in rules:
+        if rule.get("kind") == "one_branch":
+            groups: list[list[str]] = rule["groups"]
+            grouped |= {task for group in groups for task in group}
+            problems += _one_branch(groups, actual)
+        elif rule.get("kind") == "one_of":
+            alternatives: list[dict[str, str]] = rule["alternatives"]
+            grouped |= {task for alternative in alternatives for task in alternative}
+            problems += _one_of(alternatives, actual)
+        else:
             return [f"unknown rule kind {rule.get('kind')!r}"]
-        groups: list[list[str]] = rule["groups"]
-        grouped = {task for group in groups for task in group}
-        problems += _one_branch(groups, actual)
     for label in sorted(set(expected) | set(actual)):
         if label in grouped:
             continue
@@ -51,3 +59,10 @@ def _one_branch(groups: list[list[str]], actual: Mapping[str, str | None]) -> li
         return []
     seen = {t: actual.get(t, "<absent>") for g in groups for t in g}
     return [f"branches: expected exactly one followed and the rest skipped, got {seen}"]
+
+
+def _one_of(alternatives: list[dict[str, str]], actual: Mapping[str, str | None]) -> list[str]:
+    if any(all(actual.get(t) == s for t, s in alt.items()) for alt in alternatives):
+        return []
+    seen = {t: actual.get(t, "<absent>") for alt in alternatives for t in alt}
+    return [f"choice: expected one of {len(alternatives)} recorded outcomes, got {seen}"]

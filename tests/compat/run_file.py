@@ -49,7 +49,8 @@ def run_file(folder: str, path: str, logical_date: str) -> dict[str, Any]:
 
 def main(argv: list[str]) -> int:
     folder, path, logical_date = argv
-    sys.stdout.buffer.write(orjson.dumps(run_file(folder, path, logical_date)) + b"\n")
+    data = run_file(folder, path, logical_date)
+    sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS) + b"\n")
     return 0
 
 

@@ -4,6 +4,7 @@ each file against the states recorded from real Airflow."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import sys
@@ -35,6 +36,7 @@ class FileReport:
     dags: int  # DAGs Airflow found in the file
     matching: int  # of those, DAGs whose every task ended as in Airflow
     detail: str = ""
+    seconds: float = 0.0  # Airlane's run of the file
 
     @property
     def loads(self) -> bool:
@@ -97,7 +99,7 @@ def judge(suite: Suite, file: str, recorded: dict[str, Any], rules: dict[str, An
         if result is None or "error" in result:
             problems.append(f"{dag_id}: {result['error'] if result else 'not defined'}")
             continue
-        found = differences(expected["tasks"], airlane_states(result), rules.get(dag_id))
+        found = differences(expected["tasks"], airlane_states(result), rules.get(dag_id, []))
         matching += not found
         problems += [f"{dag_id}: {p}" for p in found]
     problems += [f"{d}: not a DAG in Airflow" for d in got["dags"] if d not in wanted]
@@ -136,8 +138,11 @@ async def run_suite(
             return FileReport(suite.name, file, Status.NOT_RECORDED, 0, 0, why)
         assert recorded is not None
         async with gate:
+            file_started = time.monotonic()
             got = await run_file(folder, file)
-        return judge(suite, file, recorded, expected.get("rules", {}), got)
+            seconds = time.monotonic() - file_started
+        report = judge(suite, file, recorded, expected.get("rules", {}), got)
+        return dataclasses.replace(report, seconds=round(seconds, 1))
 
     names = [f for f in example_files(folder) if files is None or f in files]
     reports = await asyncio.gather(*(one(f) for f in names))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.compat.compare import airlane_states, differences
 
-BRANCHES = {"kind": "one_branch", "groups": [["branch_a", "follow_a"], ["branch_b", "follow_b"]]}
+BRANCHES = [{"kind": "one_branch", "groups": [["branch_a", "follow_a"], ["branch_b", "follow_b"]]}]
 
 
 def test_exact_states_agree_and_differ_per_task() -> None:
@@ -36,3 +36,13 @@ def test_one_branch_rule_accepts_either_branch_but_not_both_or_none() -> None:
 def test_airlane_states_reads_dags_test_json() -> None:
     result = {"tasks": {"t": {"state": "success", "try_number": 1}, "m[1]": {"state": "skipped"}}}
     assert airlane_states(result) == {"t": "success", "m[1]": "skipped"}
+
+
+def test_one_of_rule_accepts_each_listed_outcome_only() -> None:
+    monday = {"branch_true": "success", "branch_false": "skipped", "weekend": "skipped"}
+    weekend = {"branch_true": "skipped", "branch_false": "success", "weekend": "success"}
+    rule = [{"kind": "one_of", "alternatives": [monday, weekend]}]
+    recorded = {"make_choice": "success", **weekend}
+    assert differences(recorded, {"make_choice": "success", **monday}, rule) == []
+    mixed = {"make_choice": "success", **monday, "weekend": "success"}
+    assert len(differences(recorded, mixed, rule)) == 1
