@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,8 @@ from tests.compat.examples import (
 )
 
 # What each venv gets. Without Airflow's constraints file (not reachable here) a few upper
-# bounds keep the old releases importable.
+# bounds keep the old releases importable; virtualenv lets the 2.x examples define their
+# virtualenv tasks (they check ``is_venv_installed()``).
 INSTALLS: dict[str, tuple[str, list[str]]] = {
     "3.1.8": (
         sys.executable,
@@ -55,12 +57,13 @@ INSTALLS: dict[str, tuple[str, list[str]]] = {
     ),
     "2.10.5": (
         "3.11",
-        ["apache-airflow==2.10.5", "sqlalchemy<2", "flask-session<0.6", "connexion<3"],
+        ["apache-airflow==2.10.5", "virtualenv", "sqlalchemy<2", "flask-session<0.6", "connexion<3"],
     ),
     "2.5.3": (
         "/root/.pyenv/versions/3.10.13/bin/python3",
         [
             "apache-airflow==2.5.3",
+            "virtualenv",
             "sqlalchemy<2",
             "flask-session<0.6",
             "connexion<3",
@@ -200,13 +203,19 @@ def _finished(entry: dict[str, Any]) -> bool:
     return not any(d["outcome"].startswith("timeout") for d in entry["dags"].values())
 
 
-def record_suite(suite: Suite, jobs: int, timeout_s: float, only: list[str], resume: bool) -> None:
+def record_suite(
+    suite: Suite, jobs: int, timeout_s: float, only: list[str], resume: bool, skip: list[str]
+) -> None:
     airflow = ensure_venv(suite)
     folder = prepare(suite, dest=WORK_DIR / "airflow" / suite.name)
     old = json.loads(suite.expected_path.read_text()) if suite.expected_path.exists() else {}
     kept = {f: e for f, e in old.get("files", {}).items() if resume and _finished(e)}
     recorded: dict[str, Any] = dict(old.get("files", {})) if only else kept
-    files = [f for f in example_files(folder) if (not only or f in only) and f not in kept]
+    files = [
+        f
+        for f in example_files(folder)
+        if (not only or f in only) and f not in kept and not any(fnmatch(f, p) for p in skip)
+    ]
     template = migrated_home(suite, airflow, folder)
     listed = list_dags(suite, folder, template, files)
     with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
@@ -247,11 +256,14 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--timeout-s", type=float, default=900)
     parser.add_argument("--resume", action="store_true", help="keep files already recorded")
+    parser.add_argument(
+        "--skip", action="append", default=[], help="glob of files not to record (e.g. assets)"
+    )
     args = parser.parse_args()
     for name in args.suite or [s.name for s in SUITES]:
         suite = suite_named(name)
         print(f"recording {suite.name} with Airflow {suite.airflow_version}", flush=True)
-        record_suite(suite, args.jobs, args.timeout_s, args.file, args.resume)
+        record_suite(suite, args.jobs, args.timeout_s, args.file, args.resume, args.skip)
     return 0
 
 

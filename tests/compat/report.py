@@ -74,6 +74,17 @@ def markdown(reports: list[SuiteReport]) -> str:
         lines.append(
             f"| {r.suite.name} | `{r.suite.requirement}` | Airflow {r.suite.airflow_version} |"
         )
+    lines += [
+        "",
+        "Statuses: *matches* (loads, every DAG ends every task as in Airflow); *differs* (loads,",
+        "some task ends otherwise); *does not load* (Airlane's import error is shown); *left to",
+        "another issue* (assets, or files that need the internet, which this machine and CI do",
+        "not reach); *not recorded* (real Airflow's `dags test` itself did not finish, e.g. a",
+        "sensor waiting for a task that `dags test` runs after it, or a human-in-the-loop task).",
+        "Files that do not match yet are listed with the reason in each expected file's",
+        "`expected_failures`; the test fails if another file stops matching, or if a listed file",
+        "starts to match (then the list is shortened with `run_suite.py --update-failures`).",
+    ]
     lines += ["", "## Summary", ""]
     lines += [f"- {summary_line(r)}" for r in reports]
     for r in reports:
