@@ -57,7 +57,13 @@ INSTALLS: dict[str, tuple[str, list[str]]] = {
     ),
     "2.10.5": (
         "3.11",
-        ["apache-airflow==2.10.5", "virtualenv", "sqlalchemy<2", "flask-session<0.6", "connexion<3"],
+        [
+            "apache-airflow==2.10.5",
+            "virtualenv",
+            "sqlalchemy<2",
+            "flask-session<0.6",
+            "connexion<3",
+        ],
     ),
     "2.5.3": (
         "/root/.pyenv/versions/3.10.13/bin/python3",
