@@ -39,13 +39,17 @@ def summary_line(report: SuiteReport) -> str:
 
 
 def text_table(report: SuiteReport) -> str:
-    rows = [("file", "loads", "DAGs", "matches", "status / detail")]
+    rows = [("file", "loads", "DAGs", "matches", "s", "status / detail")]
     for r in report.files:
         loads = "yes" if r.loads else "-" if r.status in NOT_JUDGED else "no"
-        rows.append((r.file, loads, str(r.dags), f"{r.matching}/{r.dags}", _status_text(r, 90)))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + row[4]
-             for row in rows]  # fmt: skip
+        seconds = f"{r.seconds:.0f}"
+        rows.append((r.file, loads, str(r.dags), f"{r.matching}/{r.dags}", seconds, ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    statuses = [rows[0][5], *(_status_text(r, 90) for r in report.files)]
+    lines = []
+    for row, status in zip(rows, statuses, strict=True):
+        cells = "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False))
+        lines.append(cells + "  " + status)
     return "\n".join([summary_line(report), *lines])
 
 
