@@ -31,6 +31,8 @@ DOCS = ROOT / "docs" / "compatibility.md"
 
 def update_failures(report: SuiteReport) -> None:
     path = report.suite.expected_path
+    if not path.exists():
+        return
     data = json.loads(path.read_text())
     data["expected_failures"] = failures_table(report)
     path.write_text(json.dumps(data, indent=2) + "\n")

@@ -52,6 +52,9 @@ class SuiteReport:
 
 
 def load_expected(suite: Suite) -> dict[str, Any]:
+    """The suite's expected file; without one (not recorded yet) every file is unrecorded."""
+    if not suite.expected_path.exists():
+        return {"files": {}}
     data: dict[str, Any] = json.loads(suite.expected_path.read_text())
     return data
 
