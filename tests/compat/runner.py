@@ -1,0 +1,154 @@
+"""Run a suite's example files with Airlane (one process per file, several at once) and judge
+each file against the states recorded from real Airflow."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from tests.compat.compare import airlane_states, differences
+from tests.compat.examples import LOGICAL_DATE, ROOT, Suite, example_files, prepare
+
+FILE_TIMEOUT_S = 150.0
+
+
+class Status(StrEnum):
+    MATCHES = "matches"
+    DIFFERS = "differs"
+    DOES_NOT_LOAD = "does not load"
+    LEFT_TO_OTHER_ISSUE = "left to another issue"
+    NOT_RECORDED = "not recorded"
+
+
+@dataclass(frozen=True)
+class FileReport:
+    suite: str
+    file: str
+    status: Status
+    dags: int  # DAGs Airflow found in the file
+    matching: int  # of those, DAGs whose every task ended as in Airflow
+    detail: str = ""
+    seconds: float = 0.0  # Airlane's run of the file
+
+    @property
+    def loads(self) -> bool:
+        return self.status in (Status.MATCHES, Status.DIFFERS)
+
+
+@dataclass(frozen=True)
+class SuiteReport:
+    suite: Suite
+    files: tuple[FileReport, ...]
+    seconds: float
+    expected_failures: dict[str, str]
+
+
+def load_expected(suite: Suite) -> dict[str, Any]:
+    """The suite's expected file; without one (not recorded yet) every file is unrecorded."""
+    if not suite.expected_path.exists():
+        return {"files": {}}
+    data: dict[str, Any] = json.loads(suite.expected_path.read_text())
+    return data
+
+
+async def run_file(folder: Path, file: str, timeout_s: float = FILE_TIMEOUT_S) -> dict[str, Any]:
+    """Airlane's JSON for one file (tests/compat/run_file.py), or ``{"crash": why}``."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.compat.run_file",
+        str(folder),
+        str(folder / file),
+        LOGICAL_DATE,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        return {"crash": f"did not finish in {timeout_s:.0f} s"}
+    if proc.returncode != 0 or not out.strip():
+        tail = err.decode(errors="replace").strip().splitlines()[-3:]
+        return {"crash": f"exit {proc.returncode}: " + " | ".join(tail)}
+    result: dict[str, Any] = json.loads(out.splitlines()[-1])
+    return result
+
+
+def judge(suite: Suite, file: str, recorded: dict[str, Any], rules: dict[str, Any],
+          got: dict[str, Any]) -> FileReport:  # fmt: skip
+    """One file's report: Airflow's recording against Airlane's run."""
+    wanted: dict[str, Any] = recorded.get("dags", {})
+    if "crash" in got:
+        return FileReport(suite.name, file, Status.DIFFERS, len(wanted), 0, got["crash"])
+    if got["import_errors"]:
+        message = got["import_errors"][0]["message"]
+        return FileReport(suite.name, file, Status.DOES_NOT_LOAD, len(wanted), 0, message)
+    problems: list[str] = []
+    matching = 0
+    for dag_id, expected in wanted.items():
+        result = got["dags"].get(dag_id)
+        if result is None or "error" in result:
+            problems.append(f"{dag_id}: {result['error'] if result else 'not defined'}")
+            continue
+        found = differences(expected["tasks"], airlane_states(result), rules.get(dag_id, []))
+        matching += not found
+        problems += [f"{dag_id}: {p}" for p in found]
+    problems += [f"{d}: not a DAG in Airflow" for d in got["dags"] if d not in wanted]
+    status = Status.MATCHES if not problems else Status.DIFFERS
+    return FileReport(suite.name, file, status, len(wanted), matching, "; ".join(problems))
+
+
+def _unrecorded(recorded: dict[str, Any] | None) -> str | None:
+    if recorded is None:
+        return "no recording"
+    if recorded.get("airflow_import_error"):
+        return f"Airflow fails to import it too: {recorded['airflow_import_error']}"
+    unfinished = [d for d, r in recorded["dags"].items() if r["outcome"].startswith("timeout")]
+    if unfinished:
+        return f"Airflow's dags test did not finish: {', '.join(unfinished)}"
+    return None
+
+
+async def run_suite(
+    suite: Suite, gate: asyncio.Semaphore, files: list[str] | None = None
+) -> SuiteReport:
+    """Fetch and extract the suite (cached wheel), run its files (as many at once as ``gate``
+    lets through, shared between suites run together), judge each one."""
+    started = time.monotonic()
+    folder = await asyncio.to_thread(prepare, suite)
+    expected = load_expected(suite)
+    left: dict[str, str] = expected.get("left_to_other_issues", {})
+
+    async def one(file: str) -> FileReport:
+        recorded = expected["files"].get(file)
+        if file in left:
+            dags = len(recorded["dags"]) if recorded else 0
+            return FileReport(suite.name, file, Status.LEFT_TO_OTHER_ISSUE, dags, 0, left[file])
+        why = _unrecorded(recorded)
+        if why is not None:
+            return FileReport(suite.name, file, Status.NOT_RECORDED, 0, 0, why)
+        assert recorded is not None
+        async with gate:
+            file_started = time.monotonic()
+            got = await run_file(folder, file)
+            seconds = time.monotonic() - file_started
+        report = judge(suite, file, recorded, expected.get("rules", {}), got)
+        return dataclasses.replace(report, seconds=round(seconds, 1))
+
+    names = [f for f in example_files(folder) if files is None or f in files]
+    reports = await asyncio.gather(*(one(f) for f in names))
+    return SuiteReport(
+        suite, tuple(reports), time.monotonic() - started, expected.get("expected_failures", {})
+    )
