@@ -20,7 +20,7 @@ from airlane.cli.common import load_dag, parse_logical_date
 from airlane.config import Settings
 from airlane.dag_loader.importer import load_dags
 from airlane.sdk.dag import DAG
-from airlane.service.local_runner import run_dag_object
+from airlane.service.execution.local_runner import run_dag_object
 
 
 def run_file(folder: str, path: str, logical_date: str) -> dict[str, Any]:
