@@ -83,16 +83,8 @@ class TIEvent:
     worker: str = ""
 
     def to_fields(self) -> Fields:
-        fields: Fields = {
-            "kind": self.kind.value,
-            "run": run_ref(self.dag_id, self.run_id),
-            "ti": ti_field(self.task_id, self.map_index),
-            "state": self.state.value,
-            "try_number": str(self.try_number),
-        }
-        if self.worker:
-            fields["worker"] = self.worker
-        return fields
+        run, ti = run_ref(self.dag_id, self.run_id), ti_field(self.task_id, self.map_index)
+        return ti_event_fields(run, ti, self.state, self.try_number, self.worker)
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> TIEvent:
@@ -115,6 +107,28 @@ class TIEvent:
             data["worker"] = self.worker
         data["try_number"] = self.try_number
         return data
+
+
+def ti_event_fields(
+    run: str, ti: str, state: TaskInstanceState, try_number: int, worker: str = ""
+) -> Fields:
+    """:meth:`TIEvent.to_fields` from the run ref and ti field themselves: the coordinator
+    writes one of these per transition and holds both already (no event object, no parsing)."""
+    fields: Fields = {
+        "kind": _TI_KIND,
+        "run": run,
+        "ti": ti,
+        "state": _STATE_TEXT[state],
+        "try_number": str(try_number),
+    }
+    if worker:
+        fields["worker"] = worker
+    return fields
+
+
+_TI_KIND = EventKind.TI.value
+#: each state's text, looked up in C (``.value`` is a Python-level descriptor call)
+_STATE_TEXT: dict[TaskInstanceState, str] = {state: state.value for state in TaskInstanceState}
 
 
 @dataclass(frozen=True, slots=True)

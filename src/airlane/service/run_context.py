@@ -12,10 +12,9 @@ from airlane.engine.graph import DagGraph
 from airlane.engine.run_state import Step, TIKey, TIRecord
 from airlane.engine.state_machine import RunMachine
 from airlane.queue.codec import TIMeta, encode_ti
-from airlane.queue.events_protocol import RunEvent, RunEventMessage, TIEvent
+from airlane.queue.events_protocol import RunEvent, RunEventMessage, ti_event_fields
 from airlane.queue.keys import Keys, run_ref, ti_field, try_field
 from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN, TaskMessage
-from airlane.queue.protocol import parse_ti_key
 from airlane.queue.scripts import Batch
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.service.metrics import MetricDeltas
@@ -44,15 +43,15 @@ class RunContext:
     ended_at: dict[TIKey, float] = field(default_factory=dict)
     #: the typed DAG-level settings of ``dag``
     spec: DagSpec = field(init=False, repr=False)
+    #: the run's ref (``keys.run_ref``), which keys the coordinator's maps: read on every
+    #: transition, so computed once
+    ref: str = field(init=False, repr=False, compare=False)
     #: ``dag``'s spec when the caller holds it already (shared by the runs of a DAG version)
     shared_spec: InitVar[DagSpec | None] = None
 
     def __post_init__(self, shared_spec: DagSpec | None) -> None:
         self.spec = shared_spec if shared_spec is not None else DagSpec.from_serialized(self.dag)
-
-    @property
-    def ref(self) -> str:
-        return run_ref(self.dag_id, self.run_id)
+        self.ref = run_ref(self.dag_id, self.run_id)
 
     def message(self, key: TIKey, now_s: float) -> TaskMessage:
         record = self.machine.tis[key]
@@ -104,17 +103,16 @@ class Persister:
         batch: Batch,
         ctx: RunContext,
         field_name: str,
-        state: str,
+        state: TaskInstanceState,
         try_number: int,
         worker: str | None = None,
     ) -> None:
-        task_id, map_index = parse_ti_key(field_name)
-        fields = TIEvent(
-            ctx.dag_id, ctx.run_id, task_id, map_index, S(state), try_number, worker or ""
-        ).to_fields()
-        at = self._ti_events.get((ctx.ref, field_name))
+        """The instance's state event (a TIEvent's fields), one per instance and batch."""
+        ref = ctx.ref
+        fields = ti_event_fields(ref, field_name, state, try_number, worker or "")
+        at = self._ti_events.get((ref, field_name))
         if at is None:
-            self._ti_events[(ctx.ref, field_name)] = len(batch)
+            self._ti_events[(ref, field_name)] = len(batch)
             batch.xadd(self.keys.events, EVENTS_MAXLEN, fields)
         else:
             batch.replace_xadd(at, self.keys.events, EVENTS_MAXLEN, fields)
@@ -166,7 +164,7 @@ class Persister:
                     self._remember_try(batch, ctx, key, transition.old.value, transition.record)
                 ctx.meta[key] = TIMeta()
             field_name = ti_field(key.task_id, key.map_index)
-            self.ti_event(batch, ctx, field_name, state.value, transition.record.try_number)
+            self.ti_event(batch, ctx, field_name, state, transition.record.try_number)
 
     def _remember_try(
         self, batch: Batch, ctx: RunContext, key: TIKey, state: str, record: TIRecord
@@ -197,7 +195,7 @@ class Persister:
         self.dirty[(ctx.ref, key)] = ctx
         batch.xadd(self.keys.queue(queue), STREAM_MAXLEN, ctx.message(key, now_s).to_fields())
         field_name = ti_field(key.task_id, key.map_index)
-        self.ti_event(batch, ctx, field_name, "queued", ctx.machine.tis[key].try_number)
+        self.ti_event(batch, ctx, field_name, S.QUEUED, ctx.machine.tis[key].try_number)
 
     def write_run_state(
         self, batch: Batch, ctx: RunContext, state: DagRunState, now_s: float

@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 
 from airlane.engine.dag_spec import DEFAULT_MAX_ACTIVE_TASKS, DagSpec
 from airlane.engine.graph import TaskSpec
-from airlane.engine.run_state import TIRecord
 from airlane.queue import typed
 from airlane.queue.protocol import decoded_or_none
 from airlane.sdk.state import TaskInstanceState
@@ -68,8 +67,11 @@ def task_has_room(state: AdmissionState, ref: str, dag_id: str, spec: TaskSpec) 
 def take_slots(state: AdmissionState, ref: str, dag_id: str, spec: TaskSpec) -> None:
     state.held[dag_id] += 1
     state.pool_held[spec.pool] += spec.pool_slots
-    state.task_held[(dag_id, spec.task_id)] += 1
-    state.run_task_held[(ref, spec.task_id)] += 1
+    # get, not the counters' Python-level __missing__: these keys are new for most tries
+    task_held, run_task_held = state.task_held, state.run_task_held
+    task_key, run_key = (dag_id, spec.task_id), (ref, spec.task_id)
+    task_held[task_key] = task_held.get(task_key, 0) + 1
+    run_task_held[run_key] = run_task_held.get(run_key, 0) + 1
 
 
 def release_slots(state: AdmissionState, ref: str, dag_id: str, spec: TaskSpec) -> None:
@@ -80,9 +82,11 @@ def release_slots(state: AdmissionState, ref: str, dag_id: str, spec: TaskSpec) 
 
 
 def _decrement(counter: Counter[tuple[str, str]], key: tuple[str, str]) -> None:
-    counter[key] -= 1
-    if counter[key] <= 0:
-        del counter[key]  # a run's entries go with its last instance
+    held = counter[key] - 1
+    if held > 0:
+        counter[key] = held
+    else:
+        counter.pop(key, None)  # a run's entries go with its last instance
 
 
 def active_runs_of(runs: Iterable[RunContext], dag_id: str) -> int:
@@ -148,7 +152,9 @@ class Admission:
         while line:
             ref, key = line[0]
             ctx = runs.get(ref)
-            if ctx is None or ctx.machine.tis.get(key, TIRecord()).state is not S.SCHEDULED:
+            # (no default TIRecord built for the lookup: this runs per instance)
+            record = None if ctx is None else ctx.machine.tis.get(key)
+            if ctx is None or record is None or record.state is not S.SCHEDULED:
                 line.popleft()  # gone, or no longer waiting to go
                 continue
             spec = ctx.graph.tasks[key.task_id]

@@ -81,7 +81,9 @@ class Events:
             record_start(ctx, key, event)
             persister = s.outbox.persister
             persister.write_ti(ctx, key)
-            persister.ti_event(s.outbox.batch, ctx, event.ti, "running", try_number, event.worker)
+            persister.ti_event(
+                s.outbox.batch, ctx, event.ti, TaskInstanceState.RUNNING, try_number, event.worker
+            )
 
     def _record_hop(self, ctx: RunContext, key: TIKey, started_at_s: float) -> None:
         """Successor start minus the latest end of its upstream instances, for /metrics."""

@@ -142,7 +142,8 @@ class Coordinator:
                 elif isinstance(event, Command):
                     await s.events.on_command(event)
                 s.progress.drain_ready()
-                await s.flush_if_full()
+                if s.outbox.full():  # not through flush_if_full: no coroutine per event
+                    await s.flush()
             s.outbox.batch.xack(stream, COORDINATOR_GROUP, *(entry_id for entry_id, _ in entries))
 
     def _decode(

@@ -7,7 +7,7 @@ import time
 from collections import deque
 from typing import TYPE_CHECKING
 
-from airlane.engine.run_state import Step, TaskOutcome, TIKey, TIRecord, Transition
+from airlane.engine.run_state import Step, TaskOutcome, TIKey, Transition
 from airlane.queue.keys import ti_field
 from airlane.queue.protocol import StopIdent
 from airlane.sdk.state import DagRunState, TaskInstanceState
@@ -85,7 +85,9 @@ class Progress:
             item = admission.ready.popleft()
             ref, key = item
             ctx = s.state.runs.runs.get(ref)
-            if ctx is None or ctx.machine.tis.get(key, TIRecord()).state is not S.SCHEDULED:
+            # (no default TIRecord built for the lookup: this runs per instance)
+            record = None if ctx is None else ctx.machine.tis.get(key)
+            if ctx is None or record is None or record.state is not S.SCHEDULED:
                 continue
             spec = ctx.graph.tasks[key.task_id]
             if s.hooks.holds_back(item, spec):
