@@ -10,7 +10,24 @@ process (or inline, for trusted code), heartbeats, writes logs and reports each 
 - ``log_writer``, ``log_limits``: a try's log lines and their byte caps
 """
 
-from airlane.service.worker.loop import Worker
-from airlane.service.worker.settings import TaskIsolation, WorkerSettings
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from airlane.service.worker.loop import Worker
+    from airlane.service.worker.settings import TaskIsolation, WorkerSettings
 
 __all__ = ["TaskIsolation", "Worker", "WorkerSettings"]
+
+#: Loaded on first use: a task process starts as ``python -m
+#: airlane.service.worker.task_process``, and a package that imported the worker (which imports
+#: task_process) would load that module twice, once under its name and once as __main__.
+_LAZY = {"Worker": "loop", "TaskIsolation": "settings", "WorkerSettings": "settings"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
