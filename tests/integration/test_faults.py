@@ -203,6 +203,7 @@ def test_worker_sigterm_hands_back_its_task(cluster: Cluster) -> None:
 def test_a_completion_lost_by_redis_is_recovered(cluster: Cluster) -> None:
     """A live worker that stops reporting a try (its completion vanished) gets that try failed."""
     from airlane.queue.keys import WORKER_GROUP
+    from airlane.queue.messages import TaskMessage
     from airlane.queue.protocol import ClaimRef
     from airlane.queue.scripts import CLAIM_MANY, Claim, ClaimMany
 
@@ -215,12 +216,16 @@ def test_a_completion_lost_by_redis_is_recovered(cluster: Cluster) -> None:
     stream = keys.queue("default")
     with contextlib.suppress(redis.ResponseError):  # BUSYGROUP: a worker made it already
         client.xgroup_create(stream, WORKER_GROUP, id="0", mkstream=True)
-    message = wait_until(
-        lambda: client.xreadgroup(WORKER_GROUP, "ghost", {stream: ">"}, count=1),
-        20,
-        "the task message",
-    )
-    message_id, _ = message[0][1][0]
+
+    def this_runs_message() -> str | None:
+        # skip what earlier tests left in the shared queue: only this run's message will do
+        for _, entries in client.xreadgroup(WORKER_GROUP, "ghost", {stream: ">"}, count=1):
+            for entry_id, fields in entries:
+                if TaskMessage.from_fields(fields).run_id == run_id:
+                    return str(entry_id)
+        return None
+
+    message_id = wait_until(this_runs_message, 20, "the task message")
     ref = ClaimRef(stream, message_id, "lost", run_id, "quick", -1, 1).encode()
     claim = Claim("lost", run_id, "quick", -1, 1, message_ref=ref)
     wire = ClaimMany("ghost", time.time(), (claim,), completions_maxlen=1000).encode(keys)
