@@ -14,14 +14,14 @@ from airlane.queue.codec import encode_outcome
 from airlane.queue.protocol import (
     RUN_ID_MAX_CHARS,
     ClaimRef,
-    Command,
     CommandKind,
-    Completion,
     CompletionKind,
     InvalidRunId,
     MalformedRecord,
     StopIdent,
     WorkerBeat,
+    decode_command,
+    decode_completion,
     decoded_or_none,
     encode_marks,
     run_id_problem,
@@ -133,7 +133,7 @@ def test_run_ids_refused(run_id: object, why: str) -> None:
 
 
 def test_completions_decode_each_kind() -> None:
-    started = Completion.from_fields(
+    started = decode_completion(
         {"kind": "started", "run": "d|r", "ti": "t|3", "try": "2", "worker": "w", "at": "1.5"}
     )
     assert (started.kind, started.task_id, started.map_index, started.try_number) == (
@@ -144,7 +144,7 @@ def test_completions_decode_each_kind() -> None:
     )
     assert (started.worker, started.at_s) == ("w", 1.5)
     outcome = TaskOutcome(TaskInstanceState.SUCCESS, 2)
-    finished = Completion.from_fields(
+    finished = decode_completion(
         {
             "kind": "finished",
             "run": "d|r",
@@ -154,7 +154,7 @@ def test_completions_decode_each_kind() -> None:
         }
     )
     assert finished.outcome == outcome
-    released = Completion.from_fields({"kind": "released", "run": "d|r", "ti": "t|-1", "try": "1"})
+    released = decode_completion({"kind": "released", "run": "d|r", "ti": "t|-1", "try": "1"})
     assert released.kind is CompletionKind.RELEASED
 
 
@@ -177,21 +177,21 @@ def test_completions_decode_each_kind() -> None:
 )
 def test_malformed_completions_raise(fields: dict[str, str]) -> None:
     with pytest.raises(MalformedRecord):
-        Completion.from_fields(fields)
+        decode_completion(fields)
 
 
 def test_commands_decode() -> None:
-    clear = Command.from_fields({"type": "clear", "run": "d|r", "task_ids": '["a", "b"]'})
+    clear = decode_command({"type": "clear", "run": "d|r", "task_ids": '["a", "b"]'})
     assert (clear.kind, clear.run, clear.task_ids) == (CommandKind.CLEAR, "d|r", ("a", "b"))
-    mark = Command.from_fields({"type": "mark", "run": "d|r", "ti": "t|-1", "state": "success"})
+    mark = decode_command({"type": "mark", "run": "d|r", "ti": "t|-1", "state": "success"})
     assert mark.marks == ((("t", -1), TaskInstanceState.SUCCESS),)
     fields = {"type": "mark", "run": "d|r", **encode_marks({"a|-1": "success", "b|2": "failed"})}
-    assert Command.from_fields(fields).marks == (
+    assert decode_command(fields).marks == (
         (("a", -1), TaskInstanceState.SUCCESS),
         (("b", 2), TaskInstanceState.FAILED),
     )
-    assert Command.from_fields({"type": "tick"}).kind is CommandKind.TICK
-    updated = Command.from_fields({"type": "dag_updated", "dag_id": "d", "hash": "h"})
+    assert decode_command({"type": "tick"}).kind is CommandKind.TICK
+    updated = decode_command({"type": "dag_updated", "dag_id": "d", "hash": "h"})
     assert (updated.dag_id, updated.content_hash) == ("d", "h")
 
 
@@ -216,7 +216,7 @@ def test_commands_decode() -> None:
 )
 def test_malformed_commands_raise(fields: dict[str, str]) -> None:
     with pytest.raises(MalformedRecord):
-        Command.from_fields(fields)
+        decode_command(fields)
 
 
 def test_worker_beat_decodes_and_refuses() -> None:

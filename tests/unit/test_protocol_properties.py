@@ -7,10 +7,12 @@ and text that travels opaquely (inside JSON, or as a whole field) as any text, `
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -40,15 +42,33 @@ from airlane.queue.keys import (
 from airlane.queue.messages import LogLine
 from airlane.queue.protocol import (
     RUN_ID_MAX_CHARS,
+    BackfillChanged,
     ClaimRef,
+    ClearTasks,
     Command,
     CommandKind,
     Completion,
     CompletionKind,
+    DagPaused,
+    DagUnpaused,
+    DagUpdated,
+    MalformedRecord,
+    MarkTasks,
+    PoolsChanged,
+    RunCreated,
     StopIdent,
+    Tick,
+    TryFinished,
+    TryReleased,
+    TryStarted,
+    decode_command,
+    decode_completion,
     encode_marks,
     run_id_problem,
 )
+from airlane.queue.scripts.claim import CLAIM_MANY
+from airlane.queue.scripts.finish import FINISH_MANY
+from airlane.queue.scripts.runs import CREATE_RUN
 from airlane.sdk.state import DagRunState, TaskInstanceState
 
 #: what the loader accepts for DAG and task ids (dag_loader/validate.py)
@@ -77,31 +97,24 @@ _ti_states = st.sampled_from(TaskInstanceState)
 
 # ---- commands -------------------------------------------------------------------------------
 
+#: what travels opaquely inside a command or completion (run refs, DAG ids, hashes, workers)
+_opaque = _run_refs | _some_text
+#: task ids as a ti field carries them: its last "|" ends the task id, so any non-empty text
+_task_ids = _loader_ids | _some_text
 _marks = st.dictionaries(
-    st.tuples(_loader_ids, _map_indexes), _ti_states, min_size=1, max_size=4
+    st.tuples(_task_ids, _map_indexes), _ti_states, min_size=1, max_size=4
 ).map(lambda marks: tuple(marks.items()))
 
 _commands = st.one_of(
-    st.builds(Command, st.just(CommandKind.RUN_CREATED), run=_run_refs),
-    st.builds(
-        Command, st.just(CommandKind.DAG_UPDATED), dag_id=_loader_ids, content_hash=_some_text
-    ),
-    st.builds(
-        Command, st.sampled_from([CommandKind.PAUSED, CommandKind.UNPAUSED]), dag_id=_loader_ids
-    ),
-    st.builds(
-        Command,
-        st.just(CommandKind.BACKFILL),
-        backfill_id=st.none() | st.integers(min_value=1, max_value=2**53),
-    ),
-    st.builds(Command, st.sampled_from([CommandKind.POOLS, CommandKind.TICK])),
-    st.builds(
-        Command,
-        st.just(CommandKind.CLEAR),
-        run=_run_refs,
-        task_ids=st.lists(_any_text, max_size=5).map(tuple),
-    ),
-    st.builds(Command, st.just(CommandKind.MARK), run=_run_refs, marks=_marks),
+    st.builds(RunCreated, _opaque),
+    st.builds(DagUpdated, _loader_ids | _some_text, _some_text),
+    st.builds(DagPaused, _loader_ids | _some_text),
+    st.builds(DagUnpaused, _loader_ids | _some_text),
+    st.builds(BackfillChanged, st.none() | st.integers(min_value=1, max_value=2**53)),
+    st.just(PoolsChanged()),
+    st.just(Tick()),
+    st.builds(ClearTasks, _opaque, st.lists(_any_text, max_size=5).map(tuple)),
+    st.builds(MarkTasks, _opaque, _marks),
 )
 
 
@@ -110,38 +123,110 @@ def test_every_command_round_trips(command: Command) -> None:
     fields = command.to_fields()
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in fields.items())
     assert fields["type"] == command.kind.value
-    assert Command.from_fields(fields) == command
+    assert decode_command(fields) == command
+    assert type(decode_command(fields)) is type(command)
+
+
+def test_every_command_type_has_its_class() -> None:
+    kinds = {type(command).kind for command in _every_command_once()}
+    assert kinds == set(CommandKind)
+
+
+def _every_command_once() -> list[Command]:
+    return [
+        RunCreated("d|r"),
+        DagUpdated("d", "h"),
+        DagPaused("d"),
+        DagUnpaused("d"),
+        BackfillChanged(1),
+        PoolsChanged(),
+        Tick(),
+        ClearTasks("d|r", ("a",)),
+        MarkTasks("d|r", ((("a", -1), TaskInstanceState.SUCCESS),)),
+    ]
 
 
 def _old_command_fields(command: Command) -> dict[str, str]:
     """What the producers wrote by hand before the encoders (store.py, backfill.py...)."""
     kind = command.kind
-    if kind is CommandKind.DAG_UPDATED:
-        return {"type": kind, "dag_id": command.dag_id, "hash": command.content_hash}
-    if kind in (CommandKind.PAUSED, CommandKind.UNPAUSED):
-        return {"type": kind, "dag_id": command.dag_id}
-    if kind is CommandKind.BACKFILL:
-        return {"type": kind, "id": str(command.backfill_id)}
-    if kind is CommandKind.CLEAR:
-        return {"type": kind, "run": command.run, "task_ids": dumps(list(command.task_ids))}
-    if kind is CommandKind.MARK:
-        marks = {ti_field(*key): state.value for key, state in command.marks}
-        return {"type": "mark", "run": command.run, **encode_marks(marks)}
-    if kind is CommandKind.RUN_CREATED:  # the create_run script's fields
-        return {"type": kind, "run": command.run}
+    match command:
+        case DagUpdated():
+            return {"type": kind, "dag_id": command.dag_id, "hash": command.content_hash}
+        case DagPaused() | DagUnpaused():
+            return {"type": kind, "dag_id": command.dag_id}
+        case BackfillChanged(backfill_id=None):
+            return {"type": kind}
+        case BackfillChanged():
+            return {"type": kind, "id": str(command.backfill_id)}
+        case ClearTasks():
+            return {"type": kind, "run": command.run, "task_ids": dumps(list(command.task_ids))}
+        case MarkTasks():
+            marks = {ti_field(*key): state.value for key, state in command.marks}
+            return {"type": "mark", "run": command.run, **encode_marks(marks)}
+        case RunCreated():  # the create_run script's fields
+            return {"type": kind, "run": command.run}
     return {"type": kind}
 
 
-@given(_commands.filter(lambda c: c.backfill_id is not None or c.kind is not CommandKind.BACKFILL))
+@given(_commands)
 def test_commands_keep_their_wire_form(command: Command) -> None:
     fields = command.to_fields()
     assert list(fields.items()) == list(_old_command_fields(command).items())
 
 
-@given(_run_refs, _marks)
+@given(_opaque, _marks)
 def test_a_mark_from_the_api_fields_is_the_mark_command(run: str, marks: Any) -> None:
     by_field = {ti_field(*key): state.value for key, state in marks}
-    assert Command.marking(run, by_field) == Command(CommandKind.MARK, run=run, marks=marks)
+    assert MarkTasks.from_ti_fields(run, by_field) == MarkTasks(run, marks)
+
+
+def test_the_create_run_script_writes_run_created() -> None:
+    assert _lua_xadd_names(CREATE_RUN, "commands") == list(RunCreated("d|r").to_fields())
+
+
+@st.composite
+def _broken_commands(draw: st.DrawFn) -> dict[str, str]:
+    """A command's fields with one required field gone, emptied or not its type's shape."""
+    command = draw(_commands.filter(lambda c: len(c.to_fields()) > 1))
+    fields = dict(command.to_fields())
+    name = draw(st.sampled_from(sorted(set(fields) - {"type"})))
+    numbers = {"id"}
+    json_fields = {"task_ids", "marks"}
+    if name in numbers | json_fields and draw(st.booleans()):
+        fields[name] = draw(st.sampled_from(["x", "1.5", "{}", "[1]", '{"t": "success"}', "[]"]))
+        if name == "task_ids" and fields[name] == "[]":
+            fields[name] = "{}"
+    elif name != "id" and draw(st.booleans()):  # a backfill's id is optional
+        del fields[name]
+    else:
+        fields[name] = ""
+    return fields
+
+
+@given(_broken_commands())
+def test_broken_commands_are_refused(fields: dict[str, str]) -> None:
+    with pytest.raises(MalformedRecord):
+        decode_command(fields)
+
+
+_any_fields = st.dictionaries(
+    st.sampled_from(["type", "kind", "run", "ti", "try", "dag_id", "hash", "id", "task_ids"])
+    | st.sampled_from(["marks", "state", "worker", "at", "outcome"])
+    | _any_text,
+    _any_text | st.sampled_from(sorted(CommandKind) + sorted(CompletionKind)),
+    max_size=6,
+)
+
+
+@given(_any_fields)
+def test_any_command_entry_decodes_or_is_refused(fields: dict[str, str]) -> None:
+    """What the coordinator may find in the stream: it reads it, or a MalformedRecord says
+    why not (decoded_or_none logs that as one line and the coordinator goes on)."""
+    try:
+        command = decode_command(fields)
+    except MalformedRecord:
+        return
+    assert decode_command(command.to_fields()) == command
 
 
 # ---- completions ----------------------------------------------------------------------------
@@ -166,24 +251,25 @@ _outcomes = st.builds(
 @st.composite
 def _completions(draw: st.DrawFn) -> Completion:
     kind = draw(st.sampled_from(CompletionKind))
-    task_id, map_index = draw(_loader_ids), draw(_map_indexes)
-    run, try_number = draw(_run_refs), draw(_tries)
+    task_id, map_index = draw(_task_ids), draw(_map_indexes)
+    run, try_number = draw(_opaque), draw(_tries)
     ti = ti_field(task_id, map_index)
     if kind is CompletionKind.STARTED:
         worker, at_s = draw(_some_text), draw(_times_s)
-        return Completion(kind, run, ti, task_id, map_index, try_number, worker, at_s)
+        return TryStarted(run, ti, task_id, map_index, try_number, worker, at_s)
     if kind is CompletionKind.FINISHED:
-        outcome = draw(_outcomes)
-        return Completion(kind, run, ti, task_id, map_index, try_number, outcome=outcome)
-    dag_id, run_id = parse_run_ref(run)
-    return Completion.released(dag_id, run_id, task_id, map_index, try_number)
+        return TryFinished(run, ti, task_id, map_index, try_number, draw(_outcomes))
+    dag_id, run_id = draw(_loader_ids | _some_text), draw(_run_ids | _any_text)
+    return TryReleased.of(dag_id, run_id, task_id, map_index, try_number)
 
 
 @given(_completions())
 def test_every_completion_round_trips(completion: Completion) -> None:
     fields = completion.to_fields()
     assert all(isinstance(k, str) and isinstance(v, str) for k, v in fields.items())
-    assert Completion.from_fields(fields) == completion
+    assert fields["kind"] == completion.kind.value
+    assert decode_completion(fields) == completion
+    assert type(decode_completion(fields)) is type(completion)
 
 
 @given(_completions())
@@ -192,8 +278,68 @@ def test_completions_keep_the_fields_the_scripts_write(completion: Completion) -
     head = ["kind", "run", "ti", "try"]
     rest = {"started": ["worker", "at"], "finished": ["outcome"], "released": []}
     assert list(fields) == head + rest[completion.kind.value]
-    if completion.outcome is not None:
+    if isinstance(completion, TryFinished):
         assert fields["outcome"] == encode_outcome(completion.outcome)
+
+
+def test_the_scripts_write_the_completions_fields() -> None:
+    outcome = TaskOutcome(TaskInstanceState.SUCCESS, 1)
+    started = TryStarted("d|r", "t|-1", "t", -1, 1, "w", 1.0)
+    finished = TryFinished("d|r", "t|-1", "t", -1, 1, outcome)
+    assert _lua_xadd_names(CLAIM_MANY, "completions") == list(started.to_fields())
+    assert _lua_xadd_names(FINISH_MANY, "completions") == list(finished.to_fields())
+
+
+_BAD_OUTCOMES = [
+    "",
+    "x",
+    "{}",
+    "[]",
+    '{"state": 1}',
+    '{"state": "success"}',
+    '{"state": "success", "try_number": 1, "ended_at_s": "x"}',
+    '{"state": "success", "try_number": 1, "started_at_s": true}',
+    '{"state": "success", "try_number": 1, "reschedule_at_s": [1]}',
+    '{"state": "success", "try_number": 1, "error": 1}',
+    '{"state": "success", "try_number": 1, "short_circuit": {}}',
+    '{"state": "success", "try_number": 1, "follow": [1]}',
+    '{"state": "success", "try_number": 1, "xcom_lengths": {"k": "x"}}',
+    '{"state": "success", "try_number": 1, "xcom_lengths": [1]}',
+]
+
+
+@given(_completions(), st.data())
+def test_broken_completions_are_refused(completion: Completion, data: st.DataObject) -> None:
+    fields = dict(completion.to_fields())
+    name = data.draw(st.sampled_from(sorted(set(fields) - {"kind"})))
+    bad = {"run": [""], "ti": ["", "t", "t|", "|1", "t|x", "t|1.5"], "try": ["", "x", "1.5"]}
+    bad |= {"worker": [""], "at": ["", "x"], "outcome": _BAD_OUTCOMES}
+    if data.draw(st.booleans()):
+        del fields[name]
+    else:
+        fields[name] = data.draw(st.sampled_from(bad[name]))
+    with pytest.raises(MalformedRecord):
+        decode_completion(fields)
+
+
+@given(_any_fields)
+def test_any_completion_entry_decodes_or_is_refused(fields: dict[str, str]) -> None:
+    try:
+        completion = decode_completion(fields)
+    except MalformedRecord:
+        return
+    assert decode_completion(completion.to_fields()) == completion
+
+
+def _lua_xadd_names(script: str, stream: str) -> list[str]:
+    """The field names (and the type or kind) a script's XADD to ``stream`` writes."""
+    key = {"commands": "KEYS[5]", "completions": "KEYS[1]"}[stream]
+    call = re.search(rf"'XADD', {re.escape(key)}, [^*]*'\*', (.*?)\)", script, re.DOTALL)
+    assert call is not None, f"no XADD to {stream}"
+    items = [item.strip() for item in call.group(1).split(",")]
+    names = items[0::2]
+    assert all(name.startswith("'") and name.endswith("'") for name in names)
+    return [name.strip("'") for name in names]
 
 
 # ---- run events -----------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from airlane.api.inputs import (
     parse_datetime,
     path_int,
 )
-from airlane.queue.protocol import Command, CommandKind
+from airlane.queue.protocol import BackfillChanged
 from airlane.scheduling.backfill import (
     Backfill,
     BackfillError,
@@ -148,7 +148,7 @@ async def _change(request: web.Request, **changes: Any) -> web.Response:
     if changes.get("completed_at"):
         backfill.pending = []  # cancelled: no more runs are made
     await save(store, backfill)
-    await store.command(Command(CommandKind.BACKFILL, backfill_id=backfill.id).to_fields())
+    await store.command(BackfillChanged(backfill.id))
     return json_response(backfill_response(backfill))
 
 

@@ -34,8 +34,10 @@ Global keys
     runs:<dag_id>        ZSET run_id scored by logical date (epoch seconds)
     active_runs          SET "<dag_id>|<run_id>" of runs not finished
     q:<queue>            STREAM task messages of one Airflow queue; consumer group "workers"
-    completions          STREAM worker -> coordinator: started / finished; group "coordinator"
-    commands             STREAM API/CLI -> coordinator: run created, clear, mark...; same group
+    completions          STREAM worker -> coordinator: started / finished / released (one class
+                         each in queue/protocol/completions.py); group "coordinator"
+    commands             STREAM API/CLI -> coordinator: run created, clear, mark... (one class
+                         per type in queue/protocol/commands.py); same group
                          (these three are trimmed of what every group acknowledged: see
                          queue/trimming.py)
     events               STREAM run events for subscribers (capped; IDs are resume cursors)
@@ -53,7 +55,7 @@ Global keys
     worker_beats         ZSET worker_id scored by last heartbeat (epoch seconds)
     worker_tasks:<id>    SET tries a worker has claimed and not finished, each the claim
                          reference of its message: the JSON array [stream, message id, dag_id,
-                         run_id, task_id, map_index, try] (queue/protocol.py ClaimRef); added by
+                         run_id, task_id, map_index, try] (queue/protocol ClaimRef); added by
                          the claim_many script, removed by finish_many, by the worker's hand-back
                          or by the coordinator failing a try its worker no longer reports;
                          deleted with a dead worker

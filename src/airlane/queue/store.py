@@ -29,7 +29,15 @@ from airlane.queue.keys import (
     xcom_field,
 )
 from airlane.queue.messages import STREAM_MAXLEN, LogLine
-from airlane.queue.protocol import Command, CommandKind, validate_run_id
+from airlane.queue.protocol import (
+    ClearTasks,
+    Command,
+    DagPaused,
+    DagUnpaused,
+    MarkTasks,
+    PoolsChanged,
+    validate_run_id,
+)
 from airlane.queue.scripts import CreateRun, Scripts
 
 
@@ -94,9 +102,7 @@ class Store:
                 pipe.srem(self.keys.paused, dag_id)
             pipe.xadd(
                 self.keys.commands,
-                Command(
-                    CommandKind.PAUSED if paused else CommandKind.UNPAUSED, dag_id=dag_id
-                ).to_fields(),
+                (DagPaused(dag_id) if paused else DagUnpaused(dag_id)).to_fields(),
                 maxlen=STREAM_MAXLEN,
                 approximate=True,
             )
@@ -107,7 +113,7 @@ class Store:
             pipe.hset(self.keys.pools, name, dumps({"slots": slots, "description": description}))
             pipe.xadd(
                 self.keys.commands,
-                Command(CommandKind.POOLS).to_fields(),
+                PoolsChanged().to_fields(),
                 maxlen=STREAM_MAXLEN,
                 approximate=True,
             )
@@ -124,7 +130,7 @@ class Store:
             pipe.hdel(self.keys.pools, name)
             pipe.xadd(
                 self.keys.commands,
-                Command(CommandKind.POOLS).to_fields(),
+                PoolsChanged().to_fields(),
                 maxlen=STREAM_MAXLEN,
                 approximate=True,
             )
@@ -187,18 +193,14 @@ class Store:
                 raise RunExists(request.run_id) from None
             raise
 
-    async def command(self, fields: dict[str, str]) -> None:
+    async def command(self, command: Command) -> None:
         """Send a command to the coordinator (see the commands stream in keys.py)."""
-        entry: dict[Any, Any] = dict(fields)
-        await self.client.xadd(self.keys.commands, entry, maxlen=STREAM_MAXLEN, approximate=True)
+        fields = command.to_fields()
+        await self.client.xadd(self.keys.commands, fields, maxlen=STREAM_MAXLEN, approximate=True)
 
     async def clear(self, dag_id: str, run_id: str, task_ids: list[str]) -> None:
         """Have the coordinator reset those tasks' instances so that they run again."""
-        await self.command(
-            Command(
-                CommandKind.CLEAR, run=run_ref(dag_id, run_id), task_ids=tuple(task_ids)
-            ).to_fields()
-        )
+        await self.command(ClearTasks(run_ref(dag_id, run_id), tuple(task_ids)))
 
     async def mark(self, dag_id: str, run_id: str, marks: Mapping[str, str]) -> None:
         """Have the coordinator set instances' states by hand, all in one step.
@@ -207,7 +209,7 @@ class Store:
         """
         if marks:
             run = run_ref(dag_id, run_id)
-            await self.command(Command.marking(run, marks).to_fields())
+            await self.command(MarkTasks.from_ti_fields(run, marks))
 
     async def set_run_note(self, dag_id: str, run_id: str, note: str) -> None:
         await self.client.hset(self.keys.run(dag_id, run_id), "note", note)

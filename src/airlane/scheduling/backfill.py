@@ -21,7 +21,7 @@ from airlane.queue import typed
 from airlane.queue.codec import dumps, loads
 from airlane.queue.conf_limit import ConfTooLarge, check_conf_size
 from airlane.queue.keys import run_ref
-from airlane.queue.protocol import Command, CommandKind, decoded_or_none
+from airlane.queue.protocol import BackfillChanged, decoded_or_none
 from airlane.queue.store import RunExists, RunRequest, Store
 from airlane.scheduling.timetables import Kind, Timetable, next_run, plain_utc, spec_timetable
 
@@ -137,7 +137,7 @@ async def create_backfill(
         pending=[d.isoformat() for d in dates],
     )
     await save(store, backfill)
-    await store.command(Command(CommandKind.BACKFILL, backfill_id=backfill.id).to_fields())
+    await store.command(BackfillChanged(backfill.id))
     return backfill, dates
 
 

@@ -27,7 +27,7 @@ from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.events_protocol import DagEvent, ImportErrorsEvent
 from airlane.queue.keys import Keys
 from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN
-from airlane.queue.protocol import Command, CommandKind
+from airlane.queue.protocol import DagUpdated
 
 log = logging.getLogger("airlane.dag_processor")
 
@@ -139,9 +139,7 @@ class DagProcessor:
                         # The coordinator reads the new version now, not on the next trigger.
                         pipe.xadd(
                             k.commands,
-                            Command(
-                                CommandKind.DAG_UPDATED, dag_id=dag_id, content_hash=dag["hash"]
-                            ).to_fields(),
+                            DagUpdated(dag_id, dag["hash"]).to_fields(),
                             maxlen=STREAM_MAXLEN,
                             approximate=True,
                         )

@@ -1,5 +1,5 @@
 """The records the coordinator reads back from Redis, decoded so that a bad one is logged and
-skipped (see queue/protocol.py's decoded_or_none) instead of stopping the coordinator."""
+skipped (see queue/protocol's decoded_or_none) instead of stopping the coordinator."""
 
 from __future__ import annotations
 

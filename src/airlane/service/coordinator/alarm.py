@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.keys import Keys
 from airlane.queue.messages import STREAM_MAXLEN
-from airlane.queue.protocol import Command, CommandKind
+from airlane.queue.protocol import Tick
 
 #: further off than this, the periodic check wakes the loop soon enough
 _HORIZON_S = 0.9
@@ -53,7 +53,7 @@ class Alarm:
         try:
             await self.client.xadd(
                 self.keys.commands,
-                Command(CommandKind.TICK).to_fields(),
+                Tick().to_fields(),
                 maxlen=STREAM_MAXLEN,
                 approximate=True,
             )

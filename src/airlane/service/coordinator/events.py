@@ -5,11 +5,26 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, assert_never
 
 from airlane.engine.run_state import Step, TIKey
 from airlane.queue.codec import TIMeta
-from airlane.queue.protocol import Command, CommandKind, Completion, CompletionKind
+from airlane.queue.protocol import (
+    BackfillChanged,
+    ClearTasks,
+    Command,
+    Completion,
+    DagPaused,
+    DagUnpaused,
+    DagUpdated,
+    MarkTasks,
+    PoolsChanged,
+    RunCreated,
+    Tick,
+    TryFinished,
+    TryReleased,
+    TryStarted,
+)
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.service.coordinator.state import TryRef
 from airlane.service.run_context import RunContext
@@ -25,11 +40,11 @@ def tries_ending(events: Sequence[Completion | Command | None]) -> set[TryRef]:
     return {
         (event.run, event.ti, event.try_number)
         for event in events
-        if isinstance(event, Completion) and event.kind is CompletionKind.FINISHED
+        if isinstance(event, TryFinished)
     }
 
 
-def record_start(ctx: RunContext, key: TIKey, event: Completion) -> None:
+def record_start(ctx: RunContext, key: TIKey, event: TryStarted) -> None:
     """When and where a try started, kept beside its record (its queue time stays)."""
     queued_at = ctx.meta[key].queued_at if key in ctx.meta else None
     ctx.meta[key] = TIMeta(queued_at, event.at_s, None, event.worker)
@@ -51,21 +66,22 @@ class Events:
             return
         key = TIKey(event.task_id, event.map_index)
         now = time.time()
-        if event.kind is CompletionKind.STARTED:
-            self._on_started(ctx, key, event, ending)
-        elif event.kind is CompletionKind.FINISHED:
-            outcome = event.outcome
-            assert outcome is not None  # Completion.from_fields decodes it for this kind
-            if outcome.ended_at_s is not None:
-                ctx.ended_at[key] = outcome.ended_at_s
-            s.progress.after_step(ctx, ctx.machine.task_finished(key, outcome, now), now)
-        else:
-            s.outbox.batch.hdel(s.keys.claims(ctx.dag_id, ctx.run_id), event.ti)
-            step = ctx.machine.task_released(key, event.try_number, now)
-            s.progress.after_step(ctx, step, now)
+        match event:
+            case TryStarted():
+                self._on_started(ctx, key, event, ending)
+            case TryFinished(outcome=outcome):
+                if outcome.ended_at_s is not None:
+                    ctx.ended_at[key] = outcome.ended_at_s
+                s.progress.after_step(ctx, ctx.machine.task_finished(key, outcome, now), now)
+            case TryReleased():
+                s.outbox.batch.hdel(s.keys.claims(ctx.dag_id, ctx.run_id), event.ti)
+                step = ctx.machine.task_released(key, event.try_number, now)
+                s.progress.after_step(ctx, step, now)
+            case _:
+                assert_never(event)
 
     def _on_started(
-        self, ctx: RunContext, key: TIKey, event: Completion, ending: set[TryRef]
+        self, ctx: RunContext, key: TIKey, event: TryStarted, ending: set[TryRef]
     ) -> None:
         s = self.session
         try_number = event.try_number
@@ -100,26 +116,29 @@ class Events:
 
     async def on_command(self, command: Command) -> None:
         s = self.session
-        kind = command.kind
-        if kind is CommandKind.RUN_CREATED:
-            await s.runs.activate(command.run)
-        elif kind is CommandKind.DAG_UPDATED:
-            await s.scheduling.dag_updated(command.dag_id, command.content_hash)
-        elif kind is CommandKind.UNPAUSED:
-            await s.scheduling.update_schedule(command.dag_id)
-            await s.runs.start_queued(command.dag_id)
-        elif kind is CommandKind.PAUSED:
-            await s.scheduling.update_schedule(command.dag_id)
-        elif kind is CommandKind.BACKFILL:
-            s.backfills.wake()
-        elif kind is CommandKind.POOLS:
-            await s.admission.load_pools()
-            s.admission.recheck_all()
-        elif kind is CommandKind.CLEAR:
-            await self.clear(command.run, command.task_ids)
-        elif kind is CommandKind.MARK:
-            marks = [(TIKey(*ti), state) for ti, state in command.marks]
-            await self.mark(command.run, marks)
+        match command:
+            case RunCreated(run=run):
+                await s.runs.activate(run)
+            case DagUpdated(dag_id=dag_id, content_hash=content_hash):
+                await s.scheduling.dag_updated(dag_id, content_hash)
+            case DagUnpaused(dag_id=dag_id):
+                await s.scheduling.update_schedule(dag_id)
+                await s.runs.start_queued(dag_id)
+            case DagPaused(dag_id=dag_id):
+                await s.scheduling.update_schedule(dag_id)
+            case BackfillChanged():
+                s.backfills.wake()
+            case PoolsChanged():
+                await s.admission.load_pools()
+                s.admission.recheck_all()
+            case ClearTasks(run=run, task_ids=task_ids):
+                await self.clear(run, task_ids)
+            case MarkTasks(run=run, marks=marks):
+                await self.mark(run, [(TIKey(*ti), state) for ti, state in marks])
+            case Tick():
+                pass  # it ended the blocked read: the loop goes on with its pass
+            case _:
+                assert_never(command)
 
     async def clear(self, run: str, task_ids: Sequence[str]) -> None:
         """Reset those tasks' instances of ``run`` (and what the machine clears with them)."""

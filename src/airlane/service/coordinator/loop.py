@@ -23,7 +23,16 @@ from airlane.queue import typed
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.groups import ensure_group
 from airlane.queue.keys import COORDINATOR_GROUP, Keys
-from airlane.queue.protocol import Command, Completion, decoded_or_none
+from airlane.queue.protocol import (
+    Command,
+    Completion,
+    TryFinished,
+    TryReleased,
+    TryStarted,
+    decode_command,
+    decode_completion,
+    decoded_or_none,
+)
 from airlane.queue.store import Store
 from airlane.queue.trimming import StreamTrimmer
 from airlane.scheduling.backfill import BackfillRunner
@@ -137,10 +146,13 @@ class Coordinator:
             events = self._decode(stream, [fields for _, fields in entries])
             ending = tries_ending(events)
             for event in events:
-                if isinstance(event, Completion):
-                    s.events.on_completion(event, ending)
-                elif isinstance(event, Command):
-                    await s.events.on_command(event)
+                match event:
+                    case TryStarted() | TryFinished() | TryReleased():
+                        s.events.on_completion(event, ending)
+                    case None:
+                        pass  # malformed: logged, and acknowledged with the rest
+                    case _:
+                        await s.events.on_command(event)
                 s.progress.drain_ready()
                 if s.outbox.full():  # not through flush_if_full: no coroutine per event
                     await s.flush()
@@ -151,8 +163,8 @@ class Coordinator:
     ) -> list[Completion | Command | None]:
         """A malformed entry is logged (None here) and acknowledged with the rest."""
         if stream == self.keys.completions:
-            return [decoded_or_none(Completion.from_fields, f, "completion", log) for f in entries]
-        return [decoded_or_none(Command.from_fields, f, "command", log) for f in entries]
+            return [decoded_or_none(decode_completion, f, "completion", log) for f in entries]
+        return [decoded_or_none(decode_command, f, "command", log) for f in entries]
 
     # ---- the periodic pass ----------------------------------------------------------------
 

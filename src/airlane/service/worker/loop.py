@@ -28,7 +28,7 @@ from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.groups import ensure_group
 from airlane.queue.keys import WORKER_GROUP, Keys
 from airlane.queue.messages import STREAM_MAXLEN, TaskMessage
-from airlane.queue.protocol import ClaimRef, Completion, StopIdent
+from airlane.queue.protocol import ClaimRef, StopIdent, TryReleased
 from airlane.queue.scripts import Scripts
 from airlane.queue.store import Store
 from airlane.sdk.state import TaskInstanceState
@@ -273,7 +273,7 @@ class Worker:
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.xadd(
                 self.keys.completions,
-                Completion.released(
+                TryReleased.of(
                     msg.dag_id, msg.run_id, msg.task_id, msg.map_index, msg.try_number
                 ).to_fields(),
                 maxlen=STREAM_MAXLEN,

@@ -1,0 +1,203 @@
+"""Completions, the entries of the ``completions`` stream: one frozen dataclass per ``kind``.
+
+Every completion names one try: ``run`` (keys.run_ref), ``ti`` (keys.ti_field), ``try``. Two
+kinds are written by Lua, in the step that changes the try's claim, with exactly the fields
+``to_fields`` gives them (``to_fields`` is their specification, and what the tests check);
+the worker writes :class:`TryReleased` from Python. A try's outcome (success, failure, up for
+retry, skipped, rescheduled...) is not a kind of its own: it travels as the
+:class:`~airlane.engine.run_state.TaskOutcome` of a :class:`TryFinished`. The one reader is
+the coordinator, through :func:`decode_completion` (one dataclass per entry, no other
+allocation on this hot path but the ti field's split and a finished try's outcome).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import ClassVar
+
+from airlane.engine.run_state import TaskOutcome
+from airlane.queue.codec import decode_outcome, encode_outcome
+from airlane.queue.keys import run_ref, ti_field
+from airlane.queue.protocol.records import (
+    Fields,
+    MalformedRecord,
+    number_field,
+    text_field,
+    ti_key,
+)
+
+
+class CompletionKind(StrEnum):
+    STARTED = "started"
+    FINISHED = "finished"
+    RELEASED = "released"
+
+
+@dataclass(frozen=True, slots=True)
+class TryStarted:
+    """A worker claimed a queued try and starts it:
+    ``kind started run <ref> ti <field> try <n> worker <worker id> at <epoch s>``.
+
+    Lua: ``CLAIM_MANY`` (scripts/claim.py) writes it, in the step that claims the try
+    (``worker`` is its ARGV[1], ``at`` its ARGV[2]); no Python code sends it.
+    """
+
+    kind: ClassVar[CompletionKind] = CompletionKind.STARTED
+    run: str
+    ti: str
+    task_id: str
+    map_index: int
+    try_number: int
+    worker: str
+    at_s: float
+
+    def to_fields(self) -> Fields:
+        return {
+            "kind": self.kind.value,
+            "run": self.run,
+            "ti": self.ti,
+            "try": str(self.try_number),
+            "worker": self.worker,
+            "at": repr(self.at_s),
+        }
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> TryStarted:
+        what = "started completion"
+        ti = text_field(fields, "ti", what)
+        task_id, map_index = ti_key(ti, what)
+        return cls(
+            text_field(fields, "run", what),
+            ti,
+            task_id,
+            map_index,
+            number_field(fields, "try", what, int),
+            text_field(fields, "worker", what),
+            number_field(fields, "at", what, float),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TryFinished:
+    """A try ended, whatever its outcome:
+    ``kind finished run <ref> ti <field> try <n> outcome <codec's outcome JSON>``.
+
+    Lua: ``FINISH_MANY`` (scripts/finish.py) writes it, in the step that acknowledges the
+    task message (``outcome`` is the worker's ``Finish.outcome``, encoded by
+    ``codec.encode_outcome``); no Python code sends it.
+    """
+
+    kind: ClassVar[CompletionKind] = CompletionKind.FINISHED
+    run: str
+    ti: str
+    task_id: str
+    map_index: int
+    try_number: int
+    outcome: TaskOutcome
+
+    def to_fields(self) -> Fields:
+        return {
+            "kind": self.kind.value,
+            "run": self.run,
+            "ti": self.ti,
+            "try": str(self.try_number),
+            "outcome": encode_outcome(self.outcome),
+        }
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> TryFinished:
+        what = "finished completion"
+        ti = text_field(fields, "ti", what)
+        task_id, map_index = ti_key(ti, what)
+        outcome = _outcome(text_field(fields, "outcome", what))
+        run, try_number = text_field(fields, "run", what), number_field(fields, "try", what, int)
+        return cls(run, ti, task_id, map_index, try_number, outcome)
+
+
+def _outcome(raw: str) -> TaskOutcome:
+    """codec's outcome JSON, its fields of the types the coordinator computes with."""
+    try:
+        outcome = decode_outcome(raw)
+    except (ValueError, KeyError, TypeError, AttributeError) as err:
+        raise MalformedRecord(f"completion outcome {raw!r:.200}: {err!r}") from None
+    follow = outcome.follow
+    if not (
+        _time(outcome.ended_at_s)
+        and _time(outcome.started_at_s)
+        and _time(outcome.reschedule_at_s)
+        and _text(outcome.error)
+        and _text(outcome.short_circuit)
+        and (follow is None or all(isinstance(task_id, str) for task_id in follow))
+    ):
+        raise MalformedRecord(f"completion outcome with a field of the wrong type: {raw!r:.200}")
+    return outcome
+
+
+def _time(value: object) -> bool:
+    return value is None or (isinstance(value, _NUMBERS) and not isinstance(value, bool))
+
+
+def _text(value: object) -> bool:
+    return value is None or isinstance(value, str)
+
+
+_NUMBERS = (int, float)
+
+
+@dataclass(frozen=True, slots=True)
+class TryReleased:
+    """A worker hands a claimed try back unstarted (it is queued again):
+    ``kind released run <ref> ti <field> try <n>``.
+
+    No Lua: the worker sends it (``worker/loop.py``), acknowledging the task message and
+    dropping its claim reference in the same transaction.
+    """
+
+    kind: ClassVar[CompletionKind] = CompletionKind.RELEASED
+    run: str
+    ti: str
+    task_id: str
+    map_index: int
+    try_number: int
+
+    @classmethod
+    def of(
+        cls, dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int
+    ) -> TryReleased:
+        ti = ti_field(task_id, map_index)
+        return cls(run_ref(dag_id, run_id), ti, task_id, map_index, try_number)
+
+    def to_fields(self) -> Fields:
+        return {
+            "kind": self.kind.value,
+            "run": self.run,
+            "ti": self.ti,
+            "try": str(self.try_number),
+        }
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> TryReleased:
+        what = "released completion"
+        ti = text_field(fields, "ti", what)
+        task_id, map_index = ti_key(ti, what)
+        run, try_number = text_field(fields, "run", what), number_field(fields, "try", what, int)
+        return cls(run, ti, task_id, map_index, try_number)
+
+
+#: every completion, as the coordinator matches on it
+Completion = TryStarted | TryFinished | TryReleased
+
+_BY_KIND: dict[str, type[Completion]] = {
+    cls.kind.value: cls for cls in (TryStarted, TryFinished, TryReleased)
+}
+
+
+def decode_completion(fields: Mapping[str, str]) -> Completion:
+    """The completion a ``completions`` entry holds, or :class:`MalformedRecord` saying why
+    not (the coordinator logs and skips it)."""
+    cls = _BY_KIND.get(fields.get("kind", ""))
+    if cls is None:
+        raise MalformedRecord(f"completion of unknown kind: {dict(fields)!r:.300}")
+    return cls.from_fields(fields)
