@@ -221,6 +221,12 @@ def test_refusals_at_definition() -> None:
             PythonVirtualenvOperator(task_id="b", python_callable=pick, serializer="json")
         with pytest.raises(ValueError, match="Python Path must be defined"):
             ExternalPythonOperator(task_id="c", python="", python_callable=pick)
+        with pytest.raises(AirflowException, match="across different Python major versions"):
+            PythonVirtualenvOperator(
+                task_id="d", python_callable=pick, python_version="2.7", op_args=[["a"]]
+            )
+        with pytest.raises(AirflowException, match="non-string types"):
+            PythonVirtualenvOperator(task_id="e", python_callable=pick, python_version=3.11)
 
 
 def test_the_airflow_import_paths() -> None:

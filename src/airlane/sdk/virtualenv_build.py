@@ -163,7 +163,10 @@ def _see_worker_packages(venv: Path) -> None:
         return  # another Python cannot use this environment's compiled packages
     import site
 
-    dirs = [d for d in site.getsitepackages() if os.path.isdir(d)]
+    found = site.getsitepackages()
+    if site.ENABLE_USER_SITE:
+        found.append(site.getusersitepackages())
+    dirs = [d for d in found if os.path.isdir(d)]
     lines = [f"import site; site.addsitedir({d!r})" for d in dirs]
     (target / "_airlane_worker_site.pth").write_text("\n".join(lines) + "\n")
 
