@@ -174,9 +174,19 @@ class _BasePythonVirtualenvOperator(PythonOperator):
         return result
 
 
-def _target_has(python: str | Path, module: str) -> bool:
-    probe = [os.fspath(python), "-c", f"import {module}"]
-    return subprocess.run(probe, capture_output=True, check=False).returncode == 0
+_PROBE = (
+    "import importlib.util as u\n"
+    "print(' '.join(m for m in ('airlane', 'pendulum') if u.find_spec(m) is not None))"
+)
+
+
+def _target_modules(python: str | Path) -> set[str]:
+    """Which of Airlane and pendulum the interpreter ``python`` can import (one quick probe:
+    it looks them up without importing them)."""
+    probe = subprocess.run(
+        [os.fspath(python), "-c", _PROBE], capture_output=True, text=True, check=False
+    )
+    return set(probe.stdout.split()) if probe.returncode == 0 else set()
 
 
 class PythonVirtualenvOperator(_BasePythonVirtualenvOperator):
@@ -293,9 +303,10 @@ class ExternalPythonOperator(_BasePythonVirtualenvOperator):
         return path
 
     def serializable_context_keys(self) -> frozenset[str]:
-        if self.expect_airflow and _target_has(self.python, "airlane"):
+        found = _target_modules(self.python)
+        if self.expect_airflow and "airlane" in found:
             return BASE_KEYS | PENDULUM_KEYS | AIRFLOW_KEYS
-        if _target_has(self.python, "pendulum"):
+        if "pendulum" in found:
             return BASE_KEYS | PENDULUM_KEYS
         if self.expect_pendulum:
             current_log()(f"Pendulum is not installed for {self.python}: no datetime context keys")
