@@ -25,7 +25,11 @@ from types import ModuleType
 
 _SDK = "airlane.sdk"
 _BASH = "airlane.sdk.operators.bash"
-_PYTHON = ("airlane.sdk.operators.python", "airlane.sdk.context")
+_PYTHON = (
+    "airlane.sdk.operators.python",
+    "airlane.sdk.operators.python_virtualenv",
+    "airlane.sdk.context",
+)
 _EMPTY = "airlane.sdk.operators.empty"
 _TRIGGER = "airlane.sdk.operators.trigger_dagrun"
 _SENSOR_BASE = "airlane.sdk.sensors.base"

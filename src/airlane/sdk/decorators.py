@@ -22,6 +22,12 @@ from airlane.sdk.operators.python import (
     ShortCircuitOperator,
     determine_kwargs,
 )
+from airlane.sdk.operators.python_virtualenv import (
+    _DecoratedBranchExternalPythonOperator,
+    _DecoratedBranchVirtualenvOperator,
+    _DecoratedExternalPythonOperator,
+    _DecoratedVirtualenvOperator,
+)
 from airlane.sdk.params import Param
 from airlane.sdk.sensors.base import BaseSensorOperator, PokeReturnValue
 from airlane.sdk.setup_teardown import setup as setup
@@ -148,10 +154,10 @@ class TaskDecorator:
             if "trigger_rule" in kwargs:
                 raise ValueError("Trigger rule not configurable for teardown tasks.")
             kwargs["trigger_rule"] = TriggerRule.ALL_DONE_SETUP_SUCCESS
-        if (
-            self.operator_class is _DecoratedPythonOperator
-            and kwargs.get("multiple_outputs") is None
-        ):
+        infers = getattr(self.operator_class, "infers_multiple_outputs", False)
+        if (self.operator_class is _DecoratedPythonOperator or infers) and kwargs.get(
+            "multiple_outputs"
+        ) is None:
             kwargs["multiple_outputs"] = _infer_multiple_outputs(self.function)
         if kwargs.get("multiple_outputs") is None:
             kwargs.pop("multiple_outputs", None)
@@ -292,9 +298,10 @@ class _TaskNamespace:
     short_circuit = staticmethod(_make(_DecoratedShortCircuitOperator))
     bash = staticmethod(_make(_DecoratedBashOperator))
     sensor = staticmethod(_make(_DecoratedSensorOperator))
-    virtualenv = staticmethod(_unsupported("virtualenv"))
-    external_python = staticmethod(_unsupported("external_python"))
-    branch_virtualenv = staticmethod(_unsupported("branch_virtualenv"))
+    virtualenv = staticmethod(_make(_DecoratedVirtualenvOperator))
+    external_python = staticmethod(_make(_DecoratedExternalPythonOperator))
+    branch_virtualenv = staticmethod(_make(_DecoratedBranchVirtualenvOperator))
+    branch_external_python = staticmethod(_make(_DecoratedBranchExternalPythonOperator))
     docker = staticmethod(_unsupported("docker"))
     kubernetes = staticmethod(_unsupported("kubernetes"))
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 from airlane.queue.connection import TRANSIENT_ERRORS
+from airlane.sdk.virtualenv_build import CACHE_DIR_ENV as VENV_CACHE_DIR_ENV
 
 log = logging.getLogger("airlane.standalone")
 
@@ -107,6 +108,8 @@ class Standalone:
             "AIRLANE_DAGS_FOLDER": self.settings.dags_folder,
             "AIRLANE_API_USERS": users,
             "AIRLANE_API_SECRET": os.environ.get("AIRLANE_API_SECRET") or self.api_secret,
+            VENV_CACHE_DIR_ENV: os.environ.get(VENV_CACHE_DIR_ENV)
+            or os.path.join(self.settings.data_dir, "venvs"),
         }
 
     @property

@@ -163,16 +163,3 @@ class ShortCircuitOperator(PythonOperator, SkipMixin):
         scope = "all" if self.ignore_downstream_trigger_rules else "direct"
         log(f"Condition result is {condition!r}: skipping {scope} downstream tasks")
         context["ti"].short_circuit(scope)
-
-
-class PythonVirtualenvOperator(PythonOperator):
-    """Not supported: virtualenv creation needs network and time we do not spend per task."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        raise AirflowException(
-            "PythonVirtualenvOperator is not supported by Airlane; install the packages in the "
-            "worker image and use PythonOperator"
-        )
-
-
-ExternalPythonOperator = PythonVirtualenvOperator
