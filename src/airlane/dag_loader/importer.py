@@ -14,7 +14,7 @@ import threading
 import traceback
 from types import ModuleType, TracebackType
 
-from airlane.dag_loader import airflow_compat
+from airlane.dag_loader import airflow_compat, plugins
 from airlane.dag_loader.models import ImportErrorInfo
 from airlane.dag_loader.validate import validate_dag
 from airlane.sdk.dag import DAG, start_collecting, stop_collecting
@@ -66,6 +66,7 @@ def _add_to_path(folder: str | None) -> None:
 def import_module(path: str, dags_folder: str | None = None) -> ModuleType:
     """Execute the DAG file as a fresh module (replacing an earlier import of it)."""
     airflow_compat.install()
+    plugins.ensure_loaded()  # the plugins folder on sys.path, its timetables registered
     path = os.path.abspath(path)
     _add_to_path(os.path.abspath(dags_folder) if dags_folder else os.path.dirname(path))
     name = module_name_for(path)

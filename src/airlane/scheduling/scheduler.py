@@ -171,7 +171,7 @@ class Scheduler:
                 entry.blocked = True  # looked at again when one of its runs ends
                 break
             run = entry.upcoming
-            run_id = f"scheduled__{run.logical_date.isoformat()}"
+            run_id = entry.timetable.run_id("scheduled", run)
             try:
                 await self.store.create_run(
                     RunRequest(
