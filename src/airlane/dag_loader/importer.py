@@ -58,6 +58,12 @@ def error_from_exception(path: str, err: BaseException) -> ImportErrorInfo:
     return ImportErrorInfo(path, _error_line(path, err.__traceback__), message, text)
 
 
+def plugin_import_errors() -> list[ImportErrorInfo]:
+    """The plugins folder's files that failed to load (``dag_loader.plugins``), as import
+    errors naming each file."""
+    return [error_from_exception(path, err) for path, err in sorted(plugins.failures().items())]
+
+
 def _add_to_path(folder: str | None) -> None:
     if folder and folder not in sys.path:
         sys.path.append(folder)

@@ -42,7 +42,7 @@ class _Registry:
     loaded: bool = False
     timetables: dict[str, type[Any]] = field(default_factory=dict)
     #: plugin file -> why it could not be used
-    errors: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, BaseException] = field(default_factory=dict)
 
 
 _REGISTRY = _Registry()
@@ -107,7 +107,7 @@ def _load_location(prefix: str, folder: str) -> None:
             _register(_exec_file(name, path), path)
         except Exception as err:
             log.exception("failed to import plugin %s", path)
-            _REGISTRY.errors[path] = f"{type(err).__name__}: {err}"
+            _REGISTRY.errors[path] = err
 
 
 def _locations() -> list[tuple[str, str]]:
@@ -148,6 +148,11 @@ def timetable_class(path: str) -> type[Any] | None:
 
 def import_errors() -> dict[str, str]:
     """Plugin file -> its error, for the files that could not be loaded."""
+    return {path: f"{type(err).__name__}: {err}" for path, err in failures().items()}
+
+
+def failures() -> dict[str, BaseException]:
+    """Plugin file -> the exception that stopped it loading."""
     ensure_loaded()
     return dict(_REGISTRY.errors)
 

@@ -1,0 +1,178 @@
+"""Custom timetables from a plugins folder: serialized by class path, re-created from the
+plugin's class, asked for runs by the scheduler, backfill and manual triggers."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airlane.dag_loader import plugins
+from airlane.dag_loader.importer import load_dags, plugin_import_errors
+from airlane.dag_loader.serialize import serialize_dag
+from airlane.queue.store import RunRequest
+from airlane.scheduling import custom_timetable
+from airlane.scheduling.backfill import logical_dates
+from airlane.scheduling.scheduler import Scheduler, dag_schedule, plan
+from airlane.scheduling.timetables import Kind, ScheduledRun, from_serialized
+from tests.conftest import TEST_DAGS
+
+HERE = TEST_DAGS / "plugin_timetables"
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+@pytest.fixture
+def plugin_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    folder = tmp_path / "plugins"
+    shutil.copytree(HERE / "plugins", folder)
+    monkeypatch.setenv(plugins.PLUGINS_FOLDER_ENV, str(folder))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    plugins.reset_for_tests()
+    yield folder
+    plugins.reset_for_tests()
+    for name in ("weekdays", "broken_timetable"):
+        sys.modules.pop(name, None)
+
+
+def _serialized(dag_id: str) -> dict[str, Any]:
+    dags, errors = load_dags(str(HERE / "dags" / "weekday_dag.py"), str(HERE / "dags"))
+    assert errors == []
+    return serialize_dag(next(d for d in dags if d.dag_id == dag_id))
+
+
+def _all_runs(dag: dict[str, Any], now: datetime) -> list[ScheduledRun]:
+    entry = dag_schedule(dag, None, now, data_intervals_default=False)
+    assert entry is not None
+    found = []
+    while entry.upcoming is not None and len(found) < 20:
+        found.append(entry.upcoming)
+        entry.last = entry.upcoming
+        plan(entry, now)
+    return found
+
+
+def test_the_dag_stores_the_class_path_and_serialize_output(plugin_folder: Path) -> None:
+    schedule = _serialized("weekday_runs")["schedule"]
+    assert schedule == {
+        "kind": "custom",
+        "class": "weekdays.AfterWeekdayTimetable",
+        "value": {"hour": 6},
+        "expression": "weekdays at 06:00",
+        "description": "After each weekday",
+        "periodic": True,
+        "can_be_scheduled": True,
+    }
+    timetable = from_serialized(schedule, "UTC")
+    assert timetable.kind is Kind.CUSTOM
+    assert timetable.custom.hour == 6
+
+
+def test_scheduled_runs_are_the_timetables_weekdays_only(plugin_folder: Path) -> None:
+    runs = _all_runs(_serialized("weekday_runs"), now=utc(2030, 1, 1))
+    assert [r.logical_date for r in runs] == [
+        utc(2024, 1, 4, 6),
+        utc(2024, 1, 5, 6),
+        utc(2024, 1, 8, 6),  # Saturday and Sunday skipped
+        utc(2024, 1, 9, 6),  # the end date (Tuesday noon) stops it
+    ]
+    assert all(r.data_interval_end == r.run_after for r in runs)
+    assert runs[2].data_interval_start == utc(2024, 1, 8, 6)
+    assert runs[2].data_interval_end == utc(2024, 1, 9, 6)
+
+
+async def test_the_scheduler_creates_them_with_the_timetables_run_ids(
+    plugin_folder: Path,
+) -> None:
+    made: list[RunRequest] = []
+
+    class FakeClient:
+        async def hset(self, *args: object) -> None:
+            return None
+
+    class FakeStore:
+        client = FakeClient()
+        keys = type("K", (), {"schedules": "schedules"})()
+
+        async def create_run(self, request: RunRequest) -> None:
+            made.append(request)
+
+    scheduler = Scheduler(FakeStore())  # type: ignore[arg-type]
+    entry = dag_schedule(
+        _serialized("weekday_runs"), None, utc(2024, 1, 7), data_intervals_default=False
+    )
+    assert entry is not None
+    scheduler.dags["weekday_runs"] = entry
+    await scheduler.create_due(utc(2024, 1, 7), {})  # a Sunday: Thursday's and Friday's runs
+    assert [(r.run_id, r.logical_date) for r in made] == [
+        ("scheduled__2024-01-05T06:00:00+00:00", utc(2024, 1, 4, 6)),
+        ("scheduled__2024-01-06T06:00:00+00:00", utc(2024, 1, 5, 6)),
+    ]
+    assert entry.upcoming is not None
+    assert entry.upcoming.run_after == utc(2024, 1, 9, 6)
+
+
+def test_backfill_dates_come_from_the_timetable(plugin_folder: Path) -> None:
+    timetable = from_serialized(_serialized("weekday_next")["schedule"], "UTC")
+    dates = logical_dates(timetable, utc(2024, 1, 5), utc(2024, 1, 10))
+    assert dates == [utc(2024, 1, 5), utc(2024, 1, 8), utc(2024, 1, 9), utc(2024, 1, 10)]
+
+
+def test_without_catchup_the_next_run_is_the_next_weekday_from_today(plugin_folder: Path) -> None:
+    [first, *_] = _all_runs(_serialized("weekday_next"), now=datetime.now(UTC))
+    today = datetime.now(UTC).date()
+    assert first.logical_date.date() >= today
+    assert first.logical_date.weekday() < 5
+
+
+def test_a_manual_run_gets_the_inferred_data_interval(plugin_folder: Path) -> None:
+    timetable = from_serialized(_serialized("weekday_runs")["schedule"], "UTC")
+    start, end = custom_timetable.manual_interval(timetable.custom, utc(2024, 1, 8, 9))  # Monday
+    assert (start, end) == (utc(2024, 1, 5, 6), utc(2024, 1, 6, 6))  # Friday's
+
+
+def test_a_timetable_no_plugin_registers_is_an_import_error(
+    plugin_folder: Path, tmp_path: Path
+) -> None:
+    dag_file = tmp_path / "dags" / "own_timetable.py"
+    dag_file.parent.mkdir()
+    dag_file.write_text(
+        "import pendulum\n"
+        "from airflow.sdk import DAG\n"
+        "from airflow.timetables.base import Timetable\n"
+        "class Mine(Timetable):\n"
+        "    pass\n"
+        "dag = DAG(dag_id='own', schedule=Mine(), start_date=pendulum.datetime(2024, 1, 1))\n"
+    )
+    dags, errors = load_dags(str(dag_file), str(dag_file.parent))
+    assert dags == []
+    assert "Timetable class 'airlane_dag_" in errors[0].message
+    assert "is not registered" in errors[0].message
+
+
+def test_the_scheduler_refuses_an_unregistered_class_without_crashing(
+    plugin_folder: Path,
+) -> None:
+    schedule = {"kind": "custom", "class": "gone.Timetable", "value": {}}
+    with pytest.raises(custom_timetable.TimetableNotRegistered, match=r"'gone\.Timetable'"):
+        from_serialized(schedule, "UTC")
+
+
+def test_a_broken_plugin_is_an_error_naming_its_file(plugin_folder: Path) -> None:
+    broken = plugin_folder / "broken_timetable.py"
+    shutil.copy(HERE / "broken_plugins" / "broken_timetable.py", broken)
+    [error] = plugin_import_errors()
+    assert error.filename == str(broken)
+    assert "holiday calendar service is down" in error.message
+    assert error.lineno == 5
+    dags, errors = load_dags(str(HERE / "dags" / "broken_plugin_dag.py"), str(HERE / "dags"))
+    assert dags == []
+    assert "holiday calendar service is down" in errors[0].message
+    assert len(_all_runs(_serialized("weekday_runs"), now=utc(2030, 1, 1))) == 4  # still works
