@@ -20,6 +20,7 @@ from airlane.scheduling import custom_timetable
 from airlane.scheduling.backfill import logical_dates
 from airlane.scheduling.scheduler import Scheduler, dag_schedule, plan
 from airlane.scheduling.timetables import Kind, ScheduledRun, from_serialized
+from airlane.service.execution.local_runner import make_run_info
 from tests.conftest import TEST_DAGS
 
 HERE = TEST_DAGS / "plugin_timetables"
@@ -176,3 +177,32 @@ def test_a_broken_plugin_is_an_error_naming_its_file(plugin_folder: Path) -> Non
     assert dags == []
     assert "holiday calendar service is down" in errors[0].message
     assert len(_all_runs(_serialized("weekday_runs"), now=utc(2030, 1, 1))) == 4  # still works
+
+
+def test_dags_test_gives_the_run_the_inferred_data_interval(plugin_folder: Path) -> None:
+    dags, _ = load_dags(str(HERE / "dags" / "weekday_dag.py"), str(HERE / "dags"))
+    dag = next(d for d in dags if d.dag_id == "weekday_runs")
+    run = make_run_info(dag, utc(2024, 1, 8, 9), {}, None)  # a Monday
+    assert run.logical_date == utc(2024, 1, 8, 9)
+    assert (run.data_interval_start, run.data_interval_end) == (
+        utc(2024, 1, 5, 6),
+        utc(2024, 1, 6, 6),
+    )
+
+
+def test_airflows_example_plugins_load_as_airflow_example_dags(
+    plugin_folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    examples = tmp_path / "example_dags"
+    (examples / "plugins").mkdir(parents=True)
+    (examples / "__init__.py").write_text("")
+    (examples / "plugins" / "__init__.py").write_text("")
+    shutil.copy(HERE / "plugins" / "weekdays.py", examples / "plugins" / "workday.py")
+    monkeypatch.setenv(plugins.EXAMPLE_DAGS_ENV, str(examples))
+    monkeypatch.setattr(sys, "modules", dict(sys.modules))
+    plugins.reset_for_tests()
+    path = "airflow.example_dags.plugins.workday.AfterWeekdayTimetable"
+    registered = plugins.timetable_class(path)
+    from airflow.example_dags.plugins.workday import AfterWeekdayTimetable  # type: ignore[import-not-found]
+
+    assert registered is AfterWeekdayTimetable  # the DAG file's import is the registered class

@@ -227,10 +227,12 @@ class BackfillRunner:
                 to_clear.append(RunToClear(dag_id, str(run_id), tuple(tasks)))
                 return run_ref(dag_id, str(run_id))
             return None
-        run_id = f"backfill__{when.isoformat()}"
         dag = await store.dag(dag_id) or {}
         tt = dag_timetable(dag)
         planned = next_run(tt, last=None, start_date=when, end_date=None, catchup=True, now=when)
+        run_id = f"backfill__{when.isoformat()}"
+        if planned is not None and tt.kind is Kind.CUSTOM:  # the timetable's generate_run_id
+            run_id = tt.run_id("backfill", planned)
         start = planned.data_interval_start if planned else when
         end = planned.data_interval_end if planned else when
         try:
