@@ -39,7 +39,7 @@ def plugin_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     plugins.reset_for_tests()
     yield folder
     plugins.reset_for_tests()
-    for name in ("weekdays", "broken_timetable"):
+    for name in ("weekdays", "broken_timetable", "lossy"):
         sys.modules.pop(name, None)
 
 
@@ -206,3 +206,30 @@ def test_airflows_example_plugins_load_as_airflow_example_dags(
     from airflow.example_dags.plugins.workday import AfterWeekdayTimetable  # type: ignore[import-not-found]
 
     assert registered is AfterWeekdayTimetable  # the DAG file's import is the registered class
+
+
+def test_a_timetable_that_deserialize_cannot_recreate_is_an_import_error(
+    plugin_folder: Path, tmp_path: Path
+) -> None:
+    (plugin_folder / "lossy.py").write_text(
+        "from airflow.plugins_manager import AirflowPlugin\n"
+        "from airflow.timetables.base import Timetable\n"
+        "class Lossy(Timetable):\n"
+        "    def __init__(self, days):\n"
+        "        self.days = days\n"
+        "class LossyPlugin(AirflowPlugin):\n"
+        "    name = 'lossy'\n"
+        "    timetables = [Lossy]\n"
+    )
+    plugins.reset_for_tests()
+    dag_file = tmp_path / "dags" / "lossy_dag.py"
+    dag_file.parent.mkdir()
+    dag_file.write_text(
+        "import pendulum\n"
+        "from lossy import Lossy\n"
+        "from airflow.sdk import DAG\n"
+        "dag = DAG(dag_id='lossy', schedule=Lossy(3), start_date=pendulum.datetime(2024, 1, 1))\n"
+    )
+    dags, errors = load_dags(str(dag_file), str(dag_file.parent))
+    assert dags == []
+    assert "'lossy.Lossy' cannot be re-created from its serialize() output" in errors[0].message

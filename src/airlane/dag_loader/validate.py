@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from airlane.dag_loader import plugins
 from airlane.sdk.dag import DAG
@@ -101,6 +102,7 @@ def check_timetable_registered(dag: DAG) -> None:
         return
     path = plugins.class_path(type(dag.schedule))
     if plugins.timetable_class(path) is type(dag.schedule):
+        _check_round_trip(dag.schedule, path)
         return
     message = (
         f"Timetable class {path!r} is not registered: list it in the timetables of an "
@@ -112,3 +114,15 @@ def check_timetable_registered(dag: DAG) -> None:
             f"{file}: {why}" for file, why in sorted(broken.items())
         )
     raise AirflowException(message)
+
+
+def _check_round_trip(timetable: Any, path: str) -> None:
+    """The scheduler re-creates the timetable with ``deserialize(serialize())``: a timetable
+    for which that fails is refused here, where its author sees it, not in the scheduler."""
+    try:
+        type(timetable).deserialize(timetable.serialize())
+    except Exception as err:
+        raise AirflowException(
+            f"Timetable class {path!r} cannot be re-created from its serialize() output: "
+            f"{type(err).__name__}: {err}"
+        ) from err
