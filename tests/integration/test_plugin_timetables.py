@@ -82,10 +82,10 @@ def test_a_plugin_timetable_schedules_runs_in_standalone(tmp_path: Path) -> None
         wait_until(lambda: len(_finished_runs(api, "weekday_runs")) >= 4, 90, "4 weekday runs")
         runs = api.call("GET", "/api/v2/dags/weekday_runs/dagRuns?order_by=logical_date")
         assert [(r["logical_date"][:19], r["dag_run_id"]) for r in runs["dag_runs"]] == [
-            ("2024-01-04T06:00:00", "scheduled__2024-01-05T06:00:00+00:00"),
-            ("2024-01-05T06:00:00", "scheduled__2024-01-06T06:00:00+00:00"),
-            ("2024-01-08T06:00:00", "scheduled__2024-01-09T06:00:00+00:00"),  # no weekend
-            ("2024-01-09T06:00:00", "scheduled__2024-01-10T06:00:00+00:00"),  # end date
+            ("2024-01-04T06:00:00", "scheduled__2024-01-04T06:00:00+00:00"),
+            ("2024-01-05T06:00:00", "scheduled__2024-01-05T06:00:00+00:00"),
+            ("2024-01-08T06:00:00", "scheduled__2024-01-08T06:00:00+00:00"),  # no weekend
+            ("2024-01-09T06:00:00", "scheduled__2024-01-09T06:00:00+00:00"),  # end date
         ], log.read_text()[-3000:]
         assert {r["state"] for r in runs["dag_runs"]} == {"success"}
         assert runs["dag_runs"][2]["data_interval_end"][:19] == "2024-01-09T06:00:00"

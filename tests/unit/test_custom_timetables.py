@@ -19,7 +19,7 @@ from airlane.queue.store import RunRequest
 from airlane.scheduling import custom_timetable
 from airlane.scheduling.backfill import logical_dates
 from airlane.scheduling.scheduler import Scheduler, dag_schedule, plan
-from airlane.scheduling.timetables import Kind, ScheduledRun, from_serialized
+from airlane.scheduling.timetables import Kind, ScheduledRun, from_serialized, next_run
 from airlane.service.execution.local_runner import make_run_info
 from tests.conftest import TEST_DAGS
 
@@ -39,7 +39,7 @@ def plugin_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     plugins.reset_for_tests()
     yield folder
     plugins.reset_for_tests()
-    for name in ("weekdays", "broken_timetable", "lossy"):
+    for name in ("weekdays", "broken_timetable", "lossy", "own_ids"):
         sys.modules.pop(name, None)
 
 
@@ -113,8 +113,8 @@ async def test_the_scheduler_creates_them_with_the_timetables_run_ids(
     scheduler.dags["weekday_runs"] = entry
     await scheduler.create_due(utc(2024, 1, 7), {})  # a Sunday: Thursday's and Friday's runs
     assert [(r.run_id, r.logical_date) for r in made] == [
-        ("scheduled__2024-01-05T06:00:00+00:00", utc(2024, 1, 4, 6)),
-        ("scheduled__2024-01-06T06:00:00+00:00", utc(2024, 1, 5, 6)),
+        ("scheduled__2024-01-04T06:00:00+00:00", utc(2024, 1, 4, 6)),
+        ("scheduled__2024-01-05T06:00:00+00:00", utc(2024, 1, 5, 6)),
     ]
     assert entry.upcoming is not None
     assert entry.upcoming.run_after == utc(2024, 1, 9, 6)
@@ -233,3 +233,30 @@ def test_a_timetable_that_deserialize_cannot_recreate_is_an_import_error(
     dags, errors = load_dags(str(dag_file), str(dag_file.parent))
     assert dags == []
     assert "'lossy.Lossy' cannot be re-created from its serialize() output" in errors[0].message
+
+
+def test_a_timetables_own_run_ids_airflow_2_signature(plugin_folder: Path) -> None:
+    (plugin_folder / "own_ids.py").write_text(
+        "from airflow.plugins_manager import AirflowPlugin\n"
+        "from weekdays import AfterWeekdayTimetable\n"
+        "class OwnIds(AfterWeekdayTimetable):\n"
+        "    def generate_run_id(self, *, run_type, logical_date, data_interval, **extra):\n"
+        "        return f'{run_type.value}_{logical_date:%Y%m%d}_{data_interval.end:%d}'\n"
+        "class OwnIdsPlugin(AirflowPlugin):\n"
+        "    name = 'own_ids'\n"
+        "    timetables = [OwnIds]\n"
+    )
+    plugins.reset_for_tests()
+    timetable = from_serialized(
+        {"kind": "custom", "class": "own_ids.OwnIds", "value": {"hour": 6}}, "UTC"
+    )
+    run = next_run(
+        timetable,
+        last=None,
+        start_date=utc(2024, 1, 6),
+        end_date=None,
+        catchup=True,
+        now=utc(2030, 1, 1),
+    )
+    assert run is not None
+    assert timetable.run_id("scheduled", run) == "scheduled_20240108_09"

@@ -230,9 +230,7 @@ class BackfillRunner:
         dag = await store.dag(dag_id) or {}
         tt = dag_timetable(dag)
         planned = next_run(tt, last=None, start_date=when, end_date=None, catchup=True, now=when)
-        run_id = f"backfill__{when.isoformat()}"
-        if planned is not None and tt.kind is Kind.CUSTOM:  # the timetable's generate_run_id
-            run_id = tt.run_id("backfill", planned)
+        run_id = f"backfill__{when.isoformat()}"  # Airflow's too: not the timetable's
         start = planned.data_interval_start if planned else when
         end = planned.data_interval_end if planned else when
         try:

@@ -92,13 +92,14 @@ def manual_interval(timetable: Any, run_after: datetime) -> tuple[datetime, date
 
 
 def run_id(timetable: Any, run_type: str, dates: RunDates) -> str:
-    """The timetable's ``generate_run_id`` (Airflow 3's arguments, and Airflow 2's
-    ``logical_date`` as an extra keyword)."""
-    logical, start, end, run_after = map(_pendulum, dates)
+    """The timetable's ``generate_run_id`` as Airflow's scheduler calls it: ``run_after`` is
+    the run's logical date there (``DagModel.next_dagrun``), and Airflow 2's ``logical_date``
+    is passed too (an extra keyword for Airflow 3's signature)."""
+    logical, start, end, _ = map(_pendulum, dates)
     return str(
         timetable.generate_run_id(
             run_type=DagRunType(run_type),
-            run_after=run_after,
+            run_after=logical,
             data_interval=DataInterval(start, end),
             logical_date=logical,
         )
