@@ -10,15 +10,21 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 
+from airlane.dag_loader import plugins
+from airlane.queue.keys import Keys
+from airlane.queue.store import Store
+from airlane.scheduling.scheduler import Scheduler
 from tests.conftest import TEST_DAGS
-from tests.integration.cluster import die_with_test, wait_until
+from tests.integration.cluster import RedisServer, die_with_test, wait_until
 from tests.integration.test_standalone import SCRIPT, _env_file
 
 pytestmark = pytest.mark.timeout(180)
@@ -114,3 +120,39 @@ def test_a_plugin_timetable_schedules_runs_in_standalone(tmp_path: Path) -> None
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(timeout=60)
+
+
+async def test_a_coordinator_without_the_plugin_shows_an_import_error_of_the_dag(
+    clean_redis: RedisServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The DAG processor had the plugin, the coordinator has not: the DAG's file gets an
+    import error naming the class (the processor's own errors of the file kept); once the
+    coordinator can re-create the timetable, the error goes."""
+    client = aioredis.Redis.from_url(clean_redis.url, decode_responses=True)
+    store = Store(client, Keys())
+    monkeypatch.delenv(plugins.PLUGINS_FOLDER_ENV, raising=False)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    plugins.reset_for_tests()
+    fileloc = str(tmp_path / "dags" / "weekday_dag.py")
+    other = {"filename": fileloc, "lineno": 3, "message": "another DAG is invalid"}
+    await client.hset(Keys().import_errors, fileloc, json.dumps([other]))
+    schedule = {"kind": "custom", "class": "weekdays.AfterWeekdayTimetable", "value": {"hour": 6}}
+    dag = {"dag_id": "weekday_runs", "fileloc": fileloc, "schedule": schedule, "tasks": []}
+    dag["start_date"] = "2024-01-04T00:00:00+00:00"
+    scheduler = Scheduler(store)
+    try:
+        await scheduler.update("weekday_runs", dag, datetime.now(UTC))
+        [kept, error] = (await store.import_errors())[fileloc]
+        assert kept["message"] == "another DAG is invalid"
+        assert "'weekdays.AfterWeekdayTimetable' is not registered" in error["message"]
+        assert "weekday_runs" not in scheduler.dags
+
+        monkeypatch.setenv(plugins.PLUGINS_FOLDER_ENV, str(HERE / "plugins"))
+        plugins.reset_for_tests()
+        await scheduler.update("weekday_runs", dag, datetime.now(UTC))
+        assert (await store.import_errors())[fileloc] == [kept]
+        assert "weekday_runs" in scheduler.dags
+    finally:
+        plugins.reset_for_tests()
+        sys.modules.pop("weekdays", None)
+        await client.aclose()
