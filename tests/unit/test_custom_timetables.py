@@ -39,7 +39,7 @@ def plugin_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     plugins.reset_for_tests()
     yield folder
     plugins.reset_for_tests()
-    for name in ("weekdays", "broken_timetable", "lossy", "own_ids"):
+    for name in ("weekdays", "broken_timetable", "lossy", "own_ids", "one_at_a_time"):
         sys.modules.pop(name, None)
 
 
@@ -260,3 +260,30 @@ def test_a_timetables_own_run_ids_airflow_2_signature(plugin_folder: Path) -> No
     )
     assert run is not None
     assert timetable.run_id("scheduled", run) == "scheduled_20240108_09"
+
+
+def test_max_active_runs_above_the_timetables_limit_is_refused(
+    plugin_folder: Path, tmp_path: Path
+) -> None:
+    (plugin_folder / "one_at_a_time.py").write_text(
+        "from airflow.plugins_manager import AirflowPlugin\n"
+        "from weekdays import AfterWeekdayTimetable\n"
+        "class OneAtATime(AfterWeekdayTimetable):\n"
+        "    active_runs_limit = 1\n"
+        "class OnePlugin(AirflowPlugin):\n"
+        "    name = 'one'\n"
+        "    timetables = [OneAtATime]\n"
+    )
+    plugins.reset_for_tests()
+    dag_file = tmp_path / "dags" / "one.py"
+    dag_file.parent.mkdir()
+    header = "import pendulum\nfrom one_at_a_time import OneAtATime\nfrom airflow.sdk import DAG\n"
+    start = "start_date=pendulum.datetime(2024, 1, 1)"
+    dag_file.write_text(
+        header
+        + f"a = DAG(dag_id='a', schedule=OneAtATime(), {start})\n"
+        + f"b = DAG(dag_id='b', schedule=OneAtATime(), {start}, max_active_runs=1)\n"
+    )
+    dags, errors = load_dags(str(dag_file), str(dag_file.parent))
+    assert [d.dag_id for d in dags] == ["b"]
+    assert "OneAtATime requires max_active_runs <= 1" in errors[0].message

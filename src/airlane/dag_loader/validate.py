@@ -103,6 +103,12 @@ def check_timetable_registered(dag: DAG) -> None:
     path = plugins.class_path(type(dag.schedule))
     if plugins.timetable_class(path) is type(dag.schedule):
         _check_round_trip(dag.schedule, path)
+        limit = dag.schedule.active_runs_limit
+        if limit is not None and limit < dag.max_active_runs:
+            raise AirflowException(
+                f"Invalid max_active_runs: {type(dag.schedule).__name__} "
+                f"requires max_active_runs <= {limit}"
+            )
         return
     message = (
         f"Timetable class {path!r} is not registered: list it in the timetables of an "
