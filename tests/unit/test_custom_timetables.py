@@ -20,6 +20,7 @@ from airlane.scheduling import custom_timetable
 from airlane.scheduling.backfill import logical_dates
 from airlane.scheduling.scheduler import Scheduler, dag_schedule, plan
 from airlane.scheduling.timetables import Kind, ScheduledRun, from_serialized, next_run
+from airlane.sdk.operators.latest_only import latest_window
 from airlane.service.execution.local_runner import make_run_info
 from tests.conftest import TEST_DAGS
 
@@ -287,3 +288,20 @@ def test_max_active_runs_above_the_timetables_limit_is_refused(
     dags, errors = load_dags(str(dag_file), str(dag_file.parent))
     assert [d.dag_id for d in dags] == ["b"]
     assert "OneAtATime requires max_active_runs <= 1" in errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("now", "latest"),
+    [(utc(2024, 1, 5, 12), True), (utc(2024, 1, 6, 7), False), (utc(2024, 1, 4, 6), False)],
+)
+def test_latest_only_asks_the_custom_timetable(
+    plugin_folder: Path, monkeypatch: pytest.MonkeyPatch, now: datetime, latest: bool
+) -> None:
+    dags, _ = load_dags(str(HERE / "dags" / "weekday_dag.py"), str(HERE / "dags"))
+    dag = next(d for d in dags if d.dag_id == "weekday_runs")
+    run = type("Run", (), {"data_interval_start": utc(2024, 1, 4, 6)})()
+    run.data_interval_end = utc(2024, 1, 5, 6)  # type: ignore[attr-defined]
+    window = latest_window(dag, run)
+    assert window == (utc(2024, 1, 4, 6), utc(2024, 1, 6, 6))  # Thursday's run until Friday's ends
+    left, right = window
+    assert (left < now <= right) is latest

@@ -105,7 +105,7 @@ def _load_location(prefix: str, folder: str) -> None:
         name = f"{prefix}.{stem}" if prefix else stem
         try:
             _register(_exec_file(name, path), path)
-        except Exception as err:
+        except (Exception, SystemExit) as err:  # a plugin's exit() must not stop the process
             log.exception("failed to import plugin %s", path)
             _REGISTRY.errors[path] = err
 
