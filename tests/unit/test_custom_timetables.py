@@ -17,7 +17,7 @@ from airlane.dag_loader.importer import load_dags, plugin_import_errors
 from airlane.dag_loader.serialize import serialize_dag
 from airlane.queue.store import RunRequest
 from airlane.scheduling import custom_timetable
-from airlane.scheduling.backfill import logical_dates
+from airlane.scheduling.backfill import BackfillError, dag_timetable, logical_dates
 from airlane.scheduling.scheduler import Scheduler, dag_schedule, plan
 from airlane.scheduling.timetables import Kind, ScheduledRun, from_serialized, next_run
 from airlane.sdk.operators.latest_only import latest_window
@@ -305,3 +305,9 @@ def test_latest_only_asks_the_custom_timetable(
     assert window == (utc(2024, 1, 4, 6), utc(2024, 1, 6, 6))  # Thursday's run until Friday's ends
     left, right = window
     assert (left < now <= right) is latest
+
+
+def test_a_backfill_of_an_unregistered_timetable_is_refused_naming_it(plugin_folder: Path) -> None:
+    dag = {"dag_id": "gone", "schedule": {"kind": "custom", "class": "gone.Timetable"}, "tasks": []}
+    with pytest.raises(BackfillError, match=r"'gone\.Timetable' is not registered"):
+        dag_timetable(dag)
