@@ -40,7 +40,7 @@ def plugin_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[P
     plugins.reset_for_tests()
     yield folder
     plugins.reset_for_tests()
-    for name in ("weekdays", "broken_timetable", "lossy", "own_ids", "one_at_a_time"):
+    for name in ("weekdays", "broken_timetable", "lossy", "own_ids", "one_at_a_time", "picky"):
         sys.modules.pop(name, None)
 
 
@@ -311,3 +311,32 @@ def test_a_backfill_of_an_unregistered_timetable_is_refused_naming_it(plugin_fol
     dag = {"dag_id": "gone", "schedule": {"kind": "custom", "class": "gone.Timetable"}, "tasks": []}
     with pytest.raises(BackfillError, match=r"'gone\.Timetable' is not registered"):
         dag_timetable(dag)
+
+
+def test_a_timetables_validate_refusal_is_an_import_error(
+    plugin_folder: Path, tmp_path: Path
+) -> None:
+    (plugin_folder / "picky.py").write_text(
+        "from airflow.exceptions import AirflowTimetableInvalid\n"
+        "from airflow.plugins_manager import AirflowPlugin\n"
+        "from weekdays import AfterWeekdayTimetable\n"
+        "class Picky(AfterWeekdayTimetable):\n"
+        "    def validate(self):\n"
+        "        if self.hour > 23:\n"
+        "            raise AirflowTimetableInvalid(f'no hour {self.hour}')\n"
+        "class PickyPlugin(AirflowPlugin):\n"
+        "    name = 'picky'\n"
+        "    timetables = [Picky]\n"
+    )
+    plugins.reset_for_tests()
+    dag_file = tmp_path / "dags" / "picky_dag.py"
+    dag_file.parent.mkdir()
+    dag_file.write_text(
+        "import pendulum\n"
+        "from picky import Picky\n"
+        "from airflow.sdk import DAG\n"
+        "dag = DAG(dag_id='p', schedule=Picky(hour=25), start_date=pendulum.datetime(2024, 1, 1))\n"
+    )
+    dags, errors = load_dags(str(dag_file), str(dag_file.parent))
+    assert dags == []
+    assert errors[0].message == "AirflowTimetableInvalid: no hour 25"
