@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
@@ -63,8 +64,23 @@ class _Api:
 
 
 def _finished_runs(api: _Api, dag_id: str) -> list[dict[str, Any]]:
-    runs = api.call("GET", f"/api/v2/dags/{dag_id}/dagRuns?order_by=logical_date")["dag_runs"]
+    try:
+        path = f"/api/v2/dags/{dag_id}/dagRuns?order_by=logical_date"
+        runs = api.call("GET", path)["dag_runs"]
+    except urllib.error.HTTPError as err:
+        if err.code == 404:  # not parsed yet
+            return []
+        raise
     return [r for r in runs if r["state"] in ("success", "failed")]
+
+
+def _dag_exists(api: _Api, dag_id: str) -> bool:
+    try:
+        return bool(api.call("GET", f"/api/v2/dags/{dag_id}"))
+    except urllib.error.HTTPError as err:
+        if err.code == 404:
+            return False
+        raise
 
 
 def _listening(data: Path) -> bool:
@@ -113,6 +129,7 @@ def test_a_plugin_timetable_schedules_runs_in_standalone(tmp_path: Path) -> None
         assert "holiday calendar service is down" in by_file[str(plugins / "broken_timetable.py")]
         assert "holiday calendar service is down" in by_file[str(dags / "broken_plugin_dag.py")]
 
+        wait_until(lambda: _dag_exists(api, "plain_manual"), 30, "the plain DAG")
         api.call("PATCH", "/api/v2/dags/plain_manual", {"is_paused": False})
         api.call("POST", "/api/v2/dags/plain_manual/dagRuns", {"dag_run_id": "still_works"})
         wait_until(lambda: _finished_runs(api, "plain_manual"), 60, "the plain DAG's run")
