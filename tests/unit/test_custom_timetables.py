@@ -200,13 +200,16 @@ def test_airflows_example_plugins_load_as_airflow_example_dags(
     (examples / "plugins" / "__init__.py").write_text("")
     shutil.copy(HERE / "plugins" / "weekdays.py", examples / "plugins" / "workday.py")
     monkeypatch.setenv(plugins.EXAMPLE_DAGS_ENV, str(examples))
-    monkeypatch.setattr(sys, "modules", dict(sys.modules))
     plugins.reset_for_tests()
     path = "airflow.example_dags.plugins.workday.AfterWeekdayTimetable"
-    registered = plugins.timetable_class(path)
-    from airflow.example_dags.plugins.workday import AfterWeekdayTimetable  # type: ignore[import-not-found]
+    try:
+        registered = plugins.timetable_class(path)
+        from airflow.example_dags.plugins.workday import AfterWeekdayTimetable  # type: ignore[import-not-found]
 
-    assert registered is AfterWeekdayTimetable  # the DAG file's import is the registered class
+        assert registered is AfterWeekdayTimetable  # the DAG file's import: the registered class
+    finally:
+        for name in [n for n in sys.modules if n.startswith("airflow.example_dags")]:
+            del sys.modules[name]
 
 
 def test_a_timetable_that_deserialize_cannot_recreate_is_an_import_error(
