@@ -59,7 +59,22 @@ def load_expected(suite: Suite) -> dict[str, Any]:
     return data
 
 
-async def run_file(folder: Path, file: str, timeout_s: float = FILE_TIMEOUT_S) -> dict[str, Any]:
+#: the example folder that is Airflow's own ``airflow.example_dags`` package
+AIRFLOW_EXAMPLES_PREFIX = "airflow/example_dags/"
+
+
+def example_dags_env(suite: Suite, folder: Path) -> dict[str, str]:
+    """For Airflow's own examples, the folder served as ``airflow.example_dags`` with its
+    ``plugins/`` registered as Airflow does with ``load_examples`` (the workday timetable's
+    example imports ``airflow.example_dags.plugins.workday``); see ``dag_loader.plugins``."""
+    if suite.prefix != AIRFLOW_EXAMPLES_PREFIX:
+        return {}
+    return {"AIRLANE_AIRFLOW_EXAMPLE_DAGS": str(folder)}
+
+
+async def run_file(
+    folder: Path, file: str, timeout_s: float = FILE_TIMEOUT_S, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Airlane's JSON for one file (tests/compat/run_file.py), or ``{"crash": why}``."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -69,7 +84,7 @@ async def run_file(folder: Path, file: str, timeout_s: float = FILE_TIMEOUT_S) -
         str(folder / file),
         LOGICAL_DATE,
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -142,7 +157,7 @@ async def run_suite(
         assert recorded is not None
         async with gate:
             file_started = time.monotonic()
-            got = await run_file(folder, file)
+            got = await run_file(folder, file, env=example_dags_env(suite, folder))
             seconds = time.monotonic() - file_started
         report = judge(suite, file, recorded, expected.get("rules", {}), got)
         return dataclasses.replace(report, seconds=round(seconds, 1))

@@ -41,6 +41,7 @@ from airlane.api.errors import error_middleware
 from airlane.api.event_hub import EventStreamSettings
 from airlane.api.revocation import RevocationCache
 from airlane.api.validation import validation_middleware
+from airlane.dag_loader import plugins
 from airlane.queue.connection import connect
 from airlane.queue.keys import Keys
 from airlane.queue.store import Store
@@ -122,6 +123,8 @@ def check_exposure(settings: ApiSettings, auth: AuthConfig) -> None:
 async def serve(settings: ApiSettings, auth: AuthConfig, stop: asyncio.Event) -> None:
     """Serve until ``stop`` is set."""
     check_exposure(settings, auth)
+    # the next-run fields of DAGs with custom timetables need the plugins' classes
+    await asyncio.to_thread(plugins.ensure_loaded)
     # aiohttp's keep-alive timer also runs from the moment a connection opens until its
     # request's headers are parsed, so it bounds slow-loris clients as well as idle ones.
     runner = web.AppRunner(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -22,6 +23,7 @@ from airlane.queue.conf_limit import ConfTooLarge
 from airlane.queue.keys import ti_field
 from airlane.queue.protocol import run_id_problem
 from airlane.queue.store import DagNotFound, RunExists, RunRequest, Store
+from airlane.scheduling import custom_timetable
 from airlane.sdk.timezone import utcnow
 
 _TRIGGER_FIELDS = {
@@ -61,6 +63,8 @@ async def trigger(request: web.Request) -> web.Response:
     if start is not None and end is not None and start > end:
         raise invalid("body", "data_interval_end", "data_interval_end is before its start")
     effective = logical_date or run_after
+    if start is None and dag.get("schedule", {}).get("kind") == "custom":
+        start, end = _manual_interval(dag, effective)
     run_id = opt_str(body, "dag_run_id") or f"manual__{effective.isoformat()}"
     problem = run_id_problem(run_id)
     if problem is not None:
@@ -89,6 +93,17 @@ async def trigger(request: web.Request) -> web.Response:
         raise conf_too_large(err) from None
     run = await load_run(store, dag_id, run_id)
     return json_response(dag_run_response(dag, run))
+
+
+def _manual_interval(dag: dict[str, Any], run_after: datetime) -> tuple[datetime, datetime]:
+    """A custom timetable's ``infer_manual_data_interval`` (as Airflow's trigger endpoint)."""
+    try:
+        timetable = custom_timetable.resolve(dag["schedule"])
+        return custom_timetable.manual_interval(timetable, run_after)
+    except Exception as err:  # the user's code: its failure is the request's answer
+        raise invalid(
+            "body", "data_interval_start", f"the DAG's timetable cannot infer one: {err}"
+        ) from None
 
 
 def conf_too_large(err: ConfTooLarge) -> ApiError:

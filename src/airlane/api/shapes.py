@@ -45,6 +45,9 @@ def _timetable(spec: DagSpec) -> tuple[str | None, str | None, bool]:
         return None, "Never, external triggers only", False
     kind = spec.schedule.get("kind")
     expression = spec.schedule.get("expression")
+    if kind == "custom":  # the timetable's own summary, description and periodic
+        shown = spec.schedule.get("description") or expression
+        return expression, shown, bool(spec.schedule.get("periodic", True))
     return expression, f"{kind} {expression}", True
 
 

@@ -18,6 +18,7 @@ from airlane.cli.common import (
     print_json,
     settings_for,
 )
+from airlane.dag_loader.importer import plugin_import_errors
 from airlane.queue.protocol import run_id_problem
 from airlane.sdk.dag import DAG
 from airlane.sdk.state import DagRunState
@@ -100,6 +101,7 @@ def print_rows(rows: list[dict[str, Any]], *, as_json: bool) -> None:
 def cmd_import_errors(args: argparse.Namespace) -> int:
     settings, folder = settings_for(args)
     errors = [e for r in parse_folder(settings, folder) for e in r.errors]
+    errors += plugin_import_errors()
     if args.json:
         print_json([e.to_json() for e in errors])
         return 0

@@ -73,6 +73,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.sensors.filesystem": (_FILE,),
     "airflow.decorators": ("airlane.sdk.decorators",),
     "airflow.timetables": (),
+    "airflow.timetables.base": ("airlane.sdk.timetable_base",),
     "airflow.timetables.interval": ("airlane.sdk.timetables",),
     "airflow.timetables.trigger": ("airlane.sdk.timetables",),
     "airflow.sdk": (_SDK, "airlane.sdk.params", "airlane.sdk.variable"),
@@ -130,7 +131,13 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.utils.weekday": (_WEEKDAY,),
     "airflow.utils.context": ("airlane.sdk.context",),
     "airflow.exceptions": ("airlane.sdk.exceptions",),
+    "airflow.plugins_manager": ("airlane.sdk.plugins",),
+    "airflow.utils.types": ("airlane.sdk.timetable_base",),
 }
+
+#: a folder of Airflow's own example DAGs to serve as ``airflow.example_dags`` (see
+#: ``dag_loader.plugins``; set by the compatibility suite)
+EXAMPLE_DAGS_ENV = "AIRLANE_AIRFLOW_EXAMPLE_DAGS"
 
 #: Airflow module -> its attributes that are modules (``from ...compat.sdk import timezone``).
 MODULE_ATTRIBUTES: dict[str, dict[str, str]] = {
@@ -168,6 +175,8 @@ class AirflowCompatFinder(importlib.abc.MetaPathFinder):
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname != "airflow" and not fullname.startswith("airflow."):
             return None
+        if fullname == "airflow.example_dags" and os.environ.get(EXAMPLE_DAGS_ENV):
+            return _example_dags_spec(fullname, os.environ[EXAMPLE_DAGS_ENV])
         if fullname not in MODULES:
             installed = importlib.machinery.PathFinder.find_spec(fullname, path)  # type: ignore[arg-type]
             if installed is not None:
@@ -182,6 +191,18 @@ class AirflowCompatFinder(importlib.abc.MetaPathFinder):
         if is_package:
             spec.submodule_search_locations = _installed_locations(fullname)
         return spec
+
+
+def _example_dags_spec(fullname: str, folder: str) -> ModuleSpec | None:
+    folder = os.path.abspath(folder)
+    init = os.path.join(folder, "__init__.py")
+    if os.path.isfile(init):
+        return importlib.util.spec_from_file_location(
+            fullname, init, submodule_search_locations=[folder]
+        )
+    spec = importlib.machinery.ModuleSpec(fullname, None, is_package=True)
+    spec.submodule_search_locations = [folder]
+    return spec
 
 
 def _airflow_namespace() -> ModuleSpec | None:

@@ -14,7 +14,7 @@ import threading
 import traceback
 from types import ModuleType, TracebackType
 
-from airlane.dag_loader import airflow_compat
+from airlane.dag_loader import airflow_compat, plugins
 from airlane.dag_loader.models import ImportErrorInfo
 from airlane.dag_loader.validate import validate_dag
 from airlane.sdk.dag import DAG, start_collecting, stop_collecting
@@ -58,6 +58,12 @@ def error_from_exception(path: str, err: BaseException) -> ImportErrorInfo:
     return ImportErrorInfo(path, _error_line(path, err.__traceback__), message, text)
 
 
+def plugin_import_errors() -> list[ImportErrorInfo]:
+    """The plugins folder's files that failed to load (``dag_loader.plugins``), as import
+    errors naming each file."""
+    return [error_from_exception(path, err) for path, err in sorted(plugins.failures().items())]
+
+
 def _add_to_path(folder: str | None) -> None:
     if folder and folder not in sys.path:
         sys.path.append(folder)
@@ -66,6 +72,7 @@ def _add_to_path(folder: str | None) -> None:
 def import_module(path: str, dags_folder: str | None = None) -> ModuleType:
     """Execute the DAG file as a fresh module (replacing an earlier import of it)."""
     airflow_compat.install()
+    plugins.ensure_loaded()  # the plugins folder on sys.path, its timetables registered
     path = os.path.abspath(path)
     _add_to_path(os.path.abspath(dags_folder) if dags_folder else os.path.dirname(path))
     name = module_name_for(path)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from airlane.dag_loader import plugins
 from airlane.sdk.dag import DAG
 from airlane.sdk.exceptions import AirflowDagCycleException, AirflowException
+from airlane.sdk.timetables import is_custom_timetable
 from airlane.sdk.trigger_rule import TriggerRule
 
 #: Airflow's KEY_REGEX and 250-character limit for DAG and task ids. Besides Airflow's reason,
@@ -71,6 +74,7 @@ def validate_dag(dag: DAG) -> None:
                 f"DAG {dag.dag_id} has a schedule ({dag.schedule!r}) but no start_date; "
                 "set start_date on the DAG or in default_args"
             )
+    check_timetable_registered(dag)
     if dag.max_active_runs < 1 or dag.max_active_tasks < 1:
         raise AirflowException(
             f"DAG {dag.dag_id}: max_active_runs and max_active_tasks must be >= 1"
@@ -89,3 +93,42 @@ def _check_setups(dag: DAG) -> None:
                 raise AirflowException(
                     "Setup tasks must be followed with trigger rule ALL_SUCCESS."
                 )
+
+
+def check_timetable_registered(dag: DAG) -> None:
+    """Airflow's rule: the scheduler re-creates a custom timetable by class path, so a plugin
+    must register the class (one defined in the DAG file only cannot be scheduled)."""
+    if not is_custom_timetable(dag.schedule):
+        return
+    path = plugins.class_path(type(dag.schedule))
+    if plugins.timetable_class(path) is type(dag.schedule):
+        _check_round_trip(dag.schedule, path)
+        limit = dag.schedule.active_runs_limit
+        if limit is not None and limit < dag.max_active_runs:
+            raise AirflowException(
+                f"Invalid max_active_runs: {type(dag.schedule).__name__} "
+                f"requires max_active_runs <= {limit}"
+            )
+        return
+    message = (
+        f"Timetable class {path!r} is not registered: list it in the timetables of an "
+        f"AirflowPlugin in the plugins folder (${plugins.PLUGINS_FOLDER_ENV})"
+    )
+    broken = plugins.import_errors()
+    if broken:
+        message += "; plugins that failed to load: " + "; ".join(
+            f"{file}: {why}" for file, why in sorted(broken.items())
+        )
+    raise AirflowException(message)
+
+
+def _check_round_trip(timetable: Any, path: str) -> None:
+    """The scheduler re-creates the timetable with ``deserialize(serialize())``: a timetable
+    for which that fails is refused here, where its author sees it, not in the scheduler."""
+    try:
+        type(timetable).deserialize(timetable.serialize())
+    except Exception as err:
+        raise AirflowException(
+            f"Timetable class {path!r} cannot be re-created from its serialize() output: "
+            f"{type(err).__name__}: {err}"
+        ) from err

@@ -23,6 +23,7 @@ from airlane.queue.conf_limit import ConfTooLarge, check_conf_size
 from airlane.queue.keys import run_ref
 from airlane.queue.protocol import BackfillChanged, decoded_or_none
 from airlane.queue.store import RunExists, RunRequest, Store
+from airlane.scheduling.custom_timetable import TimetableNotRegistered
 from airlane.scheduling.timetables import Kind, Timetable, next_run, plain_utc, spec_timetable
 
 log = logging.getLogger("airlane.backfill")
@@ -92,7 +93,10 @@ def logical_dates(
 
 
 def dag_timetable(dag: dict[str, Any], data_intervals_default: bool = False) -> Timetable:
-    return spec_timetable(DagSpec.from_serialized(dag), data_intervals_default)
+    try:
+        return spec_timetable(DagSpec.from_serialized(dag), data_intervals_default)
+    except TimetableNotRegistered as err:  # a custom timetable this process cannot re-create
+        raise BackfillError("dag_id", str(err)) from None
 
 
 async def create_backfill(
@@ -227,10 +231,14 @@ class BackfillRunner:
                 to_clear.append(RunToClear(dag_id, str(run_id), tuple(tasks)))
                 return run_ref(dag_id, str(run_id))
             return None
-        run_id = f"backfill__{when.isoformat()}"
         dag = await store.dag(dag_id) or {}
-        tt = dag_timetable(dag)
+        try:
+            tt = dag_timetable(dag)
+        except BackfillError as err:
+            log.warning("backfill %s: no run for %s: %s", backfill.id, when.isoformat(), err)
+            return None
         planned = next_run(tt, last=None, start_date=when, end_date=None, catchup=True, now=when)
+        run_id = f"backfill__{when.isoformat()}"  # Airflow's too: not the timetable's
         start = planned.data_interval_start if planned else when
         end = planned.data_interval_end if planned else when
         try:

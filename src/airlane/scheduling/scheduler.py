@@ -19,6 +19,8 @@ from airlane.queue import typed
 from airlane.queue.codec import dumps, loads
 from airlane.queue.keys import run_ref
 from airlane.queue.store import RunExists, RunRequest, Store
+from airlane.scheduling import schedule_errors
+from airlane.scheduling.custom_timetable import TimetableNotRegistered
 from airlane.scheduling.timetables import (
     Kind,
     ScheduledRun,
@@ -127,9 +129,15 @@ class Scheduler:
         raw = await typed.hget(self.store.client, self.store.keys.schedules, dag_id)
         try:
             entry = dag_schedule(dag, raw, now, data_intervals_default=self.data_intervals_default)
+        except TimetableNotRegistered as err:  # the DAG's import error, not the coordinator's
+            log.error("cannot schedule DAG %s: %s", dag_id, err)
+            await schedule_errors.report(self.store, dag, err)
+            return
         except (ValueError, KeyError, TypeError, OverflowError):  # KeyError: a bad schedules entry
             log.exception("cannot schedule DAG %s; its schedule is off", dag_id)
             return
+        if entry is not None and entry.timetable.kind is Kind.CUSTOM:
+            await schedule_errors.clear(self.store, dag)
         if entry is not None:
             self.dags[dag_id] = entry
 
@@ -171,7 +179,7 @@ class Scheduler:
                 entry.blocked = True  # looked at again when one of its runs ends
                 break
             run = entry.upcoming
-            run_id = f"scheduled__{run.logical_date.isoformat()}"
+            run_id = entry.timetable.run_id("scheduled", run)
             try:
                 await self.store.create_run(
                     RunRequest(

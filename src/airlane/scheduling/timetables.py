@@ -11,7 +11,7 @@ hour are stepped in UTC so that no hour is skipped or doubled when clocks change
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,6 +20,7 @@ from croniter import croniter
 from dateutil.relativedelta import relativedelta
 
 from airlane.engine.dag_spec import DagSpec
+from airlane.scheduling import custom_timetable
 from airlane.sdk.schedules import PRESETS
 
 #: the presets that stand for a cron expression (``@once`` and ``@continuous`` do not)
@@ -33,6 +34,8 @@ class Kind(enum.StrEnum):
     CONTINUOUS = "continuous"
     CRON = "cron"
     DELTA = "delta"
+    #: a user's Timetable subclass (``custom``), asked through its own methods
+    CUSTOM = "custom"
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +53,21 @@ class Timetable:
     delta: timedelta | relativedelta | None = None
     timezone: str = "UTC"
     data_intervals: bool = False
+    #: the re-created custom timetable (Kind.CUSTOM)
+    custom: Any = field(default=None, compare=False)
 
     @property
     def periodic(self) -> bool:
+        if self.kind is Kind.CUSTOM:
+            return bool(self.custom.periodic)
         return self.kind in (Kind.CRON, Kind.DELTA)
+
+    def run_id(self, run_type: str, run: ScheduledRun) -> str:
+        """The id of a run of this timetable (a custom one's ``generate_run_id``)."""
+        if self.kind is Kind.CUSTOM:
+            dates = (run.logical_date, run.data_interval_start, run.data_interval_end)
+            return custom_timetable.run_id(self.custom, run_type, (*dates, run.run_after))
+        return f"{run_type}__{run.logical_date.isoformat()}"
 
     # ---- the grid of fire times -----------------------------------------------------------
 
@@ -123,6 +137,8 @@ def from_serialized(
     data_intervals = data_intervals_default if intervals is None else bool(intervals)
     tz = schedule.get("timezone") or timezone or "UTC"
     expression = schedule.get("expression")
+    if kind == "custom":
+        return Timetable(Kind.CUSTOM, timezone=tz, custom=custom_timetable.resolve(schedule))
     if kind == "preset" and expression == "@once":
         return Timetable(Kind.ONCE, timezone=tz)
     if kind == "preset" and expression == "@continuous":
@@ -204,6 +220,8 @@ def next_run(
     now = plain_utc(now)
     if tt.kind is Kind.NONE:
         return None
+    if tt.kind is Kind.CUSTOM:
+        return _next_custom(tt, last, start_date, end_date, catchup)
     if tt.kind is Kind.ONCE:
         if last is not None:
             return None
@@ -218,6 +236,28 @@ def next_run(
     if end_date is not None and found.logical_date > end_date:
         return None
     return found
+
+
+def _next_custom(
+    tt: Timetable,
+    last: ScheduledRun | None,
+    start_date: datetime | None,
+    end_date: datetime | None,
+    catchup: bool,
+) -> ScheduledRun | None:
+    """A custom timetable decides alone, end date included (Airflow passes it the DAG's
+    dates as a TimeRestriction and takes its answer as is)."""
+    if not tt.custom.can_be_scheduled:
+        return None
+    interval = (last.data_interval_start, last.data_interval_end) if last else None
+    dates = custom_timetable.next_dates(
+        tt.custom,
+        last_interval=interval,
+        start_date=start_date,
+        end_date=end_date,
+        catchup=catchup,
+    )
+    return ScheduledRun(*dates) if dates is not None else None
 
 
 def _next_trigger(

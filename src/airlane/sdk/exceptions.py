@@ -81,6 +81,10 @@ class AirflowDagInconsistent(AirflowException):
     """The DAG's definition contradicts itself (for example a dependency across two DAGs)."""
 
 
+class AirflowTimetableInvalid(AirflowException):
+    """A custom timetable's ``validate()`` refuses how it was set up."""
+
+
 class ParamValidationError(AirflowException):
     """A DAG param's value does not match its schema."""
 

@@ -8,7 +8,7 @@ from typing import Any
 from croniter import croniter
 
 from airlane.sdk.exceptions import AirflowException
-from airlane.sdk.timetables import is_timetable
+from airlane.sdk.timetables import check_custom_timetable, is_custom_timetable, is_timetable
 
 PRESETS: dict[str, str | None] = {
     "@once": None,
@@ -25,8 +25,12 @@ PRESETS: dict[str, str | None] = {
 
 def validate_schedule(schedule: Any) -> None:
     """Raise, naming the value, unless ``schedule`` is None, a preset, a cron, a timedelta or
-    one of Airflow's cron and delta timetables."""
+    one of Airflow's cron and delta timetables, or a custom ``Timetable`` (its ``validate()``)."""
     if is_timetable(schedule):
+        check_custom_timetable(schedule)
+        return
+    if is_custom_timetable(schedule):
+        schedule.validate()
         return
     if schedule is None or isinstance(schedule, timedelta):
         if isinstance(schedule, timedelta) and schedule.total_seconds() <= 0:
@@ -39,15 +43,32 @@ def validate_schedule(schedule: Any) -> None:
     if hasattr(schedule, "months") and hasattr(schedule, "days"):  # dateutil relativedelta
         return
     raise AirflowException(
-        f"Unsupported schedule {schedule!r} ({type(schedule).__name__}): custom timetables "
-        "are not supported; use a cron string, a timedelta or Airflow's cron/delta timetables"
+        f"Unsupported schedule {schedule!r} ({type(schedule).__name__}): use a cron string, "
+        "a timedelta, a preset or a timetable (a subclass of airflow.timetables.base.Timetable)"
     )
 
 
+def describe_custom(timetable: Any) -> dict[str, Any]:
+    """A custom timetable as JSON: its class path and ``serialize()`` output (the scheduler
+    re-creates it with ``deserialize()``), with what the UI and API show of it."""
+    cls = type(timetable)
+    return {
+        "kind": "custom",
+        "class": f"{cls.__module__}.{cls.__qualname__}",
+        "value": timetable.serialize(),
+        "expression": str(timetable.summary),
+        "description": str(timetable.description or ""),
+        "periodic": bool(timetable.periodic),
+        "can_be_scheduled": bool(timetable.can_be_scheduled),
+    }
+
+
 def describe_schedule(schedule: Any) -> dict[str, Any]:
-    """The schedule as JSON: ``{"kind": none|preset|cron|timedelta|relativedelta, ...}``."""
+    """The schedule as JSON: ``{"kind": none|preset|cron|timedelta|relativedelta|custom, ...}``."""
     if schedule is None:
         return {"kind": "none", "expression": None}
+    if is_custom_timetable(schedule):
+        return describe_custom(schedule)
     if is_timetable(schedule):
         described: dict[str, Any] = schedule.describe()
         return described

@@ -14,6 +14,7 @@ from typing import Any
 from croniter import croniter
 
 from airlane.sdk.exceptions import AirflowException
+from airlane.sdk.timetable_base import Timetable
 
 
 def _zone_name(timezone: Any) -> str | None:
@@ -22,7 +23,10 @@ def _zone_name(timezone: Any) -> str | None:
     return timezone if isinstance(timezone, str) else str(getattr(timezone, "name", timezone))
 
 
-class _Timetable:
+class _Timetable(Timetable):
+    """Airlane's own cron and delta timetables: the scheduler computes them from ``describe()``
+    (``airlane.scheduling.timetables``), not through the protocol's methods."""
+
     data_intervals = False
 
     def describe(self) -> dict[str, Any]:
@@ -77,4 +81,23 @@ class DeltaDataIntervalTimetable(_DeltaTimetable):
 
 
 def is_timetable(value: Any) -> bool:
+    """One of Airflow's cron and delta timetables (not a custom one)."""
     return isinstance(value, _Timetable)
+
+
+def is_custom_timetable(value: Any) -> bool:
+    """A user's ``Timetable`` subclass, scheduled through its own ``next_dagrun_info``."""
+    return isinstance(value, Timetable) and not isinstance(value, _Timetable)
+
+
+def check_custom_timetable(value: Any) -> None:
+    """Refuse a subclass of a built-in timetable that overrides the protocol: the scheduler
+    computes built-ins itself and would ignore the override."""
+    if not is_timetable(value):
+        return
+    for name in ("next_dagrun_info", "infer_manual_data_interval", "generate_run_id"):
+        if getattr(type(value), name) is not getattr(Timetable, name):
+            raise AirflowException(
+                f"{type(value).__name__} overrides {name} of a built-in timetable; subclass "
+                "airflow.timetables.base.Timetable instead"
+            )

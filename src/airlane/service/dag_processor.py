@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 import orjson
 import redis.asyncio as aioredis
 
+from airlane.dag_loader import plugins
 from airlane.dag_loader.discovery import list_dag_files
+from airlane.dag_loader.importer import plugin_import_errors
 from airlane.dag_loader.isolated import ImportLimits, ImportsCancelled, parse_files
 from airlane.dag_loader.models import FileResult
 from airlane.queue import typed
@@ -63,6 +65,7 @@ class DagProcessor:
 
     async def run(self, stop: asyncio.Event) -> None:
         await self._load_known()
+        await self._store_plugin_errors()
         watch = asyncio.create_task(self._cancel_imports_on(stop))
         try:
             await self._scan_until(stop)
@@ -90,6 +93,27 @@ class DagProcessor:
         files = await typed.hgetall(self.client, self.keys.dag_files)
         for dag_id, path in files.items():
             self.file_dags.setdefault(path, set()).add(dag_id)
+
+    async def _store_plugin_errors(self) -> None:
+        """The plugins folder's files that fail to load, as import errors naming them (plugins
+        load once per process, as in Airflow: a fixed plugin shows after a restart)."""
+        failures = {e.filename: e for e in await asyncio.to_thread(plugin_import_errors)}
+        folder = plugins.plugins_folder()
+        stored = await typed.hgetall(self.client, self.keys.import_errors)
+        async with self.client.pipeline(transaction=True) as pipe:
+            for path in stored:
+                if folder and path.startswith(folder + os.sep) and path not in failures:
+                    pipe.hdel(self.keys.import_errors, path)
+            for path, info in failures.items():
+                pipe.hset(self.keys.import_errors, path, dumps([info.to_json()]))
+            if failures:
+                pipe.xadd(
+                    self.keys.events,
+                    ImportErrorsEvent().to_fields(),
+                    maxlen=EVENTS_MAXLEN,
+                    approximate=True,
+                )
+            await pipe.execute()
 
     async def scan(self) -> int:
         """Parse what changed; returns the number of files parsed."""

@@ -5,6 +5,7 @@ a manual run follows every direct downstream task; any other run (scheduled, bac
 them only when now falls in its window, from the run's data interval start to the end of the
 next scheduled run, and otherwise follows none (trigger rules decide for tasks further down).
 A DAG whose schedule has no next run (``None``, ``@once``, ``@continuous``) always proceeds.
+A custom timetable is asked through its own ``next_dagrun_info``, as Airflow does.
 The window is the same for Airflow 2's data-interval timetables and Airflow 3's trigger ones:
 both start the next run's interval, or fire it, at the first schedule time after this run's end.
 """
@@ -12,12 +13,16 @@ both start the next run's interval, or fire it, at the first schedule time after
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
+
+import pendulum
 
 from airlane.sdk.context import Context, current_log
 from airlane.sdk.operators.python import BaseBranchOperator
 from airlane.sdk.schedules import describe_schedule
+from airlane.sdk.timetable_base import DataInterval, TimeRestriction
+from airlane.sdk.timetables import is_custom_timetable
 from airlane.sdk.timezone import utcnow
 
 
@@ -32,11 +37,26 @@ def next_schedule_after(dag: Any, moment: datetime) -> datetime | None:
     return timetable.next_after(moment)
 
 
+def _custom_window(timetable: Any, start: datetime, end: datetime) -> tuple[Any, Any] | None:
+    """Airflow's window for a custom timetable, from its own ``next_dagrun_info``: left is the
+    end of a run the timetable would fit before this run's end, if any; right is the end of
+    the run it makes after this one."""
+    current = DataInterval(pendulum.instance(start), pendulum.instance(end))
+    before = TimeRestriction(None, current.end - timedelta(microseconds=1), True)
+    earlier = timetable.next_dagrun_info(last_automated_data_interval=current, restriction=before)
+    left = earlier.data_interval.end if earlier else current.start
+    after = TimeRestriction(current.end, None, True)
+    upcoming = timetable.next_dagrun_info(last_automated_data_interval=current, restriction=after)
+    return (left, upcoming.data_interval.end) if upcoming else None
+
+
 def latest_window(dag: Any, dag_run: Any) -> tuple[datetime, datetime] | None:
     """(left, right) such that the run is the latest when ``left < now <= right``; None when
     the schedule has no next run (the run is then taken as the latest)."""
     left = dag_run.data_interval_start or dag_run.logical_date
     end = dag_run.data_interval_end or dag_run.logical_date
+    if is_custom_timetable(dag.schedule):
+        return _custom_window(dag.schedule, left, end)
     right = next_schedule_after(dag, end)
     if right is None:
         return None

@@ -19,6 +19,7 @@ import time
 
 import redis.asyncio as aioredis
 
+from airlane.dag_loader import plugins
 from airlane.queue import typed
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.groups import ensure_group
@@ -80,6 +81,8 @@ class Coordinator:
     # ---- lifecycle ------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
+        # custom timetables are re-created from plugin classes: import them once, off the loop
+        await asyncio.to_thread(plugins.ensure_loaded)
         for stream in (self.keys.completions, self.keys.commands):
             await ensure_group(self.client, stream, COORDINATOR_GROUP)
         try:

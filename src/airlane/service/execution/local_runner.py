@@ -16,13 +16,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import pendulum
+
 from airlane.dag_loader.serialize import serialize_dag
 from airlane.engine.graph import DagGraph
 from airlane.engine.run_state import Step, TaskOutcome, TIKey
 from airlane.engine.state_machine import RunMachine
 from airlane.queue.protocol import validate_run_id
+from airlane.scheduling.custom_timetable import manual_interval
 from airlane.sdk.dag import DAG
 from airlane.sdk.state import DagRunState, TaskInstanceState
+from airlane.sdk.timetables import is_custom_timetable
 from airlane.sdk.timezone import coerce_datetime, utcnow
 from airlane.service.execution.context_builder import RunInfo
 from airlane.service.execution.runtime_ti import InMemoryXComs
@@ -53,12 +57,15 @@ def make_run_info(
     dag: DAG, logical_date: datetime | None, conf: dict[str, Any], run_id: str | None
 ) -> RunInfo:
     when = coerce_datetime(logical_date) or utcnow()
+    start, end = when, when
+    if is_custom_timetable(dag.schedule):  # as Airflow's dag.test(): the timetable infers it
+        start, end = (pendulum.instance(d) for d in manual_interval(dag.schedule, when))
     return RunInfo(
         dag_id=dag.dag_id,
         run_id=validate_run_id(run_id or f"manual__{when.isoformat()}"),
         logical_date=when,
-        data_interval_start=when,
-        data_interval_end=when,
+        data_interval_start=start,
+        data_interval_end=end,
         conf=dict(conf),
         run_type="manual",
         start_date=utcnow(),
