@@ -37,6 +37,11 @@ def register(groups: Any) -> None:
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(handler=cmd_dag_processor)
 
+    p = groups.add_parser("callbacks", help="deliver DAG callbacks (an arq worker)")
+    p.add_argument("--dags-folder", default=None)
+    p.add_argument("--log-level", default="INFO")
+    p.set_defaults(handler=cmd_callbacks)
+
     p = groups.add_parser("health", help="exit 0 when Redis answers (and a component is alive)")
     p.add_argument(
         "--component",
@@ -183,6 +188,28 @@ def cmd_worker(args: argparse.Namespace) -> int:
         task_process_idle_s=settings.task_process_idle_s,
     )
     return _serve(settings, "worker", lambda c, k: Worker(worker_settings, c, k))
+
+
+def cmd_callbacks(args: argparse.Namespace) -> int:
+    from airlane.service.callbacks.delivery import DeliverySettings
+    from airlane.service.callbacks.service import CallbacksService
+
+    setup_logging(args.log_level)
+    settings = Settings.from_env()
+    delivery = DeliverySettings(
+        redis_url=settings.redis_url,
+        dags_folder=_folder(args, settings),
+        timeout_s=settings.callback_timeout_s,
+        max_tries=settings.callback_max_tries,
+        retry_delay_s=settings.callback_retry_delay_s,
+    )
+    service = CallbacksService(delivery, Keys.from_env())
+
+    async def main(stop: asyncio.Event) -> None:
+        await service.run(stop)
+
+    run_service(main)
+    return 0
 
 
 def cmd_dag_processor(args: argparse.Namespace) -> int:

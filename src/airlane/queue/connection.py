@@ -34,7 +34,8 @@ def connect(
         "client_name": client_name,
     }
     if max_connections is None:
-        return aioredis.Redis.from_url(url, **options)
+        client: aioredis.Redis = aioredis.Redis.from_url(url, **options)
+        return client
     pool = aioredis.BlockingConnectionPool.from_url(
         url, max_connections=max_connections, timeout=pool_timeout_s, **options
     )

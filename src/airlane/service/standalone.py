@@ -180,6 +180,7 @@ class Standalone:
         await self.spawn("api", *self._api_args())
         await self.spawn("dag-processor", "dag-processor", "--dags-folder", s.dags_folder)
         await self.spawn("coordinator", "coordinator")
+        await self.spawn("callbacks", "callbacks", "--dags-folder", s.dags_folder)
         await self.spawn(
             "worker",
             "worker",
@@ -206,13 +207,14 @@ class Standalone:
                             self.settings.dags_folder,
                         ),
                         "coordinator": ("coordinator",),
+                        "callbacks": ("callbacks", "--dags-folder", self.settings.dags_folder),
                         "worker": ("worker", "--dags-folder", self.settings.dags_folder),
                         "api": self._api_args(),
                     }[name]
                     await self.spawn(name, *args)
 
     async def shutdown(self) -> None:
-        for name in ("api", "worker", "coordinator", "dag-processor"):
+        for name in ("api", "worker", "callbacks", "coordinator", "dag-processor"):
             proc = self.children.get(name)
             if proc is None or proc.returncode is not None:
                 continue
