@@ -84,6 +84,8 @@ def test_a_failed_run_fires_its_failure_callback_once_and_a_success_its_list(
     assert (event.outcome.value, event.tries) == ("failed", 2)
     assert "RuntimeError: the receiver is down" in event.error
     assert lines(nodes, "raising.tries") == ["try", "try"]
+    # the callback before it in the list returned on the first try: it is not called again
+    assert lines(nodes, "before_raising.lines") == [f"task_failure {raising} c_after"]
     assert "failed after 2 tries" in nodes.logs("callbacks")
     # restarted coordinator and callbacks role: nothing is delivered again
     nodes.signal("coordinator", signal.SIGKILL)

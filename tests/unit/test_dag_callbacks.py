@@ -153,9 +153,16 @@ def test_callbacks_are_called_in_order_and_one_that_raises_does_not_stop_the_nex
     dag = _dag(on_failure_callback=[first, second], on_success_callback=second)
     assert dag_callbacks(dag, success=True) == [second]
     lines: list[str] = []
-    errors = run_callbacks(dag_callbacks(dag, success=False), {"reason": "r"}, lines.append)
+    results = run_callbacks(dag_callbacks(dag, success=False), {"reason": "r"}, lines.append)
     assert calls == ["first", "r"]
-    assert errors == ["DAG callback first failed: ValueError: nope"]
+    assert results.errors == ("DAG callback first failed: ValueError: nope",)
+    assert results.done == (1,)
+    # a retry calls only those an earlier try did not deliver
+    again = run_callbacks(
+        dag_callbacks(dag, success=False), {"reason": "r"}, lines.append, skip=frozenset({1})
+    )
+    assert calls == ["first", "r", "first"]
+    assert again.done == ()
     assert any("first failed" in line for line in lines)
     assert dag_callbacks(_dag(), success=False) == []
 

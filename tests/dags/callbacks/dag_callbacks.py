@@ -54,7 +54,7 @@ def _failing(dag_id, **callbacks):
 
 cb_fail = _failing("cb_fail", on_failure_callback=record("fail"), on_success_callback=record("never"))
 cb_block = _failing("cb_block", on_failure_callback=blocking)
-cb_raise = _failing("cb_raise", on_failure_callback=raising)
+cb_raise = _failing("cb_raise", on_failure_callback=[record("before_raising"), raising])
 
 with DAG(
     "cb_success",

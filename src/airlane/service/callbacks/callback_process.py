@@ -3,8 +3,8 @@ role (an exception, a hang or a crash here costs one try of one job).
 
 ``python -m airlane.service.callbacks.callback_process <result fd>``: the request is the JSON
 on stdin (:class:`CallbackRequest`), the result the JSON written to the result fd (never to
-stdout, where user code prints): ``{"errors": [...]}``, or ``{"fatal": "..."}`` when the DAG
-could not be loaded. It dies with its parent (PR_SET_PDEATHSIG).
+stdout, where user code prints): ``{"done": [positions], "errors": [...]}``, or
+``{"fatal": "..."}`` when the DAG could not be loaded. It dies with its parent (PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ class CallbackRequest:
     reason: str
     run: RunInfo
     last: LastTI | None
+    #: positions of the callbacks an earlier try delivered (not called again)
+    skip: frozenset[int] = frozenset()
 
     def encode(self) -> bytes:
         data = {
@@ -51,6 +53,7 @@ class CallbackRequest:
             "reason": self.reason,
             "run": run_info_to_wire(self.run),
             "last": None if self.last is None else asdict(self.last),
+            "skip": sorted(self.skip),
         }
         return orjson.dumps(data)
 
@@ -66,6 +69,7 @@ class CallbackRequest:
             reason=data["reason"],
             run=run_info_from_wire(data["run"]),
             last=None if last is None else LastTI(**last),
+            skip=frozenset(int(i) for i in data.get("skip", ())),
         )
 
 
@@ -91,7 +95,9 @@ def run_request(request: CallbackRequest) -> dict[str, Any]:
     task_id = "" if request.last is None else request.last.task_id
     xcoms = RedisXComs(client, Keys.from_env(), dag.dag_id, request.run.run_id, task_id)
     context = callback_context(dag, request.run, request.last, request.reason, xcoms)
-    return {"errors": run_callbacks(dag_callbacks(dag, request.success), context, _log)}
+    callbacks = dag_callbacks(dag, request.success)
+    results = run_callbacks(callbacks, context, _log, request.skip)
+    return {"done": list(results.done), "errors": list(results.errors)}
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ import redis.asyncio as aioredis
 from arq import Retry
 from arq.constants import in_progress_key_prefix
 
+from airlane.queue import typed
 from airlane.queue.callback_jobs import DagCallbackJob
 from airlane.queue.events_protocol import CallbackEvent, CallbackOutcome
 from airlane.queue.keys import Keys
@@ -39,6 +40,8 @@ ERROR_MAX_CHARS = 2000
 #: the job runs, so a killed role's job runs again within seconds.
 IN_PROGRESS_S = 3.0
 RENEW_S = 1.0
+#: how long the positions of a job's delivered callbacks are kept (arq keeps its result so long)
+DONE_KEPT_S = 7 * 24 * 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,17 +72,10 @@ class Delivery:
             await self._event(job, CallbackOutcome.FAILED, job_try - 1, cut)
             return "failed"
         try:
-            request = await build_request(
-                self.store, job, self.settings.redis_url, self.settings.dags_folder
-            )
+            error = await self._attempt(job)
         except RunGone as err:
             log.warning("%s: %s; callback dropped", job.job_id, err)
             return "gone"
-        renewing = asyncio.create_task(self._renew_in_progress(job.job_id))
-        try:
-            error = await self._call(request)
-        finally:
-            renewing.cancel()
         if error is None:
             log.info("%s of %s/%s done (try %s)", job.kind.value, job.dag_id, job.run_id, job_try)
             await self._event(job, CallbackOutcome.DONE, job_try)
@@ -94,14 +90,32 @@ class Delivery:
         await self._event(job, CallbackOutcome.FAILED, job_try, error)
         return "failed"
 
+    async def _attempt(self, job: DagCallbackJob) -> str | None:
+        """Call the callbacks an earlier try did not deliver; the error, None if none."""
+        done_key = self.keys.callbacks_done(job.job_id)
+        skip = frozenset(int(i) for i in await typed.smembers(self.client, done_key))
+        request = await build_request(
+            self.store, job, self.settings.redis_url, self.settings.dags_folder, skip
+        )
+        renewing = asyncio.create_task(self._renew_in_progress(job.job_id))
+        try:
+            done, error = await self._call(request)
+        finally:
+            renewing.cancel()
+        if done:
+            await typed.call(self.client.sadd(done_key, *done))
+            await typed.call(self.client.expire(done_key, DONE_KEPT_S))
+        return error
+
     async def _renew_in_progress(self, job_id: str) -> None:
         key = in_progress_key_prefix + job_id
         while True:
             await asyncio.sleep(RENEW_S)
             await self.client.pexpire(key, int(IN_PROGRESS_S * 1000))
 
-    async def _call(self, request: CallbackRequest) -> str | None:
-        """Run the callbacks in a child process; the error, None when all of them returned."""
+    async def _call(self, request: CallbackRequest) -> tuple[list[int], str | None]:
+        """Run the callbacks in a child process: the positions of those that returned, and
+        the error (None when all of them returned)."""
         read_fd, write_fd = os.pipe()
         try:
             proc = await asyncio.create_subprocess_exec(
@@ -119,7 +133,7 @@ class Delivery:
                 await asyncio.wait_for(proc.communicate(request.encode()), self.settings.timeout_s)
             except TimeoutError:
                 await _kill(proc)
-                return f"timed out after {self.settings.timeout_s:g}s"
+                return [], f"timed out after {self.settings.timeout_s:g}s"
             except asyncio.CancelledError:
                 await _kill(proc)  # the role stops: the job is run again later
                 raise
@@ -142,11 +156,12 @@ async def _kill(proc: asyncio.subprocess.Process) -> None:
         await proc.wait()
 
 
-def _error_of(raw: bytes, returncode: int | None) -> str | None:
+def _error_of(raw: bytes, returncode: int | None) -> tuple[list[int], str | None]:
     if not raw:
-        return f"the callback process exited with {returncode} without a result"
+        return [], f"the callback process exited with {returncode} without a result"
     result = orjson.loads(raw)
     if result.get("fatal"):
-        return str(result["fatal"])
+        return [], str(result["fatal"])
     errors = result.get("errors") or []
-    return "; ".join(str(e) for e in errors) or None
+    done = [int(i) for i in result.get("done") or ()]
+    return done, "; ".join(str(e) for e in errors) or None

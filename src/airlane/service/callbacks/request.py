@@ -45,7 +45,11 @@ def _conf(raw: str | None) -> dict[str, Any]:
 
 
 async def build_request(
-    store: Store, job: DagCallbackJob, redis_url: str, dags_folder: str | None
+    store: Store,
+    job: DagCallbackJob,
+    redis_url: str,
+    dags_folder: str | None,
+    skip: frozenset[int] = frozenset(),
 ) -> CallbackRequest:
     run = await store.run(job.dag_id, job.run_id)
     if run is None:
@@ -67,4 +71,5 @@ async def build_request(
         reason=job.reason.value,
         run=run_info(run),
         last=last,
+        skip=skip,
     )

@@ -17,13 +17,18 @@ from redis.asyncio import ConnectionPool
 from airlane.queue.callback_jobs import DagCallbackJob
 from airlane.queue.connection import TRANSIENT_ERRORS, connect
 from airlane.queue.keys import Keys
-from airlane.service.callbacks.delivery import IN_PROGRESS_S, Delivery, DeliverySettings
+from airlane.service.callbacks.delivery import (
+    DONE_KEPT_S,
+    IN_PROGRESS_S,
+    Delivery,
+    DeliverySettings,
+)
 from airlane.service.callbacks.pending import DELIVER, enqueue_pending
 
 log = logging.getLogger("airlane.callbacks")
 
 #: how long arq keeps a finished job's result, and so refuses its id again
-KEEP_RESULT_S = 7 * 24 * 3600
+KEEP_RESULT_S = DONE_KEPT_S
 
 
 async def _deliver(ctx: dict[str, Any], raw_job: str) -> str:

@@ -105,10 +105,27 @@ async def _awaited(result: Any) -> None:
     await result
 
 
-def run_callbacks(callbacks: list[Any], context: Context, log: Callable[[str], None]) -> list[str]:
-    """Call each callback in order; the errors of those that raised (each also logged)."""
+@dataclass(frozen=True, slots=True)
+class CallbackResults:
+    #: positions (in the DAG's list) of the callbacks that returned
+    done: tuple[int, ...]
+    #: the errors of those that raised
+    errors: tuple[str, ...]
+
+
+def run_callbacks(
+    callbacks: list[Any],
+    context: Context,
+    log: Callable[[str], None],
+    skip: frozenset[int] = frozenset(),
+) -> CallbackResults:
+    """Call each callback in order but those at positions in ``skip`` (delivered by an earlier
+    try); one that raises is logged and the next still runs."""
+    done: list[int] = []
     errors: list[str] = []
-    for callback in callbacks:
+    for position, callback in enumerate(callbacks):
+        if position in skip:
+            continue
         name = callback_name(callback)
         log(f"Executing DAG callback {name}")
         try:
@@ -117,4 +134,6 @@ def run_callbacks(callbacks: list[Any], context: Context, log: Callable[[str], N
             message = f"DAG callback {name} failed: {type(err).__name__}: {err}"
             log(message)
             errors.append(message)
-    return errors
+        else:
+            done.append(position)
+    return CallbackResults(tuple(done), tuple(errors))
