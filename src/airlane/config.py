@@ -51,6 +51,9 @@ class Settings:
     callback_timeout_s: float = 60.0
     callback_max_tries: int = 4
     callback_retry_delay_s: float = 5.0
+    #: the callbacks role's interpreter (arq's virtualenv); empty: .venv-callbacks beside
+    #: this interpreter's virtualenv
+    callbacks_python: str = ""
 
     @property
     def import_limits(self) -> ImportLimits:
@@ -123,4 +126,5 @@ class Settings:
             callback_retry_delay_s=float(
                 env.get("AIRLANE_CALLBACK_RETRY_DELAY_S", defaults.callback_retry_delay_s)
             ),
+            callbacks_python=env.get("AIRLANE_CALLBACKS_PYTHON", defaults.callbacks_python),
         )

@@ -180,3 +180,41 @@ def test_a_notifier_like_object_and_a_coroutine_function_are_called() -> None:
     call_callback(Notifier(), {"reason": "success"})
     call_callback(coroutine, {"reason": "success"})
     assert seen == [("notify", "success"), ("async", "success")]
+
+
+def test_the_api_streams_the_callback_event_with_its_run() -> None:
+    from airlane.api.event_format import event_payload, wanted
+
+    fields = CallbackEvent("d", "r", "on_success_callback", CallbackOutcome.DONE, 1).to_fields()
+    data = event_payload("1700000000000-0", dict(fields))
+    assert data["kind"] == "callback"
+    assert (data["dag_id"], data["run_id"], data["outcome"], data["tries"]) == ("d", "r", "done", 1)
+    assert wanted(data, "d", "r", kinds=frozenset({"callback"}))
+
+
+def test_the_callbacks_role_finds_its_own_virtualenv(tmp_path: Any) -> None:
+    import importlib.util
+
+    from airlane.cli.common import CliError
+    from airlane.cli.services import _callbacks_python
+    from airlane.config import Settings
+
+    if importlib.util.find_spec("arq") is not None:
+        pytest.skip("arq is installed here: the role runs in this interpreter")
+    python = tmp_path / "python"
+    python.write_text("#!/bin/sh\n")
+    python.chmod(0o755)
+    assert _callbacks_python(Settings(callbacks_python=str(python))) == str(python)
+    missing = Settings(callbacks_python=str(tmp_path / "none"))
+    if _callbacks_python_default_exists():
+        return
+    with pytest.raises(CliError, match="arq"):
+        _callbacks_python(missing)
+
+
+def _callbacks_python_default_exists() -> bool:
+    import os
+    import sys
+    from pathlib import Path
+
+    return os.access(Path(sys.prefix).parent / ".venv-callbacks" / "bin" / "python", os.X_OK)

@@ -22,7 +22,6 @@ from typing import Any, cast
 
 import redis.asyncio as aioredis
 
-from airlane.queue import typed
 from airlane.queue.keys import Keys
 
 #: how stale another process's revocations may be here, at most
@@ -94,7 +93,7 @@ class RevocationCache:
 
     async def generation_of(self, username: str) -> int:
         """The generation a token issued now carries (read from Redis: never a stale one)."""
-        raw = await typed.call(self._client().hget(self.keys.token_generations, username))
+        raw = await self._client().hget(self.keys.token_generations, username)
         return int(cast(Any, raw) or 0)
 
     async def revoke_token(self, token_id: str, expires_s: float) -> None:

@@ -34,8 +34,7 @@ def connect(
         "client_name": client_name,
     }
     if max_connections is None:
-        client: aioredis.Redis = aioredis.Redis.from_url(url, **options)
-        return client
+        return aioredis.Redis.from_url(url, **options)
     pool = aioredis.BlockingConnectionPool.from_url(
         url, max_connections=max_connections, timeout=pool_timeout_s, **options
     )

@@ -82,10 +82,10 @@ class Store:
         return await self.snapshot(content_hash) if content_hash else None
 
     async def is_paused(self, dag_id: str) -> bool:
-        return bool(await typed.call(self.client.sismember(self.keys.paused, dag_id)))
+        return bool(await self.client.sismember(self.keys.paused, dag_id))
 
     async def set_paused(self, dag_id: str, paused: bool) -> None:
-        if not await typed.call(self.client.hexists(self.keys.dags, dag_id)):
+        if not await self.client.hexists(self.keys.dags, dag_id):
             raise DagNotFound(dag_id)
         async with self.client.pipeline(transaction=True) as pipe:
             if paused:
@@ -141,10 +141,10 @@ class Store:
 
     async def set_variable(self, key: str, value: str, description: str | None) -> None:
         entry = dumps({"value": value, "description": description})
-        await typed.call(self.client.hset(self.keys.variables, key, entry))
+        await self.client.hset(self.keys.variables, key, entry)
 
     async def delete_variable(self, key: str) -> bool:
-        return bool(await typed.call(self.client.hdel(self.keys.variables, key)))
+        return bool(await self.client.hdel(self.keys.variables, key))
 
     async def active_run_refs(self) -> set[str]:
         return await typed.smembers(self.client, self.keys.active_runs)
@@ -210,7 +210,7 @@ class Store:
             await self.command(Command.marking(run, marks).to_fields())
 
     async def set_run_note(self, dag_id: str, run_id: str, note: str) -> None:
-        await typed.call(self.client.hset(self.keys.run(dag_id, run_id), "note", note))
+        await self.client.hset(self.keys.run(dag_id, run_id), "note", note)
 
     async def delete_run(self, dag_id: str, run_id: str) -> None:
         """Remove a run that is not active, with its instances, claims, XComs and logs."""

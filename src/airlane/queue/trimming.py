@@ -24,7 +24,6 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from airlane.queue import typed
 from airlane.queue.codec import loads
 from airlane.queue.keys import Keys
 
@@ -114,7 +113,7 @@ class StreamTrimmer:
             if content_hash not in self._seen_graphs:
                 self._seen_graphs.add(content_hash)
                 self.queues.update(str(t.get("queue", "default")) for t in dag.get("tasks", []))
-        for raw in await typed.call(self.client.hvals(self.keys.workers)):
+        for raw in await self.client.hvals(self.keys.workers):
             try:
                 self.queues.update(str(q) for q in loads(raw).get("queues", []))
             except (ValueError, AttributeError, TypeError):

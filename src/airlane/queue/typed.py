@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 import redis.asyncio as aioredis
 
-T = TypeVar("T")
-
 StreamEntries = list[tuple[str, dict[str, str]]]
 StreamResponse = list[tuple[str, StreamEntries]]
-
-
-async def call(pending: Awaitable[T] | T) -> T:
-    """The result of an asyncio client's command: redis-py 5 (pinned by arq) types each
-    command as ``Awaitable[T] | T``, its sync and asyncio clients sharing one signature."""
-    return await cast(Awaitable[T], pending)
 
 
 async def xreadgroup(
@@ -41,11 +32,11 @@ async def xrange(
 
 
 async def hgetall(client: aioredis.Redis, key: str) -> dict[str, str]:
-    return cast(dict[str, str], await call(client.hgetall(key)))
+    return cast(dict[str, str], await client.hgetall(key))
 
 
 async def hget(client: aioredis.Redis, key: str, field: str) -> str | None:
-    return cast("str | None", await call(client.hget(key, field)))
+    return cast("str | None", await client.hget(key, field))
 
 
 async def get(client: aioredis.Redis, key: str) -> str | None:
@@ -53,7 +44,7 @@ async def get(client: aioredis.Redis, key: str) -> str | None:
 
 
 async def smembers(client: aioredis.Redis, key: str) -> set[str]:
-    return cast(set[str], await call(client.smembers(key)))
+    return cast(set[str], await client.smembers(key))
 
 
 async def zrangebyscore(

@@ -142,7 +142,7 @@ async def create_backfill(
 
 
 async def save(store: Store, backfill: Backfill) -> None:
-    await typed.call(store.client.hset(store.keys.backfills, str(backfill.id), backfill.to_json()))
+    await store.client.hset(store.keys.backfills, str(backfill.id), backfill.to_json())
 
 
 async def load(store: Store, backfill_id: int) -> Backfill | None:

@@ -188,8 +188,6 @@ class Scheduler:
                 active_runs[entry.dag_id] = going + 1
             except RunExists:
                 pass  # made before a restart: carry on after it
-            await typed.call(
-                self.store.client.hset(self.store.keys.schedules, entry.dag_id, encode_run(run))
-            )
+            await self.store.client.hset(self.store.keys.schedules, entry.dag_id, encode_run(run))
             entry.last = run
             plan(entry, now)

@@ -101,7 +101,7 @@ async def clean_runs(client: aioredis.Redis, keys: Keys, request: CleanRequest) 
     if request.dag_ids is not None:
         dag_ids = set(request.dag_ids)
     else:
-        known = cast(list[str], await typed.call(client.hkeys(keys.dags)))
+        known = cast(list[str], await client.hkeys(keys.dags))
         dag_ids = set(known) | await typed.smembers(client, keys.inactive)
     found: list[str] = []
     for dag_id in sorted(dag_ids - request.exclude_dag_ids):
@@ -164,10 +164,10 @@ async def _delete_run(client: aioredis.Redis, keys: Keys, dag_id: str, run_id: s
     async with client.pipeline(transaction=True) as pipe:
         try:
             await pipe.watch(run_key, keys.tis(dag_id, run_id))
-            if await typed.call(pipe.hget(run_key, "state")) not in FINISHED:
+            if await pipe.hget(run_key, "state") not in FINISHED:
                 return False
-            tis = cast(dict[str, str], await typed.call(pipe.hgetall(keys.tis(dag_id, run_id))))
-            tries = cast(list[str], await typed.call(pipe.hkeys(keys.tries(dag_id, run_id))))
+            tis = cast(dict[str, str], await pipe.hgetall(keys.tis(dag_id, run_id)))
+            tries = cast(list[str], await pipe.hkeys(keys.tries(dag_id, run_id)))
             pipe.multi()  # type: ignore[no-untyped-call]
             pipe.delete(*run_keys(keys, dag_id, run_id, tis, tries))
             pipe.zrem(keys.runs_of(dag_id), run_id)

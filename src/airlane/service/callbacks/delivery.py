@@ -48,6 +48,9 @@ DONE_KEPT_S = 7 * 24 * 3600
 class DeliverySettings:
     redis_url: str
     dags_folder: str | None
+    #: the interpreter that imports the DAG file and calls its callbacks (the services', where
+    #: the packages DAG files import are installed; this role's own has arq's redis-py)
+    child_python: str = sys.executable
     timeout_s: float = 60.0
     max_tries: int = 4
     retry_delay_s: float = 5.0
@@ -103,8 +106,8 @@ class Delivery:
         finally:
             renewing.cancel()
         if done:
-            await typed.call(self.client.sadd(done_key, *done))
-            await typed.call(self.client.expire(done_key, DONE_KEPT_S))
+            await self.client.sadd(done_key, *(str(position) for position in done))
+            await self.client.expire(done_key, DONE_KEPT_S)
         return error
 
     async def _renew_in_progress(self, job_id: str) -> None:
@@ -119,7 +122,7 @@ class Delivery:
         read_fd, write_fd = os.pipe()
         try:
             proc = await asyncio.create_subprocess_exec(
-                sys.executable,
+                self.settings.child_python,
                 "-m",
                 "airlane.service.callbacks.callback_process",
                 str(write_fd),

@@ -9,7 +9,6 @@ import logging
 
 from arq.connections import ArqRedis
 
-from airlane.queue import typed
 from airlane.queue.callback_jobs import DagCallbackJob
 from airlane.queue.keys import Keys
 from airlane.queue.protocol import MalformedRecord
@@ -21,10 +20,10 @@ DELIVER = "deliver_dag_callback"
 
 async def enqueue_pending(arq: ArqRedis, keys: Keys) -> int:
     """Enqueue every pending job; how many were new on arq's queue."""
-    pending = await typed.call(arq.hgetall(keys.callbacks_pending))
+    pending: dict[bytes, bytes] = await arq.hgetall(keys.callbacks_pending)
     added = 0
     for raw_id, raw_job in pending.items():
-        job_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
+        job_id = raw_id.decode()
         try:
             job = DagCallbackJob.decode(raw_job)
         except MalformedRecord as err:
@@ -34,5 +33,5 @@ async def enqueue_pending(arq: ArqRedis, keys: Keys) -> int:
                 DELIVER, job.encode(), _job_id=job.job_id, _queue_name=keys.callbacks_queue
             )
             added += queued is not None
-        await typed.call(arq.hdel(keys.callbacks_pending, job_id))
+        await arq.hdel(keys.callbacks_pending, job_id)
     return added

@@ -130,7 +130,7 @@ class Admission:
         if run_type == "backfill":
             return True  # as in Airflow 3: the backfill's own max_active_runs and pause rule
         s = self.session
-        if await typed.call(s.client.sismember(s.keys.paused, dag_id)):
+        if await s.client.sismember(s.keys.paused, dag_id):
             return False
         return under_max_active_runs(spec, active_runs_of(s.state.runs.runs.values(), dag_id))
 

@@ -145,5 +145,5 @@ class RunLoader:
         dag_id, run_id = parse_run_ref(ref)
         if not await s.client.exists(s.keys.run(dag_id, run_id)):
             return None
-        await typed.call(s.client.hset(s.keys.run(dag_id, run_id), "state", "running"))
+        await s.client.hset(s.keys.run(dag_id, run_id), "state", "running")
         return await self.activate(ref, reopening=True)

@@ -50,9 +50,7 @@ class RedisXComs:
                 if field in self.pending:
                     return loads(self.pending[field])
         self._check_thread()
-        raw = cast(
-            "str | None", self.client.hget(self.keys.xcom(self.dag_id, self.run_id, task_id), field)
-        )
+        raw = self.client.hget(self.keys.xcom(self.dag_id, self.run_id, task_id), field)
         return MISSING if raw is None else loads(raw)
 
     def get_mapped(self, task_id: str, key: str) -> list[Any]:

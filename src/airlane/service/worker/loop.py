@@ -335,7 +335,7 @@ class Worker:
             if ident in wanted:
                 log.info("stopping %s: it was cleared while running", ident)
                 task.cancel()
-        await typed.call(self.client.srem(key, *wanted))
+        await self.client.srem(key, *wanted)
 
     async def _deregister(self) -> None:
         try:
@@ -352,7 +352,7 @@ class Worker:
             pass
 
     async def _leaves_work_behind(self) -> bool:
-        if await typed.call(self.client.scard(self.keys.worker_tasks(self.worker_id))):
+        if await self.client.scard(self.keys.worker_tasks(self.worker_id)):
             return True
         for stream in self.streams:
             if await typed.xpending_consumer(self.client, stream, WORKER_GROUP, self.worker_id):

@@ -32,7 +32,7 @@ class Scheduling(Policy):
         s = self.session
         dags: dict[str, dict[str, Any]] = {}
         for dag_id, content_hash in (await typed.hgetall(s.client, s.keys.dags)).items():
-            if await typed.call(s.client.sismember(s.keys.inactive, dag_id)):
+            if await s.client.sismember(s.keys.inactive, dag_id):
                 continue
             loaded = await s.runs.graph(content_hash)
             if loaded is not None:
