@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.util
 import os
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, Protocol
 
 import redis.asyncio as aioredis
@@ -192,32 +190,21 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return _serve(settings, "worker", lambda c, k: Worker(worker_settings, c, k))
 
 
-#: set by ``airlane callbacks`` when it re-executes itself in the callbacks virtualenv: the
-#: interpreter of the services, where DAG files (and the packages they import) are loaded
-CHILD_PYTHON_ENV = "AIRLANE_CALLBACK_CHILD_PYTHON"
-
-
 def _callbacks_python(settings: Settings) -> str | None:
-    """None when arq is importable here; else the interpreter of the callbacks virtualenv
-    (arq requires redis-py < 6, kept away from the services: see pyproject.toml)."""
-    if importlib.util.find_spec("arq") is not None:
-        return None
-    candidates = [settings.callbacks_python] if settings.callbacks_python else []
-    candidates.append(str(Path(sys.prefix).parent / ".venv-callbacks" / "bin" / "python"))
-    for candidate in candidates:
-        if os.access(candidate, os.X_OK):
-            return candidate
-    raise CliError(
-        "the callbacks role needs arq, installed in a virtualenv of its own: "
-        "python -m venv .venv-callbacks && .venv-callbacks/bin/pip install 'airlane[callbacks]' "
-        "(scripts/setup.sh does it), or AIRLANE_CALLBACKS_PYTHON=<its python>"
-    )
+    from airlane.service.callbacks.interpreter import NoCallbacksPython, callbacks_python
+
+    try:
+        return callbacks_python(settings.callbacks_python)
+    except NoCallbacksPython as err:
+        raise CliError(str(err)) from None
 
 
 def cmd_callbacks(args: argparse.Namespace) -> int:
+    from airlane.service.callbacks.interpreter import CHILD_PYTHON_ENV
+
     settings = Settings.from_env()
     python = _callbacks_python(settings)
-    if python is not None:
+    if python is not None:  # arq is not here: run in its virtualenv, callbacks' children here
         argv = [python, "-m", "airlane", "callbacks", "--dags-folder", _folder(args, settings)]
         env = {**os.environ, CHILD_PYTHON_ENV: sys.executable}
         os.execve(python, [*argv, "--log-level", args.log_level], env)
@@ -271,5 +258,6 @@ def cmd_standalone(args: argparse.Namespace) -> int:
             redis_port=args.redis_port,
             log_level=args.log_level,
             worker_grace_s=settings.worker_grace_s,
+            callbacks_python=settings.callbacks_python,
         )
     )

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 from airlane.queue.connection import TRANSIENT_ERRORS
+from airlane.service.callbacks.interpreter import NoCallbacksPython, callbacks_python
 
 log = logging.getLogger("airlane.standalone")
 
@@ -36,6 +37,8 @@ class StandaloneSettings:
     log_level: str = "INFO"
     worker_concurrency: int = 8
     worker_grace_s: float = 10.0
+    #: AIRLANE_CALLBACKS_PYTHON (the callbacks role's virtualenv; service/callbacks/interpreter)
+    callbacks_python: str = ""
 
 
 def _child_setup() -> None:
@@ -180,7 +183,12 @@ class Standalone:
         await self.spawn("api", *self._api_args())
         await self.spawn("dag-processor", "dag-processor", "--dags-folder", s.dags_folder)
         await self.spawn("coordinator", "coordinator")
-        await self.spawn("callbacks", "callbacks", "--dags-folder", s.dags_folder)
+        try:
+            callbacks_python(s.callbacks_python)
+        except NoCallbacksPython as err:
+            log.warning("DAG callbacks will not be delivered: %s", err)
+        else:
+            await self.spawn("callbacks", "callbacks", "--dags-folder", s.dags_folder)
         await self.spawn(
             "worker",
             "worker",
