@@ -120,8 +120,8 @@ class Settings:
             callback_timeout_s=float(
                 env.get("AIRLANE_CALLBACK_TIMEOUT_S", defaults.callback_timeout_s)
             ),
-            callback_max_tries=int(
-                env.get("AIRLANE_CALLBACK_MAX_TRIES", defaults.callback_max_tries)
+            callback_max_tries=max(
+                1, int(env.get("AIRLANE_CALLBACK_MAX_TRIES", defaults.callback_max_tries))
             ),
             callback_retry_delay_s=float(
                 env.get("AIRLANE_CALLBACK_RETRY_DELAY_S", defaults.callback_retry_delay_s)
