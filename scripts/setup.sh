@@ -31,3 +31,16 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e '.[dev]'
   touch "$stamp"
 fi
+
+# The callbacks role runs arq, which requires redis-py < 6: it gets a virtualenv of its own
+# (`airlane callbacks` started from .venv re-executes itself there; DAG callbacks still run in
+# .venv's interpreter, beside the packages DAG files import).
+if [ ! -x .venv-callbacks/bin/python ]; then
+  "$PYTHON" -m venv .venv-callbacks
+fi
+cstamp=.venv-callbacks/.airlane-installed
+if [ ! -f "$cstamp" ] || [ pyproject.toml -nt "$cstamp" ]; then
+  .venv-callbacks/bin/python -m pip install -q --upgrade pip
+  .venv-callbacks/bin/python -m pip install -q -e '.[callbacks]'
+  touch "$cstamp"
+fi

@@ -46,6 +46,14 @@ class Settings:
     run_retention_days: float = 90.0
     #: how often the coordinator looks for runs past the retention
     retention_interval_s: float = 600.0
+    #: DAG callbacks (the callbacks role): one call's time limit, tries in all, and the
+    #: delay before the first retry (doubled for each one after)
+    callback_timeout_s: float = 60.0
+    callback_max_tries: int = 4
+    callback_retry_delay_s: float = 5.0
+    #: the callbacks role's interpreter (arq's virtualenv); empty: .venv-callbacks beside
+    #: this interpreter's virtualenv
+    callbacks_python: str = ""
 
     @property
     def import_limits(self) -> ImportLimits:
@@ -109,4 +117,14 @@ class Settings:
             retention_interval_s=float(
                 env.get("AIRLANE_RETENTION_INTERVAL_S", defaults.retention_interval_s)
             ),
+            callback_timeout_s=float(
+                env.get("AIRLANE_CALLBACK_TIMEOUT_S", defaults.callback_timeout_s)
+            ),
+            callback_max_tries=max(
+                1, int(env.get("AIRLANE_CALLBACK_MAX_TRIES", defaults.callback_max_tries))
+            ),
+            callback_retry_delay_s=float(
+                env.get("AIRLANE_CALLBACK_RETRY_DELAY_S", defaults.callback_retry_delay_s)
+            ),
+            callbacks_python=env.get("AIRLANE_CALLBACKS_PYTHON", defaults.callbacks_python),
         )

@@ -37,6 +37,11 @@ def register(groups: Any) -> None:
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(handler=cmd_dag_processor)
 
+    p = groups.add_parser("callbacks", help="deliver DAG callbacks (an arq worker)")
+    p.add_argument("--dags-folder", default=None)
+    p.add_argument("--log-level", default="INFO")
+    p.set_defaults(handler=cmd_callbacks)
+
     p = groups.add_parser("health", help="exit 0 when Redis answers (and a component is alive)")
     p.add_argument(
         "--component",
@@ -185,6 +190,45 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return _serve(settings, "worker", lambda c, k: Worker(worker_settings, c, k))
 
 
+def _callbacks_python(settings: Settings) -> str | None:
+    from airlane.service.callbacks.interpreter import NoCallbacksPython, callbacks_python
+
+    try:
+        return callbacks_python(settings.callbacks_python)
+    except NoCallbacksPython as err:
+        raise CliError(str(err)) from None
+
+
+def cmd_callbacks(args: argparse.Namespace) -> int:
+    from airlane.service.callbacks.interpreter import CHILD_PYTHON_ENV
+
+    settings = Settings.from_env()
+    python = _callbacks_python(settings)
+    if python is not None:  # arq is not here: run in its virtualenv, callbacks' children here
+        argv = [python, "-m", "airlane", "callbacks", "--dags-folder", _folder(args, settings)]
+        env = {**os.environ, CHILD_PYTHON_ENV: sys.executable}
+        os.execve(python, [*argv, "--log-level", args.log_level], env)
+    from airlane.service.callbacks.delivery import DeliverySettings
+    from airlane.service.callbacks.service import CallbacksService
+
+    setup_logging(args.log_level)
+    delivery = DeliverySettings(
+        redis_url=settings.redis_url,
+        dags_folder=_folder(args, settings),
+        child_python=os.environ.get(CHILD_PYTHON_ENV) or sys.executable,
+        timeout_s=settings.callback_timeout_s,
+        max_tries=settings.callback_max_tries,
+        retry_delay_s=settings.callback_retry_delay_s,
+    )
+    service = CallbacksService(delivery, Keys.from_env())
+
+    async def main(stop: asyncio.Event) -> None:
+        await service.run(stop)
+
+    run_service(main)
+    return 0
+
+
 def cmd_dag_processor(args: argparse.Namespace) -> int:
     from airlane.service.dag_processor import DagProcessor, DagProcessorSettings
 
@@ -214,5 +258,6 @@ def cmd_standalone(args: argparse.Namespace) -> int:
             redis_port=args.redis_port,
             log_level=args.log_level,
             worker_grace_s=settings.worker_grace_s,
+            callbacks_python=settings.callbacks_python,
         )
     )

@@ -46,6 +46,9 @@ class DagSpec:
     tags: tuple[str, ...] = ()
     #: Airflow's fail_fast (fail_stop): a task's failure stops the run's other instances
     fail_fast: bool = False
+    #: the DAG-level callbacks the DAG file defines (run by the callbacks role at a run's end)
+    has_on_success_callback: bool = False
+    has_on_failure_callback: bool = False
 
     @property
     def has_schedule(self) -> bool:
@@ -74,6 +77,8 @@ class DagSpec:
             description=None if dag.get("description") is None else str(dag["description"]),
             tags=tuple(str(tag) for tag in dag.get("tags") or ()),
             fail_fast=bool(dag.get("fail_stop")),
+            has_on_success_callback=bool(dag.get("has_on_success_callback")),
+            has_on_failure_callback=bool(dag.get("has_on_failure_callback")),
         )
 
 

@@ -1,6 +1,7 @@
 """Run events, the entries of the ``events`` stream, encoded and decoded in this one module.
 
 Writers: the coordinator (through ``Persister``: ``run``, ``ti``, ``run_timeout``), the
+callbacks role (``callback``), the
 ``CREATE_RUN`` script (the ``queued`` ``run`` event, see :class:`RunEvent`) and the DAG
 processor (``dag``, ``import_errors``). Reader: the API (``api/event_format.py``), which sends
 each entry to its clients as the JSON of one server-sent event, the event's :meth:`payload`
@@ -27,6 +28,7 @@ class EventKind(StrEnum):
     RUN_TIMEOUT = "run_timeout"
     DAG = "dag"
     IMPORT_ERRORS = "import_errors"
+    CALLBACK = "callback"
 
 
 def _field(fields: Mapping[str, str], name: str, kind: str) -> str:
@@ -150,6 +152,57 @@ class RunTimeoutEvent:
         return {"dag_id": self.dag_id, "run_id": self.run_id}
 
 
+class CallbackOutcome(StrEnum):
+    DONE = "done"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackEvent:
+    """The callbacks role delivered a DAG-level callback of a run (``done``), or gave up on it
+    after its last try (``failed``, with the last error)."""
+
+    kind: ClassVar[EventKind] = EventKind.CALLBACK
+    dag_id: str
+    run_id: str
+    callback: str
+    outcome: CallbackOutcome
+    tries: int
+    error: str = ""
+
+    def to_fields(self) -> Fields:
+        fields: Fields = {
+            "kind": self.kind.value,
+            "run": run_ref(self.dag_id, self.run_id),
+            "callback": self.callback,
+            "outcome": self.outcome.value,
+            "tries": str(self.tries),
+        }
+        if self.error:
+            fields["error"] = self.error
+        return fields
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> CallbackEvent:
+        dag_id, run_id = parse_run_ref(_field(fields, "run", cls.kind))
+        outcome = _enum(CallbackOutcome, _field(fields, "outcome", cls.kind), cls.kind)
+        tries = int(_field(fields, "tries", cls.kind))
+        callback = _field(fields, "callback", cls.kind)
+        return cls(dag_id, run_id, callback, outcome, tries, fields.get("error", ""))
+
+    def payload(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "dag_id": self.dag_id,
+            "run_id": self.run_id,
+            "callback": self.callback,
+            "outcome": self.outcome.value,
+            "tries": self.tries,
+        }
+        if self.error:
+            data["error"] = self.error
+        return data
+
+
 @dataclass(frozen=True, slots=True)
 class DagEvent:
     """The DAG processor stored a new version of a DAG."""
@@ -218,11 +271,15 @@ class OtherEvent:
         return data
 
 
-RunEventMessage = RunEvent | TIEvent | RunTimeoutEvent | DagEvent | ImportErrorsEvent | OtherEvent
+RunEventMessage = (
+    RunEvent | TIEvent | RunTimeoutEvent | CallbackEvent | DagEvent | ImportErrorsEvent | OtherEvent
+)
 
-_BY_KIND: dict[str, type[RunEvent | TIEvent | RunTimeoutEvent | DagEvent | ImportErrorsEvent]] = {
-    cls.kind: cls for cls in (RunEvent, TIEvent, RunTimeoutEvent, DagEvent, ImportErrorsEvent)
-}
+_KNOWN = (RunEvent, TIEvent, RunTimeoutEvent, CallbackEvent, DagEvent, ImportErrorsEvent)
+_BY_KIND: dict[
+    str,
+    type[RunEvent | TIEvent | RunTimeoutEvent | CallbackEvent | DagEvent | ImportErrorsEvent],
+] = {cls.kind: cls for cls in _KNOWN}
 
 
 def decode_event(fields: Mapping[str, str]) -> RunEventMessage:

@@ -71,6 +71,14 @@ Global keys
                          generation at issue and is refused once it is below the current one
     auth_version         STRING bumped (INCR) by every revocation, so API processes reload the
                          two keys above only when it moves
+    callbacks:pending    HASH arq job id -> DAG callback job JSON (queue/callback_jobs.py):
+                         written by the coordinator in the same batch as the run's end, removed
+                         by the callbacks role once the job is on arq's queue
+    callbacks:done:<job id>  SET positions of the job's callbacks already delivered (a retry
+                         calls only the others); expires with arq's result of the job
+    callbacks:arq        arq's queue (ZSET of job ids) of the callbacks role; arq keeps each job
+                         under its own fixed names, outside the prefix: ``arq:job:<id>``,
+                         ``arq:in-progress:<id>``, ``arq:retry:<id>``, ``arq:result:<id>``
 
 Per run ({run} = {<dag_id>|<run_id>})
     run:{run}            HASH dag_id, run_id, state, dag_hash, logical_date, data_interval_*,
@@ -174,6 +182,17 @@ class Keys:
     @property
     def pools(self) -> str:
         return f"{self.prefix}pools"
+
+    @property
+    def callbacks_pending(self) -> str:
+        return f"{self.prefix}callbacks:pending"
+
+    def callbacks_done(self, job_id: str) -> str:
+        return f"{self.prefix}callbacks:done:{job_id}"
+
+    @property
+    def callbacks_queue(self) -> str:
+        return f"{self.prefix}callbacks:arq"
 
     @property
     def backfills(self) -> str:

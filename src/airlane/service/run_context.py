@@ -39,6 +39,8 @@ class RunContext:
     meta: dict[TIKey, TIMeta] = field(default_factory=dict)
     state: DagRunState = DagRunState.RUNNING
     deadline_s: float | None = None
+    #: the run ends because it passed its dagrun_timeout (its DAG callback's reason)
+    timed_out: bool = False
     #: when tries ended on their workers, waiting to be written with their transition
     ended_at: dict[TIKey, float] = field(default_factory=dict)
     #: the typed DAG-level settings of ``dag``

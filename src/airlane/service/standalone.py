@@ -24,6 +24,7 @@ import redis.asyncio as aioredis
 
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.sdk.virtualenv_build import CACHE_DIR_ENV as VENV_CACHE_DIR_ENV
+from airlane.service.callbacks.interpreter import NoCallbacksPython, callbacks_python
 
 log = logging.getLogger("airlane.standalone")
 
@@ -37,6 +38,8 @@ class StandaloneSettings:
     log_level: str = "INFO"
     worker_concurrency: int = 8
     worker_grace_s: float = 10.0
+    #: AIRLANE_CALLBACKS_PYTHON (the callbacks role's virtualenv; service/callbacks/interpreter)
+    callbacks_python: str = ""
 
 
 def _child_setup() -> None:
@@ -183,6 +186,12 @@ class Standalone:
         await self.spawn("api", *self._api_args())
         await self.spawn("dag-processor", "dag-processor", "--dags-folder", s.dags_folder)
         await self.spawn("coordinator", "coordinator")
+        try:
+            callbacks_python(s.callbacks_python)
+        except NoCallbacksPython as err:
+            log.warning("DAG callbacks will not be delivered: %s", err)
+        else:
+            await self.spawn("callbacks", "callbacks", "--dags-folder", s.dags_folder)
         await self.spawn(
             "worker",
             "worker",
@@ -209,13 +218,14 @@ class Standalone:
                             self.settings.dags_folder,
                         ),
                         "coordinator": ("coordinator",),
+                        "callbacks": ("callbacks", "--dags-folder", self.settings.dags_folder),
                         "worker": ("worker", "--dags-folder", self.settings.dags_folder),
                         "api": self._api_args(),
                     }[name]
                     await self.spawn(name, *args)
 
     async def shutdown(self) -> None:
-        for name in ("api", "worker", "coordinator", "dag-processor"):
+        for name in ("api", "worker", "callbacks", "coordinator", "dag-processor"):
             proc = self.children.get(name)
             if proc is None or proc.returncode is not None:
                 continue

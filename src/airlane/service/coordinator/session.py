@@ -14,6 +14,7 @@ from airlane.service.coordinator.lease import Lease
 from airlane.service.coordinator.outbox import Outbox
 from airlane.service.coordinator.policies.auto_pause import AutoPause
 from airlane.service.coordinator.policies.backfills import Backfills
+from airlane.service.coordinator.policies.dag_callbacks import DagCallbacks
 from airlane.service.coordinator.policies.depends_on_past import DependsOnPast
 from airlane.service.coordinator.policies.retries import Retries
 from airlane.service.coordinator.policies.scheduling import Scheduling
@@ -57,6 +58,7 @@ class Session:
         self.past = DependsOnPast(self)
         self.auto_pause = AutoPause(self, scheduler.store)
         self.timeouts = Timeouts(self)
+        self.dag_callbacks = DagCallbacks(self)
         self.hooks = Hooks(
             [
                 self.retries,
@@ -66,6 +68,7 @@ class Session:
                 self.auto_pause,
                 self.recovery,
                 self.timeouts,
+                self.dag_callbacks,
             ]
         )
 

@@ -29,6 +29,13 @@ from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.sdk.timetables import is_custom_timetable
 from airlane.sdk.timezone import coerce_datetime, utcnow
 from airlane.service.execution.context_builder import RunInfo
+from airlane.service.execution.dag_callbacks import (
+    LastTI,
+    callback_context,
+    dag_callbacks,
+    last_ti,
+    run_callbacks,
+)
 from airlane.service.execution.runtime_ti import InMemoryXComs
 from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, execute_task
 
@@ -177,7 +184,26 @@ class LocalRun:
                 key = self.running.pop(future)
                 self._absorb(self.machine.task_finished(key, future.result(), time.time()))
             self._absorb(self.machine.tick(time.time()))
+        await self._dag_callbacks(self.machine.run_state())
         return self._result()
+
+    async def _dag_callbacks(self, state: DagRunState) -> None:
+        """As Airflow 3's ``dags test``: the DAG's callback once, when the run ends, in this
+        process (a callback that raises is logged; the run's state stays)."""
+        if state not in (DagRunState.SUCCESS, DagRunState.FAILED):
+            return
+        success = state is DagRunState.SUCCESS
+        callbacks = dag_callbacks(self.dag, success)
+        if not callbacks:
+            return
+        last = last_ti(
+            LastTI(key.task_id, key.map_index, r.try_number, r.max_tries, r.state.value)
+            for key, r in self.machine.tis.items()
+        )
+        reason = "success" if success else "task_failure"
+        context = callback_context(self.dag, self.run_info, last, reason, self.xcoms)
+        log = self._log_for(self.dag.dag_id)
+        await asyncio.to_thread(run_callbacks, callbacks, context, log)
 
     def _result(self) -> LocalRunResult:
         tasks = {

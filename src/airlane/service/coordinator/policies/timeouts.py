@@ -55,4 +55,5 @@ class Timeouts(Policy):
         step = ctx.machine.mark_many([(key, S.SKIPPED) for key in unfinished], now_s)
         s.progress.after_step(ctx, replace(step, to_stop=held), now_s, may_end=False)
         s.outbox.persister.event(s.outbox.batch, RunTimeoutEvent(ctx.dag_id, ctx.run_id))
+        ctx.timed_out = True
         s.progress.end_run(ctx, DagRunState.FAILED, now_s)

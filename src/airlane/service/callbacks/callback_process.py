@@ -1,0 +1,116 @@
+"""The child process that runs one DAG's callbacks: user code, kept away from the callbacks
+role (an exception, a hang or a crash here costs one try of one job).
+
+``python -m airlane.service.callbacks.callback_process <result fd>``: the request is the JSON
+on stdin (:class:`CallbackRequest`), the result the JSON written to the result fd (never to
+stdout, where user code prints): ``{"done": [positions], "errors": [...]}``, or
+``{"fatal": "..."}`` when the DAG could not be loaded. It dies with its parent (PR_SET_PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import orjson
+import redis
+
+from airlane.dag_loader.importer import load_dags
+from airlane.queue.keys import Keys
+from airlane.service.execution.context_builder import RunInfo
+from airlane.service.execution.dag_callbacks import (
+    LastTI,
+    callback_context,
+    dag_callbacks,
+    run_callbacks,
+)
+from airlane.service.execution.redis_xcom import RedisXComs
+from airlane.service.worker.task_process import run_info_from_wire, run_info_to_wire
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackRequest:
+    redis_url: str
+    dags_folder: str | None
+    fileloc: str
+    success: bool
+    reason: str
+    run: RunInfo
+    last: LastTI | None
+    #: positions of the callbacks an earlier try delivered (not called again)
+    skip: frozenset[int] = frozenset()
+
+    def encode(self) -> bytes:
+        data = {
+            "redis_url": self.redis_url,
+            "dags_folder": self.dags_folder,
+            "fileloc": self.fileloc,
+            "success": self.success,
+            "reason": self.reason,
+            "run": run_info_to_wire(self.run),
+            "last": None if self.last is None else asdict(self.last),
+            "skip": sorted(self.skip),
+        }
+        return orjson.dumps(data)
+
+    @classmethod
+    def decode(cls, raw: bytes) -> CallbackRequest:
+        data = orjson.loads(raw)
+        last = data["last"]
+        return cls(
+            redis_url=data["redis_url"],
+            dags_folder=data["dags_folder"],
+            fileloc=data["fileloc"],
+            success=bool(data["success"]),
+            reason=data["reason"],
+            run=run_info_from_wire(data["run"]),
+            last=None if last is None else LastTI(**last),
+            skip=frozenset(int(i) for i in data.get("skip", ())),
+        )
+
+
+def _die_with_parent() -> None:
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def _log(line: str) -> None:
+    sys.stderr.write(f"{line}\n")
+    sys.stderr.flush()
+
+
+def run_request(request: CallbackRequest) -> dict[str, Any]:
+    dags, errors = load_dags(request.fileloc, request.dags_folder)
+    dag = next((d for d in dags if d.dag_id == request.run.dag_id), None)
+    if dag is None:
+        detail = "; ".join(e.describe() for e in errors) or "the file does not define it"
+        return {"fatal": f"DAG {request.run.dag_id} could not be loaded: {detail}"}
+    client = redis.Redis.from_url(request.redis_url, decode_responses=True)
+    task_id = "" if request.last is None else request.last.task_id
+    xcoms = RedisXComs(client, Keys.from_env(), dag.dag_id, request.run.run_id, task_id)
+    context = callback_context(dag, request.run, request.last, request.reason, xcoms)
+    callbacks = dag_callbacks(dag, request.success)
+    results = run_callbacks(callbacks, context, _log, request.skip)
+    return {"done": list(results.done), "errors": list(results.errors)}
+
+
+def main() -> None:
+    _die_with_parent()
+    result_fd = int(sys.argv[1])
+    request = CallbackRequest.decode(sys.stdin.buffer.read())
+    try:
+        result = run_request(request)
+    except BaseException as err:  # user code at import may raise anything, SystemExit too
+        result = {"fatal": f"{type(err).__name__}: {err}"}
+    with os.fdopen(result_fd, "wb") as out:
+        out.write(orjson.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

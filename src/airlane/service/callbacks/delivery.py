@@ -1,0 +1,170 @@
+"""The arq job that delivers one DAG callback: its user code in a child process with a time
+limit, retried with backoff (arq's ``Retry``) while tries remain, its outcome in the run's
+events (``callback``: ``done``, or ``failed`` after the last try) and the role's log.
+
+Delivery is at least once, deduplicated by job id: a job that completed is never run again
+(arq keeps its result under the job id and refuses the id while it does); a job whose worker
+was killed mid-call is run again once arq's in-progress mark expires, so a callback with a
+side effect may see it twice if the kill came after the side effect and before the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import redis.asyncio as aioredis
+from arq import Retry
+from arq.constants import in_progress_key_prefix
+
+from airlane.queue import typed
+from airlane.queue.callback_jobs import DagCallbackJob
+from airlane.queue.events_protocol import CallbackEvent, CallbackOutcome
+from airlane.queue.keys import Keys
+from airlane.queue.messages import EVENTS_MAXLEN
+from airlane.queue.store import Store
+from airlane.service.callbacks.callback_process import CallbackRequest
+from airlane.service.callbacks.request import RunGone, build_request
+
+log = logging.getLogger("airlane.callbacks")
+
+#: what is kept of an error in the ``callback`` event
+ERROR_MAX_CHARS = 2000
+#: arq marks a job in progress for its whole timeout (+10 s): a job of a killed role waits
+#: that long to run again. Here the mark lasts IN_PROGRESS_S and the role renews it while
+#: the job runs, so a killed role's job runs again within seconds.
+IN_PROGRESS_S = 3.0
+RENEW_S = 1.0
+#: how long the positions of a job's delivered callbacks are kept (arq keeps its result so long)
+DONE_KEPT_S = 7 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class DeliverySettings:
+    redis_url: str
+    dags_folder: str | None
+    #: the interpreter that imports the DAG file and calls its callbacks (the services', where
+    #: the packages DAG files import are installed; this role's own has arq's redis-py)
+    child_python: str = sys.executable
+    timeout_s: float = 60.0
+    max_tries: int = 4
+    retry_delay_s: float = 5.0
+
+    def backoff_s(self, job_try: int) -> float:
+        """The delay before try ``job_try + 1``: doubled after each try."""
+        return float(self.retry_delay_s * 2 ** (job_try - 1))
+
+
+class Delivery:
+    def __init__(self, settings: DeliverySettings, client: aioredis.Redis, keys: Keys) -> None:
+        self.settings = settings
+        self.client = client
+        self.keys = keys
+        self.store = Store(client, keys)
+
+    async def deliver(self, job: DagCallbackJob, job_try: int) -> str:
+        """Run the job once; raise arq's Retry while tries remain, else report it failed."""
+        if job_try > self.settings.max_tries:
+            # its last try was cut short (the role was killed during it)
+            cut = f"its last try (of {self.settings.max_tries}) did not finish"
+            await self._event(job, CallbackOutcome.FAILED, job_try - 1, cut)
+            return "failed"
+        try:
+            error = await self._attempt(job)
+        except RunGone as err:
+            log.warning("%s: %s; callback dropped", job.job_id, err)
+            return "gone"
+        if error is None:
+            log.info("%s of %s/%s done (try %s)", job.kind.value, job.dag_id, job.run_id, job_try)
+            await self._event(job, CallbackOutcome.DONE, job_try)
+            return "done"
+        if job_try < self.settings.max_tries:
+            delay_s = self.settings.backoff_s(job_try)
+            log.warning(
+                "%s try %s failed (%s); retrying in %.1fs", job.job_id, job_try, error, delay_s
+            )
+            raise Retry(defer=delay_s)
+        log.error("%s failed after %s tries: %s", job.job_id, job_try, error)
+        await self._event(job, CallbackOutcome.FAILED, job_try, error)
+        return "failed"
+
+    async def _attempt(self, job: DagCallbackJob) -> str | None:
+        """Call the callbacks an earlier try did not deliver; the error, None if none."""
+        done_key = self.keys.callbacks_done(job.job_id)
+        skip = frozenset(int(i) for i in await typed.smembers(self.client, done_key))
+        request = await build_request(
+            self.store, job, self.settings.redis_url, self.settings.dags_folder, skip
+        )
+        renewing = asyncio.create_task(self._renew_in_progress(job.job_id))
+        try:
+            done, error = await self._call(request)
+        finally:
+            renewing.cancel()
+        if done:
+            await self.client.sadd(done_key, *(str(position) for position in done))
+            await self.client.expire(done_key, DONE_KEPT_S)
+        return error
+
+    async def _renew_in_progress(self, job_id: str) -> None:
+        key = in_progress_key_prefix + job_id
+        while True:
+            await asyncio.sleep(RENEW_S)
+            await self.client.pexpire(key, int(IN_PROGRESS_S * 1000))
+
+    async def _call(self, request: CallbackRequest) -> tuple[list[int], str | None]:
+        """Run the callbacks in a child process: the positions of those that returned, and
+        the error (None when all of them returned)."""
+        read_fd, write_fd = os.pipe()
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                self.settings.child_python,
+                "-m",
+                "airlane.service.callbacks.callback_process",
+                str(write_fd),
+                stdin=asyncio.subprocess.PIPE,
+                pass_fds=(write_fd,),
+            )
+        finally:
+            os.close(write_fd)
+        with os.fdopen(read_fd, "rb") as result_pipe:
+            try:
+                await asyncio.wait_for(proc.communicate(request.encode()), self.settings.timeout_s)
+            except TimeoutError:
+                await _kill(proc)
+                return [], f"timed out after {self.settings.timeout_s:g}s"
+            except asyncio.CancelledError:
+                await _kill(proc)  # the role stops: the job is run again later
+                raise
+            raw = await asyncio.to_thread(result_pipe.read)
+        return _error_of(raw, proc.returncode)
+
+    async def _event(
+        self, job: DagCallbackJob, outcome: CallbackOutcome, tries: int, error: str = ""
+    ) -> None:
+        event = CallbackEvent(
+            job.dag_id, job.run_id, job.kind.value, outcome, tries, error[:ERROR_MAX_CHARS]
+        )
+        fields: Any = event.to_fields()
+        await self.client.xadd(self.keys.events, fields, maxlen=EVENTS_MAXLEN, approximate=True)
+
+
+async def _kill(proc: asyncio.subprocess.Process) -> None:
+    if proc.returncode is None:
+        proc.kill()
+        await proc.wait()
+
+
+def _error_of(raw: bytes, returncode: int | None) -> tuple[list[int], str | None]:
+    if not raw:
+        return [], f"the callback process exited with {returncode} without a result"
+    result = orjson.loads(raw)
+    if result.get("fatal"):
+        return [], str(result["fatal"])
+    errors = result.get("errors") or []
+    done = [int(i) for i in result.get("done") or ()]
+    return done, "; ".join(str(e) for e in errors) or None

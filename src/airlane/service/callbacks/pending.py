@@ -1,0 +1,37 @@
+"""Moving the DAG callback jobs the coordinator recorded (``callbacks:pending``) onto arq's
+queue, each under its own job id: enqueueing an id arq already holds (or holds a result for)
+does nothing, so a role killed between enqueueing and forgetting an entry enqueues nothing
+twice."""
+
+from __future__ import annotations
+
+import logging
+
+from arq.connections import ArqRedis
+
+from airlane.queue.callback_jobs import DagCallbackJob
+from airlane.queue.keys import Keys
+from airlane.queue.protocol import MalformedRecord
+
+log = logging.getLogger("airlane.callbacks")
+
+DELIVER = "deliver_dag_callback"
+
+
+async def enqueue_pending(arq: ArqRedis, keys: Keys) -> int:
+    """Enqueue every pending job; how many were new on arq's queue."""
+    pending: dict[bytes, bytes] = await arq.hgetall(keys.callbacks_pending)
+    added = 0
+    for raw_id, raw_job in pending.items():
+        job_id = raw_id.decode()
+        try:
+            job = DagCallbackJob.decode(raw_job)
+        except MalformedRecord as err:
+            log.error("dropping a pending callback job: %s", err)
+        else:
+            queued = await arq.enqueue_job(
+                DELIVER, job.encode(), _job_id=job.job_id, _queue_name=keys.callbacks_queue
+            )
+            added += queued is not None
+        await arq.hdel(keys.callbacks_pending, job_id)
+    return added

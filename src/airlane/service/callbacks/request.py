@@ -1,0 +1,75 @@
+"""What a DAG callback's child process needs, read from Redis at delivery time: the run, its
+DAG file, and the instance whose context the callback gets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pendulum
+
+from airlane.engine.dag_spec import DagSpec
+from airlane.queue.callback_jobs import CallbackKind, DagCallbackJob
+from airlane.queue.store import Store
+from airlane.service.callbacks.callback_process import CallbackRequest
+from airlane.service.execution.context_builder import RunInfo
+from airlane.service.execution.dag_callbacks import LastTI, last_ti
+
+
+class RunGone(LookupError):
+    """The run (or its DAG) is no longer stored: nothing to call the callback about."""
+
+
+def _date(text: str) -> pendulum.DateTime:
+    return pendulum.parse(text)  # type: ignore[return-value]
+
+
+def run_info(run: dict[str, str]) -> RunInfo:
+    logical = _date(run["logical_date"])
+    start = run.get("start_date")
+    return RunInfo(
+        dag_id=run["dag_id"],
+        run_id=run["run_id"],
+        logical_date=logical,
+        data_interval_start=_date(run.get("data_interval_start") or run["logical_date"]),
+        data_interval_end=_date(run.get("data_interval_end") or run["logical_date"]),
+        conf=_conf(run.get("conf")),
+        run_type=run.get("run_type") or "manual",
+        start_date=pendulum.from_timestamp(float(start)) if start else None,
+    )
+
+
+def _conf(raw: str | None) -> dict[str, Any]:
+    value = orjson.loads(raw) if raw else {}
+    return value if isinstance(value, dict) else {}
+
+
+async def build_request(
+    store: Store,
+    job: DagCallbackJob,
+    redis_url: str,
+    dags_folder: str | None,
+    skip: frozenset[int] = frozenset(),
+) -> CallbackRequest:
+    run = await store.run(job.dag_id, job.run_id)
+    if run is None:
+        raise RunGone(f"run {job.run_id} of {job.dag_id} is no longer stored")
+    dag = await store.snapshot(run.get("dag_hash", "")) if run.get("dag_hash") else None
+    dag = dag or await store.dag(job.dag_id)
+    if dag is None:
+        raise RunGone(f"DAG {job.dag_id} is no longer stored")
+    instances = await store.task_instances(job.dag_id, job.run_id)
+    last = last_ti(
+        LastTI(task_id, map_index, record.try_number, record.max_tries, record.state.value)
+        for (task_id, map_index), (record, _) in instances.items()
+    )
+    return CallbackRequest(
+        redis_url=redis_url,
+        dags_folder=dags_folder,
+        fileloc=DagSpec.from_serialized(dag).fileloc,
+        success=job.kind is CallbackKind.SUCCESS,
+        reason=job.reason.value,
+        run=run_info(run),
+        last=last,
+        skip=skip,
+    )
