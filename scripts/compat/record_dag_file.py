@@ -52,7 +52,7 @@ def read_run(db: Path, dag_id: str) -> dict[str, Any]:
     }
 
 
-def record(file: Path, dag_id: str, venv: Path) -> dict[str, Any]:
+def record(file: Path, dag_id: str, venv: Path, keep: bool = False) -> dict[str, Any]:
     airflow = venv / "bin" / "airflow"
     home = Path(tempfile.mkdtemp(prefix="airflow-record-"))
     try:
@@ -67,6 +67,7 @@ def record(file: Path, dag_id: str, venv: Path) -> dict[str, Any]:
             text=True,
             check=False,
         )
+        (home / "dags-test.out").write_text(proc.stdout + proc.stderr)
         if proc.returncode not in (0, 1):
             raise SystemExit(f"airflow dags test failed:\n{proc.stderr[-2000:]}")
         result = read_run(home / "airflow.db", dag_id)
@@ -75,7 +76,10 @@ def record(file: Path, dag_id: str, venv: Path) -> dict[str, Any]:
         ).stdout.strip()
         return {"airflow_version": version, **result}
     finally:
-        shutil.rmtree(home, ignore_errors=True)
+        if keep:
+            print(f"kept Airflow's home (DB, logs, dags-test.out): {home}")
+        else:
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def main() -> None:
@@ -83,9 +87,10 @@ def main() -> None:
     parser.add_argument("file", type=Path)
     parser.add_argument("--dag-id", help="default: the file's name without .py")
     parser.add_argument("--venv", type=Path, default=Path("/work/airflow-venv-3"))
+    parser.add_argument("--keep", action="store_true", help="keep Airflow's home to inspect")
     args = parser.parse_args()
     file = args.file.resolve()
-    result = record(file, args.dag_id or file.stem, args.venv)
+    result = record(file, args.dag_id or file.stem, args.venv, args.keep)
     out = file.parent / f"airflow-{result['airflow_version']}.json"
     out.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
     print(f"wrote {out}")

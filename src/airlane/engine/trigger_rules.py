@@ -120,6 +120,14 @@ def _met(rule: TriggerRule, c: UpstreamCounts) -> bool:
     raise ValueError(f"no strategy to evaluate trigger rule {rule!r}")
 
 
+def settle_and_met(rule: TriggerRule, counts: UpstreamCounts) -> tuple[RuleDecision | None, bool]:
+    """Airflow's two separate checks, for a task that has upstream tasks (and a rule other than
+    always): the state the rule settles the task in (or None), and whether the rule is met.
+    Both may hold (none_failed_min_one_success with every upstream skipped): Airflow then sets
+    the state and still expands an unexpanded instance of a mapped task group's task."""
+    return _settled(rule, counts), _met(rule, counts)
+
+
 def evaluate_trigger_rule(rule: TriggerRule, counts: UpstreamCounts) -> RuleDecision:
     """What happens to a task in state none whose direct upstream instances are ``counts``."""
     if counts.total == 0 or rule is TriggerRule.ALWAYS:
