@@ -27,10 +27,14 @@ def returned_values(log: str) -> dict[str, Any]:
 )
 def test_same_states_xcoms_and_names_as_airflow(file: Path) -> None:
     expected = json.loads((file.parent / "airflow-3.1.8.json").read_text())
-    result = run_cli("dags", "test", expected["dag_id"], "--dags-folder", str(file.parent), "--json")
+    result = run_cli(
+        "dags", "test", expected["dag_id"], "--dags-folder", str(file.parent), "--json"
+    )
     data = result.json()
     assert data["state"] == expected["state"], result.stderr
     assert {k: v["state"] for k, v in data["tasks"].items()} == expected["tasks"]
-    names = {k: v["rendered_map_index"] for k, v in data["tasks"].items() if "rendered_map_index" in v}
+    names = {
+        k: v["rendered_map_index"] for k, v in data["tasks"].items() if "rendered_map_index" in v
+    }
     assert names == expected["rendered_map_index"]
     assert returned_values(result.stdout + result.stderr) == expected["xcom"]
