@@ -97,9 +97,7 @@ def test_a_failure_fails_only_its_own_index_downstream() -> None:
 
 
 def test_one_success_inside_the_group_reads_every_index_of_its_upstream() -> None:
-    g = group_graph(
-        {"src": ["a"], "a": ["b"], "b": []}, {"a", "b"}, rules={"b": "one_success"}
-    )
+    g = group_graph({"src": ["a"], "a": ["b"], "b": []}, {"a", "b"}, rules={"b": "one_success"})
     m = RunMachine(g)
     m.start(T0)
     run(m, TIKey("src"), ok(2))

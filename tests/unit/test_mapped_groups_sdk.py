@@ -67,7 +67,8 @@ def test_group_tasks_wire_the_input_upstream_and_serialize_the_expansion() -> No
     graph = DagGraph.from_serialized(serialize_dag(dag))
     assert graph.mapped_group_of == {"process.add": "process", "process.double": "process"}
     spec = graph.expansion("process.double")
-    assert spec is not None and spec.inputs[0].xcom_task_id == "numbers"
+    assert spec is not None
+    assert spec.inputs[0].xcom_task_id == "numbers"
     assert graph.expansion("total") is None
     assert graph.per_index_edges == {("process.add", "process.double")}
 
