@@ -52,6 +52,7 @@ class MappedTaskGroup(TaskGroup):
     def __exit__(self, *exc: object) -> None:
         from airlane.sdk.mapped import MappedOperator
 
+        super().__exit__(*exc)
         for task in self.iter_tasks():
             if isinstance(task, MappedOperator):
                 raise UnsupportedFeature(
@@ -61,7 +62,6 @@ class MappedTaskGroup(TaskGroup):
         # as Airflow: the tasks giving the group's input are upstream of the group
         for arg in self.iter_xcom_args():
             self.set_upstream(arg.operator)
-        super().__exit__(*exc)
 
     def resolve_row(self, ti: Any, map_index: int) -> Mapping[str, Any]:
         """The expanded arguments of map index ``map_index``, pulling XCom inputs through ``ti``."""
