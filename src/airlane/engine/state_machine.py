@@ -13,25 +13,19 @@ from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from airlane.engine import fail_fast
+from airlane.engine import expansion, fail_fast
 from airlane.engine.graph import DagGraph, TaskSpec
-from airlane.engine.mapping import mapped_length
 from airlane.engine.retry_policy import is_eligible_to_retry, retry_delay_s
 from airlane.engine.run_state import Step, TaskOutcome, TIKey, TIRecord, Transition
 from airlane.engine.setup_teardown import setup_constraint
-from airlane.engine.trigger_rules import (
-    RuleDecision,
-    UpstreamCounts,
-    evaluate_trigger_rule,
-    settle_and_met,
-)
+from airlane.engine.trigger_rules import RuleDecision, UpstreamCounts, evaluate_trigger_rule
 from airlane.sdk.state import (
     FAILED_STATES,
     FINISHED_STATES,
     DagRunState,
     TaskInstanceState,
 )
-from airlane.sdk.trigger_rule import TEARDOWN_RULE, TriggerRule
+from airlane.sdk.trigger_rule import TEARDOWN_RULE
 
 S = TaskInstanceState
 # Index of each finished state in the per-task upstream counters; slot 5 counts all instances.
@@ -297,53 +291,11 @@ class RunMachine:
 
     def _evaluate(self, spec: TaskSpec, indexes: set[int] | None = None) -> None:
         if spec.task_id in self.graph.mapped_group_of:
-            self._evaluate_each(spec, indexes)
+            expansion.evaluate_in_group(self, spec, indexes)
             return
         keys = [k for k in self.keys_by_task[spec.task_id] if self.tis[k].state is S.NONE]
         if keys:
             self._evaluate_keys(spec, keys)
-
-    def _evaluate_each(self, spec: TaskSpec, indexes: set[int] | None) -> None:
-        """A task of a mapped task group: each instance by its own upstream instances."""
-        if indexes is None:
-            keys = list(self.keys_by_task[spec.task_id])
-        else:
-            keys = [TIKey(spec.task_id, i) for i in sorted(indexes)]
-        for key in keys:
-            record = self.tis.get(key)
-            if record is None or record.state is not S.NONE:
-                continue
-            if key.map_index < 0 and spec.upstream and spec.trigger_rule is not TriggerRule.ALWAYS:
-                self._evaluate_unexpanded(spec, key)
-            else:
-                self._evaluate_keys(spec, [key], key.map_index)
-
-    def _evaluate_unexpanded(self, spec: TaskSpec, key: TIKey) -> None:
-        """The unexpanded instance of a mapped group's task, as Airflow: the rule may settle
-        its state and still be met (none_failed_min_one_success once its upstream tasks of the
-        group are expanded, which it no longer counts): then the task expands all the same and
-        the settled instance is removed when one of its instances is scheduled."""
-        forced, cascade = self._forced_skip(spec)
-        if forced is not None:
-            record = replace(self.tis[key], state=S.SKIPPED, note=forced, cascade_skip=cascade)
-            self._set(key, record, forced)
-            return
-        verdict, met = settle_and_met(spec.trigger_rule, self.upstream_counts(spec.task_id))
-        if verdict is not None and verdict is not RuleDecision.WAIT:
-            state = S.SKIPPED if verdict is RuleDecision.SKIP else S.UPSTREAM_FAILED
-            note = f"trigger rule {spec.trigger_rule.value}"
-            self._set(key, replace(self.tis[key], state=state, note=note), note)
-        if met:
-            self._expand(spec, key, keep=verdict is not None)
-
-    def _retire_unexpanded(self, task_id: str) -> None:
-        """Airflow's revision of map indexes: an unexpanded instance left beside expanded ones
-        (see _evaluate_unexpanded) becomes removed."""
-        key = TIKey(task_id)
-        record = self.tis.get(key)
-        if record is not None and record.state is not S.REMOVED:
-            note = "map index -1 of an expanded task"
-            self._set(key, replace(record, state=S.REMOVED, note=note), note)
 
     def _evaluate_keys(self, spec: TaskSpec, keys: list[TIKey], map_index: int = -1) -> None:
         forced, cascade = self._forced_skip(spec, map_index)
@@ -366,11 +318,11 @@ class RunMachine:
             return
         for key in keys:
             if key.map_index < 0 and self.graph.expansion(spec.task_id) is not None:
-                self._expand(spec, key)
+                expansion.expand(self, spec, key)
             else:
                 self._schedule(key, self.tis[key])
                 if key.map_index >= 0 and spec.mapped is None:
-                    self._retire_unexpanded(spec.task_id)
+                    expansion.retire_unexpanded(self, spec.task_id)
 
     def _decide(self, spec: TaskSpec, map_index: int = -1) -> RuleDecision:
         """The trigger rule's decision (a teardown's reads its setups), under the setup
@@ -413,40 +365,6 @@ class RunMachine:
             ):
                 return f"branch {up} did not follow this task", False
         return None, False
-
-    def _expand(self, spec: TaskSpec, key: TIKey, *, keep: bool = False) -> None:
-        """Replace the unexpanded instance ``key`` by one instance per map index (``keep``: the
-        instance already has its final state; only add the others, as Airflow does)."""
-        mapped = self.graph.expansion(spec.task_id)
-        assert mapped is not None
-        count, problem = mapped_length(mapped, self.graph, self.tis, self.keys_by_task)
-        record = self.tis[key]
-        if keep:
-            if problem is None:
-                self._add_instances(spec, record, count)
-            return
-        if problem is not None:
-            self._set(key, replace(record, state=S.FAILED, note=problem), problem)
-            return
-        if count == 0:
-            note = "mapped over an empty input"
-            self._set(key, replace(record, state=S.SKIPPED, note=note), note)
-            return
-        self._remove(key, "expanded")
-        self._add_instances(spec, record, count)
-
-    def _add_instances(self, spec: TaskSpec, record: TIRecord, count: int) -> None:
-        in_group = spec.mapped is None
-        for index in range(count):
-            child = TIKey(spec.task_id, index)
-            self._insert(child, TIRecord(try_number=record.try_number, max_tries=record.max_tries))
-            if not in_group:
-                self._schedule(child, self.tis[child])
-        if in_group:
-            # each instance waits on its own upstream instances; the downstream tasks of the
-            # group no longer wait on the unexpanded instance
-            self._add_work((spec.task_id,))
-            self._add_work(spec.downstream)
 
     def _schedule(self, key: TIKey, record: TIRecord) -> None:
         bump = 0 if record.state is S.UP_FOR_RESCHEDULE else 1
