@@ -180,3 +180,13 @@ def test_rebuilding_from_records_keeps_per_index_waiting() -> None:
     again.start(T0)
     assert states(again)["b[0]"] == "none"
     assert states(again)["b[1]"] == "scheduled"
+
+
+def test_waiting_instances_are_reported_so_that_they_are_stored() -> None:
+    g = group_graph({"src": ["a"], "a": ["b"], "b": []}, {"a", "b"})
+    m = RunMachine(g)
+    m.start(T0)
+    m.task_started(TIKey("src"), 1)
+    step = m.task_finished(TIKey("src"), ok(2), T0)
+    added = {t.key.label() for t in step.transitions if t.old is None and t.record is not None}
+    assert {"b[0]", "b[1]"} <= added  # in state none: only this transition stores them

@@ -99,7 +99,9 @@ def _add_instances(m: RunMachine, spec: TaskSpec, record: TIRecord, count: int) 
     in_group = spec.mapped is None
     for index in range(count):
         child = TIKey(spec.task_id, index)
-        m._insert(child, TIRecord(try_number=record.try_number, max_tries=record.max_tries))
+        fresh = TIRecord(try_number=record.try_number, max_tries=record.max_tries)
+        # a group's instance waits in state none: a transition of its own makes it persisted
+        m._insert(child, fresh, reason="expanded" if in_group else None)
         if not in_group:
             m._schedule(child, m.tis[child])
     if in_group:
