@@ -346,8 +346,9 @@ class RunMachine:
         return [self.tis[k].state for t in task_ids for k in self.keys_by_task[t]]
 
     def _forced_skip(self, spec: TaskSpec, map_index: int = -1) -> tuple[str | None, bool]:
-        """Skips that trigger rules do not decide: branches not followed and short circuits
-        (in a mapped task group, by the upstream instance of the same map index)."""
+        """Skips that trigger rules do not decide: branches not followed and short circuits.
+        In a mapped task group, by the upstream instance of the same map index and, as Airflow
+        3.1 (its NotPreviouslySkippedDep), only for direct downstream tasks: no cascade."""
         per_index = self.graph.per_index_edges
         for up in spec.upstream:
             at = map_index if map_index >= 0 and (up, spec.task_id) in per_index else -1
@@ -359,7 +360,7 @@ class RunMachine:
             if record.state is not S.SUCCESS:
                 continue
             if record.short_circuit is not None:
-                return f"short-circuited by {up}", record.short_circuit == "all"
+                return f"short-circuited by {up}", record.short_circuit == "all" and at < 0
             if record.follow is not None and spec.task_id not in self.graph.expand_ids(
                 record.follow
             ):
