@@ -190,3 +190,18 @@ def test_waiting_instances_are_reported_so_that_they_are_stored() -> None:
     step = m.task_finished(TIKey("src"), ok(2), T0)
     added = {t.key.label() for t in step.transitions if t.old is None and t.record is not None}
     assert {"b[0]", "b[1]"} <= added  # in state none: only this transition stores them
+
+
+def test_short_circuit_inside_the_group_skips_only_direct_downstream_of_its_index() -> None:
+    g = group_graph(
+        {"src": ["gate"], "gate": ["direct"], "direct": ["later"], "later": []},
+        {"gate", "direct", "later"},
+        rules={"later": "all_done"},
+    )
+    m = RunMachine(g)
+    m.start(T0)
+    run(m, TIKey("src"), ok(2))
+    run(m, TIKey("gate", 0), ok(short_circuit="all"))
+    assert states(m)["direct[0]"] == "skipped"
+    assert states(m)["later[0]"] == "scheduled"  # as Airflow 3.1.8: no cascade in a group
+    assert states(m)["direct[1]"] == "none"
