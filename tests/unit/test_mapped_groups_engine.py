@@ -205,3 +205,19 @@ def test_short_circuit_inside_the_group_skips_only_direct_downstream_of_its_inde
     assert states(m)["direct[0]"] == "skipped"
     assert states(m)["later[0]"] == "scheduled"  # as Airflow 3.1.8: no cascade in a group
     assert states(m)["direct[1]"] == "none"
+
+
+def test_branch_decision_of_the_same_index_applies_to_one_success_tasks_too() -> None:
+    g = group_graph(
+        {"src": ["pick"], "pick": ["left", "right"], "left": [], "right": []},
+        {"pick", "left", "right"},
+        rules={"left": "one_success", "right": "one_success"},
+    )
+    m = RunMachine(g)
+    m.start(T0)
+    run(m, TIKey("src"), ok(2))
+    ready = run(m, TIKey("pick", 0), ok(follow=("left",)))
+    assert "right[0]" not in ready
+    assert states(m)["right[0]"] == "skipped"
+    # one_success reads every index of pick: index 1 runs before pick[1] decided (as Airflow)
+    assert {"left[0]", "left[1]", "right[1]"} <= set(ready)

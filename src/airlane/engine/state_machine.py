@@ -349,9 +349,12 @@ class RunMachine:
         """Skips that trigger rules do not decide: branches not followed and short circuits.
         In a mapped task group, by the upstream instance of the same map index and, as Airflow
         3.1 (its NotPreviouslySkippedDep), only for direct downstream tasks: no cascade."""
-        per_index = self.graph.per_index_edges
+        group = self.graph.mapped_group_of.get(spec.task_id)
         for up in spec.upstream:
-            at = map_index if map_index >= 0 and (up, spec.task_id) in per_index else -1
+            # Airflow reads the decision of the upstream instance of the same map index
+            # whatever the trigger rule (one_* rules included)
+            same = map_index >= 0 and group is not None
+            at = map_index if same and self.graph.mapped_group_of.get(up) == group else -1
             record = self.tis.get(TIKey(up, at))
             if record is None:
                 continue
