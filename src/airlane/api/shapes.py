@@ -164,7 +164,7 @@ def task_instance_response(
         "dag_run_id": run["run_id"],
         "dag_version": None,
         "map_index": map_index,
-        "rendered_map_index": None,
+        "rendered_map_index": record.rendered_map_index,
         "logical_date": logical,
         "run_after": logical or iso(run.get("queued_at")),
         "start_date": iso(start),

@@ -13,6 +13,7 @@ from typing import Any
 from airlane.cli.common import CliError, parse_conf, parse_logical_date, print_json
 from airlane.config import Settings
 from airlane.engine.graph import clear_subset
+from airlane.engine.run_state import instance_summary
 from airlane.queue.conf_limit import ConfTooLarge
 from airlane.queue.connection import connect
 from airlane.queue.log_pages import iter_pages
@@ -230,7 +231,7 @@ async def run_summary(store: Store, dag_id: str, run_id: str) -> dict[str, Any]:
         tis.items(), key=lambda kv: (order.get(kv[0][0], 1 << 30), kv[0][1])
     ):
         label = task_id if map_index < 0 else f"{task_id}[{map_index}]"
-        tasks[label] = {"state": record.state.value, "try_number": record.try_number}
+        tasks[label] = instance_summary(record)
     return {"dag_id": dag_id, "run_id": run_id, "state": run.get("state", "queued"), "tasks": tasks}
 
 

@@ -20,6 +20,7 @@ from airlane.cli.common import (
 from airlane.engine.run_state import TIKey
 from airlane.sdk.dag import DAG
 from airlane.sdk.mapped import MappedOperator
+from airlane.sdk.mapped_group import closest_mapped_group
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.execution.local_runner import make_run_info
 from airlane.service.execution.runtime_ti import InMemoryXComs
@@ -73,7 +74,8 @@ def run_task_test(
     if task_id not in dag.task_dict:
         raise CliError(f"task {task_id!r} not found in DAG {dag.dag_id!r}")
     node = dag.task_dict[task_id]
-    if isinstance(node, MappedOperator) and map_index < 0:
+    mapped = isinstance(node, MappedOperator) or closest_mapped_group(node) is not None
+    if mapped and map_index < 0:
         raise CliError(f"task {task_id!r} is mapped: pass --map-index")
     run = make_run_info(dag, logical_date, conf, None)
     stream = sys.stderr if as_json else sys.stdout

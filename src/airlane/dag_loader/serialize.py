@@ -6,7 +6,8 @@ Format 1, one object per DAG::
      "start_date", "timezone", "catchup", ..., "params": {name: {"value", "schema", ...}},
      "tasks": [{"task_id", "operator", "kind", "upstream", "downstream", "trigger_rule",
                 "retries", "retry_delay_s", ..., "mapped": null | {"kind", "inputs"}}],
-     "task_groups": [{"group_id", "parent", "tooltip", "children"}]}
+     "task_groups": [{"group_id", "parent", "tooltip", "children",
+                      "mapped" (mapped task groups only): {"kind", "inputs"}}]}
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import orjson
 from airlane.sdk.baseoperator import BaseOperator
 from airlane.sdk.dag import DAG
 from airlane.sdk.mapped import MappedOperator
+from airlane.sdk.mapped_group import MappedTaskGroup
 from airlane.sdk.node import DAGNode
 from airlane.sdk.schedules import describe_schedule
 from airlane.sdk.sensors.base import BaseSensorOperator
@@ -158,7 +160,7 @@ def serialize_task(task: DAGNode, priority: int) -> dict[str, Any]:
 
 
 def _groups_json(root: TaskGroup) -> list[dict[str, Any]]:
-    groups = []
+    groups: list[dict[str, Any]] = []
     for group in root.iter_groups():
         parent = group.parent_group
         groups.append(
@@ -171,7 +173,16 @@ def _groups_json(root: TaskGroup) -> list[dict[str, Any]]:
                 "children": list(group.children),
             }
         )
+        if isinstance(group, MappedTaskGroup):
+            groups[-1]["mapped"] = _mapped_group_json(group)
     return groups
+
+
+def _mapped_group_json(group: MappedTaskGroup) -> dict[str, Any]:
+    if group.expand_kwargs_input is not None:
+        return {"kind": "kwargs", "inputs": [_input_json("*", group.expand_kwargs_input)]}
+    assert group.expand_input is not None
+    return {"kind": "product", "inputs": [_input_json(n, v) for n, v in group.expand_input.items()]}
 
 
 def _topological(dag: DAG) -> list[DAGNode]:

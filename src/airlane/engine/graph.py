@@ -109,6 +109,22 @@ def task_spec_from_json(raw: Mapping[str, Any], order: int) -> TaskSpec:
     )
 
 
+_FAST_TRIGGERED = frozenset({TriggerRule.ONE_SUCCESS, TriggerRule.ONE_FAILED, TriggerRule.ONE_DONE})
+
+
+def _innermost_mapped_groups(
+    specs: Iterable[TaskSpec], parents: Mapping[str, str | None], mapped: Mapping[str, MappedSpec]
+) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for spec in specs:
+        group = spec.task_group
+        while group is not None and group not in mapped:
+            group = parents.get(group)
+        if group is not None:
+            found[spec.task_id] = group
+    return found
+
+
 def _optional_int(value: Any) -> int | None:
     return None if value is None else int(value)
 
@@ -122,6 +138,8 @@ class DagGraph:
         tasks: Iterable[TaskSpec],
         groups: Mapping[str, frozenset[str]],
         fail_fast: bool = False,
+        mapped_groups: Mapping[str, MappedSpec] | None = None,
+        mapped_group_of: Mapping[str, str] | None = None,
     ):
         self.dag_id = dag_id
         self.tasks: dict[str, TaskSpec] = {t.task_id: t for t in tasks}
@@ -129,6 +147,10 @@ class DagGraph:
         self.groups = dict(groups)
         #: Airflow's fail_fast (fail_stop): a task's failure stops the run's other instances
         self.fail_fast = fail_fast
+        #: mapped task groups: group id -> its expanded input
+        self.mapped_groups = dict(mapped_groups or {})
+        #: task id -> the innermost mapped task group it is in (tasks in one only)
+        self.mapped_group_of = dict(mapped_group_of or {})
 
     @classmethod
     def from_serialized(cls, data: Mapping[str, Any]) -> DagGraph:
@@ -146,7 +168,42 @@ class DagGraph:
                 groups.setdefault(parent, set()).update(groups[group_id])
                 parent = parents.get(parent)
         frozen = {k: frozenset(v) for k, v in groups.items()}
-        return cls(data["dag_id"], specs, frozen, fail_fast=bool(data.get("fail_stop")))
+        mapped = {
+            g["group_id"]: group_spec
+            for g in data.get("task_groups", [])
+            if (group_spec := _mapped_spec(g.get("mapped"))) is not None
+        }
+        return cls(
+            data["dag_id"],
+            specs,
+            frozen,
+            fail_fast=bool(data.get("fail_stop")),
+            mapped_groups=mapped,
+            mapped_group_of=_innermost_mapped_groups(specs, parents, mapped),
+        )
+
+    def expansion(self, task_id: str) -> MappedSpec | None:
+        """What the task's instances are expanded from: its own mapping or its mapped group's."""
+        spec = self.tasks[task_id]
+        if spec.mapped is not None:
+            return spec.mapped
+        group = self.mapped_group_of.get(task_id)
+        return self.mapped_groups[group] if group is not None else None
+
+    @cached_property
+    def per_index_edges(self) -> frozenset[tuple[str, str]]:
+        """(upstream, downstream) edges inside one mapped task group: the downstream's instance
+        of map index i depends on the upstream's instance i only. As Airflow, not for the
+        one_success / one_failed / one_done rules, which read every index of the upstream."""
+        edges: set[tuple[str, str]] = set()
+        for down, spec in self.tasks.items():
+            group = self.mapped_group_of.get(down)
+            if group is None or spec.trigger_rule in _FAST_TRIGGERED:
+                continue
+            edges.update(
+                (up, down) for up in spec.upstream if self.mapped_group_of.get(up) == group
+            )
+        return frozenset(edges)
 
     @cached_property
     def leaves(self) -> frozenset[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
-from airlane.engine.graph import DagGraph, TaskSpec
+from airlane.engine.graph import DagGraph, MappedSpec
 from airlane.engine.run_state import TIKey, TIRecord
 from airlane.sdk.state import TaskInstanceState
 
@@ -13,23 +13,22 @@ S = TaskInstanceState
 
 
 def mapped_length(
-    spec: TaskSpec,
+    mapped: MappedSpec,
     graph: DagGraph,
     tis: Mapping[TIKey, TIRecord],
     keys_by_task: Mapping[str, Sequence[TIKey]],
 ) -> tuple[int, str | None]:
-    """The number of map indexes of ``spec`` (the product of its expanded inputs' lengths, or
-    the length of its expand_kwargs input), or 0 and the problem when an input is unusable."""
-    assert spec.mapped is not None
+    """The number of map indexes of a mapped task or of the tasks of a mapped task group (the
+    product of the expanded inputs' lengths, or the length of the expand_kwargs input), or 0
+    and the problem when an input is unusable."""
     lengths: list[int] = []
-    for item in spec.mapped.inputs:
+    for item in mapped.inputs:
         if item.length is not None:
             lengths.append(item.length)
             continue
         assert item.xcom_task_id is not None
-        up_spec = graph.tasks[item.xcom_task_id]
         keys = keys_by_task[item.xcom_task_id]
-        if up_spec.mapped is not None:
+        if graph.expansion(item.xcom_task_id) is not None:
             lengths.append(sum(1 for k in keys if k.map_index >= 0 and tis[k].state is S.SUCCESS))
             continue
         record = tis[keys[0]]
@@ -43,4 +42,4 @@ def mapped_length(
                 "is not a list or dict"
             )
         lengths.append(found)
-    return (math.prod(lengths) if spec.mapped.kind == "product" else lengths[0]), None
+    return (math.prod(lengths) if mapped.kind == "product" else lengths[0]), None

@@ -43,6 +43,16 @@ class TIRecord:
     xcom_lengths: tuple[tuple[str, int], ...] = ()
     #: why the machine put the instance in its state, when it decided it
     note: str | None = None
+    #: the task's map_index_template as its last try rendered it (Airflow's rendered_map_index)
+    rendered_map_index: str | None = None
+
+
+def instance_summary(record: TIRecord) -> dict[str, object]:
+    """An instance as ``dags test --json`` and the CLI's run summaries show it."""
+    summary: dict[str, object] = {"state": record.state.value, "try_number": record.try_number}
+    if record.rendered_map_index is not None:
+        summary["rendered_map_index"] = record.rendered_map_index
+    return summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +70,8 @@ class TaskOutcome:
     xcom_lengths: tuple[tuple[str, int], ...] = ()
     #: when the try ended on its worker (epoch seconds)
     ended_at_s: float | None = None
+    #: the task's map_index_template rendered after the try ran
+    rendered_map_index: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,9 +13,8 @@ from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from airlane.engine import fail_fast
+from airlane.engine import expansion, fail_fast
 from airlane.engine.graph import DagGraph, TaskSpec
-from airlane.engine.mapping import mapped_length
 from airlane.engine.retry_policy import is_eligible_to_retry, retry_delay_s
 from airlane.engine.run_state import Step, TaskOutcome, TIKey, TIRecord, Transition
 from airlane.engine.setup_teardown import setup_constraint
@@ -66,6 +65,11 @@ class RunMachine:
         self.tis: dict[TIKey, TIRecord] = {}
         self.keys_by_task: dict[str, list[TIKey]] = {t: [] for t in graph.tasks}
         self._up: dict[str, list[int]] = {t: [0] * 6 for t in graph.tasks}
+        #: counts of upstream instances of the same map index, for the tasks of mapped task
+        #: groups (graph.per_index_edges): (task id, map index) -> the six counters of _up
+        self._up_at: dict[tuple[str, int], list[int]] = {}
+        #: map indexes of a task in _work to evaluate; a task absent here: all of them
+        self._dirty: dict[str, set[int]] = {}
         self._states: Counter[TaskInstanceState] = Counter()
         self._due: list[tuple[float, TIKey]] = []
         self._changes: list[Transition] = []
@@ -153,7 +157,7 @@ class RunMachine:
             keys = list(self.keys_by_task[task_id])
             to_stop.extend(k for k in keys if self.tis[k].state in _RUNNABLE_FROM)
             last_try = max((self.tis[k].try_number for k in keys), default=0)
-            if spec.mapped is not None:
+            if self.graph.expansion(task_id) is not None:
                 for key in keys:
                     self._remove(key, "cleared")
                 fresh = TIRecord(try_number=last_try, max_tries=last_try + spec.retries)
@@ -212,8 +216,12 @@ class RunMachine:
             heapq.heappop(self._due)
         return None
 
-    def upstream_counts(self, task_id: str) -> UpstreamCounts:
+    def upstream_counts(self, task_id: str, map_index: int = -1) -> UpstreamCounts:
+        """Counts of the upstream instances ``task_id``'s instance ``map_index`` depends on."""
         c = self._up[task_id]
+        at = self._up_at.get((task_id, map_index)) if map_index >= 0 else None
+        if at is not None:
+            c = [a + b for a, b in zip(c, at, strict=True)]
         return UpstreamCounts(c[_TOTAL], c[0], c[1], c[2], c[3], c[4])
 
     # ---- internals ----------------------------------------------------------------------
@@ -222,7 +230,7 @@ class RunMachine:
         while self._work:
             task_id = self._work.popleft()
             self._in_work.discard(task_id)
-            self._evaluate(self.graph.tasks[task_id])
+            self._evaluate(self.graph.tasks[task_id], self._dirty.pop(task_id, None))
         step = Step(
             transitions=tuple(self._changes),
             ready=tuple(self._by_priority(self._ready)),
@@ -245,7 +253,11 @@ class RunMachine:
     ) -> TIRecord:
         spec = self.graph.tasks[key.task_id]
         base = replace(
-            record, next_at_s=None, note=outcome.error, xcom_lengths=outcome.xcom_lengths
+            record,
+            next_at_s=None,
+            note=outcome.error,
+            xcom_lengths=outcome.xcom_lengths,
+            rendered_map_index=outcome.rendered_map_index,
         )
         if outcome.state is S.SUCCESS:
             return replace(
@@ -277,11 +289,16 @@ class RunMachine:
         state = outcome.state if outcome.state in (S.FAILED, S.SKIPPED) else S.FAILED
         return replace(base, state=state, reschedule_started_at_s=None)
 
-    def _evaluate(self, spec: TaskSpec) -> None:
-        keys = [k for k in self.keys_by_task[spec.task_id] if self.tis[k].state is S.NONE]
-        if not keys:
+    def _evaluate(self, spec: TaskSpec, indexes: set[int] | None = None) -> None:
+        if spec.task_id in self.graph.mapped_group_of:
+            expansion.evaluate_in_group(self, spec, indexes)
             return
-        forced, cascade = self._forced_skip(spec)
+        keys = [k for k in self.keys_by_task[spec.task_id] if self.tis[k].state is S.NONE]
+        if keys:
+            self._evaluate_keys(spec, keys)
+
+    def _evaluate_keys(self, spec: TaskSpec, keys: list[TIKey], map_index: int = -1) -> None:
+        forced, cascade = self._forced_skip(spec, map_index)
         if forced is not None:
             for key in keys:
                 self._set(
@@ -290,7 +307,7 @@ class RunMachine:
                     forced,
                 )
             return
-        decision = self._decide(spec)
+        decision = self._decide(spec, map_index)
         if decision is RuleDecision.WAIT:
             return
         if decision is not RuleDecision.RUN:
@@ -300,15 +317,17 @@ class RunMachine:
                 self._set(key, replace(self.tis[key], state=state, note=note), note)
             return
         for key in keys:
-            if spec.mapped is not None and key.map_index < 0:
-                self._expand(spec, key)
+            if key.map_index < 0 and self.graph.expansion(spec.task_id) is not None:
+                expansion.expand(self, spec, key)
             else:
                 self._schedule(key, self.tis[key])
+                if key.map_index >= 0 and spec.mapped is None:
+                    expansion.retire_unexpanded(self, spec.task_id)
 
-    def _decide(self, spec: TaskSpec) -> RuleDecision:
+    def _decide(self, spec: TaskSpec, map_index: int = -1) -> RuleDecision:
         """The trigger rule's decision (a teardown's reads its setups), under the setup
         constraint of the indirect setups (see engine.setup_teardown)."""
-        counts = self.upstream_counts(spec.task_id)
+        counts = self.upstream_counts(spec.task_id, map_index)
         if spec.trigger_rule is TEARDOWN_RULE:
             states = self._states_of(t for t in spec.upstream if self.graph.tasks[t].is_setup)
             counts = replace(
@@ -326,10 +345,17 @@ class RunMachine:
     def _states_of(self, task_ids: Iterable[str]) -> list[TaskInstanceState]:
         return [self.tis[k].state for t in task_ids for k in self.keys_by_task[t]]
 
-    def _forced_skip(self, spec: TaskSpec) -> tuple[str | None, bool]:
-        """Skips that trigger rules do not decide: branches not followed and short circuits."""
+    def _forced_skip(self, spec: TaskSpec, map_index: int = -1) -> tuple[str | None, bool]:
+        """Skips that trigger rules do not decide: branches not followed and short circuits.
+        In a mapped task group, by the upstream instance of the same map index and, as Airflow
+        3.1 (its NotPreviouslySkippedDep), only for direct downstream tasks: no cascade."""
+        group = self.graph.mapped_group_of.get(spec.task_id)
         for up in spec.upstream:
-            record = self.tis.get(TIKey(up))
+            # Airflow reads the decision of the upstream instance of the same map index
+            # whatever the trigger rule (one_* rules included)
+            same = map_index >= 0 and group is not None
+            at = map_index if same and self.graph.mapped_group_of.get(up) == group else -1
+            record = self.tis.get(TIKey(up, at))
             if record is None:
                 continue
             if record.state is S.SKIPPED and record.cascade_skip:
@@ -337,28 +363,12 @@ class RunMachine:
             if record.state is not S.SUCCESS:
                 continue
             if record.short_circuit is not None:
-                return f"short-circuited by {up}", record.short_circuit == "all"
+                return f"short-circuited by {up}", record.short_circuit == "all" and at < 0
             if record.follow is not None and spec.task_id not in self.graph.expand_ids(
                 record.follow
             ):
                 return f"branch {up} did not follow this task", False
         return None, False
-
-    def _expand(self, spec: TaskSpec, key: TIKey) -> None:
-        count, problem = mapped_length(spec, self.graph, self.tis, self.keys_by_task)
-        record = self.tis[key]
-        if problem is not None:
-            self._set(key, replace(record, state=S.FAILED, note=problem), problem)
-            return
-        if count == 0:
-            note = "mapped over an empty input"
-            self._set(key, replace(record, state=S.SKIPPED, note=note), note)
-            return
-        self._remove(key, "expanded")
-        for index in range(count):
-            child = TIKey(spec.task_id, index)
-            self._insert(child, TIRecord(try_number=record.try_number, max_tries=record.max_tries))
-            self._schedule(child, self.tis[child])
 
     def _schedule(self, key: TIKey, record: TIRecord) -> None:
         bump = 0 if record.state is S.UP_FOR_RESCHEDULE else 1
@@ -371,8 +381,12 @@ class RunMachine:
     def _count(self, key: TIKey, record: TIRecord, sign: int) -> None:
         self._states[record.state] += sign
         slot = _SLOT.get(record.state)
+        per_index = self.graph.per_index_edges if key.map_index >= 0 else ()
         for down in self.graph.tasks[key.task_id].downstream:
-            counts = self._up[down]
+            if (key.task_id, down) in per_index:
+                counts = self._up_at.setdefault((down, key.map_index), [0] * 6)
+            else:
+                counts = self._up[down]
             counts[_TOTAL] += sign
             if slot is not None:
                 counts[slot] += sign
@@ -401,11 +415,23 @@ class RunMachine:
         if record.next_at_s is not None:
             heapq.heappush(self._due, (record.next_at_s, key))
         if record.state in FINISHED_STATES or old.state in FINISHED_STATES:
-            self._add_work(self.graph.tasks[key.task_id].downstream)
+            per_index = self.graph.per_index_edges if key.map_index >= 0 else ()
+            for down in self.graph.tasks[key.task_id].downstream:
+                at = key.map_index if (key.task_id, down) in per_index else None
+                self._add_work((down,), at)
             self._add_work(self.graph.setup_dependents.get(key.task_id, ()))
 
-    def _add_work(self, task_ids: Iterable[str]) -> None:
+    def _add_work(self, task_ids: Iterable[str], map_index: int | None = None) -> None:
+        """Evaluate ``task_ids`` (only their instance ``map_index`` when given) in this step."""
         for task_id in task_ids:
             if task_id not in self._in_work:
                 self._in_work.add(task_id)
                 self._work.append(task_id)
+                if map_index is None:
+                    self._dirty.pop(task_id, None)
+                else:
+                    self._dirty[task_id] = {map_index}
+            elif map_index is None:
+                self._dirty.pop(task_id, None)
+            elif task_id in self._dirty:
+                self._dirty[task_id].add(map_index)

@@ -78,6 +78,13 @@ def _settled(rule: TriggerRule, c: UpstreamCounts) -> RuleDecision | None:
             verdict = RuleDecision.SKIP
     elif rule is TriggerRule.ALL_SKIPPED and (c.success or failures):
         verdict = RuleDecision.SKIP
+    elif rule is TriggerRule.ALL_DONE_MIN_ONE_SUCCESS:
+        # as Airflow 3.1: a skipped upstream skips it at once; every other upstream done
+        # without a success: upstream_failed
+        if c.skipped:
+            verdict = RuleDecision.SKIP
+        elif all_done and c.success == 0:
+            verdict = RuleDecision.UPSTREAM_FAILED
     elif rule is TriggerRule.ALL_DONE_SETUP_SUCCESS and all_done and c.setups:
         # the setups all skipped: skip; none succeeded: upstream_failed; one ran: run
         if c.skipped_setup >= c.setups:
@@ -108,7 +115,17 @@ def _met(rule: TriggerRule, c: UpstreamCounts) -> bool:
         return c.total - c.success - c.skipped <= 0
     if rule is TriggerRule.NONE_SKIPPED:
         return all_done and c.skipped == 0
+    if rule is TriggerRule.ALL_DONE_MIN_ONE_SUCCESS:
+        return all_done and c.skipped == 0 and c.success > 0
     raise ValueError(f"no strategy to evaluate trigger rule {rule!r}")
+
+
+def settle_and_met(rule: TriggerRule, counts: UpstreamCounts) -> tuple[RuleDecision | None, bool]:
+    """Airflow's two separate checks, for a task that has upstream tasks (and a rule other than
+    always): the state the rule settles the task in (or None), and whether the rule is met.
+    Both may hold (none_failed_min_one_success with every upstream skipped): Airflow then sets
+    the state and still expands an unexpanded instance of a mapped task group's task."""
+    return _settled(rule, counts), _met(rule, counts)
 
 
 def evaluate_trigger_rule(rule: TriggerRule, counts: UpstreamCounts) -> RuleDecision:

@@ -46,6 +46,7 @@ def encode_ti(record: TIRecord, meta: TIMeta) -> str:
         "cascade_skip": record.cascade_skip,
         "xcom_lengths": dict(record.xcom_lengths),
         "note": record.note,
+        "rendered_map_index": record.rendered_map_index,
         "queued_at": meta.queued_at,
         "start_date": meta.start_date,
         "end_date": meta.end_date,
@@ -67,6 +68,7 @@ def decode_ti(raw: str | bytes) -> tuple[TIRecord, TIMeta]:
         cascade_skip=bool(data.get("cascade_skip")),
         xcom_lengths=_lengths(data.get("xcom_lengths")),
         note=data.get("note"),
+        rendered_map_index=data.get("rendered_map_index"),
     )
     meta = TIMeta(
         data.get("queued_at"), data.get("start_date"), data.get("end_date"), data.get("worker")
@@ -87,6 +89,7 @@ def encode_outcome(outcome: TaskOutcome) -> str:
             "started_at_s": outcome.started_at_s,
             "xcom_lengths": dict(outcome.xcom_lengths),
             "ended_at_s": outcome.ended_at_s,
+            "rendered_map_index": outcome.rendered_map_index,
         }
     ).decode()
 
@@ -104,6 +107,7 @@ def decode_outcome(raw: str | bytes) -> TaskOutcome:
         started_at_s=data.get("started_at_s"),
         xcom_lengths=_lengths(data.get("xcom_lengths")),
         ended_at_s=data.get("ended_at_s"),
+        rendered_map_index=data.get("rendered_map_index"),
     )
 
 

@@ -247,6 +247,8 @@ class BaseOperator(DAGNode):
         self.max_active_tis_per_dag = max_active_tis_per_dag or task_concurrency
         self.max_active_tis_per_dagrun = max_active_tis_per_dagrun
         self.do_xcom_push = do_xcom_push
+        #: rendered after the task ran, with its context: the instance's display name
+        self.map_index_template = map_index_template
         self.multiple_outputs = multiple_outputs
         self.doc_md = doc_md or doc
         self.executor_config = executor_config or {}

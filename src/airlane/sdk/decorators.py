@@ -360,21 +360,31 @@ def dag(dag_id: Any = None, **dag_kwargs: Any) -> Any:
 
 
 def task_group(group_id: Any = None, **group_kwargs: Any) -> Any:
-    """``@task_group``: calling the function opens a task group around what it creates."""
+    """``@task_group``: calling the function opens a task group around what it creates;
+    ``.partial()`` / ``.expand()`` / ``.expand_kwargs()`` make a mapped task group."""
+    from airlane.sdk.mapped_group import GroupExpander
 
     def wrapper(function: Callable[..., Any], name: str | None = None) -> Callable[..., Any]:
-        @functools.wraps(function)
-        def factory(*args: Any, **kwargs: Any) -> Any:
-            options = {"add_suffix_on_collision": True, **group_kwargs}
+        def build(
+            group_class: type[TaskGroup], extra: dict[str, Any], call: Callable[[TaskGroup], Any]
+        ) -> Any:
+            options = {"add_suffix_on_collision": True, **group_kwargs, **extra}
             if "tooltip" not in options and function.__doc__:
                 options["tooltip"] = inspect.cleandoc(function.__doc__)
-            with TaskGroup(name or function.__name__, **options) as group:
-                result = function(*args, **kwargs)
+            with group_class(name or function.__name__, **options) as group:
+                result = call(group)
             if isinstance(result, XComArg | BaseOperator | MappedOperator | TaskGroup):
                 return result
             return group
 
-        factory.expand = _task_group_expand_unsupported  # type: ignore[attr-defined]
+        @functools.wraps(function)
+        def factory(*args: Any, **kwargs: Any) -> Any:
+            return build(TaskGroup, {}, lambda _group: function(*args, **kwargs))
+
+        expander = GroupExpander(function, build)
+        factory.expand = expander.expand  # type: ignore[attr-defined]
+        factory.expand_kwargs = expander.expand_kwargs  # type: ignore[attr-defined]
+        factory.partial = expander.partial  # type: ignore[attr-defined]
         return factory
 
     if callable(group_id) and not isinstance(group_id, str):
@@ -382,7 +392,3 @@ def task_group(group_id: Any = None, **group_kwargs: Any) -> Any:
     if isinstance(group_id, str):
         return lambda function: wrapper(function, group_id)
     return wrapper
-
-
-def _task_group_expand_unsupported(**_: Any) -> Any:
-    raise UnsupportedFeature("Mapped task groups (@task_group.expand) are not supported yet")

@@ -12,6 +12,7 @@ import jinja2.sandbox
 import orjson
 
 from airlane.sdk.context import Context
+from airlane.sdk.mapped_group import MappedArgument, relevant_map_indexes
 from airlane.sdk.xcom_arg import XComArg
 
 if TYPE_CHECKING:
@@ -65,7 +66,9 @@ def render_value(value: Any, context: Context, dag: DAG, template_ext: Sequence[
             return value
         return env.from_string(value).render(context)
     if isinstance(value, XComArg):
-        return context["ti"].xcom_pull(task_ids=value.operator.task_id, key=value.key)
+        return _pull_xcom_arg(value, context)
+    if isinstance(value, MappedArgument):
+        return value.resolve(context["ti"])
     if isinstance(value, DagParam):
         return value.resolve(context)
     if isinstance(value, tuple) and hasattr(value, "_fields"):  # namedtuple
@@ -75,6 +78,26 @@ def render_value(value: Any, context: Context, dag: DAG, template_ext: Sequence[
     if isinstance(value, dict):
         return {k: render_value(v, context, dag, template_ext) for k, v in value.items()}
     return value
+
+
+def _pull_xcom_arg(arg: XComArg, context: Context) -> Any:
+    """An XComArg's value; in a mapped task group, the value of the same map index (see
+    mapped_group.relevant_map_indexes)."""
+    ti = context["ti"]
+    task_id = arg.operator.task_id
+    indexes = relevant_map_indexes(context.get("task"), arg.operator, ti)
+    if indexes is None:
+        return ti.xcom_pull(task_ids=task_id, key=arg.key)
+    return ti.xcom_pull(task_ids=task_id, key=arg.key, map_indexes=indexes)
+
+
+def render_map_index(context: Context, dag: DAG) -> str | None:
+    """The context's ``map_index_template`` rendered with the context as it is after the task
+    ran (values the task set in it included), as Airflow names a mapped instance."""
+    template = context.get("map_index_template")
+    if template is None:
+        return None
+    return str(get_environment(dag).from_string(template).render(context))
 
 
 class TemplateFieldError(Exception):

@@ -21,6 +21,8 @@ class TriggerRule(StrEnum):
     ALWAYS = "always"
     #: a teardown's rule: all upstream done and, if any upstream is a setup, one succeeded
     ALL_DONE_SETUP_SUCCESS = "all_done_setup_success"
+    #: Airflow 3.1: every upstream done and at least one succeeded (any skipped: skipped)
+    ALL_DONE_MIN_ONE_SUCCESS = "all_done_min_one_success"
     # Legacy names, normalised by :func:`normalize_trigger_rule`.
     DUMMY = "dummy"
     NONE_FAILED_OR_SKIPPED = "none_failed_or_skipped"
@@ -31,7 +33,7 @@ class TriggerRule(StrEnum):
 
     @classmethod
     def all_triggers(cls) -> set[str]:
-        return {rule.value for rule in (*CANONICAL_RULES, TEARDOWN_RULE)}
+        return {rule.value for rule in (*CANONICAL_RULES, *NEWER_RULES, TEARDOWN_RULE)}
 
 
 _LEGACY = {
@@ -43,10 +45,13 @@ _BY_VALUE = {rule.value: rule for rule in TriggerRule}
 #: The rule Airflow gives teardown tasks (it reads which upstream tasks are setups).
 TEARDOWN_RULE = TriggerRule.ALL_DONE_SETUP_SUCCESS
 
-#: The eleven rules with distinct behaviour that depend on upstream states alone, in
-#: Airflow's documentation order.
+#: Rules added after Airflow 2 (3.1's all_done_min_one_success).
+NEWER_RULES: tuple[TriggerRule, ...] = (TriggerRule.ALL_DONE_MIN_ONE_SUCCESS,)
+
+#: The eleven rules of Airflow 2 with distinct behaviour that depend on upstream states
+#: alone, in Airflow's documentation order.
 CANONICAL_RULES: tuple[TriggerRule, ...] = tuple(
-    r for r in TriggerRule if r not in _LEGACY and r is not TEARDOWN_RULE
+    r for r in TriggerRule if r not in _LEGACY and r is not TEARDOWN_RULE and r not in NEWER_RULES
 )
 
 

@@ -135,6 +135,8 @@ def iter_xcom_args(value: Any) -> Iterator[XComArg]:
     elif isinstance(value, dict):
         for item in value.values():
             yield from iter_xcom_args(item)
+    elif hasattr(type(value), "iter_xcom_args"):  # a mapped task group's MappedArgument
+        yield from value.iter_xcom_args()
 
 
 def wire_xcom_args(node: DAGNode, *values: Any) -> None:

@@ -108,6 +108,7 @@ def build_context(
         var=template_var(),
         task_instance_key_str=f"{dag.dag_id}__{task.task_id}__{dates['ds_nodash']}",
         map_index=ti.map_index,
+        map_index_template=getattr(task, "map_index_template", None),
         test_mode=False,
         inlets=[],
         outlets=[],

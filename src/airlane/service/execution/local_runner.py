@@ -20,7 +20,7 @@ import pendulum
 
 from airlane.dag_loader.serialize import serialize_dag
 from airlane.engine.graph import DagGraph
-from airlane.engine.run_state import Step, TaskOutcome, TIKey
+from airlane.engine.run_state import Step, TaskOutcome, TIKey, instance_summary
 from airlane.engine.state_machine import RunMachine
 from airlane.queue.protocol import validate_run_id
 from airlane.scheduling.custom_timetable import manual_interval
@@ -207,7 +207,7 @@ class LocalRun:
 
     def _result(self) -> LocalRunResult:
         tasks = {
-            key.label(): {"state": record.state.value, "try_number": record.try_number}
+            key.label(): instance_summary(record)
             for key, record in sorted(
                 self.machine.tis.items(),
                 key=lambda kv: (self.graph.tasks[kv[0].task_id].order, kv[0].map_index),

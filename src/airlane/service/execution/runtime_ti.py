@@ -14,6 +14,7 @@ import orjson
 from airlane.sdk.dag import DAG
 from airlane.sdk.exceptions import AirflowException
 from airlane.sdk.mapped import MappedOperator
+from airlane.sdk.mapped_group import closest_mapped_group
 from airlane.sdk.xcom_arg import RETURN_VALUE_KEY
 
 MISSING: Any = object()
@@ -89,6 +90,8 @@ class RuntimeTaskInstance:
     follow: tuple[str, ...] | None = None
     short_circuit_scope: str | None = None
     pushed_lengths: dict[str, int] = field(default_factory=dict)
+    #: the task's map_index_template, rendered once it ran
+    rendered_map_index: str | None = None
     on_log: Callable[[str], None] | None = None
 
     @property
@@ -133,7 +136,12 @@ class RuntimeTaskInstance:
         self, task_id: str, key: str, map_indexes: int | Iterable[int] | None, default: Any
     ) -> Any:
         node = self.dag.task_dict.get(task_id)
-        if isinstance(node, MappedOperator):
+        if closest_mapped_group(node) is not None and map_indexes is not None:
+            # as Airflow: each wanted index in order, the default where it pushed nothing
+            if isinstance(map_indexes, int):
+                return self._value_or(task_id, map_indexes, key, default)
+            return [self._value_or(task_id, i, key, default) for i in map_indexes]
+        if isinstance(node, MappedOperator) or closest_mapped_group(node) is not None:
             if isinstance(map_indexes, int):
                 value = self.xcoms.get(task_id, map_indexes, key)
                 return default if value is MISSING else value
@@ -143,6 +151,10 @@ class RuntimeTaskInstance:
                 return [v for i, v in enumerate(values) if i in wanted]
             return values
         value = self.xcoms.get(task_id, -1, key)
+        return default if value is MISSING else value
+
+    def _value_or(self, task_id: str, map_index: int, key: str, default: Any) -> Any:
+        value = self.xcoms.get(task_id, map_index, key)
         return default if value is MISSING else value
 
     def follow_branches(self, branch_task_ids: str | Iterable[str] | None) -> None:

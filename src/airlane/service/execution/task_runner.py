@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import jinja2
 import pendulum
 
 from airlane.engine.retry_policy import is_eligible_to_retry
@@ -30,7 +31,7 @@ from airlane.sdk.mapped import MappedOperator
 from airlane.sdk.node import DAGNode
 from airlane.sdk.operators.python import PythonOperator
 from airlane.sdk.state import TaskInstanceState
-from airlane.sdk.templating import render_template_fields, rendered_snapshot
+from airlane.sdk.templating import render_map_index, render_template_fields, rendered_snapshot
 from airlane.sdk.xcom_arg import RETURN_VALUE_KEY, XComArg
 from airlane.service.execution.context_builder import RunInfo, build_context
 from airlane.service.execution.runtime_ti import RuntimeTaskInstance, XComAccess
@@ -243,7 +244,12 @@ async def execute_task(
             await _run_callbacks(ready_task.on_execute_callback, ready_context, log)
             timeout = ready_task.execution_timeout
             timeout_s = timeout.total_seconds() if timeout else None
-            result = await asyncio.wait_for(_execute(ready_task, ready_context), timeout_s)
+            try:
+                result = await asyncio.wait_for(_execute(ready_task, ready_context), timeout_s)
+            except Exception:
+                await _name_instance(ti, ready_context, dag, failed=True)
+                raise
+            await _name_instance(ti, ready_context, dag, failed=False)
             _push_result(ready_task, ti, result)
             if ti.follow is not None:
                 _validate_branches(dag, ti.follow)
@@ -255,6 +261,7 @@ async def execute_task(
             short_circuit=ti.short_circuit_scope,
             started_at_s=started_s,
             xcom_lengths=tuple(sorted(ti.pushed_lengths.items())),
+            rendered_map_index=ti.rendered_map_index,
         )
     except AirflowRescheduleException as err:
         log(f"Rescheduling: next poke at {err.reschedule_date.isoformat()}")
@@ -279,7 +286,22 @@ async def execute_task(
             retryable=retryable,
             error=message,
             started_at_s=started_s,
+            rendered_map_index=ti.rendered_map_index,
         )
+
+
+async def _name_instance(
+    ti: RuntimeTaskInstance, context: Context, dag: DAG, *, failed: bool
+) -> None:
+    """Render the map_index_template after execute, as Airflow: after a failure a template
+    error is ignored (it must not hide the task's own error), after a success it fails the try."""
+    if context.get("map_index_template") is None:
+        return
+    try:
+        ti.rendered_map_index = await asyncio.to_thread(render_map_index, context, dag)
+    except (jinja2.TemplateSyntaxError, jinja2.UndefinedError):
+        if not failed:
+            raise
 
 
 async def _after_failure(

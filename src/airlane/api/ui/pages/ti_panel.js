@@ -24,10 +24,16 @@ export function tiPanel(slot, { dagId, runId, taskId, mapIndex, instances, onClo
     ? h(
         "select",
         { "aria-label": "Map index", onchange: (e) => ((mapIndex = Number(e.target.value)), refresh()) },
-        instances
-          .map((ti) => ti.map_index)
-          .sort((a, b) => a - b)
-          .map((i) => h("option", { value: i, selected: i === mapIndex }, `[${i}]`)),
+        [...instances]
+          .sort((a, b) => a.map_index - b.map_index)
+          .map((ti) =>
+            h(
+              "option",
+              { value: ti.map_index, selected: ti.map_index === mapIndex },
+              // a map_index_template's rendering names the instance, as in Airflow's UI
+              ti.rendered_map_index ? `[${ti.map_index}] ${ti.rendered_map_index}` : `[${ti.map_index}]`,
+            ),
+          ),
       )
     : "";
   const panel = h(
@@ -67,6 +73,7 @@ export function tiPanel(slot, { dagId, runId, taskId, mapIndex, instances, onClo
     const rows = [
       ["State", h("span", { class: `badge state-${stateName(ti.state)}`, "data-ti-state": stateName(ti.state) }, stateName(ti.state))],
       ["Try", `${ti.try_number} of ${ti.max_tries + 1}`],
+      ...(ti.rendered_map_index ? [["Map index", `${ti.map_index}: ${ti.rendered_map_index}`]] : []),
       ["Operator", ti.operator],
       ["Run", ti.dag_run_id],
       ["Started", fmtDate(ti.start_date)],
