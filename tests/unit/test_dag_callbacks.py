@@ -87,6 +87,19 @@ def test_no_job_for_a_dag_without_the_callback() -> None:
     assert _pending(session) == []
 
 
+@pytest.mark.parametrize(("whole_run", "fired"), [(True, False), (False, True)])
+async def test_marking_the_whole_run_fires_no_callback_as_in_airflow(
+    whole_run: bool, fired: bool
+) -> None:
+    """Airflow's PATCH of a run (set_dag_run_state_to_failed) calls listeners, not the DAG's
+    callbacks; a run that fails because an instance was marked failed calls them."""
+    session = offline_session()
+    ctx = add_run(session, "d", "r", graph({"a": []}), has_on_failure_callback=True)
+    await session.events.mark(ctx.ref, [(TIKey("a", -1), S.FAILED)], whole_run)
+    assert ctx.state.value == "failed"
+    assert len(_pending(session)) == (1 if fired else 0)
+
+
 async def test_a_timed_out_run_gives_the_reason_timed_out() -> None:
     session = offline_session()
     ctx = add_run(

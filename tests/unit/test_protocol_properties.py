@@ -114,7 +114,7 @@ _commands = st.one_of(
     st.just(PoolsChanged()),
     st.just(Tick()),
     st.builds(ClearTasks, _opaque, st.lists(_any_text, max_size=5).map(tuple)),
-    st.builds(MarkTasks, _opaque, _marks),
+    st.builds(MarkTasks, _opaque, _marks, st.booleans()),
 )
 
 
@@ -162,7 +162,8 @@ def _old_command_fields(command: Command) -> dict[str, str]:
             return {"type": kind, "run": command.run, "task_ids": dumps(list(command.task_ids))}
         case MarkTasks():
             marks = {ti_field(*key): state.value for key, state in command.marks}
-            return {"type": "mark", "run": command.run, **encode_marks(marks)}
+            whole = {"whole_run": "1"} if command.whole_run else {}
+            return {"type": "mark", "run": command.run, **encode_marks(marks), **whole}
         case RunCreated():  # the create_run script's fields
             return {"type": kind, "run": command.run}
     return {"type": kind}

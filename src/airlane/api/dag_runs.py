@@ -188,7 +188,8 @@ async def patch_run(request: web.Request) -> web.Response:
                 new = new or ("skipped" if current not in _FINISHED else None)
             if new is not None:
                 marks[ti_field(task_id, map_index)] = new
-        await store.mark(dag_id, run_id, marks)
+        # Airflow's PATCH of a run calls listeners but no DAG callback
+        await store.mark(dag_id, run_id, marks, whole_run=True)
     elif state == "queued":
         dag = await store.dag(dag_id) or {}
         await store.clear(dag_id, run_id, [t["task_id"] for t in dag.get("tasks", [])])

@@ -202,14 +202,17 @@ class Store:
         """Have the coordinator reset those tasks' instances so that they run again."""
         await self.command(ClearTasks(run_ref(dag_id, run_id), tuple(task_ids)))
 
-    async def mark(self, dag_id: str, run_id: str, marks: Mapping[str, str]) -> None:
+    async def mark(
+        self, dag_id: str, run_id: str, marks: Mapping[str, str], whole_run: bool = False
+    ) -> None:
         """Have the coordinator set instances' states by hand, all in one step.
 
-        ``marks`` maps ``<task_id>|<map_index>`` fields to their new states.
+        ``marks`` maps ``<task_id>|<map_index>`` fields to their new states; ``whole_run``
+        says they set the run's own state (no DAG callback, as in Airflow).
         """
         if marks:
             run = run_ref(dag_id, run_id)
-            await self.command(MarkTasks.from_ti_fields(run, marks))
+            await self.command(MarkTasks.from_ti_fields(run, marks, whole_run))
 
     async def set_run_note(self, dag_id: str, run_id: str, note: str) -> None:
         await self.client.hset(self.keys.run(dag_id, run_id), "note", note)

@@ -41,6 +41,9 @@ class RunContext:
     deadline_s: float | None = None
     #: the run ends because it passed its dagrun_timeout (its DAG callback's reason)
     timed_out: bool = False
+    #: the run's own state was set by hand (the API's PATCH of a run): as in Airflow, its end
+    #: fires no DAG callback (held in memory: a coordinator restarted before the end forgets it)
+    marked_whole: bool = False
     #: when tries ended on their workers, waiting to be written with their transition
     ended_at: dict[TIKey, float] = field(default_factory=dict)
     #: the typed DAG-level settings of ``dag``

@@ -197,25 +197,34 @@ class MarkTasks:
     Applied together, observers never see the run in between (a run marked success never
     passes through "success" with an instance still failed). Older producers sent one
     instance as ``ti <task_id>|<map_index> state <state>``; that form is still read. No Lua.
+    ``whole_run 1`` says the marks set the whole run's state (the API's PATCH of a run): as in
+    Airflow, a run ended that way fires no DAG callback.
     """
 
     kind: ClassVar[CommandKind] = CommandKind.MARK
     run: str
     marks: Marks
+    whole_run: bool = False
 
     def to_fields(self) -> Fields:
         by_field = {ti_field(*key): state.value for key, state in self.marks}
-        return {"type": self.kind.value, "run": self.run, **encode_marks(by_field)}
+        fields = {"type": self.kind.value, "run": self.run, **encode_marks(by_field)}
+        if self.whole_run:
+            fields["whole_run"] = "1"
+        return fields
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> MarkTasks:
-        return cls(text_field(fields, "run", "mark command"), _marks(fields))
+        run = text_field(fields, "run", "mark command")
+        return cls(run, _marks(fields), fields.get("whole_run") == "1")
 
     @classmethod
-    def from_ti_fields(cls, run: str, marks: Mapping[str, str]) -> MarkTasks:
+    def from_ti_fields(
+        cls, run: str, marks: Mapping[str, str], whole_run: bool = False
+    ) -> MarkTasks:
         """A mark of ``run``'s instances: ``<task_id>|<map_index>`` field -> new state."""
         pairs = ((ti_key(ti, "mark"), _ti_state(state)) for ti, state in marks.items())
-        return cls(run, tuple(pairs))
+        return cls(run, tuple(pairs), whole_run)
 
 
 def encode_marks(marks: Mapping[str, str]) -> dict[str, str]:

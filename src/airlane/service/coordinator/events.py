@@ -133,8 +133,8 @@ class Events:
                 s.admission.recheck_all()
             case ClearTasks(run=run, task_ids=task_ids):
                 await self.clear(run, task_ids)
-            case MarkTasks(run=run, marks=marks):
-                await self.mark(run, [(TIKey(*ti), state) for ti, state in marks])
+            case MarkTasks(run=run, marks=marks, whole_run=whole_run):
+                await self.mark(run, [(TIKey(*ti), state) for ti, state in marks], whole_run)
             case Tick():
                 pass  # it ended the blocked read: the loop goes on with its pass
             case _:
@@ -146,17 +146,24 @@ class Events:
         if ctx is None:
             return
         now = time.time()
+        ctx.marked_whole = False
         known = [t for t in task_ids if t in ctx.graph.tasks]
         self._apply_to_open_run(ctx, ctx.machine.clear(known, now), now)
 
-    async def mark(self, run: str, marks: Sequence[tuple[TIKey, TaskInstanceState]]) -> None:
+    async def mark(
+        self,
+        run: str,
+        marks: Sequence[tuple[TIKey, TaskInstanceState]],
+        whole_run: bool = False,
+    ) -> None:
         """Set instances' states by hand, all in one step: observers never see the run end
         between two of them (a run marked success never passes through "success" with an
-        instance still failed)."""
+        instance still failed). ``whole_run``: the marks set the run's own state."""
         ctx = await self._open(run)
         if ctx is None:
             return
         now = time.time()
+        ctx.marked_whole = whole_run
         for key, _ in marks:
             if key not in ctx.machine.tis:
                 log.error("skipping a mark of %s: run %s has no such instance", key, ctx.ref)

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 def callback_job(ctx: RunContext, state: DagRunState, ended_at_s: float) -> DagCallbackJob | None:
     """The callback job of a run ending in ``state``, None when its DAG has no such callback."""
     spec = ctx.spec
+    if ctx.marked_whole:
+        return None  # Airflow's PATCH of a run calls no DAG callback
     if state is DagRunState.SUCCESS and spec.has_on_success_callback:
         kind, reason = CallbackKind.SUCCESS, CallbackReason.SUCCESS
     elif state is DagRunState.FAILED and spec.has_on_failure_callback:
