@@ -75,7 +75,7 @@ def run_task_test(
     node = dag.task_dict[task_id]
     if isinstance(node, MappedOperator) and map_index < 0:
         raise CliError(f"task {task_id!r} is mapped: pass --map-index")
-    run = make_run_info(dag, logical_date, conf, None)
+    run = make_run_info(dag, logical_date, conf, None, external_trigger=False)
     stream = sys.stderr if as_json else sys.stdout
     env = ExecutionEnv(
         xcoms=InMemoryXComs(),

@@ -38,11 +38,13 @@ _DATETIME = "airlane.sdk.operators.branch_datetime"
 #: Airflow module -> the Airlane modules whose public names it exports.
 MODULES: dict[str, tuple[str, ...]] = {
     "airflow": (_SDK,),
-    "airflow.models": (_SDK, "airlane.sdk.variable", "airlane.sdk.params"),
+    "airflow.models": (_SDK, "airlane.sdk.variable", "airlane.sdk.params", "airlane.sdk.models"),
     "airflow.models.dag": ("airlane.sdk.dag",),
     "airflow.models.baseoperator": ("airlane.sdk.baseoperator",),
     "airflow.models.param": ("airlane.sdk.params",),
     "airflow.models.variable": ("airlane.sdk.variable",),
+    "airflow.models.dagrun": ("airlane.sdk.models",),
+    "airflow.models.taskinstance": ("airlane.sdk.models",),
     "airflow.models.xcom_arg": ("airlane.sdk.xcom_arg",),
     "airflow.models.mappedoperator": ("airlane.sdk.mapped",),
     "airflow.operators": (),
@@ -126,6 +128,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.utils.weekday": (_WEEKDAY,),
     "airflow.utils.context": ("airlane.sdk.context",),
     "airflow.exceptions": ("airlane.sdk.exceptions",),
+    "airflow.configuration": ("airlane.sdk.configuration",),
 }
 
 #: Airflow module -> its attributes that are modules (``from ...compat.sdk import timezone``).

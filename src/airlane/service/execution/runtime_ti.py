@@ -14,6 +14,7 @@ import orjson
 from airlane.sdk.dag import DAG
 from airlane.sdk.exceptions import AirflowException
 from airlane.sdk.mapped import MappedOperator
+from airlane.sdk.models import TaskInstance
 from airlane.sdk.xcom_arg import RETURN_VALUE_KEY
 
 MISSING: Any = object()
@@ -90,6 +91,7 @@ class RuntimeTaskInstance:
     short_circuit_scope: str | None = None
     pushed_lengths: dict[str, int] = field(default_factory=dict)
     on_log: Callable[[str], None] | None = None
+    dag_run: Any = None  # the run's DagRunView, set when the context is built
 
     @property
     def dag_id(self) -> str:
@@ -160,3 +162,6 @@ class RuntimeTaskInstance:
         from airlane.sdk.context import get_current_context
 
         return get_current_context()
+
+
+TaskInstance.register(RuntimeTaskInstance)
