@@ -19,7 +19,7 @@ class BaseNotifier:
     template_ext: Sequence[str] = ()
 
     def __init__(self, context: Context | None = None) -> None:
-        self.context = context or {}
+        self.context: Context | dict[str, Any] = context or {}
 
     @property
     def log(self) -> logging.Logger:
