@@ -31,6 +31,7 @@ _TRIGGER = "airlane.sdk.operators.trigger_dagrun"
 _SENSOR_BASE = "airlane.sdk.sensors.base"
 _TIME = "airlane.sdk.sensors.time_delta"
 _FILE = "airlane.sdk.sensors.filesystem"
+_EXTERNAL = "airlane.sdk.sensors.external_task"
 _LATEST = "airlane.sdk.operators.latest_only"
 _WEEKDAY = "airlane.sdk.operators.weekday"
 _DATETIME = "airlane.sdk.operators.branch_datetime"
@@ -69,6 +70,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.sensors.time_delta_sensor": (_TIME,),
     "airflow.sensors.date_time": (_TIME,),
     "airflow.sensors.filesystem": (_FILE,),
+    "airflow.sensors.external_task": (_EXTERNAL,),
+    "airflow.sensors.external_task_sensor": (_EXTERNAL,),
     "airflow.decorators": ("airlane.sdk.decorators",),
     "airflow.timetables": (),
     "airflow.timetables.interval": ("airlane.sdk.timetables",),
@@ -121,6 +124,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.providers.standard.sensors.time_delta": (_TIME,),
     "airflow.providers.standard.sensors.date_time": (_TIME,),
     "airflow.providers.standard.sensors.filesystem": (_FILE,),
+    "airflow.providers.standard.sensors.external_task": (_EXTERNAL,),
     "airflow.utils": (),
     "airflow.utils.trigger_rule": ("airlane.sdk.trigger_rule",),
     "airflow.utils.task_group": ("airlane.sdk.taskgroup",),
