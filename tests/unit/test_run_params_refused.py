@@ -51,3 +51,15 @@ def test_dags_test_exits_1_with_the_reason(capsys: pytest.CaptureFixture[str]) -
     assert code == 1
     assert ran == []
     assert "No value passed and Param has no default value" in capsys.readouterr().err
+
+
+def test_the_api_refuses_a_trigger_whose_params_do_not_validate() -> None:
+    from airlane.api.dag_runs import params_problem
+    from airlane.dag_loader.serialize import serialize_dag
+
+    serialized = serialize_dag(_dag([]))
+    problem = params_problem(serialized, {})
+    assert problem is not None
+    assert "Invalid input for param required_field" in problem
+    assert params_problem(serialized, {"required_field": "ab"}) is not None
+    assert params_problem(serialized, {"required_field": "abcd", "other": 1}) is None

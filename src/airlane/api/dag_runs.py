@@ -22,6 +22,8 @@ from airlane.queue.conf_limit import ConfTooLarge
 from airlane.queue.keys import ti_field
 from airlane.queue.protocol import run_id_problem
 from airlane.queue.store import DagNotFound, RunExists, RunRequest, Store
+from airlane.sdk.exceptions import ParamValidationError
+from airlane.sdk.params import params_from_dump
 from airlane.sdk.timezone import utcnow
 
 _TRIGGER_FIELDS = {
@@ -68,6 +70,9 @@ async def trigger(request: web.Request) -> web.Response:
         # how this API reports every bad body value.
         raise invalid("body", "dag_run_id", f"dag_run_id {problem}", run_id)
     conf = opt_dict(body, "conf") or {}
+    problem = params_problem(dag, conf)
+    if problem is not None:
+        raise ApiError(400, problem)  # as Airflow: create_dagrun's ParamValidationError, 400
     request_ = RunRequest(
         dag_id,
         run_id,
@@ -89,6 +94,17 @@ async def trigger(request: web.Request) -> web.Response:
         raise conf_too_large(err) from None
     run = await load_run(store, dag_id, run_id)
     return json_response(dag_run_response(dag, run))
+
+
+def params_problem(dag: dict[str, Any], conf: dict[str, Any]) -> str | None:
+    """Why the DAG's params, with ``conf`` on top, do not validate (None when they do): Airflow
+    refuses to create such a run."""
+    params = params_from_dump(dag.get("params") or {})
+    try:
+        params.merged({k: v for k, v in conf.items() if k in params}).validate()
+    except ParamValidationError as err:
+        return str(err)
+    return None
 
 
 def conf_too_large(err: ConfTooLarge) -> ApiError:
