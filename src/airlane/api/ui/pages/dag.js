@@ -166,7 +166,7 @@ export function dagPage(main, { match }) {
     } else if (which === "graph") {
       state.view = graphView(content, state.tasks, state.details.task_groups || [], (taskId) => {
         if (selectedRun()) openTask(selectedRun(), taskId);
-      });
+      }, state.details.orientation);
       state.view.update(data.runStates(selectedRun()));
       if (params().get("task")) state.view.select(params().get("task"));
     } else if (which === "runs") {
