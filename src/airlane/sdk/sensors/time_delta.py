@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, ClassVar
 
 from airlane.sdk.context import Context
 from airlane.sdk.sensors.base import BaseSensorOperator
-from airlane.sdk.timezone import coerce_datetime, utcnow
+from airlane.sdk.timezone import coerce_datetime, convert_to_utc, parse_timezone, utcnow
 
 
 class TimeDeltaSensor(BaseSensorOperator):
@@ -73,3 +73,20 @@ class DateTimeSensorAsync(DateTimeSensor):
     ) -> None:
         super().__init__(target_time=target_time, mode=mode, **kwargs)
         self.end_from_trigger = end_from_trigger
+
+
+class TimeSensor(BaseSensorOperator):
+    """Wait until ``target_time`` (a time of day in the DAG's timezone) today, as Airflow's
+    TimeSensor: the target is fixed when the task is made (the day of parsing)."""
+
+    def __init__(self, *, target_time: time, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        zone = parse_timezone(self.dag.timezone) if self.dag is not None else parse_timezone("UTC")
+        aware = datetime.combine(datetime.now(zone), target_time, zone)
+        self.target_time = target_time
+        target = convert_to_utc(aware)
+        assert target is not None
+        self.target_datetime = target
+
+    def poke(self, context: Context) -> bool:
+        return bool(utcnow() > self.target_datetime)
