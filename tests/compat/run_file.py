@@ -20,6 +20,7 @@ from airlane.cli.common import load_dag, parse_logical_date
 from airlane.config import Settings
 from airlane.dag_loader.importer import load_dags
 from airlane.sdk.dag import DAG
+from airlane.sdk.exceptions import ParamValidationError
 from airlane.service.execution.local_runner import run_dag_object
 
 
@@ -41,6 +42,9 @@ def run_file(folder: str, path: str, logical_date: str) -> dict[str, Any]:
                 dag, logical_date=parse_logical_date(logical_date), sink=sink, lookup=lookup
             )
             results[dag.dag_id] = result.to_json()
+        except ParamValidationError as err:
+            # Refused before any run exists, as Airflow's ``dags test`` refuses: no tasks.
+            results[dag.dag_id] = {"refused": f"{type(err).__name__}: {err}", "tasks": {}}
         except Exception as err:  # a crash of the runner is a result to report, not to hide
             traceback.print_exc()
             results[dag.dag_id] = {"error": f"{type(err).__name__}: {err}"}

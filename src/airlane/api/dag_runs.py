@@ -24,6 +24,8 @@ from airlane.queue.keys import ti_field
 from airlane.queue.protocol import run_id_problem
 from airlane.queue.store import DagNotFound, RunExists, RunRequest, Store
 from airlane.scheduling import custom_timetable
+from airlane.sdk.exceptions import ParamValidationError
+from airlane.sdk.params import params_from_dump
 from airlane.sdk.timezone import utcnow
 
 _TRIGGER_FIELDS = {
@@ -72,6 +74,9 @@ async def trigger(request: web.Request) -> web.Response:
         # how this API reports every bad body value.
         raise invalid("body", "dag_run_id", f"dag_run_id {problem}", run_id)
     conf = opt_dict(body, "conf") or {}
+    problem = params_problem(dag, conf)
+    if problem is not None:
+        raise ApiError(400, problem)  # as Airflow: create_dagrun's ParamValidationError, 400
     request_ = RunRequest(
         dag_id,
         run_id,
@@ -104,6 +109,17 @@ def _manual_interval(dag: dict[str, Any], run_after: datetime) -> tuple[datetime
         raise invalid(
             "body", "data_interval_start", f"the DAG's timetable cannot infer one: {err}"
         ) from None
+
+
+def params_problem(dag: dict[str, Any], conf: dict[str, Any]) -> str | None:
+    """Why the DAG's params, with ``conf`` on top, do not validate (None when they do): Airflow
+    refuses to create such a run."""
+    params = params_from_dump(dag.get("params") or {})
+    try:
+        params.merged({k: v for k, v in conf.items() if k in params}).validate()
+    except ParamValidationError as err:
+        return str(err)
+    return None
 
 
 def conf_too_large(err: ConfTooLarge) -> ApiError:

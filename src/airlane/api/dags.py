@@ -131,6 +131,16 @@ async def get_dag(request: web.Request) -> web.Response:
     return json_response(response)
 
 
+def ui_option_fields(dag: dict[str, Any]) -> dict[str, Any]:
+    """Airflow 2's UI options and access_control as the DAG sets them (Airflow 2's DAG details
+    had them; Airflow 3's API has none: extra fields here, as task_groups)."""
+    return {
+        "default_view": dag.get("default_view", "grid"),
+        "orientation": dag.get("orientation", "LR"),
+        "access_control": dag.get("access_control"),
+    }
+
+
 async def get_dag_details(request: web.Request) -> web.Response:
     dag, response = await _one(request)
     response.update(
@@ -153,6 +163,7 @@ async def get_dag_details(request: web.Request) -> web.Response:
             "default_args": None,
             "active_runs_count": 0,
             "is_favorite": False,
+            **ui_option_fields(dag),
             # Airlane: the task groups, for the graph view (Airflow's UI reads them privately)
             "task_groups": [
                 {k: g.get(k) for k in ("group_id", "label", "parent", "tooltip", "children")}

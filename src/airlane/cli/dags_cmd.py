@@ -21,6 +21,7 @@ from airlane.cli.common import (
 from airlane.dag_loader.importer import plugin_import_errors
 from airlane.queue.protocol import run_id_problem
 from airlane.sdk.dag import DAG
+from airlane.sdk.exceptions import ParamValidationError
 from airlane.sdk.state import DagRunState
 
 
@@ -193,15 +194,20 @@ def run_dag_test(
         stream.write(f"[{label}] {line}\n")
         stream.flush()
 
-    result = run_dag_object(
-        dag,
-        logical_date=logical_date,
-        conf=conf,
-        run_id=run_id,
-        sink=sink,
-        lookup=lookup,
-        mark_success_pattern=mark_success_pattern,
-    )
+    try:
+        result = run_dag_object(
+            dag,
+            logical_date=logical_date,
+            conf=conf,
+            run_id=run_id,
+            sink=sink,
+            lookup=lookup,
+            mark_success_pattern=mark_success_pattern,
+        )
+    except ParamValidationError as err:
+        # Airflow creates no run and exits 1 with the same message.
+        print(f"DAG run not created: {err}", file=sys.stderr)
+        return 1
     if as_json:
         print_json(result.to_json())
     else:

@@ -77,7 +77,7 @@ def run_task_test(
     mapped = isinstance(node, MappedOperator) or closest_mapped_group(node) is not None
     if mapped and map_index < 0:
         raise CliError(f"task {task_id!r} is mapped: pass --map-index")
-    run = make_run_info(dag, logical_date, conf, None)
+    run = make_run_info(dag, logical_date, conf, None, external_trigger=False)
     stream = sys.stderr if as_json else sys.stdout
     env = ExecutionEnv(
         xcoms=InMemoryXComs(),

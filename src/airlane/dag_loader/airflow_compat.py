@@ -35,6 +35,7 @@ _TRIGGER = "airlane.sdk.operators.trigger_dagrun"
 _SENSOR_BASE = "airlane.sdk.sensors.base"
 _TIME = "airlane.sdk.sensors.time_delta"
 _FILE = "airlane.sdk.sensors.filesystem"
+_EXTERNAL = "airlane.sdk.sensors.external_task"
 _LATEST = "airlane.sdk.operators.latest_only"
 _WEEKDAY = "airlane.sdk.operators.weekday"
 _DATETIME = "airlane.sdk.operators.branch_datetime"
@@ -42,11 +43,13 @@ _DATETIME = "airlane.sdk.operators.branch_datetime"
 #: Airflow module -> the Airlane modules whose public names it exports.
 MODULES: dict[str, tuple[str, ...]] = {
     "airflow": (_SDK,),
-    "airflow.models": (_SDK, "airlane.sdk.variable", "airlane.sdk.params"),
+    "airflow.models": (_SDK, "airlane.sdk.variable", "airlane.sdk.params", "airlane.sdk.models"),
     "airflow.models.dag": ("airlane.sdk.dag",),
     "airflow.models.baseoperator": ("airlane.sdk.baseoperator",),
     "airflow.models.param": ("airlane.sdk.params",),
     "airflow.models.variable": ("airlane.sdk.variable",),
+    "airflow.models.dagrun": ("airlane.sdk.models",),
+    "airflow.models.taskinstance": ("airlane.sdk.models",),
     "airflow.models.xcom_arg": ("airlane.sdk.xcom_arg",),
     "airflow.models.mappedoperator": ("airlane.sdk.mapped",),
     "airflow.operators": (),
@@ -71,6 +74,12 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.sensors.time_delta_sensor": (_TIME,),
     "airflow.sensors.date_time": (_TIME,),
     "airflow.sensors.filesystem": (_FILE,),
+    "airflow.sensors.external_task": (_EXTERNAL,),
+    "airflow.sensors.bash": ("airlane.sdk.sensors.bash",),
+    "airflow.sensors.python": ("airlane.sdk.sensors.python",),
+    "airflow.sensors.time_sensor": (_TIME,),
+    "airflow.sensors.weekday": ("airlane.sdk.sensors.weekday",),
+    "airflow.sensors.external_task_sensor": (_EXTERNAL,),
     "airflow.decorators": ("airlane.sdk.decorators",),
     "airflow.timetables": (),
     "airflow.timetables.base": ("airlane.sdk.timetable_base",),
@@ -82,6 +91,9 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.sdk.bases.sensor": (_SENSOR_BASE,),
     "airflow.sdk.bases.branch": _PYTHON,
     "airflow.sdk.bases.skipmixin": _PYTHON,
+    "airflow.sdk.bases.notifier": ("airlane.sdk.notifier",),
+    "airflow.notifications": (),
+    "airflow.notifications.basenotifier": ("airlane.sdk.notifier",),
     "airflow.sdk.exceptions": ("airlane.sdk.exceptions",),
     "airflow.sdk.timezone": ("airlane.sdk.timezone",),
     "airflow.sdk.definitions": (),
@@ -112,6 +124,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.providers.standard.operators.empty": (_EMPTY,),
     "airflow.providers.standard.operators.trigger_dagrun": (_TRIGGER,),
     "airflow.providers.standard.operators.latest_only": (_LATEST,),
+    "airflow.providers.standard.operators.hitl": ("airlane.sdk.operators.hitl",),
     "airflow.providers.standard.operators.weekday": (_WEEKDAY,),
     "airflow.providers.standard.operators.datetime": (_DATETIME,),
     "airflow.providers.standard.utils": (),
@@ -120,6 +133,11 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.providers.standard.sensors.time_delta": (_TIME,),
     "airflow.providers.standard.sensors.date_time": (_TIME,),
     "airflow.providers.standard.sensors.filesystem": (_FILE,),
+    "airflow.providers.standard.sensors.external_task": (_EXTERNAL,),
+    "airflow.providers.standard.sensors.bash": ("airlane.sdk.sensors.bash",),
+    "airflow.providers.standard.sensors.python": ("airlane.sdk.sensors.python",),
+    "airflow.providers.standard.sensors.time": (_TIME,),
+    "airflow.providers.standard.sensors.weekday": ("airlane.sdk.sensors.weekday",),
     "airflow.utils": (),
     "airflow.utils.trigger_rule": ("airlane.sdk.trigger_rule",),
     "airflow.utils.task_group": ("airlane.sdk.taskgroup",),
@@ -133,6 +151,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.exceptions": ("airlane.sdk.exceptions",),
     "airflow.plugins_manager": ("airlane.sdk.plugins",),
     "airflow.utils.types": ("airlane.sdk.timetable_base",),
+    "airflow.configuration": ("airlane.sdk.configuration",),
 }
 
 #: a folder of Airflow's own example DAGs to serve as ``airflow.example_dags`` (see

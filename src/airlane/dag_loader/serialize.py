@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from airlane.sdk import ui_options
 from airlane.sdk.baseoperator import BaseOperator
 from airlane.sdk.dag import DAG
 from airlane.sdk.mapped import MappedOperator
@@ -240,8 +241,22 @@ def serialize_dag(dag: DAG, *, relative_fileloc: str | None = None) -> dict[str,
         "tasks": [serialize_task(t, priority[t.task_id]) for t in _topological(dag)],
         "task_groups": _groups_json(dag.task_group),
     }
+    data.update(_ui_options(dag))
     data["hash"] = content_hash(data)
     return data
+
+
+def _ui_options(dag: DAG) -> dict[str, Any]:
+    """Airflow 2's default_view and orientation, and access_control, when the DAG sets them
+    (left out otherwise: a DAG without them keeps its serialized form and hash)."""
+    options: dict[str, Any] = {}
+    if dag.default_view != ui_options.DEFAULT_VIEW:
+        options["default_view"] = dag.default_view
+    if dag.orientation != ui_options.DEFAULT_ORIENTATION:
+        options["orientation"] = dag.orientation
+    if dag.access_control is not None:
+        options["access_control"] = dag.access_control
+    return options
 
 
 def content_hash(data: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from airlane.engine.dag_spec import DEFAULT_MAX_ACTIVE_RUNS, DagSpec
+from airlane.engine.dag_spec import DagSpec
 from airlane.queue import typed
 from airlane.queue.codec import dumps, loads
 from airlane.queue.keys import run_ref
@@ -101,8 +101,8 @@ def dag_schedule(
         _when(spec.start_date),
         _when(spec.end_date),
         spec.catchup,
-        # as before DagSpec: a max_active_runs of 0 counts as the default here (not in admission)
-        spec.max_active_runs or DEFAULT_MAX_ACTIVE_RUNS,
+        # 0 as in Airflow's scheduler: ``active >= 0``, so it creates no scheduled run
+        spec.max_active_runs,
         decode_run(last_raw) if last_raw else None,
     )
     plan(entry, now)

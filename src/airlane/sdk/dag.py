@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from airlane.sdk import _stack
+from airlane.sdk import _stack, ui_options
 from airlane.sdk.exceptions import (
     AirflowException,
     DuplicateTaskIdFound,
@@ -84,14 +84,15 @@ class DAG:
         fail_stop: bool = False,
         fail_fast: bool = False,
         auto_register: bool = True,
+        # Airflow 2's UI options and access_control (sdk/ui_options.py)
+        default_view: str | None = None,
+        orientation: str = "LR",
+        access_control: Mapping[str, Any] | None = None,
         # Accepted for compatibility and not used by Airlane.
         timetable: Any = None,
         template_undefined: Any = None,
         jinja_environment_kwargs: dict[str, Any] | None = None,
         sla_miss_callback: Any = None,
-        default_view: str | None = None,
-        orientation: str = "LR",
-        access_control: Any = None,
         full_filepath: str | None = None,
         **kwargs: Any,
     ) -> None:
@@ -134,6 +135,9 @@ class DAG:
         #: Airflow 3's fail_fast (Airflow 2's fail_stop): a failed task stops the run's others
         self.fail_fast = bool(fail_fast or fail_stop)
         self.auto_register = auto_register
+        self.default_view = ui_options.check_default_view(default_view)
+        self.orientation = ui_options.check_orientation(orientation)
+        self.access_control = ui_options.check_access_control(access_control)
         self.jinja_environment_kwargs = jinja_environment_kwargs or {}
         #: the Jinja Undefined class of its templates (Airflow's default: StrictUndefined)
         self.template_undefined = template_undefined

@@ -117,3 +117,15 @@ class ParamsDict(MutableMapping[str, Any]):
 
     def __repr__(self) -> str:
         return f"ParamsDict({dict(self.items())!r})"
+
+
+def params_from_dump(dump: Mapping[str, Any]) -> ParamsDict:
+    """The params of a serialized DAG (``ParamsDict.dump()``) as a ParamsDict again, to check a
+    run's ``conf`` where only the serialized DAG is at hand (the API)."""
+    params = ParamsDict()
+    for key, entry in dump.items():
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("schema"), Mapping):
+            continue  # not a dumped Param (a value the serializer could only keep as text)
+        default = entry.get("value") if entry.get("has_default", True) else NOTSET
+        params[key] = Param(default, entry.get("description"), **entry["schema"])
+    return params

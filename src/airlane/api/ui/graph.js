@@ -9,11 +9,12 @@ function label(text, max) {
 }
 
 /**
- * Draw `tasks` into `root`; `onSelect(task_id)` on click or Enter. Returns {update(states),
+ * Draw `tasks` into `root`, laid out as `orientation` says (LR, RL, TB, BT); `onSelect(task_id)`
+ * on click or Enter. Returns {update(states),
  * destroy()} where states maps task_id -> state.
  */
-export function graphView(root, tasks, groups, onSelect) {
-  const shape = layout(tasks, groups);
+export function graphView(root, tasks, groups, onSelect, orientation = "LR") {
+  const shape = layout(tasks, groups, orientation);
   const byId = new Map(tasks.map((t) => [t.task_id, t]));
   let scale = 1;
   const svg = s("svg", {

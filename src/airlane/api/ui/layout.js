@@ -99,11 +99,12 @@ function orderColumn(column, bary, chains) {
 }
 
 /**
- * Lay out `tasks` ([{task_id, downstream_task_ids}]) with `groups` ([{group_id, children}]).
+ * Lay out `tasks` ([{task_id, downstream_task_ids}]) with `groups` ([{group_id, children}]),
+ * layers from left to right, or as `orientation` says (Airflow 2's LR, RL, TB, BT).
  * Returns {nodes: Map id -> {x, y, layer}, edges: [{from, to, path}], groups: [{group_id,
  * x, y, w, h, depth}], width, height, order: ids by column then row}.
  */
-export function layout(tasks, groups = []) {
+export function layout(tasks, groups = [], orientation = "LR") {
   const chains = groupChains(tasks, groups);
   const { layer, order, upstream, downstream } = layers(tasks);
   const columns = [];
@@ -130,15 +131,18 @@ export function layout(tasks, groups = []) {
   const tallest = Math.max(1, ...columns.map((col) => col.length));
   const depth = Math.max(0, ...[...chains.values()].map((c) => c.length));
   const margin = 20 + depth * (GROUP_PAD + GROUP_LABEL);
+  // Layers run along x (LR, RL) or y (TB, BT), the DAG's orientation as in Airflow 2's graph.
+  const horizontal = orientation !== "TB" && orientation !== "BT";
+  const reversed = orientation === "RL" || orientation === "BT";
+  const layerStep = horizontal ? NODE_W + GAP_X : NODE_H + GAP_X;
+  const rowStep = horizontal ? NODE_H + GAP_Y : NODE_W + GAP_Y;
   const nodes = new Map();
   columns.forEach((col, c) => {
-    const offset = ((tallest - col.length) * (NODE_H + GAP_Y)) / 2;
+    const offset = ((tallest - col.length) * rowStep) / 2;
+    const along = margin + (reversed ? columns.length - 1 - c : c) * layerStep;
     col.forEach((id, i) => {
-      nodes.set(id, {
-        x: margin + c * (NODE_W + GAP_X),
-        y: margin + offset + i * (NODE_H + GAP_Y),
-        layer: c,
-      });
+      const across = margin + offset + i * rowStep;
+      nodes.set(id, horizontal ? { x: along, y: across, layer: c } : { x: across, y: along, layer: c });
     });
   });
   const edges = [];
@@ -147,23 +151,34 @@ export function layout(tasks, groups = []) {
     for (const d of t.downstream_task_ids || []) {
       const b = nodes.get(d);
       if (!a || !b) continue;
-      const x1 = a.x + NODE_W;
-      const y1 = a.y + NODE_H / 2;
-      const x2 = b.x;
-      const y2 = b.y + NODE_H / 2;
-      const bend = Math.max(30, (x2 - x1) / 2);
-      edges.push({
-        from: t.task_id,
-        to: d,
-        path: `M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}`,
-      });
+      edges.push({ from: t.task_id, to: d, path: edgePath(a, b, horizontal, reversed) });
     }
   }
   const boxes = groupBoxes(nodes, chains);
-  const width = 2 * margin + columns.length * (NODE_W + GAP_X) - GAP_X;
-  const height = 2 * margin + tallest * (NODE_H + GAP_Y) - GAP_Y;
+  const alongSize = 2 * margin + columns.length * layerStep - GAP_X;
+  const acrossSize = 2 * margin + tallest * rowStep - GAP_Y;
+  const [width, height] = horizontal ? [alongSize, acrossSize] : [acrossSize, alongSize];
   const ordered = columns.flat();
   return { nodes, edges, groups: boxes, width: Math.max(width, 200), height, order: ordered };
+}
+
+/** An edge from a's exit side to b's entry side, as a cubic curve. */
+function edgePath(a, b, horizontal, reversed) {
+  const sign = reversed ? -1 : 1;
+  if (horizontal) {
+    const x1 = reversed ? a.x : a.x + NODE_W;
+    const x2 = reversed ? b.x + NODE_W : b.x;
+    const y1 = a.y + NODE_H / 2;
+    const y2 = b.y + NODE_H / 2;
+    const bend = sign * Math.max(30, Math.abs(x2 - x1) / 2);
+    return `M${x1},${y1} C${x1 + bend},${y1} ${x2 - bend},${y2} ${x2},${y2}`;
+  }
+  const x1 = a.x + NODE_W / 2;
+  const x2 = b.x + NODE_W / 2;
+  const y1 = reversed ? a.y : a.y + NODE_H;
+  const y2 = reversed ? b.y + NODE_H : b.y;
+  const bend = sign * Math.max(20, Math.abs(y2 - y1) / 2);
+  return `M${x1},${y1} C${x1},${y1 + bend} ${x2},${y2 - bend} ${x2},${y2}`;
 }
 
 function groupBoxes(nodes, chains) {

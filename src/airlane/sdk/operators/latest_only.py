@@ -6,6 +6,11 @@ them only when now falls in its window, from the run's data interval start to th
 next scheduled run, and otherwise follows none (trigger rules decide for tasks further down).
 A DAG whose schedule has no next run (``None``, ``@once``, ``@continuous``) always proceeds.
 A custom timetable is asked through its own ``next_dagrun_info``, as Airflow does.
+
+Airflow 2 tested ``dag_run.external_trigger`` instead of the run type: the same for every run
+but the one Airflow 2's ``dags test`` creates (manual, not externally triggered), which Airlane's
+``dags test`` gives to the files written for Airflow 2 (``dag_loader/generation.py``); that
+run checks the window as a scheduled one does.
 The window is the same for Airflow 2's data-interval timetables and Airflow 3's trigger ones:
 both start the next run's interval, or fire it, at the first schedule time after this run's end.
 """
@@ -72,7 +77,7 @@ class LatestOnlyOperator(BaseBranchOperator):
         log = current_log()
         everything = sorted(self.downstream_task_ids)
         dag_run = context["dag_run"]
-        if dag_run.run_type == "manual":
+        if dag_run.run_type == "manual" and dag_run.external_trigger:
             log("Manually triggered DAG_Run: allowing execution to proceed.")
             return everything
         window = latest_window(context["dag"], dag_run)

@@ -97,8 +97,11 @@ def active_runs_of(runs: Iterable[RunContext], dag_id: str) -> int:
 
 
 def under_max_active_runs(dag: Mapping[str, Any] | DagSpec, active: int) -> bool:
+    """Whether one more run may start. A max_active_runs of 0 sets no limit here, as in Airflow's
+    scheduler (``elif dag_run.max_active_runs:``): triggered runs start, while no scheduled run
+    is created for such a DAG (``scheduling.scheduler``)."""
     spec = dag if isinstance(dag, DagSpec) else DagSpec.from_serialized(dag)
-    return active < spec.max_active_runs
+    return not spec.max_active_runs or active < spec.max_active_runs
 
 
 def runs_going(runs: Iterable[RunContext], queued_refs: Mapping[str, set[str]]) -> dict[str, int]:

@@ -12,6 +12,7 @@ from pendulum import DateTime
 from airlane.sdk import macros
 from airlane.sdk.context import Context
 from airlane.sdk.dag import DAG
+from airlane.sdk.models import DagRun
 from airlane.sdk.params import ParamsDict
 from airlane.sdk.variable import template_var
 from airlane.service.execution.runtime_ti import RuntimeTaskInstance
@@ -29,6 +30,9 @@ class RunInfo:
     conf: dict[str, Any] = field(default_factory=dict)
     run_type: str = "manual"
     start_date: DateTime | None = None
+    # Airflow 2's ``dag_run.external_trigger``; None: a manual run (Airflow 2's ``dags test``
+    # creates a manual run that is not externally triggered: False)
+    external_trigger: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +47,7 @@ class DagRunView:
     conf: dict[str, Any]
     run_type: str
     start_date: DateTime | None
+    triggered_externally: bool | None = None
 
     @property
     def execution_date(self) -> DateTime:
@@ -50,7 +55,14 @@ class DagRunView:
 
     @property
     def external_trigger(self) -> bool:
+        """Airflow 2's flag: a run triggered by a user or another DAG (not the scheduler, a
+        backfill or ``dags test``)."""
+        if self.triggered_externally is not None:
+            return self.triggered_externally
         return self.run_type == "manual"
+
+
+DagRun.register(DagRunView)
 
 
 def resolve_params(task_params: ParamsDict, conf: dict[str, Any]) -> dict[str, Any]:
@@ -90,7 +102,9 @@ def build_context(
         run.conf,
         run.run_type,
         run.start_date,
+        run.external_trigger,
     )
+    ti.dag_run = dag_run
     context = Context(
         dag=dag,
         task=task,

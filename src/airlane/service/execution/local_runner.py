@@ -18,6 +18,7 @@ from typing import Any
 
 import pendulum
 
+from airlane.dag_loader.generation import file_written_for_airflow_2
 from airlane.dag_loader.serialize import serialize_dag
 from airlane.engine.graph import DagGraph
 from airlane.engine.run_state import Step, TaskOutcome, TIKey, instance_summary
@@ -60,9 +61,23 @@ class LocalRunResult:
         }
 
 
+def check_run_params(dag: DAG, conf: dict[str, Any]) -> None:
+    """Refuse to create a run whose params do not validate, as Airflow's ``create_dagrun`` does
+    (``dags test`` of a DAG with a required param and no ``conf`` creates no run and exits 1):
+    the DAG's params with the run's ``conf`` on top, each checked against its schema."""
+    dag.params.merged({k: v for k, v in conf.items() if k in dag.params}).validate()
+
+
 def make_run_info(
-    dag: DAG, logical_date: datetime | None, conf: dict[str, Any], run_id: str | None
+    dag: DAG,
+    logical_date: datetime | None,
+    conf: dict[str, Any],
+    run_id: str | None,
+    *,
+    external_trigger: bool,
 ) -> RunInfo:
+    """A manual run of ``dag``. ``external_trigger`` (Airflow 2's flag): False for the run that
+    Airflow 2's ``dags test`` creates, True for one that TriggerDagRunOperator creates."""
     when = coerce_datetime(logical_date) or utcnow()
     start, end = when, when
     if is_custom_timetable(dag.schedule):  # as Airflow's dag.test(): the timetable infers it
@@ -76,6 +91,7 @@ def make_run_info(
         conf=dict(conf),
         run_type="manual",
         start_date=utcnow(),
+        external_trigger=external_trigger,
     )
 
 
@@ -93,9 +109,9 @@ class LocalLauncher:
         dag = self.lookup(dag_id)
         if dag is None:
             raise LookupError(f"DAG {dag_id!r} not found for TriggerDagRunOperator")
-        run = make_run_info(
-            dag, coerce_datetime(logical_date) if logical_date else None, conf, run_id
-        )
+        when = coerce_datetime(logical_date) if logical_date else None
+        check_run_params(dag, conf)
+        run = make_run_info(dag, when, conf, run_id, external_trigger=True)
         result = await LocalRun(dag, run, self.sink, self).run()
         self.states[(dag_id, run.run_id)] = result.state
         return run.run_id
@@ -236,7 +252,11 @@ def run_dag_object(
 ) -> LocalRunResult:
     """Run ``dag`` once in a new event loop and return the result (blocking). Tasks whose id
     matches ``mark_success_pattern`` (whole id) succeed without running."""
-    run = make_run_info(dag, logical_date, conf or {}, run_id)
+    check_run_params(dag, conf or {})
+    # Airflow 2's dags test creates a run that is not externally triggered; Airflow 3's
+    # LatestOnlyOperator proceeds in it (a manual run), which external_trigger=True gives.
+    external = not file_written_for_airflow_2(dag.fileloc)
+    run = make_run_info(dag, logical_date, conf or {}, run_id, external_trigger=external)
     launcher = LocalLauncher(lookup or (lambda dag_id: dag if dag_id == dag.dag_id else None), sink)
     marked = re.compile(mark_success_pattern) if mark_success_pattern is not None else None
     return asyncio.run(LocalRun(dag, run, sink, launcher, marked).run())

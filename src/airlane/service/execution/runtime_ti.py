@@ -15,6 +15,7 @@ from airlane.sdk.dag import DAG
 from airlane.sdk.exceptions import AirflowException
 from airlane.sdk.mapped import MappedOperator
 from airlane.sdk.mapped_group import closest_mapped_group
+from airlane.sdk.models import TaskInstance
 from airlane.sdk.xcom_arg import RETURN_VALUE_KEY
 
 MISSING: Any = object()
@@ -93,6 +94,7 @@ class RuntimeTaskInstance:
     #: the task's map_index_template, rendered once it ran
     rendered_map_index: str | None = None
     on_log: Callable[[str], None] | None = None
+    dag_run: Any = None  # the run's DagRunView, set when the context is built
 
     @property
     def dag_id(self) -> str:
@@ -172,3 +174,6 @@ class RuntimeTaskInstance:
         from airlane.sdk.context import get_current_context
 
         return get_current_context()
+
+
+TaskInstance.register(RuntimeTaskInstance)

@@ -56,7 +56,9 @@ export function dagPage(main, { match }) {
   const params = () => route().params;
   const rowsNow = () => gridRows(state.tasks, state.details.task_groups || [], state.order, state.collapsed);
   const selectedRun = () => params().get("run");
-  const tab = () => (TABS.includes(params().get("tab")) ? params().get("tab") : "grid");
+  // Without a tab in the address: the DAG's default_view (Airflow 2) when this UI has it.
+  const defaultTab = () => (["grid", "graph"].includes(state.details?.default_view) ? state.details.default_view : "grid");
+  const tab = () => (TABS.includes(params().get("tab")) ? params().get("tab") : defaultTab());
 
   const showRunLabel = () => {
     const run = data.byId.get(selectedRun());
@@ -164,7 +166,7 @@ export function dagPage(main, { match }) {
     } else if (which === "graph") {
       state.view = graphView(content, state.tasks, state.details.task_groups || [], (taskId) => {
         if (selectedRun()) openTask(selectedRun(), taskId);
-      });
+      }, state.details.orientation);
       state.view.update(data.runStates(selectedRun()));
       if (params().get("task")) state.view.select(params().get("task"));
     } else if (which === "runs") {
