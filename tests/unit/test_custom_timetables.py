@@ -183,7 +183,7 @@ def test_a_broken_plugin_is_an_error_naming_its_file(plugin_folder: Path) -> Non
 def test_dags_test_gives_the_run_the_inferred_data_interval(plugin_folder: Path) -> None:
     dags, _ = load_dags(str(HERE / "dags" / "weekday_dag.py"), str(HERE / "dags"))
     dag = next(d for d in dags if d.dag_id == "weekday_runs")
-    run = make_run_info(dag, utc(2024, 1, 8, 9), {}, None)  # a Monday
+    run = make_run_info(dag, utc(2024, 1, 8, 9), {}, None, external_trigger=False)  # a Monday
     assert run.logical_date == utc(2024, 1, 8, 9)
     assert (run.data_interval_start, run.data_interval_end) == (
         utc(2024, 1, 5, 6),
