@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from tests.compat.examples import (
     LOGICAL_DATE,
     SUITES,
+    USES_EXAMPLE_PLUGINS,
     WORK_DIR,
     Suite,
     airflow_env,
@@ -190,7 +191,7 @@ def run_one(
         try:
             proc = subprocess.run(
                 command,
-                env=airflow_env(home, folder),
+                env=airflow_env(home, folder, load_examples=file in USES_EXAMPLE_PLUGINS),
                 capture_output=True,
                 text=True,
                 timeout=timeout_s,

@@ -147,12 +147,18 @@ def example_files(folder: Path) -> list[str]:
     return sorted(found)
 
 
-def airflow_env(home: Path, dags_folder: Path) -> dict[str, str]:
-    """The environment of a real Airflow command: its own SQLite home, no bundled examples."""
+#: example files that need Airflow's example plugins registered (``load_examples``), as
+#: Airlane's runner provides them (``AIRLANE_AIRFLOW_EXAMPLE_DAGS``)
+USES_EXAMPLE_PLUGINS = frozenset({"example_workday_timetable.py"})
+
+
+def airflow_env(home: Path, dags_folder: Path, load_examples: bool = False) -> dict[str, str]:
+    """The environment of a real Airflow command: its own SQLite home, no bundled examples
+    unless ``load_examples`` (which also registers their plugins, such as their timetable)."""
     return {
         **os.environ,
         "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__LOAD_EXAMPLES": str(load_examples),
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
