@@ -201,6 +201,46 @@ def test_mark_failed_lists_downstream_then_marks_then_clear_the_run(page: Page, 
     expect(page.locator(".run-label [data-run-state]")).to_have_text("success")
 
 
+def test_a_triggered_run_is_shown_before_the_run_list_is_read_again(page: Page, ui: Api) -> None:
+    """The page used to switch to a new run only after reading the run list again: a click on
+    a task meanwhile opened the previous run's instance (marked failed there, the new run's
+    graph never changed: the mark test's flake on a loaded machine)."""
+    token = ui.token()
+    status, earlier = ui.call("POST", "/api/v2/dags/ui_flaky/dagRuns", {}, token)
+    assert status == 200, earlier
+    login(page)
+    open_dag(page, "ui_flaky", "graph")
+    label = page.locator(".run-label strong")
+    expect(label).to_have_text(earlier["dag_run_id"])
+    held: list[Route] = []
+    released = False
+
+    def run_list(url: str) -> bool:
+        return "/ui_flaky/dagRuns?" in url
+
+    def hold(route: Route) -> None:
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(run_list, hold)
+    page.click("[data-action=trigger]")
+    dialog = page.locator("dialog.modal")
+    dialog.locator("#trigger-run-id").fill("ui_shown_at_once")
+    with page.expect_request(lambda request: run_list(request.url)):
+        dialog.get_by_role("button", name="Trigger").click()
+    expect(dialog).to_have_count(0)
+    # The run list is still being read: the new run is already the one shown and acted on.
+    expect(label).to_have_text("ui_shown_at_once")
+    assert "run=ui_shown_at_once" in page.url
+    released = True
+    for route in held:
+        route.continue_()
+    page.unroute(run_list, hold)
+    expect(label).to_have_text("ui_shown_at_once")
+
+
 def test_signing_out_revokes_the_token(page: Page, ui: Api) -> None:
     login(page)
     token = page.evaluate("sessionStorage.getItem('airlane.token')")
@@ -257,7 +297,10 @@ def test_active_toggle_waits_for_the_dags_state(page: Page, ui: Api) -> None:
     held: list[Route] = []
 
     def hold(route: Route) -> None:
-        held.append(route)
+        if held and held[0] is None:  # released
+            route.continue_()
+        else:
+            held.append(route)
 
     login(page)
     page.route("**/api/v2/dags/ui_flaky/details", hold)

@@ -91,12 +91,19 @@ export function dagPage(main, { match }) {
     }
   };
 
+  /** The run shown from now on: its label and the states known at once, the rest once its
+   * instances are read (unless another run was selected meanwhile). */
   const selectRun = async (runId) => {
     setParams({ run: runId });
-    if (runId) await data.loadRun(runId).catch(() => {});
-    showRunLabel();
-    if (state.view?.select) state.view.select(runId);
-    if (state.view?.update) state.view.update(data.runStates(runId));
+    const show = () => {
+      showRunLabel();
+      if (state.view?.select) state.view.select(runId);
+      if (state.view?.update) state.view.update(data.runStates(runId));
+    };
+    show();
+    if (!runId) return;
+    await data.loadRun(runId).catch(() => {});
+    if (selectedRun() === runId) show();
   };
 
   const openTask = (runId, taskId, mapIndex) => {
@@ -179,8 +186,12 @@ export function dagPage(main, { match }) {
   const trigger = async () => {
     const run = await triggerDialog(state.details);
     if (!run) return;
+    // The new run is shown at once, not once the run list has been read again: until then
+    // the page kept showing the previous run, and a click on a task acted on that one.
+    data.byId.set(run.dag_run_id, run);
+    const selecting = selectRun(run.dag_run_id);
     await data.reload();
-    await selectRun(run.dag_run_id);
+    await selecting;
     if (state.view?.redraw) state.view.redraw();
   };
 
