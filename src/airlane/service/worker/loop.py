@@ -64,6 +64,8 @@ class Worker:
         self.running: dict[asyncio.Task[None], RunningTry] = {}
         #: (stream, message id) of every message in ``running``
         self._started: set[tuple[str, str]] = set()
+        #: set once draining begins: no try starts after that
+        self._stopping = False
         self.streams = {keys.queue(q): ">" for q in settings.queues}
         self.claims: Coalescer[RunningTry, bool] = Coalescer(self._claim_many)
         self.finishes: Coalescer[FinishedTry, None] = Coalescer(self._finish_many)
@@ -114,6 +116,7 @@ class Worker:
             await self._drain()
         finally:
             housekeeping.cancel()
+            await asyncio.gather(housekeeping, return_exceptions=True)
             if self.pool is not None:
                 await self.pool.close()
             await asyncio.to_thread(self.heartbeat.stop)
@@ -148,6 +151,11 @@ class Worker:
     def _start(self, stream: str, message_id: str, fields: dict[str, str]) -> None:
         if (stream, message_id) in self._started:
             return  # read again from our pending list while its first delivery runs
+        if self._stopping:
+            # Stays in our pending list: deregistering then ages our heartbeat, and the
+            # coordinator recovers it at once. (Started now, the try would outlive the drain:
+            # nothing would wait for it, and the event loop's shutdown could hang on it.)
+            return
         message = TaskMessage.from_fields(fields)
         ref = ClaimRef(
             stream,
@@ -171,7 +179,14 @@ class Worker:
         self.heartbeat.refs = tuple(ref for ref in self.heartbeat.refs if ref != item.ref)
 
     async def _drain(self) -> None:
-        """On shutdown: let running tries finish within the grace period, hand back the rest."""
+        """On shutdown: let running tries finish within the grace period, hand back the rest.
+
+        Housekeeping keeps running meanwhile (a try cleared during the grace period is still
+        stopped), but its recovery of undelivered messages starts nothing any more: it used to
+        start a try whose message it had re-claimed just before that try handed itself back,
+        after the drain had taken its list of tries to wait for.
+        """
+        self._stopping = True
         if not self.running:
             return
         tasks = list(self.running)
