@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import json
 import os
@@ -205,9 +206,12 @@ class Cluster:
                     raise AssertionError(self._stuck(name, sig, exit_timeout_s)) from None
 
     def _stuck(self, name: str, sig: int, waited_s: float) -> str:
-        """Why ``name`` did not exit: its threads' stacks (faulthandler dumps them on SIGABRT)
-        and the end of its log."""
+        """Why ``name`` did not exit: its asyncio tasks' stacks (SIGUSR1), its threads' stacks
+        (faulthandler dumps them on SIGABRT) and the end of its log."""
         proc = self.procs[name]
+        os.kill(proc.pid, signal.SIGUSR1)
+        with contextlib.suppress(AssertionError):
+            wait_until(lambda: "asyncio tasks (" in self.logs(name), 5, "the tasks' stacks")
         os.kill(proc.pid, signal.SIGABRT)
         try:
             proc.wait(timeout=10)
@@ -216,8 +220,8 @@ class Cluster:
             proc.wait()
         return (
             f"{name} (pid {proc.pid}) did not exit within {waited_s:g} s of "
-            f"{signal.Signals(sig).name}; made to dump its stacks (SIGABRT), the end of its log:\n"
-            + self.logs(name)[-6000:]
+            f"{signal.Signals(sig).name}; made to dump its stacks (SIGUSR1, SIGABRT), "
+            "the end of its log:\n" + self.logs(name)[-12000:]
         )
 
     def stop_all(self) -> None:
