@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -322,14 +323,30 @@ class Cluster:
         return state  # type: ignore[return-value]
 
     def wait_run(self, dag_id: str, run_id: str, timeout_s: float = 60) -> dict[str, Any]:
-        wait_until(
-            lambda: self.run_state(dag_id, run_id) in ("success", "failed"),
-            timeout_s,
-            f"run {run_id} of {dag_id} to end",
-            interval_s=0.05,
-        )
+        try:
+            wait_until(
+                lambda: self.run_state(dag_id, run_id) in ("success", "failed"),
+                timeout_s,
+                f"run {run_id} of {dag_id} to end",
+                interval_s=0.05,
+            )
+        except AssertionError as err:  # say where it stands
+            raise AssertionError(f"{err}; {self.describe_run(dag_id, run_id)}") from None
         summary: dict[str, Any] = self.call(lambda store: run_summary(store, dag_id, run_id))
         return summary
+
+    def describe_run(self, dag_id: str, run_id: str) -> str:
+        """A run's state and how many of its instances are in each state, e.g. for a wait
+        that timed out."""
+        tis = self.task_instances(dag_id, run_id)
+        states = Counter(record.state.value for record, _ in tis.values())
+        running = sorted(
+            f"{t}[{m}]" for (t, m), (r, _) in tis.items() if r.state.value == "running"
+        )
+        return (
+            f"run state {self.run_state(dag_id, run_id)!r}, instances by state {dict(states)}, "
+            f"running: {running[:20]}"
+        )
 
     def wait_for_beats(self, key: str | None = None, count: int = 2, timeout_s: float = 30) -> None:
         """Return once a service's beat key (the coordinator's by default) has changed ``count``
