@@ -249,12 +249,16 @@ export function dagPage(main, { match }) {
    * before it is read again. */
   let started = false;
   const resync = async () => {
-    data.fetched.clear();
-    await data.reload();
-    if (selectedRun()) await data.loadRun(selectedRun()).catch(() => {});
-    showRunLabel();
-    if (state.view?.update) state.view.update(data.runStates(selectedRun()));
-    if (state.view?.redraw) state.view.redraw();
+    try {
+      data.fetched.clear();
+      await data.reload();
+      if (selectedRun()) await data.loadRun(selectedRun()).catch(() => {});
+      showRunLabel();
+      if (state.view?.update) state.view.update(data.runStates(selectedRun()));
+      if (state.view?.redraw) state.view.redraw();
+    } catch (err) {
+      status.textContent = err.message;
+    }
   };
 
   const start = async () => {
