@@ -9,6 +9,7 @@ rest are stopped and handed back to be run again without using up a retry.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -110,13 +111,17 @@ class Worker:
         self.heartbeat.start()
         if self.pool is not None:
             self.pool.prestart()
-        housekeeping = asyncio.create_task(self._housekeeping_loop())
+        closing = asyncio.Event()
+        housekeeping = asyncio.create_task(self._housekeeping_loop(closing))
         try:
             await self._consume(stop)
             await self._drain()
         finally:
-            housekeeping.cancel()
-            await asyncio.gather(housekeeping, return_exceptions=True)
+            # Stopped by an event, never cancelled: redis-py often completes a command whose
+            # task was cancelled and loses the cancellation, and a cancelled housekeeping loop
+            # then ran on for ever (the worker never exited).
+            closing.set()
+            await housekeeping
             if self.pool is not None:
                 await self.pool.close()
             await asyncio.to_thread(self.heartbeat.stop)
@@ -311,9 +316,12 @@ class Worker:
 
     # ---- registry -------------------------------------------------------------------------
 
-    async def _housekeeping_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.heartbeat_s)
+    async def _housekeeping_loop(self, closing: asyncio.Event) -> None:
+        while not closing.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(closing.wait(), self.settings.heartbeat_s)
+            if closing.is_set():
+                return
             if self.pool is not None:
                 self.pool.retire_idle()
             try:
