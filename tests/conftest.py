@@ -7,7 +7,7 @@ import ast
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 import pytest
 
+from tests import artifacts
 from tests.integration.cluster import RedisServer
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +75,51 @@ def normalise_states(expected_tasks: dict[str, Any]) -> tuple[dict[str, str], di
         else:
             states[label] = value
     return states, tries
+
+
+#: where the registry stood when a test started (what it uses is registered from there on)
+SINCE = pytest.StashKey[int]()
+#: the folder of a failed test's artifacts, once saved
+ARTIFACTS = pytest.StashKey[Path]()
+#: set when a test's setup or call failed
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    item.stash[SINCE] = artifacts.REGISTRY.mark()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """A failed test's processes' logs and work directories are copied (tests/artifacts.py):
+    at the failure, while they still run, and again after teardown (with their last lines)."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    if report.failed:
+        item.stash[FAILED] = True
+    already = item.stash.get(ARTIFACTS, None)
+    if not (report.failed or (already is not None and report.when == "teardown")):
+        return
+    sources = artifacts.REGISTRY.relevant(item.stash.get(SINCE, 0))
+    if not sources and already is None:
+        return
+    folder = artifacts.save(item.nodeid, sources)
+    item.stash[ARTIFACTS] = folder
+    if report.failed and already is None:
+        report.sections.append(("failure artifacts", f"logs and work directories: {folder}"))
+
+
+@pytest.fixture
+def failure_artifacts(request: pytest.FixtureRequest) -> Callable[[], Path | None]:
+    """For a fixture's teardown: the test's artifacts folder if it failed, else None."""
+
+    def folder() -> Path | None:
+        if not request.node.stash.get(FAILED, False):
+            return None
+        return request.node.stash.get(ARTIFACTS, None) or artifacts.folder_for(request.node.nodeid)
+
+    return folder
 
 
 @pytest.fixture(scope="session")

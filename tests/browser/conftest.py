@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, Request, expect, sync_playwright
+from playwright.sync_api import Error as PlaywrightError
 
 from tests.conftest import EXAMPLE_DAGS, ROOT, TEST_DAGS
 from tests.integration.cluster import Api, RedisServer, api_cluster
@@ -71,16 +73,52 @@ def ui(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 @pytest.fixture
-def page(browser: Browser, ui: Api) -> Iterator[Page]:
-    """A fresh browser context per test, with page errors turned into test failures."""
+def page(browser: Browser, ui: Api, failure_artifacts: Callable[[], Path | None]) -> Iterator[Page]:
+    """A fresh browser context per test, with page errors turned into test failures.
+
+    The console and the requests are recorded as they happen (cheap); when the test fails,
+    they are saved with a screenshot and the page's HTML next to the services' logs.
+    """
     context = browser.new_context(viewport=VIEWPORT, base_url=ui.url)
     context.set_default_timeout(20_000)
     one = context.new_page()
     errors: list[str] = []
+    journal: list[str] = []
     one.on("pageerror", lambda err: errors.append(str(err)))
+    one.on("console", lambda msg: journal.append(f"{_now()} console.{msg.type}: {msg.text}"))
+    one.on("request", lambda r: journal.append(f"{_now()} -> {r.method} {r.url}"))
+    one.on(
+        "requestfinished",
+        lambda r: journal.append(f"{_now()} <- {r.method} {r.url} {_status(r)}"),
+    )
+    one.on("requestfailed", lambda r: journal.append(f"{_now()} !! {r.method} {r.url} {r.failure}"))
     yield one
+    folder = failure_artifacts()
+    if folder is not None:
+        save_page(one, folder / "browser", journal + [f"pageerror: {e}" for e in errors])
     context.close()
     assert not errors, f"errors in the page: {errors}"
+
+
+def _now() -> str:
+    return time.strftime("%H:%M:%S") + f".{int(time.time() * 1000) % 1000:03d}"
+
+
+def _status(request: Request) -> str:
+    response = request.response()
+    return str(response.status) if response is not None else "?"
+
+
+def save_page(page: Page, target: Path, journal: list[str]) -> None:
+    """A failed test's page: screenshot, HTML, URL, console and requests (best effort)."""
+    target.mkdir(parents=True, exist_ok=True)
+    (target / "journal.log").write_text("\n".join(journal) + "\n")
+    try:
+        (target / "url.txt").write_text(page.url + "\n")
+        page.screenshot(path=str(target / "page.png"), full_page=True)
+        (target / "page.html").write_text(page.content())
+    except PlaywrightError as err:  # a page that crashed or closed
+        (target / "page-unavailable.txt").write_text(f"{err!r}\n")
 
 
 def shot(page: Page, name: str) -> None:

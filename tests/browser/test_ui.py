@@ -201,6 +201,86 @@ def test_mark_failed_lists_downstream_then_marks_then_clear_the_run(page: Page, 
     expect(page.locator(".run-label [data-run-state]")).to_have_text("success")
 
 
+def test_a_triggered_run_is_shown_before_the_run_list_is_read_again(page: Page, ui: Api) -> None:
+    """The page used to switch to a new run only after reading the run list again: a click on
+    a task meanwhile opened the previous run's instance (marked failed there, the new run's
+    graph never changed: the mark test's flake on a loaded machine)."""
+    token = ui.token()
+    status, earlier = ui.call("POST", "/api/v2/dags/ui_flaky/dagRuns", {}, token)
+    assert status == 200, earlier
+    login(page)
+    open_dag(page, "ui_flaky", "graph")
+    label = page.locator(".run-label strong")
+    expect(label).to_have_text(earlier["dag_run_id"])
+    held: list[Route] = []
+    released = False
+
+    def run_list(url: str) -> bool:
+        return "/ui_flaky/dagRuns?" in url
+
+    def hold(route: Route) -> None:
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(run_list, hold)
+    page.click("[data-action=trigger]")
+    dialog = page.locator("dialog.modal")
+    dialog.locator("#trigger-run-id").fill("ui_shown_at_once")
+    with page.expect_request(lambda request: run_list(request.url)):
+        dialog.get_by_role("button", name="Trigger").click()
+    expect(dialog).to_have_count(0)
+    # The run list is still being read: the new run is already the one shown and acted on.
+    expect(label).to_have_text("ui_shown_at_once")
+    assert "run=ui_shown_at_once" in page.url
+    released = True
+    for route in held:
+        route.continue_()
+    page.unroute(run_list, hold)
+    expect(label).to_have_text("ui_shown_at_once")
+
+
+def test_a_change_before_the_event_stream_opens_is_shown(page: Page, ui: Api) -> None:
+    """The DAG page read its runs first and subscribed to events after: a task marked in
+    between stayed in its old state on the page. Its stream is held open here until the page
+    has read the run, and the mark is made meanwhile."""
+    (ui.cluster.markers / "ui_flaky_fixed").write_text("fixed")
+    token = ui.token()
+    dag = "/api/v2/dags/ui_flaky"
+    assert ui.call("PATCH", dag, {"is_paused": False}, token)[0] == 200
+    run_id = "ui_late_stream"
+    assert ui.call("POST", f"{dag}/dagRuns", {"dag_run_id": run_id}, token)[0] == 200
+    # Sync clients only: Playwright's sync API holds this thread's event loop.
+    wait_until(lambda: ui.cluster.run_state("ui_flaky", run_id) == "success", 60, "the run")
+    held: list[Route] = []
+    released = False
+
+    def dag_stream(url: str) -> bool:
+        return "/api/v2/events?dag_id=ui_flaky" in url
+
+    def hold(route: Route) -> None:
+        if released:
+            route.continue_()
+        else:
+            held.append(route)
+
+    login(page)
+    page.route(dag_stream, hold)
+    page.goto(f"/ui/#/dags/ui_flaky?tab=graph&run={run_id}")
+    expect(node(page, "flaky")).to_have_attribute("data-state", "success")
+    assert held, "the page's event stream was not asked for"
+    body = {"new_state": "failed"}
+    flaky = f"{dag}/dagRuns/{run_id}/taskInstances/flaky"
+    assert ui.call("PATCH", flaky, body, token)[0] == 200
+    wait_until(lambda: ui.call("GET", flaky, token=token)[1]["state"] == "failed", 30, "the mark")
+    released = True
+    for route in held:
+        route.continue_()
+    page.unroute(dag_stream, hold)
+    expect(node(page, "flaky")).to_have_attribute("data-state", "failed")
+
+
 def test_signing_out_revokes_the_token(page: Page, ui: Api) -> None:
     login(page)
     token = page.evaluate("sessionStorage.getItem('airlane.token')")
@@ -257,7 +337,10 @@ def test_active_toggle_waits_for_the_dags_state(page: Page, ui: Api) -> None:
     held: list[Route] = []
 
     def hold(route: Route) -> None:
-        held.append(route)
+        if held and held[0] is None:  # released
+            route.continue_()
+        else:
+            held.append(route)
 
     login(page)
     page.route("**/api/v2/dags/ui_flaky/details", hold)

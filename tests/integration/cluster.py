@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import json
 import os
@@ -14,6 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,6 +29,7 @@ from airlane.queue.connection import connect
 from airlane.queue.keys import WORKER_GROUP, Keys
 from airlane.queue.store import RunRequest, Store
 from airlane.sdk.timezone import coerce_datetime, utcnow
+from tests.artifacts import REGISTRY, copy_tree
 
 T = TypeVar("T")
 
@@ -78,6 +81,7 @@ class RedisServer:
         self.appendfsync = appendfsync
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        REGISTRY.register("redis", self)
 
     @property
     def url(self) -> str:
@@ -128,6 +132,14 @@ class RedisServer:
         client.flushall()
         client.close()
 
+    def save_artifacts(self, target: Path) -> None:
+        log = self.directory / "redis.log"
+        if log.exists():
+            shutil.copy2(log, target / "redis.log")
+
+    def artifacts_open(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
 
 def _pings(client: redis.Redis) -> bool:
     try:
@@ -155,9 +167,12 @@ class Cluster:
             "AIRLANE_WORKER_TIMEOUT_S": "3",
             "AIRLANE_COORDINATOR_LEASE_S": "3",
             "AIRLANE_TEST_MARKERS": str(self.markers),
+            # A service that must be made to dump its threads' stacks (SIGABRT) can.
+            "PYTHONFAULTHANDLER": "1",
             **env,
         }
         self.keys = Keys()
+        REGISTRY.register("cluster", self)
 
     # ---- processes ----------------------------------------------------------------------
 
@@ -180,12 +195,35 @@ class Cluster:
         for i in range(workers):
             self.start(f"worker{i}", "worker", "--concurrency", str(concurrency), "--grace", "1")
 
-    def signal(self, name: str, sig: int) -> None:
+    def signal(self, name: str, sig: int, exit_timeout_s: float = 30) -> None:
+        """Send ``sig`` to ``name``; for a signal that stops it, wait until it has exited."""
         proc = self.procs[name]
         if proc.poll() is None:
             os.kill(proc.pid, sig)
             if sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGINT):
-                proc.wait(timeout=30)
+                try:
+                    proc.wait(timeout=exit_timeout_s)
+                except subprocess.TimeoutExpired:
+                    raise AssertionError(self._stuck(name, sig, exit_timeout_s)) from None
+
+    def _stuck(self, name: str, sig: int, waited_s: float) -> str:
+        """Why ``name`` did not exit: its asyncio tasks' stacks (SIGUSR1), its threads' stacks
+        (faulthandler dumps them on SIGABRT) and the end of its log."""
+        proc = self.procs[name]
+        os.kill(proc.pid, signal.SIGUSR1)
+        with contextlib.suppress(AssertionError):
+            wait_until(lambda: "asyncio tasks (" in self.logs(name), 5, "the tasks' stacks")
+        os.kill(proc.pid, signal.SIGABRT)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        return (
+            f"{name} (pid {proc.pid}) did not exit within {waited_s:g} s of "
+            f"{signal.Signals(sig).name}; made to dump its stacks (SIGUSR1, SIGABRT), "
+            "the end of its log:\n" + self.logs(name)[-12000:]
+        )
 
     def stop_all(self) -> None:
         for proc in self.procs.values():
@@ -200,6 +238,32 @@ class Cluster:
 
     def logs(self, name: str) -> str:
         return (self.work_dir / f"{name}.log").read_text(errors="replace")
+
+    # ---- failure artifacts (tests/artifacts.py) -----------------------------------------
+
+    def artifacts_open(self) -> bool:
+        return any(proc.poll() is None for proc in self.procs.values())
+
+    def save_artifacts(self, target: Path) -> None:
+        """The work directory (every process's log, markers, DAGs) and what Redis holds that
+        explains a run: the last events, the workers, the queues' consumer groups."""
+        copy_tree(self.work_dir, target / "work")
+        states = {name: proc.poll() for name, proc in self.procs.items()}
+        (target / "processes.json").write_text(json.dumps(states, indent=1) + "\n")
+        client = redis.Redis.from_url(self.redis_url, decode_responses=True, socket_timeout=5)
+        try:
+            events = client.xrevrange(self.keys.events, count=500)
+            lines = [json.dumps({"id": i, **f}) for i, f in reversed(events)]
+            (target / "events.jsonl").write_text("\n".join(lines) + "\n")
+            workers = {"workers": client.hgetall(self.keys.workers)}
+            workers["beats"] = dict(client.zrange(self.keys.worker_beats, 0, -1, withscores=True))
+            (target / "workers.json").write_text(json.dumps(workers, indent=1) + "\n")
+        except redis.RedisError as err:
+            (target / "redis-unavailable.txt").write_text(
+                f"Redis was unavailable at the last save (an earlier one has its data): {err!r}\n"
+            )
+        finally:
+            client.close()
 
     # ---- client -------------------------------------------------------------------------
 
@@ -259,14 +323,30 @@ class Cluster:
         return state  # type: ignore[return-value]
 
     def wait_run(self, dag_id: str, run_id: str, timeout_s: float = 60) -> dict[str, Any]:
-        wait_until(
-            lambda: self.run_state(dag_id, run_id) in ("success", "failed"),
-            timeout_s,
-            f"run {run_id} of {dag_id} to end",
-            interval_s=0.05,
-        )
+        try:
+            wait_until(
+                lambda: self.run_state(dag_id, run_id) in ("success", "failed"),
+                timeout_s,
+                f"run {run_id} of {dag_id} to end",
+                interval_s=0.05,
+            )
+        except AssertionError as err:  # say where it stands
+            raise AssertionError(f"{err}; {self.describe_run(dag_id, run_id)}") from None
         summary: dict[str, Any] = self.call(lambda store: run_summary(store, dag_id, run_id))
         return summary
+
+    def describe_run(self, dag_id: str, run_id: str) -> str:
+        """A run's state and how many of its instances are in each state, e.g. for a wait
+        that timed out."""
+        tis = self.task_instances(dag_id, run_id)
+        states = Counter(record.state.value for record, _ in tis.values())
+        running = sorted(
+            f"{t}[{m}]" for (t, m), (r, _) in tis.items() if r.state.value == "running"
+        )
+        return (
+            f"run state {self.run_state(dag_id, run_id)!r}, instances by state {dict(states)}, "
+            f"running: {running[:20]}"
+        )
 
     def wait_for_beats(self, key: str | None = None, count: int = 2, timeout_s: float = 30) -> None:
         """Return once a service's beat key (the coordinator's by default) has changed ``count``

@@ -52,7 +52,7 @@ from airlane.api.event_hub import (
 )
 from airlane.api.inputs import query_bool
 from airlane.queue import api_reads
-from airlane.queue.connection import TRANSIENT_ERRORS, connect
+from airlane.queue.connection import TRANSIENT_ERRORS, cancel_until_done, connect
 from airlane.queue.keys import Keys
 from airlane.queue.store import Store
 
@@ -367,9 +367,7 @@ async def _hub_ctx(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(_end_abandoned(app[SUBSCRIBERS]), name="event-streams-gone"),
     ]
     yield
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    await cancel_until_done(tasks)  # the readers' XREADs can lose a single cancellation
     for client in (reader, logs, backlog):
         await client.aclose()
 

@@ -63,6 +63,14 @@ class Coalescer(Generic[T, R]):
             for _, future in chunk:
                 if not future.done():
                     future.set_exception(err)
+        except BaseException:
+            # Cancelled (the event loop shutting down cancels every task): the waiters are
+            # cancelled too. Left pending, a waiter that awaits its result while it is itself
+            # being cancelled (a worker's try handing itself back) would wait forever, and
+            # asyncio.run() with it.
+            for _, future in chunk:
+                future.cancel()
+            raise
         else:
             for (_, future), result in zip(chunk, results, strict=True):
                 if not future.done():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Collection
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -39,3 +41,17 @@ def connect(
         url, max_connections=max_connections, timeout=pool_timeout_s, **options
     )
     return aioredis.Redis.from_pool(pool)
+
+
+async def cancel_until_done(tasks: Collection[asyncio.Task[Any]], retry_s: float = 0.5) -> None:
+    """Cancel ``tasks`` and wait until they have ended, cancelling again those that go on.
+
+    redis-py often completes a command whose task was cancelled during it and loses the
+    cancellation: a loop of Redis calls, cancelled once, can go on for ever. (Loops that can be
+    stopped by an event are better stopped so.)
+    """
+    pending = set(tasks)
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=retry_s)

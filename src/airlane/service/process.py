@@ -1,12 +1,16 @@
-"""Running a service until SIGTERM or SIGINT, with logging set up."""
+"""Running a service until SIGTERM or SIGINT, with logging set up (SIGUSR1 logs its asyncio
+tasks' stacks)."""
 
 from __future__ import annotations
 
 import asyncio
 import gc
+import io
 import logging
 import signal
 from collections.abc import Awaitable, Callable
+
+log = logging.getLogger("airlane.service")
 
 ServiceMain = Callable[[asyncio.Event], Awaitable[None]]
 
@@ -18,11 +22,23 @@ def setup_logging(level: str = "INFO") -> None:
     )
 
 
+def dump_tasks() -> None:
+    """Log where each of the service's asyncio tasks waits (SIGUSR1): what a service that does
+    not stop, or does not progress, is waiting for."""
+    tasks = asyncio.all_tasks()
+    out = io.StringIO()
+    for task in sorted(tasks, key=lambda t: t.get_name()):
+        out.write(f"--- {task.get_name()}: {task.get_coro()!r}\n")
+        task.print_stack(limit=12, file=out)
+    log.warning("asyncio tasks (%d):\n%s", len(tasks), out.getvalue())
+
+
 async def _serve(main: ServiceMain) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, dump_tasks)
     await main(stop)
 
 

@@ -100,9 +100,12 @@ export const api = {
   /**
    * Follow /api/v2/events (Server-Sent Events) with the bearer token, which EventSource
    * cannot send. Reconnects after a drop with Last-Event-ID, so no event is missed or
-   * repeated. Returns a function that stops it.
+   * repeated. `onLive()` is called each time a stream opens with nothing to resume from (it
+   * gets only what happens from then on): whatever the caller read before that must be read
+   * again, or a change made between that read and the subscription is never seen.
+   * Returns a function that stops it.
    */
-  events(params, onEvent) {
+  events(params, onEvent, onLive = null) {
     const controller = new AbortController();
     let lastId = null;
     const connect = async () => {
@@ -121,6 +124,7 @@ export const api = {
             return;
           }
           if (!response.ok || !response.body) throw new Error(`events: HTTP ${response.status}`);
+          if (!lastId && onLive) onLive();
           await readStream(response.body, (id, data) => {
             if (id) lastId = id; // also from the id-only frame a live stream starts with
             if (data !== null) onEvent(data);

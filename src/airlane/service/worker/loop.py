@@ -9,6 +9,7 @@ rest are stopped and handed back to be run again without using up a retry.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -64,6 +65,8 @@ class Worker:
         self.running: dict[asyncio.Task[None], RunningTry] = {}
         #: (stream, message id) of every message in ``running``
         self._started: set[tuple[str, str]] = set()
+        #: set once draining begins: no try starts after that
+        self._stopping = False
         self.streams = {keys.queue(q): ">" for q in settings.queues}
         self.claims: Coalescer[RunningTry, bool] = Coalescer(self._claim_many)
         self.finishes: Coalescer[FinishedTry, None] = Coalescer(self._finish_many)
@@ -108,12 +111,17 @@ class Worker:
         self.heartbeat.start()
         if self.pool is not None:
             self.pool.prestart()
-        housekeeping = asyncio.create_task(self._housekeeping_loop())
+        closing = asyncio.Event()
+        housekeeping = asyncio.create_task(self._housekeeping_loop(closing))
         try:
             await self._consume(stop)
             await self._drain()
         finally:
-            housekeeping.cancel()
+            # Stopped by an event, never cancelled: redis-py often completes a command whose
+            # task was cancelled and loses the cancellation, and a cancelled housekeeping loop
+            # then ran on for ever (the worker never exited).
+            closing.set()
+            await housekeeping
             if self.pool is not None:
                 await self.pool.close()
             await asyncio.to_thread(self.heartbeat.stop)
@@ -148,6 +156,11 @@ class Worker:
     def _start(self, stream: str, message_id: str, fields: dict[str, str]) -> None:
         if (stream, message_id) in self._started:
             return  # read again from our pending list while its first delivery runs
+        if self._stopping:
+            # Stays in our pending list: deregistering then ages our heartbeat, and the
+            # coordinator recovers it at once. (Started now, the try would outlive the drain:
+            # nothing would wait for it, and the event loop's shutdown could hang on it.)
+            return
         message = TaskMessage.from_fields(fields)
         ref = ClaimRef(
             stream,
@@ -171,7 +184,14 @@ class Worker:
         self.heartbeat.refs = tuple(ref for ref in self.heartbeat.refs if ref != item.ref)
 
     async def _drain(self) -> None:
-        """On shutdown: let running tries finish within the grace period, hand back the rest."""
+        """On shutdown: let running tries finish within the grace period, hand back the rest.
+
+        Housekeeping keeps running meanwhile (a try cleared during the grace period is still
+        stopped), but its recovery of undelivered messages starts nothing any more: it used to
+        start a try whose message it had re-claimed just before that try handed itself back,
+        after the drain had taken its list of tries to wait for.
+        """
+        self._stopping = True
         if not self.running:
             return
         tasks = list(self.running)
@@ -296,9 +316,12 @@ class Worker:
 
     # ---- registry -------------------------------------------------------------------------
 
-    async def _housekeeping_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.settings.heartbeat_s)
+    async def _housekeeping_loop(self, closing: asyncio.Event) -> None:
+        while not closing.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(closing.wait(), self.settings.heartbeat_s)
+            if closing.is_set():
+                return
             if self.pool is not None:
                 self.pool.retire_idle()
             try:

@@ -15,6 +15,9 @@ import { tiPanel } from "./ti_panel.js";
 
 const TABS = ["grid", "graph", "runs", "source", "details"];
 const RUNS_PAGE = 50;
+// How long the page waits for its event stream to open before reading anyway (it reads
+// again once the stream opens)
+const LIVE_WAIT_MS = 3000;
 
 export function dagPage(main, { match }) {
   const dagId = match[0];
@@ -93,12 +96,19 @@ export function dagPage(main, { match }) {
     }
   };
 
+  /** The run shown from now on: its label and the states known at once, the rest once its
+   * instances are read (unless another run was selected meanwhile). */
   const selectRun = async (runId) => {
     setParams({ run: runId });
-    if (runId) await data.loadRun(runId).catch(() => {});
-    showRunLabel();
-    if (state.view?.select) state.view.select(runId);
-    if (state.view?.update) state.view.update(data.runStates(runId));
+    const show = () => {
+      showRunLabel();
+      if (state.view?.select) state.view.select(runId);
+      if (state.view?.update) state.view.update(data.runStates(runId));
+    };
+    show();
+    if (!runId) return;
+    await data.loadRun(runId).catch(() => {});
+    if (selectedRun() === runId) show();
   };
 
   const openTask = (runId, taskId, mapIndex) => {
@@ -181,8 +191,12 @@ export function dagPage(main, { match }) {
   const trigger = async () => {
     const run = await triggerDialog(state.details);
     if (!run) return;
+    // The new run is shown at once, not once the run list has been read again: until then
+    // the page kept showing the previous run, and a click on a task acted on that one.
+    data.byId.set(run.dag_run_id, run);
+    const selecting = selectRun(run.dag_run_id);
     await data.reload();
-    await selectRun(run.dag_run_id);
+    await selecting;
     if (state.view?.redraw) state.view.redraw();
   };
 
@@ -233,6 +247,22 @@ export function dagPage(main, { match }) {
     if (changed && state.view?.redraw) state.view.redraw();
   };
 
+  /** The event stream opened late (or again, with nothing to resume from): what was read
+   * before it is read again. */
+  let started = false;
+  const resync = async () => {
+    try {
+      data.fetched.clear();
+      await data.reload();
+      if (selectedRun()) await data.loadRun(selectedRun()).catch(() => {});
+      showRunLabel();
+      if (state.view?.update) state.view.update(data.runStates(selectedRun()));
+      if (state.view?.redraw) state.view.redraw();
+    } catch (err) {
+      status.textContent = err.message;
+    }
+  };
+
   const start = async () => {
     try {
       const [details, tasks] = await Promise.all([api.get(`${base}/details`), api.get(`${base}/tasks`)]);
@@ -245,13 +275,19 @@ export function dagPage(main, { match }) {
       for (const button of buttons.querySelectorAll("button")) button.disabled = false;
       state.order = layout(state.tasks, details.task_groups || []).order;
       state.rows = rowsNow();
+      // Subscribed before the first reads: what changes after them comes as events. (Read
+      // first, a run ending between the read and the subscription stayed "running".)
+      const live = new Promise((resolve) => {
+        state.stop.push(api.events({ dag_id: dagId }, onEvent, () => (started ? resync() : resolve())));
+      });
+      await Promise.race([live, new Promise((resolve) => setTimeout(resolve, LIVE_WAIT_MS))]);
+      started = true;
       await data.reload();
       if (!selectedRun() && data.total) setParams({ run: data.runAt(data.total - 1).dag_run_id });
       if (selectedRun()) await data.loadRun(selectedRun()).catch(() => {});
       showRunLabel();
       renderTab();
       showPanel();
-      state.stop.push(api.events({ dag_id: dagId }, onEvent));
     } catch (err) {
       status.textContent = err.status === 404 ? `No DAG ${dagId}.` : err.message;
     }
