@@ -47,5 +47,9 @@ async def test_the_processor_and_the_coordinator_do_not_overwrite_each_other(
         assert (await store.import_errors())[FILE] == [processor]
         await client.hdel(Keys().import_errors, FILE)
         assert await store.import_errors() == {}
+
+        await schedule_errors.report(store, DAG, ValueError("no plugin"))
+        await schedule_errors.clear_others(store, {"another_dag"})  # weekday_runs is gone
+        assert await store.import_errors() == {}
     finally:
         await client.aclose()

@@ -99,8 +99,13 @@ def reported(monkeypatch: pytest.MonkeyPatch) -> dict[str, Exception]:
     async def clear(store: object, dag_id: str) -> None:
         found.pop(dag_id, None)
 
+    async def clear_others(store: object, dag_ids: set[str]) -> None:
+        for dag_id in set(found) - dag_ids:
+            found.pop(dag_id)
+
     monkeypatch.setattr(scheduler_module.schedule_errors, "report", report)
     monkeypatch.setattr(scheduler_module.schedule_errors, "clear", clear)
+    monkeypatch.setattr(scheduler_module.schedule_errors, "clear_others", clear_others)
     monkeypatch.setattr(plugins, "timetable_class", CLASSES.get)
     return found
 

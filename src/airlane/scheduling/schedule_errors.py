@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from airlane.queue import typed
 from airlane.queue.codec import dumps
 from airlane.queue.events_protocol import ImportErrorsEvent
 from airlane.queue.messages import EVENTS_MAXLEN
@@ -48,6 +49,12 @@ async def report(store: Store, dag: dict[str, Any], problem: Exception) -> None:
             approximate=True,
         )
         await pipe.execute()
+
+
+async def clear_others(store: Store, dag_ids: set[str]) -> None:
+    """Remove the errors of every DAG but ``dag_ids`` (those gone while no coordinator ran)."""
+    for dag_id in set(await typed.hgetall(store.client, store.keys.schedule_errors)) - dag_ids:
+        await clear(store, dag_id)
 
 
 async def clear(store: Store, dag_id: str) -> None:

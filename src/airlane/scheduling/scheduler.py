@@ -134,6 +134,7 @@ class Scheduler:
     async def load(self, dags: dict[str, dict[str, Any]], now: datetime) -> None:
         """Every DAG's schedule (``dags``: dag_id -> serialized DAG)."""
         self.dags.clear()
+        await schedule_errors.clear_others(self.store, set(dags))
         for dag_id, dag in dags.items():
             await self.update(dag_id, dag, now)
 
