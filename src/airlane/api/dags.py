@@ -13,9 +13,9 @@ from aiohttp import web
 from airlane.api.appkeys import DATA_INTERVALS_DEFAULT, STORE
 from airlane.api.errors import invalid, json_response, not_found
 from airlane.api.inputs import json_body, page, query_bool, query_list
+from airlane.api.next_run import shared, with_next_run
 from airlane.api.shapes import dag_response, task_spec
 from airlane.queue import api_reads
-from airlane.scheduling.scheduler import dag_schedule
 from airlane.sdk.timezone import utcnow
 
 _ORDER_FIELDS = {"dag_id", "dag_display_name", "is_paused", "max_active_tasks"}
@@ -40,11 +40,11 @@ async def _all_dags(request: web.Request) -> list[dict[str, Any]]:
             stale=dag_id in stale,
             has_import_errors=files.get(dag_id) in errors,
         )
-        found.append(_with_next_run(request, response, dag, schedules.get(dag_id), now))
+        found.append(await _with_next_run(request, response, dag, schedules.get(dag_id), now))
     return found
 
 
-def _with_next_run(
+async def _with_next_run(
     request: web.Request,
     response: dict[str, Any],
     dag: dict[str, Any],
@@ -52,19 +52,8 @@ def _with_next_run(
     now: datetime,
 ) -> dict[str, Any]:
     """``next_dagrun_*``: the run the scheduler makes next (once unpaused, for a paused DAG)."""
-    try:
-        entry = dag_schedule(
-            dag, last_raw, now, data_intervals_default=request.app[DATA_INTERVALS_DEFAULT]
-        )
-    except (ValueError, TypeError, OverflowError):
-        entry = None
-    upcoming = entry.upcoming if entry is not None else None
-    if upcoming is not None:
-        response["next_dagrun_logical_date"] = upcoming.logical_date.isoformat()
-        response["next_dagrun_data_interval_start"] = upcoming.data_interval_start.isoformat()
-        response["next_dagrun_data_interval_end"] = upcoming.data_interval_end.isoformat()
-        response["next_dagrun_run_after"] = upcoming.run_after.isoformat()
-    return response
+    next_runs = shared(request.app[DATA_INTERVALS_DEFAULT])
+    return with_next_run(response, await next_runs.upcoming(dag, last_raw, now))
 
 
 def _matches(pattern: str | None, value: str) -> bool:
@@ -123,7 +112,7 @@ async def _one(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]]:
         has_import_errors=files.get(dag_id) in errors,
     )
     last_raw = await api_reads.schedule_entry(store, dag_id)
-    return dag, _with_next_run(request, response, dag, last_raw, utcnow())
+    return dag, await _with_next_run(request, response, dag, last_raw, utcnow())
 
 
 async def get_dag(request: web.Request) -> web.Response:

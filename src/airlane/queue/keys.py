@@ -30,7 +30,9 @@ Global keys
     dag_files            HASH dag_id -> DAG file path (for workers to import)
     paused               SET dag_ids that are paused
     inactive             SET dag_ids whose file no longer defines them (history stays)
-    import_errors        HASH file path -> import error JSON
+    import_errors        HASH file path -> import error JSON (written by the DAG processor only)
+    schedule_errors      HASH dag_id -> import error JSON of a DAG the coordinator cannot schedule
+                         (scheduling/schedule_errors.py; Store.import_errors merges it in)
     runs:<dag_id>        ZSET run_id scored by logical date (epoch seconds)
     active_runs          SET "<dag_id>|<run_id>" of runs not finished
     q:<queue>            STREAM task messages of one Airflow queue; consumer group "workers"
@@ -156,6 +158,10 @@ class Keys:
     @property
     def import_errors(self) -> str:
         return f"{self.prefix}import_errors"
+
+    @property
+    def schedule_errors(self) -> str:
+        return f"{self.prefix}schedule_errors"
 
     def runs_of(self, dag_id: str) -> str:
         return f"{self.prefix}runs:{dag_id}"

@@ -156,8 +156,11 @@ class Store:
         return await typed.smembers(self.client, self.keys.active_runs)
 
     async def import_errors(self) -> dict[str, list[dict[str, Any]]]:
+        """File path -> its import errors: the DAG processor's, then the coordinator's
+        schedule errors of the file's DAGs (two hashes, so that neither overwrites the other)."""
         raw = await typed.hgetall(self.client, self.keys.import_errors)
-        return {path: loads(value) for path, value in raw.items()}
+        scheduling = await typed.hgetall(self.client, self.keys.schedule_errors)
+        return merge_import_errors(raw, scheduling)
 
     # ---- runs ---------------------------------------------------------------------------
 
@@ -359,3 +362,15 @@ class Store:
             if (tried_task, tried_index) == (task_id, map_index):
                 tries[try_number] = loads(value)
         return tries
+
+
+def merge_import_errors(
+    by_file: dict[str, str], by_dag: dict[str, str]
+) -> dict[str, list[dict[str, Any]]]:
+    """The ``import_errors`` hash's entries with the ``schedule_errors`` hash's added to their
+    file's list, in dag_id order (pure)."""
+    merged: dict[str, list[dict[str, Any]]] = {p: loads(v) for p, v in by_file.items()}
+    for dag_id in sorted(by_dag):
+        entry: dict[str, Any] = loads(by_dag[dag_id])
+        merged.setdefault(str(entry.get("filename")), []).append(entry)
+    return merged

@@ -23,7 +23,7 @@ from airlane.queue.conf_limit import ConfTooLarge, check_conf_size
 from airlane.queue.keys import run_ref
 from airlane.queue.protocol import BackfillChanged, decoded_or_none
 from airlane.queue.store import RunExists, RunRequest, Store
-from airlane.scheduling.custom_timetable import TimetableNotRegistered
+from airlane.scheduling.custom_timetable import TimetableError
 from airlane.scheduling.timetables import Kind, Timetable, next_run, plain_utc, spec_timetable
 
 log = logging.getLogger("airlane.backfill")
@@ -95,7 +95,7 @@ def logical_dates(
 def dag_timetable(dag: dict[str, Any], data_intervals_default: bool = False) -> Timetable:
     try:
         return spec_timetable(DagSpec.from_serialized(dag), data_intervals_default)
-    except TimetableNotRegistered as err:  # a custom timetable this process cannot re-create
+    except TimetableError as err:  # a custom timetable this process cannot re-create
         raise BackfillError("dag_id", str(err)) from None
 
 
@@ -123,7 +123,10 @@ async def create_backfill(
     tt = dag_timetable(dag)
     if tt.kind is Kind.NONE:
         raise BackfillError("dag_id", "the DAG has no schedule to backfill")
-    dates = logical_dates(tt, from_date, to_date, run_backwards=run_backwards)
+    try:
+        dates = logical_dates(tt, from_date, to_date, run_backwards=run_backwards)
+    except TimetableError as err:  # the user's timetable failed
+        raise BackfillError("dag_id", str(err)) from None
     if dry_run:
         return None, dates
     now = datetime.now(UTC).isoformat()
@@ -237,7 +240,13 @@ class BackfillRunner:
         except BackfillError as err:
             log.warning("backfill %s: no run for %s: %s", backfill.id, when.isoformat(), err)
             return None
-        planned = next_run(tt, last=None, start_date=when, end_date=None, catchup=True, now=when)
+        try:
+            planned = next_run(
+                tt, last=None, start_date=when, end_date=None, catchup=True, now=when
+            )
+        except TimetableError as err:  # the user's timetable failed: the run gets no interval
+            log.warning("backfill %s: timetable failed for %s: %s", backfill.id, when, err)
+            planned = None
         run_id = f"backfill__{when.isoformat()}"  # Airflow's too: not the timetable's
         start = planned.data_interval_start if planned else when
         end = planned.data_interval_end if planned else when

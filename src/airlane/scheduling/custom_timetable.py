@@ -5,27 +5,47 @@ A serialized DAG holds a custom timetable as its class path and ``serialize()`` 
 registers (``dag_loader.plugins``) and re-created with ``deserialize()``, as Airflow's
 scheduler does: the DAG file itself is never imported here. The user's methods see pendulum
 datetimes, as in Airflow; what they return is brought back to plain UTC datetimes.
+
+Every call into the user's timetable goes through ``guarded``: whatever it raises becomes a
+``TimetableError`` naming the call, which the scheduler shows as the DAG's import error (and
+stops scheduling that DAG) instead of letting it reach the coordinator.
 """
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import pendulum
 
 from airlane.dag_loader import plugins
 from airlane.sdk.timetable_base import DagRunType, DataInterval, TimeRestriction
 
-log = logging.getLogger("airlane.scheduler")
-
 #: logical date, data interval start and end, run after
 RunDates = tuple[datetime, datetime, datetime, datetime]
 
+T = TypeVar("T")
 
-class TimetableNotRegistered(ValueError):
-    """The class of a serialized custom timetable is not registered by any plugin."""
+
+class TimetableError(ValueError):
+    """The user's timetable code failed (raised, or gave an unusable answer)."""
+
+
+class TimetableNotRegistered(TimetableError):
+    """The class of a serialized custom timetable is not registered by any plugin, or cannot
+    re-create its timetable."""
+
+
+def guarded(what: str, call: Callable[[], T]) -> T:
+    """``call()``, a call into the user's timetable code described by ``what``: any exception
+    it raises comes out as a TimetableError."""
+    try:
+        return call()
+    except TimetableError:
+        raise
+    except Exception as err:
+        raise TimetableError(f"{what} failed: {type(err).__name__}: {err}") from err
 
 
 def resolve(schedule: dict[str, Any]) -> Any:
@@ -40,11 +60,18 @@ def resolve(schedule: dict[str, Any]) -> Any:
             f"(${plugins.PLUGINS_FOLDER_ENV}){detail}"
         )
     try:
-        return cls.deserialize(schedule.get("value") or {})
-    except Exception as err:
+        value = schedule.get("value") or {}
+        return guarded(f"{path}.deserialize()", lambda: cls.deserialize(value))
+    except TimetableError as err:
         raise TimetableNotRegistered(
-            f"Timetable class {path!r} cannot re-create its timetable: {type(err).__name__}: {err}"
+            f"Timetable class {path!r} cannot re-create its timetable: {err}"
         ) from err
+
+
+def attribute(timetable: Any, name: str) -> Any:
+    """One of the timetable's attributes (``can_be_scheduled``, ``periodic``, ``summary``...:
+    properties run the user's code)."""
+    return guarded(f"{type(timetable).__name__}.{name}", lambda: getattr(timetable, name))
 
 
 def _pendulum(moment: datetime | None) -> Any:
@@ -69,10 +96,12 @@ def next_dates(
     catchup: bool,
 ) -> RunDates | None:
     """The timetable's ``next_dagrun_info`` after ``last_interval`` within the DAG's dates;
-    None when it plans no run or fails (logged, as Airflow's scheduler does)."""
+    None when it plans no run. Raises TimetableError when it fails (Airflow's scheduler logs
+    the failure and plans no run: Airlane shows it as the DAG's import error too)."""
     last = DataInterval(*map(_pendulum, last_interval)) if last_interval else None
     restriction = TimeRestriction(_pendulum(start_date), _pendulum(end_date), catchup)
-    try:
+
+    def ask() -> RunDates | None:
         info = timetable.next_dagrun_info(
             last_automated_data_interval=last, restriction=restriction
         )
@@ -80,15 +109,18 @@ def next_dates(
             return None
         start, end = info.data_interval
         return _plain(start), _plain(start), _plain(end), _plain(info.run_after)
-    except Exception:
-        log.exception("%s failed to give the run after %s", type(timetable).__name__, last)
-        return None
+
+    return guarded(f"{type(timetable).__name__}.next_dagrun_info()", ask)
 
 
 def manual_interval(timetable: Any, run_after: datetime) -> tuple[datetime, datetime]:
     """``infer_manual_data_interval``: the data interval of a run triggered at ``run_after``."""
-    start, end = timetable.infer_manual_data_interval(run_after=_pendulum(run_after))
-    return _plain(start), _plain(end)
+
+    def ask() -> tuple[datetime, datetime]:
+        start, end = timetable.infer_manual_data_interval(run_after=_pendulum(run_after))
+        return _plain(start), _plain(end)
+
+    return guarded(f"{type(timetable).__name__}.infer_manual_data_interval()", ask)
 
 
 def run_id(timetable: Any, run_type: str, dates: RunDates) -> str:
@@ -96,11 +128,14 @@ def run_id(timetable: Any, run_type: str, dates: RunDates) -> str:
     the run's logical date there (``DagModel.next_dagrun``), and Airflow 2's ``logical_date``
     is passed too (an extra keyword for Airflow 3's signature)."""
     logical, start, end, _ = map(_pendulum, dates)
-    return str(
-        timetable.generate_run_id(
-            run_type=DagRunType(run_type),
-            run_after=logical,
-            data_interval=DataInterval(start, end),
-            logical_date=logical,
-        )
+    return guarded(
+        f"{type(timetable).__name__}.generate_run_id()",
+        lambda: str(
+            timetable.generate_run_id(
+                run_type=DagRunType(run_type),
+                run_after=logical,
+                data_interval=DataInterval(start, end),
+                logical_date=logical,
+            )
+        ),
     )

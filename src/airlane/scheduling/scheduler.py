@@ -5,12 +5,18 @@ due and the DAG has fewer than ``max_active_runs`` runs going, so catchup over y
 10-second intervals creates runs as earlier ones finish, never millions at once. The latest
 run made is kept in Redis (``schedules``), so a restarted coordinator carries on from it.
 Run ids are ``scheduled__<logical date>``: creating one twice is refused by Redis.
+
+A DAG whose timetable fails (the user's code raises, or plans a run not later than the one it
+just made) gets a schedule error, shown as its file's import error, and is not scheduled until
+its next update; the other DAGs go on. One pass creates at most ``RUNS_PER_PASS`` runs of a DAG,
+so that a catching-up DAG does not keep the coordinator from its other work (Airflow's scheduler
+creates one run per DAG per loop).
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,7 +26,7 @@ from airlane.queue.codec import dumps, loads
 from airlane.queue.keys import run_ref
 from airlane.queue.store import RunExists, RunRequest, Store
 from airlane.scheduling import schedule_errors
-from airlane.scheduling.custom_timetable import TimetableNotRegistered
+from airlane.scheduling.custom_timetable import TimetableError
 from airlane.scheduling.timetables import (
     Kind,
     ScheduledRun,
@@ -31,6 +37,13 @@ from airlane.scheduling.timetables import (
 from airlane.sdk.timezone import coerce_datetime
 
 log = logging.getLogger("airlane.scheduler")
+
+#: the most runs of one DAG a pass creates (the coordinator comes back at once for the rest)
+RUNS_PER_PASS = 10
+
+
+class TimetableStuck(TimetableError):
+    """The timetable planned a run not later than the one made before it."""
 
 
 @dataclass
@@ -45,6 +58,8 @@ class DagSchedule:
     upcoming: ScheduledRun | None = None
     #: due but at max_active_runs: not looked at again until one of its runs ends
     blocked: bool = False
+    #: where its schedule errors are shown: dag_id, fileloc, lineno
+    origin: dict[str, Any] = field(default_factory=dict)
 
 
 def _when(value: Any) -> datetime | None:
@@ -104,6 +119,7 @@ def dag_schedule(
         # 0 as in Airflow's scheduler: ``active >= 0``, so it creates no scheduled run
         spec.max_active_runs,
         decode_run(last_raw) if last_raw else None,
+        origin={k: dag.get(k) for k in ("dag_id", "fileloc", "lineno")},
     )
     plan(entry, now)
     return entry
@@ -118,26 +134,29 @@ class Scheduler:
     async def load(self, dags: dict[str, dict[str, Any]], now: datetime) -> None:
         """Every DAG's schedule (``dags``: dag_id -> serialized DAG)."""
         self.dags.clear()
+        await schedule_errors.clear_others(self.store, set(dags))
         for dag_id, dag in dags.items():
             await self.update(dag_id, dag, now)
 
     async def update(self, dag_id: str, dag: dict[str, Any] | None, now: datetime) -> None:
         """A DAG was parsed again, paused or unpaused: work out its next run afresh."""
         self.dags.pop(dag_id, None)
-        if dag is None or await self.store.is_paused(dag_id):
+        if dag is None:
+            await schedule_errors.clear(self.store, dag_id)
+            return
+        if await self.store.is_paused(dag_id):
             return
         raw = await typed.hget(self.store.client, self.store.keys.schedules, dag_id)
         try:
             entry = dag_schedule(dag, raw, now, data_intervals_default=self.data_intervals_default)
-        except TimetableNotRegistered as err:  # the DAG's import error, not the coordinator's
+        except TimetableError as err:  # the DAG's import error, not the coordinator's
             log.error("cannot schedule DAG %s: %s", dag_id, err)
             await schedule_errors.report(self.store, dag, err)
             return
         except (ValueError, KeyError, TypeError, OverflowError):  # KeyError: a bad schedules entry
             log.exception("cannot schedule DAG %s; its schedule is off", dag_id)
             return
-        if entry is not None and entry.timetable.kind is Kind.CUSTOM:
-            await schedule_errors.clear(self.store, dag)
+        await schedule_errors.clear(self.store, dag_id)
         if entry is not None:
             self.dags[dag_id] = entry
 
@@ -156,15 +175,20 @@ class Scheduler:
                 entry.blocked = False
 
     async def create_due(self, now: datetime, active_runs: dict[str, int]) -> list[str]:
-        """Create every run that is due and has room; returns the refs created."""
+        """Create the runs that are due and have room (at most RUNS_PER_PASS a DAG); returns
+        the refs created."""
         created: list[str] = []
         for entry in list(self.dags.values()):
             if entry.blocked:
                 continue
             try:
                 await self._create_for(entry, now, active_runs, created)
+            except TimetableError as err:
+                # One DAG's timetable must not stop the coordinator: stop scheduling it.
+                log.error("cannot schedule DAG %s: %s", entry.dag_id, err)
+                self.dags.pop(entry.dag_id, None)
+                await schedule_errors.report(self.store, entry.origin, err)
             except (ValueError, TypeError, OverflowError):
-                # One DAG's bad schedule must not stop the coordinator: stop scheduling it.
                 log.exception("cannot schedule DAG %s; its schedule is off", entry.dag_id)
                 self.dags.pop(entry.dag_id, None)
         return created
@@ -172,30 +196,49 @@ class Scheduler:
     async def _create_for(
         self, entry: DagSchedule, now: datetime, active_runs: dict[str, int], created: list[str]
     ) -> None:
-        while entry.upcoming is not None and entry.upcoming.run_after <= now:
+        made: ScheduledRun | None = None
+        for _ in range(RUNS_PER_PASS):
+            if entry.upcoming is None or entry.upcoming.run_after > now:
+                return
             going = active_runs.get(entry.dag_id, 0)
             room = 1 if entry.timetable.kind is Kind.CONTINUOUS else entry.max_active_runs
             if going >= room:
                 entry.blocked = True  # looked at again when one of its runs ends
-                break
+                return
             run = entry.upcoming
+            check_moves_on(made, run)
             run_id = entry.timetable.run_id("scheduled", run)
-            try:
-                await self.store.create_run(
-                    RunRequest(
-                        entry.dag_id,
-                        run_id,
-                        run.logical_date,
-                        run.data_interval_start,
-                        run.data_interval_end,
-                        {},
-                        run_type="scheduled",
-                    )
-                )
+            if await self._create(entry, run_id, run):
                 created.append(run_ref(entry.dag_id, run_id))
                 active_runs[entry.dag_id] = going + 1
-            except RunExists:
-                pass  # made before a restart: carry on after it
             await self.store.client.hset(self.store.keys.schedules, entry.dag_id, encode_run(run))
-            entry.last = run
+            entry.last = made = run
             plan(entry, now)
+
+    async def _create(self, entry: DagSchedule, run_id: str, run: ScheduledRun) -> bool:
+        """Create ``run`` of the DAG; False when it exists (made before a restart)."""
+        try:
+            await self.store.create_run(
+                RunRequest(
+                    entry.dag_id,
+                    run_id,
+                    run.logical_date,
+                    run.data_interval_start,
+                    run.data_interval_end,
+                    {},
+                    run_type="scheduled",
+                )
+            )
+        except RunExists:
+            return False  # made before a restart: carry on after it
+        return True
+
+
+def check_moves_on(made: ScheduledRun | None, planned: ScheduledRun) -> None:
+    """Refuse a planned run not later than the run just made (pure): a timetable that ignores
+    the last run would plan the same one for ever, and the coordinator would loop on it."""
+    if made is not None and planned.logical_date <= made.logical_date:
+        raise TimetableStuck(
+            f"the timetable planned a run at {planned.logical_date.isoformat()} after the run "
+            f"at {made.logical_date.isoformat()}: it does not move forward"
+        )

@@ -59,7 +59,7 @@ class Timetable:
     @property
     def periodic(self) -> bool:
         if self.kind is Kind.CUSTOM:
-            return bool(self.custom.periodic)
+            return bool(custom_timetable.attribute(self.custom, "periodic"))
         return self.kind in (Kind.CRON, Kind.DELTA)
 
     def run_id(self, run_type: str, run: ScheduledRun) -> str:
@@ -247,7 +247,7 @@ def _next_custom(
 ) -> ScheduledRun | None:
     """A custom timetable decides alone, end date included (Airflow passes it the DAG's
     dates as a TimeRestriction and takes its answer as is)."""
-    if not tt.custom.can_be_scheduled:
+    if not custom_timetable.attribute(tt.custom, "can_be_scheduled"):
         return None
     interval = (last.data_interval_start, last.data_interval_end) if last else None
     dates = custom_timetable.next_dates(

@@ -65,6 +65,8 @@ class Worker:
         self.running: dict[asyncio.Task[None], RunningTry] = {}
         #: (stream, message id) of every message in ``running``
         self._started: set[tuple[str, str]] = set()
+        #: (stream, message id) of the messages that cannot be read: logged once, never run
+        self._malformed: set[tuple[str, str]] = set()
         #: set once draining begins: no try starts after that
         self._stopping = False
         self.streams = {keys.queue(q): ">" for q in settings.queues}
@@ -121,12 +123,20 @@ class Worker:
             # task was cancelled and loses the cancellation, and a cancelled housekeeping loop
             # then ran on for ever (the worker never exited).
             closing.set()
-            await housekeeping
+            await self._ended_housekeeping(housekeeping)
             if self.pool is not None:
                 await self.pool.close()
             await asyncio.to_thread(self.heartbeat.stop)
             await self._deregister()
             self.sync_client.close()
+
+    @staticmethod
+    async def _ended_housekeeping(housekeeping: asyncio.Task[None]) -> None:
+        """Wait for housekeeping to end; what it died of is logged and the shutdown goes on."""
+        try:
+            await housekeeping
+        except Exception:
+            log.exception("worker housekeeping failed")
 
     async def _consume(self, stop: asyncio.Event) -> None:
         slots = self.settings.concurrency
@@ -154,14 +164,19 @@ class Worker:
                     self._start(stream, message_id, fields)
 
     def _start(self, stream: str, message_id: str, fields: dict[str, str]) -> None:
-        if (stream, message_id) in self._started:
+        if (stream, message_id) in self._started or (stream, message_id) in self._malformed:
             return  # read again from our pending list while its first delivery runs
         if self._stopping:
             # Stays in our pending list: deregistering then ages our heartbeat, and the
             # coordinator recovers it at once. (Started now, the try would outlive the drain:
             # nothing would wait for it, and the event loop's shutdown could hang on it.)
             return
-        message = TaskMessage.from_fields(fields)
+        try:
+            message = TaskMessage.from_fields(fields)
+        except (KeyError, TypeError, ValueError):  # MalformedRecord, bad JSON, missing fields
+            log.exception("skipping malformed task message %s on %s", message_id, stream)
+            self._malformed.add((stream, message_id))
+            return
         ref = ClaimRef(
             stream,
             message_id,
@@ -329,6 +344,8 @@ class Worker:
                 await self._recover_undelivered()
             except TRANSIENT_ERRORS:
                 continue
+            except Exception:  # one bad round (a malformed record...): the next one may do
+                log.exception("worker housekeeping round failed")
 
     async def _recover_undelivered(self) -> None:
         """Start the messages Redis delivered to us whose reply a dropped connection lost.
