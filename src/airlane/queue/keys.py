@@ -75,7 +75,9 @@ Global keys
                          two keys above only when it moves
     callbacks:pending    HASH arq job id -> DAG callback job JSON (queue/callback_jobs.py):
                          written by the coordinator in the same batch as the run's end, removed
-                         by the callbacks role once the job is on arq's queue
+                         by the callbacks role once the job is on arq's queue, or with its run
+                         (deleted, or removed by retention); an entry older than
+                         PENDING_MAX_AGE_S is dropped (no callbacks role took it)
     callbacks:done:<job id>  SET positions of the job's callbacks already delivered (a retry
                          calls only the others); expires with arq's result of the job
     callbacks:arq        arq's queue (ZSET of job ids) of the callbacks role; arq keeps each job
@@ -85,7 +87,9 @@ Global keys
 Per run ({run} = {<dag_id>|<run_id>})
     run:{run}            HASH dag_id, run_id, state, dag_hash, logical_date, data_interval_*,
                          conf (JSON; the only copy: never changed after creation),
-                         run_type, queued_at, start_date, end_date, note
+                         run_type, queued_at, start_date, end_date, note, generation (how
+                         many clears or marks reopened it after an end: its DAG callback jobs'
+                         ids, queue/callback_jobs.py)
     tis:{run}            HASH "<task_id>|<map_index>" -> task instance JSON (state, try...);
                          written by the coordinator only
     claims:{run}         HASH "<task_id>|<map_index>" -> highest try a worker has claimed

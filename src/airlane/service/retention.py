@@ -22,6 +22,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
 from airlane.queue import typed
+from airlane.queue.callback_jobs import RUN_GENERATION, job_ids_of_run, run_generation
 from airlane.queue.codec import decode_ti
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.keys import Keys, parse_ti_field, parse_try_field, run_ref
@@ -168,8 +169,13 @@ async def _delete_run(client: aioredis.Redis, keys: Keys, dag_id: str, run_id: s
                 return False
             tis = cast(dict[str, str], await pipe.hgetall(keys.tis(dag_id, run_id)))
             tries = cast(list[str], await pipe.hkeys(keys.tries(dag_id, run_id)))
+            generation = run_generation(cast(str | None, await pipe.hget(run_key, RUN_GENERATION)))
+            job_ids = job_ids_of_run(dag_id, run_id, generation)
             pipe.multi()  # type: ignore[no-untyped-call]
             pipe.delete(*run_keys(keys, dag_id, run_id, tis, tries))
+            # its DAG callbacks: not yet taken by a callbacks role, or delivered
+            pipe.hdel(keys.callbacks_pending, *job_ids)
+            pipe.delete(*(keys.callbacks_done(job_id) for job_id in job_ids))
             pipe.zrem(keys.runs_of(dag_id), run_id)
             pipe.srem(keys.active_runs, run_ref(dag_id, run_id))
             await pipe.execute()

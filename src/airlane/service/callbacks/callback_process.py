@@ -31,6 +31,15 @@ from airlane.service.execution.dag_callbacks import (
 from airlane.service.execution.redis_xcom import RedisXComs
 from airlane.service.worker.task_process import run_info_from_wire, run_info_to_wire
 
+#: what is kept of each error a callback raised (the result pipe carries no megabytes)
+ERROR_MAX_CHARS = 2000
+
+
+def cut_error(text: str) -> str:
+    if len(text) <= ERROR_MAX_CHARS:
+        return text
+    return f"{text[: ERROR_MAX_CHARS - 20]}... ({len(text)} chars)"
+
 
 @dataclass(frozen=True, slots=True)
 class CallbackRequest:
@@ -90,14 +99,14 @@ def run_request(request: CallbackRequest) -> dict[str, Any]:
     dag = next((d for d in dags if d.dag_id == request.run.dag_id), None)
     if dag is None:
         detail = "; ".join(e.describe() for e in errors) or "the file does not define it"
-        return {"fatal": f"DAG {request.run.dag_id} could not be loaded: {detail}"}
+        return {"fatal": cut_error(f"DAG {request.run.dag_id} could not be loaded: {detail}")}
     client = redis.Redis.from_url(request.redis_url, decode_responses=True)
     task_id = "" if request.last is None else request.last.task_id
     xcoms = RedisXComs(client, Keys.from_env(), dag.dag_id, request.run.run_id, task_id)
     context = callback_context(dag, request.run, request.last, request.reason, xcoms)
     callbacks = dag_callbacks(dag, request.success)
     results = run_callbacks(callbacks, context, _log, request.skip)
-    return {"done": list(results.done), "errors": list(results.errors)}
+    return {"done": list(results.done), "errors": [cut_error(e) for e in results.errors]}
 
 
 def main() -> None:
@@ -107,7 +116,7 @@ def main() -> None:
     try:
         result = run_request(request)
     except BaseException as err:  # user code at import may raise anything, SystemExit too
-        result = {"fatal": f"{type(err).__name__}: {err}"}
+        result = {"fatal": cut_error(f"{type(err).__name__}: {err}")}
     with os.fdopen(result_fd, "wb") as out:
         out.write(orjson.dumps(result))
 

@@ -10,9 +10,7 @@ side effect may see it twice if the kill came after the side effect and before t
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
 import sys
 from dataclasses import dataclass
 from typing import Any
@@ -28,18 +26,22 @@ from airlane.queue.events_protocol import CallbackEvent, CallbackOutcome
 from airlane.queue.keys import Keys
 from airlane.queue.messages import EVENTS_MAXLEN
 from airlane.queue.store import Store
-from airlane.service.callbacks.callback_process import CallbackRequest
+from airlane.service.callbacks.callback_process import ERROR_MAX_CHARS, CallbackRequest
+from airlane.service.callbacks.child import run_child
+from airlane.service.callbacks.in_progress import renewing
 from airlane.service.callbacks.request import RunGone, build_request
 
 log = logging.getLogger("airlane.callbacks")
 
-#: what is kept of an error in the ``callback`` event
-ERROR_MAX_CHARS = 2000
+CHILD_MODULE = "airlane.service.callbacks.callback_process"
 #: arq marks a job in progress for its whole timeout (+10 s): a job of a killed role waits
-#: that long to run again. Here the mark lasts IN_PROGRESS_S and the role renews it while
-#: the job runs, so a killed role's job runs again within seconds.
-IN_PROGRESS_S = 3.0
-RENEW_S = 1.0
+#: that long to run again. Here the mark lasts IN_PROGRESS_S and the role renews it every
+#: RENEW_S from the first line of ``deliver`` to its last, so a killed role's job runs again
+#: within IN_PROGRESS_S. A mark that lapses while the role still works on the job lets the job
+#: run twice at once: the margin (8 s without a renewal) covers a loaded host's stalls of the
+#: event loop, and the kill-and-rerun stays within ten seconds.
+IN_PROGRESS_S = 10.0
+RENEW_S = 2.0
 #: how long the positions of a job's delivered callbacks are kept (arq keeps its result so long)
 DONE_KEPT_S = 7 * 24 * 3600
 
@@ -68,7 +70,13 @@ class Delivery:
         self.store = Store(client, keys)
 
     async def deliver(self, job: DagCallbackJob, job_try: int) -> str:
-        """Run the job once; raise arq's Retry while tries remain, else report it failed."""
+        """Run the job once; raise arq's Retry while tries remain, else report it failed.
+        The job's in-progress mark is renewed all along (arq removes it when it returns)."""
+        key = in_progress_key_prefix + job.job_id
+        async with renewing(self.client, key, IN_PROGRESS_S, RENEW_S):
+            return await self._deliver(job, job_try)
+
+    async def _deliver(self, job: DagCallbackJob, job_try: int) -> str:
         if job_try > self.settings.max_tries:
             # its last try was cut short (the role was killed during it)
             cut = f"its last try (of {self.settings.max_tries}) did not finish"
@@ -100,48 +108,20 @@ class Delivery:
         request = await build_request(
             self.store, job, self.settings.redis_url, self.settings.dags_folder, skip
         )
-        renewing = asyncio.create_task(self._renew_in_progress(job.job_id))
-        try:
-            done, error = await self._call(request)
-        finally:
-            renewing.cancel()
+        done, error = await self._call(request)
         if done:
             await self.client.sadd(done_key, *(str(position) for position in done))
             await self.client.expire(done_key, DONE_KEPT_S)
         return error
 
-    async def _renew_in_progress(self, job_id: str) -> None:
-        key = in_progress_key_prefix + job_id
-        while True:
-            await asyncio.sleep(RENEW_S)
-            await self.client.pexpire(key, int(IN_PROGRESS_S * 1000))
-
     async def _call(self, request: CallbackRequest) -> tuple[list[int], str | None]:
         """Run the callbacks in a child process: the positions of those that returned, and
         the error (None when all of them returned)."""
-        read_fd, write_fd = os.pipe()
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                self.settings.child_python,
-                "-m",
-                "airlane.service.callbacks.callback_process",
-                str(write_fd),
-                stdin=asyncio.subprocess.PIPE,
-                pass_fds=(write_fd,),
-            )
-        finally:
-            os.close(write_fd)
-        with os.fdopen(read_fd, "rb") as result_pipe:
-            try:
-                await asyncio.wait_for(proc.communicate(request.encode()), self.settings.timeout_s)
-            except TimeoutError:
-                await _kill(proc)
-                return [], f"timed out after {self.settings.timeout_s:g}s"
-            except asyncio.CancelledError:
-                await _kill(proc)  # the role stops: the job is run again later
-                raise
-            raw = await asyncio.to_thread(result_pipe.read)
-        return _error_of(raw, proc.returncode)
+        argv = [self.settings.child_python, "-m", CHILD_MODULE, "{fd}"]
+        outcome = await run_child(argv, request.encode(), self.settings.timeout_s)
+        if outcome is None:
+            return [], f"timed out after {self.settings.timeout_s:g}s"
+        return _error_of(*outcome)
 
     async def _event(
         self, job: DagCallbackJob, outcome: CallbackOutcome, tries: int, error: str = ""
@@ -153,16 +133,13 @@ class Delivery:
         await self.client.xadd(self.keys.events, fields, maxlen=EVENTS_MAXLEN, approximate=True)
 
 
-async def _kill(proc: asyncio.subprocess.Process) -> None:
-    if proc.returncode is None:
-        proc.kill()
-        await proc.wait()
-
-
 def _error_of(raw: bytes, returncode: int | None) -> tuple[list[int], str | None]:
     if not raw:
         return [], f"the callback process exited with {returncode} without a result"
-    result = orjson.loads(raw)
+    try:
+        result = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return [], f"the callback process exited with {returncode} and an unreadable result"
     if result.get("fatal"):
         return [], str(result["fatal"])
     errors = result.get("errors") or []

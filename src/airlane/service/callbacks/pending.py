@@ -1,16 +1,18 @@
 """Moving the DAG callback jobs the coordinator recorded (``callbacks:pending``) onto arq's
 queue, each under its own job id: enqueueing an id arq already holds (or holds a result for)
 does nothing, so a role killed between enqueueing and forgetting an entry enqueues nothing
-twice."""
+twice. An entry older than PENDING_MAX_AGE_S is dropped, not run (queue/pending_callbacks.py)."""
 
 from __future__ import annotations
 
 import logging
+import time
 
 from arq.connections import ArqRedis
 
 from airlane.queue.callback_jobs import DagCallbackJob
 from airlane.queue.keys import Keys
+from airlane.queue.pending_callbacks import PENDING_MAX_AGE_S, is_stale
 from airlane.queue.protocol import MalformedRecord
 
 log = logging.getLogger("airlane.callbacks")
@@ -21,6 +23,7 @@ DELIVER = "deliver_dag_callback"
 async def enqueue_pending(arq: ArqRedis, keys: Keys) -> int:
     """Enqueue every pending job; how many were new on arq's queue."""
     pending: dict[bytes, bytes] = await arq.hgetall(keys.callbacks_pending)
+    now_s = time.time()
     added = 0
     for raw_id, raw_job in pending.items():
         job_id = raw_id.decode()
@@ -28,7 +31,10 @@ async def enqueue_pending(arq: ArqRedis, keys: Keys) -> int:
             job = DagCallbackJob.decode(raw_job)
         except MalformedRecord as err:
             log.error("dropping a pending callback job: %s", err)
-        else:
+            job = None
+        if job is not None and is_stale(job, now_s):
+            log.warning("dropping DAG callback %s: it waited over %.0fs", job_id, PENDING_MAX_AGE_S)
+        elif job is not None:
             queued = await arq.enqueue_job(
                 DELIVER, job.encode(), _job_id=job.job_id, _queue_name=keys.callbacks_queue
             )

@@ -10,6 +10,7 @@ from airlane.engine.dag_spec import DagSpec
 from airlane.engine.graph import DagGraph
 from airlane.engine.state_machine import RunMachine
 from airlane.queue import typed
+from airlane.queue.callback_jobs import RUN_GENERATION
 from airlane.queue.keys import parse_run_ref
 from airlane.queue.protocol import decoded_or_none
 from airlane.sdk.state import DagRunState, TaskInstanceState
@@ -145,5 +146,9 @@ class RunLoader:
         dag_id, run_id = parse_run_ref(ref)
         if not await s.client.exists(s.keys.run(dag_id, run_id)):
             return None
-        await s.client.hset(s.keys.run(dag_id, run_id), "state", "running")
+        # a new generation: its end gets a DAG callback job of its own (callback_jobs.py)
+        async with s.client.pipeline(transaction=True) as pipe:
+            pipe.hset(s.keys.run(dag_id, run_id), "state", "running")
+            pipe.hincrby(s.keys.run(dag_id, run_id), RUN_GENERATION, 1)
+            await pipe.execute()
         return await self.activate(ref, reopening=True)
