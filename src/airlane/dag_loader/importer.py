@@ -7,7 +7,6 @@ The DAG processor runs this in a child process (see :mod:`isolated`); workers an
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import os
 import sys
 import threading
@@ -75,18 +74,7 @@ def import_module(path: str, dags_folder: str | None = None) -> ModuleType:
     plugins.ensure_loaded()  # the plugins folder on sys.path, its timetables registered
     path = os.path.abspath(path)
     _add_to_path(os.path.abspath(dags_folder) if dags_folder else os.path.dirname(path))
-    name = module_name_for(path)
-    spec = importlib.util.spec_from_file_location(name, path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(name, None)
-        raise
-    return module
+    return plugins.exec_file(module_name_for(path), path)
 
 
 def load_dags(path: str, dags_folder: str | None = None) -> tuple[list[DAG], list[ImportErrorInfo]]:

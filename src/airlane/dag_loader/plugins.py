@@ -67,7 +67,9 @@ def _python_files(folder: str) -> list[str]:
     return found
 
 
-def _exec_file(module_name: str, path: str) -> ModuleType:
+def exec_file(module_name: str, path: str) -> ModuleType:
+    """Run the Python file ``path`` as the module ``module_name`` (in ``sys.modules`` while
+    it runs, as an import would put it; removed again if it raises)."""
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import {path}")
@@ -104,7 +106,7 @@ def _load_location(prefix: str, folder: str) -> None:
             continue
         name = f"{prefix}.{stem}" if prefix else stem
         try:
-            _register(_exec_file(name, path), path)
+            _register(exec_file(name, path), path)
         except (Exception, SystemExit) as err:  # a plugin's exit() must not stop the process
             log.exception("failed to import plugin %s", path)
             _REGISTRY.errors[path] = err
