@@ -122,9 +122,14 @@ def test_a_task_printing_its_connection_shows_stars(api: Api) -> None:
     assert "env password is ***" in _log(api, token, "from_env")
     failed_log = _log(api, token, "fail")
     assert "cannot log in with ***" in failed_log
+    templated_log = _log(api, token, "templated")
+    assert "templated password is *** on db" in templated_log
+    path = "/api/v2/dags/conn_print/dagRuns/masked/taskInstances/templated"
+    rendered = api.call("GET", path, token=token)[1]["rendered_fields"]
+    assert rendered["env"] == {"PW": "***"}
 
     secrets = (PASSWORD, TOKEN, API_KEY, ENV_PASSWORD, "Pa55word")
-    everything = shown_log + failed_log
+    everything = shown_log + failed_log + templated_log + json.dumps(rendered)
     path = "/api/v2/dags/conn_print/dagRuns/masked/taskInstances"
     everything += json.dumps(api.call("GET", path, token=token)[1])
     everything += json.dumps(api.call("GET", "/api/v2/connections", token=token)[1])

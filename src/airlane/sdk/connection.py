@@ -238,6 +238,30 @@ class Connection:
         return self.conn_id or ""
 
 
+class ConnectionAccessor:
+    """``{{ conn.my_db.host }}`` in templates (Airflow's ``ConnectionAccessor``)."""
+
+    def __getattr__(self, conn_id: str) -> Connection:
+        if conn_id.startswith("__"):  # copy, pickle and Jinja probe dunders
+            raise AttributeError(conn_id)
+        return Connection.get(conn_id)
+
+    def get(self, conn_id: str, default_conn: Any = None) -> Any:
+        try:
+            return Connection.get(conn_id)
+        except AirflowNotFoundException:
+            return default_conn
+
+    def __repr__(self) -> str:
+        return "<ConnectionAccessor (dynamic access)>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ConnectionAccessor)
+
+    def __hash__(self) -> int:
+        return hash(type(self).__name__)
+
+
 def _maybe_json(value: Any) -> Any:
     if not isinstance(value, str):
         return value
@@ -255,4 +279,4 @@ def _mask_connection(conn: Connection) -> None:
         mask_secret(conn.extra_dejson)
 
 
-__all__ = ["CONN_ID_MAX_LEN", "Connection", "sanitize_conn_id"]
+__all__ = ["CONN_ID_MAX_LEN", "Connection", "ConnectionAccessor", "sanitize_conn_id"]
