@@ -163,3 +163,20 @@ def test_cli_adds_gets_lists_and_deletes(api: Api) -> None:
     assert _conn(api, token, "cli_http")["schema"] == "base"
     assert run_cli("connections", "delete", "cli_http", env=env).code == 0
     assert run_cli("connections", "delete", "cli_http", env=env).code != 0
+
+
+def test_dags_test_reads_env_connections_and_masks_them() -> None:
+    env = {
+        "AIRFLOW_CONN_SECRET_DB": f"postgres://app:{PASSWORD.replace('@', '%40')}@envdb/w",
+        "AIRFLOW_CONN_ENV_DB": f"mysql://u:{ENV_PASSWORD}@envhost/db",
+        "AIRFLOW_VAR_MY_API_KEY": API_KEY,
+    }
+    folder = str(TEST_DAGS / "connections")
+    done = run_cli("dags", "test", "conn_print", "--dags-folder", folder, env=env)
+    output = done.stdout + done.stderr
+    assert done.code == 1, output  # the "fail" task fails
+    assert "password is ***" in output
+    assert "templated password is *** on envdb" in output
+    assert "cannot log in with ***" in output
+    for secret in (PASSWORD, API_KEY, ENV_PASSWORD, "Pa55word"):
+        assert secret not in output
