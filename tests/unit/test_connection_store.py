@@ -93,3 +93,47 @@ def test_airflow_import_paths_give_the_same_classes() -> None:
     assert H1 is H2 is H3 is BaseHook
     assert C1 is C2 is C3 is Connection
     assert callable(mask_secret)
+
+
+class _TestableHook(BaseHook):
+    conn_name_attr = "conn_id"
+
+    def __init__(self, conn_id: str) -> None:
+        super().__init__()
+        self.conn = self.get_connection(conn_id)  # as hooks do: looked up by id at once
+
+    def test_connection(self) -> tuple[bool, str]:
+        return True, f"reached {self.conn.host}"
+
+
+def test_connection_test_runs_the_hook_with_the_connection_exposed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from airlane.api.connections import _run_test, testing_enabled
+
+    assert not testing_enabled()
+    monkeypatch.setenv("AIRLANE_TEST_CONNECTION", "Enabled")
+    assert testing_enabled()
+    info = HookInfo(f"{__name__}._TestableHook", "conn_id", "pkg", "T", "testable")
+    set_hook_lookup(lambda conn_type: info if conn_type == "testable" else None)
+    try:
+        conn = Connection(conn_id="transient_1", conn_type="testable", host="there")
+        assert _run_test(conn) == (True, "reached there")
+        unknown = Connection(conn_id="transient_2", conn_type="nothing")
+        assert _run_test(unknown) == (False, 'Unknown hook type "nothing"')
+    finally:
+        from airlane.sdk.provider_hooks import entry_point_hook_lookup
+
+        set_hook_lookup(entry_point_hook_lookup)
+    with pytest.raises(AirflowNotFoundException):
+        BaseHook.get_connection("transient_1")  # the variable is gone after the test
+
+
+def test_airflow_2_accessors() -> None:
+    conn = Connection(conn_id="a2", conn_type="x")
+    conn.set_password("pw-abcdef")
+    conn.set_extra('{"k": 1}')
+    assert (conn.get_password(), conn.get_extra()) == ("pw-abcdef", '{"k": 1}')
+    with pytest.raises(ValueError, match="non-JSON"):
+        conn.set_extra("nope")
+    assert conn.log.name == "airflow.models.connection.Connection"

@@ -109,6 +109,25 @@ class Connection:
         self.port = parts.port
         self.extra = parts.extra
 
+    # Airflow 2's accessors, still called by some hooks
+    def get_password(self) -> str | None:
+        return self.password
+
+    def set_password(self, value: str | None) -> None:
+        self.password = value or None
+
+    def get_extra(self) -> str | None:
+        return self.extra
+
+    def set_extra(self, value: str | None) -> None:
+        if value:
+            _validate_extra(value, self.conn_id)
+        self.extra = value
+
+    @property
+    def log(self) -> logging.Logger:
+        return logging.getLogger("airflow.models.connection.Connection")
+
     @classmethod
     def from_uri(cls, uri: str, conn_id: str) -> Connection:
         return cls(conn_id=conn_id, uri=uri)
