@@ -8,6 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Page, Route, expect
 
+from airlane.service.connections.fernet import current_cipher
+from airlane.service.connections.records import from_record
 from tests.browser.conftest import login, shot
 from tests.integration.cluster import Api, wait_until
 
@@ -444,3 +446,45 @@ def test_a_log_of_several_pages_is_shown_whole(page: Page, ui: Api) -> None:
     text = log.inner_text()
     assert text.count("paged line ") == 3000
     assert text.index("paged line 0000 ") < text.index("paged line 2999 ")
+
+
+def test_connections_page_adds_edits_and_deletes_with_a_write_only_password(
+    page: Page, ui: Api
+) -> None:
+    login(page)
+    page.click("nav >> text=Connections")
+    page.click("[data-action=add-connection]")
+    dialog = page.locator("dialog.modal")
+    dialog.locator("#conn-connection_id").fill("ui_db")
+    dialog.locator("#conn-conn_type").fill("postgres")
+    dialog.locator("#conn-host").fill("db.local")
+    dialog.locator("#conn-port").fill("5432")
+    dialog.locator("#conn-password").fill("ui-secret-pw")
+    dialog.locator("#conn-extra").fill('{"api_key": "ui-key-123", "sslmode": "require"}')
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_have_count(0)
+    row = page.locator("table.connections tr[data-connection-id='ui_db']")
+    expect(row).to_contain_text("db.local")
+    expect(row.locator(".conn-password")).to_have_text("set")
+    shot(page, "15-connections")
+
+    row.locator("[data-action=edit-connection]").click()
+    expect(dialog.locator("#conn-password")).to_have_value("")  # never sent to the page
+    expect(dialog.locator("#conn-extra")).to_have_value(re.compile(r'"api_key": "\*\*\*"'))
+    dialog.locator("#conn-host").fill("db2.local")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_have_count(0)
+    expect(row).to_contain_text("db2.local")
+    assert "ui-secret-pw" not in page.content()
+    token = ui.token()
+    stored = ui.cluster.redis().hget(ui.cluster.keys.connections, "ui_db") or ""
+    assert "db2.local" in stored
+    # the password and the *** left in the extra kept what was stored
+    kept = from_record("ui_db", stored, current_cipher())
+    assert kept.password == "ui-secret-pw"
+    assert kept.extra_dejson["api_key"] == "ui-key-123"
+
+    row.locator("[data-action=delete-connection]").click()
+    dialog.get_by_role("button", name="Delete").click()
+    expect(row).to_have_count(0)
+    assert ui.call("GET", "/api/v2/connections/ui_db", token=token)[0] == 404

@@ -34,6 +34,7 @@ _ALSO_REFUSED = {
     "delete_pool": "400",
     "patch_pool": "400",
     "patch_variable": "400",
+    "patch_connection": "400",  # the body's connection_id must be the path's (Airflow's 400)
     "trigger_dag_run": "422",
     "create_backfill": "422",
     "create_backfill_dry_run": "422",
@@ -62,6 +63,8 @@ def schema_api(
         api.call("POST", "/api/v2/dags/api_flaky/dagRuns", {"dag_run_id": "known"}, token=token)
         api.call("POST", "/api/v2/pools", {"name": "known", "slots": 2}, token=token)
         api.call("POST", "/api/v2/variables", {"key": "known", "value": "v"}, token=token)
+        known = {"connection_id": "known", "conn_type": "http", "password": "known-pw"}
+        api.call("POST", "/api/v2/connections", known, token=token)
         yield api, token
 
 

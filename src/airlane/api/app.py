@@ -15,6 +15,7 @@ from aiohttp import web
 
 from airlane.api import (
     backfills,
+    connections,
     dag_runs,
     dags,
     events,
@@ -101,6 +102,7 @@ def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
         events,
         pools,
         variables,
+        connections,
         backfills,
         openapi,
         metrics,

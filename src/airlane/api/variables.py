@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -10,14 +11,29 @@ from aiohttp import web
 from airlane.api.appkeys import STORE
 from airlane.api.errors import ApiError, conflict, invalid, json_response, not_found
 from airlane.api.inputs import json_body, opt_str, page
+from airlane.sdk.secrets_masker import redact
 
 _FIELDS = {"key", "value", "description", "team_name"}
+
+
+def redacted_value(key: str, value: str | None) -> str | None:
+    """Airflow's ``VariableResponse``: a JSON object's sensitive keys, or the whole text of a
+    variable with a sensitive name (``api_key``, ``password``...), read ``***``."""
+    if value is None:
+        return None
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        return str(redact(value, key))
+    if not isinstance(parsed, (dict, list)):
+        return value  # Airflow re-dumps it unchanged in meaning; keep the stored text
+    return json.dumps(redact(parsed))
 
 
 def variable_response(key: str, entry: dict[str, Any]) -> dict[str, Any]:
     return {
         "key": key,
-        "value": entry.get("value"),
+        "value": redacted_value(key, entry.get("value")),
         "description": entry.get("description"),
         "is_encrypted": False,
         "team_name": None,

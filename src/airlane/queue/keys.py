@@ -46,6 +46,9 @@ Global keys
     pools                HASH pool name -> {"slots": N (-1: unlimited), "description": ...}
                          (default_pool: 128 slots unless set)
     variables            HASH key -> {"value": text, "description": text}
+    connections          HASH conn_id -> connection JSON (conn_type, description, host, login,
+                         schema, port; password and extra Fernet tokens when is_encrypted /
+                         is_extra_encrypted: service/connections/records.py)
     backfills            HASH backfill id -> backfill JSON (dates still to handle, runs made)
     backfill_seq         STRING the last backfill id given out (INCR)
     schedules            HASH dag_id -> the latest scheduled run it made (JSON: logical_date,
@@ -227,6 +230,10 @@ class Keys:
     @property
     def workers(self) -> str:
         return f"{self.prefix}workers"
+
+    @property
+    def connections(self) -> str:
+        return f"{self.prefix}connections"
 
     @property
     def worker_beats(self) -> str:

@@ -17,6 +17,7 @@ import orjson
 
 from airlane.sdk.exceptions import AirflowNotFoundException
 from airlane.sdk.params import NOTSET
+from airlane.sdk.secrets_masker import mask_secret
 
 
 class VariableStore(Protocol):
@@ -81,8 +82,12 @@ class Variable:
         if raw is None:
             if default_var is NOTSET:
                 raise KeyError(f"Variable {key} does not exist")
+            mask_secret(default_var, name=key)
             return default_var
-        return orjson.loads(raw) if deserialize_json else raw
+        value = orjson.loads(raw) if deserialize_json else raw
+        if isinstance(value, str):  # Airflow masks a text value under a sensitive name
+            mask_secret(value, key)
+        return value
 
     @staticmethod
     def set(key: str, value: Any, serialize_json: bool = False, **_: Any) -> None:

@@ -2,6 +2,7 @@
 
 import { api } from "./api.js";
 import { clear, h } from "./dom.js";
+import { connectionsPage } from "./pages/connections.js";
 import { dagPage } from "./pages/dag.js";
 import { dagsPage } from "./pages/dags.js";
 import { importErrorsPage } from "./pages/import_errors.js";
@@ -15,6 +16,7 @@ const ROUTES = [
   [/^\/dags\/([^/]+)$/, dagPage],
   [/^\/workers$/, workersPage],
   [/^\/import-errors$/, importErrorsPage],
+  [/^\/connections$/, connectionsPage],
 ];
 
 let cleanup = null;

@@ -10,6 +10,7 @@ from typing import Any
 from pendulum import DateTime
 
 from airlane.sdk import macros
+from airlane.sdk.connection import ConnectionAccessor
 from airlane.sdk.context import Context
 from airlane.sdk.dag import DAG
 from airlane.sdk.models import DagRun
@@ -120,6 +121,7 @@ def build_context(
         params=resolve_params(task.params, run.conf),
         macros=macros,
         var=template_var(),
+        conn=ConnectionAccessor(),
         task_instance_key_str=f"{dag.dag_id}__{task.task_id}__{dates['ds_nodash']}",
         map_index=ti.map_index,
         map_index_template=getattr(task, "map_index_template", None),

@@ -26,6 +26,7 @@ from airlane.engine.state_machine import RunMachine
 from airlane.queue.protocol import validate_run_id
 from airlane.scheduling.custom_timetable import manual_interval
 from airlane.sdk.dag import DAG
+from airlane.sdk.secrets_masker import mask_text
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.sdk.timetables import is_custom_timetable
 from airlane.sdk.timezone import coerce_datetime, utcnow
@@ -174,7 +175,7 @@ class LocalRun:
 
     def _log_for(self, label: str) -> Callable[[str], None]:
         def log(line: str) -> None:
-            self.sink(label, line)
+            self.sink(label, mask_text(line))
 
         return log
 

@@ -30,6 +30,7 @@ from airlane.sdk.exceptions import (
 from airlane.sdk.mapped import MappedOperator
 from airlane.sdk.node import DAGNode
 from airlane.sdk.operators.python import PythonOperator
+from airlane.sdk.secrets_masker import mask_text, redact
 from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.templating import render_map_index, render_template_fields, rendered_snapshot
 from airlane.sdk.xcom_arg import RETURN_VALUE_KEY, XComArg
@@ -201,7 +202,7 @@ def _prepare(
     with use_context(context, env.log):
         render_template_fields(task, context, dag)
     if env.on_rendered is not None and task.template_fields:
-        env.on_rendered(rendered_snapshot(task))
+        env.on_rendered(redact(rendered_snapshot(task)))
     return task, context
 
 
@@ -284,7 +285,7 @@ async def execute_task(
             state=state,
             try_number=request.try_number,
             retryable=retryable,
-            error=message,
+            error=mask_text(message),
             started_at_s=started_s,
             rendered_map_index=ti.rendered_map_index,
         )

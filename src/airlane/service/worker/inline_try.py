@@ -15,8 +15,10 @@ from airlane.engine.run_state import TaskOutcome, TIKey
 from airlane.queue.codec import dumps
 from airlane.queue.keys import Keys
 from airlane.queue.messages import TaskMessage
+from airlane.sdk.connection_store import use_connection_store
 from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.variable import use_variable_store
+from airlane.service.connections.redis_store import RedisConnectionStore
 from airlane.service.execution.context_builder import RunInfo
 from airlane.service.execution.redis_variables import RedisVariableStore
 from airlane.service.execution.redis_xcom import RedisXComs
@@ -35,6 +37,7 @@ class InlineRunner:
     variables: RedisVariableStore
     launcher: RedisRunLauncher
     xcom_max_bytes: int
+    connections: RedisConnectionStore
 
     async def run(self, msg: TaskMessage, info: RunInfo, logs: TaskLogWriter) -> IsolatedResult:
         try:
@@ -62,6 +65,6 @@ class InlineRunner:
             run_launcher=self.launcher,
             on_rendered=rendered.update,
         )
-        with use_variable_store(self.variables):
+        with use_variable_store(self.variables), use_connection_store(self.connections):
             outcome = await execute_task(node, dag, request, env)
         return IsolatedResult(outcome, xcoms.pending_pairs(), dumps(rendered) if rendered else "")

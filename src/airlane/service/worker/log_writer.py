@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.messages import LogLine
+from airlane.sdk.secrets_masker import mask_text
 from airlane.service.worker.log_limits import LogBudget, LogLimits, cut_line
 
 #: A backstop only: the byte cap (at least 43 bytes a line) ends a try's log long before this.
@@ -45,7 +46,8 @@ class TaskLogWriter:
 
     def write(self, line: str) -> None:
         stamp = f"[{time.strftime('%H:%M:%S')}] "
-        text = stamp + cut_line(line, self._budget.limits.max_line_bytes)
+        # inline tries register their secrets in this process: mask them before storing
+        text = stamp + cut_line(mask_text(line), self._budget.limits.max_line_bytes)
         with self._lock:
             for kept in self._budget.admit(text):
                 self._lines.append(kept if kept is text else stamp + kept)

@@ -33,6 +33,7 @@ from airlane.queue.protocol import ClaimRef, StopIdent, TryReleased
 from airlane.queue.scripts import Scripts
 from airlane.queue.store import Store
 from airlane.sdk.state import TaskInstanceState
+from airlane.service.connections.redis_store import RedisConnectionStore
 from airlane.service.execution.context_builder import RunInfo
 from airlane.service.execution.redis_variables import RedisVariableStore
 from airlane.service.run_launcher import RedisRunLauncher
@@ -84,6 +85,7 @@ class Worker:
             RedisVariableStore(self.sync_client, keys),
             RedisRunLauncher(Store(client, keys)),
             settings.xcom_max_bytes,
+            RedisConnectionStore(self.sync_client, keys),
         )
         self.limits = TryLimits(import_timeout_s=settings.task_import_timeout_s)
         who = WorkerIdentity(self.worker_id, settings.queues, settings.concurrency)

@@ -34,9 +34,12 @@ from airlane.queue.codec import dumps, encode_outcome
 from airlane.queue.connection import connect
 from airlane.queue.keys import Keys
 from airlane.queue.store import Store
+from airlane.sdk.connection_store import use_connection_store
 from airlane.sdk.lines import MAX_LINE_BYTES, LineSplitter, pieces
+from airlane.sdk.secrets_masker import mask_text
 from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.variable import use_variable_store
+from airlane.service.connections.redis_store import RedisConnectionStore
 from airlane.service.execution.context_builder import RunInfo
 from airlane.service.execution.redis_variables import RedisVariableStore
 from airlane.service.execution.redis_xcom import RedisXComs
@@ -153,11 +156,13 @@ class _Runner:
         self.dags = DagCache(config.dags_folder, recheck_s=0.0)
         self.sync_client = redis.Redis.from_url(config.redis_url, decode_responses=True)
         self.variables = RedisVariableStore(self.sync_client, self.keys)
+        self.connections = RedisConnectionStore(self.sync_client, self.keys)
         self.launcher: RedisRunLauncher | None = None
         self.output = _Output(self.log, config.max_line_bytes)
 
     def log(self, line: str) -> None:
-        for piece in pieces(line, self.config.max_line_bytes):
+        # secrets are masked here, in the task's process, before a line leaves it
+        for piece in pieces(mask_text(line), self.config.max_line_bytes):
             self.channel.send({"t": "log", "l": piece})
 
     async def run(self, request: dict[str, Any]) -> None:
@@ -196,7 +201,7 @@ class _Runner:
             request["max_tries"],
             request["reschedule_started_at_s"],
         )
-        with use_variable_store(self.variables):
+        with use_variable_store(self.variables), use_connection_store(self.connections):
             outcome = await execute_task(node, dag, task_request, env)
         self.output.drain()
         # A timed-out callable may still run in its thread: this process is not reused.

@@ -1,0 +1,95 @@
+"""Connections (handlers: :mod:`airlane.api.connections`), as Airflow 3.1.8 describes them."""
+
+from __future__ import annotations
+
+from airlane.api.spec.common import PAGE
+from airlane.api.spec.notation import (
+    Paths,
+    Schema,
+    collection,
+    model,
+    nullable,
+    op,
+    param,
+    path_params,
+    query_list,
+    refine,
+)
+
+_FIELDS = {
+    "conn_type": "str",
+    "description": "str?",
+    "host": "str?",
+    "login": "str?",
+    "schema": "str?",
+    "port": "int?",
+    "password": "str?",
+    "extra": "str?",
+}
+
+_ORDER_FIELDS = ("conn_id", "conn_type", "description", "host", "port", "id", "connection_id")
+
+SCHEMAS: dict[str, Schema] = {
+    # password is always ``***`` (or null) here; extra has its sensitive values as ``***``
+    "ConnectionResponse": model({"connection_id": "str", **_FIELDS}),
+    "ConnectionCollectionResponse": collection("connections", "ConnectionResponse"),
+    "ConnectionTestResponse": model({"status": "bool", "message": "str"}),
+    "ConnectionBody": refine(
+        model({"connection_id": "str", **_FIELDS}, closed=True),
+        connection_id={"type": "string", "maxLength": 200, "pattern": r"^[\w.-]+$"},
+    ),
+}
+# the response lists every field (null when unset), as Airflow's
+SCHEMAS["ConnectionResponse"]["required"] = ["connection_id", *_FIELDS]
+
+_ID = path_params("connection_id")
+_ORDER_BY = param(
+    "order_by",
+    "query",
+    {
+        "type": "array",
+        "items": {"type": "string", "enum": [*_ORDER_FIELDS, *(f"-{f}" for f in _ORDER_FIELDS)]},
+    },
+)
+_PATTERN = param("connection_id_pattern", "query", nullable({"type": "string"}))
+
+PATHS: Paths = {
+    "/api/v2/connections": {
+        "get": op(
+            "get_connections",
+            "Connection",
+            "ConnectionCollectionResponse",
+            params=[*PAGE, _ORDER_BY, _PATTERN],
+            errors=(401, 403, 422),
+        ),
+        "post": op(
+            "post_connection",
+            "Connection",
+            "ConnectionResponse",
+            body="ConnectionBody",
+            status=201,
+            errors=(401, 403, 409, 422),
+        ),
+    },
+    "/api/v2/connections/test": {
+        "post": op(
+            "test_connection",
+            "Connection",
+            "ConnectionTestResponse",
+            body="ConnectionBody",
+            errors=(401, 403, 422),
+        ),
+    },
+    "/api/v2/connections/{connection_id}": {
+        "get": op("get_connection", "Connection", "ConnectionResponse", params=_ID),
+        "patch": op(
+            "patch_connection",
+            "Connection",
+            "ConnectionResponse",
+            params=[*_ID, query_list("update_mask")],
+            body="ConnectionBody",
+            errors=(400, 401, 403, 404, 422),
+        ),
+        "delete": op("delete_connection", "Connection", None, status=204, params=_ID),
+    },
+}

@@ -1,0 +1,1 @@
+"""Connections stored in Redis: their record format, Fernet encryption, and the stores."""
