@@ -15,9 +15,11 @@ from airlane.engine.run_state import TaskOutcome, TIKey
 from airlane.queue.codec import dumps
 from airlane.queue.keys import Keys
 from airlane.queue.messages import TaskMessage
+from airlane.sdk.run_states import use_run_state_lookup
 from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.variable import use_variable_store
 from airlane.service.execution.context_builder import RunInfo
+from airlane.service.execution.redis_run_states import RedisRunStateLookup
 from airlane.service.execution.redis_variables import RedisVariableStore
 from airlane.service.execution.redis_xcom import RedisXComs
 from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, execute_task
@@ -62,6 +64,7 @@ class InlineRunner:
             run_launcher=self.launcher,
             on_rendered=rendered.update,
         )
-        with use_variable_store(self.variables):
+        runs = RedisRunStateLookup(self.sync_client, self.keys)
+        with use_variable_store(self.variables), use_run_state_lookup(runs):
             outcome = await execute_task(node, dag, request, env)
         return IsolatedResult(outcome, xcoms.pending_pairs(), dumps(rendered) if rendered else "")
