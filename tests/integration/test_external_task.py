@@ -47,7 +47,11 @@ def test_the_sensor_waits_for_the_other_dags_task_at_its_logical_date(api: Api) 
     parent = nodes.trigger("ext_parent", "parent_ok", logical_date=when)
     assert nodes.wait_run("ext_parent", parent)["state"] == "success"
     assert nodes.wait_run("ext_child", child)["state"] == "success"
-    assert _states(nodes, "ext_child", child) == {"wait_work": "success", "after": "success"}
+    assert _states(nodes, "ext_child", child) == {
+        "wait_work": "success",
+        "wait_run": "success",
+        "after": "success",
+    }
 
 
 def test_a_failed_state_fails_the_sensor_at_once(api: Api) -> None:
@@ -60,10 +64,13 @@ def test_a_failed_state_fails_the_sensor_at_once(api: Api) -> None:
     assert nodes.wait_run("ext_child", child, timeout_s=30)["state"] == "failed"
     assert _states(nodes, "ext_child", child) == {
         "wait_work": "failed",
+        "wait_run": "failed",
         "after": "upstream_failed",
     }
     lines = nodes.log_lines("ext_child", child, "wait_work", 1)
     assert any("ExternalTaskFailedError" in line for line in lines), lines
+    lines = nodes.log_lines("ext_child", child, "wait_run", 1)
+    assert any("ExternalDagFailedError" in line for line in lines), lines
 
 
 def test_clearing_through_the_marker_clears_the_other_dags_sensor(api: Api) -> None:

@@ -1,6 +1,6 @@
 """Two DAGs tied by ExternalTaskSensor and ExternalTaskMarker (tests/integration/
 test_external_task.py): ``ext_child`` waits for ``work`` of ``ext_parent`` at its own logical
-date; ``ext_parent``'s marker clears ``ext_child``'s sensor when ``work`` is cleared with its
+date (and for that whole run); ``ext_parent``'s marker clears ``ext_child``'s sensor when ``work`` is cleared with its
 downstream. ``work`` exits with ``conf["code"]`` (0 by default)."""
 
 from __future__ import annotations
@@ -28,5 +28,14 @@ with DAG("ext_child", schedule=None) as child:
         poke_interval=0.2,
         timeout=120,
     )
+    # the whole run, in reschedule mode (the slot is given back between pokes)
+    wait_run = ExternalTaskSensor(
+        task_id="wait_run",
+        external_dag_id="ext_parent",
+        failed_states=["failed"],
+        mode="reschedule",
+        poke_interval=0.2,
+        timeout=120,
+    )
     after = BashOperator(task_id="after", bash_command="echo after")
-    wait_work >> after
+    [wait_work, wait_run] >> after
