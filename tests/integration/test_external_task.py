@@ -110,3 +110,23 @@ def test_clearing_through_the_marker_clears_the_other_dags_sensor(api: Api) -> N
     wait_until(second_try_done, 60, "the cleared sensor to run again and its run to succeed")
     assert nodes.wait_run("ext_parent", parent)["state"] == "success"
     assert nodes.task_instances("ext_parent", parent)[("work", -1)][0].try_number == 2
+
+
+def test_clearing_a_whole_run_follows_its_marker_as_airflow_2(api: Api) -> None:
+    nodes = api.cluster
+    when = "2025-06-01T00:00:00+00:00"
+    parent = nodes.trigger("ext_parent", "parent_run_clear", logical_date=when)
+    child = nodes.trigger("ext_child", "child_run_clear", logical_date=when)
+    nodes.wait_run("ext_parent", parent)
+    nodes.wait_run("ext_child", child)
+    status, listed = api.call(
+        "POST", f"/api/v2/dags/ext_parent/dagRuns/{parent}/clear", {"dry_run": True}, api.token()
+    )
+    assert status == 200, listed
+    found = {(ti["dag_id"], ti["task_id"]) for ti in listed["task_instances"]}
+    assert found == {
+        ("ext_parent", "work"),
+        ("ext_parent", "marker"),
+        ("ext_child", "wait_work"),
+        ("ext_child", "after"),
+    }

@@ -17,14 +17,15 @@ import jinja2
 import jinja2.sandbox
 
 from airlane.api.errors import ApiError
-from airlane.api.instance_lookup import TIs
 from airlane.engine.external_markers import DepthGuard, MarkerSpec, RecursionTooDeep, markers_among
 from airlane.engine.graph import clear_subset
 from airlane.engine.run_state import TIRecord
+from airlane.queue.codec import TIMeta
 from airlane.queue.store import Store
 from airlane.sdk import macros
 from airlane.sdk.timezone import coerce_datetime
 
+TIs = dict[tuple[str, int], tuple[TIRecord, TIMeta]]
 StateFilter = Callable[[TIRecord], bool]
 
 
@@ -100,7 +101,7 @@ class MarkerWalk:
         return list(self.found.values())
 
     async def _walk(self, one: RunClear, depth: int) -> None:
-        dag_id, run_id = one.dag["dag_id"], one.run["run_id"]
+        dag_id, run_id = one.run["dag_id"], one.run["run_id"]
         for marker in markers_among(one.dag, {task_id for task_id, _ in one.chosen}):
             if (dag_id, run_id, marker.task_id) in self.visited:
                 continue
@@ -131,7 +132,7 @@ class MarkerWalk:
         return found
 
     def _merge(self, target: RunClear) -> None:
-        key = (target.dag["dag_id"], target.run["run_id"])
+        key = (target.run["dag_id"], target.run["run_id"])
         if key in self.found:
             self.found[key].chosen.update(target.chosen)
         else:
@@ -140,10 +141,10 @@ class MarkerWalk:
 
 def merge_runs(first: list[RunClear], more: list[RunClear]) -> list[RunClear]:
     """``first`` then ``more``, one entry per run (a marker may lead back to a run asked for)."""
-    by_run = {(c.dag["dag_id"], c.run["run_id"]): c for c in first}
+    by_run = {(c.run["dag_id"], c.run["run_id"]): c for c in first}
     result = list(first)
     for extra in more:
-        known = by_run.get((extra.dag["dag_id"], extra.run["run_id"]))
+        known = by_run.get((extra.run["dag_id"], extra.run["run_id"]))
         if known is not None:
             known.chosen.update(extra.chosen)
         else:

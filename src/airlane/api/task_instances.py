@@ -303,7 +303,7 @@ async def clear_tis(request: web.Request) -> web.Response:
         chosen, run_dag = one_clear.chosen, one_clear.dag
         if chosen and not dry_run:
             task_ids = sorted({task_id for task_id, _ in chosen})
-            await store.clear(run_dag["dag_id"], one_clear.run["run_id"], task_ids)
+            await store.clear(one_clear.run["dag_id"], one_clear.run["run_id"], task_ids)
         items += ti_collection(run_dag, one_clear.run, chosen)["task_instances"]
     return json_response({"task_instances": items, "total_entries": len(items)})
 
