@@ -87,3 +87,15 @@ def test_dags_test_says_it_sees_no_run_and_the_sensor_times_out() -> None:
     told = [line for line in lines if "No run of 'elsewhere' here" in line]
     assert len(told) == 1, lines
     assert any("AirflowSensorTimeout" in line for line in lines)
+
+
+def test_airflows_sensor_errors_import_from_their_module() -> None:
+    airflow_compat.install()
+    from airflow.exceptions import AirflowException
+    from airflow.providers.standard.exceptions import (
+        DuplicateStateError,
+        ExternalTaskFailedError,
+    )
+
+    assert issubclass(ExternalTaskFailedError, AirflowException)
+    assert issubclass(DuplicateStateError, AirflowException)

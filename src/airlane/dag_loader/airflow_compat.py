@@ -152,6 +152,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.plugins_manager": ("airlane.sdk.plugins",),
     "airflow.utils.types": ("airlane.sdk.timetable_base",),
     "airflow.configuration": ("airlane.sdk.configuration",),
+    "airflow.providers.standard.exceptions": ("airlane.sdk.sensors.external_errors",),
 }
 
 #: a folder of Airflow's own example DAGs to serve as ``airflow.example_dags`` (see
