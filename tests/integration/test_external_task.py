@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conftest import TEST_DAGS
+from tests.conftest import TEST_DAGS, run_cli
 from tests.integration.cluster import Api, Cluster, RedisServer, api_cluster, wait_until
 
 pytestmark = pytest.mark.timeout(180)
@@ -112,7 +112,7 @@ def test_clearing_through_the_marker_clears_the_other_dags_sensor(api: Api) -> N
     assert nodes.task_instances("ext_parent", parent)[("work", -1)][0].try_number == 2
 
 
-def test_clearing_a_whole_run_follows_its_marker_as_airflow_2(api: Api) -> None:
+def test_clearing_a_whole_run_or_with_the_cli_follows_the_marker(api: Api) -> None:
     nodes = api.cluster
     when = "2025-06-01T00:00:00+00:00"
     parent = nodes.trigger("ext_parent", "parent_run_clear", logical_date=when)
@@ -130,3 +130,11 @@ def test_clearing_a_whole_run_follows_its_marker_as_airflow_2(api: Api) -> None:
         ("ext_child", "wait_work"),
         ("ext_child", "after"),
     }
+    args = ("tasks", "clear", "ext_parent", "--run-id", parent, "--task-regex", "^work$")
+    env = {"AIRLANE_REDIS_URL": nodes.redis_url}
+    listed_cli = run_cli(*args, "--downstream", "--dry-run", env=env)
+    assert listed_cli.code == 0, listed_cli.stderr
+    assert f"{parent}: marker work\n" in listed_cli.stdout
+    assert f"ext_child {child}: after wait_work\n" in listed_cli.stdout
+    alone = run_cli(*args, "--dry-run", env=env)
+    assert "ext_child" not in alone.stdout

@@ -3,12 +3,14 @@ markers, how deep a chain of them may go, and how its fields render against its 
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 import pendulum
 import pytest
 
 from airlane import DAG
-from airlane.api.clear_across import render_marker
-from airlane.api.errors import ApiError
+from airlane.api.clear_across import ClearRefused, MarkerWalk, RunClear, render_marker
 from airlane.dag_loader.serialize import serialize_dag
 from airlane.engine.external_markers import (
     DepthGuard,
@@ -16,7 +18,12 @@ from airlane.engine.external_markers import (
     RecursionTooDeep,
     markers_among,
 )
+from airlane.engine.run_state import TIRecord
+from airlane.queue.codec import TIMeta
 from airlane.sdk.sensors.external_task import ExternalTaskMarker
+from airlane.sdk.state import TaskInstanceState
+
+DAY = pendulum.datetime(2025, 2, 3, tz="UTC")
 
 
 def _marker(
@@ -64,5 +71,60 @@ def test_the_fields_render_against_the_markers_run() -> None:
     assert when == pendulum.datetime(2025, 2, 3, 4, 5, 6)
     _, _, earlier = render_marker(_marker(date="{{ macros.ds_add(ds, -1) }}"), run)
     assert earlier == pendulum.datetime(2025, 2, 2)
-    with pytest.raises(ApiError, match="cannot be rendered"):
+    with pytest.raises(ClearRefused, match="cannot be rendered"):
         render_marker(_marker(date="{{ my_macro() }}"), run)
+
+
+class _Store:
+    """Two DAGs whose markers point at each other, one run each at the same date."""
+
+    def __init__(self, depth: int) -> None:
+        def dag(dag_id: str, other: str) -> dict[str, Any]:
+            marker = {
+                "external_dag_id": other,
+                "external_task_id": "start",
+                "logical_date": "{{ ts }}",
+                "recursion_depth": depth,
+            }
+            return {
+                "dag_id": dag_id,
+                "tasks": [
+                    {"task_id": "start", "upstream": [], "downstream": ["mark"]},
+                    {
+                        "task_id": "mark",
+                        "upstream": ["start"],
+                        "downstream": [],
+                        "external_marker": marker,
+                    },
+                ],
+            }
+
+        self.dags = {"a": dag("a", "b"), "b": dag("b", "a")}
+        done = (TIRecord(state=TaskInstanceState.SUCCESS, try_number=1), TIMeta())
+        self.tis = {("start", -1): done, ("mark", -1): done}
+
+    async def run_ids_at(self, dag_id: str, when: datetime) -> list[str]:
+        return [f"{dag_id}_run"] if when == DAY else []
+
+    async def task_instances(self, dag_id: str, run_id: str) -> dict[Any, Any]:
+        return dict(self.tis)
+
+    async def run(self, dag_id: str, run_id: str) -> dict[str, str]:
+        return {"dag_id": dag_id, "run_id": run_id, "logical_date": DAY.isoformat()}
+
+    async def dag(self, dag_id: str) -> dict[str, Any]:
+        return self.dags[dag_id]
+
+
+async def _walk(depth: int) -> list[tuple[str, list[str]]]:
+    store = _Store(depth)
+    start = RunClear(store.dags["a"], await store.run("a", "a_run"), dict(store.tis))
+    found = await MarkerWalk(store, lambda record: True).follow([start])  # type: ignore[arg-type]
+    return [(one.run["dag_id"], sorted(t for t, _ in one.chosen)) for one in found]
+
+
+async def test_a_cycle_of_markers_is_walked_once_within_the_depth() -> None:
+    # a's marker clears b's run; b's marker leads back to a's run, visited once
+    assert await _walk(depth=5) == [("b", ["mark", "start"]), ("a", ["mark", "start"])]
+    with pytest.raises(ClearRefused, match="Maximum recursion depth 1 reached"):
+        await _walk(depth=1)

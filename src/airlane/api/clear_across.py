@@ -1,4 +1,5 @@
-"""Clearing across DAGs through ExternalTaskMarker (engine/external_markers.py has the rules).
+"""Clearing across DAGs through ExternalTaskMarker (engine/external_markers.py has the rules),
+for the API's clears and ``airlane tasks clear``.
 
 A marker's template fields are rendered here, in the API process, against its run: the
 context has the run's dates and ids (``logical_date``, ``execution_date``, ``ds``, ``ts``...,
@@ -27,6 +28,11 @@ from airlane.sdk.timezone import coerce_datetime
 
 TIs = dict[tuple[str, int], tuple[TIRecord, TIMeta]]
 StateFilter = Callable[[TIRecord], bool]
+
+
+class ClearRefused(Exception):
+    """A marker that cannot be followed: its fields do not render, its DAG is gone, or the
+    chain is deeper than ``recursion_depth``."""
 
 
 @dataclass
@@ -70,14 +76,13 @@ def render_marker(marker: MarkerSpec, run: dict[str, str]) -> tuple[str, str, da
         )
         when = coerce_datetime(raw_date)
     except (jinja2.TemplateError, ValueError) as err:
-        raise ApiError(
-            400,
+        raise ClearRefused(
             f"ExternalTaskMarker {marker.task_id}: its fields cannot be rendered for run "
             f"{run.get('run_id')} here ({err}); the API renders them with the run's dates and "
             "ids only",
         ) from None
     if when is None:
-        raise ApiError(400, f"ExternalTaskMarker {marker.task_id}: no logical date")
+        raise ClearRefused(f"ExternalTaskMarker {marker.task_id}: no logical date")
     return dag_id, task_id, when
 
 
@@ -97,7 +102,7 @@ class MarkerWalk:
             for one in start:
                 await self._walk(one, 0)
         except RecursionTooDeep as err:
-            raise ApiError(400, str(err)) from None
+            raise ClearRefused(str(err)) from None
         return list(self.found.values())
 
     async def _walk(self, one: RunClear, depth: int) -> None:
@@ -123,7 +128,7 @@ class MarkerWalk:
                 continue
             dag = dag or await self.store.dag(dag_id)
             if dag is None:
-                raise ApiError(400, f"Could not find dag {dag_id}")
+                raise ClearRefused(f"Could not find dag {dag_id}")
             subset = clear_subset(dag, {task_id}, upstream=False, downstream=True)
             chosen = {k: v for k, v in tis.items() if k[0] in subset and self.keep(v[0])}
             target = RunClear(dag, run, chosen)
@@ -150,3 +155,12 @@ def merge_runs(first: list[RunClear], more: list[RunClear]) -> list[RunClear]:
         else:
             result.append(extra)
     return result
+
+
+async def with_marked(store: Store, clears: list[RunClear], keep: StateFilter) -> list[RunClear]:
+    """``clears`` and what their markers clear in other DAGs (one entry per run); a marker that
+    cannot be followed is the API's 400."""
+    try:
+        return merge_runs(clears, await MarkerWalk(store, keep).follow(clears))
+    except ClearRefused as err:
+        raise ApiError(400, str(err)) from None

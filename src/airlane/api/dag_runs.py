@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from airlane.api.appkeys import STORE
-from airlane.api.clear_across import MarkerWalk, RunClear, merge_runs
+from airlane.api.clear_across import RunClear, with_marked
 from airlane.api.errors import ApiError, conflict, invalid, json_response, not_found
 from airlane.api.inputs import (
     json_body,
@@ -245,7 +245,7 @@ async def clear_run(request: web.Request) -> web.Response:
 
     tis = await store.task_instances(dag_id, run_id)
     clears = [RunClear(dag or {}, run, {k: v for k, v in tis.items() if keep(v[0])})]
-    clears = merge_runs(clears, await MarkerWalk(store, keep).follow(clears))
+    clears = await with_marked(store, clears, keep)
     if not dry_run:
         for one in clears:
             if one.chosen:

@@ -8,7 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from airlane.api.appkeys import STORE
-from airlane.api.clear_across import MarkerWalk, RunClear, merge_runs
+from airlane.api.clear_across import RunClear, with_marked
 from airlane.api.dag_runs import load_run
 from airlane.api.errors import invalid, json_response, not_found
 from airlane.api.inputs import (
@@ -297,7 +297,7 @@ async def clear_tis(request: web.Request) -> web.Response:
         chosen = {k: v for k, v in tis.items() if (wanted is None or k[0] in wanted) and keep(v[0])}
         clears.append(RunClear(dag, run, chosen))
     if downstream:
-        clears = merge_runs(clears, await MarkerWalk(store, keep).follow(clears))
+        clears = await with_marked(store, clears, keep)
     items: list[dict[str, Any]] = []
     for one_clear in clears:
         chosen, run_dag = one_clear.chosen, one_clear.dag
