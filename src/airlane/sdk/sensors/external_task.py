@@ -102,6 +102,7 @@ class ExternalTaskSensor(BaseSensorOperator):
         self.check_existence = check_existence
         self.deferrable = deferrable
         self.external_dates_filter: str | None = None
+        self._has_checked_existence = False
 
     def _dates(self, context: Context) -> list[datetime]:
         logical_date = context.get("logical_date")
@@ -125,7 +126,7 @@ class ExternalTaskSensor(BaseSensorOperator):
         self.external_dates_filter = ",".join(d.isoformat() for d in dates)
         current_log()(f"Poking for {self._what()} on {self.external_dates_filter} ... ")
         lookup = current_run_state_lookup()
-        if self.check_existence:
+        if self.check_existence and not self._has_checked_existence:
             self._check_for_existence(lookup)
         runs = lookup.runs_at(self.external_dag_id, dates, with_tasks=self._needs_tasks())
         group_task_ids = self._group_task_ids(lookup)
@@ -208,6 +209,7 @@ class ExternalTaskSensor(BaseSensorOperator):
                 f"The external task group '{group_id}' in DAG '{self.external_dag_id}' "
                 "does not exist."
             )
+        self._has_checked_existence = True
 
 
 def _check_targets(task_id: str | None, task_ids: Sequence[str] | None, group: str | None) -> None:
