@@ -129,7 +129,10 @@ class MarkerWalk:
             dag = dag or await self.store.dag(dag_id)
             if dag is None:
                 raise ClearRefused(f"Could not find dag {dag_id}")
-            subset = clear_subset(dag, {task_id}, upstream=False, downstream=True)
+            if any(t["task_id"] == task_id for t in dag.get("tasks", [])):
+                subset = clear_subset(dag, {task_id}, upstream=False, downstream=True)
+            else:  # an instance of a task its DAG no longer has: that instance alone
+                subset = {task_id}
             chosen = {k: v for k, v in tis.items() if k[0] in subset and self.keep(v[0])}
             target = RunClear(dag, run, chosen)
             self._merge(target)
