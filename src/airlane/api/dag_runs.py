@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from airlane.api.appkeys import STORE
+from airlane.api.clear_across import RunClear, with_marked
 from airlane.api.errors import ApiError, conflict, invalid, json_response, not_found
 from airlane.api.inputs import (
     json_body,
@@ -19,6 +20,7 @@ from airlane.api.inputs import (
     page,
 )
 from airlane.api.shapes import dag_run_response, ti_collection
+from airlane.engine.run_state import TIRecord
 from airlane.queue.conf_limit import ConfTooLarge
 from airlane.queue.keys import ti_field
 from airlane.queue.protocol import run_id_problem
@@ -224,7 +226,10 @@ async def delete_run(request: web.Request) -> web.Response:
 
 
 async def clear_run(request: web.Request) -> web.Response:
-    """Clear a run's instances (only the failed ones with only_failed); dry_run lists them."""
+    """Clear a run's instances (only the failed ones with only_failed); dry_run lists them.
+
+    ExternalTaskMarkers among them clear the tasks they mark in other DAGs, as Airflow 2's
+    clear of a run does (``include_subdags=True``; api/clear_across.py)."""
     store = request.app[STORE]
     dag_id, run_id = request.match_info["dag_id"], request.match_info["dag_run_id"]
     body = await json_body(
@@ -234,17 +239,24 @@ async def clear_run(request: web.Request) -> web.Response:
     dag = await store.dag(dag_id)
     dry_run = opt_bool(body, "dry_run", True)
     only_failed = opt_bool(body, "only_failed", False)
+
+    def keep(record: TIRecord) -> bool:
+        return not only_failed or record.state.value in {"failed", "upstream_failed"}
+
     tis = await store.task_instances(dag_id, run_id)
-    chosen = {
-        key: value
-        for key, value in tis.items()
-        if not only_failed or value[0].state.value in {"failed", "upstream_failed"}
-    }
+    clears = [RunClear(dag or {}, run, {k: v for k, v in tis.items() if keep(v[0])})]
+    clears = await with_marked(store, clears, keep)
     if not dry_run:
-        await store.clear(dag_id, run_id, sorted({task_id for task_id, _ in chosen}))
+        for one in clears:
+            if one.chosen:
+                cleared = sorted({task_id for task_id, _ in one.chosen})
+                await store.clear(one.run["dag_id"], one.run["run_id"], cleared)
         run = await load_run(store, dag_id, run_id)
         return json_response(dag_run_response(dag, run))
-    return json_response(ti_collection(dag, run, chosen))
+    items = [
+        ti for one in clears for ti in ti_collection(one.dag, one.run, one.chosen)["task_instances"]
+    ]
+    return json_response({"task_instances": items, "total_entries": len(items)})
 
 
 def add_routes(app: web.Application) -> None:

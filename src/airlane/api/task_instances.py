@@ -8,6 +8,7 @@ from typing import Any
 from aiohttp import web
 
 from airlane.api.appkeys import STORE
+from airlane.api.clear_across import RunClear, with_marked
 from airlane.api.dag_runs import load_run
 from airlane.api.errors import invalid, json_response, not_found
 from airlane.api.inputs import (
@@ -243,7 +244,11 @@ def _str_list_or_nulls(body: dict[str, Any], name: str) -> list[str | None]:
 
 
 async def clear_tis(request: web.Request) -> web.Response:
-    """POST /dags/{dag_id}/clearTaskInstances (dry_run lists what would be cleared)."""
+    """POST /dags/{dag_id}/clearTaskInstances (dry_run lists what would be cleared).
+
+    With ``include_downstream``, ExternalTaskMarkers among the cleared instances clear the
+    tasks they mark in other DAGs, as Airflow 2's recursive clear does and as Airflow's fix of
+    its loss in 3.x does with downstream (api/clear_across.py)."""
     store = request.app[STORE]
     dag_id = request.match_info["dag_id"]
     body = await json_body(
@@ -278,22 +283,28 @@ async def clear_tis(request: web.Request) -> web.Response:
     if wanted is not None and (upstream or downstream):
         # Airflow's partial_subset: the relatives, with the setups and teardowns they need
         wanted = clear_subset(dag, wanted, upstream=upstream, downstream=downstream)
+
+    def keep(record: TIRecord) -> bool:
+        return (not only_failed or record.state.value in {"failed", "upstream_failed"}) and (
+            not only_running or record.state.value == "running"
+        )
+
     run_id = opt_str(body, "dag_run_id")
-    run_ids = [run_id] if run_id else await store.all_run_ids(dag_id)
-    items: list[dict[str, Any]] = []
-    for one in run_ids:
+    clears: list[RunClear] = []
+    for one in [run_id] if run_id else await store.all_run_ids(dag_id):
         run = await load_run(store, dag_id, one)
         tis = await store.task_instances(dag_id, one)
-        chosen = {
-            k: v
-            for k, v in tis.items()
-            if (wanted is None or k[0] in wanted)
-            and (not only_failed or v[0].state.value in {"failed", "upstream_failed"})
-            and (not only_running or v[0].state.value == "running")
-        }
+        chosen = {k: v for k, v in tis.items() if (wanted is None or k[0] in wanted) and keep(v[0])}
+        clears.append(RunClear(dag, run, chosen))
+    if downstream:
+        clears = await with_marked(store, clears, keep)
+    items: list[dict[str, Any]] = []
+    for one_clear in clears:
+        chosen, run_dag = one_clear.chosen, one_clear.dag
         if chosen and not dry_run:
-            await store.clear(dag_id, one, sorted({task_id for task_id, _ in chosen}))
-        items += ti_collection(dag, run, chosen)["task_instances"]
+            task_ids = sorted({task_id for task_id, _ in chosen})
+            await store.clear(one_clear.run["dag_id"], one_clear.run["run_id"], task_ids)
+        items += ti_collection(run_dag, one_clear.run, chosen)["task_instances"]
     return json_response({"task_instances": items, "total_entries": len(items)})
 
 

@@ -7,19 +7,23 @@ import asyncio
 import re
 import sys
 import time
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airlane.cli.common import CliError, parse_conf, parse_logical_date, print_json
 from airlane.config import Settings
 from airlane.engine.graph import clear_subset
-from airlane.engine.run_state import instance_summary
+from airlane.engine.run_state import TIRecord, instance_summary
 from airlane.queue.conf_limit import ConfTooLarge
 from airlane.queue.connection import connect
 from airlane.queue.log_pages import iter_pages
 from airlane.queue.protocol import run_id_problem
 from airlane.queue.store import DagNotFound, RunExists, RunRequest, Store
 from airlane.sdk.timezone import coerce_datetime, utcnow
+
+if TYPE_CHECKING:
+    from airlane.api.clear_across import RunClear
 
 
 def register_dags(sub: Any) -> None:
@@ -130,28 +134,62 @@ async def cmd_clear(args: argparse.Namespace) -> int:
     matched = {t["task_id"] for t in dag.get("tasks", []) if pattern.search(t["task_id"])}
     # Airflow's partial_subset: the relatives asked for, and the setups and teardowns they need
     wanted = clear_subset(dag, matched, upstream=args.upstream, downstream=args.downstream)
-    run_ids = args.run_id or await store.all_run_ids(args.dag_id)
+
+    def keep(record: TIRecord) -> bool:
+        return not args.only_failed or record.state.value in ("failed", "upstream_failed")
+
+    clears = await _chosen_runs(store, args, dag, wanted, keep)
+    if args.downstream:
+        clears = await _with_marked(store, clears, keep)
     cleared = 0
-    for run_id in run_ids:
-        if await store.run(args.dag_id, run_id) is None:
-            raise CliError(f"run {run_id!r} of DAG {args.dag_id!r} not found")
-        tis = await store.task_instances(args.dag_id, run_id)
-        chosen = sorted(
-            {
-                task_id
-                for (task_id, _), (record, _) in tis.items()
-                if task_id in wanted
-                and (not args.only_failed or record.state.value in ("failed", "upstream_failed"))
-            }
-        )
+    for one in clears:
+        chosen = sorted({task_id for task_id, _ in one.chosen})
         if not chosen:
             continue
-        print(f"{run_id}: {' '.join(chosen)}")
+        dag_id, run_id = one.run["dag_id"], one.run["run_id"]
+        print(
+            f"{run_id}: {' '.join(chosen)}"
+            if dag_id == args.dag_id
+            else f"{dag_id} {run_id}: {' '.join(chosen)}"
+        )
         cleared += len(chosen)
         if not args.dry_run:
-            await store.clear(args.dag_id, run_id, chosen)
+            await store.clear(dag_id, run_id, chosen)
     print(f"{'would clear' if args.dry_run else 'cleared'} {cleared} task(s)")
     return 0
+
+
+async def _chosen_runs(
+    store: Store,
+    args: argparse.Namespace,
+    dag: dict[str, Any],
+    wanted: set[str],
+    keep: Callable[[TIRecord], bool],
+) -> list[RunClear]:
+    from airlane.api.clear_across import RunClear
+
+    clears = []
+    for run_id in args.run_id or await store.all_run_ids(args.dag_id):
+        run = await store.run(args.dag_id, run_id)
+        if run is None:
+            raise CliError(f"run {run_id!r} of DAG {args.dag_id!r} not found")
+        tis = await store.task_instances(args.dag_id, run_id)
+        chosen = {k: v for k, v in tis.items() if k[0] in wanted and keep(v[0])}
+        clears.append(RunClear(dag, run, chosen))
+    return clears
+
+
+async def _with_marked(
+    store: Store, clears: list[RunClear], keep: Callable[[TIRecord], bool]
+) -> list[RunClear]:
+    """With ``--downstream``, ExternalTaskMarkers clear the tasks they mark in other DAGs, as
+    the API's clear does (api/clear_across.py)."""
+    from airlane.api.clear_across import ClearRefused, MarkerWalk, merge_runs
+
+    try:
+        return merge_runs(clears, await MarkerWalk(store, keep).follow(clears))
+    except ClearRefused as err:
+        raise CliError(str(err)) from None
 
 
 async def cmd_backfill_create(args: argparse.Namespace) -> int:

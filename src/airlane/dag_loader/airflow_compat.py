@@ -162,6 +162,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.sdk.execution_time.secrets_masker": ("airlane.sdk.secrets_masker",),
     "airflow.utils.log": (),
     "airflow.utils.log.secrets_masker": ("airlane.sdk.secrets_masker",),
+    "airflow.providers.standard.exceptions": ("airlane.sdk.sensors.external_errors",),
 }
 
 #: a folder of Airflow's own example DAGs to serve as ``airflow.example_dags`` (see

@@ -27,6 +27,7 @@ from airlane.sdk.mapped_group import MappedTaskGroup
 from airlane.sdk.node import DAGNode
 from airlane.sdk.schedules import describe_schedule
 from airlane.sdk.sensors.base import BaseSensorOperator
+from airlane.sdk.sensors.external_task import ExternalTaskMarker
 from airlane.sdk.taskgroup import TaskGroup
 from airlane.sdk.xcom_arg import XComArg
 
@@ -105,7 +106,7 @@ def serialize_task(task: DAGNode, priority: int) -> dict[str, Any]:
             "timeout_s": op.timeout_s,
             "soft_fail": op.soft_fail,
         }
-    return {
+    serialized = {
         "task_id": task.task_id,
         "operator": op.operator_name,
         "operator_module": operator_class.__module__,
@@ -158,6 +159,16 @@ def serialize_task(task: DAGNode, priority: int) -> dict[str, Any]:
         "mapped": _mapped_json(task) if isinstance(task, MappedOperator) else None,
         "params": {k: _jsonable(v) for k, v in op.params.dump().items()},
     }
+    if isinstance(op, ExternalTaskMarker):
+        # what clearing follows into the other DAG (api/clear_across.py); the strings are
+        # templates, rendered against the marker's run when it is cleared
+        serialized["external_marker"] = {
+            "external_dag_id": op.external_dag_id,
+            "external_task_id": op.external_task_id,
+            "logical_date": op.logical_date,
+            "recursion_depth": op.recursion_depth,
+        }
+    return serialized
 
 
 def _groups_json(root: TaskGroup) -> list[dict[str, Any]]:

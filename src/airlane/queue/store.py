@@ -257,6 +257,13 @@ class Store:
         """Every run id of a DAG, newest logical date first."""
         return await self.run_page(dag_id, 0, await self.run_count(dag_id))
 
+    async def run_ids_at(self, dag_id: str, logical_date: datetime) -> list[str]:
+        """Run ids of a DAG whose logical date is ``logical_date`` (create_run scores each run
+        by its ``logical_date.timestamp()``)."""
+        score = logical_date.timestamp()
+        ids = await self.client.zrangebyscore(self.keys.runs_of(dag_id), score, score)
+        return cast(list[str], ids)
+
     async def paused_dags(self) -> set[str]:
         return await typed.smembers(self.client, self.keys.paused)
 

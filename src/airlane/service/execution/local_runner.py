@@ -26,6 +26,7 @@ from airlane.engine.state_machine import RunMachine
 from airlane.queue.protocol import validate_run_id
 from airlane.scheduling.custom_timetable import manual_interval
 from airlane.sdk.dag import DAG
+from airlane.sdk.run_states import use_run_state_lookup
 from airlane.sdk.secrets_masker import mask_text
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.sdk.timetables import is_custom_timetable
@@ -38,6 +39,7 @@ from airlane.service.execution.dag_callbacks import (
     last_ti,
     run_callbacks,
 )
+from airlane.service.execution.local_run_states import LocalRunStates
 from airlane.service.execution.runtime_ti import InMemoryXComs
 from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, execute_task
 
@@ -103,6 +105,8 @@ class LocalLauncher:
         self.lookup = lookup
         self.sink = sink
         self.states: dict[tuple[str, str], DagRunState] = {}
+        #: every run driven here, for ExternalTaskSensor (local_run_states.py)
+        self.run_states = LocalRunStates(lookup)
 
     async def trigger(
         self, *, dag_id: str, run_id: str | None, conf: dict[str, Any], logical_date: Any, **_: Any
@@ -113,7 +117,9 @@ class LocalLauncher:
         when = coerce_datetime(logical_date) if logical_date else None
         check_run_params(dag, conf)
         run = make_run_info(dag, when, conf, run_id, external_trigger=True)
-        result = await LocalRun(dag, run, self.sink, self).run()
+        local = LocalRun(dag, run, self.sink, self)
+        self.run_states.add(local)
+        result = await local.run()
         self.states[(dag_id, run.run_id)] = result.state
         return run.run_id
 
@@ -260,4 +266,7 @@ def run_dag_object(
     run = make_run_info(dag, logical_date, conf or {}, run_id, external_trigger=external)
     launcher = LocalLauncher(lookup or (lambda dag_id: dag if dag_id == dag.dag_id else None), sink)
     marked = re.compile(mark_success_pattern) if mark_success_pattern is not None else None
-    return asyncio.run(LocalRun(dag, run, sink, launcher, marked).run())
+    local = LocalRun(dag, run, sink, launcher, marked)
+    launcher.run_states.add(local)
+    with use_run_state_lookup(launcher.run_states):
+        return asyncio.run(local.run())

@@ -16,10 +16,12 @@ from airlane.queue.codec import dumps
 from airlane.queue.keys import Keys
 from airlane.queue.messages import TaskMessage
 from airlane.sdk.connection_store import use_connection_store
+from airlane.sdk.run_states import use_run_state_lookup
 from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.variable import use_variable_store
 from airlane.service.connections.redis_store import RedisConnectionStore
 from airlane.service.execution.context_builder import RunInfo
+from airlane.service.execution.redis_run_states import RedisRunStateLookup
 from airlane.service.execution.redis_variables import RedisVariableStore
 from airlane.service.execution.redis_xcom import RedisXComs
 from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, execute_task
@@ -65,6 +67,11 @@ class InlineRunner:
             run_launcher=self.launcher,
             on_rendered=rendered.update,
         )
-        with use_variable_store(self.variables), use_connection_store(self.connections):
+        runs = RedisRunStateLookup(self.sync_client, self.keys)
+        with (
+            use_variable_store(self.variables),
+            use_connection_store(self.connections),
+            use_run_state_lookup(runs),
+        ):
             outcome = await execute_task(node, dag, request, env)
         return IsolatedResult(outcome, xcoms.pending_pairs(), dumps(rendered) if rendered else "")

@@ -36,11 +36,13 @@ from airlane.queue.keys import Keys
 from airlane.queue.store import Store
 from airlane.sdk.connection_store import use_connection_store
 from airlane.sdk.lines import MAX_LINE_BYTES, LineSplitter, pieces
+from airlane.sdk.run_states import use_run_state_lookup
 from airlane.sdk.secrets_masker import mask_text
 from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.variable import use_variable_store
 from airlane.service.connections.redis_store import RedisConnectionStore
 from airlane.service.execution.context_builder import RunInfo
+from airlane.service.execution.redis_run_states import RedisRunStateLookup
 from airlane.service.execution.redis_variables import RedisVariableStore
 from airlane.service.execution.redis_xcom import RedisXComs
 from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, execute_task
@@ -157,6 +159,7 @@ class _Runner:
         self.sync_client = redis.Redis.from_url(config.redis_url, decode_responses=True)
         self.variables = RedisVariableStore(self.sync_client, self.keys)
         self.connections = RedisConnectionStore(self.sync_client, self.keys)
+        self.run_states = RedisRunStateLookup(self.sync_client, self.keys)
         self.launcher: RedisRunLauncher | None = None
         self.output = _Output(self.log, config.max_line_bytes)
 
@@ -201,7 +204,11 @@ class _Runner:
             request["max_tries"],
             request["reschedule_started_at_s"],
         )
-        with use_variable_store(self.variables), use_connection_store(self.connections):
+        with (
+            use_variable_store(self.variables),
+            use_connection_store(self.connections),
+            use_run_state_lookup(self.run_states),
+        ):
             outcome = await execute_task(node, dag, task_request, env)
         self.output.drain()
         # A timed-out callable may still run in its thread: this process is not reused.
