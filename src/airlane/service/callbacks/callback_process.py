@@ -1,5 +1,6 @@
-"""The child process that runs one DAG's callbacks: user code, kept away from the callbacks
-role (an exception, a hang or a crash here costs one try of one job).
+"""The child process that runs one DAG's callbacks (or a dead try's task callbacks): user
+code, kept away from the callbacks role (an exception, a hang or a crash here costs one try
+of one job).
 
 ``python -m airlane.service.callbacks.callback_process <result fd>``: the request is the JSON
 on stdin (:class:`CallbackRequest`), the result the JSON written to the result fd (never to
@@ -13,6 +14,7 @@ import ctypes
 import os
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -29,6 +31,7 @@ from airlane.service.execution.dag_callbacks import (
     run_callbacks,
 )
 from airlane.service.execution.redis_xcom import RedisXComs
+from airlane.service.execution.task_callbacks import task_callbacks
 from airlane.service.worker.task_process import run_info_from_wire, run_info_to_wire
 
 #: what is kept of each error a callback raised (the result pipe carries no megabytes)
@@ -52,6 +55,12 @@ class CallbackRequest:
     last: LastTI | None
     #: positions of the callbacks an earlier try delivered (not called again)
     skip: frozenset[int] = frozenset()
+    #: a task callback (TaskCallbackKind's value) of the try ``last``; "" for a DAG callback
+    task_kind: str = ""
+    #: the set where each delivered callback's position is added as soon as it returned (so a
+    #: role killed during a later one does not call it again), kept ``done_ttl_s``
+    done_key: str = ""
+    done_ttl_s: int = 0
 
     def encode(self) -> bytes:
         data = {
@@ -63,6 +72,9 @@ class CallbackRequest:
             "run": run_info_to_wire(self.run),
             "last": None if self.last is None else asdict(self.last),
             "skip": sorted(self.skip),
+            "task_kind": self.task_kind,
+            "done_key": self.done_key,
+            "done_ttl_s": self.done_ttl_s,
         }
         return orjson.dumps(data)
 
@@ -79,6 +91,9 @@ class CallbackRequest:
             run=run_info_from_wire(data["run"]),
             last=None if last is None else LastTI(**last),
             skip=frozenset(int(i) for i in data.get("skip", ())),
+            task_kind=str(data.get("task_kind") or ""),
+            done_key=str(data.get("done_key") or ""),
+            done_ttl_s=int(data.get("done_ttl_s") or 0),
         )
 
 
@@ -103,10 +118,36 @@ def run_request(request: CallbackRequest) -> dict[str, Any]:
     client = redis.Redis.from_url(request.redis_url, decode_responses=True)
     task_id = "" if request.last is None else request.last.task_id
     xcoms = RedisXComs(client, Keys.from_env(), dag.dag_id, request.run.run_id, task_id)
-    context = callback_context(dag, request.run, request.last, request.reason, xcoms)
-    callbacks = dag_callbacks(dag, request.success)
-    results = run_callbacks(callbacks, context, _log, request.skip)
+    if request.task_kind and request.last is not None:
+        kind = request.task_kind
+        context, callbacks = task_callbacks(dag, request.run, request.last, kind, xcoms)
+        what = "Task callback"
+    else:
+        context = callback_context(dag, request.run, request.last, request.reason, xcoms)
+        callbacks = dag_callbacks(dag, request.success)
+        what = "DAG callback"
+    results = run_callbacks(
+        callbacks, context, _log, request.skip, what, _recorder(client, request)
+    )
     return {"done": list(results.done), "errors": [cut_error(e) for e in results.errors]}
+
+
+def _recorder(client: redis.Redis, request: CallbackRequest) -> Callable[[int], None] | None:
+    if not request.done_key:
+        return None
+    key, ttl_s = request.done_key, request.done_ttl_s
+
+    def record(position: int) -> None:
+        pipe = client.pipeline()
+        pipe.sadd(key, str(position))
+        if ttl_s:
+            pipe.expire(key, ttl_s)
+        try:
+            pipe.execute()
+        except redis.RedisError as err:  # the role records it with the result
+            _log(f"callback {position} delivered, not yet recorded: {err}")
+
+    return record
 
 
 def main() -> None:
