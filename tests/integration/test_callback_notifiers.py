@@ -39,7 +39,7 @@ def nodes(clean_redis: RedisServer, tmp_path: Path, receiver: WebhookReceiver) -
     cluster.start("coordinator", "coordinator")
     cluster.start("worker", "worker", "--concurrency", "4", "--grace", "1")
     cluster.start("callbacks", "callbacks")
-    cluster.wait_for_dags("cb_dead_try", "cb_notify")
+    cluster.wait_for_dags("cb_dead_try", "cb_notify", "cb_notify_down")
     yield cluster
     cluster.stop_all()
 
@@ -100,10 +100,20 @@ def test_a_dag_callback_and_its_notifier_fire_once_through_a_sigkill_mid_deliver
     assert (event.callback, event.outcome.value, event.tries) == ("on_failure_callback", "done", 2)
     # the two that returned before the kill are not called again
     assert lines(nodes, "dn_first.lines") == [f"task_failure {run_id}"]
-    (post,) = receiver.posts()
+    (post,) = [p for p in receiver.posts() if p.path == "/hook"]
     assert post.headers["X-Run"] == run_id  # a template field, rendered with the context
     assert post.headers["Idempotency-Key"]
     assert (post.body["dag_id"], post.body["run_id"]) == ("cb_notify", run_id)
     assert (post.body["reason"], post.body["task_id"]) == ("task_failure", "fails")
     assert lines(nodes, "dn_blocking.lines") == [run_id]
     assert len(callback_events(nodes, run_id)) == 1
+    # a notifier whose receiver refuses it: retried, then failed in the run's events and logs
+    refused = nodes.trigger("cb_notify_down")
+    event = wait_callback(nodes, refused)
+    assert (event.outcome.value, event.tries) == ("failed", 2)
+    assert "WebhookNotifier failed: WebhookError:" in event.error
+    assert "answered 500: the receiver is down" in event.error
+    assert [p.path for p in receiver.posts()].count("/down") == 2
+    logs = nodes.logs("callbacks")
+    assert "Failed to send notification (sync)" in logs
+    assert f"{refused}|on_failure_callback" in logs

@@ -1,4 +1,5 @@
-"""A local HTTP receiver for notifier tests: records every POST (path, headers, JSON body)."""
+"""A local HTTP receiver for notifier tests: records every POST (path, headers, JSON body);
+a path ending in ``/down`` is answered 500."""
 
 from __future__ import annotations
 
@@ -31,10 +32,12 @@ class WebhookReceiver:
                     body = raw.decode(errors="replace")
                 with receiver._lock:
                     receiver.received.append(Received(self.path, dict(self.headers), body))
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
+                down = self.path.endswith("/down")  # a receiver that refuses everything
+                self.send_response(500 if down else 200)
+                answer = b"the receiver is down" if down else b"ok"
+                self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(answer)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

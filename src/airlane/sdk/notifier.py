@@ -61,23 +61,39 @@ class BaseNotifier:
 
     def _render(self, template: Any, context: Any, dag: DAG | None = None) -> Any:
         dag = dag or context.get("dag")
-        if dag is not None:
-            from airlane.sdk.templating import render_value
+        return self.render_template(template, context, self.get_template_env(dag=dag))
 
-            return render_value(template, context, dag, self.template_ext)
-        return _render_with(self.get_template_env(), template, context, self.template_ext)
+    def render_template(
+        self,
+        content: Any,
+        context: Any,
+        jinja_env: jinja2.Environment | None = None,
+        seen_oids: set[int] | None = None,
+    ) -> Any:
+        """``content`` rendered: strings (a name ending in ``template_ext`` is a template
+        file), and the strings inside lists, tuples, sets and dicts."""
+        env = jinja_env or self.get_template_env(dag=context.get("dag"))
+        return _render_with(env, content, context, self.template_ext)
+
+    def _do_render_template_fields(
+        self,
+        parent: Any,
+        template_fields: Sequence[str],
+        context: Any,
+        jinja_env: jinja2.Environment,
+        seen_oids: set[int],
+    ) -> None:
+        for name in template_fields:
+            value = getattr(parent, name)
+            setattr(parent, name, self.render_template(value, context, jinja_env, seen_oids))
 
     def render_template_fields(
         self, context: Any, jinja_env: jinja2.Environment | None = None
     ) -> None:
         """Render every attribute in ``template_fields`` in place (irreversible)."""
-        for name in self.template_fields:
-            value = getattr(self, name)
-            if jinja_env is not None:
-                rendered = _render_with(jinja_env, value, context, self.template_ext)
-            else:
-                rendered = self._render(value, context)
-            setattr(self, name, rendered)
+        if jinja_env is None:
+            jinja_env = self.get_template_env(dag=context.get("dag"))
+        self._do_render_template_fields(self, self.template_fields, context, jinja_env, set())
 
     async def async_notify(self, context: Context) -> None:
         """Send the notification (async): ``await notifier``."""

@@ -84,3 +84,11 @@ with DAG(
     ],
 ) as cb_notify:
     PythonOperator(task_id="fails", python_callable=boom)
+
+with DAG(
+    "cb_notify_down",
+    schedule=None,
+    start_date=START,
+    on_failure_callback=WebhookNotifier(WEBHOOK_URL.replace("/hook", "/down")),
+) as cb_notify_down:
+    PythonOperator(task_id="fails", python_callable=boom)
