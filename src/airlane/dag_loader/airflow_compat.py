@@ -162,8 +162,6 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.sdk.execution_time.secrets_masker": ("airlane.sdk.secrets_masker",),
     "airflow.utils.log": (),
     "airflow.utils.log.secrets_masker": ("airlane.sdk.secrets_masker",),
-    "airflow.sdk.definitions._internal": (),
-    "airflow.sdk.definitions._internal.types": ("airlane.sdk.arg_types",),
 }
 
 #: a folder of Airflow's own example DAGs to serve as ``airflow.example_dags`` (see
