@@ -86,6 +86,7 @@ def test_provider_notifiers_and_email_operator_under_dags_test(
         "dags",
         "test",
         "provider_notify",
+        "--logical-date",
         "2026-01-01",
         "--dags-folder",
         str(FOLDER),
