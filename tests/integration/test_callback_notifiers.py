@@ -4,6 +4,7 @@ coordinator and the callbacks role itself (SIGKILL mid-delivery)."""
 
 from __future__ import annotations
 
+import json
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ from tests.integration.test_dag_callbacks import callback_events, lines, wait_ca
 from tests.integration.webhook_receiver import WebhookReceiver
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(120)]
+SECRET = "s3cr3t-hunter2"
 
 
 @pytest.fixture
@@ -34,12 +36,15 @@ def nodes(clean_redis: RedisServer, tmp_path: Path, receiver: WebhookReceiver) -
         AIRLANE_CALLBACK_MAX_TRIES="2",
         AIRLANE_CALLBACK_RETRY_DELAY_S="0.1",
         AIRLANE_TEST_WEBHOOK_URL=receiver.url,
+        AIRFLOW_CONN_NOTIFY_SECRET=json.dumps(
+            {"conn_type": "http", "host": "h", "password": SECRET}
+        ),
     )
     cluster.start("dag-processor", "dag-processor")
     cluster.start("coordinator", "coordinator")
     cluster.start("worker", "worker", "--concurrency", "4", "--grace", "1")
     cluster.start("callbacks", "callbacks")
-    cluster.wait_for_dags("cb_dead_try", "cb_notify", "cb_notify_down")
+    cluster.wait_for_dags("cb_dead_try", "cb_notify", "cb_notify_down", "cb_leaky")
     yield cluster
     cluster.stop_all()
 
@@ -94,6 +99,9 @@ def test_a_dag_callback_and_its_notifier_fire_once_through_a_sigkill_mid_deliver
     wait_until((nodes.markers / "dn_blocking.started").exists, 30, "the third callback")
     nodes.signal("callbacks", signal.SIGKILL)  # its child process dies with it
     nodes.start("callbacks", "callbacks")
+    # delivered while the cut job waits for its in-progress mark to expire (no kill after)
+    refused = nodes.trigger("cb_notify_down")
+    leaky = nodes.trigger("cb_leaky")
     wait_until(lambda: len(lines(nodes, "dn_blocking.started")) == 2, 30, "the second try")
     (nodes.markers / "release").touch()
     event = wait_callback(nodes, run_id)
@@ -108,12 +116,18 @@ def test_a_dag_callback_and_its_notifier_fire_once_through_a_sigkill_mid_deliver
     assert lines(nodes, "dn_blocking.lines") == [run_id]
     assert len(callback_events(nodes, run_id)) == 1
     # a notifier whose receiver refuses it: retried, then failed in the run's events and logs
-    refused = nodes.trigger("cb_notify_down")
     event = wait_callback(nodes, refused)
     assert (event.outcome.value, event.tries) == ("failed", 2)
     assert "WebhookNotifier failed: WebhookError:" in event.error
     assert "answered 500: the receiver is down" in event.error
-    assert [p.path for p in receiver.posts()].count("/down") == 2
+    assert [p.path for p in receiver.posts()].count("/T0K3N/down") == 2
+    assert "T0K3N" not in event.error  # the URL's path may be its token: not in errors
+    # a connection's password in a callback's error and log: masked in the event and the log
+    event = wait_callback(nodes, leaky)
+    assert "RuntimeError: h refused ***" in event.error
     logs = nodes.logs("callbacks")
+    assert "cannot log in with ***" in logs
+    assert SECRET not in logs
     assert "Failed to send notification (sync)" in logs
+    assert "T0K3N" not in logs
     assert f"{refused}|on_failure_callback" in logs

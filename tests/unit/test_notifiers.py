@@ -93,6 +93,8 @@ def test_the_webhook_notifier_posts_the_run_with_an_idempotency_key() -> None:
 def test_the_webhook_notifier_raises_when_the_receiver_is_unreachable() -> None:
     with pytest.raises(WebhookError, match="could not be reached"):
         WebhookNotifier("http://127.0.0.1:9/x", timeout_s=2).notify({})  # type: ignore[arg-type]
+    with pytest.raises(WebhookError, match=r"^http://127.0.0.1:9 could not be reached"):
+        WebhookNotifier("http://u:pw@127.0.0.1:9/T0K3N", timeout_s=2).notify({})  # type: ignore[arg-type]
     with pytest.raises(WebhookError, match="not an http"):
         WebhookNotifier("file:///etc/passwd").notify({})  # type: ignore[arg-type]
 

@@ -11,13 +11,15 @@ fields. Every request carries an ``Idempotency-Key`` header made of the run, tas
 reason: a delivery the callbacks role repeats (its process was killed after the POST and before
 it recorded it) sends the same key, so a receiver can drop the duplicate. A response other than
 2xx, or no response within ``timeout_s``, raises: the callback fails and the callbacks role
-retries it with backoff.
+retries it with backoff. Errors and logs name the URL's scheme, host and port only (a webhook
+URL often carries its token in the path).
 """
 
 from __future__ import annotations
 
 import hashlib
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from datetime import datetime
@@ -54,6 +56,13 @@ def default_payload(context: Mapping[str, Any]) -> dict[str, Any]:
         "state": _text(getattr(ti, "state", None)),
         "exception": None if exception is None else f"{type(exception).__name__}: {exception}",
     }
+
+
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url``: what errors and logs name (webhook URLs often carry
+    a token in their path or user part)."""
+    parts = urllib.parse.urlsplit(url)
+    return f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
 
 
 def idempotency_key(payload: Mapping[str, Any]) -> str:
@@ -93,7 +102,7 @@ class WebhookNotifier(BaseNotifier):
 
     def notify(self, context: Context) -> None:
         if not self.url.startswith(("http://", "https://")):
-            raise WebhookError(f"not an http(s) URL: {self.url!r}")
+            raise WebhookError(f"not an http(s) URL: {self.url[:8]!r}...")
         body = self.body(context)
         headers = {
             "Content-Type": "application/json",
@@ -107,10 +116,10 @@ class WebhookNotifier(BaseNotifier):
                 response.read()
         except urllib.error.HTTPError as err:
             detail = err.read().decode(errors="replace")[:_BODY_MAX_CHARS]
-            raise WebhookError(f"{self.url} answered {err.code}: {detail}") from None
+            raise WebhookError(f"{origin(self.url)} answered {err.code}: {detail}") from None
         except (urllib.error.URLError, OSError) as err:
-            raise WebhookError(f"{self.url} could not be reached: {err}") from None
-        self.log.info("Webhook notification sent to %s", self.url)
+            raise WebhookError(f"{origin(self.url)} could not be reached: {err}") from None
+        self.log.info("Webhook notification sent to %s", origin(self.url))
 
 
 #: Airflow providers' function form (``send_smtp_notification = SmtpNotifier``)

@@ -89,6 +89,21 @@ with DAG(
     "cb_notify_down",
     schedule=None,
     start_date=START,
-    on_failure_callback=WebhookNotifier(WEBHOOK_URL.replace("/hook", "/down")),
+    on_failure_callback=WebhookNotifier(WEBHOOK_URL.replace("/hook", "/T0K3N/down")),
 ) as cb_notify_down:
+    PythonOperator(task_id="fails", python_callable=boom)
+
+
+def leaky(context):
+    """A callback whose error (and log) holds a connection's password."""
+    import logging
+
+    from airflow.hooks.base import BaseHook
+
+    conn = BaseHook.get_connection("notify_secret")
+    logging.getLogger("leaky").error("cannot log in with %s", conn.password)
+    raise RuntimeError(f"{conn.host} refused {conn.password}")
+
+
+with DAG("cb_leaky", schedule=None, start_date=START, on_failure_callback=leaky) as cb_leaky:
     PythonOperator(task_id="fails", python_callable=boom)

@@ -11,6 +11,7 @@ stdout, where user code prints): ``{"done": [positions], "errors": [...]}``, or
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import signal
 import sys
@@ -23,6 +24,7 @@ import redis
 
 from airlane.dag_loader.importer import load_dags
 from airlane.queue.keys import Keys
+from airlane.sdk.secrets_masker import mask_text
 from airlane.service.execution.context_builder import RunInfo
 from airlane.service.execution.dag_callbacks import (
     LastTI,
@@ -39,6 +41,8 @@ ERROR_MAX_CHARS = 2000
 
 
 def cut_error(text: str) -> str:
+    """``text`` with the secrets seen in this process masked, cut to ERROR_MAX_CHARS."""
+    text = mask_text(text)
     if len(text) <= ERROR_MAX_CHARS:
         return text
     return f"{text[: ERROR_MAX_CHARS - 20]}... ({len(text)} chars)"
@@ -105,8 +109,31 @@ def _die_with_parent() -> None:
 
 
 def _log(line: str) -> None:
-    sys.stderr.write(f"{line}\n")
+    sys.stderr.write(f"{mask_text(line)}\n")
     sys.stderr.flush()
+
+
+class _Masking(logging.Filter):
+    """Masks the secrets seen in this process (connection passwords and extras, values given
+    to ``mask_secret``) in every log record, its traceback included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = mask_text(record.getMessage())
+        record.args = None
+        if record.exc_info:
+            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+def _configure_logging() -> None:
+    """Callbacks' and providers' INFO logs to stderr (the callbacks role's log), masked."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("[%(asctime)s] {%(name)s} %(levelname)s - %(message)s"))
+    handler.addFilter(_Masking())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
 
 
 def run_request(request: CallbackRequest) -> dict[str, Any]:
@@ -152,6 +179,7 @@ def _recorder(client: redis.Redis, request: CallbackRequest) -> Callable[[int], 
 
 def main() -> None:
     _die_with_parent()
+    _configure_logging()
     result_fd = int(sys.argv[1])
     request = CallbackRequest.decode(sys.stdin.buffer.read())
     try:
