@@ -160,7 +160,8 @@ class CallbackOutcome(StrEnum):
 @dataclass(frozen=True, slots=True)
 class CallbackEvent:
     """The callbacks role delivered a DAG-level callback of a run (``done``), or gave up on it
-    after its last try (``failed``, with the last error)."""
+    after its last try (``failed``, with the last error); with ``task_id``, the task callback of
+    a try that died with its worker (``try_number``)."""
 
     kind: ClassVar[EventKind] = EventKind.CALLBACK
     dag_id: str
@@ -169,6 +170,9 @@ class CallbackEvent:
     outcome: CallbackOutcome
     tries: int
     error: str = ""
+    task_id: str = ""
+    map_index: int = -1
+    try_number: int = 0
 
     def to_fields(self) -> Fields:
         fields: Fields = {
@@ -180,6 +184,10 @@ class CallbackEvent:
         }
         if self.error:
             fields["error"] = self.error
+        if self.task_id:
+            fields["task_id"] = self.task_id
+            fields["map_index"] = str(self.map_index)
+            fields["try_number"] = str(self.try_number)
         return fields
 
     @classmethod
@@ -188,7 +196,13 @@ class CallbackEvent:
         outcome = _enum(CallbackOutcome, _field(fields, "outcome", cls.kind), cls.kind)
         tries = int(_field(fields, "tries", cls.kind))
         callback = _field(fields, "callback", cls.kind)
-        return cls(dag_id, run_id, callback, outcome, tries, fields.get("error", ""))
+        error = fields.get("error", "")
+        task_id = fields.get("task_id", "")
+        if not task_id:
+            return cls(dag_id, run_id, callback, outcome, tries, error)
+        map_index = int(fields.get("map_index") or -1)
+        try_number = int(fields.get("try_number") or 0)
+        return cls(dag_id, run_id, callback, outcome, tries, error, task_id, map_index, try_number)
 
     def payload(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -200,6 +214,8 @@ class CallbackEvent:
         }
         if self.error:
             data["error"] = self.error
+        if self.task_id:
+            data.update(task_id=self.task_id, map_index=self.map_index, try_number=self.try_number)
         return data
 
 

@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from airlane.queue.callback_jobs import DagCallbackJob
 from airlane.queue.keys import Keys
 from airlane.queue.protocol import MalformedRecord
+from airlane.queue.task_callback_jobs import TaskCallbackJob, decode_job
 
 log = logging.getLogger("airlane.callbacks")
 
@@ -25,7 +26,9 @@ PENDING_WARN_COUNT = 1000
 _SCAN_COUNT = 500
 
 
-def is_stale(job: DagCallbackJob, now_s: float, max_age_s: float = PENDING_MAX_AGE_S) -> bool:
+def is_stale(
+    job: DagCallbackJob | TaskCallbackJob, now_s: float, max_age_s: float = PENDING_MAX_AGE_S
+) -> bool:
     return job.ended_at_s < now_s - max_age_s
 
 
@@ -44,7 +47,7 @@ async def prune_pending(
     waiting = dropped = 0
     async for job_id, raw in client.hscan_iter(keys.callbacks_pending, count=_SCAN_COUNT):
         try:
-            job = DagCallbackJob.decode(raw)
+            job = decode_job(raw)
         except MalformedRecord as err:
             log.error("dropping a pending DAG callback job: %s", err)
         else:

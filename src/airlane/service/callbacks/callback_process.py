@@ -1,5 +1,6 @@
-"""The child process that runs one DAG's callbacks: user code, kept away from the callbacks
-role (an exception, a hang or a crash here costs one try of one job).
+"""The child process that runs one DAG's callbacks (or a dead try's task callbacks): user
+code, kept away from the callbacks role (an exception, a hang or a crash here costs one try
+of one job).
 
 ``python -m airlane.service.callbacks.callback_process <result fd>``: the request is the JSON
 on stdin (:class:`CallbackRequest`), the result the JSON written to the result fd (never to
@@ -10,9 +11,11 @@ stdout, where user code prints): ``{"done": [positions], "errors": [...]}``, or
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,6 +24,7 @@ import redis
 
 from airlane.dag_loader.importer import load_dags
 from airlane.queue.keys import Keys
+from airlane.sdk.secrets_masker import mask_text
 from airlane.service.execution.context_builder import RunInfo
 from airlane.service.execution.dag_callbacks import (
     LastTI,
@@ -29,6 +33,7 @@ from airlane.service.execution.dag_callbacks import (
     run_callbacks,
 )
 from airlane.service.execution.redis_xcom import RedisXComs
+from airlane.service.execution.task_callbacks import task_callbacks
 from airlane.service.worker.task_process import run_info_from_wire, run_info_to_wire
 
 #: what is kept of each error a callback raised (the result pipe carries no megabytes)
@@ -36,6 +41,8 @@ ERROR_MAX_CHARS = 2000
 
 
 def cut_error(text: str) -> str:
+    """``text`` with the secrets seen in this process masked, cut to ERROR_MAX_CHARS."""
+    text = mask_text(text)
     if len(text) <= ERROR_MAX_CHARS:
         return text
     return f"{text[: ERROR_MAX_CHARS - 20]}... ({len(text)} chars)"
@@ -52,6 +59,12 @@ class CallbackRequest:
     last: LastTI | None
     #: positions of the callbacks an earlier try delivered (not called again)
     skip: frozenset[int] = frozenset()
+    #: a task callback (TaskCallbackKind's value) of the try ``last``; "" for a DAG callback
+    task_kind: str = ""
+    #: the set where each delivered callback's position is added as soon as it returned (so a
+    #: role killed during a later one does not call it again), kept ``done_ttl_s``
+    done_key: str = ""
+    done_ttl_s: int = 0
 
     def encode(self) -> bytes:
         data = {
@@ -63,6 +76,9 @@ class CallbackRequest:
             "run": run_info_to_wire(self.run),
             "last": None if self.last is None else asdict(self.last),
             "skip": sorted(self.skip),
+            "task_kind": self.task_kind,
+            "done_key": self.done_key,
+            "done_ttl_s": self.done_ttl_s,
         }
         return orjson.dumps(data)
 
@@ -79,6 +95,9 @@ class CallbackRequest:
             run=run_info_from_wire(data["run"]),
             last=None if last is None else LastTI(**last),
             skip=frozenset(int(i) for i in data.get("skip", ())),
+            task_kind=str(data.get("task_kind") or ""),
+            done_key=str(data.get("done_key") or ""),
+            done_ttl_s=int(data.get("done_ttl_s") or 0),
         )
 
 
@@ -90,8 +109,31 @@ def _die_with_parent() -> None:
 
 
 def _log(line: str) -> None:
-    sys.stderr.write(f"{line}\n")
+    sys.stderr.write(f"{mask_text(line)}\n")
     sys.stderr.flush()
+
+
+class _Masking(logging.Filter):
+    """Masks the secrets seen in this process (connection passwords and extras, values given
+    to ``mask_secret``) in every log record, its traceback included."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = mask_text(record.getMessage())
+        record.args = None
+        if record.exc_info:
+            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+def _configure_logging() -> None:
+    """Callbacks' and providers' INFO logs to stderr (the callbacks role's log), masked."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("[%(asctime)s] {%(name)s} %(levelname)s - %(message)s"))
+    handler.addFilter(_Masking())
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
 
 
 def run_request(request: CallbackRequest) -> dict[str, Any]:
@@ -103,14 +145,41 @@ def run_request(request: CallbackRequest) -> dict[str, Any]:
     client = redis.Redis.from_url(request.redis_url, decode_responses=True)
     task_id = "" if request.last is None else request.last.task_id
     xcoms = RedisXComs(client, Keys.from_env(), dag.dag_id, request.run.run_id, task_id)
-    context = callback_context(dag, request.run, request.last, request.reason, xcoms)
-    callbacks = dag_callbacks(dag, request.success)
-    results = run_callbacks(callbacks, context, _log, request.skip)
+    if request.task_kind and request.last is not None:
+        kind = request.task_kind
+        context, callbacks = task_callbacks(dag, request.run, request.last, kind, xcoms)
+        what = "Task callback"
+    else:
+        context = callback_context(dag, request.run, request.last, request.reason, xcoms)
+        callbacks = dag_callbacks(dag, request.success)
+        what = "DAG callback"
+    results = run_callbacks(
+        callbacks, context, _log, request.skip, what, _recorder(client, request)
+    )
     return {"done": list(results.done), "errors": [cut_error(e) for e in results.errors]}
+
+
+def _recorder(client: redis.Redis, request: CallbackRequest) -> Callable[[int], None] | None:
+    if not request.done_key:
+        return None
+    key, ttl_s = request.done_key, request.done_ttl_s
+
+    def record(position: int) -> None:
+        pipe = client.pipeline()
+        pipe.sadd(key, str(position))
+        if ttl_s:
+            pipe.expire(key, ttl_s)
+        try:
+            pipe.execute()
+        except redis.RedisError as err:  # the role records it with the result
+            _log(f"callback {position} delivered, not yet recorded: {err}")
+
+    return record
 
 
 def main() -> None:
     _die_with_parent()
+    _configure_logging()
     result_fd = int(sys.argv[1])
     request = CallbackRequest.decode(sys.stdin.buffer.read())
     try:

@@ -1,6 +1,7 @@
-"""The arq job that delivers one DAG callback: its user code in a child process with a time
-limit, retried with backoff (arq's ``Retry``) while tries remain, its outcome in the run's
-events (``callback``: ``done``, or ``failed`` after the last try) and the role's log.
+"""The arq job that delivers one DAG callback (or a dead try's task callback): its user code
+in a child process with a time limit, retried with backoff (arq's ``Retry``) while tries
+remain, its outcome in the run's events (``callback``: ``done``, or ``failed`` after the last
+try) and the role's log.
 
 Delivery is at least once, deduplicated by job id: a job that completed is never run again
 (arq keeps its result under the job id and refuses the id while it does); a job whose worker
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -21,11 +22,11 @@ from arq import Retry
 from arq.constants import in_progress_key_prefix
 
 from airlane.queue import typed
-from airlane.queue.callback_jobs import DagCallbackJob
 from airlane.queue.events_protocol import CallbackEvent, CallbackOutcome
 from airlane.queue.keys import Keys
 from airlane.queue.messages import EVENTS_MAXLEN
 from airlane.queue.store import Store
+from airlane.queue.task_callback_jobs import CallbackJob, TaskCallbackJob
 from airlane.service.callbacks.callback_process import ERROR_MAX_CHARS, CallbackRequest
 from airlane.service.callbacks.child import run_child
 from airlane.service.callbacks.in_progress import renewing
@@ -69,14 +70,14 @@ class Delivery:
         self.keys = keys
         self.store = Store(client, keys)
 
-    async def deliver(self, job: DagCallbackJob, job_try: int) -> str:
+    async def deliver(self, job: CallbackJob, job_try: int) -> str:
         """Run the job once; raise arq's Retry while tries remain, else report it failed.
         The job's in-progress mark is renewed all along (arq removes it when it returns)."""
         key = in_progress_key_prefix + job.job_id
         async with renewing(self.client, key, IN_PROGRESS_S, RENEW_S):
             return await self._deliver(job, job_try)
 
-    async def _deliver(self, job: DagCallbackJob, job_try: int) -> str:
+    async def _deliver(self, job: CallbackJob, job_try: int) -> str:
         if job_try > self.settings.max_tries:
             # its last try was cut short (the role was killed during it)
             cut = f"its last try (of {self.settings.max_tries}) did not finish"
@@ -101,13 +102,14 @@ class Delivery:
         await self._event(job, CallbackOutcome.FAILED, job_try, error)
         return "failed"
 
-    async def _attempt(self, job: DagCallbackJob) -> str | None:
+    async def _attempt(self, job: CallbackJob) -> str | None:
         """Call the callbacks an earlier try did not deliver; the error, None if none."""
         done_key = self.keys.callbacks_done(job.job_id)
         skip = frozenset(int(i) for i in await typed.smembers(self.client, done_key))
         request = await build_request(
             self.store, job, self.settings.redis_url, self.settings.dags_folder, skip
         )
+        request = replace(request, done_key=done_key, done_ttl_s=DONE_KEPT_S)
         done, error = await self._call(request)
         if done:
             await self.client.sadd(done_key, *(str(position) for position in done))
@@ -124,11 +126,14 @@ class Delivery:
         return _error_of(*outcome)
 
     async def _event(
-        self, job: DagCallbackJob, outcome: CallbackOutcome, tries: int, error: str = ""
+        self, job: CallbackJob, outcome: CallbackOutcome, tries: int, error: str = ""
     ) -> None:
-        event = CallbackEvent(
-            job.dag_id, job.run_id, job.kind.value, outcome, tries, error[:ERROR_MAX_CHARS]
-        )
+        error = error[:ERROR_MAX_CHARS]
+        event = CallbackEvent(job.dag_id, job.run_id, job.kind.value, outcome, tries, error)
+        if isinstance(job, TaskCallbackJob):
+            event = replace(
+                event, task_id=job.task_id, map_index=job.map_index, try_number=job.try_number
+            )
         fields: Any = event.to_fields()
         await self.client.xadd(self.keys.events, fields, maxlen=EVENTS_MAXLEN, approximate=True)
 

@@ -1,7 +1,8 @@
-"""Moving the DAG callback jobs the coordinator recorded (``callbacks:pending``) onto arq's
-queue, each under its own job id: enqueueing an id arq already holds (or holds a result for)
-does nothing, so a role killed between enqueueing and forgetting an entry enqueues nothing
-twice. An entry older than PENDING_MAX_AGE_S is dropped, not run (queue/pending_callbacks.py)."""
+"""Moving the callback jobs the coordinator recorded (``callbacks:pending``: a run's DAG
+callback, a dead try's task callback) onto arq's queue, each under its own job id: enqueueing
+an id arq already holds (or holds a result for) does nothing, so a role killed between
+enqueueing and forgetting an entry enqueues nothing twice. An entry older than
+PENDING_MAX_AGE_S is dropped, not run (queue/pending_callbacks.py)."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ import time
 
 from arq.connections import ArqRedis
 
-from airlane.queue.callback_jobs import DagCallbackJob
 from airlane.queue.keys import Keys
 from airlane.queue.pending_callbacks import PENDING_MAX_AGE_S, is_stale
 from airlane.queue.protocol import MalformedRecord
+from airlane.queue.task_callback_jobs import CallbackJob, decode_job
 
 log = logging.getLogger("airlane.callbacks")
 
@@ -27,13 +28,14 @@ async def enqueue_pending(arq: ArqRedis, keys: Keys) -> int:
     added = 0
     for raw_id, raw_job in pending.items():
         job_id = raw_id.decode()
+        job: CallbackJob | None
         try:
-            job = DagCallbackJob.decode(raw_job)
+            job = decode_job(raw_job)
         except MalformedRecord as err:
             log.error("dropping a pending callback job: %s", err)
             job = None
         if job is not None and is_stale(job, now_s):
-            log.warning("dropping DAG callback %s: it waited over %.0fs", job_id, PENDING_MAX_AGE_S)
+            log.warning("dropping callback %s: it waited over %.0fs", job_id, PENDING_MAX_AGE_S)
         elif job is not None:
             queued = await arq.enqueue_job(
                 DELIVER, job.encode(), _job_id=job.job_id, _queue_name=keys.callbacks_queue

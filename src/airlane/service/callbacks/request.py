@@ -9,8 +9,9 @@ import orjson
 import pendulum
 
 from airlane.engine.dag_spec import DagSpec
-from airlane.queue.callback_jobs import CallbackKind, DagCallbackJob
+from airlane.queue.callback_jobs import CallbackKind
 from airlane.queue.store import Store
+from airlane.queue.task_callback_jobs import CallbackJob, TaskCallbackJob, TaskCallbackKind
 from airlane.service.callbacks.callback_process import CallbackRequest
 from airlane.service.execution.context_builder import RunInfo
 from airlane.service.execution.dag_callbacks import LastTI, last_ti
@@ -46,7 +47,7 @@ def _conf(raw: str | None) -> dict[str, Any]:
 
 async def build_request(
     store: Store,
-    job: DagCallbackJob,
+    job: CallbackJob,
     redis_url: str,
     dags_folder: str | None,
     skip: frozenset[int] = frozenset(),
@@ -58,6 +59,19 @@ async def build_request(
     dag = dag or await store.dag(job.dag_id)
     if dag is None:
         raise RunGone(f"DAG {job.dag_id} is no longer stored")
+    fileloc = DagSpec.from_serialized(dag).fileloc
+    if isinstance(job, TaskCallbackJob):
+        return CallbackRequest(
+            redis_url=redis_url,
+            dags_folder=dags_folder,
+            fileloc=fileloc,
+            success=False,
+            reason=job.reason,
+            run=run_info(run),
+            last=_dead_try(job),
+            skip=skip,
+            task_kind=job.kind.value,
+        )
     instances = await store.task_instances(job.dag_id, job.run_id)
     last = last_ti(
         LastTI(task_id, map_index, record.try_number, record.max_tries, record.state.value)
@@ -66,10 +80,16 @@ async def build_request(
     return CallbackRequest(
         redis_url=redis_url,
         dags_folder=dags_folder,
-        fileloc=DagSpec.from_serialized(dag).fileloc,
+        fileloc=fileloc,
         success=job.kind is CallbackKind.SUCCESS,
         reason=job.reason.value,
         run=run_info(run),
         last=last,
         skip=skip,
     )
+
+
+def _dead_try(job: TaskCallbackJob) -> LastTI:
+    """The try the job is about, in the state the coordinator gave it."""
+    state = "up_for_retry" if job.kind is TaskCallbackKind.RETRY else "failed"
+    return LastTI(job.task_id, job.map_index, job.try_number, job.max_tries, state)

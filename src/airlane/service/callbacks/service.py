@@ -14,9 +14,9 @@ from arq.connections import ArqRedis
 from arq.worker import Worker
 from redis.asyncio import ConnectionPool
 
-from airlane.queue.callback_jobs import DagCallbackJob
 from airlane.queue.connection import TRANSIENT_ERRORS, connect
 from airlane.queue.keys import Keys
+from airlane.queue.task_callback_jobs import decode_job
 from airlane.service.callbacks.delivery import (
     DONE_KEPT_S,
     IN_PROGRESS_S,
@@ -33,7 +33,7 @@ KEEP_RESULT_S = DONE_KEPT_S
 
 async def _deliver(ctx: dict[str, Any], raw_job: str) -> str:
     delivery: Delivery = ctx["delivery"]
-    return await delivery.deliver(DagCallbackJob.decode(raw_job), int(ctx["job_try"]))
+    return await delivery.deliver(decode_job(raw_job), int(ctx["job_try"]))
 
 
 def _dumps(value: Any) -> bytes:

@@ -1,6 +1,7 @@
 """Recovery: tries lost with their worker, or lost on their way back.
 
-A worker that stops heartbeating is reaped: its claimed tries fail (retryable), the messages
+A worker that stops heartbeating is reaped: its claimed tries fail (retryable; their task
+callbacks recorded for the callbacks role, policies/task_callbacks.py), the messages
 it read but never claimed go back to their queue, and its records go. A live worker whose two
 fresh heartbeats in a row leave out a try it runs has lost that try's completion: the try
 fails. The functions on plain data come first; :class:`Recovery` applies them each second.
@@ -21,6 +22,7 @@ from airlane.queue.messages import TaskMessage
 from airlane.queue.protocol import ClaimRef, WorkerBeat, decoded_or_none
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.coordinator.hooks import Policy
+from airlane.service.coordinator.policies.task_callbacks import dead_try_job
 from airlane.service.coordinator.state import RecoveryState, RunningTry, RunTI, TryRef
 
 if TYPE_CHECKING:
@@ -179,14 +181,14 @@ class Recovery(Policy):
         ctx = s.state.runs.runs.get(claim.run)
         if ctx is None:
             return
-        outcome = TaskOutcome(
-            S.FAILED,
-            claim.try_number,
-            retryable=True,
-            error=f"worker {worker_id} stopped heartbeating",
-        )
+        reason = f"worker {worker_id} stopped heartbeating"
+        outcome = TaskOutcome(S.FAILED, claim.try_number, retryable=True, error=reason)
         key = TIKey(claim.task_id, claim.map_index)
+        before = ctx.machine.tis.get(key)
         s.progress.after_step(ctx, ctx.machine.task_finished(key, outcome, now), now)
+        job = dead_try_job(ctx, key, before, claim.try_number, reason, now)
+        if job is not None:  # its callbacks died with the worker: the callbacks role runs them
+            s.outbox.batch.hset(s.keys.callbacks_pending, job.job_id, job.encode())
 
     async def _requeue_undelivered(self, worker_id: str, now: float) -> None:
         """Messages the dead worker read but never claimed go back to the queue."""

@@ -118,22 +118,27 @@ def run_callbacks(
     context: Context,
     log: Callable[[str], None],
     skip: frozenset[int] = frozenset(),
+    what: str = "DAG callback",
+    on_done: Callable[[int], None] | None = None,
 ) -> CallbackResults:
     """Call each callback in order but those at positions in ``skip`` (delivered by an earlier
-    try); one that raises is logged and the next still runs."""
+    try); one that raises is logged and the next still runs. ``on_done`` is told the position
+    of each that returned, as soon as it did."""
     done: list[int] = []
     errors: list[str] = []
     for position, callback in enumerate(callbacks):
         if position in skip:
             continue
         name = callback_name(callback)
-        log(f"Executing DAG callback {name}")
+        log(f"Executing {what} {name}")
         try:
             call_callback(callback, context)
         except Exception as err:
-            message = f"DAG callback {name} failed: {type(err).__name__}: {err}"
+            message = f"{what} {name} failed: {type(err).__name__}: {err}"
             log(message)
             errors.append(message)
         else:
             done.append(position)
+            if on_done is not None:
+                on_done(position)
     return CallbackResults(tuple(done), tuple(errors))

@@ -1,0 +1,54 @@
+"""The task callback of a try that died with its worker: its context and its callbacks, as
+Airflow 3.1's DAG processor makes them for a ``TaskCallbackRequest``
+(``dag_processing/processor.py``, ``_execute_task_callbacks``).
+
+Airflow builds the template context of a task instance made from the request (the dead try's
+task, map index and try number, the run and ``max_tries`` from the server) and calls the task's
+``on_retry_callback`` when the try will be retried, else its ``on_failure_callback``, each in
+order with that context; one that raises is logged and the next still runs. The context has no
+``exception`` (the try's process is gone) and no ``reason``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airlane.sdk.context import Context
+from airlane.sdk.dag import DAG
+from airlane.service.execution.context_builder import RunInfo, build_context
+from airlane.service.execution.dag_callbacks import LastTI
+from airlane.service.execution.runtime_ti import RuntimeTaskInstance, XComAccess
+
+#: Airflow's default ([core] max_xcom_size is for writes; a callback only reads)
+_XCOM_MAX_BYTES = 48 * 1024 * 1024
+#: the callback kinds a dead try may get (TaskCallbackKind's values)
+_KINDS = ("on_failure_callback", "on_retry_callback")
+
+
+def task_callbacks(
+    dag: DAG, run: RunInfo, dead: LastTI, kind: str, xcoms: XComAccess
+) -> tuple[Context, list[Any]]:
+    """The context of the dead try ``dead`` and the task's callbacks of ``kind`` (none when
+    the task is gone from the DAG)."""
+    if kind not in _KINDS:
+        raise ValueError(f"not a task callback of a dead try: {kind!r}")
+    task = dag.task_dict.get(dead.task_id)
+    if task is None:
+        return Context(dag=dag, run_id=run.run_id), []
+    ti = RuntimeTaskInstance(
+        dag=dag,
+        task=task,
+        run_id=run.run_id,
+        map_index=dead.map_index,
+        try_number=dead.try_number,
+        max_tries=dead.max_tries,
+        logical_date=run.logical_date,
+        xcoms=xcoms,
+        xcom_max_bytes=_XCOM_MAX_BYTES,
+        state=dead.state,
+    )
+    context = build_context(task, dag, run, ti)
+    callbacks = getattr(task, kind, None)
+    if not callbacks:
+        return context, []
+    return context, list(callbacks) if isinstance(callbacks, list | tuple) else [callbacks]
