@@ -152,6 +152,16 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.plugins_manager": ("airlane.sdk.plugins",),
     "airflow.utils.types": ("airlane.sdk.timetable_base",),
     "airflow.configuration": ("airlane.sdk.configuration",),
+    "airflow.models.connection": ("airlane.sdk.connection",),
+    "airflow.hooks": (),
+    "airflow.hooks.base": ("airlane.sdk.hooks.base",),
+    "airflow.sdk.bases.hook": ("airlane.sdk.hooks.base",),
+    "airflow.sdk.definitions.connection": ("airlane.sdk.connection",),
+    "airflow.sdk.log": ("airlane.sdk.secrets_masker",),
+    "airflow.sdk.execution_time": (),
+    "airflow.sdk.execution_time.secrets_masker": ("airlane.sdk.secrets_masker",),
+    "airflow.utils.log": (),
+    "airflow.utils.log.secrets_masker": ("airlane.sdk.secrets_masker",),
 }
 
 #: a folder of Airflow's own example DAGs to serve as ``airflow.example_dags`` (see
