@@ -42,7 +42,7 @@ _DATETIME = "airlane.sdk.operators.branch_datetime"
 
 #: Airflow module -> the Airlane modules whose public names it exports.
 MODULES: dict[str, tuple[str, ...]] = {
-    "airflow": (_SDK,),
+    "airflow": (_SDK, "airlane.sdk.airflow_version"),
     "airflow.models": (_SDK, "airlane.sdk.variable", "airlane.sdk.params", "airlane.sdk.models"),
     "airflow.models.dag": ("airlane.sdk.dag",),
     "airflow.models.baseoperator": ("airlane.sdk.baseoperator",),
@@ -152,6 +152,16 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.plugins_manager": ("airlane.sdk.plugins",),
     "airflow.utils.types": ("airlane.sdk.timetable_base",),
     "airflow.configuration": ("airlane.sdk.configuration",),
+    "airflow.models.connection": ("airlane.sdk.connection",),
+    "airflow.hooks": (),
+    "airflow.hooks.base": ("airlane.sdk.hooks.base",),
+    "airflow.sdk.bases.hook": ("airlane.sdk.hooks.base",),
+    "airflow.sdk.definitions.connection": ("airlane.sdk.connection",),
+    "airflow.sdk.log": ("airlane.sdk.secrets_masker",),
+    "airflow.sdk.execution_time": (),
+    "airflow.sdk.execution_time.secrets_masker": ("airlane.sdk.secrets_masker",),
+    "airflow.utils.log": (),
+    "airflow.utils.log.secrets_masker": ("airlane.sdk.secrets_masker",),
     "airflow.providers_manager": ("airlane.sdk.providers_manager",),
 }
 

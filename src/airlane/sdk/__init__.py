@@ -1,6 +1,7 @@
 """What DAG files import: DAG, operators, TaskFlow decorators, task groups, wiring helpers."""
 
 from airlane.sdk.baseoperator import BaseOperator, chain, chain_linear, cross_downstream
+from airlane.sdk.connection import Connection
 from airlane.sdk.context import Context, get_current_context
 from airlane.sdk.dag import DAG
 from airlane.sdk.decorators import dag, task, task_group
@@ -11,6 +12,7 @@ from airlane.sdk.exceptions import (
     AirflowSensorTimeout,
     AirflowSkipException,
 )
+from airlane.sdk.hooks.base import BaseHook
 from airlane.sdk.mapped import MappedOperator
 from airlane.sdk.operators.bash import BashOperator
 from airlane.sdk.operators.empty import DummyOperator, EmptyOperator
@@ -39,10 +41,12 @@ __all__ = [
     "AirflowSensorTimeout",
     "AirflowSkipException",
     "BaseBranchOperator",
+    "BaseHook",
     "BaseOperator",
     "BaseSensorOperator",
     "BashOperator",
     "BranchPythonOperator",
+    "Connection",
     "Context",
     "DagRunState",
     "DateTimeSensor",

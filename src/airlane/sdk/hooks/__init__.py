@@ -1,0 +1,1 @@
+"""Hooks: Airflow's ``BaseHook`` for provider and user hooks."""

@@ -1,0 +1,172 @@
+"""Secret masking: values registered with :func:`mask_secret` become ``***`` wherever they show.
+
+Airflow's rules (``airflow.sdk._shared.secrets_masker`` in 3.1.8): a secret shorter than five
+characters, or the word ``airflow``, is not masked; a dict is walked and only the values under
+sensitive keys (``password``, ``api_key``, ``token``... see :data:`DEFAULT_SENSITIVE_FIELDS`)
+are registered; :func:`redact` replaces registered secrets in strings and the whole value under
+a sensitive key. ``AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES`` (comma separated) adds names,
+``AIRFLOW__CORE__HIDE_SENSITIVE_VAR_CONN_FIELDS=False`` turns the name rule off and
+``AIRFLOW__LOGGING__MIN_LENGTH_MASKED_SECRET`` sets the minimum length, as in Airflow.
+
+The registry is per process: a task's process masks its own log lines before they leave it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterable
+from enum import Enum
+from typing import Any
+
+DEFAULT_SENSITIVE_FIELDS = frozenset(
+    {
+        "access_key",
+        "access_token",
+        "api_key",
+        "apikey",
+        "authorization",
+        "connection_string",
+        "passphrase",
+        "passwd",
+        "password",
+        "private_key",
+        "proxy",
+        "proxies",
+        "secret",
+        "token",
+        "keyfile_dict",
+        "service_account",
+    }
+)
+SECRETS_TO_SKIP_MASKING = frozenset({"airflow"})
+REPLACEMENT = "***"
+_MAX_DEPTH = 5
+
+
+def _min_length() -> int:
+    raw = os.environ.get("AIRFLOW__LOGGING__MIN_LENGTH_MASKED_SECRET", "5")
+    return int(raw) if raw.strip().isdigit() else 5
+
+
+def _sensitive_names() -> frozenset[str]:
+    extra = os.environ.get("AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES", "")
+    added = {name.strip().lower() for name in extra.split(",") if name.strip()}
+    return DEFAULT_SENSITIVE_FIELDS | added
+
+
+def should_hide_value_for_key(name: Any) -> bool:
+    """A Variable name or connection extra key whose value is a secret."""
+    hide = os.environ.get("AIRFLOW__CORE__HIDE_SENSITIVE_VAR_CONN_FIELDS", "True")
+    if not isinstance(name, str) or hide.strip().lower() in ("false", "0", "f"):
+        return False
+    lowered = name.strip().lower()
+    return any(field in lowered for field in _sensitive_names())
+
+
+class SecretsMasker:
+    """The registered secrets of this process and the pattern that replaces them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.patterns: set[str] = set()
+        self.replacer: re.Pattern[str] | None = None
+
+    def add_mask(self, secret: Any, name: str | None = None) -> None:
+        if isinstance(secret, dict):
+            for key, value in secret.items():
+                self.add_mask(value, str(key))
+        elif isinstance(secret, str):
+            self._add_text(secret, name)
+        elif isinstance(secret, Iterable):
+            for value in secret:
+                self.add_mask(value, name)
+
+    def _add_text(self, secret: str, name: str | None) -> None:
+        if len(secret) < _min_length() or secret.lower() in SECRETS_TO_SKIP_MASKING:
+            return
+        if name and not should_hide_value_for_key(name):
+            return
+        pattern = re.escape(secret)
+        with self._lock:
+            if pattern in self.patterns:
+                return
+            self.patterns.add(pattern)
+            # longest first: a secret that contains another is replaced whole
+            ordered = sorted(self.patterns, key=len, reverse=True)
+            self.replacer = re.compile("|".join(ordered))
+
+    def mask_text(self, text: str) -> str:
+        replacer = self.replacer
+        return replacer.sub(REPLACEMENT, text) if replacer is not None else text
+
+    def redact(self, item: Any, name: str | None = None, depth: int = 0) -> Any:
+        if depth > _MAX_DEPTH:
+            return item
+        if name and should_hide_value_for_key(name):
+            return _redact_all(item, depth)
+        if isinstance(item, dict):
+            return {key: self.redact(value, str(key), depth + 1) for key, value in item.items()}
+        if isinstance(item, Enum):
+            return self.redact(item.value, name, depth)
+        if isinstance(item, str):
+            return self.mask_text(item)
+        if isinstance(item, (tuple, set)):
+            return tuple(self.redact(value, None, depth + 1) for value in item)
+        if isinstance(item, list):
+            return [self.redact(value, None, depth + 1) for value in item]
+        return item
+
+    def reset_masker(self) -> None:
+        with self._lock:
+            self.patterns = set()
+            self.replacer = None
+
+
+def _redact_all(item: Any, depth: int) -> Any:
+    if depth > _MAX_DEPTH or isinstance(item, str):
+        return REPLACEMENT
+    if isinstance(item, dict):
+        return {key: _redact_all(value, depth + 1) for key, value in item.items()}
+    if isinstance(item, list):
+        return [_redact_all(value, depth + 1) for value in item]
+    return item
+
+
+_masker = SecretsMasker()
+
+
+def _secrets_masker() -> SecretsMasker:
+    return _masker
+
+
+def mask_secret(secret: Any, name: str | None = None) -> None:
+    """Mask ``secret`` (a string, or the sensitive values of a dict or list) from now on."""
+    if not secret:
+        return
+    _masker.add_mask(secret, name)
+
+
+def redact(value: Any, name: str | None = None) -> Any:
+    """``value`` with registered secrets and values under sensitive keys replaced by ``***``."""
+    return _masker.redact(value, name)
+
+
+def mask_text(text: str) -> str:
+    """``text`` with every registered secret replaced by ``***`` (a log line, say)."""
+    return _masker.mask_text(text)
+
+
+def reset_secrets_masker() -> None:
+    _masker.reset_masker()
+
+
+__all__ = [
+    "DEFAULT_SENSITIVE_FIELDS",
+    "SecretsMasker",
+    "mask_secret",
+    "redact",
+    "reset_secrets_masker",
+    "should_hide_value_for_key",
+]
