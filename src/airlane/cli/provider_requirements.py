@@ -61,13 +61,15 @@ def provider_requirement(text: str) -> Requirement:
     if match is None:
         raise ProviderNameError(f"not a provider name: {text!r}")
     name: str = canonicalize_name(match.group(1).replace(".", "-"))
+    if name in AIRFLOW_DISTRIBUTIONS:
+        raise ProviderNameError(f"{text!r} is Airflow itself, which Airlane stands in for")
     if not name.startswith(PROVIDER_PREFIX):
         name = PROVIDER_PREFIX + name
     try:
         requirement = Requirement(name + match.group(2))
     except InvalidRequirement as err:
         raise ProviderNameError(f"not a provider requirement: {text!r} ({err})") from None
-    if name in AIRFLOW_DISTRIBUTIONS or name == PROVIDER_PREFIX.rstrip("-"):
+    if name == PROVIDER_PREFIX.rstrip("-"):
         raise ProviderNameError(f"{text!r} is not a provider package")
     return requirement
 

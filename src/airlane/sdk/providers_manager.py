@@ -12,7 +12,6 @@ looked up (``ProvidersManager().hooks["postgres"]``), as Airflow does. Airflow's
 from __future__ import annotations
 
 import functools
-import importlib
 import importlib.metadata
 import logging
 from collections.abc import Callable, Iterator, Mapping
@@ -21,9 +20,11 @@ from typing import Any, NamedTuple
 
 from packaging.utils import canonicalize_name
 
+from airlane.sdk.provider_hooks import PROVIDER_ENTRY_POINT_GROUP, import_string
+
 log = logging.getLogger(__name__)
 
-ENTRY_POINT_GROUP = "apache_airflow_provider"
+ENTRY_POINT_GROUP = PROVIDER_ENTRY_POINT_GROUP
 
 
 @dataclass
@@ -64,20 +65,6 @@ class TriggerInfo(NamedTuple):
     trigger_class_name: str
     package_name: str
     integration_name: str
-
-
-def import_string(dotted_path: str) -> Any:
-    """``package.module.Name`` -> the object (Airflow's ``module_loading.import_string``)."""
-    module_name, _, attribute = dotted_path.rpartition(".")
-    if not module_name:
-        raise ImportError(f"{dotted_path} doesn't look like a module path")
-    module = importlib.import_module(module_name)
-    try:
-        return getattr(module, attribute)
-    except AttributeError:
-        raise ImportError(
-            f'Module "{module_name}" does not define a "{attribute}" attribute'
-        ) from None
 
 
 def discover_providers() -> dict[str, ProviderInfo]:
