@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from airlane import __version__
-from airlane.cli import client, dags_cmd, db_cmd, services, tasks_cmd
+from airlane.cli import client, dags_cmd, db_cmd, providers_cmd, services, tasks_cmd
 from airlane.cli.common import CliError
 
 
@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
     client.register_pools(groups.add_parser("pools", help="limit concurrency across DAGs"))
     client.register_backfill(groups.add_parser("backfill", help="run a DAG for past dates"))
     db_cmd.register(groups.add_parser("db", help="remove old run records (db clean)"))
+    providers_cmd.register(
+        groups.add_parser("providers", help="install and list Airflow provider packages")
+    )
     services.register(groups)
     return parser
 
