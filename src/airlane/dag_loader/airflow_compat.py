@@ -179,6 +179,10 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.lineage.hook": ("airlane.sdk.lineage",),
     "airflow.sdk.lineage": ("airlane.sdk.lineage",),
     "airflow.providers_manager": ("airlane.sdk.providers_manager",),
+    # What the http provider imports at load (h7-providers)
+    "airflow.utils.strings": ("airlane.sdk.strings",),
+    "airflow.triggers": (),
+    "airflow.triggers.base": ("airlane.sdk.triggers",),
 }
 
 #: a folder of Airflow's own example DAGs to serve as ``airflow.example_dags`` (see
