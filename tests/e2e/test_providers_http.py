@@ -128,3 +128,9 @@ def test_installed_provider_modules_import_under_the_shim() -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.split() == ["3.1.8", "True", "airflow.providers.http.hooks.http.HttpHook"]
+
+
+def test_install_refuses_names_that_are_not_providers() -> None:
+    result = run_cli("providers", "install", "http", "apache-airflow>=3")
+    assert result.code == 2
+    assert "'apache-airflow>=3' is Airflow itself, which Airlane stands in for" in result.stderr
