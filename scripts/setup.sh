@@ -32,6 +32,18 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
+# The tests' Airflow provider packages (make install-test), installed without Airflow by
+# `airlane providers install`; skipped while the list and the package install are unchanged.
+if [ "${AIRLANE_SETUP_PROVIDERS:-0}" = 1 ]; then
+  providers="http common-sql sqlite postgres smtp slack"
+  pstamp=.venv/.airlane-providers
+  if [ ! -f "$pstamp" ] || [ "$stamp" -nt "$pstamp" ] || [ "$(cat "$pstamp")" != "$providers" ]; then
+    # shellcheck disable=SC2086  # one word per provider
+    .venv/bin/airlane providers install $providers
+    echo "$providers" > "$pstamp"
+  fi
+fi
+
 # The callbacks role runs arq, which requires redis-py < 6: it gets a virtualenv of its own
 # (`airlane callbacks` started from .venv re-executes itself there; DAG callbacks still run in
 # .venv's interpreter, beside the packages DAG files import).

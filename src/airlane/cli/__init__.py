@@ -10,7 +10,15 @@ from collections.abc import Sequence
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from airlane import __version__
-from airlane.cli import client, connections_cmd, dags_cmd, db_cmd, services, tasks_cmd
+from airlane.cli import (
+    client,
+    connections_cmd,
+    dags_cmd,
+    db_cmd,
+    providers_cmd,
+    services,
+    tasks_cmd,
+)
 from airlane.cli.common import CliError
 
 
@@ -27,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     client.register_backfill(groups.add_parser("backfill", help="run a DAG for past dates"))
     db_cmd.register(groups.add_parser("db", help="remove old run records (db clean)"))
     connections_cmd.register(groups.add_parser("connections", help="manage connections"))
+    providers_cmd.register(
+        groups.add_parser("providers", help="install and list Airflow provider packages")
+    )
     services.register(groups)
     return parser
 

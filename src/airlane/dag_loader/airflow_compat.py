@@ -42,7 +42,7 @@ _DATETIME = "airlane.sdk.operators.branch_datetime"
 
 #: Airflow module -> the Airlane modules whose public names it exports.
 MODULES: dict[str, tuple[str, ...]] = {
-    "airflow": (_SDK,),
+    "airflow": (_SDK, "airlane.sdk.airflow_version"),
     "airflow.models": (_SDK, "airlane.sdk.variable", "airlane.sdk.params", "airlane.sdk.models"),
     "airflow.models.dag": ("airlane.sdk.dag",),
     "airflow.models.baseoperator": ("airlane.sdk.baseoperator",),
@@ -115,6 +115,10 @@ MODULES: dict[str, tuple[str, ...]] = {
         "airlane.sdk.params",
         "airlane.sdk.variable",
         *_PYTHON,
+        "airlane.sdk.configuration",
+        "airlane.sdk.lineage",
+        "airlane.sdk.arg_types",
+        "airlane.sdk.secrets_masker",
     ),
     "airflow.providers.standard": (),
     "airflow.providers.standard.operators": (),
@@ -143,14 +147,14 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.utils.task_group": ("airlane.sdk.taskgroup",),
     "airflow.utils.dates": ("airlane.sdk.timezone",),
     "airflow.utils.timezone": ("airlane.sdk.timezone",),
-    "airflow.utils.helpers": ("airlane.sdk.node",),
+    "airflow.utils.helpers": ("airlane.sdk.node", "airlane.sdk.helpers"),
     "airflow.utils.edgemodifier": ("airlane.sdk.edges",),
     "airflow.utils.state": ("airlane.sdk.state",),
     "airflow.utils.weekday": (_WEEKDAY,),
     "airflow.utils.context": ("airlane.sdk.context",),
     "airflow.exceptions": ("airlane.sdk.exceptions",),
     "airflow.plugins_manager": ("airlane.sdk.plugins",),
-    "airflow.utils.types": ("airlane.sdk.timetable_base",),
+    "airflow.utils.types": ("airlane.sdk.timetable_base", "airlane.sdk.arg_types"),
     "airflow.configuration": ("airlane.sdk.configuration",),
     "airflow.models.connection": ("airlane.sdk.connection",),
     "airflow.hooks": (),
@@ -163,16 +167,45 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.utils.log": (),
     "airflow.utils.log.secrets_masker": ("airlane.sdk.secrets_masker",),
     "airflow.providers.standard.exceptions": ("airlane.sdk.sensors.external_errors",),
+    # The core surface provider packages import (h7-surface)
+    "airflow.sdk.configuration": ("airlane.sdk.configuration",),
+    "airflow.utils.log.logging_mixin": ("airlane.sdk.logging_mixin",),
+    "airflow.utils.module_loading": ("airlane.sdk.module_loading",),
+    "airflow.sdk.module_loading": ("airlane.sdk.module_loading",),
+    "airflow.utils.operator_helpers": ("airlane.sdk.operator_helpers",),
+    "airflow.sdk.definitions._internal": (),
+    "airflow.sdk.definitions._internal.types": ("airlane.sdk.arg_types",),
+    "airflow.sdk.definitions._internal.templater": ("airlane.sdk.templater",),
+    "airflow.lineage": (),
+    "airflow.lineage.hook": ("airlane.sdk.lineage",),
+    "airflow.sdk.lineage": ("airlane.sdk.lineage",),
+    "airflow.providers_manager": ("airlane.sdk.providers_manager",),
+    # What the http provider imports at load (h7-providers)
+    "airflow.utils.strings": ("airlane.sdk.strings",),
+    "airflow.triggers": (),
+    "airflow.triggers.base": ("airlane.sdk.triggers",),
 }
 
 #: a folder of Airflow's own example DAGs to serve as ``airflow.example_dags`` (see
 #: ``dag_loader.plugins``; set by the compatibility suite)
 EXAMPLE_DAGS_ENV = "AIRLANE_AIRFLOW_EXAMPLE_DAGS"
 
+#: Provider packages the shim stands in for only while they are not installed (or fail to import
+#: here). The real ``apache-airflow-providers-common-compat`` resolves each name lazily from
+#: ``airflow.sdk`` (its Airflow 3 path, see ``airlane.sdk.airflow_version``), which the shim
+#: serves, so once installed it wins: the providers that require it get the module they were
+#: built against. The standard provider is not listed: Airlane's own operators answer for it.
+INSTALLED_PACKAGE_WINS: tuple[str, ...] = ("airflow.providers.common.compat",)
+
 #: Airflow module -> its attributes that are modules (``from ...compat.sdk import timezone``).
 MODULE_ATTRIBUTES: dict[str, dict[str, str]] = {
     "airflow.providers.common.compat.sdk": {"timezone": "airflow.sdk.timezone"},
 }
+
+
+def _installed_wins(name: str) -> bool:
+    """Whether ``name`` is a stand-in that an installed provider package replaces."""
+    return any(name == p or name.startswith(p + ".") for p in INSTALLED_PACKAGE_WINS)
 
 
 def _is_package(name: str) -> bool:
@@ -197,6 +230,40 @@ class _AliasLoader(importlib.abc.Loader):
         module.__dict__.setdefault("__all__", [n for n in vars(module) if not n.startswith("_")])
 
 
+class _InstalledOrAliasLoader(importlib.abc.Loader):
+    """Runs the installed module; if it fails to import (it needs Airflow modules the shim does
+    not serve), the module gets the shim's stand-in names instead."""
+
+    def __init__(self, installed: importlib.abc.Loader) -> None:
+        self.installed = installed
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType | None:
+        return None
+
+    def exec_module(self, module: ModuleType) -> None:
+        try:
+            self.installed.exec_module(module)
+        except ImportError:
+            for name in [n for n in vars(module) if not n.startswith("__")]:
+                delattr(module, name)
+            module.__dict__.pop("__all__", None)
+            _AliasLoader().exec_module(module)
+
+
+def _installed_or_alias_spec(installed: ModuleSpec) -> ModuleSpec:
+    assert installed.loader is not None
+    spec = importlib.machinery.ModuleSpec(
+        installed.name,
+        _InstalledOrAliasLoader(installed.loader),
+        origin=installed.origin,
+        is_package=installed.submodule_search_locations is not None,
+    )
+    spec.has_location = installed.has_location
+    if installed.submodule_search_locations is not None:
+        spec.submodule_search_locations = list(installed.submodule_search_locations)
+    return spec
+
+
 class AirflowCompatFinder(importlib.abc.MetaPathFinder):
     """Resolves ``airflow`` and ``airflow.*`` imports to alias modules."""
 
@@ -207,6 +274,10 @@ class AirflowCompatFinder(importlib.abc.MetaPathFinder):
             return None
         if fullname == "airflow.example_dags" and os.environ.get(EXAMPLE_DAGS_ENV):
             return _example_dags_spec(fullname, os.environ[EXAMPLE_DAGS_ENV])
+        if fullname in MODULES and _installed_wins(fullname):
+            installed = importlib.machinery.PathFinder.find_spec(fullname, path)  # type: ignore[arg-type]
+            if installed is not None and installed.loader is not None:
+                return _installed_or_alias_spec(installed)
         if fullname not in MODULES:
             installed = importlib.machinery.PathFinder.find_spec(fullname, path)  # type: ignore[arg-type]
             if installed is not None:

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from airlane.sdk import _stack, setup_teardown
 from airlane.sdk.dag import validate_key
 from airlane.sdk.exceptions import AirflowException
+from airlane.sdk.logging_mixin import LoggingMixin
 from airlane.sdk.node import DAGNode, chain, chain_linear, cross_downstream
 from airlane.sdk.params import ParamsDict
+from airlane.sdk.templater import Templater
 from airlane.sdk.timezone import coerce_datetime
 from airlane.sdk.trigger_rule import TriggerRule, normalize_trigger_rule
 from airlane.sdk.xcom_arg import XComArg, wire_xcom_args
@@ -107,8 +109,11 @@ def _apply_defaults(init: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
-class BaseOperator(DAGNode):
+class BaseOperator(DAGNode, Templater, LoggingMixin):
     """Base of every operator: identity, retry policy, trigger rule, queue and callbacks."""
+
+    #: as Airflow: an operator's logger is ``airflow.task.operators.<module>.<class>``
+    _log_config_logger_name = "airflow.task.operators"
 
     template_fields: ClassVar[Sequence[str]] = ()
     template_ext: ClassVar[Sequence[str]] = ()
@@ -263,6 +268,8 @@ class BaseOperator(DAGNode):
         self.task_group: TaskGroup | None = None
         self._register(task_id, dag, task_group)
         self.task_display_name = task_display_name or self.task_id
+        if logger_name is not None:
+            self._logger_name = logger_name
         if self.has_dag:
             setup_teardown.note_task(self)
 
@@ -357,12 +364,6 @@ class BaseOperator(DAGNode):
 
     def xcom_pull(self, context: Context, task_ids: Any = None, key: str = "return_value") -> Any:
         return context["ti"].xcom_pull(task_ids=task_ids, key=key)
-
-    def render_template(self, content: Any, context: Context) -> Any:
-        from airlane.sdk.templating import render_value
-
-        assert self._dag is not None
-        return render_value(content, context, self._dag, self.template_ext)
 
 
 def _as_timedelta(value: timedelta | float | None, name: str) -> timedelta | None:

@@ -106,6 +106,11 @@ def get_current_context() -> Context:
         ) from None
 
 
+def in_task() -> bool:
+    """Whether the calling code runs inside a task (its thread or a thread it started)."""
+    return _capture.get() is not None
+
+
 def current_log() -> Callable[[str], None]:
     """Write one line to the running task's log."""
     return _log.get()

@@ -99,3 +99,30 @@ class TaskDeferred(AirflowException):
 
 class UnsupportedFeature(AirflowException):
     """An Airflow feature that Airlane does not provide; the message names it."""
+
+
+class AirflowOptionalProviderFeatureException(AirflowException):
+    """Raised by providers when a package an optional feature needs is not installed."""
+
+
+class XComNotFound(AirflowException):
+    """An XCom reference was resolved against an XCom that does not exist."""
+
+    def __init__(self, dag_id: str, task_id: str, key: str) -> None:
+        super().__init__()
+        self.dag_id = dag_id
+        self.task_id = task_id
+        self.key = key
+
+    def __str__(self) -> str:
+        return (
+            f'XComArg result from {self.task_id} at {self.dag_id} with key="{self.key}" '
+            "is not found!"
+        )
+
+
+class AirflowProviderDeprecationWarning(DeprecationWarning):
+    """Issued by providers for their deprecated features."""
+
+    #: the provider version that started raising this warning
+    deprecated_provider_since: str | None = None

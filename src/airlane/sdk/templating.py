@@ -54,17 +54,30 @@ def get_environment(dag: DAG) -> jinja2.Environment:
     return env
 
 
-def render_value(value: Any, context: Context, dag: DAG, template_ext: Sequence[str]) -> Any:
-    """Render strings inside ``value``; XComArgs become their values, which are never rendered."""
+def render_string(
+    value: str, context: Context, env: jinja2.Environment, template_ext: Sequence[str]
+) -> Any:
+    """A template string (or the file it names, by its extension) rendered with ``env``."""
+    if template_ext and value.endswith(tuple(template_ext)):
+        return env.get_template(value).render(context)
+    if "{{" not in value and "{%" not in value and "{#" not in value:
+        return value
+    return env.from_string(value).render(context)
+
+
+def render_value(
+    value: Any,
+    context: Context,
+    dag: DAG,
+    template_ext: Sequence[str],
+    env: jinja2.Environment | None = None,
+) -> Any:
+    """Render strings inside ``value`` (with ``env``, by default the DAG's environment);
+    XComArgs become their values, which are never rendered."""
     from airlane.sdk.decorators import DagParam
 
     if isinstance(value, str):
-        env = get_environment(dag)
-        if template_ext and value.endswith(tuple(template_ext)):
-            return env.get_template(value).render(context)
-        if "{{" not in value and "{%" not in value and "{#" not in value:
-            return value
-        return env.from_string(value).render(context)
+        return render_string(value, context, env or get_environment(dag), template_ext)
     if isinstance(value, XComArg):
         return _pull_xcom_arg(value, context)
     if isinstance(value, MappedArgument):
@@ -72,11 +85,11 @@ def render_value(value: Any, context: Context, dag: DAG, template_ext: Sequence[
     if isinstance(value, DagParam):
         return value.resolve(context)
     if isinstance(value, tuple) and hasattr(value, "_fields"):  # namedtuple
-        return type(value)(*(render_value(v, context, dag, template_ext) for v in value))
+        return type(value)(*(render_value(v, context, dag, template_ext, env) for v in value))
     if isinstance(value, list | tuple | set):
-        return type(value)(render_value(v, context, dag, template_ext) for v in value)
+        return type(value)(render_value(v, context, dag, template_ext, env) for v in value)
     if isinstance(value, dict):
-        return {k: render_value(v, context, dag, template_ext) for k, v in value.items()}
+        return {k: render_value(v, context, dag, template_ext, env) for k, v in value.items()}
     return value
 
 

@@ -17,6 +17,7 @@ import pendulum
 
 from airlane.engine.retry_policy import is_eligible_to_retry
 from airlane.engine.run_state import TaskOutcome, TIKey
+from airlane.sdk import task_log
 from airlane.sdk.baseoperator import BaseOperator
 from airlane.sdk.context import Context, capture_task_output, use_context
 from airlane.sdk.dag import DAG
@@ -32,7 +33,8 @@ from airlane.sdk.node import DAGNode
 from airlane.sdk.operators.python import PythonOperator
 from airlane.sdk.secrets_masker import mask_text, redact
 from airlane.sdk.state import TaskInstanceState
-from airlane.sdk.templating import render_map_index, render_template_fields, rendered_snapshot
+from airlane.sdk.templater import overrides_rendering, render_operator
+from airlane.sdk.templating import render_map_index, rendered_snapshot
 from airlane.sdk.xcom_arg import RETURN_VALUE_KEY, XComArg
 from airlane.service.execution.context_builder import RunInfo, build_context
 from airlane.service.execution.runtime_ti import RuntimeTaskInstance, XComAccess
@@ -184,9 +186,13 @@ def needs_io_to_prepare(node: DAGNode) -> bool:
     """
     cached = node.__dict__.get("_airlane_needs_io")
     if cached is None:
-        cached = isinstance(node, MappedOperator) or any(
-            _has_templates(getattr(node, name, None))
-            for name in node.template_fields  # type: ignore[attr-defined]
+        cached = (
+            isinstance(node, MappedOperator)
+            or overrides_rendering(node)
+            or any(
+                _has_templates(getattr(node, name, None))
+                for name in node.template_fields  # type: ignore[attr-defined]
+            )
         )
         node.__dict__["_airlane_needs_io"] = cached
     return bool(cached)
@@ -200,7 +206,7 @@ def _prepare(
     ti.task = task
     context = build_context(task, dag, request.run, ti, run_launcher=env.run_launcher)
     with use_context(context, env.log):
-        render_template_fields(task, context, dag)
+        render_operator(task, context, dag)
     if env.on_rendered is not None and task.template_fields:
         env.on_rendered(redact(rendered_snapshot(task)))
     return task, context
@@ -213,6 +219,7 @@ async def execute_task(
     started_s = time.time()
     log = env.log
     capture_task_output()
+    task_log.install()
     ti = RuntimeTaskInstance(
         dag=dag,
         task=node,

@@ -1,0 +1,4 @@
+CREATE TABLE IF NOT EXISTS visits (
+    ds TEXT NOT NULL,
+    n INTEGER NOT NULL
+);
