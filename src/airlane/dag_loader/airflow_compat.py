@@ -67,6 +67,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.operators.weekday": (_WEEKDAY,),
     "airflow.operators.datetime": (_DATETIME,),
     "airflow.operators.dagrun_operator": (_TRIGGER,),
+    "airflow.operators.subdag": ("airlane.sdk.operators.subdag",),
+    "airflow.operators.subdag_operator": ("airlane.sdk.operators.subdag",),
     "airflow.sensors": (),
     "airflow.sensors.base": (_SENSOR_BASE,),
     "airflow.sensors.base_sensor_operator": (_SENSOR_BASE,),

@@ -228,7 +228,10 @@ def serialize_dag(dag: DAG, *, relative_fileloc: str | None = None) -> dict[str,
         "max_active_tasks": dag.max_active_tasks,
         "max_consecutive_failed_dag_runs": dag.max_consecutive_failed_dag_runs,
         "dagrun_timeout_s": _seconds(dag.dagrun_timeout),
-        "is_paused_upon_creation": dag.is_paused_upon_creation,
+        # a sub-DAG's runs are started by its parent's SubDagOperator, which a paused sub-DAG
+        # would hold forever
+        "is_paused_upon_creation": False if dag.is_subdag else dag.is_paused_upon_creation,
+        "parent_dag_id": dag.parent_dag.dag_id if dag.parent_dag else None,
         "render_template_as_native_obj": dag.render_template_as_native_obj,
         "tags": sorted(dag.tags),
         "owner": dag.owner,
