@@ -154,6 +154,9 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.plugins_manager": ("airlane.sdk.plugins",),
     "airflow.utils.types": ("airlane.sdk.timetable_base",),
     "airflow.configuration": ("airlane.sdk.configuration",),
+    "airflow.task": (),
+    "airflow.task.priority_strategy": ("airlane.sdk.priority_strategy",),
+    "airflow.task.weight_rule": ("airlane.sdk.priority_strategy",),
 }
 
 #: a folder of Airflow's own example DAGs to serve as ``airflow.example_dags`` (see

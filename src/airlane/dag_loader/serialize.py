@@ -25,6 +25,7 @@ from airlane.sdk.dag import DAG
 from airlane.sdk.mapped import MappedOperator
 from airlane.sdk.mapped_group import MappedTaskGroup
 from airlane.sdk.node import DAGNode
+from airlane.sdk.priority_strategy import PriorityWeightStrategy, custom_weight, weight_rule_name
 from airlane.sdk.schedules import describe_schedule
 from airlane.sdk.sensors.base import BaseSensorOperator
 from airlane.sdk.taskgroup import TaskGroup
@@ -51,12 +52,16 @@ def _jsonable(value: Any) -> Any:
 
 
 def effective_priority(dag: DAG) -> dict[str, int]:
-    """Airflow's ``weight_rule``: downstream (own + all downstream), upstream, or absolute."""
+    """Airflow's ``weight_rule``: downstream (own + all downstream), upstream, absolute, or
+    what a plugin's PriorityWeightStrategy says (``sdk/priority_strategy.py``)."""
     tasks = dag.task_dict
     result: dict[str, int] = {}
     for task_id, task in tasks.items():
         rule = getattr(task, "weight_rule", "downstream")
         own = int(getattr(task, "priority_weight", 1))
+        if isinstance(rule, PriorityWeightStrategy):
+            result[task_id] = custom_weight(rule, task, dag.dag_id)
+            continue
         if rule == "absolute":
             result[task_id] = own
             continue
@@ -124,7 +129,7 @@ def serialize_task(task: DAGNode, priority: int) -> dict[str, Any]:
         "max_retry_delay_s": _seconds(op.max_retry_delay),
         "execution_timeout_s": _seconds(op.execution_timeout),
         "priority_weight": priority,
-        "weight_rule": op.weight_rule,
+        "weight_rule": weight_rule_name(op.weight_rule),
         "queue": op.queue,
         "pool": op.pool,
         "pool_slots": op.pool_slots,
