@@ -144,9 +144,12 @@ def migrated_home(suite: Suite, airflow: Path, folder: Path) -> Path:
 def list_dags(suite: Suite, folder: Path, home: Path, files: list[str]) -> dict[str, Any]:
     python = str(Path(suite.venv) / "bin" / "python")
     paths = [str(folder / f) for f in files]
+    # the example plugins registered when a file needs them (a priority weight strategy is
+    # checked when the file's operators are made)
+    plugins = any(f in USES_EXAMPLE_PLUGINS for f in files)
     proc = subprocess.run(
         [python, "-c", LIST_DAGS, *paths],
-        env=airflow_env(home, folder),
+        env=airflow_env(home, folder, load_examples=plugins),
         capture_output=True,
         text=True,
         timeout=900,

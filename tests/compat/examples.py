@@ -149,7 +149,7 @@ def example_files(folder: Path) -> list[str]:
 
 #: example files that need Airflow's example plugins registered (``load_examples``), as
 #: Airlane's runner provides them (``AIRLANE_AIRFLOW_EXAMPLE_DAGS``)
-USES_EXAMPLE_PLUGINS = frozenset({"example_workday_timetable.py"})
+USES_EXAMPLE_PLUGINS = frozenset({"example_workday_timetable.py", "example_custom_weight.py"})
 
 
 def airflow_env(home: Path, dags_folder: Path, load_examples: bool = False) -> dict[str, str]:

@@ -1,9 +1,11 @@
 """Run every DAG of one DAG file as ``airlane dags test --json`` does, in one process.
 
-    python -m tests.compat.run_file <dags folder> <file> <logical date>
+    python -m tests.compat.run_file <dags folder> <file> <logical date> [--only [DAG_ID ...]]
 
 Prints one JSON object on stdout: the file's import errors (as ``dags list-import-errors
---json``) and, for each DAG it defines, the result that ``dags test --json`` prints. Loading the
+--json``), the ids of the DAGs it defines and, for each DAG run, the result that ``dags test
+--json`` prints. ``--only`` runs just the DAGs named (none: the file is only loaded), for the
+files whose other DAGs real Airflow's ``dags test`` never finished. Loading the
 file once and running its DAGs in turn is what makes the suite fit CI's time; the task logs go
 to stderr as with ``--json``.
 """
@@ -24,7 +26,9 @@ from airlane.sdk.exceptions import ParamValidationError
 from airlane.service.execution.local_runner import run_dag_object
 
 
-def run_file(folder: str, path: str, logical_date: str) -> dict[str, Any]:
+def run_file(
+    folder: str, path: str, logical_date: str, only: set[str] | None = None
+) -> dict[str, Any]:
     dags, errors = load_dags(path, folder)
     by_id = {dag.dag_id: dag for dag in dags}
     settings = Settings.from_env()
@@ -37,6 +41,8 @@ def run_file(folder: str, path: str, logical_date: str) -> dict[str, Any]:
 
     results: dict[str, Any] = {}
     for dag in dags:
+        if only is not None and dag.dag_id not in only:
+            continue
         try:
             result = run_dag_object(
                 dag, logical_date=parse_logical_date(logical_date), sink=sink, lookup=lookup
@@ -48,12 +54,17 @@ def run_file(folder: str, path: str, logical_date: str) -> dict[str, Any]:
         except Exception as err:  # a crash of the runner is a result to report, not to hide
             traceback.print_exc()
             results[dag.dag_id] = {"error": f"{type(err).__name__}: {err}"}
-    return {"import_errors": [e.to_json() for e in errors], "dags": results}
+    return {
+        "import_errors": [e.to_json() for e in errors],
+        "dag_ids": [dag.dag_id for dag in dags],
+        "dags": results,
+    }
 
 
 def main(argv: list[str]) -> int:
-    folder, path, logical_date = argv
-    data = run_file(folder, path, logical_date)
+    folder, path, logical_date, *rest = argv
+    only = set(rest[1:]) if rest[:1] == ["--only"] else None
+    data = run_file(folder, path, logical_date, only)
     sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS) + b"\n")
     return 0
 

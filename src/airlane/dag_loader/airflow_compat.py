@@ -67,6 +67,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.operators.weekday": (_WEEKDAY,),
     "airflow.operators.datetime": (_DATETIME,),
     "airflow.operators.dagrun_operator": (_TRIGGER,),
+    "airflow.operators.subdag": ("airlane.sdk.operators.subdag",),
+    "airflow.operators.subdag_operator": ("airlane.sdk.operators.subdag",),
     "airflow.sensors": (),
     "airflow.sensors.base": (_SENSOR_BASE,),
     "airflow.sensors.base_sensor_operator": (_SENSOR_BASE,),
@@ -184,6 +186,9 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.utils.strings": ("airlane.sdk.strings",),
     "airflow.triggers": (),
     "airflow.triggers.base": ("airlane.sdk.triggers",),
+    "airflow.task": (),
+    "airflow.task.priority_strategy": ("airlane.sdk.priority_strategy",),
+    "airflow.task.weight_rule": ("airlane.sdk.priority_strategy",),
 }
 
 #: a folder of Airflow's own example DAGs to serve as ``airflow.example_dags`` (see

@@ -77,6 +77,16 @@ def import_module(path: str, dags_folder: str | None = None) -> ModuleType:
     return plugins.exec_file(module_name_for(path), path)
 
 
+def _bag_subdags(parent: DAG, found: dict[str, DAG]) -> None:
+    """As Airflow 2's DagBag: each SubDagOperator's DAG is a DAG of the file too, with the
+    parent's fileloc and ``parent_dag`` set, the top DAG for nested ones as in Airflow (the
+    scheduler never schedules a sub-DAG by itself)."""
+    for sub in parent.subdags:
+        sub.parent_dag = parent
+        sub.fileloc = parent.fileloc
+        found.setdefault(sub.dag_id, sub)
+
+
 def load_dags(path: str, dags_folder: str | None = None) -> tuple[list[DAG], list[ImportErrorInfo]]:
     """The valid DAGs defined by ``path``, and an error for the file or each invalid DAG."""
     with _IMPORT_LOCK:
@@ -96,6 +106,8 @@ def _load_dags(path: str, dags_folder: str | None) -> tuple[list[DAG], list[Impo
     candidates += [d for d in collected if d.entered and d.auto_register]
     for candidate in candidates:
         found.setdefault(candidate.dag_id, candidate)
+    for parent in list(found.values()):
+        _bag_subdags(parent, found)
     dags, errors = [], []
     for dag in found.values():
         try:

@@ -1,11 +1,14 @@
-"""The plugins folder (``AIRLANE_PLUGINS_FOLDER``, Airflow's ``plugins/``): custom timetables.
+"""The plugins folder (``AIRLANE_PLUGINS_FOLDER``, Airflow's ``plugins/``): custom timetables
+and priority weight strategies.
 
 As Airflow's plugins manager does, every ``.py`` file under the folder is executed as a module
 named after the file (``plugins/workday.py`` -> ``workday``), the folder is put on ``sys.path``
 so that DAG files can ``from workday import AfterWorkdayTimetable``, and each ``AirflowPlugin``
 subclass found in a module is registered: its ``timetables`` become the classes the scheduler
-may re-create from a serialized DAG (by class path). A file that fails to import, or a plugin
-Airlane cannot honour, is recorded as an error naming the file; the other plugins still load.
+may re-create from a serialized DAG (by class path), its ``priority_weight_strategies`` the
+classes that tasks' ``weight_rule`` may name (``sdk/priority_strategy.py``). A file that fails
+to import, or a plugin Airlane cannot honour, is recorded as an error naming the file; the
+other plugins still load.
 
 Loaded once per process, on first need: by the DAG processor's import of a DAG file, by the
 worker and ``dags test`` the same way, by the coordinator and the API at startup.
@@ -28,6 +31,7 @@ from types import ModuleType
 from typing import Any
 
 from airlane.dag_loader import airflow_compat
+from airlane.sdk import priority_strategy
 from airlane.sdk.plugins import AirflowPlugin
 
 log = logging.getLogger("airlane.plugins")
@@ -96,6 +100,8 @@ def _register(module: ModuleType, path: str) -> None:
         value.on_load()
         for timetable in value.timetables:
             _REGISTRY.timetables[class_path(timetable)] = timetable
+        for strategy in value.priority_weight_strategies:
+            priority_strategy.register(strategy)
         log.info("plugin %s loaded from %s", value.name, path)
 
 
@@ -165,3 +171,4 @@ def reset_for_tests() -> None:
         _REGISTRY.loaded = False
         _REGISTRY.timetables.clear()
         _REGISTRY.errors.clear()
+        priority_strategy.forget_registered()

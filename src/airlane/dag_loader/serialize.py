@@ -25,6 +25,7 @@ from airlane.sdk.dag import DAG
 from airlane.sdk.mapped import MappedOperator
 from airlane.sdk.mapped_group import MappedTaskGroup
 from airlane.sdk.node import DAGNode
+from airlane.sdk.priority_strategy import PriorityWeightStrategy, custom_weight, weight_rule_name
 from airlane.sdk.schedules import describe_schedule
 from airlane.sdk.sensors.base import BaseSensorOperator
 from airlane.sdk.sensors.external_task import ExternalTaskMarker
@@ -52,12 +53,16 @@ def _jsonable(value: Any) -> Any:
 
 
 def effective_priority(dag: DAG) -> dict[str, int]:
-    """Airflow's ``weight_rule``: downstream (own + all downstream), upstream, or absolute."""
+    """Airflow's ``weight_rule``: downstream (own + all downstream), upstream, absolute, or
+    what a plugin's PriorityWeightStrategy says (``sdk/priority_strategy.py``)."""
     tasks = dag.task_dict
     result: dict[str, int] = {}
     for task_id, task in tasks.items():
         rule = getattr(task, "weight_rule", "downstream")
         own = int(getattr(task, "priority_weight", 1))
+        if isinstance(rule, PriorityWeightStrategy):
+            result[task_id] = custom_weight(rule, task, dag.dag_id)
+            continue
         if rule == "absolute":
             result[task_id] = own
             continue
@@ -125,7 +130,7 @@ def serialize_task(task: DAGNode, priority: int) -> dict[str, Any]:
         "max_retry_delay_s": _seconds(op.max_retry_delay),
         "execution_timeout_s": _seconds(op.execution_timeout),
         "priority_weight": priority,
-        "weight_rule": op.weight_rule,
+        "weight_rule": weight_rule_name(op.weight_rule),
         "queue": op.queue,
         "pool": op.pool,
         "pool_slots": op.pool_slots,
@@ -239,7 +244,10 @@ def serialize_dag(dag: DAG, *, relative_fileloc: str | None = None) -> dict[str,
         "max_active_tasks": dag.max_active_tasks,
         "max_consecutive_failed_dag_runs": dag.max_consecutive_failed_dag_runs,
         "dagrun_timeout_s": _seconds(dag.dagrun_timeout),
-        "is_paused_upon_creation": dag.is_paused_upon_creation,
+        # a sub-DAG's runs are started by its parent's SubDagOperator, which a paused sub-DAG
+        # would hold forever
+        "is_paused_upon_creation": False if dag.is_subdag else dag.is_paused_upon_creation,
+        "parent_dag_id": dag.parent_dag.dag_id if dag.parent_dag else None,
         "render_template_as_native_obj": dag.render_template_as_native_obj,
         "tags": sorted(dag.tags),
         "owner": dag.owner,

@@ -49,6 +49,8 @@ class DagSpec:
     #: the DAG-level callbacks the DAG file defines (run by the callbacks role at a run's end)
     has_on_success_callback: bool = False
     has_on_failure_callback: bool = False
+    #: Airflow 2's SubDagOperator: the DAG whose operator runs this one (never scheduled alone)
+    parent_dag_id: str | None = None
 
     @property
     def has_schedule(self) -> bool:
@@ -77,6 +79,7 @@ class DagSpec:
             description=None if dag.get("description") is None else str(dag["description"]),
             tags=tuple(str(tag) for tag in dag.get("tags") or ()),
             fail_fast=bool(dag.get("fail_stop")),
+            parent_dag_id=_text_or_none(dag.get("parent_dag_id")),
             has_on_success_callback=bool(dag.get("has_on_success_callback")),
             has_on_failure_callback=bool(dag.get("has_on_failure_callback")),
         )

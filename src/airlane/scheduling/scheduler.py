@@ -107,6 +107,8 @@ def dag_schedule(
     (pure: ``last_raw`` is its entry of the ``schedules`` hash). The API shows the same next
     run as the scheduler will create."""
     spec = DagSpec.from_serialized(dag)
+    if spec.parent_dag_id is not None:
+        return None  # Airflow 2: "Never schedule a subdag. It will be scheduled by its parent dag."
     timetable = spec_timetable(spec, data_intervals_default)
     if timetable.kind is Kind.NONE:
         return None

@@ -15,6 +15,7 @@ from airlane.sdk.exceptions import AirflowException
 from airlane.sdk.logging_mixin import LoggingMixin
 from airlane.sdk.node import DAGNode, chain, chain_linear, cross_downstream
 from airlane.sdk.params import ParamsDict
+from airlane.sdk.priority_strategy import PriorityWeightStrategy, load_weight_rule
 from airlane.sdk.templater import Templater
 from airlane.sdk.timezone import coerce_datetime
 from airlane.sdk.trigger_rule import TriggerRule, normalize_trigger_rule
@@ -153,7 +154,7 @@ class BaseOperator(DAGNode, Templater, LoggingMixin):
         dag: DAG | None = None,
         params: dict[str, Any] | None = None,
         priority_weight: int = 1,
-        weight_rule: str = "downstream",
+        weight_rule: str | PriorityWeightStrategy = "downstream",
         queue: str = DEFAULT_QUEUE,
         pool: str | None = None,
         pool_slots: int = 1,
@@ -229,11 +230,8 @@ class BaseOperator(DAGNode, Templater, LoggingMixin):
         self.wait_for_past_depends_before_skipping = wait_for_past_depends_before_skipping
         self.wait_for_downstream = wait_for_downstream
         self.priority_weight = int(priority_weight)
-        if weight_rule not in WEIGHT_RULES:
-            raise AirflowException(
-                f"weight_rule must be one of {WEIGHT_RULES}; got {weight_rule!r}"
-            )
-        self.weight_rule = weight_rule
+        #: a built-in rule's name or a plugin's PriorityWeightStrategy (sdk/priority_strategy.py)
+        self.weight_rule = _weight_rule(weight_rule)
         self.queue = queue or DEFAULT_QUEUE
         self.pool = pool or DEFAULT_POOL
         if pool_slots < 1:
@@ -376,3 +374,11 @@ def _as_timedelta(value: timedelta | float | None, name: str) -> timedelta | Non
 
 # BaseOperator's own __init__ applies default_args too when it is instantiated directly.
 BaseOperator.__init__ = _apply_defaults(BaseOperator.__init__)  # type: ignore[method-assign]
+
+
+def _weight_rule(weight_rule: Any) -> str | PriorityWeightStrategy:
+    if isinstance(weight_rule, str) and weight_rule in WEIGHT_RULES:
+        return str(weight_rule)
+    if isinstance(weight_rule, str) and "." not in weight_rule:
+        raise AirflowException(f"weight_rule must be one of {WEIGHT_RULES}; got {weight_rule!r}")
+    return load_weight_rule(weight_rule)  # a custom strategy, registered by a plugin

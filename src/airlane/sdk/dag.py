@@ -144,6 +144,8 @@ class DAG:
         self.task_dict: dict[str, DAGNode] = {}
         self.edge_info: dict[str, dict[str, dict[str, str]]] = {}
         self.entered = False
+        #: Airflow 2's SubDagOperator: the DAG this one is a sub-DAG of (set by the loader)
+        self.parent_dag: DAG | None = None
         from airlane.sdk.taskgroup import TaskGroup
 
         self.task_group: TaskGroup = TaskGroup.create_root(self)
@@ -184,6 +186,17 @@ class DAG:
         return (
             ", ".join(sorted(owners)) if owners else str(self.default_args.get("owner", "airflow"))
         )
+
+    @property
+    def is_subdag(self) -> bool:
+        return self.parent_dag is not None
+
+    @property
+    def subdags(self) -> list[DAG]:
+        """Airflow 2's ``DAG.subdags``: the DAGs its SubDagOperators run, depth first."""
+        from airlane.sdk.operators.subdag import subdags
+
+        return subdags(self)
 
     @property
     def roots(self) -> list[DAGNode]:

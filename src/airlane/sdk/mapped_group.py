@@ -85,7 +85,7 @@ class MappedTaskGroup(TaskGroup):
 
 def _pull(value: Any, ti: Any) -> Any:
     if isinstance(value, XComArg):
-        return ti.xcom_pull(task_ids=value.operator.task_id, key=value.key)
+        return ti.pull_xcom_arg(value.operator.task_id, value.key)
     return value
 
 

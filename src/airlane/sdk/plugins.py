@@ -1,9 +1,10 @@
 """``AirflowPlugin`` (``airflow.plugins_manager``): what a file of the plugins folder defines.
 
-Airlane reads one attribute of a plugin, ``timetables``: the custom timetable classes the
-scheduler may re-create from a serialized DAG. The other attributes Airflow knows (macros,
-operators' extra links, views, listeners...) are refused when set, so that a plugin that relies
-on them fails loudly instead of being half-loaded.
+Airlane reads two attributes of a plugin: ``timetables``, the custom timetable classes the
+scheduler may re-create from a serialized DAG, and ``priority_weight_strategies``, the
+classes a task's ``weight_rule`` may name (``sdk/priority_strategy.py``). The other attributes
+Airflow knows (macros, operators' extra links, views, listeners...) are refused when set, so
+that a plugin that relies on them fails loudly instead of being half-loaded.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ UNSUPPORTED = (
     "global_operator_extra_links",
     "operator_extra_links",
     "listeners",
-    "priority_weight_strategies",
 )
 
 
@@ -38,10 +38,12 @@ class AirflowPluginException(Exception):
 
 
 class AirflowPlugin:
-    """Subclass it in a ``.py`` file of the plugins folder; list timetables in ``timetables``."""
+    """Subclass it in a ``.py`` file of the plugins folder; list timetables in ``timetables``
+    and priority weight strategies in ``priority_weight_strategies``."""
 
     name: ClassVar[str | None] = None
     timetables: ClassVar[list[type[Any]]] = []
+    priority_weight_strategies: ClassVar[list[type[Any]]] = []
     source: Any = None
 
     @classmethod
@@ -52,7 +54,7 @@ class AirflowPlugin:
             if getattr(cls, attribute, None):
                 raise AirflowPluginException(
                     f"plugin {cls.name!r}: {attribute} is not supported by Airlane "
-                    "(only timetables are)"
+                    "(only timetables and priority_weight_strategies are)"
                 )
 
     @classmethod

@@ -99,9 +99,7 @@ def _pull_xcom_arg(arg: XComArg, context: Context) -> Any:
     ti = context["ti"]
     task_id = arg.operator.task_id
     indexes = relevant_map_indexes(context.get("task"), arg.operator, ti)
-    if indexes is None:
-        return ti.xcom_pull(task_ids=task_id, key=arg.key)
-    return ti.xcom_pull(task_ids=task_id, key=arg.key, map_indexes=indexes)
+    return ti.pull_xcom_arg(task_id, arg.key, indexes)
 
 
 def render_map_index(context: Context, dag: DAG) -> str | None:

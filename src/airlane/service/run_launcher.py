@@ -1,15 +1,23 @@
-"""TriggerDagRunOperator on workers: create the run in Redis and, if asked, wait for its end."""
+"""TriggerDagRunOperator and SubDagOperator on workers: create the run in Redis and, if asked,
+wait for its end (the coordinator runs it as any other run)."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from airlane.queue.protocol import InvalidRunId
 from airlane.queue.store import DagNotFound, RunExists, RunRequest, Store
+from airlane.sdk.dag import DAG
 from airlane.sdk.exceptions import AirflowException, AirflowSkipException
-from airlane.sdk.state import DagRunState
+from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.sdk.timezone import coerce_datetime, utcnow
+
+#: how often a waiting SubDagOperator reads its sub-run's state
+POLL_S = 0.2
+#: how long a reset of a failed sub-run may take the coordinator to apply
+RESET_WAIT_S = 30.0
 
 
 class RedisRunLauncher:
@@ -50,3 +58,60 @@ class RedisRunLauncher:
             if state in ("success", "failed"):
                 return DagRunState(state)
             await asyncio.sleep(min(poke_interval_s, 1.0))
+
+    # ---- SubDagOperator (sdk/operators/subdag.py) ------------------------------------------
+
+    async def start_subdag_run(
+        self, *, subdag: DAG, run_id: str, dag_run: Any, conf: dict[str, Any]
+    ) -> DagRunState | None:
+        request = RunRequest(
+            subdag.dag_id,
+            run_id,
+            dag_run.logical_date,
+            dag_run.data_interval_start,
+            dag_run.data_interval_end,
+            conf,
+            run_type="scheduled",
+        )
+        try:
+            await self.store.create_run(request)
+        except DagNotFound:
+            raise AirflowException(f"SubDagOperator: DAG {subdag.dag_id!r} not found") from None
+        except RunExists:
+            run = await self.store.run(subdag.dag_id, run_id)
+            return DagRunState((run or {}).get("state") or DagRunState.QUEUED)
+        return None
+
+    async def reset_failed(self, dag_id: str, run_id: str) -> None:
+        """Clear the failed and upstream-failed instances, then wait for the coordinator to
+        take the run up again (the clear is a command it applies on its loop)."""
+        tis = await self.store.task_instances(dag_id, run_id)
+        failed = (TaskInstanceState.FAILED, TaskInstanceState.UPSTREAM_FAILED)
+        again = sorted(
+            {task_id for (task_id, _), (record, _) in tis.items() if record.state in failed}
+        )
+        await self.store.clear(dag_id, run_id, again)
+        deadline_s = time.monotonic() + RESET_WAIT_S
+        while time.monotonic() < deadline_s:
+            run = await self.store.run(dag_id, run_id)
+            if (run or {}).get("state") != DagRunState.FAILED:
+                return
+            await asyncio.sleep(POLL_S)
+
+    async def run_state(self, dag_id: str, run_id: str, within_s: float) -> DagRunState | None:
+        deadline_s = time.monotonic() + within_s
+        while True:
+            run = await self.store.run(dag_id, run_id)
+            state = (run or {}).get("state")
+            done = state in (DagRunState.SUCCESS, DagRunState.FAILED)
+            if done or run is None or time.monotonic() >= deadline_s:
+                return DagRunState(state) if state else None
+            await asyncio.sleep(min(POLL_S, max(0.0, deadline_s - time.monotonic())))
+
+    async def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
+        tis = await self.store.task_instances(dag_id, run_id)
+        return {
+            task_id: record.state.value
+            for (task_id, index), (record, _) in tis.items()
+            if index < 0
+        }

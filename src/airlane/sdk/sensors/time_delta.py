@@ -90,3 +90,20 @@ class TimeSensor(BaseSensorOperator):
 
     def poke(self, context: Context) -> bool:
         return bool(utcnow() > self.target_datetime)
+
+
+class TimeSensorAsync(TimeSensor):
+    """Airflow 2's deferring TimeSensor (``airflow.sensors.time_sensor``): the same target
+    (today at ``target_time`` in the DAG's timezone, fixed when the task is made), waited for
+    by poking in ``mode="reschedule"``, as :class:`TimeDeltaSensorAsync`."""
+
+    def __init__(
+        self,
+        *,
+        target_time: time,
+        end_from_trigger: bool = False,
+        mode: str = "reschedule",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(target_time=target_time, mode=mode, **kwargs)
+        self.end_from_trigger = end_from_trigger

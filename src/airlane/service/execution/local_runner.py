@@ -45,6 +45,7 @@ from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, exe
 
 #: (task label, line) -> None
 LogSink = Callable[[str, str], None]
+_RERUN_STATES = (TaskInstanceState.FAILED, TaskInstanceState.UPSTREAM_FAILED)
 
 
 @dataclass
@@ -107,6 +108,8 @@ class LocalLauncher:
         self.states: dict[tuple[str, str], DagRunState] = {}
         #: every run driven here, for ExternalTaskSensor (local_run_states.py)
         self.run_states = LocalRunStates(lookup)
+        #: SubDagOperator's runs, kept so that a later try finds (and resumes) its run
+        self.subruns: dict[tuple[str, str], LocalRun] = {}
 
     async def trigger(
         self, *, dag_id: str, run_id: str | None, conf: dict[str, Any], logical_date: Any, **_: Any
@@ -125,6 +128,41 @@ class LocalLauncher:
 
     async def wait(self, dag_id: str, run_id: str, poke_interval_s: float) -> DagRunState:
         return self.states[(dag_id, run_id)]
+
+    # ---- SubDagOperator (sdk/operators/subdag.py): the sub-run runs here, to its end ----
+
+    async def start_subdag_run(
+        self, *, subdag: DAG, run_id: str, dag_run: Any, conf: dict[str, Any]
+    ) -> DagRunState | None:
+        key = (subdag.dag_id, run_id)
+        if key in self.subruns:
+            return self.subruns[key].machine.run_state()
+        run = RunInfo(
+            dag_id=subdag.dag_id,
+            run_id=validate_run_id(run_id),
+            logical_date=dag_run.logical_date,
+            data_interval_start=dag_run.data_interval_start,
+            data_interval_end=dag_run.data_interval_end,
+            conf=dict(conf),
+            run_type="scheduled",
+            start_date=utcnow(),
+            external_trigger=True,
+        )
+        self.subruns[key] = LocalRun(subdag, run, self.sink, self)
+        self.run_states.add(self.subruns[key])
+        await self.subruns[key].run()
+        return None
+
+    async def reset_failed(self, dag_id: str, run_id: str) -> None:
+        await self.subruns[(dag_id, run_id)].rerun_failed()
+
+    async def run_state(self, dag_id: str, run_id: str, within_s: float) -> DagRunState | None:
+        sub = self.subruns.get((dag_id, run_id))
+        return None if sub is None else sub.machine.run_state()
+
+    async def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
+        machine = self.subruns[(dag_id, run_id)].machine
+        return {k.task_id: r.state.value for k, r in machine.tis.items() if k.map_index < 0}
 
 
 class LocalRun:
@@ -186,8 +224,17 @@ class LocalRun:
         return log
 
     async def run(self) -> LocalRunResult:
-        step = self.machine.start(time.time())
-        self._absorb(step)
+        self._absorb(self.machine.start(time.time()))
+        return await self._drive()
+
+    async def rerun_failed(self) -> LocalRunResult:
+        """Airflow's SubDagOperator on a failed sub-run: its failed and upstream-failed
+        instances run again (the others keep their states), to the run's new end."""
+        again = {k.task_id for k, r in self.machine.tis.items() if r.state in _RERUN_STATES}
+        self._absorb(self.machine.clear(sorted(again), time.time()))
+        return await self._drive()
+
+    async def _drive(self) -> LocalRunResult:
         while True:
             while self.pending and len(self.running) < self.dag.max_active_tasks:
                 self._launch(self.pending.popleft())

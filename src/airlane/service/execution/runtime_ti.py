@@ -11,6 +11,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from airlane.dag_loader.generation import file_written_for_airflow_2
 from airlane.sdk.dag import DAG
 from airlane.sdk.exceptions import AirflowException
 from airlane.sdk.mapped import MappedOperator
@@ -127,12 +128,32 @@ class RuntimeTaskInstance:
         default: Any = None,
         **_: Any,
     ) -> Any:
-        """One value for a task id; a list for a list of task ids (or a mapped task's values)."""
-        if task_ids is None:
-            return self._pull_one(self.task_id, key, map_indexes, default)
-        if isinstance(task_ids, str):
-            return self._pull_one(task_ids, key, map_indexes, default)
-        return [self._pull_one(t, key, map_indexes, default) for t in task_ids]
+        """One value for a task id; a list for a list of task ids (or a mapped task's values).
+
+        A mapped task (or a task of a mapped group) pulled alone without ``map_indexes`` gives
+        its values over every map index, as a list in Airflow 2 (a lazy sequence); Airflow 3.1's
+        task SDK returns the one value alone when there is just one, and None when there is
+        none (``xcom_pull``: ``len(xcoms) == 1``), which files written for Airflow 3 get.
+        """
+        if task_ids is not None and not isinstance(task_ids, str):
+            return [self._pull_one(t, key, map_indexes, default) for t in task_ids]
+        task_id = self.task_id if task_ids is None else task_ids
+        value = self._pull_one(task_id, key, map_indexes, default)
+        few = map_indexes is None and self._every_index(task_id) and len(value) < 2
+        if few and not file_written_for_airflow_2(self.dag.fileloc):
+            return value[0] if value else None
+        return value
+
+    def pull_xcom_arg(
+        self, task_id: str, key: str, map_indexes: Iterable[int] | None = None
+    ) -> Any:
+        """An XComArg's value (Airflow's ``XComArg.resolve``): a mapped task's values are a
+        list whatever their number (the values a downstream task reduces)."""
+        return self._pull_one(task_id, key, map_indexes, None)
+
+    def _every_index(self, task_id: str) -> bool:
+        node = self.dag.task_dict.get(task_id)
+        return isinstance(node, MappedOperator) or closest_mapped_group(node) is not None
 
     def _pull_one(
         self, task_id: str, key: str, map_indexes: int | Iterable[int] | None, default: Any

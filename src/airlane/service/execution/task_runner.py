@@ -69,7 +69,7 @@ class ExecutionEnv:
 
 def _resolve_expand_value(value: Any, ti: RuntimeTaskInstance) -> Any:
     if isinstance(value, XComArg):
-        value = ti.xcom_pull(task_ids=value.operator.task_id, key=value.key)
+        value = ti.pull_xcom_arg(value.operator.task_id, value.key)
     if isinstance(value, dict):
         return list(value.items())
     if not isinstance(value, list | tuple):
