@@ -308,6 +308,18 @@ class _TaskNamespace:
     def __call__(self, python_callable: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
         return self.python(python_callable, **kwargs)
 
+    def __getattr__(self, name: str) -> Any:
+        """A decorator an installed provider package registers (``@task.sql``), as Airflow's
+        ``TaskDecoratorCollection`` finds it: the provider's ``task-decorators``."""
+        if name.startswith("__"):
+            raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+        from airlane.sdk.providers_manager import ProvidersManager
+
+        decorators = ProvidersManager().taskflow_decorators
+        if name not in decorators:
+            raise AttributeError(f"task decorator {name!r} not found")
+        return decorators[name]
+
 
 task = _TaskNamespace()
 
