@@ -58,6 +58,17 @@ class PostgresServer:
         """The server as an Airflow connection URI (``AIRFLOW_CONN_<ID>``)."""
         return f"postgresql://{PG_USER}@127.0.0.1:{self.port}/{PG_DATABASE}"
 
+    def new_database(self, name: str) -> str:
+        """A new, empty database on the server; its connection URI."""
+        import psycopg2
+
+        conn = psycopg2.connect(self.uri)
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+        conn.close()
+        return self.uri.rsplit("/", 1)[0] + f"/{name}"
+
     def _run(self, *args: str) -> None:
         subprocess.run(args, check=True, capture_output=True, user=self.run_as)
 
