@@ -54,3 +54,16 @@ def test_postgres_operator_and_hook(postgres_server: PostgresServer) -> None:  #
         result.stderr
     )
     assert "[adopt_and_list] pets: ['Max', 'Susie', 'Lester', 'Quincy', 'Rex']" in result.stderr
+
+
+def test_sqlite_check_operators_and_branch(tmp_path: Path) -> None:
+    env = {"AIRFLOW_CONN_SQLITE_DEFAULT": sqlite_uri(tmp_path / "orders.db")}
+    result = run_cli(
+        *("dags", "test", "sqlite_checks", "--dags-folder", str(SQL_DAGS), "--json"), env=env
+    )
+    assert result.code == 0, result.stderr[-4000:]
+    states = {label: info["state"] for label, info in result.json()["tasks"].items()}
+    assert states.pop("few_orders") == "skipped"  # BranchSQLOperator followed many_orders
+    assert set(states.values()) == {"success"}, states
+    assert "[columns] INFO - All tests have passed" in result.stderr
+    assert "[threshold] INFO - Test threshold Successful." in result.stderr

@@ -338,3 +338,48 @@ def test_helpers_module_loading_and_the_lineage_collector() -> None:
     collector.add_extra(context=None, key="sql", value="select 1")
     assert collector.collected_assets.inputs == []
     assert not collector.has_collected
+
+
+# ---- the decorator set providers build @task.<name> from ----------------------------------
+
+
+def test_task_decorator_factory_and_fields_recorded_after_execution() -> None:
+    airflow_compat.install()
+    from airflow.sdk.bases.decorator import DecoratedOperator, task_decorator_factory
+    from airflow.sdk.definitions._internal.types import SET_DURING_EXECUTION
+
+    class _Built(DecoratedOperator):
+        template_fields: ClassVar[Sequence[str]] = ("op_args", "op_kwargs", "query")
+        overwrite_rtif_after_execution = True
+
+        def __init__(self, **kwargs: Any) -> None:
+            super().__init__(**kwargs)
+            self.query: Any = SET_DURING_EXECUTION
+
+        def execute(self, context: Any) -> Any:
+            self.query = self.python_callable(*self.op_args, **self.op_kwargs)
+            return self.query
+
+    def built_task(python_callable: Any = None, **kwargs: Any) -> Any:
+        return task_decorator_factory(python_callable, decorated_operator_class=_Built, **kwargs)
+
+    with DAG("d", schedule=None) as dag:
+
+        @built_task(retries=2)
+        def make(table: str) -> str:
+            return f"select * from {table}"
+
+        made = make("{{ params.get('table', 'pets') }}")
+        again = make.override(task_id="again")("t")
+    op = made.operator
+    assert isinstance(op, _Built)
+    assert (op.task_id, op.retries, op.multiple_outputs) == ("make", 2, False)
+    assert again.operator.task_id == "again"
+    assert repr(op.query) == "DYNAMIC (set during execution)"
+    recorded: list[dict[str, Any]] = []
+    info = RunInfo(dag.dag_id, "run1", WHEN, WHEN, WHEN, {})
+    env = ExecutionEnv(xcoms=InMemoryXComs(), log=print, on_rendered=recorded.append)
+    outcome = asyncio.run(execute_task(op, dag, TaskRequest(info, TIKey("make"), 1, 0), env))
+    assert outcome.state is TaskInstanceState.SUCCESS, outcome.error
+    assert recorded[0]["op_args"] == ["pets"]
+    assert recorded[-1]["query"] == "select * from pets"
