@@ -82,6 +82,9 @@ def test_conf_getjson_getint_getsection_and_friends(monkeypatch: pytest.MonkeyPa
     import json
 
     assert conf.getimport("my", "obj") is json.dumps
+    # a default wins over the caller's fallback, as in Airflow; installed providers' sections too
+    assert conf.get("smtp", "smtp_host", fallback="x") == "localhost"
+    assert conf.get("postgres", "azure_oauth_scope", fallback="x").endswith("/.default")
 
 
 def test_conf_reads_airlanes_own_settings(monkeypatch: pytest.MonkeyPatch) -> None:
