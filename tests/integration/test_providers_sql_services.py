@@ -19,19 +19,23 @@ from tests.postgres_server import PostgresServer, postgres_server  # noqa: F401 
 pytestmark = pytest.mark.timeout(180)
 
 
-@pytest.fixture
+@pytest.fixture(params=["process", "inline"])
 def sql_cluster(
+    request: pytest.FixtureRequest,
     clean_redis: RedisServer,
     postgres_server: PostgresServer,  # noqa: F811
     tmp_path: Path,
 ) -> Iterator[Cluster]:
+    """The services; tries in task processes, or in the worker's own process (whose logging
+    the service configured)."""
     shutil.copytree(TEST_DAGS / "providers_sql", tmp_path / "dags")
     nodes = Cluster(
         clean_redis.url,
         tmp_path / "dags",
         tmp_path,
         AIRFLOW_CONN_SQLITE_DEFAULT=sqlite_uri(tmp_path / "visits.db"),
-        AIRFLOW_CONN_POSTGRES_DEFAULT=postgres_server.new_database("services_pets"),
+        AIRFLOW_CONN_POSTGRES_DEFAULT=postgres_server.new_database(f"pets_{request.param}"),
+        AIRLANE_TASK_ISOLATION=request.param,
     )
     nodes.start("dag-processor", "dag-processor")
     nodes.start("coordinator", "coordinator")
