@@ -386,3 +386,12 @@ def test_task_decorator_factory_and_fields_recorded_after_execution() -> None:
     assert outcome.state is TaskInstanceState.SUCCESS, outcome.error
     assert recorded[0]["op_args"] == ["pets"]
     assert recorded[-1]["query"] == "select * from pets"
+
+
+def test_task_attributes_are_looked_up_in_the_providers_task_decorators() -> None:
+    from airlane import task
+
+    with pytest.raises(AttributeError, match="task decorator 'no_such_kind' not found"):
+        _ = task.no_such_kind
+    with pytest.raises(AttributeError, match="has no attribute '__wrapped__'"):
+        _ = task.__wrapped__

@@ -309,16 +309,10 @@ class _TaskNamespace:
         return self.python(python_callable, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
-        """A decorator an installed provider package registers (``@task.sql``), as Airflow's
-        ``TaskDecoratorCollection`` finds it: the provider's ``task-decorators``."""
-        if name.startswith("__"):
-            raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
-        from airlane.sdk.providers_manager import ProvidersManager
+        """``@task.<name>`` registered by an installed provider package (``@task.sql``)."""
+        from airlane.sdk.task_decorator import provider_task_decorator
 
-        decorators = ProvidersManager().taskflow_decorators
-        if name not in decorators:
-            raise AttributeError(f"task decorator {name!r} not found")
-        return decorators[name]
+        return provider_task_decorator(self, name)
 
 
 task = _TaskNamespace()

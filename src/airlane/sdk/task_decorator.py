@@ -81,6 +81,19 @@ def task_decorator_factory(
     return lambda function: TaskDecorator(function, decorated_operator_class, kwargs)
 
 
+def provider_task_decorator(collection: object, name: str) -> Any:
+    """The decorator ``@task.<name>`` that an installed provider lists under ``task-decorators``
+    in its provider info, as Airflow's ``TaskDecoratorCollection`` finds it."""
+    if name.startswith("__"):
+        raise AttributeError(f"{type(collection).__name__} has no attribute {name!r}")
+    from airlane.sdk.providers_manager import ProvidersManager
+
+    decorators = ProvidersManager().taskflow_decorators
+    if name not in decorators:
+        raise AttributeError(f"task decorator {name!r} not found")
+    return decorators[name]
+
+
 __all__ = [
     "DecoratedOperator",
     "KeywordParameters",
