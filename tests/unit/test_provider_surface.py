@@ -85,6 +85,7 @@ def test_conf_getjson_getint_getsection_and_friends(monkeypatch: pytest.MonkeyPa
     # a default wins over the caller's fallback, as in Airflow; installed providers' sections too
     assert conf.get("smtp", "smtp_host", fallback="x") == "localhost"
     assert conf.get("postgres", "azure_oauth_scope", fallback="x").endswith("/.default")
+    assert list(conf.getsection("postgres") or {}) == ["azure_oauth_scope"]
 
 
 def test_conf_reads_airlanes_own_settings(monkeypatch: pytest.MonkeyPatch) -> None:

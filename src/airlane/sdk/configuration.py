@@ -164,10 +164,12 @@ class AirflowConfigParser:
             ) from err
 
     def getsection(self, section: str) -> dict[str, Any] | None:
-        """The section's keys (defaults, then the environment) with values converted to int,
-        float or bool where they read as one; None for a section with no defaults."""
+        """The section's keys (Airflow's and the providers' defaults, then the environment) with
+        values converted to int, float or bool where they read as one; None for a section with
+        no defaults."""
         lowered = section.lower()
-        found: dict[str, Any] = {k: v for (s, k), v in DEFAULTS.items() if s == lowered}
+        defaults = {**_provider_defaults(), **DEFAULTS}
+        found: dict[str, Any] = {k: v for (s, k), v in defaults.items() if s == lowered}
         if not found:
             return None
         prefix = _env_name(section, "")
