@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v redis-server >/dev/null 2>&1 || need_apt+=(redis-server)
+# The SQL provider tests start a throwaway PostgreSQL server (tests/postgres_server.py).
+if [ "${AIRLANE_SETUP_PROVIDERS:-0}" = 1 ] && ! compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null; then
+  need_apt+=(postgresql)
+fi
 if [ "${AIRLANE_SETUP_BROWSER:-0}" = 1 ]; then
   command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 fi

@@ -181,6 +181,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.lineage": (),
     "airflow.lineage.hook": ("airlane.sdk.lineage",),
     "airflow.sdk.lineage": ("airlane.sdk.lineage",),
+    "airflow.sdk.bases.decorator": ("airlane.sdk.task_decorator",),
+    "airflow.decorators.base": ("airlane.sdk.task_decorator",),
     "airflow.providers_manager": ("airlane.sdk.providers_manager",),
     # What the http provider imports at load (h7-providers)
     "airflow.utils.strings": ("airlane.sdk.strings",),

@@ -3,16 +3,18 @@ DAG files and provider packages read them.
 
 Airlane has no ``airflow.cfg``: a value comes from the environment variable Airflow reads first
 (``AIRFLOW__{SECTION}__{KEY}``), else from Airlane's own setting that stands for it (its
-``AIRLANE_*`` variable, see ``AIRLANE_SETTINGS``), else from the caller's ``fallback``, else from
-the defaults below, which are Airflow's own for the keys that DAG files and the providers Airlane
-runs read (the kubernetes executor's keys are empty, as Airflow's
+``AIRLANE_*`` variable, see ``AIRLANE_SETTINGS``), else from the defaults below, which are
+Airflow's own for the keys that DAG files and the providers Airlane runs read, else from the
+config sections installed providers declare, else from the caller's ``fallback`` (as in Airflow,
+a default wins over the fallback). The kubernetes executor's keys are empty, as Airflow's
 ``provider_config_fallback_defaults.cfg`` leaves them when that provider is not installed, which
-lets its example DAG files load and define no DAG). Any other key is an AirflowConfigException,
+lets its example DAG files load and define no DAG. Any other key is an AirflowConfigException,
 as in Airflow for a key it does not know.
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import os
@@ -80,7 +82,10 @@ class AirflowConfigParser:
         setting = AIRLANE_SETTINGS.get((section.lower(), key.lower()))
         if setting is not None and setting in os.environ:
             return os.environ[setting]
-        return DEFAULTS.get((section.lower(), key.lower()))
+        found = DEFAULTS.get((section.lower(), key.lower()))
+        if found is None:
+            found = _provider_defaults().get((section.lower(), key.lower()))
+        return found
 
     def get(self, section: str, key: str, fallback: Any = _NOTSET, **_: Any) -> Any:
         value = self._lookup(section, key)
@@ -159,10 +164,12 @@ class AirflowConfigParser:
             ) from err
 
     def getsection(self, section: str) -> dict[str, Any] | None:
-        """The section's keys (defaults, then the environment) with values converted to int,
-        float or bool where they read as one; None for a section with no defaults."""
+        """The section's keys (Airflow's and the providers' defaults, then the environment) with
+        values converted to int, float or bool where they read as one; None for a section with
+        no defaults."""
         lowered = section.lower()
-        found: dict[str, Any] = {k: v for (s, k), v in DEFAULTS.items() if s == lowered}
+        defaults = {**_provider_defaults(), **DEFAULTS}
+        found: dict[str, Any] = {k: v for (s, k), v in defaults.items() if s == lowered}
         if not found:
             return None
         prefix = _env_name(section, "")
@@ -170,6 +177,21 @@ class AirflowConfigParser:
             if name.startswith(prefix):
                 found[name[len(prefix) :].lower()] = os.environ[name]
         return {key: _auto_convert(value) for key, value in found.items()}
+
+
+@functools.cache
+def _provider_defaults() -> dict[tuple[str, str], str]:
+    """The defaults of the config sections installed providers declare (their provider info's
+    ``config``), as Airflow loads them (read once, on the first key no other source has)."""
+    from airlane.sdk.providers_manager import ProvidersManager
+
+    found: dict[tuple[str, str], str] = {}
+    for _package, config in ProvidersManager().provider_configs:
+        for section, body in config.items():
+            for key, option in (body.get("options") or {}).items():
+                if option.get("default") is not None:
+                    found[(section.lower(), key.lower())] = str(option["default"])
+    return found
 
 
 def _auto_convert(value: str) -> Any:

@@ -106,6 +106,11 @@ def get_current_context() -> Context:
         ) from None
 
 
+def context_merge(context: Context, *args: Any, **kwargs: Any) -> None:
+    """Update ``context`` with the mappings and keywords given (Airflow's ``context_merge``)."""
+    context.update(*args, **kwargs)
+
+
 def in_task() -> bool:
     """Whether the calling code runs inside a task (its thread or a thread it started)."""
     return _capture.get() is not None

@@ -308,6 +308,12 @@ class _TaskNamespace:
     def __call__(self, python_callable: Callable[..., Any] | None = None, **kwargs: Any) -> Any:
         return self.python(python_callable, **kwargs)
 
+    def __getattr__(self, name: str) -> Any:
+        """``@task.<name>`` registered by an installed provider package (``@task.sql``)."""
+        from airlane.sdk.task_decorator import provider_task_decorator
+
+        return provider_task_decorator(self, name)
+
 
 task = _TaskNamespace()
 

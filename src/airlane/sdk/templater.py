@@ -184,6 +184,8 @@ def _is_reference(value: Any) -> bool:
 
 def overrides_rendering(task: Any) -> bool:
     """Whether ``task``'s class overrides one of Airflow's rendering methods."""
+    if not isinstance(task, Templater):
+        return False
     cls = type(task)
     return any(
         getattr(cls, name, None) is not getattr(Templater, name) for name in RENDERING_METHODS

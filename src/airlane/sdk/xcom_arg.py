@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from airlane.sdk.node import relate, resolve_nodes
@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from airlane.sdk.node import DAGNode
 
 RETURN_VALUE_KEY = "return_value"
+_MISSING: Any = object()
 
 
 class XComArg:
@@ -22,6 +23,25 @@ class XComArg:
 
     def __getitem__(self, key: str) -> XComArg:
         return XComArg(self.operator, key)
+
+    def resolve(self, context: Mapping[str, Any]) -> Any:
+        """The value, pulled by the running task (``context["ti"]``), as Airflow's
+        ``PlainXComArg.resolve``: a mapped task's values as a list, the same map index inside a
+        shared mapped task group; None for a missing return value (or key of a task with
+        ``multiple_outputs``); XComNotFound for any other missing key."""
+        from airlane.sdk.exceptions import XComNotFound
+        from airlane.sdk.mapped_group import relevant_map_indexes
+
+        ti = context["ti"]
+        task_id = self.operator.task_id
+        indexes = relevant_map_indexes(context.get("task"), self.operator, ti)
+        where = {} if indexes is None else {"map_indexes": indexes}
+        value = ti.xcom_pull(task_ids=task_id, key=self.key, default=_MISSING, **where)
+        if value is not _MISSING:
+            return value
+        if self.key == RETURN_VALUE_KEY or getattr(self.operator, "multiple_outputs", False):
+            return None
+        raise XComNotFound(ti.dag_id, task_id, self.key)
 
     def __iter__(self) -> Iterator[Any]:
         raise TypeError(

@@ -101,6 +101,23 @@ class SkipMixin:
     def skip_all_except(self, ti: Any, branch_task_ids: str | Iterable[str] | None) -> None:
         ti.follow_branches(branch_task_ids)
 
+    def skip(self, ti: Any, tasks: Iterable[Any]) -> None:
+        """Skip ``tasks`` (operators directly downstream of the running one) in this run, as
+        Airflow: nothing for an instance of a mapped task. Airlane skips them as a branch does
+        (the others downstream are followed); a task further away is refused."""
+        skipped = {node.task_id for node in tasks if hasattr(node, "task_id")}
+        if not skipped or ti.map_index != -1:
+            return
+        downstream = set(ti.task.downstream_task_ids)
+        beyond = sorted(skipped - downstream)
+        if beyond:
+            raise AirflowException(
+                f"SkipMixin.skip: Airlane skips only tasks directly downstream of "
+                f"{ti.task.task_id}; not downstream: {beyond}"
+            )
+        following = set(ti.follow) if ti.follow is not None else downstream
+        ti.follow_branches(sorted(following - skipped))
+
 
 class BaseBranchOperator(BaseOperator, SkipMixin):
     """Subclass and implement ``choose_branch(context)`` returning task id(s) to follow."""

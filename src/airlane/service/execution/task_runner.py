@@ -212,6 +212,13 @@ def _prepare(
     return task, context
 
 
+def _rerecord_rendered(task: BaseOperator, env: ExecutionEnv) -> None:
+    """Record the fields again once the try ran, for operators that set them while executing
+    (``overwrite_rtif_after_execution``, as ``@task.sql``'s query), as Airflow's finalize."""
+    if getattr(task, "overwrite_rtif_after_execution", False) and env.on_rendered is not None:
+        env.on_rendered(rendered_snapshot(task))
+
+
 async def execute_task(
     node: DAGNode, dag: DAG, request: TaskRequest, env: ExecutionEnv
 ) -> TaskOutcome:
@@ -259,6 +266,7 @@ async def execute_task(
                 raise
             await _name_instance(ti, ready_context, dag, failed=False)
             _push_result(ready_task, ti, result)
+            _rerecord_rendered(ready_task, env)
             if ti.follow is not None:
                 _validate_branches(dag, ti.follow)
             await _run_callbacks(ready_task.on_success_callback, ready_context, log)
@@ -285,6 +293,8 @@ async def execute_task(
             log(task_failure_text(err, message))
         else:
             log(message)
+        if task is not None:
+            _rerecord_rendered(task, env)
         if task is not None and context is not None:
             with use_context(context, log):
                 await _after_failure(task, context, state, retryable, request, log)
