@@ -18,6 +18,7 @@ from airlane.api import (
     dag_runs,
     dags,
     events,
+    hitl,
     metrics,
     monitor,
     openapi,
@@ -105,6 +106,7 @@ def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
         openapi,
         metrics,
         workers,
+        hitl,
         webui,
     )
     for module in modules:

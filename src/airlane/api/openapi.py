@@ -21,6 +21,7 @@ from airlane.api.spec import (
     common,
     dag_runs,
     dags,
+    hitl,
     metrics,
     monitor,
     pools,
@@ -47,6 +48,7 @@ RESOURCES: tuple[ModuleType, ...] = (
     backfills,
     metrics,
     workers,
+    hitl,
 )
 
 

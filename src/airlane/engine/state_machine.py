@@ -149,6 +149,13 @@ class RunMachine:
                 self._schedule(key, record)
         return self._step(now_s)
 
+    def wake(self, key: TIKey, now_s: float) -> Step:
+        """Schedule a waiting (up_for_reschedule) instance now, ahead of its due time."""
+        record = self.tis.get(key)
+        if record is not None and record.state is S.UP_FOR_RESCHEDULE:
+            self._schedule(key, record)
+        return self._step(now_s)
+
     def clear(self, task_ids: Iterable[str], now_s: float) -> Step:
         """Reset every instance of ``task_ids`` so that they (and only they) run again."""
         to_stop: list[TIKey] = []

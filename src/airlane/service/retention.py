@@ -77,6 +77,8 @@ def run_keys(
         keys.claims(dag_id, run_id),
         keys.tries(dag_id, run_id),
         keys.rendered(dag_id, run_id),
+        keys.hitl(dag_id, run_id),
+        keys.hitl_responses(dag_id, run_id),
     ]
     highest: dict[tuple[str, int], int] = {}
     for field_name, raw in tis.items():

@@ -15,9 +15,11 @@ from airlane.engine.run_state import TaskOutcome, TIKey
 from airlane.queue.codec import dumps
 from airlane.queue.keys import Keys
 from airlane.queue.messages import TaskMessage
+from airlane.sdk.hitl_detail import use_hitl_store
 from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.variable import use_variable_store
 from airlane.service.execution.context_builder import RunInfo
+from airlane.service.execution.redis_hitl import RedisHITLStore
 from airlane.service.execution.redis_variables import RedisVariableStore
 from airlane.service.execution.redis_xcom import RedisXComs
 from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, execute_task
@@ -62,6 +64,7 @@ class InlineRunner:
             run_launcher=self.launcher,
             on_rendered=rendered.update,
         )
-        with use_variable_store(self.variables):
+        hitl = RedisHITLStore(self.sync_client, self.keys)
+        with use_variable_store(self.variables), use_hitl_store(hitl):
             outcome = await execute_task(node, dag, request, env)
         return IsolatedResult(outcome, xcoms.pending_pairs(), dumps(rendered) if rendered else "")

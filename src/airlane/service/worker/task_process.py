@@ -34,10 +34,12 @@ from airlane.queue.codec import dumps, encode_outcome
 from airlane.queue.connection import connect
 from airlane.queue.keys import Keys
 from airlane.queue.store import Store
+from airlane.sdk.hitl_detail import use_hitl_store
 from airlane.sdk.lines import MAX_LINE_BYTES, LineSplitter, pieces
 from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.variable import use_variable_store
 from airlane.service.execution.context_builder import RunInfo
+from airlane.service.execution.redis_hitl import RedisHITLStore
 from airlane.service.execution.redis_variables import RedisVariableStore
 from airlane.service.execution.redis_xcom import RedisXComs
 from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, execute_task
@@ -153,6 +155,7 @@ class _Runner:
         self.dags = DagCache(config.dags_folder, recheck_s=0.0)
         self.sync_client = redis.Redis.from_url(config.redis_url, decode_responses=True)
         self.variables = RedisVariableStore(self.sync_client, self.keys)
+        self.hitl = RedisHITLStore(self.sync_client, self.keys)
         self.launcher: RedisRunLauncher | None = None
         self.output = _Output(self.log, config.max_line_bytes)
 
@@ -196,7 +199,7 @@ class _Runner:
             request["max_tries"],
             request["reschedule_started_at_s"],
         )
-        with use_variable_store(self.variables):
+        with use_variable_store(self.variables), use_hitl_store(self.hitl):
             outcome = await execute_task(node, dag, task_request, env)
         self.output.drain()
         # A timed-out callable may still run in its thread: this process is not reused.
