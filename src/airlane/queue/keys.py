@@ -81,8 +81,7 @@ Global keys
     callbacks:done:<job id>  SET positions of the job's callbacks already delivered (a retry
                          calls only the others); expires with arq's result of the job
     hitl_runs            SET "<dag_id>|<run_id>" of runs with human-in-the-loop details (the
-                         API's list across runs reads it; a run gone from retention is dropped
-                         from it when next read)
+                         API's list across runs reads it); a run leaves it when deleted
     callbacks:arq        arq's queue (ZSET of job ids) of the callbacks role; arq keeps each job
                          under its own fixed names, outside the prefix: ``arq:job:<id>``,
                          ``arq:in-progress:<id>``, ``arq:retry:<id>``, ``arq:result:<id>``
