@@ -18,6 +18,7 @@ from airlane.queue.messages import TaskMessage
 from airlane.sdk.hitl_detail import use_hitl_store
 from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.variable import use_variable_store
+from airlane.sdk.venv_access import use_task_access
 from airlane.service.execution.context_builder import RunInfo
 from airlane.service.execution.redis_hitl import RedisHITLStore
 from airlane.service.execution.redis_variables import RedisVariableStore
@@ -37,6 +38,8 @@ class InlineRunner:
     variables: RedisVariableStore
     launcher: RedisRunLauncher
     xcom_max_bytes: int
+    #: the Redis of the worker, for the interpreters of virtualenv tasks
+    redis_url: str = ""
 
     async def run(self, msg: TaskMessage, info: RunInfo, logs: TaskLogWriter) -> IsolatedResult:
         try:
@@ -65,6 +68,7 @@ class InlineRunner:
             on_rendered=rendered.update,
         )
         hitl = RedisHITLStore(self.sync_client, self.keys)
-        with use_variable_store(self.variables), use_hitl_store(hitl):
+        access = use_task_access(self.redis_url, self.keys.prefix)
+        with use_variable_store(self.variables), use_hitl_store(hitl), access:
             outcome = await execute_task(node, dag, request, env)
         return IsolatedResult(outcome, xcoms.pending_pairs(), dumps(rendered) if rendered else "")

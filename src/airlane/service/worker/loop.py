@@ -84,6 +84,7 @@ class Worker:
             RedisVariableStore(self.sync_client, keys),
             RedisRunLauncher(Store(client, keys)),
             settings.xcom_max_bytes,
+            settings.redis_url,
         )
         self.limits = TryLimits(import_timeout_s=settings.task_import_timeout_s)
         who = WorkerIdentity(self.worker_id, settings.queues, settings.concurrency)

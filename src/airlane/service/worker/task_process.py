@@ -38,6 +38,7 @@ from airlane.sdk.hitl_detail import use_hitl_store
 from airlane.sdk.lines import MAX_LINE_BYTES, LineSplitter, pieces
 from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.variable import use_variable_store
+from airlane.sdk.venv_access import use_task_access
 from airlane.service.execution.context_builder import RunInfo
 from airlane.service.execution.redis_hitl import RedisHITLStore
 from airlane.service.execution.redis_variables import RedisVariableStore
@@ -199,7 +200,8 @@ class _Runner:
             request["max_tries"],
             request["reschedule_started_at_s"],
         )
-        with use_variable_store(self.variables), use_hitl_store(self.hitl):
+        access = use_task_access(self.config.redis_url, self.keys.prefix)
+        with use_variable_store(self.variables), use_hitl_store(self.hitl), access:
             outcome = await execute_task(node, dag, task_request, env)
         self.output.drain()
         # A timed-out callable may still run in its thread: this process is not reused.
