@@ -23,7 +23,7 @@ def api(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> 
     work = tmp_path_factory.mktemp("hitl")
     shutil.copytree(TEST_DAGS / "hitl", work / "dags")
     with api_cluster(redis_server, work, work / "dags", workers=1, concurrency=4) as api:
-        api.cluster.wait_for_dags("hitl_flow", "hitl_gate")
+        api.cluster.wait_for_dags("hitl_flow", "hitl_gate", timeout_s=60)
         yield api
 
 
@@ -37,7 +37,7 @@ def _waiting(api: Api, token: str, run_id: str, task_id: str) -> dict[str, Any]:
         found = [d for d in body["hitl_details"] if not d["response_received"]]
         return found[0] if found else None
 
-    return wait_until(asked, 30, f"{task_id} to ask")
+    return wait_until(asked, 60, f"{task_id} to ask")
 
 
 def test_a_run_waits_for_each_answer_and_follows_the_chosen_branch(api: Api) -> None:

@@ -30,3 +30,15 @@ def test_wake_schedules_a_waiting_instance_now_with_the_same_try() -> None:
 def test_wake_command_round_trips() -> None:
     command = WakeTask("d|run 1", "ask", 3)
     assert decode_command(command.to_fields()) == command
+
+
+def test_a_wake_during_the_try_makes_its_wait_due_at_once() -> None:
+    m = RunMachine(graph({"ask": []}))
+    m.start(T0)
+    key = TIKey("ask")
+    assert m.task_started(key, 1)
+    assert m.wake(key, T0 + 0.5).ready == ()  # answered before the try ended
+    wait = TaskOutcome(S.UP_FOR_RESCHEDULE, 1, reschedule_at_s=T0 + 60, started_at_s=T0)
+    m.task_finished(key, wait, T0 + 1)
+    assert m.tis[key].next_at_s == T0 + 1
+    assert [k.task_id for k in m.tick(T0 + 1).ready] == ["ask"]

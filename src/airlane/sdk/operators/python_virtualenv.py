@@ -152,10 +152,9 @@ class _BasePythonVirtualenvOperator(PythonOperator):
         return kwargs
 
     def _env(self, context: Context) -> dict[str, str]:
-        env = dict(os.environ) if self.inherit_env else {}
-        env.update(self.env_vars or {})
-        env.update(access_env(context.get("ti")))
-        return env
+        if not self.inherit_env:  # as in Airflow, where the task's access is in the environment
+            return dict(self.env_vars or {})
+        return {**os.environ, **(self.env_vars or {}), **access_env(context.get("ti"))}
 
     def execute(self, context: Context) -> Any:
         log = current_log()
