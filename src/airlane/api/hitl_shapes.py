@@ -93,7 +93,8 @@ def list_filter(request: web.Request) -> Callable[[dict[str, Any]], bool]:
     """The list's query filters, read (and checked) once, as one test of a detail's shape."""
     q = request.query
     task_id, map_index = q.get("task_id"), q.get("map_index")
-    index = None if map_index is None else query_int(request, "map_index", -1, -1, None)
+    # any integer, as Airflow's filter (one that names no instance finds nothing)
+    index = None if map_index is None else query_int(request, "map_index", -1, -(2**63), None)
     states = set(query_list(request, "state"))
     received = query_bool(request, "response_received")
     user_ids = set(query_list(request, "responded_by_user_id"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airlane.api.spec.common import PAGE
+from airlane.api.spec.common import PAGE, order_by
 from airlane.api.spec.notation import (
     TYPES,
     Paths,
@@ -52,13 +52,19 @@ SCHEMAS: dict[str, Schema] = {
 }
 
 _RUN = "/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}"
+#: what the list sorts by (Airflow's), each also descending with "-"
+ORDER_FIELDS = (
+    *("ti_id", "subject", "responded_at", "created_at", "responded_by_user_id"),
+    *("responded_by_user_name", "dag_id", "run_id", "run_after", "rendered_map_index"),
+    *("task_instance_operator", "task_instance_state"),
+)
 _ONE = path_params("dag_id", "dag_run_id", "task_id", "map_index")
 _STR, _INT, _BOOL = TYPES["str"], TYPES["int"], TYPES["bool"]
 _DT = TYPES["dt"]
 
 _FILTERS = [
     *PAGE,
-    query_list("order_by"),
+    param("order_by", "query", {"type": "array", "items": order_by(*ORDER_FIELDS)["schema"]}),
     param("dag_id_pattern", "query", _STR),
     param("task_id", "query", _STR),
     param("task_id_pattern", "query", _STR),
