@@ -23,7 +23,7 @@ def api(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> 
     work = tmp_path_factory.mktemp("hitl")
     shutil.copytree(TEST_DAGS / "hitl", work / "dags")
     with api_cluster(redis_server, work, work / "dags", workers=1, concurrency=4) as api:
-        api.cluster.wait_for_dags("hitl_flow", "hitl_gate", timeout_s=60)
+        api.cluster.wait_for_dags("hitl_flow", "hitl_gate", "hitl_timeout", timeout_s=60)
         yield api
 
 
@@ -89,3 +89,15 @@ def test_a_run_waits_for_each_answer_and_follows_the_chosen_branch(api: Api) -> 
     missing = api.call("GET", one.format("left"), token=token)
     assert missing[0] == 404
     assert "does not exist" in missing[1]["detail"]
+
+
+def test_unanswered_past_its_timeout_a_task_takes_its_defaults(api: Api) -> None:
+    run_id = api.cluster.trigger("hitl_timeout")
+    summary = api.cluster.wait_run("hitl_timeout", run_id, timeout_s=30)
+    states = {t: s["state"] for t, s in summary["tasks"].items()}
+    assert states == {"pick": "success", "left": "success", "right": "skipped"}
+    detail = f"/api/v2/dags/hitl_timeout/dagRuns/{run_id}/taskInstances/pick/-1/hitlDetails"
+    status, body = api.call("GET", detail, token=api.token())
+    assert status == 200
+    assert body["chosen_options"] == ["left"]
+    assert body["responded_by_user"] is None
