@@ -77,7 +77,8 @@ async def patch_detail(request: web.Request) -> web.Response:
     if not can_respond(detail.request, request.get("user")):
         who = f"User={user['name']} (id={user['id']})"
         raise ApiError(403, f"{who} is not a respondent for the task.")
-    params_input = body.get("params_input", {})
+    given = body.get("params_input")
+    params_input = {} if given is None else given  # null: none given (the document allows it)
     problems = response_problems(detail.request, body["chosen_options"], params_input)
     if problems:
         where, message = problems[0]
