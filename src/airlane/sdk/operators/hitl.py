@@ -204,6 +204,12 @@ class HITLOperator(HITLLinkMixin):
                     "[HITL] timeout reached before receiving response, "
                     f"fallback to default {fallback}"
                 )
+        elif response.responded_by is not None:
+            who, at = response.responded_by, _dt(response.responded_at_s).isoformat()
+            current_log()(
+                f"[HITL] responded_by={who['name']} (id={who['id']}) "
+                f"options={list(response.chosen_options)} at {at}"
+            )
         return {
             "chosen_options": list(response.chosen_options),
             "params_input": dict(response.params_input),
