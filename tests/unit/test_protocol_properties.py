@@ -61,6 +61,7 @@ from airlane.queue.protocol import (
     TryFinished,
     TryReleased,
     TryStarted,
+    WakeTask,
     decode_command,
     decode_completion,
     encode_marks,
@@ -115,6 +116,7 @@ _commands = st.one_of(
     st.just(Tick()),
     st.builds(ClearTasks, _opaque, st.lists(_any_text, max_size=5).map(tuple)),
     st.builds(MarkTasks, _opaque, _marks, st.booleans()),
+    st.builds(WakeTask, _opaque, _task_ids, _map_indexes),
 )
 
 
@@ -143,6 +145,7 @@ def _every_command_once() -> list[Command]:
         Tick(),
         ClearTasks("d|r", ("a",)),
         MarkTasks("d|r", ((("a", -1), TaskInstanceState.SUCCESS),)),
+        WakeTask("d|r", "a", -1),
     ]
 
 
@@ -166,6 +169,9 @@ def _old_command_fields(command: Command) -> dict[str, str]:
             return {"type": "mark", "run": command.run, **encode_marks(marks), **whole}
         case RunCreated():  # the create_run script's fields
             return {"type": kind, "run": command.run}
+        case WakeTask():
+            ti = ti_field(command.task_id, command.map_index)
+            return {"type": kind, "run": command.run, "ti": ti}
     return {"type": kind}
 
 

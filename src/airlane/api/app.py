@@ -19,6 +19,7 @@ from airlane.api import (
     dag_runs,
     dags,
     events,
+    hitl,
     metrics,
     monitor,
     openapi,
@@ -107,6 +108,7 @@ def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
         openapi,
         metrics,
         workers,
+        hitl,
         webui,
     )
     for module in modules:

@@ -22,6 +22,7 @@ from airlane.api.spec import (
     connections,
     dag_runs,
     dags,
+    hitl,
     metrics,
     monitor,
     pools,
@@ -49,6 +50,7 @@ RESOURCES: tuple[ModuleType, ...] = (
     backfills,
     metrics,
     workers,
+    hitl,
 )
 
 

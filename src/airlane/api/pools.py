@@ -69,14 +69,19 @@ async def get_pool(request: web.Request) -> web.Response:
     return json_response(pool_response(name, pools[name], usage.get(name, Counter())))
 
 
+#: the largest number of slots a pool's JSON keeps (a 64-bit integer)
+MAX_SLOTS = 2**63 - 1
+
+
 def _slots(body: dict[str, Any], required: bool) -> int | None:
     if "slots" not in body or body["slots"] is None:
         if required:
             raise invalid("body", "slots", "Field required")
         return None
     slots = as_int(body["slots"])
-    if slots is None or slots < -1:
-        raise invalid("body", "slots", "Input should be an integer >= -1", body["slots"])
+    if slots is None or not -1 <= slots <= MAX_SLOTS:
+        message = f"Input should be an integer between -1 and {MAX_SLOTS}"
+        raise invalid("body", "slots", message, body["slots"])
     return slots
 
 

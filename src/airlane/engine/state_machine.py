@@ -78,6 +78,8 @@ class RunMachine:
         #: dict is not O(1) once many entries have been deleted from it)
         self._work: deque[str] = deque()
         self._in_work: set[str] = set()
+        #: instances woken while their try ran: due at once if that try asks to wait
+        self._woken: set[TIKey] = set()
         for key, record in (records if records is not None else initial_records(graph)).items():
             self._insert(key, record)
 
@@ -147,6 +149,16 @@ class RunMachine:
                 and record.next_at_s == due_s
             ):
                 self._schedule(key, record)
+        return self._step(now_s)
+
+    def wake(self, key: TIKey, now_s: float) -> Step:
+        """Schedule a waiting (up_for_reschedule) instance now, ahead of its due time; one
+        whose try is under way waits no longer if that try ends asking to wait."""
+        record = self.tis.get(key)
+        if record is not None and record.state is S.UP_FOR_RESCHEDULE:
+            self._schedule(key, record)
+        elif record is not None and record.state in _RUNNABLE_FROM:
+            self._woken.add(key)
         return self._step(now_s)
 
     def clear(self, task_ids: Iterable[str], now_s: float) -> Step:
@@ -252,6 +264,8 @@ class RunMachine:
         self, key: TIKey, record: TIRecord, outcome: TaskOutcome, now_s: float
     ) -> TIRecord:
         spec = self.graph.tasks[key.task_id]
+        woken = key in self._woken
+        self._woken.discard(key)
         base = replace(
             record,
             next_at_s=None,
@@ -270,6 +284,7 @@ class RunMachine:
         if outcome.state is S.UP_FOR_RESCHEDULE:
             first = record.reschedule_started_at_s or outcome.started_at_s or now_s
             due = outcome.reschedule_at_s if outcome.reschedule_at_s is not None else now_s
+            due = now_s if woken else due
             return replace(
                 base, state=S.UP_FOR_RESCHEDULE, next_at_s=due, reschedule_started_at_s=first
             )

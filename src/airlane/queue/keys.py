@@ -83,6 +83,8 @@ Global keys
                          PENDING_MAX_AGE_S is dropped (no callbacks role took it)
     callbacks:done:<job id>  SET positions of the job's callbacks already delivered (a retry
                          calls only the others); expires with arq's result of the job
+    hitl_runs            SET "<dag_id>|<run_id>" of runs with human-in-the-loop details (the
+                         API's list across runs reads it); a run leaves it when deleted
     callbacks:arq        arq's queue (ZSET of job ids) of the callbacks role; arq keeps each job
                          under its own fixed names, outside the prefix: ``arq:job:<id>``,
                          ``arq:in-progress:<id>``, ``arq:retry:<id>``, ``arq:result:<id>``
@@ -101,6 +103,11 @@ Per run ({run} = {<dag_id>|<run_id>})
     rendered:{run}       HASH "<task_id>|<map_index>" -> rendered template fields JSON of the
                          latest try that rendered them (written by its worker's finish)
     xcom:{run}:<task>    HASH "<map_index>|<key>" -> XCom value JSON
+    hitl:{run}           HASH "<task_id>|<map_index>" -> what a HITL try asks (JSON of
+                         sdk.hitl_detail.HITLRequest), written by the try that waits
+    hitl_responses:{run} HASH "<task_id>|<map_index>" -> its answer (HITLResponse JSON): set with
+                         HSETNX by the API or by the try taking its defaults (the first one
+                         wins), removed when a new try asks
     log:{run}:<task>:<map_index>:<try>
                          STREAM of log lines of one try (capped; expires after the run ends)
 """
@@ -269,6 +276,10 @@ class Keys:
     def auth_version(self) -> str:
         return f"{self.prefix}auth_version"
 
+    @property
+    def hitl_runs(self) -> str:
+        return f"{self.prefix}hitl_runs"
+
     # per run
     def run(self, dag_id: str, run_id: str) -> str:
         return f"{self.prefix}run:{run_tag(dag_id, run_id)}"
@@ -284,6 +295,12 @@ class Keys:
 
     def rendered(self, dag_id: str, run_id: str) -> str:
         return f"{self.prefix}rendered:{run_tag(dag_id, run_id)}"
+
+    def hitl(self, dag_id: str, run_id: str) -> str:
+        return f"{self.prefix}hitl:{run_tag(dag_id, run_id)}"
+
+    def hitl_responses(self, dag_id: str, run_id: str) -> str:
+        return f"{self.prefix}hitl_responses:{run_tag(dag_id, run_id)}"
 
     def xcom(self, dag_id: str, run_id: str, task_id: str) -> str:
         return f"{self.prefix}xcom:{run_tag(dag_id, run_id)}:{task_id}"

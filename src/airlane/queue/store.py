@@ -227,6 +227,7 @@ class Store:
         tis = await self.task_instances(dag_id, run_id)
         doomed = [k.run(dag_id, run_id), k.tis(dag_id, run_id), k.claims(dag_id, run_id)]
         doomed += [k.tries(dag_id, run_id), k.rendered(dag_id, run_id)]
+        doomed += [k.hitl(dag_id, run_id), k.hitl_responses(dag_id, run_id)]
         doomed += [k.xcom(dag_id, run_id, task_id) for task_id in {t for t, _ in tis}]
         for (task_id, map_index), (record, _) in tis.items():
             doomed += [
@@ -241,6 +242,7 @@ class Store:
             pipe.hdel(k.callbacks_pending, *job_ids)  # its DAG callbacks: nothing to call about
             pipe.zrem(k.runs_of(dag_id), run_id)
             pipe.srem(k.active_runs, run_ref(dag_id, run_id))
+            pipe.srem(k.hitl_runs, run_ref(dag_id, run_id))
             await pipe.execute()
 
     async def run_count(self, dag_id: str) -> int:

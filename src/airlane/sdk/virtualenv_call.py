@@ -23,6 +23,7 @@ from types import ModuleType
 from typing import Any
 
 from airlane.sdk.exceptions import AirflowException, AirflowSkipException
+from airlane.sdk.venv_access import PREAMBLE
 from airlane.sdk.virtualenv_build import Log, run_logged
 
 SERIALIZERS = ("pickle", "cloudpickle", "dill")
@@ -79,7 +80,8 @@ def callable_source(function: Callable[..., Any], task_decorator_name: str | Non
 
 
 def render_script(source: str, name: str, serializer: str, has_arguments: bool) -> str:
-    """The script the target interpreter runs (argv: input, output, string args, error log)."""
+    """The script the target interpreter runs (argv: input, output, string args, error log);
+    its preamble gives the function the task's Variables and XComs where it can."""
     load = (
         f'with open(sys.argv[1], "rb") as _file:\n    _arguments = {serializer}.load(_file)\n'
         if has_arguments
@@ -87,7 +89,7 @@ def render_script(source: str, name: str, serializer: str, has_arguments: bool) 
     )
     return (
         f"from __future__ import annotations\n\nimport {serializer}\nimport sys\n\n"
-        f"# Script\n{source}\n\n{load}\n"
+        f"{PREAMBLE}\n# Script\n{source}\n\n{load}\n"
         'with open(sys.argv[3], "r") as _file:\n'
         "    virtualenv_string_args = [line.strip() for line in _file]\n\n"
         f'try:\n    _result = {name}(*_arguments["args"], **_arguments["kwargs"])\n'

@@ -77,6 +77,8 @@ def run_keys(
         keys.claims(dag_id, run_id),
         keys.tries(dag_id, run_id),
         keys.rendered(dag_id, run_id),
+        keys.hitl(dag_id, run_id),
+        keys.hitl_responses(dag_id, run_id),
     ]
     highest: dict[tuple[str, int], int] = {}
     for field_name, raw in tis.items():
@@ -178,6 +180,7 @@ async def _delete_run(client: aioredis.Redis, keys: Keys, dag_id: str, run_id: s
             pipe.delete(*(keys.callbacks_done(job_id) for job_id in job_ids))
             pipe.zrem(keys.runs_of(dag_id), run_id)
             pipe.srem(keys.active_runs, run_ref(dag_id, run_id))
+            pipe.srem(keys.hitl_runs, run_ref(dag_id, run_id))
             await pipe.execute()
         except WatchError:
             log.info("run %s of %s changed while being removed; kept", run_id, dag_id)

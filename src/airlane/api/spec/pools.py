@@ -14,7 +14,8 @@ from airlane.api.spec.notation import (
     refine,
 )
 
-_SLOTS = {"type": "integer", "minimum": -1}
+#: -1 is unlimited; at most what Redis's JSON (64-bit integers) keeps
+_SLOTS = {"type": "integer", "minimum": -1, "maximum": 2**63 - 1}
 
 SCHEMAS: dict[str, Schema] = {
     "PoolResponse": model(

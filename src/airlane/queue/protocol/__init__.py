@@ -27,6 +27,7 @@ from airlane.queue.protocol.commands import (
     PoolsChanged,
     RunCreated,
     Tick,
+    WakeTask,
     decode_command,
     encode_marks,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "TryFinished",
     "TryReleased",
     "TryStarted",
+    "WakeTask",
     "WorkerBeat",
     "decode_command",
     "decode_completion",

@@ -4,10 +4,10 @@ Each class names its ``kind`` (the ``type`` field), holds only the fields its ki
 and encodes itself (``to_fields``) and decodes itself (``from_fields``) here;
 :func:`decode_command` picks the class by ``type``. Writers: the API and CLI through ``Store``
 (:class:`DagPaused`, :class:`DagUnpaused`, :class:`PoolsChanged`, :class:`ClearTasks`,
-:class:`MarkTasks`), backfill creation and changes (:class:`BackfillChanged`), the DAG
-processor (:class:`DagUpdated`), the coordinator itself (:class:`Tick`) and the ``CREATE_RUN``
-script (:class:`RunCreated`). The one reader is the coordinator, which logs and skips an
-entry :func:`decode_command` refuses.
+:class:`MarkTasks`, :class:`WakeTask`), backfill creation and changes
+(:class:`BackfillChanged`), the DAG processor (:class:`DagUpdated`), the coordinator itself
+(:class:`Tick`) and the ``CREATE_RUN`` script (:class:`RunCreated`). The one reader is the
+coordinator, which logs and skips an entry :func:`decode_command` refuses.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ class CommandKind(StrEnum):
     POOLS = "pools"
     CLEAR = "clear"
     MARK = "mark"
+    WAKE = "wake"
     #: written by the coordinator itself to end a blocked read on time
     TICK = "tick"
 
@@ -257,6 +258,27 @@ def _ti_state(raw: object) -> TaskInstanceState:
         raise MalformedRecord(f"mark to unknown state {raw!r:.50}") from None
 
 
+@dataclass(frozen=True, slots=True)
+class WakeTask:
+    """Run a waiting (up_for_reschedule) instance now rather than at its next check: a HITL
+    task that got its answer. ``type wake run <run ref> ti <task_id>|<map_index>``. No Lua."""
+
+    kind: ClassVar[CommandKind] = CommandKind.WAKE
+    run: str
+    task_id: str
+    map_index: int = -1
+
+    def to_fields(self) -> Fields:
+        ti = ti_field(self.task_id, self.map_index)
+        return {"type": self.kind.value, "run": self.run, "ti": ti}
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> WakeTask:
+        what = "wake command"
+        task_id, map_index = ti_key(text_field(fields, "ti", what), what)
+        return cls(text_field(fields, "run", what), task_id, map_index)
+
+
 #: every command, as the coordinator matches on it
 Command = (
     RunCreated
@@ -268,6 +290,7 @@ Command = (
     | Tick
     | ClearTasks
     | MarkTasks
+    | WakeTask
 )
 
 _BY_TYPE: dict[str, type[Command]] = {
@@ -282,6 +305,7 @@ _BY_TYPE: dict[str, type[Command]] = {
         Tick,
         ClearTasks,
         MarkTasks,
+        WakeTask,
     )
 }
 

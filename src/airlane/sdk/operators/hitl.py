@@ -1,112 +1,273 @@
 """Airflow 3.1's human-in-the-loop operators (``airflow.providers.standard.operators.hitl``).
 
-A DAG file that uses them loads: the operators keep their arguments (templated ``subject`` and
-``body``, options, defaults, params, notifiers, assigned users) and give the link Airflow gives
-to its "required actions" page. Running one needs a person to answer through Airflow's HITL
-API and UI, which Airlane does not have: the try fails at once, without retry, with an error
-that says so (real Airflow 3.1.8's ``dags test`` fails these tasks too; in a deployment
-Airflow would wait for the answer, or take ``defaults`` after ``response_timeout``).
+A try writes its request (:mod:`airlane.sdk.hitl_detail`), calls its notifiers and gives its
+worker slot back as a sensor in reschedule mode does: it is run again when the answer comes
+(the API wakes it) or ``response_timeout`` passes, and now and then in between in case a wake
+was missed. With an answer, or with ``defaults`` once the timeout passed, it ends as Airflow's
+``execute_complete`` does; past the timeout without defaults it fails (``HITLTimeoutError``).
+
+``airlane dags test`` cannot ask anyone: there the try fails at once, without retry, as real
+Airflow 3.1.8's ``dags test`` fails these tasks.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
-from urllib.parse import urlencode, urlparse, urlunparse
 
-from airlane.sdk.baseoperator import BaseOperator
-from airlane.sdk.context import Context
-from airlane.sdk.exceptions import AirflowFailException
+from airlane.sdk.context import Context, current_log
+from airlane.sdk.exceptions import (
+    AirflowException,
+    AirflowFailException,
+    AirflowRescheduleException,
+)
+from airlane.sdk.hitl_detail import (
+    HITLDetail,
+    HITLIdent,
+    HITLRequest,
+    HITLResponse,
+    HITLStore,
+    current_hitl_store,
+)
 from airlane.sdk.notifier import BaseNotifier
+from airlane.sdk.operators.hitl_link import HITLLinkMixin
+from airlane.sdk.operators.python import SkipMixin
+from airlane.sdk.params import Param, ParamsDict
+
+#: how often a waiting try looks again without being woken (a missed wake, a lost command)
+RECHECK_S = 60.0
 
 
-class HITLOperator(BaseOperator):
-    """Asks a person to choose among ``options`` (and fill ``params``); refused at run time."""
+class HITLTriggerEventError(Exception):
+    """The wait ended with an error (Airflow's name)."""
+
+
+class HITLTimeoutError(HITLTriggerEventError):
+    """``response_timeout`` passed without an answer and there are no ``defaults``."""
+
+
+class HITLRejectException(AirflowException):
+    """``Reject`` chosen on an ApprovalOperator with ``fail_on_reject``."""
+
+
+class HITLOperator(HITLLinkMixin):
+    """Asks a person to choose among ``options`` (and fill ``params``), then returns the answer."""
 
     template_fields: ClassVar[tuple[str, ...]] = ("subject", "body")
+    task_kind: ClassVar[str] = "hitl"
 
     def __init__(
         self,
         *,
         subject: str,
-        options: Sequence[str] | None = None,
+        options: Sequence[str],
         body: str | None = None,
         defaults: str | Sequence[str] | None = None,
         multiple: bool = False,
+        params: ParamsDict | Mapping[str, Any] | None = None,
         notifiers: Sequence[BaseNotifier] | BaseNotifier | None = None,
         assigned_users: Mapping[str, str] | Sequence[Mapping[str, str]] | None = None,
         response_timeout: timedelta | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
-        self.subject = subject
-        self.body = body
-        self.options = list(options or [])
-        self.defaults = [defaults] if isinstance(defaults, str) else defaults
-        self.multiple = multiple
-        self.notifiers = [notifiers] if isinstance(notifiers, BaseNotifier) else notifiers or []
-        users = assigned_users
-        self.assigned_users = [users] if isinstance(users, Mapping) else users
+        super().__init__(params=_param_entries(params), **kwargs)
         if self.execution_timeout and not response_timeout:
             # Airflow's reading of an execution_timeout here: the time to wait for the answer
             response_timeout, self.execution_timeout = self.execution_timeout, None
         self.response_timeout = response_timeout
+        self.subject = subject
+        self.body = body
+        self.options = list(options)
+        self.defaults = [defaults] if isinstance(defaults, str) else defaults
+        if self.defaults is not None:
+            self.defaults = list(self.defaults)
+        self.multiple = multiple
+        # Airflow shows only the task's own params in the form, not the DAG's
+        self.hitl_param_keys = tuple(params or {})
+        self.notifiers = [notifiers] if isinstance(notifiers, BaseNotifier) else notifiers or []
+        users = assigned_users
+        self.assigned_users = [users] if isinstance(users, Mapping) else users
+        self.validate_options()
+        self.validate_params()
+        self.validate_defaults()
+        self.hitl_summary_extra: dict[str, Any] = {}
+
+    # ---- checks at load time, as Airflow's --------------------------------------------------
+
+    def validate_options(self) -> None:
+        if not self.options:
+            raise ValueError('"options" cannot be empty.')
+
+    def validate_params(self) -> None:
+        if "_options" in self.hitl_param_keys:
+            raise ValueError('"_options" is not allowed in params')
+
+    def validate_defaults(self) -> None:
+        if self.defaults is None:
+            return
+        if not set(self.defaults).issubset(self.options):
+            raise ValueError(
+                f'defaults "{self.defaults}" should be a subset of options "{self.options}"'
+            )
+        if self.multiple is False and len(self.defaults) > 1:
+            raise ValueError('More than one defaults given when "multiple" is set to False.')
+
+    @property
+    def serialized_params(self) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for key in self.hitl_param_keys:
+            param = self.params.get_param(key)
+            value = param.resolve(suppress_exception=True)
+            out[key] = {"value": value, "description": param.description, "schema": param.schema}
+        return out
+
+    @property
+    def hitl_summary(self) -> dict[str, Any]:
+        return {
+            "subject": self.subject,
+            "body": self.body,
+            "options": self.options,
+            "defaults": self.defaults,
+            "multiple": self.multiple,
+            "assigned_users": self.assigned_users,
+            "serialized_params": self.serialized_params or None,
+            **self.hitl_summary_extra,
+        }
+
+    # ---- waiting ----------------------------------------------------------------------------
 
     def execute(self, context: Context) -> Any:
-        raise AirflowFailException(
-            f"{type(self).__name__} needs a person to respond ({self.subject!r}): Airlane has no "
-            "human-in-the-loop API or UI to collect the answer, so this task cannot run"
+        store = current_hitl_store()
+        if store is None:
+            raise AirflowFailException(
+                f"{type(self).__name__} needs a person to respond ({self.subject!r}), and "
+                "`dags test` has nobody to ask (Airflow's `dags test` fails these tasks too); "
+                "run the DAG on Airlane's services to answer it in the API or UI"
+            )
+        ti = context["ti"]
+        ident = HITLIdent(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
+        detail = store.read(ident)
+        if detail is None or detail.request.try_number != ti.try_number:
+            request = self._ask(store, ident, ti.try_number, context)
+            raise AirflowRescheduleException(_next_check(request, time.time()))
+        return self.execute_complete(context, self._event(store, ident, detail))
+
+    def _ask(
+        self, store: HITLStore, ident: HITLIdent, try_number: int, context: Context
+    ) -> HITLRequest:
+        now_s = time.time()
+        timeout_s = self.response_timeout.total_seconds() if self.response_timeout else None
+        request = HITLRequest(
+            options=tuple(self.options),
+            subject=self.subject,
+            try_number=try_number,
+            created_at_s=now_s,
+            body=self.body,
+            defaults=None if self.defaults is None else tuple(self.defaults),
+            multiple=self.multiple,
+            params=self.serialized_params,
+            assigned_users=tuple(dict(u) for u in self.assigned_users or ()),
+            timeout_at_s=None if timeout_s is None else now_s + timeout_s,
         )
+        store.ask(ident, request)
+        timeout_at = request.timeout_at_s
+        self.hitl_summary_extra["timeout_datetime"] = timeout_at and _dt(timeout_at).isoformat()
+        current_log()("Waiting for response")
+        for notifier in self.notifiers:
+            notifier(context)
+        return request
 
-    def generate_link_to_ui(
-        self,
-        *,
-        task_instance: Any,
-        base_url: str | None = None,
-        options: str | list[str] | None = None,
-        params_input: dict[str, Any] | None = None,
-    ) -> str:
-        """Airflow's link to the task's "required actions" page, with the chosen query."""
-        query: dict[str, Any] = {}
-        chosen = [options] if isinstance(options, str) else options
-        if chosen:
-            if unknown := set(chosen) - set(self.options):
-                raise ValueError(f"options {unknown} are not valid options")
-            query["_options"] = chosen
-        if params_input:
-            if unknown := set(params_input) - set(self.params):
-                raise ValueError(f"params {unknown} are not valid params")
-            query.update(params_input)
-        if not base_url:
-            raise ValueError("Not able to retrieve base_url")
-        query["map_index"] = task_instance.map_index
-        ti = task_instance
-        path = f"/dags/{ti.dag_id}/runs/{ti.run_id}/tasks/{ti.task_id}/required_actions"
-        parsed = urlparse(base_url)
-        return urlunparse((parsed.scheme, parsed.netloc, path, "", urlencode(query), ""))
+    def _event(self, store: HITLStore, ident: HITLIdent, detail: HITLDetail) -> dict[str, Any]:
+        """Airflow's trigger event for this check; reschedules while there is nothing yet."""
+        request, response = detail.request, detail.response
+        now_s = time.time()
+        if response is None or response.try_number != request.try_number:
+            if request.timeout_at_s is None or now_s < request.timeout_at_s:
+                raise AirflowRescheduleException(_next_check(request, now_s))
+            if request.defaults is None:
+                return {
+                    "error": "The timeout has passed, and the response has not yet been received.",
+                    "error_type": "timeout",
+                }
+            defaults = HITLResponse(
+                chosen_options=request.defaults,
+                params_input={k: self.params[k] for k in self.hitl_param_keys},
+                responded_at_s=now_s,
+                try_number=request.try_number,
+            )
+            response = store.respond(ident, defaults)
+            if response.timed_out:
+                fallback = list(request.defaults)
+                current_log()(
+                    "[HITL] timeout reached before receiving response, "
+                    f"fallback to default {fallback}"
+                )
+        elif response.responded_by is not None:
+            who, at = response.responded_by, _dt(response.responded_at_s).isoformat()
+            current_log()(
+                f"[HITL] responded_by={who['name']} (id={who['id']}) "
+                f"options={list(response.chosen_options)} at {at}"
+            )
+        return {
+            "chosen_options": list(response.chosen_options),
+            "params_input": dict(response.params_input),
+            "responded_at": _dt(response.responded_at_s),
+            "responded_by_user": response.responded_by,
+            "timedout": response.timed_out,
+        }
 
-    @staticmethod
-    def generate_link_to_ui_from_context(
-        *,
-        context: Context,
-        base_url: str | None = None,
-        options: list[str] | None = None,
-        params_input: dict[str, Any] | None = None,
-    ) -> str:
-        task = context["task"]
-        if not isinstance(task, HITLOperator):
-            raise ValueError("This method only supports HITLOperator")
-        return task.generate_link_to_ui(
-            task_instance=context["task_instance"],
-            base_url=base_url,
-            options=options,
+    # ---- the answer -------------------------------------------------------------------------
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        if "error" in event:
+            self.hitl_summary_extra["error_type"] = event["error_type"]
+            self.process_trigger_event_error(event)
+        chosen_options = event["chosen_options"]
+        params_input = event["params_input"] or {}
+        self.validate_chosen_options(chosen_options)
+        self.validate_params_input(params_input)
+        responded_at = event["responded_at"]
+        self.hitl_summary_extra.update(
+            chosen_options=chosen_options,
             params_input=params_input,
+            responded_at=responded_at.isoformat(),
+            responded_by_user=event["responded_by_user"],
         )
+        return {
+            "chosen_options": chosen_options,
+            "params_input": params_input,
+            "responded_at": responded_at,
+            "responded_by_user": event["responded_by_user"],
+        }
+
+    def process_trigger_event_error(self, event: dict[str, Any]) -> None:
+        if event["error_type"] == "timeout":
+            raise HITLTimeoutError(event)
+        raise HITLTriggerEventError(event)
+
+    def validate_chosen_options(self, chosen_options: list[str]) -> None:
+        if diff := set(chosen_options) - set(self.options):
+            raise ValueError(f"Responses {diff} not in {self.options}")
+
+    def validate_params_input(self, params_input: Mapping[str, Any]) -> None:
+        keys = set(self.hitl_param_keys)
+        if keys and params_input and keys ^ set(params_input):
+            raise ValueError(f"params_input {params_input} does not match params {self.params}")
+        for key, value in params_input.items():
+            if key in keys:
+                old = self.params.get_param(key)
+                Param(value, old.description, **old.schema).resolve()
+            self.params[key] = value
 
 
-class ApprovalOperator(HITLOperator):
-    """Approve or reject (options ``Approve`` / ``Reject``)."""
+class ApprovalOperator(HITLOperator, SkipMixin):
+    """Approve or reject (options ``Approve`` / ``Reject``): rejecting skips downstream."""
+
+    FIXED_ARGS: ClassVar[list[str]] = ["options", "multiple"]
+    APPROVE = "Approve"
+    REJECT = "Reject"
 
     def __init__(
         self,
@@ -115,26 +276,104 @@ class ApprovalOperator(HITLOperator):
         fail_on_reject: bool = False,
         **kwargs: Any,
     ) -> None:
-        super().__init__(options=["Approve", "Reject"], **kwargs)
+        for arg in self.FIXED_ARGS:
+            if arg in kwargs:
+                raise ValueError(f"Passing {arg} to ApprovalOperator is not allowed.")
         self.ignore_downstream_trigger_rules = ignore_downstream_trigger_rules
         self.fail_on_reject = fail_on_reject
+        super().__init__(options=[self.APPROVE, self.REJECT], multiple=False, **kwargs)
+        self.hitl_summary_extra["ignore_downstream_trigger_rules"] = ignore_downstream_trigger_rules
+        self.hitl_summary_extra["fail_on_reject"] = fail_on_reject
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        ret = super().execute_complete(context, event)
+        chosen = ret["chosen_options"][0]
+        self.hitl_summary_extra["approved"] = chosen == self.APPROVE
+        log = current_log()
+        if chosen == self.APPROVE:
+            log("Approved. Proceeding with downstream tasks...")
+            return ret
+        if self.fail_on_reject and chosen == self.REJECT:
+            raise HITLRejectException('Receive "Reject"')
+        if not self.downstream_task_ids:
+            log("No downstream tasks; nothing to do.")
+            return ret
+        log("Skipping downstream tasks")
+        # every downstream task, or the direct ones with trigger rules deciding for the rest
+        context["ti"].short_circuit("all" if self.ignore_downstream_trigger_rules else "direct")
+        return ret
 
 
-class HITLBranchOperator(HITLOperator):
-    """The chosen options name the downstream tasks to follow."""
+class HITLBranchOperator(HITLOperator, SkipMixin):
+    """The chosen options (through ``options_mapping``) name the downstream tasks to follow."""
 
     def __init__(self, *, options_mapping: Mapping[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.options_mapping = dict(options_mapping or {})
+        self.validate_options_mapping()
+        self.hitl_summary_extra["options_mapping"] = self.options_mapping
+
+    def validate_options_mapping(self) -> None:
+        if not self.options_mapping:
+            return
+        if invalid := set(self.options_mapping) - set(self.options):
+            raise ValueError(
+                f"`options_mapping` contains keys that are not in `options`: {sorted(invalid)}"
+            )
+        mapping = self.options_mapping.items()
+        bad = {k: (v, type(v).__name__) for k, v in mapping if not isinstance(v, str)}
+        if bad:
+            raise ValueError(
+                f"`options_mapping` values must be strings (task_ids).\nInvalid entries: {bad}"
+            )
+
+    def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
+        ret = super().execute_complete(context, event)
+        branches = [self.options_mapping.get(o, o) for o in ret["chosen_options"]]
+        self.hitl_summary_extra["branches_to_execute"] = branches
+        return self.do_branch(context, branches)
+
+    def do_branch(self, context: Context, branches_to_execute: list[str]) -> Any:
+        current_log()(f"Branch into {branches_to_execute}")
+        self.skip_all_except(context["ti"], branches_to_execute)
+        return branches_to_execute
 
 
 class HITLEntryOperator(HITLOperator):
     """A form of ``params`` to fill (option ``OK``)."""
 
+    OK = "OK"
+
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("options", ["OK"])
-        kwargs.setdefault("defaults", ["OK"])
+        if "options" not in kwargs:
+            kwargs["options"] = [self.OK]
+            kwargs.setdefault("defaults", [self.OK])
         super().__init__(**kwargs)
 
 
-__all__ = ["ApprovalOperator", "HITLBranchOperator", "HITLEntryOperator", "HITLOperator"]
+def _param_entries(params: ParamsDict | Mapping[str, Any] | None) -> dict[str, Any]:
+    if isinstance(params, ParamsDict):
+        return {key: params.get_param(key) for key in params}
+    return dict(params or {})
+
+
+def _dt(epoch_s: float) -> datetime:
+    return datetime.fromtimestamp(epoch_s, tz=UTC)
+
+
+def _next_check(request: HITLRequest, now_s: float) -> datetime:
+    due_s = now_s + RECHECK_S
+    if request.timeout_at_s is not None:
+        due_s = min(due_s, max(request.timeout_at_s, now_s))
+    return _dt(due_s)
+
+
+__all__ = [
+    "ApprovalOperator",
+    "HITLBranchOperator",
+    "HITLEntryOperator",
+    "HITLOperator",
+    "HITLRejectException",
+    "HITLTimeoutError",
+    "HITLTriggerEventError",
+]

@@ -24,6 +24,7 @@ from airlane.sdk.context import Context, current_log
 from airlane.sdk.exceptions import AirflowException
 from airlane.sdk.operators.python import PythonOperator, SkipMixin, determine_kwargs
 from airlane.sdk.variable import Variable
+from airlane.sdk.venv_access import access_env
 from airlane.sdk.virtualenv_build import (
     VenvSpec,
     default_cache_dir,
@@ -150,10 +151,10 @@ class _BasePythonVirtualenvOperator(PythonOperator):
             kwargs["templates_dict"] = self.templates_dict
         return kwargs
 
-    def _env(self) -> dict[str, str]:
-        env = dict(os.environ) if self.inherit_env else {}
-        env.update(self.env_vars or {})
-        return env
+    def _env(self, context: Context) -> dict[str, str]:
+        if not self.inherit_env:  # as in Airflow, where the task's access is in the environment
+            return dict(self.env_vars or {})
+        return {**os.environ, **(self.env_vars or {}), **access_env(context.get("ti"))}
 
     def execute(self, context: Context) -> Any:
         log = current_log()
@@ -167,7 +168,7 @@ class _BasePythonVirtualenvOperator(PythonOperator):
             serializer=self.serializer,
             string_args=self.string_args,
             skip_on_exit_code=self.skip_on_exit_code,
-            env=self._env(),
+            env=self._env(context),
         )
         result = run_in_subprocess(call, log)
         self.log_result(result)

@@ -24,6 +24,7 @@ from airlane.queue.protocol import (
     TryFinished,
     TryReleased,
     TryStarted,
+    WakeTask,
 )
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.service.coordinator.state import TryRef
@@ -135,6 +136,8 @@ class Events:
                 await self.clear(run, task_ids)
             case MarkTasks(run=run, marks=marks, whole_run=whole_run):
                 await self.mark(run, [(TIKey(*ti), state) for ti, state in marks], whole_run)
+            case WakeTask(run=run, task_id=task_id, map_index=map_index):
+                self.wake(run, TIKey(task_id, map_index))
             case Tick():
                 pass  # it ended the blocked read: the loop goes on with its pass
             case _:
@@ -149,6 +152,14 @@ class Events:
         ctx.marked_whole = False
         known = [t for t in task_ids if t in ctx.graph.tasks]
         self._apply_to_open_run(ctx, ctx.machine.clear(known, now), now)
+
+    def wake(self, run: str, key: TIKey) -> None:
+        """Run a waiting instance of an open run now (a finished run has none waiting)."""
+        ctx = self.session.state.runs.runs.get(run)
+        if ctx is None or key not in ctx.machine.tis:
+            return
+        now = time.time()
+        self.session.progress.after_step(ctx, ctx.machine.wake(key, now), now)
 
     async def mark(
         self,

@@ -15,16 +15,11 @@ from airlane.engine.run_state import TaskOutcome, TIKey
 from airlane.queue.codec import dumps
 from airlane.queue.keys import Keys
 from airlane.queue.messages import TaskMessage
-from airlane.sdk.connection_store import use_connection_store
-from airlane.sdk.run_states import use_run_state_lookup
 from airlane.sdk.state import TaskInstanceState
-from airlane.sdk.variable import use_variable_store
-from airlane.service.connections.redis_store import RedisConnectionStore
 from airlane.service.execution.context_builder import RunInfo
-from airlane.service.execution.redis_run_states import RedisRunStateLookup
-from airlane.service.execution.redis_variables import RedisVariableStore
 from airlane.service.execution.redis_xcom import RedisXComs
 from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, execute_task
+from airlane.service.execution.task_stores import TaskStores
 from airlane.service.run_launcher import RedisRunLauncher
 from airlane.service.worker.dag_cache import DagCache, DagNotLoadable
 from airlane.service.worker.isolated_try import IsolatedResult
@@ -36,10 +31,9 @@ class InlineRunner:
     dags: DagCache
     sync_client: redis.Redis
     keys: Keys
-    variables: RedisVariableStore
     launcher: RedisRunLauncher
     xcom_max_bytes: int
-    connections: RedisConnectionStore
+    stores: TaskStores
 
     async def run(self, msg: TaskMessage, info: RunInfo, logs: TaskLogWriter) -> IsolatedResult:
         try:
@@ -67,11 +61,6 @@ class InlineRunner:
             run_launcher=self.launcher,
             on_rendered=rendered.update,
         )
-        runs = RedisRunStateLookup(self.sync_client, self.keys)
-        with (
-            use_variable_store(self.variables),
-            use_connection_store(self.connections),
-            use_run_state_lookup(runs),
-        ):
+        with self.stores.installed():
             outcome = await execute_task(node, dag, request, env)
         return IsolatedResult(outcome, xcoms.pending_pairs(), dumps(rendered) if rendered else "")

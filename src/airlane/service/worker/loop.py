@@ -33,9 +33,8 @@ from airlane.queue.protocol import ClaimRef, StopIdent, TryReleased
 from airlane.queue.scripts import Scripts
 from airlane.queue.store import Store
 from airlane.sdk.state import TaskInstanceState
-from airlane.service.connections.redis_store import RedisConnectionStore
 from airlane.service.execution.context_builder import RunInfo
-from airlane.service.execution.redis_variables import RedisVariableStore
+from airlane.service.execution.task_stores import TaskStores
 from airlane.service.run_launcher import RedisRunLauncher
 from airlane.service.worker.dag_cache import DagCache
 from airlane.service.worker.heartbeat import Heartbeat, WorkerIdentity
@@ -82,10 +81,9 @@ class Worker:
             DagCache(settings.dags_folder),
             self.sync_client,
             keys,
-            RedisVariableStore(self.sync_client, keys),
             RedisRunLauncher(Store(client, keys)),
             settings.xcom_max_bytes,
-            RedisConnectionStore(self.sync_client, keys),
+            TaskStores.build(self.sync_client, keys, settings.redis_url),
         )
         self.limits = TryLimits(import_timeout_s=settings.task_import_timeout_s)
         who = WorkerIdentity(self.worker_id, settings.queues, settings.concurrency)

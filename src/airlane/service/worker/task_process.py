@@ -34,18 +34,13 @@ from airlane.queue.codec import dumps, encode_outcome
 from airlane.queue.connection import connect
 from airlane.queue.keys import Keys
 from airlane.queue.store import Store
-from airlane.sdk.connection_store import use_connection_store
 from airlane.sdk.lines import MAX_LINE_BYTES, LineSplitter, pieces
-from airlane.sdk.run_states import use_run_state_lookup
 from airlane.sdk.secrets_masker import mask_text
 from airlane.sdk.state import TaskInstanceState
-from airlane.sdk.variable import use_variable_store
-from airlane.service.connections.redis_store import RedisConnectionStore
 from airlane.service.execution.context_builder import RunInfo
-from airlane.service.execution.redis_run_states import RedisRunStateLookup
-from airlane.service.execution.redis_variables import RedisVariableStore
 from airlane.service.execution.redis_xcom import RedisXComs
 from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, execute_task
+from airlane.service.execution.task_stores import TaskStores
 from airlane.service.run_launcher import RedisRunLauncher
 from airlane.service.worker.dag_cache import DagCache, DagNotLoadable
 from airlane.service.worker.task_channel import ChannelClosed, SyncChannel
@@ -157,9 +152,7 @@ class _Runner:
         # A stat per try (a few microseconds): a file edited since the last try is re-imported.
         self.dags = DagCache(config.dags_folder, recheck_s=0.0)
         self.sync_client = redis.Redis.from_url(config.redis_url, decode_responses=True)
-        self.variables = RedisVariableStore(self.sync_client, self.keys)
-        self.connections = RedisConnectionStore(self.sync_client, self.keys)
-        self.run_states = RedisRunStateLookup(self.sync_client, self.keys)
+        self.stores = TaskStores.build(self.sync_client, self.keys, config.redis_url)
         self.launcher: RedisRunLauncher | None = None
         self.output = _Output(self.log, config.max_line_bytes)
 
@@ -204,11 +197,7 @@ class _Runner:
             request["max_tries"],
             request["reschedule_started_at_s"],
         )
-        with (
-            use_variable_store(self.variables),
-            use_connection_store(self.connections),
-            use_run_state_lookup(self.run_states),
-        ):
+        with self.stores.installed():
             outcome = await execute_task(node, dag, task_request, env)
         self.output.drain()
         # A timed-out callable may still run in its thread: this process is not reused.

@@ -1,10 +1,12 @@
 // The task instance panel: state, tries, timings, rendered template fields, XCom, the log of
-// each try (tailed live while it runs), and clear / mark with a confirmation of what changes.
+// each try (tailed live while it runs), clear / mark with a confirmation of what changes, and
+// the question of a human-in-the-loop task with its form.
 
 import { api } from "../api.js";
 import { affectedList, modal } from "../dialogs.js";
 import { clear, fmtDate, fmtDuration, h } from "../dom.js";
 import { setParams } from "../router.js";
+import { showQuestion } from "./hitl_panel.js";
 import { isFinished, stateName } from "../states.js";
 
 export function tiPanel(slot, { dagId, runId, taskId, mapIndex, instances, onClose }) {
@@ -20,6 +22,7 @@ export function tiPanel(slot, { dagId, runId, taskId, mapIndex, instances, onClo
   const rendered = h("div", { class: "rendered" });
   const xcoms = h("div", { class: "xcoms" });
   const error = h("p", { class: "error", role: "alert" });
+  const question = h("section", { class: "hitl", "aria-label": "Question" });
   const maps = mapped
     ? h(
         "select",
@@ -54,6 +57,7 @@ export function tiPanel(slot, { dagId, runId, taskId, mapIndex, instances, onClo
       h("button", { type: "button", "data-action": "mark-failed", onclick: () => markDialog("failed") }, "Mark failed\u2026"),
     ),
     error,
+    question,
     summary,
     h("h3", {}, "Log"),
     tries,
@@ -193,6 +197,9 @@ export function tiPanel(slot, { dagId, runId, taskId, mapIndex, instances, onClo
       if (mine !== generation) return;
       current = ti;
       showSummary(current);
+      showQuestion(question, { runPath, taskId, mapIndex, onAnswered: () => refresh(true) }).catch((err) => {
+        error.textContent = err.message;
+      });
       showRendered(current);
       const history = tried.task_instances;
       const numbers = showTries(current, history);
