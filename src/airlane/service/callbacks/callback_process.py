@@ -1,6 +1,7 @@
 """The child process that runs one DAG's callbacks (or a dead try's task callbacks): user
 code, kept away from the callbacks role (an exception, a hang or a crash here costs one try
-of one job).
+of one job). Callbacks read Variables and connections as tasks on workers do: the
+environment first, then what is stored in Redis.
 
 ``python -m airlane.service.callbacks.callback_process <result fd>``: the request is the JSON
 on stdin (:class:`CallbackRequest`), the result the JSON written to the result fd (never to
@@ -24,7 +25,10 @@ import redis
 
 from airlane.dag_loader.importer import load_dags
 from airlane.queue.keys import Keys
+from airlane.sdk.connection_store import use_connection_store
 from airlane.sdk.secrets_masker import mask_text
+from airlane.sdk.variable import use_variable_store
+from airlane.service.connections.redis_store import RedisConnectionStore
 from airlane.service.execution.context_builder import RunInfo
 from airlane.service.execution.dag_callbacks import (
     LastTI,
@@ -32,6 +36,7 @@ from airlane.service.execution.dag_callbacks import (
     dag_callbacks,
     run_callbacks,
 )
+from airlane.service.execution.redis_variables import RedisVariableStore
 from airlane.service.execution.redis_xcom import RedisXComs
 from airlane.service.execution.task_callbacks import task_callbacks
 from airlane.service.worker.task_process import run_info_from_wire, run_info_to_wire
@@ -153,9 +158,14 @@ def run_request(request: CallbackRequest) -> dict[str, Any]:
         context = callback_context(dag, request.run, request.last, request.reason, xcoms)
         callbacks = dag_callbacks(dag, request.success)
         what = "DAG callback"
-    results = run_callbacks(
-        callbacks, context, _log, request.skip, what, _recorder(client, request)
-    )
+    keys = Keys.from_env()
+    with (
+        use_variable_store(RedisVariableStore(client, keys)),
+        use_connection_store(RedisConnectionStore(client, keys)),
+    ):
+        results = run_callbacks(
+            callbacks, context, _log, request.skip, what, _recorder(client, request)
+        )
     return {"done": list(results.done), "errors": [cut_error(e) for e in results.errors]}
 
 
