@@ -184,6 +184,14 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.utils.strings": ("airlane.sdk.strings",),
     "airflow.triggers": (),
     "airflow.triggers.base": ("airlane.sdk.triggers",),
+    # Deferral (h7-defer)
+    "airflow.triggers.temporal": ("airlane.sdk.triggers.temporal",),
+    "airflow.triggers.file": ("airlane.sdk.triggers.file",),
+    "airflow.triggers.external_task": ("airlane.sdk.triggers.external_task",),
+    "airflow.providers.standard.triggers": (),
+    "airflow.providers.standard.triggers.temporal": ("airlane.sdk.triggers.temporal",),
+    "airflow.providers.standard.triggers.file": ("airlane.sdk.triggers.file",),
+    "airflow.providers.standard.triggers.external_task": ("airlane.sdk.triggers.external_task",),
 }
 
 #: a folder of Airflow's own example DAGs to serve as ``airflow.example_dags`` (see

@@ -59,7 +59,7 @@ def instance_summary(record: TIRecord) -> dict[str, object]:
 class TaskOutcome:
     """What a worker reports when a try ends."""
 
-    state: TIState  # success, failed, skipped or up_for_reschedule
+    state: TIState  # success, failed, skipped, up_for_reschedule or deferred
     try_number: int
     retryable: bool = True
     error: str | None = None
