@@ -191,6 +191,14 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.task": (),
     "airflow.task.priority_strategy": ("airlane.sdk.priority_strategy",),
     "airflow.task.weight_rule": ("airlane.sdk.priority_strategy",),
+    # Deferral (h7-defer)
+    "airflow.triggers.temporal": ("airlane.sdk.triggers.temporal",),
+    "airflow.triggers.file": ("airlane.sdk.triggers.file",),
+    "airflow.triggers.external_task": ("airlane.sdk.triggers.external_task",),
+    "airflow.providers.standard.triggers": (),
+    "airflow.providers.standard.triggers.temporal": ("airlane.sdk.triggers.temporal",),
+    "airflow.providers.standard.triggers.file": ("airlane.sdk.triggers.file",),
+    "airflow.providers.standard.triggers.external_task": ("airlane.sdk.triggers.external_task",),
 }
 
 #: a folder of Airflow's own example DAGs to serve as ``airflow.example_dags`` (see

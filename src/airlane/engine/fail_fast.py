@@ -32,6 +32,9 @@ def stop_marks(
         if record.state is S.RUNNING:
             marks.append((key, S.FAILED))
             running.append(key)
+        elif record.state is S.DEFERRED:  # skipped, and its trigger stopped
+            marks.append((key, S.SKIPPED))
+            running.append(key)
         else:
             marks.append((key, S.SKIPPED))
     return marks, tuple(running)

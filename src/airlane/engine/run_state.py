@@ -45,6 +45,8 @@ class TIRecord:
     note: str | None = None
     #: the task's map_index_template as its last try rendered it (Airflow's rendered_map_index)
     rendered_map_index: str | None = None
+    #: the current try was deferred and its trigger fired: it resumes (set until it ends)
+    resumed: bool = False
 
 
 def instance_summary(record: TIRecord) -> dict[str, object]:
@@ -59,7 +61,7 @@ def instance_summary(record: TIRecord) -> dict[str, object]:
 class TaskOutcome:
     """What a worker reports when a try ends."""
 
-    state: TIState  # success, failed, skipped or up_for_reschedule
+    state: TIState  # success, failed, skipped, up_for_reschedule or deferred
     try_number: int
     retryable: bool = True
     error: str | None = None
@@ -72,6 +74,9 @@ class TaskOutcome:
     ended_at_s: float | None = None
     #: the task's map_index_template rendered after the try ran
     rendered_map_index: str | None = None
+    #: a deferred try's trigger and how it resumes, as JSON text for the triggerer (opaque
+    #: here: see service.execution.deferral); None for every other outcome
+    deferral: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

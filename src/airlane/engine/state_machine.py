@@ -43,6 +43,8 @@ _ACTIVE = frozenset(
     }
 )
 _RUNNABLE_FROM = frozenset({S.SCHEDULED, S.QUEUED, S.RUNNING})
+#: what clearing an instance stops: a try on a worker, or a deferred try's trigger
+_STOPPABLE = _RUNNABLE_FROM | {S.DEFERRED}
 
 
 def initial_records(graph: DagGraph) -> dict[TIKey, TIRecord]:
@@ -121,6 +123,16 @@ class RunMachine:
             return self._stop_others(key, now_s)
         return self._step(now_s)
 
+    def task_resumed(self, key: TIKey, try_number: int, now_s: float) -> Step:
+        """The trigger of a deferred try fired: the same try goes back to the queue (Airflow
+        keeps the try number of a resumed try: deferral uses up no retry)."""
+        record = self.tis.get(key)
+        if record is None or record.try_number != try_number or record.state is not S.DEFERRED:
+            return self._step(now_s)
+        self._set(key, replace(record, state=S.SCHEDULED, resumed=True), "resumed by its trigger")
+        self._ready.append(key)
+        return self._step(now_s)
+
     def _stop_others(self, failed: TIKey, now_s: float) -> Step:
         """Fail-fast: the others stop (see engine.fail_fast), the running ones told to."""
         marks, running = fail_fast.stop_marks(self.tis, failed, self.graph.teardowns)
@@ -167,7 +179,7 @@ class RunMachine:
         for task_id in task_ids:
             spec = self.graph.tasks[task_id]
             keys = list(self.keys_by_task[task_id])
-            to_stop.extend(k for k in keys if self.tis[k].state in _RUNNABLE_FROM)
+            to_stop.extend(k for k in keys if self.tis[k].state in _STOPPABLE)
             last_try = max((self.tis[k].try_number for k in keys), default=0)
             if self.graph.expansion(task_id) is not None:
                 for key in keys:
@@ -268,6 +280,7 @@ class RunMachine:
         self._woken.discard(key)
         base = replace(
             record,
+            resumed=False,
             next_at_s=None,
             note=outcome.error,
             xcom_lengths=outcome.xcom_lengths,
@@ -281,6 +294,8 @@ class RunMachine:
                 short_circuit=outcome.short_circuit,
                 reschedule_started_at_s=None,
             )
+        if outcome.state is S.DEFERRED:
+            return replace(base, state=S.DEFERRED)
         if outcome.state is S.UP_FOR_RESCHEDULE:
             first = record.reschedule_started_at_s or outcome.started_at_s or now_s
             due = outcome.reschedule_at_s if outcome.reschedule_at_s is not None else now_s

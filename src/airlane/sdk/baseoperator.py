@@ -7,9 +7,9 @@ import inspect
 import warnings
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
-from airlane.sdk import _stack, setup_teardown
+from airlane.sdk import _stack, deferral, setup_teardown
 from airlane.sdk.dag import validate_key
 from airlane.sdk.exceptions import AirflowException
 from airlane.sdk.logging_mixin import LoggingMixin
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from airlane.sdk.dag import DAG
     from airlane.sdk.mapped import OperatorPartial
     from airlane.sdk.taskgroup import TaskGroup
+    from airlane.sdk.triggers import BaseTrigger, StartTriggerArgs
 
 __all__ = ["BaseOperator", "chain", "chain_linear", "cross_downstream"]
 
@@ -127,6 +128,10 @@ class BaseOperator(DAGNode, Templater, LoggingMixin):
     task_kind: ClassVar[str] = "normal"
     custom_operator_name: ClassVar[str | None] = None
     _defaults_applied: bool = False
+    #: Airflow's start-from-trigger attributes; as in Airflow 3.1.8 (whose scheduler has this
+    #: path disabled) the task runs ``execute`` on a worker, which may defer
+    start_trigger_args: StartTriggerArgs | None = None
+    start_from_trigger: bool = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -356,6 +361,28 @@ class BaseOperator(DAGNode, Templater, LoggingMixin):
 
     def on_kill(self) -> None:
         """Hook run when the task is stopped from outside."""
+
+    def defer(
+        self,
+        *,
+        trigger: BaseTrigger,
+        method_name: str,
+        kwargs: dict[str, Any] | None = None,
+        timeout: timedelta | float | None = None,
+    ) -> NoReturn:
+        """Suspend the task until ``trigger`` fires; it resumes in ``method_name(context,
+        event=..., **kwargs)`` on any worker, with the same try number. ``timeout`` fails it
+        with TaskDeferralTimeout."""
+        deferral.defer(trigger=trigger, method_name=method_name, kwargs=kwargs, timeout=timeout)
+
+    def resume_execution(
+        self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context
+    ) -> Any:
+        """What the task runner calls instead of ``execute`` when this task is resumed."""
+        return deferral.resume_execution(self, next_method, next_kwargs, context)
+
+    def expand_start_trigger_args(self, *, context: Context) -> StartTriggerArgs | None:
+        return self.start_trigger_args
 
     def xcom_push(self, context: Context, key: str, value: Any) -> None:
         context["ti"].xcom_push(key=key, value=value)

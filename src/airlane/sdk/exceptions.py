@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 
 class AirflowException(Exception):
@@ -93,8 +94,40 @@ class DagRunAlreadyExists(AirflowException):
     """A run with this id exists already."""
 
 
-class TaskDeferred(AirflowException):
-    """Deferrable operators are not supported; kept so that imports resolve."""
+class TaskDeferred(BaseException):
+    """An operator defers: its try ends ``deferred`` and gives its slot back; the triggerer runs
+    ``trigger`` and, on its first event, the task resumes in ``method_name(context, event=...,
+    **kwargs)``. A BaseException as in Airflow, so that ``except Exception`` in a task does not
+    swallow it."""
+
+    def __init__(
+        self,
+        *,
+        trigger: Any,
+        method_name: str,
+        kwargs: dict[str, Any] | None = None,
+        timeout: timedelta | float | None = None,
+    ) -> None:
+        super().__init__()
+        self.trigger = trigger
+        self.method_name = method_name
+        self.kwargs = kwargs
+        if isinstance(timeout, int | float):
+            timeout = timedelta(seconds=timeout)
+        if timeout is not None and not hasattr(timeout, "total_seconds"):
+            raise ValueError("Timeout value must be a timedelta")
+        self.timeout: timedelta | None = timeout
+
+    def __repr__(self) -> str:
+        return f"<TaskDeferred trigger={self.trigger} method={self.method_name}>"
+
+
+class TaskDeferralError(AirflowException):
+    """A task failed during deferral (its trigger raised)."""
+
+
+class TaskDeferralTimeout(AirflowException):
+    """A deferred task's trigger ran past its timeout."""
 
 
 class UnsupportedFeature(AirflowException):

@@ -36,6 +36,7 @@ from airlane.queue.protocol.completions import (
     CompletionKind,
     TryFinished,
     TryReleased,
+    TryResumed,
     TryStarted,
     decode_completion,
 )
@@ -78,6 +79,7 @@ __all__ = [
     "Tick",
     "TryFinished",
     "TryReleased",
+    "TryResumed",
     "TryStarted",
     "WakeTask",
     "WorkerBeat",

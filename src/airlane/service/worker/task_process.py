@@ -196,6 +196,7 @@ class _Runner:
             try_number,
             request["max_tries"],
             request["reschedule_started_at_s"],
+            request.get("resume_json", ""),
         )
         with self.stores.installed():
             outcome = await execute_task(node, dag, task_request, env)
