@@ -15,7 +15,7 @@ from airlane.queue.keys import Keys
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
-ROLES = {"coordinator", "worker", "dag-processor", "api", "callbacks"}
+ROLES = {"coordinator", "worker", "dag-processor", "api", "callbacks", "triggerer"}
 
 
 def _docs(path: Path) -> list[dict[str, Any]]:
