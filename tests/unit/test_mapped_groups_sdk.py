@@ -169,3 +169,25 @@ def test_map_index_template_renders_after_execute_with_values_set_in_the_context
     assert (failed.state, failed.rendered_map_index) == (S.FAILED, "item-2")
     # as Airflow: a template error after a success fails the try
     assert run(dag.task_dict["broken"], 0, xcoms).state is S.FAILED
+
+
+def test_override_renames_a_group_before_or_after_partial_as_airflow_does() -> None:
+    # Airflow 3.1.8: `grp.override(...).partial(...)` and `grp.partial(...).override(...)` both
+    # build the mapped group under the new id; a plain call takes the override too.
+    @task
+    def add(x: int, y: int) -> int:
+        return x + y
+
+    @task_group(tooltip="adds")
+    def grp(x: int, y: int) -> None:
+        add(x, y)
+
+    with DAG("overrides", schedule=None) as dag:
+        grp.override(group_id="g1").partial(y=10).expand(x=[1, 2])
+        grp.partial(y=1).override(group_id="g2", tooltip="other").expand(x=[1, 2])
+        grp.override(group_id="g3")(1, 2)
+    assert sorted(dag.task_dict) == ["g1.add", "g2.add", "g3.add"]
+    groups = dag.task_group.children
+    assert groups["g1"].tooltip == "adds"
+    assert groups["g2"].tooltip == "other"
+    assert not isinstance(groups["g3"], type(groups["g1"]))

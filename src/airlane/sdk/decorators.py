@@ -367,34 +367,49 @@ def dag(dag_id: Any = None, **dag_kwargs: Any) -> Any:
 
 def task_group(group_id: Any = None, **group_kwargs: Any) -> Any:
     """``@task_group``: calling the function opens a task group around what it creates;
-    ``.partial()`` / ``.expand()`` / ``.expand_kwargs()`` make a mapped task group."""
-    from airlane.sdk.mapped_group import GroupExpander
+    ``.override()`` changes the group's arguments; ``.partial()`` / ``.expand()`` /
+    ``.expand_kwargs()`` make a mapped task group."""
 
     def wrapper(function: Callable[..., Any], name: str | None = None) -> Callable[..., Any]:
-        def build(
-            group_class: type[TaskGroup], extra: dict[str, Any], call: Callable[[TaskGroup], Any]
-        ) -> Any:
-            options = {"add_suffix_on_collision": True, **group_kwargs, **extra}
-            if "tooltip" not in options and function.__doc__:
-                options["tooltip"] = inspect.cleandoc(function.__doc__)
-            with group_class(name or function.__name__, **options) as group:
-                result = call(group)
-            if isinstance(result, XComArg | BaseOperator | MappedOperator | TaskGroup):
-                return result
-            return group
-
-        @functools.wraps(function)
-        def factory(*args: Any, **kwargs: Any) -> Any:
-            return build(TaskGroup, {}, lambda _group: function(*args, **kwargs))
-
-        expander = GroupExpander(function, build)
-        factory.expand = expander.expand  # type: ignore[attr-defined]
-        factory.expand_kwargs = expander.expand_kwargs  # type: ignore[attr-defined]
-        factory.partial = expander.partial  # type: ignore[attr-defined]
-        return factory
+        return _group_factory(
+            function, {"group_id": name, **group_kwargs} if name else group_kwargs
+        )
 
     if callable(group_id) and not isinstance(group_id, str):
         return wrapper(group_id)
     if isinstance(group_id, str):
         return lambda function: wrapper(function, group_id)
     return wrapper
+
+
+def _group_factory(
+    function: Callable[..., Any], group_kwargs: dict[str, Any]
+) -> Callable[..., Any]:
+    """The decorated ``@task_group`` function, building its group with ``group_kwargs``."""
+    from airlane.sdk.mapped_group import GroupExpander
+
+    def build(
+        group_class: type[TaskGroup], extra: dict[str, Any], call: Callable[[TaskGroup], Any]
+    ) -> Any:
+        options = {"add_suffix_on_collision": True, **group_kwargs, **extra}
+        group_id = options.pop("group_id", None) or function.__name__
+        if "tooltip" not in options and function.__doc__:
+            options["tooltip"] = inspect.cleandoc(function.__doc__)
+        with group_class(group_id, **options) as group:
+            result = call(group)
+        if isinstance(result, XComArg | BaseOperator | MappedOperator | TaskGroup):
+            return result
+        return group
+
+    @functools.wraps(function)
+    def factory(*args: Any, **kwargs: Any) -> Any:
+        return build(TaskGroup, {}, lambda _group: function(*args, **kwargs))
+
+    expander = GroupExpander(function, build)
+    factory.expand = expander.expand  # type: ignore[attr-defined]
+    factory.expand_kwargs = expander.expand_kwargs  # type: ignore[attr-defined]
+    factory.partial = expander.partial  # type: ignore[attr-defined]
+    factory.override = lambda **kwargs: _group_factory(  # type: ignore[attr-defined]
+        function, {**group_kwargs, **kwargs}
+    )
+    return factory

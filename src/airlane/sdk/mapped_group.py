@@ -177,6 +177,17 @@ class GroupExpander:
             raise TypeError(f"duplicate partial arguments: {duplicate}")
         return GroupExpander(self.function, self.build, {**self.partial_kwargs, **kwargs})
 
+    def override(self, **group_kwargs: Any) -> GroupExpander:
+        """The same partial, building its group with ``group_kwargs`` (``group_id``...)."""
+        build = self.build
+
+        def overridden(
+            group_class: type[TaskGroup], extra: dict[str, Any], call: Callable[[TaskGroup], Any]
+        ) -> Any:
+            return build(group_class, {**group_kwargs, **extra}, call)
+
+        return GroupExpander(self.function, overridden, self.partial_kwargs)
+
     def expand(self, **kwargs: Any) -> Any:
         if not kwargs:
             raise TypeError("no arguments to expand against")
