@@ -6,7 +6,6 @@ A task reads a connection from user code, in a thread, so the worker's store is 
 
 from __future__ import annotations
 
-import asyncio
 from typing import cast
 
 import redis
@@ -17,6 +16,12 @@ from airlane.queue.keys import Keys
 from airlane.sdk.connection import Connection
 from airlane.service.connections.fernet import current_cipher
 from airlane.service.connections.records import from_record, to_record
+from airlane.service.execution.loop_guard import refuse_on_event_loop
+
+CONNECTIONS_ON_LOOP = (
+    "Connection lookup from an async callable would block the worker's event loop; "
+    "use `await BaseHook.aget_connection(conn_id)` there instead"
+)
 
 
 class RedisConnectionStore:
@@ -27,7 +32,7 @@ class RedisConnectionStore:
         self.keys = keys
 
     def get_connection(self, conn_id: str) -> Connection | None:
-        _refuse_on_event_loop()
+        refuse_on_event_loop(CONNECTIONS_ON_LOOP)
         raw = cast(str | None, self.client.hget(self.keys.connections, conn_id))
         return None if raw is None else from_record(conn_id, raw, current_cipher())
 
@@ -59,14 +64,3 @@ class ConnectionsAdmin:
 
     async def delete(self, conn_id: str) -> bool:
         return bool(await self.client.hdel(self.keys.connections, conn_id))
-
-
-def _refuse_on_event_loop() -> None:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    raise RuntimeError(
-        "Connection lookup from an async callable would block the worker's event loop; "
-        "use `await BaseHook.aget_connection(conn_id)` there instead"
-    )

@@ -8,7 +8,6 @@ instances, ``dags`` / ``dag:<hash>`` / ``inactive`` for the DAG's tasks and grou
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
@@ -20,6 +19,11 @@ from airlane.queue.codec import decode_ti
 from airlane.queue.keys import Keys, parse_ti_field
 from airlane.sdk.run_states import DagShape, ExternalRun
 from airlane.sdk.timezone import coerce_datetime
+from airlane.service.execution.loop_guard import refuse_on_event_loop
+
+RUN_STATES_ON_LOOP = (
+    "reading other DAGs' runs from an async callable would block the worker's event loop"
+)
 
 
 def dag_shape_of(data: dict[str, Any], active: bool = True) -> DagShape:
@@ -39,16 +43,6 @@ def dag_shape_of(data: dict[str, Any], active: bool = True) -> DagShape:
     )
 
 
-def _refuse_on_event_loop() -> None:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    raise RuntimeError(
-        "reading other DAGs' runs from an async callable would block the worker's event loop"
-    )
-
-
 class RedisRunStateLookup:
     """:class:`airlane.sdk.run_states.RunStateLookup` over a worker's synchronous client."""
 
@@ -65,7 +59,7 @@ class RedisRunStateLookup:
     def runs_at(
         self, dag_id: str, logical_dates: Sequence[datetime], *, with_tasks: bool
     ) -> list[ExternalRun]:
-        _refuse_on_event_loop()
+        refuse_on_event_loop(RUN_STATES_ON_LOOP)
         wanted = {d.timestamp() for d in logical_dates}
         run_ids = sorted({r for when in logical_dates for r in self._run_ids_at(dag_id, when)})
         runs: list[ExternalRun] = []
@@ -92,7 +86,7 @@ class RedisRunStateLookup:
         return ExternalRun(run_id, when, state, task_states)
 
     def dag_shape(self, dag_id: str) -> DagShape | None:
-        _refuse_on_event_loop()
+        refuse_on_event_loop(RUN_STATES_ON_LOOP)
         content_hash = cast(str | None, self.client.hget(self.keys.dags, dag_id))
         if content_hash is None:
             return None

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import cast
 
 import orjson
@@ -13,6 +12,12 @@ import redis
 
 from airlane.queue.keys import Keys
 from airlane.sdk.variable import EnvVariableStore
+from airlane.service.execution.loop_guard import refuse_on_event_loop
+
+VARIABLES_ON_LOOP = (
+    "Variable access from an async callable would block the worker's event loop; "
+    "pass the value in through a template ({{ var.value.<key> }}) instead"
+)
 
 
 class RedisVariableStore:
@@ -25,7 +30,7 @@ class RedisVariableStore:
         found = self.env.get(key)
         if found is not None:
             return found
-        _refuse_on_event_loop()
+        refuse_on_event_loop(VARIABLES_ON_LOOP)
         raw = cast(str | None, self.client.hget(self.keys.variables, key))
         if raw is None:
             return None
@@ -33,21 +38,10 @@ class RedisVariableStore:
         return None if value is None else str(value)
 
     def set(self, key: str, value: str) -> None:
-        _refuse_on_event_loop()
+        refuse_on_event_loop(VARIABLES_ON_LOOP)
         entry = orjson.dumps({"value": value, "description": None}).decode()
         self.client.hset(self.keys.variables, key, entry)
 
     def delete(self, key: str) -> None:
-        _refuse_on_event_loop()
+        refuse_on_event_loop(VARIABLES_ON_LOOP)
         self.client.hdel(self.keys.variables, key)
-
-
-def _refuse_on_event_loop() -> None:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return
-    raise RuntimeError(
-        "Variable access from an async callable would block the worker's event loop; "
-        "pass the value in through a template ({{ var.value.<key> }}) instead"
-    )
