@@ -42,6 +42,12 @@ def register(groups: Any) -> None:
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(handler=cmd_callbacks)
 
+    p = groups.add_parser("triggerer", help="run deferred tasks' triggers (any number of them)")
+    p.add_argument("--dags-folder", default=None)
+    p.add_argument("--capacity", type=int, default=None, help="most triggers run at once")
+    p.add_argument("--log-level", default="INFO")
+    p.set_defaults(handler=cmd_triggerer)
+
     p = groups.add_parser("health", help="exit 0 when Redis answers (and a component is alive)")
     p.add_argument(
         "--component",
@@ -188,6 +194,26 @@ def cmd_worker(args: argparse.Namespace) -> int:
         task_process_idle_s=settings.task_process_idle_s,
     )
     return _serve(settings, "worker", lambda c, k: Worker(worker_settings, c, k))
+
+
+def cmd_triggerer(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from airlane.service.triggerer import Triggerer, TriggererSettings
+
+    setup_logging(args.log_level)
+    settings = Settings.from_env()
+    try:
+        triggerer_settings = TriggererSettings.from_env(
+            settings.redis_url, _folder(args, settings), dict(os.environ)
+        )
+        if args.capacity is not None:
+            if args.capacity <= 0:
+                raise ValueError(f"Capacity number {args.capacity!r} is invalid")
+            triggerer_settings = replace(triggerer_settings, capacity=args.capacity)
+    except ValueError as err:
+        raise CliError(str(err)) from None
+    return _serve(settings, "triggerer", lambda c, k: Triggerer(triggerer_settings, c, k))
 
 
 def _callbacks_python(settings: Settings) -> str | None:

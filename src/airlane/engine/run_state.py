@@ -72,6 +72,9 @@ class TaskOutcome:
     ended_at_s: float | None = None
     #: the task's map_index_template rendered after the try ran
     rendered_map_index: str | None = None
+    #: a deferred try's trigger and how it resumes, as JSON text for the triggerer (opaque
+    #: here: see service.execution.deferral); None for every other outcome
+    deferral: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

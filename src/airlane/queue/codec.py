@@ -77,21 +77,22 @@ def decode_ti(raw: str | bytes) -> tuple[TIRecord, TIMeta]:
 
 
 def encode_outcome(outcome: TaskOutcome) -> str:
-    return orjson.dumps(
-        {
-            "state": outcome.state.value,
-            "try_number": outcome.try_number,
-            "retryable": outcome.retryable,
-            "error": outcome.error,
-            "follow": list(outcome.follow) if outcome.follow is not None else None,
-            "short_circuit": outcome.short_circuit,
-            "reschedule_at_s": outcome.reschedule_at_s,
-            "started_at_s": outcome.started_at_s,
-            "xcom_lengths": dict(outcome.xcom_lengths),
-            "ended_at_s": outcome.ended_at_s,
-            "rendered_map_index": outcome.rendered_map_index,
-        }
-    ).decode()
+    data = {
+        "state": outcome.state.value,
+        "try_number": outcome.try_number,
+        "retryable": outcome.retryable,
+        "error": outcome.error,
+        "follow": list(outcome.follow) if outcome.follow is not None else None,
+        "short_circuit": outcome.short_circuit,
+        "reschedule_at_s": outcome.reschedule_at_s,
+        "started_at_s": outcome.started_at_s,
+        "xcom_lengths": dict(outcome.xcom_lengths),
+        "ended_at_s": outcome.ended_at_s,
+        "rendered_map_index": outcome.rendered_map_index,
+    }
+    if outcome.deferral is not None:  # a deferred try's trigger (absent from other outcomes)
+        data["deferral"] = outcome.deferral
+    return orjson.dumps(data).decode()
 
 
 def decode_outcome(raw: str | bytes) -> TaskOutcome:
@@ -108,6 +109,7 @@ def decode_outcome(raw: str | bytes) -> TaskOutcome:
         xcom_lengths=_lengths(data.get("xcom_lengths")),
         ended_at_s=data.get("ended_at_s"),
         rendered_map_index=data.get("rendered_map_index"),
+        deferral=data.get("deferral"),
     )
 
 

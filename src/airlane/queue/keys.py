@@ -67,6 +67,21 @@ Global keys
     worker_stop:<id>     SET tries the worker must stop (cleared while running), each a JSON
                          array [dag_id, run_id, task_id, map_index, try] (protocol.StopIdent);
                          it removes each once stopped
+    triggers             HASH trigger key (sdk.triggers.serde.trigger_key) -> trigger JSON
+                         {c: classpath, k: kwargs JSON text, w: [{d: deferred field, y: try}]}
+                         (the tries waiting on it); written by finish_many, removed when it
+                         fires or has no live waiter (queue/scripts/triggers.py)
+    trigger_leases       ZSET trigger key scored by its lease's expiry (epoch ms; 0: never
+                         claimed); a triggerer claims the expired ones
+    trigger_owners       HASH trigger key -> id of the triggerer holding its lease
+    deferred             HASH "<dag_id>|<run_id>|<task_id>|<map_index>" -> the deferred try
+                         JSON {t: trigger key, run, ti, try, m: next method, n: next kwargs
+                         JSON text}; removed on resume, timeout, clear or mark
+    trigger_timeouts     ZSET deferred field scored by its trigger timeout (epoch s)
+    resumes              HASH "<deferred field>|<try>" -> how the try resumes JSON {m: method,
+                         n: kwargs JSON text, e: event payload JSON text or ""}; read by the
+                         claim_many script, removed by finish_many
+    triggerers           HASH triggerer id -> its status JSON (running, capacity, fired, at)
     coordinator:lease    STRING coordinator id holding the lease (PX expiry)
     coordinator:beat     STRING epoch seconds of the active coordinator's last loop
     dag_processor:beat   STRING epoch seconds of the DAG processor's last scan
@@ -228,6 +243,34 @@ class Keys:
         return f"{self.prefix}variables"
 
     @property
+    def triggers(self) -> str:
+        return f"{self.prefix}triggers"
+
+    @property
+    def trigger_leases(self) -> str:
+        return f"{self.prefix}trigger_leases"
+
+    @property
+    def trigger_owners(self) -> str:
+        return f"{self.prefix}trigger_owners"
+
+    @property
+    def deferred(self) -> str:
+        return f"{self.prefix}deferred"
+
+    @property
+    def trigger_timeouts(self) -> str:
+        return f"{self.prefix}trigger_timeouts"
+
+    @property
+    def resumes(self) -> str:
+        return f"{self.prefix}resumes"
+
+    @property
+    def triggerers(self) -> str:
+        return f"{self.prefix}triggerers"
+
+    @property
     def workers(self) -> str:
         return f"{self.prefix}workers"
 
@@ -318,6 +361,16 @@ def parse_run_ref(ref: str) -> tuple[str, str]:
 def try_field(task_id: str, map_index: int, try_number: int) -> str:
     """A ``tries:{run}`` field: ``<task_id>|<map_index>|<try>``."""
     return f"{ti_field(task_id, map_index)}|{try_number}"
+
+
+def deferred_field(dag_id: str, run_id: str, task_id: str, map_index: int) -> str:
+    """A ``deferred`` field: the task instance, ``<dag_id>|<run_id>|<task_id>|<map_index>``."""
+    return f"{run_ref(dag_id, run_id)}|{ti_field(task_id, map_index)}"
+
+
+def resume_field(dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int) -> str:
+    """A ``resumes`` field: ``<deferred field>|<try>``."""
+    return f"{deferred_field(dag_id, run_id, task_id, map_index)}|{try_number}"
 
 
 def parse_try_field(field: str) -> tuple[str, int, int]:

@@ -127,8 +127,8 @@ class BaseOperator(DAGNode, Templater, LoggingMixin):
     task_kind: ClassVar[str] = "normal"
     custom_operator_name: ClassVar[str | None] = None
     _defaults_applied: bool = False
-    #: Airflow's start-from-trigger: the task starts deferred on these arguments, without
-    #: running ``execute`` (see airlane.sdk.deferral)
+    #: Airflow's start-from-trigger attributes; as in Airflow 3.1.8 (whose scheduler has this
+    #: path disabled) the task runs ``execute`` on a worker, which may defer
     start_trigger_args: StartTriggerArgs | None = None
     start_from_trigger: bool = False
 

@@ -192,6 +192,7 @@ class Standalone:
             log.warning("DAG callbacks will not be delivered: %s", err)
         else:
             await self.spawn("callbacks", "callbacks", "--dags-folder", s.dags_folder)
+        await self.spawn("triggerer", "triggerer", "--dags-folder", s.dags_folder)
         await self.spawn(
             "worker",
             "worker",
@@ -220,12 +221,13 @@ class Standalone:
                         "coordinator": ("coordinator",),
                         "callbacks": ("callbacks", "--dags-folder", self.settings.dags_folder),
                         "worker": ("worker", "--dags-folder", self.settings.dags_folder),
+                        "triggerer": ("triggerer", "--dags-folder", self.settings.dags_folder),
                         "api": self._api_args(),
                     }[name]
                     await self.spawn(name, *args)
 
     async def shutdown(self) -> None:
-        for name in ("api", "worker", "callbacks", "coordinator", "dag-processor"):
+        for name in ("api", "worker", "triggerer", "callbacks", "coordinator", "dag-processor"):
             proc = self.children.get(name)
             if proc is None or proc.returncode is not None:
                 continue

@@ -35,6 +35,7 @@ from airlane.queue.protocol.completions import (
     CompletionKind,
     TryFinished,
     TryReleased,
+    TryResumed,
     TryStarted,
     decode_completion,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "Tick",
     "TryFinished",
     "TryReleased",
+    "TryResumed",
     "TryStarted",
     "WorkerBeat",
     "decode_command",

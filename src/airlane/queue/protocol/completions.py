@@ -33,6 +33,7 @@ class CompletionKind(StrEnum):
     STARTED = "started"
     FINISHED = "finished"
     RELEASED = "released"
+    RESUMED = "resumed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,11 +187,44 @@ class TryReleased:
         return cls(run, ti, task_id, map_index, try_number)
 
 
+@dataclass(frozen=True, slots=True)
+class TryResumed:
+    """A deferred try's trigger fired, failed or timed out: the same try goes back to the queue
+    (its ``resumes`` entry says how it resumes): ``kind resumed run <ref> ti <field> try <n>``.
+
+    Lua: the triggerer's ``FIRE_TRIGGERS`` and ``TIME_OUT_DEFERRED`` (scripts/triggers.py) write
+    it, in the step that removes the try's ``deferred`` entry; no Python code sends it.
+    """
+
+    kind: ClassVar[CompletionKind] = CompletionKind.RESUMED
+    run: str
+    ti: str
+    task_id: str
+    map_index: int
+    try_number: int
+
+    def to_fields(self) -> Fields:
+        return {
+            "kind": self.kind.value,
+            "run": self.run,
+            "ti": self.ti,
+            "try": str(self.try_number),
+        }
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> TryResumed:
+        what = "resumed completion"
+        ti = text_field(fields, "ti", what)
+        task_id, map_index = ti_key(ti, what)
+        run, try_number = text_field(fields, "run", what), number_field(fields, "try", what, int)
+        return cls(run, ti, task_id, map_index, try_number)
+
+
 #: every completion, as the coordinator matches on it
-Completion = TryStarted | TryFinished | TryReleased
+Completion = TryStarted | TryFinished | TryReleased | TryResumed
 
 _BY_KIND: dict[str, type[Completion]] = {
-    cls.kind.value: cls for cls in (TryStarted, TryFinished, TryReleased)
+    cls.kind.value: cls for cls in (TryStarted, TryFinished, TryReleased, TryResumed)
 }
 
 

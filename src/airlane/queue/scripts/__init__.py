@@ -6,6 +6,8 @@ apply    (coordinator) a batch of writes, refused unless the caller holds the le
          each call extends; a lapsed lease that nobody took is taken back)
 create_run (API, CLI) a queued run of an existing DAG, unless the run id is taken
 renew    (coordinator) extend the lease if still held, or take it back if nobody holds it
+claim_triggers, renew_triggers, fire_triggers, time_out_deferred (triggerer) trigger leases,
+         events and timeouts (scripts/triggers.py)
 
 Each call is a frozen dataclass (ClaimMany, FinishMany, Apply, CreateRun, Renew) beside its Lua
 source, which documents its KEYS and ARGV. Ready for Redis Cluster: every key a script touches
@@ -28,6 +30,14 @@ from airlane.queue.scripts.claim import CLAIM_MANY, Claim, ClaimMany
 from airlane.queue.scripts.finish import FINISH_MANY, Finish, FinishMany
 from airlane.queue.scripts.lease import RENEW, Renew
 from airlane.queue.scripts.runs import CREATE_RUN, CreateRun
+from airlane.queue.scripts.triggers import SOURCES as TRIGGER_SOURCES
+from airlane.queue.scripts.triggers import (
+    ClaimTriggers,
+    Fire,
+    FireTriggers,
+    RenewTriggers,
+    TimeOutDeferred,
+)
 from airlane.queue.scripts.wire import ScriptArgs
 
 __all__ = [
@@ -41,12 +51,17 @@ __all__ = [
     "Batch",
     "Claim",
     "ClaimMany",
+    "ClaimTriggers",
     "CreateRun",
     "Finish",
     "FinishMany",
+    "Fire",
+    "FireTriggers",
     "Renew",
+    "RenewTriggers",
     "ScriptArgs",
     "Scripts",
+    "TimeOutDeferred",
 ]
 
 #: every script by name
@@ -56,6 +71,7 @@ SOURCES = {
     "apply": APPLY,
     "renew": RENEW,
     "create_run": CREATE_RUN,
+    **TRIGGER_SOURCES,
 }
 
 
@@ -79,8 +95,13 @@ class Scripts:
 
     async def claim_many(self, call: ClaimMany) -> list[bool]:
         """One answer per claim: True when the try is now (or still) this worker's."""
+        return [answer is not None for answer in await self.claim_resuming(call)]
+
+    async def claim_resuming(self, call: ClaimMany) -> list[str | None]:
+        """One answer per claim: None when not this worker's, else how the try resumes
+        (deferral.Resume JSON), "" for a try that starts."""
         results = await self._call("claim_many", call.encode(self.keys))
-        return [bool(result) for result in cast(list[int], results)]
+        return [_claim_answer(result) for result in cast(list[int | str | bytes], results)]
 
     async def finish_many(self, call: FinishMany) -> None:
         await self._call("finish_many", call.encode(self.keys))
@@ -93,6 +114,32 @@ class Scripts:
         """Whether the caller holds the lease now."""
         return bool(await self._call("renew", call.encode(self.keys)))
 
+    async def claim_triggers(self, call: ClaimTriggers) -> list[tuple[str, str, str]]:
+        """(key, classpath, kwargs JSON) of each trigger taken."""
+        flat = cast(list[Any], await self._call("claim_triggers", call.encode(self.keys)))
+        texts = [v.decode() if isinstance(v, bytes) else str(v) for v in flat]
+        return [(texts[i], texts[i + 1], texts[i + 2]) for i in range(0, len(texts), 3)]
+
+    async def renew_triggers(self, call: RenewTriggers) -> list[str]:
+        """The keys the caller must stop running (lost, fired or left without a waiter)."""
+        gone = cast(list[Any], await self._call("renew_triggers", call.encode(self.keys)))
+        return [v.decode() if isinstance(v, bytes) else str(v) for v in gone]
+
+    async def fire_triggers(self, call: FireTriggers) -> int:
+        """How many deferred tries resumed."""
+        return int(cast(int, await self._call("fire_triggers", call.encode(self.keys))))
+
+    async def time_out_deferred(self, call: TimeOutDeferred) -> int:
+        return int(cast(int, await self._call("time_out_deferred", call.encode(self.keys))))
+
     async def create_run(self, call: CreateRun) -> None:
         """Raises ResponseError NODAG (no such DAG) or EXISTS (the run id is taken)."""
         await self._call("create_run", call.encode(self.keys))
+
+
+def _claim_answer(result: int | str | bytes) -> str | None:
+    if isinstance(result, bytes):
+        return result.decode()
+    if isinstance(result, str):
+        return result
+    return "" if result else None

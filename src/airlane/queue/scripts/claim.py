@@ -51,14 +51,18 @@ class ClaimMany:
             repr(self.now_s),
             self.completions_maxlen,
             orjson.dumps(claims).decode(),
+            table.position(keys.resumes),
         ]
         return ScriptArgs(table.keys, args)
 
 
 # KEYS: completions, worker_tasks of the worker, then the tis and claims hashes of the runs
 # ARGV: worker id, now (epoch s), completions maxlen, the claims as one JSON array of objects
-#   {tis: KEYS index, claims: KEYS index, ti: ti field, try (text), message_ref, run: run ref}
-# Returns one 1 (claimed: the try is this worker's) or 0 (stale or duplicate) per claim. A claim
+#   {tis: KEYS index, claims: KEYS index, ti: ti field, try (text), message_ref, run: run ref},
+#   the KEYS index of ``resumes``
+# Returns one 1 (claimed: the try is this worker's) or 0 (stale or duplicate) per claim; a
+# claimed try that its trigger resumed answers its ``resumes`` entry (JSON text) instead of 1. A
+# claim
 # this worker already holds for the same message answers 1 again (no second start event): a
 # call whose reply was lost to a dropped connection is retried, and must not lose the try.
 CLAIM_MANY = """
@@ -83,6 +87,10 @@ for i, c in ipairs(cjson.decode(ARGV[4])) do
     end
   end
   results[i] = ok
+  if ok == 1 then
+    local resume = redis.call('HGET', KEYS[tonumber(ARGV[5])], c.run .. '|' .. c.ti .. '|' .. c.try)
+    if resume then results[i] = resume end
+  end
 end
 return results
 """

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from airlane.queue.keys import WORKER_GROUP, Keys, run_ref, ti_field
+from airlane.queue.keys import WORKER_GROUP, Keys, deferred_field, run_ref, ti_field
 from airlane.queue.messages import STREAM_MAXLEN
 from airlane.queue.scripts.wire import KeyTable, ScriptArgs
 
@@ -34,8 +34,25 @@ class Finish:
     set_log_expiry: bool = False
     #: the try's rendered template fields as JSON ("" when it rendered none)
     rendered_json: str = ""
+    #: a deferred try: its trigger (service.execution.deferral.Deferral JSON), else ""
+    deferral_json: str = ""
+    #: the try was resumed by its trigger: its ``resumes`` entry is removed
+    resumed: bool = False
 
     def wire(self, keys: Keys, table: KeyTable) -> dict[str, object]:
+        wired = self._wire(keys, table)
+        field = deferred_field(self.dag_id, self.run_id, self.task_id, self.map_index)
+        if self.resumed:
+            wired["resumes"] = table.position(keys.resumes)
+            wired["resumed"] = f"{field}|{self.try_number}"
+        if self.deferral_json:
+            wired["defer"] = self.deferral_json
+            wired["deferred_field"] = field
+            for name in ("triggers", "trigger_leases", "deferred", "trigger_timeouts"):
+                wired[name] = table.position(getattr(keys, name))
+        return wired
+
+    def _wire(self, keys: Keys, table: KeyTable) -> dict[str, object]:
         return {
             "stream": table.position(self.stream),
             "message_id": self.message_id,
@@ -81,6 +98,33 @@ class FinishMany:
         return ScriptArgs(table.keys, args)
 
 
+# The trigger a deferred try waits on joins the ``triggers`` hash (an identical trigger already
+# there gains a waiter: deduplicated), unleased (score 0) when new, so that a triggerer claims it.
+DEFER_TRY = """
+local function defer_try(f)
+  local d = cjson.decode(f.defer)
+  local triggers = KEYS[f.triggers]
+  local raw = redis.call('HGET', triggers, d.key)
+  local t
+  if raw then t = cjson.decode(raw) else t = {c = d.c, k = d.k, w = {}} end
+  local waiters = {}
+  for _, w in ipairs(t.w) do
+    if not (w.d == f.deferred_field and w.y == f.try) then waiters[#waiters + 1] = w end
+  end
+  waiters[#waiters + 1] = {d = f.deferred_field, y = f.try}
+  t.w = waiters
+  redis.call('HSET', triggers, d.key, cjson.encode(t))
+  redis.call('ZADD', KEYS[f.trigger_leases], 'NX', 0, d.key)
+  redis.call('HSET', KEYS[f.deferred], f.deferred_field, cjson.encode(
+    {t = d.key, run = f.run, ti = f.ti, try = f.try, m = d.m, n = d.n}))
+  if d.timeout_at_s ~= cjson.null and d.timeout_at_s ~= nil then
+    redis.call('ZADD', KEYS[f.trigger_timeouts], d.timeout_at_s, f.deferred_field)
+  else
+    redis.call('ZREM', KEYS[f.trigger_timeouts], f.deferred_field)
+  end
+end
+"""
+
 # KEYS: completions, worker_tasks of the worker, then the streams, claims, XCom, log and
 #   rendered keys of the tries
 # ARGV: group, completions maxlen, log maxlen, log retention s, the finishes as one JSON array
@@ -88,12 +132,18 @@ class FinishMany:
 #   (text), outcome: outcome JSON, message_ref, claims: KEYS index, xcom: KEYS index, xcoms:
 #   [field, value, ...], log: KEYS index, lines: [log line, ...], expire_log: 0/1,
 #   rendered_key: KEYS index, rendered: rendered fields JSON or ""}
+#   and, for a resumed try: resumes: KEYS index, resumed: its resumes field; for a deferred try:
+#   defer: Deferral JSON, deferred_field, triggers, trigger_leases, deferred, trigger_timeouts:
+#   KEYS indexes
 # The try's last log lines, its XComs and rendered fields (only while its claim stands), the
-# acknowledgement and the completion event are written together.
+# acknowledgement and the completion event are written together; a deferred try's trigger too
+# (DEFER_TRY below: first delivery only, while its claim stands).
 FINISH_MANY = """
+${DEFER_TRY}
 for _, f in ipairs(cjson.decode(ARGV[5])) do
   local log = KEYS[f.log]
-  redis.call('XACK', KEYS[f.stream], ARGV[1], f.message_id)
+  local acked = redis.call('XACK', KEYS[f.stream], ARGV[1], f.message_id)
+  if f.resumed then redis.call('HDEL', KEYS[f.resumes], f.resumed) end
   redis.call('SREM', KEYS[2], f.message_ref)
   for _, line in ipairs(f.lines) do
     redis.call('XADD', log, 'MAXLEN', '~', ARGV[3], '*', 'line', line)
@@ -104,9 +154,10 @@ for _, f in ipairs(cjson.decode(ARGV[5])) do
     local xcoms, xcom = f.xcoms, KEYS[f.xcom]
     for i = 1, #xcoms, 2 do redis.call('HSET', xcom, xcoms[i], xcoms[i + 1]) end
     if f.rendered ~= '' then redis.call('HSET', KEYS[f.rendered_key], f.ti, f.rendered) end
+    if f.defer and acked == 1 then defer_try(f) end
   end
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'kind', 'finished', 'run', f.run,
     'ti', f.ti, 'try', f.try, 'outcome', f.outcome)
 end
 return 1
-"""
+""".replace("${DEFER_TRY}", DEFER_TRY)

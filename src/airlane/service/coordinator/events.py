@@ -23,6 +23,7 @@ from airlane.queue.protocol import (
     Tick,
     TryFinished,
     TryReleased,
+    TryResumed,
     TryStarted,
 )
 from airlane.sdk.state import DagRunState, TaskInstanceState
@@ -76,6 +77,9 @@ class Events:
             case TryReleased():
                 s.outbox.batch.hdel(s.keys.claims(ctx.dag_id, ctx.run_id), event.ti)
                 step = ctx.machine.task_released(key, event.try_number, now)
+                s.progress.after_step(ctx, step, now)
+            case TryResumed():
+                step = ctx.machine.task_resumed(key, event.try_number, now)
                 s.progress.after_step(ctx, step, now)
             case _:
                 assert_never(event)

@@ -29,6 +29,7 @@ from airlane.queue.protocol import (
     Completion,
     TryFinished,
     TryReleased,
+    TryResumed,
     TryStarted,
     decode_command,
     decode_completion,
@@ -150,7 +151,7 @@ class Coordinator:
             ending = tries_ending(events)
             for event in events:
                 match event:
-                    case TryStarted() | TryFinished() | TryReleased():
+                    case TryStarted() | TryFinished() | TryReleased() | TryResumed():
                         s.events.on_completion(event, ending)
                     case None:
                         pass  # malformed: logged, and acknowledged with the rest

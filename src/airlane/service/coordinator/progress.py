@@ -8,7 +8,7 @@ from collections import deque
 from typing import TYPE_CHECKING
 
 from airlane.engine.run_state import Step, TaskOutcome, TIKey, Transition
-from airlane.queue.keys import ti_field
+from airlane.queue.keys import deferred_field, ti_field
 from airlane.queue.protocol import StopIdent
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.service.coordinator.admission import release_slots, take_slots
@@ -59,8 +59,15 @@ class Progress:
     def _after_transition(self, ctx: RunContext, transition: Transition) -> None:
         s = self.session
         key = transition.key
-        if transition.record is not None and transition.record.state is S.UP_FOR_RESCHEDULE:
-            # The next poke is the same try: let a worker claim it again.
+        record = transition.record
+        if transition.old is S.DEFERRED and (record is None or record.state is not S.SCHEDULED):
+            # Cleared, marked or stopped while deferred: its trigger no longer waits for it
+            # (the triggerer drops a trigger left with no waiter).
+            field = deferred_field(ctx.dag_id, ctx.run_id, key.task_id, key.map_index)
+            s.outbox.batch.hdel(s.keys.deferred, field)
+            s.outbox.batch.zrem(s.keys.trigger_timeouts, field)
+        if record is not None and record.state in (S.UP_FOR_RESCHEDULE, S.DEFERRED):
+            # The next poke (the resumed try) is the same try: let a worker claim it again.
             claims = s.keys.claims(ctx.dag_id, ctx.run_id)
             s.outbox.batch.hdel(claims, ti_field(key.task_id, key.map_index))
         if frees_slot(transition):

@@ -39,6 +39,7 @@ from airlane.service.execution.dag_callbacks import (
     last_ti,
     run_callbacks,
 )
+from airlane.service.execution.inline_trigger import run_inline
 from airlane.service.execution.local_run_states import LocalRunStates
 from airlane.service.execution.runtime_ti import InMemoryXComs
 from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, execute_task
@@ -150,6 +151,9 @@ class LocalRun:
         self.xcoms = InMemoryXComs()
         self.pending: deque[TIKey] = deque()
         self.running: dict[asyncio.Task[TaskOutcome], TIKey] = {}
+        #: deferred tries' triggers, run inline (their result: the try's resume JSON)
+        self.waiting: dict[asyncio.Task[str], tuple[TIKey, int]] = {}
+        self.resumes: dict[TIKey, str] = {}
 
     def _absorb(self, step: Step) -> None:
         self.pending.extend(step.ready)
@@ -174,10 +178,27 @@ class LocalRun:
             try_number=record.try_number,
             max_tries=record.max_tries,
             reschedule_started_at_s=record.reschedule_started_at_s,
+            resume_json=self.resumes.pop(key, ""),
         )
         env = ExecutionEnv(xcoms=self.xcoms, log=self._log_for(label), run_launcher=self.launcher)
         node = self.dag.task_dict[key.task_id]
         self.running[asyncio.ensure_future(execute_task(node, self.dag, request, env))] = key
+
+    def _ended(self, future: asyncio.Future[Any]) -> None:
+        """A try ended (a deferred one's trigger starts) or a trigger fired (its try resumes)."""
+        if future in self.waiting:
+            key, try_number = self.waiting.pop(future)
+            self.resumes[key] = future.result()
+            self.sink(key.label(), "[DAG TEST] Trigger completed")
+            self._absorb(self.machine.task_resumed(key, try_number, time.time()))
+            return
+        key = self.running.pop(future)  # type: ignore[call-overload]
+        outcome: TaskOutcome = future.result()
+        self._absorb(self.machine.task_finished(key, outcome, time.time()))
+        if outcome.state is TaskInstanceState.DEFERRED and outcome.deferral is not None:
+            self.sink(key.label(), "[DAG TEST] running trigger in line")
+            waiting = asyncio.ensure_future(run_inline(outcome.deferral))
+            self.waiting[waiting] = (key, outcome.try_number)
 
     def _log_for(self, label: str) -> Callable[[str], None]:
         def log(line: str) -> None:
@@ -191,7 +212,7 @@ class LocalRun:
         while True:
             while self.pending and len(self.running) < self.dag.max_active_tasks:
                 self._launch(self.pending.popleft())
-            if not self.pending and not self.running:
+            if not self.pending and not self.running and not self.waiting:
                 due = self.machine.next_due_s()
                 if due is None or self.machine.run_state() is not DagRunState.RUNNING:
                     break
@@ -201,11 +222,12 @@ class LocalRun:
             due = self.machine.next_due_s()
             timeout = None if due is None else max(0.0, due - time.time())
             done, _ = await asyncio.wait(
-                self.running, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+                [*self.running, *self.waiting],
+                timeout=timeout,
+                return_when=asyncio.FIRST_COMPLETED,
             )
             for future in done:
-                key = self.running.pop(future)
-                self._absorb(self.machine.task_finished(key, future.result(), time.time()))
+                self._ended(future)
             self._absorb(self.machine.tick(time.time()))
         await self._dag_callbacks(self.machine.run_state())
         return self._result()

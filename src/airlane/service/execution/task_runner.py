@@ -27,6 +27,7 @@ from airlane.sdk.exceptions import (
     AirflowRescheduleException,
     AirflowSensorTimeout,
     AirflowSkipException,
+    TaskDeferred,
 )
 from airlane.sdk.mapped import MappedOperator
 from airlane.sdk.node import DAGNode
@@ -37,6 +38,7 @@ from airlane.sdk.templater import overrides_rendering, render_operator
 from airlane.sdk.templating import render_map_index, rendered_snapshot
 from airlane.sdk.xcom_arg import RETURN_VALUE_KEY, XComArg
 from airlane.service.execution.context_builder import RunInfo, build_context
+from airlane.service.execution.deferral import Resume, deferral_of, run_resumed
 from airlane.service.execution.runtime_ti import RuntimeTaskInstance, XComAccess
 from airlane.service.execution.tracebacks import task_failure_text
 
@@ -53,6 +55,8 @@ class TaskRequest:
     try_number: int
     max_tries: int
     reschedule_started_at_s: float | None = None
+    #: a resumed try: how it resumes (deferral.Resume JSON), "" for a try that starts
+    resume_json: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +113,9 @@ def _sync_execute(task: BaseOperator, context: Context) -> Any:
     return result
 
 
-async def _execute(task: BaseOperator, context: Context) -> Any:
+async def _execute(task: BaseOperator, context: Context, resume: Resume | None = None) -> Any:
+    if resume is not None:
+        return await run_resumed(task, resume, context)
     if _uses_aexecute(task):
         return await task.aexecute(context)  # type: ignore[attr-defined]
     if isinstance(task, PythonOperator) and task.is_async:
@@ -239,6 +245,9 @@ async def execute_task(
     )
     task: BaseOperator | None = None
     context: Context | None = None
+    resume = Resume.from_json(request.resume_json) if request.resume_json else None
+    if resume is not None and resume.end_state() is not None:
+        return _ended_by_trigger(resume, ti, request, started_s, log)
     try:
         if getattr(env.xcoms, "blocking", False) and needs_io_to_prepare(node):
             # Reading XComs waits on the network: prepare in a thread, not on the event loop.
@@ -253,7 +262,9 @@ async def execute_task(
             timeout = ready_task.execution_timeout
             timeout_s = timeout.total_seconds() if timeout else None
             try:
-                result = await asyncio.wait_for(_execute(ready_task, ready_context), timeout_s)
+                result = await asyncio.wait_for(
+                    _execute(ready_task, ready_context, resume), timeout_s
+                )
             except Exception:
                 await _name_instance(ti, ready_context, dag, failed=True)
                 raise
@@ -271,6 +282,8 @@ async def execute_task(
             xcom_lengths=tuple(sorted(ti.pushed_lengths.items())),
             rendered_map_index=ti.rendered_map_index,
         )
+    except TaskDeferred as err:
+        return _deferred(err, request, started_s, log)
     except AirflowRescheduleException as err:
         log(f"Rescheduling: next poke at {err.reschedule_date.isoformat()}")
         return TaskOutcome(
@@ -328,3 +341,41 @@ async def _after_failure(
     )
     callbacks = task.on_retry_callback if will_retry else task.on_failure_callback
     await _run_callbacks(callbacks, context, log)
+
+
+def _deferred(err: TaskDeferred, request: TaskRequest, started_s: float, log: LogFn) -> TaskOutcome:
+    """The try ends deferred, its trigger for the triggerer (or failed: it cannot travel)."""
+    try:
+        deferral = deferral_of(err, time.time())
+    except (TypeError, ValueError) as bad:
+        message = f"TaskDeferred with a trigger that cannot be serialized: {bad}"
+        log(message)
+        return TaskOutcome(
+            TaskInstanceState.FAILED, request.try_number, error=message, started_at_s=started_s
+        )
+    log(f"Pausing task as DEFERRED: trigger {deferral.classpath}, resumes in {err.method_name}")
+    return TaskOutcome(
+        state=TaskInstanceState.DEFERRED,
+        try_number=request.try_number,
+        started_at_s=started_s,
+        deferral=deferral.to_json(),
+    )
+
+
+def _ended_by_trigger(
+    resume: Resume, ti: RuntimeTaskInstance, request: TaskRequest, started_s: float, log: LogFn
+) -> TaskOutcome:
+    """The trigger ended the task itself (TaskSuccessEvent...): its XComs, its state."""
+    state = resume.end_state() or TaskInstanceState.SUCCESS
+    for key, value in (resume.kwargs.get("xcoms") or {}).items():
+        ti.xcom_push(key, value)
+    log(f"Trigger ended the task: {state.value}")
+    error = None if state is TaskInstanceState.SUCCESS else f"ended {state.value} by its trigger"
+    return TaskOutcome(
+        state=state,
+        try_number=request.try_number,
+        retryable=False,
+        error=error,
+        started_at_s=started_s,
+        xcom_lengths=tuple(sorted(ti.pushed_lengths.items())),
+    )

@@ -41,7 +41,9 @@ class InlineRunner:
     xcom_max_bytes: int
     connections: RedisConnectionStore
 
-    async def run(self, msg: TaskMessage, info: RunInfo, logs: TaskLogWriter) -> IsolatedResult:
+    async def run(
+        self, msg: TaskMessage, info: RunInfo, logs: TaskLogWriter, resume_json: str = ""
+    ) -> IsolatedResult:
         try:
             dag = await self.dags.get(msg.fileloc, msg.dag_id)
             node = dag.task_dict.get(msg.task_id)
@@ -59,6 +61,7 @@ class InlineRunner:
             msg.try_number,
             msg.max_tries,
             msg.reschedule_started_at_s,
+            resume_json,
         )
         env = ExecutionEnv(
             xcoms=xcoms,

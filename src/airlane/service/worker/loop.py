@@ -71,7 +71,8 @@ class Worker:
         #: set once draining begins: no try starts after that
         self._stopping = False
         self.streams = {keys.queue(q): ">" for q in settings.queues}
-        self.claims: Coalescer[RunningTry, bool] = Coalescer(self._claim_many)
+        #: per try: None (not ours), else its resume JSON ("" for a try that starts)
+        self.claims: Coalescer[RunningTry, str | None] = Coalescer(self._claim_many)
         self.finishes: Coalescer[FinishedTry, None] = Coalescer(self._finish_many)
         self.pool = (
             TaskPool(self._process_config(), settings.concurrency, settings.task_process_idle_s)
@@ -237,19 +238,20 @@ class Worker:
             claimed = await asyncio.shield(claim)
         except asyncio.CancelledError:
             # Stopping: a try claimed meanwhile goes back, the rest stay in the queue's group.
-            if await claim:
+            if await claim is not None:
                 await self._hand_back(item)
             raise
-        if not claimed:
+        if claimed is None:
             await self._retrying(self.client.xack, item.stream, WORKER_GROUP, item.message_id)
             return
+        item.resume = claimed
         log_key = self.keys.log(msg.dag_id, msg.run_id, msg.task_id, msg.map_index, msg.try_number)
         logs = TaskLogWriter(
             self.client, log_key, self.settings.log_retention_s, self.settings.log_limits
         )
         logs.start()
         try:
-            result = await self._run_try(msg, logs)
+            result = await self._run_try(msg, logs, item.resume)
         except asyncio.CancelledError:
             await logs.close(attempts=4)
             await self._hand_back(item)
@@ -275,20 +277,21 @@ class Worker:
             FinishedTry(item, outcome, result.xcom_pairs, lines, set_expiry, result.rendered)
         )
 
-    async def _claim_many(self, items: list[RunningTry]) -> list[bool]:
+    async def _claim_many(self, items: list[RunningTry]) -> list[str | None]:
         call = claim_call(self.worker_id, items, time.time())
-        return cast(list[bool], await self._retrying(self.scripts.claim_many, call))
+        return cast(list[str | None], await self._retrying(self.scripts.claim_resuming, call))
 
     async def _finish_many(self, finished: list[FinishedTry]) -> list[None]:
         call = finish_call(self.worker_id, finished, self.settings.log_retention_s)
         await self._retrying(self.scripts.finish_many, call)
         return [None] * len(finished)
 
-    async def _run_try(self, msg: TaskMessage, logs: TaskLogWriter) -> IsolatedResult:
-        logs.write(f"try {msg.try_number} of {msg.task_id} on worker {self.worker_id}")
+    async def _run_try(self, msg: TaskMessage, logs: TaskLogWriter, resume: str) -> IsolatedResult:
+        resumed = " (resumed by its trigger)" if resume else ""
+        logs.write(f"try {msg.try_number} of {msg.task_id} on worker {self.worker_id}{resumed}")
         info = await self._run_info(msg)
         if self.pool is None:
-            return await self.inline.run(msg, info, logs)
+            return await self.inline.run(msg, info, logs, resume)
         request = {
             "fileloc": msg.fileloc,
             "task_id": msg.task_id,
@@ -296,6 +299,7 @@ class Worker:
             "try_number": msg.try_number,
             "max_tries": msg.max_tries,
             "reschedule_started_at_s": msg.reschedule_started_at_s,
+            "resume_json": resume,
             "run": run_info_to_wire(info),
         }
         sink = TrySink(logs.write, logs.waiting)

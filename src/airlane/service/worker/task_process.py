@@ -203,6 +203,7 @@ class _Runner:
             try_number,
             request["max_tries"],
             request["reschedule_started_at_s"],
+            request.get("resume_json", ""),
         )
         with (
             use_variable_store(self.variables),

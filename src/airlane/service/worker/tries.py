@@ -4,7 +4,7 @@ and finish them (see ``queue/scripts/claim.py`` and ``finish.py``)."""
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pendulum
@@ -25,6 +25,8 @@ class RunningTry:
     message_id: str
     message: TaskMessage
     ref: str
+    #: set once claimed: how the try resumes (deferral.Resume JSON), "" for a try that starts
+    resume: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,12 +67,14 @@ def finish_call(worker_id: str, finished: list[FinishedTry], log_retention_s: in
             task_id=done.item.message.task_id,
             map_index=done.item.message.map_index,
             try_number=done.item.message.try_number,
-            outcome_json=encode_outcome(done.outcome),
+            outcome_json=encode_outcome(replace(done.outcome, deferral=None)),
             message_ref=done.item.ref,
             xcom_pairs=tuple(done.xcom_pairs),
             log_lines=tuple(done.log_lines),
             set_log_expiry=done.set_log_expiry,
             rendered_json=done.rendered,
+            deferral_json=done.outcome.deferral or "",
+            resumed=bool(done.item.resume),
         )
         for done in finished
     )

@@ -1,0 +1,156 @@
+"""The deferral scripts against the real redis-server (keys checked as in test_scripts): a
+deferred try's trigger stored and deduplicated, leases claimed, renewed and taken over, events
+fired once, timeouts, and a cleared try no longer waited on."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import orjson
+import pytest
+import redis.asyncio as aioredis
+
+from airlane.queue.keys import WORKER_GROUP, Keys, deferred_field, resume_field, ti_field
+from airlane.queue.scripts import (
+    Claim,
+    ClaimMany,
+    ClaimTriggers,
+    Finish,
+    FinishMany,
+    Fire,
+    FireTriggers,
+    RenewTriggers,
+    TimeOutDeferred,
+)
+from airlane.service.execution.deferral import Deferral, Resume
+from airlane.service.triggerer.decisions import TIMEOUT_KWARGS_JSON
+from tests.integration.cluster import RedisServer
+from tests.integration.script_checks import CheckedScripts
+
+KEYS = Keys()
+DAG, RUN = "d", "r"
+STREAM = KEYS.queue("default")
+DEFERRAL = Deferral("k1", "my.Trigger", '{"x": 1}', "done", '{"a": 2}', None)
+
+
+@pytest.fixture
+async def client(clean_redis: RedisServer) -> AsyncIterator[aioredis.Redis]:
+    found = aioredis.Redis.from_url(clean_redis.url, decode_responses=True)
+    yield found
+    await found.aclose()
+
+
+@pytest.fixture
+def scripts(client: aioredis.Redis) -> CheckedScripts:
+    return CheckedScripts.on(client, KEYS)
+
+
+async def _defer(
+    client: aioredis.Redis, scripts: CheckedScripts, task: str, deferral: Deferral = DEFERRAL
+) -> None:
+    """Queue, deliver, claim and finish one try of ``task`` deferred on ``deferral``."""
+    record = {"state": "queued", "try_number": 1}
+    await client.hset(KEYS.tis(DAG, RUN), ti_field(task, -1), orjson.dumps(record).decode())
+    await client.xgroup_create(STREAM, WORKER_GROUP, id="0", mkstream=True)
+    message_id = await client.xadd(STREAM, {"task": task})
+    await client.xreadgroup(WORKER_GROUP, "w1", {STREAM: ">"})
+    claim = ClaimMany("w1", 1.0, (Claim(DAG, RUN, task, -1, 1, f"ref-{task}"),))
+    assert await scripts.claim_many(claim) == [True]
+    finish = Finish(
+        STREAM,
+        message_id,
+        DAG,
+        RUN,
+        task,
+        -1,
+        1,
+        outcome_json='{"state": "deferred"}',
+        message_ref=f"ref-{task}",
+        deferral_json=deferral.to_json(),
+    )
+    await scripts.finish_many(FinishMany("w1", (finish,), 100, 60))
+
+
+async def _resumed(client: aioredis.Redis) -> list[str]:
+    return [f["ti"] for _, f in await client.xrange(KEYS.completions) if f["kind"] == "resumed"]
+
+
+def _claim(who: str, now_ms: int, lease_ms: int = 1000) -> ClaimTriggers:
+    return ClaimTriggers(who, now_ms, lease_ms, 100)
+
+
+async def test_identical_triggers_are_one_and_fire_once_for_every_waiter(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    await _defer(client, scripts, "a")
+    await client.delete(STREAM)
+    await _defer(client, scripts, "b")
+    assert await client.hlen(KEYS.triggers) == 1
+    assert await scripts.claim_triggers(_claim("t1", 1000)) == [("k1", "my.Trigger", '{"x": 1}')]
+    assert await scripts.claim_triggers(_claim("t2", 1500)) == []  # leased to t1
+    fire = FireTriggers("t1", (Fire("k1", event_json='"payload"'),))
+    assert await scripts.fire_triggers(fire) == 2
+    assert sorted(await _resumed(client)) == ["a|-1", "b|-1"]
+    raw = await client.hget(KEYS.resumes, resume_field(DAG, RUN, "a", -1, 1))
+    assert raw is not None
+    assert Resume.from_json(raw) == Resume("done", {"a": 2, "event": "payload"})
+    assert await scripts.fire_triggers(fire) == 0  # fired once
+    assert await client.hlen(KEYS.triggers) == 0
+    assert await client.hlen(KEYS.deferred) == 0
+
+
+async def test_a_lapsed_lease_is_taken_over_and_the_old_holder_cannot_fire(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    await _defer(client, scripts, "a")
+    assert await scripts.claim_triggers(_claim("t1", 1000))
+    assert await scripts.claim_triggers(_claim("t2", 1999)) == []
+    assert [k for k, _, _ in await scripts.claim_triggers(_claim("t2", 2001))] == ["k1"]
+    assert await scripts.renew_triggers(RenewTriggers("t1", 2100, 1000, ("k1",), "{}")) == ["k1"]
+    assert await scripts.fire_triggers(FireTriggers("t1", (Fire("k1", '"x"'),))) == 0
+    assert await scripts.renew_triggers(RenewTriggers("t2", 2100, 1000, ("k1",), "{}")) == []
+    assert await client.zscore(KEYS.trigger_leases, "k1") == 3100
+    assert await scripts.fire_triggers(FireTriggers("t2", (Fire("k1", '"x"'),))) == 1
+
+
+async def test_a_trigger_nobody_waits_on_is_dropped(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    await _defer(client, scripts, "a")
+    assert await scripts.claim_triggers(_claim("t1", 1000))
+    await client.hdel(KEYS.deferred, deferred_field(DAG, RUN, "a", -1))  # the coordinator's clear
+    assert await scripts.renew_triggers(RenewTriggers("t1", 1100, 1000, ("k1",), "{}")) == ["k1"]
+    assert await client.hlen(KEYS.triggers) == 0
+    assert await client.zcard(KEYS.trigger_leases) == 0
+
+
+async def test_a_deferred_try_past_its_timeout_resumes_to_fail(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    timed = Deferral("k2", "my.Trigger", "{}", "done", "{}", 50.0)
+    await _defer(client, scripts, "a", timed)
+    assert await scripts.time_out_deferred(TimeOutDeferred(49.0, 10, TIMEOUT_KWARGS_JSON)) == 0
+    assert await scripts.time_out_deferred(TimeOutDeferred(51.0, 10, TIMEOUT_KWARGS_JSON)) == 1
+    assert await _resumed(client) == ["a|-1"]
+    raw = await client.hget(KEYS.resumes, resume_field(DAG, RUN, "a", -1, 1))
+    assert raw is not None
+    assert Resume.from_json(raw) == Resume("__fail__", {"error": "Trigger timeout"})
+    # its trigger no longer has a waiter: a claim drops it
+    assert await scripts.claim_triggers(_claim("t1", 1000)) == []
+    assert await client.hlen(KEYS.triggers) == 0
+
+
+async def test_a_resumed_try_claims_its_resume(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    await _defer(client, scripts, "a")
+    await scripts.claim_triggers(_claim("t1", 1000))
+    await scripts.fire_triggers(FireTriggers("t1", (Fire("k1", '"e"'),)))
+    # the coordinator queues the same try again (and lets it be claimed again)
+    record = {"state": "queued", "try_number": 1}
+    await client.hset(KEYS.tis(DAG, RUN), ti_field("a", -1), orjson.dumps(record).decode())
+    await client.hdel(KEYS.claims(DAG, RUN), ti_field("a", -1))
+    claim = ClaimMany("w2", 2.0, (Claim(DAG, RUN, "a", -1, 1, "ref-2"),))
+    [answer] = await scripts.claim_resuming(claim)
+    assert answer is not None
+    assert Resume.from_json(answer) == Resume("done", {"a": 2, "event": "e"})
