@@ -157,7 +157,11 @@ def measure(work: Path, redis: RedisServer, smoke: bool) -> dict[str, Any]:
     held_results, chain_results = work / "held.txt", work / "chain.txt"
     held_id = held_dag(folder, n, wait_s, held_results)
     chain_id = resume_chain_dag(folder, chain_n, step_s, chain_results)
-    with running(work / "deferral", redis, folder, workers=2) as cluster:
+    # one triggerer holds them all (Airflow's default capacity, 1,000, would spread them)
+    capacity = str(max(n, 1000))
+    with running(
+        work / "deferral", redis, folder, workers=2, AIRLANE_TRIGGERER_CAPACITY=capacity
+    ) as cluster:
         cluster.start("triggerer", "triggerer")
         cluster.wait_for_dags(held_id, chain_id, timeout_s=120)
         resume_latency(cluster, chain_id, chain_results)  # warm the workers' DAG caches

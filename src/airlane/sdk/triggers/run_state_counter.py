@@ -9,7 +9,8 @@ over Redis; ``dags test`` over the runs it drives).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -72,4 +73,14 @@ def install_state_counter(lookup: AsyncRunStateLookup) -> StateCounter:
     return counter
 
 
-__all__ = ["count_states", "install_state_counter", "state_counter"]
+@contextmanager
+def using_state_counter(lookup: AsyncRunStateLookup) -> Iterator[None]:
+    """:func:`install_state_counter` for the time of a block (``dags test``'s inline triggers)."""
+    counter = install_state_counter(lookup)
+    try:
+        yield
+    finally:
+        STATE_COUNTER.remove(counter)
+
+
+__all__ = ["count_states", "install_state_counter", "state_counter", "using_state_counter"]

@@ -39,6 +39,8 @@ from airlane.queue.scripts import (
     Scripts,
     TimeOutDeferred,
 )
+from airlane.sdk.triggers.run_state_counter import install_state_counter
+from airlane.service.execution.redis_run_states import AsyncRedisRunStateLookup
 from airlane.service.triggerer.decisions import TIMEOUT_KWARGS_JSON, claim_limit
 from airlane.service.triggerer.runner import TriggerRunner
 from airlane.service.triggerer.settings import TriggererSettings
@@ -95,6 +97,8 @@ class Triggerer:
         of the DAGs and plugins folders."""
         airflow_compat.install()
         plugins.ensure_loaded()
+        # the external-task triggers read other DAGs' runs through this (h7-triggerui)
+        install_state_counter(AsyncRedisRunStateLookup(self.client, self.keys))
         folder = os.path.abspath(self.settings.dags_folder)
         if folder not in sys.path:
             sys.path.append(folder)
