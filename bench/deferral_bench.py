@@ -5,10 +5,11 @@ task resumes.
   apart, so that the triggerer deduplicates none of them) due ``wait_s`` after the run's start;
   once every one is deferred, the triggerer's RSS and its CPU use (user + system time over a
   window, from /proc) while it waits; then the run finishes when they fire.
-- ``resume``: a chain of deferring tasks, one at a time (no load), each waiting ``step_s`` on a
-  DateTimeTrigger; the resumed method records how long after the trigger's moment it started
-  (the DateTimeTrigger fires at that moment: the figure is the event's firing and the resume
-  together, from the triggerer's sleep to ``execute_complete`` running on a worker).
+- ``resume``: chains of deferring tasks (a few lanes, one task at a time in each: no load),
+  each deferring on a trigger due ``step_s`` ahead (long enough for the triggerer to claim it
+  first) whose event carries the triggerer's clock when it fired; the resumed method records
+  how long after that event it started: the event's way from the triggerer to the method
+  running on a worker.
 
     python -m bench.deferral_bench [--smoke]   # writes bench/results/deferral.json
 
@@ -37,6 +38,29 @@ COMMAND = "python -m bench.deferral_bench"
 #: the issue's target for the resume latency's p50
 RESUME_P50_TARGET_MS = 5.0
 
+_TRIGGERS = '''"""The benchmark's trigger (imported by the triggerer from the DAGs folder)."""
+
+import asyncio
+import time
+
+from airlane.sdk.triggers import BaseTrigger, TriggerEvent
+
+
+class StampTrigger(BaseTrigger):
+    """Fires at ``at_s`` (epoch seconds) with the time it fired."""
+
+    def __init__(self, at_s):
+        super().__init__()
+        self.at_s = at_s
+
+    def serialize(self):
+        return ("bench_stamp_triggers.StampTrigger", {"at_s": self.at_s})
+
+    async def run(self):
+        await asyncio.sleep(max(0.0, self.at_s - time.time()))
+        yield TriggerEvent({"fired_at": time.time()})
+'''
+
 _DEFERRING = '''
 import datetime as dt
 import time
@@ -44,27 +68,41 @@ import time
 from airlane import DAG
 from airlane.sdk.baseoperator import BaseOperator
 from airlane.sdk.triggers.temporal import DateTimeTrigger
+from bench_stamp_triggers import StampTrigger
 
 RESULTS = {results!r}
 
 
-class Defer(BaseOperator):
-    """Defers until ``wait_s`` after the run's start (plus ``offset_us``), then records how long
-    after that moment it resumed."""
+class Hold(BaseOperator):
+    """Defers on a DateTimeTrigger due ``wait_s`` after the run's logical date (plus
+    ``offset_us``, so that no two tasks share a trigger)."""
 
-    def __init__(self, *, wait_s, offset_us=0, from_start=False, **kwargs):
+    def __init__(self, *, wait_s, offset_us=0, **kwargs):
         super().__init__(**kwargs)
         self.wait_s = wait_s
         self.offset_us = offset_us
-        self.from_start = from_start
 
     def execute(self, context):
-        base = dt.datetime.now(dt.timezone.utc) if self.from_start else context["data_interval_end"]
-        moment = base + dt.timedelta(seconds=self.wait_s, microseconds=self.offset_us)
-        self.defer(trigger=DateTimeTrigger(moment=moment), method_name="done")
+        delta = dt.timedelta(seconds=self.wait_s, microseconds=self.offset_us)
+        self.defer(trigger=DateTimeTrigger(moment=context["data_interval_end"] + delta),
+                   method_name="done")
 
     def done(self, context, event=None):
-        late_s = time.time() - event.timestamp()
+        return None
+
+
+class Resume(BaseOperator):
+    """Defers on a StampTrigger ``step_s`` ahead; records how long after its event it resumed."""
+
+    def __init__(self, *, step_s, **kwargs):
+        super().__init__(**kwargs)
+        self.step_s = step_s
+
+    def execute(self, context):
+        self.defer(trigger=StampTrigger(time.time() + self.step_s), method_name="done")
+
+    def done(self, context, event=None):
+        late_s = time.time() - event["fired_at"]
         with open(RESULTS, "a") as out:
             out.write(f"{{late_s}}\\n")
 '''
@@ -76,22 +114,24 @@ def held_dag(folder: Path, n: int, wait_s: float, results: Path) -> str:
         _DEFERRING.format(results=str(results))
         + f"with DAG({dag_id!r}, schedule=None, max_active_tasks={n}) as dag:\n"
         + f"    for i in range({n}):\n"
-        + f"        Defer(task_id=f'w{{i:05d}}', wait_s={wait_s}, offset_us=i)\n"
+        + f"        Hold(task_id=f'w{{i:05d}}', wait_s={wait_s}, offset_us=i)\n"
     )
     return dag_id
 
 
-def resume_chain_dag(folder: Path, n: int, step_s: float, results: Path) -> str:
-    dag_id = f"bench_resume_chain_{n}"
+def resume_chain_dag(folder: Path, lanes: int, n: int, step_s: float, results: Path) -> str:
+    dag_id = f"bench_resume_{lanes}x{n}"
+    (folder / "bench_stamp_triggers.py").write_text(_TRIGGERS)
     (folder / f"{dag_id}.py").write_text(
         _DEFERRING.format(results=str(results))
         + f"with DAG({dag_id!r}, schedule=None) as dag:\n"
-        + "    previous = None\n"
-        + f"    for i in range({n}):\n"
-        + f"        current = Defer(task_id=f'r{{i:05d}}', wait_s={step_s}, from_start=True)\n"
-        + "        if previous is not None:\n"
-        + "            previous >> current\n"
-        + "        previous = current\n"
+        + f"    for lane in range({lanes}):\n"
+        + "        previous = None\n"
+        + f"        for i in range({n}):\n"
+        + f"            current = Resume(task_id=f'l{{lane}}_r{{i:04d}}', step_s={step_s})\n"
+        + "            if previous is not None:\n"
+        + "                previous >> current\n"
+        + "            previous = current\n"
     )
     return dag_id
 
@@ -151,12 +191,12 @@ def resume_latency(cluster: Cluster, dag_id: str, results: Path) -> dict[str, An
 
 def measure(work: Path, redis: RedisServer, smoke: bool) -> dict[str, Any]:
     n, wait_s, window_s = (50, 8.0, 1.0) if smoke else (10_000, 60.0, 10.0)
-    chain_n, step_s = (10, 0.05) if smoke else (200, 0.05)
+    lanes, chain_n, step_s = (2, 5, 0.3) if smoke else (4, 50, 0.3)
     folder = work / "deferral-dags"
     folder.mkdir(parents=True, exist_ok=True)
     held_results, chain_results = work / "held.txt", work / "chain.txt"
     held_id = held_dag(folder, n, wait_s, held_results)
-    chain_id = resume_chain_dag(folder, chain_n, step_s, chain_results)
+    chain_id = resume_chain_dag(folder, lanes, chain_n, step_s, chain_results)
     # one triggerer holds them all (Airflow's default capacity, 1,000, would spread them)
     capacity = str(max(n, 1000))
     with running(
@@ -216,11 +256,13 @@ def section(found: dict[str, Any]) -> list[str]:
         " a microsecond apart, so none is deduplicated), due a fixed time after the run's logical"
         " date; once all are `deferred`, the triggerer's VmRSS and its utime + stime over the"
         " window (`/proc/<pid>/stat`).",
-        "- **Resume latency**: a chain of deferring tasks run one at a time; each defers on a"
-        f" DateTimeTrigger {found['resume_step_s'] * 1000:.0f} ms ahead and its `execute_complete`"
-        " records its start minus the trigger's moment: the trigger's firing and the resume"
-        " together (the event is fired at that moment), from the triggerer to the method running"
-        " on a worker. The chain runs once first to warm the workers' DAG caches.",
+        "- **Resume latency**: chains of deferring tasks (four lanes, one task at a time in"
+        " each); each defers on a trigger due"
+        f" {found['resume_step_s'] * 1000:.0f} ms ahead (the triggerer claims it before then)"
+        " whose event carries the triggerer's clock when it fired; the resumed method records"
+        " its start minus that: the event's way from the triggerer through Redis and the"
+        " coordinator to the method running on a worker. The DAG runs once first to warm the"
+        " workers' DAG caches.",
         "",
     ]
 
