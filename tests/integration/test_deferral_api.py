@@ -111,3 +111,21 @@ def test_a_deferred_external_task_sensor_waits_for_the_other_dags_run(api: Api) 
     upstream = api.cluster.trigger("upstream_dag", logical_date=when)
     assert api.cluster.wait_run("upstream_dag", upstream)["state"] == "success"
     assert api.cluster.wait_run("waits_on_upstream", waiter)["state"] == "success"
+
+
+def test_marking_a_run_failed_fails_its_deferred_task_as_airflow_does(api: Api) -> None:
+    token = api.token()
+    run_id = api.cluster.trigger("deferred_hour")
+    wait_until(lambda: bool(_deferred(api, token, run_id)), 60, "the sensor to defer")
+    path = f"/api/v2/dags/deferred_hour/dagRuns/{run_id}"
+    status, body = api.call("PATCH", path, {"state": "failed"}, token=token)
+    assert status == 200, body
+    records = api.cluster.task_instances("deferred_hour", run_id)
+    assert records[("wait", -1)][0].state.value == "failed"
+    client = api.cluster.redis()
+    wait_until(
+        lambda: run_id not in str(client.hkeys(api.cluster.keys.deferred)),
+        30,
+        "its deferral record to go",
+    )
+    client.close()
