@@ -31,6 +31,7 @@ from airlane.sdk.sensors.time_delta import (
     TimeDeltaSensorAsync,
     TimeSensor,
     TimeSensorAsync,
+    WaitSensor,
 )
 from airlane.sdk.triggers.external_task import WorkflowTrigger
 from airlane.sdk.triggers.file import FileTrigger
@@ -187,3 +188,15 @@ def test_sensors_that_cannot_defer_refuse_deferrable_as_airflow_does() -> None:
 
         with pytest.raises(AirflowException, match="Invalid arguments"):
             ready()
+
+
+def test_wait_sensor_defers_on_a_trigger_that_ends_the_task() -> None:
+    sensor = WaitSensor(task_id="w", time_to_wait=dt.timedelta(seconds=30), deferrable=True)
+    before = pendulum.now("UTC")
+    deferred = _deferral(sensor, {})
+    assert isinstance(deferred.trigger, DateTimeTrigger)
+    assert deferred.trigger.end_from_trigger
+    assert deferred.trigger.moment >= before + dt.timedelta(seconds=30)
+    assert WaitSensor(task_id="m", time_to_wait=2)._resolve_time_to_wait() == dt.timedelta(
+        minutes=2
+    )

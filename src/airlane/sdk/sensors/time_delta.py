@@ -8,6 +8,7 @@ moment itself, not at the next poke); without it they poke.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
@@ -21,7 +22,7 @@ from airlane.sdk.sensors.date_time import (
     TimeSensorAsync,
 )
 from airlane.sdk.timezone import utcnow
-from airlane.sdk.triggers.temporal import DateTimeTrigger
+from airlane.sdk.triggers.temporal import DateTimeTrigger, TimeDeltaTrigger
 
 
 class TimeDeltaSensor(BaseSensorOperator):
@@ -110,6 +111,35 @@ class TimeDeltaSensorAsync(TimeDeltaSensor):
         )
 
 
+class WaitSensor(BaseSensorOperator):
+    """Wait ``time_to_wait`` (a timedelta, or an int of minutes) from the task's start: with
+    ``deferrable=True`` on a TimeDeltaTrigger that ends the task itself (Airflow 3.1.8's
+    ``end_from_trigger=True``), otherwise asleep on the worker's event loop."""
+
+    template_fields: ClassVar[tuple[str, ...]] = ("time_to_wait",)
+
+    def __init__(
+        self, *, time_to_wait: timedelta | int, deferrable: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.deferrable = deferrable
+        self.time_to_wait = time_to_wait
+
+    def _resolve_time_to_wait(self) -> timedelta:
+        if isinstance(self.time_to_wait, timedelta):
+            return self.time_to_wait
+        return timedelta(minutes=int(self.time_to_wait))
+
+    async def aexecute(self, context: Context) -> Any:
+        wait = self._resolve_time_to_wait()
+        if self.deferrable:
+            self.defer(
+                trigger=TimeDeltaTrigger(wait, end_from_trigger=True),
+                method_name="execute_complete",
+            )
+        await asyncio.sleep(int(wait.total_seconds()))  # Airflow's: whole seconds
+
+
 __all__ = [
     "DateTimeSensor",
     "DateTimeSensorAsync",
@@ -117,4 +147,5 @@ __all__ = [
     "TimeDeltaSensorAsync",
     "TimeSensor",
     "TimeSensorAsync",
+    "WaitSensor",
 ]
