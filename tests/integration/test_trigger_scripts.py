@@ -150,7 +150,7 @@ async def test_a_resumed_try_claims_its_resume(
     record = {"state": "queued", "try_number": 1}
     await client.hset(KEYS.tis(DAG, RUN), ti_field("a", -1), orjson.dumps(record).decode())
     await client.hdel(KEYS.claims(DAG, RUN), ti_field("a", -1))
-    claim = ClaimMany("w2", 2.0, (Claim(DAG, RUN, "a", -1, 1, "ref-2"),))
+    claim = ClaimMany("w2", 2.0, (Claim(DAG, RUN, "a", -1, 1, "ref-2", resumed=True),))
     [answer] = await scripts.claim_resuming(claim)
     assert answer is not None
     assert Resume.from_json(answer) == Resume("done", {"a": 2, "event": "e"})

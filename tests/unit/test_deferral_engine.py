@@ -10,6 +10,7 @@ import pytest
 
 from airlane.engine.run_state import TaskOutcome, TIKey
 from airlane.engine.state_machine import RunMachine
+from airlane.queue.codec import TIMeta, decode_ti, encode_ti
 from airlane.sdk.baseoperator import BaseOperator
 from airlane.sdk.deferral import TRIGGER_FAIL_REPR, TriggerFailureReason
 from airlane.sdk.exceptions import TaskDeferralError, TaskDeferralTimeout, TaskDeferred
@@ -45,9 +46,13 @@ def test_a_resumed_try_is_the_same_try_and_succeeds() -> None:
     assert step.ready == (A,)
     assert m.tis[A].state is S.SCHEDULED
     assert m.tis[A].try_number == 1
+    assert m.tis[A].resumed  # its message tells the worker to read how it resumes
+    record, _ = decode_ti(encode_ti(m.tis[A], TIMeta()))
+    assert record == m.tis[A]
     assert m.task_started(A, 1)
     ready = m.task_finished(A, TaskOutcome(S.SUCCESS, 1), T0 + 2).ready
     assert ready == (TIKey("b"),)
+    assert not m.tis[A].resumed
 
 
 def test_a_stale_resume_is_ignored() -> None:

@@ -46,3 +46,23 @@ def test_a_trigger_that_raises_or_times_out_fails_its_task(dags: dict[str, DAG])
     assert "TaskDeferralError: Trigger failure" in text
     assert "ValueError: the trigger broke" in text
     assert "TaskDeferralTimeout: Trigger timeout" in text
+
+
+def test_tasks_test_runs_the_trigger_inline_too(
+    dags: dict[str, DAG], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from airlane.cli.tasks_cmd import run_task_test
+
+    code = run_task_test(
+        dags["defer_sleep"],
+        "sleep",
+        map_index=-1,
+        logical_date=None,
+        conf={},
+        as_json=False,
+        xcom_max_bytes=1024,
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "running trigger in line" in out
+    assert out.rstrip().endswith("sleep: success")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -17,11 +19,12 @@ from airlane.cli.common import (
     print_json,
     settings_for,
 )
-from airlane.engine.run_state import TIKey
+from airlane.engine.run_state import TaskOutcome, TIKey
 from airlane.sdk.dag import DAG
 from airlane.sdk.mapped import MappedOperator
 from airlane.sdk.mapped_group import closest_mapped_group
 from airlane.sdk.state import TaskInstanceState
+from airlane.service.execution.inline_trigger import run_resuming
 from airlane.service.execution.local_runner import make_run_info
 from airlane.service.execution.runtime_ti import InMemoryXComs
 from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, execute_task
@@ -85,7 +88,11 @@ def run_task_test(
         xcom_max_bytes=xcom_max_bytes,
     )
     request = TaskRequest(run=run, key=TIKey(task_id, map_index), try_number=1, max_tries=0)
-    outcome = asyncio.run(execute_task(node, dag, request, env))
+
+    def run_try(resume_json: str) -> Awaitable[TaskOutcome]:
+        return execute_task(node, dag, replace(request, resume_json=resume_json), env)
+
+    outcome = asyncio.run(run_resuming(run_try, env.log))
     if as_json:
         print_json(
             {

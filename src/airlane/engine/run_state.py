@@ -45,6 +45,8 @@ class TIRecord:
     note: str | None = None
     #: the task's map_index_template as its last try rendered it (Airflow's rendered_map_index)
     rendered_map_index: str | None = None
+    #: the current try was deferred and its trigger fired: it resumes (set until it ends)
+    resumed: bool = False
 
 
 def instance_summary(record: TIRecord) -> dict[str, object]:

@@ -127,7 +127,7 @@ class RunMachine:
         record = self.tis.get(key)
         if record is None or record.try_number != try_number or record.state is not S.DEFERRED:
             return self._step(now_s)
-        self._set(key, replace(record, state=S.SCHEDULED), "resumed by its trigger")
+        self._set(key, replace(record, state=S.SCHEDULED, resumed=True), "resumed by its trigger")
         self._ready.append(key)
         return self._step(now_s)
 
@@ -266,6 +266,7 @@ class RunMachine:
         spec = self.graph.tasks[key.task_id]
         base = replace(
             record,
+            resumed=False,
             next_at_s=None,
             note=outcome.error,
             xcom_lengths=outcome.xcom_lengths,

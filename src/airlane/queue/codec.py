@@ -52,6 +52,8 @@ def encode_ti(record: TIRecord, meta: TIMeta) -> str:
         "end_date": meta.end_date,
         "worker": meta.worker,
     }
+    if record.resumed:  # absent unless set: a resumed try not started yet
+        data["resumed"] = True
     return orjson.dumps(data).decode()
 
 
@@ -69,6 +71,7 @@ def decode_ti(raw: str | bytes) -> tuple[TIRecord, TIMeta]:
         xcom_lengths=_lengths(data.get("xcom_lengths")),
         note=data.get("note"),
         rendered_map_index=data.get("rendered_map_index"),
+        resumed=bool(data.get("resumed")),
     )
     meta = TIMeta(
         data.get("queued_at"), data.get("start_date"), data.get("end_date"), data.get("worker")

@@ -39,6 +39,8 @@ class TaskMessage:
     run_queued_at: str
     queued_at: float
     reschedule_started_at_s: float | None = None
+    #: the try was deferred and resumes (the claim reads how: its ``resumes`` entry)
+    resumed: bool = False
 
     def to_fields(self) -> dict[str, str]:
         """The stream entry: one JSON field, which Redis stores and Lua copies as one value."""

@@ -75,6 +75,7 @@ class RunContext:
             run_queued_at=self.fields.get("queued_at", ""),
             queued_at=now_s,
             reschedule_started_at_s=record.reschedule_started_at_s,
+            resumed=record.resumed,
         )
 
 

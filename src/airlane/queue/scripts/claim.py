@@ -22,6 +22,8 @@ class Claim:
     try_number: int
     #: the message's claim reference (protocol.ClaimRef), kept in ``worker_tasks`` while it runs
     message_ref: str
+    #: the try resumes from deferral: the claim answers its ``resumes`` entry
+    resumed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,34 +37,37 @@ class ClaimMany:
 
     def encode(self, keys: Keys) -> ScriptArgs:
         table = KeyTable(keys.completions, keys.worker_tasks(self.worker_id))
-        claims = [
-            {
-                "tis": table.position(keys.tis(c.dag_id, c.run_id)),
-                "claims": table.position(keys.claims(c.dag_id, c.run_id)),
-                "ti": ti_field(c.task_id, c.map_index),
-                "try": str(c.try_number),
-                "message_ref": c.message_ref,
-                "run": run_ref(c.dag_id, c.run_id),
-            }
-            for c in self.claims
-        ]
+        claims = [_wire(keys, table, c) for c in self.claims]
         args: list[str | int | float] = [
             self.worker_id,
             repr(self.now_s),
             self.completions_maxlen,
             orjson.dumps(claims).decode(),
-            table.position(keys.resumes),
         ]
         return ScriptArgs(table.keys, args)
 
 
+def _wire(keys: Keys, table: KeyTable, c: Claim) -> dict[str, object]:
+    wired: dict[str, object] = {
+        "tis": table.position(keys.tis(c.dag_id, c.run_id)),
+        "claims": table.position(keys.claims(c.dag_id, c.run_id)),
+        "ti": ti_field(c.task_id, c.map_index),
+        "try": str(c.try_number),
+        "message_ref": c.message_ref,
+        "run": run_ref(c.dag_id, c.run_id),
+    }
+    if c.resumed:
+        wired["resumes"] = table.position(keys.resumes)
+    return wired
+
+
 # KEYS: completions, worker_tasks of the worker, then the tis and claims hashes of the runs
 # ARGV: worker id, now (epoch s), completions maxlen, the claims as one JSON array of objects
-#   {tis: KEYS index, claims: KEYS index, ti: ti field, try (text), message_ref, run: run ref},
-#   the KEYS index of ``resumes``
+#   {tis: KEYS index, claims: KEYS index, ti: ti field, try (text), message_ref, run: run ref}
+#   and, for a resumed try, resumes: the KEYS index of ``resumes``
 # Returns one 1 (claimed: the try is this worker's) or 0 (stale or duplicate) per claim; a
-# claimed try that its trigger resumed answers its ``resumes`` entry (JSON text) instead of 1. A
-# claim
+# claimed resumed try answers its ``resumes`` entry (JSON text) instead of 1, when there is one.
+# A claim
 # this worker already holds for the same message answers 1 again (no second start event): a
 # call whose reply was lost to a dropped connection is retried, and must not lose the try.
 CLAIM_MANY = """
@@ -87,8 +92,8 @@ for i, c in ipairs(cjson.decode(ARGV[4])) do
     end
   end
   results[i] = ok
-  if ok == 1 then
-    local resume = redis.call('HGET', KEYS[tonumber(ARGV[5])], c.run .. '|' .. c.ti .. '|' .. c.try)
+  if ok == 1 and c.resumes then
+    local resume = redis.call('HGET', KEYS[c.resumes], c.run .. '|' .. c.ti .. '|' .. c.try)
     if resume then results[i] = resume end
   end
 end

@@ -38,7 +38,7 @@ def _encode(value: Any) -> Any:
         return {_TAG: "set", "v": [_encode(v) for v in sorted(value, key=repr)]}
     if isinstance(value, Mapping):
         if all(isinstance(k, str) for k in value) and _TAG not in value:
-            return {k: _encode(v) for k, v in value.items()}
+            return {str(k): _encode(v) for k, v in value.items()}
         return {_TAG: "dict", "v": [[_encode(k), _encode(v)] for k, v in value.items()]}
     raise TypeError(
         f"cannot serialize {type(value).__name__} value {value!r:.100} for the triggerer "

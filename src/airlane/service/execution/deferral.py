@@ -79,12 +79,7 @@ class Resume:
         kwargs = serde.loads(data["n"]) if data.get("n") else {}
         if data.get("e"):
             kwargs["event"] = serde.loads(data["e"])
-        return cls(str(data["m"]), dict(kwargs))
-
-    def to_json(self, event_json: str = "") -> str:
-        return orjson.dumps(
-            {"m": self.method, "n": serde.dumps(self.kwargs), "e": event_json}
-        ).decode()
+        return cls(str(data.get("m") or ""), dict(kwargs))
 
     def end_state(self) -> TaskInstanceState | None:
         """The state a trigger's end event gave the task (None: the task resumes)."""
@@ -94,12 +89,19 @@ class Resume:
 
 
 def _call(task: BaseOperator, resume: Resume, context: Context) -> Any:
-    return task.resume_execution(resume.method, resume.kwargs, context)
+    task.pre_execute(context)
+    result = task.resume_execution(resume.method, resume.kwargs, context)
+    task.post_execute(context, result)
+    return result
 
 
 async def run_resumed(task: BaseOperator, resume: Resume, context: Context) -> Any:
-    """Run the method the try resumes in (in a thread; awaited when it is a coroutine)."""
+    """Run the method the try resumes in between the pre- and post-execute hooks, as Airflow's
+    task runner does (in a thread; awaited when the method is a coroutine function)."""
     method = getattr(task, resume.method, None)
     if method is not None and inspect.iscoroutinefunction(method):
-        return await method(context, **resume.kwargs)
+        await asyncio.to_thread(task.pre_execute, context)
+        result = await method(context, **resume.kwargs)
+        await asyncio.to_thread(task.post_execute, context, result)
+        return result
     return await asyncio.to_thread(_call, task, resume, context)

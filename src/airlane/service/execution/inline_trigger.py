@@ -7,11 +7,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable, Callable
 
 import orjson
 
+from airlane.engine.run_state import TaskOutcome
 from airlane.queue.scripts import Fire
 from airlane.sdk.module_loading import import_string
+from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.triggers import serde
 from airlane.service.triggerer.decisions import (
     fire_for_event,
@@ -21,7 +24,7 @@ from airlane.service.triggerer.decisions import (
 )
 
 
-async def run_inline(deferral_json: str, log: object = None) -> str:
+async def run_inline(deferral_json: str) -> str:
     """Run the trigger of a deferred try to its first event; the try's resume JSON."""
     deferral = orjson.loads(deferral_json)
     key = deferral["key"]
@@ -53,3 +56,17 @@ async def _first_event(key: str, trigger: object, timeout_s: float | None) -> Fi
             await events.aclose()
         with contextlib.suppress(Exception):
             await trigger.cleanup()  # type: ignore[attr-defined]
+
+
+async def run_resuming(
+    run_try: Callable[[str], Awaitable[TaskOutcome]], log: Callable[[str], None]
+) -> TaskOutcome:
+    """One try to its end, its triggers run inline (``tasks test``, as Airflow 3's):
+    ``run_try(resume_json)`` runs it ("" to start)."""
+    outcome = await run_try("")
+    while outcome.state is TaskInstanceState.DEFERRED and outcome.deferral is not None:
+        log("[DAG TEST] running trigger in line")
+        resume = await run_inline(outcome.deferral)
+        log("[DAG TEST] Trigger completed")
+        outcome = await run_try(resume)
+    return outcome

@@ -25,6 +25,7 @@ import time
 import uuid
 
 import orjson
+import redis
 import redis.asyncio as aioredis
 
 from airlane.dag_loader import airflow_compat, plugins
@@ -39,8 +40,12 @@ from airlane.queue.scripts import (
     Scripts,
     TimeOutDeferred,
 )
+from airlane.sdk.connection_store import use_connection_store
 from airlane.sdk.triggers.run_state_counter import install_state_counter
+from airlane.sdk.variable import use_variable_store
+from airlane.service.connections.redis_store import RedisConnectionStore
 from airlane.service.execution.redis_run_states import AsyncRedisRunStateLookup
+from airlane.service.execution.redis_variables import RedisVariableStore
 from airlane.service.triggerer.decisions import TIMEOUT_KWARGS_JSON, claim_limit
 from airlane.service.triggerer.runner import TriggerRunner
 from airlane.service.triggerer.settings import TriggererSettings
@@ -68,6 +73,19 @@ class Triggerer:
         self.last_block_s = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Until ``stop``; triggers' hooks read connections and variables from Redis (the
+        stores are context variables: every trigger task inherits them)."""
+        sync_client = redis.Redis.from_url(self.settings.redis_url, decode_responses=True)
+        try:
+            with (
+                use_connection_store(RedisConnectionStore(sync_client, self.keys)),
+                use_variable_store(RedisVariableStore(sync_client, self.keys)),
+            ):
+                await self._serve(stop)
+        finally:
+            sync_client.close()
+
+    async def _serve(self, stop: asyncio.Event) -> None:
         self._prepare_imports()
         log.info(
             "triggerer %s: capacity %d, lease %gs",

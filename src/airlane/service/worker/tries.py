@@ -51,6 +51,7 @@ def claim_call(worker_id: str, items: list[RunningTry], now_s: float) -> ClaimMa
             item.message.map_index,
             item.message.try_number,
             message_ref=item.ref,
+            resumed=item.message.resumed,
         )
         for item in items
     )
