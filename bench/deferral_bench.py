@@ -207,7 +207,21 @@ def measure(work: Path, redis: RedisServer, smoke: bool) -> dict[str, Any]:
         resume_latency(cluster, chain_id, chain_results)  # warm the workers' DAG caches
         resume = resume_latency(cluster, chain_id, chain_results)
         holding = held(cluster, held_id, n, window_s)
-    return {"held": holding, "held_wait_s": wait_s, "resume": resume, "resume_step_s": step_s}
+    # the same resumes with tries run in the worker itself: what the task process's relay adds
+    with running(
+        work / "deferral-inline", redis, folder, workers=2, AIRLANE_TASK_ISOLATION="inline"
+    ) as cluster:
+        cluster.start("triggerer", "triggerer")
+        cluster.wait_for_dags(chain_id, timeout_s=120)
+        resume_latency(cluster, chain_id, chain_results)
+        inline = resume_latency(cluster, chain_id, chain_results)
+    return {
+        "held": holding,
+        "held_wait_s": wait_s,
+        "resume": resume,
+        "resume_inline": inline,
+        "resume_step_s": step_s,
+    }
 
 
 def _fmt(value: float) -> str:
@@ -236,6 +250,12 @@ def section(found: dict[str, Any]) -> list[str]:
         ("resume latency p99 (ms)", resume["p99_ms"]),
         ("resume latency max (ms)", resume["max_ms"]),
     ]
+    inline = found.get("resume_inline")
+    if inline:
+        rows += [
+            ("the same, tries inline in the worker: p50 (ms)", inline["p50_ms"]),
+            ("the same, inline: p99 (ms)", inline["p99_ms"]),
+        ]
     lines = [
         "## Deferral (issue 17)",
         "",
@@ -261,8 +281,9 @@ def section(found: dict[str, Any]) -> list[str]:
         f" {found['resume_step_s'] * 1000:.0f} ms ahead (the triggerer claims it before then)"
         " whose event carries the triggerer's clock when it fired; the resumed method records"
         " its start minus that: the event's way from the triggerer through Redis and the"
-        " coordinator to the method running on a worker. The DAG runs once first to warm the"
-        " workers' DAG caches.",
+        " coordinator to the method running on a worker (in a task process, the default"
+        " isolation; then again with `AIRLANE_TASK_ISOLATION=inline`). The DAG runs once first"
+        " to warm the workers' DAG caches.",
         "",
     ]
 
