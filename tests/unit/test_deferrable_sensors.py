@@ -200,3 +200,50 @@ def test_wait_sensor_defers_on_a_trigger_that_ends_the_task() -> None:
     assert WaitSensor(task_id="m", time_to_wait=2)._resolve_time_to_wait() == dt.timedelta(
         minutes=2
     )
+
+
+def _dags_test_states(parent: Any, *others: Any) -> dict[str, str]:
+    from airlane.service.execution.local_runner import run_dag_object
+
+    dags = {d.dag_id: d for d in (parent, *others)}
+    result = run_dag_object(
+        parent, logical_date=dt.datetime(2025, 1, 1), lookup=dags.get, sink=lambda *_: None
+    )
+    return {k: v["state"] for k, v in result.tasks.items()}
+
+
+def test_dags_test_defers_trigger_dag_run_and_external_task_sensor_until_the_other_run() -> None:
+    from airlane.sdk.operators.empty import EmptyOperator
+    from airlane.sdk.operators.python import PythonOperator
+    from airlane.sdk.operators.trigger_dagrun import TriggerDagRunOperator
+
+    def fail() -> None:
+        raise ValueError("child failed")
+
+    with DAG("deferred_child_ok", schedule=None) as ok:
+        EmptyOperator(task_id="child_task")
+    with DAG("deferred_child_bad", schedule=None) as bad:
+        PythonOperator(task_id="child_task", python_callable=fail)
+    with DAG("deferred_parent", schedule=None) as parent:
+        for child in (ok, bad):
+            TriggerDagRunOperator(
+                task_id=f"trigger_{child.dag_id}",
+                trigger_dag_id=child.dag_id,
+                logical_date="{{ logical_date }}",
+                wait_for_completion=True,
+                deferrable=True,
+                poke_interval=0.05,
+            )
+        ExternalTaskSensor(
+            task_id="sensor",
+            external_dag_id="deferred_child_ok",
+            external_task_id="child_task",
+            deferrable=True,
+            poke_interval=0.05,
+            timeout=30,
+        )
+    assert _dags_test_states(parent, ok, bad) == {
+        "trigger_deferred_child_ok": "success",
+        "trigger_deferred_child_bad": "failed",
+        "sensor": "success",
+    }
