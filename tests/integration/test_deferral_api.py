@@ -105,7 +105,8 @@ def test_a_deferred_external_task_sensor_waits_for_the_other_dags_run(api: Api) 
 
     def state() -> str | None:
         records = api.cluster.task_instances("waits_on_upstream", waiter)
-        return records[("wait_upstream", -1)][0].state.value
+        found = records.get(("wait_upstream", -1))
+        return None if found is None else found[0].state.value  # None: not expanded yet
 
     wait_until(lambda: state() == "deferred", 60, "the sensor to defer")
     upstream = api.cluster.trigger("upstream_dag", logical_date=when)
@@ -120,8 +121,11 @@ def test_marking_a_run_failed_fails_its_deferred_task_as_airflow_does(api: Api) 
     path = f"/api/v2/dags/deferred_hour/dagRuns/{run_id}"
     status, body = api.call("PATCH", path, {"state": "failed"}, token=token)
     assert status == 200, body
-    records = api.cluster.task_instances("deferred_hour", run_id)
-    assert records[("wait", -1)][0].state.value == "failed"
+
+    def wait_state() -> str:
+        return str(api.cluster.task_instances("deferred_hour", run_id)[("wait", -1)][0].state)
+
+    wait_until(lambda: wait_state() == "failed", 30, "the deferred task to be failed")
     client = api.cluster.redis()
     wait_until(
         lambda: run_id not in str(client.hkeys(api.cluster.keys.deferred)),
