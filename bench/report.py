@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from bench import deferral_bench
+
 ISOLATION = Path(__file__).resolve().parent / "results" / "isolation.json"
 
 TARGETS = {
@@ -162,6 +164,7 @@ def render(results: dict[str, Any], command: str) -> str:
         " Graph: from the tab's click until all 500 nodes show their state.",
         "",
         *_isolation(),
+        *_deferral(),
     ]
     return "\n".join(lines)
 
@@ -190,6 +193,13 @@ def _isolation() -> list[str]:
     ]
     lines += [f"| {label} | {_fmt(process[key])} | {_fmt(inline[key])} |" for key, label in rows]
     return [*lines, "", *found.get("notes", []), ""]
+
+
+def _deferral() -> list[str]:
+    """Deferred tasks on one triggerer and the resume latency (``bench/deferral_bench``)."""
+    if not deferral_bench.RESULTS.exists():
+        return []
+    return deferral_bench.section(json.loads(deferral_bench.RESULTS.read_text()))
 
 
 def _queue_choice(choice: dict[str, Any]) -> list[str]:

@@ -195,14 +195,15 @@ async def patch_run(request: web.Request) -> web.Response:
         ).items():
             current = record.state.value
             # Airflow: success marks every instance not yet successful; failed marks the
-            # running ones failed and the ones not finished skipped. Teardowns not finished
+            # running ones (deferred and up_for_reschedule count as running: Airflow 2.10.5
+            # and 3.1.8) failed and the ones not finished skipped. Teardowns not finished
             # are left to finish their work (they run as their trigger rule says).
             if task_id in teardowns and current not in _FINISHED:
                 continue
             if state == "success":
                 new = "success" if current not in ("success", "skipped") else None
             else:
-                new = "failed" if current == "running" else None
+                new = "failed" if current in _RUNNING_WHEN_MARKED else None
                 new = new or ("skipped" if current not in _FINISHED else None)
             if new is not None:
                 marks[ti_field(task_id, map_index)] = new
@@ -213,6 +214,10 @@ async def patch_run(request: web.Request) -> web.Response:
         await store.clear(dag_id, run_id, [t["task_id"] for t in dag.get("tasks", [])])
     run = await load_run(store, dag_id, run_id)
     return json_response(dag_run_response(await store.dag(dag_id), run))
+
+
+#: what marking a run failed fails (set_dag_run_state_to_failed's running_states)
+_RUNNING_WHEN_MARKED = frozenset({"running", "deferred", "up_for_reschedule"})
 
 
 async def delete_run(request: web.Request) -> web.Response:

@@ -1,7 +1,8 @@
 """``GET /metrics`` in Prometheus' text format (prometheus-client), read from Redis per scrape.
 
-Counters come from the coordinator's ``metrics`` hash; queue depths, worker slots and runs by
-state are read live. Every API replica serves the same figures.
+Counters come from the coordinator's ``metrics`` hash; queue depths, worker slots, runs by
+state, and the triggerers and their triggers (issue 17) are read live. Every API replica
+serves the same figures.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from airlane.api.appkeys import STORE
-from airlane.queue import api_reads, monitoring
+from airlane.queue import api_reads, monitoring, trigger_monitoring
 from airlane.queue.keys import parse_run_ref
 from airlane.queue.monitoring import QueueStats, WorkerInfo
 from airlane.queue.store import Store
+from airlane.queue.trigger_monitoring import TriggerBacklog, TriggererInfo
 from airlane.service.metrics import HOP_BUCKETS_S, bucket_field
 
 
@@ -97,6 +99,57 @@ def _workers(found: list[WorkerInfo]) -> list[Metric]:
     ]
 
 
+def _triggerers(found: list[TriggererInfo], backlog: TriggerBacklog) -> list[Metric]:
+    """Per live triggerer: triggers running, capacity, events fired, loop blocks; overall: the
+    stored triggers, those without a live lease, the lag of the most overdue one, and fired
+    triggers whose tries have not resumed yet."""
+    alive = [t for t in found if t.alive]
+    label = ["triggerer"]
+    running = GaugeMetricFamily(
+        "airlane_triggers_running", "Triggers a triggerer runs now", labels=label
+    )
+    capacity = GaugeMetricFamily(
+        "airlane_triggerer_capacity", "Most triggers a triggerer runs at once", labels=label
+    )
+    fired = CounterMetricFamily(
+        "airlane_trigger_events_fired", "Trigger events fired by a triggerer", labels=label
+    )
+    blocked = CounterMetricFamily(
+        "airlane_triggerer_blocked",
+        "Times a trigger blocked the triggerer's event loop (Airflow's warning)",
+        labels=label,
+    )
+    for one in alive:
+        running.add_metric([one.triggerer_id], one.running)
+        capacity.add_metric([one.triggerer_id], one.capacity)
+        fired.add_metric([one.triggerer_id], one.events_fired)
+        blocked.add_metric([one.triggerer_id], one.blocked)
+    return [
+        GaugeMetricFamily("airlane_triggerers", "Triggerers with a fresh status", value=len(alive)),
+        running,
+        capacity,
+        fired,
+        blocked,
+        GaugeMetricFamily("airlane_triggers", "Stored triggers (waited on)", value=backlog.stored),
+        GaugeMetricFamily(
+            "airlane_triggers_unclaimed",
+            "Stored triggers without a live triggerer lease",
+            value=backlog.unclaimed,
+        ),
+        GaugeMetricFamily(
+            "airlane_trigger_lag_seconds",
+            "How long the most overdue trigger lease has lapsed (its triggerer died and none"
+            " took it over yet)",
+            value=backlog.overdue_s,
+        ),
+        GaugeMetricFamily(
+            "airlane_trigger_resumes_pending",
+            "Tries whose trigger fired and that no worker has resumed yet",
+            value=backlog.resumes_pending,
+        ),
+    ]
+
+
 async def _runs(store: Store) -> Metric:
     states: Counter[str] = Counter()
     for ref in await store.active_run_refs():
@@ -120,6 +173,10 @@ async def metrics(request: web.Request) -> web.Response:
     names = sorted(monitoring.queue_names(found))
     families += _queues([await monitoring.queue_stats(store, name, now) for name in names])
     families.append(await _runs(store))
+    families += _triggerers(
+        await trigger_monitoring.triggerers(store, now),
+        await trigger_monitoring.backlog(store, now),
+    )
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Snapshot(families))
     return web.Response(

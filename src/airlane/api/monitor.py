@@ -11,7 +11,7 @@ from airlane.api.appkeys import STORE
 from airlane.api.errors import json_response, not_found
 from airlane.api.inputs import page, path_int
 from airlane.api.shapes import import_error_response, iso
-from airlane.queue import api_reads
+from airlane.queue import api_reads, trigger_monitoring
 
 #: a heartbeat older than this makes its component unhealthy
 STALE_AFTER_S = 30.0
@@ -21,6 +21,7 @@ async def health(request: web.Request) -> web.Response:
     now = time.time()
     try:
         beats = await api_reads.heartbeats(request.app[STORE], now - STALE_AFTER_S)
+        triggerers = await trigger_monitoring.triggerers(request.app[STORE], now)
     except Exception:  # Redis unreachable: say so, with the status code a probe expects
         body = {
             "metadatabase": {"status": "unhealthy"},
@@ -37,11 +38,19 @@ async def health(request: web.Request) -> web.Response:
 
     scheduler_status, scheduler_beat = component(beats.coordinator)
     processor_status, processor_beat = component(beats.dag_processor)
+    # Airflow's: no status at all until a triggerer has run; then its latest heartbeat's
+    latest = max((t.heartbeat_at_s for t in triggerers), default=None)
+    triggerer_status, triggerer_beat = (
+        component(str(latest)) if latest is not None else (None, None)
+    )
     return json_response(
         {
             "metadatabase": {"status": "healthy"},
             "scheduler": {"status": scheduler_status, "latest_scheduler_heartbeat": scheduler_beat},
-            "triggerer": {"status": None, "latest_triggerer_heartbeat": None},
+            "triggerer": {
+                "status": triggerer_status,
+                "latest_triggerer_heartbeat": triggerer_beat,
+            },
             "dag_processor": {
                 "status": processor_status,
                 "latest_dag_processor_heartbeat": processor_beat,

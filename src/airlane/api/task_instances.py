@@ -22,6 +22,7 @@ from airlane.api.inputs import (
 )
 from airlane.api.instance_lookup import TIs, find_instance, map_index_of, path_ids
 from airlane.api.shapes import iso, task_instance_response, ti_collection
+from airlane.api.trigger_shapes import add_triggers
 from airlane.engine.graph import clear_subset, relatives
 from airlane.engine.run_state import TIRecord
 from airlane.queue.keys import ti_field
@@ -50,6 +51,7 @@ async def list_tis(request: web.Request) -> web.Response:
     }
     collection = ti_collection(dag, run, chosen)
     collection["task_instances"] = collection["task_instances"][offset : offset + limit]
+    await add_triggers(store, collection["task_instances"])
     return json_response(collection)
 
 
@@ -62,6 +64,7 @@ async def get_ti(request: web.Request) -> web.Response:
     response = task_instance_response(dag, run, key, *tis[key])
     dag_id, run_id = path_ids(request)
     response["rendered_fields"] = await request.app[STORE].rendered_fields(dag_id, run_id, *key)
+    await add_triggers(request.app[STORE], [response])
     return json_response(response)
 
 
@@ -168,7 +171,9 @@ async def list_tis_batch(request: web.Request) -> web.Response:
     offset = _body_int(body, "page_offset", 0, None)
     limit = _body_int(body, "page_limit", 100, MAX_LIMIT)
     found = await _collect(store, dag_ids, run_ids, task_ids, states)
-    return json_response(_page_of(found, offset, limit))
+    result = _page_of(found, offset, limit)
+    await add_triggers(store, result["task_instances"])
+    return json_response(result)
 
 
 async def _list_across(request: web.Request, limit: int, offset: int) -> web.Response:
@@ -185,7 +190,9 @@ async def _list_across(request: web.Request, limit: int, offset: int) -> web.Res
     found = await _collect(store, dag_ids, run_ids, task_ids, states)
     if run_ids is not None and not found:
         raise not_found(f"DagRun with run_id: `{run_id}`")
-    return json_response(_page_of(found, offset, limit))
+    result = _page_of(found, offset, limit)
+    await add_triggers(store, result["task_instances"])
+    return json_response(result)
 
 
 Found = list[tuple[dict[str, Any] | None, dict[str, str], TIs]]

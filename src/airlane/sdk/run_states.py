@@ -55,6 +55,21 @@ class RunStateLookup(Protocol):
         ...
 
 
+class AsyncRunStateLookup(Protocol):
+    """The same reads for code on an event loop (a trigger's ``run()`` in the triggerer), plus
+    runs named by id (Airflow's triggers may name runs instead of logical dates)."""
+
+    async def runs_at(
+        self, dag_id: str, logical_dates: Sequence[datetime], *, with_tasks: bool
+    ) -> list[ExternalRun]: ...
+
+    async def runs_named(
+        self, dag_id: str, run_ids: Sequence[str], *, with_tasks: bool
+    ) -> list[ExternalRun]: ...
+
+    async def dag_shape(self, dag_id: str) -> DagShape | None: ...
+
+
 class NoRunStateLookup:
     """The lookup of a process that can see no runs: every answer is empty, said once."""
 
@@ -100,6 +115,7 @@ def use_run_state_lookup(lookup: RunStateLookup) -> Iterator[None]:
 
 
 __all__ = [
+    "AsyncRunStateLookup",
     "DagShape",
     "ExternalRun",
     "NoRunStateLookup",

@@ -122,8 +122,34 @@ SCHEMAS: dict[str, Schema] = {
             "run_after": "dt",
             "note": "str?",
             "rendered_fields": "obj?",
-            "trigger": "obj?",
-            "triggerer_job": "obj?",
+            "trigger": "TriggerResponse?",
+            "triggerer_job": "JobResponse?",
+        }
+    ),
+    # a deferred instance's trigger and the triggerer running it (Airflow's shapes; the ids
+    # are numbers derived from Airlane's trigger keys and triggerer ids)
+    "TriggerResponse": model(
+        {
+            "id": "int",
+            "classpath": "str",
+            "kwargs": "str",
+            "created_date": "dt",
+            "triggerer_id": "int?",
+        }
+    ),
+    "JobResponse": model(
+        {
+            "id": "int",
+            "dag_id": "str?",
+            "state": "str?",
+            "job_type": "str?",
+            "start_date": "dt?",
+            "end_date": "dt?",
+            "latest_heartbeat": "dt?",
+            "executor_class": "str?",
+            "hostname": "str?",
+            "unixname": "str?",
+            "dag_display_name": "str?",
         }
     ),
     "TaskInstanceCollectionResponse": collection("task_instances", "TaskInstanceResponse"),

@@ -9,10 +9,12 @@ from airlane.sdk.baseoperator import BaseOperator
 from airlane.sdk.context import Context
 from airlane.sdk.exceptions import AirflowException
 from airlane.sdk.state import DagRunState
+from airlane.sdk.triggers.external_task import DagStateTrigger
 
 
 class TriggerDagRunOperator(BaseOperator):
-    """Trigger ``trigger_dag_id`` with ``conf``; with ``wait_for_completion`` wait for its end."""
+    """Trigger ``trigger_dag_id`` with ``conf``; with ``wait_for_completion`` wait for its end
+    (on the worker's event loop, or deferred on a DagStateTrigger with ``deferrable=True``)."""
 
     template_fields: ClassVar[tuple[str, ...]] = (
         "trigger_dag_id",
@@ -52,6 +54,7 @@ class TriggerDagRunOperator(BaseOperator):
         self.allowed_states = [DagRunState(s) for s in (allowed_states or [DagRunState.SUCCESS])]
         self.failed_states = [DagRunState(s) for s in (failed_states or [DagRunState.FAILED])]
         self.skip_when_already_exists = skip_when_already_exists
+        self.deferrable = deferrable
 
     async def aexecute(self, context: Context) -> Any:
         launcher = context.get("run_launcher")
@@ -66,6 +69,16 @@ class TriggerDagRunOperator(BaseOperator):
             poke_interval_s=self.poke_interval,
         )
         context["ti"].xcom_push(key="trigger_run_id", value=run_id)
+        if self.wait_for_completion and self.deferrable:
+            # Airflow 3.1.8's task runner: the wait is a DagStateTrigger on the run's id
+            trigger = DagStateTrigger(
+                dag_id=self.trigger_dag_id,
+                states=[s.value for s in (*self.allowed_states, *self.failed_states)],
+                execution_dates=None,
+                run_ids=[run_id],
+                poll_interval=self.poke_interval,
+            )
+            self.defer(trigger=trigger, method_name="execute_complete")
         if self.wait_for_completion:
             state = await launcher.wait(self.trigger_dag_id, run_id, self.poke_interval)
             if state in self.failed_states:
@@ -76,3 +89,16 @@ class TriggerDagRunOperator(BaseOperator):
 
     def execute(self, context: Context) -> Any:
         raise AirflowException("TriggerDagRunOperator runs on the event loop (aexecute)")
+
+    def execute_complete(self, context: Context, event: Any = None) -> None:
+        """The triggered runs ended (the DagStateTrigger's event: its classpath, then its
+        arguments with each run id's state); a run in a failed state fails the task."""
+        _, data = event
+        run_ids = data["run_ids"]
+        self.trigger_run_id = run_ids[0] if len(run_ids) == 1 else None
+        failed = [run_id for run_id in run_ids if data.get(run_id) in self.failed_states]
+        if failed:
+            raise AirflowException(
+                f"{self.trigger_dag_id} failed with failed states {self.failed_states} for "
+                f"run_ids {failed}"
+            )

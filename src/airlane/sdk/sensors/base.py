@@ -16,6 +16,8 @@ from airlane.sdk.exceptions import (
     AirflowRescheduleException,
     AirflowSensorTimeout,
     AirflowSkipException,
+    TaskDeferralError,
+    TaskDeferralTimeout,
 )
 from airlane.sdk.timezone import utcnow
 
@@ -40,6 +42,11 @@ class BaseSensorOperator(BaseOperator):
     ``mode="reschedule"`` gives the slot back and is scheduled again after ``poke_interval``.
     Past ``timeout`` seconds from the first poke the sensor fails without retry, or is skipped
     with ``soft_fail``.
+
+    ``deferrable`` is not an argument of this base (as in Airflow, whose base sensor refuses it):
+    the sensors that can defer declare it themselves and defer in ``aexecute``; when such a
+    sensor resumes, a trigger timeout fails it as a sensor timeout, and ``soft_fail`` or
+    ``never_fail`` turn a failure at resumption into a skip (:meth:`resume_execution`).
     """
 
     ui_color = "#e6f1f2"
@@ -56,7 +63,6 @@ class BaseSensorOperator(BaseOperator):
         max_wait: timedelta | float | None = None,
         silent_fail: bool = False,
         never_fail: bool = False,
-        deferrable: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -136,6 +142,23 @@ class BaseSensorOperator(BaseOperator):
 
     def execute(self, context: Context) -> Any:
         return asyncio.run(self.aexecute(context))
+
+    def resume_execution(
+        self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context
+    ) -> Any:
+        """Airflow 3's sensor resumption: a trigger timeout is a sensor timeout, and a failure
+        is a skip with ``soft_fail`` or ``never_fail``."""
+        try:
+            try:
+                return super().resume_execution(next_method, next_kwargs, context)
+            except TaskDeferralTimeout as err:
+                raise AirflowSensorTimeout(*err.args) from err
+        except (AirflowException, TaskDeferralError) as err:
+            if self.soft_fail:
+                raise AirflowSkipException("Skipping due to soft_fail is set to True.") from err
+            if self.never_fail:
+                raise AirflowSkipException("Skipping due to never_fail is set to True.") from err
+            raise
 
 
 def _seconds(value: timedelta | float) -> float:

@@ -4,8 +4,8 @@ Airflow 2's ``airflow.sensors.external_task``).
 The sensor reads the other DAG's runs at the logical dates it looks at through the run state
 lookup the process installed (:mod:`airlane.sdk.run_states`: Redis on workers, the runs of the
 process in ``dags test``) and decides as Airflow 3.1.8 does (:mod:`.external_counts`).
-``deferrable=True`` is accepted as by Airlane's other sensors: the sensor pokes (its waits are
-on the event loop, or give the slot back in reschedule mode).
+With ``deferrable=True`` it defers at once on a WorkflowTrigger (Airflow 3.1.8's), which reads
+the same runs from the triggerer, and decides on its event in :meth:`execute_complete`.
 
 The marker completes as the EmptyOperator it is; clearing it through the API with downstream
 or downstream DAGs clears ``external_task_id`` of ``external_dag_id`` (and its downstream) in the
@@ -18,7 +18,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from airlane.sdk.context import Context, current_log
 from airlane.sdk.exceptions import AirflowSkipException
@@ -36,6 +36,7 @@ from airlane.sdk.sensors.external_errors import (
     ExternalTaskNotFoundError,
 )
 from airlane.sdk.timezone import coerce_datetime
+from airlane.sdk.triggers.external_task import WorkflowTrigger
 
 
 class ExternalTaskSensor(BaseSensorOperator):
@@ -74,7 +75,7 @@ class ExternalTaskSensor(BaseSensorOperator):
                 stacklevel=2,
             )
             kwargs.setdefault("poke_interval", poll_interval)
-        super().__init__(deferrable=deferrable, **kwargs)
+        super().__init__(**kwargs)
         self.allowed_states = counts.state_values(allowed_states) or ["success"]
         self.skipped_states = counts.state_values(skipped_states)
         self.failed_states = counts.state_values(failed_states)
@@ -137,6 +138,56 @@ class ExternalTaskSensor(BaseSensorOperator):
                 f"{self._subject()} reached a state in our states-to-skip-on list. Skipping."
             )
         return self._count(runs, group_task_ids, self.allowed_states) == len(dates)
+
+    async def aexecute(self, context: Context) -> Any:
+        if self.deferrable:
+            self._defer(context)
+        return await super().aexecute(context)
+
+    def _defer(self, context: Context) -> None:
+        """Airflow 3.1.8's deferrable path: a WorkflowTrigger at once, with the sensor's
+        timeout (its execution_timeout when it has none)."""
+        timeout_s = self.timeout_s
+        if not timeout_s and self.execution_timeout:
+            timeout_s = self.execution_timeout.total_seconds()
+        trigger = WorkflowTrigger(
+            external_dag_id=self.external_dag_id,
+            external_task_group_id=self.external_task_group_id,
+            external_task_ids=self.external_task_ids,
+            allowed_states=cast(list[str], self.allowed_states),
+            failed_states=cast(list[str], self.failed_states),
+            skipped_states=cast(list[str], self.skipped_states),
+            poke_interval=self.poke_interval_s,
+            soft_fail=self.soft_fail,
+            logical_dates=self._dates(context),
+            run_ids=None,
+            execution_dates=None,
+        )
+        timeout = timedelta(seconds=timeout_s) if timeout_s else None
+        self.defer(timeout=timeout, trigger=trigger, method_name="execute_complete")
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> None:
+        """The trigger's verdict (Airflow 3.1.8's messages)."""
+        if event is None:
+            raise ExternalTaskNotFoundError("No event received from trigger")
+        dates = self._dates(context)
+        self.external_dates_filter = ",".join(d.isoformat() for d in dates)
+        status = event.get("status")
+        if status == "success":
+            current_log()(f"External tasks {self.external_task_ids} has executed successfully.")
+        elif status == "skipped":
+            raise AirflowSkipException("External job has skipped skipping.")
+        elif status == "failed":
+            if self.soft_fail:
+                raise AirflowSkipException("External job has failed skipping.")
+            raise ExternalDagFailedError("External job has failed.")
+        else:
+            if self.soft_fail:
+                raise AirflowSkipException("External job has failed skipping.")
+            raise ExternalTaskNotFoundError(
+                "Error occurred while trying to retrieve task status. Please, check the "
+                "name of executed task and Dag."
+            )
 
     def _needs_tasks(self) -> bool:
         return bool(self.external_task_ids or self.external_task_group_id)

@@ -120,9 +120,21 @@ class DagStateTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         cls_path, data = self.serialize()
         expected = len(self.run_ids or self.execution_dates or [])
-        query = {"external_dag_id": self.dag_id, "run_ids": self.run_ids}
-        while await _count(query, [str(s) for s in self.states]) < expected:  # noqa: ASYNC110
+        query = {
+            "external_dag_id": self.dag_id,
+            "run_ids": self.run_ids,
+            "execution_dates": self.execution_dates,
+        }
+        states = [str(s) for s in self.states]
+        while await _count(query, states) < expected:  # noqa: ASYNC110
             await asyncio.sleep(self.poll_interval)
+        # Airflow 3: the event also maps each run id to its state (TriggerDagRunOperator's
+        # execute_complete reads it)
+        for run_id in self.run_ids or ():
+            for state in states:
+                if await _count({**query, "run_ids": [run_id]}, [state]):
+                    data[run_id] = state
+                    break
         yield TriggerEvent((cls_path, data))
 
 

@@ -4,6 +4,7 @@ them says so in the task's log, and the sensor waits as Airflow's would on a mis
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
@@ -56,6 +57,30 @@ class LocalRunStates:
     def dag_shape(self, dag_id: str) -> DagShape | None:
         dag = self.lookup(dag_id)
         return None if dag is None else dag_shape_of(serialize_dag(dag))
+
+
+class LocalAsyncRunStates:
+    """The same runs for triggers run inline (:class:`airlane.sdk.run_states.AsyncRunStateLookup`:
+    the external-task triggers read them through it)."""
+
+    def __init__(self, states: LocalRunStates) -> None:
+        self.states = states
+
+    async def runs_at(
+        self, dag_id: str, logical_dates: Sequence[datetime], *, with_tasks: bool
+    ) -> list[ExternalRun]:
+        return self.states.runs_at(dag_id, logical_dates, with_tasks=with_tasks)
+
+    async def runs_named(
+        self, dag_id: str, run_ids: Sequence[str], *, with_tasks: bool
+    ) -> list[ExternalRun]:
+        wanted = set(run_ids)
+        mine = [r for r in list(self.states.runs) if r.dag.dag_id == dag_id]
+        return [_snapshot(r, with_tasks) for r in mine if r.run_info.run_id in wanted]
+
+    async def dag_shape(self, dag_id: str) -> DagShape | None:
+        # the lookup may import a DAG file: not on the loop
+        return await asyncio.to_thread(self.states.dag_shape, dag_id)
 
 
 def _snapshot(run: _Run, with_tasks: bool) -> ExternalRun:

@@ -31,6 +31,7 @@ from airlane.sdk.secrets_masker import mask_text
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.sdk.timetables import is_custom_timetable
 from airlane.sdk.timezone import coerce_datetime, utcnow
+from airlane.sdk.triggers.run_state_counter import using_state_counter
 from airlane.service.execution.context_builder import RunInfo
 from airlane.service.execution.dag_callbacks import (
     LastTI,
@@ -40,7 +41,7 @@ from airlane.service.execution.dag_callbacks import (
     run_callbacks,
 )
 from airlane.service.execution.inline_trigger import run_inline
-from airlane.service.execution.local_run_states import LocalRunStates
+from airlane.service.execution.local_run_states import LocalAsyncRunStates, LocalRunStates
 from airlane.service.execution.runtime_ti import InMemoryXComs
 from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, execute_task
 
@@ -337,5 +338,8 @@ def run_dag_object(
     marked = re.compile(mark_success_pattern) if mark_success_pattern is not None else None
     local = LocalRun(dag, run, sink, launcher, marked)
     launcher.run_states.add(local)
-    with use_run_state_lookup(launcher.run_states):
+    with (
+        use_run_state_lookup(launcher.run_states),
+        using_state_counter(LocalAsyncRunStates(launcher.run_states)),
+    ):
         return asyncio.run(local.run())

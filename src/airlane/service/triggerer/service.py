@@ -41,8 +41,10 @@ from airlane.queue.scripts import (
     TimeOutDeferred,
 )
 from airlane.sdk.connection_store import use_connection_store
+from airlane.sdk.triggers.run_state_counter import install_state_counter
 from airlane.sdk.variable import use_variable_store
 from airlane.service.connections.redis_store import RedisConnectionStore
+from airlane.service.execution.redis_run_states import AsyncRedisRunStateLookup
 from airlane.service.execution.redis_variables import RedisVariableStore
 from airlane.service.triggerer.decisions import TIMEOUT_KWARGS_JSON, claim_limit
 from airlane.service.triggerer.runner import TriggerRunner
@@ -113,6 +115,8 @@ class Triggerer:
         of the DAGs and plugins folders."""
         airflow_compat.install()
         plugins.ensure_loaded()
+        # the external-task triggers read other DAGs' runs through this (h7-triggerui)
+        install_state_counter(AsyncRedisRunStateLookup(self.client, self.keys))
         folder = os.path.abspath(self.settings.dags_folder)
         if folder not in sys.path:
             sys.path.append(folder)

@@ -5,6 +5,7 @@ import { api } from "../api.js";
 import { clear, debounce, fmtDate, fmtDuration, h } from "../dom.js";
 import { graphView } from "../graph.js";
 import { gridView } from "../grid.js";
+import { stateLegend } from "../legend.js";
 import { gridRows } from "../gridrows.js";
 import { layout } from "../layout.js";
 import { route, setParams } from "../router.js";
@@ -42,6 +43,7 @@ export function dagPage(main, { match }) {
   const content = h("section", { class: "tab-content", role: "tabpanel" });
   const panelSlot = h("div", { class: "panel-slot" });
   const status = h("p", { class: "error", role: "alert" });
+  const legend = stateLegend();
   const buttons = h(
     "div",
     { class: "toolbar" },
@@ -54,6 +56,7 @@ export function dagPage(main, { match }) {
     h("div", { class: "subhead" }, tabBar, runLabel),
     status,
     h("div", { class: "dag-body" }, content, panelSlot),
+    legend,
   );
 
   const params = () => route().params;
@@ -162,6 +165,7 @@ export function dagPage(main, { match }) {
       ),
     );
     const which = tab();
+    legend.hidden = !["grid", "graph"].includes(which);
     if (which === "grid") {
       state.view = gridView(content, state.rows, data, {
         selectedRun: selectedRun(),

@@ -88,6 +88,9 @@ export function tiPanel(slot, { dagId, runId, taskId, mapIndex, instances, onClo
       ["Pool", `${ti.pool} (${ti.pool_slots} slot${ti.pool_slots === 1 ? "" : "s"})`],
       ["Queue", ti.queue],
       ["Priority", ti.priority_weight],
+      // a deferred instance: the trigger it waits on and the triggerer running it
+      ...(ti.trigger ? [["Trigger", h("span", { "data-trigger": ti.trigger.classpath }, ti.trigger.classpath)]] : []),
+      ...(ti.triggerer_job ? [["Triggerer", ti.triggerer_job.hostname]] : []),
     ];
     clear(summary, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v ?? "")]));
   };

@@ -1,0 +1,28 @@
+"""DAGs for tests/integration/test_deferral_api.py: a sensor deferred for an hour, and an
+ExternalTaskSensor deferred until another DAG's run at the same logical date succeeds."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airlane import DAG
+from airlane.sdk.operators.empty import EmptyOperator
+from airlane.sdk.operators.python import PythonOperator
+from airlane.sdk.sensors.external_task import ExternalTaskSensor
+from airlane.sdk.sensors.time_delta import TimeDeltaSensor
+
+with DAG("deferred_hour", start_date=datetime(2024, 1, 1), schedule=None):
+    TimeDeltaSensor(task_id="wait", delta=timedelta(hours=1), deferrable=True)
+
+with DAG("upstream_dag", start_date=datetime(2024, 1, 1), schedule=None):
+    PythonOperator(task_id="work", python_callable=lambda: None) >> EmptyOperator(task_id="end")
+
+with DAG("waits_on_upstream", start_date=datetime(2024, 1, 1), schedule=None):
+    ExternalTaskSensor(
+        task_id="wait_upstream",
+        external_dag_id="upstream_dag",
+        external_task_id="work",
+        deferrable=True,
+        poke_interval=0.1,
+        timeout=60,
+    )
