@@ -41,6 +41,7 @@ from airlane.queue.scripts import (
     TimeOutDeferred,
 )
 from airlane.sdk.connection_store import use_connection_store
+from airlane.sdk.secrets_masker import mask_handlers, unmask_handlers
 from airlane.sdk.triggers.run_state_counter import install_state_counter
 from airlane.sdk.variable import use_variable_store
 from airlane.service.connections.redis_store import RedisConnectionStore
@@ -74,8 +75,10 @@ class Triggerer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop``; triggers' hooks read connections and variables from Redis (the
-        stores are context variables: every trigger task inherits them)."""
+        stores are context variables: every trigger task inherits them). The secrets they
+        read are masked in every log line of this process."""
         sync_client = redis.Redis.from_url(self.settings.redis_url, decode_responses=True)
+        masked = mask_handlers(logging.getLogger().handlers)
         try:
             with (
                 use_connection_store(RedisConnectionStore(sync_client, self.keys)),
@@ -83,6 +86,7 @@ class Triggerer:
             ):
                 await self._serve(stop)
         finally:
+            unmask_handlers(masked)
             sync_client.close()
 
     async def _serve(self, stop: asyncio.Event) -> None:
