@@ -154,3 +154,29 @@ async def test_a_resumed_try_claims_its_resume(
     [answer] = await scripts.claim_resuming(claim)
     assert answer is not None
     assert Resume.from_json(answer) == Resume("done", {"a": 2, "event": "e"})
+
+
+def _status(at_s: float) -> str:
+    return orjson.dumps({"running": 0, "capacity": 10, "at": at_s}).decode()
+
+
+async def test_renewing_forgets_the_status_of_a_triggerer_dead_for_ten_leases(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    """A SIGKILLed triggerer never removes its status: the others' renewals do."""
+    now_ms, lease_ms = 1_000_000_000, 15_000  # forgotten after 10 leases: 150 s
+    await client.hset(KEYS.triggerers, "dead", _status(now_ms / 1000 - 151))
+    await client.hset(KEYS.triggerers, "late", _status(now_ms / 1000 - 149))
+    await client.hset(KEYS.triggerers, "garbled", "not json")
+    renew = RenewTriggers("t1", now_ms, lease_ms, (), _status(now_ms / 1000))
+    assert await scripts.renew_triggers(renew) == []
+    assert sorted(await client.hkeys(KEYS.triggerers)) == ["late", "t1"]
+
+
+async def test_a_short_lease_does_not_forget_a_triggerer_within_a_minute(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    now_ms = 1_000_000_000
+    await client.hset(KEYS.triggerers, "slow", _status(now_ms / 1000 - 59))
+    await scripts.renew_triggers(RenewTriggers("t1", now_ms, 1000, (), _status(now_ms / 1000)))
+    assert sorted(await client.hkeys(KEYS.triggerers)) == ["slow", "t1"]

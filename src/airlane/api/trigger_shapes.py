@@ -16,6 +16,7 @@ from airlane.api.shapes import iso
 from airlane.queue import trigger_monitoring
 from airlane.queue.store import Store
 from airlane.queue.trigger_monitoring import DeferredTrigger, TriggererInfo
+from airlane.service.execution.trigger_kwargs import TriggerKwargsUnreadable, unseal
 
 
 def numeric_id(text: str) -> int:
@@ -28,10 +29,19 @@ def trigger_response(found: DeferredTrigger, created_date: str | None) -> dict[s
     return {
         "id": numeric_id(found.key),
         "classpath": found.classpath,
-        "kwargs": found.kwargs_json,
+        "kwargs": _readable(found.kwargs_json),
         "created_date": created_date or iso(time.time()),
         "triggerer_id": numeric_id(holder.triggerer_id) if holder else None,
     }
+
+
+def _readable(stored: str) -> str:
+    """The kwargs as Airflow's API shows them (decrypted); still encrypted when this process
+    has no key to read them."""
+    try:
+        return unseal(stored)
+    except TriggerKwargsUnreadable:
+        return stored
 
 
 def triggerer_job_response(info: TriggererInfo) -> dict[str, Any]:

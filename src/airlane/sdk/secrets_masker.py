@@ -13,6 +13,7 @@ The registry is per process: a task's process masks its own log lines before the
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
@@ -162,11 +163,47 @@ def reset_secrets_masker() -> None:
     _masker.reset_masker()
 
 
+class MaskingFilter(logging.Filter):
+    """Masks the secrets seen in this process (connection passwords and extras, values given
+    to ``mask_secret``) in every log record, its traceback included: put it on a process's log
+    handlers (a filter on a handler sees the records of every logger that reaches it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = mask_text(record.getMessage())
+        record.args = None
+        if record.exc_info:
+            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = mask_text(record.exc_text)
+        return True
+
+
+def mask_handlers(handlers: Iterable[logging.Handler]) -> list[logging.Handler]:
+    """Put a :class:`MaskingFilter` on each of ``handlers`` that has none; returns those it
+    changed (for :func:`unmask_handlers`)."""
+    changed = []
+    for handler in handlers:
+        if not any(isinstance(f, MaskingFilter) for f in handler.filters):
+            handler.addFilter(MaskingFilter())
+            changed.append(handler)
+    return changed
+
+
+def unmask_handlers(handlers: Iterable[logging.Handler]) -> None:
+    for handler in handlers:
+        for found in [f for f in handler.filters if isinstance(f, MaskingFilter)]:
+            handler.removeFilter(found)
+
+
 __all__ = [
     "DEFAULT_SENSITIVE_FIELDS",
+    "MaskingFilter",
     "SecretsMasker",
+    "mask_handlers",
     "mask_secret",
     "redact",
     "reset_secrets_masker",
     "should_hide_value_for_key",
+    "unmask_handlers",
 ]

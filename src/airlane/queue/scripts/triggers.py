@@ -53,9 +53,16 @@ class ClaimTriggers:
         return ScriptArgs(trigger_keys(keys), args)
 
 
+#: a triggerer's status is forgotten this many lease times after its last renewal (one
+#: SIGKILLed never removes its own), and never sooner than FORGET_MIN_S
+FORGET_AFTER_LEASES = 10
+FORGET_MIN_S = 60.0
+
+
 @dataclass(frozen=True, slots=True)
 class RenewTriggers:
-    """Extend the leases of ``held``; answers those lost or gone (see RENEW_TRIGGERS)."""
+    """Extend the leases of ``held``; answers those lost or gone (see RENEW_TRIGGERS). Also
+    writes the caller's status and forgets the statuses older than :meth:`forget_before_s`."""
 
     triggerer_id: str
     now_ms: int
@@ -71,8 +78,14 @@ class RenewTriggers:
             self.lease_ms,
             held,
             self.status_json,
+            self.forget_before_s(),
         ]
         return ScriptArgs(trigger_keys(keys), args)
+
+    def forget_before_s(self) -> float:
+        """Epoch s: a triggerer status whose ``at`` is older is removed (dead triggerers)."""
+        keep_s = max(FORGET_AFTER_LEASES * self.lease_ms / 1000, FORGET_MIN_S)
+        return self.now_ms / 1000 - keep_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +195,8 @@ return out
 """
 )
 
-# ARGV: triggerer id, now (epoch ms), lease ms, the keys it holds (JSON array), its status JSON.
+# ARGV: triggerer id, now (epoch ms), lease ms, the keys it holds (JSON array), its status JSON,
+# the epoch s before which another triggerer's status (its ``at``) is stale and removed.
 # Returns the keys it must stop running: taken over by another triggerer, fired, or left with
 # no waiter (dropped here).
 RENEW_TRIGGERS = (
@@ -210,6 +224,15 @@ for _, key in ipairs(cjson.decode(ARGV[4])) do
   end
 end
 redis.call('HSET', KEYS[8], ARGV[1], ARGV[5])
+local cutoff = tonumber(ARGV[6])
+local statuses = redis.call('HGETALL', KEYS[8])
+for i = 1, #statuses, 2 do
+  local ok, status = pcall(cjson.decode, statuses[i + 1])
+  local at = ok and type(status) == 'table' and tonumber(status.at) or nil
+  if statuses[i] ~= ARGV[1] and (at == nil or at < cutoff) then
+    redis.call('HDEL', KEYS[8], statuses[i])
+  end
+end
 return gone
 """
 )

@@ -26,7 +26,7 @@ import redis
 from airlane.dag_loader.importer import load_dags
 from airlane.queue.keys import Keys
 from airlane.sdk.connection_store import use_connection_store
-from airlane.sdk.secrets_masker import mask_text
+from airlane.sdk.secrets_masker import MaskingFilter, mask_text
 from airlane.sdk.variable import use_variable_store
 from airlane.service.connections.redis_store import RedisConnectionStore
 from airlane.service.execution.context_builder import RunInfo
@@ -118,24 +118,11 @@ def _log(line: str) -> None:
     sys.stderr.flush()
 
 
-class _Masking(logging.Filter):
-    """Masks the secrets seen in this process (connection passwords and extras, values given
-    to ``mask_secret``) in every log record, its traceback included."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = mask_text(record.getMessage())
-        record.args = None
-        if record.exc_info:
-            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
-            record.exc_info = None
-        return True
-
-
 def _configure_logging() -> None:
     """Callbacks' and providers' INFO logs to stderr (the callbacks role's log), masked."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("[%(asctime)s] {%(name)s} %(levelname)s - %(message)s"))
-    handler.addFilter(_Masking())
+    handler.addFilter(MaskingFilter())
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.INFO)

@@ -21,6 +21,7 @@ from airlane.sdk.context import Context
 from airlane.sdk.exceptions import TaskDeferred
 from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.triggers import serde
+from airlane.service.execution.trigger_kwargs import seal
 
 #: the method of a try that its trigger ended without resuming it (a TaskSuccessEvent...):
 #: kwargs {"state": ..., "xcoms": {...}}
@@ -33,6 +34,7 @@ class Deferral:
 
     key: str
     classpath: str
+    #: as stored (trigger_kwargs.seal: encrypted when a Fernet key is configured)
     kwargs_json: str
     method: str
     next_kwargs_json: str
@@ -52,14 +54,16 @@ class Deferral:
 
 
 def deferral_of(err: TaskDeferred, now_s: float) -> Deferral:
-    """The trigger of ``err``, serialized (TypeError when its arguments cannot be)."""
+    """The trigger of ``err``, serialized (TypeError when its arguments cannot be); its kwargs
+    encrypted when a Fernet key is configured (its key is of the plain kwargs: identical
+    triggers are still one)."""
     classpath, kwargs = err.trigger.serialize()
     kwargs_json = serde.dumps(kwargs)
     timeout_s = err.timeout.total_seconds() if err.timeout is not None else None
     return Deferral(
         key=serde.trigger_key(classpath, kwargs_json),
         classpath=classpath,
-        kwargs_json=kwargs_json,
+        kwargs_json=seal(kwargs_json),
         method=err.method_name,
         next_kwargs_json=serde.dumps(err.kwargs or {}),
         timeout_at_s=now_s + timeout_s if timeout_s is not None else None,

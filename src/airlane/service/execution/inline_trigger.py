@@ -16,6 +16,7 @@ from airlane.queue.scripts import Fire
 from airlane.sdk.module_loading import import_string
 from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.triggers import serde
+from airlane.service.execution.trigger_kwargs import unseal
 from airlane.service.triggerer.decisions import (
     fire_for_event,
     fire_for_failure,
@@ -32,7 +33,7 @@ async def run_inline(deferral_json: str) -> str:
     timeout_s = None if timeout_at_s is None else max(0.0, timeout_at_s - time.time())
     try:
         cls = await asyncio.to_thread(import_string, deferral["c"])
-        trigger = cls(**serde.loads(deferral["k"]))
+        trigger = cls(**serde.loads(unseal(deferral["k"])))
     except Exception as err:
         fire = fire_for_failure(key, err)
     else:

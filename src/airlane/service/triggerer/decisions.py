@@ -14,6 +14,7 @@ import orjson
 
 from airlane.queue.scripts import Fire
 from airlane.sdk.deferral import TRIGGER_FAIL_REPR, TriggerFailureReason
+from airlane.sdk.secrets_masker import mask_text
 from airlane.sdk.triggers import BaseTaskEndEvent, TriggerEvent, serde
 from airlane.service.execution.deferral import END_FROM_TRIGGER
 
@@ -31,8 +32,11 @@ def fire_for_event(key: str, event: TriggerEvent) -> Fire:
 
 
 def fire_for_failure(key: str, err: BaseException | None) -> Fire:
-    """The trigger raised ``err`` (None: it ended without an event)."""
-    lines = traceback.format_exception(err) if err is not None else None
+    """The trigger raised ``err`` (None: it ended without an event). Its traceback goes to the
+    resumed try's process, which never saw the secrets the trigger read: masked here."""
+    lines = None
+    if err is not None:
+        lines = [mask_text(line) for line in traceback.format_exception(err)]
     kwargs = {"error": TriggerFailureReason.TRIGGER_FAILURE.value, "traceback": lines}
     return Fire(key, method=TRIGGER_FAIL_REPR, kwargs_json=serde.dumps(kwargs))
 

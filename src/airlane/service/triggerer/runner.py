@@ -12,6 +12,7 @@ from collections.abc import Callable
 from airlane.queue.scripts import Fire
 from airlane.sdk.module_loading import import_string
 from airlane.sdk.triggers import BaseTrigger, serde
+from airlane.service.execution.trigger_kwargs import unseal
 from airlane.service.triggerer.decisions import NO_EVENT, fire_for_event, fire_for_failure
 
 log = logging.getLogger("airlane.triggerer")
@@ -29,10 +30,11 @@ class TriggerRunner:
         return len(self.tasks)
 
     async def start(self, key: str, classpath: str, kwargs_json: str) -> None:
+        """Run a trigger (``kwargs_json`` as stored: encrypted when a Fernet key is set)."""
         if key in self.tasks:
             return
         try:
-            trigger = (await self._class(classpath))(**serde.loads(kwargs_json))
+            trigger = (await self._class(classpath))(**serde.loads(unseal(kwargs_json)))
         except Exception as err:
             log.exception("trigger %s could not be built", classpath)
             self.on_end(fire_for_failure(key, err))

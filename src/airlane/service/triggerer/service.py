@@ -6,7 +6,9 @@ triggerer claims the expired ones up to its capacity every ``poll_s``, and renew
 in one call every ``lease_s / 3``; one that dies (or stalls past its lease) has its triggers
 taken by another within ``lease_s``, and learns at its next renewal which ones it lost (it
 cannot fire them meanwhile: firing checks the owner). A sorted set rather than one key per
-trigger: claiming is one range read, renewing one call for thousands of triggers.
+trigger: claiming is one range read, renewing one call for thousands of triggers. Each renewal
+also writes this triggerer's status (``triggerers``) and removes those of triggerers dead for
+ten leases (a SIGKILLed one never removes its own; a stopped one does).
 
 Identical triggers (the same ``serialize()``) are one trigger key, run once; its event resumes
 every try waiting on it. Timeouts are swept by every triggerer (idempotent). A watchdog logs
@@ -41,6 +43,7 @@ from airlane.queue.scripts import (
     TimeOutDeferred,
 )
 from airlane.sdk.connection_store import use_connection_store
+from airlane.sdk.secrets_masker import mask_handlers, unmask_handlers
 from airlane.sdk.triggers.run_state_counter import install_state_counter
 from airlane.sdk.variable import use_variable_store
 from airlane.service.connections.redis_store import RedisConnectionStore
@@ -74,8 +77,10 @@ class Triggerer:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Until ``stop``; triggers' hooks read connections and variables from Redis (the
-        stores are context variables: every trigger task inherits them)."""
+        stores are context variables: every trigger task inherits them). The secrets they
+        read are masked in every log line of this process."""
         sync_client = redis.Redis.from_url(self.settings.redis_url, decode_responses=True)
+        masked = mask_handlers(logging.getLogger().handlers)
         try:
             with (
                 use_connection_store(RedisConnectionStore(sync_client, self.keys)),
@@ -83,6 +88,7 @@ class Triggerer:
             ):
                 await self._serve(stop)
         finally:
+            unmask_handlers(masked)
             sync_client.close()
 
     async def _serve(self, stop: asyncio.Event) -> None:
@@ -189,10 +195,10 @@ class Triggerer:
     async def _release(self) -> None:
         """Stopping: give our leases back at once (another triggerer takes them next poll)."""
         held = tuple(await self._held_keys())
-        if not held:
-            return
-        with contextlib.suppress(*TRANSIENT_ERRORS):
-            await self.scripts.renew_triggers(RenewTriggers(self.triggerer_id, 0, 0, held, "{}"))
+        if held:
+            with contextlib.suppress(*TRANSIENT_ERRORS):
+                call = RenewTriggers(self.triggerer_id, 0, 0, held, "{}")
+                await self.scripts.renew_triggers(call)
         with contextlib.suppress(*TRANSIENT_ERRORS):
             await self.client.hdel(self.keys.triggerers, self.triggerer_id)
 
