@@ -4,6 +4,7 @@ resumed try that will not run (cleared, marked, stopped or failed before it fini
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import Any
 
@@ -14,6 +15,7 @@ from airlane.queue.protocol import TryFinished, TryResumed
 from airlane.queue.scripts import Batch
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.coordinator import deferrals
+from tests.unit.coordinator_sessions import add_run, offline_session
 from tests.unit.graphs import graph
 
 S = TaskInstanceState
@@ -110,3 +112,25 @@ def test_a_resumed_try_that_runs_or_defers_again_keeps_its_resume() -> None:
     assert m.task_started(A, 1)
     again = m.task_finished(A, TaskOutcome(S.DEFERRED, 1), T0 + 3)
     assert _resume_removals(again.transitions) == []
+
+
+def test_the_coordinator_forgets_what_stale_completions_and_transitions_leave() -> None:
+    """The session wires it: a late deferral (its run loaded or not), and a resumed try marked
+    before a worker claimed it."""
+    s = offline_session()
+    ctx = add_run(s, "d", "r", graph({"a": []}))
+    assert ctx.machine.task_started(A, 1)
+    ctx.machine.mark(A, S.SUCCESS, T0)
+    s.events.on_completion(_finished(S.DEFERRED), set())
+    gone = TryFinished("d|gone", "a|-1", "a", -1, 1, TaskOutcome(S.DEFERRED, 1))
+    s.events.on_completion(gone, set())
+    resumed = add_run(s, "d", "r2", graph({"a": []}))
+    assert resumed.machine.task_started(A, 1)
+    resumed.machine.task_finished(A, TaskOutcome(S.DEFERRED, 1), T0)
+    s.events.on_completion(TryResumed("d|r2", "a|-1", "a", -1, 1), set())
+    asyncio.run(s.events.mark("d|r2", [(A, S.FAILED)]))
+    ops = s.outbox.batch.ops
+    keys = s.keys
+    assert ["W", keys.deferred, FIELD, "1", keys.trigger_timeouts] in ops
+    assert ["W", keys.deferred, "d|gone|a|-1", "1", keys.trigger_timeouts] in ops
+    assert ["D", keys.resumes, "d|r2|a|-1|1"] in ops
