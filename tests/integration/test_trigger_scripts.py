@@ -12,6 +12,8 @@ import redis.asyncio as aioredis
 
 from airlane.queue.keys import WORKER_GROUP, Keys, deferred_field, resume_field, ti_field
 from airlane.queue.scripts import (
+    Apply,
+    Batch,
     Claim,
     ClaimMany,
     ClaimTriggers,
@@ -180,3 +182,66 @@ async def test_a_short_lease_does_not_forget_a_triggerer_within_a_minute(
     await client.hset(KEYS.triggerers, "slow", _status(now_ms / 1000 - 59))
     await scripts.renew_triggers(RenewTriggers("t1", now_ms, 1000, (), _status(now_ms / 1000)))
     assert sorted(await client.hkeys(KEYS.triggerers)) == ["slow", "t1"]
+
+
+async def test_a_replayed_finish_of_a_try_deferred_again_keeps_its_new_resume(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    """A resumed try defers again and its finish is sent twice (the first reply lost); between
+    the two its trigger fired: the replay keeps that resume and reports no second deferral."""
+    await _defer(client, scripts, "a")
+    await scripts.claim_triggers(_claim("t1", 1000))
+    await scripts.fire_triggers(FireTriggers("t1", (Fire("k1", '"e"'),)))
+    record = {"state": "queued", "try_number": 1}
+    await client.hset(KEYS.tis(DAG, RUN), ti_field("a", -1), orjson.dumps(record).decode())
+    await client.hdel(KEYS.claims(DAG, RUN), ti_field("a", -1))
+    message_id = await client.xadd(STREAM, {"task": "a"})
+    await client.xreadgroup(WORKER_GROUP, "w2", {STREAM: ">"})
+    claim = ClaimMany("w2", 2.0, (Claim(DAG, RUN, "a", -1, 1, "ref-2", resumed=True),))
+    assert await scripts.claim_resuming(claim) != [None]
+    again = Deferral("k3", "my.Trigger", '{"x": 3}', "done", "{}", None)
+    finish = Finish(
+        STREAM,
+        message_id,
+        DAG,
+        RUN,
+        "a",
+        -1,
+        1,
+        outcome_json='{"state": "deferred"}',
+        message_ref="ref-2",
+        deferral_json=again.to_json(),
+        resumed=True,
+    )
+    call = FinishMany("w2", (finish,), 100, 60)
+    await scripts.finish_many(call)
+    assert await scripts.claim_triggers(_claim("t1", 1100)) == [("k3", "my.Trigger", '{"x": 3}')]
+    assert await scripts.fire_triggers(FireTriggers("t1", (Fire("k3", '"f"'),))) == 1
+    await scripts.finish_many(call)  # the replay
+    raw = await client.hget(KEYS.resumes, resume_field(DAG, RUN, "a", -1, 1))
+    assert raw is not None
+    assert Resume.from_json(raw) == Resume("done", {"event": "f"})
+    kinds = [f["kind"] for _, f in await client.xrange(KEYS.completions)]
+    assert [k for k in kinds if k != "started"] == ["finished", "resumed", "finished", "resumed"]
+
+
+async def test_a_late_deferral_is_forgotten_only_for_its_own_try(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    """The coordinator drops the entry of a deferral that came after its instance moved on,
+    unless the entry is by then another try's."""
+    timed = Deferral("k2", "my.Trigger", "{}", "done", "{}", 50.0)
+    await _defer(client, scripts, "a", timed)
+    field = deferred_field(DAG, RUN, "a", -1)
+    newer = Batch()
+    newer.forget_deferral(KEYS.deferred, KEYS.trigger_timeouts, field, 2)
+    await scripts.apply(Apply("c1", 5000, newer))
+    assert await client.hexists(KEYS.deferred, field)
+    assert await client.zscore(KEYS.trigger_timeouts, field) == 50.0
+    own = Batch()
+    own.forget_deferral(KEYS.deferred, KEYS.trigger_timeouts, field, 1)
+    own.forget_deferral(KEYS.deferred, KEYS.trigger_timeouts, "d|r|gone|-1", 1)
+    await scripts.apply(Apply("c1", 5000, own))
+    assert await client.hlen(KEYS.deferred) == 0
+    assert await client.zcard(KEYS.trigger_timeouts) == 0
+    assert await scripts.claim_triggers(_claim("t1", 1000)) == []  # nobody waits: dropped

@@ -87,6 +87,8 @@ class Transition:
     old: TIState | None
     record: TIRecord | None
     reason: str
+    #: the old record's try when its trigger had resumed it (TIRecord.resumed), else None
+    resuming_try: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -434,14 +434,16 @@ class RunMachine:
         record = self.tis.pop(key)
         self.keys_by_task[key.task_id].remove(key)
         self._count(key, record, -1)
-        self._changes.append(Transition(key, record.state, None, reason))
+        resuming = record.try_number if record.resumed else None
+        self._changes.append(Transition(key, record.state, None, reason, resuming))
 
     def _set(self, key: TIKey, record: TIRecord, reason: str) -> None:
         old = self.tis[key]
         self._count(key, old, -1)
         self.tis[key] = record
         self._count(key, record, +1)
-        self._changes.append(Transition(key, old.state, record, reason))
+        resuming = old.try_number if old.resumed else None
+        self._changes.append(Transition(key, old.state, record, reason, resuming))
         if record.next_at_s is not None:
             heapq.heappush(self._due, (record.next_at_s, key))
         if record.state in FINISHED_STATES or old.state in FINISHED_STATES:

@@ -76,11 +76,14 @@ Global keys
     trigger_owners       HASH trigger key -> id of the triggerer holding its lease
     deferred             HASH "<dag_id>|<run_id>|<task_id>|<map_index>" -> the deferred try
                          JSON {t: trigger key, run, ti, try, m: next method, n: next kwargs
-                         JSON text}; removed on resume, timeout, clear or mark
+                         JSON text}; removed on resume, timeout, clear or mark, by the
+                         coordinator when the deferral lands after its instance moved on
+                         (service/coordinator/deferrals.py), and with its run
     trigger_timeouts     ZSET deferred field scored by its trigger timeout (epoch s)
     resumes              HASH "<deferred field>|<try>" -> how the try resumes JSON {m: method,
                          n: kwargs JSON text, e: event payload JSON text or ""}; read by the
-                         claim_many script, removed by finish_many
+                         claim_many script, removed by finish_many (first delivery), by the
+                         coordinator when the try will not run (deferrals.py), and with its run
     triggerers           HASH triggerer id -> its status JSON (running, capacity, fired, at)
     coordinator:lease    STRING coordinator id holding the lease (PX expiry)
     coordinator:beat     STRING epoch seconds of the active coordinator's last loop

@@ -20,6 +20,7 @@ from airlane.queue import typed
 from airlane.queue.callback_jobs import RUN_GENERATION, job_ids_of_run, run_generation
 from airlane.queue.codec import TIMeta, decode_ti, dumps, loads
 from airlane.queue.conf_limit import check_conf_size, max_conf_bytes_from_env
+from airlane.queue.deferral_entries import forget_run_deferrals
 from airlane.queue.keys import (
     Keys,
     parse_ti_field,
@@ -222,7 +223,8 @@ class Store:
         await self.client.hset(self.keys.run(dag_id, run_id), "note", note)
 
     async def delete_run(self, dag_id: str, run_id: str) -> None:
-        """Remove a run that is not active, with its instances, claims, XComs and logs."""
+        """Remove a run that is not active, with its instances, claims, XComs, logs and deferral
+        entries."""
         k = self.keys
         tis = await self.task_instances(dag_id, run_id)
         doomed = [k.run(dag_id, run_id), k.tis(dag_id, run_id), k.claims(dag_id, run_id)]
@@ -239,6 +241,8 @@ class Store:
         doomed += [k.callbacks_done(job_id) for job_id in job_ids]
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.delete(*doomed)
+            last = {key: record.try_number for key, (record, _) in tis.items()}
+            forget_run_deferrals(pipe, k, dag_id, run_id, last)
             pipe.hdel(k.callbacks_pending, *job_ids)  # its DAG callbacks: nothing to call about
             pipe.zrem(k.runs_of(dag_id), run_id)
             pipe.srem(k.active_runs, run_ref(dag_id, run_id))

@@ -25,6 +25,7 @@ from airlane.queue import typed
 from airlane.queue.callback_jobs import RUN_GENERATION, job_ids_of_run, run_generation
 from airlane.queue.codec import decode_ti
 from airlane.queue.connection import TRANSIENT_ERRORS
+from airlane.queue.deferral_entries import forget_run_deferrals
 from airlane.queue.keys import Keys, parse_ti_field, parse_try_field, run_ref
 
 log = logging.getLogger("airlane.retention")
@@ -80,6 +81,15 @@ def run_keys(
         keys.hitl(dag_id, run_id),
         keys.hitl_responses(dag_id, run_id),
     ]
+    highest = last_tries(tis, tries)
+    doomed += [keys.xcom(dag_id, run_id, task_id) for task_id in sorted({t for t, _ in highest})]
+    for (task_id, map_index), last in sorted(highest.items()):
+        doomed += [keys.log(dag_id, run_id, task_id, map_index, n) for n in range(1, last + 1)]
+    return doomed
+
+
+def last_tries(tis: dict[str, str], tries: Iterable[str]) -> dict[tuple[str, int], int]:
+    """Each instance's last try, from the run's instance hash and try history field names."""
     highest: dict[tuple[str, int], int] = {}
     for field_name, raw in tis.items():
         try:
@@ -93,10 +103,7 @@ def run_keys(
             continue
         key = (task_id, map_index)
         highest[key] = max(highest.get(key, 0), last)
-    doomed += [keys.xcom(dag_id, run_id, task_id) for task_id in sorted({t for t, _ in highest})]
-    for (task_id, map_index), last in sorted(highest.items()):
-        doomed += [keys.log(dag_id, run_id, task_id, map_index, n) for n in range(1, last + 1)]
-    return doomed
+    return highest
 
 
 async def clean_runs(client: aioredis.Redis, keys: Keys, request: CleanRequest) -> list[str]:
@@ -175,6 +182,7 @@ async def _delete_run(client: aioredis.Redis, keys: Keys, dag_id: str, run_id: s
             job_ids = job_ids_of_run(dag_id, run_id, generation)
             pipe.multi()  # type: ignore[no-untyped-call]
             pipe.delete(*run_keys(keys, dag_id, run_id, tis, tries))
+            forget_run_deferrals(pipe, keys, dag_id, run_id, last_tries(tis, tries))
             # its DAG callbacks: not yet taken by a callbacks role, or delivered
             pipe.hdel(keys.callbacks_pending, *job_ids)
             pipe.delete(*(keys.callbacks_done(job_id) for job_id in job_ids))

@@ -21,6 +21,8 @@ class Batch:
 
     def __init__(self) -> None:
         self.ops: list[list[Any]] = []
+        #: some operation names a second key (forget_deferral)
+        self._second_keys = False
 
     def __len__(self) -> int:
         return len(self.ops)
@@ -28,12 +30,18 @@ class Batch:
     def wire(self, table: KeyTable) -> str:
         """The operations as APPLY's JSON, their keys added to ``table``."""
         position = table.position
-        return orjson.dumps([[op[0], position(op[1]), *op[2:]] for op in self.ops]).decode()
+        wired = [[op[0], position(op[1]), *op[2:]] for op in self.ops]
+        if self._second_keys:
+            for row in wired:
+                if row[0] == "W":
+                    row[4] = position(row[4])
+        return orjson.dumps(wired).decode()
 
     def split(self, limit: int) -> Batch:
         """Keep the first ``limit`` operations here; return the rest as a new batch."""
         rest = Batch()
         self.ops, rest.ops = self.ops[:limit], self.ops[limit:]
+        rest._second_keys = self._second_keys
         return rest
 
     def hset(self, key: str, field: str, value: str) -> None:
@@ -77,6 +85,14 @@ class Batch:
     def expire(self, key: str, seconds: int) -> None:
         self.ops.append(["E", key, str(seconds)])
 
+    def forget_deferral(
+        self, deferred: str, trigger_timeouts: str, field: str, try_number: int
+    ) -> None:
+        """Remove the ``deferred`` entry ``field`` and its timeout, if it is try ``try_number``'s
+        (a deferral that arrived after its instance moved on; a newer try's entry stays)."""
+        self.ops.append(["W", deferred, field, str(try_number), trigger_timeouts])
+        self._second_keys = True
+
 
 def _xadd(key: str, maxlen: int, fields: dict[str, str]) -> list[Any]:
     flat: list[str] = []
@@ -105,6 +121,8 @@ class Apply:
 #   ["H", k, field, value] | ["D", k, field] | ["X", k, maxlen, [f1, v1, ...]]
 #   ["A", k, group, [id, ...]] | ["S"|"R", k, member] | ["Z", k, score, member]
 #   ["Y", k, member] | ["K", k] | ["E", k, seconds] | ["I", k, field, increment]
+#   ["W", k deferred, field, try, k trigger_timeouts]: HDEL and ZREM field when the deferred
+#   try stored there is ``try``
 # Returns 1, or the error NOLEASE when another coordinator holds the lease.
 APPLY = """
 local holder = redis.call('GET', KEYS[1])
@@ -131,6 +149,12 @@ for _, op in ipairs(cjson.decode(ARGV[3])) do
   elseif code == 'K' then redis.call('DEL', key)
   elseif code == 'E' then redis.call('EXPIRE', key, op[3])
   elseif code == 'I' then redis.call('HINCRBYFLOAT', key, op[3], op[4])
+  elseif code == 'W' then
+    local raw = redis.call('HGET', key, op[3])
+    if raw and tostring(cjson.decode(raw).try) == op[4] then
+      redis.call('HDEL', key, op[3])
+      redis.call('ZREM', KEYS[op[5]], op[3])
+    end
   else return redis.error_reply('bad op ' .. tostring(code)) end
 end
 return 1

@@ -137,13 +137,16 @@ end
 #   KEYS indexes
 # The try's last log lines, its XComs and rendered fields (only while its claim stands), the
 # acknowledgement and the completion event are written together; a deferred try's trigger too
-# (DEFER_TRY below: first delivery only, while its claim stands).
+# (DEFER_TRY below: first delivery only, while its claim stands). A replay (the message already
+# acknowledged) keeps a resumed try's resume entry and sends no deferred completion again.
 FINISH_MANY = """
 ${DEFER_TRY}
 for _, f in ipairs(cjson.decode(ARGV[5])) do
   local log = KEYS[f.log]
   local acked = redis.call('XACK', KEYS[f.stream], ARGV[1], f.message_id)
-  if f.resumed then redis.call('HDEL', KEYS[f.resumes], f.resumed) end
+  -- a replay (acked 0: the reply to the first call was lost) leaves the resume entry alone:
+  -- a try that deferred again may have been resumed anew meanwhile
+  if f.resumed and acked == 1 then redis.call('HDEL', KEYS[f.resumes], f.resumed) end
   redis.call('SREM', KEYS[2], f.message_ref)
   for _, line in ipairs(f.lines) do
     redis.call('XADD', log, 'MAXLEN', '~', ARGV[3], '*', 'line', line)
@@ -156,8 +159,12 @@ for _, f in ipairs(cjson.decode(ARGV[5])) do
     if f.rendered ~= '' then redis.call('HSET', KEYS[f.rendered_key], f.ti, f.rendered) end
     if f.defer and acked == 1 then defer_try(f) end
   end
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'kind', 'finished', 'run', f.run,
-    'ti', f.ti, 'try', f.try, 'outcome', f.outcome)
+  -- a replayed completion is stale for the coordinator, except a deferral's: the same try,
+  -- resumed meanwhile, would take it for its own; a deferral not acknowledged stored nothing
+  if not (f.defer and acked == 0) then
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'kind', 'finished', 'run', f.run,
+      'ti', f.ti, 'try', f.try, 'outcome', f.outcome)
+  end
 end
 return 1
 """.replace("${DEFER_TRY}", DEFER_TRY)

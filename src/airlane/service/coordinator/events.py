@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, assert_never
 
-from airlane.engine.run_state import Step, TIKey
+from airlane.engine.run_state import Step, TIKey, TIRecord
 from airlane.queue.codec import TIMeta
 from airlane.queue.protocol import (
     BackfillChanged,
@@ -28,6 +28,7 @@ from airlane.queue.protocol import (
     WakeTask,
 )
 from airlane.sdk.state import DagRunState, TaskInstanceState
+from airlane.service.coordinator import deferrals
 from airlane.service.coordinator.state import TryRef
 from airlane.service.run_context import RunContext
 
@@ -61,10 +62,10 @@ class Events:
     def on_completion(self, event: Completion, ending: set[TryRef]) -> None:
         s = self.session
         ctx = s.state.runs.runs.get(event.run)
-        if ctx is None:
-            return
-        if event.task_id not in ctx.graph.tasks:
-            log.error("skipping a completion for unknown task %s of %s", event.ti, event.run)
+        if ctx is None or event.task_id not in ctx.graph.tasks:
+            if ctx is not None:
+                log.error("skipping a completion for unknown task %s of %s", event.ti, event.run)
+            self._forget_deferral(event, None)
             return
         key = TIKey(event.task_id, event.map_index)
         now = time.time()
@@ -75,6 +76,7 @@ class Events:
                 if outcome.ended_at_s is not None:
                     ctx.ended_at[key] = outcome.ended_at_s
                 s.progress.after_step(ctx, ctx.machine.task_finished(key, outcome, now), now)
+                self._forget_deferral(event, ctx.machine.tis.get(key))
             case TryReleased():
                 s.outbox.batch.hdel(s.keys.claims(ctx.dag_id, ctx.run_id), event.ti)
                 step = ctx.machine.task_released(key, event.try_number, now)
@@ -82,8 +84,17 @@ class Events:
             case TryResumed():
                 step = ctx.machine.task_resumed(key, event.try_number, now)
                 s.progress.after_step(ctx, step, now)
+                self._forget_deferral(event, ctx.machine.tis.get(key))
             case _:
                 assert_never(event)
+
+    def _forget_deferral(self, event: Completion, record: TIRecord | None) -> None:
+        """The deferral entries a stale completion leaves (see deferrals.py)."""
+        s = self.session
+        if isinstance(event, TryFinished):
+            deferrals.after_finished(s.outbox.batch, s.keys, event, record)
+        elif isinstance(event, TryResumed):
+            deferrals.after_resumed(s.outbox.batch, s.keys, event, record)
 
     def _on_started(
         self, ctx: RunContext, key: TIKey, event: TryStarted, ending: set[TryRef]

@@ -11,6 +11,7 @@ from airlane.engine.run_state import Step, TaskOutcome, TIKey, Transition
 from airlane.queue.keys import deferred_field, ti_field
 from airlane.queue.protocol import StopIdent
 from airlane.sdk.state import DagRunState, TaskInstanceState
+from airlane.service.coordinator import deferrals
 from airlane.service.coordinator.admission import release_slots, take_slots
 from airlane.service.coordinator.settings import HELD_STATES
 from airlane.service.run_context import RunContext
@@ -66,6 +67,7 @@ class Progress:
             field = deferred_field(ctx.dag_id, ctx.run_id, key.task_id, key.map_index)
             s.outbox.batch.hdel(s.keys.deferred, field)
             s.outbox.batch.zrem(s.keys.trigger_timeouts, field)
+        deferrals.after_transition(s.outbox.batch, s.keys, ctx.dag_id, ctx.run_id, transition)
         if record is not None and record.state in (S.UP_FOR_RESCHEDULE, S.DEFERRED):
             # The next poke (the resumed try) is the same try: let a worker claim it again.
             claims = s.keys.claims(ctx.dag_id, ctx.run_id)
