@@ -31,5 +31,5 @@ def test_an_airflow_2_file_importing_pytz_loads(tmp_path: Path) -> None:
     assert dag.start_date.utcoffset() is not None
     sensor = dag.get_task("at_time")
     assert isinstance(sensor, TimeSensorAsync)
-    assert sensor.mode == "reschedule"  # holds no worker slot while waiting, as a deferral
+    assert sensor.deferrable  # holds no worker slot while waiting: it defers
     assert sensor.target_datetime.time() == time(3, 0)
