@@ -37,7 +37,9 @@ from airlane.sdk.triggers.external_task import WorkflowTrigger
 from airlane.sdk.triggers.file import FileTrigger
 from airlane.sdk.triggers.temporal import DateTimeTrigger
 
-NOW = pendulum.now("UTC")
+#: a moment a day ahead: the sensors compare their targets with the clock when the test runs,
+#: which may be minutes after this module was imported (a loaded machine, xdist)
+NOW = pendulum.now("UTC").add(days=1)
 
 
 def _deferral(sensor: Any, context: dict[str, Any]) -> TaskDeferred:
@@ -59,7 +61,7 @@ def test_time_delta_sensor_defers_until_interval_end_plus_delta_with_its_timeout
 
 def test_time_delta_sensor_past_its_moment_returns_true_without_deferring() -> None:
     sensor = TimeDeltaSensor(task_id="w", delta=dt.timedelta(seconds=1), deferrable=True)
-    past = NOW - dt.timedelta(hours=1)
+    past = pendulum.now("UTC") - dt.timedelta(hours=1)
     assert asyncio.run(sensor.aexecute({"data_interval_end": past})) is True
 
 
