@@ -10,8 +10,12 @@ task resumes.
   first) whose event carries the triggerer's clock when it fired; the resumed method records
   how long after that event it started: the event's way from the triggerer to the method
   running on a worker.
+- ``sensors``: the issue's case, ``n`` unmodified Airflow ``TimeDeltaSensor(delta=3 s,
+  deferrable=True)`` tasks in one run on ONE worker of 16 slots: the run from its start to its
+  end, when all were deferred, and how many were deferred at once at the peak (Redis's deferred
+  hash, sampled); with tries in task processes (the default) and again inline.
 
-    python -m bench.deferral_bench [--smoke]   # writes bench/results/deferral.json
+    python -m bench.deferral_bench [--smoke] [--only sensors]   # writes bench/results/deferral.json
 
 :func:`section` renders them for ``docs/benchmarks.md`` (bench/report.py adds it when the file
 exists).
@@ -136,11 +140,69 @@ def resume_chain_dag(folder: Path, lanes: int, n: int, step_s: float, results: P
     return dag_id
 
 
+_SENSORS = '''"""The issue's case, as an Airflow user writes it."""
+
+from datetime import timedelta
+
+from airflow.providers.standard.sensors.time_delta import TimeDeltaSensor
+from airflow.sdk import DAG
+
+with DAG({dag_id!r}, schedule=None) as dag:
+    for i in range({n}):
+        TimeDeltaSensor(task_id=f"s{{i:04d}}", delta=timedelta(seconds={wait_s}), deferrable=True)
+'''
+
+
+def sensors_dag(folder: Path, n: int, wait_s: float) -> str:
+    dag_id = f"bench_time_delta_sensors_{n}"
+    (folder / f"{dag_id}.py").write_text(_SENSORS.format(dag_id=dag_id, n=n, wait_s=wait_s))
+    return dag_id
+
+
 def _cpu_s(pid: int) -> float:
     """User + system CPU seconds of ``pid`` so far (/proc/<pid>/stat, clock ticks)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu_s(pid: int) -> tuple[float, float]:
+    """CPU seconds of ``pid`` itself and of its children (a worker's task processes: the live
+    ones' and, through ``cutime``/``cstime``, the reaped ones')."""
+    own, children = 0.0, 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid):
+            own += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            children += (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+        elif int(fields[1]) == pid:
+            children += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return own, children
+
+
+def _cpu_by_process(cluster: Cluster) -> dict[str, float]:
+    """CPU seconds so far of each service process, and of each one's children (``+tasks``)."""
+    found: dict[str, float] = {}
+    for name, proc in cluster.procs.items():
+        own, children = _tree_cpu_s(proc.pid)
+        found[name] = own
+        if children:
+            found[f"{name}+tasks"] = children
+    return found
+
+
+def _children(pid: int) -> int:
+    """How many processes ``pid`` has (a worker's task processes)."""
+    count = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            count += int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid
+        except OSError:
+            continue
+    return count
 
 
 def _deferred_count(cluster: Cluster, dag_id: str, run_id: str) -> int:
@@ -173,6 +235,82 @@ def held(cluster: Cluster, dag_id: str, n: int, window_s: float) -> dict[str, An
         "window_s": measured_s,
         "run_s": time.time() - began,
     }
+
+
+def _sample_deferred(cluster: Cluster, dag_id: str, run_id: str, began: float) -> dict[str, Any]:
+    """Sample the deferred hash every 10 ms until the run ends: the peak held at once, when
+    it was first reached, and every instance seen deferred (those deferred for less than a
+    sample's period may be missed)."""
+    client = cluster.redis()
+    seen: set[str] = set()
+    peak, peak_at, last_new_at = 0, 0.0, 0.0
+    try:
+        while cluster.run_state(dag_id, run_id) not in ("success", "failed"):
+            fields = [f for f in client.hkeys(cluster.keys.deferred) if f.startswith(dag_id)]
+            now = time.time() - began
+            if len(fields) > peak:
+                peak, peak_at = len(fields), now
+            if not seen.issuperset(fields):
+                seen.update(fields)
+                last_new_at = now
+            time.sleep(0.01)
+    finally:
+        client.close()
+    return {"peak": peak, "peak_at_s": peak_at, "ever": len(seen), "last_deferred_s": last_new_at}
+
+
+def sensors(cluster: Cluster, dag_id: str, n: int, wait_s: float) -> dict[str, Any]:
+    """One run of ``n`` deferring TimeDeltaSensors; times from the run's logical date (its
+    data interval's end, which the sensors' moment counts from)."""
+    cpu_before = _cpu_by_process(cluster)
+    processes_before = _children(cluster.procs["worker0"].pid)
+    began = time.time()
+    run_id = cluster.trigger(dag_id)
+    sampled = _sample_deferred(cluster, dag_id, run_id, began)
+    assert cluster.wait_run(dag_id, run_id, timeout_s=600)["state"] == "success"
+    cpu_s = {k: v - cpu_before.get(k, 0.0) for k, v in _cpu_by_process(cluster).items()}
+    metas = [meta for _, meta in cluster.task_instances(dag_id, run_id).values()]
+    last_end = max(float(m.end_date) for m in metas) - began
+    return {
+        "tasks": n,
+        "wait_s": wait_s,
+        "run_s": last_end,
+        "all_deferred_s": sampled["last_deferred_s"] if sampled["ever"] == n else None,
+        "ever_deferred": sampled["ever"],
+        "peak_deferred": sampled["peak"],
+        "peak_at_s": sampled["peak_at_s"],
+        "after_fire_s": last_end - wait_s,
+        "cpu_s": cpu_s,
+        "task_processes_before": processes_before,
+        "task_processes_after": _children(cluster.procs["worker0"].pid),
+    }
+
+
+def measure_sensors(work: Path, redis: RedisServer, smoke: bool) -> dict[str, Any]:
+    """The issue's 1,000 TimeDeltaSensors on one worker of 16 slots, task processes then
+    inline; the DAG runs once first to warm the worker's DAG cache (and, with task processes,
+    once more after the measured run: its pool may still be growing in the first)."""
+    n, wait_s = (50, 3.0) if smoke else (1000, 3.0)
+    folder = work / "sensor-dags"
+    folder.mkdir(parents=True, exist_ok=True)
+    dag_id = sensors_dag(folder, n, wait_s)
+    found: dict[str, Any] = {}
+    for isolation in ("process", "inline"):
+        with running(
+            work / f"sensors-{isolation}",
+            redis,
+            folder,
+            workers=0,
+            AIRLANE_TASK_ISOLATION=isolation,
+        ) as cluster:
+            cluster.start("worker0", "worker", "--concurrency", "16")
+            cluster.start("triggerer", "triggerer")
+            cluster.wait_for_dags(dag_id, timeout_s=120)
+            sensors(cluster, dag_id, n, wait_s)
+            found[isolation] = sensors(cluster, dag_id, n, wait_s)
+            if isolation == "process":  # again, with the task processes the first one started
+                found["process_again"] = sensors(cluster, dag_id, n, wait_s)
+    return found
 
 
 def resume_latency(cluster: Cluster, dag_id: str, results: Path) -> dict[str, Any]:
@@ -285,7 +423,55 @@ def section(found: dict[str, Any]) -> list[str]:
         " isolation; then again with `AIRLANE_TASK_ISOLATION=inline`). The DAG runs once first"
         " to warm the workers' DAG caches.",
         "",
+        *(sensors_section(found["sensors"]) if "sensors" in found else []),
     ]
+
+
+def sensors_section(lane: dict[str, Any]) -> list[str]:
+    """The markdown rows of the ``sensors`` lane (:func:`measure_sensors`)."""
+    columns = [lane["process"], lane.get("process_again", lane["process"]), lane["inline"]]
+    n, wait_s = columns[0]["tasks"], columns[0]["wait_s"]
+
+    def cell(run: dict[str, Any], key: str) -> str:
+        value = run["cpu_s"].get(key[4:], 0.0) if key.startswith("cpu.") else run[key]
+        if value is None:
+            return "not all deferred"
+        return f"{value:,}" if isinstance(value, int) else _fmt(value)
+
+    rows = [
+        (f"**the run, start to its last task's end (s); the sensors wait {wait_s:g} s**", "run_s"),
+        (f"all {n:,} deferred (s after the run's start)", "all_deferred_s"),
+        ("instances seen deferred", "ever_deferred"),
+        ("peak deferred at once", "peak_deferred"),
+        (f"from the moment ({wait_s:g} s) to the last task's end (s)", "after_fire_s"),
+        ("task processes before the run, after it", "task_processes_before"),
+        ("CPU (s): worker", "cpu.worker0"),
+        ("CPU (s): its task processes", "cpu.worker0+tasks"),
+        ("CPU (s): coordinator", "cpu.coordinator"),
+        ("CPU (s): triggerer", "cpu.triggerer"),
+    ]
+    smoke = " (smoke sizes: the figures mean nothing)" if lane["smoke"] else ""
+    lines = [
+        f"### {n:,} deferrable TimeDeltaSensors on one worker of 16 slots",
+        "",
+        f"`{COMMAND} --only sensors`{smoke}; {lane['machine']}; commit {lane['commit']},"
+        f" {lane['date']}. DAG processor, coordinator, ONE worker (`--concurrency 16`) and one"
+        f" triggerer, real processes; one run of {n:,} unmodified"
+        f" `TimeDeltaSensor(task_id=..., delta=timedelta(seconds={wait_s:g}), deferrable=True)`"
+        " (from `airflow.providers.standard.sensors.time_delta`, the DAG's default"
+        " `max_active_tasks`), after a first run that warms the worker's DAG cache. Times count"
+        " from the run's logical date, which the sensors' moment counts from; deferred"
+        " instances sampled from Redis every 10 ms; CPU from `/proc/<pid>/stat` over the run.",
+        "",
+        "| figure | task processes | the same again | inline |",
+        "|---|---|---|---|",
+    ]
+    for label, key in rows:
+        cells = [cell(run, key) for run in columns]
+        if key == "task_processes_before":
+            cells = [f"{run[key]}, {run['task_processes_after']}" for run in columns]
+        lines.append(f"| {label} | {' | '.join(cells)} |")
+    return [*lines, "", *lane.get("notes", []), ""]
 
 
 def _stamp() -> dict[str, str]:
@@ -303,16 +489,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--output", default=str(RESULTS))
+    parser.add_argument(
+        "--only", choices=["sensors"], help="measure this lane alone and merge it into --output"
+    )
     args = parser.parse_args()
+    output = Path(args.output)
     work = Path(tempfile.mkdtemp(prefix="airlane-deferral-bench-"))
     redis = RedisServer(work / "redis", appendfsync="everysec")
     redis.start()
     try:
-        found = {**measure(work, redis, args.smoke), **_stamp(), "smoke": args.smoke}
+        if args.only:
+            found = json.loads(output.read_text()) if output.exists() else {}
+        else:
+            found = {**measure(work, redis, args.smoke), **_stamp(), "smoke": args.smoke}
+        lane = measure_sensors(work, redis, args.smoke)
+        found["sensors"] = {**lane, **_stamp(), "smoke": args.smoke}
     finally:
         redis.stop()
-    Path(args.output).write_text(json.dumps(found, indent=2) + "\n")
-    print("\n".join(section(found)))
+    output.write_text(json.dumps(found, indent=2) + "\n")
+    print("\n".join(section(found) if "held" in found else sensors_section(found["sensors"])))
 
 
 if __name__ == "__main__":
