@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from airflow.models.baseoperator import BaseOperator
-from airflow.providers.standard.sensors.time_delta import TimeDeltaSensor
+from airflow.providers.standard.sensors.filesystem import FileSensor
 from airflow.providers.standard.triggers.file import FileTrigger
 from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
 from airflow.sdk import DAG
@@ -108,11 +108,14 @@ with DAG("defer_failures", start_date=datetime(2024, 1, 1), schedule=None):
 with DAG("defer_forever", start_date=datetime(2024, 1, 1), schedule=None):
     Forever(task_id="forever")
 
-with DAG("defer_time_delta_sensors", start_date=datetime(2024, 1, 1), schedule=None):
-    # a hundred tries on one worker of two slots, all waiting for one moment: each defers and
-    # gives its slot back, so all are deferred at once (on one trigger: identical moments are
-    # deduplicated). The delta leaves ample margin for all hundred to defer before the moment
-    # (well under 1 s on two quiet cores; a try that ran after it would succeed without
-    # deferring, and the test, waiting for a hundred deferred, would fail).
+with DAG("defer_file_sensors", start_date=datetime(2024, 1, 1), schedule=None):
+    # a hundred tries on one worker of two slots, all waiting for one file that the test writes
+    # once it has seen every one deferred: each pokes once, defers and gives its slot back, so
+    # all are deferred at once (on one trigger: identical FileTriggers are deduplicated).
     for i in range(100):
-        TimeDeltaSensor(task_id=f"sensor_{i:03d}", delta=timedelta(seconds=5), deferrable=True)
+        FileSensor(
+            task_id=f"sensor_{i:03d}",
+            filepath=str(MARKERS / "hundred"),
+            deferrable=True,
+            poke_interval=0.05,
+        )
