@@ -75,10 +75,14 @@ def test_data_intervals_the_window_ends_with_the_next_interval() -> None:
 
 
 def test_cron_schedules_use_the_next_fire_time() -> None:
-    hour = NOW.start_of("hour")
-    latest, _ = _run("0 * * * *", "scheduled", hour)
+    # An hourly cron that last fired half an hour ago: the latest run's window (its fire time to
+    # the next one) holds now with half an hour to spare on each side. (A cron at minute 0 with
+    # the hour taken at import failed when the test ran past the next full hour.)
+    fired = pendulum.now("UTC").subtract(minutes=30).replace(second=0, microsecond=0)
+    cron = f"{fired.minute} * * * *"
+    latest, _ = _run(cron, "scheduled", fired)
     assert latest.follow == ("task1", "task2")
-    older, _ = _run("0 * * * *", "scheduled", hour - timedelta(hours=2))
+    older, _ = _run(cron, "scheduled", fired - timedelta(hours=2))
     assert older.follow == ()
 
 
