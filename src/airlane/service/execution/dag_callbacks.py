@@ -61,6 +61,14 @@ def callback_context(
     task = None if last is None else dag.task_dict.get(last.task_id)
     if last is None or task is None:
         return Context(dag=dag, run_id=run.run_id, reason=reason)
+    context = instance_context(dag, task, run, last, xcoms)
+    context["reason"] = reason
+    return context
+
+
+def instance_context(dag: DAG, task: Any, run: RunInfo, last: LastTI, xcoms: XComAccess) -> Context:
+    """The template context of the try ``last`` of ``task`` in ``run``, its process gone (a
+    DAG callback's, a dead try's task callback's)."""
     ti = RuntimeTaskInstance(
         dag=dag,
         task=task,
@@ -73,9 +81,7 @@ def callback_context(
         xcom_max_bytes=_XCOM_MAX_BYTES,
         state=last.state,
     )
-    context = build_context(task, dag, run, ti)
-    context["reason"] = reason
-    return context
+    return build_context(task, dag, run, ti)
 
 
 def dag_callbacks(dag: DAG, success: bool) -> list[Any]:

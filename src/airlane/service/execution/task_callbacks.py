@@ -15,12 +15,10 @@ from typing import Any
 
 from airlane.sdk.context import Context
 from airlane.sdk.dag import DAG
-from airlane.service.execution.context_builder import RunInfo, build_context
-from airlane.service.execution.dag_callbacks import LastTI
-from airlane.service.execution.runtime_ti import RuntimeTaskInstance, XComAccess
+from airlane.service.execution.context_builder import RunInfo
+from airlane.service.execution.dag_callbacks import LastTI, instance_context
+from airlane.service.execution.runtime_ti import XComAccess
 
-#: Airflow's default ([core] max_xcom_size is for writes; a callback only reads)
-_XCOM_MAX_BYTES = 48 * 1024 * 1024
 #: the callback kinds a dead try may get (TaskCallbackKind's values)
 _KINDS = ("on_failure_callback", "on_retry_callback")
 
@@ -35,19 +33,7 @@ def task_callbacks(
     task = dag.task_dict.get(dead.task_id)
     if task is None:
         return Context(dag=dag, run_id=run.run_id), []
-    ti = RuntimeTaskInstance(
-        dag=dag,
-        task=task,
-        run_id=run.run_id,
-        map_index=dead.map_index,
-        try_number=dead.try_number,
-        max_tries=dead.max_tries,
-        logical_date=run.logical_date,
-        xcoms=xcoms,
-        xcom_max_bytes=_XCOM_MAX_BYTES,
-        state=dead.state,
-    )
-    context = build_context(task, dag, run, ti)
+    context = instance_context(dag, task, run, dead, xcoms)
     callbacks = getattr(task, kind, None)
     if not callbacks:
         return context, []
