@@ -19,11 +19,20 @@ from airlane.queue.keys import Keys
 from airlane.service.process import run_service, setup_logging
 
 
-def register(groups: Any) -> None:
+def register(groups: Any, only: str | None = None) -> None:
+    """Add the service commands (or only the one named ``only``)."""
+    for name, add in COMMANDS.items():
+        if only is None or only == name:
+            add(groups)
+
+
+def _register_coordinator(groups: Any) -> None:
     p = groups.add_parser("coordinator", help="run the coordinator (one active, others stand by)")
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(handler=cmd_coordinator)
 
+
+def _register_worker(groups: Any) -> None:
     p = groups.add_parser("worker", help="run a worker")
     p.add_argument("--queues", "-q", default="default", help="comma-separated queue names")
     p.add_argument("--concurrency", "-c", type=int, default=16, help="task slots")
@@ -32,22 +41,30 @@ def register(groups: Any) -> None:
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(handler=cmd_worker)
 
+
+def _register_dag_processor(groups: Any) -> None:
     p = groups.add_parser("dag-processor", help="keep serialized DAGs in step with a folder")
     p.add_argument("--dags-folder", default=None)
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(handler=cmd_dag_processor)
 
+
+def _register_callbacks(groups: Any) -> None:
     p = groups.add_parser("callbacks", help="deliver DAG callbacks (an arq worker)")
     p.add_argument("--dags-folder", default=None)
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(handler=cmd_callbacks)
 
+
+def _register_triggerer(groups: Any) -> None:
     p = groups.add_parser("triggerer", help="run deferred tasks' triggers (any number of them)")
     p.add_argument("--dags-folder", default=None)
     p.add_argument("--capacity", type=int, default=None, help="most triggers run at once")
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(handler=cmd_triggerer)
 
+
+def _register_health(groups: Any) -> None:
     p = groups.add_parser("health", help="exit 0 when Redis answers (and a component is alive)")
     p.add_argument(
         "--component",
@@ -58,12 +75,16 @@ def register(groups: Any) -> None:
     p.add_argument("--max-age", type=float, default=30.0, help="seconds a heartbeat stays fresh")
     p.set_defaults(handler=cmd_health)
 
+
+def _register_api(groups: Any) -> None:
     p = groups.add_parser("api", help="run the HTTP API (Airflow's /api/v2)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8080)
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(handler=cmd_api)
 
+
+def _register_standalone(groups: Any) -> None:
     p = groups.add_parser("standalone", help="embedded Redis plus every service, in one command")
     p.add_argument("--dags-folder", default=None)
     p.add_argument("--port", type=int, default=8080, help="API and UI port")
@@ -71,6 +92,19 @@ def register(groups: Any) -> None:
     p.add_argument("--redis-port", type=int, default=0, help="0: pick a free port")
     p.add_argument("--log-level", default="INFO")
     p.set_defaults(handler=cmd_standalone)
+
+
+#: the service commands, in the order ``airlane --help`` lists them
+COMMANDS: dict[str, Callable[[Any], None]] = {
+    "coordinator": _register_coordinator,
+    "worker": _register_worker,
+    "dag-processor": _register_dag_processor,
+    "callbacks": _register_callbacks,
+    "triggerer": _register_triggerer,
+    "health": _register_health,
+    "api": _register_api,
+    "standalone": _register_standalone,
+}
 
 
 def _folder(args: argparse.Namespace, settings: Settings) -> str:
