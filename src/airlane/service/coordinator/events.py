@@ -214,4 +214,8 @@ class Events:
         s = self.session
         if ctx.state is not DagRunState.RUNNING:
             s.outbox.persister.write_run_state(s.outbox.batch, ctx, DagRunState.RUNNING, now)
+        stopping = set(step.to_stop)  # their tries' deferrals go with the stop (progress.py)
+        for transition in step.transitions:
+            if transition.key not in stopping:
+                deferrals.after_move(s.outbox.batch, s.keys, ctx.dag_id, ctx.run_id, transition)
         s.progress.after_step(ctx, step, now)
