@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import shutil
 import signal
-import time
 from collections.abc import Iterator
+from datetime import datetime
 
 import pytest
 
@@ -38,10 +38,12 @@ def _state(api: Api, run_id: str, task_id: str) -> str:
     return "none" if found is None else found[0].state.value
 
 
-def _answer(api: Api, run_id: str, option: str) -> None:
+def _answer(api: Api, run_id: str, option: str) -> float:
+    """Answer the question; when the answer was written (epoch s)."""
     path = f"/api/v2/dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/ask/-1/hitlDetails"
     status, body = api.call("PATCH", path, {"chosen_options": [option]}, api.token())
     assert status == 200, body
+    return datetime.fromisoformat(body["responded_at"]).timestamp()
 
 
 def _log(api: Api, run_id: str) -> str:
@@ -55,18 +57,29 @@ def _log(api: Api, run_id: str) -> str:
 
 def test_a_waiting_question_holds_no_slot_and_an_answer_resumes_it_at_once(api: Api) -> None:
     run_id = api.cluster.trigger(DAG_ID)
+    client = api.cluster.redis()
+    keys = api.cluster.keys
     # one slot: the other task runs only because the question gave its slot back
     wait_until(
         lambda: (
-            _state(api, run_id, "other") == "success" and _state(api, run_id, "ask") == "deferred"
+            _state(api, run_id, "other") == "success"
+            and _state(api, run_id, "ask") == "deferred"
+            and client.hlen(keys.trigger_owners) == 1
         ),
         60,
-        "the other task done while the question waits",
+        "the other task done while the question waits on its trigger",
     )
-    started = time.monotonic()
-    _answer(api, run_id, "yes")
+    answered_at_s = _answer(api, run_id, "yes")
     wait_until(lambda: _state(api, run_id, "ask") == "success", 30, "the answered task")
-    assert time.monotonic() - started < POKE_INTERVAL_S
+    resumed = [
+        int(entry_id.split("-")[0]) / 1000
+        for entry_id, fields in client.xrange(keys.completions)
+        if fields["kind"] == "resumed" and fields["run"].endswith(run_id)
+    ]
+    client.close()
+    assert len(resumed) == 1
+    # told of the answer, not polling: far within one poke interval (a few ms when idle)
+    assert resumed[0] - answered_at_s < POKE_INTERVAL_S / 5
     summary = api.cluster.wait_run(DAG_ID, run_id, timeout_s=30)
     assert summary["tasks"]["ask"] == {"state": "success", "try_number": 1}
 
