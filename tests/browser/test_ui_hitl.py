@@ -21,6 +21,7 @@ def ui(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> I
     work = tmp_path_factory.mktemp("ui_hitl")
     shutil.copytree(TEST_DAGS / "hitl", work / "dags")
     with api_cluster(redis_server, work, work / "dags", workers=1, concurrency=4) as api:
+        api.cluster.start("triggerer", "triggerer")
         api.cluster.wait_for_dags("hitl_gate", timeout_s=60)
         yield api
 

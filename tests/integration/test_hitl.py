@@ -1,6 +1,6 @@
 """Human-in-the-loop tasks on real services: a run waits on each question, the test answers
-through the API (Airflow 3.1's hitlDetails endpoints), each answer wakes the waiting try (the
-operator would otherwise look again only after a minute) and the chosen branch runs."""
+through the API (Airflow 3.1's hitlDetails endpoints), each answer fires the trigger the
+waiting try deferred on (in the triggerer) and the chosen branch runs."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ def api(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> 
     work = tmp_path_factory.mktemp("hitl")
     shutil.copytree(TEST_DAGS / "hitl", work / "dags")
     with api_cluster(redis_server, work, work / "dags", workers=1, concurrency=4) as api:
+        api.cluster.start("triggerer", "triggerer")
         api.cluster.wait_for_dags("hitl_flow", "hitl_gate", "hitl_timeout", timeout_s=60)
         yield api
 
@@ -38,7 +39,7 @@ def _waiting(api: Api, token: str, run_id: str, task_id: str) -> dict[str, Any]:
         found = [
             d
             for d in body["hitl_details"]
-            if not d["response_received"] and d["task_instance"]["state"] == "up_for_reschedule"
+            if not d["response_received"] and d["task_instance"]["state"] == "deferred"
         ]
         return found[0] if found else None
 

@@ -134,3 +134,34 @@ def test_the_coordinator_forgets_what_stale_completions_and_transitions_leave() 
     assert ["W", keys.deferred, FIELD, "1", keys.trigger_timeouts] in ops
     assert ["W", keys.deferred, "d|gone|a|-1", "1", keys.trigger_timeouts] in ops
     assert ["D", keys.resumes, "d|r2|a|-1|1"] in ops
+
+
+def _started(s: Any, run_id: str) -> None:
+    ctx = add_run(s, "d", run_id, graph({"a": []}))
+    assert ctx.machine.task_started(A, 1)
+    s.recovery.running((ctx.ref, A), "w1", 1)
+
+
+def test_a_running_try_cleared_or_marked_has_its_deferral_forgotten_in_the_same_write() -> None:
+    """The stale-trigger race: a try still running when its instance moves on may have
+    deferred already; its deferral goes in the move's own batch (fenced on its try), not only
+    once its completion is read (tests/integration/test_stale_trigger.py drives the scripts)."""
+    s = offline_session()
+    for run_id in ("r", "r2"):
+        _started(s, run_id)
+    asyncio.run(s.events.clear("d|r", ["a"]))
+    asyncio.run(s.events.mark("d|r2", [(A, S.SUCCESS)]))
+    forgets = [op for op in s.outbox.batch.ops if op[0] == "W"]
+    keys = s.keys
+    assert forgets == [
+        ["W", keys.deferred, FIELD, "1", keys.trigger_timeouts],
+        ["W", keys.deferred, "d|r2|a|-1", "1", keys.trigger_timeouts],
+    ]
+
+
+def test_a_try_that_defers_or_ends_by_itself_forgets_nothing_at_once() -> None:
+    s = offline_session()
+    _started(s, "r")
+    s.events.on_completion(_finished(S.DEFERRED), set())
+    asyncio.run(s.events.mark("d|r", [(A, S.SUCCESS)]))  # marked while deferred: HDEL as before
+    assert not [op for op in s.outbox.batch.ops if op[0] == "W"]

@@ -1,11 +1,14 @@
-"""Human-in-the-loop operators through the task runner, with an in-memory store: a try waits
-(up_for_reschedule) until answered, then ends as Airflow's execute_complete does; the
-defaults are taken after response_timeout; answers are checked as the API checks them."""
+"""Human-in-the-loop operators through the task runner, with an in-memory store: a try asks,
+then defers on Airflow's HITLTrigger (run here in line, as ``dags test`` runs triggers) and
+resumes once answered, ending as Airflow's execute_complete does; the defaults are taken after
+response_timeout; answers are checked as the API checks them."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +18,7 @@ import pytest
 from airlane import DAG
 from airlane.engine.run_state import TaskOutcome, TIKey
 from airlane.sdk.hitl_detail import (
+    HITL_WATCH,
     HITLDetail,
     HITLIdent,
     HITLRequest,
@@ -33,6 +37,7 @@ from airlane.sdk.operators.hitl import (
 from airlane.sdk.params import Param
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.execution.context_builder import RunInfo
+from airlane.service.execution.inline_trigger import run_inline
 from airlane.service.execution.runtime_ti import InMemoryXComs
 from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, execute_task
 
@@ -65,13 +70,67 @@ class MemoryStore:
         self.respond(ident, answer)
 
 
-def run(node: DAGNode, store: MemoryStore, xcoms: InMemoryXComs) -> TaskOutcome:
+class MemoryWatch:
+    """The triggerer's view of a MemoryStore: reads, the defaults' write, answer notices."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self.events: dict[HITLIdent, set[asyncio.Event]] = {}
+        #: set once a trigger watches (it read no answer and waits)
+        self.registered = asyncio.Event()
+
+    async def read(self, ident: HITLIdent) -> HITLDetail | None:
+        return self.store.read(ident)
+
+    async def respond(self, ident: HITLIdent, response: HITLResponse) -> HITLResponse:
+        return self.store.respond(ident, response)
+
+    @contextlib.contextmanager
+    def watching(self, ident: HITLIdent) -> Iterator[asyncio.Event]:
+        event = asyncio.Event()
+        self.events.setdefault(ident, set()).add(event)
+        self.registered.set()
+        try:
+            yield event
+        finally:
+            self.events[ident].discard(event)
+
+    def notify(self, ident: HITLIdent) -> None:
+        for event in self.events.get(ident, ()):
+            event.set()
+
+
+def _try(node: DAGNode, store: MemoryStore, xcoms: InMemoryXComs, resume: str) -> TaskOutcome:
     assert node.dag is not None
     info = RunInfo("d", "run1", WHEN, WHEN, WHEN, {})
-    request = TaskRequest(info, TIKey(node.task_id), 1, 0)
+    request = TaskRequest(info, TIKey(node.task_id), 1, 0, resume_json=resume)
     env = ExecutionEnv(xcoms=xcoms, log=lambda _: None)
     with use_hitl_store(store):
         return asyncio.run(execute_task(node, node.dag, request, env))
+
+
+def run(node: DAGNode, store: MemoryStore, xcoms: InMemoryXComs) -> TaskOutcome:
+    """The try's start: it asks and defers."""
+    outcome = _try(node, store, xcoms, "")
+    assert outcome.state is S.DEFERRED, outcome
+    assert outcome.deferral is not None
+    deferred[node.task_id] = outcome.deferral
+    return outcome
+
+
+def resume(node: DAGNode, store: MemoryStore, xcoms: InMemoryXComs) -> TaskOutcome:
+    """Its trigger run to its event (in line), then the try resumed with it."""
+    watch = MemoryWatch(store)
+    HITL_WATCH.append(watch)
+    try:
+        resume_json = asyncio.run(run_inline(deferred[node.task_id]))
+    finally:
+        HITL_WATCH.remove(watch)
+    return _try(node, store, xcoms, resume_json)
+
+
+#: the deferral of each task's last try
+deferred: dict[str, str] = {}
 
 
 def test_a_try_waits_until_answered_then_returns_the_answer() -> None:
@@ -79,12 +138,11 @@ def test_a_try_waits_until_answered_then_returns_the_answer() -> None:
         ask = HITLOperator(task_id="ask", subject="Pick {{ 1 + 1 }}", options=["a", "b"])
     store, xcoms = MemoryStore(), InMemoryXComs()
     first = run(ask, store, xcoms)
-    assert first.state is S.UP_FOR_RESCHEDULE
+    assert first.state is S.DEFERRED
     request = store.details[HITLIdent("d", "run1", "ask")].request
     assert (request.subject, request.options, request.try_number) == ("Pick 2", ("a", "b"), 1)
-    assert run(ask, store, xcoms).state is S.UP_FOR_RESCHEDULE  # still nobody answered
     store.answer("ask", "b")
-    assert run(ask, store, xcoms).state is S.SUCCESS
+    assert resume(ask, store, xcoms).state is S.SUCCESS
     value = xcoms.get("ask", -1, "return_value")
     assert value["chosen_options"] == ["b"]
     assert value["responded_by_user"] == {"id": "u1", "name": "Ann"}
@@ -98,7 +156,7 @@ def test_approval_reject_skips_direct_downstream_and_approve_continues() -> None
         store, xcoms = MemoryStore(), InMemoryXComs()
         run(gate, store, xcoms)
         store.answer("gate", choice)
-        outcome = run(gate, store, xcoms)
+        outcome = resume(gate, store, xcoms)
         assert (outcome.state, outcome.short_circuit) == (S.SUCCESS, scope)
 
 
@@ -111,10 +169,10 @@ def test_approval_fail_on_reject_and_ignore_downstream_trigger_rules() -> None:
     for task in (strict, wide):
         run(task, store, xcoms)
         store.answer(task.task_id, "Reject")
-    failed = run(strict, store, xcoms)
+    failed = resume(strict, store, xcoms)
     assert failed.state is S.FAILED
     assert "HITLRejectException" in (failed.error or "")
-    assert run(wide, store, xcoms).short_circuit == "all"
+    assert resume(wide, store, xcoms).short_circuit == "all"
 
 
 def test_branch_follows_the_chosen_options_through_the_mapping() -> None:
@@ -130,7 +188,7 @@ def test_branch_follows_the_chosen_options_through_the_mapping() -> None:
     store, xcoms = MemoryStore(), InMemoryXComs()
     run(pick, store, xcoms)
     store.answer("pick", "first", "second")
-    outcome = run(pick, store, xcoms)
+    outcome = resume(pick, store, xcoms)
     assert outcome.follow == ("t1", "second")
     assert xcoms.get("pick", -1, "return_value") == ["t1", "second"]
 
@@ -152,7 +210,7 @@ def test_entry_returns_the_params_in_xcom() -> None:
     assert request.options == ("OK",)
     assert request.defaults == ("OK",)
     store.answer("entry", "OK", name="Bo")
-    assert run(entry, store, xcoms).state is S.SUCCESS
+    assert resume(entry, store, xcoms).state is S.SUCCESS
     assert xcoms.get("entry", -1, "return_value")["params_input"] == {"name": "Bo"}
 
 
@@ -172,12 +230,15 @@ def test_timeout_takes_the_defaults_or_fails_without_them() -> None:
     assert hard.response_timeout == timedelta(microseconds=1)
     store, xcoms = MemoryStore(), InMemoryXComs()
     for task in (soft, hard):
-        assert run(task, store, xcoms).state is S.UP_FOR_RESCHEDULE
-    assert run(soft, store, xcoms).state is S.SUCCESS
+        assert run(task, store, xcoms).state is S.DEFERRED
+    assert resume(soft, store, xcoms).state is S.SUCCESS
     value = xcoms.get("soft", -1, "return_value")
     assert value["chosen_options"] == ["b"]
     assert value["responded_by_user"] is None
-    failed = run(hard, store, xcoms)
+    kept = store.details[HITLIdent("d", "run1", "soft")].response
+    assert kept is not None
+    assert kept.timed_out  # the defaults are the try's recorded answer
+    failed = resume(hard, store, xcoms)
     assert failed.state is S.FAILED
     assert "HITLTimeoutError" in (failed.error or "")
 

@@ -3,7 +3,8 @@
 ``GET /api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/hitlDetails`` (``~`` for any DAG or run),
 ``GET`` and ``PATCH .../taskInstances/{task_id}/{map_index}/hitlDetails``. An answer is
 checked against the request (options, ``multiple``, params) and refused with a 422 naming the
-field; it is stored once (a second one is a 409) and wakes the waiting try.
+field; it is stored once (a second one is a 409) and fires the trigger the waiting try
+deferred on (a ``hitl_answers`` notice: :mod:`airlane.queue.hitl`).
 """
 
 from __future__ import annotations

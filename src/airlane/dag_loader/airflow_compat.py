@@ -199,6 +199,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.providers.standard.triggers.temporal": ("airlane.sdk.triggers.temporal",),
     "airflow.providers.standard.triggers.file": ("airlane.sdk.triggers.file",),
     "airflow.providers.standard.triggers.external_task": ("airlane.sdk.triggers.external_task",),
+    # HITL operators defer (h8-hitl)
+    "airflow.providers.standard.triggers.hitl": ("airlane.sdk.triggers.hitl",),
 }
 
 #: a folder of Airflow's own example DAGs to serve as ``airflow.example_dags`` (see

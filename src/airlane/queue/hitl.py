@@ -1,23 +1,26 @@
 """Human-in-the-loop details on Redis (``hitl:{run}``, ``hitl_responses:{run}``, ``hitl_runs``).
 
 The worker's try writes the request (``service/execution/redis_hitl.py``); the API reads
-details and writes a person's answer here, then wakes the waiting try with a ``wake``
-command. The first response of a try wins (HSETNX), whether a person's or the defaults the
-try takes after its timeout.
+details and writes a person's answer here, then adds a notice to ``hitl_answers``: the
+trigger the try deferred on reads it in the triggerer and fires at once. The first response
+of a try wins (HSETNX), whether a person's or the defaults taken after its timeout.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
 
 from airlane.queue import typed
 from airlane.queue.keys import Keys, parse_run_ref, parse_ti_field, run_ref, ti_field
-from airlane.queue.protocol import WakeTask
 from airlane.queue.store import Store
 from airlane.sdk.hitl_detail import HITLDetail, HITLIdent, HITLRequest, HITLResponse
+
+#: notices kept in ``hitl_answers`` (a triggerer reads them as they come)
+ANSWERS_MAXLEN = 10_000
 
 #: a run's details: (task_id, map_index) -> detail
 RunDetails = dict[tuple[str, int], HITLDetail]
@@ -67,7 +70,8 @@ async def forget_run(client: aioredis.Redis, keys: Keys, dag_id: str, run_id: st
 
 
 async def respond(store: Store, ident: HITLIdent, response: HITLResponse) -> bool:
-    """Record a person's answer and wake the waiting try; False when one was there already."""
+    """Record a person's answer and fire the waiting try's trigger; False when one was there
+    already."""
     key = store.keys.hitl_responses(ident.dag_id, ident.run_id)
     field_name = ti_field(ident.task_id, ident.map_index)
     raw = await typed.hget(store.client, key, field_name)
@@ -78,6 +82,24 @@ async def respond(store: Store, ident: HITLIdent, response: HITLResponse) -> boo
         await store.client.hdel(key, field_name)  # an answer to an earlier try
     if not await store.client.hsetnx(key, field_name, encode(response)):
         return False
-    ref = run_ref(ident.dag_id, ident.run_id)
-    await store.command(WakeTask(ref, ident.task_id, ident.map_index))
+    await notify_answer(store.client, store.keys, ident)
     return True
+
+
+def answer_notice(ident: HITLIdent) -> dict[str, str]:
+    """The ``hitl_answers`` entry of an answer to ``ident``."""
+    return {
+        "run": run_ref(ident.dag_id, ident.run_id),
+        "ti": ti_field(ident.task_id, ident.map_index),
+    }
+
+
+def parse_answer_notice(fields: Mapping[str, str]) -> HITLIdent:
+    dag_id, run_id = parse_run_ref(fields["run"])
+    return HITLIdent(dag_id, run_id, *parse_ti_field(fields["ti"]))
+
+
+async def notify_answer(client: aioredis.Redis, keys: Keys, ident: HITLIdent) -> None:
+    """Tell the triggerers that ``ident`` has an answer (its trigger fires on it)."""
+    notice: dict[Any, Any] = dict(answer_notice(ident))
+    await client.xadd(keys.hitl_answers, notice, maxlen=ANSWERS_MAXLEN)

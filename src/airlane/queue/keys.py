@@ -103,6 +103,9 @@ Global keys
                          calls only the others); expires with arq's result of the job
     hitl_runs            SET "<dag_id>|<run_id>" of runs with human-in-the-loop details (the
                          API's list across runs reads it); a run leaves it when deleted
+    hitl_answers         STREAM a notice per HITL answer written (fields run: run ref, ti:
+                         ti field), capped; the triggerer's HITL triggers read it to fire at
+                         once (service/triggerer/hitl_watch.py)
     callbacks:arq        arq's queue (ZSET of job ids) of the callbacks role; arq keeps each job
                          under its own fixed names, outside the prefix: ``arq:job:<id>``,
                          ``arq:in-progress:<id>``, ``arq:retry:<id>``, ``arq:result:<id>``
@@ -325,6 +328,10 @@ class Keys:
     @property
     def hitl_runs(self) -> str:
         return f"{self.prefix}hitl_runs"
+
+    @property
+    def hitl_answers(self) -> str:
+        return f"{self.prefix}hitl_answers"
 
     # per run
     def run(self, dag_id: str, run_id: str) -> str:

@@ -12,9 +12,10 @@ with these problems, the operator fails on one (as Airflow's ``execute_complete`
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -169,6 +170,45 @@ class HITLStore(Protocol):
         """Record ``response`` unless one is there already; the one that is kept."""
 
 
+class HITLWatch(Protocol):
+    """Asynchronous access to HITL details for the process that runs HITL triggers (the
+    triggerer), and notice of each answer as it is written (no polling)."""
+
+    async def read(self, ident: HITLIdent) -> HITLDetail | None: ...
+
+    async def respond(self, ident: HITLIdent, response: HITLResponse) -> HITLResponse:
+        """Record ``response`` unless one is there already; the one that is kept."""
+
+    def watching(self, ident: HITLIdent) -> AbstractContextManager[asyncio.Event]:
+        """An event set whenever an answer to ``ident`` is written, while the block lasts
+        (enter it before reading: an answer written after the read is not missed)."""
+
+
+#: the watch of this process (installed by the triggerer; the latest installed wins)
+HITL_WATCH: list[HITLWatch] = []
+
+
+def current_hitl_watch() -> HITLWatch | None:
+    return HITL_WATCH[-1] if HITL_WATCH else None
+
+
+def hitl_ti_id(ident: HITLIdent, try_number: int) -> str:
+    """The ``ti_id`` a HITL trigger is given: the try it waits for (Airflow's is the try's
+    task instance UUID, which its trigger looks its detail up by)."""
+    return f"{ident.dag_id}|{ident.run_id}|{ident.task_id}|{ident.map_index}|{try_number}"
+
+
+def parse_hitl_ti_id(ti_id: str) -> tuple[HITLIdent, int]:
+    """:func:`hitl_ti_id` read back (ValueError when ``ti_id`` is not one)."""
+    dag_id, sep, rest = str(ti_id).partition("|")
+    rest, _, try_text = rest.rpartition("|")
+    rest, _, index_text = rest.rpartition("|")
+    run_id, _, task_id = rest.rpartition("|")
+    if not (sep and dag_id and run_id and task_id):
+        raise ValueError(f"{ti_id!r} is not the id of a task instance's try")
+    return HITLIdent(dag_id, run_id, task_id, int(index_text)), int(try_text)
+
+
 _store: contextvars.ContextVar[HITLStore | None] = contextvars.ContextVar(
     "airlane_hitl_store", default=None
 )
@@ -194,7 +234,11 @@ __all__ = [
     "HITLRequest",
     "HITLResponse",
     "HITLStore",
+    "HITLWatch",
     "current_hitl_store",
+    "current_hitl_watch",
+    "hitl_ti_id",
+    "parse_hitl_ti_id",
     "request_param",
     "response_problems",
     "use_hitl_store",

@@ -260,8 +260,9 @@ def _ti_state(raw: object) -> TaskInstanceState:
 
 @dataclass(frozen=True, slots=True)
 class WakeTask:
-    """Run a waiting (up_for_reschedule) instance now rather than at its next check: a HITL
-    task that got its answer. ``type wake run <run ref> ti <task_id>|<map_index>``. No Lua."""
+    """Run a waiting (up_for_reschedule) instance now rather than at its next check; a
+    deferred one's HITL trigger reads its answer now (a ``hitl_answers`` notice). ``type wake
+    run <run ref> ti <task_id>|<map_index>``. No Lua."""
 
     kind: ClassVar[CommandKind] = CommandKind.WAKE
     run: str

@@ -48,6 +48,7 @@ class Finish:
         if self.deferral_json:
             wired["defer"] = self.deferral_json
             wired["deferred_field"] = field
+            wired["tis"] = table.position(keys.tis(self.dag_id, self.run_id))
             for name in ("triggers", "trigger_leases", "deferred", "trigger_timeouts"):
                 wired[name] = table.position(getattr(keys, name))
         return wired
@@ -100,8 +101,19 @@ class FinishMany:
 
 # The trigger a deferred try waits on joins the ``triggers`` hash (an identical trigger already
 # there gains a waiter: deduplicated), unleased (score 0) when new, so that a triggerer claims it.
+# Only while the try is its instance's current one in the stored record (queued or running, that
+# try): one the coordinator already moved on from (cleared, marked, its run ended or deleted)
+# leaves no trigger that a triggerer could claim before the coordinator forgets the deferral.
 DEFER_TRY = """
+local function current_try(f)
+  local raw = redis.call('HGET', KEYS[f.tis], f.ti)
+  if not raw then return false end
+  local ti = cjson.decode(raw)
+  return tonumber(ti['try_number']) == tonumber(f.try)
+    and (ti['state'] == 'queued' or ti['state'] == 'running')
+end
 local function defer_try(f)
+  if not current_try(f) then return end
   local d = cjson.decode(f.defer)
   local triggers = KEYS[f.triggers]
   local raw = redis.call('HGET', triggers, d.key)
@@ -133,8 +145,8 @@ end
 #   [field, value, ...], log: KEYS index, lines: [log line, ...], expire_log: 0/1,
 #   rendered_key: KEYS index, rendered: rendered fields JSON or ""}
 #   and, for a resumed try: resumes: KEYS index, resumed: its resumes field; for a deferred try:
-#   defer: Deferral JSON, deferred_field, triggers, trigger_leases, deferred, trigger_timeouts:
-#   KEYS indexes
+#   defer: Deferral JSON, deferred_field, triggers, trigger_leases, deferred, trigger_timeouts,
+#   tis (the run's task instance records): KEYS indexes
 # The try's last log lines, its XComs and rendered fields (only while its claim stands), the
 # acknowledgement and the completion event are written together; a deferred try's trigger too
 # (DEFER_TRY below: first delivery only, while its claim stands). A replay (the message already

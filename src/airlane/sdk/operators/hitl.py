@@ -1,10 +1,10 @@
 """Airflow 3.1's human-in-the-loop operators (``airflow.providers.standard.operators.hitl``).
 
-A try writes its request (:mod:`airlane.sdk.hitl_detail`), calls its notifiers and gives its
-worker slot back as a sensor in reschedule mode does: it is run again when the answer comes
-(the API wakes it) or ``response_timeout`` passes, and now and then in between in case a wake
-was missed. With an answer, or with ``defaults`` once the timeout passed, it ends as Airflow's
-``execute_complete`` does; past the timeout without defaults it fails (``HITLTimeoutError``).
+A try writes its request (:mod:`airlane.sdk.hitl_detail`), calls its notifiers and defers on
+a :class:`~airlane.sdk.triggers.hitl.HITLTrigger`, as Airflow 3.1.8's: its worker slot is free
+while it waits, and the triggerer resumes it in ``execute_complete`` as soon as the answer is
+written (or with ``defaults`` once ``response_timeout`` passed); past the timeout without
+defaults it fails (``HITLTimeoutError``).
 
 ``airlane dags test`` cannot ask anyone: there the try fails at once, without retry, as real
 Airflow 3.1.8's ``dags test`` fails these tasks.
@@ -18,26 +18,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 from airlane.sdk.context import Context, current_log
-from airlane.sdk.exceptions import (
-    AirflowException,
-    AirflowFailException,
-    AirflowRescheduleException,
-)
+from airlane.sdk.exceptions import AirflowException, AirflowFailException
 from airlane.sdk.hitl_detail import (
-    HITLDetail,
     HITLIdent,
     HITLRequest,
-    HITLResponse,
     HITLStore,
     current_hitl_store,
+    hitl_ti_id,
 )
 from airlane.sdk.notifier import BaseNotifier
 from airlane.sdk.operators.hitl_link import HITLLinkMixin
 from airlane.sdk.operators.python import SkipMixin
 from airlane.sdk.params import Param, ParamsDict
-
-#: how often a waiting try looks again without being woken (a missed wake, a lost command)
-RECHECK_S = 60.0
+from airlane.sdk.triggers.hitl import HITLTrigger
 
 
 class HITLTriggerEventError(Exception):
@@ -148,11 +141,19 @@ class HITLOperator(HITLLinkMixin):
             )
         ti = context["ti"]
         ident = HITLIdent(ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
-        detail = store.read(ident)
-        if detail is None or detail.request.try_number != ti.try_number:
-            request = self._ask(store, ident, ti.try_number, context)
-            raise AirflowRescheduleException(_next_check(request, time.time()))
-        return self.execute_complete(context, self._event(store, ident, detail))
+        request = self._ask(store, ident, ti.try_number, context)
+        timeout_at = None if request.timeout_at_s is None else _dt(request.timeout_at_s)
+        self.defer(
+            trigger=HITLTrigger(
+                ti_id=hitl_ti_id(ident, ti.try_number),
+                options=self.options,
+                defaults=self.defaults,
+                params=self.serialized_params,
+                multiple=self.multiple,
+                timeout_datetime=timeout_at,
+            ),
+            method_name="execute_complete",
+        )
 
     def _ask(
         self, store: HITLStore, ident: HITLIdent, try_number: int, context: Context
@@ -179,45 +180,6 @@ class HITLOperator(HITLLinkMixin):
             notifier(context)
         return request
 
-    def _event(self, store: HITLStore, ident: HITLIdent, detail: HITLDetail) -> dict[str, Any]:
-        """Airflow's trigger event for this check; reschedules while there is nothing yet."""
-        request, response = detail.request, detail.response
-        now_s = time.time()
-        if response is None or response.try_number != request.try_number:
-            if request.timeout_at_s is None or now_s < request.timeout_at_s:
-                raise AirflowRescheduleException(_next_check(request, now_s))
-            if request.defaults is None:
-                return {
-                    "error": "The timeout has passed, and the response has not yet been received.",
-                    "error_type": "timeout",
-                }
-            defaults = HITLResponse(
-                chosen_options=request.defaults,
-                params_input={k: self.params[k] for k in self.hitl_param_keys},
-                responded_at_s=now_s,
-                try_number=request.try_number,
-            )
-            response = store.respond(ident, defaults)
-            if response.timed_out:
-                fallback = list(request.defaults)
-                current_log()(
-                    "[HITL] timeout reached before receiving response, "
-                    f"fallback to default {fallback}"
-                )
-        elif response.responded_by is not None:
-            who, at = response.responded_by, _dt(response.responded_at_s).isoformat()
-            current_log()(
-                f"[HITL] responded_by={who['name']} (id={who['id']}) "
-                f"options={list(response.chosen_options)} at {at}"
-            )
-        return {
-            "chosen_options": list(response.chosen_options),
-            "params_input": dict(response.params_input),
-            "responded_at": _dt(response.responded_at_s),
-            "responded_by_user": response.responded_by,
-            "timedout": response.timed_out,
-        }
-
     # ---- the answer -------------------------------------------------------------------------
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> Any:
@@ -228,7 +190,8 @@ class HITLOperator(HITLLinkMixin):
         params_input = event["params_input"] or {}
         self.validate_chosen_options(chosen_options)
         self.validate_params_input(params_input)
-        responded_at = event["responded_at"]
+        # (the event's datetime travelled through the triggerer: a plain one again for XCom)
+        responded_at = _dt(event["responded_at"].timestamp())
         self.hitl_summary_extra.update(
             chosen_options=chosen_options,
             params_input=params_input,
@@ -359,13 +322,6 @@ def _param_entries(params: ParamsDict | Mapping[str, Any] | None) -> dict[str, A
 
 def _dt(epoch_s: float) -> datetime:
     return datetime.fromtimestamp(epoch_s, tz=UTC)
-
-
-def _next_check(request: HITLRequest, now_s: float) -> datetime:
-    due_s = now_s + RECHECK_S
-    if request.timeout_at_s is not None:
-        due_s = min(due_s, max(request.timeout_at_s, now_s))
-    return _dt(due_s)
 
 
 __all__ = [

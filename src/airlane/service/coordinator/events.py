@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, assert_never
 
 from airlane.engine.run_state import Step, TIKey, TIRecord
+from airlane.queue import hitl
 from airlane.queue.codec import TIMeta
 from airlane.queue.protocol import (
     BackfillChanged,
@@ -27,6 +28,7 @@ from airlane.queue.protocol import (
     TryStarted,
     WakeTask,
 )
+from airlane.sdk.hitl_detail import HITLIdent
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.service.coordinator import deferrals
 from airlane.service.coordinator.state import TryRef
@@ -173,6 +175,14 @@ class Events:
         ctx = self.session.state.runs.runs.get(run)
         if ctx is None or key not in ctx.machine.tis:
             return
+        if ctx.machine.tis[key].state is TaskInstanceState.DEFERRED:
+            # a deferred one waits on its trigger: a HITL trigger looks at its answer now
+            ident = HITLIdent(ctx.dag_id, ctx.run_id, key.task_id, key.map_index)
+            notice = hitl.answer_notice(ident)
+            self.session.outbox.batch.xadd(
+                self.session.keys.hitl_answers, hitl.ANSWERS_MAXLEN, notice
+            )
+            return
         now = time.time()
         self.session.progress.after_step(ctx, ctx.machine.wake(key, now), now)
 
@@ -204,4 +214,8 @@ class Events:
         s = self.session
         if ctx.state is not DagRunState.RUNNING:
             s.outbox.persister.write_run_state(s.outbox.batch, ctx, DagRunState.RUNNING, now)
+        stopping = set(step.to_stop)  # their tries' deferrals go with the stop (progress.py)
+        for transition in step.transitions:
+            if transition.key not in stopping:
+                deferrals.after_move(s.outbox.batch, s.keys, ctx.dag_id, ctx.run_id, transition)
         s.progress.after_step(ctx, step, now)

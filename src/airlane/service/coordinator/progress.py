@@ -56,6 +56,15 @@ class Progress:
                     ctx.dag_id, ctx.run_id, key.task_id, key.map_index, running.try_number
                 )
                 s.outbox.batch.sadd(s.keys.worker_stop(running.worker_id), ident.encode())
+                deferrals.forget_try(
+                    s.outbox.batch,
+                    s.keys,
+                    ctx.dag_id,
+                    ctx.run_id,
+                    key.task_id,
+                    key.map_index,
+                    running.try_number,
+                )
 
     def _after_transition(self, ctx: RunContext, transition: Transition) -> None:
         s = self.session

@@ -43,6 +43,7 @@ from airlane.queue.scripts import (
     TimeOutDeferred,
 )
 from airlane.sdk.connection_store import use_connection_store
+from airlane.sdk.hitl_detail import HITL_WATCH
 from airlane.sdk.secrets_masker import mask_handlers, unmask_handlers
 from airlane.sdk.triggers.run_state_counter import install_state_counter
 from airlane.sdk.variable import use_variable_store
@@ -50,6 +51,7 @@ from airlane.service.connections.redis_store import RedisConnectionStore
 from airlane.service.execution.redis_run_states import AsyncRedisRunStateLookup
 from airlane.service.execution.redis_variables import RedisVariableStore
 from airlane.service.triggerer.decisions import TIMEOUT_KWARGS_JSON, claim_limit
+from airlane.service.triggerer.hitl_watch import RedisHITLWatch
 from airlane.service.triggerer.runner import TriggerRunner
 from airlane.service.triggerer.settings import TriggererSettings
 
@@ -70,6 +72,8 @@ class Triggerer:
         self.triggerer_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.runner = TriggerRunner(self._ended)
         self.fires: Coalescer[Fire, int] = Coalescer(self._fire_many)
+        #: HITL triggers read their answers through it, told of each one as it is written
+        self.hitl = RedisHITLWatch(client, keys)
         #: counters for /metrics (also in the ``triggerers`` status)
         self.events_fired = 0
         self.blocked_count = 0
@@ -99,9 +103,13 @@ class Triggerer:
             self.settings.capacity,
             self.settings.lease_s,
         )
+        with contextlib.suppress(*TRANSIENT_ERRORS):
+            await self.hitl.start()
+        HITL_WATCH.append(self.hitl)
         background = [
             asyncio.create_task(self._watchdog(stop)),
             asyncio.create_task(self._renew_loop(stop)),
+            asyncio.create_task(self.hitl.listen(stop)),
         ]
         try:
             while not stop.is_set():
@@ -114,6 +122,7 @@ class Triggerer:
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
+            HITL_WATCH.remove(self.hitl)
             await self._release()
 
     def _prepare_imports(self) -> None:
