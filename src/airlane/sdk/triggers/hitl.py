@@ -94,6 +94,7 @@ class HITLTrigger(BaseTrigger):
         if watch is None:
             raise RuntimeError("HITLTrigger runs in the triggerer (no HITL details here)")
         with watch.watching(self.ident) as answered:
+            told = said_waiting = False
             while True:
                 answered.clear()  # before the read: an answer written after it sets it again
                 if self._timed_out():
@@ -101,10 +102,16 @@ class HITLTrigger(BaseTrigger):
                     return
                 event = self._event(await watch.read(self.ident))
                 if event is not None:
+                    how = "told by the answer's notice" if told else "read"
+                    self.log.info("[HITL] answer %s", how)
                     yield event
                     return
+                if not said_waiting:
+                    self.log.info("[HITL] waiting for an answer of %s", self.ident)
+                    said_waiting = True
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(answered.wait(), self._wait_s())
+                told = answered.is_set()
 
     def _timed_out(self) -> bool:
         return self.timeout_datetime is not None and self.timeout_datetime < timezone.utcnow()
