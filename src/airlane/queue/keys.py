@@ -103,6 +103,10 @@ Global keys
                          calls only the others); expires with arq's result of the job
     hitl_runs            SET "<dag_id>|<run_id>" of runs with human-in-the-loop details (the
                          API's list across runs reads it); a run leaves it when deleted
+    jobs                 HASH job id -> a running service process as Airflow's job (JSON of
+                         queue/jobs.py JobRecord: type, host, user, pid, start, heartbeat),
+                         written by the process every few seconds, removed when it stops;
+                         records silent for a day are pruned when a process starts
     callbacks:arq        arq's queue (ZSET of job ids) of the callbacks role; arq keeps each job
                          under its own fixed names, outside the prefix: ``arq:job:<id>``,
                          ``arq:in-progress:<id>``, ``arq:retry:<id>``, ``arq:result:<id>``
@@ -325,6 +329,10 @@ class Keys:
     @property
     def hitl_runs(self) -> str:
         return f"{self.prefix}hitl_runs"
+
+    @property
+    def jobs(self) -> str:
+        return f"{self.prefix}jobs"
 
     # per run
     def run(self, dag_id: str, run_id: str) -> str:
