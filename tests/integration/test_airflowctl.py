@@ -8,6 +8,7 @@ signed-in ``airflowctl`` serve the whole module."""
 from __future__ import annotations
 
 import shutil
+import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,3 +174,15 @@ def test_plugins_list_and_import_errors_show_the_plugins_folder(setup: Setup) ->
     assert errors.rc == 0, errors.describe()
     assert "the holiday calendar service is down" in errors.stdout
     assert "broken_timetable.py" in errors.stdout
+
+
+def test_a_stopped_process_leaves_the_jobs(setup: Setup) -> None:
+    """Last in the module: it stops the triggerer."""
+    setup.api.cluster.signal("triggerer", signal.SIGTERM)
+    wait_until(
+        lambda: _job_types(setup.api, setup.token) == JOB_TYPES - {"TriggererJob"},
+        10,
+        "the triggerer's job to go",
+    )
+    left = _ok(setup.ctl.run("jobs", "list", "--job-type", "TriggererJob", "-o", "json"))
+    assert not left

@@ -92,11 +92,13 @@ def _sorted(request: web.Request, found: list[dict[str, Any]]) -> list[dict[str,
     field = raw.lstrip("-")
     if field not in ORDER_FIELDS:
         raise invalid("query", "order_by", f"Ordering with '{raw}' is disallowed", raw)
-    # nulls last ascending and first descending, as PostgreSQL sorts them
-    present = sorted((j for j in found if j[field] is not None), key=lambda j: j[field])
+    descending = raw.startswith("-")
+    present = sorted(
+        (j for j in found if j[field] is not None), key=lambda j: j[field], reverse=descending
+    )
     missing = [j for j in found if j[field] is None]
-    ordered = present + missing
-    return ordered[::-1] if raw.startswith("-") else ordered
+    # nulls last ascending and first descending, as PostgreSQL sorts them
+    return missing + present if descending else present + missing
 
 
 async def list_jobs(request: web.Request) -> web.Response:
