@@ -17,8 +17,8 @@ import jwt
 import pytest
 
 from tests.conftest import TEST_DAGS
-from tests.integration.airflowctl import Airflowctl, CtlResult
-from tests.integration.cluster import Api, RedisServer, api_cluster, wait_until
+from tests.integration.airflowctl import Airflowctl, CtlResult, ctl_cluster
+from tests.integration.cluster import Api, RedisServer, wait_until
 
 PLUGINS = TEST_DAGS / "plugin_timetables"
 JOB_TYPES = {"SchedulerJob", "DagProcessorJob", "WorkerJob", "TriggererJob"}
@@ -42,11 +42,10 @@ def setup(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -
     shutil.copy(PLUGINS / "plugins" / "weekdays.py", plugins)
     shutil.copy(PLUGINS / "broken_plugins" / "broken_timetable.py", plugins)
     env = {"AIRLANE_PLUGINS_FOLDER": str(plugins), "AIRLANE_API_EXPOSE_CONFIG": "true"}
-    with api_cluster(redis_server, work, work / "dags", workers=1, **env) as api:
+    with ctl_cluster(redis_server, work, work / "dags", **env) as (api, ctl):
         api.cluster.start("triggerer", "triggerer")
         token = api.token()
         wait_until(lambda: _job_types(api, token) == JOB_TYPES, 30, "every service's job")
-        ctl = Airflowctl.logged_in(api.url, work / "ctl-home")
         yield Setup(api, ctl, token)
 
 
