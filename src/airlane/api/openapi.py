@@ -19,12 +19,15 @@ from airlane.api.spec import (
     auth,
     backfills,
     common,
+    config,
     connections,
     dag_runs,
     dags,
     hitl,
+    jobs,
     metrics,
     monitor,
+    plugins,
     pools,
     task_instances,
     task_logs,
@@ -51,6 +54,9 @@ RESOURCES: tuple[ModuleType, ...] = (
     metrics,
     workers,
     hitl,
+    jobs,
+    config,
+    plugins,
 )
 
 

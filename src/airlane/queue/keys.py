@@ -106,6 +106,10 @@ Global keys
     hitl_answers         STREAM a notice per HITL answer written (fields run: run ref, ti:
                          ti field), capped; the triggerer's HITL triggers read it to fire at
                          once (service/triggerer/hitl_watch.py)
+    jobs                 HASH job id -> a running service process as Airflow's job (JSON of
+                         queue/jobs.py JobRecord: type, host, user, pid, start, heartbeat),
+                         written by the process every few seconds, removed when it stops;
+                         records silent for a day are pruned when a process starts
     callbacks:arq        arq's queue (ZSET of job ids) of the callbacks role; arq keeps each job
                          under its own fixed names, outside the prefix: ``arq:job:<id>``,
                          ``arq:in-progress:<id>``, ``arq:retry:<id>``, ``arq:result:<id>``
@@ -332,6 +336,10 @@ class Keys:
     @property
     def hitl_answers(self) -> str:
         return f"{self.prefix}hitl_answers"
+
+    @property
+    def jobs(self) -> str:
+        return f"{self.prefix}jobs"
 
     # per run
     def run(self, dag_id: str, run_id: str) -> str:
