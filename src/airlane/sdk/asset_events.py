@@ -18,6 +18,7 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from airlane.sdk.assets import (
@@ -192,7 +193,8 @@ class AssetEventView:
     """One asset event as a task reads it (Airflow's ``AssetEventResult``)."""
 
     id: int
-    timestamp: str
+    #: when the event was recorded (aware), None when the record has no time
+    timestamp: datetime | None
     asset: AssetView
     extra: dict[str, Any] = field(default_factory=dict)
     source_task_id: str | None = None
@@ -213,7 +215,7 @@ class AssetEventView:
         )
         return cls(
             id=int(record.get("id") or 0),
-            timestamp=str(record.get("timestamp") or ""),
+            timestamp=_moment(record.get("timestamp")),
             asset=asset,
             extra=dict(record.get("extra") or {}),
             source_task_id=record.get("source_task_id"),
@@ -223,6 +225,19 @@ class AssetEventView:
             source_aliases=tuple(record.get("source_aliases") or ()),
             created_dagruns=tuple(record.get("created_dagruns") or ()),
         )
+
+    @property
+    def dataset(self) -> AssetView:
+        """Airflow 2's name for the event's asset."""
+        return self.asset
+
+
+def _moment(value: Any) -> datetime | None:
+    if isinstance(value, datetime) or value is None:
+        return value
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value))
 
 
 class AssetEventReader(Protocol):
@@ -266,6 +281,8 @@ class InletEventsAccessors(Mapping[Any, list[AssetEventView]]):
             obj = self._inlets[key]
             if not isinstance(obj, Asset | AssetAlias | AssetRef):
                 raise IndexError(key)
+        if isinstance(obj, str):  # Airflow 2: a dataset's URI (or an alias's name)
+            obj = self._by_text(obj)
         if isinstance(obj, AssetAlias):
             if obj not in self._inlets:
                 raise KeyError(obj)
@@ -275,6 +292,14 @@ class InletEventsAccessors(Mapping[Any, list[AssetEventView]]):
         else:
             raise TypeError(f"`key` is of unknown type ({type(key).__name__})")
         return [AssetEventView.from_record(r) for r in records]
+
+    def _by_text(self, text: str) -> Asset | AssetAlias:
+        for inlet in self._inlets:
+            if isinstance(inlet, Asset) and text in (inlet.uri, inlet.name):
+                return inlet
+            if isinstance(inlet, AssetAlias) and text == inlet.name:
+                return inlet
+        raise KeyError(text)
 
     def _resolve(self, obj: Asset | AssetRef) -> str:
         """The name of the inlet ``obj`` stands for (an ``Asset.ref`` inlet matches by name or
