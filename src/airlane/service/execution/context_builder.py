@@ -10,16 +10,13 @@ from typing import Any
 from pendulum import DateTime
 
 from airlane.sdk import macros
-from airlane.sdk.asset_events import AssetEventReader, InletEventsAccessors, OutletEventAccessors
+from airlane.sdk.asset_events import InletEventsAccessors, OutletEventAccessors
+from airlane.sdk.asset_runtime import TriggeringAssetEvents, current_asset_event_reader
 from airlane.sdk.connection import ConnectionAccessor
 from airlane.sdk.context import Context
 from airlane.sdk.dag import DAG
 from airlane.sdk.models import DagRun
 from airlane.sdk.params import ParamsDict
-from airlane.sdk.triggering_asset_events import (
-    TriggeringAssetEventsAccessor,
-    triggering_dataset_events,
-)
 from airlane.sdk.variable import template_var
 from airlane.service.execution.runtime_ti import RuntimeTaskInstance
 
@@ -39,8 +36,8 @@ class RunInfo:
     # Airflow 2's ``dag_run.external_trigger``; None: a manual run (Airflow 2's ``dags test``
     # creates a manual run that is not externally triggered: False)
     external_trigger: bool | None = None
-    #: an asset-triggered run's events (the store's event records, ``queue/assets.py``)
-    triggering_asset_events: tuple[Any, ...] = ()
+    #: an asset-triggered run's events (sdk/asset_runtime.py's records), oldest first
+    asset_events: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,32 +93,8 @@ def _date_strings(ld: DateTime) -> dict[str, str]:
     }
 
 
-def asset_context(
-    task: Any, run: RunInfo, inlet_events_reader: AssetEventReader | None
-) -> dict[str, Any]:
-    """The context's asset keys: the task's inlets and outlets, ``outlet_events`` (what its
-    success records: ``outlet_events.emitted()``), ``inlet_events`` (read through
-    ``inlet_events_reader``, none when None) and the run's triggering events."""
-    inlets = list(getattr(task, "inlets", None) or [])
-    outlets = list(getattr(task, "outlets", None) or [])
-    return {
-        "inlets": inlets,
-        "outlets": outlets,
-        "outlet_events": OutletEventAccessors(outlets),
-        "inlet_events": InletEventsAccessors(inlets, inlet_events_reader),
-        "triggering_asset_events": TriggeringAssetEventsAccessor(run.triggering_asset_events),
-        "triggering_dataset_events": triggering_dataset_events(run.triggering_asset_events),
-    }
-
-
 def build_context(
-    task: Any,
-    dag: DAG,
-    run: RunInfo,
-    ti: RuntimeTaskInstance,
-    *,
-    inlet_events_reader: AssetEventReader | None = None,
-    **extra: Any,
+    task: Any, dag: DAG, run: RunInfo, ti: RuntimeTaskInstance, **extra: Any
 ) -> Context:
     ld = run.logical_date
     dates = _date_strings(ld)
@@ -157,7 +130,23 @@ def build_context(
         map_index=ti.map_index,
         map_index_template=getattr(task, "map_index_template", None),
         test_mode=False,
-        **asset_context(task, run, inlet_events_reader),
+        **_asset_keys(task, run),
         **extra,
     )
     return context
+
+
+def _asset_keys(task: Any, run: RunInfo) -> dict[str, Any]:
+    """The context's asset keys: the task's lineage, its events' accessors, the run's
+    triggering events (both Airflow 3's and Airflow 2's name)."""
+    inlets = list(getattr(task, "inlets", None) or [])
+    outlets = list(getattr(task, "outlets", None) or [])
+    triggering = TriggeringAssetEvents.from_json(run.asset_events)
+    return {
+        "inlets": inlets,
+        "outlets": outlets,
+        "outlet_events": OutletEventAccessors(outlets),
+        "inlet_events": InletEventsAccessors(inlets, current_asset_event_reader()),
+        "triggering_asset_events": triggering,
+        "triggering_dataset_events": triggering.by_uri(),
+    }
