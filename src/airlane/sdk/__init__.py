@@ -1,5 +1,7 @@
 """What DAG files import: DAG, operators, TaskFlow decorators, task groups, wiring helpers."""
 
+from airlane.sdk.asset_decorator import asset
+from airlane.sdk.assets import Asset, AssetAlias, AssetAll, AssetAny, AssetWatcher, Metadata
 from airlane.sdk.baseoperator import BaseOperator, chain, chain_linear, cross_downstream
 from airlane.sdk.connection import Connection
 from airlane.sdk.context import Context, get_current_context
@@ -40,6 +42,11 @@ __all__ = [
     "AirflowFailException",
     "AirflowSensorTimeout",
     "AirflowSkipException",
+    "Asset",
+    "AssetAlias",
+    "AssetAll",
+    "AssetAny",
+    "AssetWatcher",
     "BaseBranchOperator",
     "BaseHook",
     "BaseOperator",
@@ -56,6 +63,7 @@ __all__ = [
     "FileSensor",
     "Label",
     "MappedOperator",
+    "Metadata",
     "Param",
     "PokeReturnValue",
     "PythonOperator",
@@ -67,6 +75,7 @@ __all__ = [
     "TriggerRule",
     "Variable",
     "XComArg",
+    "asset",
     "chain",
     "chain_linear",
     "cross_downstream",
