@@ -15,8 +15,11 @@ from aiohttp import web
 
 from airlane.api import (
     backfills,
+    bulk_resources,
     connections,
+    dag_meta,
     dag_runs,
+    dag_versions,
     dags,
     events,
     hitl,
@@ -110,6 +113,9 @@ def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
         workers,
         hitl,
         webui,
+        dag_meta,
+        dag_versions,
+        bulk_resources,
     )
     for module in modules:
         module.add_routes(app)

@@ -20,7 +20,9 @@ from airlane.sdk.secrets_masker import REPLACEMENT, redact, should_hide_value_fo
 CONNECTION_ID_RE = re.compile(r"^[\w.-]+$")
 CONNECTION_ID_MAX = 200
 OPTIONAL_TEXT = ("description", "host", "login", "schema", "password", "extra")
-BODY_FIELDS = frozenset({"connection_id", "conn_type", "port", *OPTIONAL_TEXT})
+#: team_name: newer Airflow's (airflowctl sends it, null); Airlane has no teams, so it is checked
+#: as Airflow checks it and not kept, as for pools and variables
+BODY_FIELDS = frozenset({"connection_id", "conn_type", "port", "team_name", *OPTIONAL_TEXT})
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,10 @@ def parse_body(data: dict[str, Any]) -> ConnectionBody:
         raise invalid("body", "port", "Input should be a valid integer", port)
     values["port"] = port
     values["extra"] = _extra(values["extra"])
-    return ConnectionBody(values, frozenset(data))
+    team = data.get("team_name")
+    if team is not None and (not isinstance(team, str) or len(team) > 50):
+        raise invalid("body", "team_name", "Input should be a string of at most 50 characters")
+    return ConnectionBody(values, frozenset(data) - {"team_name"})
 
 
 def new_connection(body: ConnectionBody, conn_id: str | None = None) -> Connection:

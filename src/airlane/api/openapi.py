@@ -18,8 +18,10 @@ from airlane.api.errors import json_response
 from airlane.api.spec import (
     auth,
     backfills,
+    bulk,
     common,
     connections,
+    dag_meta,
     dag_runs,
     dags,
     hitl,
@@ -51,6 +53,8 @@ RESOURCES: tuple[ModuleType, ...] = (
     metrics,
     workers,
     hitl,
+    dag_meta,
+    bulk,
 )
 
 

@@ -103,6 +103,10 @@ Global keys
                          calls only the others); expires with arq's result of the job
     hitl_runs            SET "<dag_id>|<run_id>" of runs with human-in-the-loop details (the
                          API's list across runs reads it); a run leaves it when deleted
+    dag_versions:<dag_id>  LIST the DAG's versions in order, each JSON {"h": content hash,
+                         "at": epoch seconds it was first parsed}; version_number is the 1-based
+                         position (appended by the DAG processor when the hash changes; gone
+                         with the DAG when the API deletes it)
     callbacks:arq        arq's queue (ZSET of job ids) of the callbacks role; arq keeps each job
                          under its own fixed names, outside the prefix: ``arq:job:<id>``,
                          ``arq:in-progress:<id>``, ``arq:retry:<id>``, ``arq:result:<id>``
@@ -325,6 +329,9 @@ class Keys:
     @property
     def hitl_runs(self) -> str:
         return f"{self.prefix}hitl_runs"
+
+    def dag_versions(self, dag_id: str) -> str:
+        return f"{self.prefix}dag_versions:{dag_id}"
 
     # per run
     def run(self, dag_id: str, run_id: str) -> str:

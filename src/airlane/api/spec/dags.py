@@ -127,6 +127,15 @@ PATHS: Paths = {
         "patch": op(
             "patch_dag", "DAG", "DAGResponse", params=path_params("dag_id"), body="DAGPatchBody"
         ),
+        # 409 while a run of the DAG is queued or running
+        "delete": op(
+            "delete_dag",
+            "DAG",
+            None,
+            status=204,
+            params=path_params("dag_id"),
+            errors=(401, 403, 404, 409, 422),
+        ),
     },
     _D + "/details": {
         "get": op("get_dag_details", "DAG", "DAGDetailsResponse", params=path_params("dag_id"))
