@@ -35,6 +35,7 @@ _ALSO_REFUSED = {
     "patch_pool": "400",
     "patch_variable": "400",
     "patch_connection": "400",  # the body's connection_id must be the path's (Airflow's 400)
+    "bulk_connections": "422",  # an entity's extra must be a JSON object's text (Airflow's 422)
     "trigger_dag_run": "422",
     "create_backfill": "422",
     "create_backfill_dry_run": "422",

@@ -83,6 +83,8 @@ def parse_body(data: dict[str, Any]) -> ConnectionBody:
     port = data.get("port")
     if port is not None and (isinstance(port, bool) or not isinstance(port, int)):
         raise invalid("body", "port", "Input should be a valid integer", port)
+    if port is not None and not -(2**63) <= port < 2**63:
+        raise invalid("body", "port", "Input should be a 64-bit integer", port)
     values["port"] = port
     values["extra"] = _extra(values["extra"])
     team = data.get("team_name")

@@ -39,6 +39,8 @@ SCHEMAS: dict[str, Schema] = {
         model({"connection_id": "str", **_FIELDS, "team_name": "str?"}, closed=True),
         connection_id={"type": "string", "maxLength": 200, "pattern": r"^[\w.-]+$"},
         team_name=TEAM_NAME,
+        # Airlane keeps a port as a 64-bit integer (its JSON)
+        port=nullable({"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}),
     ),
 }
 # the response lists every field (null when unset), as Airflow's
