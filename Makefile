@@ -11,7 +11,7 @@ install:
 # The tests also need Debian's chromium for the browser tests of the web UI, and the Airflow
 # provider packages they run (http, common-sql, sqlite, postgres, smtp, slack).
 install-test:
-	AIRLANE_SETUP_BROWSER=1 AIRLANE_SETUP_PROVIDERS=1 bash scripts/setup.sh
+	AIRLANE_SETUP_BROWSER=1 AIRLANE_SETUP_PROVIDERS=1 AIRLANE_SETUP_AIRFLOWCTL=1 bash scripts/setup.sh
 
 run: install
 	$(BIN)/airlane standalone --dags-folder $(DAGS) --data-dir airlane-data

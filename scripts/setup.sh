@@ -60,3 +60,18 @@ if [ ! -f "$cstamp" ] || [ pyproject.toml -nt "$cstamp" ]; then
   .venv-callbacks/bin/python -m pip install -q -e '.[callbacks]'
   touch "$cstamp"
 fi
+
+# Airflow's remote CLI (airflowctl), a client of the API that the tests drive
+# (tests/integration/airflowctl.py): its own virtualenv, with keyrings.alt for a file keyring.
+# 0.1.5 is the newest release for Airflow 3.1's API.
+if [ "${AIRLANE_SETUP_AIRFLOWCTL:-0}" = 1 ]; then
+  ctl_pins="apache-airflow-ctl==0.1.5 keyrings.alt==5.0.2"
+  if [ ! -x .venv-airflowctl/bin/python ]; then
+    "$PYTHON" -m venv .venv-airflowctl
+  fi
+  if [ "$(cat .venv-airflowctl/.airlane-installed 2>/dev/null)" != "$ctl_pins" ]; then
+    # shellcheck disable=SC2086  # one word per pin
+    .venv-airflowctl/bin/python -m pip install -q $ctl_pins
+    echo "$ctl_pins" > .venv-airflowctl/.airlane-installed
+  fi
+fi

@@ -32,10 +32,13 @@ from airlane.api.inputs import json_body
 from airlane.api.revocation import RevocationCache, TokenClaims
 from airlane.api.webui import UI_PREFIX, is_ui_path
 
-PUBLIC_PATHS = frozenset({"/api/v2/monitor/health", "/api/v2/version", "/auth/token"})
+PUBLIC_PATHS = frozenset(
+    {"/api/v2/monitor/health", "/api/v2/version", "/auth/token", "/auth/token/cli"}
+)
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 AUTH_PREFIX = "/api/v2/auth/"
 ALGORITHM = "HS256"
+CLI_TOKEN_TTL_ENV = ("AIRLANE_API_CLI_TOKEN_TTL_S", "AIRFLOW__API_AUTH__JWT_CLI_EXPIRATION_TIME")
 
 
 class Role(enum.StrEnum):
@@ -56,13 +59,16 @@ class AuthConfig:
     users: tuple[User, ...]
     secret: str
     token_ttl_s: int = 24 * 3600
+    #: the lifetime of tokens from ``/auth/token/cli`` (Airflow's ``jwt_cli_expiration_time``)
+    cli_token_ttl_s: int = 3600
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> AuthConfig:
         """``AIRLANE_API_USERS`` (``name:password:role,...`` or a JSON list of objects with
         username, password, role), ``AIRLANE_API_USERS_FILE`` (that JSON list in a file),
         ``AIRLANE_API_SECRET`` (the signing key; a random one when unset, valid only for this
-        process) and ``AIRLANE_API_TOKEN_TTL_S``."""
+        process), ``AIRLANE_API_TOKEN_TTL_S`` and ``AIRLANE_API_CLI_TOKEN_TTL_S`` (or Airflow's
+        ``AIRFLOW__API_AUTH__JWT_CLI_EXPIRATION_TIME``: the tokens of ``/auth/token/cli``)."""
         env = os.environ if env is None else env
         users = list(parse_users(env.get("AIRLANE_API_USERS", "")))
         path = env.get("AIRLANE_API_USERS_FILE")
@@ -73,7 +79,13 @@ class AuthConfig:
             users=tuple(users),
             secret=env.get("AIRLANE_API_SECRET") or secrets.token_urlsafe(32),
             token_ttl_s=int(env.get("AIRLANE_API_TOKEN_TTL_S", 24 * 3600)),
+            cli_token_ttl_s=int(_first(env, CLI_TOKEN_TTL_ENV) or 3600),
         )
+
+    @property
+    def longest_ttl_s(self) -> int:
+        """The longest any token issued here may live."""
+        return max(self.token_ttl_s, self.cli_token_ttl_s)
 
     def authenticate(self, username: str, password: str) -> User | None:
         found = None
@@ -88,9 +100,17 @@ class AuthConfig:
     def user_named(self, username: str) -> User | None:
         return next((user for user in self.users if user.username == username), None)
 
-    def issue(self, user: User, now_s: float | None = None, generation: int = 0) -> str:
-        """A token for ``user``; ``generation`` is the user's current one (see revocation)."""
+    def issue(
+        self,
+        user: User,
+        now_s: float | None = None,
+        generation: int = 0,
+        ttl_s: int | None = None,
+    ) -> str:
+        """A token for ``user``, valid ``ttl_s`` (the API's token lifetime by default);
+        ``generation`` is the user's current one (see revocation)."""
         now_s = time.time() if now_s is None else now_s
+        ttl_s = self.token_ttl_s if ttl_s is None else ttl_s
         claims = {
             "sub": user.username,
             # informative only: the role a request acts with is the user's current one
@@ -99,7 +119,7 @@ class AuthConfig:
             "gen": generation,
             "iat": int(now_s),
             "nbf": int(now_s),
-            "exp": int(now_s + self.token_ttl_s),
+            "exp": int(now_s + ttl_s),
         }
         return jwt.encode(claims, self.secret, algorithm=ALGORITHM)
 
@@ -126,6 +146,10 @@ class AuthConfig:
         if user is None:
             raise ApiError(401, "Invalid token")
         return user.username, user.role
+
+
+def _first(env: Mapping[str, str], names: tuple[str, ...]) -> str | None:
+    return next((env[name] for name in names if env.get(name)), None)
 
 
 def parse_users(text: str) -> list[User]:
@@ -200,13 +224,38 @@ async def create_token(
     return json_response({"access_token": config.issue(user, generation=generation)}, status=201)
 
 
+async def create_cli_token(
+    request: web.Request, config: AuthConfig, revocations: RevocationCache
+) -> web.Response:
+    """Airflow 3.1's ``POST /auth/token/cli`` (``airflowctl auth login``): a JSON body of
+    exactly a username and a password, an empty one a 400, and a token that lives
+    ``cli_token_ttl_s``, as its simple auth manager."""
+    body = await json_body(request, {"username", "password"})
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str):
+        raise invalid("body", "username", "Field required", username)
+    if not isinstance(password, str):
+        raise invalid("body", "password", "Field required", password)
+    if not username or not password:
+        raise ApiError(400, "Username and password must be provided")
+    user = config.authenticate(username, password)
+    if user is None:
+        raise ApiError(401, "Invalid credentials")
+    generation = await revocations.generation_of(user.username)
+    token = config.issue(user, generation=generation, ttl_s=config.cli_token_ttl_s)
+    return json_response({"access_token": token}, status=201)
+
+
 def auth_routes(app: web.Application, config: AuthConfig, revocations: RevocationCache) -> None:
-    """``/auth/token``; Airflow's ``GET /api/v2/auth/logout``, which revokes the token it is
-    sent with and redirects to the sign-in page; Airlane's revocation of any one token by its
-    id (admins) and of all tokens of a user (admins, or that user)."""
+    """``/auth/token`` and ``/auth/token/cli``; Airflow's ``GET /api/v2/auth/logout``, which
+    revokes the token it is sent with and redirects to the sign-in page; Airlane's revocation
+    of any one token by its id (admins) and of all tokens of a user (admins, or that user)."""
 
     async def token(request: web.Request) -> web.StreamResponse:
         return await create_token(request, config, revocations)
+
+    async def cli_token(request: web.Request) -> web.StreamResponse:
+        return await create_cli_token(request, config, revocations)
 
     async def logout(request: web.Request) -> web.StreamResponse:
         claims: TokenClaims = request["claims"]
@@ -221,7 +270,7 @@ def auth_routes(app: web.Application, config: AuthConfig, revocations: Revocatio
             raise ApiError(403, "Forbidden")
         # The token itself is not at hand: keep its id as long as any token may live.
         await revocations.revoke_token(
-            request.match_info["token_id"], time.time() + config.token_ttl_s
+            request.match_info["token_id"], time.time() + config.longest_ttl_s
         )
         return web.Response(status=204)
 
@@ -233,6 +282,7 @@ def auth_routes(app: web.Application, config: AuthConfig, revocations: Revocatio
         return web.Response(status=204)
 
     app.router.add_post("/auth/token", token)
+    app.router.add_post("/auth/token/cli", cli_token)
     app.router.add_get("/api/v2/auth/logout", logout)
     app.router.add_delete("/api/v2/auth/tokens/{token_id}", revoke_token)
     app.router.add_delete("/api/v2/auth/users/{username}/tokens", revoke_user_tokens)

@@ -7,6 +7,8 @@ from airlane.api.spec.notation import Paths, Schema, model, op, path_params
 SCHEMAS: dict[str, Schema] = {
     "LoginBody": model({"username": "str", "password": "str", "grant_type": "str?"}, closed=True),
     "LoginResponse": model({"access_token": "str"}),
+    # Airflow 3.1's body of /auth/token/cli: exactly a username and a password
+    "CliLoginBody": model({"username": "str", "password": "str"}, closed=True),
 }
 
 PATHS: Paths = {
@@ -18,6 +20,18 @@ PATHS: Paths = {
             body="LoginBody",
             status=201,
             errors=(401, 422),
+            public=True,
+        )
+    },
+    # Airflow 3.1's sign-in for airflowctl: its tokens live AIRLANE_API_CLI_TOKEN_TTL_S
+    "/auth/token/cli": {
+        "post": op(
+            "create_token_cli",
+            "Login",
+            "LoginResponse",
+            body="CliLoginBody",
+            status=201,
+            errors=(400, 401, 422),
             public=True,
         )
     },
