@@ -143,6 +143,8 @@ def test_dag_versions_number_each_parsed_form(api: Api, token: str) -> None:
     assert (second["dag_id"], second["version_number"]) == ("extras_push", 2)
     assert second["id"] != _ok(api, token, "GET", base + "/1")["id"]
     assert api.call("GET", base + "/3", token=token)[0] == 404
+    details = _ok(api, token, "GET", "/api/v2/dags/extras_push/details")
+    assert details["latest_dag_version"] == second
     assert api.call("GET", "/api/v2/dags/nope/dagVersions", token=token)[0] == 404
     newest_first = _ok(api, token, "GET", base + "?order_by=-version_number")["dag_versions"]
     assert [v["version_number"] for v in newest_first] == [2, 1]

@@ -63,7 +63,8 @@ def _choice(data: dict[str, Any], name: str, allowed: tuple[str, ...], where: st
 def _delete_key(resource: BulkResource, entity: Any, where: str) -> str:
     if isinstance(entity, str):
         return entity
-    if isinstance(entity, dict) and isinstance(entity.get(resource.key_field), str):
+    if isinstance(entity, dict):
+        resource.parse(entity)  # an entity named by its body: a valid body
         return str(entity[resource.key_field])
     raise invalid("body", where, "Input should be a valid string or entity", entity)
 

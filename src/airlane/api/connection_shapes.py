@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from airlane.api.errors import invalid
+from airlane.api.inputs import as_int
 from airlane.sdk.connection import Connection
 from airlane.sdk.secrets_masker import REPLACEMENT, redact, should_hide_value_for_key
 
@@ -80,9 +81,12 @@ def parse_body(data: dict[str, Any]) -> ConnectionBody:
         if value is not None and not isinstance(value, str):
             raise invalid("body", name, "Input should be a valid string", value)
         values[name] = value
-    port = data.get("port")
-    if port is not None and (isinstance(port, bool) or not isinstance(port, int)):
-        raise invalid("body", "port", "Input should be a valid integer", port)
+    raw_port = data.get("port")
+    port = as_int(raw_port)  # 3.0 is a JSON integer too
+    if port is None and raw_port is not None:
+        raise invalid("body", "port", "Input should be a valid integer", raw_port)
+    if isinstance(raw_port, float) and not -(2**63) < raw_port < 2**63:
+        port = 2**63  # a float this large stands for an integer past the bounds
     if port is not None and not -(2**63) <= port < 2**63:
         raise invalid("body", "port", "Input should be a 64-bit integer", port)
     values["port"] = port

@@ -3,7 +3,6 @@ numbered in the order they appeared: :mod:`airlane.queue.dag_admin`) and DELETE 
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from aiohttp import web
@@ -12,32 +11,19 @@ from airlane.api.appkeys import STORE
 from airlane.api.dag_meta import current_dags, sort_rows
 from airlane.api.errors import conflict, json_response, not_found
 from airlane.api.inputs import page, path_int, query_int, query_list
-from airlane.api.shapes import BUNDLE_NAME, iso
-from airlane.queue.dag_admin import DagActive, DagVersion, dag_versions, delete_dag
+from airlane.api.shapes import version_response
+from airlane.queue.dag_admin import DagActive, dag_versions, delete_dag
 from airlane.queue.store import DagNotFound, Store
 
-_VERSION_NAMESPACE = uuid.UUID("0b6f6c1e-2d1f-4c55-8a8e-5d0f2b7c9e31")
 _ORDER = ("id", "version_number", "bundle_name", "bundle_version")
-
-
-def version_response(dag_id: str, display: str, version: DagVersion) -> dict[str, Any]:
-    """DagVersionResponse (the id: stable, from the DAG, number and content hash)."""
-    name = f"{dag_id}|{version.number}|{version.content_hash}"
-    return {
-        "id": str(uuid.uuid5(_VERSION_NAMESPACE, name)),
-        "version_number": version.number,
-        "dag_id": dag_id,
-        "bundle_name": BUNDLE_NAME,
-        "bundle_version": None,
-        "created_at": iso(version.created_at_s),
-        "dag_display_name": display,
-        "bundle_url": None,
-    }
 
 
 async def versions_of(store: Store, dag_id: str, dag: dict[str, Any]) -> list[dict[str, Any]]:
     display = dag.get("dag_display_name") or dag_id
-    return [version_response(dag_id, display, v) for v in await dag_versions(store, dag_id)]
+    return [
+        version_response(dag_id, display, v.number, v.content_hash, v.created_at_s)
+        for v in await dag_versions(store, dag_id)
+    ]
 
 
 async def list_versions(request: web.Request) -> web.Response:

@@ -60,6 +60,7 @@ _DAG_DETAILS = {
     "owner_links": "obj?",
     "concurrency": "int",
     "last_parsed": "dt?",
+    "latest_dag_version": "DagVersionResponse?",
     # Airlane: the DAG's task groups (group_id, label, parent, tooltip, children)
     "task_groups": "[obj]?",
 }
