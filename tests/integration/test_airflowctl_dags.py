@@ -1,7 +1,8 @@
 """airflowctl (apache-airflow-ctl 0.1.5) against Airlane for the groups of issue 20's second
 part: dags (with versions, tags, warnings, stats, import errors, update and delete), dagrun,
-xcom, backfill, and the bulk imports of connections, pools and variables, plus connections'
-create-defaults. Each command answers without a server error and with the API's data.
+xcom, backfill, the bulk imports of connections, pools and variables, connections'
+create-defaults, and the one-by-one commands of pools, variables and connections. Each command
+answers without a server error and with the API's data.
 
 airflowctl takes over a second to start, so the commands run in batches in one process of its
 venv (:func:`run_batch`), each as its command line would, after a real ``auth login``.
@@ -266,3 +267,59 @@ def test_connections_pools_and_variables_imports(setup: Setup) -> None:
     ok(var_import)
     assert setup.get("/api/v2/variables/ctl_var")["value"] == "plain"
     assert json.loads(setup.get("/api/v2/variables/ctl_json")["value"]) == {"n": 1}
+
+
+def test_pools_variables_and_connections_one_by_one(setup: Setup) -> None:
+    j = ("-o", "json")
+    conn = ("--connection-id", "ctl_one", "--conn-type", "http")
+    (
+        pool_created,
+        pool_got,
+        pool_updated,
+        pool_listed,
+        pool_deleted,
+        var_created,
+        var_got,
+        var_updated,
+        var_deleted,
+        conn_created,
+        conn_got,
+        conn_updated,
+        conn_listed,
+        conn_deleted,
+    ) = run_batch(
+        setup.ctl,
+        ("pools", "create", "--name", "ctl_one", "--slots", "2", *j),
+        ("pools", "get", "ctl_one", *j),
+        ("pools", "update", "--pool", "ctl_one", "--slots", "7", *j),
+        ("pools", "list", *j),
+        ("pools", "delete", "ctl_one", *j),
+        ("variables", "create", "--key", "ctl_one", "--value", "v1", *j),
+        ("variables", "get", "ctl_one", *j),
+        ("variables", "update", "--key", "ctl_one", "--value", "v2", *j),
+        ("variables", "delete", "ctl_one", *j),
+        ("connections", "create", *conn, "--host", "one.example", *j),
+        ("connections", "get", "ctl_one", *j),
+        ("connections", "update", *conn, "--host", "two.example", *j),
+        ("connections", "list", *j),
+        ("connections", "delete", "ctl_one", *j),
+    )
+    assert ok(pool_created)[0]["slots"] == "2"
+    assert ok(pool_got)[0]["name"] == "ctl_one"
+    assert ok(pool_updated)[0]["slots"] == "7"
+    api_pools = setup.get("/api/v2/pools")["pools"]
+    # listed before the batch deleted it
+    assert {p["name"] for p in ok(pool_listed)} == {p["name"] for p in api_pools} | {"ctl_one"}
+    assert ok(pool_deleted) == [{"operation": "delete", "entity": "ctl_one"}]
+    assert setup.api.call("GET", "/api/v2/pools/ctl_one", token=setup.token)[0] == 404
+    assert ok(var_created)[0]["value"] == "v1"
+    assert ok(var_got)[0]["value"] == "v1"
+    assert ok(var_updated)[0]["value"] == "v2"
+    assert ok(var_deleted) == [{"operation": "delete", "entity": "ctl_one"}]
+    assert ok(conn_created)[0]["host"] == "one.example"
+    assert ok(conn_got)[0]["conn_type"] == "http"
+    assert ok(conn_updated)[0]["host"] == "two.example"
+    api_conns = setup.get("/api/v2/connections")["connections"]
+    listed = {c["connection_id"] for c in ok(conn_listed)}
+    assert listed == {c["connection_id"] for c in api_conns} | {"ctl_one"}
+    assert ok(conn_deleted) == [{"operation": "delete", "entity": "ctl_one"}]
