@@ -6,12 +6,18 @@ Airlane's own packages. Each :class:`Airflowctl` runs it in a home of its own: `
 where it keeps the token) all inside a temporary folder, so no test reads or writes the
 user's real credentials and two instances never share a login.
 
-Typical use, on one module-scoped API (see :func:`tests.integration.cluster.api_cluster`)::
+Typical use, on one module-scoped cluster::
 
-    ctl = Airflowctl.logged_in(api.url, tmp_path_factory.mktemp("ctl"))
+    @pytest.fixture(scope="module")
+    def ctl(redis_server, tmp_path_factory):
+        work = tmp_path_factory.mktemp("ctl")
+        shutil.copytree(TEST_DAGS / "api", work / "dags")
+        with ctl_cluster(redis_server, work, work / "dags") as (api, ctl):
+            yield ctl
+
     result = ctl.run("jobs", "list", "-o", "json")
-    assert result.rc == 0, result.stderr
-    result.json  # the parsed output
+    assert result.rc == 0, result.describe()
+    result.json  # the parsed output: airflowctl prints every value as text ("id": "3")
 """
 
 from __future__ import annotations
@@ -20,11 +26,13 @@ import itertools
 import json
 import os
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.integration.cluster import USERS
+from tests.integration.cluster import USERS, Api, RedisServer, api_cluster
 
 REPO = Path(__file__).resolve().parents[2]
 CTL_VENV = REPO / ".venv-airflowctl"
@@ -138,3 +146,13 @@ class Airflowctl:
         if done.returncode == 0 and _wants_json(args):
             parsed = _parsed(done.stdout)
         return CtlResult(done.returncode, done.stdout, done.stderr, parsed)
+
+
+@contextmanager
+def ctl_cluster(
+    redis_server: RedisServer, work: Path, folder: Path, workers: int = 1, **env: str
+) -> Iterator[tuple[Api, Airflowctl]]:
+    """:func:`tests.integration.cluster.api_cluster` on ``folder`` and an ``airflowctl``
+    signed in to it as the admin user (its home in ``work/airflowctl-home``)."""
+    with api_cluster(redis_server, work, folder, workers=workers, **env) as api:
+        yield api, Airflowctl.logged_in(api.url, work / "airflowctl-home")

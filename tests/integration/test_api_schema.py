@@ -25,7 +25,8 @@ _EXPECTED = '"2xx", "401", "403", "404", "409", "429", "5xx"'
 #: interval needs both ends in order and its id Airflow's characters (422); a backfill needs a
 #: DAG with a schedule and dates in order (422); cleared task ids must be the DAG's (422); a
 #: task instance's note alone is not kept (Airlane keeps no task instance notes; 422); a
-#: connection's extra must be a JSON object's text (422).
+#: connection's extra must be a JSON object's text (422); the CLI's sign-in refuses an empty
+#: username or password (400).
 _ALSO_REFUSED: dict[str, str | tuple[str, ...]] = {
     **{
         f"patch_task_instance{dry}{mapped}": "422"
@@ -39,11 +40,11 @@ _ALSO_REFUSED: dict[str, str | tuple[str, ...]] = {
     "patch_connection": ("400", "422"),
     "post_connection": "422",
     "bulk_connections": "422",
-    "create_token_cli": "400",  # an empty username or password (Airflow's 400 and words)
     "trigger_dag_run": "422",
     "create_backfill": "422",
     "create_backfill_dry_run": "422",
     "post_clear_task_instances": "422",
+    "create_token_cli": "400",  # an empty username or password (Airflow 3.1's 400)
 }
 CONFIG = "\n".join(
     f'[[operations]]\ninclude-operation-id = "{operation}"\n'

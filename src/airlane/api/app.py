@@ -16,6 +16,7 @@ from aiohttp import web
 from airlane.api import (
     backfills,
     bulk_resources,
+    config,
     connections,
     dag_meta,
     dag_runs,
@@ -23,10 +24,12 @@ from airlane.api import (
     dags,
     events,
     hitl,
+    jobs,
     metrics,
     monitor,
     openapi,
     pools,
+    providers,
     task_instances,
     task_logs,
     variables,
@@ -34,6 +37,7 @@ from airlane.api import (
     workers,
     xcoms,
 )
+from airlane.api import plugins as api_plugins
 from airlane.api.appkeys import (
     AUTH,
     DATA_INTERVALS_DEFAULT,
@@ -68,6 +72,8 @@ class ApiSettings:
     idle_timeout_s: float = 30.0
     #: AIRLANE_API_SSE_*: limits of the event stream
     events: EventStreamSettings = field(default_factory=EventStreamSettings)
+    #: the effective settings /api/v2/config shows (and whether it shows them)
+    config_view: config.ConfigView = field(default_factory=config.ConfigView)
 
 
 class ApiRefused(RuntimeError):
@@ -85,6 +91,7 @@ def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
     app[DATA_INTERVALS_DEFAULT] = settings.data_intervals_default
     app[EVENTS_SETTINGS] = settings.events
     app[EVENTS_REDIS_URL] = settings.redis_url
+    app[config.CONFIG_VIEW] = settings.config_view
 
     async def redis_ctx(app: web.Application) -> AsyncIterator[None]:
         client = connect(settings.redis_url, client_name="airlane-api")
@@ -108,10 +115,14 @@ def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
         variables,
         connections,
         backfills,
+        config,
         openapi,
         metrics,
         workers,
         hitl,
+        jobs,
+        providers,
+        api_plugins,
         webui,
         dag_meta,
         dag_versions,

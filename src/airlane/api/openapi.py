@@ -20,13 +20,16 @@ from airlane.api.spec import (
     backfills,
     bulk,
     common,
+    config,
     connections,
     dag_meta,
     dag_runs,
     dags,
     hitl,
+    jobs,
     metrics,
     monitor,
+    plugins,
     pools,
     task_instances,
     task_logs,
@@ -55,6 +58,9 @@ RESOURCES: tuple[ModuleType, ...] = (
     hitl,
     dag_meta,
     bulk,
+    jobs,
+    config,
+    plugins,
 )
 
 

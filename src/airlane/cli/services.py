@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import os
 import sys
 import time
@@ -81,12 +82,29 @@ class _Service(Protocol):
     async def run(self, stop: asyncio.Event) -> None: ...
 
 
+#: the Airflow job each service process is listed as (``/api/v2/jobs``)
+_JOB_TYPES = {
+    "coordinator": "SchedulerJob",
+    "triggerer": "TriggererJob",
+    "dag-processor": "DagProcessorJob",
+    "worker": "WorkerJob",
+}
+
+
 def _serve(settings: Settings, name: str, build: Callable[[aioredis.Redis, Keys], _Service]) -> int:
-    """Run one service until SIGTERM/SIGINT, on its own Redis client."""
+    """Run one service until SIGTERM/SIGINT, on its own Redis client, with its job record."""
+
+    from airlane.queue.jobs import JobType
+    from airlane.service.job_beat import job_beat
 
     async def main(stop: asyncio.Event) -> None:
         client = connect(settings.redis_url, client_name=f"airlane-{name}")
-        await build(client, Keys.from_env()).run(stop)
+        keys = Keys.from_env()
+        service = build(client, keys)
+        # a triggerer's job is named by its triggerer id, as task instances' triggerer_job
+        identity = getattr(service, "triggerer_id", None)
+        async with job_beat(client, keys, JobType(_JOB_TYPES[name]), identity):
+            await service.run(stop)
 
     run_service(main)
     return 0
@@ -151,6 +169,7 @@ def cmd_api(args: argparse.Namespace) -> int:
     from airlane.api.app import ApiRefused, ApiSettings, check_exposure, serve
     from airlane.api.auth import AuthConfig
     from airlane.api.event_hub import EventStreamSettings
+    from airlane.cli.config_view import config_view
 
     setup_logging(args.log_level)
     config = Settings.from_env()
@@ -166,8 +185,10 @@ def cmd_api(args: argparse.Namespace) -> int:
     auth = AuthConfig.from_env()
     try:
         check_exposure(settings, auth)
-    except ApiRefused as err:
+        view = config_view(config, settings, auth, os.environ)
+    except (ApiRefused, ValueError) as err:
         raise CliError(str(err)) from None
+    settings = dataclasses.replace(settings, config_view=view)
     run_service(lambda stop: serve(settings, auth, stop))
     return 0
 

@@ -41,10 +41,22 @@ EXAMPLE_DAGS_ENV = airflow_compat.EXAMPLE_DAGS_ENV
 _EXAMPLE_PREFIX = "airflow.example_dags.plugins"
 
 
+@dataclass(frozen=True, slots=True)
+class LoadedPlugin:
+    """A plugin registered from a file (the API's ``/api/v2/plugins``)."""
+
+    name: str
+    #: Airflow's source of a plugin from the plugins folder: ``$PLUGINS_FOLDER/<relative path>``
+    source: str
+    timetables: tuple[str, ...]
+    priority_weight_strategies: tuple[str, ...]
+
+
 @dataclass
 class _Registry:
     loaded: bool = False
     timetables: dict[str, type[Any]] = field(default_factory=dict)
+    plugins: list[LoadedPlugin] = field(default_factory=list)
     #: plugin file -> why it could not be used
     errors: dict[str, BaseException] = field(default_factory=dict)
 
@@ -87,7 +99,7 @@ def exec_file(module_name: str, path: str) -> ModuleType:
     return module
 
 
-def _register(module: ModuleType, path: str) -> None:
+def _register(module: ModuleType, path: str, folder: str) -> None:
     for value in list(vars(module).values()):
         if not (
             isinstance(value, type)
@@ -102,6 +114,16 @@ def _register(module: ModuleType, path: str) -> None:
             _REGISTRY.timetables[class_path(timetable)] = timetable
         for strategy in value.priority_weight_strategies:
             priority_strategy.register(strategy)
+        _REGISTRY.plugins.append(
+            LoadedPlugin(
+                name=str(value.name),
+                source=f"$PLUGINS_FOLDER/{os.path.relpath(path, folder)}",
+                timetables=tuple(class_path(t) for t in value.timetables),
+                priority_weight_strategies=tuple(
+                    class_path(t) for t in value.priority_weight_strategies
+                ),
+            )
+        )
         log.info("plugin %s loaded from %s", value.name, path)
 
 
@@ -112,7 +134,7 @@ def _load_location(prefix: str, folder: str) -> None:
             continue
         name = f"{prefix}.{stem}" if prefix else stem
         try:
-            _register(exec_file(name, path), path)
+            _register(exec_file(name, path), path, folder)
         except (Exception, SystemExit) as err:  # a plugin's exit() must not stop the process
             log.exception("failed to import plugin %s", path)
             _REGISTRY.errors[path] = err
@@ -159,6 +181,12 @@ def import_errors() -> dict[str, str]:
     return {path: f"{type(err).__name__}: {err}" for path, err in failures().items()}
 
 
+def loaded_plugins() -> list[LoadedPlugin]:
+    """The plugins registered, in the order they loaded."""
+    ensure_loaded()
+    return list(_REGISTRY.plugins)
+
+
 def failures() -> dict[str, BaseException]:
     """Plugin file -> the exception that stopped it loading."""
     ensure_loaded()
@@ -170,5 +198,6 @@ def reset_for_tests() -> None:
     with _LOCK:
         _REGISTRY.loaded = False
         _REGISTRY.timetables.clear()
+        _REGISTRY.plugins.clear()
         _REGISTRY.errors.clear()
         priority_strategy.forget_registered()

@@ -107,6 +107,10 @@ Global keys
                          "at": epoch seconds it was first parsed}; version_number is the 1-based
                          position (appended by the DAG processor when the hash changes; gone
                          with the DAG when the API deletes it)
+    jobs                 HASH job id -> a running service process as Airflow's job (JSON of
+                         queue/jobs.py JobRecord: type, host, user, pid, start, heartbeat),
+                         written by the process every few seconds, removed when it stops;
+                         records silent for a day are pruned when a process starts
     callbacks:arq        arq's queue (ZSET of job ids) of the callbacks role; arq keeps each job
                          under its own fixed names, outside the prefix: ``arq:job:<id>``,
                          ``arq:in-progress:<id>``, ``arq:retry:<id>``, ``arq:result:<id>``
@@ -332,6 +336,10 @@ class Keys:
 
     def dag_versions(self, dag_id: str) -> str:
         return f"{self.prefix}dag_versions:{dag_id}"
+
+    @property
+    def jobs(self) -> str:
+        return f"{self.prefix}jobs"
 
     # per run
     def run(self, dag_id: str, run_id: str) -> str:

@@ -7,7 +7,8 @@ from airlane.api.spec.notation import Paths, Schema, model, op, path_params
 SCHEMAS: dict[str, Schema] = {
     "LoginBody": model({"username": "str", "password": "str", "grant_type": "str?"}, closed=True),
     "LoginResponse": model({"access_token": "str"}),
-    # Airflow 3.1's body of /auth/token/cli: exactly a username and a password
+    # Airflow 3.1's body of /auth/token/cli: exactly a username and a password (an empty one
+    # is a 400, as Airflow's, not a schema error)
     "CliLoginBody": model({"username": "str", "password": "str"}, closed=True),
 }
 

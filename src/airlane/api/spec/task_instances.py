@@ -150,6 +150,8 @@ SCHEMAS: dict[str, Schema] = {
             "hostname": "str?",
             "unixname": "str?",
             "dag_display_name": "str?",
+            # Airlane's, in /api/v2/jobs: whether the process beat within its threshold
+            "is_alive": "bool?",
         }
     ),
     "TaskInstanceCollectionResponse": collection("task_instances", "TaskInstanceResponse"),
