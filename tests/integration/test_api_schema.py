@@ -24,9 +24,10 @@ _EXPECTED = '"2xx", "401", "403", "404", "409", "429", "5xx"'
 #: be renamed here (400), a variable's key in the body must be the path's (400); a run's data
 #: interval needs both ends in order and its id Airflow's characters (422); a backfill needs a
 #: DAG with a schedule and dates in order (422); cleared task ids must be the DAG's (422); a
-#: task instance's note alone is not kept (Airlane keeps no task instance notes; 422); the
-#: CLI's sign-in refuses an empty username or password (400).
-_ALSO_REFUSED = {
+#: task instance's note alone is not kept (Airlane keeps no task instance notes; 422); a
+#: connection's extra must be a JSON object's text (422); the CLI's sign-in refuses an empty
+#: username or password (400).
+_ALSO_REFUSED: dict[str, str | tuple[str, ...]] = {
     **{
         f"patch_task_instance{dry}{mapped}": "422"
         for dry in ("", "_dry_run")
@@ -35,7 +36,10 @@ _ALSO_REFUSED = {
     "delete_pool": "400",
     "patch_pool": "400",
     "patch_variable": "400",
-    "patch_connection": "400",  # the body's connection_id must be the path's (Airflow's 400)
+    # the body's connection_id must be the path's (Airflow's 400); its extra a JSON object (422)
+    "patch_connection": ("400", "422"),
+    "post_connection": "422",
+    "bulk_connections": "422",
     "trigger_dag_run": "422",
     "create_backfill": "422",
     "create_backfill_dry_run": "422",
@@ -44,7 +48,9 @@ _ALSO_REFUSED = {
 }
 CONFIG = "\n".join(
     f'[[operations]]\ninclude-operation-id = "{operation}"\n'
-    f'checks.positive_data_acceptance.expected-statuses = [{_EXPECTED}, "{status}"]\n'
+    f"checks.positive_data_acceptance.expected-statuses = [{_EXPECTED}, "
+    + ", ".join(f'"{s}"' for s in ((status,) if isinstance(status, str) else status))
+    + "]\n"
     for operation, status in _ALSO_REFUSED.items()
 )
 #: Logging out (or revoking all of alice's tokens) would end the session the run uses; both

@@ -15,9 +15,12 @@ from aiohttp import web
 
 from airlane.api import (
     backfills,
+    bulk_resources,
     config,
     connections,
+    dag_meta,
     dag_runs,
+    dag_versions,
     dags,
     events,
     hitl,
@@ -121,6 +124,9 @@ def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
         providers,
         api_plugins,
         webui,
+        dag_meta,
+        dag_versions,
+        bulk_resources,
     )
     for module in modules:
         module.add_routes(app)

@@ -173,3 +173,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_put("/api/v2/backfills/{backfill_id}/pause", pause)
     app.router.add_put("/api/v2/backfills/{backfill_id}/unpause", unpause)
     app.router.add_put("/api/v2/backfills/{backfill_id}/cancel", cancel)
+    # airflowctl (0.1.5) sends these three as POST: answered the same
+    for action, handler in (("pause", pause), ("unpause", unpause), ("cancel", cancel)):
+        app.router.add_post("/api/v2/backfills/{backfill_id}/" + action, handler)

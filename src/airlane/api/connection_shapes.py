@@ -14,13 +14,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from airlane.api.errors import invalid
+from airlane.api.inputs import as_int
 from airlane.sdk.connection import Connection
 from airlane.sdk.secrets_masker import REPLACEMENT, redact, should_hide_value_for_key
 
 CONNECTION_ID_RE = re.compile(r"^[\w.-]+$")
 CONNECTION_ID_MAX = 200
 OPTIONAL_TEXT = ("description", "host", "login", "schema", "password", "extra")
-BODY_FIELDS = frozenset({"connection_id", "conn_type", "port", *OPTIONAL_TEXT})
+#: team_name: newer Airflow's (airflowctl sends it, null); Airlane has no teams, so it is checked
+#: as Airflow checks it and not kept, as for pools and variables
+BODY_FIELDS = frozenset({"connection_id", "conn_type", "port", "team_name", *OPTIONAL_TEXT})
 
 
 @dataclass(frozen=True)
@@ -78,12 +81,20 @@ def parse_body(data: dict[str, Any]) -> ConnectionBody:
         if value is not None and not isinstance(value, str):
             raise invalid("body", name, "Input should be a valid string", value)
         values[name] = value
-    port = data.get("port")
-    if port is not None and (isinstance(port, bool) or not isinstance(port, int)):
-        raise invalid("body", "port", "Input should be a valid integer", port)
+    raw_port = data.get("port")
+    port = as_int(raw_port)  # 3.0 is a JSON integer too
+    if port is None and raw_port is not None:
+        raise invalid("body", "port", "Input should be a valid integer", raw_port)
+    if isinstance(raw_port, float) and not -(2**63) < raw_port < 2**63:
+        port = 2**63  # a float this large stands for an integer past the bounds
+    if port is not None and not -(2**63) <= port < 2**63:
+        raise invalid("body", "port", "Input should be a 64-bit integer", port)
     values["port"] = port
     values["extra"] = _extra(values["extra"])
-    return ConnectionBody(values, frozenset(data))
+    team = data.get("team_name")
+    if team is not None and (not isinstance(team, str) or len(team) > 50):
+        raise invalid("body", "team_name", "Input should be a string of at most 50 characters")
+    return ConnectionBody(values, frozenset(data) - {"team_name"})
 
 
 def new_connection(body: ConnectionBody, conn_id: str | None = None) -> Connection:

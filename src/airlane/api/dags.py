@@ -14,8 +14,9 @@ from airlane.api.appkeys import DATA_INTERVALS_DEFAULT, STORE
 from airlane.api.errors import invalid, json_response, not_found
 from airlane.api.inputs import json_body, page, query_bool, query_list
 from airlane.api.next_run import shared, with_next_run
-from airlane.api.shapes import dag_response, task_spec
+from airlane.api.shapes import dag_response, task_spec, version_response
 from airlane.queue import api_reads
+from airlane.queue.dag_admin import dag_versions
 from airlane.sdk.timezone import utcnow
 
 _ORDER_FIELDS = {"dag_id", "dag_display_name", "is_paused", "max_active_tasks"}
@@ -130,6 +131,16 @@ def ui_option_fields(dag: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def _latest_version(request: web.Request, dag: dict[str, Any]) -> dict[str, Any] | None:
+    versions = await dag_versions(request.app[STORE], dag["dag_id"])
+    if not versions:
+        return None
+    last = versions[-1]
+    display = dag.get("dag_display_name") or dag["dag_id"]
+    dag_id = dag["dag_id"]
+    return version_response(dag_id, display, last.number, last.content_hash, last.created_at_s)
+
+
 async def get_dag_details(request: web.Request) -> web.Response:
     dag, response = await _one(request)
     response.update(
@@ -146,7 +157,7 @@ async def get_dag_details(request: web.Request) -> web.Response:
             "owner_links": dag.get("owner_links") or {},
             "template_search_path": None,
             "concurrency": response["max_active_tasks"],
-            "latest_dag_version": None,
+            "latest_dag_version": await _latest_version(request, dag),
             "last_parsed": response["last_parsed_time"],
             "fail_fast": bool(dag.get("fail_stop")),
             "default_args": None,

@@ -17,6 +17,7 @@ from airlane.queue.codec import TIMeta, loads
 
 BUNDLE_NAME = "dags-folder"
 _TI_NAMESPACE = uuid.UUID("6f1c3a52-5c0e-4b7e-9f57-3b8f0c2d9a10")
+_VERSION_NAMESPACE = uuid.UUID("0b6f6c1e-2d1f-4c55-8a8e-5d0f2b7c9e31")
 _RUN_TYPES = frozenset({"backfill", "scheduled", "manual", "asset_triggered"})
 
 
@@ -95,6 +96,24 @@ def dag_response(
         "timetable_partitioned": False,
         "timetable_periodic": periodic,
         "allowed_run_types": None,
+    }
+
+
+def version_response(
+    dag_id: str, display: str, number: int, content_hash: str, created_at_s: float
+) -> dict[str, Any]:
+    """DagVersionResponse of a DAG's ``number``-th serialized form (its id: stable, from the
+    DAG, the number and the content hash)."""
+    name = f"{dag_id}|{number}|{content_hash}"
+    return {
+        "id": str(uuid.uuid5(_VERSION_NAMESPACE, name)),
+        "version_number": number,
+        "dag_id": dag_id,
+        "bundle_name": BUNDLE_NAME,
+        "bundle_version": None,
+        "created_at": iso(created_at_s),
+        "dag_display_name": display,
+        "bundle_url": None,
     }
 
 

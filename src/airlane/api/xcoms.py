@@ -7,9 +7,11 @@ from typing import Any
 from aiohttp import web
 
 from airlane.api.appkeys import STORE
-from airlane.api.errors import json_response, not_found
+from airlane.api.errors import conflict, invalid, json_response, not_found
+from airlane.api.inputs import as_int, json_body
 from airlane.api.instance_lookup import find_instance, map_index_of, path_ids
 from airlane.api.shapes import iso
+from airlane.queue.xcom_writes import add_xcom, delete_xcom
 
 
 async def list_xcoms(request: web.Request) -> web.Response:
@@ -52,7 +54,66 @@ def _xcom_entry(
     }
 
 
+def _body_map_index(body: dict[str, Any]) -> int:
+    raw = body.get("map_index", -1)
+    index = as_int(raw)
+    if index is None:
+        raise invalid("body", "map_index", "Input should be a valid integer", raw)
+    return index
+
+
+def _required_value(body: dict[str, Any]) -> Any:
+    if "value" not in body:
+        raise invalid("body", "value", "Field required")
+    return body["value"]
+
+
+async def create_xcom(request: web.Request) -> web.Response:
+    """Airflow's XComCreateBody; 409 if the instance already has the key."""
+    body = await json_body(request, {"key", "value", "map_index"})
+    name = body.get("key")
+    if not isinstance(name, str):
+        raise invalid("body", "key", "Input should be a valid string", name)
+    value = _required_value(body)
+    dag_id, run_id = path_ids(request)
+    _dag, run, _tis, key = await find_instance(request, _body_map_index(body))
+    ident = (dag_id, run_id, key[0], key[1])
+    if not await add_xcom(request.app[STORE], ident, name, value, replace=False):
+        raise conflict(f"The XCom with key: `{name}` with mentioned task instance already exists.")
+    return json_response(_xcom_entry(dag_id, run_id, run, key, name, value), status=201)
+
+
+async def update_xcom(request: web.Request) -> web.Response:
+    body = await json_body(request, {"value", "map_index"})
+    value = _required_value(body)
+    dag_id, run_id = path_ids(request)
+    _dag, run, _tis, key = await find_instance(request, _body_map_index(body))
+    name = request.match_info["xcom_key"]
+    store = request.app[STORE]
+    if name not in await store.xcoms(dag_id, run_id, key[0], key[1]):
+        raise _missing(name)
+    await add_xcom(store, (dag_id, run_id, key[0], key[1]), name, value, replace=True)
+    return json_response(_xcom_entry(dag_id, run_id, run, key, name, value))
+
+
+async def remove_xcom(request: web.Request) -> web.Response:
+    """DELETE (airflowctl's ``xcom delete``; Airflow 3.1's API has no such route): 204."""
+    dag_id, run_id = path_ids(request)
+    _dag, _run, _tis, key = await find_instance(request, map_index_of(request))
+    name = request.match_info["xcom_key"]
+    if not await delete_xcom(request.app[STORE], (dag_id, run_id, key[0], key[1]), name):
+        raise _missing(name)
+    return web.Response(status=204)
+
+
+def _missing(name: str) -> Exception:
+    return not_found(f"The XCom with key: `{name}` with mentioned task instance")
+
+
 def add_routes(app: web.Application) -> None:
     base = "/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}"
     app.router.add_get(base + "/xcomEntries", list_xcoms)
     app.router.add_get(base + "/xcomEntries/{xcom_key}", get_xcom)
+    app.router.add_post(base + "/xcomEntries", create_xcom)
+    app.router.add_patch(base + "/xcomEntries/{xcom_key}", update_xcom)
+    app.router.add_delete(base + "/xcomEntries/{xcom_key}", remove_xcom)

@@ -106,6 +106,10 @@ Global keys
     hitl_answers         STREAM a notice per HITL answer written (fields run: run ref, ti:
                          ti field), capped; the triggerer's HITL triggers read it to fire at
                          once (service/triggerer/hitl_watch.py)
+    dag_versions:<dag_id>  LIST the DAG's versions in order, each JSON {"h": content hash,
+                         "at": epoch seconds it was first parsed}; version_number is the 1-based
+                         position (appended by the DAG processor when the hash changes; gone
+                         with the DAG when the API deletes it)
     jobs                 HASH job id -> a running service process as Airflow's job (JSON of
                          queue/jobs.py JobRecord: type, host, user, pid, start, heartbeat),
                          written by the process every few seconds, removed when it stops;
@@ -332,6 +336,9 @@ class Keys:
     @property
     def hitl_runs(self) -> str:
         return f"{self.prefix}hitl_runs"
+
+    def dag_versions(self, dag_id: str) -> str:
+        return f"{self.prefix}dag_versions:{dag_id}"
 
     @property
     def hitl_answers(self) -> str:

@@ -13,7 +13,9 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 import orjson
 import redis.asyncio as aioredis
@@ -123,6 +125,7 @@ class DagProcessor:
         )
         current = {path: _signature(path) for path in files}
         changed = [p for p, sig in current.items() if self.seen.get(p) != sig]
+        changed += await self._deleted_through_api(current, changed)
         removed = [p for p in set(self.seen) | set(self.file_dags) if p not in current]
         results = await asyncio.to_thread(
             parse_files,
@@ -136,6 +139,18 @@ class DagProcessor:
         self.seen = current
         await self.client.set(self.keys.dag_processor_beat, repr(time.time()))
         return len(changed)
+
+    async def _deleted_through_api(
+        self, current: Mapping[str, object], changed: list[str]
+    ) -> list[str]:
+        """Unchanged files one of whose DAGs is gone from ``dags`` (deleted through the API):
+        parsed again, so that the DAG comes back as in Airflow, where the next parse re-adds it."""
+        present = set(cast(list[str], await self.client.hkeys(self.keys.dags)))
+        return [
+            path
+            for path, dag_ids in self.file_dags.items()
+            if path in current and path not in changed and dag_ids - present
+        ]
 
     async def _store(self, results: list[FileResult], removed: list[str]) -> None:
         known = await typed.hgetall(self.client, self.keys.dags)
@@ -154,6 +169,8 @@ class DagProcessor:
                     if dag_id not in known and self._pause_new(dag):
                         pipe.sadd(k.paused, dag_id)
                     if known.get(dag_id) != dag["hash"]:
+                        version = {"h": dag["hash"], "at": time.time()}
+                        pipe.rpush(k.dag_versions(dag_id), dumps(version))
                         pipe.xadd(
                             k.events,
                             DagEvent(dag_id, dag["hash"]).to_fields(),

@@ -83,6 +83,14 @@ PATHS: Paths = {
                 params=_backfill_id(),
                 errors=(401, 403, 404, 409, 422),
             ),
+            # Airlane: the same as POST, which airflowctl (0.1.5) sends
+            "post": op(
+                f"{action}_backfill_post",
+                "Backfill",
+                "BackfillResponse",
+                params=_backfill_id(),
+                errors=(401, 403, 404, 409, 422),
+            ),
         }
         for action in ("pause", "unpause", "cancel")
     },

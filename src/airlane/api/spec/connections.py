@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from airlane.api.spec.common import PAGE
+from airlane.api.spec.bulk import bulk_op
+from airlane.api.spec.common import PAGE, TEAM_NAME
 from airlane.api.spec.notation import (
     Paths,
     Schema,
@@ -35,8 +36,11 @@ SCHEMAS: dict[str, Schema] = {
     "ConnectionCollectionResponse": collection("connections", "ConnectionResponse"),
     "ConnectionTestResponse": model({"status": "bool", "message": "str"}),
     "ConnectionBody": refine(
-        model({"connection_id": "str", **_FIELDS}, closed=True),
+        model({"connection_id": "str", **_FIELDS, "team_name": "str?"}, closed=True),
         connection_id={"type": "string", "maxLength": 200, "pattern": r"^[\w.-]+$"},
+        team_name=TEAM_NAME,
+        # Airlane keeps a port as a 64-bit integer (its JSON)
+        port=nullable({"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}),
     ),
 }
 # the response lists every field (null when unset), as Airflow's
@@ -70,6 +74,11 @@ PATHS: Paths = {
             status=201,
             errors=(401, 403, 409, 422),
         ),
+        "patch": bulk_op("Connection"),
+    },
+    # Airlane's default connections (api/bulk_resources.py), each added only if missing
+    "/api/v2/connections/defaults": {
+        "post": op("create_default_connections", "Connection", None, status=204, errors=(401, 403)),
     },
     "/api/v2/connections/test": {
         "post": op(

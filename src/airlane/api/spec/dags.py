@@ -60,6 +60,7 @@ _DAG_DETAILS = {
     "owner_links": "obj?",
     "concurrency": "int",
     "last_parsed": "dt?",
+    "latest_dag_version": "DagVersionResponse?",
     # Airlane: the DAG's task groups (group_id, label, parent, tooltip, children)
     "task_groups": "[obj]?",
 }
@@ -126,6 +127,15 @@ PATHS: Paths = {
         "get": op("get_dag", "DAG", "DAGResponse", params=path_params("dag_id")),
         "patch": op(
             "patch_dag", "DAG", "DAGResponse", params=path_params("dag_id"), body="DAGPatchBody"
+        ),
+        # 409 while a run of the DAG is queued or running
+        "delete": op(
+            "delete_dag",
+            "DAG",
+            None,
+            status=204,
+            params=path_params("dag_id"),
+            errors=(401, 403, 404, 409, 422),
         ),
     },
     _D + "/details": {

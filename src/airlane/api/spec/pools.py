@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from airlane.api.spec.bulk import bulk_op
 from airlane.api.spec.common import PAGE, TEAM_NAME
 from airlane.api.spec.notation import (
     Paths,
@@ -81,6 +82,7 @@ PATHS: Paths = {
             status=201,
             errors=(401, 403, 409, 422),
         ),
+        "patch": bulk_op("Pool"),
     },
     "/api/v2/pools/{pool_name}": {
         "get": op("get_pool", "Pool", "PoolResponse", params=_POOL),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from airlane.api.spec.bulk import bulk_op
 from airlane.api.spec.common import PAGE, TEAM_NAME
 from airlane.api.spec.notation import Paths, Schema, collection, model, op, path_params, refine
 
@@ -46,6 +47,7 @@ PATHS: Paths = {
             status=201,
             errors=(401, 403, 409, 422),
         ),
+        "patch": bulk_op("Variable"),
     },
     "/api/v2/variables/{variable_key}": {
         "get": op("get_variable", "Variable", "VariableResponse", params=_KEY),

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from airlane.api.spec.notation import Paths, Schema, collection, model, op, path_params
+from airlane.api.spec.notation import (
+    Paths,
+    Schema,
+    collection,
+    model,
+    op,
+    param,
+    path_params,
+    refine,
+)
 
 SCHEMAS: dict[str, Schema] = {
     "XComResponseNative": model(
@@ -21,7 +30,17 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
     "XComCollectionResponse": collection("xcom_entries", "XComResponseNative"),
+    "XComCreateBody": refine(
+        model({"key": "str", "value": "any", "map_index": "int?"}, closed=True),
+        map_index={"type": "integer", "default": -1},
+    ),
+    "XComUpdateBody": refine(
+        model({"value": "any", "map_index": "int?"}, closed=True),
+        map_index={"type": "integer", "default": -1},
+    ),
 }
+_IDS = path_params("dag_id", "dag_run_id", "task_id")
+_KEY = path_params("dag_id", "dag_run_id", "task_id", "xcom_key")
 
 _TI = "/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}"
 
@@ -32,7 +51,16 @@ PATHS: Paths = {
             "XCom",
             "XComCollectionResponse",
             params=path_params("dag_id", "dag_run_id", "task_id"),
-        )
+        ),
+        "post": op(
+            "create_xcom_entry",
+            "XCom",
+            "XComResponseNative",
+            params=_IDS,
+            body="XComCreateBody",
+            status=201,
+            errors=(401, 403, 404, 409, 422),
+        ),
     },
     _TI + "/xcomEntries/{xcom_key}": {
         "get": op(
@@ -40,6 +68,17 @@ PATHS: Paths = {
             "XCom",
             "XComResponseNative",
             params=path_params("dag_id", "dag_run_id", "task_id", "xcom_key"),
-        )
+        ),
+        "patch": op(
+            "update_xcom_entry", "XCom", "XComResponseNative", params=_KEY, body="XComUpdateBody"
+        ),
+        # Airlane: airflowctl's ``xcom delete`` (Airflow 3.1's API has no such route)
+        "delete": op(
+            "delete_xcom_entry",
+            "XCom",
+            None,
+            status=204,
+            params=[*_KEY, param("map_index", "query", {"type": "integer", "minimum": -1})],
+        ),
     },
 }

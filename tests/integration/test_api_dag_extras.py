@@ -1,0 +1,263 @@
+"""The operations airflowctl calls beyond the basics (issue 20), over HTTP on one cluster: DAG
+tags, warnings, stats, versions and delete; XCom add, edit and delete; bulk connections,
+pools and variables; default connections; backfill pause/unpause/cancel by POST."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.integration.cluster import Api, RedisServer, api_cluster, wait_until
+
+pytestmark = pytest.mark.timeout(120)
+
+PUSH = """
+from airflow import DAG
+from airflow.operators.python import PythonOperator
+
+
+def push():
+    return {{"answer": 42}}
+
+
+with DAG("extras_push", schedule=None, tags=["extras", "alpha"], description="{description}"):
+    PythonOperator(task_id="push", python_callable=push)
+"""
+POOLED = """
+import os
+import time
+
+import pendulum
+from airflow import DAG
+from airflow.operators.python import PythonOperator
+
+
+def wait_for_the_end():  # its runs stay active for the module's tests (stopped with the cluster)
+    while not os.path.exists("/nonexistent/marker"):
+        time.sleep(0.2)
+
+
+with DAG(
+    "extras_pooled",
+    schedule="@daily",
+    start_date=pendulum.datetime(2024, 1, 1, tz="UTC"),
+    catchup=False,
+    tags=["extras", "beta"],
+):
+    PythonOperator(task_id="waits", python_callable=wait_for_the_end, pool="missing_pool")
+"""
+GONE = """
+from airflow import DAG
+from airflow.operators.empty import EmptyOperator
+
+with DAG("extras_gone", schedule=None):
+    EmptyOperator(task_id="only")
+"""
+
+
+@pytest.fixture(scope="module")
+def api(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    work = tmp_path_factory.mktemp("dag-extras")
+    dags = work / "dags"
+    dags.mkdir()
+    (dags / "extras_push.py").write_text(PUSH.format(description="first"))
+    (dags / "extras_pooled.py").write_text(textwrap.dedent(POOLED))
+    (dags / "extras_gone.py").write_text(GONE)
+    with api_cluster(redis_server, work, dags, workers=1) as api:
+        api.cluster.wait_for_dags("extras_push", "extras_pooled", "extras_gone")
+        yield api
+
+
+@pytest.fixture(scope="module")
+def token(api: Api) -> str:
+    return api.token()
+
+
+def _ok(api: Api, token: str, method: str, path: str, body: Any = None, status: int = 200) -> Any:
+    code, answer = api.call(method, path, body, token=token)
+    assert code == status, (method, path, code, answer)
+    return answer
+
+
+def _finished_run(api: Api, token: str, dag_id: str) -> str:
+    run = _ok(api, token, "POST", f"/api/v2/dags/{dag_id}/dagRuns", {"logical_date": None})
+    run_id = str(run["dag_run_id"])
+    assert api.cluster.wait_run(dag_id, run_id)["state"] == "success"
+    return run_id
+
+
+def test_tags_warnings_and_stats(api: Api, token: str) -> None:
+    tags = _ok(api, token, "GET", "/api/v2/dagTags")
+    assert tags == {"tags": ["alpha", "beta", "extras"], "total_entries": 3}
+    assert _ok(api, token, "GET", "/api/v2/dagTags?tag_name_pattern=al")["tags"] == ["alpha"]
+    assert _ok(api, token, "GET", "/api/v2/dagTags?order_by=-name&limit=1")["tags"] == ["extras"]
+    warnings = _ok(api, token, "GET", "/api/v2/dagWarnings")["dag_warnings"]
+    assert [(w["dag_id"], w["warning_type"], w["message"]) for w in warnings] == [
+        (
+            "extras_pooled",
+            "non-existent pool",
+            "Dag 'extras_pooled' references non-existent pools: ['missing_pool']",
+        )
+    ]
+    other = _ok(api, token, "GET", "/api/v2/dagWarnings?warning_type=asset%20conflict")
+    assert other == {"dag_warnings": [], "total_entries": 0}
+    _finished_run(api, token, "extras_push")
+    stats = _ok(api, token, "GET", "/api/v2/dagStats?dag_ids=extras_push")
+    assert stats["total_entries"] == 1
+    counts = {s["state"]: s["count"] for s in stats["dags"][0]["stats"]}
+    assert counts["success"] >= 1
+    assert set(counts) == {"queued", "running", "success", "failed"}
+
+
+def test_xcom_add_edit_and_delete(api: Api, token: str) -> None:
+    run_id = _finished_run(api, token, "extras_push")
+    base = f"/api/v2/dags/extras_push/dagRuns/{run_id}/taskInstances/push/xcomEntries"
+    pushed = _ok(api, token, "GET", base)["xcom_entries"]
+    assert [(x["key"], x["value"]) for x in pushed] == [("return_value", {"answer": 42})]
+    added = _ok(api, token, "POST", base, {"key": "note", "value": [1, 2]}, status=201)
+    assert (added["key"], added["value"], added["map_index"]) == ("note", [1, 2], -1)
+    assert api.call("POST", base, {"key": "note", "value": 3}, token=token)[0] == 409
+    edited = _ok(api, token, "PATCH", base + "/note", {"value": "changed"})
+    assert edited["value"] == "changed"
+    assert _ok(api, token, "GET", base + "/note")["value"] == "changed"
+    assert api.call("DELETE", base + "/note", token=token)[0] == 204
+    assert api.call("GET", base + "/note", token=token)[0] == 404
+    assert api.call("DELETE", base + "/note", token=token)[0] == 404
+    assert api.call("PATCH", base + "/note", {"value": 1}, token=token)[0] == 404
+    missing = base.replace("/push/", "/nope/")
+    assert api.call("POST", missing, {"key": "k", "value": 1}, token=token)[0] == 404
+
+
+def test_dag_versions_number_each_parsed_form(api: Api, token: str) -> None:
+    base = "/api/v2/dags/extras_push/dagVersions"
+    first = _ok(api, token, "GET", base)
+    assert first["total_entries"] == 1
+    assert first["dag_versions"][0]["version_number"] == 1
+    (api.cluster.dags_folder / "extras_push.py").write_text(PUSH.format(description="second"))
+    wait_until(lambda: _ok(api, token, "GET", base)["total_entries"] == 2, 30, "a second version")
+    second = _ok(api, token, "GET", base + "/2")
+    assert (second["dag_id"], second["version_number"]) == ("extras_push", 2)
+    assert second["id"] != _ok(api, token, "GET", base + "/1")["id"]
+    assert api.call("GET", base + "/3", token=token)[0] == 404
+    details = _ok(api, token, "GET", "/api/v2/dags/extras_push/details")
+    assert details["latest_dag_version"] == second
+    assert api.call("GET", "/api/v2/dags/nope/dagVersions", token=token)[0] == 404
+    newest_first = _ok(api, token, "GET", base + "?order_by=-version_number")["dag_versions"]
+    assert [v["version_number"] for v in newest_first] == [2, 1]
+    every = _ok(api, token, "GET", "/api/v2/dags/~/dagVersions")["dag_versions"]
+    assert {v["dag_id"] for v in every} == {"extras_push", "extras_pooled", "extras_gone"}
+
+
+def test_delete_dag_removes_its_history_and_the_file_brings_it_back(api: Api, token: str) -> None:
+    _finished_run(api, token, "extras_gone")
+    assert api.call("DELETE", "/api/v2/dags/extras_gone", token=token)[0] == 204
+
+    def back_without_runs() -> bool:
+        code, _ = api.call("GET", "/api/v2/dags/extras_gone", token=token)
+        runs = api.call("GET", "/api/v2/dags/extras_gone/dagRuns", token=token)[1]
+        return code == 200 and runs["total_entries"] == 0
+
+    wait_until(back_without_runs, 30, "the DAG parsed again, with no runs")
+    assert api.call("DELETE", "/api/v2/dags/nope", token=token)[0] == 404
+    # extras_pooled's scheduled run never ends: it is still running
+    wait_until(
+        lambda: (
+            api.call("GET", "/api/v2/dags/extras_pooled/dagRuns", token=token)[1]["total_entries"]
+            > 0
+        ),
+        30,
+        "a scheduled run",
+    )
+    assert api.call("DELETE", "/api/v2/dags/extras_pooled", token=token)[0] == 409
+
+
+def _bulk(api: Api, token: str, resource: str, *actions: dict[str, Any]) -> Any:
+    return _ok(api, token, "PATCH", f"/api/v2/{resource}", {"actions": list(actions)})
+
+
+def test_bulk_connections_and_defaults(api: Api, token: str) -> None:
+    one = {"connection_id": "bulk_a", "conn_type": "http", "host": "a.example"}
+    two = {"connection_id": "bulk_b", "conn_type": "http", "team_name": None}
+    created = _bulk(api, token, "connections", {"action": "create", "entities": [one, two]})
+    assert created == {
+        "create": {"success": ["bulk_a", "bulk_b"], "errors": []},
+        "update": None,
+        "delete": None,
+    }
+    again = _bulk(api, token, "connections", {"action": "create", "entities": [one]})
+    assert again["create"]["errors"][0]["status_code"] == 409
+    skipped = {"action": "create", "entities": [one], "action_on_existence": "skip"}
+    assert _bulk(api, token, "connections", skipped)["create"]["success"] == []
+    changed = {**one, "host": "b.example", "login": "ignored"}
+    update = {"action": "update", "entities": [changed], "update_mask": ["host"]}
+    assert _bulk(api, token, "connections", update)["update"]["success"] == ["bulk_a"]
+    stored = _ok(api, token, "GET", "/api/v2/connections/bulk_a")
+    assert (stored["host"], stored["login"]) == ("b.example", None)
+    delete = {"action": "delete", "entities": ["bulk_a", "bulk_zz"]}
+    assert _bulk(api, token, "connections", delete)["delete"]["errors"][0]["status_code"] == 404
+    delete["action_on_non_existence"] = "skip"
+    assert _bulk(api, token, "connections", delete)["delete"]["success"] == ["bulk_a"]
+    assert api.call("GET", "/api/v2/connections/bulk_a", token=token)[0] == 404
+    bad = {"actions": [{"action": "create", "entities": [{"conn_type": "http"}]}]}
+    assert api.call("PATCH", "/api/v2/connections", bad, token=token)[0] == 422
+
+    _ok(api, token, "PATCH", "/api/v2/connections/bulk_b", {**two, "host": "mine"})
+    _ok(api, token, "POST", "/api/v2/connections/defaults", status=204)
+    assert _ok(api, token, "GET", "/api/v2/connections/http_default")["host"] == (
+        "https://www.httpbin.org/"
+    )
+    _ok(
+        api,
+        token,
+        "PATCH",
+        "/api/v2/connections/http_default",
+        {"connection_id": "http_default", "conn_type": "http", "host": "kept"},
+    )
+    _ok(api, token, "POST", "/api/v2/connections/defaults", status=204)
+    assert _ok(api, token, "GET", "/api/v2/connections/http_default")["host"] == "kept"
+
+
+def test_bulk_pools_and_variables(api: Api, token: str) -> None:
+    pools = _bulk(
+        api,
+        token,
+        "pools",
+        {"action": "create", "entities": [{"name": "bulk_pool", "slots": 3}]},
+        {"action": "update", "entities": [{"name": "bulk_pool", "slots": 5}]},
+    )
+    assert pools["create"]["success"] == pools["update"]["success"] == ["bulk_pool"]
+    assert _ok(api, token, "GET", "/api/v2/pools/bulk_pool")["slots"] == 5
+    refused = _bulk(api, token, "pools", {"action": "delete", "entities": ["default_pool"]})
+    assert refused["delete"]["errors"][0]["status_code"] == 400
+    assert _bulk(api, token, "pools", {"action": "delete", "entities": ["bulk_pool"]})["delete"][
+        "success"
+    ] == ["bulk_pool"]
+
+    variables = [{"key": "bulk_v", "value": "one", "description": None}]
+    assert _bulk(api, token, "variables", {"action": "create", "entities": variables})["create"][
+        "success"
+    ] == ["bulk_v"]
+    overwrite = {"action": "create", "entities": [{"key": "bulk_v", "value": {"n": 2}}]}
+    overwrite["action_on_existence"] = "overwrite"
+    _bulk(api, token, "variables", overwrite)
+    assert json.loads(_ok(api, token, "GET", "/api/v2/variables/bulk_v")["value"]) == {"n": 2}
+
+
+def test_backfill_pause_unpause_and_cancel_by_post(api: Api, token: str) -> None:
+    body = {
+        "dag_id": "extras_pooled",
+        "from_date": "2024-01-01T00:00:00Z",
+        "to_date": "2024-01-03T00:00:00Z",
+        "max_active_runs": 1,
+    }
+    backfill = _ok(api, token, "POST", "/api/v2/backfills", body)
+    base = f"/api/v2/backfills/{backfill['id']}"
+    assert _ok(api, token, "POST", base + "/pause")["is_paused"] is True
+    assert _ok(api, token, "POST", base + "/unpause")["is_paused"] is False
+    assert _ok(api, token, "POST", base + "/cancel")["completed_at"] is not None
+    dry = _ok(api, token, "POST", "/api/v2/backfills/dry_run", body)
+    assert dry["total_entries"] == 3
