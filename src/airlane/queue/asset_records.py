@@ -116,10 +116,13 @@ class DagAssets:
     outlet_aliases: Mapping[str, Sequence[str]]
     condition: Mapping[str, Any] | None
     updated_at: str
+    #: the DAG's max_active_runs (Airflow's default 16), which holds its asset runs back
+    max_active_runs: int = 16
 
     def to_json(self) -> dict[str, Any]:
         return {
             "dag_id": self.dag_id,
+            "max_active_runs": self.max_active_runs,
             "outlets": {k: list(v) for k, v in self.outlets.items()},
             "inlets": {k: list(v) for k, v in self.inlets.items()},
             "outlet_aliases": {k: list(v) for k, v in self.outlet_aliases.items()},
@@ -136,6 +139,7 @@ class DagAssets:
             dict(raw.get("outlet_aliases") or {}),
             raw.get("condition"),
             str(raw.get("updated_at") or ""),
+            int(raw.get("max_active_runs") or 16),
         )
 
 

@@ -13,25 +13,18 @@ from typing import Any
 import orjson
 import redis.asyncio as aioredis
 
+from airlane.engine.asset_condition import alias_names, asset_names
+from airlane.engine.dag_spec import DEFAULT_MAX_ACTIVE_RUNS
 from airlane.queue import typed
 from airlane.queue.asset_records import AliasRecord, AssetRecord, AssetRef, DagAssets, iso_now
 from airlane.queue.keys import Keys
 
 
 def condition_refs(cond: Mapping[str, Any] | None) -> tuple[frozenset[str], frozenset[str]]:
-    """(asset names, alias names) a condition names (ASSETS8.md's JSON tree)."""
-    names: set[str] = set()
-    aliases: set[str] = set()
-    stack = [cond] if cond else []
-    while stack:
-        node = stack.pop()
-        if "asset" in node or "asset_uri" in node:
-            names.add(str(node.get("asset") or node.get("asset_uri")))
-        elif "alias" in node:
-            aliases.add(str(node["alias"]))
-        else:
-            stack.extend(node.get("all") or node.get("any") or ())
-    return frozenset(names), frozenset(aliases)
+    """(asset names, alias names) a condition names (engine/asset_condition.py's tree)."""
+    if not cond:
+        return frozenset(), frozenset()
+    return asset_names(cond, {}), alias_names(cond)
 
 
 def _split_refs(
@@ -72,7 +65,9 @@ def declared(dag_id: str, dag: Mapping[str, Any]) -> tuple[DagAssets, list[Any],
             outlet_aliases[task_id] = [str(a["alias"]) for a in out_aliases]
         if in_assets:
             inlets[task_id] = [a.name for a in in_assets]
-    deps = DagAssets(dag_id, outlets, inlets, outlet_aliases, condition, iso_now())
+    limit = dag.get("max_active_runs")
+    limit = limit if isinstance(limit, int) else DEFAULT_MAX_ACTIVE_RUNS
+    deps = DagAssets(dag_id, outlets, inlets, outlet_aliases, condition, iso_now(), limit)
     assets, aliases = _split_refs(refs)
     watchers = {str(r.get("name") or r.get("uri")): r.get("watchers") or () for r in refs}
     return deps, [(a, watchers.get(a.name, ())) for a in assets], aliases

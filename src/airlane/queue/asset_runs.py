@@ -16,7 +16,7 @@ import logging
 import random
 import string
 import time
-from collections.abc import Awaitable, Callable, Mapping, Set
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,32 +25,17 @@ import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from airlane.engine.dag_spec import DEFAULT_MAX_ACTIVE_RUNS
+from airlane.engine.asset_condition import evaluate
 from airlane.queue import typed
 from airlane.queue.asset_records import DagAssets, iso_us, parse_queue_field, queue_field
 from airlane.queue.asset_registry import alias_targets, condition_refs
-from airlane.queue.assets import AssetEvent, dag_assets, events_of
+from airlane.queue.assets import AssetEvent, dag_assets, events_by_id
 from airlane.queue.keys import Keys, parse_run_ref
 from airlane.queue.scripts import CreateAssetRun, Scripts
 
 log = logging.getLogger("airlane.assets")
 RUN_TYPE = "asset_triggered"
 _RANDOM = string.ascii_letters + string.digits
-
-
-def condition_met(
-    cond: Mapping[str, Any], queued: Set[str], aliases: Mapping[str, Set[str]]
-) -> bool:
-    """Whether the queued assets satisfy a condition tree (empty ``all``: yes; ``any``: no)."""
-    if "asset" in cond:
-        return str(cond["asset"]) in queued
-    if "asset_uri" in cond:
-        return str(cond["asset_uri"]) in queued
-    if "alias" in cond:
-        return any(name in queued for name in aliases.get(str(cond["alias"]), ()))
-    if "all" in cond:
-        return all(condition_met(c, queued, aliases) for c in cond["all"])
-    return any(condition_met(c, queued, aliases) for c in cond.get("any") or ())
 
 
 def asset_run_id(run_after: str) -> str:
@@ -66,10 +51,10 @@ class ReadyConsumer:
     queue_fields: tuple[str, ...]
 
 
-async def queued_by_dag(client: aioredis.Redis, keys: Keys) -> dict[str, dict[str, str]]:
-    """Consumer dag_id -> {asset name: queued at}."""
+def queued_by_dag(raw: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """Consumer dag_id -> {asset name: queued at}, from the ``asset_queue`` hash."""
     found: dict[str, dict[str, str]] = {}
-    for text, at in (await typed.hgetall(client, keys.asset_queue)).items():
+    for text, at in raw.items():
         dag_id, name = parse_queue_field(text)
         found.setdefault(dag_id, {})[name] = at
     return found
@@ -80,7 +65,7 @@ def ready(
 ) -> ReadyConsumer | None:
     if dag.condition is None or not queued:
         return None
-    if not condition_met(dag.condition, set(queued), aliases):
+    if not evaluate(dag.condition, set(queued), aliases):
         return None
     run_after = max(queued.values(), key=iso_us)
     fields = tuple(queue_field(dag.dag_id, name) for name in sorted(queued))
@@ -93,26 +78,24 @@ async def consumed_events(
     dag: DagAssets,
     aliases: Mapping[str, Set[str]],
     run_after: str,
+    previous: str | None,
 ) -> list[AssetEvent]:
-    """The events the consumer's run takes (see the module's description)."""
+    """The events the consumer's run takes (see the module's description); ``previous``: the
+    run_after of its previous asset-triggered run."""
     names, alias_names = condition_refs(dag.condition)
-    previous = await typed.hget(client, keys.asset_triggered, dag.dag_id)
-    after_us = iso_us(previous) if previous else None
-    until_us = iso_us(run_after)
-    through_alias = {n for a in alias_names for n in aliases.get(a, ())}
-    ids = await _asset_ids(client, keys, names | through_alias)
-    found: list[AssetEvent] = []
-    for asset_id in ids.values():
-        found += await events_of(client, keys, asset_id, after_us, until_us)
-    return sorted(found, key=lambda e: (iso_us(str(e["timestamp"])), int(e["id"])))
-
-
-async def _asset_ids(client: aioredis.Redis, keys: Keys, names: Set[str]) -> dict[str, int]:
-    wanted = sorted(names)
+    wanted = sorted(names | {n for a in alias_names for n in aliases.get(a, ())})
     if not wanted:
-        return {}
+        return []
+    low = f"({iso_us(previous)}" if previous else "-inf"
     raws = await client.hmget(keys.assets, wanted)
-    return {n: int(orjson.loads(r)["id"]) for n, r in zip(wanted, raws, strict=True) if r}
+    asset_ids = [int(orjson.loads(r)["id"]) for r in raws if r]
+    async with client.pipeline(transaction=False) as pipe:
+        for asset_id in asset_ids:
+            pipe.zrangebyscore(keys.asset_events_of(asset_id), low, iso_us(run_after))
+        found = await pipe.execute()
+    ids = sorted({int(i) for members in found for i in members})
+    events = await events_by_id(client, keys, ids)
+    return sorted(events, key=lambda e: (iso_us(str(e["timestamp"])), int(e["id"])))
 
 
 def triggering_refs(events: list[AssetEvent]) -> list[dict[str, Any]]:
@@ -141,10 +124,12 @@ async def create_consumer_run(
     dag: DagAssets,
     consumer: ReadyConsumer,
     aliases: Mapping[str, Set[str]],
+    previous: str | None,
+    announce: bool = True,
 ) -> str | None:
     """Create the consumer's run from its queued events: its ref, or None when they were
     consumed already (a restarted coordinator handling them again)."""
-    events = await consumed_events(client, keys, dag, aliases, consumer.run_after)
+    events = await consumed_events(client, keys, dag, aliases, consumer.run_after, previous)
     run_id = asset_run_id(consumer.run_after)
     when = datetime.fromisoformat(consumer.run_after)
     run_hash = {
@@ -169,6 +154,7 @@ async def create_consumer_run(
         consumer.queue_fields,
         [int(e["id"]) for e in events],
         consumer.run_after,
+        announce,
     )
     if not await scripts.create_asset_run(call):
         return None
@@ -192,46 +178,50 @@ async def _going_from_redis(client: aioredis.Redis, keys: Keys) -> dict[str, int
     return going
 
 
-async def _limit_from_redis(client: aioredis.Redis, keys: Keys, dag_id: str) -> int:
-    content_hash = await typed.hget(client, keys.dags, dag_id)
-    raw = await typed.get(client, keys.dag_snapshot(content_hash)) if content_hash else None
-    limit = orjson.loads(raw).get("max_active_runs") if raw else None
-    return limit if isinstance(limit, int) else DEFAULT_MAX_ACTIVE_RUNS
-
-
 async def create_ready_runs(
     client: aioredis.Redis,
     keys: Keys,
     scripts: Scripts,
     deps: Mapping[str, DagAssets] | None = None,
     going: Mapping[str, int] | None = None,
-    limits: Callable[[str], Awaitable[int]] | None = None,
+    announce: bool = True,
 ) -> list[str]:
     """Create the run of every unpaused consumer whose queued events meet its condition and
     that is under its max_active_runs (as Airflow: otherwise its queue waits); the refs made.
 
     Safe from anywhere at any time (the coordinator after a try's events, the API after
-    events it records): a queue is consumed by one run only. ``deps``, ``going`` (runs going
-    per DAG) and ``limits`` (a DAG's max_active_runs) are read from Redis when not given.
+    events it records): a queue is consumed by one run only. ``deps`` and ``going`` (runs
+    going per DAG) are read from Redis when not given. ``announce``: False when the caller (the
+    coordinator) activates the runs itself.
     """
-    queues = await queued_by_dag(client, keys)
+    async with client.pipeline(transaction=False) as pipe:
+        pipe.hgetall(keys.asset_queue)
+        pipe.smembers(keys.paused)
+        pipe.hgetall(keys.asset_triggered)
+        raw_queue, paused, previous = await pipe.execute()
+    queues = queued_by_dag(raw_queue)
     if not queues:
         return []
-    paused = await typed.smembers(client, keys.paused)
     deps = deps if deps is not None else await dag_assets(client, keys)
     consumers = {d: deps[d] for d in queues if d in deps and d not in paused}
     aliases = await resolved_aliases(client, keys, consumers)
+    ready_ones = [
+        (d, c)
+        for d, c in ((d, ready(dag, queues[d], aliases)) for d, dag in consumers.items())
+        if c
+    ]
+    if not ready_ones:
+        return []
     going = going if going is not None else await _going_from_redis(client, keys)
     made = []
-    for dag_id, dag in consumers.items():
-        consumer = ready(dag, queues[dag_id], aliases)
-        if consumer is None:
-            continue
-        limit = await limits(dag_id) if limits else await _limit_from_redis(client, keys, dag_id)
-        if going.get(dag_id, 0) >= limit > 0:
+    for dag_id, consumer in ready_ones:
+        dag = consumers[dag_id]
+        if going.get(dag_id, 0) >= dag.max_active_runs > 0:
             continue
         try:
-            ref = await create_consumer_run(client, keys, scripts, dag, consumer, aliases)
+            ref = await create_consumer_run(
+                client, keys, scripts, dag, consumer, aliases, previous.get(dag_id), announce
+            )
         except ResponseError as err:  # NODAG: deleted meanwhile
             log.warning("no asset-triggered run of %s: %s", dag_id, err)
             continue

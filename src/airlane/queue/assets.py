@@ -251,24 +251,49 @@ async def delete_queued(
 
 @dataclass(frozen=True, slots=True)
 class _Scene:
-    """What recording reads first: the DAGs' declarations and which of them may be queued."""
+    """What recording reads first, in one round trip: the DAGs' declarations, which of them
+    may be queued, the events' assets and the aliases' resolved assets."""
 
     deps: dict[str, DagAssets]
     idle: set[str]
     resolved: dict[str, set[str]]
+    assets: dict[str, AssetRecord]
 
 
-async def _scene(client: aioredis.Redis, keys: Keys, extra_aliases: Iterable[str]) -> _Scene:
+async def _scene(client: aioredis.Redis, keys: Keys, events: Sequence[EmittedEvent]) -> _Scene:
+    names = sorted({e.asset.name for e in events})
     async with client.pipeline(transaction=False) as pipe:
         pipe.hgetall(keys.asset_deps)
         pipe.smembers(keys.paused)
         pipe.smembers(keys.inactive)
-        raw_deps, paused, inactive = await pipe.execute()
+        pipe.hmget(keys.assets, names)
+        raw_deps, paused, inactive, raw_assets = await pipe.execute()
     deps = {d: DagAssets.from_json(orjson.loads(t)) for d, t in raw_deps.items()}
-    alias_names = set(extra_aliases)
+    found = {
+        n: AssetRecord.from_json(orjson.loads(r))
+        for n, r in zip(names, raw_assets, strict=True)
+        if r is not None
+    }
+    alias_names = {a for e in events for a in e.source_alias_names}
     for dag in deps.values():
         alias_names |= condition_refs(dag.condition)[1]
-    return _Scene(deps, set(paused) | set(inactive), await alias_targets(client, keys, alias_names))
+    resolved = await alias_targets(client, keys, alias_names)
+    return _Scene(deps, set(paused) | set(inactive), resolved, found)
+
+
+async def _asset_of(
+    client: aioredis.Redis, keys: Keys, event: EmittedEvent, scene: _Scene
+) -> AssetRecord | None:
+    """The event's registered asset (a URI-only reference found by its URI); one an alias
+    resolved to is registered now, as Airflow creates it."""
+    record = scene.assets.get(event.asset.name)
+    if record is None and event.asset.name == event.asset.uri:
+        record = next((a for a in await assets(client, keys) if a.uri == event.asset.uri), None)
+    if record is None and event.source_alias_names:
+        record = await register_asset(client, keys, event.asset)
+    if record is None:
+        log.warning("no asset %r registered: its event is not recorded", event.asset.name)
+    return record
 
 
 def merged(emitted: Sequence[EmittedEvent]) -> list[EmittedEvent]:
@@ -294,12 +319,9 @@ def merged(emitted: Sequence[EmittedEvent]) -> list[EmittedEvent]:
 async def _pending(
     client: aioredis.Redis, keys: Keys, event: EmittedEvent, source: EventSource, scene: _Scene
 ) -> PendingEvent | None:
-    record = await asset_by_name(client, keys, event.asset.name)
-    if record is None and not event.source_alias_names:
-        log.warning("no asset %r registered: its event is not recorded", event.asset.name)
+    record = await _asset_of(client, keys, event, scene)
+    if record is None:
         return None
-    if record is None:  # an alias resolved to a new asset: Airflow creates it
-        record = await register_asset(client, keys, event.asset)
     alias_records = []
     for name in event.source_alias_names:
         alias_records.append(await register_alias(client, keys, name))
@@ -318,6 +340,7 @@ async def record_events(
     emitted: Sequence[EmittedEvent],
     source: EventSource,
     scripts: Scripts | None = None,
+    records: bool = True,
 ) -> list[AssetEvent]:
     """Record events and queue the consumers (not paused) they concern; the event records.
 
@@ -325,15 +348,12 @@ async def record_events(
     records of the first. Each event also goes on the events stream (kind ``asset``). Events
     from outside (the API, watchers) create the runs they make ready with
     ``asset_runs.create_ready_runs`` (the coordinator does for a try's events).
+    ``records``: False to skip reading the records back (an empty list is returned).
     """
     scripts = scripts or Scripts.register(client, keys)
     field = source.idempotency_field()
-    if field:
-        done = await typed.hget(client, keys.asset_event_sources, field)
-        if done is not None:
-            return await events_by_id(client, keys, [int(i) for i in orjson.loads(done)])
     events_in = merged(emitted)
-    scene = await _scene(client, keys, (n for e in events_in for n in e.source_alias_names))
+    scene = await _scene(client, keys, events_in)
     pending = [p for e in events_in if (p := await _pending(client, keys, e, source, scene))]
     if not pending and not field:
         return []
@@ -342,4 +362,4 @@ async def record_events(
         from airlane.queue.asset_runs import create_ready_runs  # it reads events from here
 
         await create_ready_runs(client, keys, scripts)
-    return await events_by_id(client, keys, ids)
+    return await events_by_id(client, keys, ids) if records else []

@@ -103,6 +103,9 @@ class CreateAssetRun:
     #: the events it consumes (their created_dagruns gain the run)
     event_ids: Sequence[int]
     run_after: str
+    #: tell the coordinator (a ``run_created`` command); False when the coordinator creates
+    #: the run itself and activates it at once
+    announce: bool = True
     commands_maxlen: int = STREAM_MAXLEN
     events_maxlen: int = EVENTS_MAXLEN
 
@@ -132,6 +135,7 @@ class CreateAssetRun:
             self.events_maxlen,
             self.run_after,
             orjson.dumps(data).decode(),
+            1 if self.announce else 0,
         ]
         return ScriptArgs(run_keys, args)
 
@@ -139,7 +143,7 @@ class CreateAssetRun:
 # KEYS: dags, run, runs index, active runs, commands, events, asset_queue, asset_event_runs,
 #       asset_triggered
 # ARGV: dag_id, run_id, score, run ref, commands maxlen, events maxlen, run_after,
-#       JSON {q: queue fields, e: event ids, h: run hash field/value list}
+#       JSON {q: queue fields, e: event ids, h: run hash field/value list}, announce (1/0)
 # Returns 1 (created), 0 (a queue field is gone: consumed already), or NODAG / EXISTS errors.
 CREATE_ASSET_RUN = """
 local data = cjson.decode(ARGV[8])
@@ -158,7 +162,9 @@ for _, id in ipairs(data.e) do
   else redis.call('HSET', KEYS[8], id, ARGV[4]) end
 end
 redis.call('HSET', KEYS[9], ARGV[1], ARGV[7])
-redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*', 'type', 'run_created', 'run', ARGV[4])
+if ARGV[9] == '1' then
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[5], '*', 'type', 'run_created', 'run', ARGV[4])
+end
 redis.call('XADD', KEYS[6], 'MAXLEN', '~', ARGV[6], '*', 'kind', 'run', 'run', ARGV[4],
   'state', 'queued')
 return 1
