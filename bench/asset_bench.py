@@ -56,6 +56,11 @@ def noop():
 with DAG("consumer_one", schedule=[ONE], start_date=START):
     PythonOperator(task_id="consume", python_callable=noop)
 
+with DAG("chain", schedule=None, start_date=START):
+    EmptyOperator(task_id="produce", outlets=[Asset("bench_chain")]) >> PythonOperator(
+        task_id="consume", python_callable=noop
+    )
+
 for i in range(__MANY__):
     with DAG(f"consumer_many_{i:03d}", schedule=[MANY], start_date=START):
         PythonOperator(task_id="consume", python_callable=noop)
@@ -93,6 +98,20 @@ def _round(cluster: Cluster, producer: str, consumers: list[str]) -> list[float]
     return latencies
 
 
+def _hop(cluster: Cluster, rounds: int) -> dict[str, Any]:
+    """The same measure within one DAG (the producer's downstream task): the task hop the
+    asset path is compared with, in the same conditions."""
+    hops = []
+    for i in range(rounds + 1):
+        run_id = cluster.trigger("chain")
+        assert cluster.wait_run("chain", run_id, timeout_s=120)["state"] == "success"
+        times = {key[0]: meta for key, (_, meta) in cluster.task_instances("chain", run_id).items()}
+        if i:  # the first warms the workers' DAG cache
+            end, start = times["produce"].end_date, times["consume"].start_date
+            hops.append((float(start or 0) - float(end or 0)) * 1000)
+    return {"rounds": rounds, "p50_ms": _percentile(hops, 0.5), "p99_ms": _percentile(hops, 0.99)}
+
+
 def _lane(cluster: Cluster, producer: str, consumers: list[str], rounds: int) -> dict[str, Any]:
     _round(cluster, producer, consumers)  # warms the workers' DAG caches
     every: list[float] = []
@@ -118,10 +137,11 @@ def measure(work: Path, redis: RedisServer, smoke: bool) -> dict[str, Any]:
     (folder / "bench_assets.py").write_text(_DAGS.replace("__MANY__", str(many)))
     consumers = [f"consumer_many_{i:03d}" for i in range(many)]
     with running(work, redis, folder, workers=2) as cluster:
-        cluster.wait_for_dags("producer_one", "consumer_one", *consumers, timeout_s=120)
+        cluster.wait_for_dags("producer_one", "consumer_one", "chain", *consumers, timeout_s=120)
+        hop = _hop(cluster, 3 if smoke else 40)
         one = _lane(cluster, "producer_one", ["consumer_one"], 3 if smoke else 40)
         fan = _lane(cluster, "producer_many", consumers, 1 if smoke else 5)
-    return {"one": one, "many": fan}
+    return {"one": one, "many": fan, "hop": hop}
 
 
 def section(found: dict[str, Any]) -> list[str]:
@@ -151,7 +171,18 @@ def section(found: dict[str, Any]) -> list[str]:
         f"| {n} consumers, p99 (ms) | {many['p99_ms']:.2f} |  |  |",
         f"| {n} consumers, the last one's start per round, p50 (ms) |"
         f" {many['slowest_per_round_p50_ms']:.2f} |  |  |",
+        *_hop_rows(found.get("hop")),
         "",
+    ]
+
+
+def _hop_rows(hop: dict[str, Any] | None) -> list[str]:
+    if not hop:
+        return []
+    return [
+        f"| for comparison: the same within one DAG (downstream task), p50 (ms) |"
+        f" {hop['p50_ms']:.2f} |  |  |",
+        f"| the same within one DAG, p99 (ms) | {hop['p99_ms']:.2f} |  |  |",
     ]
 
 
