@@ -22,7 +22,7 @@ from airlane.queue.asset_records import (
 )
 from airlane.queue.asset_registry import declared
 from airlane.queue.asset_runs import asset_run_id, ready, triggering_refs
-from airlane.queue.assets import EventFilter, consumers_of, merged
+from airlane.queue.assets import EventFilter, consumers_of, links, merged
 from airlane.queue.codec import decode_outcome, encode_outcome
 from airlane.queue.events_protocol import AssetEventMessage, decode_event
 from airlane.sdk.asset_events import OutletEventAccessors
@@ -66,6 +66,17 @@ def test_consumers_of_an_asset_and_of_its_aliases() -> None:
     }
     assert consumers_of(deps, "a", {}) == {"on_a"}
     assert consumers_of(deps, "a", {"al": {"a"}}) == {"on_a", "on_alias"}
+
+
+def test_an_assets_producers_and_consumers() -> None:
+    deps = {
+        "p": DagAssets("p", {"t": ["a"], "u": ["b"]}, {"r": ["a"]}, {}, None, ""),
+        "on_a": _dag({"asset": "a"}),
+    }
+    found = links(deps, "a", {})
+    assert found.producers == (("p", "t"),)
+    assert found.consumers == ("on_a",)
+    assert found.consuming_tasks == (("p", "r"),)
 
 
 def test_alias_events_of_one_asset_and_extra_are_one() -> None:

@@ -48,6 +48,7 @@ from airlane.queue.scripts import PendingEvent, RecordAssetEvents, Scripts
 
 __all__ = [
     "AssetEvent",
+    "AssetLinks",
     "EventFilter",
     "aliases",
     "asset",
@@ -60,6 +61,7 @@ __all__ = [
     "events",
     "events_by_id",
     "events_of",
+    "links",
     "queued_events",
     "record_events",
     "sync_dag",
@@ -118,6 +120,37 @@ def consumers_of(
         if asset_name in names or any(asset_name in resolved.get(a, ()) for a in alias_names):
             found.add(dag_id)
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class AssetLinks:
+    """Who produces and consumes an asset (Airflow's producing_tasks, scheduled_dags,
+    consuming_tasks): (dag_id, task_id) pairs and dag_ids, sorted."""
+
+    producers: tuple[tuple[str, str], ...]
+    consumers: tuple[str, ...]
+    consuming_tasks: tuple[tuple[str, str], ...]
+
+
+def links(
+    deps: Mapping[str, DagAssets], asset_name: str, resolved: Mapping[str, Iterable[str]]
+) -> AssetLinks:
+    """An asset's producers (tasks with it as an outlet), consumers (DAGs scheduled on it or
+    on an alias that resolved to it) and consuming tasks (tasks with it as an inlet)."""
+    producers = sorted(
+        (dag_id, task_id)
+        for dag_id, dag in deps.items()
+        for task_id, names in dag.outlets.items()
+        if asset_name in names
+    )
+    consuming = sorted(
+        (dag_id, task_id)
+        for dag_id, dag in deps.items()
+        for task_id, names in dag.inlets.items()
+        if asset_name in names
+    )
+    consumers = tuple(sorted(consumers_of(deps, asset_name, resolved)))
+    return AssetLinks(tuple(producers), consumers, tuple(consuming))
 
 
 # ---- events ---------------------------------------------------------------------------------
