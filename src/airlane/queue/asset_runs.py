@@ -16,14 +16,13 @@ import logging
 import random
 import string
 import time
-from collections.abc import Mapping, Set
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
 
 from airlane.engine.asset_condition import evaluate
 from airlane.queue import typed
@@ -75,27 +74,32 @@ def ready(
 async def consumed_events(
     client: aioredis.Redis,
     keys: Keys,
-    dag: DagAssets,
-    aliases: Mapping[str, Set[str]],
-    run_after: str,
-    previous: str | None,
-) -> list[AssetEvent]:
-    """The events the consumer's run takes (see the module's description); ``previous``: the
-    run_after of its previous asset-triggered run."""
-    names, alias_names = condition_refs(dag.condition)
-    wanted = sorted(names | {n for a in alias_names for n in aliases.get(a, ())})
-    if not wanted:
-        return []
-    low = f"({iso_us(previous)}" if previous else "-inf"
-    raws = await client.hmget(keys.assets, wanted)
-    asset_ids = [int(orjson.loads(r)["id"]) for r in raws if r]
+    wanted: Sequence[tuple[Set[str], str | None, str]],
+) -> list[list[AssetEvent]]:
+    """The events each run takes (see the module's description), for every run at once (three
+    round trips however many): ``wanted`` holds per run the asset names it reacts to, the
+    run_after of its DAG's previous asset-triggered run and its own run_after."""
+    names = sorted({n for assets_of, _, _ in wanted for n in assets_of})
+    raws = await client.hmget(keys.assets, names) if names else []
+    ids = {n: int(orjson.loads(r)["id"]) for n, r in zip(names, raws, strict=True) if r}
     async with client.pipeline(transaction=False) as pipe:
-        for asset_id in asset_ids:
-            pipe.zrangebyscore(keys.asset_events_of(asset_id), low, iso_us(run_after))
-        found = await pipe.execute()
-    ids = sorted({int(i) for members in found for i in members})
-    events = await events_by_id(client, keys, ids)
-    return sorted(events, key=lambda e: (iso_us(str(e["timestamp"])), int(e["id"])))
+        for assets_of, previous, run_after in wanted:
+            low = f"({iso_us(previous)}" if previous else "-inf"
+            for name in sorted(assets_of):
+                if name in ids:
+                    pipe.zrangebyscore(keys.asset_events_of(ids[name]), low, iso_us(run_after))
+        found = iter(await pipe.execute())
+    per_run = []
+    for assets_of, _, _ in wanted:
+        members = [next(found) for name in sorted(assets_of) if name in ids]
+        per_run.append(sorted({int(i) for m in members for i in m}))
+    records = await events_by_id(client, keys, sorted({i for run in per_run for i in run}))
+    by_id = {int(e["id"]): e for e in records}
+    return [sorted((by_id[i] for i in run if i in by_id), key=_event_order) for run in per_run]
+
+
+def _event_order(event: AssetEvent) -> tuple[int, int]:
+    return iso_us(str(event["timestamp"])), int(event["id"])
 
 
 def triggering_refs(events: list[AssetEvent]) -> list[dict[str, Any]]:
@@ -117,19 +121,16 @@ def triggering_refs(events: list[AssetEvent]) -> list[dict[str, Any]]:
     ]
 
 
-async def create_consumer_run(
-    client: aioredis.Redis,
-    keys: Keys,
-    scripts: Scripts,
-    dag: DagAssets,
-    consumer: ReadyConsumer,
-    aliases: Mapping[str, Set[str]],
-    previous: str | None,
-    announce: bool = True,
-) -> str | None:
-    """Create the consumer's run from its queued events: its ref, or None when they were
-    consumed already (a restarted coordinator handling them again)."""
-    events = await consumed_events(client, keys, dag, aliases, consumer.run_after, previous)
+@dataclass(frozen=True, slots=True)
+class CreatedRun:
+    ref: str
+    #: its ``run:{run}`` hash as written
+    run_hash: Mapping[str, str]
+
+
+def _create_call(
+    dag: DagAssets, consumer: ReadyConsumer, events: list[AssetEvent], announce: bool
+) -> CreateAssetRun:
     run_id = asset_run_id(consumer.run_after)
     when = datetime.fromisoformat(consumer.run_after)
     run_hash = {
@@ -146,7 +147,7 @@ async def create_consumer_run(
         "run_after": when.isoformat(),
         "asset_events": orjson.dumps(triggering_refs(events)).decode(),
     }
-    call = CreateAssetRun(
+    return CreateAssetRun(
         dag.dag_id,
         run_id,
         when.timestamp(),
@@ -156,9 +157,37 @@ async def create_consumer_run(
         consumer.run_after,
         announce,
     )
-    if not await scripts.create_asset_run(call):
-        return None
-    return f"{dag.dag_id}|{run_id}"
+
+
+async def create_consumer_runs(
+    client: aioredis.Redis,
+    keys: Keys,
+    scripts: Scripts,
+    ready_ones: Sequence[tuple[DagAssets, ReadyConsumer]],
+    aliases: Mapping[str, Set[str]],
+    previous: Mapping[str, str],
+    announce: bool = True,
+) -> list[CreatedRun]:
+    """Create each consumer's run from its queued events (one pipelined call for all); the
+    runs made (not those whose events were consumed already: a restarted coordinator
+    handling them again, or another caller first)."""
+    wanted = []
+    for dag, consumer in ready_ones:
+        names, alias_names = condition_refs(dag.condition)
+        names |= {n for a in alias_names for n in aliases.get(a, ())}
+        wanted.append((names, previous.get(dag.dag_id), consumer.run_after))
+    events = await consumed_events(client, keys, wanted)
+    calls = [
+        _create_call(dag, consumer, found, announce)
+        for (dag, consumer), found in zip(ready_ones, events, strict=True)
+    ]
+    made = []
+    for call, answer in zip(calls, await scripts.create_asset_runs(calls), strict=True):
+        if isinstance(answer, Exception):  # NODAG: deleted meanwhile
+            log.warning("no asset-triggered run of %s: %s", call.dag_id, answer)
+        elif answer:
+            made.append(CreatedRun(f"{call.dag_id}|{call.run_id}", call.run_hash))
+    return made
 
 
 async def resolved_aliases(
@@ -185,9 +214,9 @@ async def create_ready_runs(
     deps: Mapping[str, DagAssets] | None = None,
     going: Mapping[str, int] | None = None,
     announce: bool = True,
-) -> list[str]:
+) -> list[CreatedRun]:
     """Create the run of every unpaused consumer whose queued events meet its condition and
-    that is under its max_active_runs (as Airflow: otherwise its queue waits); the refs made.
+    that is under its max_active_runs (as Airflow: otherwise its queue waits); the runs made.
 
     Safe from anywhere at any time (the coordinator after a try's events, the API after
     events it records): a queue is consumed by one run only. ``deps`` and ``going`` (runs
@@ -213,18 +242,11 @@ async def create_ready_runs(
     if not ready_ones:
         return []
     going = going if going is not None else await _going_from_redis(client, keys)
-    made = []
-    for dag_id, consumer in ready_ones:
-        dag = consumers[dag_id]
-        if going.get(dag_id, 0) >= dag.max_active_runs > 0:
-            continue
-        try:
-            ref = await create_consumer_run(
-                client, keys, scripts, dag, consumer, aliases, previous.get(dag_id), announce
-            )
-        except ResponseError as err:  # NODAG: deleted meanwhile
-            log.warning("no asset-triggered run of %s: %s", dag_id, err)
-            continue
-        if ref is not None:
-            made.append(ref)
-    return made
+    startable = [
+        (consumers[d], c)
+        for d, c in ready_ones
+        if not going.get(d, 0) >= consumers[d].max_active_runs > 0
+    ]
+    if not startable:
+        return []
+    return await create_consumer_runs(client, keys, scripts, startable, aliases, previous, announce)

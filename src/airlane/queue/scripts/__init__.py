@@ -20,7 +20,7 @@ deployment's hash tag (queue/keys.py, "Hash tags").
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -158,6 +158,19 @@ class Scripts:
         )
         text = ids.decode() if isinstance(ids, bytes) else str(ids)
         return bool(fresh), [int(i) for i in orjson.loads(text)]
+
+    async def create_asset_runs(self, calls: Sequence[CreateAssetRun]) -> list[object]:
+        """Several runs in one pipelined round trip: per call True, False (its queued events
+        are gone) or the ResponseError it raised (NODAG, EXISTS)."""
+        if not calls:
+            return []
+        script = self.registered["create_asset_run"]
+        async with script.registered_client.pipeline(transaction=False) as pipe:
+            for call in calls:
+                wire = call.encode(self.keys)
+                await script(keys=wire.keys, args=wire.args, client=pipe)
+            answers = await pipe.execute(raise_on_error=False)
+        return [a if isinstance(a, Exception) else bool(a) for a in answers]
 
     async def create_asset_run(self, call: CreateAssetRun) -> bool:
         """False when the queued events are gone (consumed by an earlier call); raises

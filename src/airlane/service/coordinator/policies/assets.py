@@ -14,7 +14,7 @@ make ready get their run, in the pass that reads the try's end (no polling).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import orjson
 
@@ -135,5 +135,11 @@ class AssetTriggers(Policy):
         registry = s.state.runs
         going = runs_going(registry.runs.values(), registry.queued_refs)
         made = await create_ready_runs(s.client, s.keys, self.scripts, self.deps, going, False)
-        for ref in made:
-            await s.runs.activate(ref)
+        if not made:
+            return
+        # each run's DAG version in one read (activation would read them one by one)
+        dag_ids = [run.run_hash["dag_id"] for run in made]
+        hashes = cast(list[str | None], await s.client.hmget(s.keys.dags, dag_ids))
+        for run, content_hash in zip(made, hashes, strict=True):
+            known = {**run.run_hash, "dag_hash": content_hash} if content_hash else run.run_hash
+            await s.runs.activate(run.ref, created=known)
