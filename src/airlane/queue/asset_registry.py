@@ -40,6 +40,14 @@ def _split_refs(
     return assets, aliases
 
 
+def has_assets(dag: Mapping[str, Any]) -> bool:
+    """Whether a serialized DAG declares anything about assets (a cheap look first)."""
+    schedule = dag.get("schedule")
+    if isinstance(schedule, Mapping) and schedule.get("kind") in ("assets", "asset_or_time"):
+        return True
+    return any(t.get("outlets") or t.get("inlets") for t in dag.get("tasks") or ())
+
+
 def declared(dag_id: str, dag: Mapping[str, Any]) -> tuple[DagAssets, list[Any], list[Any]]:
     """What a serialized DAG declares: its DagAssets, the asset refs (with their watchers) and
     alias refs to register."""

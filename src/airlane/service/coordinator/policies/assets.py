@@ -14,13 +14,14 @@ make ready get their run, in the pass that reads the try's end (no polling).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import orjson
 
 from airlane.engine.run_state import TIKey
 from airlane.queue import assets, typed
 from airlane.queue.asset_records import AssetRef, DagAssets, EmittedEvent, EventSource
+from airlane.queue.asset_registry import has_assets
 from airlane.queue.asset_runs import create_ready_runs
 from airlane.queue.protocol import TryFinished
 from airlane.queue.scripts import Scripts
@@ -82,24 +83,29 @@ class AssetTriggers(Policy):
     # ---- async work, once per pass ------------------------------------------------------------
 
     async def load(self) -> None:
-        """Register every current DAG's declarations (restart: queues are looked at next)."""
+        """Register every current DAG's declarations (restart: queues are looked at next).
+        DAGs that declare nothing about assets cost no write."""
         s = self.session
+        stored = await assets.dag_assets(s.client, s.keys)
         inactive = await typed.smembers(s.client, s.keys.inactive)
-        for dag_id in await typed.hgetall(s.client, s.keys.dags):
-            if dag_id in inactive:
+        for dag_id, content_hash in (await typed.hgetall(s.client, s.keys.dags)).items():
+            loaded = None if dag_id in inactive else await s.runs.graph(content_hash)
+            if loaded is not None and (has_assets(loaded[0]) or dag_id in stored):
+                await self._sync(dag_id, loaded[0])
+            elif dag_id in stored:
                 await assets.drop_dag(s.client, s.keys, dag_id)
-            else:
-                await self.dag_updated(dag_id)
         self.deps = await assets.dag_assets(s.client, s.keys)
         self.loaded = True
         self.dirty = True
 
     async def dag_updated(self, dag_id: str) -> None:
+        loaded = await self.session.runs.current_graph(dag_id)
+        if loaded is not None and (has_assets(loaded[0]) or dag_id in self.deps):
+            await self._sync(dag_id, loaded[0])
+
+    async def _sync(self, dag_id: str, dag: dict[str, Any]) -> None:
         s = self.session
-        loaded = await s.runs.current_graph(dag_id)
-        if loaded is None:
-            return
-        deps = await assets.sync_dag(s.client, s.keys, dag_id, loaded[0])
+        deps = await assets.sync_dag(s.client, s.keys, dag_id, dag)
         if deps.outlets or deps.inlets or deps.outlet_aliases or deps.condition:
             self.deps[dag_id] = deps
         else:
