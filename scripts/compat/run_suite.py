@@ -1,7 +1,10 @@
 """Run Airflow's example DAGs with Airlane and print the compatibility table.
 
     .venv/bin/python scripts/compat/run_suite.py [--suite NAME ...] [--jobs 2]
-        [--write-docs] [--update-failures]
+        [--file NAME ...] [--write-docs] [--update-failures]
+
+--file runs only the example files named (e.g. the asset files while working on them); it
+cannot be combined with --write-docs or --update-failures, which need every file.
 
 --write-docs rewrites docs/compatibility.md; --update-failures rewrites each expected file's
 ``expected_failures`` from this run (after a feature lands, so the list shrinks).
@@ -38,9 +41,9 @@ def update_failures(report: SuiteReport) -> None:
     path.write_text(json.dumps(data, indent=2) + "\n")
 
 
-async def run_all(names: list[str], jobs: int) -> list[SuiteReport]:
+async def run_all(names: list[str], jobs: int, files: list[str] | None = None) -> list[SuiteReport]:
     gate = asyncio.Semaphore(jobs)
-    return list(await asyncio.gather(*(run_suite(suite_named(n), gate) for n in names)))
+    return list(await asyncio.gather(*(run_suite(suite_named(n), gate, files) for n in names)))
 
 
 def main() -> int:
@@ -49,8 +52,11 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2, help="files run at once")
     parser.add_argument("--write-docs", action="store_true")
     parser.add_argument("--update-failures", action="store_true")
+    parser.add_argument("--file", action="append", help="run only this example file")
     args = parser.parse_args()
-    reports = asyncio.run(run_all(args.suite or [s.name for s in SUITES], args.jobs))
+    if args.file and (args.write_docs or args.update_failures):
+        parser.error("--file runs part of a suite: not with --write-docs or --update-failures")
+    reports = asyncio.run(run_all(args.suite or [s.name for s in SUITES], args.jobs, args.file))
     problems = []
     for report in reports:
         print(text_table(report), end="\n\n")

@@ -100,8 +100,8 @@ def markdown(reports: list[SuiteReport]) -> str:
         "",
         "Statuses: *matches* (loads, every DAG ends every task as in Airflow); *differs* (loads,",
         "some task ends otherwise); *does not load* (Airlane's import error is shown); *left to",
-        "another issue* (assets, or files that need the internet, which this machine and CI do",
-        "not reach); *not recorded* (real Airflow's `dags test` itself did not finish, e.g. a",
+        "another issue* (files that need the internet, which this machine and CI do not",
+        "reach); *not recorded* (real Airflow's `dags test` itself did not finish, e.g. a",
         "sensor waiting for a task that `dags test` runs after it, or Airflow failed to import",
         "the file): Airlane still loads such a file (*loads* and *DAGs* are Airlane's) and runs",
         "the DAGs of it that Airflow did finish, compared as above (*matches*); a file that does",
@@ -131,7 +131,7 @@ def _loading_sentence(reports: list[SuiteReport]) -> str:
     if not failing:
         return (
             f"Every example file loads in Airlane ({len(tried)} files), except those left to "
-            "other issues: the asset files and the ones that need the internet."
+            "other issues: the ones that need the internet."
         )
     return (
         f"{len(tried) - len(failing)}/{len(tried)} example files load; not: {', '.join(failing)}."

@@ -80,6 +80,9 @@ def test_inlet_events_read_through_the_reader() -> None:
     assert inlets[0][-1].id == 2
     assert inlets.for_asset(uri="s3://b/")[-1].extra == {"hi": "b"}
     assert inlets[ALIAS][0].asset.name == "s3://x"
+    assert inlets["s3://b/"][0].dataset.uri == "s3://b"  # Airflow 2: by URI, event.dataset
+    assert inlets[B][0].timestamp is not None
+    assert inlets[B][0].timestamp.isoformat() == "2026-01-01T00:00:00+00:00"
     assert inlets[Asset("n", uri="s3://n")] == []  # a ref inlet matches by name
     assert list(inlets) == [B, ALIAS, Asset.ref(name="n")]
     with pytest.raises(KeyError):

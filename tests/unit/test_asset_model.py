@@ -141,8 +141,11 @@ def test_a_list_schedule_is_all_of_its_assets() -> None:
     assert cond is not None
     assert cond.as_condition() == {"all": [{"asset": "a"}, {"asset": "b"}]}
     assert as_asset_condition("@daily") is None
-    assert as_asset_condition([]) is None
-    assert as_asset_condition(["x"]) is None
+    empty = as_asset_condition([])  # Airflow 3.1.8: AssetTriggeredTimetable(AssetAll())
+    assert empty is not None
+    assert empty.as_condition() == {"all": []}
+    with pytest.raises(ValueError, match="All elements in 'schedule' should be either assets"):
+        as_asset_condition([a, "x"])
 
 
 def test_watcher_refuses_a_trigger_that_is_no_event_trigger() -> None:

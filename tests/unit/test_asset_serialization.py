@@ -67,6 +67,7 @@ def test_asset_or_time_schedule_keeps_the_time_part_for_the_scheduler() -> None:
     described = data["schedule"]
     assert described["kind"] == "asset_or_time"
     assert described["expression"] == "Asset or 0 1 * * 3"
+    assert described["description"] == "Triggered by assets or 0 1 * * 3"
     assert described["timetable"]["kind"] == "cron"
     assert described["condition"] == {"all": [{"asset": A.name}, {"asset": B.name}]}
     spec = DagSpec.from_serialized(data)

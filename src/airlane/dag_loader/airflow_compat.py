@@ -202,6 +202,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     # Assets (h8-assetsdk, issue 18)
     "airflow.sdk.definitions.asset": ("airlane.sdk.assets",),
     "airflow.sdk.definitions.asset.metadata": ("airlane.sdk.assets",),
+    "airflow.sdk.definitions.asset.decorators": ("airlane.sdk.asset_decorator",),
     "airflow.datasets": ("airlane.sdk.datasets",),
     "airflow.datasets.metadata": ("airlane.sdk.assets",),
     "airflow.timetables.assets": ("airlane.sdk.asset_schedule",),

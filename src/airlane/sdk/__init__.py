@@ -1,5 +1,6 @@
 """What DAG files import: DAG, operators, TaskFlow decorators, task groups, wiring helpers."""
 
+from airlane.sdk.asset_decorator import asset
 from airlane.sdk.assets import Asset, AssetAlias, AssetAll, AssetAny, AssetWatcher, Metadata
 from airlane.sdk.baseoperator import BaseOperator, chain, chain_linear, cross_downstream
 from airlane.sdk.connection import Connection
@@ -74,6 +75,7 @@ __all__ = [
     "TriggerRule",
     "Variable",
     "XComArg",
+    "asset",
     "chain",
     "chain_linear",
     "cross_downstream",

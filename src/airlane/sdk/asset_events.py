@@ -13,9 +13,12 @@ outlets as Airflow's API server does (``register_asset_changes_in_db``)::
 
 from __future__ import annotations
 
+import inspect
 import json
-from collections.abc import Iterator, Mapping, Sequence
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from airlane.sdk.assets import (
@@ -25,24 +28,30 @@ from airlane.sdk.assets import (
     AssetRef,
     AssetUriRef,
     BaseAsset,
+    Metadata,
 )
 
+log = logging.getLogger(__name__)
+
 #: an asset's key (name, uri) or an alias's ("alias", name)
-_Key = tuple[str, str]
+AssetKey = tuple[str, str]
 
 
 @dataclass(slots=True)
 class OutletEventAccessor:
     """One outlet's event: its ``extra``, and the assets added through it when it is an alias."""
 
-    key: _Key
+    key: AssetKey
     extra: dict[str, Any] = field(default_factory=dict)
     asset_alias_events: list[dict[str, Any]] = field(default_factory=list)
 
-    def add(self, asset: Asset | AssetRef, extra: dict[str, Any] | None = None) -> None:
-        """Record an event of ``asset`` through this alias (nothing for an asset's accessor)."""
+    def add(self, asset: Asset | AssetRef | str, extra: dict[str, Any] | None = None) -> None:
+        """Record an event of ``asset`` through this alias (nothing for an asset's accessor;
+        Airflow 2 names the asset by its URI)."""
         if self.key[0] != "alias":
             return
+        if isinstance(asset, str):
+            asset = Asset(uri=asset)
         if isinstance(asset, AssetRef):
             raise TypeError(
                 f"{asset!r}: add an Asset to an alias (Airlane resolves no references here)"
@@ -56,7 +65,7 @@ class OutletEventAccessor:
         )
 
 
-def _ref_key(ref: AssetRef, outlets: Sequence[Any]) -> _Key:
+def _ref_key(ref: AssetRef, outlets: Sequence[Any]) -> AssetKey:
     for item in outlets:
         if isinstance(item, Asset) and (
             (isinstance(ref, AssetNameRef) and item.name == ref.value)
@@ -66,23 +75,34 @@ def _ref_key(ref: AssetRef, outlets: Sequence[Any]) -> _Key:
     raise KeyError(ref)
 
 
+def _str_key(key: str, outlets: Sequence[Any]) -> AssetKey:
+    for item in outlets:
+        if isinstance(item, Asset) and key in (item.uri, item.name):
+            return (item.name, item.uri)
+        if isinstance(item, AssetAlias) and key == item.name:
+            return ("alias", key)
+    return (key, key)
+
+
 class OutletEventAccessors(Mapping[Any, OutletEventAccessor]):
     """``outlet_events``: an accessor per asset or alias, made on first access."""
 
     def __init__(self, outlets: Sequence[Any] = ()) -> None:
         self._outlets = list(outlets)
-        self._dict: dict[_Key, OutletEventAccessor] = {}
+        self._dict: dict[AssetKey, OutletEventAccessor] = {}
 
     def __repr__(self) -> str:
         return f"OutletEventAccessors(_dict={self._dict})"
 
-    def _key(self, key: Any) -> _Key:
+    def _key(self, key: Any) -> AssetKey:
         if isinstance(key, Asset):
             return (key.name, key.uri)
         if isinstance(key, AssetAlias):
             return ("alias", key.name)
         if isinstance(key, AssetRef):
             return _ref_key(key, self._outlets)
+        if isinstance(key, str):  # Airflow 2: a dataset's URI or an alias's name
+            return _str_key(key, self._outlets)
         raise TypeError(f"Key should be either an asset or an asset alias, not {type(key)}")
 
     def __getitem__(self, key: Any) -> OutletEventAccessor:
@@ -99,7 +119,7 @@ class OutletEventAccessors(Mapping[Any, OutletEventAccessor]):
         return len(self._dict)
 
     def for_asset(self, *, name: str | None = None, uri: str | None = None) -> OutletEventAccessor:
-        return self[_for_asset(name, uri)]
+        return self[asset_or_ref(name, uri)]
 
     def for_asset_alias(self, *, name: str) -> OutletEventAccessor:
         return self[AssetAlias(name)]
@@ -148,7 +168,7 @@ class OutletEventAccessors(Mapping[Any, OutletEventAccessor]):
         ]
 
 
-def _for_asset(name: str | None, uri: str | None) -> BaseAsset:
+def asset_or_ref(name: str | None, uri: str | None) -> BaseAsset:
     if name and uri:
         return Asset(name=name, uri=uri)
     if name:
@@ -173,7 +193,8 @@ class AssetEventView:
     """One asset event as a task reads it (Airflow's ``AssetEventResult``)."""
 
     id: int
-    timestamp: str
+    #: when the event was recorded (aware), None when the record has no time
+    timestamp: datetime | None
     asset: AssetView
     extra: dict[str, Any] = field(default_factory=dict)
     source_task_id: str | None = None
@@ -194,7 +215,7 @@ class AssetEventView:
         )
         return cls(
             id=int(record.get("id") or 0),
-            timestamp=str(record.get("timestamp") or ""),
+            timestamp=_moment(record.get("timestamp")),
             asset=asset,
             extra=dict(record.get("extra") or {}),
             source_task_id=record.get("source_task_id"),
@@ -204,6 +225,19 @@ class AssetEventView:
             source_aliases=tuple(record.get("source_aliases") or ()),
             created_dagruns=tuple(record.get("created_dagruns") or ()),
         )
+
+    @property
+    def dataset(self) -> AssetView:
+        """Airflow 2's name for the event's asset."""
+        return self.asset
+
+
+def _moment(value: Any) -> datetime | None:
+    if isinstance(value, datetime) or value is None:
+        return value
+    if not value:
+        return None
+    return datetime.fromisoformat(str(value))
 
 
 class AssetEventReader(Protocol):
@@ -247,6 +281,8 @@ class InletEventsAccessors(Mapping[Any, list[AssetEventView]]):
             obj = self._inlets[key]
             if not isinstance(obj, Asset | AssetAlias | AssetRef):
                 raise IndexError(key)
+        if isinstance(obj, str):  # Airflow 2: a dataset's URI (or an alias's name)
+            obj = self._by_text(obj)
         if isinstance(obj, AssetAlias):
             if obj not in self._inlets:
                 raise KeyError(obj)
@@ -257,26 +293,34 @@ class InletEventsAccessors(Mapping[Any, list[AssetEventView]]):
             raise TypeError(f"`key` is of unknown type ({type(key).__name__})")
         return [AssetEventView.from_record(r) for r in records]
 
+    def _by_text(self, text: str) -> Asset | AssetAlias:
+        for inlet in self._inlets:
+            if isinstance(inlet, Asset) and text in (inlet.uri, inlet.name):
+                return inlet
+            if isinstance(inlet, AssetAlias) and text == inlet.name:
+                return inlet
+        raise KeyError(text)
+
     def _resolve(self, obj: Asset | AssetRef) -> str:
         """The name of the inlet ``obj`` stands for (an ``Asset.ref`` inlet matches by name or
         URI, as Airflow resolves it to its asset)."""
         for inlet in self._inlets:
-            if isinstance(inlet, Asset) and _matches(obj, inlet.name, inlet.uri):
+            if isinstance(inlet, Asset) and designates(obj, inlet.name, inlet.uri):
                 return inlet.name
-            if isinstance(inlet, AssetNameRef) and _matches(obj, inlet.value, None):
+            if isinstance(inlet, AssetNameRef) and designates(obj, inlet.value, None):
                 return inlet.value
-            if isinstance(inlet, AssetUriRef) and _matches(obj, None, inlet.value):
+            if isinstance(inlet, AssetUriRef) and designates(obj, None, inlet.value):
                 return inlet.value
         raise KeyError(obj)
 
     def for_asset(self, *, name: str | None = None, uri: str | None = None) -> list[AssetEventView]:
-        return self[_for_asset(name, uri)]
+        return self[asset_or_ref(name, uri)]
 
     def for_asset_alias(self, *, name: str) -> list[AssetEventView]:
         return self[AssetAlias(name)]
 
 
-def _matches(obj: Asset | AssetRef, name: str | None, uri: str | None) -> bool:
+def designates(obj: Asset | AssetRef, name: str | None, uri: str | None) -> bool:
     """Whether ``obj`` designates the inlet known by ``name`` and/or ``uri``."""
     if isinstance(obj, AssetNameRef):
         return name is not None and obj.value == name
@@ -286,3 +330,28 @@ def _matches(obj: Asset | AssetRef, name: str | None, uri: str | None) -> bool:
     if name is not None and uri is not None:
         return (obj.name, obj.uri) == (name, uri)
     return obj.name == name if name is not None else obj.uri == uri
+
+
+def call_feeding_outlet_events(
+    func: Callable[..., Any],
+    args: Sequence[Any],
+    kwargs: Mapping[str, Any],
+    outlet_events: Any,
+) -> Any:
+    """Call ``func``; a generator function is run to its end, each ``Metadata`` it yields
+    going to ``outlet_events`` (Airflow's ``ExecutionCallableRunner``), and its return value
+    is the result."""
+    if not inspect.isgeneratorfunction(func):
+        return func(*args, **kwargs)
+    generator = func(*args, **kwargs)
+    while True:
+        try:
+            item = next(generator)
+        except StopIteration as stop:
+            return stop.value
+        if isinstance(item, Metadata) and outlet_events is not None:
+            outlet_events[item.asset].extra.update(item.extra)
+            if item.alias:
+                outlet_events[item.alias].add(item.asset, extra=item.extra)
+        else:
+            log.warning("Ignoring unknown data of %r received from task", type(item))

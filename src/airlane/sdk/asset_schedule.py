@@ -34,8 +34,9 @@ class AssetOrTimeSchedule:
             self.asset_condition: BaseAsset = assets
         else:
             self.asset_condition = AssetAll(*assets)
-        description = getattr(timetable, "description", "") or ""
-        self.description = f"Triggered by assets or {description}"
+        #: the time part's own description ("" when it has none, as Airlane's cron tables)
+        self.time_description = str(getattr(timetable, "description", "") or "")
+        self.description = f"Triggered by assets or {self.time_description}"
         self.periodic = bool(getattr(timetable, "periodic", True))
 
     def validate(self) -> None:
@@ -73,10 +74,11 @@ def describe_asset_schedule(
     describes the time part of an ``AssetOrTimeSchedule``)."""
     if isinstance(schedule, AssetOrTimeSchedule):
         timetable = describe_time(schedule.timetable)
+        time_text = schedule.time_description or timetable.get("expression")
         return {
             "kind": "asset_or_time",
             "expression": f"{ASSET_SUMMARY} or {timetable.get('expression')}",
-            "description": schedule.description,
+            "description": f"Triggered by assets or {time_text}",
             "periodic": schedule.periodic,
             **_assets_part(schedule.asset_condition),
             "timetable": timetable,

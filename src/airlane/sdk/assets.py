@@ -350,14 +350,19 @@ class Metadata:
 
 
 def as_asset_condition(value: Any) -> BaseAsset | None:
-    """``schedule`` as an asset condition: a condition itself, or a list of assets (all of
-    them); None when it is no asset schedule."""
+    """``schedule`` as an asset condition: a condition itself, or a collection of assets (all
+    of them, as Airflow 3.1's DAG makes it; anything else in it is refused as there); None
+    when it is no asset schedule."""
     if isinstance(value, BaseAsset):
         return value
-    if isinstance(value, list | tuple | set | frozenset) and value:
+    if isinstance(value, list | tuple | set | frozenset):
         items = list(value)
-        if all(isinstance(v, BaseAsset) for v in items):
-            return AssetAll(*items)
+        if not all(isinstance(v, BaseAsset) for v in items):
+            raise ValueError(
+                "All elements in 'schedule' should be either assets, asset references, or "
+                "asset aliases"
+            )
+        return AssetAll(*items)
     return None
 
 

@@ -6,6 +6,7 @@ import inspect
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
+from airlane.sdk.asset_events import call_feeding_outlet_events
 from airlane.sdk.baseoperator import BaseOperator
 from airlane.sdk.context import Context, current_log
 from airlane.sdk.exceptions import AirflowException
@@ -78,7 +79,8 @@ class PythonOperator(BaseOperator):
 
     def execute(self, context: Context) -> Any:
         args, kwargs = self.call_arguments(context)
-        result = self.python_callable(*args, **kwargs)
+        outlet_events = context.get("outlet_events")
+        result = call_feeding_outlet_events(self.python_callable, args, kwargs, outlet_events)
         self.log_result(result)
         return result
 

@@ -25,6 +25,7 @@ from airlane.engine.run_state import Step, TaskOutcome, TIKey, instance_summary
 from airlane.engine.state_machine import RunMachine
 from airlane.queue.protocol import validate_run_id
 from airlane.scheduling.custom_timetable import manual_interval
+from airlane.sdk.asset_schedule import AssetOrTimeSchedule
 from airlane.sdk.dag import DAG
 from airlane.sdk.run_states import use_run_state_lookup
 from airlane.sdk.secrets_masker import mask_text
@@ -86,8 +87,11 @@ def make_run_info(
     Airflow 2's ``dags test`` creates, True for one that TriggerDagRunOperator creates."""
     when = coerce_datetime(logical_date) or utcnow()
     start, end = when, when
-    if is_custom_timetable(dag.schedule):  # as Airflow's dag.test(): the timetable infers it
-        start, end = (pendulum.instance(d) for d in manual_interval(dag.schedule, when))
+    schedule = dag.schedule
+    if isinstance(schedule, AssetOrTimeSchedule):  # Airflow: its time part infers the interval
+        schedule = schedule.timetable
+    if is_custom_timetable(schedule):  # as Airflow's dag.test(): the timetable infers it
+        start, end = (pendulum.instance(d) for d in manual_interval(schedule, when))
     return RunInfo(
         dag_id=dag.dag_id,
         run_id=validate_run_id(run_id or f"manual__{when.isoformat()}"),

@@ -114,11 +114,22 @@ def _sync_execute(task: BaseOperator, context: Context) -> Any:
     return result
 
 
+async def _hook(task: BaseOperator, name: str, *args: Any) -> None:
+    """Run ``pre_execute``/``post_execute`` around an ``aexecute`` as around ``execute`` (in a
+    thread; skipped when neither the class nor the task sets one: no thread for nothing)."""
+    overridden = getattr(type(task), name) is not getattr(BaseOperator, name)
+    if overridden or getattr(task, f"_{name}_hook", None) is not None:
+        await asyncio.to_thread(getattr(task, name), *args)
+
+
 async def _execute(task: BaseOperator, context: Context, resume: Resume | None = None) -> Any:
     if resume is not None:
         return await run_resumed(task, resume, context)
     if _uses_aexecute(task):
-        return await task.aexecute(context)  # type: ignore[attr-defined]
+        await _hook(task, "pre_execute", context)
+        result = await task.aexecute(context)  # type: ignore[attr-defined]
+        await _hook(task, "post_execute", context, result)
+        return result
     if isinstance(task, PythonOperator) and task.is_async:
         return await task.aexecute_async_callable(context)
     return await asyncio.to_thread(_sync_execute, task, context)
