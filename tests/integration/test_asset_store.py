@@ -14,6 +14,7 @@ import redis.asyncio as aioredis
 
 from airlane.queue import assets
 from airlane.queue.asset_records import AssetRef, EmittedEvent, EventSource, iso_us, queue_field
+from airlane.queue.asset_runs import create_ready_runs
 from airlane.queue.keys import Keys
 from airlane.queue.scripts import CreateAssetRun
 from tests.integration.cluster import RedisServer
@@ -199,3 +200,30 @@ async def test_a_consumer_run_is_created_once_from_its_queue(
     assert [e["created_dagruns"] for e in linked] == [[{"dag_id": "both", "run_id": run_id}]] * 2
     commands = [f for _, f in await client.xrange(KEYS.commands)]
     assert commands == [{"type": "run_created", "run": f"both|{run_id}"}]
+
+
+async def test_ready_runs_wait_for_max_active_runs_and_take_events_up_to_their_queue_time(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    """As Airflow 3.1.8's scheduler: a run's run_after is its queued rows' time (the first
+    event's: a queued row keeps its time), and it takes the events after the previous
+    asset-triggered run's run_after up to its own; a later event waits for the next run."""
+    on_a = _consumer("on_a", {"asset": "a"})
+    on_a["max_active_runs"] = 1
+    await client.hset(KEYS.dags, "on_a", "hash")
+    await assets.sync_dag(client, KEYS, "on_a", on_a)
+    first = await assets.record_events(client, KEYS, [_emit(A)], _try(try_number=1), scripts)
+    assert await create_ready_runs(client, KEYS, scripts, going={"on_a": 1}) == []
+    second = await assets.record_events(client, KEYS, [_emit(A)], _try(try_number=2), scripts)
+    (made,) = await create_ready_runs(client, KEYS, scripts, going={})
+    assert made.ref.startswith("on_a|asset_triggered__")
+    taken = orjson.loads(made.run_hash["asset_events"])
+    assert [e["id"] for e in taken] == [first[0]["id"]]
+    assert taken[0]["asset"] == {"name": "a", "uri": "s3://bucket/a", "extra": {}}
+    third = await assets.record_events(client, KEYS, [_emit(A)], _try(try_number=3), scripts)
+    (later,) = await create_ready_runs(client, KEYS, scripts, going={})
+    taken = orjson.loads(later.run_hash["asset_events"])
+    assert [e["id"] for e in taken] == [second[0]["id"], third[0]["id"]]
+    await client.sadd(KEYS.paused, "on_a")
+    await assets.record_events(client, KEYS, [_emit(A)], _try(try_number=4), scripts)
+    assert await assets.queued_events(client, KEYS, dag_id="on_a") == []
