@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from airlane.sdk.asset_events import (
     InletEventsAccessors,
     MemoryAssetEventReader,
     OutletEventAccessors,
+    call_feeding_outlet_events,
 )
-from airlane.sdk.assets import Asset, AssetAlias
+from airlane.sdk.assets import Asset, AssetAlias, Metadata
 
 A = Asset(uri="s3://output/1.txt", name="test-asset")
 B = Asset("s3://b")
@@ -89,3 +92,30 @@ def test_inlet_events_read_through_the_reader() -> None:
         inlets[Asset("unknown")]
     with pytest.raises(IndexError):
         inlets[5]
+
+
+def test_airflow_2_names_outlets_by_uri_and_aliases_by_name() -> None:
+    events = OutletEventAccessors([B, ALIAS])
+    events["s3://b/"].extra = {"by": "uri"}
+    events["example-alias"].add("s3://added")
+    assert events.emitted() == [
+        {"asset": B.as_ref(), "extra": {"by": "uri"}, "source_alias_names": []},
+        {
+            "asset": Asset(uri="s3://added").as_ref(),
+            "extra": {},
+            "source_alias_names": ["example-alias"],
+        },
+    ]
+
+
+def test_a_generator_callable_feeds_its_metadata_and_returns_its_value() -> None:
+    events = OutletEventAccessors([A])
+
+    def produce() -> Any:
+        yield Metadata(A, {"hi": "bye"})
+        yield 42  # ignored, as Airflow logs and ignores unknown yields
+        return "done"
+
+    assert call_feeding_outlet_events(produce, (), {}, events) == "done"
+    assert events[A].extra == {"hi": "bye"}
+    assert call_feeding_outlet_events(lambda x: x + 1, (1,), {}, events) == 2

@@ -57,7 +57,7 @@ def _check_arguments(function: Callable[..., Any]) -> None:
 class _AssetMainOperator(PythonOperator):
     """The task of an ``@asset`` DAG: calls the function with the assets it names."""
 
-    def __init__(self, *, definition_name: str, uri: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, *, definition_name: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._definition_name = definition_name
 
