@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench import deferral_bench
+from bench import asset_bench, deferral_bench
 
 ISOLATION = Path(__file__).resolve().parent / "results" / "isolation.json"
 
@@ -165,6 +165,7 @@ def render(results: dict[str, Any], command: str) -> str:
         "",
         *_isolation(),
         *_deferral(),
+        *_assets(),
     ]
     return "\n".join(lines)
 
@@ -200,6 +201,13 @@ def _deferral() -> list[str]:
     if not deferral_bench.RESULTS.exists():
         return []
     return deferral_bench.section(json.loads(deferral_bench.RESULTS.read_text()))
+
+
+def _assets() -> list[str]:
+    """Producer task end to consumer task start (``bench/asset_bench``)."""
+    if not asset_bench.RESULTS.exists():
+        return []
+    return asset_bench.section(json.loads(asset_bench.RESULTS.read_text()))
 
 
 def _queue_choice(choice: dict[str, Any]) -> list[str]:

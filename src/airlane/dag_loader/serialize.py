@@ -118,7 +118,11 @@ def serialize_task(task: DAGNode, priority: int) -> dict[str, Any]:
         "operator": op.operator_name,
         "operator_module": operator_class.__module__,
         "kind": op.task_kind,
-        "is_empty": bool(op.is_empty) and not (op.on_execute_callback or op.on_success_callback),
+        # as Airflow's DagRun.schedule_tis: an empty task with lineage runs on a worker (its
+        # success records asset events)
+        "is_empty": bool(op.is_empty)
+        and not (op.on_execute_callback or op.on_success_callback)
+        and not (getattr(op, "outlets", None) or getattr(op, "inlets", None)),
         "upstream": sorted(task.upstream_task_ids),
         "downstream": sorted(task.downstream_task_ids),
         # the task's own: as_teardown() on a mapped task sets it there, not on the prototype

@@ -1,13 +1,13 @@
 """Run events, the entries of the ``events`` stream, encoded and decoded in this one module.
 
 Writers: the coordinator (through ``Persister``: ``run``, ``ti``, ``run_timeout``), the
-callbacks role (``callback``), the
-``CREATE_RUN`` script (the ``queued`` ``run`` event, see :class:`RunEvent`) and the DAG
-processor (``dag``, ``import_errors``). Reader: the API (``api/event_format.py``), which sends
-each entry to its clients as the JSON of one server-sent event, the event's :meth:`payload`
-after ``kind`` and ``at``; the UI reads that JSON, so the key order of each payload is part of
-the wire format too. A kind this module does not know (from a newer writer) passes through
-as :class:`OtherEvent`.
+callbacks role (``callback``), the ``CREATE_RUN`` script (the ``queued`` ``run`` event, see
+:class:`RunEvent`), the DAG processor (``dag``, ``import_errors``) and the
+``RECORD_ASSET_EVENTS`` script (``asset``). Reader: the API (``api/event_format.py``), which
+sends each entry to its clients as the JSON of one server-sent event, the event's
+:meth:`payload` after ``kind`` and ``at``; the UI reads that JSON, so the key order of each
+payload is part of the wire format too. A kind this module does not know (from a newer
+writer) passes through as :class:`OtherEvent`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
+
+import orjson
 
 from airlane.queue.keys import parse_run_ref, parse_ti_field, run_ref, ti_field
 from airlane.queue.protocol import Fields, MalformedRecord
@@ -29,6 +31,7 @@ class EventKind(StrEnum):
     DAG = "dag"
     IMPORT_ERRORS = "import_errors"
     CALLBACK = "callback"
+    ASSET = "asset"
 
 
 def _field(fields: Mapping[str, str], name: str, kind: str) -> str:
@@ -256,6 +259,35 @@ class ImportErrorsEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class AssetEventMessage:
+    """An asset event was recorded: ``kind asset event <the event record's JSON>`` (Airflow's
+    AssetEvent fields, queue/assets.py). Its payload is the record.
+
+    Lua: ``RECORD_ASSET_EVENTS`` (scripts/assets.py) writes it, in the step that records the
+    event; no Python code sends it.
+    """
+
+    kind: ClassVar[EventKind] = EventKind.ASSET
+    event_json: str
+
+    def to_fields(self) -> Fields:
+        return {"kind": self.kind.value, "event": self.event_json}
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> AssetEventMessage:
+        return cls(_field(fields, "event", cls.kind))
+
+    def payload(self) -> dict[str, Any]:
+        try:
+            found = orjson.loads(self.event_json)
+        except orjson.JSONDecodeError:
+            raise MalformedRecord(
+                f"asset event that is no JSON: {self.event_json!r:.200}"
+            ) from None
+        return found if isinstance(found, dict) else {}
+
+
+@dataclass(frozen=True, slots=True)
 class OtherEvent:
     """An event of a kind not listed here, passed on with the fields every event may have."""
 
@@ -287,15 +319,27 @@ class OtherEvent:
         return data
 
 
-RunEventMessage = (
-    RunEvent | TIEvent | RunTimeoutEvent | CallbackEvent | DagEvent | ImportErrorsEvent | OtherEvent
+_KnownEvent = (
+    RunEvent
+    | TIEvent
+    | RunTimeoutEvent
+    | CallbackEvent
+    | DagEvent
+    | ImportErrorsEvent
+    | AssetEventMessage
 )
+RunEventMessage = _KnownEvent | OtherEvent
 
-_KNOWN = (RunEvent, TIEvent, RunTimeoutEvent, CallbackEvent, DagEvent, ImportErrorsEvent)
-_BY_KIND: dict[
-    str,
-    type[RunEvent | TIEvent | RunTimeoutEvent | CallbackEvent | DagEvent | ImportErrorsEvent],
-] = {cls.kind: cls for cls in _KNOWN}
+_KNOWN = (
+    RunEvent,
+    TIEvent,
+    RunTimeoutEvent,
+    CallbackEvent,
+    DagEvent,
+    ImportErrorsEvent,
+    AssetEventMessage,
+)
+_BY_KIND: dict[str, type[_KnownEvent]] = {cls.kind: cls for cls in _KNOWN}
 
 
 def decode_event(fields: Mapping[str, str]) -> RunEventMessage:

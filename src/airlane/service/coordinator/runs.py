@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from airlane.engine.dag_spec import DagSpec
@@ -54,17 +55,23 @@ class RunLoader:
             await self.activate(ref)
             await self.session.flush_if_full()
 
-    async def activate(self, ref: str, reopening: bool = False) -> RunContext | None:
+    async def activate(
+        self, ref: str, reopening: bool = False, created: Mapping[str, str] | None = None
+    ) -> RunContext | None:
         """Drive run ``ref``: start it if it is queued and may start, or rebuild it.
 
         A finished run that a clear or mark reopens (``reopening``) is not ended again by this
-        first step: the command that reopens it decides its state.
+        first step: the command that reopens it decides its state. ``created``: the hash of a
+        run this coordinator has just created (nothing to read back: no instances yet).
         """
         if ref in self.registry.runs:
             return self.registry.runs[ref]
         s = self.session
         dag_id, run_id = parse_run_ref(ref)
-        fields = await typed.hgetall(s.client, s.keys.run(dag_id, run_id))
+        if created is not None:
+            fields = dict(created)
+        else:
+            fields = await typed.hgetall(s.client, s.keys.run(dag_id, run_id))
         if not fields:
             s.outbox.batch.srem(s.keys.active_runs, ref)
             return None
@@ -80,7 +87,8 @@ class RunLoader:
             self.registry.queued_refs.setdefault(dag_id, set()).add(ref)
             return None
         self.registry.queued_refs.get(dag_id, set()).discard(ref)
-        return await self._resume(ref, fields, loaded, str(content_hash), reopening)
+        fresh = created is not None
+        return await self._resume(ref, fields, loaded, str(content_hash), reopening, fresh)
 
     async def _resume(
         self,
@@ -89,12 +97,13 @@ class RunLoader:
         loaded: tuple[dict[str, Any], DagGraph],
         content_hash: str,
         reopening: bool,
+        fresh: bool = False,
     ) -> RunContext:
         s = self.session
         dag, graph = loaded
         dag_id, run_id = parse_run_ref(ref)
         state = fields.get("state", "queued")
-        raw_tis = await typed.hgetall(s.client, s.keys.tis(dag_id, run_id))
+        raw_tis = {} if fresh else await typed.hgetall(s.client, s.keys.tis(dag_id, run_id))
         records, metas = decode_tis(raw_tis, graph, ref)
         machine = RunMachine(
             graph, records or None, ti_identity=f"{dag_id}#{fields.get('logical_date')}"
