@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from airlane.api import (
+    assets,
     backfills,
     connections,
     dag_runs,
@@ -109,6 +110,7 @@ def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
         metrics,
         workers,
         hitl,
+        assets,
         webui,
     )
     for module in modules:
