@@ -107,6 +107,24 @@ Global keys
                          calls only the others); expires with arq's result of the job
     hitl_runs            SET "<dag_id>|<run_id>" of runs with human-in-the-loop details (the
                          API's list across runs reads it); a run leaves it when deleted
+    asset_seqs           HASH "asset" / "alias" / "event" -> the last id given out (HINCRBY)
+    assets               HASH asset name -> asset JSON (queue/asset_records.AssetRecord: id,
+                         name, uri, group, extra, created_at, updated_at, watchers)
+    asset_ids            HASH asset id -> asset name
+    asset_deps           HASH dag_id -> what the DAG declares about assets (asset_records.DagAssets:
+                         outlets, inlets, outlet aliases per task; its asset condition)
+    asset_aliases        HASH alias name -> {"id", "name", "group"}
+    asset_alias:<name>   SET asset names the alias resolved to at run time
+    asset_events         HASH event id -> event JSON (Airflow's AssetEvent fields; its
+                         created_dagruns are in asset_event_runs)
+    asset_event_index    ZSET event id scored by itself (the order of the events list)
+    asset_events_of:<asset id>  ZSET event id scored by its timestamp (epoch ms)
+    asset_event_runs     HASH event id -> "<dag_id>|<run_id>" of each run it triggered, one a line
+    asset_event_sources  HASH a try's JSON [dag_id, run_id, task_id, map_index, try] -> JSON list
+                         of the event ids it recorded (a try's events are recorded once)
+    asset_queue          HASH "<consumer dag_id>|<asset name>" -> when queued (ISO; Airflow's
+                         AssetDagRunQueue); a consumer's entries go with the run they create
+    asset_triggered      HASH dag_id -> run_after (ISO) of its latest asset-triggered run
     callbacks:arq        arq's queue (ZSET of job ids) of the callbacks role; arq keeps each job
                          under its own fixed names, outside the prefix: ``arq:job:<id>``,
                          ``arq:in-progress:<id>``, ``arq:retry:<id>``, ``arq:result:<id>``
@@ -337,6 +355,57 @@ class Keys:
     @property
     def hitl_runs(self) -> str:
         return f"{self.prefix}hitl_runs"
+
+    # assets (queue/assets.py)
+    @property
+    def asset_seqs(self) -> str:
+        return f"{self.prefix}asset_seqs"
+
+    @property
+    def assets(self) -> str:
+        return f"{self.prefix}assets"
+
+    @property
+    def asset_ids(self) -> str:
+        return f"{self.prefix}asset_ids"
+
+    @property
+    def asset_deps(self) -> str:
+        return f"{self.prefix}asset_deps"
+
+    @property
+    def asset_aliases(self) -> str:
+        return f"{self.prefix}asset_aliases"
+
+    def asset_alias(self, alias_name: str) -> str:
+        return f"{self.prefix}asset_alias:{alias_name}"
+
+    @property
+    def asset_events(self) -> str:
+        return f"{self.prefix}asset_events"
+
+    @property
+    def asset_event_index(self) -> str:
+        return f"{self.prefix}asset_event_index"
+
+    def asset_events_of(self, asset_id: int) -> str:
+        return f"{self.prefix}asset_events_of:{asset_id}"
+
+    @property
+    def asset_event_runs(self) -> str:
+        return f"{self.prefix}asset_event_runs"
+
+    @property
+    def asset_event_sources(self) -> str:
+        return f"{self.prefix}asset_event_sources"
+
+    @property
+    def asset_queue(self) -> str:
+        return f"{self.prefix}asset_queue"
+
+    @property
+    def asset_triggered(self) -> str:
+        return f"{self.prefix}asset_triggered"
 
     # per run
     def run(self, dag_id: str, run_id: str) -> str:

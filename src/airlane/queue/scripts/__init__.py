@@ -8,6 +8,8 @@ create_run (API, CLI) a queued run of an existing DAG, unless the run id is take
 renew    (coordinator) extend the lease if still held, or take it back if nobody holds it
 claim_triggers, renew_triggers, fire_triggers, time_out_deferred (triggerer) trigger leases,
          events and timeouts (scripts/triggers.py)
+record_asset_events, create_asset_run (coordinator, API) asset events and the runs they
+         trigger (scripts/assets.py)
 
 Each call is a frozen dataclass (ClaimMany, FinishMany, Apply, CreateRun, Renew) beside its Lua
 source, which documents its KEYS and ARGV. Ready for Redis Cluster: every key a script touches
@@ -22,10 +24,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
+import orjson
 import redis.asyncio as aioredis
 
 from airlane.queue.keys import Keys
 from airlane.queue.scripts.apply import APPLY, Apply, Batch
+from airlane.queue.scripts.assets import (
+    CREATE_ASSET_RUN,
+    RECORD_ASSET_EVENTS,
+    CreateAssetRun,
+    PendingEvent,
+    RecordAssetEvents,
+)
 from airlane.queue.scripts.claim import CLAIM_MANY, Claim, ClaimMany
 from airlane.queue.scripts.finish import FINISH_MANY, Finish, FinishMany
 from airlane.queue.scripts.lease import RENEW, Renew
@@ -52,11 +62,14 @@ __all__ = [
     "Claim",
     "ClaimMany",
     "ClaimTriggers",
+    "CreateAssetRun",
     "CreateRun",
     "Finish",
     "FinishMany",
     "Fire",
     "FireTriggers",
+    "PendingEvent",
+    "RecordAssetEvents",
     "Renew",
     "RenewTriggers",
     "ScriptArgs",
@@ -72,6 +85,8 @@ SOURCES = {
     "renew": RENEW,
     "create_run": CREATE_RUN,
     **TRIGGER_SOURCES,
+    "record_asset_events": RECORD_ASSET_EVENTS,
+    "create_asset_run": CREATE_ASSET_RUN,
 }
 
 
@@ -135,6 +150,19 @@ class Scripts:
     async def create_run(self, call: CreateRun) -> None:
         """Raises ResponseError NODAG (no such DAG) or EXISTS (the run id is taken)."""
         await self._call("create_run", call.encode(self.keys))
+
+    async def record_asset_events(self, call: RecordAssetEvents) -> tuple[bool, list[int]]:
+        """(recorded now, the event ids); False with the ids of a try's earlier recording."""
+        fresh, ids = cast(
+            list[Any], await self._call("record_asset_events", call.encode(self.keys))
+        )
+        text = ids.decode() if isinstance(ids, bytes) else str(ids)
+        return bool(fresh), [int(i) for i in orjson.loads(text)]
+
+    async def create_asset_run(self, call: CreateAssetRun) -> bool:
+        """False when the queued events are gone (consumed by an earlier call); raises
+        ResponseError NODAG or EXISTS."""
+        return bool(await self._call("create_asset_run", call.encode(self.keys)))
 
 
 def _claim_answer(result: int | str | bytes) -> str | None:
