@@ -34,7 +34,12 @@ def _task_refs(
     dags: Sequence[DagAssets], pick: Callable[[DagAssets], Mapping[str, Sequence[str]]], name: str
 ) -> list[Shape]:
     return [
-        {"dag_id": d.dag_id, "task_id": task_id, "created_at": d.updated_at, "updated_at": d.updated_at}
+        {
+            "dag_id": d.dag_id,
+            "task_id": task_id,
+            "created_at": d.updated_at,
+            "updated_at": d.updated_at,
+        }
         for d in dags
         for task_id, names in sorted(pick(d).items())
         if name in names
@@ -139,9 +144,7 @@ def asset_expression(
     return expand(condition) if isinstance(condition, Mapping) else None
 
 
-def ordering(
-    request: web.Request, fields: tuple[str, ...], default: str
-) -> list[tuple[str, bool]]:
+def ordering(request: web.Request, fields: tuple[str, ...], default: str) -> list[tuple[str, bool]]:
     """``order_by`` (repeatable, ``-`` for descending) as (field, descending) pairs; a field
     the list does not sort by is a 422 as in Airflow."""
     pairs = []
@@ -160,8 +163,12 @@ def sort_shapes(shapes: list[Shape], pairs: list[tuple[str, bool]]) -> list[Shap
     """Sorted by each pair, first pair first; None sorts before any value (as SQL's NULLS
     FIRST ascending)."""
     for name, descending in reversed(pairs):
-        shapes.sort(key=lambda s, n=name: _key(s.get(n)), reverse=descending)
+        shapes.sort(key=_field_key(name), reverse=descending)
     return shapes
+
+
+def _field_key(name: str) -> Callable[[Shape], tuple[bool, Any]]:
+    return lambda shape: _key(shape.get(name))
 
 
 def _key(value: Any) -> tuple[bool, Any]:

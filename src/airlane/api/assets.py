@@ -101,7 +101,9 @@ async def list_aliases(request: web.Request) -> web.Response:
     pairs = ordering(request, ALIAS_ORDER, "id")
     pattern = request.query.get("name_pattern")
     shapes = [
-        a.ref() for a in await asset_store.aliases(store.client, store.keys) if like(pattern, a.name)
+        a.ref()
+        for a in await asset_store.aliases(store.client, store.keys)
+        if like(pattern, a.name)
     ]
     shapes = sort_shapes(shapes, pairs)
     return json_response(
@@ -185,9 +187,9 @@ async def materialize(request: web.Request) -> web.Response:
     record = await asset_store.asset(store.client, store.keys, asset_id)
     producers = set()
     if record is not None:
-        for dag in (await asset_store.dag_assets(store.client, store.keys)).values():
-            if any(record.name in names for names in dag.outlets.values()):
-                producers.add(dag.dag_id)
+        for deps in (await asset_store.dag_assets(store.client, store.keys)).values():
+            if any(record.name in names for names in deps.outlets.values()):
+                producers.add(deps.dag_id)
     if not producers:
         raise _not_found(f"No DAG materializes asset with ID: {asset_id}")
     if len(producers) > 1:

@@ -16,8 +16,7 @@ from airlane.api.errors import invalid, json_response, not_found
 from airlane.api.inputs import json_body, page, query_bool, query_list
 from airlane.api.next_run import shared, with_next_run
 from airlane.api.shapes import dag_response, task_spec
-from airlane.queue import api_reads
-from airlane.queue import asset_reads
+from airlane.queue import api_reads, asset_reads
 from airlane.sdk.timezone import utcnow
 
 _ORDER_FIELDS = {"dag_id", "dag_display_name", "is_paused", "max_active_tasks"}

@@ -64,7 +64,9 @@ async def watcher_inputs(client: aioredis.Redis, keys: Keys) -> WatcherInputs:
     for text in raw_deps.values():
         deps = DagAssets.from_json(orjson.loads(text))
         conditions[deps.dag_id] = None if deps.condition is None else dict(deps.condition)
-    return WatcherInputs(watchers, conditions, {_text(p) for p in paused}, {_text(i) for i in inactive})
+    return WatcherInputs(
+        watchers, conditions, {_text(p) for p in paused}, {_text(i) for i in inactive}
+    )
 
 
 def _text(value: str | bytes) -> str:

@@ -155,12 +155,8 @@ PATHS: Paths = {
         )
     },
     "/api/v2/assets/events": {
-        "get": op(
-            "get_asset_events", _TAG, "AssetEventCollectionResponse", params=_EVENT_FILTERS
-        ),
-        "post": op(
-            "create_asset_event", _TAG, "AssetEventResponse", body="CreateAssetEventsBody"
-        ),
+        "get": op("get_asset_events", _TAG, "AssetEventCollectionResponse", params=_EVENT_FILTERS),
+        "post": op("create_asset_event", _TAG, "AssetEventResponse", body="CreateAssetEventsBody"),
     },
     "/api/v2/assets/{asset_id}/materialize": {
         "post": op(
@@ -186,9 +182,7 @@ PATHS: Paths = {
             status=204,
         ),
     },
-    "/api/v2/assets/{asset_id}": {
-        "get": op("get_asset", _TAG, "AssetResponse", params=_ASSET)
-    },
+    "/api/v2/assets/{asset_id}": {"get": op("get_asset", _TAG, "AssetResponse", params=_ASSET)},
     "/api/v2/dags/{dag_id}/assets/queuedEvents": {
         "get": op(
             "get_dag_asset_queued_events",

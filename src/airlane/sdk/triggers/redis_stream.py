@@ -111,11 +111,13 @@ class RedisStreamTrigger(BaseEventTrigger):
 
     async def _read(self, client: aioredis.Redis, cursor: str) -> list[tuple[Any, dict[str, Any]]]:
         block = self.block_ms if cursor == ">" else None
-        answer = await client.xreadgroup(
+        answer: Any = await client.xreadgroup(
             self.group, CONSUMER, {self.stream: cursor}, count=self.batch, block=block
         )
         if not answer:
             return []
-        entries: list[tuple[Any, dict[str, Any]]] = answer[0][1]
+        # RESP2 answers [[stream, entries]], RESP3 {stream: entries}
+        found = answer.get(self.stream) if isinstance(answer, dict) else answer[0][1]
+        entries: list[tuple[Any, dict[str, Any]]] = list(found or ())
         # a pending entry deleted from the stream meanwhile reads as (id, None): acknowledge it
         return [(i, f) for i, f in entries if f is not None]

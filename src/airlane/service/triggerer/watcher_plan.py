@@ -40,7 +40,9 @@ def scheduled_names(condition: Mapping[str, Any] | None) -> Iterator[str]:
 
 
 def active_assets(
-    conditions: Mapping[str, Mapping[str, Any] | None], paused: Iterable[str], inactive: Iterable[str]
+    conditions: Mapping[str, Mapping[str, Any] | None],
+    paused: Iterable[str],
+    inactive: Iterable[str],
 ) -> set[str]:
     """Asset names some active, unpaused DAG (``conditions``: dag_id -> asset condition) is
     scheduled on."""

@@ -77,9 +77,9 @@ class WatcherRunner:
             self._cancel(key)
         self.owned.update(taken)
         for key in sorted(self.owned):
-            if key in wanted and key not in self.tasks:
-                if now - self._failed_at.get(key, now - self.retry_s) >= self.retry_s:
-                    self._start(key, wanted[key])
+            due = now - self._failed_at.get(key, now - self.retry_s) >= self.retry_s
+            if key in wanted and key not in self.tasks and due:
+                self._start(key, wanted[key])
 
     def _start(self, key: str, spec: WatcherSpec) -> None:
         task = asyncio.create_task(self._run(key, spec), name=f"watcher-{key}")
