@@ -42,7 +42,7 @@ _DATETIME = "airlane.sdk.operators.branch_datetime"
 
 #: Airflow module -> the Airlane modules whose public names it exports.
 MODULES: dict[str, tuple[str, ...]] = {
-    "airflow": (_SDK, "airlane.sdk.airflow_version"),
+    "airflow": (_SDK, "airlane.sdk.airflow_version", "airlane.sdk.datasets"),
     "airflow.models": (_SDK, "airlane.sdk.variable", "airlane.sdk.params", "airlane.sdk.models"),
     "airflow.models.dag": ("airlane.sdk.dag",),
     "airflow.models.baseoperator": ("airlane.sdk.baseoperator",),
@@ -199,6 +199,13 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.providers.standard.triggers.temporal": ("airlane.sdk.triggers.temporal",),
     "airflow.providers.standard.triggers.file": ("airlane.sdk.triggers.file",),
     "airflow.providers.standard.triggers.external_task": ("airlane.sdk.triggers.external_task",),
+    # Assets (h8-assetsdk, issue 18)
+    "airflow.sdk.definitions.asset": ("airlane.sdk.assets",),
+    "airflow.sdk.definitions.asset.metadata": ("airlane.sdk.assets",),
+    "airflow.datasets": ("airlane.sdk.datasets",),
+    "airflow.datasets.metadata": ("airlane.sdk.assets",),
+    "airflow.timetables.assets": ("airlane.sdk.asset_schedule",),
+    "airflow.timetables.datasets": ("airlane.sdk.asset_schedule",),
 }
 
 #: a folder of Airflow's own example DAGs to serve as ``airflow.example_dags`` (see

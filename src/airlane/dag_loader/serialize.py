@@ -5,7 +5,8 @@ Format 1, one object per DAG::
     {"format": 1, "hash": sha256 of the rest, "dag_id", "fileloc", "lineno", "schedule": {...},
      "start_date", "timezone", "catchup", ..., "params": {name: {"value", "schema", ...}},
      "tasks": [{"task_id", "operator", "kind", "upstream", "downstream", "trigger_rule",
-                "retries", "retry_delay_s", ..., "mapped": null | {"kind", "inputs"}}],
+                "retries", "retry_delay_s", ..., "mapped": null | {"kind", "inputs"},
+                "outlets", "inlets" (assets only, when the task has any): [asset or alias refs]}],
      "task_groups": [{"group_id", "parent", "tooltip", "children",
                       "mapped" (mapped task groups only): {"kind", "inputs"}}]}
 """
@@ -20,6 +21,7 @@ from typing import Any
 import orjson
 
 from airlane.sdk import ui_options
+from airlane.sdk.asset_lineage import asset_lineage_json
 from airlane.sdk.baseoperator import BaseOperator
 from airlane.sdk.dag import DAG
 from airlane.sdk.mapped import MappedOperator
@@ -164,6 +166,7 @@ def serialize_task(task: DAGNode, priority: int) -> dict[str, Any]:
         "mapped": _mapped_json(task) if isinstance(task, MappedOperator) else None,
         "params": {k: _jsonable(v) for k, v in op.params.dump().items()},
     }
+    serialized.update(asset_lineage_json(op))
     if isinstance(op, ExternalTaskMarker):
         # what clearing follows into the other DAG (api/clear_across.py); the strings are
         # templates, rendered against the marker's run when it is cleared

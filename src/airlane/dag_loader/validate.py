@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from airlane.dag_loader import plugins
+from airlane.sdk.asset_schedule import is_asset_schedule
 from airlane.sdk.dag import DAG
 from airlane.sdk.exceptions import AirflowDagCycleException, AirflowException
 from airlane.sdk.timetables import is_custom_timetable
@@ -67,7 +68,7 @@ def validate_dag(dag: DAG) -> None:
             if other not in dag.task_dict:
                 raise AirflowException(f"Task {task.task_id} depends on unknown task {other}")
     _check_setups(dag)
-    if dag.schedule is not None and dag.start_date is None:
+    if dag.schedule is not None and dag.start_date is None and not is_asset_schedule(dag.schedule):
         starts = [getattr(t, "start_date", None) for t in dag.task_dict.values()]
         if not any(starts):
             raise AirflowException(

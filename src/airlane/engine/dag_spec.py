@@ -20,6 +20,8 @@ DEFAULT_MAX_CONSECUTIVE_FAILED_DAG_RUNS = 0
 #: Airflow 3's default ([scheduler] catchup_by_default)
 DEFAULT_CATCHUP = False
 DEFAULT_TIMEZONE = "UTC"
+#: the schedule kinds that carry an asset condition
+ASSET_KINDS = ("assets", "asset_or_time")
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,9 @@ class DagSpec:
     has_on_failure_callback: bool = False
     #: Airflow 2's SubDagOperator: the DAG whose operator runs this one (never scheduled alone)
     parent_dag_id: str | None = None
+    #: the asset condition (``engine.asset_condition``) of a DAG scheduled on assets (kinds
+    #: ``assets`` and ``asset_or_time``), None otherwise
+    asset_condition: Mapping[str, Any] | None = None
 
     @property
     def has_schedule(self) -> bool:
@@ -82,6 +87,7 @@ class DagSpec:
             parent_dag_id=_text_or_none(dag.get("parent_dag_id")),
             has_on_success_callback=bool(dag.get("has_on_success_callback")),
             has_on_failure_callback=bool(dag.get("has_on_failure_callback")),
+            asset_condition=_asset_condition(dag.get("schedule")),
         )
 
 
@@ -96,3 +102,10 @@ def _float_or_none(value: Any) -> float | None:
 
 def _text_or_none(value: Any) -> str | None:
     return str(value) if value else None
+
+
+def _asset_condition(schedule: Any) -> Mapping[str, Any] | None:
+    if not isinstance(schedule, Mapping) or schedule.get("kind") not in ASSET_KINDS:
+        return None
+    condition = schedule.get("condition")
+    return condition if isinstance(condition, Mapping) else None

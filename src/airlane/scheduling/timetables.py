@@ -137,6 +137,12 @@ def from_serialized(
     data_intervals = data_intervals_default if intervals is None else bool(intervals)
     tz = schedule.get("timezone") or timezone or "UTC"
     expression = schedule.get("expression")
+    if kind == "asset_or_time":  # the time part; the asset part is the coordinator's
+        return from_serialized(
+            dict(schedule.get("timetable") or {}),
+            timezone,
+            data_intervals_default=data_intervals_default,
+        )
     if kind == "custom":
         return Timetable(Kind.CUSTOM, timezone=tz, custom=custom_timetable.resolve(schedule))
     if kind == "preset" and expression == "@once":

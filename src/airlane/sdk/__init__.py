@@ -1,5 +1,6 @@
 """What DAG files import: DAG, operators, TaskFlow decorators, task groups, wiring helpers."""
 
+from airlane.sdk.assets import Asset, AssetAlias, AssetAll, AssetAny, AssetWatcher, Metadata
 from airlane.sdk.baseoperator import BaseOperator, chain, chain_linear, cross_downstream
 from airlane.sdk.connection import Connection
 from airlane.sdk.context import Context, get_current_context
@@ -40,6 +41,11 @@ __all__ = [
     "AirflowFailException",
     "AirflowSensorTimeout",
     "AirflowSkipException",
+    "Asset",
+    "AssetAlias",
+    "AssetAll",
+    "AssetAny",
+    "AssetWatcher",
     "BaseBranchOperator",
     "BaseHook",
     "BaseOperator",
@@ -56,6 +62,7 @@ __all__ = [
     "FileSensor",
     "Label",
     "MappedOperator",
+    "Metadata",
     "Param",
     "PokeReturnValue",
     "PythonOperator",

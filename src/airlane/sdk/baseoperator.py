@@ -190,7 +190,6 @@ class BaseOperator(DAGNode, Templater, LoggingMixin):
         # ignore each other's): accepted as Airflow's other executors accept them.
         resources: Any = None,
         executor_config: dict[str, Any] | None = None,
-        # Not used yet: assets (inlets/outlets) and the mapped instances' labels.
         inlets: Any = None,
         outlets: Any = None,
         map_index_template: str | None = None,
@@ -260,6 +259,10 @@ class BaseOperator(DAGNode, Templater, LoggingMixin):
         self.multiple_outputs = multiple_outputs
         self.doc_md = doc_md or doc
         self.executor_config = executor_config or {}
+        #: assets the task reads and updates (``sdk.assets``; other objects are kept as
+        #: Airflow keeps lineage objects, and left out of the serialized DAG)
+        self.inlets: list[Any] = _as_lineage_list(inlets)
+        self.outlets: list[Any] = _as_lineage_list(outlets)
         self._pre_execute_hook = pre_execute
         self._post_execute_hook = post_execute
         self.upstream_task_ids: set[str] = set()
@@ -409,3 +412,11 @@ def _weight_rule(weight_rule: Any) -> str | PriorityWeightStrategy:
     if isinstance(weight_rule, str) and "." not in weight_rule:
         raise AirflowException(f"weight_rule must be one of {WEIGHT_RULES}; got {weight_rule!r}")
     return load_weight_rule(weight_rule)  # a custom strategy, registered by a plugin
+
+
+def _as_lineage_list(value: Any) -> list[Any]:
+    """Airflow's rule for ``inlets``/``outlets``: None is empty, a list is kept, anything
+    else is a list of one."""
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]

@@ -7,6 +7,12 @@ from typing import Any
 
 from croniter import croniter
 
+from airlane.sdk.asset_schedule import (
+    AssetOrTimeSchedule,
+    describe_asset_schedule,
+    is_asset_schedule,
+    validate_asset_schedule,
+)
 from airlane.sdk.exceptions import AirflowException
 from airlane.sdk.timetables import check_custom_timetable, is_custom_timetable, is_timetable
 
@@ -25,7 +31,13 @@ PRESETS: dict[str, str | None] = {
 
 def validate_schedule(schedule: Any) -> None:
     """Raise, naming the value, unless ``schedule`` is None, a preset, a cron, a timedelta or
-    one of Airflow's cron and delta timetables, or a custom ``Timetable`` (its ``validate()``)."""
+    one of Airflow's cron and delta timetables, or a custom ``Timetable`` (its ``validate()``),
+    or assets (``sdk.asset_schedule``)."""
+    if is_asset_schedule(schedule):
+        validate_asset_schedule(schedule)
+        if isinstance(schedule, AssetOrTimeSchedule):
+            validate_schedule(schedule.timetable)
+        return
     if is_timetable(schedule):
         check_custom_timetable(schedule)
         return
@@ -67,6 +79,9 @@ def describe_schedule(schedule: Any) -> dict[str, Any]:
     """The schedule as JSON: ``{"kind": none|preset|cron|timedelta|relativedelta|custom, ...}``."""
     if schedule is None:
         return {"kind": "none", "expression": None}
+    assets = describe_asset_schedule(schedule, describe_schedule)
+    if assets is not None:
+        return assets
     if is_custom_timetable(schedule):
         return describe_custom(schedule)
     if is_timetable(schedule):

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from glob import glob
 from typing import Any
 
-from airlane.sdk.triggers import BaseTrigger, TriggerEvent
+from airlane.sdk.triggers import BaseEventTrigger, BaseTrigger, TriggerEvent
 
 
 def _found(filepath: str, recursive: bool) -> str | None:
@@ -54,4 +54,35 @@ class FileTrigger(BaseTrigger):
             await asyncio.sleep(self.poke_interval)
 
 
-__all__ = ["FileTrigger"]
+def _take(filepath: str) -> bool:
+    """Delete ``filepath`` if it is a file; whether it was (blocking: run in a thread)."""
+    if not os.path.isfile(filepath):
+        return False
+    os.unlink(filepath)
+    return True
+
+
+class FileDeleteTrigger(BaseEventTrigger):
+    """Fires once it finds the file, after deleting it (an asset watcher's trigger)."""
+
+    def __init__(self, filepath: str, poke_interval: float = 5.0, **kwargs: Any) -> None:
+        super().__init__()
+        self.filepath = filepath
+        self.poke_interval = poke_interval
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            "airflow.providers.standard.triggers.file.FileDeleteTrigger",
+            {"filepath": self.filepath, "poke_interval": self.poke_interval},
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        while True:
+            if await asyncio.to_thread(_take, self.filepath):
+                self.log.info("File %s has been deleted", self.filepath)
+                yield TriggerEvent(True)
+                return
+            await asyncio.sleep(self.poke_interval)
+
+
+__all__ = ["FileDeleteTrigger", "FileTrigger"]
