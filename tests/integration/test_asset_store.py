@@ -13,7 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from airlane.queue import assets
-from airlane.queue.asset_records import AssetRef, EmittedEvent, EventSource, iso_ms, queue_field
+from airlane.queue.asset_records import AssetRef, EmittedEvent, EventSource, iso_us, queue_field
 from airlane.queue.keys import Keys
 from airlane.queue.scripts import CreateAssetRun
 from tests.integration.cluster import RedisServer
@@ -162,8 +162,8 @@ async def test_events_filter_page_and_window(
     assert {e["name"] for e in by_task} == {"b"}
     assert [e["id"] for e in await assets.events_of(client, KEYS, 1)] == [1, 3, 5, 7]
     first, last = await assets.events_by_id(client, KEYS, [1, 7])
-    assert await assets.events_of(client, KEYS, 1, after_ms=iso_ms(last["timestamp"])) == []
-    assert await assets.events_of(client, KEYS, 1, until_ms=iso_ms(first["timestamp"]) - 1) == []
+    assert await assets.events_of(client, KEYS, 1, after_us=iso_us(last["timestamp"])) == []
+    assert await assets.events_of(client, KEYS, 1, until_us=iso_us(first["timestamp"]) - 1) == []
 
 
 async def test_queued_events_read_and_delete_per_dag_and_asset(

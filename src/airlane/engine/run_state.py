@@ -77,6 +77,10 @@ class TaskOutcome:
     #: a deferred try's trigger and how it resumes, as JSON text for the triggerer (opaque
     #: here: see service.execution.deferral); None for every other outcome
     deferral: str | None = None
+    #: the asset events a successful try's outlets emitted, as JSON text (a list of
+    #: ``{"asset", "extra", "source_alias_names"}``, opaque here: see queue/assets.py); None
+    #: when the worker reported none (the coordinator then records the task's outlets as is)
+    asset_events: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

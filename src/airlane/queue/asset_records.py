@@ -10,19 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def iso_now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def iso_ms(text: str) -> int:
-    """Epoch milliseconds of an ISO timestamp (the score of the per-asset event index)."""
-    return int(datetime.fromisoformat(text).timestamp() * 1000)
+def iso_us(text: str) -> int:
+    """Epoch microseconds of an ISO timestamp (the score of the per-asset event index: exact
+    in a double until the year 2255)."""
+    moment = datetime.fromisoformat(text)
+    return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,8 +25,8 @@ def condition_refs(cond: Mapping[str, Any] | None) -> tuple[frozenset[str], froz
     stack = [cond] if cond else []
     while stack:
         node = stack.pop()
-        if "asset" in node:
-            names.add(str(node["asset"]))
+        if "asset" in node or "asset_uri" in node:
+            names.add(str(node.get("asset") or node.get("asset_uri")))
         elif "alias" in node:
             aliases.add(str(node["alias"]))
         else:

@@ -28,8 +28,8 @@ from airlane.queue.asset_records import (
     EventSource,
     QueuedEvent,
     event_body,
-    iso_ms,
     iso_now,
+    iso_us,
     parse_queue_field,
     queue_field,
 )
@@ -146,10 +146,10 @@ class EventFilter:
         )
         if any(wanted is not None and event.get(name) != wanted for wanted, name in pairs):
             return False
-        stamp = iso_ms(str(event["timestamp"]))
-        if self.timestamp_gte is not None and stamp < iso_ms(self.timestamp_gte):
+        stamp = iso_us(str(event["timestamp"]))
+        if self.timestamp_gte is not None and stamp < iso_us(self.timestamp_gte):
             return False
-        return self.timestamp_lte is None or stamp <= iso_ms(self.timestamp_lte)
+        return self.timestamp_lte is None or stamp <= iso_us(self.timestamp_lte)
 
 
 async def events_by_id(client: aioredis.Redis, keys: Keys, ids: Sequence[int]) -> list[AssetEvent]:
@@ -191,12 +191,12 @@ async def events_of(
     client: aioredis.Redis,
     keys: Keys,
     asset_id: int,
-    after_ms: int | None = None,
-    until_ms: int | None = None,
+    after_us: int | None = None,
+    until_us: int | None = None,
 ) -> list[AssetEvent]:
-    """An asset's events with a timestamp in (after_ms, until_ms], oldest first."""
-    low = "-inf" if after_ms is None else f"({after_ms}"
-    high = "+inf" if until_ms is None else str(until_ms)
+    """An asset's events with a timestamp in (after_us, until_us], oldest first."""
+    low = "-inf" if after_us is None else f"({after_us}"
+    high = "+inf" if until_us is None else str(until_us)
     raw_ids = await typed.zrangebyscore(client, keys.asset_events_of(asset_id), low, high)
     ids = sorted(int(i) for i in raw_ids)
     return await events_by_id(client, keys, ids)
@@ -238,7 +238,7 @@ async def delete_queued(
     how many went."""
     found = await queued_events(client, keys, dag_id, asset_id)
     if before is not None:
-        found = [q for q in found if iso_ms(q.created_at) < iso_ms(before)]
+        found = [q for q in found if iso_us(q.created_at) < iso_us(before)]
     if not found:
         return 0
     return int(
@@ -309,7 +309,7 @@ async def _pending(
     now = iso_now()
     body = event_body(record, event, source, alias_records, now)
     fields = [queue_field(dag_id, record.name) for dag_id in sorted(consumers)]
-    return PendingEvent(body, record.id, iso_ms(now), now, fields)
+    return PendingEvent(body, record.id, iso_us(now), now, fields)
 
 
 async def record_events(
@@ -322,7 +322,9 @@ async def record_events(
     """Record events and queue the consumers (not paused) they concern; the event records.
 
     A try's events (``source`` with a dag_id) are recorded once: a second call gives the
-    records of the first. Each event also goes on the events stream (kind ``asset``).
+    records of the first. Each event also goes on the events stream (kind ``asset``). Events
+    from outside (the API, watchers) create the runs they make ready with
+    ``asset_runs.create_ready_runs`` (the coordinator does for a try's events).
     """
     scripts = scripts or Scripts.register(client, keys)
     field = source.idempotency_field()
@@ -336,4 +338,8 @@ async def record_events(
     if not pending and not field:
         return []
     _, ids = await scripts.record_asset_events(RecordAssetEvents(field, pending))
+    if not field and any(p.queue_fields for p in pending):
+        from airlane.queue.asset_runs import create_ready_runs  # it reads events from here
+
+        await create_ready_runs(client, keys, scripts)
     return await events_by_id(client, keys, ids)

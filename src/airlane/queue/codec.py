@@ -95,6 +95,8 @@ def encode_outcome(outcome: TaskOutcome) -> str:
     }
     if outcome.deferral is not None:  # a deferred try's trigger (absent from other outcomes)
         data["deferral"] = outcome.deferral
+    if outcome.asset_events is not None:  # a success's asset events (absent from the others)
+        data["asset_events"] = outcome.asset_events
     return orjson.dumps(data).decode()
 
 
@@ -113,6 +115,7 @@ def decode_outcome(raw: str | bytes) -> TaskOutcome:
         ended_at_s=data.get("ended_at_s"),
         rendered_map_index=data.get("rendered_map_index"),
         deferral=data.get("deferral"),
+        asset_events=data.get("asset_events"),
     )
 
 

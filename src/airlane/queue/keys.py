@@ -118,7 +118,7 @@ Global keys
     asset_events         HASH event id -> event JSON (Airflow's AssetEvent fields; its
                          created_dagruns are in asset_event_runs)
     asset_event_index    ZSET event id scored by itself (the order of the events list)
-    asset_events_of:<asset id>  ZSET event id scored by its timestamp (epoch ms)
+    asset_events_of:<asset id>  ZSET event id scored by its timestamp (epoch microseconds)
     asset_event_runs     HASH event id -> "<dag_id>|<run_id>" of each run it triggered, one a line
     asset_event_sources  HASH a try's JSON [dag_id, run_id, task_id, map_index, try] -> JSON list
                          of the event ids it recorded (a try's events are recorded once)

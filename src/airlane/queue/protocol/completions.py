@@ -130,6 +130,7 @@ def _outcome(raw: str) -> TaskOutcome:
         and _time(outcome.reschedule_at_s)
         and _text(outcome.error)
         and _text(outcome.short_circuit)
+        and _text(outcome.asset_events)
         and (follow is None or all(isinstance(task_id, str) for task_id in follow))
     ):
         raise MalformedRecord(f"completion outcome with a field of the wrong type: {raw!r:.200}")

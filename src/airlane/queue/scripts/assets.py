@@ -23,7 +23,7 @@ class PendingEvent:
 
     body: str
     asset_id: int
-    timestamp_ms: int
+    timestamp_us: int
     created_at: str
     #: ``asset_queue`` fields of the consumers this event queues
     queue_fields: Sequence[str]
@@ -51,7 +51,7 @@ class RecordAssetEvents:
             [
                 e.body,
                 table.position(keys.asset_events_of(e.asset_id)),
-                e.timestamp_ms,
+                e.timestamp_us,
                 e.created_at,
                 list(e.queue_fields),
             ]
@@ -65,8 +65,8 @@ class RecordAssetEvents:
 # KEYS: asset_seqs, asset_events, asset_event_index, asset_event_sources, asset_queue, events,
 #       then each asset's event index as the rows name them
 # ARGV: source field ("" none), events maxlen, JSON rows
-#       [body without '{"id":N,', position of the asset's index, timestamp ms, queued at,
-#        [asset_queue fields]]
+#       [body without '{"id":N,', position of the asset's index, timestamp in microseconds,
+#        queued at, [asset_queue fields]]
 # Returns {1, ids JSON} for events recorded now, {0, ids JSON} for a try's events recorded before.
 RECORD_ASSET_EVENTS = """
 if ARGV[1] ~= '' then

@@ -77,6 +77,7 @@ class Events:
                     ctx.ended_at[key] = outcome.ended_at_s
                 s.progress.after_step(ctx, ctx.machine.task_finished(key, outcome, now), now)
                 self._forget_deferral(event, ctx.machine.tis.get(key))
+                s.assets.finished(ctx, key, event)
             case TryReleased():
                 s.outbox.batch.hdel(s.keys.claims(ctx.dag_id, ctx.run_id), event.ti)
                 step = ctx.machine.task_released(key, event.try_number, now)
@@ -137,6 +138,7 @@ class Events:
                 await s.runs.activate(run)
             case DagUpdated(dag_id=dag_id, content_hash=content_hash):
                 await s.scheduling.dag_updated(dag_id, content_hash)
+                await s.assets.dag_updated(dag_id)
             case DagUnpaused(dag_id=dag_id):
                 await s.scheduling.update_schedule(dag_id)
                 await s.runs.start_queued(dag_id)

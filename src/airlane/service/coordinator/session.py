@@ -12,6 +12,7 @@ from airlane.service.coordinator.events import Events
 from airlane.service.coordinator.hooks import Hooks
 from airlane.service.coordinator.lease import Lease
 from airlane.service.coordinator.outbox import Outbox
+from airlane.service.coordinator.policies.assets import AssetTriggers
 from airlane.service.coordinator.policies.auto_pause import AutoPause
 from airlane.service.coordinator.policies.backfills import Backfills
 from airlane.service.coordinator.policies.dag_callbacks import DagCallbacks
@@ -59,6 +60,7 @@ class Session:
         self.auto_pause = AutoPause(self, scheduler.store)
         self.timeouts = Timeouts(self)
         self.dag_callbacks = DagCallbacks(self)
+        self.assets = AssetTriggers(self)
         self.hooks = Hooks(
             [
                 self.retries,
@@ -69,6 +71,7 @@ class Session:
                 self.recovery,
                 self.timeouts,
                 self.dag_callbacks,
+                self.assets,
             ]
         )
 

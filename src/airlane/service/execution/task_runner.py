@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import jinja2
+import orjson
 import pendulum
 
 from airlane.engine.retry_policy import is_eligible_to_retry
@@ -289,6 +290,7 @@ async def execute_task(
             started_at_s=started_s,
             xcom_lengths=tuple(sorted(ti.pushed_lengths.items())),
             rendered_map_index=ti.rendered_map_index,
+            asset_events=emitted_asset_events(ready_context),
         )
     except TaskDeferred as err:
         return _deferred(err, request, started_s, log)
@@ -319,6 +321,16 @@ async def execute_task(
             started_at_s=started_s,
             rendered_map_index=ti.rendered_map_index,
         )
+
+
+def emitted_asset_events(context: Context) -> str | None:
+    """The events a success records for the task's outlets (sdk/asset_events.py's
+    ``OutletEventAccessors.emitted()``) as JSON; None when the context has no accessors."""
+    accessors = context.get("outlet_events")
+    emitted = getattr(accessors, "emitted", None)
+    if emitted is None:
+        return None
+    return orjson.dumps(emitted(), default=repr).decode()
 
 
 async def _name_instance(

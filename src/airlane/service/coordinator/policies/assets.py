@@ -1,0 +1,139 @@
+"""Asset-triggered runs: a successful try's asset events are recorded and the consumers they
+make ready get their run, in the pass that reads the try's end (no polling).
+
+- ``finished``: a try ended in success; its events (the completion's, or else the task's
+  declared outlets) wait for the pass's ``after_read``.
+- ``after_read``: the events are recorded (queue/assets.py: once per try, with the consumers
+  they queue, in one Lua step), then every consumer whose queued events meet its condition gets
+  its run (queue/asset_runs.py: the run and the removal of its queue in one Lua step).
+  A restarted coordinator looks at every queue once: what a crash left between the two steps
+  makes its run then, and only once.
+- A DAG version that arrives registers what it declares (queue/asset_registry.py).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import orjson
+
+from airlane.engine.dag_spec import DEFAULT_MAX_ACTIVE_RUNS
+from airlane.engine.run_state import TIKey
+from airlane.queue import assets, typed
+from airlane.queue.asset_records import AssetRef, DagAssets, EmittedEvent, EventSource
+from airlane.queue.asset_runs import create_ready_runs
+from airlane.queue.keys import parse_run_ref
+from airlane.queue.protocol import TryFinished
+from airlane.queue.scripts import Scripts
+from airlane.sdk.state import DagRunState, TaskInstanceState
+from airlane.service.coordinator.admission import runs_going
+from airlane.service.coordinator.hooks import Policy
+from airlane.service.run_context import RunContext
+
+if TYPE_CHECKING:
+    from airlane.service.coordinator.session import Session
+
+log = logging.getLogger("airlane.coordinator")
+_Pending = tuple[EventSource, list[EmittedEvent]]
+
+
+class AssetTriggers(Policy):
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.scripts = Scripts.register(session.client, session.keys)
+        self.deps: dict[str, DagAssets] = {}
+        self.loaded = False
+        self.pending: list[_Pending] = []
+        #: queues to look at in the next after_read
+        self.dirty = True
+
+    # ---- from the completion path (sync) ---------------------------------------------------
+
+    def finished(self, ctx: RunContext, key: TIKey, event: TryFinished) -> None:
+        """A try ended: keep its events when it succeeded (this try, not a stale one)."""
+        if event.outcome.state is not TaskInstanceState.SUCCESS:
+            return
+        record = ctx.machine.tis.get(key)
+        if record is None or record.state is not TaskInstanceState.SUCCESS:
+            return
+        if record.try_number != event.try_number:
+            return
+        emitted = self._emitted(ctx.dag_id, key.task_id, event.outcome.asset_events)
+        if emitted:
+            source = EventSource(
+                ctx.dag_id, ctx.run_id, key.task_id, key.map_index, event.try_number
+            )
+            self.pending.append((source, emitted))
+
+    def _emitted(self, dag_id: str, task_id: str, raw: str | None) -> list[EmittedEvent]:
+        if raw is not None:
+            try:
+                return [EmittedEvent.from_json(e) for e in orjson.loads(raw)]
+            except (ValueError, KeyError, TypeError, AttributeError):
+                log.error("unreadable asset events of %s.%s: %.200s", dag_id, task_id, raw)
+                return []
+        dag = self.deps.get(dag_id)
+        names = dag.outlets.get(task_id, ()) if dag is not None else ()
+        return [EmittedEvent(AssetRef(name, name)) for name in names]
+
+    def run_ended(self, ctx: RunContext, state: DagRunState) -> None:
+        if ctx.dag_id in self.deps:
+            self.dirty = True  # a consumer held back by max_active_runs may start now
+
+    # ---- async work, once per pass ------------------------------------------------------------
+
+    async def load(self) -> None:
+        """Register every current DAG's declarations (restart: queues are looked at next)."""
+        s = self.session
+        inactive = await typed.smembers(s.client, s.keys.inactive)
+        for dag_id in await typed.hgetall(s.client, s.keys.dags):
+            if dag_id in inactive:
+                await assets.drop_dag(s.client, s.keys, dag_id)
+            else:
+                await self.dag_updated(dag_id)
+        self.deps = await assets.dag_assets(s.client, s.keys)
+        self.loaded = True
+        self.dirty = True
+
+    async def dag_updated(self, dag_id: str) -> None:
+        s = self.session
+        loaded = await s.runs.current_graph(dag_id)
+        if loaded is None:
+            return
+        deps = await assets.sync_dag(s.client, s.keys, dag_id, loaded[0])
+        if deps.outlets or deps.inlets or deps.outlet_aliases or deps.condition:
+            self.deps[dag_id] = deps
+        else:
+            self.deps.pop(dag_id, None)
+        self.dirty = True
+
+    async def after_read(self) -> None:
+        if not self.loaded:
+            await self.load()
+        if not self.pending and not self.dirty:
+            return
+        s = self.session
+        pending, self.pending = self.pending, []
+        for source, emitted in pending:
+            await assets.record_events(s.client, s.keys, emitted, source, self.scripts)
+        self.dirty = False
+        await self._create_ready_runs()
+
+    async def _create_ready_runs(self) -> None:
+        s = self.session
+        registry = s.state.runs
+        going = runs_going(registry.runs.values(), registry.queued_refs)
+        made = await create_ready_runs(
+            s.client, s.keys, self.scripts, self.deps, going, self._max_active_runs
+        )
+        for ref in made:
+            # counted as queued until its run_created command activates it
+            registry.queued_refs.setdefault(parse_run_ref(ref)[0], set()).add(ref)
+
+    async def _max_active_runs(self, dag_id: str) -> int:
+        loaded = await self.session.runs.current_graph(dag_id)
+        if loaded is None:
+            return 0
+        limit = loaded[0].get("max_active_runs", DEFAULT_MAX_ACTIVE_RUNS)
+        return limit if isinstance(limit, int) else DEFAULT_MAX_ACTIVE_RUNS
