@@ -5,27 +5,20 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from airlane.queue.asset_registry import sync_dag
-from airlane.queue.store import Store
 from tests.browser.conftest import login, shot
 from tests.conftest import TEST_DAGS
-from tests.integration.cluster import Api, RedisServer, api_cluster
+from tests.integration.cluster import Api, RedisServer, api_cluster, wait_until
 
 pytestmark = pytest.mark.timeout(120)
 DAGS = ("asset_producer", "asset_consumer", "stream_consumer")
 
 
-async def _register(store: Store) -> None:
-    """The registry as the coordinator keeps it from the serialized DAGs (sync_dag)."""
-    for dag_id in DAGS:
-        dag = await store.dag(dag_id)
-        assert dag is not None
-        await sync_dag(store.client, store.keys, dag_id, dag)
+def _asset_count(api: Api, token: str) -> int:
+    return len(api.call("GET", "/api/v2/assets", token=token)[1]["assets"])
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +28,9 @@ def ui(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> I
     shutil.copytree(TEST_DAGS / "asset_api", work / "dags")
     with api_cluster(redis_server, work, work / "dags", workers=0) as api:
         api.cluster.wait_for_dags(*DAGS, timeout_s=60)
-        # in a thread: Playwright's sync driver may hold this thread's event loop already
-        with ThreadPoolExecutor(1) as pool:
-            pool.submit(api.cluster.call, _register).result()
+        token = api.token()
+        # the coordinator registers the DAGs' assets as it takes each DAG
+        wait_until(lambda: _asset_count(api, token) == 2, 30, "the assets")
         yield api
 
 

@@ -1,7 +1,7 @@
 """``/api/v2/assets*`` on a real cluster (one for the module): assets with their producers and
 consumers, DAG details' asset_expression, an event POSTed from outside (recorded, its consumer
-queued or run), queued events read and deleted, materialize, a Redis-stream watcher's message
-becoming an event, and asset events on the SSE stream."""
+runs), queued events read and deleted, materialize, a Redis-stream watcher's message becoming
+an event that runs its consumer, and asset events on the SSE stream."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 
-from airlane.queue.asset_registry import sync_dag
-from airlane.queue.store import Store
 from tests.conftest import TEST_DAGS
 from tests.integration.cluster import Api, RedisServer, api_cluster, wait_until
 
@@ -31,17 +29,11 @@ def assets_api(
     shutil.copytree(TEST_DAGS / "asset_api", work / "dags")
     with api_cluster(redis_server, work, work / "dags", workers=1, concurrency=4) as api:
         api.cluster.wait_for_dags(*DAGS)
-        api.cluster.call(_register)
         api.cluster.start("triggerer", "triggerer")
-        yield api, api.token()
-
-
-async def _register(store: Store) -> None:
-    """The registry as the coordinator keeps it from the serialized DAGs (sync_dag)."""
-    for dag_id in DAGS:
-        dag = await store.dag(dag_id)
-        assert dag is not None
-        await sync_dag(store.client, store.keys, dag_id, dag)
+        token = api.token()
+        # the coordinator registers the DAGs' assets as it takes each DAG
+        wait_until(lambda: len(_get(api, token, "/api/v2/assets")["assets"]) == 2, 30, "assets")
+        yield api, token
 
 
 def _get(api: Api, token: str, path: str) -> Any:
@@ -79,13 +71,9 @@ def test_assets_list_their_producers_consumers_and_dag_details_their_expression(
     assert _get(api, token, "/api/v2/dags/asset_producer/details")["asset_expression"] is None
 
 
-def _consumer_ran_or_queued(api: Api, token: str, asset_id: int) -> str:
-    """Whether the consumer's asset-triggered run exists or its queued event waits."""
-    runs = _get(api, token, "/api/v2/dags/asset_consumer/dagRuns")["dag_runs"]
-    if any(r["run_type"] == "asset_triggered" for r in runs):
-        return "ran"
-    queued = _get(api, token, f"/api/v2/assets/{asset_id}/queuedEvents")["queued_events"]
-    return "queued" if [q["dag_id"] for q in queued] == ["asset_consumer"] else ""
+def _asset_runs(api: Api, token: str, dag_id: str) -> list[dict[str, Any]]:
+    runs = _get(api, token, f"/api/v2/dags/{dag_id}/dagRuns")["dag_runs"]
+    return [r for r in runs if r["run_type"] == "asset_triggered"]
 
 
 def test_an_event_posted_from_outside_is_recorded_and_reaches_its_consumer(
@@ -103,7 +91,10 @@ def test_an_event_posted_from_outside_is_recorded_and_reaches_its_consumer(
     )
     listed = _get(api, token, f"/api/v2/assets/events?asset_id={orders['id']}")["asset_events"]
     assert event["id"] in [e["id"] for e in listed]
-    wait_until(lambda: _consumer_ran_or_queued(api, token, orders["id"]), 15, "the consumer")
+    (run,) = _asset_runs(api, token, "asset_consumer")  # created as the event was recorded
+    assert api.cluster.wait_run("asset_consumer", run["dag_run_id"])["state"] == "success"
+    (listed_event,) = (e for e in listed if e["id"] == event["id"])
+    assert [r["run_id"] for r in listed_event["created_dagruns"]] == [run["dag_run_id"]]
     missing = api.call("POST", "/api/v2/assets/events", {"asset_id": 999999}, token=token)
     assert missing[0] == 404
 
@@ -155,6 +146,10 @@ def test_a_redis_stream_message_becomes_one_event_of_the_watched_asset(
     (event,) = _stream_events(api, token, watched["id"])
     payload = {"stream": STREAM, "id": entry_id, "fields": {"order": "42"}}
     assert event["extra"] == {"from_trigger": True, "payload": payload}
+    # the run is created just after the event is recorded (same call of the triggerer)
+    wait_until(lambda: _asset_runs(api, token, "stream_consumer"), 10, "the consumer's run")
+    (run,) = _asset_runs(api, token, "stream_consumer")
+    assert api.cluster.wait_run("stream_consumer", run["dag_run_id"])["state"] == "success"
 
 
 def test_asset_events_are_on_the_event_stream(assets_api: tuple[Api, str]) -> None:
