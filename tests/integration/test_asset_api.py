@@ -165,4 +165,5 @@ def test_asset_events_are_on_the_event_stream(assets_api: tuple[Api, str]) -> No
             lines.append(stream.readline())
     assert b"event: asset\n" in lines
     data = json.loads(next(line for line in lines if line.startswith(b"data: "))[6:])
-    assert data["kind"] == "asset"
+    assert (data["kind"], data["asset_id"], data["name"]) == ("asset", orders["id"], "orders")
+    assert data["source_dag_id"] is None

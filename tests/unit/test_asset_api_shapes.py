@@ -14,7 +14,7 @@ from airlane.api.asset_shapes import (
     event_shape,
     sort_shapes,
 )
-from airlane.api.event_format import EventFilter
+from airlane.api.event_format import EventFilter, event_payload
 from airlane.dag_loader.serialize import serialize_dag
 from airlane.queue.asset_records import AliasRecord, AssetRecord, DagAssets
 from airlane.sdk import DAG, Asset, AssetAlias
@@ -103,3 +103,15 @@ def test_asset_events_follow_their_source_on_the_stream() -> None:
     assert EventFilter(kinds=frozenset({"asset"})).wants(event)
     assert not EventFilter(dag_id="other").wants(event)
     assert not EventFilter(dag_id="other").wants({**event, "source_dag_id": None})
+
+
+def test_an_asset_entry_is_sent_with_its_event_record() -> None:
+    record = {"id": 4, "asset_id": 2, "name": "a", "source_dag_id": "p"}
+    fields = {
+        "kind": "asset",
+        "event": '{"id": 4, "asset_id": 2, "name": "a", "source_dag_id": "p"}',
+    }
+    data = event_payload("1700000000000-0", fields)
+    assert data == {"kind": "asset", "at": "2023-11-14T22:13:20Z", **record}
+    with pytest.raises(ValueError):
+        event_payload("1-0", {"kind": "asset", "event": "[1]"})

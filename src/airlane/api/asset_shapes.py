@@ -175,11 +175,19 @@ def _key(value: Any) -> tuple[bool, Any]:
     return (value is not None, 0 if value is None else value)
 
 
+def search(request: web.Request, name: str) -> str | None:
+    """A ``*_pattern`` query (SQL LIKE, substring); ``~`` matches everything, as Airflow."""
+    value = request.query.get(name)
+    return None if value == "~" else value
+
+
 def asset_filter(request: web.Request) -> Callable[[Shape], bool]:
     """``name_pattern``, ``uri_pattern`` and ``dag_ids`` (an asset some of those DAGs
     schedule on, produce or consume) as one test of an asset's shape."""
-    names, uris = request.query.get("name_pattern"), request.query.get("uri_pattern")
+    names, uris = search(request, "name_pattern"), search(request, "uri_pattern")
     dag_ids = set(query_list(request, "dag_ids"))
+    if len(dag_ids) == 1:  # Airflow also takes dag_ids=a,b
+        dag_ids = set(dag_ids.pop().split(","))
 
     def related(shape: Shape) -> set[str]:
         parts = ("scheduled_dags", "producing_tasks", "consuming_tasks")

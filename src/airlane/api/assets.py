@@ -22,6 +22,7 @@ from airlane.api.asset_shapes import (
     event_shape,
     ordering,
     queued_shape,
+    search,
     sort_shapes,
 )
 from airlane.api.dag_runs import load_run
@@ -99,7 +100,7 @@ async def list_aliases(request: web.Request) -> web.Response:
     store = request.app[STORE]
     limit, offset = page(request)
     pairs = ordering(request, ALIAS_ORDER, "id")
-    pattern = request.query.get("name_pattern")
+    pattern = search(request, "name_pattern")
     shapes = [
         a.ref()
         for a in await asset_store.aliases(store.client, store.keys)

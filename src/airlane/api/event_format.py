@@ -69,7 +69,18 @@ def event_payload(entry_id: str, fields: dict[str, str]) -> dict[str, Any]:
         "at": datetime.fromtimestamp(millis / 1000, UTC).isoformat().replace("+00:00", "Z"),
     }
     data.update(decode_event(fields).payload())
+    if data["kind"] == "asset" and "event" in fields and "asset_id" not in data:
+        data.update(_asset_record(fields["event"]))
     return data
+
+
+def _asset_record(text: str) -> dict[str, Any]:
+    """An ``asset`` entry's event record (Airflow's AssetEvent fields), as written by the
+    asset store's RECORD_ASSET_EVENTS."""
+    record = orjson.loads(text)
+    if not isinstance(record, dict):
+        raise ValueError(f"asset event record is not an object: {text:.200}")
+    return record
 
 
 def wanted(
