@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -27,7 +28,15 @@ def assets_api(
 ) -> Iterator[tuple[Api, str]]:
     work = tmp_path_factory.mktemp("asset-api")
     shutil.copytree(TEST_DAGS / "asset_api", work / "dags")
-    with api_cluster(redis_server, work, work / "dags", workers=1, concurrency=4) as api:
+    cluster = api_cluster(
+        redis_server,
+        work,
+        work / "dags",
+        workers=1,
+        concurrency=4,
+        AIRLANE_TRIGGERER_LEASE_S="2",  # a killed triggerer's watchers are taken over soon
+    )
+    with cluster as api:
         api.cluster.wait_for_dags(*DAGS)
         api.cluster.start("triggerer", "triggerer")
         token = api.token()
@@ -137,11 +146,7 @@ def test_a_redis_stream_message_becomes_one_event_of_the_watched_asset(
 ) -> None:
     api, token = assets_api
     watched = _asset(api, token, "watched_orders")
-    client = api.cluster.redis()
-    try:
-        entry_id = client.xadd(STREAM, {"order": "42"})
-    finally:
-        client.close()
+    entry_id = _xadd(api, {"order": "42"})
     wait_until(lambda: _stream_events(api, token, watched["id"]), 20, "the watcher's event")
     (event,) = _stream_events(api, token, watched["id"])
     payload = {"stream": STREAM, "id": entry_id, "fields": {"order": "42"}}
@@ -150,6 +155,32 @@ def test_a_redis_stream_message_becomes_one_event_of_the_watched_asset(
     wait_until(lambda: _asset_runs(api, token, "stream_consumer"), 10, "the consumer's run")
     (run,) = _asset_runs(api, token, "stream_consumer")
     assert api.cluster.wait_run("stream_consumer", run["dag_run_id"])["state"] == "success"
+
+
+def _xadd(api: Api, fields: dict[str, str]) -> str:
+    client = api.cluster.redis()
+    try:
+        return str(client.xadd(STREAM, fields))  # type: ignore[arg-type]
+    finally:
+        client.close()
+
+
+def test_a_message_sent_while_the_triggerer_is_down_is_recorded_once_after(
+    assets_api: tuple[Api, str],
+) -> None:
+    api, token = assets_api
+    watched = _asset(api, token, "watched_orders")
+    before = len(_stream_events(api, token, watched["id"]))
+    api.cluster.signal("triggerer", signal.SIGKILL)
+    sent = [_xadd(api, {"order": "43"})]
+    api.cluster.start("triggerer2", "triggerer")
+    sent.append(_xadd(api, {"order": "44"}))
+    # pending entries are read before new ones: a second event of 43 would come before 44's
+    wait_until(
+        lambda: len(_stream_events(api, token, watched["id"])) >= before + 2, 30, "the events"
+    )
+    events = _stream_events(api, token, watched["id"])[before:]
+    assert [e["extra"]["payload"]["id"] for e in events] == sent
 
 
 def test_asset_events_are_on_the_event_stream(assets_api: tuple[Api, str]) -> None:
