@@ -10,6 +10,8 @@ from typing import Any
 from pendulum import DateTime
 
 from airlane.sdk import macros
+from airlane.sdk.asset_events import InletEventsAccessors, OutletEventAccessors
+from airlane.sdk.asset_runtime import TriggeringAssetEvents, current_asset_event_reader
 from airlane.sdk.connection import ConnectionAccessor
 from airlane.sdk.context import Context
 from airlane.sdk.dag import DAG
@@ -34,6 +36,8 @@ class RunInfo:
     # Airflow 2's ``dag_run.external_trigger``; None: a manual run (Airflow 2's ``dags test``
     # creates a manual run that is not externally triggered: False)
     external_trigger: bool | None = None
+    #: an asset-triggered run's events (sdk/asset_runtime.py's records), oldest first
+    asset_events: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +130,23 @@ def build_context(
         map_index=ti.map_index,
         map_index_template=getattr(task, "map_index_template", None),
         test_mode=False,
-        inlets=[],
-        outlets=[],
-        triggering_asset_events={},
+        **_asset_keys(task, run),
         **extra,
     )
     return context
+
+
+def _asset_keys(task: Any, run: RunInfo) -> dict[str, Any]:
+    """The context's asset keys: the task's lineage, its events' accessors, the run's
+    triggering events (both Airflow 3's and Airflow 2's name)."""
+    inlets = list(getattr(task, "inlets", None) or [])
+    outlets = list(getattr(task, "outlets", None) or [])
+    triggering = TriggeringAssetEvents.from_json(run.asset_events)
+    return {
+        "inlets": inlets,
+        "outlets": outlets,
+        "outlet_events": OutletEventAccessors(outlets),
+        "inlet_events": InletEventsAccessors(inlets, current_asset_event_reader()),
+        "triggering_asset_events": triggering,
+        "triggering_dataset_events": triggering.by_uri(),
+    }

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 import redis
 
 from airlane.queue.keys import Keys
+from airlane.sdk.asset_runtime import use_asset_event_reader
 from airlane.sdk.connection_store import use_connection_store
 from airlane.sdk.hitl_detail import use_hitl_store
 from airlane.sdk.run_states import use_run_state_lookup
 from airlane.sdk.variable import use_variable_store
 from airlane.sdk.venv_access import use_task_access
 from airlane.service.connections.redis_store import RedisConnectionStore
+from airlane.service.execution.redis_asset_events import RedisAssetEventReader
 from airlane.service.execution.redis_hitl import RedisHITLStore
 from airlane.service.execution.redis_run_states import RedisRunStateLookup
 from airlane.service.execution.redis_variables import RedisVariableStore
@@ -32,6 +34,8 @@ class TaskStores:
     #: the worker's Redis, for the interpreters that virtualenv tasks start
     redis_url: str
     key_prefix: str
+    #: where inlet_events reads (sdk/asset_runtime.py)
+    asset_events: RedisAssetEventReader | None = None
 
     @classmethod
     def build(cls, sync_client: redis.Redis, keys: Keys, redis_url: str) -> TaskStores:
@@ -42,6 +46,7 @@ class TaskStores:
             RedisHITLStore(sync_client, keys),
             redis_url,
             keys.prefix,
+            RedisAssetEventReader(sync_client, keys),
         )
 
     @contextmanager
@@ -54,4 +59,8 @@ class TaskStores:
             use_hitl_store(self.hitl),
             use_task_access(self.redis_url, self.key_prefix),
         ):
-            yield
+            if self.asset_events is None:
+                yield
+                return
+            with use_asset_event_reader(self.asset_events):
+                yield

@@ -41,7 +41,7 @@ from airlane.service.worker.heartbeat import Heartbeat, WorkerIdentity
 from airlane.service.worker.inline_try import InlineRunner
 from airlane.service.worker.isolated_try import IsolatedResult, TryLimits, TrySink, run_isolated
 from airlane.service.worker.log_writer import TaskLogWriter
-from airlane.service.worker.run_conf import run_conf
+from airlane.service.worker.run_conf import run_conf, with_asset_events
 from airlane.service.worker.settings import TaskIsolation, WorkerSettings
 from airlane.service.worker.task_pool import TaskPool
 from airlane.service.worker.task_process import TaskProcessConfig, run_info_to_wire
@@ -305,7 +305,8 @@ class Worker:
 
     async def _run_info(self, msg: TaskMessage) -> RunInfo:
         """The run a try belongs to, as the task sees it (its dates, conf and type)."""
-        return run_info(msg, await run_conf(self.client, self.keys, msg))
+        info = run_info(msg, await run_conf(self.client, self.keys, msg))
+        return await with_asset_events(self.client, self.keys, msg, info)
 
     async def _hand_back(self, item: RunningTry) -> None:
         msg = item.message

@@ -12,6 +12,7 @@ message before: a task that changes ``dag_run.conf`` changes nothing for the nex
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -20,6 +21,7 @@ from airlane.queue import typed
 from airlane.queue.codec import loads
 from airlane.queue.keys import Keys
 from airlane.queue.messages import TaskMessage
+from airlane.service.execution.context_builder import RunInfo
 
 MAX_CACHED_RUNS = 256
 #: confs kept by one worker, in bytes of JSON (one conf larger than this is kept alone)
@@ -40,6 +42,18 @@ async def run_conf(client: aioredis.Redis, keys: Keys, message: TaskMessage) -> 
         _cache.move_to_end(entry)
     found = loads(raw)
     return found if isinstance(found, dict) else {}
+
+
+async def with_asset_events(
+    client: aioredis.Redis, keys: Keys, message: TaskMessage, info: RunInfo
+) -> RunInfo:
+    """``info`` with the events that triggered an asset-triggered run (its hash's
+    ``asset_events``, written with the run: queue/asset_runs.py); other runs have none."""
+    if message.run_type != "asset_triggered":
+        return info
+    raw = await typed.hget(client, keys.run(message.dag_id, message.run_id), "asset_events")
+    found = loads(raw or "[]")
+    return replace(info, asset_events=tuple(found)) if isinstance(found, list) else info
 
 
 def _remember(entry: tuple[str, str], raw: str) -> None:

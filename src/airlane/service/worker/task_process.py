@@ -76,6 +76,7 @@ def run_info_to_wire(info: RunInfo) -> dict[str, Any]:
         "data_interval_end": info.data_interval_end.isoformat(),
         "conf": info.conf,
         "run_type": info.run_type,
+        "asset_events": list(info.asset_events),
     }
 
 
@@ -88,6 +89,7 @@ def run_info_from_wire(data: dict[str, Any]) -> RunInfo:
         data_interval_end=_parse_date(data["data_interval_end"]),
         conf=data["conf"],
         run_type=data["run_type"],
+        asset_events=tuple(data.get("asset_events") or ()),
     )
 
 
