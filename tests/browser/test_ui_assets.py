@@ -52,6 +52,8 @@ def test_the_assets_page_and_asset_nodes_on_graphs(page: Page, ui: Api) -> None:
     page.goto("/ui/#/dags/asset_consumer?tab=graph")
     upstream = page.locator(".graph-svg .asset-node[data-asset=orders]")
     expect(upstream).to_be_visible()
+    page.goto("/ui/#/dags/asset_consumer?tab=details")
+    expect(page.locator("dl.details dt:text-is('Assets') + dd")).to_have_text("orders")
     page.goto("/ui/#/dags/asset_producer?tab=graph")
     expect(page.locator(".graph-svg .asset-node[data-asset=orders]")).to_be_visible()
     expect(page.locator(".graph-svg .node[data-task-id=make]")).to_be_visible()

@@ -371,6 +371,15 @@ async function sourceView(root, dagId) {
   );
 }
 
+/** A DAG's asset condition (its details' asset_expression) as text: (a & b) | alias:c. */
+export function assetText(expr) {
+  if (expr.asset) return expr.asset.name;
+  if (expr.alias) return `alias:${expr.alias.name}`;
+  const [op, parts] = expr.all ? [" & ", expr.all] : [" | ", expr.any || []];
+  const inner = parts.map((p) => (p.all || p.any ? `(${assetText(p)})` : assetText(p)));
+  return inner.join(op);
+}
+
 function detailsView(root, d) {
   const rows = [
     ["Description", d.description],
@@ -389,6 +398,7 @@ function detailsView(root, d) {
     ["Tags", d.tags.map((t) => t.name).join(", ")],
     ["File", d.fileloc],
     ["Last parsed", fmtDate(d.last_parsed_time)],
+    ["Assets", d.asset_expression ? assetText(d.asset_expression) : ""],
   ];
   clear(root,
     h("dl", { class: "details" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v === null || v === undefined ? "" : String(v))])),
