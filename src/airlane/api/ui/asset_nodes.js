@@ -28,3 +28,12 @@ export function withAssetNodes(dagId, tasks, assets) {
   }
   return [...copies, ...nodes.values()];
 }
+
+/** A DAG's asset condition (its details' asset_expression) as text: (a & b) | alias:c. */
+export function assetText(expr) {
+  if (expr.asset) return expr.asset.name;
+  if (expr.alias) return `alias:${expr.alias.name}`;
+  const [op, parts] = expr.all ? [" & ", expr.all] : [" | ", expr.any || []];
+  const inner = parts.map((p) => (p.all || p.any ? `(${assetText(p)})` : assetText(p)));
+  return inner.join(op);
+}

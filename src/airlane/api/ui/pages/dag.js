@@ -2,7 +2,7 @@
 // (pause, trigger with conf, backfill). Live through the DAG's event stream.
 
 import { api } from "../api.js";
-import { withAssetNodes } from "../asset_nodes.js";
+import { assetText, withAssetNodes } from "../asset_nodes.js";
 import { clear, debounce, fmtDate, fmtDuration, h } from "../dom.js";
 import { graphView } from "../graph.js";
 import { gridView } from "../grid.js";
@@ -369,15 +369,6 @@ async function sourceView(root, dagId) {
       h("code", {}, lines.map((line) => h("span", { class: "line" }, `${line}\n`))),
     ),
   );
-}
-
-/** A DAG's asset condition (its details' asset_expression) as text: (a & b) | alias:c. */
-export function assetText(expr) {
-  if (expr.asset) return expr.asset.name;
-  if (expr.alias) return `alias:${expr.alias.name}`;
-  const [op, parts] = expr.all ? [" & ", expr.all] : [" | ", expr.any || []];
-  const inner = parts.map((p) => (p.all || p.any ? `(${assetText(p)})` : assetText(p)));
-  return inner.join(op);
 }
 
 function detailsView(root, d) {
