@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from airlane.api import (
+    assets,
     backfills,
     bulk_resources,
     config,
@@ -123,6 +124,7 @@ def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
         jobs,
         providers,
         api_plugins,
+        assets,
         webui,
         dag_meta,
         dag_versions,

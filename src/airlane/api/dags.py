@@ -11,11 +11,12 @@ from typing import Any
 from aiohttp import web
 
 from airlane.api.appkeys import DATA_INTERVALS_DEFAULT, STORE
+from airlane.api.asset_shapes import asset_expression
 from airlane.api.errors import invalid, json_response, not_found
 from airlane.api.inputs import json_body, page, query_bool, query_list
 from airlane.api.next_run import shared, with_next_run
 from airlane.api.shapes import dag_response, task_spec, version_response
-from airlane.queue import api_reads
+from airlane.queue import api_reads, asset_reads
 from airlane.queue.dag_admin import dag_versions
 from airlane.sdk.timezone import utcnow
 
@@ -169,9 +170,20 @@ async def get_dag_details(request: web.Request) -> web.Response:
                 {k: g.get(k) for k in ("group_id", "label", "parent", "tooltip", "children")}
                 for g in dag.get("task_groups") or []
             ],
+            "asset_expression": await _asset_expression(request, dag),
         }
     )
     return json_response(response)
+
+
+async def _asset_expression(request: web.Request, dag: dict[str, Any]) -> dict[str, Any] | None:
+    """Airflow's ``asset_expression``: the DAG's asset condition with each asset's id."""
+    schedule = dag.get("schedule")
+    if not isinstance(schedule, dict) or schedule.get("kind") not in ("assets", "asset_or_time"):
+        return None
+    store = request.app[STORE]
+    ids = await asset_reads.ids_by_name(store.client, store.keys)
+    return asset_expression(schedule, ids)
 
 
 async def patch_dag(request: web.Request) -> web.Response:

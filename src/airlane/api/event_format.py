@@ -69,7 +69,18 @@ def event_payload(entry_id: str, fields: dict[str, str]) -> dict[str, Any]:
         "at": datetime.fromtimestamp(millis / 1000, UTC).isoformat().replace("+00:00", "Z"),
     }
     data.update(decode_event(fields).payload())
+    if data["kind"] == "asset" and "event" in fields and "asset_id" not in data:
+        data.update(_asset_record(fields["event"]))
     return data
+
+
+def _asset_record(text: str) -> dict[str, Any]:
+    """An ``asset`` entry's event record (Airflow's AssetEvent fields), as written by the
+    asset store's RECORD_ASSET_EVENTS."""
+    record = orjson.loads(text)
+    if not isinstance(record, dict):
+        raise ValueError(f"asset event record is not an object: {text:.200}")
+    return record
 
 
 def wanted(
@@ -81,6 +92,8 @@ def wanted(
 ) -> bool:
     if kinds and data.get("kind") not in kinds:
         return False
+    if data.get("kind") == "asset":
+        return _asset_wanted(data, dag_id, run_id, task_id)
     if dag_id is not None and data.get("dag_id") not in (dag_id, None):
         return False
     if run_id is not None and data.get("run_id") != run_id:
@@ -90,6 +103,17 @@ def wanted(
     if dag_id is not None and "dag_id" not in data:
         return bool(data["kind"] == "import_errors")
     return True
+
+
+def _asset_wanted(
+    data: dict[str, Any], dag_id: str | None, run_id: str | None, task_id: str | None
+) -> bool:
+    """An asset event concerns the DAG, run and task that produced it (its ``source_*``)."""
+    return (
+        (dag_id is None or data.get("source_dag_id") == dag_id)
+        and (run_id is None or data.get("source_run_id") == run_id)
+        and (task_id is None or data.get("source_task_id") == task_id)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from aiohttp import web
 from airlane import __version__
 from airlane.api.errors import json_response
 from airlane.api.spec import (
+    assets,
     auth,
     backfills,
     bulk,
@@ -61,6 +62,7 @@ RESOURCES: tuple[ModuleType, ...] = (
     jobs,
     config,
     plugins,
+    assets,
 )
 
 

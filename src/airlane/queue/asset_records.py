@@ -153,11 +153,14 @@ class EventSource:
     task_id: str | None = None
     map_index: int = -1
     try_number: int = 0
+    #: an outside source's own identity of an event (a watcher's message id): recorded once
+    dedupe_key: str = ""
 
     def idempotency_field(self) -> str:
-        """The ``asset_event_sources`` field of a try ("" for outside sources)."""
+        """The ``asset_event_sources`` field of a try (or of a ``dedupe_key``; "" for other
+        outside sources)."""
         if self.dag_id is None:
-            return ""
+            return self.dedupe_key
         return orjson.dumps(
             [self.dag_id, self.run_id, self.task_id, self.map_index, self.try_number]
         ).decode()

@@ -391,7 +391,7 @@ async def record_events(
     if not pending and not field:
         return []
     _, ids = await scripts.record_asset_events(RecordAssetEvents(field, pending))
-    if not field and any(p.queue_fields for p in pending):
+    if source.dag_id is None and any(p.queue_fields for p in pending):
         from airlane.queue.asset_runs import create_ready_runs  # it reads events from here
 
         await create_ready_runs(client, keys, scripts)

@@ -85,6 +85,10 @@ Global keys
                          claim_many script, removed by finish_many (first delivery), by the
                          coordinator when the try will not run (deferrals.py), and with its run
     triggerers           HASH triggerer id -> its status JSON (running, capacity, fired, at)
+    asset_watcher_leases ZSET asset watcher key (its trigger's classpath and kwargs) scored by
+                         its lease's expiry (epoch ms); a triggerer claims the expired ones
+                         (queue/asset_watchers.py)
+    asset_watcher_owners HASH asset watcher key -> id of the triggerer running it
     coordinator:lease    STRING coordinator id holding the lease (PX expiry)
     coordinator:beat     STRING epoch seconds of the active coordinator's last loop
     dag_processor:beat   STRING epoch seconds of the DAG processor's last scan
@@ -308,6 +312,14 @@ class Keys:
     @property
     def triggerers(self) -> str:
         return f"{self.prefix}triggerers"
+
+    @property
+    def asset_watcher_leases(self) -> str:
+        return f"{self.prefix}asset_watcher_leases"
+
+    @property
+    def asset_watcher_owners(self) -> str:
+        return f"{self.prefix}asset_watcher_owners"
 
     @property
     def workers(self) -> str:

@@ -63,6 +63,8 @@ _DAG_DETAILS = {
     "latest_dag_version": "DagVersionResponse?",
     # Airlane: the DAG's task groups (group_id, label, parent, tooltip, children)
     "task_groups": "[obj]?",
+    # Airflow's: the DAG's asset condition, each asset with its id (None: not asset-scheduled)
+    "asset_expression": "obj?",
 }
 _TASK = {
     "task_id": "str?",

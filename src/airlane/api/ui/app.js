@@ -2,6 +2,7 @@
 
 import { api } from "./api.js";
 import { clear, h } from "./dom.js";
+import { assetsPage } from "./pages/assets.js";
 import { connectionsPage } from "./pages/connections.js";
 import { dagPage } from "./pages/dag.js";
 import { dagsPage } from "./pages/dags.js";
@@ -17,6 +18,7 @@ const ROUTES = [
   [/^\/workers$/, workersPage],
   [/^\/import-errors$/, importErrorsPage],
   [/^\/connections$/, connectionsPage],
+  [/^\/assets$/, assetsPage],
 ];
 
 let cleanup = null;

@@ -8,6 +8,19 @@ function label(text, max) {
   return text.length > max ? `${text.slice(0, max - 1)}\u2026` : text;
 }
 
+/** An asset (a node the DAG's tasks are scheduled on or update): links to the Assets page. */
+function assetNode(node, at) {
+  const el = s(
+    "a",
+    { href: "#/assets", class: "asset-node", transform: `translate(${at.x},${at.y})`, "data-asset": node.asset },
+    s("title", {}, `Asset ${node.asset} (${node.uri})`),
+    s("rect", { width: NODE_W, height: NODE_H, rx: NODE_H / 2, class: "node-box" }),
+    s("text", { x: 18, y: 17, class: "node-label" }, label(node.asset, 22)),
+    s("text", { x: 18, y: 33, class: "node-operator" }, "Asset"),
+  );
+  return el;
+}
+
 /**
  * Draw `tasks` into `root`, laid out as `orientation` says (LR, RL, TB, BT); `onSelect(task_id)`
  * on click or Enter. Returns {update(states),
@@ -62,6 +75,10 @@ export function graphView(root, tasks, groups, onSelect, orientation = "LR") {
   const nodeEls = new Map();
   for (const [id, at] of shape.nodes) {
     const task = byId.get(id);
+    if (task.asset) {
+      svg.append(assetNode(task, at));
+      continue;
+    }
     const short = id.split(".").pop();
     const node = s(
       "g",

@@ -31,6 +31,7 @@ import redis
 import redis.asyncio as aioredis
 
 from airlane.dag_loader import airflow_compat, plugins
+from airlane.queue.asset_watchers import WatcherLeases
 from airlane.queue.coalesce import Coalescer
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.keys import Keys
@@ -54,6 +55,8 @@ from airlane.service.triggerer.decisions import TIMEOUT_KWARGS_JSON, claim_limit
 from airlane.service.triggerer.hitl_watch import RedisHITLWatch
 from airlane.service.triggerer.runner import TriggerRunner
 from airlane.service.triggerer.settings import TriggererSettings
+from airlane.service.triggerer.watcher_record import WatcherEvents
+from airlane.service.triggerer.watchers import WatcherRunner
 
 log = logging.getLogger("airlane.triggerer")
 
@@ -71,6 +74,14 @@ class Triggerer:
         self.scripts = Scripts.register(client, keys)
         self.triggerer_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.runner = TriggerRunner(self._ended)
+        watcher_events = WatcherEvents(client, keys)
+        self.watchers = WatcherRunner(
+            self.triggerer_id,
+            WatcherLeases(client, keys),
+            watcher_events.plan,
+            watcher_events.record,
+            settings.lease_s,
+        )
         self.fires: Coalescer[Fire, int] = Coalescer(self._fire_many)
         #: HITL triggers read their answers through it, told of each one as it is written
         self.hitl = RedisHITLWatch(client, keys)
@@ -110,6 +121,7 @@ class Triggerer:
             asyncio.create_task(self._watchdog(stop)),
             asyncio.create_task(self._renew_loop(stop)),
             asyncio.create_task(self.hitl.listen(stop)),
+            asyncio.create_task(self._watcher_loop(stop)),
         ]
         try:
             while not stop.is_set():
@@ -118,6 +130,8 @@ class Triggerer:
                     await asyncio.wait_for(stop.wait(), self.settings.poll_s)
         finally:
             await self.runner.cancel_all()
+            with contextlib.suppress(*TRANSIENT_ERRORS):
+                await self.watchers.stop_all()
             await self.fires.wait_idle()
             for task in background:
                 task.cancel()
@@ -179,6 +193,18 @@ class Triggerer:
             except Exception:
                 log.exception("renewing trigger leases failed")
 
+    async def _watcher_loop(self, stop: asyncio.Event) -> None:
+        """Asset watchers: plan, lease and start them every ``watcher_refresh_s``."""
+        while not stop.is_set():
+            try:
+                await self.watchers.round(self.settings.batch)
+            except TRANSIENT_ERRORS:
+                log.warning("Redis unavailable: asset watcher leases not renewed")
+            except Exception:
+                log.exception("asset watcher round failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.watcher_refresh_s)
+
     async def _renew(self) -> None:
         now_ms = int(time.time() * 1000)
         held = tuple(self.runner.tasks)
@@ -195,6 +221,7 @@ class Triggerer:
                 "running": len(self.runner),
                 "capacity": self.settings.capacity,
                 "events_fired": self.events_fired,
+                "asset_watchers": len(self.watchers),
                 "blocked": self.blocked_count,
                 "last_block_s": self.last_block_s,
                 "at": time.time(),

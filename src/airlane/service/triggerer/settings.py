@@ -24,6 +24,12 @@ class TriggererSettings:
     def renew_every_s(self) -> float:
         return self.lease_s / 3
 
+    @property
+    def watcher_refresh_s(self) -> float:
+        """How often asset watchers are planned and their leases renewed: a DAG scheduled on
+        a watched asset (or unpaused) has its watcher running within this."""
+        return min(1.0, self.renew_every_s)
+
     @classmethod
     def from_env(cls, redis_url: str, dags_folder: str, env: dict[str, str]) -> TriggererSettings:
         """AIRLANE_TRIGGERER_CAPACITY, _LEASE_S, _POLL_S, _BLOCK_WARN_S."""

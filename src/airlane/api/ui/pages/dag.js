@@ -2,6 +2,7 @@
 // (pause, trigger with conf, backfill). Live through the DAG's event stream.
 
 import { api } from "../api.js";
+import { assetText, withAssetNodes } from "../asset_nodes.js";
 import { clear, debounce, fmtDate, fmtDuration, h } from "../dom.js";
 import { graphView } from "../graph.js";
 import { gridView } from "../grid.js";
@@ -27,6 +28,8 @@ export function dagPage(main, { match }) {
   const state = {
     details: null,
     tasks: [],
+    // the assets this DAG is scheduled on or updates (the graph's asset nodes)
+    assets: [],
     order: [],
     rows: [],
     collapsed: new Set(),
@@ -178,7 +181,8 @@ export function dagPage(main, { match }) {
         },
       });
     } else if (which === "graph") {
-      state.view = graphView(content, state.tasks, state.details.task_groups || [], (taskId) => {
+      const graphTasks = withAssetNodes(dagId, state.tasks, state.assets);
+      state.view = graphView(content, graphTasks, state.details.task_groups || [], (taskId) => {
         if (selectedRun()) openTask(selectedRun(), taskId);
       }, state.details.orientation);
       state.view.update(data.runStates(selectedRun()));
@@ -269,8 +273,13 @@ export function dagPage(main, { match }) {
 
   const start = async () => {
     try {
-      const [details, tasks] = await Promise.all([api.get(`${base}/details`), api.get(`${base}/tasks`)]);
+      const [details, tasks, assets] = await Promise.all([
+        api.get(`${base}/details`),
+        api.get(`${base}/tasks`),
+        api.get("/assets", { dag_ids: dagId, limit: 1000 }).catch(() => ({ assets: [] })),
+      ]);
       state.details = details;
+      state.assets = assets.assets;
       state.tasks = tasks.tasks;
       title.textContent = details.dag_display_name;
       pausedToggle.checked = !details.is_paused;
@@ -380,6 +389,7 @@ function detailsView(root, d) {
     ["Tags", d.tags.map((t) => t.name).join(", ")],
     ["File", d.fileloc],
     ["Last parsed", fmtDate(d.last_parsed_time)],
+    ["Assets", d.asset_expression ? assetText(d.asset_expression) : ""],
   ];
   clear(root,
     h("dl", { class: "details" }, rows.map(([k, v]) => [h("dt", {}, k), h("dd", {}, v === null || v === undefined ? "" : String(v))])),
