@@ -128,7 +128,7 @@ def _event_query(request: web.Request) -> tuple[dict[str, Any], list[tuple[str, 
     }
     for name in ("asset_id", "source_map_index"):
         if name in q:
-            equal[name] = query_int(request, name, 0, -(2**63), None)
+            equal[name] = query_int(request, name, 0, None, None)
     ranges = [
         (op, parse_datetime(q[f"timestamp_{op}"], "query", f"timestamp_{op}"))
         for op in ("gte", "gt", "lte", "lt")

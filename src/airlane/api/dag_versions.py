@@ -37,7 +37,7 @@ async def list_versions(request: web.Request) -> web.Response:
     rows = []
     for one in [dag_id] if dag_id != "~" else sorted(dags):
         rows += await versions_of(store, one, dags[one])
-    number = query_int(request, "version_number", 0, -(2**63), None)
+    number = query_int(request, "version_number", 0, None, None)
     if "version_number" in request.query:
         rows = [r for r in rows if r["version_number"] == number]
     for name in ("bundle_name", "bundle_version"):

@@ -94,7 +94,7 @@ def list_filter(request: web.Request) -> Callable[[dict[str, Any]], bool]:
     q = request.query
     task_id, map_index = q.get("task_id"), q.get("map_index")
     # any integer, as Airflow's filter (one that names no instance finds nothing)
-    index = None if map_index is None else query_int(request, "map_index", -1, -(2**63), None)
+    index = None if map_index is None else query_int(request, "map_index", -1, None, None)
     states = set(query_list(request, "state"))
     received = query_bool(request, "response_received")
     user_ids = set(query_list(request, "responded_by_user_id"))

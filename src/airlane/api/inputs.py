@@ -95,9 +95,10 @@ def opt_datetime(data: dict[str, Any], name: str) -> datetime | None:
 
 
 def query_int(
-    request: web.Request, name: str, default: int, minimum: int, maximum: int | None
+    request: web.Request, name: str, default: int, minimum: int | None, maximum: int | None
 ) -> int:
-    """An integer from the query; ``maximum`` None: no upper bound (as Airflow's offsets)."""
+    """An integer from the query; a bound None: none that way (as Airflow's offsets, and
+    filters, which any integer may take: it matches nothing)."""
     raw = request.query.get(name)
     if raw is None:
         return default
@@ -105,7 +106,7 @@ def query_int(
         value = int(raw)
     except ValueError:
         raise invalid("query", name, "Input should be a valid integer", raw) from None
-    if value < minimum or (maximum is not None and value > maximum):
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         bounds = f"between {minimum} and {maximum}" if maximum is not None else f">= {minimum}"
         raise invalid("query", name, f"Input should be {bounds}", raw)
     return value
