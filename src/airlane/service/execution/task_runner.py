@@ -291,7 +291,7 @@ async def execute_task(
             rendered_map_index=ti.rendered_map_index,
         )
     except TaskDeferred as err:
-        return _deferred(err, request, started_s, log)
+        return _deferred(err, task, request, started_s, log)
     except AirflowRescheduleException as err:
         log(f"Rescheduling: next poke at {err.reschedule_date.isoformat()}")
         return TaskOutcome(
@@ -353,10 +353,16 @@ async def _after_failure(
     await _run_callbacks(callbacks, context, log)
 
 
-def _deferred(err: TaskDeferred, request: TaskRequest, started_s: float, log: LogFn) -> TaskOutcome:
+def _deferred(
+    err: TaskDeferred,
+    task: BaseOperator | None,
+    request: TaskRequest,
+    started_s: float,
+    log: LogFn,
+) -> TaskOutcome:
     """The try ends deferred, its trigger for the triggerer (or failed: it cannot travel)."""
     try:
-        deferral = deferral_of(err, time.time())
+        deferral = deferral_of(err, time.time(), task)
     except (TypeError, ValueError) as bad:
         message = f"TaskDeferred with a trigger that cannot be serialized: {bad}"
         log(message)
