@@ -81,6 +81,13 @@ def test_a_task_callback_keeps_every_end_on_a_worker(callback: str) -> None:
     assert ends_here(_sensor(**{callback: print}), "execute_complete") is EndsHere.NOTHING
 
 
+def test_a_task_with_outlets_ends_on_a_worker() -> None:
+    """Its success emits asset events (the worker's finish writes them)."""
+    outlets = _sensor()
+    outlets.outlets = ["an asset"]
+    assert ends_here(outlets, "execute_complete") is EndsHere.NOTHING
+
+
 def test_user_methods_resume_on_a_worker() -> None:
     assert ends_here(_Plain(task_id="p"), "done") is EndsHere.END_EVENTS
     assert ends_here(_Overrides(task_id="o", delta=1), "execute_complete") is EndsHere.END_EVENTS

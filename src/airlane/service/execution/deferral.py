@@ -8,11 +8,11 @@ when the trigger fired) and runs the method instead of ``execute``: the event's 
 
 Ending where the trigger fired (:class:`EndsHere`): a try whose trigger ends the task (Airflow's
 ``end_from_trigger``: a TaskSuccessEvent...) ends without a worker, as in Airflow's triggerer,
-when its task has no callback to run; and a try that would resume in a method that only returns
-None (``@returns_only``, the core time sensors' ``execute_complete``) with nothing else of its
-task to run (hooks, callbacks, a map index template) ends ``success`` the same way: running it
-on a worker would change nothing but the time it takes (for 1,000 sensors through 16 slots,
-most of the run).
+when its task has no callback to run (nor outlets: a success emits their asset events); and a
+try that would resume in a method that only returns None (``@returns_only``, the core time
+sensors' ``execute_complete``) with nothing else of its task to run (hooks, callbacks, a map
+index template) ends ``success`` the same way: running it on a worker would change nothing but
+the time it takes (for 1,000 sensors through 16 slots, most of the run).
 """
 
 from __future__ import annotations
@@ -66,6 +66,8 @@ _PLAIN_RESUMES = (BaseOperator.resume_execution, BaseSensorOperator.resume_execu
 def ends_here(task: BaseOperator | None, method_name: str) -> EndsHere:
     """How much of ``task``'s deferral may end without a worker (see :class:`EndsHere`)."""
     if task is None or any(getattr(task, name, None) for name in _CALLBACKS):
+        return EndsHere.NOTHING
+    if getattr(task, "outlets", None):  # its success emits asset events: the worker's finish
         return EndsHere.NOTHING
     if _resume_only_returns(task, method_name):
         return EndsHere.ANY_EVENT
