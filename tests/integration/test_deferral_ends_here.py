@@ -1,7 +1,7 @@
 """Tries that end where their trigger fired, on real processes (a coordinator, one worker, a
 triggerer): a deferrable TimeDeltaSensor's resume (``execute_complete`` only returns) and an
 ``end_from_trigger`` sensor's end event end the task without a worker; a sensor with a success
-callback resumes on a worker, which runs the callback."""
+callback resumes on a worker, which runs the callback (an ended one's too)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ MARKERS = Path(os.environ["AIRLANE_TEST_MARKERS"])
 
 
 def called_back(context):
-    (MARKERS / f"{context['run_id']}.called_back").write_text("success")
+    (MARKERS / f"{context['run_id']}.{context['ti'].task_id}").write_text("success")
 
 
 def before(context):
@@ -40,6 +40,8 @@ with DAG("ends_where_fired", schedule=None):
                     on_success_callback=called_back)
     TimeDeltaSensor(task_id="ended", delta=wait, deferrable=True, end_from_trigger=True,
                     pre_execute=before)
+    TimeDeltaSensor(task_id="ended_called_back", delta=wait, deferrable=True,
+                    end_from_trigger=True, on_success_callback=called_back)
 """
 
 
@@ -78,7 +80,7 @@ def test_tries_end_where_their_trigger_fired_unless_their_task_has_more_to_run(
     run_id = cluster.trigger(DAG_ID)
     summary = cluster.wait_run(DAG_ID, run_id, timeout_s=60)
     assert summary["state"] == "success"
-    for task_id in ("plain", "called_back", "ended"):
+    for task_id in ("plain", "called_back", "ended", "ended_called_back"):
         assert summary["tasks"][task_id] == {"state": "success", "try_number": 1}
         assert "Pausing task as DEFERRED" in _log(cluster, run_id, task_id)
     # ended without a worker: one start on a worker, none resumed
@@ -87,6 +89,11 @@ def test_tries_end_where_their_trigger_fired_unless_their_task_has_more_to_run(
     # its callback is user code: the try resumed on a worker, which ran it
     assert "resumed by its trigger" in _log(cluster, run_id, "called_back")
     assert (cluster.markers / f"{run_id}.called_back").read_text() == "success"
+    # ended by its trigger with a callback: on a worker, which runs it as Airflow's DAG
+    # processor does
+    ended_log = _log(cluster, run_id, "ended_called_back")
+    assert "Trigger ended the task: success" in ended_log
+    assert (cluster.markers / f"{run_id}.ended_called_back").read_text() == "success"
     # the end dates are the trigger's moment's, not the deferral's
     tis = cluster.task_instances(DAG_ID, run_id)
     plain = tis[("plain", -1)][1]

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
 import orjson
 
+from airlane.engine.run_state import TaskOutcome
 from airlane.sdk.baseoperator import BaseOperator
 from airlane.sdk.context import Context
 from airlane.sdk.deferral import RETURNS_ONLY_ATTR
@@ -32,6 +34,7 @@ from airlane.sdk.exceptions import TaskDeferred
 from airlane.sdk.sensors.base import BaseSensorOperator
 from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.triggers import serde
+from airlane.service.execution.runtime_ti import RuntimeTaskInstance
 from airlane.service.execution.trigger_kwargs import seal
 
 #: the method of a try that its trigger ended without resuming it (a TaskSuccessEvent...):
@@ -176,3 +179,27 @@ async def run_resumed(task: BaseOperator, resume: Resume, context: Context) -> A
         await asyncio.to_thread(task.post_execute, context, result)
         return result
     return await asyncio.to_thread(_call, task, resume, context)
+
+
+def ended_by_trigger(
+    resume: Resume,
+    ti: RuntimeTaskInstance,
+    try_number: int,
+    started_s: float,
+    log: Callable[[str], None],
+) -> TaskOutcome:
+    """The trigger ended the task itself (TaskSuccessEvent...) and the try ends on a worker
+    (XComs to push, or a callback to run): its XComs, its state."""
+    state = resume.end_state() or TaskInstanceState.SUCCESS
+    for key, value in (resume.kwargs.get("xcoms") or {}).items():
+        ti.xcom_push(key, value)
+    log(f"Trigger ended the task: {state.value}")
+    error = None if state is TaskInstanceState.SUCCESS else f"ended {state.value} by its trigger"
+    return TaskOutcome(
+        state=state,
+        try_number=try_number,
+        retryable=False,
+        error=error,
+        started_at_s=started_s,
+        xcom_lengths=tuple(sorted(ti.pushed_lengths.items())),
+    )
