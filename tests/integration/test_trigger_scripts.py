@@ -24,7 +24,8 @@ from airlane.queue.scripts import (
     RenewTriggers,
     TimeOutDeferred,
 )
-from airlane.service.execution.deferral import Deferral, Resume
+from airlane.sdk.state import TaskInstanceState
+from airlane.service.execution.deferral import Deferral, EndsHere, Resume
 from airlane.service.triggerer.decisions import TIMEOUT_KWARGS_JSON
 from tests.integration.cluster import RedisServer
 from tests.integration.script_checks import CheckedScripts
@@ -245,3 +246,50 @@ async def test_a_late_deferral_is_forgotten_only_for_its_own_try(
     assert await client.hlen(KEYS.deferred) == 0
     assert await client.zcard(KEYS.trigger_timeouts) == 0
     assert await scripts.claim_triggers(_claim("t1", 1000)) == []  # nobody waits: dropped
+
+
+def _completions_of(entries: list[tuple[str, dict[str, str]]]) -> dict[str, str]:
+    """ti field -> its ``end`` ("" for a try that resumes), of the ``resumed`` completions."""
+    return {f["ti"]: f.get("end", "") for _, f in entries if f["kind"] == "resumed"}
+
+
+async def test_a_try_ends_where_its_trigger_fired_as_its_deferral_allows(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    """q 2 (a resume that only returns): a plain event ends it ``success``; q 1: only an end
+    event ends it; q 0: it resumes on a worker whatever the event. An ended try leaves no
+    ``resumes`` entry, no ``deferred`` entry and no timeout."""
+    for task, q in (("any", EndsHere.ANY_EVENT), ("ends", EndsHere.END_EVENTS), ("none", 0)):
+        timed = Deferral(f"k-{task}", "my.Trigger", "{}", "done", "{}", 50.0, EndsHere(q))
+        await _defer(client, scripts, task, timed)
+        await client.delete(STREAM)
+    await scripts.claim_triggers(_claim("t1", 1000))
+    plain = [Fire(f"k-{task}", event_json='"e"') for task in ("any", "ends", "none")]
+    assert await scripts.fire_triggers(FireTriggers("t1", tuple(plain))) == 3
+    ended = _completions_of(await client.xrange(KEYS.completions))
+    assert ended == {"any|-1": "success", "ends|-1": "", "none|-1": ""}
+    assert await client.hget(KEYS.resumes, resume_field(DAG, RUN, "any", -1, 1)) is None
+    assert await client.hexists(KEYS.resumes, resume_field(DAG, RUN, "ends", -1, 1))
+    assert await client.hlen(KEYS.deferred) == 0
+    assert await client.zcard(KEYS.trigger_timeouts) == 0
+
+
+async def test_an_end_event_ends_a_try_whose_task_has_no_callback(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    for task, q in (("ends", EndsHere.END_EVENTS), ("none", EndsHere.NOTHING)):
+        await _defer(
+            client, scripts, task, Deferral(f"k-{task}", "my.Trigger", "{}", "done", "{}", None, q)
+        )
+        await client.delete(STREAM)
+    await scripts.claim_triggers(_claim("t1", 1000))
+    fires = tuple(
+        Fire(f"k-{task}", method="__end__", kwargs_json='{"state": "skipped"}', end_state="skipped")
+        for task in ("ends", "none")
+    )
+    assert await scripts.fire_triggers(FireTriggers("t1", fires)) == 2
+    ended = _completions_of(await client.xrange(KEYS.completions))
+    assert ended == {"ends|-1": "skipped", "none|-1": ""}
+    raw = await client.hget(KEYS.resumes, resume_field(DAG, RUN, "none", -1, 1))
+    assert raw is not None
+    assert Resume.from_json(raw).end_state() is TaskInstanceState.SKIPPED

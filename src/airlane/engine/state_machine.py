@@ -133,6 +133,25 @@ class RunMachine:
         self._ready.append(key)
         return self._step(now_s)
 
+    def task_ended_by_trigger(
+        self, key: TIKey, try_number: int, state: TaskInstanceState, now_s: float
+    ) -> Step:
+        """The trigger of a deferred try ended the task where it fired (Airflow's
+        ``end_from_trigger``, or a resume that would only return): ``state`` without a
+        worker, and without a retry (as Airflow's triggerer sets it). A stale one is ignored."""
+        record = self.tis.get(key)
+        if record is None or record.try_number != try_number or record.state is not S.DEFERRED:
+            return self._step(now_s)
+        error = None if state is S.SUCCESS else f"ended {state.value} by its trigger"
+        outcome = TaskOutcome(
+            state, try_number, retryable=False, error=error, xcom_lengths=record.xcom_lengths
+        )
+        after = self._after_try(key, record, outcome, now_s)
+        self._set(key, after, error or "ended by its trigger")
+        if after.state is S.FAILED and self.graph.fail_fast:
+            return self._stop_others(key, now_s)
+        return self._step(now_s)
+
     def _stop_others(self, failed: TIKey, now_s: float) -> Step:
         """Fail-fast: the others stop (see engine.fail_fast), the running ones told to."""
         marks, running = fail_fast.stop_marks(self.tis, failed, self.graph.teardowns)

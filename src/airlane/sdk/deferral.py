@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from airlane.sdk.exceptions import TaskDeferralError, TaskDeferralTimeout, TaskDeferred
 
@@ -16,6 +16,18 @@ if TYPE_CHECKING:
 
 #: the next method of a try whose trigger failed or timed out (Airflow's TRIGGER_FAIL_REPR)
 TRIGGER_FAIL_REPR = "__fail__"
+#: set on a resume method that only returns None (see :func:`returns_only`)
+RETURNS_ONLY_ATTR = "_airlane_returns_only"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def returns_only(method: F) -> F:
+    """Mark a core resume method (``execute_complete``) whose whole body returns None: running
+    it changes nothing, so a try resuming in it (with no hook or callback of its task to run)
+    may end where its trigger fired instead of on a worker (service/execution/deferral.py)."""
+    setattr(method, RETURNS_ONLY_ATTR, True)
+    return method
 
 
 class TriggerFailureReason(StrEnum):
@@ -55,4 +67,4 @@ def resume_execution(
     return getattr(task, next_method)(context, **kwargs)
 
 
-__all__ = ["TRIGGER_FAIL_REPR", "TriggerFailureReason"]
+__all__ = ["RETURNS_ONLY_ATTR", "TRIGGER_FAIL_REPR", "TriggerFailureReason", "returns_only"]

@@ -203,14 +203,20 @@ class TryResumed:
     task_id: str
     map_index: int
     try_number: int
+    #: the try ended where its trigger fired, in this state (``end <state>``; see
+    #: FIRE_TRIGGERS): it does not go back to the queue. "" (no field): it resumes.
+    end: str = ""
 
     def to_fields(self) -> Fields:
-        return {
+        fields = {
             "kind": self.kind.value,
             "run": self.run,
             "ti": self.ti,
             "try": str(self.try_number),
         }
+        if self.end:
+            fields["end"] = self.end
+        return fields
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> TryResumed:
@@ -218,7 +224,14 @@ class TryResumed:
         ti = text_field(fields, "ti", what)
         task_id, map_index = ti_key(ti, what)
         run, try_number = text_field(fields, "run", what), number_field(fields, "try", what, int)
-        return cls(run, ti, task_id, map_index, try_number)
+        end = fields.get("end", "")
+        if end and end not in _END_STATES:
+            raise MalformedRecord(f"{what}: end state {end!r} is not one a trigger ends in")
+        return cls(run, ti, task_id, map_index, try_number, end)
+
+
+#: the states a trigger's end event ends a task in (Airflow's TaskSuccessEvent, ...)
+_END_STATES = frozenset({"success", "failed", "skipped"})
 
 
 #: every completion, as the coordinator matches on it

@@ -128,7 +128,7 @@ local function defer_try(f)
   redis.call('HSET', triggers, d.key, cjson.encode(t))
   redis.call('ZADD', KEYS[f.trigger_leases], 'NX', 0, d.key)
   redis.call('HSET', KEYS[f.deferred], f.deferred_field, cjson.encode(
-    {t = d.key, run = f.run, ti = f.ti, try = f.try, m = d.m, n = d.n}))
+    {t = d.key, run = f.run, ti = f.ti, try = f.try, m = d.m, n = d.n, q = d.q}))
   if d.timeout_at_s ~= cjson.null and d.timeout_at_s ~= nil then
     redis.call('ZADD', KEYS[f.trigger_timeouts], d.timeout_at_s, f.deferred_field)
   else

@@ -92,12 +92,17 @@ class RenewTriggers:
 class Fire:
     """A trigger's end: ``method`` "" resumes its tries as they asked, with ``event_json`` (the
     event's payload, serde JSON); else they resume in ``method`` with ``kwargs_json`` instead
-    (``__fail__`` after a failure, ``__end__`` for an event that ends the task)."""
+    (``__fail__`` after a failure, ``__end__`` for an event that ends the task).
+
+    A try may end where its trigger fired instead (its deferral's ``q``, see
+    service.execution.deferral.EndsHere): in ``end_state`` when set (an end event without
+    XComs) and ``q`` >= 1; ``success`` on a plain event when ``q`` is 2."""
 
     key: str
     event_json: str = ""
     method: str = ""
     kwargs_json: str = ""
+    end_state: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +115,8 @@ class FireTriggers:
 
     def encode(self, keys: Keys) -> ScriptArgs:
         fires = [
-            {"key": f.key, "e": f.event_json, "m": f.method, "n": f.kwargs_json} for f in self.fires
+            {"key": f.key, "e": f.event_json, "m": f.method, "n": f.kwargs_json, "s": f.end_state}
+            for f in self.fires
         ]
         args: list[str | int | float] = [
             self.triggerer_id,
@@ -162,6 +168,12 @@ local function load(key)
   local t = cjson.decode(raw)
   t.key = key
   return t
+end
+local function end_here(d, field, state, maxlen)
+  redis.call('HDEL', KEYS[4], field)
+  redis.call('ZREM', KEYS[5], field)
+  redis.call('XADD', KEYS[7], 'MAXLEN', '~', maxlen, '*', 'kind', 'resumed', 'run', d.run,
+    'ti', d.ti, 'try', tostring(d.try), 'end', state)
 end
 local function resume(d, field, m, n, e, maxlen)
   redis.call('HSET', KEYS[6], field .. '|' .. tostring(d.try), cjson.encode({m = m, n = n, e = e}))
@@ -238,8 +250,10 @@ return gone
 )
 
 # ARGV: triggerer id, completions maxlen, the fires as one JSON array of objects {key, e: event
-# JSON or "", m: method or "", n: kwargs JSON or ""}.
-# Returns how many tries resumed. A trigger this triggerer does not hold is left alone.
+# JSON or "", m: method or "", n: kwargs JSON or "", s: end state or ""}.
+# Returns how many tries resumed or ended. A trigger this triggerer does not hold is left alone.
+# A try ends here (no ``resumes`` entry; its ``resumed`` completion says ``end <state>``) as
+# Fire says.
 FIRE_TRIGGERS = (
     _COMMON
     + """
@@ -249,9 +263,16 @@ for _, f in ipairs(cjson.decode(ARGV[3])) do
   if t and redis.call('HGET', KEYS[3], f.key) == ARGV[1] then
     for _, pair in ipairs(live_waiters(t)) do
       local w, d = pair[1], pair[2]
-      local m, n = d.m, d.n
-      if f.m ~= '' then m, n = f.m, f.n end
-      resume(d, w.d, m, n, f.e, ARGV[2])
+      local q = tonumber(d.q) or 0
+      if f.s ~= nil and f.s ~= '' and q >= 1 then
+        end_here(d, w.d, f.s, ARGV[2])
+      elseif f.m == '' and q >= 2 then
+        end_here(d, w.d, 'success', ARGV[2])
+      else
+        local m, n = d.m, d.n
+        if f.m ~= '' then m, n = f.m, f.n end
+        resume(d, w.d, m, n, f.e, ARGV[2])
+      end
       resumed = resumed + 1
     end
     drop(f.key)

@@ -16,6 +16,7 @@ from datetime import datetime, time
 from typing import Any, ClassVar
 
 from airlane.sdk.context import Context
+from airlane.sdk.deferral import returns_only
 from airlane.sdk.sensors.base import BaseSensorOperator
 from airlane.sdk.timezone import convert_to_utc, parse, parse_timezone, utcnow
 from airlane.sdk.triggers import StartTriggerArgs
@@ -99,6 +100,7 @@ class DateTimeSensorAsync(DateTimeSensor):
         trigger = DateTimeTrigger(moment=self._moment, end_from_trigger=self.end_from_trigger)
         self.defer(trigger=trigger, method_name="execute_complete")
 
+    @returns_only
     def execute_complete(self, context: Context, event: Any = None) -> None:
         """The trigger fired: done."""
 
@@ -147,6 +149,7 @@ class TimeSensor(BaseSensorOperator):
             self.defer(trigger=trigger, method_name="execute_complete")
         return await super().aexecute(context)
 
+    @returns_only
     def execute_complete(self, context: Context, event: Any = None) -> None:
         """The trigger fired: done."""
 

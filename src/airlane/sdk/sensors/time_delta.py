@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
 from airlane.sdk.context import Context
+from airlane.sdk.deferral import returns_only
 from airlane.sdk.exceptions import AirflowSkipException
 from airlane.sdk.sensors.base import BaseSensorOperator
 from airlane.sdk.sensors.date_time import (
@@ -85,6 +86,7 @@ class TimeDeltaSensor(BaseSensorOperator):
                 raise AirflowSkipException("Skipping due to soft_fail is set to True.") from err
             raise
 
+    @returns_only
     def execute_complete(self, context: Context, event: Any = None) -> None:
         """The trigger fired: done."""
 

@@ -84,6 +84,13 @@ class Events:
                 s.outbox.batch.hdel(s.keys.claims(ctx.dag_id, ctx.run_id), event.ti)
                 step = ctx.machine.task_released(key, event.try_number, now)
                 s.progress.after_step(ctx, step, now)
+            case TryResumed(end=end) if end:
+                # ended where its trigger fired: nothing to queue; its end date is now, not
+                # when it deferred (what its deferral's finish left here)
+                ctx.ended_at.pop(key, None)
+                state = TaskInstanceState(end)
+                step = ctx.machine.task_ended_by_trigger(key, event.try_number, state, now)
+                s.progress.after_step(ctx, step, now)
             case TryResumed():
                 step = ctx.machine.task_resumed(key, event.try_number, now)
                 s.progress.after_step(ctx, step, now)

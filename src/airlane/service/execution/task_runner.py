@@ -39,7 +39,7 @@ from airlane.sdk.templater import overrides_rendering, render_operator
 from airlane.sdk.templating import render_map_index, rendered_snapshot
 from airlane.sdk.xcom_arg import RETURN_VALUE_KEY, XComArg
 from airlane.service.execution.context_builder import RunInfo, build_context
-from airlane.service.execution.deferral import Resume, deferral_of, run_resumed
+from airlane.service.execution.deferral import Resume, deferral_of, ended_by_trigger, run_resumed
 from airlane.service.execution.runtime_ti import RuntimeTaskInstance, XComAccess
 from airlane.service.execution.tracebacks import task_failure_text
 
@@ -266,7 +266,9 @@ async def execute_task(
     context: Context | None = None
     resume = Resume.from_json(request.resume_json) if request.resume_json else None
     if resume is not None and resume.end_state() is not None:
-        return _ended_by_trigger(resume, ti, request, started_s, log)
+        outcome = ended_by_trigger(resume, ti, request.try_number, started_s, log)
+        await _end_callbacks(node, dag, request, env, ti, outcome.state)
+        return outcome
     try:
         if getattr(env.xcoms, "blocking", False) and needs_io_to_prepare(node):
             # Reading XComs waits on the network: prepare in a thread, not on the event loop.
@@ -304,7 +306,7 @@ async def execute_task(
             asset_events=emitted_asset_events(ready_context),
         )
     except TaskDeferred as err:
-        return _deferred(err, request, started_s, log)
+        return _deferred(err, task, request, started_s, log)
     except AirflowRescheduleException as err:
         log(f"Rescheduling: next poke at {err.reschedule_date.isoformat()}")
         return TaskOutcome(
@@ -376,10 +378,16 @@ async def _after_failure(
     await _run_callbacks(callbacks, context, log)
 
 
-def _deferred(err: TaskDeferred, request: TaskRequest, started_s: float, log: LogFn) -> TaskOutcome:
+def _deferred(
+    err: TaskDeferred,
+    task: BaseOperator | None,
+    request: TaskRequest,
+    started_s: float,
+    log: LogFn,
+) -> TaskOutcome:
     """The try ends deferred, its trigger for the triggerer (or failed: it cannot travel)."""
     try:
-        deferral = deferral_of(err, time.time())
+        deferral = deferral_of(err, time.time(), task)
     except (TypeError, ValueError) as bad:
         message = f"TaskDeferred with a trigger that cannot be serialized: {bad}"
         log(message)
@@ -395,20 +403,30 @@ def _deferred(err: TaskDeferred, request: TaskRequest, started_s: float, log: Lo
     )
 
 
-def _ended_by_trigger(
-    resume: Resume, ti: RuntimeTaskInstance, request: TaskRequest, started_s: float, log: LogFn
-) -> TaskOutcome:
-    """The trigger ended the task itself (TaskSuccessEvent...): its XComs, its state."""
-    state = resume.end_state() or TaskInstanceState.SUCCESS
-    for key, value in (resume.kwargs.get("xcoms") or {}).items():
-        ti.xcom_push(key, value)
-    log(f"Trigger ended the task: {state.value}")
-    error = None if state is TaskInstanceState.SUCCESS else f"ended {state.value} by its trigger"
-    return TaskOutcome(
-        state=state,
-        try_number=request.try_number,
-        retryable=False,
-        error=error,
-        started_at_s=started_s,
-        xcom_lengths=tuple(sorted(ti.pushed_lengths.items())),
-    )
+#: the callback Airflow 3.1.8 sends to the DAG processor for a task its trigger ended
+#: (handle_event_submit for BaseTaskEndEvent: success and failed only)
+_END_CALLBACKS = {
+    TaskInstanceState.SUCCESS: "on_success_callback",
+    TaskInstanceState.FAILED: "on_failure_callback",
+}
+
+
+async def _end_callbacks(
+    node: DAGNode,
+    dag: DAG,
+    request: TaskRequest,
+    env: ExecutionEnv,
+    ti: RuntimeTaskInstance,
+    state: TaskInstanceState,
+) -> None:
+    """Run the task's callback for the state its trigger ended it in, as Airflow does."""
+    name = _END_CALLBACKS.get(state)
+    if name is None or not getattr(node, name, None):
+        return
+    try:
+        task, context = await asyncio.to_thread(_prepare, node, dag, request, env, ti)
+    except Exception as err:
+        env.log(f"the {name} could not run: {err!r}")
+        return
+    with use_context(context, env.log):
+        await _run_callbacks(getattr(task, name), context, env.log)

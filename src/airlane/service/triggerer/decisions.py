@@ -26,8 +26,13 @@ NO_EVENT = "Trigger exited without sending an event. Dependent tasks will be fai
 
 def fire_for_event(key: str, event: TriggerEvent) -> Fire:
     if isinstance(event, BaseTaskEndEvent):
-        kwargs = {"state": event.task_instance_state.value, "xcoms": event.xcoms or {}}
-        return Fire(key, method=END_FROM_TRIGGER, kwargs_json=serde.dumps(kwargs))
+        state = event.task_instance_state.value
+        kwargs = {"state": state, "xcoms": event.xcoms or {}}
+        # XComs to push: the try ends on a worker, which pushes them
+        end_state = "" if event.xcoms else state
+        return Fire(
+            key, method=END_FROM_TRIGGER, kwargs_json=serde.dumps(kwargs), end_state=end_state
+        )
     return Fire(key, event_json=serde.dumps(event.payload))
 
 
