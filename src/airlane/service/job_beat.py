@@ -22,6 +22,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from airlane.queue import jobs
+from airlane.queue.connection import cancel_until_done
 from airlane.queue.jobs import JOB_HEARTBEAT_S, JobRecord, JobType
 from airlane.queue.keys import Keys
 
@@ -48,7 +49,7 @@ async def _register(
         job_id=jobs.job_id_of(identity),
         identity=identity,
         job_type=job_type,
-        hostname=socket.getfqdn(),
+        hostname=await asyncio.to_thread(socket.getfqdn),  # may ask DNS: not on the loop
         unixname=_unixname(),
         pid=os.getpid(),
         start_s=now_s,
@@ -88,9 +89,7 @@ async def job_beat(
     try:
         yield record
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_until_done([task])  # redis-py may swallow one cancellation mid-save
         with contextlib.suppress(RedisError, OSError):
             await jobs.remove(client, keys, record.job_id)
 

@@ -114,7 +114,7 @@ class WatcherRunner:
             self._failed_at[key] = time.monotonic()
             return
         trigger.trigger_id = key
-        log.info("asset watcher %r starting for %s", trigger, ", ".join(spec.asset_names))
+        log.info("asset watcher %s starting for %s", spec.classpath, ", ".join(spec.asset_names))
         events = trigger.run()
         event_key: Callable[[TriggerEvent], str | None] | None = getattr(trigger, "event_key", None)
         try:
@@ -122,11 +122,11 @@ class WatcherRunner:
                 dedupe = event_key(event) if event_key is not None else None
                 await self.record(spec, key, event, dedupe)
                 self.events_recorded += 1
-            log.warning("asset watcher %r ended; it starts again", trigger)
+            log.warning("asset watcher %s ended; it starts again", spec.classpath)
         except asyncio.CancelledError:
             raise
         except Exception:
-            log.exception("asset watcher %r failed; it starts again", trigger)
+            log.exception("asset watcher %s failed; it starts again", spec.classpath)
         finally:
             self._failed_at[key] = time.monotonic()  # not started again before retry_s
             with contextlib.suppress(Exception):
