@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from airlane.queue import typed
+from airlane.queue.asset_retention import forget_dag_assets
 from airlane.queue.codec import loads
 from airlane.queue.keys import parse_run_ref
 from airlane.queue.store import DagNotFound, Store
@@ -44,10 +45,12 @@ async def dag_versions(store: Store, dag_id: str) -> list[DagVersion]:
 
 
 async def delete_dag(store: Store, dag_id: str) -> None:
-    """Remove the DAG's runs (with all of theirs), its versions, pause flag, schedule and file's
-    import errors, as Airflow's delete_dag removes a DAG's rows. The DAG processor parses its
-    file again, so a DAG whose file still defines it comes back, without history (Airflow's
-    next parse does the same). Backfill records stay (the coordinator holds them)."""
+    """Remove the DAG's runs (with all of theirs), its versions, pause flag, schedule, file's
+    import errors and asset entries (declarations, queued events: queue/asset_retention.py), as
+    Airflow's delete_dag removes a DAG's rows (asset events stay, as Airflow's). The DAG
+    processor parses its file again, so a DAG whose file still defines it comes back, without
+    history (Airflow's next parse does the same). Backfill records stay (the coordinator holds
+    them)."""
     k = store.keys
     if not await store.client.hexists(k.dags, dag_id):
         raise DagNotFound(dag_id)
@@ -57,6 +60,7 @@ async def delete_dag(store: Store, dag_id: str) -> None:
         await store.delete_run(dag_id, run_id)
     filename = await typed.hget(store.client, k.dag_files, dag_id)
     async with store.client.pipeline(transaction=True) as pipe:
+        await forget_dag_assets(store.client, pipe, k, dag_id)
         pipe.hdel(k.dags, dag_id)
         pipe.hdel(k.dag_files, dag_id)
         pipe.hdel(k.schedules, dag_id)

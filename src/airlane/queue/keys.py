@@ -132,7 +132,13 @@ Global keys
     asset_events_of:<asset id>  ZSET event id scored by its timestamp (epoch microseconds)
     asset_event_runs     HASH event id -> "<dag_id>|<run_id>" of each run it triggered, one a line
     asset_event_sources  HASH a try's JSON [dag_id, run_id, task_id, map_index, try] -> JSON list
-                         of the event ids it recorded (a try's events are recorded once)
+                         of the event ids it recorded (a try's events are recorded once); a
+                         try's entries go with its run; an outside source's dedupe key (a
+                         watcher's message: "watcher|<watcher key>|<entry id>") likewise, kept
+                         while it is among the newest DEDUPE_MAX of asset_event_dedupe
+    asset_event_dedupe   ZSET outside sources' dedupe keys scored in the order recorded (1, 2,
+                         ...); past DEDUPE_MAX (queue/scripts/assets.py) the oldest go, with
+                         their asset_event_sources entries
     asset_queue          HASH "<consumer dag_id>|<asset name>" -> when queued (ISO; Airflow's
                          AssetDagRunQueue); a consumer's entries go with the run they create
     asset_triggered      HASH dag_id -> run_after (ISO) of its latest asset-triggered run
@@ -420,6 +426,10 @@ class Keys:
     @property
     def asset_event_sources(self) -> str:
         return f"{self.prefix}asset_event_sources"
+
+    @property
+    def asset_event_dedupe(self) -> str:
+        return f"{self.prefix}asset_event_dedupe"
 
     @property
     def asset_queue(self) -> str:
