@@ -1,8 +1,8 @@
 """What leaves the asset store (queue/asset_retention.py) against the real redis-server: a run's
 dedupe records and event links with the run (API delete and retention), a DAG's asset entries
 with the DAG (another's stay), old events by ``db clean``'s cutoff (the registry stays), watcher
-dedupe keys capped, job records by their heartbeat. Each test has its own key prefix on the
-session's server (no flush)."""
+dedupe keys capped, job records by their heartbeat, DAG versions by ``db clean``. Each test has
+its own key prefix on the session's server (no flush)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from airlane.queue import assets, jobs
 from airlane.queue.asset_records import AssetRef, EmittedEvent, EventSource, queue_field
 from airlane.queue.asset_runs import create_ready_runs
 from airlane.queue.codec import TIMeta, encode_ti
-from airlane.queue.dag_admin import delete_dag
+from airlane.queue.dag_admin import dag_versions, delete_dag
 from airlane.queue.keys import Keys, ti_field
 from airlane.queue.scripts import RecordAssetEvents
 from airlane.queue.store import Store
@@ -197,3 +197,28 @@ async def test_db_clean_removes_job_records_silent_since_the_cutoff(
     assert (await clean_all(client, keys, CleanRequest(before_s=cutoff))).jobs == 1
     assert [r.identity for r in await jobs.all_jobs(client, keys)] == ["live"]
     assert orjson.loads(await client.hget(keys.jobs, str(jobs.job_id_of("live"))) or "{}")
+
+
+async def test_db_clean_removes_old_dag_versions_nothing_uses_and_keeps_numbers(
+    env: tuple[aioredis.Redis, Keys],
+) -> None:
+    client, keys = env
+    store = Store(client, keys)
+    old_s = time.time() - 400 * 86400
+    for content_hash in ("h1", "h2", "h3", "h4"):
+        await client.rpush(keys.dag_versions("v"), orjson.dumps({"h": content_hash, "at": old_s}))
+    await client.hset(keys.dags, "v", "h4")
+    await _finished_run(client, keys, "v", "r1")
+    await client.hset(keys.run("v", "r1"), "dag_hash", "h2")
+    request = CleanRequest(before_s=time.time() - 86400, dag_ids=frozenset({"v"}))
+    assert (
+        await clean_all(client, keys, CleanRequest(request.before_s, dry_run=True))
+    ).dag_versions == 1
+    assert (await clean_all(client, keys, request)).dag_versions == 1  # h2: run r1 uses it
+    found = [(v.number, v.content_hash) for v in await dag_versions(store, "v")]
+    assert found == [(2, "h2"), (3, "h3"), (4, "h4")]
+    await client.hset(keys.run("v", "r1"), "dag_hash", "h4")
+    assert (await clean_all(client, keys, request)).dag_versions == 2  # never the current one
+    await client.rpush(keys.dag_versions("v"), orjson.dumps({"h": "h5", "at": time.time()}))
+    found = [(v.number, v.content_hash) for v in await dag_versions(store, "v")]
+    assert found == [(4, "h4"), (5, "h5")]

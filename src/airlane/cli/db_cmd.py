@@ -22,7 +22,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     p = sub.add_parser(
         "clean",
         help="remove finished runs that started before a timestamp, with everything they own, "
-        "and asset events and job records older than it",
+        "and asset events, DAG versions and job records older than it",
     )
     p.add_argument(
         "--clean-before-timestamp",
@@ -87,8 +87,8 @@ def cmd_clean(args: argparse.Namespace) -> int:
     if not args.dry_run and not args.yes:
         print(
             f"You asked to remove every finished run that started before {before.isoformat()}, "
-            "with its task instances, XComs and logs, and the asset events and job records "
-            "older than that. This cannot be undone.\n"
+            "with its task instances, XComs and logs, and the asset events, DAG versions and job "
+            "records older than that. This cannot be undone.\n"
             f"Enter '{CONFIRMATION}' (without quotes) to proceed."
         )
         if sys.stdin.readline().strip() != CONFIRMATION:
@@ -101,6 +101,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
             print(f"{verb}: {dag_id} {run_id}")
     print(f"{len(found.runs)} runs {verb}")
     print(f"{found.asset_events} asset events {verb}")
+    print(f"{found.dag_versions} DAG versions {verb}")
     if request.dag_ids is None:
         print(f"{found.jobs} job records {verb}")
     return 0

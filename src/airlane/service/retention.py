@@ -12,9 +12,11 @@ meanwhile makes the removal give up rather than delete a run coming back to life
 
 Airflow's ``db clean`` cleans other tables by the same cutoff; so does :func:`clean_all`: asset
 events by their timestamp (with their links; the assets' registry stays:
-queue/asset_retention.py) and job records by their last heartbeat (Airflow's ``job`` table), the
-latter only when no DAG is chosen (a job belongs to no DAG). The coordinator's housekeeping
-removes asset events past the retention too, and job records silent for a day.
+queue/asset_retention.py), DAG versions by their creation (not the current one nor one a run
+left uses: queue/dag_admin.py) and job records by their last heartbeat (Airflow's ``job``
+table), the latter only when no DAG is chosen (a job belongs to no DAG). The coordinator's
+housekeeping removes asset events and DAG versions past the retention too, and job records
+silent for a day.
 """
 
 from __future__ import annotations
@@ -38,8 +40,10 @@ from airlane.queue.asset_retention import (
 from airlane.queue.callback_jobs import RUN_GENERATION, job_ids_of_run, run_generation
 from airlane.queue.codec import decode_ti
 from airlane.queue.connection import TRANSIENT_ERRORS
+from airlane.queue.dag_admin import clean_versions
 from airlane.queue.deferral_entries import forget_run_deferrals
 from airlane.queue.keys import Keys, parse_ti_field, parse_try_field, run_ref
+from airlane.queue.store import Store
 
 log = logging.getLogger("airlane.retention")
 
@@ -121,13 +125,8 @@ def last_tries(tis: dict[str, str], tries: Iterable[str]) -> dict[tuple[str, int
 
 async def clean_runs(client: aioredis.Redis, keys: Keys, request: CleanRequest) -> list[str]:
     """Remove (or with ``dry_run`` only list) the expired runs; their refs "<dag>|<run>"."""
-    if request.dag_ids is not None:
-        dag_ids = set(request.dag_ids)
-    else:
-        known = cast(list[str], await client.hkeys(keys.dags))
-        dag_ids = set(known) | await typed.smembers(client, keys.inactive)
     found: list[str] = []
-    for dag_id in sorted(dag_ids - request.exclude_dag_ids):
+    for dag_id in sorted(await _dag_ids(client, keys, request)):
         limit = None if request.max_runs is None else request.max_runs - len(found)
         if limit is not None and limit <= 0:
             break
@@ -143,6 +142,7 @@ class Cleaned:
     runs: list[str]
     asset_events: int
     jobs: int
+    dag_versions: int = 0
 
 
 async def clean_all(client: aioredis.Redis, keys: Keys, request: CleanRequest) -> Cleaned:
@@ -159,7 +159,26 @@ async def clean_all(client: aioredis.Redis, keys: Keys, request: CleanRequest) -
     removed_jobs = 0
     if request.dag_ids is None:
         removed_jobs = await jobs.prune_before(client, keys, request.before_s, request.dry_run)
-    return Cleaned(runs, removed_events, removed_jobs)
+    versions = await clean_dag_versions(client, keys, request)
+    return Cleaned(runs, removed_events, removed_jobs, versions)
+
+
+async def clean_dag_versions(client: aioredis.Redis, keys: Keys, request: CleanRequest) -> int:
+    """Each chosen DAG's versions created before the cutoff that nothing uses (dag_admin.py)."""
+    store = Store(client, keys)
+    found = 0
+    for dag_id in sorted(await _dag_ids(client, keys, request)):
+        found += await clean_versions(store, dag_id, request.before_s, request.dry_run)
+    return found
+
+
+async def _dag_ids(client: aioredis.Redis, keys: Keys, request: CleanRequest) -> set[str]:
+    if request.dag_ids is not None:
+        chosen = set(request.dag_ids)
+    else:
+        known = cast(list[str], await client.hkeys(keys.dags))
+        chosen = set(known) | await typed.smembers(client, keys.inactive)
+    return chosen - request.exclude_dag_ids
 
 
 async def _clean_dag(
@@ -279,4 +298,6 @@ class RetentionDuty:
         request = CleanRequest(before_s=now_s - self.retention_s, max_runs=self.batch)
         removed = await clean_runs(self.client, self.keys, request)
         events = EventCleaning(int(request.before_s * 1_000_000), max_events=self.batch)
-        return removed, await clean_events(self.client, self.keys, events)
+        removed_events = await clean_events(self.client, self.keys, events)
+        await clean_dag_versions(self.client, self.keys, request)
+        return removed, removed_events
