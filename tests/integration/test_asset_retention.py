@@ -19,6 +19,7 @@ from airlane.engine.run_state import TIRecord, TIState
 from airlane.queue import assets, jobs
 from airlane.queue.asset_records import AssetRef, EmittedEvent, EventSource, queue_field
 from airlane.queue.asset_runs import create_ready_runs
+from airlane.queue.asset_watchers import LeaseWatchers, WatcherLeases
 from airlane.queue.codec import TIMeta, encode_ti
 from airlane.queue.dag_admin import dag_versions, delete_dag
 from airlane.queue.keys import Keys, ti_field
@@ -222,3 +223,16 @@ async def test_db_clean_removes_old_dag_versions_nothing_uses_and_keeps_numbers(
     await client.rpush(keys.dag_versions("v"), orjson.dumps({"h": "h5", "at": time.time()}))
     found = [(v.number, v.content_hash) for v in await dag_versions(store, "v")]
     assert found == [(4, "h4"), (5, "h5")]
+
+
+async def test_a_lapsed_lease_of_a_watcher_no_longer_wanted_goes(
+    env: tuple[aioredis.Redis, Keys],
+) -> None:
+    client, keys = env
+    leases = WatcherLeases(client, keys)
+    stop, taken = await leases.round(LeaseWatchers("t1", 1000, 500, 10, ["w", "x"], []))
+    assert (stop, sorted(taken)) == ([], ["w", "x"])
+    # t1 died; "w" is no longer wanted: t2's next round drops its lapsed lease, takes "x"
+    assert await leases.round(LeaseWatchers("t2", 1600, 500, 10, ["x"], [])) == ([], ["x"])
+    assert await client.zrange(keys.asset_watcher_leases, 0, -1) == ["x"]
+    assert await client.hgetall(keys.asset_watcher_owners) == {"x": "t2"}
