@@ -25,7 +25,7 @@ from airlane.queue.dag_admin import dag_versions, delete_dag
 from airlane.queue.keys import Keys, ti_field
 from airlane.queue.scripts import RecordAssetEvents
 from airlane.queue.store import Store
-from airlane.service.retention import CleanRequest, clean_all
+from airlane.service.retention import CleanRequest, RetentionDuty, clean_all
 from tests.integration.cluster import RedisServer
 from tests.integration.script_checks import CheckedScripts
 
@@ -236,3 +236,23 @@ async def test_a_lapsed_lease_of_a_watcher_no_longer_wanted_goes(
     assert await leases.round(LeaseWatchers("t2", 1600, 500, 10, ["x"], [])) == ([], ["x"])
     assert await client.zrange(keys.asset_watcher_leases, 0, -1) == ["x"]
     assert await client.hgetall(keys.asset_watcher_owners) == {"x": "t2"}
+
+
+async def test_housekeeping_removes_old_events_and_silent_job_records(
+    env: tuple[aioredis.Redis, Keys],
+) -> None:
+    client, keys = env
+    scripts = CheckedScripts.on(client, keys)
+    old_id = await _produce(client, keys, scripts, 1)
+    recent_id = await _produce(client, keys, scripts, 2)
+    long_ago_us = int((time.time() - 400 * 86400) * 1_000_000)
+    await client.zadd(keys.asset_events_of(1), {str(old_id): long_ago_us})
+    beat = time.time() - 2 * 86400
+    silent = jobs.JobRecord(1, "gone", jobs.JobType.WORKER, "h", "u", 1, beat, beat)
+    await jobs.save(client, keys, silent)
+    off = RetentionDuty(client, keys, retention_s=0)
+    assert await off.maybe_run(time.time()) == []
+    assert await jobs.all_jobs(client, keys) == []  # job records go whatever the retention
+    assert await client.zcard(keys.asset_event_index) == 2
+    await RetentionDuty(client, keys, retention_s=30 * 86400).maybe_run(time.time())
+    assert await client.zrange(keys.asset_event_index, 0, -1) == [str(recent_id)]
