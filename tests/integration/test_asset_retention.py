@@ -99,7 +99,11 @@ async def test_a_deleted_run_takes_its_dedupe_records_and_links(
     await store.delete_run(*one.split("|"))
     refs = [e["created_dagruns"] for e in await assets.events_by_id(client, keys, [first])]
     assert refs == [[{"dag_id": "two", "run_id": two.split("|")[1]}]]
-    await store.delete_run(*two.split("|"))
+    long_ago = repr(time.time() - 400 * 86400)
+    finished = {"state": "success", "run_type": "manual", "start_date": long_ago}
+    await client.hset(keys.run(*two.split("|")), mapping=finished)
+    request = CleanRequest(before_s=time.time() + 10, dag_ids=frozenset({"two"}))
+    assert (await clean_all(client, keys, request)).runs == [two]  # retention's removal
     assert await client.hget(keys.asset_event_runs, str(first)) is None
     assert len(await assets.events_by_id(client, keys, [first])) == 1  # events stay
 
