@@ -140,9 +140,9 @@ Global keys
                          a run deleted or removed by retention leaves it
     asset_event_sources  HASH a try's JSON [dag_id, run_id, task_id, map_index, try] -> JSON list
                          of the event ids it recorded (a try's events are recorded once); a
-                         try's entries go with its run; an outside source's dedupe key (a
-                         watcher's message: "watcher|<watcher key>|<entry id>") likewise, kept
-                         while it is among the newest DEDUPE_MAX of asset_event_dedupe
+                         try's entries go with its run. An outside source's dedupe key (a
+                         watcher's message: "watcher|<digest of the watcher key>|<entry id>")
+                         -> the same, kept while among the newest of asset_event_dedupe
     asset_event_dedupe   ZSET outside sources' dedupe keys scored in the order recorded (1, 2,
                          ...); past DEDUPE_MAX (queue/scripts/assets.py) the oldest go, with
                          their asset_event_sources entries
