@@ -23,7 +23,7 @@ from airlane.queue.asset_watchers import LeaseWatchers, WatcherLeases
 from airlane.queue.codec import TIMeta, encode_ti
 from airlane.queue.dag_admin import dag_versions, delete_dag
 from airlane.queue.keys import Keys, ti_field
-from airlane.queue.scripts import RecordAssetEvents
+from airlane.queue.scripts import PendingEvent, RecordAssetEvents
 from airlane.queue.store import Store
 from airlane.service.retention import CleanRequest, RetentionDuty, clean_all
 from tests.integration.cluster import RedisServer
@@ -260,3 +260,15 @@ async def test_housekeeping_removes_old_events_and_silent_job_records(
     assert await client.zcard(keys.asset_event_index) == 2
     await RetentionDuty(client, keys, retention_s=30 * 86400).maybe_run(time.time())
     assert await client.zrange(keys.asset_event_index, 0, -1) == [str(recent_id)]
+
+
+async def test_asset_entries_on_the_events_stream_are_capped(
+    env: tuple[aioredis.Redis, Keys],
+) -> None:
+    client, keys = env
+    scripts = CheckedScripts.on(client, keys)
+    body = '"asset_id":1,"name":"a","timestamp":"2026-01-01T00:00:00+00:00"}'
+    event = PendingEvent(body, 1, 1, "2026-01-01T00:00:00+00:00", [])
+    await scripts.record_asset_events(RecordAssetEvents("", [event] * 400, events_maxlen=10))
+    # approximate trimming (MAXLEN ~) drops whole stream nodes of 100 entries
+    assert await client.xlen(keys.events) <= 110

@@ -224,8 +224,8 @@ class Store:
         await self.client.hset(self.keys.run(dag_id, run_id), "note", note)
 
     async def delete_run(self, dag_id: str, run_id: str) -> None:
-        """Remove a run that is not active, with its instances, claims, XComs, logs and deferral
-        entries."""
+        """Remove a run that is not active, with its instances, claims, XComs, logs, deferral
+        and asset entries (queue/asset_retention.py)."""
         k = self.keys
         tis = await self.task_instances(dag_id, run_id)
         doomed = [k.run(dag_id, run_id), k.tis(dag_id, run_id), k.claims(dag_id, run_id)]
