@@ -1,4 +1,5 @@
-"""``airlane db clean``: Airflow's command for removing old run records, on Redis."""
+"""``airlane db clean``: Airflow's command for removing old records (runs, asset events, job
+records: service/retention.py), on Redis."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from airlane.config import Settings
 from airlane.queue.connection import connect
 from airlane.queue.keys import Keys, parse_run_ref
 from airlane.sdk.timezone import coerce_datetime
-from airlane.service.retention import CleanRequest, clean_runs
+from airlane.service.retention import Cleaned, CleanRequest, clean_all
 
 CONFIRMATION = "delete rows"
 
@@ -20,7 +21,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser(
         "clean",
-        help="remove finished runs that started before a timestamp, with everything they own",
+        help="remove finished runs that started before a timestamp, with everything they own, "
+        "and asset events, DAG versions and job records older than it",
     )
     p.add_argument(
         "--clean-before-timestamp",
@@ -85,7 +87,8 @@ def cmd_clean(args: argparse.Namespace) -> int:
     if not args.dry_run and not args.yes:
         print(
             f"You asked to remove every finished run that started before {before.isoformat()}, "
-            "with its task instances, XComs and logs. This cannot be undone.\n"
+            "with its task instances, XComs and logs, and the asset events, DAG versions and job "
+            "records older than that. This cannot be undone.\n"
             f"Enter '{CONFIRMATION}' (without quotes) to proceed."
         )
         if sys.stdin.readline().strip() != CONFIRMATION:
@@ -93,16 +96,20 @@ def cmd_clean(args: argparse.Namespace) -> int:
     found = asyncio.run(_clean(request))
     verb = "would remove" if args.dry_run else "removed"
     if args.dry_run or args.verbose:
-        for ref in found:
+        for ref in found.runs:
             dag_id, run_id = parse_run_ref(ref)
             print(f"{verb}: {dag_id} {run_id}")
-    print(f"{len(found)} runs {verb}")
+    print(f"{len(found.runs)} runs {verb}")
+    print(f"{found.asset_events} asset events {verb}")
+    print(f"{found.dag_versions} DAG versions {verb}")
+    if request.dag_ids is None:
+        print(f"{found.jobs} job records {verb}")
     return 0
 
 
-async def _clean(request: CleanRequest) -> list[str]:
+async def _clean(request: CleanRequest) -> Cleaned:
     client = connect(Settings.from_env().redis_url, client_name="airlane-cli")
     try:
-        return await clean_runs(client, Keys.from_env(), request)
+        return await clean_all(client, Keys.from_env(), request)
     finally:
         await client.aclose()

@@ -6,7 +6,8 @@ watcher by its lease's expiry; every triggerer, in one call, renews the watchers
 gives back those no longer wanted, and takes wanted ones whose lease expired (never held, or
 held by a triggerer that stopped renewing: taken over within one lease time). Each triggerer
 computes the same wanted set from the asset registry (service/triggerer/watcher_plan.py), so
-a watcher runs on one triggerer at a time.
+a watcher runs on one triggerer at a time. A lease that lapsed (its triggerer stopped) on a
+watcher no longer wanted is dropped by the next round, so neither key keeps watchers of the past.
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ for key, _ in pairs(wanted) do
       redis.call('HSET', KEYS[2], key, me)
       taken[#taken + 1] = key
     end
+  end
+end
+for _, key in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now)) do
+  if not wanted[key] then
+    redis.call('ZREM', KEYS[1], key)
+    redis.call('HDEL', KEYS[2], key)
   end
 end
 return {stop, taken}

@@ -390,7 +390,8 @@ async def record_events(
     pending = [p for e in events_in if (p := await _pending(client, keys, e, source, scene))]
     if not pending and not field:
         return []
-    _, ids = await scripts.record_asset_events(RecordAssetEvents(field, pending))
+    call = RecordAssetEvents(field, pending, outside=source.dag_id is None)
+    _, ids = await scripts.record_asset_events(call)
     if source.dag_id is None and any(p.queue_fields for p in pending):
         from airlane.queue.asset_runs import create_ready_runs  # it reads events from here
 

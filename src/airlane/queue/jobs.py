@@ -121,3 +121,19 @@ async def prune(client: aioredis.Redis, keys: Keys, now_s: float) -> int:
     if stale:
         await client.hdel(keys.jobs, *stale)
     return len(stale)
+
+
+async def prune_before(
+    client: aioredis.Redis, keys: Keys, before_s: float, dry_run: bool = False
+) -> int:
+    """``db clean``: remove (with ``dry_run`` only count) the records whose last heartbeat is
+    before ``before_s`` (Airflow's ``job`` table, by ``latest_heartbeat``)."""
+    raw = await typed.hgetall(client, keys.jobs)
+    stale = []
+    for field, value in raw.items():
+        record = decode(value)
+        if record is not None and record.heartbeat_s < before_s:
+            stale.append(field)
+    if stale and not dry_run:
+        await client.hdel(keys.jobs, *stale)
+    return len(stale)

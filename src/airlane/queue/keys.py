@@ -113,11 +113,15 @@ Global keys
     dag_versions:<dag_id>  LIST the DAG's versions in order, each JSON {"h": content hash,
                          "at": epoch seconds it was first parsed}; version_number is the 1-based
                          position (appended by the DAG processor when the hash changes; gone
-                         with the DAG when the API deletes it)
+                         with the DAG when the API deletes it); ``db clean`` and the retention
+                         remove the oldest ones nothing uses, the first left then carrying its
+                         number as "n" (queue/dag_admin.py)
     jobs                 HASH job id -> a running service process as Airflow's job (JSON of
                          queue/jobs.py JobRecord: type, host, user, pid, start, heartbeat),
                          written by the process every few seconds, removed when it stops;
-                         records silent for a day are pruned when a process starts
+                         records silent for a day are pruned when a process starts and by the
+                         coordinator's housekeeping; ``db clean`` removes those silent since
+                         its cutoff
     asset_seqs           HASH "asset" / "alias" / "event" -> the last id given out (HINCRBY)
     assets               HASH asset name -> asset JSON (queue/asset_records.AssetRecord: id,
                          name, uri, group, extra, created_at, updated_at, watchers)
@@ -127,14 +131,25 @@ Global keys
     asset_aliases        HASH alias name -> {"id", "name", "group"}
     asset_alias:<name>   SET asset names the alias resolved to at run time
     asset_events         HASH event id -> event JSON (Airflow's AssetEvent fields; its
-                         created_dagruns are in asset_event_runs)
+                         created_dagruns are in asset_event_runs); an event goes with the four
+                         keys below by ``db clean``'s cutoff or the retention
+                         (queue/asset_retention.py), never with its source run
     asset_event_index    ZSET event id scored by itself (the order of the events list)
     asset_events_of:<asset id>  ZSET event id scored by its timestamp (epoch microseconds)
-    asset_event_runs     HASH event id -> "<dag_id>|<run_id>" of each run it triggered, one a line
+    asset_event_runs     HASH event id -> "<dag_id>|<run_id>" of each run it triggered, one a line;
+                         a run deleted or removed by retention leaves it
     asset_event_sources  HASH a try's JSON [dag_id, run_id, task_id, map_index, try] -> JSON list
-                         of the event ids it recorded (a try's events are recorded once)
+                         of the event ids it recorded (a try's events are recorded once); a
+                         try's entries go with its run. An outside source's dedupe key (a
+                         watcher's message: "watcher|<digest of the watcher key>|<entry id>")
+                         -> the same, kept while among the newest of asset_event_dedupe
+    asset_event_dedupe   ZSET outside sources' dedupe keys scored in the order recorded (1, 2,
+                         ...); past DEDUPE_MAX (queue/scripts/assets.py) the oldest go, with
+                         their asset_event_sources entries
     asset_queue          HASH "<consumer dag_id>|<asset name>" -> when queued (ISO; Airflow's
-                         AssetDagRunQueue); a consumer's entries go with the run they create
+                         AssetDagRunQueue); a consumer's entries go with the run they create,
+                         and with the DAG when the API deletes it (as its asset_deps and
+                         asset_triggered entries)
     asset_triggered      HASH dag_id -> run_after (ISO) of its latest asset-triggered run
     callbacks:arq        arq's queue (ZSET of job ids) of the callbacks role; arq keeps each job
                          under its own fixed names, outside the prefix: ``arq:job:<id>``,
@@ -420,6 +435,10 @@ class Keys:
     @property
     def asset_event_sources(self) -> str:
         return f"{self.prefix}asset_event_sources"
+
+    @property
+    def asset_event_dedupe(self) -> str:
+        return f"{self.prefix}asset_event_dedupe"
 
     @property
     def asset_queue(self) -> str:

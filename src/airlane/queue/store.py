@@ -17,6 +17,7 @@ from redis.exceptions import ResponseError
 
 from airlane.engine.run_state import TIRecord
 from airlane.queue import typed
+from airlane.queue.asset_retention import consumed_ids, forget_run_assets, source_fields
 from airlane.queue.callback_jobs import RUN_GENERATION, job_ids_of_run, run_generation
 from airlane.queue.codec import TIMeta, decode_ti, dumps, loads
 from airlane.queue.conf_limit import check_conf_size, max_conf_bytes_from_env
@@ -223,8 +224,8 @@ class Store:
         await self.client.hset(self.keys.run(dag_id, run_id), "note", note)
 
     async def delete_run(self, dag_id: str, run_id: str) -> None:
-        """Remove a run that is not active, with its instances, claims, XComs, logs and deferral
-        entries."""
+        """Remove a run that is not active, with its instances, claims, XComs, logs, deferral
+        and asset entries (queue/asset_retention.py)."""
         k = self.keys
         tis = await self.task_instances(dag_id, run_id)
         doomed = [k.run(dag_id, run_id), k.tis(dag_id, run_id), k.claims(dag_id, run_id)]
@@ -236,13 +237,18 @@ class Store:
                 k.log(dag_id, run_id, task_id, map_index, n)
                 for n in range(1, record.try_number + 1)
             ]
-        raw_generation = await typed.hget(self.client, k.run(dag_id, run_id), RUN_GENERATION)
+        raw_generation, consumed = cast(
+            list[str | None],
+            await self.client.hmget(k.run(dag_id, run_id), [RUN_GENERATION, "asset_events"]),
+        )
         job_ids = job_ids_of_run(dag_id, run_id, run_generation(raw_generation))
         doomed += [k.callbacks_done(job_id) for job_id in job_ids]
+        last = {key: record.try_number for key, (record, _) in tis.items()}
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.delete(*doomed)
-            last = {key: record.try_number for key, (record, _) in tis.items()}
             forget_run_deferrals(pipe, k, dag_id, run_id, last)
+            fields = source_fields(dag_id, run_id, last)
+            forget_run_assets(pipe, k, run_ref(dag_id, run_id), fields, consumed_ids(consumed))
             pipe.hdel(k.callbacks_pending, *job_ids)  # its DAG callbacks: nothing to call about
             pipe.zrem(k.runs_of(dag_id), run_id)
             pipe.srem(k.active_runs, run_ref(dag_id, run_id))

@@ -9,6 +9,14 @@ DAG that was not triggered by hand is kept (Airflow keeps it for the scheduler; 
 
 A run is removed in one transaction watched on its hash, so a clear or mark that reopens it
 meanwhile makes the removal give up rather than delete a run coming back to life.
+
+Airflow's ``db clean`` cleans other tables by the same cutoff; so does :func:`clean_all`: asset
+events by their timestamp (with their links; the assets' registry stays:
+queue/asset_retention.py), DAG versions by their creation (not the current one nor one a run
+left uses: queue/dag_admin.py) and job records by their last heartbeat (Airflow's ``job``
+table), the latter only when no DAG is chosen (a job belongs to no DAG). The coordinator's
+housekeeping removes asset events and DAG versions past the retention too, and job records
+silent for a day.
 """
 
 from __future__ import annotations
@@ -21,12 +29,21 @@ from typing import cast
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
-from airlane.queue import typed
+from airlane.queue import jobs, typed
+from airlane.queue.asset_retention import (
+    EventCleaning,
+    clean_events,
+    consumed_ids,
+    forget_run_assets,
+    source_fields,
+)
 from airlane.queue.callback_jobs import RUN_GENERATION, job_ids_of_run, run_generation
 from airlane.queue.codec import decode_ti
 from airlane.queue.connection import TRANSIENT_ERRORS
+from airlane.queue.dag_admin import clean_versions
 from airlane.queue.deferral_entries import forget_run_deferrals
 from airlane.queue.keys import Keys, parse_ti_field, parse_try_field, run_ref
+from airlane.queue.store import Store
 
 log = logging.getLogger("airlane.retention")
 
@@ -108,18 +125,60 @@ def last_tries(tis: dict[str, str], tries: Iterable[str]) -> dict[tuple[str, int
 
 async def clean_runs(client: aioredis.Redis, keys: Keys, request: CleanRequest) -> list[str]:
     """Remove (or with ``dry_run`` only list) the expired runs; their refs "<dag>|<run>"."""
-    if request.dag_ids is not None:
-        dag_ids = set(request.dag_ids)
-    else:
-        known = cast(list[str], await client.hkeys(keys.dags))
-        dag_ids = set(known) | await typed.smembers(client, keys.inactive)
     found: list[str] = []
-    for dag_id in sorted(dag_ids - request.exclude_dag_ids):
+    for dag_id in sorted(await _dag_ids(client, keys, request)):
         limit = None if request.max_runs is None else request.max_runs - len(found)
         if limit is not None and limit <= 0:
             break
         found += await _clean_dag(client, keys, dag_id, request, limit)
     return found
+
+
+@dataclass(frozen=True, slots=True)
+class Cleaned:
+    """What :func:`clean_all` removed (or would remove)."""
+
+    #: refs "<dag>|<run>"
+    runs: list[str]
+    asset_events: int
+    jobs: int
+    dag_versions: int = 0
+
+
+async def clean_all(client: aioredis.Redis, keys: Keys, request: CleanRequest) -> Cleaned:
+    """Runs, asset events and job records before the cutoff (see the module's description)."""
+    runs = await clean_runs(client, keys, request)
+    events = EventCleaning(
+        before_us=int(request.before_s * 1_000_000),
+        dag_ids=request.dag_ids,
+        exclude_dag_ids=request.exclude_dag_ids,
+        dry_run=request.dry_run,
+        max_events=request.max_runs,
+    )
+    removed_events = await clean_events(client, keys, events)
+    removed_jobs = 0
+    if request.dag_ids is None:
+        removed_jobs = await jobs.prune_before(client, keys, request.before_s, request.dry_run)
+    versions = await clean_dag_versions(client, keys, request)
+    return Cleaned(runs, removed_events, removed_jobs, versions)
+
+
+async def clean_dag_versions(client: aioredis.Redis, keys: Keys, request: CleanRequest) -> int:
+    """Each chosen DAG's versions created before the cutoff that nothing uses (dag_admin.py)."""
+    store = Store(client, keys)
+    found = 0
+    for dag_id in sorted(await _dag_ids(client, keys, request)):
+        found += await clean_versions(store, dag_id, request.before_s, request.dry_run)
+    return found
+
+
+async def _dag_ids(client: aioredis.Redis, keys: Keys, request: CleanRequest) -> set[str]:
+    if request.dag_ids is not None:
+        chosen = set(request.dag_ids)
+    else:
+        known = cast(list[str], await client.hkeys(keys.dags))
+        chosen = set(known) | await typed.smembers(client, keys.inactive)
+    return chosen - request.exclude_dag_ids
 
 
 async def _clean_dag(
@@ -178,11 +237,15 @@ async def _delete_run(client: aioredis.Redis, keys: Keys, dag_id: str, run_id: s
                 return False
             tis = cast(dict[str, str], await pipe.hgetall(keys.tis(dag_id, run_id)))
             tries = cast(list[str], await pipe.hkeys(keys.tries(dag_id, run_id)))
-            generation = run_generation(cast(str | None, await pipe.hget(run_key, RUN_GENERATION)))
-            job_ids = job_ids_of_run(dag_id, run_id, generation)
+            fields = [RUN_GENERATION, "asset_events"]
+            raw_generation, consumed = cast(list[str | None], await pipe.hmget(run_key, fields))
+            job_ids = job_ids_of_run(dag_id, run_id, run_generation(raw_generation))
+            last = last_tries(tis, tries)
             pipe.multi()  # type: ignore[no-untyped-call]
             pipe.delete(*run_keys(keys, dag_id, run_id, tis, tries))
-            forget_run_deferrals(pipe, keys, dag_id, run_id, last_tries(tis, tries))
+            forget_run_deferrals(pipe, keys, dag_id, run_id, last)
+            sources = source_fields(dag_id, run_id, last)
+            forget_run_assets(pipe, keys, run_ref(dag_id, run_id), sources, consumed_ids(consumed))
             # its DAG callbacks: not yet taken by a callbacks role, or delivered
             pipe.hdel(keys.callbacks_pending, *job_ids)
             pipe.delete(*(keys.callbacks_done(job_id) for job_id in job_ids))
@@ -198,7 +261,8 @@ async def _delete_run(client: aioredis.Redis, keys: Keys, dag_id: str, run_id: s
 
 @dataclass
 class RetentionDuty:
-    """The coordinator's housekeeping: now and then, the runs past the retention go."""
+    """The coordinator's housekeeping: now and then, the runs and asset events past the
+    retention go (none with a retention of 0), and job records silent for a day."""
 
     client: aioredis.Redis
     keys: Keys
@@ -208,11 +272,10 @@ class RetentionDuty:
     _next_s: float = 0.0
 
     async def maybe_run(self, now_s: float) -> list[str]:
-        if self.retention_s <= 0 or now_s < self._next_s:
+        if now_s < self._next_s:
             return []
-        request = CleanRequest(before_s=now_s - self.retention_s, max_runs=self.batch)
         try:
-            removed = await clean_runs(self.client, self.keys, request)
+            removed, removed_events = await self._pass(now_s)
         except TRANSIENT_ERRORS:
             raise
         except Exception:  # housekeeping must never take the coordinator down
@@ -220,7 +283,21 @@ class RetentionDuty:
             self._next_s = now_s + self.interval_s
             return []
         # A full batch: more may be waiting, come back at the next periodic check.
-        self._next_s = now_s + (0.0 if len(removed) >= self.batch else self.interval_s)
+        more = len(removed) >= self.batch or removed_events >= self.batch
+        self._next_s = now_s + (0.0 if more else self.interval_s)
         if removed:
             log.info("retention: removed %s finished runs started before the cutoff", len(removed))
+        if removed_events:
+            log.info("retention: removed %s asset events older than the cutoff", removed_events)
         return removed
+
+    async def _pass(self, now_s: float) -> tuple[list[str], int]:
+        await jobs.prune(self.client, self.keys, now_s)
+        if self.retention_s <= 0:
+            return [], 0
+        request = CleanRequest(before_s=now_s - self.retention_s, max_runs=self.batch)
+        removed = await clean_runs(self.client, self.keys, request)
+        events = EventCleaning(int(request.before_s * 1_000_000), max_events=self.batch)
+        removed_events = await clean_events(self.client, self.keys, events)
+        await clean_dag_versions(self.client, self.keys, request)
+        return removed, removed_events

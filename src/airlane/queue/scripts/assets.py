@@ -16,6 +16,10 @@ from airlane.queue.keys import Keys, run_ref
 from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN
 from airlane.queue.scripts.wire import KeyTable, ScriptArgs
 
+#: outside sources' dedupe keys kept (a watcher's message is redelivered only while pending in
+#: its consumer group, that is until the triggerer recorded it and asked for the next one)
+DEDUPE_MAX = 100_000
+
 
 @dataclass(frozen=True, slots=True)
 class PendingEvent:
@@ -37,6 +41,10 @@ class RecordAssetEvents:
     source_field: str
     events: Sequence[PendingEvent]
     events_maxlen: int = EVENTS_MAXLEN
+    #: ``source_field`` is an outside source's dedupe key (a watcher's message), not a try's:
+    #: kept among the newest ``dedupe_max`` only (a try's goes with its run)
+    outside: bool = False
+    dedupe_max: int = DEDUPE_MAX
 
     def encode(self, keys: Keys) -> ScriptArgs:
         table = KeyTable(
@@ -46,6 +54,7 @@ class RecordAssetEvents:
             keys.asset_event_sources,
             keys.asset_queue,
             keys.events,
+            keys.asset_event_dedupe,
         )
         rows = [
             [
@@ -57,16 +66,21 @@ class RecordAssetEvents:
             ]
             for e in self.events
         ]
-        return ScriptArgs(
-            table.keys, [self.source_field, self.events_maxlen, orjson.dumps(rows).decode()]
-        )
+        dedupe_max = self.dedupe_max if self.outside else 0
+        args: list[str | int | float] = [
+            self.source_field,
+            self.events_maxlen,
+            orjson.dumps(rows).decode(),
+            dedupe_max,
+        ]
+        return ScriptArgs(table.keys, args)
 
 
 # KEYS: asset_seqs, asset_events, asset_event_index, asset_event_sources, asset_queue, events,
-#       then each asset's event index as the rows name them
+#       asset_event_dedupe, then each asset's event index as the rows name them
 # ARGV: source field ("" none), events maxlen, JSON rows
 #       [body without '{"id":N,', position of the asset's index, timestamp in microseconds,
-#        queued at, [asset_queue fields]]
+#        queued at, [asset_queue fields]], most outside dedupe keys kept (0: a try's field)
 # Returns {1, ids JSON} for events recorded now, {0, ids JSON} for a try's events recorded before.
 RECORD_ASSET_EVENTS = """
 if ARGV[1] ~= '' then
@@ -86,6 +100,17 @@ for i, row in ipairs(cjson.decode(ARGV[3])) do
 end
 local out = '[' .. table.concat(ids, ',') .. ']'
 if ARGV[1] ~= '' then redis.call('HSET', KEYS[4], ARGV[1], out) end
+local most = tonumber(ARGV[4])
+if ARGV[1] ~= '' and most > 0 then
+  local newest = redis.call('ZREVRANGE', KEYS[7], 0, 0, 'WITHSCORES')
+  redis.call('ZADD', KEYS[7], (tonumber(newest[2]) or 0) + 1, ARGV[1])
+  local over = redis.call('ZCARD', KEYS[7]) - most
+  if over > 0 then
+    local old = redis.call('ZRANGE', KEYS[7], 0, over - 1)
+    redis.call('ZREMRANGEBYRANK', KEYS[7], 0, over - 1)
+    redis.call('HDEL', KEYS[4], unpack(old))
+  end
+end
 return {1, out}
 """
 

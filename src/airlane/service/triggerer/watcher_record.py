@@ -4,6 +4,7 @@ each asset it watches, with Airflow's extra ``{"from_trigger": true, "payload": 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any
 
@@ -25,6 +26,13 @@ def watcher_extra(event: TriggerEvent) -> dict[str, Any]:
     """Airflow's extra of an event a watcher's trigger fired (JSON-safe payload)."""
     payload = orjson.loads(serde.dumps(event.payload))
     return {"from_trigger": True, "payload": payload}
+
+
+def dedupe_key(watcher_key: str, event_key: str) -> str:
+    """An event's ``asset_event_sources`` field: ``watcher|<digest of the watcher key>|<event
+    key>`` (a watcher key holds its trigger's kwargs: a digest keeps each field short)."""
+    digest = hashlib.sha256(watcher_key.encode()).hexdigest()[:20]
+    return f"watcher|{digest}|{event_key}"
 
 
 class WatcherEvents:
@@ -50,7 +58,7 @@ class WatcherEvents:
                 continue
             ref = AssetRef(record.name, record.uri, record.group, record.extra)
             emitted.append(EmittedEvent(ref, extra))
-        source = EventSource(dedupe_key=f"watcher|{key}|{dedupe}" if dedupe else "")
+        source = EventSource(dedupe_key=dedupe_key(key, dedupe) if dedupe else "")
         recorded = await asset_store.record_events(
             self.client, self.keys, emitted, source, self.scripts
         )
