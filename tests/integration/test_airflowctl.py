@@ -152,6 +152,14 @@ def test_config_list_and_get_show_the_effective_settings_redacted(setup: Setup) 
     assert "a-test-secret" not in hidden.stdout + repr(listed)
 
 
+def test_config_lint_reads_the_settings_and_finds_no_airflow_2_option(setup: Setup) -> None:
+    """airflowctl's lint of options removed or renamed in Airflow 3 reads ``config list``:
+    Airlane's sections hold none of them."""
+    result = setup.ctl.run("config", "lint", "--verbose")
+    assert result.rc == 0, result.describe()
+    assert "No issues found" in result.stdout, result.describe()
+
+
 def test_providers_list_shows_the_installed_providers(setup: Setup) -> None:
     listed = _ok(setup.ctl.run("providers", "list", "-o", "json"))
     status, body = setup.api.call("GET", "/api/v2/providers?limit=1000", token=setup.token)

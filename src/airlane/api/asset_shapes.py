@@ -15,6 +15,7 @@ from airlane.api.hitl_shapes import like
 from airlane.api.inputs import query_list
 from airlane.api.shapes import iso
 from airlane.queue.asset_records import AliasRecord, AssetRecord, DagAssets, QueuedEvent
+from airlane.service.triggerer.watcher_plan import watcher_key
 
 Shape = dict[str, Any]
 
@@ -71,8 +72,28 @@ def asset_shape(
         "producing_tasks": _task_refs(dags, lambda d: d.outlets, asset.name),
         "consuming_tasks": _task_refs(dags, lambda d: d.inlets, asset.name),
         "aliases": [a.ref() for a in aliases if asset.name in a.asset_names],
+        "watchers": watcher_shapes(asset),
         "last_asset_event": {"id": last.get("id"), "timestamp": last.get("timestamp")},
     }
+
+
+def watcher_shapes(asset: AssetRecord) -> list[Shape]:
+    """Newer Airflow's ``AssetWatcherResponse`` of each of the asset's watchers (airflowctl
+    0.1.5 requires the list). ``trigger_id``: Airlane keeps no trigger rows; a watcher's
+    trigger is identified by its classpath and kwargs (one trigger for every asset watched by
+    the same ones, as Airflow's), shown as a non-negative 60-bit integer."""
+    shapes = []
+    for watcher in asset.watchers:
+        trigger = watcher.get("trigger") or {}
+        key = watcher_key(str(trigger.get("classpath", "")), trigger.get("kwargs") or {})
+        shapes.append(
+            {
+                "name": str(watcher.get("name") or ""),
+                "trigger_id": int(key[:15], 16),
+                "created_date": asset.created_at,
+            }
+        )
+    return shapes
 
 
 def run_reference(run: Mapping[str, Any]) -> Shape:

@@ -26,6 +26,7 @@ from airlane.api.asset_shapes import (
     sort_shapes,
 )
 from airlane.api.dag_runs import load_run
+from airlane.api.dag_versions import run_shape
 from airlane.api.errors import ApiError, conflict, invalid, json_response
 from airlane.api.hitl_shapes import like
 from airlane.api.inputs import (
@@ -38,7 +39,6 @@ from airlane.api.inputs import (
     query_bool,
     query_int,
 )
-from airlane.api.shapes import dag_run_response
 from airlane.api.spec.assets import ALIAS_ORDER, ASSET_ORDER, EVENT_ORDER
 from airlane.queue import asset_reads
 from airlane.queue import assets as asset_store
@@ -205,7 +205,7 @@ async def materialize(request: web.Request) -> web.Response:
         raise _not_found(f"No DAG materializes asset with ID: {asset_id}") from None
     except RunExists:
         raise conflict(f"DAG Run with run_id: `{run_id}` already exists") from None
-    return json_response(dag_run_response(dag, await load_run(store, dag_id, run_id)))
+    return json_response(await run_shape(store, dag, await load_run(store, dag_id, run_id)))
 
 
 def _before(request: web.Request) -> datetime | None:
@@ -305,3 +305,9 @@ def add_routes(app: web.Application) -> None:
     app.router.add_delete(dag + "/queuedEvents", delete_dag_queued)
     app.router.add_get(dag + "/{asset_id}/queuedEvents", dag_asset_queued)
     app.router.add_delete(dag + "/{asset_id}/queuedEvents", delete_dag_asset_queued)
+    # airflowctl (0.1.5) sends its deletes of queued events to these paths: answered the same
+    app.router.add_delete(base + "/{asset_id}/queuedEvents/", delete_asset_queued)
+    app.router.add_delete(base + "/dags/{dag_id}/queuedEvents", delete_dag_queued)
+    app.router.add_delete(
+        base + "/dags/{dag_id}/assets/{asset_id}/queuedEvents/", delete_dag_asset_queued
+    )

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from airlane.api.appkeys import STORE
 from airlane.api.clear_across import RunClear, with_marked
+from airlane.api.dag_versions import run_shape, run_shapes
 from airlane.api.errors import ApiError, conflict, invalid, json_response, not_found
 from airlane.api.inputs import (
     json_body,
@@ -19,7 +20,7 @@ from airlane.api.inputs import (
     opt_str,
     page,
 )
-from airlane.api.shapes import dag_run_response, ti_collection
+from airlane.api.shapes import ti_collection
 from airlane.engine.run_state import TIRecord
 from airlane.queue.conf_limit import ConfTooLarge
 from airlane.queue.keys import ti_field
@@ -99,7 +100,7 @@ async def trigger(request: web.Request) -> web.Response:
     except ConfTooLarge as err:
         raise conf_too_large(err) from None
     run = await load_run(store, dag_id, run_id)
-    return json_response(dag_run_response(dag, run))
+    return json_response(await run_shape(store, dag, run))
 
 
 def _manual_interval(dag: dict[str, Any], run_after: datetime) -> tuple[datetime, datetime]:
@@ -145,7 +146,7 @@ async def list_runs(request: web.Request) -> web.Response:
         runs = await store.runs(dag_id, await store.run_page(dag_id, offset, limit))
         return json_response(
             {
-                "dag_runs": [dag_run_response(dag, run) for run in runs],
+                "dag_runs": await run_shapes(store, dag, runs),
                 "total_entries": await store.run_count(dag_id),
             }
         )
@@ -158,9 +159,9 @@ async def list_runs(request: web.Request) -> web.Response:
     found: list[dict[str, Any]] = []
     for one in dag_ids:
         dag = await store.dag(one)
-        for run in await store.runs(one, await store.all_run_ids(one)):
-            if not states or run.get("state") in states:
-                found.append(dag_run_response(dag, run))
+        runs = await store.runs(one, await store.all_run_ids(one))
+        chosen = [run for run in runs if not states or run.get("state") in states]
+        found.extend(await run_shapes(store, dag, chosen))
     field = order_by.lstrip("-")
     if field not in {"run_after", "logical_date", "start_date", "end_date", "dag_run_id", "id"}:
         raise invalid("query", "order_by", f"Ordering with '{order_by}' is disallowed", order_by)
@@ -173,7 +174,7 @@ async def get_run(request: web.Request) -> web.Response:
     store = request.app[STORE]
     dag_id, run_id = request.match_info["dag_id"], request.match_info["dag_run_id"]
     run = await load_run(store, dag_id, run_id)
-    return json_response(dag_run_response(await store.dag(dag_id), run))
+    return json_response(await run_shape(store, await store.dag(dag_id), run))
 
 
 async def patch_run(request: web.Request) -> web.Response:
@@ -213,7 +214,7 @@ async def patch_run(request: web.Request) -> web.Response:
         dag = await store.dag(dag_id) or {}
         await store.clear(dag_id, run_id, [t["task_id"] for t in dag.get("tasks", [])])
     run = await load_run(store, dag_id, run_id)
-    return json_response(dag_run_response(await store.dag(dag_id), run))
+    return json_response(await run_shape(store, await store.dag(dag_id), run))
 
 
 #: what marking a run failed fails (set_dag_run_state_to_failed's running_states)
@@ -257,7 +258,7 @@ async def clear_run(request: web.Request) -> web.Response:
                 cleared = sorted({task_id for task_id, _ in one.chosen})
                 await store.clear(one.run["dag_id"], one.run["run_id"], cleared)
         run = await load_run(store, dag_id, run_id)
-        return json_response(dag_run_response(dag, run))
+        return json_response(await run_shape(store, dag, run))
     items = [
         ti for one in clears for ti in ti_collection(one.dag, one.run, one.chosen)["task_instances"]
     ]

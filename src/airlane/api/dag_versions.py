@@ -11,7 +11,7 @@ from airlane.api.appkeys import STORE
 from airlane.api.dag_meta import current_dags, sort_rows
 from airlane.api.errors import conflict, json_response, not_found
 from airlane.api.inputs import page, path_int, query_int, query_list
-from airlane.api.shapes import version_response
+from airlane.api.shapes import dag_run_response, version_response
 from airlane.queue.dag_admin import DagActive, dag_versions, delete_dag
 from airlane.queue.store import DagNotFound, Store
 
@@ -24,6 +24,33 @@ async def versions_of(store: Store, dag_id: str, dag: dict[str, Any]) -> list[di
         version_response(dag_id, display, v.number, v.content_hash, v.created_at_s)
         for v in await dag_versions(store, dag_id)
     ]
+
+
+async def versions_by_hash(
+    store: Store, dag_id: str, dag: dict[str, Any]
+) -> dict[str, dict[str, Any]]:
+    """The DAG's version responses by content hash (a form the DAG came back to: its latest
+    version, the one a run started since then has)."""
+    display = dag.get("dag_display_name") or dag_id
+    return {
+        v.content_hash: version_response(dag_id, display, v.number, v.content_hash, v.created_at_s)
+        for v in await dag_versions(store, dag_id)
+    }
+
+
+async def run_shapes(
+    store: Store, dag: dict[str, Any] | None, runs: list[dict[str, str]]
+) -> list[dict[str, Any]]:
+    """DAGRunResponse of each of one DAG's ``runs``, with the version each was created with."""
+    if not runs:
+        return []
+    versions = await versions_by_hash(store, runs[0]["dag_id"], dag or {})
+    return [dag_run_response(dag, run, versions) for run in runs]
+
+
+async def run_shape(store: Store, dag: dict[str, Any] | None, run: dict[str, str]) -> Any:
+    """DAGRunResponse of one run, with the version it was created with."""
+    return (await run_shapes(store, dag, [run]))[0]
 
 
 async def list_versions(request: web.Request) -> web.Response:

@@ -8,6 +8,7 @@ have (bundles, triggerers, executors) carry Airflow's empty values.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -121,8 +122,24 @@ def run_type(value: str | None) -> str:
     return value if value in _RUN_TYPES else "manual"
 
 
-def dag_run_response(dag: dict[str, Any] | None, run: dict[str, str]) -> dict[str, Any]:
-    """DAGRunResponse from a run's hash."""
+def run_versions(
+    dag: dict[str, Any] | None, run: dict[str, str], versions: Mapping[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The run's ``dag_versions``: the version it was created with (``versions``: the DAG's
+    version responses by content hash). A run stores the hash of the serialized DAG it runs
+    with as it starts; one not started yet starts with the DAG's current one. A version no
+    longer kept leaves the list empty."""
+    content_hash = run.get("dag_hash") or (dag or {}).get("hash")
+    found = versions.get(str(content_hash)) if content_hash else None
+    return [found] if found is not None else []
+
+
+def dag_run_response(
+    dag: dict[str, Any] | None,
+    run: dict[str, str],
+    versions: Mapping[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """DAGRunResponse from a run's hash (``versions``: see :func:`run_versions`)."""
     start, end = _seconds(run.get("start_date")), _seconds(run.get("end_date"))
     logical = run.get("logical_date") or None
     note = run.get("note") or None
@@ -134,7 +151,7 @@ def dag_run_response(dag: dict[str, Any] | None, run: dict[str, str]) -> dict[st
         "dag_id": run["dag_id"],
         "dag_run_id": run["run_id"],
         "dag_display_name": (dag or {}).get("dag_display_name") or run["dag_id"],
-        "dag_versions": [],
+        "dag_versions": run_versions(dag, run, versions or {}),
         "bundle_version": None,
         "conf": conf if isinstance(conf, dict) else {},
         "state": run.get("state", "queued"),

@@ -32,6 +32,8 @@ SCHEMAS: dict[str, Schema] = {
         model({"id": "int?", "timestamp": "dt?"}),
         id=nullable({"type": "integer", "minimum": 0}),
     ),
+    # newer Airflow's (3.2), which airflowctl 0.1.5 requires in AssetResponse
+    "AssetWatcherResponse": model({"name": "str", "trigger_id": "int", "created_date": "dt"}),
     "AssetResponse": model(
         {
             "id": "int",
@@ -45,6 +47,7 @@ SCHEMAS: dict[str, Schema] = {
             "producing_tasks": "[TaskOutletAssetReference]",
             "consuming_tasks": "[TaskInletAssetReference]",
             "aliases": "[AssetAliasResponse]",
+            "watchers": "[AssetWatcherResponse]",
             "last_asset_event": "LastAssetEventResponse?",
         }
     ),
@@ -208,6 +211,37 @@ PATHS: Paths = {
         ),
         "delete": op(
             "delete_dag_asset_queued_event",
+            _TAG,
+            None,
+            params=[*_DAG_ASSET, _BEFORE],
+            status=204,
+            errors=_DELETE_ERRORS,
+        ),
+    },
+    # Airlane: the paths airflowctl 0.1.5 sends its three deletes of queued events to (a
+    # trailing slash, an ``assets/`` prefix), answered as the ones above
+    "/api/v2/assets/{asset_id}/queuedEvents/": {
+        "delete": op(
+            "delete_asset_queued_events_ctl",
+            _TAG,
+            None,
+            params=[*_ASSET, _BEFORE],
+            status=204,
+        ),
+    },
+    "/api/v2/assets/dags/{dag_id}/queuedEvents": {
+        "delete": op(
+            "delete_dag_asset_queued_events_ctl",
+            _TAG,
+            None,
+            params=[*path_params("dag_id"), _BEFORE],
+            status=204,
+            errors=_DELETE_ERRORS,
+        ),
+    },
+    "/api/v2/assets/dags/{dag_id}/assets/{asset_id}/queuedEvents/": {
+        "delete": op(
+            "delete_dag_asset_queued_event_ctl",
             _TAG,
             None,
             params=[*_DAG_ASSET, _BEFORE],
