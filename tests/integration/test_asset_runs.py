@@ -174,8 +174,8 @@ def test_an_asset_run_has_no_logical_date_and_its_template_of_ds_fails(cluster: 
     """As Airflow 3.1.8: logical_date and the data interval are None (empty in the run's hash),
     run_after is when its events were queued; the context has none of the date keys,
     ``{{ ds }}`` is undefined (StrictUndefined: the task fails), ``task_instance_key_str`` ends
-    with the run id; depends_on_past does not hold the next asset run (no previous run by
-    logical date)."""
+    with the run id; depends_on_past neither holds an asset run nor waits on one
+    (``DagRun.get_previous_dagrun`` looks only at runs with a logical date)."""
     cluster.wait_for_dags("p_fields", "c_fields")
     before = _figures(cluster)
     _produce(cluster, "p_fields")
@@ -206,6 +206,9 @@ def test_an_asset_run_has_no_logical_date_and_its_template_of_ds_fails(cluster: 
     wait_until(lambda: len(_runs(cluster, "c_fields")) == 2, 30, "the second consumer run")
     second = next(r for r in _runs(cluster, "c_fields") if r != first)
     assert cluster.wait_run("c_fields", second)["state"] == "failed"  # ran: not held back
+    # a dated run after them has no previous run by logical date either: it runs too
+    manual = cluster.trigger("c_fields")
+    assert cluster.wait_run("c_fields", manual)["state"] == "failed"
     after = _figures(cluster)
     assert after.events_recorded - before.events_recorded == 2
     assert after.runs_created - before.runs_created == 2
