@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from airlane.queue import assets
+from airlane.queue import asset_metrics, assets
 from airlane.queue.asset_records import AssetRef, EmittedEvent, EventSource
 from airlane.queue.connection import connect
 from tests.conftest import TEST_DAGS
@@ -168,3 +168,58 @@ async def _record(cluster: Cluster, emitted: list[EmittedEvent], source: EventSo
         await assets.record_events(client, cluster.keys, emitted, source)
     finally:
         await client.aclose()
+
+
+def test_an_asset_run_has_no_logical_date_and_its_template_of_ds_fails(cluster: Cluster) -> None:
+    """As Airflow 3.1.8: logical_date and the data interval are None (empty in the run's hash),
+    run_after is when its events were queued; the context has none of the date keys,
+    ``{{ ds }}`` is undefined (StrictUndefined: the task fails), ``task_instance_key_str`` ends
+    with the run id; depends_on_past neither holds an asset run nor waits on one
+    (``DagRun.get_previous_dagrun`` looks only at runs with a logical date)."""
+    cluster.wait_for_dags("p_fields", "c_fields")
+    before = _figures(cluster)
+    _produce(cluster, "p_fields")
+    wait_until(lambda: len(_runs(cluster, "c_fields")) == 1, 30, "the first consumer run")
+    (first,) = _runs(cluster, "c_fields")
+    assert cluster.wait_run("c_fields", first)["state"] == "failed"
+    run = cluster.redis().hgetall(cluster.keys.run("c_fields", first))
+    assert (run["logical_date"], run["data_interval_start"], run["data_interval_end"]) == (
+        "",
+        "",
+        "",
+    )
+    assert first == f"asset_triggered__{run['run_after']}_{first[-8:]}"
+    seen = _returned(cluster, "c_fields", first, "look")
+    assert seen == {
+        "present": [],
+        "key_str": f"c_fields__look__{first}",
+        "logical_date": None,
+        "interval": None,
+        "run_after": run["run_after"],
+    }
+    states = {
+        k[0]: r.state.value for k, (r, _) in cluster.task_instances("c_fields", first).items()
+    }
+    assert states == {"look": "success", "templated": "failed"}
+    assert "'ds' is undefined" in "\n".join(cluster.log_lines("c_fields", first, "templated", 1))
+    _produce(cluster, "p_fields")
+    wait_until(lambda: len(_runs(cluster, "c_fields")) == 2, 30, "the second consumer run")
+    second = next(r for r in _runs(cluster, "c_fields") if r != first)
+    assert cluster.wait_run("c_fields", second)["state"] == "failed"  # ran: not held back
+    # a dated run after them has no previous run by logical date either: it runs too
+    manual = cluster.trigger("c_fields")
+    assert cluster.wait_run("c_fields", manual)["state"] == "failed"
+    after = _figures(cluster)
+    assert after.events_recorded - before.events_recorded == 2
+    assert after.runs_created - before.runs_created == 2
+
+
+def test_an_asset_function_receives_an_asset_of_another_dag_file(cluster: Cluster) -> None:
+    cluster.wait_for_dags("uses_single")
+    run_id = _produce(cluster, "uses_single")
+    got = _returned(cluster, "uses_single", run_id, "uses_single")
+    assert got == {"name": "single", "uri": "s3://bucket/single"}
+
+
+def _figures(cluster: Cluster) -> asset_metrics.AssetFigures:
+    return cluster.call(lambda s: asset_metrics.asset_figures(s.client, s.keys))  # type: ignore[no-any-return]

@@ -45,7 +45,7 @@ class RunClear:
 
 
 def _context(run: dict[str, str]) -> dict[str, Any]:
-    when = coerce_datetime(run.get("logical_date"))
+    when = coerce_datetime(run.get("logical_date") or None)  # none: an asset run
     context: dict[str, Any] = {
         "run_id": run.get("run_id"),
         "dag_run": run,

@@ -23,6 +23,7 @@ from prometheus_client.registry import Collector
 
 from airlane.api.appkeys import STORE
 from airlane.queue import api_reads, monitoring, trigger_monitoring
+from airlane.queue.asset_metrics import AssetFigures, asset_figures
 from airlane.queue.keys import parse_run_ref
 from airlane.queue.monitoring import QueueStats, WorkerInfo
 from airlane.queue.store import Store
@@ -150,6 +151,26 @@ def _triggerers(found: list[TriggererInfo], backlog: TriggerBacklog) -> list[Met
     ]
 
 
+def _assets(figures: AssetFigures) -> list[Metric]:
+    return [
+        CounterMetricFamily(
+            "airlane_asset_events",
+            "Asset events recorded (from tasks, the API and watchers)",
+            value=figures.events_recorded,
+        ),
+        CounterMetricFamily(
+            "airlane_asset_triggered_runs",
+            "Asset-triggered DAG runs created",
+            value=figures.runs_created,
+        ),
+        GaugeMetricFamily(
+            "airlane_asset_watchers_running",
+            "Asset watchers a triggerer runs now (a live lease)",
+            value=figures.watchers_running,
+        ),
+    ]
+
+
 async def _runs(store: Store) -> Metric:
     states: Counter[str] = Counter()
     for ref in await store.active_run_refs():
@@ -177,6 +198,7 @@ async def metrics(request: web.Request) -> web.Response:
         await trigger_monitoring.triggerers(store, now),
         await trigger_monitoring.backlog(store, now),
     )
+    families += _assets(await asset_figures(store.client, store.keys, now))
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Snapshot(families))
     return web.Response(

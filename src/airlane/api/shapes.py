@@ -20,6 +20,7 @@ BUNDLE_NAME = "dags-folder"
 _TI_NAMESPACE = uuid.UUID("6f1c3a52-5c0e-4b7e-9f57-3b8f0c2d9a10")
 _VERSION_NAMESPACE = uuid.UUID("0b6f6c1e-2d1f-4c55-8a8e-5d0f2b7c9e31")
 _RUN_TYPES = frozenset({"backfill", "scheduled", "manual", "asset_triggered"})
+_TRIGGERED_BY = {"manual": "rest_api", "asset_triggered": "asset"}
 
 
 def iso(value: float | str | None) -> str | None:
@@ -45,11 +46,24 @@ def _seconds(value: float | str | None) -> float | None:
 def _timetable(spec: DagSpec) -> tuple[str | None, str | None, bool]:
     if not spec.has_schedule:
         return None, "Never, external triggers only", False
-    kind = spec.schedule.get("kind")
-    expression = spec.schedule.get("expression")
+    return _schedule_shown(spec.schedule)
+
+
+def _schedule_shown(schedule: Mapping[str, Any]) -> tuple[str | None, str | None, bool]:
+    """(timetable_summary, timetable_description, timetable_periodic) of a serialized
+    schedule; an asset schedule's are those of Airflow 3.1's AssetTriggeredTimetable ("Asset",
+    "Triggered by assets", not periodic), an AssetOrTimeSchedule's "Asset or <the time
+    part's>", "Triggered by assets or <the time part's>" and the time part's periodic."""
+    kind = schedule.get("kind")
+    expression = schedule.get("expression")
+    if kind == "assets":
+        return "Asset", "Triggered by assets", False
+    if kind == "asset_or_time":
+        summary, description, periodic = _schedule_shown(schedule.get("timetable") or {})
+        return f"Asset or {summary}", f"Triggered by assets or {description}", periodic
     if kind == "custom":  # the timetable's own summary, description and periodic
-        shown = spec.schedule.get("description") or expression
-        return expression, shown, bool(spec.schedule.get("periodic", True))
+        shown = schedule.get("description") or expression
+        return expression, shown, bool(schedule.get("periodic", True))
     return expression, f"{kind} {expression}", True
 
 
@@ -122,6 +136,18 @@ def run_type(value: str | None) -> str:
     return value if value in _RUN_TYPES else "manual"
 
 
+def run_after(run: dict[str, str]) -> str | None:
+    """When the run was due: its logical date, else (an asset-triggered run has none) its
+    ``run_after``, else when it was queued."""
+    return run.get("logical_date") or run.get("run_after") or iso(run.get("queued_at"))
+
+
+def triggered_by(run: dict[str, str]) -> str | None:
+    """Airflow's DagRunTriggeredByType value of the run (``asset`` for an asset-triggered
+    run)."""
+    return _TRIGGERED_BY.get(run.get("run_type") or "")
+
+
 def run_versions(
     dag: dict[str, Any] | None, run: dict[str, str], versions: Mapping[str, dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -157,7 +183,7 @@ def dag_run_response(
         "state": run.get("state", "queued"),
         "run_type": run_type(run.get("run_type")),
         "logical_date": logical,
-        "run_after": logical or iso(run.get("queued_at")),
+        "run_after": run_after(run),
         "data_interval_start": run.get("data_interval_start") or None,
         "data_interval_end": run.get("data_interval_end") or None,
         "queued_at": iso(run.get("queued_at")),
@@ -166,7 +192,7 @@ def dag_run_response(
         "duration": (end - start) if start and end else None,
         "last_scheduling_decision": None,
         "note": note,
-        "triggered_by": "rest_api" if run.get("run_type") == "manual" else None,
+        "triggered_by": triggered_by(run),
         "triggering_user_name": run.get("triggered_by") or None,
         "partition_date": None,
         "partition_key": None,
@@ -202,7 +228,7 @@ def task_instance_response(
         "map_index": map_index,
         "rendered_map_index": record.rendered_map_index,
         "logical_date": logical,
-        "run_after": logical or iso(run.get("queued_at")),
+        "run_after": run_after(run),
         "start_date": iso(start),
         "end_date": iso(end),
         "duration": (end - start) if start and end and end >= start else None,

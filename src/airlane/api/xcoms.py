@@ -10,7 +10,7 @@ from airlane.api.appkeys import STORE
 from airlane.api.errors import conflict, invalid, json_response, not_found
 from airlane.api.inputs import as_int, json_body
 from airlane.api.instance_lookup import find_instance, map_index_of, path_ids
-from airlane.api.shapes import iso
+from airlane.api.shapes import iso, run_after
 from airlane.queue.xcom_writes import add_xcom, delete_xcom
 
 
@@ -49,7 +49,7 @@ def _xcom_entry(
         "run_id": run_id,
         "dag_display_name": dag_id,
         "task_display_name": key[0],
-        "run_after": run.get("logical_date") or iso(run.get("queued_at")),
+        "run_after": run_after(run),
         "value": value,
     }
 

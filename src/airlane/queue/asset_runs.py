@@ -2,9 +2,9 @@
 (``_create_dag_runs_asset_triggered``), from its queued events.
 
 - Ready when the assets with a queued event satisfy its condition (AssetDagRunQueue rows).
-- ``run_after``: the latest of those rows' times; no logical date or data interval in Airflow
-  (Airlane's runs carry one: ``run_after`` for both, as its runs triggered without a logical
-  date do); run id ``asset_triggered__<run_after ISO>_<8 random letters or digits>``.
+- ``run_after``: the latest of those rows' times; no logical date or data interval, as in
+  Airflow (empty in the run's hash; the run is scored by its ``run_after``); run id
+  ``asset_triggered__<run_after ISO>_<8 random letters or digits>``.
 - The events it consumes: those of its assets (and of the assets its aliases resolved to)
   with a timestamp after its previous asset-triggered run's ``run_after`` and up to its own,
   oldest first; then every queued row of the DAG goes (the same step).
@@ -137,9 +137,9 @@ def _create_call(
         "dag_id": dag.dag_id,
         "run_id": run_id,
         "state": "queued",
-        "logical_date": when.isoformat(),
-        "data_interval_start": when.isoformat(),
-        "data_interval_end": when.isoformat(),
+        "logical_date": "",  # none, nor a data interval, as in Airflow 3
+        "data_interval_start": "",
+        "data_interval_end": "",
         "conf": "{}",
         "run_type": RUN_TYPE,
         "queued_at": repr(time.time()),

@@ -393,7 +393,9 @@ async def record_events(
     call = RecordAssetEvents(field, pending, outside=source.dag_id is None)
     _, ids = await scripts.record_asset_events(call)
     if source.dag_id is None and any(p.queue_fields for p in pending):
+        from airlane.queue.asset_metrics import count_asset_runs
         from airlane.queue.asset_runs import create_ready_runs  # it reads events from here
 
-        await create_ready_runs(client, keys, scripts)
+        made = await create_ready_runs(client, keys, scripts)
+        await count_asset_runs(client, keys, len(made))
     return await events_by_id(client, keys, ids) if records else []

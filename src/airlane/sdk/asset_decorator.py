@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from airlane.sdk.assets import Asset, AssetAlias, BaseAsset
@@ -24,19 +26,34 @@ from airlane.sdk.operators.python import PythonOperator
 
 #: the assets ``@asset`` defined in this process, by name (what its functions' arguments name)
 _DEFINED: dict[str, Asset] = {}
+_Lookup = Callable[[str], Asset | None]
 #: how the runtime finds an asset defined elsewhere (the asset store), None: only ``_DEFINED``
-_lookup: Callable[[str], Asset | None] | None = None
+_lookup: _Lookup | None = None
+#: the lookup installed around a try (a worker's: the asset registry in Redis)
+_try_lookup: ContextVar[_Lookup | None] = ContextVar("airlane_asset_lookup", default=None)
 
 
-def set_asset_lookup(lookup: Callable[[str], Asset | None] | None) -> None:
+def set_asset_lookup(lookup: _Lookup | None) -> None:
     """Let ``@asset`` functions receive assets this process did not define (by name)."""
     global _lookup
     _lookup = lookup
 
 
+@contextmanager
+def use_asset_lookup(lookup: _Lookup) -> Iterator[None]:
+    """``lookup`` for the code that runs inside this block (a worker's tries)."""
+    token = _try_lookup.set(lookup)
+    try:
+        yield
+    finally:
+        _try_lookup.reset(token)
+
+
 def asset_by_name(name: str) -> Asset:
-    """The asset named ``name``, as Airflow fetches it for an ``@asset`` function's argument."""
-    found = _DEFINED.get(name) or (_lookup(name) if _lookup is not None else None)
+    """The asset named ``name``, as Airflow fetches it for an ``@asset`` function's argument
+    (from its database: any DAG file's asset)."""
+    lookup = _try_lookup.get() or _lookup
+    found = _DEFINED.get(name) or (lookup(name) if lookup is not None else None)
     if found is None:
         raise AirflowException(f"Asset {name!r} not found")
     return found

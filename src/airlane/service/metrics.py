@@ -11,8 +11,12 @@ import bisect
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from airlane.queue.asset_metrics import ASSET_RUNS_FIELD
+
 #: upper bounds (seconds) of the hop-latency histogram's buckets; the last bucket is +Inf
 HOP_BUCKETS_S = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 30.0)
+#: the ``metrics`` hash's field counting asset-triggered runs (queue/asset_metrics.py)
+ASSET_RUNS_CREATED = ASSET_RUNS_FIELD
 
 
 def bucket_field(index: int) -> str:
@@ -38,6 +42,9 @@ class MetricDeltas:
         self.values[bucket_field(bisect.bisect_left(HOP_BUCKETS_S, seconds))] += 1
         self.values["hop_sum_s"] += seconds
         self.values["hop_count"] += 1
+
+    def asset_runs_created(self, count: int) -> None:
+        self.values[ASSET_RUNS_CREATED] += count
 
     def event_lag(self, seconds: float) -> None:
         self.gauges["event_lag_s"] = max(self.gauges.get("event_lag_s", 0.0), seconds)

@@ -21,23 +21,31 @@ class RunGone(LookupError):
     """The run (or its DAG) is no longer stored: nothing to call the callback about."""
 
 
-def _date(text: str) -> pendulum.DateTime:
-    return pendulum.parse(text)  # type: ignore[return-value]
+def _date(text: str | None) -> pendulum.DateTime | None:
+    """A run's date; None when it has none (an asset-triggered run's logical date)."""
+    return pendulum.parse(text) if text else None  # type: ignore[return-value]
 
 
 def run_info(run: dict[str, str]) -> RunInfo:
-    logical = _date(run["logical_date"])
+    logical = run.get("logical_date")
     start = run.get("start_date")
     return RunInfo(
         dag_id=run["dag_id"],
         run_id=run["run_id"],
-        logical_date=logical,
-        data_interval_start=_date(run.get("data_interval_start") or run["logical_date"]),
-        data_interval_end=_date(run.get("data_interval_end") or run["logical_date"]),
+        logical_date=_date(logical),
+        data_interval_start=_date(run.get("data_interval_start") or logical),
+        data_interval_end=_date(run.get("data_interval_end") or logical),
         conf=_conf(run.get("conf")),
         run_type=run.get("run_type") or "manual",
         start_date=pendulum.from_timestamp(float(start)) if start else None,
+        asset_events=_events(run.get("asset_events")),
+        run_after=_date(run.get("run_after") or logical),
     )
+
+
+def _events(raw: str | None) -> tuple[dict[str, Any], ...]:
+    value = orjson.loads(raw) if raw else []
+    return tuple(value) if isinstance(value, list) else ()
 
 
 def _conf(raw: str | None) -> dict[str, Any]:

@@ -105,9 +105,8 @@ class RunLoader:
         state = fields.get("state", "queued")
         raw_tis = {} if fresh else await typed.hgetall(s.client, s.keys.tis(dag_id, run_id))
         records, metas = decode_tis(raw_tis, graph, ref)
-        machine = RunMachine(
-            graph, records or None, ti_identity=f"{dag_id}#{fields.get('logical_date')}"
-        )
+        when = fields.get("logical_date") or fields.get("run_after")  # asset runs: no logical
+        machine = RunMachine(graph, records or None, ti_identity=f"{dag_id}#{when}")
         fields.pop("conf", None)  # workers read it from the run: not held for every run here
         spec = self.registry.specs[content_hash]
         ctx = RunContext(dag_id, run_id, dag, graph, machine, fields, metas, shared_spec=spec)

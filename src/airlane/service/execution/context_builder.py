@@ -27,9 +27,10 @@ class RunInfo:
 
     dag_id: str
     run_id: str
-    logical_date: DateTime
-    data_interval_start: DateTime
-    data_interval_end: DateTime
+    #: None with the data interval: an asset-triggered run (as in Airflow 3)
+    logical_date: DateTime | None
+    data_interval_start: DateTime | None
+    data_interval_end: DateTime | None
     conf: dict[str, Any] = field(default_factory=dict)
     run_type: str = "manual"
     start_date: DateTime | None = None
@@ -38,6 +39,8 @@ class RunInfo:
     external_trigger: bool | None = None
     #: an asset-triggered run's events (sdk/asset_runtime.py's records), oldest first
     asset_events: tuple[dict[str, Any], ...] = ()
+    #: when the run was due (None: its logical date)
+    run_after: DateTime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,16 +49,17 @@ class DagRunView:
 
     dag_id: str
     run_id: str
-    logical_date: DateTime
-    data_interval_start: DateTime
-    data_interval_end: DateTime
+    logical_date: DateTime | None
+    data_interval_start: DateTime | None
+    data_interval_end: DateTime | None
     conf: dict[str, Any]
     run_type: str
     start_date: DateTime | None
     triggered_externally: bool | None = None
+    run_after: DateTime | None = None
 
     @property
-    def execution_date(self) -> DateTime:
+    def execution_date(self) -> DateTime | None:
         return self.logical_date
 
     @property
@@ -93,21 +97,39 @@ def _date_strings(ld: DateTime) -> dict[str, str]:
     }
 
 
+def _date_keys(dag: DAG, task: Any, run: RunInfo) -> dict[str, Any]:
+    """The keys made from the run's logical date and data interval. A run without one (an
+    asset-triggered run) has none of them, as in Airflow 3.1's task runner: ``{{ ds }}`` is
+    then undefined (an error under the default StrictUndefined); ``task_instance_key_str``
+    ends with the run id instead."""
+    ld = run.logical_date
+    if ld is None:
+        return {"task_instance_key_str": f"{dag.dag_id}__{task.task_id}__{run.run_id}"}
+    dates = _date_strings(ld)
+    return {
+        "logical_date": ld,
+        "execution_date": ld,
+        **dates,
+        "data_interval_start": run.data_interval_start,
+        "data_interval_end": run.data_interval_end,
+        "task_instance_key_str": f"{dag.dag_id}__{task.task_id}__{dates['ds_nodash']}",
+    }
+
+
 def build_context(
     task: Any, dag: DAG, run: RunInfo, ti: RuntimeTaskInstance, **extra: Any
 ) -> Context:
-    ld = run.logical_date
-    dates = _date_strings(ld)
     dag_run = DagRunView(
         run.dag_id,
         run.run_id,
-        ld,
+        run.logical_date,
         run.data_interval_start,
         run.data_interval_end,
         run.conf,
         run.run_type,
         run.start_date,
         run.external_trigger,
+        run.run_after or run.logical_date,
     )
     ti.dag_run = dag_run
     context = Context(
@@ -117,16 +139,11 @@ def build_context(
         task_instance=ti,
         run_id=run.run_id,
         dag_run=dag_run,
-        logical_date=ld,
-        execution_date=ld,
-        **dates,
-        data_interval_start=run.data_interval_start,
-        data_interval_end=run.data_interval_end,
+        **_date_keys(dag, task, run),
         params=resolve_params(task.params, run.conf),
         macros=macros,
         var=template_var(),
         conn=ConnectionAccessor(),
-        task_instance_key_str=f"{dag.dag_id}__{task.task_id}__{dates['ds_nodash']}",
         map_index=ti.map_index,
         map_index_template=getattr(task, "map_index_template", None),
         test_mode=False,

@@ -43,7 +43,9 @@ class LocalRunStates:
         wanted = {d.timestamp() for d in logical_dates}
         mine = [r for r in list(self.runs) if r.dag.dag_id == dag_id]
         found = [
-            _snapshot(r, with_tasks) for r in mine if r.run_info.logical_date.timestamp() in wanted
+            _snapshot(r, with_tasks)
+            for r in mine
+            if r.run_info.logical_date is not None and r.run_info.logical_date.timestamp() in wanted
         ]
         if not mine and dag_id not in self._told:
             self._told.add(dag_id)

@@ -25,6 +25,7 @@ from airlane.engine.run_state import Step, TaskOutcome, TIKey, instance_summary
 from airlane.engine.state_machine import RunMachine
 from airlane.queue.protocol import validate_run_id
 from airlane.scheduling.custom_timetable import manual_interval
+from airlane.sdk.asset_runtime import use_asset_event_reader
 from airlane.sdk.asset_schedule import AssetOrTimeSchedule
 from airlane.sdk.dag import DAG
 from airlane.sdk.run_states import use_run_state_lookup
@@ -42,6 +43,7 @@ from airlane.service.execution.dag_callbacks import (
     run_callbacks,
 )
 from airlane.service.execution.inline_trigger import run_inline
+from airlane.service.execution.local_asset_events import LocalAssetEvents
 from airlane.service.execution.local_run_states import LocalAsyncRunStates, LocalRunStates
 from airlane.service.execution.runtime_ti import InMemoryXComs
 from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, execute_task
@@ -73,6 +75,11 @@ def check_run_params(dag: DAG, conf: dict[str, Any]) -> None:
     (``dags test`` of a DAG with a required param and no ``conf`` creates no run and exits 1):
     the DAG's params with the run's ``conf`` on top, each checked against its schema."""
     dag.params.merged({k: v for k, v in conf.items() if k in dag.params}).validate()
+
+
+def _identity_date(run: RunInfo) -> str:
+    when = run.logical_date or run.run_after
+    return when.isoformat() if when is not None else run.run_id
 
 
 def make_run_info(
@@ -188,15 +195,15 @@ class LocalRun:
         self.sink = sink
         self.launcher = launcher
         self.graph = DagGraph.from_serialized(serialize_dag(dag))
-        self.machine = RunMachine(
-            self.graph, ti_identity=f"{dag.dag_id}#{run.logical_date.isoformat()}"
-        )
+        self.machine = RunMachine(self.graph, ti_identity=f"{dag.dag_id}#{_identity_date(run)}")
         self.xcoms = InMemoryXComs()
         self.pending: deque[TIKey] = deque()
         self.running: dict[asyncio.Task[TaskOutcome], TIKey] = {}
         #: deferred tries' triggers, run inline (their result: the try's resume JSON)
         self.waiting: dict[asyncio.Task[str], tuple[TIKey, int]] = {}
         self.resumes: dict[TIKey, str] = {}
+        #: the asset events of the tries that succeeded (a later task's inlet_events)
+        self.asset_events = LocalAssetEvents.current_or_new()
 
     def _absorb(self, step: Step) -> None:
         self.pending.extend(step.ready)
@@ -212,6 +219,8 @@ class LocalRun:
             self.sink(label, f"[DAG TEST] Marking success for {label}")
         if spec.is_empty or marked:
             outcome = TaskOutcome(TaskInstanceState.SUCCESS, record.try_number)
+            if not marked:
+                self._record_events(key, outcome)
             self._absorb(self.machine.task_finished(key, outcome, time.time()))
             return
         self.sink(label, f"--- try {record.try_number} of {label} ---")
@@ -237,11 +246,18 @@ class LocalRun:
             return
         key = self.running.pop(future)  # type: ignore[call-overload]
         outcome: TaskOutcome = future.result()
+        if outcome.state is TaskInstanceState.SUCCESS:
+            self._record_events(key, outcome)
         self._absorb(self.machine.task_finished(key, outcome, time.time()))
         if outcome.state is TaskInstanceState.DEFERRED and outcome.deferral is not None:
             self.sink(key.label(), "[DAG TEST] running trigger in line")
             waiting = asyncio.ensure_future(run_inline(outcome.deferral))
             self.waiting[waiting] = (key, outcome.try_number)
+
+    def _record_events(self, key: TIKey, outcome: TaskOutcome) -> None:
+        outlets = getattr(self.dag.task_dict[key.task_id], "outlets", None) or ()
+        source = (self.dag.dag_id, self.run_info.run_id, key.task_id, key.map_index)
+        self.asset_events.record(source, outcome.asset_events, outlets)
 
     def _log_for(self, label: str) -> Callable[[str], None]:
         def log(line: str) -> None:
@@ -251,14 +267,16 @@ class LocalRun:
 
     async def run(self) -> LocalRunResult:
         self._absorb(self.machine.start(time.time()))
-        return await self._drive()
+        with use_asset_event_reader(self.asset_events):
+            return await self._drive()
 
     async def rerun_failed(self) -> LocalRunResult:
         """Airflow's SubDagOperator on a failed sub-run: its failed and upstream-failed
         instances run again (the others keep their states), to the run's new end."""
         again = {k.task_id for k, r in self.machine.tis.items() if r.state in _RERUN_STATES}
         self._absorb(self.machine.clear(sorted(again), time.time()))
-        return await self._drive()
+        with use_asset_event_reader(self.asset_events):
+            return await self._drive()
 
     async def _drive(self) -> LocalRunResult:
         while True:

@@ -1,5 +1,6 @@
 """``inlet_events`` on a worker: an asset's events, read from the asset store in Redis
-(queue/assets.py's keys), oldest first.
+(queue/assets.py's keys), oldest first; and the registered assets by name (what an ``@asset``
+function's arguments receive).
 
 Read in user code, in a worker thread: a synchronous client is right here.
 """
@@ -13,6 +14,7 @@ import orjson
 import redis
 
 from airlane.queue.keys import Keys
+from airlane.sdk.assets import Asset
 from airlane.service.execution.loop_guard import refuse_on_event_loop
 
 EVENTS_ON_LOOP = (
@@ -42,6 +44,21 @@ class RedisAssetEventReader:
         for event in events:
             event["asset_extra"] = asset.get("extra") or {}
         return sorted(events, key=lambda e: (e["timestamp"], e["id"]))
+
+    def asset(self, name: str) -> Asset | None:
+        """The registered asset named ``name`` (any DAG's: an ``@asset`` function's argument,
+        which Airflow fetches from its database by name), None when there is none."""
+        refuse_on_event_loop(EVENTS_ON_LOOP)
+        raw = cast(str | None, self.client.hget(self.keys.assets, name))
+        if raw is None:
+            return None
+        found = orjson.loads(raw)
+        return Asset(
+            name=found["name"],
+            uri=found["uri"],
+            group=found.get("group") or "asset",
+            extra=found.get("extra") or {},
+        )
 
     def events_for_alias(self, alias: str) -> Sequence[Mapping[str, Any]]:
         refuse_on_event_loop(EVENTS_ON_LOOP)

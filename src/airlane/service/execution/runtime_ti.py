@@ -81,7 +81,7 @@ class RuntimeTaskInstance:
     map_index: int
     try_number: int
     max_tries: int
-    logical_date: datetime
+    logical_date: datetime | None
     xcoms: XComAccess
     xcom_max_bytes: int
     sensor_started_at: datetime | None = None
@@ -106,7 +106,7 @@ class RuntimeTaskInstance:
         return str(self.task.task_id)
 
     @property
-    def execution_date(self) -> datetime:
+    def execution_date(self) -> datetime | None:
         return self.logical_date
 
     def __repr__(self) -> str:

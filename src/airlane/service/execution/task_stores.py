@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import redis
 
 from airlane.queue.keys import Keys
+from airlane.sdk.asset_decorator import use_asset_lookup
 from airlane.sdk.asset_runtime import use_asset_event_reader
 from airlane.sdk.connection_store import use_connection_store
 from airlane.sdk.hitl_detail import use_hitl_store
@@ -62,5 +63,8 @@ class TaskStores:
             if self.asset_events is None:
                 yield
                 return
-            with use_asset_event_reader(self.asset_events):
+            with (
+                use_asset_event_reader(self.asset_events),
+                use_asset_lookup(self.asset_events.asset),
+            ):
                 yield

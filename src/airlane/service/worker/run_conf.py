@@ -15,6 +15,7 @@ from collections import OrderedDict
 from dataclasses import replace
 from typing import Any
 
+import pendulum
 import redis.asyncio as aioredis
 
 from airlane.queue import typed
@@ -48,11 +49,17 @@ async def with_asset_events(
     client: aioredis.Redis, keys: Keys, message: TaskMessage, info: RunInfo
 ) -> RunInfo:
     """``info`` with the events that triggered an asset-triggered run (its hash's
-    ``asset_events``, written with the run: queue/asset_runs.py); other runs have none."""
+    ``asset_events``, written with the run: queue/asset_runs.py) and its ``run_after`` (such a
+    run has no logical date); other runs have none."""
     if message.run_type != "asset_triggered":
         return info
-    raw = await typed.hget(client, keys.run(message.dag_id, message.run_id), "asset_events")
+    run_key = keys.run(message.dag_id, message.run_id)
+    raw, run_after = await client.hmget(run_key, ["asset_events", "run_after"])
     found = loads(raw or "[]")
+    if run_after:
+        parsed = pendulum.parse(str(run_after))
+        if isinstance(parsed, pendulum.DateTime):
+            info = replace(info, run_after=parsed)
     return replace(info, asset_events=tuple(found)) if isinstance(found, list) else info
 
 

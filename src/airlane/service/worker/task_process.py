@@ -66,14 +66,23 @@ def _parse_date(text: str) -> pendulum.DateTime:
     return pendulum.parse(text)  # type: ignore[return-value]
 
 
+def _opt_date(text: str | None) -> pendulum.DateTime | None:
+    return _parse_date(text) if text else None
+
+
+def _iso(when: pendulum.DateTime | None) -> str | None:
+    return when.isoformat() if when is not None else None
+
+
 def run_info_to_wire(info: RunInfo) -> dict[str, Any]:
     """What the worker sends of a run (dates as ISO 8601)."""
     return {
         "dag_id": info.dag_id,
         "run_id": info.run_id,
-        "logical_date": info.logical_date.isoformat(),
-        "data_interval_start": info.data_interval_start.isoformat(),
-        "data_interval_end": info.data_interval_end.isoformat(),
+        "logical_date": _iso(info.logical_date),
+        "data_interval_start": _iso(info.data_interval_start),
+        "data_interval_end": _iso(info.data_interval_end),
+        "run_after": _iso(info.run_after),
         "conf": info.conf,
         "run_type": info.run_type,
         "asset_events": list(info.asset_events),
@@ -84,9 +93,10 @@ def run_info_from_wire(data: dict[str, Any]) -> RunInfo:
     return RunInfo(
         dag_id=data["dag_id"],
         run_id=data["run_id"],
-        logical_date=_parse_date(data["logical_date"]),
-        data_interval_start=_parse_date(data["data_interval_start"]),
-        data_interval_end=_parse_date(data["data_interval_end"]),
+        logical_date=_opt_date(data["logical_date"]),
+        data_interval_start=_opt_date(data["data_interval_start"]),
+        data_interval_end=_opt_date(data["data_interval_end"]),
+        run_after=_opt_date(data.get("run_after")),
         conf=data["conf"],
         run_type=data["run_type"],
         asset_events=tuple(data.get("asset_events") or ()),

@@ -87,12 +87,17 @@ def run_info(msg: TaskMessage, conf: dict[str, Any]) -> RunInfo:
     return RunInfo(
         dag_id=msg.dag_id,
         run_id=msg.run_id,
-        logical_date=_parse_date(msg.logical_date),
-        data_interval_start=_parse_date(msg.data_interval_start),
-        data_interval_end=_parse_date(msg.data_interval_end),
+        logical_date=_opt_date(msg.logical_date),
+        data_interval_start=_opt_date(msg.data_interval_start),
+        data_interval_end=_opt_date(msg.data_interval_end),
         conf=conf,
         run_type=msg.run_type,
     )
+
+
+def _opt_date(text: str) -> pendulum.DateTime | None:
+    """A run's date; empty: it has none (an asset-triggered run's logical date)."""
+    return _parse_date(text) if text else None
 
 
 @functools.lru_cache(maxsize=4096)

@@ -143,6 +143,7 @@ class AssetTriggers(Policy):
         made = await create_ready_runs(s.client, s.keys, self.scripts, self.deps, going, False)
         if not made:
             return
+        s.outbox.persister.metrics.asset_runs_created(len(made))
         # each run's DAG version in one read (activation would read them one by one)
         dag_ids = [run.run_hash["dag_id"] for run in made]
         hashes = cast(list[str | None], await s.client.hmget(s.keys.dags, dag_ids))

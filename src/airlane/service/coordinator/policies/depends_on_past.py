@@ -1,5 +1,6 @@
 """depends_on_past and wait_for_downstream: an instance runs once the same instance of the
-previous run (by logical date) succeeded or was skipped; with wait_for_downstream, also the
+previous run (by logical date; runs without one, asset-triggered runs, are neither waited on nor
+wait, as in Airflow) succeeded or was skipped; with wait_for_downstream, also the
 instances right downstream of it there. The first run has nothing to wait for.
 
 Ready instances of such tasks are held back and checked against the previous run a few
@@ -31,6 +32,8 @@ log = logging.getLogger("airlane.coordinator")
 RECHECK_S = 0.25
 #: states of the previous run's instances that let an instance go (None: it had none)
 _LETS_GO = frozenset({"success", "skipped"})
+#: earlier runs read at once when looking for the previous one with a logical date
+_PAGE = 16
 
 
 def instances_waited_on(spec: TaskSpec, key: TIKey) -> list[TIKey]:
@@ -88,13 +91,9 @@ class DependsOnPast(Policy):
         when = decoded_or_none(datetime.fromisoformat, logical, "logical date", log)
         if when is None:
             return True
-        score = when.timestamp()
-        earlier = await s.client.zrevrangebyscore(
-            s.keys.runs_of(ctx.dag_id), f"({score}", "-inf", start=0, num=1
-        )
-        if not earlier:
+        prev_id = await self._previous_run(ctx.dag_id, when.timestamp())
+        if prev_id is None:
             return True
-        prev_id = str(earlier[0])
         prev_ctx = s.state.runs.runs.get(run_ref(ctx.dag_id, prev_id))
         for prev_key in instances_waited_on(ctx.graph.tasks[key.task_id], key):
             if prev_ctx is not None:
@@ -105,6 +104,27 @@ class DependsOnPast(Policy):
             if not lets_go(state):
                 return False
         return True
+
+    async def _previous_run(self, dag_id: str, score: float) -> str | None:
+        """The latest run before ``score`` that has a logical date: runs without one (asset
+        runs) are not in Airflow's ``get_previous_dagrun``, which orders by logical date."""
+        s = self.session
+        offset = 0
+        while True:
+            earlier = await s.client.zrevrangebyscore(
+                s.keys.runs_of(dag_id), f"({score}", "-inf", start=offset, num=_PAGE
+            )
+            if not earlier:
+                return None
+            ids = [str(run_id) for run_id in earlier]
+            async with s.client.pipeline(transaction=False) as pipe:
+                for run_id in ids:
+                    pipe.hget(s.keys.run(dag_id, run_id), "logical_date")
+                dates = await pipe.execute()
+            for run_id, logical in zip(ids, dates, strict=True):
+                if logical:
+                    return run_id
+            offset += len(ids)
 
     async def _stored_state(self, dag_id: str, run_id: str, key: TIKey) -> str | None:
         s = self.session
