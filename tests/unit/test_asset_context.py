@@ -48,13 +48,16 @@ def test_context_and_post_execute_set_extras_and_inlets_read_nothing_under_dags_
         SEEN["post"] = context["outlet_events"]
 
     with DAG("meta_context", schedule=None) as dag:
-        BashOperator(task_id="classic", outlets=[OUT], bash_command=":", post_execute=post)
+        classic = BashOperator(
+            task_id="classic", outlets=[OUT], bash_command=":", post_execute=post
+        )
 
         @task(inlets=[OUT])
         def read(*, inlet_events: Any = None, inlets: Any = None, outlets: Any = None) -> None:
             SEEN["read"] = (list(inlet_events[OUT]), inlets, outlets)
 
-        read()
+        # before the producer: under `dags test` a later task would see its event
+        read() >> classic
     assert _run(dag) == {"classic": "success", "read": "success"}
     assert SEEN["post"].emitted()[0]["extra"] == {"from": "post_execute"}
     assert SEEN["read"] == ([], [OUT], [])
