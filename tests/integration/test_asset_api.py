@@ -95,7 +95,7 @@ def test_an_event_posted_from_outside_is_recorded_and_reaches_its_consumer(
     assert status == 200, event
     assert (event["asset_id"], event["extra"], event["source_dag_id"]) == (
         orders["id"],
-        {"from": "outside"},
+        {"from": "outside", "from_rest_api": True},  # as Airflow's CreateAssetEventsBody
         None,
     )
     listed = _get(api, token, f"/api/v2/assets/events?asset_id={orders['id']}")["asset_events"]

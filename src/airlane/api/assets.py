@@ -170,7 +170,8 @@ async def create_event(request: web.Request) -> web.Response:
     asset_id = as_int(body.get("asset_id"))
     if asset_id is None:
         raise invalid("body", "asset_id", "Input should be a valid integer", body.get("asset_id"))
-    extra = opt_dict(body, "extra") or {}
+    # Airflow's CreateAssetEventsBody marks an event from the REST API in its extra
+    extra = {**(opt_dict(body, "extra") or {}), "from_rest_api": True}
     record = await asset_store.asset(store.client, store.keys, asset_id)
     if record is None:
         raise _not_found(f"Asset with ID: `{asset_id}` was not found")
