@@ -91,6 +91,8 @@ async def register_asset(
     if raw is not None:
         known = AssetRecord.from_json(orjson.loads(raw))
         same = (known.uri, known.group, dict(known.extra), list(known.watchers))
+        # the id's index, should a crash have come between the two writes below
+        await client.hsetnx(keys.asset_ids, str(known.id), ref.name)
         if same == (ref.uri, ref.group, dict(ref.extra), list(watchers)):
             return known
         record = AssetRecord(
