@@ -12,11 +12,12 @@ import heapq
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from typing import Any
 
 from airlane.engine import expansion, fail_fast
 from airlane.engine.graph import DagGraph, TaskSpec
 from airlane.engine.retry_policy import is_eligible_to_retry, retry_delay_s
-from airlane.engine.run_state import Step, TaskOutcome, TIKey, TIRecord, Transition
+from airlane.engine.run_state import Step, TaskOutcome, TIKey, TIRecord, Transition, moved
 from airlane.engine.setup_teardown import setup_constraint
 from airlane.engine.trigger_rules import RuleDecision, UpstreamCounts, evaluate_trigger_rule
 from airlane.sdk.state import (
@@ -95,7 +96,7 @@ class RunMachine:
     def task_queued(self, key: TIKey) -> None:
         record = self.tis[key]
         if record.state is S.SCHEDULED:
-            self._set(key, replace(record, state=S.QUEUED), "queued")
+            self._set(key, moved(record, S.QUEUED, record.try_number, record.next_at_s), "queued")
             self._changes.clear()
 
     def task_started(self, key: TIKey, try_number: int) -> bool:
@@ -104,7 +105,8 @@ class RunMachine:
         if record is None or record.try_number != try_number or record.state not in _RUNNABLE_FROM:
             return False
         if record.state is not S.RUNNING:
-            self._set(key, replace(record, state=S.RUNNING), "running")
+            running = moved(record, S.RUNNING, record.try_number, record.next_at_s)
+            self._set(key, running, "running")
             self._changes.clear()
         return True
 
@@ -146,7 +148,8 @@ class RunMachine:
         record = self.tis.get(key)
         if record is None or record.try_number != try_number or record.state not in _RUNNABLE_FROM:
             return self._step(now_s)
-        self._set(key, replace(record, state=S.SCHEDULED), "handed back by its worker")
+        again = moved(record, S.SCHEDULED, record.try_number, record.next_at_s)
+        self._set(key, again, "handed back by its worker")
         self._ready.append(key)
         return self._step(now_s)
 
@@ -278,30 +281,31 @@ class RunMachine:
         spec = self.graph.tasks[key.task_id]
         woken = key in self._woken
         self._woken.discard(key)
-        base = replace(
-            record,
-            resumed=False,
-            next_at_s=None,
-            note=outcome.error,
-            xcom_lengths=outcome.xcom_lengths,
-            rendered_map_index=outcome.rendered_map_index,
-        )
+        # one replace per try end: the fields every outcome sets, then its own
+        common: dict[str, Any] = {
+            "resumed": False,
+            "next_at_s": None,
+            "note": outcome.error,
+            "xcom_lengths": outcome.xcom_lengths,
+            "rendered_map_index": outcome.rendered_map_index,
+        }
         if outcome.state is S.SUCCESS:
             return replace(
-                base,
+                record,
+                **common,
                 state=S.SUCCESS,
                 follow=outcome.follow,
                 short_circuit=outcome.short_circuit,
                 reschedule_started_at_s=None,
             )
         if outcome.state is S.DEFERRED:
-            return replace(base, state=S.DEFERRED)
+            return replace(record, **common, state=S.DEFERRED)
         if outcome.state is S.UP_FOR_RESCHEDULE:
             first = record.reschedule_started_at_s or outcome.started_at_s or now_s
             due = outcome.reschedule_at_s if outcome.reschedule_at_s is not None else now_s
-            due = now_s if woken else due
+            common["next_at_s"] = now_s if woken else due
             return replace(
-                base, state=S.UP_FOR_RESCHEDULE, next_at_s=due, reschedule_started_at_s=first
+                record, **common, state=S.UP_FOR_RESCHEDULE, reschedule_started_at_s=first
             )
         if outcome.state is S.FAILED and is_eligible_to_retry(
             spec.retries, record.try_number, record.max_tries, outcome.retryable
@@ -313,11 +317,10 @@ class RunMachine:
                 try_number=record.try_number,
                 ti_identity=f"{self.ti_identity}#{key.task_id}#{key.map_index}",
             )
-            return replace(
-                base, state=S.UP_FOR_RETRY, next_at_s=now_s + delay, reschedule_started_at_s=None
-            )
+            common["next_at_s"] = now_s + delay
+            return replace(record, **common, state=S.UP_FOR_RETRY, reschedule_started_at_s=None)
         state = outcome.state if outcome.state in (S.FAILED, S.SKIPPED) else S.FAILED
-        return replace(base, state=state, reschedule_started_at_s=None)
+        return replace(record, **common, state=state, reschedule_started_at_s=None)
 
     def _evaluate(self, spec: TaskSpec, indexes: set[int] | None = None) -> None:
         if spec.task_id in self.graph.mapped_group_of:
@@ -402,10 +405,7 @@ class RunMachine:
 
     def _schedule(self, key: TIKey, record: TIRecord) -> None:
         bump = 0 if record.state is S.UP_FOR_RESCHEDULE else 1
-        scheduled = replace(
-            record, state=S.SCHEDULED, try_number=record.try_number + bump, next_at_s=None
-        )
-        self._set(key, scheduled, "scheduled")
+        self._set(key, moved(record, S.SCHEDULED, record.try_number + bump, None), "scheduled")
         self._ready.append(key)
 
     def _count(self, key: TIKey, record: TIRecord, sign: int) -> None:

@@ -138,14 +138,21 @@ class Persister:
         if not self.dirty:
             return batch
         records = Batch()
-        for (_, key), ctx in self.dirty.items():
-            tis_key = self.keys.tis(ctx.dag_id, ctx.run_id)
+        # the records of a run go in one HSET of many fields (Batch.hset_many), not one each
+        by_run: dict[str, list[str]] = {}
+        no_meta = TIMeta()
+        for (ref, key), ctx in self.dirty.items():
             field_name = ti_field(key.task_id, key.map_index)
             record = ctx.machine.tis.get(key)
             if record is None:
-                records.hdel(tis_key, field_name)
-            else:
-                records.hset(tis_key, field_name, encode_ti(record, ctx.meta.get(key, TIMeta())))
+                records.hdel(self.keys.tis(ctx.dag_id, ctx.run_id), field_name)
+                continue
+            pairs = by_run.get(ref)
+            if pairs is None:
+                pairs = by_run[ref] = [self.keys.tis(ctx.dag_id, ctx.run_id)]
+            pairs += (field_name, encode_ti(record, ctx.meta.get(key, no_meta)))
+        for tis_key, *pairs in by_run.values():
+            records.hset_many(tis_key, pairs)
         self.dirty.clear()
         records.ops.extend(batch.ops)
         return records
