@@ -67,7 +67,14 @@ def _expansion(work: Path, redis: RedisServer, folder: Path, spy: Path | None) -
     wide_id = dags.wide(folder, 10_000, 10_000)
     with airlane_bench.running(work, redis, folder, workers=0) as cluster:
         cluster.wait_for_dags(wide_id, timeout_s=300)
-        return airlane_bench.expansion(cluster, wide_id, 10_000)
+        pids = {"coordinator": cluster.procs["coordinator"].pid}
+        if redis.proc is not None:
+            pids["redis"] = redis.proc.pid
+        before = {name: profile.process_cpu_s(pid) for name, pid in pids.items()}
+        result = airlane_bench.expansion(cluster, wide_id, 10_000)
+        for name, pid in pids.items():
+            result[f"{name}_cpu_s"] = profile.process_cpu_s(pid) - before[name]
+        return result
 
 
 def _memory(work: Path, redis: RedisServer, folder: Path, spy: Path | None) -> dict[str, Any]:

@@ -9,6 +9,7 @@ proportional to the edges it touches, not to the size of the run.
 from __future__ import annotations
 
 import heapq
+import weakref
 from collections import Counter, deque
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -53,6 +54,18 @@ def initial_records(graph: DagGraph) -> dict[TIKey, TIRecord]:
     return {TIKey(t): TIRecord(max_tries=spec.retries) for t, spec in graph.tasks.items()}
 
 
+#: the state of a new run of each DAG version, built once: a new run copies it (the records of
+#: its instances, all in state none, are the same for every run)
+_FRESH_RUNS: weakref.WeakKeyDictionary[DagGraph, RunMachine] = weakref.WeakKeyDictionary()
+
+
+def _fresh_run(graph: DagGraph) -> RunMachine:
+    fresh = _FRESH_RUNS.get(graph)
+    if fresh is None:
+        fresh = _FRESH_RUNS[graph] = RunMachine(graph, initial_records(graph))
+    return fresh
+
+
 class RunMachine:
     """The state of one DAG run's task instances and the rules that move them."""
 
@@ -83,8 +96,21 @@ class RunMachine:
         self._in_work: set[str] = set()
         #: instances woken while their try ran: due at once if that try asks to wait
         self._woken: set[TIKey] = set()
-        for key, record in (records if records is not None else initial_records(graph)).items():
+        if records is None:
+            self._copy_fresh(_fresh_run(graph))
+            return
+        for key, record in records.items():
             self._insert(key, record)
+
+    def _copy_fresh(self, fresh: RunMachine) -> None:
+        """Start as ``fresh`` (a new run of the same graph): its records and keys are immutable
+        and shared, its counters copied (see _fresh_run)."""
+        self.tis = dict(fresh.tis)
+        self.keys_by_task = {task_id: list(keys) for task_id, keys in fresh.keys_by_task.items()}
+        self._up = {task_id: list(counts) for task_id, counts in fresh._up.items()}
+        self._up_at = {key: list(counts) for key, counts in fresh._up_at.items()}
+        self._states = Counter(fresh._states)
+        self._due = list(fresh._due)
 
     # ---- events -------------------------------------------------------------------------
 

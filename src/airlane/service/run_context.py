@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import InitVar, dataclass, field, replace
 from typing import Any
 
@@ -78,6 +79,30 @@ class RunContext:
             resumed=record.resumed,
         )
 
+    def message_fields(self, key: TIKey, now_s: float) -> dict[str, str]:
+        """``self.message(key, now_s).to_fields()``, the same entry, without building the
+        message first (the coordinator enqueues one per try)."""
+        record = self.machine.tis[key]
+        fields = self.fields
+        values = [
+            self.dag_id,
+            self.run_id,
+            key.task_id,
+            key.map_index,
+            record.try_number,
+            record.max_tries,
+            self.spec.fileloc,
+            fields["logical_date"],
+            fields["data_interval_start"],
+            fields["data_interval_end"],
+            fields.get("run_type", "manual"),
+            fields.get("queued_at", ""),
+            now_s,
+            record.reschedule_started_at_s,
+            record.resumed,
+        ]
+        return {"m": orjson.dumps(values).decode()}
+
 
 class Persister:
     """Turns state machine steps into writes on a batch, plus run events.
@@ -125,6 +150,11 @@ class Persister:
 
     def write_ti(self, ctx: RunContext, key: TIKey) -> None:
         self.dirty[(ctx.ref, key)] = ctx
+
+    def write_tis(self, ctx: RunContext, keys: Iterable[TIKey]) -> None:
+        """:meth:`write_ti` for each of ``keys``."""
+        ref = ctx.ref
+        self.dirty.update(((ref, key), ctx) for key in keys)
 
     def write_records(self, batch: Batch) -> Batch:
         """A batch of the pending record writes followed by ``batch``'s operations (and the
@@ -206,7 +236,7 @@ class Persister:
     def enqueue(self, batch: Batch, ctx: RunContext, key: TIKey, queue: str, now_s: float) -> None:
         ctx.meta[key] = TIMeta(queued_at=now_s)
         self.dirty[(ctx.ref, key)] = ctx
-        batch.xadd(self.keys.queue(queue), STREAM_MAXLEN, ctx.message(key, now_s).to_fields())
+        batch.xadd(self.keys.queue(queue), STREAM_MAXLEN, ctx.message_fields(key, now_s))
         field_name = ti_field(key.task_id, key.map_index)
         self.ti_event(batch, ctx, field_name, S.QUEUED, ctx.machine.tis[key].try_number)
 
