@@ -142,3 +142,31 @@ class Step:
     next_due_s: float | None = None
     #: instances that were running and were cleared: stop them
     to_stop: tuple[TIKey, ...] = field(default_factory=tuple)
+
+
+def ended(
+    record: TIRecord,
+    outcome: TaskOutcome,
+    state: TIState,
+    next_at_s: float | None = None,
+    *,
+    rescheduled_s: float | None = None,
+    success: bool = False,
+) -> TIRecord:
+    """The record after a try ended in ``state``: what every outcome sets (its note, XCom
+    lengths and rendered map index; no longer resumed), a success's branch and short-circuit
+    decisions, the rest kept. Built at once, not by ``dataclasses.replace`` (once per try)."""
+    return TIRecord(
+        state=state,
+        try_number=record.try_number,
+        max_tries=record.max_tries,
+        next_at_s=next_at_s,
+        reschedule_started_at_s=rescheduled_s,
+        follow=outcome.follow if success else record.follow,
+        short_circuit=outcome.short_circuit if success else record.short_circuit,
+        cascade_skip=record.cascade_skip,
+        xcom_lengths=outcome.xcom_lengths,
+        note=outcome.error,
+        rendered_map_index=outcome.rendered_map_index,
+        resumed=False,
+    )

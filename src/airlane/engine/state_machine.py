@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import heapq
 import weakref
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
-from typing import Any
 
 from airlane.engine import expansion, fail_fast
 from airlane.engine.graph import DagGraph, TaskSpec
 from airlane.engine.retry_policy import is_eligible_to_retry, retry_delay_s
-from airlane.engine.run_state import Step, TaskOutcome, TIKey, TIRecord, Transition, moved
+from airlane.engine.run_state import (
+    Step,
+    TaskOutcome,
+    TIKey,
+    TIRecord,
+    Transition,
+    ended,
+    moved,
+)
 from airlane.engine.setup_teardown import setup_constraint
 from airlane.engine.trigger_rules import RuleDecision, UpstreamCounts, evaluate_trigger_rule
 from airlane.sdk.state import (
@@ -44,6 +51,12 @@ _ACTIVE = frozenset(
         S.RESTARTING,
     }
 )
+_FINISHED, _ACTIVE_KIND, _OTHER = "finished", "active", "other"
+#: each state's kind, for the counts run_state reads
+_KIND = {
+    state: _FINISHED if state in FINISHED_STATES else _ACTIVE_KIND if state in _ACTIVE else _OTHER
+    for state in TaskInstanceState
+}
 _RUNNABLE_FROM = frozenset({S.SCHEDULED, S.QUEUED, S.RUNNING})
 #: what clearing an instance stops: a try on a worker, or a deferred try's trigger
 _STOPPABLE = _RUNNABLE_FROM | {S.DEFERRED}
@@ -86,7 +99,10 @@ class RunMachine:
         self._up_at: dict[tuple[str, int], list[int]] = {}
         #: map indexes of a task in _work to evaluate; a task absent here: all of them
         self._dirty: dict[str, set[int]] = {}
-        self._states: Counter[TaskInstanceState] = Counter()
+        #: instances in a finished state, and in an active one (see run_state), kept as the
+        #: records change (no count over the states per step)
+        self._finished = 0
+        self._active = 0
         self._due: list[tuple[float, TIKey]] = []
         self._changes: list[Transition] = []
         self._ready: list[TIKey] = []
@@ -109,7 +125,7 @@ class RunMachine:
         self.keys_by_task = {task_id: list(keys) for task_id, keys in fresh.keys_by_task.items()}
         self._up = {task_id: list(counts) for task_id, counts in fresh._up.items()}
         self._up_at = {key: list(counts) for key, counts in fresh._up_at.items()}
-        self._states = Counter(fresh._states)
+        self._finished, self._active = fresh._finished, fresh._active
         self._due = list(fresh._due)
 
     # ---- events -------------------------------------------------------------------------
@@ -243,13 +259,13 @@ class RunMachine:
     # ---- queries ------------------------------------------------------------------------
 
     def run_state(self) -> DagRunState:
-        unfinished = len(self.tis) - sum(self._states[s] for s in FINISHED_STATES)
+        unfinished = len(self.tis) - self._finished
         if unfinished == 0:
             for task_id in self.graph.state_leaves:
                 if any(self.tis[k].state in FAILED_STATES for k in self.keys_by_task[task_id]):
                     return DagRunState.FAILED
             return DagRunState.SUCCESS
-        if not any(self._states[s] for s in _ACTIVE):
+        if not self._active:
             return DagRunState.FAILED  # nothing can make progress: fail rather than hang
         return DagRunState.RUNNING
 
@@ -307,32 +323,15 @@ class RunMachine:
         spec = self.graph.tasks[key.task_id]
         woken = key in self._woken
         self._woken.discard(key)
-        # one replace per try end: the fields every outcome sets, then its own
-        common: dict[str, Any] = {
-            "resumed": False,
-            "next_at_s": None,
-            "note": outcome.error,
-            "xcom_lengths": outcome.xcom_lengths,
-            "rendered_map_index": outcome.rendered_map_index,
-        }
         if outcome.state is S.SUCCESS:
-            return replace(
-                record,
-                **common,
-                state=S.SUCCESS,
-                follow=outcome.follow,
-                short_circuit=outcome.short_circuit,
-                reschedule_started_at_s=None,
-            )
+            return ended(record, outcome, S.SUCCESS, success=True)
         if outcome.state is S.DEFERRED:
-            return replace(record, **common, state=S.DEFERRED)
+            return ended(record, outcome, S.DEFERRED, rescheduled_s=record.reschedule_started_at_s)
         if outcome.state is S.UP_FOR_RESCHEDULE:
             first = record.reschedule_started_at_s or outcome.started_at_s or now_s
             due = outcome.reschedule_at_s if outcome.reschedule_at_s is not None else now_s
-            common["next_at_s"] = now_s if woken else due
-            return replace(
-                record, **common, state=S.UP_FOR_RESCHEDULE, reschedule_started_at_s=first
-            )
+            due = now_s if woken else due
+            return ended(record, outcome, S.UP_FOR_RESCHEDULE, due, rescheduled_s=first)
         if outcome.state is S.FAILED and is_eligible_to_retry(
             spec.retries, record.try_number, record.max_tries, outcome.retryable
         ):
@@ -343,10 +342,9 @@ class RunMachine:
                 try_number=record.try_number,
                 ti_identity=f"{self.ti_identity}#{key.task_id}#{key.map_index}",
             )
-            common["next_at_s"] = now_s + delay
-            return replace(record, **common, state=S.UP_FOR_RETRY, reschedule_started_at_s=None)
+            return ended(record, outcome, S.UP_FOR_RETRY, now_s + delay)
         state = outcome.state if outcome.state in (S.FAILED, S.SKIPPED) else S.FAILED
-        return replace(record, **common, state=state, reschedule_started_at_s=None)
+        return ended(record, outcome, state)
 
     def _evaluate(self, spec: TaskSpec, indexes: set[int] | None = None) -> None:
         if spec.task_id in self.graph.mapped_group_of:
@@ -435,7 +433,11 @@ class RunMachine:
         self._ready.append(key)
 
     def _count(self, key: TIKey, record: TIRecord, sign: int) -> None:
-        self._states[record.state] += sign
+        kind = _KIND[record.state]
+        if kind is _FINISHED:
+            self._finished += sign
+        elif kind is _ACTIVE_KIND:
+            self._active += sign
         slot = _SLOT.get(record.state)
         per_index = self.graph.per_index_edges if key.map_index >= 0 else ()
         for down in self.graph.tasks[key.task_id].downstream:

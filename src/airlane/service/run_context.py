@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import InitVar, dataclass, field, replace
+from dataclasses import InitVar, dataclass, field
 from typing import Any
 
 import orjson
@@ -25,6 +25,8 @@ S = TaskInstanceState
 _ENDS_TRY = frozenset(
     {S.SUCCESS, S.FAILED, S.SKIPPED, S.UPSTREAM_FAILED, S.UP_FOR_RETRY, S.UP_FOR_RESCHEDULE}
 )
+
+_NO_META = TIMeta()
 
 
 @dataclass
@@ -170,7 +172,6 @@ class Persister:
         records = Batch()
         # the records of a run go in one HSET of many fields (Batch.hset_many), not one each
         by_run: dict[str, list[str]] = {}
-        no_meta = TIMeta()
         for (ref, key), ctx in self.dirty.items():
             field_name = ti_field(key.task_id, key.map_index)
             record = ctx.machine.tis.get(key)
@@ -180,7 +181,7 @@ class Persister:
             pairs = by_run.get(ref)
             if pairs is None:
                 pairs = by_run[ref] = [self.keys.tis(ctx.dag_id, ctx.run_id)]
-            pairs += (field_name, encode_ti(record, ctx.meta.get(key, no_meta)))
+            pairs += (field_name, encode_ti(record, ctx.meta.get(key, _NO_META)))
         for tis_key, *pairs in by_run.values():
             records.hset_many(tis_key, pairs)
         self.dirty.clear()
@@ -197,8 +198,9 @@ class Persister:
             state = transition.record.state
             if state in _ENDS_TRY:
                 self.metrics.ti_finished(state.value)
-                meta = ctx.meta.get(key, TIMeta())
-                ctx.meta[key] = replace(meta, end_date=ctx.ended_at.pop(key, now_s))
+                meta = ctx.meta.get(key, _NO_META)
+                end_date = ctx.ended_at.pop(key, now_s)
+                ctx.meta[key] = TIMeta(meta.queued_at, meta.start_date, end_date, meta.worker)
                 if state is S.UP_FOR_RETRY:  # this try is over and another will follow
                     self._remember_try(batch, ctx, key, state.value, transition.record)
             elif state is S.NONE:
