@@ -92,8 +92,8 @@ class RunMachine:
         self.graph = graph
         self.ti_identity = ti_identity
         self.tis: dict[TIKey, TIRecord] = {}
-        self.keys_by_task: dict[str, list[TIKey]] = {t: [] for t in graph.tasks}
-        self._up: dict[str, list[int]] = {t: [0] * 6 for t in graph.tasks}
+        self.keys_by_task: dict[str, list[TIKey]] = {}
+        self._up: dict[str, list[int]] = {}
         #: counts of upstream instances of the same map index, for the tasks of mapped task
         #: groups (graph.per_index_edges): (task id, map index) -> the six counters of _up
         self._up_at: dict[tuple[str, int], list[int]] = {}
@@ -115,6 +115,8 @@ class RunMachine:
         if records is None:
             self._copy_fresh(_fresh_run(graph))
             return
+        self.keys_by_task = {t: [] for t in graph.tasks}
+        self._up = {t: [0] * 6 for t in graph.tasks}
         for key, record in records.items():
             self._insert(key, record)
 

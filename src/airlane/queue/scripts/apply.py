@@ -148,13 +148,10 @@ else
 end
 for _, op in ipairs(cjson.decode(ARGV[3])) do
   local code, key = op[1], KEYS[op[2]]
-  if code == 'H' then redis.call('HSET', key, op[3], op[4])
+  if code == 'X' then redis.call('XADD', key, 'MAXLEN', '~', op[3], '*', unpack(op[4]))
+  elseif code == 'H' then redis.call('HSET', key, op[3], op[4])
   elseif code == 'M' then redis.call('HSET', key, unpack(op[3]))
   elseif code == 'D' then redis.call('HDEL', key, op[3])
-  elseif code == 'X' then
-    local args = {key, 'MAXLEN', '~', op[3], '*'}
-    for _, v in ipairs(op[4]) do args[#args + 1] = v end
-    redis.call('XADD', unpack(args))
   elseif code == 'A' then redis.call('XACK', key, op[3], unpack(op[4]))
   elseif code == 'S' then redis.call('SADD', key, op[3])
   elseif code == 'R' then redis.call('SREM', key, op[3])
