@@ -9,14 +9,23 @@ proportional to the edges it touches, not to the size of the run.
 from __future__ import annotations
 
 import heapq
-from collections import Counter, deque
+import weakref
+from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from airlane.engine import expansion, fail_fast
 from airlane.engine.graph import DagGraph, TaskSpec
 from airlane.engine.retry_policy import is_eligible_to_retry, retry_delay_s
-from airlane.engine.run_state import Step, TaskOutcome, TIKey, TIRecord, Transition
+from airlane.engine.run_state import (
+    Step,
+    TaskOutcome,
+    TIKey,
+    TIRecord,
+    Transition,
+    ended,
+    moved,
+)
 from airlane.engine.setup_teardown import setup_constraint
 from airlane.engine.trigger_rules import RuleDecision, UpstreamCounts, evaluate_trigger_rule
 from airlane.sdk.state import (
@@ -42,6 +51,12 @@ _ACTIVE = frozenset(
         S.RESTARTING,
     }
 )
+_FINISHED, _ACTIVE_KIND, _OTHER = "finished", "active", "other"
+#: each state's kind, for the counts run_state reads
+_KIND = {
+    state: _FINISHED if state in FINISHED_STATES else _ACTIVE_KIND if state in _ACTIVE else _OTHER
+    for state in TaskInstanceState
+}
 _RUNNABLE_FROM = frozenset({S.SCHEDULED, S.QUEUED, S.RUNNING})
 #: what clearing an instance stops: a try on a worker, or a deferred try's trigger
 _STOPPABLE = _RUNNABLE_FROM | {S.DEFERRED}
@@ -50,6 +65,18 @@ _STOPPABLE = _RUNNABLE_FROM | {S.DEFERRED}
 def initial_records(graph: DagGraph) -> dict[TIKey, TIRecord]:
     """One instance in state none per task (a mapped task starts as one unexpanded instance)."""
     return {TIKey(t): TIRecord(max_tries=spec.retries) for t, spec in graph.tasks.items()}
+
+
+#: the state of a new run of each DAG version, built once: a new run copies it (the records of
+#: its instances, all in state none, are the same for every run)
+_FRESH_RUNS: weakref.WeakKeyDictionary[DagGraph, RunMachine] = weakref.WeakKeyDictionary()
+
+
+def _fresh_run(graph: DagGraph) -> RunMachine:
+    fresh = _FRESH_RUNS.get(graph)
+    if fresh is None:
+        fresh = _FRESH_RUNS[graph] = RunMachine(graph, initial_records(graph))
+    return fresh
 
 
 class RunMachine:
@@ -65,14 +92,17 @@ class RunMachine:
         self.graph = graph
         self.ti_identity = ti_identity
         self.tis: dict[TIKey, TIRecord] = {}
-        self.keys_by_task: dict[str, list[TIKey]] = {t: [] for t in graph.tasks}
-        self._up: dict[str, list[int]] = {t: [0] * 6 for t in graph.tasks}
+        self.keys_by_task: dict[str, list[TIKey]] = {}
+        self._up: dict[str, list[int]] = {}
         #: counts of upstream instances of the same map index, for the tasks of mapped task
         #: groups (graph.per_index_edges): (task id, map index) -> the six counters of _up
         self._up_at: dict[tuple[str, int], list[int]] = {}
         #: map indexes of a task in _work to evaluate; a task absent here: all of them
         self._dirty: dict[str, set[int]] = {}
-        self._states: Counter[TaskInstanceState] = Counter()
+        #: instances in a finished state, and in an active one (see run_state), kept as the
+        #: records change (no count over the states per step)
+        self._finished = 0
+        self._active = 0
         self._due: list[tuple[float, TIKey]] = []
         self._changes: list[Transition] = []
         self._ready: list[TIKey] = []
@@ -82,8 +112,23 @@ class RunMachine:
         self._in_work: set[str] = set()
         #: instances woken while their try ran: due at once if that try asks to wait
         self._woken: set[TIKey] = set()
-        for key, record in (records if records is not None else initial_records(graph)).items():
+        if records is None:
+            self._copy_fresh(_fresh_run(graph))
+            return
+        self.keys_by_task = {t: [] for t in graph.tasks}
+        self._up = {t: [0] * 6 for t in graph.tasks}
+        for key, record in records.items():
             self._insert(key, record)
+
+    def _copy_fresh(self, fresh: RunMachine) -> None:
+        """Start as ``fresh`` (a new run of the same graph): its records and keys are immutable
+        and shared, its counters copied (see _fresh_run)."""
+        self.tis = dict(fresh.tis)
+        self.keys_by_task = {task_id: list(keys) for task_id, keys in fresh.keys_by_task.items()}
+        self._up = {task_id: list(counts) for task_id, counts in fresh._up.items()}
+        self._up_at = {key: list(counts) for key, counts in fresh._up_at.items()}
+        self._finished, self._active = fresh._finished, fresh._active
+        self._due = list(fresh._due)
 
     # ---- events -------------------------------------------------------------------------
 
@@ -95,7 +140,7 @@ class RunMachine:
     def task_queued(self, key: TIKey) -> None:
         record = self.tis[key]
         if record.state is S.SCHEDULED:
-            self._set(key, replace(record, state=S.QUEUED), "queued")
+            self._set(key, moved(record, S.QUEUED, record.try_number, record.next_at_s), "queued")
             self._changes.clear()
 
     def task_started(self, key: TIKey, try_number: int) -> bool:
@@ -104,7 +149,8 @@ class RunMachine:
         if record is None or record.try_number != try_number or record.state not in _RUNNABLE_FROM:
             return False
         if record.state is not S.RUNNING:
-            self._set(key, replace(record, state=S.RUNNING), "running")
+            running = moved(record, S.RUNNING, record.try_number, record.next_at_s)
+            self._set(key, running, "running")
             self._changes.clear()
         return True
 
@@ -165,7 +211,8 @@ class RunMachine:
         record = self.tis.get(key)
         if record is None or record.try_number != try_number or record.state not in _RUNNABLE_FROM:
             return self._step(now_s)
-        self._set(key, replace(record, state=S.SCHEDULED), "handed back by its worker")
+        again = moved(record, S.SCHEDULED, record.try_number, record.next_at_s)
+        self._set(key, again, "handed back by its worker")
         self._ready.append(key)
         return self._step(now_s)
 
@@ -233,13 +280,13 @@ class RunMachine:
     # ---- queries ------------------------------------------------------------------------
 
     def run_state(self) -> DagRunState:
-        unfinished = len(self.tis) - sum(self._states[s] for s in FINISHED_STATES)
+        unfinished = len(self.tis) - self._finished
         if unfinished == 0:
             for task_id in self.graph.state_leaves:
                 if any(self.tis[k].state in FAILED_STATES for k in self.keys_by_task[task_id]):
                     return DagRunState.FAILED
             return DagRunState.SUCCESS
-        if not any(self._states[s] for s in _ACTIVE):
+        if not self._active:
             return DagRunState.FAILED  # nothing can make progress: fail rather than hang
         return DagRunState.RUNNING
 
@@ -297,31 +344,15 @@ class RunMachine:
         spec = self.graph.tasks[key.task_id]
         woken = key in self._woken
         self._woken.discard(key)
-        base = replace(
-            record,
-            resumed=False,
-            next_at_s=None,
-            note=outcome.error,
-            xcom_lengths=outcome.xcom_lengths,
-            rendered_map_index=outcome.rendered_map_index,
-        )
         if outcome.state is S.SUCCESS:
-            return replace(
-                base,
-                state=S.SUCCESS,
-                follow=outcome.follow,
-                short_circuit=outcome.short_circuit,
-                reschedule_started_at_s=None,
-            )
+            return ended(record, outcome, S.SUCCESS, success=True)
         if outcome.state is S.DEFERRED:
-            return replace(base, state=S.DEFERRED)
+            return ended(record, outcome, S.DEFERRED, rescheduled_s=record.reschedule_started_at_s)
         if outcome.state is S.UP_FOR_RESCHEDULE:
             first = record.reschedule_started_at_s or outcome.started_at_s or now_s
             due = outcome.reschedule_at_s if outcome.reschedule_at_s is not None else now_s
             due = now_s if woken else due
-            return replace(
-                base, state=S.UP_FOR_RESCHEDULE, next_at_s=due, reschedule_started_at_s=first
-            )
+            return ended(record, outcome, S.UP_FOR_RESCHEDULE, due, rescheduled_s=first)
         if outcome.state is S.FAILED and is_eligible_to_retry(
             spec.retries, record.try_number, record.max_tries, outcome.retryable
         ):
@@ -332,11 +363,9 @@ class RunMachine:
                 try_number=record.try_number,
                 ti_identity=f"{self.ti_identity}#{key.task_id}#{key.map_index}",
             )
-            return replace(
-                base, state=S.UP_FOR_RETRY, next_at_s=now_s + delay, reschedule_started_at_s=None
-            )
+            return ended(record, outcome, S.UP_FOR_RETRY, now_s + delay)
         state = outcome.state if outcome.state in (S.FAILED, S.SKIPPED) else S.FAILED
-        return replace(base, state=state, reschedule_started_at_s=None)
+        return ended(record, outcome, state)
 
     def _evaluate(self, spec: TaskSpec, indexes: set[int] | None = None) -> None:
         if spec.task_id in self.graph.mapped_group_of:
@@ -421,14 +450,15 @@ class RunMachine:
 
     def _schedule(self, key: TIKey, record: TIRecord) -> None:
         bump = 0 if record.state is S.UP_FOR_RESCHEDULE else 1
-        scheduled = replace(
-            record, state=S.SCHEDULED, try_number=record.try_number + bump, next_at_s=None
-        )
-        self._set(key, scheduled, "scheduled")
+        self._set(key, moved(record, S.SCHEDULED, record.try_number + bump, None), "scheduled")
         self._ready.append(key)
 
     def _count(self, key: TIKey, record: TIRecord, sign: int) -> None:
-        self._states[record.state] += sign
+        kind = _KIND[record.state]
+        if kind is _FINISHED:
+            self._finished += sign
+        elif kind is _ACTIVE_KIND:
+            self._active += sign
         slot = _SLOT.get(record.state)
         per_index = self.graph.per_index_edges if key.map_index >= 0 else ()
         for down in self.graph.tasks[key.task_id].downstream:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import InitVar, dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import InitVar, dataclass, field
 from typing import Any
 
 import orjson
@@ -24,6 +25,8 @@ S = TaskInstanceState
 _ENDS_TRY = frozenset(
     {S.SUCCESS, S.FAILED, S.SKIPPED, S.UPSTREAM_FAILED, S.UP_FOR_RETRY, S.UP_FOR_RESCHEDULE}
 )
+
+_NO_META = TIMeta()
 
 
 @dataclass
@@ -78,6 +81,30 @@ class RunContext:
             resumed=record.resumed,
         )
 
+    def message_fields(self, key: TIKey, now_s: float) -> dict[str, str]:
+        """``self.message(key, now_s).to_fields()``, the same entry, without building the
+        message first (the coordinator enqueues one per try)."""
+        record = self.machine.tis[key]
+        fields = self.fields
+        values = [
+            self.dag_id,
+            self.run_id,
+            key.task_id,
+            key.map_index,
+            record.try_number,
+            record.max_tries,
+            self.spec.fileloc,
+            fields["logical_date"],
+            fields["data_interval_start"],
+            fields["data_interval_end"],
+            fields.get("run_type", "manual"),
+            fields.get("queued_at", ""),
+            now_s,
+            record.reschedule_started_at_s,
+            record.resumed,
+        ]
+        return {"m": orjson.dumps(values).decode()}
+
 
 class Persister:
     """Turns state machine steps into writes on a batch, plus run events.
@@ -126,6 +153,11 @@ class Persister:
     def write_ti(self, ctx: RunContext, key: TIKey) -> None:
         self.dirty[(ctx.ref, key)] = ctx
 
+    def write_tis(self, ctx: RunContext, keys: Iterable[TIKey]) -> None:
+        """:meth:`write_ti` for each of ``keys``."""
+        ref = ctx.ref
+        self.dirty.update(((ref, key), ctx) for key in keys)
+
     def write_records(self, batch: Batch) -> Batch:
         """A batch of the pending record writes followed by ``batch``'s operations (and the
         metrics that changed, at the end)."""
@@ -138,14 +170,20 @@ class Persister:
         if not self.dirty:
             return batch
         records = Batch()
-        for (_, key), ctx in self.dirty.items():
-            tis_key = self.keys.tis(ctx.dag_id, ctx.run_id)
+        # the records of a run go in one HSET of many fields (Batch.hset_many), not one each
+        by_run: dict[str, list[str]] = {}
+        for (ref, key), ctx in self.dirty.items():
             field_name = ti_field(key.task_id, key.map_index)
             record = ctx.machine.tis.get(key)
             if record is None:
-                records.hdel(tis_key, field_name)
-            else:
-                records.hset(tis_key, field_name, encode_ti(record, ctx.meta.get(key, TIMeta())))
+                records.hdel(self.keys.tis(ctx.dag_id, ctx.run_id), field_name)
+                continue
+            pairs = by_run.get(ref)
+            if pairs is None:
+                pairs = by_run[ref] = [self.keys.tis(ctx.dag_id, ctx.run_id)]
+            pairs += (field_name, encode_ti(record, ctx.meta.get(key, _NO_META)))
+        for tis_key, *pairs in by_run.values():
+            records.hset_many(tis_key, pairs)
         self.dirty.clear()
         records.ops.extend(batch.ops)
         return records
@@ -160,8 +198,9 @@ class Persister:
             state = transition.record.state
             if state in _ENDS_TRY:
                 self.metrics.ti_finished(state.value)
-                meta = ctx.meta.get(key, TIMeta())
-                ctx.meta[key] = replace(meta, end_date=ctx.ended_at.pop(key, now_s))
+                meta = ctx.meta.get(key, _NO_META)
+                end_date = ctx.ended_at.pop(key, now_s)
+                ctx.meta[key] = TIMeta(meta.queued_at, meta.start_date, end_date, meta.worker)
                 if state is S.UP_FOR_RETRY:  # this try is over and another will follow
                     self._remember_try(batch, ctx, key, state.value, transition.record)
             elif state is S.NONE:
@@ -199,7 +238,7 @@ class Persister:
     def enqueue(self, batch: Batch, ctx: RunContext, key: TIKey, queue: str, now_s: float) -> None:
         ctx.meta[key] = TIMeta(queued_at=now_s)
         self.dirty[(ctx.ref, key)] = ctx
-        batch.xadd(self.keys.queue(queue), STREAM_MAXLEN, ctx.message(key, now_s).to_fields())
+        batch.xadd(self.keys.queue(queue), STREAM_MAXLEN, ctx.message_fields(key, now_s))
         field_name = ti_field(key.task_id, key.map_index)
         self.ti_event(batch, ctx, field_name, S.QUEUED, ctx.machine.tis[key].try_number)
 

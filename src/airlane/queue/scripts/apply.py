@@ -47,6 +47,13 @@ class Batch:
     def hset(self, key: str, field: str, value: str) -> None:
         self.ops.append(["H", key, field, value])
 
+    def hset_many(self, key: str, fields_and_values: list[str]) -> None:
+        """One HSET of several fields: ``[field1, value1, field2, value2, ...]`` (a run's
+        instance records, written in bulk: one operation instead of one per record)."""
+        step = 2 * _UNPACK_LIMIT
+        for start in range(0, len(fields_and_values), step):
+            self.ops.append(["M", key, fields_and_values[start : start + step]])
+
     def hdel(self, key: str, field: str) -> None:
         self.ops.append(["D", key, field])
 
@@ -61,8 +68,8 @@ class Batch:
 
     def xack(self, key: str, group: str, *message_ids: str) -> None:
         ids = list(message_ids)
-        for start in range(0, len(ids), 1000):  # Lua's unpack() takes a few thousand at most
-            self.ops.append(["A", key, group, ids[start : start + 1000]])
+        for start in range(0, len(ids), _UNPACK_LIMIT):
+            self.ops.append(["A", key, group, ids[start : start + _UNPACK_LIMIT]])
 
     def sadd(self, key: str, member: str) -> None:
         self.ops.append(["S", key, member])
@@ -94,6 +101,11 @@ class Batch:
         self._second_keys = True
 
 
+#: items per operation where Lua unpacks a list into a command's arguments: its unpack()
+#: takes a few thousand at most
+_UNPACK_LIMIT = 1000
+
+
 def _xadd(key: str, maxlen: int, fields: dict[str, str]) -> list[Any]:
     flat: list[str] = []
     for name, value in fields.items():
@@ -118,7 +130,8 @@ class Apply:
 # KEYS: lease, then every key the operations write. ARGV: owner, lease ttl ms, operations as one
 # JSON array (decoded by cjson, in C, which costs far less than packing each argument in the
 # client). Each operation names its key by its position k in KEYS (Batch.wire):
-#   ["H", k, field, value] | ["D", k, field] | ["X", k, maxlen, [f1, v1, ...]]
+#   ["H", k, field, value] | ["M", k, [field1, value1, ...]] (one HSET of several fields)
+#   ["D", k, field] | ["X", k, maxlen, [f1, v1, ...]]
 #   ["A", k, group, [id, ...]] | ["S"|"R", k, member] | ["Z", k, score, member]
 #   ["Y", k, member] | ["K", k] | ["E", k, seconds] | ["I", k, field, increment]
 #   ["W", k deferred, field, try, k trigger_timeouts]: HDEL and ZREM field when the deferred
@@ -135,12 +148,10 @@ else
 end
 for _, op in ipairs(cjson.decode(ARGV[3])) do
   local code, key = op[1], KEYS[op[2]]
-  if code == 'H' then redis.call('HSET', key, op[3], op[4])
+  if code == 'X' then redis.call('XADD', key, 'MAXLEN', '~', op[3], '*', unpack(op[4]))
+  elseif code == 'H' then redis.call('HSET', key, op[3], op[4])
+  elseif code == 'M' then redis.call('HSET', key, unpack(op[3]))
   elseif code == 'D' then redis.call('HDEL', key, op[3])
-  elseif code == 'X' then
-    local args = {key, 'MAXLEN', '~', op[3], '*'}
-    for _, v in ipairs(op[4]) do args[#args + 1] = v end
-    redis.call('XADD', unpack(args))
   elseif code == 'A' then redis.call('XACK', key, op[3], unpack(op[4]))
   elseif code == 'S' then redis.call('SADD', key, op[3])
   elseif code == 'R' then redis.call('SREM', key, op[3])

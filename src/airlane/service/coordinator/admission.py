@@ -151,6 +151,7 @@ class Admission:
         own task's limit steps aside and keeps its place (as Airflow's scheduler moves on to
         the next instance)."""
         runs = self.session.state.runs.runs
+        persister, batch = self.session.outbox.persister, self.session.outbox.batch
         aside: list[RunTI] = []
         while line:
             ref, key = line[0]
@@ -168,7 +169,6 @@ class Admission:
                 continue
             line.popleft()
             ctx.machine.task_queued(key)
-            outbox = self.session.outbox
-            outbox.persister.enqueue(outbox.batch, ctx, key, spec.queue, now)
+            persister.enqueue(batch, ctx, key, spec.queue, now)
             take_slots(self.state, ref, dag_id, spec)
         line.extendleft(reversed(aside))

@@ -76,7 +76,8 @@ class Progress:
             field = deferred_field(ctx.dag_id, ctx.run_id, key.task_id, key.map_index)
             s.outbox.batch.hdel(s.keys.deferred, field)
             s.outbox.batch.zrem(s.keys.trigger_timeouts, field)
-        deferrals.after_transition(s.outbox.batch, s.keys, ctx.dag_id, ctx.run_id, transition)
+        if transition.resuming_try is not None:  # (most transitions: nothing to do there)
+            deferrals.after_transition(s.outbox.batch, s.keys, ctx.dag_id, ctx.run_id, transition)
         if record is not None and record.state in (S.UP_FOR_RESCHEDULE, S.DEFERRED):
             # The next poke (the resumed try) is the same try: let a worker claim it again.
             claims = s.keys.claims(ctx.dag_id, ctx.run_id)

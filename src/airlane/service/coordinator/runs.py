@@ -118,8 +118,7 @@ class RunLoader:
         s.hooks.run_activated(ctx, state == "running", now)
         self._count_held(ctx)
         if not records:
-            for key in machine.tis:
-                s.outbox.persister.write_ti(ctx, key)
+            s.outbox.persister.write_tis(ctx, machine.tis)
         s.state.admission.ready.extend((ref, key) for key in machine.scheduled_keys())
         s.progress.after_step(ctx, machine.start(now), now, may_end=not reopening)
         return ctx
