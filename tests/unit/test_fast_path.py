@@ -146,7 +146,8 @@ class World:
     def finish(self, rng: random.Random) -> None:
         key, try_number = self.running.pop(rng.randrange(len(self.running)))
         state = self.outcomes[(key.task_id, try_number)]
-        fast = self.script(key) if self.fast_on and state is S.SUCCESS else None
+        current = self.stored[key] in ((S.QUEUED, try_number), (S.RUNNING, try_number))
+        fast = self.script(key) if self.fast_on and state is S.SUCCESS and current else None
         self.completions.append(("finished", key, try_number, state, fast))
 
     def script(self, key: TIKey) -> tuple[TIKey, int] | None:

@@ -233,7 +233,9 @@ for _, f in ipairs(cjson.decode(ARGV[5])) do
     for i = 1, #xcoms, 2 do redis.call('HSET', xcom, xcoms[i], xcoms[i + 1]) end
     if f.rendered ~= '' then redis.call('HSET', KEYS[f.rendered_key], f.ti, f.rendered) end
     if f.defer and acked == 1 then defer_try(f) end
-    if f.plan and acked == 1 then fast = fast_path(f, ARGV[2]) end
+    -- (and while the stored record still has this try queued or running: not one the
+    -- coordinator has already given up on, a worker it took for dead)
+    if f.plan and acked == 1 and current_try(f) then fast = fast_path(f, ARGV[2]) end
   end
   -- a replayed completion is stale for the coordinator, except a deferral's: the same try,
   -- resumed meanwhile, would take it for its own; a deferral not acknowledged stored nothing
