@@ -5,6 +5,7 @@ dispatches and flushes end in the states the state machine reaches alone, no try
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,8 @@ from hypothesis import strategies as st
 from airlane.engine import fast_path
 from airlane.engine.run_state import TaskOutcome, TIKey
 from airlane.engine.state_machine import RunMachine
+from airlane.queue.protocol import TryFinished
+from airlane.queue.scripts.finish import FINISH_MANY
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.service.coordinator.fast_path import parse_fast, plan_fields
 from tests.unit.graphs import graph
@@ -280,3 +283,12 @@ def test_a_chain_goes_by_the_fast_path_all_the_way() -> None:
     world = play(g, outcomes, fast_on=True, seed=7)
     assert world.machine.run_state() is DagRunState.SUCCESS
     assert world.fast_taken == 2
+
+
+def test_the_finish_script_writes_the_fast_field_as_the_protocol_reads_it() -> None:
+    calls = re.findall(r"'XADD', KEYS\[1\], [^*]*'\*', (.*?)\)", FINISH_MANY, re.DOTALL)
+    names = [[n.strip().strip("'") for n in call.split(",")[0::2]] for call in calls]
+    outcome = TaskOutcome(S.SUCCESS, 1)
+    finished = TryFinished("d|r", "t|-1", "t", -1, 1, outcome, fast="u|-1|1")
+    assert list(finished.to_fields()) in names
+    assert TryFinished.from_fields(finished.to_fields()).fast == "u|-1|1"

@@ -239,12 +239,12 @@ for _, f in ipairs(cjson.decode(ARGV[5])) do
   end
   -- a replayed completion is stale for the coordinator, except a deferral's: the same try,
   -- resumed meanwhile, would take it for its own; a deferral not acknowledged stored nothing
-  if fast then
-    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'kind', 'finished', 'run', f.run,
-      'ti', f.ti, 'try', f.try, 'outcome', f.outcome, 'fast', fast)
-  elseif not (f.defer and acked == 0) then
+  if not fast and not (f.defer and acked == 0) then
     redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'kind', 'finished', 'run', f.run,
       'ti', f.ti, 'try', f.try, 'outcome', f.outcome)
+  elseif fast then  -- the same, saying which successor the script queued
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'kind', 'finished', 'run', f.run,
+      'ti', f.ti, 'try', f.try, 'outcome', f.outcome, 'fast', fast)
   end
 end
 return 1
