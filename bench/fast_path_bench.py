@@ -19,6 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from redis.exceptions import TimeoutError as RedisTimeout
 from tests.integration.cluster import RedisServer
 
 from bench import dags, floor
@@ -47,6 +48,18 @@ def one_round(work: Path, redis: RedisServer, switch: str, sizes: dict[str, Any]
     }
 
 
+def measure_floor(redis: RedisServer, smoke: bool, attempts: int = 3) -> dict[str, Any]:
+    """The floor; again when a loop's read timed out (as it does on a loaded machine); {} when
+    it never finished."""
+    for _ in range(attempts):
+        redis.flush()
+        try:
+            return floor.measure(redis.url, smoke)
+        except RedisTimeout:
+            continue
+    return {}
+
+
 def measure(work: Path, redis: RedisServer, smoke: bool, rounds: int) -> dict[str, Any]:
     folder = work / "dags"
     folder.mkdir(parents=True, exist_ok=True)
@@ -58,8 +71,7 @@ def measure(work: Path, redis: RedisServer, smoke: bool, rounds: int) -> dict[st
         "fan_out": fan_n,
         "folder": folder,
     }
-    redis.flush()
-    found_floor = floor.measure(redis.url, smoke)
+    found_floor = measure_floor(redis, smoke)
     found: dict[str, list[dict[str, Any]]] = {name: [] for name in SETTINGS}
     for i in range(rounds):
         for name, switch in SETTINGS.items():
@@ -87,6 +99,7 @@ def section(found: dict[str, Any]) -> list[str]:
     dags_n, tasks_n = found["scenario"]
 
     def row(label: str, key: str, floor_value: float | None, fmt: str) -> str:
+        floor_value = floor_value if fl else None
         ratio = "" if not floor_value else f" ({on[key] / floor_value:.1f} x / "
         ratio += "" if not floor_value else f"{off[key] / floor_value:.1f} x floor)"
         return f"| {label} | {on[key]:{fmt}} | {off[key]:{fmt}} |{ratio} |"
@@ -102,16 +115,16 @@ def section(found: dict[str, Any]) -> list[str]:
         "",
         "| figure | on | off | vs floor (on / off) |",
         "|---|---|---|---|",
-        f"| Redis floor: hop p50 (ms) | {fl['hop_p50_ms']:.3f} |  |  |",
-        f"| Redis floor: Airflow's scenario, total lag (s) | {fl['scenario_total_lag_s']:.3f}"
-        " |  |  |",
-        row(f"hop p50 (ms), {found['chain']}-task chain", "hop_p50_ms", fl["hop_p50_ms"], ".3f"),
-        row("hop p99 (ms)", "hop_p99_ms", fl["hop_p50_ms"], ".3f"),
+        *_floor_rows(fl),
+        row(
+            f"hop p50 (ms), {found['chain']}-task chain", "hop_p50_ms", fl.get("hop_p50_ms"), ".3f"
+        ),
+        row("hop p99 (ms)", "hop_p99_ms", fl.get("hop_p50_ms"), ".3f"),
         row(f"{found['fan_out_n']:,}-task fan-out (tasks/s)", "tasks_per_s", None, ",.0f"),
         row(
             f"Airflow's scenario, {dags_n} DAGs x {tasks_n} tasks: total lag (s)",
             "scenario_total_lag_s",
-            fl["scenario_total_lag_s"],
+            fl.get("scenario_total_lag_s"),
             ".3f",
         ),
         "",
@@ -120,6 +133,16 @@ def section(found: dict[str, Any]) -> list[str]:
         " and its claim, with no coordinator pass in between. A fan-out gains little: the"
         " finished root's slot goes to one successor; the coordinator queues the others.",
         "",
+    ]
+
+
+def _floor_rows(fl: dict[str, Any]) -> list[str]:
+    if not fl:
+        return ["| Redis floor | not measured: its loop timed out on the loaded machine |  |  |"]
+    return [
+        f"| Redis floor: hop p50 (ms) | {fl['hop_p50_ms']:.3f} |  |  |",
+        f"| Redis floor: Airflow's scenario, total lag (s) | {fl['scenario_total_lag_s']:.3f}"
+        " |  |  |",
     ]
 
 
