@@ -133,6 +133,22 @@ def section(found: dict[str, Any]) -> list[str]:
         " and its claim, with no coordinator pass in between. A fan-out gains little: the"
         " finished root's slot goes to one successor; the coordinator queues the others.",
         "",
+        "How it stays within the coordinator's rules: the script decides only a successor whose"
+        " trigger rule is met at the earliest once every upstream succeeded (all_success,"
+        " all_done, none_failed, none_failed_min_one_success, none_skipped), judged from the"
+        " stored records of its other upstreams (no counters to keep in step across clears"
+        " and marks: a record not yet written only makes the script leave the successor to"
+        " the coordinator); it queues it only while the successor's record is fresh (none) and"
+        " the finished try is still the current one. Pools, max_active_tasks and"
+        " max_active_tis_per_dag(run) are counted in the coordinator's memory; rather than"
+        " moving those counters to Redis, the successor takes over the finished try's slot"
+        " (same pool and pool_slots, same DAG, no per-task limit), so no count changes and no"
+        " limit can be passed; the price is that it goes before instances already waiting for"
+        " a slot of the same DAG or pool. The coordinator reads the successor from the"
+        " completion (`fast`), marks it queued without sending it again, and writes its own"
+        " record over the script's when a clear or mark it has not written yet decided"
+        " otherwise (a worker's claim then finds no queued instance).",
+        "",
     ]
 
 
