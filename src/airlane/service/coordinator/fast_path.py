@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("airlane.coordinator")
 S = TaskInstanceState
+#: plans kept in memory (one per DAG version in use)
+PLANS_KEPT = 256
 
 
 def plan_fields(graph: DagGraph) -> dict[str, str]:
@@ -59,20 +61,27 @@ def parse_fast(fast: str) -> tuple[TIKey, int] | None:
 class FastPath(Policy):
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._plans: dict[str, dict[str, str]] = {}
+        #: plans by graph (one per DAG version, shared by its runs), the graph kept beside
+        #: its plan so that a reused id() is told apart
+        self._plans: dict[int, tuple[DagGraph, dict[str, str]]] = {}
 
     def run_activated(self, ctx: RunContext, resumed: bool, now_s: float) -> None:
         if not self.session.settings.fast_path:
             return
-        content_hash = str(ctx.fields.get("dag_hash", ""))
-        fields = self._plans.get(content_hash) if content_hash else None
-        if fields is None:
-            fields = plan_fields(ctx.graph)
-            if content_hash:
-                self._plans[content_hash] = fields
+        fields = self._plan_of(ctx.graph)
         batch, key = self.session.outbox.batch, self.session.keys.fast_plan(ctx.dag_id, ctx.run_id)
         for field, value in fields.items():
             batch.hset(key, field, value)
+
+    def _plan_of(self, graph: DagGraph) -> dict[str, str]:
+        found = self._plans.get(id(graph))
+        if found is not None and found[0] is graph:
+            return found[1]
+        if len(self._plans) >= PLANS_KEPT:
+            self._plans.pop(next(iter(self._plans)))
+        fields = plan_fields(graph)
+        self._plans[id(graph)] = (graph, fields)
+        return fields
 
     def run_ended(self, ctx: RunContext, state: DagRunState) -> None:
         self.session.outbox.batch.delete(self.session.keys.fast_plan(ctx.dag_id, ctx.run_id))
