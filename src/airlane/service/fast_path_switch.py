@@ -1,12 +1,12 @@
-"""``AIRLANE_FAST_PATH``: whether a finish script queues a ready successor itself (1) or
-leaves every successor to the coordinator (0, the default). See engine/fast_path.py."""
+"""``AIRLANE_FAST_PATH``: whether a finish script queues a ready successor itself (1, the
+default) or leaves every successor to the coordinator (0). See engine/fast_path.py."""
 
 from __future__ import annotations
 
 import os
 
 #: the switch's value when the variable is not set
-FAST_PATH_DEFAULT = False
+FAST_PATH_DEFAULT = True
 
 
 def fast_path_enabled() -> bool:
