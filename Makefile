@@ -34,8 +34,10 @@ test: lint typecheck
 	$(BIN)/pytest -q -n 2 --dist loadfile --durations=15 --ignore=tests/e2e/test_bench_smoke.py
 
 # The asset benchmark writes bench/results/assets.json first; bench.run's report includes it.
+# So does the fast path's (bench/results/fast_path.json).
 bench: install
 	$(BIN)/python -m bench.asset_bench
+	$(BIN)/python -m bench.fast_path_bench
 	$(BIN)/python -m bench.run
 
 bench-smoke: install

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench import asset_bench, deferral_bench
+from bench import asset_bench, deferral_bench, fast_path_bench
 
 ISOLATION = Path(__file__).resolve().parent / "results" / "isolation.json"
 
@@ -166,6 +166,7 @@ def render(results: dict[str, Any], command: str) -> str:
         *_isolation(),
         *_deferral(),
         *_assets(),
+        *_fast_path(),
     ]
     return "\n".join(lines)
 
@@ -208,6 +209,13 @@ def _assets() -> list[str]:
     if not asset_bench.RESULTS.exists():
         return []
     return asset_bench.section(json.loads(asset_bench.RESULTS.read_text()))
+
+
+def _fast_path() -> list[str]:
+    """The fast path on and off (``bench/fast_path_bench``)."""
+    if not fast_path_bench.RESULTS.exists():
+        return []
+    return fast_path_bench.section(json.loads(fast_path_bench.RESULTS.read_text()))
 
 
 def _queue_choice(choice: dict[str, Any]) -> list[str]:

@@ -162,8 +162,13 @@ Per run ({run} = {<dag_id>|<run_id>})
                          many clears or marks reopened it after an end: its DAG callback jobs'
                          ids, queue/callback_jobs.py)
     tis:{run}            HASH "<task_id>|<map_index>" -> task instance JSON (state, try...);
-                         written by the coordinator only
+                         written by the coordinator only, but for the fast path: a finish
+                         script queues a fresh successor (engine/fast_path.py)
     claims:{run}         HASH "<task_id>|<map_index>" -> highest try a worker has claimed
+    fast_plan:{run}      HASH "<task_id>|-1" -> JSON [[successor ti field, [other upstream ti
+                         fields]], ...]: what a success of that task may queue at once
+                         (engine/fast_path.py), written at the run's start when the fast path
+                         is on
     tries:{run}          HASH "<task_id>|<map_index>|<try>" -> how an earlier try ended (JSON:
                          state, dates, worker), written when a retry or a clear replaces it
     rendered:{run}       HASH "<task_id>|<map_index>" -> rendered template fields JSON of the
@@ -457,6 +462,9 @@ class Keys:
 
     def claims(self, dag_id: str, run_id: str) -> str:
         return f"{self.prefix}claims:{run_tag(dag_id, run_id)}"
+
+    def fast_plan(self, dag_id: str, run_id: str) -> str:
+        return f"{self.prefix}fast_plan:{run_tag(dag_id, run_id)}"
 
     def tries(self, dag_id: str, run_id: str) -> str:
         return f"{self.prefix}tries:{run_tag(dag_id, run_id)}"

@@ -97,15 +97,21 @@ class TryFinished:
     map_index: int
     try_number: int
     outcome: TaskOutcome
+    #: the successor the finish script queued itself (the fast path), ``<ti field>|<try>``;
+    #: "" when it queued none
+    fast: str = ""
 
     def to_fields(self) -> Fields:
-        return {
+        fields = {
             "kind": self.kind.value,
             "run": self.run,
             "ti": self.ti,
             "try": str(self.try_number),
             "outcome": encode_outcome(self.outcome),
         }
+        if self.fast:
+            fields["fast"] = self.fast
+        return fields
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> TryFinished:
@@ -114,7 +120,7 @@ class TryFinished:
         task_id, map_index = ti_key(ti, what)
         outcome = _outcome(text_field(fields, "outcome", what))
         run, try_number = text_field(fields, "run", what), number_field(fields, "try", what, int)
-        return cls(run, ti, task_id, map_index, try_number, outcome)
+        return cls(run, ti, task_id, map_index, try_number, outcome, fields.get("fast", ""))
 
 
 def _outcome(raw: str) -> TaskOutcome:

@@ -38,6 +38,9 @@ class Finish:
     deferral_json: str = ""
     #: the try was resumed by its trigger: its ``resumes`` entry is removed
     resumed: bool = False
+    #: the fast path (engine/fast_path.py): the try's own task message (its ``m`` field), the
+    #: template of a successor's; "" when the fast path is off
+    fast_template: str = ""
 
     def wire(self, keys: Keys, table: KeyTable) -> dict[str, object]:
         wired = self._wire(keys, table)
@@ -51,6 +54,11 @@ class Finish:
             wired["tis"] = table.position(keys.tis(self.dag_id, self.run_id))
             for name in ("triggers", "trigger_leases", "deferred", "trigger_timeouts"):
                 wired[name] = table.position(getattr(keys, name))
+        if self.fast_template and self.map_index < 0:
+            wired["template"] = self.fast_template
+            wired["plan"] = table.position(keys.fast_plan(self.dag_id, self.run_id))
+            wired["tis"] = table.position(keys.tis(self.dag_id, self.run_id))
+            wired["run_key"] = table.position(keys.run(self.dag_id, self.run_id))
         return wired
 
     def _wire(self, keys: Keys, table: KeyTable) -> dict[str, object]:
@@ -137,6 +145,58 @@ local function defer_try(f)
 end
 """
 
+# The fast path (engine/fast_path.py): a success queues the first candidate of its plan whose
+# other upstream instances succeeded (as stored) and whose instance is fresh (state none, not
+# claimed at its next try), while the run is running: its record becomes queued at its next try
+# and its task message (the finished try's, with the successor's task, try and max tries) goes
+# to the finished try's task stream. Returns "<ti field>|<try>" of the successor, or nil.
+FAST_PATH = """
+local function fresh_successor(f, cand)
+  for _, up in ipairs(cand[2]) do
+    local raw = redis.call('HGET', KEYS[f.tis], up)
+    if not raw or cjson.decode(raw)['state'] ~= 'success' then return nil end
+  end
+  local raw = redis.call('HGET', KEYS[f.tis], cand[1])
+  if not raw then return nil end
+  local ti = cjson.decode(raw)
+  if ti['state'] ~= 'none' then return nil end
+  local claimed = redis.call('HGET', KEYS[f.claims], cand[1])
+  if claimed and tonumber(claimed) > tonumber(ti['try_number']) then return nil end
+  return ti
+end
+local function queue_successor(f, field, ti, maxlen)
+  local try = tonumber(ti['try_number']) + 1
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+  ti['state'] = 'queued'
+  ti['try_number'] = try
+  ti['queued_at'] = now
+  redis.call('HSET', KEYS[f.tis], field, cjson.encode(ti))
+  local m = cjson.decode(f.template)
+  m[3] = string.sub(field, 1, -4)  -- the task id: a plan's fields end in "|-1"
+  m[5] = try
+  m[6] = tonumber(ti['max_tries'])
+  m[13] = now
+  m[14] = cjson.null
+  m[15] = false
+  redis.call('XADD', KEYS[f.stream], 'MAXLEN', '~', maxlen, '*', 'm', cjson.encode(m))
+  return field .. '|' .. try
+end
+local function fast_path(f, maxlen)
+  local o = cjson.decode(f.outcome)
+  if o['state'] ~= 'success' or o['follow'] ~= cjson.null
+      or o['short_circuit'] ~= cjson.null then return nil end
+  if redis.call('HGET', KEYS[f.run_key], 'state') ~= 'running' then return nil end
+  local raw = redis.call('HGET', KEYS[f.plan], f.ti)
+  if not raw then return nil end
+  for _, cand in ipairs(cjson.decode(raw)) do
+    local ti = fresh_successor(f, cand)
+    if ti then return queue_successor(f, cand[1], ti, maxlen) end
+  end
+  return nil
+end
+"""
+
 # KEYS: completions, worker_tasks of the worker, then the streams, claims, XCom, log and
 #   rendered keys of the tries
 # ARGV: group, completions maxlen, log maxlen, log retention s, the finishes as one JSON array
@@ -146,14 +206,17 @@ end
 #   rendered_key: KEYS index, rendered: rendered fields JSON or ""}
 #   and, for a resumed try: resumes: KEYS index, resumed: its resumes field; for a deferred try:
 #   defer: Deferral JSON, deferred_field, triggers, trigger_leases, deferred, trigger_timeouts,
-#   tis (the run's task instance records): KEYS indexes
+#   tis (the run's task instance records): KEYS indexes; with the fast path: template (the
+#   try's task message JSON), plan, tis, run_key (the run's hash): KEYS indexes
 # The try's last log lines, its XComs and rendered fields (only while its claim stands), the
 # acknowledgement and the completion event are written together; a deferred try's trigger too
 # (DEFER_TRY below: first delivery only, while its claim stands). A replay (the message already
 # acknowledged) keeps a resumed try's resume entry and sends no deferred completion again.
 FINISH_MANY = """
 ${DEFER_TRY}
+${FAST_PATH}
 for _, f in ipairs(cjson.decode(ARGV[5])) do
+  local fast = nil
   local log = KEYS[f.log]
   local acked = redis.call('XACK', KEYS[f.stream], ARGV[1], f.message_id)
   -- a replay (acked 0: the reply to the first call was lost) leaves the resume entry alone:
@@ -170,13 +233,19 @@ for _, f in ipairs(cjson.decode(ARGV[5])) do
     for i = 1, #xcoms, 2 do redis.call('HSET', xcom, xcoms[i], xcoms[i + 1]) end
     if f.rendered ~= '' then redis.call('HSET', KEYS[f.rendered_key], f.ti, f.rendered) end
     if f.defer and acked == 1 then defer_try(f) end
+    -- (and while the stored record still has this try queued or running: not one the
+    -- coordinator has already given up on, a worker it took for dead)
+    if f.plan and acked == 1 and current_try(f) then fast = fast_path(f, ARGV[2]) end
   end
   -- a replayed completion is stale for the coordinator, except a deferral's: the same try,
   -- resumed meanwhile, would take it for its own; a deferral not acknowledged stored nothing
-  if not (f.defer and acked == 0) then
+  if not fast and not (f.defer and acked == 0) then
     redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'kind', 'finished', 'run', f.run,
       'ti', f.ti, 'try', f.try, 'outcome', f.outcome)
+  elseif fast then  -- the same, saying which successor the script queued
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'kind', 'finished', 'run', f.run,
+      'ti', f.ti, 'try', f.try, 'outcome', f.outcome, 'fast', fast)
   end
 end
 return 1
-""".replace("${DEFER_TRY}", DEFER_TRY)
+""".replace("${DEFER_TRY}", DEFER_TRY).replace("${FAST_PATH}", FAST_PATH)

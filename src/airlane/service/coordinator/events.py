@@ -78,6 +78,7 @@ class Events:
                 if outcome.ended_at_s is not None:
                     ctx.ended_at[key] = outcome.ended_at_s
                 s.progress.after_step(ctx, ctx.machine.task_finished(key, outcome, now), now)
+                s.fast_path.taken(ctx, event)
                 self._forget_deferral(event, ctx.machine.tis.get(key))
                 s.assets.finished(ctx, key, event)
             case TryReleased():

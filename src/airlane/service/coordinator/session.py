@@ -9,6 +9,7 @@ from airlane.scheduling.backfill import BackfillRunner
 from airlane.scheduling.scheduler import Scheduler
 from airlane.service.coordinator.admission import Admission
 from airlane.service.coordinator.events import Events
+from airlane.service.coordinator.fast_path import FastPath
 from airlane.service.coordinator.hooks import Hooks
 from airlane.service.coordinator.lease import Lease
 from airlane.service.coordinator.outbox import Outbox
@@ -61,6 +62,7 @@ class Session:
         self.timeouts = Timeouts(self)
         self.dag_callbacks = DagCallbacks(self)
         self.assets = AssetTriggers(self)
+        self.fast_path = FastPath(self)
         self.hooks = Hooks(
             [
                 self.retries,
@@ -72,6 +74,7 @@ class Session:
                 self.timeouts,
                 self.dag_callbacks,
                 self.assets,
+                self.fast_path,
             ]
         )
 

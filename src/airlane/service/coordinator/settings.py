@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from airlane.sdk.state import TaskInstanceState
+from airlane.service.fast_path_switch import fast_path_enabled
 
 #: the coordinator group's one consumer: a single coordinator reads at a time (the lease)
 CONSUMER = "active"
@@ -31,6 +32,8 @@ class CoordinatorSettings:
     retention_interval_s: float = 600.0
     #: how often acknowledged entries are trimmed from the work streams
     trim_interval_s: float = 2.0
+    #: AIRLANE_FAST_PATH: write each run's fast-path plan (service/coordinator/fast_path.py)
+    fast_path: bool = field(default_factory=fast_path_enabled)
 
     @property
     def lease_ttl_ms(self) -> int:

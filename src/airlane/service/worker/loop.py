@@ -280,7 +280,8 @@ class Worker:
         return cast(list[str | None], await self._retrying(self.scripts.claim_resuming, call))
 
     async def _finish_many(self, finished: list[FinishedTry]) -> list[None]:
-        call = finish_call(self.worker_id, finished, self.settings.log_retention_s)
+        settings = self.settings
+        call = finish_call(self.worker_id, finished, settings.log_retention_s, settings.fast_path)
         await self._retrying(self.scripts.finish_many, call)
         return [None] * len(finished)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from airlane.service.fast_path_switch import fast_path_enabled
 from airlane.service.worker.log_limits import LogLimits
 
 
@@ -34,3 +35,6 @@ class WorkerSettings:
     task_memory_limit_mb: int = 8192
     #: task processes idle this long are stopped
     task_process_idle_s: float = 300.0
+    #: AIRLANE_FAST_PATH: a success queues a ready successor in its finish script
+    #: (engine/fast_path.py)
+    fast_path: bool = field(default_factory=fast_path_enabled)

@@ -13,6 +13,7 @@ from airlane.engine.run_state import TaskOutcome
 from airlane.queue.codec import encode_outcome
 from airlane.queue.messages import TaskMessage
 from airlane.queue.scripts import Claim, ClaimMany, Finish, FinishMany
+from airlane.sdk.state import TaskInstanceState
 from airlane.service.execution.context_builder import RunInfo
 from airlane.service.worker.log_writer import LOG_MAXLEN
 
@@ -58,7 +59,9 @@ def claim_call(worker_id: str, items: list[RunningTry], now_s: float) -> ClaimMa
     return ClaimMany(worker_id, now_s, claims)
 
 
-def finish_call(worker_id: str, finished: list[FinishedTry], log_retention_s: int) -> FinishMany:
+def finish_call(
+    worker_id: str, finished: list[FinishedTry], log_retention_s: int, fast_path: bool = False
+) -> FinishMany:
     finishes = tuple(
         Finish(
             stream=done.item.stream,
@@ -76,10 +79,18 @@ def finish_call(worker_id: str, finished: list[FinishedTry], log_retention_s: in
             rendered_json=done.rendered,
             deferral_json=done.outcome.deferral or "",
             resumed=bool(done.item.resume),
+            fast_template=fast_template(done) if fast_path else "",
         )
         for done in finished
     )
     return FinishMany(worker_id, finishes, LOG_MAXLEN, log_retention_s)
+
+
+def fast_template(done: FinishedTry) -> str:
+    """A success's own task message, which a successor's takes after (engine/fast_path.py)."""
+    if done.outcome.state is not TaskInstanceState.SUCCESS or done.item.message.map_index >= 0:
+        return ""
+    return done.item.message.to_fields()["m"]
 
 
 def run_info(msg: TaskMessage, conf: dict[str, Any]) -> RunInfo:

@@ -1,0 +1,140 @@
+"""The fast path (engine/fast_path.py) with real processes, AIRLANE_FAST_PATH=1: a success queues
+its ready successor in its finish script; limits hold, what it may not decide is left to the
+coordinator, and SIGKILLs lose nothing and run nothing twice."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import signal
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+
+from airlane.queue.keys import run_ref
+from tests.conftest import TEST_DAGS
+from tests.integration.cluster import Cluster, RedisServer, wait_until
+
+pytestmark = pytest.mark.timeout(300)
+#: a consumer group that never reads: the completions stay for these tests to look at
+WITNESS = "fast_path_witness"
+
+
+@pytest.fixture(scope="module")
+def nodes(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    if redis_server.proc is None or redis_server.proc.poll() is not None:
+        redis_server.start()
+    redis_server.flush()
+    work = tmp_path_factory.mktemp("fast_path")
+    shutil.copytree(TEST_DAGS / "fast_path", work / "dags")
+    cluster = Cluster(redis_server.url, work / "dags", work, AIRLANE_FAST_PATH="1")
+    client = cluster.redis()
+    client.xgroup_create(cluster.keys.completions, WITNESS, id="$", mkstream=True)
+    client.close()
+    cluster.call(lambda store: store.set_pool("fp_one", 1))
+    cluster.start_all(workers=2)
+    cluster.wait_for_dags("fp_chain", "fp_pool", "fp_max_tasks", "fp_rule", "fp_mapped", "fp_long")
+    yield cluster
+    cluster.stop_all()
+
+
+def _fast(cluster: Cluster, dag_id: str, run_id: str) -> dict[str, str]:
+    """Finished task -> the successor its finish script queued, for one run."""
+    client = cluster.redis()
+    entries = client.xrange(cluster.keys.completions)
+    client.close()
+    ref = run_ref(dag_id, run_id)
+    return {
+        fields["ti"].split("|")[0]: fields["fast"].split("|")[0]
+        for _, fields in entries
+        if fields.get("run") == ref and "fast" in fields
+    }
+
+
+def _spans(cluster: Cluster, run_id: str) -> list[tuple[str, int, float, float]]:
+    lines = (cluster.markers / f"{run_id}.spans").read_text().splitlines()
+    return [(t, int(n), float(a), float(b)) for t, n, a, b in (line.split() for line in lines)]
+
+
+def _one_at_a_time(spans: list[tuple[str, int, float, float]]) -> bool:
+    ordered = sorted(spans, key=lambda s: s[2])
+    return all(a[3] <= b[2] for a, b in itertools.pairwise(ordered))
+
+
+def test_a_chain_goes_by_the_fast_path(nodes: Cluster) -> None:
+    run_id = nodes.trigger("fp_chain")
+    summary = nodes.wait_run("fp_chain", run_id)
+    assert summary["state"] == "success"
+    assert all(t == {"state": "success", "try_number": 1} for t in summary["tasks"].values())
+    assert _fast(nodes, "fp_chain", run_id) == {f"s{i}": f"s{i + 1}" for i in range(5)}
+    client = nodes.redis()
+    assert not client.exists(nodes.keys.fast_plan("fp_chain", run_id))  # gone with the run
+    client.close()
+
+
+def test_a_pool_of_one_slot_runs_one_at_a_time(nodes: Cluster) -> None:
+    run_id = nodes.trigger("fp_pool")
+    assert nodes.wait_run("fp_pool", run_id, timeout_s=60)["state"] == "success"
+    spans = _spans(nodes, run_id)
+    assert sorted(s[0] for s in spans) == ["root", "x0", "x1", "x2", "x3"]
+    assert _one_at_a_time(spans)
+    assert list(_fast(nodes, "fp_pool", run_id)) == ["root"]  # one successor takes its slot
+
+
+def test_max_active_tasks_holds(nodes: Cluster) -> None:
+    run_id = nodes.trigger("fp_max_tasks")
+    assert nodes.wait_run("fp_max_tasks", run_id, timeout_s=60)["state"] == "success"
+    spans = _spans(nodes, run_id)
+    assert len(spans) == 4
+    assert _one_at_a_time(spans)
+
+
+def test_one_success_is_left_to_the_coordinator(nodes: Cluster) -> None:
+    run_id = nodes.trigger("fp_rule")
+    summary = nodes.wait_run("fp_rule", run_id)
+    assert summary["state"] == "success"
+    assert summary["tasks"]["either"] == {"state": "success", "try_number": 1}
+    assert _fast(nodes, "fp_rule", run_id) == {}
+
+
+def test_a_mapped_successor_is_left_to_the_coordinator(nodes: Cluster) -> None:
+    run_id = nodes.trigger("fp_mapped")
+    summary = nodes.wait_run("fp_mapped", run_id)
+    assert summary["state"] == "success"
+    assert _fast(nodes, "fp_mapped", run_id) == {}
+
+
+def _executions(nodes: Cluster, run_id: str) -> Counter[tuple[str, int]]:
+    return Counter((t, n) for t, n, _, _ in _spans(nodes, run_id))
+
+
+def _fast_count(nodes: Cluster, run_id: str) -> int:
+    return len(_fast(nodes, "fp_long", run_id))
+
+
+def test_a_worker_killed_after_a_fast_path_finish_loses_nothing(nodes: Cluster) -> None:
+    """SIGKILL a worker as soon as a finish script queued a successor: the successor runs,
+    once per try, and the run succeeds."""
+    run_id = nodes.trigger("fp_long")
+    wait_until(lambda: _fast_count(nodes, run_id) >= 3, 30, "fast-path finishes")
+    nodes.signal("worker0", signal.SIGKILL)
+    nodes.start("worker2", "worker", "--grace", "1")
+    summary = nodes.wait_run("fp_long", run_id, timeout_s=90)
+    assert summary["state"] == "success"
+    runs = _executions(nodes, run_id)
+    assert {t for t, _ in runs} == {f"s{i}" for i in range(30)}
+    assert max(runs.values()) == 1  # no try ran twice
+
+
+def test_a_coordinator_killed_during_fast_path_finishes_is_replaced(nodes: Cluster) -> None:
+    run_id = nodes.trigger("fp_long")
+    wait_until(lambda: _fast_count(nodes, run_id) >= 3, 30, "fast-path finishes")
+    nodes.signal("coordinator", signal.SIGKILL)
+    nodes.start("coordinator2", "coordinator")
+    summary = nodes.wait_run("fp_long", run_id, timeout_s=90)
+    assert summary["state"] == "success"
+    assert all(t == {"state": "success", "try_number": 1} for t in summary["tasks"].values())
+    runs = _executions(nodes, run_id)
+    assert max(runs.values()) == 1
+    assert len(runs) == 30
