@@ -159,7 +159,7 @@ def test_events_and_queued_events_per_asset_and_per_dag(
     assert [str(e["id"]) for e in outside] == [
         ok(done[name])[0]["id"] for name in ("created", "again", "third")
     ]
-    assert all(e["extra"] == {} for e in outside)
+    assert all(e["extra"] == {"from_rest_api": True} for e in outside)  # as Airflow marks them
     queued = [(consumer, left)]
     assert [(q["dag_id"], q["asset_id"]) for q in ok(done["per_asset"])] == queued
     assert [(q["dag_id"], q["asset_id"]) for q in ok(done["per_dag"])] == queued
