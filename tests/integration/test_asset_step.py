@@ -15,7 +15,7 @@ import redis.asyncio as aioredis
 from airlane.queue import assets
 from airlane.queue.asset_records import AssetRecord, AssetRef, EmittedEvent, EventSource
 from airlane.queue.asset_runs import create_ready_runs, triggering_refs
-from airlane.queue.asset_step import Known, Plan, Taken, plan, take
+from airlane.queue.asset_step import Consumers, Known, Plan, Taken, plan, take
 from airlane.queue.keys import Keys
 from tests.integration.cluster import RedisServer
 from tests.integration.script_checks import CheckedScripts
@@ -55,7 +55,8 @@ async def _known(client: aioredis.Redis, going: dict[str, int] | None = None) ->
     raw = await client.hgetall(KEYS.assets)
     records = {n: (AssetRecord.from_json(orjson.loads(t)), t) for n, t in raw.items()}
     previous = await client.hgetall(KEYS.asset_triggered)
-    return Known(await assets.dag_assets(client, KEYS), records, previous, going or {}, {})
+    deps = await assets.dag_assets(client, KEYS)
+    return Known(deps, Consumers.of(deps), records, previous, going or {}, {})
 
 
 def _try(try_number: int = 1) -> EventSource:

@@ -17,7 +17,8 @@ from airlane.queue.asset_records import (
     queue_field,
 )
 from airlane.queue.asset_runs import triggering_refs
-from airlane.queue.asset_step import Known, plan
+from airlane.queue.asset_step import Consumers, Known, plan
+from airlane.queue.assets import consumers_of
 from airlane.queue.keys import Keys
 
 SOURCE = EventSource("producer", "run_1", "make", -1, 1)
@@ -46,6 +47,7 @@ DEPS = {
 def _known(**changes: Any) -> Known:
     fields: dict[str, Any] = {
         "deps": DEPS,
+        "consumers": Consumers.of(DEPS),
         "records": RECORDS,
         "previous": {"on_a": "2026-01-01T00:00:00+00:00"},
         "going": {"held": 1},
@@ -115,6 +117,13 @@ def test_an_events_ref_is_its_entry_in_the_runs_asset_events() -> None:
     assert orjson.loads('{"id":7,' + event.ref) == triggering_refs([record])[0]
     assert record["extra"] == {"n": "a"}
     assert record["source_task_id"] == "make"
+
+
+def test_the_consumer_index_finds_what_consumers_of_finds() -> None:
+    index = Consumers.of(DEPS)
+    for name in ("a", "b", "c"):
+        for aliases in ({}, {"al": {"a"}}, {"al": {"c"}}):
+            assert index.of_asset(name, aliases) == consumers_of(DEPS, name, aliases)
 
 
 def test_the_script_call_names_every_key_it_touches() -> None:

@@ -37,9 +37,46 @@ from airlane.queue.asset_records import (
 )
 from airlane.queue.asset_registry import condition_refs
 from airlane.queue.asset_runs import CreatedRun, ReadyConsumer, new_run_call, triggering_refs
-from airlane.queue.assets import consumers_of
 from airlane.queue.keys import run_ref
 from airlane.queue.scripts import AssetStep, CreateAssetRun, Scripts, StepEvent, StepRun
+
+
+@dataclass(frozen=True, slots=True)
+class Consumers:
+    """Who reacts to which asset: the DAGs' conditions indexed once (per change of the DAGs),
+    not walked per event."""
+
+    #: dag_id -> the (asset names, alias names) its condition names
+    refs: Mapping[str, tuple[frozenset[str], frozenset[str]]]
+    #: asset name -> the DAGs whose condition names it
+    by_asset: Mapping[str, frozenset[str]]
+    #: alias name -> the DAGs whose condition names it
+    by_alias: Mapping[str, frozenset[str]]
+
+    @classmethod
+    def of(cls, deps: Mapping[str, DagAssets]) -> Consumers:
+        refs = {d: condition_refs(dag.condition) for d, dag in deps.items() if dag.condition}
+        by_asset: dict[str, set[str]] = {}
+        by_alias: dict[str, set[str]] = {}
+        for dag_id, (names, alias_names) in refs.items():
+            for name in names:
+                by_asset.setdefault(name, set()).add(dag_id)
+            for alias in alias_names:
+                by_alias.setdefault(alias, set()).add(dag_id)
+        return cls(
+            refs,
+            {n: frozenset(d) for n, d in by_asset.items()},
+            {a: frozenset(d) for a, d in by_alias.items()},
+        )
+
+    def of_asset(self, name: str, aliases: Mapping[str, Set[str]]) -> set[str]:
+        """The DAGs scheduled on the asset, or on an alias that resolved to it
+        (``assets.consumers_of``)."""
+        found = set(self.by_asset.get(name, ()))
+        for alias, dag_ids in self.by_alias.items():
+            if name in aliases.get(alias, ()):
+                found |= dag_ids
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +84,7 @@ class Known:
     """What the planner goes by (the coordinator holds it)."""
 
     deps: Mapping[str, DagAssets]
+    consumers: Consumers
     #: asset name -> its record and its stored JSON
     records: Mapping[str, tuple[AssetRecord, str]]
     #: consumer dag_id -> run_after of its latest asset-triggered run
@@ -84,7 +122,7 @@ def plan(known: Known, emitted: Sequence[EmittedEvent], source: EventSource) -> 
         return None
     now = iso_now()
     records = [known.records[e.asset.name][0] for e in emitted]
-    consumers = [sorted(consumers_of(known.deps, r.name, known.aliases)) for r in records]
+    consumers = [sorted(known.consumers.of_asset(r.name, known.aliases)) for r in records]
     #: consumer dag_id -> asset name -> positions of the step's events of it
     queued: dict[str, dict[str, list[int]]] = {}
     for position, (record, dag_ids) in enumerate(zip(records, consumers, strict=True)):
@@ -115,7 +153,7 @@ def plan(known: Known, emitted: Sequence[EmittedEvent], source: EventSource) -> 
 
 def _alone(known: Known, dag: DagAssets, names: Set[str]) -> bool:
     """Whether the step's assets alone make ``dag`` ready (and the script can check the rest)."""
-    cond_names, alias_names = condition_refs(dag.condition)
+    cond_names, alias_names = known.consumers.refs[dag.dag_id]
     if dag.condition is None or alias_names or not cond_names <= known.records.keys():
         return False
     return evaluate(dag.condition, names, {})
@@ -124,7 +162,7 @@ def _alone(known: Known, dag: DagAssets, names: Set[str]) -> bool:
 def _run(
     known: Known, dag: DagAssets, by_name: Mapping[str, Sequence[int]], now: str
 ) -> tuple[CreateAssetRun, StepRun]:
-    cond_names = condition_refs(dag.condition)[0]
+    cond_names = known.consumers.refs[dag.dag_id][0]
     fresh = tuple(queue_field(dag.dag_id, name) for name in sorted(by_name))
     absent = [queue_field(dag.dag_id, name) for name in sorted(cond_names - by_name.keys())]
     call = new_run_call(dag, ReadyConsumer(dag.dag_id, now, fresh), [], False)

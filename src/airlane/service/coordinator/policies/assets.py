@@ -31,8 +31,8 @@ from airlane.queue.asset_records import (
     EmittedEvent,
     EventSource,
 )
-from airlane.queue.asset_registry import has_assets
-from airlane.queue.asset_runs import create_ready_runs, resolved_aliases
+from airlane.queue.asset_registry import alias_targets, has_assets
+from airlane.queue.asset_runs import create_ready_runs
 from airlane.queue.asset_step import Taken
 from airlane.queue.protocol import TryFinished
 from airlane.queue.scripts import Scripts
@@ -61,6 +61,8 @@ class AssetTriggers(Policy):
         self.records: dict[str, tuple[AssetRecord, str]] | None = None
         #: consumer dag_id -> run_after of its latest asset-triggered run (None: to read)
         self.previous: dict[str, str] | None = None
+        #: the consumers of each asset, from ``deps`` (None: to index)
+        self.consumers: asset_step.Consumers | None = None
 
     # ---- from the completion path (sync) ---------------------------------------------------
 
@@ -111,6 +113,7 @@ class AssetTriggers(Policy):
             elif dag_id in stored:
                 await assets.drop_dag(s.client, s.keys, dag_id)
         self.deps = await assets.dag_assets(s.client, s.keys)
+        self.consumers = None
         self.loaded = True
         self.dirty = True
 
@@ -127,6 +130,7 @@ class AssetTriggers(Policy):
         else:
             self.deps.pop(dag_id, None)
         self.records = None  # it may have registered assets
+        self.consumers = None
         self.dirty = True
 
     async def after_read(self) -> None:
@@ -185,13 +189,16 @@ class AssetTriggers(Policy):
             self.records = {n: (AssetRecord.from_json(orjson.loads(t)), t) for n, t in raw.items()}
         if self.previous is None:
             self.previous = await typed.hgetall(s.client, s.keys.asset_triggered)
+        if self.consumers is None:
+            self.consumers = asset_step.Consumers.of(self.deps)
         registry = s.state.runs
         return asset_step.Known(
             self.deps,
+            self.consumers,
             self.records,
             self.previous,
             runs_going(registry.runs.values(), registry.queued_refs),
-            await resolved_aliases(s.client, s.keys, self.deps),
+            await alias_targets(s.client, s.keys, self.consumers.by_alias),
         )
 
     async def _create_ready_runs(self) -> None:
