@@ -175,8 +175,9 @@ class AssetTriggers(Policy):
         """Start the runs the step made (the script found their DAGs unpaused; the plan, under
         max_active_runs)."""
         for run, content_hash in taken.made:
-            if self.previous is not None:
-                self.previous[run.run_hash["dag_id"]] = run.run_hash["run_after"]
+            run_after = run.run_hash.get("run_after")
+            if self.previous is not None and run_after is not None:
+                self.previous[run.run_hash["dag_id"]] = run_after
             known = {**run.run_hash, "dag_hash": content_hash}
             await self.session.runs.activate(run.ref, created=known, admitted=True)
         if taken.missed:
