@@ -75,50 +75,64 @@ def _runs(cluster: Cluster, dag_id: str) -> list[str]:
         client.close()
 
 
-def _start_s(cluster: Cluster, dag_id: str, run_id: str) -> float:
+def _queued_start_s(cluster: Cluster, dag_id: str, run_id: str) -> tuple[float, float]:
+    """When the coordinator sent the run's task to the workers, and when it started."""
     (_, meta), *_ = cluster.task_instances(dag_id, run_id).values()
-    return float(meta.start_date or 0)
+    return float(meta.queued_at or 0), float(meta.start_date or 0)
 
 
-def _round(cluster: Cluster, producer: str, consumers: list[str]) -> list[float]:
-    """One producer run; each consumer's latency (ms) to its new run's task start."""
+def _round(
+    cluster: Cluster, producer: str, consumers: list[str]
+) -> tuple[list[float], list[float]]:
+    """One producer run; each consumer's latency (ms) to its new run's task start, and to the
+    coordinator's sending of that task (the part before the workers)."""
     before = {dag_id: set(_runs(cluster, dag_id)) for dag_id in consumers}
     run_id = cluster.trigger(producer)
     assert cluster.wait_run(producer, run_id, timeout_s=120)["state"] == "success"
     (_, meta), *_ = cluster.task_instances(producer, run_id).values()
     ended_s = float(meta.end_date or 0)
-    latencies = []
+    latencies, sent = [], []
     for dag_id in consumers:
         wait_until(
             lambda d=dag_id: len(_runs(cluster, d)) > len(before[d]), 120, f"a run of {dag_id}"
         )
         (new,) = set(_runs(cluster, dag_id)) - before[dag_id]
         assert cluster.wait_run(dag_id, new, timeout_s=120)["state"] == "success"
-        latencies.append((_start_s(cluster, dag_id, new) - ended_s) * 1000)
-    return latencies
+        queued_s, started_s = _queued_start_s(cluster, dag_id, new)
+        latencies.append((started_s - ended_s) * 1000)
+        sent.append((queued_s - ended_s) * 1000)
+    return latencies, sent
 
 
 def _hop(cluster: Cluster, rounds: int) -> dict[str, Any]:
     """The same measure within one DAG (the producer's downstream task): the task hop the
     asset path is compared with, in the same conditions."""
-    hops = []
+    hops, sent = [], []
     for i in range(rounds + 1):
         run_id = cluster.trigger("chain")
         assert cluster.wait_run("chain", run_id, timeout_s=120)["state"] == "success"
         times = {key[0]: meta for key, (_, meta) in cluster.task_instances("chain", run_id).items()}
         if i:  # the first warms the workers' DAG cache
-            end, start = times["produce"].end_date, times["consume"].start_date
-            hops.append((float(start or 0) - float(end or 0)) * 1000)
-    return {"rounds": rounds, "p50_ms": _percentile(hops, 0.5), "p99_ms": _percentile(hops, 0.99)}
+            end, consume = float(times["produce"].end_date or 0), times["consume"]
+            hops.append((float(consume.start_date or 0) - end) * 1000)
+            sent.append((float(consume.queued_at or 0) - end) * 1000)
+    return {
+        "rounds": rounds,
+        "p50_ms": _percentile(hops, 0.5),
+        "p99_ms": _percentile(hops, 0.99),
+        "sent_p50_ms": _percentile(sent, 0.5),
+    }
 
 
 def _lane(cluster: Cluster, producer: str, consumers: list[str], rounds: int) -> dict[str, Any]:
     _round(cluster, producer, consumers)  # warms the workers' DAG caches
     every: list[float] = []
     slowest: list[float] = []
+    sent: list[float] = []
     for _ in range(rounds):
-        found = _round(cluster, producer, consumers)
+        found, sent_now = _round(cluster, producer, consumers)
         every += found
+        sent += sent_now
         slowest.append(max(found))
     return {
         "consumers": len(consumers),
@@ -127,6 +141,7 @@ def _lane(cluster: Cluster, producer: str, consumers: list[str], rounds: int) ->
         "p99_ms": _percentile(every, 0.99),
         "max_ms": max(every),
         "slowest_per_round_p50_ms": _percentile(slowest, 0.5),
+        "sent_p50_ms": _percentile(sent, 0.5),
     }
 
 
@@ -172,7 +187,24 @@ def section(found: dict[str, Any]) -> list[str]:
         f"| {n} consumers, the last one's start per round, p50 (ms) |"
         f" {many['slowest_per_round_p50_ms']:.2f} |  |  |",
         *_hop_rows(found.get("hop")),
+        *_sent_rows(found),
         "",
+    ]
+
+
+def _sent_rows(found: dict[str, Any]) -> list[str]:
+    """The coordinator's part: from the producer task's end to the consumer task's sending
+    (its queued time), before any worker picks it up."""
+    lanes = (
+        ("one consumer", found["one"]),
+        (f"{found['many']['consumers']} consumers", found["many"]),
+        ("the same within one DAG", found.get("hop") or {}),
+    )
+    return [
+        f"| {name}: to the task's sending by the coordinator, p50 (ms) |"
+        f" {lane['sent_p50_ms']:.2f} |  |  |"
+        for name, lane in lanes
+        if "sent_p50_ms" in lane
     ]
 
 

@@ -250,3 +250,11 @@ async def create_ready_runs(
     if not startable:
         return []
     return await create_consumer_runs(client, keys, scripts, startable, aliases, previous, announce)
+
+
+def new_run_call(
+    dag: DagAssets, consumer: ReadyConsumer, events: list[AssetEvent], announce: bool
+) -> CreateAssetRun:
+    """The call that creates ``consumer``'s run taking ``events`` (its run id, hash and score
+    as every asset-triggered run gets them; queue/asset_step.py plans its runs with it)."""
+    return _create_call(dag, consumer, events, announce)

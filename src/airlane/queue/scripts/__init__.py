@@ -10,6 +10,8 @@ claim_triggers, renew_triggers, fire_triggers, time_out_deferred (triggerer) tri
          events and timeouts (scripts/triggers.py)
 record_asset_events, create_asset_run (coordinator, API) asset events and the runs they
          trigger (scripts/assets.py)
+asset_step (coordinator) a try's asset events and the runs they make ready, in one step
+         (scripts/asset_step.py)
 
 Each call is a frozen dataclass (ClaimMany, FinishMany, Apply, CreateRun, Renew) beside its Lua
 source, which documents its KEYS and ARGV. Ready for Redis Cluster: every key a script touches
@@ -29,6 +31,7 @@ import redis.asyncio as aioredis
 
 from airlane.queue.keys import Keys
 from airlane.queue.scripts.apply import APPLY, Apply, Batch
+from airlane.queue.scripts.asset_step import ASSET_STEP, AssetStep, StepEvent, StepRun
 from airlane.queue.scripts.assets import (
     CREATE_ASSET_RUN,
     RECORD_ASSET_EVENTS,
@@ -58,6 +61,7 @@ __all__ = [
     "RENEW",
     "SOURCES",
     "Apply",
+    "AssetStep",
     "Batch",
     "Claim",
     "ClaimMany",
@@ -74,6 +78,8 @@ __all__ = [
     "RenewTriggers",
     "ScriptArgs",
     "Scripts",
+    "StepEvent",
+    "StepRun",
     "TimeOutDeferred",
 ]
 
@@ -87,6 +93,7 @@ SOURCES = {
     **TRIGGER_SOURCES,
     "record_asset_events": RECORD_ASSET_EVENTS,
     "create_asset_run": CREATE_ASSET_RUN,
+    "asset_step": ASSET_STEP,
 }
 
 
@@ -172,10 +179,24 @@ class Scripts:
             answers = await pipe.execute(raise_on_error=False)
         return [a if isinstance(a, Exception) else bool(a) for a in answers]
 
+    async def asset_step(self, call: AssetStep) -> tuple[int, list[int], list[str], bool]:
+        """(1 done, 0 a try's events recorded before, -1 an asset record is not the caller's),
+        the event ids, per planned run its DAG's content hash ("" not made, "-" paused), and
+        whether a row asking for the full look was queued."""
+        done, ids, hashes, look = cast(
+            list[Any], await self._call("asset_step", call.encode(self.keys))
+        )
+        found = [int(i) for i in orjson.loads(_text(ids))]
+        return int(done), found, [_text(h) for h in hashes], bool(look)
+
     async def create_asset_run(self, call: CreateAssetRun) -> bool:
         """False when the queued events are gone (consumed by an earlier call); raises
         ResponseError NODAG or EXISTS."""
         return bool(await self._call("create_asset_run", call.encode(self.keys)))
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _claim_answer(result: int | str | bytes) -> str | None:

@@ -160,6 +160,8 @@ class Coordinator:
                 s.progress.drain_ready()
                 if s.outbox.full():  # not through flush_if_full: no coroutine per event
                     await s.flush()
+            if s.assets.pending:  # recorded before their completions are acknowledged
+                await s.assets.record_pending()
             s.outbox.batch.xack(stream, COORDINATOR_GROUP, *(entry_id for entry_id, _ in entries))
 
     def _decode(

@@ -56,13 +56,18 @@ class RunLoader:
             await self.session.flush_if_full()
 
     async def activate(
-        self, ref: str, reopening: bool = False, created: Mapping[str, str] | None = None
+        self,
+        ref: str,
+        reopening: bool = False,
+        created: Mapping[str, str] | None = None,
+        admitted: bool = False,
     ) -> RunContext | None:
         """Drive run ``ref``: start it if it is queued and may start, or rebuild it.
 
         A finished run that a clear or mark reopens (``reopening``) is not ended again by this
         first step: the command that reopens it decides its state. ``created``: the hash of a
-        run this coordinator has just created (nothing to read back: no instances yet).
+        run this coordinator has just created (nothing to read back: no instances yet);
+        ``admitted``: its creator found that it may start (unpaused, under max_active_runs).
         """
         if ref in self.registry.runs:
             return self.registry.runs[ref]
@@ -81,8 +86,10 @@ class RunLoader:
             return None
         spec = self.registry.specs[str(content_hash)]
         state = fields.get("state", "queued")
-        if state == "queued" and not await s.admission.may_start(
-            dag_id, spec, fields.get("run_type")
+        if (
+            state == "queued"
+            and not admitted
+            and not await s.admission.may_start(dag_id, spec, fields.get("run_type"))
         ):
             self.registry.queued_refs.setdefault(dag_id, set()).add(ref)
             return None
