@@ -104,9 +104,23 @@ def validate_asset_schedule(schedule: Any) -> None:
         condition = as_asset_condition(schedule)
     if condition is not None:
         try:
-            condition.as_condition()
+            tree = condition.as_condition()
         except ValueError as err:
             raise AirflowException(f"Invalid asset schedule {schedule!r}: {err}") from None
+        if _names_a_uri(tree):
+            raise AirflowException(
+                "Airlane cannot schedule a DAG on Asset.ref(uri=...) yet (its events are matched "
+                "by asset name): use Asset.ref(name=...) or the Asset itself"
+            )
+
+
+def _names_a_uri(tree: Any) -> bool:
+    """Whether a condition tree has an ``Asset.ref(uri=...)`` leaf."""
+    if not isinstance(tree, dict):
+        return False
+    return "asset_uri" in tree or any(
+        _names_a_uri(child) for key in ("all", "any") for child in tree.get(key, ())
+    )
 
 
 __all__ = ["AssetOrTimeSchedule", "DatasetOrTimeSchedule"]
