@@ -16,18 +16,14 @@ exists; ``make bench`` runs this first).
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
-import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from tests.integration.cluster import Cluster, RedisServer, wait_until
 
 from bench.airlane_bench import _percentile, running
+from bench.stamp import save, stamp
 
 RESULTS = Path(__file__).resolve().parent / "results" / "assets.json"
 COMMAND = "python -m bench.asset_bench"
@@ -218,17 +214,6 @@ def _hop_rows(hop: dict[str, Any] | None) -> list[str]:
     ]
 
 
-def _stamp() -> dict[str, str]:
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    return {
-        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
-        "commit": commit or "unknown",
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true")
@@ -238,12 +223,10 @@ def main() -> None:
     redis = RedisServer(work / "redis", appendfsync="everysec")
     redis.start()
     try:
-        found = {**measure(work, redis, args.smoke), **_stamp(), "smoke": args.smoke}
+        found = {**measure(work, redis, args.smoke), **stamp(), "smoke": args.smoke}
     finally:
         redis.stop()
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(found, indent=2) + "\n")
+    save(Path(args.output), found)
     print("\n".join(section(found)))
 
 

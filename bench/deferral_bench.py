@@ -26,8 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -36,6 +34,7 @@ from typing import Any
 from tests.integration.cluster import Cluster, RedisServer, wait_until
 
 from bench.airlane_bench import _percentile, _rss_mb, running
+from bench.stamp import save, stamp
 
 RESULTS = Path(__file__).resolve().parent / "results" / "deferral.json"
 COMMAND = "python -m bench.deferral_bench"
@@ -474,17 +473,6 @@ def sensors_section(lane: dict[str, Any]) -> list[str]:
     return [*lines, "", *lane.get("notes", []), ""]
 
 
-def _stamp() -> dict[str, str]:
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
-    ).stdout.strip()
-    return {
-        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
-        "commit": commit or "unknown",
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true")
@@ -501,12 +489,12 @@ def main() -> None:
         if args.only:
             found = json.loads(output.read_text()) if output.exists() else {}
         else:
-            found = {**measure(work, redis, args.smoke), **_stamp(), "smoke": args.smoke}
+            found = {**measure(work, redis, args.smoke), **stamp(), "smoke": args.smoke}
         lane = measure_sensors(work, redis, args.smoke)
-        found["sensors"] = {**lane, **_stamp(), "smoke": args.smoke}
+        found["sensors"] = {**lane, **stamp(), "smoke": args.smoke}
     finally:
         redis.stop()
-    output.write_text(json.dumps(found, indent=2) + "\n")
+    save(output, found)
     print("\n".join(section(found) if "held" in found else sensors_section(found["sensors"])))
 
 

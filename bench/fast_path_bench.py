@@ -13,7 +13,6 @@ exists; ``make bench`` runs this first).
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import tempfile
 from pathlib import Path
@@ -24,7 +23,7 @@ from tests.integration.cluster import RedisServer
 
 from bench import dags, floor
 from bench.airlane_bench import airflow_scenario, hop, running, throughput
-from bench.asset_bench import _stamp
+from bench.stamp import save, stamp
 
 RESULTS = Path(__file__).resolve().parent / "results" / "fast_path.json"
 COMMAND = "python -m bench.fast_path_bench"
@@ -173,12 +172,10 @@ def main() -> None:
     redis.start()
     try:
         measured = measure(work, redis, args.smoke, args.rounds, not args.no_floor)
-        found = {**measured, **_stamp(), "smoke": args.smoke}
+        found = {**measured, **stamp(), "smoke": args.smoke}
     finally:
         redis.stop()
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(found, indent=2) + "\n")
+    save(Path(args.output), found)
     print("\n".join(section(found)))
 
 
