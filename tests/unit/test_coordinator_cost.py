@@ -79,3 +79,19 @@ def test_hset_many_splits_what_lua_cannot_unpack_at_once() -> None:
     batch = Batch()
     batch.hset_many("k", [str(i) for i in range(4002)])
     assert [len(op[2]) for op in batch.ops] == [2000, 2000, 2]
+
+
+def test_the_shared_starting_state_goes_with_its_dag_version() -> None:
+    import gc
+    import weakref
+
+    from airlane.engine import state_machine
+
+    g = graph({"a": ["b"], "b": []})
+    RunMachine(g)
+    assert g in state_machine._FRESH_RUNS
+    gone = weakref.ref(g)
+    del g
+    gc.collect()
+    # the cached state held its graph: a weak key kept alive for ever by its own value
+    assert gone() is None

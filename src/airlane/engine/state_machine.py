@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import weakref
+from typing import NamedTuple
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
@@ -67,15 +68,31 @@ def initial_records(graph: DagGraph) -> dict[TIKey, TIRecord]:
     return {TIKey(t): TIRecord(max_tries=spec.retries) for t, spec in graph.tasks.items()}
 
 
+class _Fresh(NamedTuple):
+    """What a new run of a DAG version starts from (no reference to the graph: a value that
+    held it would keep its weak key, and every DAG version, alive for ever)."""
+
+    tis: dict[TIKey, TIRecord]
+    keys_by_task: dict[str, list[TIKey]]
+    up: dict[str, list[int]]
+    up_at: dict[tuple[str, int], list[int]]
+    finished: int
+    active: int
+    due: list[tuple[float, TIKey]]
+
+
 #: the state of a new run of each DAG version, built once: a new run copies it (the records of
 #: its instances, all in state none, are the same for every run)
-_FRESH_RUNS: weakref.WeakKeyDictionary[DagGraph, RunMachine] = weakref.WeakKeyDictionary()
+_FRESH_RUNS: weakref.WeakKeyDictionary[DagGraph, _Fresh] = weakref.WeakKeyDictionary()
 
 
-def _fresh_run(graph: DagGraph) -> RunMachine:
+def _fresh_run(graph: DagGraph) -> _Fresh:
     fresh = _FRESH_RUNS.get(graph)
     if fresh is None:
-        fresh = _FRESH_RUNS[graph] = RunMachine(graph, initial_records(graph))
+        m = RunMachine(graph, initial_records(graph))
+        fresh = _FRESH_RUNS[graph] = _Fresh(
+            m.tis, m.keys_by_task, m._up, m._up_at, m._finished, m._active, m._due
+        )
     return fresh
 
 
@@ -120,15 +137,15 @@ class RunMachine:
         for key, record in records.items():
             self._insert(key, record)
 
-    def _copy_fresh(self, fresh: RunMachine) -> None:
+    def _copy_fresh(self, fresh: _Fresh) -> None:
         """Start as ``fresh`` (a new run of the same graph): its records and keys are immutable
         and shared, its counters copied (see _fresh_run)."""
         self.tis = dict(fresh.tis)
         self.keys_by_task = {task_id: list(keys) for task_id, keys in fresh.keys_by_task.items()}
-        self._up = {task_id: list(counts) for task_id, counts in fresh._up.items()}
-        self._up_at = {key: list(counts) for key, counts in fresh._up_at.items()}
-        self._finished, self._active = fresh._finished, fresh._active
-        self._due = list(fresh._due)
+        self._up = {task_id: list(counts) for task_id, counts in fresh.up.items()}
+        self._up_at = {key: list(counts) for key, counts in fresh.up_at.items()}
+        self._finished, self._active = fresh.finished, fresh.active
+        self._due = list(fresh.due)
 
     # ---- events -------------------------------------------------------------------------
 
