@@ -292,3 +292,16 @@ def test_the_finish_script_writes_the_fast_field_as_the_protocol_reads_it() -> N
     finished = TryFinished("d|r", "t|-1", "t", -1, 1, outcome, fast="u|-1|1")
     assert list(finished.to_fields()) in names
     assert TryFinished.from_fields(finished.to_fields()).fast == "u|-1|1"
+
+
+def test_a_task_whose_teardown_waits_for_a_setup_it_does_not_follow_is_left_out() -> None:
+    # s >> a >> d >> t, s >> t: d's setup s decides it beside its upstream a (a failed s makes
+    # d upstream_failed even when an all_done a succeeds), which the script cannot see
+    g = graph(
+        {"s": ["a", "t"], "a": ["d"], "d": ["t"], "t": []},
+        s={"is_setup": True},
+        t={"is_teardown": True},
+        a={"trigger_rule": "all_done"},
+    )
+    assert g.indirect_setups.get("d") == ("s",)
+    assert "d" not in [c[0] for cands in fast_path.plan(g).values() for c in cands]

@@ -73,6 +73,10 @@ def candidate(graph: DagGraph, finished: TaskSpec, successor: TaskSpec) -> Candi
     """``successor`` as the fast path may queue it when ``finished`` succeeds, or None."""
     if successor.trigger_rule not in DECIDABLE_RULES or not plain(graph, successor):
         return None
+    if graph.indirect_setups.get(successor.task_id):
+        # the setups its teardown waits for decide it too (setup_teardown.setup_constraint),
+        # beyond its upstream tasks: the coordinator's call
+        return None
     if not may_take_slot(finished, successor):
         return None
     upstream = [graph.tasks[t] for t in successor.upstream]

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import heapq
 import weakref
-from typing import NamedTuple
 from collections import deque
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from typing import NamedTuple
 
 from airlane.engine import expansion, fail_fast
 from airlane.engine.graph import DagGraph, TaskSpec
