@@ -95,3 +95,18 @@ def test_the_shared_starting_state_goes_with_its_dag_version() -> None:
     gc.collect()
     # the cached state held its graph: a weak key kept alive for ever by its own value
     assert gone() is None
+
+
+def test_a_reserved_try_number_is_skipped_by_the_next_try() -> None:
+    from airlane.engine.run_state import TaskOutcome
+
+    m = RunMachine(graph({"a": ["b"], "b": []}))
+    m.start(1.0)
+    a, b = TIKey("a"), TIKey("b")
+    m.task_queued(a)
+    assert m.task_started(a, 1)
+    # a fast-path try 1 of b was claimed, then overruled while b waited (state none, try 0)
+    m.reserve_try(b, 1)
+    assert (m.tis[b].state, m.tis[b].try_number) == (S.NONE, 1)
+    m.task_finished(a, TaskOutcome(S.SUCCESS, 1), 2.0)
+    assert (m.tis[b].state, m.tis[b].try_number) == (S.SCHEDULED, 2)

@@ -160,6 +160,14 @@ class RunMachine:
             self._set(key, moved(record, S.QUEUED, record.try_number, record.next_at_s), "queued")
             self._changes.clear()
 
+    def reserve_try(self, key: TIKey, try_number: int) -> None:
+        """A try numbered ``try_number`` may have been claimed outside this machine's
+        decisions (a fast-path successor it overruled): the next try is numbered after it, as
+        a worker's claim refuses a number it has seen. The state stays (no counter moves)."""
+        record = self.tis.get(key)
+        if record is not None and record.try_number < try_number:
+            self.tis[key] = moved(record, record.state, try_number, record.next_at_s)
+
     def task_started(self, key: TIKey, try_number: int) -> bool:
         """A worker starts ``key``; False when that try is stale (fencing)."""
         record = self.tis.get(key)

@@ -105,6 +105,9 @@ class FastPath(Policy):
             )
             take_slots(s.state.admission, ctx.ref, ctx.dag_id, ctx.graph.tasks[key.task_id])
         elif not (record.try_number == try_number and record.state in (S.QUEUED, S.RUNNING)):
-            # decided otherwise here: this record overwrites the one the script wrote
+            # decided otherwise here: this record overwrites the one the script wrote; a
+            # worker may have claimed the script's try already, so the next one is numbered
+            # after it (a claim refuses a number it has seen: that instance stayed queued)
             log.info("fast path: %s of %s stays %s", key.label(), ctx.ref, record.state.value)
+            ctx.machine.reserve_try(key, try_number)
             s.outbox.persister.write_ti(ctx, key)
