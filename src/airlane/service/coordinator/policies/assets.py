@@ -139,8 +139,10 @@ class AssetTriggers(Policy):
     async def periodic(self, now_s: float) -> None:
         # Queue rows another process left ready (the API or a watcher killed between its
         # events and their runs, or a create it lost to ours): Airflow's scheduler looks at
-        # its queue every loop; a look every check interval finds them.
-        self.dirty = True
+        # its queue every loop; a look every check interval finds them (none without a DAG
+        # scheduled on assets: no Redis read a second for nothing).
+        if any(deps.condition is not None for deps in self.deps.values()):
+            self.dirty = True
 
     async def record_pending(self) -> None:
         """Record the events of the tries read so far and make the runs they make ready (the
