@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, assert_never
 from airlane.engine.run_state import Step, TIKey, TIRecord
 from airlane.queue import hitl
 from airlane.queue.codec import TIMeta
+from airlane.queue.keys import parse_run_ref
 from airlane.queue.protocol import (
     BackfillChanged,
     ClearTasks,
@@ -21,6 +22,7 @@ from airlane.queue.protocol import (
     MarkTasks,
     PoolsChanged,
     RunCreated,
+    StopIdent,
     Tick,
     TryFinished,
     TryReleased,
@@ -49,6 +51,11 @@ def tries_ending(events: Sequence[Completion | Command | None]) -> set[TryRef]:
     }
 
 
+def _is_current(record: TIRecord | None, try_number: int) -> bool:
+    """Whether ``try_number`` is the try the record of its instance counts."""
+    return record is not None and record.try_number == try_number
+
+
 def record_start(ctx: RunContext, key: TIKey, event: TryStarted) -> None:
     """When and where a try started, kept beside its record (its queue time stays)."""
     queued_at = ctx.meta[key].queued_at if key in ctx.meta else None
@@ -67,6 +74,8 @@ class Events:
         if ctx is None or event.task_id not in ctx.graph.tasks:
             if ctx is not None:
                 log.error("skipping a completion for unknown task %s of %s", event.ti, event.run)
+            elif isinstance(event, TryStarted) and event.run in s.state.runs.ended:
+                self._stop_try(event)
             self._forget_deferral(event, None)
             return
         key = TIKey(event.task_id, event.map_index)
@@ -82,7 +91,10 @@ class Events:
                 self._forget_deferral(event, ctx.machine.tis.get(key))
                 s.assets.finished(ctx, key, event)
             case TryReleased():
-                s.outbox.batch.hdel(s.keys.claims(ctx.dag_id, ctx.run_id), event.ti)
+                if _is_current(ctx.machine.tis.get(key), event.try_number):
+                    # (only then: a stale try's release must not free the claim of the
+                    # instance's next try, which may be running already)
+                    s.outbox.batch.hdel(s.keys.claims(ctx.dag_id, ctx.run_id), event.ti)
                 step = ctx.machine.task_released(key, event.try_number, now)
                 s.progress.after_step(ctx, step, now)
             case TryResumed(end=end) if end:
@@ -127,6 +139,27 @@ class Events:
             persister.ti_event(
                 s.outbox.batch, ctx, event.ti, TaskInstanceState.RUNNING, try_number, event.worker
             )
+        else:
+            self._stop_untracked(ctx, key, event)
+
+    def _stop_untracked(self, ctx: RunContext, key: TIKey, event: TryStarted) -> None:
+        """A try started that this coordinator does not count: it decided otherwise before
+        the claim but wrote it after (a clear or mark of a queued instance, fail-fast, a run
+        that ended, a fast-path successor it overruled). Its worker stops it, as it stops a
+        try cleared while running, and its end (if any comes first) is stale."""
+        self._stop_try(event)
+
+    def _stop_try(self, event: TryStarted) -> None:
+        s = self.session
+        dag_id, run_id = parse_run_ref(event.run)
+        ident = StopIdent(dag_id, run_id, event.task_id, event.map_index, event.try_number)
+        log.info(
+            "stopping %s try %d on %s: not a try this coordinator counts",
+            event.ti,
+            event.try_number,
+            event.worker,
+        )
+        s.outbox.batch.sadd(s.keys.worker_stop(event.worker), ident.encode())
 
     def _record_hop(self, ctx: RunContext, key: TIKey, started_at_s: float) -> None:
         """Successor start minus the latest end of its upstream instances, for /metrics."""

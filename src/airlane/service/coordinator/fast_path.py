@@ -8,7 +8,8 @@ and goes when the run ends. A finish script that queued a successor says so in i
 successor made ready by the same step and marks it queued without sending it (its message is
 on its queue already), its slots taken over from the finished try's. Should the coordinator
 have decided otherwise meanwhile (a clear or a mark it has not written yet), its own record is
-written over the script's, and a worker's claim of the message then finds no queued instance.
+written over the script's, and a worker's claim of the message then finds no queued instance; a
+worker that claimed it before is told to stop it when its ``started`` event comes (events.py).
 """
 
 from __future__ import annotations

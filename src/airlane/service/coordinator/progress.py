@@ -91,7 +91,7 @@ class Progress:
         s = self.session
         s.hooks.run_ended(ctx, state)
         s.outbox.persister.write_run_state(s.outbox.batch, ctx, state, now)
-        s.state.runs.runs.pop(ctx.ref, None)
+        s.state.runs.run_ended(ctx.ref)
         s.state.admission.touched_dags.add(ctx.dag_id)
         s.state.runs.pending_starts.add(ctx.dag_id)
 
