@@ -1,5 +1,5 @@
 # The README's two commands are `make run` and `make test`; .ci/run calls `make test`.
-.PHONY: install install-test run lint typecheck test unit bench bench-smoke
+.PHONY: install install-test run lint typecheck test unit bench bench-smoke bench-ab
 
 VENV := .venv
 BIN := $(VENV)/bin
@@ -42,3 +42,8 @@ bench: install
 
 bench-smoke: install
 	$(BIN)/python -m bench.run --smoke --output /tmp/airlane-bench-smoke.json --no-report
+
+# Alternating runs of two commits on this machine (bench/ab.py): make bench-ab BEFORE=<rev> AFTER=<rev>
+ROUNDS ?= 3
+bench-ab: install
+	$(BIN)/python -m bench.ab --before $(BEFORE) --after $(AFTER) --rounds $(ROUNDS)

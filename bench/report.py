@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from bench import asset_bench, deferral_bench, fast_path_bench
+from bench import ab_report, asset_bench, deferral_bench, fast_path_bench
 
 ISOLATION = Path(__file__).resolve().parent / "results" / "isolation.json"
 
@@ -167,6 +167,7 @@ def render(results: dict[str, Any], command: str) -> str:
         *_deferral(),
         *_assets(),
         *_fast_path(),
+        *_before_after(),
     ]
     return "\n".join(lines)
 
@@ -216,6 +217,13 @@ def _fast_path() -> list[str]:
     if not fast_path_bench.RESULTS.exists():
         return []
     return fast_path_bench.section(json.loads(fast_path_bench.RESULTS.read_text()))
+
+
+def _before_after() -> list[str]:
+    """Alternating runs of two commits (``bench/ab``)."""
+    if not ab_report.RESULTS.exists():
+        return []
+    return ab_report.section(json.loads(ab_report.RESULTS.read_text()))
 
 
 def _queue_choice(choice: dict[str, Any]) -> list[str]:
