@@ -93,9 +93,10 @@ class Progress:
             s.admission.recheck_all()
         change = deferral_change(transition.old, None if record is None else record.state)
         if change:  # (its pool's deferred slots: see admission.pool_occupied)
-            count_deferred(s.state.admission, ctx.graph.tasks[key.task_id], change)
-            if change < 0:
-                s.admission.recheck_all()
+            spec = ctx.graph.tasks[key.task_id]
+            count_deferred(s.state.admission, spec, change)
+            if change < 0 and spec.pool in s.state.admission.pools_holding_deferred:
+                s.admission.recheck_all()  # it gave its pool slots back
 
     def end_run(self, ctx: RunContext, state: DagRunState, now: float) -> None:
         s = self.session
