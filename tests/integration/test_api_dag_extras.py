@@ -179,6 +179,31 @@ def _bulk(api: Api, token: str, resource: str, *actions: dict[str, Any]) -> Any:
     return _ok(api, token, "PATCH", f"/api/v2/{resource}", {"actions": list(actions)})
 
 
+def test_pools_keep_include_deferred_as_airflow_does(api: Api, token: str) -> None:
+    """Stored with the pool, shown back; false unless given; a patch or a masked bulk update
+    without it keeps it; a bulk update without a mask replaces the pool (PoolBody's default)."""
+    pool = "/api/v2/pools/deferring"
+    body = {"name": "deferring", "slots": 2, "include_deferred": True}
+    assert _ok(api, token, "POST", "/api/v2/pools", body, status=201)["include_deferred"] is True
+    assert _ok(api, token, "PATCH", pool, {"slots": 3})["include_deferred"] is True
+    assert _ok(api, token, "GET", pool)["include_deferred"] is True
+    plain = {"name": "plain", "slots": 1}
+    assert _ok(api, token, "POST", "/api/v2/pools", plain, status=201)["include_deferred"] is False
+    masked = {"name": "deferring", "slots": 4}
+    _bulk(api, token, "pools", {"action": "update", "entities": [masked], "update_mask": ["slots"]})
+    assert (
+        _ok(api, token, "GET", pool)["slots"],
+        _ok(api, token, "GET", pool)["include_deferred"],
+    ) == (4, True)
+    _bulk(api, token, "pools", {"action": "update", "entities": [masked]})
+    assert _ok(api, token, "GET", pool)["include_deferred"] is False
+    on = {"name": "plain", "slots": 1, "include_deferred": True}
+    _bulk(api, token, "pools", {"action": "update", "entities": [on]})
+    assert _ok(api, token, "GET", "/api/v2/pools/plain")["include_deferred"] is True
+    for name in ("deferring", "plain"):
+        _ok(api, token, "DELETE", f"/api/v2/pools/{name}", status=204)
+
+
 def test_bulk_connections_and_defaults(api: Api, token: str) -> None:
     one = {"connection_id": "bulk_a", "conn_type": "http", "host": "a.example"}
     two = {"connection_id": "bulk_b", "conn_type": "http", "team_name": None}

@@ -133,3 +133,50 @@ def test_marking_a_run_failed_fails_its_deferred_task_as_airflow_does(api: Api) 
         "its deferral record to go",
     )
     client.close()
+
+
+def _pool(api: Api, token: str, method: str, body: dict[str, Any]) -> dict[str, Any]:
+    path = "/api/v2/pools" + ("" if method == "POST" else "/defer_one")
+    status, found = api.call(method, path, body, token=token)
+    assert status in (200, 201), found
+    return dict(found)
+
+
+def _ti_state(api: Api, dag_id: str, run_id: str, task_id: str) -> str | None:
+    found = api.cluster.task_instances(dag_id, run_id).get((task_id, -1))
+    return None if found is None else found[0].state.value
+
+
+def test_a_pool_that_includes_deferred_keeps_the_deferred_tasks_slot(api: Api) -> None:
+    """Airflow's Pool.include_deferred: a deferred instance holds its pool slot while it waits
+    (true), or gives it back (false, the default; or turned off while it waits)."""
+    token = api.token()
+    api.cluster.wait_for_dags("pool_deferred", "pool_marker")
+    created = _pool(api, token, "POST", {"name": "defer_one", "slots": 1, "include_deferred": True})
+    assert created["include_deferred"] is True
+    held = api.cluster.trigger("pool_deferred")
+    wait_until(lambda: _ti_state(api, "pool_deferred", held, "wait") == "deferred", 60, "defer")
+    # a later run's end: the coordinator went past the deferral (its completion came first)
+    marker = api.cluster.trigger("pool_marker")
+    assert api.cluster.wait_run("pool_marker", marker)["state"] == "success"
+    assert _ti_state(api, "pool_deferred", held, "after") == "scheduled"
+    figures = api.call("GET", "/api/v2/pools/defer_one", token=token)[1]
+    assert (figures["deferred_slots"], figures["occupied_slots"], figures["open_slots"]) == (
+        1,
+        1,
+        0,
+    )
+    assert figures["scheduled_slots"] == 1
+    # turned off while the sensor waits: its slot goes to the task in line
+    assert _pool(api, token, "PATCH", {"include_deferred": False})["include_deferred"] is False
+    wait_until(lambda: _ti_state(api, "pool_deferred", held, "after") == "success", 60, "after")
+    # off from the start: the second task runs while the sensor waits
+    freed = api.cluster.trigger("pool_deferred")
+    wait_until(lambda: _ti_state(api, "pool_deferred", freed, "after") == "success", 60, "after")
+    assert _ti_state(api, "pool_deferred", freed, "wait") == "deferred"
+    figures = api.call("GET", "/api/v2/pools/defer_one", token=token)[1]
+    assert (figures["deferred_slots"], figures["occupied_slots"], figures["open_slots"]) == (
+        2,
+        0,
+        1,
+    )

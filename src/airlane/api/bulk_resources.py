@@ -22,7 +22,7 @@ from airlane.api.connection_shapes import ConnectionBody, apply_patch, new_conne
 from airlane.api.connections import _admin, _load
 from airlane.api.errors import ApiError, invalid, not_found
 from airlane.api.inputs import opt_str
-from airlane.api.pools import _slots
+from airlane.api.pools import _slots, include_deferred
 from airlane.api.variables import _value
 from airlane.sdk.connection import Connection
 
@@ -74,10 +74,13 @@ async def _put_pool(
     given: dict[str, Any] = pool["description"]
     current = (await store.pools()).get(pool["name"], {})
     slots, description = pool["slots"], opt_str(given, "description")
+    deferred = include_deferred(given, default=False)  # (PoolBody's default, as in Airflow)
     if mask:  # only the masked-in fields change
         slots = slots if "slots" in mask else int(current.get("slots", 0))
         description = description if "description" in mask else current.get("description")
-    await store.set_pool(pool["name"], slots, description or "")
+        if "include_deferred" not in mask:
+            deferred = bool(current.get("include_deferred", False))
+    await store.set_pool(pool["name"], slots, description or "", deferred)
 
 
 async def _remove_pool(request: web.Request, name: str) -> None:

@@ -1,4 +1,10 @@
-"""``/api/v2/pools``: create, read, resize and delete pools (the coordinator enforces them)."""
+"""``/api/v2/pools``: create, read, resize and delete pools (the coordinator enforces them).
+
+The slot figures follow Airflow's ``Pool``: ``occupied_slots`` are those of the pool's queued
+and running instances, and of its deferred ones when the pool's ``include_deferred`` is set;
+``open_slots`` is ``slots`` minus them (-1 for an unlimited pool; below zero when a pool was
+shrunk under its use); ``deferred_slots`` counts the deferred instances' slots either way.
+"""
 
 from __future__ import annotations
 
@@ -15,17 +21,20 @@ from airlane.queue.keys import parse_run_ref
 from airlane.queue.store import Store
 
 DEFAULT_POOL = "default_pool"
+#: the states whose instances' slots a pool's figures count (Airflow's ``Pool.slots_stats``)
+_COUNTED_STATES = frozenset({"queued", "running", "scheduled", "deferred"})
 
 
 async def _usage(store: Store) -> dict[str, Counter[str]]:
-    """Per pool, the slots its queued and running instances hold (from active runs)."""
+    """Per pool and state, the slots of its scheduled, queued, running and deferred instances
+    (from active runs)."""
     usage: dict[str, Counter[str]] = {}
     for ref in await store.active_run_refs():
         dag_id, run_id = parse_run_ref(ref)
         dag = await store.dag(dag_id)
         for (task_id, _), (record, _) in (await store.task_instances(dag_id, run_id)).items():
             state = record.state.value
-            if state not in ("queued", "running", "scheduled"):
+            if state not in _COUNTED_STATES:
                 continue
             spec = task_spec(dag, task_id) or {}
             pool = str(spec.get("pool", DEFAULT_POOL))
@@ -35,18 +44,19 @@ async def _usage(store: Store) -> dict[str, Counter[str]]:
 
 def pool_response(name: str, pool: dict[str, Any], used: Counter[str]) -> dict[str, Any]:
     slots = int(pool.get("slots", 0))
-    occupied = used["queued"] + used["running"]
+    include_deferred = bool(pool.get("include_deferred", False))
+    occupied = used["queued"] + used["running"] + (used["deferred"] if include_deferred else 0)
     return {
         "name": name,
         "slots": slots,
         "description": pool.get("description") or None,
-        "include_deferred": bool(pool.get("include_deferred", False)),
+        "include_deferred": include_deferred,
         "occupied_slots": occupied,
         "running_slots": used["running"],
         "queued_slots": used["queued"],
         "scheduled_slots": used["scheduled"],
-        "deferred_slots": 0,
-        "open_slots": -1 if slots < 0 else max(0, slots - occupied),
+        "deferred_slots": used["deferred"],
+        "open_slots": -1 if slots < 0 else slots - occupied,
         "team_name": None,
     }
 
@@ -71,6 +81,17 @@ async def get_pool(request: web.Request) -> web.Response:
 
 #: the largest number of slots a pool's JSON keeps (a 64-bit integer)
 MAX_SLOTS = 2**63 - 1
+
+
+def include_deferred(body: dict[str, Any], default: bool) -> bool:
+    """The body's ``include_deferred`` (a boolean, as the request validation checked), or
+    ``default`` when it is absent or null."""
+    given = body.get("include_deferred")
+    if given is None:
+        return default
+    if not isinstance(given, bool):
+        raise invalid("body", "include_deferred", "Input should be a valid boolean", given)
+    return given
 
 
 def _slots(body: dict[str, Any], required: bool) -> int | None:
@@ -98,7 +119,8 @@ async def create_pool(request: web.Request) -> web.Response:
     opt_str(body, "team_name", 50)  # Airlane has no teams: checked as Airflow does, then ignored
     if name in await store.pools() and name != DEFAULT_POOL:
         raise conflict(f"Pool with name: `{name}` already exists")
-    await store.set_pool(name, slots, opt_str(body, "description") or "")
+    deferred = include_deferred(body, default=False)
+    await store.set_pool(name, slots, opt_str(body, "description") or "", deferred)
     return json_response(pool_response(name, (await store.pools())[name], Counter()), status=201)
 
 
@@ -121,7 +143,10 @@ async def patch_pool(request: web.Request) -> web.Response:
         opt_str(body, "description") if "description" in body else current.get("description")
     )
     await store.set_pool(
-        name, int(current.get("slots", 0)) if slots is None else slots, description or ""
+        name,
+        int(current.get("slots", 0)) if slots is None else slots,
+        description or "",
+        include_deferred(body, default=bool(current.get("include_deferred", False))),
     )
     usage = await _usage(store)
     return json_response(

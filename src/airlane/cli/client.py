@@ -65,6 +65,11 @@ def register_pools(parser: argparse.ArgumentParser) -> None:
     p.add_argument("name")
     p.add_argument("slots", type=int)
     p.add_argument("--description", default="")
+    p.add_argument(
+        "--include-deferred",
+        action="store_true",
+        help="deferred task instances hold their slots of the pool while they wait",
+    )
     p.set_defaults(handler=lambda args: _run(cmd_pool_set(args)))
     p = sub.add_parser("list", help="list pools")
     p.set_defaults(handler=lambda args: _run(cmd_pool_list(args)))
@@ -73,14 +78,17 @@ def register_pools(parser: argparse.ArgumentParser) -> None:
 async def cmd_pool_set(args: argparse.Namespace) -> int:
     if args.slots < 0:
         raise CliError("slots: must be >= 0")
-    await (await _store()).set_pool(args.name, args.slots, args.description)
-    print(f"pool {args.name}: {args.slots} slots")
+    store = await _store()
+    await store.set_pool(args.name, args.slots, args.description, args.include_deferred)
+    deferred = " (deferred tasks included)" if args.include_deferred else ""
+    print(f"pool {args.name}: {args.slots} slots{deferred}")
     return 0
 
 
 async def cmd_pool_list(args: argparse.Namespace) -> int:
     for name, pool in sorted((await (await _store()).pools()).items()):
-        print(f"{name}  {pool.get('slots')}  {pool.get('description', '')}")
+        deferred = "include_deferred" if pool.get("include_deferred") else ""
+        print(f"{name}  {pool.get('slots')}  {pool.get('description', '')}  {deferred}".rstrip())
     return 0
 
 

@@ -111,9 +111,16 @@ class Store:
             )
             await pipe.execute()
 
-    async def set_pool(self, name: str, slots: int, description: str = "") -> None:
+    async def set_pool(
+        self, name: str, slots: int, description: str = "", include_deferred: bool = False
+    ) -> None:
+        """Create or replace pool ``name``; ``include_deferred``: its deferred instances hold
+        their slots while they wait (Airflow's ``Pool.include_deferred``)."""
+        record: dict[str, Any] = {"slots": slots, "description": description}
+        if include_deferred:  # (absent: false, as records written before the flag)
+            record["include_deferred"] = True
         async with self.client.pipeline(transaction=True) as pipe:
-            pipe.hset(self.keys.pools, name, dumps({"slots": slots, "description": description}))
+            pipe.hset(self.keys.pools, name, dumps(record))
             pipe.xadd(
                 self.keys.commands,
                 PoolsChanged().to_fields(),

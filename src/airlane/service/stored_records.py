@@ -4,6 +4,7 @@ skipped (see queue/protocol's decoded_or_none) instead of stopping the coordinat
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from airlane.engine.graph import DagGraph
@@ -19,8 +20,18 @@ def decode_dag(raw: str) -> tuple[dict[str, Any], DagGraph]:
     return dag, DagGraph.from_serialized(dag)
 
 
-def decode_pool_slots(raw: str) -> int:
-    return int(loads(raw).get("slots", 0))
+@dataclass(frozen=True, slots=True)
+class PoolRecord:
+    """What the coordinator reads of a pool: its size (-1: unlimited) and whether its deferred
+    instances hold their slots while they wait (Airflow's ``Pool.include_deferred``)."""
+
+    slots: int
+    include_deferred: bool = False
+
+
+def decode_pool(raw: str) -> PoolRecord:
+    found = loads(raw)
+    return PoolRecord(int(found.get("slots", 0)), bool(found.get("include_deferred", False)))
 
 
 def epoch_s(raw: str | None, default: float) -> float:

@@ -5,7 +5,10 @@ An instance goes when its DAG is under ``max_active_tasks`` and its pool has roo
 state machine lists the instances each step makes ready highest ``priority_weight`` first),
 and the first one that does not fit holds the line. A run
 starts while its DAG is unpaused and under ``max_active_runs`` (backfill runs follow their
-backfill's own limit). The functions on plain data come first; :class:`Admission` applies
+backfill's own limit). A deferred instance holds no slot of its DAG; it holds its pool's slots
+while it waits only when that pool includes deferred instances (Airflow's
+``Pool.include_deferred``, false by default: ``Pool.slots_stats`` takes them off the pool's open
+slots then). The functions on plain data come first; :class:`Admission` applies
 them to the session.
 """
 
@@ -25,7 +28,7 @@ from airlane.sdk.state import TaskInstanceState
 from airlane.service.coordinator.settings import DEFAULT_POOL_SLOTS
 from airlane.service.coordinator.state import AdmissionState, RunTI
 from airlane.service.run_context import RunContext
-from airlane.service.stored_records import decode_pool_slots
+from airlane.service.stored_records import PoolRecord, decode_pool
 
 if TYPE_CHECKING:
     from airlane.service.coordinator.session import Session
@@ -48,11 +51,21 @@ def max_active_tasks(dag: Mapping[str, Any]) -> int:
     return DagSpec.from_serialized(dag).max_active_tasks
 
 
+def pool_occupied(state: AdmissionState, pool: str) -> int:
+    """The slots of ``pool`` its instances hold: queued and running ones, and deferred ones
+    when the pool includes them (Airflow's ``Pool.occupied_slots``)."""
+    held = state.pool_held[pool]
+    if pool in state.pools_holding_deferred:
+        held += state.pool_deferred[pool]
+    return held
+
+
 def has_room(state: AdmissionState, dag_id: str, max_tasks: int, spec: TaskSpec) -> bool:
     """Whether one more instance of ``spec`` fits in its DAG's and its pool's slots."""
     if state.held[dag_id] >= max_tasks:
         return False
-    return state.pool_held[spec.pool] + spec.pool_slots <= pool_limit(state.pool_slots, spec.pool)
+    occupied = pool_occupied(state, spec.pool)
+    return occupied + spec.pool_slots <= pool_limit(state.pool_slots, spec.pool)
 
 
 def task_has_room(state: AdmissionState, ref: str, dag_id: str, spec: TaskSpec) -> bool:
@@ -79,6 +92,28 @@ def release_slots(state: AdmissionState, ref: str, dag_id: str, spec: TaskSpec) 
     state.pool_held[spec.pool] -= spec.pool_slots
     _decrement(state.task_held, (dag_id, spec.task_id))
     _decrement(state.run_task_held, (ref, spec.task_id))
+
+
+def deferral_change(old: S | None, new: S | None) -> int:
+    """1: an instance became deferred; -1: it no longer is (resumed, cleared, marked, ended
+    by its trigger, timed out); 0: neither."""
+    return int(new is S.DEFERRED) - int(old is S.DEFERRED)
+
+
+def count_deferred(state: AdmissionState, spec: TaskSpec, change: int) -> None:
+    """Count an instance of ``spec`` into (``change`` 1) or out of (-1) its pool's deferred
+    slots."""
+    held = state.pool_deferred[spec.pool] + change * spec.pool_slots
+    if held > 0:
+        state.pool_deferred[spec.pool] = held
+    else:
+        state.pool_deferred.pop(spec.pool, None)
+
+
+def pool_limits(records: Mapping[str, PoolRecord]) -> tuple[dict[str, int], frozenset[str]]:
+    """Each pool's size, and the pools whose deferred instances hold their slots."""
+    slots = {name: record.slots for name, record in records.items()}
+    return slots, frozenset(name for name, r in records.items() if r.include_deferred)
 
 
 def _decrement(counter: Counter[tuple[str, str]], key: tuple[str, str]) -> None:
@@ -120,10 +155,9 @@ class Admission:
     async def load_pools(self) -> None:
         s = self.session
         raw = await typed.hgetall(s.client, s.keys.pools)
-        slots = {
-            name: decoded_or_none(decode_pool_slots, v, "pool", log) for name, v in raw.items()
-        }
-        self.state.pool_slots = {name: n for name, n in slots.items() if n is not None}
+        decoded = {name: decoded_or_none(decode_pool, v, "pool", log) for name, v in raw.items()}
+        records = {name: r for name, r in decoded.items() if r is not None}
+        self.state.pool_slots, self.state.pools_holding_deferred = pool_limits(records)
 
     def recheck_all(self) -> None:
         """Every DAG with a waiting line gets another look at the next flush."""

@@ -12,7 +12,12 @@ from airlane.queue.keys import deferred_field, ti_field
 from airlane.queue.protocol import StopIdent
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.service.coordinator import deferrals
-from airlane.service.coordinator.admission import release_slots, take_slots
+from airlane.service.coordinator.admission import (
+    count_deferred,
+    deferral_change,
+    release_slots,
+    take_slots,
+)
 from airlane.service.coordinator.settings import HELD_STATES
 from airlane.service.run_context import RunContext
 
@@ -86,6 +91,12 @@ class Progress:
             s.recovery.forget((ctx.ref, key))
             release_slots(s.state.admission, ctx.ref, ctx.dag_id, ctx.graph.tasks[key.task_id])
             s.admission.recheck_all()
+        change = deferral_change(transition.old, None if record is None else record.state)
+        if change:  # (its pool's deferred slots: see admission.pool_occupied)
+            spec = ctx.graph.tasks[key.task_id]
+            count_deferred(s.state.admission, spec, change)
+            if change < 0 and spec.pool in s.state.admission.pools_holding_deferred:
+                s.admission.recheck_all()  # it gave its pool slots back
 
     def end_run(self, ctx: RunContext, state: DagRunState, now: float) -> None:
         s = self.session

@@ -15,7 +15,7 @@ from airlane.queue.callback_jobs import RUN_GENERATION
 from airlane.queue.keys import parse_run_ref
 from airlane.queue.protocol import decoded_or_none
 from airlane.sdk.state import DagRunState, TaskInstanceState
-from airlane.service.coordinator.admission import take_slots
+from airlane.service.coordinator.admission import count_deferred, take_slots
 from airlane.service.coordinator.settings import HELD_STATES
 from airlane.service.coordinator.state import RunningTry
 from airlane.service.run_context import RunContext
@@ -131,7 +131,8 @@ class RunLoader:
         return ctx
 
     def _count_held(self, ctx: RunContext) -> None:
-        """The slots the run's queued and running instances hold, and where they run."""
+        """The slots the run's queued, running and deferred instances hold, and where they
+        run (a deferred one counts against its pool as admission.pool_occupied says)."""
         s = self.session
         for key, record in ctx.machine.tis.items():
             worker = ctx.meta[key].worker if key in ctx.meta else None
@@ -141,6 +142,8 @@ class RunLoader:
                 )
             if record.state in HELD_STATES:
                 take_slots(s.state.admission, ctx.ref, ctx.dag_id, ctx.graph.tasks[key.task_id])
+            elif record.state is S.DEFERRED:
+                count_deferred(s.state.admission, ctx.graph.tasks[key.task_id], 1)
 
     async def start_queued(self, dag_id: str) -> None:
         """Start the DAG's queued runs in order while they may start."""

@@ -13,7 +13,8 @@ CONSUMER = "active"
 DEFAULT_POOL_SLOTS = 128
 #: operations per apply call: larger batches are written in several calls, in order
 MAX_BATCH_OPS = 20_000
-#: states in which an instance holds a slot of its DAG and of its pool
+#: states in which an instance holds a slot of its DAG and of its pool (a deferred one holds
+#: its pool's slots too when the pool includes deferred instances: admission.pool_occupied)
 HELD_STATES = frozenset({TaskInstanceState.QUEUED, TaskInstanceState.RUNNING})
 
 

@@ -68,6 +68,10 @@ class AdmissionState:
     #: pool slots taken by queued and running instances, and each pool's size
     pool_held: Counter[str] = field(default_factory=Counter)
     pool_slots: dict[str, int] = field(default_factory=dict)
+    #: pool slots of deferred instances, whatever their pool's include_deferred (a pool's
+    #: flag may change while they wait), and the pools whose deferred instances hold them
+    pool_deferred: Counter[str] = field(default_factory=Counter)
+    pools_holding_deferred: frozenset[str] = frozenset()
     #: queued and running instances per (DAG, task) and per (run ref, task), for the tasks'
     #: max_active_tis_per_dag and max_active_tis_per_dagrun
     task_held: Counter[tuple[str, str]] = field(default_factory=Counter)
