@@ -62,14 +62,15 @@ def _wire(keys: Keys, table: KeyTable, c: Claim) -> dict[str, object]:
 
 
 # The claim itself: the try's number in the run's ``claims`` hash, its ClaimRef in the worker's
-# ``worker_tasks`` set and the ``started`` event. Shared by CLAIM_MANY and FINISH_MANY (a
-# fast-path successor claimed for the finishing worker, scripts/finish.py), which must agree.
+# ``worker_tasks`` set (KEYS[2]) and the ``started`` event on ``completions`` (KEYS[1]). Shared
+# by CLAIM_MANY and FINISH_MANY (a fast-path successor claimed for the finishing worker,
+# scripts/finish.py), whose KEYS begin alike.
 CLAIM_TRY = """
 local function claim_try(c)
   redis.call('HSET', c.claims, c.ti, c.try)
-  redis.call('SADD', c.worker_tasks, c.ref)
-  redis.call('XADD', c.completions, 'MAXLEN', '~', c.maxlen, '*', 'kind', 'started', 'run',
-    c.run, 'ti', c.ti, 'try', c.try, 'worker', c.worker, 'at', c.at)
+  redis.call('SADD', KEYS[2], c.ref)
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', c.maxlen, '*', 'kind', 'started', 'run', c.run,
+    'ti', c.ti, 'try', c.try, 'worker', c.worker, 'at', c.at)
 end
 """
 
@@ -97,9 +98,8 @@ for i, c in ipairs(cjson.decode(ARGV[4])) do
       ok = 1  -- this worker's own claim, asked again after its reply was lost: still its try
     elseif ti['state'] == 'queued' and tonumber(ti['try_number']) == tonumber(c.try)
         and not (claimed and tonumber(claimed) >= tonumber(c.try)) then
-      claim_try({claims = claims, ti = c.ti, try = c.try, worker_tasks = KEYS[2],
-        ref = c.message_ref, completions = KEYS[1], maxlen = ARGV[3], run = c.run,
-        worker = ARGV[1], at = ARGV[2]})
+      claim_try({claims = claims, ti = c.ti, try = c.try, ref = c.message_ref,
+        maxlen = ARGV[3], run = c.run, worker = ARGV[1], at = ARGV[2]})
       ok = 1
     end
   end

@@ -260,8 +260,8 @@ local function run_here(f, q)
   local try = string.format('%d', q.try)
   local ref = '[' .. f.ref_stream .. ',' .. cjson.encode(q.id) .. ',' .. f.ref_run .. ','
     .. cjson.encode(q.task) .. ',-1,' .. try .. ']'
-  claim_try({claims = KEYS[f.claims], ti = q.ti, try = try, worker_tasks = KEYS[2], ref = ref,
-    completions = KEYS[1], maxlen = ARGV[2], run = f.run, worker = ARGV[6], at = started_at()})
+  claim_try({claims = KEYS[f.claims], ti = q.ti, try = try, ref = ref, maxlen = ARGV[2],
+    run = f.run, worker = ARGV[6], at = started_at()})
   return {stream, q.id, entry[2], 1, ref}
 end
 """
@@ -285,6 +285,17 @@ end
 # (DEFER_TRY below: first delivery only, while its claim stands). A replay (the message already
 # acknowledged) keeps a resumed try's resume entry and sends no deferred completion again.
 FINISH_MANY = """
+-- the completion: a replayed one is stale for the coordinator, except a deferral's: the same
+-- try, resumed meanwhile, would take it for its own; a deferral not acknowledged stored nothing
+local function finished(f, acked, fast)
+  if not fast and not (f.defer and acked == 0) then
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'kind', 'finished', 'run', f.run,
+      'ti', f.ti, 'try', f.try, 'outcome', f.outcome)
+  elseif fast then  -- the same, saying which successor the script queued
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'kind', 'finished', 'run', f.run,
+      'ti', f.ti, 'try', f.try, 'outcome', f.outcome, 'fast', fast.ti .. '|' .. fast.try)
+  end
+end
 ${DEFER_TRY}
 ${FAST_PATH}
 ${CLAIM_TRY}
@@ -312,15 +323,7 @@ for i, f in ipairs(cjson.decode(ARGV[5])) do
     -- coordinator has already given up on, a worker it took for dead)
     if f.plan and acked == 1 and current_try(f) then fast = fast_path(f, ARGV[2]) end
   end
-  -- a replayed completion is stale for the coordinator, except a deferral's: the same try,
-  -- resumed meanwhile, would take it for its own; a deferral not acknowledged stored nothing
-  if not fast and not (f.defer and acked == 0) then
-    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'kind', 'finished', 'run', f.run,
-      'ti', f.ti, 'try', f.try, 'outcome', f.outcome)
-  elseif fast then  -- the same, saying which successor the script queued
-    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'kind', 'finished', 'run', f.run,
-      'ti', f.ti, 'try', f.try, 'outcome', f.outcome, 'fast', fast.ti .. '|' .. fast.try)
-  end
+  finished(f, acked, fast)
   results[i] = 0
   if fast and f.here then results[i] = run_here(f, fast) end
 end

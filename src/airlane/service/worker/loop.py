@@ -2,8 +2,10 @@
 
 A message becomes a try only through the ``claim`` script (fencing: a stale or duplicated
 message does nothing); a try ends through the ``finish`` script (XComs, acknowledgement and
-the completion event in one step). On SIGTERM running tries get ``grace_s`` to finish; the
-rest are stopped and handed back to be run again without using up a retry.
+the completion event in one step), which, with the fast path, may also claim the successor it
+queues for this worker, which starts it at once (Airflow's mini scheduler, ``_run_here``).
+On SIGTERM running tries get ``grace_s`` to finish; the rest are stopped and handed back to be
+run again without using up a retry.
 """
 
 from __future__ import annotations
