@@ -127,9 +127,11 @@ def section(found: dict[str, Any]) -> list[str]:
         ),
         "",
         "With the fast path a success's finish script queues its ready successor on its task"
-        " stream at once (engine/fast_path.py): the hop is the finish script, a worker's read"
-        " and its claim, with no coordinator pass in between. A fan-out gains little: the"
-        " finished root's slot goes to one successor; the coordinator queues the others.",
+        " stream at once (engine/fast_path.py) and claims it for the worker that finished the"
+        " upstream, which starts it on the script's reply (Airflow's mini scheduler): the hop"
+        " is the finish script, with no coordinator pass, read or claim in between. A fan-out"
+        " gains little: the finished root's slot goes to one successor; the coordinator queues"
+        " the others.",
         "",
         "How it stays within the coordinator's rules: the script decides only a successor whose"
         " trigger rule is met at the earliest once every upstream succeeded (all_success,"

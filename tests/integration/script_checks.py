@@ -2,7 +2,8 @@
 
 A Lua script cannot be asked which keys it touches, so :func:`checked` rewrites its source: every
 ``redis.call`` goes through a function that raises for a key not given in KEYS (every command
-the scripts use takes its key first).
+the scripts use takes its key first, but TIME, which takes none, and XREADGROUP, whose key
+follows STREAMS).
 """
 
 from __future__ import annotations
@@ -18,8 +19,19 @@ from airlane.queue.scripts import ScriptArgs, Scripts
 _PREAMBLE = """
 local declared = {}
 for _, key in ipairs(KEYS) do declared[key] = true end
+local function key_of(command, key, ...)
+  if command == 'XREADGROUP' then  -- GROUP g c [COUNT n] STREAMS key... id...
+    local args = {key, ...}
+    for i, arg in ipairs(args) do if arg == 'STREAMS' then return args[i + 1] end end
+  end
+  return key
+end
 local function checked_call(command, key, ...)
-  if not declared[key] then error('UNDECLARED key ' .. tostring(key) .. ' (' .. command .. ')') end
+  if command == 'TIME' then return redis.call(command) end  -- no key
+  local touched = key_of(command, key, ...)
+  if touched == nil or not declared[touched] then
+    error('UNDECLARED key ' .. tostring(touched) .. ' (' .. command .. ')')
+  end
   return redis.call(command, key, ...)
 end
 """

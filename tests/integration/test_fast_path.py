@@ -4,15 +4,27 @@ coordinator, and SIGKILLs lose nothing and run nothing twice."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import shutil
 import signal
+import time
 from collections import Counter
 from collections.abc import Iterator
 
 import pytest
 
-from airlane.queue.keys import run_ref
+from airlane.engine.run_state import TaskOutcome
+from airlane.queue import typed
+from airlane.queue.connection import connect
+from airlane.queue.groups import ensure_group
+from airlane.queue.keys import WORKER_GROUP, run_ref
+from airlane.queue.messages import TaskMessage
+from airlane.queue.protocol import ClaimRef
+from airlane.queue.scripts import Scripts
+from airlane.sdk.state import TaskInstanceState
+from airlane.service.worker.heartbeat import Heartbeat, WorkerIdentity
+from airlane.service.worker.tries import FinishedTry, RunningTry, claim_call, finish_call
 from tests.conftest import TEST_DAGS
 from tests.integration.cluster import Cluster, RedisServer, wait_until
 
@@ -138,3 +150,78 @@ def test_a_coordinator_killed_during_fast_path_finishes_is_replaced(nodes: Clust
     runs = _executions(nodes, run_id)
     assert max(runs.values()) == 1
     assert len(runs) == 30
+
+
+# ---- the mini scheduler: the finishing worker runs the successor itself -------------------
+
+
+def _started_on(nodes: Cluster, dag_id: str, run_id: str) -> dict[tuple[str, int], str]:
+    """(task, try) -> the worker its ``started`` event names, for one run."""
+    client = nodes.redis()
+    entries = client.xrange(nodes.keys.completions)
+    client.close()
+    ref = run_ref(dag_id, run_id)
+    return {
+        (fields["ti"].split("|")[0], int(fields["try"])): fields["worker"]
+        for _, fields in entries
+        if fields.get("run") == ref and fields["kind"] == "started"
+    }
+
+
+def test_each_successor_runs_on_the_worker_that_ran_its_upstream(nodes: Cluster) -> None:
+    run_id = nodes.trigger("fp_chain")
+    assert nodes.wait_run("fp_chain", run_id)["state"] == "success"
+    started = _started_on(nodes, "fp_chain", run_id)
+    assert sorted(started) == [(f"s{i}", 1) for i in range(6)]
+    assert len(set(started.values())) == 1
+
+
+async def _finish_claiming_the_successor(nodes: Cluster, worker_id: str) -> str:
+    """As a worker SIGKILLed right after its finish script: reads s0 of fp_mini, claims it and
+    finishes it with run_here, its successor s1 claimed for it, and dies (no more heartbeats).
+    Returns s1's encoded ClaimRef."""
+    client = connect(nodes.redis_url)
+    scripts = Scripts.register(client, nodes.keys)
+    beat = Heartbeat(nodes.redis_url, nodes.keys, WorkerIdentity(worker_id, ("fp_mini",), 1), 1)
+    stream = nodes.keys.queue("fp_mini")
+    try:
+        await asyncio.to_thread(beat.beat)
+        await ensure_group(client, stream, WORKER_GROUP)
+        read = await typed.xreadgroup(
+            client, WORKER_GROUP, worker_id, {stream: ">"}, count=1, block=20_000
+        )
+        [(_, [(message_id, fields)])] = read
+        message = TaskMessage.from_fields(fields)
+        ref = ClaimRef(stream, message_id, "fp_mini", message.run_id, "s0", -1, 1).encode()
+        item = RunningTry(stream, message_id, message, ref)
+        assert await scripts.claim_many(claim_call(worker_id, [item], time.time())) == [True]
+        done = FinishedTry(item, TaskOutcome(TaskInstanceState.SUCCESS, 1), [], [], False, "")
+        call = finish_call(worker_id, [done], 60, fast_path=True, run_here=True)
+        [delivery] = await scripts.finish_many(call)
+        assert delivery is not None
+        assert delivery.claimed
+        return delivery.ref
+    finally:
+        beat.client.close()
+        await client.aclose()
+
+
+def test_a_worker_killed_between_its_finish_and_the_successor_start_loses_nothing(
+    nodes: Cluster,
+) -> None:
+    """The successor claimed for a worker that dies before starting it: the coordinator's
+    recovery of the dead worker fails that try (retryable: the worker might have started it)
+    and its next try runs, once, on another worker."""
+    nodes.wait_for_dags("fp_mini")
+    run_id = nodes.trigger("fp_mini")
+    ref = asyncio.run(_finish_claiming_the_successor(nodes, "doomed"))
+    assert ClaimRef.decode(ref).task_id == "s1"
+    nodes.start("worker_mini", "worker", "--queues", "fp_mini", "--grace", "1")
+    summary = nodes.wait_run("fp_mini", run_id, timeout_s=60)
+    assert summary["state"] == "success"
+    assert summary["tasks"]["s1"] == {"state": "success", "try_number": 2}
+    assert _executions(nodes, run_id) == Counter({("s1", 2): 1, ("s2", 1): 1})  # s0: by hand
+    started = _started_on(nodes, "fp_mini", run_id)
+    assert started[("s0", 1)] == started[("s1", 1)] == "doomed"
+    assert started[("s1", 2)] == started[("s2", 1)] != "doomed"
+    nodes.signal("worker_mini", signal.SIGTERM)

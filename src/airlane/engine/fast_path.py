@@ -20,6 +20,8 @@ A successor is in the plan only when the decision needs nothing the script canno
 - it goes to the same queue as the finishing try (the script writes to that task stream).
 
 Only one successor per finished try can take its slot; the others are left to the coordinator.
+The worker that finished the try runs that successor itself when it can: the same script claims
+it for that worker (RUN_HERE in ``queue/scripts/finish.py``), with no read or claim in between.
 """
 
 from __future__ import annotations

@@ -32,12 +32,16 @@ def step(run_id, ti):
         handle.write(f"{ti.task_id} {ti.try_number} {started} {time.time()}\n")
 
 
-def chain(dag_id, count, callable_, **dag_args):
+def chain(dag_id, count, callable_, queue="default", **dag_args):
     with DAG(dag_id, schedule=None, **dag_args) as dag:
         previous = None
         for i in range(count):
             current = PythonOperator(
-                task_id=f"s{i}", python_callable=callable_, retries=1, retry_delay=timedelta(0)
+                task_id=f"s{i}",
+                python_callable=callable_,
+                retries=1,
+                retry_delay=timedelta(0),
+                queue=queue,
             )
             if previous is not None:
                 previous >> current
@@ -81,3 +85,6 @@ with DAG("fp_mapped", schedule=None) as fp_mapped:
 
 # a long chain, for the kills
 fp_long = chain("fp_long", 30, step)
+
+# on a queue of its own, which a test reads by hand before a worker serves it
+fp_mini = chain("fp_mini", 3, quick, queue="fp_mini")

@@ -40,7 +40,7 @@ from airlane.queue.scripts.assets import (
     RecordAssetEvents,
 )
 from airlane.queue.scripts.claim import CLAIM_MANY, Claim, ClaimMany
-from airlane.queue.scripts.finish import FINISH_MANY, Finish, FinishMany
+from airlane.queue.scripts.finish import FINISH_MANY, Delivery, Finish, FinishMany
 from airlane.queue.scripts.lease import RENEW, Renew
 from airlane.queue.scripts.runs import CREATE_RUN, CreateRun
 from airlane.queue.scripts.triggers import SOURCES as TRIGGER_SOURCES
@@ -68,6 +68,7 @@ __all__ = [
     "ClaimTriggers",
     "CreateAssetRun",
     "CreateRun",
+    "Delivery",
     "Finish",
     "FinishMany",
     "Fire",
@@ -125,8 +126,10 @@ class Scripts:
         results = await self._call("claim_many", call.encode(self.keys))
         return [_claim_answer(result) for result in cast(list[int | str | bytes], results)]
 
-    async def finish_many(self, call: FinishMany) -> None:
-        await self._call("finish_many", call.encode(self.keys))
+    async def finish_many(self, call: FinishMany) -> list[Delivery | None]:
+        """Per finish: the message read for the worker to run (Finish.run_here), or None."""
+        answers = await self._call("finish_many", call.encode(self.keys))
+        return [Delivery.decode(a) for a in cast(list[object], answers)]
 
     async def apply(self, call: Apply) -> None:
         """Raises ResponseError NOLEASE when another coordinator holds the lease."""

@@ -61,6 +61,19 @@ def _wire(keys: Keys, table: KeyTable, c: Claim) -> dict[str, object]:
     return wired
 
 
+# The claim itself: the try's number in the run's ``claims`` hash, its ClaimRef in the worker's
+# ``worker_tasks`` set (KEYS[2]) and the ``started`` event on ``completions`` (KEYS[1]). Shared
+# by CLAIM_MANY and FINISH_MANY (a fast-path successor claimed for the finishing worker,
+# scripts/finish.py), whose KEYS begin alike.
+CLAIM_TRY = """
+local function claim_try(c)
+  redis.call('HSET', c.claims, c.ti, c.try)
+  redis.call('SADD', KEYS[2], c.ref)
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', c.maxlen, '*', 'kind', 'started', 'run', c.run,
+    'ti', c.ti, 'try', c.try, 'worker', c.worker, 'at', c.at)
+end
+"""
+
 # KEYS: completions, worker_tasks of the worker, then the tis and claims hashes of the runs
 # ARGV: worker id, now (epoch s), completions maxlen, the claims as one JSON array of objects
 #   {tis: KEYS index, claims: KEYS index, ti: ti field, try (text), message_ref, run: run ref}
@@ -71,6 +84,7 @@ def _wire(keys: Keys, table: KeyTable, c: Claim) -> dict[str, object]:
 # this worker already holds for the same message answers 1 again (no second start event): a
 # call whose reply was lost to a dropped connection is retried, and must not lose the try.
 CLAIM_MANY = """
+${CLAIM_TRY}
 local results = {}
 for i, c in ipairs(cjson.decode(ARGV[4])) do
   local ok = 0
@@ -84,10 +98,8 @@ for i, c in ipairs(cjson.decode(ARGV[4])) do
       ok = 1  -- this worker's own claim, asked again after its reply was lost: still its try
     elseif ti['state'] == 'queued' and tonumber(ti['try_number']) == tonumber(c.try)
         and not (claimed and tonumber(claimed) >= tonumber(c.try)) then
-      redis.call('HSET', claims, c.ti, c.try)
-      redis.call('SADD', KEYS[2], c.message_ref)
-      redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[3], '*', 'kind', 'started', 'run', c.run,
-        'ti', c.ti, 'try', c.try, 'worker', ARGV[1], 'at', ARGV[2])
+      claim_try({claims = claims, ti = c.ti, try = c.try, ref = c.message_ref,
+        maxlen = ARGV[3], run = c.run, worker = ARGV[1], at = ARGV[2]})
       ok = 1
     end
   end
@@ -98,4 +110,4 @@ for i, c in ipairs(cjson.decode(ARGV[4])) do
   end
 end
 return results
-"""
+""".replace("${CLAIM_TRY}", CLAIM_TRY)

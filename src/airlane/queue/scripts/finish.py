@@ -8,6 +8,7 @@ import orjson
 
 from airlane.queue.keys import WORKER_GROUP, Keys, deferred_field, run_ref, ti_field
 from airlane.queue.messages import STREAM_MAXLEN
+from airlane.queue.scripts.claim import CLAIM_TRY
 from airlane.queue.scripts.wire import KeyTable, ScriptArgs
 
 
@@ -41,6 +42,9 @@ class Finish:
     #: the fast path (engine/fast_path.py): the try's own task message (its ``m`` field), the
     #: template of a successor's; "" when the fast path is off
     fast_template: str = ""
+    #: with the fast path: the worker runs the successor itself (RUN_HERE), which it asks for
+    #: while it is not stopping (the finished try's slot is the successor's)
+    run_here: bool = False
 
     def wire(self, keys: Keys, table: KeyTable) -> dict[str, object]:
         wired = self._wire(keys, table)
@@ -59,6 +63,11 @@ class Finish:
             wired["plan"] = table.position(keys.fast_plan(self.dag_id, self.run_id))
             wired["tis"] = table.position(keys.tis(self.dag_id, self.run_id))
             wired["run_key"] = table.position(keys.run(self.dag_id, self.run_id))
+            if self.run_here:
+                wired["here"] = 1
+                # the ClaimRef's pieces as protocol.ClaimRef.encode writes them
+                wired["ref_stream"] = orjson.dumps(self.stream).decode()
+                wired["ref_run"] = orjson.dumps([self.dag_id, self.run_id]).decode()[1:-1]
         return wired
 
     def _wire(self, keys: Keys, table: KeyTable) -> dict[str, object]:
@@ -103,8 +112,36 @@ class FinishMany:
             self.log_maxlen,
             self.log_retention_s,
             orjson.dumps(finishes).decode(),
+            self.worker_id,
         ]
         return ScriptArgs(table.keys, args)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A task message FINISH_MANY read for the finishing worker (RUN_HERE): the fast-path
+    successor, claimed for it already, or an older message of the stream, not claimed."""
+
+    stream: str
+    message_id: str
+    fields: dict[str, str]
+    claimed: bool
+    #: the encoded ClaimRef the script added to ``worker_tasks`` ("" when not claimed)
+    ref: str
+
+    @classmethod
+    def decode(cls, raw: object) -> Delivery | None:
+        """One finish's answer: 0 (nothing read) or the list RUN_HERE returns."""
+        if not isinstance(raw, list):
+            return None
+        stream, message_id, flat, claimed, ref = raw
+        texts = [_text(v) for v in flat]
+        fields = dict(zip(texts[::2], texts[1::2], strict=True))
+        return cls(_text(stream), _text(message_id), fields, bool(claimed), _text(ref))
+
+
+def _text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 # The trigger a deferred try waits on joins the ``triggers`` hash (an identical trigger already
@@ -149,7 +186,8 @@ end
 # other upstream instances succeeded (as stored) and whose instance is fresh (state none, not
 # claimed at its next try), while the run is running: its record becomes queued at its next try
 # and its task message (the finished try's, with the successor's task, try and max tries) goes
-# to the finished try's task stream. Returns "<ti field>|<try>" of the successor, or nil.
+# to the finished try's task stream. Returns the successor queued ({ti, task, try, id: its
+# message's id}), or nil.
 FAST_PATH = """
 local function fresh_successor(f, cand)
   for _, up in ipairs(cand[2]) do
@@ -179,8 +217,8 @@ local function queue_successor(f, field, ti, maxlen)
   m[13] = now
   m[14] = cjson.null
   m[15] = false
-  redis.call('XADD', KEYS[f.stream], 'MAXLEN', '~', maxlen, '*', 'm', cjson.encode(m))
-  return field .. '|' .. try
+  local id = redis.call('XADD', KEYS[f.stream], 'MAXLEN', '~', maxlen, '*', 'm', cjson.encode(m))
+  return {ti = field, task = m[3], try = try, id = id}
 end
 local function fast_path(f, maxlen)
   local o = cjson.decode(f.outcome)
@@ -197,6 +235,37 @@ local function fast_path(f, maxlen)
 end
 """
 
+# Airflow's mini scheduler: the successor the fast path queued runs on the worker that finished
+# its upstream, when that worker asked (``here``: it has the finished try's slot and is not
+# stopping). The script reads one entry of the stream for the worker (XREADGROUP, without BLOCK:
+# it lands in the worker's pending list, no other worker can have it). The successor's own
+# message is claimed for the worker as CLAIM_MANY would (scripts/claim.py, CLAIM_TRY: its
+# ``started`` event after its upstream's ``finished``), its ClaimRef built as
+# protocol.ClaimRef.encode does (the stream, DAG and run id JSON come from the worker:
+# ``ref_stream`` and ``ref_run``; task ids are validated words, which cjson writes as orjson
+# does); an older entry read instead (a backlog) is not claimed: the worker claims it as usual.
+# Returns {stream, message id, fields (flat), 1 claimed / 0 not, ClaimRef or ""}, or 0.
+RUN_HERE = """
+local function started_at()
+  local t = redis.call('TIME')
+  return t[1] .. '.' .. string.format('%06d', tonumber(t[2]))
+end
+local function run_here(f, q)
+  local stream = KEYS[f.stream]
+  local read = redis.call('XREADGROUP', 'GROUP', ARGV[1], ARGV[6], 'COUNT', 1,
+    'STREAMS', stream, '>')
+  local entry = read and read[1][2][1]
+  if not entry or not entry[2] then return 0 end
+  if entry[1] ~= q.id then return {stream, entry[1], entry[2], 0, ''} end
+  local try = string.format('%d', q.try)
+  local ref = '[' .. f.ref_stream .. ',' .. cjson.encode(q.id) .. ',' .. f.ref_run .. ','
+    .. cjson.encode(q.task) .. ',-1,' .. try .. ']'
+  claim_try({claims = KEYS[f.claims], ti = q.ti, try = try, ref = ref, maxlen = ARGV[2],
+    run = f.run, worker = ARGV[6], at = started_at()})
+  return {stream, q.id, entry[2], 1, ref}
+end
+"""
+
 # KEYS: completions, worker_tasks of the worker, then the streams, claims, XCom, log and
 #   rendered keys of the tries
 # ARGV: group, completions maxlen, log maxlen, log retention s, the finishes as one JSON array
@@ -207,15 +276,32 @@ end
 #   and, for a resumed try: resumes: KEYS index, resumed: its resumes field; for a deferred try:
 #   defer: Deferral JSON, deferred_field, triggers, trigger_leases, deferred, trigger_timeouts,
 #   tis (the run's task instance records): KEYS indexes; with the fast path: template (the
-#   try's task message JSON), plan, tis, run_key (the run's hash): KEYS indexes
+#   try's task message JSON), plan, tis, run_key (the run's hash): KEYS indexes, and when the
+#   worker would run the successor itself: here (1), ref_stream, ref_run (RUN_HERE); then
+#   ARGV[6]: the worker's id (its consumer name in the group)
+# Returns per finish what RUN_HERE read for the worker, else 0.
 # The try's last log lines, its XComs and rendered fields (only while its claim stands), the
 # acknowledgement and the completion event are written together; a deferred try's trigger too
 # (DEFER_TRY below: first delivery only, while its claim stands). A replay (the message already
 # acknowledged) keeps a resumed try's resume entry and sends no deferred completion again.
 FINISH_MANY = """
+-- the completion: a replayed one is stale for the coordinator, except a deferral's: the same
+-- try, resumed meanwhile, would take it for its own; a deferral not acknowledged stored nothing
+local function finished(f, acked, fast)
+  if not fast and not (f.defer and acked == 0) then
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'kind', 'finished', 'run', f.run,
+      'ti', f.ti, 'try', f.try, 'outcome', f.outcome)
+  elseif fast then  -- the same, saying which successor the script queued
+    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'kind', 'finished', 'run', f.run,
+      'ti', f.ti, 'try', f.try, 'outcome', f.outcome, 'fast', fast.ti .. '|' .. fast.try)
+  end
+end
 ${DEFER_TRY}
 ${FAST_PATH}
-for _, f in ipairs(cjson.decode(ARGV[5])) do
+${CLAIM_TRY}
+${RUN_HERE}
+local results = {}
+for i, f in ipairs(cjson.decode(ARGV[5])) do
   local fast = nil
   local log = KEYS[f.log]
   local acked = redis.call('XACK', KEYS[f.stream], ARGV[1], f.message_id)
@@ -237,15 +323,16 @@ for _, f in ipairs(cjson.decode(ARGV[5])) do
     -- coordinator has already given up on, a worker it took for dead)
     if f.plan and acked == 1 and current_try(f) then fast = fast_path(f, ARGV[2]) end
   end
-  -- a replayed completion is stale for the coordinator, except a deferral's: the same try,
-  -- resumed meanwhile, would take it for its own; a deferral not acknowledged stored nothing
-  if not fast and not (f.defer and acked == 0) then
-    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'kind', 'finished', 'run', f.run,
-      'ti', f.ti, 'try', f.try, 'outcome', f.outcome)
-  elseif fast then  -- the same, saying which successor the script queued
-    redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'kind', 'finished', 'run', f.run,
-      'ti', f.ti, 'try', f.try, 'outcome', f.outcome, 'fast', fast)
-  end
+  finished(f, acked, fast)
+  results[i] = 0
+  if fast and f.here then results[i] = run_here(f, fast) end
 end
-return 1
-""".replace("${DEFER_TRY}", DEFER_TRY).replace("${FAST_PATH}", FAST_PATH)
+return results
+"""
+for _name, _source in (
+    ("DEFER_TRY", DEFER_TRY),
+    ("FAST_PATH", FAST_PATH),
+    ("CLAIM_TRY", CLAIM_TRY),
+    ("RUN_HERE", RUN_HERE),
+):
+    FINISH_MANY = FINISH_MANY.replace("${" + _name + "}", _source)

@@ -2,8 +2,10 @@
 
 A message becomes a try only through the ``claim`` script (fencing: a stale or duplicated
 message does nothing); a try ends through the ``finish`` script (XComs, acknowledgement and
-the completion event in one step). On SIGTERM running tries get ``grace_s`` to finish; the
-rest are stopped and handed back to be run again without using up a retry.
+the completion event in one step), which, with the fast path, may also claim the successor it
+queues for this worker, which starts it at once (Airflow's mini scheduler, ``_run_here``).
+On SIGTERM running tries get ``grace_s`` to finish; the rest are stopped and handed back to be
+run again without using up a retry.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from airlane.queue.groups import ensure_group
 from airlane.queue.keys import WORKER_GROUP, Keys
 from airlane.queue.messages import STREAM_MAXLEN, TaskMessage
 from airlane.queue.protocol import ClaimRef, StopIdent, TryReleased
-from airlane.queue.scripts import Scripts
+from airlane.queue.scripts import Delivery, Scripts
 from airlane.queue.store import Store
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.execution.context_builder import RunInfo
@@ -164,7 +166,11 @@ class Worker:
                 for message_id, fields in entries:
                     self._start(stream, message_id, fields)
 
-    def _start(self, stream: str, message_id: str, fields: dict[str, str]) -> None:
+    def _start(
+        self, stream: str, message_id: str, fields: dict[str, str], claimed_ref: str = ""
+    ) -> None:
+        """Run the try of a message read for us; ``claimed_ref``: claimed for us already (by
+        its upstream's finish script, RUN_HERE), under this encoded ClaimRef."""
         if (stream, message_id) in self._started or (stream, message_id) in self._malformed:
             return  # read again from our pending list while its first delivery runs
         if self._stopping:
@@ -178,16 +184,19 @@ class Worker:
             log.exception("skipping malformed task message %s on %s", message_id, stream)
             self._malformed.add((stream, message_id))
             return
-        ref = ClaimRef(
-            stream,
-            message_id,
-            message.dag_id,
-            message.run_id,
-            message.task_id,
-            message.map_index,
-            message.try_number,
-        ).encode()
-        item = RunningTry(stream, message_id, message, ref)
+        ref = (
+            claimed_ref
+            or ClaimRef(
+                stream,
+                message_id,
+                message.dag_id,
+                message.run_id,
+                message.task_id,
+                message.map_index,
+                message.try_number,
+            ).encode()
+        )
+        item = RunningTry(stream, message_id, message, ref, claimed=bool(claimed_ref))
         task = asyncio.create_task(self._handle_logged(item))
         self.running[task] = item
         self._started.add((stream, message_id))
@@ -231,14 +240,8 @@ class Worker:
 
     async def _handle(self, item: RunningTry) -> None:
         msg = item.message
-        claim = self.claims.submit(item)
-        try:
-            claimed = await asyncio.shield(claim)
-        except asyncio.CancelledError:
-            # Stopping: a try claimed meanwhile goes back, the rest stay in the queue's group.
-            if await claim is not None:
-                await self._hand_back(item)
-            raise
+        # (a try its upstream's finish claimed for us starts, it does not resume)
+        claimed = "" if item.claimed else await self._claim(item)
         if claimed is None:
             await self._retrying(self.client.xack, item.stream, WORKER_GROUP, item.message_id)
             return
@@ -267,6 +270,17 @@ class Worker:
             await report  # the try ended: its outcome is reported whatever stops us now
             raise
 
+    async def _claim(self, item: RunningTry) -> str | None:
+        """None when the try is not ours, else how it resumes ("" for a try that starts)."""
+        claim = self.claims.submit(item)
+        try:
+            return await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            # Stopping: a try claimed meanwhile goes back, the rest stay in the queue's group.
+            if await claim is not None:
+                await self._hand_back(item)
+            raise
+
     async def _report(self, item: RunningTry, logs: TaskLogWriter, result: IsolatedResult) -> None:
         await logs.stop()
         lines, set_expiry = logs.take()
@@ -281,9 +295,39 @@ class Worker:
 
     async def _finish_many(self, finished: list[FinishedTry]) -> list[None]:
         settings = self.settings
-        call = finish_call(self.worker_id, finished, settings.log_retention_s, settings.fast_path)
-        await self._retrying(self.scripts.finish_many, call)
+        # each finished try leaves its slot to the successor its finish may claim for us
+        call = finish_call(
+            self.worker_id,
+            finished,
+            settings.log_retention_s,
+            settings.fast_path,
+            run_here=not self._stopping,
+        )
+        answers = await self._retrying(self.scripts.finish_many, call)
+        for delivery in cast(list[Delivery | None], answers):
+            if delivery is not None:
+                await self._run_here(delivery)
         return [None] * len(finished)
+
+    async def _run_here(self, delivery: Delivery) -> None:
+        """Start a message our finish read for us (Airflow's mini scheduler): the successor it
+        claimed for us, without a claim of ours, or an older message, claimed as usual.
+
+        Stopping meanwhile, a claimed one goes back (its try is not used up); one not claimed
+        stays in our pending list, which the coordinator puts back on its queue once we leave
+        (recovery.py: we age our heartbeat when leaving work behind)."""
+        if not self._stopping:
+            ref = delivery.ref if delivery.claimed else ""
+            self._start(delivery.stream, delivery.message_id, delivery.fields, ref)
+            return
+        if not delivery.claimed:
+            return
+        try:
+            message = TaskMessage.from_fields(delivery.fields)
+            item = RunningTry(delivery.stream, delivery.message_id, message, delivery.ref)
+            await self._retrying(self._hand_back, item)
+        except Exception:  # left claimed: recovery fails it (retryable) once we are gone
+            log.exception("could not hand back %s", delivery.ref)
 
     async def _run_try(self, msg: TaskMessage, logs: TaskLogWriter, resume: str) -> IsolatedResult:
         resumed = " (resumed by its trigger)" if resume else ""

@@ -28,6 +28,8 @@ class RunningTry:
     ref: str
     #: set once claimed: how the try resumes (deferral.Resume JSON), "" for a try that starts
     resume: str = ""
+    #: claimed for this worker already, by the finish script of its upstream (RUN_HERE)
+    claimed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,8 +62,14 @@ def claim_call(worker_id: str, items: list[RunningTry], now_s: float) -> ClaimMa
 
 
 def finish_call(
-    worker_id: str, finished: list[FinishedTry], log_retention_s: int, fast_path: bool = False
+    worker_id: str,
+    finished: list[FinishedTry],
+    log_retention_s: int,
+    fast_path: bool = False,
+    run_here: bool = False,
 ) -> FinishMany:
+    """``run_here``: a successor the fast path queues is claimed for this worker (RUN_HERE in
+    ``queue/scripts/finish.py``), which starts it at once."""
     finishes = tuple(
         Finish(
             stream=done.item.stream,
@@ -80,6 +88,7 @@ def finish_call(
             deferral_json=done.outcome.deferral or "",
             resumed=bool(done.item.resume),
             fast_template=fast_template(done) if fast_path else "",
+            run_here=fast_path and run_here,
         )
         for done in finished
     )

@@ -1,0 +1,217 @@
+"""FINISH_MANY's RUN_HERE against the real redis-server (Airflow's mini scheduler): the successor
+the fast path queues is read and claimed for the worker that finished its upstream, in the same
+script, as CLAIM_MANY would claim it; an older message read instead is left to a claim."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import orjson
+import pytest
+import redis.asyncio as aioredis
+
+from airlane.engine.run_state import TaskOutcome
+from airlane.queue.connection import connect
+from airlane.queue.keys import WORKER_GROUP, Keys, run_ref, ti_field
+from airlane.queue.messages import TaskMessage
+from airlane.queue.protocol import ClaimRef
+from airlane.queue.scripts import Claim, ClaimMany, Delivery
+from airlane.sdk.state import TaskInstanceState
+from airlane.service.worker import TaskIsolation, Worker, WorkerSettings
+from airlane.service.worker.isolated_try import IsolatedResult
+from airlane.service.worker.tries import FinishedTry, RunningTry, claim_call, finish_call
+from tests.integration.cluster import RedisServer
+from tests.integration.script_checks import CheckedScripts
+
+KEYS = Keys()
+#: ids a ClaimRef's JSON must carry exactly as orjson writes them ("/" and DEL: cjson escapes)
+DAG, RUN = "d", "manual__2026/12/06 \x7f é"
+STREAM = KEYS.queue("default")
+
+
+@pytest.fixture
+async def client(clean_redis: RedisServer) -> AsyncIterator[aioredis.Redis]:
+    found = aioredis.Redis.from_url(clean_redis.url, decode_responses=True)
+    yield found
+    await found.aclose()
+
+
+@pytest.fixture
+def scripts(client: aioredis.Redis) -> CheckedScripts:
+    return CheckedScripts.on(client, KEYS)
+
+
+def _message(task_id: str, try_number: int = 1) -> TaskMessage:
+    return TaskMessage(
+        DAG, RUN, task_id, -1, try_number, 2, "/dags/d.py", "", "", "", "manual", "", 0.0
+    )
+
+
+async def _record(client: aioredis.Redis, task_id: str, state: str, try_number: int) -> None:
+    record = {"state": state, "try_number": try_number, "max_tries": 2}
+    await client.hset(KEYS.tis(DAG, RUN), ti_field(task_id, -1), orjson.dumps(record).decode())
+
+
+async def _a_running(client: aioredis.Redis, scripts: CheckedScripts, worker: str) -> RunningTry:
+    """A run where a is claimed by ``worker`` and b (a's successor in the plan) is fresh."""
+    await client.hset(KEYS.run(DAG, RUN), "state", "running")
+    plan = orjson.dumps([[ti_field("b", -1), []]]).decode()
+    await client.hset(KEYS.fast_plan(DAG, RUN), ti_field("a", -1), plan)
+    await _record(client, "a", "queued", 1)
+    await _record(client, "b", "none", 0)
+    await client.xgroup_create(STREAM, WORKER_GROUP, id="0", mkstream=True)
+    message = _message("a")
+    await client.xadd(STREAM, message.to_fields())
+    [(_, [(message_id, _)])] = await client.xreadgroup(WORKER_GROUP, worker, {STREAM: ">"})
+    ref = ClaimRef(STREAM, message_id, DAG, RUN, "a", -1, 1).encode()
+    item = RunningTry(STREAM, message_id, message, ref)
+    assert await scripts.claim_many(claim_call(worker, [item], 1.0)) == [True]
+    return item
+
+
+async def _finish(scripts: CheckedScripts, item: RunningTry, run_here: bool) -> Delivery | None:
+    outcome = TaskOutcome(TaskInstanceState.SUCCESS, 1)
+    done = FinishedTry(item, outcome, [], [], False, "")
+    call = finish_call("w1", [done], 60, fast_path=True, run_here=run_here)
+    [delivery] = await scripts.finish_many(call)
+    return delivery
+
+
+async def _completions(client: aioredis.Redis) -> list[dict[str, str]]:
+    return [fields for _, fields in await client.xrange(KEYS.completions)]
+
+
+async def test_the_successor_is_claimed_for_the_finishing_worker(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    item = await _a_running(client, scripts, "w1")
+    delivery = await _finish(scripts, item, run_here=True)
+    assert delivery is not None
+    assert delivery.claimed
+    message = TaskMessage.from_fields(delivery.fields)
+    assert (message.task_id, message.try_number, message.max_tries) == ("b", 1, 2)
+    ref = ClaimRef(STREAM, delivery.message_id, DAG, RUN, "b", -1, 1).encode()
+    assert delivery.ref == ref  # as the worker encodes it: its claim asked again holds
+    assert await client.smembers(KEYS.worker_tasks("w1")) == {ref}
+    assert await client.hget(KEYS.claims(DAG, RUN), ti_field("b", -1)) == "1"
+    pending = await client.xpending_range(STREAM, WORKER_GROUP, "-", "+", 10, consumername="w1")
+    assert [p["message_id"] for p in pending] == [delivery.message_id]
+    assert await client.xreadgroup(WORKER_GROUP, "w2", {STREAM: ">"}) == []  # nobody else's
+    *_, finished, started = await _completions(client)
+    assert (finished["kind"], finished["ti"], finished["fast"]) == ("finished", "a|-1", "b|-1|1")
+    assert (started["kind"], started["ti"], started["try"]) == ("started", "b|-1", "1")
+    assert (started["run"], started["worker"]) == (run_ref(DAG, RUN), "w1")
+    assert float(started["at"]) > 1.7e9  # Redis' clock
+    again = ClaimMany("w1", 2.0, (Claim(DAG, RUN, "b", -1, 1, ref),))
+    assert await scripts.claim_many(again) == [True]  # a recovered delivery runs
+    assert len(await _completions(client)) == 3  # without a second start
+
+
+async def test_an_older_message_is_read_but_not_claimed(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    item = await _a_running(client, scripts, "w1")
+    older = await client.xadd(STREAM, _message("x").to_fields())
+    delivery = await _finish(scripts, item, run_here=True)
+    assert delivery is not None
+    assert not delivery.claimed
+    assert delivery.ref == ""
+    assert delivery.message_id == older
+    assert TaskMessage.from_fields(delivery.fields).task_id == "x"
+    assert await client.smembers(KEYS.worker_tasks("w1")) == set()
+    assert [f["kind"] for f in await _completions(client)] == ["started", "finished"]
+    [(_, [(_, fields)])] = await client.xreadgroup(WORKER_GROUP, "w2", {STREAM: ">"})
+    assert TaskMessage.from_fields(fields).task_id == "b"  # the successor waits for anyone
+
+
+async def test_without_run_here_the_successor_waits_on_its_queue(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    item = await _a_running(client, scripts, "w1")
+    assert await _finish(scripts, item, run_here=False) is None
+    assert await client.hget(KEYS.claims(DAG, RUN), ti_field("b", -1)) is None
+    [(_, [(_, fields)])] = await client.xreadgroup(WORKER_GROUP, "w2", {STREAM: ">"})
+    assert TaskMessage.from_fields(fields).task_id == "b"
+
+
+# ---- the worker's side: Worker._finish_many starts what the script claimed for it ----------
+
+
+def _worker(url: str) -> Worker:
+    settings = WorkerSettings(url, task_isolation=TaskIsolation.INLINE, fast_path=True)
+    return Worker(settings, connect(url), KEYS)
+
+
+async def _closed(worker: Worker) -> None:
+    for task in worker.running:
+        task.cancel()
+    await asyncio.gather(*worker.running, return_exceptions=True)
+    worker.sync_client.close()
+    worker.heartbeat.client.close()
+    await worker.client.aclose()
+
+
+async def test_the_worker_runs_the_successor_without_a_claim_of_its_own(
+    client: aioredis.Redis, clean_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    worker = _worker(clean_redis.url)
+    ran: list[tuple[str, bool]] = []
+    claims: list[str] = []
+    both = asyncio.Event()
+
+    async def run_try(msg: TaskMessage, logs: object, resume: str) -> IsolatedResult:
+        ran.append((msg.task_id, any(i.claimed for i in worker.running.values())))
+        if len(ran) == 2:
+            both.set()
+        return IsolatedResult(TaskOutcome(TaskInstanceState.SUCCESS, msg.try_number), [], "")
+
+    async def claim(item: RunningTry) -> str | None:
+        claims.append(item.message.task_id)
+        return await Worker._claim(worker, item)
+
+    monkeypatch.setattr(worker, "_run_try", run_try)
+    monkeypatch.setattr(worker, "_claim", claim)
+    try:
+        item = await _a_running(client, worker.scripts, worker.worker_id)
+        worker._start(item.stream, item.message_id, item.message.to_fields())  # a: asked again
+        await asyncio.wait_for(both.wait(), 10)
+        await asyncio.wait_for(worker.finishes.wait_idle(), 10)
+        await asyncio.wait_for(asyncio.gather(*worker.running), 10)
+    finally:
+        await _closed(worker)
+    assert ran == [("a", False), ("b", True)]
+    assert claims == ["a"]  # b: claimed by a's finish
+    events = [(f["kind"], f["ti"], f.get("worker")) for f in await _completions(client)]
+    me = worker.worker_id
+    assert events[-3:] == [
+        ("finished", "a|-1", None),
+        ("started", "b|-1", me),
+        ("finished", "b|-1", None),
+    ]
+    assert await client.smembers(KEYS.worker_tasks(me)) == set()
+    assert worker.heartbeat.refs == ()
+
+
+async def test_a_stopping_worker_hands_the_successor_back(
+    client: aioredis.Redis, clean_redis: RedisServer, scripts: CheckedScripts
+) -> None:
+    """The finish was sent before the drain began: what it claimed goes back, unrun (its try is
+    not used up: the coordinator queues it again on the released event)."""
+    worker = _worker(clean_redis.url)
+    try:
+        item = await _a_running(client, scripts, worker.worker_id)
+        done = FinishedTry(item, TaskOutcome(TaskInstanceState.SUCCESS, 1), [], [], False, "")
+        call = finish_call(worker.worker_id, [done], 60, fast_path=True, run_here=True)
+        [delivery] = await scripts.finish_many(call)
+        assert delivery is not None
+        assert delivery.claimed
+        worker._stopping = True
+        await worker._run_here(delivery)
+        assert not worker.running
+    finally:
+        await _closed(worker)
+    released = (await _completions(client))[-1]
+    assert (released["kind"], released["ti"], released["try"]) == ("released", "b|-1", "1")
+    assert await client.smembers(KEYS.worker_tasks(worker.worker_id)) == set()
+    assert (await client.xpending(STREAM, WORKER_GROUP))["pending"] == 0
