@@ -201,6 +201,7 @@ class _Runner:
             xcom_max_bytes=self.config.xcom_max_bytes,
             run_launcher=self.launcher,
             on_rendered=rendered.update,
+            main_thread=True,
         )
         task_request = TaskRequest(
             info,
