@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from airlane.dag_loader.importer import load_dags
@@ -28,9 +29,16 @@ class DagNotLoadable(LookupError):
 class DagCache:
     """Imports DAG files in a thread (user code at import may block) and keeps the DAGs."""
 
-    def __init__(self, dags_folder: str | None, recheck_s: float = RECHECK_S) -> None:
+    def __init__(
+        self,
+        dags_folder: str | None,
+        recheck_s: float = RECHECK_S,
+        before_import: Callable[[str], None] | None = None,
+    ) -> None:
         self.dags_folder = dags_folder
         self.recheck_s = recheck_s
+        #: called with a file's path before it is (re)imported
+        self.before_import = before_import
         self._entries: dict[str, _Entry] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -44,6 +52,11 @@ class DagCache:
             raise DagNotLoadable(f"DAG {dag_id} could not be loaded: {detail}")
         return dag
 
+    def loaded(self, fileloc: str) -> dict[str, DAG]:
+        """The DAGs of the file as last imported (empty when never imported)."""
+        entry = self._entries.get(fileloc)
+        return entry.dags if entry is not None else {}
+
     async def _refresh(self, fileloc: str) -> _Entry:
         lock = self._locks.setdefault(fileloc, asyncio.Lock())
         async with lock:
@@ -56,6 +69,8 @@ class DagCache:
             if entry is not None and entry.signature == signature:
                 entry.checked_at = time.monotonic()
                 return entry
+            if self.before_import is not None:
+                self.before_import(fileloc)
             dags, errors = await asyncio.to_thread(load_dags, fileloc, self.dags_folder)
             entry = _Entry(signature, {d.dag_id: d for d in dags}, [e.describe() for e in errors])
             self._entries[fileloc] = entry
