@@ -14,6 +14,7 @@ is fenced in Redis (claim, finish, heartbeat, hand back).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import os
 import resource
@@ -178,10 +179,19 @@ class _Runner:
         self.channel = channel
         self.keys = Keys(config.key_prefix)
         # A stat per try (a few microseconds): a file edited since the last try is re-imported.
-        self.dags = DagCache(config.dags_folder, recheck_s=0.0, before_import=self._importing)
+        self.dags = DagCache(
+            config.dags_folder,
+            recheck_s=0.0,
+            before_import=self._importing,
+            import_context=contextvars.copy_context(),  # DAG files import without the stores
+        )
         self._imported = False  # set when the try's DAG lookup imports its file
         self.sync_client = redis.Redis.from_url(config.redis_url, decode_responses=True)
         self.stores = TaskStores.build(self.sync_client, self.keys, config.redis_url)
+        #: every try runs in a copy of this: the stores installed once, not per try
+        self.try_context = contextvars.copy_context()
+        self._installed = self.stores.installed()
+        self.try_context.run(self._installed.__enter__)
         self.launcher: RedisRunLauncher | None = None
         self.output = _Output(self.log, config.max_line_bytes)
 
@@ -243,8 +253,7 @@ class _Runner:
             request["reschedule_started_at_s"],
             request.get("resume_json", ""),
         )
-        with self.stores.installed():
-            outcome = await execute_task(node, dag, task_request, env)
+        outcome = await execute_task(node, dag, task_request, env)
         self.output.drain()
         # A timed-out callable may still run in its thread: this process is not reused.
         retire = (outcome.error or "").startswith(TIMEOUT_PREFIX)
@@ -289,7 +298,8 @@ def serve(config: TaskProcessConfig, channel: SyncChannel) -> None:
             request = channel.receive()
         except ChannelClosed:
             return
-        loop.run_until_complete(runner.run(request))
+        try_ = loop.create_task(runner.run(request), context=runner.try_context.copy())
+        loop.run_until_complete(try_)
 
 
 def main(argv: list[str]) -> int:
