@@ -13,6 +13,7 @@ The registry is per process: a task's process masks its own log lines before the
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -51,19 +52,32 @@ def _min_length() -> int:
     return int(raw) if raw.strip().isdigit() else 5
 
 
-def _sensitive_names() -> frozenset[str]:
-    extra = os.environ.get("AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES", "")
+@functools.lru_cache(maxsize=16)
+def _names_of(extra: str) -> frozenset[str]:
     added = {name.strip().lower() for name in extra.split(",") if name.strip()}
     return DEFAULT_SENSITIVE_FIELDS | added
 
 
-def should_hide_value_for_key(name: Any) -> bool:
-    """A Variable name or connection extra key whose value is a secret."""
-    hide = os.environ.get("AIRFLOW__CORE__HIDE_SENSITIVE_VAR_CONN_FIELDS", "True")
-    if not isinstance(name, str) or hide.strip().lower() in ("false", "0", "f"):
+def _sensitive_names() -> frozenset[str]:
+    return _names_of(os.environ.get("AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES", ""))
+
+
+@functools.lru_cache(maxsize=4096)
+def _sensitive(name: str, extra: str, hide: str) -> bool:
+    """Cached: redacting a task's rendered fields asks about the same few keys every try."""
+    if hide.strip().lower() in ("false", "0", "f"):
         return False
     lowered = name.strip().lower()
-    return any(field in lowered for field in _sensitive_names())
+    return any(field in lowered for field in _names_of(extra))
+
+
+def should_hide_value_for_key(name: Any) -> bool:
+    """A Variable name or connection extra key whose value is a secret."""
+    if not isinstance(name, str):
+        return False
+    extra = os.environ.get("AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES", "")
+    hide = os.environ.get("AIRFLOW__CORE__HIDE_SENSITIVE_VAR_CONN_FIELDS", "True")
+    return _sensitive(name, extra, hide)
 
 
 class SecretsMasker:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, ClassVar
@@ -12,18 +13,32 @@ from airlane.sdk.context import Context, current_log
 from airlane.sdk.exceptions import AirflowException
 
 
+def _parameters(func: Callable[..., Any]) -> tuple[bool, tuple[str, ...], frozenset[str]]:
+    """(takes ``**kwargs``, positional names in order, names a keyword may fill)."""
+    params = list(inspect.signature(func).parameters.values())
+    positional = tuple(
+        p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    )
+    named = frozenset(p.name for p in params if p.kind != p.VAR_POSITIONAL)
+    return any(p.kind == p.VAR_KEYWORD for p in params), positional, named
+
+
+#: per callable (a process's tries call the same few): inspect.signature is slow
+_cached_parameters = functools.lru_cache(maxsize=1024)(_parameters)
+
+
 def determine_kwargs(
     func: Callable[..., Any], args: Collection[Any], kwargs: Mapping[str, Any]
 ) -> dict[str, Any]:
     """The keyword arguments for ``func``: all of ``kwargs`` when it takes ``**kwargs``,
     else only the names in its signature that are not filled by positional ``args``."""
-    signature = inspect.signature(func)
-    params = list(signature.parameters.values())
-    if any(p.kind == p.VAR_KEYWORD for p in params):
+    try:
+        var_keyword, positional, named = _cached_parameters(func)
+    except TypeError:  # a callable that cannot be hashed
+        var_keyword, positional, named = _parameters(func)
+    if var_keyword:
         return dict(kwargs)
-    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    taken = {p.name for p in positional[: len(args)]}
-    names = {p.name for p in params if p.kind != p.VAR_POSITIONAL} - taken
+    names = named - set(positional[: len(args)])
     return {k: v for k, v in kwargs.items() if k in names}
 
 

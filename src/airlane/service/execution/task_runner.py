@@ -40,6 +40,7 @@ from airlane.sdk.templating import render_map_index, rendered_snapshot
 from airlane.sdk.xcom_arg import RETURN_VALUE_KEY, XComArg
 from airlane.service.execution.context_builder import RunInfo, build_context
 from airlane.service.execution.deferral import Resume, deferral_of, ended_by_trigger, run_resumed
+from airlane.service.execution.main_thread import call_with_alarm
 from airlane.service.execution.runtime_ti import RuntimeTaskInstance, XComAccess
 from airlane.service.execution.tracebacks import task_failure_text
 
@@ -70,6 +71,9 @@ class ExecutionEnv:
     run_launcher: Any = None
     #: given the rendered template fields once they are rendered (to be shown to people)
     on_rendered: Callable[[dict[str, Any]], None] | None = None
+    #: a sync ``execute`` runs on this thread, ``execution_timeout`` by SIGALRM (a task
+    #: process's main thread: main_thread.py); else in a thread (the worker's own loop)
+    main_thread: bool = False
 
 
 def _resolve_expand_value(value: Any, ti: RuntimeTaskInstance) -> Any:
@@ -133,6 +137,21 @@ async def _execute(task: BaseOperator, context: Context, resume: Resume | None =
     if isinstance(task, PythonOperator) and task.is_async:
         return await task.aexecute_async_callable(context)
     return await asyncio.to_thread(_sync_execute, task, context)
+
+
+def _is_sync(task: BaseOperator) -> bool:
+    return not _uses_aexecute(task) and not (isinstance(task, PythonOperator) and task.is_async)
+
+
+async def _execute_within(
+    task: BaseOperator, context: Context, resume: Resume | None, main_thread: bool
+) -> Any:
+    """The try's execute within its ``execution_timeout``."""
+    timeout = task.execution_timeout
+    timeout_s = timeout.total_seconds() if timeout else None
+    if main_thread and resume is None and _is_sync(task):
+        return call_with_alarm(timeout_s, _sync_execute, task, context)
+    return await asyncio.wait_for(_execute(task, context, resume), timeout_s)
 
 
 def _push_result(task: BaseOperator, ti: RuntimeTaskInstance, result: Any) -> None:
@@ -280,12 +299,8 @@ async def execute_task(
         task, context = ready_task, ready_context
         with use_context(ready_context, log):
             await _run_callbacks(ready_task.on_execute_callback, ready_context, log)
-            timeout = ready_task.execution_timeout
-            timeout_s = timeout.total_seconds() if timeout else None
             try:
-                result = await asyncio.wait_for(
-                    _execute(ready_task, ready_context, resume), timeout_s
-                )
+                result = await _execute_within(ready_task, ready_context, resume, env.main_thread)
             except Exception:
                 await _name_instance(ti, ready_context, dag, failed=True)
                 raise

@@ -109,15 +109,58 @@ def _failed(request: dict[str, Any], message: str) -> IsolatedResult:
     return IsolatedResult(outcome, [], "")
 
 
+class _Phase:
+    """Which deadline a try is under: its file's import, or its ``execution_timeout``.
+
+    A process that imported the try's file has said (frame "imported") which of its tasks have
+    a timeout; it says "importing" before it imports a file (again: edited since), so a warm
+    try costs no frame before its end.
+    """
+
+    def __init__(self, process: TaskProcess, request: dict[str, Any], limits: TryLimits) -> None:
+        self.process = process
+        self.fileloc: str = request["fileloc"]
+        self.dag_id: str = request["run"]["dag_id"]
+        self.task_id: str = request["task_id"]
+        self.limits = limits
+        known = process.timeouts.get(self.fileloc)
+        self.importing = known is None
+        self.timeout_s = None if known is None else self._timeout_in(known)
+
+    def _timeout_in(self, known: dict[str, dict[str, float]]) -> float | None:
+        return known.get(self.dag_id, {}).get(self.task_id)
+
+    def delay_s(self) -> float | None:
+        """From now until the worker kills the process."""
+        if self.importing:
+            return self.limits.import_timeout_s
+        return self.timeout_s + KILL_GRACE_S if self.timeout_s else None
+
+    def imports(self) -> None:
+        self.process.timeouts.pop(self.fileloc, None)
+        self.importing, self.timeout_s = True, None
+
+    def imported(self, known: dict[str, dict[str, float]]) -> None:
+        self.process.timeouts[self.fileloc] = known
+        self.importing, self.timeout_s = False, self._timeout_in(known)
+
+    def message(self) -> str:
+        if self.importing:
+            return import_timeout_message(self.fileloc, self.limits.import_timeout_s)
+        return timeout_message(self.timeout_s or 0.0)
+
+
+def _reschedule(deadline: asyncio.Timeout, delay_s: float | None) -> None:
+    deadline.reschedule(None if delay_s is None else asyncio.get_running_loop().time() + delay_s)
+
+
 async def _drive(
     process: TaskProcess, request: dict[str, Any], sink: TrySink, limits: TryLimits
 ) -> tuple[IsolatedResult, bool]:
-    loop = asyncio.get_running_loop()
+    phase = _Phase(process, request, limits)
     process.writer.write(encode(request))
-    timeout_s: float | None = None
-    importing = True
     try:
-        async with asyncio.timeout(limits.import_timeout_s) as deadline:
+        async with asyncio.timeout(phase.delay_s()) as deadline:
             await process.writer.drain()
             while True:
                 frame = await read_frame(process.reader)
@@ -125,21 +168,18 @@ async def _drive(
                 if kind == "log":
                     sink.write(frame["l"])
                     await sink.room()
+                elif kind == "importing":
+                    phase.imports()
+                    _reschedule(deadline, phase.delay_s())
                 elif kind == "imported":
-                    importing = False
-                    timeout_s = frame.get("timeout_s")
-                    deadline.reschedule(
-                        loop.time() + timeout_s + KILL_GRACE_S if timeout_s else None
-                    )
+                    phase.imported(frame["to"])
+                    _reschedule(deadline, phase.delay_s())
                 elif kind == "done":
                     result = IsolatedResult(decode_outcome(frame["o"]), frame["x"], frame["r"])
                     return result, not frame.get("retire")
     except TimeoutError:
         process.kill()
-        if importing:
-            message = import_timeout_message(request["fileloc"], limits.import_timeout_s)
-        else:
-            message = timeout_message(timeout_s or 0.0)
+        message = phase.message()
         sink.write(message)
         return _failed(request, message), False
     except (ChannelClosed, ConnectionError):

@@ -33,6 +33,9 @@ class TaskProcess:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     idle_since: float = field(default_factory=time.monotonic)
+    #: per DAG file this process imported (as last imported there): dag_id -> task_id ->
+    #: execution_timeout in seconds, tasks without one left out (isolated_try's _Phase)
+    timeouts: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
 
     @property
     def pid(self) -> int:

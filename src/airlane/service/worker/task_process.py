@@ -14,6 +14,7 @@ is fenced in Redis (claim, finish, heartbeat, hand back).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import os
 import resource
@@ -34,7 +35,9 @@ from airlane.queue.codec import dumps, encode_outcome
 from airlane.queue.connection import connect
 from airlane.queue.keys import Keys
 from airlane.queue.store import Store
+from airlane.sdk.dag import DAG
 from airlane.sdk.lines import MAX_LINE_BYTES, LineSplitter, pieces
+from airlane.sdk.node import DAGNode
 from airlane.sdk.secrets_masker import mask_text
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.execution.context_builder import RunInfo
@@ -103,6 +106,20 @@ def run_info_from_wire(data: dict[str, Any]) -> RunInfo:
     )
 
 
+def file_timeouts(dags: dict[str, DAG]) -> dict[str, dict[str, float]]:
+    """The ``execution_timeout`` in seconds of every task of a file's DAGs that has one."""
+    found: dict[str, dict[str, float]] = {}
+    for dag_id, dag in dags.items():
+        per_task: dict[str, float] = {}
+        for task_id, node in dag.task_dict.items():
+            timeout = getattr(node, "execution_timeout", None)
+            if timeout:
+                per_task[task_id] = timeout.total_seconds()
+        if per_task:
+            found[dag_id] = per_task
+    return found
+
+
 class _Output:
     """Fds 1 and 2 go to a pipe; a thread forwards its lines to the running try's log.
 
@@ -162,9 +179,19 @@ class _Runner:
         self.channel = channel
         self.keys = Keys(config.key_prefix)
         # A stat per try (a few microseconds): a file edited since the last try is re-imported.
-        self.dags = DagCache(config.dags_folder, recheck_s=0.0)
+        self.dags = DagCache(
+            config.dags_folder,
+            recheck_s=0.0,
+            before_import=self._importing,
+            import_context=contextvars.copy_context(),  # DAG files import without the stores
+        )
+        self._imported = False  # set when the try's DAG lookup imports its file
         self.sync_client = redis.Redis.from_url(config.redis_url, decode_responses=True)
         self.stores = TaskStores.build(self.sync_client, self.keys, config.redis_url)
+        #: every try runs in a copy of this: the stores installed once, not per try
+        self.try_context = contextvars.copy_context()
+        self._installed = self.stores.installed()
+        self.try_context.run(self._installed.__enter__)
         self.launcher: RedisRunLauncher | None = None
         self.output = _Output(self.log, config.max_line_bytes)
 
@@ -173,24 +200,39 @@ class _Runner:
         for piece in pieces(mask_text(line), self.config.max_line_bytes):
             self.channel.send({"t": "log", "l": piece})
 
+    def _importing(self, fileloc: str) -> None:
+        """Before a file is (re)imported: the worker waits for it with the import timeout."""
+        self._imported = True
+        self.channel.send({"t": "importing"})
+
+    def _did_import(self) -> bool:
+        return self._imported
+
+    async def _node(self, fileloc: str, dag_id: str, task_id: str) -> tuple[DAG, DAGNode]:
+        self._imported = False
+        try:
+            dag = await self.dags.get(fileloc, dag_id)
+        finally:
+            if self._did_import():
+                # what the worker knows of this file from now on (until its next import)
+                loaded = self.dags.loaded(fileloc)
+                self.channel.send({"t": "imported", "to": file_timeouts(loaded)})
+        node = dag.task_dict.get(task_id)
+        if node is None:
+            raise DagNotLoadable(f"task {task_id} is not in DAG {dag_id} any more")
+        return dag, node
+
     async def run(self, request: dict[str, Any]) -> None:
         info = run_info_from_wire(request["run"])
         task_id, map_index = request["task_id"], request["map_index"]
         try_number = request["try_number"]
         try:
-            dag = await self.dags.get(request["fileloc"], info.dag_id)
-            node = dag.task_dict.get(task_id)
-            if node is None:
-                raise DagNotLoadable(f"task {task_id} is not in DAG {info.dag_id} any more")
+            dag, node = await self._node(request["fileloc"], info.dag_id, task_id)
         except DagNotLoadable as err:
             self.log(str(err))
             failed = TaskOutcome(TaskInstanceState.FAILED, try_number, error=str(err))
             self.channel.send({"t": "done", "o": encode_outcome(failed), "x": [], "r": ""})
             return
-        timeout = getattr(node, "execution_timeout", None)
-        self.channel.send(
-            {"t": "imported", "timeout_s": timeout.total_seconds() if timeout else None}
-        )
         if self.launcher is None:
             self.launcher = RedisRunLauncher(Store(connect(self.config.redis_url), self.keys))
         xcoms = RedisXComs(self.sync_client, self.keys, info.dag_id, info.run_id, task_id)
@@ -201,6 +243,7 @@ class _Runner:
             xcom_max_bytes=self.config.xcom_max_bytes,
             run_launcher=self.launcher,
             on_rendered=rendered.update,
+            main_thread=True,
         )
         task_request = TaskRequest(
             info,
@@ -210,8 +253,7 @@ class _Runner:
             request["reschedule_started_at_s"],
             request.get("resume_json", ""),
         )
-        with self.stores.installed():
-            outcome = await execute_task(node, dag, task_request, env)
+        outcome = await execute_task(node, dag, task_request, env)
         self.output.drain()
         # A timed-out callable may still run in its thread: this process is not reused.
         retire = (outcome.error or "").startswith(TIMEOUT_PREFIX)
@@ -256,7 +298,8 @@ def serve(config: TaskProcessConfig, channel: SyncChannel) -> None:
             request = channel.receive()
         except ChannelClosed:
             return
-        loop.run_until_complete(runner.run(request))
+        try_ = loop.create_task(runner.run(request), context=runner.try_context.copy())
+        loop.run_until_complete(try_)
 
 
 def main(argv: list[str]) -> int:

@@ -1,0 +1,100 @@
+"""One pool of one task process driven directly: a warm try sends no frame before its end, and
+the deadlines still hold (the file's import, the task's execution_timeout by SIGALRM, an import
+that hangs after the file was edited under a task without a timeout)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from airlane.service.worker.isolated_try import IsolatedResult, TryLimits, TrySink, run_isolated
+from airlane.service.worker.task_pool import TaskPool
+from airlane.service.worker.task_process import TaskProcessConfig
+from tests.integration.cluster import RedisServer
+
+pytestmark = pytest.mark.timeout(120)
+
+DAG_FILE = """
+from datetime import timedelta
+from airlane import DAG, PythonOperator
+
+
+def spin():
+    while True:
+        pass
+
+
+with DAG("relay", schedule=None) as dag:
+    PythonOperator(task_id="quick", python_callable=lambda: "ran")
+    PythonOperator(task_id="spin", python_callable=spin, execution_timeout=timedelta(seconds=0.3))
+"""
+
+
+def _request(fileloc: str, task_id: str) -> dict[str, Any]:
+    run = {
+        "dag_id": "relay",
+        "run_id": "r1",
+        "logical_date": None,
+        "data_interval_start": None,
+        "data_interval_end": None,
+        "conf": {},
+        "run_type": "manual",
+    }
+    return {
+        "fileloc": fileloc,
+        "task_id": task_id,
+        "map_index": -1,
+        "try_number": 1,
+        "max_tries": 0,
+        "reschedule_started_at_s": None,
+        "resume_json": "",
+        "run": run,
+    }
+
+
+def test_warm_tries_and_every_deadline(clean_redis: RedisServer, tmp_path: Path) -> None:
+    path = tmp_path / "relay.py"
+    path.write_text(DAG_FILE)
+    fileloc = str(path)
+    lines: list[str] = []
+    sink = TrySink(lines.append, lambda: 0)
+    limits = TryLimits(import_timeout_s=1.0)
+
+    async def scenario() -> None:
+        config = TaskProcessConfig(clean_redis.url, "relay", None, 1024, 0, os.getpid())
+        pool = TaskPool(config, max_size=1, idle_s=60)
+
+        async def run(task_id: str) -> IsolatedResult:
+            return await run_isolated(pool, _request(fileloc, task_id), sink, limits)
+
+        try:
+            first = await run("quick")
+            assert first.outcome.state.value == "success", lines
+            (process,) = pool._idle
+            assert process.timeouts == {fileloc: {"relay": {"spin": 0.3}}}
+            assert (await run("quick")).outcome.state.value == "success"
+            assert pool._idle == [process]  # the same process, warm
+
+            spun = await run("spin")  # the alarm ends it, in the task process
+            assert spun.outcome.state.value == "failed"
+            assert (spun.outcome.error or "").startswith("AirflowTaskTimeout: execution_timeout")
+            assert pool._idle == []  # a timed-out process is not reused
+            assert (await run("quick")).outcome.state.value == "success"
+
+            # "quick" has no timeout and this process knows the file: the import it starts
+            # now (the file changed) is under the import timeout again
+            path.write_text("import time\ntime.sleep(3600)\n" + DAG_FILE)
+            hung = await run("quick")
+            assert hung.outcome.state.value == "failed"
+            assert "DagBag import timeout" in (hung.outcome.error or "")
+        finally:
+            await pool.close()
+            # the killed processes' reaping (TaskPool.discard)
+            others = asyncio.all_tasks() - {asyncio.current_task()}
+            await asyncio.gather(*others)  # type: ignore[misc]
+
+    asyncio.run(scenario())
