@@ -86,13 +86,22 @@ class _Fresh(NamedTuple):
 _FRESH_RUNS: weakref.WeakKeyDictionary[DagGraph, _Fresh] = weakref.WeakKeyDictionary()
 
 
+#: the state of a new run of each DAG version just after its start, and that start's step: a
+#: new run's start depends on its graph only (all its instances in state none, no time read),
+#: so it is computed once per version and copied (the step, immutable, is shared)
+_STARTED_RUNS: weakref.WeakKeyDictionary[DagGraph, tuple[_Fresh, Step]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _snapshot(m: RunMachine) -> _Fresh:
+    return _Fresh(m.tis, m.keys_by_task, m._up, m._up_at, m._finished, m._active, m._due)
+
+
 def _fresh_run(graph: DagGraph) -> _Fresh:
     fresh = _FRESH_RUNS.get(graph)
     if fresh is None:
-        m = RunMachine(graph, initial_records(graph))
-        fresh = _FRESH_RUNS[graph] = _Fresh(
-            m.tis, m.keys_by_task, m._up, m._up_at, m._finished, m._active, m._due
-        )
+        fresh = _FRESH_RUNS[graph] = _snapshot(RunMachine(graph, initial_records(graph)))
     return fresh
 
 
@@ -129,8 +138,11 @@ class RunMachine:
         self._in_work: set[str] = set()
         #: instances woken while their try ran: due at once if that try asks to wait
         self._woken: set[TIKey] = set()
+        #: the fresh state this machine was copied from, while nothing has moved it
+        self._fresh: _Fresh | None = None
         if records is None:
-            self._copy_fresh(_fresh_run(graph))
+            self._fresh = _fresh_run(graph)
+            self._copy_fresh(self._fresh)
             return
         self.keys_by_task = {t: [] for t in graph.tasks}
         self._up = {t: [0] * 6 for t in graph.tasks}
@@ -151,8 +163,31 @@ class RunMachine:
 
     def start(self, now_s: float) -> Step:
         """Evaluate every task (a new run, or a run rebuilt from its records)."""
+        if self._untouched():
+            started = _STARTED_RUNS.get(self.graph)
+            if started is not None:
+                self._copy_fresh(started[0])
+                self._fresh = None
+                return started[1]
+        fresh = self._untouched()
         self._add_work(self.graph.tasks)
-        return self._step(now_s)
+        step = self._step(now_s)
+        if fresh:
+            copy = RunMachine(self.graph)
+            copy._copy_fresh(_snapshot(self))
+            _STARTED_RUNS[self.graph] = (_snapshot(copy), step)
+        self._fresh = None
+        return step
+
+    def _untouched(self) -> bool:
+        """Whether this machine is a new run, still in its version's fresh state."""
+        fresh = self._fresh
+        return (
+            fresh is not None
+            and not (self._changes or self._ready or self._work or self._woken)
+            and self._due == fresh.due
+            and self.tis == fresh.tis
+        )
 
     def task_queued(self, key: TIKey) -> None:
         record = self.tis[key]
