@@ -13,7 +13,7 @@ from airlane.engine.graph import DagGraph
 from airlane.engine.run_state import Step, TIKey, TIRecord
 from airlane.engine.state_machine import RunMachine
 from airlane.queue.codec import TIMeta, encode_ti
-from airlane.queue.events_protocol import RunEvent, RunEventMessage, ti_event_fields
+from airlane.queue.events_protocol import RunEvent, RunEventMessage, ti_event_entry
 from airlane.queue.keys import Keys, run_ref, ti_field, try_field
 from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN, TaskMessage
 from airlane.queue.scripts import Batch
@@ -84,6 +84,10 @@ class RunContext:
     def message_fields(self, key: TIKey, now_s: float) -> dict[str, str]:
         """``self.message(key, now_s).to_fields()``, the same entry, without building the
         message first (the coordinator enqueues one per try)."""
+        return dict(zip(*[iter(self.message_entry(key, now_s))] * 2, strict=True))
+
+    def message_entry(self, key: TIKey, now_s: float) -> list[str]:
+        """:meth:`message_fields` as the flat stream entry ``[name, value]``."""
         record = self.machine.tis[key]
         fields = self.fields
         values = [
@@ -103,7 +107,7 @@ class RunContext:
             record.reschedule_started_at_s,
             record.resumed,
         ]
-        return {"m": orjson.dumps(values).decode()}
+        return ["m", orjson.dumps(values).decode()]
 
 
 class Persister:
@@ -142,13 +146,13 @@ class Persister:
     ) -> None:
         """The instance's state event (a TIEvent's fields), one per instance and batch."""
         ref = ctx.ref
-        fields = ti_event_fields(ref, field_name, state, try_number, worker or "")
+        entry = ti_event_entry(ref, field_name, state, try_number, worker or "")
         at = self._ti_events.get((ref, field_name))
         if at is None:
             self._ti_events[(ref, field_name)] = len(batch)
-            batch.xadd(self.keys.events, EVENTS_MAXLEN, fields)
+            batch.xadd_entry(self.keys.events, EVENTS_MAXLEN, entry)
         else:
-            batch.replace_xadd(at, self.keys.events, EVENTS_MAXLEN, fields)
+            batch.replace_xadd_entry(at, self.keys.events, entry)
 
     def write_ti(self, ctx: RunContext, key: TIKey) -> None:
         self.dirty[(ctx.ref, key)] = ctx
@@ -238,7 +242,7 @@ class Persister:
     def enqueue(self, batch: Batch, ctx: RunContext, key: TIKey, queue: str, now_s: float) -> None:
         ctx.meta[key] = TIMeta(queued_at=now_s)
         self.dirty[(ctx.ref, key)] = ctx
-        batch.xadd(self.keys.queue(queue), STREAM_MAXLEN, ctx.message_fields(key, now_s))
+        batch.xadd_entry(self.keys.queue(queue), STREAM_MAXLEN, ctx.message_entry(key, now_s))
         field_name = ti_field(key.task_id, key.map_index)
         self.ti_event(batch, ctx, field_name, S.QUEUED, ctx.machine.tis[key].try_number)
 

@@ -60,11 +60,21 @@ class Batch:
     def xadd(self, key: str, maxlen: int, fields: dict[str, str]) -> None:
         self.ops.append(_xadd(key, maxlen, fields))
 
+    def xadd_entry(self, key: str, maxlen: int, entry: list[str]) -> None:
+        """:meth:`xadd` of an entry given flat: ``[name1, value1, name2, value2, ...]``."""
+        self.ops.append(["X", key, str(maxlen), entry])
+
     def replace_xadd(self, index: int, key: str, maxlen: int, fields: dict[str, str]) -> None:
         """Make operation ``index`` (an XADD of this batch) add ``fields`` instead."""
-        if self.ops[index][:2] != ["X", key]:
-            raise ValueError(f"operation {index} is not an XADD to {key}")
+        self.replace_xadd_entry(index, key, [])
         self.ops[index] = _xadd(key, maxlen, fields)
+
+    def replace_xadd_entry(self, index: int, key: str, entry: list[str]) -> None:
+        """Make operation ``index`` (an XADD to ``key`` of this batch) add the flat ``entry``."""
+        op = self.ops[index]
+        if op[0] != "X" or op[1] != key:
+            raise ValueError(f"operation {index} is not an XADD to {key}")
+        op[3] = entry
 
     def xack(self, key: str, group: str, *message_ids: str) -> None:
         ids = list(message_ids)
