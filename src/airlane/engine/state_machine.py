@@ -192,8 +192,7 @@ class RunMachine:
     def task_queued(self, key: TIKey) -> None:
         record = self.tis[key]
         if record.state is S.SCHEDULED:
-            self._set(key, moved(record, S.QUEUED, record.try_number, record.next_at_s), "queued")
-            self._changes.clear()
+            self._set_active(key, moved(record, S.QUEUED, record.try_number, record.next_at_s))
 
     def reserve_try(self, key: TIKey, try_number: int) -> None:
         """A try numbered ``try_number`` may have been claimed outside this machine's
@@ -209,9 +208,7 @@ class RunMachine:
         if record is None or record.try_number != try_number or record.state not in _RUNNABLE_FROM:
             return False
         if record.state is not S.RUNNING:
-            running = moved(record, S.RUNNING, record.try_number, record.next_at_s)
-            self._set(key, running, "running")
-            self._changes.clear()
+            self._set_active(key, moved(record, S.RUNNING, record.try_number, record.next_at_s))
         return True
 
     def task_finished(self, key: TIKey, outcome: TaskOutcome, now_s: float) -> Step:
@@ -561,6 +558,16 @@ class RunMachine:
                 at = key.map_index if (key.task_id, down) in per_index else None
                 self._add_work((down,), at)
             self._add_work(self.graph.setup_dependents.get(key.task_id, ()))
+
+    def _set_active(self, key: TIKey, record: TIRecord) -> None:
+        """``_set`` of a move from one active state to another (scheduled or queued to queued or
+        running) that no step reports: no counter moves (both states count as active, in no
+        finished slot), nothing to evaluate, no transition built (the pending ones are dropped,
+        as before, for none is pending outside a step)."""
+        self.tis[key] = record
+        if record.next_at_s is not None:
+            heapq.heappush(self._due, (record.next_at_s, key))
+        self._changes.clear()
 
     def _add_work(self, task_ids: Iterable[str], map_index: int | None = None) -> None:
         """Evaluate ``task_ids`` (only their instance ``map_index`` when given) in this step."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import InitVar, dataclass, field
+from itertools import repeat
 from typing import Any
 
 import orjson
@@ -126,6 +127,8 @@ class Persister:
         #: again before the batch is written gets its one event updated, in the same place
         self._ti_events: dict[tuple[str, str], int] = {}
         self.metrics = MetricDeltas()
+        #: the meta of the instances queued at the same time (immutable: one shared by them)
+        self._queued_meta = TIMeta(queued_at=0.0)
 
     def reset(self) -> None:
         self.dirty.clear()
@@ -160,7 +163,7 @@ class Persister:
     def write_tis(self, ctx: RunContext, keys: Iterable[TIKey]) -> None:
         """:meth:`write_ti` for each of ``keys``."""
         ref = ctx.ref
-        self.dirty.update(((ref, key), ctx) for key in keys)
+        self.dirty.update(zip(zip(repeat(ref), keys), repeat(ctx)))  # (in C, per instance)
 
     def write_records(self, batch: Batch) -> Batch:
         """A batch of the pending record writes followed by ``batch``'s operations (and the
@@ -240,7 +243,9 @@ class Persister:
         )
 
     def enqueue(self, batch: Batch, ctx: RunContext, key: TIKey, queue: str, now_s: float) -> None:
-        ctx.meta[key] = TIMeta(queued_at=now_s)
+        if self._queued_meta.queued_at != now_s:
+            self._queued_meta = TIMeta(queued_at=now_s)
+        ctx.meta[key] = self._queued_meta
         self.dirty[(ctx.ref, key)] = ctx
         batch.xadd_entry(self.keys.queue(queue), STREAM_MAXLEN, ctx.message_entry(key, now_s))
         field_name = ti_field(key.task_id, key.map_index)

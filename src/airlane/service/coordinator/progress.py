@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 from airlane.engine.run_state import Step, TaskOutcome, TIKey, Transition
@@ -40,7 +41,7 @@ class Progress:
         s.outbox.persister.write_step(s.outbox.batch, ctx, step, now)
         for transition in step.transitions:
             self._after_transition(ctx, transition)
-        s.state.admission.ready.extend((ctx.ref, key) for key in step.ready)
+        s.state.admission.ready.extend(zip(repeat(ctx.ref), step.ready))  # (in C, per instance)
         s.hooks.after_step(ctx, step)
         state = ctx.machine.run_state()
         if may_end and state is not DagRunState.RUNNING and ctx.state is DagRunState.RUNNING:
