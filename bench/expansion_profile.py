@@ -33,7 +33,7 @@ from airlane.sdk.timezone import utcnow
 from airlane.service.coordinator.loop import Coordinator
 from airlane.service.coordinator.settings import CoordinatorSettings
 from airlane.service.process import GC_THRESHOLDS
-from bench import dags
+from bench import dags, profile
 
 
 async def _redis_usec(client: Any) -> float:
@@ -41,7 +41,9 @@ async def _redis_usec(client: Any) -> float:
     return float(sum(v["usec"] for k, v in stats.items() if k.startswith("cmdstat_ev")))
 
 
-async def _rounds(url: str, dag_id: str, rounds: int, profiler: cProfile.Profile | None) -> None:
+async def _rounds(
+    url: str, redis_pid: int, dag_id: str, rounds: int, profiler: cProfile.Profile | None
+) -> None:
     client = connect(url)
     coordinator = Coordinator(CoordinatorSettings(url), client, Keys())
     s = coordinator.session
@@ -51,13 +53,14 @@ async def _rounds(url: str, dag_id: str, rounds: int, profiler: cProfile.Profile
     await store.set_pool("default_pool", 100_000)
     await s.admission.load_pools()
     assert await s.runs.current_graph(dag_id) is not None  # loaded before, as by DagUpdated
-    seconds, redis_s, cpu_s = [], [], []
+    seconds, redis_s, cpu_s, redis_cpu_s = [], [], [], []
     for i in range(rounds):
         when = utcnow()
         run_id = f"bench_{i}_{time.time_ns()}"
         await store.create_run(RunRequest(dag_id, run_id, when, when, when, {}))
         await client.config_resetstat()
         began, began_cpu = time.perf_counter(), time.process_time()
+        redis_began = profile.process_cpu_s(redis_pid)
         if profiler is not None:
             profiler.enable()
         await s.events.on_command(RunCreated(run=f"{dag_id}|{run_id}"))
@@ -68,9 +71,10 @@ async def _rounds(url: str, dag_id: str, rounds: int, profiler: cProfile.Profile
         seconds.append(time.perf_counter() - began)
         cpu_s.append(time.process_time() - began_cpu)
         redis_s.append(await _redis_usec(client) / 1e6)
+        redis_cpu_s.append(profile.process_cpu_s(redis_pid) - redis_began)
         print(
             f"round {i}: {seconds[-1]:.3f} s, coordinator CPU {cpu_s[-1]:.3f} s,"
-            f" Redis (apply) {redis_s[-1]:.3f} s"
+            f" Redis (apply) {redis_s[-1]:.3f} s, Redis CPU {redis_cpu_s[-1]:.2f} s"
         )
         # the run is dropped (nothing ends it): its instances would count as held otherwise
         s.state.runs.runs.clear()
@@ -80,7 +84,8 @@ async def _rounds(url: str, dag_id: str, rounds: int, profiler: cProfile.Profile
         s.state.admission.run_task_held.clear()
     print(
         f"median {statistics.median(seconds):.3f} s, coordinator CPU"
-        f" {statistics.median(cpu_s):.3f} s, Redis {statistics.median(redis_s):.3f} s"
+        f" {statistics.median(cpu_s):.3f} s, Redis {statistics.median(redis_s):.3f} s,"
+        f" Redis CPU {statistics.median(redis_cpu_s):.2f} s"
     )
     await client.aclose()
 
@@ -104,7 +109,8 @@ def main() -> None:
         cluster.stop_all()
         gc.set_threshold(*GC_THRESHOLDS)  # as the services run (service.process)
         profiler = cProfile.Profile() if args.profile else None
-        asyncio.run(_rounds(redis.url, dag_id, args.rounds, profiler))
+        assert redis.proc is not None
+        asyncio.run(_rounds(redis.url, redis.proc.pid, dag_id, args.rounds, profiler))
         if profiler is not None:
             profiler.dump_stats(args.profile)
     finally:

@@ -18,6 +18,7 @@ from airlane.queue.events_protocol import RunEvent, RunEventMessage, ti_event_en
 from airlane.queue.keys import Keys, run_ref, ti_field, try_field
 from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN, TaskMessage
 from airlane.queue.scripts import Batch
+from airlane.queue.scripts.apply import SharedEntry
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.service.metrics import MetricDeltas
 
@@ -55,6 +56,10 @@ class RunContext:
     #: the run's ref (``keys.run_ref``), which keys the coordinator's maps: read on every
     #: transition, so computed once
     ref: str = field(init=False, repr=False, compare=False)
+    #: the last task message's values after the instance's, and their JSON (message_entry)
+    _message_rest: tuple[object, ...] = field(default=(), init=False, repr=False, compare=False)
+    _message_tail: str = field(default="", init=False, repr=False, compare=False)
+    _message_head: str = field(default="", init=False, repr=False, compare=False)
     #: ``dag``'s spec when the caller holds it already (shared by the runs of a DAG version)
     shared_spec: InitVar[DagSpec | None] = None
 
@@ -88,16 +93,12 @@ class RunContext:
         return dict(zip(*[iter(self.message_entry(key, now_s))] * 2, strict=True))
 
     def message_entry(self, key: TIKey, now_s: float) -> list[str]:
-        """:meth:`message_fields` as the flat stream entry ``[name, value]``."""
+        """:meth:`message_fields` as the flat stream entry ``[name, value]``: a SharedEntry,
+        whose JSON array is cut where the run's values end and the instance's begin (and the
+        other way round), so that the messages of one pass share their head and tail."""
         record = self.machine.tis[key]
         fields = self.fields
-        values = [
-            self.dag_id,
-            self.run_id,
-            key.task_id,
-            key.map_index,
-            record.try_number,
-            record.max_tries,
+        rest = (
             self.spec.fileloc,
             fields["logical_date"],
             fields["data_interval_start"],
@@ -107,8 +108,16 @@ class RunContext:
             now_s,
             record.reschedule_started_at_s,
             record.resumed,
-        ]
-        return ["m", orjson.dumps(values).decode()]
+        )
+        if rest != self._message_rest:
+            self._message_rest = rest
+            self._message_tail = "," + orjson.dumps(rest).decode()[1:]
+        if not self._message_head:
+            self._message_head = orjson.dumps((self.dag_id, self.run_id)).decode()[:-1] + ","
+        own = (key.task_id, key.map_index, record.try_number, record.max_tries)
+        return SharedEntry(
+            "m", self._message_head, orjson.dumps(own).decode()[1:-1], self._message_tail
+        )
 
 
 class Persister:
