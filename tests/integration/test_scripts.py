@@ -24,7 +24,7 @@ from airlane.queue.scripts import (
     FinishMany,
     Renew,
 )
-from airlane.queue.scripts.apply import SharedEntry
+from airlane.queue.scripts.apply import shared_entry
 from airlane.queue.scripts.wire import KeyTable
 from tests.integration.cluster import RedisServer
 from tests.integration.script_checks import CheckedScripts, checked, slots
@@ -262,9 +262,9 @@ async def test_apply_sends_shared_entries_and_repeated_values_once(
     batch = Batch()
     batch.hset_many(KEYS.tis(DAG, RUN), ["a", "same", "b", "other", "c", "same", "d", "same"])
     for own in ("1", "2"):
-        batch.xadd_entry(STREAM, 100, SharedEntry("m", "[", own, "]"))
+        batch.xadd_entry(STREAM, 100, shared_entry("m", "[", own, "]"))
     batch.xadd(STREAM, 100, {"plain": "x"})
-    batch.xadd_entry(STREAM, 100, SharedEntry("m", "[", "3", ",0]"))
+    batch.xadd_entry(STREAM, 100, shared_entry("m", "[", "3", ",0]"))
     wired = orjson.loads(batch.wire(KeyTable(KEYS.lease)))
     assert [op[0] for op in wired] == ["N", "Q", "X", "Q"]
     await scripts.apply(Apply("c1", 5000, batch))

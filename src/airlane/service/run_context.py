@@ -18,7 +18,7 @@ from airlane.queue.events_protocol import RunEvent, RunEventMessage, ti_event_en
 from airlane.queue.keys import Keys, run_ref, ti_field, try_field
 from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN, TaskMessage
 from airlane.queue.scripts import Batch
-from airlane.queue.scripts.apply import SharedEntry
+from airlane.queue.scripts.apply import shared_entry
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.service.metrics import MetricDeltas
 
@@ -115,7 +115,7 @@ class RunContext:
         if not self._message_head:
             self._message_head = orjson.dumps((self.dag_id, self.run_id)).decode()[:-1] + ","
         own = (key.task_id, key.map_index, record.try_number, record.max_tries)
-        return SharedEntry(
+        return shared_entry(
             "m", self._message_head, orjson.dumps(own).decode()[1:-1], self._message_tail
         )
 

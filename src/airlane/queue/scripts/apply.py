@@ -30,8 +30,15 @@ class Batch:
     def wire(self, table: KeyTable) -> str:
         """The operations as APPLY's JSON, their keys added to ``table``. What many operations
         share goes once (see :func:`_compacted`): Lua's JSON decoding is most of the call."""
+        positions: dict[str, int] = {}  # (the table's, looked up in C)
+        wired: list[list[Any]] = []
+        for op in self.ops:
+            at = positions.get(op[1])
+            if at is None:
+                at = positions[op[1]] = table.position(op[1])
+            wired.append([op[0], at, *op[2:]])
+        wired = _compacted(wired)
         position = table.position
-        wired = _compacted([[op[0], position(op[1]), *op[2:]] for op in self.ops])
         if self._second_keys:
             for row in wired:
                 if row[0] == "W":
@@ -124,10 +131,17 @@ class SharedEntry(list[str]):
     sends ``head`` and ``tail`` once. Equal to the plain list, for everyone else."""
 
     __slots__ = ("head", "own", "tail")
+    head: str
+    own: str
+    tail: str
 
-    def __init__(self, name: str, head: str, own: str, tail: str) -> None:
-        super().__init__((name, head + own + tail))
-        self.head, self.own, self.tail = head, own, tail
+
+def shared_entry(name: str, head: str, own: str, tail: str) -> SharedEntry:
+    """The SharedEntry ``[name, head + own + tail]`` (built without a Python-level
+    ``__init__``: the coordinator makes one per task message)."""
+    entry = SharedEntry((name, head + own + tail))
+    entry.head, entry.own, entry.tail = head, own, tail
+    return entry
 
 
 def _compacted(wired: list[list[Any]]) -> list[list[Any]]:

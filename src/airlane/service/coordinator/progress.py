@@ -115,7 +115,10 @@ class Progress:
             if spec.is_empty:
                 self._finish_empty(ctx, key, now)
                 continue
-            admission.waiting.setdefault(ctx.dag_id, deque()).append(item)
+            line = admission.waiting.get(ctx.dag_id)
+            if line is None:  # (not setdefault: it would build a deque per instance)
+                line = admission.waiting[ctx.dag_id] = deque()
+            line.append(item)
             admission.touched_dags.add(ctx.dag_id)
 
     def _finish_empty(self, ctx: RunContext, key: TIKey, now: float) -> None:
