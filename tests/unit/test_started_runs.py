@@ -59,3 +59,13 @@ def test_a_run_changed_before_its_start_is_not_given_the_copy() -> None:
     m.reserve_try(TIKey("a"), 3)
     m.start(1.0)
     assert m.tis[TIKey("a")].try_number == 4
+
+
+def test_a_version_prepared_gives_its_first_run_the_copy() -> None:
+    from airlane.engine import state_machine
+
+    g = graph({"a": ["b"], "b": []})
+    state_machine.prepare_new_runs(g)
+    assert g in state_machine._STARTED_RUNS
+    cached = state_machine._STARTED_RUNS[g][1]
+    assert RunMachine(g).start(7.0) is cached

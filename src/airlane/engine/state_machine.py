@@ -98,6 +98,13 @@ def _snapshot(m: RunMachine) -> _Fresh:
     return _Fresh(m.tis, m.keys_by_task, m._up, m._up_at, m._finished, m._active, m._due)
 
 
+def prepare_new_runs(graph: DagGraph) -> None:
+    """Compute now what a new run of ``graph`` starts from and its start (see _STARTED_RUNS),
+    so that the first run of a DAG version does not wait for it."""
+    if graph not in _STARTED_RUNS:
+        RunMachine(graph).start(0.0)
+
+
 def _fresh_run(graph: DagGraph) -> _Fresh:
     fresh = _FRESH_RUNS.get(graph)
     if fresh is None:
