@@ -71,7 +71,13 @@ def _expansion(work: Path, redis: RedisServer, folder: Path, spy: Path | None) -
         if redis.proc is not None:
             pids["redis"] = redis.proc.pid
         before = {name: profile.process_cpu_s(pid) for name, pid in pids.items()}
-        result = airlane_bench.expansion(cluster, wide_id, 10_000)
+        if spy is None:
+            result = airlane_bench.expansion(cluster, wide_id, 10_000)
+        else:
+            targets = {"coordinator": pids["coordinator"]}
+            with profile.sampled(targets, spy / "expansion") as frames:
+                result = airlane_bench.expansion(cluster, wide_id, 10_000)
+            result["profile"] = frames
         for name, pid in pids.items():
             result[f"{name}_cpu_s"] = profile.process_cpu_s(pid) - before[name]
         return result

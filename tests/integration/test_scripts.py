@@ -24,6 +24,8 @@ from airlane.queue.scripts import (
     FinishMany,
     Renew,
 )
+from airlane.queue.scripts.apply import shared_entry
+from airlane.queue.scripts.wire import KeyTable
 from tests.integration.cluster import RedisServer
 from tests.integration.script_checks import CheckedScripts, checked, slots
 
@@ -251,6 +253,25 @@ async def test_apply_writes_the_batch_under_the_lease(
     await client.pexpire(KEYS.lease, 100)
     await scripts.apply(Apply("c1", 5000, Batch()))  # each call extends the lease
     assert await client.pttl(KEYS.lease) > 1000
+
+
+async def test_apply_sends_shared_entries_and_repeated_values_once(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    """What many operations share goes once (Q, N): Redis gets the same writes, in order."""
+    batch = Batch()
+    batch.hset_many(KEYS.tis(DAG, RUN), ["a", "same", "b", "other", "c", "same", "d", "same"])
+    for own in ("1", "2"):
+        batch.xadd_entry(STREAM, 100, shared_entry("m", "[", own, "]"))
+    batch.xadd(STREAM, 100, {"plain": "x"})
+    batch.xadd_entry(STREAM, 100, shared_entry("m", "[", "3", ",0]"))
+    wired = orjson.loads(batch.wire(KeyTable(KEYS.lease)))
+    assert [op[0] for op in wired] == ["N", "Q", "X", "Q"]
+    await scripts.apply(Apply("c1", 5000, batch))
+    records = await client.hgetall(KEYS.tis(DAG, RUN))
+    assert records == {"a": "same", "b": "other", "c": "same", "d": "same"}
+    entries = [f for _, f in await client.xrange(STREAM)]
+    assert entries == [{"m": "[1]"}, {"m": "[2]"}, {"plain": "x"}, {"m": "[3,0]"}]
 
 
 async def test_apply_acknowledges_entries(client: aioredis.Redis, scripts: CheckedScripts) -> None:

@@ -110,3 +110,16 @@ def test_a_reserved_try_number_is_skipped_by_the_next_try() -> None:
     assert (m.tis[b].state, m.tis[b].try_number) == (S.NONE, 1)
     m.task_finished(a, TaskOutcome(S.SUCCESS, 1), 2.0)
     assert (m.tis[b].state, m.tis[b].try_number) == (S.SCHEDULED, 2)
+
+
+def test_flat_entries_are_the_fields_flattened() -> None:
+    from airlane.queue.events_protocol import ti_event_entry, ti_event_fields
+
+    for worker in ("", "w1"):
+        fields = ti_event_fields("d|r", "t", S.QUEUED, 3, worker)
+        entry = ti_event_entry("d|r", "t", S.QUEUED, 3, worker)
+        assert entry == [item for pair in fields.items() for item in pair]
+    batch = Batch()
+    batch.xadd_entry("k", 10, ["a", "1"])
+    batch.replace_xadd_entry(0, "k", ["a", "2"])
+    assert batch.ops == [["X", "k", "10", ["a", "2"]]]

@@ -86,13 +86,29 @@ class _Fresh(NamedTuple):
 _FRESH_RUNS: weakref.WeakKeyDictionary[DagGraph, _Fresh] = weakref.WeakKeyDictionary()
 
 
+#: the state of a new run of each DAG version just after its start, and that start's step: a
+#: new run's start depends on its graph only (all its instances in state none, no time read),
+#: so it is computed once per version and copied (the step, immutable, is shared)
+_STARTED_RUNS: weakref.WeakKeyDictionary[DagGraph, tuple[_Fresh, Step]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _snapshot(m: RunMachine) -> _Fresh:
+    return _Fresh(m.tis, m.keys_by_task, m._up, m._up_at, m._finished, m._active, m._due)
+
+
+def prepare_new_runs(graph: DagGraph) -> None:
+    """Compute now what a new run of ``graph`` starts from and its start (see _STARTED_RUNS),
+    so that the first run of a DAG version does not wait for it."""
+    if graph not in _STARTED_RUNS:
+        RunMachine(graph).start(0.0)
+
+
 def _fresh_run(graph: DagGraph) -> _Fresh:
     fresh = _FRESH_RUNS.get(graph)
     if fresh is None:
-        m = RunMachine(graph, initial_records(graph))
-        fresh = _FRESH_RUNS[graph] = _Fresh(
-            m.tis, m.keys_by_task, m._up, m._up_at, m._finished, m._active, m._due
-        )
+        fresh = _FRESH_RUNS[graph] = _snapshot(RunMachine(graph, initial_records(graph)))
     return fresh
 
 
@@ -129,8 +145,11 @@ class RunMachine:
         self._in_work: set[str] = set()
         #: instances woken while their try ran: due at once if that try asks to wait
         self._woken: set[TIKey] = set()
+        #: the fresh state this machine was copied from, while nothing has moved it
+        self._fresh: _Fresh | None = None
         if records is None:
-            self._copy_fresh(_fresh_run(graph))
+            self._fresh = _fresh_run(graph)
+            self._copy_fresh(self._fresh)
             return
         self.keys_by_task = {t: [] for t in graph.tasks}
         self._up = {t: [0] * 6 for t in graph.tasks}
@@ -151,14 +170,36 @@ class RunMachine:
 
     def start(self, now_s: float) -> Step:
         """Evaluate every task (a new run, or a run rebuilt from its records)."""
+        if self._untouched():
+            started = _STARTED_RUNS.get(self.graph)
+            if started is not None:
+                self._copy_fresh(started[0])
+                self._fresh = None
+                return started[1]
+        fresh = self._untouched()
         self._add_work(self.graph.tasks)
-        return self._step(now_s)
+        step = self._step(now_s)
+        if fresh:
+            copy = RunMachine(self.graph)
+            copy._copy_fresh(_snapshot(self))
+            _STARTED_RUNS[self.graph] = (_snapshot(copy), step)
+        self._fresh = None
+        return step
+
+    def _untouched(self) -> bool:
+        """Whether this machine is a new run, still in its version's fresh state."""
+        fresh = self._fresh
+        return (
+            fresh is not None
+            and not (self._changes or self._ready or self._work or self._woken)
+            and self._due == fresh.due
+            and self.tis == fresh.tis
+        )
 
     def task_queued(self, key: TIKey) -> None:
         record = self.tis[key]
         if record.state is S.SCHEDULED:
-            self._set(key, moved(record, S.QUEUED, record.try_number, record.next_at_s), "queued")
-            self._changes.clear()
+            self._set_active(key, moved(record, S.QUEUED, record.try_number, record.next_at_s))
 
     def reserve_try(self, key: TIKey, try_number: int) -> None:
         """A try numbered ``try_number`` may have been claimed outside this machine's
@@ -174,9 +215,7 @@ class RunMachine:
         if record is None or record.try_number != try_number or record.state not in _RUNNABLE_FROM:
             return False
         if record.state is not S.RUNNING:
-            running = moved(record, S.RUNNING, record.try_number, record.next_at_s)
-            self._set(key, running, "running")
-            self._changes.clear()
+            self._set_active(key, moved(record, S.RUNNING, record.try_number, record.next_at_s))
         return True
 
     def task_finished(self, key: TIKey, outcome: TaskOutcome, now_s: float) -> Step:
@@ -526,6 +565,16 @@ class RunMachine:
                 at = key.map_index if (key.task_id, down) in per_index else None
                 self._add_work((down,), at)
             self._add_work(self.graph.setup_dependents.get(key.task_id, ()))
+
+    def _set_active(self, key: TIKey, record: TIRecord) -> None:
+        """``_set`` of a move from one active state to another (scheduled or queued to queued or
+        running) that no step reports: no counter moves (both states count as active, in no
+        finished slot), nothing to evaluate, no transition built (the pending ones are dropped,
+        as before, for none is pending outside a step)."""
+        self.tis[key] = record
+        if record.next_at_s is not None:
+            heapq.heappush(self._due, (record.next_at_s, key))
+        self._changes.clear()
 
     def _add_work(self, task_ids: Iterable[str], map_index: int | None = None) -> None:
         """Evaluate ``task_ids`` (only their instance ``map_index`` when given) in this step."""

@@ -131,6 +131,22 @@ def ti_event_fields(
     return fields
 
 
+def ti_event_entry(
+    run: str, ti: str, state: TaskInstanceState, try_number: int, worker: str = ""
+) -> list[str]:
+    """:func:`ti_event_fields` as the stream entry's flat ``[name, value, ...]`` list (the form
+    the coordinator's batch sends: no dict built and flattened per transition)."""
+    if worker:
+        return [
+            "kind", _TI_KIND, "run", run, "ti", ti, "state", _STATE_TEXT[state],
+            "try_number", str(try_number), "worker", worker,
+        ]  # fmt: skip
+    return [
+        "kind", _TI_KIND, "run", run, "ti", ti, "state", _STATE_TEXT[state],
+        "try_number", str(try_number),
+    ]  # fmt: skip
+
+
 _TI_KIND = EventKind.TI.value
 #: each state's text, looked up in C (``.value`` is a Python-level descriptor call)
 _STATE_TEXT: dict[TaskInstanceState, str] = {state: state.value for state in TaskInstanceState}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import InitVar, dataclass, field
+from itertools import repeat
 from typing import Any
 
 import orjson
@@ -13,10 +14,11 @@ from airlane.engine.graph import DagGraph
 from airlane.engine.run_state import Step, TIKey, TIRecord
 from airlane.engine.state_machine import RunMachine
 from airlane.queue.codec import TIMeta, encode_ti
-from airlane.queue.events_protocol import RunEvent, RunEventMessage, ti_event_fields
+from airlane.queue.events_protocol import RunEvent, RunEventMessage, ti_event_entry
 from airlane.queue.keys import Keys, run_ref, ti_field, try_field
 from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN, TaskMessage
 from airlane.queue.scripts import Batch
+from airlane.queue.scripts.apply import shared_entry
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.service.metrics import MetricDeltas
 
@@ -54,6 +56,10 @@ class RunContext:
     #: the run's ref (``keys.run_ref``), which keys the coordinator's maps: read on every
     #: transition, so computed once
     ref: str = field(init=False, repr=False, compare=False)
+    #: the last task message's values after the instance's, and their JSON (message_entry)
+    _message_rest: tuple[object, ...] = field(default=(), init=False, repr=False, compare=False)
+    _message_tail: str = field(default="", init=False, repr=False, compare=False)
+    _message_head: str = field(default="", init=False, repr=False, compare=False)
     #: ``dag``'s spec when the caller holds it already (shared by the runs of a DAG version)
     shared_spec: InitVar[DagSpec | None] = None
 
@@ -84,15 +90,15 @@ class RunContext:
     def message_fields(self, key: TIKey, now_s: float) -> dict[str, str]:
         """``self.message(key, now_s).to_fields()``, the same entry, without building the
         message first (the coordinator enqueues one per try)."""
+        return dict(zip(*[iter(self.message_entry(key, now_s))] * 2, strict=True))
+
+    def message_entry(self, key: TIKey, now_s: float) -> list[str]:
+        """:meth:`message_fields` as the flat stream entry ``[name, value]``: a SharedEntry,
+        whose JSON array is cut where the run's values end and the instance's begin (and the
+        other way round), so that the messages of one pass share their head and tail."""
         record = self.machine.tis[key]
         fields = self.fields
-        values = [
-            self.dag_id,
-            self.run_id,
-            key.task_id,
-            key.map_index,
-            record.try_number,
-            record.max_tries,
+        rest = (
             self.spec.fileloc,
             fields["logical_date"],
             fields["data_interval_start"],
@@ -102,8 +108,16 @@ class RunContext:
             now_s,
             record.reschedule_started_at_s,
             record.resumed,
-        ]
-        return {"m": orjson.dumps(values).decode()}
+        )
+        if rest != self._message_rest:
+            self._message_rest = rest
+            self._message_tail = "," + orjson.dumps(rest).decode()[1:]
+        if not self._message_head:
+            self._message_head = orjson.dumps((self.dag_id, self.run_id)).decode()[:-1] + ","
+        own = (key.task_id, key.map_index, record.try_number, record.max_tries)
+        return shared_entry(
+            "m", self._message_head, orjson.dumps(own).decode()[1:-1], self._message_tail
+        )
 
 
 class Persister:
@@ -122,6 +136,8 @@ class Persister:
         #: again before the batch is written gets its one event updated, in the same place
         self._ti_events: dict[tuple[str, str], int] = {}
         self.metrics = MetricDeltas()
+        #: the meta of the instances queued at the same time (immutable: one shared by them)
+        self._queued_meta = TIMeta(queued_at=0.0)
 
     def reset(self) -> None:
         self.dirty.clear()
@@ -142,13 +158,13 @@ class Persister:
     ) -> None:
         """The instance's state event (a TIEvent's fields), one per instance and batch."""
         ref = ctx.ref
-        fields = ti_event_fields(ref, field_name, state, try_number, worker or "")
+        entry = ti_event_entry(ref, field_name, state, try_number, worker or "")
         at = self._ti_events.get((ref, field_name))
         if at is None:
             self._ti_events[(ref, field_name)] = len(batch)
-            batch.xadd(self.keys.events, EVENTS_MAXLEN, fields)
+            batch.xadd_entry(self.keys.events, EVENTS_MAXLEN, entry)
         else:
-            batch.replace_xadd(at, self.keys.events, EVENTS_MAXLEN, fields)
+            batch.replace_xadd_entry(at, self.keys.events, entry)
 
     def write_ti(self, ctx: RunContext, key: TIKey) -> None:
         self.dirty[(ctx.ref, key)] = ctx
@@ -156,7 +172,7 @@ class Persister:
     def write_tis(self, ctx: RunContext, keys: Iterable[TIKey]) -> None:
         """:meth:`write_ti` for each of ``keys``."""
         ref = ctx.ref
-        self.dirty.update(((ref, key), ctx) for key in keys)
+        self.dirty.update(zip(zip(repeat(ref), keys), repeat(ctx)))  # (in C, per instance)
 
     def write_records(self, batch: Batch) -> Batch:
         """A batch of the pending record writes followed by ``batch``'s operations (and the
@@ -236,9 +252,11 @@ class Persister:
         )
 
     def enqueue(self, batch: Batch, ctx: RunContext, key: TIKey, queue: str, now_s: float) -> None:
-        ctx.meta[key] = TIMeta(queued_at=now_s)
+        if self._queued_meta.queued_at != now_s:
+            self._queued_meta = TIMeta(queued_at=now_s)
+        ctx.meta[key] = self._queued_meta
         self.dirty[(ctx.ref, key)] = ctx
-        batch.xadd(self.keys.queue(queue), STREAM_MAXLEN, ctx.message_fields(key, now_s))
+        batch.xadd_entry(self.keys.queue(queue), STREAM_MAXLEN, ctx.message_entry(key, now_s))
         field_name = ti_field(key.task_id, key.map_index)
         self.ti_event(batch, ctx, field_name, S.QUEUED, ctx.machine.tis[key].try_number)
 

@@ -28,9 +28,17 @@ class Batch:
         return len(self.ops)
 
     def wire(self, table: KeyTable) -> str:
-        """The operations as APPLY's JSON, their keys added to ``table``."""
+        """The operations as APPLY's JSON, their keys added to ``table``. What many operations
+        share goes once (see :func:`_compacted`): Lua's JSON decoding is most of the call."""
+        positions: dict[str, int] = {}  # (the table's, looked up in C)
+        wired: list[list[Any]] = []
+        for op in self.ops:
+            at = positions.get(op[1])
+            if at is None:
+                at = positions[op[1]] = table.position(op[1])
+            wired.append([op[0], at, *op[2:]])
+        wired = _compacted(wired)
         position = table.position
-        wired = [[op[0], position(op[1]), *op[2:]] for op in self.ops]
         if self._second_keys:
             for row in wired:
                 if row[0] == "W":
@@ -60,11 +68,21 @@ class Batch:
     def xadd(self, key: str, maxlen: int, fields: dict[str, str]) -> None:
         self.ops.append(_xadd(key, maxlen, fields))
 
+    def xadd_entry(self, key: str, maxlen: int, entry: list[str]) -> None:
+        """:meth:`xadd` of an entry given flat: ``[name1, value1, name2, value2, ...]``."""
+        self.ops.append(["X", key, str(maxlen), entry])
+
     def replace_xadd(self, index: int, key: str, maxlen: int, fields: dict[str, str]) -> None:
         """Make operation ``index`` (an XADD of this batch) add ``fields`` instead."""
-        if self.ops[index][:2] != ["X", key]:
-            raise ValueError(f"operation {index} is not an XADD to {key}")
+        self.replace_xadd_entry(index, key, [])
         self.ops[index] = _xadd(key, maxlen, fields)
+
+    def replace_xadd_entry(self, index: int, key: str, entry: list[str]) -> None:
+        """Make operation ``index`` (an XADD to ``key`` of this batch) add the flat ``entry``."""
+        op = self.ops[index]
+        if op[0] != "X" or op[1] != key:
+            raise ValueError(f"operation {index} is not an XADD to {key}")
+        op[3] = entry
 
     def xack(self, key: str, group: str, *message_ids: str) -> None:
         ids = list(message_ids)
@@ -106,6 +124,58 @@ class Batch:
 _UNPACK_LIMIT = 1000
 
 
+class SharedEntry(list[str]):
+    """A stream entry of one field, ``[name, head + own + tail]``, whose ``head`` and ``tail``
+    other entries share (the task messages of a run queued in one pass differ only by their
+    instance): consecutive XADDs of such entries to one key go to Redis as one operation that
+    sends ``head`` and ``tail`` once. Equal to the plain list, for everyone else."""
+
+    __slots__ = ("head", "own", "tail")
+    head: str
+    own: str
+    tail: str
+
+
+def shared_entry(name: str, head: str, own: str, tail: str) -> SharedEntry:
+    """The SharedEntry ``[name, head + own + tail]`` (built without a Python-level
+    ``__init__``: the coordinator makes one per task message)."""
+    entry = SharedEntry((name, head + own + tail))
+    entry.head, entry.own, entry.tail = head, own, tail
+    return entry
+
+
+def _compacted(wired: list[list[Any]]) -> list[list[Any]]:
+    """``wired`` with runs of XADDs of shared entries as one ``Q`` operation, and the values
+    an ``M`` (one HSET of many fields) repeats sent once (``N``)."""
+    out: list[list[Any]] = []
+    last: list[Any] = []
+    for op in wired:
+        code = op[0]
+        if code == "X" and type(op[3]) is SharedEntry:
+            entry = op[3]
+            if last and last[1:6] == [op[1], op[2], entry[0], entry.head, entry.tail]:
+                last[6].append(entry.own)
+                continue
+            last = ["Q", op[1], op[2], entry[0], entry.head, entry.tail, [entry.own]]
+            out.append(last)
+            continue
+        last = []
+        out.append(_by_value(op) if code == "M" else op)
+    return out
+
+
+def _by_value(op: list[Any]) -> list[Any]:
+    """An ``M`` operation as ``N`` when some of its values repeat: each value once, with its
+    fields (a run's new instances have the same record)."""
+    pairs = op[2]
+    fields_of: dict[str, list[str]] = {}
+    for field, value in zip(pairs[::2], pairs[1::2], strict=True):
+        fields_of.setdefault(value, []).append(field)
+    if 2 * len(fields_of) > len(pairs) // 2:
+        return op
+    return ["N", op[1], [[value, fields] for value, fields in fields_of.items()]]
+
+
 def _xadd(key: str, maxlen: int, fields: dict[str, str]) -> list[Any]:
     flat: list[str] = []
     for name, value in fields.items():
@@ -131,7 +201,10 @@ class Apply:
 # JSON array (decoded by cjson, in C, which costs far less than packing each argument in the
 # client). Each operation names its key by its position k in KEYS (Batch.wire):
 #   ["H", k, field, value] | ["M", k, [field1, value1, ...]] (one HSET of several fields)
+#   ["N", k, [[value, [field1, field2, ...]], ...]] (an M whose fields share values)
 #   ["D", k, field] | ["X", k, maxlen, [f1, v1, ...]]
+#   ["Q", k, maxlen, name, head, tail, [own1, own2, ...]]: one XADD per ``own``, of the field
+#   ``name`` with the value head .. own .. tail
 #   ["A", k, group, [id, ...]] | ["S"|"R", k, member] | ["Z", k, score, member]
 #   ["Y", k, member] | ["K", k] | ["E", k, seconds] | ["I", k, field, increment]
 #   ["W", k deferred, field, try, k trigger_timeouts]: HDEL and ZREM field when the deferred
@@ -151,6 +224,20 @@ for _, op in ipairs(cjson.decode(ARGV[3])) do
   if code == 'X' then redis.call('XADD', key, 'MAXLEN', '~', op[3], '*', unpack(op[4]))
   elseif code == 'H' then redis.call('HSET', key, op[3], op[4])
   elseif code == 'M' then redis.call('HSET', key, unpack(op[3]))
+  elseif code == 'Q' then
+    local name, head, tail = op[4], op[5], op[6]
+    for _, own in ipairs(op[7]) do
+      redis.call('XADD', key, 'MAXLEN', '~', op[3], '*', name, head .. own .. tail)
+    end
+  elseif code == 'N' then
+    for _, shared in ipairs(op[3]) do
+      local value, args = shared[1], {}
+      for i, field in ipairs(shared[2]) do
+        args[2 * i - 1] = field
+        args[2 * i] = value
+      end
+      redis.call('HSET', key, unpack(args))
+    end
   elseif code == 'D' then redis.call('HDEL', key, op[3])
   elseif code == 'A' then redis.call('XACK', key, op[3], unpack(op[4]))
   elseif code == 'S' then redis.call('SADD', key, op[3])

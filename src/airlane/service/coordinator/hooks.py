@@ -82,7 +82,10 @@ class Hooks:
             policy.after_step(ctx, step)
 
     def holds_back(self, item: RunTI, spec: TaskSpec) -> bool:
-        return any(policy.holds_back(item, spec) for policy in self._holds_back)
+        for policy in self._holds_back:  # noqa: SIM110 (no generator: runs per ready instance)
+            if policy.holds_back(item, spec):
+                return True
+        return False
 
     def run_ended(self, ctx: RunContext, state: DagRunState) -> None:
         for policy in self._run_ended:

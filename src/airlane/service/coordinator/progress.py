@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 from airlane.engine.run_state import Step, TaskOutcome, TIKey, Transition
@@ -45,7 +46,7 @@ class Progress:
         s.outbox.persister.write_step(s.outbox.batch, ctx, step, now)
         for transition in step.transitions:
             self._after_transition(ctx, transition)
-        s.state.admission.ready.extend((ctx.ref, key) for key in step.ready)
+        s.state.admission.ready.extend(zip(repeat(ctx.ref), step.ready))  # (in C, per instance)
         s.hooks.after_step(ctx, step)
         state = ctx.machine.run_state()
         if may_end and state is not DagRunState.RUNNING and ctx.state is DagRunState.RUNNING:
@@ -125,7 +126,10 @@ class Progress:
             if spec.is_empty:
                 self._finish_empty(ctx, key, now)
                 continue
-            admission.waiting.setdefault(ctx.dag_id, deque()).append(item)
+            line = admission.waiting.get(ctx.dag_id)
+            if line is None:  # (not setdefault: it would build a deque per instance)
+                line = admission.waiting[ctx.dag_id] = deque()
+            line.append(item)
             admission.touched_dags.add(ctx.dag_id)
 
     def _finish_empty(self, ctx: RunContext, key: TIKey, now: float) -> None:

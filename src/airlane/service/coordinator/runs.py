@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from airlane.engine.dag_spec import DagSpec
 from airlane.engine.graph import DagGraph
-from airlane.engine.state_machine import RunMachine
+from airlane.engine.state_machine import RunMachine, prepare_new_runs
 from airlane.queue import typed
 from airlane.queue.callback_jobs import RUN_GENERATION
 from airlane.queue.keys import parse_run_ref
@@ -42,6 +42,7 @@ class RunLoader:
                 return None
             self.registry.graphs[content_hash] = loaded
             self.registry.specs[content_hash] = DagSpec.from_serialized(loaded[0])
+            prepare_new_runs(loaded[1])  # a run's expansion starts from it (issue 19)
         return self.registry.graphs[content_hash]
 
     async def current_graph(self, dag_id: str) -> tuple[dict[str, Any], DagGraph] | None:
