@@ -31,7 +31,7 @@ unit: install
 # when it shared the two cores with the suite's other worker.
 test: lint typecheck
 	$(BIN)/pytest -q tests/e2e/test_bench_smoke.py
-	$(BIN)/pytest -q -n 2 --dist loadfile --durations=15 --ignore=tests/e2e/test_bench_smoke.py
+	$(BIN)/pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=15 --ignore=tests/e2e/test_bench_smoke.py
 
 # The asset benchmark writes bench/results/assets.json first; bench.run's report includes it.
 # So does the fast path's (bench/results/fast_path.json).
