@@ -215,3 +215,62 @@ async def test_a_stopping_worker_hands_the_successor_back(
     assert (released["kind"], released["ti"], released["try"]) == ("released", "b|-1", "1")
     assert await client.smembers(KEYS.worker_tasks(worker.worker_id)) == set()
     assert (await client.xpending(STREAM, WORKER_GROUP))["pending"] == 0
+
+
+async def test_a_replayed_finish_says_so(client: aioredis.Redis, scripts: CheckedScripts) -> None:
+    item = await _a_running(client, scripts, "w1")
+    first = await _finish(scripts, item, run_here=True)
+    assert first is not None
+    assert first.claimed
+    again = await _finish(scripts, item, run_here=True)  # the first answer was lost
+    assert again is not None
+    assert again.replayed
+
+
+async def test_a_replayed_finish_starts_what_the_lost_answer_carried(
+    client: aioredis.Redis, clean_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The successor the first call claimed for us waits in our pending list: the replay's
+    answer has the worker start it at once (its claim, asked again, holds), not after it has
+    been idle long enough for the coordinator to take it for lost."""
+    worker = _worker(clean_redis.url)
+    ran: list[str] = []
+    b_ran = asyncio.Event()
+
+    async def run_try(msg: TaskMessage, logs: object, resume: str) -> IsolatedResult:
+        ran.append(msg.task_id)
+        b_ran.set()
+        return IsolatedResult(TaskOutcome(TaskInstanceState.SUCCESS, msg.try_number), [], "")
+
+    monkeypatch.setattr(worker, "_run_try", run_try)
+    try:
+        item = await _a_running(client, worker.scripts, worker.worker_id)
+        done = FinishedTry(item, TaskOutcome(TaskInstanceState.SUCCESS, 1), [], [], False, "")
+        call = finish_call(worker.worker_id, [done], 60, fast_path=True, run_here=True)
+        await worker.scripts.finish_many(call)  # its answer is lost
+        await worker._finish_many([done])  # the replay
+        await asyncio.wait_for(b_ran.wait(), 10)
+        await asyncio.wait_for(asyncio.gather(*worker.running), 10)
+    finally:
+        await _closed(worker)
+    assert ran == ["b"]
+    assert await client.smembers(KEYS.worker_tasks(worker.worker_id)) == set()
+
+
+async def test_a_stop_waits_for_a_claimed_try_that_has_not_started_here(
+    client: aioredis.Redis, clean_redis: RedisServer
+) -> None:
+    """The coordinator's stop for a try claimed for us (its message still in our pending list)
+    stays until that try starts here; a stop for a try that is not ours goes."""
+    worker = _worker(clean_redis.url)
+    me = worker.worker_id
+    claimed = ClaimRef(STREAM, "1-1", DAG, RUN, "b", -1, 1)
+    stale = ClaimRef(STREAM, "1-2", DAG, RUN, "c", -1, 1)
+    try:
+        await client.sadd(KEYS.worker_tasks(me), claimed.encode())
+        idents = {claimed.stop_ident.encode(), stale.stop_ident.encode()}
+        await client.sadd(KEYS.worker_stop(me), *idents)
+        await worker._stop_cleared()
+    finally:
+        await _closed(worker)
+    assert await client.smembers(KEYS.worker_stop(me)) == {claimed.stop_ident.encode()}

@@ -92,8 +92,10 @@ def test_standalone_runs_the_seed_and_resumes_after_ctrl_c(tmp_path: Path) -> No
         assert run_cli("dags", "unpause", "hand_back", env=env).code == 0
         assert run_cli("dags", "trigger", "hand_back", "--run-id", "unfinished", env=env).code == 0
         # Read Redis directly: a CLI process per poll can take longer than the 3 s task runs.
+        # (On a loaded machine the coordinator can read the try's start and end together: the
+        # record then goes from queued to success, and Ctrl-C comes after the try.)
         wait_until(
-            lambda: _ti_state(env, "hand_back", "unfinished", "long") == "running",
+            lambda: _ti_state(env, "hand_back", "unfinished", "long") in ("running", "success"),
             30,
             "the long task to run",
         )

@@ -13,6 +13,7 @@ import pytest
 from airlane import DAG, PythonOperator
 from airlane.engine.run_state import TIKey
 from airlane.sdk.state import TaskInstanceState
+from airlane.service.execution import main_thread
 from airlane.service.execution.context_builder import RunInfo
 from airlane.service.execution.main_thread import call_with_alarm
 from airlane.service.execution.runtime_ti import InMemoryXComs
@@ -118,3 +119,19 @@ def test_a_sync_try_on_the_main_thread_times_out_and_runs_its_retry_callback() -
     assert outcome.retryable
     assert (outcome.error or "").startswith("AirflowTaskTimeout: execution_timeout of 0.05s")
     assert seen == ["spin"]
+
+
+def test_an_alarm_outside_the_task_code_interrupts_nothing() -> None:
+    """Going off after the call returned (while the event loop is put back), the alarm is
+    ignored: only the task's own code is interrupted."""
+    timer = main_thread._Timer()
+    timer._on_alarm(signal.SIGALRM, None)  # not armed: no raise
+    assert not timer.fired
+
+    def fire() -> None:
+        timer._on_alarm(signal.SIGALRM, None)
+
+    with pytest.raises(main_thread._Alarm):
+        timer._guarded(fire)
+    assert timer.fired
+    assert not timer.armed

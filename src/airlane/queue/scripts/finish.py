@@ -128,16 +128,23 @@ class Delivery:
     claimed: bool
     #: the encoded ClaimRef the script added to ``worker_tasks`` ("" when not claimed)
     ref: str
+    #: the finish was a replay (its first call's answer was lost, with any message it read
+    #: for the worker: that one waits in the worker's pending list); nothing else is set
+    replayed: bool = False
 
     @classmethod
     def decode(cls, raw: object) -> Delivery | None:
-        """One finish's answer: 0 (nothing read) or the list RUN_HERE returns."""
+        """One finish's answer: 0 (nothing read), -1 (a replay) or the list RUN_HERE returns."""
         if not isinstance(raw, list):
-            return None
+            return REPLAYED if raw == -1 else None
         stream, message_id, flat, claimed, ref = raw
         texts = [_text(v) for v in flat]
         fields = dict(zip(texts[::2], texts[1::2], strict=True))
         return cls(_text(stream), _text(message_id), fields, bool(claimed), _text(ref))
+
+
+#: a replayed finish's answer (Delivery.replayed)
+REPLAYED = Delivery("", "", {}, False, "", replayed=True)
 
 
 def _text(value: object) -> str:
@@ -325,6 +332,9 @@ for i, f in ipairs(cjson.decode(ARGV[5])) do
   end
   finished(f, acked, fast)
   results[i] = 0
+  -- a replay of a finish that asked for a message: the first call may have read one for us
+  -- and its answer is lost: the worker looks at its pending list now (-1)
+  if f.here and acked == 0 then results[i] = -1 end
   if fast and f.here then results[i] = run_here(f, fast) end
 end
 return results

@@ -32,10 +32,23 @@ class _Timer:
 
     def __init__(self) -> None:
         self.fired = False
+        #: set only while the task's code runs: an alarm outside it (after the call, while the
+        #: event loop is being put back) interrupts nothing
+        self.armed = False
 
     def _on_alarm(self, signum: int, frame: FrameType | None) -> None:
+        if not self.armed:
+            return
         self.fired = True
+        self.armed = False
         raise _Alarm
+
+    def _guarded(self, func: Callable[..., T], *args: Any) -> T:
+        self.armed = True
+        try:
+            return func(*args)
+        finally:
+            self.armed = False
 
     def call(self, timeout_s: float, func: Callable[..., T], *args: Any) -> T | None:
         previous = signal.signal(signal.SIGALRM, self._on_alarm)
@@ -44,7 +57,8 @@ class _Timer:
         try:
             outer_s = signal.setitimer(signal.ITIMER_REAL, timeout_s)[0]
             try:
-                return _without_loop(func, *args)
+                found: T = _without_loop(self._guarded, func, *args)
+                return found
             except _Alarm:
                 return None
             finally:
@@ -52,7 +66,8 @@ class _Timer:
         except _Alarm:  # it went off after the call, before the timer was stopped
             return None
         finally:
-            signal.signal(signal.SIGALRM, previous)
+            # (None: a handler not installed from Python; the default is the closest)
+            signal.signal(signal.SIGALRM, signal.SIG_DFL if previous is None else previous)
             if outer_s > 0:
                 left_s = outer_s - (time.monotonic() - started_s)
                 signal.setitimer(signal.ITIMER_REAL, max(left_s, 0.001))

@@ -304,9 +304,17 @@ class Worker:
             run_here=not self._stopping,
         )
         answers = await self._retrying(self.scripts.finish_many, call)
+        replayed = False
         for delivery in cast(list[Delivery | None], answers):
-            if delivery is not None:
+            if delivery is not None and delivery.replayed:
+                replayed = True
+            elif delivery is not None:
                 await self._run_here(delivery)
+        if replayed and not self._stopping:
+            # a message the lost answer carried waits in our pending list: start it now, not
+            # once it has been idle for the periodic look (the coordinator would take it for lost)
+            with contextlib.suppress(*TRANSIENT_ERRORS):
+                await self._recover_undelivered(min_idle_ms=0)
         return [None] * len(finished)
 
     async def _run_here(self, delivery: Delivery) -> None:
@@ -397,7 +405,7 @@ class Worker:
             except Exception:  # one bad round (a malformed record...): the next one may do
                 log.exception("worker housekeeping round failed")
 
-    async def _recover_undelivered(self) -> None:
+    async def _recover_undelivered(self, min_idle_ms: int = ORPHAN_IDLE_MS) -> None:
         """Start the messages Redis delivered to us whose reply a dropped connection lost.
 
         They wait in our pending list, where ">" reads never look, and nobody reclaims a live
@@ -406,7 +414,7 @@ class Worker:
         """
         for stream in self.streams:
             entries = await typed.xclaim_idle(
-                self.client, stream, WORKER_GROUP, self.worker_id, ORPHAN_IDLE_MS
+                self.client, stream, WORKER_GROUP, self.worker_id, min_idle_ms
             )
             for message_id, fields in entries:
                 self._start(stream, message_id, fields)
@@ -417,6 +425,7 @@ class Worker:
         wanted = await typed.smembers(self.client, key)
         if not wanted:
             return
+        done: set[str] = set()
         for task, item in list(self.running.items()):
             msg = item.message
             ident = StopIdent(
@@ -425,7 +434,22 @@ class Worker:
             if ident in wanted:
                 log.info("stopping %s: it was cleared while running", ident)
                 task.cancel()
-        await self.client.srem(key, *wanted)
+                done.add(ident)
+        # a try claimed for us that has not started here yet (its message waits in our
+        # pending list) keeps its stop for a later round; the rest are stale
+        waiting = await self._claimed_idents()
+        done |= {ident for ident in wanted if ident not in waiting}
+        if done:
+            await self.client.srem(key, *done)
+
+    async def _claimed_idents(self) -> set[str]:
+        """The tries claimed for us (``worker_tasks``), as StopIdent texts."""
+        refs = await typed.smembers(self.client, self.keys.worker_tasks(self.worker_id))
+        found = set()
+        for raw in refs:
+            with contextlib.suppress(ValueError, TypeError, KeyError):
+                found.add(ClaimRef.decode(raw).stop_ident.encode())
+        return found
 
     async def _deregister(self) -> None:
         try:
