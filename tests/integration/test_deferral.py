@@ -110,7 +110,12 @@ def test_clearing_a_deferred_task_cancels_its_trigger(cluster: Cluster) -> None:
     run_id = cluster.trigger("defer_forever")
     first = cluster.markers / f"{run_id}.forever.1"
     wait_until(Path(f"{first}.started").exists, 30, "the trigger to run")
-    assert _state(cluster, "defer_forever", run_id, "forever") == "deferred"
+    # (the trigger can start before the coordinator has written the deferral it read)
+    wait_until(
+        lambda: _state(cluster, "defer_forever", run_id, "forever") == "deferred",
+        30,
+        "the task deferred",
+    )
     cluster.call(lambda store: store.clear("defer_forever", run_id, ["forever"]))
     wait_until(Path(f"{first}.cleaned").exists, 30, "the cleared try's trigger to be cancelled")
     second = cluster.markers / f"{run_id}.forever.2"
