@@ -1,0 +1,55 @@
+"""When the worker's task pool starts another task process (pure, no processes or clocks).
+
+A new task process costs about half a second of CPU (importing Airlane, then the DAG file),
+a warm try about a millisecond. So a try that finds every process busy first waits for one to
+come free, as long as recent tries say that should take (``grace_s``), clamped to a few ms ..
+50 ms; only a waiter still waiting after its grace (overdue) has a process started for it.
+Short tries thus reuse the busy processes, and a try behind long ones waits at most its grace
+plus a spawn.
+"""
+
+from __future__ import annotations
+
+#: A waiter is overdue after this many times the wait that recent tries predict.
+GRACE_FACTOR = 2.0
+#: Bounds of a waiter's grace: a few ms .. what a long try can afford before its own process.
+MIN_GRACE_S = 0.005
+MAX_GRACE_S = 0.05
+#: Weight of the newest try in the running mean of try durations.
+MEAN_WEIGHT = 1 / 16
+
+
+class TryDurations:
+    """Running mean of how long tries held their task process (acquire to release)."""
+
+    def __init__(self) -> None:
+        self.mean_s: float | None = None  # none finished yet
+
+    def observe(self, duration_s: float) -> None:
+        if self.mean_s is None:
+            self.mean_s = duration_s
+        else:
+            self.mean_s += (duration_s - self.mean_s) * MEAN_WEIGHT
+
+
+def grace_s(mean_try_s: float | None, ahead: int, busy: int, spawning: int) -> float:
+    """How long a new waiter waits for a process to come free before one is started for it.
+
+    ``ahead``: waiters queued before it; ``busy``: processes running a try; ``spawning``:
+    processes being started. Its expected wait is ``(ahead + 1)`` tries spread over ``busy``.
+    """
+    if busy == 0:
+        # nothing will come free: wait for a process being started, else start one now
+        return MAX_GRACE_S if spawning else 0.0
+    if mean_try_s is None:
+        return MAX_GRACE_S
+    expected_s = mean_try_s * (ahead + 1) / busy
+    return min(MAX_GRACE_S, max(MIN_GRACE_S, GRACE_FACTOR * expected_s))
+
+
+def spawns_to_start(
+    *, size: int, max_size: int, spawning: int, overdue: int, max_parallel: int
+) -> int:
+    """New processes to start now: one per overdue waiter not already served by a spawn in
+    flight, within the pool's size and the spawns allowed at once."""
+    return max(0, min(max_size - size, max_parallel - spawning, overdue - spawning))
