@@ -175,7 +175,6 @@ async def _drive(
                     phase.imported(frame["to"])
                     _reschedule(deadline, phase.delay_s())
                 elif kind == "done":
-                    process.ran_s = frame.get("w")
                     result = IsolatedResult(decode_outcome(frame["o"]), frame["x"], frame["r"])
                     return result, not frame.get("retire")
     except TimeoutError:
