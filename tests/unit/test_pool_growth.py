@@ -15,6 +15,7 @@ from airlane.service.worker.pool_growth import (
     MIN_GRACE_S,
     TryDurations,
     grace_s,
+    overdue,
     spawns_to_start,
 )
 from airlane.service.worker.task_pool import TaskPool, TaskProcess
@@ -60,13 +61,31 @@ def test_one_spawn_per_overdue_waiter_within_the_limits() -> None:
     assert start(spawning=0, overdue=9, size=64) == 0
 
 
-def test_try_durations_are_a_running_mean() -> None:
+def test_try_durations_are_running_means() -> None:
     durations = TryDurations()
     assert durations.mean_s is None
-    durations.observe(0.016)
+    durations.observe(0.016, 0.017)  # it ran no longer than it was held
     assert durations.mean_s == 0.016
-    durations.observe(0.032)
+    assert durations.ran_mean_s == 0.016
+    durations.observe(0.032, 0.016)
     assert durations.mean_s == pytest.approx(0.017)
+    assert durations.ran_mean_s == pytest.approx(0.016)
+
+
+def test_processes_waiting_on_a_busy_worker_are_not_saturated() -> None:
+    durations = TryDurations()
+    assert durations.saturated()  # nothing known: grow as needed
+    durations.observe(0.036, 0.002)  # held 36 ms, ran 2 ms: the worker was the bottleneck
+    assert not durations.saturated()
+    io_bound = TryDurations()
+    io_bound.observe(0.036, 0.034)
+    assert io_bound.saturated()
+
+
+def test_a_waiter_is_owed_a_process_when_saturated_or_stalled() -> None:
+    assert overdue(saturated=True, released_meanwhile=True)
+    assert overdue(saturated=False, released_meanwhile=False)  # all busy with long tries
+    assert not overdue(saturated=False, released_meanwhile=True)  # wait another grace
 
 
 class FakePool(TaskPool):
@@ -171,8 +190,30 @@ async def test_a_cancelled_waiter_is_owed_nothing() -> None:
 async def test_released_tries_feed_the_durations() -> None:
     pool, held = await busy_pool(max_size=4)
     held.busy_since -= 10.0  # held 10 s longer than it was
+    held.ran_s = 10.0  # as its "done" frame said
     pool.release(held)
     assert pool._durations.mean_s is not None
     assert pool._durations.mean_s >= 10.0
     assert held.busy_since == 0.0
+    await pool.close()
+
+
+async def test_a_pool_turning_over_does_not_grow_while_not_saturated() -> None:
+    pool, held = await busy_pool(max_size=4)
+    pool._durations.observe(0.036, 0.002)  # processes mostly wait for the worker
+    first = asyncio.ensure_future(pool.acquire())
+    await until(lambda: bool(pool._waiters))
+    second = asyncio.ensure_future(pool.acquire())
+    await until(lambda: len(pool._waiters) == 2)
+    watched = pool._waiters[1]
+    grace_began = watched.timer
+    pool.release(held)  # a process came free during the second waiter's grace
+    assert await first is held
+    await until(lambda: watched.timer is not grace_began)  # its grace passed: another one
+    assert not watched.overdue
+    assert pool.spawned == 1
+    await until(lambda: watched.overdue)  # nothing came free in that one: now it is owed
+    process = await second
+    assert process is not held
+    assert pool.spawned == 2
     await pool.close()

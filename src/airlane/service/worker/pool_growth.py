@@ -3,9 +3,10 @@
 A new task process costs about half a second of CPU (importing Airlane, then the DAG file),
 a warm try about a millisecond. So a try that finds every process busy first waits for one to
 come free, as long as recent tries say that should take (``grace_s``), clamped to a few ms ..
-50 ms; only a waiter still waiting after its grace (overdue) has a process started for it.
-Short tries thus reuse the busy processes, and a try behind long ones waits at most its grace
-plus a spawn.
+50 ms. After its grace it is owed a new process (overdue) if the processes are saturated (they
+spend most of the time they are held running tries, not waiting for a busy worker to hand them
+the next one) or if none came free during that grace; else it waits another grace. Short tries
+thus reuse the busy processes, and a try behind long ones waits at most two graces plus a spawn.
 """
 
 from __future__ import annotations
@@ -19,17 +20,34 @@ MAX_GRACE_S = 0.05
 MEAN_WEIGHT = 1 / 16
 
 
+#: Processes are saturated when they run tries this fraction of the time they are held.
+SATURATED = 0.5
+
+
 class TryDurations:
-    """Running mean of how long tries held their task process (acquire to release)."""
+    """Running means of how long tries held their task process (acquire to release, worker
+    side) and how long the process ran them (request to "done", its side)."""
 
     def __init__(self) -> None:
         self.mean_s: float | None = None  # none finished yet
+        self.ran_mean_s = 0.0
 
-    def observe(self, duration_s: float) -> None:
+    def observe(self, held_s: float, ran_s: float) -> None:
+        ran_s = min(ran_s, held_s)
         if self.mean_s is None:
-            self.mean_s = duration_s
+            self.mean_s, self.ran_mean_s = held_s, ran_s
         else:
-            self.mean_s += (duration_s - self.mean_s) * MEAN_WEIGHT
+            self.mean_s += (held_s - self.mean_s) * MEAN_WEIGHT
+            self.ran_mean_s += (ran_s - self.ran_mean_s) * MEAN_WEIGHT
+
+    def saturated(self) -> bool:
+        """More processes would run more tries: they are not mostly waiting for the worker."""
+        return self.mean_s is None or self.ran_mean_s >= SATURATED * self.mean_s
+
+
+def overdue(*, saturated: bool, released_meanwhile: bool) -> bool:
+    """Whether a waiter whose grace has passed is owed a new process."""
+    return saturated or not released_meanwhile
 
 
 def grace_s(mean_try_s: float | None, ahead: int, busy: int, spawning: int) -> float:

@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 
-from airlane.service.worker.pool_growth import TryDurations, grace_s, spawns_to_start
+from airlane.service.worker.pool_growth import TryDurations, grace_s, overdue, spawns_to_start
 from airlane.service.worker.task_channel import ChannelClosed, encode, read_frame
 from airlane.service.worker.task_process import TaskProcessConfig
 
@@ -38,6 +38,8 @@ class TaskProcess:
     idle_since: float = field(default_factory=time.monotonic)
     #: when its current try got it (monotonic), 0.0 between tries
     busy_since: float = 0.0
+    #: how long it says it ran its last try (its "done" frame), None when it did not say
+    ran_s: float | None = None
     #: per DAG file this process imported (as last imported there): dag_id -> task_id ->
     #: execution_timeout in seconds, tasks without one left out (isolated_try's _Phase)
     timeouts: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
@@ -74,6 +76,8 @@ class _Waiter:
     future: asyncio.Future[TaskProcess]
     overdue: bool = False
     timer: asyncio.TimerHandle | None = None
+    grace_s: float = 0.0
+    releases: int = 0  # the pool's releases when its current grace began
 
     def served(self) -> None:
         if self.timer is not None:
@@ -91,6 +95,7 @@ class TaskPool:
         self._idle: list[TaskProcess] = []
         self._waiters: collections.deque[_Waiter] = collections.deque()
         self._durations = TryDurations()
+        self._releases = 0  # processes that came free, ever
         self._size = 0  # processes alive or being spawned
         self._spawns: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -120,16 +125,25 @@ class TaskPool:
         spawning = len(self._spawns)
         busy = self._size - spawning - len(self._idle)
         grace = grace_s(self._durations.mean_s, len(self._waiters), busy, spawning)
-        waiter = _Waiter(loop.create_future(), overdue=grace <= 0)
+        waiter = _Waiter(loop.create_future(), overdue=grace <= 0, grace_s=grace)
         if not waiter.overdue:
-            waiter.timer = loop.call_later(grace, self._overdue, waiter)
+            self._start_grace(waiter)
         self._waiters.append(waiter)
         self._grow()
         return waiter
 
-    def _overdue(self, waiter: _Waiter) -> None:
-        waiter.overdue = True
-        self._grow()
+    def _start_grace(self, waiter: _Waiter) -> None:
+        waiter.releases = self._releases
+        loop = asyncio.get_running_loop()
+        waiter.timer = loop.call_later(waiter.grace_s, self._grace_passed, waiter)
+
+    def _grace_passed(self, waiter: _Waiter) -> None:
+        released_meanwhile = self._releases != waiter.releases
+        if overdue(saturated=self._durations.saturated(), released_meanwhile=released_meanwhile):
+            waiter.overdue = True
+            self._grow()
+        else:
+            self._start_grace(waiter)
 
     def _grow(self) -> None:
         """Start task processes for the tries that waited longer than their grace, a few at a
@@ -171,9 +185,10 @@ class TaskPool:
 
     def release(self, process: TaskProcess) -> None:
         """Give back a process that finished its try cleanly."""
-        if process.busy_since:
-            self._durations.observe(time.monotonic() - process.busy_since)
-            process.busy_since = 0.0
+        self._releases += 1
+        if process.busy_since and process.ran_s is not None:
+            self._durations.observe(time.monotonic() - process.busy_since, process.ran_s)
+            process.busy_since, process.ran_s = 0.0, None
         if process.proc.returncode is not None:
             self.discard(process)
             return
