@@ -83,9 +83,15 @@ def test_processes_waiting_on_a_busy_worker_are_not_saturated() -> None:
 
 
 def test_a_waiter_is_owed_a_process_when_saturated_or_stalled() -> None:
-    assert overdue(saturated=True, released_meanwhile=True)
-    assert overdue(saturated=False, released_meanwhile=False)  # all busy with long tries
-    assert not overdue(saturated=False, released_meanwhile=True)  # wait another grace
+    def owed(saturated: bool, released_meanwhile: bool, below_floor: bool = False) -> bool:
+        return overdue(
+            saturated=saturated, released_meanwhile=released_meanwhile, below_floor=below_floor
+        )
+
+    assert owed(saturated=True, released_meanwhile=True)
+    assert owed(saturated=False, released_meanwhile=False)  # all busy with long tries
+    assert not owed(saturated=False, released_meanwhile=True)  # wait another grace
+    assert owed(saturated=False, released_meanwhile=True, below_floor=True)
 
 
 class FakePool(TaskPool):
@@ -201,6 +207,7 @@ async def test_released_tries_feed_the_durations() -> None:
 async def test_a_pool_turning_over_does_not_grow_while_not_saturated() -> None:
     pool, held = await busy_pool(max_size=4)
     pool._durations.observe(0.036, 0.002)  # processes mostly wait for the worker
+    pool._floor = 1
     first = asyncio.ensure_future(pool.acquire())
     await until(lambda: bool(pool._waiters))
     second = asyncio.ensure_future(pool.acquire())

@@ -2,7 +2,7 @@
 
 A new task process costs about half a second of CPU (importing Airlane, then the DAG file),
 a warm try about a millisecond. So a try that finds every process busy first waits for one to
-come free, as long as recent tries say that should take (``grace_s``), clamped to a few ms ..
+come free, as long as recent tries say that should take (``grace_s``), clamped to 10 ms ..
 50 ms. After its grace it is owed a new process (overdue) if the processes are saturated (they
 spend most of the time they are held running tries, not waiting for a busy worker to hand them
 the next one) or if none came free during that grace; else it waits another grace. Short tries
@@ -13,8 +13,9 @@ from __future__ import annotations
 
 #: A waiter is overdue after this many times the wait that recent tries predict.
 GRACE_FACTOR = 2.0
-#: Bounds of a waiter's grace: a few ms .. what a long try can afford before its own process.
-MIN_GRACE_S = 0.005
+#: Bounds of a waiter's grace: longer than a time slice of a loaded machine (a process not
+#: scheduled is no stall) .. what a long try can afford before its own process.
+MIN_GRACE_S = 0.01
 MAX_GRACE_S = 0.05
 #: Weight of the newest try in the running mean of try durations.
 MEAN_WEIGHT = 1 / 16
@@ -45,9 +46,10 @@ class TryDurations:
         return self.mean_s is None or self.ran_mean_s >= SATURATED * self.mean_s
 
 
-def overdue(*, saturated: bool, released_meanwhile: bool) -> bool:
-    """Whether a waiter whose grace has passed is owed a new process."""
-    return saturated or not released_meanwhile
+def overdue(*, saturated: bool, released_meanwhile: bool, below_floor: bool) -> bool:
+    """Whether a waiter whose grace has passed is owed a new process. Below the floor (a
+    process per CPU) the pool grows on waiting alone: tries on one process use one CPU."""
+    return below_floor or saturated or not released_meanwhile
 
 
 def grace_s(mean_try_s: float | None, ahead: int, busy: int, spawning: int) -> float:

@@ -96,6 +96,7 @@ class TaskPool:
         self._waiters: collections.deque[_Waiter] = collections.deque()
         self._durations = TryDurations()
         self._releases = 0  # processes that came free, ever
+        self._floor = os.cpu_count() or 1  # processes it grows to on waiting alone
         self._size = 0  # processes alive or being spawned
         self._spawns: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -138,8 +139,12 @@ class TaskPool:
         waiter.timer = loop.call_later(waiter.grace_s, self._grace_passed, waiter)
 
     def _grace_passed(self, waiter: _Waiter) -> None:
-        released_meanwhile = self._releases != waiter.releases
-        if overdue(saturated=self._durations.saturated(), released_meanwhile=released_meanwhile):
+        owed = overdue(
+            saturated=self._durations.saturated(),
+            released_meanwhile=self._releases != waiter.releases,
+            below_floor=self._size < self._floor,
+        )
+        if owed:
             waiter.overdue = True
             self._grow()
         else:
