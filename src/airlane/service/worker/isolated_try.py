@@ -125,6 +125,7 @@ class _Phase:
         self.limits = limits
         known = process.timeouts.get(self.fileloc)
         self.importing = known is None
+        self.imported_file = False  # during this try
         self.timeout_s = None if known is None else self._timeout_in(known)
 
     def _timeout_in(self, known: dict[str, dict[str, float]]) -> float | None:
@@ -137,6 +138,7 @@ class _Phase:
         return self.timeout_s + KILL_GRACE_S if self.timeout_s else None
 
     def imports(self) -> None:
+        self.imported_file = True
         self.process.timeouts.pop(self.fileloc, None)
         self.importing, self.timeout_s = True, None
 
@@ -175,6 +177,8 @@ async def _drive(
                     phase.imported(frame["to"])
                     _reschedule(deadline, phase.delay_s())
                 elif kind == "done":
+                    # a try that imported the DAG file says nothing of the warm ones
+                    process.ran_s = None if phase.imported_file else frame.get("w")
                     result = IsolatedResult(decode_outcome(frame["o"]), frame["x"], frame["r"])
                     return result, not frame.get("retire")
     except TimeoutError:

@@ -1,5 +1,7 @@
 """The worker's warm task processes: spawned lazily up to its concurrency, one try at a time
-each, retired after a while idle, killed (whole process group) when a try must end early."""
+each, retired after a while idle, killed (whole process group) when a try must end early.
+A try that finds all of them busy waits a grace for one to come free before another is started
+for it (``pool_growth``)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 
+from airlane.service.worker.pool_growth import TryDurations, grace_s, overdue, spawns_to_start
 from airlane.service.worker.task_channel import ChannelClosed, encode, read_frame
 from airlane.service.worker.task_process import TaskProcessConfig
 
@@ -33,6 +36,10 @@ class TaskProcess:
     reader: asyncio.StreamReader
     writer: asyncio.StreamWriter
     idle_since: float = field(default_factory=time.monotonic)
+    #: when its current try got it (monotonic), 0.0 between tries
+    busy_since: float = 0.0
+    #: how long it says it ran its last try (its "done" frame), None when it did not say
+    ran_s: float | None = None
     #: per DAG file this process imported (as last imported there): dag_id -> task_id ->
     #: execution_timeout in seconds, tasks without one left out (isolated_try's _Phase)
     timeouts: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
@@ -62,45 +69,109 @@ class TaskProcess:
         return code
 
 
+@dataclass(eq=False, slots=True)
+class _Waiter:
+    """A try waiting for a process: overdue (owed a new process) once its grace has passed."""
+
+    future: asyncio.Future[TaskProcess]
+    overdue: bool = False
+    timer: asyncio.TimerHandle | None = None
+    grace_s: float = 0.0
+    releases: int = 0  # the pool's releases when its current grace began
+
+    def served(self) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+
+
 class TaskPool:
-    """Hands out idle task processes; a caller waits for one when all ``max_size`` are busy."""
+    """Hands out idle task processes; a caller waits for one to come free, and only one still
+    waiting after its grace has a new one started for it (up to ``max_size``)."""
 
     def __init__(self, config: TaskProcessConfig, max_size: int, idle_s: float) -> None:
         self.config = config
         self.max_size = max_size
         self.idle_s = idle_s
         self._idle: list[TaskProcess] = []
-        self._waiters: collections.deque[asyncio.Future[TaskProcess]] = collections.deque()
+        self._waiters: collections.deque[_Waiter] = collections.deque()
+        self._durations = TryDurations()
+        self._releases = 0  # processes that came free, ever
+        self._floor = os.cpu_count() or 1  # processes it grows to on waiting alone
         self._size = 0  # processes alive or being spawned
         self._spawns: set[asyncio.Task[None]] = set()
         self._closed = False
 
     async def acquire(self) -> TaskProcess:
         if self._idle:
-            return self._idle.pop()  # the most recently used: the rest can go idle and retire
-        waiter: asyncio.Future[TaskProcess] = asyncio.get_running_loop().create_future()
-        self._waiters.append(waiter)
-        self._grow()
+            process = self._idle.pop()  # the most recently used: the rest can go idle, retire
+            process.busy_since = time.monotonic()
+            return process
+        waiter = self._wait()
         try:
-            return await waiter
+            process = await waiter.future
         except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled() and waiter.exception() is None:
-                self.release(waiter.result())
+            future = waiter.future
+            if future.done() and not future.cancelled() and future.exception() is None:
+                self.release(future.result())
             else:
+                waiter.served()
                 with contextlib.suppress(ValueError):
                     self._waiters.remove(waiter)
             raise
+        process.busy_since = time.monotonic()
+        return process
+
+    def _wait(self) -> _Waiter:
+        loop = asyncio.get_running_loop()
+        spawning = len(self._spawns)
+        busy = self._size - spawning - len(self._idle)
+        grace = grace_s(self._durations.mean_s, len(self._waiters), busy, spawning)
+        waiter = _Waiter(loop.create_future(), overdue=grace <= 0, grace_s=grace)
+        if not waiter.overdue:
+            self._start_grace(waiter)
+        self._waiters.append(waiter)
+        self._grow()
+        return waiter
+
+    def _start_grace(self, waiter: _Waiter) -> None:
+        waiter.releases = self._releases
+        loop = asyncio.get_running_loop()
+        waiter.timer = loop.call_later(waiter.grace_s, self._grace_passed, waiter)
+
+    def _grace_passed(self, waiter: _Waiter) -> None:
+        owed = overdue(
+            saturated=self._durations.saturated(),
+            released_meanwhile=self._releases != waiter.releases,
+            below_floor=self._size < self._floor,
+        )
+        if owed:
+            waiter.overdue = True
+            self._grow()
+        else:
+            self._start_grace(waiter)
 
     def _grow(self) -> None:
-        """Start task processes for waiting tries, a few at a time: a burst of short tries is
-        mostly served by processes freed meanwhile, so the pool grows only as far as needed."""
-        while (
-            not self._closed
-            and self._size < self.max_size
-            and len(self._spawns) < MAX_PARALLEL_SPAWNS
-            and len(self._spawns) < len(self._waiters)
-        ):
+        """Start task processes for the tries that waited longer than their grace, a few at a
+        time: a burst of short tries is served by the processes freeing meanwhile."""
+        if self._closed:
+            return
+        count = spawns_to_start(
+            size=self._size,
+            max_size=self.max_size,
+            spawning=len(self._spawns),
+            overdue=sum(waiter.overdue for waiter in self._waiters),
+            max_parallel=MAX_PARALLEL_SPAWNS,
+        )
+        for _ in range(count):
             self._start_spawn()
+
+    def _next_waiter(self) -> asyncio.Future[TaskProcess] | None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            waiter.served()
+            if not waiter.future.done():
+                return waiter.future
+        return None
 
     def prestart(self) -> None:
         """Start one process ahead of demand: a worker's first try does not wait for a spawn."""
@@ -119,22 +190,26 @@ class TaskPool:
 
     def release(self, process: TaskProcess) -> None:
         """Give back a process that finished its try cleanly."""
+        self._releases += 1
+        if process.busy_since and process.ran_s is not None:
+            self._durations.observe(time.monotonic() - process.busy_since, process.ran_s)
+            process.busy_since, process.ran_s = 0.0, None
         if process.proc.returncode is not None:
             self.discard(process)
             return
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if not waiter.done():
-                waiter.set_result(process)
-                return
+        waiter = self._next_waiter()
+        if waiter is not None:
+            waiter.set_result(process)
+            return
         process.idle_since = time.monotonic()
         self._idle.append(process)
 
     def discard(self, process: TaskProcess) -> None:
-        """Forget a process that was killed or died (a later ``acquire`` spawns another)."""
+        """Forget a process that was killed or died (an overdue waiter gets another)."""
         process.kill()
         self._size -= 1
         asyncio.get_running_loop().create_task(process.exit_code())
+        self._grow()
 
     async def _spawn_into_pool(self) -> None:
         try:
@@ -142,11 +217,9 @@ class TaskPool:
         except Exception as err:
             self._size -= 1
             log.exception("could not start a task process")
-            while self._waiters:
-                waiter = self._waiters.popleft()
-                if not waiter.done():
-                    waiter.set_exception(RuntimeError(f"could not start a task process: {err}"))
-                    return
+            waiter = self._next_waiter()
+            if waiter is not None:
+                waiter.set_exception(RuntimeError(f"could not start a task process: {err}"))
             return
         self.release(process)
 

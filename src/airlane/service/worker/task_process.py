@@ -23,6 +23,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -194,6 +195,7 @@ class _Runner:
         self.try_context.run(self._installed.__enter__)
         self.launcher: RedisRunLauncher | None = None
         self.output = _Output(self.log, config.max_line_bytes)
+        self.started_s = 0.0  # when the current try's request came (monotonic)
 
     def log(self, line: str) -> None:
         # secrets are masked here, in the task's process, before a line leaves it
@@ -264,6 +266,8 @@ class _Runner:
                 "x": xcoms.pending_pairs(),
                 "r": dumps(rendered) if rendered else "",
                 "retire": retire,
+                # how long the try kept this process working (the worker's pool grows on it)
+                "w": time.monotonic() - self.started_s,
             }
         )
 
@@ -298,6 +302,7 @@ def serve(config: TaskProcessConfig, channel: SyncChannel) -> None:
             request = channel.receive()
         except ChannelClosed:
             return
+        runner.started_s = time.monotonic()
         try_ = loop.create_task(runner.run(request), context=runner.try_context.copy())
         loop.run_until_complete(try_)
 
