@@ -107,9 +107,7 @@ def section(found: dict[str, Any]) -> list[str]:
         "",
         f"`{COMMAND}`{smoke}; {found['machine']}; commit {found['commit']}, {found['date']}."
         " DAG processor, coordinator, two workers (64 slots each), real processes;"
-        f" `AIRLANE_FAST_PATH=1` and `=0` alternating, {found['rounds']} rounds each, medians."
-        " The machine was shared with 7 other helpers' work when measured: the lead"
-        " re-measures.",
+        f" `AIRLANE_FAST_PATH=1` and `=0` alternating, {found['rounds']} rounds each, medians.",
         "",
         "| figure | on | off | vs floor (on / off) |",
         "|---|---|---|---|",
@@ -147,7 +145,8 @@ def section(found: dict[str, Any]) -> list[str]:
         " a slot of the same DAG or pool. The coordinator reads the successor from the"
         " completion (`fast`), marks it queued without sending it again, and writes its own"
         " record over the script's when a clear or mark it has not written yet decided"
-        " otherwise (a worker's claim then finds no queued instance).",
+        " otherwise (a worker's claim then finds no queued instance, and a try a worker"
+        " claimed before is stopped when the coordinator reads its start).",
         "",
     ]
 
