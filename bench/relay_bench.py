@@ -33,7 +33,7 @@ from airlane.service.worker.dag_cache import DagCache
 from airlane.service.worker.inline_try import InlineRunner
 from airlane.service.worker.isolated_try import TryLimits, TrySink, run_isolated
 from airlane.service.worker.task_pool import TaskPool
-from airlane.service.worker.task_process import TaskProcessConfig, run_info_to_wire
+from airlane.service.worker.task_process import TaskProcessConfig, try_request
 from airlane.service.worker.tries import run_info
 from bench import dags
 from bench.profile import process_cpu_s
@@ -88,16 +88,7 @@ class Bench:
         if mode == "inline":
             result = await self.inline.run(msg, info, self.sink)  # type: ignore[arg-type]
         else:
-            request = {
-                "fileloc": msg.fileloc,
-                "task_id": msg.task_id,
-                "map_index": msg.map_index,
-                "try_number": msg.try_number,
-                "max_tries": msg.max_tries,
-                "reschedule_started_at_s": None,
-                "resume_json": "",
-                "run": run_info_to_wire(info),
-            }
+            request = try_request(msg, info, "")
             result = await run_isolated(self.pool, request, self.sink, TryLimits(30.0))
         assert result.outcome.state.value == "success", result
         self.lines.clear()

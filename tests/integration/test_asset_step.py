@@ -46,11 +46,6 @@ async def client(clean_redis: RedisServer) -> AsyncIterator[aioredis.Redis]:
     await found.aclose()
 
 
-@pytest.fixture
-def scripts(client: aioredis.Redis) -> CheckedScripts:
-    return CheckedScripts.on(client, KEYS)
-
-
 async def _known(client: aioredis.Redis, going: dict[str, int] | None = None) -> Known:
     raw = await client.hgetall(KEYS.assets)
     records = {n: (AssetRecord.from_json(orjson.loads(t)), t) for n, t in raw.items()}

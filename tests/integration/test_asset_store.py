@@ -53,11 +53,6 @@ async def client(clean_redis: RedisServer) -> AsyncIterator[aioredis.Redis]:
     await found.aclose()
 
 
-@pytest.fixture
-def scripts(client: aioredis.Redis) -> CheckedScripts:
-    return CheckedScripts.on(client, KEYS)
-
-
 def _try(task_id: str = "make", try_number: int = 1) -> EventSource:
     return EventSource("producer", "run_1", task_id, -1, try_number)
 

@@ -5,7 +5,6 @@ script, as CLAIM_MANY would claim it; an older message read instead is left to a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import orjson
 import pytest
@@ -28,18 +27,6 @@ KEYS = Keys()
 #: ids a ClaimRef's JSON must carry exactly as orjson writes them ("/" and DEL: cjson escapes)
 DAG, RUN = "d", "manual__2026/12/06 \x7f é"
 STREAM = KEYS.queue("default")
-
-
-@pytest.fixture
-async def client(clean_redis: RedisServer) -> AsyncIterator[aioredis.Redis]:
-    found = aioredis.Redis.from_url(clean_redis.url, decode_responses=True)
-    yield found
-    await found.aclose()
-
-
-@pytest.fixture
-def scripts(client: aioredis.Redis) -> CheckedScripts:
-    return CheckedScripts.on(client, KEYS)
 
 
 def _message(task_id: str, try_number: int = 1) -> TaskMessage:

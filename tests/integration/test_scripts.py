@@ -6,8 +6,6 @@ more than one cluster slot, fails the test.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import orjson
 import pytest
 import redis.asyncio as aioredis
@@ -26,24 +24,11 @@ from airlane.queue.scripts import (
 )
 from airlane.queue.scripts.apply import shared_entry
 from airlane.queue.scripts.wire import KeyTable
-from tests.integration.cluster import RedisServer
 from tests.integration.script_checks import CheckedScripts, checked, slots
 
 KEYS = Keys()
 DAG, RUN, TASK = "d", "r", "t"
 STREAM = KEYS.queue("default")
-
-
-@pytest.fixture
-async def client(clean_redis: RedisServer) -> AsyncIterator[aioredis.Redis]:
-    found = aioredis.Redis.from_url(clean_redis.url, decode_responses=True)
-    yield found
-    await found.aclose()
-
-
-@pytest.fixture
-def scripts(client: aioredis.Redis) -> CheckedScripts:
-    return CheckedScripts.on(client, KEYS)
 
 
 async def _queued(client: aioredis.Redis, try_number: int = 1, run_id: str = RUN) -> None:

@@ -8,10 +8,7 @@ and its triggerer cancels it at its next renewal."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import orjson
-import pytest
 import redis.asyncio as aioredis
 
 from airlane.queue.keys import WORKER_GROUP, Keys, deferred_field, ti_field
@@ -28,7 +25,6 @@ from airlane.queue.scripts import (
     RenewTriggers,
 )
 from airlane.service.execution.deferral import Deferral
-from tests.integration.cluster import RedisServer
 from tests.integration.script_checks import CheckedScripts
 
 KEYS = Keys()
@@ -36,18 +32,6 @@ DAG, RUN, TASK = "d", "r", "a"
 STREAM = KEYS.queue("default")
 FIELD = deferred_field(DAG, RUN, TASK, -1)
 DEFERRAL = Deferral("k1", "my.Trigger", '{"x": 1}', "done", "{}", 50.0)
-
-
-@pytest.fixture
-async def client(clean_redis: RedisServer) -> AsyncIterator[aioredis.Redis]:
-    found = aioredis.Redis.from_url(clean_redis.url, decode_responses=True)
-    yield found
-    await found.aclose()
-
-
-@pytest.fixture
-def scripts(client: aioredis.Redis) -> CheckedScripts:
-    return CheckedScripts.on(client, KEYS)
 
 
 async def _record(client: aioredis.Redis, state: str, try_number: int) -> None:

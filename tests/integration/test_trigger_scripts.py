@@ -4,10 +4,7 @@ fired once, timeouts, and a cleared try no longer waited on."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import orjson
-import pytest
 import redis.asyncio as aioredis
 
 from airlane.queue.keys import WORKER_GROUP, Keys, deferred_field, resume_field, ti_field
@@ -27,25 +24,12 @@ from airlane.queue.scripts import (
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.execution.deferral import Deferral, EndsHere, Resume
 from airlane.service.triggerer.decisions import TIMEOUT_KWARGS_JSON
-from tests.integration.cluster import RedisServer
 from tests.integration.script_checks import CheckedScripts
 
 KEYS = Keys()
 DAG, RUN = "d", "r"
 STREAM = KEYS.queue("default")
 DEFERRAL = Deferral("k1", "my.Trigger", '{"x": 1}', "done", '{"a": 2}', None)
-
-
-@pytest.fixture
-async def client(clean_redis: RedisServer) -> AsyncIterator[aioredis.Redis]:
-    found = aioredis.Redis.from_url(clean_redis.url, decode_responses=True)
-    yield found
-    await found.aclose()
-
-
-@pytest.fixture
-def scripts(client: aioredis.Redis) -> CheckedScripts:
-    return CheckedScripts.on(client, KEYS)
 
 
 async def _defer(

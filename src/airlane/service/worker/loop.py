@@ -46,7 +46,7 @@ from airlane.service.worker.log_writer import TaskLogWriter
 from airlane.service.worker.run_conf import run_conf, with_asset_events
 from airlane.service.worker.settings import TaskIsolation, WorkerSettings
 from airlane.service.worker.task_pool import TaskPool
-from airlane.service.worker.task_process import TaskProcessConfig, run_info_to_wire
+from airlane.service.worker.task_process import TaskProcessConfig, try_request
 from airlane.service.worker.tries import FinishedTry, RunningTry, claim_call, finish_call, run_info
 
 log = logging.getLogger("airlane.worker")
@@ -343,16 +343,7 @@ class Worker:
         info = await self._run_info(msg)
         if self.pool is None:
             return await self.inline.run(msg, info, logs, resume)
-        request = {
-            "fileloc": msg.fileloc,
-            "task_id": msg.task_id,
-            "map_index": msg.map_index,
-            "try_number": msg.try_number,
-            "max_tries": msg.max_tries,
-            "reschedule_started_at_s": msg.reschedule_started_at_s,
-            "resume_json": resume,
-            "run": run_info_to_wire(info),
-        }
+        request = try_request(msg, info, resume)
         sink = TrySink(logs.write, logs.waiting)
         return await run_isolated(self.pool, request, sink, self.limits)
 

@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pendulum
 import redis
@@ -48,6 +48,9 @@ from airlane.service.execution.task_stores import TaskStores
 from airlane.service.run_launcher import RedisRunLauncher
 from airlane.service.worker.dag_cache import DagCache, DagNotLoadable
 from airlane.service.worker.task_channel import ChannelClosed, SyncChannel
+
+if TYPE_CHECKING:
+    from airlane.queue.messages import TaskMessage
 
 TIMEOUT_PREFIX = "AirflowTaskTimeout"
 
@@ -76,6 +79,20 @@ def _opt_date(text: str | None) -> pendulum.DateTime | None:
 
 def _iso(when: pendulum.DateTime | None) -> str | None:
     return when.isoformat() if when is not None else None
+
+
+def try_request(msg: TaskMessage, info: RunInfo, resume_json: str) -> dict[str, Any]:
+    """The request frame of one try, for the task process that runs it."""
+    return {
+        "fileloc": msg.fileloc,
+        "task_id": msg.task_id,
+        "map_index": msg.map_index,
+        "try_number": msg.try_number,
+        "max_tries": msg.max_tries,
+        "reschedule_started_at_s": msg.reschedule_started_at_s,
+        "resume_json": resume_json,
+        "run": run_info_to_wire(info),
+    }
 
 
 def run_info_to_wire(info: RunInfo) -> dict[str, Any]:
