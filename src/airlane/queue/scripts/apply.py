@@ -72,11 +72,6 @@ class Batch:
         """:meth:`xadd` of an entry given flat: ``[name1, value1, name2, value2, ...]``."""
         self.ops.append(["X", key, str(maxlen), entry])
 
-    def replace_xadd(self, index: int, key: str, maxlen: int, fields: dict[str, str]) -> None:
-        """Make operation ``index`` (an XADD of this batch) add ``fields`` instead."""
-        self.replace_xadd_entry(index, key, [])
-        self.ops[index] = _xadd(key, maxlen, fields)
-
     def replace_xadd_entry(self, index: int, key: str, entry: list[str]) -> None:
         """Make operation ``index`` (an XADD to ``key`` of this batch) add the flat ``entry``."""
         op = self.ops[index]
