@@ -64,6 +64,8 @@ def render(results: dict[str, Any], command: str) -> str:
         ("memory.coordinator_rss_mb", "coordinator RSS, 100,000 live task instances (MB)"),
         ("floor.scenario_total_lag_s", "Redis floor: Airflow's benchmark, total lag (s)"),
         ("airflow_scenario.total_lag_s", "Airflow's benchmark, 100 DAGs x 10 tasks: total lag (s)"),
+        ("airflow_scenario.edge_p50_ms", "Airflow's benchmark: lag of one edge, p50 (ms)"),
+        ("airflow_scenario.edge_p99_ms", "Airflow's benchmark: lag of one edge, p99 (ms)"),
         ("airflow_scenario.wall_s", "Airflow's benchmark: wall time (s)"),
         ("scheduling.late_p50_ms", "scheduled run created after its due time, p50 (ms)"),
         ("scheduling.late_max_ms", "scheduled run created after its due time, max (ms)"),
@@ -139,8 +141,10 @@ def render(results: dict[str, Any], command: str) -> str:
         " run's creation to the coordinator's last enqueue.",
         "- **Memory**: ten runs of that DAG with `max_active_tasks=16` and no worker, so that"
         " 100,000 task instances stay live; the coordinator's VmRSS.",
-        "- **Airflow's scenario**: 100 DAGs of 10 linear tasks triggered together; total lag is"
-        " the sum over every edge of successor start minus predecessor end. Its floor runs the"
+        "- **Airflow's scenario**: 100 DAGs of 10 linear tasks triggered together (one client"
+        " creates the 100 runs back to back on one connection, then polls them all in one round"
+        " trip every 0.1 s); total lag is the sum over every edge of successor start minus"
+        " predecessor end. Its floor runs the"
         " same 100 chains of 10 through the minimal Streams loop (batched both ways).",
         "- **Queue choice**: arq 0.26+ with two worker processes, 1 ms polling, 64 jobs each;"
         " its hop is a 200-job chain in which each job enqueues its successor itself (no"

@@ -35,9 +35,55 @@ async def test_a_cancelled_delivery_cancels_its_waiters() -> None:
     coalescer: Coalescer[int, bool] = Coalescer(send)
     future = coalescer.submit(1)
     await sending.wait()
-    in_flight = coalescer._in_flight
-    assert in_flight is not None
+    (in_flight,) = coalescer._in_flight
     in_flight.cancel()
     with pytest.raises(asyncio.CancelledError):
         await asyncio.wait_for(future, 2)
-    assert coalescer._in_flight is None
+    assert not coalescer._in_flight
+
+
+async def test_with_room_for_two_calls_an_item_does_not_wait_for_the_one_in_flight() -> None:
+    """A finish must not wait a whole round trip behind the batch before it (an edge's lag)."""
+    release = asyncio.Event()
+    sent = asyncio.Event()
+    calls: list[list[int]] = []
+
+    async def send(items: list[int]) -> list[int]:
+        calls.append(items)
+        sent.set()
+        if items == [1]:
+            await release.wait()
+        return items
+
+    coalescer: Coalescer[int, int] = Coalescer(send, max_in_flight=2)
+    first = coalescer.submit(1)
+    await sent.wait()
+    assert await asyncio.wait_for(coalescer.submit(2), 2) == 2  # while 1 is still out
+    assert not first.done()
+    release.set()
+    assert await first == 1
+    assert calls == [[1], [2]]
+
+
+async def test_items_beyond_the_calls_in_flight_wait_and_go_out_together() -> None:
+    release = asyncio.Event()
+    two_out = asyncio.Event()
+    calls: list[list[int]] = []
+
+    async def send(items: list[int]) -> list[int]:
+        calls.append(items)
+        if len(calls) == 2:
+            two_out.set()
+        await release.wait()
+        return items
+
+    coalescer: Coalescer[int, int] = Coalescer(send, max_in_flight=2)
+    futures = [coalescer.submit(1)]
+    await asyncio.sleep(0)  # the first call goes out on the next turn of the loop
+    futures.append(coalescer.submit(2))
+    await two_out.wait()
+    futures += [coalescer.submit(3), coalescer.submit(4)]
+    release.set()
+    assert await asyncio.gather(*futures) == [1, 2, 3, 4]
+    assert calls == [[1], [2], [3, 4]]
+    await coalescer.wait_idle()

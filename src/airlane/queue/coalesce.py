@@ -1,8 +1,9 @@
 """Coalescing: many small requests to Redis sent as one call.
 
-Items submitted while no call is in flight go out on the next turn of the event loop, so an
-idle worker adds no delay; items submitted while a call is in flight wait for it and go out
-together after it. Under load a round trip then carries as many items as arrived meanwhile.
+Items submitted while fewer than ``max_in_flight`` calls are out go out on the next turn of
+the event loop, so an idle worker adds no delay; items submitted while that many calls are out
+wait for one of them and go out together after it. Under load a round trip then carries as many
+items as arrived meanwhile.
 """
 
 from __future__ import annotations
@@ -16,45 +17,52 @@ R = TypeVar("R")
 
 
 class Coalescer(Generic[T, R]):
-    """``submit(item)`` returns a future of the item's result from ``send(items)``.
+    """``submit(item)`` returns a future of the item's result from ``send(items)``, which runs
+    at most ``max_in_flight`` times at once.
 
     ``send`` runs in a task of its own: a submitter cancelled while it waits never interrupts
     a Redis call half way (which can leave a redis-py connection unusable, redis-py#2665).
     """
 
     def __init__(
-        self, send: Callable[[list[T]], Awaitable[Sequence[R]]], max_items: int = 256
+        self,
+        send: Callable[[list[T]], Awaitable[Sequence[R]]],
+        max_items: int = 256,
+        max_in_flight: int = 1,
     ) -> None:
         self._send = send
         self.max_items = max_items
+        self.max_in_flight = max_in_flight
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
-        self._in_flight: asyncio.Task[None] | None = None
+        self._in_flight: set[asyncio.Task[None]] = set()
         self._scheduled = False
 
     def submit(self, item: T) -> asyncio.Future[R]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[R] = loop.create_future()
         self._pending.append((item, future))
-        if not self._scheduled and self._in_flight is None:
+        if not self._scheduled and len(self._in_flight) < self.max_in_flight:
             self._scheduled = True
             loop.call_soon(self._start)
         return future
 
     async def wait_idle(self) -> None:
         """Until everything submitted so far has been sent."""
-        while self._in_flight is not None or self._pending:
-            if self._in_flight is not None:
-                await asyncio.shield(self._in_flight)
+        while self._in_flight or self._pending:
+            if self._in_flight:
+                await asyncio.wait(set(self._in_flight))
             else:
                 await asyncio.sleep(0)
 
     def _start(self) -> None:
         self._scheduled = False
-        if self._in_flight is not None or not self._pending:
+        if len(self._in_flight) >= self.max_in_flight or not self._pending:
             return
         chunk = self._pending[: self.max_items]
         self._pending = self._pending[self.max_items :]
-        self._in_flight = asyncio.create_task(self._deliver(chunk))
+        task = asyncio.create_task(self._deliver(chunk))
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)  # also one cancelled before it ran
 
     async def _deliver(self, chunk: list[tuple[T, asyncio.Future[R]]]) -> None:
         try:
@@ -76,6 +84,8 @@ class Coalescer(Generic[T, R]):
                 if not future.done():
                     future.set_result(result)
         finally:
-            self._in_flight = None
+            current = asyncio.current_task()
+            if current is not None:
+                self._in_flight.discard(current)
             if self._pending:
                 self._start()

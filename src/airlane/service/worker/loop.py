@@ -54,6 +54,9 @@ log = logging.getLogger("airlane.worker")
 #: A message delivered to us and idle this long in our pending list without running is one
 #: whose delivery reply was lost (a delivery on its way is not idle).
 ORPHAN_IDLE_MS = 3000
+#: finish calls out at once: a try that ends while one is out goes in the next at once rather
+#: than a round trip later (an edge's lag under load); batching still groups what ends together
+FINISH_CALLS_IN_FLIGHT = 4
 
 
 class Worker:
@@ -74,7 +77,9 @@ class Worker:
         self.streams = {keys.queue(q): ">" for q in settings.queues}
         #: per try: None (not ours), else its resume JSON ("" for a try that starts)
         self.claims: Coalescer[RunningTry, str | None] = Coalescer(self._claim_many)
-        self.finishes: Coalescer[FinishedTry, None] = Coalescer(self._finish_many)
+        self.finishes: Coalescer[FinishedTry, None] = Coalescer(
+            self._finish_many, max_in_flight=FINISH_CALLS_IN_FLIGHT
+        )
         self.pool = (
             TaskPool(self._process_config(), settings.concurrency, settings.task_process_idle_s)
             if settings.task_isolation is TaskIsolation.PROCESS
