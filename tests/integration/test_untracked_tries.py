@@ -10,6 +10,7 @@ hand (no timing): a coordinator and no worker, so that the instances stay queued
 from __future__ import annotations
 
 import shutil
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -100,5 +101,21 @@ def test_a_try_of_a_run_that_ended_is_stopped(coordinator: Cluster) -> None:
         lambda store: store.mark("fp_chain", run_id, {"s0|-1": "failed"}, whole_run=False)
     )
     wait_until(lambda: coordinator.run_state("fp_chain", run_id) == "failed", 30, "run failed")
+    _event(coordinator, "started", run_id, "s1", 1)  # queued before the end was written
+    wait_until(lambda: _stopped(coordinator, run_id, "s1", 1), 30, "the stop")
+
+
+def test_a_try_of_a_run_that_ended_before_a_coordinator_restart_is_stopped(
+    coordinator: Cluster,
+) -> None:
+    """The coordinator that ended the run is gone: its successor knows the run only as one
+    it does not drive."""
+    run_id = _queued_run(coordinator)
+    coordinator.call(
+        lambda store: store.mark("fp_chain", run_id, {"s0|-1": "failed"}, whole_run=False)
+    )
+    wait_until(lambda: coordinator.run_state("fp_chain", run_id) == "failed", 30, "run failed")
+    coordinator.signal("coordinator", signal.SIGTERM)
+    coordinator.start("coordinator", "coordinator")
     _event(coordinator, "started", run_id, "s1", 1)  # queued before the end was written
     wait_until(lambda: _stopped(coordinator, run_id, "s1", 1), 30, "the stop")

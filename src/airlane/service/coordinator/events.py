@@ -74,7 +74,10 @@ class Events:
         if ctx is None or event.task_id not in ctx.graph.tasks:
             if ctx is not None:
                 log.error("skipping a completion for unknown task %s of %s", event.ti, event.run)
-            elif isinstance(event, TryStarted) and event.run in s.state.runs.ended:
+            elif isinstance(event, TryStarted):
+                # A run this coordinator does not drive has ended (it loads every active run
+                # before it reads a completion): the try was queued before that end was
+                # written, perhaps by a coordinator before a restart. Stopped like any other.
                 self._stop_try(event)
             self._forget_deferral(event, None)
             return

@@ -6,7 +6,7 @@ these parts are created) and rebuilds it from Redis; losing the lease drops it w
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict, deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,8 +15,6 @@ from airlane.engine.graph import DagGraph
 from airlane.engine.run_state import TIKey
 from airlane.service.run_context import RunContext
 
-#: ended runs remembered (RunRegistry.ended)
-ENDED_KEPT = 4096
 #: a task instance of a run: (run ref, instance key)
 RunTI = tuple[str, TIKey]
 #: a try by (run ref, instance field, try number), as workers and completions name it
@@ -44,15 +42,9 @@ class RunRegistry:
     queued_refs: dict[str, set[str]] = field(default_factory=dict)
     #: DAGs with a run that ended: their queued runs may start now
     pending_starts: set[str] = field(default_factory=set)
-    #: runs this coordinator ended lately (the last ENDED_KEPT): a try of one that starts
-    #: after was queued before the end was written, and is stopped
-    ended: OrderedDict[str, None] = field(default_factory=OrderedDict)
 
     def run_ended(self, ref: str) -> None:
         self.runs.pop(ref, None)
-        self.ended[ref] = None
-        if len(self.ended) > ENDED_KEPT:
-            self.ended.popitem(last=False)
 
 
 @dataclass(slots=True)
