@@ -2,6 +2,7 @@
 
 claim_many  (worker) task messages become this worker's tries, each at most once per try
 finish_many (worker) per try: last log lines, XComs, acknowledgement, completion event
+hand_back   (worker) a claimed try goes back unused, its release written at most once
 apply    (coordinator) a batch of writes, refused unless the caller holds the lease (which
          each call extends; a lapsed lease that nobody took is taken back)
 create_run (API, CLI) a queued run of an existing DAG, unless the run id is taken
@@ -41,6 +42,7 @@ from airlane.queue.scripts.assets import (
 )
 from airlane.queue.scripts.claim import CLAIM_MANY, Claim, ClaimMany
 from airlane.queue.scripts.finish import FINISH_MANY, Delivery, Finish, FinishMany
+from airlane.queue.scripts.hand_back import HAND_BACK, HandBack
 from airlane.queue.scripts.lease import RENEW, Renew
 from airlane.queue.scripts.runs import CREATE_RUN, CreateRun
 from airlane.queue.scripts.triggers import SOURCES as TRIGGER_SOURCES
@@ -58,6 +60,7 @@ __all__ = [
     "CLAIM_MANY",
     "CREATE_RUN",
     "FINISH_MANY",
+    "HAND_BACK",
     "RENEW",
     "SOURCES",
     "Apply",
@@ -73,6 +76,7 @@ __all__ = [
     "FinishMany",
     "Fire",
     "FireTriggers",
+    "HandBack",
     "PendingEvent",
     "RecordAssetEvents",
     "Renew",
@@ -88,6 +92,7 @@ __all__ = [
 SOURCES = {
     "claim_many": CLAIM_MANY,
     "finish_many": FINISH_MANY,
+    "hand_back": HAND_BACK,
     "apply": APPLY,
     "renew": RENEW,
     "create_run": CREATE_RUN,
@@ -130,6 +135,10 @@ class Scripts:
         """Per finish: the message read for the worker to run (Finish.run_here), or None."""
         answers = await self._call("finish_many", call.encode(self.keys))
         return [Delivery.decode(a) for a in cast(list[object], answers)]
+
+    async def hand_back(self, call: HandBack) -> bool:
+        """Whether the release was written (False: the claim was no longer the worker's)."""
+        return bool(await self._call("hand_back", call.encode(self.keys)))
 
     async def apply(self, call: Apply) -> None:
         """Raises ResponseError NOLEASE when another coordinator holds the lease."""

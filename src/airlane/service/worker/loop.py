@@ -32,7 +32,7 @@ from airlane.queue.groups import ensure_group
 from airlane.queue.keys import WORKER_GROUP, Keys
 from airlane.queue.messages import STREAM_MAXLEN, TaskMessage
 from airlane.queue.protocol import ClaimRef, StopIdent, TryReleased
-from airlane.queue.scripts import Delivery, Scripts
+from airlane.queue.scripts import Delivery, HandBack, Scripts
 from airlane.queue.store import Store
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.execution.context_builder import RunInfo
@@ -359,18 +359,19 @@ class Worker:
 
     async def _hand_back(self, item: RunningTry) -> None:
         msg = item.message
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.xadd(
-                self.keys.completions,
-                TryReleased.of(
-                    msg.dag_id, msg.run_id, msg.task_id, msg.map_index, msg.try_number
-                ).to_fields(),
-                maxlen=STREAM_MAXLEN,
-                approximate=True,
-            )
-            pipe.xack(item.stream, WORKER_GROUP, item.message_id)
-            pipe.srem(self.keys.worker_tasks(self.worker_id), item.ref)
-            await pipe.execute()
+        released = TryReleased.of(
+            msg.dag_id, msg.run_id, msg.task_id, msg.map_index, msg.try_number
+        ).to_fields()
+        call = HandBack(
+            self.worker_id,
+            item.stream,
+            WORKER_GROUP,
+            item.message_id,
+            item.ref,
+            released,
+            STREAM_MAXLEN,
+        )
+        await self.scripts.hand_back(call)
 
     async def _retrying(self, func: object, *args: object, **kwargs: object) -> object:
         """Call a Redis operation, waiting out a Redis restart (up to about a minute)."""
