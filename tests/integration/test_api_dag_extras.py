@@ -204,6 +204,47 @@ def test_pools_keep_include_deferred_as_airflow_does(api: Api, token: str) -> No
         _ok(api, token, "DELETE", f"/api/v2/pools/{name}", status=204)
 
 
+def test_a_pool_patch_changes_only_the_masked_fields(api: Api, token: str) -> None:
+    """Airflow 3.1.8's patch_pool: ``update_mask`` limits the change to the fields it names;
+    the default pool takes a mask of slots and include_deferred only; a new pool's
+    include_deferred is a boolean, never null."""
+    body = {"name": "masked", "slots": 2, "description": "two", "include_deferred": True}
+    _ok(api, token, "POST", "/api/v2/pools", body, status=201)
+    change = {"slots": 5, "description": "five", "include_deferred": False}
+    patched = _ok(api, token, "PATCH", "/api/v2/pools/masked?update_mask=slots", change)
+    assert (patched["slots"], patched["description"], patched["include_deferred"]) == (
+        5,
+        "two",
+        True,
+    )
+    both = "/api/v2/pools/masked?update_mask=description&update_mask=include_deferred"
+    patched = _ok(api, token, "PATCH", both, change)
+    assert (patched["slots"], patched["description"], patched["include_deferred"]) == (
+        5,
+        "five",
+        False,
+    )
+    code, answer = api.call("PATCH", "/api/v2/pools/default_pool", {"slots": 7}, token=token)
+    assert (code, answer["detail"]) == (
+        400,
+        "Only slots and included_deferred can be modified on Default Pool",
+    )
+    default = "/api/v2/pools/default_pool?update_mask=slots"
+    assert _ok(api, token, "PATCH", default, {"slots": 7, "description": "x"})["slots"] == 7
+    assert _ok(api, token, "GET", "/api/v2/pools/default_pool")["description"] != "x"
+    _ok(api, token, "PATCH", default, {"slots": 128})
+    refused = {"name": "masked", "slots": 1, "include_deferred": None}
+    code, answer = api.call("POST", "/api/v2/pools", refused, token=token)
+    assert (code, answer["detail"][0]["loc"]) == (422, ["body", "include_deferred"])
+    kept = {"include_deferred": None}  # PoolPatchBody's field is optional: null keeps it
+    assert _ok(api, token, "PATCH", "/api/v2/pools/masked", kept)["include_deferred"] is False
+    code, answer = api.call(
+        "PATCH", "/api/v2/pools/masked?update_mask=description", {"slots": "x"}, token=token
+    )
+    assert (code, answer["detail"][0]["loc"]) == (422, ["body", "slots"])
+    _ok(api, token, "DELETE", "/api/v2/pools/masked", status=204)
+
+
 def test_bulk_connections_and_defaults(api: Api, token: str) -> None:
     one = {"connection_id": "bulk_a", "conn_type": "http", "host": "a.example"}
     two = {"connection_id": "bulk_b", "conn_type": "http", "team_name": None}

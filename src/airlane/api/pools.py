@@ -15,7 +15,7 @@ from aiohttp import web
 
 from airlane.api.appkeys import STORE
 from airlane.api.errors import ApiError, conflict, invalid, json_response, not_found
-from airlane.api.inputs import as_int, json_body, opt_str, page
+from airlane.api.inputs import as_int, json_body, opt_str, page, query_list
 from airlane.api.shapes import task_spec
 from airlane.queue.keys import parse_run_ref
 from airlane.queue.store import Store
@@ -83,12 +83,13 @@ async def get_pool(request: web.Request) -> web.Response:
 MAX_SLOTS = 2**63 - 1
 
 
-def include_deferred(body: dict[str, Any], default: bool) -> bool:
-    """The body's ``include_deferred`` (a boolean, as the request validation checked), or
-    ``default`` when it is absent or null."""
-    given = body.get("include_deferred")
-    if given is None:
+def include_deferred(body: dict[str, Any], default: bool, null_keeps: bool = False) -> bool:
+    """The body's ``include_deferred``, or ``default`` when it is absent. Null is refused (a
+    new pool's PoolBody has ``bool = False``) unless ``null_keeps``: PoolPatchBody's field is
+    optional, and a patch that sends null keeps what the pool has."""
+    if "include_deferred" not in body or (null_keeps and body["include_deferred"] is None):
         return default
+    given = body["include_deferred"]
     if not isinstance(given, bool):
         raise invalid("body", "include_deferred", "Input should be a valid boolean", given)
     return given
@@ -124,29 +125,52 @@ async def create_pool(request: web.Request) -> web.Response:
     return json_response(pool_response(name, (await store.pools())[name], Counter()), status=201)
 
 
+#: what ``update_mask`` may name on the default pool (Airflow 3.1.8's rule)
+_DEFAULT_POOL_FIELDS = frozenset({"slots", "include_deferred"})
+
+
+def _patched_fields(name: str, body: dict[str, Any], mask: list[str]) -> set[str]:
+    """The body's fields a PATCH changes: those given, and of them only the masked ones when
+    ``update_mask`` is set (Airflow's ``patch_pool``); the default pool's only with a mask of
+    slots and include_deferred."""
+    if name == DEFAULT_POOL and not (mask and {m.strip() for m in mask} <= _DEFAULT_POOL_FIELDS):
+        raise ApiError(400, "Only slots and included_deferred can be modified on Default Pool")
+    given = set(body)
+    return given & {m.strip() for m in mask} if mask else given
+
+
 async def patch_pool(request: web.Request) -> web.Response:
     store = request.app[STORE]
     name = request.match_info["pool_name"]
     body = await json_body(
         request, {"pool", "name", "slots", "description", "include_deferred", "team_name"}
     )
-    pools = await store.pools()
-    if name not in pools:
-        raise not_found(f"The Pool with name: `{name}`")
     renamed = opt_str(body, "pool") or opt_str(body, "name")
     if renamed and renamed != name:  # a request Airlane cannot carry out, not a bad body
         raise ApiError(400, f"Renaming a pool is not supported (`{name}` to `{renamed}`)")
+    # the whole body is checked (PoolPatchBody), masked out or not
     slots = _slots(body, required=False)
     opt_str(body, "team_name", 50)
+    opt_str(body, "description")
+    include_deferred(body, False, null_keeps=True)
+    fields = _patched_fields(name, body, query_list(request, "update_mask"))
+    pools = await store.pools()
+    if name not in pools:
+        raise not_found(f"The Pool with name: `{name}`")
+    if "slots" not in fields:
+        slots = None
     current = pools[name]
     description = (
-        opt_str(body, "description") if "description" in body else current.get("description")
+        opt_str(body, "description") if "description" in fields else current.get("description")
     )
+    keep_deferred = bool(current.get("include_deferred", False))
     await store.set_pool(
         name,
         int(current.get("slots", 0)) if slots is None else slots,
         description or "",
-        include_deferred(body, default=bool(current.get("include_deferred", False))),
+        include_deferred(body, keep_deferred, null_keeps=True)
+        if "include_deferred" in fields
+        else keep_deferred,
     )
     usage = await _usage(store)
     return json_response(

@@ -12,6 +12,7 @@ from airlane.api.spec.notation import (
     nullable,
     op,
     path_params,
+    query_list,
     refine,
 )
 
@@ -50,6 +51,8 @@ SCHEMAS: dict[str, Schema] = {
         slots=dict(_SLOTS),
         name={"type": "string", "minLength": 1, "maxLength": 256},
         team_name=TEAM_NAME,
+        # optional, false by default, never null (Airflow's ``include_deferred: bool = False``)
+        include_deferred={"type": "boolean", "default": False},
     ),
     "PoolPatchBody": refine(
         model(
@@ -90,7 +93,7 @@ PATHS: Paths = {
             "patch_pool",
             "Pool",
             "PoolResponse",
-            params=_POOL,
+            params=[*_POOL, query_list("update_mask")],
             body="PoolPatchBody",
             errors=(400, 401, 403, 404, 422),
         ),
