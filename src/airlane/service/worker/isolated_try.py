@@ -64,9 +64,16 @@ class TrySink:
     too much waiting for Redis, the worker stops reading the task process's channel (which then
     blocks writing), so output never piles up in the worker's memory."""
 
-    def __init__(self, write: Callable[[str], None], waiting: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        write: Callable[[str], None],
+        waiting: Callable[[], int],
+        started: Callable[[], None] = lambda: None,
+    ) -> None:
         self._write = write
         self._waiting = waiting  # lines the log writer holds, not yet sent to Redis
+        #: called once the try has its task process (the log's flush clock starts then)
+        self.started = started
         self._mean_chars = 0.0  # of recent lines: bytes held ~ lines held x this
 
     def write(self, line: str) -> None:
@@ -91,6 +98,7 @@ async def run_isolated(
 ) -> IsolatedResult:
     """Run one try in a task process; the process goes back to the pool only after a clean end."""
     process = await pool.acquire()
+    sink.started()
     clean = False
     try:
         result, clean = await _drive(process, request, sink, limits)

@@ -250,7 +250,6 @@ class Worker:
         logs = TaskLogWriter(
             self.client, log_key, self.settings.log_retention_s, self.settings.log_limits
         )
-        logs.start()
         try:
             result = await self._run_try(msg, logs, item.resume)
         except asyncio.CancelledError:
@@ -263,7 +262,7 @@ class Worker:
                 TaskInstanceState.FAILED, msg.try_number, error=f"worker error: {err!r}"
             )
             result = IsolatedResult(outcome, [], "")
-        report = asyncio.ensure_future(self._report(item, logs, result))
+        report = self._report(item, logs, result)
         try:
             await asyncio.shield(report)
         except asyncio.CancelledError:
@@ -281,11 +280,32 @@ class Worker:
                 await self._hand_back(item)
             raise
 
-    async def _report(self, item: RunningTry, logs: TaskLogWriter, result: IsolatedResult) -> None:
-        await logs.stop()
+    def _report(
+        self, item: RunningTry, logs: TaskLogWriter, result: IsolatedResult
+    ) -> asyncio.Future[None]:
+        """Submit the try's finish (with the log lines not sent yet), once its log's last
+        background flush, if one is under way, is done."""
+        flushing = logs.stop()
+        if flushing is None:
+            return self._submit_finish(item, logs, result)
+        return asyncio.ensure_future(self._report_after(flushing, item, logs, result))
+
+    async def _report_after(
+        self,
+        flushing: asyncio.Future[None],
+        item: RunningTry,
+        logs: TaskLogWriter,
+        result: IsolatedResult,
+    ) -> None:
+        await flushing
+        await self._submit_finish(item, logs, result)
+
+    def _submit_finish(
+        self, item: RunningTry, logs: TaskLogWriter, result: IsolatedResult
+    ) -> asyncio.Future[None]:
         lines, set_expiry = logs.take()
         outcome = replace(result.outcome, ended_at_s=time.time())
-        await self.finishes.submit(
+        return self.finishes.submit(
             FinishedTry(item, outcome, result.xcom_pairs, lines, set_expiry, result.rendered)
         )
 
@@ -342,9 +362,10 @@ class Worker:
         logs.write(f"try {msg.try_number} of {msg.task_id} on worker {self.worker_id}{resumed}")
         info = await self._run_info(msg)
         if self.pool is None:
+            logs.start()
             return await self.inline.run(msg, info, logs, resume)
         request = try_request(msg, info, resume)
-        sink = TrySink(logs.write, logs.waiting)
+        sink = TrySink(logs.write, logs.waiting, logs.start)
         return await run_isolated(self.pool, request, sink, self.limits)
 
     async def _run_info(self, msg: TaskMessage) -> RunInfo:
