@@ -80,13 +80,13 @@ class TrySink:
         self._mean_chars += (len(line) - self._mean_chars) / 16
         self._write(line)
 
-    def _full(self) -> bool:
+    def full(self) -> bool:
         waiting = self._waiting()
         return waiting >= LOG_BACKLOG_LINES or waiting * self._mean_chars >= LOG_BACKLOG_CHARS
 
     async def room(self) -> None:
         # Polled: the log writer (another module) has no event for "drained".
-        while self._full():  # noqa: ASYNC110
+        while self.full():  # noqa: ASYNC110
             await asyncio.sleep(0.01)
 
 
@@ -177,7 +177,8 @@ async def _drive(
                 kind = frame["t"]
                 if kind == "log":
                     sink.write(frame["l"])
-                    await sink.room()
+                    if sink.full():
+                        await sink.room()
                 elif kind == "importing":
                     phase.imports()
                     _reschedule(deadline, phase.delay_s())
