@@ -200,13 +200,13 @@ class Worker:
         task = asyncio.create_task(self._handle_logged(item))
         self.running[task] = item
         self._started.add((stream, message_id))
-        self.heartbeat.refs = (*self.heartbeat.refs, ref)
+        self.heartbeat.running[ref] = None
         task.add_done_callback(self._ended)
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         item = self.running.pop(task)
         self._started.discard((item.stream, item.message_id))
-        self.heartbeat.refs = tuple(ref for ref in self.heartbeat.refs if ref != item.ref)
+        self.heartbeat.running.pop(item.ref, None)
 
     async def _drain(self) -> None:
         """On shutdown: let running tries finish within the grace period, hand back the rest.
