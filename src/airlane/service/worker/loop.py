@@ -69,6 +69,8 @@ class Worker:
         self._started: set[tuple[str, str]] = set()
         #: (stream, message id) of the messages that cannot be read: logged once, never run
         self._malformed: set[tuple[str, str]] = set()
+        #: what ``_consume`` waits on while every slot is taken (``_slot_freed``)
+        self._slot_waiter: asyncio.Future[None] | None = None
         #: set once draining begins: no try starts after that
         self._stopping = False
         self.streams = {keys.queue(q): ">" for q in settings.queues}
@@ -146,9 +148,7 @@ class Worker:
         while not stop.is_set():
             free = slots - len(self.running)
             if free <= 0:
-                await asyncio.wait(
-                    list(self.running), timeout=0.5, return_when=asyncio.FIRST_COMPLETED
-                )
+                await self._slot_freed(timeout_s=0.5)
                 continue
             try:
                 response = await typed.xreadgroup(
@@ -165,6 +165,21 @@ class Worker:
             for stream, entries in response or []:
                 for message_id, fields in entries:
                     self._start(stream, message_id, fields)
+
+    async def _slot_freed(self, timeout_s: float) -> None:
+        """Until a running try ends and leaves a slot free, or ``timeout_s`` has passed.
+
+        One future woken by ``_ended``, not a wait on every running try: that registered and
+        removed a callback on each of them (64) each time one ended."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._slot_waiter = waiter
+        try:
+            async with asyncio.timeout(timeout_s):
+                await waiter
+        except TimeoutError:
+            pass
+        finally:
+            self._slot_waiter = None
 
     def _start(
         self, stream: str, message_id: str, fields: dict[str, str], claimed_ref: str = ""
@@ -205,6 +220,13 @@ class Worker:
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         item = self.running.pop(task)
+        waiter = self._slot_waiter
+        if (
+            waiter is not None
+            and not waiter.done()
+            and len(self.running) < self.settings.concurrency
+        ):
+            waiter.set_result(None)
         self._started.discard((item.stream, item.message_id))
         self.heartbeat.running.pop(item.ref, None)
 
