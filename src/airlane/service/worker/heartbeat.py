@@ -29,17 +29,21 @@ class WorkerIdentity:
 
 
 class Heartbeat:
-    """``refs`` (the claim references of the tries running) is replaced, never mutated, by the
-    event loop; the thread reads it whole."""
+    """``running`` (the claim references of the tries running, as dict keys) is changed by the
+    event loop only; the thread reads it whole (``refs``: one C-level copy under the GIL)."""
 
     def __init__(self, redis_url: str, keys: Keys, who: WorkerIdentity, interval_s: float) -> None:
         self.client = redis.Redis.from_url(redis_url, decode_responses=True)
         self.keys = keys
         self.who = who
         self.interval_s = interval_s
-        self.refs: tuple[str, ...] = ()
+        self.running: dict[str, None] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._forever, name="heartbeat", daemon=True)
+
+    @property
+    def refs(self) -> tuple[str, ...]:
+        return tuple(self.running)
 
     def _describe(self) -> str:
         return dumps(

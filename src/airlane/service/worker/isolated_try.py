@@ -64,22 +64,29 @@ class TrySink:
     too much waiting for Redis, the worker stops reading the task process's channel (which then
     blocks writing), so output never piles up in the worker's memory."""
 
-    def __init__(self, write: Callable[[str], None], waiting: Callable[[], int]) -> None:
+    def __init__(
+        self,
+        write: Callable[[str], None],
+        waiting: Callable[[], int],
+        started: Callable[[], None] = lambda: None,
+    ) -> None:
         self._write = write
         self._waiting = waiting  # lines the log writer holds, not yet sent to Redis
+        #: called once the try has its task process (the log's flush clock starts then)
+        self.started = started
         self._mean_chars = 0.0  # of recent lines: bytes held ~ lines held x this
 
     def write(self, line: str) -> None:
         self._mean_chars += (len(line) - self._mean_chars) / 16
         self._write(line)
 
-    def _full(self) -> bool:
+    def full(self) -> bool:
         waiting = self._waiting()
         return waiting >= LOG_BACKLOG_LINES or waiting * self._mean_chars >= LOG_BACKLOG_CHARS
 
     async def room(self) -> None:
         # Polled: the log writer (another module) has no event for "drained".
-        while self._full():  # noqa: ASYNC110
+        while self.full():  # noqa: ASYNC110
             await asyncio.sleep(0.01)
 
 
@@ -91,6 +98,7 @@ async def run_isolated(
 ) -> IsolatedResult:
     """Run one try in a task process; the process goes back to the pool only after a clean end."""
     process = await pool.acquire()
+    sink.started()
     clean = False
     try:
         result, clean = await _drive(process, request, sink, limits)
@@ -169,7 +177,8 @@ async def _drive(
                 kind = frame["t"]
                 if kind == "log":
                     sink.write(frame["l"])
-                    await sink.room()
+                    if sink.full():
+                        await sink.room()
                 elif kind == "importing":
                     phase.imports()
                     _reschedule(deadline, phase.delay_s())

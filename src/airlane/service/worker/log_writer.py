@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import logging
 import threading
 import time
 
@@ -22,9 +23,28 @@ from airlane.service.worker.log_limits import LogBudget, LogLimits, cut_line
 LOG_MAXLEN = 10_000_000
 FLUSH_INTERVAL_S = 0.1
 
+log = logging.getLogger("airlane.worker")
+
+
+#: (second, its "[HH:MM:SS] " prefix): formatted once a second, not once a line
+_last_stamp: tuple[int, str] = (-1, "")
+
+
+def _stamp() -> str:
+    """The prefix of a line written now (local time, as ``time.strftime`` gives it)."""
+    global _last_stamp
+    now_s = int(time.time())
+    second, text = _last_stamp
+    if second != now_s:
+        text = time.strftime("[%H:%M:%S] ", time.localtime(now_s))
+        _last_stamp = (now_s, text)
+    return text
+
 
 class TaskLogWriter:
-    """``write(line)`` is thread-safe; lines reach the stream within ``FLUSH_INTERVAL_S``."""
+    """``write(line)`` is thread-safe; once ``start`` is called (when the try starts running:
+    a try waiting for a task process has nothing worth a round trip to say), lines reach the
+    stream within ``FLUSH_INTERVAL_S``."""
 
     def __init__(
         self,
@@ -37,15 +57,16 @@ class TaskLogWriter:
         self.key = key
         self.retention_s = retention_s
         self._lines: collections.deque[str] = collections.deque()
-        self._flusher: asyncio.Task[None] | None = None
-        self._closing = asyncio.Event()
+        #: the flush the clock started, while it runs
+        self._flushing: asyncio.Future[None] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._stopped = False
         self._expiry_set = False
         self._budget = LogBudget(limits or LogLimits())
         self._lock = threading.Lock()
 
     def write(self, line: str) -> None:
-        stamp = f"[{time.strftime('%H:%M:%S')}] "
+        stamp = _stamp()
         # inline tries register their secrets in this process: mask them before storing
         text = stamp + cut_line(mask_text(line), self._budget.limits.max_line_bytes)
         with self._lock:
@@ -57,7 +78,7 @@ class TaskLogWriter:
         with self._lock:
             marker, tail = self._budget.seal()
             if marker is not None:
-                self._lines.append(f"[{time.strftime('%H:%M:%S')}] {marker}")
+                self._lines.append(_stamp() + marker)
             self._lines.extend(tail)
 
     def waiting(self) -> int:
@@ -65,22 +86,28 @@ class TaskLogWriter:
         return len(self._lines)
 
     def start(self) -> None:
-        """Flush in the background once the try has run for a flush interval; most no-op tries
-        end before that and send their lines once, at close."""
-        self._timer = asyncio.get_running_loop().call_later(FLUSH_INTERVAL_S, self._start_flusher)
+        """Start the flush clock: from now on, lines waiting are sent every ``FLUSH_INTERVAL_S``
+        (a timer, no task: a tick with nothing to send costs nothing). Most no-op tries end
+        before the first tick and send their lines once, with their finish."""
+        if self._timer is None and not self._stopped:
+            self._timer = asyncio.get_running_loop().call_later(FLUSH_INTERVAL_S, self._tick)
 
-    def _start_flusher(self) -> None:
-        self._flusher = asyncio.create_task(self._run())
+    def _tick(self) -> None:
+        if self._stopped:
+            return
+        if self._lines and self._flushing is None:
+            self._flushing = asyncio.ensure_future(self._flush_in_background())
+        self._timer = asyncio.get_running_loop().call_later(FLUSH_INTERVAL_S, self._tick)
 
-    async def _run(self) -> None:
-        # Stopped by an event, never cancelled: cancelling redis-py in the middle of a
+    async def _flush_in_background(self) -> None:
+        # Awaited by ``stop``, never cancelled: cancelling redis-py in the middle of a
         # pipeline can leave its connection unusable (redis/redis-py#2665).
-        while not self._closing.is_set():
-            try:
-                await asyncio.wait_for(self._closing.wait(), FLUSH_INTERVAL_S)
-            except TimeoutError:
-                pass
+        try:
             await self.flush()
+        except Exception:  # not Redis away (kept for the next flush): these lines are lost
+            log.exception("could not send log lines of %s", self.key)
+        finally:
+            self._flushing = None
 
     async def flush(self) -> bool:
         """Send the waiting lines; on a connection error keep them for the next flush."""
@@ -104,14 +131,14 @@ class TaskLogWriter:
         self._expiry_set = True
         return True
 
-    async def stop(self) -> None:
-        """Stop flushing in the background (the lines not sent yet stay, for ``take``)."""
+    def stop(self) -> asyncio.Future[None] | None:
+        """Stop flushing in the background (the lines not sent yet stay, for ``take``); the
+        background flush still under way, if any, is returned (to await before ``take``)."""
+        self._stopped = True
         if self._timer is not None:
             self._timer.cancel()
-        if self._flusher is not None:
-            self._closing.set()
-            await self._flusher
-            self._flusher = None
+            self._timer = None
+        return self._flushing
 
     def take(self) -> tuple[list[str], bool]:
         """After ``stop``: the lines not sent yet, and whether the stream's expiry is still
@@ -123,7 +150,9 @@ class TaskLogWriter:
 
     async def close(self, attempts: int = 60) -> None:
         """Stop the background flusher and send the rest, waiting out a short Redis outage."""
-        await self.stop()
+        flushing = self.stop()
+        if flushing is not None:
+            await asyncio.shield(flushing)
         self._seal()
         for _ in range(attempts):
             if await self.flush():

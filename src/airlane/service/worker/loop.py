@@ -72,6 +72,8 @@ class Worker:
         self._started: set[tuple[str, str]] = set()
         #: (stream, message id) of the messages that cannot be read: logged once, never run
         self._malformed: set[tuple[str, str]] = set()
+        #: what ``_consume`` waits on while every slot is taken (``_slot_freed``)
+        self._slot_waiter: asyncio.Future[None] | None = None
         #: set once draining begins: no try starts after that
         self._stopping = False
         self.streams = {keys.queue(q): ">" for q in settings.queues}
@@ -151,9 +153,7 @@ class Worker:
         while not stop.is_set():
             free = slots - len(self.running)
             if free <= 0:
-                await asyncio.wait(
-                    list(self.running), timeout=0.5, return_when=asyncio.FIRST_COMPLETED
-                )
+                await self._slot_freed(timeout_s=0.5)
                 continue
             try:
                 response = await typed.xreadgroup(
@@ -170,6 +170,21 @@ class Worker:
             for stream, entries in response or []:
                 for message_id, fields in entries:
                     self._start(stream, message_id, fields)
+
+    async def _slot_freed(self, timeout_s: float) -> None:
+        """Until a running try ends and leaves a slot free, or ``timeout_s`` has passed.
+
+        One future woken by ``_ended``, not a wait on every running try: that registered and
+        removed a callback on each of them (64) each time one ended."""
+        waiter = asyncio.get_running_loop().create_future()
+        self._slot_waiter = waiter
+        try:
+            async with asyncio.timeout(timeout_s):
+                await waiter
+        except TimeoutError:
+            pass
+        finally:
+            self._slot_waiter = None
 
     def _start(
         self, stream: str, message_id: str, fields: dict[str, str], claimed_ref: str = ""
@@ -205,13 +220,20 @@ class Worker:
         task = asyncio.create_task(self._handle_logged(item))
         self.running[task] = item
         self._started.add((stream, message_id))
-        self.heartbeat.refs = (*self.heartbeat.refs, ref)
+        self.heartbeat.running[ref] = None
         task.add_done_callback(self._ended)
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         item = self.running.pop(task)
+        waiter = self._slot_waiter
+        if (
+            waiter is not None
+            and not waiter.done()
+            and len(self.running) < self.settings.concurrency
+        ):
+            waiter.set_result(None)
         self._started.discard((item.stream, item.message_id))
-        self.heartbeat.refs = tuple(ref for ref in self.heartbeat.refs if ref != item.ref)
+        self.heartbeat.running.pop(item.ref, None)
 
     async def _drain(self) -> None:
         """On shutdown: let running tries finish within the grace period, hand back the rest.
@@ -255,7 +277,6 @@ class Worker:
         logs = TaskLogWriter(
             self.client, log_key, self.settings.log_retention_s, self.settings.log_limits
         )
-        logs.start()
         try:
             result = await self._run_try(msg, logs, item.resume)
         except asyncio.CancelledError:
@@ -268,7 +289,7 @@ class Worker:
                 TaskInstanceState.FAILED, msg.try_number, error=f"worker error: {err!r}"
             )
             result = IsolatedResult(outcome, [], "")
-        report = asyncio.ensure_future(self._report(item, logs, result))
+        report = self._report(item, logs, result)
         try:
             await asyncio.shield(report)
         except asyncio.CancelledError:
@@ -286,11 +307,32 @@ class Worker:
                 await self._hand_back(item)
             raise
 
-    async def _report(self, item: RunningTry, logs: TaskLogWriter, result: IsolatedResult) -> None:
-        await logs.stop()
+    def _report(
+        self, item: RunningTry, logs: TaskLogWriter, result: IsolatedResult
+    ) -> asyncio.Future[None]:
+        """Submit the try's finish (with the log lines not sent yet), once its log's last
+        background flush, if one is under way, is done."""
+        flushing = logs.stop()
+        if flushing is None:
+            return self._submit_finish(item, logs, result)
+        return asyncio.ensure_future(self._report_after(flushing, item, logs, result))
+
+    async def _report_after(
+        self,
+        flushing: asyncio.Future[None],
+        item: RunningTry,
+        logs: TaskLogWriter,
+        result: IsolatedResult,
+    ) -> None:
+        await flushing
+        await self._submit_finish(item, logs, result)
+
+    def _submit_finish(
+        self, item: RunningTry, logs: TaskLogWriter, result: IsolatedResult
+    ) -> asyncio.Future[None]:
         lines, set_expiry = logs.take()
         outcome = replace(result.outcome, ended_at_s=time.time())
-        await self.finishes.submit(
+        return self.finishes.submit(
             FinishedTry(item, outcome, result.xcom_pairs, lines, set_expiry, result.rendered)
         )
 
@@ -347,9 +389,10 @@ class Worker:
         logs.write(f"try {msg.try_number} of {msg.task_id} on worker {self.worker_id}{resumed}")
         info = await self._run_info(msg)
         if self.pool is None:
+            logs.start()
             return await self.inline.run(msg, info, logs, resume)
         request = try_request(msg, info, resume)
-        sink = TrySink(logs.write, logs.waiting)
+        sink = TrySink(logs.write, logs.waiting, logs.start)
         return await run_isolated(self.pool, request, sink, self.limits)
 
     async def _run_info(self, msg: TaskMessage) -> RunInfo:

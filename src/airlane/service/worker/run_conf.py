@@ -29,6 +29,8 @@ MAX_CACHED_RUNS = 256
 MAX_CACHED_BYTES = 32 * 1024 * 1024
 
 _cache: OrderedDict[tuple[str, str], str] = OrderedDict()
+#: the length of the confs in ``_cache`` (kept as entries come and go, not summed per miss)
+_cached_bytes = 0
 
 
 async def run_conf(client: aioredis.Redis, keys: Keys, message: TaskMessage) -> dict[str, Any]:
@@ -64,11 +66,12 @@ async def with_asset_events(
 
 
 def _remember(entry: tuple[str, str], raw: str) -> None:
+    global _cached_bytes
+    _cached_bytes += len(raw) - len(_cache.get(entry, ""))
     _cache[entry] = raw
-    total = sum(len(value) for value in _cache.values())
-    while len(_cache) > 1 and (len(_cache) > MAX_CACHED_RUNS or total > MAX_CACHED_BYTES):
+    while len(_cache) > 1 and (len(_cache) > MAX_CACHED_RUNS or _cached_bytes > MAX_CACHED_BYTES):
         _, dropped = _cache.popitem(last=False)
-        total -= len(dropped)
+        _cached_bytes -= len(dropped)
 
 
 def cached_runs() -> int:

@@ -94,6 +94,7 @@ class TaskPool:
         self.idle_s = idle_s
         self._idle: list[TaskProcess] = []
         self._waiters: collections.deque[_Waiter] = collections.deque()
+        self._overdue = 0  # waiters in ``_waiters`` that are overdue
         self._durations = TryDurations()
         self._releases = 0  # processes that came free, ever
         self._floor = os.cpu_count() or 1  # processes it grows to on waiting alone
@@ -117,6 +118,7 @@ class TaskPool:
                 waiter.served()
                 with contextlib.suppress(ValueError):
                     self._waiters.remove(waiter)
+                    self._overdue -= waiter.overdue
             raise
         process.busy_since = time.monotonic()
         return process
@@ -130,6 +132,7 @@ class TaskPool:
         if not waiter.overdue:
             self._start_grace(waiter)
         self._waiters.append(waiter)
+        self._overdue += waiter.overdue
         self._grow()
         return waiter
 
@@ -146,6 +149,7 @@ class TaskPool:
         )
         if owed:
             waiter.overdue = True
+            self._overdue += 1
             self._grow()
         else:
             self._start_grace(waiter)
@@ -159,7 +163,7 @@ class TaskPool:
             size=self._size,
             max_size=self.max_size,
             spawning=len(self._spawns),
-            overdue=sum(waiter.overdue for waiter in self._waiters),
+            overdue=self._overdue,
             max_parallel=MAX_PARALLEL_SPAWNS,
         )
         for _ in range(count):
@@ -168,6 +172,7 @@ class TaskPool:
     def _next_waiter(self) -> asyncio.Future[TaskProcess] | None:
         while self._waiters:
             waiter = self._waiters.popleft()
+            self._overdue -= waiter.overdue
             waiter.served()
             if not waiter.future.done():
                 return waiter.future

@@ -79,7 +79,7 @@ def finish_call(
             task_id=done.item.message.task_id,
             map_index=done.item.message.map_index,
             try_number=done.item.message.try_number,
-            outcome_json=encode_outcome(replace(done.outcome, deferral=None)),
+            outcome_json=_outcome_json(done.outcome),
             message_ref=done.item.ref,
             xcom_pairs=tuple(done.xcom_pairs),
             log_lines=tuple(done.log_lines),
@@ -93,6 +93,13 @@ def finish_call(
         for done in finished
     )
     return FinishMany(worker_id, finishes, LOG_MAXLEN, log_retention_s)
+
+
+def _outcome_json(outcome: TaskOutcome) -> str:
+    """The outcome the completion carries: a deferral travels on its own (``deferral_json``)."""
+    if outcome.deferral is not None:
+        outcome = replace(outcome, deferral=None)
+    return encode_outcome(outcome)
 
 
 def fast_template(done: FinishedTry) -> str:
