@@ -224,3 +224,17 @@ async def test_a_pool_turning_over_does_not_grow_while_not_saturated() -> None:
     assert process is not held
     assert pool.spawned == 2
     await pool.close()
+
+
+def test_saturated_processes_that_come_free_get_no_company_on_a_busy_machine() -> None:
+    def owed(released_meanwhile: bool, below_floor: bool = False) -> bool:
+        return overdue(
+            saturated=True,
+            released_meanwhile=released_meanwhile,
+            below_floor=below_floor,
+            machine_busy=True,
+        )
+
+    assert not owed(released_meanwhile=True)  # it would only compete for the same CPUs
+    assert owed(released_meanwhile=False)  # stuck behind long tries: still one of its own
+    assert owed(released_meanwhile=True, below_floor=True)

@@ -46,10 +46,15 @@ class TryDurations:
         return self.mean_s is None or self.ran_mean_s >= SATURATED * self.mean_s
 
 
-def overdue(*, saturated: bool, released_meanwhile: bool, below_floor: bool) -> bool:
+def overdue(
+    *, saturated: bool, released_meanwhile: bool, below_floor: bool, machine_busy: bool = False
+) -> bool:
     """Whether a waiter whose grace has passed is owed a new process. Below the floor (a
-    process per CPU) the pool grows on waiting alone: tries on one process use one CPU."""
-    return below_floor or saturated or not released_meanwhile
+    process per CPU) the pool grows on waiting alone: tries on one process use one CPU.
+    Saturated processes that still come free get no company while the machine's CPUs are all
+    busy: a new one would only compete for them (its start alone costs half a second of CPU);
+    tries that are stuck (none came free in the grace) still get one."""
+    return below_floor or (saturated and not machine_busy) or not released_meanwhile
 
 
 def grace_s(mean_try_s: float | None, ahead: int, busy: int, spawning: int) -> float:

@@ -16,6 +16,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 
+from airlane.service.worker.machine_load import MachineLoad
 from airlane.service.worker.pool_growth import TryDurations, grace_s, overdue, spawns_to_start
 from airlane.service.worker.task_channel import ChannelClosed, encode, read_frame
 from airlane.service.worker.task_process import TaskProcessConfig
@@ -96,6 +97,7 @@ class TaskPool:
         self._waiters: collections.deque[_Waiter] = collections.deque()
         self._overdue = 0  # waiters in ``_waiters`` that are overdue
         self._durations = TryDurations()
+        self._machine = MachineLoad()
         self._releases = 0  # processes that came free, ever
         self._floor = os.cpu_count() or 1  # processes it grows to on waiting alone
         self._size = 0  # processes alive or being spawned
@@ -142,10 +144,12 @@ class TaskPool:
         waiter.timer = loop.call_later(waiter.grace_s, self._grace_passed, waiter)
 
     def _grace_passed(self, waiter: _Waiter) -> None:
+        saturated = self._durations.saturated()
         owed = overdue(
-            saturated=self._durations.saturated(),
+            saturated=saturated,
             released_meanwhile=self._releases != waiter.releases,
             below_floor=self._size < self._floor,
+            machine_busy=saturated and self._machine.busy(),
         )
         if owed:
             waiter.overdue = True
