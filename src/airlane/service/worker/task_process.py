@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import functools
+import gc
 import os
 import resource
 import select
@@ -313,6 +314,9 @@ def serve(config: TaskProcessConfig, channel: SyncChannel) -> None:
     runner = _Runner(config, channel)
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    # what the process's startup made lives as long as it does: out of the collector's
+    # generations, a full collection (user code may cause them) no longer walks it each time
+    gc.freeze()
     channel.send({"t": "ready", "pid": os.getpid()})
     while True:
         try:
