@@ -216,3 +216,48 @@ def test_time_delta_sensor_waits_past_the_interval_end() -> None:
     assert outcome.state is S.FAILED
     assert not outcome.retryable
     assert "timed out" in (outcome.error or "")
+
+
+class _Hooked(PythonOperator):
+    """Records the order Airflow 3.1.8's task runner calls a try's parts in."""
+
+    seen: list[str] = []
+
+    def pre_execute(self, context: Any) -> None:
+        self.seen.append("pre_execute")
+        time.sleep(0.3)  # longer than the execution_timeout: outside it, as in Airflow
+
+    def post_execute(self, context: Any, result: Any = None) -> None:
+        self.seen.append(f"post_execute {result}")
+        time.sleep(0.3)
+
+    def on_kill(self) -> None:
+        self.seen.append("on_kill")
+
+
+def test_execution_timeout_times_execute_alone_after_pre_execute_and_the_callback() -> None:
+    _Hooked.seen = []
+    with DAG("d", schedule=None):
+        op = _Hooked(
+            task_id="hooked",
+            python_callable=lambda: "done",
+            execution_timeout=timedelta(seconds=0.2),
+            on_execute_callback=lambda ctx: _Hooked.seen.append("on_execute_callback"),
+        )
+    outcome, _, _ = run(op)
+    assert outcome.state is S.SUCCESS, outcome.error
+    assert _Hooked.seen == ["pre_execute", "on_execute_callback", "post_execute done"]
+
+
+def test_a_try_that_runs_out_of_time_has_its_on_kill_called() -> None:
+    _Hooked.seen = []
+    with DAG("d", schedule=None):
+        op = _Hooked(
+            task_id="slow",
+            python_callable=lambda: time.sleep(1),
+            execution_timeout=timedelta(seconds=0.2),
+        )
+    outcome, _, _ = run(op)
+    assert outcome.state is S.FAILED
+    assert "execution_timeout" in (outcome.error or "")
+    assert _Hooked.seen == ["pre_execute", "on_kill"]

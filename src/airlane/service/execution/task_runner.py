@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,32 +111,24 @@ def _uses_aexecute(task: BaseOperator) -> bool:
     return a_index is not None and (e_index is None or a_index <= e_index)
 
 
-def _sync_execute(task: BaseOperator, context: Context) -> Any:
-    task.pre_execute(context)
-    result = task.execute(context)
-    task.post_execute(context, result)
-    return result
-
-
-async def _hook(task: BaseOperator, name: str, *args: Any) -> None:
-    """Run ``pre_execute``/``post_execute`` around an ``aexecute`` as around ``execute`` (in a
-    thread; skipped when neither the class nor the task sets one: no thread for nothing)."""
+async def _hook(task: BaseOperator, name: str, main_thread: bool, *args: Any) -> None:
+    """Run ``pre_execute``/``post_execute`` (skipped when neither the class nor the task sets
+    one): on the task process's main thread with no event loop, as a sync ``execute`` runs
+    there, else in a thread."""
     overridden = getattr(type(task), name) is not getattr(BaseOperator, name)
     if overridden or getattr(task, f"_{name}_hook", None) is not None:
-        await asyncio.to_thread(getattr(task, name), *args)
+        if main_thread:
+            call_with_alarm(None, getattr(task, name), *args)
+        else:
+            await asyncio.to_thread(getattr(task, name), *args)
 
 
-async def _execute(task: BaseOperator, context: Context, resume: Resume | None = None) -> Any:
-    if resume is not None:
-        return await run_resumed(task, resume, context)
+async def _execute(task: BaseOperator, context: Context, timeout_s: float | None) -> Any:
     if _uses_aexecute(task):
-        await _hook(task, "pre_execute", context)
-        result = await task.aexecute(context)  # type: ignore[attr-defined]
-        await _hook(task, "post_execute", context, result)
-        return result
+        return await asyncio.wait_for(task.aexecute(context), timeout_s)  # type: ignore[attr-defined]
     if isinstance(task, PythonOperator) and task.is_async:
-        return await task.aexecute_async_callable(context)
-    return await asyncio.to_thread(_sync_execute, task, context)
+        return await asyncio.wait_for(task.aexecute_async_callable(context), timeout_s)
+    return await asyncio.wait_for(asyncio.to_thread(task.execute, context), timeout_s)
 
 
 def _is_sync(task: BaseOperator) -> bool:
@@ -144,14 +136,48 @@ def _is_sync(task: BaseOperator) -> bool:
 
 
 async def _execute_within(
-    task: BaseOperator, context: Context, resume: Resume | None, main_thread: bool
+    task: BaseOperator, context: Context, resume: Resume | None, main_thread: bool, log: LogFn
 ) -> Any:
-    """The try's execute within its ``execution_timeout``."""
+    """The try's execute, as Airflow 3.1.8's task runner runs it: ``pre_execute``, the
+    ``on_execute_callback``, ``execute`` alone within its ``execution_timeout`` (the operator's
+    ``on_kill`` is called when it runs out), then ``post_execute``. A resumed try runs its
+    method between the hooks (deferral.run_resumed) within the timeout."""
     timeout = task.execution_timeout
     timeout_s = timeout.total_seconds() if timeout else None
-    if main_thread and resume is None and _is_sync(task):
-        return call_with_alarm(timeout_s, _sync_execute, task, context)
-    return await asyncio.wait_for(_execute(task, context, resume), timeout_s)
+    if resume is not None:
+        await _run_callbacks(task.on_execute_callback, context, log)
+        return await _timed(
+            task, log, asyncio.wait_for(run_resumed(task, resume, context), timeout_s)
+        )
+    on_main_thread = main_thread and _is_sync(task)
+    await _hook(task, "pre_execute", on_main_thread, context)
+    await _run_callbacks(task.on_execute_callback, context, log)
+    if on_main_thread:
+        result = await _timed(task, log, _alarmed(timeout_s, task, context))
+    else:
+        result = await _timed(task, log, _execute(task, context, timeout_s))
+    await _hook(task, "post_execute", on_main_thread, context, result)
+    return result
+
+
+async def _alarmed(timeout_s: float | None, task: BaseOperator, context: Context) -> Any:
+    return call_with_alarm(timeout_s, task.execute, context)
+
+
+async def _timed(task: BaseOperator, log: LogFn, running: Awaitable[Any]) -> Any:
+    """``running``'s result; when its execution_timeout ran out, the operator's ``on_kill``
+    first (Airflow's task runner calls it before the timeout fails the try)."""
+    started_s = time.monotonic()
+    try:
+        return await running
+    except TimeoutError:
+        timeout = task.execution_timeout
+        if timeout is not None and time.monotonic() - started_s >= timeout.total_seconds():
+            try:
+                await asyncio.to_thread(task.on_kill)
+            except Exception as err:
+                log(f"on_kill failed: {err!r}")
+        raise
 
 
 def _push_result(task: BaseOperator, ti: RuntimeTaskInstance, result: Any) -> None:
@@ -298,9 +324,10 @@ async def execute_task(
             ready_task, ready_context = _prepare(node, dag, request, env, ti)
         task, context = ready_task, ready_context
         with use_context(ready_context, log):
-            await _run_callbacks(ready_task.on_execute_callback, ready_context, log)
             try:
-                result = await _execute_within(ready_task, ready_context, resume, env.main_thread)
+                result = await _execute_within(
+                    ready_task, ready_context, resume, env.main_thread, log
+                )
             except Exception:
                 await _name_instance(ti, ready_context, dag, failed=True)
                 raise
