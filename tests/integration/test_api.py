@@ -508,6 +508,26 @@ def test_batch_list_dry_run_mark_and_dag_structure(api: Api) -> None:
     assert details["next_dagrun_run_after"] is None  # no schedule, no next run
 
 
+def test_a_mark_answers_the_task_with_its_new_state_as_airflow_does(api: Api) -> None:
+    """Airflow 3.1.8's patch_task_instance: the path's task instances, in their new state (not
+    the relatives marked with them); 409 when nothing would change; notes are refused."""
+    token = api.token()
+    status, _ = api.call("POST", "/api/v2/dags/api_chain/dagRuns", {"dag_run_id": "mk"}, token)
+    assert status == 200
+    assert _wait_run(api, token, "api_chain", "mk") == "success"
+    path = "/api/v2/dags/api_chain/dagRuns/mk/taskInstances/step_10"
+    body = {"new_state": "failed", "include_downstream": True}
+    status, marked = api.call("PATCH", path, body, token)
+    assert status == 200
+    assert [(t["task_id"], t["state"]) for t in marked["task_instances"]] == [("step_10", "failed")]
+    wait_until(lambda: api.call("GET", path, token=token)[1]["state"] == "failed", 30, "mark")
+    status, answer = api.call("PATCH", path, body, token)
+    assert (status, answer["detail"]) == (409, "Task id step_10 is already in failed state")
+    status, answer = api.call("PATCH", path, {"new_state": "success", "note": "n"}, token)
+    assert (status, answer["detail"][0]["loc"]) == (422, ["body", "note"])
+    assert api.call("GET", path, token=token)[1]["state"] == "failed"  # refused: no change
+
+
 def test_following_one_task_streams_its_log_lines_named_by_try(api: Api) -> None:
     token = api.token()
     status, _ = api.call(

@@ -24,7 +24,7 @@ _EXPECTED = '"2xx", "401", "403", "404", "409", "429", "5xx"'
 #: be renamed here (400), a variable's key in the body must be the path's (400); a run's data
 #: interval needs both ends in order and its id Airflow's characters (422); a backfill needs a
 #: DAG with a schedule and dates in order (422); cleared task ids must be the DAG's (422); a
-#: task instance's note alone is not kept (Airlane keeps no task instance notes; 422); a
+#: task instance's note is refused (Airlane keeps no task instance notes; 422); a
 #: connection's extra must be a JSON object's text (422); the CLI's sign-in refuses an empty
 #: username or password (400).
 _ALSO_REFUSED: dict[str, str | tuple[str, ...]] = {

@@ -3,6 +3,7 @@ XCom entries: :mod:`.xcoms`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -10,7 +11,7 @@ from aiohttp import web
 from airlane.api.appkeys import STORE
 from airlane.api.clear_across import RunClear, with_marked
 from airlane.api.dag_runs import load_run
-from airlane.api.errors import invalid, json_response, not_found
+from airlane.api.errors import conflict, invalid, json_response, not_found
 from airlane.api.inputs import (
     MAX_LIMIT,
     as_int,
@@ -27,6 +28,7 @@ from airlane.engine.graph import clear_subset, relatives
 from airlane.engine.run_state import TIRecord
 from airlane.queue.keys import ti_field
 from airlane.queue.store import Store
+from airlane.sdk.state import TaskInstanceState
 
 _MARKABLE = {"success", "failed", "skipped"}
 
@@ -94,10 +96,9 @@ async def _mark_selection(
         downstream=opt_bool(body, "include_downstream", False),
     )
     chosen = {k: v for k, v in tis.items() if k[0] in task_ids and (k[0] != key[0] or k == key)}
-    if note is not None and new_state is None:
-        raise invalid(
-            "body", "note", "A note is recorded with new_state; alone it is not supported"
-        )
+    if note is not None:
+        # (Airlane's instance records keep the engine's own notes: why a state was set)
+        raise invalid("body", "note", "Airlane keeps no task instance notes", note)
     return dag, run, chosen, new_state
 
 
@@ -107,9 +108,24 @@ async def patch_ti(request: web.Request) -> web.Response:
     dag, run, chosen, new_state = await _mark_selection(request)
     dag_id, run_id = path_ids(request)
     if new_state is not None:
+        if all(record.state.value == new_state for record, _ in chosen.values()):
+            task_id = request.match_info["task_id"]
+            raise conflict(f"Task id {task_id} is already in {new_state} state")
         marks = {ti_field(task_id, map_index): new_state for task_id, map_index in chosen}
         await store.mark(dag_id, run_id, marks)
-    return json_response(ti_collection(dag, run, chosen))
+    return json_response(ti_collection(dag, run, _as_marked(request, chosen, new_state)))
+
+
+def _as_marked(request: web.Request, chosen: TIs, new_state: str | None) -> TIs:
+    """The instances of the path's task as Airflow's PATCH answers them: with their new state
+    (the coordinator applies the mark right after; its relatives marked with it are not
+    listed, as in Airflow)."""
+    task_id = request.match_info["task_id"]
+    own = {key: value for key, value in chosen.items() if key[0] == task_id}
+    if new_state is None:
+        return own
+    state = TaskInstanceState(new_state)
+    return {key: (replace(record, state=state), meta) for key, (record, meta) in own.items()}
 
 
 async def patch_ti_dry_run(request: web.Request) -> web.Response:
