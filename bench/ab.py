@@ -27,11 +27,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import ab_report, ab_round
+from bench import ab_report, ab_round, scenario_harness
 from bench.stamp import save, stamp
 
 ROOT = Path(__file__).resolve().parent.parent
 ENTRY = Path(ab_round.__file__)
+#: Copied beside it: Airflow's scenario is measured with this checkout's harness in every round
+HARNESS = Path(scenario_harness.__file__)
 #: Files of a checkout that ab_round.py imports (checked before anything runs).
 REQUIRED = (
     "bench/airlane_bench.py",
@@ -109,6 +111,7 @@ def alternate(
     """before, after, before, after ... ``rounds`` times."""
     entry = temp / "ab_round.py"  # outside any package: imports resolve to the checkout
     shutil.copyfile(ENTRY, entry)
+    shutil.copyfile(HARNESS, temp / "scenario_harness.py")
     runs: dict[str, list[dict[str, Any]]] = {label: [] for label in ab_report.LABELS}
     for i in range(rounds):
         for label in ab_report.LABELS:

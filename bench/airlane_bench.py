@@ -16,9 +16,10 @@ from typing import Any
 
 from tests.integration.cluster import Cluster, RedisServer, wait_until
 
-from airlane.queue.store import RunRequest, Store
-from airlane.sdk.timezone import utcnow
 from bench import dags, profile
+from bench.scenario_harness import airflow_scenario
+from bench.scenario_harness import instance_times as _times
+from bench.scenario_harness import percentile as _percentile
 
 
 @contextmanager
@@ -37,18 +38,6 @@ def running(
         yield cluster
     finally:
         cluster.stop_all()
-
-
-def _times(cluster: Cluster, dag_id: str, run_id: str) -> dict[str, tuple[float, float]]:
-    return {
-        task_id: (float(meta.start_date or 0), float(meta.end_date or 0))
-        for (task_id, _), (_, meta) in cluster.task_instances(dag_id, run_id).items()
-    }
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def hop(cluster: Cluster, dag_id: str) -> dict[str, float]:
@@ -144,59 +133,6 @@ def memory(cluster: Cluster, dag_id: str, runs: int, per_run: int) -> dict[str, 
     return {
         "coordinator_rss_mb": _rss_mb(cluster.procs["coordinator"].pid),
         "live_task_instances": runs * per_run,
-    }
-
-
-def _trigger_together(cluster: Cluster, dag_ids: list[str]) -> list[tuple[str, str]]:
-    """One run of each DAG, created back to back by one client on one connection (a harness
-    that opens a connection per run spreads them over a second and takes CPU from the run)."""
-    when = utcnow()
-    runs = [(dag_id, f"bench__{dag_id}__{time.time_ns()}") for dag_id in dag_ids]
-
-    async def create(store: Store) -> None:
-        for dag_id, run_id in runs:
-            await store.create_run(RunRequest(dag_id, run_id, when, when, when, {}))
-
-    cluster.call(create)
-    return runs
-
-
-def _wait_all(cluster: Cluster, runs: list[tuple[str, str]], timeout_s: float) -> None:
-    """Until every run has ended, polling all of them in one round trip every 0.1 s."""
-    client = cluster.redis()
-
-    def ended() -> bool:
-        pipe = client.pipeline(transaction=False)
-        for dag_id, run_id in runs:
-            pipe.hget(cluster.keys.run(dag_id, run_id), "state")
-        return all(state in ("success", "failed") for state in pipe.execute())
-
-    try:
-        wait_until(ended, timeout_s, "the scenario's runs to end", interval_s=0.1)
-    finally:
-        client.close()
-
-
-def airflow_scenario(cluster: Cluster, dag_ids: list[str]) -> dict[str, float]:
-    """Every DAG triggered together; total lag: over every edge, successor start minus
-    predecessor end."""
-    started = time.time()
-    runs = _trigger_together(cluster, dag_ids)
-    _wait_all(cluster, runs, timeout_s=600)
-    lags: list[float] = []
-    last_end = 0.0
-    for dag_id, run_id in runs:
-        assert cluster.run_state(dag_id, run_id) == "success", (dag_id, run_id)
-        times = _times(cluster, dag_id, run_id)
-        order = sorted(times, key=lambda t: int(t[1:]))
-        lags += [times[b][0] - times[a][1] for a, b in itertools.pairwise(order)]
-        last_end = max(last_end, *(end for _, end in times.values()))
-    return {
-        "total_lag_s": sum(lags),
-        "edge_p50_ms": _percentile(lags, 0.5) * 1000,
-        "edge_p99_ms": _percentile(lags, 0.99) * 1000,
-        "wall_s": last_end - started,
-        "dags": len(dag_ids),
     }
 
 
