@@ -29,6 +29,7 @@ _ENDS_TRY = frozenset(
 )
 
 _NO_META = TIMeta()
+_EVENTS_MAXLEN = str(EVENTS_MAXLEN)
 
 
 @dataclass
@@ -160,11 +161,12 @@ class Persister:
         ref = ctx.ref
         entry = ti_event_entry(ref, field_name, state, try_number, worker or "")
         at = self._ti_events.get((ref, field_name))
+        ops = batch.ops  # (batch.xadd_entry and replace_xadd_entry, inline: one per transition)
         if at is None:
-            self._ti_events[(ref, field_name)] = len(batch)
-            batch.xadd_entry(self.keys.events, EVENTS_MAXLEN, entry)
+            self._ti_events[(ref, field_name)] = len(ops)
+            ops.append(["X", self.keys.events, _EVENTS_MAXLEN, entry])
         else:
-            batch.replace_xadd_entry(at, self.keys.events, entry)
+            ops[at][3] = entry
 
     def write_ti(self, ctx: RunContext, key: TIKey) -> None:
         self.dirty[(ctx.ref, key)] = ctx
@@ -188,6 +190,8 @@ class Persister:
         records = Batch()
         # the records of a run go in one HSET of many fields (Batch.hset_many), not one each
         by_run: dict[str, list[str]] = {}
+        # the last record encoded: a run's new instances have equal records, encoded once
+        last: tuple[TIRecord | None, TIMeta | None, str] = (None, None, "")
         for (ref, key), ctx in self.dirty.items():
             field_name = ti_field(key.task_id, key.map_index)
             record = ctx.machine.tis.get(key)
@@ -197,7 +201,10 @@ class Persister:
             pairs = by_run.get(ref)
             if pairs is None:
                 pairs = by_run[ref] = [self.keys.tis(ctx.dag_id, ctx.run_id)]
-            pairs += (field_name, encode_ti(record, ctx.meta.get(key, _NO_META)))
+            meta = ctx.meta.get(key, _NO_META)
+            if meta is not last[1] or record != last[0]:
+                last = (record, meta, encode_ti(record, meta))
+            pairs += (field_name, last[2])
         for tis_key, *pairs in by_run.values():
             records.hset_many(tis_key, pairs)
         self.dirty.clear()
@@ -205,13 +212,18 @@ class Persister:
         return records
 
     def write_step(self, batch: Batch, ctx: RunContext, step: Step, now_s: float) -> None:
+        ref, dirty = ctx.ref, self.dirty
         for transition in step.transitions:
             key = transition.key
-            self.dirty[(ctx.ref, key)] = ctx
+            dirty[(ref, key)] = ctx
             if transition.record is None:
                 ctx.meta.pop(key, None)
                 continue
             state = transition.record.state
+            if state is S.SCHEDULED:  # (the most frequent: a new run's instances; no set lookup)
+                field_name = ti_field(key.task_id, key.map_index)
+                self.ti_event(batch, ctx, field_name, state, transition.record.try_number)
+                continue
             if state in _ENDS_TRY:
                 self.metrics.ti_finished(state.value)
                 meta = ctx.meta.get(key, _NO_META)
@@ -259,6 +271,30 @@ class Persister:
         batch.xadd_entry(self.keys.queue(queue), STREAM_MAXLEN, ctx.message_entry(key, now_s))
         field_name = ti_field(key.task_id, key.map_index)
         self.ti_event(batch, ctx, field_name, S.QUEUED, ctx.machine.tis[key].try_number)
+
+    def enqueue_many(
+        self, batch: Batch, ctx: RunContext, keys: list[TIKey], queue: str, now_s: float
+    ) -> None:
+        """:meth:`enqueue` of each of ``keys`` (instances of one run going to one queue), in
+        order: the same operations, without a chain of calls per instance."""
+        if self._queued_meta.queued_at != now_s:
+            self._queued_meta = TIMeta(queued_at=now_s)
+        meta, ref, tis = self._queued_meta, ctx.ref, ctx.machine.tis
+        ctx.meta.update(zip(keys, repeat(meta)))  # (in C, per instance)
+        self.dirty.update(zip(zip(repeat(ref), keys), repeat(ctx)))
+        queue_op = ["X", self.keys.queue(queue), str(STREAM_MAXLEN)]
+        event_op = ["X", self.keys.events, str(EVENTS_MAXLEN)]
+        ops, ti_events, message_entry = batch.ops, self._ti_events, ctx.message_entry
+        for key in keys:
+            ops.append([*queue_op, message_entry(key, now_s)])
+            field_name = ti_field(key.task_id, key.map_index)
+            entry = ti_event_entry(ref, field_name, S.QUEUED, tis[key].try_number)
+            at = ti_events.get((ref, field_name))
+            if at is None:
+                ti_events[(ref, field_name)] = len(ops)
+                ops.append([*event_op, entry])
+            else:
+                ops[at][3] = entry  # (replace_xadd_entry: this instance's event, in its place)
 
     def write_run_state(
         self, batch: Batch, ctx: RunContext, state: DagRunState, now_s: float
