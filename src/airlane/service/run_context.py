@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import itertools
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
 from dataclasses import InitVar, dataclass, field
 from itertools import repeat
 from typing import Any
@@ -18,7 +20,7 @@ from airlane.queue.events_protocol import RunEvent, RunEventMessage, ti_event_en
 from airlane.queue.keys import Keys, run_ref, ti_field, try_field
 from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN, TaskMessage
 from airlane.queue.scripts import Batch
-from airlane.queue.scripts.apply import shared_entry
+from airlane.queue.scripts.apply import chunk_bounds, shared_entry
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.service.metrics import MetricDeltas
 
@@ -127,7 +129,10 @@ class Persister:
     A task instance's record is written once per batch, in its latest state: an instance that
     is queued, started and finished between two flushes costs one write, not three. Those
     writes go ahead of everything else in the batch (see ``write_records``), so a task
-    message never reaches Redis before the record that makes it claimable.
+    message never reaches Redis before the record that makes it claimable. A batch written in
+    several calls (``write_chunks``) keeps each queued instance's record, task message and
+    event in one call: a coordinator stopped between two calls leaves no queued record
+    without its message (the instances of the calls not made are rebuilt as they were).
     """
 
     def __init__(self, keys: Keys) -> None:
@@ -136,6 +141,9 @@ class Persister:
         #: where in the current batch each instance's state event is: an instance that changes
         #: again before the batch is written gets its one event updated, in the same place
         self._ti_events: dict[tuple[str, str], int] = {}
+        #: where in the current batch each instance queued in it has its task message (its
+        #: event follows it: see _queued_event)
+        self._messages: dict[tuple[str, TIKey], int] = {}
         self.metrics = MetricDeltas()
         #: the meta of the instances queued at the same time (immutable: one shared by them)
         self._queued_meta = TIMeta(queued_at=0.0)
@@ -143,6 +151,7 @@ class Persister:
     def reset(self) -> None:
         self.dirty.clear()
         self._ti_events.clear()
+        self._messages.clear()
         self.metrics.take()
 
     def event(self, batch: Batch, event: RunEventMessage) -> None:
@@ -179,20 +188,40 @@ class Persister:
     def write_records(self, batch: Batch) -> Batch:
         """A batch of the pending record writes followed by ``batch``'s operations (and the
         metrics that changed, at the end)."""
-        self._ti_events.clear()
+        whole = Batch()
+        for chunk in self.write_chunks(batch, len(batch) + 1):
+            whole.extend(chunk)
+        return whole
+
+    def write_chunks(self, batch: Batch, size: int) -> Iterator[Batch]:
+        """``write_records`` in calls of about ``size`` operations each, in order (one call when
+        ``batch`` is not longer): each queued instance's record goes in the call of its task
+        message and event; the other records go in the first. Encoded as they are taken."""
         values, gauges = self.metrics.take()
         for name, increment in values.items():
             batch.hincrbyfloat(self.keys.metrics, name, increment)
         for name, value in gauges.items():
             batch.hset(self.keys.metrics, name, repr(value))
-        if not self.dirty:
-            return batch
+        messages, dirty = self._messages, self.dirty
+        self._ti_events, self._messages, self.dirty = {}, {}, {}
+        bounds = chunk_bounds(len(batch), size, set(messages.values()))
+        records: list[list[tuple[tuple[str, TIKey], RunContext]]] = [[] for _ in bounds[1:]]
+        last = len(bounds) - 1
+        for item, ctx in dirty.items():
+            at = messages.get(item)
+            records[0 if at is None else bisect_right(bounds, at, hi=last) - 1].append((item, ctx))
+        for chunk, (start, end) in enumerate(itertools.pairwise(bounds)):
+            written = self._records(records[chunk])
+            written.extend(batch, start, end)
+            yield written
+
+    def _records(self, items: list[tuple[tuple[str, TIKey], RunContext]]) -> Batch:
         records = Batch()
         # the records of a run go in one HSET of many fields (Batch.hset_many), not one each
         by_run: dict[str, list[str]] = {}
         # the last record encoded: a run's new instances have equal records, encoded once
         last: tuple[TIRecord | None, TIMeta | None, str] = (None, None, "")
-        for (ref, key), ctx in self.dirty.items():
+        for (ref, key), ctx in items:
             field_name = ti_field(key.task_id, key.map_index)
             record = ctx.machine.tis.get(key)
             if record is None:
@@ -207,8 +236,6 @@ class Persister:
             pairs += (field_name, last[2])
         for tis_key, *pairs in by_run.values():
             records.hset_many(tis_key, pairs)
-        self.dirty.clear()
-        records.ops.extend(batch.ops)
         return records
 
     def write_step(self, batch: Batch, ctx: RunContext, step: Step, now_s: float) -> None:
@@ -264,13 +291,7 @@ class Persister:
         )
 
     def enqueue(self, batch: Batch, ctx: RunContext, key: TIKey, queue: str, now_s: float) -> None:
-        if self._queued_meta.queued_at != now_s:
-            self._queued_meta = TIMeta(queued_at=now_s)
-        ctx.meta[key] = self._queued_meta
-        self.dirty[(ctx.ref, key)] = ctx
-        batch.xadd_entry(self.keys.queue(queue), STREAM_MAXLEN, ctx.message_entry(key, now_s))
-        field_name = ti_field(key.task_id, key.map_index)
-        self.ti_event(batch, ctx, field_name, S.QUEUED, ctx.machine.tis[key].try_number)
+        self.enqueue_many(batch, ctx, [key], queue, now_s)
 
     def enqueue_many(
         self, batch: Batch, ctx: RunContext, keys: list[TIKey], queue: str, now_s: float
@@ -284,17 +305,19 @@ class Persister:
         self.dirty.update(zip(zip(repeat(ref), keys), repeat(ctx)))
         queue_op = ["X", self.keys.queue(queue), str(STREAM_MAXLEN)]
         event_op = ["X", self.keys.events, str(EVENTS_MAXLEN)]
-        ops, ti_events, message_entry = batch.ops, self._ti_events, ctx.message_entry
+        ops, ti_events, messages = batch.ops, self._ti_events, self._messages
+        message_entry = ctx.message_entry
         for key in keys:
+            messages[(ref, key)] = len(ops)
             ops.append([*queue_op, message_entry(key, now_s)])
+            # the instance's event follows its message (its earlier one in the batch, if
+            # any, is dropped): the two, and its record, go in the same call (write_chunks)
             field_name = ti_field(key.task_id, key.map_index)
-            entry = ti_event_entry(ref, field_name, S.QUEUED, tis[key].try_number)
             at = ti_events.get((ref, field_name))
-            if at is None:
-                ti_events[(ref, field_name)] = len(ops)
-                ops.append([*event_op, entry])
-            else:
-                ops[at][3] = entry  # (replace_xadd_entry: this instance's event, in its place)
+            if at is not None:
+                batch.drop(at)
+            ti_events[(ref, field_name)] = len(ops)
+            ops.append([*event_op, ti_event_entry(ref, field_name, S.QUEUED, tis[key].try_number)])
 
     def write_run_state(
         self, batch: Batch, ctx: RunContext, state: DagRunState, now_s: float

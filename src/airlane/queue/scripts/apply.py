@@ -27,12 +27,24 @@ class Batch:
     def __len__(self) -> int:
         return len(self.ops)
 
+    def extend(self, other: Batch, start: int = 0, end: int | None = None) -> None:
+        """Append ``other``'s operations ``start`` to ``end`` (all of them by default)."""
+        self.ops.extend(other.ops[start:end])
+        self._second_keys = self._second_keys or other._second_keys
+
+    def drop(self, index: int) -> None:
+        """Make operation ``index`` do nothing (it is left out of the call): the instance's
+        event it wrote is written again later in the batch, with its task message."""
+        self.ops[index] = []
+
     def wire(self, table: KeyTable) -> str:
         """The operations as APPLY's JSON, their keys added to ``table``. What many operations
         share goes once (see :func:`_compacted`): Lua's JSON decoding is most of the call."""
         positions: dict[str, int] = {}  # (the table's, looked up in C)
         wired: list[list[Any]] = []
         for op in self.ops:
+            if not op:
+                continue  # dropped
             at = positions.get(op[1])
             if at is None:
                 at = positions[op[1]] = table.position(op[1])
@@ -112,6 +124,22 @@ class Batch:
         (a deferral that arrived after its instance moved on; a newer try's entry stays)."""
         self.ops.append(["W", deferred, field, str(try_number), trigger_timeouts])
         self._second_keys = True
+
+
+def chunk_bounds(length: int, size: int, messages: set[int]) -> list[int]:
+    """Where a batch of ``length`` operations is cut into calls of about ``size`` operations:
+    ``[0, end1, end2, ..., length]``, never between a task message (its position is in
+    ``messages``) and the instance's event that follows it."""
+    bounds = [0]
+    while length - bounds[-1] > size:
+        end = bounds[-1] + size
+        if end - 1 in messages:
+            end += 1
+        if end >= length:
+            break
+        bounds.append(end)
+    bounds.append(length)
+    return bounds
 
 
 #: items per operation where Lua unpacks a list into a command's arguments: its unpack()

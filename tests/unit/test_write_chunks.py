@@ -1,0 +1,79 @@
+"""A long batch written in several calls: each queued instance's record, task message and
+event in one call (Persister.write_chunks), the calls' operations those of the batch in order."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import orjson
+
+from airlane.engine.run_state import TIKey
+from airlane.queue.codec import decode_ti
+from airlane.queue.keys import ti_field
+from airlane.queue.scripts import Batch
+from airlane.queue.scripts.apply import chunk_bounds
+from airlane.service.run_context import RunContext
+from tests.unit.coordinator_sessions import add_run, offline_session
+from tests.unit.graphs import graph
+
+
+def test_bounds_cut_every_size_operations_but_never_after_a_message() -> None:
+    assert chunk_bounds(0, 10, set()) == [0, 0]
+    assert chunk_bounds(10, 10, set()) == [0, 10]
+    assert chunk_bounds(25, 10, set()) == [0, 10, 20, 25]
+    # the operation before a cut is a message: its event (the next one) stays with it
+    assert chunk_bounds(25, 10, {9, 18}) == [0, 11, 21, 25]
+    assert chunk_bounds(11, 10, {9}) == [0, 11]
+
+
+def _expanded(tasks: int, max_active: int) -> tuple[Any, RunContext]:
+    session = offline_session()
+    session.state.admission.pool_slots = {"default_pool": 10_000}
+    g = graph({f"t{i:02d}": [] for i in range(tasks)})
+    ctx = add_run(session, "d", "r", g, max_active_tasks=max_active)
+    session.progress.drain_ready()
+    session.admission.dispatch_touched()
+    return session, ctx
+
+
+def _records(chunk: Batch) -> dict[str, str]:
+    pairs = [item for op in chunk.ops if op and op[0] == "M" for item in op[2]]
+    return dict(zip(pairs[::2], pairs[1::2], strict=True))
+
+
+def test_each_call_holds_the_records_messages_and_events_of_its_queued_instances() -> None:
+    session, ctx = _expanded(30, max_active=20)  # 20 queued, 10 scheduled (waiting)
+    persister, keys = session.outbox.persister, session.keys
+    chunks = list(persister.write_chunks(session.outbox.batch, 8))
+    assert len(chunks) > 3
+    events: Counter[str] = Counter()
+    for number, chunk in enumerate(chunks):
+        records = _records(chunk)
+        for op in chunk.ops:
+            if op and op[:2] == ["X", keys.queue("default")]:
+                task_id = orjson.loads(op[3][1])[2]
+                record = decode_ti(records[ti_field(task_id, -1)])[0]
+                assert (record.state.value, record.try_number) == ("queued", 1)
+            if op[:2] != ["X", keys.events]:
+                continue
+            fields = dict(zip(op[3][::2], op[3][1::2], strict=True))
+            if "ti" in fields:
+                events[fields["ti"]] += 1
+                if fields["state"] == "queued":  # its record and message in this call too
+                    assert fields["ti"] in records
+        if number > 0:  # the records of instances that did not go: in the first call
+            assert all(decode_ti(v)[0].state.value == "queued" for v in records.values())
+    assert set(events.values()) == {1}  # one event per instance (the scheduled one dropped)
+    assert len(events) == 30
+    written = {field for chunk in chunks for field in _records(chunk)}
+    assert written == {ti_field(key.task_id, key.map_index) for key in ctx.machine.tis}
+
+
+def test_a_short_batch_is_one_call_as_before() -> None:
+    session, ctx = _expanded(5, max_active=16)
+    chunks = list(session.outbox.persister.write_chunks(session.outbox.batch, 1000))
+    assert len(chunks) == 1
+    ops = [op for op in chunks[0].ops if op]
+    assert [op[0] for op in ops][:1] == ["M"]  # the records first
+    assert ctx.machine.tis[TIKey("t00")].state.value == "queued"
