@@ -77,3 +77,27 @@ def test_a_short_batch_is_one_call_as_before() -> None:
     ops = [op for op in chunks[0].ops if op]
     assert [op[0] for op in ops][:1] == ["M"]  # the records first
     assert ctx.machine.tis[TIKey("t00")].state.value == "queued"
+
+
+def test_shared_entries_of_one_stream_group_over_other_keys_writes() -> None:
+    from airlane.queue.scripts.apply import shared_entry
+    from airlane.queue.scripts.wire import KeyTable
+
+    batch = Batch()
+    for own in ("1", "2"):
+        batch.xadd_entry("q", 10, shared_entry("m", "[", own, "]"))
+        batch.xadd_entry("events", 10, ["ti", own])
+    batch.hset("q", "f", "v")  # another write to the stream: the next XADD starts anew
+    batch.xadd_entry("q", 10, shared_entry("m", "[", "3", "]"))
+    batch.drop(1)
+    wired = orjson.loads(batch.wire(KeyTable("lease")))
+    q, events = 2, 3
+    assert wired == [
+        ["Q", q, "10", "m", "[", "]", ["1", "2"]],
+        ["X", events, "10", ["ti", "2"]],
+        ["H", q, "f", "v"],
+        ["Q", q, "10", "m", "[", "]", ["3"]],
+    ]
+    live, moved_to = batch.live()
+    assert len(live) == 5
+    assert moved_to == [0, 1, 1, 2, 3, 4]

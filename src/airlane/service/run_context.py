@@ -204,6 +204,9 @@ class Persister:
             batch.hset(self.keys.metrics, name, repr(value))
         messages, dirty = self._messages, self.dirty
         self._ti_events, self._messages, self.dirty = {}, {}, {}
+        if len(batch) > size:  # (the dropped operations left out: they would count)
+            batch, moved_to = batch.live()
+            messages = {item: moved_to[at] for item, at in messages.items()}
         bounds = chunk_bounds(len(batch), size, set(messages.values()))
         records: list[list[tuple[tuple[str, TIKey], RunContext]]] = [[] for _ in bounds[1:]]
         last = len(bounds) - 1

@@ -32,6 +32,18 @@ class Batch:
         self.ops.extend(other.ops[start:end])
         self._second_keys = self._second_keys or other._second_keys
 
+    def live(self) -> tuple[Batch, list[int]]:
+        """This batch without its dropped operations, and where each operation went (a
+        dropped one: where the next one went)."""
+        live = Batch()
+        live._second_keys = self._second_keys
+        ops, moved_to = live.ops, []
+        for op in self.ops:
+            moved_to.append(len(ops))
+            if op:
+                ops.append(op)
+        return live, moved_to
+
     def drop(self, index: int) -> None:
         """Make operation ``index`` do nothing (it is left out of the call): the instance's
         event it wrote is written again later in the batch, with its task message."""
@@ -168,21 +180,28 @@ def shared_entry(name: str, head: str, own: str, tail: str) -> SharedEntry:
 
 
 def _compacted(wired: list[list[Any]]) -> list[list[Any]]:
-    """``wired`` with runs of XADDs of shared entries as one ``Q`` operation, and the values
-    an ``M`` (one HSET of many fields) repeats sent once (``N``)."""
+    """``wired`` with the XADDs of shared entries to one stream as one ``Q`` operation, and
+    the values an ``M`` (one HSET of many fields) repeats sent once (``N``).
+
+    A ``Q`` takes the place of its first XADD; the later ones join it over operations on
+    other keys (a queued instance's event follows its task message), never over another
+    write to the same stream: the call is atomic, so only each stream's own order shows."""
     out: list[list[Any]] = []
-    last: list[Any] = []
+    groups: dict[int, list[Any]] = {}  # the open Q of each stream, by its key's position
     for op in wired:
         code = op[0]
         if code == "X" and type(op[3]) is SharedEntry:
             entry = op[3]
-            if last and last[1:6] == [op[1], op[2], entry[0], entry.head, entry.tail]:
+            last = groups.get(op[1])
+            if last is not None and last[2:6] == [op[2], entry[0], entry.head, entry.tail]:
                 last[6].append(entry.own)
                 continue
             last = ["Q", op[1], op[2], entry[0], entry.head, entry.tail, [entry.own]]
+            groups[op[1]] = last
             out.append(last)
             continue
-        last = []
+        if groups:
+            groups.pop(op[1], None)
         out.append(_by_value(op) if code == "M" else op)
     return out
 

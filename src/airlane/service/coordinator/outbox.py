@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-
 from airlane.queue.keys import Keys
 from airlane.queue.scripts import Batch
 from airlane.service.coordinator.lease import Lease
@@ -31,10 +29,9 @@ class Outbox:
         sent one after the other without waiting (Redis runs one while the next is encoded)."""
         batch, self.batch = self.batch, Batch()
         chunks = self.persister.write_chunks(batch, CALL_OPS)
-        first = next(chunks)
-        second = next(chunks, None)
-        if second is None:
-            if first:
-                await self.lease.apply(first)
+        if len(batch) > CALL_OPS:
+            await self.lease.apply_many(chunks)
             return
-        await self.lease.apply_many(itertools.chain((first, second), chunks))
+        for chunk in chunks:  # one, but for the metrics write_chunks adds to the batch
+            if chunk:
+                await self.lease.apply(chunk)
