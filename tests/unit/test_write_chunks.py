@@ -101,3 +101,12 @@ def test_shared_entries_of_one_stream_group_over_other_keys_writes() -> None:
     live, moved_to = batch.live()
     assert len(live) == 5
     assert moved_to == [0, 1, 1, 2, 3, 4]
+
+
+def test_a_queued_event_s_shared_fields_are_its_entry() -> None:
+    from airlane.queue.events_protocol import ti_event_entry, ti_event_parts
+    from airlane.queue.scripts.apply import shared_fields
+    from airlane.sdk.state import TaskInstanceState as S
+
+    head, tail = ti_event_parts("d|r", S.QUEUED, 2)
+    assert shared_fields(head, "t|-1", tail) == ti_event_entry("d|r", "t|-1", S.QUEUED, 2)

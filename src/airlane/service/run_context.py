@@ -16,11 +16,16 @@ from airlane.engine.graph import DagGraph
 from airlane.engine.run_state import Step, TIKey, TIRecord
 from airlane.engine.state_machine import RunMachine
 from airlane.queue.codec import TIMeta, encode_ti
-from airlane.queue.events_protocol import RunEvent, RunEventMessage, ti_event_entry
+from airlane.queue.events_protocol import (
+    RunEvent,
+    RunEventMessage,
+    ti_event_entry,
+    ti_event_parts,
+)
 from airlane.queue.keys import Keys, run_ref, ti_field, try_field
 from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN, TaskMessage
 from airlane.queue.scripts import Batch
-from airlane.queue.scripts.apply import chunk_bounds, shared_entry
+from airlane.queue.scripts.apply import chunk_bounds, shared_entry, shared_fields
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.service.metrics import MetricDeltas
 
@@ -310,6 +315,7 @@ class Persister:
         event_op = ["X", self.keys.events, str(EVENTS_MAXLEN)]
         ops, ti_events, messages = batch.ops, self._ti_events, self._messages
         message_entry = ctx.message_entry
+        parts: dict[int, tuple[list[str], list[str]]] = {}  # by try number
         for key in keys:
             messages[(ref, key)] = len(ops)
             ops.append([*queue_op, message_entry(key, now_s)])
@@ -320,7 +326,11 @@ class Persister:
             if at is not None:
                 batch.drop(at)
             ti_events[(ref, field_name)] = len(ops)
-            ops.append([*event_op, ti_event_entry(ref, field_name, S.QUEUED, tis[key].try_number)])
+            try_number = tis[key].try_number
+            shared = parts.get(try_number)
+            if shared is None:
+                shared = parts[try_number] = ti_event_parts(ref, S.QUEUED, try_number)
+            ops.append([*event_op, shared_fields(shared[0], field_name, shared[1])])
 
     def write_run_state(
         self, batch: Batch, ctx: RunContext, state: DagRunState, now_s: float

@@ -171,6 +171,26 @@ class SharedEntry(list[str]):
     tail: str
 
 
+class SharedFields(list[str]):
+    """A stream entry ``[*head, own, *tail]`` whose ``head`` and ``tail`` (field names and
+    values) other entries share (the queued events of a run's instances differ only by the
+    instance): consecutive XADDs of such entries to one key go to Redis as one ``F``
+    operation that sends ``head`` and ``tail`` once. Equal to the plain list."""
+
+    __slots__ = ("own", "parts")
+    #: head and tail
+    parts: tuple[list[str], list[str]]
+    own: str
+
+
+def shared_fields(head: list[str], own: str, tail: list[str]) -> SharedFields:
+    entry = SharedFields(head)
+    entry.append(own)
+    entry += tail
+    entry.parts, entry.own = (head, tail), own
+    return entry
+
+
 def shared_entry(name: str, head: str, own: str, tail: str) -> SharedEntry:
     """The SharedEntry ``[name, head + own + tail]`` (built without a Python-level
     ``__init__``: the coordinator makes one per task message)."""
@@ -197,6 +217,16 @@ def _compacted(wired: list[list[Any]]) -> list[list[Any]]:
                 last[6].append(entry.own)
                 continue
             last = ["Q", op[1], op[2], entry[0], entry.head, entry.tail, [entry.own]]
+            groups[op[1]] = last
+            out.append(last)
+            continue
+        if code == "X" and type(op[3]) is SharedFields:
+            fields = op[3]
+            last = groups.get(op[1])
+            if last is not None and last[0] == "F" and last[2:5] == [op[2], *fields.parts]:
+                last[5].append(fields.own)
+                continue
+            last = ["F", op[1], op[2], *fields.parts, [fields.own]]
             groups[op[1]] = last
             out.append(last)
             continue
@@ -247,6 +277,8 @@ class Apply:
 #   ["D", k, field] | ["X", k, maxlen, [f1, v1, ...]]
 #   ["Q", k, maxlen, name, head, tail, [own1, own2, ...]]: one XADD per ``own``, of the field
 #   ``name`` with the value head .. own .. tail
+#   ["F", k, maxlen, [f1, v1, ..., name], [f2, v2, ...], [own1, own2, ...]]: one XADD per
+#   ``own``, of the fields head, own (the value of head's last name), tail
 #   ["A", k, group, [id, ...]] | ["S"|"R", k, member] | ["Z", k, score, member]
 #   ["Y", k, member] | ["K", k] | ["E", k, seconds] | ["I", k, field, increment]
 #   ["W", k deferred, field, try, k trigger_timeouts]: HDEL and ZREM field when the deferred
@@ -270,6 +302,16 @@ for _, op in ipairs(cjson.decode(ARGV[3])) do
     local name, head, tail = op[4], op[5], op[6]
     for _, own in ipairs(op[7]) do
       redis.call('XADD', key, 'MAXLEN', '~', op[3], '*', name, head .. own .. tail)
+    end
+  elseif code == 'F' then
+    local args = {'MAXLEN', '~', op[3], '*'}
+    for _, item in ipairs(op[4]) do args[#args + 1] = item end
+    local at = #args + 1
+    args[at] = ''
+    for _, item in ipairs(op[5]) do args[#args + 1] = item end
+    for _, own in ipairs(op[6]) do
+      args[at] = own
+      redis.call('XADD', key, unpack(args))
     end
   elseif code == 'N' then
     for _, shared in ipairs(op[3]) do
