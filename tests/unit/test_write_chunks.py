@@ -12,19 +12,36 @@ from airlane.engine.run_state import TIKey
 from airlane.queue.codec import decode_ti
 from airlane.queue.keys import ti_field
 from airlane.queue.scripts import Batch
-from airlane.queue.scripts.apply import chunk_bounds
 from airlane.service.run_context import RunContext
 from tests.unit.coordinator_sessions import add_run, offline_session
 from tests.unit.graphs import graph
 
 
-def test_bounds_cut_every_size_operations_but_never_after_a_message() -> None:
-    assert chunk_bounds(0, 10, set()) == [0, 0]
-    assert chunk_bounds(10, 10, set()) == [0, 10]
-    assert chunk_bounds(25, 10, set()) == [0, 10, 20, 25]
-    # the operation before a cut is a message: its event (the next one) stays with it
-    assert chunk_bounds(25, 10, {9, 18}) == [0, 11, 21, 25]
-    assert chunk_bounds(11, 10, {9}) == [0, 11]
+def test_calls_hold_the_messages_in_order_the_rest_first_and_the_acks_last() -> None:
+    batch = Batch()
+    batch.hset("run", "state", "running")
+    for own in ("1", "2", "3"):
+        batch.xadd_entry("q", 10, ["m", own])
+        batch.xadd_entry("events", 10, ["ti", own])
+    batch.xack("commands", "group", "1-0")
+    batch.sadd("active", "r")
+    messages = [1, 3, 5]
+    calls = batch.calls(messages, 2)
+    assert [call.ops for call in calls] == [
+        [
+            ["H", "run", "state", "running"],
+            ["S", "active", "r"],
+            ["X", "q", "10", ["m", "1"]],
+            ["X", "events", "10", ["ti", "1"]],
+            ["X", "q", "10", ["m", "2"]],
+            ["X", "events", "10", ["ti", "2"]],
+        ],
+        [
+            ["X", "q", "10", ["m", "3"]],
+            ["X", "events", "10", ["ti", "3"]],
+            ["A", "commands", "group", ["1-0"]],
+        ],
+    ]
 
 
 def _expanded(tasks: int, max_active: int) -> tuple[Any, RunContext]:
@@ -98,9 +115,6 @@ def test_shared_entries_of_one_stream_group_over_other_keys_writes() -> None:
         ["H", q, "f", "v"],
         ["Q", q, "10", "m", "[", "]", ["3"]],
     ]
-    live, moved_to = batch.live()
-    assert len(live) == 5
-    assert moved_to == [0, 1, 1, 2, 3, 4]
 
 
 def test_a_queued_event_s_shared_fields_are_its_entry() -> None:

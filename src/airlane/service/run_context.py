@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
-from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import InitVar, dataclass, field
 from itertools import repeat
@@ -25,7 +23,7 @@ from airlane.queue.events_protocol import (
 from airlane.queue.keys import Keys, run_ref, ti_field, try_field
 from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN, TaskMessage
 from airlane.queue.scripts import Batch
-from airlane.queue.scripts.apply import chunk_bounds, shared_entry, shared_fields
+from airlane.queue.scripts.apply import shared_entry, shared_fields
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.service.metrics import MetricDeltas
 
@@ -199,9 +197,12 @@ class Persister:
         return whole
 
     def write_chunks(self, batch: Batch, size: int) -> Iterator[Batch]:
-        """``write_records`` in calls of about ``size`` operations each, in order (one call when
-        ``batch`` is not longer): each queued instance's record goes in the call of its task
-        message and event; the other records go in the first. Encoded as they are taken."""
+        """``write_records``, in one call when ``batch`` has at most ``size`` operations, else
+        in calls of about ``size`` (Batch.calls): each queued instance's record goes in the
+        call of its task message and event, the other records in the first call. A
+        coordinator stopped between two calls leaves the acknowledgements (in the last) not
+        made and the instances of the calls not made as they were, to be queued again. Each
+        call's records are encoded as it is taken."""
         values, gauges = self.metrics.take()
         for name, increment in values.items():
             batch.hincrbyfloat(self.keys.metrics, name, increment)
@@ -209,18 +210,22 @@ class Persister:
             batch.hset(self.keys.metrics, name, repr(value))
         messages, dirty = self._messages, self.dirty
         self._ti_events, self._messages, self.dirty = {}, {}, {}
-        if len(batch) > size:  # (the dropped operations left out: they would count)
-            batch, moved_to = batch.live()
-            messages = {item: moved_to[at] for item, at in messages.items()}
-        bounds = chunk_bounds(len(batch), size, set(messages.values()))
-        records: list[list[tuple[tuple[str, TIKey], RunContext]]] = [[] for _ in bounds[1:]]
-        last = len(bounds) - 1
+        if len(batch) <= size:
+            written = self._records(list(dirty.items()))
+            written.extend(batch)
+            yield written
+            return
+        positions = sorted(messages.values())
+        per_call = max(1, size // 2)  # (a message and an event each)
+        calls = batch.calls(positions, per_call)
+        rank = {at: number for number, at in enumerate(positions)}
+        records: list[list[tuple[tuple[str, TIKey], RunContext]]] = [[] for _ in calls]
         for item, ctx in dirty.items():
             at = messages.get(item)
-            records[0 if at is None else bisect_right(bounds, at, hi=last) - 1].append((item, ctx))
-        for chunk, (start, end) in enumerate(itertools.pairwise(bounds)):
-            written = self._records(records[chunk])
-            written.extend(batch, start, end)
+            records[0 if at is None else rank[at] // per_call].append((item, ctx))
+        for call, items in zip(calls, records, strict=True):
+            written = self._records(items)
+            written.extend(call)
             yield written
 
     def _records(self, items: list[tuple[tuple[str, TIKey], RunContext]]) -> Batch:

@@ -32,17 +32,28 @@ class Batch:
         self.ops.extend(other.ops[start:end])
         self._second_keys = self._second_keys or other._second_keys
 
-    def live(self) -> tuple[Batch, list[int]]:
-        """This batch without its dropped operations, and where each operation went (a
-        dropped one: where the next one went)."""
-        live = Batch()
-        live._second_keys = self._second_keys
-        ops, moved_to = live.ops, []
-        for op in self.ops:
-            moved_to.append(len(ops))
-            if op:
-                ops.append(op)
-        return live, moved_to
+    def calls(self, messages: list[int], per_call: int) -> list[Batch]:
+        """This batch as several calls, in order: the task messages at ``messages`` (sorted
+        positions, each followed by its instance's event) go ``per_call`` to a call; the
+        first call has every other operation (in order) before its own; the last ends with
+        the acknowledgements (XACK). The calls made of a batch cut short leave out only
+        queued instances (whose records go in their call) and acknowledgements."""
+        paired = set(messages)
+        paired.update(at + 1 for at in messages)
+        head, acks = Batch(), list[list[Any]]()
+        head._second_keys = self._second_keys
+        for at, op in enumerate(self.ops):
+            if op and at not in paired:
+                (acks if op[0] == "A" else head.ops).append(op)
+        calls = [head]
+        for start in range(0, len(messages), per_call):
+            call = head if start == 0 else Batch()
+            for at in messages[start : start + per_call]:
+                call.ops += (self.ops[at], self.ops[at + 1])
+            if start:
+                calls.append(call)
+        calls[-1].ops += acks
+        return calls
 
     def drop(self, index: int) -> None:
         """Make operation ``index`` do nothing (it is left out of the call): the instance's
@@ -136,22 +147,6 @@ class Batch:
         (a deferral that arrived after its instance moved on; a newer try's entry stays)."""
         self.ops.append(["W", deferred, field, str(try_number), trigger_timeouts])
         self._second_keys = True
-
-
-def chunk_bounds(length: int, size: int, messages: set[int]) -> list[int]:
-    """Where a batch of ``length`` operations is cut into calls of about ``size`` operations:
-    ``[0, end1, end2, ..., length]``, never between a task message (its position is in
-    ``messages``) and the instance's event that follows it."""
-    bounds = [0]
-    while length - bounds[-1] > size:
-        end = bounds[-1] + size
-        if end - 1 in messages:
-            end += 1
-        if end >= length:
-            break
-        bounds.append(end)
-    bounds.append(length)
-    return bounds
 
 
 #: items per operation where Lua unpacks a list into a command's arguments: its unpack()
