@@ -15,7 +15,7 @@ DEFAULT_POOL_SLOTS = 128
 MAX_BATCH_OPS = 20_000
 #: operations per apply call: a longer batch is written in several calls, in order, each sent
 #: while Redis runs the one before (Outbox.flush; the calls of a 10,000-task run's expansion)
-CALL_OPS = 4_000
+CALL_OPS = 2_000
 #: states in which an instance holds a slot of its DAG and of its pool (a deferred one holds
 #: its pool's slots too when the pool includes deferred instances: admission.pool_occupied)
 HELD_STATES = frozenset({TaskInstanceState.QUEUED, TaskInstanceState.RUNNING})
