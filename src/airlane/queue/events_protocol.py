@@ -147,6 +147,15 @@ def ti_event_entry(
     ]  # fmt: skip
 
 
+def ti_event_parts(
+    run: str, state: TaskInstanceState, try_number: int
+) -> tuple[list[str], list[str]]:
+    """What comes before and after the ``ti`` value in :func:`ti_event_entry`'s list (no
+    worker): the same for a run's instances in one state and try (queued together)."""
+    head = ["kind", _TI_KIND, "run", run, "ti"]
+    return head, ["state", _STATE_TEXT[state], "try_number", str(try_number)]
+
+
 _TI_KIND = EventKind.TI.value
 #: each state's text, looked up in C (``.value`` is a Python-level descriptor call)
 _STATE_TEXT: dict[TaskInstanceState, str] = {state: state.value for state in TaskInstanceState}

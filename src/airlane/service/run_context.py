@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import InitVar, dataclass, field
 from itertools import repeat
 from typing import Any
@@ -14,11 +14,16 @@ from airlane.engine.graph import DagGraph
 from airlane.engine.run_state import Step, TIKey, TIRecord
 from airlane.engine.state_machine import RunMachine
 from airlane.queue.codec import TIMeta, encode_ti
-from airlane.queue.events_protocol import RunEvent, RunEventMessage, ti_event_entry
+from airlane.queue.events_protocol import (
+    RunEvent,
+    RunEventMessage,
+    ti_event_entry,
+    ti_event_parts,
+)
 from airlane.queue.keys import Keys, run_ref, ti_field, try_field
 from airlane.queue.messages import EVENTS_MAXLEN, STREAM_MAXLEN, TaskMessage
 from airlane.queue.scripts import Batch
-from airlane.queue.scripts.apply import shared_entry
+from airlane.queue.scripts.apply import shared_entry, shared_fields
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.service.metrics import MetricDeltas
 
@@ -29,6 +34,7 @@ _ENDS_TRY = frozenset(
 )
 
 _NO_META = TIMeta()
+_EVENTS_MAXLEN = str(EVENTS_MAXLEN)
 
 
 @dataclass
@@ -126,7 +132,10 @@ class Persister:
     A task instance's record is written once per batch, in its latest state: an instance that
     is queued, started and finished between two flushes costs one write, not three. Those
     writes go ahead of everything else in the batch (see ``write_records``), so a task
-    message never reaches Redis before the record that makes it claimable.
+    message never reaches Redis before the record that makes it claimable. A batch written in
+    several calls (``write_chunks``) keeps each queued instance's record, task message and
+    event in one call: a coordinator stopped between two calls leaves no queued record
+    without its message (the instances of the calls not made are rebuilt as they were).
     """
 
     def __init__(self, keys: Keys) -> None:
@@ -135,6 +144,9 @@ class Persister:
         #: where in the current batch each instance's state event is: an instance that changes
         #: again before the batch is written gets its one event updated, in the same place
         self._ti_events: dict[tuple[str, str], int] = {}
+        #: where in the current batch each instance queued in it has its task message (its
+        #: event follows it: see _queued_event)
+        self._messages: dict[tuple[str, TIKey], int] = {}
         self.metrics = MetricDeltas()
         #: the meta of the instances queued at the same time (immutable: one shared by them)
         self._queued_meta = TIMeta(queued_at=0.0)
@@ -142,6 +154,7 @@ class Persister:
     def reset(self) -> None:
         self.dirty.clear()
         self._ti_events.clear()
+        self._messages.clear()
         self.metrics.take()
 
     def event(self, batch: Batch, event: RunEventMessage) -> None:
@@ -160,11 +173,12 @@ class Persister:
         ref = ctx.ref
         entry = ti_event_entry(ref, field_name, state, try_number, worker or "")
         at = self._ti_events.get((ref, field_name))
+        ops = batch.ops  # (batch.xadd_entry and replace_xadd_entry, inline: one per transition)
         if at is None:
-            self._ti_events[(ref, field_name)] = len(batch)
-            batch.xadd_entry(self.keys.events, EVENTS_MAXLEN, entry)
+            self._ti_events[(ref, field_name)] = len(ops)
+            ops.append(["X", self.keys.events, _EVENTS_MAXLEN, entry])
         else:
-            batch.replace_xadd_entry(at, self.keys.events, entry)
+            ops[at][3] = entry
 
     def write_ti(self, ctx: RunContext, key: TIKey) -> None:
         self.dirty[(ctx.ref, key)] = ctx
@@ -177,18 +191,50 @@ class Persister:
     def write_records(self, batch: Batch) -> Batch:
         """A batch of the pending record writes followed by ``batch``'s operations (and the
         metrics that changed, at the end)."""
-        self._ti_events.clear()
+        whole = Batch()
+        for chunk in self.write_chunks(batch, len(batch) + 1):
+            whole.extend(chunk)
+        return whole
+
+    def write_chunks(self, batch: Batch, size: int) -> Iterator[Batch]:
+        """``write_records``, in one call when ``batch`` has at most ``size`` operations, else
+        in calls of about ``size`` (Batch.calls): each queued instance's record goes in the
+        call of its task message and event, the other records in the first call. A
+        coordinator stopped between two calls leaves the acknowledgements (in the last) not
+        made and the instances of the calls not made as they were, to be queued again. Each
+        call's records are encoded as it is taken."""
         values, gauges = self.metrics.take()
         for name, increment in values.items():
             batch.hincrbyfloat(self.keys.metrics, name, increment)
         for name, value in gauges.items():
             batch.hset(self.keys.metrics, name, repr(value))
-        if not self.dirty:
-            return batch
+        messages, dirty = self._messages, self.dirty
+        self._ti_events, self._messages, self.dirty = {}, {}, {}
+        if len(batch) <= size:
+            written = self._records(list(dirty.items()))
+            written.extend(batch)
+            yield written
+            return
+        positions = sorted(messages.values())
+        per_call = max(1, size // 2)  # (a message and an event each)
+        calls = batch.calls(positions, per_call)
+        rank = {at: number for number, at in enumerate(positions)}
+        records: list[list[tuple[tuple[str, TIKey], RunContext]]] = [[] for _ in calls]
+        for item, ctx in dirty.items():
+            at = messages.get(item)
+            records[0 if at is None else rank[at] // per_call].append((item, ctx))
+        for call, items in zip(calls, records, strict=True):
+            written = self._records(items)
+            written.extend(call)
+            yield written
+
+    def _records(self, items: list[tuple[tuple[str, TIKey], RunContext]]) -> Batch:
         records = Batch()
         # the records of a run go in one HSET of many fields (Batch.hset_many), not one each
         by_run: dict[str, list[str]] = {}
-        for (ref, key), ctx in self.dirty.items():
+        # the last record encoded: a run's new instances have equal records, encoded once
+        last: tuple[TIRecord | None, TIMeta | None, str] = (None, None, "")
+        for (ref, key), ctx in items:
             field_name = ti_field(key.task_id, key.map_index)
             record = ctx.machine.tis.get(key)
             if record is None:
@@ -197,21 +243,27 @@ class Persister:
             pairs = by_run.get(ref)
             if pairs is None:
                 pairs = by_run[ref] = [self.keys.tis(ctx.dag_id, ctx.run_id)]
-            pairs += (field_name, encode_ti(record, ctx.meta.get(key, _NO_META)))
+            meta = ctx.meta.get(key, _NO_META)
+            if meta is not last[1] or record != last[0]:
+                last = (record, meta, encode_ti(record, meta))
+            pairs += (field_name, last[2])
         for tis_key, *pairs in by_run.values():
             records.hset_many(tis_key, pairs)
-        self.dirty.clear()
-        records.ops.extend(batch.ops)
         return records
 
     def write_step(self, batch: Batch, ctx: RunContext, step: Step, now_s: float) -> None:
+        ref, dirty = ctx.ref, self.dirty
         for transition in step.transitions:
             key = transition.key
-            self.dirty[(ctx.ref, key)] = ctx
+            dirty[(ref, key)] = ctx
             if transition.record is None:
                 ctx.meta.pop(key, None)
                 continue
             state = transition.record.state
+            if state is S.SCHEDULED:  # (the most frequent: a new run's instances; no set lookup)
+                field_name = ti_field(key.task_id, key.map_index)
+                self.ti_event(batch, ctx, field_name, state, transition.record.try_number)
+                continue
             if state in _ENDS_TRY:
                 self.metrics.ti_finished(state.value)
                 meta = ctx.meta.get(key, _NO_META)
@@ -252,13 +304,38 @@ class Persister:
         )
 
     def enqueue(self, batch: Batch, ctx: RunContext, key: TIKey, queue: str, now_s: float) -> None:
+        self.enqueue_many(batch, ctx, [key], queue, now_s)
+
+    def enqueue_many(
+        self, batch: Batch, ctx: RunContext, keys: list[TIKey], queue: str, now_s: float
+    ) -> None:
+        """:meth:`enqueue` of each of ``keys`` (instances of one run going to one queue), in
+        order: the same operations, without a chain of calls per instance."""
         if self._queued_meta.queued_at != now_s:
             self._queued_meta = TIMeta(queued_at=now_s)
-        ctx.meta[key] = self._queued_meta
-        self.dirty[(ctx.ref, key)] = ctx
-        batch.xadd_entry(self.keys.queue(queue), STREAM_MAXLEN, ctx.message_entry(key, now_s))
-        field_name = ti_field(key.task_id, key.map_index)
-        self.ti_event(batch, ctx, field_name, S.QUEUED, ctx.machine.tis[key].try_number)
+        meta, ref, tis = self._queued_meta, ctx.ref, ctx.machine.tis
+        ctx.meta.update(zip(keys, repeat(meta)))  # (in C, per instance)
+        self.dirty.update(zip(zip(repeat(ref), keys), repeat(ctx)))
+        queue_op = ["X", self.keys.queue(queue), str(STREAM_MAXLEN)]
+        event_op = ["X", self.keys.events, str(EVENTS_MAXLEN)]
+        ops, ti_events, messages = batch.ops, self._ti_events, self._messages
+        message_entry = ctx.message_entry
+        parts: dict[int, tuple[list[str], list[str]]] = {}  # by try number
+        for key in keys:
+            messages[(ref, key)] = len(ops)
+            ops.append([*queue_op, message_entry(key, now_s)])
+            # the instance's event follows its message (its earlier one in the batch, if
+            # any, is dropped): the two, and its record, go in the same call (write_chunks)
+            field_name = ti_field(key.task_id, key.map_index)
+            at = ti_events.get((ref, field_name))
+            if at is not None:
+                batch.drop(at)
+            ti_events[(ref, field_name)] = len(ops)
+            try_number = tis[key].try_number
+            shared = parts.get(try_number)
+            if shared is None:
+                shared = parts[try_number] = ti_event_parts(ref, S.QUEUED, try_number)
+            ops.append([*event_op, shared_fields(shared[0], field_name, shared[1])])
 
     def write_run_state(
         self, batch: Batch, ctx: RunContext, state: DagRunState, now_s: float

@@ -23,12 +23,13 @@ deployment's hash tag (queue/keys.py, "Hash tags").
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import orjson
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
 from airlane.queue.keys import Keys
 from airlane.queue.scripts.apply import APPLY, Apply, Batch
@@ -143,6 +144,44 @@ class Scripts:
     async def apply(self, call: Apply) -> None:
         """Raises ResponseError NOLEASE when another coordinator holds the lease."""
         await self._call("apply", call.encode(self.keys))
+
+    async def apply_many(self, calls: Iterable[Apply]) -> None:
+        """Each of ``calls`` in order on one connection, pipelined: a call is sent as soon as
+        it is encoded (``calls`` may encode lazily), so Redis runs it while the next one is
+        encoded; the answers are read at the end. Raises the first error reply once every
+        call is answered. EVAL, not EVALSHA: a script missing from Redis's cache would fail
+        some calls and not others (the cached body costs Redis a SHA1 of it per call)."""
+        script = self.registered["apply"]
+        pool = script.registered_client.connection_pool
+        connection = await pool.get_connection()
+        try:
+            sent = 0
+            for call in calls:
+                wire = call.encode(self.keys)
+                # (its health check, a PING read back, only before the first: after it, the
+                # next answer waiting is a call's)
+                await connection.send_command(
+                    "EVAL",
+                    script.script,
+                    len(wire.keys),
+                    *wire.keys,
+                    *wire.args,
+                    check_health=sent == 0,
+                )
+                sent += 1
+            error: ResponseError | None = None
+            for _ in range(sent):
+                try:
+                    await connection.read_response()
+                except ResponseError as err:
+                    error = error or err
+        except BaseException:
+            await connection.disconnect()
+            raise
+        finally:
+            await pool.release(connection)
+        if error is not None:
+            raise error
 
     async def renew(self, call: Renew) -> bool:
         """Whether the caller holds the lease now."""

@@ -27,12 +27,47 @@ class Batch:
     def __len__(self) -> int:
         return len(self.ops)
 
+    def extend(self, other: Batch, start: int = 0, end: int | None = None) -> None:
+        """Append ``other``'s operations ``start`` to ``end`` (all of them by default)."""
+        self.ops.extend(other.ops[start:end])
+        self._second_keys = self._second_keys or other._second_keys
+
+    def calls(self, messages: list[int], per_call: int) -> list[Batch]:
+        """This batch as several calls, in order: the task messages at ``messages`` (sorted
+        positions, each followed by its instance's event) go ``per_call`` to a call; the
+        first call has every other operation (in order) before its own; the last ends with
+        the acknowledgements (XACK). The calls made of a batch cut short leave out only
+        queued instances (whose records go in their call) and acknowledgements."""
+        paired = set(messages)
+        paired.update(at + 1 for at in messages)
+        head, acks = Batch(), list[list[Any]]()
+        head._second_keys = self._second_keys
+        for at, op in enumerate(self.ops):
+            if op and at not in paired:
+                (acks if op[0] == "A" else head.ops).append(op)
+        calls = [head]
+        for start in range(0, len(messages), per_call):
+            call = head if start == 0 else Batch()
+            for at in messages[start : start + per_call]:
+                call.ops += (self.ops[at], self.ops[at + 1])
+            if start:
+                calls.append(call)
+        calls[-1].ops += acks
+        return calls
+
+    def drop(self, index: int) -> None:
+        """Make operation ``index`` do nothing (it is left out of the call): the instance's
+        event it wrote is written again later in the batch, with its task message."""
+        self.ops[index] = []
+
     def wire(self, table: KeyTable) -> str:
         """The operations as APPLY's JSON, their keys added to ``table``. What many operations
         share goes once (see :func:`_compacted`): Lua's JSON decoding is most of the call."""
         positions: dict[str, int] = {}  # (the table's, looked up in C)
         wired: list[list[Any]] = []
         for op in self.ops:
+            if not op:
+                continue  # dropped
             at = positions.get(op[1])
             if at is None:
                 at = positions[op[1]] = table.position(op[1])
@@ -131,6 +166,26 @@ class SharedEntry(list[str]):
     tail: str
 
 
+class SharedFields(list[str]):
+    """A stream entry ``[*head, own, *tail]`` whose ``head`` and ``tail`` (field names and
+    values) other entries share (the queued events of a run's instances differ only by the
+    instance): consecutive XADDs of such entries to one key go to Redis as one ``F``
+    operation that sends ``head`` and ``tail`` once. Equal to the plain list."""
+
+    __slots__ = ("own", "parts")
+    #: head and tail
+    parts: tuple[list[str], list[str]]
+    own: str
+
+
+def shared_fields(head: list[str], own: str, tail: list[str]) -> SharedFields:
+    entry = SharedFields(head)
+    entry.append(own)
+    entry += tail
+    entry.parts, entry.own = (head, tail), own
+    return entry
+
+
 def shared_entry(name: str, head: str, own: str, tail: str) -> SharedEntry:
     """The SharedEntry ``[name, head + own + tail]`` (built without a Python-level
     ``__init__``: the coordinator makes one per task message)."""
@@ -140,21 +195,38 @@ def shared_entry(name: str, head: str, own: str, tail: str) -> SharedEntry:
 
 
 def _compacted(wired: list[list[Any]]) -> list[list[Any]]:
-    """``wired`` with runs of XADDs of shared entries as one ``Q`` operation, and the values
-    an ``M`` (one HSET of many fields) repeats sent once (``N``)."""
+    """``wired`` with the XADDs of shared entries to one stream as one ``Q`` operation, and
+    the values an ``M`` (one HSET of many fields) repeats sent once (``N``).
+
+    A ``Q`` takes the place of its first XADD; the later ones join it over operations on
+    other keys (a queued instance's event follows its task message), never over another
+    write to the same stream: the call is atomic, so only each stream's own order shows."""
     out: list[list[Any]] = []
-    last: list[Any] = []
+    groups: dict[int, list[Any]] = {}  # the open Q of each stream, by its key's position
     for op in wired:
         code = op[0]
         if code == "X" and type(op[3]) is SharedEntry:
             entry = op[3]
-            if last and last[1:6] == [op[1], op[2], entry[0], entry.head, entry.tail]:
+            last = groups.get(op[1])
+            if last is not None and last[2:6] == [op[2], entry[0], entry.head, entry.tail]:
                 last[6].append(entry.own)
                 continue
             last = ["Q", op[1], op[2], entry[0], entry.head, entry.tail, [entry.own]]
+            groups[op[1]] = last
             out.append(last)
             continue
-        last = []
+        if code == "X" and type(op[3]) is SharedFields:
+            fields = op[3]
+            last = groups.get(op[1])
+            if last is not None and last[0] == "F" and last[2:5] == [op[2], *fields.parts]:
+                last[5].append(fields.own)
+                continue
+            last = ["F", op[1], op[2], *fields.parts, [fields.own]]
+            groups[op[1]] = last
+            out.append(last)
+            continue
+        if groups:
+            groups.pop(op[1], None)
         out.append(_by_value(op) if code == "M" else op)
     return out
 
@@ -200,6 +272,8 @@ class Apply:
 #   ["D", k, field] | ["X", k, maxlen, [f1, v1, ...]]
 #   ["Q", k, maxlen, name, head, tail, [own1, own2, ...]]: one XADD per ``own``, of the field
 #   ``name`` with the value head .. own .. tail
+#   ["F", k, maxlen, [f1, v1, ..., name], [f2, v2, ...], [own1, own2, ...]]: one XADD per
+#   ``own``, of the fields head, own (the value of head's last name), tail
 #   ["A", k, group, [id, ...]] | ["S"|"R", k, member] | ["Z", k, score, member]
 #   ["Y", k, member] | ["K", k] | ["E", k, seconds] | ["I", k, field, increment]
 #   ["W", k deferred, field, try, k trigger_timeouts]: HDEL and ZREM field when the deferred
@@ -223,6 +297,16 @@ for _, op in ipairs(cjson.decode(ARGV[3])) do
     local name, head, tail = op[4], op[5], op[6]
     for _, own in ipairs(op[7]) do
       redis.call('XADD', key, 'MAXLEN', '~', op[3], '*', name, head .. own .. tail)
+    end
+  elseif code == 'F' then
+    local args = {'MAXLEN', '~', op[3], '*'}
+    for _, item in ipairs(op[4]) do args[#args + 1] = item end
+    local at = #args + 1
+    args[at] = ''
+    for _, item in ipairs(op[5]) do args[#args + 1] = item end
+    for _, own in ipairs(op[6]) do
+      args[at] = own
+      redis.call('XADD', key, unpack(args))
     end
   elseif code == 'N' then
     for _, shared in ipairs(op[3]) do

@@ -22,12 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 from airlane.engine.dag_spec import DEFAULT_MAX_ACTIVE_TASKS, DagSpec
 from airlane.engine.graph import TaskSpec
+from airlane.engine.run_state import TIKey
 from airlane.queue import typed
 from airlane.queue.protocol import decoded_or_none
+from airlane.queue.scripts import Batch
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.coordinator.settings import DEFAULT_POOL_SLOTS
 from airlane.service.coordinator.state import AdmissionState, RunTI
-from airlane.service.run_context import RunContext
+from airlane.service.run_context import Persister, RunContext
 from airlane.service.stored_records import PoolRecord, decode_pool
 
 if TYPE_CHECKING:
@@ -185,7 +187,7 @@ class Admission:
         own task's limit steps aside and keeps its place (as Airflow's scheduler moves on to
         the next instance)."""
         runs = self.session.state.runs.runs
-        persister, batch = self.session.outbox.persister, self.session.outbox.batch
+        going = _Going(self.session.outbox.persister, self.session.outbox.batch, now)
         aside: list[RunTI] = []
         while line:
             ref, key = line[0]
@@ -203,6 +205,29 @@ class Admission:
                 continue
             line.popleft()
             ctx.machine.task_queued(key)
-            persister.enqueue(batch, ctx, key, spec.queue, now)
+            going.add(ctx, key, spec.queue)
             take_slots(self.state, ref, dag_id, spec)
+        going.write()
         line.extendleft(reversed(aside))
+
+
+class _Going:
+    """The instances one dispatch queues, written in bulk: consecutive ones of the same run
+    and queue go to the persister together (Persister.enqueue_many), in the same order."""
+
+    def __init__(self, persister: Persister, batch: Batch, now_s: float) -> None:
+        self.persister, self.batch, self.now_s = persister, batch, now_s
+        self.ctx: RunContext | None = None
+        self.queue = ""
+        self.keys: list[TIKey] = []
+
+    def add(self, ctx: RunContext, key: TIKey, queue: str) -> None:
+        if ctx is not self.ctx or queue != self.queue:
+            self.write()
+            self.ctx, self.queue = ctx, queue
+        self.keys.append(key)
+
+    def write(self) -> None:
+        if self.ctx is not None and self.keys:
+            self.persister.enqueue_many(self.batch, self.ctx, self.keys, self.queue, self.now_s)
+        self.keys = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import uuid
+from collections.abc import Iterable
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
@@ -46,6 +47,16 @@ class Lease:
         """Write ``batch`` in one call, refused unless this coordinator holds the lease."""
         try:
             await self.scripts.apply(Apply(self.holder_id, self.ttl_ms, batch))
+        except ResponseError as err:
+            if "NOLEASE" in str(err):
+                raise LeaseLost from None
+            raise
+
+    async def apply_many(self, batches: Iterable[Batch]) -> None:
+        """:meth:`apply` of each of ``batches`` in order, pipelined (Scripts.apply_many)."""
+        calls = (Apply(self.holder_id, self.ttl_ms, batch) for batch in batches if batch)
+        try:
+            await self.scripts.apply_many(calls)
         except ResponseError as err:
             if "NOLEASE" in str(err):
                 raise LeaseLost from None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from airlane.queue.keys import Keys
 from airlane.queue.scripts import Batch
 from airlane.service.coordinator.lease import Lease
-from airlane.service.coordinator.settings import MAX_BATCH_OPS
+from airlane.service.coordinator.settings import CALL_OPS, MAX_BATCH_OPS
 from airlane.service.run_context import Persister
 
 
@@ -25,7 +25,13 @@ class Outbox:
         return len(self.batch) + len(self.persister.dirty) > MAX_BATCH_OPS
 
     async def flush(self) -> None:
-        self.batch = self.persister.write_records(self.batch)
-        while self.batch:
-            chunk, self.batch = self.batch, self.batch.split(MAX_BATCH_OPS)
-            await self.lease.apply(chunk)
+        """Write the batch: in one call, or, when long, in calls of about CALL_OPS operations
+        sent one after the other without waiting (Redis runs one while the next is encoded)."""
+        batch, self.batch = self.batch, Batch()
+        chunks = self.persister.write_chunks(batch, CALL_OPS)
+        if len(batch) > CALL_OPS:
+            await self.lease.apply_many(chunks)
+            return
+        for chunk in chunks:  # one, but for the metrics write_chunks adds to the batch
+            if chunk:
+                await self.lease.apply(chunk)

@@ -11,8 +11,11 @@ from airlane.service.fast_path_switch import fast_path_enabled
 CONSUMER = "active"
 #: size of ``default_pool`` until a pool record says otherwise
 DEFAULT_POOL_SLOTS = 128
-#: operations per apply call: larger batches are written in several calls, in order
+#: operations a pass collects before it writes them (long passes write as they go)
 MAX_BATCH_OPS = 20_000
+#: operations per apply call: a longer batch is written in several calls, in order, each sent
+#: while Redis runs the one before (Outbox.flush; the calls of a 10,000-task run's expansion)
+CALL_OPS = 2_000
 #: states in which an instance holds a slot of its DAG and of its pool (a deferred one holds
 #: its pool's slots too when the pool includes deferred instances: admission.pool_occupied)
 HELD_STATES = frozenset({TaskInstanceState.QUEUED, TaskInstanceState.RUNNING})
