@@ -35,16 +35,17 @@ class TIMeta:
 
 
 def encode_ti(record: TIRecord, meta: TIMeta) -> str:
+    # (orjson writes a str enum as its value and a tuple as an array: nothing converted here)
     data = {
-        "state": record.state.value,
+        "state": record.state,
         "try_number": record.try_number,
         "max_tries": record.max_tries,
         "next_at_s": record.next_at_s,
         "reschedule_started_at_s": record.reschedule_started_at_s,
-        "follow": list(record.follow) if record.follow is not None else None,
+        "follow": record.follow,
         "short_circuit": record.short_circuit,
         "cascade_skip": record.cascade_skip,
-        "xcom_lengths": dict(record.xcom_lengths),
+        "xcom_lengths": dict(record.xcom_lengths) if record.xcom_lengths else {},
         "note": record.note,
         "rendered_map_index": record.rendered_map_index,
         "queued_at": meta.queued_at,

@@ -29,6 +29,8 @@ _ENDS_TRY = frozenset(
 )
 
 _NO_META = TIMeta()
+#: each state's text (an enum's ``value`` is a Python-level property: read once per transition)
+_TEXT = {state: state.value for state in S}
 
 
 @dataclass
@@ -136,6 +138,7 @@ class Persister:
         #: again before the batch is written gets its one event updated, in the same place
         self._ti_events: dict[tuple[str, str], int] = {}
         self.metrics = MetricDeltas()
+        self._events_key = keys.events
         #: the meta of the instances queued at the same time (immutable: one shared by them)
         self._queued_meta = TIMeta(queued_at=0.0)
 
@@ -161,10 +164,10 @@ class Persister:
         entry = ti_event_entry(ref, field_name, state, try_number, worker or "")
         at = self._ti_events.get((ref, field_name))
         if at is None:
-            self._ti_events[(ref, field_name)] = len(batch)
-            batch.xadd_entry(self.keys.events, EVENTS_MAXLEN, entry)
+            self._ti_events[(ref, field_name)] = len(batch.ops)
+            batch.xadd_entry(self._events_key, EVENTS_MAXLEN, entry)
         else:
-            batch.replace_xadd_entry(at, self.keys.events, entry)
+            batch.replace_xadd_entry(at, self._events_key, entry)
 
     def write_ti(self, ctx: RunContext, key: TIKey) -> None:
         self.dirty[(ctx.ref, key)] = ctx
@@ -205,18 +208,19 @@ class Persister:
         return records
 
     def write_step(self, batch: Batch, ctx: RunContext, step: Step, now_s: float) -> None:
+        ref, dirty, metas = ctx.ref, self.dirty, ctx.meta
         for transition in step.transitions:
             key = transition.key
-            self.dirty[(ctx.ref, key)] = ctx
+            dirty[(ref, key)] = ctx
             if transition.record is None:
-                ctx.meta.pop(key, None)
+                metas.pop(key, None)
                 continue
             state = transition.record.state
             if state in _ENDS_TRY:
-                self.metrics.ti_finished(state.value)
-                meta = ctx.meta.get(key, _NO_META)
+                self.metrics.ti_finished(_TEXT[state])
+                meta = metas.get(key, _NO_META)
                 end_date = ctx.ended_at.pop(key, now_s)
-                ctx.meta[key] = TIMeta(meta.queued_at, meta.start_date, end_date, meta.worker)
+                metas[key] = TIMeta(meta.queued_at, meta.start_date, end_date, meta.worker)
                 if state is S.UP_FOR_RETRY:  # this try is over and another will follow
                     self._remember_try(batch, ctx, key, state.value, transition.record)
             elif state is S.NONE:
