@@ -37,7 +37,7 @@ from airlane.sdk.state import (
     DagRunState,
     TaskInstanceState,
 )
-from airlane.sdk.trigger_rule import TEARDOWN_RULE
+from airlane.sdk.trigger_rule import TEARDOWN_RULE, TriggerRule
 
 S = TaskInstanceState
 # Index of each finished state in the per-task upstream counters; slot 5 counts all instances.
@@ -472,6 +472,11 @@ class RunMachine:
     def _decide(self, spec: TaskSpec, map_index: int = -1) -> RuleDecision:
         """The trigger rule's decision (a teardown's reads its setups), under the setup
         constraint of the indirect setups (see engine.setup_teardown)."""
+        if spec.trigger_rule is TriggerRule.ALL_SUCCESS and map_index < 0:
+            # (the usual case, without building the counts: every upstream instance succeeded)
+            c = self._up[spec.task_id]
+            if c[0] == c[_TOTAL] and not self.graph.indirect_setups.get(spec.task_id):
+                return RuleDecision.RUN
         counts = self.upstream_counts(spec.task_id, map_index)
         if spec.trigger_rule is TEARDOWN_RULE:
             states = self._states_of(t for t in spec.upstream if self.graph.tasks[t].is_setup)
