@@ -155,18 +155,65 @@ def ended(
 ) -> TIRecord:
     """The record after a try ended in ``state``: what every outcome sets (its note, XCom
     lengths and rendered map index; no longer resumed), a success's branch and short-circuit
-    decisions, the rest kept. Built at once, not by ``dataclasses.replace`` (once per try)."""
-    return TIRecord(
-        state=state,
-        try_number=record.try_number,
-        max_tries=record.max_tries,
-        next_at_s=next_at_s,
-        reschedule_started_at_s=rescheduled_s,
-        follow=outcome.follow if success else record.follow,
-        short_circuit=outcome.short_circuit if success else record.short_circuit,
-        cascade_skip=record.cascade_skip,
-        xcom_lengths=outcome.xcom_lengths,
-        note=outcome.error,
-        rendered_map_index=outcome.rendered_map_index,
-        resumed=False,
-    )
+    decisions, the rest kept. Built slot by slot as :func:`moved` (once per try)."""
+    new = _new(TIRecord)
+    _S_STATE(new, state)
+    _S_TRY(new, record.try_number)
+    _S_MAX(new, record.max_tries)
+    _S_NEXT(new, next_at_s)
+    _S_RESCHEDULE(new, rescheduled_s)
+    _S_FOLLOW(new, outcome.follow if success else record.follow)
+    _S_SHORT(new, outcome.short_circuit if success else record.short_circuit)
+    _S_CASCADE(new, record.cascade_skip)
+    _S_XCOM(new, outcome.xcom_lengths)
+    _S_NOTE(new, outcome.error)
+    _S_RENDERED(new, outcome.rendered_map_index)
+    _S_RESUMED(new, False)
+    return new
+
+
+#: Transition's and Step's slot setters, for their constructors below
+_T_KEY, _T_OLD, _T_RECORD, _T_REASON, _T_RESUMING = (
+    getattr(Transition, name).__set__ for name in Transition.__dataclass_fields__
+)
+_P_TRANSITIONS, _P_READY, _P_RUN_STATE, _P_NEXT_DUE, _P_TO_STOP = (
+    getattr(Step, name).__set__ for name in Step.__dataclass_fields__
+)
+
+
+def transition(
+    key: TIKey,
+    old: TIState | None,
+    record: TIRecord | None,
+    reason: str,
+    resuming_try: int | None = None,
+) -> Transition:
+    """``Transition(key, old, record, reason, resuming_try)`` without the frozen dataclass's
+    ``__init__`` (one per transition: its generated setattr calls are most of its cost)."""
+    new = _new(Transition)
+    _T_KEY(new, key)
+    _T_OLD(new, old)
+    _T_RECORD(new, record)
+    _T_REASON(new, reason)
+    _T_RESUMING(new, resuming_try)
+    return new
+
+
+_NO_KEYS: tuple[TIKey, ...] = ()
+
+
+def step(
+    transitions: tuple[Transition, ...],
+    ready: tuple[TIKey, ...],
+    run_state: DagRunState,
+    next_due_s: float | None,
+) -> Step:
+    """``Step(transitions, ready, run_state, next_due_s)`` (nothing to stop), built as
+    :func:`transition` (one per event the state machine takes)."""
+    new = _new(Step)
+    _P_TRANSITIONS(new, transitions)
+    _P_READY(new, ready)
+    _P_RUN_STATE(new, run_state)
+    _P_NEXT_DUE(new, next_due_s)
+    _P_TO_STOP(new, _NO_KEYS)
+    return new

@@ -26,6 +26,8 @@ from airlane.engine.run_state import (
     Transition,
     ended,
     moved,
+    step,
+    transition,
 )
 from airlane.engine.setup_teardown import setup_constraint
 from airlane.engine.trigger_rules import RuleDecision, UpstreamCounts, evaluate_trigger_rule
@@ -35,7 +37,7 @@ from airlane.sdk.state import (
     DagRunState,
     TaskInstanceState,
 )
-from airlane.sdk.trigger_rule import TEARDOWN_RULE
+from airlane.sdk.trigger_rule import TEARDOWN_RULE, TriggerRule
 
 S = TaskInstanceState
 # Index of each finished state in the per-task upstream counters; slot 5 counts all instances.
@@ -385,15 +387,16 @@ class RunMachine:
             task_id = self._work.popleft()
             self._in_work.discard(task_id)
             self._evaluate(self.graph.tasks[task_id], self._dirty.pop(task_id, None))
-        step = Step(
-            transitions=tuple(self._changes),
-            ready=tuple(self._by_priority(self._ready)),
-            run_state=self.run_state(),
-            next_due_s=self.next_due_s(),
+        ready = self._ready
+        done = step(
+            tuple(self._changes),
+            tuple(self._by_priority(ready)) if len(ready) > 1 else tuple(ready),
+            self.run_state(),
+            self.next_due_s() if self._due else None,
         )
         self._changes = []
         self._ready = []
-        return step
+        return done
 
     def _by_priority(self, keys: Iterable[TIKey]) -> list[TIKey]:
         tasks = self.graph.tasks
@@ -469,6 +472,11 @@ class RunMachine:
     def _decide(self, spec: TaskSpec, map_index: int = -1) -> RuleDecision:
         """The trigger rule's decision (a teardown's reads its setups), under the setup
         constraint of the indirect setups (see engine.setup_teardown)."""
+        if spec.trigger_rule is TriggerRule.ALL_SUCCESS and map_index < 0:
+            # (the usual case, without building the counts: every upstream instance succeeded)
+            c = self._up[spec.task_id]
+            if c[0] == c[_TOTAL] and not self.graph.indirect_setups.get(spec.task_id):
+                return RuleDecision.RUN
         counts = self.upstream_counts(spec.task_id, map_index)
         if spec.trigger_rule is TEARDOWN_RULE:
             states = self._states_of(t for t in spec.upstream if self.graph.tasks[t].is_setup)
@@ -541,30 +549,63 @@ class RunMachine:
         if record.next_at_s is not None:
             heapq.heappush(self._due, (record.next_at_s, key))
         if reason is not None:
-            self._changes.append(Transition(key, None, record, reason))
+            self._changes.append(transition(key, None, record, reason))
 
     def _remove(self, key: TIKey, reason: str) -> None:
         record = self.tis.pop(key)
         self.keys_by_task[key.task_id].remove(key)
         self._count(key, record, -1)
         resuming = record.try_number if record.resumed else None
-        self._changes.append(Transition(key, record.state, None, reason, resuming))
+        self._changes.append(transition(key, record.state, None, reason, resuming))
 
     def _set(self, key: TIKey, record: TIRecord, reason: str) -> None:
         old = self.tis[key]
-        self._count(key, old, -1)
+        old_state, state = old.state, record.state
+        if old_state is not state:
+            self._recount(key, old_state, state)
         self.tis[key] = record
-        self._count(key, record, +1)
         resuming = old.try_number if old.resumed else None
-        self._changes.append(Transition(key, old.state, record, reason, resuming))
+        self._changes.append(transition(key, old_state, record, reason, resuming))
         if record.next_at_s is not None:
             heapq.heappush(self._due, (record.next_at_s, key))
-        if record.state in FINISHED_STATES or old.state in FINISHED_STATES:
-            per_index = self.graph.per_index_edges if key.map_index >= 0 else ()
-            for down in self.graph.tasks[key.task_id].downstream:
-                at = key.map_index if (key.task_id, down) in per_index else None
-                self._add_work((down,), at)
-            self._add_work(self.graph.setup_dependents.get(key.task_id, ()))
+        if state in FINISHED_STATES or old_state in FINISHED_STATES:
+            downstream = self.graph.tasks[key.task_id].downstream
+            if downstream:
+                per_index = self.graph.per_index_edges if key.map_index >= 0 else ()
+                for down in downstream:
+                    at = key.map_index if (key.task_id, down) in per_index else None
+                    self._add_work((down,), at)
+            dependents = self.graph.setup_dependents.get(key.task_id)
+            if dependents:
+                self._add_work(dependents)
+
+    def _recount(self, key: TIKey, old: TaskInstanceState, new: TaskInstanceState) -> None:
+        """``_count`` of the old state (-1) and the new one (+1) in one pass: the downstream
+        totals do not move, only the two states' slots (an instance's per-index counters
+        exist since its ``_insert``)."""
+        old_kind, new_kind = _KIND[old], _KIND[new]
+        if old_kind is not new_kind:
+            if old_kind is _FINISHED:
+                self._finished -= 1
+            elif old_kind is _ACTIVE_KIND:
+                self._active -= 1
+            if new_kind is _FINISHED:
+                self._finished += 1
+            elif new_kind is _ACTIVE_KIND:
+                self._active += 1
+        old_slot, new_slot = _SLOT.get(old), _SLOT.get(new)
+        if old_slot == new_slot:
+            return
+        per_index = self.graph.per_index_edges if key.map_index >= 0 else ()
+        for down in self.graph.tasks[key.task_id].downstream:
+            if (key.task_id, down) in per_index:
+                counts = self._up_at.setdefault((down, key.map_index), [0] * 6)
+            else:
+                counts = self._up[down]
+            if old_slot is not None:
+                counts[old_slot] -= 1
+            if new_slot is not None:
+                counts[new_slot] += 1
 
     def _set_active(self, key: TIKey, record: TIRecord) -> None:
         """``_set`` of a move from one active state to another (scheduled or queued to queued or

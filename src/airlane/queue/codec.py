@@ -35,16 +35,17 @@ class TIMeta:
 
 
 def encode_ti(record: TIRecord, meta: TIMeta) -> str:
+    # (orjson writes a str enum as its value and a tuple as an array: nothing converted here)
     data = {
-        "state": record.state.value,
+        "state": record.state,
         "try_number": record.try_number,
         "max_tries": record.max_tries,
         "next_at_s": record.next_at_s,
         "reschedule_started_at_s": record.reschedule_started_at_s,
-        "follow": list(record.follow) if record.follow is not None else None,
+        "follow": record.follow,
         "short_circuit": record.short_circuit,
         "cascade_skip": record.cascade_skip,
-        "xcom_lengths": dict(record.xcom_lengths),
+        "xcom_lengths": dict(record.xcom_lengths) if record.xcom_lengths else {},
         "note": record.note,
         "rendered_map_index": record.rendered_map_index,
         "queued_at": meta.queued_at,
@@ -100,22 +101,32 @@ def encode_outcome(outcome: TaskOutcome) -> str:
     return orjson.dumps(data).decode()
 
 
+#: each state by its text (looked up in C; TaskInstanceState(text) is a Python-level call)
+_STATES = {state.value: state for state in TaskInstanceState}
+
+
 def decode_outcome(raw: str | bytes) -> TaskOutcome:
+    # (the coordinator decodes one per try: positional arguments, no call for absent values)
     data = orjson.loads(raw)
+    get = data.get
+    text = data["state"]
+    state = _STATES.get(text) if isinstance(text, str) else None
+    follow = get("follow")
+    lengths = get("xcom_lengths")
     return TaskOutcome(
-        state=TaskInstanceState(data["state"]),
-        try_number=int(data["try_number"]),
-        retryable=bool(data.get("retryable", True)),
-        error=data.get("error"),
-        follow=_tuple(data.get("follow")),
-        short_circuit=data.get("short_circuit"),
-        reschedule_at_s=data.get("reschedule_at_s"),
-        started_at_s=data.get("started_at_s"),
-        xcom_lengths=_lengths(data.get("xcom_lengths")),
-        ended_at_s=data.get("ended_at_s"),
-        rendered_map_index=data.get("rendered_map_index"),
-        deferral=data.get("deferral"),
-        asset_events=data.get("asset_events"),
+        TaskInstanceState(text) if state is None else state,
+        int(data["try_number"]),
+        bool(get("retryable", True)),
+        get("error"),
+        None if follow is None else _tuple(follow),
+        get("short_circuit"),
+        get("reschedule_at_s"),
+        get("started_at_s"),
+        _lengths(lengths) if lengths else (),
+        get("ended_at_s"),
+        get("rendered_map_index"),
+        get("deferral"),
+        get("asset_events"),
     )
 
 

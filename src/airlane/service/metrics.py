@@ -24,6 +24,10 @@ def bucket_field(index: int) -> str:
     return f"hop_bucket:{bound}"
 
 
+#: bucket_field of each bucket's index (the last: +Inf)
+_BUCKET_FIELDS = tuple(bucket_field(i) for i in range(len(HOP_BUCKETS_S) + 1))
+
+
 @dataclass
 class MetricDeltas:
     """What changed since the last write."""
@@ -39,7 +43,7 @@ class MetricDeltas:
 
     def hop(self, seconds: float) -> None:
         seconds = max(0.0, seconds)
-        self.values[bucket_field(bisect.bisect_left(HOP_BUCKETS_S, seconds))] += 1
+        self.values[_BUCKET_FIELDS[bisect.bisect_left(HOP_BUCKETS_S, seconds)]] += 1
         self.values["hop_sum_s"] += seconds
         self.values["hop_count"] += 1
 

@@ -35,6 +35,8 @@ _ENDS_TRY = frozenset(
 
 _NO_META = TIMeta()
 _EVENTS_MAXLEN = str(EVENTS_MAXLEN)
+#: each state's text (an enum's ``value`` is a Python-level property: read once per transition)
+_TEXT = {state: state.value for state in S}
 
 
 @dataclass
@@ -252,12 +254,12 @@ class Persister:
         return records
 
     def write_step(self, batch: Batch, ctx: RunContext, step: Step, now_s: float) -> None:
-        ref, dirty = ctx.ref, self.dirty
+        ref, dirty, metas = ctx.ref, self.dirty, ctx.meta
         for transition in step.transitions:
             key = transition.key
             dirty[(ref, key)] = ctx
             if transition.record is None:
-                ctx.meta.pop(key, None)
+                metas.pop(key, None)
                 continue
             state = transition.record.state
             if state is S.SCHEDULED:  # (the most frequent: a new run's instances; no set lookup)
@@ -265,10 +267,10 @@ class Persister:
                 self.ti_event(batch, ctx, field_name, state, transition.record.try_number)
                 continue
             if state in _ENDS_TRY:
-                self.metrics.ti_finished(state.value)
-                meta = ctx.meta.get(key, _NO_META)
+                self.metrics.ti_finished(_TEXT[state])
+                meta = metas.get(key, _NO_META)
                 end_date = ctx.ended_at.pop(key, now_s)
-                ctx.meta[key] = TIMeta(meta.queued_at, meta.start_date, end_date, meta.worker)
+                metas[key] = TIMeta(meta.queued_at, meta.start_date, end_date, meta.worker)
                 if state is S.UP_FOR_RETRY:  # this try is over and another will follow
                     self._remember_try(batch, ctx, key, state.value, transition.record)
             elif state is S.NONE:

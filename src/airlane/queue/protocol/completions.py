@@ -66,6 +66,12 @@ class TryStarted:
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> TryStarted:
+        ref, worker, at = _try_ref(fields), fields.get("worker"), fields.get("at")
+        if ref is not None and type(worker) is str and worker and type(at) is str:
+            try:
+                return cls(*ref, worker, float(at))
+            except ValueError:
+                pass  # (the checks below say what is wrong)
         what = "started completion"
         ti = text_field(fields, "ti", what)
         task_id, map_index = ti_key(ti, what)
@@ -115,6 +121,9 @@ class TryFinished:
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> TryFinished:
+        ref, raw = _try_ref(fields), fields.get("outcome")
+        if ref is not None and type(raw) is str and raw:
+            return cls(*ref, _outcome(raw), fields.get("fast", ""))
         what = "finished completion"
         ti = text_field(fields, "ti", what)
         task_id, map_index = ti_key(ti, what)
@@ -130,28 +139,38 @@ def _outcome(raw: str) -> TaskOutcome:
     except (ValueError, KeyError, TypeError, AttributeError) as err:
         raise MalformedRecord(f"completion outcome {raw!r:.200}: {err!r}") from None
     follow = outcome.follow
+    # (JSON's values are of these exact types: no isinstance, and a bool is no time)
     if not (
-        _time(outcome.ended_at_s)
-        and _time(outcome.started_at_s)
-        and _time(outcome.reschedule_at_s)
-        and _text(outcome.error)
-        and _text(outcome.short_circuit)
-        and _text(outcome.asset_events)
+        type(outcome.ended_at_s) in _TIME
+        and type(outcome.started_at_s) in _TIME
+        and type(outcome.reschedule_at_s) in _TIME
+        and type(outcome.error) in _TEXT
+        and type(outcome.short_circuit) in _TEXT
+        and type(outcome.asset_events) in _TEXT
         and (follow is None or all(isinstance(task_id, str) for task_id in follow))
     ):
         raise MalformedRecord(f"completion outcome with a field of the wrong type: {raw!r:.200}")
     return outcome
 
 
-def _time(value: object) -> bool:
-    return value is None or (isinstance(value, _NUMBERS) and not isinstance(value, bool))
+_TIME = frozenset({type(None), int, float})
+_TEXT = frozenset({type(None), str})
 
 
-def _text(value: object) -> bool:
-    return value is None or isinstance(value, str)
-
-
-_NUMBERS = (int, float)
+def _try_ref(fields: Mapping[str, str]) -> tuple[str, str, str, int, int] | None:
+    """(run, ti, task id, map index, try) of an entry whose fields are well formed, read
+    without a call per field (two completions per try); None: the careful readers (text_field,
+    ti_key, number_field) say what is wrong."""
+    run, ti, try_text = fields.get("run"), fields.get("ti"), fields.get("try")
+    if type(run) is not str or type(ti) is not str or type(try_text) is not str or not run:
+        return None
+    task_id, _, index = ti.rpartition("|")
+    if not task_id:
+        return None
+    try:
+        return run, ti, task_id, int(index), int(try_text)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, slots=True)

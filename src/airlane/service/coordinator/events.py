@@ -90,8 +90,10 @@ class Events:
                 if outcome.ended_at_s is not None:
                     ctx.ended_at[key] = outcome.ended_at_s
                 s.progress.after_step(ctx, ctx.machine.task_finished(key, outcome, now), now)
-                s.fast_path.taken(ctx, event)
-                self._forget_deferral(event, ctx.machine.tis.get(key))
+                if event.fast:
+                    s.fast_path.taken(ctx, event)
+                if outcome.state is TaskInstanceState.DEFERRED:  # (none to forget otherwise)
+                    self._forget_deferral(event, ctx.machine.tis.get(key))
                 s.assets.finished(ctx, key, event)
             case TryReleased():
                 if _is_current(ctx.machine.tis.get(key), event.try_number):
@@ -166,13 +168,14 @@ class Events:
 
     def _record_hop(self, ctx: RunContext, key: TIKey, started_at_s: float) -> None:
         """Successor start minus the latest end of its upstream instances, for /metrics."""
-        ends = [
-            ctx.meta[up].end_date
-            for up in (TIKey(task_id) for task_id in ctx.graph.tasks[key.task_id].upstream)
-            if up in ctx.meta and ctx.meta[up].end_date is not None
-        ]
-        if ends:
-            latest = max(e for e in ends if e is not None)
+        meta = ctx.meta
+        latest: float | None = None
+        for task_id in ctx.graph.tasks[key.task_id].upstream:
+            up = meta.get(TIKey(task_id))
+            end = None if up is None else up.end_date
+            if end is not None and (latest is None or end > latest):
+                latest = end
+        if latest is not None:
             self.session.outbox.persister.metrics.hop(started_at_s - latest)
 
     # ---- commands -------------------------------------------------------------------------

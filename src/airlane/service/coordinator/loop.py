@@ -149,6 +149,7 @@ class Coordinator:
                 s.outbox.persister.metrics.event_lag(now - oldest_ms / 1000)
             events = self._decode(stream, [fields for _, fields in entries])
             ending = tries_ending(events)
+            admission = s.state.admission
             for event in events:
                 match event:
                     case TryStarted() | TryFinished() | TryReleased() | TryResumed():
@@ -157,7 +158,8 @@ class Coordinator:
                         pass  # malformed: logged, and acknowledged with the rest
                     case _:
                         await s.events.on_command(event)
-                s.progress.drain_ready()
+                if admission.ready:  # (drain_ready's own test, without a call per event)
+                    s.progress.drain_ready()
                 if s.outbox.full():  # not through flush_if_full: no coroutine per event
                     await s.flush()
             if s.assets.pending:  # recorded before their completions are acknowledged

@@ -22,7 +22,7 @@ class Outbox:
 
     def full(self) -> bool:
         """Long batches write as they go, which also keeps the lease renewed."""
-        return len(self.batch) + len(self.persister.dirty) > MAX_BATCH_OPS
+        return len(self.batch.ops) + len(self.persister.dirty) > MAX_BATCH_OPS
 
     async def flush(self) -> None:
         """Write the batch: in one call, or, when long, in calls of about CALL_OPS operations

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from airlane.service.coordinator.session import Session
 
 S = TaskInstanceState
+#: states after which the instance's claim goes so that a worker claims the same try again
+_CLAIM_KEPT = frozenset({S.UP_FOR_RESCHEDULE, S.DEFERRED})
 
 
 def frees_slot(transition: Transition) -> bool:
@@ -42,11 +44,13 @@ class Progress:
         """Write ``step`` and act on it; the run ends here when it is over, unless
         ``may_end`` is False (a finished run rebuilt for the clear or mark that reopens it)."""
         s = self.session
-        self._stop_cleared(ctx, step)
+        if step.to_stop:
+            self._stop_cleared(ctx, step)
         s.outbox.persister.write_step(s.outbox.batch, ctx, step, now)
         for transition in step.transitions:
             self._after_transition(ctx, transition)
-        s.state.admission.ready.extend(zip(repeat(ctx.ref), step.ready))  # (in C, per instance)
+        if step.ready:
+            s.state.admission.ready.extend(zip(repeat(ctx.ref), step.ready))  # (in C)
         s.hooks.after_step(ctx, step)
         state = ctx.machine.run_state()
         if may_end and state is not DagRunState.RUNNING and ctx.state is DagRunState.RUNNING:
@@ -73,6 +77,23 @@ class Progress:
                 )
 
     def _after_transition(self, ctx: RunContext, transition: Transition) -> None:
+        record = transition.record
+        old = transition.old
+        new = None if record is None else record.state
+        if old is S.DEFERRED or new in _CLAIM_KEPT or transition.resuming_try is not None:
+            self._after_deferral_or_poke(ctx, transition)
+        elif old in HELD_STATES and new not in HELD_STATES:
+            # (most transitions: no deferral, no reschedule; at most slots to give back)
+            self._free_slots(ctx, transition.key)
+
+    def _free_slots(self, ctx: RunContext, key: TIKey) -> None:
+        """The instance left the queued or running states: its slots go back."""
+        s = self.session
+        s.recovery.forget((ctx.ref, key))
+        release_slots(s.state.admission, ctx.ref, ctx.dag_id, ctx.graph.tasks[key.task_id])
+        s.admission.recheck_all()
+
+    def _after_deferral_or_poke(self, ctx: RunContext, transition: Transition) -> None:
         s = self.session
         key = transition.key
         record = transition.record
@@ -84,14 +105,12 @@ class Progress:
             s.outbox.batch.zrem(s.keys.trigger_timeouts, field)
         if transition.resuming_try is not None:  # (most transitions: nothing to do there)
             deferrals.after_transition(s.outbox.batch, s.keys, ctx.dag_id, ctx.run_id, transition)
-        if record is not None and record.state in (S.UP_FOR_RESCHEDULE, S.DEFERRED):
+        if record is not None and record.state in _CLAIM_KEPT:
             # The next poke (the resumed try) is the same try: let a worker claim it again.
             claims = s.keys.claims(ctx.dag_id, ctx.run_id)
             s.outbox.batch.hdel(claims, ti_field(key.task_id, key.map_index))
         if frees_slot(transition):
-            s.recovery.forget((ctx.ref, key))
-            release_slots(s.state.admission, ctx.ref, ctx.dag_id, ctx.graph.tasks[key.task_id])
-            s.admission.recheck_all()
+            self._free_slots(ctx, key)
         change = deferral_change(transition.old, None if record is None else record.state)
         if change:  # (its pool's deferred slots: see admission.pool_occupied)
             spec = ctx.graph.tasks[key.task_id]
