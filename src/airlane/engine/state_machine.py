@@ -532,15 +532,22 @@ class RunMachine:
         elif kind is _ACTIVE_KIND:
             self._active += sign
         slot = _SLOT.get(record.state)
-        per_index = self.graph.per_index_edges if key.map_index >= 0 else ()
-        for down in self.graph.tasks[key.task_id].downstream:
-            if (key.task_id, down) in per_index:
-                counts = self._up_at.setdefault((down, key.map_index), [0] * 6)
-            else:
-                counts = self._up[down]
+        for counts in self._downstream_counts(key):
             counts[_TOTAL] += sign
             if slot is not None:
                 counts[slot] += sign
+
+    def _downstream_counts(self, key: TIKey) -> list[list[int]]:
+        """The upstream counters ``key``'s state feeds: each downstream task's, or its
+        counters at ``key``'s map index where the edge is per index."""
+        per_index = self.graph.per_index_edges if key.map_index >= 0 else ()
+        up, up_at, task_id = self._up, self._up_at, key.task_id
+        return [
+            up_at.setdefault((down, key.map_index), [0] * 6)
+            if (task_id, down) in per_index
+            else up[down]
+            for down in self.graph.tasks[task_id].downstream
+        ]
 
     def _insert(self, key: TIKey, record: TIRecord, reason: str | None = None) -> None:
         self.tis[key] = record
@@ -596,12 +603,7 @@ class RunMachine:
         old_slot, new_slot = _SLOT.get(old), _SLOT.get(new)
         if old_slot == new_slot:
             return
-        per_index = self.graph.per_index_edges if key.map_index >= 0 else ()
-        for down in self.graph.tasks[key.task_id].downstream:
-            if (key.task_id, down) in per_index:
-                counts = self._up_at.setdefault((down, key.map_index), [0] * 6)
-            else:
-                counts = self._up[down]
+        for counts in self._downstream_counts(key):
             if old_slot is not None:
                 counts[old_slot] -= 1
             if new_slot is not None:
