@@ -29,7 +29,7 @@ from typing import Any, cast
 
 import orjson
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from airlane.queue.keys import Keys
 from airlane.queue.scripts.apply import APPLY, Apply, Batch
@@ -86,6 +86,7 @@ __all__ = [
     "Scripts",
     "StepEvent",
     "StepRun",
+    "StreamRead",
     "TimeOutDeferred",
 ]
 
@@ -183,6 +184,29 @@ class Scripts:
         if error is not None:
             raise error
 
+    async def apply_then_read(self, call: Apply, read: StreamRead) -> object:
+        """:meth:`apply`, then a stream read (XREADGROUP) sent behind it without waiting: one
+        round trip. Redis runs them in order, the read after the writes. Returns the read's
+        answer (as the client's ``xreadgroup`` does); raises the call's error (NOLEASE) once
+        both are answered: what the read took stays in the consumer's pending list. A script
+        missing from Redis's cache (restarted) is loaded and the call made again, after the
+        read: the caller has not looked at what it read yet."""
+        script = self.registered["apply"]
+        wire = call.encode(self.keys)
+        async with script.registered_client.pipeline(transaction=False) as pipe:
+            pipe.evalsha(script.sha, len(wire.keys), *wire.keys, *wire.args)
+            pipe.xreadgroup(
+                read.group, read.consumer, read.streams, count=read.count, block=read.block_ms
+            )
+            applied, response = await pipe.execute(raise_on_error=False)
+        if isinstance(applied, NoScriptError):
+            await self.apply(call)
+        elif isinstance(applied, Exception):
+            raise applied
+        if isinstance(response, Exception):
+            raise response
+        return cast(object, response)
+
     async def renew(self, call: Renew) -> bool:
         """Whether the caller holds the lease now."""
         return bool(await self._call("renew", call.encode(self.keys)))
@@ -244,6 +268,18 @@ class Scripts:
         """False when the queued events are gone (consumed by an earlier call); raises
         ResponseError NODAG or EXISTS."""
         return bool(await self._call("create_asset_run", call.encode(self.keys)))
+
+
+@dataclass(frozen=True, slots=True)
+class StreamRead:
+    """An XREADGROUP: the group and consumer reading, the position in each stream, at most
+    ``count`` entries per stream, blocking up to ``block_ms`` (None: not at all)."""
+
+    group: str
+    consumer: str
+    streams: dict[str, str]
+    count: int
+    block_ms: int | None
 
 
 def _text(value: str | bytes) -> str:
