@@ -186,26 +186,42 @@ class Scripts:
 
     async def apply_then_read(self, call: Apply, read: StreamRead) -> object:
         """:meth:`apply`, then a stream read (XREADGROUP) sent behind it without waiting: one
-        round trip. Redis runs them in order, the read after the writes. Returns the read's
-        answer (as the client's ``xreadgroup`` does); raises the call's error (NOLEASE) once
-        both are answered: what the read took stays in the consumer's pending list. A script
+        round trip, on one connection (no pipeline object: this runs once per coordinator
+        pass). Redis runs them in order, the read after the writes. Returns the read's answer
+        (as the client's ``xreadgroup`` does); raises the call's error (NOLEASE) once both
+        are answered: what the read took stays in the consumer's pending list. A script
         missing from Redis's cache (restarted) is loaded and the call made again, after the
         read: the caller has not looked at what it read yet."""
         script = self.registered["apply"]
+        client = script.registered_client
         wire = call.encode(self.keys)
-        async with script.registered_client.pipeline(transaction=False) as pipe:
-            pipe.evalsha(script.sha, len(wire.keys), *wire.keys, *wire.args)
-            pipe.xreadgroup(
-                read.group, read.consumer, read.streams, count=read.count, block=read.block_ms
+        pool = client.connection_pool
+        connection = await pool.get_connection()
+        try:
+            await connection.send_packed_command(
+                connection.pack_commands(
+                    [
+                        ("EVALSHA", script.sha, len(wire.keys), *wire.keys, *wire.args),
+                        read.command(),
+                    ]
+                )
             )
-            applied, response = await pipe.execute(raise_on_error=False)
-        if isinstance(applied, NoScriptError):
+            error: ResponseError | None = None
+            try:
+                await connection.read_response()
+            except ResponseError as err:
+                error = err
+            response = await connection.read_response()
+        except BaseException:
+            await connection.disconnect()
+            raise
+        finally:
+            await pool.release(connection)
+        if isinstance(error, NoScriptError):
             await self.apply(call)
-        elif isinstance(applied, Exception):
-            raise applied
-        if isinstance(response, Exception):
-            raise response
-        return cast(object, response)
+        elif error is not None:
+            raise error
+        return cast(object, client.response_callbacks["XREADGROUP"](response))
 
     async def renew(self, call: Renew) -> bool:
         """Whether the caller holds the lease now."""
@@ -280,6 +296,22 @@ class StreamRead:
     streams: dict[str, str]
     count: int
     block_ms: int | None
+
+    def command(self) -> tuple[str | int, ...]:
+        """The command's arguments, as the client's ``xreadgroup`` sends them."""
+        block = () if self.block_ms is None else ("BLOCK", self.block_ms)
+        return (
+            "XREADGROUP",
+            "GROUP",
+            self.group,
+            self.consumer,
+            "COUNT",
+            self.count,
+            *block,
+            "STREAMS",
+            *self.streams,
+            *self.streams.values(),
+        )
 
 
 def _text(value: str | bytes) -> str:
