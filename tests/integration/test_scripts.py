@@ -21,6 +21,7 @@ from airlane.queue.scripts import (
     Finish,
     FinishMany,
     Renew,
+    StreamRead,
 )
 from airlane.queue.scripts.apply import shared_entry
 from airlane.queue.scripts.wire import KeyTable
@@ -291,6 +292,50 @@ async def test_a_lapsed_lease_is_taken_back(
     await client.delete(KEYS.lease)
     await scripts.apply(Apply("c1", 5000, _batch()))
     assert await client.get(KEYS.lease) == "c1"
+
+
+def _read(client_group: str = "g") -> StreamRead:
+    return StreamRead(client_group, "c", {KEYS.commands: ">"}, 10, None)
+
+
+async def test_apply_then_read_writes_first_and_reads_in_the_same_call(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    """The coordinator's pass: its writes, then its next read, in one round trip."""
+    await client.xgroup_create(KEYS.commands, "g", id="0", mkstream=True)
+    await client.xadd(KEYS.commands, {"before": "1"})
+    batch = _batch()
+    batch.xadd(KEYS.commands, 100, {"written": "1"})
+    response = await scripts.apply_then_read(Apply("c1", 5000, batch), _read())
+    assert [[f for _, f in entries] for _, entries in response] == [  # type: ignore[attr-defined]
+        [{"before": "1"}, {"written": "1"}]
+    ]
+    assert await client.hgetall(KEYS.tis(DAG, RUN)) == {"t|-1": "{}"}
+    # nothing new: an empty answer, as the client's xreadgroup gives
+    assert await scripts.apply_then_read(Apply("c1", 5000, Batch()), _read()) == []
+
+
+async def test_apply_then_read_refused_leaves_what_it_read_pending(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    await client.xgroup_create(KEYS.commands, "g", id="0", mkstream=True)
+    await client.xadd(KEYS.commands, {"before": "1"})
+    await client.set(KEYS.lease, "c2", px=5000)
+    with pytest.raises(ResponseError, match="NOLEASE"):
+        await scripts.apply_then_read(Apply("c1", 5000, _batch()), _read())
+    assert await client.hgetall(KEYS.tis(DAG, RUN)) == {}
+    assert (await client.xpending(KEYS.commands, "g"))["pending"] == 1  # read again later
+
+
+async def test_apply_then_read_loads_a_script_missing_from_the_cache(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    await client.xgroup_create(KEYS.commands, "g", id="0", mkstream=True)
+    await client.script_flush()  # (a restarted Redis)
+    await client.xadd(KEYS.commands, {"before": "1"})
+    response = await scripts.apply_then_read(Apply("c1", 5000, _batch()), _read())
+    assert len(response[0][1]) == 1  # type: ignore[index]
+    assert await client.hgetall(KEYS.tis(DAG, RUN)) == {"t|-1": "{}"}
 
 
 # ---- create_run -----------------------------------------------------------------------------

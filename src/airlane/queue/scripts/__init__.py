@@ -29,7 +29,7 @@ from typing import Any, cast
 
 import orjson
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
+from redis.exceptions import NoScriptError, ResponseError
 
 from airlane.queue.keys import Keys
 from airlane.queue.scripts.apply import APPLY, Apply, Batch
@@ -86,6 +86,7 @@ __all__ = [
     "Scripts",
     "StepEvent",
     "StepRun",
+    "StreamRead",
     "TimeOutDeferred",
 ]
 
@@ -183,6 +184,45 @@ class Scripts:
         if error is not None:
             raise error
 
+    async def apply_then_read(self, call: Apply, read: StreamRead) -> object:
+        """:meth:`apply`, then a stream read (XREADGROUP) sent behind it without waiting: one
+        round trip, on one connection (no pipeline object: this runs once per coordinator
+        pass). Redis runs them in order, the read after the writes. Returns the read's answer
+        (as the client's ``xreadgroup`` does); raises the call's error (NOLEASE) once both
+        are answered: what the read took stays in the consumer's pending list. A script
+        missing from Redis's cache (restarted) is loaded and the call made again, after the
+        read: the caller has not looked at what it read yet."""
+        script = self.registered["apply"]
+        client = script.registered_client
+        wire = call.encode(self.keys)
+        pool = client.connection_pool
+        connection = await pool.get_connection()
+        try:
+            await connection.send_packed_command(
+                connection.pack_commands(
+                    [
+                        ("EVALSHA", script.sha, len(wire.keys), *wire.keys, *wire.args),
+                        read.command(),
+                    ]
+                )
+            )
+            error: ResponseError | None = None
+            try:
+                await connection.read_response()
+            except ResponseError as err:
+                error = err
+            response = await connection.read_response()
+        except BaseException:
+            await connection.disconnect()
+            raise
+        finally:
+            await pool.release(connection)
+        if isinstance(error, NoScriptError):
+            await self.apply(call)
+        elif error is not None:
+            raise error
+        return cast(object, client.response_callbacks["XREADGROUP"](response))
+
     async def renew(self, call: Renew) -> bool:
         """Whether the caller holds the lease now."""
         return bool(await self._call("renew", call.encode(self.keys)))
@@ -244,6 +284,34 @@ class Scripts:
         """False when the queued events are gone (consumed by an earlier call); raises
         ResponseError NODAG or EXISTS."""
         return bool(await self._call("create_asset_run", call.encode(self.keys)))
+
+
+@dataclass(frozen=True, slots=True)
+class StreamRead:
+    """An XREADGROUP: the group and consumer reading, the position in each stream, at most
+    ``count`` entries per stream, blocking up to ``block_ms`` (None: not at all)."""
+
+    group: str
+    consumer: str
+    streams: dict[str, str]
+    count: int
+    block_ms: int | None
+
+    def command(self) -> tuple[str | int, ...]:
+        """The command's arguments, as the client's ``xreadgroup`` sends them."""
+        block = () if self.block_ms is None else ("BLOCK", self.block_ms)
+        return (
+            "XREADGROUP",
+            "GROUP",
+            self.group,
+            self.consumer,
+            "COUNT",
+            self.count,
+            *block,
+            "STREAMS",
+            *self.streams,
+            *self.streams.values(),
+        )
 
 
 def _text(value: str | bytes) -> str:

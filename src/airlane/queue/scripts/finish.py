@@ -211,7 +211,7 @@ local function fresh_successor(f, cand)
 end
 local function queue_successor(f, field, ti, maxlen)
   local try = tonumber(ti['try_number']) + 1
-  local t = redis.call('TIME')
+  local t = redis_time()
   local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
   ti['state'] = 'queued'
   ti['try_number'] = try
@@ -227,13 +227,28 @@ local function queue_successor(f, field, ti, maxlen)
   local id = redis.call('XADD', KEYS[f.stream], 'MAXLEN', '~', maxlen, '*', 'm', cjson.encode(m))
   return {ti = field, task = m[3], try = try, id = id}
 end
+-- (the run's state read once per call: the finishes of one call are often of one run)
+local run_states = {}
+local function run_state(key)
+  local state = run_states[key]
+  if state == nil then
+    state = redis.call('HGET', key, 'state')
+    run_states[key] = state
+  end
+  return state
+end
+-- (the cheapest refusals first: a try without candidates, the last of its chain or one of a
+-- fan-out's leaves, reads neither its record nor the run's state)
 local function fast_path(f, maxlen)
   local o = cjson.decode(f.outcome)
   if o['state'] ~= 'success' or o['follow'] ~= cjson.null
       or o['short_circuit'] ~= cjson.null then return nil end
-  if redis.call('HGET', KEYS[f.run_key], 'state') ~= 'running' then return nil end
   local raw = redis.call('HGET', KEYS[f.plan], f.ti)
   if not raw then return nil end
+  -- (and while the stored record still has this try queued or running: not one the
+  -- coordinator has already given up on, a worker it took for dead)
+  if not current_try(f) then return nil end
+  if run_state(KEYS[f.run_key]) ~= 'running' then return nil end
   for _, cand in ipairs(cjson.decode(raw)) do
     local ti = fresh_successor(f, cand)
     if ti then return queue_successor(f, cand[1], ti, maxlen) end
@@ -254,7 +269,7 @@ end
 # Returns {stream, message id, fields (flat), 1 claimed / 0 not, ClaimRef or ""}, or 0.
 RUN_HERE = """
 local function started_at()
-  local t = redis.call('TIME')
+  local t = redis_time()
   return t[1] .. '.' .. string.format('%06d', tonumber(t[2]))
 end
 local function run_here(f, q)
@@ -292,6 +307,12 @@ end
 # (DEFER_TRY below: first delivery only, while its claim stands). A replay (the message already
 # acknowledged) keeps a resumed try's resume entry and sends no deferred completion again.
 FINISH_MANY = """
+-- Redis' clock, read once per call (the successor's queue time and start time alike)
+local now_time = nil
+local function redis_time()
+  if not now_time then now_time = redis.call('TIME') end
+  return now_time
+end
 -- the completion: a replayed one is stale for the coordinator, except a deferral's: the same
 -- try, resumed meanwhile, would take it for its own; a deferral not acknowledged stored nothing
 local function finished(f, acked, fast)
@@ -326,9 +347,7 @@ for i, f in ipairs(cjson.decode(ARGV[5])) do
     for i = 1, #xcoms, 2 do redis.call('HSET', xcom, xcoms[i], xcoms[i + 1]) end
     if f.rendered ~= '' then redis.call('HSET', KEYS[f.rendered_key], f.ti, f.rendered) end
     if f.defer and acked == 1 then defer_try(f) end
-    -- (and while the stored record still has this try queued or running: not one the
-    -- coordinator has already given up on, a worker it took for dead)
-    if f.plan and acked == 1 and current_try(f) then fast = fast_path(f, ARGV[2]) end
+    if f.plan and acked == 1 then fast = fast_path(f, ARGV[2]) end
   end
   finished(f, acked, fast)
   results[i] = 0

@@ -165,11 +165,16 @@ class Admission:
         """Every DAG with a waiting line gets another look at the next flush."""
         self.state.touched_dags.update(self.state.waiting)
 
-    async def may_start(self, dag_id: str, spec: DagSpec, run_type: str | None) -> bool:
+    async def may_start(
+        self, dag_id: str, spec: DagSpec, run_type: str | None, paused: bool | None = None
+    ) -> bool:
+        """``paused``: whether the DAG is paused, when the caller has read it (else read)."""
         if run_type == "backfill":
             return True  # as in Airflow 3: the backfill's own max_active_runs and pause rule
         s = self.session
-        if await s.client.sismember(s.keys.paused, dag_id):
+        if paused is None:
+            paused = bool(await s.client.sismember(s.keys.paused, dag_id))
+        if paused:
             return False
         return under_max_active_runs(spec, active_runs_of(s.state.runs.runs.values(), dag_id))
 

@@ -64,25 +64,26 @@ class FastPath(Policy):
         self.session = session
         #: plans by graph (one per DAG version, shared by its runs), the graph kept beside
         #: its plan so that a reused id() is told apart
-        self._plans: dict[int, tuple[DagGraph, dict[str, str]]] = {}
+        self._plans: dict[int, tuple[DagGraph, list[str]]] = {}
 
     def run_activated(self, ctx: RunContext, resumed: bool, now_s: float) -> None:
         if not self.session.settings.fast_path:
             return
-        fields = self._plan_of(ctx.graph)
-        batch, key = self.session.outbox.batch, self.session.keys.fast_plan(ctx.dag_id, ctx.run_id)
-        for field, value in fields.items():
-            batch.hset(key, field, value)
+        pairs = self._plan_of(ctx.graph)
+        if pairs:  # (one HSET of all its fields)
+            key = self.session.keys.fast_plan(ctx.dag_id, ctx.run_id)
+            self.session.outbox.batch.hset_many(key, pairs)
 
-    def _plan_of(self, graph: DagGraph) -> dict[str, str]:
+    def _plan_of(self, graph: DagGraph) -> list[str]:
+        """The plan's fields and values, flat: ``[field1, value1, field2, value2, ...]``."""
         found = self._plans.get(id(graph))
         if found is not None and found[0] is graph:
             return found[1]
         if len(self._plans) >= PLANS_KEPT:
             self._plans.pop(next(iter(self._plans)))
-        fields = plan_fields(graph)
-        self._plans[id(graph)] = (graph, fields)
-        return fields
+        pairs = [item for pair in plan_fields(graph).items() for item in pair]
+        self._plans[id(graph)] = (graph, pairs)
+        return pairs
 
     def run_ended(self, ctx: RunContext, state: DagRunState) -> None:
         self.session.outbox.batch.delete(self.session.keys.fast_plan(ctx.dag_id, ctx.run_id))

@@ -6,6 +6,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterable
+from typing import cast
 
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
@@ -13,7 +14,7 @@ from redis.exceptions import ResponseError
 from airlane.queue import typed
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.keys import Keys
-from airlane.queue.scripts import Apply, Batch, Renew, Scripts
+from airlane.queue.scripts import Apply, Batch, Renew, Scripts, StreamRead
 from airlane.service.coordinator.settings import LeaseLost
 
 
@@ -51,6 +52,19 @@ class Lease:
             if "NOLEASE" in str(err):
                 raise LeaseLost from None
             raise
+
+    async def apply_then_read(self, batch: Batch, read: StreamRead) -> typed.StreamResponse:
+        """:meth:`apply`, with ``read`` sent behind it in the same round trip
+        (Scripts.apply_then_read): its answer."""
+        try:
+            response = await self.scripts.apply_then_read(
+                Apply(self.holder_id, self.ttl_ms, batch), read
+            )
+        except ResponseError as err:
+            if "NOLEASE" in str(err):
+                raise LeaseLost from None
+            raise
+        return cast(typed.StreamResponse, response or [])
 
     async def apply_many(self, batches: Iterable[Batch]) -> None:
         """:meth:`apply` of each of ``batches`` in order, pipelined (Scripts.apply_many)."""

@@ -35,6 +35,7 @@ from airlane.queue.protocol import (
     decode_completion,
     decoded_or_none,
 )
+from airlane.queue.scripts import StreamRead
 from airlane.queue.store import Store
 from airlane.queue.trimming import StreamTrimmer
 from airlane.scheduling.backfill import BackfillRunner
@@ -118,10 +119,11 @@ class Coordinator:
                 last_check = now
             block_ms = self._block_ms(last_check)
             self.alarm.set(time.time() + block_ms / 1000)
-            await self._consume(_NEW, block_ms)
+            # (what the last pass wrote goes with this read: one round trip, the writes first)
+            await self._consume(_NEW, block_ms, flush=True)
             await s.hooks.after_read()
             s.progress.drain_ready()
-            await s.flush()
+        await s.flush()
 
     def _block_ms(self, last_check: float) -> int:
         wake = last_check + self.settings.check_interval_s
@@ -132,16 +134,30 @@ class Coordinator:
 
     # ---- reading --------------------------------------------------------------------------
 
-    async def _consume(self, position: str, block_ms: int | None = None) -> None:
+    async def _consume(
+        self, position: str, block_ms: int | None = None, flush: bool = False
+    ) -> None:
+        """Read and take the next entries; ``flush``: write everything pending first, in the
+        same round trip as the read (Outbox.flush_then_read)."""
         s = self.session
-        response = await typed.xreadgroup(
-            self.client,
+        read = StreamRead(
             COORDINATOR_GROUP,
             CONSUMER,
             {self.keys.completions: position, self.keys.commands: position},
-            count=self.settings.read_count,
-            block=block_ms,
+            self.settings.read_count,
+            block_ms,
         )
+        if flush:
+            response = await s.flush_then_read(read)
+        else:
+            response = await typed.xreadgroup(
+                self.client,
+                read.group,
+                read.consumer,
+                read.streams,
+                count=read.count,
+                block=read.block_ms,
+            )
         now = time.time()
         for stream, entries in response or []:
             if entries:

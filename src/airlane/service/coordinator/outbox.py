@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from airlane.queue.keys import Keys
-from airlane.queue.scripts import Batch
+from airlane.queue.scripts import Batch, StreamRead
+from airlane.queue.typed import StreamResponse, xreadgroup
 from airlane.service.coordinator.lease import Lease
 from airlane.service.coordinator.settings import CALL_OPS, MAX_BATCH_OPS
 from airlane.service.run_context import Persister
@@ -35,3 +36,23 @@ class Outbox:
         for chunk in chunks:  # one, but for the metrics write_chunks adds to the batch
             if chunk:
                 await self.lease.apply(chunk)
+
+    async def flush_then_read(self, read: StreamRead) -> StreamResponse:
+        """:meth:`flush`, then ``read``: in one round trip when the batch goes in one call (a
+        long one is written first, in its calls, and the read follows)."""
+        batch, self.batch = self.batch, Batch()
+        chunks = self.persister.write_chunks(batch, CALL_OPS)
+        if len(batch) > CALL_OPS:
+            await self.lease.apply_many(chunks)
+            chunks = iter(())
+        for chunk in chunks:  # one, but for the metrics write_chunks adds to the batch
+            if chunk:
+                return await self.lease.apply_then_read(chunk, read)
+        return await xreadgroup(
+            self.lease.client,
+            read.group,
+            read.consumer,
+            read.streams,
+            count=read.count,
+            block=read.block_ms,
+        )

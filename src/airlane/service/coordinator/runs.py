@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, cast
 
 from airlane.engine.dag_spec import DagSpec
 from airlane.engine.graph import DagGraph
@@ -26,6 +27,19 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("airlane.coordinator")
 S = TaskInstanceState
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A run's records as activation reads them (RunLoader._read)."""
+
+    fields: dict[str, str]
+    #: the DAG's latest version (None: not read, or no such DAG)
+    dag_hash: str | None
+    #: whether the DAG is paused (None: not read)
+    paused: bool | None
+    #: the run's instance records (a run just created has none)
+    tis: dict[str, str]
 
 
 class RunLoader:
@@ -75,13 +89,20 @@ class RunLoader:
         s = self.session
         dag_id, run_id = parse_run_ref(ref)
         if created is not None:
-            fields = dict(created)
+            found = _Found(dict(created), None, None, {})
         else:
-            fields = await typed.hgetall(s.client, s.keys.run(dag_id, run_id))
+            found = await self._read(dag_id, run_id)
+        fields = found.fields
         if not fields:
             s.outbox.batch.srem(s.keys.active_runs, ref)
             return None
-        content_hash = fields.get("dag_hash") or await typed.hget(s.client, s.keys.dags, dag_id)
+        content_hash = fields.get("dag_hash")
+        if not content_hash:  # (a run created here was not read: its DAG's version neither)
+            content_hash = (
+                found.dag_hash
+                if created is None
+                else await typed.hget(s.client, s.keys.dags, dag_id)
+            )
         loaded = await self.graph(content_hash) if content_hash else None
         if loaded is None:
             return None
@@ -90,13 +111,30 @@ class RunLoader:
         if (
             state == "queued"
             and not admitted
-            and not await s.admission.may_start(dag_id, spec, fields.get("run_type"))
+            and not await s.admission.may_start(dag_id, spec, fields.get("run_type"), found.paused)
         ):
             self.registry.queued_refs.setdefault(dag_id, set()).add(ref)
             return None
         self.registry.queued_refs.get(dag_id, set()).discard(ref)
-        fresh = created is not None
-        return await self._resume(ref, fields, loaded, str(content_hash), reopening, fresh)
+        return await self._resume(ref, fields, loaded, str(content_hash), reopening, found.tis)
+
+    async def _read(self, dag_id: str, run_id: str) -> _Found:
+        """What activating a run may read, in one round trip: its hash, its DAG's latest
+        version, whether the DAG is paused and the run's instance records (pipelined: a run
+        that turns out not to need one of them has read it for nothing)."""
+        s = self.session
+        async with s.client.pipeline(transaction=False) as pipe:
+            pipe.hgetall(s.keys.run(dag_id, run_id))
+            pipe.hget(s.keys.dags, dag_id)
+            pipe.sismember(s.keys.paused, dag_id)
+            pipe.hgetall(s.keys.tis(dag_id, run_id))
+            fields, content_hash, paused, raw_tis = await pipe.execute()
+        return _Found(
+            cast(dict[str, str], fields),
+            cast("str | None", content_hash),
+            bool(paused),
+            cast(dict[str, str], raw_tis),
+        )
 
     async def _resume(
         self,
@@ -105,13 +143,12 @@ class RunLoader:
         loaded: tuple[dict[str, Any], DagGraph],
         content_hash: str,
         reopening: bool,
-        fresh: bool = False,
+        raw_tis: dict[str, str],
     ) -> RunContext:
         s = self.session
         dag, graph = loaded
         dag_id, run_id = parse_run_ref(ref)
         state = fields.get("state", "queued")
-        raw_tis = {} if fresh else await typed.hgetall(s.client, s.keys.tis(dag_id, run_id))
         records, metas = decode_tis(raw_tis, graph, ref)
         when = fields.get("logical_date") or fields.get("run_after")  # asset runs: no logical
         machine = RunMachine(graph, records or None, ti_identity=f"{dag_id}#{when}")

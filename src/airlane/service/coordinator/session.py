@@ -5,6 +5,8 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 
 from airlane.queue.keys import Keys
+from airlane.queue.scripts import StreamRead
+from airlane.queue.typed import StreamResponse
 from airlane.scheduling.backfill import BackfillRunner
 from airlane.scheduling.scheduler import Scheduler
 from airlane.service.coordinator.admission import Admission
@@ -82,6 +84,11 @@ class Session:
         """Send the instances that have room, then write everything pending."""
         self.admission.dispatch_touched()
         await self.outbox.flush()
+
+    async def flush_then_read(self, read: StreamRead) -> StreamResponse:
+        """:meth:`flush`, then ``read``, in one round trip (Outbox.flush_then_read)."""
+        self.admission.dispatch_touched()
+        return await self.outbox.flush_then_read(read)
 
     async def flush_if_full(self) -> None:
         if self.outbox.full():
