@@ -318,14 +318,20 @@ def serve(config: TaskProcessConfig, channel: SyncChannel) -> None:
     # generations, a full collection (user code may cause them) no longer walks it each time
     gc.freeze()
     channel.send({"t": "ready", "pid": os.getpid()})
+    loop.run_until_complete(_serve_tries(runner))
+
+
+async def _serve_tries(runner: _Runner) -> None:
+    """One try after another on one running loop (no loop start and stop per try). Nothing
+    runs on the loop while this waits for the next request, as when the loop was stopped."""
+    loop = asyncio.get_running_loop()
     while True:
         try:
-            request = channel.receive()
+            request = runner.channel.receive()
         except ChannelClosed:
             return
         runner.started_s = time.monotonic()
-        try_ = loop.create_task(runner.run(request), context=runner.try_context.copy())
-        loop.run_until_complete(try_)
+        await loop.create_task(runner.run(request), context=runner.try_context.copy())
 
 
 def main(argv: list[str]) -> int:
