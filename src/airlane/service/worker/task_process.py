@@ -25,7 +25,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -324,14 +324,38 @@ def serve(config: TaskProcessConfig, channel: SyncChannel) -> None:
 async def _serve_tries(runner: _Runner) -> None:
     """One try after another on one running loop (no loop start and stop per try). Nothing
     runs on the loop while this waits for the next request, as when the loop was stopped."""
-    loop = asyncio.get_running_loop()
     while True:
         try:
             request = runner.channel.receive()
         except ChannelClosed:
             return
         runner.started_s = time.monotonic()
-        await loop.create_task(runner.run(request), context=runner.try_context.copy())
+        await _InContext(runner.run(request), runner.try_context.copy())
+
+
+class _InContext:
+    """Awaits ``coro`` with each of its steps run in ``context`` (as a task made with that
+    context would run it), without a task: a try that never waits (a sync ``execute``) ends
+    within the first step, with no loop iteration. What it waits on is passed up to the task
+    awaiting this, and what that task is sent or thrown (a cancellation) passed down."""
+
+    def __init__(self, coro: Coroutine[Any, Any, None], context: contextvars.Context) -> None:
+        self.coro, self.context = coro, context
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        step, arg = self.coro.send, None
+        while True:
+            try:
+                waiting_on = self.context.run(step, arg)
+            except StopIteration:
+                return
+            try:
+                step, arg = self.coro.send, (yield waiting_on)
+            except GeneratorExit:
+                self.coro.close()
+                raise
+            except BaseException as err:
+                step, arg = self.coro.throw, err
 
 
 def main(argv: list[str]) -> int:
