@@ -159,6 +159,10 @@ class _Output:
         sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
         sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
         self._fd = read_fd
+        #: drain's own (a poll object is not shared between threads): whether the pipe holds
+        #: anything, without a read that fails (raising) when it does not
+        self._pending = select.poll()
+        self._pending.register(read_fd, select.POLLIN)
         threading.Thread(target=self._forward, daemon=True).start()
 
     def _read_available(self) -> None:
@@ -187,7 +191,8 @@ class _Output:
             except (OSError, ValueError):
                 pass
         with self._lock:
-            self._read_available()
+            if self._pending.poll(0):
+                self._read_available()
             for line in self._splitter.close():
                 self.send_line(line)
 
