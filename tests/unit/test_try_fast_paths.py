@@ -13,7 +13,7 @@ import pytest
 from airlane.sdk.dag import DAG
 from airlane.sdk.operators.python import PythonOperator
 from airlane.sdk.secrets_masker import SecretsMasker
-from airlane.service.execution.task_runner import _shallow_copy, _utc_from_timestamp
+from airlane.service.execution.class_facts import shallow_copy, utc_from_timestamp
 from airlane.service.worker.task_process import _InContext
 
 _var: contextvars.ContextVar[str] = contextvars.ContextVar("fast_path_var", default="outer")
@@ -21,7 +21,7 @@ _var: contextvars.ContextVar[str] = contextvars.ContextVar("fast_path_var", defa
 
 @pytest.mark.parametrize("when_s", [0.0, 1e9 + 0.5, 1_700_000_000.123456, 1_800_000_000.0])
 def test_utc_from_timestamp_is_pendulums(when_s: float) -> None:
-    expected, got = pendulum.from_timestamp(when_s), _utc_from_timestamp(when_s)
+    expected, got = pendulum.from_timestamp(when_s), utc_from_timestamp(when_s)
     assert (got, got.fold, got.tzinfo, got.isoformat()) == (
         expected,
         expected.fold,
@@ -34,7 +34,7 @@ def test_utc_from_timestamp_is_pendulums(when_s: float) -> None:
 def test_shallow_copy_is_copy_copy() -> None:
     with DAG("fast_copy"):
         task = PythonOperator(task_id="t", python_callable=print, op_kwargs={"a": [1]})
-    expected, got = copy.copy(task), _shallow_copy(task)
+    expected, got = copy.copy(task), shallow_copy(task)
     assert type(got) is type(expected)
     assert got is not task
     assert list(got.__dict__.items()) == list(expected.__dict__.items())
@@ -51,7 +51,7 @@ class _Custom(PythonOperator):
 def test_shallow_copy_keeps_a_class_own_copy() -> None:
     with DAG("own_copy"):
         task = _Custom(task_id="t", python_callable=print)
-    assert _shallow_copy(task).__dict__["copied_by"] == "__copy__"
+    assert shallow_copy(task).__dict__["copied_by"] == "__copy__"
 
 
 class _Color(enum.StrEnum):

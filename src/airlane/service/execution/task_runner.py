@@ -6,12 +6,9 @@ Workers and ``dags test`` share this code, so a task behaves the same in both.
 from __future__ import annotations
 
 import asyncio
-import copy
-import functools
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import jinja2
@@ -40,6 +37,12 @@ from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.templater import overrides_rendering, render_operator
 from airlane.sdk.templating import render_map_index, rendered_snapshot
 from airlane.sdk.xcom_arg import RETURN_VALUE_KEY, XComArg
+from airlane.service.execution.class_facts import (
+    class_uses_aexecute,
+    overrides_base,
+    shallow_copy,
+    utc_from_timestamp,
+)
 from airlane.service.execution.context_builder import RunInfo, build_context
 from airlane.service.execution.deferral import Resume, deferral_of, ended_by_trigger, run_resumed
 from airlane.service.execution.main_thread import call_with_alarm
@@ -91,7 +94,7 @@ def _resolve_expand_value(value: Any, ti: RuntimeTaskInstance) -> Any:
 def materialize(node: DAGNode, ti: RuntimeTaskInstance) -> BaseOperator:
     """The operator to execute: a copy (rendering changes it), unmapped for a mapped task."""
     if not isinstance(node, MappedOperator):
-        return _shallow_copy(node)  # type: ignore[return-value]
+        return shallow_copy(node)  # type: ignore[return-value]
     if node.expand_kwargs_input is not None:
         rows = _resolve_expand_value(node.expand_kwargs_input, ti)
         return node.unmap(rows, ti.map_index)
@@ -99,71 +102,10 @@ def materialize(node: DAGNode, ti: RuntimeTaskInstance) -> BaseOperator:
     return node.unmap(resolved, ti.map_index)
 
 
-def _shallow_copy(node: DAGNode) -> DAGNode:
-    """``copy.copy(node)``: done as it would do it for a class that changes nothing of it."""
-    cls: type = type(node)
-    if not _plainly_copied(cls):
-        return copy.copy(node)
-    new: DAGNode = object.__new__(cls)
-    new.__dict__.update(node.__dict__)
-    return new
-
-
-@functools.lru_cache(maxsize=1024)
-def _plainly_copied(cls: type) -> bool:
-    """Whether ``copy.copy`` makes an instance of ``cls`` as a new one with the same __dict__
-    (object's reduction, no __slots__, nothing of the copy protocol overridden)."""
-    protocol = ("__copy__", "__getattr__", "__setstate__", "__getnewargs__", "__getnewargs_ex__")
-    return (
-        not any(hasattr(cls, name) for name in protocol)
-        and all(
-            getattr(cls, name) is getattr(object, name)
-            for name in ("__reduce_ex__", "__reduce__", "__getstate__", "__new__")
-        )
-        and not any("__slots__" in klass.__dict__ for klass in cls.__mro__)
-    )
-
-
-def _defining_index(cls: type, name: str) -> int | None:
-    for index, klass in enumerate(cls.__mro__):
-        if name in klass.__dict__:
-            return index
-    return None
-
-
 def _uses_aexecute(task: BaseOperator) -> bool:
     """True when the class's ``aexecute`` is at least as specific as its ``execute``."""
     cls: type = type(task)
-    return _class_uses_aexecute(cls)
-
-
-@functools.lru_cache(maxsize=1024)
-def _class_uses_aexecute(cls: type) -> bool:
-    """Per class (asked on every try of its tasks)."""
-    a_index = _defining_index(cls, "aexecute")
-    e_index = _defining_index(cls, "execute")
-    return a_index is not None and (e_index is None or a_index <= e_index)
-
-
-def _utc_from_timestamp(when_s: float) -> pendulum.DateTime:
-    """``pendulum.from_timestamp(when_s)`` (UTC), built in a fifth of its time."""
-    when = datetime.fromtimestamp(when_s, UTC)
-    return pendulum.DateTime(
-        when.year,
-        when.month,
-        when.day,
-        when.hour,
-        when.minute,
-        when.second,
-        when.microsecond,
-        tzinfo=pendulum.UTC,
-        fold=1,  # as pendulum.from_timestamp makes it
-    )
-
-
-@functools.lru_cache(maxsize=1024)
-def _class_overrides(cls: type, name: str) -> bool:
-    return getattr(cls, name) is not getattr(BaseOperator, name)
+    return class_uses_aexecute(cls)
 
 
 async def _hook(task: BaseOperator, name: str, main_thread: bool, *args: Any) -> None:
@@ -171,7 +113,7 @@ async def _hook(task: BaseOperator, name: str, main_thread: bool, *args: Any) ->
     one): on the task process's main thread with no event loop, as a sync ``execute`` runs
     there, else in a thread."""
     cls: type = type(task)
-    if _class_overrides(cls, name) or getattr(task, f"_{name}_hook", None) is not None:
+    if overrides_base(cls, name) or getattr(task, f"_{name}_hook", None) is not None:
         if main_thread:
             call_with_alarm(None, getattr(task, name), *args)
         else:
@@ -360,7 +302,7 @@ async def execute_task(
             if request.reschedule_started_at_s
             else None
         ),
-        start_date=_utc_from_timestamp(started_s),
+        start_date=utc_from_timestamp(started_s),
     )
     task: BaseOperator | None = None
     context: Context | None = None
