@@ -11,8 +11,7 @@ import contextvars
 import io
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from airlane.sdk.exceptions import AirflowException
@@ -82,18 +81,25 @@ def capture_task_output() -> None:
         sys.stderr = _TaskAwareStream(sys.stderr)
 
 
-@contextmanager
-def use_context(context: Context, log: Callable[[str], None]) -> Iterator[None]:
+class use_context:  # a context manager under the name callers know (a class: no generator)
     """Make ``context`` current for the running task (copied into threads it starts via asyncio)."""
-    buffer = LineBuffer(log)
-    tokens = (_current.set(context), _log.set(log), _capture.set(buffer))
-    try:
-        yield
-    finally:
-        buffer.close()
-        _current.reset(tokens[0])
-        _log.reset(tokens[1])
-        _capture.reset(tokens[2])
+
+    def __init__(self, context: Context, log: Callable[[str], None]) -> None:
+        self._context, self._log = context, log
+
+    def __enter__(self) -> None:
+        self._buffer = LineBuffer(self._log)
+        self._tokens = (
+            _current.set(self._context),
+            _log.set(self._log),
+            _capture.set(self._buffer),
+        )
+
+    def __exit__(self, *exc: object) -> None:
+        self._buffer.close()
+        _current.reset(self._tokens[0])
+        _log.reset(self._tokens[1])
+        _capture.reset(self._tokens[2])
 
 
 def get_current_context() -> Context:

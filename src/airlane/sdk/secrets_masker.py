@@ -45,6 +45,8 @@ DEFAULT_SENSITIVE_FIELDS = frozenset(
 SECRETS_TO_SKIP_MASKING = frozenset({"airflow"})
 REPLACEMENT = "***"
 _MAX_DEPTH = 5
+#: the exact types ``redact`` gives back as they are (checked first: most values)
+_KEPT = frozenset({int, float, bool, type(None)})
 
 
 def _min_length() -> int:
@@ -71,12 +73,20 @@ def _sensitive(name: str, extra: str, hide: str) -> bool:
     return any(field in lowered for field in _names_of(extra))
 
 
-def should_hide_value_for_key(name: Any) -> bool:
-    """A Variable name or connection extra key whose value is a secret."""
+def _name_settings() -> tuple[str, str]:
+    """(extra sensitive names, hide flag) as the environment sets them now."""
+    return (
+        os.environ.get("AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES", ""),
+        os.environ.get("AIRFLOW__CORE__HIDE_SENSITIVE_VAR_CONN_FIELDS", "True"),
+    )
+
+
+def should_hide_value_for_key(name: Any, settings: tuple[str, str] | None = None) -> bool:
+    """A Variable name or connection extra key whose value is a secret (``settings``: the
+    environment's, read once by a caller that asks about many keys)."""
     if not isinstance(name, str):
         return False
-    extra = os.environ.get("AIRFLOW__CORE__SENSITIVE_VAR_CONN_NAMES", "")
-    hide = os.environ.get("AIRFLOW__CORE__HIDE_SENSITIVE_VAR_CONN_FIELDS", "True")
+    extra, hide = settings or _name_settings()
     return _sensitive(name, extra, hide)
 
 
@@ -117,20 +127,28 @@ class SecretsMasker:
         return replacer.sub(REPLACEMENT, text) if replacer is not None else text
 
     def redact(self, item: Any, name: str | None = None, depth: int = 0) -> Any:
+        return self._redact(item, name, depth, _name_settings())
+
+    def _redact(self, item: Any, name: str | None, depth: int, settings: tuple[str, str]) -> Any:
         if depth > _MAX_DEPTH:
             return item
-        if name and should_hide_value_for_key(name):
+        if name and should_hide_value_for_key(name, settings):
             return _redact_all(item, depth)
+        if type(item) in _KEPT:
+            return item
         if isinstance(item, dict):
-            return {key: self.redact(value, str(key), depth + 1) for key, value in item.items()}
+            deeper = depth + 1
+            return {
+                key: self._redact(value, str(key), deeper, settings) for key, value in item.items()
+            }
         if isinstance(item, Enum):
-            return self.redact(item.value, name, depth)
+            return self._redact(item.value, name, depth, settings)
         if isinstance(item, str):
             return self.mask_text(item)
         if isinstance(item, (tuple, set)):
-            return tuple(self.redact(value, None, depth + 1) for value in item)
+            return tuple(self._redact(value, None, depth + 1, settings) for value in item)
         if isinstance(item, list):
-            return [self.redact(value, None, depth + 1) for value in item]
+            return [self._redact(value, None, depth + 1, settings) for value in item]
         return item
 
     def reset_masker(self) -> None:

@@ -12,6 +12,7 @@ jinja_env)`` with the DAG's environment, which goes through the operator's own m
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -186,7 +187,13 @@ def overrides_rendering(task: Any) -> bool:
     """Whether ``task``'s class overrides one of Airflow's rendering methods."""
     if not isinstance(task, Templater):
         return False
-    cls = type(task)
+    cls: type = type(task)
+    return _class_overrides_rendering(cls)
+
+
+@functools.lru_cache(maxsize=1024)
+def _class_overrides_rendering(cls: type) -> bool:
+    """Per class (asked on every try of its tasks)."""
     return any(
         getattr(cls, name, None) is not getattr(Templater, name) for name in RENDERING_METHODS
     )

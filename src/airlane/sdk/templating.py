@@ -65,6 +65,11 @@ def render_string(
     return env.from_string(value).render(context)
 
 
+#: the exact types ``render_value`` gives back as they are (checked before the others: the
+#: values of most fields)
+_UNRENDERED = frozenset({int, float, bool, type(None)})
+
+
 def render_value(
     value: Any,
     context: Context,
@@ -74,6 +79,13 @@ def render_value(
 ) -> Any:
     """Render strings inside ``value`` (with ``env``, by default the DAG's environment);
     XComArgs become their values, which are never rendered."""
+    kind = type(value)
+    if kind in _UNRENDERED:
+        return value
+    if kind is list:  # the common containers first, as the checks below would treat them
+        return [render_value(v, context, dag, template_ext, env) for v in value]
+    if kind is dict:
+        return {k: render_value(v, context, dag, template_ext, env) for k, v in value.items()}
     from airlane.sdk.decorators import DagParam
 
     if isinstance(value, str):

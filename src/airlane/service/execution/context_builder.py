@@ -76,6 +76,8 @@ DagRun.register(DagRunView)
 
 def resolve_params(task_params: ParamsDict, conf: dict[str, Any]) -> dict[str, Any]:
     """The task's params with the run's ``conf`` on top (``dag_run_conf_overrides_params``)."""
+    if not len(task_params):  # what the lines below make of no params, without copying them
+        return dict(conf)
     merged = task_params.merged({k: v for k, v in conf.items() if k in task_params})
     values = merged.validate()
     for key, value in conf.items():

@@ -6,7 +6,6 @@ Workers and ``dags test`` share this code, so a task behaves the same in both.
 from __future__ import annotations
 
 import asyncio
-import copy
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -38,6 +37,12 @@ from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.templater import overrides_rendering, render_operator
 from airlane.sdk.templating import render_map_index, rendered_snapshot
 from airlane.sdk.xcom_arg import RETURN_VALUE_KEY, XComArg
+from airlane.service.execution.class_facts import (
+    class_uses_aexecute,
+    overrides_base,
+    shallow_copy,
+    utc_from_timestamp,
+)
 from airlane.service.execution.context_builder import RunInfo, build_context
 from airlane.service.execution.deferral import Resume, deferral_of, ended_by_trigger, run_resumed
 from airlane.service.execution.main_thread import call_with_alarm
@@ -89,7 +94,7 @@ def _resolve_expand_value(value: Any, ti: RuntimeTaskInstance) -> Any:
 def materialize(node: DAGNode, ti: RuntimeTaskInstance) -> BaseOperator:
     """The operator to execute: a copy (rendering changes it), unmapped for a mapped task."""
     if not isinstance(node, MappedOperator):
-        return copy.copy(node)  # type: ignore[return-value]
+        return shallow_copy(node)  # type: ignore[return-value]
     if node.expand_kwargs_input is not None:
         rows = _resolve_expand_value(node.expand_kwargs_input, ti)
         return node.unmap(rows, ti.map_index)
@@ -97,26 +102,18 @@ def materialize(node: DAGNode, ti: RuntimeTaskInstance) -> BaseOperator:
     return node.unmap(resolved, ti.map_index)
 
 
-def _defining_index(cls: type, name: str) -> int | None:
-    for index, klass in enumerate(cls.__mro__):
-        if name in klass.__dict__:
-            return index
-    return None
-
-
 def _uses_aexecute(task: BaseOperator) -> bool:
     """True when the class's ``aexecute`` is at least as specific as its ``execute``."""
-    a_index = _defining_index(type(task), "aexecute")
-    e_index = _defining_index(type(task), "execute")
-    return a_index is not None and (e_index is None or a_index <= e_index)
+    cls: type = type(task)
+    return class_uses_aexecute(cls)
 
 
 async def _hook(task: BaseOperator, name: str, main_thread: bool, *args: Any) -> None:
     """Run ``pre_execute``/``post_execute`` (skipped when neither the class nor the task sets
     one): on the task process's main thread with no event loop, as a sync ``execute`` runs
     there, else in a thread."""
-    overridden = getattr(type(task), name) is not getattr(BaseOperator, name)
-    if overridden or getattr(task, f"_{name}_hook", None) is not None:
+    cls: type = type(task)
+    if overrides_base(cls, name) or getattr(task, f"_{name}_hook", None) is not None:
         if main_thread:
             call_with_alarm(None, getattr(task, name), *args)
         else:
@@ -305,7 +302,7 @@ async def execute_task(
             if request.reschedule_started_at_s
             else None
         ),
-        start_date=pendulum.from_timestamp(started_s),
+        start_date=utc_from_timestamp(started_s),
     )
     task: BaseOperator | None = None
     context: Context | None = None
@@ -385,7 +382,8 @@ def emitted_asset_events(context: Context) -> str | None:
     emitted = getattr(accessors, "emitted", None)
     if emitted is None:
         return None
-    return orjson.dumps(emitted(), default=repr).decode()
+    events = emitted()
+    return orjson.dumps(events, default=repr).decode() if events else "[]"
 
 
 async def _name_instance(

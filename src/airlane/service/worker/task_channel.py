@@ -18,6 +18,8 @@ import orjson
 HEADER = struct.Struct(">I")
 #: A frame carries at most a log line piece, rendered fields or XComs (capped elsewhere).
 MAX_FRAME_BYTES = 256 * 1024 * 1024
+#: what the task process asks of its socket at once (a try's request fits)
+RECV_BYTES = 64 * 1024
 
 
 class ChannelClosed(EOFError):
@@ -49,6 +51,8 @@ class SyncChannel:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self._send_lock = threading.Lock()
+        #: received, not yet returned: a frame's header and body usually come in one recv
+        self._received = bytearray()
 
     def send(self, message: dict[str, Any]) -> None:
         data = encode(message)
@@ -56,13 +60,15 @@ class SyncChannel:
             self.sock.sendall(data)
 
     def _read_exactly(self, size: int) -> bytes:
-        chunks = bytearray()
-        while len(chunks) < size:
-            chunk = self.sock.recv(size - len(chunks))
+        received = self._received
+        while len(received) < size:
+            chunk = self.sock.recv(max(size - len(received), RECV_BYTES))
             if not chunk:
                 raise ChannelClosed("the worker closed the channel")
-            chunks += chunk
-        return bytes(chunks)
+            received += chunk
+        data = bytes(received[:size])
+        del received[:size]
+        return data
 
     def receive(self) -> dict[str, Any]:
         (size,) = HEADER.unpack(self._read_exactly(HEADER.size))

@@ -25,7 +25,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -159,6 +159,10 @@ class _Output:
         sys.stdout.reconfigure(line_buffering=True)  # type: ignore[union-attr]
         sys.stderr.reconfigure(line_buffering=True)  # type: ignore[union-attr]
         self._fd = read_fd
+        #: drain's own (a poll object is not shared between threads): whether the pipe holds
+        #: anything, without a read that fails (raising) when it does not
+        self._pending = select.poll()
+        self._pending.register(read_fd, select.POLLIN)
         threading.Thread(target=self._forward, daemon=True).start()
 
     def _read_available(self) -> None:
@@ -187,7 +191,8 @@ class _Output:
             except (OSError, ValueError):
                 pass
         with self._lock:
-            self._read_available()
+            if self._pending.poll(0):
+                self._read_available()
             for line in self._splitter.close():
                 self.send_line(line)
 
@@ -318,14 +323,44 @@ def serve(config: TaskProcessConfig, channel: SyncChannel) -> None:
     # generations, a full collection (user code may cause them) no longer walks it each time
     gc.freeze()
     channel.send({"t": "ready", "pid": os.getpid()})
+    loop.run_until_complete(_serve_tries(runner))
+
+
+async def _serve_tries(runner: _Runner) -> None:
+    """One try after another on one running loop (no loop start and stop per try). Nothing
+    runs on the loop while this waits for the next request, as when the loop was stopped."""
     while True:
         try:
-            request = channel.receive()
+            request = runner.channel.receive()
         except ChannelClosed:
             return
         runner.started_s = time.monotonic()
-        try_ = loop.create_task(runner.run(request), context=runner.try_context.copy())
-        loop.run_until_complete(try_)
+        await _InContext(runner.run(request), runner.try_context.copy())
+
+
+class _InContext:
+    """Awaits ``coro`` with each of its steps run in ``context`` (as a task made with that
+    context would run it), without a task: a try that never waits (a sync ``execute``) ends
+    within the first step, with no loop iteration. What it waits on is passed up to the task
+    awaiting this, and what that task is sent or thrown (a cancellation) passed down."""
+
+    def __init__(self, coro: Coroutine[Any, Any, None], context: contextvars.Context) -> None:
+        self.coro, self.context = coro, context
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        step, arg = self.coro.send, None
+        while True:
+            try:
+                waiting_on = self.context.run(step, arg)
+            except StopIteration:
+                return
+            try:
+                step, arg = self.coro.send, (yield waiting_on)
+            except GeneratorExit:
+                self.coro.close()
+                raise
+            except BaseException as err:
+                step, arg = self.coro.throw, err
 
 
 def main(argv: list[str]) -> int:
