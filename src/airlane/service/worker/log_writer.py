@@ -17,6 +17,7 @@ import redis.asyncio as aioredis
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.messages import LogLine
 from airlane.sdk.secrets_masker import mask_text
+from airlane.service.worker.lean_calls import LeanCalls
 from airlane.service.worker.log_limits import LogBudget, LogLimits, cut_line
 
 #: A backstop only: the byte cap (at least 43 bytes a line) ends a try's log long before this.
@@ -54,8 +55,12 @@ class TaskLogWriter:
         key: str,
         retention_s: int,
         limits: LogLimits | None = None,
+        calls: LeanCalls | None = None,
     ) -> None:
+        """``calls``: the worker's lean calls, which send the lines when given (else the
+        client, in a pipeline)."""
         self.client = client
+        self.calls = calls
         self.key = key
         self.retention_s = retention_s
         self._lines: collections.deque[str] = collections.deque()
@@ -127,19 +132,28 @@ class TaskLogWriter:
         while self._lines:
             batch.append(self._lines.popleft())
         try:
-            async with self.client.pipeline(transaction=False) as pipe:
-                for line in batch:
-                    pipe.xadd(
-                        self.key, LogLine(line).to_fields(), maxlen=LOG_MAXLEN, approximate=True
-                    )
-                if not self._expiry_set:
-                    pipe.expire(self.key, self.retention_s)
-                await pipe.execute()
+            await self._send(batch)
         except TRANSIENT_ERRORS:
             self._lines.extendleft(reversed(batch))
             return False
         self._expiry_set = True
         return True
+
+    async def _send(self, batch: list[str]) -> None:
+        if self.calls is not None:
+            commands: list[tuple[str | int, ...]] = [
+                ("XADD", self.key, "MAXLEN", "~", LOG_MAXLEN, "*", "line", line) for line in batch
+            ]
+            if not self._expiry_set:
+                commands.append(("EXPIRE", self.key, self.retention_s))
+            await self.calls.run_all(commands)
+            return
+        async with self.client.pipeline(transaction=False) as pipe:
+            for line in batch:
+                pipe.xadd(self.key, LogLine(line).to_fields(), maxlen=LOG_MAXLEN, approximate=True)
+            if not self._expiry_set:
+                pipe.expire(self.key, self.retention_s)
+            await pipe.execute()
 
     def stop(self) -> asyncio.Future[None] | None:
         """Stop flushing in the background (the lines not sent yet stay, for ``take``); the

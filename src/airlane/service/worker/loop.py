@@ -42,6 +42,7 @@ from airlane.service.worker.dag_cache import DagCache
 from airlane.service.worker.heartbeat import Heartbeat, WorkerIdentity
 from airlane.service.worker.inline_try import InlineRunner
 from airlane.service.worker.isolated_try import IsolatedResult, TryLimits, TrySink, run_isolated
+from airlane.service.worker.lean_calls import LeanCalls
 from airlane.service.worker.log_writer import TaskLogWriter
 from airlane.service.worker.run_conf import (
     cached_run_conf,
@@ -49,7 +50,6 @@ from airlane.service.worker.run_conf import (
     run_conf,
     with_asset_events,
 )
-from airlane.service.worker.script_calls import ScriptCalls
 from airlane.service.worker.settings import TaskIsolation, WorkerSettings
 from airlane.service.worker.task_pool import TaskPool
 from airlane.service.worker.task_process import TaskProcessConfig, try_request
@@ -78,7 +78,7 @@ class Worker:
         self.client = client
         self.keys = keys
         self.scripts = Scripts.register(client, keys)
-        self.calls = ScriptCalls(client, self.scripts)
+        self.calls = LeanCalls(client, self.scripts)
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.sync_client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
         self.running: dict[asyncio.Task[None], RunningTry] = {}
@@ -170,13 +170,8 @@ class Worker:
                 await self._slot_freed(timeout_s=0.5)
                 continue
             try:
-                response = await typed.xreadgroup(
-                    self.client,
-                    WORKER_GROUP,
-                    self.worker_id,
-                    self.streams,
-                    count=free,
-                    block=self.settings.read_block_ms,
+                response = await self.calls.read_group(
+                    WORKER_GROUP, self.worker_id, self.streams, free, self.settings.read_block_ms
                 )
             except TRANSIENT_ERRORS:
                 await asyncio.sleep(0.2)
@@ -289,7 +284,11 @@ class Worker:
         item.resume = claimed
         log_key = self.keys.log(msg.dag_id, msg.run_id, msg.task_id, msg.map_index, msg.try_number)
         logs = TaskLogWriter(
-            self.client, log_key, self.settings.log_retention_s, self.settings.log_limits
+            self.client,
+            log_key,
+            self.settings.log_retention_s,
+            self.settings.log_limits,
+            self.calls,
         )
         try:
             result = await self._run_try(msg, logs, item.resume)

@@ -1,4 +1,5 @@
-"""The worker's two calls per try, ``claim_many`` and ``finish_many``, made lean.
+"""The worker's Redis calls per try made lean: ``claim_many``, ``finish_many`` and the read of
+its queues.
 
 Each call is packed once, by hiredis, and sent on a connection the worker keeps for these
 calls (one per call out at once), without redis-py's per-command layers (pool, retry closure,
@@ -19,9 +20,10 @@ from redis.exceptions import NoScriptError, ResponseError
 
 from airlane.queue.scripts import ClaimMany, Delivery, FinishMany, Scripts
 from airlane.queue.scripts.wire import ScriptArgs
+from airlane.queue.typed import StreamResponse
 
 
-class ScriptCalls:
+class LeanCalls:
     def __init__(self, client: aioredis.Redis, scripts: Scripts) -> None:
         self.client = client
         self.scripts = scripts
@@ -39,6 +41,40 @@ class ScriptCalls:
         answers = await self._call("finish_many", call.encode(self.scripts.keys))
         return [Delivery.decode(a) for a in cast(list[object], answers)]
 
+    async def read_group(
+        self, group: str, consumer: str, streams: dict[str, str], count: int, block_ms: int
+    ) -> StreamResponse:
+        """As ``typed.xreadgroup``: the entries read, per stream."""
+        command: tuple[str | int, ...] = (
+            *("XREADGROUP", "GROUP", group, consumer, "COUNT", count, "BLOCK", block_ms),
+            *("STREAMS", *streams, *streams.values()),
+        )
+        reply = cast("dict[str, list[Any]] | list[list[Any]] | None", await self._send(command))
+        # a map per stream (RESP3, redis-py's default protocol), else pairs (RESP2)
+        found = reply.items() if isinstance(reply, dict) else reply or []
+        return [(stream, [_entry(raw) for raw in entries]) for stream, entries in found]
+
+    async def run_all(self, commands: list[tuple[str | int, ...]]) -> None:
+        """Commands sent together (a pipeline, not a transaction); the first error answer is
+        raised once every answer is read."""
+        packed = b"".join(hiredis.pack_command(cast(Any, command)) for command in commands)
+        connection = self._idle.pop() if self._idle else await self._connection()
+        error: ResponseError | None = None
+        try:
+            await connection.send_packed_command(packed)
+            for _ in commands:
+                try:
+                    await connection.read_response()
+                except ResponseError as err:
+                    error = error or err
+        except BaseException:
+            await connection.disconnect(nowait=True)
+            self._idle.append(connection)
+            raise
+        self._idle.append(connection)
+        if error is not None:
+            raise error
+
     async def _call(self, name: str, wire: ScriptArgs) -> object:
         script = self.scripts.registered[name]
         try:
@@ -48,8 +84,11 @@ class ScriptCalls:
             return await self._evalsha(script.sha, wire)
 
     async def _evalsha(self, sha: str, wire: ScriptArgs) -> object:
-        command: Any = ("EVALSHA", sha, len(wire.keys), *wire.keys, *wire.args)
-        packed = hiredis.pack_command(command)  # (its stub takes one-value tuples only)
+        return await self._send(("EVALSHA", sha, len(wire.keys), *wire.keys, *wire.args))
+
+    async def _send(self, command: tuple[str | int | float, ...]) -> object:
+        """One command's answer (an error answer raised as by redis-py)."""
+        packed = hiredis.pack_command(cast(Any, command))  # (its stub: one-value tuples)
         connection = self._idle.pop() if self._idle else await self._connection()
         try:
             await connection.send_packed_command(packed)
@@ -70,6 +109,13 @@ class ScriptCalls:
         pool = self.client.connection_pool
         connection = await pool.get_connection()  # type: ignore[no-untyped-call]
         return cast(AbstractConnection, connection)
+
+
+def _entry(raw: list[Any]) -> tuple[str, dict[str, str]]:
+    """A stream entry as redis-py gives it: its id and its fields."""
+    message_id, flat = raw
+    flat = flat or []
+    return message_id, dict(zip(flat[::2], flat[1::2], strict=True))
 
 
 def _claim_answer(result: object) -> str | None:
