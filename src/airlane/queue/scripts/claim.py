@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import orjson
 
-from airlane.queue.keys import Keys, run_ref, ti_field
+from airlane.queue.keys import Keys, ti_field
 from airlane.queue.messages import STREAM_MAXLEN
-from airlane.queue.scripts.wire import KeyTable, ScriptArgs
+from airlane.queue.scripts.wire import KeyTable, ScriptArgs, run_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +48,14 @@ class ClaimMany:
 
 
 def _wire(keys: Keys, table: KeyTable, c: Claim) -> dict[str, object]:
+    run = run_keys(keys, c.dag_id, c.run_id)
     wired: dict[str, object] = {
-        "tis": table.position(keys.tis(c.dag_id, c.run_id)),
-        "claims": table.position(keys.claims(c.dag_id, c.run_id)),
+        "tis": table.position(run.tis),
+        "claims": table.position(run.claims),
         "ti": ti_field(c.task_id, c.map_index),
         "try": str(c.try_number),
         "message_ref": c.message_ref,
-        "run": run_ref(c.dag_id, c.run_id),
+        "run": run.ref,
     }
     if c.resumed:
         wired["resumes"] = table.position(keys.resumes)

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 import orjson
 
-from airlane.queue.keys import WORKER_GROUP, Keys, deferred_field, run_ref, ti_field
+from airlane.queue.keys import WORKER_GROUP, Keys, ti_field
 from airlane.queue.messages import STREAM_MAXLEN
 from airlane.queue.scripts.claim import CLAIM_TRY
-from airlane.queue.scripts.wire import KeyTable, ScriptArgs
+from airlane.queue.scripts.wire import KeyTable, RunKeys, ScriptArgs, run_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,49 +47,56 @@ class Finish:
     run_here: bool = False
 
     def wire(self, keys: Keys, table: KeyTable) -> dict[str, object]:
-        wired = self._wire(keys, table)
-        field = deferred_field(self.dag_id, self.run_id, self.task_id, self.map_index)
-        if self.resumed:
-            wired["resumes"] = table.position(keys.resumes)
-            wired["resumed"] = f"{field}|{self.try_number}"
-        if self.deferral_json:
-            wired["defer"] = self.deferral_json
-            wired["deferred_field"] = field
-            wired["tis"] = table.position(keys.tis(self.dag_id, self.run_id))
-            for name in ("triggers", "trigger_leases", "deferred", "trigger_timeouts"):
-                wired[name] = table.position(getattr(keys, name))
+        run = run_keys(keys, self.dag_id, self.run_id)
+        wired = self._wire(run, table)
+        if self.resumed or self.deferral_json:
+            field = f"{run.ref}|{wired['ti']}"  # keys.deferred_field, from its parts
+            if self.resumed:
+                wired["resumes"] = table.position(keys.resumes)
+                wired["resumed"] = f"{field}|{self.try_number}"
+            if self.deferral_json:
+                wired["defer"] = self.deferral_json
+                wired["deferred_field"] = field
+                wired["tis"] = table.position(run.tis)
+                for name in ("triggers", "trigger_leases", "deferred", "trigger_timeouts"):
+                    wired[name] = table.position(getattr(keys, name))
         if self.fast_template and self.map_index < 0:
             wired["template"] = self.fast_template
-            wired["plan"] = table.position(keys.fast_plan(self.dag_id, self.run_id))
-            wired["tis"] = table.position(keys.tis(self.dag_id, self.run_id))
-            wired["run_key"] = table.position(keys.run(self.dag_id, self.run_id))
+            wired["plan"] = table.position(run.fast_plan)
+            wired["tis"] = table.position(run.tis)
+            wired["run_key"] = table.position(run.run)
             if self.run_here:
                 wired["here"] = 1
                 # the ClaimRef's pieces as protocol.ClaimRef.encode writes them
-                wired["ref_stream"] = orjson.dumps(self.stream).decode()
-                wired["ref_run"] = orjson.dumps([self.dag_id, self.run_id]).decode()[1:-1]
+                wired["ref_stream"] = _json_text(self.stream)
+                wired["ref_run"] = run.ref_pair
         return wired
 
-    def _wire(self, keys: Keys, table: KeyTable) -> dict[str, object]:
+    def _wire(self, run: RunKeys, table: KeyTable) -> dict[str, object]:
+        ti = ti_field(self.task_id, self.map_index)
         return {
             "stream": table.position(self.stream),
             "message_id": self.message_id,
-            "run": run_ref(self.dag_id, self.run_id),
-            "ti": ti_field(self.task_id, self.map_index),
+            "run": run.ref,
+            "ti": ti,
             "try": str(self.try_number),
             "outcome": self.outcome_json,
             "message_ref": self.message_ref,
-            "claims": table.position(keys.claims(self.dag_id, self.run_id)),
-            "xcom": table.position(keys.xcom(self.dag_id, self.run_id, self.task_id)),
+            "claims": table.position(run.claims),
+            "xcom": table.position(f"{run.xcom_prefix}{self.task_id}"),
             "xcoms": list(self.xcom_pairs),
             "log": table.position(
-                keys.log(self.dag_id, self.run_id, self.task_id, self.map_index, self.try_number)
+                f"{run.log_prefix}{self.task_id}:{self.map_index}:{self.try_number}"
             ),
             "lines": list(self.log_lines),
             "expire_log": 1 if self.set_log_expiry else 0,
-            "rendered_key": table.position(keys.rendered(self.dag_id, self.run_id)),
+            "rendered_key": table.position(run.rendered),
             "rendered": self.rendered_json,
         }
+
+
+def _json_text(text: str) -> str:
+    return orjson.dumps(text).decode()
 
 
 @dataclass(frozen=True, slots=True)

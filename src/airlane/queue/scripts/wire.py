@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+
+import orjson
+
+from airlane.queue.keys import Keys, run_ref
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,3 +34,36 @@ class KeyTable:
             self.keys.append(key)
             found = self._positions[key] = len(self.keys)
         return found
+
+
+@dataclass(frozen=True, slots=True)
+class RunKeys:
+    """The keys and texts of one run a finish (or claim) names, built once per run."""
+
+    ref: str
+    claims: str
+    tis: str
+    rendered: str
+    fast_plan: str
+    run: str
+    #: ``keys.xcom`` and ``keys.log`` of the run, without the task's part
+    xcom_prefix: str
+    log_prefix: str
+    #: the dag id and run id as JSON texts, comma-separated (a ClaimRef's middle)
+    ref_pair: str
+
+
+@functools.lru_cache(maxsize=1024)
+def run_keys(keys: Keys, dag_id: str, run_id: str) -> RunKeys:
+    """The keys of a run (cached: a worker claims and finishes many tries of few runs)."""
+    return RunKeys(
+        ref=run_ref(dag_id, run_id),
+        claims=keys.claims(dag_id, run_id),
+        tis=keys.tis(dag_id, run_id),
+        rendered=keys.rendered(dag_id, run_id),
+        fast_plan=keys.fast_plan(dag_id, run_id),
+        run=keys.run(dag_id, run_id),
+        xcom_prefix=keys.xcom(dag_id, run_id, ""),
+        log_prefix=keys.log(dag_id, run_id, "", 0, 0).removesuffix(":0:0"),
+        ref_pair=orjson.dumps([dag_id, run_id]).decode()[1:-1],
+    )

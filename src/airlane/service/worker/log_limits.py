@@ -88,6 +88,17 @@ class LogBudget:
         self.dropped_lines = 0
         self.dropped_bytes = 0
 
+    def take(self, text: str) -> bool:
+        """Whether ``text`` is kept whole within the head (then counted): the common case,
+        without the list ``admit`` builds; when not, nothing is counted (``admit`` decides)."""
+        if self.truncated:
+            return False
+        cost = (len(text) if text.isascii() else utf8_size(text)) + ENTRY_OVERHEAD_BYTES
+        if cost > self.head_left:
+            return False
+        self.head_left -= cost
+        return True
+
     def admit(self, text: str) -> list[str]:
         """The lines to send now for ``text`` (itself, the truncation marker, or nothing)."""
         cost = entry_cost(text)

@@ -42,12 +42,25 @@ from airlane.service.worker.dag_cache import DagCache
 from airlane.service.worker.heartbeat import Heartbeat, WorkerIdentity
 from airlane.service.worker.inline_try import InlineRunner
 from airlane.service.worker.isolated_try import IsolatedResult, TryLimits, TrySink, run_isolated
+from airlane.service.worker.lean_calls import LeanCalls
 from airlane.service.worker.log_writer import TaskLogWriter
-from airlane.service.worker.run_conf import run_conf, with_asset_events
+from airlane.service.worker.run_conf import (
+    cached_run_conf,
+    needs_asset_events,
+    run_conf,
+    with_asset_events,
+)
 from airlane.service.worker.settings import TaskIsolation, WorkerSettings
 from airlane.service.worker.task_pool import TaskPool
 from airlane.service.worker.task_process import TaskProcessConfig, try_request
-from airlane.service.worker.tries import FinishedTry, RunningTry, claim_call, finish_call, run_info
+from airlane.service.worker.tries import (
+    FinishedTry,
+    RunningTry,
+    claim_call,
+    finish_call,
+    read_message,
+    run_info,
+)
 
 log = logging.getLogger("airlane.worker")
 
@@ -65,6 +78,7 @@ class Worker:
         self.client = client
         self.keys = keys
         self.scripts = Scripts.register(client, keys)
+        self.calls = LeanCalls(client, self.scripts)
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         self.sync_client = redis.Redis.from_url(settings.redis_url, decode_responses=True)
         self.running: dict[asyncio.Task[None], RunningTry] = {}
@@ -156,13 +170,8 @@ class Worker:
                 await self._slot_freed(timeout_s=0.5)
                 continue
             try:
-                response = await typed.xreadgroup(
-                    self.client,
-                    WORKER_GROUP,
-                    self.worker_id,
-                    self.streams,
-                    count=free,
-                    block=self.settings.read_block_ms,
+                response = await self.calls.read_group(
+                    WORKER_GROUP, self.worker_id, self.streams, free, self.settings.read_block_ms
                 )
             except TRANSIENT_ERRORS:
                 await asyncio.sleep(0.2)
@@ -199,7 +208,7 @@ class Worker:
             # nothing would wait for it, and the event loop's shutdown could hang on it.)
             return
         try:
-            message = TaskMessage.from_fields(fields)
+            message, raw = read_message(fields)
         except (KeyError, TypeError, ValueError):  # MalformedRecord, bad JSON, missing fields
             log.exception("skipping malformed task message %s on %s", message_id, stream)
             self._malformed.add((stream, message_id))
@@ -216,7 +225,7 @@ class Worker:
                 message.try_number,
             ).encode()
         )
-        item = RunningTry(stream, message_id, message, ref, claimed=bool(claimed_ref))
+        item = RunningTry(stream, message_id, message, ref, claimed=bool(claimed_ref), raw=raw)
         task = asyncio.create_task(self._handle_logged(item))
         self.running[task] = item
         self._started.add((stream, message_id))
@@ -275,7 +284,11 @@ class Worker:
         item.resume = claimed
         log_key = self.keys.log(msg.dag_id, msg.run_id, msg.task_id, msg.map_index, msg.try_number)
         logs = TaskLogWriter(
-            self.client, log_key, self.settings.log_retention_s, self.settings.log_limits
+            self.client,
+            log_key,
+            self.settings.log_retention_s,
+            self.settings.log_limits,
+            self.calls,
         )
         try:
             result = await self._run_try(msg, logs, item.resume)
@@ -338,7 +351,7 @@ class Worker:
 
     async def _claim_many(self, items: list[RunningTry]) -> list[str | None]:
         call = claim_call(self.worker_id, items, time.time())
-        return cast(list[str | None], await self._retrying(self.scripts.claim_resuming, call))
+        return cast(list[str | None], await self._retrying(self.calls.claim_resuming, call))
 
     async def _finish_many(self, finished: list[FinishedTry]) -> list[None]:
         settings = self.settings
@@ -350,7 +363,7 @@ class Worker:
             settings.fast_path,
             run_here=not self._stopping,
         )
-        answers = await self._retrying(self.scripts.finish_many, call)
+        answers = await self._retrying(self.calls.finish_many, call)
         replayed = False
         for delivery in cast(list[Delivery | None], answers):
             if delivery is not None and delivery.replayed:
@@ -387,13 +400,21 @@ class Worker:
     async def _run_try(self, msg: TaskMessage, logs: TaskLogWriter, resume: str) -> IsolatedResult:
         resumed = " (resumed by its trigger)" if resume else ""
         logs.write(f"try {msg.try_number} of {msg.task_id} on worker {self.worker_id}{resumed}")
-        info = await self._run_info(msg)
+        info = self._cached_run_info(msg) or await self._run_info(msg)
         if self.pool is None:
             logs.start()
             return await self.inline.run(msg, info, logs, resume)
         request = try_request(msg, info, resume)
         sink = TrySink(logs.write, logs.waiting, logs.start)
         return await run_isolated(self.pool, request, sink, self.limits)
+
+    def _cached_run_info(self, msg: TaskMessage) -> RunInfo | None:
+        """``_run_info`` without a Redis read or a suspension, when the worker has all of it
+        (the run's conf read for an earlier try, no asset events to read); else None."""
+        if needs_asset_events(msg):
+            return None
+        conf = cached_run_conf(self.keys, msg)
+        return None if conf is None else run_info(msg, conf)
 
     async def _run_info(self, msg: TaskMessage) -> RunInfo:
         """The run a try belongs to, as the task sees it (its dates, conf and type)."""

@@ -35,16 +35,36 @@ _cached_bytes = 0
 
 async def run_conf(client: aioredis.Redis, keys: Keys, message: TaskMessage) -> dict[str, Any]:
     """The conf of the run of ``message`` (``{}`` for a run that is gone or has none)."""
+    found = cached_run_conf(keys, message)
+    if found is not None:
+        return found
     run_key = keys.run(message.dag_id, message.run_id)
-    entry = (run_key, message.run_queued_at)
+    raw = await typed.hget(client, run_key, "conf") or "{}"
+    _remember((run_key, message.run_queued_at), raw)
+    return _parsed(raw)
+
+
+def cached_run_conf(keys: Keys, message: TaskMessage) -> dict[str, Any] | None:
+    """The conf of the run of ``message`` when this worker has it already, else None."""
+    entry = (keys.run(message.dag_id, message.run_id), message.run_queued_at)
     raw = _cache.get(entry)
     if raw is None:
-        raw = await typed.hget(client, run_key, "conf") or "{}"
-        _remember(entry, raw)
-    else:
-        _cache.move_to_end(entry)
+        return None
+    _cache.move_to_end(entry)
+    return _parsed(raw)
+
+
+def _parsed(raw: str) -> dict[str, Any]:
+    """A copy of its own for each try (most runs have no conf: no parse then)."""
+    if raw == "{}":
+        return {}
     found = loads(raw)
     return found if isinstance(found, dict) else {}
+
+
+def needs_asset_events(message: TaskMessage) -> bool:
+    """Whether the try's run was triggered by assets (``with_asset_events`` has some to add)."""
+    return message.run_type == "asset_triggered"
 
 
 async def with_asset_events(
@@ -53,7 +73,7 @@ async def with_asset_events(
     """``info`` with the events that triggered an asset-triggered run (its hash's
     ``asset_events``, written with the run: queue/asset_runs.py) and its ``run_after`` (such a
     run has no logical date); other runs have none."""
-    if message.run_type != "asset_triggered":
+    if not needs_asset_events(message):
         return info
     run_key = keys.run(message.dag_id, message.run_id)
     raw, run_after = await client.hmget(run_key, ["asset_events", "run_after"])

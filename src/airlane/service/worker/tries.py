@@ -7,6 +7,7 @@ import functools
 from dataclasses import dataclass, replace
 from typing import Any
 
+import orjson
 import pendulum
 
 from airlane.engine.run_state import TaskOutcome
@@ -30,6 +31,22 @@ class RunningTry:
     resume: str = ""
     #: claimed for this worker already, by the finish script of its upstream (RUN_HERE)
     claimed: bool = False
+    #: the message's JSON as read (its ``m`` field), when it carries every field: what
+    #: ``message.to_fields()`` would encode again ("" when not known)
+    raw: str = ""
+
+
+#: how many values a task message's JSON array holds when written by this version
+_MESSAGE_VALUES = len(TaskMessage.__dataclass_fields__)
+
+
+def read_message(fields: dict[str, str]) -> tuple[TaskMessage, str]:
+    """A task message read off its stream (as ``TaskMessage.from_fields``), and its JSON
+    when it is complete (an older message's fills its missing values with defaults)."""
+    raw = fields["m"]
+    values = orjson.loads(raw)
+    message = TaskMessage(*values)
+    return message, raw if len(values) == _MESSAGE_VALUES else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +123,7 @@ def fast_template(done: FinishedTry) -> str:
     """A success's own task message, which a successor's takes after (engine/fast_path.py)."""
     if done.outcome.state is not TaskInstanceState.SUCCESS or done.item.message.map_index >= 0:
         return ""
-    return done.item.message.to_fields()["m"]
+    return done.item.raw or done.item.message.to_fields()["m"]
 
 
 def run_info(msg: TaskMessage, conf: dict[str, Any]) -> RunInfo:
