@@ -479,10 +479,23 @@ class Keys:
         return f"{self.prefix}hitl_responses:{run_tag(dag_id, run_id)}"
 
     def xcom(self, dag_id: str, run_id: str, task_id: str) -> str:
-        return f"{self.prefix}xcom:{run_tag(dag_id, run_id)}:{task_id}"
+        return self.run_xcoms(dag_id, run_id) + task_id
+
+    def run_xcoms(self, dag_id: str, run_id: str) -> str:
+        """What a run's ``xcom`` keys start with (the task id follows)."""
+        return f"{self.prefix}xcom:{run_tag(dag_id, run_id)}:"
 
     def log(self, dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int) -> str:
-        return f"{self.prefix}log:{run_tag(dag_id, run_id)}:{task_id}:{map_index}:{try_number}"
+        return log_in_run(self.run_logs(dag_id, run_id), task_id, map_index, try_number)
+
+    def run_logs(self, dag_id: str, run_id: str) -> str:
+        """What a run's ``log`` keys start with (``log_in_run`` adds the try's part)."""
+        return f"{self.prefix}log:{run_tag(dag_id, run_id)}:"
+
+
+def log_in_run(run_logs: str, task_id: str, map_index: int, try_number: int) -> str:
+    """A try's ``log`` key from its run's ``Keys.run_logs``."""
+    return f"{run_logs}{task_id}:{map_index}:{try_number}"
 
 
 def ti_field(task_id: str, map_index: int) -> str:

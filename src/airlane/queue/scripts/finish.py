@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import orjson
 
-from airlane.queue.keys import WORKER_GROUP, Keys, ti_field
+from airlane.queue.keys import WORKER_GROUP, Keys, deferred_field, log_in_run, ti_field
 from airlane.queue.messages import STREAM_MAXLEN
 from airlane.queue.scripts.claim import CLAIM_TRY
 from airlane.queue.scripts.wire import KeyTable, RunKeys, ScriptArgs, run_keys
@@ -50,7 +50,7 @@ class Finish:
         run = run_keys(keys, self.dag_id, self.run_id)
         wired = self._wire(run, table)
         if self.resumed or self.deferral_json:
-            field = f"{run.ref}|{wired['ti']}"  # keys.deferred_field, from its parts
+            field = deferred_field(self.dag_id, self.run_id, self.task_id, self.map_index)
             if self.resumed:
                 wired["resumes"] = table.position(keys.resumes)
                 wired["resumed"] = f"{field}|{self.try_number}"
@@ -86,7 +86,7 @@ class Finish:
             "xcom": table.position(f"{run.xcom_prefix}{self.task_id}"),
             "xcoms": list(self.xcom_pairs),
             "log": table.position(
-                f"{run.log_prefix}{self.task_id}:{self.map_index}:{self.try_number}"
+                log_in_run(run.log_prefix, self.task_id, self.map_index, self.try_number)
             ),
             "lines": list(self.log_lines),
             "expire_log": 1 if self.set_log_expiry else 0,

@@ -63,7 +63,7 @@ def run_keys(keys: Keys, dag_id: str, run_id: str) -> RunKeys:
         rendered=keys.rendered(dag_id, run_id),
         fast_plan=keys.fast_plan(dag_id, run_id),
         run=keys.run(dag_id, run_id),
-        xcom_prefix=keys.xcom(dag_id, run_id, ""),
-        log_prefix=keys.log(dag_id, run_id, "", 0, 0).removesuffix(":0:0"),
+        xcom_prefix=keys.run_xcoms(dag_id, run_id),
+        log_prefix=keys.run_logs(dag_id, run_id),
         ref_pair=orjson.dumps([dag_id, run_id]).decode()[1:-1],
     )
