@@ -70,7 +70,9 @@ class DagCache:
         return await asyncio.get_running_loop().run_in_executor(None, call, self.dags_folder)
 
     async def _refresh(self, fileloc: str) -> _Entry:
-        lock = self._locks.setdefault(fileloc, asyncio.Lock())
+        lock = self._locks.get(fileloc)
+        if lock is None:  # (not setdefault: that builds a lock on every call)
+            lock = self._locks[fileloc] = asyncio.Lock()
         async with lock:
             try:
                 stat = os.stat(fileloc)
