@@ -17,7 +17,7 @@ from typing import Any
 from tests.integration.cluster import Cluster, RedisServer, wait_until
 
 from bench import dags, profile
-from bench.scenario_harness import airflow_scenario
+from bench.scenario_harness import SCENARIO_RUNS, airflow_scenario_median
 from bench.scenario_harness import instance_times as _times
 from bench.scenario_harness import percentile as _percentile
 
@@ -208,6 +208,7 @@ def measure(work: Path, redis: RedisServer, smoke: bool) -> dict[str, Any]:
             "wide": 100,
             "memory_runs": 2,
             "scenario": (5, 3),
+            "scenario_runs": 2,
             "files": 5,
             "scheduled": 2,
         }
@@ -218,6 +219,7 @@ def measure(work: Path, redis: RedisServer, smoke: bool) -> dict[str, Any]:
             "wide": 10_000,
             "memory_runs": 10,
             "scenario": (100, 10),
+            "scenario_runs": SCENARIO_RUNS,
             "files": 100,
             "scheduled": 10,
         }
@@ -236,7 +238,9 @@ def measure(work: Path, redis: RedisServer, smoke: bool) -> dict[str, Any]:
         results["hop"] = hop(cluster, chain_id)
         results["throughput"] = throughput(cluster, redis, fan_id, sizes["fan_out"])
         results["profile"] = profiled(cluster, redis, fan_id, work / "profiles")
-        results["airflow_scenario"] = airflow_scenario(cluster, scenario_ids)
+        results["airflow_scenario"] = airflow_scenario_median(
+            cluster, scenario_ids, sizes["scenario_runs"]
+        )
         cluster.wait_for_dags(every_second, timeout_s=60)
         results["scheduling"] = schedule_precision(cluster, every_second, sizes["scheduled"])
     with running(work / "idle", redis, folder, workers=0) as cluster:

@@ -22,7 +22,7 @@ from typing import Any
 
 from tests.integration.cluster import RedisServer
 
-from bench import airlane_bench, dags, profile
+from bench import airlane_bench, dags, profile, scenario_harness
 
 PARTS = ("expansion", "fan_out", "scenario", "memory")
 
@@ -51,13 +51,13 @@ def _scenario(work: Path, redis: RedisServer, folder: Path, spy: Path | None) ->
     with airlane_bench.running(work, redis, folder, workers=2) as cluster:
         cluster.wait_for_dags(*ids, timeout_s=300)
         pid = cluster.procs["coordinator"].pid
-        airlane_bench.airflow_scenario(cluster, ids)  # warm the workers' DAG caches
+        scenario_harness.airflow_scenario(cluster, ids)  # warm the workers' DAG caches
         before = profile.process_cpu_s(pid)
         if spy is None:
-            result = airlane_bench.airflow_scenario(cluster, ids)
+            result = scenario_harness.airflow_scenario(cluster, ids)
         else:
             with profile.sampled({"coordinator": pid}, spy / "scenario") as frames:
-                result = airlane_bench.airflow_scenario(cluster, ids)
+                result = scenario_harness.airflow_scenario(cluster, ids)
             result["profile"] = frames
         result["coordinator_cpu_s"] = profile.process_cpu_s(pid) - before
     return result
