@@ -96,13 +96,11 @@ class RunLoader:
         if not fields:
             s.outbox.batch.srem(s.keys.active_runs, ref)
             return None
-        content_hash = fields.get("dag_hash")
-        if not content_hash:  # (a run created here was not read: its DAG's version neither)
-            content_hash = (
-                found.dag_hash
-                if created is None
-                else await typed.hget(s.client, s.keys.dags, dag_id)
-            )
+        content_hash = (
+            fields.get("dag_hash")
+            or found.dag_hash
+            or await typed.hget(s.client, s.keys.dags, dag_id)
+        )
         loaded = await self.graph(content_hash) if content_hash else None
         if loaded is None:
             return None

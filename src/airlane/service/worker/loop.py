@@ -44,12 +44,7 @@ from airlane.service.worker.inline_try import InlineRunner
 from airlane.service.worker.isolated_try import IsolatedResult, TryLimits, TrySink, run_isolated
 from airlane.service.worker.lean_calls import LeanCalls
 from airlane.service.worker.log_writer import TaskLogWriter
-from airlane.service.worker.run_conf import (
-    cached_run_conf,
-    needs_asset_events,
-    run_conf,
-    with_asset_events,
-)
+from airlane.service.worker.run_conf import run_conf, with_asset_events
 from airlane.service.worker.settings import TaskIsolation, WorkerSettings
 from airlane.service.worker.task_pool import TaskPool
 from airlane.service.worker.task_process import TaskProcessConfig, try_request
@@ -400,21 +395,13 @@ class Worker:
     async def _run_try(self, msg: TaskMessage, logs: TaskLogWriter, resume: str) -> IsolatedResult:
         resumed = " (resumed by its trigger)" if resume else ""
         logs.write(f"try {msg.try_number} of {msg.task_id} on worker {self.worker_id}{resumed}")
-        info = self._cached_run_info(msg) or await self._run_info(msg)
+        info = await self._run_info(msg)
         if self.pool is None:
             logs.start()
             return await self.inline.run(msg, info, logs, resume)
         request = try_request(msg, info, resume)
         sink = TrySink(logs.write, logs.waiting, logs.start)
         return await run_isolated(self.pool, request, sink, self.limits)
-
-    def _cached_run_info(self, msg: TaskMessage) -> RunInfo | None:
-        """``_run_info`` without a Redis read or a suspension, when the worker has all of it
-        (the run's conf read for an earlier try, no asset events to read); else None."""
-        if needs_asset_events(msg):
-            return None
-        conf = cached_run_conf(self.keys, msg)
-        return None if conf is None else run_info(msg, conf)
 
     async def _run_info(self, msg: TaskMessage) -> RunInfo:
         """The run a try belongs to, as the task sees it (its dates, conf and type)."""
