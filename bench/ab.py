@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 ENTRY = Path(ab_round.__file__)
 #: Copied beside it: Airflow's scenario is measured with this checkout's harness in every round
 HARNESS = Path(scenario_harness.__file__)
+#: Copied beside it too: every checkout's Redis runs at the CPU priority this checkout gives it
+PRIORITY = ROOT / "src" / "airlane" / "service" / "redis_priority.py"
 #: Files of a checkout that ab_round.py imports (checked before anything runs).
 REQUIRED = (
     "bench/airlane_bench.py",
@@ -112,6 +114,7 @@ def alternate(
     entry = temp / "ab_round.py"  # outside any package: imports resolve to the checkout
     shutil.copyfile(ENTRY, entry)
     shutil.copyfile(HARNESS, temp / "scenario_harness.py")
+    shutil.copyfile(PRIORITY, temp / "redis_priority.py")
     runs: dict[str, list[dict[str, Any]]] = {label: [] for label in ab_report.LABELS}
     for i in range(rounds):
         for label in ab_report.LABELS:

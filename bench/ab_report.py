@@ -137,6 +137,12 @@ def _rev(found: dict[str, Any], label: str) -> str:
     return f"**{label}** = {rev['commit'][:7]} ({rev['subject']})"
 
 
+def _priorities(found: dict[str, Any]) -> list[str]:
+    """The CPU priorities the runs' Redis ran at (runs before this was recorded left out)."""
+    seen = {r.get("redis_priority") for runs in found["runs"].values() for r in runs}
+    return sorted(p for p in seen if p)
+
+
 def section(found: dict[str, Any]) -> list[str]:
     """``docs/benchmarks.md``'s section for one ``bench.ab`` run."""
     smoke = " (smoke sizes: the figures mean nothing)" if found.get("smoke") else ""
@@ -148,7 +154,9 @@ def section(found: dict[str, Any]) -> list[str]:
         f"{_rev(found, 'before')}; {_rev(found, 'after')}.",
         f"Runs alternated before, after, before, after ... for {found['rounds']} round(s); each"
         " commit ran from a clean checkout with its own code and bench modules. Each run: a"
-        " fresh redis-server (`appendfsync everysec`), the Redis floor, then DAG processor,"
+        " fresh redis-server (`appendfsync everysec`"
+        + "".join(f", {p} CPU priority" for p in _priorities(found))
+        + "), the Redis floor, then DAG processor,"
         " coordinator and two workers (64 slots each): hop along the chain (after a warm-up"
         " run), the fan-out, Airflow's scenario. Environment: "
         + (env or "no `AIRLANE_*` variable set (each commit's defaults)")

@@ -5,7 +5,9 @@ scenario, measured with the checkout's own code.
 ``PYTHONPATH=<checkout>/src:<checkout>``, so every ``bench.*``, ``tests.*`` and ``airlane``
 import below resolves to the checkout (which need not have this file). Airflow's scenario is
 the exception: ``scenario_harness.py``, copied beside this file, measures every checkout the
-same way (how runs are triggered changes the lag it measures). It writes one JSON
+same way (how runs are triggered changes the lag it measures), and ``redis_priority.py`` (this
+checkout's service/redis_priority.py) gives every checkout's Redis the same CPU priority
+(``AIRLANE_REDIS_PRIORITY``). It writes one JSON
 object to ``--output``. The environment is passed on to the services unchanged (e.g.
 ``AIRLANE_FAST_PATH``), so the same switch applies to every checkout.
 """
@@ -16,6 +18,7 @@ import argparse
 import importlib
 import inspect
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -71,6 +74,7 @@ def _throughput(bench: ModuleType, cluster: Any, redis: Any, dag_id: str, n: int
 def measure(modules: dict[str, ModuleType], work: Path, smoke: bool) -> dict[str, Any]:
     bench, dags = modules["bench.airlane_bench"], modules["bench.dags"]
     harness = importlib.import_module("scenario_harness")  # beside this file (bench.ab)
+    priority = importlib.import_module("redis_priority")  # beside this file (bench.ab)
     redis = modules["tests.integration.cluster"].RedisServer(work / "redis", appendfsync="everysec")
     folder = work / "dags"
     folder.mkdir(parents=True, exist_ok=True)
@@ -78,6 +82,7 @@ def measure(modules: dict[str, ModuleType], work: Path, smoke: bool) -> dict[str
     chain_id, fan_id = dags.chain(folder, chain_n), dags.fan_out(folder, fan_n)
     scenario_ids = dags.scenario(folder, *scenario)
     redis.start()
+    outcome = priority.apply_priority(redis.proc.pid, priority.priority_from_env(os.environ))
     try:
         redis.flush()
         found_floor = _floor(modules, redis.url, smoke)
@@ -97,6 +102,7 @@ def measure(modules: dict[str, ModuleType], work: Path, smoke: bool) -> dict[str
         "tasks_per_s": fan["tasks_per_s"],
         "cpu_us_per_task": fan.get("total_cpu_us_per_task"),
         "scenario_total_lag_s": lag["total_lag_s"],
+        "redis_priority": outcome.describe(),
         "sizes": {"chain": chain_n, "fan_out": fan_n, "scenario": list(scenario)},
     }
 

@@ -23,6 +23,7 @@ from typing import Any
 from tests.integration.cluster import Cluster, RedisServer, wait_until
 
 from bench.airlane_bench import _percentile, running
+from bench.bench_redis import start_redis
 from bench.stamp import save, stamp
 
 RESULTS = Path(__file__).resolve().parent / "results" / "assets.json"
@@ -220,8 +221,7 @@ def main() -> None:
     parser.add_argument("--output", default=str(RESULTS))
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="airlane-asset-bench-"))
-    redis = RedisServer(work / "redis", appendfsync="everysec")
-    redis.start()
+    redis, _ = start_redis(work)
     try:
         found = {**measure(work, redis, args.smoke), **stamp(), "smoke": args.smoke}
     finally:

@@ -23,6 +23,7 @@ from typing import Any
 from tests.integration.cluster import RedisServer
 
 from bench import airlane_bench, dags, profile, scenario_harness
+from bench.bench_redis import start_redis
 
 PARTS = ("expansion", "fan_out", "scenario", "memory")
 
@@ -108,8 +109,7 @@ def main() -> None:
     parts = [p for p in args.only.split(",") if p]
     spy = Path(args.profile) if args.profile else None
     work = Path(tempfile.mkdtemp(prefix="airlane-coord-bench-"))
-    redis = RedisServer(work / "redis", appendfsync="everysec")
-    redis.start()
+    redis, _ = start_redis(work)
     rounds: dict[str, list[dict[str, Any]]] = {p: [] for p in parts}
     try:
         for i in range(args.rounds):

@@ -34,6 +34,7 @@ from typing import Any
 from tests.integration.cluster import Cluster, RedisServer, wait_until
 
 from bench.airlane_bench import _percentile, _rss_mb, running
+from bench.bench_redis import start_redis
 from bench.stamp import save, stamp
 
 RESULTS = Path(__file__).resolve().parent / "results" / "deferral.json"
@@ -483,8 +484,7 @@ def main() -> None:
     args = parser.parse_args()
     output = Path(args.output)
     work = Path(tempfile.mkdtemp(prefix="airlane-deferral-bench-"))
-    redis = RedisServer(work / "redis", appendfsync="everysec")
-    redis.start()
+    redis, _ = start_redis(work)
     try:
         if args.only:
             found = json.loads(output.read_text()) if output.exists() else {}

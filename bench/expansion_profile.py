@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.integration.cluster import Cluster, RedisServer
+from tests.integration.cluster import Cluster
 
 from airlane.queue.connection import connect
 from airlane.queue.keys import Keys
@@ -34,6 +34,7 @@ from airlane.service.coordinator.loop import Coordinator
 from airlane.service.coordinator.settings import CoordinatorSettings
 from airlane.service.process import GC_THRESHOLDS
 from bench import dags, profile
+from bench.bench_redis import start_redis
 
 
 async def _redis_usec(client: Any) -> float:
@@ -97,8 +98,7 @@ def main() -> None:
     parser.add_argument("--profile", default=None, help="cProfile output file")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="airlane-expansion-"))
-    redis = RedisServer(work / "redis", appendfsync="everysec")
-    redis.start()
+    redis, _ = start_redis(work)
     try:
         folder = work / "dags"
         folder.mkdir()

@@ -21,19 +21,39 @@ from typing import Any
 from redis.exceptions import TimeoutError as RedisTimeout
 from tests.integration.cluster import RedisServer
 
+from airlane.service.redis_priority import RedisPriority, apply_priority, current_priority
 from bench import dags, floor
 from bench.airlane_bench import hop, running, throughput
+from bench.bench_redis import start_redis
 from bench.scenario_harness import airflow_scenario_median
 from bench.stamp import save, stamp
 
 RESULTS = Path(__file__).resolve().parent / "results" / "fast_path.json"
 COMMAND = "python -m bench.fast_path_bench"
-SETTINGS = {"on": "1", "off": "0"}
+#: name: (AIRLANE_FAST_PATH, whether Redis keeps the priority the bench started it at); the
+#: third setting shows what Redis' CPU priority (service/redis_priority.py) does to the figures
+SETTINGS = {"on": ("1", True), "off": ("0", True), "on_normal_redis": ("1", False)}
 
 
-def one_round(work: Path, redis: RedisServer, switch: str, sizes: dict[str, Any]) -> dict[str, Any]:
+def one_round(
+    work: Path, redis: RedisServer, setting: tuple[str, bool], sizes: dict[str, Any]
+) -> dict[str, Any]:
+    switch, keep_priority = setting
+    assert redis.proc is not None
+    started_at = current_priority(redis.proc.pid)
+    if not keep_priority:
+        apply_priority(redis.proc.pid, RedisPriority.NORMAL)
+    try:
+        return _measure_round(work / f"run-{switch}-{keep_priority}", redis, switch, sizes)
+    finally:
+        apply_priority(redis.proc.pid, started_at)
+
+
+def _measure_round(
+    work: Path, redis: RedisServer, switch: str, sizes: dict[str, Any]
+) -> dict[str, Any]:
     folder = sizes["folder"]
-    with running(work / f"run-{switch}", redis, folder, 2, AIRLANE_FAST_PATH=switch) as cluster:
+    with running(work, redis, folder, 2, AIRLANE_FAST_PATH=switch) as cluster:
         cluster.wait_for_dags(sizes["chain_id"], sizes["fan_id"], *sizes["scenario_ids"])
         chain = hop(cluster, sizes["chain_id"])
         fan = throughput(cluster, redis, sizes["fan_id"], sizes["fan_out"])
@@ -73,8 +93,8 @@ def measure(
     found_floor = measure_floor(redis, smoke) if with_floor else {}
     found: dict[str, list[dict[str, Any]]] = {name: [] for name in SETTINGS}
     for i in range(rounds):
-        for name, switch in SETTINGS.items():
-            found[name].append(one_round(work / f"round{i}", redis, switch, sizes))
+        for name, setting in SETTINGS.items():
+            found[name].append(one_round(work / f"round{i}", redis, setting, sizes))
             print(name, found[name][-1], flush=True)
     figures = ("hop_p50_ms", "hop_p99_ms", "tasks_per_s", "scenario_total_lag_s")
     medians = {
@@ -93,26 +113,38 @@ def measure(
 
 
 def section(found: dict[str, Any]) -> list[str]:
-    on, off, fl = found["medians"]["on"], found["medians"]["off"], found["floor"]
+    medians, fl = found["medians"], found["floor"]
+    on, off = medians["on"], medians["off"]
+    normal = medians.get("on_normal_redis")
     smoke = " (smoke sizes: the figures mean nothing)" if found.get("smoke") else ""
     dags_n, tasks_n = found["scenario"]
+    priority = found.get("redis_priority", "normal")
 
     def row(label: str, key: str, floor_value: float | None, fmt: str) -> str:
         floor_value = floor_value if fl else None
         ratio = "" if not floor_value else f" ({on[key] / floor_value:.1f} x / "
         ratio += "" if not floor_value else f"{off[key] / floor_value:.1f} x floor)"
-        return f"| {label} | {on[key]:{fmt}} | {off[key]:{fmt}} |{ratio} |"
+        third = f" {normal[key]:{fmt}} |" if normal else ""
+        return f"| {label} | {on[key]:{fmt}} | {off[key]:{fmt}} |{third}{ratio} |"
 
+    third_head = " on, Redis at normal priority |" if normal else ""
     return [
         "## Fast path (issue 19): on and off",
         "",
         f"`{COMMAND}`{smoke}; {found['machine']}; commit {found['commit']}, {found['date']}."
         " DAG processor, coordinator, two workers (64 slots each), real processes;"
-        f" `AIRLANE_FAST_PATH=1` and `=0` alternating, {found['rounds']} rounds each, medians.",
+        f" Redis at {priority} CPU priority;"
+        f" `AIRLANE_FAST_PATH=1` and `=0` alternating, {found['rounds']} rounds each, medians."
+        + (
+            " The third column is the fast path again with Redis switched to an ordinary"
+            " process for that round (as it runs when Airlane may not raise its priority)."
+            if normal
+            else ""
+        ),
         "",
-        "| figure | on | off | vs floor (on / off) |",
-        "|---|---|---|---|",
-        *_floor_rows(fl),
+        f"| figure | on | off |{third_head} vs floor (on / off) |",
+        "|---|---|---|" + ("---|" if normal else "") + "---|",
+        *_floor_rows(fl, bool(normal)),
         row(
             f"hop p50 (ms), {found['chain']}-task chain", "hop_p50_ms", fl.get("hop_p50_ms"), ".3f"
         ),
@@ -152,13 +184,14 @@ def section(found: dict[str, Any]) -> list[str]:
     ]
 
 
-def _floor_rows(fl: dict[str, Any]) -> list[str]:
+def _floor_rows(fl: dict[str, Any], third: bool) -> list[str]:
+    blank = "  |" * (3 if third else 2)
     if not fl:
-        return ["| Redis floor | not measured in this run (see the table on top) |  |  |"]
+        return [f"| Redis floor | not measured in this run (see the table on top) |{blank}"]
     return [
-        f"| Redis floor: hop p50 (ms) | {fl['hop_p50_ms']:.3f} |  |  |",
+        f"| Redis floor: hop p50 (ms) | {fl['hop_p50_ms']:.3f} |{blank}",
         f"| Redis floor: Airflow's scenario, total lag (s) | {fl['scenario_total_lag_s']:.3f}"
-        " |  |  |",
+        f" |{blank}",
     ]
 
 
@@ -170,11 +203,15 @@ def main() -> None:
     parser.add_argument("--no-floor", action="store_true", help="leave the Redis floor out")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="airlane-fast-path-bench-"))
-    redis = RedisServer(work / "redis", appendfsync="everysec")
-    redis.start()
+    redis, redis_priority = start_redis(work)
     try:
         measured = measure(work, redis, args.smoke, args.rounds, not args.no_floor)
-        found = {**measured, **stamp(), "smoke": args.smoke}
+        found = {
+            **measured,
+            **stamp(),
+            "smoke": args.smoke,
+            "redis_priority": redis_priority.describe(),
+        }
     finally:
         redis.stop()
     save(Path(args.output), found)

@@ -104,7 +104,9 @@ def render(results: dict[str, Any], command: str) -> str:
         f"- command: `{command}`",
         f"- machine: {m['cores']} cores, Python {m['python']}, {m['redis']}",
         f"- platform: {m['platform']}; commit {m['commit']}; {m['date']}",
-        "- Redis: a local redis-server with `appendonly yes`, `appendfsync everysec`;"
+        "- Redis: a local redis-server with `appendonly yes`, `appendfsync everysec`, at"
+        f" {results.get('redis_priority', 'normal')} CPU priority (`AIRLANE_REDIS_PRIORITY`;"
+        " `airlane standalone` starts its Redis the same way when permitted);"
         " services are real processes: DAG processor, coordinator, two workers (64 slots each)",
         "",
         "| figure | value | vs floor | target | met |",

@@ -18,9 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.integration.cluster import RedisServer
-
 from bench import airlane_bench, floor, report, scaling_bench, ui_bench
+from bench.bench_redis import start_redis
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,10 +83,10 @@ def main() -> None:
         return
 
     work = Path(tempfile.mkdtemp(prefix="airlane-bench-"))
-    redis = RedisServer(work / "redis", appendfsync="everysec")
-    redis.start()
+    redis, redis_priority = start_redis(work)
     try:
         results: dict[str, Any] = {"machine": machine(), "smoke": args.smoke}
+        results["redis_priority"] = redis_priority.describe()
         started = time.time()
         results["floor"] = floor.measure(redis.url, args.smoke)
         print("floor", results["floor"], flush=True)

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from airlane.dag_loader.isolated import ImportLimits
+from airlane.service.redis_priority import DEFAULT as DEFAULT_REDIS_PRIORITY
+from airlane.service.redis_priority import RedisPriority, priority_from_env
 
 
 def _bool(value: str) -> bool:
@@ -54,6 +56,8 @@ class Settings:
     #: the callbacks role's interpreter (arq's virtualenv); empty: .venv-callbacks beside
     #: this interpreter's virtualenv
     callbacks_python: str = ""
+    #: the CPU priority of a redis-server Airlane starts itself (service/redis_priority.py)
+    redis_priority: RedisPriority = DEFAULT_REDIS_PRIORITY
 
     @property
     def import_limits(self) -> ImportLimits:
@@ -127,4 +131,5 @@ class Settings:
                 env.get("AIRLANE_CALLBACK_RETRY_DELAY_S", defaults.callback_retry_delay_s)
             ),
             callbacks_python=env.get("AIRLANE_CALLBACKS_PYTHON", defaults.callbacks_python),
+            redis_priority=priority_from_env(env),
         )

@@ -58,3 +58,4 @@ def test_benchmarks_smoke(tmp_path: Path) -> None:
     assert results["startup"]["standalone_to_first_task_s"] > 0
     assert {"cores", "python", "redis", "commit"} <= set(results["machine"])
     assert "smoke run" in report.read_text()
+    assert results["redis_priority"] in report.read_text()  # the priority Redis ran at

@@ -15,6 +15,7 @@ import pytest
 from airlane.queue.connection import connect
 from airlane.queue.keys import Keys
 from airlane.queue.store import Store
+from airlane.service.redis_priority import RedisPriority, current_priority
 from tests.conftest import EXAMPLE_DAGS, TEST_DAGS, run_cli
 from tests.integration.cluster import die_with_test, wait_until
 
@@ -53,6 +54,17 @@ def _ti_state(env: dict[str, str], dag_id: str, run_id: str, task_id: str) -> st
     return asyncio.run(read())
 
 
+def _redis_priority(env: dict[str, str]) -> RedisPriority:
+    async def pid() -> int:
+        client = connect(env["AIRLANE_REDIS_URL"])
+        try:
+            return int((await client.info("server"))["process_id"])
+        finally:
+            await client.aclose()
+
+    return current_priority(asyncio.run(pid()))
+
+
 def _env_file(data: Path) -> dict[str, str]:
     pairs = (
         line.split("=", 1)
@@ -82,6 +94,9 @@ def test_standalone_runs_the_seed_and_resumes_after_ctrl_c(tmp_path: Path) -> No
         )
         assert seed.code == 0, seed.stderr + log.read_text()
         assert seed.json()["state"] == "success"
+        if os.geteuid() == 0:  # permitted: the embedded Redis takes a core at once
+            assert _redis_priority(env) is RedisPriority.REALTIME
+            assert "redis-server runs at realtime (SCHED_FIFO 1) CPU priority" in log.read_text()
         logs = run_cli(
             "tasks", "logs", "simple_airflow_dag", seed.json()["run_id"], "print_hello", env=env
         )

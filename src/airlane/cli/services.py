@@ -340,5 +340,6 @@ def cmd_standalone(args: argparse.Namespace) -> int:
             log_level=args.log_level,
             worker_grace_s=settings.worker_grace_s,
             callbacks_python=settings.callbacks_python,
+            redis_priority=settings.redis_priority,
         )
     )

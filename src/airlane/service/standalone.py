@@ -25,6 +25,8 @@ import redis.asyncio as aioredis
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.sdk.virtualenv_build import CACHE_DIR_ENV as VENV_CACHE_DIR_ENV
 from airlane.service.callbacks.interpreter import NoCallbacksPython, callbacks_python
+from airlane.service.redis_priority import DEFAULT as DEFAULT_REDIS_PRIORITY
+from airlane.service.redis_priority import RedisPriority, apply_priority
 
 log = logging.getLogger("airlane.standalone")
 
@@ -40,6 +42,8 @@ class StandaloneSettings:
     worker_grace_s: float = 10.0
     #: AIRLANE_CALLBACKS_PYTHON (the callbacks role's virtualenv; service/callbacks/interpreter)
     callbacks_python: str = ""
+    #: AIRLANE_REDIS_PRIORITY: the embedded redis-server's CPU priority (service/redis_priority)
+    redis_priority: RedisPriority = DEFAULT_REDIS_PRIORITY
 
 
 def _child_setup() -> None:
@@ -142,6 +146,8 @@ class Standalone:
             os.path.join(self.settings.data_dir, "redis.log"),
             preexec_fn=_child_setup,
         )
+        outcome = apply_priority(self.redis.pid, self.settings.redis_priority)
+        log.info("redis-server runs at %s CPU priority", outcome.describe())
         client = aioredis.Redis.from_url(self.redis_url)
         for _ in range(200):
             try:
