@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import orjson
 import pytest
 from redis.crc import key_slot
@@ -99,3 +101,15 @@ def test_renew_and_create_run_keys_share_a_slot() -> None:
     wire = CreateRun("d", "r", 1.0, {"state": "queued"}).encode(KEYS)
     assert wire.args[-2:] == ["state", "queued"]
     _positions_valid(wire, [])
+
+
+def test_a_finish_sends_its_json_texts_once_each_beside_the_json() -> None:
+    finish = Finish(KEYS.queue("q"), "1-0", "d", "r", "t", 3, 2, '{"state":"success"}', '["r"]')
+    other = dataclasses.replace(finish, task_id="u", message_ref='["u"]')
+    wire = FinishMany("w", (finish, other), 10, 60).encode(KEYS)
+    first, second = orjson.loads(str(wire.args[4]))
+    assert wire.args[first["outcome"] - 1] == '{"state":"success"}'
+    assert first["outcome"] == second["outcome"]  # the same text, sent once
+    assert [wire.args[f["message_ref"] - 1] for f in (first, second)] == ['["r"]', '["u"]']
+    assert wire.args[first["rendered"] - 1] == ""
+    assert len(wire.args) == 6 + 4  # the texts: outcome, two ClaimRefs, rendered ("")
