@@ -260,6 +260,27 @@ async def test_apply_sends_shared_entries_and_repeated_values_once(
     assert entries == [{"m": "[1]"}, {"m": "[2]"}, {"plain": "x"}, {"m": "[3,0]"}]
 
 
+async def test_apply_writes_records_and_entries_sent_as_argv(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    """V and G (records and entries as ARGV): the same writes, each stream's in order."""
+    batch = Batch()
+    batch.hset_many(KEYS.tis(DAG, RUN), ["a", '{"s":"x"}', "b", '{"s":"y"}'])
+    batch.xadd(STREAM, 100, {"n": "1"})
+    batch.xadd(KEYS.events, 100, {"e": "1"})
+    batch.xadd(STREAM, 100, {"n": "2", "m": "x"})
+    batch.expire(STREAM, 100)  # another write to the stream: the next XADDs group anew
+    batch.xadd(STREAM, 100, {"n": "3"})
+    batch.xadd(STREAM, 100, {"n": "4"})
+    await scripts.apply(Apply("c1", 5000, batch))
+    records = await client.hgetall(KEYS.tis(DAG, RUN))
+    assert records == {"a": '{"s":"x"}', "b": '{"s":"y"}'}
+    entries = [f for _, f in await client.xrange(STREAM)]
+    assert entries == [{"n": "1"}, {"n": "2", "m": "x"}, {"n": "3"}, {"n": "4"}]
+    assert [f for _, f in await client.xrange(KEYS.events)] == [{"e": "1"}]
+    assert 0 < await client.ttl(STREAM) <= 100
+
+
 async def test_apply_acknowledges_entries(client: aioredis.Redis, scripts: CheckedScripts) -> None:
     message_id = await _delivered(client, "c1")
     batch = Batch()

@@ -54,6 +54,13 @@ class TextTable:
             found = self._positions[text] = self._fixed + len(self.texts)
         return found
 
+    def extend(self, texts: list[str]) -> int:
+        """Send ``texts`` in a row (not looked up: Lua takes them with one ``unpack(ARGV, i,
+        j)``); returns the first one's position."""
+        first = self._fixed + len(self.texts) + 1
+        self.texts += texts
+        return first
+
 
 @dataclass(frozen=True, slots=True)
 class RunKeys:
