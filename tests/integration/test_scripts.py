@@ -70,6 +70,25 @@ def test_every_key_shares_the_prefix_slot() -> None:
 # ---- claim_many -----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("record", "claimed"),
+    [
+        ('{"state":"queued","try_number":2}', True),  # as codec.encode_ti writes it
+        ('{"try_number":2,"state":"queued"}', True),  # keys in any order (cjson.encode)
+        ('{"state": "queued", "try_number": 2}', True),
+        ('{"state":"queued","try_number":2.5}', False),
+        ('{"state":"queued","try_number":1}', False),
+        ('{"state":"running","try_number":2}', False),
+        ('{"try_number":2,"state":"up_for_retry"}', False),
+    ],
+)
+async def test_a_claim_reads_the_record_however_it_is_written(
+    client: aioredis.Redis, scripts: CheckedScripts, record: str, claimed: bool
+) -> None:
+    await client.hset(KEYS.tis(DAG, RUN), ti_field(TASK, -1), record)
+    assert await scripts.claim_many(_claim("w1", "ref-1", try_number=2)) == [claimed]
+
+
 async def test_a_claim_starts_the_try(client: aioredis.Redis, scripts: CheckedScripts) -> None:
     await _queued(client)
     assert await scripts.claim_many(_claim("w1", "ref-1")) == [True]

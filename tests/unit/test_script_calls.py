@@ -125,7 +125,8 @@ def test_apply_sends_records_and_entries_as_argv() -> None:
     wire = Apply("c", 100, batch).encode(KEYS)
     v, g, h, x = orjson.loads(str(wire.args[2]))
     argv = ["", *wire.args]  # ARGV[i], 1-based
-    assert v[0] == "V" and argv[v[2] : v[2] + v[3]] == batch.ops[0][2]
+    assert v[0] == "V"
+    assert argv[v[2] : v[2] + v[3]] == batch.ops[0][2]
     assert (g[0], wire.keys[g[1] - 1], g[2]) == ("G", KEYS.events, "5")
     entries = [argv[at : at + n] for at, n in zip(g[3][::2], g[3][1::2], strict=True)]
     assert entries == [["kind", "ti", "ti", "a|-1"], ["kind", "ti", "ti", "b|-1", "worker", "w"]]

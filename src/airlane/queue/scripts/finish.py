@@ -8,7 +8,7 @@ import orjson
 
 from airlane.queue.keys import WORKER_GROUP, Keys, deferred_field, log_in_run, ti_field
 from airlane.queue.messages import STREAM_MAXLEN
-from airlane.queue.scripts.claim import CLAIM_TRY
+from airlane.queue.scripts.claim import CLAIM_TRY, RECORD_STATE
 from airlane.queue.scripts.wire import KeyTable, RunKeys, ScriptArgs, TextTable, run_keys
 
 
@@ -171,9 +171,8 @@ DEFER_TRY = """
 local function current_try(f)
   local raw = redis.call('HGET', KEYS[f.tis], f.ti)
   if not raw then return false end
-  local ti = cjson.decode(raw)
-  return tonumber(ti['try_number']) == tonumber(f.try)
-    and (ti['state'] == 'queued' or ti['state'] == 'running')
+  local state, try_number = record_state(raw)
+  return try_number == tonumber(f.try) and (state == 'queued' or state == 'running')
 end
 local function defer_try(f)
   if not current_try(f) then return end
@@ -210,7 +209,7 @@ FAST_PATH = """
 local function fresh_successor(f, cand)
   for _, up in ipairs(cand[2]) do
     local raw = redis.call('HGET', KEYS[f.tis], up)
-    if not raw or cjson.decode(raw)['state'] ~= 'success' then return nil end
+    if not raw or record_state(raw) ~= 'success' then return nil end
   end
   local raw = redis.call('HGET', KEYS[f.tis], cand[1])
   if not raw then return nil end
@@ -344,6 +343,7 @@ local function finished(f, acked, fast)
       'ti', f.ti, 'try', f.try, 'outcome', f.outcome, 'fast', fast.ti .. '|' .. fast.try)
   end
 end
+${RECORD_STATE}
 ${DEFER_TRY}
 ${FAST_PATH}
 ${CLAIM_TRY}
@@ -392,6 +392,7 @@ end
 """
 for _name, _source in (
     ("FINISH_TEXTS", FINISH_TEXTS),
+    ("RECORD_STATE", RECORD_STATE),
     ("DEFER_TRY", DEFER_TRY),
     ("FAST_PATH", FAST_PATH),
     ("CLAIM_TRY", CLAIM_TRY),
