@@ -5,6 +5,7 @@ script, as CLAIM_MANY would claim it; an older message read instead is left to a
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import orjson
 import pytest
@@ -261,3 +262,34 @@ async def test_a_stop_waits_for_a_claimed_try_that_has_not_started_here(
     finally:
         await _closed(worker)
     assert await client.smembers(KEYS.worker_stop(me)) == {claimed.stop_ident.encode()}
+
+
+# ---- the outcome's test: a plain success not written by codec.encode_outcome is decoded -------
+
+
+async def _finish_with(
+    scripts: CheckedScripts, item: RunningTry, outcome: dict[str, object]
+) -> None:
+    done = FinishedTry(item, TaskOutcome(TaskInstanceState.SUCCESS, 1), [], [], False, "")
+    call = finish_call("w1", [done], 60, fast_path=True)
+    finish = dataclasses.replace(call.finishes[0], outcome_json=orjson.dumps(outcome).decode())
+    await scripts.finish_many(dataclasses.replace(call, finishes=(finish,)))
+
+
+@pytest.mark.parametrize(
+    ("outcome", "fast"),
+    [
+        ({"try_number": 1, "state": "success", "follow": None, "short_circuit": None}, True),
+        ({"state": "success", "try_number": 1, "follow": ["x"], "short_circuit": None}, False),
+        ({"state": "success", "short_circuit": "x", "follow": None}, False),
+        ({"state": "failed", "try_number": 1, "follow": None, "short_circuit": None}, False),
+    ],
+)
+async def test_the_outcome_decides_the_fast_path_in_any_key_order(
+    client: aioredis.Redis, scripts: CheckedScripts, outcome: dict[str, object], fast: bool
+) -> None:
+    item = await _a_running(client, scripts, "w1")
+    await _finish_with(scripts, item, outcome)
+    *_, finished = await _completions(client)
+    assert finished["outcome"] == orjson.dumps(outcome).decode()
+    assert ("fast" in finished) is fast

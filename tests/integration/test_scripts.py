@@ -70,6 +70,25 @@ def test_every_key_shares_the_prefix_slot() -> None:
 # ---- claim_many -----------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("record", "claimed"),
+    [
+        ('{"state":"queued","try_number":2}', True),  # as codec.encode_ti writes it
+        ('{"try_number":2,"state":"queued"}', True),  # keys in any order (cjson.encode)
+        ('{"state": "queued", "try_number": 2}', True),
+        ('{"state":"queued","try_number":2.5}', False),
+        ('{"state":"queued","try_number":1}', False),
+        ('{"state":"running","try_number":2}', False),
+        ('{"try_number":2,"state":"up_for_retry"}', False),
+    ],
+)
+async def test_a_claim_reads_the_record_however_it_is_written(
+    client: aioredis.Redis, scripts: CheckedScripts, record: str, claimed: bool
+) -> None:
+    await client.hset(KEYS.tis(DAG, RUN), ti_field(TASK, -1), record)
+    assert await scripts.claim_many(_claim("w1", "ref-1", try_number=2)) == [claimed]
+
+
 async def test_a_claim_starts_the_try(client: aioredis.Redis, scripts: CheckedScripts) -> None:
     await _queued(client)
     assert await scripts.claim_many(_claim("w1", "ref-1")) == [True]
@@ -258,6 +277,27 @@ async def test_apply_sends_shared_entries_and_repeated_values_once(
     assert records == {"a": "same", "b": "other", "c": "same", "d": "same"}
     entries = [f for _, f in await client.xrange(STREAM)]
     assert entries == [{"m": "[1]"}, {"m": "[2]"}, {"plain": "x"}, {"m": "[3,0]"}]
+
+
+async def test_apply_writes_records_and_entries_sent_as_argv(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    """V and G (records and entries as ARGV): the same writes, each stream's in order."""
+    batch = Batch()
+    batch.hset_many(KEYS.tis(DAG, RUN), ["a", '{"s":"x"}', "b", '{"s":"y"}'])
+    batch.xadd(STREAM, 100, {"n": "1"})
+    batch.xadd(KEYS.events, 100, {"e": "1"})
+    batch.xadd(STREAM, 100, {"n": "2", "m": "x"})
+    batch.expire(STREAM, 100)  # another write to the stream: the next XADDs group anew
+    batch.xadd(STREAM, 100, {"n": "3"})
+    batch.xadd(STREAM, 100, {"n": "4"})
+    await scripts.apply(Apply("c1", 5000, batch))
+    records = await client.hgetall(KEYS.tis(DAG, RUN))
+    assert records == {"a": '{"s":"x"}', "b": '{"s":"y"}'}
+    entries = [f for _, f in await client.xrange(STREAM)]
+    assert entries == [{"n": "1"}, {"n": "2", "m": "x"}, {"n": "3"}, {"n": "4"}]
+    assert [f for _, f in await client.xrange(KEYS.events)] == [{"e": "1"}]
+    assert 0 < await client.ttl(STREAM) <= 100
 
 
 async def test_apply_acknowledges_entries(client: aioredis.Redis, scripts: CheckedScripts) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import orjson
 import pytest
 from redis.crc import key_slot
@@ -99,3 +101,34 @@ def test_renew_and_create_run_keys_share_a_slot() -> None:
     wire = CreateRun("d", "r", 1.0, {"state": "queued"}).encode(KEYS)
     assert wire.args[-2:] == ["state", "queued"]
     _positions_valid(wire, [])
+
+
+def test_a_finish_sends_its_json_texts_once_each_beside_the_json() -> None:
+    finish = Finish(KEYS.queue("q"), "1-0", "d", "r", "t", 3, 2, '{"state":"success"}', '["r"]')
+    other = dataclasses.replace(finish, task_id="u", message_ref='["u"]')
+    wire = FinishMany("w", (finish, other), 10, 60).encode(KEYS)
+    first, second = orjson.loads(str(wire.args[4]))
+    assert wire.args[first["outcome"] - 1] == '{"state":"success"}'
+    assert first["outcome"] == second["outcome"]  # the same text, sent once
+    assert [wire.args[f["message_ref"] - 1] for f in (first, second)] == ['["r"]', '["u"]']
+    assert wire.args[first["rendered"] - 1] == ""
+    assert len(wire.args) == 6 + 4  # the texts: outcome, two ClaimRefs, rendered ("")
+
+
+def test_apply_sends_records_and_entries_as_argv() -> None:
+    batch = Batch()
+    batch.hset_many(KEYS.tis("d", "r"), ["a|-1", '{"state":"running"}', "b|-1", '{"x":1}'])
+    batch.xadd(KEYS.events, 5, {"kind": "ti", "ti": "a|-1"})
+    batch.hset(KEYS.run("d", "r"), "state", "running")  # another key: the group goes on
+    batch.xadd(KEYS.events, 5, {"kind": "ti", "ti": "b|-1", "worker": "w"})
+    batch.xadd(KEYS.events, 6, {"kind": "run"})  # another maxlen: a new XADD
+    wire = Apply("c", 100, batch).encode(KEYS)
+    v, g, h, x = orjson.loads(str(wire.args[2]))
+    argv = ["", *wire.args]  # ARGV[i], 1-based
+    assert v[0] == "V"
+    assert argv[v[2] : v[2] + v[3]] == batch.ops[0][2]
+    assert (g[0], wire.keys[g[1] - 1], g[2]) == ("G", KEYS.events, "5")
+    entries = [argv[at : at + n] for at, n in zip(g[3][::2], g[3][1::2], strict=True)]
+    assert entries == [["kind", "ti", "ti", "a|-1"], ["kind", "ti", "ti", "b|-1", "worker", "w"]]
+    assert h == ["H", 4, "state", "running"]
+    assert x == ["X", 3, "6", ["kind", "run"]]

@@ -62,6 +62,19 @@ def _wire(keys: Keys, table: KeyTable, c: Claim) -> dict[str, object]:
     return wired
 
 
+# An instance record's state and try number (the two keys codec.encode_ti writes first: read
+# from the record's start, not decoded; a record written otherwise, as the fast path's
+# cjson.encode writes it, its keys in any order, is decoded). Shared by CLAIM_MANY and
+# FINISH_MANY (scripts/finish.py).
+RECORD_STATE = """
+local function record_state(raw)
+  local state, try = string.match(raw, '^{"state":"([%w_]+)","try_number":(%d+)[,}]')
+  if state then return state, tonumber(try) end
+  local ti = cjson.decode(raw)
+  return ti['state'], tonumber(ti['try_number'])
+end
+"""
+
 # The claim itself: the try's number in the run's ``claims`` hash, its ClaimRef in the worker's
 # ``worker_tasks`` set (KEYS[2]) and the ``started`` event on ``completions`` (KEYS[1]). Shared
 # by CLAIM_MANY and FINISH_MANY (a fast-path successor claimed for the finishing worker,
@@ -85,6 +98,7 @@ end
 # this worker already holds for the same message answers 1 again (no second start event): a
 # call whose reply was lost to a dropped connection is retried, and must not lose the try.
 CLAIM_MANY = """
+${RECORD_STATE}
 ${CLAIM_TRY}
 local results = {}
 for i, c in ipairs(cjson.decode(ARGV[4])) do
@@ -92,12 +106,12 @@ for i, c in ipairs(cjson.decode(ARGV[4])) do
   local tis, claims = KEYS[c.tis], KEYS[c.claims]
   local raw = redis.call('HGET', tis, c.ti)
   if raw then
-    local ti = cjson.decode(raw)
+    local state, try_number = record_state(raw)
     local claimed = redis.call('HGET', claims, c.ti)
     if claimed and tonumber(claimed) == tonumber(c.try)
         and redis.call('SISMEMBER', KEYS[2], c.message_ref) == 1 then
       ok = 1  -- this worker's own claim, asked again after its reply was lost: still its try
-    elseif ti['state'] == 'queued' and tonumber(ti['try_number']) == tonumber(c.try)
+    elseif state == 'queued' and try_number == tonumber(c.try)
         and not (claimed and tonumber(claimed) >= tonumber(c.try)) then
       claim_try({claims = claims, ti = c.ti, try = c.try, ref = c.message_ref,
         maxlen = ARGV[3], run = c.run, worker = ARGV[1], at = ARGV[2]})
@@ -111,4 +125,4 @@ for i, c in ipairs(cjson.decode(ARGV[4])) do
   end
 end
 return results
-""".replace("${CLAIM_TRY}", CLAIM_TRY)
+""".replace("${CLAIM_TRY}", CLAIM_TRY).replace("${RECORD_STATE}", RECORD_STATE)

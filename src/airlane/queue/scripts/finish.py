@@ -8,8 +8,8 @@ import orjson
 
 from airlane.queue.keys import WORKER_GROUP, Keys, deferred_field, log_in_run, ti_field
 from airlane.queue.messages import STREAM_MAXLEN
-from airlane.queue.scripts.claim import CLAIM_TRY
-from airlane.queue.scripts.wire import KeyTable, RunKeys, ScriptArgs, run_keys
+from airlane.queue.scripts.claim import CLAIM_TRY, RECORD_STATE
+from airlane.queue.scripts.wire import KeyTable, RunKeys, ScriptArgs, TextTable, run_keys
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,33 +46,35 @@ class Finish:
     #: while it is not stopping (the finished try's slot is the successor's)
     run_here: bool = False
 
-    def wire(self, keys: Keys, table: KeyTable) -> dict[str, object]:
+    def wire(self, keys: Keys, table: KeyTable, texts: TextTable) -> dict[str, object]:
+        """The finish as FINISH_MANY's JSON object: its keys by position in ``table``, its
+        JSON texts (FINISH_TEXTS) by position in ARGV, from ``texts``."""
         run = run_keys(keys, self.dag_id, self.run_id)
-        wired = self._wire(run, table)
+        wired = self._wire(run, table, texts)
         if self.resumed or self.deferral_json:
             field = deferred_field(self.dag_id, self.run_id, self.task_id, self.map_index)
             if self.resumed:
                 wired["resumes"] = table.position(keys.resumes)
                 wired["resumed"] = f"{field}|{self.try_number}"
             if self.deferral_json:
-                wired["defer"] = self.deferral_json
+                wired["defer"] = texts.position(self.deferral_json)
                 wired["deferred_field"] = field
                 wired["tis"] = table.position(run.tis)
                 for name in ("triggers", "trigger_leases", "deferred", "trigger_timeouts"):
                     wired[name] = table.position(getattr(keys, name))
         if self.fast_template and self.map_index < 0:
-            wired["template"] = self.fast_template
+            wired["template"] = texts.position(self.fast_template)
             wired["plan"] = table.position(run.fast_plan)
             wired["tis"] = table.position(run.tis)
             wired["run_key"] = table.position(run.run)
             if self.run_here:
                 wired["here"] = 1
                 # the ClaimRef's pieces as protocol.ClaimRef.encode writes them
-                wired["ref_stream"] = _json_text(self.stream)
-                wired["ref_run"] = run.ref_pair
+                wired["ref_stream"] = texts.position(_json_text(self.stream))
+                wired["ref_run"] = texts.position(run.ref_pair)
         return wired
 
-    def _wire(self, run: RunKeys, table: KeyTable) -> dict[str, object]:
+    def _wire(self, run: RunKeys, table: KeyTable, texts: TextTable) -> dict[str, object]:
         ti = ti_field(self.task_id, self.map_index)
         return {
             "stream": table.position(self.stream),
@@ -80,8 +82,8 @@ class Finish:
             "run": run.ref,
             "ti": ti,
             "try": str(self.try_number),
-            "outcome": self.outcome_json,
-            "message_ref": self.message_ref,
+            "outcome": texts.position(self.outcome_json),
+            "message_ref": texts.position(self.message_ref),
             "claims": table.position(run.claims),
             "xcom": table.position(f"{run.xcom_prefix}{self.task_id}"),
             "xcoms": list(self.xcom_pairs),
@@ -91,7 +93,7 @@ class Finish:
             "lines": list(self.log_lines),
             "expire_log": 1 if self.set_log_expiry else 0,
             "rendered_key": table.position(run.rendered),
-            "rendered": self.rendered_json,
+            "rendered": texts.position(self.rendered_json),
         }
 
 
@@ -112,7 +114,8 @@ class FinishMany:
 
     def encode(self, keys: Keys) -> ScriptArgs:
         table = KeyTable(keys.completions, keys.worker_tasks(self.worker_id))
-        finishes = [finish.wire(keys, table) for finish in self.finishes]
+        texts = TextTable(fixed=6)
+        finishes = [finish.wire(keys, table, texts) for finish in self.finishes]
         args: list[str | int | float] = [
             self.group,
             self.completions_maxlen,
@@ -120,6 +123,7 @@ class FinishMany:
             self.log_retention_s,
             orjson.dumps(finishes).decode(),
             self.worker_id,
+            *texts.texts,
         ]
         return ScriptArgs(table.keys, args)
 
@@ -167,9 +171,8 @@ DEFER_TRY = """
 local function current_try(f)
   local raw = redis.call('HGET', KEYS[f.tis], f.ti)
   if not raw then return false end
-  local ti = cjson.decode(raw)
-  return tonumber(ti['try_number']) == tonumber(f.try)
-    and (ti['state'] == 'queued' or ti['state'] == 'running')
+  local state, try_number = record_state(raw)
+  return try_number == tonumber(f.try) and (state == 'queued' or state == 'running')
 end
 local function defer_try(f)
   if not current_try(f) then return end
@@ -206,7 +209,7 @@ FAST_PATH = """
 local function fresh_successor(f, cand)
   for _, up in ipairs(cand[2]) do
     local raw = redis.call('HGET', KEYS[f.tis], up)
-    if not raw or cjson.decode(raw)['state'] ~= 'success' then return nil end
+    if not raw or record_state(raw) ~= 'success' then return nil end
   end
   local raw = redis.call('HGET', KEYS[f.tis], cand[1])
   if not raw then return nil end
@@ -245,11 +248,18 @@ local function run_state(key)
   return state
 end
 -- (the cheapest refusals first: a try without candidates, the last of its chain or one of a
--- fan-out's leaves, reads neither its record nor the run's state)
+-- fan-out's leaves, reads neither its record nor the run's state; an outcome as
+-- codec.encode_outcome writes a plain success, its first keys in that order, is not decoded)
+local SUCCESS = '^{"state":"success","try_number":%-?%d+,"retryable":%a+,"error":null,'
+  .. '"follow":null,"short_circuit":null[,}]'
+local function plain_success(outcome)
+  if string.find(outcome, SUCCESS) then return true end
+  local o = cjson.decode(outcome)
+  return o['state'] == 'success' and o['follow'] == cjson.null
+    and o['short_circuit'] == cjson.null
+end
 local function fast_path(f, maxlen)
-  local o = cjson.decode(f.outcome)
-  if o['state'] ~= 'success' or o['follow'] ~= cjson.null
-      or o['short_circuit'] ~= cjson.null then return nil end
+  if not plain_success(f.outcome) then return nil end
   local raw = redis.call('HGET', KEYS[f.plan], f.ti)
   if not raw then return nil end
   -- (and while the stored record still has this try queued or running: not one the
@@ -307,7 +317,9 @@ end
 #   tis (the run's task instance records): KEYS indexes; with the fast path: template (the
 #   try's task message JSON), plan, tis, run_key (the run's hash): KEYS indexes, and when the
 #   worker would run the successor itself: here (1), ref_stream, ref_run (RUN_HERE); then
-#   ARGV[6]: the worker's id (its consumer name in the group)
+#   ARGV[6]: the worker's id (its consumer name in the group); then the texts (wire.TextTable),
+#   each once: the JSON names outcome, message_ref, rendered, defer, template, ref_stream and
+#   ref_run by their position in ARGV (FINISH_TEXTS puts each text in their place)
 # Returns per finish what RUN_HERE read for the worker, else 0.
 # The try's last log lines, its XComs and rendered fields (only while its claim stands), the
 # acknowledgement and the completion event are written together; a deferred try's trigger too
@@ -331,12 +343,15 @@ local function finished(f, acked, fast)
       'ti', f.ti, 'try', f.try, 'outcome', f.outcome, 'fast', fast.ti .. '|' .. fast.try)
   end
 end
+${RECORD_STATE}
 ${DEFER_TRY}
 ${FAST_PATH}
 ${CLAIM_TRY}
 ${RUN_HERE}
+${FINISH_TEXTS}
 local results = {}
 for i, f in ipairs(cjson.decode(ARGV[5])) do
+  finish_texts(f)
   local fast = nil
   local log = KEYS[f.log]
   local acked = redis.call('XACK', KEYS[f.stream], ARGV[1], f.message_id)
@@ -365,7 +380,19 @@ for i, f in ipairs(cjson.decode(ARGV[5])) do
 end
 return results
 """
+# A finish's texts, sent as ARGV of their own (FinishMany.encode), in their place.
+FINISH_TEXTS = """
+local TEXTS = {'outcome', 'message_ref', 'rendered', 'defer', 'template', 'ref_stream', 'ref_run'}
+local function finish_texts(f)
+  for _, name in ipairs(TEXTS) do
+    local at = f[name]
+    if at then f[name] = ARGV[at] end
+  end
+end
+"""
 for _name, _source in (
+    ("FINISH_TEXTS", FINISH_TEXTS),
+    ("RECORD_STATE", RECORD_STATE),
     ("DEFER_TRY", DEFER_TRY),
     ("FAST_PATH", FAST_PATH),
     ("CLAIM_TRY", CLAIM_TRY),

@@ -36,6 +36,32 @@ class KeyTable:
         return found
 
 
+class TextTable:
+    """Texts one call sends as ARGV of their own, each once, after the call's ``fixed``
+    arguments: the call's JSON names each by its position in ARGV (1-based). For texts that
+    are JSON themselves (outcomes, task messages, ClaimRefs): inside the call's JSON every
+    quote of theirs would be escaped, which Lua's cjson decodes a byte at a time."""
+
+    def __init__(self, fixed: int) -> None:
+        self.texts: list[str] = []
+        self._fixed = fixed
+        self._positions: dict[str, int] = {}
+
+    def position(self, text: str) -> int:
+        found = self._positions.get(text)
+        if found is None:
+            self.texts.append(text)
+            found = self._positions[text] = self._fixed + len(self.texts)
+        return found
+
+    def extend(self, texts: list[str]) -> int:
+        """Send ``texts`` in a row (not looked up: Lua takes them with one ``unpack(ARGV, i,
+        j)``); returns the first one's position."""
+        first = self._fixed + len(self.texts) + 1
+        self.texts += texts
+        return first
+
+
 @dataclass(frozen=True, slots=True)
 class RunKeys:
     """The keys and texts of one run a finish (or claim) names, built once per run."""
