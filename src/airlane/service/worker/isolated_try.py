@@ -175,8 +175,9 @@ async def _drive(
             while True:
                 frame = await read_frame(process.reader)
                 kind = frame["t"]
-                if kind == "log":
-                    sink.write(frame["l"])
+                if kind == "logs":
+                    for line in frame["ls"]:
+                        sink.write(line)
                     if sink.full():
                         await sink.room()
                 elif kind == "importing":
@@ -188,6 +189,8 @@ async def _drive(
                 elif kind == "done":
                     # a try that imported the DAG file says nothing of the warm ones
                     process.ran_s = None if phase.imported_file else frame.get("w")
+                    for line in frame["ls"]:
+                        sink.write(line)
                     result = IsolatedResult(decode_outcome(frame["o"]), frame["x"], frame["r"])
                     return result, not frame.get("retire")
     except TimeoutError:
