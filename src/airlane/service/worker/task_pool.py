@@ -10,6 +10,7 @@ import collections
 import contextlib
 import logging
 import os
+import select
 import signal
 import socket
 import sys
@@ -44,10 +45,19 @@ class TaskProcess:
     #: per DAG file this process imported (as last imported there): dag_id -> task_id ->
     #: execution_timeout in seconds, tasks without one left out (isolated_try's _Phase)
     timeouts: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    #: the worker's end of its channel (-1: none, a stand-in's)
+    fd: int = -1
 
     @property
     def pid(self) -> int:
         return self.proc.pid
+
+    def unread(self) -> bool:
+        """Whether it sent something the worker has not handled yet (read or not)."""
+        if self.reader is None or self.writer.is_closing():  # a stand-in, or ending
+            return False
+        buffered = getattr(self.reader, "_buffer", None)  # read by the loop, not yet consumed
+        return bool(buffered) or (self.fd >= 0 and _readable(self.fd))
 
     def kill(self) -> None:
         """SIGKILL the process and its group (what a try started there, Bash children too)."""
@@ -68,6 +78,12 @@ class TaskProcess:
             self.kill()
             code = await self.proc.wait()
         return code
+
+
+def _readable(fd: int) -> bool:
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return any(events & select.POLLIN for _, events in poller.poll(0))
 
 
 @dataclass(eq=False, slots=True)
@@ -101,6 +117,7 @@ class TaskPool:
         self._releases = 0  # processes that came free, ever
         self._floor = os.cpu_count() or 1  # processes it grows to on waiting alone
         self._size = 0  # processes alive or being spawned
+        self._busy: set[TaskProcess] = set()  # handed out, running a try
         self._spawns: set[asyncio.Task[None]] = set()
         self._closed = False
 
@@ -108,6 +125,7 @@ class TaskPool:
         if self._idle:
             process = self._idle.pop()  # the most recently used: the rest can go idle, retire
             process.busy_since = time.monotonic()
+            self._busy.add(process)
             return process
         waiter = self._wait()
         try:
@@ -123,6 +141,7 @@ class TaskPool:
                     self._overdue -= waiter.overdue
             raise
         process.busy_since = time.monotonic()
+        self._busy.add(process)
         return process
 
     def _wait(self) -> _Waiter:
@@ -150,6 +169,7 @@ class TaskPool:
             released_meanwhile=self._releases != waiter.releases,
             below_floor=self._size < self._floor,
             machine_busy=saturated and self._machine.busy(),
+            worker_behind=self._worker_behind(),
         )
         if owed:
             waiter.overdue = True
@@ -157,6 +177,10 @@ class TaskPool:
             self._grow()
         else:
             self._start_grace(waiter)
+
+    def _worker_behind(self) -> bool:
+        """A busy process has sent what the worker has not handled yet (a try's end)."""
+        return any(process.unread() for process in self._busy)
 
     def _grow(self) -> None:
         """Start task processes for the tries that waited longer than their grace, a few at a
@@ -200,6 +224,7 @@ class TaskPool:
     def release(self, process: TaskProcess) -> None:
         """Give back a process that finished its try cleanly."""
         self._releases += 1
+        self._busy.discard(process)
         if process.busy_since and process.ran_s is not None:
             self._durations.observe(time.monotonic() - process.busy_since, process.ran_s)
             process.busy_since, process.ran_s = 0.0, None
@@ -215,6 +240,7 @@ class TaskPool:
 
     def discard(self, process: TaskProcess) -> None:
         """Forget a process that was killed or died (an overdue waiter gets another)."""
+        self._busy.discard(process)
         process.kill()
         self._size -= 1
         asyncio.get_running_loop().create_task(process.exit_code())
@@ -247,7 +273,7 @@ class TaskPool:
         finally:
             theirs.close()
         reader, writer = await asyncio.open_unix_connection(sock=ours)
-        process = TaskProcess(proc, reader, writer)
+        process = TaskProcess(proc, reader, writer, fd=ours.fileno())
         # The settings go over the channel, not the command line: anyone can read that (ps),
         # and the Redis URL may hold a password.
         writer.write(encode(asdict(self.config)))
