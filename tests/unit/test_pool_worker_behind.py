@@ -42,3 +42,17 @@ async def test_a_process_has_unread_output_until_the_worker_reads_it() -> None:
     writer.close()
     assert not process.unread()  # ending: nothing more will be read
     theirs.close()
+
+
+async def test_a_process_left_unread_for_its_log_backlog_does_not_count() -> None:
+    ours, theirs = socket.socketpair()
+    reader, writer = await asyncio.open_unix_connection(sock=ours)
+    proc: Any = SimpleNamespace(returncode=None, pid=None)
+    process = TaskProcess(proc, reader, writer, fd=ours.fileno())
+    theirs.sendall(b"line")
+    process.backlogged = True  # the worker waits for its log writer: tries are not behind it
+    assert not process.unread()
+    process.backlogged = False
+    assert process.unread()
+    writer.close()
+    theirs.close()

@@ -179,7 +179,11 @@ async def _drive(
                     for line in frame["ls"]:
                         sink.write(line)
                     if sink.full():
-                        await sink.room()
+                        process.backlogged = True
+                        try:
+                            await sink.room()
+                        finally:
+                            process.backlogged = False
                 elif kind == "importing":
                     phase.imports()
                     _reschedule(deadline, phase.delay_s())

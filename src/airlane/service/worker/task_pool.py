@@ -47,6 +47,8 @@ class TaskProcess:
     timeouts: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
     #: the worker's end of its channel (-1: none, a stand-in's)
     fd: int = -1
+    #: its try's log backlog is full: the worker does not read its channel meanwhile
+    backlogged: bool = False
 
     @property
     def pid(self) -> int:
@@ -54,8 +56,8 @@ class TaskProcess:
 
     def unread(self) -> bool:
         """Whether it sent something the worker has not handled yet (read or not)."""
-        if self.reader is None or self.writer.is_closing():  # a stand-in, or ending
-            return False
+        if self.reader is None or self.writer.is_closing() or self.backlogged:
+            return False  # a stand-in, ending, or left unread on purpose
         buffered = getattr(self.reader, "_buffer", None)  # read by the loop, not yet consumed
         return bool(buffered) or (self.fd >= 0 and _readable(self.fd))
 
