@@ -303,8 +303,9 @@ class _Runner:
         )
 
 
-def _die_with_worker(worker_pid: int) -> None:
-    """SIGKILL this process when the worker dies (Linux), so no try outlives its worker."""
+def die_with_parent(parent_pid: int) -> None:
+    """SIGKILL this process when its parent (the worker, or the template it was forked from)
+    dies (Linux), so no try outlives its worker."""
     try:
         import ctypes
 
@@ -312,11 +313,11 @@ def _die_with_worker(worker_pid: int) -> None:
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
-    if os.getppid() != worker_pid:  # the worker died before the line above
+    if os.getppid() != parent_pid:  # the parent died before the line above
         os._exit(1)
 
 
-def _limit_memory(limit_mb: int) -> None:
+def limit_memory(limit_mb: int) -> None:
     if limit_mb > 0:
         limit = limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -377,8 +378,8 @@ def main(argv: list[str]) -> int:
         config = TaskProcessConfig(**channel.receive())
     except ChannelClosed:
         return 1
-    _die_with_worker(config.worker_pid)
-    _limit_memory(config.memory_limit_mb)
+    die_with_parent(config.worker_pid)
+    limit_memory(config.memory_limit_mb)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides when tries stop
     serve(config, channel)
     return 0
