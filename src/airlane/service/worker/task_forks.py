@@ -15,6 +15,7 @@ import contextlib
 import signal
 import socket
 import sys
+import time
 from dataclasses import asdict
 from typing import Protocol
 
@@ -64,12 +65,15 @@ class ForkTemplate:
     ) -> None:
         self.proc, self._sock, self._reader, self._writer = proc, sock, reader, writer
         self.alive = True
+        #: how long it took to start (as a task process started with ``python -m`` would)
+        self.start_s = 0.0
         self._pending: collections.deque[asyncio.Future[ForkedProc]] = collections.deque()
         self._children: dict[int, ForkedProc] = {}
         self._reading = asyncio.get_running_loop().create_task(self._read())
 
     @classmethod
     async def start(cls, config: TaskProcessConfig) -> ForkTemplate:
+        began_s = time.monotonic()
         ours, theirs = socket.socketpair()
         try:
             proc = await asyncio.create_subprocess_exec(
@@ -93,7 +97,9 @@ class ForkTemplate:
         if frame.get("t") != "ready":
             proc.kill()
             raise RuntimeError(f"unexpected first frame from the fork template: {frame}")
-        return cls(proc, ours, reader, writer)
+        template = cls(proc, ours, reader, writer)
+        template.start_s = time.monotonic() - began_s
+        return template
 
     async def fork(self) -> tuple[ForkedProc, socket.socket]:
         if not self.alive:

@@ -31,8 +31,9 @@ log = logging.getLogger("airlane.worker")
 SPAWN_TIMEOUT_S = 60.0
 #: New task processes started at once (each costs the import of Airlane: about 0.3 s of CPU).
 MAX_PARALLEL_SPAWNS = 2
-#: A forked task process joins the pool this long after its spawn began, as one started with
-#: ``python -m`` would (see ``_spawn_into_pool``).
+#: A forked task process joins the pool this long after its spawn began, or as long as its
+#: template took to start if longer, as one started with ``python -m`` would
+#: (see ``_spawn_into_pool``).
 SPAWN_PACE_S = 0.35
 #: The fork template is started again after it ended at most this many times (then new task
 #: processes are started with ``python -m``).
@@ -280,7 +281,7 @@ class TaskPool:
             # forked a process per overdue waiter at once grew by 13 instead of 3 in the
             # 10,000-task fan-out, each importing the DAG file)
             try:
-                await asyncio.sleep(SPAWN_PACE_S - (time.monotonic() - started_s))
+                await asyncio.sleep(self._pace_s() - (time.monotonic() - started_s))
             except asyncio.CancelledError:  # the pool closes
                 self.discard(process)
                 raise
@@ -324,6 +325,13 @@ class TaskPool:
             self._template_failures += 1
             log.warning("could not start the fork template: %s", err)
             return None
+
+    def _pace_s(self) -> float:
+        """How long a spawn takes, as far as the pool's growth is concerned."""
+        template = self._template
+        if template is None or not template.done() or template.exception() is not None:
+            return SPAWN_PACE_S
+        return max(SPAWN_PACE_S, template.result().start_s)
 
     def _template_alive(self) -> bool:
         """Under ``_template.done()``: it started and still forks."""
