@@ -175,10 +175,15 @@ async def _drive(
             while True:
                 frame = await read_frame(process.reader)
                 kind = frame["t"]
-                if kind == "log":
-                    sink.write(frame["l"])
+                if kind == "logs":
+                    for line in frame["ls"]:
+                        sink.write(line)
                     if sink.full():
-                        await sink.room()
+                        process.backlogged = True
+                        try:
+                            await sink.room()
+                        finally:
+                            process.backlogged = False
                 elif kind == "importing":
                     phase.imports()
                     _reschedule(deadline, phase.delay_s())
@@ -188,6 +193,8 @@ async def _drive(
                 elif kind == "done":
                     # a try that imported the DAG file says nothing of the warm ones
                     process.ran_s = None if phase.imported_file else frame.get("w")
+                    for line in frame["ls"]:
+                        sink.write(line)
                     result = IsolatedResult(decode_outcome(frame["o"]), frame["x"], frame["r"])
                     return result, not frame.get("retire")
     except TimeoutError:

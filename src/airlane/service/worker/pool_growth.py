@@ -47,14 +47,27 @@ class TryDurations:
 
 
 def overdue(
-    *, saturated: bool, released_meanwhile: bool, below_floor: bool, machine_busy: bool = False
+    *,
+    saturated: bool,
+    released_meanwhile: bool,
+    below_floor: bool,
+    machine_busy: bool = False,
+    worker_behind: bool = False,
 ) -> bool:
     """Whether a waiter whose grace has passed is owed a new process. Below the floor (a
     process per CPU) the pool grows on waiting alone: tries on one process use one CPU.
     Saturated processes that still come free get no company while the machine's CPUs are all
     busy: a new one would only compete for them (its start alone costs half a second of CPU);
-    tries that are stuck (none came free in the grace) still get one."""
-    return below_floor or (saturated and not machine_busy) or not released_meanwhile
+    tries that are stuck (none came free in the grace) still get one.
+    ``worker_behind``: a busy process has sent something the worker has not read yet (a try's
+    end, mostly): the worker, not the processes, is what the tries wait for (its loop was
+    starved of CPU or busy during the grace), and another process would not serve them sooner;
+    on a loaded machine such waits made the pool grow by processes that then idled."""
+    if below_floor:
+        return True
+    if worker_behind:
+        return False
+    return (saturated and not machine_busy) or not released_meanwhile
 
 
 def grace_s(mean_try_s: float | None, ahead: int, busy: int, spawning: int) -> float:

@@ -48,6 +48,7 @@ from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, exe
 from airlane.service.execution.task_stores import TaskStores
 from airlane.service.run_launcher import RedisRunLauncher
 from airlane.service.worker.dag_cache import DagCache, DagNotLoadable
+from airlane.service.worker.held_lines import HeldLines
 from airlane.service.worker.task_channel import ChannelClosed, SyncChannel
 
 if TYPE_CHECKING:
@@ -217,13 +218,20 @@ class _Runner:
         self._installed = self.stores.installed()
         self.try_context.run(self._installed.__enter__)
         self.launcher: RedisRunLauncher | None = None
+        self.held = HeldLines(channel.send)
         self.output = _Output(self.log, config.max_line_bytes)
         self.started_s = 0.0  # when the current try's request came (monotonic)
 
     def log(self, line: str) -> None:
         # secrets are masked here, in the task's process, before a line leaves it
         for piece in pieces(mask_text(line), self.config.max_line_bytes):
-            self.channel.send({"t": "log", "l": piece})
+            self.held.add(piece)
+
+    def send_end(self, frame: dict[str, Any]) -> None:
+        """The try's end, with the log lines still held (sent after the rest of its lines)."""
+        with self.held.take_for() as lines:
+            frame["ls"] = lines
+            self.channel.send(frame)
 
     def _importing(self, fileloc: str) -> None:
         """Before a file is (re)imported: the worker waits for it with the import timeout."""
@@ -256,7 +264,7 @@ class _Runner:
         except DagNotLoadable as err:
             self.log(str(err))
             failed = TaskOutcome(TaskInstanceState.FAILED, try_number, error=str(err))
-            self.channel.send({"t": "done", "o": encode_outcome(failed), "x": [], "r": ""})
+            self.send_end({"t": "done", "o": encode_outcome(failed), "x": [], "r": ""})
             return
         if self.launcher is None:
             self.launcher = RedisRunLauncher(Store(connect(self.config.redis_url), self.keys))
@@ -282,7 +290,7 @@ class _Runner:
         self.output.drain()
         # A timed-out callable may still run in its thread: this process is not reused.
         retire = (outcome.error or "").startswith(TIMEOUT_PREFIX)
-        self.channel.send(
+        self.send_end(
             {
                 "t": "done",
                 "o": encode_outcome(outcome),
@@ -295,8 +303,9 @@ class _Runner:
         )
 
 
-def _die_with_worker(worker_pid: int) -> None:
-    """SIGKILL this process when the worker dies (Linux), so no try outlives its worker."""
+def die_with_parent(parent_pid: int) -> None:
+    """SIGKILL this process when its parent (the worker, or the template it was forked from)
+    dies (Linux), so no try outlives its worker."""
     try:
         import ctypes
 
@@ -304,11 +313,11 @@ def _die_with_worker(worker_pid: int) -> None:
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
-    if os.getppid() != worker_pid:  # the worker died before the line above
+    if os.getppid() != parent_pid:  # the parent died before the line above
         os._exit(1)
 
 
-def _limit_memory(limit_mb: int) -> None:
+def limit_memory(limit_mb: int) -> None:
     if limit_mb > 0:
         limit = limit_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -369,8 +378,8 @@ def main(argv: list[str]) -> int:
         config = TaskProcessConfig(**channel.receive())
     except ChannelClosed:
         return 1
-    _die_with_worker(config.worker_pid)
-    _limit_memory(config.memory_limit_mb)
+    die_with_parent(config.worker_pid)
+    limit_memory(config.memory_limit_mb)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides when tries stop
     serve(config, channel)
     return 0
