@@ -125,6 +125,19 @@ def test_task_process_killed_mid_try_fails_that_try_and_it_retries(iso: Cluster)
     assert _worker_alive(iso)
 
 
+def test_what_a_try_printed_before_os_exit_is_in_its_log(iso: Cluster) -> None:
+    """A line is sent to the worker as it is written: an abrupt end keeps the lines before it."""
+    _start(iso)
+    iso.wait_for_dags("exits_mid_try")
+    run_id = iso.trigger("exits_mid_try")
+    summary = iso.wait_run("exits_mid_try", run_id, timeout_s=60)
+    assert summary["tasks"]["leaver"]["state"] == "failed"
+    text = _log_text(iso, "exits_mid_try", run_id, "leaver", 1)
+    assert "the last words before os._exit" in text
+    assert "task process exited with code 7" in text
+    assert _worker_alive(iso)
+
+
 def test_task_over_its_memory_limit_fails_and_the_worker_stays(iso: Cluster) -> None:
     _start(iso)
     iso.wait_for_dags("memory_hog", "quick")

@@ -71,3 +71,12 @@ def hog():
 
 with DAG("memory_hog", schedule=None) as memory_hog:
     PythonOperator(task_id="hog", python_callable=hog)
+
+
+def leave_abruptly():
+    print("the last words before os._exit")
+    os._exit(7)
+
+
+with DAG("exits_mid_try", schedule=None) as exits_mid_try:
+    PythonOperator(task_id="leaver", python_callable=leave_abruptly)

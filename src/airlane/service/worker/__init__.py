@@ -3,7 +3,7 @@ process (or inline, for trusted code), heartbeats, writes logs and reports each 
 
 - ``loop``: the ``Worker`` (claim, start, finish, recovery of undelivered messages)
 - ``task_pool``, ``task_process``, ``task_channel``, ``isolated_try``: tries in task processes
-  (``held_lines``: their log lines; ``task_template``, ``task_forks``: forked, not started)
+  (``task_template``, ``task_forks``: forked from a template, not started)
 - ``inline_try``: tries in the worker's own process (AIRLANE_TASK_ISOLATION=inline)
 - ``heartbeat``: the beat on its own thread and Redis connection
 - ``dag_cache``: DAG files imported for execution, one at a time

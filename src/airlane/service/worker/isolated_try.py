@@ -193,8 +193,6 @@ async def _drive(
                 elif kind == "done":
                     # a try that imported the DAG file says nothing of the warm ones
                     process.ran_s = None if phase.imported_file else frame.get("w")
-                    for line in frame["ls"]:
-                        sink.write(line)
                     result = IsolatedResult(decode_outcome(frame["o"]), frame["x"], frame["r"])
                     return result, not frame.get("retire")
     except TimeoutError:

@@ -48,7 +48,6 @@ from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, exe
 from airlane.service.execution.task_stores import TaskStores
 from airlane.service.run_launcher import RedisRunLauncher
 from airlane.service.worker.dag_cache import DagCache, DagNotLoadable
-from airlane.service.worker.held_lines import HeldLines
 from airlane.service.worker.task_channel import ChannelClosed, SyncChannel
 
 if TYPE_CHECKING:
@@ -218,20 +217,16 @@ class _Runner:
         self._installed = self.stores.installed()
         self.try_context.run(self._installed.__enter__)
         self.launcher: RedisRunLauncher | None = None
-        self.held = HeldLines(channel.send)
         self.output = _Output(self.log, config.max_line_bytes)
         self.started_s = 0.0  # when the current try's request came (monotonic)
 
     def log(self, line: str) -> None:
-        # secrets are masked here, in the task's process, before a line leaves it
-        for piece in pieces(mask_text(line), self.config.max_line_bytes):
-            self.held.add(piece)
-
-    def send_end(self, frame: dict[str, Any]) -> None:
-        """The try's end, with the log lines still held (sent after the rest of its lines)."""
-        with self.held.take_for() as lines:
-            frame["ls"] = lines
-            self.channel.send(frame)
+        # Secrets are masked here, in the task's process, before a line leaves it. A line is
+        # sent at once, not held to travel with others: the last lines before user code ends
+        # the process abruptly (os._exit, a crash in a C extension) are the ones that explain it.
+        self.channel.send(
+            {"t": "logs", "ls": list(pieces(mask_text(line), self.config.max_line_bytes))}
+        )
 
     def _importing(self, fileloc: str) -> None:
         """Before a file is (re)imported: the worker waits for it with the import timeout."""
@@ -264,7 +259,7 @@ class _Runner:
         except DagNotLoadable as err:
             self.log(str(err))
             failed = TaskOutcome(TaskInstanceState.FAILED, try_number, error=str(err))
-            self.send_end({"t": "done", "o": encode_outcome(failed), "x": [], "r": ""})
+            self.channel.send({"t": "done", "o": encode_outcome(failed), "x": [], "r": ""})
             return
         if self.launcher is None:
             self.launcher = RedisRunLauncher(Store(connect(self.config.redis_url), self.keys))
@@ -290,7 +285,7 @@ class _Runner:
         self.output.drain()
         # A timed-out callable may still run in its thread: this process is not reused.
         retire = (outcome.error or "").startswith(TIMEOUT_PREFIX)
-        self.send_end(
+        self.channel.send(
             {
                 "t": "done",
                 "o": encode_outcome(outcome),
