@@ -17,6 +17,7 @@ from airlane.service.worker.task_forks import ForkedProc
 from airlane.service.worker.task_pool import TaskPool
 from airlane.service.worker.task_process import TaskProcessConfig
 from tests.integration.cluster import RedisServer
+from tests.integration.try_requests import try_request
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -32,25 +33,7 @@ with DAG("forks", schedule=None) as dag:
 
 
 def _request(fileloc: str, task_id: str) -> dict[str, Any]:
-    run = {
-        "dag_id": "forks",
-        "run_id": "r1",
-        "logical_date": None,
-        "data_interval_start": None,
-        "data_interval_end": None,
-        "conf": {},
-        "run_type": "manual",
-    }
-    return {
-        "fileloc": fileloc,
-        "task_id": task_id,
-        "map_index": -1,
-        "try_number": 1,
-        "max_tries": 0,
-        "reschedule_started_at_s": None,
-        "resume_json": "",
-        "run": run,
-    }
+    return try_request(fileloc, "forks", task_id)
 
 
 def test_forked_task_processes(clean_redis: RedisServer, tmp_path: Path) -> None:

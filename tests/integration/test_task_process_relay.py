@@ -15,6 +15,7 @@ from airlane.service.worker.isolated_try import IsolatedResult, TryLimits, TrySi
 from airlane.service.worker.task_pool import TaskPool
 from airlane.service.worker.task_process import TaskProcessConfig
 from tests.integration.cluster import RedisServer
+from tests.integration.try_requests import try_request
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -35,25 +36,7 @@ with DAG("relay", schedule=None) as dag:
 
 
 def _request(fileloc: str, task_id: str) -> dict[str, Any]:
-    run = {
-        "dag_id": "relay",
-        "run_id": "r1",
-        "logical_date": None,
-        "data_interval_start": None,
-        "data_interval_end": None,
-        "conf": {},
-        "run_type": "manual",
-    }
-    return {
-        "fileloc": fileloc,
-        "task_id": task_id,
-        "map_index": -1,
-        "try_number": 1,
-        "max_tries": 0,
-        "reschedule_started_at_s": None,
-        "resume_json": "",
-        "run": run,
-    }
+    return try_request(fileloc, "relay", task_id)
 
 
 def test_warm_tries_and_every_deadline(clean_redis: RedisServer, tmp_path: Path) -> None:

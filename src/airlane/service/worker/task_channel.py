@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+import sys
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -20,6 +22,47 @@ HEADER = struct.Struct(">I")
 MAX_FRAME_BYTES = 256 * 1024 * 1024
 #: what the task process asks of its socket at once (a try's request fits)
 RECV_BYTES = 64 * 1024
+
+
+async def start_with_channel(module: str) -> tuple[asyncio.subprocess.Process, socket.socket]:
+    """``python -m <module> <fd>`` in a session of its own, ``fd`` its end of a new socket pair
+    (the channel); the process and the worker's end."""
+    ours, theirs = socket.socketpair()
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            module,
+            str(theirs.fileno()),
+            pass_fds=(theirs.fileno(),),
+            stdin=asyncio.subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    finally:
+        theirs.close()
+    return proc, ours
+
+
+async def handshake(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    settings: dict[str, Any],
+    what: str,
+    exit_code: Callable[[], Awaitable[int | None]],
+    kill: Callable[[], None],
+) -> None:
+    """Send a new process ``what`` its settings over its channel, not on its command line
+    (anyone can read that with ps, and the Redis URL may hold a password), and wait for its
+    "ready"; a RuntimeError naming it when it exits or says something else."""
+    writer.write(encode(settings))
+    try:
+        frame = await read_frame(reader)
+    except ChannelClosed:
+        code = await exit_code()
+        raise RuntimeError(f"{what} exited with code {code} at start") from None
+    if frame.get("t") != "ready":
+        kill()
+        raise RuntimeError(f"unexpected first frame from {what}: {frame}")
 
 
 class ChannelClosed(EOFError):

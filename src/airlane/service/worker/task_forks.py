@@ -14,12 +14,16 @@ import collections
 import contextlib
 import signal
 import socket
-import sys
 import time
 from dataclasses import asdict
 from typing import Protocol
 
-from airlane.service.worker.task_channel import ChannelClosed, encode, read_frame
+from airlane.service.worker.task_channel import (
+    ChannelClosed,
+    handshake,
+    read_frame,
+    start_with_channel,
+)
 from airlane.service.worker.task_process import TaskProcessConfig
 
 
@@ -74,29 +78,9 @@ class ForkTemplate:
     @classmethod
     async def start(cls, config: TaskProcessConfig) -> ForkTemplate:
         began_s = time.monotonic()
-        ours, theirs = socket.socketpair()
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "airlane.service.worker.task_template",
-                str(theirs.fileno()),
-                pass_fds=(theirs.fileno(),),
-                stdin=asyncio.subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        finally:
-            theirs.close()
+        proc, ours = await start_with_channel("airlane.service.worker.task_template")
         reader, writer = await asyncio.open_unix_connection(sock=ours)
-        writer.write(encode(asdict(config)))  # the settings: never on a command line
-        try:
-            frame = await read_frame(reader)
-        except ChannelClosed:
-            code = await proc.wait()
-            raise RuntimeError(f"the fork template exited with code {code} at start") from None
-        if frame.get("t") != "ready":
-            proc.kill()
-            raise RuntimeError(f"unexpected first frame from the fork template: {frame}")
+        await handshake(reader, writer, asdict(config), "the fork template", proc.wait, proc.kill)
         template = cls(proc, ours, reader, writer)
         template.start_s = time.monotonic() - began_s
         return template

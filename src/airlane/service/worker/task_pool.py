@@ -15,13 +15,15 @@ import os
 import select
 import signal
 import socket
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 
 from airlane.service.worker.machine_load import MachineLoad
 from airlane.service.worker.pool_growth import TryDurations, grace_s, overdue, spawns_to_start
-from airlane.service.worker.task_channel import ChannelClosed, encode, read_frame
+from airlane.service.worker.task_channel import (
+    handshake,
+    start_with_channel,
+)
 from airlane.service.worker.task_forks import ForkedProc, ForkTemplate, ProcessHandle
 from airlane.service.worker.task_process import TaskProcessConfig
 
@@ -296,20 +298,7 @@ class TaskPool:
                 return await template.fork()
             except (RuntimeError, OSError) as err:
                 log.warning("could not fork a task process (%s): starting one", err)
-        ours, theirs = socket.socketpair()
-        try:
-            proc = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "airlane.service.worker.task_process",
-                str(theirs.fileno()),
-                pass_fds=(theirs.fileno(),),
-                stdin=asyncio.subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        finally:
-            theirs.close()
-        return proc, ours
+        return await start_with_channel("airlane.service.worker.task_process")
 
     async def _task_template(self) -> ForkTemplate | None:
         """The running template (started on first use), None where there is none: a pool of
@@ -347,17 +336,10 @@ class TaskPool:
         proc, ours = await self._start_process()
         reader, writer = await asyncio.open_unix_connection(sock=ours)
         process = TaskProcess(proc, reader, writer, fd=ours.fileno())
-        # The settings go over the channel, not the command line: anyone can read that (ps),
-        # and the Redis URL may hold a password.
-        writer.write(encode(asdict(self.config)))
-        try:
-            frame = await read_frame(reader)
-        except ChannelClosed:
-            code = await process.exit_code()
-            raise RuntimeError(f"the task process exited with code {code} at start") from None
-        if frame.get("t") != "ready":
-            process.kill()
-            raise RuntimeError(f"unexpected first frame from a task process: {frame}")
+        settings = asdict(self.config)
+        await handshake(
+            reader, writer, settings, "the task process", process.exit_code, process.kill
+        )
         return process
 
     def retire_idle(self) -> None:
