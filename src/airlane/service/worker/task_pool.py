@@ -33,8 +33,8 @@ log = logging.getLogger("airlane.worker")
 SPAWN_TIMEOUT_S = 60.0
 #: New task processes started at once (each costs the import of Airlane: about 0.3 s of CPU).
 MAX_PARALLEL_SPAWNS = 2
-#: A forked task process joins the pool this long after its spawn began, or as long as its
-#: template took to start if longer, as one started with ``python -m`` would
+#: A forked task process holds its spawn slot this long after its spawn began, or as long as
+#: its template took to start if longer, as one started with ``python -m`` would
 #: (see ``_spawn_into_pool``).
 SPAWN_PACE_S = 0.35
 #: The fork template is started again after it ended at most this many times (then new task
@@ -276,18 +276,14 @@ class TaskPool:
             if waiter is not None:
                 waiter.set_exception(RuntimeError(f"could not start a task process: {err}"))
             return
-        if isinstance(process.proc, ForkedProc):
-            # A fork is ready in milliseconds: it joins the pool no sooner than a process
-            # started with ``python -m`` would, the pace the pool's growth is tuned to
-            # (meanwhile its waiters are served by the processes coming free; a pool that
-            # forked a process per overdue waiter at once grew by 13 instead of 3 in the
-            # 10,000-task fan-out, each importing the DAG file)
-            try:
-                await asyncio.sleep(self._pace_s() - (time.monotonic() - started_s))
-            except asyncio.CancelledError:  # the pool closes
-                self.discard(process)
-                raise
         self.release(process)
+        if isinstance(process.proc, ForkedProc):
+            # A fork is ready in milliseconds and serves its waiter at once, but holds its
+            # spawn slot as long as a process started with ``python -m`` would: the pace the
+            # pool's growth is tuned to (a pool that forked a process per overdue waiter at
+            # once grew by 13 instead of 3 in the 10,000-task fan-out, each importing the DAG
+            # file). Cancelled when the pool closes, which stops the process with the others.
+            await asyncio.sleep(self._pace_s() - (time.monotonic() - started_s))
 
     async def _start_process(self) -> tuple[ProcessHandle, socket.socket]:
         """A new task process, forked from the template where there is one, and the worker's
