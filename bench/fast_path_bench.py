@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,30 +31,55 @@ from bench.stamp import save, stamp
 
 RESULTS = Path(__file__).resolve().parent / "results" / "fast_path.json"
 COMMAND = "python -m bench.fast_path_bench"
-#: name: (AIRLANE_FAST_PATH, whether Redis keeps the priority the bench started it at); the
-#: third setting shows what Redis' CPU priority (service/redis_priority.py) does to the figures
-SETTINGS = {"on": ("1", True), "off": ("0", True), "on_normal_redis": ("1", False)}
 
 
-def one_round(
-    work: Path, redis: RedisServer, setting: tuple[str, bool], sizes: dict[str, Any]
-) -> dict[str, Any]:
-    switch, keep_priority = setting
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One column: the fast path's switch, whether Redis keeps the CPU priority the bench
+    started it at (service/redis_priority.py) and AIRLANE_BATCH_SCHEDULING
+    (service/batch_scheduling.py)."""
+
+    fast_path: bool = True
+    keep_redis_priority: bool = True
+    batch_scheduling: bool = True
+    #: its column's head in the report (the first two are "on" and "off")
+    head: str = ""
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {
+            "AIRLANE_FAST_PATH": "1" if self.fast_path else "0",
+            "AIRLANE_BATCH_SCHEDULING": "on" if self.batch_scheduling else "off",
+        }
+
+
+#: the fast path on and off; then what Redis' CPU priority and batch scheduling each do to the
+#: fast path's figures, one switched off at a time
+SETTINGS = {
+    "on": Setting(),
+    "off": Setting(fast_path=False),
+    "on_normal_redis": Setting(keep_redis_priority=False, head="on, Redis at normal priority"),
+    "on_no_batch": Setting(batch_scheduling=False, head="on, no batch scheduling"),
+}
+
+
+def one_round(work: Path, redis: RedisServer, name: str, sizes: dict[str, Any]) -> dict[str, Any]:
+    setting = SETTINGS[name]
     assert redis.proc is not None
     started_at = current_priority(redis.proc.pid)
-    if not keep_priority:
+    if not setting.keep_redis_priority:
         apply_priority(redis.proc.pid, RedisPriority.NORMAL)
     try:
-        return _measure_round(work / f"run-{switch}-{keep_priority}", redis, switch, sizes)
+        return _measure_round(work / f"run-{name}", redis, setting.env, sizes)
     finally:
         apply_priority(redis.proc.pid, started_at)
 
 
 def _measure_round(
-    work: Path, redis: RedisServer, switch: str, sizes: dict[str, Any]
+    work: Path, redis: RedisServer, env: dict[str, str], sizes: dict[str, Any]
 ) -> dict[str, Any]:
     folder = sizes["folder"]
-    with running(work, redis, folder, 2, AIRLANE_FAST_PATH=switch) as cluster:
+    with running(work, redis, folder, 2, **env) as cluster:
         cluster.wait_for_dags(sizes["chain_id"], sizes["fan_id"], *sizes["scenario_ids"])
         chain = hop(cluster, sizes["chain_id"])
         fan = throughput(cluster, redis, sizes["fan_id"], sizes["fan_out"])
@@ -93,8 +119,8 @@ def measure(
     found_floor = measure_floor(redis, smoke) if with_floor else {}
     found: dict[str, list[dict[str, Any]]] = {name: [] for name in SETTINGS}
     for i in range(rounds):
-        for name, setting in SETTINGS.items():
-            found[name].append(one_round(work / f"round{i}", redis, setting, sizes))
+        for name in SETTINGS:
+            found[name].append(one_round(work / f"round{i}", redis, name, sizes))
             print(name, found[name][-1], flush=True)
     figures = ("hop_p50_ms", "hop_p99_ms", "tasks_per_s", "scenario_total_lag_s")
     medians = {
@@ -115,7 +141,10 @@ def measure(
 def section(found: dict[str, Any]) -> list[str]:
     medians, fl = found["medians"], found["floor"]
     on, off = medians["on"], medians["off"]
-    normal = medians.get("on_normal_redis")
+    # (results written before a column existed lack it)
+    extra = [
+        (SETTINGS[n].head, medians[n]) for n in SETTINGS if n not in ("on", "off") and n in medians
+    ]
     smoke = " (smoke sizes: the figures mean nothing)" if found.get("smoke") else ""
     dags_n, tasks_n = found["scenario"]
     priority = found.get("redis_priority", "normal")
@@ -124,10 +153,10 @@ def section(found: dict[str, Any]) -> list[str]:
         floor_value = floor_value if fl else None
         ratio = "" if not floor_value else f" ({on[key] / floor_value:.1f} x / "
         ratio += "" if not floor_value else f"{off[key] / floor_value:.1f} x floor)"
-        third = f" {normal[key]:{fmt}} |" if normal else ""
-        return f"| {label} | {on[key]:{fmt}} | {off[key]:{fmt}} |{third}{ratio} |"
+        more = "".join(f" {m[key]:{fmt}} |" for _, m in extra)
+        return f"| {label} | {on[key]:{fmt}} | {off[key]:{fmt}} |{more}{ratio} |"
 
-    third_head = " on, Redis at normal priority |" if normal else ""
+    heads = "".join(f" {head} |" for head, _ in extra)
     return [
         "## Fast path (issue 19): on and off",
         "",
@@ -135,16 +164,11 @@ def section(found: dict[str, Any]) -> list[str]:
         " DAG processor, coordinator, two workers (64 slots each), real processes;"
         f" Redis at {priority} CPU priority;"
         f" `AIRLANE_FAST_PATH=1` and `=0` alternating, {found['rounds']} rounds each, medians."
-        + (
-            " The third column is the fast path again with Redis switched to an ordinary"
-            " process for that round (as it runs when Airlane may not raise its priority)."
-            if normal
-            else ""
-        ),
+        + "".join(_COLUMN_NOTES[head] for head, _ in extra),
         "",
-        f"| figure | on | off |{third_head} vs floor (on / off) |",
-        "|---|---|---|" + ("---|" if normal else "") + "---|",
-        *_floor_rows(fl, bool(normal)),
+        f"| figure | on | off |{heads} vs floor (on / off) |",
+        "|---|---|---|" + "---|" * len(extra) + "---|",
+        *_floor_rows(fl, len(extra)),
         row(
             f"hop p50 (ms), {found['chain']}-task chain", "hop_p50_ms", fl.get("hop_p50_ms"), ".3f"
         ),
@@ -184,8 +208,19 @@ def section(found: dict[str, Any]) -> list[str]:
     ]
 
 
-def _floor_rows(fl: dict[str, Any], third: bool) -> list[str]:
-    blank = "  |" * (3 if third else 2)
+#: what the report says of each column after the first two
+_COLUMN_NOTES = {
+    SETTINGS["on_normal_redis"].head: " Then the fast path again with Redis switched to an"
+    " ordinary process for that round (as it runs where Airlane may not raise its priority).",
+    SETTINGS["on_no_batch"].head: " Then the fast path again with"
+    " `AIRLANE_BATCH_SCHEDULING=off`: task processes, the coordinator and the DAG processor"
+    " as ordinary processes that preempt a worker when they wake"
+    " (service/batch_scheduling.py).",
+}
+
+
+def _floor_rows(fl: dict[str, Any], extra_columns: int) -> list[str]:
+    blank = "  |" * (2 + extra_columns)
     if not fl:
         return [f"| Redis floor | not measured in this run (see the table on top) |{blank}"]
     return [

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from airlane.dag_loader.isolated import ImportLimits
+from airlane.service.batch_scheduling import enabled_from_env as batch_scheduling_from_env
 from airlane.service.redis_priority import DEFAULT as DEFAULT_REDIS_PRIORITY
 from airlane.service.redis_priority import RedisPriority, priority_from_env
 
@@ -58,6 +59,9 @@ class Settings:
     callbacks_python: str = ""
     #: the CPU priority of a redis-server Airlane starts itself (service/redis_priority.py)
     redis_priority: RedisPriority = DEFAULT_REDIS_PRIORITY
+    #: task processes, the coordinator and the DAG processor under Linux' SCHED_BATCH: they
+    #: do not preempt a worker when they wake (service/batch_scheduling.py)
+    batch_scheduling: bool = True
 
     @property
     def import_limits(self) -> ImportLimits:
@@ -132,4 +136,5 @@ class Settings:
             ),
             callbacks_python=env.get("AIRLANE_CALLBACKS_PYTHON", defaults.callbacks_python),
             redis_priority=priority_from_env(env),
+            batch_scheduling=batch_scheduling_from_env(env),
         )

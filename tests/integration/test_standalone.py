@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -15,6 +16,7 @@ import pytest
 from airlane.queue.connection import connect
 from airlane.queue.keys import Keys
 from airlane.queue.store import Store
+from airlane.service.batch_scheduling import runs_batch
 from airlane.service.redis_priority import RedisPriority, current_priority
 from tests.conftest import EXAMPLE_DAGS, TEST_DAGS, run_cli
 from tests.integration.cluster import die_with_test, wait_until
@@ -65,6 +67,40 @@ def _redis_priority(env: dict[str, str]) -> RedisPriority:
     return current_priority(asyncio.run(pid()))
 
 
+def _descendants(root_pid: int) -> dict[int, str]:
+    """The processes under ``root_pid``: pid -> command line."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+    found: dict[int, str] = {}
+    for pid in parents:
+        ancestor = parents.get(pid, 0)
+        while ancestor > 1 and ancestor != root_pid:
+            ancestor = parents.get(ancestor, 0)
+        if ancestor == root_pid:
+            with contextlib.suppress(OSError):
+                found[pid] = Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ")
+    return found
+
+
+def _batch_by_role(root_pid: int) -> dict[str, set[bool]]:
+    """Whether each of the standalone's services runs under SCHED_BATCH (task processes, forked
+    from their template, have its command line)."""
+    # (a task process's command line names the worker package: looked for first)
+    roles = ("task_template", "task_process", "coordinator", "dag-processor", "worker", "api")
+    found: dict[str, set[bool]] = {}
+    for pid, command in _descendants(root_pid).items():
+        words = command.replace(".", " ").split()
+        role = next((r for r in roles if r in words), None)
+        if role is not None:
+            with contextlib.suppress(OSError):
+                found.setdefault(role, set()).add(runs_batch(pid))
+    return found
+
+
 def _env_file(data: Path) -> dict[str, str]:
     pairs = (
         line.split("=", 1)
@@ -97,6 +133,10 @@ def test_standalone_runs_the_seed_and_resumes_after_ctrl_c(tmp_path: Path) -> No
         if os.geteuid() == 0:  # permitted: the embedded Redis takes a core at once
             assert _redis_priority(env) is RedisPriority.REALTIME
             assert "redis-server runs at realtime (SCHED_FIFO 1) CPU priority" in log.read_text()
+        # throughput work does not preempt the workers (service/batch_scheduling.py)
+        batch = _batch_by_role(proc.pid)
+        assert batch["coordinator"] == batch["dag-processor"] == batch["task_template"] == {True}
+        assert batch["worker"] == batch["api"] == {False}
         logs = run_cli(
             "tasks", "logs", "simple_airflow_dag", seed.json()["run_id"], "print_hello", env=env
         )

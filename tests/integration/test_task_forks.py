@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from airlane.service.batch_scheduling import runs_batch
 from airlane.service.worker.isolated_try import IsolatedResult, TryLimits, TrySink, run_isolated
 from airlane.service.worker.task_forks import ForkedProc
 from airlane.service.worker.task_pool import TaskPool
@@ -96,3 +98,39 @@ async def _until(condition: Any) -> None:
             return
         await asyncio.sleep(0.001)
     raise AssertionError("condition not met")
+
+
+@pytest.mark.parametrize(
+    ("batch", "max_size"),
+    [(True, 2), (True, 1), (False, 2)],
+    ids=["forked-batch", "started-batch", "forked-ordinary"],
+)
+def test_task_processes_run_under_sched_batch_when_asked(
+    clean_redis: RedisServer, tmp_path: Path, batch: bool, max_size: int
+) -> None:
+    """SCHED_BATCH (service/batch_scheduling.py): a task process, forked from its template or
+    started on its own (a pool of one), and the template; ordinary when it is off."""
+    path = tmp_path / "forks.py"
+    path.write_text(DAG_FILE)
+    lines: list[str] = []
+
+    async def scenario() -> None:
+        config = replace(
+            TaskProcessConfig(clean_redis.url, "forks", None, 1024, 0, os.getpid()),
+            batch_scheduling=batch,
+        )
+        pool = TaskPool(config, max_size=max_size, idle_s=60)
+        try:
+            result = await run_isolated(
+                pool, _request(str(path), "pid"), TrySink(lines.append, lambda: 0), TryLimits(30)
+            )
+            assert result.outcome.state.value == "success", lines
+            (process,) = pool._idle
+            assert runs_batch(process.pid) is batch
+            assert isinstance(process.proc, ForkedProc) is (max_size > 1)
+            if pool._template is not None:
+                assert runs_batch(pool._template.result().proc.pid) is batch
+        finally:
+            await pool.close()
+
+    asyncio.run(scenario())

@@ -125,10 +125,14 @@ _JOB_TYPES = {
 }
 
 
+#: the services whose work is throughput, not a hop's latency (service/batch_scheduling.py)
+_BATCH_SERVICES = frozenset({"coordinator", "dag-processor"})
+
+
 def _serve(settings: Settings, name: str, build: Callable[[aioredis.Redis, Keys], _Service]) -> int:
     """Run one service until SIGTERM/SIGINT, on its own Redis client, with its job record."""
-
     from airlane.queue.jobs import JobType
+    from airlane.service.batch_scheduling import enter_batch
     from airlane.service.job_beat import job_beat
 
     async def main(stop: asyncio.Event) -> None:
@@ -140,6 +144,8 @@ def _serve(settings: Settings, name: str, build: Callable[[aioredis.Redis, Keys]
         async with job_beat(client, keys, JobType(_JOB_TYPES[name]), identity):
             await service.run(stop)
 
+    if settings.batch_scheduling and name in _BATCH_SERVICES:
+        enter_batch()
     run_service(main)
     return 0
 
@@ -247,6 +253,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         task_import_timeout_s=settings.task_import_timeout_s,
         task_memory_limit_mb=settings.task_memory_limit_mb,
         task_process_idle_s=settings.task_process_idle_s,
+        batch_scheduling=settings.batch_scheduling,
     )
     return _serve(settings, "worker", lambda c, k: Worker(worker_settings, c, k))
 

@@ -117,6 +117,7 @@ class Worker:
             memory_limit_mb=self.settings.task_memory_limit_mb,
             worker_pid=os.getpid(),
             max_line_bytes=self.settings.log_limits.max_line_bytes,
+            batch_scheduling=self.settings.batch_scheduling,
         )
 
     # ---- lifecycle ------------------------------------------------------------------------

@@ -35,6 +35,8 @@ class WorkerSettings:
     task_memory_limit_mb: int = 8192
     #: task processes idle this long are stopped
     task_process_idle_s: float = 300.0
+    #: task processes run under SCHED_BATCH (service/batch_scheduling.py)
+    batch_scheduling: bool = True
     #: AIRLANE_FAST_PATH: a success queues a ready successor in its finish script
     #: (engine/fast_path.py)
     fast_path: bool = field(default_factory=fast_path_enabled)

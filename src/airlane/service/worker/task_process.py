@@ -42,6 +42,7 @@ from airlane.sdk.lines import MAX_LINE_BYTES, LineSplitter, pieces
 from airlane.sdk.node import DAGNode
 from airlane.sdk.secrets_masker import mask_text
 from airlane.sdk.state import TaskInstanceState
+from airlane.service.batch_scheduling import enter_batch
 from airlane.service.execution.context_builder import RunInfo
 from airlane.service.execution.redis_xcom import RedisXComs
 from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, execute_task
@@ -67,6 +68,9 @@ class TaskProcessConfig:
     #: the worker's log line limit: output lines are split into pieces that fit it, so that a
     #: long line is kept whole in pieces instead of cut by the log writer
     max_line_bytes: int = MAX_LINE_BYTES
+    #: run under SCHED_BATCH: a try that wakes does not preempt its worker
+    #: (service/batch_scheduling.py)
+    batch_scheduling: bool = False
 
 
 @functools.lru_cache(maxsize=4096)
@@ -375,6 +379,8 @@ def main(argv: list[str]) -> int:
         return 1
     die_with_parent(config.worker_pid)
     limit_memory(config.memory_limit_mb)
+    if config.batch_scheduling:
+        enter_batch()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides when tries stop
     serve(config, channel)
     return 0

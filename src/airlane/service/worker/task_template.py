@@ -24,6 +24,7 @@ import sys
 import traceback
 from typing import Any
 
+from airlane.service.batch_scheduling import enter_batch
 from airlane.service.worker.task_channel import ChannelClosed, SyncChannel
 from airlane.service.worker.task_process import (
     TaskProcessConfig,
@@ -128,6 +129,8 @@ def main(argv: list[str]) -> int:
         return 1
     config = TaskProcessConfig(**settings)
     die_with_parent(config.worker_pid)
+    if config.batch_scheduling:
+        enter_batch()  # its forks, the task processes, inherit it
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides when tries stop
     # what every task process shares stays out of the collector's generations (and unwritten
     # by it: copy-on-write pages stay shared)
