@@ -102,6 +102,7 @@ def measure(modules: dict[str, ModuleType], work: Path, smoke: bool) -> dict[str
         "tasks_per_s": fan["tasks_per_s"],
         "cpu_us_per_task": fan.get("total_cpu_us_per_task"),
         "scenario_total_lag_s": lag["total_lag_s"],
+        "scenario_execution_lag_s": lag.get("execution_lag_median_s"),
         "redis_priority": outcome.describe(),
         "sizes": {"chain": chain_n, "fan_out": fan_n, "scenario": list(scenario)},
     }

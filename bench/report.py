@@ -24,7 +24,7 @@ TARGETS = {
     ),
     "expansion.seconds": ("<= 0.25 s for 10,000 tasks (issue 19)", lambda v, r: v <= 0.25),
     "memory.coordinator_rss_mb": ("<= 300 MB at 100,000 live", lambda v, r: v <= 300),
-    "airflow_scenario.total_lag_s": (
+    "airflow_scenario.execution_lag_median_s": (
         "<= 1 s and below the floor's (issue 19)",
         lambda v, r: v <= 1.0 and v < (r["floor"].get("scenario_total_lag_s") or 0),
     ),
@@ -64,11 +64,22 @@ def render(results: dict[str, Any], command: str) -> str:
         ("memory.coordinator_rss_mb", "coordinator RSS, 100,000 live task instances (MB)"),
         ("floor.scenario_total_lag_s", "Redis floor: Airflow's benchmark, total lag (s)"),
         (
-            "airflow_scenario.total_lag_s",
-            "Airflow's benchmark, 100 DAGs x 10 tasks: total lag, median of its runs (s)",
+            "airflow_scenario.execution_lag_median_s",
+            "Airflow's benchmark, 100 DAGs x 10 tasks: total lag to execution start, median of"
+            " its runs (s)",
         ),
-        ("airflow_scenario.total_lag_min_s", "Airflow's benchmark: total lag, best run (s)"),
-        ("airflow_scenario.total_lag_max_s", "Airflow's benchmark: total lag, worst run (s)"),
+        ("airflow_scenario.execution_lag_min_s", "Airflow's benchmark: that lag, best run (s)"),
+        ("airflow_scenario.execution_lag_max_s", "Airflow's benchmark: that lag, worst run (s)"),
+        (
+            "airflow_scenario.total_lag_s",
+            "Airflow's benchmark: total lag to the recorded start (claim), median run (s)",
+        ),
+        ("airflow_scenario.total_lag_min_s", "Airflow's benchmark: that lag, best run (s)"),
+        ("airflow_scenario.total_lag_max_s", "Airflow's benchmark: that lag, worst run (s)"),
+        (
+            "airflow_scenario.execution_edge_p50_ms",
+            "Airflow's benchmark: edge lag to execution start p50 (ms), run of median claim lag",
+        ),
         ("airflow_scenario.edge_p50_ms", "Airflow's benchmark: edge lag p50 (ms), median run"),
         ("airflow_scenario.edge_p99_ms", "Airflow's benchmark: edge lag p99 (ms), median run"),
         ("airflow_scenario.wall_s", "Airflow's benchmark: wall time (s), median run"),
@@ -119,7 +130,11 @@ def render(results: dict[str, Any], command: str) -> str:
             ratio = f"{value / floor['hop_p50_ms']:.1f} x"
         elif key == "throughput.tasks_per_s" and value:
             ratio = f"{value / floor['tasks_per_s_batched'] * 100:.0f} % of batched"
-        elif key == "airflow_scenario.total_lag_s" and value and floor.get("scenario_total_lag_s"):
+        elif (
+            key in ("airflow_scenario.total_lag_s", "airflow_scenario.execution_lag_median_s")
+            and value
+            and floor.get("scenario_total_lag_s")
+        ):
             ratio = f"{value / floor['scenario_total_lag_s']:.1f} x"
         target, check = TARGETS.get(key, ("", None))
         met = (
@@ -151,7 +166,13 @@ def render(results: dict[str, Any], command: str) -> str:
         "- **Airflow's scenario**: 100 DAGs of 10 linear tasks triggered together (one client"
         " creates the 100 runs back to back on one connection, then polls them all in one round"
         " trip every 0.1 s); total lag is the sum over every edge of successor start minus"
-        " predecessor end. The scenario runs five times on the same cluster: the figures are"
+        " predecessor end, where the start is when the successor's try began to execute in"
+        " its task process (`started_at_s` of its outcome, from the completions stream), as"
+        " Airflow's start_date is when its task runner starts: a try claimed by a worker but"
+        " waiting for a task process counts. Beside it, the same sum with the start Airlane"
+        " records as the instance's start_date (its claim by a worker), which hides that"
+        " wait: before session 13 this was the report's only figure. The scenario runs five"
+        " times on the same cluster: the figures are"
         " the median run's, with the best and worst beside them (one run's total swings by a"
         " factor of five between runs of one commit here). Its floor runs the"
         " same 100 chains of 10 through the minimal Streams loop (batched both ways).",

@@ -46,6 +46,7 @@ def test_benchmarks_smoke(tmp_path: Path) -> None:
         "expansion.seconds",
         "memory.coordinator_rss_mb",
         "airflow_scenario.total_lag_s",
+        "airflow_scenario.execution_lag_median_s",
         "airflow_scenario.wall_s",
     ):
         section, name = key.split(".")

@@ -148,8 +148,11 @@ async def test_the_worker_runs_the_successor_without_a_claim_of_its_own(
     claims: list[str] = []
     both = asyncio.Event()
 
-    async def run_try(msg: TaskMessage, logs: object, resume: str) -> IsolatedResult:
-        ran.append((msg.task_id, any(i.claimed for i in worker.running.values())))
+    async def run_try(
+        msg: TaskMessage, logs: object, resume: str, first: bool = False
+    ) -> IsolatedResult:
+        # (first: it goes before the tries waiting for a task process, TaskPool.acquire)
+        ran.append((msg.task_id, first))
         if len(ran) == 2:
             both.set()
         return IsolatedResult(TaskOutcome(TaskInstanceState.SUCCESS, msg.try_number), [], "")
@@ -225,7 +228,9 @@ async def test_a_replayed_finish_starts_what_the_lost_answer_carried(
     ran: list[str] = []
     b_ran = asyncio.Event()
 
-    async def run_try(msg: TaskMessage, logs: object, resume: str) -> IsolatedResult:
+    async def run_try(
+        msg: TaskMessage, logs: object, resume: str, first: bool = False
+    ) -> IsolatedResult:
         ran.append(msg.task_id)
         b_ran.set()
         return IsolatedResult(TaskOutcome(TaskInstanceState.SUCCESS, msg.try_number), [], "")

@@ -177,6 +177,20 @@ async def test_the_worker_concurrency_bounds_the_pool() -> None:
     await pool.close()
 
 
+async def test_a_successor_claimed_for_the_worker_goes_before_the_tries_waiting() -> None:
+    pool, held = await busy_pool(max_size=1)
+    queued = asyncio.ensure_future(pool.acquire())  # a try read from the queue
+    await until(lambda: len(pool._waiters) == 1)
+    successor = asyncio.ensure_future(pool.acquire(first=True))  # its upstream's finish claimed it
+    await until(lambda: len(pool._waiters) == 2)
+    pool.release(held)
+    assert await successor is held
+    assert not queued.done()
+    pool.release(held)
+    assert await queued is held
+    await pool.close()
+
+
 async def test_a_cancelled_waiter_is_owed_nothing() -> None:
     pool, held = await busy_pool(max_size=4)
     waiting = asyncio.ensure_future(pool.acquire())

@@ -95,9 +95,11 @@ async def run_isolated(
     request: dict[str, Any],
     sink: TrySink,
     limits: TryLimits,
+    first: bool = False,
 ) -> IsolatedResult:
-    """Run one try in a task process; the process goes back to the pool only after a clean end."""
-    process = await pool.acquire()
+    """Run one try in a task process; the process goes back to the pool only after a clean end.
+    ``first``: it goes before the tries waiting for a process (TaskPool.acquire)."""
+    process = await pool.acquire(first)
     sink.started()
     clean = False
     try:

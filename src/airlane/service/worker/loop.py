@@ -287,7 +287,7 @@ class Worker:
             self.calls,
         )
         try:
-            result = await self._run_try(msg, logs, item.resume)
+            result = await self._run_try(msg, logs, item.resume, first=item.claimed)
         except asyncio.CancelledError:
             await logs.close(attempts=4)
             await self._hand_back(item)
@@ -393,7 +393,11 @@ class Worker:
         except Exception:  # left claimed: recovery fails it (retryable) once we are gone
             log.exception("could not hand back %s", delivery.ref)
 
-    async def _run_try(self, msg: TaskMessage, logs: TaskLogWriter, resume: str) -> IsolatedResult:
+    async def _run_try(
+        self, msg: TaskMessage, logs: TaskLogWriter, resume: str, first: bool
+    ) -> IsolatedResult:
+        """``first``: a successor claimed for us by its upstream's finish, which goes before the
+        tries waiting for a task process."""
         resumed = " (resumed by its trigger)" if resume else ""
         logs.write(f"try {msg.try_number} of {msg.task_id} on worker {self.worker_id}{resumed}")
         info = await self._run_info(msg)
@@ -402,7 +406,7 @@ class Worker:
             return await self.inline.run(msg, info, logs, resume)
         request = try_request(msg, info, resume)
         sink = TrySink(logs.write, logs.waiting, logs.start)
-        return await run_isolated(self.pool, request, sink, self.limits)
+        return await run_isolated(self.pool, request, sink, self.limits, first)
 
     async def _run_info(self, msg: TaskMessage) -> RunInfo:
         """The run a try belongs to, as the task sees it (its dates, conf and type)."""

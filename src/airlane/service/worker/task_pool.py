@@ -137,7 +137,12 @@ class TaskPool:
         self._template_failures = 0
         self._closed = False
 
-    async def acquire(self) -> TaskProcess:
+    async def acquire(self, first: bool = False) -> TaskProcess:
+        """An idle process, else the next to come free. ``first``: before the tries already
+        waiting: a successor its upstream's finish claimed for this worker (the fast path's
+        run here) goes before tries read from the queue, so that a run under way continues
+        instead of waiting behind runs that are starting (after a 10,000-task fan-out,
+        Airflow's 100 x 10 scenario's successors waited 38 ms each for a process behind them)."""
         while self._idle:
             process = self._idle.pop()  # the most recently used: the rest can go idle, retire
             if process.proc.returncode is not None:  # died idle (with its fork template)
@@ -146,7 +151,7 @@ class TaskPool:
             process.busy_since = time.monotonic()
             self._busy.add(process)
             return process
-        waiter = self._wait()
+        waiter = self._wait(first)
         try:
             process = await waiter.future
         except asyncio.CancelledError:
@@ -163,7 +168,7 @@ class TaskPool:
         self._busy.add(process)
         return process
 
-    def _wait(self) -> _Waiter:
+    def _wait(self, first: bool) -> _Waiter:
         loop = asyncio.get_running_loop()
         spawning = len(self._spawns)
         busy = self._size - spawning - len(self._idle)
@@ -171,7 +176,10 @@ class TaskPool:
         waiter = _Waiter(loop.create_future(), overdue=grace <= 0, grace_s=grace)
         if not waiter.overdue:
             self._start_grace(waiter)
-        self._waiters.append(waiter)
+        if first:
+            self._waiters.appendleft(waiter)
+        else:
+            self._waiters.append(waiter)
         self._overdue += waiter.overdue
         self._grow()
         return waiter
