@@ -98,6 +98,7 @@ def measure(modules: dict[str, ModuleType], work: Path, smoke: bool) -> dict[str
         "floor_tasks_per_s_batched": found_floor.get("tasks_per_s_batched"),
         "floor_scenario_total_lag_s": found_floor.get("scenario_total_lag_s"),
         "hop_p50_ms": chain["p50_ms"],
+        "hop_execution_p50_ms": chain.get("execution_p50_ms"),
         "hop_p99_ms": chain["p99_ms"],
         "tasks_per_s": fan["tasks_per_s"],
         "cpu_us_per_task": fan.get("total_cpu_us_per_task"),

@@ -18,7 +18,12 @@ import redis as redis_client
 from tests.integration.cluster import Cluster, RedisServer, wait_until
 
 from bench import dags, profile
-from bench.scenario_harness import SCENARIO_RUNS, airflow_scenario_median
+from bench.scenario_harness import (
+    SCENARIO_RUNS,
+    airflow_scenario_median,
+    execution_starts,
+    last_completion,
+)
 from bench.scenario_harness import instance_times as _times
 from bench.scenario_harness import percentile as _percentile
 
@@ -44,15 +49,25 @@ def running(
 def hop(cluster: Cluster, dag_id: str) -> dict[str, float]:
     """Successor start minus predecessor end along a chain, from the recorded timestamps."""
     cluster.wait_run(dag_id, cluster.trigger(dag_id), timeout_s=600)  # warm the workers' DAG cache
+    since = last_completion(cluster)
     run_id = cluster.trigger(dag_id)
     assert cluster.wait_run(dag_id, run_id, timeout_s=600)["state"] == "success"
     times = _times(cluster, dag_id, run_id)
+    executed = execution_starts(cluster, since)
     order = sorted(times)
     hops = [(times[b][0] - times[a][1]) * 1000 for a, b in itertools.pairwise(order)]
+    # the same to when the successor's try began to execute in its task process
+    ref = f"{dag_id}|{run_id}"
+    to_execution = [
+        (executed.get((ref, b), times[b][0]) - times[a][1]) * 1000
+        for a, b in itertools.pairwise(order)
+    ]
     return {
         "p50_ms": statistics.median(hops),
         "p90_ms": _percentile(hops, 0.9),
         "p99_ms": _percentile(hops, 0.99),
+        "execution_p50_ms": statistics.median(to_execution),
+        "execution_p99_ms": _percentile(to_execution, 0.99),
         "hops": len(hops),
     }
 

@@ -13,11 +13,14 @@ ISOLATION = Path(__file__).resolve().parent / "results" / "isolation.json"
 #: issue 19's targets where it set them (ratios to the floor of the same run), the first
 #: wave's elsewhere
 TARGETS = {
-    "hop.p50_ms": (
+    "hop.execution_p50_ms": (
         "<= 1.5 x floor (issue 19)",
         lambda v, r: v <= 1.5 * r["floor"]["hop_p50_ms"],
     ),
-    "hop.p99_ms": ("<= 5 x floor (issue 19)", lambda v, r: v <= 5 * r["floor"]["hop_p50_ms"]),
+    "hop.execution_p99_ms": (
+        "<= 5 x floor (issue 19)",
+        lambda v, r: v <= 5 * r["floor"]["hop_p50_ms"],
+    ),
     "throughput.tasks_per_s": (
         ">= 10,000 /s and >= 1/3 of batched (issue 19)",
         lambda v, r: v >= 10000 and v >= r["floor"]["tasks_per_s_batched"] / 3,
@@ -56,9 +59,11 @@ def render(results: dict[str, Any], command: str) -> str:
         ("floor.hop_p50_ms", "Redis floor: one hop, p50 (ms)"),
         ("floor.tasks_per_s_unbatched", "Redis floor: tasks/s, unbatched"),
         ("floor.tasks_per_s_batched", "Redis floor: tasks/s, batched"),
-        ("hop.p50_ms", "hop latency p50 (ms), 200-task chain"),
-        ("hop.p90_ms", "hop latency p90 (ms)"),
-        ("hop.p99_ms", "hop latency p99 (ms)"),
+        ("hop.execution_p50_ms", "hop latency to execution start p50 (ms), 200-task chain"),
+        ("hop.execution_p99_ms", "hop latency to execution start p99 (ms)"),
+        ("hop.p50_ms", "hop latency to the recorded start (claim) p50 (ms)"),
+        ("hop.p90_ms", "hop latency to the recorded start (claim) p90 (ms)"),
+        ("hop.p99_ms", "hop latency to the recorded start (claim) p99 (ms)"),
         ("throughput.tasks_per_s", "throughput, 10,000-task fan-out, 2 workers (tasks/s)"),
         ("expansion.seconds", "expand and enqueue a 10,000-task run (s)"),
         ("memory.coordinator_rss_mb", "coordinator RSS, 100,000 live task instances (MB)"),
@@ -126,7 +131,7 @@ def render(results: dict[str, Any], command: str) -> str:
     for key, label in rows:
         value = _get(results, key)
         ratio = ""
-        if key.startswith("hop.") and value:
+        if key.startswith("hop.") and value and floor.get("hop_p50_ms"):
             ratio = f"{value / floor['hop_p50_ms']:.1f} x"
         elif key == "throughput.tasks_per_s" and value:
             ratio = f"{value / floor['tasks_per_s_batched'] * 100:.0f} % of batched"
@@ -154,8 +159,10 @@ def render(results: dict[str, Any], command: str) -> str:
         " the round trip); 64 in flight, one command per round trip, gives unbatched throughput;"
         " 5,000 in flight read 1,000 at a time with pipelining gives batched throughput.",
         "- **Hop latency**: a chain of 200 no-op PythonOperator tasks; for each edge, the"
-        " successor's start (its claim on a worker) minus the predecessor's end (on its worker),"
-        " from the timestamps Airlane records. The DAG runs once first to warm the workers'"
+        " successor's start minus the predecessor's end (on its worker): the start when the"
+        " successor's try began to execute in its task process (its outcome's `started_at_s`,"
+        " as for Airflow's scenario below), and beside it the start Airlane records (its"
+        " claim by a worker). The DAG runs once first to warm the workers'"
         " DAG cache.",
         "- **Throughput**: one task fanning out to 10,000 no-op tasks; tasks divided by the time"
         " from the root's end to the last task's end.",

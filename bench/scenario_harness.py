@@ -59,7 +59,7 @@ def _wait_all(cluster: Cluster, runs: list[tuple[str, str]], timeout_s: float) -
         client.close()
 
 
-def _last_completion(cluster: Cluster) -> str:
+def last_completion(cluster: Cluster) -> str:
     """The id of the completions stream's newest entry ("0" when it has none)."""
     client = cluster.redis()
     try:
@@ -97,7 +97,7 @@ def airflow_scenario(cluster: Cluster, dag_ids: list[str]) -> dict[str, float]:
     a task process (as Airflow's start_date: a try claimed but waiting for a process is
     counted)."""
     started = time.time()
-    since = _last_completion(cluster)
+    since = last_completion(cluster)
     runs = _trigger_together(cluster, dag_ids)
     _wait_all(cluster, runs, timeout_s=600)
     executed = execution_starts(cluster, since)

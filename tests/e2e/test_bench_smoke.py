@@ -42,6 +42,7 @@ def test_benchmarks_smoke(tmp_path: Path) -> None:
         "hop.p50_ms",
         "hop.p90_ms",
         "hop.p99_ms",
+        "hop.execution_p50_ms",
         "throughput.tasks_per_s",
         "expansion.seconds",
         "memory.coordinator_rss_mb",
