@@ -145,14 +145,22 @@ async def test_the_worker_runs_the_successor_without_a_claim_of_its_own(
 ) -> None:
     worker = _worker(clean_redis.url)
     ran: list[tuple[str, bool]] = []
+    refs: list[tuple[str, str]] = []
     claims: list[str] = []
     both = asyncio.Event()
 
     async def run_try(
-        msg: TaskMessage, logs: object, resume: str, first: bool = False
+        msg: TaskMessage,
+        logs: object,
+        resume: str,
+        first: bool = False,
+        held: str = "",
+        hold_for: str = "",
     ) -> IsolatedResult:
-        # (first: it goes before the tries waiting for a task process, TaskPool.acquire)
+        # (first: it goes before the tries waiting for a task process, TaskPool.acquire;
+        # held: it takes the process its upstream ran in, kept under the upstream's ref)
         ran.append((msg.task_id, first))
+        refs.append((held, hold_for))
         if len(ran) == 2:
             both.set()
         return IsolatedResult(TaskOutcome(TaskInstanceState.SUCCESS, msg.try_number), [], "")
@@ -173,6 +181,10 @@ async def test_the_worker_runs_the_successor_without_a_claim_of_its_own(
         await _closed(worker)
     assert ran == [("a", False), ("b", True)]
     assert claims == ["a"]  # b: claimed by a's finish
+    (a_held, a_ref), (b_held, _) = refs
+    assert a_held == ""
+    assert a_ref
+    assert b_held == a_ref  # b takes the process a's success kept for it
     events = [(f["kind"], f["ti"], f.get("worker")) for f in await _completions(client)]
     me = worker.worker_id
     assert events[-3:] == [
@@ -229,7 +241,7 @@ async def test_a_replayed_finish_starts_what_the_lost_answer_carried(
     b_ran = asyncio.Event()
 
     async def run_try(
-        msg: TaskMessage, logs: object, resume: str, first: bool = False
+        msg: TaskMessage, logs: object, resume: str, first: bool = False, **_: object
     ) -> IsolatedResult:
         ran.append(msg.task_id)
         b_ran.set()

@@ -18,7 +18,7 @@ from airlane.service.worker.pool_growth import (
     overdue,
     spawns_to_start,
 )
-from airlane.service.worker.task_pool import TaskPool, TaskProcess
+from airlane.service.worker.task_pool import HOLD_MAX_S, TaskPool, TaskProcess
 from airlane.service.worker.task_process import TaskProcessConfig
 
 
@@ -188,6 +188,31 @@ async def test_a_successor_claimed_for_the_worker_goes_before_the_tries_waiting(
     assert not queued.done()
     pool.release(held)
     assert await queued is held
+    await pool.close()
+
+
+async def test_a_process_held_for_a_successor_serves_it_before_the_tries_waiting() -> None:
+    pool, held = await busy_pool(max_size=1)
+    queued = asyncio.ensure_future(pool.acquire())
+    await until(lambda: len(pool._waiters) == 1)
+    pool.release(held, hold_for="upstream-ref")  # its try's finish may claim a successor
+    await asyncio.sleep(0)
+    assert not queued.done()
+    assert await pool.acquire(first=True, held="upstream-ref") is held  # the successor
+    pool.release(held, hold_for="successor-ref")
+    pool.unhold("successor-ref")  # no successor claimed: to the try waiting
+    assert await queued is held
+    await pool.close()
+
+
+async def test_a_process_held_too_long_goes_back_to_the_pool() -> None:
+    pool, held = await busy_pool(max_size=1)
+    pool.release(held, hold_for="upstream-ref")
+    assert pool._idle == []
+    held.held_since -= HOLD_MAX_S + 1  # nothing took it or gave it back
+    pool.retire_idle()
+    assert pool._idle == [held]
+    assert await pool.acquire(held="upstream-ref") is held  # (gone: any process serves)
     await pool.close()
 
 

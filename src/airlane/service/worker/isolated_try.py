@@ -35,6 +35,9 @@ class IsolatedResult:
     xcom_pairs: list[str]
     #: the rendered template fields as JSON ("" when none)
     rendered: str
+    #: its task has downstream tasks (as its task process says): a success may have a
+    #: successor the fast path claims for this worker
+    downstream: bool = False
 
 
 def exit_message(code: int) -> str:
@@ -96,20 +99,33 @@ async def run_isolated(
     sink: TrySink,
     limits: TryLimits,
     first: bool = False,
+    held: str = "",
+    hold_for: str = "",
 ) -> IsolatedResult:
     """Run one try in a task process; the process goes back to the pool only after a clean end.
-    ``first``: it goes before the tries waiting for a process (TaskPool.acquire)."""
-    process = await pool.acquire(first)
+    ``first``: it goes before the tries waiting for a process; ``held``: it takes the process
+    held for it under that ref (TaskPool.acquire). ``hold_for``: a success of a task with
+    downstream tasks keeps its process held under that ref, for the successor its finish may
+    claim for this worker (TaskPool.release)."""
+    process = await pool.acquire(first, held)
     sink.started()
     clean = False
+    result: IsolatedResult | None = None
     try:
         result, clean = await _drive(process, request, sink, limits)
         return result
     finally:
         if clean:
-            pool.release(process)
+            pool.release(process, _held_for(result, hold_for))
         else:
             pool.discard(process)
+
+
+def _held_for(result: IsolatedResult | None, hold_for: str) -> str:
+    """The ref to hold a process under after ``result`` ("": none)."""
+    if not hold_for or result is None or not result.downstream:
+        return ""
+    return hold_for if result.outcome.state is TaskInstanceState.SUCCESS else ""
 
 
 def _failed(request: dict[str, Any], message: str) -> IsolatedResult:
@@ -195,7 +211,12 @@ async def _drive(
                 elif kind == "done":
                     # a try that imported the DAG file says nothing of the warm ones
                     process.ran_s = None if phase.imported_file else frame.get("w")
-                    result = IsolatedResult(decode_outcome(frame["o"]), frame["x"], frame["r"])
+                    result = IsolatedResult(
+                        decode_outcome(frame["o"]),
+                        frame["x"],
+                        frame["r"],
+                        downstream=bool(frame.get("down")),
+                    )
                     return result, not frame.get("retire")
     except TimeoutError:
         process.kill()

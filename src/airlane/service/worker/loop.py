@@ -192,22 +192,31 @@ class Worker:
             self._slot_waiter = None
 
     def _start(
-        self, stream: str, message_id: str, fields: dict[str, str], claimed_ref: str = ""
+        self,
+        stream: str,
+        message_id: str,
+        fields: dict[str, str],
+        claimed_ref: str = "",
+        held: str = "",
     ) -> None:
         """Run the try of a message read for us; ``claimed_ref``: claimed for us already (by
-        its upstream's finish script, RUN_HERE), under this encoded ClaimRef."""
+        its upstream's finish script, RUN_HERE), under this encoded ClaimRef; ``held``: the
+        ref its upstream's task process is held under for it."""
         if (stream, message_id) in self._started or (stream, message_id) in self._malformed:
+            self._unhold(held)
             return  # read again from our pending list while its first delivery runs
         if self._stopping:
             # Stays in our pending list: deregistering then ages our heartbeat, and the
             # coordinator recovers it at once. (Started now, the try would outlive the drain:
             # nothing would wait for it, and the event loop's shutdown could hang on it.)
+            self._unhold(held)
             return
         try:
             message, raw = read_message(fields)
         except (KeyError, TypeError, ValueError):  # MalformedRecord, bad JSON, missing fields
             log.exception("skipping malformed task message %s on %s", message_id, stream)
             self._malformed.add((stream, message_id))
+            self._unhold(held)
             return
         ref = (
             claimed_ref
@@ -221,7 +230,9 @@ class Worker:
                 message.try_number,
             ).encode()
         )
-        item = RunningTry(stream, message_id, message, ref, claimed=bool(claimed_ref), raw=raw)
+        item = RunningTry(
+            stream, message_id, message, ref, claimed=bool(claimed_ref), held=held, raw=raw
+        )
         task = asyncio.create_task(self._handle_logged(item))
         self.running[task] = item
         self._started.add((stream, message_id))
@@ -287,7 +298,15 @@ class Worker:
             self.calls,
         )
         try:
-            result = await self._run_try(msg, logs, item.resume, first=item.claimed)
+            result = await self._run_try(
+                msg,
+                logs,
+                item.resume,
+                first=item.claimed,
+                held=item.held,
+                # (a success's process is kept for the successor its finish may claim for us)
+                hold_for=item.ref if self.settings.fast_path and not self._stopping else "",
+            )
         except asyncio.CancelledError:
             await logs.close(attempts=4)
             await self._hand_back(item)
@@ -359,13 +378,21 @@ class Worker:
             settings.fast_path,
             run_here=not self._stopping,
         )
-        answers = await self._retrying(self.calls.finish_many, call)
+        try:
+            answers = await self._retrying(self.calls.finish_many, call)
+        except BaseException:
+            for done in finished:
+                self._unhold(done.item.ref)
+            raise
         replayed = False
-        for delivery in cast(list[Delivery | None], answers):
+        for done, delivery in zip(finished, cast(list[Delivery | None], answers), strict=True):
             if delivery is not None and delivery.replayed:
                 replayed = True
+                self._unhold(done.item.ref)
             elif delivery is not None:
-                await self._run_here(delivery)
+                await self._run_here(delivery, held=done.item.ref)
+            else:
+                self._unhold(done.item.ref)
         if replayed and not self._stopping:
             # a message the lost answer carried waits in our pending list: start it now, not
             # once it has been idle for the periodic look (the coordinator would take it for lost)
@@ -373,16 +400,25 @@ class Worker:
                 await self._recover_undelivered(min_idle_ms=0)
         return [None] * len(finished)
 
-    async def _run_here(self, delivery: Delivery) -> None:
+    def _unhold(self, token: str) -> None:
+        """The task process held under ``token`` for a successor is not needed for one."""
+        if token and self.pool is not None:
+            self.pool.unhold(token)
+
+    async def _run_here(self, delivery: Delivery, held: str = "") -> None:
         """Start a message our finish read for us (Airflow's mini scheduler): the successor it
-        claimed for us, without a claim of ours, or an older message, claimed as usual.
+        claimed for us, without a claim of ours, on the task process of its upstream
+        (``held``), or an older message, claimed as usual.
 
         Stopping meanwhile, a claimed one goes back (its try is not used up); one not claimed
         stays in our pending list, which the coordinator puts back on its queue once we leave
         (recovery.py: we age our heartbeat when leaving work behind)."""
+        if not self._stopping and delivery.claimed:
+            self._start(delivery.stream, delivery.message_id, delivery.fields, delivery.ref, held)
+            return
+        self._unhold(held)
         if not self._stopping:
-            ref = delivery.ref if delivery.claimed else ""
-            self._start(delivery.stream, delivery.message_id, delivery.fields, ref)
+            self._start(delivery.stream, delivery.message_id, delivery.fields)
             return
         if not delivery.claimed:
             return
@@ -394,10 +430,16 @@ class Worker:
             log.exception("could not hand back %s", delivery.ref)
 
     async def _run_try(
-        self, msg: TaskMessage, logs: TaskLogWriter, resume: str, first: bool
+        self,
+        msg: TaskMessage,
+        logs: TaskLogWriter,
+        resume: str,
+        first: bool,
+        held: str = "",
+        hold_for: str = "",
     ) -> IsolatedResult:
         """``first``: a successor claimed for us by its upstream's finish, which goes before the
-        tries waiting for a task process."""
+        tries waiting for a task process; ``held``, ``hold_for``: see ``run_isolated``."""
         resumed = " (resumed by its trigger)" if resume else ""
         logs.write(f"try {msg.try_number} of {msg.task_id} on worker {self.worker_id}{resumed}")
         info = await self._run_info(msg)
@@ -406,7 +448,7 @@ class Worker:
             return await self.inline.run(msg, info, logs, resume)
         request = try_request(msg, info, resume)
         sink = TrySink(logs.write, logs.waiting, logs.start)
-        return await run_isolated(self.pool, request, sink, self.limits, first)
+        return await run_isolated(self.pool, request, sink, self.limits, first, held, hold_for)
 
     async def _run_info(self, msg: TaskMessage) -> RunInfo:
         """The run a try belongs to, as the task sees it (its dates, conf and type)."""

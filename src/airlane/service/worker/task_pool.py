@@ -42,6 +42,10 @@ SPAWN_PACE_S = 0.35
 MAX_TEMPLATE_FAILURES = 3
 #: How long a task process that closed its channel has to exit before it is killed.
 EXIT_WAIT_S = 5.0
+#: A process held for the successor of its try (``release(hold_for=...)``) goes back to the
+#: pool after this long at the latest, should nothing take it or give it back (a bug, a worker
+#: error between the finish and the successor's start): housekeeping looks every second.
+HOLD_MAX_S = 1.0
 
 
 @dataclass(eq=False)
@@ -61,6 +65,8 @@ class TaskProcess:
     fd: int = -1
     #: its try's log backlog is full: the worker does not read its channel meanwhile
     backlogged: bool = False
+    #: when it was held for a successor (monotonic), 0.0 when not held
+    held_since: float = 0.0
 
     @property
     def pid(self) -> int:
@@ -132,17 +138,30 @@ class TaskPool:
         self._floor = os.cpu_count() or 1  # processes it grows to on waiting alone
         self._size = 0  # processes alive or being spawned
         self._busy: set[TaskProcess] = set()  # handed out, running a try
+        #: came free but kept for the successor its try's finish may claim for the worker,
+        #: under the finished try's ref (``release(hold_for=...)``)
+        self._held: dict[str, TaskProcess] = {}
         self._spawns: set[asyncio.Task[None]] = set()
         self._template: asyncio.Task[ForkTemplate] | None = None
         self._template_failures = 0
         self._closed = False
 
-    async def acquire(self, first: bool = False) -> TaskProcess:
+    async def acquire(self, first: bool = False, held: str = "") -> TaskProcess:
         """An idle process, else the next to come free. ``first``: before the tries already
         waiting: a successor its upstream's finish claimed for this worker (the fast path's
         run here) goes before tries read from the queue, so that a run under way continues
         instead of waiting behind runs that are starting (after a 10,000-task fan-out,
-        Airflow's 100 x 10 scenario's successors waited 38 ms each for a process behind them)."""
+        Airflow's 100 x 10 scenario's successors waited 38 ms each for a process behind them).
+        ``held``: the ref under which its upstream's process was held for it: that one, when
+        it is still there."""
+        process = self._held.pop(held, None) if held else None
+        if process is not None:
+            process.held_since = 0.0
+            if process.proc.returncode is None:
+                process.busy_since = time.monotonic()
+                self._busy.add(process)
+                return process
+            self.discard(process)
         while self._idle:
             process = self._idle.pop()  # the most recently used: the rest can go idle, retire
             if process.proc.returncode is not None:  # died idle (with its fork template)
@@ -248,9 +267,11 @@ class TaskPool:
         self._spawns.discard(spawn)
         self._grow()
 
-    def release(self, process: TaskProcess) -> None:
-        """Give back a process that finished its try cleanly."""
-        self._releases += 1
+    def release(self, process: TaskProcess, hold_for: str = "") -> None:
+        """Give back a process that finished its try cleanly. ``hold_for``: keep it for the
+        successor the try's finish may claim for this worker (Airflow's mini scheduler: the
+        run goes on where it was, instead of behind the tries waiting for a process), under
+        that try's ref, until ``acquire(held=...)`` takes it or ``unhold`` gives it back."""
         self._busy.discard(process)
         if process.busy_since and process.ran_s is not None:
             self._durations.observe(time.monotonic() - process.busy_since, process.ran_s)
@@ -258,6 +279,26 @@ class TaskPool:
         if process.proc.returncode is not None:
             self.discard(process)
             return
+        if hold_for:
+            process.held_since = time.monotonic()
+            self._held[hold_for] = process
+            return
+        self._give(process)
+
+    def unhold(self, token: str) -> None:
+        """The process held under ``token`` is not wanted (no successor was claimed for it):
+        back to the waiting tries, or idle."""
+        process = self._held.pop(token, None)
+        if process is not None:
+            process.held_since = 0.0
+            if process.proc.returncode is not None:
+                self.discard(process)
+            else:
+                self._give(process)
+
+    def _give(self, process: TaskProcess) -> None:
+        """To the first try waiting, else to the idle ones."""
+        self._releases += 1  # (one held for a successor that took it came free for nobody)
         waiter = self._next_waiter()
         if waiter is not None:
             waiter.set_result(process)
@@ -347,7 +388,11 @@ class TaskPool:
         return process
 
     def retire_idle(self) -> None:
-        """Stop processes idle for longer than ``idle_s``."""
+        """Stop processes idle for longer than ``idle_s``; give back those held for longer
+        than HOLD_MAX_S."""
+        stale = time.monotonic() - HOLD_MAX_S
+        for token in [t for t, p in self._held.items() if p.held_since < stale]:
+            self.unhold(token)
         cutoff = time.monotonic() - self.idle_s
         keep = [p for p in self._idle if p.idle_since > cutoff]
         for process in self._idle:
@@ -360,7 +405,8 @@ class TaskPool:
         for spawn in list(self._spawns):
             spawn.cancel()
         await asyncio.gather(*self._spawns, return_exceptions=True)
-        idle, self._idle = self._idle, []
+        idle, self._idle = self._idle + list(self._held.values()), []
+        self._held.clear()
         for process in idle:
             process.kill()
         await asyncio.gather(*(p.proc.wait() for p in idle), return_exceptions=True)

@@ -296,6 +296,9 @@ class _Runner:
                 "x": xcoms.pending_pairs(),
                 "r": dumps(rendered) if rendered else "",
                 "retire": retire,
+                # whether a success may have a successor for the worker to start (it keeps
+                # this process for it: TaskPool.release)
+                "down": bool(node.downstream_task_ids),
                 # how long the try kept this process working (the worker's pool grows on it)
                 "w": time.monotonic() - self.started_s,
             }

@@ -31,6 +31,8 @@ class RunningTry:
     resume: str = ""
     #: claimed for this worker already, by the finish script of its upstream (RUN_HERE)
     claimed: bool = False
+    #: the ref its upstream's task process is held under for it (TaskPool.release), "" none
+    held: str = ""
     #: the message's JSON as read (its ``m`` field), when it carries every field: what
     #: ``message.to_fields()`` would encode again ("" when not known)
     raw: str = ""
