@@ -26,7 +26,7 @@ import redis.asyncio as aioredis
 
 from airlane.engine.run_state import TaskOutcome
 from airlane.queue import typed
-from airlane.queue.coalesce import Coalescer
+from airlane.queue.coalesce import Answer, Coalescer
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.groups import ensure_group
 from airlane.queue.keys import WORKER_GROUP, Keys
@@ -87,9 +87,10 @@ class Worker:
         self._stopping = False
         self.streams = {keys.queue(q): ">" for q in settings.queues}
         #: per try: None (not ours), else its resume JSON ("" for a try that starts)
-        self.claims: Coalescer[RunningTry, str | None] = Coalescer(self._claim_many)
+        #: (sheltered: a try cancelled meanwhile still reads its claim's or finish's answer)
+        self.claims: Coalescer[RunningTry, str | None] = Coalescer(self._claim_many, sheltered=True)
         self.finishes: Coalescer[FinishedTry, None] = Coalescer(
-            self._finish_many, max_in_flight=FINISH_CALLS_IN_FLIGHT
+            self._finish_many, max_in_flight=FINISH_CALLS_IN_FLIGHT, sheltered=True
         )
         self.pool = (
             TaskPool(self._process_config(), settings.concurrency, settings.task_process_idle_s)
@@ -299,16 +300,17 @@ class Worker:
             result = IsolatedResult(outcome, [], "")
         report = self._report(item, logs, result)
         try:
-            await asyncio.shield(report)
+            # (a finish's Answer is sheltered already: see Coalescer)
+            await (report if isinstance(report, Answer) else asyncio.shield(report))
         except asyncio.CancelledError:
             await report  # the try ended: its outcome is reported whatever stops us now
             raise
 
     async def _claim(self, item: RunningTry) -> str | None:
         """None when the try is not ours, else how it resumes ("" for a try that starts)."""
-        claim = self.claims.submit(item)
+        claim = self.claims.submit(item)  # (sheltered: see Coalescer)
         try:
-            return await asyncio.shield(claim)
+            return await claim
         except asyncio.CancelledError:
             # Stopping: a try claimed meanwhile goes back, the rest stay in the queue's group.
             if await claim is not None:
