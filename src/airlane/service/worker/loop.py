@@ -18,8 +18,7 @@ import socket
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
-from typing import cast
+from typing import Any, cast
 
 import redis
 import redis.asyncio as aioredis
@@ -47,10 +46,15 @@ from airlane.service.worker.log_writer import TaskLogWriter
 from airlane.service.worker.run_conf import run_conf, with_asset_events
 from airlane.service.worker.settings import TaskIsolation, WorkerSettings
 from airlane.service.worker.task_pool import TaskPool
-from airlane.service.worker.task_process import TaskProcessConfig, try_request
+from airlane.service.worker.task_process import (
+    TaskProcessConfig,
+    request_with_run,
+    run_info_to_wire,
+)
 from airlane.service.worker.tries import (
     FinishedTry,
     RunningTry,
+    RunWires,
     claim_call,
     finish_call,
     read_message,
@@ -105,6 +109,7 @@ class Worker:
             settings.xcom_max_bytes,
             TaskStores.build(self.sync_client, keys, settings.redis_url),
         )
+        self.run_wires = RunWires()
         self.limits = TryLimits(import_timeout_s=settings.task_import_timeout_s)
         who = WorkerIdentity(self.worker_id, settings.queues, settings.concurrency)
         self.heartbeat = Heartbeat(settings.redis_url, keys, who, settings.heartbeat_s)
@@ -341,10 +346,10 @@ class Worker:
         self, item: RunningTry, logs: TaskLogWriter, result: IsolatedResult
     ) -> asyncio.Future[None]:
         lines, set_expiry = logs.take()
-        outcome = replace(result.outcome, ended_at_s=time.time())
-        return self.finishes.submit(
-            FinishedTry(item, outcome, result.xcom_pairs, lines, set_expiry, result.rendered)
+        done = FinishedTry(
+            item, result.outcome, result.xcom_pairs, lines, set_expiry, result.rendered, time.time()
         )
+        return self.finishes.submit(done)
 
     async def _claim_many(self, items: list[RunningTry]) -> list[str | None]:
         call = claim_call(self.worker_id, items, time.time())
@@ -397,13 +402,21 @@ class Worker:
     async def _run_try(self, msg: TaskMessage, logs: TaskLogWriter, resume: str) -> IsolatedResult:
         resumed = " (resumed by its trigger)" if resume else ""
         logs.write(f"try {msg.try_number} of {msg.task_id} on worker {self.worker_id}{resumed}")
-        info = await self._run_info(msg)
         if self.pool is None:
+            info = await self._run_info(msg)
             logs.start()
             return await self.inline.run(msg, info, logs, resume)
-        request = try_request(msg, info, resume)
+        request = request_with_run(msg, await self._run_wire(msg), resume)
         sink = TrySink(logs.write, logs.waiting, logs.start)
         return await run_isolated(self.pool, request, sink, self.limits)
+
+    async def _run_wire(self, msg: TaskMessage) -> dict[str, Any]:
+        """The run as a try's request sends it (kept per run: ``RunWires``)."""
+        wire = self.run_wires.get(msg)
+        if wire is None:
+            wire = run_info_to_wire(await self._run_info(msg))
+            self.run_wires.keep(msg, wire)
+        return wire
 
     async def _run_info(self, msg: TaskMessage) -> RunInfo:
         """The run a try belongs to, as the task sees it (its dates, conf and type)."""
