@@ -4,7 +4,6 @@ process for the tries waiting: they wait for the worker, not for the processes."
 from __future__ import annotations
 
 import asyncio
-import itertools
 import socket
 from types import SimpleNamespace
 from typing import Any
@@ -57,17 +56,3 @@ async def test_a_process_left_unread_for_its_log_backlog_does_not_count() -> Non
     assert process.unread()
     writer.close()
     theirs.close()
-
-
-def test_a_worker_behind_only_ever_withholds_a_process() -> None:
-    """What lets the pool look at the worker's lag (a poll per busy process) only when a
-    waiter would be owed a process without it."""
-    for saturated, released, floor, busy in itertools.product([False, True], repeat=4):
-        args = {
-            "saturated": saturated,
-            "released_meanwhile": released,
-            "below_floor": floor,
-            "machine_busy": busy,
-        }
-        if overdue(**args, worker_behind=True):
-            assert overdue(**args, worker_behind=False)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import functools
 import logging
 import os
 import select
@@ -184,16 +183,14 @@ class TaskPool:
 
     def _grace_passed(self, waiter: _Waiter) -> None:
         saturated = self._durations.saturated()
-        owed = functools.partial(
-            overdue,
+        owed = overdue(
             saturated=saturated,
             released_meanwhile=self._releases != waiter.releases,
             below_floor=self._size < self._floor,
             machine_busy=saturated and self._machine.busy(),
+            worker_behind=self._worker_behind(),
         )
-        # The worker's lag (a poll of each busy process) is looked at only when it decides: it
-        # can only withhold a process owed otherwise (most waits are owed none in any case).
-        if owed(worker_behind=False) and owed(worker_behind=self._worker_behind()):
+        if owed:
             waiter.overdue = True
             self._overdue += 1
             self._grow()
