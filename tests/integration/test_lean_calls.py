@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
 from airlane.queue import typed
@@ -52,5 +53,24 @@ async def test_reads_pipelines_and_scripts_answer_as_redis_py(
         assert await lean._call("echo", ScriptArgs(["k"], ["v"])) == ["k", "v"]
         await own.script_flush()  # a script Redis lost (restarted) is loaded again
         assert await lean._call("echo", ScriptArgs(["k"], ["w"])) == ["k", "w"]
+    finally:
+        await own.aclose()
+
+
+async def test_a_call_past_its_socket_timeout_is_cut_and_the_next_one_reconnects(
+    client: aioredis.Redis,
+) -> None:
+    url = client.connection_pool.connection_kwargs
+    own = aioredis.Redis(
+        host=url["host"], port=url["port"], decode_responses=True, socket_timeout=0.2
+    )
+    try:
+        lean = LeanCalls(own, Scripts.register(own, Keys()))
+        await lean.run_all([("PING",)])  # connected: the lean write, not redis-py's
+        with pytest.raises(RedisConnectionError):  # answered never: cut by the watch
+            await lean.run_all([("BLPOP", "never", 0)])
+        assert not lean.watch._due
+        await lean.run_all([("SET", "k", "v")])
+        assert await own.get("k") == "v"
     finally:
         await own.aclose()

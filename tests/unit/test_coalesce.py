@@ -87,3 +87,50 @@ async def test_items_beyond_the_calls_in_flight_wait_and_go_out_together() -> No
     assert await asyncio.gather(*futures) == [1, 2, 3, 4]
     assert calls == [[1], [2], [3, 4]]
     await coalescer.wait_idle()
+
+
+async def test_a_sheltered_waiter_cancelled_is_told_once_its_answer_is_in() -> None:
+    """As ``asyncio.shield``: the waiter's cancellation leaves its item's call and answer be."""
+    release = asyncio.Event()
+
+    async def send(items: list[int]) -> list[int]:
+        await release.wait()
+        return items
+
+    coalescer: Coalescer[int, int] = Coalescer(send, sheltered=True)
+    seen: list[int] = []
+
+    async def waiter() -> None:
+        answer = coalescer.submit(7)
+        try:
+            await answer
+        except asyncio.CancelledError:
+            seen.append(await answer)  # the answer, not cancelled
+            raise
+
+    task = asyncio.create_task(waiter())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    await asyncio.sleep(0.01)
+    assert not task.done()  # told once the answer is in
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert seen == [7]
+
+
+async def test_a_cancelled_delivery_cancels_its_sheltered_waiters() -> None:
+    sending = asyncio.Event()
+
+    async def send(items: list[int]) -> list[int]:
+        sending.set()
+        await asyncio.Event().wait()
+        return items
+
+    coalescer: Coalescer[int, int] = Coalescer(send, sheltered=True)
+    future = coalescer.submit(1)
+    await sending.wait()
+    (in_flight,) = coalescer._in_flight
+    in_flight.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(future, 2)

@@ -80,7 +80,11 @@ def decode_ti(raw: str | bytes) -> tuple[TIRecord, TIMeta]:
     return record, meta
 
 
-def encode_outcome(outcome: TaskOutcome) -> str:
+def encode_outcome(
+    outcome: TaskOutcome, ended_at_s: float | None = None, with_deferral: bool = True
+) -> str:
+    """``ended_at_s``: in place of the outcome's (a worker stamps a try's end so, without a
+    copy of the outcome); ``with_deferral`` False: without its deferral."""
     data = {
         "state": outcome.state.value,
         "try_number": outcome.try_number,
@@ -91,10 +95,11 @@ def encode_outcome(outcome: TaskOutcome) -> str:
         "reschedule_at_s": outcome.reschedule_at_s,
         "started_at_s": outcome.started_at_s,
         "xcom_lengths": dict(outcome.xcom_lengths),
-        "ended_at_s": outcome.ended_at_s,
+        "ended_at_s": outcome.ended_at_s if ended_at_s is None else ended_at_s,
         "rendered_map_index": outcome.rendered_map_index,
     }
-    if outcome.deferral is not None:  # a deferred try's trigger (absent from other outcomes)
+    # a deferred try's trigger (absent from other outcomes)
+    if with_deferral and outcome.deferral is not None:
         data["deferral"] = outcome.deferral
     if outcome.asset_events is not None:  # a success's asset events (absent from the others)
         data["asset_events"] = outcome.asset_events

@@ -18,15 +18,14 @@ import socket
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
-from typing import cast
+from typing import Any, cast
 
 import redis
 import redis.asyncio as aioredis
 
 from airlane.engine.run_state import TaskOutcome
 from airlane.queue import typed
-from airlane.queue.coalesce import Coalescer
+from airlane.queue.coalesce import Answer, Coalescer
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.groups import ensure_group
 from airlane.queue.keys import WORKER_GROUP, Keys
@@ -47,10 +46,15 @@ from airlane.service.worker.log_writer import TaskLogWriter
 from airlane.service.worker.run_conf import run_conf, with_asset_events
 from airlane.service.worker.settings import TaskIsolation, WorkerSettings
 from airlane.service.worker.task_pool import TaskPool
-from airlane.service.worker.task_process import TaskProcessConfig, try_request
+from airlane.service.worker.task_process import (
+    TaskProcessConfig,
+    request_with_run,
+    run_info_to_wire,
+)
 from airlane.service.worker.tries import (
     FinishedTry,
     RunningTry,
+    RunWires,
     claim_call,
     finish_call,
     read_message,
@@ -87,9 +91,10 @@ class Worker:
         self._stopping = False
         self.streams = {keys.queue(q): ">" for q in settings.queues}
         #: per try: None (not ours), else its resume JSON ("" for a try that starts)
-        self.claims: Coalescer[RunningTry, str | None] = Coalescer(self._claim_many)
+        #: (sheltered: a try cancelled meanwhile still reads its claim's or finish's answer)
+        self.claims: Coalescer[RunningTry, str | None] = Coalescer(self._claim_many, sheltered=True)
         self.finishes: Coalescer[FinishedTry, None] = Coalescer(
-            self._finish_many, max_in_flight=FINISH_CALLS_IN_FLIGHT
+            self._finish_many, max_in_flight=FINISH_CALLS_IN_FLIGHT, sheltered=True
         )
         self.pool = (
             TaskPool(self._process_config(), settings.concurrency, settings.task_process_idle_s)
@@ -104,6 +109,7 @@ class Worker:
             settings.xcom_max_bytes,
             TaskStores.build(self.sync_client, keys, settings.redis_url),
         )
+        self.run_wires = RunWires()
         self.limits = TryLimits(import_timeout_s=settings.task_import_timeout_s)
         who = WorkerIdentity(self.worker_id, settings.queues, settings.concurrency)
         self.heartbeat = Heartbeat(settings.redis_url, keys, who, settings.heartbeat_s)
@@ -319,16 +325,17 @@ class Worker:
             result = IsolatedResult(outcome, [], "")
         report = self._report(item, logs, result)
         try:
-            await asyncio.shield(report)
+            # (a finish's Answer is sheltered already: see Coalescer)
+            await (report if isinstance(report, Answer) else asyncio.shield(report))
         except asyncio.CancelledError:
             await report  # the try ended: its outcome is reported whatever stops us now
             raise
 
     async def _claim(self, item: RunningTry) -> str | None:
         """None when the try is not ours, else how it resumes ("" for a try that starts)."""
-        claim = self.claims.submit(item)
+        claim = self.claims.submit(item)  # (sheltered: see Coalescer)
         try:
-            return await asyncio.shield(claim)
+            return await claim
         except asyncio.CancelledError:
             # Stopping: a try claimed meanwhile goes back, the rest stay in the queue's group.
             if await claim is not None:
@@ -359,10 +366,10 @@ class Worker:
         self, item: RunningTry, logs: TaskLogWriter, result: IsolatedResult
     ) -> asyncio.Future[None]:
         lines, set_expiry = logs.take()
-        outcome = replace(result.outcome, ended_at_s=time.time())
-        return self.finishes.submit(
-            FinishedTry(item, outcome, result.xcom_pairs, lines, set_expiry, result.rendered)
+        done = FinishedTry(
+            item, result.outcome, result.xcom_pairs, lines, set_expiry, result.rendered, time.time()
         )
+        return self.finishes.submit(done)
 
     async def _claim_many(self, items: list[RunningTry]) -> list[str | None]:
         call = claim_call(self.worker_id, items, time.time())
@@ -442,13 +449,21 @@ class Worker:
         tries waiting for a task process; ``held``, ``hold_for``: see ``run_isolated``."""
         resumed = " (resumed by its trigger)" if resume else ""
         logs.write(f"try {msg.try_number} of {msg.task_id} on worker {self.worker_id}{resumed}")
-        info = await self._run_info(msg)
         if self.pool is None:
+            info = await self._run_info(msg)
             logs.start()
             return await self.inline.run(msg, info, logs, resume)
-        request = try_request(msg, info, resume)
+        request = request_with_run(msg, await self._run_wire(msg), resume)
         sink = TrySink(logs.write, logs.waiting, logs.start)
         return await run_isolated(self.pool, request, sink, self.limits, first, held, hold_for)
+
+    async def _run_wire(self, msg: TaskMessage) -> dict[str, Any]:
+        """The run as a try's request sends it (kept per run: ``RunWires``)."""
+        wire = self.run_wires.get(msg)
+        if wire is None:
+            wire = run_info_to_wire(await self._run_info(msg))
+            self.run_wires.keep(msg, wire)
+        return wire
 
     async def _run_info(self, msg: TaskMessage) -> RunInfo:
         """The run a try belongs to, as the task sees it (its dates, conf and type)."""

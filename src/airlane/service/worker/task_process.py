@@ -88,6 +88,12 @@ def _iso(when: pendulum.DateTime | None) -> str | None:
 
 def try_request(msg: TaskMessage, info: RunInfo, resume_json: str) -> dict[str, Any]:
     """The request frame of one try, for the task process that runs it."""
+    return request_with_run(msg, run_info_to_wire(info), resume_json)
+
+
+def request_with_run(msg: TaskMessage, run: dict[str, Any], resume_json: str) -> dict[str, Any]:
+    """``try_request`` with the run as ``run_info_to_wire`` gives it (the worker keeps it per
+    run: never changed, only encoded)."""
     return {
         "fileloc": msg.fileloc,
         "task_id": msg.task_id,
@@ -96,7 +102,7 @@ def try_request(msg: TaskMessage, info: RunInfo, resume_json: str) -> dict[str, 
         "max_tries": msg.max_tries,
         "reschedule_started_at_s": msg.reschedule_started_at_s,
         "resume_json": resume_json,
-        "run": run_info_to_wire(info),
+        "run": run,
     }
 
 

@@ -4,7 +4,7 @@ and finish them (see ``queue/scripts/claim.py`` and ``finish.py``)."""
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -17,6 +17,7 @@ from airlane.queue.scripts import Claim, ClaimMany, Finish, FinishMany
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.execution.context_builder import RunInfo
 from airlane.service.worker.log_writer import LOG_MAXLEN
+from airlane.service.worker.run_conf import needs_asset_events
 
 
 @dataclass
@@ -62,6 +63,8 @@ class FinishedTry:
     set_log_expiry: bool
     #: the try's rendered template fields as JSON ("" when it rendered none)
     rendered: str
+    #: when it ended (epoch seconds), in place of the outcome's when set
+    ended_at_s: float | None = None
 
 
 def claim_call(worker_id: str, items: list[RunningTry], now_s: float) -> ClaimMany:
@@ -98,7 +101,7 @@ def finish_call(
             task_id=done.item.message.task_id,
             map_index=done.item.message.map_index,
             try_number=done.item.message.try_number,
-            outcome_json=_outcome_json(done.outcome),
+            outcome_json=_outcome_json(done.outcome, done.ended_at_s),
             message_ref=done.item.ref,
             xcom_pairs=tuple(done.xcom_pairs),
             log_lines=tuple(done.log_lines),
@@ -114,11 +117,9 @@ def finish_call(
     return FinishMany(worker_id, finishes, LOG_MAXLEN, log_retention_s)
 
 
-def _outcome_json(outcome: TaskOutcome) -> str:
+def _outcome_json(outcome: TaskOutcome, ended_at_s: float | None) -> str:
     """The outcome the completion carries: a deferral travels on its own (``deferral_json``)."""
-    if outcome.deferral is not None:
-        outcome = replace(outcome, deferral=None)
-    return encode_outcome(outcome)
+    return encode_outcome(outcome, ended_at_s, with_deferral=False)
 
 
 def fast_template(done: FinishedTry) -> str:
@@ -150,3 +151,40 @@ def _opt_date(text: str) -> pendulum.DateTime | None:
 def _parse_date(text: str) -> pendulum.DateTime:
     """Runs' dates, parsed once per worker (pendulum's parser is slow; its values immutable)."""
     return pendulum.parse(text)  # type: ignore[return-value]
+
+
+#: runs whose wire a worker keeps (a try's request carries its run's)
+MAX_RUN_WIRES = 256
+
+
+class RunWires:
+    """Each run as a try's request sends it (``task_process.run_info_to_wire``), built once per
+    run and worker, not per try: its dates, type and conf are fixed when the run is created
+    (keyed by its creation time too, as ``run_conf`` is). Never changed: only encoded. An
+    asset-triggered run's is not kept (its events are read per try, as before)."""
+
+    def __init__(self) -> None:
+        self._wires: dict[tuple[str, ...], dict[str, Any]] = {}
+
+    @staticmethod
+    def key(msg: TaskMessage) -> tuple[str, ...]:
+        return (
+            msg.dag_id,
+            msg.run_id,
+            msg.run_queued_at,
+            msg.logical_date,
+            msg.data_interval_start,
+            msg.data_interval_end,
+            msg.run_type,
+        )
+
+    def get(self, msg: TaskMessage) -> dict[str, Any] | None:
+        return self._wires.get(self.key(msg))
+
+    def keep(self, msg: TaskMessage, wire: dict[str, Any]) -> None:
+        if needs_asset_events(msg):
+            return
+        wires = self._wires
+        if len(wires) >= MAX_RUN_WIRES:
+            del wires[next(iter(wires))]  # the oldest
+        wires[self.key(msg)] = wire
