@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 from airlane.dag_loader.isolated import ImportLimits
 from airlane.service.batch_scheduling import enabled_from_env as batch_scheduling_from_env
+from airlane.service.event_loop import LoopKind
+from airlane.service.event_loop import kind_from_env as event_loop_from_env
 from airlane.service.redis_priority import DEFAULT as DEFAULT_REDIS_PRIORITY
 from airlane.service.redis_priority import RedisPriority, priority_from_env
 
@@ -62,6 +64,8 @@ class Settings:
     #: task processes, the coordinator and the DAG processor under Linux' SCHED_BATCH: they
     #: do not preempt a worker when they wake (service/batch_scheduling.py)
     batch_scheduling: bool = True
+    #: the services' event loop: uvloop where installed (service/event_loop.py)
+    event_loop: LoopKind = LoopKind.UVLOOP
 
     @property
     def import_limits(self) -> ImportLimits:
@@ -137,4 +141,5 @@ class Settings:
             callbacks_python=env.get("AIRLANE_CALLBACKS_PYTHON", defaults.callbacks_python),
             redis_priority=priority_from_env(env),
             batch_scheduling=batch_scheduling_from_env(env),
+            event_loop=event_loop_from_env(env),
         )

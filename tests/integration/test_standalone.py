@@ -137,6 +137,8 @@ def test_standalone_runs_the_seed_and_resumes_after_ctrl_c(tmp_path: Path) -> No
         batch = _batch_by_role(proc.pid)
         assert batch["coordinator"] == batch["dag-processor"] == batch["task_template"] == {True}
         assert batch["worker"] == batch["api"] == {False}
+        for role in ("worker", "coordinator", "api"):  # (service/event_loop.py)
+            assert "event loop: uvloop" in (data / f"{role}.log").read_text(), role
         logs = run_cli(
             "tasks", "logs", "simple_airflow_dag", seed.json()["run_id"], "print_hello", env=env
         )

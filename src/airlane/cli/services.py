@@ -146,7 +146,7 @@ def _serve(settings: Settings, name: str, build: Callable[[aioredis.Redis, Keys]
 
     if settings.batch_scheduling and name in _BATCH_SERVICES:
         enter_batch()
-    run_service(main)
+    run_service(main, settings.event_loop)
     return 0
 
 
@@ -229,7 +229,7 @@ def cmd_api(args: argparse.Namespace) -> int:
     except (ApiRefused, ValueError) as err:
         raise CliError(str(err)) from None
     settings = dataclasses.replace(settings, config_view=view)
-    run_service(lambda stop: serve(settings, auth, stop))
+    run_service(lambda stop: serve(settings, auth, stop), config.event_loop)
     return 0
 
 
@@ -313,7 +313,7 @@ def cmd_callbacks(args: argparse.Namespace) -> int:
     async def main(stop: asyncio.Event) -> None:
         await service.run(stop)
 
-    run_service(main)
+    run_service(main, settings.event_loop)
     return 0
 
 

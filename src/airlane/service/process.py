@@ -10,6 +10,8 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 
+from airlane.service.event_loop import LoopKind, loop_factory
+
 log = logging.getLogger("airlane.service")
 
 ServiceMain = Callable[[asyncio.Event], Awaitable[None]]
@@ -48,10 +50,13 @@ async def _serve(main: ServiceMain) -> None:
 GC_THRESHOLDS = (50_000, 20, 100)
 
 
-def run_service(main: ServiceMain) -> None:
-    """Run ``main(stop)`` on a new event loop."""
+def run_service(main: ServiceMain, loop: LoopKind = LoopKind.ASYNCIO) -> None:
+    """Run ``main(stop)`` on a new event loop of kind ``loop`` (service/event_loop.py)."""
     gc.set_threshold(*GC_THRESHOLDS)
     # What the imports made (modules, classes, functions) lives as long as the process: out of
     # the collector's generations, a full collection no longer walks it again each time.
     gc.freeze()
-    asyncio.run(_serve(main))
+    factory = loop_factory(loop)
+    log.info("event loop: %s", "uvloop" if factory is not None else "asyncio")
+    with asyncio.Runner(loop_factory=factory) as runner:
+        runner.run(_serve(main))
