@@ -1,6 +1,7 @@
 """The redis-server a benchmark measures against: tests' ``RedisServer`` at the CPU priority
-``airlane standalone`` gives its own Redis (``AIRLANE_REDIS_PRIORITY``, realtime by default and
-when permitted; service/redis_priority.py says why), so that the figures are the standalone's.
+``airlane standalone`` gives its own Redis (``AIRLANE_REDIS_PRIORITY``, normal by default,
+realtime when asked and permitted; service/redis_priority.py says why), so that the figures
+are the standalone's.
 """
 
 from __future__ import annotations

@@ -34,11 +34,11 @@ def sleeper() -> Iterator[subprocess.Popen[bytes]]:
     proc.wait()
 
 
-def test_the_default_is_realtime_and_the_setting_is_read_case_blind() -> None:
-    assert priority_from_env({}) is RedisPriority.REALTIME
-    assert priority_from_env({ENV: " Normal "}) is RedisPriority.NORMAL
-    assert Settings.from_env({ENV: "normal"}).redis_priority is RedisPriority.NORMAL
-    assert Settings.from_env({}).redis_priority is RedisPriority.REALTIME
+def test_the_default_is_normal_and_the_setting_is_read_case_blind() -> None:
+    assert priority_from_env({}) is RedisPriority.NORMAL
+    assert priority_from_env({ENV: " Realtime "}) is RedisPriority.REALTIME
+    assert Settings.from_env({ENV: "realtime"}).redis_priority is RedisPriority.REALTIME
+    assert Settings.from_env({}).redis_priority is RedisPriority.NORMAL
 
 
 def test_an_unknown_priority_is_refused_naming_the_variable() -> None:
