@@ -21,7 +21,8 @@ async def test_items_submitted_together_go_out_in_one_call() -> None:
     assert calls == [[1, 2]]
 
 
-async def test_a_cancelled_delivery_cancels_its_waiters() -> None:
+@pytest.mark.parametrize("sheltered", [False, True])
+async def test_a_cancelled_delivery_cancels_its_waiters(sheltered: bool) -> None:
     """The event loop's shutdown cancels every task at once: a waiter that, cancelled itself,
     still awaits its item's result (a worker's try deciding whether to hand itself back)
     must not wait forever for a delivery that was cancelled under it."""
@@ -32,7 +33,7 @@ async def test_a_cancelled_delivery_cancels_its_waiters() -> None:
         await asyncio.Event().wait()  # a Redis call that never answers before the shutdown
         return [True] * len(items)
 
-    coalescer: Coalescer[int, bool] = Coalescer(send)
+    coalescer: Coalescer[int, bool] = Coalescer(send, sheltered=sheltered)
     future = coalescer.submit(1)
     await sending.wait()
     (in_flight,) = coalescer._in_flight
@@ -117,20 +118,3 @@ async def test_a_sheltered_waiter_cancelled_is_told_once_its_answer_is_in() -> N
     with pytest.raises(asyncio.CancelledError):
         await task
     assert seen == [7]
-
-
-async def test_a_cancelled_delivery_cancels_its_sheltered_waiters() -> None:
-    sending = asyncio.Event()
-
-    async def send(items: list[int]) -> list[int]:
-        sending.set()
-        await asyncio.Event().wait()
-        return items
-
-    coalescer: Coalescer[int, int] = Coalescer(send, sheltered=True)
-    future = coalescer.submit(1)
-    await sending.wait()
-    (in_flight,) = coalescer._in_flight
-    in_flight.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await asyncio.wait_for(future, 2)

@@ -22,13 +22,13 @@ import asyncio
 import math
 from typing import Any, cast
 
-import hiredis
 import redis.asyncio as aioredis
 from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, ResponseError
 
 from airlane.queue.scripts import ClaimMany, Delivery, FinishMany, Scripts
+from airlane.queue.scripts import packed as pack
 from airlane.queue.scripts.wire import ScriptArgs
 from airlane.queue.typed import StreamResponse
 
@@ -71,7 +71,7 @@ class LeanCalls:
     async def run_all(self, commands: list[tuple[str | int, ...]]) -> None:
         """Commands sent together (a pipeline, not a transaction); the first error answer is
         raised once every answer is read."""
-        packed = b"".join(hiredis.pack_command(cast(Any, command)) for command in commands)
+        packed = b"".join(pack(command) for command in commands)
         answers = await self._exchange(packed, len(commands))
         for answer in answers:
             if isinstance(answer, ResponseError):
@@ -90,7 +90,7 @@ class LeanCalls:
 
     async def _send(self, command: tuple[str | int | float, ...]) -> object:
         """One command's answer (an error answer raised as by redis-py)."""
-        packed = hiredis.pack_command(cast(Any, command))  # (its stub: one-value tuples)
+        packed = pack(command)
         (answer,) = await self._exchange(packed, 1)
         if isinstance(answer, ResponseError):
             raise answer
