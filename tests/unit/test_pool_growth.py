@@ -277,3 +277,81 @@ def test_saturated_processes_that_come_free_get_no_company_on_a_busy_machine() -
     assert not owed(released_meanwhile=True)  # it would only compete for the same CPUs
     assert owed(released_meanwhile=False)  # stuck behind long tries: still one of its own
     assert owed(released_meanwhile=True, below_floor=True)
+
+
+class _Machine:
+    def __init__(self, busy: bool) -> None:
+        self.is_busy = busy
+
+    def busy(self) -> bool:
+        return self.is_busy
+
+
+def pool_of(idle: int, floor: int, machine_busy: bool) -> FakePool:
+    """A pool of ``idle`` idle stand-ins, growing to ``floor`` on waiting alone."""
+    pool = FakePool(max_size=8)
+    pool._idle = [fake_process() for _ in range(idle)]
+    pool._size = idle
+    pool._floor = floor
+    pool._machine = _Machine(machine_busy)  # type: ignore[assignment]
+    return pool
+
+
+async def test_past_one_process_per_cpu_an_idle_one_waits_while_the_cpus_are_busy() -> None:
+    pool = pool_of(idle=2, floor=1, machine_busy=True)
+    running = await pool.acquire()
+    waiting = asyncio.ensure_future(pool.acquire())
+    await until(lambda: bool(pool._waiters))  # not the idle one: it would only queue for CPUs
+    pool.release(running)
+    assert await waiting is running
+    assert len(pool._idle) == 1
+    assert pool.spawned == 0
+    await pool.close()
+
+
+async def test_an_idle_process_serves_at_once_when_the_cpus_are_not_all_busy() -> None:
+    pool = pool_of(idle=2, floor=1, machine_busy=False)
+    running = await pool.acquire()
+    assert await pool.acquire() is not running  # saturated (nothing known yet), CPUs to spare
+    await pool.close()
+
+
+async def test_a_process_held_for_a_successor_counts_as_under_way() -> None:
+    pool = pool_of(idle=2, floor=1, machine_busy=True)
+    running = await pool.acquire()
+    pool.release(running, hold_for="upstream-ref")  # its run goes on there
+    waiting = asyncio.ensure_future(pool.acquire())
+    await until(lambda: bool(pool._waiters))
+    assert await pool.acquire(first=True, held="upstream-ref") is running
+    pool.release(running)  # the run's last task: back to the try waiting
+    assert await waiting is running
+    await pool.close()
+
+
+async def test_a_try_kept_from_an_idle_process_takes_it_when_nothing_comes_free() -> None:
+    pool = pool_of(idle=2, floor=1, machine_busy=True)
+    running = await pool.acquire()  # a long try: never released here
+    waiting = asyncio.ensure_future(pool.acquire())
+    served = await waiting  # its grace passed without a release: the idle one, no new process
+    assert served is not running
+    assert pool._idle == []
+    assert pool.spawned == 0
+    await pool.close()
+
+
+async def test_a_process_handed_to_a_successor_is_no_stall_to_grow_for() -> None:
+    pool, held = await busy_pool(max_size=4)
+    pool._durations.observe(0.036, 0.002)  # not saturated: growth only for a stalled pool
+    pool._floor = 1
+    waiting = asyncio.ensure_future(pool.acquire())
+    await until(lambda: bool(pool._waiters))
+    watched = pool._waiters[0]
+    grace_began = watched.timer
+    pool.release(held, hold_for="upstream-ref")
+    assert await pool.acquire(first=True, held="upstream-ref") is held  # the run went on
+    await until(lambda: watched.timer is not grace_began)  # its grace passed: another one
+    assert not watched.overdue
+    assert pool.spawned == 1
+    pool.release(held)
+    assert await waiting is held
+    await pool.close()

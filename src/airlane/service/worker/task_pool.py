@@ -3,7 +3,8 @@ template that imported Airlane once, ``task_forks``, where the pool may hold mor
 one try at a time each, retired after a while idle, killed (whole process group) when a try
 must end early.
 A try that finds all of them busy waits a grace for one to come free before another is started
-for it (``pool_growth``)."""
+for it (``pool_growth``); past one process per CPU under way, an idle one is used on the same
+terms (``TaskPool._spare``)."""
 
 from __future__ import annotations
 
@@ -157,19 +158,20 @@ class TaskPool:
         process = self._held.pop(held, None) if held else None
         if process is not None:
             process.held_since = 0.0
+            # a try ended and its process went on to the next: the pool is not stuck (a waiter
+            # behind a run under way is not owed a new process for it)
+            self._releases += 1
             if process.proc.returncode is None:
                 process.busy_since = time.monotonic()
                 self._busy.add(process)
                 return process
             self.discard(process)
-        while self._idle:
-            process = self._idle.pop()  # the most recently used: the rest can go idle, retire
-            if process.proc.returncode is not None:  # died idle (with its fork template)
-                self.discard(process)
-                continue
-            process.busy_since = time.monotonic()
-            self._busy.add(process)
-            return process
+        if self._spare():
+            process = self._take_idle()
+            if process is not None:
+                process.busy_since = time.monotonic()
+                self._busy.add(process)
+                return process
         waiter = self._wait(first)
         try:
             process = await waiter.future
@@ -186,6 +188,29 @@ class TaskPool:
         process.busy_since = time.monotonic()
         self._busy.add(process)
         return process
+
+    def _take_idle(self) -> TaskProcess | None:
+        """The most recently used idle process (the rest can stay idle and retire), if any."""
+        while self._idle:
+            process = self._idle.pop()
+            if process.proc.returncode is None:
+                return process
+            self.discard(process)  # died idle (with its fork template)
+        return None
+
+    def _spare(self) -> bool:
+        """Whether an idle process may take a try now. Once one process per CPU is under way
+        (running a try, or held for its successor), only on the terms that let the pool grow:
+        its processes are saturated and the machine's CPUs are not all busy. Otherwise another
+        try under way would only queue for the same CPUs (or for the worker) and make every try
+        under way wait longer: in Airflow's 100 x 10 scenario each process in use is one run
+        under way, whose every edge waits its turn (after a fan-out had left 7 processes per
+        worker, 1.4 to 6.3 s of lag to execution start against about 1 s). Such a try waits
+        for a process to come free, as one that finds none idle does, and takes an idle one
+        when its grace passes without one (``_grace_passed``): long tries do not block it."""
+        if not self._idle or len(self._busy) + len(self._held) < self._floor:
+            return True
+        return self._durations.saturated() and not self._machine.busy()
 
     def _wait(self, first: bool) -> _Waiter:
         loop = asyncio.get_running_loop()
@@ -217,12 +242,28 @@ class TaskPool:
             machine_busy=saturated and self._machine.busy(),
             worker_behind=self._worker_behind(),
         )
+        if self._idle and (owed or self._spare()) and self._serve_idle(waiter):
+            return
         if owed:
             waiter.overdue = True
             self._overdue += 1
             self._grow()
         else:
             self._start_grace(waiter)
+
+    def _serve_idle(self, waiter: _Waiter) -> bool:
+        """Give ``waiter`` an idle process (one ``_spare`` kept from it); False when none."""
+        if waiter.future.done():
+            return False
+        process = self._take_idle()
+        if process is None:
+            return False
+        with contextlib.suppress(ValueError):
+            self._waiters.remove(waiter)
+            self._overdue -= waiter.overdue
+        waiter.served()
+        waiter.future.set_result(process)
+        return True
 
     def _worker_behind(self) -> bool:
         """A busy process has sent what the worker has not handled yet (a try's end)."""
