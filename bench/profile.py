@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,20 +33,75 @@ def _machine_ticks() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
-class CpuMeter:
-    """CPU seconds each of ``pids`` used between ``start`` and ``stop``, and machine load."""
+def _parent_pids() -> dict[int, int]:
+    """pid -> parent pid of every process."""
+    found: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # ended meanwhile
+            found[int(entry.name)] = int(fields[1])
+    return found
 
-    def __init__(self, pids: dict[str, int]) -> None:
+
+def descendants(roots: list[int]) -> list[int]:
+    """Every process below ``roots`` (a worker's task processes and their fork template)."""
+    children: dict[int, list[int]] = collections.defaultdict(list)
+    for pid, parent in _parent_pids().items():
+        children[parent].append(pid)
+    found: list[int] = []
+    todo = list(roots)
+    while todo:
+        below = children.get(todo.pop(), [])
+        found += below
+        todo += below
+    return found
+
+
+def _cpu_of(pids: list[int]) -> dict[int, float]:
+    found = {}
+    for pid in pids:
+        try:
+            found[pid] = process_cpu_s(pid)
+        except OSError:
+            continue  # ended meanwhile
+    return found
+
+
+class CpuMeter:
+    """CPU seconds each of ``pids`` used between ``start`` and ``stop``, and machine load.
+    ``below``: name -> pids whose descendants' CPU is counted under that name (a worker's task
+    processes: they are not the worker's threads, and their CPU reaches the worker's own
+    counts only once they exit). A descendant started meanwhile counts whole; one that ended
+    meanwhile is missed (task processes retire after minutes idle)."""
+
+    def __init__(self, pids: dict[str, int], below: dict[str, list[int]] | None = None) -> None:
         self.pids = pids
+        self.below = below or {}
         self._before: dict[str, float] = {}
+        self._below_before: dict[str, dict[int, float]] = {}
         self._machine: tuple[int, int] = (0, 0)
 
     def start(self) -> None:
         self._before = {name: process_cpu_s(pid) for name, pid in self.pids.items()}
+        self._below_before = {
+            name: _cpu_of(descendants(roots)) for name, roots in self.below.items()
+        }
         self._machine = _machine_ticks()
+
+    def _below_used(self) -> dict[str, float]:
+        used = {}
+        for name, roots in self.below.items():
+            before = self._below_before.get(name, {})
+            now = _cpu_of(descendants(roots))
+            used[name] = sum(cpu - before.get(pid, 0.0) for pid, cpu in now.items())
+        return used
 
     def stop(self, tasks: int) -> dict[str, Any]:
         used = {name: process_cpu_s(pid) - self._before[name] for name, pid in self.pids.items()}
+        used.update(self._below_used())
         busy, total = _machine_ticks()
         d_busy, d_total = busy - self._machine[0], total - self._machine[1]
         return {
@@ -55,12 +111,19 @@ class CpuMeter:
         }
 
 
+def py_spy() -> str | None:
+    """py-spy on the PATH, else the one installed beside this Python (``.venv/bin``: make bench
+    runs ``.venv/bin/python`` without activating the venv)."""
+    beside = Path(sys.executable).parent / "py-spy"
+    return shutil.which("py-spy") or (str(beside) if beside.exists() else None)
+
+
 @contextmanager
 def sampled(pids: dict[str, int], out_dir: Path, rate_hz: int = 200) -> Iterator[dict[str, Any]]:
     """py-spy on each of ``pids`` for the duration; yields a dict filled with each one's
     hottest frames on exit (empty when py-spy is missing or may not attach)."""
     found: dict[str, Any] = {}
-    exe = shutil.which("py-spy")
+    exe = py_spy()
     if exe is None:
         yield found
         return
