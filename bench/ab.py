@@ -34,6 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 ENTRY = Path(ab_round.__file__)
 #: Copied beside it: Airflow's scenario is measured with this checkout's harness in every round
 HARNESS = Path(scenario_harness.__file__)
+#: Copied beside it too (as ab_cpu.py): every checkout's fan-out has its CPU per task measured
+#: by this checkout's meter, which counts the task processes (older checkouts' did not)
+CPU_METER = ROOT / "bench" / "profile.py"
 #: Copied beside it too: every checkout's Redis runs at the CPU priority this checkout gives it
 PRIORITY = ROOT / "src" / "airlane" / "service" / "redis_priority.py"
 #: Files of a checkout that ab_round.py imports (checked before anything runs).
@@ -115,6 +118,7 @@ def alternate(
     shutil.copyfile(ENTRY, entry)
     shutil.copyfile(HARNESS, temp / "scenario_harness.py")
     shutil.copyfile(PRIORITY, temp / "redis_priority.py")
+    shutil.copyfile(CPU_METER, temp / "ab_cpu.py")
     runs: dict[str, list[dict[str, Any]]] = {label: [] for label in ab_report.LABELS}
     for i in range(rounds):
         for label in ab_report.LABELS:

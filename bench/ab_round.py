@@ -7,7 +7,8 @@ import below resolves to the checkout (which need not have this file). Airflow's
 the exception: ``scenario_harness.py``, copied beside this file, measures every checkout the
 same way (how runs are triggered changes the lag it measures), and ``redis_priority.py`` (this
 checkout's service/redis_priority.py) gives every checkout's Redis the same CPU priority
-(``AIRLANE_REDIS_PRIORITY``). It writes one JSON
+(``AIRLANE_REDIS_PRIORITY``), and ``ab_cpu.py`` (this checkout's bench/profile.py) measures
+every checkout's CPU per task. It writes one JSON
 object to ``--output``. The environment is passed on to the services unchanged (e.g.
 ``AIRLANE_FAST_PATH``), so the same switch applies to every checkout.
 """
@@ -65,10 +66,21 @@ def _floor(modules: dict[str, ModuleType], url: str, smoke: bool) -> dict[str, A
 
 
 def _throughput(bench: ModuleType, cluster: Any, redis: Any, dag_id: str, n: int) -> Any:
-    """The fan-out; older checkouts' ``throughput`` had no CPU meter and took no ``redis``."""
+    """The fan-out (older checkouts' ``throughput`` took no ``redis``), its CPU per task by
+    ``ab_cpu.py`` (bench.ab's bench/profile.py, beside this file) for every checkout alike:
+    the services, Redis and the workers' task processes."""
+    meter_module = importlib.import_module("ab_cpu")
+    pids = {name: proc.pid for name, proc in cluster.procs.items() if name != "dag-processor"}
+    workers = [pid for name, pid in pids.items() if name.startswith("worker")]
+    meter = meter_module.CpuMeter(
+        {**pids, "redis-server": redis.proc.pid}, below={"task processes": workers}
+    )
+    meter.start()
     if "redis" in inspect.signature(bench.throughput).parameters:
-        return bench.throughput(cluster, redis, dag_id, n)
-    return bench.throughput(cluster, dag_id, n)
+        result = bench.throughput(cluster, redis, dag_id, n)
+    else:
+        result = bench.throughput(cluster, dag_id, n)
+    return {**result, **meter.stop(n)}
 
 
 def measure(modules: dict[str, ModuleType], work: Path, smoke: bool) -> dict[str, Any]:
