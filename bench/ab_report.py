@@ -162,7 +162,9 @@ def section(found: dict[str, Any]) -> list[str]:
         f"`{found['command']}`{smoke}; {found['machine']}; {found['date']}.",
         f"{_rev(found, 'before')}; {_rev(found, 'after')}.",
         f"Runs alternated before, after, before, after ... for {found['rounds']} round(s); each"
-        " commit ran from a clean checkout with its own code and bench modules. Each run: a"
+        " commit ran from a clean checkout with its own code and bench modules, except"
+        " Airflow's scenario's harness and the CPU meter (the services, Redis and the workers'"
+        " task processes), which are the running checkout's for both. Each run: a"
         " fresh redis-server (`appendfsync everysec`"
         + "".join(f", {p} CPU priority" for p in _priorities(found))
         + "), the Redis floor, then DAG processor,"
