@@ -28,7 +28,7 @@ FIGURES = (
     Figure("floor_scenario_total_lag_s", "Redis floor: Airflow's scenario, total lag (s)", ".3f"),
     Figure(
         "scenario_total_lag_s",
-        "Airflow's scenario, {dags} DAGs x {tasks}: lag to the recorded start (claim) (s)",
+        "Airflow's scenario, {dags} DAGs x {tasks}: lag to the claim (s)",
         ".3f",
     ),
     # (measured since session 13: the start when the try began to execute)

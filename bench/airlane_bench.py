@@ -21,6 +21,7 @@ from bench import dags, profile
 from bench.scenario_harness import (
     SCENARIO_RUNS,
     airflow_scenario_median,
+    claim_starts,
     execution_starts,
     last_completion,
 )
@@ -54,10 +55,14 @@ def hop(cluster: Cluster, dag_id: str) -> dict[str, float]:
     assert cluster.wait_run(dag_id, run_id, timeout_s=600)["state"] == "success"
     times = _times(cluster, dag_id, run_id)
     executed = execution_starts(cluster, since)
+    claimed = claim_starts(cluster, since)
     order = sorted(times)
-    hops = [(times[b][0] - times[a][1]) * 1000 for a, b in itertools.pairwise(order)]
-    # the same to when the successor's try began to execute in its task process
     ref = f"{dag_id}|{run_id}"
+    # to the successor's claim by a worker, and to when its try began to execute
+    hops = [
+        (claimed.get((ref, b), times[b][0]) - times[a][1]) * 1000
+        for a, b in itertools.pairwise(order)
+    ]
     to_execution = [
         (executed.get((ref, b), times[b][0]) - times[a][1]) * 1000
         for a, b in itertools.pairwise(order)

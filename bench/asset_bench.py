@@ -2,8 +2,9 @@
 
 A producer DAG's one task has an asset as its outlet; consumer DAGs are scheduled on that
 asset (``schedule=[asset]``), each with one task. Each round triggers the producer and waits
-for every consumer's run to end; the latency of a consumer is its task's start (the worker's
-claim) minus the producer task's end (the worker's clock too), from the recorded timestamps.
+for every consumer's run to end; the latency of a consumer is its task's recorded start (when
+its try began to execute, since session 14; the worker's claim before) minus the producer
+task's end (the worker's clock), from the recorded timestamps.
 Lanes: ONE consumer (``rounds`` rounds) and 100 consumers of one asset (fewer rounds; every
 consumer's latency counts, and each round's slowest).
 
@@ -168,10 +169,9 @@ def section(found: dict[str, Any]) -> list[str]:
         " DAG processor, coordinator, two workers (64 slots each), real processes, tries in task"
         " processes. A producer DAG's one EmptyOperator has an asset as its outlet; consumer"
         " DAGs are scheduled on it (`schedule=[asset]`), one no-op PythonOperator each. Latency: a"
-        " consumer's task start (its worker's claim) minus the producer task's end (its"
-        " worker's clock), from the recorded timestamps; after one warm-up round. The machine"
-        " was shared with other work when measured (8 helpers on 2 cores): the lead"
-        " re-measures.",
+        " consumer's task start (its recorded start_date: when its try began to execute in its"
+        " task process, since session 14; its worker's claim before) minus the producer task's"
+        " end (its worker's clock), from the recorded timestamps; after one warm-up round.",
         "",
         "| figure | value | target | met |",
         "|---|---|---|---|",

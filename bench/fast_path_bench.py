@@ -192,7 +192,7 @@ def section(found: dict[str, Any]) -> list[str]:
                     ".3f",
                 ),
                 row(
-                    "hop to the recorded start (claim) p50 (ms)",
+                    "hop to the claim p50 (ms)",
                     "hop_p50_ms",
                     fl.get("hop_p50_ms"),
                     ".3f",
@@ -207,7 +207,7 @@ def section(found: dict[str, Any]) -> list[str]:
                     ".3f",
                 ),
                 row(
-                    "the same, total lag to the recorded start (claim) (s)",
+                    "the same, total lag to the claim (s)",
                     "scenario_total_lag_s",
                     fl.get("scenario_total_lag_s"),
                     ".3f",

@@ -61,9 +61,9 @@ def render(results: dict[str, Any], command: str) -> str:
         ("floor.tasks_per_s_batched", "Redis floor: tasks/s, batched"),
         ("hop.execution_p50_ms", "hop latency to execution start p50 (ms), 200-task chain"),
         ("hop.execution_p99_ms", "hop latency to execution start p99 (ms)"),
-        ("hop.p50_ms", "hop latency to the recorded start (claim) p50 (ms)"),
-        ("hop.p90_ms", "hop latency to the recorded start (claim) p90 (ms)"),
-        ("hop.p99_ms", "hop latency to the recorded start (claim) p99 (ms)"),
+        ("hop.p50_ms", "hop latency to the claim p50 (ms)"),
+        ("hop.p90_ms", "hop latency to the claim p90 (ms)"),
+        ("hop.p99_ms", "hop latency to the claim p99 (ms)"),
         ("throughput.tasks_per_s", "throughput, 10,000-task fan-out, 2 workers (tasks/s)"),
         ("expansion.seconds", "expand and enqueue a 10,000-task run (s)"),
         ("memory.coordinator_rss_mb", "coordinator RSS, 100,000 live task instances (MB)"),
@@ -77,7 +77,7 @@ def render(results: dict[str, Any], command: str) -> str:
         ("airflow_scenario.execution_lag_max_s", "Airflow's benchmark: that lag, worst run (s)"),
         (
             "airflow_scenario.total_lag_s",
-            "Airflow's benchmark: total lag to the recorded start (claim), median run (s)",
+            "Airflow's benchmark: total lag to the claim, median run (s)",
         ),
         ("airflow_scenario.total_lag_min_s", "Airflow's benchmark: that lag, best run (s)"),
         ("airflow_scenario.total_lag_max_s", "Airflow's benchmark: that lag, worst run (s)"),
@@ -161,9 +161,9 @@ def render(results: dict[str, Any], command: str) -> str:
         "- **Hop latency**: a chain of 200 no-op PythonOperator tasks; for each edge, the"
         " successor's start minus the predecessor's end (on its worker): the start when the"
         " successor's try began to execute in its task process (its outcome's `started_at_s`,"
-        " as for Airflow's scenario below), and beside it the start Airlane records (its"
-        " claim by a worker). The DAG runs once first to warm the workers'"
-        " DAG cache.",
+        " as for Airflow's scenario below, and the start_date Airlane records since session"
+        " 14), and beside it the successor's claim by a worker (its `started` completion). The"
+        " DAG runs once first to warm the workers' DAG cache.",
         "- **Throughput**: one task fanning out to 10,000 no-op tasks; tasks divided by the time"
         " from the root's end to the last task's end.",
         "- **Expansion**: a run of 10,000 independent tasks with no worker running; from the"
@@ -176,8 +176,9 @@ def render(results: dict[str, Any], command: str) -> str:
         " predecessor end, where the start is when the successor's try began to execute in"
         " its task process (`started_at_s` of its outcome, from the completions stream), as"
         " Airflow's start_date is when its task runner starts: a try claimed by a worker but"
-        " waiting for a task process counts. Beside it, the same sum with the start Airlane"
-        " records as the instance's start_date (its claim by a worker), which hides that"
+        " waiting for a task process counts (since session 14 this is also the start_date"
+        " Airlane records). Beside it, the same sum to the successor's claim by a worker (its"
+        " `started` completion: the start_date recorded before session 14), which hides that"
         " wait: before session 13 this was the report's only figure. The scenario runs five"
         " times on the same cluster: the figures are"
         " the median run's, with the best and worst beside them (one run's total swings by a"
@@ -409,7 +410,9 @@ GAPS = [
     " (0.5 to 2 s) hid most of its lag (27 to 47 s to execution start). The figures with"
     " targets now take the start from the try's outcome (`started_at_s`: its task process's"
     " clock when execute began, as Airflow's start_date is when its task runner starts); the"
-    " claim-based ones stay beside them.",
+    " claim-based ones stay beside them. Since session 14 that is also the start_date Airlane"
+    " records once a try ends (until then, its claim), and a try resumed from deferral keeps"
+    " its first run's, as Airflow 3.1.8's `ti_run` does.",
     "",
     "- **Hop p50 (<= 1.5 x floor), p99 (<= 5 x).** To the claim: about 1 x floor at p50. To"
     " execution start (see the table) the hop also holds what follows the claim: the rest of the"

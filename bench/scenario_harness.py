@@ -72,35 +72,52 @@ def last_completion(cluster: Cluster) -> str:
 def execution_starts(cluster: Cluster, after_id: str) -> dict[tuple[str, str], float]:
     """(run ref, task id) -> when its try began to execute (its task process's clock, the
     ``started_at_s`` of its outcome), from the finished completions after ``after_id``."""
+    return _starts(cluster, after_id)[1]
+
+
+def claim_starts(cluster: Cluster, after_id: str) -> dict[tuple[str, str], float]:
+    """(run ref, task id) -> when a worker claimed its try (the ``started`` completion's
+    time), after ``after_id``: the start Airlane recorded as start_date before session 14."""
+    return _starts(cluster, after_id)[0]
+
+
+def _starts(
+    cluster: Cluster, after_id: str
+) -> tuple[dict[tuple[str, str], float], dict[tuple[str, str], float]]:
+    """Claims and execution starts, from the completions after ``after_id``."""
     client = cluster.redis()
+    claims: dict[tuple[str, str], float] = {}
     starts: dict[tuple[str, str], float] = {}
     try:
         cursor = f"({after_id}"
         while True:
             entries = client.xrange(cluster.keys.completions, min=cursor, count=10_000)
             for entry_id, fields in entries:
-                if fields.get("kind") == "finished":
+                kind = fields.get("kind")
+                if kind == "finished":
                     started = json.loads(fields["outcome"]).get("started_at_s")
                     if started is not None:
                         starts[(fields["run"], fields["ti"].split("|", 1)[0])] = float(started)
+                elif kind == "started" and fields.get("at"):
+                    claims[(fields["run"], fields["ti"].split("|", 1)[0])] = float(fields["at"])
                 cursor = f"({entry_id}"
             if len(entries) < 10_000:
-                return starts
+                return claims, starts
     finally:
         client.close()
 
 
 def airflow_scenario(cluster: Cluster, dag_ids: list[str]) -> dict[str, float]:
     """Every DAG triggered together; total lag: over every edge, successor start minus
-    predecessor end, with the start as recorded (``start_date``: when a worker claimed the
-    try); execution lag: the same with the start when the try began to execute, after it got
-    a task process (as Airflow's start_date: a try claimed but waiting for a process is
-    counted)."""
+    predecessor end, with the start when a worker claimed the try (its ``started``
+    completion); execution lag: the same with the start when the try began to execute, after
+    it got a task process (as Airflow's start_date, and Airlane's since session 14: a try
+    claimed but waiting for a process is counted)."""
     started = time.time()
     since = last_completion(cluster)
     runs = _trigger_together(cluster, dag_ids)
     _wait_all(cluster, runs, timeout_s=600)
-    executed = execution_starts(cluster, since)
+    claimed, executed = _starts(cluster, since)
     lags: list[float] = []
     execution_lags: list[float] = []
     last_end = 0.0
@@ -110,7 +127,7 @@ def airflow_scenario(cluster: Cluster, dag_ids: list[str]) -> dict[str, float]:
         order = sorted(times, key=lambda t: int(t[1:]))
         ref = f"{dag_id}|{run_id}"
         for a, b in itertools.pairwise(order):
-            lags.append(times[b][0] - times[a][1])
+            lags.append(claimed.get((ref, b), times[b][0]) - times[a][1])
             execution_lags.append(executed.get((ref, b), times[b][0]) - times[a][1])
         last_end = max(last_end, *(end for _, end in times.values()))
     return {

@@ -100,3 +100,7 @@ def test_tries_end_where_their_trigger_fired_unless_their_task_has_more_to_run(
     assert plain.end_date is not None
     assert plain.start_date is not None
     assert float(plain.end_date) - float(plain.start_date) >= 2.0
+    # resumed on a worker (its callback): its start is still its first run's (Airflow's
+    # ti_run leaves a resuming task's start_date alone), not the resume's
+    resumed = tis[("called_back", -1)][1]
+    assert float(resumed.end_date) - float(resumed.start_date) >= 2.0

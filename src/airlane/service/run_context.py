@@ -33,6 +33,17 @@ _ENDS_TRY = frozenset(
     {S.SUCCESS, S.FAILED, S.SKIPPED, S.UPSTREAM_FAILED, S.UP_FOR_RETRY, S.UP_FOR_RESCHEDULE}
 )
 
+
+def _execution_start(ctx: RunContext, key: TIKey, try_number: int, meta: TIMeta) -> float | None:
+    """The start date of the try a transition ends or defers: when it began to execute, as
+    its outcome said (``RunContext.started_at``), else what ``meta`` holds (its claim, or the
+    first run's start of a try resumed from deferral)."""
+    started = ctx.started_at.pop(key, None)
+    if started is not None and started[0] == try_number:
+        return started[1]
+    return meta.start_date
+
+
 _NO_META = TIMeta()
 _EVENTS_MAXLEN = str(EVENTS_MAXLEN)
 #: each state's text (an enum's ``value`` is a Python-level property: read once per transition)
@@ -59,6 +70,9 @@ class RunContext:
     marked_whole: bool = False
     #: when tries ended on their workers, waiting to be written with their transition
     ended_at: dict[TIKey, float] = field(default_factory=dict)
+    #: (try number, when it began to execute in its task process) of tries that ended or
+    #: deferred, waiting to become their start date with their transition
+    started_at: dict[TIKey, tuple[int, float]] = field(default_factory=dict)
     #: the typed DAG-level settings of ``dag``
     spec: DagSpec = field(init=False, repr=False)
     #: the run's ref (``keys.run_ref``), which keys the coordinator's maps: read on every
@@ -270,10 +284,18 @@ class Persister:
                 self.metrics.ti_finished(_TEXT[state])
                 meta = metas.get(key, _NO_META)
                 end_date = ctx.ended_at.pop(key, now_s)
-                metas[key] = TIMeta(meta.queued_at, meta.start_date, end_date, meta.worker)
+                start = _execution_start(ctx, key, transition.record.try_number, meta)
+                if start is not None:
+                    start = min(start, end_date)  # (clocks of two machines)
+                metas[key] = TIMeta(meta.queued_at, start, end_date, meta.worker)
                 if state is S.UP_FOR_RETRY:  # this try is over and another will follow
                     self._remember_try(batch, ctx, key, state.value, transition.record)
+            elif state is S.DEFERRED:
+                meta = metas.get(key, _NO_META)
+                start = _execution_start(ctx, key, transition.record.try_number, meta)
+                metas[key] = TIMeta(meta.queued_at, start, meta.end_date, meta.worker)
             elif state is S.NONE:
+                ctx.started_at.pop(key, None)
                 if transition.old is not None and transition.old is not S.NONE and key in ctx.meta:
                     # Cleared: keep how the try it replaces ended.
                     self._remember_try(batch, ctx, key, transition.old.value, transition.record)
@@ -316,7 +338,11 @@ class Persister:
         if self._queued_meta.queued_at != now_s:
             self._queued_meta = TIMeta(queued_at=now_s)
         meta, ref, tis = self._queued_meta, ctx.ref, ctx.machine.tis
+        # a try resumed from deferral keeps its first run's start (Airflow's ti_run)
+        kept = [(k, m.start_date) for k in keys if tis[k].resumed and (m := ctx.meta.get(k))]
         ctx.meta.update(zip(keys, repeat(meta)))  # (in C, per instance)
+        for key, start in kept:
+            ctx.meta[key] = TIMeta(now_s, start)
         self.dirty.update(zip(zip(repeat(ref), keys), repeat(ctx)))
         queue_op = ["X", self.keys.queue(queue), str(STREAM_MAXLEN)]
         event_op = ["X", self.keys.events, str(EVENTS_MAXLEN)]

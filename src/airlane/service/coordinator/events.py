@@ -57,9 +57,20 @@ def _is_current(record: TIRecord | None, try_number: int) -> bool:
 
 
 def record_start(ctx: RunContext, key: TIKey, event: TryStarted) -> None:
-    """When and where a try started, kept beside its record (its queue time stays)."""
-    queued_at = ctx.meta[key].queued_at if key in ctx.meta else None
-    ctx.meta[key] = TIMeta(queued_at, event.at_s, None, event.worker)
+    """When and where a try started (its claim: the start until its outcome says when it began
+    to execute), kept beside its record (its queue time stays). A try resumed from deferral
+    keeps the start of its first run, as Airflow's ``ti_run`` keeps a resuming task's."""
+    meta = ctx.meta.get(key)
+    record = ctx.machine.tis.get(key)
+    start = event.at_s
+    if meta is not None and meta.start_date is not None and _is_resumed(record, event.try_number):
+        start = meta.start_date
+    ctx.meta[key] = TIMeta(meta.queued_at if meta else None, start, None, event.worker)
+
+
+def _is_resumed(record: TIRecord | None, try_number: int) -> bool:
+    """Whether ``try_number`` is its instance's current try, resumed from deferral."""
+    return record is not None and record.try_number == try_number and record.resumed
 
 
 class Events:
@@ -89,6 +100,7 @@ class Events:
             case TryFinished(outcome=outcome):
                 if outcome.ended_at_s is not None:
                     ctx.ended_at[key] = outcome.ended_at_s
+                self._keep_execution_start(ctx, key, event)
                 s.progress.after_step(ctx, ctx.machine.task_finished(key, outcome, now), now)
                 if event.fast:
                     s.fast_path.taken(ctx, event)
@@ -115,6 +127,19 @@ class Events:
                 self._forget_deferral(event, ctx.machine.tis.get(key))
             case _:
                 assert_never(event)
+
+    @staticmethod
+    def _keep_execution_start(ctx: RunContext, key: TIKey, event: TryFinished) -> None:
+        """When the current try began to execute in its task process, which becomes its start
+        date with the transition its end makes (Airflow's start_date is when its task runner
+        starts; the claim before it may have waited for a process). Not for a try resumed from
+        deferral: it keeps its first run's start."""
+        started_s = event.outcome.started_at_s
+        record = ctx.machine.tis.get(key)
+        if started_s is None or not _is_current(record, event.try_number):
+            return
+        if not _is_resumed(record, event.try_number):
+            ctx.started_at[key] = (event.try_number, started_s)
 
     def _forget_deferral(self, event: Completion, record: TIRecord | None) -> None:
         """The deferral entries a stale completion leaves (see deferrals.py)."""
