@@ -475,6 +475,10 @@ GAPS = [
     " from the claim to the worker's handling of the answer, 0.1 ms to the request, 0.2 to"
     " 0.3 ms until the task process has it, 0.04 ms to execute: each a wait for a CPU. One"
     " process under way per worker (an experiment) gave 0.45 to 1.06 s, but the fan-out lost"
-    " 15 %. Below 1 s needs less CPU per task (see throughput) or the task process finishing"
+    " 15 %. Pools kept at one process per CPU (another experiment: a machine without a recent"
+    " load reading counted as busy, so that the first imports of a fan-out did not grow the"
+    " pools) gave 1.0 to 1.15 s, but a warm fan-out lost 25 % (2,800 against 3,700 tasks/s):"
+    " with fewer processes every process batches less, and each spent 20 to 45 % more CPU per"
+    " task. Below 1 s needs less CPU per task (see throughput) or the task process finishing"
     " its own tries (see the hop), which takes the worker out of the edge.",
 ]
