@@ -17,6 +17,7 @@ from airlane.queue.keys import WORKER_GROUP, Keys, run_ref, ti_field
 from airlane.queue.messages import TaskMessage
 from airlane.queue.protocol import ClaimRef
 from airlane.queue.scripts import Claim, ClaimMany, Delivery
+from airlane.queue.scripts.finish import LINES_WHILE_CLAIMED
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.worker import TaskIsolation, Worker, WorkerSettings
 from airlane.service.worker.isolated_try import IsolatedResult
@@ -149,18 +150,12 @@ async def test_the_worker_runs_the_successor_without_a_claim_of_its_own(
     claims: list[str] = []
     both = asyncio.Event()
 
-    async def run_try(
-        msg: TaskMessage,
-        logs: object,
-        resume: str,
-        first: bool = False,
-        held: str = "",
-        hold_for: str = "",
-    ) -> IsolatedResult:
-        # (first: it goes before the tries waiting for a task process, TaskPool.acquire;
+    async def run_try(item: RunningTry, logs: object) -> IsolatedResult:
+        # (claimed: it goes before the tries waiting for a task process, TaskPool.acquire;
         # held: it takes the process its upstream ran in, kept under the upstream's ref)
-        ran.append((msg.task_id, first))
-        refs.append((held, hold_for))
+        msg = item.message
+        ran.append((msg.task_id, item.claimed))
+        refs.append((item.held, item.ref))
         if len(ran) == 2:
             both.set()
         return IsolatedResult(TaskOutcome(TaskInstanceState.SUCCESS, msg.try_number), [], "")
@@ -240,9 +235,8 @@ async def test_a_replayed_finish_starts_what_the_lost_answer_carried(
     ran: list[str] = []
     b_ran = asyncio.Event()
 
-    async def run_try(
-        msg: TaskMessage, logs: object, resume: str, first: bool = False, **_: object
-    ) -> IsolatedResult:
+    async def run_try(item: RunningTry, logs: object) -> IsolatedResult:
+        msg = item.message
         ran.append(msg.task_id)
         b_ran.set()
         return IsolatedResult(TaskOutcome(TaskInstanceState.SUCCESS, msg.try_number), [], "")
@@ -310,3 +304,115 @@ async def test_the_outcome_decides_the_fast_path_in_any_key_order(
     *_, finished = await _completions(client)
     assert finished["outcome"] == orjson.dumps(outcome).decode()
     assert ("fast" in finished) is fast
+
+
+# ---- a finish sent by the task process itself, with the try's whole log -------------------
+
+
+async def _finish_whole_log(
+    scripts: CheckedScripts, item: RunningTry, lines: tuple[str, ...]
+) -> Delivery | None:
+    done = FinishedTry(item, TaskOutcome(TaskInstanceState.SUCCESS, 1), [], [], False, "")
+    call = finish_call("w1", [done], 60, fast_path=True, run_here=True)
+    finish = dataclasses.replace(
+        call.finishes[0], log_lines=lines, set_log_expiry=True, whole_log=True
+    )
+    [delivery] = await scripts.finish_many(dataclasses.replace(call, finishes=(finish,)))
+    return delivery
+
+
+def _log_key(task_id: str) -> str:
+    return KEYS.log(DAG, RUN, task_id, -1, 1)
+
+
+async def _log(client: aioredis.Redis, task_id: str) -> list[str]:
+    return [fields["line"] for _, fields in await client.xrange(_log_key(task_id))]
+
+
+async def test_a_whole_log_finish_writes_the_log_and_claims_the_successor(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    item = await _a_running(client, scripts, "w1")
+    delivery = await _finish_whole_log(scripts, item, ("[10:00:00] try 1 of a", "[10:00:00] hi"))
+    assert delivery is not None
+    assert delivery.claimed
+    assert await _log(client, "a") == ["[10:00:00] try 1 of a", "[10:00:00] hi"]
+    assert 0 < await client.ttl(_log_key("a")) <= 60
+    assert [f["kind"] for f in await _completions(client)][-2:] == ["finished", "started"]
+
+
+async def test_a_whole_log_finish_is_refused_once_the_worker_sent_a_line(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    """The worker's flush came first: nothing is written (the worker finishes the try)."""
+    item = await _a_running(client, scripts, "w1")
+    await client.xadd(_log_key("a"), {"line": "[10:00:00] try 1 of a"})
+    before = await _completions(client)
+    delivery = await _finish_whole_log(scripts, item, ("[10:00:00] try 1 of a", "[10:00:00] hi"))
+    assert delivery is not None
+    assert delivery.refused
+    assert await _log(client, "a") == ["[10:00:00] try 1 of a"]
+    assert await _completions(client) == before
+    assert await client.smembers(KEYS.worker_tasks("w1")) == {item.ref}
+    assert (await client.xpending(STREAM, WORKER_GROUP))["pending"] == 1
+    record = orjson.loads(await client.hget(KEYS.tis(DAG, RUN), ti_field("b", -1)))
+    assert record["state"] == "none"
+    # the worker's own finish goes through
+    assert await _finish(scripts, item, run_here=True) is not None
+
+
+async def test_the_workers_flush_writes_nothing_once_the_try_is_finished(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    """LINES_WHILE_CLAIMED: lines go in while the claim is the worker's, not after the task
+    process's finish wrote the whole log."""
+    item = await _a_running(client, scripts, "w1")
+    tasks = KEYS.worker_tasks("w1")
+    args = (_log_key("a"), tasks, item.ref, 1000, 60)
+    assert await client.eval(LINES_WHILE_CLAIMED, 2, *args, "[10:00:00] one") == 1
+    assert await _log(client, "a") == ["[10:00:00] one"]
+    await _finish(scripts, item, run_here=True)
+    assert await client.eval(LINES_WHILE_CLAIMED, 2, *args, "[10:00:00] two") == 0
+    assert await _log(client, "a") == ["[10:00:00] one"]
+
+
+async def test_a_task_process_lost_after_its_own_finish_is_not_reported_failed(
+    client: aioredis.Redis, clean_redis: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The task process finished a (its whole log, b claimed for the worker) and died before
+    saying so: the worker finds a acknowledged, reports nothing, and starts b from its pending
+    list (its claim, asked again, holds)."""
+    worker = _worker(clean_redis.url)
+    ran: list[str] = []
+    b_ran = asyncio.Event()
+
+    async def run_try(item: RunningTry, logs: object) -> IsolatedResult:
+        ran.append(item.message.task_id)
+        if item.message.task_id == "b":
+            b_ran.set()
+            return IsolatedResult(TaskOutcome(TaskInstanceState.SUCCESS, 1), [], "")
+        done = FinishedTry(item, TaskOutcome(TaskInstanceState.SUCCESS, 1), [], [], False, "")
+        call = finish_call(worker.worker_id, [done], 60, fast_path=True, run_here=True)
+        finish = dataclasses.replace(call.finishes[0], whole_log=True)
+        [delivery] = await worker.scripts.finish_many(dataclasses.replace(call, finishes=(finish,)))
+        assert delivery is not None
+        assert delivery.claimed
+        item.here = True  # as a request with ``here``; its process then died
+        failed = TaskOutcome(TaskInstanceState.FAILED, 1, error="task process was killed")
+        return IsolatedResult(failed, [], "", lost=True)
+
+    monkeypatch.setattr(worker, "_run_try", run_try)
+    try:
+        item = await _a_running(client, worker.scripts, worker.worker_id)
+        worker._start(item.stream, item.message_id, item.message.to_fields())
+        await asyncio.wait_for(b_ran.wait(), 10)
+        await asyncio.wait_for(asyncio.gather(*worker.running), 10)
+        await asyncio.wait_for(worker.finishes.wait_idle(), 10)
+    finally:
+        await _closed(worker)
+    assert ran == ["a", "b"]
+    finished = [f for f in await _completions(client) if f["kind"] == "finished"]
+    assert [(f["ti"], orjson.loads(f["outcome"])["state"]) for f in finished] == [
+        ("a|-1", "success"),
+        ("b|-1", "success"),
+    ]

@@ -45,6 +45,9 @@ class Finish:
     #: with the fast path: the worker runs the successor itself (RUN_HERE), which it asks for
     #: while it is not stopping (the finished try's slot is the successor's)
     run_here: bool = False
+    #: finished by the try's task process itself (``task_process``: ``log_lines`` are the
+    #: whole log): refused, nothing written, once its worker has sent any line of the log
+    whole_log: bool = False
 
     def wire(self, keys: Keys, table: KeyTable, texts: TextTable) -> dict[str, object]:
         """The finish as FINISH_MANY's JSON object: its keys by position in ``table``, its
@@ -62,6 +65,8 @@ class Finish:
                 wired["tis"] = table.position(run.tis)
                 for name in ("triggers", "trigger_leases", "deferred", "trigger_timeouts"):
                     wired[name] = table.position(getattr(keys, name))
+        if self.whole_log:
+            wired["whole_log"] = 1
         if self.fast_template and self.map_index < 0:
             wired["template"] = texts.position(self.fast_template)
             wired["plan"] = table.position(run.fast_plan)
@@ -142,12 +147,15 @@ class Delivery:
     #: the finish was a replay (its first call's answer was lost, with any message it read
     #: for the worker: that one waits in the worker's pending list); nothing else is set
     replayed: bool = False
+    #: a ``whole_log`` finish refused: its log has lines already (nothing else is set)
+    refused: bool = False
 
     @classmethod
     def decode(cls, raw: object) -> Delivery | None:
-        """One finish's answer: 0 (nothing read), -1 (a replay) or the list RUN_HERE returns."""
+        """One finish's answer: 0 (nothing read), -1 (a replay), -2 (refused: ``whole_log``)
+        or the list RUN_HERE returns."""
         if not isinstance(raw, list):
-            return REPLAYED if raw == -1 else None
+            return REPLAYED if raw == -1 else REFUSED if raw == -2 else None
         stream, message_id, flat, claimed, ref = raw
         texts = [_text(v) for v in flat]
         fields = dict(zip(texts[::2], texts[1::2], strict=True))
@@ -156,6 +164,8 @@ class Delivery:
 
 #: a replayed finish's answer (Delivery.replayed)
 REPLAYED = Delivery("", "", {}, False, "", replayed=True)
+#: a refused finish's answer (Delivery.refused)
+REFUSED = Delivery("", "", {}, False, "", refused=True)
 
 
 def _text(value: object) -> str:
@@ -349,9 +359,7 @@ ${FAST_PATH}
 ${CLAIM_TRY}
 ${RUN_HERE}
 ${FINISH_TEXTS}
-local results = {}
-for i, f in ipairs(cjson.decode(ARGV[5])) do
-  finish_texts(f)
+local function finish_one(f)
   local fast = nil
   local log = KEYS[f.log]
   local acked = redis.call('XACK', KEYS[f.stream], ARGV[1], f.message_id)
@@ -372,13 +380,37 @@ for i, f in ipairs(cjson.decode(ARGV[5])) do
     if f.plan and acked == 1 then fast = fast_path(f, ARGV[2]) end
   end
   finished(f, acked, fast)
-  results[i] = 0
   -- a replay of a finish that asked for a message: the first call may have read one for us
   -- and its answer is lost: the worker looks at its pending list now (-1)
-  if f.here and acked == 0 then results[i] = -1 end
-  if fast and f.here then results[i] = run_here(f, fast) end
+  if f.here and acked == 0 then return -1 end
+  if fast and f.here then return run_here(f, fast) end
+  return 0
+end
+local results = {}
+for i, f in ipairs(cjson.decode(ARGV[5])) do
+  finish_texts(f)
+  -- a task process's finish carries the whole log: refused (-2) once its worker sent a line
+  -- (the worker then finishes the try, with the lines it holds)
+  if f.whole_log and redis.call('XLEN', KEYS[f.log]) > 0 then
+    results[i] = -2
+  else
+    results[i] = finish_one(f)
+  end
 end
 return results
+"""
+# A worker's flush of a try's log lines that its task process may finish itself (``whole_log``):
+# the lines are written only while the try's claim is still the worker's; once the task process
+# finished the try, its finish wrote the whole log, these lines with it.
+# KEYS: the log stream, worker_tasks of the worker; ARGV: the try's ClaimRef, log maxlen, the
+# log's retention in seconds (0: its expiry is set already), then the lines.
+LINES_WHILE_CLAIMED = """
+if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 0 then return 0 end
+for i = 4, #ARGV do
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'line', ARGV[i])
+end
+if ARGV[3] ~= '0' then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
+return 1
 """
 # A finish's texts, sent as ARGV of their own (FinishMany.encode), in their place.
 FINISH_TEXTS = """

@@ -12,6 +12,7 @@ from typing import Any
 
 from airlane.engine.run_state import TaskOutcome
 from airlane.queue.codec import decode_outcome
+from airlane.queue.scripts.finish import REPLAYED, Delivery
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.worker.task_channel import ChannelClosed, encode, read_frame
 from airlane.service.worker.task_pool import TaskPool, TaskProcess
@@ -38,6 +39,33 @@ class IsolatedResult:
     #: its task has downstream tasks (as its task process says): a success may have a
     #: successor the fast path claims for this worker
     downstream: bool = False
+    #: the task process finished the try itself (its request's ``here``): nothing to report
+    finished: FinishedHere | None = None
+    #: the task process ended under the try (killed, or its timeout): it may have finished
+    #: the try itself first (``here``)
+    lost: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedHere:
+    """A try its task process finished (``task_process._Runner._finish_here``)."""
+
+    #: what the finish read for the worker: the successor the task process runs now (claimed,
+    #: ``header`` its stamped first log line), an older message to claim, or a replay's mark
+    successor: Delivery | None
+    header: str = ""
+
+
+def _finished_here(frame: dict[str, Any]) -> FinishedHere | None:
+    if not frame.get("fin"):
+        return None
+    if frame.get("rep"):
+        return FinishedHere(REPLAYED)
+    succ = frame.get("succ")
+    if succ is None:
+        return FinishedHere(None)
+    stream, message_id, fields, claimed, ref = succ
+    return FinishedHere(Delivery(stream, message_id, fields, claimed, ref), frame.get("hdr", ""))
 
 
 def exit_message(code: int) -> str:
@@ -101,8 +129,10 @@ async def run_isolated(
     first: bool = False,
     held: str = "",
     hold_for: str = "",
+    sent: bool = False,
 ) -> IsolatedResult:
     """Run one try in a task process; the process goes back to the pool only after a clean end.
+    ``sent``: the held process runs the try already (its upstream's finish there claimed it).
     ``first``: it goes before the tries waiting for a process; ``held``: it takes the process
     held for it under that ref (TaskPool.acquire). ``hold_for``: a success of a task with
     downstream tasks keeps its process held under that ref, for the successor its finish may
@@ -112,7 +142,7 @@ async def run_isolated(
     clean = False
     result: IsolatedResult | None = None
     try:
-        result, clean = await _drive(process, request, sink, limits)
+        result, clean = await _drive(process, request, sink, limits, sent)
         return result
     finally:
         if clean:
@@ -128,11 +158,11 @@ def _held_for(result: IsolatedResult | None, hold_for: str) -> str:
     return hold_for if result.outcome.state is TaskInstanceState.SUCCESS else ""
 
 
-def _failed(request: dict[str, Any], message: str) -> IsolatedResult:
+def _failed(request: dict[str, Any], message: str, lost: bool = False) -> IsolatedResult:
     outcome = TaskOutcome(
         TaskInstanceState.FAILED, request["try_number"], retryable=True, error=message
     )
-    return IsolatedResult(outcome, [], "")
+    return IsolatedResult(outcome, [], "", lost=lost)
 
 
 class _Phase:
@@ -183,13 +213,15 @@ def _reschedule(deadline: asyncio.Timeout, delay_s: float | None) -> None:
 
 
 async def _drive(
-    process: TaskProcess, request: dict[str, Any], sink: TrySink, limits: TryLimits
+    process: TaskProcess, request: dict[str, Any], sink: TrySink, limits: TryLimits, sent: bool
 ) -> tuple[IsolatedResult, bool]:
     phase = _Phase(process, request, limits)
-    process.writer.write(encode(request))
+    if not sent:
+        process.writer.write(encode(request))
     try:
         async with asyncio.timeout(phase.delay_s()) as deadline:
-            await process.writer.drain()
+            if not sent:
+                await process.writer.drain()
             while True:
                 frame = await read_frame(process.reader)
                 kind = frame["t"]
@@ -216,15 +248,16 @@ async def _drive(
                         frame["x"],
                         frame["r"],
                         downstream=bool(frame.get("down")),
+                        finished=_finished_here(frame),
                     )
                     return result, not frame.get("retire")
     except TimeoutError:
         process.kill()
         message = phase.message()
         sink.write(message)
-        return _failed(request, message), False
+        return _failed(request, message, lost=True), False
     except (ChannelClosed, ConnectionError):
         code = await process.exit_code()
         message = exit_message(code)
         sink.write(message)
-        return _failed(request, message), False
+        return _failed(request, message, lost=True), False

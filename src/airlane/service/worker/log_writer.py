@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.messages import LogLine
+from airlane.queue.scripts.finish import LINES_WHILE_CLAIMED
 from airlane.sdk.secrets_masker import mask_text
 from airlane.service.worker.lean_calls import LeanCalls
 from airlane.service.worker.log_limits import LogBudget, LogLimits, cut_line
@@ -31,6 +32,11 @@ log = logging.getLogger("airlane.worker")
 
 #: (second, its "[HH:MM:SS] " prefix): formatted once a second, not once a line
 _last_stamp: tuple[int, str] = (-1, "")
+
+
+def stamped(line: str) -> str:
+    """A line as the log stores it: its time prefix, then the line."""
+    return _stamp() + line
 
 
 def _stamp() -> str:
@@ -71,11 +77,21 @@ class TaskLogWriter:
         self._expiry_set = False
         self._budget = LogBudget(limits or LogLimits())
         self._lock = threading.Lock()
+        #: (worker_tasks key, the try's ClaimRef) when its task process may finish the try
+        #: itself: lines are sent only while the claim is the worker's (LINES_WHILE_CLAIMED)
+        self.guard: tuple[str, str] | None = None
+
+    def write_stamped(self, text: str) -> None:
+        """A line stamped already (``stamped``): the first line, which a task process that
+        may finish the try itself keeps as written here."""
+        self._keep(text, _stamp())
 
     def write(self, line: str) -> None:
         stamp = _stamp()
         # inline tries register their secrets in this process: mask them before storing
-        text = stamp + cut_line(mask_text(line), self._budget.limits.max_line_bytes)
+        self._keep(stamp + cut_line(mask_text(line), self._budget.limits.max_line_bytes), stamp)
+
+    def _keep(self, text: str, stamp: str) -> None:
         with self._lock:
             if self._budget.take(text):  # the common case: within the cap
                 self._lines.append(text)
@@ -140,6 +156,12 @@ class TaskLogWriter:
         return True
 
     async def _send(self, batch: list[str]) -> None:
+        if self.calls is not None and self.guard is not None:
+            tasks_key, ref = self.guard
+            expiry = 0 if self._expiry_set else self.retention_s
+            command = ("EVAL", LINES_WHILE_CLAIMED, 2, self.key, tasks_key, ref, LOG_MAXLEN, expiry)
+            await self.calls.run_all([(*command, *batch)])
+            return
         if self.calls is not None:
             commands: list[tuple[str | int, ...]] = [
                 ("XADD", self.key, "MAXLEN", "~", LOG_MAXLEN, "*", "line", line) for line in batch

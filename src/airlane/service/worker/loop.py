@@ -32,17 +32,25 @@ from airlane.queue.keys import WORKER_GROUP, Keys
 from airlane.queue.messages import STREAM_MAXLEN, TaskMessage
 from airlane.queue.protocol import ClaimRef, StopIdent, TryReleased
 from airlane.queue.scripts import Delivery, HandBack, Scripts
+from airlane.queue.scripts.finish import REPLAYED
 from airlane.queue.store import Store
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.execution.context_builder import RunInfo
 from airlane.service.execution.task_stores import TaskStores
 from airlane.service.run_launcher import RedisRunLauncher
 from airlane.service.worker.dag_cache import DagCache
+from airlane.service.worker.finish_here import here, try_header
 from airlane.service.worker.heartbeat import Heartbeat, WorkerIdentity
 from airlane.service.worker.inline_try import InlineRunner
-from airlane.service.worker.isolated_try import IsolatedResult, TryLimits, TrySink, run_isolated
+from airlane.service.worker.isolated_try import (
+    FinishedHere,
+    IsolatedResult,
+    TryLimits,
+    TrySink,
+    run_isolated,
+)
 from airlane.service.worker.lean_calls import LeanCalls
-from airlane.service.worker.log_writer import TaskLogWriter
+from airlane.service.worker.log_writer import TaskLogWriter, stamped
 from airlane.service.worker.run_conf import run_conf, with_asset_events
 from airlane.service.worker.settings import TaskIsolation, WorkerSettings
 from airlane.service.worker.task_pool import TaskPool
@@ -69,6 +77,8 @@ ORPHAN_IDLE_MS = 3000
 #: finish calls out at once: a try that ends while one is out goes in the next at once rather
 #: than a round trip later (an edge's lag under load); batching still groups what ends together
 FINISH_CALLS_IN_FLIGHT = 4
+#: the longest log (bytes) with which a task process finishes a try itself (``here``)
+WHOLE_LOG_MAX_BYTES = 256 * 1024
 
 
 class Worker:
@@ -124,6 +134,9 @@ class Worker:
             worker_pid=os.getpid(),
             max_line_bytes=self.settings.log_limits.max_line_bytes,
             batch_scheduling=self.settings.batch_scheduling,
+            worker_id=self.worker_id,
+            log_retention_s=self.settings.log_retention_s,
+            whole_log_max_bytes=min(WHOLE_LOG_MAX_BYTES, self.settings.log_limits.head_bytes),
         )
 
     # ---- lifecycle ------------------------------------------------------------------------
@@ -204,10 +217,12 @@ class Worker:
         fields: dict[str, str],
         claimed_ref: str = "",
         held: str = "",
+        running: str = "",
     ) -> None:
         """Run the try of a message read for us; ``claimed_ref``: claimed for us already (by
         its upstream's finish script, RUN_HERE), under this encoded ClaimRef; ``held``: the
-        ref its upstream's task process is held under for it."""
+        ref its upstream's task process is held under for it; ``running``: that process runs
+        it already (its stamped first log line)."""
         if (stream, message_id) in self._started or (stream, message_id) in self._malformed:
             self._unhold(held)
             return  # read again from our pending list while its first delivery runs
@@ -237,7 +252,14 @@ class Worker:
             ).encode()
         )
         item = RunningTry(
-            stream, message_id, message, ref, claimed=bool(claimed_ref), held=held, raw=raw
+            stream,
+            message_id,
+            message,
+            ref,
+            claimed=bool(claimed_ref),
+            held=held,
+            raw=raw,
+            running=running,
         )
         task = asyncio.create_task(self._handle_logged(item))
         self.running[task] = item
@@ -304,15 +326,7 @@ class Worker:
             self.calls,
         )
         try:
-            result = await self._run_try(
-                msg,
-                logs,
-                item.resume,
-                first=item.claimed,
-                held=item.held,
-                # (a success's process is kept for the successor its finish may claim for us)
-                hold_for=item.ref if self.settings.fast_path and not self._stopping else "",
-            )
+            result = await self._run_try(item, logs)
         except asyncio.CancelledError:
             await logs.close(attempts=4)
             await self._hand_back(item)
@@ -323,6 +337,11 @@ class Worker:
                 TaskInstanceState.FAILED, msg.try_number, error=f"worker error: {err!r}"
             )
             result = IsolatedResult(outcome, [], "")
+        if result.lost and item.here and not await self._pending(item):
+            result = IsolatedResult(result.outcome, [], "", finished=FinishedHere(REPLAYED))
+        if result.finished is not None:
+            await self._finished_here(item, logs, result.finished)
+            return
         report = self._report(item, logs, result)
         try:
             # (a finish's Answer is sheltered already: see Coalescer)
@@ -330,6 +349,55 @@ class Worker:
         except asyncio.CancelledError:
             await report  # the try ended: its outcome is reported whatever stops us now
             raise
+
+    async def _pending(self, item: RunningTry) -> bool:
+        """Whether the try's message is still in our pending list (not acknowledged: its task
+        process, ended under it, did not finish it)."""
+        found = await self._retrying(
+            self.client.xpending_range,
+            item.stream,
+            WORKER_GROUP,
+            min=item.message_id,
+            max=item.message_id,
+            count=1,
+        )
+        return bool(found)
+
+    async def _finished_here(
+        self, item: RunningTry, logs: TaskLogWriter, finished: FinishedHere
+    ) -> None:
+        """The task process finished the try itself, its whole log with it: nothing to report.
+        The successor its finish claimed for us runs there already; an older message it read
+        for us is claimed and started as usual; after a replay (or a process that ended
+        after finishing) what the finish read waits in our pending list."""
+        logs.stop()  # (its lines are written: the guard drops a flush under way)
+        successor = finished.successor
+        if successor is not None and successor.claimed and finished.header:
+            if not self._stopping:
+                self._start(
+                    successor.stream,
+                    successor.message_id,
+                    successor.fields,
+                    successor.ref,
+                    held=item.ref,
+                    running=finished.header,
+                )
+                return
+            if self.pool is not None:
+                self.pool.discard_held(item.ref)  # stopping: the successor goes back unused
+            message = TaskMessage.from_fields(successor.fields)
+            claimed = RunningTry(successor.stream, successor.message_id, message, successor.ref)
+            await self._retrying(self._hand_back, claimed)
+            return
+        self._unhold(item.ref)
+        if successor is None:
+            return
+        if successor.replayed:
+            if not self._stopping:
+                with contextlib.suppress(*TRANSIENT_ERRORS):
+                    await self._recover_undelivered(min_idle_ms=0)
+            return
+        await self._run_here(successor)
 
     async def _claim(self, item: RunningTry) -> str | None:
         """None when the try is not ours, else how it resumes ("" for a try that starts)."""
@@ -436,26 +504,44 @@ class Worker:
         except Exception:  # left claimed: recovery fails it (retryable) once we are gone
             log.exception("could not hand back %s", delivery.ref)
 
-    async def _run_try(
-        self,
-        msg: TaskMessage,
-        logs: TaskLogWriter,
-        resume: str,
-        first: bool,
-        held: str = "",
-        hold_for: str = "",
-    ) -> IsolatedResult:
-        """``first``: a successor claimed for us by its upstream's finish, which goes before the
-        tries waiting for a task process; ``held``, ``hold_for``: see ``run_isolated``."""
-        resumed = " (resumed by its trigger)" if resume else ""
-        logs.write(f"try {msg.try_number} of {msg.task_id} on worker {self.worker_id}{resumed}")
+    async def _run_try(self, item: RunningTry, logs: TaskLogWriter) -> IsolatedResult:
+        """A successor claimed for us by its upstream's finish goes before the tries waiting
+        for a task process, on its upstream's (held); a success's process is kept for the
+        successor its finish may claim for us (see ``run_isolated``). A task process may
+        finish a success itself (``here``) while we are not stopping, or when it runs the
+        try already (its upstream's finish there claimed it)."""
+        msg, resume = item.message, item.resume
+        header = try_header(msg, self.worker_id, resumed=bool(resume))
         if self.pool is None:
+            logs.write(header)
             info = await self._run_info(msg)
             logs.start()
             return await self.inline.run(msg, info, logs, resume)
         request = request_with_run(msg, await self._run_wire(msg), resume)
+        fast = self.settings.fast_path
+        if item.running:
+            logs.write_stamped(item.running)
+        elif fast and not self._stopping and msg.map_index < 0 and not resume:
+            line = stamped(header)
+            logs.write_stamped(line)
+            raw = item.raw or msg.to_fields()["m"]
+            request["here"] = here(item.stream, item.message_id, item.ref, raw, line)
+        else:
+            logs.write(header)
+        if item.running or "here" in request:
+            item.here = True
+            logs.guard = (self.keys.worker_tasks(self.worker_id), item.ref)
         sink = TrySink(logs.write, logs.waiting, logs.start)
-        return await run_isolated(self.pool, request, sink, self.limits, first, held, hold_for)
+        return await run_isolated(
+            self.pool,
+            request,
+            sink,
+            self.limits,
+            first=item.claimed,
+            held=item.held,
+            hold_for=item.ref if fast else "",
+            sent=bool(item.running),
+        )
 
     async def _run_wire(self, msg: TaskMessage) -> dict[str, Any]:
         """The run as a try's request sends it (kept per run: ``RunWires``)."""

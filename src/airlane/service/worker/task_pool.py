@@ -337,6 +337,13 @@ class TaskPool:
             else:
                 self._give(process)
 
+    def discard_held(self, token: str) -> None:
+        """Kill the process held under ``token`` (it runs a try the worker will not keep)."""
+        process = self._held.pop(token, None)
+        if process is not None:
+            process.held_since = 0.0
+            self.discard(process)
+
     def _give(self, process: TaskProcess) -> None:
         """To the first try waiting, else to the idle ones."""
         self._releases += 1  # (one held for a successor that took it came free for nobody)

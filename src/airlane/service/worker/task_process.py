@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Generic, TypeVar, cast
 
 import pendulum
 import redis
@@ -36,6 +36,7 @@ from airlane.engine.run_state import TaskOutcome, TIKey
 from airlane.queue.codec import dumps, encode_outcome
 from airlane.queue.connection import connect
 from airlane.queue.keys import Keys
+from airlane.queue.messages import TaskMessage
 from airlane.queue.store import Store
 from airlane.sdk.dag import DAG
 from airlane.sdk.lines import MAX_LINE_BYTES, LineSplitter, pieces
@@ -49,12 +50,11 @@ from airlane.service.execution.task_runner import ExecutionEnv, TaskRequest, exe
 from airlane.service.execution.task_stores import TaskStores
 from airlane.service.run_launcher import RedisRunLauncher
 from airlane.service.worker.dag_cache import DagCache, DagNotLoadable
+from airlane.service.worker.finish_here import FinishHere, WholeLog
 from airlane.service.worker.task_channel import ChannelClosed, SyncChannel
 
-if TYPE_CHECKING:
-    from airlane.queue.messages import TaskMessage
-
 TIMEOUT_PREFIX = "AirflowTaskTimeout"
+R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +71,13 @@ class TaskProcessConfig:
     #: run under SCHED_BATCH: a try that wakes does not preempt its worker
     #: (service/batch_scheduling.py)
     batch_scheduling: bool = False
+    #: the worker's id (its consumer name): a try the worker lets this process finish (its
+    #: request's ``here``) is finished and its successor claimed in the worker's name
+    worker_id: str = ""
+    log_retention_s: int = 0
+    #: the most of a try's log (bytes, with the entries' overhead) that this process keeps to
+    #: finish the try itself with its whole log; a longer log leaves the finish to the worker
+    whole_log_max_bytes: int = 1024 * 1024
 
 
 @functools.lru_cache(maxsize=4096)
@@ -227,6 +234,11 @@ class _Runner:
         self._installed = self.stores.installed()
         self.try_context.run(self._installed.__enter__)
         self.launcher: RedisRunLauncher | None = None
+        #: the running try's log, while this process may finish the try itself
+        self.whole_log: WholeLog | None = None
+        self.finish_here = FinishHere(
+            self.sync_client, self.keys, config.worker_id, config.log_retention_s
+        )
         self.output = _Output(self.log, config.max_line_bytes)
         self.started_s = 0.0  # when the current try's request came (monotonic)
 
@@ -234,9 +246,10 @@ class _Runner:
         # Secrets are masked here, in the task's process, before a line leaves it. A line is
         # sent at once, not held to travel with others: the last lines before user code ends
         # the process abruptly (os._exit, a crash in a C extension) are the ones that explain it.
-        self.channel.send(
-            {"t": "logs", "ls": list(pieces(mask_text(line), self.config.max_line_bytes))}
-        )
+        sent = pieces(mask_text(line), self.config.max_line_bytes)
+        self.channel.send({"t": "logs", "ls": sent})
+        if self.whole_log is not None:
+            self.whole_log.keep(sent)
 
     def _importing(self, fileloc: str) -> None:
         """Before a file is (re)imported: the worker waits for it with the import timeout."""
@@ -260,7 +273,10 @@ class _Runner:
             raise DagNotLoadable(f"task {task_id} is not in DAG {dag_id} any more")
         return dag, node
 
-    async def run(self, request: dict[str, Any]) -> None:
+    async def run(self, request: dict[str, Any]) -> dict[str, Any] | None:
+        """Run one try; the request of the successor this process starts next, if any."""
+        here: dict[str, str] | None = request.get("here")
+        self.whole_log = WholeLog(here["hdr"], self.config.whole_log_max_bytes) if here else None
         info = run_info_from_wire(request["run"])
         task_id, map_index = request["task_id"], request["map_index"]
         try_number = request["try_number"]
@@ -270,7 +286,7 @@ class _Runner:
             self.log(str(err))
             failed = TaskOutcome(TaskInstanceState.FAILED, try_number, error=str(err))
             self.channel.send({"t": "done", "o": encode_outcome(failed), "x": [], "r": ""})
-            return
+            return None
         if self.launcher is None:
             self.launcher = RedisRunLauncher(Store(connect(self.config.redis_url), self.keys))
         xcoms = RedisXComs(self.sync_client, self.keys, info.dag_id, info.run_id, task_id)
@@ -295,20 +311,30 @@ class _Runner:
         self.output.drain()
         # A timed-out callable may still run in its thread: this process is not reused.
         retire = (outcome.error or "").startswith(TIMEOUT_PREFIX)
-        self.channel.send(
-            {
-                "t": "done",
-                "o": encode_outcome(outcome),
-                "x": xcoms.pending_pairs(),
-                "r": dumps(rendered) if rendered else "",
-                "retire": retire,
-                # whether a success may have a successor for the worker to start (it keeps
-                # this process for it: TaskPool.release)
-                "down": bool(node.downstream_task_ids),
-                # how long the try kept this process working (the worker's pool grows on it)
-                "w": time.monotonic() - self.started_s,
-            }
-        )
+        done: dict[str, Any] = {
+            "t": "done",
+            "o": encode_outcome(outcome),
+            "x": xcoms.pending_pairs(),
+            "r": dumps(rendered) if rendered else "",
+            "retire": retire,
+            # whether a success may have a successor for the worker to start (it keeps
+            # this process for it: TaskPool.release)
+            "down": bool(node.downstream_task_ids),
+            # how long the try kept this process working (the worker's pool grows on it)
+            "w": time.monotonic() - self.started_s,
+        }
+        successor = None
+        lines = self.whole_log.lines if self.whole_log is not None else None
+        self.whole_log = None
+        if (
+            lines is not None
+            and outcome.state is TaskInstanceState.SUCCESS
+            and node.downstream_task_ids
+            and not retire
+        ):
+            successor = self.finish_here.finish(request, outcome, lines, done)
+        self.channel.send(done)
+        return successor
 
 
 def die_with_parent(parent_pid: int) -> None:
@@ -345,32 +371,34 @@ def serve(config: TaskProcessConfig, channel: SyncChannel) -> None:
 
 async def _serve_tries(runner: _Runner) -> None:
     """One try after another on one running loop (no loop start and stop per try). Nothing
-    runs on the loop while this waits for the next request, as when the loop was stopped."""
+    runs on the loop while this waits for the next request, as when the loop was stopped.
+    A try may be followed by its successor, which its finish here claimed: no request."""
     while True:
         try:
-            request = runner.channel.receive()
+            request: dict[str, Any] | None = runner.channel.receive()
         except ChannelClosed:
             return
-        runner.started_s = time.monotonic()
-        await _InContext(runner.run(request), runner.try_context.copy())
+        while request is not None:
+            runner.started_s = time.monotonic()
+            request = await _InContext(runner.run(request), runner.try_context.copy())
 
 
-class _InContext:
+class _InContext(Generic[R]):
     """Awaits ``coro`` with each of its steps run in ``context`` (as a task made with that
     context would run it), without a task: a try that never waits (a sync ``execute``) ends
     within the first step, with no loop iteration. What it waits on is passed up to the task
     awaiting this, and what that task is sent or thrown (a cancellation) passed down."""
 
-    def __init__(self, coro: Coroutine[Any, Any, None], context: contextvars.Context) -> None:
+    def __init__(self, coro: Coroutine[Any, Any, R], context: contextvars.Context) -> None:
         self.coro, self.context = coro, context
 
-    def __await__(self) -> Generator[Any, Any, None]:
+    def __await__(self) -> Generator[Any, Any, R]:
         step, arg = self.coro.send, None
         while True:
             try:
                 waiting_on = self.context.run(step, arg)
-            except StopIteration:
-                return
+            except StopIteration as end:
+                return cast(R, end.value)
             try:
                 step, arg = self.coro.send, (yield waiting_on)
             except GeneratorExit:

@@ -37,6 +37,11 @@ class RunningTry:
     #: the message's JSON as read (its ``m`` field), when it carries every field: what
     #: ``message.to_fields()`` would encode again ("" when not known)
     raw: str = ""
+    #: the held task process runs it already (its upstream's finish there claimed it): the
+    #: stamped first line of its log, as that process wrote it ("" when not)
+    running: str = ""
+    #: its task process may finish it itself (its request's ``here``, or ``running``)
+    here: bool = False
 
 
 #: how many values a task message's JSON array holds when written by this version
