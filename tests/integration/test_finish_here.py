@@ -69,9 +69,9 @@ def test_a_chain_is_finished_by_its_task_process_with_whole_logs(nodes: Cluster)
         assert texts[1:] == [f"s{i} got {i}", f"Done. Returned value was: {i + 1}"]
 
 
-def test_a_log_the_worker_sent_already_leaves_the_finish_to_the_worker(nodes: Cluster) -> None:
-    """s0 runs past its worker's first flush of the log: its task process's finish is refused
-    (the worker finishes it, with the lines it holds); no line is written twice."""
+def test_a_log_the_worker_sent_in_part_is_finished_whole(nodes: Cluster) -> None:
+    """s0 runs past its worker's first sends of the log: its task process's finish writes the
+    lines the worker has not; no line is lost or written twice."""
     before = _whole_log_finishes(nodes)
     run_id = nodes.trigger("fh_slow")
     summary = nodes.wait_run("fh_slow", run_id)
@@ -83,8 +83,10 @@ def test_a_log_the_worker_sent_already_leaves_the_finish_to_the_worker(nodes: Cl
         "s2 got 1",
         "Done. Returned value was: 2",
     ]
-    # asked for s0 (refused) and s1 (finished there)
+    # s0 and s1 finished by their task process
     assert _whole_log_finishes(nodes) - before == 2
+    runs = _runs(nodes, run_id)
+    assert len({pid for _, _, pid in runs}) == 1
 
 
 def test_a_successor_whose_task_process_dies_is_retried(nodes: Cluster) -> None:

@@ -341,17 +341,31 @@ async def test_a_whole_log_finish_writes_the_log_and_claims_the_successor(
     assert [f["kind"] for f in await _completions(client)][-2:] == ["finished", "started"]
 
 
-async def test_a_whole_log_finish_is_refused_once_the_worker_sent_a_line(
+async def test_a_whole_log_finish_writes_the_lines_the_worker_has_not(
     client: aioredis.Redis, scripts: CheckedScripts
 ) -> None:
-    """The worker's flush came first: nothing is written (the worker finishes the try)."""
+    """The worker wrote the log's first line (its flush came first): the rest is written."""
     item = await _a_running(client, scripts, "w1")
     await client.xadd(_log_key("a"), {"line": "[10:00:00] try 1 of a"})
+    delivery = await _finish_whole_log(scripts, item, ("[10:00:00] try 1 of a", "[10:00:01] hi"))
+    assert delivery is not None
+    assert delivery.claimed
+    assert await _log(client, "a") == ["[10:00:00] try 1 of a", "[10:00:01] hi"]
+
+
+async def test_a_whole_log_finish_is_refused_when_the_log_holds_more(
+    client: aioredis.Redis, scripts: CheckedScripts
+) -> None:
+    """The log holds more lines than the finish carries: nothing is written (the worker
+    finishes the try)."""
+    item = await _a_running(client, scripts, "w1")
+    for line in ("[10:00:00] try 1 of a", "[10:00:00] hi", "[10:00:00] more"):
+        await client.xadd(_log_key("a"), {"line": line})
     before = await _completions(client)
     delivery = await _finish_whole_log(scripts, item, ("[10:00:00] try 1 of a", "[10:00:00] hi"))
     assert delivery is not None
     assert delivery.refused
-    assert await _log(client, "a") == ["[10:00:00] try 1 of a"]
+    assert len(await _log(client, "a")) == 3
     assert await _completions(client) == before
     assert await client.smembers(KEYS.worker_tasks("w1")) == {item.ref}
     assert (await client.xpending(STREAM, WORKER_GROUP))["pending"] == 1

@@ -45,8 +45,9 @@ class Finish:
     #: with the fast path: the worker runs the successor itself (RUN_HERE), which it asks for
     #: while it is not stopping (the finished try's slot is the successor's)
     run_here: bool = False
-    #: finished by the try's task process itself (``task_process``: ``log_lines`` are the
-    #: whole log): refused, nothing written, once its worker has sent any line of the log
+    #: finished by the try's task process itself (``finish_here``): ``log_lines`` are the
+    #: whole log, of which only the lines its worker has not written yet are written (refused,
+    #: nothing written, when the log holds more lines than that)
     whole_log: bool = False
 
     def wire(self, keys: Keys, table: KeyTable, texts: TextTable) -> dict[str, object]:
@@ -147,7 +148,7 @@ class Delivery:
     #: the finish was a replay (its first call's answer was lost, with any message it read
     #: for the worker: that one waits in the worker's pending list); nothing else is set
     replayed: bool = False
-    #: a ``whole_log`` finish refused: its log has lines already (nothing else is set)
+    #: a ``whole_log`` finish refused: its log has more lines (nothing else is set)
     refused: bool = False
 
     @classmethod
@@ -326,7 +327,9 @@ end
 #   defer: Deferral JSON, deferred_field, triggers, trigger_leases, deferred, trigger_timeouts,
 #   tis (the run's task instance records): KEYS indexes; with the fast path: template (the
 #   try's task message JSON), plan, tis, run_key (the run's hash): KEYS indexes, and when the
-#   worker would run the successor itself: here (1), ref_stream, ref_run (RUN_HERE); then
+#   worker would run the successor itself: here (1), ref_stream, ref_run (RUN_HERE); for a
+#   finish its task process sends (service/worker/finish_here.py): whole_log (1): the lines
+#   are the try's whole log, whose first ones the log may hold already; then
 #   ARGV[6]: the worker's id (its consumer name in the group); then the texts (wire.TextTable),
 #   each once: the JSON names outcome, message_ref, rendered, defer, template, ref_stream and
 #   ref_run by their position in ARGV (FINISH_TEXTS puts each text in their place)
@@ -367,8 +370,9 @@ local function finish_one(f)
   -- a try that deferred again may have been resumed anew meanwhile
   if f.resumed and acked == 1 then redis.call('HDEL', KEYS[f.resumes], f.resumed) end
   redis.call('SREM', KEYS[2], f.message_ref)
-  for _, line in ipairs(f.lines) do
-    redis.call('XADD', log, 'MAXLEN', '~', ARGV[3], '*', 'line', line)
+  -- (a whole log's first lines may be written already, by its worker: ``written``)
+  for n = (f.written or 0) + 1, #f.lines do
+    redis.call('XADD', log, 'MAXLEN', '~', ARGV[3], '*', 'line', f.lines[n])
   end
   if f.expire_log == 1 and #f.lines > 0 then redis.call('EXPIRE', log, ARGV[4]) end
   local claimed = redis.call('HGET', KEYS[f.claims], f.ti)
@@ -389,11 +393,14 @@ end
 local results = {}
 for i, f in ipairs(cjson.decode(ARGV[5])) do
   finish_texts(f)
-  -- a task process's finish carries the whole log: refused (-2) once its worker sent a line
-  -- (the worker then finishes the try, with the lines it holds)
-  if f.whole_log and redis.call('XLEN', KEYS[f.log]) > 0 then
+  -- a task process's finish carries the whole log, whose first lines its worker may have
+  -- written (as the task process sent them: in order): the rest is written; refused (-2) when
+  -- the log holds more than it carries (the worker then finishes the try)
+  local written = f.whole_log and redis.call('XLEN', KEYS[f.log])
+  if written and written > #f.lines then
     results[i] = -2
   else
+    f.written = written
     results[i] = finish_one(f)
   end
 end

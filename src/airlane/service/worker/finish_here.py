@@ -9,11 +9,12 @@ and the next start. The worker learns of both from the try's ``done`` frame and 
 successor as it keeps any try (its heartbeat, timeout, log, stop).
 
 The log stays whole and written once: the task process keeps the try's lines as the worker
-stores them (stamped) while they are few (``WholeLog``); its finish is refused, writing nothing,
-once the worker has sent a line of the log (``whole_log``), and the worker then finishes the try
-as before; the worker's own sends of a ``here`` try's lines go in only while its claim stands
-(LINES_WHILE_CLAIMED), so none follows the finish. A try that fails, defers or ends otherwise,
-and every try whose finish could not be sent, is finished by the worker.
+stores them (stamped), in the order it sends them, while they are few (``WholeLog``); the
+worker writes them in that order as they come, and the finish writes those the log does not
+hold yet (``whole_log``: the first ones may be the worker's). The worker's own sends of a
+``here`` try's lines go in only while its claim stands (LINES_WHILE_CLAIMED), so none follows
+the finish. A try that fails, defers or ends otherwise, a log too long to keep, and every try
+whose finish could not be sent, is finished by the worker, as before.
 """
 
 from __future__ import annotations
@@ -88,9 +89,9 @@ class FinishHere:
         (``lines``) and say so in its ``done`` frame: ``fin``, and what the finish read for
         the worker (``succ``; ``rep`` for a replay). Returns the request of the successor the
         finish claimed for the worker (``hdr`` in ``done``: its first log line), which this
-        process runs next. Refused, or with Redis away, nothing is said: the worker finishes
-        the try (a replay, if this call went through: its answer then starts what this one
-        read)."""
+        process runs next. Refused (the log holds more than ``lines``), or with Redis away,
+        nothing is said: the worker finishes the try (a replay, if this call went through: its
+        answer then starts what this one read)."""
         at: dict[str, str] = request["here"]
         run = request["run"]
         finish = Finish(

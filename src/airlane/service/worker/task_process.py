@@ -236,6 +236,10 @@ class _Runner:
         self.launcher: RedisRunLauncher | None = None
         #: the running try's log, while this process may finish the try itself
         self.whole_log: WholeLog | None = None
+        #: held while a line is sent and kept, and while a try ends (its finish, the next
+        #: try's log begun, the ``done`` frame): a line another thread sends meanwhile goes to
+        #: the next try, in its worker's log as in this process's
+        self._log_lock = threading.Lock()
         self.finish_here = FinishHere(
             self.sync_client, self.keys, config.worker_id, config.log_retention_s
         )
@@ -247,9 +251,10 @@ class _Runner:
         # sent at once, not held to travel with others: the last lines before user code ends
         # the process abruptly (os._exit, a crash in a C extension) are the ones that explain it.
         sent = pieces(mask_text(line), self.config.max_line_bytes)
-        self.channel.send({"t": "logs", "ls": sent})
-        if self.whole_log is not None:
-            self.whole_log.keep(sent)
+        with self._log_lock:  # (kept in the order sent: its worker writes them so)
+            self.channel.send({"t": "logs", "ls": sent})
+            if self.whole_log is not None:
+                self.whole_log.keep(sent)
 
     def _importing(self, fileloc: str) -> None:
         """Before a file is (re)imported: the worker waits for it with the import timeout."""
@@ -273,10 +278,13 @@ class _Runner:
             raise DagNotLoadable(f"task {task_id} is not in DAG {dag_id} any more")
         return dag, node
 
-    async def run(self, request: dict[str, Any]) -> dict[str, Any] | None:
-        """Run one try; the request of the successor this process starts next, if any."""
-        here: dict[str, str] | None = request.get("here")
-        self.whole_log = WholeLog(here["hdr"], self.config.whole_log_max_bytes) if here else None
+    async def run(self, request: dict[str, Any], chained: bool = False) -> dict[str, Any] | None:
+        """Run one try; the request of the successor this process starts next, if any
+        (``chained``: such a successor, whose log began with its upstream's end)."""
+        if not chained:
+            here: dict[str, str] | None = request.get("here")
+            with self._log_lock:
+                self.whole_log = self._whole_log(here)
         info = run_info_from_wire(request["run"])
         task_id, map_index = request["task_id"], request["map_index"]
         try_number = request["try_number"]
@@ -323,18 +331,22 @@ class _Runner:
             # how long the try kept this process working (the worker's pool grows on it)
             "w": time.monotonic() - self.started_s,
         }
-        successor = None
-        lines = self.whole_log.lines if self.whole_log is not None else None
-        self.whole_log = None
-        if (
-            lines is not None
-            and outcome.state is TaskInstanceState.SUCCESS
-            and node.downstream_task_ids
-            and not retire
-        ):
-            successor = self.finish_here.finish(request, outcome, lines, done)
-        self.channel.send(done)
+        finishes_here = (
+            outcome.state is TaskInstanceState.SUCCESS and node.downstream_task_ids and not retire
+        )
+        with self._log_lock:
+            lines = self.whole_log.lines if self.whole_log is not None else None
+            successor = None
+            if lines is not None and finishes_here:
+                successor = self.finish_here.finish(request, outcome, lines, done)
+            self.whole_log = self._whole_log(successor["here"] if successor else None)
+            self.channel.send(done)
         return successor
+
+    def _whole_log(self, here: dict[str, str] | None) -> WholeLog | None:
+        if here is None:
+            return None
+        return WholeLog(here["hdr"], self.config.whole_log_max_bytes)
 
 
 def die_with_parent(parent_pid: int) -> None:
@@ -378,9 +390,12 @@ async def _serve_tries(runner: _Runner) -> None:
             request: dict[str, Any] | None = runner.channel.receive()
         except ChannelClosed:
             return
+        chained = False
         while request is not None:
             runner.started_s = time.monotonic()
-            request = await _InContext(runner.run(request), runner.try_context.copy())
+            run = runner.run(request, chained)
+            request = await _InContext(run, runner.try_context.copy())
+            chained = True
 
 
 class _InContext(Generic[R]):
