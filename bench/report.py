@@ -404,11 +404,13 @@ GAPS = [
     "## What stands in the way of the targets not met",
     "",
     "Issue 19's fast path is on (the default): a success's finish script claims its ready"
-    " successor for the worker that ran it, which starts it on the script's reply, in the task"
-    " process its upstream ran in. The sections below (fast path on and off; before and after,"
-    " alternating) measure the same figures in runs of their own; on this 2-core machine the"
-    " figures move by a factor of two with the load of other sessions, so compare within one"
-    " section.",
+    " successor for the worker that ran it. Since session 15 the task process that ran the try"
+    " sends that finish itself (in its worker's name, with the try's whole log) and starts the"
+    " successor where it is (service/worker/finish_here.py); before, the worker sent it and"
+    " started the successor on the script's reply, in the same task process. The sections"
+    " below (fast path on and off; before and after, alternating) measure the same figures in"
+    " runs of their own; on this 2-core machine the figures move by a factor of two with the"
+    " load of other sessions, so compare within one section.",
     "",
     "**Since session 13 a start is when the try began to execute.** The hop and Airflow's"
     " scenario used to take a successor's start from its record's start_date, which is when a"
@@ -422,29 +424,20 @@ GAPS = [
     " records once a try ends (until then, its claim), and a try resumed from deferral keeps"
     " its first run's, as Airflow 3.1.8's `ti_run` does.",
     "",
-    "- **Hop p50 (<= 1.5 x floor), p99 (<= 5 x).** To the claim: about 1 x floor at p50. To"
-    " execution start (see the table) the hop also holds what follows the claim: the rest of the"
-    " finish script, its answer to the worker, the worker's handling of it, the request to the"
-    " task process and that process's wake-up and lookup of the DAG. In a quiet chain (Redis"
-    " SLOWLOG at 0 us, session 14) the finish script runs 109 us at p50 (the coordinator's apply"
-    " of the same completion, off the hop, 58 us); session 13 timed the rest: about 140 us from"
-    " the claim to the worker's handling of the answer, 46 us to the request written, 66 us"
-    " (p90 348 us) until the task process has it, 35 us to execute. The hop's p50 moves"
-    " between runs of one cluster from about 0.45 to 0.88 ms, by where the kernel puts the"
-    " worker against the coordinator, which every finish's completion wakes: with each worker"
-    " and its task processes pinned to a CPU of its own (an experiment, session 14), the"
-    " worker that shared its CPU with the coordinator ran 0.79 to 0.91 ms in every run, the"
-    " other 0.43 to 0.45 ms, with Redis on either CPU (the slower part: from the claim to the"
-    " worker's handling of the answer, 0.46 against 0.17 ms at p50). Nicing the coordinator"
-    " (+5) did not change it; a coordinator that waited 0.5 ms after each wake before its"
-    " work did (0.45 to 0.54 ms in six runs), but it delays every decision of the coordinator"
-    " and gained neither p99 nor the scenario, so it was not kept. What would meet the target:"
-    " the task process calling the finish itself and starting the successor it claims (Airflow's"
-    " task runner runs its mini scheduler itself), which takes the worker, twice crossed per hop"
-    " now (the try's end, the successor's request: about 0.16 ms at p50), out of the hop. The"
-    " finish writes the try's last log lines in the same atomic step, and the worker holds those"
-    " (a task process sends each line at once, so that a crash keeps them): that change is a"
-    " change of who writes a try's log.",
+    "- **Hop p50 (<= 1.5 x floor), p99 (<= 5 x).** To the claim: below the floor at p50. To"
+    " execution start the hop was, until session 14, the finish script, its answer to the"
+    " worker, the worker's handling of it, the request to the task process and that process's"
+    " wake-up: two crossings of the worker (about 0.16 ms at p50). Now the task process sends"
+    " the finish itself and starts the successor the script claims: one round trip to Redis"
+    " between the end and the next start, as the floor's hop is one trip through Redis. In a"
+    " quiet 200-task chain (timestamps of a temporary patch, session 15): 21 us to encode the"
+    " finish, about 0.14 ms from sending it to the claim inside the script, 0.19 ms from the"
+    " claim to the answer in the task process (the rest of the script, Redis waking the"
+    " coordinator that reads the completions, the task process's wake-up), 0.05 ms to the"
+    " successor's request and the worker told, 0.07 ms to execute. Its p50 went from 0.55 to"
+    " 0.39-0.43 ms in the same probe. What is left is Redis' own: a blocking round trip"
+    " (PING) costs 87 us from a Python process on this machine and the finish script about"
+    " 80 us; 1.5 x floor leaves 0.28 ms for both, the encoding and the successor's start.",
     "- **Expansion (<= 0.25 s for 10,000 tasks).** A long write goes to Redis in pipelined"
     " calls of about 2,000 operations, each sent while Redis runs the one before (each queued"
     " instance's record, message and event in one call, so a coordinator killed between two"
@@ -488,6 +481,13 @@ GAPS = [
     " load reading counted as busy, so that the first imports of a fan-out did not grow the"
     " pools) gave 1.0 to 1.15 s, but a warm fan-out lost 25 % (2,800 against 3,700 tasks/s):"
     " with fewer processes every process batches less, and each spent 20 to 45 % more CPU per"
-    " task. Below 1 s needs less CPU per task (see throughput) or the task process finishing"
-    " its own tries (see the hop), which takes the worker out of the edge.",
+    " task. Session 15: the task process finishing its own tries (see the hop) took the worker"
+    " out of the edge: 1.0 to 1.3 s at the median of seven runs (quiet machine, several"
+    " clusters), from 1.5 to 1.7 s. Per edge now (median, a temporary patch): 0.4 to 0.54 ms"
+    " from the task process's send of the finish to the claim in the script, 0.57 to 0.71 ms"
+    " from the claim to the answer in the task process, 0.06 ms to the successor's request,"
+    " 0.05 ms to execute: the finish's round trip waits for Redis (busy with every process's"
+    " calls, the coordinator's long writes among them: about 200 us of Redis per task in the"
+    " scenario against 95 in a fan-out) and then for a core. Below 1 s needs less Redis and"
+    " CPU per task (see throughput).",
 ]

@@ -224,20 +224,20 @@ class Worker:
         ref its upstream's task process is held under for it; ``running``: that process runs
         it already (its stamped first log line)."""
         if (stream, message_id) in self._started or (stream, message_id) in self._malformed:
-            self._unhold(held)
+            self._not_started(held, running)
             return  # read again from our pending list while its first delivery runs
         if self._stopping:
             # Stays in our pending list: deregistering then ages our heartbeat, and the
             # coordinator recovers it at once. (Started now, the try would outlive the drain:
             # nothing would wait for it, and the event loop's shutdown could hang on it.)
-            self._unhold(held)
+            self._not_started(held, running)
             return
         try:
             message, raw = read_message(fields)
         except (KeyError, TypeError, ValueError):  # MalformedRecord, bad JSON, missing fields
             log.exception("skipping malformed task message %s on %s", message_id, stream)
             self._malformed.add((stream, message_id))
-            self._unhold(held)
+            self._not_started(held, running)
             return
         ref = (
             claimed_ref
@@ -266,6 +266,14 @@ class Worker:
         self._started.add((stream, message_id))
         self.heartbeat.running[ref] = None
         task.add_done_callback(self._ended)
+
+    def _not_started(self, held: str, running: str) -> None:
+        """The process held under ``held`` is not used for a try we do not start here: back to
+        the pool, or killed when it runs that try already (``running``)."""
+        if running and self.pool is not None:
+            self.pool.discard_held(held)
+        else:
+            self._unhold(held)
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         item = self.running.pop(task)
