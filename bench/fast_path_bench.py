@@ -248,8 +248,8 @@ _COLUMN_NOTES = {
     SETTINGS["on_realtime_redis"].head: " Then the fast path again with Redis at realtime"
     " priority for that round (`AIRLANE_REDIS_PRIORITY=realtime`, session 12's default).",
     SETTINGS["on_no_batch"].head: " Then the fast path again with"
-    " `AIRLANE_BATCH_SCHEDULING=off`: task processes, the coordinator and the DAG processor"
-    " as ordinary processes that preempt a worker when they wake"
+    " `AIRLANE_BATCH_SCHEDULING=off`: task processes, workers, the coordinator and the DAG"
+    " processor as ordinary processes that preempt the one running when they wake"
     " (service/batch_scheduling.py).",
 }
 

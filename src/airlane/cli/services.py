@@ -125,8 +125,9 @@ _JOB_TYPES = {
 }
 
 
-#: the services whose work is throughput, not a hop's latency (service/batch_scheduling.py)
-_BATCH_SERVICES = frozenset({"coordinator", "dag-processor"})
+#: the services that do not preempt when they wake: a successor starting in its task process
+#: keeps its core (service/batch_scheduling.py)
+_BATCH_SERVICES = frozenset({"coordinator", "dag-processor", "worker"})
 
 
 def _serve(settings: Settings, name: str, build: Callable[[aioredis.Redis, Keys], _Service]) -> int:
