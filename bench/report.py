@@ -488,6 +488,13 @@ GAPS = [
     " from the claim to the answer in the task process, 0.06 ms to the successor's request,"
     " 0.05 ms to execute: the finish's round trip waits for Redis (busy with every process's"
     " calls, the coordinator's long writes among them: about 200 us of Redis per task in the"
-    " scenario against 95 in a fan-out) and then for a core. Below 1 s needs less Redis and"
-    " CPU per task (see throughput).",
+    " scenario against 95 in a fan-out) and then for a core. Right after a 10,000-task fan-out"
+    " (`bench.ab`: 15 alternating rounds against the commit before the session, 11:10 to 11:51"
+    " UTC) the scenario did not move: 1.27 to 2.29 s, median about 1.57, against 1.28 to 2.96,"
+    " median 1.59; there every process of both pools is one run under way. Workers now run"
+    " under SCHED_BATCH too: the task process's `done` frame wakes its worker just as the"
+    " successor starts, and an ordinary worker preempted it; in those rounds the hop's p99 to"
+    " the claim was 0.45 to 0.72 ms with it (8 rounds) against 0.35 to 3.73 ms without (7),"
+    " and the scenario the same (medians 1.56 and 1.58 s). Below 1 s needs less Redis and CPU"
+    " per task (see throughput).",
 ]
