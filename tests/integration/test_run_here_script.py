@@ -20,7 +20,8 @@ from airlane.queue.scripts import Claim, ClaimMany, Delivery
 from airlane.queue.scripts.finish import LINES_WHILE_CLAIMED
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.worker import TaskIsolation, Worker, WorkerSettings
-from airlane.service.worker.isolated_try import IsolatedResult
+from airlane.service.worker.isolated_try import FinishedHere, IsolatedResult
+from airlane.service.worker.log_writer import TaskLogWriter
 from airlane.service.worker.tries import FinishedTry, RunningTry, claim_call, finish_call
 from tests.integration.cluster import RedisServer
 from tests.integration.script_checks import CheckedScripts
@@ -430,3 +431,29 @@ async def test_a_task_process_lost_after_its_own_finish_is_not_reported_failed(
         ("a|-1", "success"),
         ("b|-1", "success"),
     ]
+
+
+async def test_a_stopping_worker_hands_back_a_successor_started_in_place(
+    client: aioredis.Redis, clean_redis: RedisServer
+) -> None:
+    """The task process finished a and started b, claimed for the worker, as the worker began
+    to drain: b goes back unrun (its try not used up), and nothing of it stays the worker's."""
+    worker = _worker(clean_redis.url)
+    try:
+        item = await _a_running(client, worker.scripts, worker.worker_id)
+        done = FinishedTry(item, TaskOutcome(TaskInstanceState.SUCCESS, 1), [], [], False, "")
+        call = finish_call(worker.worker_id, [done], 60, fast_path=True, run_here=True)
+        finish = dataclasses.replace(call.finishes[0], whole_log=True)
+        [delivery] = await worker.scripts.finish_many(dataclasses.replace(call, finishes=(finish,)))
+        assert delivery is not None
+        assert delivery.claimed
+        worker._stopping = True
+        logs = TaskLogWriter(client, _log_key("a"), 60)
+        await worker._finished_here(item, logs, FinishedHere(delivery, "[10:00:00] try 1 of b"))
+        assert not worker.running
+    finally:
+        await _closed(worker)
+    released = (await _completions(client))[-1]
+    assert (released["kind"], released["ti"], released["try"]) == ("released", "b|-1", "1")
+    assert await client.smembers(KEYS.worker_tasks(worker.worker_id)) == set()
+    assert (await client.xpending(STREAM, WORKER_GROUP))["pending"] == 0
