@@ -16,7 +16,7 @@ from airlane.queue.connection import connect
 from airlane.queue.keys import WORKER_GROUP, Keys, run_ref, ti_field
 from airlane.queue.messages import TaskMessage
 from airlane.queue.protocol import ClaimRef
-from airlane.queue.scripts import Claim, ClaimMany, Delivery
+from airlane.queue.scripts import Claim, ClaimMany, Delivery, Scripts
 from airlane.queue.scripts.finish import LINES_WHILE_CLAIMED
 from airlane.sdk.state import TaskInstanceState
 from airlane.service.worker import TaskIsolation, Worker, WorkerSettings
@@ -210,9 +210,14 @@ async def test_a_stopping_worker_hands_the_successor_back(
         assert not worker.running
     finally:
         await _closed(worker)
+    await _handed_back_unrun(client, worker.worker_id)
+
+
+async def _handed_back_unrun(client: aioredis.Redis, worker_id: str) -> None:
+    """b went back unrun (its try not used up) and nothing of it stays the worker's."""
     released = (await _completions(client))[-1]
     assert (released["kind"], released["ti"], released["try"]) == ("released", "b|-1", "1")
-    assert await client.smembers(KEYS.worker_tasks(worker.worker_id)) == set()
+    assert await client.smembers(KEYS.worker_tasks(worker_id)) == set()
     assert (await client.xpending(STREAM, WORKER_GROUP))["pending"] == 0
 
 
@@ -311,10 +316,11 @@ async def test_the_outcome_decides_the_fast_path_in_any_key_order(
 
 
 async def _finish_whole_log(
-    scripts: CheckedScripts, item: RunningTry, lines: tuple[str, ...]
+    scripts: Scripts, item: RunningTry, lines: tuple[str, ...] = (), worker_id: str = "w1"
 ) -> Delivery | None:
+    """As the try's task process finishes it (finish_here.py), in ``worker_id``'s name."""
     done = FinishedTry(item, TaskOutcome(TaskInstanceState.SUCCESS, 1), [], [], False, "")
-    call = finish_call("w1", [done], 60, fast_path=True, run_here=True)
+    call = finish_call(worker_id, [done], 60, fast_path=True, run_here=True)
     finish = dataclasses.replace(
         call.finishes[0], log_lines=lines, set_log_expiry=True, whole_log=True
     )
@@ -406,10 +412,7 @@ async def test_a_task_process_lost_after_its_own_finish_is_not_reported_failed(
         if item.message.task_id == "b":
             b_ran.set()
             return IsolatedResult(TaskOutcome(TaskInstanceState.SUCCESS, 1), [], "")
-        done = FinishedTry(item, TaskOutcome(TaskInstanceState.SUCCESS, 1), [], [], False, "")
-        call = finish_call(worker.worker_id, [done], 60, fast_path=True, run_here=True)
-        finish = dataclasses.replace(call.finishes[0], whole_log=True)
-        [delivery] = await worker.scripts.finish_many(dataclasses.replace(call, finishes=(finish,)))
+        delivery = await _finish_whole_log(worker.scripts, item, worker_id=worker.worker_id)
         assert delivery is not None
         assert delivery.claimed
         item.here = True  # as a request with ``here``; its process then died
@@ -441,10 +444,7 @@ async def test_a_stopping_worker_hands_back_a_successor_started_in_place(
     worker = _worker(clean_redis.url)
     try:
         item = await _a_running(client, worker.scripts, worker.worker_id)
-        done = FinishedTry(item, TaskOutcome(TaskInstanceState.SUCCESS, 1), [], [], False, "")
-        call = finish_call(worker.worker_id, [done], 60, fast_path=True, run_here=True)
-        finish = dataclasses.replace(call.finishes[0], whole_log=True)
-        [delivery] = await worker.scripts.finish_many(dataclasses.replace(call, finishes=(finish,)))
+        delivery = await _finish_whole_log(worker.scripts, item, worker_id=worker.worker_id)
         assert delivery is not None
         assert delivery.claimed
         worker._stopping = True
@@ -453,7 +453,4 @@ async def test_a_stopping_worker_hands_back_a_successor_started_in_place(
         assert not worker.running
     finally:
         await _closed(worker)
-    released = (await _completions(client))[-1]
-    assert (released["kind"], released["ti"], released["try"]) == ("released", "b|-1", "1")
-    assert await client.smembers(KEYS.worker_tasks(worker.worker_id)) == set()
-    assert (await client.xpending(STREAM, WORKER_GROUP))["pending"] == 0
+    await _handed_back_unrun(client, worker.worker_id)

@@ -20,6 +20,7 @@ whose finish could not be sent, is finished by the worker, as before.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import redis
@@ -45,6 +46,15 @@ def here(stream: str, message_id: str, ref: str, raw: str, header: str) -> dict[
     """A request's ``here``: the try's message (``raw``: its JSON, which a successor's takes
     after), its ClaimRef and its stamped first log line."""
     return {"stream": stream, "mid": message_id, "ref": ref, "raw": raw, "hdr": header}
+
+
+@dataclass(frozen=True, slots=True)
+class Successor:
+    """A successor claimed for the worker by a task process's finish: its task message and
+    its request's ``here``."""
+
+    message: TaskMessage
+    here: dict[str, str]
 
 
 class WholeLog:
@@ -84,12 +94,12 @@ class FinishHere:
         outcome: TaskOutcome,
         lines: list[str],
         done: dict[str, Any],
-    ) -> dict[str, Any] | None:
+    ) -> Successor | None:
         """Finish the successful try of ``request`` (its ``here``) with its whole log
         (``lines``) and say so in its ``done`` frame: ``fin``, and what the finish read for
-        the worker (``succ``; ``rep`` for a replay). Returns the request of the successor the
-        finish claimed for the worker (``hdr`` in ``done``: its first log line), which this
-        process runs next. Refused (the log holds more than ``lines``), or with Redis away,
+        the worker (``succ``; ``rep`` for a replay). Returns the successor the finish claimed
+        for the worker (``hdr`` in ``done``: its first log line), which this process runs
+        next. Refused (the log holds more than ``lines``), or with Redis away,
         nothing is said: the worker finishes the try (a replay, if this call went through: its
         answer then starts what this one read)."""
         at: dict[str, str] = request["here"]
@@ -134,27 +144,17 @@ class FinishHere:
         ]
         if not delivery.claimed:
             return None  # an older message: the worker claims and starts it
-        return self._successor(request, delivery, done)
+        return self._successor(delivery, done)
 
-    def _successor(
-        self, request: dict[str, Any], delivery: Delivery, done: dict[str, Any]
-    ) -> dict[str, Any]:
-        """The request of the successor claimed for the worker (its run: its upstream's)."""
+    def _successor(self, delivery: Delivery, done: dict[str, Any]) -> Successor:
+        """The successor claimed for the worker, with its ``here`` (its first log line)."""
         message = TaskMessage.from_fields(delivery.fields)
         header = stamped(try_header(message, self.worker_id))
         done["hdr"] = header
         raw = delivery.fields["m"]
-        return {
-            "fileloc": message.fileloc,
-            "task_id": message.task_id,
-            "map_index": message.map_index,
-            "try_number": message.try_number,
-            "max_tries": message.max_tries,
-            "reschedule_started_at_s": message.reschedule_started_at_s,
-            "resume_json": "",
-            "run": request["run"],
-            "here": here(delivery.stream, delivery.message_id, delivery.ref, raw, header),
-        }
+        return Successor(
+            message, here(delivery.stream, delivery.message_id, delivery.ref, raw, header)
+        )
 
     def _call(self, call: FinishMany) -> object:
         """FINISH_MANY's one answer, packed by hiredis on a connection of the client's pool

@@ -338,7 +338,10 @@ class _Runner:
             lines = self.whole_log.lines if self.whole_log is not None else None
             successor = None
             if lines is not None and finishes_here:
-                successor = self.finish_here.finish(request, outcome, lines, done)
+                claimed = self.finish_here.finish(request, outcome, lines, done)
+                if claimed is not None:  # (its run: its upstream's)
+                    successor = request_with_run(claimed.message, request["run"], "")
+                    successor["here"] = claimed.here
             self.whole_log = self._whole_log(successor["here"] if successor else None)
             self.channel.send(done)
         return successor
