@@ -87,6 +87,10 @@ class FinishHere:
         self.worker_id = worker_id
         self.retention_s = retention_s
         self._sha: str = client.register_script(FINISH_MANY).sha
+        #: this process's own connection for its finishes (sent from its main thread only,
+        #: one at a time): no pool's bookkeeping and check on the hop; connected on first use
+        pool = client.connection_pool
+        self._connection = pool.connection_class(**pool.connection_kwargs)
 
     def finish(
         self,
@@ -157,8 +161,8 @@ class FinishHere:
         )
 
     def _call(self, call: FinishMany) -> object:
-        """FINISH_MANY's one answer, packed by hiredis on a connection of the client's pool
-        (loaded again when Redis does not know it)."""
+        """FINISH_MANY's one answer, packed by hiredis on this process's connection (loaded
+        again when Redis does not know it)."""
         wire = call.encode(self.keys)
         command = ("EVALSHA", self._sha, len(wire.keys), *wire.keys, *wire.args)
         try:
@@ -168,19 +172,15 @@ class FinishHere:
             return self._send(packed(command))
 
     def _send(self, command: bytes) -> object:
-        pool = self.client.connection_pool
-        connection = pool.get_connection()
+        connection = self._connection
         try:
-            connection.send_packed_command([command])  # type: ignore[no-untyped-call]
+            connection.send_packed_command([command])
             answer = connection.read_response()
         except ResponseError:
-            pool.release(connection)
             raise
         except BaseException:
-            connection.disconnect()  # type: ignore[no-untyped-call]
-            pool.release(connection)
+            connection.disconnect()
             raise
-        pool.release(connection)
         if isinstance(answer, list) and answer:
             return answer[0]
         return answer

@@ -245,6 +245,8 @@ class _Runner:
         )
         self.output = _Output(self.log, config.max_line_bytes)
         self.started_s = 0.0  # when the current try's request came (monotonic)
+        #: the last request's run (its wire dict, and that parsed)
+        self._last_run: tuple[dict[str, Any], RunInfo] | None = None
 
     def log(self, line: str) -> None:
         # Secrets are masked here, in the task's process, before a line leaves it. A line is
@@ -264,10 +266,12 @@ class _Runner:
     def _did_import(self) -> bool:
         return self._imported
 
-    async def _node(self, fileloc: str, dag_id: str, task_id: str) -> tuple[DAG, DAGNode]:
+    async def _node(
+        self, fileloc: str, dag_id: str, task_id: str, recheck: bool
+    ) -> tuple[DAG, DAGNode]:
         self._imported = False
         try:
-            dag = await self.dags.get(fileloc, dag_id)
+            dag = await self.dags.get(fileloc, dag_id, recheck)
         finally:
             if self._did_import():
                 # what the worker knows of this file from now on (until its next import)
@@ -285,11 +289,13 @@ class _Runner:
             here: dict[str, str] | None = request.get("here")
             with self._log_lock:
                 self.whole_log = self._whole_log(here)
-        info = run_info_from_wire(request["run"])
+        info = self._run_info(request["run"])
         task_id, map_index = request["task_id"], request["map_index"]
         try_number = request["try_number"]
         try:
-            dag, node = await self._node(request["fileloc"], info.dag_id, task_id)
+            # (a successor started here runs the DAG its upstream ran: no second look at
+            # the file a few microseconds later)
+            dag, node = await self._node(request["fileloc"], info.dag_id, task_id, not chained)
         except DagNotLoadable as err:
             self.log(str(err))
             failed = TaskOutcome(TaskInstanceState.FAILED, try_number, error=str(err))
@@ -345,6 +351,16 @@ class _Runner:
             self.whole_log = self._whole_log(successor["here"] if successor else None)
             self.channel.send(done)
         return successor
+
+    def _run_info(self, run: dict[str, Any]) -> RunInfo:
+        """The run of a request: parsed again only when it is not the last one's (a successor
+        started here shares its upstream's)."""
+        last = self._last_run
+        if last is not None and last[0] is run:
+            return last[1]
+        info = run_info_from_wire(run)
+        self._last_run = (run, info)
+        return info
 
     def _whole_log(self, here: dict[str, str] | None) -> WholeLog | None:
         if here is None:
