@@ -12,7 +12,7 @@ import io
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from airlane.sdk.exceptions import AirflowException
 
@@ -45,6 +45,21 @@ _log: contextvars.ContextVar[Callable[[str], None]] = contextvars.ContextVar(
 )
 _capture: contextvars.ContextVar[LineBuffer | None] = contextvars.ContextVar(
     "airlane_capture", default=None
+)
+
+
+class ClosingLines(Protocol):
+    """Where a process running a try keeps its closing lines (``log_closing``)."""
+
+    def hold(self, line: str) -> None:
+        """Keep ``line`` to go with the try's end, or before anything logged after it."""
+
+    def release(self) -> None:
+        """Send what is kept now (user code runs next)."""
+
+
+_closing: contextvars.ContextVar[ClosingLines | None] = contextvars.ContextVar(
+    "airlane_closing", default=None
 )
 _reentry = threading.local()
 
@@ -84,8 +99,10 @@ def capture_task_output() -> None:
 class use_context:  # a context manager under the name callers know (a class: no generator)
     """Make ``context`` current for the running task (copied into threads it starts via asyncio)."""
 
-    def __init__(self, context: Context, log: Callable[[str], None]) -> None:
-        self._context, self._log = context, log
+    def __init__(
+        self, context: Context, log: Callable[[str], None], closing: ClosingLines | None = None
+    ) -> None:
+        self._context, self._log, self._closing = context, log, closing
 
     def __enter__(self) -> None:
         self._buffer = LineBuffer(self._log)
@@ -93,6 +110,7 @@ class use_context:  # a context manager under the name callers know (a class: no
             _current.set(self._context),
             _log.set(self._log),
             _capture.set(self._buffer),
+            _closing.set(self._closing),
         )
 
     def __exit__(self, *exc: object) -> None:
@@ -100,6 +118,7 @@ class use_context:  # a context manager under the name callers know (a class: no
         _current.reset(self._tokens[0])
         _log.reset(self._tokens[1])
         _capture.reset(self._tokens[2])
+        _closing.reset(self._tokens[3])
 
 
 def get_current_context() -> Context:
@@ -125,3 +144,23 @@ def in_task() -> bool:
 def current_log() -> Callable[[str], None]:
     """Write one line to the running task's log."""
     return _log.get()
+
+
+def log_closing(line: str) -> None:
+    """Write a line that closes the try's own work (its callable's result) to its log. A task
+    process sends it with the try's end, not in a message of its own (one wake-up of its
+    worker less per try), unless something is logged or user code runs after it
+    (``release_closing``): then it goes first, as any line."""
+    closing = _closing.get()
+    if closing is None:
+        _log.get()(line)
+    else:
+        closing.hold(line)
+
+
+def release_closing() -> None:
+    """Send the running try's closing lines now: user code (a callback, a hook) runs next, and
+    may end the process before the try's end is sent."""
+    closing = _closing.get()
+    if closing is not None:
+        closing.release()

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 from airlane.sdk.asset_events import call_feeding_outlet_events
 from airlane.sdk.baseoperator import BaseOperator
-from airlane.sdk.context import Context, current_log
+from airlane.sdk.context import Context, current_log, log_closing
 from airlane.sdk.exceptions import AirflowException
 
 
@@ -107,9 +107,9 @@ class PythonOperator(BaseOperator):
 
     def log_result(self, result: Any) -> None:
         if self.show_return_value_in_logs:
-            current_log()(f"Done. Returned value was: {result!r}")
+            log_closing(f"Done. Returned value was: {result!r}")
         else:
-            current_log()("Done. Returned value not shown")
+            log_closing("Done. Returned value not shown")
 
 
 class SkipMixin:

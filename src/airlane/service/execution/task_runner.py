@@ -19,7 +19,13 @@ from airlane.engine.retry_policy import is_eligible_to_retry
 from airlane.engine.run_state import TaskOutcome, TIKey
 from airlane.sdk import task_log
 from airlane.sdk.baseoperator import BaseOperator
-from airlane.sdk.context import Context, capture_task_output, use_context
+from airlane.sdk.context import (
+    ClosingLines,
+    Context,
+    capture_task_output,
+    release_closing,
+    use_context,
+)
 from airlane.sdk.dag import DAG
 from airlane.sdk.exceptions import (
     AirflowException,
@@ -79,6 +85,9 @@ class ExecutionEnv:
     #: a sync ``execute`` runs on this thread, ``execution_timeout`` by SIGALRM (a task
     #: process's main thread: main_thread.py); else in a thread (the worker's own loop)
     main_thread: bool = False
+    #: where the try's closing lines wait for its end (sdk.context.log_closing); None: they
+    #: are logged as any line
+    closing: ClosingLines | None = None
 
 
 def _resolve_expand_value(value: Any, ti: RuntimeTaskInstance) -> Any:
@@ -114,6 +123,7 @@ async def _hook(task: BaseOperator, name: str, main_thread: bool, *args: Any) ->
     there, else in a thread."""
     cls: type = type(task)
     if overrides_base(cls, name) or getattr(task, f"_{name}_hook", None) is not None:
+        release_closing()
         if main_thread:
             call_with_alarm(None, getattr(task, name), *args)
         else:
@@ -203,6 +213,7 @@ def _validate_branches(dag: DAG, follow: Sequence[str]) -> None:
 async def _run_callbacks(callbacks: Any, context: Context, log: LogFn) -> None:
     if not callbacks:
         return
+    release_closing()
     for callback in callbacks if isinstance(callbacks, list) else [callbacks]:
         try:
             if asyncio.iscoroutinefunction(callback):
@@ -320,7 +331,7 @@ async def execute_task(
         else:
             ready_task, ready_context = _prepare(node, dag, request, env, ti)
         task, context = ready_task, ready_context
-        with use_context(ready_context, log):
+        with use_context(ready_context, log, env.closing):
             try:
                 result = await _execute_within(
                     ready_task, ready_context, resume, env.main_thread, log
@@ -393,6 +404,7 @@ async def _name_instance(
     error is ignored (it must not hide the task's own error), after a success it fails the try."""
     if context.get("map_index_template") is None:
         return
+    release_closing()  # (its template may call user code)
     try:
         ti.rendered_map_index = await asyncio.to_thread(render_map_index, context, dag)
     except (jinja2.TemplateSyntaxError, jinja2.UndefinedError):

@@ -48,11 +48,9 @@ class DagCache:
         self._entries: dict[str, _Entry] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
-    async def get(self, fileloc: str, dag_id: str, recheck: bool = True) -> DAG:
-        """The DAG as its file now defines it (``recheck`` False: as last imported, when it
-        was: a try started where its upstream just ended runs the DAG its upstream ran)."""
+    async def get(self, fileloc: str, dag_id: str) -> DAG:
         entry = self._entries.get(fileloc)
-        if entry is None or (recheck and time.monotonic() - entry.checked_at >= self.recheck_s):
+        if entry is None or time.monotonic() - entry.checked_at >= self.recheck_s:
             entry = await self._refresh(fileloc)
         dag = entry.dags.get(dag_id)
         if dag is None:

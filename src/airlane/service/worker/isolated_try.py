@@ -241,6 +241,9 @@ async def _drive(
                     phase.imported(frame["to"])
                     _reschedule(deadline, phase.delay_s())
                 elif kind == "done":
+                    if not frame.get("fin"):  # (a try finished there wrote them)
+                        for line in frame.get("ls", ()):  # its closing lines
+                            sink.write(line)
                     # a try that imported the DAG file says nothing of the warm ones
                     process.ran_s = None if phase.imported_file else frame.get("w")
                     result = IsolatedResult(

@@ -54,6 +54,8 @@ from airlane.service.worker.finish_here import FinishHere, WholeLog
 from airlane.service.worker.task_channel import ChannelClosed, SyncChannel
 
 TIMEOUT_PREFIX = "AirflowTaskTimeout"
+#: closing lines (``_Runner.hold``) past this many characters are sent at once
+HELD_MAX_CHARS = 8192
 R = TypeVar("R")
 
 
@@ -247,16 +249,47 @@ class _Runner:
         self.started_s = 0.0  # when the current try's request came (monotonic)
         #: the last request's run (its wire dict, and that parsed)
         self._last_run: tuple[dict[str, Any], RunInfo] | None = None
+        #: the running try's closing lines not sent yet (``hold``), and their characters
+        self._held: list[str] = []
+        self._held_chars = 0
 
     def log(self, line: str) -> None:
         # Secrets are masked here, in the task's process, before a line leaves it. A line is
         # sent at once, not held to travel with others: the last lines before user code ends
         # the process abruptly (os._exit, a crash in a C extension) are the ones that explain it.
+        # Only the try's closing lines wait (``hold``), and never for user code.
         sent = pieces(mask_text(line), self.config.max_line_bytes)
         with self._log_lock:  # (kept in the order sent: its worker writes them so)
-            self.channel.send({"t": "logs", "ls": sent})
             if self.whole_log is not None:
                 self.whole_log.keep(sent)
+            held = self._held
+            if held:  # (they go first)
+                self._held, self._held_chars = [], 0
+                sent = held + sent
+            self.channel.send({"t": "logs", "ls": sent})
+
+    def hold(self, line: str) -> None:
+        """A closing line of the try (sdk.context.log_closing): sent with its ``done`` frame,
+        or with the next line before it; many of them are sent at once."""
+        kept = pieces(mask_text(line), self.config.max_line_bytes)
+        with self._log_lock:
+            if self.whole_log is not None:
+                self.whole_log.keep(kept)
+            self._held += kept
+            self._held_chars += sum(len(piece) for piece in kept)
+            if self._held_chars > HELD_MAX_CHARS:
+                self._send_held()
+
+    def release(self) -> None:
+        """Send the closing lines now (user code runs next)."""
+        with self._log_lock:
+            self._send_held()
+
+    def _send_held(self) -> None:
+        """Under the log lock: the held lines as a ``logs`` frame."""
+        if self._held:
+            self.channel.send({"t": "logs", "ls": self._held})
+            self._held, self._held_chars = [], 0
 
     def _importing(self, fileloc: str) -> None:
         """Before a file is (re)imported: the worker waits for it with the import timeout."""
@@ -266,12 +299,10 @@ class _Runner:
     def _did_import(self) -> bool:
         return self._imported
 
-    async def _node(
-        self, fileloc: str, dag_id: str, task_id: str, recheck: bool
-    ) -> tuple[DAG, DAGNode]:
+    async def _node(self, fileloc: str, dag_id: str, task_id: str) -> tuple[DAG, DAGNode]:
         self._imported = False
         try:
-            dag = await self.dags.get(fileloc, dag_id, recheck)
+            dag = await self.dags.get(fileloc, dag_id)
         finally:
             if self._did_import():
                 # what the worker knows of this file from now on (until its next import)
@@ -293,9 +324,7 @@ class _Runner:
         task_id, map_index = request["task_id"], request["map_index"]
         try_number = request["try_number"]
         try:
-            # (a successor started here runs the DAG its upstream ran: no second look at
-            # the file a few microseconds later)
-            dag, node = await self._node(request["fileloc"], info.dag_id, task_id, not chained)
+            dag, node = await self._node(request["fileloc"], info.dag_id, task_id)
         except DagNotLoadable as err:
             self.log(str(err))
             failed = TaskOutcome(TaskInstanceState.FAILED, try_number, error=str(err))
@@ -312,6 +341,7 @@ class _Runner:
             run_launcher=self.launcher,
             on_rendered=rendered.update,
             main_thread=True,
+            closing=self,
         )
         task_request = TaskRequest(
             info,
@@ -349,6 +379,9 @@ class _Runner:
                     successor = request_with_run(claimed.message, request["run"], "")
                     successor["here"] = claimed.here
             self.whole_log = self._whole_log(successor["here"] if successor else None)
+            if self._held:  # (the try's closing lines: written before its end)
+                done["ls"] = self._held
+                self._held, self._held_chars = [], 0
             self.channel.send(done)
         return successor
 
