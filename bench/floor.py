@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import socket
 import statistics
 import time
 from typing import Any
@@ -161,6 +163,40 @@ def chains_lag_s(url: str, chains: int, length: int) -> float:
             worker.kill()
 
 
+def _echo(sock: socket.socket, cpu: int, rounds: int) -> None:
+    os.sched_setaffinity(0, {cpu})
+    for _ in range(rounds):
+        sock.sendall(sock.recv(8))
+
+
+def wake_rtt_us(same_cpu: bool, rounds: int = 5000) -> float | None:
+    """The machine's cost of waking a process: the median round trip of one byte between two
+    processes over a socket pair, on two CPUs (each wakes the other's idle CPU) or on one. No
+    Redis, no Python beyond the loop: every hop of Airlane and of the floor above pays it."""
+    cpus = sorted(os.sched_getaffinity(0))
+    if len(cpus) < 2 and not same_cpu:
+        return None
+    ours, theirs = socket.socketpair()
+    mine, other = cpus[0], cpus[0] if same_cpu else cpus[1]
+    echo = multiprocessing.get_context("fork").Process(target=_echo, args=(theirs, other, rounds))
+    echo.start()
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {mine})
+    try:
+        rtts = []
+        for _ in range(rounds):
+            sent = time.perf_counter()
+            ours.sendall(b"x")
+            ours.recv(8)
+            rtts.append(time.perf_counter() - sent)
+    finally:
+        os.sched_setaffinity(0, before)
+        echo.join(timeout=10)
+        ours.close()
+        theirs.close()
+    return statistics.median(rtts) * 1e6
+
+
 def measure(url: str, smoke: bool) -> dict[str, Any]:
     n = 200 if smoke else 3000
     ping = _run(url, n, in_flight=1, batch=1)
@@ -175,4 +211,6 @@ def measure(url: str, smoke: bool) -> dict[str, Any]:
         "scenario_total_lag_s": statistics.median(
             chains_lag_s(url, chains, length) for _ in range(1 if smoke else 3)
         ),
+        "wake_rtt_two_cpus_us": wake_rtt_us(same_cpu=False, rounds=500 if smoke else 5000),
+        "wake_rtt_one_cpu_us": wake_rtt_us(same_cpu=True, rounds=500 if smoke else 5000),
     }

@@ -59,6 +59,11 @@ def render(results: dict[str, Any], command: str) -> str:
         ("floor.hop_p50_ms", "Redis floor: one hop, p50 (ms)"),
         ("floor.tasks_per_s_unbatched", "Redis floor: tasks/s, unbatched"),
         ("floor.tasks_per_s_batched", "Redis floor: tasks/s, batched"),
+        (
+            "floor.wake_rtt_two_cpus_us",
+            "machine: one byte there and back between 2 processes on 2 CPUs (us)",
+        ),
+        ("floor.wake_rtt_one_cpu_us", "machine: the same, both on one CPU (us)"),
         ("hop.execution_p50_ms", "hop latency to execution start p50 (ms), 200-task chain"),
         ("hop.execution_p99_ms", "hop latency to execution start p99 (ms)"),
         ("hop.p50_ms", "hop latency to the claim p50 (ms)"),
@@ -158,6 +163,10 @@ def render(results: dict[str, Any], command: str) -> str:
         " completions and writes the next task. One message in flight gives the hop latency (half"
         " the round trip); 64 in flight, one command per round trip, gives unbatched throughput;"
         " 5,000 in flight read 1,000 at a time with pipelining gives batched throughput.",
+        "- **Machine**: one byte sent back and forth 5,000 times between two processes over a"
+        " socket pair, each pinned to a CPU of its own or both to one: the median round trip is"
+        " what waking a process costs here, which every hop pays several times (on this"
+        " virtual machine a CPU that idles must be woken by the host).",
         "- **Hop latency**: a chain of 200 no-op PythonOperator tasks; for each edge, the"
         " successor's start minus the predecessor's end (on its worker): the start when the"
         " successor's try began to execute in its task process (its outcome's `started_at_s`,"
