@@ -24,7 +24,6 @@ import redis
 import redis.asyncio as aioredis
 
 from airlane.engine.run_state import TaskOutcome
-from airlane.queue import typed
 from airlane.queue.coalesce import Answer, Coalescer
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.groups import ensure_group
@@ -51,6 +50,7 @@ from airlane.service.worker.isolated_try import (
 )
 from airlane.service.worker.lean_calls import LeanCalls
 from airlane.service.worker.log_writer import TaskLogWriter, stamped
+from airlane.service.worker.record import WorkerRecord
 from airlane.service.worker.run_conf import run_conf, with_asset_events
 from airlane.service.worker.settings import TaskIsolation, WorkerSettings
 from airlane.service.worker.task_pool import TaskPool
@@ -123,6 +123,7 @@ class Worker:
         self.limits = TryLimits(import_timeout_s=settings.task_import_timeout_s)
         who = WorkerIdentity(self.worker_id, settings.queues, settings.concurrency)
         self.heartbeat = Heartbeat(settings.redis_url, keys, who, settings.heartbeat_s)
+        self.record = WorkerRecord(client, keys, self.worker_id, self.streams)
 
     def _process_config(self) -> TaskProcessConfig:
         return TaskProcessConfig(
@@ -166,7 +167,7 @@ class Worker:
             if self.pool is not None:
                 await self.pool.close()
             await asyncio.to_thread(self.heartbeat.stop)
-            await self._deregister()
+            await self.record.deregister()
             self.sync_client.close()
 
     @staticmethod
@@ -610,23 +611,14 @@ class Worker:
                 log.exception("worker housekeeping round failed")
 
     async def _recover_undelivered(self, min_idle_ms: int = ORPHAN_IDLE_MS) -> None:
-        """Start the messages Redis delivered to us whose reply a dropped connection lost.
-
-        They wait in our pending list, where ">" reads never look, and nobody reclaims a live
-        worker's messages. Only those idle for a while are taken (a delivery whose reply is on
-        its way is not idle), and the claim fences any that ran.
-        """
-        for stream in self.streams:
-            entries = await typed.xclaim_idle(
-                self.client, stream, WORKER_GROUP, self.worker_id, min_idle_ms
-            )
-            for message_id, fields in entries:
-                self._start(stream, message_id, fields)
+        """Start the messages Redis delivered to us whose reply a dropped connection lost
+        (WorkerRecord.undelivered: only those idle a while; the claim fences any that ran)."""
+        for stream, message_id, fields in await self.record.undelivered(min_idle_ms):
+            self._start(stream, message_id, fields)
 
     async def _stop_cleared(self) -> None:
         """Stop the tries the coordinator says were cleared while they ran."""
-        key = self.keys.worker_stop(self.worker_id)
-        wanted = await typed.smembers(self.client, key)
+        wanted = await self.record.stops_asked()
         if not wanted:
             return
         done: set[str] = set()
@@ -641,38 +633,6 @@ class Worker:
                 done.add(ident)
         # a try claimed for us that has not started here yet (its message waits in our
         # pending list) keeps its stop for a later round; the rest are stale
-        waiting = await self._claimed_idents()
+        waiting = await self.record.claimed_idents()
         done |= {ident for ident in wanted if ident not in waiting}
-        if done:
-            await self.client.srem(key, *done)
-
-    async def _claimed_idents(self) -> set[str]:
-        """The tries claimed for us (``worker_tasks``), as StopIdent texts."""
-        refs = await typed.smembers(self.client, self.keys.worker_tasks(self.worker_id))
-        found = set()
-        for raw in refs:
-            with contextlib.suppress(ValueError, TypeError, KeyError):
-                found.add(ClaimRef.decode(raw).stop_ident.encode())
-        return found
-
-    async def _deregister(self) -> None:
-        try:
-            if await self._leaves_work_behind():
-                # Tries or messages still ours (a hand back that could not be written): age
-                # our heartbeat so that the coordinator's reaper recovers them at once.
-                await self.client.zadd(self.keys.worker_beats, {self.worker_id: 0})
-                return
-            async with self.client.pipeline(transaction=True) as pipe:
-                pipe.hdel(self.keys.workers, self.worker_id)
-                pipe.zrem(self.keys.worker_beats, self.worker_id)
-                await pipe.execute()
-        except TRANSIENT_ERRORS:
-            pass
-
-    async def _leaves_work_behind(self) -> bool:
-        if await self.client.scard(self.keys.worker_tasks(self.worker_id)):
-            return True
-        for stream in self.streams:
-            if await typed.xpending_consumer(self.client, stream, WORKER_GROUP, self.worker_id):
-                return True
-        return False
+        await self.record.stops_done(done)
