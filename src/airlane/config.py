@@ -31,6 +31,9 @@ class Settings:
     worker_heartbeat_s: float = 1.0
     worker_grace_s: float = 30.0
     coordinator_lease_s: float = 10.0
+    #: after a pass that read fast-path finishes and queued nothing, the coordinator waits this
+    #: long before its next read (service/coordinator/pacing.py; 0: it reads again at once)
+    coordinator_fast_batch_ms: float = 2.0
     log_retention_s: int = 30 * 24 * 3600
     #: a try's log, in bytes (each line counted with its 32-byte stream entry), and one line
     log_max_bytes_per_try: int = 16 * 1024 * 1024
@@ -93,6 +96,9 @@ class Settings:
             worker_grace_s=float(env.get("AIRLANE_WORKER_GRACE_S", defaults.worker_grace_s)),
             coordinator_lease_s=float(
                 env.get("AIRLANE_COORDINATOR_LEASE_S", defaults.coordinator_lease_s)
+            ),
+            coordinator_fast_batch_ms=float(
+                env.get("AIRLANE_COORDINATOR_FAST_BATCH_MS", defaults.coordinator_fast_batch_ms)
             ),
             log_retention_s=int(env.get("AIRLANE_LOG_RETENTION_S", defaults.log_retention_s)),
             log_max_bytes_per_try=int(

@@ -163,6 +163,7 @@ def cmd_coordinator(args: argparse.Namespace) -> int:
         data_intervals_default=settings.create_cron_data_intervals,
         run_retention_s=settings.run_retention_days * 86400,
         retention_interval_s=settings.retention_interval_s,
+        fast_batch_s=settings.coordinator_fast_batch_ms / 1000,
     )
     return _serve(settings, "coordinator", lambda c, k: Coordinator(coordinator_settings, c, k))
 

@@ -155,6 +155,8 @@ class Persister:
     """
 
     def __init__(self, keys: Keys) -> None:
+        #: task messages written so far (the coordinator tells a pass that queued nothing)
+        self.enqueued = 0
         self.keys = keys
         self.dirty: dict[tuple[str, TIKey], RunContext] = {}
         #: where in the current batch each instance's state event is: an instance that changes
@@ -338,6 +340,7 @@ class Persister:
         if self._queued_meta.queued_at != now_s:
             self._queued_meta = TIMeta(queued_at=now_s)
         meta, ref, tis = self._queued_meta, ctx.ref, ctx.machine.tis
+        self.enqueued += len(keys)
         # a try resumed from deferral keeps its first run's start (Airflow's ti_run)
         kept = [(k, m.start_date) for k in keys if tis[k].resumed and (m := ctx.meta.get(k))]
         ctx.meta.update(zip(keys, repeat(meta)))  # (in C, per instance)

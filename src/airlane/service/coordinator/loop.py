@@ -43,6 +43,7 @@ from airlane.scheduling.scheduler import Scheduler
 from airlane.service.coordinator.alarm import Alarm
 from airlane.service.coordinator.events import tries_ending
 from airlane.service.coordinator.lease import Lease
+from airlane.service.coordinator.pacing import wait_before_read_s
 from airlane.service.coordinator.session import Session
 from airlane.service.coordinator.settings import CONSUMER, CoordinatorSettings, LeaseLost
 from airlane.service.retention import RetentionDuty
@@ -69,6 +70,8 @@ class Coordinator:
         )
         self.trimmer = StreamTrimmer(client, keys, settings.trim_interval_s)
         self.session = self._new_session()
+        #: the pass under way read a fast-path finish (pacing.wait_before_read_s)
+        self._read_fast_finish = False
 
     @property
     def coordinator_id(self) -> str:
@@ -120,9 +123,17 @@ class Coordinator:
             block_ms = self._block_ms(last_check)
             self.alarm.set(time.time() + block_ms / 1000)
             # (what the last pass wrote goes with this read: one round trip, the writes first)
+            enqueued = s.outbox.persister.enqueued
+            self._read_fast_finish = False
             await self._consume(_NEW, block_ms, flush=True)
             await s.hooks.after_read()
             s.progress.drain_ready()
+            queued_any = s.outbox.persister.enqueued != enqueued
+            wait_s = wait_before_read_s(
+                self._read_fast_finish, queued_any, self.settings.fast_batch_s
+            )
+            if wait_s:
+                await asyncio.sleep(wait_s)
         await s.flush()
 
     def _block_ms(self, last_check: float) -> int:
@@ -164,6 +175,10 @@ class Coordinator:
                 oldest_ms = int(entries[0][0].split("-", 1)[0])
                 s.outbox.persister.metrics.event_lag(now - oldest_ms / 1000)
             events = self._decode(stream, [fields for _, fields in entries])
+            if not self._read_fast_finish:
+                self._read_fast_finish = any(
+                    type(event) is TryFinished and event.fast for event in events
+                )
             ending = tries_ending(events)
             admission = s.state.admission
             for event in events:
