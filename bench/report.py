@@ -459,8 +459,20 @@ GAPS = [
     " ms against 0.381 to 0.425 in the same probe (two clusters each). The slowest hops of a"
     " run are its first few (the coordinator activates the run meanwhile) and bursts of three"
     " to five within some 5 ms while the other processes hold both cores; Redis' latency"
-    " monitor (1 ms) saw no stall of its own. 1.5 x floor leaves 0.25 ms for the script, the"
-    " round trip and the Python on both sides.",
+    " monitor (1 ms) saw no stall of its own. With the coordinator paused (SIGSTOP once the"
+    " run was under way: a probe) the same chain's hop fell from 0.37-0.48 to 0.27-0.34 ms at"
+    " p50 and from 0.85-1.27 to 0.45-0.64 ms at p99: its pass per task (300 us of CPU and a"
+    " script in Redis) competed with the hops. So after a pass that only recorded what the"
+    " fast path had done, the coordinator now waits 2 ms before it reads again"
+    " (`AIRLANE_COORDINATOR_FAST_BATCH_MS`, service/coordinator/pacing.py): its CPU per"
+    " chained task fell from 310 to 150-170 us, Redis' from 275 to 220-230, and the hop's p50"
+    " to 0.30-0.36 ms; a 10 ms window took the coordinator to 100-110 us but made the p99"
+    " worse (1.1 to 2.2 ms: its longer writes hold Redis while a finish waits). In this"
+    " run's table both hop targets are met, but against a floor 20 to 40 % slower than in"
+    " earlier runs (0.231 ms against 0.167 to 0.192: the machine was busy); against those"
+    " floors the same 0.334 ms is 1.7 to 2.0 x. The alternating rounds below (the commit"
+    " before the session against this one) measure the change on equal terms: 0.424 to 0.326"
+    " ms at p50, lower in 6 of 6 rounds.",
     "- **Expansion (<= 0.25 s for 10,000 tasks).** A long write goes to Redis in pipelined"
     " calls of about 2,000 operations, each sent while Redis runs the one before (each queued"
     " instance's record, message and event in one call, so a coordinator killed between two"
@@ -527,6 +539,8 @@ GAPS = [
     " a98aa7c, two batches of 4 and 6 rounds, 13:29 to 13:40 UTC) the scenario went from"
     " 1.71 to 1.24 s (medians, 4 of 4 rounds lower) in the first batch and from 1.36 to 1.56 s"
     " (2 of 6 lower) in the second, on a busier machine (the floor's hop 0.21 against 0.19"
-    " ms): the run to run swing is still larger than the change. Below 1 s needs less Redis"
-    " and CPU per task (see throughput).",
+    " ms); with the coordinator's pacing too (6152f92, the rounds rendered below) 1.55 to"
+    " 1.47 s (3 of 6 lower), though the coordinator's CPU per task in the scenario fell from"
+    " 190-220 to 140-170 us: the run to run swing is still larger than the change. Below 1 s"
+    " needs less Redis and CPU per task (see throughput).",
 ]
