@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from airlane.service.worker.cpu_share import Cpus, CpuShare
 from airlane.service.worker.pool_growth import (
     MAX_GRACE_S,
     MIN_GRACE_S,
@@ -246,7 +247,7 @@ async def test_released_tries_feed_the_durations() -> None:
 async def test_a_pool_turning_over_does_not_grow_while_not_saturated() -> None:
     pool, held = await busy_pool(max_size=4)
     pool._durations.observe(0.036, 0.002)  # processes mostly wait for the worker
-    pool._floor = 1
+    pool._share = CpuShare(Cpus(1), "")
     first = asyncio.ensure_future(pool.acquire())
     await until(lambda: bool(pool._waiters))
     second = asyncio.ensure_future(pool.acquire())
@@ -292,7 +293,7 @@ def pool_of(idle: int, floor: int, machine_busy: bool) -> FakePool:
     pool = FakePool(max_size=8)
     pool._idle = [fake_process() for _ in range(idle)]
     pool._size = idle
-    pool._floor = floor
+    pool._share = CpuShare(Cpus(floor), "")
     pool._machine = _Machine(machine_busy)  # type: ignore[assignment]
     return pool
 
@@ -342,7 +343,7 @@ async def test_a_try_kept_from_an_idle_process_takes_it_when_nothing_comes_free(
 async def test_a_process_handed_to_a_successor_is_no_stall_to_grow_for() -> None:
     pool, held = await busy_pool(max_size=4)
     pool._durations.observe(0.036, 0.002)  # not saturated: growth only for a stalled pool
-    pool._floor = 1
+    pool._share = CpuShare(Cpus(1), "")
     waiting = asyncio.ensure_future(pool.acquire())
     await until(lambda: bool(pool._waiters))
     watched = pool._waiters[0]

@@ -353,6 +353,10 @@ class Keys:
     def worker_beats(self) -> str:
         return f"{self.prefix}worker_beats"
 
+    def machine_workers(self, machine: str) -> str:
+        """The live workers sharing one machine's CPUs (by kernel boot id) and their beats."""
+        return f"{self.prefix}machine_workers:{machine}"
+
     def worker_stop(self, worker_id: str) -> str:
         return f"{self.prefix}worker_stop:{worker_id}"
 

@@ -37,6 +37,7 @@ from airlane.sdk.state import TaskInstanceState
 from airlane.service.execution.context_builder import RunInfo
 from airlane.service.execution.task_stores import TaskStores
 from airlane.service.run_launcher import RedisRunLauncher
+from airlane.service.worker.cpu_share import CpuShare
 from airlane.service.worker.dag_cache import DagCache
 from airlane.service.worker.finish_here import here, try_header
 from airlane.service.worker.heartbeat import Heartbeat, WorkerIdentity
@@ -106,8 +107,14 @@ class Worker:
         self.finishes: Coalescer[FinishedTry, None] = Coalescer(
             self._finish_many, max_in_flight=FINISH_CALLS_IN_FLIGHT, sheltered=True
         )
+        share = CpuShare.of_this_process()
         self.pool = (
-            TaskPool(self._process_config(), settings.concurrency, settings.task_process_idle_s)
+            TaskPool(
+                self._process_config(),
+                settings.concurrency,
+                settings.task_process_idle_s,
+                share,
+            )
             if settings.task_isolation is TaskIsolation.PROCESS
             else None
         )
@@ -122,7 +129,7 @@ class Worker:
         self.run_wires = RunWires()
         self.limits = TryLimits(import_timeout_s=settings.task_import_timeout_s)
         who = WorkerIdentity(self.worker_id, settings.queues, settings.concurrency)
-        self.heartbeat = Heartbeat(settings.redis_url, keys, who, settings.heartbeat_s)
+        self.heartbeat = Heartbeat(settings.redis_url, keys, who, settings.heartbeat_s, share)
         self.record = WorkerRecord(client, keys, self.worker_id, self.streams)
 
     def _process_config(self) -> TaskProcessConfig:

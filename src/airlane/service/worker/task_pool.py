@@ -3,8 +3,9 @@ template that imported Airlane once, ``task_forks``, where the pool may hold mor
 one try at a time each, retired after a while idle, killed (whole process group) when a try
 must end early.
 A try that finds all of them busy waits a grace for one to come free before another is started
-for it (``pool_growth``); past one process per CPU under way, an idle one is used on the same
-terms (``TaskPool._spare``)."""
+for it (``pool_growth``); past one process per CPU of its share (``cpu_share``: the machine's
+CPUs shared among the workers on it) under way, an idle one is used on the same terms
+(``TaskPool._spare``)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import socket
 import time
 from dataclasses import asdict, dataclass, field
 
+from airlane.service.worker.cpu_share import CpuShare, usable_cpus
 from airlane.service.worker.machine_load import MachineLoad
 from airlane.service.worker.pool_growth import TryDurations, grace_s, overdue, spawns_to_start
 from airlane.service.worker.task_channel import (
@@ -126,7 +128,13 @@ class TaskPool:
     """Hands out idle task processes; a caller waits for one to come free, and only one still
     waiting after its grace has a new one started for it (up to ``max_size``)."""
 
-    def __init__(self, config: TaskProcessConfig, max_size: int, idle_s: float) -> None:
+    def __init__(
+        self,
+        config: TaskProcessConfig,
+        max_size: int,
+        idle_s: float,
+        share: CpuShare | None = None,
+    ) -> None:
         self.config = config
         self.max_size = max_size
         self.idle_s = idle_s
@@ -136,7 +144,8 @@ class TaskPool:
         self._durations = TryDurations()
         self._machine = MachineLoad()
         self._releases = 0  # processes that came free, ever
-        self._floor = os.cpu_count() or 1  # processes it grows to on waiting alone
+        #: its share of the machine's CPUs: the processes it grows to on waiting alone
+        self._share = share or CpuShare(usable_cpus(), "")
         self._size = 0  # processes alive or being spawned
         self._busy: set[TaskProcess] = set()  # handed out, running a try
         #: came free but kept for the successor its try's finish may claim for the worker,
@@ -199,16 +208,18 @@ class TaskPool:
         return None
 
     def _spare(self) -> bool:
-        """Whether an idle process may take a try now. Once one process per CPU is under way
-        (running a try, or held for its successor), only on the terms that let the pool grow:
-        its processes are saturated and the machine's CPUs are not all busy. Otherwise another
-        try under way would only queue for the same CPUs (or for the worker) and make every try
-        under way wait longer: in Airflow's 100 x 10 scenario each process in use is one run
-        under way, whose every edge waits its turn (after a fan-out had left 7 processes per
-        worker, 1.4 to 6.3 s of lag to execution start against about 1 s). Such a try waits
+        """Whether an idle process may take a try now. Once one process per CPU of the worker's
+        share (``cpu_share``) is under way (running a try, or held for its successor), only on
+        the terms that let the pool grow: its processes are saturated and the machine's CPUs
+        are not all busy. Otherwise another try under way would only queue for the same CPUs
+        (or for the worker) and make every try under way wait longer: in Airflow's 100 x 10
+        scenario each process in use is one run under way, whose every edge waits its turn
+        (after a fan-out had left 7 processes per worker, 1.4 to 6.3 s of lag to execution
+        start against about 1 s; two workers on 2 CPUs each counting both CPUs as theirs kept
+        four under way, 1.0 to 1.5 s, against 0.6 to 0.9 s with the CPUs shared). Such a try waits
         for a process to come free, as one that finds none idle does, and takes an idle one
         when its grace passes without one (``_grace_passed``): long tries do not block it."""
-        if not self._idle or len(self._busy) + len(self._held) < self._floor:
+        if not self._idle or len(self._busy) + len(self._held) < self._share.floor():
             return True
         return self._durations.saturated() and not self._machine.busy()
 
@@ -238,7 +249,7 @@ class TaskPool:
         owed = overdue(
             saturated=saturated,
             released_meanwhile=self._releases != waiter.releases,
-            below_floor=self._size < self._floor,
+            below_floor=self._size < self._share.floor(),
             machine_busy=saturated and self._machine.busy(),
             worker_behind=self._worker_behind(),
         )
