@@ -43,7 +43,7 @@ from airlane.scheduling.scheduler import Scheduler
 from airlane.service.coordinator.alarm import Alarm
 from airlane.service.coordinator.events import tries_ending
 from airlane.service.coordinator.lease import Lease
-from airlane.service.coordinator.pacing import wait_before_read_s
+from airlane.service.coordinator.pacing import quiet_finish, wait_before_read_s
 from airlane.service.coordinator.session import Session
 from airlane.service.coordinator.settings import CONSUMER, CoordinatorSettings, LeaseLost
 from airlane.service.retention import RetentionDuty
@@ -70,8 +70,8 @@ class Coordinator:
         )
         self.trimmer = StreamTrimmer(client, keys, settings.trim_interval_s)
         self.session = self._new_session()
-        #: the pass under way read a fast-path finish (pacing.wait_before_read_s)
-        self._read_fast_finish = False
+        #: the pass under way read a finish nothing waits on (pacing.wait_before_read_s)
+        self._read_quiet_finish = False
 
     @property
     def coordinator_id(self) -> str:
@@ -124,13 +124,13 @@ class Coordinator:
             self.alarm.set(time.time() + block_ms / 1000)
             # (what the last pass wrote goes with this read: one round trip, the writes first)
             enqueued = s.outbox.persister.enqueued
-            self._read_fast_finish = False
+            self._read_quiet_finish = False
             await self._consume(_NEW, block_ms, flush=True)
             await s.hooks.after_read()
             s.progress.drain_ready()
             queued_any = s.outbox.persister.enqueued != enqueued
             wait_s = wait_before_read_s(
-                self._read_fast_finish, queued_any, self.settings.fast_batch_s
+                self._read_quiet_finish, queued_any, self.settings.fast_batch_s
             )
             if wait_s:
                 await asyncio.sleep(wait_s)
@@ -175,10 +175,8 @@ class Coordinator:
                 oldest_ms = int(entries[0][0].split("-", 1)[0])
                 s.outbox.persister.metrics.event_lag(now - oldest_ms / 1000)
             events = self._decode(stream, [fields for _, fields in entries])
-            if not self._read_fast_finish:
-                self._read_fast_finish = any(
-                    type(event) is TryFinished and event.fast for event in events
-                )
+            if not self._read_quiet_finish:
+                self._read_quiet_finish = any(map(self._quiet_finish, events))
             ending = tries_ending(events)
             admission = s.state.admission
             for event in events:
@@ -196,6 +194,15 @@ class Coordinator:
             if s.assets.pending:  # recorded before their completions are acknowledged
                 await s.assets.record_pending()
             s.outbox.batch.xack(stream, COORDINATOR_GROUP, *(entry_id for entry_id, _ in entries))
+
+    def _quiet_finish(self, event: object) -> bool:
+        """A try's end whose successors the fast path already started, or one of a task
+        without downstream tasks (a fan-out's leaf): no task waits on this pass for it."""
+        if type(event) is not TryFinished:
+            return False
+        ctx = self.session.state.runs.runs.get(event.run)
+        task = ctx.graph.tasks.get(event.task_id) if ctx is not None else None
+        return quiet_finish(bool(event.fast), task.downstream if task is not None else None)
 
     def _decode(
         self, stream: str, entries: list[dict[str, str]]

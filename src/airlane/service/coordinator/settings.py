@@ -38,8 +38,8 @@ class CoordinatorSettings:
     trim_interval_s: float = 2.0
     #: AIRLANE_FAST_PATH: write each run's fast-path plan (service/coordinator/fast_path.py)
     fast_path: bool = field(default_factory=fast_path_enabled)
-    #: AIRLANE_COORDINATOR_FAST_BATCH_MS: the wait after a pass that only followed the fast
-    #: path (service/coordinator/pacing.py)
+    #: AIRLANE_COORDINATOR_FAST_BATCH_MS: the wait after a pass that read only ends nothing
+    #: waits on (fast-path successes, leaves: service/coordinator/pacing.py)
     fast_batch_s: float = 0.002
 
     @property
