@@ -55,7 +55,8 @@ def overdue(
     worker_behind: bool = False,
 ) -> bool:
     """Whether a waiter whose grace has passed is owed a new process. Below the floor (a
-    process per CPU) the pool grows on waiting alone: tries on one process use one CPU.
+    process per CPU of the worker's share, ``cpu_share``) the pool grows on waiting alone:
+    tries on one process use one CPU.
     Saturated processes that still come free get no company while the machine's CPUs are all
     busy: a new one would only compete for them (its start alone costs half a second of CPU);
     tries that are stuck (none came free in the grace) still get one.
