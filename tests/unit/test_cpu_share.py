@@ -61,6 +61,23 @@ def test_no_quota_leaves_the_cpus_the_process_may_run_on(tmp_path: Path) -> None
     assert usable_cpus(root, tmp_path / "absent") == Cpus(len(os.sched_getaffinity(0)))
 
 
+def test_a_cgroup_v1_quota_bounds_the_cpus_too(tmp_path: Path) -> None:
+    """As a container sees it: its group at the controller's mount, under the host's path."""
+    affinity = len(os.sched_getaffinity(0))
+    root = tmp_path / "cgroup"
+    mount = root / "cpu,cpuacct"
+    mount.mkdir(parents=True)
+    (mount / "cpu.cfs_quota_us").write_text("100000\n")
+    (mount / "cpu.cfs_period_us").write_text("100000\n")
+    own = tmp_path / "self_cgroup"
+    own.write_text("4:memory:/docker/abc\n3:cpu,cpuacct:/docker/abc\n0::/\n")
+    found = usable_cpus(root, own)
+    assert found == (Cpus(1, own=True) if affinity > 1 else Cpus(affinity))
+    (mount / "cpu.cfs_quota_us").write_text("-1\n")  # no quota
+    assert usable_cpus(root, own) == Cpus(affinity)
+    assert quota_cpus("-1 100000") is None
+
+
 def test_the_machine_is_the_kernel_boot_else_the_host(tmp_path: Path) -> None:
     boot = tmp_path / "boot_id"
     boot.write_text("3f1c\n")

@@ -9,8 +9,8 @@ execution start 1.0 to 1.5 s; with the machine's CPUs shared between the two, 0.
 
 So a worker counts the live workers on its machine (its heartbeat registers it under the
 kernel's boot id, which every container of one host shares) and takes its share of the CPUs
-it can run on. A cgroup CPU quota gives a worker CPUs of its own (a Kubernetes limit): those
-are not shared out, they bound the count.
+it can run on. A cgroup CPU quota (v2's ``cpu.max``, v1's ``cpu.cfs_quota_us``) gives a worker
+CPUs of its own (a Kubernetes limit): those are not shared out, they bound the count.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ def process_floor(cpus: Cpus, workers_on_machine: int) -> int:
 
 
 def quota_cpus(cpu_max: str) -> int | None:
-    """CPUs a cgroup v2 ``cpu.max`` line allows (``"max 100000"``: no limit), rounded up."""
+    """CPUs a cgroup v2 ``cpu.max`` line allows (``"max 100000"``: no limit; v1's quota and
+    period read the same, ``"-1 100000"``: no limit), rounded up."""
     fields = cpu_max.split()
     if len(fields) != 2 or fields[0] == "max":
         return None
@@ -79,14 +80,39 @@ def _tightest_quota(group: Path, root: Path) -> int | None:
         group = group.parent
 
 
+def _v1_quota(self_cgroup: Path, root: Path) -> int | None:
+    """The quota of cgroup v1's ``cpu`` controller (``cpu.cfs_quota_us``, -1: none), in the
+    process's group, else at the controller's mount (a container sees its own group there)."""
+    try:
+        lines = self_cgroup.read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = [*line.split(":", 2), "", ""][:3]
+        if "cpu" not in controllers.split(","):
+            continue
+        for mount in (root / controllers, root / "cpu,cpuacct", root / "cpu"):
+            for group in (mount / path.lstrip("/"), mount):
+                try:
+                    quota = (group / "cpu.cfs_quota_us").read_text().strip()
+                    period = (group / "cpu.cfs_period_us").read_text().strip()
+                except OSError:
+                    continue
+                return quota_cpus(f"{quota} {period}")
+    return None
+
+
 def usable_cpus(root: Path = CGROUP_ROOT, self_cgroup: Path = SELF_CGROUP) -> Cpus:
-    """The CPUs this process may run on (its affinity), bounded by its cgroup's CPU quota."""
+    """The CPUs this process may run on (its affinity), bounded by its cgroup's CPU quota
+    (cgroup v2's ``cpu.max``, else v1's ``cpu.cfs_quota_us``)."""
     try:
         count = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         count = os.cpu_count() or 1
     group = _own_cgroup(self_cgroup, root)
     quota = _tightest_quota(group, root) if group is not None else None
+    if quota is None:
+        quota = _v1_quota(self_cgroup, root)
     if quota is not None and quota < count:
         return Cpus(quota, own=True)
     return Cpus(count)
