@@ -557,7 +557,7 @@ GAPS = [
     " runs were under way where two CPUs serve two. Workers now share their machine's CPUs"
     " (`service/worker/cpu_share.py`: they count each other through their heartbeats, on a"
     " set per machine keyed by the kernel's boot id, which the containers of one host share; a"
-    " cgroup v2 CPU quota gives a worker CPUs of its own): one process each here. Timed per"
+    " cgroup CPU quota, v2 or v1, gives a worker CPUs of its own): one process each here. Timed per"
     " edge over 100 ms slices of a run (a probe), an edge's lag follows the runs under way:"
     " about 0.45 ms with one, 0.9 to 1.2 ms with two, 2.1 to 2.5 ms with eight. In the"
     " alternating rounds rendered below (66dad34, the session's start, against d4e507b) the"
