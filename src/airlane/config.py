@@ -31,8 +31,9 @@ class Settings:
     worker_heartbeat_s: float = 1.0
     worker_grace_s: float = 30.0
     coordinator_lease_s: float = 10.0
-    #: after a pass that read fast-path finishes and queued nothing, the coordinator waits this
-    #: long before its next read (service/coordinator/pacing.py; 0: it reads again at once)
+    #: after a pass that read only ends nothing waits on (fast-path successes, leaves) and
+    #: queued nothing, the coordinator waits this long before its next read
+    #: (service/coordinator/pacing.py; 0: it reads again at once)
     coordinator_fast_batch_ms: float = 2.0
     log_retention_s: int = 30 * 24 * 3600
     #: a try's log, in bytes (each line counted with its 32-byte stream entry), and one line
