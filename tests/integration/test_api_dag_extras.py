@@ -27,6 +27,20 @@ def push():
 with DAG("extras_push", schedule=None, tags=["extras", "alpha"], description="{description}"):
     PythonOperator(task_id="push", python_callable=push)
 """
+TYPED = """
+import datetime
+
+from airflow import DAG
+from airflow.operators.python import PythonOperator
+
+
+def typed():
+    return {"pair": (1, 2), "day": datetime.date(2024, 1, 2)}
+
+
+with DAG("extras_typed", schedule=None):
+    PythonOperator(task_id="typed", python_callable=typed)
+"""
 POOLED = """
 import os
 import time
@@ -67,8 +81,9 @@ def api(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> 
     (dags / "extras_push.py").write_text(PUSH.format(description="first"))
     (dags / "extras_pooled.py").write_text(textwrap.dedent(POOLED))
     (dags / "extras_gone.py").write_text(GONE)
+    (dags / "extras_typed.py").write_text(TYPED)
     with api_cluster(redis_server, work, dags, workers=1) as api:
-        api.cluster.wait_for_dags("extras_push", "extras_pooled", "extras_gone")
+        api.cluster.wait_for_dags("extras_push", "extras_pooled", "extras_gone", "extras_typed")
         yield api
 
 
@@ -132,6 +147,26 @@ def test_xcom_add_edit_and_delete(api: Api, token: str) -> None:
     assert api.call("POST", missing, {"key": "k", "value": 1}, token=token)[0] == 404
 
 
+def test_an_xcom_reads_as_stored_or_in_airflows_readable_forms(api: Api, token: str) -> None:
+    run_id = _finished_run(api, token, "extras_typed")
+    entry = (
+        f"/api/v2/dags/extras_typed/dagRuns/{run_id}/taskInstances/typed/xcomEntries/return_value"
+    )
+    stored = {
+        "pair": {"__classname__": "builtins.tuple", "__version__": 1, "__data__": [1, 2]},
+        "day": {"__classname__": "datetime.date", "__version__": 2, "__data__": "2024-01-02"},
+    }
+    assert _ok(api, token, "GET", entry)["value"] == stored
+    readable = {"pair": "(1,2)", "day": "datetime.date@version=2(2024-01-02)"}
+    assert _ok(api, token, "GET", entry + "?deserialize=true")["value"] == readable
+    assert _ok(api, token, "GET", entry + "?stringify=true")["value"] == str(stored)
+    both = _ok(api, token, "GET", entry + "?deserialize=true&stringify=true")
+    assert both["value"] == str(readable)
+    code, answer = api.call("GET", entry + "?deserialize=maybe", token=token)
+    assert code == 422
+    assert answer["detail"][0]["loc"] == ["query", "deserialize"]
+
+
 def test_dag_versions_number_each_parsed_form(api: Api, token: str) -> None:
     base = "/api/v2/dags/extras_push/dagVersions"
     first = _ok(api, token, "GET", base)
@@ -149,7 +184,12 @@ def test_dag_versions_number_each_parsed_form(api: Api, token: str) -> None:
     newest_first = _ok(api, token, "GET", base + "?order_by=-version_number")["dag_versions"]
     assert [v["version_number"] for v in newest_first] == [2, 1]
     every = _ok(api, token, "GET", "/api/v2/dags/~/dagVersions")["dag_versions"]
-    assert {v["dag_id"] for v in every} == {"extras_push", "extras_pooled", "extras_gone"}
+    assert {v["dag_id"] for v in every} == {
+        "extras_push",
+        "extras_pooled",
+        "extras_gone",
+        "extras_typed",
+    }
 
 
 def test_delete_dag_removes_its_history_and_the_file_brings_it_back(api: Api, token: str) -> None:

@@ -58,7 +58,7 @@ def test_sql_provider_dags_run_on_the_services(sql_cluster: Cluster) -> None:
         for line in templated
     ), templated
     checked = sql_cluster.log_lines("sqlite_query", sqlite_run, "check", 1)
-    assert any("checked: [['2024-03-01', 3], ['2024-03-01', 5]] [[8]]" in line for line in checked)
+    assert any("checked: [('2024-03-01', 3), ('2024-03-01', 5)] [(8,)]" in line for line in checked)
     hook = sql_cluster.log_lines("postgres_pets", postgres_run, "adopt_and_list", 1)
     assert any("INFO - Done loading. Loaded a total of 1 rows into pet" in line for line in hook)
     assert any("pets: ['Max', 'Susie', 'Lester', 'Quincy', 'Rex']" in line for line in hook)

@@ -8,10 +8,11 @@ from aiohttp import web
 
 from airlane.api.appkeys import STORE
 from airlane.api.errors import conflict, invalid, json_response, not_found
-from airlane.api.inputs import as_int, json_body
+from airlane.api.inputs import as_int, json_body, query_bool
 from airlane.api.instance_lookup import find_instance, map_index_of, path_ids
 from airlane.api.shapes import iso, run_after
 from airlane.queue.xcom_writes import add_xcom, delete_xcom
+from airlane.sdk.serde import stringify
 
 
 async def list_xcoms(request: web.Request) -> web.Response:
@@ -26,6 +27,11 @@ async def list_xcoms(request: web.Request) -> web.Response:
 
 
 async def get_xcom(request: web.Request) -> web.Response:
+    """As stored (serde's JSON data, sdk/serde.py); ``deserialize=true``: each object in its
+    readable form, no class imported (Airflow's ``deserialize(full=False)``); ``stringify=true``:
+    the value as one Python ``str``, as Airflow's XComResponseString gives it."""
+    readable = query_bool(request, "deserialize") or False
+    as_text = query_bool(request, "stringify") or False
     store = request.app[STORE]
     dag_id, run_id = path_ids(request)
     _dag, run, _tis, key = await find_instance(request, map_index_of(request))
@@ -33,7 +39,10 @@ async def get_xcom(request: web.Request) -> web.Response:
     values = await store.xcoms(dag_id, run_id, key[0], key[1])
     if name not in values:
         raise not_found(f"XCom entry with key: `{name}`")
-    return json_response(_xcom_entry(dag_id, run_id, run, key, name, values[name]))
+    value = stringify(values[name]) if readable else values[name]
+    if as_text and value is not None:
+        value = str(value)
+    return json_response(_xcom_entry(dag_id, run_id, run, key, name, value))
 
 
 def _xcom_entry(

@@ -174,6 +174,10 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.utils.log.logging_mixin": ("airlane.sdk.logging_mixin",),
     "airflow.utils.module_loading": ("airlane.sdk.module_loading",),
     "airflow.sdk.module_loading": ("airlane.sdk.module_loading",),
+    # XCom values' serialization (Airflow 3.1's module, and the task SDK's since)
+    "airflow.serialization": (),
+    "airflow.serialization.serde": ("airlane.sdk.serde",),
+    "airflow.sdk.serde": ("airlane.sdk.serde",),
     "airflow.utils.operator_helpers": ("airlane.sdk.operator_helpers",),
     "airflow.sdk.definitions._internal": (),
     "airflow.sdk.definitions._internal.types": ("airlane.sdk.arg_types",),

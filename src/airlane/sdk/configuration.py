@@ -37,6 +37,7 @@ DEFAULTS: dict[tuple[str, str], str] = {
     ("core", "default_task_retries"): "0",
     ("core", "dag_discovery_safe_mode"): "True",
     ("core", "allowed_deserialization_classes"): "airflow.*",
+    ("core", "allowed_deserialization_classes_regexp"): "",
     ("core", "fernet_key"): "",
     ("core", "test_connection"): "Disabled",
     ("logging", "logging_level"): "INFO",

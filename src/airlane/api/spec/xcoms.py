@@ -67,7 +67,13 @@ PATHS: Paths = {
             "get_xcom_entry",
             "XCom",
             "XComResponseNative",
-            params=path_params("dag_id", "dag_run_id", "task_id", "xcom_key"),
+            params=[
+                *_KEY,
+                param("map_index", "query", {"type": "integer", "minimum": -1, "default": -1}),
+                # the stored value's objects in readable form / the value as one string
+                param("deserialize", "query", {"type": "boolean", "default": False}),
+                param("stringify", "query", {"type": "boolean", "default": False}),
+            ],
         ),
         "patch": op(
             "update_xcom_entry", "XCom", "XComResponseNative", params=_KEY, body="XComUpdateBody"

@@ -17,14 +17,15 @@ from airlane.sdk.exceptions import AirflowException
 from airlane.sdk.mapped import MappedOperator
 from airlane.sdk.mapped_group import closest_mapped_group
 from airlane.sdk.models import TaskInstance
+from airlane.sdk.serde import deserialize, is_mappable_value, serialize
 from airlane.sdk.xcom_arg import RETURN_VALUE_KEY
 
 MISSING: Any = object()
-_XCOM_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
 
 
 class XComAccess(Protocol):
-    """XCom values of one run, read and written synchronously (values are JSON data)."""
+    """XCom values of one run, read and written synchronously (values are JSON data: serde's
+    form of what was pushed, ``encode_xcom``)."""
 
     def get(self, task_id: str, map_index: int, key: str) -> Any: ...
 
@@ -53,17 +54,23 @@ class InMemoryXComs:
 
 
 def encode_xcom(value: Any, max_bytes: int, where: str) -> Any:
-    """Check that ``value`` is JSON data within the size limit; return it as it will be read."""
+    """``value`` as Airflow stores it (its ``serde`` JSON data, sdk/serde.py), checked against
+    the size limit: what the stores keep, and what ``decode_xcom`` turns back into the value."""
     try:
-        raw = orjson.dumps(value, option=_XCOM_OPTIONS)
-    except TypeError as err:
-        raise AirflowException(f"XCom value of {where} is not JSON-serializable: {err}") from None
+        raw = orjson.dumps(serialize(value))
+    except (TypeError, AttributeError, RecursionError) as err:
+        raise AirflowException(f"XCom value of {where} cannot be serialized: {err}") from None
     if len(raw) > max_bytes:
         raise AirflowException(
             f"XCom value of {where} is {len(raw)} bytes, over the limit of {max_bytes} bytes "
             "(AIRLANE_XCOM_MAX_BYTES); store large data elsewhere and pass a reference"
         )
     return orjson.loads(raw)
+
+
+def decode_xcom(stored: Any) -> Any:
+    """A stored XCom value as it was pushed (MISSING stays MISSING)."""
+    return stored if stored is MISSING else deserialize(stored)
 
 
 @functools.lru_cache(maxsize=1)
@@ -115,8 +122,8 @@ class RuntimeTaskInstance:
     def xcom_push(self, key: str, value: Any, **_: Any) -> None:
         stored = encode_xcom(value, self.xcom_max_bytes, f"{self.task_id} (key {key!r})")
         self.xcoms.set(self.task_id, self.map_index, key, stored)
-        if isinstance(stored, list | dict):
-            self.pushed_lengths[key] = len(stored)
+        if is_mappable_value(value):  # (a downstream task may be mapped over it)
+            self.pushed_lengths[key] = len(value)
 
     def xcom_pull(
         self,
@@ -166,18 +173,18 @@ class RuntimeTaskInstance:
             return [self._value_or(task_id, i, key, default) for i in map_indexes]
         if isinstance(node, MappedOperator) or closest_mapped_group(node) is not None:
             if isinstance(map_indexes, int):
-                value = self.xcoms.get(task_id, map_indexes, key)
+                value = decode_xcom(self.xcoms.get(task_id, map_indexes, key))
                 return default if value is MISSING else value
-            values = self.xcoms.get_mapped(task_id, key)
+            values = [decode_xcom(v) for v in self.xcoms.get_mapped(task_id, key)]
             if map_indexes is not None:
                 wanted = set(map_indexes)
                 return [v for i, v in enumerate(values) if i in wanted]
             return values
-        value = self.xcoms.get(task_id, -1, key)
+        value = decode_xcom(self.xcoms.get(task_id, -1, key))
         return default if value is MISSING else value
 
     def _value_or(self, task_id: str, map_index: int, key: str, default: Any) -> Any:
-        value = self.xcoms.get(task_id, map_index, key)
+        value = decode_xcom(self.xcoms.get(task_id, map_index, key))
         return default if value is MISSING else value
 
     def follow_branches(self, branch_task_ids: str | Iterable[str] | None) -> None:

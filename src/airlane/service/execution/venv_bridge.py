@@ -26,7 +26,7 @@ from airlane.sdk.xcom_arg import RETURN_VALUE_KEY
 from airlane.service.connections.redis_store import RedisConnectionStore
 from airlane.service.execution.redis_variables import RedisVariableStore
 from airlane.service.execution.redis_xcom import RedisXComs
-from airlane.service.execution.runtime_ti import MISSING, encode_xcom
+from airlane.service.execution.runtime_ti import MISSING, decode_xcom, encode_xcom
 
 _installed = ExitStack()  # held for the life of the interpreter
 _connected: list[bool] = []
@@ -58,9 +58,10 @@ class VenvTaskInstance:
         if isinstance(task_ids, list | tuple):
             return [self.xcom_pull(t, key, map_indexes, default) for t in task_ids]
         task_id = task_ids or self.task_id
-        value = self.xcoms.get(task_id, -1 if map_indexes is None else map_indexes, key)
+        index = -1 if map_indexes is None else map_indexes
+        value = decode_xcom(self.xcoms.get(task_id, index, key))
         if value is MISSING and map_indexes is None:
-            value = self.xcoms.get_mapped(task_id, key) or MISSING
+            value = [decode_xcom(v) for v in self.xcoms.get_mapped(task_id, key)] or MISSING
         return default if value is MISSING else value
 
     def xcom_push(self, key: str, value: Any, **_: Any) -> None:
