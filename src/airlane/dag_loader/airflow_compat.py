@@ -178,6 +178,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.serialization": (),
     "airflow.serialization.serde": ("airlane.sdk.serde",),
     "airflow.sdk.serde": ("airlane.sdk.serde",),
+    # Airflow 3.3's retry policies (also exported by airflow.sdk)
+    "airflow.sdk.definitions.retry_policy": ("airlane.sdk.retry_policy",),
     "airflow.utils.operator_helpers": ("airlane.sdk.operator_helpers",),
     "airflow.sdk.definitions._internal": (),
     "airflow.sdk.definitions._internal.types": ("airlane.sdk.arg_types",),

@@ -116,6 +116,9 @@ class TaskOutcome:
     #: ``{"asset", "extra", "source_alias_names"}``, opaque here: see queue/assets.py); None
     #: when the worker reported none (the coordinator then records the task's outlets as is)
     asset_events: str | None = None
+    #: a retry policy's delay for this retry (seconds after the try's end), in place of the
+    #: task's retry_delay and backoff; None: the task's own
+    retry_delay_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

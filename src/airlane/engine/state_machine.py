@@ -423,13 +423,16 @@ class RunMachine:
         if outcome.state is S.FAILED and is_eligible_to_retry(
             spec.retries, record.try_number, record.max_tries, outcome.retryable
         ):
-            delay = retry_delay_s(
-                retry_delay_s=spec.retry_delay_s,
-                exponential_backoff=spec.retry_exponential_backoff,
-                max_retry_delay_s=spec.max_retry_delay_s,
-                try_number=record.try_number,
-                ti_identity=f"{self.ti_identity}#{key.task_id}#{key.map_index}",
-            )
+            # (a retry policy's own delay replaces the task's, its backoff and cap included)
+            delay = outcome.retry_delay_s
+            if delay is None:
+                delay = retry_delay_s(
+                    retry_delay_s=spec.retry_delay_s,
+                    exponential_backoff=spec.retry_exponential_backoff,
+                    max_retry_delay_s=spec.max_retry_delay_s,
+                    try_number=record.try_number,
+                    ti_identity=f"{self.ti_identity}#{key.task_id}#{key.map_index}",
+                )
             return ended(record, outcome, S.UP_FOR_RETRY, now_s + delay)
         state = outcome.state if outcome.state in (S.FAILED, S.SKIPPED) else S.FAILED
         return ended(record, outcome, state)

@@ -103,6 +103,8 @@ def encode_outcome(
         data["deferral"] = outcome.deferral
     if outcome.asset_events is not None:  # a success's asset events (absent from the others)
         data["asset_events"] = outcome.asset_events
+    if outcome.retry_delay_s is not None:  # a retry policy's delay (absent otherwise)
+        data["retry_delay_s"] = outcome.retry_delay_s
     return orjson.dumps(data).decode()
 
 
@@ -132,6 +134,7 @@ def decode_outcome(raw: str | bytes) -> TaskOutcome:
         get("rendered_map_index"),
         get("deferral"),
         get("asset_events"),
+        get("retry_delay_s"),
     )
 
 

@@ -26,6 +26,13 @@ from airlane.sdk.operators.python import (
 )
 from airlane.sdk.operators.trigger_dagrun import TriggerDagRunOperator
 from airlane.sdk.params import Param
+from airlane.sdk.retry_policy import (
+    ExceptionRetryPolicy,
+    RetryAction,
+    RetryDecision,
+    RetryPolicy,
+    RetryRule,
+)
 from airlane.sdk.sensors.base import BaseSensorOperator, PokeReturnValue
 from airlane.sdk.sensors.filesystem import FileSensor
 from airlane.sdk.sensors.time_delta import DateTimeSensor, TimeDeltaSensor
@@ -60,6 +67,7 @@ __all__ = [
     "DummyOperator",
     "EdgeModifier",
     "EmptyOperator",
+    "ExceptionRetryPolicy",
     "FileSensor",
     "Label",
     "MappedOperator",
@@ -67,6 +75,10 @@ __all__ = [
     "Param",
     "PokeReturnValue",
     "PythonOperator",
+    "RetryAction",
+    "RetryDecision",
+    "RetryPolicy",
+    "RetryRule",
     "ShortCircuitOperator",
     "TaskGroup",
     "TaskInstanceState",

@@ -16,6 +16,7 @@ from airlane.sdk.logging_mixin import LoggingMixin
 from airlane.sdk.node import DAGNode, chain, chain_linear, cross_downstream
 from airlane.sdk.params import ParamsDict
 from airlane.sdk.priority_strategy import PriorityWeightStrategy, load_weight_rule
+from airlane.sdk.retry_policy import RetryPolicy
 from airlane.sdk.templater import Templater
 from airlane.sdk.timezone import coerce_datetime
 from airlane.sdk.trigger_rule import TriggerRule, normalize_trigger_rule
@@ -150,6 +151,7 @@ class BaseOperator(DAGNode, Templater, LoggingMixin):
         retry_delay: timedelta | float = DEFAULT_RETRY_DELAY,
         retry_exponential_backoff: bool = False,
         max_retry_delay: timedelta | float | None = None,
+        retry_policy: RetryPolicy | None = None,
         start_date: datetime | None = None,
         end_date: datetime | None = None,
         depends_on_past: bool = False,
@@ -227,6 +229,9 @@ class BaseOperator(DAGNode, Templater, LoggingMixin):
         self.retry_delay = DEFAULT_RETRY_DELAY if delay is None else delay
         self.retry_exponential_backoff = retry_exponential_backoff
         self.max_retry_delay = _as_timedelta(max_retry_delay, "max_retry_delay")
+        #: Airflow 3.3's retry policy (sdk/retry_policy.py), asked by the task runner when a
+        #: try fails
+        self.retry_policy = retry_policy
         self.start_date = coerce_datetime(start_date)
         self.end_date = coerce_datetime(end_date)
         self.depends_on_past = depends_on_past or wait_for_downstream
@@ -324,6 +329,10 @@ class BaseOperator(DAGNode, Templater, LoggingMixin):
     @property
     def has_dag(self) -> bool:
         return self._dag is not None
+
+    @property
+    def has_retry_policy(self) -> bool:
+        return bool(self.retry_policy)
 
     @property
     def dag_id(self) -> str:

@@ -38,6 +38,7 @@ from airlane.sdk.exceptions import (
 from airlane.sdk.mapped import MappedOperator
 from airlane.sdk.node import DAGNode
 from airlane.sdk.operators.python import PythonOperator
+from airlane.sdk.retry_policy import RetryAction, RetryPolicy
 from airlane.sdk.secrets_masker import mask_text, redact
 from airlane.sdk.state import TaskInstanceState
 from airlane.sdk.templater import overrides_rendering, render_operator
@@ -371,6 +372,10 @@ async def execute_task(
             log(task_failure_text(err, message))
         else:
             log(message)
+        delay_s = None
+        if state is TaskInstanceState.FAILED and retryable:
+            policy = getattr(task if task is not None else node, "retry_policy", None)
+            retryable, delay_s = await _ask_retry_policy(policy, err, request, context, log)
         if task is not None:
             _rerecord_rendered(task, env)
         if task is not None and context is not None:
@@ -383,7 +388,37 @@ async def execute_task(
             error=mask_text(message),
             started_at_s=started_s,
             rendered_map_index=ti.rendered_map_index,
+            retry_delay_s=delay_s,
         )
+
+
+async def _ask_retry_policy(
+    policy: RetryPolicy | None,
+    err: BaseException,
+    request: TaskRequest,
+    context: Context | None,
+    log: LogFn,
+) -> tuple[bool, float | None]:
+    """(retryable, the retry's own delay) of a failed try, as the task's retry policy decides
+    (Airflow 3.3's ``_handle_current_task_failed``): FAIL fails it now, RETRY may give its delay,
+    DEFAULT (or no policy, or a policy that raised) leaves both to the task. Asked in a thread,
+    as callbacks are: it is user code."""
+    if policy is None:
+        return True, None
+    try:
+        decision = await asyncio.to_thread(
+            policy.evaluate, err, request.try_number, request.max_tries, context
+        )
+    except Exception as bad:
+        log(f"Retry policy evaluation failed, falling back to default behaviour: {bad!r}")
+        return True, None
+    if decision.reason:
+        log(f"Retry policy decision: action={decision.action.value} reason={decision.reason!r}")
+    if decision.action is RetryAction.FAIL:
+        return False, None
+    if decision.action is RetryAction.RETRY and decision.retry_delay is not None:
+        return True, decision.retry_delay.total_seconds()
+    return True, None
 
 
 def emitted_asset_events(context: Context) -> str | None:
