@@ -41,6 +41,25 @@ def typed():
 with DAG("extras_typed", schedule=None):
     PythonOperator(task_id="typed", python_callable=typed)
 """
+LINKED = """
+from airflow.sdk import DAG, BaseOperatorLink
+from airflow.operators.python import PythonOperator
+
+
+class RunbookLink(BaseOperatorLink):
+    name = "Runbook"
+
+    def get_link(self, operator, *, ti_key):
+        return f"https://runbooks.example/{ti_key.dag_id}/{ti_key.task_id}/{ti_key.try_number}"
+
+
+class Linked(PythonOperator):
+    operator_extra_links = (RunbookLink(),)
+
+
+with DAG("extras_linked", schedule=None):
+    Linked(task_id="linked", python_callable=lambda: None)
+"""
 POOLED = """
 import os
 import time
@@ -82,8 +101,11 @@ def api(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> 
     (dags / "extras_pooled.py").write_text(textwrap.dedent(POOLED))
     (dags / "extras_gone.py").write_text(GONE)
     (dags / "extras_typed.py").write_text(TYPED)
+    (dags / "extras_linked.py").write_text(LINKED)
     with api_cluster(redis_server, work, dags, workers=1) as api:
-        api.cluster.wait_for_dags("extras_push", "extras_pooled", "extras_gone", "extras_typed")
+        api.cluster.wait_for_dags(
+            "extras_push", "extras_pooled", "extras_gone", "extras_typed", "extras_linked"
+        )
         yield api
 
 
@@ -167,6 +189,18 @@ def test_an_xcom_reads_as_stored_or_in_airflows_readable_forms(api: Api, token: 
     assert answer["detail"][0]["loc"] == ["query", "deserialize"]
 
 
+def test_a_task_s_extra_links_are_the_urls_its_try_pushed(api: Api, token: str) -> None:
+    task = _ok(api, token, "GET", "/api/v2/dags/extras_linked/tasks/linked")
+    assert task["extra_links"] == ["Runbook"]
+    run_id = _finished_run(api, token, "extras_linked")
+    base = f"/api/v2/dags/extras_linked/dagRuns/{run_id}/taskInstances"
+    links = _ok(api, token, "GET", base + "/linked/links")
+    url = "https://runbooks.example/extras_linked/linked/1"
+    assert links == {"extra_links": {"Runbook": url}, "total_entries": 1}
+    assert api.call("GET", base + "/nope/links", token=token)[0] == 404
+    assert api.call("GET", base + "/linked/links?map_index=3", token=token)[0] == 404
+
+
 def test_dag_versions_number_each_parsed_form(api: Api, token: str) -> None:
     base = "/api/v2/dags/extras_push/dagVersions"
     first = _ok(api, token, "GET", base)
@@ -189,6 +223,7 @@ def test_dag_versions_number_each_parsed_form(api: Api, token: str) -> None:
         "extras_pooled",
         "extras_gone",
         "extras_typed",
+        "extras_linked",
     }
 
 

@@ -232,7 +232,7 @@ def task_response(dag: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
             "class_name": spec.get("operator"),
         },
         "is_mapped": spec.get("mapped") is not None,
-        "extra_links": [],
+        "extra_links": [link["name"] for link in spec.get("extra_links") or []],
     }
 
 

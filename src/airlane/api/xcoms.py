@@ -12,6 +12,7 @@ from airlane.api.inputs import as_int, json_body, query_bool
 from airlane.api.instance_lookup import find_instance, map_index_of, path_ids
 from airlane.api.shapes import iso, run_after
 from airlane.queue.xcom_writes import add_xcom, delete_xcom
+from airlane.sdk.serde import deserialize as decode_xcom
 from airlane.sdk.serde import stringify
 
 
@@ -61,6 +62,22 @@ def _xcom_entry(
         "run_after": run_after(run),
         "value": value,
     }
+
+
+async def get_extra_links(request: web.Request) -> web.Response:
+    """Airflow's ExtraLinkCollectionResponse: each extra link of the task (as the DAG processor
+    recorded them) with the URL its try pushed (None before one did), by name."""
+    store = request.app[STORE]
+    dag_id, run_id = path_ids(request)
+    dag, _run, _tis, key = await find_instance(request, map_index_of(request))
+    tasks: list[dict[str, Any]] = (dag or {}).get("tasks", [])
+    spec: dict[str, Any] = next((t for t in tasks if t["task_id"] == key[0]), {})
+    values = await store.xcoms(dag_id, run_id, key[0], key[1])
+    links = {}
+    for link in spec.get("extra_links") or []:
+        url = decode_xcom(values[link["xcom_key"]]) if link["xcom_key"] in values else None
+        links[link["name"]] = url or None
+    return json_response({"extra_links": dict(sorted(links.items())), "total_entries": len(links)})
 
 
 def _body_map_index(body: dict[str, Any]) -> int:
@@ -126,3 +143,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post(base + "/xcomEntries", create_xcom)
     app.router.add_patch(base + "/xcomEntries/{xcom_key}", update_xcom)
     app.router.add_delete(base + "/xcomEntries/{xcom_key}", remove_xcom)
+    app.router.add_get(base + "/links", get_extra_links)

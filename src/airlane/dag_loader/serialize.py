@@ -102,6 +102,15 @@ def _input_json(name: str, value: Any) -> dict[str, Any]:
     return {"name": name, "length": len(value), "xcom": None}
 
 
+def extra_links_json(op: Any) -> list[dict[str, str]]:
+    """The operator's extra links, by name and the XCom key each one's URL is pushed under
+    (sdk/operator_link.py): what the API's ``links`` route reads."""
+    found = []
+    for link in getattr(op, "operator_extra_links", ()) or ():
+        found.append({"name": str(link.name), "xcom_key": str(link.xcom_key)})
+    return sorted(found, key=lambda link: link["name"])
+
+
 def serialize_task(task: DAGNode, priority: int) -> dict[str, Any]:
     op: BaseOperator = task.prototype if isinstance(task, MappedOperator) else task  # type: ignore[assignment]
     operator_class = type(op)
@@ -171,6 +180,9 @@ def serialize_task(task: DAGNode, priority: int) -> dict[str, Any]:
         "params": {k: _jsonable(v) for k, v in op.params.dump().items()},
     }
     serialized.update(asset_lineage_json(op))
+    links = extra_links_json(op)
+    if links:  # (absent when none: the form, and so the version, of other DAGs is unchanged)
+        serialized["extra_links"] = links
     if isinstance(op, ExternalTaskMarker):
         # what clearing follows into the other DAG (api/clear_across.py); the strings are
         # templates, rendered against the marker's run when it is cleared

@@ -1,6 +1,7 @@
 """What DAG files import: DAG, operators, TaskFlow decorators, task groups, wiring helpers."""
 
 from airlane.sdk.asset_decorator import asset
+from airlane.sdk.asset_schedule import AssetOrTimeSchedule
 from airlane.sdk.assets import Asset, AssetAlias, AssetAll, AssetAny, AssetWatcher, Metadata
 from airlane.sdk.baseoperator import BaseOperator, chain, chain_linear, cross_downstream
 from airlane.sdk.connection import Connection
@@ -15,7 +16,11 @@ from airlane.sdk.exceptions import (
     AirflowSkipException,
 )
 from airlane.sdk.hooks.base import BaseHook
+from airlane.sdk.literal import literal
 from airlane.sdk.mapped import MappedOperator
+from airlane.sdk.models import TaskInstance
+from airlane.sdk.notifier import BaseNotifier
+from airlane.sdk.operator_link import BaseOperatorLink
 from airlane.sdk.operators.bash import BashOperator
 from airlane.sdk.operators.empty import DummyOperator, EmptyOperator
 from airlane.sdk.operators.python import (
@@ -23,9 +28,12 @@ from airlane.sdk.operators.python import (
     BranchPythonOperator,
     PythonOperator,
     ShortCircuitOperator,
+    SkipMixin,
 )
 from airlane.sdk.operators.trigger_dagrun import TriggerDagRunOperator
 from airlane.sdk.params import Param
+from airlane.sdk.parsing_context import get_parsing_context
+from airlane.sdk.priority_strategy import WeightRule
 from airlane.sdk.retry_policy import (
     ExceptionRetryPolicy,
     RetryAction,
@@ -39,6 +47,12 @@ from airlane.sdk.sensors.time_delta import DateTimeSensor, TimeDeltaSensor
 from airlane.sdk.setup_teardown import setup, teardown
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.sdk.taskgroup import TaskGroup
+from airlane.sdk.timetables import (
+    CronDataIntervalTimetable,
+    CronTriggerTimetable,
+    DeltaDataIntervalTimetable,
+    DeltaTriggerTimetable,
+)
 from airlane.sdk.trigger_rule import TriggerRule
 from airlane.sdk.variable import Variable
 from airlane.sdk.xcom_arg import XComArg
@@ -53,17 +67,24 @@ __all__ = [
     "AssetAlias",
     "AssetAll",
     "AssetAny",
+    "AssetOrTimeSchedule",
     "AssetWatcher",
     "BaseBranchOperator",
     "BaseHook",
+    "BaseNotifier",
     "BaseOperator",
+    "BaseOperatorLink",
     "BaseSensorOperator",
     "BashOperator",
     "BranchPythonOperator",
     "Connection",
     "Context",
+    "CronDataIntervalTimetable",
+    "CronTriggerTimetable",
     "DagRunState",
     "DateTimeSensor",
+    "DeltaDataIntervalTimetable",
+    "DeltaTriggerTimetable",
     "DummyOperator",
     "EdgeModifier",
     "EmptyOperator",
@@ -80,12 +101,15 @@ __all__ = [
     "RetryPolicy",
     "RetryRule",
     "ShortCircuitOperator",
+    "SkipMixin",
     "TaskGroup",
+    "TaskInstance",
     "TaskInstanceState",
     "TimeDeltaSensor",
     "TriggerDagRunOperator",
     "TriggerRule",
     "Variable",
+    "WeightRule",
     "XComArg",
     "asset",
     "chain",
@@ -93,6 +117,8 @@ __all__ = [
     "cross_downstream",
     "dag",
     "get_current_context",
+    "get_parsing_context",
+    "literal",
     "setup",
     "task",
     "task_group",

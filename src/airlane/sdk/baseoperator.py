@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
@@ -14,6 +14,7 @@ from airlane.sdk.dag import validate_key
 from airlane.sdk.exceptions import AirflowException
 from airlane.sdk.logging_mixin import LoggingMixin
 from airlane.sdk.node import DAGNode, chain, chain_linear, cross_downstream
+from airlane.sdk.operator_link import BaseOperatorLink
 from airlane.sdk.params import ParamsDict
 from airlane.sdk.priority_strategy import PriorityWeightStrategy, load_weight_rule
 from airlane.sdk.retry_policy import RetryPolicy
@@ -120,6 +121,9 @@ class BaseOperator(DAGNode, Templater, LoggingMixin):
 
     template_fields: ClassVar[Sequence[str]] = ()
     template_ext: ClassVar[Sequence[str]] = ()
+    #: links to external systems (sdk/operator_link.py): each pushed as an XCom when a try
+    #: ends, read by the API's ``links`` route
+    operator_extra_links: Collection[BaseOperatorLink] = ()
     template_fields_renderers: ClassVar[dict[str, str]] = {}
     ui_color: str = "#fff"
     ui_fgcolor: str = "#000"
@@ -333,6 +337,11 @@ class BaseOperator(DAGNode, Templater, LoggingMixin):
     @property
     def has_retry_policy(self) -> bool:
         return bool(self.retry_policy)
+
+    @property
+    def extra_links(self) -> list[str]:
+        """The names of the operator's extra links."""
+        return sorted({link.name for link in self.operator_extra_links})
 
     @property
     def dag_id(self) -> str:

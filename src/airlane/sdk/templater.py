@@ -17,6 +17,8 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from airlane.sdk.literal import LiteralValue
+
 if TYPE_CHECKING:
     import jinja2
 
@@ -139,6 +141,8 @@ class Templater:
             jinja_env = self.get_template_env()
         if isinstance(value, str):
             return render_string(value, context, jinja_env, self.template_ext)
+        if isinstance(value, LiteralValue):  # literal(...): as it is, never rendered
+            return value.value
         if _is_reference(value):
             return render_value(value, context, getattr(self, "dag", None), (), jinja_env)  # type: ignore[arg-type]
         if value.__class__ is tuple:

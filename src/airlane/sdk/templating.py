@@ -12,6 +12,7 @@ import jinja2.sandbox
 import orjson
 
 from airlane.sdk.context import Context
+from airlane.sdk.literal import LiteralValue
 from airlane.sdk.mapped_group import MappedArgument, relevant_map_indexes
 from airlane.sdk.xcom_arg import XComArg
 
@@ -90,6 +91,8 @@ def render_value(
 
     if isinstance(value, str):
         return render_string(value, context, env or get_environment(dag), template_ext)
+    if isinstance(value, LiteralValue):  # literal(...): as it is, never rendered
+        return value.value
     if isinstance(value, XComArg):
         return _pull_xcom_arg(value, context)
     if isinstance(value, MappedArgument):

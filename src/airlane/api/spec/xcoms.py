@@ -30,6 +30,13 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
     "XComCollectionResponse": collection("xcom_entries", "XComResponseNative"),
+    "ExtraLinkCollectionResponse": refine(
+        model({"extra_links": "obj", "total_entries": "int"}),
+        extra_links={
+            "type": "object",
+            "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+        },
+    ),
     "XComCreateBody": refine(
         model({"key": "str", "value": "any", "map_index": "int?"}, closed=True),
         map_index={"type": "integer", "default": -1},
@@ -60,6 +67,18 @@ PATHS: Paths = {
             body="XComCreateBody",
             status=201,
             errors=(401, 403, 404, 409, 422),
+        ),
+    },
+    # the URLs of the task's extra links, as its try pushed them (Airflow's get_extra_links)
+    _TI + "/links": {
+        "get": op(
+            "get_extra_links",
+            "Extra Links",
+            "ExtraLinkCollectionResponse",
+            params=[
+                *_IDS,
+                param("map_index", "query", {"type": "integer", "default": -1}),
+            ],
         ),
     },
     _TI + "/xcomEntries/{xcom_key}": {

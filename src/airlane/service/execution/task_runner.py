@@ -342,6 +342,7 @@ async def execute_task(
                 raise
             await _name_instance(ti, ready_context, dag, failed=False)
             _push_result(ready_task, ti, result)
+            await _push_extra_links(ready_task, ti, log)
             _rerecord_rendered(ready_task, env)
             if ti.follow is not None:
                 _validate_branches(dag, ti.follow)
@@ -357,8 +358,10 @@ async def execute_task(
             asset_events=emitted_asset_events(ready_context),
         )
     except TaskDeferred as err:
+        await _push_extra_links(task or node, ti, log)
         return _deferred(err, task, request, started_s, log)
     except AirflowRescheduleException as err:
+        await _push_extra_links(task or node, ti, log)
         log(f"Rescheduling: next poke at {err.reschedule_date.isoformat()}")
         return TaskOutcome(
             state=TaskInstanceState.UP_FOR_RESCHEDULE,
@@ -381,6 +384,7 @@ async def execute_task(
         if task is not None and context is not None:
             with use_context(context, log):
                 await _after_failure(task, context, state, retryable, request, log)
+        await _push_extra_links(task or node, ti, log)
         return TaskOutcome(
             state=state,
             try_number=request.try_number,
@@ -390,6 +394,19 @@ async def execute_task(
             rendered_map_index=ti.rendered_map_index,
             retry_delay_s=delay_s,
         )
+
+
+async def _push_extra_links(task: Any, ti: RuntimeTaskInstance, log: LogFn) -> None:
+    """Each of the operator's extra links as an XCom under its ``xcom_key``, whatever the try's
+    end (Airflow 3's ``finalize``); ``get_link`` is user code: in a thread, and a link that
+    fails is logged and left out."""
+    for link in getattr(task, "operator_extra_links", ()) or ():
+        try:
+            url = await asyncio.to_thread(link.get_link, task, ti_key=ti)
+            ti.xcom_push(link.xcom_key, url)
+        except Exception as err:
+            name = getattr(link, "name", type(link).__name__)
+            log(f"Failed to push an xcom for task operator extra link {name!r}: {err!r}")
 
 
 async def _ask_retry_policy(
