@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from dateutil.relativedelta import relativedelta
 
 from airlane.scheduling.timetables import (
     Kind,
@@ -247,3 +248,113 @@ def test_relativedelta_schedules_step_by_calendar_months() -> None:
     tt = from_serialized(describe_schedule(relativedelta(months=1)), "UTC")
     got = [r.logical_date for r in runs(tt, utc(2024, 1, 31), utc(2030, 1, 1), 3)]
     assert got == [utc(2024, 1, 31), utc(2024, 2, 29), utc(2024, 3, 29)]
+
+
+# ---- a trigger timetable's interval and run_immediately (Airflow's CronTriggerTimetable and
+# DeltaTriggerTimetable); the expected runs are real Airflow 3.3.2's next_dagrun_info (logical
+# date, data interval start and end, run after), catchup from 2024-01-01 00:00 UTC
+
+START = utc(2024, 1, 1)
+
+
+def _described(timetable: object) -> Timetable:
+    from airlane.sdk.schedules import describe_schedule
+
+    return from_serialized(describe_schedule(timetable), "UTC")
+
+
+def _dates(run: ScheduledRun) -> tuple[datetime, datetime, datetime, datetime]:
+    return (run.logical_date, run.data_interval_start, run.data_interval_end, run.run_after)
+
+
+def test_a_trigger_interval_ends_at_the_fire_time_and_starts_the_logical_date() -> None:
+    from airlane.sdk.timetables import CronTriggerTimetable, DeltaTriggerTimetable
+
+    daily = _described(
+        CronTriggerTimetable("0 6 * * *", timezone="UTC", interval=timedelta(hours=6))
+    )
+    first, second = runs(daily, START, utc(2030, 1, 1), 2)
+    assert _dates(first) == (
+        utc(2024, 1, 1),
+        utc(2024, 1, 1),
+        utc(2024, 1, 1, 6),
+        utc(2024, 1, 1, 6),
+    )
+    assert _dates(second)[0] == utc(2024, 1, 2)
+    monthly = _described(
+        CronTriggerTimetable(
+            "0 0 1 * *", timezone="Europe/Amsterdam", interval=relativedelta(months=1)
+        )
+    )
+    first, second = runs(monthly, START, utc(2030, 1, 1), 2)
+    assert _dates(first) == (
+        utc(2023, 12, 31, 23),
+        utc(2023, 12, 31, 23),
+        utc(2024, 1, 31, 23),
+        utc(2024, 1, 31, 23),
+    )
+    assert _dates(second)[:3] == (utc(2024, 1, 29, 23), utc(2024, 1, 29, 23), utc(2024, 2, 29, 23))
+    every = _described(DeltaTriggerTimetable(timedelta(hours=2), interval=timedelta(minutes=30)))
+    first, second = runs(every, START, utc(2030, 1, 1), 2)
+    assert _dates(first) == (utc(2023, 12, 31, 23, 30), utc(2023, 12, 31, 23, 30), START, START)
+    assert _dates(second)[:3] == (
+        utc(2024, 1, 1, 1, 30),
+        utc(2024, 1, 1, 1, 30),
+        utc(2024, 1, 1, 2),
+    )
+
+
+def test_a_manual_run_of_a_trigger_interval_covers_the_interval_before_it() -> None:
+    from airlane.scheduling.manual_runs import interval_for
+    from airlane.sdk.schedules import describe_schedule
+    from airlane.sdk.timetables import CronTriggerTimetable
+
+    daily = describe_schedule(
+        CronTriggerTimetable("0 6 * * *", timezone="UTC", interval=timedelta(hours=6))
+    )
+    assert interval_for(daily, utc(2024, 3, 5, 12)) == (utc(2024, 3, 5, 6), utc(2024, 3, 5, 12))
+    plain = describe_schedule(CronTriggerTimetable("0 6 * * *", timezone="UTC"))
+    assert interval_for(plain, utc(2024, 3, 5, 12)) == (utc(2024, 3, 5, 12), utc(2024, 3, 5, 12))
+
+
+@pytest.mark.parametrize(
+    ("immediately", "first"),
+    [
+        (False, utc(2024, 1, 1, 1)),  # 40 minutes is past a tenth of the hour (6, at least 5)
+        (True, utc(2024, 1, 1)),
+        (timedelta(hours=1), utc(2024, 1, 1)),
+        (timedelta(minutes=30), utc(2024, 1, 1, 1)),
+    ],
+)
+def test_run_immediately_picks_a_dag_without_start_date_s_first_run(
+    immediately: bool | timedelta, first: datetime
+) -> None:
+    from airlane.sdk.timetables import CronTriggerTimetable
+
+    hourly = _described(
+        CronTriggerTimetable("0 * * * *", timezone="UTC", run_immediately=immediately)
+    )
+    (found,) = runs(hourly, None, utc(2024, 1, 1, 0, 40), 1)
+    assert found.logical_date == first
+
+
+def test_airflow_s_defaults_leave_the_description_as_it_was() -> None:
+    from airlane.sdk.timetables import (
+        CronDataIntervalTimetable,
+        CronTriggerTimetable,
+        DeltaTriggerTimetable,
+    )
+
+    assert CronTriggerTimetable("0 * * * *", timezone="UTC").describe() == {
+        "kind": "cron",
+        "expression": "0 * * * *",
+        "timezone": "UTC",
+        "data_intervals": False,
+    }
+    described = CronTriggerTimetable(
+        "0 * * * *", timezone="UTC", interval=timedelta(hours=1), run_immediately=True
+    ).describe()
+    assert (described["interval"], described["run_immediately"]) == (3600.0, True)
+    assert "interval" not in DeltaTriggerTimetable(timedelta(hours=1)).describe()
+    with pytest.raises(TypeError):
+        CronDataIntervalTimetable("0 * * * *", "UTC", interval=timedelta(hours=1))  # type: ignore[call-arg]

@@ -26,7 +26,7 @@ from airlane.queue.conf_limit import ConfTooLarge
 from airlane.queue.keys import ti_field
 from airlane.queue.protocol import run_id_problem
 from airlane.queue.store import DagNotFound, RunExists, RunRequest, Store
-from airlane.scheduling import custom_timetable
+from airlane.scheduling.manual_runs import interval_for
 from airlane.sdk.exceptions import ParamValidationError
 from airlane.sdk.params import params_from_dump
 from airlane.sdk.timezone import utcnow
@@ -68,7 +68,7 @@ async def trigger(request: web.Request) -> web.Response:
     if start is not None and end is not None and start > end:
         raise invalid("body", "data_interval_end", "data_interval_end is before its start")
     effective = logical_date or run_after
-    if start is None and dag.get("schedule", {}).get("kind") == "custom":
+    if start is None:
         start, end = _manual_interval(dag, effective)
     run_id = opt_str(body, "dag_run_id") or f"manual__{effective.isoformat()}"
     problem = run_id_problem(run_id)
@@ -104,10 +104,10 @@ async def trigger(request: web.Request) -> web.Response:
 
 
 def _manual_interval(dag: dict[str, Any], run_after: datetime) -> tuple[datetime, datetime]:
-    """A custom timetable's ``infer_manual_data_interval`` (as Airflow's trigger endpoint)."""
+    """The DAG's timetable's data interval for a run triggered at ``run_after`` (as Airflow's
+    trigger endpoint: scheduling/manual_runs.py)."""
     try:
-        timetable = custom_timetable.resolve(dag["schedule"])
-        return custom_timetable.manual_interval(timetable, run_after)
+        return interval_for(dict(dag.get("schedule") or {}), run_after)
     except Exception as err:  # the user's code: its failure is the request's answer
         raise invalid(
             "body", "data_interval_start", f"the DAG's timetable cannot infer one: {err}"

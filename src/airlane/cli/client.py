@@ -20,6 +20,8 @@ from airlane.queue.connection import connect
 from airlane.queue.log_pages import iter_pages
 from airlane.queue.protocol import run_id_problem
 from airlane.queue.store import DagNotFound, RunExists, RunRequest, Store
+from airlane.scheduling.custom_timetable import TimetableError
+from airlane.scheduling.manual_runs import manual_interval
 from airlane.sdk.timezone import coerce_datetime, utcnow
 
 if TYPE_CHECKING:
@@ -289,7 +291,11 @@ async def cmd_trigger(args: argparse.Namespace) -> int:
     problem = run_id_problem(run_id)
     if problem is not None:
         raise CliError(f"--run-id: {run_id!r} {problem}")
-    request = RunRequest(args.dag_id, run_id, logical_date, logical_date, logical_date, conf)
+    try:
+        start, end = await manual_interval(store, args.dag_id, logical_date)
+    except TimetableError as err:
+        raise CliError(f"the DAG's timetable cannot infer a data interval: {err}") from None
+    request = RunRequest(args.dag_id, run_id, logical_date, start, end, conf)
     try:
         await store.create_run(request)
     except DagNotFound:

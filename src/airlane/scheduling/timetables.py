@@ -53,6 +53,13 @@ class Timetable:
     delta: timedelta | relativedelta | None = None
     timezone: str = "UTC"
     data_intervals: bool = False
+    #: a trigger timetable's data interval: a run fired at T covers [T - interval, T] and its
+    #: logical date is T - interval (Airflow's DagRunInfo.interval; 0: the fire time alone)
+    interval: timedelta | relativedelta = timedelta()
+    #: a trigger timetable's first run for a DAG without start_date (Airflow's
+    #: run_immediately: True, the latest past fire time; a timedelta, that one if it is at
+    #: most that old; False, the same within a tenth of the period, at least 5 minutes)
+    run_immediately: bool | timedelta = False
     #: the re-created custom timetable (Kind.CUSTOM)
     custom: Any = field(default=None, compare=False)
 
@@ -156,14 +163,16 @@ def from_serialized(
             timezone=tz,
             data_intervals=data_intervals,
         )
+    trigger = trigger_options(schedule)
     if kind == "cron":
         return Timetable(
-            Kind.CRON, cron=str(expression), timezone=tz, data_intervals=data_intervals
+            Kind.CRON, cron=str(expression), timezone=tz, data_intervals=data_intervals, **trigger
         )
     if kind == "timedelta":
         seconds = float(schedule["seconds"])
+        delta = timedelta(seconds=seconds)
         return Timetable(
-            Kind.DELTA, delta=timedelta(seconds=seconds), timezone=tz, data_intervals=data_intervals
+            Kind.DELTA, delta=delta, timezone=tz, data_intervals=data_intervals, **trigger
         )
     if kind == "relativedelta" and schedule.get("fields"):
         f = {k: int(v) for k, v in schedule["fields"].items()}
@@ -177,6 +186,48 @@ def from_serialized(
         )
         return Timetable(Kind.DELTA, delta=step, timezone=tz, data_intervals=data_intervals)
     return Timetable(Kind.NONE, timezone=tz)
+
+
+def trigger_options(schedule: dict[str, Any]) -> dict[str, Any]:
+    """A trigger timetable's ``interval`` and ``run_immediately`` from its description
+    (sdk/timetables.py writes them only when they are not Airflow's defaults)."""
+    options: dict[str, Any] = {}
+    interval = schedule.get("interval")
+    if isinstance(interval, dict):
+        f = {k: int(v) for k, v in interval.items()}
+        options["interval"] = relativedelta(
+            years=f.get("years", 0),
+            months=f.get("months", 0),
+            days=f.get("days", 0),
+            hours=f.get("hours", 0),
+            minutes=f.get("minutes", 0),
+            seconds=f.get("seconds", 0),
+            microseconds=f.get("microseconds", 0),
+        )
+    elif interval:
+        options["interval"] = timedelta(seconds=float(interval))
+    immediately = schedule.get("run_immediately")
+    if immediately is True:
+        options["run_immediately"] = True
+    elif isinstance(immediately, int | float) and not isinstance(immediately, bool):
+        options["run_immediately"] = timedelta(seconds=float(immediately))
+    return options
+
+
+def manual_data_interval(
+    schedule: dict[str, Any], run_after: datetime
+) -> tuple[datetime, datetime] | None:
+    """The data interval of a run triggered at ``run_after`` of a trigger timetable with an
+    ``interval`` (Airflow's ``infer_manual_data_interval``: [run_after - interval, run_after]);
+    None for every other schedule (custom ones infer theirs: custom_timetable)."""
+    if schedule.get("kind") == "asset_or_time":
+        return manual_data_interval(dict(schedule.get("timetable") or {}), run_after)
+    if schedule.get("kind") not in ("cron", "timedelta") or schedule.get("data_intervals"):
+        return None
+    interval = trigger_options(schedule).get("interval")
+    if interval is None:
+        return None
+    return run_after - interval, run_after
 
 
 def plain_utc(moment: datetime) -> datetime:
@@ -203,10 +254,17 @@ def _point(moment: datetime) -> ScheduledRun:
 
 def _first_without_start(tt: Timetable, now: datetime) -> datetime:
     """Airflow's first trigger when a DAG has no start_date: the latest past fire time if it
-    was less than a tenth of the period (at least 5 minutes) ago, else the next one."""
+    was less than a tenth of the period (at least 5 minutes) ago, else the next one; with
+    ``run_immediately`` True the latest past one, with a timedelta that one if it is at most
+    that old."""
     past = tt.prev_at_or_before(now)
+    if tt.run_immediately is True:
+        return past
     upcoming = tt.next_after(now)
-    buffer = max((upcoming - past) / 10, timedelta(minutes=5))
+    if isinstance(tt.run_immediately, timedelta):
+        buffer = tt.run_immediately
+    else:
+        buffer = max((upcoming - past) / 10, timedelta(minutes=5))
     return past if now - past <= buffer else upcoming
 
 
@@ -238,7 +296,11 @@ def next_run(
     elif tt.data_intervals:
         found = _next_interval(tt, last, start_date, catchup, now)
     else:
-        found = _point(_next_trigger(tt, last, start_date, catchup, now))
+        fire = _next_trigger(tt, last, start_date, catchup, now)
+        if end_date is not None and fire > end_date:  # (Airflow: the fire time, not the start)
+            return None
+        start = fire - tt.interval
+        return ScheduledRun(start, start, fire, fire)
     if end_date is not None and found.logical_date > end_date:
         return None
     return found

@@ -12,6 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from croniter import croniter
+from dateutil.relativedelta import relativedelta
 
 from airlane.sdk.exceptions import AirflowException
 from airlane.sdk.timetable_base import Timetable
@@ -33,8 +34,29 @@ class _Timetable(Timetable):
         raise NotImplementedError
 
 
+Interval = timedelta | relativedelta
+
+
+def _interval(value: Any, what: str) -> Interval:
+    if isinstance(value, timedelta | relativedelta):
+        return value
+    raise AirflowException(f"{what} must be a timedelta or relativedelta, got {value!r}")
+
+
+def interval_json(interval: Interval) -> float | dict[str, int]:
+    """A timedelta as seconds, a relativedelta as its non-zero fields (Airflow's forms)."""
+    if isinstance(interval, timedelta):
+        return interval.total_seconds()
+    names = ("years", "months", "days", "hours", "minutes", "seconds", "microseconds")
+    return {name: int(getattr(interval, name)) for name in names if getattr(interval, name)}
+
+
+def _is_zero(interval: Interval) -> bool:
+    return interval == timedelta() or interval == relativedelta()
+
+
 class _CronTimetable(_Timetable):
-    def __init__(self, cron: str, timezone: Any = None, **_: Any) -> None:
+    def __init__(self, cron: str, timezone: Any = None) -> None:
         if not croniter.is_valid(cron):
             raise AirflowException(f"Invalid cron expression {cron!r}")
         self.cron = cron
@@ -50,7 +72,7 @@ class _CronTimetable(_Timetable):
 
 
 class _DeltaTimetable(_Timetable):
-    def __init__(self, delta: timedelta, **_: Any) -> None:
+    def __init__(self, delta: timedelta) -> None:
         if not isinstance(delta, timedelta) or delta.total_seconds() <= 0:
             raise AirflowException(f"A timetable's delta must be a positive timedelta: {delta!r}")
         self.delta = delta
@@ -64,8 +86,46 @@ class _DeltaTimetable(_Timetable):
         }
 
 
+def _trigger_parts(interval: Interval, run_immediately: bool | timedelta) -> dict[str, Any]:
+    """What a trigger timetable adds to its description: its data interval (a run covers
+    [fire - interval, fire], its logical date the start) and when a DAG without start_date
+    first runs; only when not Airflow's defaults (0 and False), so the description of every
+    other DAG is unchanged."""
+    parts: dict[str, Any] = {}
+    if not _is_zero(interval):
+        parts["interval"] = interval_json(interval)
+    if isinstance(run_immediately, timedelta):
+        parts["run_immediately"] = run_immediately.total_seconds()
+    elif run_immediately is True:
+        parts["run_immediately"] = True
+    return parts
+
+
 class CronTriggerTimetable(_CronTimetable):
+    """A run at each cron time; ``interval``: its data interval ends there and starts that
+    long before (its logical date); ``run_immediately`` (True, False or a timedelta): whether
+    a DAG without start_date first runs at the latest past cron time (as Airflow)."""
+
     data_intervals = False
+
+    def __init__(
+        self,
+        cron: str,
+        timezone: Any = None,
+        *,
+        interval: Interval = timedelta(),
+        run_immediately: bool | timedelta = False,
+    ) -> None:
+        super().__init__(cron, timezone)
+        self.interval = _interval(interval, "interval")
+        if not isinstance(run_immediately, bool | timedelta):
+            raise AirflowException(
+                f"run_immediately must be a bool or a timedelta, got {run_immediately!r}"
+            )
+        self.run_immediately = run_immediately
+
+    def describe(self) -> dict[str, Any]:
+        return super().describe() | _trigger_parts(self.interval, self.run_immediately)
 
 
 class CronDataIntervalTimetable(_CronTimetable):
@@ -73,7 +133,16 @@ class CronDataIntervalTimetable(_CronTimetable):
 
 
 class DeltaTriggerTimetable(_DeltaTimetable):
+    """A run every ``delta``; ``interval`` as for CronTriggerTimetable."""
+
     data_intervals = False
+
+    def __init__(self, delta: timedelta, *, interval: Interval = timedelta()) -> None:
+        super().__init__(delta)
+        self.interval = _interval(interval, "interval")
+
+    def describe(self) -> dict[str, Any]:
+        return super().describe() | _trigger_parts(self.interval, False)
 
 
 class DeltaDataIntervalTimetable(_DeltaTimetable):

@@ -9,6 +9,8 @@ from typing import Any
 
 from airlane.queue.protocol import InvalidRunId
 from airlane.queue.store import DagNotFound, RunExists, RunRequest, Store
+from airlane.scheduling.custom_timetable import TimetableError
+from airlane.scheduling.manual_runs import manual_interval
 from airlane.sdk.dag import DAG
 from airlane.sdk.exceptions import AirflowException, AirflowSkipException
 from airlane.sdk.state import DagRunState, TaskInstanceState
@@ -38,8 +40,12 @@ class RedisRunLauncher:
         assert when is not None
         run_id = run_id or f"manual__{when.isoformat()}"
         try:
+            start, end = await manual_interval(self.store, dag_id, when)
+        except TimetableError as err:
+            raise AirflowException(f"TriggerDagRunOperator: {dag_id}: {err}") from None
+        try:
             await self.store.create_run(
-                RunRequest(dag_id, run_id, when, when, when, conf, run_type="manual")
+                RunRequest(dag_id, run_id, when, start, end, conf, run_type="manual")
             )
         except InvalidRunId as err:
             raise AirflowException(f"TriggerDagRunOperator: {err}") from None

@@ -25,13 +25,15 @@ from airlane.engine.run_state import Step, TaskOutcome, TIKey, instance_summary
 from airlane.engine.state_machine import RunMachine
 from airlane.queue.protocol import validate_run_id
 from airlane.scheduling.custom_timetable import manual_interval
+from airlane.scheduling.timetables import manual_data_interval
 from airlane.sdk.asset_runtime import use_asset_event_reader
 from airlane.sdk.asset_schedule import AssetOrTimeSchedule
 from airlane.sdk.dag import DAG
 from airlane.sdk.run_states import use_run_state_lookup
+from airlane.sdk.schedules import describe_schedule
 from airlane.sdk.secrets_masker import mask_text
 from airlane.sdk.state import DagRunState, TaskInstanceState
-from airlane.sdk.timetables import is_custom_timetable
+from airlane.sdk.timetables import is_custom_timetable, is_timetable
 from airlane.sdk.timezone import coerce_datetime, utcnow
 from airlane.sdk.triggers.run_state_counter import using_state_counter
 from airlane.service.execution.context_builder import RunInfo
@@ -99,6 +101,10 @@ def make_run_info(
         schedule = schedule.timetable
     if is_custom_timetable(schedule):  # as Airflow's dag.test(): the timetable infers it
         start, end = (pendulum.instance(d) for d in manual_interval(schedule, when))
+    elif is_timetable(schedule):  # a trigger timetable's interval
+        found = manual_data_interval(describe_schedule(schedule), when)
+        if found is not None:
+            start, end = (pendulum.instance(d) for d in found)
     return RunInfo(
         dag_id=dag.dag_id,
         run_id=validate_run_id(run_id or f"manual__{when.isoformat()}"),
