@@ -358,3 +358,76 @@ def test_airflow_s_defaults_leave_the_description_as_it_was() -> None:
     assert "interval" not in DeltaTriggerTimetable(timedelta(hours=1)).describe()
     with pytest.raises(TypeError):
         CronDataIntervalTimetable("0 * * * *", "UTC", interval=timedelta(hours=1))  # type: ignore[call-arg]
+
+
+# ---- EventsTimetable and MultipleCronTriggerTimetable: the runs real Airflow 3.3.2's
+# next_dagrun_info gives, catchup from 2024-01-01 00:00 UTC
+
+
+def test_events_run_at_each_listed_moment_in_order() -> None:
+    from airlane.sdk.timetables import EventsTimetable
+
+    listed = [utc(2024, 1, 5, 10), utc(2024, 1, 2, 8), utc(2024, 2, 1)]
+    events = EventsTimetable(listed, restrict_to_events=True)
+    assert (events.summary, events.description) == (
+        "3 events",
+        "3 events between 2024-01-02T08:00:00+00:00 and 2024-02-01T00:00:00+00:00",
+    )
+    tt = _described(events)
+    assert [r.logical_date for r in runs(tt, START, utc(2030, 1, 1), 5)] == sorted(listed)
+    assert len(runs(tt, START, utc(2030, 1, 1), 5, end_date=utc(2024, 1, 20))) == 2
+    # without catchup: none of those already past
+    assert [r.logical_date for r in runs(tt, START, utc(2024, 1, 3), 5, catchup=False)] == [
+        utc(2024, 1, 5, 10),
+        utc(2024, 2, 1),
+    ]
+
+
+def test_a_manual_run_of_events_restricted_takes_the_latest_event() -> None:
+    from airlane.scheduling.manual_runs import interval_for
+    from airlane.sdk.schedules import describe_schedule
+    from airlane.sdk.timetables import EventsTimetable
+
+    listed = [utc(2024, 1, 5, 10), utc(2024, 1, 2, 8), utc(2024, 2, 1)]
+    restricted = describe_schedule(EventsTimetable(listed, restrict_to_events=True))
+    assert interval_for(restricted, utc(2024, 1, 10)) == (utc(2024, 1, 5, 10), utc(2024, 1, 5, 10))
+    assert interval_for(restricted, utc(2023, 1, 1)) == (utc(2024, 1, 2, 8), utc(2024, 1, 2, 8))
+    free = describe_schedule(EventsTimetable(listed))
+    assert interval_for(free, utc(2024, 1, 10)) == (utc(2024, 1, 10), utc(2024, 1, 10))
+
+
+def test_multiple_crons_fire_on_each_grid_once() -> None:
+    from airlane.sdk.timetables import MultipleCronTriggerTimetable
+
+    both = _described(MultipleCronTriggerTimetable("0 6 * * *", "30 18 * * *", timezone="UTC"))
+    assert [r.logical_date for r in runs(both, START, utc(2030, 1, 1), 4)] == [
+        utc(2024, 1, 1, 6),
+        utc(2024, 1, 1, 18, 30),
+        utc(2024, 1, 2, 6),
+        utc(2024, 1, 2, 18, 30),
+    ]
+    overlapping = MultipleCronTriggerTimetable(
+        "0 6 * * *", "0 6 * * 1", timezone="Europe/Amsterdam", interval=timedelta(hours=1)
+    )
+    found = runs(_described(overlapping), START, utc(2030, 1, 1), 3)
+    assert [_dates(r)[:3] for r in found] == [
+        (utc(2024, 1, 1, 4), utc(2024, 1, 1, 4), utc(2024, 1, 1, 5)),
+        (utc(2024, 1, 2, 4), utc(2024, 1, 2, 4), utc(2024, 1, 2, 5)),
+        (utc(2024, 1, 3, 4), utc(2024, 1, 3, 4), utc(2024, 1, 3, 5)),
+    ]
+    # without catchup: the latest time not after now, whichever cron gives it
+    (latest,) = runs(both, START, utc(2024, 3, 1, 20), 1, catchup=False)
+    assert latest.logical_date == utc(2024, 3, 1, 18, 30)
+
+
+def test_the_api_shows_events_and_several_crons_by_their_summaries() -> None:
+    from airlane.api.shapes import _schedule_shown
+    from airlane.sdk.schedules import describe_schedule
+    from airlane.sdk.timetables import EventsTimetable, MultipleCronTriggerTimetable
+
+    events = describe_schedule(EventsTimetable([utc(2024, 1, 2)], description="Match days"))
+    assert _schedule_shown(events) == ("Match days", "Match days", True)
+    crons = describe_schedule(
+        MultipleCronTriggerTimetable("0 6 * * *", "0 18 * * *", timezone="UTC")
+    )
+    assert _schedule_shown(crons)[0] == "0 6 * * *, 0 18 * * *"

@@ -61,6 +61,8 @@ def _schedule_shown(schedule: Mapping[str, Any]) -> tuple[str | None, str | None
     if kind == "asset_or_time":
         summary, description, periodic = _schedule_shown(schedule.get("timetable") or {})
         return f"Asset or {summary}", f"Triggered by assets or {description}", periodic
+    if kind == "events":  # EventsTimetable's summary and description
+        return expression, schedule.get("description") or expression, True
     if kind == "custom":  # the timetable's own summary, description and periodic
         shown = schedule.get("description") or expression
         return expression, shown, bool(schedule.get("periodic", True))

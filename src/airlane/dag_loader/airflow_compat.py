@@ -87,6 +87,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.timetables.base": ("airlane.sdk.timetable_base",),
     "airflow.timetables.interval": ("airlane.sdk.timetables",),
     "airflow.timetables.trigger": ("airlane.sdk.timetables",),
+    "airflow.timetables.events": ("airlane.sdk.timetables",),
     "airflow.sdk": (_SDK, "airlane.sdk.params", "airlane.sdk.variable", "airlane.sdk.sdk_version"),
     "airflow.sdk.bases": (),
     "airflow.sdk.bases.operator": ("airlane.sdk.baseoperator",),

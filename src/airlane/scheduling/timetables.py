@@ -11,7 +11,7 @@ hour are stepped in UTC so that no hour is skipped or doubled when clocks change
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,6 +36,8 @@ class Kind(enum.StrEnum):
     DELTA = "delta"
     #: a user's Timetable subclass (``custom``), asked through its own methods
     CUSTOM = "custom"
+    #: EventsTimetable: a run at each listed moment
+    EVENTS = "events"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +62,11 @@ class Timetable:
     #: run_immediately: True, the latest past fire time; a timedelta, that one if it is at
     #: most that old; False, the same within a tenth of the period, at least 5 minutes)
     run_immediately: bool | timedelta = False
+    #: MultipleCronTriggerTimetable's expressions (``cron`` is the first), each its own grid
+    crons: tuple[str, ...] = ()
+    #: EventsTimetable's moments (UTC, in order) and whether a manual run takes the latest
+    events: tuple[datetime, ...] = ()
+    restrict_to_events: bool = False
     #: the re-created custom timetable (Kind.CUSTOM)
     custom: Any = field(default=None, compare=False)
 
@@ -67,7 +74,7 @@ class Timetable:
     def periodic(self) -> bool:
         if self.kind is Kind.CUSTOM:
             return bool(custom_timetable.attribute(self.custom, "periodic"))
-        return self.kind in (Kind.CRON, Kind.DELTA)
+        return self.kind in (Kind.CRON, Kind.DELTA, Kind.EVENTS)
 
     def run_id(self, run_type: str, run: ScheduledRun) -> str:
         """The id of a run of this timetable (a custom one's ``generate_run_id``)."""
@@ -168,6 +175,13 @@ def from_serialized(
         return Timetable(
             Kind.CRON, cron=str(expression), timezone=tz, data_intervals=data_intervals, **trigger
         )
+    if kind == "multi_cron":
+        crons = tuple(str(c) for c in schedule.get("expressions") or ())
+        return Timetable(Kind.CRON, cron=crons[0], crons=crons, timezone=tz, **trigger)
+    if kind == "events":
+        events = tuple(plain_utc(datetime.fromisoformat(e)) for e in schedule.get("events") or ())
+        restrict = bool(schedule.get("restrict_to_events"))
+        return Timetable(Kind.EVENTS, timezone=tz, events=events, restrict_to_events=restrict)
     if kind == "timedelta":
         seconds = float(schedule["seconds"])
         delta = timedelta(seconds=seconds)
@@ -222,12 +236,27 @@ def manual_data_interval(
     None for every other schedule (custom ones infer theirs: custom_timetable)."""
     if schedule.get("kind") == "asset_or_time":
         return manual_data_interval(dict(schedule.get("timetable") or {}), run_after)
-    if schedule.get("kind") not in ("cron", "timedelta") or schedule.get("data_intervals"):
+    if schedule.get("kind") == "events":
+        return _events_manual_interval(from_serialized(schedule, "UTC"), run_after)
+    if schedule.get("kind") not in ("cron", "timedelta", "multi_cron"):
+        return None
+    if schedule.get("data_intervals"):
         return None
     interval = trigger_options(schedule).get("interval")
     if interval is None:
         return None
     return run_after - interval, run_after
+
+
+def _events_manual_interval(tt: Timetable, run_after: datetime) -> tuple[datetime, datetime] | None:
+    """EventsTimetable's infer_manual_data_interval: with restrict_to_events, the latest event
+    at or before ``run_after`` (the first event when ``run_after`` is before them all)."""
+    if not tt.restrict_to_events or not tt.events:
+        return None
+    moment = plain_utc(run_after)
+    past = [event for event in tt.events if event <= moment]
+    chosen = past[-1] if past else tt.events[0]
+    return chosen, chosen
 
 
 def plain_utc(moment: datetime) -> datetime:
@@ -286,6 +315,8 @@ def next_run(
         return None
     if tt.kind is Kind.CUSTOM:
         return _next_custom(tt, last, start_date, end_date, catchup)
+    if tt.kind is Kind.EVENTS:
+        return _next_event(tt, last, start_date, end_date, catchup, now)
     if tt.kind is Kind.ONCE:
         if last is not None:
             return None
@@ -296,7 +327,7 @@ def next_run(
     elif tt.data_intervals:
         found = _next_interval(tt, last, start_date, catchup, now)
     else:
-        fire = _next_trigger(tt, last, start_date, catchup, now)
+        fire = _next_trigger_fire(tt, last, start_date, catchup, now)
         if end_date is not None and fire > end_date:  # (Airflow: the fire time, not the start)
             return None
         start = fire - tt.interval
@@ -326,6 +357,52 @@ def _next_custom(
         catchup=catchup,
     )
     return ScheduledRun(*dates) if dates is not None else None
+
+
+def _next_event(
+    tt: Timetable,
+    last: ScheduledRun | None,
+    start_date: datetime | None,
+    end_date: datetime | None,
+    catchup: bool,
+    now: datetime,
+) -> ScheduledRun | None:
+    """EventsTimetable's next_dagrun_info: the first event not before the start (now, without
+    catchup) and after the latest run."""
+    earliest = start_date
+    if not catchup and (earliest is None or now > earliest):
+        earliest = now
+    for event in tt.events:
+        if earliest is not None and event < earliest:
+            continue
+        if last is not None and event <= last.data_interval_end:
+            continue
+        if end_date is not None and event > end_date:
+            return None
+        return _point(event)
+    return None
+
+
+def _next_trigger_fire(
+    tt: Timetable,
+    last: ScheduledRun | None,
+    start_date: datetime | None,
+    catchup: bool,
+    now: datetime,
+) -> datetime:
+    """The next fire time; for several crons (MultipleCronTriggerTimetable) each one's, the
+    one Airflow picks: the earliest with catchup, else the latest not after now (the earliest
+    after it when none is)."""
+    if len(tt.crons) < 2:
+        return _next_trigger(tt, last, start_date, catchup, now)
+    fires = [
+        _next_trigger(replace(tt, cron=cron, crons=()), last, start_date, catchup, now)
+        for cron in tt.crons
+    ]
+    if catchup:
+        return min(fires)
+    past = [fire for fire in fires if fire - tt.interval <= now]  # (by logical date)
+    return max(past) if past else min(fires)
 
 
 def _next_trigger(

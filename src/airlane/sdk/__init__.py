@@ -52,6 +52,8 @@ from airlane.sdk.timetables import (
     CronTriggerTimetable,
     DeltaDataIntervalTimetable,
     DeltaTriggerTimetable,
+    EventsTimetable,
+    MultipleCronTriggerTimetable,
 )
 from airlane.sdk.trigger_rule import TriggerRule
 from airlane.sdk.variable import Variable
@@ -88,11 +90,13 @@ __all__ = [
     "DummyOperator",
     "EdgeModifier",
     "EmptyOperator",
+    "EventsTimetable",
     "ExceptionRetryPolicy",
     "FileSensor",
     "Label",
     "MappedOperator",
     "Metadata",
+    "MultipleCronTriggerTimetable",
     "Param",
     "PokeReturnValue",
     "PythonOperator",

@@ -16,6 +16,7 @@ from dateutil.relativedelta import relativedelta
 
 from airlane.sdk.exceptions import AirflowException
 from airlane.sdk.timetable_base import Timetable
+from airlane.sdk.timezone import coerce_datetime
 
 
 def _zone_name(timezone: Any) -> str | None:
@@ -147,6 +148,90 @@ class DeltaTriggerTimetable(_DeltaTimetable):
 
 class DeltaDataIntervalTimetable(_DeltaTimetable):
     data_intervals = True
+
+
+class MultipleCronTriggerTimetable(_Timetable):
+    """A run at each time any of the cron expressions gives (one run when several give the
+    same time), each run as CronTriggerTimetable's (``interval``, ``run_immediately``)."""
+
+    data_intervals = False
+
+    def __init__(
+        self,
+        *crons: str,
+        timezone: Any,
+        interval: Interval = timedelta(),
+        run_immediately: bool | timedelta = False,
+    ) -> None:
+        if not crons:
+            raise ValueError("cron expression required")
+        self.timetables = [
+            CronTriggerTimetable(cron, timezone, interval=interval, run_immediately=run_immediately)
+            for cron in crons
+        ]
+        self.crons = tuple(crons)
+        self.timezone = _zone_name(timezone)
+
+    def describe(self) -> dict[str, Any]:
+        first = self.timetables[0]
+        return {
+            "kind": "multi_cron",
+            "expression": ", ".join(self.crons),
+            "expressions": list(self.crons),
+            "timezone": self.timezone,
+            "data_intervals": False,
+        } | _trigger_parts(first.interval, first.run_immediately)
+
+
+class EventsTimetable(_Timetable):
+    """A run at each of the listed moments (Airflow's ``airflow.timetables.events``): none
+    before the DAG's start_date, none already past without catchup; a manual run's data
+    interval is its own moment, or with ``restrict_to_events`` the latest event at or before
+    it (the first one before them all)."""
+
+    data_intervals = False
+
+    def __init__(
+        self,
+        event_dates: Any,
+        restrict_to_events: bool = False,
+        presorted: bool = False,
+        description: str | None = None,
+    ) -> None:
+        events = []
+        for when in event_dates:
+            moment = coerce_datetime(when)
+            if moment is None:
+                raise AirflowException(f"EventsTimetable: not a date: {when!r}")
+            events.append(moment)
+        self.event_dates = events if presorted else sorted(events)
+        self.restrict_to_events = bool(restrict_to_events)
+        if description is None:
+            if self.event_dates:
+                first, last = self.event_dates[0], self.event_dates[-1]
+                self.description = (
+                    f"{len(self.event_dates)} events between "
+                    f"{first.isoformat(sep='T')} and {last.isoformat(sep='T')}"
+                )
+            else:
+                self.description = "No events"
+            self._summary = f"{len(self.event_dates)} events"
+        else:
+            self.description = self._summary = description
+
+    @property
+    def summary(self) -> str:
+        return self._summary
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "kind": "events",
+            "expression": self.summary,
+            "events": [moment.isoformat() for moment in self.event_dates],
+            "restrict_to_events": self.restrict_to_events,
+            "description": self.description,
+            "data_intervals": False,
+        }
 
 
 def is_timetable(value: Any) -> bool:
