@@ -171,6 +171,8 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.sdk.log": ("airlane.sdk.secrets_masker",),
     "airflow.sdk.execution_time": (),
     "airflow.sdk.execution_time.secrets_masker": ("airlane.sdk.secrets_masker",),
+    # Airflow 3.3's state stores: NEVER_EXPIRE and the accessors
+    "airflow.sdk.execution_time.context": ("airlane.sdk.state_store",),
     "airflow.utils.log": (),
     "airflow.utils.log.secrets_masker": ("airlane.sdk.secrets_masker",),
     "airflow.providers.standard.exceptions": ("airlane.sdk.sensors.external_errors",),

@@ -126,6 +126,10 @@ Global keys
     assets               HASH asset name -> asset JSON (queue/asset_records.AssetRecord: id,
                          name, uri, group, extra, created_at, updated_at, watchers)
     asset_ids            HASH asset id -> asset name
+    asset_state:<name:N|uri:U>
+                         HASH key -> an asset's state store value (the same record), kept
+    task_state_expiry    ZSET "<task_state key>\n<field>" scored by when it expires (removed
+                         by the coordinator's retention pass)
     asset_deps           HASH dag_id -> what the DAG declares about assets (asset_records.DagAssets:
                          outlets, inlets, outlet aliases per task; its asset condition)
     asset_aliases        HASH alias name -> {"id", "name", "group"}
@@ -174,6 +178,10 @@ Per run ({run} = {<dag_id>|<run_id>})
     rendered:{run}       HASH "<task_id>|<map_index>" -> rendered template fields JSON of the
                          latest try that rendered them (written by its worker's finish)
     xcom:{run}:<task>    HASH "<map_index>|<key>" -> XCom value JSON
+    task_state:{run}:<task>
+                         HASH "<map_index>|<key>" -> a task instance's state store value
+                         ({"v": value JSON, "u": set at, "x": expires at or null}: its
+                         retries share it; service/execution/redis_state_store.py)
     hitl:{run}           HASH "<task_id>|<map_index>" -> what a HITL try asks (JSON of
                          sdk.hitl_detail.HITLRequest), written by the try that waits
     hitl_responses:{run} HASH "<task_id>|<map_index>" -> its answer (HITLResponse JSON): set with
@@ -488,6 +496,18 @@ class Keys:
     def run_xcoms(self, dag_id: str, run_id: str) -> str:
         """What a run's ``xcom`` keys start with (the task id follows)."""
         return f"{self.prefix}xcom:{run_tag(dag_id, run_id)}:"
+
+    def task_state(self, dag_id: str, run_id: str, task_id: str) -> str:
+        """A task's state store in a run (sdk/state_store.py), its instances' keys as fields."""
+        return f"{self.prefix}task_state:{run_tag(dag_id, run_id)}:{task_id}"
+
+    def asset_state(self, ident: str) -> str:
+        """An asset's state store (``ident``: ``name:<name>`` or ``uri:<uri>``)."""
+        return f"{self.prefix}asset_state:{ident}"
+
+    @property
+    def task_state_expiry(self) -> str:
+        return f"{self.prefix}task_state_expiry"
 
     def log(self, dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int) -> str:
         return log_in_run(self.run_logs(dag_id, run_id), task_id, map_index, try_number)

@@ -231,14 +231,15 @@ class Store:
         await self.client.hset(self.keys.run(dag_id, run_id), "note", note)
 
     async def delete_run(self, dag_id: str, run_id: str) -> None:
-        """Remove a run that is not active, with its instances, claims, XComs, logs, deferral
-        and asset entries (queue/asset_retention.py)."""
+        """Remove a run that is not active, with its instances, claims, XComs, state stores,
+        logs, deferral and asset entries (queue/asset_retention.py)."""
         k = self.keys
         tis = await self.task_instances(dag_id, run_id)
         doomed = [k.run(dag_id, run_id), k.tis(dag_id, run_id), k.claims(dag_id, run_id)]
         doomed += [k.tries(dag_id, run_id), k.rendered(dag_id, run_id)]
         doomed += [k.hitl(dag_id, run_id), k.hitl_responses(dag_id, run_id)]
         doomed += [k.xcom(dag_id, run_id, task_id) for task_id in {t for t, _ in tis}]
+        doomed += [k.task_state(dag_id, run_id, task_id) for task_id in {t for t, _ in tis}]
         for (task_id, map_index), (record, _) in tis.items():
             doomed += [
                 k.log(dag_id, run_id, task_id, map_index, n)

@@ -46,6 +46,7 @@ from airlane.sdk.sensors.filesystem import FileSensor
 from airlane.sdk.sensors.time_delta import DateTimeSensor, TimeDeltaSensor
 from airlane.sdk.setup_teardown import setup, teardown
 from airlane.sdk.state import DagRunState, TaskInstanceState
+from airlane.sdk.state_store import NEVER_EXPIRE
 from airlane.sdk.taskgroup import TaskGroup
 from airlane.sdk.timetables import (
     CronDataIntervalTimetable,
@@ -61,6 +62,7 @@ from airlane.sdk.xcom_arg import XComArg
 
 __all__ = [
     "DAG",
+    "NEVER_EXPIRE",
     "AirflowException",
     "AirflowFailException",
     "AirflowSensorTimeout",

@@ -39,6 +39,10 @@ DEFAULTS: dict[tuple[str, str], str] = {
     ("core", "allowed_deserialization_classes"): "airflow.*",
     ("core", "allowed_deserialization_classes_regexp"): "",
     ("core", "fernet_key"): "",
+    # Airflow 3.3's state stores (sdk/state_store.py)
+    ("state_store", "default_retention_days"): "30",
+    ("state_store", "clear_on_success"): "False",
+    ("state_store", "max_value_storage_bytes"): "65535",
     ("core", "test_connection"): "Disabled",
     ("logging", "logging_level"): "INFO",
     ("operators", "default_deferrable"): "false",

@@ -44,6 +44,7 @@ from airlane.queue.dag_admin import clean_versions
 from airlane.queue.deferral_entries import forget_run_deferrals
 from airlane.queue.keys import Keys, parse_ti_field, parse_try_field, run_ref
 from airlane.queue.store import Store
+from airlane.service.execution.redis_state_store import remove_expired
 
 log = logging.getLogger("airlane.retention")
 
@@ -87,8 +88,8 @@ def run_keys(
     keys: Keys, dag_id: str, run_id: str, tis: dict[str, str], tries: Iterable[str]
 ) -> list[str]:
     """Every per-run key of a run: its hash, instances, claims, tries, rendered fields, each
-    task's XComs and each try's log. ``tis`` is the run's instance hash, ``tries`` the field
-    names of its try history ("<task>|<map_index>|<try>")."""
+    task's XComs and state store and each try's log. ``tis`` is the run's instance hash,
+    ``tries`` the field names of its try history ("<task>|<map_index>|<try>")."""
     doomed = [
         keys.run(dag_id, run_id),
         keys.tis(dag_id, run_id),
@@ -100,6 +101,7 @@ def run_keys(
     ]
     highest = last_tries(tis, tries)
     doomed += [keys.xcom(dag_id, run_id, task_id) for task_id in sorted({t for t, _ in highest})]
+    doomed += [keys.task_state(dag_id, run_id, t) for t in sorted({t for t, _ in highest})]
     for (task_id, map_index), last in sorted(highest.items()):
         doomed += [keys.log(dag_id, run_id, task_id, map_index, n) for n in range(1, last + 1)]
     return doomed
@@ -262,7 +264,8 @@ async def _delete_run(client: aioredis.Redis, keys: Keys, dag_id: str, run_id: s
 @dataclass
 class RetentionDuty:
     """The coordinator's housekeeping: now and then, the runs and asset events past the
-    retention go (none with a retention of 0), and job records silent for a day."""
+    retention go (none with a retention of 0), job records silent for a day, and task state
+    keys whose own expiry passed (sdk/state_store.py)."""
 
     client: aioredis.Redis
     keys: Keys
@@ -293,6 +296,9 @@ class RetentionDuty:
 
     async def _pass(self, now_s: float) -> tuple[list[str], int]:
         await jobs.prune(self.client, self.keys, now_s)
+        expired = await remove_expired(self.client, self.keys, now_s, batch=self.batch * 10)
+        if expired:
+            log.info("retention: removed %s expired task state keys", expired)
         if self.retention_s <= 0:
             return [], 0
         request = CleanRequest(before_s=now_s - self.retention_s, max_runs=self.batch)

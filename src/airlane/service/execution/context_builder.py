@@ -17,6 +17,12 @@ from airlane.sdk.context import Context
 from airlane.sdk.dag import DAG
 from airlane.sdk.models import DagRun
 from airlane.sdk.params import ParamsDict
+from airlane.sdk.state_store import (
+    AssetStateStoreAccessors,
+    TaskScope,
+    TaskStateStoreAccessor,
+    has_assets,
+)
 from airlane.sdk.variable import template_var
 from airlane.service.execution.runtime_ti import RuntimeTaskInstance
 
@@ -149,6 +155,9 @@ def build_context(
         map_index=ti.map_index,
         map_index_template=getattr(task, "map_index_template", None),
         test_mode=False,
+        task_state_store=TaskStateStoreAccessor(
+            TaskScope(run.dag_id, run.run_id, str(task.task_id), ti.map_index)
+        ),
         **_asset_keys(task, run),
         **extra,
     )
@@ -161,7 +170,10 @@ def _asset_keys(task: Any, run: RunInfo) -> dict[str, Any]:
     inlets = list(getattr(task, "inlets", None) or [])
     outlets = list(getattr(task, "outlets", None) or [])
     triggering = TriggeringAssetEvents.from_json(run.asset_events)
-    return {
+    state: dict[str, Any] = {}
+    if has_assets(inlets, outlets):  # (Airflow: only for a task with assets of its own)
+        state["asset_state_store"] = AssetStateStoreAccessors(inlets, outlets)
+    return state | {
         "inlets": inlets,
         "outlets": outlets,
         "outlet_events": OutletEventAccessors(outlets),

@@ -33,6 +33,7 @@ from airlane.sdk.run_states import use_run_state_lookup
 from airlane.sdk.schedules import describe_schedule
 from airlane.sdk.secrets_masker import mask_text
 from airlane.sdk.state import DagRunState, TaskInstanceState
+from airlane.sdk.state_store import InMemoryStateBackend, current_state_backend, use_state_backend
 from airlane.sdk.timetables import is_custom_timetable, is_timetable
 from airlane.sdk.timezone import coerce_datetime, utcnow
 from airlane.sdk.triggers.run_state_counter import using_state_counter
@@ -366,8 +367,11 @@ def run_dag_object(
     marked = re.compile(mark_success_pattern) if mark_success_pattern is not None else None
     local = LocalRun(dag, run, sink, launcher, marked)
     launcher.run_states.add(local)
+    # the state stores of this dags test (a nested run, TriggerDagRunOperator's, shares them)
+    state = current_state_backend() or InMemoryStateBackend()
     with (
         use_run_state_lookup(launcher.run_states),
         using_state_counter(LocalAsyncRunStates(launcher.run_states)),
+        use_state_backend(state),
     ):
         return asyncio.run(local.run())

@@ -343,6 +343,7 @@ async def execute_task(
             await _name_instance(ti, ready_context, dag, failed=False)
             _push_result(ready_task, ti, result)
             await _push_extra_links(ready_task, ti, log)
+            await _clear_state_on_success(ready_context)
             _rerecord_rendered(ready_task, env)
             if ti.follow is not None:
                 _validate_branches(dag, ti.follow)
@@ -394,6 +395,18 @@ async def execute_task(
             rendered_map_index=ti.rendered_map_index,
             retry_delay_s=delay_s,
         )
+
+
+async def _clear_state_on_success(context: Context) -> None:
+    """With ``[state_store] clear_on_success``, a success removes its instance's task state
+    (Airflow clears it in the success transition)."""
+    from airlane.sdk.configuration import conf
+
+    if not conf.getboolean("state_store", "clear_on_success"):
+        return
+    store = context.get("task_state_store")
+    if store is not None:
+        await store.aclear()
 
 
 async def _push_extra_links(task: Any, ti: RuntimeTaskInstance, log: LogFn) -> None:

@@ -6,7 +6,7 @@ installed around each try, so that the two ways of running a try install the sam
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 
 import redis
@@ -17,12 +17,14 @@ from airlane.sdk.asset_runtime import use_asset_event_reader
 from airlane.sdk.connection_store import use_connection_store
 from airlane.sdk.hitl_detail import use_hitl_store
 from airlane.sdk.run_states import use_run_state_lookup
+from airlane.sdk.state_store import use_state_backend
 from airlane.sdk.variable import use_variable_store
 from airlane.sdk.venv_access import use_task_access
 from airlane.service.connections.redis_store import RedisConnectionStore
 from airlane.service.execution.redis_asset_events import RedisAssetEventReader
 from airlane.service.execution.redis_hitl import RedisHITLStore
 from airlane.service.execution.redis_run_states import RedisRunStateLookup
+from airlane.service.execution.redis_state_store import RedisStateBackend
 from airlane.service.execution.redis_variables import RedisVariableStore
 
 
@@ -37,6 +39,8 @@ class TaskStores:
     key_prefix: str
     #: where inlet_events reads (sdk/asset_runtime.py)
     asset_events: RedisAssetEventReader | None = None
+    #: where the state stores live (sdk/state_store.py)
+    state: RedisStateBackend | None = None
 
     @classmethod
     def build(cls, sync_client: redis.Redis, keys: Keys, redis_url: str) -> TaskStores:
@@ -48,6 +52,7 @@ class TaskStores:
             redis_url,
             keys.prefix,
             RedisAssetEventReader(sync_client, keys),
+            RedisStateBackend(sync_client, keys),
         )
 
     @contextmanager
@@ -59,6 +64,7 @@ class TaskStores:
             use_run_state_lookup(self.run_states),
             use_hitl_store(self.hitl),
             use_task_access(self.redis_url, self.key_prefix),
+            use_state_backend(self.state) if self.state is not None else nullcontext(),
         ):
             if self.asset_events is None:
                 yield
