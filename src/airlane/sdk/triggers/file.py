@@ -85,4 +85,61 @@ class FileDeleteTrigger(BaseEventTrigger):
             await asyncio.sleep(self.poke_interval)
 
 
-__all__ = ["FileDeleteTrigger", "FileTrigger"]
+def _names(directory: str) -> set[str]:
+    """The entries of ``directory`` (none while it does not exist; blocking: in a thread)."""
+    try:
+        return set(os.listdir(directory))
+    except FileNotFoundError:
+        return set()
+
+
+def _unlink(filepath: str) -> bool:
+    """Delete ``filepath``; False when it is gone already (blocking: run in a thread)."""
+    try:
+        os.unlink(filepath)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+class DirectoryFileDeleteTrigger(BaseEventTrigger):
+    """Fires once ``filename`` appears in ``directory``, after deleting it (providers-standard's
+    trigger for many flag files landing in one inbox). Airflow's triggerer lets the triggers on
+    one directory and cadence share a single listing; here each scans the directory itself.
+    A directory that does not exist yet is waited for; one that cannot be listed (permissions,
+    not a directory) fails the trigger; other errors of a listing are logged and retried."""
+
+    def __init__(self, *, directory: str, filename: str, poke_interval: float = 5.0) -> None:
+        super().__init__()
+        self.directory = directory
+        self.filename = filename
+        self.poke_interval = poke_interval
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            "airflow.providers.standard.triggers.file.DirectoryFileDeleteTrigger",
+            {
+                "directory": self.directory,
+                "filename": self.filename,
+                "poke_interval": self.poke_interval,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        filepath = os.path.join(self.directory, self.filename)
+        while True:
+            try:
+                names = await asyncio.to_thread(_names, self.directory)
+            except (PermissionError, NotADirectoryError, IsADirectoryError):
+                raise
+            except OSError:
+                self.log.warning("Failed to list %s; retrying", self.directory, exc_info=True)
+                names = set()
+            if self.filename in names and await asyncio.to_thread(_unlink, filepath):
+                self.log.info("File %s has been deleted", filepath)
+                yield TriggerEvent({"filepath": filepath})
+                return
+            await asyncio.sleep(self.poke_interval)
+
+
+__all__ = ["DirectoryFileDeleteTrigger", "FileDeleteTrigger", "FileTrigger"]
