@@ -189,17 +189,23 @@ def from_serialized(
             Kind.DELTA, delta=delta, timezone=tz, data_intervals=data_intervals, **trigger
         )
     if kind == "relativedelta" and schedule.get("fields"):
-        f = {k: int(v) for k, v in schedule["fields"].items()}
-        step = relativedelta(
-            years=f.get("years", 0),
-            months=f.get("months", 0),
-            days=f.get("days", 0),
-            hours=f.get("hours", 0),
-            minutes=f.get("minutes", 0),
-            seconds=f.get("seconds", 0),
-        )
+        step = _relativedelta(schedule["fields"])
         return Timetable(Kind.DELTA, delta=step, timezone=tz, data_intervals=data_intervals)
     return Timetable(Kind.NONE, timezone=tz)
+
+
+def _relativedelta(fields: dict[str, Any]) -> relativedelta:
+    """A relativedelta from its described non-zero fields (sdk/schedules.py, sdk/timetables.py)."""
+    f = {k: int(v) for k, v in fields.items()}
+    return relativedelta(
+        years=f.get("years", 0),
+        months=f.get("months", 0),
+        days=f.get("days", 0),
+        hours=f.get("hours", 0),
+        minutes=f.get("minutes", 0),
+        seconds=f.get("seconds", 0),
+        microseconds=f.get("microseconds", 0),
+    )
 
 
 def trigger_options(schedule: dict[str, Any]) -> dict[str, Any]:
@@ -208,16 +214,7 @@ def trigger_options(schedule: dict[str, Any]) -> dict[str, Any]:
     options: dict[str, Any] = {}
     interval = schedule.get("interval")
     if isinstance(interval, dict):
-        f = {k: int(v) for k, v in interval.items()}
-        options["interval"] = relativedelta(
-            years=f.get("years", 0),
-            months=f.get("months", 0),
-            days=f.get("days", 0),
-            hours=f.get("hours", 0),
-            minutes=f.get("minutes", 0),
-            seconds=f.get("seconds", 0),
-            microseconds=f.get("microseconds", 0),
-        )
+        options["interval"] = _relativedelta(interval)
     elif interval:
         options["interval"] = timedelta(seconds=float(interval))
     immediately = schedule.get("run_immediately")
