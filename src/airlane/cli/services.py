@@ -130,14 +130,22 @@ _JOB_TYPES = {
 _BATCH_SERVICES = frozenset({"coordinator", "dag-processor", "worker"})
 
 
-def _serve(settings: Settings, name: str, build: Callable[[aioredis.Redis, Keys], _Service]) -> int:
-    """Run one service until SIGTERM/SIGINT, on its own Redis client, with its job record."""
+def _serve(
+    settings: Settings,
+    name: str,
+    build: Callable[[aioredis.Redis, Keys], _Service],
+    max_connections: int = 100,
+) -> int:
+    """Run one service until SIGTERM/SIGINT, on its own Redis client (up to
+    ``max_connections`` at once), with its job record."""
     from airlane.queue.jobs import JobType
     from airlane.service.batch_scheduling import enter_batch
     from airlane.service.job_beat import job_beat
 
     async def main(stop: asyncio.Event) -> None:
-        client = connect(settings.redis_url, client_name=f"airlane-{name}")
+        client = connect(
+            settings.redis_url, client_name=f"airlane-{name}", max_connections=max_connections
+        )
         keys = Keys.from_env()
         service = build(client, keys)
         # a triggerer's job is named by its triggerer id, as task instances' triggerer_job
@@ -257,7 +265,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
         task_process_idle_s=settings.task_process_idle_s,
         batch_scheduling=settings.batch_scheduling,
     )
-    return _serve(settings, "worker", lambda c, k: Worker(worker_settings, c, k))
+    return _serve(
+        settings,
+        "worker",
+        lambda c, k: Worker(worker_settings, c, k),
+        worker_settings.redis_connections,
+    )
 
 
 def cmd_triggerer(args: argparse.Namespace) -> int:

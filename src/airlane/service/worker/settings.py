@@ -40,3 +40,11 @@ class WorkerSettings:
     #: AIRLANE_FAST_PATH: a success queues a ready successor in its finish script
     #: (engine/fast_path.py)
     fast_path: bool = field(default_factory=fast_path_enabled)
+
+    @property
+    def redis_connections(self) -> int:
+        """The bound of the worker's connection pool: each slot may have its read of the run,
+        a log write and its finish out at once, the lean calls keep a connection per call out,
+        and the queues' read, heartbeat and recovery have theirs (past the bound a call waits
+        for a free connection: ``queue.connection.WaitingConnectionPool``)."""
+        return 4 * self.concurrency + 32
