@@ -39,7 +39,7 @@ fi
 # The tests' Airflow provider packages (make install-test), installed without Airflow by
 # `airlane providers install`; skipped while the list and the package install are unchanged.
 if [ "${AIRLANE_SETUP_PROVIDERS:-0}" = 1 ]; then
-  providers="http common-sql sqlite postgres smtp slack"
+  providers="http common-sql sqlite postgres smtp slack common-io"
   pstamp=.venv/.airlane-providers
   if [ ! -f "$pstamp" ] || [ "$stamp" -nt "$pstamp" ] || [ "$(cat "$pstamp")" != "$providers" ]; then
     # shellcheck disable=SC2086  # one word per provider

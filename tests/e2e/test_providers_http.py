@@ -22,7 +22,16 @@ from tests.http_server import HttpServer
 HTTP_DAGS = TEST_DAGS / "providers_http"
 
 #: what scripts/setup.sh installs for the tests
-SETUP_PROVIDERS = ("http", "common-sql", "sqlite", "postgres", "smtp", "slack", "common-compat")
+SETUP_PROVIDERS = (
+    "http",
+    "common-sql",
+    "sqlite",
+    "postgres",
+    "smtp",
+    "slack",
+    "common-compat",
+    "common-io",
+)
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ import os
 import sys
 from importlib.machinery import ModuleSpec
 from types import ModuleType
+from typing import Any
 
 _SDK = "airlane.sdk"
 _BASH = "airlane.sdk.operators.bash"
@@ -222,6 +223,17 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.datasets.metadata": ("airlane.sdk.assets",),
     "airflow.timetables.assets": ("airlane.sdk.asset_schedule",),
     "airflow.timetables.datasets": ("airlane.sdk.asset_schedule",),
+    # Object storage (airflow.io in Airflow 2.8+, airflow.sdk.io in 3)
+    "airflow.sdk.io": ("airlane.sdk.io",),
+    "airflow.sdk.io.path": ("airlane.sdk.io.path",),
+    "airflow.sdk.io.store": ("airlane.sdk.io.store",),
+    "airflow.sdk.io.fs": ("airlane.sdk.io.fs",),
+    "airflow.sdk.io.stat": ("airlane.sdk.io.stat",),
+    "airflow.sdk.io.typedef": ("airlane.sdk.io.typedef",),
+    "airflow.io": ("airlane.sdk.io",),
+    "airflow.io.path": ("airlane.sdk.io.path",),
+    "airflow.io.store": ("airlane.sdk.io.store",),
+    "airflow.io.typedef": ("airlane.sdk.io.typedef",),
 }
 
 #: a folder of Airflow's own example DAGs to serve as ``airflow.example_dags`` (see
@@ -256,6 +268,7 @@ class _AliasLoader(importlib.abc.Loader):
         return None
 
     def exec_module(self, module: ModuleType) -> None:
+        lazy: dict[str, str] = {}
         for source_name in MODULES[module.__name__]:
             source = importlib.import_module(source_name)
             names = getattr(source, "__all__", None) or [
@@ -263,9 +276,25 @@ class _AliasLoader(importlib.abc.Loader):
             ]
             for name in names:
                 setattr(module, name, getattr(source, name))
+            lazy.update(getattr(source, "LAZY_NAMES", {}))
         for name, target in MODULE_ATTRIBUTES.get(module.__name__, {}).items():
             setattr(module, name, importlib.import_module(target))
-        module.__dict__.setdefault("__all__", [n for n in vars(module) if not n.startswith("_")])
+        public = [n for n in vars(module) if not n.startswith("_") and n != "LAZY_NAMES"]
+        module.__dict__.setdefault("__all__", public + sorted(lazy))
+        if lazy:
+            module.__getattr__ = _lazy_getattr(module.__name__, lazy)  # type: ignore[method-assign]
+
+
+def _lazy_getattr(module_name: str, lazy: dict[str, str]) -> Any:
+    """A module ``__getattr__`` that imports the names of ``lazy`` (name -> module) on first
+    use: ``airflow.sdk.ObjectStoragePath`` loads fsspec only for the files that use it."""
+
+    def __getattr__(name: str) -> Any:
+        if name not in lazy:
+            raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
+        return getattr(importlib.import_module(lazy[name]), name)
+
+    return __getattr__
 
 
 class _InstalledOrAliasLoader(importlib.abc.Loader):

@@ -1,5 +1,7 @@
 """What DAG files import: DAG, operators, TaskFlow decorators, task groups, wiring helpers."""
 
+from typing import Any
+
 from airlane.sdk.asset_decorator import asset
 from airlane.sdk.asset_schedule import AssetOrTimeSchedule
 from airlane.sdk.assets import Asset, AssetAlias, AssetAll, AssetAny, AssetWatcher, Metadata
@@ -130,3 +132,15 @@ __all__ = [
     "task_group",
     "teardown",
 ]
+
+#: names imported on first use (``ObjectStoragePath`` loads fsspec and universal_pathlib, some
+#: 80 ms: only the DAG files that use it pay for them); ``airflow.sdk`` serves them the same way
+LAZY_NAMES = {"ObjectStoragePath": "airlane.sdk.io.path"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in LAZY_NAMES:
+        raise AttributeError(f"module 'airlane.sdk' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(LAZY_NAMES[name]), name)
