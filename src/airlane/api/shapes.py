@@ -9,38 +9,23 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from airlane.engine.dag_spec import DEFAULT_MAX_ACTIVE_TASKS, DagSpec
 from airlane.engine.run_state import TIRecord
-from airlane.queue.codec import TIMeta, loads
+from airlane.queue.codec import TIMeta
+
+# (re-exported: the API's modules take them from here)
+from airlane.service.run_shape import dag_run_response as dag_run_response
+from airlane.service.run_shape import iso as iso
+from airlane.service.run_shape import run_after as run_after
+from airlane.service.run_shape import run_type as run_type
+from airlane.service.run_shape import run_versions as run_versions
+from airlane.service.run_shape import triggered_by as triggered_by
 
 BUNDLE_NAME = "dags-folder"
 _TI_NAMESPACE = uuid.UUID("6f1c3a52-5c0e-4b7e-9f57-3b8f0c2d9a10")
 _VERSION_NAMESPACE = uuid.UUID("0b6f6c1e-2d1f-4c55-8a8e-5d0f2b7c9e31")
-_RUN_TYPES = frozenset({"backfill", "scheduled", "manual", "asset_triggered"})
-_TRIGGERED_BY = {"manual": "rest_api", "asset_triggered": "asset"}
-
-
-def iso(value: float | str | None) -> str | None:
-    """A stored time (epoch seconds as a number or string, or ISO text) as ISO 8601 UTC."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, str):
-        try:
-            seconds = float(value)
-        except ValueError:
-            return value
-    else:
-        seconds = float(value)
-    return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
-
-
-def _seconds(value: float | str | None) -> float | None:
-    if value is None or value == "":
-        return None
-    return float(value)
 
 
 def _timetable(spec: DagSpec) -> tuple[str | None, str | None, bool]:
@@ -131,73 +116,6 @@ def version_response(
         "created_at": iso(created_at_s),
         "dag_display_name": display,
         "bundle_url": None,
-    }
-
-
-def run_type(value: str | None) -> str:
-    return value if value in _RUN_TYPES else "manual"
-
-
-def run_after(run: dict[str, str]) -> str | None:
-    """When the run was due: its logical date, else (an asset-triggered run has none) its
-    ``run_after``, else when it was queued."""
-    return run.get("logical_date") or run.get("run_after") or iso(run.get("queued_at"))
-
-
-def triggered_by(run: dict[str, str]) -> str | None:
-    """Airflow's DagRunTriggeredByType value of the run (``asset`` for an asset-triggered
-    run)."""
-    return _TRIGGERED_BY.get(run.get("run_type") or "")
-
-
-def run_versions(
-    dag: dict[str, Any] | None, run: dict[str, str], versions: Mapping[str, dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """The run's ``dag_versions``: the version it was created with (``versions``: the DAG's
-    version responses by content hash). A run stores the hash of the serialized DAG it runs
-    with as it starts; one not started yet starts with the DAG's current one. A version no
-    longer kept leaves the list empty."""
-    content_hash = run.get("dag_hash") or (dag or {}).get("hash")
-    found = versions.get(str(content_hash)) if content_hash else None
-    return [found] if found is not None else []
-
-
-def dag_run_response(
-    dag: dict[str, Any] | None,
-    run: dict[str, str],
-    versions: Mapping[str, dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """DAGRunResponse from a run's hash (``versions``: see :func:`run_versions`)."""
-    start, end = _seconds(run.get("start_date")), _seconds(run.get("end_date"))
-    logical = run.get("logical_date") or None
-    note = run.get("note") or None
-    try:
-        conf = loads(run.get("conf") or "{}")
-    except ValueError:
-        conf = {}
-    return {
-        "dag_id": run["dag_id"],
-        "dag_run_id": run["run_id"],
-        "dag_display_name": (dag or {}).get("dag_display_name") or run["dag_id"],
-        "dag_versions": run_versions(dag, run, versions or {}),
-        "bundle_version": None,
-        "conf": conf if isinstance(conf, dict) else {},
-        "state": run.get("state", "queued"),
-        "run_type": run_type(run.get("run_type")),
-        "logical_date": logical,
-        "run_after": run_after(run),
-        "data_interval_start": run.get("data_interval_start") or None,
-        "data_interval_end": run.get("data_interval_end") or None,
-        "queued_at": iso(run.get("queued_at")),
-        "start_date": iso(start),
-        "end_date": iso(end) if end else None,
-        "duration": (end - start) if start and end else None,
-        "last_scheduling_decision": None,
-        "note": note,
-        "triggered_by": triggered_by(run),
-        "triggering_user_name": run.get("triggered_by") or None,
-        "partition_date": None,
-        "partition_key": None,
     }
 
 
