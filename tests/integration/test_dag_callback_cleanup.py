@@ -1,5 +1,6 @@
 """``callbacks:pending`` stays bounded: a run deleted (by the API or by retention) takes its
-DAG callback jobs and done markers with it; a job no callbacks role took in time is dropped."""
+DAG callback jobs and done markers with it, and its deadlines not reported yet; a job no
+callbacks role took in time is dropped."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 import redis.asyncio as aioredis
 
+from airlane.engine.deadlines import entry
 from airlane.queue.callback_jobs import (
     RUN_GENERATION,
     CallbackKind,
@@ -85,3 +87,25 @@ async def test_jobs_no_role_took_in_time_are_dropped(client: aioredis.Redis) -> 
     outcome = await prune_pending(client, KEYS, now_s)
     assert (outcome.waiting, outcome.dropped) == (1, 2)
     assert await client.hkeys(KEYS.callbacks_pending) == [fresh.job_id]
+
+
+async def _failed_run_with_deadlines(client: aioredis.Redis, run_id: str) -> list[str]:
+    """A failed run whose two deadlines have not passed yet (they would still be reported)."""
+    await Store(client, KEYS).create_run(RunRequest(DAG, run_id, WHEN, WHEN, WHEN, {}))
+    later_s = time.time() + 3600
+    fields = {"state": "failed", "start_date": "1.0", "deadline:0": repr(later_s)}
+    await client.hset(KEYS.run(DAG, run_id), mapping={**fields, "deadline:1": repr(later_s)})
+    entries = [entry(DAG, run_id, i) for i in (0, 1)]
+    await client.zadd(KEYS.deadlines, dict.fromkeys(entries, later_s))
+    return entries
+
+
+async def test_a_deleted_run_takes_its_deadlines_along(client: aioredis.Redis) -> None:
+    gone = await _failed_run_with_deadlines(client, "r1")
+    kept = await _failed_run_with_deadlines(client, "r2")
+    await Store(client, KEYS).delete_run(DAG, "r1")
+    assert sorted(await client.zrange(KEYS.deadlines, 0, -1)) == sorted(kept)
+    removed = await clean_runs(client, KEYS, CleanRequest(before_s=time.time()))
+    assert removed == [f"{DAG}|r2"]
+    assert await client.zcard(KEYS.deadlines) == 0
+    assert gone != kept

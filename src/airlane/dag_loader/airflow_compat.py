@@ -223,6 +223,9 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.datasets.metadata": ("airlane.sdk.assets",),
     "airflow.timetables.assets": ("airlane.sdk.asset_schedule",),
     "airflow.timetables.datasets": ("airlane.sdk.asset_schedule",),
+    # Deadline alerts (Airflow 3.1; airflow.sdk exports them from 3.2)
+    "airflow.sdk.definitions.deadline": ("airlane.sdk.deadline",),
+    "airflow.sdk.definitions.callback": ("airlane.sdk.deadline",),
     # Object storage (airflow.io in Airflow 2.8+, airflow.sdk.io in 3)
     "airflow.sdk.io": ("airlane.sdk.io",),
     "airflow.sdk.io.path": ("airlane.sdk.io.path",),

@@ -285,8 +285,9 @@ def serialize_dag(dag: DAG, *, relative_fileloc: str | None = None) -> dict[str,
 
 
 def _ui_options(dag: DAG) -> dict[str, Any]:
-    """Airflow 2's default_view and orientation, and access_control, when the DAG sets them
-    (left out otherwise: a DAG without them keeps its serialized form and hash)."""
+    """Airflow 2's default_view and orientation, access_control, and Airflow 3.1's deadline
+    alerts, when the DAG sets them (left out otherwise: a DAG without them keeps its
+    serialized form and hash)."""
     options: dict[str, Any] = {}
     if dag.default_view != ui_options.DEFAULT_VIEW:
         options["default_view"] = dag.default_view
@@ -294,6 +295,8 @@ def _ui_options(dag: DAG) -> dict[str, Any]:
         options["orientation"] = dag.orientation
     if dag.access_control is not None:
         options["access_control"] = dag.access_control
+    if dag.deadline:
+        options["deadline"] = [alert.to_json() for alert in dag.deadline]
     return options
 
 

@@ -56,6 +56,8 @@ class DagSpec:
     #: the asset condition (``engine.asset_condition``) of a DAG scheduled on assets (kinds
     #: ``assets`` and ``asset_or_time``), None otherwise
     asset_condition: Mapping[str, Any] | None = None
+    #: Airflow 3.1's deadline alerts (``engine.deadlines``), as serialized
+    deadlines: tuple[Mapping[str, Any], ...] = ()
 
     @property
     def has_schedule(self) -> bool:
@@ -88,6 +90,7 @@ class DagSpec:
             has_on_success_callback=bool(dag.get("has_on_success_callback")),
             has_on_failure_callback=bool(dag.get("has_on_failure_callback")),
             asset_condition=_asset_condition(dag.get("schedule")),
+            deadlines=tuple(a for a in dag.get("deadline") or () if isinstance(a, Mapping)),
         )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -32,6 +33,7 @@ class EventKind(StrEnum):
     IMPORT_ERRORS = "import_errors"
     CALLBACK = "callback"
     ASSET = "asset"
+    DEADLINE_MISSED = "deadline_missed"
 
 
 def _field(fields: Mapping[str, str], name: str, kind: str) -> str:
@@ -178,6 +180,47 @@ class RunTimeoutEvent:
 
     def payload(self) -> dict[str, Any]:
         return {"dag_id": self.dag_id, "run_id": self.run_id}
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlineMissedEvent:
+    """A run's deadline passed before the run succeeded (its alert's callback is queued:
+    a ``callback`` event follows once the callbacks role delivered it)."""
+
+    kind: ClassVar[EventKind] = EventKind.DEADLINE_MISSED
+    dag_id: str
+    run_id: str
+    #: the alert's position in the DAG's ``deadline`` list
+    alert_index: int
+    #: the deadline (epoch seconds)
+    deadline_s: float
+
+    def to_fields(self) -> Fields:
+        return {
+            "kind": self.kind.value,
+            "run": run_ref(self.dag_id, self.run_id),
+            "alert": str(self.alert_index),
+            "deadline": repr(self.deadline_s),
+        }
+
+    @classmethod
+    def from_fields(cls, fields: Mapping[str, str]) -> DeadlineMissedEvent:
+        dag_id, run_id = parse_run_ref(_field(fields, "run", cls.kind))
+        try:
+            alert = int(_field(fields, "alert", cls.kind))
+            deadline_s = float(_field(fields, "deadline", cls.kind))
+        except ValueError as err:
+            raise MalformedRecord(f"{cls.kind} event: {err}") from None
+        return cls(dag_id, run_id, alert, deadline_s)
+
+    def payload(self) -> dict[str, Any]:
+        deadline = datetime.fromtimestamp(self.deadline_s, UTC).isoformat()
+        return {
+            "dag_id": self.dag_id,
+            "run_id": self.run_id,
+            "alert_index": self.alert_index,
+            "deadline_time": deadline.replace("+00:00", "Z"),
+        }
 
 
 class CallbackOutcome(StrEnum):
@@ -348,6 +391,7 @@ _KnownEvent = (
     RunEvent
     | TIEvent
     | RunTimeoutEvent
+    | DeadlineMissedEvent
     | CallbackEvent
     | DagEvent
     | ImportErrorsEvent
@@ -359,6 +403,7 @@ _KNOWN = (
     RunEvent,
     TIEvent,
     RunTimeoutEvent,
+    DeadlineMissedEvent,
     CallbackEvent,
     DagEvent,
     ImportErrorsEvent,

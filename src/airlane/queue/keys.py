@@ -105,6 +105,11 @@ Global keys
                          PENDING_MAX_AGE_S is dropped (no callbacks role took it)
     callbacks:done:<job id>  SET positions of the job's callbacks already delivered (a retry
                          calls only the others); expires with arq's result of the job
+    deadlines            ZSET "<dag_id>\x1f<run_id>\x1f<alert index>" scored by the run's
+                         deadline (epoch seconds; engine/deadlines.py), added when the
+                         coordinator first sees the run; removed when the run succeeds by then,
+                         when the deadline is reported missed, or with the run. The run's hash
+                         holds the same deadline as ``deadline:<alert index>``
     hitl_runs            SET "<dag_id>|<run_id>" of runs with human-in-the-loop details (the
                          API's list across runs reads it); a run leaves it when deleted
     hitl_answers         STREAM a notice per HITL answer written (fields run: run ref, ti:
@@ -281,6 +286,10 @@ class Keys:
     @property
     def pools(self) -> str:
         return f"{self.prefix}pools"
+
+    @property
+    def deadlines(self) -> str:
+        return f"{self.prefix}deadlines"
 
     @property
     def callbacks_pending(self) -> str:

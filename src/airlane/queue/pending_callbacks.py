@@ -12,10 +12,9 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from airlane.queue.callback_jobs import DagCallbackJob
 from airlane.queue.keys import Keys
 from airlane.queue.protocol import MalformedRecord
-from airlane.queue.task_callback_jobs import TaskCallbackJob, decode_job
+from airlane.queue.task_callback_jobs import CallbackJob, decode_job
 
 log = logging.getLogger("airlane.callbacks")
 
@@ -26,9 +25,7 @@ PENDING_WARN_COUNT = 1000
 _SCAN_COUNT = 500
 
 
-def is_stale(
-    job: DagCallbackJob | TaskCallbackJob, now_s: float, max_age_s: float = PENDING_MAX_AGE_S
-) -> bool:
+def is_stale(job: CallbackJob, now_s: float, max_age_s: float = PENDING_MAX_AGE_S) -> bool:
     return job.ended_at_s < now_s - max_age_s
 
 

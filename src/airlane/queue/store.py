@@ -15,6 +15,7 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from airlane.engine.deadlines import run_entries
 from airlane.engine.run_state import TIRecord
 from airlane.queue import typed
 from airlane.queue.asset_retention import consumed_ids, forget_run_assets, source_fields
@@ -251,6 +252,8 @@ class Store:
         )
         job_ids = job_ids_of_run(dag_id, run_id, run_generation(raw_generation))
         doomed += [k.callbacks_done(job_id) for job_id in job_ids]
+        fields = cast(list[str], await self.client.hkeys(k.run(dag_id, run_id)))
+        deadlines = run_entries(dag_id, run_id, fields)
         last = {key: record.try_number for key, (record, _) in tis.items()}
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.delete(*doomed)
@@ -259,6 +262,8 @@ class Store:
             forget_run_assets(pipe, k, run_ref(dag_id, run_id), fields, consumed_ids(consumed))
             pipe.hdel(k.callbacks_pending, *job_ids)  # its DAG callbacks: nothing to call about
             pipe.zrem(k.runs_of(dag_id), run_id)
+            if deadlines:
+                pipe.zrem(k.deadlines, *deadlines)
             pipe.srem(k.active_runs, run_ref(dag_id, run_id))
             pipe.srem(k.hitl_runs, run_ref(dag_id, run_id))
             await pipe.execute()

@@ -21,6 +21,7 @@ from typing import Any
 import orjson
 
 from airlane.queue.callback_jobs import DagCallbackJob
+from airlane.queue.deadline_jobs import DeadlineCallbackJob
 from airlane.queue.protocol import MalformedRecord
 
 JOB_ID_PREFIX = "airlane-task-callback:"
@@ -90,15 +91,18 @@ class TaskCallbackJob:
 
 
 #: a job the callbacks role delivers
-CallbackJob = DagCallbackJob | TaskCallbackJob
+CallbackJob = DagCallbackJob | TaskCallbackJob | DeadlineCallbackJob
 
 
 def decode_job(raw: str | bytes) -> CallbackJob:
-    """A pending or queued job: a task callback's when it names a task, else a DAG's."""
+    """A pending or queued job: a task callback's when it names a task, a missed deadline's
+    when it names an alert, else a DAG's."""
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
         raise MalformedRecord(f"callback job {raw!r:.300}: {err}") from None
     if isinstance(data, dict) and "task_id" in data:
         return TaskCallbackJob.from_json(data)
+    if isinstance(data, dict) and "alert_index" in data:
+        return DeadlineCallbackJob.from_json(data)
     return DagCallbackJob.from_json(data)

@@ -9,6 +9,14 @@ from airlane.sdk.baseoperator import BaseOperator, chain, chain_linear, cross_do
 from airlane.sdk.connection import Connection
 from airlane.sdk.context import Context, get_current_context
 from airlane.sdk.dag import DAG
+from airlane.sdk.deadline import (
+    AsyncCallback,
+    BaseDeadlineReference,
+    DeadlineAlert,
+    DeadlineReference,
+    SyncCallback,
+    deadline_reference,
+)
 from airlane.sdk.decorators import dag, task, task_group
 from airlane.sdk.edges import EdgeModifier, Label
 from airlane.sdk.exceptions import (
@@ -75,7 +83,9 @@ __all__ = [
     "AssetAny",
     "AssetOrTimeSchedule",
     "AssetWatcher",
+    "AsyncCallback",
     "BaseBranchOperator",
+    "BaseDeadlineReference",
     "BaseHook",
     "BaseNotifier",
     "BaseOperator",
@@ -89,6 +99,8 @@ __all__ = [
     "CronTriggerTimetable",
     "DagRunState",
     "DateTimeSensor",
+    "DeadlineAlert",
+    "DeadlineReference",
     "DeltaDataIntervalTimetable",
     "DeltaTriggerTimetable",
     "DummyOperator",
@@ -110,6 +122,7 @@ __all__ = [
     "RetryRule",
     "ShortCircuitOperator",
     "SkipMixin",
+    "SyncCallback",
     "TaskGroup",
     "TaskInstance",
     "TaskInstanceState",
@@ -124,6 +137,7 @@ __all__ = [
     "chain_linear",
     "cross_downstream",
     "dag",
+    "deadline_reference",
     "get_current_context",
     "get_parsing_context",
     "literal",

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airlane.sdk import _stack, ui_options
+from airlane.sdk.deadline import deadline_list
 from airlane.sdk.exceptions import (
     AirflowException,
     DuplicateTaskIdFound,
@@ -88,6 +89,8 @@ class DAG:
         default_view: str | None = None,
         orientation: str = "LR",
         access_control: Mapping[str, Any] | None = None,
+        # Airflow 3.1's deadline alerts (sdk/deadline.py): one DeadlineAlert or a list
+        deadline: Any = None,
         # Accepted for compatibility and not used by Airlane.
         timetable: Any = None,
         template_undefined: Any = None,
@@ -123,6 +126,7 @@ class DAG:
         self.catchup = catchup
         self.on_success_callback = on_success_callback
         self.on_failure_callback = on_failure_callback
+        self.deadline = deadline_list(deadline)
         self.doc_md = doc_md
         self.params = ParamsDict(self.default_args.get("params", {}))
         for key, value in (params or {}).items():

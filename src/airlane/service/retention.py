@@ -29,6 +29,7 @@ from typing import cast
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
+from airlane.engine.deadlines import run_entries
 from airlane.queue import jobs, typed
 from airlane.queue.asset_retention import (
     EventCleaning,
@@ -241,6 +242,7 @@ async def _delete_run(client: aioredis.Redis, keys: Keys, dag_id: str, run_id: s
             tries = cast(list[str], await pipe.hkeys(keys.tries(dag_id, run_id)))
             fields = [RUN_GENERATION, "asset_events"]
             raw_generation, consumed = cast(list[str | None], await pipe.hmget(run_key, fields))
+            deadlines = run_entries(dag_id, run_id, cast(list[str], await pipe.hkeys(run_key)))
             job_ids = job_ids_of_run(dag_id, run_id, run_generation(raw_generation))
             last = last_tries(tis, tries)
             pipe.multi()  # type: ignore[no-untyped-call]
@@ -252,6 +254,8 @@ async def _delete_run(client: aioredis.Redis, keys: Keys, dag_id: str, run_id: s
             pipe.hdel(keys.callbacks_pending, *job_ids)
             pipe.delete(*(keys.callbacks_done(job_id) for job_id in job_ids))
             pipe.zrem(keys.runs_of(dag_id), run_id)
+            if deadlines:  # (a failed run's deadlines not passed yet: nothing to report)
+                pipe.zrem(keys.deadlines, *deadlines)
             pipe.srem(keys.active_runs, run_ref(dag_id, run_id))
             pipe.srem(keys.hitl_runs, run_ref(dag_id, run_id))
             await pipe.execute()

@@ -36,6 +36,7 @@ from airlane.service.execution.dag_callbacks import (
     dag_callbacks,
     run_callbacks,
 )
+from airlane.service.execution.deadline_callback import call_deadline_callback, deadline_context
 from airlane.service.execution.redis_variables import RedisVariableStore
 from airlane.service.execution.redis_xcom import RedisXComs
 from airlane.service.execution.task_callbacks import task_callbacks
@@ -70,6 +71,11 @@ class CallbackRequest:
     #: role killed during a later one does not call it again), kept ``done_ttl_s``
     done_key: str = ""
     done_ttl_s: int = 0
+    #: a missed deadline's callback: the alert's position in the DAG's ``deadline`` list (-1:
+    #: none), the deadline (epoch seconds) and the run as the REST API gives it
+    deadline_index: int = -1
+    deadline_s: float = 0.0
+    dag_run: dict[str, Any] | None = None
 
     def encode(self) -> bytes:
         data = {
@@ -84,6 +90,9 @@ class CallbackRequest:
             "task_kind": self.task_kind,
             "done_key": self.done_key,
             "done_ttl_s": self.done_ttl_s,
+            "deadline_index": self.deadline_index,
+            "deadline_s": self.deadline_s,
+            "dag_run": self.dag_run,
         }
         return orjson.dumps(data)
 
@@ -103,6 +112,9 @@ class CallbackRequest:
             task_kind=str(data.get("task_kind") or ""),
             done_key=str(data.get("done_key") or ""),
             done_ttl_s=int(data.get("done_ttl_s") or 0),
+            deadline_index=int(data.get("deadline_index", -1)),
+            deadline_s=float(data.get("deadline_s") or 0.0),
+            dag_run=data.get("dag_run"),
         )
 
 
@@ -135,6 +147,8 @@ def run_request(request: CallbackRequest) -> dict[str, Any]:
         detail = "; ".join(e.describe() for e in errors) or "the file does not define it"
         return {"fatal": cut_error(f"DAG {request.run.dag_id} could not be loaded: {detail}")}
     client = redis.Redis.from_url(request.redis_url, decode_responses=True)
+    if request.deadline_index >= 0:
+        return _run_deadline_callback(dag, request, client)
     task_id = "" if request.last is None else request.last.task_id
     xcoms = RedisXComs(client, Keys.from_env(), dag.dag_id, request.run.run_id, task_id)
     if request.task_kind and request.last is not None:
@@ -154,6 +168,36 @@ def run_request(request: CallbackRequest) -> dict[str, Any]:
             callbacks, context, _log, request.skip, what, _recorder(client, request)
         )
     return {"done": list(results.done), "errors": [cut_error(e) for e in results.errors]}
+
+
+def _run_deadline_callback(
+    dag: Any, request: CallbackRequest, client: redis.Redis
+) -> dict[str, Any]:
+    """The alert's callback of a missed deadline (service/execution/deadline_callback.py)."""
+    alerts = dag.deadline
+    index = request.deadline_index
+    if index >= len(alerts):
+        detail = f"DAG {dag.dag_id} has no deadline alert {index} any more"
+        return {"fatal": cut_error(detail)}
+    if 0 in request.skip:
+        return {"done": [0], "errors": []}
+    alert = alerts[index]
+    run_id = request.run.run_id
+    context = deadline_context(request.dag_run or {}, dag.dag_id, run_id, index, request.deadline_s)
+    label = alert.name or f"deadline_alert[{index}]"
+    _log(f"Executing deadline callback {alert.callback.path} of {label} (run {run_id})")
+    keys = Keys.from_env()
+    try:
+        with (
+            use_variable_store(RedisVariableStore(client, keys)),
+            use_connection_store(RedisConnectionStore(client, keys)),
+        ):
+            call_deadline_callback(alert.callback, context)
+    except Exception as err:
+        message = f"deadline callback {alert.callback.path} failed: {type(err).__name__}: {err}"
+        _log(message)
+        return {"done": [], "errors": [cut_error(message)]}
+    return {"done": [0], "errors": []}
 
 
 def _recorder(client: redis.Redis, request: CallbackRequest) -> Callable[[int], None] | None:

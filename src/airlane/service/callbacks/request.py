@@ -10,11 +10,13 @@ import pendulum
 
 from airlane.engine.dag_spec import DagSpec
 from airlane.queue.callback_jobs import CallbackKind
+from airlane.queue.deadline_jobs import DeadlineCallbackJob
 from airlane.queue.store import Store
 from airlane.queue.task_callback_jobs import CallbackJob, TaskCallbackJob, TaskCallbackKind
 from airlane.service.callbacks.callback_process import CallbackRequest
 from airlane.service.execution.context_builder import RunInfo
 from airlane.service.execution.dag_callbacks import LastTI, last_ti
+from airlane.service.run_shape import dag_run_response
 
 
 class RunGone(LookupError):
@@ -79,6 +81,20 @@ async def build_request(
             last=_dead_try(job),
             skip=skip,
             task_kind=job.kind.value,
+        )
+    if isinstance(job, DeadlineCallbackJob):
+        return CallbackRequest(
+            redis_url=redis_url,
+            dags_folder=dags_folder,
+            fileloc=fileloc,
+            success=False,
+            reason="deadline_missed",
+            run=run_info(run),
+            last=None,
+            skip=skip,
+            deadline_index=job.alert_index,
+            deadline_s=job.deadline_s,
+            dag_run=dag_run_response(dag, run),
         )
     instances = await store.task_instances(job.dag_id, job.run_id)
     last = last_ti(

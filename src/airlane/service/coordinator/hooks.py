@@ -6,6 +6,8 @@ Hook points, in the order of one loop pass:
 
 - ``after_read()``: after each read of the streams (retries due, runs due, backfills...);
 - ``periodic(now_s)``: about once a second, after the lease is renewed;
+- ``run_seen(dag_id, run_id, fields, spec, now_s)``: a run is read to be started or held
+  (queued behind max_active_runs or a pause), or rebuilt after a restart;
 - ``run_activated(ctx, resumed, now_s)``: a run starts, or a restarted coordinator resumes it;
 - ``after_step(ctx, step)``: the state machine took a step (its writes are on the batch);
 - ``holds_back(item, spec)``: a ready instance may not go to the waiting line yet;
@@ -15,8 +17,9 @@ Hook points, in the order of one loop pass:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from airlane.engine.dag_spec import DagSpec
 from airlane.engine.graph import TaskSpec
 from airlane.engine.run_state import Step
 from airlane.sdk.state import DagRunState
@@ -31,6 +34,11 @@ class Policy:
         return None
 
     async def periodic(self, now_s: float) -> None:
+        return None
+
+    async def run_seen(
+        self, dag_id: str, run_id: str, fields: Mapping[str, str], spec: DagSpec, now_s: float
+    ) -> None:
         return None
 
     def run_activated(self, ctx: RunContext, resumed: bool, now_s: float) -> None:
@@ -59,6 +67,7 @@ class Hooks:
     def __init__(self, policies: Sequence[Policy]) -> None:
         self._after_read = _overriding(policies, "after_read")
         self._periodic = _overriding(policies, "periodic")
+        self._run_seen = _overriding(policies, "run_seen")
         self._run_activated = _overriding(policies, "run_activated")
         self._after_step = _overriding(policies, "after_step")
         self._holds_back = _overriding(policies, "holds_back")
@@ -72,6 +81,12 @@ class Hooks:
     async def periodic(self, now_s: float) -> None:
         for policy in self._periodic:
             await policy.periodic(now_s)
+
+    async def run_seen(
+        self, dag_id: str, run_id: str, fields: Mapping[str, str], spec: DagSpec, now_s: float
+    ) -> None:
+        for policy in self._run_seen:
+            await policy.run_seen(dag_id, run_id, fields, spec, now_s)
 
     def run_activated(self, ctx: RunContext, resumed: bool, now_s: float) -> None:
         for policy in self._run_activated:

@@ -106,6 +106,7 @@ class RunLoader:
             return None
         spec = self.registry.specs[str(content_hash)]
         state = fields.get("state", "queued")
+        await s.hooks.run_seen(dag_id, run_id, fields, spec, time.time())
         if (
             state == "queued"
             and not admitted

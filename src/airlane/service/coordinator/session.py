@@ -19,6 +19,7 @@ from airlane.service.coordinator.policies.assets import AssetTriggers
 from airlane.service.coordinator.policies.auto_pause import AutoPause
 from airlane.service.coordinator.policies.backfills import Backfills
 from airlane.service.coordinator.policies.dag_callbacks import DagCallbacks
+from airlane.service.coordinator.policies.deadlines import Deadlines
 from airlane.service.coordinator.policies.depends_on_past import DependsOnPast
 from airlane.service.coordinator.policies.retries import Retries
 from airlane.service.coordinator.policies.scheduling import Scheduling
@@ -63,6 +64,7 @@ class Session:
         self.auto_pause = AutoPause(self, scheduler.store)
         self.timeouts = Timeouts(self)
         self.dag_callbacks = DagCallbacks(self)
+        self.deadlines = Deadlines(self)
         self.assets = AssetTriggers(self)
         self.fast_path = FastPath(self)
         self.hooks = Hooks(
@@ -75,6 +77,7 @@ class Session:
                 self.recovery,
                 self.timeouts,
                 self.dag_callbacks,
+                self.deadlines,
                 self.assets,
                 self.fast_path,
             ]

@@ -1,0 +1,179 @@
+"""Deadline alerts (Airflow 3.1's ``DAG(deadline=...)``): each run's deadlines are worked out
+when the coordinator first sees the run (``engine.deadlines``), kept in ``deadlines`` (a
+sorted set by time) and in the run's hash (``deadline:<alert index>``), dropped when the run
+succeeds by then, and reported when they pass: the alert's callback job goes to
+``callbacks:pending`` in the same batch that takes the deadline out of the set, so a crash
+between the two loses nothing and a replay queues one job (its id is the run's and the
+alert's). A failed run keeps its deadlines, as in Airflow (only a success prunes them).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from airlane.engine.dag_spec import DagSpec
+from airlane.engine.deadlines import (
+    FIELD_PREFIX,
+    RunTimes,
+    deadline_s,
+    entry,
+    history_needed,
+    met_by_success,
+    parse_entry,
+    run_deadlines,
+)
+from airlane.queue import typed
+from airlane.queue.callback_jobs import RUN_GENERATION, run_generation
+from airlane.queue.deadline_jobs import DeadlineCallbackJob
+from airlane.queue.events_protocol import DeadlineMissedEvent
+from airlane.queue.keys import run_ref
+from airlane.sdk.state import DagRunState
+from airlane.service.coordinator.hooks import Policy
+from airlane.service.run_context import RunContext
+from airlane.service.stored_records import epoch_s
+
+if TYPE_CHECKING:
+    from airlane.service.coordinator.session import Session
+
+log = logging.getLogger("airlane.coordinator")
+
+#: deadlines reported per pass (the rest in the next one, a second later)
+REPORT_BATCH = 500
+#: how many of a DAG's latest runs are read to find the finished ones an average needs
+_HISTORY_FACTOR = 3
+
+
+def run_times(fields: Mapping[str, str], now_s: float) -> RunTimes:
+    """A run's logical date (stored as ISO 8601; None for a run without one) and queue time."""
+    return RunTimes(_iso_s(fields.get("logical_date")), epoch_s(fields.get("queued_at"), now_s))
+
+
+def _iso_s(text: str | None) -> float | None:
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        log.warning("a run's logical date %r is no ISO 8601 date: no deadline counts from it", text)
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Average:
+    """An alert whose deadline needs the DAG's finished runs (read in ``periodic``)."""
+
+    dag_id: str
+    run_id: str
+    index: int
+    alert: Mapping[str, Any]
+    times: RunTimes
+
+
+class Deadlines(Policy):
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._averages: list[_Average] = []
+
+    async def run_seen(
+        self, dag_id: str, run_id: str, fields: Mapping[str, str], spec: DagSpec, now_s: float
+    ) -> None:
+        """A run's deadlines, once: a run created and not yet given them (a cleared or
+        reopened run keeps the ones it had; a run of a DAG without alerts has none)."""
+        if not spec.deadlines or fields.get("state", "queued") != "queued":
+            return
+        if run_generation(fields.get(RUN_GENERATION)) or run_deadlines(fields):
+            return
+        times = run_times(fields, now_s)
+        for index, alert in enumerate(spec.deadlines):
+            if history_needed(alert):
+                self._averages.append(_Average(dag_id, run_id, index, alert, times))
+                continue
+            due_s = deadline_s(alert, times)
+            self._add(dag_id, run_id, index, due_s)
+            if due_s is not None and isinstance(fields, dict):  # (the run's context is built
+                fields[f"{FIELD_PREFIX}{index}"] = repr(due_s)  # from these fields next)
+
+    def _add(self, dag_id: str, run_id: str, index: int, due_s: float | None) -> None:
+        if due_s is None:
+            log.info(
+                "run %s of %s gets no deadline for alert %s: its reference has no value",
+                run_id,
+                dag_id,
+                index,
+            )
+            return
+        s = self.session
+        s.outbox.batch.zadd(s.keys.deadlines, due_s, entry(dag_id, run_id, index))
+        s.outbox.batch.hset(s.keys.run(dag_id, run_id), f"{FIELD_PREFIX}{index}", repr(due_s))
+        ctx = s.state.runs.runs.get(run_ref(dag_id, run_id))
+        if ctx is not None:
+            ctx.fields[f"{FIELD_PREFIX}{index}"] = repr(due_s)
+
+    def run_ended(self, ctx: RunContext, state: DagRunState) -> None:
+        """A success drops the deadlines it met (in the batch of its end)."""
+        if state is not DagRunState.SUCCESS:
+            return
+        ends_s = time.time()
+        dues = {
+            entry(ctx.dag_id, ctx.run_id, i): due for i, due in run_deadlines(ctx.fields).items()
+        }
+        s = self.session
+        for name in met_by_success(dues, ends_s):
+            s.outbox.batch.zrem(s.keys.deadlines, name)
+
+    async def periodic(self, now_s: float) -> None:
+        await self._work_out_averages(now_s)
+        await self._report_missed(now_s)
+
+    async def _work_out_averages(self, now_s: float) -> None:
+        pending, self._averages = self._averages, []
+        s = self.session
+        for item in pending:
+            state = await typed.hget(s.client, s.keys.run(item.dag_id, item.run_id), "state")
+            if state in (None, DagRunState.SUCCESS.value):
+                continue  # gone, or succeeded before its deadline was known: nothing to miss
+            durations = await self._durations(item.dag_id, item.run_id, history_needed(item.alert))
+            self._add(
+                item.dag_id, item.run_id, item.index, deadline_s(item.alert, item.times, durations)
+            )
+
+    async def _durations(self, dag_id: str, run_id: str, wanted: int) -> list[float]:
+        """The durations of the DAG's latest finished runs, newest (by logical date) first."""
+        s = self.session
+        newest = await s.client.zrevrange(s.keys.runs_of(dag_id), 0, wanted * _HISTORY_FACTOR)
+        ids = [i for i in cast(list[str], newest) if i != run_id]
+        if not ids:
+            return []
+        async with s.client.pipeline(transaction=False) as pipe:
+            for other in ids:
+                pipe.hmget(s.keys.run(dag_id, other), ["start_date", "end_date"])
+            rows = await pipe.execute()
+        durations: list[float] = []
+        for start, end in rows:
+            if start and end:
+                durations.append(float(end) - float(start))
+        return durations[:wanted]
+
+    async def _report_missed(self, now_s: float) -> None:
+        s = self.session
+        due = await s.client.zrangebyscore(
+            s.keys.deadlines, "-inf", now_s, start=0, num=REPORT_BATCH, withscores=True
+        )
+        for name, due_s in cast(list[tuple[str, float]], due):
+            s.outbox.batch.zrem(s.keys.deadlines, name)
+            parsed = parse_entry(name)
+            if parsed is None:
+                log.warning("dropping an unreadable deadline entry %r", name)
+                continue
+            dag_id, run_id, index = parsed
+            job = DeadlineCallbackJob(dag_id, run_id, index, float(due_s), now_s)
+            s.outbox.batch.hset(s.keys.callbacks_pending, job.job_id, job.encode())
+            s.outbox.persister.event(
+                s.outbox.batch, DeadlineMissedEvent(dag_id, run_id, index, float(due_s))
+            )
+            log.info("run %s of %s missed deadline %s (alert %s)", run_id, dag_id, due_s, index)
