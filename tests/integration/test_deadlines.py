@@ -17,7 +17,7 @@ from airlane.engine.deadlines import entry
 from airlane.queue.events_protocol import CallbackEvent, DeadlineMissedEvent, decode_event
 from airlane.service.execution.deadline_callback import deadline_id
 from tests.conftest import TEST_DAGS
-from tests.integration.cluster import Cluster, RedisServer, wait_until
+from tests.integration.cluster import SECRET, USERS, Api, Cluster, RedisServer, wait_until
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(120)]
 
@@ -31,6 +31,8 @@ def nodes(clean_redis: RedisServer, tmp_path: Path) -> Iterator[Cluster]:
         AIRLANE_CALLBACK_TIMEOUT_S="30",
         AIRLANE_CALLBACK_MAX_TRIES="2",
         AIRLANE_CALLBACK_RETRY_DELAY_S="0.1",
+        AIRLANE_API_USERS=USERS,
+        AIRLANE_API_SECRET=SECRET,
     )
     cluster.start("dag-processor", "dag-processor")
     cluster.start("coordinator", "coordinator")
@@ -106,7 +108,7 @@ def test_a_run_that_succeeds_in_time_drops_its_deadline(nodes: Cluster) -> None:
     client = nodes.redis()
     kept = client.hget(nodes.keys.run("dl_met", run_id), "deadline:0")
     client.close()
-    assert kept is not None  # the run's hash keeps what its deadline was
+    assert kept is None  # a met deadline goes, as Airflow deletes its row
     assert not lines(nodes, "missed.lines")
     assert not [e for e in events_of(nodes, run_id) if isinstance(e, DeadlineMissedEvent)]
 
@@ -118,6 +120,22 @@ def test_sync_callbacks_a_fixed_deadline_and_one_not_reached(nodes: Cluster) -> 
     first, second = deadlines_of(nodes, "dl_fixed", run_id, 2)
     assert first is None  # reported
     assert second is not None  # the logical date's, an hour ahead
+    api = Api.start(nodes)
+    token = api.token()
+    status, body = api.call("GET", f"/api/v2/dags/dl_fixed/dagRuns/{run_id}/deadlines", token=token)
+    assert status == 200, body
+    shown = [(d["deadline_time"], d["missed"], d["alert_name"]) for d in body["deadlines"]]
+    assert shown[0] == ("2025-01-01T01:00:00Z", True, "long gone")
+    assert shown[1][1:] == (False, None)
+    assert body["total_entries"] == 2
+    status, body = api.call("GET", "/api/v2/dags/dl_fixed/deadlineAlerts", token=token)
+    assert status == 200, body
+    assert [(a["name"], a["reference_type"], a["interval"]) for a in body["deadline_alerts"]] == [
+        ("long gone", "FixedDatetimeDeadline", 3600.0),
+        (None, "DagRunLogicalDateDeadline", 3600.0),
+    ]
+    status, body = api.call("GET", "/api/v2/dags/dl_fixed/dagRuns/nope/deadlines", token=token)
+    assert status == 404, body
     (nodes.markers / "release").touch()
     assert nodes.wait_run("dl_fixed", run_id)["state"] == "success"
     wait_until(
@@ -126,6 +144,8 @@ def test_sync_callbacks_a_fixed_deadline_and_one_not_reached(nodes: Cluster) -> 
         "the met deadline dropped",
     )
     assert lines(nodes, "sync.lines") == [f"fixed {run_id}"]
+    status, body = api.call("GET", f"/api/v2/dags/dl_fixed/dagRuns/{run_id}/deadlines", token=token)
+    assert [(d["alert_name"], d["missed"]) for d in body["deadlines"]] == [("long gone", True)]
 
 
 def test_an_average_runtime_deadline_counts_the_dags_last_runs(nodes: Cluster) -> None:

@@ -25,6 +25,11 @@ def deadline_id(dag_id: str, run_id: str, alert_index: int) -> str:
     return str(uuid.uuid5(_DEADLINE_NAMESPACE, f"{dag_id}|{run_id}|{alert_index}"))
 
 
+def alert_id(dag_id: str, alert_index: int) -> str:
+    """A stable id of the DAG's alert ``alert_index`` (Airflow's is its table row's UUID)."""
+    return str(uuid.uuid5(_DEADLINE_NAMESPACE, f"{dag_id}|{alert_index}"))
+
+
 def deadline_context(
     dag_run: dict[str, Any], dag_id: str, run_id: str, alert_index: int, deadline_s: float
 ) -> dict[str, Any]:

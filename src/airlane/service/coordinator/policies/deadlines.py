@@ -119,12 +119,15 @@ class Deadlines(Policy):
         if state is not DagRunState.SUCCESS:
             return
         ends_s = time.time()
-        dues = {
-            entry(ctx.dag_id, ctx.run_id, i): due for i, due in run_deadlines(ctx.fields).items()
-        }
+        deadlines = run_deadlines(ctx.fields)
+        dues = {entry(ctx.dag_id, ctx.run_id, i): due for i, due in deadlines.items()}
         s = self.session
-        for name in met_by_success(dues, ends_s):
-            s.outbox.batch.zrem(s.keys.deadlines, name)
+        met = set(met_by_success(dues, ends_s))
+        for index in deadlines:  # (Airflow deletes a met deadline's row)
+            name = entry(ctx.dag_id, ctx.run_id, index)
+            if name in met:
+                s.outbox.batch.zrem(s.keys.deadlines, name)
+                s.outbox.batch.hdel(s.keys.run(ctx.dag_id, ctx.run_id), f"{FIELD_PREFIX}{index}")
 
     async def periodic(self, now_s: float) -> None:
         await self._work_out_averages(now_s)
