@@ -22,6 +22,27 @@ from airlane.sdk.state_store import AssetScope, Scope, TaskScope
 _SEP = "\n"
 
 
+def encode_record(value_json: str, set_at_s: float, expires_at_s: float | None) -> str:
+    """A key's stored record (the API writes the same)."""
+    return json.dumps({"v": value_json, "u": set_at_s, "x": expires_at_s})
+
+
+def decode_record(raw: str) -> tuple[str, float, float | None]:
+    """(value JSON, set at, expires at or None) of a stored record."""
+    record = json.loads(raw)
+    expires = record.get("x")
+    return (
+        str(record["v"]),
+        float(record.get("u") or 0.0),
+        None if expires is None else float(expires),
+    )
+
+
+def expiry_member(name: str, field: str) -> str:
+    """The key's entry in ``task_state_expiry``."""
+    return f"{name}{_SEP}{field}"
+
+
 class RedisStateBackend:
     blocking = True
 
@@ -43,15 +64,15 @@ class RedisStateBackend:
         raw = self.client.hget(name, prefix + key)
         if raw is None:
             return None
-        return str(json.loads(cast(str, raw))["v"])
+        return decode_record(cast(str, raw))[0]
 
     def set(self, scope: Scope, key: str, value_json: str, expires_at_s: float | None) -> None:
         name, prefix = self._where(scope)
         field = prefix + key
-        record = json.dumps({"v": value_json, "u": time.time(), "x": expires_at_s})
+        record = encode_record(value_json, time.time(), expires_at_s)
         pipe = self.client.pipeline(transaction=True)
         pipe.hset(name, field, record)
-        member = f"{name}{_SEP}{field}"
+        member = expiry_member(name, field)
         if expires_at_s is None:
             pipe.zrem(self.keys.task_state_expiry, member)
         else:
@@ -62,7 +83,7 @@ class RedisStateBackend:
         name, prefix = self._where(scope)
         pipe = self.client.pipeline(transaction=True)
         pipe.hdel(name, prefix + key)
-        pipe.zrem(self.keys.task_state_expiry, f"{name}{_SEP}{prefix}{key}")
+        pipe.zrem(self.keys.task_state_expiry, expiry_member(name, prefix + key))
         pipe.execute()
 
     def clear(self, scope: Scope) -> None:
@@ -74,7 +95,7 @@ class RedisStateBackend:
         if fields:
             pipe = self.client.pipeline(transaction=True)
             pipe.hdel(name, *fields)
-            pipe.zrem(self.keys.task_state_expiry, *(f"{name}{_SEP}{f}" for f in fields))
+            pipe.zrem(self.keys.task_state_expiry, *(expiry_member(name, f) for f in fields))
             pipe.execute()
 
 
