@@ -38,7 +38,7 @@ def nodes(clean_redis: RedisServer, tmp_path: Path) -> Iterator[Cluster]:
     cluster.start("coordinator", "coordinator")
     cluster.start("worker", "worker", "--concurrency", "4", "--grace", "1")
     cluster.start("callbacks", "callbacks")
-    cluster.wait_for_dags("dl_missed", "dl_met", "dl_fixed", "dl_average")
+    cluster.wait_for_dags("dl_missed", "dl_met", "dl_fixed", "dl_average", "dl_failed")
     yield cluster
     cluster.stop_all()
 
@@ -73,10 +73,13 @@ def deadlines_of(nodes: Cluster, dag_id: str, run_id: str, alerts: int) -> list[
 
 def test_a_run_past_its_deadline_calls_the_callback_once(nodes: Cluster) -> None:
     run_id = nodes.trigger("dl_missed")
-    wait_until(lambda: lines(nodes, "missed.lines"), 30, "the deadline callback", interval_s=0.05)
-    (line,) = [json.loads(text) for text in lines(nodes, "missed.lines")]
+    held = nodes.trigger("dl_missed")  # queued behind the first (max_active_runs=1)
+    wait_until(lambda: len(lines(nodes, "missed.lines")) == 2, 30, "both deadline callbacks")
+    found = {line["run_id"]: line for line in map(json.loads, lines(nodes, "missed.lines"))}
+    line = found[run_id]
     assert line["label"] == "one second"
-    assert (line["dag_id"], line["run_id"], line["state"]) == ("dl_missed", run_id, "running")
+    assert (line["dag_id"], line["state"]) == ("dl_missed", "running")
+    assert found[held]["state"] == "queued"
     assert line["deadline_id"] == deadline_id("dl_missed", run_id, 0)
     client = nodes.redis()
     queued_at = float(client.hget(nodes.keys.run("dl_missed", run_id), "queued_at"))  # type: ignore[arg-type]
@@ -88,14 +91,24 @@ def test_a_run_past_its_deadline_calls_the_callback_once(nodes: Cluster) -> None
     ]
     wait_until(lambda: deadline_callbacks(nodes, run_id), 30, "the callback's event")
     assert [e.outcome.value for e in deadline_callbacks(nodes, run_id)] == ["done"]
-    # the run succeeds after its deadline; restarted services report nothing again
+    # the runs succeed after their deadline; restarted services report nothing again
     (nodes.markers / "release").touch()
     assert nodes.wait_run("dl_missed", run_id)["state"] == "success"
+    assert nodes.wait_run("dl_missed", held)["state"] == "success"
     nodes.signal("coordinator", signal.SIGKILL)
     nodes.start("coordinator", "coordinator")
     nodes.wait_for_beats()
     assert deadlines_of(nodes, "dl_missed", run_id, 1) == [None]
-    assert len(lines(nodes, "missed.lines")) == 1
+    assert len(lines(nodes, "missed.lines")) == 2
+
+
+def test_a_failed_run_keeps_its_deadline(nodes: Cluster) -> None:
+    run_id = nodes.trigger("dl_failed")
+    assert nodes.wait_run("dl_failed", run_id)["state"] == "failed"
+    # as in Airflow, only a success drops a deadline: the failed run's is reported
+    wait_until(lambda: lines(nodes, "missed.lines"), 30, "the failed run's deadline callback")
+    (line,) = [json.loads(text) for text in lines(nodes, "missed.lines")]
+    assert (line["label"], line["run_id"], line["state"]) == ("failed", run_id, "failed")
 
 
 def test_a_run_that_succeeds_in_time_drops_its_deadline(nodes: Cluster) -> None:

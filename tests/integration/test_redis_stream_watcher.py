@@ -1,21 +1,27 @@
 """The Redis-stream watcher across a triggerer restart, against the real redis-server: an entry
 whose event was not recorded yet is delivered again (nothing lost), and recording it again with
 the watcher's dedupe key gives the first event (nothing twice); watcher leases run each watcher
-on one triggerer."""
+on one triggerer; an event trigger keeps state in its assets' state store."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
+import redis
 import redis.asyncio as aioredis
 
 from airlane.queue import assets
 from airlane.queue.asset_records import AssetRef, EmittedEvent, EventSource
 from airlane.queue.asset_watchers import LeaseWatchers, WatcherLeases
 from airlane.queue.keys import Keys
-from airlane.sdk.triggers import TriggerEvent
+from airlane.sdk.state_store import use_state_backend
+from airlane.sdk.triggers import BaseEventTrigger, TriggerEvent
 from airlane.sdk.triggers.redis_stream import RedisStreamTrigger
+from airlane.service.execution.redis_state_store import RedisStateBackend, decode_record
+from airlane.service.triggerer.watcher_plan import WatcherSpec
+from airlane.service.triggerer.watchers import WatcherRunner, watched_state
 from tests.integration.cluster import RedisServer
 
 KEYS = Keys()
@@ -93,3 +99,45 @@ async def test_a_watcher_runs_on_one_triggerer_until_its_lease_lapses(
     # no longer wanted: its holder gives it back
     assert await leases.round(LeaseWatchers("t2", 2000, 500, 10, [], ["w"])) == (["w"], [])
     assert await client.zcard(KEYS.asset_watcher_leases) == 0
+
+
+class CountingTrigger(BaseEventTrigger):
+    """Counts its runs in the watched asset's state store (Airflow 3.3: the triggerer sets
+    ``asset_state_store`` on an event trigger before ``run()``)."""
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (f"{__name__}.CountingTrigger", {})
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        state = self.asset_state_store
+        seen = await state.aget("runs", default=0) + 1
+        await state.aset("runs", seen)
+        yield TriggerEvent({"runs": seen, "assets": len(state)})
+
+
+async def test_an_event_trigger_keeps_state_in_its_assets_store(
+    client: aioredis.Redis, clean_redis: RedisServer
+) -> None:
+    recorded: list[dict[str, Any]] = []
+
+    async def record(spec: WatcherSpec, key: str, event: TriggerEvent, dedupe: str | None) -> None:
+        recorded.append(event.payload)
+
+    runner = WatcherRunner("t1", WatcherLeases(client, KEYS), _no_plan, record, lease_s=10)
+    spec = WatcherSpec(f"{__name__}.CountingTrigger", "{}", ("orders",))
+    sync_client = redis.Redis.from_url(clean_redis.url, decode_responses=True)
+    try:
+        with use_state_backend(RedisStateBackend(sync_client, KEYS)):
+            await runner._run("k", spec)  # the trigger ends after one event: run it again
+            await runner._run("k", spec)
+    finally:
+        sync_client.close()
+    assert recorded == [{"runs": 1, "assets": 1}, {"runs": 2, "assets": 1}]
+    raw = await client.hget(KEYS.asset_state("name:orders"), "runs")
+    assert raw is not None
+    assert decode_record(raw)[0] == "2"
+    assert len(watched_state(("a", "b"))) == 2
+
+
+async def _no_plan() -> dict[str, WatcherSpec]:
+    raise AssertionError("not planned in this test")

@@ -240,6 +240,8 @@ def _batch() -> Batch:
     batch.hincrbyfloat(KEYS.metrics, "hop_sum_s", 0.5)
     batch.delete(KEYS.claims(DAG, "old"))
     batch.expire(KEYS.log(DAG, RUN, TASK, -1, 1), 30)
+    batch.hset_if_exists(KEYS.run(DAG, RUN), "deadline:0", "1.5")  # the run exists
+    batch.hset_if_exists(KEYS.run(DAG, "deleted"), "deadline:0", "1.5")  # it does not
     return batch
 
 
@@ -247,7 +249,10 @@ async def test_apply_writes_the_batch_under_the_lease(
     client: aioredis.Redis, scripts: CheckedScripts
 ) -> None:
     await client.set(KEYS.claims(DAG, "old"), "x")
+    await client.hset(KEYS.run(DAG, RUN), "state", "queued")
     await scripts.apply(Apply("c1", 5000, _batch()))  # nobody held it: c1 takes it
+    assert await client.hgetall(KEYS.run(DAG, RUN)) == {"state": "queued", "deadline:0": "1.5"}
+    assert not await client.exists(KEYS.run(DAG, "deleted"))  # (no hash of one field made)
     assert await client.get(KEYS.lease) == "c1"
     assert await client.hgetall(KEYS.tis(DAG, RUN)) == {"t|-1": "{}"}
     assert [f for _, f in await client.xrange(KEYS.events)] == [{"kind": "run", "run": "d|r"}]

@@ -135,12 +135,12 @@ def test_auto_pause_checks_dags_whose_run_failed() -> None:
     assert failure_limit({"max_consecutive_failed_dag_runs": 3}) == 3
     session = offline_session()
     ctx = add_run(session, "d", "r", graph({"t": []}), max_consecutive_failed_dag_runs=2)
-    session.auto_pause.run_ended(ctx, DagRunState.SUCCESS)
+    session.auto_pause.run_ended(ctx, DagRunState.SUCCESS, 0.0)
     assert not session.state.failure_checks
-    session.auto_pause.run_ended(ctx, DagRunState.FAILED)
+    session.auto_pause.run_ended(ctx, DagRunState.FAILED, 0.0)
     assert session.state.failure_checks == {"d"}
     plain = add_run(session, "e", "r", graph({"t": []}))
-    session.auto_pause.run_ended(plain, DagRunState.FAILED)
+    session.auto_pause.run_ended(plain, DagRunState.FAILED, 0.0)
     assert session.state.failure_checks == {"d"}
 
 

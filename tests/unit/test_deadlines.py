@@ -24,6 +24,9 @@ from airlane.engine.deadlines import (
     run_deadlines,
     run_entries,
 )
+from airlane.queue.deadline_jobs import DeadlineCallbackJob, deadline_job_ids
+from airlane.queue.events_protocol import DeadlineMissedEvent, decode_event
+from airlane.queue.task_callback_jobs import decode_job
 from airlane.sdk.deadline import (
     AsyncCallback,
     BaseDeadlineReference,
@@ -38,6 +41,7 @@ from airlane.service.execution.deadline_callback import (
     call_deadline_callback,
     deadline_context,
     deadline_id,
+    pick_alert,
 )
 
 SEEN: list[Any] = []
@@ -249,3 +253,30 @@ def test_callbacks_are_called_as_airflows_triggerer_calls_them() -> None:
     by_path = SyncCallback(f"{__name__}.no_context", kwargs={"label": "d"})
     call_deadline_callback(by_path, context())
     assert SEEN[-1] == "d"
+
+
+def test_the_alert_called_is_the_one_the_run_was_created_with() -> None:
+    first = DeadlineAlert(DeadlineReference.DAGRUN_QUEUED_AT, timedelta(1), AsyncCallback(notify))
+    second = DeadlineAlert(DeadlineReference.DAGRUN_QUEUED_AT, timedelta(2), SyncCallback(plain))
+    path = f"{__name__}.plain"
+    assert pick_alert([first, second], 1, path) is second
+    assert pick_alert([second, first], 1, path) is second  # moved: found by its callable
+    assert pick_alert([first], 1, path) is None  # removed
+    assert pick_alert([first], 0, f"{__name__}.plain") is None  # another callable now
+    assert pick_alert([first, second], 1, "") is second  # (no path recorded: by position)
+
+
+def test_the_missed_event_and_the_job() -> None:
+    event = DeadlineMissedEvent("d", "r 1", 2, 1735689600.25)
+    assert decode_event(event.to_fields()) == event
+    assert event.payload() == {
+        "dag_id": "d",
+        "run_id": "r 1",
+        "alert_index": 2,
+        "deadline_time": "2025-01-01T00:00:00.250000Z",
+    }
+    job = DeadlineCallbackJob("d", "r 1", 2, 1735689600.25, 1735689700.0)
+    assert decode_job(job.encode()) == job
+    assert job.job_id == "airlane-deadline-callback:d|r 1|2|1735689600250"
+    assert job.ended_at_s == 1735689700.0  # (staleness counts from the report)
+    assert deadline_job_ids("d", "r 1", {2: 1735689600.25}) == [job.job_id]

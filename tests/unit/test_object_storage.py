@@ -138,6 +138,10 @@ def test_between_stores_the_file_is_streamed_under_its_key(tmp_path: Path) -> No
     back = ObjectStoragePath(f"memory://{bucket}/back/data.csv")
     local.copy(back)  # local -> remote: the store's put
     assert back.read_bytes() == b"a,b\n1,2\n"
+    assert back.samefile(ObjectStoragePath(f"memory://{bucket}/back/data.csv"))
+    assert not back.samefile(remote)  # (no inodes in memory: compared by path)
+    assert local.samefile(ObjectStoragePath(f"file://{tmp_path}/copy.csv"))
+    assert not local.samefile(back)
     moved = ObjectStoragePath(f"memory://{bucket}/moved.csv")
     back.move(moved)
     assert moved.read_bytes() == b"a,b\n1,2\n"

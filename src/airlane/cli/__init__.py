@@ -33,6 +33,12 @@ def _register_group(groups: Any, name: str) -> None:
         from airlane.cli import db_cmd
 
         db_cmd.register(groups.add_parser("db", help="remove old run records (db clean)"))
+    elif name == "state-store":
+        from airlane.cli import state_store_cmd
+
+        state_store_cmd.register(
+            groups.add_parser("state-store", help="manage task and asset state storage")
+        )
     elif name == "connections":
         from airlane.cli import connections_cmd
 
@@ -57,7 +63,17 @@ def _register_client_group(groups: Any, name: str) -> None:
 
 
 #: every command group, in the order ``airlane --help`` lists them
-_GROUPS = ("dags", "tasks", "runs", "pools", "backfill", "db", "connections", "providers")
+_GROUPS = (
+    "dags",
+    "tasks",
+    "runs",
+    "pools",
+    "backfill",
+    "db",
+    "state-store",
+    "connections",
+    "providers",
+)
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:

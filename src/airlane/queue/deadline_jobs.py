@@ -2,13 +2,15 @@
 (``callbacks:pending``, in the batch that takes the deadline out of ``deadlines``) and the
 callbacks role turns into an arq job.
 
-One job per (run, alert): a run has one deadline per alert, fixed when it was created, so
-the id is built from those alone and a deadline reported twice (a coordinator restarted
-before its batch was written) makes one job, which arq runs once.
+One job per (run, alert, deadline): a run has one deadline per alert, fixed when it was
+created, so the id is built from those alone and a deadline reported twice (a coordinator
+restarted before its batch was written) makes one job, which arq runs once; a run deleted and
+created again under the same id has its own deadline (its queue time differs) and its own job.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -43,7 +45,7 @@ class DeadlineCallbackJob:
 
     @property
     def job_id(self) -> str:
-        return f"{JOB_ID_PREFIX}{self.dag_id}|{self.run_id}|{self.alert_index}"
+        return deadline_job_id(self.dag_id, self.run_id, self.alert_index, self.deadline_s)
 
     def encode(self) -> str:
         return orjson.dumps(self.to_json()).decode()
@@ -69,3 +71,12 @@ class DeadlineCallbackJob:
             )
         except (KeyError, TypeError, ValueError) as err:
             raise MalformedRecord(f"deadline callback job {data!r:.300}: {err}") from None
+
+
+def deadline_job_id(dag_id: str, run_id: str, alert_index: int, deadline_s: float) -> str:
+    return f"{JOB_ID_PREFIX}{dag_id}|{run_id}|{alert_index}|{round(deadline_s * 1000)}"
+
+
+def deadline_job_ids(dag_id: str, run_id: str, deadlines: Mapping[int, float]) -> list[str]:
+    """The ids of the jobs a run's deadlines (index -> time, as its hash holds them) make."""
+    return [deadline_job_id(dag_id, run_id, i, due) for i, due in deadlines.items()]

@@ -15,13 +15,14 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from airlane.engine.deadlines import run_entries
+from airlane.engine.deadlines import run_deadlines, run_entries
 from airlane.engine.run_state import TIRecord
 from airlane.queue import typed
 from airlane.queue.asset_retention import consumed_ids, forget_run_assets, source_fields
 from airlane.queue.callback_jobs import RUN_GENERATION, job_ids_of_run, run_generation
 from airlane.queue.codec import TIMeta, decode_ti, dumps, loads
 from airlane.queue.conf_limit import check_conf_size, max_conf_bytes_from_env
+from airlane.queue.deadline_jobs import deadline_job_ids
 from airlane.queue.deferral_entries import forget_run_deferrals
 from airlane.queue.keys import (
     Keys,
@@ -252,8 +253,11 @@ class Store:
         )
         job_ids = job_ids_of_run(dag_id, run_id, run_generation(raw_generation))
         doomed += [k.callbacks_done(job_id) for job_id in job_ids]
-        fields = cast(list[str], await self.client.hkeys(k.run(dag_id, run_id)))
-        deadlines = run_entries(dag_id, run_id, fields)
+        run_fields = cast(dict[str, str], await self.client.hgetall(k.run(dag_id, run_id)))
+        deadlines = run_entries(dag_id, run_id, run_fields)
+        deadline_jobs = deadline_job_ids(dag_id, run_id, run_deadlines(run_fields))
+        doomed += [k.callbacks_done(job_id) for job_id in deadline_jobs]
+        job_ids += deadline_jobs
         last = {key: record.try_number for key, (record, _) in tis.items()}
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.delete(*doomed)

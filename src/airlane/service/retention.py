@@ -29,7 +29,7 @@ from typing import cast
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
-from airlane.engine.deadlines import run_entries
+from airlane.engine.deadlines import run_deadlines, run_entries
 from airlane.queue import jobs, typed
 from airlane.queue.asset_retention import (
     EventCleaning,
@@ -42,6 +42,7 @@ from airlane.queue.callback_jobs import RUN_GENERATION, job_ids_of_run, run_gene
 from airlane.queue.codec import decode_ti
 from airlane.queue.connection import TRANSIENT_ERRORS
 from airlane.queue.dag_admin import clean_versions
+from airlane.queue.deadline_jobs import deadline_job_ids
 from airlane.queue.deferral_entries import forget_run_deferrals
 from airlane.queue.keys import Keys, parse_ti_field, parse_try_field, run_ref
 from airlane.queue.store import Store
@@ -242,8 +243,10 @@ async def _delete_run(client: aioredis.Redis, keys: Keys, dag_id: str, run_id: s
             tries = cast(list[str], await pipe.hkeys(keys.tries(dag_id, run_id)))
             fields = [RUN_GENERATION, "asset_events"]
             raw_generation, consumed = cast(list[str | None], await pipe.hmget(run_key, fields))
-            deadlines = run_entries(dag_id, run_id, cast(list[str], await pipe.hkeys(run_key)))
+            run_fields = cast(dict[str, str], await pipe.hgetall(run_key))
+            deadlines = run_entries(dag_id, run_id, run_fields)
             job_ids = job_ids_of_run(dag_id, run_id, run_generation(raw_generation))
+            job_ids += deadline_job_ids(dag_id, run_id, run_deadlines(run_fields))
             last = last_tries(tis, tries)
             pipe.multi()  # type: ignore[no-untyped-call]
             pipe.delete(*run_keys(keys, dag_id, run_id, tis, tries))

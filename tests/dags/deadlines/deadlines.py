@@ -47,9 +47,14 @@ def gated():
         time.sleep(0.02)
 
 
-def _dag(dag_id, deadline):
-    with DAG(dag_id, schedule=None, start_date=START, deadline=deadline) as dag:
-        gated()
+@task
+def fails():
+    raise RuntimeError("down")
+
+
+def _dag(dag_id, deadline, body=gated, **kwargs):
+    with DAG(dag_id, schedule=None, start_date=START, deadline=deadline, **kwargs) as dag:
+        body()
     return dag
 
 
@@ -60,6 +65,17 @@ missed = _dag(
         interval=timedelta(seconds=1),
         callback=AsyncCallback(notify_missed, kwargs={"label": "one second"}),
     ),
+    max_active_runs=1,  # a second run waits, queued, and misses its deadline there
+)
+
+failed = _dag(
+    "dl_failed",
+    DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT,
+        interval=timedelta(seconds=1),
+        callback=AsyncCallback(notify_missed, kwargs={"label": "failed"}),
+    ),
+    body=fails,
 )
 
 met = _dag(

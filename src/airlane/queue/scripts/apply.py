@@ -94,6 +94,11 @@ class Batch:
     def hset(self, key: str, field: str, value: str) -> None:
         self.ops.append(["H", key, field, value])
 
+    def hset_if_exists(self, key: str, field: str, value: str) -> None:
+        """HSET only while ``key`` exists (a run's hash that may be deleted meanwhile: a
+        queued run can be, by the API, and must not come back as a hash of one field)."""
+        self.ops.append(["C", key, field, value])
+
     def hset_many(self, key: str, fields_and_values: list[str]) -> None:
         """One HSET of several fields: ``[field1, value1, field2, value2, ...]`` (a run's
         instance records, written in bulk: one operation instead of one per record)."""
@@ -305,6 +310,7 @@ class Apply:
 # client), then the texts the operations name by position (wire.TextTable: a V's values). Each
 # operation names its key by its position k in KEYS (Batch.wire):
 #   ["H", k, field, value] | ["M", k, [field1, value1, ...]] (one HSET of several fields)
+#   ["C", k, field, value] (an H while k exists)
 #   ["N", k, [[value, [field1, field2, ...]], ...]] (an M whose fields share values)
 #   ["V", k, at, n] (an M whose n fields and values are ARGV[at], ARGV[at + 1], ...: Apply.encode)
 #   ["G", k, maxlen, [at1, n1, at2, n2, ...]]: one XADD per entry, of the n1 fields and values
@@ -332,6 +338,8 @@ for _, op in ipairs(cjson.decode(ARGV[3])) do
   local code, key = op[1], KEYS[op[2]]
   if code == 'X' then redis.call('XADD', key, 'MAXLEN', '~', op[3], '*', unpack(op[4]))
   elseif code == 'H' then redis.call('HSET', key, op[3], op[4])
+  elseif code == 'C' then
+    if redis.call('EXISTS', key) == 1 then redis.call('HSET', key, op[3], op[4]) end
   elseif code == 'V' then redis.call('HSET', key, unpack(ARGV, op[3], op[3] + op[4] - 1))
   elseif code == 'G' then
     local at = op[4]

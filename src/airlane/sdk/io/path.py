@@ -158,12 +158,15 @@ class ObjectStoragePath(ProxyUPath):
         return stat_result(self.fs.stat(self.path), protocol=self.protocol, conn_id=self.conn_id)
 
     def samefile(self, other_path: Any) -> bool:
-        if not isinstance(other_path, ObjectStoragePath):
+        """Whether ``other_path`` is this file: on the same store, the same inode where the
+        store has inodes, else the same path (Airflow's compares inodes only, and fails on
+        stores without them)."""
+        if not self.samestore(other_path):
             return False
         mine, theirs = self.stat(), other_path.stat()
-        return all(mine[k] == theirs[k] for k in ("protocol", "conn_id")) and (
-            mine.st_ino == theirs.st_ino
-        )
+        if "ino" in mine and "ino" in theirs:
+            return bool(mine["ino"] == theirs["ino"])
+        return str(self) == str(other_path)
 
     def replace(self, target: Any) -> ObjectStoragePath:
         """Rename to ``target``, overwriting it if it exists."""

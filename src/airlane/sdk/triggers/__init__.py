@@ -110,7 +110,12 @@ class BaseTrigger(abc.ABC, LoggingMixin):
 
 
 class BaseEventTrigger(BaseTrigger):
-    """A trigger for event-driven scheduling (Airflow's asset watchers)."""
+    """A trigger for event-driven scheduling (Airflow's asset watchers). The triggerer sets
+    ``asset_state_store`` (Airflow 3.3) before ``run()``: the state store of the assets the
+    trigger watches, reached with ``aget``/``aset`` (e.g. a stream's last offset)."""
+
+    #: ``sdk.state_store.AssetStateStoreAccessors`` of the watched assets, set by the triggerer
+    asset_state_store: Any = None
 
 
 __all__ = [

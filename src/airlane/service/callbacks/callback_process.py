@@ -36,7 +36,11 @@ from airlane.service.execution.dag_callbacks import (
     dag_callbacks,
     run_callbacks,
 )
-from airlane.service.execution.deadline_callback import call_deadline_callback, deadline_context
+from airlane.service.execution.deadline_callback import (
+    call_deadline_callback,
+    deadline_context,
+    pick_alert,
+)
 from airlane.service.execution.redis_variables import RedisVariableStore
 from airlane.service.execution.redis_xcom import RedisXComs
 from airlane.service.execution.task_callbacks import task_callbacks
@@ -76,6 +80,8 @@ class CallbackRequest:
     deadline_index: int = -1
     deadline_s: float = 0.0
     dag_run: dict[str, Any] | None = None
+    #: the callable the run's DAG version names for that alert (the file may have changed)
+    deadline_path: str = ""
 
     def encode(self) -> bytes:
         data = {
@@ -93,6 +99,7 @@ class CallbackRequest:
             "deadline_index": self.deadline_index,
             "deadline_s": self.deadline_s,
             "dag_run": self.dag_run,
+            "deadline_path": self.deadline_path,
         }
         return orjson.dumps(data)
 
@@ -115,6 +122,7 @@ class CallbackRequest:
             deadline_index=int(data.get("deadline_index", -1)),
             deadline_s=float(data.get("deadline_s") or 0.0),
             dag_run=data.get("dag_run"),
+            deadline_path=str(data.get("deadline_path") or ""),
         )
 
 
@@ -174,14 +182,14 @@ def _run_deadline_callback(
     dag: Any, request: CallbackRequest, client: redis.Redis
 ) -> dict[str, Any]:
     """The alert's callback of a missed deadline (service/execution/deadline_callback.py)."""
-    alerts = dag.deadline
     index = request.deadline_index
-    if index >= len(alerts):
-        detail = f"DAG {dag.dag_id} has no deadline alert {index} any more"
+    alert = pick_alert(dag.deadline, index, request.deadline_path)
+    if alert is None:
+        calling = f" calling {request.deadline_path}" if request.deadline_path else ""
+        detail = f"DAG {dag.dag_id} has no deadline alert {index}{calling} any more"
         return {"fatal": cut_error(detail)}
     if 0 in request.skip:
         return {"done": [0], "errors": []}
-    alert = alerts[index]
     run_id = request.run.run_id
     context = deadline_context(request.dag_run or {}, dag.dag_id, run_id, index, request.deadline_s)
     label = alert.name or f"deadline_alert[{index}]"

@@ -63,7 +63,7 @@ async def build_request(
     skip: frozenset[int] = frozenset(),
 ) -> CallbackRequest:
     run = await store.run(job.dag_id, job.run_id)
-    if run is None:
+    if run is None or "dag_id" not in run:  # (a hash of stray fields is no run)
         raise RunGone(f"run {job.run_id} of {job.dag_id} is no longer stored")
     dag = await store.snapshot(run.get("dag_hash", "")) if run.get("dag_hash") else None
     dag = dag or await store.dag(job.dag_id)
@@ -95,6 +95,7 @@ async def build_request(
             deadline_index=job.alert_index,
             deadline_s=job.deadline_s,
             dag_run=dag_run_response(dag, run),
+            deadline_path=_callback_path(dag, job.alert_index),
         )
     instances = await store.task_instances(job.dag_id, job.run_id)
     last = last_ti(
@@ -111,6 +112,14 @@ async def build_request(
         last=last,
         skip=skip,
     )
+
+
+def _callback_path(dag: dict[str, Any], index: int) -> str:
+    """The callable the run's DAG version names for alert ``index`` ("" when it has none)."""
+    alerts = dag.get("deadline") or []
+    if index >= len(alerts):
+        return ""
+    return str((alerts[index].get("callback") or {}).get("path") or "")
 
 
 def _dead_try(job: TaskCallbackJob) -> LastTI:

@@ -85,7 +85,7 @@ class FastPath(Policy):
         self._plans[id(graph)] = (graph, pairs)
         return pairs
 
-    def run_ended(self, ctx: RunContext, state: DagRunState) -> None:
+    def run_ended(self, ctx: RunContext, state: DagRunState, now_s: float) -> None:
         self.session.outbox.batch.delete(self.session.keys.fast_plan(ctx.dag_id, ctx.run_id))
 
     def taken(self, ctx: RunContext, event: TryFinished) -> None:

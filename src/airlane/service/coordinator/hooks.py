@@ -11,7 +11,8 @@ Hook points, in the order of one loop pass:
 - ``run_activated(ctx, resumed, now_s)``: a run starts, or a restarted coordinator resumes it;
 - ``after_step(ctx, step)``: the state machine took a step (its writes are on the batch);
 - ``holds_back(item, spec)``: a ready instance may not go to the waiting line yet;
-- ``run_ended(ctx, state)``: a run reached its end state (before it is written);
+- ``run_ended(ctx, state, now_s)``: a run reached its end state at ``now_s`` (before it is
+  written);
 - ``wake_s()``: the earliest time a policy needs the loop awake.
 """
 
@@ -50,7 +51,7 @@ class Policy:
     def holds_back(self, item: RunTI, spec: TaskSpec) -> bool:
         return False
 
-    def run_ended(self, ctx: RunContext, state: DagRunState) -> None:
+    def run_ended(self, ctx: RunContext, state: DagRunState, now_s: float) -> None:
         return None
 
     def wake_s(self) -> float | None:
@@ -102,9 +103,9 @@ class Hooks:
                 return True
         return False
 
-    def run_ended(self, ctx: RunContext, state: DagRunState) -> None:
+    def run_ended(self, ctx: RunContext, state: DagRunState, now_s: float) -> None:
         for policy in self._run_ended:
-            policy.run_ended(ctx, state)
+            policy.run_ended(ctx, state, now_s)
 
     def wake_s(self) -> float | None:
         times = [t for t in (policy.wake_s() for policy in self._wake_s) if t is not None]

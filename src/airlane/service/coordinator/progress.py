@@ -120,7 +120,7 @@ class Progress:
 
     def end_run(self, ctx: RunContext, state: DagRunState, now: float) -> None:
         s = self.session
-        s.hooks.run_ended(ctx, state)
+        s.hooks.run_ended(ctx, state, now)
         s.outbox.persister.write_run_state(s.outbox.batch, ctx, state, now)
         s.state.runs.run_ended(ctx.ref)
         s.state.admission.touched_dags.add(ctx.dag_id)

@@ -42,6 +42,18 @@ def deadline_context(
     }
 
 
+def pick_alert(alerts: list[Any], index: int, path: str) -> Any:
+    """The alert of the DAG file as loaded now that a deadline reported as ``index`` of its
+    run's DAG version, calling ``path``: the one at ``index`` when it calls it, else the first
+    that does (alerts moved); without a path, the one at ``index``; None when none fits."""
+    at_index = alerts[index] if 0 <= index < len(alerts) else None
+    if not path:
+        return at_index
+    if at_index is not None and at_index.callback.path == path:
+        return at_index
+    return next((a for a in alerts if a.callback.path == path), None)
+
+
 def accepts_context(func: Callable[..., Any]) -> bool:
     """Whether ``func`` takes a ``context`` keyword (by name, or through ``**kwargs``)."""
     try:

@@ -46,10 +46,12 @@ from airlane.queue.scripts import (
 from airlane.sdk.connection_store import use_connection_store
 from airlane.sdk.hitl_detail import HITL_WATCH
 from airlane.sdk.secrets_masker import mask_handlers, unmask_handlers
+from airlane.sdk.state_store import use_state_backend
 from airlane.sdk.triggers.run_state_counter import install_state_counter
 from airlane.sdk.variable import use_variable_store
 from airlane.service.connections.redis_store import RedisConnectionStore
 from airlane.service.execution.redis_run_states import AsyncRedisRunStateLookup
+from airlane.service.execution.redis_state_store import RedisStateBackend
 from airlane.service.execution.redis_variables import RedisVariableStore
 from airlane.service.triggerer.decisions import TIMEOUT_KWARGS_JSON, claim_limit
 from airlane.service.triggerer.hitl_watch import RedisHITLWatch
@@ -91,8 +93,9 @@ class Triggerer:
         self.last_block_s = 0.0
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Until ``stop``; triggers' hooks read connections and variables from Redis (the
-        stores are context variables: every trigger task inherits them). The secrets they
+        """Until ``stop``; triggers' hooks read connections and variables from Redis, and asset
+        watchers their assets' state store (the stores are context variables: every trigger
+        task inherits them). The secrets they
         read are masked in every log line of this process."""
         sync_client = redis.Redis.from_url(self.settings.redis_url, decode_responses=True)
         masked = mask_handlers(logging.getLogger().handlers)
@@ -100,6 +103,7 @@ class Triggerer:
             with (
                 use_connection_store(RedisConnectionStore(sync_client, self.keys)),
                 use_variable_store(RedisVariableStore(sync_client, self.keys)),
+                use_state_backend(RedisStateBackend(sync_client, self.keys)),
             ):
                 await self._serve(stop)
         finally:

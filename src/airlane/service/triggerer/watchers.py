@@ -20,8 +20,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from airlane.queue.asset_watchers import LeaseWatchers, WatcherLeases
+from airlane.sdk.assets import AssetNameRef
 from airlane.sdk.module_loading import import_string
-from airlane.sdk.triggers import BaseTrigger, TriggerEvent, serde
+from airlane.sdk.state_store import AssetStateStoreAccessors
+from airlane.sdk.triggers import BaseEventTrigger, BaseTrigger, TriggerEvent, serde
 from airlane.service.triggerer.watcher_plan import WatcherSpec
 
 log = logging.getLogger("airlane.triggerer")
@@ -114,6 +116,8 @@ class WatcherRunner:
             self._failed_at[key] = time.monotonic()
             return
         trigger.trigger_id = key
+        if isinstance(trigger, BaseEventTrigger):  # (Airflow 3.3's triggerer injects it too)
+            trigger.asset_state_store = watched_state(spec.asset_names)
         log.info("asset watcher %s starting for %s", spec.classpath, ", ".join(spec.asset_names))
         events = trigger.run()
         event_key: Callable[[TriggerEvent], str | None] | None = getattr(trigger, "event_key", None)
@@ -133,6 +137,13 @@ class WatcherRunner:
                 await events.aclose()  # type: ignore[attr-defined]
             with contextlib.suppress(Exception):
                 await trigger.cleanup()
+
+
+def watched_state(asset_names: tuple[str, ...]) -> AssetStateStoreAccessors:
+    """The state store of the assets a watcher makes events for (``asset_state_store``: one
+    accessor per asset by name; a watcher of one asset may call the methods directly). Their
+    ``aget``/``aset`` reach Redis through the triggerer's backend, in a thread."""
+    return AssetStateStoreAccessors([AssetNameRef(name) for name in asset_names])
 
 
 async def _build(spec: WatcherSpec) -> BaseTrigger:

@@ -93,7 +93,7 @@ class AssetTriggers(Policy):
         names = dag.outlets.get(task_id, ()) if dag is not None else ()
         return [EmittedEvent(AssetRef(name, name)) for name in names]
 
-    def run_ended(self, ctx: RunContext, state: DagRunState) -> None:
+    def run_ended(self, ctx: RunContext, state: DagRunState, now_s: float) -> None:
         dag = self.deps.get(ctx.dag_id)
         if dag is not None and dag.condition is not None:
             self.dirty = True  # a consumer held back by max_active_runs may start now

@@ -29,7 +29,7 @@ class AutoPause(Policy):
         self.session = session
         self.store = store
 
-    def run_ended(self, ctx: RunContext, state: DagRunState) -> None:
+    def run_ended(self, ctx: RunContext, state: DagRunState, now_s: float) -> None:
         if state is DagRunState.FAILED and ctx.spec.max_consecutive_failed_dag_runs:
             self.session.state.failure_checks.add(ctx.dag_id)
 

@@ -66,8 +66,8 @@ class DagCallbacks(Policy):
         except Exception:  # housekeeping must never take the coordinator down
             log.exception("pruning the pending DAG callback jobs failed; trying again later")
 
-    def run_ended(self, ctx: RunContext, state: DagRunState) -> None:
-        job = callback_job(ctx, state, time.time())
+    def run_ended(self, ctx: RunContext, state: DagRunState, now_s: float) -> None:
+        job = callback_job(ctx, state, now_s)
         if job is None:
             return
         s = self.session

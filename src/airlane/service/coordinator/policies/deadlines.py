@@ -10,11 +10,9 @@ alert's). A failed run keeps its deadlines, as in Airflow (only a success prunes
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 from airlane.engine.dag_spec import DagSpec
 from airlane.engine.deadlines import (
@@ -27,11 +25,9 @@ from airlane.engine.deadlines import (
     parse_entry,
     run_deadlines,
 )
-from airlane.queue import typed
 from airlane.queue.callback_jobs import RUN_GENERATION, run_generation
 from airlane.queue.deadline_jobs import DeadlineCallbackJob
 from airlane.queue.events_protocol import DeadlineMissedEvent
-from airlane.queue.keys import run_ref
 from airlane.sdk.state import DagRunState
 from airlane.service.coordinator.hooks import Policy
 from airlane.service.run_context import RunContext
@@ -44,8 +40,9 @@ log = logging.getLogger("airlane.coordinator")
 
 #: deadlines reported per pass (the rest in the next one, a second later)
 REPORT_BATCH = 500
-#: how many of a DAG's latest runs are read to find the finished ones an average needs
-_HISTORY_FACTOR = 3
+#: an average's runs are read this many at a time, and no more than _HISTORY_SCAN of them
+_HISTORY_PAGE = 50
+_HISTORY_SCAN = 1000
 
 
 def run_times(fields: Mapping[str, str], now_s: float) -> RunTimes:
@@ -63,104 +60,82 @@ def _iso_s(text: str | None) -> float | None:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class _Average:
-    """An alert whose deadline needs the DAG's finished runs (read in ``periodic``)."""
-
-    dag_id: str
-    run_id: str
-    index: int
-    alert: Mapping[str, Any]
-    times: RunTimes
-
-
 class Deadlines(Policy):
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._averages: list[_Average] = []
 
     async def run_seen(
         self, dag_id: str, run_id: str, fields: Mapping[str, str], spec: DagSpec, now_s: float
     ) -> None:
         """A run's deadlines, once: a run created and not yet given them (a cleared or
-        reopened run keeps the ones it had; a run of a DAG without alerts has none)."""
+        reopened run keeps the ones it had; a run of a DAG without alerts has none). An
+        average's runs are read here, so every deadline is in the batch that follows."""
         if not spec.deadlines or fields.get("state", "queued") != "queued":
             return
         if run_generation(fields.get(RUN_GENERATION)) or run_deadlines(fields):
             return
         times = run_times(fields, now_s)
         for index, alert in enumerate(spec.deadlines):
-            if history_needed(alert):
-                self._averages.append(_Average(dag_id, run_id, index, alert, times))
+            wanted = history_needed(alert)
+            durations = await self._durations(dag_id, run_id, wanted) if wanted else []
+            due_s = deadline_s(alert, times, durations)
+            if due_s is None:
+                log.info(
+                    "run %s of %s gets no deadline for alert %s: its reference has no value",
+                    run_id,
+                    dag_id,
+                    index,
+                )
                 continue
-            due_s = deadline_s(alert, times)
-            self._add(dag_id, run_id, index, due_s)
-            if due_s is not None and isinstance(fields, dict):  # (the run's context is built
-                fields[f"{FIELD_PREFIX}{index}"] = repr(due_s)  # from these fields next)
+            s = self.session
+            s.outbox.batch.zadd(s.keys.deadlines, due_s, entry(dag_id, run_id, index))
+            # (a queued run may be deleted meanwhile: its hash must not come back)
+            run_key = s.keys.run(dag_id, run_id)
+            s.outbox.batch.hset_if_exists(run_key, f"{FIELD_PREFIX}{index}", repr(due_s))
+            if isinstance(fields, dict):  # (the run's context is built from these fields)
+                fields[f"{FIELD_PREFIX}{index}"] = repr(due_s)
 
-    def _add(self, dag_id: str, run_id: str, index: int, due_s: float | None) -> None:
-        if due_s is None:
-            log.info(
-                "run %s of %s gets no deadline for alert %s: its reference has no value",
-                run_id,
-                dag_id,
-                index,
-            )
-            return
-        s = self.session
-        s.outbox.batch.zadd(s.keys.deadlines, due_s, entry(dag_id, run_id, index))
-        s.outbox.batch.hset(s.keys.run(dag_id, run_id), f"{FIELD_PREFIX}{index}", repr(due_s))
-        ctx = s.state.runs.runs.get(run_ref(dag_id, run_id))
-        if ctx is not None:
-            ctx.fields[f"{FIELD_PREFIX}{index}"] = repr(due_s)
-
-    def run_ended(self, ctx: RunContext, state: DagRunState) -> None:
-        """A success drops the deadlines it met (in the batch of its end)."""
+    def run_ended(self, ctx: RunContext, state: DagRunState, now_s: float) -> None:
+        """A success drops the deadlines it met (in the batch of its end: the end date is
+        ``now_s``), as Airflow deletes their rows."""
         if state is not DagRunState.SUCCESS:
             return
-        ends_s = time.time()
         deadlines = run_deadlines(ctx.fields)
         dues = {entry(ctx.dag_id, ctx.run_id, i): due for i, due in deadlines.items()}
+        met = set(met_by_success(dues, now_s))
         s = self.session
-        met = set(met_by_success(dues, ends_s))
-        for index in deadlines:  # (Airflow deletes a met deadline's row)
+        for index in deadlines:
             name = entry(ctx.dag_id, ctx.run_id, index)
             if name in met:
                 s.outbox.batch.zrem(s.keys.deadlines, name)
                 s.outbox.batch.hdel(s.keys.run(ctx.dag_id, ctx.run_id), f"{FIELD_PREFIX}{index}")
 
     async def periodic(self, now_s: float) -> None:
-        await self._work_out_averages(now_s)
         await self._report_missed(now_s)
 
-    async def _work_out_averages(self, now_s: float) -> None:
-        pending, self._averages = self._averages, []
-        s = self.session
-        for item in pending:
-            state = await typed.hget(s.client, s.keys.run(item.dag_id, item.run_id), "state")
-            if state in (None, DagRunState.SUCCESS.value):
-                continue  # gone, or succeeded before its deadline was known: nothing to miss
-            durations = await self._durations(item.dag_id, item.run_id, history_needed(item.alert))
-            self._add(
-                item.dag_id, item.run_id, item.index, deadline_s(item.alert, item.times, durations)
-            )
-
     async def _durations(self, dag_id: str, run_id: str, wanted: int) -> list[float]:
-        """The durations of the DAG's latest finished runs, newest (by logical date) first."""
+        """The durations of the DAG's latest ``wanted`` finished runs (by logical date, newest
+        first), read a page at a time past the runs not finished (at most _HISTORY_SCAN)."""
         s = self.session
-        newest = await s.client.zrevrange(s.keys.runs_of(dag_id), 0, wanted * _HISTORY_FACTOR)
-        ids = [i for i in cast(list[str], newest) if i != run_id]
-        if not ids:
-            return []
-        async with s.client.pipeline(transaction=False) as pipe:
-            for other in ids:
-                pipe.hmget(s.keys.run(dag_id, other), ["start_date", "end_date"])
-            rows = await pipe.execute()
         durations: list[float] = []
-        for start, end in rows:
-            if start and end:
-                durations.append(float(end) - float(start))
-        return durations[:wanted]
+        for start in range(0, _HISTORY_SCAN, _HISTORY_PAGE):
+            page = await s.client.zrevrange(
+                s.keys.runs_of(dag_id), start, start + _HISTORY_PAGE - 1
+            )
+            ids = [i for i in cast(list[str], page) if i != run_id]
+            if ids:
+                async with s.client.pipeline(transaction=False) as pipe:
+                    for other in ids:
+                        pipe.hmget(s.keys.run(dag_id, other), ["start_date", "end_date"])
+                    rows = await pipe.execute()
+                for started, ended in rows:
+                    if started and ended:
+                        durations.append(float(ended) - float(started))
+                        if len(durations) == wanted:
+                            return durations
+            if len(page) < _HISTORY_PAGE:
+                break
+        return durations
 
     async def _report_missed(self, now_s: float) -> None:
         s = self.session

@@ -50,7 +50,7 @@ class Scheduling(Policy):
     def wake_s(self) -> float | None:
         return self.scheduler.next_due_s()
 
-    def run_ended(self, ctx: RunContext, state: DagRunState) -> None:
+    def run_ended(self, ctx: RunContext, state: DagRunState, now_s: float) -> None:
         self.scheduler.unblock(ctx.dag_id)
 
     async def periodic(self, now_s: float) -> None:
