@@ -1,6 +1,7 @@
 """The state stores in Redis (service/execution/redis_state_store.py, real redis-server): a task
 instance's keys beside its task's other map indexes, expiry removed by the retention pass
-only once due (and not after a newer set), asset keys by name, keys gone with their run."""
+only once due (and not after a newer set), asset keys by name, keys gone with their run, and
+``airlane state-store clean``."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from airlane.sdk.state_store import (
 )
 from airlane.service.execution.redis_state_store import RedisStateBackend, remove_expired
 from airlane.service.retention import run_keys
+from tests.conftest import run_cli
 from tests.integration.cluster import RedisServer
 
 
@@ -65,4 +67,23 @@ def test_task_and_asset_state_in_redis(clean_redis: RedisServer) -> None:
     # the run's keys include its task state
     doomed = run_keys(keys, "d", "r", {}, ["t|1|1"])
     assert keys.task_state("d", "r", "t") in doomed
+    client.close()
+
+
+def test_the_cli_removes_expired_keys(clean_redis: RedisServer) -> None:
+    keys = Keys()
+    client = redis.Redis.from_url(clean_redis.url, decode_responses=True)
+    backend = RedisStateBackend(client, keys)
+    past, future = time.time() - 10, time.time() + 3600
+    backend.set(TaskScope("d", "r", "t", -1), "old", '"x"', past)
+    backend.set(TaskScope("d", "r", "t", -1), "new", '"y"', future)
+    env = {"AIRLANE_REDIS_URL": clean_redis.url}
+    dry = run_cli("state-store", "clean", "--dry-run", env=env)
+    assert dry.code == 0, dry.stderr
+    assert "1 expired task state store keys would be removed" in dry.stdout
+    assert client.hexists(keys.task_state("d", "r", "t"), "-1|old")
+    done = run_cli("state-store", "clean", env=env)
+    assert done.code == 0, done.stderr
+    assert "1 expired task state store keys removed" in done.stdout
+    assert client.hkeys(keys.task_state("d", "r", "t")) == ["-1|new"]
     client.close()
