@@ -71,7 +71,8 @@ def test_task_and_asset_state_through_the_api(api: Api) -> None:
     assert call("PATCH", base + "/absent", {"value": 1})[0] == 404
     status, body = call("PUT", base + "/k", {"value": None})
     assert status == 422, body
-    assert "value cannot be null" in str(body)
+    assert isinstance(body, dict)
+    assert body["detail"][0]["loc"] == ["body", "value"]
     assert call("PUT", base + "/k", {"value": 1, "other": 2})[0] == 422
     assert call("PUT", base + "/k", {"value": 1, "expires_at": "2099-01-01T00:00:00"})[0] == 422
     # an asset's keys, as the producer left them

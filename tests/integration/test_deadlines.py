@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import signal
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,12 +21,16 @@ from tests.integration.cluster import SECRET, USERS, Api, Cluster, RedisServer, 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(120)]
 
 
-@pytest.fixture
-def nodes(clean_redis: RedisServer, tmp_path: Path) -> Iterator[Cluster]:
+@pytest.fixture(scope="module")
+def nodes(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """One cluster for the module: each test has DAGs of its own (and their gates)."""
+    if redis_server.proc is None:
+        redis_server.start()
+    redis_server.flush()
     cluster = Cluster(
-        clean_redis.url,
+        redis_server.url,
         TEST_DAGS / "deadlines",
-        tmp_path,
+        tmp_path_factory.mktemp("deadlines"),
         AIRLANE_CALLBACK_TIMEOUT_S="30",
         AIRLANE_CALLBACK_MAX_TRIES="2",
         AIRLANE_CALLBACK_RETRY_DELAY_S="0.1",
@@ -36,11 +39,15 @@ def nodes(clean_redis: RedisServer, tmp_path: Path) -> Iterator[Cluster]:
     )
     cluster.start("dag-processor", "dag-processor")
     cluster.start("coordinator", "coordinator")
-    cluster.start("worker", "worker", "--concurrency", "4", "--grace", "1")
+    cluster.start("worker", "worker", "--concurrency", "8", "--grace", "1")
     cluster.start("callbacks", "callbacks")
     cluster.wait_for_dags("dl_missed", "dl_met", "dl_fixed", "dl_average", "dl_failed")
     yield cluster
     cluster.stop_all()
+
+
+def release(nodes: Cluster, dag_id: str) -> None:
+    (nodes.markers / f"release.{dag_id}").touch()
 
 
 def events_of(nodes: Cluster, run_id: str) -> list[Any]:
@@ -59,9 +66,11 @@ def deadline_callbacks(nodes: Cluster, run_id: str) -> list[CallbackEvent]:
     ]
 
 
-def lines(nodes: Cluster, name: str) -> list[str]:
+def lines(nodes: Cluster, name: str, dag_id: str | None = None) -> list[str]:
+    """The callback lines in a marker file (of one DAG's runs: JSON lines name theirs)."""
     path = nodes.markers / name
-    return path.read_text().splitlines() if path.exists() else []
+    found = path.read_text().splitlines() if path.exists() else []
+    return [line for line in found if dag_id is None or f'"dag_id": "{dag_id}"' in line]
 
 
 def deadlines_of(nodes: Cluster, dag_id: str, run_id: str, alerts: int) -> list[float | None]:
@@ -92,27 +101,27 @@ def test_a_run_past_its_deadline_calls_the_callback_once(nodes: Cluster) -> None
     wait_until(lambda: deadline_callbacks(nodes, run_id), 30, "the callback's event")
     assert [e.outcome.value for e in deadline_callbacks(nodes, run_id)] == ["done"]
     # the runs succeed after their deadline; restarted services report nothing again
-    (nodes.markers / "release").touch()
+    release(nodes, "dl_missed")
     assert nodes.wait_run("dl_missed", run_id)["state"] == "success"
     assert nodes.wait_run("dl_missed", held)["state"] == "success"
     nodes.signal("coordinator", signal.SIGKILL)
     nodes.start("coordinator", "coordinator")
     nodes.wait_for_beats()
     assert deadlines_of(nodes, "dl_missed", run_id, 1) == [None]
-    assert len(lines(nodes, "missed.lines")) == 2
+    assert len(lines(nodes, "missed.lines", "dl_missed")) == 2
 
 
 def test_a_failed_run_keeps_its_deadline(nodes: Cluster) -> None:
     run_id = nodes.trigger("dl_failed")
     assert nodes.wait_run("dl_failed", run_id)["state"] == "failed"
     # as in Airflow, only a success drops a deadline: the failed run's is reported
-    wait_until(lambda: lines(nodes, "missed.lines"), 30, "the failed run's deadline callback")
-    (line,) = [json.loads(text) for text in lines(nodes, "missed.lines")]
+    wait_until(lambda: lines(nodes, "missed.lines", "dl_failed"), 30, "the failed run's callback")
+    (line,) = [json.loads(text) for text in lines(nodes, "missed.lines", "dl_failed")]
     assert (line["label"], line["run_id"], line["state"]) == ("failed", run_id, "failed")
 
 
 def test_a_run_that_succeeds_in_time_drops_its_deadline(nodes: Cluster) -> None:
-    (nodes.markers / "release").touch()
+    release(nodes, "dl_met")
     run_id = nodes.trigger("dl_met")
     assert nodes.wait_run("dl_met", run_id)["state"] == "success"
     wait_until(
@@ -122,7 +131,7 @@ def test_a_run_that_succeeds_in_time_drops_its_deadline(nodes: Cluster) -> None:
     kept = client.hget(nodes.keys.run("dl_met", run_id), "deadline:0")
     client.close()
     assert kept is None  # a met deadline goes, as Airflow deletes its row
-    assert not lines(nodes, "missed.lines")
+    assert not lines(nodes, "missed.lines", "dl_met")
     assert not [e for e in events_of(nodes, run_id) if isinstance(e, DeadlineMissedEvent)]
 
 
@@ -149,7 +158,7 @@ def test_sync_callbacks_a_fixed_deadline_and_one_not_reached(nodes: Cluster) -> 
     ]
     status, body = api.call("GET", "/api/v2/dags/dl_fixed/dagRuns/nope/deadlines", token=token)
     assert status == 404, body
-    (nodes.markers / "release").touch()
+    release(nodes, "dl_fixed")
     assert nodes.wait_run("dl_fixed", run_id)["state"] == "success"
     wait_until(
         lambda: deadlines_of(nodes, "dl_fixed", run_id, 2) == [None, None],
@@ -162,14 +171,16 @@ def test_sync_callbacks_a_fixed_deadline_and_one_not_reached(nodes: Cluster) -> 
 
 
 def test_an_average_runtime_deadline_counts_the_dags_last_runs(nodes: Cluster) -> None:
-    (nodes.markers / "release").touch()
+    release(nodes, "dl_average")
     first = nodes.trigger("dl_average")
     assert nodes.wait_run("dl_average", first)["state"] == "success"
     assert deadlines_of(nodes, "dl_average", first, 1) == [None]  # no run to average yet
-    (nodes.markers / "release").unlink()
+    (nodes.markers / "release.dl_average").unlink()
     second = nodes.trigger("dl_average")
-    wait_until(lambda: lines(nodes, "missed.lines"), 30, "the average deadline's callback")
-    (line,) = [json.loads(text) for text in lines(nodes, "missed.lines")]
+    wait_until(
+        lambda: lines(nodes, "missed.lines", "dl_average"), 30, "the average deadline's callback"
+    )
+    (line,) = [json.loads(text) for text in lines(nodes, "missed.lines", "dl_average")]
     assert (line["label"], line["run_id"], line["state"]) == ("average", second, "running")
     client = nodes.redis()
     run = client.hgetall(nodes.keys.run("dl_average", first))
@@ -178,5 +189,5 @@ def test_an_average_runtime_deadline_counts_the_dags_last_runs(nodes: Cluster) -
     client.close()
     took_s = float(run["end_date"]) - float(run["start_date"])  # type: ignore[index]
     assert due == pytest.approx(queued_at + took_s, abs=0.001)
-    (nodes.markers / "release").touch()
+    release(nodes, "dl_average")
     assert nodes.wait_run("dl_average", second)["state"] == "success"

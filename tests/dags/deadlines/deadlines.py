@@ -1,7 +1,7 @@
 """Deadline alerts for the coordinator's and the callbacks role's tests (Airflow 3.1's
 ``DAG(deadline=...)``). The callbacks append a line to a file in $AIRLANE_TEST_MARKERS; the
-gated task waits for the file ``release`` there, so that a run is still going when its
-deadline passes."""
+gated task waits for the file ``release.<dag_id>`` there, so that a run is still going when
+its deadline passes."""
 
 import json
 import os
@@ -42,8 +42,8 @@ def notify_sync(label, **kwargs):
 
 
 @task
-def gated():
-    while not (MARKERS / "release").exists():
+def gated(dag=None):
+    while not (MARKERS / f"release.{dag.dag_id}").exists():
         time.sleep(0.02)
 
 
