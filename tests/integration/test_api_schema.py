@@ -54,8 +54,9 @@ CONFIG = "\n".join(
     for operation, status in _ALSO_REFUSED.items()
 )
 #: Logging out (or revoking all of alice's tokens) would end the session the run uses; both
-#: have their own tests in test_api_tokens.py.
-EXCLUDED = ("logout", "revoke_user_tokens")
+#: have their own tests in test_api_tokens.py. Waiting for a run answers when the run ends,
+#: and no run ends here (no worker): test_api_wait.py.
+EXCLUDED = ("logout", "revoke_user_tokens", "wait_dag_run_until_finished")
 
 
 @pytest.fixture(scope="module")

@@ -131,3 +131,41 @@ def test_a_try_pushes_its_links_whatever_its_end() -> None:
     with DAG("e", schedule=None):
         plain = PythonOperator(task_id="p", python_callable=lambda: None)
     assert "extra_links" not in serialize_task(plain, 1)
+
+
+def test_dag_results() -> None:
+    """Airflow 3.3's ``@result`` and ``DAG.add_result``: which tasks' return values are the
+    run's result (serialized as ``returns_dag_result``, read by the API's wait route)."""
+    from airlane import dag, task
+    from airlane.dag_loader.serialize import serialize_dag
+    from airlane.sdk import result
+
+    @dag(schedule=None)
+    def with_results():  # type: ignore[no-untyped-def]
+        @result
+        @task
+        def marked() -> int:
+            return 1
+
+        @task
+        def added() -> int:
+            return 2
+
+        @task
+        def returned() -> int:
+            return 3
+
+        marked()
+        with_results_dag = added()
+        with_results_dag.operator.dag.add_result(with_results_dag)
+        return returned()  # the function's return is a result too
+
+    built = with_results()
+    flags = {
+        t["task_id"]: t.get("returns_dag_result", False) for t in serialize_dag(built)["tasks"]
+    }
+    assert flags == {"marked": True, "added": True, "returned": True}
+    with pytest.raises(TypeError, match="@result must be used on top of a @task"):
+        result(lambda: 1)
+    with pytest.raises(ValueError, match="Only plain return value can be used as dag result"):
+        built.add_result(built.task_dict["added"].output["other_key"])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from airlane.api.appkeys import STORE
@@ -19,6 +21,7 @@ from airlane.api.inputs import (
     opt_dict,
     opt_str,
     page,
+    query_float,
 )
 from airlane.api.shapes import ti_collection
 from airlane.engine.run_state import TIRecord
@@ -265,6 +268,57 @@ async def clear_run(request: web.Request) -> web.Response:
     return json_response({"task_instances": items, "total_entries": len(items)})
 
 
+async def wait_run(request: web.Request) -> web.StreamResponse:
+    """Airflow 3.1's experimental wait: ``{"state": ...}`` now and every ``interval`` seconds
+    until the run ends, then with its ``results`` (the ``result`` tasks' return values, else
+    its DAG's ``@result`` tasks' (Airflow 3.3); a mapped task's as a list), as NDJSON."""
+    store = request.app[STORE]
+    dag_id, run_id = request.match_info["dag_id"], request.match_info["dag_run_id"]
+    interval_s = query_float(request, "interval")
+    if interval_s is None:
+        raise invalid("query", "interval", "Field required")
+    if interval_s <= 0:
+        raise invalid("query", "interval", "Input should be greater than 0", interval_s)
+    asked = request.query.getall("result", None)
+    await load_run(store, dag_id, run_id)
+    response = web.StreamResponse(headers={"Content-Type": "application/x-ndjson"})
+    await response.prepare(request)
+    while True:
+        run = await store.run(dag_id, run_id) or {}
+        line: dict[str, Any] = {"state": run.get("state")}
+        ended = line["state"] in ("success", "failed")
+        if ended:
+            results = await _run_results(store, dag_id, run_id, run, asked)
+            if results:
+                line["results"] = results
+        await response.write(orjson.dumps(line) + b"\n")
+        if ended or not run:
+            break
+        await asyncio.sleep(interval_s)
+    await response.write_eof()
+    return response
+
+
+async def _run_results(
+    store: Store, dag_id: str, run_id: str, run: dict[str, str], asked: list[str] | None
+) -> dict[str, Any]:
+    """task id -> its return value (a mapped task's values in map index order)."""
+    if asked is None:
+        dag = await store.snapshot(run["dag_hash"]) if run.get("dag_hash") else None
+        tasks = (dag or await store.dag(dag_id) or {}).get("tasks") or []
+        asked = [t["task_id"] for t in tasks if t.get("returns_dag_result")]
+    results: dict[str, Any] = {}
+    for task_id in sorted(set(asked)):
+        values = await store.return_values(dag_id, run_id, task_id)
+        if not values:
+            continue
+        if len(values) == 1 and -1 in values:
+            results[task_id] = values[-1]
+        else:
+            results[task_id] = [values[i] for i in sorted(values)]
+    return results
+
+
 def add_routes(app: web.Application) -> None:
     base = "/api/v2/dags/{dag_id}/dagRuns"
     app.router.add_post(base, trigger)
@@ -273,3 +327,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_patch(base + "/{dag_run_id}", patch_run)
     app.router.add_delete(base + "/{dag_run_id}", delete_run)
     app.router.add_post(base + "/{dag_run_id}/clear", clear_run)
+    app.router.add_get(base + "/{dag_run_id}/wait", wait_run)

@@ -112,6 +112,20 @@ def query_int(
     return value
 
 
+def query_float(request: web.Request, name: str) -> float | None:
+    """A number from the query, None when absent."""
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        raise invalid("query", name, "Input should be a valid number", raw) from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise invalid("query", name, "Input should be a finite number", raw)
+    return value
+
+
 def as_int(value: Any) -> int | None:
     """A JSON integer, or a number with no fractional part (``3.0``: an integer in JSON Schema,
     and accepted by Airflow's models); None for anything else."""

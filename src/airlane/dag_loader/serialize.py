@@ -183,6 +183,8 @@ def serialize_task(task: DAGNode, priority: int) -> dict[str, Any]:
     links = extra_links_json(op)
     if links:  # (absent when none: the form, and so the version, of other DAGs is unchanged)
         serialized["extra_links"] = links
+    if task.returns_dag_result:  # (likewise)
+        serialized["returns_dag_result"] = True
     if isinstance(op, ExternalTaskMarker):
         # what clearing follows into the other DAG (api/clear_across.py); the strings are
         # templates, rendered against the marker's run when it is cleared

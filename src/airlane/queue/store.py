@@ -392,6 +392,16 @@ class Store:
                 found[name] = loads(value)
         return found
 
+    async def return_values(self, dag_id: str, run_id: str, task_id: str) -> dict[int, Any]:
+        """The return value of each instance of a task that pushed one, by map index."""
+        raw = await typed.hgetall(self.client, self.keys.xcom(dag_id, run_id, task_id))
+        found = {}
+        for field_name, value in raw.items():
+            index, name = parse_xcom_field(field_name)
+            if name == "return_value":
+                found[index] = loads(value)
+        return found
+
     async def earlier_tries(
         self, dag_id: str, run_id: str, task_id: str, map_index: int
     ) -> dict[int, dict[str, Any]]:

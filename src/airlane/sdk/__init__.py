@@ -17,7 +17,7 @@ from airlane.sdk.deadline import (
     SyncCallback,
     deadline_reference,
 )
-from airlane.sdk.decorators import dag, task, task_group
+from airlane.sdk.decorators import dag, result, task, task_group
 from airlane.sdk.edges import EdgeModifier, Label
 from airlane.sdk.exceptions import (
     AirflowException,
@@ -141,6 +141,7 @@ __all__ = [
     "get_current_context",
     "get_parsing_context",
     "literal",
+    "result",
     "setup",
     "task",
     "task_group",

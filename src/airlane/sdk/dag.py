@@ -167,6 +167,15 @@ class DAG:
     def __exit__(self, *exc: object) -> None:
         _stack.pop_dag()
 
+    def add_result(self, xcom_arg: Any) -> Any:
+        """Airflow 3.3: make a task's return value (``task()``'s XComArg) the run's result."""
+        from airlane.sdk.decorators import is_dag_result
+
+        if not is_dag_result(xcom_arg):
+            raise ValueError("Only plain return value can be used as dag result")
+        xcom_arg.operator.returns_dag_result = True
+        return xcom_arg
+
     @property
     def fail_stop(self) -> bool:
         """Airflow 2's name of ``fail_fast``."""

@@ -146,6 +146,8 @@ class TaskDecorator:
         self.is_setup = False
         self.is_teardown = False
         self.on_failure_fail_dagrun = False
+        #: set by ``@result``: the task's return value is its DAG run's result
+        self.returns_dag_result = False
 
     def _operator_kwargs(self, extra: dict[str, Any]) -> dict[str, Any]:
         kwargs = {**self.kwargs, **extra}
@@ -185,6 +187,8 @@ class TaskDecorator:
         """Give the task this decorator's setup/teardown role."""
         op.is_setup = self.is_setup
         op.is_teardown = self.is_teardown
+        if self.returns_dag_result:
+            op.returns_dag_result = True
         op.on_failure_fail_dagrun = self.kwargs.get(
             "on_failure_fail_dagrun", self.on_failure_fail_dagrun
         )
@@ -193,6 +197,7 @@ class TaskDecorator:
         new = TaskDecorator(self.function, self.operator_class, {**self.kwargs, **kwargs})
         new.is_setup, new.is_teardown = self.is_setup, self.is_teardown
         new.on_failure_fail_dagrun = self.on_failure_fail_dagrun
+        new.returns_dag_result = self.returns_dag_result
         return new
 
     def partial(self, **kwargs: Any) -> _TaskPartial:
@@ -353,7 +358,9 @@ def dag(dag_id: Any = None, **dag_kwargs: Any) -> Any:
                     k: DagParam(k, v.value if isinstance(v, Param) else v)
                     for k, v in bound.arguments.items()
                 }
-                function(**refs)
+                returned = function(**refs)
+                if is_dag_result(returned):  # (Airflow 3.3: the function's return is the
+                    new_dag.add_result(returned)  # run's result)
             return new_dag
 
         return factory
@@ -363,6 +370,20 @@ def dag(dag_id: Any = None, **dag_kwargs: Any) -> Any:
     if isinstance(dag_id, str):
         return lambda function: wrapper(function, dag_id)
     return wrapper
+
+
+def result(decorated: Any) -> Any:
+    """Airflow 3.3's ``@result``, on top of ``@task``: the task's return value is its DAG
+    run's result (what ``GET .../dagRuns/{run_id}/wait`` returns without ``result=``)."""
+    if not isinstance(decorated, TaskDecorator):
+        raise TypeError("@result must be used on top of a @task-decorated function")
+    decorated.returns_dag_result = True
+    return decorated
+
+
+def is_dag_result(value: Any) -> bool:
+    """Whether ``value`` is a task's plain return value (the only XComArg a result can be)."""
+    return isinstance(value, XComArg) and value.key == "return_value"
 
 
 def task_group(group_id: Any = None, **group_kwargs: Any) -> Any:

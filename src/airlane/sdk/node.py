@@ -27,6 +27,9 @@ class DAGNode:
     _is_setup: bool = False
     _is_teardown: bool = False
     _on_failure_fail_dagrun: bool = False
+    #: Airflow 3.3's DAG result: the task's return value is its run's result (``@result``,
+    #: ``DAG.add_result``)
+    returns_dag_result: bool = False
 
     @property
     def is_setup(self) -> bool:

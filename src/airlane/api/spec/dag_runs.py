@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from airlane.api.spec.common import PAGE, order_by
 from airlane.api.spec.notation import (
     Paths,
@@ -10,6 +12,7 @@ from airlane.api.spec.notation import (
     model,
     nullable,
     op,
+    param,
     path_params,
     query_list,
     refine,
@@ -78,6 +81,14 @@ _RUNS = "/api/v2/dags/{dag_id}/dagRuns"
 _RUN_PATH = _RUNS + "/{dag_run_id}"
 _IDS = ("dag_id", "dag_run_id")
 
+
+def _ndjson(operation: dict[str, Any]) -> dict[str, Any]:
+    """``operation`` answering newline-delimited JSON (a stream of lines) instead of JSON."""
+    ok = operation["responses"]["200"]
+    ok["content"] = {"application/x-ndjson": {"schema": {"type": "string"}}}
+    return operation
+
+
 PATHS: Paths = {
     _RUNS: {
         "get": op(
@@ -121,6 +132,22 @@ PATHS: Paths = {
     _RUN_PATH + "/clear": {
         "post": op(
             "clear_dag_run", "DagRun", "any", params=path_params(*_IDS), body="DAGRunClearBody"
+        )
+    },
+    # Airflow 3.1's experimental wait: the run's state as NDJSON lines until it ends, then its
+    # results (the ``result`` tasks' return values, else its DAG's ``@result`` tasks')
+    _RUN_PATH + "/wait": {
+        "get": _ndjson(
+            op(
+                "wait_dag_run_until_finished",
+                "experimental",
+                "str",
+                params=[
+                    *path_params(*_IDS),
+                    param("interval", "query", {"type": "number", "exclusiveMinimum": 0}, True),
+                    param("result", "query", {"type": "array", "items": {"type": "string"}}),
+                ],
+            )
         )
     },
 }
