@@ -105,6 +105,7 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.utils.dag_parsing_context": ("airlane.sdk.parsing_context",),
     "airflow.sdk.definitions.template": ("airlane.sdk.literal",),
     "airflow.sdk.bases.operatorlink": ("airlane.sdk.operator_link",),
+    "airflow.sdk.bases.resumablejobmixin": ("airlane.sdk.resumable_job",),
     "airflow.models.baseoperatorlink": ("airlane.sdk.operator_link",),
     "airflow.sdk.definitions.dag": ("airlane.sdk.dag",),
     "airflow.sdk.definitions.edges": ("airlane.sdk.edges",),

@@ -44,6 +44,7 @@ from airlane.sdk.operators.trigger_dagrun import TriggerDagRunOperator
 from airlane.sdk.params import Param
 from airlane.sdk.parsing_context import get_parsing_context
 from airlane.sdk.priority_strategy import WeightRule
+from airlane.sdk.resumable_job import ResumableJobMixin
 from airlane.sdk.retry_policy import (
     ExceptionRetryPolicy,
     RetryAction,
@@ -116,6 +117,7 @@ __all__ = [
     "Param",
     "PokeReturnValue",
     "PythonOperator",
+    "ResumableJobMixin",
     "RetryAction",
     "RetryDecision",
     "RetryPolicy",
