@@ -169,3 +169,47 @@ def test_dag_results() -> None:
         result(lambda: 1)
     with pytest.raises(ValueError, match="Only plain return value can be used as dag result"):
         built.add_result(built.task_dict["added"].output["other_key"])
+
+
+def test_airflow_3_3_names() -> None:
+    """Names Airflow 3.3's airflow.sdk adds that Airlane serves (the rest of them, partitions
+    and windows, BaseXCom, BaseAsyncOperator and AssetAccessControl, are not there yet)."""
+    airflow_compat.install()
+    sdk = importlib.import_module("airflow.sdk")
+    for name in (
+        "AsyncCallback",
+        "SyncCallback",
+        "DeadlineAlert",
+        "DeadlineReference",
+        "BaseDeadlineReference",
+        "deadline_reference",
+        "ResumableJobMixin",
+        "BranchMixIn",
+        "result",
+        "conf",
+        "lineage",
+        "macros",
+        "ObjectStoragePath",
+    ):
+        assert hasattr(sdk, name), name
+    assert sdk.macros.ds_add("2024-01-01", 1) == "2024-01-02"
+    assert importlib.import_module("airflow.sdk.bases.branch").BranchMixIn is sdk.BranchMixIn
+
+
+def test_branch_mixin_follows_the_branch() -> None:
+    from airlane.sdk.operators.python import BaseBranchOperator
+
+    class Pick(BaseBranchOperator):
+        def choose_branch(self, context):  # type: ignore[no-untyped-def]
+            return "b"
+
+    with DAG("branch_mixin", schedule=None):
+        pick = Pick(task_id="pick")
+        pick >> [
+            BashOperator(task_id="a", bash_command="true"),
+            BashOperator(task_id="b", bash_command="true"),
+        ]
+    outcome, lines, _ = run(pick)
+    assert outcome.state == "success"
+    assert any("Branch into b" in line for line in lines)
+    assert outcome.follow == ("b",)

@@ -296,7 +296,9 @@ def _lazy_getattr(module_name: str, lazy: dict[str, str]) -> Any:
     def __getattr__(name: str) -> Any:
         if name not in lazy:
             raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
-        return getattr(importlib.import_module(lazy[name]), name)
+        from airlane.sdk import lazy_import
+
+        return lazy_import(lazy[name])
 
     return __getattr__
 

@@ -6,6 +6,7 @@ from airlane.sdk.asset_decorator import asset
 from airlane.sdk.asset_schedule import AssetOrTimeSchedule
 from airlane.sdk.assets import Asset, AssetAlias, AssetAll, AssetAny, AssetWatcher, Metadata
 from airlane.sdk.baseoperator import BaseOperator, chain, chain_linear, cross_downstream
+from airlane.sdk.configuration import conf
 from airlane.sdk.connection import Connection
 from airlane.sdk.context import Context, get_current_context
 from airlane.sdk.dag import DAG
@@ -35,6 +36,7 @@ from airlane.sdk.operators.bash import BashOperator
 from airlane.sdk.operators.empty import DummyOperator, EmptyOperator
 from airlane.sdk.operators.python import (
     BaseBranchOperator,
+    BranchMixIn,
     BranchPythonOperator,
     PythonOperator,
     ShortCircuitOperator,
@@ -93,6 +95,7 @@ __all__ = [
     "BaseOperatorLink",
     "BaseSensorOperator",
     "BashOperator",
+    "BranchMixIn",
     "BranchPythonOperator",
     "Connection",
     "Context",
@@ -137,12 +140,15 @@ __all__ = [
     "asset",
     "chain",
     "chain_linear",
+    "conf",
     "cross_downstream",
     "dag",
     "deadline_reference",
     "get_current_context",
     "get_parsing_context",
+    "lineage",
     "literal",
+    "macros",
     "result",
     "setup",
     "task",
@@ -150,14 +156,26 @@ __all__ = [
     "teardown",
 ]
 
-#: names imported on first use (``ObjectStoragePath`` loads fsspec and universal_pathlib, some
-#: 80 ms: only the DAG files that use it pay for them); ``airflow.sdk`` serves them the same way
-LAZY_NAMES = {"ObjectStoragePath": "airlane.sdk.io.path"}
+#: names imported on first use, as ``module:attribute`` or a module (``ObjectStoragePath``
+#: loads fsspec and universal_pathlib, some 80 ms; ``lineage`` and ``macros`` some 30: only the
+#: DAG files that use them pay for them); ``airflow.sdk`` serves them the same way
+LAZY_NAMES = {
+    "ObjectStoragePath": "airlane.sdk.io.path:ObjectStoragePath",
+    "lineage": "airlane.sdk.lineage",
+    "macros": "airlane.sdk.macros",
+}
+
+
+def lazy_import(target: str) -> Any:
+    """What a ``LAZY_NAMES`` entry names."""
+    import importlib
+
+    module, _, attribute = target.partition(":")
+    found = importlib.import_module(module)
+    return getattr(found, attribute) if attribute else found
 
 
 def __getattr__(name: str) -> Any:
     if name not in LAZY_NAMES:
         raise AttributeError(f"module 'airlane.sdk' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(LAZY_NAMES[name]), name)
+    return lazy_import(LAZY_NAMES[name])

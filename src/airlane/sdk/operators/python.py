@@ -136,7 +136,19 @@ class SkipMixin:
         ti.follow_branches(sorted(following - skipped))
 
 
-class BaseBranchOperator(BaseOperator, SkipMixin):
+class BranchMixIn(SkipMixin):
+    """Airflow 3.3's branching helper: ``do_branch(context, task_ids)`` follows those tasks
+    (task groups by their roots) and skips the other direct downstream ones."""
+
+    def do_branch(
+        self, context: Context, branches_to_execute: str | Iterable[str] | None
+    ) -> str | Iterable[str] | None:
+        current_log()(f"Branch into {branches_to_execute}")
+        self.skip_all_except(context["ti"], branches_to_execute)
+        return branches_to_execute
+
+
+class BaseBranchOperator(BaseOperator, BranchMixIn):
     """Subclass and implement ``choose_branch(context)`` returning task id(s) to follow."""
 
     task_kind: ClassVar[str] = "branch"
@@ -145,9 +157,7 @@ class BaseBranchOperator(BaseOperator, SkipMixin):
         raise NotImplementedError
 
     def execute(self, context: Context) -> Any:
-        branches = self.choose_branch(context)
-        self.skip_all_except(context["ti"], branches)
-        return branches
+        return self.do_branch(context, self.choose_branch(context))
 
 
 class BranchPythonOperator(PythonOperator, SkipMixin):
