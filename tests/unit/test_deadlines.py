@@ -280,3 +280,11 @@ def test_the_missed_event_and_the_job() -> None:
     assert job.job_id == "airlane-deadline-callback:d|r 1|2|1735689600250"
     assert job.ended_at_s == 1735689700.0  # (staleness counts from the report)
     assert deadline_job_ids("d", "r 1", {2: 1735689600.25}) == [job.job_id]
+
+
+def test_an_unreadable_run_is_left_out_of_an_average() -> None:
+    from airlane.service.coordinator.policies.deadlines import _duration_s
+
+    assert _duration_s("10.5", "12.0") == 1.5
+    assert _duration_s("10.5", "") is None  # still running
+    assert _duration_s("garbage", "12.0") is None  # (never stops the coordinator)

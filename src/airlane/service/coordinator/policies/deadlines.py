@@ -60,6 +60,17 @@ def _iso_s(text: str | None) -> float | None:
         return None
 
 
+def _duration_s(started: str | None, ended: str | None) -> float | None:
+    """A finished run's duration from its stored start and end (None: not finished, or a
+    record that cannot be read, which only leaves that run out of the average)."""
+    if not started or not ended:
+        return None
+    try:
+        return float(ended) - float(started)
+    except ValueError:
+        return None
+
+
 class Deadlines(Policy):
     def __init__(self, session: Session) -> None:
         self.session = session
@@ -129,8 +140,9 @@ class Deadlines(Policy):
                         pipe.hmget(s.keys.run(dag_id, other), ["start_date", "end_date"])
                     rows = await pipe.execute()
                 for started, ended in rows:
-                    if started and ended:
-                        durations.append(float(ended) - float(started))
+                    took_s = _duration_s(started, ended)
+                    if took_s is not None:
+                        durations.append(took_s)
                         if len(durations) == wanted:
                             return durations
             if len(page) < _HISTORY_PAGE:
