@@ -173,7 +173,7 @@ def test_dag_results() -> None:
 
 def test_airflow_3_3_names() -> None:
     """Names Airflow 3.3's airflow.sdk adds that Airlane serves (the rest of them, partitions
-    and windows, BaseXCom, BaseAsyncOperator and AssetAccessControl, are not there yet)."""
+    and windows, BaseXCom and AssetAccessControl, are not there yet)."""
     airflow_compat.install()
     sdk = importlib.import_module("airflow.sdk")
     for name in (
@@ -184,6 +184,7 @@ def test_airflow_3_3_names() -> None:
         "BaseDeadlineReference",
         "deadline_reference",
         "ResumableJobMixin",
+        "BaseAsyncOperator",
         "BranchMixIn",
         "result",
         "conf",
@@ -213,3 +214,26 @@ def test_branch_mixin_follows_the_branch() -> None:
     assert outcome.state == "success"
     assert any("Branch into b" in line for line in lines)
     assert outcome.follow == ("b",)
+
+
+def test_an_async_operator_is_awaited_on_the_tries_loop() -> None:
+    import asyncio
+
+    from airlane.sdk import BaseAsyncOperator
+
+    class Fetch(BaseAsyncOperator):
+        async def aexecute(self, context):  # type: ignore[no-untyped-def]
+            await asyncio.sleep(0)
+            return {"rows": 3}
+
+    with DAG("async_operator", schedule=None):
+        fetch = Fetch(task_id="fetch")
+    outcome, _, xcoms = run(fetch)
+    assert outcome.state == "success"
+    assert xcoms.get("fetch", -1, "return_value") == {"rows": 3}
+    assert fetch.is_async
+    assert fetch.execute({}) == {"rows": 3}  # called directly: a loop of its own
+    airflow_compat.install()
+    assert (
+        importlib.import_module("airflow.sdk.bases.operator").BaseAsyncOperator is BaseAsyncOperator
+    )

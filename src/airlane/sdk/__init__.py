@@ -5,7 +5,13 @@ from typing import Any
 from airlane.sdk.asset_decorator import asset
 from airlane.sdk.asset_schedule import AssetOrTimeSchedule
 from airlane.sdk.assets import Asset, AssetAlias, AssetAll, AssetAny, AssetWatcher, Metadata
-from airlane.sdk.baseoperator import BaseOperator, chain, chain_linear, cross_downstream
+from airlane.sdk.baseoperator import (
+    BaseAsyncOperator,
+    BaseOperator,
+    chain,
+    chain_linear,
+    cross_downstream,
+)
 from airlane.sdk.configuration import conf
 from airlane.sdk.connection import Connection
 from airlane.sdk.context import Context, get_current_context
@@ -87,6 +93,7 @@ __all__ = [
     "AssetOrTimeSchedule",
     "AssetWatcher",
     "AsyncCallback",
+    "BaseAsyncOperator",
     "BaseBranchOperator",
     "BaseDeadlineReference",
     "BaseHook",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import inspect
 import warnings
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from airlane.sdk.taskgroup import TaskGroup
     from airlane.sdk.triggers import BaseTrigger, StartTriggerArgs
 
-__all__ = ["BaseOperator", "chain", "chain_linear", "cross_downstream"]
+__all__ = ["BaseAsyncOperator", "BaseOperator", "chain", "chain_linear", "cross_downstream"]
 
 DEFAULT_RETRY_DELAY = timedelta(seconds=300)
 DEFAULT_QUEUE = "default"
@@ -410,6 +411,28 @@ class BaseOperator(DAGNode, Templater, LoggingMixin):
 
     def xcom_pull(self, context: Context, task_ids: Any = None, key: str = "return_value") -> Any:
         return context["ti"].xcom_pull(task_ids=task_ids, key=key)
+
+
+class BaseAsyncOperator(BaseOperator):
+    """Airflow 3.3's base of operators whose work is a coroutine, ``aexecute(context)``, run
+    on the worker (unlike deferral's triggerer). The task runner awaits it on the try's event
+    loop within ``execution_timeout``; ``execute`` runs it on a loop of its own, for code that
+    calls it directly."""
+
+    @property
+    def is_async(self) -> bool:
+        return True
+
+    async def aexecute(self, context: Context) -> Any:
+        """The operator's work; subclasses implement it."""
+        raise NotImplementedError()
+
+    def execute(self, context: Context) -> Any:
+        timeout = self.execution_timeout
+        work = self.aexecute(context)
+        if timeout is not None:
+            work = asyncio.wait_for(work, timeout.total_seconds())
+        return asyncio.run(work)
 
 
 def _as_timedelta(value: timedelta | float | None, name: str) -> timedelta | None:
