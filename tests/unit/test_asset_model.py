@@ -151,3 +151,18 @@ def test_a_list_schedule_is_all_of_its_assets() -> None:
 def test_watcher_refuses_a_trigger_that_is_no_event_trigger() -> None:
     with pytest.raises(ValueError, match="must inherit ``BaseEventTrigger``"):
         AssetWatcher(name="w", trigger=FileTrigger(filepath="/f"))
+
+
+def test_asset_access_control_is_accepted_as_airflow_without_multi_team() -> None:
+    """Airflow 3.3's ``AssetAccessControl``: validated as Airflow validates it; it filters
+    events only in Airflow's multi-team mode, which Airlane does not have (its default)."""
+    from airlane.sdk import AssetAccessControl
+
+    control = AssetAccessControl(producer_teams=["team_analytics"], allow_global=False)
+    asset = Asset(name="shared_data", uri="s3://lake/shared.csv", access_control=control)
+    assert asset.access_control is control
+    assert Asset("plain").access_control == AssetAccessControl()
+    with pytest.raises(ValueError, match="Each entry in producer_teams must be a non-empty string"):
+        AssetAccessControl(producer_teams=[" "])
+    with pytest.raises(TypeError, match="access_control must be an AssetAccessControl"):
+        Asset("bad", access_control={"producer_teams": []})  # type: ignore[arg-type]

@@ -173,7 +173,7 @@ def test_dag_results() -> None:
 
 def test_airflow_3_3_names() -> None:
     """Names Airflow 3.3's airflow.sdk adds that Airlane serves (the rest of them, partitions
-    and windows, BaseXCom and AssetAccessControl, are not there yet)."""
+    and windows and BaseXCom, are not there yet)."""
     airflow_compat.install()
     sdk = importlib.import_module("airflow.sdk")
     for name in (
@@ -185,6 +185,7 @@ def test_airflow_3_3_names() -> None:
         "deadline_reference",
         "ResumableJobMixin",
         "BaseAsyncOperator",
+        "AssetAccessControl",
         "BranchMixIn",
         "result",
         "conf",

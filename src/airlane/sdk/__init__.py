@@ -4,7 +4,15 @@ from typing import Any
 
 from airlane.sdk.asset_decorator import asset
 from airlane.sdk.asset_schedule import AssetOrTimeSchedule
-from airlane.sdk.assets import Asset, AssetAlias, AssetAll, AssetAny, AssetWatcher, Metadata
+from airlane.sdk.assets import (
+    Asset,
+    AssetAccessControl,
+    AssetAlias,
+    AssetAll,
+    AssetAny,
+    AssetWatcher,
+    Metadata,
+)
 from airlane.sdk.baseoperator import (
     BaseAsyncOperator,
     BaseOperator,
@@ -87,6 +95,7 @@ __all__ = [
     "AirflowSensorTimeout",
     "AirflowSkipException",
     "Asset",
+    "AssetAccessControl",
     "AssetAlias",
     "AssetAll",
     "AssetAny",

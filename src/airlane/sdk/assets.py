@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import orjson
@@ -87,6 +88,25 @@ def _hashable(value: Any) -> Any:
     return value
 
 
+@dataclass
+class AssetAccessControl:
+    """Airflow 3.3's teams that may produce (and consume) an asset's events. Airflow applies it
+    only in its multi-team mode (``[core] multi_team``, off by default); Airlane has no teams,
+    so, as Airflow in its default mode, every DAG's events reach every consumer."""
+
+    producer_teams: list[str] = field(default_factory=list)
+    consumer_teams: list[str] | None = None
+    allow_global: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("producer_teams", "consumer_teams"):
+            for entry in getattr(self, name) or ():
+                if not isinstance(entry, str) or not entry.strip():
+                    raise ValueError(f"Each entry in {name} must be a non-empty string")
+        if not isinstance(self.allow_global, bool):
+            raise TypeError(f"'allow_global' must be <class 'bool'> (got {self.allow_global!r})")
+
+
 class Asset(os.PathLike[str], BaseAsset):
     """A piece of data that tasks update and DAGs are scheduled on; named by ``name`` and
     ``uri`` (either defaults to the other), in a ``group``, with ``extra`` information."""
@@ -101,6 +121,7 @@ class Asset(os.PathLike[str], BaseAsset):
         group: str | None = None,
         extra: dict[str, Any] | None = None,
         watchers: list[AssetWatcher] | None = None,
+        access_control: AssetAccessControl | None = None,
     ) -> None:
         if name is None and uri is None:
             raise TypeError("Asset() requires either 'name' or 'uri'")
@@ -118,6 +139,9 @@ class Asset(os.PathLike[str], BaseAsset):
         )
         self.extra: dict[str, Any] = {} if extra is None else extra
         self.watchers: list[AssetWatcher] = list(watchers or [])
+        if access_control is not None and not isinstance(access_control, AssetAccessControl):
+            raise TypeError(f"access_control must be an AssetAccessControl, not {access_control!r}")
+        self.access_control = access_control or AssetAccessControl()
 
     @staticmethod
     def ref(*, name: str = "", uri: str = "") -> AssetRef:
@@ -380,6 +404,7 @@ def unique_refs(items: Iterable[Asset | AssetAlias]) -> list[dict[str, Any]]:
 
 __all__ = [
     "Asset",
+    "AssetAccessControl",
     "AssetAlias",
     "AssetAll",
     "AssetAny",
