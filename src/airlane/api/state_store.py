@@ -26,6 +26,7 @@ from airlane.api.errors import ApiError, invalid, json_response, not_found
 from airlane.api.inputs import json_body, page, path_int, query_bool, query_int
 from airlane.api.shapes import iso
 from airlane.queue import assets as asset_store
+from airlane.queue.keys import parse_ti_field, ti_field
 from airlane.queue.store import Store
 from airlane.sdk.configuration import conf
 from airlane.service.execution.redis_state_store import (
@@ -53,8 +54,13 @@ async def _require_ti(request: web.Request, map_index: int | None) -> None:
     store: Store = request.app[STORE]
     m = request.match_info
     dag_id, run_id, task_id = m["dag_id"], m["dag_run_id"], m["task_id"]
-    instances = await store.task_instances(dag_id, run_id)
-    if not any(t == task_id and (map_index is None or i == map_index) for t, i in instances):
+    tis = store.keys.tis(dag_id, run_id)
+    if map_index is not None:
+        found = bool(await store.client.hexists(tis, ti_field(task_id, map_index)))
+    else:  # (its records' names only: none is decoded)
+        names = cast(list[str], await store.client.hkeys(tis))
+        found = any(parse_ti_field(name)[0] == task_id for name in names)
+    if not found:
         addressed = "all_map_indices=True" if map_index is None else f"map_index={map_index}"
         raise ApiError(
             404,
