@@ -147,6 +147,8 @@ def test_what_airlane_refuses_at_load() -> None:
         DeadlineAlert(DeadlineReference.DAGRUN_QUEUED_AT, 5, AsyncCallback(notify))  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="deadline must be a DeadlineAlert"):
         DAG("bad_deadline", schedule=None, deadline=[1])
+    with pytest.raises(Exception, match="specifies executor 'celery', which is not available"):
+        SyncCallback(plain, executor="celery")
 
 
 def test_a_dag_carries_its_alerts_serialized() -> None:

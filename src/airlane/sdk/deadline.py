@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, NoReturn
 
+from airlane.sdk.exceptions import AirflowException
 from airlane.sdk.module_loading import import_string
 
 __all__ = [
@@ -114,8 +115,8 @@ class AsyncCallback(Callback):
 
 
 class SyncCallback(Callback):
-    """A plain callable (Airflow 3.2: run by an executor; Airlane: by the callbacks role).
-    ``executor`` is kept for Airflow's signature (Airlane has one way to run callbacks)."""
+    """A plain callable (Airflow 3.2: run by an executor; Airlane: by the callbacks role). A
+    named ``executor`` is refused, as a task's is: Airlane has no other executor."""
 
     def __init__(
         self,
@@ -123,6 +124,11 @@ class SyncCallback(Callback):
         kwargs: dict[str, Any] | None = None,
         executor: str | None = None,
     ) -> None:
+        if executor:
+            raise AirflowException(
+                f"SyncCallback specifies executor '{executor}', which is not available: "
+                "Airlane calls deadline callbacks in its callbacks role"
+            )
         super().__init__(callback_callable, kwargs)
         self.executor = executor
 
