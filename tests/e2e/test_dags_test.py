@@ -156,3 +156,32 @@ def test_dag_test_method_runs_in_process() -> None:
     result = dag.test()
     assert result.state.value == "success"
     assert result.tasks["two"]["state"] == "success"
+
+
+def test_a_custom_xcom_backend_stores_large_values_elsewhere(tmp_path: Path) -> None:
+    """``[core] xcom_backend`` in ``dags test``: the common-io provider's object storage backend
+    (its settings through Airflow's environment names, ``[common.io]`` as AIRFLOW__COMMON_IO__)."""
+    files = tmp_path / "xcom_files"
+    files.mkdir()
+    env = {
+        "AIRFLOW__CORE__XCOM_BACKEND": (
+            "airflow.providers.common.io.xcom.backend.XComObjectStorageBackend"
+        ),
+        "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_PATH": f"file://{files}",
+        "AIRFLOW__COMMON_IO__XCOM_OBJECTSTORAGE_THRESHOLD": "100",
+        "XCOM_FILES": str(files),
+    }
+    folder = Path(__file__).parents[1] / "dags" / "xcom_backend"
+    result = run_cli("dags", "test", "xcom_object_storage", "--dags-folder", str(folder), env=env)
+    assert result.code == 0, result.stdout + result.stderr
+    assert "[consume] FILES ['produce']" in result.stdout
+
+
+def test_an_xcom_backend_that_is_not_one_fails_the_tries_that_push(tmp_path: Path) -> None:
+    env = {"AIRFLOW__CORE__XCOM_BACKEND": "json.JSONEncoder"}
+    folder = Path(__file__).parents[1] / "dags" / "xcom_backend"
+    result = run_cli("dags", "test", "prior_pull", "--dags-folder", str(folder), env=env)
+    assert result.code == 1
+    assert "Your custom XCom class `JSONEncoder` is not a subclass of `BaseXCom`." in (
+        result.stdout + result.stderr
+    )

@@ -83,7 +83,7 @@ def run_task_test(
     run = make_run_info(dag, logical_date, conf, None, external_trigger=False)
     stream = sys.stderr if as_json else sys.stdout
     env = ExecutionEnv(
-        xcoms=InMemoryXComs(),
+        xcoms=InMemoryXComs(dag.dag_id, run.run_id),
         log=lambda line: print(f"[{task_id}] {line}", file=stream, flush=True),
         xcom_max_bytes=xcom_max_bytes,
     )

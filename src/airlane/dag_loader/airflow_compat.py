@@ -238,6 +238,12 @@ MODULES: dict[str, tuple[str, ...]] = {
     "airflow.io.path": ("airlane.sdk.io.path",),
     "airflow.io.store": ("airlane.sdk.io.store",),
     "airflow.io.typedef": ("airlane.sdk.io.typedef",),
+    # XCom backends ([core] xcom_backend; Airflow 2's and 3's module names)
+    "airflow.sdk.bases.xcom": ("airlane.sdk.xcom",),
+    "airflow.sdk.execution_time.xcom": ("airlane.sdk.xcom_resolved",),
+    "airflow.models.xcom": ("airlane.sdk.xcom", "airlane.sdk.xcom_resolved"),
+    "airflow.sdk.execution_time.comms": ("airlane.sdk.xcom",),
+    "airflow.utils.json": ("airlane.sdk.xcom_json",),
 }
 
 #: a folder of Airflow's own example DAGs to serve as ``airflow.example_dags`` (see

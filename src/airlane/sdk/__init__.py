@@ -85,6 +85,7 @@ from airlane.sdk.timetables import (
 )
 from airlane.sdk.trigger_rule import TriggerRule
 from airlane.sdk.variable import Variable
+from airlane.sdk.xcom import BaseXCom
 from airlane.sdk.xcom_arg import XComArg
 
 __all__ = [
@@ -110,6 +111,7 @@ __all__ = [
     "BaseOperator",
     "BaseOperatorLink",
     "BaseSensorOperator",
+    "BaseXCom",
     "BashOperator",
     "BranchMixIn",
     "BranchPythonOperator",

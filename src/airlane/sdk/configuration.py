@@ -73,7 +73,8 @@ _FALSE = frozenset({"f", "false", "0", "no", "off"})
 
 
 def _env_name(section: str, key: str) -> str:
-    return f"AIRFLOW__{section.upper()}__{key.upper()}"
+    # (a section's dots are underscores: [common.io] reads AIRFLOW__COMMON_IO__..., as in Airflow)
+    return f"AIRFLOW__{section.replace('.', '_').upper()}__{key.upper()}"
 
 
 class AirflowConfigParser:

@@ -419,6 +419,17 @@ end
 if ARGV[3] ~= '0' then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
 return 1
 """
+# A try's start clears what its instance's earlier tries stored as XComs (Airflow clears them when
+# a try starts: ``xcom_keys_to_clear``), only while the try is the instance's claimed one: a try a
+# newer one replaced (its worker taken for dead) removes nothing of the newer try's.
+# KEYS: the task's XCom hash, the run's claims; ARGV: the instance's claims field, the try, then
+# the XCom fields to remove. Returns 1 when removed, 0 when the claim is another try's.
+CLEAR_TRY_XCOMS = """
+local claimed = redis.call('HGET', KEYS[2], ARGV[1])
+if not claimed or tonumber(claimed) ~= tonumber(ARGV[2]) then return 0 end
+for i = 3, #ARGV do redis.call('HDEL', KEYS[1], ARGV[i]) end
+return 1
+"""
 # A finish's texts, sent as ARGV of their own (FinishMany.encode), in their place.
 FINISH_TEXTS = """
 local TEXTS = {'outcome', 'message_ref', 'rendered', 'defer', 'template', 'ref_stream', 'ref_run'}

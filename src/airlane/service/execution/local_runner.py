@@ -203,7 +203,7 @@ class LocalRun:
         self.launcher = launcher
         self.graph = DagGraph.from_serialized(serialize_dag(dag))
         self.machine = RunMachine(self.graph, ti_identity=f"{dag.dag_id}#{_identity_date(run)}")
-        self.xcoms = InMemoryXComs()
+        self.xcoms = InMemoryXComs(dag.dag_id, run.run_id)
         self.pending: deque[TIKey] = deque()
         self.running: dict[asyncio.Task[TaskOutcome], TIKey] = {}
         #: deferred tries' triggers, run inline (their result: the try's resume JSON)

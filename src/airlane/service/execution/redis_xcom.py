@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Iterable
 from typing import Any, cast
 
 import redis
 
 from airlane.queue.codec import dumps, loads
-from airlane.queue.keys import Keys, parse_xcom_field, xcom_field
-from airlane.service.execution.runtime_ti import MISSING
+from airlane.queue.keys import Keys, parse_xcom_field, ti_field, xcom_field
+from airlane.queue.scripts.finish import CLEAR_TRY_XCOMS
+from airlane.service.execution.runtime_ti import MISSING, PurgeFn, XComWhere
+
+#: runs read at once when looking through earlier runs (``include_prior_dates``)
+PRIOR_PAGE = 200
 
 
 class RedisXComs:
@@ -68,6 +73,87 @@ class RedisXComs:
     def set(self, task_id: str, map_index: int, key: str, value: Any) -> None:
         with self._lock:
             self.pending[xcom_field(map_index, key)] = dumps(value)
+
+    def find(self, where: XComWhere) -> list[tuple[int, Any]]:
+        self._check_thread()
+        if not where.prior:
+            return self._entries(where, where.run_id)
+        score = self.client.zscore(self.keys.runs_of(where.dag_id), where.run_id)
+        if score is None:
+            return []
+        found: list[tuple[int, int, Any]] = []  # (index, age: 0 the newest run, value)
+        offset = 0
+        while True:
+            page = cast(
+                list[str],
+                self.client.zrevrangebyscore(
+                    self.keys.runs_of(where.dag_id), score, "-inf", start=offset, num=PRIOR_PAGE
+                ),
+            )
+            for age, run_id in enumerate(page, start=offset):
+                entries = self._entries(where, run_id)
+                if entries and where.map_index is not None:
+                    return entries  # the newest run's
+                found += [(index, age, value) for index, value in entries]
+            if len(page) < PRIOR_PAGE:
+                break
+            offset += PRIOR_PAGE
+        # by index, then the oldest run first (Airflow's order: map index, then as stored)
+        found.sort(key=lambda entry: (entry[0], -entry[1]))
+        return [(index, value) for index, _, value in found]
+
+    def _entries(self, where: XComWhere, run_id: str) -> list[tuple[int, Any]]:
+        """The stored values of ``where``'s task and key in ``run_id`` (with this try's own
+        pushes, not written yet, over its instance's)."""
+        name = self.keys.xcom(where.dag_id, run_id, where.task_id)
+        if where.map_index is not None:
+            raw = self.client.hget(name, xcom_field(where.map_index, where.key))
+            stored = {where.map_index: raw} if raw is not None else {}
+        else:
+            stored = {}
+            for field, value in cast(dict[str, str], self.client.hgetall(name)).items():
+                index, key = parse_xcom_field(field)
+                if key == where.key:
+                    stored[index] = value
+        if (where.dag_id, run_id, where.task_id) == (self.dag_id, self.run_id, self.task_id):
+            with self._lock:
+                for field, value in self.pending.items():
+                    index, key = parse_xcom_field(field)
+                    if key == where.key and where.map_index in (None, index):
+                        stored[index] = value
+        return sorted((index, loads(value)) for index, value in stored.items())
+
+    def delete(self, dag_id: str, run_id: str, task_id: str, map_index: int, key: str) -> None:
+        field = xcom_field(map_index, key)
+        if (dag_id, run_id, task_id) == (self.dag_id, self.run_id, self.task_id):
+            with self._lock:
+                self.pending.pop(field, None)
+        self._check_thread()
+        self.client.hdel(self.keys.xcom(dag_id, run_id, task_id), field)
+
+    def clear_instance(
+        self, task_id: str, map_index: int, try_number: int, purge: PurgeFn | None
+    ) -> None:
+        """Remove what the instance's earlier tries stored, while ``try_number`` is its claimed
+        try (CLEAR_TRY_XCOMS: a try a newer one replaced removes nothing)."""
+        self._check_thread()
+        name = self.keys.xcom(self.dag_id, self.run_id, task_id)
+        mine = f"{map_index}|"
+        found = {
+            field: value
+            for field, value in cast(
+                Iterable[tuple[str, str]], self.client.hscan_iter(name, match=f"{mine}*")
+            )
+            if field.startswith(mine)
+        }
+        if not found:
+            return
+        if purge is not None:
+            for field, value in found.items():
+                purge(parse_xcom_field(field)[1], loads(value))
+        claims = self.keys.claims(self.dag_id, self.run_id)
+        instance = ti_field(task_id, map_index)
+        self.client.eval(CLEAR_TRY_XCOMS, 2, name, claims, instance, try_number, *found)
 
     def pending_pairs(self) -> list[str]:
         with self._lock:

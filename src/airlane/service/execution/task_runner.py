@@ -6,6 +6,7 @@ Workers and ``dags test`` share this code, so a task behaves the same in both.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -53,7 +54,11 @@ from airlane.service.execution.class_facts import (
 from airlane.service.execution.context_builder import RunInfo, build_context
 from airlane.service.execution.deferral import Resume, deferral_of, ended_by_trigger, run_resumed
 from airlane.service.execution.main_thread import call_with_alarm
-from airlane.service.execution.runtime_ti import RuntimeTaskInstance, XComAccess
+from airlane.service.execution.runtime_ti import (
+    RuntimeTaskInstance,
+    XComAccess,
+    purge_with_backend,
+)
 from airlane.service.execution.tracebacks import task_failure_text
 
 LogFn = Callable[[str], None]
@@ -324,6 +329,8 @@ async def execute_task(
         await _end_callbacks(node, dag, request, env, ti, outcome.state)
         return outcome
     try:
+        if resume is None and (request.try_number > 1 or request.reschedule_started_at_s):
+            await _clear_earlier_xcoms(env, request)
         if getattr(env.xcoms, "blocking", False) and needs_io_to_prepare(node):
             # Reading XComs waits on the network: prepare in a thread, not on the event loop.
             ready_task, ready_context = await asyncio.to_thread(
@@ -397,6 +404,22 @@ async def execute_task(
         )
 
 
+async def _clear_earlier_xcoms(env: ExecutionEnv, request: TaskRequest) -> None:
+    """What the instance's earlier tries (or pokes) pushed goes before this one runs, each value
+    purged by a custom XCom backend first, as Airflow clears them when a try starts (not when it
+    resumes from a deferral). A first try has nothing to clear: XComs written for an instance
+    before it ever ran (the REST API's POST) stay."""
+    key = request.key
+    purge = purge_with_backend()
+    clear = functools.partial(
+        env.xcoms.clear_instance, key.task_id, key.map_index, request.try_number, purge
+    )
+    if getattr(env.xcoms, "blocking", False):
+        await asyncio.to_thread(clear)
+    else:
+        clear()
+
+
 async def _clear_state_on_success(context: Context) -> None:
     """With ``[state_store] clear_on_success``, a success removes its instance's task state
     (Airflow clears it in the success transition)."""
@@ -416,7 +439,7 @@ async def _push_extra_links(task: Any, ti: RuntimeTaskInstance, log: LogFn) -> N
     for link in getattr(task, "operator_extra_links", ()) or ():
         try:
             url = await asyncio.to_thread(link.get_link, task, ti_key=ti)
-            ti.xcom_push(link.xcom_key, url)
+            ti.xcom_push_stored(link.xcom_key, url)
         except Exception as err:
             name = getattr(link, "name", type(link).__name__)
             log(f"Failed to push an xcom for task operator extra link {name!r}: {err!r}")
