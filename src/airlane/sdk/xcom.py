@@ -50,8 +50,14 @@ class XComRunAccess(Protocol):
     """What ``BaseXCom``'s class methods need of the running try's ``ti``."""
 
     def pull_stored(
-        self, dag_id: str, run_id: str, task_id: str, map_index: int | None, key: str
-    ) -> list[tuple[str, Any]]: ...
+        self,
+        dag_id: str,
+        run_id: str,
+        task_id: str,
+        map_index: int | None,
+        key: str,
+        prior: bool = False,
+    ) -> list[tuple[int, Any]]: ...
 
     def push_stored(
         self, dag_id: str, run_id: str, task_id: str, map_index: int, key: str, stored: Any
@@ -90,8 +96,14 @@ class BaseXCom:
         task_id: str,
         run_id: str,
         map_index: int = -1,
-        **_: Any,
+        dag_result: bool = False,
+        _mapped_length: int | None = None,
     ) -> None:
+        if dag_result:
+            raise NotImplementedError(
+                "XCom.set(dag_result=True): a DAG's results are its result tasks' return values "
+                "here: mark the task with @result (or DAG.add_result)"
+            )
         stored = cls.serialize_value(
             value, key=key, task_id=task_id, dag_id=dag_id, run_id=run_id, map_index=map_index
         )
@@ -126,12 +138,11 @@ class BaseXCom:
         map_index: int | None = None,
         include_prior_dates: bool = False,
     ) -> Any:
-        """The value (deserialized by this backend), None when there is none."""
-        if include_prior_dates:
-            raise NotImplementedError(
-                "XCom.get_one(include_prior_dates=True): use ti.xcom_pull(include_prior_dates=True)"
-            )
-        found = _running_ti().pull_stored(dag_id, run_id, task_id, map_index, key)
+        """The value (deserialized by this backend), None when there is none (with
+        ``include_prior_dates``: the newest of the runs up to this one that has one)."""
+        index = -1 if map_index is None else map_index
+        ti = _running_ti()
+        found = ti.pull_stored(dag_id, run_id, task_id, index, key, include_prior_dates)
         if not found or found[0][1] is None:
             return None
         return cls.deserialize_value(XComResult(key, found[0][1]))
@@ -150,12 +161,10 @@ class BaseXCom:
         run_id: str,
         include_prior_dates: bool = False,
     ) -> Any:
-        """Every map index's value (deserialized), None when there is none."""
-        if include_prior_dates:
-            raise NotImplementedError(
-                "XCom.get_all(include_prior_dates=True): use ti.xcom_pull(include_prior_dates=True)"
-            )
-        found = _running_ti().pull_stored(dag_id, run_id, task_id, None, key)
+        """Every map index's value (deserialized), None when there is none (with
+        ``include_prior_dates``: of every run up to this one, by map index)."""
+        ti = _running_ti()
+        found = ti.pull_stored(dag_id, run_id, task_id, None, key, include_prior_dates)
         if not found:
             return None
         return [cls.deserialize_value(XComResult(key, stored)) for _, stored in found]

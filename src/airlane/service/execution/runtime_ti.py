@@ -336,9 +336,15 @@ class RuntimeTaskInstance:
 
     # (what sdk.xcom.BaseXCom's class methods do through the running try's ``ti``)
     def pull_stored(
-        self, dag_id: str, run_id: str, task_id: str, map_index: int | None, key: str
+        self,
+        dag_id: str,
+        run_id: str,
+        task_id: str,
+        map_index: int | None,
+        key: str,
+        prior: bool = False,
     ) -> list[tuple[int, Any]]:
-        return self.xcoms.find(XComWhere(dag_id, run_id, task_id, key, map_index))
+        return self.xcoms.find(XComWhere(dag_id, run_id, task_id, key, map_index, prior))
 
     def push_stored(
         self, dag_id: str, run_id: str, task_id: str, map_index: int, key: str, stored: Any
