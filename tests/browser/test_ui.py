@@ -121,6 +121,12 @@ def test_failed_task_cleared_with_downstream_then_run_succeeds(page: Page, ui: A
     node(page, "flaky").click()
     panel = page.locator("aside.ti-panel")
     expect(panel.locator("pre.log")).to_contain_text("not fixed yet")
+    # the operator's extra links: a web address opens in a new tab, a script URL stays text
+    runbook = panel.locator(".extra-links a[data-link='Runbook']")
+    expect(runbook).to_have_attribute("href", "https://runbooks.example/ui_flaky/flaky")
+    expect(runbook).to_have_attribute("target", "_blank")
+    expect(panel.locator(".extra-links span[data-link='Script']")).to_be_visible()
+    expect(panel.locator(".extra-links a[data-link='Script']")).to_have_count(0)
     (ui.cluster.markers / "ui_flaky_fixed").write_text("fixed")
 
     panel.locator("[data-action=clear]").click()

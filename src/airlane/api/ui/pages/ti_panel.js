@@ -1,6 +1,6 @@
-// The task instance panel: state, tries, timings, rendered template fields, XCom, the log of
-// each try (tailed live while it runs), clear / mark with a confirmation of what changes, and
-// the question of a human-in-the-loop task with its form.
+// The task instance panel: state, tries, timings, the operator's extra links, rendered template
+// fields, XCom, the log of each try (tailed live while it runs), clear / mark with a
+// confirmation of what changes, and the question of a human-in-the-loop task with its form.
 
 import { api } from "../api.js";
 import { affectedList, modal } from "../dialogs.js";
@@ -21,6 +21,7 @@ export function tiPanel(slot, { dagId, runId, taskId, mapIndex, instances, onClo
   const log = h("pre", { class: "log", tabindex: 0, "aria-label": "Log", "aria-live": "off" });
   const rendered = h("div", { class: "rendered" });
   const xcoms = h("div", { class: "xcoms" });
+  const links = h("nav", { class: "extra-links", "aria-label": "Extra links", hidden: true });
   const error = h("p", { class: "error", role: "alert" });
   const question = h("section", { class: "hitl", "aria-label": "Question" });
   const maps = mapped
@@ -59,6 +60,7 @@ export function tiPanel(slot, { dagId, runId, taskId, mapIndex, instances, onClo
     error,
     question,
     summary,
+    links,
     h("h3", {}, "Log"),
     tries,
     log,
@@ -191,6 +193,22 @@ export function tiPanel(slot, { dagId, runId, taskId, mapIndex, instances, onClo
     );
   };
 
+  // The operator's extra links (Airflow's buttons above the log): a link's URL is what its try
+  // pushed, so one not pushed yet is shown disabled; only http(s) URLs become links (a URL is
+  // user code's text: a "javascript:" one stays text).
+  const showLinks = async () => {
+    const body = await api.get(`${tiBase}/links`, { map_index: mapIndex });
+    const entries = Object.entries(body.extra_links || {});
+    links.hidden = entries.length === 0;
+    clear(links,
+      entries.map(([name, url]) =>
+        isWebUrl(url)
+          ? h("a", { class: "button", href: url, target: "_blank", rel: "noopener noreferrer", "data-link": name }, name)
+          : h("span", { class: "button disabled", "data-link": name, title: url ? `not a web address: ${url}` : "no link yet" }, name),
+      ),
+    );
+  };
+
   let generation = 0; // only the latest refresh shows what it read
   const refresh = async (keepTry = false) => {
     const mine = ++generation;
@@ -207,6 +225,7 @@ export function tiPanel(slot, { dagId, runId, taskId, mapIndex, instances, onClo
       const history = tried.task_instances;
       const numbers = showTries(current, history);
       const wanted = keepTry && numbers.includes(shownTry) ? shownTry : current.try_number || null;
+      await showLinks();
       await showLog(wanted);
       await showXcoms();
     } catch (err) {
@@ -294,4 +313,14 @@ export function tiPanel(slot, { dagId, runId, taskId, mapIndex, instances, onClo
       panel.remove();
     },
   };
+}
+
+function isWebUrl(url) {
+  if (typeof url !== "string") return false;
+  try {
+    const parsed = new URL(url, window.location.href);
+    return parsed.protocol === "http:" || parsed.protocol === "https:";
+  } catch {
+    return false;
+  }
 }
