@@ -68,7 +68,9 @@ def ui(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> I
         concurrency=8,
         AIRLANE_DAGS_ARE_PAUSED_AT_CREATION="true",
     ) as api:
-        api.cluster.wait_for_dags("simple_airflow_dag", "ui_flaky", "ui_wide", "ui_slow")
+        api.cluster.wait_for_dags(
+            "simple_airflow_dag", "ui_flaky", "ui_wide", "ui_slow", "ui_deadline"
+        )
         yield api
 
 

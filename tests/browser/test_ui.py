@@ -164,6 +164,18 @@ def test_a_running_task_log_is_tailed_live(page: Page, ui: Api) -> None:
     expect(log).to_have_attribute("data-live", "0")
 
 
+def test_a_missed_deadline_shows_beside_the_run(page: Page, ui: Api) -> None:
+    run_from_graph(page, "ui_deadline")
+    expect(node(page, "wait")).to_have_attribute("data-state", "running")
+    missed = page.locator(".run-deadlines [data-deadline=missed]")
+    expect(missed).to_contain_text("Deadline missed")  # (its event: no reload)
+    expect(missed).to_have_attribute("title", "one second")
+    shot(page, "18-deadline-missed")
+    (ui.cluster.markers / "ui_deadline_go").write_text("go")
+    expect(page.locator(".run-label [data-run-state]")).to_have_text("success")
+    expect(missed).to_be_visible()  # a missed deadline stays reported once the run ends
+
+
 def test_backfill_form_previews_then_creates_runs(page: Page) -> None:
     login(page)
     open_dag(page, "etl_bash_python")
@@ -378,7 +390,7 @@ def test_dag_list_search_tags_and_pause(page: Page) -> None:
     expect(page.locator("table.dags tbody tr")).to_have_count(1)
     expect(page.locator("tr[data-dag-id='etl_bash_python']")).to_be_visible()
     page.locator(".tag-filter button").click()
-    expect(page.locator("table.dags tbody tr")).to_have_count(len(EXAMPLES) + 3)
+    expect(page.locator("table.dags tbody tr")).to_have_count(len(EXAMPLES) + 4)
     toggle = page.get_by_label("branching active")
     toggle.check()
     page.reload()

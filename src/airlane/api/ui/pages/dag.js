@@ -42,6 +42,8 @@ export function dagPage(main, { match }) {
   // wrong way (the unchecked box is not yet the DAG's state).
   const pausedToggle = h("input", { type: "checkbox", class: "switch", "aria-label": "DAG active", disabled: true });
   const runLabel = h("span", { class: "run-label", "aria-live": "polite" });
+  // The selected run's deadlines (a DAG with deadline alerts): each pending or missed.
+  const deadlineBox = h("span", { class: "run-deadlines", "aria-label": "Deadlines" });
   const tabBar = h("div", { class: "tabs", role: "tablist" });
   const content = h("section", { class: "tab-content", role: "tabpanel" });
   const panelSlot = h("div", { class: "panel-slot" });
@@ -56,7 +58,7 @@ export function dagPage(main, { match }) {
   );
   main.append(
     h("div", { class: "page-head" }, h("div", {}, h("a", { href: "#/dags", class: "muted" }, "DAGs"), title), buttons),
-    h("div", { class: "subhead" }, tabBar, runLabel),
+    h("div", { class: "subhead" }, tabBar, h("span", { class: "run-info" }, runLabel, deadlineBox)),
     status,
     h("div", { class: "dag-body" }, content, panelSlot),
     legend,
@@ -90,6 +92,36 @@ export function dagPage(main, { match }) {
     );
   };
 
+  /** The selected run's deadlines, read again (only the latest read shows). */
+  let deadlineReads = 0;
+  const showDeadlines = async () => {
+    const runId = selectedRun();
+    const mine = ++deadlineReads;
+    if (!state.alerts || !runId) {
+      clear(deadlineBox);
+      return;
+    }
+    try {
+      const body = await api.get(`${base}/dagRuns/${encodeURIComponent(runId)}/deadlines`);
+      if (mine !== deadlineReads) return;
+      clear(deadlineBox,
+        body.deadlines.map((d) =>
+          h(
+            "span",
+            {
+              class: `badge ${d.missed ? "state-failed" : "deadline-pending"}`,
+              "data-deadline": d.missed ? "missed" : "pending",
+              title: d.alert_name || "deadline",
+            },
+            `${d.missed ? "Deadline missed" : "Deadline"} ${fmtDate(d.deadline_time)}`,
+          ),
+        ),
+      );
+    } catch {
+      if (mine === deadlineReads) clear(deadlineBox); // the run went meanwhile
+    }
+  };
+
   /** After a run-level action: the instances and the run are read again. */
   const runAction = async (done) => {
     try {
@@ -106,6 +138,7 @@ export function dagPage(main, { match }) {
    * instances are read (unless another run was selected meanwhile). */
   const selectRun = async (runId) => {
     setParams({ run: runId });
+    showDeadlines();
     const show = () => {
       showRunLabel();
       if (state.view?.select) state.view.select(runId);
@@ -232,6 +265,7 @@ export function dagPage(main, { match }) {
       if (reads.get(runId) !== ticket) return;
       Object.assign(data.byId.get(runId) || {}, run);
       showRunLabel();
+      if (runId === selectedRun()) showDeadlines();
       if (state.view?.redraw) state.view.redraw();
     } catch {
       /* the run was deleted meanwhile */
@@ -240,6 +274,10 @@ export function dagPage(main, { match }) {
 
   const onEvent = async (event) => {
     if (event.kind === "dag" && event.dag_id === dagId) return;
+    if (event.kind === "deadline_missed") {
+      if (event.run_id === selectedRun()) showDeadlines();
+      return;
+    }
     const changed = data.apply(event);
     if (changed === "runs") {
       await data.reload();
@@ -273,12 +311,14 @@ export function dagPage(main, { match }) {
 
   const start = async () => {
     try {
-      const [details, tasks, assets] = await Promise.all([
+      const [details, tasks, assets, alerts] = await Promise.all([
         api.get(`${base}/details`),
         api.get(`${base}/tasks`),
         api.get("/assets", { dag_ids: dagId, limit: 1000 }).catch(() => ({ assets: [] })),
+        api.get(`${base}/deadlineAlerts`).catch(() => ({ total_entries: 0 })),
       ]);
       state.details = details;
+      state.alerts = alerts.total_entries > 0;
       state.assets = assets.assets;
       state.tasks = tasks.tasks;
       title.textContent = details.dag_display_name;
@@ -299,6 +339,7 @@ export function dagPage(main, { match }) {
       if (!selectedRun() && data.total) setParams({ run: data.runAt(data.total - 1).dag_run_id });
       if (selectedRun()) await data.loadRun(selectedRun()).catch(() => {});
       showRunLabel();
+      showDeadlines();
       renderTab();
       showPanel();
     } catch (err) {
