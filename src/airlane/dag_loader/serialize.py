@@ -22,7 +22,7 @@ import orjson
 
 from airlane.sdk import ui_options
 from airlane.sdk.asset_lineage import asset_lineage_json
-from airlane.sdk.baseoperator import BaseOperator
+from airlane.sdk.baseoperator import BaseOperator, email_alert_ends
 from airlane.sdk.dag import DAG
 from airlane.sdk.mapped import MappedOperator
 from airlane.sdk.mapped_group import MappedTaskGroup
@@ -183,6 +183,9 @@ def serialize_task(task: DAGNode, priority: int) -> dict[str, Any]:
     links = extra_links_json(op)
     if links:  # (absent when none: the form, and so the version, of other DAGs is unchanged)
         serialized["extra_links"] = links
+    emails = email_alert_ends(op)
+    if emails:  # which ends of a try send its email: a dead try's too (the callbacks role)
+        serialized["email_alerts"] = emails
     if task.returns_dag_result:  # (likewise)
         serialized["returns_dag_result"] = True
     if isinstance(op, ExternalTaskMarker):

@@ -461,3 +461,12 @@ def _as_lineage_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]
+
+
+def email_alert_ends(task: Any) -> list[str]:
+    """Which ends of ``task``'s tries send it an email ("failure": ``email_on_failure``,
+    "retry": ``email_on_retry``; both True by default): none without ``email``."""
+    if not getattr(task, "email", None):
+        return []
+    flags = (("failure", "email_on_failure"), ("retry", "email_on_retry"))
+    return [end for end, flag in flags if getattr(task, flag, True)]

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
+from urllib.parse import quote, urlencode
 
 import orjson
 
@@ -249,6 +250,24 @@ class RuntimeTaskInstance:
 
     def __repr__(self) -> str:
         return f"<TaskInstance: {self.dag_id}.{self.task_id} {self.run_id} [{self.state}]>"
+
+    @property
+    def log_url(self) -> str:
+        """This try in the web UI (its log), under ``[api] base_url`` (Airflow's ``log_url``)."""
+        from airlane.sdk.configuration import conf
+
+        base = str(conf.get("api", "base_url", fallback="http://localhost:8080/")).rstrip("/")
+        query = {"run": self.run_id, "task": self.task_id}
+        if self.map_index >= 0:
+            query["map_index"] = str(self.map_index)
+        if self.try_number > 0:
+            query["try"] = str(self.try_number)
+        return f"{base}/#/dags/{quote(self.dag_id)}?{urlencode(query)}"
+
+    @property
+    def mark_success_url(self) -> str:
+        """Where to mark this instance success: its panel in the web UI (as Airflow 3's)."""
+        return self.log_url
 
     def xcom_push(self, key: str, value: Any, **_: Any) -> None:
         """Push through the XCom backend (Airflow's ``XCom.set``)."""

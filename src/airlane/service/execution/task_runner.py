@@ -53,6 +53,7 @@ from airlane.service.execution.class_facts import (
 )
 from airlane.service.execution.context_builder import RunInfo, build_context
 from airlane.service.execution.deferral import Resume, deferral_of, ended_by_trigger, run_resumed
+from airlane.service.execution.email_alerts import send_error_email, wants_email
 from airlane.service.execution.main_thread import call_with_alarm
 from airlane.service.execution.runtime_ti import (
     RuntimeTaskInstance,
@@ -391,7 +392,7 @@ async def execute_task(
             _rerecord_rendered(task, env)
         if task is not None and context is not None:
             with use_context(context, log):
-                await _after_failure(task, context, state, retryable, request, log)
+                await _after_failure(task, context, state, retryable, request, log, err)
         await _push_extra_links(task or node, ti, log)
         return TaskOutcome(
             state=state,
@@ -507,15 +508,25 @@ async def _after_failure(
     retryable: bool,
     request: TaskRequest,
     log: LogFn,
+    error: BaseException,
 ) -> None:
+    """The task's callbacks of a try that failed (or skipped), and its failure or retry email
+    (``email_on_failure`` / ``email_on_retry``, service/execution/email_alerts.py)."""
     if state is TaskInstanceState.SKIPPED:
         await _run_callbacks(task.on_skipped_callback, context, log)
         return
     will_retry = is_eligible_to_retry(
         task.retries, request.try_number, request.max_tries, retryable
     )
+    ti = context.get("ti")
+    if ti is not None:  # (as Airflow's finalize, before the callbacks: they may read it)
+        ti.state = "up_for_retry" if will_retry else "failed"
     callbacks = task.on_retry_callback if will_retry else task.on_failure_callback
     await _run_callbacks(callbacks, context, log)
+    if wants_email(task, will_retry):  # (its notifier sends over the network: in a thread)
+        await asyncio.to_thread(
+            send_error_email, task, context, error, request.try_number, request.max_tries, log
+        )
 
 
 def _deferred(

@@ -24,10 +24,13 @@ S = TaskInstanceState
 
 
 def task_has_callback(dag: dict[str, Any], task_id: str, kind: TaskCallbackKind) -> bool:
-    """Whether the serialized DAG's task defines that callback (its ``has_callbacks``)."""
+    """Whether the serialized DAG's task defines that callback (its ``has_callbacks``) or
+    sends an email at that end (its ``email_alerts``: the callbacks role sends it)."""
+    end = "retry" if kind is TaskCallbackKind.RETRY else "failure"
     for task in dag.get("tasks") or ():
         if task.get("task_id") == task_id:
-            return kind.value in (task.get("has_callbacks") or ())
+            emails = task.get("email_alerts") or ()
+            return kind.value in (task.get("has_callbacks") or ()) or end in emails
     return False
 
 
