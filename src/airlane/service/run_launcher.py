@@ -34,8 +34,11 @@ class RedisRunLauncher:
         conf: dict[str, Any],
         logical_date: Any,
         skip_when_already_exists: bool = False,
-        **_: Any,
+        reset_dag_run: bool = False,
     ) -> str:
+        """Create the run (Airflow's TriggerDagRun). One that exists already is cleared whole
+        and runs again with ``reset_dag_run``, skips the task with ``skip_when_already_exists``,
+        else fails it (Airflow 3.3's task runner and API client, in that order)."""
         when = coerce_datetime(logical_date) if logical_date else utcnow()
         assert when is not None
         run_id = run_id or f"manual__{when.isoformat()}"
@@ -52,9 +55,18 @@ class RedisRunLauncher:
         except DagNotFound:
             raise AirflowException(f"TriggerDagRunOperator: DAG {dag_id!r} not found") from None
         except RunExists:
+            if reset_dag_run:
+                dag = await self.store.dag(dag_id) or {}
+                await self.store.clear(dag_id, run_id, [t["task_id"] for t in dag.get("tasks", [])])
+                return run_id
             if skip_when_already_exists:
-                raise AirflowSkipException(f"run {run_id} of {dag_id} exists already") from None
-            raise AirflowException(f"run {run_id} of {dag_id} exists already") from None
+                raise AirflowSkipException(
+                    f"Dag Run {run_id} of {dag_id} already exists, skipping task as "
+                    "skip_when_already_exists is set to True."
+                ) from None
+            raise AirflowException(
+                f"Dag Run {run_id} of {dag_id} already exists, marking task as failed."
+            ) from None
         return run_id
 
     async def wait(self, dag_id: str, run_id: str, poke_interval_s: float) -> DagRunState:

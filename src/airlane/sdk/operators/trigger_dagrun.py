@@ -65,8 +65,8 @@ class TriggerDagRunOperator(BaseOperator):
             run_id=self.trigger_run_id,
             conf=self.conf,
             logical_date=self.logical_date,
-            wait=self.wait_for_completion,
-            poke_interval_s=self.poke_interval,
+            skip_when_already_exists=self.skip_when_already_exists,
+            reset_dag_run=self.reset_dag_run,
         )
         context["ti"].xcom_push(key="trigger_run_id", value=run_id)
         if self.wait_for_completion and self.deferrable:

@@ -29,6 +29,7 @@ from airlane.scheduling.timetables import manual_data_interval
 from airlane.sdk.asset_runtime import use_asset_event_reader
 from airlane.sdk.asset_schedule import AssetOrTimeSchedule
 from airlane.sdk.dag import DAG
+from airlane.sdk.exceptions import AirflowException, AirflowSkipException
 from airlane.sdk.run_states import use_run_state_lookup
 from airlane.sdk.schedules import describe_schedule
 from airlane.sdk.secrets_masker import mask_text
@@ -132,14 +133,33 @@ class LocalLauncher:
         self.subruns: dict[tuple[str, str], LocalRun] = {}
 
     async def trigger(
-        self, *, dag_id: str, run_id: str | None, conf: dict[str, Any], logical_date: Any, **_: Any
+        self,
+        *,
+        dag_id: str,
+        run_id: str | None,
+        conf: dict[str, Any],
+        logical_date: Any,
+        skip_when_already_exists: bool = False,
+        reset_dag_run: bool = False,
     ) -> str:
+        """Run the DAG here to its end; a run id driven here already runs again with
+        ``reset_dag_run``, skips the task with ``skip_when_already_exists``, else fails it (as
+        RedisRunLauncher.trigger)."""
         dag = self.lookup(dag_id)
         if dag is None:
             raise LookupError(f"DAG {dag_id!r} not found for TriggerDagRunOperator")
         when = coerce_datetime(logical_date) if logical_date else None
         check_run_params(dag, conf)
         run = make_run_info(dag, when, conf, run_id, external_trigger=True)
+        if (dag_id, run.run_id) in self.states and not reset_dag_run:
+            if skip_when_already_exists:
+                raise AirflowSkipException(
+                    f"Dag Run {run.run_id} of {dag_id} already exists, skipping task as "
+                    "skip_when_already_exists is set to True."
+                )
+            raise AirflowException(
+                f"Dag Run {run.run_id} of {dag_id} already exists, marking task as failed."
+            )
         local = LocalRun(dag, run, self.sink, self)
         self.run_states.add(local)
         result = await local.run()
