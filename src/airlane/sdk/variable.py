@@ -25,9 +25,14 @@ class VariableStore(Protocol):
 
     def get(self, key: str) -> str | None: ...
 
-    def set(self, key: str, value: str) -> None: ...
+    def set(self, key: str, value: str, description: str | None = None) -> None: ...
 
     def delete(self, key: str) -> None: ...
+
+    def keys(self, prefix: str | None = None) -> list[str]:
+        """The stored variables' keys (not the environment's: Airflow's ``Variable.keys``
+        lists the database's only), those starting with ``prefix`` if given."""
+        ...
 
 
 class EnvVariableStore:
@@ -42,11 +47,14 @@ class EnvVariableStore:
         upper = key.upper()
         return os.environ.get(f"AIRLANE_VAR_{upper}", os.environ.get(f"AIRFLOW_VAR_{upper}"))
 
-    def set(self, key: str, value: str) -> None:
-        self._values[key] = value
+    def set(self, key: str, value: str, description: str | None = None) -> None:
+        self._values[key] = value  # (nothing here shows a description)
 
     def delete(self, key: str) -> None:
         self._values.pop(key, None)
+
+    def keys(self, prefix: str | None = None) -> list[str]:
+        return sorted(k for k in self._values if prefix is None or k.startswith(prefix))
 
 
 _env_store = EnvVariableStore()
@@ -77,7 +85,19 @@ class Variable:
     """Airflow's ``Variable`` API."""
 
     @staticmethod
-    def get(key: str, default_var: Any = NOTSET, deserialize_json: bool = False) -> Any:
+    def get(
+        key: str,
+        default_var: Any = NOTSET,
+        deserialize_json: bool = False,
+        *,
+        default: Any = NOTSET,
+    ) -> Any:
+        """The variable's value; ``default_var`` (Airflow 2's name) or ``default`` (Airflow
+        3's) when it is not set, else KeyError."""
+        if default is not NOTSET:
+            if default_var is not NOTSET:
+                raise TypeError("Variable.get() takes default or default_var, not both")
+            default_var = default
         raw = _current_store().get(key)
         if raw is None:
             if default_var is NOTSET:
@@ -90,13 +110,22 @@ class Variable:
         return value
 
     @staticmethod
-    def set(key: str, value: Any, serialize_json: bool = False, **_: Any) -> None:
+    def set(
+        key: str, value: Any, description: str | None = None, serialize_json: bool = False
+    ) -> None:
+        """Airflow's signature (2 and 3): the description third, shown by the REST API."""
         text = orjson.dumps(value).decode() if serialize_json else str(value)
-        _current_store().set(key, text)
+        _current_store().set(key, text, description)
 
     @staticmethod
     def delete(key: str) -> None:
         _current_store().delete(key)
+
+    @staticmethod
+    def keys(prefix: str | None = None) -> list[str]:
+        """Airflow 3.3's ``Variable.keys``: the stored variables' keys (starting with
+        ``prefix``), not the environment's."""
+        return _current_store().keys(prefix)
 
     @staticmethod
     def setdefault(key: str, default: Any, deserialize_json: bool = False) -> Any:

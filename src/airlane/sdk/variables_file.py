@@ -80,11 +80,15 @@ class FileVariableStore:
     def get(self, key: str) -> str | None:
         return self._values[key] if key in self._values else self._fallback.get(key)
 
-    def set(self, key: str, value: str) -> None:
+    def set(self, key: str, value: str, description: str | None = None) -> None:
         self._values[key] = value
 
     def delete(self, key: str) -> None:
         self._values.pop(key, None)
+
+    def keys(self, prefix: str | None = None) -> list[str]:
+        mine = {k for k in self._values if prefix is None or k.startswith(prefix)}
+        return sorted(mine | set(self._fallback.keys(prefix)))
 
 
 @contextmanager

@@ -23,7 +23,7 @@ VARIABLES_ON_LOOP = (
 class RedisVariableStore:
     def __init__(self, client: redis.Redis, keys: Keys) -> None:
         self.client = client
-        self.keys = keys
+        self.key_names = keys
         self.env = EnvVariableStore()
 
     def get(self, key: str) -> str | None:
@@ -31,17 +31,22 @@ class RedisVariableStore:
         if found is not None:
             return found
         refuse_on_event_loop(VARIABLES_ON_LOOP)
-        raw = cast(str | None, self.client.hget(self.keys.variables, key))
+        raw = cast(str | None, self.client.hget(self.key_names.variables, key))
         if raw is None:
             return None
         value = orjson.loads(raw).get("value")
         return None if value is None else str(value)
 
-    def set(self, key: str, value: str) -> None:
+    def set(self, key: str, value: str, description: str | None = None) -> None:
         refuse_on_event_loop(VARIABLES_ON_LOOP)
-        entry = orjson.dumps({"value": value, "description": None}).decode()
-        self.client.hset(self.keys.variables, key, entry)
+        entry = orjson.dumps({"value": value, "description": description}).decode()
+        self.client.hset(self.key_names.variables, key, entry)
 
     def delete(self, key: str) -> None:
         refuse_on_event_loop(VARIABLES_ON_LOOP)
-        self.client.hdel(self.keys.variables, key)
+        self.client.hdel(self.key_names.variables, key)
+
+    def keys(self, prefix: str | None = None) -> list[str]:
+        refuse_on_event_loop(VARIABLES_ON_LOOP)
+        found = cast(list[str], self.client.hkeys(self.key_names.variables))
+        return sorted(k for k in found if prefix is None or k.startswith(prefix))
