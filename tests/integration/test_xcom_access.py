@@ -7,6 +7,7 @@ this run's id."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -81,6 +82,10 @@ def test_pull_from_another_run_and_earlier_runs(client: redis.Redis, tmp_path: A
     assert ti.xcom_pull(task_ids=["t", "gone"], run_id="r2") == ["two", None]
     assert ti.xcom_pull(task_ids="gone", include_prior_dates=True, map_indexes=-1, default=7) == 7
     assert ti.xcom_pull(task_ids="t", dag_id="other", include_prior_dates=True) is None
+    # Airflow 3.3's async form (its reads in a thread); a misspelt keyword is refused
+    assert asyncio.run(ti.axcom_pull(task_ids="t", run_id="r1")) == "one"
+    with pytest.raises(TypeError):
+        ti.xcom_pull(task_id="t")  # type: ignore[call-arg]
     # a file written for Airflow 2: the newest value of the puller's index
     airflow_2 = tmp_path / "dag_2.py"
     airflow_2.write_text("from airflow.operators.python import PythonOperator\n")

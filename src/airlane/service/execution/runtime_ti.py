@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import socket
 from collections.abc import Callable, Iterable
@@ -269,7 +270,7 @@ class RuntimeTaskInstance:
         """Where to mark this instance success: its panel in the web UI (as Airflow 3's)."""
         return self.log_url
 
-    def xcom_push(self, key: str, value: Any, **_: Any) -> None:
+    def xcom_push(self, key: str, value: Any) -> None:
         """Push through the XCom backend (Airflow's ``XCom.set``)."""
         coordinate = XComCoordinate(self.dag_id, self.run_id, self.task_id, self.map_index, key)
         where = f"{self.task_id} (key {key!r})"
@@ -289,10 +290,10 @@ class RuntimeTaskInstance:
         dag_id: str | None = None,
         key: str = RETURN_VALUE_KEY,
         include_prior_dates: bool = False,
+        *,
         map_indexes: int | Iterable[int] | None = None,
         default: Any = None,
         run_id: str | None = None,
-        **_: Any,
     ) -> Any:
         """One value for a task id; a list for a list of task ids (or a mapped task's values).
 
@@ -319,6 +320,14 @@ class RuntimeTaskInstance:
         if few and not file_written_for_airflow_2(self.dag.fileloc):
             return value[0] if value else None
         return value
+
+    async def axcom_pull(self, *args: Any, **kwargs: Any) -> Any:
+        """``xcom_pull`` from async code (Airflow 3.3): its reads in a thread, off the loop."""
+        return await asyncio.to_thread(self.xcom_pull, *args, **kwargs)
+
+    async def axcom_push(self, key: str, value: Any) -> None:
+        """``xcom_push`` from async code (Airflow 3.3): kept with the try's end, as a push is."""
+        self.xcom_push(key, value)
 
     def pull_elsewhere(
         self,

@@ -50,13 +50,24 @@ class VenvTaskInstance:
     def xcom_pull(
         self,
         task_ids: str | list[str] | None = None,
+        dag_id: str | None = None,
         key: str = RETURN_VALUE_KEY,
+        include_prior_dates: bool = False,
+        *,
         map_indexes: int | None = None,
         default: Any = None,
-        **_: Any,
+        run_id: str | None = None,
     ) -> Any:
+        """Airflow's signature; in a virtualenv's process only this run's XComs are read."""
+        if (dag_id or self.dag_id) != self.dag_id or (run_id or self.run_id) != self.run_id:
+            raise NotImplementedError("in a virtualenv, ti.xcom_pull reads this run's XComs only")
+        if include_prior_dates:
+            raise NotImplementedError("in a virtualenv, ti.xcom_pull has no include_prior_dates")
         if isinstance(task_ids, list | tuple):
-            return [self.xcom_pull(t, key, map_indexes, default) for t in task_ids]
+            return [
+                self.xcom_pull(t, key=key, map_indexes=map_indexes, default=default)
+                for t in task_ids
+            ]
         task_id = task_ids or self.task_id
         index = -1 if map_indexes is None else map_indexes
         value = decode_xcom(self.xcoms.get(task_id, index, key))
@@ -64,7 +75,7 @@ class VenvTaskInstance:
             value = [decode_xcom(v) for v in self.xcoms.get_mapped(task_id, key)] or MISSING
         return default if value is MISSING else value
 
-    def xcom_push(self, key: str, value: Any, **_: Any) -> None:
+    def xcom_push(self, key: str, value: Any) -> None:
         stored = encode_xcom(value, XCOM_MAX_BYTES, f"{self.task_id} (key {key!r})")
         x = self.xcoms
         field = xcom_field(self.map_index, key)
