@@ -170,3 +170,27 @@ def test_the_outcome_carries_the_delay_only_when_there_is_one() -> None:
     with_delay = TaskOutcome(S.FAILED, 1, retry_delay_s=0.0)
     assert decode_outcome(encode_outcome(with_delay)).retry_delay_s == 0.0
     assert "retry_delay_s" not in encode_outcome(TaskOutcome(S.FAILED, 1))
+
+
+def test_the_backoff_is_airflow_3_3s_multiplier() -> None:
+    """``retry_exponential_backoff`` is a multiplier in Airflow 3.3 (its docs: 5 with a 4 min
+    delay retries after 4, 20, 100 min, before the jitter); True doubles, 0 and 1 keep the
+    delay constant (and leave max_retry_delay unused), as its ``next_retry_datetime``."""
+    from airlane.engine.retry_policy import backoff_multiplier, retry_delay_s
+
+    assert [backoff_multiplier(v) for v in (True, False, 5, 1.5, None)] == [2.0, 0.0, 5.0, 1.5, 0.0]
+
+    def delay(multiplier: float, try_number: int, cap: float | None = None) -> float:
+        return retry_delay_s(
+            retry_delay_s=240.0,
+            exponential_backoff=multiplier,
+            max_retry_delay_s=cap,
+            try_number=try_number,
+            ti_identity="d#t#2026-01-01",
+        )
+
+    for try_number, base in ((1, 240), (2, 1200), (3, 6000)):
+        assert base <= delay(5.0, try_number) < 2 * base  # the jitter: up to as much again
+    assert delay(1.0, 3) == delay(0.0, 3) == 240.0
+    assert delay(1.0, 3, cap=10.0) == 240.0  # no backoff: the cap is not read, as in Airflow
+    assert delay(5.0, 3, cap=600.0) == 600.0

@@ -16,6 +16,7 @@ from airlane.api.errors import invalid, json_response, not_found
 from airlane.api.inputs import json_body, page, query_bool, query_list
 from airlane.api.next_run import shared, with_next_run
 from airlane.api.shapes import dag_response, task_spec, version_response
+from airlane.engine.retry_policy import backoff_multiplier
 from airlane.queue import api_reads, asset_reads
 from airlane.queue.dag_admin import dag_versions
 from airlane.sdk.timezone import utcnow
@@ -217,7 +218,8 @@ def task_response(dag: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
         "pool_slots": spec.get("pool_slots"),
         "execution_timeout": None,
         "retry_delay": None,
-        "retry_exponential_backoff": bool(spec.get("retry_exponential_backoff")),
+        # (Airflow 3.3's multiplier: a float, True read as 2.0)
+        "retry_exponential_backoff": backoff_multiplier(spec.get("retry_exponential_backoff")),
         "priority_weight": spec.get("priority_weight"),
         "weight_rule": spec.get("weight_rule"),
         "ui_color": spec.get("ui_color"),

@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import Any
 
 from airlane.engine import setup_teardown
+from airlane.engine.retry_policy import backoff_multiplier
 from airlane.sdk.trigger_rule import TriggerRule, normalize_trigger_rule
 
 
@@ -38,7 +39,8 @@ class TaskSpec:
     downstream: tuple[str, ...]
     retries: int
     retry_delay_s: float
-    retry_exponential_backoff: bool
+    #: the backoff multiplier (0: none; Airflow 3.3's float, True read as 2)
+    retry_exponential_backoff: float
     max_retry_delay_s: float | None
     execution_timeout_s: float | None
     priority_weight: int
@@ -87,7 +89,7 @@ def task_spec_from_json(raw: Mapping[str, Any], order: int) -> TaskSpec:
         downstream=tuple(raw.get("downstream", ())),
         retries=int(raw.get("retries", 0)),
         retry_delay_s=float(raw.get("retry_delay_s", 300.0)),
-        retry_exponential_backoff=bool(raw.get("retry_exponential_backoff", False)),
+        retry_exponential_backoff=backoff_multiplier(raw.get("retry_exponential_backoff")),
         max_retry_delay_s=raw.get("max_retry_delay_s"),
         execution_timeout_s=raw.get("execution_timeout_s"),
         priority_weight=int(raw.get("priority_weight", 1)),

@@ -154,7 +154,7 @@ class BaseOperator(DAGNode, Templater, LoggingMixin):
         email_on_failure: bool = True,
         retries: int | None = 0,
         retry_delay: timedelta | float = DEFAULT_RETRY_DELAY,
-        retry_exponential_backoff: bool = False,
+        retry_exponential_backoff: float = 0,
         max_retry_delay: timedelta | float | None = None,
         retry_policy: RetryPolicy | None = None,
         start_date: datetime | None = None,
