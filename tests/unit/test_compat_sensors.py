@@ -47,3 +47,12 @@ def test_the_sensors_poke_as_airflows() -> None:
         "any_day": "success",
         "logical_day": "success",
     }
+
+
+def test_soft_fail_and_never_fail_together_are_refused_as_in_airflow() -> None:
+    import pytest
+
+    from airlane.sdk.sensors.python import PythonSensor
+
+    with pytest.raises(ValueError, match="soft_fail and never_fail are mutually exclusive"):
+        PythonSensor(task_id="both", python_callable=bool, soft_fail=True, never_fail=True)

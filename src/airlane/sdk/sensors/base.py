@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import traceback
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -13,9 +14,11 @@ from airlane.sdk.baseoperator import BaseOperator
 from airlane.sdk.context import Context, current_log
 from airlane.sdk.exceptions import (
     AirflowException,
+    AirflowFailException,
     AirflowRescheduleException,
     AirflowSensorTimeout,
     AirflowSkipException,
+    AirflowTaskTimeout,
     TaskDeferralError,
     TaskDeferralTimeout,
 )
@@ -72,6 +75,10 @@ class BaseSensorOperator(BaseOperator):
             raise AirflowException("poke_interval and timeout must be non-negative")
         if mode not in SENSOR_MODES:
             raise AirflowException(f"mode must be one of {SENSOR_MODES}; got {mode!r}")
+        if soft_fail and never_fail:
+            raise ValueError(
+                "soft_fail and never_fail are mutually exclusive, you can not provide both."
+            )
         self.soft_fail = soft_fail
         self.mode = mode
         self.exponential_backoff = exponential_backoff
@@ -113,14 +120,29 @@ class BaseSensorOperator(BaseOperator):
         poke_count = ti.poke_count
         while True:
             poke_count += 1
+            # (Airflow 3.3's branches: a timeout or AirflowFailException skips with soft_fail
+            # or never_fail; another error is logged and counts as not done with silent_fail,
+            # skips with never_fail, else fails the try)
             try:
                 result = await self._poke_once(context)
-            except (AirflowSensorTimeout, AirflowSkipException, AirflowRescheduleException):
+            except (AirflowSensorTimeout, AirflowTaskTimeout, AirflowFailException) as err:
+                if self.soft_fail:
+                    raise AirflowSkipException("Skipping due to soft_fail is set to True.") from err
+                if self.never_fail:
+                    raise AirflowSkipException(
+                        "Skipping due to never_fail is set to True."
+                    ) from err
+                raise
+            except (AirflowSkipException, AirflowRescheduleException):
                 raise
             except Exception as err:
-                if self.never_fail or self.silent_fail:
-                    log(f"poke failed ({err!r}); counted as not done")
+                if self.silent_fail:
+                    log(f"Sensor poke failed: \n {traceback.format_exc()}")
                     result = False
+                elif self.never_fail:
+                    raise AirflowSkipException(
+                        "Skipping due to never_fail is set to True."
+                    ) from err
                 else:
                     raise
             if result:
@@ -131,7 +153,7 @@ class BaseSensorOperator(BaseOperator):
                     f"Sensor has timed out; run duration of {elapsed_s:.1f} seconds exceeds "
                     f"the specified timeout of {self.timeout_s}."
                 )
-                if self.soft_fail or self.never_fail:
+                if self.soft_fail:  # (never_fail does not skip a timeout, as in Airflow)
                     raise AirflowSkipException(message)
                 raise AirflowSensorTimeout(message)
             interval_s = self.next_interval_s(poke_count)
