@@ -139,9 +139,15 @@ def test_grid_rows_nest_groups_and_fold_them(logic: Page) -> None:
         const label = (r) => `${r.depth}:${r.task_id || "[" + r.group_id + "]"}`;
         const open = m.gridRows(tasks, groups, order).map(label);
         const folded = m.gridRows(tasks, groups, order, new Set(["outer"]));
-        return {open, folded: folded.map(label), members: folded[1].members};
+        // display names show where they differ from the id
+        tasks[1].task_display_name = "Step A";
+        groups[0].label = "outer";
+        groups[0].group_display_name = "Outer stage";
+        const named = m.gridRows(tasks, groups, order).map((r) => r.name || "");
+        return {open, folded: folded.map(label), members: folded[1].members, named};
         """,
     )
+    assert result["named"] == ["", "Outer stage", "Step A", "", "", ""]
     assert result["open"] == [
         "0:start",
         "0:[outer]",

@@ -59,3 +59,20 @@ def test_graph_compiles_from_the_serialized_form() -> None:
     assert g.groups == {"g": frozenset({"g.b"})}
     assert g.tasks["m"].mapped is not None
     assert g.descendants("a") == {"g.b"}
+
+
+def test_display_names_are_kept_only_where_they_differ() -> None:
+    with DAG("names", schedule=None) as dag:
+        EmptyOperator(task_id="plain")
+        with TaskGroup("g", group_display_name="Loading stage"):
+            EmptyOperator(task_id="load", task_display_name="Load the files")
+        with TaskGroup("h"):
+            EmptyOperator(task_id="same")
+    data = serialize_dag(dag)
+    tasks = {t["task_id"]: t for t in data["tasks"]}
+    assert tasks["g.load"]["task_display_name"] == "Load the files"
+    assert "task_display_name" not in tasks["plain"]
+    assert "task_display_name" not in tasks["h.same"]  # (its id, prefixed: nothing to keep)
+    groups = {g["group_id"]: g for g in data["task_groups"]}
+    assert groups["g"]["group_display_name"] == "Loading stage"
+    assert "group_display_name" not in groups["h"]

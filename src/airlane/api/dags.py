@@ -169,6 +169,7 @@ async def get_dag_details(request: web.Request) -> web.Response:
             # Airlane: the task groups, for the graph view (Airflow's UI reads them privately)
             "task_groups": [
                 {k: g.get(k) for k in ("group_id", "label", "parent", "tooltip", "children")}
+                | {"group_display_name": g.get("group_display_name") or g.get("label")}
                 for g in dag.get("task_groups") or []
             ],
             "asset_expression": await _asset_expression(request, dag),

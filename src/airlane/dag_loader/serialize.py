@@ -183,6 +183,9 @@ def serialize_task(task: DAGNode, priority: int) -> dict[str, Any]:
     links = extra_links_json(op)
     if links:  # (absent when none: the form, and so the version, of other DAGs is unchanged)
         serialized["extra_links"] = links
+    display_name = getattr(op, "task_display_name", None) or op.task_id
+    if display_name != op.task_id:  # (absent when none: other DAGs' form unchanged)
+        serialized["task_display_name"] = display_name
     emails = email_alert_ends(op)
     if emails:  # which ends of a try send its email: a dead try's too (the callbacks role)
         serialized["email_alerts"] = emails
@@ -214,6 +217,8 @@ def _groups_json(root: TaskGroup) -> list[dict[str, Any]]:
                 "children": list(group.children),
             }
         )
+        if group.group_display_name != group.label:
+            groups[-1]["group_display_name"] = group.group_display_name
         if isinstance(group, MappedTaskGroup):
             groups[-1]["mapped"] = _mapped_group_json(group)
     return groups

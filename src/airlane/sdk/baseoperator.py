@@ -282,6 +282,7 @@ class BaseOperator(DAGNode, Templater, LoggingMixin):
             self.params[key] = value
         self._dag: DAG | None = None
         self.task_group: TaskGroup | None = None
+        self.task_display_name = task_display_name  # (the task id once registered, if none)
         self._register(task_id, dag, task_group)
         self.task_display_name = task_display_name or self.task_id
         if logger_name is not None:

@@ -57,7 +57,7 @@ export function graphView(root, tasks, groups, onSelect, orientation = "LR") {
   );
   svg.append(defs);
   for (const g of shape.groups) {
-    const name = g.group_id.split(".").pop();
+    const name = g.group_display_name || g.group_id.split(".").pop();
     svg.append(
       s(
         "g",
@@ -79,7 +79,7 @@ export function graphView(root, tasks, groups, onSelect, orientation = "LR") {
       svg.append(assetNode(task, at));
       continue;
     }
-    const short = id.split(".").pop();
+    const short = task.task_display_name && task.task_display_name !== id ? task.task_display_name : id.split(".").pop();
     const node = s(
       "g",
       {

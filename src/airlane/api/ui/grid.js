@@ -116,7 +116,7 @@ export function gridView(root, rows, data, { onCell, onRun, onToggleGroup, selec
       const row = rows[r];
       const id = row.task_id || row.group_id;
       const style = `left:${v.left}px;top:${HEADER_H + r * CELL}px;width:${LABEL_W}px;padding-left:${8 + row.depth * 14}px`;
-      const name = id.split(".").pop();
+      const name = row.name || id.split(".").pop();
       cells.push(
         row.task_id
           ? h("div", { class: `row-label${r === cursor.row ? " cursor-row" : ""}`, title: id, style }, name)

@@ -26,11 +26,15 @@ function members(node) {
 }
 
 /**
- * Rows for the grid: {task_id, depth} for a task, {group_id, depth, members, collapsed} for a
- * group. Groups in `collapsed` show their row but not what is inside.
+ * Rows for the grid: {task_id, depth, name} for a task, {group_id, depth, members, collapsed,
+ * name} for a group (name: its display name when it has one). Groups in `collapsed` show their
+ * row but not what is inside.
  */
 export function gridRows(tasks, groups, order, collapsed = new Set()) {
   const { root, rank } = groupTree(tasks, groups, order);
+  // display names (task_display_name, group_display_name) where they differ from the id
+  const names = new Map(tasks.filter((t) => t.task_display_name && t.task_display_name !== t.task_id).map((t) => [t.task_id, t.task_display_name]));
+  const groupNames = new Map(groups.filter((g) => g.group_display_name && g.group_display_name !== g.label).map((g) => [g.group_id, g.group_display_name]));
   const rows = [];
   const walk = (node, depth) => {
     const items = [
@@ -39,11 +43,12 @@ export function gridRows(tasks, groups, order, collapsed = new Set()) {
     ].sort((a, b) => a.first - b.first);
     for (const item of items) {
       if (item.task) {
-        rows.push({ task_id: item.task, depth });
+        rows.push({ task_id: item.task, depth, name: names.get(item.task) });
         continue;
       }
       const shut = collapsed.has(item.group.id);
-      rows.push({ group_id: item.group.id, depth, members: members(item.group), collapsed: shut });
+      const name = groupNames.get(item.group.id);
+      rows.push({ group_id: item.group.id, depth, members: members(item.group), collapsed: shut, name });
       if (!shut) walk(item.group, depth + 1);
     }
   };
