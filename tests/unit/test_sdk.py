@@ -337,3 +337,30 @@ def test_template_undefined_replaces_strict_undefined() -> None:
         pass
     with pytest.raises(jinja2.UndefinedError):
         get_environment(strict).from_string("{{ missing }}").render()
+
+
+def test_legacy_and_decorator_arguments_are_honoured_or_refused() -> None:
+    from airlane.sdk import Param
+    from airlane.sdk.params import params_from_dump
+
+    with DAG("legacy", schedule=None) as dag:
+        EmptyOperator(task_id="with_context", provide_context=True)  # (nothing to do: as in 2.x)
+        with pytest.raises(AirflowException, match="provide_context=False"):
+            EmptyOperator(task_id="no_context", provide_context=False)
+        with pytest.raises(AirflowException, match="Invalid arguments"):
+            EmptyOperator(task_id="made_up", retry_exponential_backoff_max=60)
+
+        @task.sensor(multiple_outputs=True)
+        def ready() -> bool:
+            return True
+
+        with pytest.raises(TypeError, match=r"@task\.sensor takes no multiple_outputs"):
+            ready()
+    assert "with_context" in dag.task_dict
+    with pytest.warns(DeprecationWarning, match="full_filepath"):
+        DAG("old", schedule=None, full_filepath="/dags/old.py")
+    param = Param(3, "rows", source="task", type="integer")
+    assert param.schema == {"type": "integer"}  # (not a JSON Schema keyword)
+    dumped = {"n": param.dump()}
+    assert params_from_dump(dumped)["n"] == 3
+    assert params_from_dump(dumped).get_param("n").source == "task"

@@ -50,8 +50,9 @@ def _refuse_executor(task_id: str, executor: str | None) -> None:
         )
 
 
-#: Arguments of Airflow 1.x that later versions dropped; accepted and ignored.
-_LEGACY_IGNORED = frozenset({"provide_context", "xcom_push", "retry_exponential_backoff_max"})
+#: Arguments of Airflow 1.x that later versions dropped: ``provide_context=True`` (a callable
+#: gets the context names it declares, as since Airflow 2) and ``xcom_push`` (``do_xcom_push``)
+_LEGACY_ACCEPTED = frozenset({"provide_context", "xcom_push"})
 
 Callback = Callable[..., Any] | list[Callable[..., Any]] | None
 
@@ -208,7 +209,13 @@ class BaseOperator(DAGNode, Templater, LoggingMixin):
         _dag_params: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        unknown = {k: v for k, v in kwargs.items() if k not in _LEGACY_IGNORED}
+        unknown = {k: v for k, v in kwargs.items() if k not in _LEGACY_ACCEPTED}
+        if kwargs.get("provide_context", True) is not True:
+            raise AirflowException(
+                f"Task '{task_id}' sets provide_context={kwargs['provide_context']!r} (Airflow "
+                "1): a callable gets the context names it declares, as since Airflow 2; leave "
+                "the argument out"
+            )
         if unknown:
             raise AirflowException(
                 f"Invalid arguments were passed to {type(self).__name__} (task_id: {task_id}). "

@@ -101,6 +101,12 @@ class DAG:
     ) -> None:
         if kwargs:
             raise TypeError(f"DAG got unexpected keyword arguments: {sorted(kwargs)}")
+        if full_filepath is not None:  # (Airflow 2's warning: the argument changes nothing)
+            warnings.warn(
+                "Passing full_filepath to DAG() is deprecated and has no effect",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         if sla_miss_callback is not None:
             warnings.warn(
                 "The SLA feature is removed in Airflow 3.0, and replaced with a Deadline Alerts "

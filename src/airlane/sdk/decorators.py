@@ -95,7 +95,11 @@ class _DecoratedSensorOperator(BaseSensorOperator):
         op_kwargs: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.pop("multiple_outputs", None)
+        if kwargs.pop("multiple_outputs", None):
+            raise TypeError(
+                "@task.sensor takes no multiple_outputs: a sensor pushes its PokeReturnValue's "
+                "xcom_value (as Airflow's, which refuses the argument)"
+            )
         super().__init__(**kwargs)
         self.python_callable = python_callable
         self.op_args = list(op_args or [])

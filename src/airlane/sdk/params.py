@@ -21,10 +21,16 @@ class Param:
     """A DAG or task param: a default value and a JSON Schema that values must match."""
 
     def __init__(
-        self, default: Any = NOTSET, description: str | None = None, **schema: Any
+        self,
+        default: Any = NOTSET,
+        description: str | None = None,
+        source: str | None = None,
+        **schema: Any,
     ) -> None:
         self.value = default
         self.description = description
+        #: where the param was defined: "dag" or "task" (Airflow 3's; not a schema keyword)
+        self.source = source
         self.schema = schema
 
     def resolve(self, value: Any = NOTSET, *, suppress_exception: bool = False) -> Any:
@@ -52,7 +58,7 @@ class Param:
             "has_default": self.value is not NOTSET,
             "description": self.description,
             "schema": self.schema,
-        }
+        } | ({"source": self.source} if self.source is not None else {})
 
     def __repr__(self) -> str:
         return f"Param({self.value!r}, schema={self.schema!r})"
@@ -127,5 +133,7 @@ def params_from_dump(dump: Mapping[str, Any]) -> ParamsDict:
         if not isinstance(entry, Mapping) or not isinstance(entry.get("schema"), Mapping):
             continue  # not a dumped Param (a value the serializer could only keep as text)
         default = entry.get("value") if entry.get("has_default", True) else NOTSET
-        params[key] = Param(default, entry.get("description"), **entry["schema"])
+        params[key] = Param(
+            default, entry.get("description"), entry.get("source"), **entry["schema"]
+        )
     return params
