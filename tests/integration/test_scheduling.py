@@ -335,3 +335,47 @@ def _run_states_since(cluster: Cluster, ref: str, since: str) -> list[str]:
     entries = client.xrange(cluster.keys.events, f"({since}", "+")
     client.close()
     return [f["state"] for _, f in entries if f.get("kind") == "run" and f.get("run") == ref]
+
+
+GROWN = """
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG
+
+with DAG("grown", schedule=None):
+    EmptyOperator(task_id="old")
+{added}
+"""
+ADDED = """
+    EmptyOperator(task_id="strict", depends_on_past=True)
+    EmptyOperator(task_id="lenient", depends_on_past=True, ignore_first_depends_on_past=True)
+"""
+
+
+def test_a_task_added_since_the_previous_run_waits_unless_it_ignores_its_first(
+    scheduled: Cluster,
+) -> None:
+    """Airflow's PrevDagrunDep: depends_on_past holds an instance whose previous run lacks the
+    task, unless ignore_first_depends_on_past (Airflow's default False) and no earlier run had
+    it."""
+    path = scheduled.dags_folder / "grown.py"
+    path.write_text(GROWN.format(added=""))
+    scheduled.wait_for_dags("grown")
+    first = scheduled.trigger("grown", logical_date="2024-01-01T00:00:00+00:00")
+    assert scheduled.wait_run("grown", first)["state"] == "success"
+    path.write_text(GROWN.format(added=ADDED))
+
+    def grown() -> bool:
+        dag = scheduled.call(lambda store: store.dag("grown")) or {}
+        return any(t["task_id"] == "strict" for t in dag.get("tasks", []))
+
+    wait_until(grown, 30, "the DAG's new version")
+    second = scheduled.trigger("grown", logical_date="2024-01-02T00:00:00+00:00")
+    wait_until(
+        lambda: _summary(scheduled, "grown", second).get("lenient", ("none", 0))[0] == "success",
+        30,
+        "lenient",
+    )
+    scheduled.wait_for_beats()
+    assert _summary(scheduled, "grown", second)["strict"][0] == "scheduled"
+    scheduled.call(lambda store: store.mark("grown", second, {"strict|-1": "success"}))
+    assert scheduled.wait_run("grown", second)["state"] == "success"

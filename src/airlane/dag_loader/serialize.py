@@ -183,6 +183,8 @@ def serialize_task(task: DAGNode, priority: int) -> dict[str, Any]:
     links = extra_links_json(op)
     if links:  # (absent when none: the form, and so the version, of other DAGs is unchanged)
         serialized["extra_links"] = links
+    if op.ignore_first_depends_on_past:  # (absent when False, Airflow's default)
+        serialized["ignore_first_depends_on_past"] = True
     display_name = getattr(op, "task_display_name", None) or op.task_id
     if display_name != op.task_id:  # (absent when none: other DAGs' form unchanged)
         serialized["task_display_name"] = display_name

@@ -54,6 +54,9 @@ class TaskSpec:
     task_group: str | None
     #: Airflow's wait_for_downstream (implies depends_on_past)
     wait_for_downstream: bool = False
+    #: with depends_on_past: an instance whose previous run lacks the task goes, when no
+    #: earlier run had it (Airflow's ignore_first_depends_on_past; else it waits)
+    ignore_first_depends_on_past: bool = False
     #: at most this many of the task's instances queued or running, across the DAG's runs
     #: (Airflow's max_active_tis_per_dag, formerly task_concurrency) / within one run
     max_active_tis_per_dag: int | None = None
@@ -103,6 +106,7 @@ def task_spec_from_json(raw: Mapping[str, Any], order: int) -> TaskSpec:
         mapped=_mapped_spec(raw.get("mapped")),
         task_group=raw.get("task_group"),
         wait_for_downstream=bool(raw.get("wait_for_downstream", False)),
+        ignore_first_depends_on_past=bool(raw.get("ignore_first_depends_on_past", False)),
         max_active_tis_per_dag=_optional_int(raw.get("max_active_tis_per_dag")),
         max_active_tis_per_dagrun=_optional_int(raw.get("max_active_tis_per_dagrun")),
         is_setup=bool(raw.get("is_setup", False)),

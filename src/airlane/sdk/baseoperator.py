@@ -161,7 +161,7 @@ class BaseOperator(DAGNode, Templater, LoggingMixin):
         start_date: datetime | None = None,
         end_date: datetime | None = None,
         depends_on_past: bool = False,
-        ignore_first_depends_on_past: bool = True,
+        ignore_first_depends_on_past: bool = False,
         wait_for_past_depends_before_skipping: bool = False,
         wait_for_downstream: bool = False,
         dag: DAG | None = None,

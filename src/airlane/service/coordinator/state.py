@@ -89,6 +89,9 @@ class PastState:
 
     waiting: dict[RunTI, None] = field(default_factory=dict)
     allowed: set[RunTI] = field(default_factory=set)
+    #: (dag_id, task_id) of tasks an earlier run is known to have had (for
+    #: ignore_first_depends_on_past: the answer stays yes)
+    had_task: set[tuple[str, str]] = field(default_factory=set)
     #: an instance joined ``waiting`` since the last check
     new: bool = False
     checked_s: float = 0.0

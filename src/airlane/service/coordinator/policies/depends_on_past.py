@@ -1,7 +1,9 @@
 """depends_on_past and wait_for_downstream: an instance runs once the same instance of the
 previous run (by logical date; runs without one, asset-triggered runs, are neither waited on nor
 wait, as in Airflow) succeeded or was skipped; with wait_for_downstream, also the
-instances right downstream of it there. The first run has nothing to wait for.
+instances right downstream of it there. The first run has nothing to wait for. A previous run
+that lacks the task (added since) holds the instance back, unless the task has
+ignore_first_depends_on_past and no earlier run had it (Airflow's PrevDagrunDep).
 
 Ready instances of such tasks are held back and checked against the previous run a few
 times a second while any wait.
@@ -95,7 +97,14 @@ class DependsOnPast(Policy):
         if prev_id is None:
             return True
         prev_ctx = s.state.runs.runs.get(run_ref(ctx.dag_id, prev_id))
-        for prev_key in instances_waited_on(ctx.graph.tasks[key.task_id], key):
+        spec = ctx.graph.tasks[key.task_id]
+        if not await self._had_task(ctx.dag_id, prev_id, prev_ctx, key.task_id):
+            # the previous run lacks the task (added since): Airflow's PrevDagrunDep lets the
+            # instance go only with ignore_first_depends_on_past, when no earlier run had it
+            if not spec.ignore_first_depends_on_past:
+                return False
+            return not await self._any_earlier_run_had(ctx.dag_id, when.timestamp(), key.task_id)
+        for prev_key in instances_waited_on(spec, key):
             if prev_ctx is not None:
                 record = prev_ctx.machine.tis.get(prev_key)
                 state = record.state.value if record is not None else None
@@ -104,6 +113,40 @@ class DependsOnPast(Policy):
             if not lets_go(state):
                 return False
         return True
+
+    async def _had_task(
+        self, dag_id: str, run_id: str, ctx: RunContext | None, task_id: str
+    ) -> bool:
+        """Whether that run has an instance of the task (any map index: Airflow's _has_tis)."""
+        if ctx is not None:
+            return bool(ctx.machine.keys_by_task.get(task_id))
+        s = self.session
+        async for _ in s.client.hscan_iter(
+            s.keys.tis(dag_id, run_id), match=f"{task_id}|*", count=1000
+        ):
+            return True
+        return False
+
+    async def _any_earlier_run_had(self, dag_id: str, score: float, task_id: str) -> bool:
+        """Whether a run before ``score`` has an instance of the task (Airflow's
+        _has_any_prior_tis); once one had, every later run's answer is yes (kept)."""
+        past = self.state
+        if (dag_id, task_id) in past.had_task:
+            return True
+        s = self.session
+        offset = 0
+        while True:
+            earlier = await s.client.zrevrangebyscore(
+                s.keys.runs_of(dag_id), f"({score}", "-inf", start=offset, num=_PAGE
+            )
+            if not earlier:
+                return False
+            for run_id in earlier:
+                ctx = s.state.runs.runs.get(run_ref(dag_id, str(run_id)))
+                if await self._had_task(dag_id, str(run_id), ctx, task_id):
+                    past.had_task.add((dag_id, task_id))
+                    return True
+            offset += len(earlier)
 
     async def _previous_run(self, dag_id: str, score: float) -> str | None:
         """The latest run before ``score`` that has a logical date: runs without one (asset
