@@ -364,3 +364,25 @@ def test_legacy_and_decorator_arguments_are_honoured_or_refused() -> None:
     dumped = {"n": param.dump()}
     assert params_from_dump(dumped)["n"] == 3
     assert params_from_dump(dumped).get_param("n").source == "task"
+
+
+def test_a_task_with_dates_of_its_own_narrower_than_its_dags_is_refused() -> None:
+    """Airflow creates no instance of a task in runs outside its own dates; Airlane refuses
+    such a task at load (a task that inherits the DAG's dates loads)."""
+    from airlane.dag_loader.validate import validate_dag
+
+    start = datetime(2024, 1, 1)
+    with DAG(
+        "inherits", schedule="@daily", start_date=start, default_args={"start_date": start}
+    ) as inherits:
+        EmptyOperator(task_id="same")
+    validate_dag(inherits)
+    with DAG("later", schedule="@daily", start_date=start) as later:
+        EmptyOperator(task_id="old")
+        EmptyOperator(task_id="new", start_date=datetime(2024, 6, 1))
+    with pytest.raises(AirflowException, match="Task new of DAG later starts on 2024-06-01"):
+        validate_dag(later)
+    with DAG("ending", schedule="@daily", start_date=start) as ending:
+        EmptyOperator(task_id="retired", end_date=datetime(2024, 3, 1))
+    with pytest.raises(AirflowException, match="Task retired of DAG ending ends on 2024-03-01"):
+        validate_dag(ending)

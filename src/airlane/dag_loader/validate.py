@@ -68,6 +68,7 @@ def validate_dag(dag: DAG) -> None:
             if other not in dag.task_dict:
                 raise AirflowException(f"Task {task.task_id} depends on unknown task {other}")
     _check_setups(dag)
+    _check_task_dates(dag)
     if dag.schedule is not None and dag.start_date is None and not is_asset_schedule(dag.schedule):
         starts = [getattr(t, "start_date", None) for t in dag.task_dict.values()]
         if not any(starts):
@@ -80,6 +81,30 @@ def validate_dag(dag: DAG) -> None:
         raise AirflowException(
             f"DAG {dag.dag_id}: max_active_runs and max_active_tasks must be >= 1"
         )
+
+
+def _check_task_dates(dag: DAG) -> None:
+    """A task's own start_date later than its DAG's, or an end_date before the DAG's end, is
+    refused: Airflow creates no instance of such a task in the runs outside its dates (and a
+    run whose downstream tasks wait on it then deadlocks), which Airlane does not do; a task
+    that inherits the DAG's dates (``default_args``) passes."""
+    starts = [s for s in (getattr(t, "start_date", None) for t in dag.task_dict.values()) if s]
+    dag_start = dag.start_date or (min(starts) if starts else None)
+    for task in dag.task_dict.values():
+        start, end = getattr(task, "start_date", None), getattr(task, "end_date", None)
+        if start is not None and dag_start is not None and start > dag_start:
+            raise AirflowException(
+                f"Task {task.task_id} of DAG {dag.dag_id} starts on {start.isoformat()}, after "
+                f"its DAG ({dag_start.isoformat()}): Airflow leaves such a task out of earlier "
+                "runs, which Airlane does not; give the DAG the task's start_date, or put the "
+                "task in a DAG of its own"
+            )
+        if end is not None and (dag.end_date is None or end < dag.end_date):
+            raise AirflowException(
+                f"Task {task.task_id} of DAG {dag.dag_id} ends on {end.isoformat()}, before "
+                "its DAG: Airflow leaves such a task out of later runs, which Airlane does "
+                "not; give the DAG the task's end_date, or put the task in a DAG of its own"
+            )
 
 
 def _check_setups(dag: DAG) -> None:
