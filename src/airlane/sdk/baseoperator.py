@@ -57,6 +57,29 @@ _LEGACY_ACCEPTED = frozenset({"provide_context", "xcom_push"})
 Callback = Callable[..., Any] | list[Callable[..., Any]] | None
 
 
+def _guard_nested(execute: Callable[..., Any]) -> Callable[..., Any]:
+    """``execute`` refusing to run, with ``allow_nested_operators=False``, for any operator
+    but the running task's (Airflow's ExecutorSafeguard: one operator's execute called from
+    another's); with True (the default) it runs, as Airflow's does after a warning."""
+    if getattr(execute, "_airlane_nested_guard", False):
+        return execute
+
+    @functools.wraps(execute)
+    def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not getattr(self, "allow_nested_operators", True):
+            from airlane.sdk.context import current_task_or_none
+
+            if current_task_or_none() is not self:
+                raise RuntimeError(
+                    f"{type(self).__name__}.{execute.__name__} cannot be called outside of the "
+                    "Task Runner!"
+                )
+        return execute(self, *args, **kwargs)
+
+    guarded._airlane_nested_guard = True  # type: ignore[attr-defined]
+    return guarded
+
+
 _init_parameters: dict[type, tuple[inspect.Parameter, ...]] = {}
 _init_names: dict[type, frozenset[str]] = {}
 
@@ -144,6 +167,8 @@ class BaseOperator(DAGNode, Templater, LoggingMixin):
         super().__init_subclass__(**kwargs)
         if "__init__" in cls.__dict__:
             cls.__init__ = _apply_defaults(cls.__dict__["__init__"])  # type: ignore[method-assign]
+        if "execute" in cls.__dict__:
+            cls.execute = _guard_nested(cls.__dict__["execute"])  # type: ignore[method-assign]
 
     def __init__(
         self,
@@ -234,6 +259,7 @@ class BaseOperator(DAGNode, Templater, LoggingMixin):
         validate_key(task_id, "task_id")
         self.owner = owner
         self.email = email
+        self.allow_nested_operators = allow_nested_operators
         self.email_on_retry = email_on_retry
         self.email_on_failure = email_on_failure
         self.retries = int(retries or 0)

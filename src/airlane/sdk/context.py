@@ -136,6 +136,12 @@ def context_merge(context: Context, *args: Any, **kwargs: Any) -> None:
     context.update(*args, **kwargs)
 
 
+def current_task_or_none() -> Any:
+    """The running task's operator (its context's ``task``), None outside a task."""
+    context = _current.get(None)
+    return None if context is None else context.get("task")
+
+
 def in_task() -> bool:
     """Whether the calling code runs inside a task (its thread or a thread it started)."""
     return _capture.get() is not None
