@@ -62,3 +62,22 @@ def test_an_empty_operator_subclass_with_its_own_execute_runs_it() -> None:
     result = dag.test()
     assert result.tasks["skip_me"]["state"] == "skipped"
     assert result.tasks["after"]["state"] == "skipped"
+
+
+def test_dag_test_gives_the_run_its_run_after_and_refuses_unknown_keywords() -> None:
+    import pendulum
+    import pytest
+
+    seen: dict[str, Any] = {}
+    with DAG("run_after_seen", schedule=None) as dag:
+
+        @task
+        def show(dag_run: Any = None) -> None:
+            seen["run_after"] = dag_run.run_after
+
+        show()
+    when = pendulum.datetime(2026, 5, 1, 12, tz="UTC")
+    dag.test(logical_date=pendulum.datetime(2026, 5, 1, tz="UTC"), run_after=when)
+    assert seen["run_after"] == when
+    with pytest.raises(TypeError):
+        dag.test(run_afterr=when)  # type: ignore[call-arg]

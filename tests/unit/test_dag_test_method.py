@@ -86,7 +86,7 @@ def test_bad_variable_files_are_refused(tmp_path: Path) -> None:
 
 
 def test_what_airlane_cannot_do_is_refused_not_ignored(tmp_path: Path) -> None:
-    with pytest.raises(AirflowException, match="no connections"):
+    with pytest.raises(AirflowException, match="set connections in the environment"):
         _dag({}).test(conn_file_path=str(tmp_path / "conns.json"))
     with pytest.raises(AirflowException, match="in process"):
         _dag({}).test(use_executor=True)

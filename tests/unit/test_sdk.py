@@ -386,3 +386,11 @@ def test_a_task_with_dates_of_its_own_narrower_than_its_dags_is_refused() -> Non
         EmptyOperator(task_id="retired", end_date=datetime(2024, 3, 1))
     with pytest.raises(AirflowException, match="Task retired of DAG ending ends on 2024-03-01"):
         validate_dag(ending)
+
+
+def test_an_executor_config_warns_that_no_worker_reads_it() -> None:
+    with (
+        DAG("k8s", schedule=None),
+        pytest.warns(UserWarning, match="only Airflow's Kubernetes executor reads"),
+    ):
+        EmptyOperator(task_id="pod", executor_config={"pod_override": {}})

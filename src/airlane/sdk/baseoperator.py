@@ -302,6 +302,13 @@ class BaseOperator(DAGNode, Templater, LoggingMixin):
         self.multiple_outputs = multiple_outputs
         self.doc_md = doc_md or doc
         self.executor_config = executor_config or {}
+        if executor_config:  # (Airflow's Local and Celery executors do not read it either)
+            warnings.warn(
+                f"Task '{task_id}' sets executor_config, which only Airflow's Kubernetes "
+                "executor reads (pod_override...): Airlane's workers run it without",
+                UserWarning,
+                stacklevel=2,
+            )
         #: assets the task reads and updates (``sdk.assets``; other objects are kept as
         #: Airflow keeps lineage objects, and left out of the serialized DAG)
         self.inlets: list[Any] = _as_lineage_list(inlets)

@@ -265,21 +265,24 @@ class DAG:
         *,
         execution_date: datetime | None = None,
         run_after: datetime | None = None,
-        **_: Any,
     ) -> Any:
         """Run this DAG once in this process (Airflow's ``dag.test()``) and return the result.
 
-        Airflow 3's keywords (``logical_date``, ``run_after``, which only dates the request) and
+        Airflow 3's keywords (``logical_date``, ``run_after``: the run's, in its context) and
         Airflow 2's (``execution_date``, also the first positional argument there) are accepted.
         Variables come from ``variable_file_path`` first, then the environment; tasks whose id
-        matches ``mark_success_pattern`` succeed without running. Airlane has no connections
-        and no executor here: ``conn_file_path`` and ``use_executor`` are refused.
+        matches ``mark_success_pattern`` succeed without running. ``conn_file_path`` and
+        ``use_executor`` are refused (connections come from the environment and the store;
+        the run is in process).
         """
         from airlane.sdk.variables_file import variables_from_file
         from airlane.service.execution.local_runner import run_dag_object
 
         if conn_file_path is not None:
-            raise AirflowException("dag.test(conn_file_path=...): Airlane has no connections")
+            raise AirflowException(
+                "dag.test(conn_file_path=...) is not supported: set connections in the "
+                "environment (AIRFLOW_CONN_<ID>) instead"
+            )
         if use_executor:
             raise AirflowException("dag.test(use_executor=True): Airlane runs dag.test in process")
         if isinstance(mark_success_pattern, re.Pattern):  # Airflow takes both forms
@@ -290,6 +293,7 @@ class DAG:
                 logical_date=logical_date or execution_date,
                 conf=run_conf or {},
                 mark_success_pattern=mark_success_pattern,
+                run_after=run_after,
             )
 
 

@@ -12,7 +12,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -375,14 +375,18 @@ def run_dag_object(
     sink: LogSink = _print_sink,
     lookup: Callable[[str], DAG | None] | None = None,
     mark_success_pattern: str | None = None,
+    run_after: datetime | None = None,
 ) -> LocalRunResult:
     """Run ``dag`` once in a new event loop and return the result (blocking). Tasks whose id
-    matches ``mark_success_pattern`` (whole id) succeed without running."""
+    matches ``mark_success_pattern`` (whole id) succeed without running; ``run_after``: the
+    run's (Airflow 3's dag.test; now when not given)."""
     check_run_params(dag, conf or {})
     # Airflow 2's dags test creates a run that is not externally triggered; Airflow 3's
     # LatestOnlyOperator proceeds in it (a manual run), which external_trigger=True gives.
     external = not file_written_for_airflow_2(dag.fileloc)
     run = make_run_info(dag, logical_date, conf or {}, run_id, external_trigger=external)
+    if run_after is not None:
+        run = replace(run, run_after=coerce_datetime(run_after))
     launcher = LocalLauncher(lookup or (lambda dag_id: dag if dag_id == dag.dag_id else None), sink)
     marked = re.compile(mark_success_pattern) if mark_success_pattern is not None else None
     local = LocalRun(dag, run, sink, launcher, marked)
