@@ -301,3 +301,17 @@ def test_a_run_marked_failed_leaves_its_teardown_to_run(shared: Cluster) -> None
         "drop": "success",
     }
     assert summary["state"] == "failed"
+
+
+def test_reset_dag_run_waits_for_the_runs_second_end(shared: Cluster) -> None:
+    """reset_dag_run with wait_for_completion on a run that ended: the task ends once the run
+    ended again (its count task ran twice), not on the first end's state."""
+    shared.wait_for_dags("trigger_reset_wait", "trigger_reset_wait_target")
+    run_id = shared.trigger("trigger_reset_wait")
+    assert shared.wait_run("trigger_reset_wait", run_id, timeout_s=60)["state"] == "success"
+    target = f"{run_id}__target"
+    summary = shared.wait_run("trigger_reset_wait_target", target, timeout_s=10)
+    assert summary["tasks"]["count"] == {"state": "success", "try_number": 2}
+    again = shared.task_instances("trigger_reset_wait", run_id)[("again", -1)][1]
+    count = shared.task_instances("trigger_reset_wait_target", target)[("count", -1)][1]
+    assert float(again.end_date) >= float(count.end_date)  # it waited for the second end

@@ -102,8 +102,9 @@ def test_a_try_clears_its_instance_while_its_claim_stands(client: redis.Redis) -
     xcoms = RedisXComs(client, KEYS, "d", "r", "t")
 
     client.hset(claims, "t|-1", 3)  # a newer try holds the instance: nothing goes
-    xcoms.clear_instance("t", -1, 2, None)
+    xcoms.clear_instance("t", -1, 2, lambda key, value: purged.append((key, value)))
     assert client.hlen(name) == 3
+    assert purged == []  # (nor is anything purged: the newer try's data stays whole)
 
     client.hset(claims, "t|-1", 2)
     xcoms.clear_instance("t", -1, 2, lambda key, value: purged.append((key, value)))

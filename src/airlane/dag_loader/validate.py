@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from airlane.dag_loader import plugins
-from airlane.sdk.asset_schedule import is_asset_schedule
+from airlane.sdk.asset_schedule import AssetOrTimeSchedule, is_asset_schedule
 from airlane.sdk.dag import DAG
 from airlane.sdk.exceptions import AirflowDagCycleException, AirflowException
 from airlane.sdk.timetables import is_custom_timetable
@@ -84,10 +84,14 @@ def validate_dag(dag: DAG) -> None:
 
 
 def _check_task_dates(dag: DAG) -> None:
-    """A task's own start_date later than its DAG's, or an end_date before the DAG's end, is
-    refused: Airflow creates no instance of such a task in the runs outside its dates (and a
-    run whose downstream tasks wait on it then deadlocks), which Airlane does not do; a task
-    that inherits the DAG's dates (``default_args``) passes."""
+    """In a DAG on a time schedule, a task's own start_date later than its DAG's, or an
+    end_date before the DAG's end, is refused: Airflow creates no instance of such a task in
+    the scheduled (and catch-up) runs outside its dates (and a run whose downstream tasks wait
+    on it then deadlocks), which Airlane does not do; a task that inherits the DAG's dates
+    (``default_args``) passes, and so does any task of a DAG run by hand or by assets only."""
+    timed = isinstance(dag.schedule, AssetOrTimeSchedule) or not is_asset_schedule(dag.schedule)
+    if dag.schedule is None or not timed:
+        return
     starts = [s for s in (getattr(t, "start_date", None) for t in dag.task_dict.values()) if s]
     dag_start = dag.start_date or (min(starts) if starts else None)
     for task in dag.task_dict.values():

@@ -167,7 +167,7 @@ class BaseOperator(DAGNode, Templater, LoggingMixin):
         super().__init_subclass__(**kwargs)
         if "__init__" in cls.__dict__:
             cls.__init__ = _apply_defaults(cls.__dict__["__init__"])  # type: ignore[method-assign]
-        if "execute" in cls.__dict__:
+        if inspect.isfunction(cls.__dict__.get("execute")):  # (not a staticmethod's)
             cls.execute = _guard_nested(cls.__dict__["execute"])  # type: ignore[method-assign]
 
     def __init__(
@@ -180,7 +180,7 @@ class BaseOperator(DAGNode, Templater, LoggingMixin):
         email_on_failure: bool = True,
         retries: int | None = 0,
         retry_delay: timedelta | float = DEFAULT_RETRY_DELAY,
-        retry_exponential_backoff: float = 0,
+        retry_exponential_backoff: float = False,
         max_retry_delay: timedelta | float | None = None,
         retry_policy: RetryPolicy | None = None,
         start_date: datetime | None = None,

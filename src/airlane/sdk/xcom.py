@@ -16,6 +16,7 @@ async forms) work on the XComs of the running task's try; outside a task they ra
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -111,7 +112,8 @@ class BaseXCom:
 
     @classmethod
     async def aset(cls, key: str, value: Any, **kwargs: Any) -> None:
-        cls.set(key, value, **kwargs)
+        # (in a thread, as each async form: the reads and the backend's work block)
+        await asyncio.to_thread(functools.partial(cls.set, key, value, **kwargs))
 
     @classmethod
     def get_value(cls, *, ti_key: Any, key: str) -> Any:
@@ -125,7 +127,7 @@ class BaseXCom:
 
     @classmethod
     async def aget_value(cls, *, ti_key: Any, key: str) -> Any:
-        return cls.get_value(ti_key=ti_key, key=key)
+        return await asyncio.to_thread(functools.partial(cls.get_value, ti_key=ti_key, key=key))
 
     @classmethod
     def get_one(
@@ -149,7 +151,7 @@ class BaseXCom:
 
     @classmethod
     async def aget_one(cls, **kwargs: Any) -> Any:
-        return cls.get_one(**kwargs)
+        return await asyncio.to_thread(functools.partial(cls.get_one, **kwargs))
 
     @classmethod
     def get_all(
@@ -171,7 +173,7 @@ class BaseXCom:
 
     @classmethod
     async def aget_all(cls, **kwargs: Any) -> Any:
-        return cls.get_all(**kwargs)
+        return await asyncio.to_thread(functools.partial(cls.get_all, **kwargs))
 
     @staticmethod
     def serialize_value(

@@ -56,8 +56,7 @@ class RedisRunLauncher:
             raise AirflowException(f"TriggerDagRunOperator: DAG {dag_id!r} not found") from None
         except RunExists:
             if reset_dag_run:
-                dag = await self.store.dag(dag_id) or {}
-                await self.store.clear(dag_id, run_id, [t["task_id"] for t in dag.get("tasks", [])])
+                await self._reset(dag_id, run_id)
                 return run_id
             if skip_when_already_exists:
                 raise AirflowSkipException(
@@ -68,6 +67,27 @@ class RedisRunLauncher:
                 f"Dag Run {run_id} of {dag_id} already exists, marking task as failed."
             ) from None
         return run_id
+
+    async def _reset(self, dag_id: str, run_id: str) -> None:
+        """Clear the whole run, then wait for the coordinator to reopen it when it had ended
+        (the clear is a command it applies on its loop): a wait for its end that followed at
+        once would read the end of its previous pass."""
+        before = await self.store.run(dag_id, run_id) or {}
+        dag = await self.store.dag(dag_id) or {}
+        await self.store.clear(dag_id, run_id, [t["task_id"] for t in dag.get("tasks", [])])
+        if before.get("state") not in (DagRunState.SUCCESS, DagRunState.FAILED):
+            return
+        deadline_s = time.monotonic() + RESET_WAIT_S
+        while time.monotonic() < deadline_s:
+            run = await self.store.run(dag_id, run_id) or {}
+            if run.get("state") not in (DagRunState.SUCCESS, DagRunState.FAILED):
+                return
+            if run.get("generation") != before.get("generation"):
+                return  # reopened and ended again already
+            await asyncio.sleep(POLL_S / 4)
+        raise AirflowException(
+            f"Dag Run {run_id} of {dag_id} was not reset within {RESET_WAIT_S} s"
+        )
 
     async def wait(self, dag_id: str, run_id: str, poke_interval_s: float) -> DagRunState:
         while True:

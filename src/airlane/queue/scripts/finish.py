@@ -423,12 +423,22 @@ return 1
 # a try starts: ``xcom_keys_to_clear``), only while the try is the instance's claimed one: a try a
 # newer one replaced (its worker taken for dead) removes nothing of the newer try's.
 # KEYS: the task's XCom hash, the run's claims; ARGV: the instance's claims field, the try, then
-# the XCom fields to remove. Returns 1 when removed, 0 when the claim is another try's.
+# the XCom fields to remove. Returns the removed fields and values, flat (a custom XCom backend
+# purges what they refer to once they are gone: never for a try the claim does not fence), or
+# 0 when the claim is another try's.
 CLEAR_TRY_XCOMS = """
 local claimed = redis.call('HGET', KEYS[2], ARGV[1])
 if not claimed or tonumber(claimed) ~= tonumber(ARGV[2]) then return 0 end
-for i = 3, #ARGV do redis.call('HDEL', KEYS[1], ARGV[i]) end
-return 1
+local gone = {}
+for i = 3, #ARGV do
+  local value = redis.call('HGET', KEYS[1], ARGV[i])
+  if value then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+    gone[#gone + 1] = ARGV[i]
+    gone[#gone + 1] = value
+  end
+end
+return gone
 """
 # A finish's texts, sent as ARGV of their own (FinishMany.encode), in their place.
 FINISH_TEXTS = """

@@ -135,25 +135,28 @@ class RedisXComs:
         self, task_id: str, map_index: int, try_number: int, purge: PurgeFn | None
     ) -> None:
         """Remove what the instance's earlier tries stored, while ``try_number`` is its claimed
-        try (CLEAR_TRY_XCOMS: a try a newer one replaced removes nothing)."""
+        try (CLEAR_TRY_XCOMS: a try a newer one replaced removes nothing), then have a custom
+        backend purge what the removed values referred to (Airflow purges first; here a stale
+        try must not purge a newer try's data, so only what the fenced removal took goes)."""
         self._check_thread()
         name = self.keys.xcom(self.dag_id, self.run_id, task_id)
         mine = f"{map_index}|"
-        found = {
-            field: value
-            for field, value in cast(
+        fields = [
+            field
+            for field, _ in cast(
                 Iterable[tuple[str, str]], self.client.hscan_iter(name, match=f"{mine}*")
             )
             if field.startswith(mine)
-        }
-        if not found:
+        ]
+        if not fields:
             return
-        if purge is not None:
-            for field, value in found.items():
-                purge(parse_xcom_field(field)[1], loads(value))
         claims = self.keys.claims(self.dag_id, self.run_id)
         instance = ti_field(task_id, map_index)
-        self.client.eval(CLEAR_TRY_XCOMS, 2, name, claims, instance, try_number, *found)
+        gone = self.client.eval(CLEAR_TRY_XCOMS, 2, name, claims, instance, try_number, *fields)
+        if purge is None or not isinstance(gone, list):
+            return
+        for field, value in zip(gone[::2], gone[1::2], strict=True):
+            purge(parse_xcom_field(str(field))[1], loads(value))
 
     def pending_pairs(self) -> list[str]:
         with self._lock:

@@ -326,8 +326,9 @@ class RuntimeTaskInstance:
         return await asyncio.to_thread(self.xcom_pull, *args, **kwargs)
 
     async def axcom_push(self, key: str, value: Any) -> None:
-        """``xcom_push`` from async code (Airflow 3.3): kept with the try's end, as a push is."""
-        self.xcom_push(key, value)
+        """``xcom_push`` from async code (Airflow 3.3), in a thread: a custom backend's
+        serialize_value may write to a store."""
+        await asyncio.to_thread(self.xcom_push, key, value)
 
     def pull_elsewhere(
         self,

@@ -59,6 +59,7 @@ from airlane.service.execution.runtime_ti import (
     RuntimeTaskInstance,
     XComAccess,
     purge_with_backend,
+    xcom_backend_class,
 )
 from airlane.service.execution.tracebacks import task_failure_text
 
@@ -349,7 +350,11 @@ async def execute_task(
                 await _name_instance(ti, ready_context, dag, failed=True)
                 raise
             await _name_instance(ti, ready_context, dag, failed=False)
-            _push_result(ready_task, ti, result)
+            if result is not None and ready_task.do_xcom_push and xcom_backend_class():
+                # a custom backend's serialize_value may write to a store: not on the loop
+                await asyncio.to_thread(_push_result, ready_task, ti, result)
+            else:
+                _push_result(ready_task, ti, result)
             await _push_extra_links(ready_task, ti, log)
             await _clear_state_on_success(ready_context)
             _rerecord_rendered(ready_task, env)

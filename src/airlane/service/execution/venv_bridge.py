@@ -26,7 +26,12 @@ from airlane.sdk.xcom_arg import RETURN_VALUE_KEY
 from airlane.service.connections.redis_store import RedisConnectionStore
 from airlane.service.execution.redis_variables import RedisVariableStore
 from airlane.service.execution.redis_xcom import RedisXComs
-from airlane.service.execution.runtime_ti import MISSING, decode_xcom, encode_xcom
+from airlane.service.execution.runtime_ti import (
+    MISSING,
+    XComCoordinate,
+    decode_xcom,
+    encode_xcom,
+)
 
 _installed = ExitStack()  # held for the life of the interpreter
 _connected: list[bool] = []
@@ -70,13 +75,14 @@ class VenvTaskInstance:
             ]
         task_id = task_ids or self.task_id
         index = -1 if map_indexes is None else map_indexes
-        value = decode_xcom(self.xcoms.get(task_id, index, key))
+        value = decode_xcom(self.xcoms.get(task_id, index, key), key)
         if value is MISSING and map_indexes is None:
-            value = [decode_xcom(v) for v in self.xcoms.get_mapped(task_id, key)] or MISSING
+            value = [decode_xcom(v, key) for v in self.xcoms.get_mapped(task_id, key)] or MISSING
         return default if value is MISSING else value
 
     def xcom_push(self, key: str, value: Any) -> None:
-        stored = encode_xcom(value, XCOM_MAX_BYTES, f"{self.task_id} (key {key!r})")
+        coordinate = XComCoordinate(self.dag_id, self.run_id, self.task_id, self.map_index, key)
+        stored = encode_xcom(value, XCOM_MAX_BYTES, f"{self.task_id} (key {key!r})", coordinate)
         x = self.xcoms
         field = xcom_field(self.map_index, key)
         x.client.hset(x.keys.xcom(x.dag_id, x.run_id, self.task_id), field, dumps(stored))

@@ -197,7 +197,13 @@ export function tiPanel(slot, { dagId, runId, taskId, mapIndex, instances, onClo
   // pushed, so one not pushed yet is shown disabled; only http(s) URLs become links (a URL is
   // user code's text: a "javascript:" one stays text).
   const showLinks = async () => {
-    const body = await api.get(`${tiBase}/links`, { map_index: mapIndex });
+    let body;
+    try {
+      body = await api.get(`${tiBase}/links`, { map_index: mapIndex });
+    } catch {
+      links.hidden = true; // (the log and XComs still show)
+      return;
+    }
     const entries = Object.entries(body.extra_links || {});
     links.hidden = entries.length === 0;
     clear(links,
