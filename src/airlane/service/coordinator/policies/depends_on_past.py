@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -134,23 +135,16 @@ class DependsOnPast(Policy):
         if (dag_id, task_id) in past.had_task:
             return True
         s = self.session
-        offset = 0
-        while True:
-            earlier = await s.client.zrevrangebyscore(
-                s.keys.runs_of(dag_id), f"({score}", "-inf", start=offset, num=_PAGE
-            )
-            if not earlier:
-                return False
-            for run_id in earlier:
-                ctx = s.state.runs.runs.get(run_ref(dag_id, str(run_id)))
-                if await self._had_task(dag_id, str(run_id), ctx, task_id):
+        async for ids in self._earlier_runs(dag_id, score):
+            for run_id in ids:
+                ctx = s.state.runs.runs.get(run_ref(dag_id, run_id))
+                if await self._had_task(dag_id, run_id, ctx, task_id):
                     past.had_task.add((dag_id, task_id))
                     return True
-            offset += len(earlier)
+        return False
 
-    async def _previous_run(self, dag_id: str, score: float) -> str | None:
-        """The latest run before ``score`` that has a logical date: runs without one (asset
-        runs) are not in Airflow's ``get_previous_dagrun``, which orders by logical date."""
+    async def _earlier_runs(self, dag_id: str, score: float) -> AsyncIterator[list[str]]:
+        """The DAG's runs before ``score``, newest first, a page at a time."""
         s = self.session
         offset = 0
         while True:
@@ -158,8 +152,15 @@ class DependsOnPast(Policy):
                 s.keys.runs_of(dag_id), f"({score}", "-inf", start=offset, num=_PAGE
             )
             if not earlier:
-                return None
-            ids = [str(run_id) for run_id in earlier]
+                return
+            yield [str(run_id) for run_id in earlier]
+            offset += len(earlier)
+
+    async def _previous_run(self, dag_id: str, score: float) -> str | None:
+        """The latest run before ``score`` that has a logical date: runs without one (asset
+        runs) are not in Airflow's ``get_previous_dagrun``, which orders by logical date."""
+        s = self.session
+        async for ids in self._earlier_runs(dag_id, score):
             async with s.client.pipeline(transaction=False) as pipe:
                 for run_id in ids:
                     pipe.hget(s.keys.run(dag_id, run_id), "logical_date")
@@ -167,7 +168,7 @@ class DependsOnPast(Policy):
             for run_id, logical in zip(ids, dates, strict=True):
                 if logical:
                     return run_id
-            offset += len(ids)
+        return None
 
     async def _stored_state(self, dag_id: str, run_id: str, key: TIKey) -> str | None:
         s = self.session
