@@ -223,12 +223,13 @@ def configured_backend_path() -> str:
 
 
 def xcom_backend() -> type[BaseXCom]:
-    """The configured backend class (``[core] xcom_backend``), resolved once per value."""
-    return _resolve(configured_backend_path())
+    """The configured backend class (``[core] xcom_backend``)."""
+    return resolve_backend(configured_backend_path())
 
 
 @functools.lru_cache(maxsize=4)
-def _resolve(path: str) -> type[BaseXCom]:
+def resolve_backend(path: str) -> type[BaseXCom]:
+    """The backend class a ``[core] xcom_backend`` value names (resolved once per value)."""
     if path in DEFAULT_BACKENDS:
         return BaseXCom
     from airlane.sdk.module_loading import import_string
@@ -243,10 +244,3 @@ def _resolve(path: str) -> type[BaseXCom]:
             f"of `{BaseXCom.__name__}`."
         )
     return found
-
-
-def custom_backend() -> type[BaseXCom] | None:
-    """The configured backend when it is not ``BaseXCom`` itself (None: values are stored as
-    their serde form, with no call through a class)."""
-    backend = xcom_backend()
-    return None if backend is BaseXCom else backend

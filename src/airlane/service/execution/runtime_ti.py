@@ -26,7 +26,7 @@ from airlane.sdk.xcom import (
     BaseXCom,
     XComResult,
     configured_backend_path,
-    custom_backend,
+    resolve_backend,
 )
 from airlane.sdk.xcom_arg import RETURN_VALUE_KEY
 
@@ -128,7 +128,7 @@ def xcom_backend_class() -> type[BaseXCom] | None:
     if path in DEFAULT_BACKENDS:
         return None
     install_airflow_names()
-    return custom_backend()
+    return resolve_backend(path)
 
 
 @dataclass(frozen=True, slots=True)
