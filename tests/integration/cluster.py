@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -308,11 +309,12 @@ class Cluster:
         run_id: str | None = None,
         conf: dict[str, Any] | None = None,
         logical_date: str | None = None,
+        run_after: datetime | None = None,
     ) -> str:
         when = coerce_datetime(logical_date) if logical_date else utcnow()
         assert when is not None
         run_id = run_id or f"test__{dag_id}__{time.time_ns()}"
-        request = RunRequest(dag_id, run_id, when, when, when, conf or {})
+        request = RunRequest(dag_id, run_id, when, when, when, conf or {}, run_after=run_after)
         self.call(lambda store: store.create_run(request))
         return run_id
 

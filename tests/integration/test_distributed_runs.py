@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from airlane.sdk.timezone import utcnow
 from tests.conftest import behaviour_cases, normalise_states, run_cli
 from tests.integration.cluster import (
     SECRET,
@@ -315,3 +317,36 @@ def test_reset_dag_run_waits_for_the_runs_second_end(shared: Cluster) -> None:
     again = shared.task_instances("trigger_reset_wait", run_id)[("again", -1)][1]
     count = shared.task_instances("trigger_reset_wait_target", target)[("count", -1)][1]
     assert float(again.end_date) >= float(count.end_date)  # it waited for the second end
+
+
+def test_a_run_triggered_for_later_stays_queued_until_its_run_after(shared: Cluster) -> None:
+    """Airflow 3 starts no run before its ``run_after``: one due in ten minutes stays queued
+    and does not hold back the DAG's other runs; one due in a second starts no sooner."""
+    shared.wait_for_dags("trigger_options_open")
+    dag_id = "trigger_options_open"
+    far = shared.trigger(dag_id, run_after=utcnow() + timedelta(minutes=10))
+    soon_after = utcnow() + timedelta(seconds=1)
+    soon = shared.trigger(dag_id, run_after=soon_after)
+    now = shared.trigger(dag_id)
+    assert shared.wait_run(dag_id, now, timeout_s=60)["state"] == "success"
+    assert shared.wait_run(dag_id, soon, timeout_s=60)["state"] == "success"
+    client = shared.redis()
+    started_s = float(client.hget(shared.keys.run(dag_id, soon), "start_date") or 0)
+    client.close()
+    assert started_s >= soon_after.timestamp()
+    assert shared.run_state(dag_id, far) == "queued"
+
+
+def test_a_triggered_run_keeps_the_operators_note(shared: Cluster) -> None:
+    """TriggerDagRunOperator's ``note`` is the triggered run's (the behaviour DAG
+    trigger_options.py: its ``later`` run waits for 2030, queued)."""
+    shared.wait_for_dags("trigger_options_behaviour")
+    run_id = shared.trigger("trigger_options_behaviour")
+    assert shared.wait_run("trigger_options_behaviour", run_id, timeout_s=60)["state"] == "failed"
+    client = shared.redis()
+    noted = client.hgetall(shared.keys.run("trigger_options_open", f"{run_id}__noted"))
+    later = client.hgetall(shared.keys.run("trigger_options_open", f"{run_id}__later"))
+    client.close()
+    assert noted["note"] == "triggered by open_noted"
+    assert later["state"] == "queued"
+    assert later["run_after"] == "2030-01-01T00:00:00+00:00"

@@ -6,12 +6,14 @@ import contextlib
 import json
 import signal
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import redis
 
 from airlane.queue.messages import TaskMessage
+from airlane.sdk.timezone import utcnow
 from tests.integration.cluster import Cluster, RedisServer, process_alive, wait_until
 
 pytestmark = pytest.mark.timeout(300)
@@ -66,6 +68,9 @@ def _chain_under_way(cluster: Cluster) -> tuple[str, Path]:
 
 def test_killed_coordinator_is_replaced_and_the_run_finishes(cluster: Cluster) -> None:
     run_id, steps = _chain_under_way(cluster)
+    # and a run triggered for later, held by the coordinator: its successor holds it too
+    held_until = utcnow() + timedelta(seconds=5)
+    held = cluster.trigger("simple_airflow_dag", run_after=held_until)
     cluster.signal("coordinator", signal.SIGKILL)  # returns once the process is gone
     cluster.start("coordinator2", "coordinator")
     summary = cluster.wait_run("chain_slow", run_id, timeout_s=60)
@@ -73,6 +78,13 @@ def test_killed_coordinator_is_replaced_and_the_run_finishes(cluster: Cluster) -
     assert all(t == {"state": "success", "try_number": 1} for t in summary["tasks"].values())
     assert len(summary["tasks"]) == 25
     assert sorted(steps.read_text().split()) == sorted(summary["tasks"])  # each step ran once
+    state = cluster.run_state("simple_airflow_dag", held)
+    assert state == "queued" or utcnow() >= held_until, state
+    assert cluster.wait_run("simple_airflow_dag", held, timeout_s=60)["state"] == "success"
+    client = cluster.redis()
+    started_s = float(client.hget(cluster.keys.run("simple_airflow_dag", held), "start_date") or 0)
+    client.close()
+    assert started_s >= held_until.timestamp()
 
 
 def test_redis_killed_and_restarted_from_its_aof(

@@ -164,6 +164,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         run_id=args.run_id,
         as_json=args.json,
         lookup=lookup,
+        paused_at_creation=settings.dags_are_paused_at_creation,
     )
 
 
@@ -182,8 +183,10 @@ def run_dag_test(
     as_json: bool,
     lookup: Callable[[str], DAG | None],
     mark_success_pattern: str | None = None,
+    paused_at_creation: bool = True,
 ) -> int:
-    """Run one run of ``dag`` in this process and print its task states (``dags test``)."""
+    """Run one run of ``dag`` in this process and print its task states (``dags test``).
+    ``paused_at_creation``: ``[core] dags_are_paused_at_creation``."""
     from airlane.service.execution.local_runner import run_dag_object
 
     _check_run_id(run_id)
@@ -203,6 +206,7 @@ def run_dag_test(
             sink=sink,
             lookup=lookup,
             mark_success_pattern=mark_success_pattern,
+            paused_at_creation=paused_at_creation,
         )
     except ParamValidationError as err:
         # Airflow creates no run and exits 1 with the same message.

@@ -64,6 +64,9 @@ class RunRequest:
     conf: dict[str, Any]
     run_type: str = "manual"
     note: str | None = None
+    #: the time before which the run may not start (Airflow 3's ``run_after`` of a run
+    #: triggered for later: it stays queued until then); None: as soon as it may
+    run_after: datetime | None = None
 
 
 class Store:
@@ -198,6 +201,8 @@ class Store:
             "queued_at": repr(time.time()),
             "note": request.note or "",
         }
+        if request.run_after is not None:
+            run_hash["run_after"] = request.run_after.isoformat()
         call = CreateRun(request.dag_id, request.run_id, request.logical_date.timestamp(), run_hash)
         try:
             await self.scripts.create_run(call)

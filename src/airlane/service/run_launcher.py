@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import datetime
 from typing import Any
 
 from airlane.queue.protocol import InvalidRunId
@@ -35,11 +36,14 @@ class RedisRunLauncher:
         logical_date: Any,
         skip_when_already_exists: bool = False,
         reset_dag_run: bool = False,
+        run_after: datetime | None = None,
+        note: str | None = None,
     ) -> str:
         """Create the run (Airflow's TriggerDagRun). One that exists already is cleared whole
         and runs again with ``reset_dag_run``, skips the task with ``skip_when_already_exists``,
-        else fails it (Airflow 3.3's task runner and API client, in that order)."""
-        when = coerce_datetime(logical_date) if logical_date else utcnow()
+        else fails it (Airflow 3.3's task runner and API client, in that order). ``run_after``:
+        the run stays queued until then; without a logical date it is also the run's."""
+        when = coerce_datetime(logical_date) if logical_date else (run_after or utcnow())
         assert when is not None
         run_id = run_id or f"manual__{when.isoformat()}"
         try:
@@ -48,7 +52,17 @@ class RedisRunLauncher:
             raise AirflowException(f"TriggerDagRunOperator: {dag_id}: {err}") from None
         try:
             await self.store.create_run(
-                RunRequest(dag_id, run_id, when, start, end, conf, run_type="manual")
+                RunRequest(
+                    dag_id,
+                    run_id,
+                    when,
+                    start,
+                    end,
+                    conf,
+                    run_type="manual",
+                    note=note,
+                    run_after=run_after,
+                )
             )
         except InvalidRunId as err:
             raise AirflowException(f"TriggerDagRunOperator: {err}") from None
@@ -67,6 +81,9 @@ class RedisRunLauncher:
                 f"Dag Run {run_id} of {dag_id} already exists, marking task as failed."
             ) from None
         return run_id
+
+    async def is_paused(self, dag_id: str) -> bool:
+        return await self.store.is_paused(dag_id)
 
     async def _reset(self, dag_id: str, run_id: str) -> None:
         """Clear the whole run, then wait for the coordinator to reopen it when it had ended

@@ -38,9 +38,21 @@ def run_type(value: str | None) -> str:
 
 
 def run_after(run: dict[str, str]) -> str | None:
-    """When the run was due: its logical date, else (an asset-triggered run has none) its
-    ``run_after``, else when it was queued."""
-    return run.get("logical_date") or run.get("run_after") or iso(run.get("queued_at"))
+    """When the run was due: the ``run_after`` it was created with (an asset-triggered run, a
+    run triggered for later), else its logical date, else when it was queued."""
+    return run.get("run_after") or run.get("logical_date") or iso(run.get("queued_at"))
+
+
+def run_after_s(run: Mapping[str, str]) -> float | None:
+    """The ``run_after`` a run was created with, as epoch seconds (None: none, or unreadable:
+    such a run starts as soon as it may)."""
+    text = run.get("run_after")
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        return None
 
 
 def triggered_by(run: dict[str, str]) -> str | None:

@@ -9,7 +9,19 @@ from airlane.sdk.baseoperator import BaseOperator
 from airlane.sdk.context import Context
 from airlane.sdk.exceptions import AirflowException
 from airlane.sdk.state import DagRunState
+from airlane.sdk.timezone import coerce_datetime
 from airlane.sdk.triggers.external_task import DagStateTrigger
+
+
+class DagIsPaused(AirflowException):
+    """The DAG to trigger is paused (``fail_when_dag_is_paused``)."""
+
+    def __init__(self, dag_id: str) -> None:
+        super().__init__(dag_id)
+        self.dag_id = dag_id
+
+    def __str__(self) -> str:
+        return f"Dag {self.dag_id} is paused"
 
 
 class TriggerDagRunOperator(BaseOperator):
@@ -21,6 +33,8 @@ class TriggerDagRunOperator(BaseOperator):
         "trigger_run_id",
         "logical_date",
         "conf",
+        "wait_for_completion",
+        "skip_when_already_exists",
     )
     template_fields_renderers: ClassVar[dict[str, str]] = {"conf": "py"}
     ui_color = "#ffefeb"
@@ -40,7 +54,11 @@ class TriggerDagRunOperator(BaseOperator):
         allowed_states: list[str] | None = None,
         failed_states: list[str] | None = None,
         skip_when_already_exists: bool = False,
+        fail_when_dag_is_paused: bool = False,
+        note: str | None = None,
+        run_after: str | datetime | None = None,
         deferrable: bool = False,
+        openlineage_inject_parent_info: bool = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -54,12 +72,21 @@ class TriggerDagRunOperator(BaseOperator):
         self.allowed_states = [DagRunState(s) for s in (allowed_states or [DagRunState.SUCCESS])]
         self.failed_states = [DagRunState(s) for s in (failed_states or [DagRunState.FAILED])]
         self.skip_when_already_exists = skip_when_already_exists
+        self.fail_when_dag_is_paused = fail_when_dag_is_paused
+        self.note = note
+        #: the triggered run starts no sooner (Airflow 3: it stays queued until then)
+        self.run_after = _checked_date("run_after", run_after)
         self.deferrable = deferrable
+        # OpenLineage's parent information goes into the conf only where OpenLineage runs, as
+        # in Airflow; Airlane has no OpenLineage listener, so there is none to add.
+        self.openlineage_inject_parent_info = openlineage_inject_parent_info
 
     async def aexecute(self, context: Context) -> Any:
         launcher = context.get("run_launcher")
         if launcher is None:
             raise AirflowException("TriggerDagRunOperator needs a run launcher in this process")
+        if self.fail_when_dag_is_paused and await launcher.is_paused(self.trigger_dag_id):
+            raise DagIsPaused(self.trigger_dag_id)
         run_id = await launcher.trigger(
             dag_id=self.trigger_dag_id,
             run_id=self.trigger_run_id,
@@ -67,6 +94,8 @@ class TriggerDagRunOperator(BaseOperator):
             logical_date=self.logical_date,
             skip_when_already_exists=self.skip_when_already_exists,
             reset_dag_run=self.reset_dag_run,
+            run_after=_parsed_date(self.run_after),
+            note=self.note,
         )
         context["ti"].xcom_push(key="trigger_run_id", value=run_id)
         if self.wait_for_completion and self.deferrable:
@@ -102,3 +131,14 @@ class TriggerDagRunOperator(BaseOperator):
                 f"{self.trigger_dag_id} failed with failed states {self.failed_states} for "
                 f"run_ids {failed}"
             )
+
+
+def _checked_date(name: str, value: object) -> str | datetime | None:
+    """Airflow's ``_validate_datetime_param``: a date, its ISO text or None."""
+    if value is not None and not isinstance(value, str | datetime):
+        raise TypeError(f"Expected str or datetime.datetime type for {name}. Got {type(value)}")
+    return value
+
+
+def _parsed_date(value: str | datetime | None) -> datetime | None:
+    return coerce_datetime(value)  # (text that is no date: a ValueError fails the try)

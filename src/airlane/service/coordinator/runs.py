@@ -20,6 +20,7 @@ from airlane.service.coordinator.admission import count_deferred, take_slots
 from airlane.service.coordinator.settings import HELD_STATES
 from airlane.service.coordinator.state import RunningTry
 from airlane.service.run_context import RunContext
+from airlane.service.run_shape import run_after_s
 from airlane.service.stored_records import decode_dag, decode_tis
 
 if TYPE_CHECKING:
@@ -107,6 +108,9 @@ class RunLoader:
         spec = self.registry.specs[str(content_hash)]
         state = fields.get("state", "queued")
         await s.hooks.run_seen(dag_id, run_id, fields, spec, time.time())
+        if state == "queued" and not reopening and self._held(ref, fields):
+            self.registry.queued_refs.setdefault(dag_id, set()).add(ref)
+            return None
         if (
             state == "queued"
             and not admitted
@@ -116,6 +120,16 @@ class RunLoader:
             return None
         self.registry.queued_refs.get(dag_id, set()).discard(ref)
         return await self._resume(ref, fields, loaded, str(content_hash), reopening, found.tis)
+
+    def _held(self, ref: str, fields: Mapping[str, str]) -> bool:
+        """Whether the run was triggered for later and its time has not come (Airflow 3 starts
+        no run before its ``run_after``); it is then kept until it has (policies/run_after)."""
+        after_s = run_after_s(fields)
+        if after_s is None or after_s <= time.time():
+            self.registry.held_until.pop(ref, None)
+            return False
+        self.registry.held_until[ref] = after_s
+        return True
 
     async def _read(self, dag_id: str, run_id: str) -> _Found:
         """What activating a run may read, in one round trip: its hash, its DAG's latest
@@ -188,8 +202,8 @@ class RunLoader:
         queued = {r for r in refs if parse_run_ref(r)[0] == dag_id and r not in self.registry.runs}
         self.registry.queued_refs[dag_id] = queued
         for ref in sorted(queued):
-            if await self.activate(ref) is None:
-                break
+            if await self.activate(ref) is None and ref not in self.registry.held_until:
+                break  # no room (a run held for later leaves its place to the next)
 
     async def reopen(self, ref: str) -> RunContext | None:
         """A finished run that a clear or mark brings back."""

@@ -22,6 +22,7 @@ from airlane.service.coordinator.policies.dag_callbacks import DagCallbacks
 from airlane.service.coordinator.policies.deadlines import Deadlines
 from airlane.service.coordinator.policies.depends_on_past import DependsOnPast
 from airlane.service.coordinator.policies.retries import Retries
+from airlane.service.coordinator.policies.run_after import RunAfter
 from airlane.service.coordinator.policies.scheduling import Scheduling
 from airlane.service.coordinator.policies.timeouts import Timeouts
 from airlane.service.coordinator.progress import Progress
@@ -67,8 +68,10 @@ class Session:
         self.deadlines = Deadlines(self)
         self.assets = AssetTriggers(self)
         self.fast_path = FastPath(self)
+        self.run_after = RunAfter(self)
         self.hooks = Hooks(
             [
+                self.run_after,
                 self.retries,
                 self.scheduling,
                 self.backfills,

@@ -42,6 +42,8 @@ class RunRegistry:
     queued_refs: dict[str, set[str]] = field(default_factory=dict)
     #: DAGs with a run that ended: their queued runs may start now
     pending_starts: set[str] = field(default_factory=set)
+    #: queued runs triggered for later, until their ``run_after`` (epoch s; policies/run_after)
+    held_until: dict[str, float] = field(default_factory=dict)
 
     def run_ended(self, ref: str) -> None:
         self.runs.pop(ref, None)

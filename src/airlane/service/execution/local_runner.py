@@ -123,9 +123,13 @@ def make_run_info(
 class LocalLauncher:
     """TriggerDagRunOperator in ``dags test``: runs the target DAG here, to completion."""
 
-    def __init__(self, lookup: Callable[[str], DAG | None], sink: LogSink) -> None:
+    def __init__(
+        self, lookup: Callable[[str], DAG | None], sink: LogSink, paused_at_creation: bool = True
+    ) -> None:
         self.lookup = lookup
         self.sink = sink
+        #: ``[core] dags_are_paused_at_creation`` (``is_paused``)
+        self.paused_at_creation = paused_at_creation
         self.states: dict[tuple[str, str], DagRunState] = {}
         #: every run driven here, for ExternalTaskSensor (local_run_states.py)
         self.run_states = LocalRunStates(lookup)
@@ -141,14 +145,17 @@ class LocalLauncher:
         logical_date: Any,
         skip_when_already_exists: bool = False,
         reset_dag_run: bool = False,
+        run_after: datetime | None = None,
+        note: str | None = None,
     ) -> str:
         """Run the DAG here to its end; a run id driven here already runs again with
         ``reset_dag_run``, skips the task with ``skip_when_already_exists``, else fails it (as
-        RedisRunLauncher.trigger)."""
+        RedisRunLauncher.trigger). A run triggered for later (``run_after`` still to come) is
+        left queued, not run; ``note`` has no reader here (a local run is not stored)."""
         dag = self.lookup(dag_id)
         if dag is None:
             raise LookupError(f"DAG {dag_id!r} not found for TriggerDagRunOperator")
-        when = coerce_datetime(logical_date) if logical_date else None
+        when = coerce_datetime(logical_date) if logical_date else run_after
         check_run_params(dag, conf)
         run = make_run_info(dag, when, conf, run_id, external_trigger=True)
         if (dag_id, run.run_id) in self.states and not reset_dag_run:
@@ -160,6 +167,10 @@ class LocalLauncher:
             raise AirflowException(
                 f"Dag Run {run.run_id} of {dag_id} already exists, marking task as failed."
             )
+        if run_after is not None and run_after.timestamp() > time.time():
+            # created for later: as in Airflow's ``dags test``, nothing runs it meanwhile
+            self.states[(dag_id, run.run_id)] = DagRunState.QUEUED
+            return run.run_id
         local = LocalRun(dag, run, self.sink, self)
         self.run_states.add(local)
         result = await local.run()
@@ -167,7 +178,23 @@ class LocalLauncher:
         return run.run_id
 
     async def wait(self, dag_id: str, run_id: str, poke_interval_s: float) -> DagRunState:
-        return self.states[(dag_id, run_id)]
+        state = self.states[(dag_id, run_id)]
+        if state is DagRunState.QUEUED:
+            raise AirflowException(
+                f"Dag Run {run_id} of {dag_id} waits for its run_after: a local run of this "
+                "DAG does not wait for it"
+            )
+        return state
+
+    async def is_paused(self, dag_id: str) -> bool:
+        """A local run (``dags test``) keeps no pause state: the DAG is paused when it would
+        be created paused (its ``is_paused_upon_creation``, else ``[core]
+        dags_are_paused_at_creation``), as a DAG that ``dags test`` met first is in Airflow."""
+        dag = self.lookup(dag_id)
+        if dag is None:
+            raise LookupError(f"DAG {dag_id!r} not found for TriggerDagRunOperator")
+        explicit = dag.is_paused_upon_creation
+        return self.paused_at_creation if explicit is None else explicit
 
     # ---- SubDagOperator (sdk/operators/subdag.py): the sub-run runs here, to its end ----
 
@@ -376,10 +403,12 @@ def run_dag_object(
     lookup: Callable[[str], DAG | None] | None = None,
     mark_success_pattern: str | None = None,
     run_after: datetime | None = None,
+    paused_at_creation: bool = True,
 ) -> LocalRunResult:
     """Run ``dag`` once in a new event loop and return the result (blocking). Tasks whose id
     matches ``mark_success_pattern`` (whole id) succeed without running; ``run_after``: the
-    run's (Airflow 3's dag.test; now when not given)."""
+    run's (Airflow 3's dag.test; now when not given); ``paused_at_creation``: ``[core]
+    dags_are_paused_at_creation``, which says whether a DAG it triggers is paused."""
     check_run_params(dag, conf or {})
     # Airflow 2's dags test creates a run that is not externally triggered; Airflow 3's
     # LatestOnlyOperator proceeds in it (a manual run), which external_trigger=True gives.
@@ -387,7 +416,9 @@ def run_dag_object(
     run = make_run_info(dag, logical_date, conf or {}, run_id, external_trigger=external)
     if run_after is not None:
         run = replace(run, run_after=coerce_datetime(run_after))
-    launcher = LocalLauncher(lookup or (lambda dag_id: dag if dag_id == dag.dag_id else None), sink)
+    launcher = LocalLauncher(
+        lookup or (lambda dag_id: dag if dag_id == dag.dag_id else None), sink, paused_at_creation
+    )
     marked = re.compile(mark_success_pattern) if mark_success_pattern is not None else None
     local = LocalRun(dag, run, sink, launcher, marked)
     launcher.run_states.add(local)
