@@ -184,6 +184,8 @@ def test_materialize_runs_the_producer_and_dagrun_shows_its_version(
     failed_in_the_client(done["materialized"], "has no attribute 'output'")
     (run,) = setup.get("/api/v2/dags/ctl_producer/dagRuns")["dag_runs"]
     run_id = run["dag_run_id"]
+    assert run["run_type"] == "asset_materialization"  # (Airflow 3.2+'s type and run id)
+    assert run_id.startswith("asset_materialization__")
     assert setup.api.cluster.wait_run("ctl_producer", run_id)["state"] == "success"
     wait_until(lambda: setup.queued() == [("ctl_consumer", left)], 10, "the producer's event")
     events = setup.get(f"/api/v2/assets/events?asset_id={left}&source_dag_id=ctl_producer")

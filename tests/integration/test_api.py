@@ -20,7 +20,7 @@ from airflow_client.client.api.dag_api import DAGApi
 from airflow_client.client.api.dag_run_api import DagRunApi
 from airflow_client.client.api.task_instance_api import TaskInstanceApi
 
-from tests.conftest import TEST_DAGS
+from tests.conftest import TEST_DAGS, run_cli
 from tests.integration.cluster import SECRET, Api, RedisServer, api_cluster, wait_until
 
 pytestmark = pytest.mark.timeout(300)
@@ -30,8 +30,9 @@ pytestmark = pytest.mark.timeout(300)
 def api(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     work = tmp_path_factory.mktemp("api")
     shutil.copytree(TEST_DAGS / "api", work / "dags")
+    shutil.copy(TEST_DAGS / "run_types" / "scheduled_only.py", work / "dags")
     with api_cluster(redis_server, work, work / "dags", workers=2) as api:
-        api.cluster.wait_for_dags("api_flaky")
+        api.cluster.wait_for_dags("api_flaky", "run_types_scheduled_only")
         yield api
 
 
@@ -175,6 +176,36 @@ def test_a_run_triggered_for_later_shows_its_run_after_and_stays_queued(api: Api
     api.cluster.wait_run("api_chain", "not_held", timeout_s=60)  # not held back by it
     status, run = api.call("GET", "/api/v2/dags/api_chain/dagRuns/for_later", token=token)
     assert (status, run["state"]) == (200, "queued")
+
+
+def test_a_dag_that_allows_scheduled_runs_only_refuses_manual_runs_and_backfills(
+    api: Api,
+) -> None:
+    """Airflow 3.2's ``allowed_run_types``, with Airflow's statuses and messages."""
+    token = api.token()
+    dag_id = "run_types_scheduled_only"
+    status, dag = api.call("GET", f"/api/v2/dags/{dag_id}", token=token)
+    assert status == 200
+    assert (dag["allowed_run_types"], dag["is_backfillable"]) == (["scheduled"], False)
+    status, body = api.call("POST", f"/api/v2/dags/{dag_id}/dagRuns", {}, token=token)
+    assert (status, body["detail"]) == (
+        400,
+        f"Dag with dag_id: '{dag_id}' does not allow manual runs",
+    )
+    days = {
+        "dag_id": dag_id,
+        "from_date": "2026-01-01T00:00:00Z",
+        "to_date": "2026-01-03T00:00:00Z",
+    }
+    for path in ("/api/v2/backfills", "/api/v2/backfills/dry_run"):
+        status, body = api.call("POST", path, days, token=token)
+        assert status == 400, (path, body)
+        assert body["detail"] == f"Dag with dag_id: '{dag_id}' does not allow backfill runs"
+    status, dag = api.call("GET", "/api/v2/dags/api_chain", token=token)
+    assert (dag["allowed_run_types"], status) == (None, 200)
+    cli = run_cli("dags", "trigger", dag_id, env={"AIRLANE_REDIS_URL": api.cluster.redis_url})
+    assert cli.code != 0
+    assert f"Dag with dag_id: '{dag_id}' does not allow manual runs" in cli.stderr
 
 
 def test_values_of_the_wrong_kind_are_4xx_naming_the_field_not_500(api: Api) -> None:

@@ -50,6 +50,8 @@ from airlane.queue.asset_records import (
     QueuedEvent,
 )
 from airlane.queue.store import DagNotFound, RunExists, RunRequest, Store
+from airlane.sdk.run_types import refusal
+from airlane.sdk.timetable_base import DagRunType
 from airlane.sdk.timezone import utcnow
 
 
@@ -198,10 +200,16 @@ async def materialize(request: web.Request) -> web.Response:
         raise conflict(f"More than one DAG materializes asset with ID: {asset_id}")
     dag_id = producers.pop()
     dag = await store.dag(dag_id)
+    kind = DagRunType.ASSET_MATERIALIZATION
+    denied = refusal(
+        dag_id, (dag or {}).get("allowed_run_types"), kind, "asset materialization runs"
+    )
+    if denied is not None:
+        raise ApiError(400, denied)  # Airflow's status and message
     now = utcnow()
-    run_id = f"manual__{now.isoformat()}"
+    run_id = kind.generate_run_id(suffix=now.isoformat())  # Airflow 3.2+'s run type and id
     try:
-        await store.create_run(RunRequest(dag_id, run_id, now, now, now, {}))
+        await store.create_run(RunRequest(dag_id, run_id, now, now, now, {}, run_type=kind.value))
     except DagNotFound:
         raise _not_found(f"No DAG materializes asset with ID: {asset_id}") from None
     except RunExists:

@@ -23,6 +23,7 @@ from airlane.queue.protocol import BackfillChanged
 from airlane.scheduling.backfill import (
     Backfill,
     BackfillError,
+    BackfillNotAllowed,
     Reprocess,
     create_backfill,
     load,
@@ -95,6 +96,8 @@ async def _plan(request: web.Request, dry_run: bool) -> tuple[Backfill | None, l
             conf=opt_dict(body, "dag_run_conf"),
             dry_run=dry_run,
         )
+    except BackfillNotAllowed as err:
+        raise ApiError(400, str(err)) from None  # Airflow's status and message
     except BackfillError as err:
         raise invalid("body", err.field, str(err)) from None
 

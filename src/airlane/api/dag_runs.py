@@ -32,6 +32,8 @@ from airlane.queue.store import DagNotFound, RunExists, RunRequest, Store
 from airlane.scheduling.manual_runs import interval_for
 from airlane.sdk.exceptions import ParamValidationError
 from airlane.sdk.params import params_from_dump
+from airlane.sdk.run_types import refusal
+from airlane.sdk.timetable_base import DagRunType
 from airlane.sdk.timezone import utcnow
 
 _TRIGGER_FIELDS = {
@@ -61,6 +63,9 @@ async def trigger(request: web.Request) -> web.Response:
     dag = await store.dag(dag_id)
     if dag is None:
         raise not_found(f"Dag with dag_id: '{dag_id}'")
+    denied = refusal(dag_id, dag.get("allowed_run_types"), DagRunType.MANUAL, "manual runs")
+    if denied is not None:
+        raise ApiError(400, denied)  # Airflow's status and message
     logical_date = opt_datetime(body, "logical_date")
     later = opt_datetime(body, "run_after")  # kept: the run starts no sooner (run_after.py)
     run_after = later or logical_date or utcnow()

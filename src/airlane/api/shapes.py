@@ -77,7 +77,8 @@ def dag_response(
         "has_task_concurrency_limits": any(
             t.get("max_active_tis_per_dag") or t.get("max_active_tis_per_dagrun") for t in tasks
         ),
-        "is_backfillable": periodic,
+        "is_backfillable": periodic
+        and (spec.allowed_run_types is None or "backfill" in spec.allowed_run_types),
         "last_expired": None,
         "last_parsed_time": iso(dag.get("parsed_at")),
         "last_parse_duration": None,
@@ -97,7 +98,9 @@ def dag_response(
         "timetable_description": description,
         "timetable_partitioned": False,
         "timetable_periodic": periodic,
-        "allowed_run_types": None,
+        "allowed_run_types": (
+            None if spec.allowed_run_types is None else sorted(spec.allowed_run_types)
+        ),
     }
 
 

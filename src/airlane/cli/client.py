@@ -22,6 +22,8 @@ from airlane.queue.protocol import run_id_problem
 from airlane.queue.store import DagNotFound, RunExists, RunRequest, Store
 from airlane.scheduling.custom_timetable import TimetableError
 from airlane.scheduling.manual_runs import manual_interval
+from airlane.sdk.run_types import refusal
+from airlane.sdk.timetable_base import DagRunType
 from airlane.sdk.timezone import coerce_datetime, utcnow
 
 if TYPE_CHECKING:
@@ -291,6 +293,11 @@ async def cmd_trigger(args: argparse.Namespace) -> int:
     problem = run_id_problem(run_id)
     if problem is not None:
         raise CliError(f"--run-id: {run_id!r} {problem}")
+    dag = await store.dag(args.dag_id)
+    allowed = (dag or {}).get("allowed_run_types")
+    denied = refusal(args.dag_id, allowed, DagRunType.MANUAL, "manual runs")
+    if denied is not None:
+        raise CliError(denied)  # Airflow's trigger_dag refuses it so
     try:
         start, end = await manual_interval(store, args.dag_id, logical_date)
     except TimetableError as err:

@@ -297,9 +297,9 @@ def serialize_dag(dag: DAG, *, relative_fileloc: str | None = None) -> dict[str,
 
 
 def _ui_options(dag: DAG) -> dict[str, Any]:
-    """Airflow 2's default_view and orientation, access_control, and Airflow 3.1's deadline
-    alerts, when the DAG sets them (left out otherwise: a DAG without them keeps its
-    serialized form and hash)."""
+    """Airflow 2's default_view and orientation, access_control, Airflow 3.1's deadline
+    alerts and 3.2's allowed_run_types, when the DAG sets them (left out otherwise: a DAG
+    without them keeps its serialized form and hash)."""
     options: dict[str, Any] = {}
     if dag.default_view != ui_options.DEFAULT_VIEW:
         options["default_view"] = dag.default_view
@@ -309,6 +309,8 @@ def _ui_options(dag: DAG) -> dict[str, Any]:
         options["access_control"] = dag.access_control
     if dag.deadline:
         options["deadline"] = [alert.to_json() for alert in dag.deadline]
+    if dag.allowed_run_types is not None:
+        options["allowed_run_types"] = sorted(dag.allowed_run_types)
     return options
 
 

@@ -58,6 +58,8 @@ class DagSpec:
     asset_condition: Mapping[str, Any] | None = None
     #: Airflow 3.1's deadline alerts (``engine.deadlines``), as serialized
     deadlines: tuple[Mapping[str, Any], ...] = ()
+    #: Airflow 3.2's ``allowed_run_types`` (``sdk.run_types``): None allows every kind
+    allowed_run_types: frozenset[str] | None = None
 
     @property
     def has_schedule(self) -> bool:
@@ -91,7 +93,12 @@ class DagSpec:
             has_on_failure_callback=bool(dag.get("has_on_failure_callback")),
             asset_condition=_asset_condition(dag.get("schedule")),
             deadlines=tuple(a for a in dag.get("deadline") or () if isinstance(a, Mapping)),
+            allowed_run_types=_kinds(dag.get("allowed_run_types")),
         )
+
+
+def _kinds(value: Any) -> frozenset[str] | None:
+    return None if value is None else frozenset(str(kind) for kind in value)
 
 
 def _int(value: Any, default: int) -> int:

@@ -25,6 +25,8 @@ from airlane.queue.protocol import BackfillChanged, decoded_or_none
 from airlane.queue.store import RunExists, RunRequest, Store
 from airlane.scheduling.custom_timetable import TimetableError
 from airlane.scheduling.timetables import Kind, Timetable, next_run, plain_utc, spec_timetable
+from airlane.sdk.run_types import refusal
+from airlane.sdk.timetable_base import DagRunType
 
 log = logging.getLogger("airlane.backfill")
 
@@ -44,6 +46,11 @@ class BackfillError(ValueError):
     def __init__(self, field_name: str, message: str) -> None:
         super().__init__(message)
         self.field = field_name
+
+
+class BackfillNotAllowed(BackfillError):
+    """The DAG's ``allowed_run_types`` leaves backfills out (Airflow's DagRunTypeNotAllowed,
+    which its API answers with 400)."""
 
 
 @dataclass
@@ -123,6 +130,11 @@ async def create_backfill(
     tt = dag_timetable(dag)
     if tt.kind is Kind.NONE:
         raise BackfillError("dag_id", "the DAG has no schedule to backfill")
+    denied = refusal(
+        dag["dag_id"], dag.get("allowed_run_types"), DagRunType.BACKFILL_JOB, "backfill runs"
+    )
+    if denied is not None:
+        raise BackfillNotAllowed("dag_id", denied)
     try:
         dates = logical_dates(tt, from_date, to_date, run_backwards=run_backwards)
     except TimetableError as err:  # the user's timetable failed

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from airlane.sdk import _stack, ui_options
+from airlane.sdk.asset_schedule import AssetOrTimeSchedule, is_asset_schedule
 from airlane.sdk.deadline import deadline_list
 from airlane.sdk.exceptions import (
     AirflowException,
@@ -18,6 +19,7 @@ from airlane.sdk.exceptions import (
     FailFastDagInvalidTriggerRule,
 )
 from airlane.sdk.params import NOTSET, ParamsDict
+from airlane.sdk.run_types import allowed_run_types as checked_run_types
 from airlane.sdk.schedules import validate_schedule
 from airlane.sdk.timezone import coerce_datetime, timezone_name
 
@@ -91,6 +93,8 @@ class DAG:
         access_control: Mapping[str, Any] | None = None,
         # Airflow 3.1's deadline alerts (sdk/deadline.py): one DeadlineAlert or a list
         deadline: Any = None,
+        # Airflow 3.2's kinds of runs the DAG may have (sdk/run_types.py)
+        allowed_run_types: Any = None,
         # Accepted for compatibility and not used by Airlane.
         timetable: Any = None,
         template_undefined: Any = None,
@@ -133,6 +137,12 @@ class DAG:
         self.on_success_callback = on_success_callback
         self.on_failure_callback = on_failure_callback
         self.deadline = deadline_list(deadline)
+        self.allowed_run_types = checked_run_types(
+            allowed_run_types,
+            asset_scheduled=is_asset_schedule(self.schedule)
+            and not isinstance(self.schedule, AssetOrTimeSchedule),
+            time_scheduled=_schedules(self.schedule),
+        )
         self.doc_md = doc_md
         self.params = ParamsDict(self.default_args.get("params", {}))
         for key, value in (params or {}).items():
@@ -325,3 +335,13 @@ def _validate_id(value: str, what: str) -> None:
 
 
 validate_key = _validate_id
+
+
+def _schedules(schedule: Any) -> bool:
+    """Whether the schedule (a time schedule, or assets or time) creates runs on its own: a
+    timetable that cannot be scheduled (Airflow's NullTimetable) does not."""
+    if isinstance(schedule, AssetOrTimeSchedule):
+        schedule = schedule.timetable
+    elif schedule is None or is_asset_schedule(schedule):
+        return False
+    return bool(getattr(schedule, "can_be_scheduled", True))

@@ -61,7 +61,11 @@ class DagRunType(enum.StrEnum):
     BACKFILL_JOB = "backfill"
     SCHEDULED = "scheduled"
     MANUAL = "manual"
+    #: a run TriggerDagRunOperator created (Airflow 3.2+)
+    OPERATOR_TRIGGERED = "operator_triggered"
     ASSET_TRIGGERED = "asset_triggered"
+    #: a run the API's "materialize asset" created (Airflow 3.2+)
+    ASSET_MATERIALIZATION = "asset_materialization"
 
     def generate_run_id(self, suffix: Any = None, **kwargs: Any) -> str:
         """``<type>__<suffix>``: Airflow 3 passes ``suffix=``, Airflow 2 the logical date."""

@@ -14,7 +14,9 @@ from airlane.scheduling.custom_timetable import TimetableError
 from airlane.scheduling.manual_runs import manual_interval
 from airlane.sdk.dag import DAG
 from airlane.sdk.exceptions import AirflowException, AirflowSkipException
+from airlane.sdk.run_types import check_operator_triggered
 from airlane.sdk.state import DagRunState, TaskInstanceState
+from airlane.sdk.timetable_base import DagRunType
 from airlane.sdk.timezone import coerce_datetime, utcnow
 
 #: how often a waiting SubDagOperator reads its sub-run's state
@@ -45,6 +47,8 @@ class RedisRunLauncher:
         the run stays queued until then; without a logical date it is also the run's."""
         when = coerce_datetime(logical_date) if logical_date else (run_after or utcnow())
         assert when is not None
+        dag = await self.store.dag(dag_id)
+        check_operator_triggered(dag_id, (dag or {}).get("allowed_run_types"))
         run_id = run_id or f"manual__{when.isoformat()}"
         try:
             start, end = await manual_interval(self.store, dag_id, when)
@@ -59,7 +63,7 @@ class RedisRunLauncher:
                     start,
                     end,
                     conf,
-                    run_type="manual",
+                    run_type=DagRunType.OPERATOR_TRIGGERED.value,  # (Airflow 3.2+)
                     note=note,
                     run_after=run_after,
                 )

@@ -9,8 +9,22 @@ from typing import Any
 
 from airlane.queue.codec import loads
 
-_RUN_TYPES = frozenset({"backfill", "scheduled", "manual", "asset_triggered"})
-_TRIGGERED_BY = {"manual": "rest_api", "asset_triggered": "asset"}
+_RUN_TYPES = frozenset(
+    {
+        "backfill",
+        "scheduled",
+        "manual",
+        "operator_triggered",
+        "asset_triggered",
+        "asset_materialization",
+    }
+)
+_TRIGGERED_BY = {
+    "manual": "rest_api",
+    "operator_triggered": "operator",
+    "asset_triggered": "asset",
+    "asset_materialization": "rest_api",
+}
 
 
 def iso(value: float | str | None) -> str | None:

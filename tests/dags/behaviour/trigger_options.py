@@ -1,7 +1,8 @@
 """TriggerDagRunOperator's Airflow 3 options: ``fail_when_dag_is_paused`` fails the task when
 the DAG to trigger is paused (DagIsPaused), ``note`` goes on the triggered run, and a run
 triggered with a ``run_after`` still to come is created (the task succeeds) but stays queued
-until then (Airflow 3.3.2's ``dags test`` ends these tasks so)."""
+until then; a DAG whose ``allowed_run_types`` leaves out operator-triggered runs fails the task
+(Airflow 3.3.2's ``dags test`` ends these tasks so)."""
 
 from datetime import datetime
 
@@ -17,6 +18,7 @@ EXPECTED = {
         "paused_ok": "success",
         "open_noted": "success",
         "later": "success",
+        "kind_denied": "failed",
     },
     "logs": ["DagIsPaused: Dag trigger_options_paused is paused"],
 }
@@ -25,6 +27,14 @@ with DAG("trigger_options_paused", schedule=None, is_paused_upon_creation=True):
     EmptyOperator(task_id="noop")
 
 with DAG("trigger_options_open", schedule=None, is_paused_upon_creation=False):
+    EmptyOperator(task_id="noop")
+
+with DAG(
+    "trigger_options_manual_only",
+    schedule=None,
+    is_paused_upon_creation=False,
+    allowed_run_types=["manual"],
+):
     EmptyOperator(task_id="noop")
 
 with DAG("trigger_options_behaviour", schedule=None, start_date=datetime(2026, 1, 1)):
@@ -47,3 +57,4 @@ with DAG("trigger_options_behaviour", schedule=None, start_date=datetime(2026, 1
         trigger_run_id="{{ run_id }}__later",
         run_after="2030-01-01T00:00:00+00:00",
     )
+    TriggerDagRunOperator(task_id="kind_denied", trigger_dag_id="trigger_options_manual_only")

@@ -64,7 +64,14 @@ SCHEMAS: dict[str, Schema] = {
     "DagRunState": {"type": "string", "enum": ["queued", "running", "success", "failed"]},
     "DagRunType": {
         "type": "string",
-        "enum": ["backfill", "scheduled", "manual", "asset_triggered"],
+        "enum": [
+            "backfill",
+            "scheduled",
+            "manual",
+            "operator_triggered",
+            "asset_triggered",
+            "asset_materialization",
+        ],
     },
     "DAGRunResponse": model(_RUN),
     "DAGRunCollectionResponse": collection("dag_runs", "DAGRunResponse"),

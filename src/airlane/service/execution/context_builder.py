@@ -74,7 +74,7 @@ class DagRunView:
         backfill or ``dags test``)."""
         if self.triggered_externally is not None:
             return self.triggered_externally
-        return self.run_type == "manual"
+        return self.run_type in ("manual", "operator_triggered", "asset_materialization")
 
 
 DagRun.register(DagRunView)

@@ -31,10 +31,12 @@ from airlane.sdk.asset_schedule import AssetOrTimeSchedule
 from airlane.sdk.dag import DAG
 from airlane.sdk.exceptions import AirflowException, AirflowSkipException
 from airlane.sdk.run_states import use_run_state_lookup
+from airlane.sdk.run_types import check_operator_triggered
 from airlane.sdk.schedules import describe_schedule
 from airlane.sdk.secrets_masker import mask_text
 from airlane.sdk.state import DagRunState, TaskInstanceState
 from airlane.sdk.state_store import InMemoryStateBackend, current_state_backend, use_state_backend
+from airlane.sdk.timetable_base import DagRunType
 from airlane.sdk.timetables import is_custom_timetable, is_timetable
 from airlane.sdk.timezone import coerce_datetime, utcnow
 from airlane.sdk.triggers.run_state_counter import using_state_counter
@@ -156,8 +158,10 @@ class LocalLauncher:
         if dag is None:
             raise LookupError(f"DAG {dag_id!r} not found for TriggerDagRunOperator")
         when = coerce_datetime(logical_date) if logical_date else run_after
+        check_operator_triggered(dag_id, dag.allowed_run_types)
         check_run_params(dag, conf)
         run = make_run_info(dag, when, conf, run_id, external_trigger=True)
+        run = replace(run, run_type=DagRunType.OPERATOR_TRIGGERED.value)
         if (dag_id, run.run_id) in self.states and not reset_dag_run:
             if skip_when_already_exists:
                 raise AirflowSkipException(
