@@ -600,3 +600,60 @@ def test_following_one_task_streams_its_log_lines_named_by_try(api: Api) -> None
     assert (line["task_id"], line["try_number"], line["map_index"]) == ("extract", 1, -1)
     status, body = api.call("GET", "/api/v2/events?task_id=extract", token=token)
     assert (status, body["detail"][0]["loc"]) == (422, ["query", "task_id"])
+
+
+def test_clear_options_choose_runs_by_date_and_refuse_what_airlane_cannot_do(api: Api) -> None:
+    """clearTaskInstances' start_date/end_date and include_past/include_future choose runs by
+    logical date, as Airflow's; a run clear's note is the run's; what Airlane cannot do is a
+    422 naming the field (api/clear_options.py has the rest)."""
+    token = api.token()
+    for day in (1, 2, 3):
+        body = {"dag_run_id": f"win_{day}", "logical_date": f"2026-01-0{day}T00:00:00Z"}
+        assert api.call("POST", "/api/v2/dags/api_chain/dagRuns", body, token=token)[0] == 200
+        assert _wait_run(api, token, "api_chain", f"win_{day}") == "success"
+    path = "/api/v2/dags/api_chain/clearTaskInstances"
+
+    def cleared_runs(**body: Any) -> set[str]:
+        body = {"only_failed": False, "task_ids": ["step_00"], **body}
+        status, answer = api.call("POST", path, body, token=token)
+        assert status == 200, answer
+        return {ti["dag_run_id"] for ti in answer["task_instances"]}
+
+    window = {"start_date": "2026-01-02T00:00:00Z", "end_date": "2026-01-03T00:00:00Z"}
+    assert cleared_runs(**window) == {"win_2", "win_3"}
+    assert cleared_runs(dag_run_id="win_2", include_past=True) == {"win_1", "win_2"}
+    later = cleared_runs(dag_run_id="win_2", include_future=True)
+    assert {"win_2", "win_3"} <= later
+    assert "win_1" not in later
+    assert cleared_runs(dag_run_id="win_2") == {"win_2"}
+    for body, field in (
+        ({"dag_run_id": "win_2", "start_date": "2026-01-02T00:00:00Z"}, "start_date"),
+        ({"note": "why"}, "note"),
+        ({"dag_run_id": "win_1", "dry_run": False, "reset_dag_runs": False}, "reset_dag_runs"),
+    ):
+        status, answer = api.call("POST", path, {"only_failed": False, **body}, token=token)
+        assert (status, answer["detail"][0]["loc"]) == (422, ["body", field]), answer
+    run_clear = "/api/v2/dags/api_chain/dagRuns/win_1/clear"
+    status, answer = api.call("POST", run_clear, {"only_new": True}, token=token)
+    assert (status, answer["total_entries"]) == (200, 0)  # the run has the latest version
+    status, answer = api.call(
+        "POST", run_clear, {"only_new": True, "only_failed": True}, token=token
+    )
+    assert (status, answer["detail"][0]["loc"]) == (422, ["body", "only_new"])
+    status, run = api.call("POST", run_clear, {"dry_run": False, "note": "again"}, token=token)
+    assert (status, run["note"]) == (200, "again")
+    assert _wait_run(api, token, "api_chain", "win_1") == "success"
+    # a mark with include_past takes the same instance of the earlier runs (by logical date)
+    patch = "/api/v2/dags/api_chain/dagRuns/win_2/taskInstances/step_01"
+    body = {"new_state": "failed", "include_past": True}
+    status, answer = api.call("PATCH", f"{patch}/dry_run", body, token=token)
+    assert status == 200, answer
+    assert {ti["dag_run_id"] for ti in answer["task_instances"]} == {"win_1", "win_2"}
+    assert api.call("PATCH", patch, body, token=token)[0] == 200
+
+    def step_01_state(run_id: str) -> str:
+        path = f"/api/v2/dags/api_chain/dagRuns/{run_id}/taskInstances/step_01"
+        return str(api.call("GET", path, token=token)[1]["state"])
+
+    wait_until(lambda: step_01_state("win_1") == "failed", 30, "win_1's step_01 marked")
+    assert step_01_state("win_3") == "success"

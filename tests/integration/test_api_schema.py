@@ -24,7 +24,8 @@ _EXPECTED = '"2xx", "401", "403", "404", "409", "429", "5xx"'
 #: be renamed here (400), a variable's key in the body must be the path's (400); a run's data
 #: interval needs both ends in order and its id Airflow's characters (422); a backfill needs a
 #: DAG with a schedule and dates in order (422); cleared task ids must be the DAG's (422); a
-#: task instance's note is refused (Airlane keeps no task instance notes; 422); a
+#: task instance's note is refused (Airlane keeps no task instance notes; 422), and so is
+#: clearing a running one with prevent_running_task (409); a
 #: connection's extra must be a JSON object's text (422); the CLI's sign-in refuses an empty
 #: username or password (400).
 _ALSO_REFUSED: dict[str, str | tuple[str, ...]] = {
@@ -43,7 +44,9 @@ _ALSO_REFUSED: dict[str, str | tuple[str, ...]] = {
     "trigger_dag_run": "422",
     "create_backfill": "422",
     "create_backfill_dry_run": "422",
-    "post_clear_task_instances": "422",
+    "post_clear_task_instances": ("409", "422"),
+    # only_new with only_failed (Airflow's 422), only_new on a run of an older version
+    "clear_dag_run": "422",
     "create_token_cli": "400",  # an empty username or password (Airflow 3.1's 400)
 }
 CONFIG = "\n".join(

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from airlane.api import clear_options
 from airlane.api.appkeys import STORE
 from airlane.api.clear_across import RunClear, with_marked
 from airlane.api.dag_versions import run_shape, run_shapes
@@ -255,18 +256,31 @@ async def clear_run(request: web.Request) -> web.Response:
     dag = await store.dag(dag_id)
     dry_run = opt_bool(body, "dry_run", True)
     only_failed = opt_bool(body, "only_failed", False)
+    only_new = opt_bool(body, "only_new", False)
+    note = opt_str(body, "note", 1000)
+    if only_new and only_failed:
+        raise invalid("body", "only_new", "only_new and only_failed are mutually exclusive")
 
     def keep(record: TIRecord) -> bool:
         return not only_failed or record.state.value in {"failed", "upstream_failed"}
 
     tis = await store.task_instances(dag_id, run_id)
-    clears = [RunClear(dag or {}, run, {k: v for k, v in tis.items() if keep(v[0])})]
+    # only_new: the tasks the DAG's latest version added since the run's; a run on the latest
+    # version has none (an older one is refused below: it cannot move to the latest here)
+    chosen = {} if only_new else {k: v for k, v in tis.items() if keep(v[0])}
+    clears = [RunClear(dag or {}, run, chosen)]
     clears = await with_marked(store, clears, keep)
+    latest = (dag or {}).get("hash")
+    if only_new or body.get("run_on_latest_version") is True:
+        field = "only_new" if only_new else "run_on_latest_version"
+        clear_options.refuse_other_version([RunClear(dag or {}, run, tis)], latest, field)
     if not dry_run:
         for one in clears:
             if one.chosen:
                 cleared = sorted({task_id for task_id, _ in one.chosen})
                 await store.clear(one.run["dag_id"], one.run["run_id"], cleared)
+        if note is not None:  # (Airflow sets the cleared run's note)
+            await store.set_run_note(dag_id, run_id, note)
         run = await load_run(store, dag_id, run_id)
         return json_response(await run_shape(store, dag, run))
     items = [

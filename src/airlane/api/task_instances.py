@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
+from airlane.api import clear_options
 from airlane.api.appkeys import STORE
 from airlane.api.clear_across import RunClear, with_marked
 from airlane.api.dag_runs import load_run
@@ -18,6 +19,7 @@ from airlane.api.inputs import (
     json_body,
     opt_bool,
     opt_choice,
+    opt_datetime,
     opt_str,
     page,
 )
@@ -72,8 +74,9 @@ async def get_ti(request: web.Request) -> web.Response:
 
 async def _mark_selection(
     request: web.Request,
-) -> tuple[dict[str, Any] | None, dict[str, str], TIs, str | None]:
-    """What a mark request would change: the DAG, the run, the chosen instances, the state."""
+) -> tuple[dict[str, Any] | None, dict[str, str], TIs, str | None, tuple[bool, bool]]:
+    """What a mark request would change: the DAG, the run, the chosen instances, the state,
+    and whether the same instances of earlier and later runs go with them."""
     body = await json_body(
         request,
         {
@@ -99,13 +102,16 @@ async def _mark_selection(
     if note is not None:
         # (Airlane's instance records keep the engine's own notes: why a state was set)
         raise invalid("body", "note", "Airlane keeps no task instance notes", note)
-    return dag, run, chosen, new_state
+    span = opt_bool(body, "include_past", False), opt_bool(body, "include_future", False)
+    return dag, run, chosen, new_state, span
 
 
 async def patch_ti(request: web.Request) -> web.Response:
-    """Mark an instance (and with include_upstream/downstream its relatives) by hand."""
+    """Mark an instance (and with include_upstream/downstream its relatives, with
+    include_past/include_future the same instances of the DAG's earlier or later runs) by
+    hand."""
     store = request.app[STORE]
-    dag, run, chosen, new_state = await _mark_selection(request)
+    dag, run, chosen, new_state, span = await _mark_selection(request)
     dag_id, run_id = path_ids(request)
     if new_state is not None:
         if all(record.state.value == new_state for record, _ in chosen.values()):
@@ -113,7 +119,33 @@ async def patch_ti(request: web.Request) -> web.Response:
             raise conflict(f"Task id {task_id} is already in {new_state} state")
         marks = {ti_field(task_id, map_index): new_state for task_id, map_index in chosen}
         await store.mark(dag_id, run_id, marks)
+        for other in await _other_runs(store, run, chosen, span):
+            others = {ti_field(*key): new_state for key in other.chosen}
+            await store.mark(dag_id, other.run["run_id"], others)
     return json_response(ti_collection(dag, run, _as_marked(request, chosen, new_state)))
+
+
+async def _other_runs(
+    store: Store, run: dict[str, str], chosen: TIs, span: tuple[bool, bool]
+) -> list[RunClear]:
+    """With include_past/include_future (``span``; Airflow's ``set_state`` with
+    ``past``/``future``): the same instances in the DAG's runs before or after ``run`` by
+    logical date."""
+    past, future = span
+    if not (past or future):
+        return []
+    start, end = clear_options.window_of(run, past, future)
+    dag_id = run["dag_id"]
+    found: list[RunClear] = []
+    for other_id in await store.all_run_ids(dag_id):
+        other = await load_run(store, dag_id, other_id)
+        if other_id == run["run_id"] or not clear_options.in_window(other, start, end):
+            continue
+        tis = await store.task_instances(dag_id, other_id)
+        same = {key: value for key, value in tis.items() if key in chosen}
+        if same:
+            found.append(RunClear({}, other, same))
+    return found
 
 
 def _as_marked(request: web.Request, chosen: TIs, new_state: str | None) -> TIs:
@@ -129,9 +161,13 @@ def _as_marked(request: web.Request, chosen: TIs, new_state: str | None) -> TIs:
 
 
 async def patch_ti_dry_run(request: web.Request) -> web.Response:
-    """The instances a PATCH with the same body would mark, unchanged."""
-    dag, run, chosen, _ = await _mark_selection(request)
-    return json_response(ti_collection(dag, run, chosen))
+    """The instances a PATCH with the same body would mark, unchanged (those of earlier or
+    later runs too, with include_past/include_future)."""
+    dag, run, chosen, _, span = await _mark_selection(request)
+    items = ti_collection(dag, run, chosen)["task_instances"]
+    for other in await _other_runs(request.app[STORE], run, chosen, span):
+        items += ti_collection(dag, other.run, other.chosen)["task_instances"]
+    return json_response({"task_instances": items, "total_entries": len(items)})
 
 
 _BATCH_FIELDS = {
@@ -300,6 +336,11 @@ async def clear_tis(request: web.Request) -> web.Response:
     dry_run = opt_bool(body, "dry_run", True)
     only_failed = opt_bool(body, "only_failed", True)
     only_running = opt_bool(body, "only_running", False)
+    start, end = opt_datetime(body, "start_date"), opt_datetime(body, "end_date")
+    clear_options.check_body(body, start, end)
+    past, future = opt_bool(body, "include_past", False), opt_bool(body, "include_future", False)
+    if opt_str(body, "note", 1000) is not None:
+        raise invalid("body", "note", "Airlane keeps no task instance notes", body["note"])
     wanted = _task_ids(body.get("task_ids"), dag)
     upstream = opt_bool(body, "include_upstream", False)
     downstream = opt_bool(body, "include_downstream", False)
@@ -313,14 +354,25 @@ async def clear_tis(request: web.Request) -> web.Response:
         )
 
     run_id = opt_str(body, "dag_run_id")
+    runs = [run_id] if run_id and not (past or future) else await store.all_run_ids(dag_id)
+    if run_id and (past or future):
+        start, end = clear_options.window_of(await load_run(store, dag_id, run_id), past, future)
     clears: list[RunClear] = []
-    for one in [run_id] if run_id else await store.all_run_ids(dag_id):
+    for one in runs:
         run = await load_run(store, dag_id, one)
+        if (past or future or not run_id) and not clear_options.in_window(run, start, end):
+            continue
         tis = await store.task_instances(dag_id, one)
         chosen = {k: v for k, v in tis.items() if (wanted is None or k[0] in wanted) and keep(v[0])}
         clears.append(RunClear(dag, run, chosen))
     if downstream:
         clears = await with_marked(store, clears, keep)
+    if opt_bool(body, "prevent_running_task", False) and not dry_run:
+        clear_options.refuse_running(clears)  # (Airflow's dry run lists them)
+    if not opt_bool(body, "reset_dag_runs", True):
+        clear_options.refuse_unreset(clears)
+    if body.get("run_on_latest_version") is True:
+        clear_options.refuse_other_version(clears, dag.get("hash"), "run_on_latest_version")
     items: list[dict[str, Any]] = []
     for one_clear in clears:
         chosen, run_dag = one_clear.chosen, one_clear.dag
