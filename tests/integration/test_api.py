@@ -657,3 +657,33 @@ def test_clear_options_choose_runs_by_date_and_refuse_what_airlane_cannot_do(api
 
     wait_until(lambda: step_01_state("win_1") == "failed", 30, "win_1's step_01 marked")
     assert step_01_state("win_3") == "success"
+
+
+def test_the_batch_listing_filters_by_range_pool_and_orders(api: Api) -> None:
+    """TaskInstancesBatchBody's ranges, lists and order_by act (api/ti_filters.py)."""
+    token = api.token()
+    body = {"dag_run_id": "filtered"}
+    assert api.call("POST", "/api/v2/dags/api_chain/dagRuns", body, token=token)[0] == 200
+    assert _wait_run(api, token, "api_chain", "filtered") == "success"
+    path = "/api/v2/dags/~/dagRuns/~/taskInstances/list"
+    mine = {"dag_ids": ["api_chain"], "dag_run_ids": ["filtered"]}
+
+    def listed(**extra: Any) -> list[dict[str, Any]]:
+        status, answer = api.call("POST", path, {**mine, **extra}, token=token)
+        assert status == 200, answer
+        assert answer["total_entries"] == len(answer["task_instances"])
+        return list(answer["task_instances"])
+
+    every = listed()
+    newest_first = listed(order_by="-start_date")
+    starts = [ti["start_date"] for ti in newest_first]
+    assert starts == sorted(starts, reverse=True)
+    assert len(newest_first) == len(every) > 1
+    middle = sorted(starts)[len(starts) // 2]
+    later = listed(start_date_gte=middle)
+    assert 0 < len(later) < len(every)
+    assert all(ti["start_date"] >= middle for ti in later)
+    assert len(listed(pool=["default_pool"], duration_gte=0)) == len(every)
+    assert listed(executor=["celery"]) == []
+    status, answer = api.call("POST", path, {**mine, "order_by": "-pool"}, token=token)
+    assert (status, answer["detail"][0]["loc"]) == (422, ["body", "order_by"])

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from airlane.api import clear_options
+from airlane.api import clear_options, ti_filters
 from airlane.api.appkeys import STORE
 from airlane.api.clear_across import RunClear, with_marked
 from airlane.api.dag_runs import load_run
@@ -175,22 +175,11 @@ _BATCH_FIELDS = {
     "dag_run_ids",
     "task_ids",
     "state",
-    "pool",
-    "queue",
-    "executor",
     "page_offset",
     "page_limit",
     "order_by",
-    "run_after_gte",
-    "run_after_lte",
-    "logical_date_gte",
-    "logical_date_lte",
-    "start_date_gte",
-    "start_date_lte",
-    "end_date_gte",
-    "end_date_lte",
-    "duration_gte",
-    "duration_lte",
+    *ti_filters.LISTS,
+    *ti_filters.RANGE_FIELDS,
 }
 
 
@@ -222,8 +211,16 @@ async def list_tis_batch(request: web.Request) -> web.Response:
     states = {s or "no_status" for s in _str_list_or_nulls(body, "state")}
     offset = _body_int(body, "page_offset", 0, None)
     limit = _body_int(body, "page_limit", 100, MAX_LIMIT)
+    chosen_by = ti_filters.from_body(body)
     found = await _collect(store, dag_ids, run_ids, task_ids, states)
-    result = _page_of(found, offset, limit)
+    result: dict[str, Any]
+    if chosen_by.active:  # each instance formatted, then filtered and ordered
+        kept = chosen_by.apply(
+            ti for dag, run, tis in found for ti in ti_collection(dag, run, tis)["task_instances"]
+        )
+        result = {"task_instances": kept[offset : offset + limit], "total_entries": len(kept)}
+    else:
+        result = _page_of(found, offset, limit)
     await add_triggers(store, result["task_instances"])
     return json_response(result)
 

@@ -84,16 +84,11 @@ _BATCH = {
     "page_offset": "int?",
     "page_limit": "int?",
     "order_by": "str?",
-    "run_after_gte": "dt?",
-    "run_after_lte": "dt?",
-    "logical_date_gte": "dt?",
-    "logical_date_lte": "dt?",
-    "start_date_gte": "dt?",
-    "start_date_lte": "dt?",
-    "end_date_gte": "dt?",
-    "end_date_lte": "dt?",
-    "duration_gte": "num?",
-    "duration_lte": "num?",
+    **{
+        f"{name}_{bound}": "num?" if name == "duration" else "dt?"
+        for name in ("run_after", "logical_date", "start_date", "end_date", "duration")
+        for bound in ("gte", "gt", "lte", "lt")
+    },
 }
 
 SCHEMAS: dict[str, Schema] = {
