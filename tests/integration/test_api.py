@@ -203,6 +203,12 @@ def test_a_dag_that_allows_scheduled_runs_only_refuses_manual_runs_and_backfills
         assert body["detail"] == f"Dag with dag_id: '{dag_id}' does not allow backfill runs"
     status, dag = api.call("GET", "/api/v2/dags/api_chain", token=token)
     assert (dag["allowed_run_types"], status) == (None, 200)
+    keyed = {"partition_key": "2026-01"}  # (no partitioned DAGs here: Airflow's 400 for those)
+    status, body = api.call("POST", "/api/v2/dags/api_chain/dagRuns", keyed, token=token)
+    assert (status, body["detail"]) == (
+        400,
+        "Dag 'api_chain' is not a partitioned Dag and does not accept a partition_key.",
+    )
     cli = run_cli("dags", "trigger", dag_id, env={"AIRLANE_REDIS_URL": api.cluster.redis_url})
     assert cli.code != 0
     assert f"Dag with dag_id: '{dag_id}' does not allow manual runs" in cli.stderr
@@ -611,6 +617,16 @@ def test_clear_options_choose_runs_by_date_and_refuse_what_airlane_cannot_do(api
         body = {"dag_run_id": f"win_{day}", "logical_date": f"2026-01-0{day}T00:00:00Z"}
         assert api.call("POST", "/api/v2/dags/api_chain/dagRuns", body, token=token)[0] == 200
         assert _wait_run(api, token, "api_chain", f"win_{day}") == "success"
+    # the run listing's filters (Airflow's query parameters)
+    runs = "/api/v2/dags/api_chain/dagRuns?logical_date_gte=2026-01-02T00:00:00Z"
+    status, listed = api.call("GET", f"{runs}&logical_date_lt=2026-01-03T00:00:00Z", token=token)
+    assert [r["dag_run_id"] for r in listed["dag_runs"]] == ["win_2"]
+    status, listed = api.call("GET", f"{runs}&run_type=manual&order_by=logical_date", token=token)
+    assert [r["dag_run_id"] for r in listed["dag_runs"]][:2] == ["win_2", "win_3"]
+    status, listed = api.call("GET", f"{runs}&run_type=operator_triggered", token=token)
+    assert (status, listed["total_entries"]) == (200, 0)
+    status, listed = api.call("GET", f"{runs[:-1]}x", token=token)
+    assert (status, listed["detail"][0]["loc"]) == (422, ["query", "logical_date_gte"])
     path = "/api/v2/dags/api_chain/clearTaskInstances"
 
     def cleared_runs(**body: Any) -> set[str]:

@@ -41,7 +41,7 @@ _ALSO_REFUSED: dict[str, str | tuple[str, ...]] = {
     "patch_connection": ("400", "422"),
     "post_connection": "422",
     "bulk_connections": "422",
-    "trigger_dag_run": "422",
+    "trigger_dag_run": ("400", "422"),  # (400: a partition_key, Airflow's answer here)
     "create_backfill": "422",
     "create_backfill_dry_run": "422",
     "post_clear_task_instances": ("409", "422"),

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from airlane.api import clear_options
+from airlane.api import clear_options, ti_filters
 from airlane.api.appkeys import STORE
 from airlane.api.clear_across import RunClear, with_marked
 from airlane.api.dag_versions import run_shape, run_shapes
@@ -23,6 +23,7 @@ from airlane.api.inputs import (
     opt_str,
     page,
     query_float,
+    query_list,
 )
 from airlane.api.shapes import ti_collection
 from airlane.engine.run_state import TIRecord
@@ -67,6 +68,10 @@ async def trigger(request: web.Request) -> web.Response:
     denied = refusal(dag_id, dag.get("allowed_run_types"), DagRunType.MANUAL, "manual runs")
     if denied is not None:
         raise ApiError(400, denied)  # Airflow's status and message
+    if body.get("partition_key") is not None:  # (Airlane has no partitioned timetables)
+        raise ApiError(
+            400, f"Dag '{dag_id}' is not a partitioned Dag and does not accept a partition_key."
+        )
     logical_date = opt_datetime(body, "logical_date")
     later = opt_datetime(body, "run_after")  # kept: the run starts no sooner (run_after.py)
     run_after = later or logical_date or utcnow()
@@ -143,13 +148,20 @@ def conf_too_large(err: ConfTooLarge) -> ApiError:
     return ApiError(413, [entry])
 
 
+#: the run dates Airflow's run listing bounds (``<name>_gte``, ``_gt``, ``_lte``, ``_lt``)
+_RUN_RANGES = ("run_after", "logical_date", "start_date", "end_date")
+
+
 async def list_runs(request: web.Request) -> web.Response:
     store = request.app[STORE]
     dag_id = request.match_info["dag_id"]
     limit, offset = page(request)
     states = set(request.query.getall("state", []))
+    run_types = set(query_list(request, "run_type"))
+    ranges = ti_filters.date_ranges_from_query(request, _RUN_RANGES)
     order_by = request.query.get("order_by", "-run_after")
-    if dag_id != "~" and not states and order_by in ("-run_after", "-logical_date"):
+    filtered = bool(states or run_types or ranges)
+    if dag_id != "~" and not filtered and order_by in ("-run_after", "-logical_date"):
         # Newest first is the order of the runs' sorted set: read just the page.
         dag = await store.dag(dag_id)
         if dag is None:
@@ -172,7 +184,13 @@ async def list_runs(request: web.Request) -> web.Response:
         dag = await store.dag(one)
         runs = await store.runs(one, await store.all_run_ids(one))
         chosen = [run for run in runs if not states or run.get("state") in states]
-        found.extend(await run_shapes(store, dag, chosen))
+        shapes = await run_shapes(store, dag, chosen)
+        found.extend(
+            shape
+            for shape in shapes
+            if (not run_types or shape["run_type"] in run_types)
+            and ti_filters.in_ranges(shape, ranges)
+        )
     field = order_by.lstrip("-")
     if field not in {"run_after", "logical_date", "start_date", "end_date", "dag_run_id", "id"}:
         raise invalid("query", "order_by", f"Ordering with '{order_by}' is disallowed", order_by)

@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from aiohttp import web
+
 from airlane.api.asset_shapes import sort_shapes
 from airlane.api.errors import invalid
-from airlane.api.inputs import opt_datetime
+from airlane.api.inputs import opt_datetime, parse_datetime
 
 Shape = dict[str, Any]
 
@@ -53,11 +55,9 @@ class TIFilter:
         return bool(self.ranges or self.lists or self.order)
 
     def keeps(self, shape: Shape) -> bool:
-        for name, compare, bound in self.ranges:
-            value = _value(shape.get(name), RANGES[name])
-            if value is None or not compare(value, bound):
-                return False
-        return all(shape.get(name) in accepted for name, accepted in self.lists)
+        return in_ranges(shape, self.ranges) and all(
+            shape.get(name) in accepted for name, accepted in self.lists
+        )
 
     def apply(self, shapes: Iterable[Shape]) -> list[Shape]:
         kept = [shape for shape in shapes if self.keeps(shape)]
@@ -83,6 +83,30 @@ def from_body(body: dict[str, Any]) -> TIFilter:
             raise invalid("body", name, "Input should be a valid list", values)
         lists.append((name, frozenset(values)))
     return TIFilter(tuple(ranges), tuple(lists), _order(body.get("order_by")))
+
+
+Ranges = tuple[tuple[str, Callable[[Any, Any], bool], Any], ...]
+
+
+def in_ranges(shape: Shape, ranges: Ranges) -> bool:
+    """Whether the shape's values lie in every range (a missing value in none)."""
+    for name, compare, bound in ranges:
+        value = _value(shape.get(name), RANGES.get(name, True))
+        if value is None or not compare(value, bound):
+            return False
+    return True
+
+
+def date_ranges_from_query(request: web.Request, names: Iterable[str]) -> Ranges:
+    """``<name>_gte`` (``_gt``, ``_lte``, ``_lt``) query bounds on the dates ``names`` (422s
+    naming the parameter)."""
+    ranges = []
+    for name in names:
+        for bound, compare in _BOUNDS.items():
+            raw = request.query.get(f"{name}_{bound}")
+            if raw is not None:
+                ranges.append((name, compare, parse_datetime(raw, "query", f"{name}_{bound}")))
+    return tuple(ranges)
 
 
 def _order(raw: Any) -> tuple[str, bool] | None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from airlane.api.spec.common import PAGE, order_by
 from airlane.api.spec.notation import (
+    TYPES,
     Paths,
     Schema,
     collection,
@@ -106,6 +107,12 @@ PATHS: Paths = {
                 *path_params("dag_id"),
                 *PAGE,
                 query_list("state"),
+                query_list("run_type"),
+                *(
+                    param(f"{name}_{bound}", "query", TYPES["dt"])
+                    for name in ("run_after", "logical_date", "start_date", "end_date")
+                    for bound in ("gte", "gt", "lte", "lt")
+                ),
                 order_by("run_after", "logical_date", "start_date", "end_date", "dag_run_id", "id"),
             ],
         ),
