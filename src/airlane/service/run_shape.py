@@ -8,17 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from airlane.queue.codec import loads
+from airlane.sdk.timetable_base import DagRunType
 
-_RUN_TYPES = frozenset(
-    {
-        "backfill",
-        "scheduled",
-        "manual",
-        "operator_triggered",
-        "asset_triggered",
-        "asset_materialization",
-    }
-)
+_RUN_TYPES = frozenset(kind.value for kind in DagRunType)
 _TRIGGERED_BY = {
     "manual": "rest_api",
     "operator_triggered": "operator",

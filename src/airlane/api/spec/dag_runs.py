@@ -18,6 +18,7 @@ from airlane.api.spec.notation import (
     query_list,
     refine,
 )
+from airlane.sdk.timetable_base import DagRunType
 
 _RUN = {
     "dag_id": "str",
@@ -63,17 +64,7 @@ _CLEAR = {
 
 SCHEMAS: dict[str, Schema] = {
     "DagRunState": {"type": "string", "enum": ["queued", "running", "success", "failed"]},
-    "DagRunType": {
-        "type": "string",
-        "enum": [
-            "backfill",
-            "scheduled",
-            "manual",
-            "operator_triggered",
-            "asset_triggered",
-            "asset_materialization",
-        ],
-    },
+    "DagRunType": {"type": "string", "enum": [kind.value for kind in DagRunType]},
     "DAGRunResponse": model(_RUN),
     "DAGRunCollectionResponse": collection("dag_runs", "DAGRunResponse"),
     "TriggerDAGRunPostBody": model(_TRIGGER, closed=True),
