@@ -167,11 +167,16 @@ def test_bad_requests_name_the_field(api: Api) -> None:
 def test_a_run_triggered_for_later_shows_its_run_after_and_stays_queued(api: Api) -> None:
     """Airflow 3's trigger body: ``run_after`` to come keeps the run queued until then."""
     token = api.token()
-    body = {"dag_run_id": "for_later", "logical_date": None, "run_after": "2030-01-01T00:00:00Z"}
+    body = {"dag_run_id": "for_later", "logical_date": None, "run_after": "2999-01-01T00:00:00Z"}
     status, run = api.call("POST", "/api/v2/dags/api_chain/dagRuns", body, token=token)
     assert status == 200, run
-    assert run["run_after"] == "2030-01-01T00:00:00+00:00"
+    assert run["run_after"] == "2999-01-01T00:00:00+00:00"
     assert run["state"] == "queued"
+    # setting it queued again (a clear of the whole run) does not start it before its time
+    patched = api.call(
+        "PATCH", "/api/v2/dags/api_chain/dagRuns/for_later", {"state": "queued"}, token=token
+    )
+    assert patched[0] == 200, patched
     api.call("POST", "/api/v2/dags/api_chain/dagRuns", {"dag_run_id": "not_held"}, token=token)
     api.cluster.wait_run("api_chain", "not_held", timeout_s=60)  # not held back by it
     status, run = api.call("GET", "/api/v2/dags/api_chain/dagRuns/for_later", token=token)
@@ -627,6 +632,8 @@ def test_clear_options_choose_runs_by_date_and_refuse_what_airlane_cannot_do(api
     assert (status, listed["total_entries"]) == (200, 0)
     status, listed = api.call("GET", f"{runs[:-1]}x", token=token)
     assert (status, listed["detail"][0]["loc"]) == (422, ["query", "logical_date_gte"])
+    status, listed = api.call("GET", f"{runs}&run_type=sometimes", token=token)
+    assert (status, listed["detail"][0]["loc"]) == (422, ["query", "run_type"])
     path = "/api/v2/dags/api_chain/clearTaskInstances"
 
     def cleared_runs(**body: Any) -> set[str]:
@@ -658,6 +665,13 @@ def test_clear_options_choose_runs_by_date_and_refuse_what_airlane_cannot_do(api
     assert (status, answer["detail"][0]["loc"]) == (422, ["body", "only_new"])
     status, run = api.call("POST", run_clear, {"dry_run": False, "note": "again"}, token=token)
     assert (status, run["note"]) == (200, "again")
+
+    def rerun_ended() -> bool:  # (the clear is applied by the coordinator after the answer)
+        path = "/api/v2/dags/api_chain/dagRuns/win_1/taskInstances/step_00"
+        ti = api.call("GET", path, token=token)[1]
+        return bool(ti["try_number"] == 2 and ti["state"] == "success")
+
+    wait_until(rerun_ended, 60, "win_1's rerun")
     assert _wait_run(api, token, "api_chain", "win_1") == "success"
     # a mark with include_past takes the same instance of the earlier runs (by logical date)
     patch = "/api/v2/dags/api_chain/dagRuns/win_2/taskInstances/step_01"

@@ -340,7 +340,7 @@ def test_a_run_triggered_for_later_stays_queued_until_its_run_after(shared: Clus
 def test_a_triggered_run_keeps_the_operators_note(shared: Cluster) -> None:
     """TriggerDagRunOperator's ``note`` is the triggered run's, whose type is
     ``operator_triggered`` (the behaviour DAG trigger_options.py: its ``later`` run waits for
-    2030, queued)."""
+    2999, queued)."""
     shared.wait_for_dags("trigger_options_behaviour")
     run_id = shared.trigger("trigger_options_behaviour")
     assert shared.wait_run("trigger_options_behaviour", run_id, timeout_s=60)["state"] == "failed"
@@ -351,4 +351,4 @@ def test_a_triggered_run_keeps_the_operators_note(shared: Cluster) -> None:
     assert noted["note"] == "triggered by open_noted"
     assert noted["run_type"] == "operator_triggered"  # (Airflow 3.2+)
     assert later["state"] == "queued"
-    assert later["run_after"] == "2030-01-01T00:00:00+00:00"
+    assert later["run_after"] == "2999-01-01T00:00:00+00:00"

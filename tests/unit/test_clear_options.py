@@ -24,9 +24,9 @@ def _run(day: int | None, state: str = "success", dag_hash: str = "v1") -> dict[
     return {"run_id": f"r{day}", "logical_date": when, "state": state, "dag_hash": dag_hash}
 
 
-def _clear(run: dict[str, str], *states: S) -> RunClear:
+def _clear(run: dict[str, str], *states: S, latest: str = "v2") -> RunClear:
     chosen = {(f"t{i}", -1): (TIRecord(state), TIMeta()) for i, state in enumerate(states)}
-    return RunClear({}, run, chosen)
+    return RunClear({"hash": latest}, run, chosen)
 
 
 def _detail(err: ApiError) -> Any:
@@ -85,9 +85,12 @@ def test_reset_dag_runs_false_is_refused_for_a_finished_run_only() -> None:
 
 def test_run_on_latest_version_is_refused_for_a_run_on_an_older_version_only() -> None:
     same = [_clear(_run(1, dag_hash="v2"), S.FAILED)]
-    clear_options.refuse_other_version(same, "v2", "run_on_latest_version")
+    clear_options.refuse_other_version(same, "run_on_latest_version")
+    # a run of another DAG (an ExternalTaskMarker's) against its own DAG's latest version
+    other_dag = [_clear(_run(1, dag_hash="w7"), S.FAILED, latest="w7")]
+    clear_options.refuse_other_version(other_dag, "run_on_latest_version")
     with pytest.raises(ApiError) as raised:
         clear_options.refuse_other_version(
-            [_clear(_run(1, dag_hash="v1"), S.FAILED)], "v2", "run_on_latest_version"
+            [_clear(_run(1, dag_hash="v1"), S.FAILED)], "run_on_latest_version"
         )
     assert _detail(raised.value)[0]["loc"] == ["body", "run_on_latest_version"]

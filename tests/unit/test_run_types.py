@@ -9,11 +9,13 @@ import pytest
 
 from airlane.dag_loader.serialize import serialize_dag
 from airlane.engine.dag_spec import DagSpec
+from airlane.sdk.asset_schedule import AssetOrTimeSchedule
 from airlane.sdk.assets import Asset
 from airlane.sdk.dag import DAG
 from airlane.sdk.exceptions import AirflowException
 from airlane.sdk.run_types import check_operator_triggered, refusal
 from airlane.sdk.timetable_base import DagRunType
+from airlane.sdk.timetables import CronTriggerTimetable
 
 START = datetime(2026, 1, 1)
 
@@ -53,6 +55,15 @@ def test_the_schedules_own_kind_must_be_allowed(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         DAG("refused", schedule=schedule, start_date=START, allowed_run_types=kinds)
+
+
+def test_an_empty_list_allows_every_kind_and_assets_or_time_need_asset_triggered() -> None:
+    assert DAG("empty", schedule=None, allowed_run_types=[]).allowed_run_types is None
+    either = AssetOrTimeSchedule(timetable=CronTriggerTimetable("@daily"), assets=[Asset("a")])
+    dag = DAG("either", schedule=either, start_date=START, allowed_run_types=["asset_triggered"])
+    assert dag.allowed_run_types == {"asset_triggered"}
+    with pytest.raises(ValueError, match="must include ASSET_TRIGGERED"):
+        DAG("either2", schedule=either, start_date=START, allowed_run_types=["scheduled"])
 
 
 def test_a_kind_that_does_not_exist_is_refused() -> None:

@@ -49,6 +49,7 @@ def test_ranges_bound_dates_and_durations_with_each_comparison() -> None:
 def test_lists_and_order() -> None:
     assert _ids({"pool": ["small"]}) == ["b"]
     assert _ids({"executor": ["celery"]}) == []
+    assert len(_ids({"pool": []})) == len(TIS)  # (an empty list filters nothing, as Airflow)
     assert _ids({"order_by": "-duration"}) == ["a", "c", "b", "d"]
     assert _ids({"order_by": "duration"}) == ["d", "b", "c", "a"]  # none first ascending
     assert not ti_filters.from_body({"dag_ids": ["x"]}).active

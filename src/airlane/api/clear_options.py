@@ -82,12 +82,12 @@ def refuse_unreset(clears: Iterable[RunClear]) -> None:
             )
 
 
-def refuse_other_version(clears: Iterable[RunClear], latest_hash: str | None, field: str) -> None:
+def refuse_other_version(clears: Iterable[RunClear], field: str) -> None:
     """``run_on_latest_version``: Airlane reruns a cleared instance on its run's DAG version; a
-    run on an older version than the latest cannot move to it."""
+    run on an older version than its DAG's latest (each ``RunClear.dag``) cannot move to it."""
     for one in clears:
-        pinned = one.run.get("dag_hash")
-        if one.chosen and pinned and latest_hash and pinned != latest_hash:
+        pinned, latest = one.run.get("dag_hash"), one.dag.get("hash")
+        if one.chosen and pinned and latest and pinned != latest:
             raise invalid(
                 "body",
                 field,

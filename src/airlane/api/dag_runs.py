@@ -158,6 +158,9 @@ async def list_runs(request: web.Request) -> web.Response:
     limit, offset = page(request)
     states = set(request.query.getall("state", []))
     run_types = set(query_list(request, "run_type"))
+    for kind in run_types - {k.value for k in DagRunType}:
+        message = "Input should be " + ", ".join(f"'{k.value}'" for k in DagRunType)
+        raise invalid("query", "run_type", message, kind)
     ranges = ti_filters.date_ranges_from_query(request, _RUN_RANGES)
     order_by = request.query.get("order_by", "-run_after")
     filtered = bool(states or run_types or ranges)
@@ -288,10 +291,9 @@ async def clear_run(request: web.Request) -> web.Response:
     chosen = {} if only_new else {k: v for k, v in tis.items() if keep(v[0])}
     clears = [RunClear(dag or {}, run, chosen)]
     clears = await with_marked(store, clears, keep)
-    latest = (dag or {}).get("hash")
     if only_new or body.get("run_on_latest_version") is True:
         field = "only_new" if only_new else "run_on_latest_version"
-        clear_options.refuse_other_version([RunClear(dag or {}, run, tis)], latest, field)
+        clear_options.refuse_other_version([RunClear(dag or {}, run, tis)], field)
     if not dry_run:
         for one in clears:
             if one.chosen:

@@ -117,11 +117,12 @@ async def patch_ti(request: web.Request) -> web.Response:
         if all(record.state.value == new_state for record, _ in chosen.values()):
             task_id = request.match_info["task_id"]
             raise conflict(f"Task id {task_id} is already in {new_state} state")
+        others = await _other_runs(store, run, chosen, span)  # (before any mark is sent)
         marks = {ti_field(task_id, map_index): new_state for task_id, map_index in chosen}
         await store.mark(dag_id, run_id, marks)
-        for other in await _other_runs(store, run, chosen, span):
-            others = {ti_field(*key): new_state for key in other.chosen}
-            await store.mark(dag_id, other.run["run_id"], others)
+        for other in others:
+            more = {ti_field(*key): new_state for key in other.chosen}
+            await store.mark(dag_id, other.run["run_id"], more)
     return json_response(ti_collection(dag, run, _as_marked(request, chosen, new_state)))
 
 
@@ -132,8 +133,8 @@ async def _other_runs(
     ``past``/``future``): the same instances in the DAG's runs before or after ``run`` by
     logical date."""
     past, future = span
-    if not (past or future):
-        return []
+    if not (past or future) or clear_options.logical(run) is None:
+        return []  # (Airflow's get_run_ids: a run without a logical date stands alone)
     start, end = clear_options.window_of(run, past, future)
     dag_id = run["dag_id"]
     found: list[RunClear] = []
@@ -354,6 +355,8 @@ async def clear_tis(request: web.Request) -> web.Response:
     runs = [run_id] if run_id and not (past or future) else await store.all_run_ids(dag_id)
     if run_id and (past or future):
         start, end = clear_options.window_of(await load_run(store, dag_id, run_id), past, future)
+    elif past or future:  # (Airflow: they open the body's window on their side)
+        start, end = (None if past else start), (None if future else end)
     clears: list[RunClear] = []
     for one in runs:
         run = await load_run(store, dag_id, one)
@@ -369,7 +372,7 @@ async def clear_tis(request: web.Request) -> web.Response:
     if not opt_bool(body, "reset_dag_runs", True):
         clear_options.refuse_unreset(clears)
     if body.get("run_on_latest_version") is True:
-        clear_options.refuse_other_version(clears, dag.get("hash"), "run_on_latest_version")
+        clear_options.refuse_other_version(clears, "run_on_latest_version")
     items: list[dict[str, Any]] = []
     for one_clear in clears:
         chosen, run_dag = one_clear.chosen, one_clear.dag

@@ -77,7 +77,7 @@ def from_body(body: dict[str, Any]) -> TIFilter:
     lists = []
     for name in LISTS:
         values = body.get(name)
-        if values is None:
+        if values is None or values == []:  # (Airflow's FilterParam skips an empty list)
             continue
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise invalid("body", name, "Input should be a valid list", values)

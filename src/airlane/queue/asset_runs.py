@@ -39,8 +39,14 @@ _RANDOM = string.ascii_letters + string.digits
 
 def asset_run_id(run_after: str) -> str:
     """Airflow's ``DagRun.generate_run_id`` for a run without a logical date."""
+    return run_id_without_logical_date(RUN_TYPE, datetime.fromisoformat(run_after))
+
+
+def run_id_without_logical_date(run_type: str, run_after: datetime) -> str:
+    """Airflow's ``DagRun.generate_run_id`` when the run has no logical date:
+    ``<type>__<run_after ISO>_<8 random letters or digits>``."""
     suffix = "".join(random.choices(_RANDOM, k=8))
-    return f"{RUN_TYPE}__{datetime.fromisoformat(run_after).isoformat()}_{suffix}"
+    return f"{run_type}__{run_after.isoformat()}_{suffix}"
 
 
 @dataclass(frozen=True, slots=True)

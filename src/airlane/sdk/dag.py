@@ -139,8 +139,7 @@ class DAG:
         self.deadline = deadline_list(deadline)
         self.allowed_run_types = checked_run_types(
             allowed_run_types,
-            asset_scheduled=is_asset_schedule(self.schedule)
-            and not isinstance(self.schedule, AssetOrTimeSchedule),
+            asset_scheduled=is_asset_schedule(self.schedule),
             time_scheduled=_schedules(self.schedule),
         )
         self.doc_md = doc_md

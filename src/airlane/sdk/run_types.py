@@ -17,14 +17,15 @@ def allowed_run_types(
     value: Any, *, asset_scheduled: bool, time_scheduled: bool
 ) -> frozenset[str] | None:
     """The kinds ``value`` allows (None: every kind), checked against the DAG's schedule:
-    ``asset_scheduled`` (by assets alone), ``time_scheduled`` (a timetable that schedules),
-    else a DAG run by hand."""
+    ``asset_scheduled`` (by assets, or assets or time: Airflow's AssetOrTimeSchedule is an
+    AssetTriggeredTimetable), ``time_scheduled`` (a timetable that schedules), else a DAG run
+    by hand."""
     if value is None:
         return None
     values: Iterable[Any] = [value] if isinstance(value, str | enum.Enum) else value
     kinds = frozenset(DagRunType(v.value if isinstance(v, enum.Enum) else v) for v in values)
     if not kinds:
-        return kinds
+        return None  # (Airflow serializes an empty list as none: every kind)
     if asset_scheduled:
         if DagRunType.ASSET_TRIGGERED not in kinds:
             raise ValueError(

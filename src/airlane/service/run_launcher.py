@@ -8,6 +8,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+from airlane.queue.asset_runs import run_id_without_logical_date
 from airlane.queue.protocol import InvalidRunId
 from airlane.queue.store import DagNotFound, RunExists, RunRequest, Store
 from airlane.scheduling.custom_timetable import TimetableError
@@ -49,6 +50,10 @@ class RedisRunLauncher:
         assert when is not None
         dag = await self.store.dag(dag_id)
         check_operator_triggered(dag_id, (dag or {}).get("allowed_run_types"))
+        if not run_id and not logical_date and run_after is not None:
+            # Airflow leaves such a run without a logical date, its id random-suffixed (two
+            # triggers for the same time do not collide)
+            run_id = run_id_without_logical_date("manual", run_after)
         run_id = run_id or f"manual__{when.isoformat()}"
         try:
             start, end = await manual_interval(self.store, dag_id, when)

@@ -55,6 +55,6 @@ with DAG("trigger_options_behaviour", schedule=None, start_date=datetime(2026, 1
         task_id="later",
         trigger_dag_id="trigger_options_open",
         trigger_run_id="{{ run_id }}__later",
-        run_after="2030-01-01T00:00:00+00:00",
+        run_after="2999-01-01T00:00:00+00:00",
     )
     TriggerDagRunOperator(task_id="kind_denied", trigger_dag_id="trigger_options_manual_only")

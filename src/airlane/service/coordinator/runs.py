@@ -97,6 +97,11 @@ class RunLoader:
         if not fields:
             s.outbox.batch.srem(s.keys.active_runs, ref)
             return None
+        if not reopening and fields.get("state") in ("success", "failed"):
+            # ended meanwhile (only a clear or mark reopens an ended run): e.g. a run held for
+            # later that a reset ran and ended before its time came
+            self.registry.held_until.pop(ref, None)
+            return None
         content_hash = (
             fields.get("dag_hash")
             or found.dag_hash
@@ -212,8 +217,14 @@ class RunLoader:
         s = self.session
         await s.flush()
         dag_id, run_id = parse_run_ref(ref)
-        if not await s.client.exists(s.keys.run(dag_id, run_id)):
+        fields = await typed.hgetall(s.client, s.keys.run(dag_id, run_id))
+        if not fields:
             return None
+        if fields.get("state") == "queued" and self._held(ref, fields):
+            # triggered for later and not started: it stays queued until its time, as in
+            # Airflow (a queued run has no instances for a clear or mark to change)
+            return None
+        self.registry.held_until.pop(ref, None)
         # a new generation: its end gets a DAG callback job of its own (callback_jobs.py)
         async with s.client.pipeline(transaction=True) as pipe:
             pipe.hset(s.keys.run(dag_id, run_id), "state", "running")
