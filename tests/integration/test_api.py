@@ -31,6 +31,7 @@ def api(redis_server: RedisServer, tmp_path_factory: pytest.TempPathFactory) -> 
     work = tmp_path_factory.mktemp("api")
     shutil.copytree(TEST_DAGS / "api", work / "dags")
     shutil.copy(TEST_DAGS / "run_types" / "scheduled_only.py", work / "dags")
+    shutil.copy(TEST_DAGS / "listing" / "api_listing.py", work / "dags")
     with api_cluster(redis_server, work, work / "dags", workers=2) as api:
         api.cluster.wait_for_dags("api_flaky", "run_types_scheduled_only")
         yield api
@@ -261,7 +262,8 @@ def test_task_instances_are_listed_across_dags_and_runs(api: Api) -> None:
     )
     tasks = sorted(ti["task_id"] for ti in one_run["task_instances"])
 
-    status, body = api.call("GET", "/api/v2/dags/~/dagRuns/across_1/taskInstances", token=token)
+    path = "/api/v2/dags/~/dagRuns/~/taskInstances?run_id_prefix_pattern=across_1"
+    status, body = api.call("GET", path, token=token)
     assert status == 200
     assert body["total_entries"] == len(tasks)
     assert sorted(ti["task_id"] for ti in body["task_instances"]) == tasks
@@ -280,7 +282,9 @@ def test_task_instances_are_listed_across_dags_and_runs(api: Api) -> None:
     status, page = api.call("GET", f"{path}?{paged}", token=token)
     assert status == 200
     assert (len(page["task_instances"]), page["total_entries"]) == (1, body["total_entries"])
-    assert api.call("GET", "/api/v2/dags/~/dagRuns/nope/taskInstances", token=token)[0] == 404
+    assert (
+        api.call("GET", "/api/v2/dags/api_chain/dagRuns/nope/taskInstances", token=token)[0] == 404
+    )
     assert api.call("GET", "/api/v2/dags/nope/dagRuns/~/taskInstances", token=token)[0] == 404
 
 
@@ -716,4 +720,75 @@ def test_the_batch_listing_filters_by_range_pool_and_orders(api: Api) -> None:
     assert len(listed(pool=["default_pool"], duration_gte=0)) == len(every)
     assert listed(executor=["celery"]) == []
     status, answer = api.call("POST", path, {**mine, "order_by": "-pool"}, token=token)
-    assert (status, answer["detail"][0]["loc"]) == (422, ["body", "order_by"])
+    assert status == 400  # (Airflow's SortParam)
+    assert answer["detail"].startswith("Ordering with 'pool' is disallowed")
+    assert all(ti["dag_version"]["version_number"] >= 1 for ti in every)
+
+
+def test_the_task_instance_listing_filters_orders_and_pages_by_cursor(api: Api) -> None:
+    """GET .../taskInstances takes Airflow 3.3's filters, order_by and cursor
+    (api/ti_filters.py), on a run's and across DAGs and runs."""
+    token = api.token()
+    body = {"dag_run_id": "listed"}
+    assert api.call("POST", "/api/v2/dags/api_listing/dagRuns", body, token=token)[0] == 200
+    assert _wait_run(api, token, "api_listing", "listed") == "success"
+    path = "/api/v2/dags/api_listing/dagRuns/listed/taskInstances"
+
+    def got(query: str, where: str = path) -> dict[str, Any]:
+        status, answer = api.call("GET", f"{where}?{query}", token=token)
+        assert status == 200, (query, answer)
+        return dict(answer)
+
+    def ids(query: str, where: str = path) -> list[tuple[str, int]]:
+        return [(ti["task_id"], ti["map_index"]) for ti in got(query, where)["task_instances"]]
+
+    deep, first = ("outer.inner.deep", -1), ("outer.first", -1)
+    mapped = [("doubled", index) for index in range(3)]
+    assert ids("") == [*mapped, first, deep]
+    (version,) = got("", "/api/v2/dags/api_listing/dagVersions")["dag_versions"]
+    assert {ti["dag_version"]["id"] for ti in got("")["task_instances"]} == {version["id"]}
+    # a task group, a nested one; Airflow's 404 for one the DAG has not
+    assert ids("task_group_id=outer") == [first, deep]
+    assert ids("task_group_id=outer.inner") == [deep]
+    status, answer = api.call("GET", f"{path}?task_group_id=nope", token=token)
+    assert (status, answer["detail"]["message"]) == (404, "Task group nope not found")
+    # lists, searches (SQL ILIKE with | for or; prefixes case-sensitive)
+    assert ids("operator=EmptyOperator") == [first]
+    assert ids("map_index=0&map_index=2") == [mapped[0], mapped[2]]
+    assert ids("try_number=7") == []
+    assert len(ids(f"version_number={version['version_number']}")) == 5
+    assert ids(f"version_number={version['version_number'] + 1}") == []
+    assert ids("task_display_name_pattern=DEEP|fir_t") == [first, deep]
+    assert ids("task_display_name_prefix_pattern=outer.inner.") == [deep]
+    assert ids("task_display_name_prefix_pattern=OUTER") == []
+    assert ids("rendered_map_index_pattern=~") == []  # (no instance renders a map index)
+    assert ids("updated_at_lt=2000-01-01T00:00:00Z") == []
+    assert ids("updated_at_gte=2000-01-01T00:00:00Z&duration_gte=0") == [*mapped, first, deep]
+    # (the EmptyOperator started and ended as it was finished, as Airflow's scheduler does)
+    assert ids("duration_lte=0") == [first]
+    # order_by: several fields, each either way
+    assert ids("order_by=-map_index&order_by=-operator") == [*mapped[::-1], deep, first]
+    # the cursor: pages forward to the end, then back; the same order as offsets give
+    order = "order_by=-map_index&order_by=-operator"
+    pages, cursor, answer = [], "", {}
+    while cursor is not None:
+        answer = got(f"{order}&limit=2&cursor={cursor}")
+        assert (answer["total_entries"], answer["total_entries_limit"]) == (5, 50_000)
+        assert (answer["previous_cursor"] is None) == (not pages)
+        pages.append([(ti["task_id"], ti["map_index"]) for ti in answer["task_instances"]])
+        cursor = answer["next_cursor"]
+    assert pages == [[mapped[2], mapped[1]], [mapped[0], deep], [first]]
+    assert ids(f"{order}&limit=2&cursor={answer['previous_cursor']}") == pages[1]
+    # across DAGs and runs, with the run and DAG searches
+    across = "/api/v2/dags/~/dagRuns/~/taskInstances"
+    assert ids("dag_id_prefix_pattern=api_list&run_id_pattern=LIST&limit=100", across) == ids("")
+    # refusals, each Airflow's
+    for query, expected in (
+        ("cursor=not-a-token", 400),
+        ("order_by=pool", 400),
+        ("map_index=first", 422),
+        ("duration_gt=long", 422),
+    ):
+        assert api.call("GET", f"{path}?{query}", token=token)[0] == expected, query
+    status, _ = api.call("GET", "/api/v2/dags/~/dagRuns/listed/taskInstances", token=token)
+    assert status == 400  # (dag_id is required when dag_run_id is specified)

@@ -47,8 +47,11 @@ _ALSO_REFUSED: dict[str, str | tuple[str, ...]] = {
     "post_clear_task_instances": ("409", "422"),
     # only_new with only_failed (Airflow's 422), only_new on a run of an older version
     "clear_dag_run": "422",
-    # an order_by the listing cannot sort by (a string in the schema, as Airflow's)
-    "get_task_instances_batch": "422",
+    # an order_by the listing cannot sort by (a string in the schema, as Airflow's: 400)
+    "get_task_instances_batch": "400",
+    # a cursor not of this listing, more than ten order_by fields, a run id under ~ (400s,
+    # Airflow's); a task group the DAG has not (Airflow's 404)
+    "get_task_instances": "400",
     "create_token_cli": "400",  # an empty username or password (Airflow 3.1's 400)
 }
 CONFIG = "\n".join(

@@ -3,6 +3,7 @@ XCom entries: :mod:`.xcoms`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -12,7 +13,8 @@ from airlane.api import clear_options, ti_filters
 from airlane.api.appkeys import STORE
 from airlane.api.clear_across import RunClear, with_marked
 from airlane.api.dag_runs import load_run
-from airlane.api.errors import conflict, invalid, json_response, not_found
+from airlane.api.dag_versions import versions_by_hash
+from airlane.api.errors import ApiError, conflict, invalid, json_response, not_found
 from airlane.api.inputs import (
     MAX_LIMIT,
     as_int,
@@ -24,7 +26,7 @@ from airlane.api.inputs import (
     page,
 )
 from airlane.api.instance_lookup import TIs, find_instance, map_index_of, path_ids
-from airlane.api.shapes import iso, task_instance_response, ti_collection
+from airlane.api.shapes import iso, run_versions, task_instance_response, ti_collection
 from airlane.api.trigger_shapes import add_triggers
 from airlane.engine.graph import clear_subset, relatives
 from airlane.engine.run_state import TIRecord
@@ -36,27 +38,76 @@ _MARKABLE = {"success", "failed", "skipped"}
 
 
 async def list_tis(request: web.Request) -> web.Response:
+    """GET .../taskInstances: one run's instances, or across DAGs and runs with ``~``, with
+    Airflow's filters, order and offset or cursor paging."""
     store = request.app[STORE]
     dag_id, run_id = path_ids(request)
     limit, offset = page(request, default_limit=100)
-    if "~" in (dag_id, run_id):
-        return await _list_across(request, limit, offset)
-    dag = await store.dag(dag_id)
-    if dag is None:
+    if dag_id == "~" and run_id != "~":
+        raise ApiError(400, "dag_id is required when dag_run_id is specified")
+    dag = None if dag_id == "~" else await store.dag(dag_id)
+    if dag_id != "~" and dag is None:
         raise not_found(f"Dag with id {dag_id}")
-    run = await load_run(store, dag_id, run_id)
-    tis = await store.task_instances(dag_id, run_id)
-    states = set(request.query.getall("state", []))
-    task_ids = set(request.query.getall("task_id", []))
-    chosen = {
-        k: v
-        for k, v in tis.items()
-        if (not states or _state_name(v[0]) in states) and (not task_ids or k[0] in task_ids)
-    }
-    collection = ti_collection(dag, run, chosen)
-    collection["task_instances"] = collection["task_instances"][offset : offset + limit]
-    await add_triggers(store, collection["task_instances"])
-    return json_response(collection)
+    if run_id != "~":
+        await load_run(store, dag_id, run_id)
+    chosen_by = ti_filters.from_query(request)
+    cursor = request.query.get("cursor")
+    found = await _collect(
+        store,
+        None if dag_id == "~" else [dag_id],
+        None if run_id == "~" else [run_id],
+        set(request.query.getall("task_id", [])),
+        set(request.query.getall("state", [])),
+        _group_tasks(request, dag),
+    )
+    if not chosen_by.active and cursor is None:
+        result = _page_of(found, offset, limit)
+        await _add_versions(store, found, result["task_instances"])
+    else:
+        shapes = [
+            ti for dag_, run, tis in found for ti in ti_collection(dag_, run, tis)["task_instances"]
+        ]
+        await _add_versions(store, found, shapes)
+        runs = {(run["dag_id"], run["run_id"]): run for _, run, _ in found}
+        kept = chosen_by.apply(shapes, runs)
+        if cursor is None:
+            result = {"task_instances": kept[offset : offset + limit], "total_entries": len(kept)}
+        else:
+            at = ti_filters.cursor_page(kept, chosen_by.order, cursor, limit, runs)
+            result = {
+                "task_instances": at.items,
+                "total_entries": min(len(kept), ti_filters.COUNT_LIMIT),
+                "total_entries_limit": ti_filters.COUNT_LIMIT,
+                "next_cursor": at.next_cursor,
+                "previous_cursor": at.previous_cursor,
+            }
+    await add_triggers(store, result["task_instances"])
+    return json_response(result)
+
+
+def _group_tasks(request: web.Request, dag: dict[str, Any] | None) -> GroupTasks | None:
+    """``task_group_id``: the tasks of that group (nested groups' too) of a DAG, Airflow's
+    404 when the listing's DAG has no such group."""
+    group_id = request.query.get("task_group_id")
+    if group_id is None:
+        return None
+    if dag is not None and ti_filters.group_tasks(dag, group_id) is None:
+        raise ApiError(404, {"reason": "not_found", "message": f"Task group {group_id} not found"})
+    return lambda one: ti_filters.group_tasks(one or {}, group_id) or frozenset()
+
+
+async def _add_versions(store: Store, found: Found, shapes: list[dict[str, Any]]) -> None:
+    """Each instance's ``dag_version``: the version its run runs with."""
+    by_run: dict[tuple[str, str], dict[str, Any] | None] = {}
+    dags = {run["dag_id"]: dag for dag, run, _ in found}
+    for dag_id, dag in dags.items():
+        versions = await versions_by_hash(store, dag_id, dag or {})
+        for one_dag, run, _ in found:
+            if run["dag_id"] == dag_id:
+                kept = run_versions(one_dag, run, versions)
+                by_run[(dag_id, run["run_id"])] = kept[0] if kept else None
+    for shape in shapes:
+        shape["dag_version"] = by_run.get((shape["dag_id"], shape["dag_run_id"]))
 
 
 def _state_name(record: TIRecord) -> str:
@@ -216,36 +267,21 @@ async def list_tis_batch(request: web.Request) -> web.Response:
     found = await _collect(store, dag_ids, run_ids, task_ids, states)
     result: dict[str, Any]
     if chosen_by.active:  # each instance formatted, then filtered and ordered
-        kept = chosen_by.apply(
+        shapes = [
             ti for dag, run, tis in found for ti in ti_collection(dag, run, tis)["task_instances"]
-        )
+        ]
+        kept = chosen_by.apply(shapes)
         result = {"task_instances": kept[offset : offset + limit], "total_entries": len(kept)}
     else:
         result = _page_of(found, offset, limit)
-    await add_triggers(store, result["task_instances"])
-    return json_response(result)
-
-
-async def _list_across(request: web.Request, limit: int, offset: int) -> web.Response:
-    """GET .../taskInstances with ``~`` for the DAG, the run or both: Airflow's listing across
-    DAGs and runs, with the per-run list's filters and paging."""
-    store = request.app[STORE]
-    dag_id, run_id = path_ids(request)
-    if dag_id != "~" and await store.dag(dag_id) is None:
-        raise not_found(f"Dag with id {dag_id}")
-    dag_ids = None if dag_id == "~" else [dag_id]
-    run_ids = None if run_id == "~" else [run_id]
-    task_ids = set(request.query.getall("task_id", []))
-    states = set(request.query.getall("state", []))
-    found = await _collect(store, dag_ids, run_ids, task_ids, states)
-    if run_ids is not None and not found:
-        raise not_found(f"DagRun with run_id: `{run_id}`")
-    result = _page_of(found, offset, limit)
+    await _add_versions(store, found, result["task_instances"])
     await add_triggers(store, result["task_instances"])
     return json_response(result)
 
 
 Found = list[tuple[dict[str, Any] | None, dict[str, str], TIs]]
+#: the tasks of a DAG (its serialized form) a task group filter keeps
+GroupTasks = Callable[[dict[str, Any] | None], frozenset[str]]
 
 
 async def _collect(
@@ -254,11 +290,16 @@ async def _collect(
     run_ids: list[str] | None,
     task_ids: set[str],
     states: set[str],
+    groups: GroupTasks | None = None,
 ) -> Found:
-    """(dag, run, chosen instances) of each run asked for (``None``: every one)."""
+    """(dag, run, chosen instances) of each run asked for (``None``: every one); ``groups``:
+    the tasks a DAG's instances are chosen from."""
     found: Found = []
     for dag_id in dag_ids if dag_ids is not None else sorted(await store.dag_hashes()):
         dag = await store.dag(dag_id)
+        in_group = groups(dag) if groups is not None else None
+        if in_group is not None and not in_group:
+            continue
         wanted_runs = run_ids if run_ids is not None else await store.all_run_ids(dag_id)
         runs = await store.runs(dag_id, wanted_runs)
         mapped = {t["task_id"] for t in (dag or {}).get("tasks", []) if t.get("mapped")}
@@ -269,7 +310,12 @@ async def _collect(
             unmapped=not (task_ids & mapped),
         )
         for run, tis in zip(runs, every, strict=True):
-            chosen = {k: v for k, v in tis.items() if not states or _state_name(v[0]) in states}
+            chosen = {
+                k: v
+                for k, v in tis.items()
+                if (not states or _state_name(v[0]) in states)
+                and (in_group is None or k[0] in in_group)
+            }
             found.append((dag, run, chosen))
     return found
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from airlane.api import ti_filters
 from airlane.api.spec.common import PAGE
 from airlane.api.spec.notation import (
+    TYPES,
     Paths,
     Schema,
     collection,
     model,
     nullable,
     op,
+    param,
     path_params,
     query_list,
     refine,
@@ -149,7 +152,17 @@ SCHEMAS: dict[str, Schema] = {
             "is_alive": "bool?",
         }
     ),
-    "TaskInstanceCollectionResponse": collection("task_instances", "TaskInstanceResponse"),
+    # Airflow 3.3's: exact total_entries for offset pages, capped ones and the cursors for
+    # cursor pages
+    "TaskInstanceCollectionResponse": model(
+        {
+            "task_instances": "[TaskInstanceResponse]",
+            "total_entries": "int?",
+            "total_entries_limit": "int?",
+            "next_cursor": "str?",
+            "previous_cursor": "str?",
+        }
+    ),
     "TaskInstanceHistoryResponse": model(_COMMON),
     "TaskInstanceHistoryCollectionResponse": collection(
         "task_instances", "TaskInstanceHistoryResponse"
@@ -189,6 +202,42 @@ SCHEMAS: dict[str, Schema] = {
     ),
 }
 
+#: the GET listing's filters, order and cursor (api/ti_filters.py)
+_LIST_QUERY = [
+    param("cursor", "query", TYPES["str"]),
+    query_list("state"),
+    query_list("task_id"),
+    param("task_group_id", "query", TYPES["str"]),
+    *(
+        param(f"{name}_{bound}", "query", TYPES["dt" if is_date else "num"])
+        for name, is_date in ti_filters.RANGES.items()
+        for bound in ("gte", "gt", "lte", "lt")
+    ),
+    *(
+        param(name, "query", {"type": "array", "items": TYPES["int" if is_int else "str"]})
+        for name, is_int in ti_filters.QUERY_LISTS.items()
+    ),
+    *(
+        param(f"{name}{kind}", "query", TYPES["str"])
+        for name in ti_filters.SEARCHES
+        for kind in ("_pattern", "_prefix_pattern")
+    ),
+    param(
+        "order_by",
+        "query",
+        {
+            "type": "array",
+            "items": {
+                "type": "string",
+                "enum": [
+                    *ti_filters.QUERY_ORDER_FIELDS,
+                    *(f"-{f}" for f in ti_filters.QUERY_ORDER_FIELDS),
+                ],
+            },
+        },
+    ),
+]
+
 _RUN = "/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}"
 _TI = _RUN + "/taskInstances/{task_id}"
 
@@ -221,12 +270,8 @@ PATHS: Paths = {
             "get_task_instances",
             "TaskInstance",
             "TaskInstanceCollectionResponse",
-            params=[
-                *path_params("dag_id", "dag_run_id"),
-                *PAGE,
-                query_list("state"),
-                query_list("task_id"),
-            ],
+            params=[*path_params("dag_id", "dag_run_id"), *PAGE, *_LIST_QUERY],
+            errors=(400, 401, 403, 404, 422),
         )
     },
     **_instance_paths(),
@@ -237,6 +282,7 @@ PATHS: Paths = {
             "TaskInstanceCollectionResponse",
             params=path_params("dag_id", "dag_run_id"),
             body="TaskInstancesBatchBody",
+            errors=(400, 401, 403, 404, 422),
         )
     },
     _TI + "/tries": {

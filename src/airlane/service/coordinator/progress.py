@@ -153,10 +153,13 @@ class Progress:
 
     def _finish_empty(self, ctx: RunContext, key: TIKey, now: float) -> None:
         """An EmptyOperator succeeds here, never queued: it holds its slots only for this
-        step (its end, from running, gives them back)."""
+        step (its end, from running, gives them back). It starts and ends now, as Airflow's
+        scheduler records one (duration 0)."""
         record = ctx.machine.tis[key]
         spec = ctx.graph.tasks[key.task_id]
         take_slots(self.session.state.admission, ctx.ref, ctx.dag_id, spec)
         ctx.machine.task_started(key, record.try_number)
+        ctx.started_at[key] = (record.try_number, now)
+        ctx.ended_at[key] = now
         outcome = TaskOutcome(S.SUCCESS, record.try_number)
         self.after_step(ctx, ctx.machine.task_finished(key, outcome, now), now)
