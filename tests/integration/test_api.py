@@ -288,6 +288,115 @@ def test_task_instances_are_listed_across_dags_and_runs(api: Api) -> None:
     assert api.call("GET", "/api/v2/dags/nope/dagRuns/~/taskInstances", token=token)[0] == 404
 
 
+def test_the_run_listing_filters_orders_and_pages_by_cursor(api: Api) -> None:
+    """GET .../dagRuns takes Airflow 3.3's filters, several order_by fields and cursor
+    (api/run_filters.py)."""
+    token = api.token()
+    runs = "/api/v2/dags/api_listing/dagRuns"
+    for run_id, conf in (("conf_a", {"size": 1}), ("conf_b", {"size": 22}), ("conf_c", {})):
+        body = {"dag_run_id": run_id, "conf": conf}
+        assert api.call("POST", runs, body, token=token)[0] == 200
+        assert _wait_run(api, token, "api_listing", run_id) == "success"
+
+    def ids(query: str, where: str = runs) -> list[str]:
+        status, answer = api.call("GET", f"{where}?{query}", token=token)
+        assert status == 200, (query, answer)
+        return [run["dag_run_id"] for run in answer["dag_runs"]]
+
+    mine = "run_id_prefix_pattern=conf_"
+    assert ids(mine) == ["conf_c", "conf_b", "conf_a"]  # (Airlane's order: newest first)
+    assert ids(f"{mine}&order_by=dag_run_id") == ["conf_a", "conf_b", "conf_c"]
+    assert ids("conf_contains=%22size%22%3A%202") == ["conf_b"]  # ("size": 2 of its JSON text)
+    assert ids("run_id_pattern=CONF_A|conf_c&order_by=-run_id") == ["conf_c", "conf_a"]
+    (version,) = api.call("GET", "/api/v2/dags/api_listing/dagVersions", token=token)[1][
+        "dag_versions"
+    ]
+    assert len(ids(f"{mine}&dag_version={version['version_number']}")) == 3
+    assert ids(f"{mine}&dag_version={version['version_number'] + 1}") == []
+    assert ids(f"{mine}&duration_gte=0&updated_at_gte=2000-01-01T00:00:00Z") != []
+    assert ids(f"{mine}&updated_at_lt=2000-01-01T00:00:00Z") == []
+    assert ids(f"{mine}&bundle_version=v1") == []  # (Airlane's runs have no bundle version)
+    assert ids(f"{mine}&partition_key_pattern=~") == []  # (nor partition keys)
+    assert ids("dag_id_prefix_pattern=api_list&" + mine, "/api/v2/dags/~/dagRuns") == ids(mine)
+    assert ids("triggering_user_name_pattern=nobody-such") == []
+    # cursor pages, forward then back
+    pages, cursor, answer = [], "", {}
+    while cursor is not None:
+        status, answer = api.call(
+            "GET", f"{runs}?{mine}&order_by=-start_date&limit=2&cursor={cursor}", token=token
+        )
+        assert status == 200, answer
+        assert answer["total_entries_limit"] == 50_000
+        pages.append([run["dag_run_id"] for run in answer["dag_runs"]])
+        cursor = answer["next_cursor"]
+    assert pages == [["conf_c", "conf_b"], ["conf_a"]]
+    back = f"{mine}&order_by=-start_date&limit=2&cursor={answer['previous_cursor']}"
+    assert ids(back) == ["conf_c", "conf_b"]
+    # Airflow's refusals
+    for query, expected in (
+        ("partition_date_gte=2026-01-01", 400),  # (not a partitioned DAG)
+        ("partition_date_lte=someday", 422),
+        ("order_by=note", 400),
+        ("cursor=x", 400),
+        ("dag_version=one", 422),
+        ("duration_lt=short", 422),
+    ):
+        assert api.call("GET", f"{runs}?{query}", token=token)[0] == expected, query
+    across = "/api/v2/dags/~/dagRuns?partition_date_gte=2026-01-01"
+    assert api.call("GET", across, token=token)[0] == 400
+
+
+def test_update_masks_limit_what_a_patch_changes(api: Api) -> None:
+    """``update_mask`` on PATCH of variables, runs, DAGs and task instances, as Airflow's."""
+    token = api.token()
+    body = {"key": "masked_var", "value": "kept", "description": "first"}
+    assert api.call("POST", "/api/v2/variables", body, token=token)[0] == 201
+    path = "/api/v2/variables/masked_var"
+    # the description alone changes: a value sent beside it (a sensitive variable's ***,
+    # read back and sent again) is not written
+    changed = {**body, "value": "***", "description": "second"}
+    status, answer = api.call("PATCH", f"{path}?update_mask=description", changed, token=token)
+    assert (status, answer["value"], answer["description"]) == (200, "kept", "second")
+    status, answer = api.call("PATCH", f"{path}?update_mask=key", changed, token=token)
+    assert status == 400
+    assert "immutable" in answer["detail"]
+    # a run: the mask keeps the state from changing
+    assert (
+        api.call("POST", "/api/v2/dags/api_listing/dagRuns", {"dag_run_id": "masked"}, token=token)[
+            0
+        ]
+        == 200
+    )
+    assert _wait_run(api, token, "api_listing", "masked") == "success"
+    run = "/api/v2/dags/api_listing/dagRuns/masked"
+    patch = {"state": "failed", "note": "looked at"}
+    status, answer = api.call("PATCH", f"{run}?update_mask=note", patch, token=token)
+    assert (status, answer["state"], answer["note"]) == (200, "success", "looked at")
+    # a DAG: only is_paused may be masked
+    dag = "/api/v2/dags/api_listing"
+    status, _ = api.call("PATCH", f"{dag}?update_mask=tags", {"is_paused": False}, token=token)
+    assert status == 400
+    status, answer = api.call(
+        "PATCH", f"{dag}?update_mask=is_paused", {"is_paused": False}, token=token
+    )
+    assert (status, answer["is_paused"]) == (200, False)
+    # a task instance: no map index marks every instance of a mapped task; the mask can
+    # leave the state out
+    tis = f"{run}/taskInstances/doubled"
+    status, answer = api.call("PATCH", f"{tis}/dry_run", {"new_state": "failed"}, token=token)
+    assert status == 200, answer
+    assert sorted(ti["map_index"] for ti in answer["task_instances"]) == [0, 1, 2]
+    status, answer = api.call(
+        "PATCH", f"{tis}/dry_run?map_index=1", {"new_state": "failed"}, token=token
+    )
+    assert [ti["map_index"] for ti in answer["task_instances"]] == [1]
+    status, answer = api.call(
+        "PATCH", f"{tis}?update_mask=note", {"new_state": "failed"}, token=token
+    )
+    assert status == 200, answer
+    assert {ti["state"] for ti in answer["task_instances"]} == {"success"}
+
+
 def test_pause_and_unpause_through_patch(api: Api) -> None:
     token = api.token()
     status, dag = api.call("PATCH", "/api/v2/dags/api_flaky", {"is_paused": True}, token=token)

@@ -52,6 +52,9 @@ _ALSO_REFUSED: dict[str, str | tuple[str, ...]] = {
     # a cursor not of this listing, more than ten order_by fields, a run id under ~ (400s,
     # Airflow's); a task group the DAG has not (Airflow's 404)
     "get_task_instances": "400",
+    # partition_date_* (Airlane has no partitioned timetables: Airflow's 400), a cursor or
+    # more than ten order_by fields (400s)
+    "get_dag_runs": "400",
     "create_token_cli": "400",  # an empty username or password (Airflow 3.1's 400)
 }
 CONFIG = "\n".join(

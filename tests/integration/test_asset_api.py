@@ -104,6 +104,12 @@ def test_an_event_posted_from_outside_is_recorded_and_reaches_its_consumer(
     assert api.cluster.wait_run("asset_consumer", run["dag_run_id"])["state"] == "success"
     (listed_event,) = (e for e in listed if e["id"] == event["id"])
     assert [r["run_id"] for r in listed_event["created_dagruns"]] == [run["dag_run_id"]]
+    # the run listing's consuming_asset_pattern: the asset's name or uri, any case
+    consuming = "/api/v2/dags/~/dagRuns?consuming_asset_pattern="
+    found = _get(api, token, consuming + "BUCKET/ORD")["dag_runs"]
+    assert run["dag_run_id"] in [r["dag_run_id"] for r in found]
+    assert {r["run_type"] for r in found} == {"asset_triggered"}
+    assert _get(api, token, consuming + "no-such-asset")["dag_runs"] == []
     missing = api.call("POST", "/api/v2/assets/events", {"asset_id": 999999}, token=token)
     assert missing[0] == 404
 

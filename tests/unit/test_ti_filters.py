@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import make_mocked_request
 
-from airlane.api import ti_filters
+from airlane.api import listing, ti_filters
 from airlane.api.errors import ApiError
 
 
@@ -120,7 +120,7 @@ def test_bad_query_values_are_422s_naming_the_parameter(query: str, name: str) -
 
 
 def test_searches_are_sql_ilike_and_case_sensitive_prefixes() -> None:
-    like = ti_filters.ilike
+    like = listing.ilike
     assert like("EXTRACT")("run_extract_all")
     assert not like("EXTRACT")(None)
     assert like("ex%all")("run_extract_all")
@@ -134,7 +134,7 @@ def test_searches_are_sql_ilike_and_case_sensitive_prefixes() -> None:
     assert not like("[a]")("a")
     assert like("a.c")("a.c")
     assert not like("a.c")("abc")
-    prefix = ti_filters.starts_with
+    prefix = listing.starts_with
     assert prefix("extract_")("extract")
     assert prefix("extract_")("extractor")
     assert not prefix("Extract")("extract")

@@ -9,13 +9,14 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from airlane.api import clear_options, ti_filters
+from airlane.api import clear_options, listing, run_filters
 from airlane.api.appkeys import STORE
 from airlane.api.clear_across import RunClear, with_marked
 from airlane.api.dag_versions import run_shape, run_shapes
 from airlane.api.errors import ApiError, conflict, invalid, json_response, not_found
 from airlane.api.inputs import (
     json_body,
+    masked_fields,
     opt_bool,
     opt_choice,
     opt_datetime,
@@ -23,10 +24,10 @@ from airlane.api.inputs import (
     opt_str,
     page,
     query_float,
-    query_list,
 )
 from airlane.api.shapes import ti_collection
 from airlane.engine.run_state import TIRecord
+from airlane.queue import assets as asset_store
 from airlane.queue.conf_limit import ConfTooLarge
 from airlane.queue.keys import ti_field
 from airlane.queue.protocol import run_id_problem
@@ -149,56 +150,48 @@ def conf_too_large(err: ConfTooLarge) -> ApiError:
 
 
 #: the run dates Airflow's run listing bounds (``<name>_gte``, ``_gt``, ``_lte``, ``_lt``)
-_RUN_RANGES = ("run_after", "logical_date", "start_date", "end_date")
-
-
 async def list_runs(request: web.Request) -> web.Response:
+    """GET .../dagRuns: one DAG's runs, or every DAG's with ``~``, with Airflow 3.3's filters,
+    order and offset or cursor paging (api/run_filters.py)."""
     store = request.app[STORE]
     dag_id = request.match_info["dag_id"]
     limit, offset = page(request)
-    states = set(request.query.getall("state", []))
-    run_types = set(query_list(request, "run_type"))
-    for kind in run_types - {k.value for k in DagRunType}:
-        message = "Input should be " + ", ".join(f"'{k.value}'" for k in DagRunType)
-        raise invalid("query", "run_type", message, kind)
-    ranges = ti_filters.date_ranges_from_query(request, _RUN_RANGES)
-    order_by = request.query.get("order_by", "-run_after")
-    filtered = bool(states or run_types or ranges)
-    if dag_id != "~" and not filtered and order_by in ("-run_after", "-logical_date"):
+    chosen_by = run_filters.from_query(request)
+    if dag_id != "~" and await store.dag(dag_id) is None:
+        raise not_found(f"Dag with id {dag_id}")
+    run_filters.refuse_partition_dates(request, dag_id)
+    cursor = request.query.get("cursor")
+    consuming = request.query.get("consuming_asset_pattern") or None
+    newest_first = chosen_by.order in (run_filters.DEFAULT_ORDER, (("logical_date", True),))
+    if dag_id != "~" and not chosen_by.narrows and newest_first and not consuming and not cursor:
         # Newest first is the order of the runs' sorted set: read just the page.
-        dag = await store.dag(dag_id)
-        if dag is None:
-            raise not_found(f"Dag with id {dag_id}")
         runs = await store.runs(dag_id, await store.run_page(dag_id, offset, limit))
         return json_response(
             {
-                "dag_runs": await run_shapes(store, dag, runs),
+                "dag_runs": await run_shapes(store, await store.dag(dag_id), runs),
                 "total_entries": await store.run_count(dag_id),
             }
         )
-    if dag_id == "~":
-        dag_ids = sorted(await store.dag_hashes())
-    else:
-        if await store.dag(dag_id) is None:
-            raise not_found(f"Dag with id {dag_id}")
-        dag_ids = [dag_id]
+    dag_ids = sorted(await store.dag_hashes()) if dag_id == "~" else [dag_id]
+    triggered = None
+    if consuming is not None:
+        wanted = consuming.lower()
+        triggered = await asset_store.runs_consuming(
+            store.client, store.keys, lambda text: wanted in text.lower()
+        )
     found: list[dict[str, Any]] = []
     for one in dag_ids:
-        dag = await store.dag(one)
         runs = await store.runs(one, await store.all_run_ids(one))
-        chosen = [run for run in runs if not states or run.get("state") in states]
-        shapes = await run_shapes(store, dag, chosen)
-        found.extend(
-            shape
-            for shape in shapes
-            if (not run_types or shape["run_type"] in run_types)
-            and ti_filters.in_ranges(shape, ranges)
+        if triggered is not None:
+            runs = [run for run in runs if (one, run["run_id"]) in triggered]
+        shapes = await run_shapes(store, await store.dag(one), runs)
+        found.extend(shape for shape in shapes if chosen_by.keeps(shape))
+    if cursor is not None:
+        at = listing.cursor_page(
+            found, chosen_by.order, run_filters.TAIL, cursor, limit, run_filters.value_of
         )
-    field = order_by.lstrip("-")
-    if field not in {"run_after", "logical_date", "start_date", "end_date", "dag_run_id", "id"}:
-        raise invalid("query", "order_by", f"Ordering with '{order_by}' is disallowed", order_by)
-    field = "run_after" if field == "id" else field
-    found.sort(key=lambda r: r[field] or "", reverse=order_by.startswith("-"))
+        return json_response(listing.cursor_result("dag_runs", len(found), at))
+    listing.sort_by(found, chosen_by.order, run_filters.value_of)
     return json_response({"dag_runs": found[offset : offset + limit], "total_entries": len(found)})
 
 
@@ -217,7 +210,10 @@ async def patch_run(request: web.Request) -> web.Response:
     await load_run(store, dag_id, run_id)
     message = "Input should be 'queued', 'success' or 'failed'"
     state = opt_choice(body, "state", {"success", "failed", "queued"}, message)
-    if "note" in body:
+    fields = masked_fields(request, body)
+    if "state" not in fields:
+        state = None
+    if "note" in fields:
         await store.set_run_note(dag_id, run_id, opt_str(body, "note", 1000) or "")
     if state in {"success", "failed"}:
         marks: dict[str, str] = {}

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from airlane.api.appkeys import DATA_INTERVALS_DEFAULT, STORE
 from airlane.api.asset_shapes import asset_expression
-from airlane.api.errors import invalid, json_response, not_found
+from airlane.api.errors import ApiError, invalid, json_response, not_found
 from airlane.api.inputs import json_body, page, query_bool, query_list
 from airlane.api.next_run import shared, with_next_run
 from airlane.api.shapes import dag_response, task_spec, version_response
@@ -192,6 +192,9 @@ async def patch_dag(request: web.Request) -> web.Response:
     store = request.app[STORE]
     dag_id = request.match_info["dag_id"]
     body = await json_body(request, {"is_paused"})
+    mask = query_list(request, "update_mask")
+    if mask and mask != ["is_paused"]:
+        raise ApiError(400, "Only `is_paused` field can be updated through the REST API")
     paused = body.get("is_paused")
     if not isinstance(paused, bool):
         raise invalid("body", "is_paused", "Input should be a valid boolean", paused)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from aiohttp import web
 
-from airlane.api.errors import invalid
+from airlane.api.errors import ApiError, invalid
 
 MAX_LIMIT = 1000
 
@@ -167,3 +167,17 @@ def path_int(request: web.Request, name: str) -> int:
         return int(raw)
     except ValueError:
         raise invalid("path", name, "Input should be a valid integer", raw) from None
+
+
+def masked_fields(
+    request: web.Request, body: Mapping[str, Any], immutable: frozenset[str] = frozenset()
+) -> set[str]:
+    """The body's fields a PATCH changes: those it gives, and of them only the ones
+    ``update_mask`` names when it is set (Airflow's rule); a mask naming a field that never
+    changes is Airflow's 400."""
+    mask = {name.strip() for name in query_list(request, "update_mask")}
+    fixed = mask & immutable
+    if fixed:
+        message = "Update not allowed: the following fields are immutable and cannot be modified"
+        raise ApiError(400, f"{message}: {fixed}")
+    return set(body) & mask if mask else set(body)

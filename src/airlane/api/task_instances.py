@@ -9,7 +9,7 @@ from typing import Any
 
 from aiohttp import web
 
-from airlane.api import clear_options, ti_filters
+from airlane.api import clear_options, listing, ti_filters
 from airlane.api.appkeys import STORE
 from airlane.api.clear_across import RunClear, with_marked
 from airlane.api.dag_runs import load_run
@@ -19,13 +19,21 @@ from airlane.api.inputs import (
     MAX_LIMIT,
     as_int,
     json_body,
+    masked_fields,
     opt_bool,
     opt_choice,
     opt_datetime,
     opt_str,
     page,
 )
-from airlane.api.instance_lookup import TIs, find_instance, map_index_of, path_ids
+from airlane.api.instance_lookup import (
+    TIs,
+    find_instance,
+    map_index_of,
+    map_index_or_all,
+    path_ids,
+    task_instances_of,
+)
 from airlane.api.shapes import iso, run_versions, task_instance_response, ti_collection
 from airlane.api.trigger_shapes import add_triggers
 from airlane.engine.graph import clear_subset, relatives
@@ -74,13 +82,7 @@ async def list_tis(request: web.Request) -> web.Response:
             result = {"task_instances": kept[offset : offset + limit], "total_entries": len(kept)}
         else:
             at = ti_filters.cursor_page(kept, chosen_by.order, cursor, limit, runs)
-            result = {
-                "task_instances": at.items,
-                "total_entries": min(len(kept), ti_filters.COUNT_LIMIT),
-                "total_entries_limit": ti_filters.COUNT_LIMIT,
-                "next_cursor": at.next_cursor,
-                "previous_cursor": at.previous_cursor,
-            }
+            result = listing.cursor_result("task_instances", len(kept), at)
     await add_triggers(store, result["task_instances"])
     return json_response(result)
 
@@ -139,17 +141,22 @@ async def _mark_selection(
             "include_past",
         },
     )
-    dag, run, tis, key = await find_instance(request, map_index_of(request))
+    map_index = map_index_or_all(request)
+    dag, run, tis, key = await find_instance(request, map_index)
     message = "Input should be 'success', 'failed' or 'skipped'"
     new_state = opt_choice(body, "new_state", _MARKABLE, message)
     note = opt_str(body, "note", 1000)
+    fields = masked_fields(request, body)  # (Airflow's mask: the state and the note)
+    new_state = new_state if "new_state" in fields else None
+    note = note if "note" in fields else None
     task_ids = relatives(
         dag or {},
         {key[0]},
         upstream=opt_bool(body, "include_upstream", False),
         downstream=opt_bool(body, "include_downstream", False),
     )
-    chosen = {k: v for k, v in tis.items() if k[0] in task_ids and (k[0] != key[0] or k == key)}
+    mine = task_instances_of(tis, key[0], map_index)
+    chosen = {k: v for k, v in tis.items() if (k[0] in task_ids and k[0] != key[0]) or k in mine}
     if note is not None:
         # (Airlane's instance records keep the engine's own notes: why a state was set)
         raise invalid("body", "note", "Airlane keeps no task instance notes", note)

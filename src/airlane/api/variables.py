@@ -10,7 +10,7 @@ from aiohttp import web
 
 from airlane.api.appkeys import STORE
 from airlane.api.errors import ApiError, conflict, invalid, json_response, not_found
-from airlane.api.inputs import json_body, opt_str, page
+from airlane.api.inputs import json_body, masked_fields, opt_str, page
 from airlane.sdk.secrets_masker import redact
 
 _FIELDS = {"key", "value", "description", "team_name"}
@@ -86,9 +86,10 @@ async def patch_variable(request: web.Request) -> web.Response:
         raise not_found(f"The Variable with key: `{key}`")
     if body.get("key") not in (None, key):  # Airflow's status and words for it
         raise ApiError(400, "Invalid body, key from request body doesn't match uri parameter")
-    value = _value(body) if "value" in body else str(current.get("value") or "")
+    fields = masked_fields(request, body, frozenset({"key"}))
+    value = _value(body) if "value" in fields else str(current.get("value") or "")
     description = (
-        opt_str(body, "description") if "description" in body else current.get("description")
+        opt_str(body, "description") if "description" in fields else current.get("description")
     )
     await store.set_variable(key, value, description)
     return json_response(variable_response(key, await store.variable(key) or {}))

@@ -12,7 +12,7 @@ API (the async functions below), the coordinator, ``inlet_events``.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -203,6 +203,21 @@ async def events_by_id(client: aioredis.Redis, keys: Keys, ids: Sequence[int]) -
         event["created_dagruns"] = [{"dag_id": d, "run_id": r} for d, r in refs]
         found.append(event)
     return found
+
+
+async def runs_consuming(
+    client: aioredis.Redis, keys: Keys, matches: Callable[[str], bool]
+) -> set[tuple[str, str]]:
+    """(dag id, run id) of every run an event of an asset whose name or uri ``matches``
+    triggered (Airflow's ``consuming_asset_pattern``)."""
+    bodies = await typed.hgetall(client, keys.asset_events)
+    ids = []
+    for event_id, body in bodies.items():
+        event = orjson.loads(body)
+        if matches(str(event.get("name") or "")) or matches(str(event.get("uri") or "")):
+            ids.append(event_id)
+    made = await typed.hmget(client, keys.asset_event_runs, ids) if ids else []
+    return {parse_run_ref(ref) for lines in made if lines for ref in lines.split("\n") if ref}
 
 
 async def events(

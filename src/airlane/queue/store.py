@@ -397,6 +397,19 @@ class Store:
                 found[name] = loads(value)
         return found
 
+    async def xcoms_of_tasks(
+        self, dag_id: str, pairs: list[tuple[str, str]]
+    ) -> list[dict[tuple[int, str], Any]]:
+        """Every XCom of each (run id, task id) of one DAG in one round trip, by (map index,
+        key)."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for run_id, task_id in pairs:
+                pipe.hgetall(self.keys.xcom(dag_id, run_id, task_id))
+            found = await pipe.execute()
+        return [
+            {parse_xcom_field(name): loads(value) for name, value in raw.items()} for raw in found
+        ]
+
     async def return_values(self, dag_id: str, run_id: str, task_id: str) -> dict[int, Any]:
         """The return value of each instance of a task that pushed one, by map index."""
         raw = await typed.hgetall(self.client, self.keys.xcom(dag_id, run_id, task_id))

@@ -39,6 +39,10 @@ async def hget(client: aioredis.Redis, key: str, field: str) -> str | None:
     return cast("str | None", await client.hget(key, field))
 
 
+async def hmget(client: aioredis.Redis, key: str, fields: list[str]) -> list[str | None]:
+    return cast("list[str | None]", await client.hmget(key, fields))
+
+
 async def get(client: aioredis.Redis, key: str) -> str | None:
     return cast("str | None", await client.get(key))
 

@@ -23,6 +23,45 @@ PAGE = [
 TEAM_NAME = nullable({"type": "string", "maxLength": 50})
 
 
+def cursor_collection(field: str, item: str) -> Schema:
+    """A page of a list that also pages by cursor (Airflow 3.3): the items, ``total_entries``
+    (capped at ``total_entries_limit`` for a cursor page) and the cursors."""
+    return model(
+        {
+            field: f"[{item}]",
+            "total_entries": "int?",
+            "total_entries_limit": "int?",
+            "next_cursor": "str?",
+            "previous_cursor": "str?",
+        }
+    )
+
+
+def order_by_list(*fields: str) -> dict[str, Any]:
+    """A repeatable ``order_by``: the fields a list sorts by, each also descending."""
+    names = [*fields, *(f"-{f}" for f in fields)]
+    return param("order_by", "query", {"type": "array", "items": {"type": "string", "enum": names}})
+
+
+def searches(*names: str) -> list[dict[str, Any]]:
+    """``<name>_pattern`` and ``<name>_prefix_pattern`` of each name."""
+    return [
+        param(f"{name}{kind}", "query", {"type": "string"})
+        for name in names
+        for kind in ("_pattern", "_prefix_pattern")
+    ]
+
+
+def ranges(*names: str, kind: str = "date-time") -> list[dict[str, Any]]:
+    """``_gte``, ``_gt``, ``_lte`` and ``_lt`` bounds of each name (dates, or numbers)."""
+    schema = {"type": "number"} if kind == "number" else {"type": "string", "format": kind}
+    return [
+        param(f"{name}_{bound}", "query", schema)
+        for name in names
+        for bound in ("gte", "gt", "lte", "lt")
+    ]
+
+
 def order_by(*fields: str, default: str | None = None) -> dict[str, Any]:
     """``order_by``: the fields a list sorts by, each also descending (``-field``)."""
     schema: dict[str, Any] = {"type": "string", "enum": [*fields, *(f"-{f}" for f in fields)]}

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from airlane.api.spec.common import PAGE, order_by
+from airlane.api import run_filters
+from airlane.api.spec.common import PAGE, cursor_collection, order_by_list, ranges, searches
 from airlane.api.spec.notation import (
     TYPES,
     Paths,
     Schema,
-    collection,
     model,
     nullable,
     op,
@@ -66,7 +66,7 @@ SCHEMAS: dict[str, Schema] = {
     "DagRunState": {"type": "string", "enum": ["queued", "running", "success", "failed"]},
     "DagRunType": {"type": "string", "enum": [kind.value for kind in DagRunType]},
     "DAGRunResponse": model(_RUN),
-    "DAGRunCollectionResponse": collection("dag_runs", "DAGRunResponse"),
+    "DAGRunCollectionResponse": cursor_collection("dag_runs", "DAGRunResponse"),
     "TriggerDAGRunPostBody": model(_TRIGGER, closed=True),
     # Airflow's DAGRunPatchStates: a run is set to one of these three only
     "DAGRunPatchBody": refine(
@@ -97,15 +97,21 @@ PATHS: Paths = {
             params=[
                 *path_params("dag_id"),
                 *PAGE,
+                param("cursor", "query", TYPES["str"]),
                 query_list("state"),
                 query_list("run_type"),
-                *(
-                    param(f"{name}_{bound}", "query", TYPES["dt"])
-                    for name in ("run_after", "logical_date", "start_date", "end_date")
-                    for bound in ("gte", "gt", "lte", "lt")
-                ),
-                order_by("run_after", "logical_date", "start_date", "end_date", "dag_run_id", "id"),
+                *ranges(*run_filters.DATES),
+                *ranges("duration", kind="number"),
+                param("partition_date_gte", "query", {"type": "string", "format": "date"}),
+                param("partition_date_lte", "query", {"type": "string", "format": "date"}),
+                param("conf_contains", "query", TYPES["str"]),
+                param("dag_version", "query", {"type": "array", "items": TYPES["int"]}),
+                param("bundle_version", "query", TYPES["str"]),
+                *searches(*run_filters.SEARCHES),
+                param("consuming_asset_pattern", "query", TYPES["str"]),
+                order_by_list(*run_filters.ORDER_FIELDS),
             ],
+            errors=(400, 401, 403, 404, 422),
         ),
         "post": op(
             "trigger_dag_run",
@@ -122,7 +128,7 @@ PATHS: Paths = {
             "patch_dag_run",
             "DagRun",
             "DAGRunResponse",
-            params=path_params(*_IDS),
+            params=[*path_params(*_IDS), query_list("update_mask")],
             body="DAGRunPatchBody",
         ),
         "delete": op(

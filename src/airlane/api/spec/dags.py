@@ -128,7 +128,12 @@ PATHS: Paths = {
     _D: {
         "get": op("get_dag", "DAG", "DAGResponse", params=path_params("dag_id")),
         "patch": op(
-            "patch_dag", "DAG", "DAGResponse", params=path_params("dag_id"), body="DAGPatchBody"
+            "patch_dag",
+            "DAG",
+            "DAGResponse",
+            params=[*path_params("dag_id"), query_list("update_mask")],
+            body="DAGPatchBody",
+            errors=(400, 401, 403, 404, 422),
         ),
         # 409 while a run of the DAG is queued or running
         "delete": op(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from airlane.api import ti_filters
-from airlane.api.spec.common import PAGE
+from airlane.api.spec.common import PAGE, cursor_collection
 from airlane.api.spec.notation import (
     TYPES,
     Paths,
@@ -152,17 +152,7 @@ SCHEMAS: dict[str, Schema] = {
             "is_alive": "bool?",
         }
     ),
-    # Airflow 3.3's: exact total_entries for offset pages, capped ones and the cursors for
-    # cursor pages
-    "TaskInstanceCollectionResponse": model(
-        {
-            "task_instances": "[TaskInstanceResponse]",
-            "total_entries": "int?",
-            "total_entries_limit": "int?",
-            "next_cursor": "str?",
-            "previous_cursor": "str?",
-        }
-    ),
+    "TaskInstanceCollectionResponse": cursor_collection("task_instances", "TaskInstanceResponse"),
     "TaskInstanceHistoryResponse": model(_COMMON),
     "TaskInstanceHistoryCollectionResponse": collection(
         "task_instances", "TaskInstanceHistoryResponse"
@@ -253,14 +243,19 @@ def _instance_paths() -> Paths:
     paths: Paths = {}
     for mapped in (False, True):
         params = path_params("dag_id", "dag_run_id", "task_id", *(("map_index",) if mapped else ()))
+        # (no map index: every instance of the task)
+        any_index = (
+            [] if mapped else [param("map_index", "query", {"type": "integer", "minimum": -1})]
+        )
+        marks = [*params, *any_index, query_list("update_mask")]
         base = _TI + ("/{map_index}" if mapped else "")
         suffix = "_by_map_index" if mapped else ""
         read = "get_mapped_task_instance" if mapped else "get_task_instance"
         paths[base] = {
             "get": op(read, "TaskInstance", "TaskInstanceResponse", params=params),
-            "patch": mark(f"patch_task_instance{suffix}", params),
+            "patch": mark(f"patch_task_instance{suffix}", marks),
         }
-        paths[base + "/dry_run"] = {"patch": mark(f"patch_task_instance_dry_run{suffix}", params)}
+        paths[base + "/dry_run"] = {"patch": mark(f"patch_task_instance_dry_run{suffix}", marks)}
     return paths
 
 

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from airlane.api.spec.bulk import bulk_op
 from airlane.api.spec.common import PAGE, TEAM_NAME
-from airlane.api.spec.notation import Paths, Schema, collection, model, op, path_params, refine
+from airlane.api.spec.notation import (
+    Paths,
+    Schema,
+    collection,
+    model,
+    op,
+    path_params,
+    query_list,
+    refine,
+)
 
 SCHEMAS: dict[str, Schema] = {
     "VariableResponse": model(
@@ -55,7 +64,7 @@ PATHS: Paths = {
             "patch_variable",
             "Variable",
             "VariableResponse",
-            params=_KEY,
+            params=[*_KEY, query_list("update_mask")],
             body="VariableBody",
             errors=(400, 401, 403, 404, 422),
         ),
