@@ -397,6 +397,30 @@ def test_update_masks_limit_what_a_patch_changes(api: Api) -> None:
     assert {ti["state"] for ti in answer["task_instances"]} == {"success"}
 
 
+def test_a_team_name_is_refused_as_airflow_refuses_it_without_multi_team(api: Api) -> None:
+    token = api.token()
+    message = "team_name cannot be set when multi_team mode is disabled"
+    for path, body in (
+        ("/api/v2/pools", {"name": "team_pool", "slots": 1}),
+        ("/api/v2/variables", {"key": "team_var", "value": "v"}),
+        ("/api/v2/connections", {"connection_id": "team_conn", "conn_type": "http"}),
+    ):
+        status, answer = api.call("POST", path, {**body, "team_name": "blue"}, token=token)
+        assert (status, answer["detail"][0]["loc"]) == (422, ["body", "team_name"]), answer
+        assert answer["detail"][0]["msg"].startswith(message)
+        status, answer = api.call("POST", path, {**body, "team_name": None}, token=token)
+        assert status == 201, answer
+        made = f"{path}/{next(iter(body.values()))}"
+        assert api.call("DELETE", made, token=token)[0] == 204  # (the pool list is checked)
+    bulk = {
+        "actions": [
+            {"action": "create", "entities": [{"key": "v2", "value": "x", "team_name": "blue"}]}
+        ]
+    }
+    status, answer = api.call("PATCH", "/api/v2/variables", bulk, token=token)
+    assert status == 422, answer
+
+
 def test_pause_and_unpause_through_patch(api: Api) -> None:
     token = api.token()
     status, dag = api.call("PATCH", "/api/v2/dags/api_flaky", {"is_paused": True}, token=token)
@@ -832,6 +856,9 @@ def test_the_batch_listing_filters_by_range_pool_and_orders(api: Api) -> None:
     assert status == 400  # (Airflow's SortParam)
     assert answer["detail"].startswith("Ordering with 'pool' is disallowed")
     assert all(ti["dag_version"]["version_number"] >= 1 for ti in every)
+    one_dag = "/api/v2/dags/api_chain/dagRuns/~/taskInstances/list"
+    status, answer = api.call("POST", one_dag, {"dag_ids": ["api_flaky"]}, token=token)
+    assert (status, answer["detail"][0]["loc"]) == (422, ["body", "dag_ids"])
 
 
 def test_the_task_instance_listing_filters_orders_and_pages_by_cursor(api: Api) -> None:

@@ -48,7 +48,8 @@ _ALSO_REFUSED: dict[str, str | tuple[str, ...]] = {
     # only_new with only_failed (Airflow's 422), only_new on a run of an older version
     "clear_dag_run": "422",
     # an order_by the listing cannot sort by (a string in the schema, as Airflow's: 400)
-    "get_task_instances_batch": "400",
+    # (and dag_ids or dag_run_ids beside a path that is not ~: 422)
+    "get_task_instances_batch": ("400", "422"),
     # a cursor not of this listing, more than ten order_by fields, a run id under ~ (400s,
     # Airflow's); a task group the DAG has not (Airflow's 404)
     "get_task_instances": "400",

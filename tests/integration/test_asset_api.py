@@ -112,6 +112,19 @@ def test_an_event_posted_from_outside_is_recorded_and_reaches_its_consumer(
     assert _get(api, token, consuming + "no-such-asset")["dag_runs"] == []
     missing = api.call("POST", "/api/v2/assets/events", {"asset_id": 999999}, token=token)
     assert missing[0] == 404
+    # Airflow 3.3's partition_key and access_control: null, or every consumer, is taken;
+    # what Airlane cannot carry (no asset partitions, no teams) is refused naming the field
+    everybody = {"consumer_teams": None, "allow_global": True}
+    taken = {"asset_id": orders["id"], "partition_key": None, "access_control": everybody}
+    assert api.call("POST", "/api/v2/assets/events", taken, token=token)[0] == 200
+    for field, value in (
+        ("partition_key", "2026-01"),
+        ("access_control", {"consumer_teams": ["blue"]}),
+        ("access_control", {"allow_global": False}),
+    ):
+        body = {"asset_id": orders["id"], field: value}
+        status, answer = api.call("POST", "/api/v2/assets/events", body, token=token)
+        assert (status, answer["detail"][0]["loc"][:2]) == (422, ["body", field]), answer
 
 
 def test_queued_events_are_read_and_deleted_per_dag(assets_api: tuple[Api, str]) -> None:
@@ -138,6 +151,22 @@ def test_materialize_runs_the_one_producer(assets_api: tuple[Api, str]) -> None:
     assert status == 200, run
     assert run["dag_id"] == "asset_producer"
     assert api.cluster.wait_run("asset_producer", run["dag_run_id"])["state"] == "success"
+    # MaterializeAssetBody: the trigger's fields, each carried to the run
+    path = f"/api/v2/assets/{orders['id']}/materialize"
+    body = {"dag_run_id": "made_by_hand", "conf": {"size": 3}, "note": "by hand"}
+    status, run = api.call("POST", path, body, token=token)
+    assert status == 200, run
+    assert (run["dag_run_id"], run["conf"], run["note"], run["run_type"]) == (
+        "made_by_hand",
+        {"size": 3},
+        "by hand",
+        "asset_materialization",
+    )
+    assert api.cluster.wait_run("asset_producer", "made_by_hand")["state"] == "success"
+    assert api.call("POST", path, {"dag_run_id": "made_by_hand"}, token=token)[0] == 409
+    assert api.call("POST", path, {"partition_key": "2026-01"}, token=token)[0] == 400
+    status, answer = api.call("POST", path, {"size": 3}, token=token)
+    assert (status, answer["detail"][0]["loc"]) == (422, ["body", "size"])
     watched = _asset(api, token, "watched_orders")
     assert api.call("POST", f"/api/v2/assets/{watched['id']}/materialize", token=token)[0] == 404
 

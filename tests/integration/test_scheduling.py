@@ -228,6 +228,17 @@ def test_backfills_through_the_api(scheduled: Cluster) -> None:
     assert status == 409  # already completed
     listed = api.call("GET", "/api/v2/backfills?dag_id=daily_flaky", token=token)[1]
     assert made["id"] in [b["id"] for b in listed["backfills"]]
+    # run_on_latest_version: a reprocessed run reruns on its own DAG version in Airlane, so
+    # true is refused while one of them started on an older version than the latest
+    older = "backfill__2024-05-02T00:00:00+00:00"
+    keys = scheduled.keys
+    scheduled.redis().hset(keys.run("daily_flaky", older), "dag_hash", "an-older-version")
+    again = {**body, "reprocess_behavior": "completed", "run_on_latest_version": True}
+    status, answer = api.call("POST", "/api/v2/backfills/dry_run", again, token=token)
+    assert (status, answer["detail"][0]["loc"]) == (422, ["body", "run_on_latest_version"])
+    assert older in answer["detail"][0]["msg"]
+    again["run_on_latest_version"] = False
+    assert api.call("POST", "/api/v2/backfills/dry_run", again, token=token)[0] == 200
     status, body422 = api.call(
         "POST", "/api/v2/backfills", {**body, "dag_id": "chain_to_clear"}, token=token
     )

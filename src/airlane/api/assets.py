@@ -25,7 +25,7 @@ from airlane.api.asset_shapes import (
     search,
     sort_shapes,
 )
-from airlane.api.dag_runs import load_run
+from airlane.api.dag_runs import TRIGGER_FIELDS, create_from_body, load_run
 from airlane.api.dag_versions import run_shape
 from airlane.api.errors import ApiError, conflict, invalid, json_response
 from airlane.api.hitl_shapes import like
@@ -49,10 +49,9 @@ from airlane.queue.asset_records import (
     EventSource,
     QueuedEvent,
 )
-from airlane.queue.store import DagNotFound, RunExists, RunRequest, Store
+from airlane.queue.store import Store
 from airlane.sdk.run_types import refusal
 from airlane.sdk.timetable_base import DagRunType
-from airlane.sdk.timezone import utcnow
 
 
 def _not_found(detail: str) -> ApiError:
@@ -168,7 +167,8 @@ async def list_events(request: web.Request) -> web.Response:
 
 async def create_event(request: web.Request) -> web.Response:
     store = request.app[STORE]
-    body = await json_body(request, {"asset_id", "extra"})
+    body = await json_body(request, {"asset_id", "extra", "partition_key", "access_control"})
+    _for_everybody(body)
     asset_id = as_int(body.get("asset_id"))
     if asset_id is None:
         raise invalid("body", "asset_id", "Input should be a valid integer", body.get("asset_id"))
@@ -185,9 +185,31 @@ async def create_event(request: web.Request) -> web.Response:
     return json_response((await _event_shapes(store, [recorded[0]]))[0])
 
 
+def _for_everybody(body: dict[str, Any]) -> None:
+    """An event's ``access_control`` (Airflow 3.3: which teams' DAGs it reaches): Airlane has no
+    teams, so only every consumer (null, or ``allow_global`` without ``consumer_teams``) is
+    taken; a partition key is refused (no asset partitions)."""
+    if body.get("partition_key") is not None:
+        message = "Airlane has no asset partitions: an event cannot carry a partition_key"
+        raise invalid("body", "partition_key", message, body["partition_key"])
+    control = body.get("access_control")
+    if control is None:
+        return
+    if not isinstance(control, dict) or set(control) - {"consumer_teams", "allow_global"}:
+        raise invalid(
+            "body", "access_control", "Input should be an AssetEventAccessControl", control
+        )
+    if control.get("consumer_teams") or control.get("allow_global", True) is not True:
+        message = "Airlane has no teams: an event reaches every consumer"
+        raise invalid("body", "access_control", message, control)
+
+
 async def materialize(request: web.Request) -> web.Response:
+    """Run the one DAG that produces the asset (an asset_materialization run), as the
+    optional MaterializeAssetBody asks (the trigger's fields: run id, dates, conf, note)."""
     store = request.app[STORE]
     asset_id = path_int(request, "asset_id")
+    body = await json_body(request, TRIGGER_FIELDS, required=False)
     record = await asset_store.asset(store.client, store.keys, asset_id)
     producers = set()
     if record is not None:
@@ -206,14 +228,9 @@ async def materialize(request: web.Request) -> web.Response:
     )
     if denied is not None:
         raise ApiError(400, denied)  # Airflow's status and message
-    now = utcnow()
-    run_id = kind.generate_run_id(suffix=now.isoformat())  # Airflow 3.2+'s run type and id
-    try:
-        await store.create_run(RunRequest(dag_id, run_id, now, now, now, {}, run_type=kind.value))
-    except DagNotFound:
-        raise _not_found(f"No DAG materializes asset with ID: {asset_id}") from None
-    except RunExists:
-        raise conflict(f"DAG Run with run_id: `{run_id}` already exists") from None
+    if dag is None:
+        raise _not_found(f"No DAG materializes asset with ID: {asset_id}")
+    run_id = await create_from_body(store, dag, body, kind)  # Airflow 3.2+'s run type and id
     return json_response(await run_shape(store, dag, await load_run(store, dag_id, run_id)))
 
 

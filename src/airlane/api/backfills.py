@@ -95,6 +95,7 @@ async def _plan(request: web.Request, dry_run: bool) -> tuple[Backfill | None, l
             run_backwards=opt_bool(body, "run_backwards", False),
             conf=opt_dict(body, "dag_run_conf"),
             dry_run=dry_run,
+            run_on_latest_version=opt_bool(body, "run_on_latest_version", False),
         )
     except BackfillNotAllowed as err:
         raise ApiError(400, str(err)) from None  # Airflow's status and message

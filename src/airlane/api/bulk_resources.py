@@ -21,7 +21,7 @@ from airlane.api.bulk import BulkResource, handle
 from airlane.api.connection_shapes import ConnectionBody, apply_patch, new_connection, parse_body
 from airlane.api.connections import _admin, _load
 from airlane.api.errors import ApiError, invalid, not_found
-from airlane.api.inputs import opt_str
+from airlane.api.inputs import no_team, opt_str
 from airlane.api.pools import _slots, include_deferred
 from airlane.api.variables import _value
 from airlane.sdk.connection import Connection
@@ -59,7 +59,7 @@ def _pool(data: dict[str, Any]) -> dict[str, Any]:
     name = opt_str(data, "name", 256)
     if not name:
         raise invalid("body", "name", "Field required", data.get("name"))
-    opt_str(data, "team_name", 50)  # no teams in Airlane: checked, then ignored
+    no_team(data)
     return {"name": name, "slots": _slots(data, required=True), "description": data}
 
 
@@ -96,6 +96,7 @@ def _variable(data: dict[str, Any]) -> dict[str, Any]:
     key = opt_str(data, "key", 250)
     if not key:
         raise invalid("body", "key", "Field required", data.get("key"))
+    no_team(data)
     return {"key": key, "value": _value(data), "description": opt_str(data, "description")}
 
 

@@ -14,15 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from airlane.api.errors import invalid
-from airlane.api.inputs import as_int
+from airlane.api.inputs import as_int, no_team
 from airlane.sdk.connection import Connection
 from airlane.sdk.secrets_masker import REPLACEMENT, redact, should_hide_value_for_key
 
 CONNECTION_ID_RE = re.compile(r"^[\w.-]+$")
 CONNECTION_ID_MAX = 200
 OPTIONAL_TEXT = ("description", "host", "login", "schema", "password", "extra")
-#: team_name: newer Airflow's (airflowctl sends it, null); Airlane has no teams, so it is checked
-#: as Airflow checks it and not kept, as for pools and variables
+#: team_name: newer Airflow's (airflowctl sends it, null); Airlane has no teams, so a value is
+#: refused as Airflow refuses one outside its multi-team mode (inputs.no_team)
 BODY_FIELDS = frozenset({"connection_id", "conn_type", "port", "team_name", *OPTIONAL_TEXT})
 
 
@@ -91,9 +91,7 @@ def parse_body(data: dict[str, Any]) -> ConnectionBody:
         raise invalid("body", "port", "Input should be a 64-bit integer", port)
     values["port"] = port
     values["extra"] = _extra(values["extra"])
-    team = data.get("team_name")
-    if team is not None and (not isinstance(team, str) or len(team) > 50):
-        raise invalid("body", "team_name", "Input should be a string of at most 50 characters")
+    no_team(data)
     return ConnectionBody(values, frozenset(data) - {"team_name"})
 
 

@@ -39,7 +39,7 @@ from airlane.sdk.run_types import refusal
 from airlane.sdk.timetable_base import DagRunType
 from airlane.sdk.timezone import utcnow
 
-_TRIGGER_FIELDS = {
+TRIGGER_FIELDS = {
     "dag_run_id",
     "logical_date",
     "data_interval_start",
@@ -62,13 +62,24 @@ async def load_run(store: Store, dag_id: str, run_id: str) -> dict[str, str]:
 async def trigger(request: web.Request) -> web.Response:
     store = request.app[STORE]
     dag_id = request.match_info["dag_id"]
-    body = await json_body(request, _TRIGGER_FIELDS)
+    body = await json_body(request, TRIGGER_FIELDS)
     dag = await store.dag(dag_id)
     if dag is None:
         raise not_found(f"Dag with dag_id: '{dag_id}'")
     denied = refusal(dag_id, dag.get("allowed_run_types"), DagRunType.MANUAL, "manual runs")
     if denied is not None:
         raise ApiError(400, denied)  # Airflow's status and message
+    run_id = await create_from_body(store, dag, body, DagRunType.MANUAL)
+    run = await load_run(store, dag_id, run_id)
+    return json_response(await run_shape(store, dag, run))
+
+
+async def create_from_body(
+    store: Store, dag: dict[str, Any], body: dict[str, Any], kind: DagRunType
+) -> str:
+    """Create a run of ``kind`` as a TriggerDAGRunPostBody asks (the trigger's, and the
+    materialize endpoint's MaterializeAssetBody), with Airflow's refusals; its run id."""
+    dag_id = str(dag["dag_id"])
     if body.get("partition_key") is not None:  # (Airlane has no partitioned timetables)
         raise ApiError(
             400, f"Dag '{dag_id}' is not a partitioned Dag and does not accept a partition_key."
@@ -86,7 +97,7 @@ async def trigger(request: web.Request) -> web.Response:
     effective = logical_date or run_after
     if start is None:
         start, end = _manual_interval(dag, effective)
-    run_id = opt_str(body, "dag_run_id") or f"manual__{effective.isoformat()}"
+    run_id = opt_str(body, "dag_run_id") or kind.generate_run_id(suffix=effective.isoformat())
     problem = run_id_problem(run_id)
     if problem is not None:
         # Airflow answers 400 with the ValueError of create_dagrun; a 422 naming the field is
@@ -105,6 +116,7 @@ async def trigger(request: web.Request) -> web.Response:
         conf,
         note=opt_str(body, "note", 1000),
         run_after=later,
+        run_type=kind.value,
     )
     try:
         await store.create_run(request_)
@@ -116,8 +128,7 @@ async def trigger(request: web.Request) -> web.Response:
         ) from None
     except ConfTooLarge as err:
         raise conf_too_large(err) from None
-    run = await load_run(store, dag_id, run_id)
-    return json_response(await run_shape(store, dag, run))
+    return run_id
 
 
 def _manual_interval(dag: dict[str, Any], run_after: datetime) -> tuple[datetime, datetime]:

@@ -14,10 +14,15 @@ from airlane.api.errors import ApiError, invalid
 MAX_LIMIT = 1000
 
 
-async def json_body(request: web.Request, allowed: Iterable[str]) -> dict[str, Any]:
-    """The body as a JSON object whose keys are all in ``allowed``."""
+async def json_body(
+    request: web.Request, allowed: Iterable[str], *, required: bool = True
+) -> dict[str, Any]:
+    """The body as a JSON object whose keys are all in ``allowed`` (an empty one: ``{}`` where
+    the body is optional)."""
     raw = await request.read()  # aiohttp refuses bodies over client_max_size with a 413
-    if not raw.strip():  # every body the API takes is required, as in Airflow's
+    if not raw.strip():
+        if not required:
+            return {}
         raise invalid("body", "", "Field required")
     try:
         data = orjson.loads(raw)
@@ -181,3 +186,20 @@ def masked_fields(
         message = "Update not allowed: the following fields are immutable and cannot be modified"
         raise ApiError(400, f"{message}: {fixed}")
     return set(body) & mask if mask else set(body)
+
+
+def no_team(data: Mapping[str, Any]) -> None:
+    """``team_name`` (pools, variables, connections): Airlane has no teams, so a value is
+    refused as Airflow 3.3 refuses one while its multi-team mode is off (its default)."""
+    team = data.get("team_name")
+    if team is None:
+        return
+    if not isinstance(team, str) or len(team) > 50:
+        raise invalid(
+            "body", "team_name", "Input should be a string of at most 50 characters", team
+        )
+    message = (
+        "team_name cannot be set when multi_team mode is disabled. Please contact your "
+        "administrator."
+    )
+    raise invalid("body", "team_name", message, team)

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from airlane.api.appkeys import STORE
 from airlane.api.errors import ApiError, conflict, invalid, json_response, not_found
-from airlane.api.inputs import as_int, json_body, opt_str, page, query_list
+from airlane.api.inputs import as_int, json_body, no_team, opt_str, page, query_list
 from airlane.api.shapes import task_spec
 from airlane.queue.keys import parse_run_ref
 from airlane.queue.store import Store
@@ -117,7 +117,7 @@ async def create_pool(request: web.Request) -> web.Response:
         raise invalid("body", "name", "Field required", body.get("name"))
     slots = _slots(body, required=True)
     assert slots is not None
-    opt_str(body, "team_name", 50)  # Airlane has no teams: checked as Airflow does, then ignored
+    no_team(body)
     if name in await store.pools() and name != DEFAULT_POOL:
         raise conflict(f"Pool with name: `{name}` already exists")
     deferred = include_deferred(body, default=False)
@@ -150,7 +150,7 @@ async def patch_pool(request: web.Request) -> web.Response:
         raise ApiError(400, f"Renaming a pool is not supported (`{name}` to `{renamed}`)")
     # the whole body is checked (PoolPatchBody), masked out or not
     slots = _slots(body, required=False)
-    opt_str(body, "team_name", 50)
+    no_team(body)
     opt_str(body, "description")
     include_deferred(body, False, null_keeps=True)
     fields = _patched_fields(name, body, query_list(request, "update_mask"))

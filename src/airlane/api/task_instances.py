@@ -264,6 +264,10 @@ async def list_tis_batch(request: web.Request) -> web.Response:
     store = request.app[STORE]
     body = await json_body(request, _BATCH_FIELDS)
     path_dag, path_run = path_ids(request)
+    for segment, field in ((path_dag, "dag_ids"), (path_run, "dag_run_ids")):
+        if segment != "~" and body.get(field) is not None:  # (Airflow takes only ~ there)
+            message = f"{field} is only taken with ~ in the path"
+            raise invalid("body", field, message, body[field])
     dag_ids = [path_dag] if path_dag != "~" else _str_list(body, "dag_ids")
     run_ids = [path_run] if path_run != "~" else _str_list(body, "dag_run_ids")
     task_ids = set(_str_list(body, "task_ids") or [])

@@ -35,10 +35,10 @@ def _body_schema(operation: dict[str, Any]) -> str | None:
 
 
 @functools.cache
-def _bodies() -> dict[tuple[str, str], str]:
-    """(METHOD, path template) -> the name of its body schema."""
+def _bodies() -> dict[tuple[str, str], tuple[str, bool]]:
+    """(METHOD, path template) -> the name of its body schema, and whether a body is needed."""
     return {
-        (method.upper(), template): name
+        (method.upper(), template): (name, operation["requestBody"].get("required", False))
         for template, operations in PATHS.items()
         for method, operation in operations.items()
         if (name := _body_schema(operation))
@@ -83,7 +83,20 @@ def body_error(name: str, body: Any) -> ApiError | None:
     if missing and error.validator == "required":
         field = ".".join(filter(None, (field, missing.group(1))))
         return invalid("body", field, "Field required")
-    return invalid("body", field, error.message.split("\n", 1)[0][:300], error.instance)
+    message = _own_words(error) or error.message.split("\n", 1)[0][:300]
+    return invalid("body", field, message, error.instance)
+
+
+def _own_words(error: ValidationError) -> str | None:
+    """Why a schema refuses, in its own words (``x-refused``: team_name), where the failing
+    schema or one it is part of says."""
+    found: ValidationError | None = error
+    while found is not None:
+        own = found.schema.get("x-refused") if isinstance(found.schema, dict) else None
+        if isinstance(own, str):
+            return own
+        found = found.parent if isinstance(found.parent, ValidationError) else None
+    return None
 
 
 def validation_middleware() -> Middleware:
@@ -95,9 +108,10 @@ def validation_middleware() -> Middleware:
         if request.method in _BODY_METHODS:
             resource = request.match_info.route.resource
             template = resource.canonical if resource is not None else ""
-            name = _bodies().get((request.method, template))
-            if name is not None:
-                raw = await request.read()  # kept by aiohttp: the handler reads it again
+            found = _bodies().get((request.method, template))
+            raw = await request.read() if found is not None else b""  # (kept by aiohttp)
+            if found is not None and (raw.strip() or found[1]):
+                name = found[0]
                 if not raw.strip():
                     raise invalid("body", "", "Field required")
                 try:

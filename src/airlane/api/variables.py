@@ -10,7 +10,7 @@ from aiohttp import web
 
 from airlane.api.appkeys import STORE
 from airlane.api.errors import ApiError, conflict, invalid, json_response, not_found
-from airlane.api.inputs import json_body, masked_fields, opt_str, page
+from airlane.api.inputs import json_body, masked_fields, no_team, opt_str, page
 from airlane.sdk.secrets_masker import redact
 
 _FIELDS = {"key", "value", "description", "team_name"}
@@ -43,7 +43,7 @@ def variable_response(key: str, entry: dict[str, Any]) -> dict[str, Any]:
 def _value(body: dict[str, Any]) -> str:
     if "value" not in body:
         raise invalid("body", "value", "Field required")
-    opt_str(body, "team_name", 50)  # no teams in Airlane: checked as Airflow does, then ignored
+    no_team(body)
     value = body["value"]
     # Airflow stores text; other JSON values are stored as their JSON text.
     return value if isinstance(value, str) else orjson.dumps(value).decode()

@@ -22,6 +22,7 @@ from airlane.api.spec.notation import (
 _REFERENCE = {"dag_id": "str", "created_at": "dt", "updated_at": "dt"}
 _TASK_REFERENCE = {"dag_id": "str", "task_id": "str", "created_at": "dt", "updated_at": "dt"}
 
+_NO_TEAMS = "Airlane has no teams: an event reaches every consumer"
 SCHEMAS: dict[str, Schema] = {
     "DagScheduleAssetReference": model(_REFERENCE, closed=True),
     "TaskOutletAssetReference": model(_TASK_REFERENCE, closed=True),
@@ -82,9 +83,31 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
     "AssetEventCollectionResponse": collection("asset_events", "AssetEventResponse"),
+    # Airflow 3.3's fields; Airlane has no asset partitions and no teams, so a partition key
+    # and consumer limits other than everybody's are refused (422), null taken
     "CreateAssetEventsBody": refine(
-        model({"asset_id": "int", "extra": "obj?"}, closed=True),
+        model(
+            {"asset_id": "int", "extra": "obj?", "partition_key": "str?", "access_control": "obj?"},
+            closed=True,
+        ),
         extra=dict(TYPES["obj"]),
+        partition_key={
+            "type": "null",
+            "x-refused": "Airlane has no asset partitions: an event cannot carry a partition_key",
+        },
+        access_control=nullable(
+            {
+                "type": "object",
+                "properties": {
+                    "consumer_teams": {
+                        "anyOf": [{"type": "null"}, {"type": "array", "maxItems": 0}],
+                        "x-refused": _NO_TEAMS,
+                    },
+                    "allow_global": {"const": True, "x-refused": _NO_TEAMS},
+                },
+                "additionalProperties": False,
+            }
+        ),
     ),
     "QueuedEventResponse": model(
         {"dag_id": "str", "asset_id": "int", "created_at": "dt", "dag_display_name": "str"}
@@ -167,7 +190,9 @@ PATHS: Paths = {
             _TAG,
             "DAGRunResponse",
             params=_ASSET,
-            errors=(401, 403, 404, 409, 422),
+            body="MaterializeAssetBody",
+            body_required=False,
+            errors=(400, 401, 403, 404, 409, 422),
         )
     },
     "/api/v2/assets/{asset_id}/queuedEvents": {

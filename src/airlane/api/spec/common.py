@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airlane.api.spec.notation import Paths, Schema, model, nullable, param
+from airlane.api.spec.notation import Paths, Schema, model, param
 
 SCHEMAS: dict[str, Schema] = {
     "HTTPExceptionResponse": model({"detail": "any"}),
@@ -19,8 +19,15 @@ PAGE = [
     param("offset", "query", {"type": "integer", "minimum": 0, "default": 0}),
 ]
 
-#: Airflow's limit on team names (pools and variables)
-TEAM_NAME = nullable({"type": "string", "maxLength": 50})
+#: team_name (pools, variables, connections): Airlane has no teams, so only null is taken; a
+#: name is refused (422), as Airflow 3.3 refuses one while its multi_team mode is off
+TEAM_NAME = {
+    "type": "null",
+    "description": "Airlane has no teams: a team name is refused, as by Airflow's default "
+    "(multi_team off)",
+    "x-refused": "team_name cannot be set when multi_team mode is disabled. Please contact "
+    "your administrator.",
+}
 
 
 def cursor_collection(field: str, item: str) -> Schema:

@@ -68,6 +68,8 @@ SCHEMAS: dict[str, Schema] = {
     "DAGRunResponse": model(_RUN),
     "DAGRunCollectionResponse": cursor_collection("dag_runs", "DAGRunResponse"),
     "TriggerDAGRunPostBody": model(_TRIGGER, closed=True),
+    # the materialize endpoint's (optional) body: the trigger's fields
+    "MaterializeAssetBody": model(_TRIGGER, closed=True),
     # Airflow's DAGRunPatchStates: a run is set to one of these three only
     "DAGRunPatchBody": refine(
         model({"state": "DagRunState?", "note": "str?"}, closed=True),

@@ -107,6 +107,7 @@ def op(
     status: int = 200,
     errors: tuple[int, ...] = (401, 403, 404, 422),
     public: bool = False,
+    body_required: bool = True,
 ) -> dict[str, Any]:
     """One operation: its id and tag, the schema of its answer (None: no body), its
     parameters and body schema, the errors it documents (a body adds 413), and ``public`` for
@@ -130,7 +131,7 @@ def op(
         operation["parameters"] = params
     if body:
         operation["requestBody"] = {
-            "required": True,
+            "required": body_required,
             "content": {"application/json": {"schema": type_schema(body)}},
         }
     if public:
