@@ -421,6 +421,93 @@ def test_a_team_name_is_refused_as_airflow_refuses_it_without_multi_team(api: Ap
     assert status == 422, answer
 
 
+def test_the_dag_listing_takes_airflows_filters_and_orders(api: Api) -> None:
+    token = api.token()
+    body = {"dag_run_id": "latest_of_listing"}
+    assert api.call("POST", "/api/v2/dags/api_listing/dagRuns", body, token=token)[0] == 200
+    assert _wait_run(api, token, "api_listing", "latest_of_listing") == "success"
+
+    def ids(query: str) -> list[str]:
+        status, answer = api.call("GET", f"/api/v2/dags?limit=100&{query}", token=token)
+        assert status == 200, (query, answer)
+        return [dag["dag_id"] for dag in answer["dags"]]
+
+    every = ids("")
+    assert "api_listing" in every
+    assert ids("owners=LISTING_own") == ["api_listing"]
+    assert ids("dag_display_name_pattern=listing%20dag") == ["api_listing"]
+    assert ids("dag_display_name_prefix_pattern=Listing") == ["api_listing"]
+    assert ids("dag_id_prefix_pattern=api_list") == ["api_listing"]
+    assert ids("timetable_type=CronTriggerTimetable") == ["run_types_scheduled_only"]
+    assert "api_listing" in ids("timetable_type=NullTimetable")
+    assert (ids("is_favorite=true"), ids("is_favorite=false")) == ([], every)
+    assert (ids("bundle_name=dags-folder"), ids("bundle_name=other")) == (every, [])
+    assert ids("bundle_version=1") == []
+    assert ids("has_asset_schedule=true") == ids("asset_dependency=orders") == []
+    assert ids("has_asset_schedule=false") == every
+    assert ids("has_import_errors=true") == []
+    # the latest run's state and dates
+    assert "api_listing" in ids("last_dag_run_state=success&dag_run_state=success")
+    assert "run_types_scheduled_only" not in ids("dag_run_state=success")  # (no run)
+    assert "api_listing" in ids("dag_run_start_date_gte=2000-01-01T00:00:00Z")
+    assert ids("dag_run_end_date_lt=2000-01-01T00:00:00Z") == []
+    assert ids("order_by=-dag_id") == sorted(every, reverse=True)
+    by_display = ids("order_by=-dag_display_name&order_by=dag_id")
+    assert (
+        by_display == sorted(every, key=lambda d: "Listing DAG" if d == "api_listing" else d)[::-1]
+    )
+    for query, expected in (("order_by=owners", 400), ("last_dag_run_state=done", 422)):
+        assert api.call("GET", f"/api/v2/dags?{query}", token=token)[0] == expected, query
+
+
+def test_simple_lists_take_airflows_searches_and_orders(api: Api) -> None:
+    token = api.token()
+
+    def got(path: str) -> Any:
+        status, answer = api.call("GET", path, token=token)
+        assert status == 200, (path, answer)
+        return answer
+
+    for name in ("search_pool_a", "search_pool_b"):
+        body = {"name": name, "slots": 1}
+        assert api.call("POST", "/api/v2/pools", body, token=token)[0] == 201
+    for key in ("search_var_1", "search_var_2"):
+        body = {"key": key, "value": key[-1]}
+        assert api.call("POST", "/api/v2/variables", body, token=token)[0] == 201
+    try:
+        pools = got("/api/v2/pools?pool_name_pattern=SEARCH_POOL&order_by=-name")["pools"]
+        assert [p["name"] for p in pools] == ["search_pool_b", "search_pool_a"]
+        pools = got("/api/v2/pools?pool_name_prefix_pattern=search_pool_a")["pools"]
+        assert [p["name"] for p in pools] == ["search_pool_a"]
+        found = got("/api/v2/variables?variable_key_pattern=search_var&order_by=-_val")
+        assert [v["key"] for v in found["variables"]] == ["search_var_2", "search_var_1"]
+        found = got("/api/v2/variables?variable_key_prefix_pattern=search_var_1")
+        assert [v["key"] for v in found["variables"]] == ["search_var_1"]
+    finally:
+        for name in ("search_pool_a", "search_pool_b"):
+            api.call("DELETE", f"/api/v2/pools/{name}", token=token)
+        for key in ("search_var_1", "search_var_2"):
+            api.call("DELETE", f"/api/v2/variables/{key}", token=token)
+    assert got("/api/v2/importErrors?filename_pattern=no-such-file")["import_errors"] == []
+    assert got("/api/v2/importErrors?order_by=-timestamp")["total_entries"] >= 0
+    assert got("/api/v2/dagTags?tag_name_prefix_pattern=ap")["tags"] == ["api"]
+    assert got("/api/v2/backfills?order_by=-id")["total_entries"] >= 0
+    body = {"connection_id": "search_conn", "conn_type": "http"}
+    assert api.call("POST", "/api/v2/connections", body, token=token)[0] == 201
+    conns = got("/api/v2/connections?connection_id_prefix_pattern=search_co")["connections"]
+    assert [c["connection_id"] for c in conns] == ["search_conn"]
+    assert api.call("DELETE", "/api/v2/connections/search_conn", token=token)[0] == 204
+    for path in (
+        "/api/v2/pools?order_by=slots",
+        "/api/v2/variables?order_by=value",
+        "/api/v2/importErrors?order_by=dag_id",
+        "/api/v2/backfills?order_by=dag_id",
+        "/api/v2/dags/api_listing/tasks?order_by=owner",
+        "/api/v2/jobs?order_by=id&order_by=nope",
+    ):
+        assert api.call("GET", path, token=token)[0] == 400, path
+
+
 def test_pause_and_unpause_through_patch(api: Api) -> None:
     token = api.token()
     status, dag = api.call("PATCH", "/api/v2/dags/api_flaky", {"is_paused": True}, token=token)
@@ -917,7 +1004,7 @@ def test_the_task_instance_listing_filters_orders_and_pages_by_cursor(api: Api) 
     assert ids(f"{order}&limit=2&cursor={answer['previous_cursor']}") == pages[1]
     # across DAGs and runs, with the run and DAG searches
     across = "/api/v2/dags/~/dagRuns/~/taskInstances"
-    assert ids("dag_id_prefix_pattern=api_list&run_id_pattern=LIST&limit=100", across) == ids("")
+    assert ids("dag_id_prefix_pattern=api_list&run_id_pattern=LISTED&limit=100", across) == ids("")
     # refusals, each Airflow's
     for query, expected in (
         ("cursor=not-a-token", 400),

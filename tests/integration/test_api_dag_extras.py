@@ -8,6 +8,7 @@ import json
 import textwrap
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -158,6 +159,26 @@ def test_xcom_add_edit_and_delete(api: Api, token: str) -> None:
     added = _ok(api, token, "POST", base, {"key": "note", "value": [1, 2]}, status=201)
     assert (added["key"], added["value"], added["map_index"]) == ("note", [1, 2], -1)
     assert api.call("POST", base, {"key": "note", "value": 3}, token=token)[0] == 409
+    # the listing: xcom_key, searches, order_by, paging, and ~ for any DAG, run or task
+    keys = [x["key"] for x in _ok(api, token, "GET", base + "?order_by=-key")["xcom_entries"]]
+    assert keys == ["return_value", "note"]
+    assert [x["key"] for x in _ok(api, token, "GET", base + "?xcom_key=note")["xcom_entries"]] == [
+        "note"
+    ]
+    assert _ok(api, token, "GET", base + "?xcom_key_pattern=RETURN")["total_entries"] == 1
+    assert _ok(api, token, "GET", base + "?xcom_key_prefix_pattern=no")["total_entries"] == 1
+    paged = _ok(api, token, "GET", base + "?order_by=key&limit=1&offset=1")
+    assert ([x["key"] for x in paged["xcom_entries"]], paged["total_entries"]) == (
+        ["return_value"],
+        2,
+    )
+    anywhere = "/api/v2/dags/~/dagRuns/~/taskInstances/~/xcomEntries"
+    found = _ok(api, token, "GET", f"{anywhere}?run_id_pattern={quote(run_id)}&xcom_key=note")
+    assert [(x["dag_id"], x["task_id"]) for x in found["xcom_entries"]] == [("extras_push", "push")]
+    assert (
+        _ok(api, token, "GET", base + "?logical_date_lt=2000-01-01T00:00:00Z")["xcom_entries"] == []
+    )
+    assert api.call("GET", base + "?order_by=value", token=token)[0] == 400
     edited = _ok(api, token, "PATCH", base + "/note", {"value": "changed"})
     assert edited["value"] == "changed"
     assert _ok(api, token, "GET", base + "/note")["value"] == "changed"

@@ -10,8 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from airlane.api.errors import invalid
-from airlane.api.hitl_shapes import like
+from airlane.api import listing
 from airlane.api.inputs import query_list
 from airlane.api.shapes import iso
 from airlane.queue.asset_records import AliasRecord, AssetRecord, DagAssets, QueuedEvent
@@ -167,17 +166,8 @@ def asset_expression(
 
 def ordering(request: web.Request, fields: tuple[str, ...], default: str) -> list[tuple[str, bool]]:
     """``order_by`` (repeatable, ``-`` for descending) as (field, descending) pairs; a field
-    the list does not sort by is a 422 as in Airflow."""
-    pairs = []
-    for raw in query_list(request, "order_by") or [default]:
-        name = raw.lstrip("-")
-        if name not in fields:
-            message = (
-                f"Ordering with '{name}' is disallowed or the attribute does not exist on the model"
-            )
-            raise invalid("query", "order_by", message, raw)
-        pairs.append((name, raw.startswith("-")))
-    return pairs
+    the list does not sort by is Airflow's 400."""
+    return list(listing.query_order(request, fields, [default]))
 
 
 def sort_shapes(shapes: list[Shape], pairs: list[tuple[str, bool]]) -> list[Shape]:
@@ -196,16 +186,11 @@ def _key(value: Any) -> tuple[bool, Any]:
     return (value is not None, 0 if value is None else value)
 
 
-def search(request: web.Request, name: str) -> str | None:
-    """A ``*_pattern`` query (SQL LIKE, substring); ``~`` matches everything, as Airflow."""
-    value = request.query.get(name)
-    return None if value == "~" else value
-
-
 def asset_filter(request: web.Request) -> Callable[[Shape], bool]:
-    """``name_pattern``, ``uri_pattern`` and ``dag_ids`` (an asset some of those DAGs
-    schedule on, produce or consume) as one test of an asset's shape."""
-    names, uris = search(request, "name_pattern"), search(request, "uri_pattern")
+    """``name_pattern``, ``uri_pattern`` (and their ``_prefix_pattern``) and ``dag_ids`` (an
+    asset some of those DAGs schedule on, produce or consume) as one test of an asset's
+    shape."""
+    found = listing.searches(request, {"name": "name", "uri": "uri"})
     dag_ids = set(query_list(request, "dag_ids"))
     if len(dag_ids) == 1:  # Airflow also takes dag_ids=a,b
         dag_ids = set(dag_ids.pop().split(","))
@@ -215,11 +200,7 @@ def asset_filter(request: web.Request) -> Callable[[Shape], bool]:
         return {ref["dag_id"] for part in parts for ref in shape[part]}
 
     def keep(shape: Shape) -> bool:
-        return (
-            like(names, shape["name"])
-            and like(uris, shape["uri"])
-            and (not dag_ids or bool(dag_ids & related(shape)))
-        )
+        return listing.keeps(shape, found) and (not dag_ids or bool(dag_ids & related(shape)))
 
     return keep
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from airlane.api import listing
 from airlane.api.appkeys import STORE
 from airlane.api.asset_shapes import (
     Shape,
@@ -22,13 +23,11 @@ from airlane.api.asset_shapes import (
     event_shape,
     ordering,
     queued_shape,
-    search,
     sort_shapes,
 )
 from airlane.api.dag_runs import TRIGGER_FIELDS, create_from_body, load_run
 from airlane.api.dag_versions import run_shape
 from airlane.api.errors import ApiError, conflict, invalid, json_response
-from airlane.api.hitl_shapes import like
 from airlane.api.inputs import (
     as_int,
     json_body,
@@ -101,11 +100,11 @@ async def list_aliases(request: web.Request) -> web.Response:
     store = request.app[STORE]
     limit, offset = page(request)
     pairs = ordering(request, ALIAS_ORDER, "id")
-    pattern = search(request, "name_pattern")
+    found = listing.searches(request, {"name": "name"})
     shapes = [
         a.ref()
         for a in await asset_store.aliases(store.client, store.keys)
-        if like(pattern, a.name)
+        if listing.keeps(a.ref(), found)
     ]
     shapes = sort_shapes(shapes, pairs)
     return json_response(
@@ -156,10 +155,11 @@ async def list_events(request: web.Request) -> web.Response:
     pairs = ordering(request, EVENT_ORDER, "timestamp")
     equal, ranges = _event_query(request)
     keep = event_filter(equal, ranges)
+    names = listing.searches(request, {"name": "name"})  # (the asset's name)
     everything, _ = await asset_store.events(
         store.client, store.keys, asset_store.EventFilter(), 0, 2**62
     )
-    events = [e for e in everything if keep(e)]
+    events = [e for e in everything if keep(e) and listing.keeps(e, names)]
     events = sort_shapes(events, [*pairs, ("id", False)])
     shapes = await _event_shapes(store, events[offset : offset + limit])
     return json_response({"asset_events": shapes, "total_entries": len(events)})

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from airlane.api import listing
 from airlane.api.appkeys import STORE
 from airlane.api.errors import ApiError, invalid, json_response, not_found
 from airlane.api.inputs import (
@@ -126,6 +127,7 @@ async def list_backfills(request: web.Request) -> web.Response:
         for b in await load_all(request.app[STORE])
         if dag_id is None or b.dag_id == dag_id
     ]
+    found = listing.listed(request, found, order_fields=("id",))
     return json_response({"backfills": found[offset : offset + limit], "total_entries": len(found)})
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from airlane.api import listing
 from airlane.api.appkeys import STORE
 from airlane.api.connection_shapes import (
     BODY_FIELDS,
@@ -23,8 +24,7 @@ from airlane.api.connection_shapes import (
     new_connection,
     parse_body,
 )
-from airlane.api.dags import _matches
-from airlane.api.errors import ApiError, conflict, invalid, json_response, not_found
+from airlane.api.errors import ApiError, conflict, json_response, not_found
 from airlane.api.inputs import json_body, page, query_list
 from airlane.sdk.connection import Connection
 from airlane.service.connections.fernet import FernetKeyMissing
@@ -61,10 +61,7 @@ async def _load(admin: ConnectionsAdmin, conn_id: str) -> Connection | None:
 
 
 def _sort(rows: list[dict[str, Any]], order_by: list[str]) -> None:
-    for name in order_by:
-        if name.lstrip("-") not in _ORDER:
-            message = f"Ordering with '{name}' is disallowed or the attribute does not exist"
-            raise invalid("query", "order_by", message, name)
+    listing.order_pairs(order_by, _ORDER)  # (Airflow's 400 for a field it cannot sort by)
     for name in reversed(order_by or ["connection_id"]):  # stable sorts: last key first
         field = _ORDER[name.lstrip("-")]
         present = [r for r in rows if r[field] is not None]
@@ -76,14 +73,11 @@ def _sort(rows: list[dict[str, Any]], order_by: list[str]) -> None:
 async def list_connections(request: web.Request) -> web.Response:
     limit, offset = page(request)
     order_by = query_list(request, "order_by")
-    pattern = request.query.get("connection_id_pattern")
+    found = listing.searches(request, {"connection_id": "connection_id"})
     admin = _admin(request)
     raw = await admin.raw_all()
-    rows = [
-        {"connection_id": conn_id, **plain_fields(record)}
-        for conn_id, record in raw.items()
-        if _matches(pattern, conn_id)
-    ]
+    rows = [{"connection_id": conn_id, **plain_fields(record)} for conn_id, record in raw.items()]
+    rows = [row for row in rows if listing.keeps(row, found)]
     _sort(rows, order_by)
     chosen = rows[offset : offset + limit]
     items = []

@@ -13,8 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
+from airlane.api import listing
 from airlane.api.appkeys import STORE
-from airlane.api.dags import _matches
 from airlane.api.errors import invalid, json_response
 from airlane.api.inputs import page, query_list
 from airlane.api.shapes import iso
@@ -38,10 +38,7 @@ async def current_dags(store: Store) -> dict[str, dict[str, Any]]:
 
 def sort_rows(rows: list[dict[str, Any]], order_by: list[str], fields: tuple[str, ...]) -> None:
     """Airflow's ``order_by``: several fields, each ``-`` for descending (nulls last)."""
-    for name in order_by:
-        if name.lstrip("-") not in fields:
-            message = f"Ordering with '{name}' is disallowed or the attribute does not exist"
-            raise invalid("query", "order_by", message, name)
+    listing.order_pairs(order_by, fields)  # (Airflow's 400 for a field it cannot sort by)
     for name in reversed(order_by or [fields[0]]):  # stable sorts: last key first
         field = name.lstrip("-")
         present = [r for r in rows if r[field] is not None]
@@ -52,10 +49,10 @@ def sort_rows(rows: list[dict[str, Any]], order_by: list[str], fields: tuple[str
 
 async def list_tags(request: web.Request) -> web.Response:
     limit, offset = page(request)
-    pattern = request.query.get("tag_name_pattern")
+    found = listing.searches(request, {"tag_name": "name"})
     dags = await current_dags(request.app[STORE])
     names = {tag for dag in dags.values() for tag in dag.get("tags") or []}
-    rows = [{"name": n} for n in sorted(names) if _matches(pattern, n)]
+    rows = [{"name": n} for n in sorted(names) if listing.keeps({"name": n}, found)]
     sort_rows(rows, query_list(request, "order_by"), ("name",))
     tags = [r["name"] for r in rows[offset : offset + limit]]
     return json_response({"tags": tags, "total_entries": len(rows)})

@@ -3,28 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from airlane.api import dag_filters, listing
 from airlane.api.appkeys import DATA_INTERVALS_DEFAULT, STORE
 from airlane.api.asset_shapes import asset_expression
 from airlane.api.errors import ApiError, invalid, json_response, not_found
 from airlane.api.inputs import json_body, page, query_bool, query_list
 from airlane.api.next_run import shared, with_next_run
-from airlane.api.shapes import dag_response, task_spec, version_response
+from airlane.api.shapes import dag_response, dag_run_response, task_spec, version_response
 from airlane.engine.retry_policy import backoff_multiplier
 from airlane.queue import api_reads, asset_reads
 from airlane.queue.dag_admin import dag_versions
+from airlane.queue.store import Store
 from airlane.sdk.timezone import utcnow
 
-_ORDER_FIELDS = {"dag_id", "dag_display_name", "is_paused", "max_active_tasks"}
 
-
-async def _all_dags(request: web.Request) -> list[dict[str, Any]]:
+async def _all_dags(request: web.Request) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """Every DAG Airlane holds: its DAGResponse and its serialized form."""
     store = request.app[STORE]
     hashes = await store.dag_hashes()
     paused, stale = await store.paused_dags(), await store.inactive_dags()
@@ -43,7 +43,8 @@ async def _all_dags(request: web.Request) -> list[dict[str, Any]]:
             stale=dag_id in stale,
             has_import_errors=files.get(dag_id) in errors,
         )
-        found.append(await _with_next_run(request, response, dag, schedules.get(dag_id), now))
+        shown = await _with_next_run(request, response, dag, schedules.get(dag_id), now)
+        found.append((shown, dag))
     return found
 
 
@@ -59,38 +60,38 @@ async def _with_next_run(
     return with_next_run(response, await next_runs.upcoming(dag, last_raw, now))
 
 
-def _matches(pattern: str | None, value: str) -> bool:
-    """Airflow's ``*_pattern``: case-insensitive substring, SQL wildcards, ``|`` for or."""
-    if not pattern or pattern == "~":
-        return True
-    for alternative in pattern.split("|"):
-        glob = "*" + alternative.replace("%", "*").replace("_", "?") + "*"
-        if fnmatch.fnmatch(value.lower(), glob.lower()):
-            return True
-    return False
-
-
 async def list_dags(request: web.Request) -> web.Response:
+    """GET /dags with Airflow 3.3's filters and order (api/dag_filters.py)."""
     limit, offset = page(request)
     tags = query_list(request, "tags")
     tags_mode = request.query.get("tags_match_mode", "any")
     if tags_mode not in {"any", "all"}:
         raise invalid("query", "tags_match_mode", "Input should be 'any' or 'all'", tags_mode)
     paused = query_bool(request, "paused")
-    pattern = request.query.get("dag_id_pattern")
-    order_by = request.query.get("order_by", "dag_id")
-    if order_by.lstrip("-") not in _ORDER_FIELDS:
-        raise invalid("query", "order_by", f"Ordering with '{order_by}' is disallowed", order_by)
-    dags = [
-        d
-        for d in await _all_dags(request)
-        if (paused is None or d["is_paused"] == paused)
-        and _matches(pattern, d["dag_id"])
-        and _tags_match(d, tags, tags_mode)
-        and not d["is_stale"]
-    ]
-    dags.sort(key=lambda d: d[order_by.lstrip("-")], reverse=order_by.startswith("-"))
+    chosen_by = dag_filters.from_query(request, request.app[DATA_INTERVALS_DEFAULT])
+    store = request.app[STORE]
+    found = []
+    for shape, dag in await _all_dags(request):
+        if (paused is not None and shape["is_paused"] != paused) or not _tags_match(
+            shape, tags, tags_mode
+        ):
+            continue
+        last = await _last_run(store, shape["dag_id"]) if chosen_by.needs_runs else None
+        if chosen_by.keeps(shape, dag, last):
+            found.append((shape, last))
+    for name, descending in reversed(chosen_by.order):
+        found.sort(
+            key=lambda pair: listing.sort_key(dag_filters.value_of(pair[0], name, pair[1])),
+            reverse=descending,
+        )
+    dags = [shape for shape, _ in found]
     return json_response({"dags": dags[offset : offset + limit], "total_entries": len(dags)})
+
+
+async def _last_run(store: Store, dag_id: str) -> dict[str, Any] | None:
+    """The DAG's latest run (the newest of its runs), as the listing's run filters see it."""
+    runs = await store.runs(dag_id, await store.run_page(dag_id, 0, 1))
+    return dag_run_response(None, runs[0]) if runs else None
 
 
 def _tags_match(dag: dict[str, Any], wanted: list[str], mode: str) -> bool:
@@ -246,8 +247,7 @@ async def list_tasks(request: web.Request) -> web.Response:
     dag, _ = await _one(request)
     tasks = [task_response(dag, spec) for spec in dag.get("tasks", [])]
     order_by = request.query.get("order_by", "task_id")
-    if order_by.lstrip("-") not in {"task_id", "task_display_name", "priority_weight"}:
-        raise invalid("query", "order_by", f"Ordering with '{order_by}' is disallowed", order_by)
+    listing.order_pairs([order_by], ("task_id", "task_display_name", "priority_weight"))
     tasks.sort(key=lambda t: t[order_by.lstrip("-")] or 0, reverse=order_by.startswith("-"))
     return json_response({"tasks": tasks, "total_entries": len(tasks)})
 

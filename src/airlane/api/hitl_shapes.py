@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 
-from airlane.api.errors import invalid
+from airlane.api import listing
 from airlane.api.inputs import parse_datetime, query_bool, query_int, query_list
 from airlane.api.shapes import iso
 from airlane.sdk.hitl_detail import HITLDetail, HITLRequest, HITLResponse
@@ -82,11 +81,13 @@ def response_shape(response: HITLResponse) -> dict[str, Any]:
 
 
 def like(pattern: str | None, value: str | None) -> bool:
-    """A ``*_pattern`` / ``*_search`` query: SQL LIKE wildcards, case-insensitive substring."""
-    if not pattern:
-        return True
-    glob = "*" + pattern.replace("%", "*").replace("_", "?") + "*"
-    return value is not None and fnmatch.fnmatch(value.lower(), glob.lower())
+    """A ``*_pattern`` / ``*_search`` query: SQL ILIKE (listing.ilike); none: anything."""
+    return not pattern or listing.ilike(pattern)(value)
+
+
+def prefixed(pattern: str | None, value: str | None) -> bool:
+    """A ``*_prefix_pattern`` query (listing.starts_with); none: anything."""
+    return pattern is None or listing.starts_with(pattern)(value)
 
 
 def list_filter(request: web.Request) -> Callable[[dict[str, Any]], bool]:
@@ -106,8 +107,10 @@ def list_filter(request: web.Request) -> Callable[[dict[str, Any]], bool]:
         user = shape["responded_by_user"] or {}
         return (
             like(q.get("dag_id_pattern"), ti["dag_id"])
+            and prefixed(q.get("dag_id_prefix_pattern"), ti["dag_id"])
             and (task_id is None or ti["task_id"] == task_id)
             and like(q.get("task_id_pattern"), ti["task_id"])
+            and prefixed(q.get("task_id_prefix_pattern"), ti["task_id"])
             and (index is None or ti["map_index"] == index)
             and (not states or (ti["state"] or "no_status") in states)
             and (received is None or shape["response_received"] is received)
@@ -128,16 +131,8 @@ def _in_range(value: str, op: str, bound: datetime) -> bool:
 
 def sort_key_of(request: web.Request) -> list[tuple[Callable[[dict[str, Any]], Any], bool]]:
     """``order_by`` (repeatable, ``-`` for descending) as (key, descending) pairs."""
-    pairs = []
-    for raw in query_list(request, "order_by") or ["ti_id"]:
-        name = raw.lstrip("-")
-        if name not in ORDER_FIELDS:
-            message = (
-                f"Ordering with '{name}' is disallowed or the attribute does not exist on the model"
-            )
-            raise invalid("query", "order_by", message, raw)
-        pairs.append((_SORT_KEYS[name], raw.startswith("-")))
-    return pairs
+    order = listing.query_order(request, ORDER_FIELDS, ["ti_id"])
+    return [(_SORT_KEYS[name], descending) for name, descending in order]
 
 
 def _ti(name: str) -> Callable[[dict[str, Any]], Any]:

@@ -18,8 +18,9 @@ from typing import Any
 
 from aiohttp import web
 
+from airlane.api import listing
 from airlane.api.appkeys import STORE
-from airlane.api.errors import invalid, json_response
+from airlane.api.errors import json_response
 from airlane.api.inputs import page, parse_datetime, query_bool
 from airlane.api.shapes import iso
 from airlane.api.spec.jobs import ORDER_FIELDS
@@ -88,17 +89,15 @@ def job_filter(request: web.Request) -> Callable[[dict[str, Any]], bool]:
 
 
 def _sorted(request: web.Request, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    raw = request.query.get("order_by", "id")
-    field = raw.lstrip("-")
-    if field not in ORDER_FIELDS:
-        raise invalid("query", "order_by", f"Ordering with '{raw}' is disallowed", raw)
-    descending = raw.startswith("-")
-    present = sorted(
-        (j for j in found if j[field] is not None), key=lambda j: j[field], reverse=descending
-    )
-    missing = [j for j in found if j[field] is None]
-    # nulls last ascending and first descending, as PostgreSQL sorts them
-    return missing + present if descending else present + missing
+    """By each ``order_by`` field (repeatable), first field first; nulls last ascending and
+    first descending, as PostgreSQL sorts them."""
+    for field, descending in reversed(listing.query_order(request, ORDER_FIELDS, ["id"])):
+        present = sorted(
+            (j for j in found if j[field] is not None), key=lambda j: j[field], reverse=descending
+        )
+        missing = [j for j in found if j[field] is None]
+        found = missing + present if descending else present + missing
+    return found
 
 
 async def list_jobs(request: web.Request) -> web.Response:

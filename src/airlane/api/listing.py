@@ -47,6 +47,26 @@ def field_of(shape: Shape, name: str) -> Any:
     return shape.get(name)
 
 
+def aliased(names: dict[str, str]) -> Value:
+    """A lookup where some names stand for a field of the shape (Airflow's ``to_replace``)."""
+    return lambda shape, name: shape.get(names.get(name, name))
+
+
+def listed(
+    request: web.Request,
+    shapes: list[Shape],
+    *,
+    searches_of: dict[str, str] | None = None,
+    order_fields: Iterable[str] = (),
+    value: Value = field_of,
+) -> list[Shape]:
+    """The shapes a simple list keeps (``*_pattern``/``*_prefix_pattern`` of ``searches_of``)
+    in the ``order_by`` the query asks for (the list's own order without one)."""
+    found = searches(request, searches_of or {})
+    kept = [shape for shape in shapes if keeps(shape, found, value)]
+    return sort_by(kept, query_order(request, order_fields), value)
+
+
 def ilike(pattern: str) -> Callable[[Any], bool]:
     """Airflow's ``*_pattern``: SQL ``ILIKE '%pattern%'`` (``%`` and ``_`` its wildcards, case
     ignored), ``|`` between alternatives, ``~`` for anything."""

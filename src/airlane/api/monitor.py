@@ -7,6 +7,7 @@ from importlib import metadata
 
 from aiohttp import web
 
+from airlane.api import listing
 from airlane.api.appkeys import STORE
 from airlane.api.errors import json_response, not_found
 from airlane.api.inputs import page, path_int
@@ -82,7 +83,23 @@ async def _errors(request: web.Request) -> list[dict[str, object]]:
 
 async def list_import_errors(request: web.Request) -> web.Response:
     limit, offset = page(request)
-    found = await _errors(request)
+    found = listing.listed(
+        request,
+        await _errors(request),
+        searches_of={"filename": "filename"},
+        order_fields=(
+            "id",
+            "import_error_id",
+            "timestamp",
+            "filename",
+            "bundle_name",
+            "stacktrace",
+        ),
+        value=listing.aliased({"id": "import_error_id", "stacktrace": "stack_trace"}),
+    )
+    for name in ("filename", "bundle_name"):  # (exact)
+        if name in request.query:
+            found = [entry for entry in found if entry[name] == request.query[name]]
     return json_response(
         {"import_errors": found[offset : offset + limit], "total_entries": len(found)}
     )

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from airlane.api import listing
 from airlane.api.appkeys import STORE
 from airlane.api.errors import ApiError, conflict, invalid, json_response, not_found
 from airlane.api.inputs import as_int, json_body, no_team, opt_str, page, query_list
@@ -66,6 +67,13 @@ async def list_pools(request: web.Request) -> web.Response:
     limit, offset = page(request)
     pools, usage = await store.pools(), await _usage(store)
     items = [pool_response(n, p, usage.get(n, Counter())) for n, p in sorted(pools.items())]
+    items = listing.listed(
+        request,
+        items,
+        searches_of={"pool_name": "name"},
+        order_fields=("id", "pool", "name"),
+        value=listing.aliased({"id": "name", "pool": "name"}),  # (by name: no row ids)
+    )
     return json_response({"pools": items[offset : offset + limit], "total_entries": len(items)})
 
 

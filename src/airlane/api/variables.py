@@ -8,6 +8,7 @@ from typing import Any
 import orjson
 from aiohttp import web
 
+from airlane.api import listing
 from airlane.api.appkeys import STORE
 from airlane.api.errors import ApiError, conflict, invalid, json_response, not_found
 from airlane.api.inputs import json_body, masked_fields, no_team, opt_str, page
@@ -53,6 +54,13 @@ async def list_variables(request: web.Request) -> web.Response:
     limit, offset = page(request)
     found = await request.app[STORE].variables()
     items = [variable_response(k, v) for k, v in sorted(found.items())]
+    items = listing.listed(
+        request,
+        items,
+        searches_of={"variable_key": "key"},
+        order_fields=("key", "id", "_val", "description", "is_encrypted", "team_name"),
+        value=listing.aliased({"id": "key", "_val": "value"}),  # (by key: no row ids)
+    )
     return json_response({"variables": items[offset : offset + limit], "total_entries": len(items)})
 
 

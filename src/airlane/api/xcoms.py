@@ -6,25 +6,75 @@ from typing import Any
 
 from aiohttp import web
 
+from airlane.api import listing
 from airlane.api.appkeys import STORE
 from airlane.api.errors import conflict, invalid, json_response, not_found
-from airlane.api.inputs import as_int, json_body, query_bool
-from airlane.api.instance_lookup import find_instance, map_index_of, path_ids
+from airlane.api.inputs import as_int, json_body, page, query_bool
+from airlane.api.instance_lookup import find_instance, map_index_of, map_index_or_all, path_ids
 from airlane.api.shapes import iso, run_after
 from airlane.queue.xcom_writes import add_xcom, delete_xcom
 from airlane.sdk.serde import deserialize as decode_xcom
 from airlane.sdk.serde import stringify
 
+#: Airflow's SortParam of the listing (``run_after`` its run's)
+XCOM_ORDER = ("key", "dag_id", "run_id", "task_id", "map_index", "timestamp", "run_after")
+_DEFAULT_ORDER = ("dag_id", "task_id", "run_id", "map_index", "key")
+_SEARCHES = {
+    "xcom_key": "key",
+    "dag_display_name": "dag_display_name",
+    "run_id": "run_id",
+    "task_id": "task_id",
+}
+
 
 async def list_xcoms(request: web.Request) -> web.Response:
+    """Airflow 3.3's listing of XCom entries: ``~`` for any DAG, run or task; ``map_index``
+    (absent: every one) and ``xcom_key``; the searches, ``map_index_filter``, the
+    logical_date and run_after ranges, ``order_by`` and the page."""
+    limit, offset = page(request)
+    index = map_index_or_all(request)
+    wanted_key = request.query.get("xcom_key")
+    searches = listing.searches(request, _SEARCHES)
+    ranges = listing.date_ranges(request, ("logical_date", "run_after"))
+    by_index = listing.query_ints(request, "map_index_filter")
+    order = listing.query_order(request, XCOM_ORDER, _DEFAULT_ORDER)
+    entries = [
+        entry
+        for entry in await _entries(request)
+        if (index is None or entry["map_index"] == index)
+        and (wanted_key is None or entry["key"] == wanted_key)
+        and (not by_index or entry["map_index"] == by_index[0])
+        and listing.keeps(entry, searches)
+        and listing.in_ranges(entry, ranges)
+    ]
+    listing.sort_by(entries, order)
+    return json_response(
+        {"xcom_entries": entries[offset : offset + limit], "total_entries": len(entries)}
+    )
+
+
+async def _entries(request: web.Request) -> list[dict[str, Any]]:
+    """Every XCom entry of the DAGs, runs and tasks the path names (``~``: any)."""
     store = request.app[STORE]
     dag_id, run_id = path_ids(request)
-    _dag, run, _tis, key = await find_instance(request, map_index_of(request))
-    entries = [
-        _xcom_entry(dag_id, run_id, run, key, name, value)
-        for name, value in sorted((await store.xcoms(dag_id, run_id, key[0], key[1])).items())
-    ]
-    return json_response({"xcom_entries": entries, "total_entries": len(entries)})
+    task_id = request.match_info["task_id"]
+    entries = []
+    for one in sorted(await store.dag_hashes()) if dag_id == "~" else [dag_id]:
+        dag = await store.dag(one)
+        if dag is None:
+            continue
+        tasks = [t["task_id"] for t in dag.get("tasks", [])] if task_id == "~" else [task_id]
+        run_ids = await store.all_run_ids(one) if run_id == "~" else [run_id]
+        runs = {run["run_id"]: run for run in await store.runs(one, run_ids)}
+        pairs = [(r, t) for r in runs for t in tasks]
+        shown = dag.get("dag_display_name") or one
+        names = {t["task_id"]: t.get("task_display_name") or t["task_id"] for t in dag["tasks"]}
+        for (r, t), found in zip(pairs, await store.xcoms_of_tasks(one, pairs), strict=True):
+            for (index, name), value in found.items():
+                entry = _xcom_entry(one, r, runs[r], (t, index), name, value)
+                entry["dag_display_name"], entry["task_display_name"] = shown, names.get(t, t)
+                entries.append(entry)
+    return entries
 
 
 async def get_xcom(request: web.Request) -> web.Response:

@@ -11,7 +11,13 @@ def double(number):
     return number * 2
 
 
-with DAG("api_listing", schedule=None, tags=["api"]) as dag:
+with DAG(
+    "api_listing",
+    schedule=None,
+    tags=["api"],
+    dag_display_name="Listing DAG",
+    default_args={"owner": "listing_owner"},
+) as dag:
     with TaskGroup("outer"):
         first = EmptyOperator(task_id="first")
         with TaskGroup("inner"):

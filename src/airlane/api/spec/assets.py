@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airlane.api.spec.common import PAGE
+from airlane.api.spec.common import PAGE, searches
 from airlane.api.spec.notation import (
     TYPES,
     Paths,
@@ -144,6 +144,7 @@ _EVENT_FILTERS = [
     param("source_run_id", "query", _STR),
     param("source_map_index", "query", _INT),
     *(param(f"timestamp_{b}", "query", _DT) for b in ("gte", "gt", "lte", "lt")),
+    *searches("name"),
 ]
 _TAG = "Asset"
 _DELETE_ERRORS = (400, 401, 403, 404, 422)
@@ -156,8 +157,7 @@ PATHS: Paths = {
             "AssetCollectionResponse",
             params=[
                 *PAGE,
-                param("name_pattern", "query", _STR),
-                param("uri_pattern", "query", _STR),
+                *searches("name", "uri"),
                 param("dag_ids", "query", {"type": "array", "items": _STR}),
                 param("only_active", "query", {**_BOOL, "default": True}),
                 _order(ASSET_ORDER, "id"),
@@ -169,7 +169,7 @@ PATHS: Paths = {
             "get_asset_aliases",
             _TAG,
             "AssetAliasCollectionResponse",
-            params=[*PAGE, param("name_pattern", "query", _STR), _order(ALIAS_ORDER, "id")],
+            params=[*PAGE, *searches("name"), _order(ALIAS_ORDER, "id")],
         )
     },
     "/api/v2/assets/aliases/{asset_alias_id}": {

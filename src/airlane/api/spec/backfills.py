@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airlane.api.spec.common import PAGE
+from airlane.api.spec.common import PAGE, order_by_list
 from airlane.api.spec.notation import Paths, Schema, collection, model, nullable, op, param, refine
 
 _BACKFILL = {
@@ -58,7 +58,7 @@ PATHS: Paths = {
             "list_backfills",
             "Backfill",
             "BackfillCollectionResponse",
-            params=[*PAGE, param("dag_id", "query", {"type": "string"})],
+            params=[*PAGE, param("dag_id", "query", {"type": "string"}), order_by_list("id")],
             errors=(401, 403, 422),
         ),
         "post": op("create_backfill", "Backfill", "BackfillResponse", body="BackfillPostBody"),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from airlane.api.spec.bulk import bulk_op
-from airlane.api.spec.common import PAGE, TEAM_NAME
+from airlane.api.spec.common import PAGE, TEAM_NAME, searches
 from airlane.api.spec.notation import (
     Paths,
     Schema,
@@ -55,7 +55,7 @@ _ORDER_BY = param(
         "items": {"type": "string", "enum": [*_ORDER_FIELDS, *(f"-{f}" for f in _ORDER_FIELDS)]},
     },
 )
-_PATTERN = param("connection_id_pattern", "query", nullable({"type": "string"}))
+_PATTERN = searches("connection_id")
 
 PATHS: Paths = {
     "/api/v2/connections": {
@@ -63,8 +63,8 @@ PATHS: Paths = {
             "get_connections",
             "Connection",
             "ConnectionCollectionResponse",
-            params=[*PAGE, _ORDER_BY, _PATTERN],
-            errors=(401, 403, 422),
+            params=[*PAGE, _ORDER_BY, *_PATTERN],
+            errors=(400, 401, 403, 422),
         ),
         "post": op(
             "post_connection",

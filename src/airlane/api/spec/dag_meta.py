@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from airlane.api.spec.common import PAGE
+from airlane.api.spec.common import PAGE, searches
 from airlane.api.spec.notation import (
     Paths,
     Schema,
@@ -74,7 +74,7 @@ PATHS: Paths = {
             params=[
                 *PAGE,
                 _order_by("name"),
-                param("tag_name_pattern", "query", nullable({"type": "string"})),
+                *searches("tag_name"),
             ],
             errors=(401, 403, 422),
         )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from airlane.api.spec.common import PAGE, order_by
+from airlane.api import dag_filters
+from airlane.api.spec.common import PAGE, order_by, order_by_list, ranges, searches
 from airlane.api.spec.notation import (
     Paths,
     Schema,
@@ -91,6 +92,8 @@ _TASK = {
     "extra_links": "[str]",
 }
 
+_RUN_STATES = ["queued", "running", "success", "failed"]
+
 SCHEMAS: dict[str, Schema] = {
     "DagTagResponse": model({"name": "str", "dag_id": "str", "dag_display_name": "str"}),
     "DAGResponse": model(_DAG),
@@ -117,12 +120,32 @@ PATHS: Paths = {
                 query_list("tags"),
                 param("tags_match_mode", "query", {"type": "string", "enum": ["any", "all"]}),
                 param("paused", "query", {"type": "boolean"}),
-                param("dag_id_pattern", "query", {"type": "string"}),
-                order_by(
-                    "dag_id", "dag_display_name", "is_paused", "max_active_tasks", default="dag_id"
+                *searches(*dag_filters.SEARCHES),
+                query_list("owners"),
+                *(
+                    param(name, "query", {"type": "boolean"})
+                    for name in (
+                        "exclude_stale",
+                        "has_import_errors",
+                        "is_favorite",
+                        "has_asset_schedule",
+                    )
                 ),
+                *(
+                    param(name, "query", {"type": "string"})
+                    for name in ("bundle_name", "bundle_version", "asset_dependency")
+                ),
+                query_list("timetable_type"),
+                param("last_dag_run_state", "query", {"type": "string", "enum": _RUN_STATES}),
+                param(
+                    "dag_run_state",
+                    "query",
+                    {"type": "array", "items": {"type": "string", "enum": _RUN_STATES}},
+                ),
+                *ranges("dag_run_start_date", "dag_run_end_date"),
+                order_by_list(*dag_filters.ORDER_FIELDS),
             ],
-            errors=(401, 403, 422),
+            errors=(400, 401, 403, 422),
         )
     },
     _D: {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airlane.api.spec.common import PAGE, order_by
+from airlane.api.spec.common import PAGE, order_by, searches
 from airlane.api.spec.notation import (
     TYPES,
     Paths,
@@ -65,9 +65,8 @@ _DT = TYPES["dt"]
 _FILTERS = [
     *PAGE,
     param("order_by", "query", {"type": "array", "items": order_by(*ORDER_FIELDS)["schema"]}),
-    param("dag_id_pattern", "query", _STR),
+    *searches("dag_id", "task_id"),
     param("task_id", "query", _STR),
-    param("task_id_pattern", "query", _STR),
     param("map_index", "query", _INT),
     query_list("state"),
     param("response_received", "query", _BOOL),

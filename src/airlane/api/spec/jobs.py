@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airlane.api.spec.common import PAGE, order_by
+from airlane.api.spec.common import PAGE, order_by_list
 from airlane.api.spec.notation import TYPES, Paths, Schema, collection, op, param
 
 SCHEMAS: dict[str, Schema] = {
@@ -25,7 +25,7 @@ PATHS: Paths = {
             "JobCollectionResponse",
             params=[
                 *PAGE,
-                order_by(*ORDER_FIELDS, default="id"),
+                order_by_list(*ORDER_FIELDS),
                 *(
                     param(f"{d}_{b}", "query", _DT)
                     for d in ("start_date", "end_date")

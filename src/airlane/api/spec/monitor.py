@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from airlane.api.spec.common import PAGE
-from airlane.api.spec.notation import Paths, Schema, collection, model, op, path_params
+from airlane.api.spec.common import PAGE, order_by_list, searches
+from airlane.api.spec.notation import Paths, Schema, collection, model, op, param, path_params
 
 SCHEMAS: dict[str, Schema] = {
     "ImportErrorResponse": model(
@@ -32,8 +32,16 @@ PATHS: Paths = {
             "get_import_errors",
             "ImportError",
             "ImportErrorCollectionResponse",
-            params=PAGE,
-            errors=(401, 403, 422),
+            params=[
+                *PAGE,
+                *searches("filename"),
+                param("filename", "query", {"type": "string"}),
+                param("bundle_name", "query", {"type": "string"}),
+                order_by_list(
+                    "id", "import_error_id", "timestamp", "filename", "bundle_name", "stacktrace"
+                ),
+            ],
+            errors=(400, 401, 403, 422),
         )
     },
     "/api/v2/importErrors/{import_error_id}": {

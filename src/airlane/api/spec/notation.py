@@ -113,6 +113,12 @@ def op(
     parameters and body schema, the errors it documents (a body adds 413), and ``public`` for
     one that needs no token."""
     responses: dict[str, Any] = {}
+    if any(p["name"] == "order_by" for p in params or ()):
+        # Airflow's SortParam: a field the list cannot sort by, or more than ten, is a 400
+        errors = (*errors, 400)
+        for found in params or ():
+            if found["name"] == "order_by" and found["schema"].get("type") == "array":
+                found["schema"]["maxItems"] = 10
     if response is None:
         responses[str(status)] = {"description": "Successful Response"}
     else:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from airlane.api.spec.bulk import bulk_op
-from airlane.api.spec.common import PAGE, TEAM_NAME
+from airlane.api.spec.common import PAGE, TEAM_NAME, order_by_list, searches
 from airlane.api.spec.notation import (
     Paths,
     Schema,
@@ -75,7 +75,11 @@ _POOL = path_params("pool_name")
 PATHS: Paths = {
     "/api/v2/pools": {
         "get": op(
-            "get_pools", "Pool", "PoolCollectionResponse", params=PAGE, errors=(401, 403, 422)
+            "get_pools",
+            "Pool",
+            "PoolCollectionResponse",
+            params=[*PAGE, *searches("pool_name"), order_by_list("id", "pool", "name")],
+            errors=(400, 401, 403, 422),
         ),
         "post": op(
             "post_pool",

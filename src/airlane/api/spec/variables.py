@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from airlane.api.spec.bulk import bulk_op
-from airlane.api.spec.common import PAGE, TEAM_NAME
+from airlane.api.spec.common import PAGE, TEAM_NAME, order_by_list, searches
 from airlane.api.spec.notation import (
     Paths,
     Schema,
@@ -45,8 +45,12 @@ PATHS: Paths = {
             "get_variables",
             "Variable",
             "VariableCollectionResponse",
-            params=PAGE,
-            errors=(401, 403, 422),
+            params=[
+                *PAGE,
+                *searches("variable_key"),
+                order_by_list("key", "id", "_val", "description", "is_encrypted", "team_name"),
+            ],
+            errors=(400, 401, 403, 422),
         ),
         "post": op(
             "post_variable",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from airlane.api.spec.common import PAGE, order_by_list, ranges, searches
 from airlane.api.spec.notation import (
     Paths,
     Schema,
@@ -57,7 +58,19 @@ PATHS: Paths = {
             "get_xcom_entries",
             "XCom",
             "XComCollectionResponse",
-            params=path_params("dag_id", "dag_run_id", "task_id"),
+            params=[
+                *path_params("dag_id", "dag_run_id", "task_id"),
+                *PAGE,
+                param("xcom_key", "query", {"type": "string"}),
+                param("map_index", "query", {"type": "integer", "minimum": -1}),
+                *searches("xcom_key", "dag_display_name", "run_id", "task_id"),
+                param("map_index_filter", "query", {"type": "integer"}),
+                *ranges("logical_date", "run_after"),
+                order_by_list(
+                    "key", "dag_id", "run_id", "task_id", "map_index", "timestamp", "run_after"
+                ),
+            ],
+            errors=(400, 401, 403, 404, 422),
         ),
         "post": op(
             "create_xcom_entry",
