@@ -508,6 +508,29 @@ def test_simple_lists_take_airflows_searches_and_orders(api: Api) -> None:
         assert api.call("GET", path, token=token)[0] == 400, path
 
 
+def test_a_dag_source_is_its_latest_version_s_in_json_or_text(api: Api) -> None:
+    token = api.token()
+    path = "/api/v2/dagSources/api_listing"
+    status, source = api.call("GET", path, token=token)
+    assert status == 200, source
+    assert 'with DAG(\n    "api_listing"' in source["content"]
+    (version,) = api.call("GET", "/api/v2/dags/api_listing/dagVersions", token=token)[1][
+        "dag_versions"
+    ]
+    assert source["version_number"] == version["version_number"]
+    number = version["version_number"]
+    assert api.call("GET", f"{path}?version_number={number}", token=token)[1] == source
+    status, answer = api.call("GET", f"{path}?version_number={number + 1}", token=token)
+    assert status == 404
+    assert "was not found" in answer["detail"]
+    request = urllib.request.Request(
+        api.url + path, headers={"Authorization": f"Bearer {token}", "Accept": "text/plain"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.headers["Content-Type"].startswith("text/plain")
+        assert response.read().decode() == source["content"]
+
+
 def test_pause_and_unpause_through_patch(api: Api) -> None:
     token = api.token()
     status, dag = api.call("PATCH", "/api/v2/dags/api_flaky", {"is_paused": True}, token=token)

@@ -218,6 +218,9 @@ def test_a_task_s_extra_links_are_the_urls_its_try_pushed(api: Api, token: str) 
     links = _ok(api, token, "GET", base + "/linked/links")
     url = "https://runbooks.example/extras_linked/linked/1"
     assert links == {"extra_links": {"Runbook": url}, "total_entries": 1}
+    assert _ok(api, token, "GET", base + "/linked/links?try_number=1") == links
+    status, answer = api.call("GET", base + "/linked/links?try_number=2", token=token)
+    assert (status, answer["detail"]) == (404, "TaskInstanceHistory not found for try_number=2")
     assert api.call("GET", base + "/nope/links", token=token)[0] == 404
     assert api.call("GET", base + "/linked/links?map_index=3", token=token)[0] == 404
 

@@ -13,7 +13,7 @@ from airlane.api import dag_filters, listing
 from airlane.api.appkeys import DATA_INTERVALS_DEFAULT, STORE
 from airlane.api.asset_shapes import asset_expression
 from airlane.api.errors import ApiError, invalid, json_response, not_found
-from airlane.api.inputs import json_body, page, query_bool, query_list
+from airlane.api.inputs import json_body, page, query_bool, query_int, query_list
 from airlane.api.next_run import shared, with_next_run
 from airlane.api.shapes import dag_response, dag_run_response, task_spec, version_response
 from airlane.engine.retry_policy import backoff_multiplier
@@ -262,18 +262,36 @@ async def get_task(request: web.Request) -> web.Response:
 
 
 async def get_source(request: web.Request) -> web.Response:
+    """The DAG's file as it is now: its latest version's source (``version_number``: that
+    version; Airlane keeps no older source, so an older one is Airflow's "Code not found");
+    plain text for ``Accept: text/plain``, as Airflow answers."""
     dag, _ = await _one(request)
+    dag_id = dag["dag_id"]
+    numbers = [v.number for v in await dag_versions(request.app[STORE], dag_id)]
+    latest = numbers[-1] if numbers else None
+    if "version_number" in request.query:
+        wanted = query_int(request, "version_number", 0, None, None)
+        if wanted not in numbers:
+            raise not_found(f"The source code of the Dag {dag_id}, version_number {wanted}")
+        if wanted != latest:
+            raise ApiError(
+                404,
+                f"Code not found. dag_id='{dag_id}' version_number='{wanted}' (Airlane keeps "
+                "the source of a DAG's latest version only)",
+            )
     fileloc = str(dag.get("fileloc") or "")
     try:
         content = await asyncio.to_thread(Path(fileloc).read_text, encoding="utf-8")
     except (OSError, UnicodeDecodeError):
         content = None
+    if request.headers.get("Accept", "").startswith("text/plain"):
+        return web.Response(text=content or "", content_type="text/plain")
     return json_response(
         {
-            "dag_id": dag["dag_id"],
-            "dag_display_name": dag.get("dag_display_name") or dag["dag_id"],
+            "dag_id": dag_id,
+            "dag_display_name": dag.get("dag_display_name") or dag_id,
             "content": content,
-            "version_number": None,
+            "version_number": latest,
         }
     )
 

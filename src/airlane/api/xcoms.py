@@ -8,8 +8,8 @@ from aiohttp import web
 
 from airlane.api import listing
 from airlane.api.appkeys import STORE
-from airlane.api.errors import conflict, invalid, json_response, not_found
-from airlane.api.inputs import as_int, json_body, page, query_bool
+from airlane.api.errors import ApiError, conflict, invalid, json_response, not_found
+from airlane.api.inputs import as_int, json_body, page, query_bool, query_int
 from airlane.api.instance_lookup import find_instance, map_index_of, map_index_or_all, path_ids
 from airlane.api.shapes import iso, run_after
 from airlane.queue.xcom_writes import add_xcom, delete_xcom
@@ -116,10 +116,17 @@ def _xcom_entry(
 
 async def get_extra_links(request: web.Request) -> web.Response:
     """Airflow's ExtraLinkCollectionResponse: each extra link of the task (as the DAG processor
-    recorded them) with the URL its try pushed (None before one did), by name."""
+    recorded them) with the URL its try pushed (None before one did), by name. ``try_number``:
+    an earlier try's (the links read the instance's XCom entries, as Airflow's do for a past
+    try's history record); one the instance never had is Airflow's 404."""
     store = request.app[STORE]
     dag_id, run_id = path_ids(request)
-    dag, _run, _tis, key = await find_instance(request, map_index_of(request))
+    dag, _run, tis, key = await find_instance(request, map_index_of(request))
+    if "try_number" in request.query:
+        wanted = query_int(request, "try_number", 0, None, None)
+        current = tis[key][0].try_number
+        if wanted != current and not 1 <= wanted < current:
+            raise ApiError(404, f"TaskInstanceHistory not found for try_number={wanted}")
     tasks: list[dict[str, Any]] = (dag or {}).get("tasks", [])
     spec: dict[str, Any] = next((t for t in tasks if t["task_id"] == key[0]), {})
     values = await store.xcoms(dag_id, run_id, key[0], key[1])

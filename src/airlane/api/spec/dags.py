@@ -186,6 +186,14 @@ PATHS: Paths = {
         "get": op("get_task", "Task", "TaskResponse", params=path_params("dag_id", "task_id"))
     },
     "/api/v2/dagSources/{dag_id}": {
-        "get": op("get_dag_source", "DagSource", "DAGSourceResponse", params=path_params("dag_id"))
+        "get": op(
+            "get_dag_source",
+            "DagSource",
+            "DAGSourceResponse",
+            params=[
+                *path_params("dag_id"),
+                param("version_number", "query", {"type": "integer"}),
+            ],
+        )
     },
 }

@@ -90,7 +90,8 @@ PATHS: Paths = {
             "ExtraLinkCollectionResponse",
             params=[
                 *_IDS,
-                param("map_index", "query", {"type": "integer", "default": -1}),
+                param("map_index", "query", {"type": "integer", "minimum": -1, "default": -1}),
+                param("try_number", "query", {"type": "integer"}),
             ],
         ),
     },
