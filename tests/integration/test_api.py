@@ -319,6 +319,19 @@ def test_the_run_listing_filters_orders_and_pages_by_cursor(api: Api) -> None:
     assert ids(f"{mine}&partition_key_pattern=~") == []  # (nor partition keys)
     assert ids("dag_id_prefix_pattern=api_list&" + mine, "/api/v2/dags/~/dagRuns") == ids(mine)
     assert ids("triggering_user_name_pattern=nobody-such") == []
+    # the batch listing (POST /dags/~/dagRuns/list, Airflow's DAGRunsBatchBody)
+    batch = {"dag_ids": ["api_listing"], "conf_contains": '"size": 2', "states": ["success"]}
+    status, answer = api.call("POST", "/api/v2/dags/~/dagRuns/list", batch, token=token)
+    assert status == 200, answer
+    assert [r["dag_run_id"] for r in answer["dag_runs"]] == ["conf_b"]
+    batch = {"dag_ids": ["api_listing"], "order_by": "-run_id", "page_limit": 2}
+    status, answer = api.call("POST", "/api/v2/dags/~/dagRuns/list", batch, token=token)
+    assert answer["total_entries"] >= 3
+    page_ids = [r["dag_run_id"] for r in answer["dag_runs"]]
+    assert len(page_ids) == 2
+    assert page_ids == sorted(page_ids, reverse=True)
+    status, answer = api.call("POST", f"{runs}/list", {}, token=token)
+    assert (status, answer["detail"][0]["loc"]) == (422, ["path", "dag_id"])
     # cursor pages, forward then back
     pages, cursor, answer = [], "", {}
     while cursor is not None:
@@ -458,6 +471,24 @@ def test_the_dag_listing_takes_airflows_filters_and_orders(api: Api) -> None:
     )
     for query, expected in (("order_by=owners", 400), ("last_dag_run_state=done", 422)):
         assert api.call("GET", f"/api/v2/dags?{query}", token=token)[0] == expected, query
+    # PATCH /dags: every DAG the filters match, none without a DAG id pattern
+    pause = {"is_paused": True}
+    status, answer = api.call("PATCH", "/api/v2/dags?owners=listing", pause, token=token)
+    assert (status, answer["total_entries"]) == (200, 0)
+    status, answer = api.call(
+        "PATCH", "/api/v2/dags?dag_id_prefix_pattern=api_list", pause, token=token
+    )
+    assert status == 200, answer
+    assert [(d["dag_id"], d["is_paused"]) for d in answer["dags"]] == [("api_listing", True)]
+    unpause = {"is_paused": False}
+    status, answer = api.call(
+        "PATCH", "/api/v2/dags?dag_id_pattern=api_listing", unpause, token=token
+    )
+    assert [(d["dag_id"], d["is_paused"]) for d in answer["dags"]] == [("api_listing", False)]
+    status, _ = api.call(
+        "PATCH", "/api/v2/dags?dag_id_pattern=~&update_mask=tags", pause, token=token
+    )
+    assert status == 400
 
 
 def test_simple_lists_take_airflows_searches_and_orders(api: Api) -> None:
@@ -1038,3 +1069,18 @@ def test_the_task_instance_listing_filters_orders_and_pages_by_cursor(api: Api) 
         assert api.call("GET", f"{path}?{query}", token=token)[0] == expected, query
     status, _ = api.call("GET", "/api/v2/dags/~/dagRuns/listed/taskInstances", token=token)
     assert status == 400  # (dag_id is required when dag_run_id is specified)
+    # a mapped task's instances (listMapped), and one try of an instance
+    mapped_path = f"{path}/doubled/listMapped"
+    assert ids("", mapped_path) == mapped
+    assert ids("order_by=-map_index&limit=2", mapped_path) == mapped[::-1][:2]
+    assert got("state=failed", mapped_path)["total_entries"] == 0
+    for task_id, message in (("outer.first", "is not mapped"), ("nope", "not found")):
+        status, answer = api.call("GET", f"{path}/{task_id}/listMapped", token=token)
+        assert (status, answer["detail"]) == (404, f"Task id {task_id} {message}")
+    status, one_try = api.call("GET", f"{path}/doubled/1/tries/1", token=token)
+    assert (status, one_try["map_index"], one_try["try_number"]) == (200, 1, 1)
+    assert api.call("GET", f"{path}/outer.inner.deep/tries/2", token=token)[0] == 404
+    status, answer = api.call("GET", f"{path}/outer.first/externalLogUrl/1", token=token)
+    assert (status, answer["detail"]) == (400, "Task log handler does not support external logs.")
+    upstream = "/api/v2/dags/api_listing/dagRuns/listed/upstreamAssetEvents"
+    assert api.call("GET", upstream, token=token)[1] == {"asset_events": [], "total_entries": 0}

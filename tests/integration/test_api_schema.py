@@ -56,6 +56,11 @@ _ALSO_REFUSED: dict[str, str | tuple[str, ...]] = {
     # partition_date_* (Airlane has no partitioned timetables: Airflow's 400), a cursor or
     # more than ten order_by fields (400s)
     "get_dag_runs": "400",
+    # Airlane has no external log system (Airflow's 400 then)
+    "get_external_log_url": "400",
+    # an update_mask other than is_paused; an order_by the batch cannot sort by (400s)
+    "patch_dags": "400",
+    "get_list_dag_runs_batch": "400",
     "create_token_cli": "400",  # an empty username or password (Airflow 3.1's 400)
 }
 CONFIG = "\n".join(

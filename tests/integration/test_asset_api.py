@@ -104,6 +104,9 @@ def test_an_event_posted_from_outside_is_recorded_and_reaches_its_consumer(
     assert api.cluster.wait_run("asset_consumer", run["dag_run_id"])["state"] == "success"
     (listed_event,) = (e for e in listed if e["id"] == event["id"])
     assert [r["run_id"] for r in listed_event["created_dagruns"]] == [run["dag_run_id"]]
+    # the run's upstreamAssetEvents: the event that triggered it
+    upstream = f"/api/v2/dags/asset_consumer/dagRuns/{run['dag_run_id']}/upstreamAssetEvents"
+    assert [e["id"] for e in _get(api, token, upstream)["asset_events"]] == [event["id"]]
     # the run listing's consuming_asset_pattern: the asset's name or uri, any case
     consuming = "/api/v2/dags/~/dagRuns?consuming_asset_pattern="
     found = _get(api, token, consuming + "BUCKET/ORD")["dag_runs"]

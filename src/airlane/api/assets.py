@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import orjson
 from aiohttp import web
 
 from airlane.api import listing
@@ -315,8 +316,26 @@ async def delete_dag_asset_queued(request: web.Request) -> web.Response:
     return await _delete(request, dag_id, asset_id, missing)
 
 
+async def upstream_events(request: web.Request) -> web.Response:
+    """The asset events a run consumed (none unless asset-triggered), as Airflow lists them."""
+    store = request.app[STORE]
+    dag_id, run_id = request.match_info["dag_id"], request.match_info["dag_run_id"]
+    run = await load_run(store, dag_id, run_id)
+    try:
+        refs = orjson.loads(run.get("asset_events") or "[]")
+    except orjson.JSONDecodeError:
+        refs = []
+    ids = [int(ref["id"]) for ref in refs if isinstance(ref, dict) and "id" in ref]
+    events = await asset_store.events_by_id(store.client, store.keys, ids)
+    shapes = await _event_shapes(store, events)
+    return json_response({"asset_events": shapes, "total_entries": len(shapes)})
+
+
 def add_routes(app: web.Application) -> None:
     base = "/api/v2/assets"
+    app.router.add_get(
+        "/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/upstreamAssetEvents", upstream_events
+    )
     app.router.add_get(base, list_assets)
     app.router.add_get(base + "/aliases", list_aliases)
     app.router.add_get(base + "/aliases/{asset_alias_id}", get_alias)

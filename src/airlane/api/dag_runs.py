@@ -15,6 +15,7 @@ from airlane.api.clear_across import RunClear, with_marked
 from airlane.api.dag_versions import run_shape, run_shapes
 from airlane.api.errors import ApiError, conflict, invalid, json_response, not_found
 from airlane.api.inputs import (
+    as_int,
     json_body,
     masked_fields,
     opt_bool,
@@ -206,6 +207,36 @@ async def list_runs(request: web.Request) -> web.Response:
     return json_response({"dag_runs": found[offset : offset + limit], "total_entries": len(found)})
 
 
+async def list_runs_batch(request: web.Request) -> web.Response:
+    """POST /dags/~/dagRuns/list: runs across DAGs, as Airflow's DAGRunsBatchBody asks."""
+    store = request.app[STORE]
+    if request.match_info["dag_id"] != "~":  # (Airflow's path takes only ~)
+        raise invalid("path", "dag_id", "Input should be '~'", request.match_info["dag_id"])
+    body = await json_body(request, run_filters.BATCH_FIELDS)
+    chosen_by = run_filters.from_body(body)
+    offset, limit = _body_count(body, "page_offset", 0), _body_count(body, "page_limit", 100)
+    wanted = body.get("dag_ids")
+    if wanted is not None and (
+        not isinstance(wanted, list) or not all(isinstance(d, str) for d in wanted)
+    ):
+        raise invalid("body", "dag_ids", "Input should be a valid list of strings", wanted)
+    dag_ids = sorted(await store.dag_hashes()) if wanted is None else wanted
+    found: list[dict[str, Any]] = []
+    for one in dag_ids:
+        runs = await store.runs(one, await store.all_run_ids(one))
+        shapes = await run_shapes(store, await store.dag(one), runs)
+        found.extend(shape for shape in shapes if chosen_by.keeps(shape))
+    listing.sort_by(found, chosen_by.order, run_filters.value_of)
+    return json_response({"dag_runs": found[offset : offset + limit], "total_entries": len(found)})
+
+
+def _body_count(body: dict[str, Any], name: str, default: int) -> int:
+    value = as_int(body.get(name, default))
+    if value is None or value < 0:
+        raise invalid("body", name, "Input should be greater than or equal to 0", body.get(name))
+    return value
+
+
 async def get_run(request: web.Request) -> web.Response:
     store = request.app[STORE]
     dag_id, run_id = request.match_info["dag_id"], request.match_info["dag_run_id"]
@@ -371,6 +402,7 @@ def add_routes(app: web.Application) -> None:
     base = "/api/v2/dags/{dag_id}/dagRuns"
     app.router.add_post(base, trigger)
     app.router.add_get(base, list_runs)
+    app.router.add_post(base + "/list", list_runs_batch)
     app.router.add_get(base + "/{dag_run_id}", get_run)
     app.router.add_patch(base + "/{dag_run_id}", patch_run)
     app.router.add_delete(base + "/{dag_run_id}", delete_run)

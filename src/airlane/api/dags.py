@@ -63,10 +63,7 @@ async def _with_next_run(
 async def list_dags(request: web.Request) -> web.Response:
     """GET /dags with Airflow 3.3's filters and order (api/dag_filters.py)."""
     limit, offset = page(request)
-    tags = query_list(request, "tags")
-    tags_mode = request.query.get("tags_match_mode", "any")
-    if tags_mode not in {"any", "all"}:
-        raise invalid("query", "tags_match_mode", "Input should be 'any' or 'all'", tags_mode)
+    tags, tags_mode = _tags_query(request)
     paused = query_bool(request, "paused")
     chosen_by = dag_filters.from_query(request, request.app[DATA_INTERVALS_DEFAULT])
     store = request.app[STORE]
@@ -92,6 +89,14 @@ async def _last_run(store: Store, dag_id: str) -> dict[str, Any] | None:
     """The DAG's latest run (the newest of its runs), as the listing's run filters see it."""
     runs = await store.runs(dag_id, await store.run_page(dag_id, 0, 1))
     return dag_run_response(None, runs[0]) if runs else None
+
+
+def _tags_query(request: web.Request) -> tuple[list[str], str]:
+    """``tags`` and ``tags_match_mode`` (any or all) of the query."""
+    mode = request.query.get("tags_match_mode", "any")
+    if mode not in {"any", "all"}:
+        raise invalid("query", "tags_match_mode", "Input should be 'any' or 'all'", mode)
+    return query_list(request, "tags"), mode
 
 
 def _tags_match(dag: dict[str, Any], wanted: list[str], mode: str) -> bool:
@@ -189,9 +194,8 @@ async def _asset_expression(request: web.Request, dag: dict[str, Any]) -> dict[s
     return asset_expression(schedule, ids)
 
 
-async def patch_dag(request: web.Request) -> web.Response:
-    store = request.app[STORE]
-    dag_id = request.match_info["dag_id"]
+async def _is_paused_body(request: web.Request) -> bool:
+    """The DAGPatchBody's ``is_paused`` (the only field; ``update_mask`` may name only it)."""
     body = await json_body(request, {"is_paused"})
     mask = query_list(request, "update_mask")
     if mask and mask != ["is_paused"]:
@@ -199,6 +203,39 @@ async def patch_dag(request: web.Request) -> web.Response:
     paused = body.get("is_paused")
     if not isinstance(paused, bool):
         raise invalid("body", "is_paused", "Input should be a valid boolean", paused)
+    return paused
+
+
+async def patch_dags(request: web.Request) -> web.Response:
+    """PATCH /dags: pause or unpause every DAG the filters match (Airflow's: none unless
+    ``dag_id_pattern`` or ``dag_id_prefix_pattern`` is given; ``~`` for all); the page of
+    them, as they are after."""
+    limit, offset = page(request)
+    paused = await _is_paused_body(request)
+    tags, tags_mode = _tags_query(request)
+    only = query_bool(request, "paused")
+    chosen_by = dag_filters.from_query(request)
+    named = {"dag_id_pattern", "dag_id_prefix_pattern"} & set(request.query)
+    matched = [
+        shape["dag_id"]
+        for shape, dag in await _all_dags(request)
+        if named
+        and (only is None or shape["is_paused"] == only)
+        and _tags_match(shape, tags, tags_mode)
+        and chosen_by.keeps(shape, dag, None)
+    ]
+    store = request.app[STORE]
+    for dag_id in matched:
+        await store.set_paused(dag_id, paused)
+    shapes = {shape["dag_id"]: shape for shape, _ in await _all_dags(request)}
+    dags = [shapes[d] for d in matched[offset : offset + limit] if d in shapes]
+    return json_response({"dags": dags, "total_entries": len(matched)})
+
+
+async def patch_dag(request: web.Request) -> web.Response:
+    store = request.app[STORE]
+    dag_id = request.match_info["dag_id"]
+    paused = await _is_paused_body(request)
     if await store.dag(dag_id) is None:
         raise not_found(f"Dag with id {dag_id}")
     await store.set_paused(dag_id, paused)
@@ -299,6 +336,7 @@ async def get_source(request: web.Request) -> web.Response:
 def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v2/dags", list_dags)
     app.router.add_get("/api/v2/dags/{dag_id}", get_dag)
+    app.router.add_patch("/api/v2/dags", patch_dags)
     app.router.add_patch("/api/v2/dags/{dag_id}", patch_dag)
     app.router.add_get("/api/v2/dags/{dag_id}/details", get_dag_details)
     app.router.add_get("/api/v2/dags/{dag_id}/tasks", list_tasks)

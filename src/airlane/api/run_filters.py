@@ -6,6 +6,7 @@ ranges, ``conf_contains``, ``dag_version``, ``bundle_version``, the ``*_pattern`
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -14,7 +15,7 @@ from aiohttp import web
 
 from airlane.api import listing
 from airlane.api.errors import ApiError, invalid
-from airlane.api.inputs import query_list
+from airlane.api.inputs import parse_datetime, query_list
 from airlane.api.listing import Order, Ranges, Searches, Shape
 from airlane.sdk.timetable_base import DagRunType
 
@@ -143,3 +144,69 @@ def value_of(shape: Shape, name: str) -> Any:
         found = [listing.as_datetime(t) for t in times if t]
         return max(found).isoformat() if found else None
     return shape.get(name)
+
+
+#: the batch listing's body (Airflow's DAGRunsBatchBody)
+BATCH_RANGES = ("run_after", "logical_date", "start_date", "end_date", "duration")
+BATCH_FIELDS = frozenset(
+    {
+        "order_by",
+        "page_offset",
+        "page_limit",
+        "dag_ids",
+        "states",
+        "conf_contains",
+        *(f"{name}_{bound}" for name in BATCH_RANGES for bound in listing.BOUNDS),
+    }
+)
+#: its SortParam
+BATCH_ORDER = (
+    "id",
+    "state",
+    "dag_id",
+    "run_after",
+    "logical_date",
+    "run_id",
+    "dag_run_id",
+    "start_date",
+    "end_date",
+    "updated_at",
+    "conf",
+)
+
+
+def from_body(body: dict[str, Any]) -> RunFilter:
+    """The filter a DAGRunsBatchBody asks for (422s naming the field, 400 for an order)."""
+    ranges: list[tuple[str, Callable[[Any, Any], bool], Any]] = []
+    for name in BATCH_RANGES:
+        for bound, compare in listing.BOUNDS.items():
+            field = f"{name}_{bound}"
+            if body.get(field) is None:
+                continue
+            value = body[field]
+            if name == "duration":
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise invalid("body", field, "Input should be a valid number", value)
+                ranges.append((name, compare, float(value)))
+            else:
+                ranges.append((name, compare, parse_datetime(value, "body", field)))
+    states = body.get("states")
+    if states is not None and (
+        not isinstance(states, list) or not all(s is None or s in _STATES for s in states)
+    ):
+        raise invalid("body", "states", "Input should be a list of run states", states)
+    conf = body.get("conf_contains")
+    if conf is not None and not isinstance(conf, str):
+        raise invalid("body", "conf_contains", "Input should be a valid string", conf)
+    raw = body.get("order_by")
+    if raw is not None and not isinstance(raw, str):
+        raise invalid("body", "order_by", "Input should be a valid string", raw)
+    return RunFilter(
+        states=frozenset(s for s in states or () if s is not None),
+        ranges=tuple(ranges),
+        conf_contains=conf,
+        order=listing.order_pairs([raw] if raw else [], BATCH_ORDER) or (("id", False),),
+    )
+
+
+_STATES = frozenset({"queued", "running", "success", "failed"})

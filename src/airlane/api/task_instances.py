@@ -25,6 +25,7 @@ from airlane.api.inputs import (
     opt_datetime,
     opt_str,
     page,
+    path_int,
 )
 from airlane.api.instance_lookup import (
     TIs,
@@ -34,7 +35,13 @@ from airlane.api.instance_lookup import (
     path_ids,
     task_instances_of,
 )
-from airlane.api.shapes import iso, run_versions, task_instance_response, ti_collection
+from airlane.api.shapes import (
+    iso,
+    run_versions,
+    task_instance_response,
+    task_spec,
+    ti_collection,
+)
 from airlane.api.trigger_shapes import add_triggers
 from airlane.engine.graph import clear_subset, relatives
 from airlane.engine.run_state import TIRecord
@@ -460,6 +467,58 @@ _HISTORY_DROP = {"id", "rendered_map_index", "rendered_fields", "trigger", "trig
 
 async def get_tries(request: web.Request) -> web.Response:
     """Every try of an instance: earlier ones from the run's try history, then the current."""
+    history = await _tries(request)
+    return json_response({"task_instances": history, "total_entries": len(history)})
+
+
+async def get_try(request: web.Request) -> web.Response:
+    """One try of an instance (TaskInstanceHistoryResponse); Airflow's 404 for one it never
+    had."""
+    wanted = path_int(request, "task_try_number")
+    for entry in await _tries(request):
+        if entry["try_number"] == wanted:
+            return json_response(entry)
+    dag_id, run_id = path_ids(request)
+    raise not_found(
+        f"The Task Instance with dag_id: `{dag_id}`, run_id: `{run_id}`, task_id: "
+        f"`{request.match_info['task_id']}`, try_number: `{wanted}` and map_index: "
+        f"`{map_index_of(request)}`"
+    )
+
+
+async def list_mapped(request: web.Request) -> web.Response:
+    """GET .../{task_id}/listMapped: the instances of a mapped task (map index 0 up), with
+    the GET listing's filters and order (map index first unless asked), as Airflow's."""
+    store = request.app[STORE]
+    dag_id, run_id = path_ids(request)
+    task_id = request.match_info["task_id"]
+    limit, offset = page(request, default_limit=100)
+    chosen_by = ti_filters.from_query(request)
+    dag = await store.dag(dag_id)
+    if dag is None:
+        raise not_found(f"Dag with id {dag_id}")
+    run = await load_run(store, dag_id, run_id)
+    tis = await store.task_instances(dag_id, run_id)
+    mine = {key: value for key, value in tis.items() if key[0] == task_id and key[1] >= 0}
+    if not mine:  # (none: a task that expanded to nothing, or none that maps at all)
+        if task_spec(dag, task_id) is None:
+            raise ApiError(404, f"Task id {task_id} not found")
+        if not ti_filters.is_mapped(dag, task_id):
+            raise ApiError(404, f"Task id {task_id} is not mapped")
+    states = set(request.query.getall("state", []))
+    mine = {k: v for k, v in mine.items() if not states or _state_name(v[0]) in states}
+    found: Found = [(dag, run, mine)]
+    shapes = ti_collection(dag, run, mine)["task_instances"]
+    await _add_versions(store, found, shapes)
+    order = chosen_by.order or (("map_index", False),)
+    kept = replace(chosen_by, order=order).apply(shapes, {(dag_id, run_id): run})
+    return json_response(
+        {"task_instances": kept[offset : offset + limit], "total_entries": len(kept)}
+    )
+
+
+async def _tries(request: web.Request) -> list[dict[str, Any]]:
+    """The instance's tries, oldest first (TaskInstanceHistoryResponse each)."""
     store = request.app[STORE]
     dag_id, run_id = path_ids(request)
     dag, run, tis, key = await find_instance(request, map_index_of(request))
@@ -489,7 +548,7 @@ async def get_tries(request: web.Request) -> web.Response:
         )
     if record.try_number >= 1:
         history.append(current)
-    return json_response({"task_instances": history, "total_entries": len(history)})
+    return history
 
 
 def add_routes(app: web.Application) -> None:
@@ -500,5 +559,7 @@ def add_routes(app: web.Application) -> None:
         app.router.add_patch(one, patch_ti)
         app.router.add_patch(one + "/dry_run", patch_ti_dry_run)
         app.router.add_get(one + "/tries", get_tries)
+        app.router.add_get(one + "/tries/{task_try_number:-?\\d+}", get_try)
+    app.router.add_get(base + "/{task_id}/listMapped", list_mapped)
     app.router.add_post(base + "/list", list_tis_batch)
     app.router.add_post("/api/v2/dags/{dag_id}/clearTaskInstances", clear_tis)

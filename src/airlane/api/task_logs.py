@@ -112,6 +112,13 @@ async def get_log(request: web.Request) -> web.StreamResponse:
     return await serve_log(request, log_key, live)
 
 
+async def external_log_url(request: web.Request) -> web.Response:
+    """Airflow's answer where the task log handler links to no external log system (Airlane
+    keeps logs in Redis: ``get_log`` reads them)."""
+    raise ApiError(400, "Task log handler does not support external logs.")
+
+
 def add_routes(app: web.Application) -> None:
     base = "/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances"
+    app.router.add_get(base + "/{task_id}/externalLogUrl/{try_number}", external_log_url)
     app.router.add_get(base + "/{task_id}/logs/{try_number}", get_log)

@@ -200,3 +200,19 @@ def group_tasks(dag: Mapping[str, Any], group_id: str) -> frozenset[str] | None:
         if group == group_id:
             inside.add(task["task_id"])
     return frozenset(inside)
+
+
+def is_mapped(dag: Mapping[str, Any], task_id: str) -> bool:
+    """Whether the task of a serialized DAG expands: mapped itself or in a mapped group."""
+    groups = {g["group_id"]: g for g in dag.get("task_groups") or ()}
+    for task in dag.get("tasks") or ():
+        if task.get("task_id") != task_id:
+            continue
+        if task.get("mapped"):
+            return True
+        group = task.get("task_group")
+        while group is not None:
+            if (groups.get(group) or {}).get("mapped"):
+                return True
+            group = (groups.get(group) or {}).get("parent")
+    return False

@@ -184,6 +184,14 @@ PATHS: Paths = {
         "get": op("get_asset_events", _TAG, "AssetEventCollectionResponse", params=_EVENT_FILTERS),
         "post": op("create_asset_event", _TAG, "AssetEventResponse", body="CreateAssetEventsBody"),
     },
+    "/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/upstreamAssetEvents": {
+        "get": op(
+            "get_upstream_asset_events",
+            "DagRun",
+            "AssetEventCollectionResponse",
+            params=path_params("dag_id", "dag_run_id"),
+        )
+    },
     "/api/v2/assets/{asset_id}/materialize": {
         "post": op(
             "materialize_asset",

@@ -68,6 +68,35 @@ SCHEMAS: dict[str, Schema] = {
     "DAGRunResponse": model(_RUN),
     "DAGRunCollectionResponse": cursor_collection("dag_runs", "DAGRunResponse"),
     "TriggerDAGRunPostBody": model(_TRIGGER, closed=True),
+    # Airflow's DAGRunsBatchBody
+    "DAGRunsBatchBody": refine(
+        model(
+            {
+                "order_by": "str?",
+                "page_offset": "int?",
+                "page_limit": "int?",
+                "dag_ids": "[str]?",
+                "states": "[any]?",
+                "conf_contains": "str?",
+                **{
+                    f"{name}_{bound}": "num?" if name == "duration" else "dt?"
+                    for name in run_filters.BATCH_RANGES
+                    for bound in ("gte", "gt", "lte", "lt")
+                },
+            },
+            closed=True,
+        ),
+        page_offset={"type": "integer", "minimum": 0},
+        page_limit={"type": "integer", "minimum": 0},
+        states=nullable(
+            {
+                "type": "array",
+                "items": nullable(
+                    {"type": "string", "enum": ["queued", "running", "success", "failed"]}
+                ),
+            }
+        ),
+    ),
     # the materialize endpoint's (optional) body: the trigger's fields
     "MaterializeAssetBody": model(_TRIGGER, closed=True),
     # Airflow's DAGRunPatchStates: a run is set to one of these three only
@@ -123,6 +152,16 @@ PATHS: Paths = {
             body="TriggerDAGRunPostBody",
             errors=(400, 401, 403, 404, 409, 422),
         ),
+    },
+    _RUNS + "/list": {
+        "post": op(
+            "get_list_dag_runs_batch",
+            "DagRun",
+            "DAGRunCollectionResponse",
+            params=[param("dag_id", "path", {"type": "string", "enum": ["~"]}, required=True)],
+            body="DAGRunsBatchBody",
+            errors=(400, 401, 403, 404, 422),
+        )
     },
     _RUN_PATH: {
         "get": op("get_dag_run", "DagRun", "DAGRunResponse", params=path_params(*_IDS)),

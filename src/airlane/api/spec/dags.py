@@ -146,7 +146,24 @@ PATHS: Paths = {
                 order_by_list(*dag_filters.ORDER_FIELDS),
             ],
             errors=(400, 401, 403, 422),
-        )
+        ),
+        "patch": op(
+            "patch_dags",
+            "DAG",
+            "DAGCollectionResponse",
+            params=[
+                *PAGE,
+                query_list("tags"),
+                param("tags_match_mode", "query", {"type": "string", "enum": ["any", "all"]}),
+                query_list("owners"),
+                *searches("dag_id"),
+                param("exclude_stale", "query", {"type": "boolean"}),
+                param("paused", "query", {"type": "boolean"}),
+                query_list("update_mask"),
+            ],
+            body="DAGPatchBody",
+            errors=(400, 401, 403, 404, 422),
+        ),
     },
     _D: {
         "get": op("get_dag", "DAG", "DAGResponse", params=path_params("dag_id")),

@@ -228,6 +228,18 @@ _LIST_QUERY = [
     ),
 ]
 
+#: what the listing of a mapped task's instances does not take (get_mapped_task_instances)
+_NOT_MAPPED_QUERY = {
+    "cursor",
+    "task_id",
+    "task_group_id",
+    *(
+        f"{name}{kind}"
+        for name in ("task_display_name", "dag_id", "run_id")
+        for kind in ("_pattern", "_prefix_pattern")
+    ),
+}
+
 _RUN = "/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}"
 _TI = _RUN + "/taskInstances/{task_id}"
 
@@ -256,6 +268,17 @@ def _instance_paths() -> Paths:
             "patch": mark(f"patch_task_instance{suffix}", marks),
         }
         paths[base + "/dry_run"] = {"patch": mark(f"patch_task_instance_dry_run{suffix}", marks)}
+        try_id = (
+            "get_mapped_task_instance_try_details" if mapped else "get_task_instance_try_details"
+        )
+        paths[base + "/tries/{task_try_number}"] = {
+            "get": op(
+                try_id,
+                "TaskInstance",
+                "TaskInstanceHistoryResponse",
+                params=[*params, param("task_try_number", "path", TYPES["int"])],
+            )
+        }
     return paths
 
 
@@ -277,6 +300,19 @@ PATHS: Paths = {
             "TaskInstanceCollectionResponse",
             params=path_params("dag_id", "dag_run_id"),
             body="TaskInstancesBatchBody",
+            errors=(400, 401, 403, 404, 422),
+        )
+    },
+    _TI + "/listMapped": {
+        "get": op(
+            "get_mapped_task_instances",
+            "TaskInstance",
+            "TaskInstanceCollectionResponse",
+            params=[
+                *path_params("dag_id", "dag_run_id", "task_id"),
+                *PAGE,
+                *(p for p in _LIST_QUERY if p["name"] not in _NOT_MAPPED_QUERY),
+            ],
             errors=(400, 401, 403, 404, 422),
         )
     },
