@@ -410,6 +410,188 @@ def test_update_masks_limit_what_a_patch_changes(api: Api) -> None:
     assert {ti["state"] for ti in answer["task_instances"]} == {"success"}
 
 
+def test_a_task_groups_instances_are_marked_together(api: Api) -> None:
+    """PATCH .../taskGroupInstances/{group_id} (and its dry run) marks every instance of the
+    group, nested groups' too, with Airflow's 404s and 409; a mapped instance's tries."""
+    token = api.token()
+    body = {"dag_run_id": "grouped"}
+    assert api.call("POST", "/api/v2/dags/api_listing/dagRuns", body, token=token)[0] == 200
+    assert _wait_run(api, token, "api_listing", "grouped") == "success"
+    run = "/api/v2/dags/api_listing/dagRuns/grouped"
+    groups = f"{run}/taskGroupInstances"
+
+    def listed(answer: dict[str, Any]) -> list[tuple[str, int]]:
+        return sorted((ti["task_id"], ti["map_index"]) for ti in answer["task_instances"])
+
+    status, answer = api.call(
+        "PATCH", f"{groups}/outer/dry_run", {"new_state": "failed"}, token=token
+    )
+    assert status == 200, answer
+    assert listed(answer) == [("outer.first", -1), ("outer.inner.deep", -1)]
+    assert {ti["state"] for ti in answer["task_instances"]} == {"success"}
+    downstream = {"new_state": "failed", "include_downstream": True}
+    status, answer = api.call("PATCH", f"{groups}/outer.inner/dry_run", downstream, token=token)
+    assert listed(answer) == [("doubled", i) for i in range(3)] + [("outer.inner.deep", -1)]
+    status, answer = api.call("PATCH", f"{groups}/outer", {"new_state": "success"}, token=token)
+    assert status == 409
+    assert answer["detail"] == "All task instances in the group are already in success state"
+    status, answer = api.call(
+        "PATCH", f"{groups}/outer.inner", {"new_state": "failed"}, token=token
+    )
+    assert status == 200, answer
+    assert [(ti["task_id"], ti["state"]) for ti in answer["task_instances"]] == [
+        ("outer.inner.deep", "failed")
+    ]
+
+    def deep_state() -> str | None:
+        state = api.call("GET", f"{run}/taskInstances/outer.inner.deep", token=token)[1]["state"]
+        return state if state == "failed" else None
+
+    wait_until(deep_state, 30, "the group's mark to apply")
+    status, answer = api.call("PATCH", f"{groups}/nowhere", {"new_state": "failed"}, token=token)
+    assert status == 404
+    assert answer["detail"] == "Task group 'nowhere' not found in DAG 'api_listing'"
+    status, answer = api.call("GET", f"{run}/taskInstances/doubled/1/tries", token=token)
+    assert status == 200, answer
+    assert [(t["map_index"], t["try_number"]) for t in answer["task_instances"]] == [(1, 1)]
+
+
+def test_several_runs_are_cleared_at_once(api: Api) -> None:
+    """POST /dags/{dag_id}/clearDagRuns (Airflow 3.3): a dry run lists every run's instances,
+    a clear clears them all and answers with the runs; Airflow's 400s and 422s."""
+    token = api.token()
+    for run_id in ("bulk_a", "bulk_b"):
+        body = {"dag_run_id": run_id}
+        assert api.call("POST", "/api/v2/dags/api_listing/dagRuns", body, token=token)[0] == 200
+        assert _wait_run(api, token, "api_listing", run_id) == "success"
+    path = "/api/v2/dags/api_listing/clearDagRuns"
+    both = [{"dag_run_id": "bulk_a"}, {"dag_run_id": "bulk_b", "dag_id": "api_listing"}]
+    status, answer = api.call("POST", path, {"dag_runs": both}, token=token)
+    assert status == 200, answer
+    assert answer["total_entries"] == 10
+    assert {ti["dag_run_id"] for ti in answer["task_instances"]} == {"bulk_a", "bulk_b"}
+    failed_only = {"dag_runs": both, "only_failed": True}
+    status, answer = api.call("POST", path, failed_only, token=token)
+    assert (status, answer["total_entries"]) == (200, 0)
+    status, answer = api.call("POST", path, {"dag_runs": both, "dry_run": False}, token=token)
+    assert status == 200, answer
+    assert [run["dag_run_id"] for run in answer["dag_runs"]] == ["bulk_a", "bulk_b"]
+
+    def rerun_of_b() -> bool:
+        path_b = "/api/v2/dags/api_listing/dagRuns/bulk_b/taskInstances/outer.first"
+        return api.call("GET", path_b, token=token)[1]["try_number"] == 2
+
+    wait_until(rerun_of_b, 30, "the cleared run to run again")
+    assert _wait_run(api, token, "api_listing", "bulk_b") == "success"
+    any_dag = "/api/v2/dags/~/clearDagRuns"
+    status, answer = api.call(
+        "POST", any_dag, {"dag_runs": [{"dag_run_id": "bulk_a"}]}, token=token
+    )
+    assert status == 400
+    assert "every entry must provide a concrete dag_id" in answer["detail"]
+    other = {"dag_runs": [{"dag_run_id": "bulk_a", "dag_id": "elsewhere"}]}
+    assert api.call("POST", path, other, token=token)[0] == 400
+    status, answer = api.call("POST", path, {}, token=token)
+    assert status == 422
+    assert "Exactly one of dag_runs" in answer["detail"][0]["msg"]
+    status, answer = api.call("POST", path, {"partition_key": "2026-01"}, token=token)
+    assert (status, answer["total_entries"]) == (200, 0)
+    marked = {"dag_runs": [{"dag_run_id": "bulk_a", "state": "failed"}]}
+    status, answer = api.call("POST", path, marked, token=token)
+    assert (status, answer["detail"][0]["loc"]) == (422, ["body", "dag_runs", 0, "state"]), answer
+
+
+def test_runs_are_updated_and_deleted_in_bulk(api: Api) -> None:
+    """PATCH /dags/{dag_id}/dagRuns (Airflow 3.3's bulk body): update a run's state and note,
+    delete runs, each action's errors in Airflow's words."""
+    token = api.token()
+    body = {"dag_run_id": "bulk_c"}
+    assert api.call("POST", "/api/v2/dags/api_listing/dagRuns", body, token=token)[0] == 200
+    assert _wait_run(api, token, "api_listing", "bulk_c") == "success"
+    path = "/api/v2/dags/api_listing/dagRuns"
+    update = {"dag_run_id": "bulk_c", "state": "failed", "note": "by hand"}
+    actions = {
+        "actions": [
+            {"action": "update", "entities": [update]},
+            {"action": "create", "entities": [{"dag_run_id": "new"}]},
+        ]
+    }
+    status, answer = api.call("PATCH", path, actions, token=token)
+    assert status == 200, answer
+    assert answer["update"] == {"success": ["api_listing.bulk_c"], "errors": []}
+    assert answer["create"]["errors"][0]["status_code"] == 405
+    def failed() -> bool:  # (the coordinator applies the mark; every task had succeeded)
+        return api.call("GET", f"{path}/bulk_c", token=token)[1]["state"] == "failed"
+
+    wait_until(failed, 30, "the run marked failed")
+    status, run = api.call("GET", f"{path}/bulk_c", token=token)
+    assert run["note"] == "by hand"
+    masked = {**update, "state": "success", "note": None}
+    mask = {"action": "update", "entities": [masked], "update_mask": ["note"]}
+    assert api.call("PATCH", path, {"actions": [mask]}, token=token)[0] == 200
+    status, run = api.call("GET", f"{path}/bulk_c", token=token)
+    assert (run["state"], run["note"]) == ("failed", None)
+    missing = {"action": "delete", "entities": ["bulk_c", "nowhere"]}
+    status, answer = api.call("PATCH", path, {"actions": [missing]}, token=token)
+    assert answer["delete"]["errors"][0]["status_code"] == 404
+    assert api.call("GET", f"{path}/bulk_c", token=token)[0] == 200
+    anywhere = {"action": "delete", "entities": ["bulk_c"]}
+    status, answer = api.call(
+        "PATCH", "/api/v2/dags/~/dagRuns", {"actions": [anywhere]}, token=token
+    )
+    assert answer["delete"]["errors"][0]["status_code"] == 400
+    skip = {**missing, "action_on_non_existence": "skip"}
+    status, answer = api.call("PATCH", path, {"actions": [skip]}, token=token)
+    assert answer["delete"] == {"success": ["api_listing.bulk_c"], "errors": []}
+    assert api.call("GET", f"{path}/bulk_c", token=token)[0] == 404
+
+
+def test_task_instances_are_marked_in_bulk(api: Api) -> None:
+    """PATCH .../taskInstances (Airflow 3.3's bulk body): an update marks as PATCH of one
+    instance does (no map index: all of a mapped task's); deleting an instance is refused."""
+    token = api.token()
+    body = {"dag_run_id": "bulk_t"}
+    assert api.call("POST", "/api/v2/dags/api_listing/dagRuns", body, token=token)[0] == 200
+    assert _wait_run(api, token, "api_listing", "bulk_t") == "success"
+    path = "/api/v2/dags/api_listing/dagRuns/bulk_t/taskInstances"
+    update = {
+        "action": "update",
+        "entities": [
+            {"task_id": "outer.first", "new_state": "failed"},
+            {"task_id": "doubled", "new_state": "skipped"},
+        ],
+    }
+    status, answer = api.call("PATCH", path, {"actions": [update]}, token=token)
+    assert status == 200, answer
+    assert answer["update"]["success"] == [
+        "api_listing.bulk_t.outer.first[-1]",
+        *(f"api_listing.bulk_t.doubled[{i}]" for i in range(3)),
+    ]
+
+    def marked() -> bool:
+        tis = api.call("GET", path, token=token)[1]["task_instances"]
+        states = {(ti["task_id"], ti["state"]) for ti in tis}
+        return {("outer.first", "failed"), ("doubled", "skipped")} <= states and len(
+            [s for s in states if s[0] == "doubled"]
+        ) == 1
+
+    wait_until(marked, 30, "the bulk marks to apply")
+    again = {"action": "update", "entities": [{"task_id": "outer.first", "new_state": "failed"}]}
+    status, answer = api.call("PATCH", path, {"actions": [again]}, token=token)
+    assert answer["update"]["errors"][0]["status_code"] == 409
+    absent = {"action": "update", "entities": [{"task_id": "nowhere", "new_state": "failed"}]}
+    status, answer = api.call("PATCH", path, {"actions": [absent]}, token=token)
+    assert answer["update"]["errors"][0]["status_code"] == 404
+    delete = {"action": "delete", "entities": ["outer.first"]}
+    status, answer = api.call("PATCH", path, {"actions": [delete]}, token=token)
+    assert answer["delete"]["errors"][0]["status_code"] == 405
+    status, answer = api.call("DELETE", f"{path}/outer.first", token=token)
+    assert status == 405
+    assert "clear it" in answer["detail"]
+    noted = {"action": "update", "entities": [{"task_id": "outer.first", "note": "x"}]}
+    assert api.call("PATCH", path, {"actions": [noted]}, token=token)[0] == 422
+
+
 def test_a_team_name_is_refused_as_airflow_refuses_it_without_multi_team(api: Api) -> None:
     token = api.token()
     message = "team_name cannot be set when multi_team mode is disabled"
@@ -454,6 +636,21 @@ def test_the_dag_listing_takes_airflows_filters_and_orders(api: Api) -> None:
     assert ids("timetable_type=CronTriggerTimetable") == ["run_types_scheduled_only"]
     assert "api_listing" in ids("timetable_type=NullTimetable")
     assert (ids("is_favorite=true"), ids("is_favorite=false")) == ([], every)
+    # favourites are the asking user's
+    dag = "/api/v2/dags/api_listing"
+    assert api.call("POST", f"{dag}/favorite", token=token)[0] == 204
+    assert ids("is_favorite=true") == ["api_listing"]
+    assert "api_listing" not in ids("is_favorite=false")
+    assert api.call("GET", f"{dag}/details", token=token)[1]["is_favorite"] is True
+    assert api.call("POST", f"{dag}/unfavorite", token=token)[0] == 204
+    status, answer = api.call("POST", f"{dag}/unfavorite", token=token)
+    assert (status, answer["detail"]) == (409, "Dag is not marked as favorite")
+    status, answer = api.call("POST", "/api/v2/dags/nowhere/favorite", token=token)
+    assert (status, answer["detail"]) == (404, "Dag with id 'nowhere' not found")
+    # a parse asked for by the DAG's file token (the processor's side: test_dag_processor.py)
+    file_token = api.call("GET", dag, token=token)[1]["file_token"]
+    assert api.call("PUT", f"/api/v2/parseDagFile/{file_token}", token=token)[0] == 201
+    assert api.call("PUT", "/api/v2/parseDagFile/unknown", token=token)[0] == 404
     assert (ids("bundle_name=dags-folder"), ids("bundle_name=other")) == (every, [])
     assert ids("bundle_version=1") == []
     assert ids("has_asset_schedule=true") == ids("asset_dependency=orders") == []

@@ -61,6 +61,14 @@ _ALSO_REFUSED: dict[str, str | tuple[str, ...]] = {
     # an update_mask other than is_paused; an order_by the batch cannot sort by (400s)
     "patch_dags": "400",
     "get_list_dag_runs_batch": "400",
+    # a note (422, as for one instance)
+    "patch_task_group_instances": "422",
+    "patch_task_group_instances_dry_run": "422",
+    "bulk_task_instances": "422",
+    # not exactly one way of choosing runs (Airflow's 422), a run's DAG not the path's (400)
+    "clear_dag_runs": ("400", "422"),
+    # Airlane does not delete an instance out of its run (405)
+    "delete_task_instance": "405",
     "create_token_cli": "400",  # an empty username or password (Airflow 3.1's 400)
 }
 CONFIG = "\n".join(

@@ -53,7 +53,8 @@ def _get_no_redirect(api: Api, path: str, token: str) -> tuple[int, str]:
     url = urllib.parse.urlsplit(api.url)
     conn = http.client.HTTPConnection(url.hostname or "", url.port, timeout=30)
     try:
-        conn.request("GET", path, headers={"Authorization": f"Bearer {token}"})
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        conn.request("GET", path, headers=headers)
         response = conn.getresponse()
         response.read()
         return response.status, response.getheader("Location") or ""
@@ -103,6 +104,12 @@ def test_revoking_one_token_leaves_the_others_working(nodes: Cluster) -> None:
     # Airflow's logout revokes the token it is sent with and redirects to the sign-in page
     assert _get_no_redirect(api, "/api/v2/auth/logout", second) == (307, "/ui/")
     assert api.call("GET", "/api/v2/dags", token=second)[0] == 401
+    # and its login redirects there too, without a token, carrying a next on this server
+    assert _get_no_redirect(api, "/api/v2/auth/login", "") == (307, "/ui/#/login")
+    to_dags = "/api/v2/auth/login?next=%2Fui%2F%23%2Fdags"
+    assert _get_no_redirect(api, to_dags, "") == (307, "/ui/#/login?next=/ui/%23/dags")
+    elsewhere = "/api/v2/auth/login?next=https%3A%2F%2Fevil.example%2F"
+    assert _get_no_redirect(api, elsewhere, "")[0] == 400
     assert api.call("GET", "/api/v2/dags", token=admin)[0] == 200
 
 

@@ -43,6 +43,10 @@ async def test_processor_tracks_the_folder(clean_redis: RedisServer, tmp_path: P
     assert await store.is_paused("one")  # paused when first seen
     assert not await store.is_paused("two")  # is_paused_upon_creation=False
     assert await processor.scan() == 0  # nothing changed, nothing parsed
+    files = await store.dag_files()
+    await store.request_parse(files["two"])  # (PUT /parseDagFile)
+    assert await processor.scan() == 1  # parsed as asked, once
+    assert await processor.scan() == 0
 
     write(tmp_path / "one.py", DAG_FILE.format(dag_id="one", task_id="b", paused=None))
     (tmp_path / "broken.py").write_text("from airflow import DAG\nraise ValueError('nope')\n")

@@ -137,6 +137,6 @@ def test_bodies_are_checked_against_the_document() -> None:
 def test_a_405_lists_the_methods_of_the_documented_resource() -> None:
     runs = "/api/v2/dags/d/dagRuns/r/taskInstances"
     assert documented_methods(runs + "/list") == {"POST"}
-    assert documented_methods(runs + "/a_task") == {"GET", "HEAD", "PATCH"}
+    assert documented_methods(runs + "/a_task") == {"DELETE", "GET", "HEAD", "PATCH"}
     assert documented_methods("/api/v2/backfills/dry_run") == {"POST"}
     assert documented_methods("/nowhere") is None

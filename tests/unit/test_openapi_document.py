@@ -54,9 +54,5 @@ def test_every_api_route_is_documented_and_every_documented_one_served() -> None
     }
     # the stream (Server-Sent Events) and the document itself are not operations in it
     undocumented = {("GET", "/api/v2/events"), ("GET", "/api/v2/openapi.json")}
-    # served but not yet in the document (Airflow's get_mapped_task_instance_tries); kept out
-    # while the document is held equal to its snapshot
-    mapped_tries = "/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/{map_index}"
-    undocumented.add(("GET", mapped_tries + "/tries"))
     assert served - documented == undocumented
     assert documented <= served

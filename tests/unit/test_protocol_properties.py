@@ -145,6 +145,7 @@ def _every_command_once() -> list[Command]:
         Tick(),
         ClearTasks("d|r", ("a",)),
         MarkTasks("d|r", ((("a", -1), TaskInstanceState.SUCCESS),)),
+        MarkTasks("d|r", (), whole_run=True, run_state=DagRunState.FAILED),
         WakeTask("d|r", "a", -1),
     ]
 
@@ -166,7 +167,8 @@ def _old_command_fields(command: Command) -> dict[str, str]:
         case MarkTasks():
             marks = {ti_field(*key): state.value for key, state in command.marks}
             whole = {"whole_run": "1"} if command.whole_run else {}
-            return {"type": "mark", "run": command.run, **encode_marks(marks), **whole}
+            ends = {"run_state": command.run_state.value} if command.run_state else {}
+            return {"type": "mark", "run": command.run, **encode_marks(marks), **whole, **ends}
         case RunCreated():  # the create_run script's fields
             return {"type": kind, "run": command.run}
         case WakeTask():

@@ -21,6 +21,7 @@ import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import unquote, urlencode, urljoin, urlparse
 
 import jwt
 import orjson
@@ -33,7 +34,13 @@ from airlane.api.revocation import RevocationCache, TokenClaims
 from airlane.api.webui import UI_PREFIX, is_ui_path
 
 PUBLIC_PATHS = frozenset(
-    {"/api/v2/monitor/health", "/api/v2/version", "/auth/token", "/auth/token/cli"}
+    {
+        "/api/v2/monitor/health",
+        "/api/v2/version",
+        "/api/v2/auth/login",
+        "/auth/token",
+        "/auth/token/cli",
+    }
 )
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 AUTH_PREFIX = "/api/v2/auth/"
@@ -265,6 +272,16 @@ def auth_routes(app: web.Application, config: AuthConfig, revocations: Revocatio
             await revocations.revoke_user(claims.username)
         raise web.HTTPTemporaryRedirect(UI_PREFIX)
 
+    async def login(request: web.Request) -> web.StreamResponse:
+        """Airflow's GET /api/v2/auth/login: to the web UI's sign-in page, which goes on to
+        ``next`` once signed in; a ``next`` off this server is Airflow's 400."""
+        target = request.query.get("next")
+        if not target:
+            raise web.HTTPTemporaryRedirect(UI_PREFIX + "#/login")
+        if not is_safe_url(target, str(request.url.origin())):
+            raise ApiError(400, "Invalid or unsafe next URL")
+        raise web.HTTPTemporaryRedirect(UI_PREFIX + "#/login?" + urlencode({"next": target}))
+
     async def revoke_token(request: web.Request) -> web.StreamResponse:
         if request["role"] is not Role.ADMIN:
             raise ApiError(403, "Forbidden")
@@ -283,6 +300,17 @@ def auth_routes(app: web.Application, config: AuthConfig, revocations: Revocatio
 
     app.router.add_post("/auth/token", token)
     app.router.add_post("/auth/token/cli", cli_token)
+    app.router.add_get("/api/v2/auth/login", login)
     app.router.add_get("/api/v2/auth/logout", logout)
     app.router.add_delete("/api/v2/auth/tokens/{token_id}", revoke_token)
     app.router.add_delete("/api/v2/auth/users/{username}/tokens", revoke_user_tokens)
+
+
+def is_safe_url(target: str, origin: str) -> bool:
+    """Whether ``target`` (relative, or absolute) stays on ``origin`` over http(s): Airflow's
+    is_safe_url, which also refuses ``//host`` and backslashes browsers read as slashes."""
+    target = unquote(target).strip().replace("\\", "/")
+    if target.startswith("//"):
+        return False
+    resolved = urlparse(urljoin(origin + "/", target))
+    return resolved.scheme in {"http", "https"} and resolved.netloc == urlparse(origin).netloc

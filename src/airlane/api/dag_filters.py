@@ -43,6 +43,8 @@ class DagFilter:
     bundle_name: str | None = None
     bundle_version: str | None = None
     is_favorite: bool | None = None
+    #: the asking user's favourite DAGs (read when is_favorite is set)
+    favorites: frozenset[str] = frozenset()
     has_asset_schedule: bool | None = None
     asset_dependency: str | None = None
     timetable_types: frozenset[str] = frozenset()
@@ -70,7 +72,9 @@ class DagFilter:
             )
             and (self.bundle_name is None or self.bundle_name == BUNDLE_NAME)
             and self.bundle_version is None  # (Airlane's bundle is not versioned)
-            and not self.is_favorite  # (Airlane keeps no favourites)
+            and (
+                self.is_favorite is None or (shape["dag_id"] in self.favorites) is self.is_favorite
+            )
             and (
                 self.has_asset_schedule is None or _asset_scheduled(dag) is self.has_asset_schedule
             )

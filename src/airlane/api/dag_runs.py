@@ -9,16 +9,14 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from airlane.api import clear_options, listing, run_filters
+from airlane.api import listing, run_filters
 from airlane.api.appkeys import STORE
-from airlane.api.clear_across import RunClear, with_marked
 from airlane.api.dag_versions import run_shape, run_shapes
 from airlane.api.errors import ApiError, conflict, invalid, json_response, not_found
 from airlane.api.inputs import (
     as_int,
     json_body,
     masked_fields,
-    opt_bool,
     opt_choice,
     opt_datetime,
     opt_dict,
@@ -26,8 +24,6 @@ from airlane.api.inputs import (
     page,
     query_float,
 )
-from airlane.api.shapes import ti_collection
-from airlane.engine.run_state import TIRecord
 from airlane.queue import assets as asset_store
 from airlane.queue.conf_limit import ConfTooLarge
 from airlane.queue.keys import ti_field
@@ -37,6 +33,7 @@ from airlane.scheduling.manual_runs import interval_for
 from airlane.sdk.exceptions import ParamValidationError
 from airlane.sdk.params import params_from_dump
 from airlane.sdk.run_types import refusal
+from airlane.sdk.state import DagRunState
 from airlane.sdk.timetable_base import DagRunType
 from airlane.sdk.timezone import utcnow
 
@@ -257,6 +254,14 @@ async def patch_run(request: web.Request) -> web.Response:
         state = None
     if "note" in fields:
         await store.set_run_note(dag_id, run_id, opt_str(body, "note", 1000) or "")
+    if state is not None:
+        await set_run_state(store, dag_id, run_id, state)
+    run = await load_run(store, dag_id, run_id)
+    return json_response(await run_shape(store, await store.dag(dag_id), run))
+
+
+async def set_run_state(store: Store, dag_id: str, run_id: str, state: str) -> None:
+    """Mark a run success or failed (its unfinished instances with it), or queue it again."""
     if state in {"success", "failed"}:
         marks: dict[str, str] = {}
         dag = await store.dag(dag_id) or {}
@@ -278,13 +283,14 @@ async def patch_run(request: web.Request) -> web.Response:
                 new = new or ("skipped" if current not in _FINISHED else None)
             if new is not None:
                 marks[ti_field(task_id, map_index)] = new
-        # Airflow's PATCH of a run calls listeners but no DAG callback
-        await store.mark(dag_id, run_id, marks, whole_run=True)
+        # Airflow's PATCH of a run calls listeners but no DAG callback; the run takes the
+        # state whatever its instances say (a run whose tasks all succeeded can be failed)
+        run = await store.run(dag_id, run_id) or {}
+        ends_in = DagRunState(state) if marks or run.get("state") != state else None
+        await store.mark(dag_id, run_id, marks, whole_run=True, run_state=ends_in)
     elif state == "queued":
         dag = await store.dag(dag_id) or {}
         await store.clear(dag_id, run_id, [t["task_id"] for t in dag.get("tasks", [])])
-    run = await load_run(store, dag_id, run_id)
-    return json_response(await run_shape(store, await store.dag(dag_id), run))
 
 
 #: what marking a run failed fails (set_dag_run_state_to_failed's running_states)
@@ -299,52 +305,6 @@ async def delete_run(request: web.Request) -> web.Response:
         raise conflict(f"DagRun {run_id} is running: mark it success or failed first")
     await store.delete_run(dag_id, run_id)
     return web.Response(status=204)
-
-
-async def clear_run(request: web.Request) -> web.Response:
-    """Clear a run's instances (only the failed ones with only_failed); dry_run lists them.
-
-    ExternalTaskMarkers among them clear the tasks they mark in other DAGs, as Airflow 2's
-    clear of a run does (``include_subdags=True``; api/clear_across.py)."""
-    store = request.app[STORE]
-    dag_id, run_id = request.match_info["dag_id"], request.match_info["dag_run_id"]
-    body = await json_body(
-        request, {"dry_run", "only_failed", "only_new", "note", "run_on_latest_version"}
-    )
-    run = await load_run(store, dag_id, run_id)
-    dag = await store.dag(dag_id)
-    dry_run = opt_bool(body, "dry_run", True)
-    only_failed = opt_bool(body, "only_failed", False)
-    only_new = opt_bool(body, "only_new", False)
-    note = opt_str(body, "note", 1000)
-    if only_new and only_failed:
-        raise invalid("body", "only_new", "only_new and only_failed are mutually exclusive")
-
-    def keep(record: TIRecord) -> bool:
-        return not only_failed or record.state.value in {"failed", "upstream_failed"}
-
-    tis = await store.task_instances(dag_id, run_id)
-    # only_new: the tasks the DAG's latest version added since the run's; a run on the latest
-    # version has none (an older one is refused below: it cannot move to the latest here)
-    chosen = {} if only_new else {k: v for k, v in tis.items() if keep(v[0])}
-    clears = [RunClear(dag or {}, run, chosen)]
-    clears = await with_marked(store, clears, keep)
-    if only_new or body.get("run_on_latest_version") is True:
-        field = "only_new" if only_new else "run_on_latest_version"
-        clear_options.refuse_other_version([RunClear(dag or {}, run, tis)], field)
-    if not dry_run:
-        for one in clears:
-            if one.chosen:
-                cleared = sorted({task_id for task_id, _ in one.chosen})
-                await store.clear(one.run["dag_id"], one.run["run_id"], cleared)
-        if note is not None:  # (Airflow sets the cleared run's note)
-            await store.set_run_note(dag_id, run_id, note)
-        run = await load_run(store, dag_id, run_id)
-        return json_response(await run_shape(store, dag, run))
-    items = [
-        ti for one in clears for ti in ti_collection(one.dag, one.run, one.chosen)["task_instances"]
-    ]
-    return json_response({"task_instances": items, "total_entries": len(items)})
 
 
 async def wait_run(request: web.Request) -> web.StreamResponse:
@@ -406,5 +366,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get(base + "/{dag_run_id}", get_run)
     app.router.add_patch(base + "/{dag_run_id}", patch_run)
     app.router.add_delete(base + "/{dag_run_id}", delete_run)
-    app.router.add_post(base + "/{dag_run_id}/clear", clear_run)
     app.router.add_get(base + "/{dag_run_id}/wait", wait_run)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,13 +13,14 @@ from aiohttp import web
 from airlane.api import dag_filters, listing
 from airlane.api.appkeys import DATA_INTERVALS_DEFAULT, STORE
 from airlane.api.asset_shapes import asset_expression
-from airlane.api.errors import ApiError, invalid, json_response, not_found
+from airlane.api.errors import ApiError, conflict, invalid, json_response, not_found
 from airlane.api.inputs import json_body, page, query_bool, query_int, query_list
 from airlane.api.next_run import shared, with_next_run
 from airlane.api.shapes import dag_response, dag_run_response, task_spec, version_response
 from airlane.engine.retry_policy import backoff_multiplier
 from airlane.queue import api_reads, asset_reads
 from airlane.queue.dag_admin import dag_versions
+from airlane.queue.keys import parse_run_ref
 from airlane.queue.store import Store
 from airlane.sdk.timezone import utcnow
 
@@ -65,7 +67,9 @@ async def list_dags(request: web.Request) -> web.Response:
     limit, offset = page(request)
     tags, tags_mode = _tags_query(request)
     paused = query_bool(request, "paused")
-    chosen_by = dag_filters.from_query(request, request.app[DATA_INTERVALS_DEFAULT])
+    chosen_by = await _with_favorites(
+        request, dag_filters.from_query(request, request.app[DATA_INTERVALS_DEFAULT])
+    )
     store = request.app[STORE]
     found = []
     for shape, dag in await _all_dags(request):
@@ -104,6 +108,42 @@ def _tags_match(dag: dict[str, Any], wanted: list[str], mode: str) -> bool:
         return True
     names = {t["name"] for t in dag["tags"]}
     return all(w in names for w in wanted) if mode == "all" else any(w in names for w in wanted)
+
+
+def _user(request: web.Request) -> str:
+    """The asking API user's name (favourites are per user)."""
+    return str(request.get("user") or "")
+
+
+async def _with_favorites(
+    request: web.Request, chosen_by: dag_filters.DagFilter
+) -> dag_filters.DagFilter:
+    if chosen_by.is_favorite is None:
+        return chosen_by
+    favorites = await request.app[STORE].favorites(_user(request))
+    return replace(chosen_by, favorites=frozenset(favorites))
+
+
+async def favorite(request: web.Request) -> web.Response:
+    """POST /dags/{dag_id}/favorite: one of the asking user's favourite DAGs (again: a no-op)."""
+    dag_id = await _known_dag(request)
+    await request.app[STORE].set_favorite(_user(request), dag_id, True)
+    return web.Response(status=204)
+
+
+async def unfavorite(request: web.Request) -> web.Response:
+    """POST /dags/{dag_id}/unfavorite; Airflow's 409 when it was not one."""
+    dag_id = await _known_dag(request)
+    if not await request.app[STORE].set_favorite(_user(request), dag_id, False):
+        raise conflict("Dag is not marked as favorite")
+    return web.Response(status=204)
+
+
+async def _known_dag(request: web.Request) -> str:
+    dag_id = request.match_info["dag_id"]
+    if await request.app[STORE].dag(dag_id) is None:
+        raise ApiError(404, f"Dag with id '{dag_id}' not found")
+    return dag_id
 
 
 async def _one(request: web.Request) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -149,6 +189,15 @@ async def _latest_version(request: web.Request, dag: dict[str, Any]) -> dict[str
     return version_response(dag_id, display, last.number, last.content_hash, last.created_at_s)
 
 
+async def _running_runs(request: web.Request, dag_id: str) -> int:
+    """How many of the DAG's runs are running now (Airflow's active_runs_count)."""
+    store = request.app[STORE]
+    refs = [parse_run_ref(ref) for ref in await store.active_run_refs()]
+    mine = [run_id for one, run_id in refs if one == dag_id]
+    runs = [await store.run(dag_id, run_id) for run_id in mine]
+    return sum(1 for run in runs if run is not None and run.get("state") == "running")
+
+
 async def get_dag_details(request: web.Request) -> web.Response:
     dag, response = await _one(request)
     response.update(
@@ -169,8 +218,8 @@ async def get_dag_details(request: web.Request) -> web.Response:
             "last_parsed": response["last_parsed_time"],
             "fail_fast": bool(dag.get("fail_stop")),
             "default_args": None,
-            "active_runs_count": 0,
-            "is_favorite": False,
+            "active_runs_count": await _running_runs(request, response["dag_id"]),
+            "is_favorite": response["dag_id"] in await request.app[STORE].favorites(_user(request)),
             **ui_option_fields(dag),
             # Airlane: the task groups, for the graph view (Airflow's UI reads them privately)
             "task_groups": [
@@ -214,7 +263,7 @@ async def patch_dags(request: web.Request) -> web.Response:
     paused = await _is_paused_body(request)
     tags, tags_mode = _tags_query(request)
     only = query_bool(request, "paused")
-    chosen_by = dag_filters.from_query(request)
+    chosen_by = await _with_favorites(request, dag_filters.from_query(request))
     named = {"dag_id_pattern", "dag_id_prefix_pattern"} & set(request.query)
     matched = [
         shape["dag_id"]
@@ -338,6 +387,8 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/api/v2/dags/{dag_id}", get_dag)
     app.router.add_patch("/api/v2/dags", patch_dags)
     app.router.add_patch("/api/v2/dags/{dag_id}", patch_dag)
+    app.router.add_post("/api/v2/dags/{dag_id}/favorite", favorite)
+    app.router.add_post("/api/v2/dags/{dag_id}/unfavorite", unfavorite)
     app.router.add_get("/api/v2/dags/{dag_id}/details", get_dag_details)
     app.router.add_get("/api/v2/dags/{dag_id}/tasks", list_tasks)
     app.router.add_get("/api/v2/dags/{dag_id}/tasks/{task_id}", get_task)

@@ -4,7 +4,7 @@ XCom entries: :mod:`.xcoms`)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from aiohttp import web
@@ -132,43 +132,70 @@ async def get_ti(request: web.Request) -> web.Response:
     return json_response(response)
 
 
+@dataclass(frozen=True)
+class MarkRequest:
+    """A PatchTaskInstanceBody as the update mask leaves it: the state to set (None: none),
+    whether relatives go with the chosen instances, and whether earlier and later runs do."""
+
+    new_state: str | None
+    upstream: bool
+    downstream: bool
+    span: tuple[bool, bool]
+
+
+MARK_FIELDS = frozenset(
+    {
+        "new_state",
+        "note",
+        "include_upstream",
+        "include_downstream",
+        "include_future",
+        "include_past",
+    }
+)
+
+
+async def mark_request(request: web.Request) -> MarkRequest:
+    """The request's PatchTaskInstanceBody, its ``update_mask`` applied."""
+    body = await json_body(request, MARK_FIELDS)
+    return parse_mark(body, masked_fields(request, body))  # (the mask: the state and the note)
+
+
+def parse_mark(body: dict[str, Any], fields: set[str]) -> MarkRequest:
+    """A PatchTaskInstanceBody whose ``fields`` change (notes refused: Airlane keeps none)."""
+    message = "Input should be 'success', 'failed' or 'skipped'"
+    new_state = opt_choice(body, "new_state", _MARKABLE, message)
+    note = opt_str(body, "note", 1000)
+    if note is not None and "note" in fields:
+        # (Airlane's instance records keep the engine's own notes: why a state was set)
+        raise invalid("body", "note", "Airlane keeps no task instance notes", note)
+    return MarkRequest(
+        new_state if "new_state" in fields else None,
+        opt_bool(body, "include_upstream", False),
+        opt_bool(body, "include_downstream", False),
+        (opt_bool(body, "include_past", False), opt_bool(body, "include_future", False)),
+    )
+
+
+def with_relatives(dag: dict[str, Any] | None, tis: TIs, mine: TIs, marking: MarkRequest) -> TIs:
+    """``mine`` and, as the request asks, the instances of its tasks' upstream and downstream
+    tasks (all of their map indexes)."""
+    own = {task_id for task_id, _ in mine}
+    task_ids = relatives(dag or {}, own, upstream=marking.upstream, downstream=marking.downstream)
+    return {k: v for k, v in tis.items() if (k[0] in task_ids and k[0] not in own) or k in mine}
+
+
 async def _mark_selection(
     request: web.Request,
 ) -> tuple[dict[str, Any] | None, dict[str, str], TIs, str | None, tuple[bool, bool]]:
     """What a mark request would change: the DAG, the run, the chosen instances, the state,
     and whether the same instances of earlier and later runs go with them."""
-    body = await json_body(
-        request,
-        {
-            "new_state",
-            "note",
-            "include_upstream",
-            "include_downstream",
-            "include_future",
-            "include_past",
-        },
-    )
+    marking = await mark_request(request)
     map_index = map_index_or_all(request)
     dag, run, tis, key = await find_instance(request, map_index)
-    message = "Input should be 'success', 'failed' or 'skipped'"
-    new_state = opt_choice(body, "new_state", _MARKABLE, message)
-    note = opt_str(body, "note", 1000)
-    fields = masked_fields(request, body)  # (Airflow's mask: the state and the note)
-    new_state = new_state if "new_state" in fields else None
-    note = note if "note" in fields else None
-    task_ids = relatives(
-        dag or {},
-        {key[0]},
-        upstream=opt_bool(body, "include_upstream", False),
-        downstream=opt_bool(body, "include_downstream", False),
-    )
     mine = task_instances_of(tis, key[0], map_index)
-    chosen = {k: v for k, v in tis.items() if (k[0] in task_ids and k[0] != key[0]) or k in mine}
-    if note is not None:
-        # (Airlane's instance records keep the engine's own notes: why a state was set)
-        raise invalid("body", "note", "Airlane keeps no task instance notes", note)
-    span = opt_bool(body, "include_past", False), opt_bool(body, "include_future", False)
-    return dag, run, chosen, new_state, span
+    chosen = with_relatives(dag, tis, mine, marking)
+    return dag, run, chosen, marking.new_state, marking.span
 
 
 async def patch_ti(request: web.Request) -> web.Response:
@@ -182,7 +209,7 @@ async def patch_ti(request: web.Request) -> web.Response:
         if all(record.state.value == new_state for record, _ in chosen.values()):
             task_id = request.match_info["task_id"]
             raise conflict(f"Task id {task_id} is already in {new_state} state")
-        others = await _other_runs(store, run, chosen, span)  # (before any mark is sent)
+        others = await other_runs(store, run, chosen, span)  # (before any mark is sent)
         marks = {ti_field(task_id, map_index): new_state for task_id, map_index in chosen}
         await store.mark(dag_id, run_id, marks)
         for other in others:
@@ -191,7 +218,7 @@ async def patch_ti(request: web.Request) -> web.Response:
     return json_response(ti_collection(dag, run, _as_marked(request, chosen, new_state)))
 
 
-async def _other_runs(
+async def other_runs(
     store: Store, run: dict[str, str], chosen: TIs, span: tuple[bool, bool]
 ) -> list[RunClear]:
     """With include_past/include_future (``span``; Airflow's ``set_state`` with
@@ -231,7 +258,7 @@ async def patch_ti_dry_run(request: web.Request) -> web.Response:
     later runs too, with include_past/include_future)."""
     dag, run, chosen, _, span = await _mark_selection(request)
     items = ti_collection(dag, run, chosen)["task_instances"]
-    for other in await _other_runs(request.app[STORE], run, chosen, span):
+    for other in await other_runs(request.app[STORE], run, chosen, span):
         items += ti_collection(dag, other.run, other.chosen)["task_instances"]
     return json_response({"task_instances": items, "total_entries": len(items)})
 

@@ -104,11 +104,11 @@ async def _hashes_in_use(store: Store, dag_id: str) -> set[str]:
 
 async def delete_dag(store: Store, dag_id: str) -> None:
     """Remove the DAG's runs (with all of theirs), its versions, pause flag, schedule, file's
-    import errors and asset entries (declarations, queued events: queue/asset_retention.py), as
-    Airflow's delete_dag removes a DAG's rows (asset events stay, as Airflow's). The DAG
-    processor parses its file again, so a DAG whose file still defines it comes back, without
-    history (Airflow's next parse does the same). Backfill records stay (the coordinator holds
-    them)."""
+    import errors, users' favourite marks and asset entries (declarations, queued events:
+    queue/asset_retention.py), as Airflow's delete_dag removes a DAG's rows (asset events
+    stay, as Airflow's). The DAG processor parses its file again, so a DAG whose file still
+    defines it comes back, without history (Airflow's next parse does the same). Backfill
+    records stay (the coordinator holds them)."""
     k = store.keys
     if not await store.client.hexists(k.dags, dag_id):
         raise DagNotFound(dag_id)
@@ -117,8 +117,11 @@ async def delete_dag(store: Store, dag_id: str) -> None:
     for run_id in await store.all_run_ids(dag_id):
         await store.delete_run(dag_id, run_id)
     filename = await typed.hget(store.client, k.dag_files, dag_id)
+    favorites = [key async for key in store.client.scan_iter(match=k.favorites("*"))]
     async with store.client.pipeline(transaction=True) as pipe:
         await forget_dag_assets(store.client, pipe, k, dag_id)
+        for key in favorites:  # (Airflow's favourites go with their DAG)
+            pipe.srem(key, dag_id)
         pipe.hdel(k.dags, dag_id)
         pipe.hdel(k.dag_files, dag_id)
         pipe.hdel(k.schedules, dag_id)

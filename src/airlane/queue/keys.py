@@ -121,6 +121,10 @@ Global keys
                          with the DAG when the API deletes it); ``db clean`` and the retention
                          remove the oldest ones nothing uses, the first left then carrying its
                          number as "n" (queue/dag_admin.py)
+    parse_requests       SET DAG file paths the API asked the DAG processor to parse at its next
+                         pass, changed or not (PUT /parseDagFile; service/dag_processor.py)
+    favorites:<user>     SET dag_ids one API user marked as favourites (POST .../favorite); a
+                         deleted DAG leaves every set (queue/dag_admin.py)
     jobs                 HASH job id -> a running service process as Airflow's job (JSON of
                          queue/jobs.py JobRecord: type, host, user, pid, start, heartbeat),
                          written by the process every few seconds, removed when it stops;
@@ -410,6 +414,14 @@ class Keys:
 
     def dag_versions(self, dag_id: str) -> str:
         return f"{self.prefix}dag_versions:{dag_id}"
+
+    @property
+    def parse_requests(self) -> str:
+        return f"{self.prefix}parse_requests"
+
+    def favorites(self, user: str) -> str:
+        """The DAG ids one API user marked as favourites."""
+        return f"{self.prefix}favorites:{user}"
 
     @property
     def hitl_answers(self) -> str:

@@ -44,6 +44,7 @@ from airlane.queue.protocol import (
     validate_run_id,
 )
 from airlane.queue.scripts import CreateRun, Scripts
+from airlane.sdk.state import DagRunState
 
 
 class DagNotFound(LookupError):
@@ -167,6 +168,20 @@ class Store:
     async def delete_variable(self, key: str) -> bool:
         return bool(await self.client.hdel(self.keys.variables, key))
 
+    async def request_parse(self, path: str) -> None:
+        """Have the DAG processor parse a DAG file at its next pass, changed or not."""
+        await self.client.sadd(self.keys.parse_requests, path)
+
+    async def favorites(self, user: str) -> set[str]:
+        return await typed.smembers(self.client, self.keys.favorites(user))
+
+    async def set_favorite(self, user: str, dag_id: str, favorite: bool) -> bool:
+        """Mark or unmark a DAG as one of the user's favourites; whether anything changed."""
+        key = self.keys.favorites(user)
+        if favorite:
+            return bool(await self.client.sadd(key, dag_id))
+        return bool(await self.client.srem(key, dag_id))
+
     async def active_run_refs(self) -> set[str]:
         return await typed.smembers(self.client, self.keys.active_runs)
 
@@ -223,16 +238,22 @@ class Store:
         await self.command(ClearTasks(run_ref(dag_id, run_id), tuple(task_ids)))
 
     async def mark(
-        self, dag_id: str, run_id: str, marks: Mapping[str, str], whole_run: bool = False
+        self,
+        dag_id: str,
+        run_id: str,
+        marks: Mapping[str, str],
+        whole_run: bool = False,
+        run_state: DagRunState | None = None,
     ) -> None:
         """Have the coordinator set instances' states by hand, all in one step.
 
         ``marks`` maps ``<task_id>|<map_index>`` fields to their new states; ``whole_run``
-        says they set the run's own state (no DAG callback, as in Airflow).
+        says they set the run's own state (no DAG callback, as in Airflow), ``run_state`` the
+        state the run ends in (sent even without marks).
         """
-        if marks:
+        if marks or run_state is not None:
             run = run_ref(dag_id, run_id)
-            await self.command(MarkTasks.from_ti_fields(run, marks, whole_run))
+            await self.command(MarkTasks.from_ti_fields(run, marks, whole_run, run_state))
 
     async def set_run_note(self, dag_id: str, run_id: str, note: str) -> None:
         await self.client.hset(self.keys.run(dag_id, run_id), "note", note)

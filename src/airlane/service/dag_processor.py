@@ -126,6 +126,7 @@ class DagProcessor:
         current = {path: _signature(path) for path in files}
         changed = [p for p, sig in current.items() if self.seen.get(p) != sig]
         changed += await self._deleted_through_api(current, changed)
+        changed += [p for p in await self._asked_for() if p in current and p not in changed]
         removed = [p for p in set(self.seen) | set(self.file_dags) if p not in current]
         results = await asyncio.to_thread(
             parse_files,
@@ -139,6 +140,14 @@ class DagProcessor:
         self.seen = current
         await self.client.set(self.keys.dag_processor_beat, repr(time.time()))
         return len(changed)
+
+    async def _asked_for(self) -> list[str]:
+        """The files the API asked to parse (PUT /parseDagFile), taken off the request set."""
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.smembers(self.keys.parse_requests)
+            pipe.delete(self.keys.parse_requests)
+            asked, _ = await pipe.execute()
+        return sorted(cast(set[str], asked))
 
     async def _deleted_through_api(
         self, current: Mapping[str, object], changed: list[str]

@@ -68,6 +68,9 @@ class RunContext:
     #: the run's own state was set by hand (the API's PATCH of a run): as in Airflow, its end
     #: fires no DAG callback (held in memory: a coordinator restarted before the end forgets it)
     marked_whole: bool = False
+    #: the state a run marked by hand ends in during that mark's step (Airflow sets the run's
+    #: state whatever its instances' states say)
+    forced_end: DagRunState | None = None
     #: when tries ended on their workers, waiting to be written with their transition
     ended_at: dict[TIKey, float] = field(default_factory=dict)
     #: (try number, when it began to execute in its task process) of tries that ended or

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from airlane.api.spec.notation import Paths, Schema, model, op, path_params
+from airlane.api.spec.notation import Paths, Schema, model, nullable, op, param, path_params
 
 SCHEMAS: dict[str, Schema] = {
     "LoginBody": model({"username": "str", "password": "str", "grant_type": "str?"}, closed=True),
@@ -33,6 +33,18 @@ PATHS: Paths = {
             body="CliLoginBody",
             status=201,
             errors=(400, 401, 422),
+            public=True,
+        )
+    },
+    "/api/v2/auth/login": {
+        # Airflow's: to the sign-in page, which goes on to ``next`` (on this server) after
+        "get": op(
+            "login",
+            "Login",
+            None,
+            params=[param("next", "query", nullable({"type": "string"}))],
+            status=307,
+            errors=(400, 422),
             public=True,
         )
     },

@@ -1,4 +1,4 @@
-"""Airflow 3's bulk bodies and answers, for connections, pools and variables (handlers:
+"""Airflow 3's bulk bodies and answers, for connections, pools, variables and runs (handlers:
 :mod:`airlane.api.bulk`; each resource's module documents its own ``PATCH``)."""
 
 from __future__ import annotations
@@ -7,7 +7,13 @@ from typing import Any
 
 from airlane.api.spec.notation import Paths, Schema, model, op, refine, type_schema
 
-_ENTITIES = {"Connection": "ConnectionBody", "Pool": "PoolBody", "Variable": "VariableBody"}
+_ENTITIES = {
+    "Connection": "ConnectionBody",
+    "Pool": "PoolBody",
+    "Variable": "VariableBody",
+    "DagRun": "BulkDAGRunBody",
+    "TaskInstance": "BulkTaskInstanceBody",
+}
 
 
 def _action(kind: str, entity: str) -> Schema:
@@ -60,9 +66,16 @@ SCHEMAS: dict[str, Schema] = {
 PATHS: Paths = {}
 
 
-def bulk_op(resource: str) -> dict[str, Any]:
-    """The ``PATCH`` of a collection (``resource``: Connection, Pool or Variable)."""
+def bulk_op(
+    resource: str, op_id: str | None = None, params: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The ``PATCH`` of a collection (``resource``: Connection, Pool, Variable or DagRun)."""
     body = f"BulkBody_{_ENTITIES[resource]}_"
     return op(
-        f"bulk_{resource.lower()}s", resource, "BulkResponse", body=body, errors=(401, 403, 422)
+        op_id or f"bulk_{resource.lower()}s",
+        resource,
+        "BulkResponse",
+        params=params,
+        body=body,
+        errors=(401, 403, 422),
     )

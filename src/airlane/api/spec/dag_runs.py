@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airlane.api import run_filters
+from airlane.api.spec.bulk import bulk_op
 from airlane.api.spec.common import PAGE, cursor_collection, order_by_list, ranges, searches
 from airlane.api.spec.notation import (
     TYPES,
@@ -62,6 +63,11 @@ _CLEAR = {
     "run_on_latest_version": "bool?",
 }
 
+_CLEAR_SETS_NOTHING = {
+    "type": "null",
+    "x-refused": "a clear does not set a run's state or note: mark the run (PATCH) for it",
+}
+
 SCHEMAS: dict[str, Schema] = {
     "DagRunState": {"type": "string", "enum": ["queued", "running", "success", "failed"]},
     "DagRunType": {"type": "string", "enum": [kind.value for kind in DagRunType]},
@@ -105,6 +111,33 @@ SCHEMAS: dict[str, Schema] = {
         state=nullable({"type": "string", "enum": ["queued", "success", "failed"]}),
     ),
     "DAGRunClearBody": model(_CLEAR, closed=True),
+    # clearDagRuns: the runs to clear (Airflow's BulkDAGRunBody; a clear sets no state or
+    # note of its own, so those are refused unless null)
+    "BulkDAGRunClearBody": model(
+        {
+            **_CLEAR,
+            "dag_runs": "[DAGRunClearEntry]?",
+            "partition_key": "str?",
+            "partition_date_start": "dt?",
+            "partition_date_end": "dt?",
+        },
+        closed=True,
+    ),
+    # the bulk PATCH's entity: a run's state and note (DagRunMutableStates)
+    "BulkDAGRunBody": refine(
+        model(
+            {"dag_run_id": "str", "dag_id": "str?", "state": "str?", "note": "str?"}, closed=True
+        ),
+        state=nullable({"type": "string", "enum": ["queued", "success", "failed"]}),
+        note=nullable({"type": "string", "maxLength": 1000}),
+    ),
+    "DAGRunClearEntry": refine(
+        model(
+            {"dag_run_id": "str", "dag_id": "str?", "state": "any?", "note": "any?"}, closed=True
+        ),
+        state=_CLEAR_SETS_NOTHING,
+        note=_CLEAR_SETS_NOTHING,
+    ),
 }
 
 _RUNS = "/api/v2/dags/{dag_id}/dagRuns"
@@ -152,6 +185,7 @@ PATHS: Paths = {
             body="TriggerDAGRunPostBody",
             errors=(400, 401, 403, 404, 409, 422),
         ),
+        "patch": bulk_op("DagRun", "bulk_dag_runs", path_params("dag_id")),
     },
     _RUNS + "/list": {
         "post": op(
@@ -184,6 +218,16 @@ PATHS: Paths = {
     _RUN_PATH + "/clear": {
         "post": op(
             "clear_dag_run", "DagRun", "any", params=path_params(*_IDS), body="DAGRunClearBody"
+        )
+    },
+    "/api/v2/dags/{dag_id}/clearDagRuns": {
+        "post": op(
+            "clear_dag_runs",
+            "DagRun",
+            "any",
+            params=path_params("dag_id"),
+            body="BulkDAGRunClearBody",
+            errors=(400, 401, 403, 404, 422),
         )
     },
     # Airflow 3.1's experimental wait: the run's state as NDJSON lines until it ends, then its

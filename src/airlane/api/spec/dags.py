@@ -165,6 +165,24 @@ PATHS: Paths = {
             errors=(400, 401, 403, 404, 422),
         ),
     },
+    "/api/v2/parseDagFile/{file_token}": {
+        "put": op(
+            "reparse_dag_file", "DAG Parsing", "any", params=path_params("file_token"), status=201
+        )
+    },
+    _D + "/favorite": {
+        "post": op("favorite_dag", "DAG", None, params=path_params("dag_id"), status=204)
+    },
+    _D + "/unfavorite": {
+        "post": op(
+            "unfavorite_dag",
+            "DAG",
+            None,
+            params=path_params("dag_id"),
+            status=204,
+            errors=(401, 403, 404, 409, 422),
+        )
+    },
     _D: {
         "get": op("get_dag", "DAG", "DAGResponse", params=path_params("dag_id")),
         "patch": op(

@@ -30,6 +30,7 @@ ERRORS = {
     401: "Unauthorized",
     403: "Forbidden",
     404: "Not Found",
+    405: "Method Not Allowed",
     406: "Not Acceptable",
     409: "Conflict",
     413: "Content Too Large",

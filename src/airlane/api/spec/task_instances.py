@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from airlane.api import ti_filters
+from airlane.api.spec.bulk import bulk_op
 from airlane.api.spec.common import PAGE, cursor_collection
 from airlane.api.spec.notation import (
     TYPES,
@@ -161,6 +162,20 @@ SCHEMAS: dict[str, Schema] = {
         model(_PATCH, closed=True),
         new_state=nullable({"type": "string", "enum": ["success", "failed", "skipped"]}),
     ),
+    # the bulk PATCH's entity: a mark of one task's instances (no map index: all of them)
+    "BulkTaskInstanceBody": refine(
+        model(
+            {
+                **_PATCH,
+                "task_id": "str",
+                "map_index": "int?",
+                "dag_id": "str?",
+                "dag_run_id": "str?",
+            },
+            closed=True,
+        ),
+        new_state=nullable({"type": "string", "enum": ["success", "failed", "skipped"]}),
+    ),
     # Airflow's: each task id alone, or a (task id, map index) pair
     "ClearTaskInstancesBody": refine(
         model(_CLEAR, closed=True),
@@ -248,9 +263,11 @@ def _instance_paths() -> Paths:
     """One task instance, plain and mapped (``/{map_index}``): read, mark, and a mark's dry run,
     under Airflow's operation ids."""
 
-    def mark(op_id: str, params: list[dict[str, Any]]) -> dict[str, Any]:
+    def mark(op_id: str, params: list[dict[str, Any]], *more: int) -> dict[str, Any]:
         collection = "TaskInstanceCollectionResponse"
-        return op(op_id, "TaskInstance", collection, params=params, body="PatchTaskInstanceBody")
+        errors = tuple(sorted({401, 403, 404, 422, *more}))
+        body = "PatchTaskInstanceBody"
+        return op(op_id, "TaskInstance", collection, params=params, body=body, errors=errors)
 
     paths: Paths = {}
     for mapped in (False, True):
@@ -265,9 +282,23 @@ def _instance_paths() -> Paths:
         read = "get_mapped_task_instance" if mapped else "get_task_instance"
         paths[base] = {
             "get": op(read, "TaskInstance", "TaskInstanceResponse", params=params),
-            "patch": mark(f"patch_task_instance{suffix}", marks),
+            "patch": mark(f"patch_task_instance{suffix}", marks, 409),
         }
+        if not mapped:  # (refused: Airlane does not delete an instance out of its run)
+            paths[base]["delete"] = op(
+                "delete_task_instance",
+                "TaskInstance",
+                None,
+                params=[*params, param("map_index", "query", {"type": "integer", "default": -1})],
+                errors=(401, 403, 404, 405, 422),
+            )
         paths[base + "/dry_run"] = {"patch": mark(f"patch_task_instance_dry_run{suffix}", marks)}
+        tries_id = "get_mapped_task_instance_tries" if mapped else "get_task_instance_tries"
+        paths[base + "/tries"] = {
+            "get": op(
+                tries_id, "TaskInstance", "TaskInstanceHistoryCollectionResponse", params=params
+            )
+        }
         try_id = (
             "get_mapped_task_instance_try_details" if mapped else "get_task_instance_try_details"
         )
@@ -282,6 +313,25 @@ def _instance_paths() -> Paths:
     return paths
 
 
+def _group_paths() -> Paths:
+    """A task group's instances marked together, and the dry run of it."""
+    base = _RUN + "/taskGroupInstances/{group_id}"
+    params = [*path_params("dag_id", "dag_run_id", "group_id"), query_list("update_mask")]
+    paths: Paths = {}
+    for suffix, path in (("", base), ("_dry_run", base + "/dry_run")):
+        paths[path] = {
+            "patch": op(
+                f"patch_task_group_instances{suffix}",
+                "TaskInstance",
+                "TaskInstanceCollectionResponse",
+                params=params,
+                body="PatchTaskInstanceBody",
+                errors=(400, 401, 403, 404, 409, 422) if not suffix else (400, 401, 403, 404, 422),
+            )
+        }
+    return paths
+
+
 PATHS: Paths = {
     _RUN + "/taskInstances": {
         "get": op(
@@ -290,7 +340,10 @@ PATHS: Paths = {
             "TaskInstanceCollectionResponse",
             params=[*path_params("dag_id", "dag_run_id"), *PAGE, *_LIST_QUERY],
             errors=(400, 401, 403, 404, 422),
-        )
+        ),
+        "patch": bulk_op(
+            "TaskInstance", "bulk_task_instances", path_params("dag_id", "dag_run_id")
+        ),
     },
     **_instance_paths(),
     _RUN + "/taskInstances/list": {
@@ -316,14 +369,7 @@ PATHS: Paths = {
             errors=(400, 401, 403, 404, 422),
         )
     },
-    _TI + "/tries": {
-        "get": op(
-            "get_task_instance_tries",
-            "TaskInstance",
-            "TaskInstanceHistoryCollectionResponse",
-            params=path_params("dag_id", "dag_run_id", "task_id"),
-        )
-    },
+    **_group_paths(),
     "/api/v2/dags/{dag_id}/clearTaskInstances": {
         "post": op(
             "post_clear_task_instances",

@@ -28,7 +28,7 @@ from airlane.queue.protocol.records import (
     text_field,
     ti_key,
 )
-from airlane.sdk.state import TaskInstanceState
+from airlane.sdk.state import DagRunState, TaskInstanceState
 
 
 class CommandKind(StrEnum):
@@ -199,33 +199,45 @@ class MarkTasks:
     passes through "success" with an instance still failed). Older producers sent one
     instance as ``ti <task_id>|<map_index> state <state>``; that form is still read. No Lua.
     ``whole_run 1`` says the marks set the whole run's state (the API's PATCH of a run): as in
-    Airflow, a run ended that way fires no DAG callback.
+    Airflow, a run ended that way fires no DAG callback. ``run_state success|failed`` (with
+    it) is the state the run ends in once nothing is left to run, whatever its instances'
+    states say (Airflow's set_dag_run_state_to_failed fails a run whose tasks all succeeded).
     """
 
     kind: ClassVar[CommandKind] = CommandKind.MARK
     run: str
     marks: Marks
     whole_run: bool = False
+    run_state: DagRunState | None = None
 
     def to_fields(self) -> Fields:
         by_field = {ti_field(*key): state.value for key, state in self.marks}
         fields = {"type": self.kind.value, "run": self.run, **encode_marks(by_field)}
         if self.whole_run:
             fields["whole_run"] = "1"
+        if self.run_state is not None:
+            fields["run_state"] = self.run_state.value
         return fields
 
     @classmethod
     def from_fields(cls, fields: Mapping[str, str]) -> MarkTasks:
         run = text_field(fields, "run", "mark command")
-        return cls(run, _marks(fields), fields.get("whole_run") == "1")
+        raw_state = fields.get("run_state")
+        run_state = _run_state(raw_state) if raw_state else None
+        marks = _marks(fields, may_be_empty=run_state is not None)
+        return cls(run, marks, fields.get("whole_run") == "1", run_state)
 
     @classmethod
     def from_ti_fields(
-        cls, run: str, marks: Mapping[str, str], whole_run: bool = False
+        cls,
+        run: str,
+        marks: Mapping[str, str],
+        whole_run: bool = False,
+        run_state: DagRunState | None = None,
     ) -> MarkTasks:
         """A mark of ``run``'s instances: ``<task_id>|<map_index>`` field -> new state."""
         pairs = ((ti_key(ti, "mark"), _ti_state(state)) for ti, state in marks.items())
-        return cls(run, tuple(pairs), whole_run)
+        return cls(run, tuple(pairs), whole_run, run_state)
 
 
 def encode_marks(marks: Mapping[str, str]) -> dict[str, str]:
@@ -233,15 +245,16 @@ def encode_marks(marks: Mapping[str, str]) -> dict[str, str]:
     return {"marks": orjson.dumps(dict(marks)).decode()}
 
 
-def _marks(fields: Mapping[str, str]) -> Marks:
-    """A mark's ``marks`` object, or the single ``ti`` and ``state`` of older producers."""
+def _marks(fields: Mapping[str, str], may_be_empty: bool = False) -> Marks:
+    """A mark's ``marks`` object, or the single ``ti`` and ``state`` of older producers
+    (``may_be_empty``: a mark of the run's own state may set no instance's)."""
     what = "mark command"
     if "marks" in fields:
         try:
             raw = orjson.loads(fields["marks"])
         except orjson.JSONDecodeError:
             raise MalformedRecord(f"{what}'s marks is not JSON: {fields['marks']!r:.200}") from None
-        if not isinstance(raw, dict) or not raw:
+        if not isinstance(raw, dict) or not (raw or may_be_empty):
             raise MalformedRecord(f"{what}'s marks is not a non-empty object: {raw!r:.200}")
         pairs = list(raw.items())
     else:
@@ -256,6 +269,12 @@ def _ti_state(raw: object) -> TaskInstanceState:
         return TaskInstanceState(raw)
     except ValueError:
         raise MalformedRecord(f"mark to unknown state {raw!r:.50}") from None
+
+
+def _run_state(raw: str) -> DagRunState:
+    if raw not in (DagRunState.SUCCESS, DagRunState.FAILED):
+        raise MalformedRecord(f"mark of a run to {raw!r:.50}")
+    return DagRunState(raw)
 
 
 @dataclass(frozen=True, slots=True)

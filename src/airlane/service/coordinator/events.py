@@ -225,8 +225,9 @@ class Events:
                 s.admission.recheck_all()
             case ClearTasks(run=run, task_ids=task_ids):
                 await self.clear(run, task_ids)
-            case MarkTasks(run=run, marks=marks, whole_run=whole_run):
-                await self.mark(run, [(TIKey(*ti), state) for ti, state in marks], whole_run)
+            case MarkTasks(run=run, marks=marks, whole_run=whole_run, run_state=run_state):
+                keyed = [(TIKey(*ti), state) for ti, state in marks]
+                await self.mark(run, keyed, whole_run, run_state)
             case WakeTask(run=run, task_id=task_id, map_index=map_index):
                 self.wake(run, TIKey(task_id, map_index))
             case Tick():
@@ -265,10 +266,13 @@ class Events:
         run: str,
         marks: Sequence[tuple[TIKey, TaskInstanceState]],
         whole_run: bool = False,
+        run_state: DagRunState | None = None,
     ) -> None:
         """Set instances' states by hand, all in one step: observers never see the run end
         between two of them (a run marked success never passes through "success" with an
-        instance still failed). ``whole_run``: the marks set the run's own state."""
+        instance still failed). ``whole_run``: the marks set the run's own state;
+        ``run_state``: the state it ends in when nothing is left to run (its instances'
+        states aside, as Airflow's set_dag_run_state_to_failed/success set it)."""
         ctx = await self._open(run)
         if ctx is None:
             return
@@ -278,8 +282,12 @@ class Events:
             if key not in ctx.machine.tis:
                 log.error("skipping a mark of %s: run %s has no such instance", key, ctx.ref)
         known = [(key, state) for key, state in marks if key in ctx.machine.tis]
-        if known:
-            self._apply_to_open_run(ctx, ctx.machine.mark_many(known, now), now)
+        if known or run_state is not None:
+            ctx.forced_end = run_state
+            try:
+                self._apply_to_open_run(ctx, ctx.machine.mark_many(known, now), now)
+            finally:
+                ctx.forced_end = None  # (a teardown left to run: the run ends as it ends)
 
     async def _open(self, run: str) -> RunContext | None:
         return self.session.state.runs.runs.get(run) or await self.session.runs.reopen(run)

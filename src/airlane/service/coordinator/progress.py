@@ -54,7 +54,7 @@ class Progress:
         s.hooks.after_step(ctx, step)
         state = ctx.machine.run_state()
         if may_end and state is not DagRunState.RUNNING and ctx.state is DagRunState.RUNNING:
-            self.end_run(ctx, state, now)
+            self.end_run(ctx, ctx.forced_end or state, now)
 
     def _stop_cleared(self, ctx: RunContext, step: Step) -> None:
         """Cleared while running: its worker stops it (its end, if any, is then stale)."""

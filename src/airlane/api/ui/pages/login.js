@@ -28,8 +28,12 @@ export function loginPage(main, { params }) {
     error.textContent = "";
     try {
       await api.login(user.value, password.value);
-      const next = params.get("next");
-      navigate(next && next.startsWith("#/") && !next.startsWith("#/login") ? next : "#/dags");
+      const next = params.get("next") || "";
+      const ui = new URL("/ui/", location.href).pathname;
+      const hash = next.startsWith(ui + "#/") ? next.slice(ui.length) : next;
+      if (hash.startsWith("#/") && !hash.startsWith("#/login")) navigate(hash);
+      else if (next.startsWith("/") && !next.startsWith("//")) location.assign(next);
+      else navigate("#/dags");
     } catch (err) {
       error.textContent = err.status === 401 ? "Wrong username or password." : err.message;
     }
