@@ -496,6 +496,19 @@ def test_several_runs_are_cleared_at_once(api: Api) -> None:
     assert "Exactly one of dag_runs" in answer["detail"][0]["msg"]
     status, answer = api.call("POST", path, {"partition_key": "2026-01"}, token=token)
     assert (status, answer["total_entries"]) == (200, 0)
+    # clearPartitions: Airlane's runs have no partition fields; a run chosen by id has its
+    # instances counted (dry run) or cleared when asked
+    partitions = "/api/v2/dags/api_listing/clearPartitions"
+    body = {"run_id": "bulk_a", "clear_task_instances": True}
+    status, answer = api.call("POST", partitions, body, token=token)
+    assert (status, answer) == (
+        200,
+        {"dag_runs_cleared": 0, "task_instances_cleared": 5, "dry_run": True},
+    )
+    status, answer = api.call("POST", partitions, {"partition_key": "k"}, token=token)
+    assert (status, answer["task_instances_cleared"]) == (200, 0)
+    status, answer = api.call("POST", partitions, {}, token=token)
+    assert status == 422
     marked = {"dag_runs": [{"dag_run_id": "bulk_a", "state": "failed"}]}
     status, answer = api.call("POST", path, marked, token=token)
     assert (status, answer["detail"][0]["loc"]) == (422, ["body", "dag_runs", 0, "state"]), answer
@@ -520,6 +533,7 @@ def test_runs_are_updated_and_deleted_in_bulk(api: Api) -> None:
     assert status == 200, answer
     assert answer["update"] == {"success": ["api_listing.bulk_c"], "errors": []}
     assert answer["create"]["errors"][0]["status_code"] == 405
+
     def failed() -> bool:  # (the coordinator applies the mark; every task had succeeded)
         return api.call("GET", f"{path}/bulk_c", token=token)[1]["state"] == "failed"
 
@@ -590,6 +604,29 @@ def test_task_instances_are_marked_in_bulk(api: Api) -> None:
     assert "clear it" in answer["detail"]
     noted = {"action": "update", "entities": [{"task_id": "outer.first", "note": "x"}]}
     assert api.call("PATCH", path, {"actions": [noted]}, token=token)[0] == 422
+
+
+def test_an_instance_says_what_it_waits_for(api: Api) -> None:
+    """GET .../dependencies: the dependencies an instance not queued yet fails (Airflow's
+    names); a finished instance has none; Airflow's 404 for one that does not exist."""
+    token = api.token()
+    dag = "/api/v2/dags/api_listing"
+    assert api.call("PATCH", dag, {"is_paused": True}, token=token)[0] == 200
+    assert api.call("POST", f"{dag}/dagRuns", {"dag_run_id": "held"}, token=token)[0] == 200
+    deps = f"{dag}/dagRuns/held/taskInstances/outer.first/dependencies"
+    status, answer = api.call("GET", deps, token=token)
+    assert status == 200, answer
+    names = [d["name"] for d in answer["dependencies"]]
+    assert names == ["Dag Not Paused", "Dagrun Running"], answer
+    status, answer = api.call(
+        "GET", f"{dag}/dagRuns/held/taskInstances/nowhere/dependencies", token=token
+    )
+    assert status == 404
+    assert api.call("PATCH", dag, {"is_paused": False}, token=token)[0] == 200
+    assert _wait_run(api, token, "api_listing", "held") == "success"
+    assert api.call("GET", deps, token=token)[1] == {"dependencies": []}
+    mapped = f"{dag}/dagRuns/held/taskInstances/doubled/1/dependencies"
+    assert api.call("GET", mapped, token=token)[1] == {"dependencies": []}
 
 
 def test_a_team_name_is_refused_as_airflow_refuses_it_without_multi_team(api: Api) -> None:

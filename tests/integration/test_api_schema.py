@@ -67,6 +67,7 @@ _ALSO_REFUSED: dict[str, str | tuple[str, ...]] = {
     "bulk_task_instances": "422",
     # not exactly one way of choosing runs (Airflow's 422), a run's DAG not the path's (400)
     "clear_dag_runs": ("400", "422"),
+    "clear_dag_run_partitions": "422",
     # Airlane does not delete an instance out of its run (405)
     "delete_task_instance": "405",
     "create_token_cli": "400",  # an empty username or password (Airflow 3.1's 400)

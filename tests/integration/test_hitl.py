@@ -94,6 +94,11 @@ def test_a_run_waits_for_each_answer_and_follows_the_chosen_branch(api: Api) -> 
     missing = api.call("GET", one.format("left"), token=token)
     assert missing[0] == 404
     assert "does not exist" in missing[1]["detail"]
+    # one try's detail (Airflow 3.3's HITLDetailHistory)
+    status, tried = api.call("GET", one.format("gate") + "/tries/1", token=token)
+    assert status == 200, tried
+    assert (tried["chosen_options"], tried["task_instance"]["try_number"]) == (["Approve"], 1)
+    assert api.call("GET", one.format("gate") + "/tries/2", token=token)[0] == 404
 
 
 def test_unanswered_past_its_timeout_a_task_takes_its_defaults(api: Api) -> None:

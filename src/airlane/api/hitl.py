@@ -27,6 +27,7 @@ from airlane.api.hitl_shapes import (
 from airlane.api.inputs import json_body, page, path_int
 from airlane.api.instance_lookup import find_instance, path_ids
 from airlane.api.shapes import task_instance_response, ti_id
+from airlane.api.task_instances import tries_of
 from airlane.queue import hitl as hitl_keys
 from airlane.queue.store import Store
 from airlane.sdk.hitl_detail import HITLDetail, HITLIdent, HITLResponse, response_problems
@@ -56,6 +57,26 @@ async def _instance_detail(
 async def get_detail(request: web.Request) -> web.Response:
     _, detail, ti = await _instance_detail(request)
     return json_response(detail_shape(detail, ti))
+
+
+async def get_try_detail(request: web.Request) -> web.Response:
+    """One try's detail (HITLDetailHistory: the try as TaskInstanceHistoryResponse). Airlane
+    keeps the latest try's request only: an earlier try's is Airflow's 404 for a try without
+    one."""
+    wanted = path_int(request, "try_number")
+    ident, detail, ti = await _instance_detail(request)
+    tries = {entry["try_number"]: entry for entry in await tries_of(request)}
+    if wanted not in tries:
+        raise ApiError(
+            404,
+            f"The Task Instance with dag_id: `{ident.dag_id}`, run_id: `{ident.run_id}`, "
+            f"task_id: `{ident.task_id}` and map_index: `{ident.map_index}` was not found",
+        )
+    if detail.request.try_number != wanted:
+        raise ApiError(
+            404, f"Human-in-the-loop detail does not exist for Task Instance with id {ti['id']}"
+        )
+    return json_response(detail_shape(detail, tries[wanted]))
 
 
 def _responder(request: web.Request) -> dict[str, str]:
@@ -146,3 +167,4 @@ def add_routes(app: web.Application) -> None:
     one = base + "/taskInstances/{task_id}/{map_index}/hitlDetails"
     app.router.add_get(one, get_detail)
     app.router.add_patch(one, patch_detail)
+    app.router.add_get(one + "/tries/{try_number:-?\\d+}", get_try_detail)

@@ -26,7 +26,7 @@ DEFAULT_POOL = "default_pool"
 _COUNTED_STATES = frozenset({"queued", "running", "scheduled", "deferred"})
 
 
-async def _usage(store: Store) -> dict[str, Counter[str]]:
+async def pool_usage(store: Store) -> dict[str, Counter[str]]:
     """Per pool and state, the slots of its scheduled, queued, running and deferred instances
     (from active runs)."""
     usage: dict[str, Counter[str]] = {}
@@ -65,7 +65,7 @@ def pool_response(name: str, pool: dict[str, Any], used: Counter[str]) -> dict[s
 async def list_pools(request: web.Request) -> web.Response:
     store = request.app[STORE]
     limit, offset = page(request)
-    pools, usage = await store.pools(), await _usage(store)
+    pools, usage = await store.pools(), await pool_usage(store)
     items = [pool_response(n, p, usage.get(n, Counter())) for n, p in sorted(pools.items())]
     items = listing.listed(
         request,
@@ -83,7 +83,7 @@ async def get_pool(request: web.Request) -> web.Response:
     pools = await store.pools()
     if name not in pools:
         raise not_found(f"The Pool with name: `{name}`")
-    usage = await _usage(store)
+    usage = await pool_usage(store)
     return json_response(pool_response(name, pools[name], usage.get(name, Counter())))
 
 
@@ -180,7 +180,7 @@ async def patch_pool(request: web.Request) -> web.Response:
         if "include_deferred" in fields
         else keep_deferred,
     )
-    usage = await _usage(store)
+    usage = await pool_usage(store)
     return json_response(
         pool_response(name, (await store.pools())[name], usage.get(name, Counter()))
     )

@@ -154,17 +154,19 @@ def _entries(body: dict[str, Any]) -> list[dict[str, Any]]:
     return entries
 
 
-def _partition_mode(body: dict[str, Any], entries: list[dict[str, Any]]) -> bool:
-    """Airflow's rule: exactly one of non-empty dag_runs, partition_key, or a partition date
-    window; True for the partition selectors."""
+def _partition_mode(
+    body: dict[str, Any], entries: list[dict[str, Any]], other: str = "dag_runs (non-empty)"
+) -> bool:
+    """Airflow's rule: exactly one of ``other`` (non-empty dag_runs, or a run_id), a
+    partition_key, or a partition date window; True for the partition selectors."""
     key = opt_str(body, "partition_key")
     start = opt_datetime(body, "partition_date_start")
     end = opt_datetime(body, "partition_date_end")
     modes = sum([bool(entries), key is not None, start is not None or end is not None])
     if modes != 1:
         message = (
-            "Value error, Exactly one of dag_runs (non-empty), partition_key, or a partition "
-            "date window (partition_date_start / partition_date_end) must be provided."
+            f"Value error, Exactly one of {other}, partition_key, or a partition date window "
+            "(partition_date_start / partition_date_end) must be provided."
         )
         raise invalid("body", "", message)
     if start is not None and end is not None and start > end:
@@ -190,6 +192,32 @@ def _run_of(dag_id: str, entry: dict[str, Any]) -> tuple[str, str]:
     return dag_id, run_id
 
 
+async def clear_partitions(request: web.Request) -> web.Response:
+    """POST /dags/{dag_id}/clearPartitions (Airflow 3.3): reset the partition key and date of
+    the runs chosen (by run_id, partition_key or a partition date window), their instances
+    too with clear_task_instances. Airlane's runs have no partition fields, so none is reset;
+    a run chosen by id still has its instances cleared (or counted, dry_run) when asked."""
+    store = request.app[STORE]
+    dag_id = request.match_info["dag_id"]
+    body = await json_body(request, {*_PARTITIONS, "run_id", "clear_task_instances", "dry_run"})
+    run_id = opt_str(body, "run_id")
+    dry_run = opt_bool(body, "dry_run", True)
+    with_instances = opt_bool(body, "clear_task_instances", False)
+    _partition_mode(body, [{}] if run_id is not None else [], "run_id")
+    dag = await store.dag(dag_id)
+    if dag is None:
+        raise ApiError(404, f"The Dag with ID: `{dag_id}` was not found")
+    cleared = 0
+    if run_id is not None and with_instances and await store.run(dag_id, run_id) is not None:
+        tis = await store.task_instances(dag_id, run_id)
+        cleared = len(tis)
+        if not dry_run and tis:
+            await store.clear(dag_id, run_id, sorted({task_id for task_id, _ in tis}))
+    answer = {"dag_runs_cleared": 0, "task_instances_cleared": cleared, "dry_run": dry_run}
+    return json_response(answer)
+
+
 def add_routes(app: web.Application) -> None:
     app.router.add_post("/api/v2/dags/{dag_id}/dagRuns/{dag_run_id}/clear", clear_run)
     app.router.add_post("/api/v2/dags/{dag_id}/clearDagRuns", clear_runs)
+    app.router.add_post("/api/v2/dags/{dag_id}/clearPartitions", clear_partitions)

@@ -494,7 +494,7 @@ _HISTORY_DROP = {"id", "rendered_map_index", "rendered_fields", "trigger", "trig
 
 async def get_tries(request: web.Request) -> web.Response:
     """Every try of an instance: earlier ones from the run's try history, then the current."""
-    history = await _tries(request)
+    history = await tries_of(request)
     return json_response({"task_instances": history, "total_entries": len(history)})
 
 
@@ -502,7 +502,7 @@ async def get_try(request: web.Request) -> web.Response:
     """One try of an instance (TaskInstanceHistoryResponse); Airflow's 404 for one it never
     had."""
     wanted = path_int(request, "task_try_number")
-    for entry in await _tries(request):
+    for entry in await tries_of(request):
         if entry["try_number"] == wanted:
             return json_response(entry)
     dag_id, run_id = path_ids(request)
@@ -544,7 +544,7 @@ async def list_mapped(request: web.Request) -> web.Response:
     )
 
 
-async def _tries(request: web.Request) -> list[dict[str, Any]]:
+async def tries_of(request: web.Request) -> list[dict[str, Any]]:
     """The instance's tries, oldest first (TaskInstanceHistoryResponse each)."""
     store = request.app[STORE]
     dag_id, run_id = path_ids(request)

@@ -123,6 +123,21 @@ SCHEMAS: dict[str, Schema] = {
         },
         closed=True,
     ),
+    # clearPartitions: runs chosen by id, partition key or partition date window
+    "ClearPartitionsBody": model(
+        {
+            "run_id": "str?",
+            "partition_key": "str?",
+            "partition_date_start": "dt?",
+            "partition_date_end": "dt?",
+            "clear_task_instances": "bool?",
+            "dry_run": "bool?",
+        },
+        closed=True,
+    ),
+    "ClearPartitionsResponse": model(
+        {"dag_runs_cleared": "int", "task_instances_cleared": "int", "dry_run": "bool"}
+    ),
     # the bulk PATCH's entity: a run's state and note (DagRunMutableStates)
     "BulkDAGRunBody": refine(
         model(
@@ -218,6 +233,16 @@ PATHS: Paths = {
     _RUN_PATH + "/clear": {
         "post": op(
             "clear_dag_run", "DagRun", "any", params=path_params(*_IDS), body="DAGRunClearBody"
+        )
+    },
+    "/api/v2/dags/{dag_id}/clearPartitions": {
+        "post": op(
+            "clear_dag_run_partitions",
+            "DagRun",
+            "ClearPartitionsResponse",
+            params=path_params("dag_id"),
+            body="ClearPartitionsBody",
+            errors=(400, 401, 403, 404, 422),
         )
     },
     "/api/v2/dags/{dag_id}/clearDagRuns": {

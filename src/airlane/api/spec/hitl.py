@@ -16,26 +16,28 @@ from airlane.api.spec.notation import (
     refine,
 )
 
+_DETAIL = {
+    "task_instance": "TaskInstanceResponse",
+    "options": "[str]",
+    "subject": "str",
+    "body": "str?",
+    "defaults": "[str]?",
+    "multiple": "bool",
+    "params": "obj",
+    "assigned_users": "[HITLUser]",
+    "created_at": "dt",
+    "responded_by_user": "HITLUser?",
+    "responded_at": "dt?",
+    "chosen_options": "[str]?",
+    "params_input": "obj",
+    "response_received": "bool",
+}
+
 SCHEMAS: dict[str, Schema] = {
     "HITLUser": model({"id": "str", "name": "str"}),
-    "HITLDetail": model(
-        {
-            "task_instance": "TaskInstanceResponse",
-            "options": "[str]",
-            "subject": "str",
-            "body": "str?",
-            "defaults": "[str]?",
-            "multiple": "bool",
-            "params": "obj",
-            "assigned_users": "[HITLUser]",
-            "created_at": "dt",
-            "responded_by_user": "HITLUser?",
-            "responded_at": "dt?",
-            "chosen_options": "[str]?",
-            "params_input": "obj",
-            "response_received": "bool",
-        }
-    ),
+    "HITLDetail": model(_DETAIL),
+    # one try's (Airlane keeps the latest try's request only)
+    "HITLDetailHistory": model({**_DETAIL, "task_instance": "TaskInstanceHistoryResponse"}),
     "HITLDetailCollection": collection("hitl_details", "HITLDetail"),
     "HITLDetailResponse": model(
         {
@@ -96,5 +98,13 @@ PATHS: Paths = {
             body="UpdateHITLDetailPayload",
             errors=(401, 403, 404, 409, 422),
         ),
+    },
+    _RUN + "/taskInstances/{task_id}/{map_index}/hitlDetails/tries/{try_number}": {
+        "get": op(
+            "get_hitl_detail_try_detail",
+            "Task Instance",
+            "HITLDetailHistory",
+            params=[*_ONE, param("try_number", "path", TYPES["int"])],
+        )
     },
 }

@@ -162,6 +162,9 @@ SCHEMAS: dict[str, Schema] = {
         model(_PATCH, closed=True),
         new_state=nullable({"type": "string", "enum": ["success", "failed", "skipped"]}),
     ),
+    # why an instance is not queued yet (the dependencies that fail)
+    "TaskDependencyResponse": model({"name": "str", "reason": "str"}),
+    "TaskDependencyCollectionResponse": model({"dependencies": "[TaskDependencyResponse]"}),
     # the bulk PATCH's entity: a mark of one task's instances (no map index: all of them)
     "BulkTaskInstanceBody": refine(
         model(
@@ -277,6 +280,9 @@ def _instance_paths() -> Paths:
             [] if mapped else [param("map_index", "query", {"type": "integer", "minimum": -1})]
         )
         marks = [*params, *any_index, query_list("update_mask")]
+        any_index_default = (
+            [] if mapped else [param("map_index", "query", {"type": "integer", "default": -1})]
+        )
         base = _TI + ("/{map_index}" if mapped else "")
         suffix = "_by_map_index" if mapped else ""
         read = "get_mapped_task_instance" if mapped else "get_task_instance"
@@ -293,6 +299,15 @@ def _instance_paths() -> Paths:
                 errors=(401, 403, 404, 405, 422),
             )
         paths[base + "/dry_run"] = {"patch": mark(f"patch_task_instance_dry_run{suffix}", marks)}
+        deps_id = "get_task_instance_dependencies" + ("_by_map_index" if mapped else "")
+        paths[base + "/dependencies"] = {
+            "get": op(
+                deps_id,
+                "TaskInstance",
+                "TaskDependencyCollectionResponse",
+                params=[*params, *any_index_default],
+            )
+        }
         tries_id = "get_mapped_task_instance_tries" if mapped else "get_task_instance_tries"
         paths[base + "/tries"] = {
             "get": op(
