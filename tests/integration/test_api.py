@@ -629,6 +629,43 @@ def test_an_instance_says_what_it_waits_for(api: Api) -> None:
     assert api.call("GET", mapped, token=token)[1] == {"dependencies": []}
 
 
+def test_changes_made_through_the_api_are_in_the_event_log(api: Api) -> None:
+    """GET /eventLogs: each change request, its user, what it named and its fields (a
+    variable's value masked); reads and dry runs are not logged."""
+    token = api.token()
+    body = {"dag_run_id": "logged", "conf": {"size": 1}}
+    assert api.call("POST", "/api/v2/dags/api_listing/dagRuns", body, token=token)[0] == 200
+    secret = {"key": "logged_var", "value": "s3cret"}
+    assert api.call("POST", "/api/v2/variables", secret, token=token)[0] == 201
+    clear = "/api/v2/dags/api_listing/dagRuns/logged/clear"
+    assert api.call("POST", clear, {"dry_run": True}, token=token)[0] == 200
+    status, answer = api.call("GET", "/api/v2/eventLogs?run_id=logged", token=token)
+    assert status == 200, answer
+    (trigger,) = answer["event_logs"]
+    assert (trigger["event"], trigger["dag_id"], trigger["owner"]) == (
+        "trigger_dag_run",
+        "api_listing",
+        "alice",
+    )
+    # (as Airflow's: the body's fields, the path's and query's but their ids)
+    extra = orjson.loads(trigger["extra"])
+    assert extra == {"dag_run_id": "logged", "conf": {"size": 1}, "method": "POST"}
+    assert trigger["dag_display_name"] == "Listing DAG"
+    one = f"/api/v2/eventLogs/{trigger['event_log_id']}"
+    assert api.call("GET", one, token=token)[1] == trigger
+    query = "/api/v2/eventLogs?event=post_variable&order_by=-when&limit=1"
+    (variable,) = api.call("GET", query, token=token)[1]["event_logs"]
+    assert orjson.loads(variable["extra"])["value"] == "***"
+    assert "s3cret" not in variable["extra"]
+    status, answer = api.call("GET", "/api/v2/eventLogs?event_pattern=clear", token=token)
+    assert all(e["run_id"] != "logged" for e in answer["event_logs"])
+    assert api.call("GET", "/api/v2/eventLogs/1", token=token)[0] == 404
+    excluded = api.call(
+        "GET", "/api/v2/eventLogs?excluded_events=trigger_dag_run&run_id=logged", token=token
+    )[1]
+    assert excluded["total_entries"] == 0
+
+
 def test_a_team_name_is_refused_as_airflow_refuses_it_without_multi_team(api: Api) -> None:
     token = api.token()
     message = "team_name cannot be set when multi_team mode is disabled"

@@ -60,6 +60,7 @@ _ALSO_REFUSED: dict[str, str | tuple[str, ...]] = {
     "get_external_log_url": "400",
     # an update_mask other than is_paused; an order_by the batch cannot sort by (400s)
     "patch_dags": "400",
+    "patch_dag": "400",
     "get_list_dag_runs_batch": "400",
     # a note (422, as for one instance)
     "patch_task_group_instances": "422",

@@ -27,6 +27,7 @@ from airlane.api import (
     dag_versions,
     dags,
     deadlines,
+    event_logs,
     events,
     group_marks,
     hitl,
@@ -57,6 +58,7 @@ from airlane.api.appkeys import (
 from airlane.api.auth import AuthConfig, auth_middleware, auth_routes, is_loopback
 from airlane.api.errors import error_middleware
 from airlane.api.event_hub import EventStreamSettings
+from airlane.api.event_logs import event_log_middleware
 from airlane.api.revocation import RevocationCache
 from airlane.api.validation import validation_middleware
 from airlane.dag_loader import plugins
@@ -93,7 +95,12 @@ def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
     keys = Keys.from_env()
     revocations = RevocationCache(keys)
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware(auth, revocations), validation_middleware()],
+        middlewares=[
+            error_middleware,
+            auth_middleware(auth, revocations),
+            event_log_middleware(),
+            validation_middleware(),
+        ],
         client_max_size=settings.max_body_bytes,
     )
     app[AUTH] = auth
@@ -124,6 +131,8 @@ def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
         xcoms,
         deadlines,
         state_store,
+        event_logs,
+        event_logs,
         events,
         pools,
         variables,

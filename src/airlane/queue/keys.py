@@ -121,6 +121,8 @@ Global keys
                          with the DAG when the API deletes it); ``db clean`` and the retention
                          remove the oldest ones nothing uses, the first left then carrying its
                          number as "n" (queue/dag_admin.py)
+    event_logs           STREAM the event (audit) log: one entry per change made through the API,
+                         field e: JSON (api/event_logs.py); capped near 50,000 entries
     parse_requests       SET DAG file paths the API asked the DAG processor to parse at its next
                          pass, changed or not (PUT /parseDagFile; service/dag_processor.py)
     favorites:<user>     SET dag_ids one API user marked as favourites (POST .../favorite); a
@@ -414,6 +416,10 @@ class Keys:
 
     def dag_versions(self, dag_id: str) -> str:
         return f"{self.prefix}dag_versions:{dag_id}"
+
+    @property
+    def event_logs(self) -> str:
+        return f"{self.prefix}event_logs"
 
     @property
     def parse_requests(self) -> str:

@@ -168,6 +168,13 @@ class Store:
     async def delete_variable(self, key: str) -> bool:
         return bool(await self.client.hdel(self.keys.variables, key))
 
+    async def append_event_log(self, entry: str, maxlen: int) -> None:
+        """One event log entry (api/event_logs.py), the stream capped near ``maxlen``."""
+        await self.client.xadd(self.keys.event_logs, {"e": entry}, maxlen=maxlen, approximate=True)
+
+    async def event_log_entries(self, start: str = "-", end: str = "+") -> typed.StreamEntries:
+        return await typed.xrange(self.client, self.keys.event_logs, start, end)
+
     async def request_parse(self, path: str) -> None:
         """Have the DAG processor parse a DAG file at its next pass, changed or not."""
         await self.client.sadd(self.keys.parse_requests, path)

@@ -1,0 +1,276 @@
+"""Airflow's event log (audit log): every change made through the API, who made it and with
+what, readable at ``/api/v2/eventLogs``.
+
+As Airflow's ``action_logging``: a request that changes something (POST, PUT, PATCH,
+DELETE of a documented operation) is recorded once it is authenticated, whether the change
+then succeeds or not, under its operation id as the event (``trigger_dag_run``,
+``post_clear_task_instances``...), with the user as owner, the DAG, task and run it names,
+and as ``extra`` its query, path and body fields (secrets redacted by name, a variable's
+value and a connection's password and extra values always; ``method`` added). Dry runs of
+clears are not recorded, as in Airflow. The entries live in one capped Redis stream
+(``event_logs``): the newest ~``EVENT_LOG_MAXLEN`` are kept; an entry's id is its stream id
+as a number (milliseconds * 1000 + sequence).
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from aiohttp import web
+from aiohttp.typedefs import Middleware
+
+from airlane.api import listing
+from airlane.api.appkeys import STORE
+from airlane.api.errors import ApiError, Handler, invalid, json_response
+from airlane.api.inputs import page, query_int
+from airlane.api.openapi import PATHS
+from airlane.api.spec.event_logs import ORDER_FIELDS, SEARCHED
+from airlane.sdk.secrets_masker import redact
+
+EVENT_LOG_MAXLEN = 50_000
+_CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+#: not actions on Airflow's objects: signing in and out, and Airlane's token revocations
+_NOT_LOGGED = frozenset({"create_token", "create_token_cli", "logout"})
+_DRY_RUN_DEFAULT = frozenset({"clear_dag_run", "post_clear_task_instances"})
+_SKIPPED_FIELDS = frozenset(
+    {"csrf_token", "_csrf_token", "is_paused", "dag_id", "task_id", "dag_run_id", "run_id"}
+    | {"logical_date"}
+)
+SEARCHES = {name: name for name in SEARCHED}
+
+
+@functools.cache
+def _operations() -> dict[tuple[str, str], str]:
+    """(METHOD, path template) -> operation id, for the operations that change things."""
+    return {
+        (method.upper(), template): str(operation["operationId"])
+        for template, operations in PATHS.items()
+        for method, operation in operations.items()
+        if method.upper() in _CHANGES
+    }
+
+
+def _masked_entity(event: str, entity: dict[str, Any]) -> dict[str, Any]:
+    if "variable" in event:
+        return {k: "***" if k in ("val", "value") else v for k, v in entity.items()}
+    if "connection" in event:
+        masked = {}
+        for key, value in entity.items():
+            if key == "extra" and value:
+                try:
+                    parsed = orjson.loads(value) if isinstance(value, str) else None
+                except orjson.JSONDecodeError:
+                    parsed = None
+                masked[key] = (
+                    dict.fromkeys(parsed, "***")
+                    if isinstance(parsed, dict)
+                    else "Encountered non-JSON in `extra` field"
+                )
+            else:
+                masked[key] = redact(value, key)
+        return masked
+    return {k: redact(v, k) for k, v in entity.items()}
+
+
+def masked_body(event: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The body as the log keeps it (a bulk body's entities each masked)."""
+    actions = body.get("actions")
+    if isinstance(actions, list) and ("variable" in event or "connection" in event):
+        return {
+            **body,
+            "actions": [
+                {
+                    **action,
+                    "entities": [
+                        _masked_entity(event, e) if isinstance(e, dict) else e
+                        for e in action.get("entities") or []
+                    ],
+                }
+                if isinstance(action, dict)
+                else action
+                for action in actions
+            ],
+        }
+    return _masked_entity(event, body)
+
+
+def entry_of(
+    event: str,
+    owner: str,
+    method: str,
+    query: dict[str, str],
+    path: dict[str, str],
+    body: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The log entry of one request (pure: the middleware adds the time and the id)."""
+    params: dict[str, Any] = {**query, **path, **(body or {})}
+    extra = {k: redact(v, k) for k, v in [*query.items(), *path.items()]}
+    extra = {k: v for k, v in extra.items() if k not in _SKIPPED_FIELDS}
+    if body is not None:
+        # (Airflow: a variable's or connection's body alone; else the body beside the query)
+        secret = "variable" in event or "connection" in event
+        extra = masked_body(event, body) if secret else extra | masked_body(event, body)
+    if "is_paused" in params:
+        extra["is_paused"] = params["is_paused"]
+    extra["method"] = method
+    return {
+        "event": event,
+        "owner": owner,
+        "dag_id": _text(params.get("dag_id")),
+        "task_id": _text(params.get("task_id")),
+        "run_id": _text(params.get("run_id") or params.get("dag_run_id")),
+        "logical_date": query.get("logical_date"),
+        "extra": orjson.dumps(extra, default=str).decode(),
+    }
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value != "~" else None
+
+
+def event_log_middleware() -> Middleware:
+    """Records each change request (after auth, before the body is checked: a refused
+    change is in the log too, as in Airflow)."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method in _CHANGES:
+            resource = request.match_info.route.resource
+            template = resource.canonical if resource is not None else ""
+            event = _operations().get((request.method, template))
+            if event is not None and event not in _NOT_LOGGED:
+                await _record(request, event)
+        return await handler(request)
+
+    return middleware
+
+
+async def _record(request: web.Request, event: str) -> None:
+    raw = await request.read()  # (kept by aiohttp for the handler)
+    body: dict[str, Any] | None = None
+    if raw.strip():
+        try:
+            parsed = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            parsed = None
+        body = parsed if isinstance(parsed, dict) else None
+    if event in _DRY_RUN_DEFAULT and (body or {}).get("dry_run", True):
+        return
+    owner = str(request.get("user") or "anonymous")
+    entry = entry_of(
+        event, owner, request.method, dict(request.query), dict(request.match_info), body
+    )
+    await request.app[STORE].append_event_log(orjson.dumps(entry).decode(), EVENT_LOG_MAXLEN)
+
+
+def _entry_id(stream_id: str) -> int:
+    ms, seq = stream_id.split("-")
+    return int(ms) * 1000 + int(seq)
+
+
+def _stream_id(entry_id: int) -> str:
+    return f"{entry_id // 1000}-{entry_id % 1000}"
+
+
+def _shape(stream_id: str, fields: dict[str, str], dags: dict[str, Any]) -> dict[str, Any]:
+    entry = orjson.loads(fields["e"])
+    when = datetime.fromtimestamp(int(stream_id.split("-")[0]) / 1000, UTC)
+    dag = dags.get(entry.get("dag_id") or "")
+    return {
+        "event_log_id": _entry_id(stream_id),
+        "when": when.isoformat(),
+        "dag_id": entry.get("dag_id"),
+        "task_id": entry.get("task_id"),
+        "run_id": entry.get("run_id"),
+        "map_index": None,
+        "try_number": None,
+        "event": entry["event"],
+        "logical_date": entry.get("logical_date"),
+        "owner": entry.get("owner"),
+        "extra": entry.get("extra"),
+        "dag_display_name": (dag or {}).get("dag_display_name") or entry.get("dag_id")
+        if dag is not None
+        else None,
+        "task_display_name": None,
+    }
+
+
+async def _dags(request: web.Request, dag_ids: set[str]) -> dict[str, Any]:
+    store = request.app[STORE]
+    return {dag_id: await store.dag(dag_id) for dag_id in dag_ids}
+
+
+async def get_event_log(request: web.Request) -> web.Response:
+    raw = request.match_info["event_log_id"]
+    try:
+        entry_id = int(raw)
+    except ValueError:
+        raise invalid("path", "event_log_id", "Input should be a valid integer", raw) from None
+    sid = _stream_id(entry_id)
+    found = await request.app[STORE].event_log_entries(sid, sid) if entry_id >= 0 else []
+    if not found:
+        raise ApiError(404, f"The Event Log with id: `{entry_id}` not found")
+    stream_id, entry = found[0]
+    dags = await _dags(request, {orjson.loads(entry["e"]).get("dag_id") or ""} - {""})
+    return json_response(_shape(stream_id, entry, dags))
+
+
+_EXACT = ("dag_id", "task_id", "run_id", "owner", "event")
+
+
+async def list_event_logs(request: web.Request) -> web.Response:
+    """GET /eventLogs with Airflow 3.3's filters: exact dag_id/task_id/run_id/owner/event,
+    map_index/try_number (Airlane's entries carry none), included_events/excluded_events,
+    before/after, the searches, order_by (default: oldest first, by id)."""
+    limit, offset = page(request)
+    entries = await request.app[STORE].event_log_entries()
+    dag_ids = {orjson.loads(e["e"]).get("dag_id") or "" for _, e in entries} - {""}
+    dags = await _dags(request, dag_ids)
+    shapes = [_shape(sid, e, dags) for sid, e in entries]
+    shapes = [s for s in shapes if _keeps(request, s)]
+    shapes = listing.listed(
+        request,
+        shapes,
+        searches_of=SEARCHES,
+        order_fields=ORDER_FIELDS,
+        value=listing.aliased({"id": "event_log_id", "dttm": "when"}),
+    )
+    return json_response(
+        {"event_logs": shapes[offset : offset + limit], "total_entries": len(shapes)}
+    )
+
+
+def _keeps(request: web.Request, shape: dict[str, Any]) -> bool:
+    query = request.query
+    for name in _EXACT:
+        if name in query and shape[name] != query[name]:
+            return False
+    for name in ("map_index", "try_number"):
+        if name in query and shape[name] != query_int(request, name, 0, None, None):
+            return False
+    included = query.getall("included_events", [])
+    excluded = query.getall("excluded_events", [])
+    if (included and shape["event"] not in included) or shape["event"] in excluded:
+        return False
+    when = listing.as_datetime(shape["when"])
+    before, after = _moment(request, "before"), _moment(request, "after")
+    return (before is None or when < before) and (after is None or when > after)
+
+
+def _moment(request: web.Request, name: str) -> datetime | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    try:
+        moment = listing.as_datetime(raw)
+    except ValueError:
+        raise invalid("query", name, "Input should be a valid datetime", raw) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get("/api/v2/eventLogs", list_event_logs)
+    app.router.add_get("/api/v2/eventLogs/{event_log_id}", get_event_log)
