@@ -180,3 +180,56 @@ def test_dags_test_reads_env_connections_and_masks_them() -> None:
     assert "cannot log in with ***" in output
     for secret in (PASSWORD, API_KEY, ENV_PASSWORD, "Pa55word"):
         assert secret not in output
+
+
+def test_a_queued_connection_test_is_polled_and_saves_what_passes(api: Api) -> None:
+    """Airflow 3.3's enqueue-test: 202 with a token, the state polled by the token header,
+    commit_on_success saving the connection that passed; one test per connection at a time;
+    an executor is refused (Airlane tests in its API server)."""
+    api.cluster.env["AIRLANE_TEST_CONNECTION"] = "Enabled"
+    try:
+        tester = Api.start(api.cluster)  # (a second API process, with testing on)
+    finally:
+        del api.cluster.env["AIRLANE_TEST_CONNECTION"]
+    token = tester.token()
+    # a sqlite connection: its hook's test (select 1) passes on a local file
+    database = str(api.cluster.work_dir / "queued.db")
+    body = {"connection_id": "queued_db", "conn_type": "sqlite", "host": database}
+    status, queued = tester.call(
+        "POST", "/api/v2/connections/enqueue-test", {**body, "commit_on_success": True}, token=token
+    )
+    assert status == 202, queued
+    assert (queued["connection_id"], queued["state"]) == ("queued_db", "queued")
+    header = {"Airflow-Connection-Test-Token": queued["token"]}
+
+    def ended() -> dict[str, Any] | None:
+        status, polled = tester.call(
+            "GET", "/api/v2/connections/enqueue-test", token=token, headers=header
+        )
+        assert status == 200, polled
+        return polled if polled["state"] in ("success", "failed") else None
+
+    polled = wait_until(ended, 60, "the queued connection test to end")
+    assert polled["state"] == "success", polled
+    assert _conn(tester, token, "queued_db")["host"] == database  # (saved: it passed)
+    unknown = {**body, "connection_id": "queued_nothing", "conn_type": "no_such_type"}
+    status, queued = tester.call("POST", "/api/v2/connections/enqueue-test", unknown, token=token)
+    header = {"Airflow-Connection-Test-Token": queued["token"]}
+    polled = wait_until(ended, 60, "the failing test to end")
+    assert (polled["state"], polled["result_message"]) == (
+        "failed",
+        'Unknown hook type "no_such_type"',
+    )
+    client = api.cluster.redis()  # (a test under way for "busy_db", as one would be)
+    client.set(api.cluster.keys.connection_test_active("busy_db"), "another", ex=60)
+    client.close()
+    busy = {**body, "connection_id": "busy_db"}
+    assert tester.call("POST", "/api/v2/connections/enqueue-test", busy, token=token)[0] == 409
+    picked = {**body, "executor": "CeleryExecutor"}
+    status, answer = tester.call("POST", "/api/v2/connections/enqueue-test", picked, token=token)
+    assert (status, answer["detail"][0]["loc"]) == (422, ["body", "executor"])
+    missing = {"Airflow-Connection-Test-Token": "nope"}
+    status, _ = tester.call("GET", "/api/v2/connections/enqueue-test", token=token, headers=missing)
+    assert status == 404
+    # the API with testing off refuses, as Airflow's
+    assert api.call("POST", "/api/v2/connections/enqueue-test", body, token=token)[0] == 403

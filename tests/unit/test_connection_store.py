@@ -109,7 +109,7 @@ class _TestableHook(BaseHook):
 def test_connection_test_runs_the_hook_with_the_connection_exposed(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from airlane.api.connections import _run_test, testing_enabled
+    from airlane.api.connections import run_test, testing_enabled
 
     assert not testing_enabled()
     monkeypatch.setenv("AIRLANE_TEST_CONNECTION", "Enabled")
@@ -118,9 +118,9 @@ def test_connection_test_runs_the_hook_with_the_connection_exposed(
     set_hook_lookup(lambda conn_type: info if conn_type == "testable" else None)
     try:
         conn = Connection(conn_id="transient_1", conn_type="testable", host="there")
-        assert _run_test(conn) == (True, "reached there")
+        assert run_test(conn) == (True, "reached there")
         unknown = Connection(conn_id="transient_2", conn_type="nothing")
-        assert _run_test(unknown) == (False, 'Unknown hook type "nothing"')
+        assert run_test(unknown) == (False, 'Unknown hook type "nothing"')
     finally:
         from airlane.sdk.provider_hooks import entry_point_hook_lookup
 

@@ -20,6 +20,7 @@ from airlane.api import (
     bulk_runs,
     bulk_tis,
     config,
+    connection_tests,
     connections,
     dag_meta,
     dag_parsing,
@@ -136,6 +137,7 @@ def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
         events,
         pools,
         variables,
+        connection_tests,  # (before connections: its path is not a connection id)
         connections,
         backfills,
         config,

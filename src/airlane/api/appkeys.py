@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from airlane.api.auth import AuthConfig
@@ -15,3 +17,5 @@ DATA_INTERVALS_DEFAULT = web.AppKey("data_intervals_default", bool)
 #: the event stream's limits and the Redis it reads with its own connections
 EVENTS_SETTINGS = web.AppKey("events_settings", EventStreamSettings)
 EVENTS_REDIS_URL = web.AppKey("events_redis_url", str)
+#: the connection tests running in the background (api/connection_tests.py)
+CONNECTION_TESTS = web.AppKey("connection_tests", set[asyncio.Task[None]])

@@ -135,7 +135,7 @@ def testing_enabled() -> bool:
     return False
 
 
-def _run_test(conn: Connection) -> tuple[bool, str]:
+def run_test(conn: Connection) -> tuple[bool, str]:
     # Hooks look their connection up by id in __init__: expose it as Airflow does, by a
     # transient environment variable for the time of the test.
     env_name = f"AIRFLOW_CONN_{(conn.conn_id or '').upper()}"
@@ -162,7 +162,7 @@ async def test_connection(request: web.Request) -> web.Response:
         conn = stored
     else:
         conn = new_connection(body, transient_id)
-    status, message = await asyncio.to_thread(_run_test, conn)
+    status, message = await asyncio.to_thread(run_test, conn)
     return json_response({"status": status, "message": message})
 
 

@@ -123,6 +123,10 @@ Global keys
                          number as "n" (queue/dag_admin.py)
     event_logs           STREAM the event (audit) log: one entry per change made through the API,
                          field e: JSON (api/event_logs.py); capped near 50,000 entries
+    connection_test:<token>  STRING JSON state of a queued connection test (POST
+                         /connections/enqueue-test), kept an hour (api/connection_tests.py)
+    connection_test_active:<conn_id>  STRING the token of the connection's test under way
+                         (one at a time), expiring with the test's time limit
     parse_requests       SET DAG file paths the API asked the DAG processor to parse at its next
                          pass, changed or not (PUT /parseDagFile; service/dag_processor.py)
     favorites:<user>     SET dag_ids one API user marked as favourites (POST .../favorite); a
@@ -420,6 +424,12 @@ class Keys:
     @property
     def event_logs(self) -> str:
         return f"{self.prefix}event_logs"
+
+    def connection_test(self, token: str) -> str:
+        return f"{self.prefix}connection_test:{token}"
+
+    def connection_test_active(self, conn_id: str) -> str:
+        return f"{self.prefix}connection_test_active:{conn_id}"
 
     @property
     def parse_requests(self) -> str:

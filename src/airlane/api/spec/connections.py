@@ -5,6 +5,7 @@ from __future__ import annotations
 from airlane.api.spec.bulk import bulk_op
 from airlane.api.spec.common import PAGE, TEAM_NAME, searches
 from airlane.api.spec.notation import (
+    TYPES,
     Paths,
     Schema,
     collection,
@@ -30,6 +31,11 @@ _FIELDS = {
 
 _ORDER_FIELDS = ("conn_id", "conn_type", "description", "host", "port", "id", "connection_id")
 
+_IN_THE_API = {
+    "type": "null",
+    "x-refused": "Airlane tests connections in its API server: no executor or queue to pick",
+}
+
 SCHEMAS: dict[str, Schema] = {
     # password is always ``***`` (or null) here; extra has its sensitive values as ``***``
     "ConnectionResponse": model({"connection_id": "str", **_FIELDS}),
@@ -41,6 +47,36 @@ SCHEMAS: dict[str, Schema] = {
         team_name=TEAM_NAME,
         # Airlane keeps a port as a 64-bit integer (its JSON)
         port=nullable({"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}),
+    ),
+    # the queued test's body: a connection, whether to save it when it passes; Airlane runs
+    # the test in its API server, so no executor or queue is taken
+    "ConnectionTestRequestBody": refine(
+        model(
+            {
+                "connection_id": "str",
+                **_FIELDS,
+                "team_name": "str?",
+                "commit_on_success": "bool?",
+                "executor": "any?",
+                "queue": "any?",
+            },
+            closed=True,
+        ),
+        connection_id={"type": "string", "maxLength": 200, "pattern": r"^[\w.-]+$"},
+        team_name=TEAM_NAME,
+        port=nullable({"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1}),
+        executor=_IN_THE_API,
+        queue=_IN_THE_API,
+    ),
+    "ConnectionTestQueuedResponse": model({"token": "str", "connection_id": "str", "state": "str"}),
+    "AsyncConnectionTestResponse": model(
+        {
+            "token": "str",
+            "connection_id": "str",
+            "state": "str",
+            "result_message": "str?",
+            "created_at": "dt",
+        }
     ),
 }
 # the response lists every field (null when unset), as Airflow's
@@ -87,6 +123,22 @@ PATHS: Paths = {
             "ConnectionTestResponse",
             body="ConnectionBody",
             errors=(401, 403, 422),
+        ),
+    },
+    "/api/v2/connections/enqueue-test": {
+        "post": op(
+            "enqueue_connection_test",
+            "Connection",
+            "ConnectionTestQueuedResponse",
+            body="ConnectionTestRequestBody",
+            status=202,
+            errors=(401, 403, 409, 422),
+        ),
+        "get": op(
+            "get_connection_test",
+            "Connection",
+            "AsyncConnectionTestResponse",
+            params=[param("Airflow-Connection-Test-Token", "header", TYPES["str"], required=True)],
         ),
     },
     "/api/v2/connections/{connection_id}": {
