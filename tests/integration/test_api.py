@@ -622,8 +622,18 @@ def test_an_instance_says_what_it_waits_for(api: Api) -> None:
         "GET", f"{dag}/dagRuns/held/taskInstances/nowhere/dependencies", token=token
     )
     assert status == 404
+    # a queued run marked failed ends without starting, as Airflow sets its state
+    assert api.call("POST", f"{dag}/dagRuns", {"dag_run_id": "held_2"}, token=token)[0] == 200
+    marked = api.call("PATCH", f"{dag}/dagRuns/held_2", {"state": "failed"}, token=token)
+    assert marked[0] == 200, marked
+    assert _wait_run(api, token, "api_listing", "held_2") == "failed"
+    run = api.call("GET", f"{dag}/dagRuns/held_2", token=token)[1]
+    assert run["start_date"] is None
+    listed = api.call("GET", f"{dag}/dagRuns/held_2/taskInstances", token=token)[1]
+    assert listed["total_entries"] == 0
     assert api.call("PATCH", dag, {"is_paused": False}, token=token)[0] == 200
     assert _wait_run(api, token, "api_listing", "held") == "success"
+    assert api.call("GET", f"{dag}/dagRuns/held_2", token=token)[1]["state"] == "failed"
     assert api.call("GET", deps, token=token)[1] == {"dependencies": []}
     mapped = f"{dag}/dagRuns/held/taskInstances/doubled/1/dependencies"
     assert api.call("GET", mapped, token=token)[1] == {"dependencies": []}

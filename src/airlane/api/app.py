@@ -133,7 +133,6 @@ def create_app(settings: ApiSettings, auth: AuthConfig) -> web.Application:
         deadlines,
         state_store,
         event_logs,
-        event_logs,
         events,
         pools,
         variables,

@@ -69,7 +69,18 @@ def _delete_key(resource: BulkResource, entity: Any, where: str) -> str:
     raise invalid("body", where, "Input should be a valid string or entity", entity)
 
 
-def parse_action(resource: BulkResource, data: Any, where: str) -> Action:
+@dataclass(frozen=True, slots=True)
+class RawAction:
+    """One action of a bulk body, checked but for its entities (each resource's own)."""
+
+    kind: str
+    entities: list[Any]
+    update_mask: list[str] | None
+    policy: str  # action_on_existence (create) or action_on_non_existence
+
+
+def raw_action(data: Any, where: str) -> RawAction:
+    """The action at ``where`` (``actions.<i>``) of a bulk body; a 422 naming what is wrong."""
     if not isinstance(data, dict) or data.get("action") not in _ACTION_FIELDS:
         raise invalid("body", f"{where}.action", "Input should be 'create', 'update' or 'delete'")
     kind = str(data["action"])
@@ -82,19 +93,24 @@ def parse_action(resource: BulkResource, data: Any, where: str) -> Action:
     mask = data.get("update_mask")
     if mask is not None and not (isinstance(mask, list) and all(isinstance(m, str) for m in mask)):
         raise invalid("body", f"{where}.update_mask", "Input should be a valid list", mask)
+    name = "action_on_existence" if kind == "create" else "action_on_non_existence"
+    policy = _choice(data, name, _ON_EXISTENCE if kind == "create" else _ON_NON_EXISTENCE, where)
+    return RawAction(kind, raw, mask, policy)
+
+
+def parse_action(resource: BulkResource, data: Any, where: str) -> Action:
+    checked = raw_action(data, where)
+    kind, raw = checked.kind, checked.entities
     if kind == "delete":
         keys = [_delete_key(resource, e, f"{where}.entities.{i}") for i, e in enumerate(raw)]
-        policy = _choice(data, "action_on_non_existence", _ON_NON_EXISTENCE, where)
-        return Action(kind, list(keys), keys, policy, None)
+        return Action(kind, list(keys), keys, checked.policy, None)
     parsed = []
     for entity in raw:
         if not isinstance(entity, dict):
             raise invalid("body", f"{where}.entities", "Input should be an object", entity)
         parsed.append(resource.parse(entity))
     keys = [str(e[resource.key_field]) for e in raw]
-    name = "action_on_existence" if kind == "create" else "action_on_non_existence"
-    policy = _choice(data, name, _ON_EXISTENCE if kind == "create" else _ON_NON_EXISTENCE, where)
-    return Action(kind, parsed, keys, policy, mask)
+    return Action(kind, parsed, keys, checked.policy, checked.update_mask)
 
 
 async def _apply(

@@ -10,16 +10,13 @@ from typing import Any
 from aiohttp import web
 
 from airlane.api.appkeys import STORE
+from airlane.api.bulk import raw_action
 from airlane.api.dag_runs import set_run_state
 from airlane.api.errors import invalid, json_response
 from airlane.api.inputs import json_body, opt_choice, opt_str
 from airlane.queue.store import Store
 
-_ACTIONS = {
-    "create": {"action", "entities", "action_on_existence"},
-    "update": {"action", "entities", "action_on_non_existence", "update_mask"},
-    "delete": {"action", "entities", "action_on_non_existence"},
-}
+_KINDS = ("create", "update", "delete")
 _ENTITY = {"dag_run_id", "dag_id", "state", "note"}
 _MUTABLE = {"queued", "success", "failed"}  # (Airflow's DagRunMutableStates)
 
@@ -66,30 +63,10 @@ class Action:
 
 
 def _action(data: Any, where: str) -> Action:
-    if not isinstance(data, dict) or data.get("action") not in _ACTIONS:
-        raise invalid("body", f"{where}.action", "Input should be 'create', 'update' or 'delete'")
-    kind = str(data["action"])
-    for name in set(data) - _ACTIONS[kind]:
-        raise invalid("body", f"{where}.{name}", "Extra inputs are not permitted", data[name])
-    raw = data.get("entities")
-    if not isinstance(raw, list):
-        raise invalid("body", f"{where}.entities", "Input should be a valid list", raw)
-    mask = data.get("update_mask")
-    if mask is not None and not (isinstance(mask, list) and all(isinstance(m, str) for m in mask)):
-        raise invalid("body", f"{where}.update_mask", "Input should be a valid list", mask)
-    policy = data.get("action_on_non_existence", "fail")
-    if kind != "create" and policy not in ("fail", "skip"):
-        message = "Input should be 'fail' or 'skip'"
-        raise invalid("body", f"{where}.action_on_non_existence", message, policy)
-    if kind == "create" and data.get("action_on_existence", "fail") not in (
-        "fail",
-        "skip",
-        "overwrite",
-    ):
-        message = "Input should be 'fail', 'skip' or 'overwrite'"
-        raise invalid("body", f"{where}.action_on_existence", message)
-    entities = [_entity(e, f"{where}.entities.{i}") for i, e in enumerate(raw)]
-    return Action(kind, entities, str(policy), None if mask is None else frozenset(mask))
+    checked = raw_action(data, where)
+    entities = [_entity(e, f"{where}.entities.{i}") for i, e in enumerate(checked.entities)]
+    mask = checked.update_mask
+    return Action(checked.kind, entities, checked.policy, None if mask is None else frozenset(mask))
 
 
 def _key(dag_id: str, entity: Entity, result: Result) -> Key | None:
@@ -183,7 +160,7 @@ async def bulk_runs(request: web.Request) -> web.Response:
     if not isinstance(raw, list):
         raise invalid("body", "actions", "Input should be a valid list", raw)
     actions = [_action(a, f"actions.{i}") for i, a in enumerate(raw)]
-    results: dict[str, Result | None] = dict.fromkeys(_ACTIONS)
+    results: dict[str, Result | None] = dict.fromkeys(_KINDS)
     for action in actions:
         result = results[action.kind] or {"success": [], "errors": []}
         results[action.kind] = result

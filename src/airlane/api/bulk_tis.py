@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from airlane.api.appkeys import STORE
+from airlane.api.bulk import RawAction, raw_action
 from airlane.api.errors import ApiError, invalid, json_response
 from airlane.api.inputs import json_body
 from airlane.api.instance_lookup import TIs, path_ids, task_instances_of
@@ -25,11 +26,7 @@ from airlane.api.task_instances import (
 from airlane.queue.keys import ti_field
 from airlane.queue.store import Store
 
-_ACTIONS = {
-    "create": {"action", "entities", "action_on_existence"},
-    "update": {"action", "entities", "action_on_non_existence", "update_mask"},
-    "delete": {"action", "entities", "action_on_non_existence"},
-}
+_KINDS = ("create", "update", "delete")
 _ENTITY = {*MARK_FIELDS, "task_id", "map_index", "dag_id", "dag_run_id"}
 NOT_DELETED = (
     "Airlane does not delete a task instance out of its run: clear it "
@@ -84,12 +81,10 @@ def _wildcard(target: Target) -> str | None:
     return None
 
 
-async def _update(
-    store: Store, path: tuple[str, str], action: dict[str, Any], result: Result
-) -> None:
-    mask = action.get("update_mask")
+async def _update(store: Store, path: tuple[str, str], action: RawAction, result: Result) -> None:
+    mask = action.update_mask
     targets: list[Target] = []
-    for entity in action["entities"]:
+    for entity in action.entities:
         if isinstance(entity, str):
             error = (
                 "Bulk update requires a BulkTaskInstanceBody object, not a string for "
@@ -105,7 +100,7 @@ async def _update(
             targets.append(target)
     found = {t: await _instances(store, t) for t in targets}
     missing = [t for t, tis in found.items() if not tis[1]]
-    if missing and action.get("action_on_non_existence", "fail") == "fail":
+    if missing and action.policy == "fail":
         named = [
             {
                 "dag_id": t.dag_id,
@@ -160,34 +155,14 @@ async def _mark(store: Store, target: Target, tis: TIs, mine: TIs) -> None:
         await store.mark(target.dag_id, other.run["run_id"], marks)
 
 
-def _parse(raw: Any) -> list[dict[str, Any]]:
+def _parse(raw: Any) -> list[RawAction]:
     if not isinstance(raw, list):
         raise invalid("body", "actions", "Input should be a valid list", raw)
-    actions = []
-    for i, data in enumerate(raw):
-        where = f"actions.{i}"
-        if not isinstance(data, dict) or data.get("action") not in _ACTIONS:
-            raise invalid(
-                "body", f"{where}.action", "Input should be 'create', 'update' or 'delete'"
-            )
-        for name in set(data) - _ACTIONS[data["action"]]:
-            raise invalid("body", f"{where}.{name}", "Extra inputs are not permitted", data[name])
-        entities = data.get("entities")
-        if not isinstance(entities, list):
-            raise invalid("body", f"{where}.entities", "Input should be a valid list", entities)
-        mask = data.get("update_mask")
-        if mask is not None and not (
-            isinstance(mask, list) and all(isinstance(m, str) for m in mask)
-        ):
-            raise invalid("body", f"{where}.update_mask", "Input should be a valid list", mask)
-        policy = data.get("action_on_non_existence", "fail")
-        if policy not in ("fail", "skip"):
-            message = "Input should be 'fail' or 'skip'"
-            raise invalid("body", f"{where}.action_on_non_existence", message, policy)
-        for j, entity in enumerate(entities):
+    actions = [raw_action(data, f"actions.{i}") for i, data in enumerate(raw)]
+    for i, action in enumerate(actions):
+        for j, entity in enumerate(action.entities):
             if not isinstance(entity, str):
-                _entity(entity, f"{where}.entities.{j}", mask)
-        actions.append(data)
+                _entity(entity, f"actions.{i}.entities.{j}", action.update_mask)
     return actions
 
 
@@ -195,9 +170,9 @@ async def bulk_tis(request: web.Request) -> web.Response:
     store = request.app[STORE]
     path = path_ids(request)
     body = await json_body(request, {"actions"})
-    results: dict[str, Result | None] = dict.fromkeys(_ACTIONS)
+    results: dict[str, Result | None] = dict.fromkeys(_KINDS)
     for action in _parse(body.get("actions")):
-        kind = action["action"]
+        kind = action.kind
         result = results[kind] or {"success": [], "errors": []}
         results[kind] = result
         if kind == "create":

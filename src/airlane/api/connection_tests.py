@@ -30,7 +30,7 @@ from airlane.api.connection_shapes import (
     new_connection,
     parse_body,
 )
-from airlane.api.connections import _admin, _load, run_test, testing_enabled
+from airlane.api.connections import _admin, _load, ensure_testing_enabled, run_test
 from airlane.api.errors import ApiError, conflict, invalid, json_response
 from airlane.api.inputs import json_body, opt_bool
 from airlane.queue.store import Store
@@ -44,12 +44,7 @@ _FIELDS = {*BODY_FIELDS, "commit_on_success", "executor", "queue"}
 
 
 async def enqueue(request: web.Request) -> web.Response:
-    if not testing_enabled():
-        raise ApiError(
-            403,
-            "Testing connections is disabled in Airflow configuration. "
-            "Contact your deployment admin to enable it.",
-        )
+    ensure_testing_enabled()
     data = await json_body(request, _FIELDS)
     for name in ("executor", "queue"):
         if data.get(name) is not None:

@@ -146,13 +146,18 @@ def run_test(conn: Connection) -> tuple[bool, str]:
         os.environ.pop(env_name, None)
 
 
-async def test_connection(request: web.Request) -> web.Response:
+def ensure_testing_enabled() -> None:
+    """Airflow's 403 while testing connections is not switched on."""
     if not testing_enabled():
         raise ApiError(
             403,
             "Testing connections is disabled in Airflow configuration. "
             "Contact your deployment admin to enable it.",
         )
+
+
+async def test_connection(request: web.Request) -> web.Response:
+    ensure_testing_enabled()
     body = parse_body(await json_body(request, BODY_FIELDS))
     transient_id = "airlane_test_" + secrets.token_hex(8)
     stored = await _load(_admin(request), body.connection_id)

@@ -184,9 +184,8 @@ async def list_runs(request: web.Request) -> web.Response:
     dag_ids = sorted(await store.dag_hashes()) if dag_id == "~" else [dag_id]
     triggered = None
     if consuming is not None:
-        wanted = consuming.lower()
-        triggered = await asset_store.runs_consuming(
-            store.client, store.keys, lambda text: wanted in text.lower()
+        triggered = await asset_store.runs_consuming(  # (ILIKE, as Airflow's pattern)
+            store.client, store.keys, listing.ilike(consuming)
         )
     found: list[dict[str, Any]] = []
     for one in dag_ids:
@@ -270,17 +269,14 @@ async def set_run_state(store: Store, dag_id: str, run_id: str, state: str) -> N
             await store.task_instances(dag_id, run_id)
         ).items():
             current = record.state.value
-            # Airflow: success marks every instance not yet successful; failed marks the
-            # running ones (deferred and up_for_reschedule count as running: Airflow 2.10.5
-            # and 3.1.8) failed and the ones not finished skipped. Teardowns not finished
-            # are left to finish their work (they run as their trigger rule says).
+            # Airflow 3.3 (_set_dag_run_terminal_state): the running instances (deferred
+            # and up_for_reschedule count as running) take the run's state, the ones not
+            # finished are skipped, finished ones keep theirs. Teardowns not finished are
+            # left to finish their work (they run as their trigger rule says).
             if task_id in teardowns and current not in _FINISHED:
                 continue
-            if state == "success":
-                new = "success" if current not in ("success", "skipped") else None
-            else:
-                new = "failed" if current in _RUNNING_WHEN_MARKED else None
-                new = new or ("skipped" if current not in _FINISHED else None)
+            new = state if current in _RUNNING_WHEN_MARKED else None
+            new = new or ("skipped" if current not in _FINISHED else None)
             if new is not None:
                 marks[ti_field(task_id, map_index)] = new
         # Airflow's PATCH of a run calls listeners but no DAG callback; the run takes the

@@ -263,7 +263,12 @@ async def patch_dags(request: web.Request) -> web.Response:
     paused = await _is_paused_body(request)
     tags, tags_mode = _tags_query(request)
     only = query_bool(request, "paused")
-    chosen_by = await _with_favorites(request, dag_filters.from_query(request))
+    # (Airflow's patch_dags takes these filters only; GET /dags's others are not its)
+    chosen_by = dag_filters.DagFilter(
+        searches=listing.searches(request, {"dag_id": "dag_id"}),
+        owners=tuple(query_list(request, "owners")),
+        exclude_stale=query_bool(request, "exclude_stale") is not False,
+    )
     named = {"dag_id_pattern", "dag_id_prefix_pattern"} & set(request.query)
     matched = [
         shape["dag_id"]
@@ -332,9 +337,11 @@ def task_response(dag: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
 async def list_tasks(request: web.Request) -> web.Response:
     dag, _ = await _one(request)
     tasks = [task_response(dag, spec) for spec in dag.get("tasks", [])]
-    order_by = request.query.get("order_by", "task_id")
-    listing.order_pairs([order_by], ("task_id", "task_display_name", "priority_weight"))
-    tasks.sort(key=lambda t: t[order_by.lstrip("-")] or 0, reverse=order_by.startswith("-"))
+    order_by = request.query.get("order_by") or "task_id"  # (an empty one: the default)
+    ((field, descending),) = listing.order_pairs(
+        [order_by], ("task_id", "task_display_name", "priority_weight")
+    )
+    tasks.sort(key=lambda t: t[field] or 0, reverse=descending)
     return json_response({"tasks": tasks, "total_entries": len(tasks)})
 
 

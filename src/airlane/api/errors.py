@@ -37,7 +37,8 @@ def conflict(detail: str) -> ApiError:
 def invalid(where: str, name: str, message: str, value: Any = None) -> ApiError:
     """422 for one bad value; ``where`` is body, query or path."""
     parts = name.split(".") if name else []
-    loc: list[Any] = [where, *(int(p) if p.isdigit() else p for p in parts)]  # (list indexes)
+    # (list indexes as integers, as pydantic's; only plain ASCII digits are one)
+    loc: list[Any] = [where, *(int(p) if p.isascii() and p.isdecimal() else p for p in parts)]
     entry = {"type": "value_error", "loc": loc, "msg": message, "input": value}
     return ApiError(422, [entry])
 

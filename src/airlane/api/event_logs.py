@@ -30,10 +30,22 @@ from airlane.api.openapi import PATHS
 from airlane.api.spec.event_logs import ORDER_FIELDS, SEARCHED
 from airlane.sdk.secrets_masker import redact
 
-EVENT_LOG_MAXLEN = 50_000
+EVENT_LOG_MAXLEN = 20_000
+#: an entry's ``extra`` longer than this is cut (a trigger's conf may be a megabyte)
+EXTRA_MAX_CHARS = 4096
 _CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-#: not actions on Airflow's objects: signing in and out, and Airlane's token revocations
-_NOT_LOGGED = frozenset({"create_token", "create_token_cli", "logout"})
+#: not changes (reads by POST, dry runs, a connection test) or not actions on Airflow's
+#: objects (signing in and out), which Airflow's action_logging does not record either
+_NOT_LOGGED = frozenset(
+    {
+        "create_token",
+        "create_token_cli",
+        "logout",
+        "get_list_dag_runs_batch",
+        "get_task_instances_batch",
+        "test_connection",
+    }
+)
 _DRY_RUN_DEFAULT = frozenset({"clear_dag_run", "post_clear_task_instances"})
 _SKIPPED_FIELDS = frozenset(
     {"csrf_token", "_csrf_token", "is_paused", "dag_id", "task_id", "dag_run_id", "run_id"}
@@ -123,8 +135,14 @@ def entry_of(
         "task_id": _text(params.get("task_id")),
         "run_id": _text(params.get("run_id") or params.get("dag_run_id")),
         "logical_date": query.get("logical_date"),
-        "extra": orjson.dumps(extra, default=str).decode(),
+        "extra": _cut(orjson.dumps(extra, default=str).decode()),
     }
+
+
+def _cut(text: str) -> str:
+    if len(text) <= EXTRA_MAX_CHARS:
+        return text
+    return text[:EXTRA_MAX_CHARS] + "... (cut)"
 
 
 def _text(value: Any) -> str | None:
@@ -141,7 +159,7 @@ def event_log_middleware() -> Middleware:
             resource = request.match_info.route.resource
             template = resource.canonical if resource is not None else ""
             event = _operations().get((request.method, template))
-            if event is not None and event not in _NOT_LOGGED:
+            if event is not None and event not in _NOT_LOGGED and "dry_run" not in event:
                 await _record(request, event)
         return await handler(request)
 
@@ -210,7 +228,8 @@ async def get_event_log(request: web.Request) -> web.Response:
     except ValueError:
         raise invalid("path", "event_log_id", "Input should be a valid integer", raw) from None
     sid = _stream_id(entry_id)
-    found = await request.app[STORE].event_log_entries(sid, sid) if entry_id >= 0 else []
+    valid = 0 <= entry_id < 2**63  # (a stream id's milliseconds fit 64 bits)
+    found = await request.app[STORE].event_log_entries(sid, sid) if valid else []
     if not found:
         raise ApiError(404, f"The Event Log with id: `{entry_id}` not found")
     stream_id, entry = found[0]
@@ -226,6 +245,7 @@ async def list_event_logs(request: web.Request) -> web.Response:
     map_index/try_number (Airlane's entries carry none), included_events/excluded_events,
     before/after, the searches, order_by (default: oldest first, by id)."""
     limit, offset = page(request)
+    _check_query(request)  # (before any entry: a bad value is a 422 with the log empty too)
     entries = await request.app[STORE].event_log_entries()
     dag_ids = {orjson.loads(e["e"]).get("dag_id") or "" for _, e in entries} - {""}
     dags = await _dags(request, dag_ids)
@@ -241,6 +261,14 @@ async def list_event_logs(request: web.Request) -> web.Response:
     return json_response(
         {"event_logs": shapes[offset : offset + limit], "total_entries": len(shapes)}
     )
+
+
+def _check_query(request: web.Request) -> None:
+    for name in ("map_index", "try_number"):
+        query_int(request, name, 0, None, None)
+    for name in ("before", "after"):
+        _moment(request, name)
+    listing.query_order(request, ORDER_FIELDS)
 
 
 def _keeps(request: web.Request, shape: dict[str, Any]) -> bool:

@@ -117,7 +117,8 @@ async def delete_dag(store: Store, dag_id: str) -> None:
     for run_id in await store.all_run_ids(dag_id):
         await store.delete_run(dag_id, run_id)
     filename = await typed.hget(store.client, k.dag_files, dag_id)
-    favorites = [key async for key in store.client.scan_iter(match=k.favorites("*"))]
+    users = await typed.smembers(store.client, k.favorite_users)
+    favorites = [k.favorites(user) for user in sorted(users)]
     async with store.client.pipeline(transaction=True) as pipe:
         await forget_dag_assets(store.client, pipe, k, dag_id)
         for key in favorites:  # (Airflow's favourites go with their DAG)

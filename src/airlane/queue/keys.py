@@ -131,6 +131,7 @@ Global keys
                          pass, changed or not (PUT /parseDagFile; service/dag_processor.py)
     favorites:<user>     SET dag_ids one API user marked as favourites (POST .../favorite); a
                          deleted DAG leaves every set (queue/dag_admin.py)
+    favorite_users       SET the users with a favorites:<user> set (for a deleted DAG's)
     jobs                 HASH job id -> a running service process as Airflow's job (JSON of
                          queue/jobs.py JobRecord: type, host, user, pid, start, heartbeat),
                          written by the process every few seconds, removed when it stops;
@@ -434,6 +435,10 @@ class Keys:
     @property
     def parse_requests(self) -> str:
         return f"{self.prefix}parse_requests"
+
+    @property
+    def favorite_users(self) -> str:
+        return f"{self.prefix}favorite_users"
 
     def favorites(self, user: str) -> str:
         """The DAG ids one API user marked as favourites."""

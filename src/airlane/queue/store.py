@@ -186,7 +186,11 @@ class Store:
         """Mark or unmark a DAG as one of the user's favourites; whether anything changed."""
         key = self.keys.favorites(user)
         if favorite:
-            return bool(await self.client.sadd(key, dag_id))
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.sadd(self.keys.favorite_users, user)
+                pipe.sadd(key, dag_id)
+                _, added = await pipe.execute()
+            return bool(added)
         return bool(await self.client.srem(key, dag_id))
 
     async def active_run_refs(self) -> set[str]:

@@ -273,6 +273,13 @@ class Events:
         instance still failed). ``whole_run``: the marks set the run's own state;
         ``run_state``: the state it ends in when nothing is left to run (its instances'
         states aside, as Airflow's set_dag_run_state_to_failed/success set it)."""
+        if run_state is not None and not marks and run not in self.session.state.runs.runs:
+            stored = await self.session.runs.stored_state(run)
+            if stored == run_state.value:
+                return  # (a mark replayed after a restart: the run already ended so)
+            if stored == DagRunState.QUEUED.value:
+                await self.session.runs.end_queued(run, run_state)
+                return  # (not started: it ends without starting, as Airflow sets it)
         ctx = await self._open(run)
         if ctx is None:
             return

@@ -13,6 +13,7 @@ from airlane.engine.graph import DagGraph
 from airlane.engine.state_machine import RunMachine, prepare_new_runs
 from airlane.queue import typed
 from airlane.queue.callback_jobs import RUN_GENERATION
+from airlane.queue.events_protocol import RunEvent
 from airlane.queue.keys import parse_run_ref
 from airlane.queue.protocol import decoded_or_none
 from airlane.sdk.state import DagRunState, TaskInstanceState
@@ -209,6 +210,28 @@ class RunLoader:
         for ref in sorted(queued):
             if await self.activate(ref) is None and ref not in self.registry.held_until:
                 break  # no room (a run held for later leaves its place to the next)
+
+    async def stored_state(self, ref: str) -> str | None:
+        """The run's state as stored (what this pass wrote included)."""
+        s = self.session
+        await s.flush()
+        dag_id, run_id = parse_run_ref(ref)
+        return await typed.hget(s.client, s.keys.run(dag_id, run_id), "state")
+
+    async def end_queued(self, ref: str, state: DagRunState) -> None:
+        """A run not started yet, set to ``state`` by hand (the API's PATCH of a run): it ends
+        without starting (no instances, no start date), and the DAG's next queued run may
+        take its place."""
+        s = self.session
+        dag_id, run_id = parse_run_ref(ref)
+        batch = s.outbox.batch
+        batch.hset(s.keys.run(dag_id, run_id), "state", state.value)
+        batch.hset(s.keys.run(dag_id, run_id), "end_date", repr(time.time()))
+        batch.srem(s.keys.active_runs, ref)
+        s.outbox.persister.event(batch, RunEvent(dag_id, run_id, state))
+        self.registry.queued_refs.get(dag_id, set()).discard(ref)
+        self.registry.held_until.pop(ref, None)
+        s.state.runs.pending_starts.add(dag_id)
 
     async def reopen(self, ref: str) -> RunContext | None:
         """A finished run that a clear or mark brings back."""

@@ -31,8 +31,10 @@ export function loginPage(main, { params }) {
       const next = params.get("next") || "";
       const ui = new URL("/ui/", location.href).pathname;
       const hash = next.startsWith(ui + "#/") ? next.slice(ui.length) : next;
+      // only this server's pages: a next that resolves to another origin is dropped
+      const target = next.startsWith("/") ? new URL(next, location.origin) : null;
       if (hash.startsWith("#/") && !hash.startsWith("#/login")) navigate(hash);
-      else if (next.startsWith("/") && !next.startsWith("//")) location.assign(next);
+      else if (target && target.origin === location.origin) location.assign(target.href);
       else navigate("#/dags");
     } catch (err) {
       error.textContent = err.status === 401 ? "Wrong username or password." : err.message;
