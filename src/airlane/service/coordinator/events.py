@@ -295,6 +295,10 @@ class Events:
                 self._apply_to_open_run(ctx, ctx.machine.mark_many(known, now), now)
             finally:
                 ctx.forced_end = None  # (a teardown left to run: the run ends as it ends)
+            if whole_run and ctx.state is DagRunState.RUNNING:
+                # not ended by the mark (a teardown still to run): it ends later as any run
+                # does, with its DAG callback, as Airflow's scheduler ends it
+                ctx.marked_whole = False
 
     async def _open(self, run: str) -> RunContext | None:
         return self.session.state.runs.runs.get(run) or await self.session.runs.reopen(run)
