@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 
 from tests.conftest import TEST_DAGS, run_cli
@@ -269,6 +270,14 @@ def test_a_dag_whose_last_runs_all_failed_is_paused(scheduled: Cluster) -> None:
     wait_until(
         lambda: scheduled.call(lambda store: store.is_paused("fails_thrice")), 10, "the pause"
     )
+
+    def paused_entry() -> dict[str, object] | None:  # (Airflow's scheduler entry)
+        entries = scheduled.call(lambda store: store.event_log_entries())
+        found = [orjson.loads(fields["e"]) for _, fields in entries]
+        return next((e for e in found if e.get("dag_id") == "fails_thrice"), None)
+
+    entry = wait_until(paused_entry, 10, "the event log's entry")
+    assert (entry["event"], entry["owner"]) == ("paused", "scheduler")
 
 
 def test_depends_on_past_waits_for_the_previous_run(scheduled: Cluster) -> None:

@@ -8,8 +8,10 @@ then succeeds or not, under its operation id as the event (``trigger_dag_run``,
 and as ``extra`` its query, path and body fields (secrets redacted by name, a variable's
 value and a connection's password and extra values always; ``method`` added). Dry runs of
 clears are not recorded, as in Airflow. The entries live in one capped Redis stream
-(``event_logs``): the newest ~``EVENT_LOG_MAXLEN`` are kept; an entry's id is its stream id
-as a number (milliseconds * 1000 + sequence).
+(``event_logs``): the newest ~20,000 are kept (``Store.append_event_log``); an entry's id is
+its stream id as a number (milliseconds * 1000 + sequence). The coordinator adds Airflow's
+scheduler entry for a DAG it pauses after too many failed runs (``paused``). Task instances'
+state changes are not logged there: the live event stream and each instance's tries have them.
 """
 
 from __future__ import annotations
@@ -30,7 +32,6 @@ from airlane.api.openapi import PATHS
 from airlane.api.spec.event_logs import ORDER_FIELDS, SEARCHED
 from airlane.sdk.secrets_masker import redact
 
-EVENT_LOG_MAXLEN = 20_000
 #: an entry's ``extra`` longer than this is cut (a trigger's conf may be a megabyte)
 EXTRA_MAX_CHARS = 4096
 _CHANGES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -181,7 +182,7 @@ async def _record(request: web.Request, event: str) -> None:
     entry = entry_of(
         event, owner, request.method, dict(request.query), dict(request.match_info), body
     )
-    await request.app[STORE].append_event_log(orjson.dumps(entry).decode(), EVENT_LOG_MAXLEN)
+    await request.app[STORE].append_event_log(entry)
 
 
 def _entry_id(stream_id: str) -> int:

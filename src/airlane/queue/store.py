@@ -46,6 +46,9 @@ from airlane.queue.protocol import (
 from airlane.queue.scripts import CreateRun, Scripts
 from airlane.sdk.state import DagRunState
 
+#: the event (audit) log keeps about this many newest entries
+EVENT_LOG_MAXLEN = 20_000
+
 
 class DagNotFound(LookupError):
     pass
@@ -168,9 +171,15 @@ class Store:
     async def delete_variable(self, key: str) -> bool:
         return bool(await self.client.hdel(self.keys.variables, key))
 
-    async def append_event_log(self, entry: str, maxlen: int) -> None:
-        """One event log entry (api/event_logs.py), the stream capped near ``maxlen``."""
-        await self.client.xadd(self.keys.event_logs, {"e": entry}, maxlen=maxlen, approximate=True)
+    async def append_event_log(self, entry: Mapping[str, Any]) -> None:
+        """One event log entry (api/event_logs.py: event, owner, dag_id, task_id, run_id,
+        logical_date, extra), the stream capped near ``EVENT_LOG_MAXLEN``."""
+        await self.client.xadd(
+            self.keys.event_logs,
+            {"e": dumps(dict(entry))},
+            maxlen=EVENT_LOG_MAXLEN,
+            approximate=True,
+        )
 
     async def event_log_entries(self, start: str = "-", end: str = "+") -> typed.StreamEntries:
         return await typed.xrange(self.client, self.keys.event_logs, start, end)

@@ -55,3 +55,7 @@ class AutoPause(Policy):
         if all(state == "failed" for state in states):
             log.warning("DAG %s: its last %s runs failed; pausing it", dag_id, limit)
             await self.store.set_paused(dag_id, True)
+            # (the event log's entry, as Airflow's scheduler writes it)
+            extra = f"[('dag_id', '{dag_id}'), ('is_paused', True)]"
+            entry = {"event": "paused", "owner": "scheduler", "dag_id": dag_id, "extra": extra}
+            await self.store.append_event_log(entry)
