@@ -109,3 +109,9 @@ def test_order_by_takes_at_most_ten_known_fields() -> None:
         with pytest.raises(ApiError) as raised:
             listing.order_pairs(raws, ("a", "b"))
         assert raised.value.status == 400
+
+
+def test_a_batch_state_of_null_matches_no_run() -> None:
+    assert not run_filters.from_body({"states": [None]}).keeps(_run("a"))
+    assert run_filters.from_body({"states": [None, "success"]}).keeps(_run("a"))
+    assert run_filters.from_body({"states": []}).keeps(_run("a"))

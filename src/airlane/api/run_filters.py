@@ -202,7 +202,8 @@ def from_body(body: dict[str, Any]) -> RunFilter:
     if raw is not None and not isinstance(raw, str):
         raise invalid("body", "order_by", "Input should be a valid string", raw)
     return RunFilter(
-        states=frozenset(s for s in states or () if s is not None),
+        # (a null state is no run's, as Airflow's IN (NULL) matches none)
+        states=frozenset(s if s is not None else "none" for s in states or ()),
         ranges=tuple(ranges),
         conf_contains=conf,
         order=listing.order_pairs([raw] if raw else [], BATCH_ORDER) or (("id", False),),
