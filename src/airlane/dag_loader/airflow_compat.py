@@ -291,15 +291,43 @@ class _AliasLoader(importlib.abc.Loader):
             setattr(module, name, importlib.import_module(target))
         public = [n for n in vars(module) if not n.startswith("_") and n != "LAZY_NAMES"]
         module.__dict__.setdefault("__all__", public + sorted(lazy))
-        if lazy:
+        if lazy or module.__name__ in REFUSED_NAMES:
             module.__getattr__ = _lazy_getattr(module.__name__, lazy)  # type: ignore[method-assign]
+
+
+#: Airflow 3.3's partitioned assets (its Task SDK 1.3's names), which Airlane does not have:
+#: importing one is an import error saying so, not "cannot import name"
+_PARTITIONS = frozenset(
+    {
+        *("AllowedKeyMapper", "ChainMapper", "CronPartitionTimetable", "DayWindow"),
+        *("FanOutMapper", "FixedKeyMapper", "HourWindow", "IdentityMapper", "MinimumCount"),
+        *("MonthWindow", "PartitionedAtRuntime", "PartitionedAssetTimetable"),
+        *("PartitionMapper", "ProductMapper", "QuarterWindow", "RollupMapper"),
+        *("SegmentWindow", "StartOfDayMapper", "StartOfHourMapper", "StartOfMonthMapper"),
+        *("StartOfQuarterMapper", "StartOfWeekMapper", "StartOfYearMapper", "WaitForAll"),
+        *("WeekWindow", "Window", "YearWindow"),
+    }
+)
+REFUSED_NAMES: dict[str, dict[str, str]] = {
+    "airflow.sdk": {
+        name: (
+            f"airflow.sdk.{name} is part of Airflow 3.3's partitioned assets, which Airlane "
+            "does not have (no asset partitions, partition keys or partitioned timetables)"
+        )
+        for name in _PARTITIONS
+    }
+}
 
 
 def _lazy_getattr(module_name: str, lazy: dict[str, str]) -> Any:
     """A module ``__getattr__`` that imports the names of ``lazy`` (name -> module) on first
-    use: ``airflow.sdk.ObjectStoragePath`` loads fsspec only for the files that use it."""
+    use: ``airflow.sdk.ObjectStoragePath`` loads fsspec only for the files that use it. A
+    name Airlane refuses (``REFUSED_NAMES``) is an ImportError saying why."""
+    refused = REFUSED_NAMES.get(module_name, {})
 
     def __getattr__(name: str) -> Any:
+        if name in refused:
+            raise ImportError(refused[name], name=name)
         if name not in lazy:
             raise AttributeError(f"module {module_name!r} has no attribute {name!r}")
         from airlane.sdk import lazy_import
