@@ -231,6 +231,9 @@ class RunLoader:
         s.outbox.persister.event(batch, RunEvent(dag_id, run_id, state))
         self.registry.queued_refs.get(dag_id, set()).discard(ref)
         self.registry.held_until.pop(ref, None)
+        # written now: a start of the DAG's queued runs later in this pass reads them from
+        # Redis and must not find this one still queued
+        await s.flush()
         s.state.runs.pending_starts.add(dag_id)
 
     async def reopen(self, ref: str) -> RunContext | None:
