@@ -704,15 +704,18 @@ def test_an_instance_says_what_it_waits_for(api: Api) -> None:
 
 def test_changes_made_through_the_api_are_in_the_event_log(api: Api) -> None:
     """GET /eventLogs: each change request, its user, what it named and its fields (a
-    variable's value masked); reads and dry runs are not logged."""
+    variable's value masked; reads and dry runs are not logged), and each task instance's
+    start and end, as Airflow's execution API logs them."""
     token = api.token()
     body = {"dag_run_id": "logged", "conf": {"size": 1}}
     assert api.call("POST", "/api/v2/dags/api_listing/dagRuns", body, token=token)[0] == 200
+    assert _wait_run(api, token, "api_listing", "logged") == "success"
     secret = {"key": "logged_var", "value": "s3cret"}
     assert api.call("POST", "/api/v2/variables", secret, token=token)[0] == 201
     clear = "/api/v2/dags/api_listing/dagRuns/logged/clear"
     assert api.call("POST", clear, {"dry_run": True}, token=token)[0] == 200
-    status, answer = api.call("GET", "/api/v2/eventLogs?run_id=logged", token=token)
+    logs = "/api/v2/eventLogs?run_id=logged"
+    status, answer = api.call("GET", f"{logs}&event=trigger_dag_run", token=token)
     assert status == 200, answer
     (trigger,) = answer["event_logs"]
     assert (trigger["event"], trigger["dag_id"], trigger["owner"]) == (
@@ -726,6 +729,19 @@ def test_changes_made_through_the_api_are_in_the_event_log(api: Api) -> None:
     assert trigger["dag_display_name"] == "Listing DAG"
     one = f"/api/v2/eventLogs/{trigger['event_log_id']}"
     assert api.call("GET", one, token=token)[1] == trigger
+    # the task instances' starts and ends: the task's owner, its try, where it ran
+    status, answer = api.call("GET", f"{logs}&task_id=outer.inner.deep", token=token)
+    assert [e["event"] for e in answer["event_logs"]] == ["running", "success"], answer
+    started = answer["event_logs"][0]
+    assert (started["owner"], started["try_number"], started["map_index"]) == (
+        "listing_owner",
+        1,
+        -1,
+    )
+    assert orjson.loads(started["extra"])["host_name"]
+    assert (
+        api.call("GET", f"/api/v2/eventLogs/{started['event_log_id']}", token=token)[1] == started
+    )
     query = "/api/v2/eventLogs?event=post_variable&order_by=-when&limit=1"
     (variable,) = api.call("GET", query, token=token)[1]["event_logs"]
     assert orjson.loads(variable["extra"])["value"] == "***"
@@ -733,9 +749,8 @@ def test_changes_made_through_the_api_are_in_the_event_log(api: Api) -> None:
     status, answer = api.call("GET", "/api/v2/eventLogs?event_pattern=clear", token=token)
     assert all(e["run_id"] != "logged" for e in answer["event_logs"])
     assert api.call("GET", "/api/v2/eventLogs/1", token=token)[0] == 404
-    excluded = api.call(
-        "GET", "/api/v2/eventLogs?excluded_events=trigger_dag_run&run_id=logged", token=token
-    )[1]
+    only_tasks = "excluded_events=trigger_dag_run&excluded_events=running&excluded_events=success"
+    excluded = api.call("GET", f"{logs}&{only_tasks}", token=token)[1]
     assert excluded["total_entries"] == 0
 
 

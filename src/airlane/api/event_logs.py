@@ -11,7 +11,10 @@ clears are not recorded, as in Airflow. The entries live in one capped Redis str
 (``event_logs``): the newest ~20,000 are kept (``Store.append_event_log``); an entry's id is
 its stream id as a number (milliseconds * 1000 + sequence). The coordinator adds Airflow's
 scheduler entry for a DAG it pauses after too many failed runs (``paused``). Task instances'
-state changes are not logged there: the live event stream and each instance's tries have them.
+starts (``running``, with the host) and the states their tries end in come from the live
+``events`` stream the coordinator already writes (no write of their own on the hot path), as
+Airflow's execution API logs them; they stay as long as that stream keeps them (~100,000
+events). Their ids end in 1, the actions' in 0.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ from airlane.api.appkeys import STORE
 from airlane.api.errors import ApiError, Handler, invalid, json_response
 from airlane.api.inputs import page, query_int
 from airlane.api.openapi import PATHS
+from airlane.api.shapes import iso
 from airlane.api.spec.event_logs import ORDER_FIELDS, SEARCHED
+from airlane.queue.events_protocol import EventKind, TIEvent
 from airlane.sdk.secrets_masker import redact
 
 #: an entry's ``extra`` longer than this is cut (a trigger's conf may be a megabyte)
@@ -185,22 +190,39 @@ async def _record(request: web.Request, event: str) -> None:
     await request.app[STORE].append_event_log(entry)
 
 
-def _entry_id(stream_id: str) -> int:
+#: the task instance states Airflow's execution API logs: a try starting (running) and the
+#: state a try leaves its instance in
+TI_LOGGED = frozenset(
+    {"running", "success", "failed", "skipped", "up_for_retry", "up_for_reschedule", "deferred"}
+)
+_ACTIONS, _TASKS = 0, 1  # an entry id's last bit: which stream it comes from
+
+
+def _entry_id(stream_id: str, source: int) -> int:
+    """A stream id as a number: (milliseconds * 1000 + sequence) * 2 + its source."""
     ms, seq = stream_id.split("-")
-    return int(ms) * 1000 + int(seq)
+    return (int(ms) * 1000 + int(seq)) * 2 + source
 
 
-def _stream_id(entry_id: int) -> str:
-    return f"{entry_id // 1000}-{entry_id % 1000}"
+def _stream_id(entry_id: int) -> tuple[str, int]:
+    number, source = divmod(entry_id, 2)
+    return f"{number // 1000}-{number % 1000}", source
+
+
+def _when(stream_id: str) -> str:
+    return datetime.fromtimestamp(int(stream_id.split("-")[0]) / 1000, UTC).isoformat()
+
+
+def _display(dags: dict[str, Any], dag_id: str | None) -> str | None:
+    dag = dags.get(dag_id or "")
+    return None if dag is None else dag.get("dag_display_name") or dag_id
 
 
 def _shape(stream_id: str, fields: dict[str, str], dags: dict[str, Any]) -> dict[str, Any]:
     entry = orjson.loads(fields["e"])
-    when = datetime.fromtimestamp(int(stream_id.split("-")[0]) / 1000, UTC)
-    dag = dags.get(entry.get("dag_id") or "")
     return {
-        "event_log_id": _entry_id(stream_id),
-        "when": when.isoformat(),
+        "event_log_id": _entry_id(stream_id, _ACTIONS),
+        "when": _when(stream_id),
         "dag_id": entry.get("dag_id"),
         "task_id": entry.get("task_id"),
         "run_id": entry.get("run_id"),
@@ -210,10 +232,44 @@ def _shape(stream_id: str, fields: dict[str, str], dags: dict[str, Any]) -> dict
         "logical_date": entry.get("logical_date"),
         "owner": entry.get("owner"),
         "extra": entry.get("extra"),
-        "dag_display_name": (dag or {}).get("dag_display_name") or entry.get("dag_id")
-        if dag is not None
-        else None,
+        "dag_display_name": _display(dags, entry.get("dag_id")),
         "task_display_name": None,
+    }
+
+
+def _task_event(stream_id: str, fields: dict[str, str]) -> TIEvent | None:
+    """The task instance event an ``events`` entry holds, if the log shows it."""
+    if fields.get("kind") != EventKind.TI.value or fields.get("state") not in TI_LOGGED:
+        return None
+    try:
+        return TIEvent.from_fields(fields)
+    except ValueError:
+        return None
+
+
+def _task_shape(
+    stream_id: str, event: TIEvent, dags: dict[str, Any], logical: dict[tuple[str, str], Any]
+) -> dict[str, Any]:
+    """A task instance's state change as Airflow's execution API logs it (owner: the task's
+    owner; extra: the host it ran on, when it started)."""
+    dag = dags.get(event.dag_id) or {}
+    tasks: list[dict[str, Any]] = dag.get("tasks", [])
+    task: dict[str, Any] = next((t for t in tasks if t.get("task_id") == event.task_id), {})
+    extra = orjson.dumps({"host_name": event.worker}).decode() if event.worker else None
+    return {
+        "event_log_id": _entry_id(stream_id, _TASKS),
+        "when": _when(stream_id),
+        "dag_id": event.dag_id,
+        "task_id": event.task_id,
+        "run_id": event.run_id,
+        "map_index": event.map_index,
+        "try_number": event.try_number,
+        "event": event.state.value,
+        "logical_date": logical.get((event.dag_id, event.run_id)),
+        "owner": task.get("owner"),
+        "extra": extra,
+        "dag_display_name": _display(dags, event.dag_id),
+        "task_display_name": (task.get("task_display_name") or event.task_id) if task else None,
     }
 
 
@@ -222,20 +278,50 @@ async def _dags(request: web.Request, dag_ids: set[str]) -> dict[str, Any]:
     return {dag_id: await store.dag(dag_id) for dag_id in dag_ids}
 
 
+async def _logical_dates(
+    request: web.Request, runs: set[tuple[str, str]]
+) -> dict[tuple[str, str], Any]:
+    store = request.app[STORE]
+    found = {}
+    for dag_id, run_id in runs:
+        run = await store.run(dag_id, run_id)
+        found[(dag_id, run_id)] = iso((run or {}).get("logical_date") or None)
+    return found
+
+
+async def _shapes(
+    request: web.Request,
+    actions: list[tuple[str, dict[str, str]]],
+    tasks: list[tuple[str, dict[str, str]]],
+) -> list[dict[str, Any]]:
+    """The entries of both streams as Airflow's EventLogResponse, oldest first."""
+    events = [(sid, e) for sid, f in tasks if (e := _task_event(sid, f)) is not None]
+    dag_ids = {orjson.loads(f["e"]).get("dag_id") or "" for _, f in actions}
+    dag_ids |= {e.dag_id for _, e in events}
+    dags = await _dags(request, dag_ids - {""})
+    logical = await _logical_dates(request, {(e.dag_id, e.run_id) for _, e in events})
+    shapes = [_shape(sid, f, dags) for sid, f in actions]
+    shapes += [_task_shape(sid, e, dags, logical) for sid, e in events]
+    return sorted(shapes, key=lambda shape: int(shape["event_log_id"]))
+
+
 async def get_event_log(request: web.Request) -> web.Response:
     raw = request.match_info["event_log_id"]
     try:
         entry_id = int(raw)
     except ValueError:
         raise invalid("path", "event_log_id", "Input should be a valid integer", raw) from None
-    sid = _stream_id(entry_id)
-    valid = 0 <= entry_id < 2**63  # (a stream id's milliseconds fit 64 bits)
-    found = await request.app[STORE].event_log_entries(sid, sid) if valid else []
+    store = request.app[STORE]
+    found: list[dict[str, Any]] = []
+    if 0 <= entry_id < 2**63:  # (a stream id's milliseconds fit 64 bits)
+        sid, source = _stream_id(entry_id)
+        if source == _ACTIONS:
+            found = await _shapes(request, await store.event_log_entries(sid, sid), [])
+        else:
+            found = await _shapes(request, [], await store.events_entries(sid, sid))
     if not found:
         raise ApiError(404, f"The Event Log with id: `{entry_id}` not found")
-    stream_id, entry = found[0]
-    dags = await _dags(request, {orjson.loads(entry["e"]).get("dag_id") or ""} - {""})
-    return json_response(_shape(stream_id, entry, dags))
+    return json_response(found[0])
 
 
 _EXACT = ("dag_id", "task_id", "run_id", "owner", "event")
@@ -243,14 +329,12 @@ _EXACT = ("dag_id", "task_id", "run_id", "owner", "event")
 
 async def list_event_logs(request: web.Request) -> web.Response:
     """GET /eventLogs with Airflow 3.3's filters: exact dag_id/task_id/run_id/owner/event,
-    map_index/try_number (Airlane's entries carry none), included_events/excluded_events,
-    before/after, the searches, order_by (default: oldest first, by id)."""
+    map_index/try_number, included_events/excluded_events, before/after, the searches,
+    order_by (default: oldest first, by id)."""
     limit, offset = page(request)
     _check_query(request)  # (before any entry: a bad value is a 422 with the log empty too)
-    entries = await request.app[STORE].event_log_entries()
-    dag_ids = {orjson.loads(e["e"]).get("dag_id") or "" for _, e in entries} - {""}
-    dags = await _dags(request, dag_ids)
-    shapes = [_shape(sid, e, dags) for sid, e in entries]
+    store = request.app[STORE]
+    shapes = await _shapes(request, await store.event_log_entries(), await store.events_entries())
     shapes = [s for s in shapes if _keeps(request, s)]
     shapes = listing.listed(
         request,

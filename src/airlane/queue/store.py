@@ -184,6 +184,10 @@ class Store:
     async def event_log_entries(self, start: str = "-", end: str = "+") -> typed.StreamEntries:
         return await typed.xrange(self.client, self.keys.event_logs, start, end)
 
+    async def events_entries(self, start: str = "-", end: str = "+") -> typed.StreamEntries:
+        """The live ``events`` stream's entries (run and task instance events)."""
+        return await typed.xrange(self.client, self.keys.events, start, end)
+
     async def request_parse(self, path: str) -> None:
         """Have the DAG processor parse a DAG file at its next pass, changed or not."""
         await self.client.sadd(self.keys.parse_requests, path)
