@@ -199,7 +199,7 @@ def test_a_queued_connection_test_is_polled_and_saves_what_passes(api: Api) -> N
         "POST", "/api/v2/connections/enqueue-test", {**body, "commit_on_success": True}, token=token
     )
     assert status == 202, queued
-    assert (queued["connection_id"], queued["state"]) == ("queued_db", "queued")
+    assert (queued["connection_id"], queued["state"]) == ("queued_db", "pending")
     header = {"Airflow-Connection-Test-Token": queued["token"]}
 
     def ended() -> dict[str, Any] | None:

@@ -39,3 +39,19 @@ def test_secrets_are_masked_by_name_and_variables_and_connections_always() -> No
 def test_a_wildcard_names_no_dag() -> None:
     entry = entry_of("clear_dag_runs", "a", "POST", {}, {"dag_id": "~"}, {"dry_run": False})
     assert entry["dag_id"] is None
+
+
+def test_a_malformed_bulk_body_is_logged_as_it_came() -> None:
+    body = {"actions": [{"action": "create", "entities": 5}]}
+    extra = orjson.loads(entry_of("bulk_variables", "a", "PATCH", {}, {}, body)["extra"])
+    assert extra["actions"] == [{"action": "create", "entities": 5}]
+
+
+def test_entry_ids_tell_streams_and_busy_milliseconds_apart() -> None:
+    from airlane.api.event_logs import _entry_id, _stream_id
+
+    ids = {_entry_id(sid, source) for sid in ("5-1000", "6-0") for source in (0, 1)}
+    assert len(ids) == 4
+    for sid, source in (("1733600000000-1234", 1), ("1733600000000-0", 0)):
+        assert _stream_id(_entry_id(sid, source)) == (sid, source)
+        assert _entry_id(sid, source) < 2**63

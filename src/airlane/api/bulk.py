@@ -81,7 +81,8 @@ class RawAction:
 
 def raw_action(data: Any, where: str) -> RawAction:
     """The action at ``where`` (``actions.<i>``) of a bulk body; a 422 naming what is wrong."""
-    if not isinstance(data, dict) or data.get("action") not in _ACTION_FIELDS:
+    action = data.get("action") if isinstance(data, dict) else None
+    if not isinstance(action, str) or action not in _ACTION_FIELDS:
         raise invalid("body", f"{where}.action", "Input should be 'create', 'update' or 'delete'")
     kind = str(data["action"])
     for name in data:

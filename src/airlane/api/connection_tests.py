@@ -1,14 +1,16 @@
 """Airflow 3.3's queued connection test: ``POST /api/v2/connections/enqueue-test`` answers at
 once (202) with a token, ``GET /api/v2/connections/enqueue-test`` with the token in the
-``Airflow-Connection-Test-Token`` header polls the test's state (queued, running, success,
+``Airflow-Connection-Test-Token`` header polls the test's state (pending, running, success,
 failed) and message.
 
 Airflow runs the test on a worker of the executor (and queue) the body names; Airlane runs it
 in the API server's background, as its ``POST /connections/test`` does at once, so a body
-naming an executor or a queue is refused (422 naming the field). ``commit_on_success`` saves
-the tested connection when the test passes. One test per connection at a time (Airflow's
-409). A test's state is kept an hour; one whose API server stopped before it ended reads as
-failed once its time limit has passed.
+naming an executor or a queue is refused (422 naming the field). The body is tested as given
+(Airflow's: not merged with a stored connection of that id), and ``commit_on_success`` saves
+it when the test passes. One test per connection at a time (Airflow's 409); at most
+``MAX_RUNNING`` tests run at once in an API server (the others wait, pending). A test gets
+``TIME_LIMIT_S`` (then it failed, and saves nothing); its state is kept an hour, and one whose
+API server stopped before it ended reads as failed once its time limit has passed.
 """
 
 from __future__ import annotations
@@ -22,21 +24,21 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from airlane.api.appkeys import CONNECTION_TESTS, STORE
+from airlane.api.appkeys import CONNECTION_TEST_SLOTS, CONNECTION_TESTS, STORE
 from airlane.api.connection_shapes import (
     BODY_FIELDS,
     ConnectionBody,
-    apply_patch,
     new_connection,
     parse_body,
 )
-from airlane.api.connections import _admin, _load, ensure_testing_enabled, run_test
+from airlane.api.connections import _admin, ensure_testing_enabled, run_test
 from airlane.api.errors import ApiError, conflict, invalid, json_response
 from airlane.api.inputs import json_body, opt_bool
 from airlane.queue.store import Store
 from airlane.service.connections.redis_store import ConnectionsAdmin
 
 KEPT_S = 3600
+MAX_RUNNING = 4
 #: a test still queued or running after this long lost its API server
 TIME_LIMIT_S = 300
 TOKEN_HEADER = "Airflow-Connection-Test-Token"
@@ -60,12 +62,13 @@ async def enqueue(request: web.Request) -> web.Response:
             f"An active connection test already exists for connection_id `{body.connection_id}`."
         )
     created_s = time.time()
-    await _write(store, token, body.connection_id, "queued", None, created_s)
-    task = asyncio.create_task(_run(store, _admin(request), token, body, commit, created_s))
+    await _write(store, token, body.connection_id, "pending", None, created_s)
+    slots = request.app[CONNECTION_TEST_SLOTS]
+    task = asyncio.create_task(_run(store, _admin(request), token, body, commit, created_s, slots))
     running = request.app[CONNECTION_TESTS]
     running.add(task)
     task.add_done_callback(running.discard)
-    answer = {"token": token, "connection_id": body.connection_id, "state": "queued"}
+    answer = {"token": token, "connection_id": body.connection_id, "state": "pending"}
     return json_response(answer, 202)
 
 
@@ -83,22 +86,20 @@ async def _run(
     body: ConnectionBody,
     commit: bool,
     created_s: float,
+    slots: asyncio.Semaphore,
 ) -> None:
     conn_id = body.connection_id
     passed, message = False, "the test did not finish"
     try:
-        await _write(store, token, conn_id, "running", None, created_s)
-        stored = await _load(admin, conn_id)
-        if stored is not None:  # the stored values, with what the body changes
-            apply_patch(stored, body, [])
-            conn = stored
-        else:
-            conn = new_connection(body)
-        conn.conn_id = "airlane_test_" + secrets.token_hex(8)  # (tested under another id)
-        passed, message = await asyncio.to_thread(run_test, conn)
+        async with slots:
+            await _write(store, token, conn_id, "running", None, created_s)
+            conn = new_connection(body, "airlane_test_" + secrets.token_hex(8))
+            left_s = TIME_LIMIT_S - (time.time() - created_s)
+            passed, message = await asyncio.wait_for(asyncio.to_thread(run_test, conn), left_s)
         if passed and commit:
-            conn.conn_id = conn_id
-            await admin.put(conn)
+            await admin.put(new_connection(body))
+    except TimeoutError:
+        passed, message = False, f"The test did not end within {TIME_LIMIT_S} s"
     except Exception as err:  # (the test's own failure is its message, not a lost task)
         passed, message = False, f"{type(err).__name__}: {err}"
     finally:
@@ -119,7 +120,7 @@ async def poll(request: web.Request) -> web.Response:
         raise ApiError(404, f"No connection test found for token: `{token}`")
     entry: dict[str, Any] = orjson.loads(raw)
     state, message = entry["state"], entry["message"]
-    if state in ("queued", "running") and time.time() - entry["at"] > TIME_LIMIT_S:
+    if state in ("pending", "running") and time.time() - entry["at"] > TIME_LIMIT_S + 5:
         state, message = "failed", "The API server running the test stopped before it ended"
     return json_response(
         {
@@ -142,6 +143,7 @@ async def _cancel_running(app: web.Application) -> None:
 
 def add_routes(app: web.Application) -> None:
     app[CONNECTION_TESTS] = set()
+    app[CONNECTION_TEST_SLOTS] = asyncio.Semaphore(MAX_RUNNING)
     app.on_cleanup.append(_cancel_running)
     app.router.add_post("/api/v2/connections/enqueue-test", enqueue)
     app.router.add_get("/api/v2/connections/enqueue-test", poll)

@@ -104,10 +104,10 @@ def masked_body(event: str, body: dict[str, Any]) -> dict[str, Any]:
                     **action,
                     "entities": [
                         _masked_entity(event, e) if isinstance(e, dict) else e
-                        for e in action.get("entities") or []
+                        for e in action["entities"]
                     ],
                 }
-                if isinstance(action, dict)
+                if isinstance(action, dict) and isinstance(action.get("entities"), list)
                 else action
                 for action in actions
             ],
@@ -198,15 +198,18 @@ TI_LOGGED = frozenset(
 _ACTIONS, _TASKS = 0, 1  # an entry id's last bit: which stream it comes from
 
 
+_SEQ_BITS = 20  # (a stream's entries in one millisecond: the coordinator writes thousands)
+
+
 def _entry_id(stream_id: str, source: int) -> int:
-    """A stream id as a number: (milliseconds * 1000 + sequence) * 2 + its source."""
+    """A stream id as a number: (milliseconds << 20 | sequence) * 2 + its source (< 2**63)."""
     ms, seq = stream_id.split("-")
-    return (int(ms) * 1000 + int(seq)) * 2 + source
+    return ((int(ms) << _SEQ_BITS) | int(seq)) * 2 + source
 
 
 def _stream_id(entry_id: int) -> tuple[str, int]:
     number, source = divmod(entry_id, 2)
-    return f"{number // 1000}-{number % 1000}", source
+    return f"{number >> _SEQ_BITS}-{number & ((1 << _SEQ_BITS) - 1)}", source
 
 
 def _when(stream_id: str) -> str:
@@ -248,13 +251,15 @@ def _task_event(stream_id: str, fields: dict[str, str]) -> TIEvent | None:
 
 
 def _task_shape(
-    stream_id: str, event: TIEvent, dags: dict[str, Any], logical: dict[tuple[str, str], Any]
+    stream_id: str,
+    event: TIEvent,
+    dags: dict[str, Any],
+    tasks: dict[str, dict[str, dict[str, Any]]],
+    logical: dict[tuple[str, str], Any],
 ) -> dict[str, Any]:
     """A task instance's state change as Airflow's execution API logs it (owner: the task's
     owner; extra: the host it ran on, when it started)."""
-    dag = dags.get(event.dag_id) or {}
-    tasks: list[dict[str, Any]] = dag.get("tasks", [])
-    task: dict[str, Any] = next((t for t in tasks if t.get("task_id") == event.task_id), {})
+    task = tasks.get(event.dag_id, {}).get(event.task_id, {})
     extra = orjson.dumps({"host_name": event.worker}).decode() if event.worker else None
     return {
         "event_log_id": _entry_id(stream_id, _TASKS),
@@ -281,12 +286,24 @@ async def _dags(request: web.Request, dag_ids: set[str]) -> dict[str, Any]:
 async def _logical_dates(
     request: web.Request, runs: set[tuple[str, str]]
 ) -> dict[tuple[str, str], Any]:
-    store = request.app[STORE]
-    found = {}
-    for dag_id, run_id in runs:
-        run = await store.run(dag_id, run_id)
-        found[(dag_id, run_id)] = iso((run or {}).get("logical_date") or None)
-    return found
+    ordered = sorted(runs)
+    dates = await request.app[STORE].runs_field(ordered, "logical_date")
+    return {run: iso(date or None) for run, date in zip(ordered, dates, strict=True)}
+
+
+def _may_keep(request: web.Request, event: TIEvent) -> bool:
+    """The query's exact filters on a task instance event, before it is shaped."""
+    query = request.query
+    state = event.state.value
+    included = query.getall("included_events", [])
+    return (
+        query.get("dag_id", event.dag_id) == event.dag_id
+        and query.get("run_id", event.run_id) == event.run_id
+        and query.get("task_id", event.task_id) == event.task_id
+        and query.get("event", state) == state
+        and (not included or state in included)
+        and state not in query.getall("excluded_events", [])
+    )
 
 
 async def _shapes(
@@ -294,14 +311,24 @@ async def _shapes(
     actions: list[tuple[str, dict[str, str]]],
     tasks: list[tuple[str, dict[str, str]]],
 ) -> list[dict[str, Any]]:
-    """The entries of both streams as Airflow's EventLogResponse, oldest first."""
-    events = [(sid, e) for sid, f in tasks if (e := _task_event(sid, f)) is not None]
+    """The entries of both streams as Airflow's EventLogResponse, oldest first (task instance
+    events the query's exact filters leave out are not shaped)."""
+    events = [
+        (sid, e)
+        for sid, f in tasks
+        if (e := _task_event(sid, f)) is not None and _may_keep(request, e)
+    ]
     dag_ids = {orjson.loads(f["e"]).get("dag_id") or "" for _, f in actions}
     dag_ids |= {e.dag_id for _, e in events}
     dags = await _dags(request, dag_ids - {""})
     logical = await _logical_dates(request, {(e.dag_id, e.run_id) for _, e in events})
     shapes = [_shape(sid, f, dags) for sid, f in actions]
-    shapes += [_task_shape(sid, e, dags, logical) for sid, e in events]
+    by_task = {
+        dag_id: {t["task_id"]: t for t in dag.get("tasks", [])}
+        for dag_id, dag in dags.items()
+        if dag is not None
+    }
+    shapes += [_task_shape(sid, e, dags, by_task, logical) for sid, e in events]
     return sorted(shapes, key=lambda shape: int(shape["event_log_id"]))
 
 

@@ -192,7 +192,8 @@ def from_body(body: dict[str, Any]) -> RunFilter:
                 ranges.append((name, compare, parse_datetime(value, "body", field)))
     states = body.get("states")
     if states is not None and (
-        not isinstance(states, list) or not all(s is None or s in _STATES for s in states)
+        not isinstance(states, list)
+        or not all(s is None or (isinstance(s, str) and s in _STATES) for s in states)
     ):
         raise invalid("body", "states", "Input should be a list of run states", states)
     conf = body.get("conf_contains")

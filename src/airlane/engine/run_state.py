@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from airlane.sdk.state import DagRunState, TaskInstanceState
+from airlane.sdk.state import FINISHED_STATES, DagRunState, TaskInstanceState
 
 TIState = TaskInstanceState
 
@@ -220,3 +221,23 @@ def step(
     _P_NEXT_DUE(new, next_due_s)
     _P_TO_STOP(new, _NO_KEYS)
     return new
+
+
+#: the states Airflow's run marks treat as running (``_set_dag_run_terminal_state``)
+MARKED_AS_RUNNING = frozenset({TIState.RUNNING, TIState.DEFERRED, TIState.UP_FOR_RESCHEDULE})
+
+
+def run_mark(
+    tis: Mapping[TIKey, TIRecord], teardowns: Collection[str], run_state: TIState
+) -> list[tuple[TIKey, TIState]]:
+    """What marking a whole run success or failed (``run_state``: the instances' state for
+    it) does to its instances, as Airflow 3.3's ``_set_dag_run_terminal_state``: running ones
+    take the state, unfinished ones are skipped, finished ones keep theirs; a teardown not
+    finished is left to do its work."""
+    marks = []
+    for key, record in tis.items():
+        state = record.state
+        if state in FINISHED_STATES or key.task_id in teardowns:
+            continue
+        marks.append((key, run_state if state in MARKED_AS_RUNNING else TIState.SKIPPED))
+    return marks

@@ -184,6 +184,13 @@ class Store:
     async def event_log_entries(self, start: str = "-", end: str = "+") -> typed.StreamEntries:
         return await typed.xrange(self.client, self.keys.event_logs, start, end)
 
+    async def runs_field(self, runs: list[tuple[str, str]], name: str) -> list[str | None]:
+        """One field of each (dag id, run id) run's hash, in one round trip."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for dag_id, run_id in runs:
+                pipe.hget(self.keys.run(dag_id, run_id), name)
+            return cast(list[str | None], await pipe.execute())
+
     async def events_entries(self, start: str = "-", end: str = "+") -> typed.StreamEntries:
         """The live ``events`` stream's entries (run and task instance events)."""
         return await typed.xrange(self.client, self.keys.events, start, end)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, assert_never
 
-from airlane.engine.run_state import Step, TIKey, TIRecord
+from airlane.engine.run_state import Step, TIKey, TIRecord, run_mark
 from airlane.queue import hitl
 from airlane.queue.codec import TIMeta
 from airlane.queue.keys import parse_run_ref
@@ -289,6 +289,12 @@ class Events:
             if key not in ctx.machine.tis:
                 log.error("skipping a mark of %s: run %s has no such instance", key, ctx.ref)
         known = [(key, state) for key, state in marks if key in ctx.machine.tis]
+        if whole_run and run_state is not None:
+            # the coordinator's own view decides, not the API's earlier snapshot (the run may
+            # have started, or mapped instances appeared, since)
+            teardowns = {t for t, spec in ctx.graph.tasks.items() if spec.is_teardown}
+            state = TaskInstanceState(run_state.value)
+            known = run_mark(ctx.machine.tis, teardowns, state)
         if known or run_state is not None:
             ctx.forced_end = run_state
             try:

@@ -228,6 +228,7 @@ class RunLoader:
         batch.hset(s.keys.run(dag_id, run_id), "state", state.value)
         batch.hset(s.keys.run(dag_id, run_id), "end_date", repr(time.time()))
         batch.srem(s.keys.active_runs, ref)
+        s.outbox.persister.metrics.run_finished(state.value)
         s.outbox.persister.event(batch, RunEvent(dag_id, run_id, state))
         self.registry.queued_refs.get(dag_id, set()).discard(ref)
         self.registry.held_until.pop(ref, None)
