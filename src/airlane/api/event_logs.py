@@ -34,6 +34,7 @@ from airlane.api.inputs import page, query_int
 from airlane.api.openapi import PATHS
 from airlane.api.shapes import iso
 from airlane.api.spec.event_logs import ORDER_FIELDS, SEARCHED
+from airlane.api.validation import route_template
 from airlane.queue.events_protocol import EventKind, TIEvent
 from airlane.sdk.secrets_masker import redact
 
@@ -162,9 +163,7 @@ def event_log_middleware() -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.method in _CHANGES:
-            resource = request.match_info.route.resource
-            template = resource.canonical if resource is not None else ""
-            event = _operations().get((request.method, template))
+            event = _operations().get((request.method, route_template(request)))
             if event is not None and event not in _NOT_LOGGED and "dry_run" not in event:
                 await _record(request, event)
         return await handler(request)

@@ -112,7 +112,7 @@ async def clear_runs(request: web.Request) -> web.Response:
     body = await json_body(request, {*_CLEAR_FIELDS, "dag_runs", *_PARTITIONS})
     asked = clear_request(body)
     entries = _entries(body)
-    partitioned = _partition_mode(body, entries)
+    partitioned = _partition_mode(body, bool(entries))
     if partitioned and dag_id == "~":
         message = "Partition selectors require a concrete dag_id; '~' is not supported."
         raise ApiError(400, message)
@@ -155,14 +155,14 @@ def _entries(body: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _partition_mode(
-    body: dict[str, Any], entries: list[dict[str, Any]], other: str = "dag_runs (non-empty)"
+    body: dict[str, Any], other_given: bool, other: str = "dag_runs (non-empty)"
 ) -> bool:
     """Airflow's rule: exactly one of ``other`` (non-empty dag_runs, or a run_id), a
     partition_key, or a partition date window; True for the partition selectors."""
     key = opt_str(body, "partition_key")
     start = opt_datetime(body, "partition_date_start")
     end = opt_datetime(body, "partition_date_end")
-    modes = sum([bool(entries), key is not None, start is not None or end is not None])
+    modes = sum([other_given, key is not None, start is not None or end is not None])
     if modes != 1:
         message = (
             f"Value error, Exactly one of {other}, partition_key, or a partition date window "
@@ -172,7 +172,7 @@ def _partition_mode(
     if start is not None and end is not None and start > end:
         message = "Value error, partition_date_start must be on or before partition_date_end."
         raise invalid("body", "", message)
-    return not entries
+    return not other_given
 
 
 def _run_of(dag_id: str, entry: dict[str, Any]) -> tuple[str, str]:
@@ -203,7 +203,7 @@ async def clear_partitions(request: web.Request) -> web.Response:
     run_id = opt_str(body, "run_id")
     dry_run = opt_bool(body, "dry_run", True)
     with_instances = opt_bool(body, "clear_task_instances", False)
-    _partition_mode(body, [{}] if run_id is not None else [], "run_id")
+    _partition_mode(body, run_id is not None, "run_id")
     dag = await store.dag(dag_id)
     if dag is None:
         raise ApiError(404, f"The Dag with ID: `{dag_id}` was not found")

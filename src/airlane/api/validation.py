@@ -99,6 +99,12 @@ def _own_words(error: ValidationError) -> str | None:
     return None
 
 
+def route_template(request: web.Request) -> str:
+    """The path template of the route a request matched (the document's key for it)."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else ""
+
+
 def validation_middleware() -> Middleware:
     """Checks the JSON body of each documented operation that takes one (after auth: a
     request that may not be made is refused before its body is looked at)."""
@@ -106,9 +112,7 @@ def validation_middleware() -> Middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.method in _BODY_METHODS:
-            resource = request.match_info.route.resource
-            template = resource.canonical if resource is not None else ""
-            found = _bodies().get((request.method, template))
+            found = _bodies().get((request.method, route_template(request)))
             raw = await request.read() if found is not None else b""  # (kept by aiohttp)
             if found is not None and (raw.strip() or found[1]):
                 name = found[0]
